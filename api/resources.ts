@@ -1,0 +1,175 @@
+// The table of API resources kubelab serves: the single source for routing, discovery, OpenAPI, storage keys and
+// clients. Names, short names, categories, verbs and subresources are Kubernetes'.
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface SubresourceInfo {
+  name: string;
+  /** The kind a GET/PUT/PATCH of the subresource speaks; absent for connect-style subresources (log, exec). */
+  responseKind?: GroupVersionKind;
+  verbs: readonly string[];
+}
+
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  /** The plural, lower-case resource name used in URLs and etcd keys. */
+  resource: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: readonly string[];
+  categories: readonly string[];
+  verbs: readonly string[];
+  subresources: readonly SubresourceInfo[];
+  /** The etcd key segment when it differs from `resource` (events.k8s.io events share core events' storage). */
+  storageResource?: string;
+}
+
+const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const;
+
+function gvk(group: string, version: string, kind: string): GroupVersionKind {
+  return { group, version, kind };
+}
+
+function statusOf(group: string, version: string, kind: string): SubresourceInfo {
+  return { name: "status", responseKind: gvk(group, version, kind), verbs: ["get", "patch", "update"] };
+}
+
+const SCALE: SubresourceInfo = { name: "scale", responseKind: gvk("autoscaling", "v1", "Scale"), verbs: ["get", "patch", "update"] };
+
+function connect(name: string, verbs: readonly string[] = ["create", "get"]): SubresourceInfo {
+  return { name, verbs };
+}
+
+function resource(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  opts: {
+    namespaced?: boolean;
+    shortNames?: string[];
+    all?: boolean;
+    subresources?: SubresourceInfo[];
+    verbs?: readonly string[];
+    storageResource?: string;
+  } = {},
+): ResourceInfo {
+  const info: ResourceInfo = {
+    group,
+    version,
+    kind,
+    listKind: `${kind}List`,
+    resource: plural,
+    singular: kind.toLowerCase(),
+    namespaced: opts.namespaced ?? true,
+    shortNames: opts.shortNames ?? [],
+    categories: opts.all ? ["all"] : [],
+    verbs: opts.verbs ?? ALL_VERBS,
+    subresources: opts.subresources ?? [],
+  };
+  if (opts.storageResource !== undefined) info.storageResource = opts.storageResource;
+  return info;
+}
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  // core/v1
+  resource("", "v1", "Namespace", "namespaces", {
+    namespaced: false,
+    shortNames: ["ns"],
+    verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+    subresources: [statusOf("", "v1", "Namespace"), { name: "finalize", responseKind: gvk("", "v1", "Namespace"), verbs: ["update"] }],
+  }),
+  resource("", "v1", "Pod", "pods", {
+    shortNames: ["po"],
+    all: true,
+    subresources: [
+      statusOf("", "v1", "Pod"),
+      { name: "binding", responseKind: gvk("", "v1", "Binding"), verbs: ["create"] },
+      { name: "eviction", responseKind: gvk("policy", "v1", "Eviction"), verbs: ["create"] },
+      { name: "log", responseKind: gvk("", "v1", "Pod"), verbs: ["get"] },
+      { name: "exec", responseKind: gvk("", "v1", "PodExecOptions"), verbs: ["create", "get"] },
+      { name: "attach", responseKind: gvk("", "v1", "PodAttachOptions"), verbs: ["create", "get"] },
+      { name: "portforward", responseKind: gvk("", "v1", "PodPortForwardOptions"), verbs: ["create", "get"] },
+    ],
+  }),
+  resource("", "v1", "Service", "services", {
+    shortNames: ["svc"],
+    all: true,
+    subresources: [statusOf("", "v1", "Service"), { name: "proxy", responseKind: gvk("", "v1", "ServiceProxyOptions"), verbs: ["create", "delete", "get", "patch", "update"] }],
+  }),
+  resource("", "v1", "Endpoints", "endpoints", { shortNames: ["ep"] }),
+  resource("", "v1", "Node", "nodes", {
+    namespaced: false,
+    shortNames: ["no"],
+    subresources: [statusOf("", "v1", "Node"), { name: "proxy", responseKind: gvk("", "v1", "NodeProxyOptions"), verbs: ["create", "delete", "get", "patch", "update"] }],
+  }),
+  resource("", "v1", "Event", "events", { shortNames: ["ev"] }),
+  resource("", "v1", "ConfigMap", "configmaps", { shortNames: ["cm"] }),
+  resource("", "v1", "Secret", "secrets"),
+  resource("", "v1", "ServiceAccount", "serviceaccounts", { shortNames: ["sa"] }),
+  resource("", "v1", "ReplicationController", "replicationcontrollers", {
+    shortNames: ["rc"],
+    all: true,
+    subresources: [SCALE, statusOf("", "v1", "ReplicationController")],
+  }),
+  // apps/v1
+  resource("apps", "v1", "Deployment", "deployments", {
+    shortNames: ["deploy"],
+    all: true,
+    subresources: [SCALE, statusOf("apps", "v1", "Deployment")],
+  }),
+  resource("apps", "v1", "ReplicaSet", "replicasets", {
+    shortNames: ["rs"],
+    all: true,
+    subresources: [SCALE, statusOf("apps", "v1", "ReplicaSet")],
+  }),
+  resource("apps", "v1", "DaemonSet", "daemonsets", {
+    shortNames: ["ds"],
+    all: true,
+    subresources: [statusOf("apps", "v1", "DaemonSet")],
+  }),
+  resource("apps", "v1", "StatefulSet", "statefulsets", {
+    shortNames: ["sts"],
+    all: true,
+    subresources: [SCALE, statusOf("apps", "v1", "StatefulSet")],
+  }),
+  // coordination.k8s.io/v1
+  resource("coordination.k8s.io", "v1", "Lease", "leases"),
+  // discovery.k8s.io/v1
+  resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+  // events.k8s.io/v1: the same stored events as core/v1, seen through the newer schema.
+  resource("events.k8s.io", "v1", "Event", "events", { shortNames: ["ev"], storageResource: "events" }),
+];
+
+/** Group versions in the order discovery lists them ("" is the legacy core group under /api). */
+export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
+  { group: "", version: "v1" },
+  { group: "apps", version: "v1" },
+  { group: "coordination.k8s.io", version: "v1" },
+  { group: "discovery.k8s.io", version: "v1" },
+  { group: "events.k8s.io", version: "v1" },
+];
+
+export function apiVersionOf(info: Pick<ResourceInfo, "group" | "version">): string {
+  return info.group === "" ? info.version : `${info.group}/${info.version}`;
+}
+
+export function findResource(group: string, version: string, resourceName: string): ResourceInfo | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resourceName);
+}
+
+export function findResourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+}
+
+/** `pods`, or `deployments.apps`: the form Kubernetes uses in error messages ("deployments.apps \"x\" not found"). */
+export function qualifiedResource(info: Pick<ResourceInfo, "group" | "resource">): string {
+  return info.group === "" ? info.resource : `${info.resource}.${info.group}`;
+}
