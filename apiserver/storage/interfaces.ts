@@ -105,8 +105,10 @@ export interface WatchCache {
   /**
    * Starts a watch. `sink` receives events in revision order; `onClose` is called once when the watch ends from the
    * cache's side (etcd relist, shutdown). Throws StorageError Compacted when `fromRevision` is older than the ring holds.
+   * A sink that returns a promise is congested until it settles (e.g. a socket waiting for 'drain'): events queue for
+   * that watcher only, and a watcher whose queue overflows is closed with onClose("overflow").
    */
-  watch(options: CacheWatchOptions, sink: (event: CacheEvent) => void, onClose: (reason: string) => void): CacheWatcher;
+  watch(options: CacheWatchOptions, sink: (event: CacheEvent) => void | PromiseLike<void>, onClose: (reason: string) => void): CacheWatcher;
   /** The latest revision the cache has applied. */
   readonly revision: number;
   readonly watcherCount: number;

@@ -1,0 +1,9 @@
+// The typed views of every kind kubelab serves. Each top-level object extends KubeObject, so it can be passed
+// wherever storage, caches and clients expect one.
+export type * from "./core.js";
+export { VOLUME_SOURCE_KEYS } from "./core.js";
+export type * from "./apps.js";
+export type * from "./coordination.js";
+export type * from "./discovery.js";
+export type * from "./events.js";
+export type * from "./autoscaling.js";

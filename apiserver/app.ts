@@ -1,0 +1,132 @@
+// Assembles the apiserver from its options: etcd storage, watch caches, allocators, registry, HTTP server,
+// bootstrap reconcilers. Used by main.ts and by tests that want a real apiserver in-process.
+import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
+import type { Server } from "node:http";
+import type { Logger } from "../component-base/logging.js";
+import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
+import { BootstrapController } from "./bootstrap.js";
+import { createApiServerMetrics } from "./metrics.js";
+import type { ApiServerOptions } from "./options.js";
+import { Registry } from "./registry/registry.js";
+import { createApiServer } from "./server.js";
+import { ClusterIPAllocator, NodePortAllocator } from "./storage/allocators.js";
+import { EtcdStorage } from "./storage/etcd-storage.js";
+import { createWatchCache } from "./storage/watch-cache.js";
+
+export interface RunningApiServer {
+  server: Server;
+  port: number;
+  url: string;
+  /** Resolves once caches are synced and the bootstrap objects exist. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startApiServer(options: ApiServerOptions, logger: Logger): Promise<RunningApiServer> {
+  const promRegistry = createPromRegistry();
+  const metrics = createApiServerMetrics(promRegistry);
+  const storage = new EtcdStorage({
+    endpoints: options.etcdServers.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    prefix: options.etcdPrefix,
+    observe: (operation, type, seconds) => {
+      metrics.etcdRequestDuration.observe({ operation, type }, seconds);
+    },
+  });
+  const clusterIPs = new ClusterIPAllocator({ storage, cidr: options.serviceClusterIpRange, prefix: options.etcdPrefix });
+  const nodePorts = new NodePortAllocator({ storage, range: options.serviceNodePortRange, prefix: options.etcdPrefix });
+  const registry = new Registry({
+    storage,
+    prefix: options.etcdPrefix,
+    createCache: (prefix) => createWatchCache(storage, prefix, { capacity: options.watchCacheSize, logger }),
+    allocators: { clusterIPs, nodePorts, serviceRange: options.serviceClusterIpRange },
+    eventTtlSeconds: Math.max(1, Math.round(options.eventTtl / 1000)),
+    defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds,
+    defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds,
+  });
+
+  const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
+  const server = createApiServer({
+    registry,
+    storage,
+    metrics,
+    promRegistry,
+    logger,
+    serverAddress: `${advertiseAddress}:${options.insecurePort}`,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.insecurePort, options.bindAddress, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ address: options.bindAddress, port, etcd: options.etcdServers }, "Serving insecurely on HTTP");
+
+  const bootstrap = new BootstrapController({
+    registry,
+    logger,
+    kubernetesServiceIP: clusterIPs.firstIP,
+    advertiseAddress,
+    port,
+  });
+  let stopped = false;
+  const ready = (async () => {
+    // Caches list etcd and retry by themselves; the bootstrap objects need a reachable etcd, so keep trying.
+    for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await Promise.all([...registry.caches.values()].map((c) => c.waitForRevision(0, 5000)));
+        await bootstrap.reconcile();
+        await bootstrap.start();
+        await repairAllocators(registry, clusterIPs, nodePorts, logger);
+        logger.info("apiserver is ready");
+        return;
+      } catch (err) {
+        logger.warn({ err: String(err), retryInMs: delay }, "waiting for etcd before bootstrapping");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  })();
+
+  return {
+    server,
+    port,
+    url: `http://${options.bindAddress === "0.0.0.0" ? "127.0.0.1" : options.bindAddress}:${port}`,
+    ready,
+    async stop() {
+      stopped = true;
+      bootstrap.stop();
+      registry.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await storage.close();
+    },
+  };
+}
+
+/** Frees reservation keys left by services that no longer exist (a crash between reserve and write). */
+async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocator, nodePorts: NodePortAllocator, logger: Logger): Promise<void> {
+  const services = await registry.core("services").list(undefined, { resourceVersion: "0" });
+  const ips = new Map<string, string>();
+  const ports = new Map<number, string>();
+  for (const svc of services.items) {
+    const owner = `${svc.metadata.namespace ?? ""}/${svc.metadata.name ?? ""}`;
+    const spec = (svc["spec"] ?? {}) as { clusterIP?: string; ports?: { nodePort?: number }[] };
+    if (spec.clusterIP && spec.clusterIP !== "None") ips.set(spec.clusterIP, owner);
+    for (const p of spec.ports ?? []) if (p.nodePort) ports.set(p.nodePort, owner);
+  }
+  // Only reservations older than this list may be judged leaked; newer ones may belong to a write in flight.
+  const revision = Number(services.resourceVersion);
+  const freedIPs = await clusterIPs.repair(ips, { revision });
+  const freedPorts = await nodePorts.repair(ports, { revision });
+  if (freedIPs + freedPorts > 0) logger.info({ freedIPs, freedPorts }, "repaired service allocations");
+}
+
+function defaultAdvertiseAddress(bindAddress: string): string {
+  if (bindAddress !== "0.0.0.0" && bindAddress !== "::") return bindAddress;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
+}

@@ -1,0 +1,133 @@
+// What a fresh cluster has before anyone creates anything: the system namespaces and the `kubernetes` Service
+// with Endpoints and an EndpointSlice pointing at this apiserver. Reconciled at start, periodically, and at once
+// when someone deletes them.
+import { StatusError } from "../api/errors.js";
+import type { KubeObject } from "../api/meta.js";
+import type { Logger } from "../component-base/logging.js";
+import type { CacheWatcher } from "./storage/interfaces.js";
+import type { Registry } from "./registry/registry.js";
+import type { ResourceStore } from "./registry/store.js";
+
+export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+export interface BootstrapOptions {
+  registry: Registry;
+  logger: Logger;
+  /** The first IP of the service range (10.96.0.1 for 10.96.0.0/12). */
+  kubernetesServiceIP: string;
+  /** The address and port other components and pods reach this apiserver on. */
+  advertiseAddress: string;
+  port: number;
+  /** How often to reconcile even without a deletion (Kubernetes: 10 s). */
+  intervalMs?: number;
+}
+
+export class BootstrapController {
+  private readonly options: BootstrapOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private watchers: CacheWatcher[] = [];
+  private running = false;
+  private again = false;
+
+  constructor(options: BootstrapOptions) {
+    this.options = options;
+  }
+
+  /** Reconciles once (so the cluster is complete when the server reports ready) and keeps doing so. */
+  async start(): Promise<void> {
+    await this.reconcile();
+    this.timer = setInterval(() => {
+      this.trigger();
+    }, this.options.intervalMs ?? 10_000);
+    this.timer.unref();
+    const { registry } = this.options;
+    for (const resource of ["services", "endpoints", "namespaces"]) {
+      const store = registry.core(resource);
+      const watcher = store.cache.watch(
+        { prefix: store.prefixFor(resource === "namespaces" ? undefined : "default") },
+        (event) => {
+          if (event.type === "DELETED") this.trigger();
+        },
+        () => undefined,
+      );
+      this.watchers.push(watcher);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const w of this.watchers) w.stop();
+    this.watchers = [];
+  }
+
+  private trigger(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.reconcile()
+      .catch((err: unknown) => {
+        this.options.logger.warn({ err: String(err) }, "bootstrap reconcile failed; will retry");
+      })
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.trigger();
+        }
+      });
+  }
+
+  async reconcile(): Promise<void> {
+    const { registry, kubernetesServiceIP, advertiseAddress, port } = this.options;
+    const namespaces = registry.core("namespaces");
+    for (const name of SYSTEM_NAMESPACES) {
+      await ensure(namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } });
+    }
+    await ensure(registry.core("services"), "default", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } },
+      spec: { type: "ClusterIP", clusterIP: kubernetesServiceIP, ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }], sessionAffinity: "None" },
+    });
+    const endpoints: KubeObject = {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "kubernetes", namespace: "default", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+      subsets: [{ addresses: [{ ip: advertiseAddress }], ports: [{ name: "https", port, protocol: "TCP" }] }],
+    };
+    await ensure(registry.core("endpoints"), "default", endpoints, true);
+    const slices = registry.store("discovery.k8s.io", "v1", "endpointslices");
+    if (slices) {
+      await ensure(slices, "default", {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name: "kubernetes", namespace: "default", labels: { "kubernetes.io/service-name": "kubernetes" } },
+        addressType: "IPv4",
+        endpoints: [{ addresses: [advertiseAddress], conditions: { ready: true } }],
+        ports: [{ name: "https", port, protocol: "TCP" }],
+      }, true);
+    }
+  }
+}
+
+/** Creates the object when missing; with `owned`, also brings its content back to the desired one. */
+async function ensure(store: ResourceStore, namespace: string | undefined, desired: KubeObject, owned = false): Promise<void> {
+  const name = desired.metadata.name ?? "";
+  try {
+    const current = await store.get(namespace, name);
+    if (!owned) return;
+    const { metadata: _m, ...desiredBody } = desired;
+    const { metadata: _c, ...currentBody } = current;
+    if (JSON.stringify(desiredBody) === JSON.stringify(currentBody)) return;
+    await store.update(namespace, name, { ...desired, metadata: { ...current.metadata, labels: desired.metadata.labels ?? {} } });
+  } catch (err) {
+    if (!(err instanceof StatusError && err.reason === "NotFound")) throw err;
+    try {
+      await store.create(namespace, structuredClone(desired));
+    } catch (createErr) {
+      if (!(createErr instanceof StatusError && createErr.reason === "AlreadyExists")) throw createErr;
+    }
+  }
+}

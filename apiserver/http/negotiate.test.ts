@@ -1,0 +1,285 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { isStatusError } from "../../api/errors.js";
+import {
+  acceptsJson,
+  applyFieldValidation,
+  decodeBody,
+  duplicateFields,
+  duplicateJsonFields,
+  findUnknownFields,
+  parseAccept,
+  parseFieldValidation,
+  parseMediaType,
+  patchTypeOf,
+  tableVersion,
+  wantsTable,
+  warningHeaderValue,
+} from "./negotiate.js";
+
+/** kubectl get's Accept header (contract §1 TBL). */
+const TBL = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+
+function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (isStatusError(err)) return { code: err.code, reason: err.reason, message: err.message };
+    throw err;
+  }
+  throw new Error("expected a StatusError");
+}
+
+describe("parseMediaType", () => {
+  it("splits type, subtype and parameters in any order", () => {
+    expect(parseMediaType("application/json;as=Table;v=v1;g=meta.k8s.io")).toEqual({
+      type: "application",
+      subtype: "json",
+      params: { as: "Table", v: "v1", g: "meta.k8s.io" },
+      q: 1,
+    });
+    expect(parseMediaType(" Application/JSON ; charset=\"utf-8\" ; q=0.3")).toEqual({ type: "application", subtype: "json", params: { charset: "utf-8" }, q: 0.3 });
+  });
+
+  it("rejects values without a type/subtype", () => {
+    expect(parseMediaType("json")).toBeUndefined();
+    expect(parseMediaType("application/")).toBeUndefined();
+    expect(parseMediaType("")).toBeUndefined();
+  });
+});
+
+describe("parseAccept", () => {
+  it("orders offers by q, keeping the client's order among equals, and drops q=0", () => {
+    const offers = parseAccept("text/plain;q=0.5, application/yaml, application/json;q=0, */*;q=0.1");
+    expect(offers.map((o) => `${o.type}/${o.subtype}`)).toEqual(["application/yaml", "text/plain", "*/*"]);
+  });
+
+  it("treats a missing header as */*", () => {
+    expect(parseAccept(undefined)).toEqual([{ type: "*", subtype: "*", params: {}, q: 1 }]);
+  });
+});
+
+describe("tableVersion and wantsTable", () => {
+  it.each([
+    [TBL, "meta.k8s.io/v1"],
+    ["application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", "meta.k8s.io/v1beta1"],
+    ["application/json;g=meta.k8s.io;v=v1;as=Table", "meta.k8s.io/v1"],
+    ["application/json;as=Table;v=v2;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io", "meta.k8s.io/v1beta1"],
+    ["application/json", undefined],
+    ["application/json,application/json;as=Table;v=v1;g=meta.k8s.io", undefined],
+    ["application/vnd.kubernetes.protobuf,application/json", undefined],
+    ["application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json", undefined],
+    [undefined, undefined],
+  ])("Accept %j → %s", (accept, expected) => {
+    expect(tableVersion(accept)).toBe(expected);
+    expect(wantsTable(accept)).toBe(expected !== undefined);
+  });
+});
+
+describe("acceptsJson", () => {
+  it.each([
+    ["application/vnd.kubernetes.protobuf,application/json", true],
+    ["application/json, */*", true],
+    ["application/*", true],
+    [undefined, true],
+    ["application/vnd.kubernetes.protobuf", false],
+    ["application/json;as=Table;v=v1;g=meta.k8s.io", false],
+    ["text/html", false],
+  ])("Accept %j → %s", (accept, expected) => {
+    expect(acceptsJson(accept)).toBe(expected);
+  });
+});
+
+describe("decodeBody", () => {
+  const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+
+  it("decodes JSON, and treats a missing Content-Type as JSON", () => {
+    expect(decodeBody("application/json", json({ kind: "Pod", metadata: { name: "p" } }))).toEqual({ kind: "Pod", metadata: { name: "p" } });
+    expect(decodeBody("application/json; charset=utf-8", json({ a: 1 }))).toEqual({ a: 1 });
+    expect(decodeBody(undefined, json({ a: 1 }))).toEqual({ a: 1 });
+  });
+
+  it("answers 400 for malformed JSON, an empty body and a non-object", () => {
+    const bad = statusOf(() => decodeBody("application/json", Buffer.from('{"kind": ')));
+    expect(bad.code).toBe(400);
+    expect(bad.reason).toBe("BadRequest");
+    expect(bad.message).toMatch(/^couldn't get version\/kind; json parse error: /);
+    expect(statusOf(() => decodeBody("application/json", Buffer.alloc(0))).code).toBe(400);
+    expect(statusOf(() => decodeBody("application/json", json([1, 2]))).code).toBe(400);
+  });
+
+  it("decodes single-document YAML and refuses several documents and malformed YAML", () => {
+    const yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"1\"\n";
+    expect(decodeBody("application/yaml", Buffer.from(yaml))).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { a: "1" } });
+    expect(decodeBody("application/yaml", Buffer.from(`---\n${yaml}`))).toEqual(expect.objectContaining({ kind: "ConfigMap" }));
+    expect(statusOf(() => decodeBody("application/yaml", Buffer.from(`${yaml}---\n${yaml}`))).message).toContain("more than one YAML document");
+    expect(statusOf(() => decodeBody("application/yaml", Buffer.from("a: [1, 2\nb: {"))).code).toBe(400);
+    expect(statusOf(() => decodeBody("application/yaml", Buffer.from("just a string"))).code).toBe(400);
+  });
+
+  it("decodes kubectl's protobuf bodies", () => {
+    const body = readFileSync(new URL("./testdata/create-namespace.pb", import.meta.url));
+    expect(decodeBody("application/vnd.kubernetes.protobuf", body)).toEqual({ apiVersion: "v1", kind: "Namespace", metadata: { name: "demo" } });
+  });
+
+  it("passes patch bodies through as JSON, a json-patch being an array", () => {
+    const ops = [{ op: "replace", path: "/spec/replicas", value: 3 }];
+    expect(decodeBody("application/json-patch+json", json(ops))).toEqual(ops);
+    expect(decodeBody("application/merge-patch+json", json({ metadata: { labels: { a: null } } }))).toEqual({ metadata: { labels: { a: null } } });
+    expect(decodeBody("application/strategic-merge-patch+json", json({ spec: { $setElementOrder: [] } }))).toEqual({ spec: { $setElementOrder: [] } });
+  });
+
+  it("accepts JSON or YAML for server-side apply", () => {
+    expect(decodeBody("application/apply-patch+yaml", json({ kind: "ConfigMap", data: { a: "1" } }))).toEqual({ kind: "ConfigMap", data: { a: "1" } });
+    expect(decodeBody("application/apply-patch+yaml", Buffer.from("kind: ConfigMap\ndata:\n  a: '1'\n"))).toEqual({ kind: "ConfigMap", data: { a: "1" } });
+  });
+
+  it("answers 415 for other media types", () => {
+    const err = statusOf(() => decodeBody("text/plain", Buffer.from("hi")));
+    expect(err.code).toBe(415);
+    expect(err.reason).toBe("UnsupportedMediaType");
+    expect(statusOf(() => decodeBody("application/cbor", Buffer.from([0xa0]))).code).toBe(415);
+    expect(statusOf(() => decodeBody("nonsense", Buffer.from("{}"))).code).toBe(415);
+  });
+});
+
+describe("patchTypeOf", () => {
+  it.each([
+    ["application/json-patch+json", "json"],
+    ["application/merge-patch+json", "merge"],
+    ["application/strategic-merge-patch+json; charset=utf-8", "strategic"],
+    ["application/apply-patch+yaml", "apply"],
+    ["application/json", undefined],
+    [undefined, undefined],
+  ])("%j → %s", (contentType, expected) => {
+    expect(patchTypeOf(contentType)).toBe(expected);
+  });
+});
+
+describe("duplicateJsonFields", () => {
+  it("reports keys repeated in the same object by their full path", () => {
+    const raw = '{"metadata":{"name":"a","name":"b"},"spec":{"containers":[{"name":"c","image":"x","image":"y"}]},"kind":"Pod"}';
+    expect(duplicateJsonFields(raw)).toEqual(["metadata.name", "spec.containers[0].image"]);
+  });
+
+  it("compares decoded keys and ignores the same key in different objects", () => {
+    expect(duplicateJsonFields('{"a":1,"\\u0061":2}')).toEqual(["a"]);
+    expect(duplicateJsonFields('{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]}')).toEqual([]);
+    expect(duplicateJsonFields('{"s":"a,\\"}{b","t":[1,true,null,"]"]}')).toEqual([]);
+  });
+
+  it("reports duplicate top-level keys", () => {
+    expect(duplicateJsonFields('{ "kind" : "Pod" , "kind" : "Pod" }')).toEqual(["kind"]);
+  });
+});
+
+describe("duplicateFields", () => {
+  it("finds duplicates in YAML bodies", () => {
+    expect(duplicateFields("application/yaml", Buffer.from("kind: Pod\nmetadata:\n  name: a\n  name: b\n"))).toEqual(["metadata.name"]);
+    expect(duplicateFields("application/apply-patch+yaml", Buffer.from('{"spec":{"replicas":1,"replicas":2}}'))).toEqual(["spec.replicas"]);
+  });
+
+  it("finds duplicates in JSON bodies and none in protobuf", () => {
+    expect(duplicateFields("application/json", Buffer.from('{"a":1,"a":2}'))).toEqual(["a"]);
+    expect(duplicateFields(undefined, Buffer.from('{"a":1,"a":2}'))).toEqual(["a"]);
+    expect(duplicateFields("application/vnd.kubernetes.protobuf", Buffer.from("k8s\0"))).toEqual([]);
+  });
+});
+
+describe("findUnknownFields", () => {
+  const deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", labels: { app: "web" }, creationTimestamp: null },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "web" } },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          containers: [
+            {
+              name: "nginx",
+              image: "nginx",
+              ports: [{ containerPort: 80, protocol: "TCP" }],
+              resources: { limits: { cpu: "1" } },
+              securityContext: { anythingGoesHere: true },
+              livenessProbe: { httpGet: { path: "/", port: 80 }, periodSeconds: 3 },
+            },
+          ],
+          volumes: [{ name: "v", emptyDir: {} }],
+          affinity: { nodeAffinity: {} },
+        },
+      },
+    },
+    status: {},
+  };
+
+  it("finds nothing in a valid Deployment", () => {
+    expect(findUnknownFields("apps/v1", "Deployment", deployment)).toEqual([]);
+  });
+
+  it("reports unknown fields with Kubernetes' paths", () => {
+    const bad = structuredClone(deployment) as Record<string, unknown> & typeof deployment;
+    (bad.spec as Record<string, unknown>).foo = 1;
+    (bad.metadata as Record<string, unknown>).lables = {};
+    (bad.spec.template.spec.containers[0] as Record<string, unknown>).imagePolicy = "Always";
+    (bad.spec.template.spec.volumes[0] as Record<string, unknown>).emptyDri = {};
+    (bad as Record<string, unknown>).extra = true;
+    expect(findUnknownFields("apps/v1", "Deployment", bad).sort()).toEqual(
+      ["extra", "metadata.lables", "spec.foo", "spec.template.spec.containers[0].imagePolicy", "spec.template.spec.volumes[0].emptyDri"].sort(),
+    );
+  });
+
+  it.each([
+    ["v1", "ConfigMap", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, dta: {} }, ["dta"]],
+    ["v1", "Service", { apiVersion: "v1", kind: "Service", metadata: {}, spec: { ports: [{ port: 80, tragetPort: 8080 }] } }, ["spec.ports[0].tragetPort"]],
+    ["v1", "Pod", { apiVersion: "v1", kind: "Pod", metadata: {}, spec: { containers: [{ name: "c", image: "i", env: [{ name: "A", valu: "1" }] }] } }, ["spec.containers[0].env[0].valu"]],
+    ["v1", "Secret", { apiVersion: "v1", kind: "Secret", metadata: {}, stringData: { a: "b" }, type: "Opaque" }, []],
+    ["v1", "Node", { apiVersion: "v1", kind: "Node", metadata: {}, whatever: 1 }, []],
+    ["example.com/v1", "Widget", { spec: { anything: 1 } }, []],
+  ])("%s %s → %j", (apiVersion, kind, object, expected) => {
+    expect(findUnknownFields(apiVersion, kind, object)).toEqual(expected);
+  });
+
+  it("does not mistake inherited property names for known fields", () => {
+    expect(findUnknownFields("v1", "ConfigMap", JSON.parse('{"metadata":{},"constructor":1,"toString":2}'))).toEqual(["constructor", "toString"]);
+  });
+});
+
+describe("fieldValidation", () => {
+  it("parses the query parameter, defaulting to Warn", () => {
+    expect(parseFieldValidation(null)).toBe("Warn");
+    expect(parseFieldValidation(undefined)).toBe("Warn");
+    expect(parseFieldValidation("Strict")).toBe("Strict");
+    expect(parseFieldValidation("Ignore")).toBe("Ignore");
+    expect(statusOf(() => parseFieldValidation("strict")).code).toBe(400);
+  });
+
+  it("rejects under Strict with Kubernetes' strict decoding message", () => {
+    const err = statusOf(() => applyFieldValidation("Strict", { unknown: ["spec.foo"], duplicate: ["metadata.name"] }, "Deployment", "v1"));
+    expect(err.code).toBe(400);
+    expect(err.reason).toBe("BadRequest");
+    expect(err.message).toBe('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.foo", duplicate field "metadata.name"');
+  });
+
+  it("returns Warning header values under Warn and nothing under Ignore or without problems", () => {
+    expect(applyFieldValidation("Warn", { unknown: ["spec.foo"], duplicate: [] }, "Deployment", "v1")).toEqual(['299 - "unknown field \\"spec.foo\\""']);
+    expect(applyFieldValidation("Ignore", { unknown: ["spec.foo"], duplicate: [] }, "Deployment", "v1")).toEqual([]);
+    expect(applyFieldValidation("Strict", { unknown: [], duplicate: [] }, "Deployment", "v1")).toEqual([]);
+  });
+
+  it("makes warning text safe for a header", () => {
+    expect(warningHeaderValue('a\\b "c"\nd é')).toBe('299 - "a\\\\b \\"c\\"?d ?"');
+  });
+});
+
+describe("hostile nesting", () => {
+  it("answers 400 rather than overflowing the stack", () => {
+    const raw = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+    expect(statusOf(() => duplicateJsonFields(raw)).code).toBe(400);
+    const deepObject = `${'{"a":'.repeat(3000)}1${"}".repeat(3000)}`;
+    expect(statusOf(() => duplicateFields("application/json", Buffer.from(deepObject))).code).toBe(400);
+  });
+});

@@ -1,0 +1,590 @@
+// Content negotiation for the apiserver: parsing media types and Accept headers, choosing Table replies, decoding
+// request bodies by Content-Type (JSON, YAML, Kubernetes protobuf, the four patch types), and the field checks
+// behind `fieldValidation=Strict|Warn` (unknown and duplicate fields, contract §4).
+import { parseAllDocuments, isMap, isPair, isScalar, isSeq } from "yaml";
+import type { Node as YamlNode } from "yaml";
+import { StatusError, badRequest, unsupportedMediaType } from "../../api/errors.js";
+import { isRecord } from "../../api/meta.js";
+import { decodeProtobufBody } from "./protobuf.js";
+
+// ---- media types ----
+
+export const JSON_MEDIA_TYPE = "application/json";
+export const YAML_MEDIA_TYPE = "application/yaml";
+export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
+
+export interface MediaType {
+  /** Lower-cased, e.g. "application". */
+  type: string;
+  /** Lower-cased, e.g. "json" or "vnd.kubernetes.protobuf". */
+  subtype: string;
+  /** Parameters other than q; names lower-cased, values unquoted and case-preserved (`as=Table`). */
+  params: Record<string, string>;
+  /** The Accept quality, 1 when absent. */
+  q: number;
+}
+
+/**
+ * Parses one media type such as `application/json;as=Table;v=v1;g=meta.k8s.io`. Undefined when it has no
+ * `type/subtype`. Parameter order is free; whitespace around `;` and `=` is ignored.
+ */
+export function parseMediaType(header: string): MediaType | undefined {
+  const parts = splitOutsideQuotes(header, ";");
+  const essence = (parts[0] ?? "").trim().toLowerCase();
+  const slash = essence.indexOf("/");
+  if (slash <= 0 || slash === essence.length - 1) return undefined;
+  const type = essence.slice(0, slash);
+  const subtype = essence.slice(slash + 1);
+  if (!TOKEN.test(type) || !TOKEN.test(subtype)) return undefined;
+  const params: Record<string, string> = {};
+  let q = 1;
+  for (const raw of parts.slice(1)) {
+    const eq = raw.indexOf("=");
+    if (eq < 0) continue;
+    const name = raw.slice(0, eq).trim().toLowerCase();
+    let value = raw.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, "$1");
+    if (name === "") continue;
+    if (name === "q") {
+      const parsed = Number(value);
+      q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 1;
+      continue;
+    }
+    params[name] = value;
+  }
+  return { type, subtype, params, q };
+}
+
+const TOKEN = /^[a-z0-9!#$&^_.+*-]+$/;
+
+/**
+ * The offers of an Accept header, best first: sorted by q (stable, so equal q keeps the client's order), with
+ * q=0 offers and unparsable entries dropped. A missing or empty header accepts anything.
+ */
+export function parseAccept(header: string | undefined): MediaType[] {
+  if (header === undefined || header.trim() === "") return [{ type: "*", subtype: "*", params: {}, q: 1 }];
+  const offers: MediaType[] = [];
+  for (const part of splitOutsideQuotes(header, ",")) {
+    const mt = parseMediaType(part);
+    if (mt !== undefined && mt.q > 0) offers.push(mt);
+  }
+  return offers.map((mt, i) => ({ mt, i })).sort((a, b) => b.mt.q - a.mt.q || a.i - b.i).map((x) => x.mt);
+}
+
+export type TableApiVersion = "meta.k8s.io/v1" | "meta.k8s.io/v1beta1";
+
+/**
+ * The Table apiVersion the client asked for, or undefined for a plain object/list reply. kubectl's `get` offers
+ * `application/json;as=Table;v=v1;g=meta.k8s.io, …;v=v1beta1…, application/json` (contract §1 TBL); the first
+ * acceptable offer wins, so a plain JSON or wildcard offer before any Table offer means "no Table". The reply's
+ * apiVersion must follow the version offered.
+ */
+export function tableVersion(accept: string | undefined): TableApiVersion | undefined {
+  for (const offer of parseAccept(accept)) {
+    if (offer.type === "application" && offer.subtype === "json" && offer.params.as !== undefined) {
+      if (offer.params.as === "Table" && offer.params.g === "meta.k8s.io") {
+        if (offer.params.v === "v1") return "meta.k8s.io/v1";
+        if (offer.params.v === "v1beta1") return "meta.k8s.io/v1beta1";
+      }
+      continue; // another `as=` (PartialObjectMetadata, discovery) or an unknown Table version: try the next offer
+    }
+    if (acceptsJsonOffer(offer)) return undefined;
+  }
+  return undefined;
+}
+
+/** Whether the client wants a meta.k8s.io Table (v1 or v1beta1; see tableVersion for which). */
+export function wantsTable(accept: string | undefined): boolean {
+  return tableVersion(accept) !== undefined;
+}
+
+/**
+ * Whether a plain JSON reply is acceptable. kubectl's typed clients offer protobuf first and JSON second, which is
+ * fine: protobuf replies are never required (contract §5). False means 406 NotAcceptable.
+ */
+export function acceptsJson(accept: string | undefined): boolean {
+  return parseAccept(accept).some(acceptsJsonOffer);
+}
+
+function acceptsJsonOffer(offer: MediaType): boolean {
+  if (offer.type === "*" && offer.subtype === "*") return true;
+  if (offer.type !== "application") return false;
+  return offer.subtype === "*" || (offer.subtype === "json" && offer.params.as === undefined);
+}
+
+// ---- request bodies ----
+
+export type PatchType = "json" | "merge" | "strategic" | "apply";
+
+const PATCH_TYPES: Readonly<Record<string, PatchType>> = {
+  "application/json-patch+json": "json",
+  "application/merge-patch+json": "merge",
+  "application/strategic-merge-patch+json": "strategic",
+  "application/apply-patch+yaml": "apply",
+};
+
+/** The patch type a PATCH request's Content-Type names, or undefined (→ 415 UnsupportedMediaType). */
+export function patchTypeOf(contentType: string | undefined): PatchType | undefined {
+  if (contentType === undefined) return undefined;
+  const mt = parseMediaType(contentType);
+  return mt === undefined ? undefined : PATCH_TYPES[`${mt.type}/${mt.subtype}`];
+}
+
+/**
+ * Decodes a request body by its Content-Type:
+ * - absent → JSON (Kubernetes negotiates an absent Content-Type to its first serializer, JSON);
+ * - `application/json`, `application/yaml` → the object (it must be an object; YAML must be a single document);
+ * - `application/vnd.kubernetes.protobuf` → the object as JSON (protobuf.ts); kubectl's `create <generator>` sends it;
+ * - the JSON and merge patch types → any JSON value (a json-patch is an array);
+ *   `application/apply-patch+yaml` → YAML or JSON (kubectl sends JSON, which is YAML);
+ * - anything else → 415 UnsupportedMediaType.
+ * Empty and malformed bodies are 400 BadRequest. Callers for which a body is optional (DELETE's DeleteOptions)
+ * should check `raw.length` first.
+ */
+export function decodeBody(contentType: string | undefined, raw: Buffer): unknown {
+  const mt = contentType === undefined || contentType.trim() === "" ? parseMediaType(JSON_MEDIA_TYPE)! : parseMediaType(contentType);
+  if (mt === undefined) throw unsupportedMediaType(contentType ?? "");
+  const essence = `${mt.type}/${mt.subtype}`;
+  if (raw.length === 0) throw badRequest("the request body is empty; an object is required");
+  switch (essence) {
+    case JSON_MEDIA_TYPE:
+      return requireObject(parseJson(raw), essence);
+    case YAML_MEDIA_TYPE:
+      return requireObject(parseYaml(raw), essence);
+    case PROTOBUF_MEDIA_TYPE:
+      return decodeProtobufBody(raw);
+    case "application/json-patch+json":
+    case "application/merge-patch+json":
+    case "application/strategic-merge-patch+json":
+      return parseJson(raw);
+    case "application/apply-patch+yaml":
+      return parseYaml(raw);
+    default:
+      throw unsupportedMediaType(contentType ?? essence);
+  }
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8")) as unknown;
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw badRequest(`couldn't get version/kind; json parse error: ${detail}`);
+  }
+}
+
+function parseYaml(raw: Buffer): unknown {
+  const text = raw.toString("utf8");
+  // Duplicate keys are reported by duplicateFields under fieldValidation, not rejected here (Kubernetes' YAML
+  // decoding keeps the last value unless strict). Merge keys (`<<`) are YAML 1.1 features go-yaml supports.
+  const docs = parseAllDocuments(text, { uniqueKeys: false, merge: true });
+  if (!Array.isArray(docs)) throw badRequest("error converting YAML to JSON: the body is not YAML");
+  const nonEmpty = docs.filter((d) => d.contents !== null);
+  if (nonEmpty.length > 1) throw badRequest("error converting YAML to JSON: the body holds more than one YAML document; send one object per request");
+  const doc = nonEmpty[0] ?? docs[0];
+  if (doc === undefined) throw badRequest("error converting YAML to JSON: the body is empty");
+  const error = doc.errors[0];
+  if (error !== undefined) throw badRequest(`error converting YAML to JSON: yaml: ${error.message}`);
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    throw badRequest(`error converting YAML to JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function requireObject(value: unknown, essence: string): Record<string, unknown> {
+  if (!isRecord(value)) {
+    const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    throw badRequest(`the ${essence} request body must be an object, got ${got}`);
+  }
+  return value;
+}
+
+// ---- duplicate fields ----
+
+// Real objects nest a few dozen levels; the cap keeps hostile bodies from exhausting the stack (a 400, not a 500).
+const MAX_DEPTH = 1000;
+
+/**
+ * The paths of keys that appear more than once in the same JSON object, e.g. ["metadata.name",
+ * "spec.containers[0].image"]. JSON.parse silently keeps the last value; Kubernetes' strict decoder reports
+ * `duplicate field "<path>"`. Call it on bodies that already parsed; malformed input gives a 400.
+ */
+export function duplicateJsonFields(rawJson: string): string[] {
+  const scanner = new JsonScanner(rawJson);
+  const found: string[] = [];
+  scanner.value("", 0, found);
+  return found;
+}
+
+/** Duplicate fields of a JSON or YAML body by Content-Type; [] for protobuf and patch bodies that are not objects. */
+export function duplicateFields(contentType: string | undefined, raw: Buffer): string[] {
+  const mt = contentType === undefined || contentType.trim() === "" ? undefined : parseMediaType(contentType);
+  const essence = mt === undefined ? JSON_MEDIA_TYPE : `${mt.type}/${mt.subtype}`;
+  if (essence === YAML_MEDIA_TYPE || essence === "application/apply-patch+yaml") {
+    const doc = parseAllDocuments(raw.toString("utf8"), { uniqueKeys: false });
+    const first = Array.isArray(doc) ? doc.find((d) => d.contents !== null) : undefined;
+    const found: string[] = [];
+    if (first?.contents) yamlDuplicates(first.contents, "", found, 0);
+    return found;
+  }
+  if (essence === PROTOBUF_MEDIA_TYPE) return [];
+  return duplicateJsonFields(raw.toString("utf8"));
+}
+
+function yamlDuplicates(node: YamlNode, path: string, found: string[], depth: number): void {
+  if (depth > MAX_DEPTH) throw badRequest("the request body is nested too deeply");
+  if (isMap(node)) {
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const child = joinPath(path, key);
+      if (seen.has(key)) found.push(child);
+      seen.add(key);
+      if (pair.value !== null && typeof pair.value === "object") yamlDuplicates(pair.value as YamlNode, child, found, depth + 1);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      if (item !== null && typeof item === "object") yamlDuplicates(item as YamlNode, `${path}[${i}]`, found, depth + 1);
+    });
+  }
+}
+
+/** A minimal JSON walker that tracks object keys by path; it assumes input JSON.parse accepts. */
+class JsonScanner {
+  private pos = 0;
+  constructor(private readonly text: string) {}
+
+  value(path: string, depth: number, found: string[]): void {
+    if (depth > MAX_DEPTH) throw badRequest("the request body is nested too deeply");
+    this.ws();
+    const c = this.text[this.pos];
+    if (c === "{") this.object(path, depth, found);
+    else if (c === "[") this.array(path, depth, found);
+    else if (c === '"') this.string();
+    else this.literal();
+  }
+
+  private object(path: string, depth: number, found: string[]): void {
+    this.pos++; // {
+    const seen = new Set<string>();
+    this.ws();
+    if (this.text[this.pos] === "}") {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      const key = this.string();
+      const child = joinPath(path, key);
+      if (seen.has(key)) found.push(child);
+      seen.add(key);
+      this.ws();
+      this.expect(":");
+      this.value(child, depth + 1, found);
+      this.ws();
+      if (this.text[this.pos] === ",") {
+        this.pos++;
+        continue;
+      }
+      this.expect("}");
+      return;
+    }
+  }
+
+  private array(path: string, depth: number, found: string[]): void {
+    this.pos++; // [
+    this.ws();
+    if (this.text[this.pos] === "]") {
+      this.pos++;
+      return;
+    }
+    for (let i = 0; ; i++) {
+      this.value(`${path}[${i}]`, depth + 1, found);
+      this.ws();
+      if (this.text[this.pos] === ",") {
+        this.pos++;
+        continue;
+      }
+      this.expect("]");
+      return;
+    }
+  }
+
+  /** Reads a string token and returns its decoded value (keys must compare decoded: "a" and "\u0061" collide). */
+  private string(): string {
+    const start = this.pos;
+    this.expect('"');
+    let escaped = false;
+    while (this.pos < this.text.length) {
+      const ch = this.text[this.pos++];
+      if (escaped) escaped = false;
+      else if (ch === "\\") escaped = true;
+      else if (ch === '"') {
+        const token = this.text.slice(start, this.pos);
+        return token.includes("\\") ? (JSON.parse(token) as string) : token.slice(1, -1);
+      }
+    }
+    throw badRequest("malformed JSON: unterminated string");
+  }
+
+  private literal(): void {
+    while (this.pos < this.text.length && !",]} \t\r\n".includes(this.text[this.pos]!)) this.pos++;
+  }
+
+  private ws(): void {
+    while (this.pos < this.text.length && " \t\r\n".includes(this.text[this.pos]!)) this.pos++;
+  }
+
+  private expect(ch: string): void {
+    if (this.text[this.pos] !== ch) throw badRequest(`malformed JSON: expected '${ch}' at offset ${this.pos}`);
+    this.pos++;
+  }
+}
+
+function joinPath(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
+
+// ---- unknown fields ----
+
+/**
+ * How far the unknown-field check looks into a value. `scalar` and `any` are not descended into (`any` marks
+ * structures kubelab does not model field by field, such as affinity or securityContext: reporting a valid field
+ * there as unknown would be worse than missing a typo); `map` is a free-form map whose values follow `of`.
+ */
+type FieldSpec = "scalar" | "any" | ObjectSpec | ListSpec | MapSpec;
+interface ObjectSpec {
+  readonly fields: Readonly<Record<string, FieldSpec>>;
+}
+interface ListSpec {
+  readonly list: FieldSpec;
+}
+interface MapSpec {
+  readonly map: FieldSpec;
+}
+
+const S = "scalar";
+const ANY = "any";
+const obj = (fields: Record<string, FieldSpec>): ObjectSpec => ({ fields });
+const list = (of: FieldSpec): ListSpec => ({ list: of });
+const STRING_MAP: MapSpec = { map: S };
+
+// Field names are the JSON names of k8s.io/api and apimachinery types (newer fields included: accepting a field
+// a later Kubernetes added is harmless, rejecting a valid one is not).
+const OWNER_REFERENCE = obj({ apiVersion: S, kind: S, name: S, uid: S, controller: S, blockOwnerDeletion: S });
+const OBJECT_META = obj({
+  name: S, generateName: S, namespace: S, selfLink: S, uid: S, resourceVersion: S, generation: S,
+  creationTimestamp: S, deletionTimestamp: S, deletionGracePeriodSeconds: S, labels: STRING_MAP, annotations: STRING_MAP,
+  ownerReferences: list(OWNER_REFERENCE), finalizers: list(S), managedFields: list(ANY),
+});
+const LABEL_SELECTOR = obj({ matchLabels: STRING_MAP, matchExpressions: list(obj({ key: S, operator: S, values: list(S) })) });
+const LOCAL_OBJECT_REFERENCE = obj({ name: S });
+
+const PROBE = obj({
+  exec: ANY, httpGet: ANY, tcpSocket: ANY, grpc: ANY, initialDelaySeconds: S, timeoutSeconds: S, periodSeconds: S,
+  successThreshold: S, failureThreshold: S, terminationGracePeriodSeconds: S,
+});
+const CONTAINER = obj({
+  name: S, image: S, command: list(S), args: list(S), workingDir: S,
+  ports: list(obj({ name: S, hostPort: S, containerPort: S, protocol: S, hostIP: S })),
+  envFrom: list(obj({ prefix: S, configMapRef: ANY, secretRef: ANY })),
+  env: list(obj({ name: S, value: S, valueFrom: ANY })),
+  resources: obj({ limits: STRING_MAP, requests: STRING_MAP, claims: list(ANY) }),
+  resizePolicy: list(ANY), restartPolicy: S, restartPolicyRules: list(ANY),
+  volumeMounts: list(obj({
+    name: S, readOnly: S, recursiveReadOnly: S, mountPath: S, subPath: S, mountPropagation: S, subPathExpr: S,
+    bindMountOptions: list(S),
+  })),
+  volumeDevices: list(ANY), livenessProbe: PROBE, readinessProbe: PROBE, startupProbe: PROBE, lifecycle: ANY,
+  terminationMessagePath: S, terminationMessagePolicy: S, imagePullPolicy: S, securityContext: ANY,
+  stdin: S, stdinOnce: S, tty: S,
+});
+// A Volume is its name plus exactly one inlined volume source.
+const VOLUME = obj({
+  name: S,
+  ...Object.fromEntries(
+    [
+      "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi", "glusterfs",
+      "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc", "azureFile", "configMap",
+      "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "projected", "portworxVolume", "scaleIO", "storageos",
+      "csi", "ephemeral", "image",
+    ].map((k): [string, FieldSpec] => [k, ANY]),
+  ),
+});
+const POD_SPEC = obj({
+  volumes: list(VOLUME), initContainers: list(CONTAINER), containers: list(CONTAINER), ephemeralContainers: list(ANY),
+  restartPolicy: S, terminationGracePeriodSeconds: S, activeDeadlineSeconds: S, dnsPolicy: S, nodeSelector: STRING_MAP,
+  serviceAccountName: S, serviceAccount: S, automountServiceAccountToken: S, nodeName: S, hostNetwork: S, hostPID: S,
+  hostIPC: S, shareProcessNamespace: S, securityContext: ANY, imagePullSecrets: list(LOCAL_OBJECT_REFERENCE),
+  hostname: S, subdomain: S, affinity: ANY, schedulerName: S,
+  tolerations: list(obj({ key: S, operator: S, value: S, effect: S, tolerationSeconds: S })),
+  hostAliases: list(obj({ ip: S, hostnames: list(S) })), priorityClassName: S, priority: S, dnsConfig: ANY,
+  readinessGates: list(obj({ conditionType: S })), runtimeClassName: S, enableServiceLinks: S, preemptionPolicy: S,
+  overhead: STRING_MAP, topologySpreadConstraints: list(ANY), setHostnameAsFQDN: S, os: ANY, hostUsers: S,
+  schedulingGates: list(ANY), resourceClaims: list(ANY), resources: ANY, hostnameOverride: S,
+  schedulingGroup: ANY, evictionResponders: list(ANY),
+});
+const POD_TEMPLATE_SPEC = obj({ metadata: OBJECT_META, spec: POD_SPEC });
+
+function kindSchema(fields: Record<string, FieldSpec>): ObjectSpec {
+  return obj({ apiVersion: S, kind: S, metadata: OBJECT_META, ...fields });
+}
+
+/** Unknown-field schemas by `apiVersion/kind`; kinds not listed are not checked. */
+const KIND_SCHEMAS: ReadonlyMap<string, ObjectSpec> = new Map([
+  ["v1/Pod", kindSchema({ spec: POD_SPEC, status: ANY })],
+  ["v1/Service", kindSchema({
+    spec: obj({
+      ports: list(obj({ name: S, protocol: S, appProtocol: S, port: S, targetPort: S, nodePort: S })),
+      selector: STRING_MAP, clusterIP: S, clusterIPs: list(S), type: S, externalIPs: list(S), sessionAffinity: S,
+      loadBalancerIP: S, loadBalancerSourceRanges: list(S), externalName: S, externalTrafficPolicy: S,
+      healthCheckNodePort: S, publishNotReadyAddresses: S, sessionAffinityConfig: ANY, ipFamilies: list(S),
+      ipFamilyPolicy: S, allocateLoadBalancerNodePorts: S, loadBalancerClass: S, internalTrafficPolicy: S,
+      trafficDistribution: S,
+    }),
+    status: ANY,
+  })],
+  ["v1/ConfigMap", kindSchema({ data: STRING_MAP, binaryData: STRING_MAP, immutable: S })],
+  ["v1/Secret", kindSchema({ data: STRING_MAP, stringData: STRING_MAP, type: S, immutable: S })],
+  ["v1/Namespace", kindSchema({ spec: obj({ finalizers: list(S) }), status: ANY })],
+  ["v1/ServiceAccount", kindSchema({ secrets: list(ANY), imagePullSecrets: list(LOCAL_OBJECT_REFERENCE), automountServiceAccountToken: S })],
+  ["v1/ReplicationController", kindSchema({
+    spec: obj({ replicas: S, minReadySeconds: S, selector: STRING_MAP, template: POD_TEMPLATE_SPEC }),
+    status: ANY,
+  })],
+  ["apps/v1/Deployment", kindSchema({
+    spec: obj({
+      replicas: S, selector: LABEL_SELECTOR, template: POD_TEMPLATE_SPEC,
+      strategy: obj({ type: S, rollingUpdate: obj({ maxUnavailable: S, maxSurge: S }) }),
+      minReadySeconds: S, revisionHistoryLimit: S, paused: S, progressDeadlineSeconds: S,
+    }),
+    status: ANY,
+  })],
+  ["apps/v1/ReplicaSet", kindSchema({
+    spec: obj({ replicas: S, minReadySeconds: S, selector: LABEL_SELECTOR, template: POD_TEMPLATE_SPEC }),
+    status: ANY,
+  })],
+  ["apps/v1/DaemonSet", kindSchema({
+    spec: obj({ selector: LABEL_SELECTOR, template: POD_TEMPLATE_SPEC, updateStrategy: ANY, minReadySeconds: S, revisionHistoryLimit: S }),
+    status: ANY,
+  })],
+  ["apps/v1/StatefulSet", kindSchema({
+    spec: obj({
+      replicas: S, selector: LABEL_SELECTOR, template: POD_TEMPLATE_SPEC, volumeClaimTemplates: list(ANY), serviceName: S,
+      podManagementPolicy: S, updateStrategy: ANY, revisionHistoryLimit: S, minReadySeconds: S,
+      persistentVolumeClaimRetentionPolicy: ANY, ordinals: ANY,
+    }),
+    status: ANY,
+  })],
+]);
+
+/**
+ * Paths of fields the kind does not have, e.g. ["spec.foo", "spec.template.spec.containers[0].imagePolicy"], in
+ * Kubernetes' strict-decoding path format. Kinds without a schema here give [] (no check).
+ */
+export function findUnknownFields(apiVersion: string, kind: string, object: unknown): string[] {
+  const schema = KIND_SCHEMAS.get(`${apiVersion}/${kind}`);
+  if (schema === undefined) return [];
+  const found: string[] = [];
+  walkUnknown(schema, object, "", found);
+  return found;
+}
+
+function walkUnknown(spec: FieldSpec, value: unknown, path: string, found: string[]): void {
+  if (spec === "scalar" || spec === "any") return;
+  if ("fields" in spec) {
+    if (!isRecord(value)) return; // a type mismatch is validation's business, not an unknown field
+    for (const [key, child] of Object.entries(value)) {
+      const childSpec = spec.fields[key];
+      const childPath = joinPath(path, key);
+      if (childSpec === undefined || !Object.hasOwn(spec.fields, key)) found.push(childPath);
+      else walkUnknown(childSpec, child, childPath, found);
+    }
+  } else if ("list" in spec) {
+    if (Array.isArray(value)) value.forEach((item, i) => { walkUnknown(spec.list, item, `${path}[${i}]`, found); });
+  } else if (isRecord(value)) {
+    for (const [key, child] of Object.entries(value)) walkUnknown(spec.map, child, joinPath(path, key), found);
+  }
+}
+
+// ---- fieldValidation ----
+
+export type FieldValidation = "Strict" | "Warn" | "Ignore";
+
+/**
+ * The `fieldValidation` query parameter. Absent means Warn, the Kubernetes server default; kubectl sends Strict
+ * under its default `--validate=strict` and Ignore with `--validate=false`. Other values are a 400.
+ */
+export function parseFieldValidation(value: string | null | undefined): FieldValidation {
+  if (value === null || value === undefined || value === "") return "Warn";
+  if (value === "Strict" || value === "Warn" || value === "Ignore") return value;
+  throw badRequest(`invalid fieldValidation directive "${value}": must be one of Ignore, Warn, or Strict`);
+}
+
+export interface FieldProblems {
+  unknown: readonly string[];
+  duplicate: readonly string[];
+}
+
+/** The per-field messages Kubernetes uses: `unknown field "spec.foo"`, `duplicate field "metadata.name"`. */
+export function fieldProblemMessages(problems: FieldProblems): string[] {
+  return [...problems.unknown.map((p) => `unknown field "${p}"`), ...problems.duplicate.map((p) => `duplicate field "${p}"`)];
+}
+
+/**
+ * Applies a fieldValidation directive to the problems found in a body. Strict with problems throws 400 BadRequest
+ * `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding error: unknown field "spec.foo", …`
+ * (kubectl prints it after "Error from server (BadRequest):"). Warn returns the Warning header values to send
+ * (`299 - "unknown field \"spec.foo\""`, one per problem). Ignore, or no problems, returns [].
+ */
+export function applyFieldValidation(directive: FieldValidation, problems: FieldProblems, kind: string, version: string): string[] {
+  const messages = fieldProblemMessages(problems);
+  if (messages.length === 0 || directive === "Ignore") return [];
+  if (directive === "Strict") {
+    const detail = `strict decoding error: ${messages.join(", ")}`;
+    throw new StatusError(400, "BadRequest", `${kind} in version "${version}" cannot be handled as a ${kind}: ${detail}`);
+  }
+  return messages.map(warningHeaderValue);
+}
+
+/**
+ * A `Warning` header value (RFC 7234 §5.5): code 299, agent "-", the text quoted with `\` and `"` escaped. Characters
+ * a header cannot carry (controls, non-ASCII, which Node's setHeader rejects) become `?`.
+ */
+export function warningHeaderValue(text: string): string {
+  let quoted = "";
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\" || ch === '"') quoted += `\\${ch}`;
+    else if (code < 0x20 || code > 0x7e) quoted += "?";
+    else quoted += ch;
+  }
+  return `299 - "${quoted}"`;
+}
+
+// ---- helpers ----
+
+/** Splits on `sep` except inside double quotes (a quoted parameter value may contain `,` or `;`). */
+function splitOutsideQuotes(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let current = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted && ch === "\\" && i + 1 < text.length) {
+      current += ch + text[++i]!;
+      continue;
+    }
+    if (ch === '"') quoted = !quoted;
+    if (ch === sep && !quoted) {
+      parts.push(current);
+      current = "";
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return parts;
+}

@@ -1,0 +1,274 @@
+// Decoding `application/vnd.kubernetes.protobuf` request bodies into the JSON form of the object.
+//
+// client-go's typed clients send protobuf for Create/Update of built-in kinds, and kubectl's `create <generator>`
+// commands use them (contract §5); a 415 is not retried as JSON, so these bodies must be understood. The schema is
+// kubelab's own proto/k8s.proto, loaded once with protobufjs; the conversion to JSON follows the gogo encoding
+// rules documented there (zero non-pointer fields dropped, pointer fields kept when present, embedded messages
+// inlined, Time/Quantity/IntOrString/bytes in their JSON forms).
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
+import type { Field, Type } from "protobufjs";
+import { StatusError, badRequest } from "../../api/errors.js";
+import type { KubeObject } from "../../api/meta.js";
+import { isRecord } from "../../api/meta.js";
+
+/** "k8s\0": the prefix of every Kubernetes protobuf body. */
+export const PROTOBUF_MAGIC: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+const PACKAGE = "kubelab.k8s";
+
+/**
+ * The message that decodes each `apiVersion/kind` sent in protobuf. DeleteOptions is registered under every
+ * group version in Kubernetes, so a typed client's delete body may name any apiVersion (see messageFor).
+ */
+const KIND_MESSAGES: ReadonlyMap<string, string> = new Map([
+  ["v1/Namespace", "Namespace"],
+  ["v1/ConfigMap", "ConfigMap"],
+  ["v1/Secret", "Secret"],
+  ["v1/Service", "Service"],
+  ["v1/ServiceAccount", "ServiceAccount"],
+  ["v1/Pod", "Pod"],
+  ["apps/v1/Deployment", "Deployment"],
+  ["apps/v1/ReplicaSet", "ReplicaSet"],
+  ["batch/v1/Job", "Job"],
+  ["batch/v1/CronJob", "CronJob"],
+  ["policy/v1/Eviction", "Eviction"],
+  ["autoscaling/v1/Scale", "Scale"],
+]);
+
+/** The `apiVersion/kind` pairs decodeProtobufBody understands (DeleteOptions: any apiVersion). */
+export function protobufKinds(): string[] {
+  return [...KIND_MESSAGES.keys(), "*/DeleteOptions"];
+}
+
+/**
+ * Decodes a protobuf request body: the magic prefix, then a runtime.Unknown whose typeMeta names the kind and
+ * whose raw bytes are the object message. Returns the object with apiVersion and kind set.
+ * Throws 400 BadRequest for a body that is not a well-formed Kubernetes protobuf message, and 415
+ * UnsupportedMediaType for a kind kubelab has no protobuf schema for (the client can send it as JSON instead).
+ */
+export function decodeProtobufBody(buf: Buffer): KubeObject {
+  if (buf.length < PROTOBUF_MAGIC.length || !buf.subarray(0, PROTOBUF_MAGIC.length).equals(PROTOBUF_MAGIC)) {
+    throw badRequest(`provided data does not appear to be a protobuf message, expected prefix [${[...PROTOBUF_MAGIC].join(" ")}]`);
+  }
+  const schema = loadSchema();
+  const unknown = decodeMessage(schema.unknown, buf.subarray(PROTOBUF_MAGIC.length));
+  const typeMeta = isRecord(unknown.typeMeta) ? unknown.typeMeta : {};
+  const apiVersion = typeof typeMeta.apiVersion === "string" ? typeMeta.apiVersion : "";
+  const kind = typeof typeMeta.kind === "string" ? typeMeta.kind : "";
+  if (apiVersion === "" || kind === "") throw badRequest("the protobuf body does not name its apiVersion and kind");
+  const contentEncoding = unknown.contentEncoding;
+  if (typeof contentEncoding === "string" && contentEncoding !== "") {
+    throw new StatusError(415, "UnsupportedMediaType", `protobuf content encoding "${contentEncoding}" is not supported`);
+  }
+  const contentType = unknown.contentType;
+  if (typeof contentType === "string" && contentType !== "" && contentType !== "application/vnd.kubernetes.protobuf") {
+    throw new StatusError(415, "UnsupportedMediaType", `protobuf envelope content type "${contentType}" is not supported`);
+  }
+  const messageName = messageFor(apiVersion, kind);
+  if (messageName === undefined) {
+    throw new StatusError(
+      415,
+      "UnsupportedMediaType",
+      `kubelab cannot decode kind "${kind}" in version "${apiVersion}" from application/vnd.kubernetes.protobuf; send it as application/json`,
+      { kind, causes: [{ reason: "UnsupportedMediaType", message: `${apiVersion}, Kind=${kind}` }] },
+    );
+  }
+  const type = schema.root.lookupType(`${PACKAGE}.${messageName}`);
+  const rawBytes = unknown.raw;
+  const raw = rawBytes instanceof Uint8Array ? rawBytes : new Uint8Array(0);
+  const body = convertMessage(type, decodeMessage(type, raw));
+  const object: Record<string, unknown> = { apiVersion, kind, ...body };
+  if (!isRecord(object.metadata)) object.metadata = {};
+  return object as KubeObject;
+}
+
+function messageFor(apiVersion: string, kind: string): string | undefined {
+  if (kind === "DeleteOptions") return "DeleteOptions";
+  return KIND_MESSAGES.get(`${apiVersion}/${kind}`);
+}
+
+function decodeMessage(type: Type, bytes: Uint8Array): Record<string, unknown> {
+  try {
+    return type.decode(bytes) as unknown as Record<string, unknown>;
+  } catch (err) {
+    throw badRequest(`malformed protobuf ${type.name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+// ---- schema loading ----
+
+interface Schema {
+  root: protobuf.Root;
+  unknown: Type;
+}
+
+let cached: Schema | undefined;
+
+/**
+ * Where proto/k8s.proto is: the repository's proto/ folder, found from this module's location. From the source
+ * tree (apiserver/http/protobuf.ts) that is ../../proto; from a build (dist/apiserver/http/protobuf.js) it is
+ * dist/proto when proto/ was copied next to the build, else ../../../proto (the source tree the build came from).
+ * KUBELAB_PROTO_DIR overrides both.
+ */
+export function resolveProtoPath(): string {
+  const override = process.env.KUBELAB_PROTO_DIR;
+  const candidates = [
+    ...(override ? [`${override.replace(/\/$/, "")}/k8s.proto`] : []),
+    fileURLToPath(new URL("../../proto/k8s.proto", import.meta.url)),
+    fileURLToPath(new URL("../../../proto/k8s.proto", import.meta.url)),
+  ];
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`proto/k8s.proto not found; looked in: ${candidates.join(", ")}`);
+  return found;
+}
+
+/** The loaded protobufjs root of proto/k8s.proto (package `kubelab.k8s`); tests encode fixtures with it. */
+export function protobufSchema(): protobuf.Root {
+  return loadSchema().root;
+}
+
+function loadSchema(): Schema {
+  if (cached !== undefined) return cached;
+  const root = new protobuf.Root();
+  // k8s.proto declares its field options against descriptor.proto, which protobufjs ships but does not resolve
+  // from an absolute import path by itself.
+  const descriptor = createRequire(import.meta.url).resolve("protobufjs/google/protobuf/descriptor.proto");
+  const defaultResolve = root.resolvePath.bind(root);
+  root.resolvePath = (origin: string, target: string): string | null =>
+    target === "google/protobuf/descriptor.proto" ? descriptor : defaultResolve(origin, target);
+  root.loadSync(resolveProtoPath(), { keepCase: true });
+  root.resolveAll();
+  cached = { root, unknown: root.lookupType(`${PACKAGE}.Unknown`) };
+  return cached;
+}
+
+// ---- conversion to JSON ----
+
+const TIME = `.${PACKAGE}.Time`;
+const MICRO_TIME = `.${PACKAGE}.MicroTime`;
+const QUANTITY = `.${PACKAGE}.Quantity`;
+const INT_OR_STRING = `.${PACKAGE}.IntOrString`;
+const FIELDS_V1 = `.${PACKAGE}.FieldsV1`;
+/** Go's zero time.Time as Unix seconds; metav1.Time{} may be written with it, and it means "unset". */
+const GO_ZERO_TIME_SECONDS = -62135596800;
+
+function convertMessage(type: Type, msg: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of type.fieldsArray) {
+    if (!Object.hasOwn(msg, field.name)) continue;
+    const pointer = option(field, "pointer");
+    const value = convertField(field, msg[field.name], pointer);
+    if (value === undefined) continue;
+    if (option(field, "embedded")) {
+      if (isRecord(value)) Object.assign(out, value);
+      continue;
+    }
+    out[field.name] = value;
+  }
+  return out;
+}
+
+function option(field: Field, name: "pointer" | "embedded"): boolean {
+  return field.options?.[`(${name})`] === true;
+}
+
+/** The JSON value of one present field, or undefined to leave it out. */
+function convertField(field: Field, value: unknown, pointer: boolean): unknown {
+  if (field.map) {
+    if (!isRecord(value)) return undefined;
+    const entries = Object.entries(value);
+    if (entries.length === 0) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) out[k] = convertSingle(field, v, true) ?? defaultFor(field);
+    return out;
+  }
+  if (field.repeated) {
+    if (!Array.isArray(value) || value.length === 0) return undefined;
+    return value.map((v: unknown) => convertSingle(field, v, true) ?? defaultFor(field));
+  }
+  return convertSingle(field, value, pointer);
+}
+
+/**
+ * One value of a field's type. `keep` says an empty or zero value is meaningful (a pointer field, or an element of
+ * a list or map), so it is returned rather than dropped.
+ */
+function convertSingle(field: Field, value: unknown, keep: boolean): unknown {
+  const resolved = field.resolvedType;
+  if (resolved !== null && "fieldsArray" in resolved) {
+    if (!isRecord(value)) return undefined;
+    return convertTyped(resolved, value, keep);
+  }
+  if (value instanceof Uint8Array) return value.length > 0 || keep ? Buffer.from(value).toString("base64") : undefined;
+  if (typeof value === "string") return value !== "" || keep ? value : undefined;
+  if (typeof value === "boolean") return value || keep ? value : undefined;
+  const n = toNumber(value);
+  if (n !== undefined) return n !== 0 || keep ? n : undefined;
+  return undefined;
+}
+
+function convertTyped(type: Type, msg: Record<string, unknown>, keep: boolean): unknown {
+  switch (type.fullName) {
+    case TIME:
+    case MICRO_TIME: {
+      const seconds = toNumber(msg.seconds) ?? 0;
+      const nanos = toNumber(msg.nanos) ?? 0;
+      if ((seconds === 0 && nanos === 0) || seconds === GO_ZERO_TIME_SECONDS) return undefined; // zero time: JSON null
+      return formatTime(seconds, nanos, type.fullName === MICRO_TIME);
+    }
+    case QUANTITY: {
+      const s = typeof msg.string === "string" ? msg.string : "";
+      return s !== "" || keep ? s : undefined;
+    }
+    case INT_OR_STRING: {
+      const isString = toNumber(msg.type) === 1;
+      const v = isString ? (typeof msg.strVal === "string" ? msg.strVal : "") : (toNumber(msg.intVal) ?? 0);
+      return v !== 0 && v !== "" ? v : keep ? v : undefined;
+    }
+    case FIELDS_V1: {
+      const raw = msg.Raw;
+      if (!(raw instanceof Uint8Array) || raw.length === 0) return keep ? {} : undefined;
+      try {
+        return JSON.parse(Buffer.from(raw).toString("utf8")) as unknown;
+      } catch {
+        throw badRequest("malformed protobuf: managedFields fieldsV1 is not JSON");
+      }
+    }
+    default: {
+      const out = convertMessage(type, msg);
+      return Object.keys(out).length > 0 || keep ? out : undefined;
+    }
+  }
+}
+
+function defaultFor(field: Field): unknown {
+  const resolved = field.resolvedType;
+  if (resolved !== null && "fieldsArray" in resolved) return resolved.fullName === QUANTITY ? "" : {};
+  if (field.bytes || field.type === "string") return "";
+  if (field.type === "bool") return false;
+  return 0;
+}
+
+/** RFC 3339 in UTC: seconds precision for metav1.Time, microseconds for MicroTime, as their JSON forms are. */
+function formatTime(seconds: number, nanos: number, micro: boolean): string {
+  const iso = new Date(seconds * 1000).toISOString(); // 2024-01-02T03:04:05.000Z
+  const base = iso.slice(0, 19);
+  return micro ? `${base}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z` : `${base}Z`;
+}
+
+interface LongLike {
+  toNumber(): number;
+}
+
+function isLongLike(value: unknown): value is LongLike {
+  return typeof value === "object" && value !== null && typeof (value as { toNumber?: unknown }).toNumber === "function";
+}
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  if (isLongLike(value)) return value.toNumber();
+  return undefined;
+}

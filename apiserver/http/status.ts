@@ -1,0 +1,47 @@
+// Error and success bodies as meta/v1 Status objects. Every non-2xx reply the apiserver sends goes through
+// sendStatus, so clients always see `kind: Status, status: Failure` with a reason and code (contract §8): kubectl only
+// prints "Error from server (<reason>): <message>" when the body decodes as such a Status.
+import type { ServerResponse } from "node:http";
+import { internalError, isStatusError } from "../../api/errors.js";
+import type { Status, StatusDetails } from "../../api/meta.js";
+
+/**
+ * The Status for any thrown value. A StatusError keeps its code, reason and details; anything else is a 500
+ * InternalError with a fixed message, so stack traces, file paths and etcd endpoints never reach a client. Callers
+ * should log the original error themselves.
+ */
+export function toStatus(err: unknown): Status {
+  if (isStatusError(err)) return err.toStatus();
+  return internalError("an error on the server prevented the request from succeeding").toStatus();
+}
+
+/**
+ * Writes `err` as a Status reply. Safe to call at any point: when headers have already gone out (a watch or log
+ * stream that failed half-way) the response is ended instead, since a second status line cannot be sent.
+ * A 413 also closes the connection: the rest of an oversized body was never read, and reusing the socket would
+ * make the next request start in the middle of it.
+ */
+export function sendStatus(res: ServerResponse, err: unknown): void {
+  const status = toStatus(err);
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const body = JSON.stringify(status);
+  res.statusCode = status.code;
+  res.setHeader("Content-Type", "application/json");
+  res.setHeader("Content-Length", Buffer.byteLength(body));
+  res.setHeader("Cache-Control", "no-cache, private");
+  if (status.code === 413) res.setHeader("Connection", "close");
+  res.end(body);
+}
+
+/**
+ * The Success Status returned by a DELETE that removed the object at once (contract §1 `delete`):
+ * `{kind: Status, status: Success, details: {name, group, kind, uid}}`, code 200.
+ */
+export function statusSuccess(details?: StatusDetails): Status {
+  const status: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 200 };
+  if (details !== undefined) status.details = details;
+  return status;
+}

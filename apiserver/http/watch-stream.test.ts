@@ -1,0 +1,169 @@
+import { createServer, get } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { acceptWatchWebSocket, chunkedWatchWriter } from "./watch-stream.js";
+import type { WatchWriter } from "./watch-stream.js";
+
+let server: Server | undefined;
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => {
+    if (server) server.close(() => { resolve(); });
+    else resolve();
+  });
+  server = undefined;
+});
+
+/** Starts a server whose requests (plain or upgrades) hand a WatchWriter to the test through `writers`. */
+async function watchServer(): Promise<{ port: number; next: () => Promise<WatchWriter> }> {
+  const waiting: ((w: WatchWriter) => void)[] = [];
+  const ready: WatchWriter[] = [];
+  const deliver = (w: WatchWriter): void => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(w);
+    else ready.push(w);
+  };
+  server = createServer((_req, res) => { deliver(chunkedWatchWriter(res)); });
+  server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => { acceptWatchWebSocket(req, socket, head, deliver); });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const next = (): Promise<WatchWriter> => {
+    const w = ready.shift();
+    return w ? Promise.resolve(w) : new Promise((resolve) => waiting.push(resolve));
+  };
+  return { port, next };
+}
+
+/** Reads a chunked response line by line as it arrives. */
+function openWatch(port: number): Promise<{ res: IncomingMessage; nextLine: () => Promise<string | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: "127.0.0.1", port, path: "/api/v1/pods?watch=true" }, (res) => {
+      let buffered = "";
+      let ended = false;
+      const lines: string[] = [];
+      const waiters: ((line: string | undefined) => void)[] = [];
+      const flush = (): void => {
+        while (waiters.length > 0 && (lines.length > 0 || ended)) waiters.shift()!(lines.shift());
+      };
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          lines.push(buffered.slice(0, nl));
+          buffered = buffered.slice(nl + 1);
+        }
+        flush();
+      });
+      res.on("end", () => {
+        ended = true;
+        flush();
+      });
+      resolve({ res, nextLine: () => new Promise((r) => { waiters.push(r); flush(); }) });
+    });
+    req.on("error", reject);
+  });
+}
+
+const pod = (name: string, rv: string): Record<string, unknown> => ({ kind: "Pod", apiVersion: "v1", metadata: { name, resourceVersion: rv } });
+
+describe("chunkedWatchWriter", () => {
+  it("sends a chunked application/json 200 before any event", async () => {
+    const { port, next } = await watchServer();
+    const { res } = await openWatch(port);
+    const writer = await next();
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/json");
+    expect(res.headers["transfer-encoding"]).toBe("chunked");
+    writer.close();
+  });
+
+  it("delivers each event as one JSON line as soon as it is sent", async () => {
+    const { port, next } = await watchServer();
+    const { nextLine } = await openWatch(port);
+    const writer = await next();
+    expect(writer.send({ type: "ADDED", object: pod("a", "1") })).toBe(true);
+    expect(JSON.parse((await nextLine())!)).toEqual({ type: "ADDED", object: pod("a", "1") });
+    writer.sendSerialized(JSON.stringify({ type: "MODIFIED", object: pod("a", "2") }));
+    expect(JSON.parse((await nextLine())!)).toEqual({ type: "MODIFIED", object: pod("a", "2") });
+    writer.send({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "Expired", code: 410 } });
+    expect(JSON.parse((await nextLine())!)).toMatchObject({ type: "ERROR", object: { code: 410 } });
+    writer.close();
+    expect(await nextLine()).toBeUndefined();
+  });
+
+  it("reports the client going away through onClose and refuses further events", async () => {
+    const { port, next } = await watchServer();
+    const { res } = await openWatch(port);
+    const writer = await next();
+    const closed = new Promise<void>((resolve) => { writer.onClose(resolve); });
+    res.destroy();
+    await closed;
+    expect(writer.closed).toBe(true);
+    expect(writer.send({ type: "ADDED", object: pod("b", "3") })).toBe(false);
+    let late = false;
+    writer.onClose(() => { late = true; });
+    expect(late).toBe(true);
+  });
+
+  it("runs onClose listeners once when the server closes the stream", async () => {
+    const { port, next } = await watchServer();
+    const { nextLine } = await openWatch(port);
+    const writer = await next();
+    let calls = 0;
+    const closed = new Promise<void>((resolve) => { writer.onClose(() => { calls++; resolve(); }); });
+    writer.close();
+    writer.close();
+    expect(await nextLine()).toBeUndefined();
+    await closed;
+    expect(calls).toBe(1);
+  });
+});
+
+describe("acceptWatchWebSocket", () => {
+  it("sends each event as a text message and closes with 1000", async () => {
+    const { port, next } = await watchServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/pods?watch=true`);
+    const messages: { data: string; binary: boolean }[] = [];
+    ws.on("message", (data: Buffer, binary: boolean) => messages.push({ data: data.toString("utf8"), binary }));
+    const closed = new Promise<number>((resolve) => ws.on("close", (code: number) => { resolve(code); }));
+    await new Promise<void>((resolve) => ws.once("open", () => { resolve(); }));
+    expect(ws.protocol).toBe("");
+    const writer = await next();
+    writer.send({ type: "ADDED", object: pod("a", "1") });
+    writer.sendSerialized(JSON.stringify({ type: "DELETED", object: pod("a", "2") }));
+    writer.close();
+    expect(await closed).toBe(1000);
+    expect(messages).toEqual([
+      { data: JSON.stringify({ type: "ADDED", object: pod("a", "1") }), binary: false },
+      { data: JSON.stringify({ type: "DELETED", object: pod("a", "2") }), binary: false },
+    ]);
+    expect(writer.closed).toBe(true);
+  });
+
+  it("reports the client closing through onClose", async () => {
+    const { port, next } = await watchServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/pods?watch=true`);
+    await new Promise<void>((resolve) => ws.once("open", () => { resolve(); }));
+    const writer = await next();
+    const closed = new Promise<void>((resolve) => { writer.onClose(resolve); });
+    ws.close();
+    await closed;
+    expect(writer.send({ type: "ADDED", object: pod("x", "9") })).toBe(false);
+  });
+
+  it("echoes the first subprotocol a client offers and still sends JSON text", async () => {
+    const { port, next } = await watchServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/pods?watch=true`, ["base64.binary.k8s.io", "binary.k8s.io"]);
+    const first = new Promise<{ data: string; binary: boolean }>((resolve) => ws.once("message", (data: Buffer, binary: boolean) => { resolve({ data: data.toString("utf8"), binary }); }));
+    await new Promise<void>((resolve) => ws.once("open", () => { resolve(); }));
+    expect(ws.protocol).toBe("base64.binary.k8s.io");
+    const writer = await next();
+    writer.send({ type: "ADDED", object: pod("a", "1") });
+    expect(await first).toEqual({ data: JSON.stringify({ type: "ADDED", object: pod("a", "1") }), binary: false });
+    writer.close();
+  });
+});

@@ -1,0 +1,547 @@
+// Generic REST semantics for one resource over etcd storage and its watch cache: create, get, list, watch,
+// update, patch, delete, deletecollection, with defaulting, validation, generation, status and deletion rules.
+import { randomUUID, randomInt } from "node:crypto";
+import { applyCreateDefaults, applyDefaults } from "../../api/defaults.js";
+import { alreadyExists, badRequest, conflict, expired, internalError, invalid, notFound, serviceUnavailable, StatusError, timeout } from "../../api/errors.js";
+import { parseFieldSelector, fieldsOf, validateFieldSelector } from "../../api/fields.js";
+import { parseLabelSelector } from "../../api/labels.js";
+import type { KubeObject, ObjectMeta, Status } from "../../api/meta.js";
+import { isRecord } from "../../api/meta.js";
+import { deepEqual, dropNulls } from "../../api/normalize.js";
+import { applyPatch } from "../../api/patch/apply.js";
+import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
+import { validateObject, validateUpdate } from "../../api/validation.js";
+import type { CacheEvent, CacheWatcher, Storage, WatchCache } from "../storage/interfaces.js";
+import { isStorageError } from "../storage/interfaces.js";
+import type { Strategy } from "./strategy.js";
+
+export interface ListParams {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface WatchParams {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: "Background" | "Foreground" | "Orphan";
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  subresource?: "status";
+}
+
+/** Hooks the registry plugs in for kinds with side effects (service IP/port allocation, admission). */
+export interface StoreHooks {
+  /** Runs before a create is written; returns an undo for when the write fails. */
+  beforeCreate?(object: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | undefined>;
+  /** Runs before an update is written; returns commit (after success) and undo (after failure). */
+  beforeUpdate?(next: KubeObject, prev: KubeObject, dryRun: boolean): Promise<{ commit(): Promise<void>; undo(): Promise<void> } | undefined>;
+  /** Runs after an object is gone from etcd. */
+  afterDelete?(object: KubeObject): Promise<void>;
+  /** Admission for creates: may mutate (defaults) or throw a StatusError. */
+  admitCreate?(object: KubeObject): Promise<void>;
+}
+
+export interface StoreDeps {
+  info: ResourceInfo;
+  storage: Storage;
+  cache: WatchCache;
+  /** etcd key prefix, e.g. "/registry". */
+  prefix: string;
+  strategy: Strategy;
+  hooks?: StoreHooks | undefined;
+  /** Checks that a namespace exists and is not terminating; throws the Status error otherwise. */
+  checkNamespace?: (namespace: string, qualified: string, name: string) => Promise<void>;
+  now?: () => Date;
+}
+
+const GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+
+export class ResourceStore {
+  readonly info: ResourceInfo;
+  readonly qualified: string;
+  private readonly deps: StoreDeps;
+  private readonly now: () => Date;
+
+  constructor(deps: StoreDeps) {
+    this.deps = deps;
+    this.info = deps.info;
+    this.qualified = qualifiedResource(deps.info);
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  get strategy(): Strategy {
+    return this.deps.strategy;
+  }
+
+  get cache(): WatchCache {
+    return this.deps.cache;
+  }
+
+  /** `/registry/pods/` or `/registry/pods/default/`. */
+  prefixFor(namespace?: string): string {
+    const segment = this.info.storageResource ?? this.info.resource;
+    return namespace && this.info.namespaced ? `${this.deps.prefix}/${segment}/${namespace}/` : `${this.deps.prefix}/${segment}/`;
+  }
+
+  keyFor(namespace: string | undefined, name: string): string {
+    return `${this.prefixFor(namespace)}${name}`;
+  }
+
+  async get(namespace: string | undefined, name: string): Promise<KubeObject> {
+    const object = await this.storageCall(name, () => this.deps.storage.get(this.keyFor(namespace, name)));
+    if (!object) throw notFound(this.qualified, name);
+    return this.withTypeMeta(object);
+  }
+
+  async create(namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
+    const object = dropNulls(structuredClone(body)) as KubeObject;
+    this.checkTypeMeta(object);
+    const meta = object.metadata;
+    this.resolveNamespace(meta, namespace);
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    const name = meta.name ?? "";
+    if (this.info.namespaced && meta.namespace) await this.deps.checkNamespace?.(meta.namespace, this.qualified, name);
+
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.managedFields;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = rfc3339(this.now());
+    if (this.strategy.tracksGeneration) meta.generation = 1;
+    else delete meta.generation;
+    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) delete object["status"];
+    object.apiVersion = apiVersionOf(this.info);
+    object.kind = this.info.kind;
+
+    applyDefaults(this.info, object);
+    applyCreateDefaults(this.info, object);
+    this.strategy.prepareForCreate?.(object);
+    await this.deps.hooks?.admitCreate?.(object);
+    this.throwIfInvalid(object, validateObject(this.info, object));
+
+    const undo = await this.deps.hooks?.beforeCreate?.(object, options.dryRun ?? false);
+    if (options.dryRun) {
+      await undo?.();
+      return object;
+    }
+    try {
+      const ttl = this.strategy.ttlSeconds;
+      const created = await this.storageCall(name, () => this.deps.storage.create(this.keyFor(meta.namespace, name), object, ttl ? { ttlSeconds: ttl } : {}));
+      return this.withTypeMeta(created);
+    } catch (err) {
+      await undo?.();
+      throw err;
+    }
+  }
+
+  async list(namespace: string | undefined, params: ListParams): Promise<{ items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }> {
+    const filter = this.filterFor(params.labelSelector, params.fieldSelector);
+    const prefix = this.prefixFor(namespace);
+    const rv = params.resourceVersion;
+    if ((params.limit !== undefined && params.limit > 0 && rv !== "0") || params.continue) {
+      // Paginated lists read etcd at a fixed revision, so every page is consistent with the first.
+      const page = await this.storageCall("", () => this.deps.storage.list(prefix, optionalPage(params.limit, params.continue)));
+      const result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number } = {
+        items: page.items.filter(filter).map((o) => this.withTypeMeta(o)),
+        resourceVersion: String(page.revision),
+      };
+      if (page.continue) result.continue = page.continue;
+      if (page.remainingItemCount !== undefined && !params.labelSelector && !params.fieldSelector) result.remainingItemCount = page.remainingItemCount;
+      return result;
+    }
+    // rv "0": whatever the cache holds; rv N: at least N; unset: a consistent read, served from the cache once
+    // it has caught up with etcd's current revision.
+    let minRevision: number | undefined;
+    if (rv === undefined || rv === "") minRevision = await this.storageCall("", () => this.deps.storage.currentRevision());
+    else if (rv !== "0") minRevision = parseResourceVersion(rv);
+    const listed = await this.storageCall("", () => this.deps.cache.list(minRevision === undefined ? { prefix, filter } : { prefix, filter, minRevision }));
+    return { items: listed.items.map((o) => this.withTypeMeta(o)), resourceVersion: String(listed.revision) };
+  }
+
+  /** Starts a watch; `send` gets Kubernetes watch events, `onClose` is called when the cache ends it. */
+  watch(namespace: string | undefined, params: WatchParams, send: (type: CacheEvent["type"], object: KubeObject) => void, onClose: (reason: string) => void): CacheWatcher {
+    const filter = this.filterFor(params.labelSelector, params.fieldSelector);
+    const rv = params.resourceVersion;
+    const fromRevision = rv === undefined || rv === "" || rv === "0" ? 0 : parseResourceVersion(rv);
+    try {
+      return this.deps.cache.watch(
+        { fromRevision, prefix: this.prefixFor(namespace), filter, bookmarks: params.allowWatchBookmarks ?? false },
+        (event) => {
+          if (event.type === "BOOKMARK") {
+            send("BOOKMARK", { apiVersion: apiVersionOf(this.info), kind: this.info.kind, metadata: { resourceVersion: event.object.metadata.resourceVersion ?? String(event.revision) } });
+            return;
+          }
+          send(event.type, this.withTypeMeta(event.object));
+        },
+        onClose,
+      );
+    } catch (err) {
+      if (isStorageError(err, "Compacted")) throw expired(err.message);
+      if (isStorageError(err, "Unavailable") || isStorageError(err, "Timeout")) {
+        // The cache is (re)initializing: Kubernetes asks the client to come back shortly.
+        throw new StatusError(429, "TooManyRequests", `storage is (re)initializing: ${err.message}`, { retryAfterSeconds: 1 });
+      }
+      throw err;
+    }
+  }
+
+  async update(namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+    const next = dropNulls(structuredClone(body)) as KubeObject;
+    this.checkTypeMeta(next);
+    if (next.metadata.name !== undefined && next.metadata.name !== name) {
+      throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    next.metadata.name = name;
+    this.resolveNamespace(next.metadata, namespace);
+    const key = this.keyFor(namespace, name);
+    const current = await this.storageCall(name, () => this.deps.storage.get(key));
+    if (!current) {
+      if (options.subresource || !this.strategy.allowCreateOnUpdate) throw notFound(this.qualified, name);
+      return { object: await this.create(namespace, next, options), created: true };
+    }
+    const expected = next.metadata.resourceVersion;
+    if (expected !== undefined && expected !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
+    const merged = this.prepareUpdate(next, current, options.subresource);
+    return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
+  }
+
+  /** Applies a patch of the given content type; apply patches create a missing object. */
+  async patch(namespace: string | undefined, name: string, contentType: string, patch: unknown, options: WriteOptions & { force?: boolean } = {}): Promise<{ object: KubeObject; created: boolean }> {
+    const key = this.keyFor(namespace, name);
+    const isApply = contentType.startsWith("application/apply-patch");
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.storageCall(name, () => this.deps.storage.get(key));
+      if (!current) {
+        if (isApply && !options.subresource) {
+          const body = dropNulls(structuredClone(patch)) as KubeObject;
+          if (!isRecord(body) || !isRecord(body.metadata)) throw badRequest("apply patch must be an object with metadata");
+          if (body.metadata.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`);
+          body.metadata.name = name;
+          return { object: await this.create(namespace, body, options), created: true };
+        }
+        throw notFound(this.qualified, name);
+      }
+      // A resourceVersion in the patch body is a precondition, as in Kubernetes.
+      const patchRv = isRecord(patch) && isRecord(patch["metadata"]) ? patch["metadata"]["resourceVersion"] : undefined;
+      if (typeof patchRv === "string" && patchRv !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
+      const original = this.withTypeMeta(current);
+      const patched = applyPatch(contentType, original, patch);
+      if (!isRecord(patched) || !isRecord(patched["metadata"])) throw badRequest("the patch produced an object without metadata");
+      const next = dropNulls(patched) as KubeObject;
+      this.checkTypeMeta(next);
+      if (next.metadata.name !== name) throw badRequest(`metadata.name: the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`);
+      const merged = this.prepareUpdate(next, current, options.subresource);
+      try {
+        return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
+      } catch (err) {
+        // A patch carries no resourceVersion unless the client put one in: retry against the new state.
+        if (err instanceof StatusError && err.reason === "Conflict" && patchRv === undefined && attempt < 8) continue;
+        throw err;
+      }
+    }
+  }
+
+  async delete(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<KubeObject | Status> {
+    const key = this.keyFor(namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.storageCall(name, () => this.deps.storage.get(key));
+      if (!current) throw notFound(this.qualified, name);
+      const meta = current.metadata;
+      const pre = options.preconditions;
+      if (pre?.uid !== undefined && pre.uid !== meta.uid) {
+        throw conflict(this.qualified, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ""}`);
+      }
+      if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
+        throw conflict(this.qualified, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ""}`);
+      }
+      try {
+        return await this.deleteOnce(key, current, options);
+      } catch (err) {
+        if (err instanceof StatusError && err.reason === "Conflict" && pre === undefined && attempt < 8) continue;
+        throw err;
+      }
+    }
+  }
+
+  async deleteCollection(namespace: string | undefined, params: ListParams, options: DeleteOptions): Promise<KubeObject[]> {
+    const { items } = await this.list(namespace, { ...optionalSelectors(params) });
+    const deleted: KubeObject[] = [];
+    for (const item of items) {
+      try {
+        const result = await this.delete(item.metadata.namespace, item.metadata.name ?? "", options);
+        deleted.push(isRecord(result) && result["kind"] === "Status" ? item : (result as KubeObject));
+      } catch (err) {
+        if (!(err instanceof StatusError && err.reason === "NotFound")) throw err;
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * Server-internal read-modify-write that may change any field (pods/binding): `change` edits a private copy and
+   * may throw a StatusError to refuse; the result is validated like an update and retried on conflicts.
+   */
+  async mutate(namespace: string | undefined, name: string, change: (object: KubeObject) => void): Promise<KubeObject> {
+    const key = this.keyFor(namespace, name);
+    const stored = await this.storageCall(name, () =>
+      this.deps.storage.guaranteedUpdate(key, (current) => {
+        const next = structuredClone(current);
+        change(next);
+        this.throwIfInvalid(next, validateUpdate(this.info, next, current));
+        return next;
+      }),
+    );
+    return this.withTypeMeta(stored);
+  }
+
+  /** The object with kind and apiVersion as this resource serves it. */
+  withTypeMeta(object: KubeObject): KubeObject {
+    if (object.kind === this.info.kind && object.apiVersion === apiVersionOf(this.info)) return object;
+    return { ...object, apiVersion: apiVersionOf(this.info), kind: this.info.kind };
+  }
+
+  private async deleteOnce(key: string, current: KubeObject, options: DeleteOptions): Promise<KubeObject | Status> {
+    const meta = current.metadata;
+    const finalizers = [...(meta.finalizers ?? [])];
+    if (options.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
+    if (options.propagationPolicy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
+    const grace = this.strategy.gracePeriodFor?.(current, options.gracePeriodSeconds);
+    const isNamespace = this.info.resource === "namespaces";
+    const namespaceFinalizers = isNamespace ? ((current["spec"] as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+
+    if (meta.deletionTimestamp !== undefined) {
+      if (isNamespace && namespaceFinalizers.length > 0) {
+        throw conflict(this.qualified, meta.name ?? "", "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.");
+      }
+      const currentGrace = meta.deletionGracePeriodSeconds ?? 0;
+      const requested = options.gracePeriodSeconds;
+      if (requested !== undefined && requested < currentGrace) {
+        // A shorter grace period (a force delete) moves the deadline closer, or ends it now.
+        if (requested === 0 && finalizers.length === 0 && namespaceFinalizers.length === 0) {
+          // fall through to removal
+        } else {
+          const next = structuredClone(current);
+          const deadline = Date.parse(meta.deletionTimestamp) - (currentGrace - requested) * 1000;
+          next.metadata.deletionTimestamp = rfc3339(new Date(deadline));
+          next.metadata.deletionGracePeriodSeconds = requested;
+          if (options.dryRun) return this.withTypeMeta(next);
+          return this.withTypeMeta(await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion))));
+        }
+      } else if (!(namespaceFinalizers.length === 0 && finalizers.length === 0 && currentGrace === 0 && isNamespace)) {
+        return this.withTypeMeta(current);
+      }
+    } else if (grace !== undefined || finalizers.length > 0 || this.strategy.alwaysGraceful) {
+      const next = structuredClone(current);
+      const now = this.now();
+      next.metadata.deletionTimestamp = rfc3339(new Date(now.getTime() + (grace ?? 0) * 1000));
+      next.metadata.deletionGracePeriodSeconds = grace ?? 0;
+      if (finalizers.length > 0) next.metadata.finalizers = finalizers;
+      if (isNamespace) next["status"] = { ...(isRecord(current["status"]) ? current["status"] : {}), phase: "Terminating" };
+      if (this.strategy.tracksGeneration) next.metadata.generation = (meta.generation ?? 1) + 1;
+      if (options.dryRun) return this.withTypeMeta(next);
+      const updated = await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion)));
+      return this.withTypeMeta(updated);
+    }
+    if (options.dryRun) return this.deletedResponse(current);
+    const removed = await this.storageCall(meta.name ?? "", () => this.deps.storage.delete(key, Number(meta.resourceVersion)));
+    await this.deps.hooks?.afterDelete?.(removed);
+    return this.deletedResponse(removed);
+  }
+
+  private deletedResponse(object: KubeObject): KubeObject | Status {
+    if (this.strategy.returnDeletedObject) return this.withTypeMeta(object);
+    const details: NonNullable<Status["details"]> = { name: object.metadata.name ?? "", kind: this.info.resource };
+    if (this.info.group) details.group = this.info.group;
+    if (object.metadata.uid) details.uid = object.metadata.uid;
+    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details, code: 200 };
+  }
+
+  /** Merges a client's desired object with the stored one following the main-resource or status rules. */
+  private prepareUpdate(next: KubeObject, current: KubeObject, subresource: "status" | undefined): KubeObject {
+    const prevMeta = current.metadata;
+    let merged: KubeObject;
+    if (subresource === "status") {
+      merged = structuredClone(current);
+      if (next["status"] !== undefined) merged["status"] = next["status"];
+      else delete merged["status"];
+    } else {
+      merged = next;
+      if (this.strategy.statusSubresource) {
+        if (current["status"] !== undefined) merged["status"] = structuredClone(current["status"]);
+        else delete merged["status"];
+      }
+      this.strategy.prepareForUpdate?.(merged, current);
+      // Fields the server owns.
+      const meta = merged.metadata;
+      meta.uid = prevMeta.uid ?? "";
+      meta.creationTimestamp = prevMeta.creationTimestamp ?? "";
+      if (prevMeta.namespace !== undefined) meta.namespace = prevMeta.namespace;
+      if (prevMeta.deletionTimestamp !== undefined) meta.deletionTimestamp = prevMeta.deletionTimestamp;
+      else delete meta.deletionTimestamp;
+      if (prevMeta.deletionGracePeriodSeconds !== undefined) meta.deletionGracePeriodSeconds = prevMeta.deletionGracePeriodSeconds;
+      else delete meta.deletionGracePeriodSeconds;
+      delete meta.managedFields;
+      if (this.strategy.tracksGeneration) {
+        const generation = prevMeta.generation ?? 1;
+        meta.generation = specChanged(merged, current) ? generation + 1 : generation;
+      } else {
+        delete meta.generation;
+      }
+    }
+    merged.apiVersion = apiVersionOf(this.info);
+    merged.kind = this.info.kind;
+    merged.metadata.resourceVersion = prevMeta.resourceVersion ?? "";
+    applyDefaults(this.info, merged);
+    return merged;
+  }
+
+  private async writeUpdate(key: string, next: KubeObject, current: KubeObject, dryRun: boolean): Promise<KubeObject> {
+    const name = next.metadata.name ?? "";
+    this.throwIfInvalid(next, validateUpdate(this.info, next, current));
+    // An object being deleted whose last finalizer was just removed is gone.
+    const meta = next.metadata;
+    const namespaceFinalizers = this.info.resource === "namespaces" ? ((next["spec"] as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+    if (meta.deletionTimestamp !== undefined && (meta.finalizers ?? []).length === 0 && namespaceFinalizers.length === 0 && (current.metadata.finalizers ?? []).length > 0 && !(meta.deletionGracePeriodSeconds ?? 0)) {
+      if (dryRun) return this.withTypeMeta(next);
+      const removed = await this.storageCall(name, () => this.deps.storage.delete(key, Number(current.metadata.resourceVersion)));
+      await this.deps.hooks?.afterDelete?.(removed);
+      return this.withTypeMeta({ ...next, metadata: { ...next.metadata, resourceVersion: removed.metadata.resourceVersion ?? "" } });
+    }
+    if (deepEqual(stripVolatile(next), stripVolatile(current))) return this.withTypeMeta(current);
+    const hook = await this.deps.hooks?.beforeUpdate?.(next, current, dryRun);
+    if (dryRun) {
+      await hook?.undo();
+      return this.withTypeMeta(next);
+    }
+    try {
+      const stored = await this.storageCall(name, () => this.deps.storage.update(key, next, Number(current.metadata.resourceVersion)));
+      await hook?.commit();
+      return this.withTypeMeta(stored);
+    } catch (err) {
+      await hook?.undo();
+      throw err;
+    }
+  }
+
+  private filterFor(labelSelector: string | undefined, fieldSelector: string | undefined): (object: KubeObject) => boolean {
+    const labels = labelSelector ? parseLabelSelector(labelSelector) : undefined;
+    const fields = fieldSelector ? parseFieldSelector(fieldSelector) : undefined;
+    if (fields) validateFieldSelector(this.info.kind, fields);
+    if (!labels && !fields) return () => true;
+    return (object) => (!labels || labels.matches(object.metadata.labels)) && (!fields || fields.matches(fieldsOf(this.info.kind, object)));
+  }
+
+  private checkTypeMeta(object: KubeObject): void {
+    const expected = apiVersionOf(this.info);
+    if (object.kind !== undefined && object.kind !== this.info.kind) {
+      throw badRequest(`the kind of the object (${String(object.kind)}) does not match the resource ${this.qualified} (${this.info.kind})`);
+    }
+    if (object.apiVersion !== undefined && object.apiVersion !== expected) {
+      throw badRequest(`the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${expected})`);
+    }
+  }
+
+  private resolveNamespace(meta: ObjectMeta, namespace: string | undefined): void {
+    if (!this.info.namespaced) {
+      delete meta.namespace;
+      return;
+    }
+    if (meta.namespace !== undefined && meta.namespace !== "" && namespace !== undefined && meta.namespace !== namespace) {
+      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    const resolved = namespace ?? meta.namespace;
+    if (!resolved) throw badRequest("the server could not find the requested resource: a namespace is required");
+    meta.namespace = resolved;
+  }
+
+  private throwIfInvalid(object: KubeObject, errors: ReturnType<typeof validateObject>): void {
+    if (errors.length > 0) throw invalid(this.info.kind, this.info.group, object.metadata.name ?? "", errors);
+  }
+
+  /** Maps storage failures to Status errors naming this resource. */
+  private async storageCall<T>(name: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof StatusError) throw err;
+      if (isStorageError(err)) {
+        switch (err.code) {
+          case "KeyExists":
+            throw alreadyExists(this.qualified, name);
+          case "KeyNotFound":
+            throw notFound(this.qualified, name);
+          case "Conflict":
+            throw conflict(this.qualified, name);
+          case "Unavailable":
+            throw serviceUnavailable(`etcd is unavailable: ${err.message}`);
+          case "Timeout":
+            throw timeout(`the etcd request timed out: ${err.message}`);
+          case "Compacted":
+            throw expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+          case "Invalid":
+            throw badRequest(err.message);
+        }
+      }
+      throw internalError(err instanceof Error ? err.message : String(err), err);
+    }
+  }
+}
+
+/** Whether anything outside metadata and status differs: what bumps metadata.generation. */
+function specChanged(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject): Record<string, unknown> => {
+    const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+    return rest;
+  };
+  return !deepEqual(strip(a), strip(b));
+}
+
+function stripVolatile(o: KubeObject): unknown {
+  const { resourceVersion: _rv, ...meta } = o.metadata;
+  return { ...o, metadata: meta };
+}
+
+function optionalPage(limit: number | undefined, cont: string | undefined): { limit?: number; continue?: string } {
+  const page: { limit?: number; continue?: string } = {};
+  if (limit !== undefined && limit > 0) page.limit = limit;
+  if (cont) page.continue = cont;
+  return page;
+}
+
+function optionalSelectors(params: ListParams): ListParams {
+  const out: ListParams = {};
+  if (params.labelSelector) out.labelSelector = params.labelSelector;
+  if (params.fieldSelector) out.fieldSelector = params.fieldSelector;
+  return out;
+}
+
+export function parseResourceVersion(rv: string): number {
+  if (!/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
+  return Number(rv);
+}
+
+function randomSuffix(): string {
+  let out = "";
+  for (let i = 0; i < 5; i++) out += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
+  return out;
+}
+
+/** RFC 3339 with second precision, as metav1.Time serialises. */
+export function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+

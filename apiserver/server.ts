@@ -1,0 +1,601 @@
+// The apiserver's HTTP surface: non-resource endpoints (health, version, discovery, OpenAPI, metrics) and the
+// resource API dispatched from the request path to the registry, with Table output and watch streams.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import express, { type Request, type Response } from "express";
+import type { Registry as PromRegistry } from "prom-client";
+import { badRequest, methodNotAllowed, serviceUnavailable, StatusError } from "../api/errors.js";
+import { toCoreEvent, toEventsV1 } from "../api/events-conversion.js";
+import type { KubeObject } from "../api/meta.js";
+import { isKubeObject, isRecord } from "../api/meta.js";
+import { apiVersionOf, findResource, type ResourceInfo } from "../api/resources.js";
+import { buildTable } from "../api/tables.js";
+import type { Logger } from "../component-base/logging.js";
+import { readBody } from "./http/body.js";
+import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
+import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, findUnknownFields, parseFieldValidation, tableVersion } from "./http/negotiate.js";
+import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
+import { sendStatus } from "./http/status.js";
+import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
+import type { ApiServerMetrics } from "./metrics.js";
+import { parseRequestInfo, type RequestInfo } from "./request-info.js";
+import type { Registry } from "./registry/registry.js";
+import type { DeleteOptions, ListParams, ResourceStore, WatchParams } from "./registry/store.js";
+import { bindPod, evictPod, getScale, updateScale } from "./registry/subresources.js";
+import type { CacheWatcher, Storage } from "./storage/interfaces.js";
+
+export interface ApiServerDeps {
+  registry: Registry;
+  storage: Storage;
+  metrics: ApiServerMetrics;
+  promRegistry: PromRegistry;
+  logger: Logger;
+  /** host:port advertised in legacy discovery. */
+  serverAddress: string;
+  /** Answers pods/log, exec, attach, portforward by proxying to the pod's kubelet; absent until nodes exist. */
+  kubeletProxy?: KubeletProxy;
+}
+
+export interface KubeletProxy {
+  log(pod: KubeObject, query: URLSearchParams, res: ServerResponse): Promise<void>;
+  upgrade(pod: KubeObject, subresource: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+}
+
+const JSON_TYPE = "application/json";
+
+export function createApiServer(deps: ApiServerDeps): Server {
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  app.set("query parser", (q: string) => new URLSearchParams(q));
+
+  app.get(["/healthz", "/readyz"], (req, res) => {
+    void healthReply(req, res, deps, true);
+  });
+  app.get("/livez", (req, res) => {
+    void healthReply(req, res, deps, false);
+  });
+  app.get("/version", (_req, res) => {
+    sendJson(res, 200, versionInfo());
+  });
+  app.get("/metrics", (_req, res) => {
+    void deps.promRegistry.metrics().then((text) => {
+      res.status(200).type(deps.promRegistry.contentType).send(text);
+    });
+  });
+  app.get("/api", (req, res) => {
+    if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("api"), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+    else sendJson(res, 200, legacyApiVersions(deps.serverAddress));
+  });
+  app.get("/apis", (req, res) => {
+    if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis"), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+    else sendJson(res, 200, legacyApiGroupList());
+  });
+  app.get("/api/v1", (_req, res) => {
+    sendJson(res, 200, apiResourceList("", "v1"));
+  });
+  app.get("/apis/:group", (req, res) => {
+    const group = apiGroup(req.params.group);
+    if (group) sendJson(res, 200, group);
+    else sendStatus(res, notFoundPath());
+  });
+  app.get("/apis/:group/:version", (req, res) => {
+    const list = apiResourceList(req.params.group, req.params.version);
+    if (list) sendJson(res, 200, list);
+    else sendStatus(res, notFoundPath());
+  });
+  app.get("/openapi/v3", (_req, res) => {
+    sendJson(res, 200, openApiIndex());
+  });
+  app.get(/^\/openapi\/v3\/(.+)$/, (req, res) => {
+    const path = (req.params as Record<string, string>)["0"] ?? "";
+    const found = openApiDocument(path);
+    if (!found) {
+      sendStatus(res, notFoundPath());
+      return;
+    }
+    const hash = new URL(req.originalUrl, "http://x").searchParams.get("hash") ?? undefined;
+    res.writeHead(200, openApiHeaders(found, hash));
+    res.end(found.body);
+  });
+
+  app.use((req, res) => {
+    void handleResourceRequest(req, res, deps);
+  });
+
+  const server = createServer(app);
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handleUpgrade(req, socket, head, deps);
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function healthReply(req: Request, res: Response, deps: ApiServerDeps, checkEtcd: boolean): Promise<void> {
+  const checks: [string, boolean][] = [["ping", true], ["log", true]];
+  if (checkEtcd) {
+    checks.push(["etcd", await deps.storage.healthy()]);
+    checks.push(["informer-sync", deps.registry.ready]);
+  }
+  const ok = checks.every(([, passed]) => passed);
+  const verbose = req.url.includes("verbose");
+  res.status(ok ? 200 : 500).type("text/plain; charset=utf-8");
+  if (ok && !verbose) {
+    res.send("ok");
+    return;
+  }
+  const lines = checks.map(([name, passed]) => (passed ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
+  res.send(`${lines.join("\n")}\n${ok ? "livez check passed" : "healthz check failed"}\n`);
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, contentType = JSON_TYPE): void {
+  const text = JSON.stringify(body);
+  res.statusCode = code;
+  res.setHeader("Content-Type", contentType);
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.end(text);
+}
+
+function notFoundPath(): StatusError {
+  return new StatusError(404, "NotFound", "the server could not find the requested resource", {});
+}
+
+interface Resolved {
+  info: ResourceInfo;
+  store: ResourceStore;
+  /** Converts objects between the stored form and this API's form (events.k8s.io/v1 over core/v1 events). */
+  toApi: (object: KubeObject) => KubeObject;
+  fromApi: (object: unknown) => unknown;
+}
+
+function resolve(deps: ApiServerDeps, req: RequestInfo): Resolved | undefined {
+  const info = findResource(req.group, req.version, req.resource);
+  if (!info) return undefined;
+  if (info.group === "events.k8s.io") {
+    return {
+      info,
+      store: deps.registry.core("events"),
+      toApi: (o) => toEventsV1(o),
+      fromApi: (o) => (isKubeObject(o) ? toCoreEvent(o) : o),
+    };
+  }
+  const store = deps.registry.store(info.group, info.version, info.resource);
+  if (!store) return undefined;
+  return { info, store, toApi: (o) => o, fromApi: (o) => o };
+}
+
+async function handleResourceRequest(req: Request, res: Response, deps: ApiServerDeps): Promise<void> {
+  const started = process.hrtime.bigint();
+  const url = new URL(req.originalUrl, "http://apiserver");
+  const info = parseRequestInfo(req.method, url.pathname, url.searchParams);
+  const resolved = info ? resolve(deps, info) : undefined;
+  const labels = {
+    verb: info ? metricVerb(info, req.method) : "",
+    group: info?.group ?? "",
+    version: info?.version ?? "",
+    resource: info?.resource ?? "",
+    subresource: info?.subresource ?? "",
+    scope: info?.name ? "resource" : info?.namespace ? "namespace" : "cluster",
+    component: "apiserver",
+  };
+  const readOnly = req.method === "GET" || req.method === "HEAD";
+  const inflightKind = readOnly ? "readOnly" : "mutating";
+  deps.metrics.inflight.inc({ request_kind: inflightKind });
+  res.once("close", () => {
+    deps.metrics.inflight.dec({ request_kind: inflightKind });
+    deps.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
+    if (labels.verb !== "WATCH" && labels.verb !== "CONNECT") {
+      deps.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  });
+  try {
+    if (!info || !resolved) throw notFoundPath();
+    checkScope(resolved.info, info);
+    await dispatch(req, res, url.searchParams, info, resolved, deps);
+  } catch (err) {
+    if (!(err instanceof StatusError)) deps.logger.error({ err: String(err), path: url.pathname }, "request failed");
+    if (!res.headersSent) sendStatus(res, err);
+    else res.end();
+  }
+}
+
+function metricVerb(info: RequestInfo, method: string): string {
+  if (info.verb === "connect") return "CONNECT";
+  if (info.verb === "watch") return "WATCH";
+  if (info.verb === "list") return "LIST";
+  if (method === "POST") return "POST";
+  return method;
+}
+
+function checkScope(resource: ResourceInfo, info: RequestInfo): void {
+  if (!resource.namespaced && info.namespace !== undefined) throw notFoundPath();
+  if (resource.namespaced && info.namespace === undefined && info.name !== undefined) throw notFoundPath();
+  if (resource.namespaced && info.namespace === undefined && (info.verb === "create" || info.verb === "deletecollection")) throw notFoundPath();
+}
+
+async function dispatch(req: Request, res: Response, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
+  const ns = info.namespace;
+  const name = info.name ?? "";
+  const dryRun = query.getAll("dryRun").includes("All");
+  const sub = info.subresource;
+  if (sub !== undefined) {
+    await dispatchSubresource(req, res, query, info, r, deps, sub, dryRun);
+    return;
+  }
+  switch (info.verb) {
+    case "get":
+      respondObject(req, res, r, 200, await r.store.get(ns, name), query);
+      return;
+    case "list": {
+      const result = await r.store.list(ns, listParams(query));
+      respondList(req, res, r, result, query);
+      return;
+    }
+    case "watch":
+      await serveWatch(req, res, query, info, r, deps);
+      return;
+    case "create": {
+      const body = await requestObject(req, r, query, res);
+      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun });
+      respondObject(req, res, r, 201, created, query);
+      return;
+    }
+    case "update": {
+      const body = await requestObject(req, r, query, res);
+      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun });
+      respondObject(req, res, r, created ? 201 : 200, object, query);
+      return;
+    }
+    case "patch": {
+      const { contentType, patch } = await requestPatch(req, r, query, res);
+      const force = query.get("force") === "true";
+      const { object, created } = await r.store.patch(ns, name, contentType, patch, { dryRun, force });
+      respondObject(req, res, r, created ? 201 : 200, object, query);
+      return;
+    }
+    case "delete": {
+      const options = await deleteOptions(req, query, dryRun);
+      const result = await r.store.delete(ns, name, options);
+      const pending = isKubeObject(result) && result.metadata.deletionTimestamp !== undefined;
+      if (isKubeObject(result)) respondObject(req, res, r, pending ? 202 : 200, result, query);
+      else sendJson(res, 200, result);
+      return;
+    }
+    case "deletecollection": {
+      const options = await deleteOptions(req, query, dryRun);
+      const deleted = await r.store.deleteCollection(ns, listParams(query), options);
+      sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
+      return;
+    }
+    case "connect":
+      throw methodNotAllowed(`${info.resource} does not support connect`);
+  }
+}
+
+async function dispatchSubresource(req: Request, res: Response, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
+  const ns = info.namespace ?? "";
+  const name = info.name ?? "";
+  const declared = r.info.subresources.find((s) => s.name === sub);
+  if (!declared || !info.name) throw notFoundPath();
+  const method = req.method;
+  if (sub === "status" || sub === "finalize") {
+    if (method === "GET") {
+      respondObject(req, res, r, 200, await r.store.get(info.namespace, name), query);
+      return;
+    }
+    if (method === "PUT") {
+      const body = await requestObject(req, r, query, res);
+      if (sub === "finalize") {
+        // namespaces/finalize writes only spec.finalizers.
+        const current = await r.store.get(undefined, name);
+        const spec = isRecord(body) && isRecord(body["spec"]) ? body["spec"] : {};
+        const next = structuredClone(current);
+        next["spec"] = { ...(isRecord(current["spec"]) ? current["spec"] : {}), finalizers: Array.isArray(spec["finalizers"]) ? spec["finalizers"] : [] };
+        const { object } = await r.store.update(undefined, name, next, { dryRun });
+        respondObject(req, res, r, 200, object, query);
+        return;
+      }
+      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status" });
+      respondObject(req, res, r, 200, object, query);
+      return;
+    }
+    if (method === "PATCH" && sub === "status") {
+      const { contentType, patch } = await requestPatch(req, r, query, res);
+      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status" });
+      respondObject(req, res, r, 200, object, query);
+      return;
+    }
+    throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+  if (sub === "scale") {
+    if (method === "GET") sendJson(res, 200, await getScale(r.store, ns, name));
+    else if (method === "PUT") sendJson(res, 200, await updateScale(r.store, ns, name, { body: await readJson(req) }, dryRun));
+    else if (method === "PATCH") {
+      const { contentType, patch } = await requestPatch(req, r, query, res);
+      sendJson(res, 200, await updateScale(r.store, ns, name, { patch, contentType }, dryRun));
+    } else throw methodNotAllowed("the server does not allow this method on the requested resource");
+    return;
+  }
+  if (sub === "binding" && method === "POST") {
+    sendJson(res, 201, await bindPod(r.store, ns, name, await readJson(req)));
+    return;
+  }
+  if (sub === "eviction" && method === "POST") {
+    sendJson(res, 201, await evictPod(r.store, ns, name, await readJson(req)));
+    return;
+  }
+  if (sub === "log" && method === "GET") {
+    const pod = await r.store.get(ns, name);
+    if (!deps.kubeletProxy) throw serviceUnavailable(noKubeletMessage(pod, "logs"));
+    await deps.kubeletProxy.log(pod, query, res);
+    return;
+  }
+  if (sub === "exec" || sub === "attach" || sub === "portforward" || sub === "proxy") {
+    const pod = r.info.resource === "pods" ? await r.store.get(ns, name) : undefined;
+    throw serviceUnavailable(pod ? noKubeletMessage(pod, sub) : `${r.info.resource}/${sub} is not available in this cluster yet`);
+  }
+  throw methodNotAllowed("the server does not allow this method on the requested resource");
+}
+
+function noKubeletMessage(pod: KubeObject, what: string): string {
+  const nodeName = (pod["spec"] as { nodeName?: string } | undefined)?.nodeName;
+  return nodeName
+    ? `unable to reach the kubelet of node "${nodeName}" for ${what} of pod "${pod.metadata.name ?? ""}": no kubelet connection is configured`
+    : `pod "${pod.metadata.name ?? ""}" is not scheduled to a node yet, so it has no ${what}`;
+}
+
+function listParams(query: URLSearchParams): ListParams {
+  const params: ListParams = {};
+  const label = query.get("labelSelector");
+  const field = query.get("fieldSelector");
+  const limit = query.get("limit");
+  const cont = query.get("continue");
+  const rv = query.get("resourceVersion");
+  if (label) params.labelSelector = label;
+  if (field) params.fieldSelector = field;
+  if (limit !== null && limit !== "") {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 0) throw badRequest(`limit: Invalid value: "${limit}": must be a non-negative integer`);
+    params.limit = n;
+  }
+  if (cont) params.continue = cont;
+  if (rv !== null) params.resourceVersion = rv;
+  return params;
+}
+
+async function readJson(req: Request): Promise<unknown> {
+  const raw = await readBody(req);
+  return decodeBody(req.headers["content-type"], raw);
+}
+
+/** Decodes a create/update body and applies kubectl's fieldValidation directive (Strict: 400, Warn: a Warning header). */
+async function requestObject(req: Request, r: Resolved, query: URLSearchParams, res: Response): Promise<unknown> {
+  const raw = await readBody(req);
+  if (raw.length === 0) throw badRequest("the request body is empty: an object is required");
+  const contentType = req.headers["content-type"];
+  const body = decodeBody(contentType, raw);
+  if (!isRecord(body)) throw badRequest(`the body must be a JSON object`);
+  if (!isRecord(body["metadata"])) {
+    if (body["metadata"] !== undefined) throw badRequest("metadata must be an object");
+    body["metadata"] = {};
+  }
+  const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, body), duplicate: duplicateFields(contentType, raw) };
+  applyFieldValidation(query, r.info, problems, res);
+  return body;
+}
+
+async function requestPatch(req: Request, r: Resolved, query: URLSearchParams, res: Response): Promise<{ contentType: string; patch: unknown }> {
+  const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  const known = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
+  if (!known.includes(contentType)) {
+    throw new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${known.join(", ")}`);
+  }
+  const raw = await readBody(req);
+  if (raw.length === 0) throw badRequest("the patch body is empty");
+  const patch = decodeBody(contentType, raw);
+  if (isRecord(patch) && contentType !== "application/json-patch+json") {
+    const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
+    applyFieldValidation(query, r.info, problems, res);
+  }
+  return { contentType, patch: r.info.group === "events.k8s.io" && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
+}
+
+function withoutDirectives(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDirectives);
+  if (!isRecord(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (!k.startsWith("$")) out[k] = withoutDirectives(v);
+  return out;
+}
+
+/** kubectl's fieldValidation directive: Strict refuses unknown or duplicate fields (400), Warn sends Warning headers. */
+function applyFieldValidation(query: URLSearchParams, info: ResourceInfo, problems: { unknown: string[]; duplicate: string[] }, res: Response): void {
+  const warnings = fieldValidationWarnings(parseFieldValidation(query.get("fieldValidation")), problems, info.kind, info.version);
+  if (warnings.length > 0) res.setHeader("Warning", warnings);
+}
+
+async function deleteOptions(req: Request, query: URLSearchParams, dryRun: boolean): Promise<DeleteOptions> {
+  const options: DeleteOptions = {};
+  const raw = await readBody(req);
+  const body = raw.length > 0 ? decodeBody(req.headers["content-type"], raw) : {};
+  const source = isRecord(body) ? body : {};
+  const grace = query.get("gracePeriodSeconds") ?? source["gracePeriodSeconds"];
+  if (grace !== undefined && grace !== null) {
+    const n = Number(grace);
+    if (!Number.isInteger(n)) throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}: must be an integer`);
+    options.gracePeriodSeconds = Math.max(0, n);
+  }
+  const policy = query.get("propagationPolicy") ?? source["propagationPolicy"];
+  if (policy !== undefined && policy !== null) {
+    if (policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
+      throw new StatusError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`, { causes: [{ reason: "FieldValueNotSupported", field: "propagationPolicy", message: `Unsupported value: ${JSON.stringify(policy)}` }] });
+    }
+    options.propagationPolicy = policy;
+  } else if (source["orphanDependents"] === true || query.get("orphanDependents") === "true") {
+    options.propagationPolicy = "Orphan";
+  }
+  const pre = source["preconditions"];
+  if (isRecord(pre)) {
+    options.preconditions = {};
+    if (typeof pre["uid"] === "string") options.preconditions.uid = pre["uid"];
+    if (typeof pre["resourceVersion"] === "string") options.preconditions.resourceVersion = pre["resourceVersion"];
+  }
+  const bodyDryRun = Array.isArray(source["dryRun"]) && source["dryRun"].includes("All");
+  if (dryRun || bodyDryRun) options.dryRun = true;
+  return options;
+}
+
+function tableOptions(query: URLSearchParams): { includeObject: "Metadata" | "Object" | "None" } {
+  const include = query.get("includeObject");
+  return { includeObject: include === "Object" || include === "None" ? include : "Metadata" };
+}
+
+function respondObject(req: Request, res: Response, r: Resolved, code: number, object: KubeObject, query: URLSearchParams): void {
+  const apiObject = r.toApi(object);
+  const table = tableVersion(req.headers.accept ?? "");
+  if (table && req.method === "GET") {
+    sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true }), apiVersion: table });
+    return;
+  }
+  sendJson(res, code, apiObject);
+}
+
+function respondList(req: Request, res: Response, r: Resolved, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
+  const items = result.items.map(r.toApi);
+  const table = tableVersion(req.headers.accept ?? "");
+  const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+  if (result.continue) metadata["continue"] = result.continue;
+  if (result.remainingItemCount !== undefined) metadata["remainingItemCount"] = result.remainingItemCount;
+  if (table) {
+    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion };
+    if (result.continue) opts.continue = result.continue;
+    sendJson(res, 200, { ...buildTable(r.info, items, Date.now(), opts), apiVersion: table });
+    return;
+  }
+  sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
+}
+
+function watchParams(query: URLSearchParams): WatchParams {
+  const params: WatchParams = {};
+  const label = query.get("labelSelector");
+  const field = query.get("fieldSelector");
+  const rv = query.get("resourceVersion");
+  if (label) params.labelSelector = label;
+  if (field) params.fieldSelector = field;
+  if (rv !== null) params.resourceVersion = rv;
+  if (query.get("allowWatchBookmarks") === "true") params.allowWatchBookmarks = true;
+  return params;
+}
+
+/**
+ * A watch as a chunked HTTP stream of JSON events; ends after timeoutSeconds or when the cache ends it. A watch
+ * from a compacted revision gets 200 and a single ERROR event (410 Expired), as Kubernetes answers it; other
+ * refusals (429 while the cache initializes, 400 for a bad selector) are plain Status replies.
+ */
+async function serveWatch(req: Request, res: Response, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
+  const table = tableVersion(req.headers.accept ?? "");
+  const params = watchParams(query);
+  const encode = eventEncoder(r, table, query);
+  const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
+  // Events the cache delivers synchronously while the watch starts wait here until the response head is out.
+  const early: WatchStreamEvent[] = [];
+  let writer: WatchWriter | undefined;
+  const deliver = (event: WatchStreamEvent): void => {
+    if (writer) writer.send(event);
+    else early.push(event);
+  };
+  let watcher: CacheWatcher | undefined;
+  let endedByCache = false;
+  try {
+    watcher = r.store.watch(
+      info.namespace,
+      params,
+      (type, object) => {
+        deps.metrics.watchEvents.inc(gvk);
+        deliver({ type, object: encode(type, object) });
+      },
+      () => {
+        endedByCache = true;
+        writer?.close();
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof StatusError && err.code === 410)) throw err;
+    const expiredWriter = chunkedWatchWriter(res);
+    expiredWriter.send({ type: "ERROR", object: err.toStatus() });
+    expiredWriter.close();
+    return;
+  }
+  const activeWatcher = watcher;
+  writer = chunkedWatchWriter(res);
+  for (const event of early) writer.send(event);
+  early.length = 0;
+  deps.metrics.registeredWatchers.inc(gvk);
+  const timeoutSeconds = Number(query.get("timeoutSeconds") ?? "0");
+  const limitMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
+  const activeWriter = writer;
+  const timer = setTimeout(() => {
+    activeWriter.close();
+  }, limitMs);
+  activeWriter.onClose(() => {
+    clearTimeout(timer);
+    activeWatcher.stop();
+    deps.metrics.registeredWatchers.dec(gvk);
+  });
+  if (endedByCache) activeWriter.close();
+  await Promise.resolve();
+}
+
+function eventEncoder(r: Resolved, table: string | undefined, query: URLSearchParams): (type: string, object: KubeObject) => KubeObject {
+  let first = true;
+  return (type, object) => {
+    if (type === "BOOKMARK" || !table) return type === "BOOKMARK" ? object : r.toApi(object);
+    const withColumns = first;
+    first = false;
+    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns }), apiVersion: table } as unknown as KubeObject;
+  };
+}
+
+/** WebSocket upgrades: watches over WebSocket, and exec/attach/portforward handed to the kubelet proxy. */
+async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: ApiServerDeps): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://apiserver");
+  const info = parseRequestInfo(req.method ?? "GET", url.pathname, url.searchParams);
+  const resolved = info ? resolve(deps, info) : undefined;
+  try {
+    if (!info || !resolved) throw notFoundPath();
+    checkScope(resolved.info, info);
+    if (info.verb === "watch") {
+      const encode = eventEncoder(resolved, undefined, url.searchParams);
+      acceptWatchWebSocket(req, socket, head, (writer) => {
+        try {
+          const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams), (type, object) => {
+            writer.send({ type, object: encode(type, object) });
+          }, () => {
+            writer.close();
+          });
+          writer.onClose(() => {
+            watcher.stop();
+          });
+        } catch (err) {
+          const status = err instanceof StatusError ? err.toStatus() : new StatusError(500, "InternalError", String(err)).toStatus();
+          writer.send({ type: "ERROR", object: status });
+          writer.close();
+        }
+      });
+      return;
+    }
+    const sub = info.subresource;
+    if (info.name && sub && ["exec", "attach", "portforward"].includes(sub) && resolved.info.resource === "pods") {
+      const pod = await resolved.store.get(info.namespace, info.name);
+      if (!deps.kubeletProxy) throw serviceUnavailable(noKubeletMessage(pod, sub));
+      await deps.kubeletProxy.upgrade(pod, sub, req, socket, head);
+      return;
+    }
+    throw badRequest("this resource does not support upgrades");
+  } catch (err) {
+    const status = err instanceof StatusError ? err : new StatusError(500, "InternalError", String(err));
+    const body = JSON.stringify(status.toStatus());
+    socket.end(`HTTP/1.1 ${status.code} ${status.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+}

@@ -1,0 +1,242 @@
+import { Etcd3 } from "etcd3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newConfigMap, newPod } from "../../api/testing/builders.js";
+import type { KubeObject } from "../../api/meta.js";
+import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
+import { EtcdStorage } from "./etcd-storage.js";
+import { StorageError, isStorageError, type StorageErrorCode } from "./interfaces.js";
+
+/** Polls `probe` until it returns something other than undefined/false. */
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function storageError(promise: Promise<unknown>): Promise<StorageError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof StorageError) return err;
+    throw new Error(`expected a StorageError, got ${String(err)}`);
+  }
+  throw new Error("expected a StorageError, but the call succeeded");
+}
+
+async function expectCode(promise: Promise<unknown>, code: StorageErrorCode): Promise<StorageError> {
+  const err = await storageError(promise);
+  expect(err.code).toBe(code);
+  return err;
+}
+
+describe("EtcdStorage against a real etcd", () => {
+  let etcd: EtcdHandle;
+  let storage: EtcdStorage;
+  let raw: Etcd3;
+  const observed: { operation: string; type: string }[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    storage = new EtcdStorage({
+      endpoints: [etcd.endpoint],
+      prefix: "/registry",
+      observe: (operation, type) => observed.push({ operation, type }),
+    });
+    raw = new Etcd3({ hosts: etcd.endpoint });
+  });
+
+  afterAll(async () => {
+    raw.close();
+    await storage.close();
+    await etcd.destroy();
+  });
+
+  it("creates, reads, updates and deletes with resourceVersion equal to the etcd mod revision", async () => {
+    const key = "/registry/pods/default/web";
+    const created = await storage.create(key, newPod("web", { meta: { resourceVersion: "999" } }));
+    const stored = await raw.get(key).string();
+    expect(JSON.parse(stored ?? "{}")).not.toHaveProperty("metadata.resourceVersion");
+    const kv = (await raw.get(key).exec()).kvs[0]!;
+    expect(created.metadata.resourceVersion).toBe(kv.mod_revision);
+
+    const got = await storage.get(key);
+    expect(got?.metadata).toEqual({ ...created.metadata });
+    expect(await storage.get("/registry/pods/default/missing")).toBeUndefined();
+    expect(observed).toContainEqual({ operation: "create", type: "pods" });
+    expect(observed).toContainEqual({ operation: "get", type: "pods" });
+
+    const labelled = { ...created, metadata: { ...created.metadata, labels: { tier: "web" } } };
+    const updated = await storage.update(key, labelled, Number(created.metadata.resourceVersion));
+    expect(Number(updated.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
+    expect((await storage.get(key))?.metadata.labels).toEqual({ tier: "web" });
+
+    await expectCode(storage.create(key, newPod("web")), "KeyExists");
+    const conflict = await expectCode(storage.update(key, labelled, Number(created.metadata.resourceVersion)), "Conflict");
+    expect(conflict.key).toBe(key);
+    await expectCode(storage.update("/registry/pods/default/missing", newPod("missing")), "KeyNotFound");
+    await expectCode(storage.delete(key, Number(created.metadata.resourceVersion)), "Conflict");
+
+    const unconditional = await storage.update(key, updated);
+    const deleted = await storage.delete(key, Number(unconditional.metadata.resourceVersion));
+    expect(deleted.metadata.name).toBe("web");
+    expect(deleted.metadata.labels).toEqual({ tier: "web" });
+    expect(Number(deleted.metadata.resourceVersion)).toBe(await storage.currentRevision());
+    await expectCode(storage.delete(key), "KeyNotFound");
+    expect(await storage.get(key)).toBeUndefined();
+  });
+
+  it("guaranteedUpdate applies every concurrent writer's change exactly once", async () => {
+    const key = "/registry/configmaps/default/counter";
+    await storage.create(key, newConfigMap("counter", { data: { n: "0" } }));
+    const increment = (): Promise<KubeObject> =>
+      storage.guaranteedUpdate(key, (current) => {
+        const data = current.data as Record<string, string>;
+        return { ...current, data: { n: String(Number(data.n) + 1) } };
+      });
+    // Ten writers at a time, three rounds: every attempt races nine others, within the 16-try budget.
+    for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 10 }, increment));
+    const final = await storage.get(key);
+    expect(final?.data).toEqual({ n: "30" });
+
+    // A tryUpdate that changes nothing writes nothing.
+    const revision = await storage.currentRevision();
+    const same = await storage.guaranteedUpdate(key, (current) => ({ ...current }));
+    const untouched = await storage.guaranteedUpdate(key, () => undefined);
+    expect(same.metadata.resourceVersion).toBe(final?.metadata.resourceVersion);
+    expect(untouched.metadata.resourceVersion).toBe(final?.metadata.resourceVersion);
+    expect(await storage.currentRevision()).toBe(revision);
+
+    await expectCode(storage.guaranteedUpdate("/registry/configmaps/default/nope", (c) => c), "KeyNotFound");
+    const aborted = new Error("validation failed");
+    await expect(storage.guaranteedUpdate(key, () => Promise.reject(aborted))).rejects.toBe(aborted);
+  });
+
+  describe("with 10,000 objects of about 2 KB (more than 4 MiB in all)", () => {
+    const prefix = "/registry/configmaps/bulk/";
+    const count = 10_000;
+    const name = (i: number): string => `cm-${String(i).padStart(5, "0")}`;
+
+    beforeAll(async () => {
+      // Seed through raw etcd transactions of 100 puts each: fast, and independent of the code under test.
+      const payload = "x".repeat(2000);
+      for (let batch = 0; batch < count / 100; batch++) {
+        const puts = Array.from({ length: 100 }, (_, j) => {
+          const i = batch * 100 + j;
+          const value = JSON.stringify(newConfigMap(name(i), { namespace: "bulk", data: { payload, i: String(i) } }));
+          return { request_put: { key: Buffer.from(prefix + name(i)), value: Buffer.from(value) } };
+        });
+        await raw.kv.txn({ compare: [], success: puts, failure: [] });
+      }
+    });
+
+    it("lists everything in etcd pages that stay far below the gRPC message limit", async () => {
+      const before = observed.filter((o) => o.operation === "list").length;
+      const page = await storage.list(prefix);
+      expect(page.items).toHaveLength(count);
+      expect(page.continue).toBeUndefined();
+      expect(page.items.map((o) => o.metadata.name)).toEqual(Array.from({ length: count }, (_, i) => name(i)));
+      expect(page.items.every((o) => Number(o.metadata.resourceVersion) <= page.revision)).toBe(true);
+      // ~22 MB read in pages of at most 500 keys (~1.1 MB here); the byte budget would shrink pages of bigger objects.
+      const requests = observed.filter((o) => o.operation === "list").length - before;
+      expect(requests).toBeGreaterThanOrEqual(count / 500);
+    });
+
+    it("pages with limit and continue at the revision of the first page", async () => {
+      const first = await storage.list(prefix, { limit: 3000 });
+      expect(first.items).toHaveLength(3000);
+      expect(first.remainingItemCount).toBe(count - 3000);
+      expect(first.continue).toBeDefined();
+
+      // Changes after the first page are invisible to the rest of this list.
+      const victim = `${prefix}${name(5000)}`;
+      const changed = await storage.get(victim);
+      await storage.update(victim, { ...changed!, data: { payload: "changed" } });
+      await storage.delete(`${prefix}${name(6000)}`);
+      await storage.create(`${prefix}${name(99_999)}`, newConfigMap(name(99_999), { namespace: "bulk" }));
+
+      const names = first.items.map((o) => o.metadata.name);
+      let token = first.continue;
+      let pages = 1;
+      while (token !== undefined) {
+        const page = await storage.list(prefix, { limit: 3000, continue: token });
+        expect(page.revision).toBe(first.revision);
+        names.push(...page.items.map((o) => o.metadata.name));
+        if (page.items.some((o) => o.metadata.name === name(5000))) {
+          const old = page.items.find((o) => o.metadata.name === name(5000))!;
+          expect((old.data as Record<string, string>).payload).toHaveLength(2000);
+        }
+        token = page.continue;
+        pages++;
+      }
+      expect(pages).toBe(4);
+      expect(names).toHaveLength(count);
+      expect(new Set(names).size).toBe(count);
+      expect(names).toContain(name(6000));
+      expect(names).not.toContain(name(99_999));
+    });
+
+    it("answers a continue token whose revision was compacted with Compacted", async () => {
+      const first = await storage.list(prefix, { limit: 10 });
+      await storage.create(`${prefix}zz-after`, newConfigMap("zz-after", { namespace: "bulk" }));
+      await raw.kv.compact({ revision: await storage.currentRevision(), physical: true });
+      const err = await expectCode(storage.list(prefix, { limit: 10, continue: first.continue! }), "Compacted");
+      expect(err.message).toMatch(/^The provided continue parameter is too old/);
+      await expectCode(storage.list(prefix, { continue: "not-a-token" }), "Invalid");
+    });
+  });
+
+  it("expires objects created with a TTL, keeps the lease across updates, and shares one lease per TTL", async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => storage.create(`/registry/events/default/ev-${i}`, newConfigMap(`ev-${i}`), { ttlSeconds: 2 })),
+    );
+    const leases = new Set((await raw.getAll().prefix("/registry/events/").exec()).kvs.map((kv) => kv.lease));
+    expect(leases.size).toBe(1);
+    expect([...leases][0]).not.toBe("0");
+
+    await storage.update("/registry/events/default/ev-0", created[0]!);
+    const kv = (await raw.get("/registry/events/default/ev-0").exec()).kvs[0]!;
+    expect(kv.lease).toBe([...leases][0]);
+
+    await waitFor("events to expire", async () => (await storage.listRawKeys("/registry/events/")).length === 0, 15_000);
+  });
+
+  it("stores raw reservation keys create-if-absent", async () => {
+    expect(await storage.createRaw("/registry/ranges/test/a", "ns/one")).toBe(true);
+    expect(await storage.createRaw("/registry/ranges/test/a", "ns/two")).toBe(false);
+    expect(await storage.getRaw("/registry/ranges/test/a")).toBe("ns/one");
+    expect(await storage.createRaw("/registry/ranges/test/b", "ns/two")).toBe(true);
+    expect(await storage.listRawKeys("/registry/ranges/test/")).toEqual(["/registry/ranges/test/a", "/registry/ranges/test/b"]);
+    expect(await storage.deleteRawIf("/registry/ranges/test/a", "ns/other")).toBe(false);
+    expect(await storage.deleteRawIf("/registry/ranges/test/a", "ns/one")).toBe(true);
+    await storage.deleteRaw("/registry/ranges/test/b");
+    expect(await storage.listRawKeys("/registry/ranges/test/")).toEqual([]);
+  });
+
+  it("reports a corrupt value as Invalid instead of handing out garbage", async () => {
+    await raw.put("/registry/configmaps/default/corrupt").value("{not json");
+    const err = await expectCode(storage.get("/registry/configmaps/default/corrupt"), "Invalid");
+    expect(err.key).toBe("/registry/configmaps/default/corrupt");
+  });
+
+  it("fails fast with Unavailable while etcd is down, stays alive, and recovers after a restart", async () => {
+    expect(await storage.healthy()).toBe(true);
+    await etcd.stop(true);
+
+    const started = Date.now();
+    const err = await storageError(storage.get("/registry/pods/default/web"));
+    expect(["Unavailable", "Timeout"]).toContain(err.code);
+    expect(isStorageError(err)).toBe(true);
+    await expectCode(storage.create("/registry/pods/default/down", newPod("down")), "Unavailable");
+    expect(await storage.healthy()).toBe(false);
+    expect(Date.now() - started).toBeLessThan(3000);
+
+    await etcd.restart();
+    await waitFor("etcd to be reachable again", () => storage.healthy());
+    const created = await storage.create("/registry/pods/default/after", newPod("after"));
+    expect((await storage.get("/registry/pods/default/after"))?.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+  });
+});

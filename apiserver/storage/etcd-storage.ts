@@ -1,0 +1,795 @@
+// The apiserver's only door to etcd: CRUD as etcd transactions, paginated range reads, TTL leases, raw reservation
+// keys for the allocators, and the prefix watch streams that feed the watch caches (watch-cache.ts).
+//
+// Contract (interfaces.ts): values are JSON without metadata.resourceVersion; every object handed out carries
+// resourceVersion = String(etcd mod revision) (for writes: the revision of the write's transaction). Every failure is
+// a StorageError; no raw etcd/gRPC error escapes, and no connection error can crash the process (all gRPC streams get
+// 'error' listeners, etcd3's retrying/circuit-breaking policies and its WatchManager are not used).
+import {
+  Etcd3,
+  GRPCDeadlineExceededError,
+  GRPCResourceExhastedError,
+  GRPCUnavailableError,
+  type IDuplexStream,
+  type IEvent,
+  type IKeyValue,
+  type IOptions,
+  type IRangeResponse,
+  type ITxnResponse,
+  type IWatchRequest,
+  type IWatchResponse,
+} from "etcd3";
+import { isKubeObject, type KubeObject } from "../../api/meta.js";
+import {
+  StorageError,
+  isStorageError,
+  type CreateOptions,
+  type ListOptions,
+  type ListPage,
+  type Storage,
+  type TryUpdate,
+} from "./interfaces.js";
+
+export interface EtcdStorageOptions {
+  endpoints: string[];
+  /** The key prefix objects live under ("/registry"); only used to name the resource type in metrics. */
+  prefix?: string;
+  /** How long a watch stream may take to be acknowledged by etcd before it counts as broken. Default 5000. */
+  dialTimeoutMs?: number;
+  /** Deadline of every unary etcd request, so calls fail instead of hanging while etcd is down. Default 5000. */
+  requestTimeoutMs?: number;
+  /** Feeds etcd_request_duration_seconds: operation ("get", "list", "create", ...), resource type, duration. */
+  observe?: (operation: string, type: string, seconds: number) => void;
+  /** Keys per etcd range request when paging (default 500); pages also shrink to stay under `pageBytes`. */
+  pageSize?: number;
+  /** Target size of one etcd range response (default 2 MiB), well under gRPC's 4 MiB default message limit. */
+  pageBytes?: number;
+}
+
+/** A key/value as read from etcd, for the raw helpers and the watch cache. */
+export interface RawEntry {
+  key: string;
+  value: Buffer;
+  createRevision: number;
+  modRevision: number;
+}
+
+/** One change from a prefix watch, in etcd revision order. `revision` is the change's own revision. */
+export interface RawWatchEvent {
+  type: "put" | "delete";
+  key: string;
+  revision: number;
+  /** The new value (put only). */
+  value?: Buffer;
+  /** The previous value when etcd still had it (prev_kv). */
+  prevValue?: Buffer;
+}
+
+export interface PrefixWatchHandlers {
+  /** etcd acknowledged the watch: the stream is up. */
+  onCreated?(): void;
+  /** A batch of events (one etcd response, fragments joined). Throwing breaks the stream (onBroken follows). */
+  onEvents(events: RawWatchEvent[]): void;
+  /** The start revision was compacted; the stream is closed. `compactRevision` is etcd's oldest revision. */
+  onCompacted(compactRevision: number): void;
+  /** The stream ended or failed (etcd down, restarted, canceled); it is closed. Called at most once, never after cancel(). */
+  onBroken(error: StorageError): void;
+}
+
+export interface PrefixWatch {
+  cancel(): void;
+}
+
+export interface ChangeCheck {
+  /** True when no key under the prefix changed after `sinceRevision` and the key count equals the expected count. */
+  unchanged: boolean;
+  /** etcd's revision when the check ran. */
+  revision: number;
+}
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+type CallOptions = NonNullable<Parameters<Etcd3["kv"]["range"]>[1]>;
+type FaultPolicy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const HEALTH_TIMEOUT_MS = 1000;
+const GUARANTEED_UPDATE_ATTEMPTS = 16;
+const CONFLICT_MESSAGE = "the object has been modified; please apply your changes to the latest version and try again";
+const CONTINUE_TOO_OLD =
+  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.";
+
+/**
+ * etcd3's default policies retry three times and open a 5 s circuit breaker after three failures, which would keep
+ * failing requests for seconds after etcd is back and would retry non-idempotent transactions. Calls go straight
+ * through; callers (registry, reflectors, the watch cache) own retrying.
+ */
+const passThrough = {
+  onSuccess: () => ({ dispose: () => undefined }),
+  onFailure: () => ({ dispose: () => undefined }),
+  execute: async <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => fn({ signal: new AbortController().signal }),
+} as Omit<FaultPolicy, "_altReturn"> as FaultPolicy; // _altReturn is a type-only marker that never exists at runtime
+
+// gRPC channel settings: reconnect quickly after etcd comes back (grpc-js backs off up to 2 minutes by default),
+// and accept responses above the 4 MiB default as a backstop (pages are sized to stay far below it anyway).
+const CHANNEL_OPTIONS = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1000,
+  "grpc.max_receive_message_length": 32 * 1024 * 1024,
+  "grpc.use_local_subchannel_pool": 1,
+};
+
+/** Watch streams stay silent for long periods; keepalive pings notice a dead peer (etcd allows pings every 5 s). */
+const WATCH_CHANNEL_OPTIONS = {
+  ...CHANNEL_OPTIONS,
+  "grpc.keepalive_time_ms": 15_000,
+  "grpc.keepalive_timeout_ms": 5_000,
+};
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private watchClientInstance: Etcd3 | undefined;
+  private readonly endpoints: string[];
+  private readonly prefix: string;
+  private readonly dialTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly observeFn: ((operation: string, type: string, seconds: number) => void) | undefined;
+  private readonly pageSize: number;
+  private readonly pageBytes: number;
+  private readonly leases: LeaseManager;
+  private readonly openWatches = new Set<PrefixWatch>();
+  private closed = false;
+  private streamsOpened = 0;
+
+  constructor(options: EtcdStorageOptions) {
+    if (options.endpoints.length === 0) throw new Error("EtcdStorage needs at least one endpoint");
+    this.endpoints = [...options.endpoints];
+    this.prefix = `${(options.prefix ?? "/registry").replace(/\/+$/, "")}/`;
+    this.dialTimeoutMs = options.dialTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.observeFn = options.observe;
+    this.pageSize = Math.max(1, options.pageSize ?? 500);
+    this.pageBytes = Math.max(1024, options.pageBytes ?? 2 * 1024 * 1024);
+    this.client = newClient(this.endpoints, CHANNEL_OPTIONS);
+    this.leases = new LeaseManager((ttl, type) =>
+      this.rpc("grant_lease", type, "", (o) => this.client.leaseClient.leaseGrant({ TTL: ttl }, o)).then((r) => r.ID),
+    );
+  }
+
+  /** How many etcd watch streams this storage has opened (one per watch cache, plus one per reconnect). */
+  get watchStreamsOpened(): number {
+    return this.streamsOpened;
+  }
+
+  async get(key: string): Promise<KubeObject | undefined> {
+    const kv = await this.getKv("get", key);
+    return kv ? decodeStrict(kv.value, Number(kv.mod_revision), key) : undefined;
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    requirePrefix(prefix);
+    const type = this.typeOf(prefix);
+    let start = prefix;
+    let revision = 0;
+    if (options.continue !== undefined && options.continue !== "") {
+      const token = decodeContinue(options.continue, prefix);
+      start = prefix + token.start;
+      revision = token.rv;
+    }
+    const limit = options.limit !== undefined && options.limit > 0 ? Math.floor(options.limit) : undefined;
+    const items: KubeObject[] = [];
+    let result: ScanResult;
+    try {
+      result = await this.scan("list", type, Buffer.from(start), prefixEnd(prefix), revision, limit, false, (kv) => {
+        items.push(decodeStrict(kv.value, Number(kv.mod_revision), kv.key.toString()));
+      });
+    } catch (err) {
+      if (revision > 0 && isStorageError(err, "Compacted")) {
+        throw new StorageError("Compacted", prefix, CONTINUE_TOO_OLD, { cause: err });
+      }
+      throw err;
+    }
+    const page: ListPage = { items, revision: result.revision };
+    if (result.nextKey !== undefined) {
+      page.continue = encodeContinue(result.revision, result.nextKey.toString().slice(prefix.length));
+      page.remainingItemCount = result.remaining ?? 0;
+    }
+    return page;
+  }
+
+  async create(key: string, object: KubeObject, options: CreateOptions = {}): Promise<KubeObject> {
+    const type = this.typeOf(key);
+    const value = encode(object);
+    const ttl = options.ttlSeconds !== undefined && options.ttlSeconds > 0 ? Math.ceil(options.ttlSeconds) : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const lease = ttl === undefined ? undefined : await this.leases.leaseFor(ttl, type);
+      try {
+        const res = await this.rpc("create", type, key, (o) =>
+          this.client.kv.txn(
+            {
+              compare: [absent(key)],
+              success: [{ request_put: { key: Buffer.from(key), value, ...(lease === undefined ? {} : { lease }) } }],
+              failure: [],
+            },
+            o,
+          ),
+        );
+        if (!res.succeeded) throw new StorageError("KeyExists", key, `key ${key} already exists`);
+        return decodeStrict(value, Number(res.header.revision), key);
+      } catch (err) {
+        // A lease can vanish under us (revoked, expired early after a long etcd outage): take a fresh one, once.
+        if (ttl !== undefined && attempt === 0 && isLeaseNotFound(err)) {
+          this.leases.forget(ttl);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async update(key: string, object: KubeObject, expectedRevision?: number): Promise<KubeObject> {
+    return this.put("update", key, encode(object), expectedRevision);
+  }
+
+  async guaranteedUpdate(key: string, tryUpdate: TryUpdate): Promise<KubeObject> {
+    for (let attempt = 1; ; attempt++) {
+      const kv = await this.getKv("get", key);
+      if (!kv) throw new StorageError("KeyNotFound", key, `key ${key} not found`);
+      const revision = Number(kv.mod_revision);
+      const current = decodeStrict(kv.value, revision, key);
+      const next = await tryUpdate(current);
+      if (next === undefined) return decodeStrict(kv.value, revision, key);
+      const value = encode(next);
+      // Like Kubernetes: an update that changes nothing is not written, so it bumps no revision and wakes no watcher.
+      if (value.equals(kv.value)) return decodeStrict(kv.value, revision, key);
+      try {
+        return await this.put("update", key, value, revision);
+      } catch (err) {
+        if (isStorageError(err, "Conflict") && attempt < GUARANTEED_UPDATE_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<KubeObject> {
+    const type = this.typeOf(key);
+    const res = await this.rpc("delete", type, key, (o) =>
+      this.client.kv.txn(
+        {
+          compare: [expectedRevision !== undefined && expectedRevision > 0 ? modRevisionIs(key, expectedRevision) : present(key)],
+          success: [{ request_delete_range: { key: Buffer.from(key), prev_kv: true } }],
+          failure: [{ request_range: { key: Buffer.from(key) } }],
+        },
+        o,
+      ),
+    );
+    if (!res.succeeded) throw this.compareFailure(key, res);
+    const revision = Number(res.header.revision);
+    const prev = res.responses[0]?.response_delete_range.prev_kvs[0];
+    // The returned object is the last stored state, carrying the deletion's revision like the DELETED watch event.
+    const decoded = prev ? decodeLenient(prev.value, revision) : undefined;
+    return decoded ?? { metadata: { resourceVersion: String(revision) } };
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.rpc("get", "-", "health", (o) =>
+      this.client.kv.range({ key: Buffer.from("health"), count_only: true }, o),
+    );
+    return Number(res.header.revision);
+  }
+
+  async createRaw(key: string, value: string): Promise<boolean> {
+    const res = await this.rpc("create", this.typeOf(key), key, (o) =>
+      this.client.kv.txn(
+        { compare: [absent(key)], success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }], failure: [] },
+        o,
+      ),
+    );
+    return res.succeeded;
+  }
+
+  async getRaw(key: string): Promise<string | undefined> {
+    const kv = await this.getKv("get", key);
+    return kv?.value.toString();
+  }
+
+  async deleteRaw(key: string): Promise<void> {
+    await this.rpc("delete", this.typeOf(key), key, (o) => this.client.kv.deleteRange({ key: Buffer.from(key) }, o));
+  }
+
+  /** Deletes `key` only while it still holds `expectedValue` (an allocator releasing only its own reservation). */
+  async deleteRawIf(key: string, expectedValue: string): Promise<boolean> {
+    const res = await this.rpc("delete", this.typeOf(key), key, (o) =>
+      this.client.kv.txn(
+        {
+          compare: [{ key: Buffer.from(key), target: "Value", result: "Equal", value: Buffer.from(expectedValue) }],
+          success: [{ request_delete_range: { key: Buffer.from(key) } }],
+          failure: [],
+        },
+        o,
+      ),
+    );
+    return res.succeeded;
+  }
+
+  async listRawKeys(prefix: string): Promise<string[]> {
+    requirePrefix(prefix);
+    const keys: string[] = [];
+    await this.scan("list", this.typeOf(prefix), Buffer.from(prefix), prefixEnd(prefix), 0, undefined, true, (kv) => {
+      keys.push(kv.key.toString());
+    });
+    return keys;
+  }
+
+  /** Every key/value under `prefix` with its revisions, read page by page at one revision. */
+  async listRaw(prefix: string): Promise<{ entries: RawEntry[]; revision: number }> {
+    requirePrefix(prefix);
+    const entries: RawEntry[] = [];
+    const result = await this.scan("list", this.typeOf(prefix), Buffer.from(prefix), prefixEnd(prefix), 0, undefined, false, (kv) => {
+      entries.push({
+        key: kv.key.toString(),
+        value: kv.value,
+        createRevision: Number(kv.create_revision),
+        modRevision: Number(kv.mod_revision),
+      });
+    });
+    return { entries, revision: result.revision };
+  }
+
+  async healthy(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.client.kv.range(
+        { key: Buffer.from("health"), count_only: true },
+        { deadline: Date.now() + Math.min(HEALTH_TIMEOUT_MS, this.requestTimeoutMs) },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * For the watch cache: did anything under `prefix` change after `sinceRevision`? One transaction reads, at etcd's
+   * current revision, whether any live key has a newer mod revision and how many keys exist; together they exclude
+   * puts (newer mod revision) and deletes (fewer keys) since `sinceRevision`. This is how a cache that saw no events
+   * learns that it is current (etcd 3.4's progress notifications may overtake pending events, so they are not used).
+   */
+  async checkUnchangedSince(prefix: string, sinceRevision: number, expectedCount: number): Promise<ChangeCheck> {
+    requirePrefix(prefix);
+    const key = Buffer.from(prefix);
+    const end = prefixEnd(prefix);
+    const res = await this.rpc("list", this.typeOf(prefix), prefix, (o) =>
+      this.client.kv.txn(
+        {
+          compare: [],
+          success: [
+            { request_range: { key, range_end: end, keys_only: true, limit: 1, min_mod_revision: sinceRevision + 1 } },
+            { request_range: { key, range_end: end, count_only: true } },
+          ],
+          failure: [],
+        },
+        o,
+      ),
+    );
+    const changedKeys = res.responses[0]?.response_range.kvs.length ?? 1;
+    const count = Number(res.responses[1]?.response_range.count ?? -1);
+    return { unchanged: changedKeys === 0 && count === expectedCount, revision: Number(res.header.revision) };
+  }
+
+  /**
+   * Opens one etcd watch stream on `prefix` from `startRevision` (inclusive) with prev_kv. The stream is never
+   * resumed here: when it breaks, `onBroken` tells the owner, which decides where to resume (watch-cache.ts).
+   */
+  watchPrefix(prefix: string, startRevision: number, handlers: PrefixWatchHandlers): PrefixWatch {
+    requirePrefix(prefix);
+    if (this.closed) throw new StorageError("Unavailable", prefix, "etcd storage is closed");
+    this.streamsOpened++;
+    let stream: WatchStream | undefined;
+    let done = false;
+    let pending: IEvent[] = [];
+    const watch: PrefixWatch = {
+      cancel: () => {
+        finish(undefined);
+      },
+    };
+    const finish = (then: (() => void) | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(ackTimer);
+      this.openWatches.delete(watch);
+      if (stream) {
+        try {
+          stream.cancel();
+        } catch {
+          // already torn down
+        }
+      }
+      then?.();
+    };
+    const fail = (err: unknown): void => {
+      finish(() => {
+        handlers.onBroken(toStorageError(err, prefix));
+      });
+    };
+    // Until etcd acknowledges the watch, silence means trouble (a connection that never came up, a lost stream).
+    const ackTimer = setTimeout(() => {
+      fail(new GRPCDeadlineExceededError(`watch on ${prefix} not acknowledged within ${this.dialTimeoutMs} ms`));
+    }, this.dialTimeoutMs);
+    ackTimer.unref();
+
+    const onData = (res: IWatchResponse): void => {
+      if (done) return;
+      if (res.created) {
+        clearTimeout(ackTimer);
+        if (!res.canceled) handlers.onCreated?.();
+      }
+      if (res.canceled) {
+        const compactRevision = Number(res.compact_revision);
+        if (compactRevision > 0) {
+          finish(() => {
+            handlers.onCompacted(compactRevision);
+          });
+        } else {
+          fail(new GRPCUnavailableError(`etcd canceled the watch on ${prefix}: ${res.cancel_reason || "no reason given"}`));
+        }
+        return;
+      }
+      if (res.events.length === 0 && !res.fragment) return; // creation ack or progress notification
+      pending.push(...res.events);
+      if (res.fragment) return; // a large revision split over several responses: wait for the last part
+      const batch = pending;
+      pending = [];
+      handlers.onEvents(batch.map(toRawEvent));
+    };
+
+    this.openWatches.add(watch);
+    this.watchClient()
+      .watchClient.watch()
+      .then(
+        (s) => {
+          if (done) {
+            s.on("error", () => undefined);
+            s.cancel();
+            return;
+          }
+          stream = s;
+          s.on("error", fail);
+          s.on("end", () => {
+            fail(new GRPCUnavailableError(`etcd closed the watch stream on ${prefix}`));
+          });
+          s.on("data", (res) => {
+            try {
+              onData(res);
+            } catch (err) {
+              fail(err);
+            }
+          });
+          s.write({
+            create_request: {
+              key: Buffer.from(prefix),
+              range_end: prefixEnd(prefix),
+              start_revision: startRevision,
+              prev_kv: true,
+              fragment: true,
+            },
+          });
+        },
+        (err: unknown) => {
+          fail(err);
+        },
+      );
+    return watch;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const watch of [...this.openWatches]) watch.cancel();
+    this.client.close();
+    this.watchClientInstance?.close();
+    await Promise.resolve();
+  }
+
+  /** Watches get their own client so that failing unary calls (which reset their client's channels) leave them be. */
+  private watchClient(): Etcd3 {
+    this.watchClientInstance ??= newClient(this.endpoints, WATCH_CHANNEL_OPTIONS);
+    return this.watchClientInstance;
+  }
+
+  private async getKv(operation: string, key: string): Promise<IKeyValue | undefined> {
+    const res = await this.rpc(operation, this.typeOf(key), key, (o) => this.client.kv.range({ key: Buffer.from(key) }, o));
+    return res.kvs[0];
+  }
+
+  /** Compare-and-put keeping the key's lease (an Event keeps its TTL across updates). */
+  private async put(operation: string, key: string, value: Buffer, expectedRevision: number | undefined): Promise<KubeObject> {
+    const res = await this.rpc(operation, this.typeOf(key), key, (o) =>
+      this.client.kv.txn(
+        {
+          compare: [expectedRevision !== undefined && expectedRevision > 0 ? modRevisionIs(key, expectedRevision) : present(key)],
+          success: [{ request_put: { key: Buffer.from(key), value, ignore_lease: true } }],
+          failure: [{ request_range: { key: Buffer.from(key), keys_only: true } }],
+        },
+        o,
+      ),
+    );
+    if (!res.succeeded) throw this.compareFailure(key, res);
+    return decodeStrict(value, Number(res.header.revision), key);
+  }
+
+  /** A failed compare: the failure branch read the key, telling "gone" from "changed". */
+  private compareFailure(key: string, res: ITxnResponse): StorageError {
+    const current = res.responses[0]?.response_range.kvs[0];
+    if (!current) return new StorageError("KeyNotFound", key, `key ${key} not found`);
+    return new StorageError("Conflict", key, CONFLICT_MESSAGE);
+  }
+
+  /**
+   * Reads [start, end) in etcd-sized pages at one revision (0: the current one, fixed by the first page), calling
+   * `visit` per key. Pages hold at most `pageSize` keys and shrink to keep a response near `pageBytes`; a response
+   * that still exceeds the gRPC limit is retried with half the keys. With `maxItems`, stops after that many keys and
+   * reports where to continue.
+   */
+  private async scan(
+    operation: string,
+    type: string,
+    start: Buffer,
+    end: Buffer,
+    revision: number,
+    maxItems: number | undefined,
+    keysOnly: boolean,
+    visit: (kv: IKeyValue) => void,
+  ): Promise<ScanResult> {
+    let key = start;
+    let rev = revision;
+    let taken = 0;
+    let pageSize = this.pageSize;
+    for (;;) {
+      const limit = maxItems === undefined ? pageSize : Math.min(pageSize, maxItems - taken);
+      let res: IRangeResponse;
+      try {
+        res = await this.rpc(operation, type, key.toString(), (o) =>
+          this.client.kv.range({ key, range_end: end, limit, revision: rev, keys_only: keysOnly }, o),
+        );
+      } catch (err) {
+        if (limit > 1 && isStorageError(err) && isMessageTooLarge(err.cause)) {
+          pageSize = Math.max(1, Math.floor(limit / 2));
+          continue;
+        }
+        throw err;
+      }
+      if (rev === 0) rev = Number(res.header.revision);
+      let bytes = 0;
+      for (const kv of res.kvs) {
+        visit(kv);
+        bytes += kv.key.length + kv.value.length + 64;
+      }
+      taken += res.kvs.length;
+      if (res.kvs.length > 0) {
+        pageSize = Math.max(1, Math.min(this.pageSize, Math.floor(this.pageBytes / (bytes / res.kvs.length))));
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) return { revision: rev };
+      const next = Buffer.concat([last.key, Buffer.from([0])]);
+      if (maxItems !== undefined && taken >= maxItems) {
+        return { revision: rev, nextKey: next, remaining: Math.max(0, Number(res.count) - res.kvs.length) };
+      }
+      key = next;
+    }
+  }
+
+  /** Runs one etcd request with the request deadline, records its duration, and maps any failure to StorageError. */
+  private async rpc<T>(operation: string, type: string, key: string, call: (options: CallOptions) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StorageError("Unavailable", key, "etcd storage is closed");
+    const started = performance.now();
+    try {
+      return await call({ deadline: Date.now() + this.requestTimeoutMs });
+    } catch (err) {
+      throw toStorageError(err, key);
+    } finally {
+      this.observeFn?.(operation, type, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** "/registry/pods/default/web" → "pods": the resource segment, for metrics. */
+  private typeOf(key: string): string {
+    const rest = key.startsWith(this.prefix) ? key.slice(this.prefix.length) : key.replace(/^\/+/, "");
+    const segment = rest.split("/")[0];
+    return segment === undefined || segment === "" ? "-" : segment;
+  }
+}
+
+interface ScanResult {
+  revision: number;
+  nextKey?: Buffer;
+  remaining?: number;
+}
+
+/**
+ * One lease per TTL, shared by every key created with that TTL for a while, like Kubernetes' lease manager: the lease
+ * is granted for ttl + reuse seconds and handed out while it still has at least ttl seconds left, so each key lives
+ * between ttl and ttl + reuse seconds. reuse is 5% of the TTL, at least 1 s and at most 60 s; a lease also stops
+ * being reused after 1000 keys, keeping the cost of its eventual expiry bounded.
+ */
+class LeaseManager {
+  private readonly buckets = new Map<number, Promise<LeaseBucket>>();
+
+  constructor(private readonly grant: (ttlSeconds: number, type: string) => Promise<string>) {}
+
+  async leaseFor(ttlSeconds: number, type: string): Promise<string> {
+    const cached = this.buckets.get(ttlSeconds);
+    if (cached) {
+      const bucket = await cached.catch(() => undefined);
+      if (bucket && Date.now() < bucket.reuseUntil && bucket.attached < 1000) {
+        bucket.attached++;
+        return bucket.id;
+      }
+      // Another caller may already have replaced the stale bucket while we waited.
+      if (this.buckets.get(ttlSeconds) !== cached) return this.leaseFor(ttlSeconds, type);
+    }
+    const reuseSeconds = Math.min(60, Math.max(1, Math.ceil(ttlSeconds * 0.05)));
+    const grantedAt = Date.now();
+    const next = this.grant(ttlSeconds + reuseSeconds, type).then((id) => ({
+      id,
+      reuseUntil: grantedAt + reuseSeconds * 1000,
+      attached: 0,
+    }));
+    this.buckets.set(ttlSeconds, next);
+    try {
+      const bucket = await next;
+      bucket.attached++;
+      return bucket.id;
+    } catch (err) {
+      if (this.buckets.get(ttlSeconds) === next) this.buckets.delete(ttlSeconds);
+      throw err;
+    }
+  }
+
+  forget(ttlSeconds: number): void {
+    this.buckets.delete(ttlSeconds);
+  }
+}
+
+interface LeaseBucket {
+  id: string;
+  reuseUntil: number;
+  attached: number;
+}
+
+function newClient(endpoints: string[], grpcOptions: Record<string, number>): Etcd3 {
+  return new Etcd3({
+    hosts: endpoints,
+    grpcOptions,
+    faultHandling: { host: () => passThrough, global: passThrough },
+  });
+}
+
+function requirePrefix(prefix: string): void {
+  if (!prefix.endsWith("/")) throw new StorageError("Invalid", prefix, `key prefix ${JSON.stringify(prefix)} must end with "/"`);
+}
+
+/** The first key after every key that starts with `prefix` (range_end of a prefix range). */
+function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    const byte = end[i]!;
+    if (byte < 0xff) {
+      end[i] = byte + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function absent(key: string): { key: Buffer; target: "Create"; result: "Equal"; create_revision: number } {
+  return { key: Buffer.from(key), target: "Create", result: "Equal", create_revision: 0 };
+}
+
+function present(key: string): { key: Buffer; target: "Create"; result: "Greater"; create_revision: number } {
+  return { key: Buffer.from(key), target: "Create", result: "Greater", create_revision: 0 };
+}
+
+function modRevisionIs(key: string, revision: number): { key: Buffer; target: "Mod"; result: "Equal"; mod_revision: number } {
+  return { key: Buffer.from(key), target: "Mod", result: "Equal", mod_revision: revision };
+}
+
+/** The stored form: the object's JSON without metadata.resourceVersion, which etcd's revision replaces on read. */
+export function encode(object: KubeObject): Buffer {
+  const metadata = { ...object.metadata };
+  delete metadata.resourceVersion;
+  return Buffer.from(JSON.stringify({ ...object, metadata }));
+}
+
+/** Parses a stored value and stamps resourceVersion; undefined when the value is not a JSON object with metadata. */
+export function decodeLenient(value: Buffer, revision: number): KubeObject | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!isKubeObject(parsed)) return undefined;
+  parsed.metadata.resourceVersion = String(revision);
+  return parsed;
+}
+
+function decodeStrict(value: Buffer, revision: number, key: string): KubeObject {
+  const object = decodeLenient(value, revision);
+  if (!object) throw new StorageError("Invalid", key, `the value stored at ${key} is not a valid object`);
+  return object;
+}
+
+function toRawEvent(event: IEvent): RawWatchEvent {
+  // prev_kv is null (despite its type) when etcd no longer has the previous value.
+  const prev = event.prev_kv as IKeyValue | null | undefined;
+  const raw: RawWatchEvent = {
+    type: event.type === "Delete" ? "delete" : "put",
+    key: event.kv.key.toString(),
+    revision: Number(event.kv.mod_revision),
+  };
+  if (event.type !== "Delete") raw.value = event.kv.value;
+  if (prev) raw.prevValue = prev.value;
+  return raw;
+}
+
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+/** Kubernetes' shape: base64url of {"v":"meta.k8s.io/v1","rv":<revision>,"start":<key after the prefix>}. */
+function encodeContinue(revision: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv: revision, start })).toString("base64url");
+}
+
+function decodeContinue(token: string, prefix: string): ContinueToken {
+  const invalid = (why: string): StorageError => new StorageError("Invalid", prefix, `continue key is not valid: ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw invalid("not base64-encoded JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null) throw invalid("not an object");
+  const fields = parsed as { v?: unknown; rv?: unknown; start?: unknown };
+  if (fields.v !== "meta.k8s.io/v1") throw invalid("server does not recognize this encoded key");
+  const { rv, start } = fields;
+  if (typeof rv !== "number" || !Number.isSafeInteger(rv) || rv <= 0) throw invalid("incorrect encoded start resourceVersion");
+  if (typeof start !== "string" || start === "") throw invalid("encoded start key is empty");
+  return { rv, start };
+}
+
+function grpcCode(err: unknown): number | undefined {
+  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
+  return typeof err.code === "number" ? err.code : undefined;
+}
+
+function isMessageTooLarge(err: unknown): boolean {
+  if (err instanceof GRPCResourceExhastedError || grpcCode(err) === 8) return true;
+  return err instanceof Error && /larger than max|message too large/i.test(err.message);
+}
+
+function isLeaseNotFound(err: unknown): boolean {
+  return isStorageError(err) && err.cause instanceof Error && err.cause.message.includes("requested lease not found");
+}
+
+/** Every etcd/gRPC failure becomes one of the storage codes; anything unrecognised means etcd is not serving us. */
+export function toStorageError(err: unknown, key: string): StorageError {
+  if (err instanceof StorageError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const options = { cause: err };
+  if (message.includes("required revision has been compacted")) {
+    return new StorageError("Compacted", key, `the requested revision has been compacted (${message})`, options);
+  }
+  if (message.includes("required revision is a future revision")) {
+    return new StorageError("Timeout", key, `Too large resource version (${message})`, options);
+  }
+  const code = grpcCode(err);
+  if (err instanceof GRPCDeadlineExceededError || code === 4 || /request timed out|deadline exceeded/i.test(message)) {
+    return new StorageError("Timeout", key, `etcd request timed out: ${message}`, options);
+  }
+  if (isMessageTooLarge(err) || message.includes("request is too large")) {
+    return new StorageError("Invalid", key, `etcd request or response too large: ${message}`, options);
+  }
+  return new StorageError("Unavailable", key, `etcd is unavailable: ${message}`, options);
+}

@@ -1,0 +1,820 @@
+// `npm run bench -- apiserver`: drives a real apiserver process on a real, throw-away etcd over loopback HTTP and
+// prints, all measured in the same run: the raw etcd transaction rate, pod creates/s through the apiserver and
+// its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import { Etcd3 } from "etcd3";
+import { flagsHelp, parseFlags, UsageError, type FlagSpec } from "./args.js";
+import { CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
+import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
+import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
+import { median, nowMs, rate, round, Samples, wallMs, type LatencySummary } from "./stats.js";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flags and configuration
+
+export const apiServerBenchFlags = {
+  count: { type: "number", min: 1, help: "creates timed for both raw etcd and the apiserver (default 4000; --quick 300)" },
+  concurrency: { type: "number", min: 1, help: "concurrent clients for the raw etcd and apiserver create runs (default 64)" },
+  warmup: { type: "number", min: 0, help: "untimed creates before each timed create run (default 200; --quick 50)" },
+  podsForList: { type: "number", min: 0, help: "pods in the namespace when lists are timed; 0 skips lists (default 10000; --quick 1000)" },
+  listRuns: { type: "number", min: 1, help: "timed runs of each list; the median is reported (default 5; --quick 3)" },
+  watchers: { type: "number", min: 0, help: "concurrent watch streams; 0 skips the watch figure (default 1000; --quick 100)" },
+  configmaps: { type: "number", min: 1, help: "configmaps created while the watchers listen (default 200; --quick 50)" },
+  watchCreateConcurrency: { type: "number", min: 1, help: "concurrent configmap creates during the watch figure (default 16)" },
+  startRuns: { type: "number", min: 0, help: "second-apiserver starts timed on the loaded etcd; 0 skips (default 3; --quick 1)" },
+  client: { type: "string", choices: ["http", "fetch"], help: "HTTP client for API calls: node:http keep-alive agent, or fetch (default http)" },
+  deadline: { type: "number", min: 10, help: "abort (and clean up) after this many seconds (default 900; --quick 120)" },
+  quick: { type: "boolean", help: "small numbers for a smoke run (< 30 s)" },
+  help: { type: "boolean", help: "print this help" },
+} satisfies Record<string, FlagSpec>;
+
+export interface ApiServerBenchConfig {
+  count: number;
+  concurrency: number;
+  warmup: number;
+  podsForList: number;
+  listRuns: number;
+  watchers: number;
+  configmaps: number;
+  watchCreateConcurrency: number;
+  startRuns: number;
+  client: "http" | "fetch";
+  deadlineSeconds: number;
+  quick: boolean;
+}
+
+export function apiServerBenchConfig(argv: readonly string[]): ApiServerBenchConfig | "help" {
+  const f = parseFlags(apiServerBenchFlags, argv);
+  if (f.help) return "help";
+  const quick = f.quick ?? false;
+  return {
+    count: f.count ?? (quick ? 300 : 4000),
+    concurrency: f.concurrency ?? 64,
+    warmup: f.warmup ?? (quick ? 50 : 200),
+    podsForList: f.podsForList ?? (quick ? 1000 : 10_000),
+    listRuns: f.listRuns ?? (quick ? 3 : 5),
+    watchers: f.watchers ?? (quick ? 100 : 1000),
+    configmaps: f.configmaps ?? (quick ? 50 : 200),
+    watchCreateConcurrency: f.watchCreateConcurrency ?? 16,
+    startRuns: f.startRuns ?? (quick ? 1 : 3),
+    client: f.client === "fetch" ? "fetch" : "http",
+    deadlineSeconds: f.deadline ?? (quick ? 120 : 900),
+    quick,
+  };
+}
+
+export function apiServerBenchUsage(): string {
+  return `usage: npm run bench -- apiserver [flags]\n\n${flagsHelp(apiServerBenchFlags)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Payloads
+
+const NAMESPACE = "default";
+const WATCH_NAMESPACE = "bench-watch";
+const SENT_AT_KEY = "benchSentAtMs";
+
+/** The small valid pod the clients POST. */
+function podBody(name: string): string {
+  return `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"${name}"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}`;
+}
+
+/**
+ * What a stored, defaulted pod looks like (about 1 KB): the value of the raw etcd transactions, so that raw
+ * etcd writes a value of the size the apiserver writes.
+ */
+function storedPodValue(name: string, index: number): string {
+  const uid = `00000000-0000-4000-8000-${index.toString(16).padStart(12, "0")}`;
+  return JSON.stringify({
+    kind: "Pod",
+    apiVersion: "v1",
+    metadata: { name, namespace: NAMESPACE, uid, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
+    spec: {
+      volumes: [{ name: "kube-api-access", projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: "token" } }], defaultMode: 420 } }],
+      containers: [{ name: "c", image: "nginx", resources: {}, terminationMessagePath: "/dev/termination-log", terminationMessagePolicy: "File", imagePullPolicy: "Always" }],
+      restartPolicy: "Always",
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: "ClusterFirst",
+      serviceAccountName: "default",
+      serviceAccount: "default",
+      securityContext: {},
+      schedulerName: "default-scheduler",
+      tolerations: [
+        { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
+        { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
+      ],
+      priority: 0,
+      enableServiceLinks: true,
+      preemptionPolicy: "PreemptLowerPriority",
+    },
+    status: { phase: "Pending", qosClass: "BestEffort" },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results
+
+interface RawEtcdRun {
+  count: number;
+  concurrency: number;
+  valueBytes: number;
+  elapsedMs: number;
+  txnPerSec: number;
+  failed: number;
+  latencyMs: LatencySummary;
+  /** CPU cores used during the timed run: etcd, apiserver (idle here), bench. */
+  cpuCores: CpuCores;
+}
+
+/** Raw etcd is measured before and after the apiserver creates; their mean is what the creates compare to. */
+interface RawEtcdResult {
+  txnPerSec: number;
+  before: RawEtcdRun;
+  after?: RawEtcdRun;
+}
+
+interface CreateResult {
+  client: string;
+  count: number;
+  concurrency: number;
+  ok: number;
+  errors: number;
+  errorSamples: string[];
+  elapsedMs: number;
+  createsPerSec: number;
+  ratioToEtcd: number;
+  latencyMs: LatencySummary;
+  storedPodBytes: number;
+  /** CPU cores used during the timed run: apiserver, etcd, bench (the HTTP clients). */
+  cpuCores: CpuCores;
+}
+
+interface ListTiming {
+  runsMs: number[];
+  medianMs: number;
+  bytes: number;
+  items: number;
+  pages: number;
+}
+
+interface ListResult {
+  pods: number;
+  fillPerSec: number;
+  consistent: ListTiming;
+  cache: ListTiming;
+  paginated: ListTiming & { pageLimit: number };
+}
+
+interface WatchResult {
+  watchers: number;
+  established: number;
+  establishMs: number;
+  configmaps: number;
+  createConcurrency: number;
+  expectedEvents: number;
+  delivered: number;
+  completeWatchers: number;
+  endedEarly: number;
+  errorSamples: string[];
+  elapsedMs: number;
+  eventsPerSec: number;
+  latencyMs: LatencySummary;
+  timedOut: boolean;
+  /** CPU cores used from the first configmap create until delivery ended: apiserver, etcd, bench (the watchers). */
+  cpuCores: CpuCores;
+  /** RSS of the bench process (holding the watchers) at the end of the figure. */
+  benchRssBytes: number;
+}
+
+interface StartResult {
+  firstMs: number;
+  runsMs: number[];
+  medianMs: number;
+  podsInEtcd: number;
+}
+
+interface MemoryResult {
+  idle: ProcessMemory;
+  afterCreatesAndLists: ProcessMemory;
+  withWatchers: ProcessMemory;
+  end: ProcessMemory;
+}
+
+interface BenchResult {
+  config: ApiServerBenchConfig;
+  rawEtcd?: RawEtcdResult;
+  creates?: CreateResult;
+  lists?: ListResult;
+  watch?: WatchResult;
+  start?: StartResult;
+  memory: Partial<MemoryResult>;
+  errors: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Phases
+
+class ApiError extends Error {}
+
+async function expectStatus(client: HttpClient, method: string, path: string, body: string | undefined, accepted: readonly number[]): Promise<string> {
+  const res = await client.request(method, path, body);
+  if (!accepted.includes(res.status)) throw new ApiError(`${method} ${path} → ${res.status}: ${statusMessage(res.body)}`);
+  return res.body;
+}
+
+async function measureRawEtcd(etcd: Etcd3, config: ApiServerBenchConfig, label: string, pids: Pids): Promise<RawEtcdRun> {
+  const prefix = `/bench-raw/${label}/pods/default/`;
+  let failed = 0;
+  const txn = async (name: string, index: number): Promise<void> => {
+    const result = await etcd.if(prefix + name, "Create", "==", 0).then(etcd.put(prefix + name).value(storedPodValue(name, index))).commit();
+    if (!result.succeeded) failed++;
+  };
+  await runPool(config.warmup, config.concurrency, (i) => txn(`warm-${i}`, i));
+  failed = 0;
+  const latency = new Samples(config.count);
+  const cpu = new CpuMeter(pids);
+  const started = nowMs();
+  await runPool(config.count, config.concurrency, async (i) => {
+    const t0 = nowMs();
+    await txn(`pod-${i}`, i);
+    latency.add(nowMs() - t0);
+  });
+  const elapsedMs = nowMs() - started;
+  const cpuCores = cpu.read();
+  return {
+    count: config.count,
+    concurrency: config.concurrency,
+    valueBytes: Buffer.byteLength(storedPodValue("pod-0", 0)),
+    elapsedMs,
+    txnPerSec: rate(config.count - failed, elapsedMs),
+    failed,
+    latencyMs: latency.summary(),
+    cpuCores,
+  };
+}
+
+/** Processes whose CPU use the figures report. */
+type Pids = Record<"apiserver" | "etcd", number>;
+
+interface CreateRun {
+  ok: number;
+  errors: number;
+  errorSamples: string[];
+  elapsedMs: number;
+  latency: Samples;
+}
+
+/** POSTs pods named `${prefix}${i}` for i in [from, to) with `concurrency` clients. */
+async function createPods(client: HttpClient, prefix: string, from: number, to: number, concurrency: number): Promise<CreateRun> {
+  const path = `/api/v1/namespaces/${NAMESPACE}/pods`;
+  const run: CreateRun = { ok: 0, errors: 0, errorSamples: [], elapsedMs: 0, latency: new Samples(Math.max(16, to - from)) };
+  const maxErrors = Math.max(50, Math.ceil((to - from) / 10));
+  const started = nowMs();
+  await runPool(to - from, concurrency, async (i) => {
+    const body = podBody(`${prefix}${from + i}`);
+    const t0 = nowMs();
+    let problem: string | undefined;
+    try {
+      const res = await client.request("POST", path, body);
+      if (res.status === 201) {
+        run.ok++;
+        run.latency.add(nowMs() - t0);
+        return;
+      }
+      problem = `${res.status}: ${statusMessage(res.body)}`;
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+    run.errors++;
+    if (run.errorSamples.length < 5) run.errorSamples.push(problem);
+    if (run.errors > maxErrors) throw new ApiError(`too many failed creates (${run.errors}); first: ${run.errorSamples.join(" | ")}`);
+  });
+  run.elapsedMs = nowMs() - started;
+  return run;
+}
+
+async function measureCreates(client: HttpClient, etcd: Etcd3, config: ApiServerBenchConfig, pids: Pids): Promise<CreateResult> {
+  const warm = await createPods(client, "warm-", 0, config.warmup, config.concurrency);
+  if (warm.errors > 0) progress(`warm-up creates: ${warm.errors} failed (${warm.errorSamples.join(" | ")})`);
+  const cpu = new CpuMeter(pids);
+  const run = await createPods(client, "bench-", 0, config.count, config.concurrency);
+  const cpuCores = cpu.read();
+  const stored = await etcd.get(`/registry/pods/${NAMESPACE}/bench-0`).buffer();
+  const createsPerSec = rate(run.ok, run.elapsedMs);
+  return {
+    client: client.kind,
+    count: config.count,
+    concurrency: config.concurrency,
+    ok: run.ok,
+    errors: run.errors,
+    errorSamples: run.errorSamples,
+    elapsedMs: run.elapsedMs,
+    createsPerSec,
+    ratioToEtcd: Number.NaN, // set once raw etcd has been measured after the creates too
+    latencyMs: run.latency.summary(),
+    storedPodBytes: stored ? stored.length : Number.NaN,
+    cpuCores,
+  };
+}
+
+/** The continue token of a list body, read from the list metadata before "items" without parsing it all. */
+function continueToken(body: string): string {
+  const itemsAt = body.indexOf('"items"');
+  const head = itemsAt >= 0 ? body.slice(0, itemsAt) : "";
+  const m = /"continue"\s*:\s*"([^"]*)"/.exec(head);
+  if (m) return m[1] ?? "";
+  if (itemsAt >= 0 && !head.includes('"continue"') && head.includes('"metadata"')) return "";
+  // Metadata after the items, or an unusual shape: parse it all.
+  const parsed = parseList(body);
+  return parsed.continue;
+}
+
+function parseList(body: string): { items: number; continue: string; resourceVersion: string } {
+  const parsed: unknown = JSON.parse(body);
+  if (!parsed || typeof parsed !== "object") throw new ApiError("list response is not an object");
+  const items = "items" in parsed && Array.isArray(parsed.items) ? parsed.items.length : Number.NaN;
+  let cont = "";
+  let rv = "";
+  if ("metadata" in parsed && parsed.metadata && typeof parsed.metadata === "object") {
+    const md = parsed.metadata;
+    if ("continue" in md && typeof md.continue === "string") cont = md.continue;
+    if ("resourceVersion" in md && typeof md.resourceVersion === "string") rv = md.resourceVersion;
+  }
+  return { items, continue: cont, resourceVersion: rv };
+}
+
+async function timeFullList(client: HttpClient, query: string): Promise<{ ms: number; bytes: number; body: string }> {
+  const path = `/api/v1/namespaces/${NAMESPACE}/pods${query}`;
+  const t0 = nowMs();
+  const res = await client.request("GET", path, undefined, 120_000);
+  const ms = nowMs() - t0;
+  if (res.status !== 200) throw new ApiError(`GET ${path} → ${res.status}: ${statusMessage(res.body)}`);
+  return { ms, bytes: res.bytes, body: res.body };
+}
+
+async function timePaginatedList(client: HttpClient, limit: number): Promise<{ ms: number; bytes: number; pages: number; bodies: string[] }> {
+  const base = `/api/v1/namespaces/${NAMESPACE}/pods?limit=${limit}`;
+  const bodies: string[] = [];
+  let bytes = 0;
+  let token = "";
+  const t0 = nowMs();
+  for (let page = 0; page < 100_000; page++) {
+    const path = token ? `${base}&continue=${encodeURIComponent(token)}` : base;
+    const res = await client.request("GET", path, undefined, 120_000);
+    if (res.status !== 200) throw new ApiError(`GET ${path} → ${res.status}: ${statusMessage(res.body)}`);
+    bytes += res.bytes;
+    bodies.push(res.body);
+    token = continueToken(res.body);
+    if (!token) break;
+  }
+  return { ms: nowMs() - t0, bytes, pages: bodies.length, bodies };
+}
+
+async function measureLists(client: HttpClient, etcd: Etcd3, config: ApiServerBenchConfig): Promise<ListResult> {
+  const podsPrefix = `/registry/pods/${NAMESPACE}/`;
+  const existing = await etcd.getAll().prefix(podsPrefix).count();
+  let fillPerSec = Number.NaN;
+  if (existing < config.podsForList) {
+    progress(`creating ${config.podsForList - existing} more pods for the list figures`);
+    const fill = await createPods(client, "list-", 0, config.podsForList - existing, config.concurrency);
+    if (fill.errors > 0) progress(`list fill: ${fill.errors} creates failed (${fill.errorSamples.join(" | ")})`);
+    fillPerSec = rate(fill.ok, fill.elapsedMs);
+  }
+  // What the lists must return: every pod in the namespace, as etcd holds them.
+  const pods = await etcd.getAll().prefix(podsPrefix).count();
+  const pageLimit = 500;
+  const consistent: ListTiming = { runsMs: [], medianMs: Number.NaN, bytes: 0, items: 0, pages: 1 };
+  const cache: ListTiming = { runsMs: [], medianMs: Number.NaN, bytes: 0, items: 0, pages: 1 };
+  const paginated: ListTiming & { pageLimit: number } = { runsMs: [], medianMs: Number.NaN, bytes: 0, items: 0, pages: 0, pageLimit };
+  for (let run = 0; run < config.listRuns; run++) {
+    const full = await timeFullList(client, "");
+    consistent.runsMs.push(full.ms);
+    consistent.bytes = full.bytes;
+    if (run === 0) consistent.items = parseList(full.body).items;
+
+    const cached = await timeFullList(client, "?resourceVersion=0");
+    cache.runsMs.push(cached.ms);
+    cache.bytes = cached.bytes;
+    if (run === 0) cache.items = parseList(cached.body).items;
+
+    const paged = await timePaginatedList(client, pageLimit);
+    paginated.runsMs.push(paged.ms);
+    paginated.bytes = paged.bytes;
+    paginated.pages = paged.pages;
+    if (run === 0) paginated.items = paged.bodies.reduce((n, b) => n + parseList(b).items, 0);
+  }
+  for (const t of [consistent, cache, paginated]) t.medianMs = median(t.runsMs);
+  return { pods, fillPerSec, consistent, cache, paginated };
+}
+
+interface WatcherState {
+  req: ClientRequest;
+  res?: IncomingMessage;
+  received: number;
+  remainder: string;
+  ended: boolean;
+  error?: string;
+}
+
+async function measureWatch(client: HttpClient, api: BenchApiServer, config: ApiServerBenchConfig, memory: Partial<MemoryResult>, pids: Pids): Promise<WatchResult> {
+  await expectStatus(client, "POST", "/api/v1/namespaces", JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: WATCH_NAMESPACE } }), [200, 201, 409]);
+  const collection = `/api/v1/namespaces/${WATCH_NAMESPACE}/configmaps`;
+  const listBody = await expectStatus(client, "GET", collection, undefined, [200]);
+  const rv = parseList(listBody).resourceVersion;
+  if (!rv) throw new ApiError(`GET ${collection} returned no metadata.resourceVersion`);
+
+  const url = new URL(api.url);
+  const total = config.watchers;
+  const expectedPerWatcher = config.configmaps;
+  const latency = new Samples(total * expectedPerWatcher);
+  const errorSamples: string[] = [];
+  const states: WatcherState[] = [];
+  let delivered = 0;
+  let complete = 0;
+  let endedEarly = 0;
+  let lastDeliveryAt = 0;
+  let allDone: (() => void) | undefined;
+  const marker = new RegExp(`"${SENT_AT_KEY}"\\s*:\\s*"([0-9.]+)"`);
+  const noteError = (state: WatcherState, message: string): void => {
+    state.error ??= message;
+    if (errorSamples.length < 5) errorSamples.push(message);
+  };
+
+  const handleLine = (state: WatcherState, line: string, receivedAt: number): void => {
+    if (line.length === 0) return;
+    const m = marker.exec(line);
+    if (m) {
+      latency.add(receivedAt - Number(m[1]));
+      delivered++;
+      state.received++;
+      if (state.received === expectedPerWatcher) {
+        complete++;
+        lastDeliveryAt = receivedAt;
+        if (complete === total) allDone?.();
+      }
+      return;
+    }
+    try {
+      const event: unknown = JSON.parse(line);
+      if (event && typeof event === "object" && "type" in event && event.type === "ERROR") {
+        noteError(state, `ERROR event: ${"object" in event ? JSON.stringify(event.object).slice(0, 300) : line.slice(0, 300)}`);
+      }
+    } catch {
+      noteError(state, `undecodable watch line: ${line.slice(0, 200)}`);
+    }
+  };
+
+  const open = (): WatcherState => {
+    const req = httpRequest({
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: `${collection}?watch=true&resourceVersion=${encodeURIComponent(rv)}`,
+      method: "GET",
+      agent: false,
+      headers: { accept: "application/json" },
+    });
+    const state: WatcherState = { req, received: 0, remainder: "", ended: false };
+    req.on("response", (res) => {
+      state.res = res;
+      if (res.statusCode !== 200) {
+        noteError(state, `watch → ${res.statusCode ?? 0}`);
+        res.resume();
+        return;
+      }
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        const receivedAt = wallMs();
+        const text = state.remainder + chunk;
+        let start = 0;
+        for (let nl = text.indexOf("\n", start); nl >= 0; nl = text.indexOf("\n", start)) {
+          handleLine(state, text.slice(start, nl).trim(), receivedAt);
+          start = nl + 1;
+        }
+        state.remainder = text.slice(start);
+        if (state.remainder.length > 4 * 1024 * 1024) {
+          noteError(state, "watch stream sent over 4 MiB without a newline");
+          state.remainder = "";
+        }
+      });
+      res.on("end", () => {
+        if (state.remainder.trim()) handleLine(state, state.remainder.trim(), wallMs());
+        state.remainder = "";
+        state.ended = true;
+        if (state.received < expectedPerWatcher) endedEarly++;
+      });
+      res.on("error", () => { /* reported through "end"/"close" accounting */ });
+    });
+    req.on("error", (err) => {
+      if (!state.ended) noteError(state, `watch request: ${err.message}`);
+    });
+    req.end();
+    return state;
+  };
+
+  const closeAll = (): void => {
+    for (const s of states) {
+      s.ended = true;
+      s.req.destroy();
+    }
+  };
+  const unregister = onCleanup("watchers", closeAll);
+
+  try {
+    // Open in batches so that the listen backlog does not overflow, and wait for each batch's headers.
+    progress(`opening ${total} watchers`);
+    const establishStart = nowMs();
+    const batch = 100;
+    for (let i = 0; i < total; i += batch) {
+      const opened: WatcherState[] = [];
+      for (let j = i; j < Math.min(total, i + batch); j++) opened.push(open());
+      states.push(...opened);
+      const until = nowMs() + 5_000;
+      while (nowMs() < until && opened.some((s) => !s.res && !s.error)) await sleep(5);
+    }
+    const established = states.filter((s) => s.res?.statusCode === 200).length;
+    const establishMs = nowMs() - establishStart;
+    if (established < total) progress(`only ${established} of ${total} watchers got response headers within 5 s per batch; continuing`);
+    await sleep(200);
+    memory.withWatchers = processMemory(api.pid);
+
+    progress(`creating ${config.configmaps} configmaps with ${total} watchers listening`);
+    const done = new Promise<void>((r) => {
+      allDone = r;
+      if (complete === total) r();
+    });
+    const cpu = new CpuMeter(pids);
+    const started = wallMs();
+    const createErrors: string[] = [];
+    await runPool(config.configmaps, config.watchCreateConcurrency, async (i) => {
+      const body = JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}` }, data: { [SENT_AT_KEY]: String(wallMs()) } });
+      const res = await client.request("POST", collection, body);
+      if (res.status !== 201 && createErrors.length < 5) createErrors.push(`${res.status}: ${statusMessage(res.body)}`);
+    });
+    if (createErrors.length > 0) {
+      for (const e of createErrors) if (errorSamples.length < 5) errorSamples.push(`configmap create ${e}`);
+      progress(`configmap creates failed: ${createErrors.join(" | ")}`);
+    }
+    const waitMs = Math.max(15_000, config.configmaps * total * 0.05);
+    const timedOut = !(await Promise.race([done.then(() => true), sleep(waitMs).then(() => false)]));
+    if (timedOut) progress(`not every watcher saw every event within ${Math.round(waitMs / 1000)} s (${delivered} of ${total * expectedPerWatcher} delivered)`);
+    const cpuCores = cpu.read();
+    const endAt = timedOut ? wallMs() : lastDeliveryAt;
+    const elapsedMs = endAt - started;
+    return {
+      watchers: total,
+      established,
+      establishMs,
+      configmaps: config.configmaps,
+      createConcurrency: config.watchCreateConcurrency,
+      expectedEvents: total * expectedPerWatcher,
+      delivered,
+      completeWatchers: complete,
+      endedEarly,
+      errorSamples,
+      elapsedMs,
+      eventsPerSec: rate(delivered, elapsedMs),
+      latencyMs: latency.summary(),
+      timedOut,
+      cpuCores,
+      benchRssBytes: process.memoryUsage.rss(),
+    };
+  } finally {
+    await unregister();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+const MB = 1024 * 1024;
+
+function cores(c: CpuCores): string {
+  return `${fmt(c.apiserver ?? Number.NaN, 2)} / ${fmt(c.etcd ?? Number.NaN, 2)} / ${fmt(c.bench ?? Number.NaN, 2)}`;
+}
+
+function buildRows(r: BenchResult): ReportRow[] {
+  const rows: ReportRow[] = [];
+  const c = r.config;
+  if (r.rawEtcd) {
+    const e = r.rawEtcd;
+    const b = e.before;
+    const a = e.after;
+    rows.push(
+      { section: "1. raw etcd", figure: `create-if-absent txns, ${b.concurrency} workers`, value: `${fmt(e.txnPerSec, 0)} txn/s${a ? " (mean of before/after)" : ""}` },
+      { section: "1. raw etcd", figure: "before / after the apiserver creates", value: `${fmt(b.txnPerSec, 0)} / ${a ? fmt(a.txnPerSec, 0) : "—"} txn/s` },
+      { section: "1. raw etcd", figure: "txn latency p50 / p99 (before)", value: `${fmt(b.latencyMs.p50)} / ${fmt(b.latencyMs.p99)} ms` },
+      { section: "1. raw etcd", figure: "CPU cores: apiserver / etcd / bench", value: cores(b.cpuCores) },
+      { section: "1. raw etcd", figure: "txns per run / value size", value: `${b.count} / ${fmtBytes(b.valueBytes)}${b.failed || a?.failed ? ` (${b.failed + (a?.failed ?? 0)} not created)` : ""}` },
+    );
+  }
+  if (r.creates) {
+    const k = r.creates;
+    rows.push(
+      { section: "2. pod creates", figure: `creates/s, ${k.concurrency} clients (${k.client})`, value: `${fmt(k.createsPerSec, 0)} /s`, reference: "700–880/s" },
+      { section: "2. pod creates", figure: "ratio to raw etcd", value: fmt(k.ratioToEtcd, 2), reference: "0.56–0.58", target: "≥ 0.6", verdict: verdict(k.ratioToEtcd >= 0.6 && k.errors === 0, k.ratioToEtcd) },
+      { section: "2. pod creates", figure: "create latency p50", value: `${fmt(k.latencyMs.p50)} ms`, reference: "64–80 ms", target: "< 64 ms", verdict: verdict(k.latencyMs.p50 < 64, k.latencyMs.p50) },
+      { section: "2. pod creates", figure: "create latency p99", value: `${fmt(k.latencyMs.p99)} ms`, reference: "214–306 ms", target: "< 214 ms", verdict: verdict(k.latencyMs.p99 < 214, k.latencyMs.p99) },
+      { section: "2. pod creates", figure: "created / failed", value: `${k.ok} / ${k.errors}`, verdict: k.errors > 0 ? "MISS" : "n/a" },
+      { section: "2. pod creates", figure: "stored pod size in etcd", value: fmtBytes(k.storedPodBytes) },
+      { section: "2. pod creates", figure: "CPU cores: apiserver / etcd / bench", value: cores(k.cpuCores) },
+    );
+  }
+  if (r.lists) {
+    const l = r.lists;
+    const itemsNote = (t: ListTiming): string => (t.items === l.pods ? "" : ` (${t.items} items!)`);
+    const s = `3. list ${l.pods} pods`;
+    rows.push(
+      { section: s, figure: "GET …/pods (consistent read)", value: `${fmt(l.consistent.medianMs)} ms, ${fmtBytes(l.consistent.bytes)}${itemsNote(l.consistent)}`, verdict: l.consistent.items === l.pods ? "n/a" : "MISS" },
+      { section: s, figure: "GET …/pods?resourceVersion=0 (cache)", value: `${fmt(l.cache.medianMs)} ms, ${fmtBytes(l.cache.bytes)}${itemsNote(l.cache)}`, verdict: l.cache.items === l.pods ? "n/a" : "MISS" },
+      { section: s, figure: `GET …/pods?limit=${l.paginated.pageLimit} + continue (kubectl)`, value: `${fmt(l.paginated.medianMs)} ms, ${l.paginated.pages} pages, ${fmtBytes(l.paginated.bytes)}${itemsNote(l.paginated)}`, verdict: l.paginated.items === l.pods ? "n/a" : "MISS" },
+      { section: s, figure: `median of`, value: `${c.listRuns} runs each` },
+    );
+    if (Number.isFinite(l.fillPerSec)) rows.push({ section: s, figure: "fill creates/s (untimed figure)", value: `${fmt(l.fillPerSec, 0)} /s` });
+  }
+  if (r.watch) {
+    const w = r.watch;
+    const s = `4. watch ${w.watchers}×`;
+    rows.push(
+      { section: s, figure: `events/s to all watchers (${w.configmaps} configmaps)`, value: `${fmt(w.eventsPerSec, 0)} /s` },
+      { section: s, figure: "delivery latency p50", value: `${fmt(w.latencyMs.p50)} ms` },
+      { section: s, figure: "delivery latency p99", value: `${fmt(w.latencyMs.p99)} ms`, reference: "one etcd watch feeds all", target: "≤ 200 ms", verdict: verdict(w.latencyMs.p99 <= 200 && !w.timedOut, w.latencyMs.p99) },
+      { section: s, figure: "delivered / expected", value: `${w.delivered} / ${w.expectedEvents}${w.timedOut ? " (timed out)" : ""}`, verdict: w.delivered === w.expectedEvents ? "n/a" : "MISS" },
+      { section: s, figure: "CPU cores: apiserver / etcd / bench", value: `${cores(w.cpuCores)}; bench RSS ${fmt(w.benchRssBytes / MB, 0, "MB")}` },
+      { section: s, figure: "watchers established", value: `${w.established} / ${w.watchers} in ${fmt(w.establishMs, 0)} ms${w.endedEarly ? `, ${w.endedEarly} ended early` : ""}` },
+    );
+  }
+  const m = r.memory;
+  const rss = (p: ProcessMemory | undefined): string => (p ? fmt(p.rssBytes / MB, 0, "MB") : "—");
+  rows.push(
+    { section: "apiserver RSS", figure: "idle after start", value: rss(m.idle), reference: "~260 MB", target: "≤ 150 MB", verdict: m.idle ? verdict(m.idle.rssBytes <= 150 * MB, m.idle.rssBytes) : "n/a" },
+    { section: "apiserver RSS", figure: "after creates + lists", value: rss(m.afterCreatesAndLists), reference: "340–630 MB under load" },
+    { section: "apiserver RSS", figure: "with watchers open", value: rss(m.withWatchers) },
+    { section: "apiserver RSS", figure: "at the end / peak (VmHWM)", value: `${rss(m.end)} / ${m.end ? fmt(m.end.peakRssBytes / MB, 0, "MB") : "—"}` },
+  );
+  if (r.start) {
+    const st = r.start;
+    rows.push(
+      { section: "5. start → /readyz", figure: "first apiserver, empty etcd", value: `${fmt(st.firstMs / 1000, 2)} s`, reference: "2.6–3.5 s", target: "≤ 0.5 s", verdict: verdict(st.firstMs <= 500, st.firstMs) },
+      ...(st.runsMs.length > 0
+        ? [{ section: "5. start → /readyz", figure: `second apiserver, ${st.podsInEtcd} pods in etcd (median of ${st.runsMs.length})`, value: `${fmt(st.medianMs / 1000, 2)} s`, reference: "2.6–3.5 s", target: "≤ 0.5 s", verdict: verdict(st.medianMs <= 500, st.medianMs) } satisfies ReportRow]
+        : []),
+    );
+  }
+  for (const [phase, message] of Object.entries(r.errors)) {
+    rows.push({ section: "errors", figure: phase, value: message.split("\n")[0]?.slice(0, 160) ?? "", verdict: "MISS" });
+  }
+  return rows;
+}
+
+function roundDeep(value: unknown): unknown {
+  if (typeof value === "number") return round(value, 2);
+  if (Array.isArray(value)) return value.map(roundDeep);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)]));
+  return value;
+}
+
+function jsonSummary(r: BenchResult): unknown {
+  return roundDeep({
+    bench: "apiserver",
+    config: r.config,
+    rawEtcdTxnPerSec: r.rawEtcd?.txnPerSec,
+    podCreatesPerSec: r.creates?.createsPerSec,
+    createRatioToEtcd: r.creates?.ratioToEtcd,
+    createLatencyP50Ms: r.creates?.latencyMs.p50,
+    createLatencyP99Ms: r.creates?.latencyMs.p99,
+    listConsistentMs: r.lists?.consistent.medianMs,
+    listCacheMs: r.lists?.cache.medianMs,
+    listPaginatedMs: r.lists?.paginated.medianMs,
+    listBytes: r.lists?.consistent.bytes,
+    watchEventsPerSec: r.watch?.eventsPerSec,
+    watchLatencyP99Ms: r.watch?.latencyMs.p99,
+    rssIdleMB: r.memory.idle ? r.memory.idle.rssBytes / MB : undefined,
+    rssAfterLoadMB: r.memory.end ? r.memory.end.rssBytes / MB : undefined,
+    rssPeakMB: r.memory.end ? r.memory.end.peakRssBytes / MB : undefined,
+    startToReadyMs: r.start?.firstMs,
+    restartToReadyMs: r.start?.medianMs,
+    details: { rawEtcd: r.rawEtcd, creates: r.creates, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
+    errors: r.errors,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry point
+
+/** Runs the apiserver benchmark; returns the process exit code. */
+export async function runApiServerBench(argv: readonly string[]): Promise<number> {
+  let config: ApiServerBenchConfig;
+  try {
+    const parsed = apiServerBenchConfig(argv);
+    if (parsed === "help") {
+      process.stdout.write(`${apiServerBenchUsage()}\n`);
+      return 0;
+    }
+    config = parsed;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${apiServerBenchUsage()}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const deadline = setTimeout(() => {
+    progress(`deadline of ${config.deadlineSeconds} s reached; cleaning up and aborting`);
+    void runCleanups().finally(() => process.exit(1));
+  }, config.deadlineSeconds * 1000);
+  deadline.unref();
+
+  const result: BenchResult = { config, memory: {}, errors: {} };
+  let api: BenchApiServer | undefined;
+  const phase = async (name: string, fn: () => Promise<void>): Promise<boolean> => {
+    progress(`${name}…`);
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      result.errors[name] = message;
+      progress(`${name} failed: ${message}`);
+      const gone = api?.exitReason();
+      if (api && gone) progress(`the apiserver ${gone}; its output ends with:\n${api.logs().slice(-4_000)}`);
+      return false;
+    }
+  };
+
+  try {
+    progress(`config ${JSON.stringify(config)}`);
+    const etcd = await startBenchEtcd();
+    const etcdClient = new Etcd3({ hosts: etcd.endpoint });
+    onCleanup("etcd client", () => { etcdClient.close(); });
+
+    const started = await phase("start apiserver", async () => {
+      api = await startBenchApiServer(etcd.endpoint);
+      result.start = { firstMs: api.startupMs, runsMs: [], medianMs: Number.NaN, podsInEtcd: 0 };
+    });
+    if (!started || !api) throw new Error(`the apiserver did not start: ${result.errors["start apiserver"] ?? "unknown"}`);
+    const server = api;
+    const pids: Pids = { apiserver: server.pid, etcd: etcd.process.pid ?? -1 };
+    const client = createClient(config.client, server.url, config.concurrency);
+    onCleanup("http client", () => { client.close(); });
+    await sleep(config.quick ? 300 : 1_000);
+    result.memory.idle = processMemory(server.pid);
+
+    await phase("raw etcd txns", async () => {
+      const before = await measureRawEtcd(etcdClient, config, "before", pids);
+      result.rawEtcd = { txnPerSec: before.txnPerSec, before };
+    });
+    await phase("pod creates", async () => {
+      result.creates = await measureCreates(client, etcdClient, config, pids);
+    });
+    // Raw etcd again right after, so that drift on a shared machine shows and the ratio uses the mean of both.
+    await phase("raw etcd txns (after)", async () => {
+      const after = await measureRawEtcd(etcdClient, config, "after", pids);
+      if (result.rawEtcd) {
+        result.rawEtcd.after = after;
+        result.rawEtcd.txnPerSec = (result.rawEtcd.before.txnPerSec + after.txnPerSec) / 2;
+      }
+    });
+    if (result.creates) result.creates.ratioToEtcd = result.creates.createsPerSec / (result.rawEtcd?.txnPerSec ?? Number.NaN);
+    if (config.podsForList > 0) {
+      await phase("lists", async () => {
+        result.lists = await measureLists(client, etcdClient, config);
+      });
+    }
+    result.memory.afterCreatesAndLists = processMemory(server.pid);
+    if (config.watchers > 0) {
+      await phase("watch fan-out", async () => {
+        result.watch = await measureWatch(client, server, config, result.memory, pids);
+      });
+    }
+    await sleep(config.quick ? 300 : 1_000);
+    result.memory.end = processMemory(server.pid);
+
+    if (config.startRuns > 0 && result.start) {
+      const start = result.start;
+      await phase("second apiserver start", async () => {
+        const counted = await etcdClient.getAll().prefix(`/registry/pods/`).count();
+        start.podsInEtcd = counted;
+        for (let i = 0; i < config.startRuns; i++) {
+          const second = await startBenchApiServer(etcd.endpoint);
+          start.runsMs.push(second.startupMs);
+          await second.stop("SIGTERM");
+        }
+        start.medianMs = median(start.runsMs);
+      });
+    }
+    const gone = server.exitReason();
+    if (gone) result.errors["apiserver process"] = `${gone} during the run`;
+
+    process.stdout.write(`\n${renderTable(`kubelab apiserver bench${config.quick ? " (--quick)" : ""}`, buildRows(result))}\n\n`);
+    process.stdout.write(`${jsonLine(jsonSummary(result))}\n`);
+    return Object.keys(result.errors).length > 0 ? 1 : 0;
+  } finally {
+    clearTimeout(deadline);
+    await runCleanups();
+  }
+}
