@@ -513,7 +513,8 @@ async function serveWatch(req: Request, res: Response, query: URLSearchParams, i
       params,
       (type, object) => {
         deps.metrics.watchEvents.inc(gvk);
-        deliver({ type, object: encode(type, object) });
+        if (writer && !table && r.info.group !== "events.k8s.io") writer.sendSerialized(serializedEvent(type, object));
+        else deliver({ type, object: encode(type, object) });
       },
       () => {
         endedByCache = true;
@@ -545,6 +546,20 @@ async function serveWatch(req: Request, res: Response, query: URLSearchParams, i
   });
   if (endedByCache) activeWriter.close();
   await Promise.resolve();
+}
+
+/**
+ * Every watcher of a resource receives the same cached object for an event, so its JSON is built once and
+ * shared: fan-out to a thousand watchers costs one JSON.stringify, not a thousand.
+ */
+const serializedEvents = new WeakMap<KubeObject, { type: string; json: string }>();
+
+function serializedEvent(type: string, object: KubeObject): string {
+  const cached = serializedEvents.get(object);
+  if (cached?.type === type) return cached.json;
+  const json = JSON.stringify({ type, object });
+  serializedEvents.set(object, { type, json });
+  return json;
 }
 
 function eventEncoder(r: Resolved, table: string | undefined, query: URLSearchParams): (type: string, object: KubeObject) => KubeObject {

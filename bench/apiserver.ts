@@ -608,6 +608,7 @@ function buildRows(r: BenchResult): ReportRow[] {
       { section: "1. raw etcd", figure: "before / after the apiserver creates", value: `${fmt(b.txnPerSec, 0)} / ${a ? fmt(a.txnPerSec, 0) : "—"} txn/s` },
       { section: "1. raw etcd", figure: "txn latency p50 / p99 (before)", value: `${fmt(b.latencyMs.p50)} / ${fmt(b.latencyMs.p99)} ms` },
       { section: "1. raw etcd", figure: "CPU cores: apiserver / etcd / bench", value: cores(b.cpuCores) },
+      { section: "1. raw etcd", figure: "etcd / etcd3 client CPU per txn", value: `${fmt(((b.cpuCores.etcd ?? Number.NaN) * b.elapsedMs) / b.count, 2)} / ${fmt(((b.cpuCores.bench ?? Number.NaN) * b.elapsedMs) / b.count, 2)} ms` },
       { section: "1. raw etcd", figure: "txns per run / value size", value: `${b.count} / ${fmtBytes(b.valueBytes)}${b.failed || a?.failed ? ` (${b.failed + (a?.failed ?? 0)} not created)` : ""}` },
     );
   }
@@ -621,6 +622,7 @@ function buildRows(r: BenchResult): ReportRow[] {
       { section: "2. pod creates", figure: "created / failed", value: `${k.ok} / ${k.errors}`, verdict: k.errors > 0 ? "MISS" : "n/a" },
       { section: "2. pod creates", figure: "stored pod size in etcd", value: fmtBytes(k.storedPodBytes) },
       { section: "2. pod creates", figure: "CPU cores: apiserver / etcd / bench", value: cores(k.cpuCores) },
+      { section: "2. pod creates", figure: "apiserver CPU per create", value: `${fmt(((k.cpuCores.apiserver ?? Number.NaN) * k.elapsedMs) / k.ok, 2)} ms` },
     );
   }
   if (r.lists) {
@@ -644,6 +646,7 @@ function buildRows(r: BenchResult): ReportRow[] {
       { section: s, figure: "delivery latency p99", value: `${fmt(w.latencyMs.p99)} ms`, reference: "one etcd watch feeds all", target: "≤ 200 ms", verdict: verdict(w.latencyMs.p99 <= 200 && !w.timedOut, w.latencyMs.p99) },
       { section: s, figure: "delivered / expected", value: `${w.delivered} / ${w.expectedEvents}${w.timedOut ? " (timed out)" : ""}`, verdict: w.delivered === w.expectedEvents ? "n/a" : "MISS" },
       { section: s, figure: "CPU cores: apiserver / etcd / bench", value: `${cores(w.cpuCores)}; bench RSS ${fmt(w.benchRssBytes / MB, 0, "MB")}` },
+      { section: s, figure: "apiserver CPU per delivered event", value: `${fmt(((w.cpuCores.apiserver ?? Number.NaN) * w.elapsedMs * 1000) / w.delivered, 1)} µs` },
       { section: s, figure: "watchers established", value: `${w.established} / ${w.watchers} in ${fmt(w.establishMs, 0)} ms${w.endedEarly ? `, ${w.endedEarly} ended early` : ""}` },
     );
   }

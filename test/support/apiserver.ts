@@ -1,13 +1,21 @@
 // Starts a real kube-apiserver process (the built dist/apiserver/main.js) against a real etcd, and runs the real
 // kubectl against it with its own kubeconfig and discovery cache.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startEtcd, type EtcdHandle } from "./etcd.js";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The repository root, whether this file runs from test/support or from its compiled copy in dist/test/support. */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && !dir.endsWith(`${sep}dist`)) return dir;
+  }
+  return resolve(start, "..", "..");
+}
 export const APISERVER_MAIN = join(REPO_ROOT, "dist", "apiserver", "main.js");
 
 export interface ApiServerProcess {
