@@ -19,6 +19,7 @@ export default tseslint.config(
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
       "@typescript-eslint/no-unnecessary-condition": "off",
       "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
       "no-restricted-imports": [
         "error",
         { patterns: [{ group: ["**/apiserver/**", "**/scheduler/**", "**/controller-manager/**", "**/kubelet/**", "**/kube-proxy/**"], message: "shared code and other processes must not import a process folder" }] },

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { applyCreateDefaults, applyDefaults, defaultTolerations, podDefaultsOnCreate, pullPolicyFor, qosClassOf } from "./defaults.js";
 import type { KubeObject } from "./meta.js";
 import { RESOURCES, type ResourceInfo } from "./resources.js";
-import { newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService } from "./testing/builders.js";
-import type { DaemonSet, Deployment, Namespace, Pod, ReplicationController, Secret, Service, StatefulSet } from "./types/index.js";
+import { newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
+import type { Deployment, Namespace, Pod, ReplicationController, Secret, Service } from "./types/index.js";
 
 function info(group: string, kind: string): ResourceInfo {
   const found = RESOURCES.find((r) => r.group === group && r.kind === kind);
@@ -88,7 +88,7 @@ describe("pod defaulting", () => {
     pod.spec!.containers[0]!.env = [{ name: "NODE", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }];
     pod.spec!.volumes = [{ name: "cfg", configMap: { name: "cfg" } }, { name: "sec", secret: { secretName: "s" } }, { name: "scratch" }];
     defaulted("", pod);
-    expect(pod.spec!.containers[0]!.env![0]!.valueFrom?.fieldRef?.apiVersion).toBe("v1");
+    expect(pod.spec!.containers[0]!.env[0]!.valueFrom?.fieldRef?.apiVersion).toBe("v1");
     expect(pod.spec!.volumes).toEqual([
       { name: "cfg", configMap: { name: "cfg", defaultMode: 420 } },
       { name: "sec", secret: { secretName: "s", defaultMode: 420 } },
@@ -111,7 +111,7 @@ describe("pod defaulting", () => {
     pod.spec!.hostNetwork = true;
     pod.spec!.containers[0]!.ports = [{ containerPort: 8080 }];
     defaulted("", pod);
-    expect(pod.spec!.containers[0]!.ports![0]!.hostPort).toBe(8080);
+    expect(pod.spec!.containers[0]!.ports[0]!.hostPort).toBe(8080);
   });
 
   it("is idempotent", () => {
@@ -278,18 +278,18 @@ describe("workload defaulting", () => {
     expect(rc.spec?.selector).toEqual({ app: "nginx" });
     expect(rc.metadata.labels).toEqual({ app: "nginx" });
     expect(rc.spec?.replicas).toBe(1);
-    rc.spec!.selector!["extra"] = "x";
+    rc.spec!.selector!.extra = "x";
     expect(rc.spec?.template?.metadata?.labels).toEqual({ app: "nginx" });
   });
 
   it("defaults a DaemonSet's update strategy and history", () => {
-    const ds = { ...newDeployment("agent"), kind: "DaemonSet" } as DaemonSet;
+    const ds = newDaemonSet("agent");
     defaulted("apps", ds);
     expect(ds.spec).toMatchObject({ updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } }, revisionHistoryLimit: 10 });
   });
 
   it("defaults a StatefulSet's policies", () => {
-    const sts = { ...newDeployment("db"), kind: "StatefulSet" } as StatefulSet;
+    const sts = newStatefulSet("db");
     defaulted("apps", sts);
     expect(sts.spec).toMatchObject({
       replicas: 1,

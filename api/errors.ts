@@ -48,6 +48,7 @@ export interface FieldError {
 
 export type FieldErrorType =
   | "FieldValueRequired"
+  | "FieldValueNotFound"
   | "FieldValueInvalid"
   | "FieldValueNotSupported"
   | "FieldValueDuplicate"

@@ -135,5 +135,5 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Narrows an unknown (etcd value, HTTP body) to a KubeObject: an object whose metadata is an object. */
 export function isKubeObject(value: unknown): value is KubeObject {
-  return isRecord(value) && isRecord(value["metadata"]);
+  return isRecord(value) && isRecord(value.metadata);
 }

@@ -43,10 +43,6 @@ function statusOf(group: string, version: string, kind: string): SubresourceInfo
 
 const SCALE: SubresourceInfo = { name: "scale", responseKind: gvk("autoscaling", "v1", "Scale"), verbs: ["get", "patch", "update"] };
 
-function connect(name: string, verbs: readonly string[] = ["create", "get"]): SubresourceInfo {
-  return { name, verbs };
-}
-
 function resource(
   group: string,
   version: string,

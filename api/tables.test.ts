@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject } from "./meta.js";
 import { RESOURCES, type ResourceInfo } from "./resources.js";
 import { buildTable, tableColumns, tableRow } from "./tables.js";
-import { newConfigMap, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService } from "./testing/builders.js";
-import type { ContainerStatus, CoreEvent, DaemonSet, EndpointSlice, Endpoints, Lease, Pod, PodStatus, ReplicationController, Secret, StatefulSet } from "./types/index.js";
+import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
+import type { ContainerStatus, CoreEvent, EndpointSlice, Endpoints, Lease, Pod, PodStatus, ReplicationController } from "./types/index.js";
 
 const NOW = Date.parse("2024-05-01T12:00:00Z");
 const CREATED = "2024-05-01T11:00:00Z"; // 60m before NOW
@@ -195,14 +195,14 @@ describe("workload rows", () => {
   });
 
   it("shows a daemon set's counts and node selector", () => {
-    const ds = created({ ...newDeployment("agent"), kind: "DaemonSet" } as DaemonSet);
+    const ds = created(newDaemonSet("agent"));
     ds.spec!.template!.spec!.nodeSelector = { "kubernetes.io/os": "linux" };
     ds.status = { desiredNumberScheduled: 3, currentNumberScheduled: 3, numberReady: 2, updatedNumberScheduled: 3, numberAvailable: 2 };
     expect(tableRow(info("apps", "DaemonSet"), ds, NOW)).toEqual(["agent", 3, 3, 2, 3, 2, "kubernetes.io/os=linux", "60m", "app", "registry.k8s.io/pause:3.10", "app=agent"]);
   });
 
   it("shows a stateful set's ready count", () => {
-    const sts = created({ ...newDeployment("db", { replicas: 3 }), kind: "StatefulSet" } as StatefulSet);
+    const sts = created(newStatefulSet("db", { replicas: 3 }));
     sts.status = { readyReplicas: 1 };
     expect(tableRow(info("apps", "StatefulSet"), sts, NOW)).toEqual(["db", "1/3", "60m", "app", "registry.k8s.io/pause:3.10"]);
   });
@@ -337,7 +337,7 @@ describe("event rows", () => {
 describe("other rows", () => {
   it.each<[string, string, KubeObject, unknown[]]>([
     ["config map", "ConfigMap", { ...newConfigMap("cfg", { data: { a: "1", b: "2" } }), binaryData: { c: "AA==" } }, ["cfg", 3, "60m"]],
-    ["secret", "Secret", { apiVersion: "v1", kind: "Secret", metadata: { name: "tls" }, type: "kubernetes.io/tls", data: { "tls.crt": "", "tls.key": "" } } as Secret, ["tls", "kubernetes.io/tls", 2, "60m"]],
+    ["secret", "Secret", { apiVersion: "v1", kind: "Secret", metadata: { name: "tls" }, type: "kubernetes.io/tls", data: { "tls.crt": "", "tls.key": "" } }, ["tls", "kubernetes.io/tls", 2, "60m"]],
     ["service account", "ServiceAccount", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } }, ["default", 0, "60m"]],
   ])("shows a %s", (_what, kind, obj, expected) => {
     expect(tableRow(info("", kind), created(obj), NOW)).toEqual(expected);

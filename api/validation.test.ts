@@ -3,11 +3,10 @@ import { describe, expect, it } from "vitest";
 import { applyDefaults } from "./defaults.js";
 import type { KubeObject } from "./meta.js";
 import { RESOURCES, type ResourceInfo } from "./resources.js";
-import { newConfigMap, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService } from "./testing/builders.js";
+import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
 import type {
   ConfigMap,
   CoreEvent,
-  DaemonSet,
   Deployment,
   EndpointSlice,
   Endpoints,
@@ -17,7 +16,6 @@ import type {
   Secret,
   Service,
   ServiceAccount,
-  StatefulSet,
 } from "./types/index.js";
 import { validateObject, validateUpdate } from "./validation.js";
 
@@ -95,9 +93,8 @@ describe("valid objects", () => {
     metadata: { name: "nginx", namespace: "default" },
     spec: { replicas: 5, template: { metadata: { labels: { app: "nginx" } }, spec: { containers: [{ name: "nginx", image: "nginx" }] } } },
   };
-  const ds = { ...newDeployment("agent"), kind: "DaemonSet" } as DaemonSet;
-  delete (ds.spec as Record<string, unknown>)["replicas"];
-  const sts = { ...newDeployment("db"), kind: "StatefulSet" } as StatefulSet;
+  const ds = newDaemonSet("agent");
+  const sts = newStatefulSet("db");
 
   it.each<[string, KubeObject]>([
     ["pod", newPod("web")],
@@ -383,12 +380,12 @@ describe("workloads", () => {
         kind: "ReplicationController",
         metadata: { name: "rc", namespace: "default" },
         spec: { selector: { app: "a" }, template: { metadata: { labels: { app: "b" } }, spec: { containers: [{ name: "c", image: "i" }] } } },
-      } as ReplicationController,
+      },
       'spec.template.metadata.labels: Invalid value: map[string]string{"app":"b"}: `selector` does not match template `labels`',
     ],
     [
       "a DaemonSet surging and dropping at once",
-      edit({ ...newDeployment("ds"), kind: "DaemonSet" } as DaemonSet, (d) => (d.spec!.updateStrategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } })),
+      edit(newDaemonSet("ds"), (d) => (d.spec!.updateStrategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } })),
       "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: intstr.IntOrString{Type:0, IntVal:1, StrVal:\"\"}: may not be set when maxUnavailable is non-zero",
     ],
   ])("rejects %s", (_what, obj, expected) => {
@@ -398,7 +395,7 @@ describe("workloads", () => {
   it.each<[string, KubeObject]>([
     ["Deployment", newDeployment("web")],
     ["ReplicaSet", newReplicaSet("web")],
-    ["DaemonSet", { ...newDeployment("web"), kind: "DaemonSet" }],
+    ["DaemonSet", newDaemonSet("web")],
   ])("keeps an apps/v1 %s selector immutable", (_kind, obj) => {
     const next = structuredClone(obj) as Deployment;
     next.spec!.selector = { matchLabels: { app: "web", tier: "fe" } };
@@ -415,7 +412,7 @@ describe("workloads", () => {
   });
 
   it("refuses a StatefulSet update outside its mutable fields", () => {
-    const prev = { ...newDeployment("db"), kind: "StatefulSet" } as StatefulSet;
+    const prev = newStatefulSet("db");
     const next = edit(structuredClone(prev), (s) => (s.spec!.serviceName = "other"));
     expect(updateProblems(next, prev)).toEqual([
       "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
@@ -427,8 +424,8 @@ describe("config maps and secrets", () => {
   it.each<[string, KubeObject, string]>([
     ["a bad config map key", newConfigMap("c", { data: { "a b": "x" } }), "data[a b]: Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"],
     ["a key starting with '..'", newConfigMap("c", { data: { "..a": "x" } }), "data[..a]: Invalid value: \"..a\": must not start with '..'"],
-    ["secret data that is not base64", { apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "d" }, data: { a: "not base64!" } } as Secret, 'data[a]: Invalid value: "not base64!": illegal base64 data at input byte 3'],
-    ["a TLS secret without a key", { apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "d" }, type: "kubernetes.io/tls", data: { "tls.crt": "eA==" } } as Secret, "data[tls.key]: Required value"],
+    ["secret data that is not base64", { apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "d" }, data: { a: "not base64!" } }, 'data[a]: Invalid value: "not base64!": illegal base64 data at input byte 3'],
+    ["a TLS secret without a key", { apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "d" }, type: "kubernetes.io/tls", data: { "tls.crt": "eA==" } }, "data[tls.key]: Required value"],
   ])("rejects %s", (_what, obj, expected) => {
     expect(problems(obj)).toContain(expected);
   });
@@ -490,22 +487,22 @@ describe("events, nodes, namespaces, leases, endpoint slices", () => {
     ["a non-standard namespace finalizer", edit(newNamespace("ns"), (n) => (n.spec = { finalizers: ["custom"] })), 'spec.finalizers: Invalid value: "custom": name is neither a standard finalizer name nor is it fully qualified'],
     [
       "a zero lease duration",
-      { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "l", namespace: "kube-node-lease" }, spec: { leaseDurationSeconds: 0 } } as Lease,
+      { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "l", namespace: "kube-node-lease" }, spec: { leaseDurationSeconds: 0 } },
       "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0",
     ],
     [
       "an unknown address type",
-      { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "s", namespace: "d" }, addressType: "IPv5" as "IPv4" } as EndpointSlice,
+      { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "s", namespace: "d" }, addressType: "IPv5" },
       'addressType: Unsupported value: "IPv5": supported values: "FQDN", "IPv4", "IPv6"',
     ],
     [
       "an IPv4 slice with an IPv6 address",
-      { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "s", namespace: "d" }, addressType: "IPv4", endpoints: [{ addresses: ["::1"] }] } as EndpointSlice,
+      { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "s", namespace: "d" }, addressType: "IPv4", endpoints: [{ addresses: ["::1"] }] },
       'endpoints[0].addresses[0]: Invalid value: "::1": must be a valid IPv4 address',
     ],
     [
       "a loopback endpoint",
-      { apiVersion: "v1", kind: "Endpoints", metadata: { name: "e", namespace: "d" }, subsets: [{ addresses: [{ ip: "127.0.0.1" }] }] } as Endpoints,
+      { apiVersion: "v1", kind: "Endpoints", metadata: { name: "e", namespace: "d" }, subsets: [{ addresses: [{ ip: "127.0.0.1" }] }] },
       'subsets[0].addresses[0].ip: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)',
     ],
   ])("rejects %s", (_what, obj, expected) => {
@@ -542,7 +539,7 @@ describe("robustness", () => {
   it("validates arbitrary bodies of every kind without throwing", () => {
     fc.assert(
       fc.property(fc.constantFrom(...RESOURCES), body, body, (r, a, b) => {
-        const next = { ...a, metadata: { name: "x", namespace: "d", ...(a["metadata"] as object | undefined) } } as KubeObject;
+        const next = { ...a, metadata: { name: "x", namespace: "d", ...(a.metadata as object | undefined) } } as KubeObject;
         const prev = { ...b, metadata: { name: "x", namespace: "d" } } as KubeObject;
         applyDefaults(r, next);
         applyDefaults(r, prev);

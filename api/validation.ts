@@ -259,7 +259,7 @@ function tooMany(field: string, actual: number, max: number): FieldError {
  * FieldValueInvalid; the message, which is what kubectl prints, is Kubernetes'.
  */
 function notFound(field: string, value: unknown): FieldError {
-  return { type: "FieldValueInvalid", field, message: `Not found: ${goValue(value)}` };
+  return { type: "FieldValueNotFound", field, message: `Not found: ${goValue(value)}` };
 }
 
 function immutable(field: string, value: unknown): FieldError {

@@ -112,7 +112,7 @@ async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocat
   const ports = new Map<number, string>();
   for (const svc of services.items) {
     const owner = `${svc.metadata.namespace ?? ""}/${svc.metadata.name ?? ""}`;
-    const spec = (svc["spec"] ?? {}) as { clusterIP?: string; ports?: { nodePort?: number }[] };
+    const spec = (svc.spec ?? {}) as { clusterIP?: string; ports?: { nodePort?: number }[] };
     if (spec.clusterIP && spec.clusterIP !== "None") ips.set(spec.clusterIP, owner);
     for (const p of spec.ports ?? []) if (p.nodePort) ports.set(p.nodePort, owner);
   }

@@ -14,6 +14,6 @@ const logger = createLogger("kube-apiserver", { verbosity: options.v });
 
 await runUntilAborted(logger, async (signal) => {
   const apiserver = await startApiServer(options, logger);
-  await new Promise<void>((resolve) => signal.addEventListener("abort", () => { resolve(); }, { once: true }));
+  await new Promise<void>((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
   await apiserver.stop();
 });

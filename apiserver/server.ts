@@ -289,9 +289,9 @@ async function dispatchSubresource(req: Request, res: Response, query: URLSearch
       if (sub === "finalize") {
         // namespaces/finalize writes only spec.finalizers.
         const current = await r.store.get(undefined, name);
-        const spec = isRecord(body) && isRecord(body["spec"]) ? body["spec"] : {};
+        const spec = isRecord(body) && isRecord(body.spec) ? body.spec : {};
         const next = structuredClone(current);
-        next["spec"] = { ...(isRecord(current["spec"]) ? current["spec"] : {}), finalizers: Array.isArray(spec["finalizers"]) ? spec["finalizers"] : [] };
+        next.spec = { ...(isRecord(current.spec) ? current.spec : {}), finalizers: Array.isArray(spec.finalizers) ? spec.finalizers : [] };
         const { object } = await r.store.update(undefined, name, next, { dryRun });
         respondObject(req, res, r, 200, object, query);
         return;
@@ -339,7 +339,7 @@ async function dispatchSubresource(req: Request, res: Response, query: URLSearch
 }
 
 function noKubeletMessage(pod: KubeObject, what: string): string {
-  const nodeName = (pod["spec"] as { nodeName?: string } | undefined)?.nodeName;
+  const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
   return nodeName
     ? `unable to reach the kubelet of node "${nodeName}" for ${what} of pod "${pod.metadata.name ?? ""}": no kubelet connection is configured`
     : `pod "${pod.metadata.name ?? ""}" is not scheduled to a node yet, so it has no ${what}`;
@@ -376,9 +376,9 @@ async function requestObject(req: Request, r: Resolved, query: URLSearchParams, 
   const contentType = req.headers["content-type"];
   const body = decodeBody(contentType, raw);
   if (!isRecord(body)) throw badRequest(`the body must be a JSON object`);
-  if (!isRecord(body["metadata"])) {
-    if (body["metadata"] !== undefined) throw badRequest("metadata must be an object");
-    body["metadata"] = {};
+  if (!isRecord(body.metadata)) {
+    if (body.metadata !== undefined) throw badRequest("metadata must be an object");
+    body.metadata = {};
   }
   const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, body), duplicate: duplicateFields(contentType, raw) };
   applyFieldValidation(query, r.info, problems, res);
@@ -420,28 +420,28 @@ async function deleteOptions(req: Request, query: URLSearchParams, dryRun: boole
   const raw = await readBody(req);
   const body = raw.length > 0 ? decodeBody(req.headers["content-type"], raw) : {};
   const source = isRecord(body) ? body : {};
-  const grace = query.get("gracePeriodSeconds") ?? source["gracePeriodSeconds"];
+  const grace = query.get("gracePeriodSeconds") ?? source.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {
     const n = Number(grace);
     if (!Number.isInteger(n)) throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}: must be an integer`);
     options.gracePeriodSeconds = Math.max(0, n);
   }
-  const policy = query.get("propagationPolicy") ?? source["propagationPolicy"];
+  const policy = query.get("propagationPolicy") ?? source.propagationPolicy;
   if (policy !== undefined && policy !== null) {
     if (policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
       throw new StatusError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`, { causes: [{ reason: "FieldValueNotSupported", field: "propagationPolicy", message: `Unsupported value: ${JSON.stringify(policy)}` }] });
     }
     options.propagationPolicy = policy;
-  } else if (source["orphanDependents"] === true || query.get("orphanDependents") === "true") {
+  } else if (source.orphanDependents === true || query.get("orphanDependents") === "true") {
     options.propagationPolicy = "Orphan";
   }
-  const pre = source["preconditions"];
+  const pre = source.preconditions;
   if (isRecord(pre)) {
     options.preconditions = {};
-    if (typeof pre["uid"] === "string") options.preconditions.uid = pre["uid"];
-    if (typeof pre["resourceVersion"] === "string") options.preconditions.resourceVersion = pre["resourceVersion"];
+    if (typeof pre.uid === "string") options.preconditions.uid = pre.uid;
+    if (typeof pre.resourceVersion === "string") options.preconditions.resourceVersion = pre.resourceVersion;
   }
-  const bodyDryRun = Array.isArray(source["dryRun"]) && source["dryRun"].includes("All");
+  const bodyDryRun = Array.isArray(source.dryRun) && source.dryRun.includes("All");
   if (dryRun || bodyDryRun) options.dryRun = true;
   return options;
 }
@@ -465,8 +465,8 @@ function respondList(req: Request, res: Response, r: Resolved, result: { items: 
   const items = result.items.map(r.toApi);
   const table = tableVersion(req.headers.accept ?? "");
   const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
-  if (result.continue) metadata["continue"] = result.continue;
-  if (result.remainingItemCount !== undefined) metadata["remainingItemCount"] = result.remainingItemCount;
+  if (result.continue) metadata.continue = result.continue;
+  if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
   if (table) {
     const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion };
     if (result.continue) opts.continue = result.continue;
@@ -500,9 +500,10 @@ async function serveWatch(req: Request, res: Response, query: URLSearchParams, i
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
   // Events the cache delivers synchronously while the watch starts wait here until the response head is out.
   const early: WatchStreamEvent[] = [];
-  let writer: WatchWriter | undefined;
+  // Set once the watch has started; the cache may call the sink synchronously before that.
+  const stream: { writer?: WatchWriter } = {};
   const deliver = (event: WatchStreamEvent): void => {
-    if (writer) writer.send(event);
+    if (stream.writer) stream.writer.send(event);
     else early.push(event);
   };
   let watcher: CacheWatcher | undefined;
@@ -513,12 +514,12 @@ async function serveWatch(req: Request, res: Response, query: URLSearchParams, i
       params,
       (type, object) => {
         deps.metrics.watchEvents.inc(gvk);
-        if (writer && !table && r.info.group !== "events.k8s.io") writer.sendSerialized(serializedEvent(type, object));
+        if (stream.writer && !table && r.info.group !== "events.k8s.io") stream.writer.sendSerialized(serializedEvent(type, object));
         else deliver({ type, object: encode(type, object) });
       },
       () => {
         endedByCache = true;
-        writer?.close();
+        stream.writer?.close();
       },
     );
   } catch (err) {
@@ -529,13 +530,13 @@ async function serveWatch(req: Request, res: Response, query: URLSearchParams, i
     return;
   }
   const activeWatcher = watcher;
-  writer = chunkedWatchWriter(res);
-  for (const event of early) writer.send(event);
+  const activeWriter = chunkedWatchWriter(res);
+  stream.writer = activeWriter;
+  for (const event of early) activeWriter.send(event);
   early.length = 0;
   deps.metrics.registeredWatchers.inc(gvk);
   const timeoutSeconds = Number(query.get("timeoutSeconds") ?? "0");
   const limitMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
-  const activeWriter = writer;
   const timer = setTimeout(() => {
     activeWriter.close();
   }, limitMs);
@@ -568,7 +569,7 @@ function eventEncoder(r: Resolved, table: string | undefined, query: URLSearchPa
     if (type === "BOOKMARK" || !table) return type === "BOOKMARK" ? object : r.toApi(object);
     const withColumns = first;
     first = false;
-    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns }), apiVersion: table } as unknown as KubeObject;
+    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns }), apiVersion: table };
   };
 }
 

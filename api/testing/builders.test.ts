@@ -52,7 +52,7 @@ describe("test builders", () => {
   it("returns independent objects", () => {
     const labels = { app: "web" };
     const a = newPod("a", { labels });
-    a.metadata.labels!["app"] = "changed";
+    a.metadata.labels!.app = "changed";
     expect(labels.app).toBe("web");
   });
 });

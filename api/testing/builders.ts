@@ -5,6 +5,7 @@ import type { LabelSelector, ObjectMeta } from "../meta.js";
 import type {
   ConfigMap,
   Container,
+  DaemonSet,
   Deployment,
   Namespace,
   Node,
@@ -17,6 +18,7 @@ import type {
   Service,
   ServicePort,
   ServiceType,
+  StatefulSet,
   Taint,
   Toleration,
 } from "../types/index.js";
@@ -178,6 +180,27 @@ export function newReplicaSet(name: string, opts: WorkloadOptions = {}): Replica
     kind: "ReplicaSet",
     metadata: metaFor(name, { ...opts, labels }, true),
     spec: { replicas: opts.replicas ?? 1, ...workloadSpec(name, opts) },
+  };
+}
+
+/** A DaemonSet; `replicas` is ignored (daemon sets run one pod per node). */
+export function newDaemonSet(name: string, opts: WorkloadOptions = {}): DaemonSet {
+  const labels = opts.labels ?? opts.selectorLabels ?? { app: name };
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: metaFor(name, { ...opts, labels }, true),
+    spec: workloadSpec(name, opts),
+  };
+}
+
+export function newStatefulSet(name: string, opts: WorkloadOptions & { serviceName?: string } = {}): StatefulSet {
+  const labels = opts.labels ?? opts.selectorLabels ?? { app: name };
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: metaFor(name, { ...opts, labels }, true),
+    spec: { replicas: opts.replicas ?? 1, serviceName: opts.serviceName ?? name, ...workloadSpec(name, opts) },
   };
 }
 

@@ -94,7 +94,7 @@ export class Registry {
         throw notFound("namespaces", namespace);
       }
     }
-    const phase = (ns["status"] as { phase?: string } | undefined)?.phase;
+    const phase = (ns.status as { phase?: string } | undefined)?.phase;
     if (ns.metadata.deletionTimestamp || phase === "Terminating") {
       throw forbidden(qualified, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
     }

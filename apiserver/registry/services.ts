@@ -25,13 +25,13 @@ interface ServicePort { name?: string; port?: number; nodePort?: number; protoco
 interface ServiceSpec { type?: string; clusterIP?: string; clusterIPs?: string[]; ports?: ServicePort[] }
 
 function specOf(svc: KubeObject): ServiceSpec {
-  const spec = svc["spec"];
+  const spec = svc.spec;
   if (typeof spec !== "object" || spec === null) {
     const fresh: ServiceSpec = {};
-    svc["spec"] = fresh;
+    svc.spec = fresh;
     return fresh;
   }
-  return spec as ServiceSpec;
+  return spec;
 }
 
 function wantsNodePorts(spec: ServiceSpec): boolean {

@@ -107,7 +107,7 @@ export class ResourceStore {
   }
 
   async create(namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
-    const object = dropNulls(structuredClone(body)) as KubeObject;
+    const object = dropNulls(structuredClone(body));
     this.checkTypeMeta(object);
     const meta = object.metadata;
     this.resolveNamespace(meta, namespace);
@@ -123,7 +123,7 @@ export class ResourceStore {
     meta.creationTimestamp = rfc3339(this.now());
     if (this.strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) delete object["status"];
+    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) delete object.status;
     object.apiVersion = apiVersionOf(this.info);
     object.kind = this.info.kind;
 
@@ -200,7 +200,7 @@ export class ResourceStore {
   }
 
   async update(namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
-    const next = dropNulls(structuredClone(body)) as KubeObject;
+    const next = dropNulls(structuredClone(body));
     this.checkTypeMeta(next);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -229,21 +229,21 @@ export class ResourceStore {
         if (isApply && !options.subresource) {
           const body = dropNulls(structuredClone(patch)) as KubeObject;
           if (!isRecord(body) || !isRecord(body.metadata)) throw badRequest("apply patch must be an object with metadata");
-          if (body.metadata.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`);
+          if (body.metadata.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${shown(body.metadata.name)}) does not match the name on the URL (${name})`);
           body.metadata.name = name;
           return { object: await this.create(namespace, body, options), created: true };
         }
         throw notFound(this.qualified, name);
       }
       // A resourceVersion in the patch body is a precondition, as in Kubernetes.
-      const patchRv = isRecord(patch) && isRecord(patch["metadata"]) ? patch["metadata"]["resourceVersion"] : undefined;
+      const patchRv = isRecord(patch) && isRecord(patch.metadata) ? patch.metadata.resourceVersion : undefined;
       if (typeof patchRv === "string" && patchRv !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
       const original = this.withTypeMeta(current);
       const patched = applyPatch(contentType, original, patch);
-      if (!isRecord(patched) || !isRecord(patched["metadata"])) throw badRequest("the patch produced an object without metadata");
+      if (!isRecord(patched) || !isRecord(patched.metadata)) throw badRequest("the patch produced an object without metadata");
       const next = dropNulls(patched) as KubeObject;
       this.checkTypeMeta(next);
-      if (next.metadata.name !== name) throw badRequest(`metadata.name: the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`);
+      if (next.metadata.name !== name) throw badRequest(`metadata.name: the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
       const merged = this.prepareUpdate(next, current, options.subresource);
       try {
         return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
@@ -283,7 +283,7 @@ export class ResourceStore {
     for (const item of items) {
       try {
         const result = await this.delete(item.metadata.namespace, item.metadata.name ?? "", options);
-        deleted.push(isRecord(result) && result["kind"] === "Status" ? item : (result as KubeObject));
+        deleted.push(isRecord(result) && result.kind === "Status" ? item : (result as KubeObject));
       } catch (err) {
         if (!(err instanceof StatusError && err.reason === "NotFound")) throw err;
       }
@@ -321,7 +321,7 @@ export class ResourceStore {
     if (options.propagationPolicy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
     const grace = this.strategy.gracePeriodFor?.(current, options.gracePeriodSeconds);
     const isNamespace = this.info.resource === "namespaces";
-    const namespaceFinalizers = isNamespace ? ((current["spec"] as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+    const namespaceFinalizers = isNamespace ? ((current.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
 
     if (meta.deletionTimestamp !== undefined) {
       if (isNamespace && namespaceFinalizers.length > 0) {
@@ -350,7 +350,7 @@ export class ResourceStore {
       next.metadata.deletionTimestamp = rfc3339(new Date(now.getTime() + (grace ?? 0) * 1000));
       next.metadata.deletionGracePeriodSeconds = grace ?? 0;
       if (finalizers.length > 0) next.metadata.finalizers = finalizers;
-      if (isNamespace) next["status"] = { ...(isRecord(current["status"]) ? current["status"] : {}), phase: "Terminating" };
+      if (isNamespace) next.status = { ...(isRecord(current.status) ? current.status : {}), phase: "Terminating" };
       if (this.strategy.tracksGeneration) next.metadata.generation = (meta.generation ?? 1) + 1;
       if (options.dryRun) return this.withTypeMeta(next);
       const updated = await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion)));
@@ -376,13 +376,13 @@ export class ResourceStore {
     let merged: KubeObject;
     if (subresource === "status") {
       merged = structuredClone(current);
-      if (next["status"] !== undefined) merged["status"] = next["status"];
-      else delete merged["status"];
+      if (next.status !== undefined) merged.status = next.status;
+      else delete merged.status;
     } else {
       merged = next;
       if (this.strategy.statusSubresource) {
-        if (current["status"] !== undefined) merged["status"] = structuredClone(current["status"]);
-        else delete merged["status"];
+        if (current.status !== undefined) merged.status = structuredClone(current.status);
+        else delete merged.status;
       }
       this.strategy.prepareForUpdate?.(merged, current);
       // Fields the server owns.
@@ -414,7 +414,7 @@ export class ResourceStore {
     this.throwIfInvalid(next, validateUpdate(this.info, next, current));
     // An object being deleted whose last finalizer was just removed is gone.
     const meta = next.metadata;
-    const namespaceFinalizers = this.info.resource === "namespaces" ? ((next["spec"] as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+    const namespaceFinalizers = this.info.resource === "namespaces" ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
     if (meta.deletionTimestamp !== undefined && (meta.finalizers ?? []).length === 0 && namespaceFinalizers.length === 0 && (current.metadata.finalizers ?? []).length > 0 && !(meta.deletionGracePeriodSeconds ?? 0)) {
       if (dryRun) return this.withTypeMeta(next);
       const removed = await this.storageCall(name, () => this.deps.storage.delete(key, Number(current.metadata.resourceVersion)));
@@ -448,10 +448,10 @@ export class ResourceStore {
   private checkTypeMeta(object: KubeObject): void {
     const expected = apiVersionOf(this.info);
     if (object.kind !== undefined && object.kind !== this.info.kind) {
-      throw badRequest(`the kind of the object (${String(object.kind)}) does not match the resource ${this.qualified} (${this.info.kind})`);
+      throw badRequest(`the kind of the object (${shown(object.kind)}) does not match the resource ${this.qualified} (${this.info.kind})`);
     }
     if (object.apiVersion !== undefined && object.apiVersion !== expected) {
-      throw badRequest(`the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${expected})`);
+      throw badRequest(`the API version in the data (${shown(object.apiVersion)}) does not match the expected API version (${expected})`);
     }
   }
 
@@ -534,9 +534,14 @@ export function parseResourceVersion(rv: string): number {
   return Number(rv);
 }
 
+/** A value from a client body in a message: strings as they are, anything else as JSON. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value) ?? "undefined";
+}
+
 function randomSuffix(): string {
   let out = "";
-  for (let i = 0; i < 5; i++) out += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
+  for (let i = 0; i < 5; i++) out += GENERATE_NAME_ALPHABET.charAt(randomInt(GENERATE_NAME_ALPHABET.length));
   return out;
 }
 

@@ -49,7 +49,7 @@ export function strategyFor(info: ResourceInfo, options: StrategyOptions): Strat
         returnDeletedObject: true,
         // A pod bound to a node is stopped by its kubelet, which then deletes it with grace 0.
         gracePeriodFor(pod, requested) {
-          const spec = pod["spec"] as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+          const spec = pod.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
           if (!spec?.nodeName) return undefined;
           const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
           return grace > 0 ? grace : undefined;
@@ -60,7 +60,7 @@ export function strategyFor(info: ResourceInfo, options: StrategyOptions): Strat
         ...PLAIN,
         statusSubresource: true,
         prepareForCreate: (svc) => {
-          svc["status"] = { loadBalancer: {} };
+          svc.status = { loadBalancer: {} };
         },
         prepareForUpdate: dropTypeDependentFields,
       };
@@ -92,8 +92,8 @@ interface ServiceSpecLike { type?: string; ports?: ServicePortLike[]; externalTr
  * cleared unless the client changed them itself, so `kubectl patch svc x -p '{"spec":{"type":"ClusterIP"}}'` works.
  */
 function dropTypeDependentFields(next: KubeObject, prev: KubeObject): void {
-  const spec = next["spec"] as ServiceSpecLike | undefined;
-  const old = prev["spec"] as ServiceSpecLike | undefined;
+  const spec = next.spec as ServiceSpecLike | undefined;
+  const old = prev.spec as ServiceSpecLike | undefined;
   if (!spec || !old || spec.type === old.type) return;
   const external = spec.type === "NodePort" || spec.type === "LoadBalancer";
   if (!external) {
