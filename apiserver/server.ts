@@ -104,7 +104,12 @@ export function createApiServer(deps: ApiServerDeps): Server {
     void handleResourceRequest(req, res, deps);
   });
 
-  const server = createServer(app);
+  // Resource requests (nearly all traffic) skip express's router; everything else goes through the app.
+  const server = createServer((req, res) => {
+    const url = req.url ?? "/";
+    if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) void handleResourceRequest(req, res, deps);
+    else app(req, res);
+  });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void handleUpgrade(req, socket, head, deps);
   });
@@ -165,13 +170,21 @@ function resolve(deps: ApiServerDeps, req: RequestInfo): Resolved | undefined {
   return { info, store, toApi: (o) => o, fromApi: (o) => o };
 }
 
-async function handleResourceRequest(req: Request, res: Response, deps: ApiServerDeps): Promise<void> {
+/** /api/v1/<something> or /apis/<group>/<version>/<something>: not a discovery document. */
+function isResourcePath(url: string): boolean {
+  const path = url.split("?", 1)[0] ?? "";
+  const depth = path.split("/").filter((p) => p !== "").length;
+  return path.startsWith("/api/") ? depth >= 3 : depth >= 4;
+}
+
+async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): Promise<void> {
   const started = process.hrtime.bigint();
-  const url = new URL(req.originalUrl, "http://apiserver");
-  const info = parseRequestInfo(req.method, url.pathname, url.searchParams);
+  const url = new URL(req.url ?? "/", "http://apiserver");
+  const method = req.method ?? "GET";
+  const info = parseRequestInfo(method, url.pathname, url.searchParams);
   const resolved = info ? resolve(deps, info) : undefined;
   const labels = {
-    verb: info ? metricVerb(info, req.method) : "",
+    verb: info ? metricVerb(info, method) : "",
     group: info?.group ?? "",
     version: info?.version ?? "",
     resource: info?.resource ?? "",
@@ -214,7 +227,7 @@ function checkScope(resource: ResourceInfo, info: RequestInfo): void {
   if (resource.namespaced && info.namespace === undefined && (info.verb === "create" || info.verb === "deletecollection")) throw notFoundPath();
 }
 
-async function dispatch(req: Request, res: Response, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
+async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
   const ns = info.namespace;
   const name = info.name ?? "";
   const dryRun = query.getAll("dryRun").includes("All");
@@ -273,7 +286,7 @@ async function dispatch(req: Request, res: Response, query: URLSearchParams, inf
   }
 }
 
-async function dispatchSubresource(req: Request, res: Response, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
+async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
   const ns = info.namespace ?? "";
   const name = info.name ?? "";
   const declared = r.info.subresources.find((s) => s.name === sub);
@@ -364,13 +377,13 @@ function listParams(query: URLSearchParams): ListParams {
   return params;
 }
 
-async function readJson(req: Request): Promise<unknown> {
+async function readJson(req: IncomingMessage): Promise<unknown> {
   const raw = await readBody(req);
   return decodeBody(req.headers["content-type"], raw);
 }
 
 /** Decodes a create/update body and applies kubectl's fieldValidation directive (Strict: 400, Warn: a Warning header). */
-async function requestObject(req: Request, r: Resolved, query: URLSearchParams, res: Response): Promise<unknown> {
+async function requestObject(req: IncomingMessage, r: Resolved, query: URLSearchParams, res: ServerResponse): Promise<unknown> {
   const raw = await readBody(req);
   if (raw.length === 0) throw badRequest("the request body is empty: an object is required");
   const contentType = req.headers["content-type"];
@@ -385,7 +398,7 @@ async function requestObject(req: Request, r: Resolved, query: URLSearchParams, 
   return body;
 }
 
-async function requestPatch(req: Request, r: Resolved, query: URLSearchParams, res: Response): Promise<{ contentType: string; patch: unknown }> {
+async function requestPatch(req: IncomingMessage, r: Resolved, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   const known = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
   if (!known.includes(contentType)) {
@@ -410,12 +423,12 @@ function withoutDirectives(value: unknown): unknown {
 }
 
 /** kubectl's fieldValidation directive: Strict refuses unknown or duplicate fields (400), Warn sends Warning headers. */
-function applyFieldValidation(query: URLSearchParams, info: ResourceInfo, problems: { unknown: string[]; duplicate: string[] }, res: Response): void {
+function applyFieldValidation(query: URLSearchParams, info: ResourceInfo, problems: { unknown: string[]; duplicate: string[] }, res: ServerResponse): void {
   const warnings = fieldValidationWarnings(parseFieldValidation(query.get("fieldValidation")), problems, info.kind, info.version);
   if (warnings.length > 0) res.setHeader("Warning", warnings);
 }
 
-async function deleteOptions(req: Request, query: URLSearchParams, dryRun: boolean): Promise<DeleteOptions> {
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRun: boolean): Promise<DeleteOptions> {
   const options: DeleteOptions = {};
   const raw = await readBody(req);
   const body = raw.length > 0 ? decodeBody(req.headers["content-type"], raw) : {};
@@ -451,7 +464,7 @@ function tableOptions(query: URLSearchParams): { includeObject: "Metadata" | "Ob
   return { includeObject: include === "Object" || include === "None" ? include : "Metadata" };
 }
 
-function respondObject(req: Request, res: Response, r: Resolved, code: number, object: KubeObject, query: URLSearchParams): void {
+function respondObject(req: IncomingMessage, res: ServerResponse, r: Resolved, code: number, object: KubeObject, query: URLSearchParams): void {
   const apiObject = r.toApi(object);
   const table = tableVersion(req.headers.accept ?? "");
   if (table && req.method === "GET") {
@@ -461,7 +474,7 @@ function respondObject(req: Request, res: Response, r: Resolved, code: number, o
   sendJson(res, code, apiObject);
 }
 
-function respondList(req: Request, res: Response, r: Resolved, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
+function respondList(req: IncomingMessage, res: ServerResponse, r: Resolved, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
   const items = result.items.map(r.toApi);
   const table = tableVersion(req.headers.accept ?? "");
   const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
@@ -493,7 +506,7 @@ function watchParams(query: URLSearchParams): WatchParams {
  * from a compacted revision gets 200 and a single ERROR event (410 Expired), as Kubernetes answers it; other
  * refusals (429 while the cache initializes, 400 for a bad selector) are plain Status replies.
  */
-async function serveWatch(req: Request, res: Response, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
+async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
   const table = tableVersion(req.headers.accept ?? "");
   const params = watchParams(query);
   const encode = eventEncoder(r, table, query);

@@ -107,7 +107,7 @@ export class ResourceStore {
   }
 
   async create(namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
-    const object = dropNulls(structuredClone(body));
+    const object = dropNulls(body);
     this.checkTypeMeta(object);
     const meta = object.metadata;
     this.resolveNamespace(meta, namespace);
@@ -200,7 +200,7 @@ export class ResourceStore {
   }
 
   async update(namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
-    const next = dropNulls(structuredClone(body));
+    const next = dropNulls(body);
     this.checkTypeMeta(next);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -227,7 +227,7 @@ export class ResourceStore {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
       if (!current) {
         if (isApply && !options.subresource) {
-          const body = dropNulls(structuredClone(patch)) as KubeObject;
+          const body = dropNulls(patch) as KubeObject;
           if (!isRecord(body) || !isRecord(body.metadata)) throw badRequest("apply patch must be an object with metadata");
           if (body.metadata.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${shown(body.metadata.name)}) does not match the name on the URL (${name})`);
           body.metadata.name = name;
