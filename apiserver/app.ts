@@ -46,6 +46,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   });
 
   const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
+  let bootstrapped = false;
   const server = createApiServer({
     registry,
     storage,
@@ -53,6 +54,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     promRegistry,
     logger,
     serverAddress: `${advertiseAddress}:${options.insecurePort}`,
+    bootstrapped: () => bootstrapped,
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -80,6 +82,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
         await bootstrap.reconcile();
         await bootstrap.start();
         await repairAllocators(registry, clusterIPs, nodePorts, logger);
+        bootstrapped = true;
         logger.info("apiserver is ready");
         return;
       } catch (err) {
@@ -123,8 +126,12 @@ async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocat
   if (freedIPs + freedPorts > 0) logger.info({ freedIPs, freedPorts }, "repaired service allocations");
 }
 
+/**
+ * Kubernetes advertises the bind address unless it is unspecified or loopback (Endpoints may not hold loopback
+ * addresses); then it picks the host's first non-loopback IPv4 address.
+ */
 function defaultAdvertiseAddress(bindAddress: string): string {
-  if (bindAddress !== "0.0.0.0" && bindAddress !== "::") return bindAddress;
+  if (bindAddress !== "0.0.0.0" && bindAddress !== "::" && !bindAddress.startsWith("127.") && bindAddress !== "::1") return bindAddress;
   for (const addresses of Object.values(networkInterfaces())) {
     for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   }

@@ -28,6 +28,7 @@ export class BootstrapController {
   private watchers: CacheWatcher[] = [];
   private running = false;
   private again = false;
+  private warnedInvalidEndpoints = false;
 
   constructor(options: BootstrapOptions) {
     this.options = options;
@@ -36,6 +37,8 @@ export class BootstrapController {
   /** Reconciles once (so the cluster is complete when the server reports ready) and keeps doing so. */
   async start(): Promise<void> {
     await this.reconcile();
+    // Idempotent: the apiserver retries its whole start-up sequence when etcd fails part-way through.
+    if (this.timer) return;
     this.timer = setInterval(() => {
       this.trigger();
     }, this.options.intervalMs ?? 10_000);
@@ -97,17 +100,27 @@ export class BootstrapController {
       metadata: { name: "kubernetes", namespace: "default", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
       subsets: [{ addresses: [{ ip: advertiseAddress }], ports: [{ name: "https", port, protocol: "TCP" }] }],
     };
-    await ensure(registry.core("endpoints"), "default", endpoints, true);
     const slices = registry.store("discovery.k8s.io", "v1", "endpointslices");
-    if (slices) {
-      await ensure(slices, "default", {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: { name: "kubernetes", namespace: "default", labels: { "kubernetes.io/service-name": "kubernetes" } },
-        addressType: "IPv4",
-        endpoints: [{ addresses: [advertiseAddress], conditions: { ready: true } }],
-        ports: [{ name: "https", port, protocol: "TCP" }],
-      }, true);
+    try {
+      await ensure(registry.core("endpoints"), "default", endpoints, true);
+      if (slices) {
+        await ensure(slices, "default", {
+          apiVersion: "discovery.k8s.io/v1",
+          kind: "EndpointSlice",
+          metadata: { name: "kubernetes", namespace: "default", labels: { "kubernetes.io/service-name": "kubernetes" } },
+          addressType: "IPv4",
+          endpoints: [{ addresses: [advertiseAddress], conditions: { ready: true } }],
+          ports: [{ name: "https", port, protocol: "TCP" }],
+        }, true);
+      }
+    } catch (err) {
+      // An advertise address validation refuses (a loopback one) leaves the Service without endpoints, as in
+      // Kubernetes, whose endpoint reconciler only logs; it must not hold up the rest of the apiserver's start.
+      if (!(err instanceof StatusError && err.reason === "Invalid")) throw err;
+      if (!this.warnedInvalidEndpoints) {
+        this.warnedInvalidEndpoints = true;
+        this.options.logger.warn({ advertiseAddress, err: err.message }, "cannot publish the kubernetes Service endpoints; set --advertise-address to a non-loopback address");
+      }
     }
   }
 }

@@ -14,7 +14,7 @@ import { buildTable } from "../api/tables.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
-import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, findUnknownFields, parseFieldValidation, tableVersion } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, findUnknownFields, parseFieldValidation, pruneUnknownFields, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { sendStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
@@ -35,6 +35,11 @@ export interface ApiServerDeps {
   serverAddress: string;
   /** Answers pods/log, exec, attach, portforward by proxying to the pod's kubelet; absent until nodes exist. */
   kubeletProxy?: KubeletProxy;
+  /**
+   * True once the bootstrap objects (system namespaces, the `kubernetes` Service) exist; readyz and healthz fail
+   * until then, so that a client that waited for readiness can create objects in "default".
+   */
+  bootstrapped?: () => boolean;
 }
 
 export interface KubeletProxy {
@@ -122,6 +127,7 @@ async function healthReply(req: Request, res: Response, deps: ApiServerDeps, che
   if (checkEtcd) {
     checks.push(["etcd", await deps.storage.healthy()]);
     checks.push(["informer-sync", deps.registry.ready]);
+    if (deps.bootstrapped) checks.push(["poststarthook/bootstrap-controller", deps.bootstrapped()]);
   }
   const ok = checks.every(([, passed]) => passed);
   const verbose = req.url.includes("verbose");
@@ -269,9 +275,11 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     }
     case "delete": {
       const options = await deleteOptions(req, query, dryRun);
-      const result = await r.store.delete(ns, name, options);
-      const pending = isKubeObject(result) && result.metadata.deletionTimestamp !== undefined;
-      if (isKubeObject(result)) respondObject(req, res, r, pending ? 202 : 200, result, query);
+      const { result, removed } = await r.store.deleteWithOutcome(ns, name, options);
+      // Kubernetes answers 200 whether the object is gone or only marked for deletion (grace period, finalizers);
+      // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
+      const accepted = !removed && options.orphanDependents === false;
+      if (isKubeObject(result)) respondObject(req, res, r, accepted ? 202 : 200, result, query);
       else sendJson(res, 200, result);
       return;
     }
@@ -395,6 +403,8 @@ async function requestObject(req: IncomingMessage, r: Resolved, query: URLSearch
   }
   const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, body), duplicate: duplicateFields(contentType, raw) };
   applyFieldValidation(query, r.info, problems, res);
+  // As Kubernetes' decoder does, unknown fields are dropped (after a Warning, or silently under Ignore).
+  if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, body);
   return body;
 }
 
@@ -410,6 +420,7 @@ async function requestPatch(req: IncomingMessage, r: Resolved, query: URLSearchP
   if (isRecord(patch) && contentType !== "application/json-patch+json") {
     const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
     applyFieldValidation(query, r.info, problems, res);
+    if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
   }
   return { contentType, patch: r.info.group === "events.k8s.io" && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
 }
@@ -428,8 +439,8 @@ function applyFieldValidation(query: URLSearchParams, info: ResourceInfo, proble
   if (warnings.length > 0) res.setHeader("Warning", warnings);
 }
 
-async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRun: boolean): Promise<DeleteOptions> {
-  const options: DeleteOptions = {};
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRun: boolean): Promise<DeleteOptions & { orphanDependents?: boolean }> {
+  const options: DeleteOptions & { orphanDependents?: boolean } = {};
   const raw = await readBody(req);
   const body = raw.length > 0 ? decodeBody(req.headers["content-type"], raw) : {};
   const source = isRecord(body) ? body : {};
@@ -448,6 +459,7 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRu
   } else if (source.orphanDependents === true || query.get("orphanDependents") === "true") {
     options.propagationPolicy = "Orphan";
   }
+  if (source.orphanDependents === false || query.get("orphanDependents") === "false") options.orphanDependents = false;
   const pre = source.preconditions;
   if (isRecord(pre)) {
     options.preconditions = {};

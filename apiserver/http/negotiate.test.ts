@@ -12,6 +12,7 @@ import {
   parseFieldValidation,
   parseMediaType,
   patchTypeOf,
+  pruneUnknownFields,
   tableVersion,
   wantsTable,
   warningHeaderValue,
@@ -245,6 +246,40 @@ describe("findUnknownFields", () => {
 
   it("does not mistake inherited property names for known fields", () => {
     expect(findUnknownFields("v1", "ConfigMap", JSON.parse('{"metadata":{},"constructor":1,"toString":2}'))).toEqual(["constructor", "toString"]);
+  });
+});
+
+describe("pruneUnknownFields", () => {
+  it("drops exactly the fields findUnknownFields reports, keeping patch directives", () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", lables: { a: "b" }, labels: { "x.y/z": "1" } },
+      spec: {
+        containers: [{ name: "c", image: "i", imagePolicy: "Always", env: [{ name: "A", valu: "1" }] }, { name: "s", $patch: "delete" }],
+        $setElementOrder: [{ name: "c" }],
+        affinity: { anything: { goes: true } },
+      },
+      extra: true,
+    };
+    pruneUnknownFields("v1", "Pod", pod);
+    expect(pod).toEqual({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", labels: { "x.y/z": "1" } },
+      spec: {
+        containers: [{ name: "c", image: "i", env: [{ name: "A" }] }, { name: "s", $patch: "delete" }],
+        $setElementOrder: [{ name: "c" }],
+        affinity: { anything: { goes: true } },
+      },
+    });
+    expect(findUnknownFields("v1", "Pod", pod).filter((p) => !p.includes("$"))).toEqual([]);
+  });
+
+  it("leaves kinds without a schema alone", () => {
+    const widget = { spec: { anything: 1 } };
+    pruneUnknownFields("example.com/v1", "Widget", widget);
+    expect(widget).toEqual({ spec: { anything: 1 } });
   });
 });
 

@@ -1,7 +1,7 @@
 // Content negotiation for the apiserver: parsing media types and Accept headers, choosing Table replies, decoding
 // request bodies by Content-Type (JSON, YAML, Kubernetes protobuf, the four patch types), and the field checks
 // behind `fieldValidation=Strict|Warn` (unknown and duplicate fields, contract §4).
-import { parseAllDocuments, isMap, isPair, isScalar, isSeq } from "yaml";
+import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq } from "yaml";
 import type { Node as YamlNode } from "yaml";
 import { StatusError, badRequest, unsupportedMediaType } from "../../api/errors.js";
 import { isRecord } from "../../api/meta.js";
@@ -148,17 +148,17 @@ export function decodeBody(contentType: string | undefined, raw: Buffer): unknow
   if (raw.length === 0) throw badRequest("the request body is empty; an object is required");
   switch (essence) {
     case JSON_MEDIA_TYPE:
-      return requireObject(parseJson(raw), essence);
+      return requireObject(limitDepth(parseJson(raw)), essence);
     case YAML_MEDIA_TYPE:
-      return requireObject(parseYaml(raw), essence);
+      return requireObject(limitDepth(parseYaml(raw)), essence);
     case PROTOBUF_MEDIA_TYPE:
       return decodeProtobufBody(raw);
     case "application/json-patch+json":
     case "application/merge-patch+json":
     case "application/strategic-merge-patch+json":
-      return parseJson(raw);
+      return limitDepth(parseJson(raw));
     case "application/apply-patch+yaml":
-      return parseYaml(raw);
+      return limitDepth(parseYaml(raw));
     default:
       throw unsupportedMediaType(contentType ?? essence);
   }
@@ -175,6 +175,9 @@ function parseJson(raw: Buffer): unknown {
 
 function parseYaml(raw: Buffer): unknown {
   const text = raw.toString("utf8");
+  // The yaml library composes documents recursively: a few thousand nested collections exhaust the stack, which
+  // can abort the whole process (V8 fails fatally when that happens inside its regexp compiler). Measure first.
+  if (yamlNestingExceeds(text, MAX_YAML_DEPTH)) throw badRequest("error converting YAML to JSON: the document is nested too deeply");
   // Duplicate keys are reported by duplicateFields under fieldValidation, not rejected here (Kubernetes' YAML
   // decoding keeps the last value unless strict). Merge keys (`<<`) are YAML 1.1 features go-yaml supports.
   const docs = parseAllDocuments(text, { uniqueKeys: false, merge: true });
@@ -185,11 +188,83 @@ function parseYaml(raw: Buffer): unknown {
   if (doc === undefined) throw badRequest("error converting YAML to JSON: the body is empty");
   const error = doc.errors[0];
   if (error !== undefined) throw badRequest(`error converting YAML to JSON: yaml: ${error.message}`);
+  // JSON has only string keys. Collection keys (`? [a]: b`) would be stringified by toJS, which takes time
+  // exponential in their nesting: ten-odd bytes per level block the event loop for minutes.
+  if (doc.contents !== null && hasCollectionKey(doc.contents, 0)) throw badRequest("error converting YAML to JSON: yaml: map keys must be scalars");
   try {
     return doc.toJS({ maxAliasCount: 100 }) as unknown;
   } catch (err) {
     throw badRequest(`error converting YAML to JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+// Kubernetes manifests nest some 15 levels (a few dozen columns of indentation); the yaml library's recursion
+// overflows the stack at several hundred. The estimate below counts indentation columns, so it errs high.
+const MAX_YAML_DEPTH = 200;
+
+/**
+ * Whether `text` may nest deeper than `limit`, judged from the yaml library's lexer (iterative, so safe on any
+ * input) without composing a document: for every line, its indentation plus the block indicators (`-`, `?`, `:`)
+ * on it plus the open flow collections. Stops at the first line over the limit.
+ */
+function yamlNestingExceeds(text: string, limit: number): boolean {
+  let flow = 0;
+  let lineStart = true;
+  let indent = 0;
+  let indicators = 0;
+  let scalarSource = false;
+  for (const token of new Lexer().lex(text)) {
+    if (scalarSource) {
+      // The source of a plain or block scalar: content, whatever characters it holds.
+      scalarSource = false;
+      lineStart = false;
+      continue;
+    }
+    switch (CST.tokenType(token)) {
+      case "scalar":
+        scalarSource = true;
+        break;
+      case "newline":
+        lineStart = true;
+        indent = 0;
+        indicators = 0;
+        break;
+      case "space":
+        if (lineStart) indent += token.length;
+        break;
+      case "seq-item-ind":
+      case "explicit-key-ind":
+      case "map-value-ind":
+        indicators++;
+        lineStart = false;
+        break;
+      case "flow-map-start":
+      case "flow-seq-start":
+        flow++;
+        lineStart = false;
+        break;
+      case "flow-map-end":
+      case "flow-seq-end":
+        flow = Math.max(0, flow - 1);
+        lineStart = false;
+        break;
+      default:
+        lineStart = false;
+        break;
+    }
+    if (indent + indicators + flow > limit) return true;
+  }
+  return false;
+}
+
+/** Whether some mapping in the document has a collection (or an alias) as a key. */
+function hasCollectionKey(node: unknown, depth: number): boolean {
+  if (depth > MAX_YAML_DEPTH) return true;
+  if (isMap(node)) {
+    return node.items.some((pair) => isCollection(pair.key) || isAlias(pair.key) || hasCollectionKey(pair.value, depth + 1));
+  }
+  if (isSeq(node)) return node.items.some((item) => hasCollectionKey(item, depth + 1));
+  return false;
 }
 
 function requireObject(value: unknown, essence: string): Record<string, unknown> {
@@ -204,6 +279,22 @@ function requireObject(value: unknown, essence: string): Record<string, unknown>
 
 // Real objects nest a few dozen levels; the cap keeps hostile bodies from exhausting the stack (a 400, not a 500).
 const MAX_DEPTH = 1000;
+
+/**
+ * Refuses a decoded body nested deeper than MAX_DEPTH (400). Everything downstream of decoding (unknown-field
+ * checks, patch application, defaulting, validation, storage) walks bodies recursively, so this runs on every
+ * decoded body, patches included.
+ */
+function limitDepth<T>(value: T): T {
+  const tooDeep = (v: unknown, depth: number): boolean => {
+    if (depth > MAX_DEPTH) return true;
+    if (Array.isArray(v)) return v.some((item) => tooDeep(item, depth + 1));
+    if (isRecord(v)) return Object.values(v).some((item) => tooDeep(item, depth + 1));
+    return false;
+  };
+  if (tooDeep(value, 0)) throw badRequest("the request body is nested too deeply");
+  return value;
+}
 
 /**
  * The paths of keys that appear more than once in the same JSON object, e.g. ["metadata.name",
@@ -509,6 +600,33 @@ function walkUnknown(spec: FieldSpec, value: unknown, path: string, found: strin
   }
 }
 
+/**
+ * Deletes the fields findUnknownFields reports, in place: Kubernetes' decoder drops unknown fields, so under
+ * fieldValidation Warn or Ignore they are reported (or not) but never stored. Keys starting with "$" (strategic
+ * merge patch directives) are kept.
+ */
+export function pruneUnknownFields(apiVersion: string, kind: string, object: unknown): void {
+  const schema = KIND_SCHEMAS.get(`${apiVersion}/${kind}`);
+  if (schema !== undefined) pruneUnknown(schema, object);
+}
+
+function pruneUnknown(spec: FieldSpec, value: unknown): void {
+  if (spec === "scalar" || spec === "any") return;
+  if ("fields" in spec) {
+    if (!isRecord(value)) return;
+    for (const [key, child] of Object.entries(value)) {
+      if (key.startsWith("$")) continue;
+      const childSpec = Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
+      if (childSpec === undefined) Reflect.deleteProperty(value, key);
+      else pruneUnknown(childSpec, child);
+    }
+  } else if ("list" in spec) {
+    if (Array.isArray(value)) for (const item of value) pruneUnknown(spec.list, item);
+  } else if (isRecord(value)) {
+    for (const child of Object.values(value)) pruneUnknown(spec.map, child);
+  }
+}
+
 // ---- fieldValidation ----
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -546,7 +664,28 @@ export function applyFieldValidation(directive: FieldValidation, problems: Field
     const detail = `strict decoding error: ${messages.join(", ")}`;
     throw new StatusError(400, "BadRequest", `${kind} in version "${version}" cannot be handled as a ${kind}: ${detail}`);
   }
-  return messages.map(warningHeaderValue);
+  return limitWarnings(messages).map(warningHeaderValue);
+}
+
+// k8s.io/apiserver's warning recorder limits: headers are finite (Node's fetch refuses more than 16 KiB of them), and a
+// body with thousands of unknown fields must not turn into thousands of Warning headers.
+const WARNINGS_TOTAL_CHARS = 4 * 1024;
+const WARNING_ITEM_CHARS = 256;
+
+/** Deduplicates; past 4 KiB in all, truncates each message to 256 characters and drops what still does not fit. */
+function limitWarnings(messages: readonly string[]): string[] {
+  const unique = [...new Set(messages)];
+  const total = (list: readonly string[]): number => list.reduce((n, m) => n + m.length, 0);
+  if (total(unique) <= WARNINGS_TOTAL_CHARS) return unique;
+  const kept: string[] = [];
+  let size = 0;
+  for (const message of unique) {
+    const item = message.length > WARNING_ITEM_CHARS ? message.slice(0, WARNING_ITEM_CHARS) : message;
+    if (size + item.length > WARNINGS_TOTAL_CHARS) break;
+    kept.push(item);
+    size += item.length;
+  }
+  return kept;
 }
 
 /**

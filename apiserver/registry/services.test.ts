@@ -196,6 +196,17 @@ describe("releasing", () => {
     expect([...m.nodePorts.allocated.keys()]).toEqual(nodePortsOf(first));
   });
 
+  it("keeps the requested values of the existing service when a second create of its name is refused", async () => {
+    const body = newService("web", { type: "NodePort", clusterIP: "10.96.0.77", ports: [{ port: 80, nodePort: 31000 }] });
+    await create(body);
+    expect((await rejection(create(body))).reason).toBe("AlreadyExists");
+    expect((await rejection(create(body, true))).reason).toBe("AlreadyExists");
+    expect(m.clusterIPs.allocated.get("10.96.0.77")).toBe("default/web");
+    expect(m.nodePorts.allocated.get(31000)).toBe("default/web");
+    expect(m.clusterIPs.released).toEqual([]);
+    expect(m.nodePorts.released).toEqual([]);
+  });
+
   it("gives back what a create allocated when etcd is unavailable", async () => {
     m.storage.unavailable = true;
     const err = await rejection(create(newService("web", { type: "NodePort" })));

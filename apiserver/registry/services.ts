@@ -7,8 +7,11 @@ import type { StoreHooks } from "./store.js";
 /** The allocator contract the registry needs (implemented over etcd reservation keys in storage/allocators.ts). */
 export interface ValueAllocator<T> {
   allocate(owner: string): Promise<T>;
-  /** Reserves a specific value; throws AllocationError when taken or out of range. */
-  allocateSpecific(value: T, owner: string): Promise<void>;
+  /**
+   * Reserves a specific value; throws AllocationError when taken or out of range. Resolves true when this call
+   * reserved it and false when `owner` already held it (a retried request), which a failed write must not release.
+   */
+  allocateSpecific(value: T, owner: string): Promise<boolean>;
   release(value: T): Promise<void>;
 }
 
@@ -63,8 +66,8 @@ export function serviceHooks(allocators: ServiceAllocators): StoreHooks {
         if (prevSpec?.clusterIP && prevSpec.clusterIP !== "None") {
           if (spec.clusterIP === undefined || spec.clusterIP === "") spec.clusterIP = prevSpec.clusterIP;
         } else if (spec.clusterIP) {
-          await withFieldError(() => allocators.clusterIPs.allocateSpecific(spec.clusterIP!, owner), "spec.clusterIPs", `["${spec.clusterIP}"]`, `failed to allocate IP ${spec.clusterIP}: `, next, invalidService);
-          taken.ips.push(spec.clusterIP);
+          const reserved = await withFieldError(() => allocators.clusterIPs.allocateSpecific(spec.clusterIP!, owner), "spec.clusterIPs", `["${spec.clusterIP}"]`, `failed to allocate IP ${spec.clusterIP}: `, next, invalidService);
+          if (reserved) taken.ips.push(spec.clusterIP);
         } else {
           spec.clusterIP = await allocators.clusterIPs.allocate(owner);
           taken.ips.push(spec.clusterIP);
@@ -83,8 +86,8 @@ export function serviceHooks(allocators: ServiceAllocators): StoreHooks {
         if (port.nodePort !== undefined && port.nodePort !== 0) {
           if (prevPorts.has(port.nodePort) || taken.ports.includes(port.nodePort)) continue;
           const value = port.nodePort;
-          await withFieldError(() => allocators.nodePorts.allocateSpecific(value, owner), `spec.ports[${i}].nodePort`, String(value), "", next, invalidService);
-          taken.ports.push(value);
+          const reserved = await withFieldError(() => allocators.nodePorts.allocateSpecific(value, owner), `spec.ports[${i}].nodePort`, String(value), "", next, invalidService);
+          if (reserved) taken.ports.push(value);
         } else {
           const reuse = [...prevPorts].find((p) => !ports.some((q) => q.nodePort === p));
           if (reuse !== undefined) {
@@ -146,16 +149,16 @@ export function serviceHooks(allocators: ServiceAllocators): StoreHooks {
   };
 }
 
-async function withFieldError(
-  call: () => Promise<void>,
+async function withFieldError<T>(
+  call: () => Promise<T>,
   field: string,
   shown: string,
   prefix: string,
   svc: KubeObject,
   toError: (svc: KubeObject, errors: FieldError[]) => Error,
-): Promise<void> {
+): Promise<T> {
   try {
-    await call();
+    return await call();
   } catch (err) {
     if (err instanceof AllocationError) {
       throw toError(svc, [{ type: "FieldValueInvalid", field, message: `Invalid value: ${shown}: ${prefix}${err.message}` }]);

@@ -190,6 +190,11 @@ describe("create", () => {
     expect(await rejection(pods.get("default", "Bad_Name"))).toMatchObject({ code: 404 });
   });
 
+  it("refuses a dryRun create of a name that is taken with AlreadyExists, as the real create would", async () => {
+    await configmaps.create("default", newConfigMap("cfg"));
+    expect(await rejection(configmaps.create("default", newConfigMap("cfg"), { dryRun: true }))).toMatchObject({ code: 409, reason: "AlreadyExists" });
+  });
+
   it("stores nothing on a dryRun create but answers with the object as it would be", async () => {
     const revision = await m.storage.currentRevision();
     const created = asPod(await pods.create("default", newPod("web"), { dryRun: true }));
@@ -434,8 +439,8 @@ describe("delete", () => {
 
   it("removes a terminating pod when its kubelet deletes it with gracePeriodSeconds 0", async () => {
     await pods.create("default", newPod("web", { nodeName: "n1" }));
-    await pods.delete("default", "web");
-    await pods.delete("default", "web", { gracePeriodSeconds: 0 });
+    expect((await pods.deleteWithOutcome("default", "web")).removed).toBe(false);
+    expect((await pods.deleteWithOutcome("default", "web", { gracePeriodSeconds: 0 })).removed).toBe(true);
     expect(await rejection(pods.get("default", "web"))).toMatchObject({ code: 404 });
   });
 

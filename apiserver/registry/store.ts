@@ -11,6 +11,7 @@ import { deepEqual, dropNulls } from "../../api/normalize.js";
 import { applyPatch } from "../../api/patch/apply.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
 import { validateObject, validateUpdate } from "../../api/validation.js";
+import { checkWireTypes } from "../../api/wire-types.js";
 import type { CacheEvent, CacheWatcher, Storage, WatchCache } from "../storage/interfaces.js";
 import { isStorageError } from "../storage/interfaces.js";
 import type { Strategy } from "./strategy.js";
@@ -35,6 +36,13 @@ export interface DeleteOptions {
   propagationPolicy?: "Background" | "Foreground" | "Orphan";
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+}
+
+/** What a DELETE did: `result` is the reply body (the object, or a Success Status for kinds that answer with one). */
+export interface DeleteOutcome {
+  result: KubeObject | Status;
+  /** False when the object is still there, marked with a deletionTimestamp (grace period, finalizers). */
+  removed: boolean;
 }
 
 export interface WriteOptions {
@@ -132,6 +140,10 @@ export class ResourceStore {
     this.strategy.prepareForCreate?.(object);
     await this.deps.hooks?.admitCreate?.(object);
     this.throwIfInvalid(object, validateObject(this.info, object));
+    // A dry run answers what the real create would: AlreadyExists for a name that is taken.
+    if (options.dryRun && (await this.storageCall(name, () => this.deps.storage.get(this.keyFor(meta.namespace, name))))) {
+      throw alreadyExists(this.qualified, name);
+    }
 
     const undo = await this.deps.hooks?.beforeCreate?.(object, options.dryRun ?? false);
     if (options.dryRun) {
@@ -256,6 +268,14 @@ export class ResourceStore {
   }
 
   async delete(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<KubeObject | Status> {
+    return (await this.deleteWithOutcome(namespace, name, options)).result;
+  }
+
+  /**
+   * delete, also telling whether the object is gone (`removed`) or only marked for deletion (a grace period,
+   * finalizers): Kubernetes' wasDeleted, which decides between 200 and 202 for legacy cascading deletes.
+   */
+  async deleteWithOutcome(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteOutcome> {
     const key = this.keyFor(namespace, name);
     for (let attempt = 0; ; attempt++) {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
@@ -314,7 +334,8 @@ export class ResourceStore {
     return { ...object, apiVersion: apiVersionOf(this.info), kind: this.info.kind };
   }
 
-  private async deleteOnce(key: string, current: KubeObject, options: DeleteOptions): Promise<KubeObject | Status> {
+  private async deleteOnce(key: string, current: KubeObject, options: DeleteOptions): Promise<DeleteOutcome> {
+    const pending = (result: KubeObject): DeleteOutcome => ({ result: this.withTypeMeta(result), removed: false });
     const meta = current.metadata;
     const finalizers = [...(meta.finalizers ?? [])];
     if (options.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
@@ -338,11 +359,11 @@ export class ResourceStore {
           const deadline = Date.parse(meta.deletionTimestamp) - (currentGrace - requested) * 1000;
           next.metadata.deletionTimestamp = rfc3339(new Date(deadline));
           next.metadata.deletionGracePeriodSeconds = requested;
-          if (options.dryRun) return this.withTypeMeta(next);
-          return this.withTypeMeta(await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion))));
+          if (options.dryRun) return pending(next);
+          return pending(await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion))));
         }
       } else if (!(namespaceFinalizers.length === 0 && finalizers.length === 0 && currentGrace === 0 && isNamespace)) {
-        return this.withTypeMeta(current);
+        return pending(current);
       }
     } else if (grace !== undefined || finalizers.length > 0 || this.strategy.alwaysGraceful) {
       const next = structuredClone(current);
@@ -352,14 +373,14 @@ export class ResourceStore {
       if (finalizers.length > 0) next.metadata.finalizers = finalizers;
       if (isNamespace) next.status = { ...(isRecord(current.status) ? current.status : {}), phase: "Terminating" };
       if (this.strategy.tracksGeneration) next.metadata.generation = (meta.generation ?? 1) + 1;
-      if (options.dryRun) return this.withTypeMeta(next);
+      if (options.dryRun) return pending(next);
       const updated = await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion)));
-      return this.withTypeMeta(updated);
+      return pending(updated);
     }
-    if (options.dryRun) return this.deletedResponse(current);
+    if (options.dryRun) return { result: this.deletedResponse(current), removed: true };
     const removed = await this.storageCall(meta.name ?? "", () => this.deps.storage.delete(key, Number(meta.resourceVersion)));
     await this.deps.hooks?.afterDelete?.(removed);
-    return this.deletedResponse(removed);
+    return { result: this.deletedResponse(removed), removed: true };
   }
 
   private deletedResponse(object: KubeObject): KubeObject | Status {
@@ -453,6 +474,8 @@ export class ResourceStore {
     if (object.apiVersion !== undefined && object.apiVersion !== expected) {
       throw badRequest(`the API version in the data (${shown(object.apiVersion)}) does not match the expected API version (${expected})`);
     }
+    // Kubernetes decodes bodies into typed structs: a field of the wrong JSON type is a 400, never stored.
+    checkWireTypes(expected, this.info.kind, object);
   }
 
   private resolveNamespace(meta: ObjectMeta, namespace: string | undefined): void {

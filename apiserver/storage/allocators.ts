@@ -131,10 +131,11 @@ abstract class RangeAllocator<V> implements ValueAllocator<V> {
   }
 
   /**
-   * Reserves `value` for `owner`. Succeeds again for the same owner (a retried request); throws AllocationError
-   * AlreadyAllocated when someone else holds it, OutOfRange for values outside the range (or malformed).
+   * Reserves `value` for `owner`. Succeeds again for the same owner (a retried request), resolving false then, so
+   * that the caller does not release on failure what it held before; throws AllocationError AlreadyAllocated when
+   * someone else holds it, OutOfRange for values outside the range (or malformed).
    */
-  async allocateSpecific(value: V, owner: string): Promise<void> {
+  async allocateSpecific(value: V, owner: string): Promise<boolean> {
     const offset = this.checkedOffset(value);
     const key = this.codec.keyPrefix + this.codec.format(value);
     this.used.add(offset);
@@ -147,9 +148,9 @@ abstract class RangeAllocator<V> implements ValueAllocator<V> {
     }
     if (created) {
       this.recent.set(offset, this.now());
-      return;
+      return true;
     }
-    if ((await this.storage.getRaw(key)) === owner) return;
+    if ((await this.storage.getRaw(key)) === owner) return false;
     throw new AllocationError("AlreadyAllocated", `provided ${this.codec.noun} is already allocated`);
   }
 

@@ -3,6 +3,7 @@
 // Prometheus text parsed into numbers.
 import { execFile } from "node:child_process";
 import { request, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { connect, createServer, type Socket } from "node:net";
 import { waitFor } from "./apiserver.js";
 
 export interface Reply<T = unknown> {
@@ -219,4 +220,72 @@ export async function metricSum(url: string, name: string, labels: Record<string
   const res = await fetch(`${url}/metrics`);
   const samples = parseMetrics(await res.text());
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+}
+
+export interface TcpProxy {
+  /** The loopback port clients connect to. */
+  port: number;
+  /**
+   * Stops forwarding anything from the server to clients, on open connections and new ones: a network partition in
+   * one direction. Requests still reach the server; replies and watch events wait in the proxy.
+   */
+  freeze(): void;
+  /** Forwards again (what waited is delivered, unless dropAll came first). */
+  thaw(): void;
+  /** Resets every open connection, discarding whatever was held back. */
+  dropAll(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy on a free loopback port in front of `127.0.0.1:targetPort`, for partitioning a client from a server. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let frozen = false;
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, "127.0.0.1");
+    const pair = { client, upstream };
+    pairs.add(pair);
+    client.pipe(upstream);
+    if (frozen) upstream.pause();
+    else upstream.pipe(client);
+    const end = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end);
+    upstream.on("error", end);
+    client.on("close", end);
+    upstream.on("close", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const dropAll = (): void => {
+    for (const { client, upstream } of [...pairs]) {
+      upstream.unpipe(client);
+      client.resetAndDestroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+  };
+  return {
+    port,
+    freeze() {
+      frozen = true;
+      for (const { client, upstream } of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
+    },
+    thaw() {
+      frozen = false;
+      for (const { client, upstream } of pairs) upstream.pipe(client);
+    },
+    dropAll,
+    close() {
+      dropAll();
+      return new Promise((resolve) => server.close(() => { resolve(); }));
+    },
+  };
 }

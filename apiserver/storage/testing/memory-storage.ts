@@ -420,13 +420,15 @@ export class MemoryAllocator<T extends string | number> implements ValueAllocato
     return Promise.reject(new AllocationError("Full", "range is full"));
   }
 
-  allocateSpecific(value: T, owner: string): Promise<void> {
+  allocateSpecific(value: T, owner: string): Promise<boolean> {
     if (!this.inRange(value)) {
       return Promise.reject(new AllocationError("OutOfRange", `the provided ${this.what} (${value}) is not in the valid range. The range of valid ${this.what}s is ${this.rangeText}`));
     }
+    // As the etcd allocator: the owner asking again (a retried request) succeeds without a new reservation.
+    if (this.allocated.get(value) === owner) return Promise.resolve(false);
     if (this.allocated.has(value)) return Promise.reject(new AllocationError("AlreadyAllocated", `provided ${this.what} is already allocated`));
     this.allocated.set(value, owner);
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   release(value: T): Promise<void> {

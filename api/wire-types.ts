@@ -1,0 +1,133 @@
+// The JSON types of Kubernetes' Go structs, checked the way the apiserver's typed decoding checks them: a string
+// where an int32 belongs, a number in metadata.name or an object in a label value never reaches defaulting,
+// validation or etcd. Kubernetes answers such a body with 400 BadRequest ("Pod in version "v1" cannot be handled as
+// a Pod: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"), and so
+// does kubelab. Fields the schema does not know are left alone (unknown-field handling is negotiate.ts's), and null
+// is accepted anywhere, as Go's decoder accepts it. The schema is generated: see wire-types.gen.ts.
+import { badRequest, type StatusError } from "./errors.js";
+import { isRecord } from "./meta.js";
+import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_LIMIT = 2 ** 63;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export interface WireTypeError {
+  /** The Go-style field path: the innermost struct, then the JSON path from the root without indices or map keys. */
+  field: string;
+  /** What was found: "string", "number 1.5", "object", ... */
+  found: string;
+  /** The Go type expected there: "int32", "map[string]string", "[]v1.Container", ... */
+  expected: string;
+}
+
+/** The first field of `object` whose JSON type does not fit the kind's schema; undefined when all fit or the kind has none. */
+export function findWireTypeError(apiVersion: string, kind: string, object: unknown): WireTypeError | undefined {
+  const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
+  if (root === undefined) return undefined;
+  return checkValue(object, root, structName(root), []);
+}
+
+/** Throws the 400 BadRequest Kubernetes answers for a body that its typed decoding rejects. */
+export function checkWireTypes(apiVersion: string, kind: string, object: unknown): void {
+  const err = findWireTypeError(apiVersion, kind, object);
+  if (err) throw wireTypeStatus(apiVersion, kind, err);
+}
+
+function wireTypeStatus(apiVersion: string, kind: string, err: WireTypeError): StatusError {
+  const version = apiVersion.includes("/") ? apiVersion.slice(apiVersion.indexOf("/") + 1) : apiVersion;
+  return badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${err.found} into Go struct field ${err.field} of type ${err.expected}`);
+}
+
+function checkValue(value: unknown, type: string, struct: string, path: readonly string[]): WireTypeError | undefined {
+  if (value === null || value === undefined || type === "any") return undefined;
+  const mismatch = (): WireTypeError => ({ field: [struct, ...path].join("."), found: describe(value, type), expected: goType(type) });
+  if (type.startsWith("[]")) {
+    if (!Array.isArray(value)) return mismatch();
+    const item = type.slice(2);
+    for (const element of value) {
+      const err = checkValue(element, item, struct, path);
+      if (err) return err;
+    }
+    return undefined;
+  }
+  if (type.startsWith("{}")) {
+    if (!isRecord(value)) return mismatch();
+    const item = type.slice(2);
+    for (const key of Object.keys(value)) {
+      const err = checkValue(value[key], item, struct, path);
+      if (err) return err;
+    }
+    return undefined;
+  }
+  switch (type) {
+    case "string":
+      return typeof value === "string" ? undefined : mismatch();
+    case "boolean":
+      return typeof value === "boolean" ? undefined : mismatch();
+    case "number":
+      return typeof value === "number" ? undefined : mismatch();
+    case "int32":
+      return isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatch();
+    case "int64":
+      return isInteger(value, -INT64_LIMIT, INT64_LIMIT - 1) ? undefined : mismatch();
+    case "intorstring":
+      return typeof value === "string" || isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatch();
+    case "quantity":
+      return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) ? undefined : mismatch();
+    case "time":
+      return typeof value === "string" && RFC3339.test(value) ? undefined : mismatch();
+    default:
+      break;
+  }
+  const fields = WIRE_MODELS[type];
+  if (fields === undefined) return undefined;
+  if (!isRecord(value)) return mismatch();
+  const inner = structName(type);
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const err = checkValue(value[key], fields[key]!, inner, [...path, key]);
+    if (err) return err;
+  }
+  return undefined;
+}
+
+function isInteger(value: unknown, min: number, max: number): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
+
+function describe(value: unknown, type: string): string {
+  if (typeof value === "number") return type === "int32" || type === "int64" || type === "intorstring" ? `number ${String(value)}` : "number";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "string") return type === "time" ? `string ${JSON.stringify(value.slice(0, 64))}` : "string";
+  return Array.isArray(value) ? "array" : "object";
+}
+
+/** V1PodSpec → PodSpec, CoreV1Event → Event. */
+function structName(model: string): string {
+  return model.replace(/^[A-Z][a-z]*V\d+(?:alpha\d+|beta\d+)?(?=[A-Z])/, "").replace(/^V\d+(?:alpha\d+|beta\d+)?(?=[A-Z])/, "");
+}
+
+function goType(type: string): string {
+  if (type.startsWith("[]")) return `[]${goType(type.slice(2))}`;
+  if (type.startsWith("{}")) return `map[string]${goType(type.slice(2))}`;
+  switch (type) {
+    case "string":
+    case "int32":
+    case "int64":
+      return type;
+    case "number":
+      return "float64";
+    case "boolean":
+      return "bool";
+    case "time":
+      return "v1.Time";
+    case "intorstring":
+      return "intstr.IntOrString";
+    case "quantity":
+      return "resource.Quantity";
+    default:
+      return `v1.${structName(type)}`;
+  }
+}

@@ -1,0 +1,223 @@
+// `kubelab hollow-nodes` as a real process (the built dist/lab/main.js; run `npm run build` first) against a real
+// apiserver process on a real etcd: registration, leases, pods, annotations, deletion, SIGKILL and restart, and
+// 1,000 nodes in one process.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StatusError } from "../../api/errors.js";
+import { RESOURCES } from "../../api/resources.js";
+import { newPod } from "../../api/testing/builders.js";
+import type { Lease, Node, Pod } from "../../api/types/index.js";
+import { RestClient } from "../../client/rest.js";
+import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { UNREADY_ANNOTATION } from "./pod-status.js";
+
+const KUBELAB_MAIN = join(REPO_ROOT, "dist", "lab", "main.js");
+const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
+const PODS = RESOURCES.find((r) => r.resource === "pods")!;
+const LEASES = RESOURCES.find((r) => r.resource === "leases")!;
+
+interface HollowProcess {
+  child: ChildProcess;
+  logs(): string;
+  /** Sends `signal` and resolves with the exit code (null when killed by the signal). */
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+function startHollow(master: string, args: string[]): HollowProcess {
+  if (!existsSync(KUBELAB_MAIN)) throw new Error(`${KUBELAB_MAIN} is missing: run "npm run build" first`);
+  const child = spawn(process.execPath, [KUBELAB_MAIN, "hollow-nodes", "--master", master, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  return {
+    child,
+    logs: () => output,
+    async stop(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Seconds of CPU (user + system) the process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const readyStatus = (node: Node | undefined): string | undefined => node?.status?.conditions?.find((c) => c.type === "Ready")?.status;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("kubelab hollow-nodes: 3 nodes", () => {
+  let cluster: TestCluster;
+  let client: RestClient;
+  let hollow: HollowProcess | undefined;
+  const args = ["--count", "3", "--name-prefix", "hn", "--lease-duration", "4s", "--lease-renew-interval", "500ms", "--pod-cidr-wait", "1s"];
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
+    hollow = startHollow(cluster.apiserver.url, args);
+  });
+
+  afterAll(async () => {
+    await hollow?.stop("SIGKILL");
+    client.close();
+    await cluster.destroy();
+  });
+
+  const node = (name: string) => client.get<Node>(NODES, undefined, name);
+  const lease = (name: string) => client.get<Lease>(LEASES, "kube-node-lease", name);
+  const pod = (name: string) => client.get<Pod>(PODS, "default", name);
+  const renewTimes = async () => Promise.all(["hn-0", "hn-1", "hn-2"].map(async (n) => (await lease(n)).spec?.renewTime));
+
+  it("registers 3 Ready nodes whose leases keep being renewed", async () => {
+    for (const name of ["hn-0", "hn-1", "hn-2"]) {
+      await waitFor(`${name} Ready`, async () => readyStatus(await node(name)) === "True");
+    }
+    const n1 = await node("hn-1");
+    expect(n1.metadata.labels).toMatchObject({ "kubernetes.io/hostname": "hn-1", "kubernetes.io/os": "linux", type: "hollow", "node.kubernetes.io/instance-type": "hollow" });
+    expect(n1.status?.addresses).toEqual([{ type: "InternalIP", address: "172.30.128.2" }, { type: "Hostname", address: "hn-1" }]);
+    expect(n1.status?.capacity).toMatchObject({ cpu: "4", memory: "8Gi", pods: "110" });
+    const l1 = await waitFor("hn-1 lease", () => lease("hn-1"));
+    expect(l1.spec).toMatchObject({ holderIdentity: "hn-1", leaseDurationSeconds: 4 });
+    expect(l1.spec?.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(l1.metadata.ownerReferences).toEqual([{ apiVersion: "v1", kind: "Node", name: "hn-1", uid: n1.metadata.uid }]);
+    const before = await renewTimes();
+    await waitFor("every lease renewed", async () => (await renewTimes()).every((t, i) => t !== undefined && t > before[i]!), 5000);
+  });
+
+  it("runs a pod bound to one of them: Running, an IP from the node's podCIDR, Ready", async () => {
+    // What the controller-manager's node IPAM would do.
+    await client.patch(NODES, undefined, "hn-0", "merge", { spec: { podCIDR: "10.244.5.0/24", podCIDRs: ["10.244.5.0/24"] } });
+    const started = Date.now();
+    await client.create(PODS, "default", newPod("web", { nodeName: "hn-0", containers: [{ name: "app", image: "nginx" }, { name: "side", image: "busybox" }] }));
+    const running = await waitFor("web Running", async () => {
+      const p = await pod("web");
+      return p.status?.phase === "Running" ? p : undefined;
+    });
+    console.log(`pod bound → Running in ${Date.now() - started} ms`);
+    expect(running.status).toMatchObject({ podIP: "10.244.5.2", podIPs: [{ ip: "10.244.5.2" }], hostIP: "172.30.128.1", hostIPs: [{ ip: "172.30.128.1" }] });
+    expect(running.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    expect(running.status?.containerStatuses?.map((c) => [c.name, c.ready, c.started, c.imageID, c.containerID])).toEqual([
+      ["app", true, true, "hollow://nginx", `hollow://${running.metadata.uid}-app`],
+      ["side", true, true, "hollow://busybox", `hollow://${running.metadata.uid}-side`],
+    ]);
+    // Level-based: nothing more is written once it runs.
+    await sleep(1000);
+    expect((await pod("web")).metadata.resourceVersion).toBe(running.metadata.resourceVersion);
+  });
+
+  it("turns the pod unready with the unready annotation and ready again without it", async () => {
+    const readyOf = async () => (await pod("web")).status?.conditions?.find((c) => c.type === "Ready")?.status;
+    await client.patch(PODS, "default", "web", "merge", { metadata: { annotations: { [UNREADY_ANNOTATION]: "true" } } });
+    await waitFor("web unready", async () => (await readyOf()) === "False");
+    const p = await pod("web");
+    expect(p.status?.phase).toBe("Running");
+    expect(p.status?.conditions?.find((c) => c.type === "ContainersReady")?.status).toBe("False");
+    await client.patch(PODS, "default", "web", "merge", { metadata: { annotations: { [UNREADY_ANNOTATION]: null } } });
+    await waitFor("web ready again", async () => (await readyOf()) === "True");
+  });
+
+  it("finishes the deletion of a bound pod (the apiserver only marks it)", async () => {
+    const marked = await client.delete<Pod>(PODS, "default", "web");
+    expect(marked.kind).toBe("Pod");
+    expect((marked as Pod).metadata.deletionTimestamp).toBeTruthy();
+    await waitFor("web gone", async () => {
+      try {
+        await pod("web");
+        return undefined;
+      } catch (err) {
+        if (err instanceof StatusError && err.reason === "NotFound") return true;
+        throw err;
+      }
+    });
+  });
+
+  it("is a dying node when SIGKILLed: leases stop being renewed, the Nodes stay", async () => {
+    await client.create(PODS, "default", newPod("survivor", { nodeName: "hn-1" }));
+    const survivor = await waitFor("survivor Running", async () => {
+      const p = await pod("survivor");
+      return p.status?.phase === "Running" ? p : undefined;
+    });
+    expect(await hollow!.stop("SIGKILL")).toBeNull();
+    const frozen = await renewTimes();
+    await sleep(1500); // three renew intervals
+    expect(await renewTimes()).toEqual(frozen);
+    const nodes = await client.list<Node>(NODES, undefined, { labelSelector: "type=hollow" });
+    expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(["hn-0", "hn-1", "hn-2"]);
+    expect((await pod("survivor")).metadata.resourceVersion).toBe(survivor.metadata.resourceVersion);
+  });
+
+  it("adopts its nodes and pods after a restart, renews again, and leaves running pods alone; SIGTERM stops it, keeping the nodes", async () => {
+    const survivor = await pod("survivor");
+    const frozen = await renewTimes();
+    const uids = await Promise.all(["hn-0", "hn-1", "hn-2"].map(async (n) => (await node(n)).metadata.uid));
+    hollow = startHollow(cluster.apiserver.url, args);
+    await waitFor("leases renewed after the restart", async () => (await renewTimes()).every((t, i) => t !== undefined && t > frozen[i]!), 10_000);
+    expect(await Promise.all(["hn-0", "hn-1", "hn-2"].map(async (n) => (await node(n)).metadata.uid))).toEqual(uids);
+    // A new pod runs; the one that ran before the crash was not rewritten.
+    await client.create(PODS, "default", newPod("after", { nodeName: "hn-1" }));
+    await waitFor("after Running", async () => (await pod("after")).status?.phase === "Running");
+    const now = await pod("survivor");
+    expect(now.metadata.resourceVersion).toBe(survivor.metadata.resourceVersion);
+    expect((await pod("after")).status?.podIP).not.toBe(survivor.status?.podIP);
+
+    expect(await hollow.stop("SIGTERM")).toBe(0);
+    expect(hollow.logs()).toContain("Hollow nodes stopped");
+    const nodes = await client.list<Node>(NODES, undefined, { labelSelector: "type=hollow" });
+    expect(nodes.items).toHaveLength(3);
+  });
+});
+
+describe("kubelab hollow-nodes: 1,000 nodes in one process", () => {
+  let cluster: TestCluster;
+  let client: RestClient;
+  let hollow: HollowProcess | undefined;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
+  });
+
+  afterAll(async () => {
+    await hollow?.stop("SIGKILL");
+    client.close();
+    await cluster.destroy();
+  });
+
+  it("registers 1,000 nodes within 120 s and renews every lease", async () => {
+    const count = 1000;
+    const started = Date.now();
+    hollow = startHollow(cluster.apiserver.url, ["--count", String(count), "--name-prefix", "big"]);
+    // The process logs when its last node registered; polling 1,000 nodes meanwhile would slow down what it measures.
+    await waitFor("all nodes registered", () => hollow!.logs().includes("All hollow nodes registered") || undefined, 120_000, 100);
+    const registeredMs = Date.now() - started;
+    const internalMs = /"ms":(\d+),"msg":"All hollow nodes registered"/.exec(hollow.logs())?.[1];
+    const nodes = await client.listAll<Node>(NODES, undefined, { labelSelector: "type=hollow" });
+    expect(nodes.items.filter((n) => readyStatus(n) === "True")).toHaveLength(count);
+
+    const leases = async () => new Map((await client.listAll<Lease>(LEASES, "kube-node-lease")).items.map((l) => [l.metadata.name ?? "", l.spec?.renewTime ?? ""]));
+    const first = await waitFor(`${count} leases`, async () => {
+      const l = await leases();
+      return l.size === count ? l : undefined;
+    }, 30_000, 250);
+    const renewStarted = Date.now();
+    await waitFor("every lease renewed once", async () => {
+      const l = await leases();
+      return [...first].every(([name, t]) => (l.get(name) ?? "") > t) || undefined;
+    }, 60_000, 500);
+    const renewedMs = Date.now() - renewStarted;
+
+    // Steady state: leases every 10 s, spread, and nothing else.
+    const pid = hollow.child.pid!;
+    const cpuBefore = cpuSeconds(pid);
+    await sleep(10_000);
+    const cpuPercent = ((cpuSeconds(pid) - cpuBefore) / 10) * 100;
+    console.log(`1,000 hollow nodes: all registered Ready ${registeredMs} ms after the process started (${internalMs ?? "?"} ms after it began registering); every lease renewed again within ${renewedMs} ms; steady CPU ${cpuPercent.toFixed(1)}% of one core`);
+    expect(registeredMs).toBeLessThan(120_000);
+  }, 240_000);
+});
