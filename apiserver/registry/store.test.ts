@@ -515,6 +515,14 @@ describe("delete", () => {
     expect(await namespaces.get(undefined, "team")).toMatchObject({ status: { phase: "Terminating" }, spec: { finalizers: ["kubernetes"] } });
   });
 
+  it("removes a terminating namespace once its last spec finalizer is gone, as /finalize does", async () => {
+    await namespaces.create(undefined, newNamespace("team"));
+    await namespaces.delete(undefined, "team");
+    const terminating = await namespaces.get(undefined, "team");
+    await namespaces.update(undefined, "team", { ...terminating, spec: { finalizers: [] } });
+    await expect(namespaces.get(undefined, "team")).rejects.toMatchObject({ code: 404 });
+  });
+
   it("deletes only the objects a label selector matches in deleteCollection", async () => {
     await configmaps.create("default", newConfigMap("a", { labels: { app: "web" } }));
     await configmaps.create("default", newConfigMap("b", { labels: { app: "web" } }));

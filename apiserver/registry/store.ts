@@ -435,8 +435,11 @@ export class ResourceStore {
     this.throwIfInvalid(next, validateUpdate(this.info, next, current));
     // An object being deleted whose last finalizer was just removed is gone.
     const meta = next.metadata;
-    const namespaceFinalizers = this.info.resource === "namespaces" ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
-    if (meta.deletionTimestamp !== undefined && (meta.finalizers ?? []).length === 0 && namespaceFinalizers.length === 0 && (current.metadata.finalizers ?? []).length > 0 && !(meta.deletionGracePeriodSeconds ?? 0)) {
+    const isNamespace = this.info.resource === "namespaces";
+    const specFinalizers = (o: KubeObject): string[] => (isNamespace ? ((o.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : []);
+    const hadFinalizers = (current.metadata.finalizers ?? []).length > 0 || specFinalizers(current).length > 0;
+    // A namespace's spec.finalizers (emptied through /finalize by the namespace controller) count too.
+    if (meta.deletionTimestamp !== undefined && (meta.finalizers ?? []).length === 0 && specFinalizers(next).length === 0 && hadFinalizers && !(meta.deletionGracePeriodSeconds ?? 0)) {
       if (dryRun) return this.withTypeMeta(next);
       const removed = await this.storageCall(name, () => this.deps.storage.delete(key, Number(current.metadata.resourceVersion)));
       await this.deps.hooks?.afterDelete?.(removed);
