@@ -1,0 +1,185 @@
+// Scheduler configuration: the subset of KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) kubelab
+// understands, resolved against the default profile. Which plugins filter, which score and with what weight is
+// data here, never code.
+//
+// Merging follows Kubernetes: a profile's `plugins.<point>.enabled` entries replace a default plugin of the same
+// name in place (taking its weight) or are appended; `disabled` removes defaults by name, or all with "*".
+// A score plugin's weight is the configured one, else its default-profile weight, else 1.
+import { parse as parseYaml } from "yaml";
+import { isRecord } from "../api/meta.js";
+import type { Pod } from "../api/types/index.js";
+import { NAME as NODE_AFFINITY } from "./plugins/node-affinity.js";
+import { NAME as NODE_NAME } from "./plugins/node-name.js";
+import { NAME as NODE_PORTS } from "./plugins/node-ports.js";
+import { NAME as BALANCED_ALLOCATION } from "./plugins/node-resources-balanced-allocation.js";
+import { NAME as NODE_RESOURCES_FIT } from "./plugins/node-resources-fit.js";
+import { NAME as NODE_UNSCHEDULABLE } from "./plugins/node-unschedulable.js";
+import { NAME as SELECTOR_SPREAD } from "./plugins/selector-spread.js";
+import { NAME as TAINT_TOLERATION } from "./plugins/taint-toleration.js";
+
+export const DEFAULT_SCHEDULER_NAME = "default-scheduler";
+
+/** The profile that schedules `pod`: spec.schedulerName, with "" or absent meaning the default scheduler. */
+export function schedulerNameOf(pod: Readonly<Pod>): string {
+  const name = pod.spec?.schedulerName;
+  return name === undefined || name === "" ? DEFAULT_SCHEDULER_NAME : name;
+}
+
+export interface WeightedPlugin {
+  name: string;
+  weight: number;
+}
+
+export interface Profile {
+  schedulerName: string;
+  /** Filter plugins in the order they run (their PreFilter runs first, in the same order). */
+  filter: string[];
+  /** Score plugins and weights (their PreScore runs first). */
+  score: WeightedPlugin[];
+  /** pluginConfig[].args by plugin name. */
+  pluginArgs: Map<string, unknown>;
+}
+
+export interface SchedulerConfig {
+  profiles: Profile[];
+  /** 0: adaptive (50% − nodes/125, at least 5%, at least 100 nodes). */
+  percentageOfNodesToScore: number;
+  podInitialBackoffMs: number;
+  podMaxBackoffMs: number;
+}
+
+/** Kubernetes' default filter order: the first failing plugin names a node's reason, so order is visible. */
+const DEFAULT_FILTER = [NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_PORTS, NODE_RESOURCES_FIT];
+
+/** Kubernetes' default score weights (SelectorSpread stands in for PodTopologySpread's default spreading). */
+const DEFAULT_SCORE: readonly WeightedPlugin[] = [
+  { name: TAINT_TOLERATION, weight: 3 },
+  { name: NODE_AFFINITY, weight: 2 },
+  { name: SELECTOR_SPREAD, weight: 2 },
+  { name: NODE_RESOURCES_FIT, weight: 1 },
+  { name: BALANCED_ALLOCATION, weight: 1 },
+];
+
+export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile {
+  return { schedulerName, filter: [...DEFAULT_FILTER], score: DEFAULT_SCORE.map((p) => ({ ...p })), pluginArgs: new Map() };
+}
+
+export interface ConfigDefaults {
+  schedulerName: string;
+  percentageOfNodesToScore: number;
+  podInitialBackoffMs: number;
+  podMaxBackoffMs: number;
+}
+
+export function defaultConfig(d: ConfigDefaults): SchedulerConfig {
+  return {
+    profiles: [defaultProfile(d.schedulerName)],
+    percentageOfNodesToScore: d.percentageOfNodesToScore,
+    podInitialBackoffMs: d.podInitialBackoffMs,
+    podMaxBackoffMs: d.podMaxBackoffMs,
+  };
+}
+
+/** A configuration file that cannot be used; the message names the field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses a KubeSchedulerConfiguration (YAML or JSON). Fields it leaves out take the values in `d` (the flags).
+ * Throws ConfigError naming the bad field.
+ */
+export function parseConfig(text: string, d: ConfigDefaults): SchedulerConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`not YAML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isRecord(doc)) throw new ConfigError("the configuration must be an object");
+  if (doc.kind !== undefined && doc.kind !== "KubeSchedulerConfiguration") throw new ConfigError(`kind: expected KubeSchedulerConfiguration, got ${JSON.stringify(doc.kind)}`);
+  const config = defaultConfig(d);
+  config.percentageOfNodesToScore = optionalNumber(doc, "percentageOfNodesToScore", 0, 100) ?? d.percentageOfNodesToScore;
+  const initial = optionalNumber(doc, "podInitialBackoffSeconds", 0, Infinity);
+  if (initial !== undefined) config.podInitialBackoffMs = initial * 1000;
+  const max = optionalNumber(doc, "podMaxBackoffSeconds", 0, Infinity);
+  if (max !== undefined) config.podMaxBackoffMs = max * 1000;
+  if (doc.profiles !== undefined) {
+    if (!Array.isArray(doc.profiles) || doc.profiles.length === 0) throw new ConfigError("profiles: must be a non-empty list");
+    const profiles: unknown[] = doc.profiles;
+    config.profiles = profiles.map((p, i) => parseProfile(p, `profiles[${i}]`, d.schedulerName));
+    const names = new Set<string>();
+    for (const p of config.profiles) {
+      if (names.has(p.schedulerName)) throw new ConfigError(`profiles: duplicate schedulerName ${JSON.stringify(p.schedulerName)}`);
+      names.add(p.schedulerName);
+    }
+  }
+  return config;
+}
+
+function parseProfile(raw: unknown, path: string, fallbackName: string): Profile {
+  if (!isRecord(raw)) throw new ConfigError(`${path}: must be an object`);
+  const name = raw.schedulerName ?? fallbackName;
+  if (typeof name !== "string" || name === "") throw new ConfigError(`${path}.schedulerName: must be a non-empty string`);
+  const profile = defaultProfile(name);
+  const plugins = raw.plugins;
+  if (plugins !== undefined) {
+    if (!isRecord(plugins)) throw new ConfigError(`${path}.plugins: must be an object`);
+    profile.filter = mergeSet(profile.filter.map((n) => ({ name: n, weight: 0 })), plugins.filter, `${path}.plugins.filter`).map((p) => p.name);
+    profile.score = mergeSet(profile.score, plugins.score, `${path}.plugins.score`);
+  }
+  if (raw.pluginConfig !== undefined) {
+    if (!Array.isArray(raw.pluginConfig)) throw new ConfigError(`${path}.pluginConfig: must be a list`);
+    const entries: unknown[] = raw.pluginConfig;
+    entries.forEach((entry, i) => {
+      if (!isRecord(entry) || typeof entry.name !== "string") throw new ConfigError(`${path}.pluginConfig[${i}].name: required`);
+      profile.pluginArgs.set(entry.name, entry.args);
+    });
+  }
+  return profile;
+}
+
+function mergeSet(defaults: readonly WeightedPlugin[], raw: unknown, path: string): WeightedPlugin[] {
+  if (raw === undefined) return defaults.map((p) => ({ ...p }));
+  if (!isRecord(raw)) throw new ConfigError(`${path}: must be an object`);
+  const disabled = new Set(pluginList(raw.disabled, `${path}.disabled`).map((p) => p.name));
+  const enabled = pluginList(raw.enabled, `${path}.enabled`);
+  const defaultWeight = new Map(defaults.map((p) => [p.name, p.weight]));
+  const custom = new Map(enabled.map((p) => [p.name, p]));
+  const out: WeightedPlugin[] = [];
+  const placed = new Set<string>();
+  for (const p of defaults) {
+    if (disabled.has("*") || disabled.has(p.name)) continue;
+    const replacement = custom.get(p.name);
+    out.push({ name: p.name, weight: replacement?.weight ?? p.weight });
+    placed.add(p.name);
+  }
+  for (const p of enabled) {
+    if (placed.has(p.name)) continue;
+    out.push({ name: p.name, weight: p.weight ?? defaultWeight.get(p.name) ?? 1 });
+    placed.add(p.name);
+  }
+  return out;
+}
+
+function pluginList(raw: unknown, path: string): { name: string; weight?: number }[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(`${path}: must be a list`);
+  const items: unknown[] = raw;
+  return items.map((item, i) => {
+    if (!isRecord(item) || typeof item.name !== "string" || item.name === "") throw new ConfigError(`${path}[${i}].name: required`);
+    if (item.weight === undefined || item.weight === 0) return { name: item.name };
+    if (typeof item.weight !== "number" || !Number.isInteger(item.weight) || item.weight < 0 || item.weight > 100) throw new ConfigError(`${path}[${i}].weight: must be an integer in 0..100`);
+    return { name: item.name, weight: item.weight };
+  });
+}
+
+function optionalNumber(doc: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
+  const v = doc[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(`${field}: must be a number in ${min}..${max}`);
+  return v;
+}

@@ -1,0 +1,281 @@
+// NodeInfo: what the scheduler knows about one node — the Node object, the pods on it (bound and assumed) and the
+// sums plugins need per node (requested resources, host ports, pods per owner), kept up to date incrementally so
+// every Filter and Score is O(1) arithmetic per node (k8s framework/types.go NodeInfo).
+//
+// PodInfo holds what the scheduler derives from a pod (requests, ports, owner), computed once per pod object: informer
+// objects are frozen and replaced on change, so a WeakMap keyed by the object is an exact cache.
+import { parseQuantity, quantityToMilli, quantityValue } from "../../api/quantity.js";
+import type { Container, Node, Pod, ResourceList } from "../../api/types/index.js";
+
+/** Kubernetes' defaults for scoring a container that requests nothing (pkg/scheduler/util/pod_resources.go). */
+export const DEFAULT_MILLI_CPU_REQUEST = 100;
+export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
+
+/** Resources in the units the scheduler compares: millicores, bytes, counts. */
+export interface Resource {
+  milliCPU: number;
+  memory: number;
+  ephemeralStorage: number;
+  /** Extended and other scalar resources (nvidia.com/gpu, hugepages-2Mi, ...), in whole units. */
+  scalar: Map<string, number>;
+}
+
+export function emptyResource(): Resource {
+  return { milliCPU: 0, memory: 0, ephemeralStorage: 0, scalar: new Map() };
+}
+
+/** A host port a pod claims: protocol, IP ("0.0.0.0" for all) and port. */
+export interface HostPort {
+  protocol: string;
+  ip: string;
+  port: number;
+}
+
+/** What the scheduler needs of a pod; see podInfoOf. */
+export interface PodInfo {
+  readonly pod: Readonly<Pod>;
+  /** uid, or namespace/name when the pod has no uid (tests). */
+  readonly id: string;
+  readonly requests: Readonly<Resource>;
+  /** Requests with DEFAULT_* filled in for containers that request no cpu or memory (scoring only). */
+  readonly nonZeroMilliCPU: number;
+  readonly nonZeroMemory: number;
+  readonly hostPorts: readonly HostPort[];
+  /** "namespace/uid" of the controlling ownerReference, or undefined. */
+  readonly owner: string | undefined;
+}
+
+const podInfos = new WeakMap<object, PodInfo>();
+
+export function podId(pod: Readonly<Pod>): string {
+  return pod.metadata.uid ?? `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
+}
+
+/** The PodInfo of `pod`, computed on first use and cached for the object's life. */
+export function podInfoOf(pod: Readonly<Pod>): PodInfo {
+  let info = podInfos.get(pod);
+  if (!info) {
+    info = computePodInfo(pod);
+    podInfos.set(pod, info);
+  }
+  return info;
+}
+
+function computePodInfo(pod: Readonly<Pod>): PodInfo {
+  const spec = pod.spec;
+  const requests = podRequests(spec?.containers ?? [], spec?.initContainers ?? [], false);
+  const nonZero = podRequests(spec?.containers ?? [], spec?.initContainers ?? [], true);
+  const controller = pod.metadata.ownerReferences?.find((r) => r.controller === true);
+  return {
+    pod,
+    id: podId(pod),
+    requests,
+    nonZeroMilliCPU: nonZero.milliCPU,
+    nonZeroMemory: nonZero.memory,
+    hostPorts: hostPortsOf(pod),
+    owner: controller ? `${pod.metadata.namespace ?? ""}/${controller.uid}` : undefined,
+  };
+}
+
+/**
+ * Kubernetes' PodRequests (k8s.io/component-helpers/resource): the sum over containers, or the largest init
+ * container step if that is more, where restartable init containers (sidecars) keep running and add to both.
+ * A resource with a limit but no request requests its limit (the apiserver defaults it the same way).
+ */
+function podRequests(containers: readonly Container[], initContainers: readonly Container[], nonZero: boolean): Resource {
+  const sum = emptyResource();
+  for (const c of containers) addResource(sum, containerRequests(c, nonZero));
+  const sidecars = emptyResource();
+  let initMax = emptyResource();
+  for (const c of initContainers) {
+    const req = containerRequests(c, nonZero);
+    if (c.restartPolicy === "Always") {
+      addResource(sidecars, req);
+      initMax = maxResource(initMax, sidecars);
+    } else {
+      const step = emptyResource();
+      addResource(step, req);
+      addResource(step, sidecars);
+      initMax = maxResource(initMax, step);
+    }
+  }
+  addResource(sum, sidecars);
+  return maxResource(sum, initMax);
+}
+
+function containerRequests(c: Readonly<Container>, nonZero: boolean): Resource {
+  const list: ResourceList = { ...c.resources?.limits, ...c.resources?.requests };
+  const r = emptyResource();
+  for (const [name, value] of Object.entries(list)) {
+    switch (name) {
+      case "cpu":
+        r.milliCPU = milli(value);
+        break;
+      case "memory":
+        r.memory = units(value);
+        break;
+      case "ephemeral-storage":
+        r.ephemeralStorage = units(value);
+        break;
+      default:
+        r.scalar.set(name, units(value));
+    }
+  }
+  if (nonZero) {
+    if (!("cpu" in list)) r.milliCPU = DEFAULT_MILLI_CPU_REQUEST;
+    if (!("memory" in list)) r.memory = DEFAULT_MEMORY_REQUEST;
+  }
+  return r;
+}
+
+function hostPortsOf(pod: Readonly<Pod>): HostPort[] {
+  const ports: HostPort[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort || p.hostPort <= 0) continue;
+      ports.push({ protocol: p.protocol ?? "TCP", ip: p.hostIP === undefined || p.hostIP === "" ? "0.0.0.0" : p.hostIP, port: p.hostPort });
+    }
+  }
+  return ports;
+}
+
+export function addResource(into: Resource, r: Readonly<Resource>, sign = 1): void {
+  into.milliCPU += sign * r.milliCPU;
+  into.memory += sign * r.memory;
+  into.ephemeralStorage += sign * r.ephemeralStorage;
+  for (const [name, v] of r.scalar) into.scalar.set(name, (into.scalar.get(name) ?? 0) + sign * v);
+}
+
+function maxResource(a: Resource, b: Resource): Resource {
+  const r: Resource = {
+    milliCPU: Math.max(a.milliCPU, b.milliCPU),
+    memory: Math.max(a.memory, b.memory),
+    ephemeralStorage: Math.max(a.ephemeralStorage, b.ephemeralStorage),
+    scalar: new Map(a.scalar),
+  };
+  for (const [name, v] of b.scalar) r.scalar.set(name, Math.max(r.scalar.get(name) ?? 0, v));
+  return r;
+}
+
+// Quantities repeat ("100m", "128Mi" on every replica): parse each distinct string once.
+const milliCache = new Map<string, number>();
+const unitCache = new Map<string, number>();
+
+/** A quantity in thousandths (cpu millicores); malformed values count as 0 (the apiserver validated them). */
+export function milli(q: string | number): number {
+  const key = String(q);
+  let v = milliCache.get(key);
+  if (v === undefined) {
+    try {
+      v = quantityToMilli(parseQuantity(q));
+    } catch {
+      v = 0;
+    }
+    if (milliCache.size < 10_000) milliCache.set(key, v);
+  }
+  return v;
+}
+
+/** A quantity in whole units (bytes, counts); malformed values count as 0. */
+export function units(q: string | number): number {
+  const key = String(q);
+  let v = unitCache.get(key);
+  if (v === undefined) {
+    try {
+      v = quantityValue(parseQuantity(q));
+    } catch {
+      v = 0;
+    }
+    if (unitCache.size < 10_000) unitCache.set(key, v);
+  }
+  return v;
+}
+
+/** One node as the scheduler sees it. Mutated only by the cache. */
+export class NodeInfo {
+  /** Undefined while pods are known to be bound to a node whose Node object has not been seen (or was deleted). */
+  node: Readonly<Node> | undefined;
+  readonly pods = new Map<string, PodInfo>();
+  /** Sum of the requests of every pod on the node. */
+  readonly requested: Resource = emptyResource();
+  /** Sum of requests with defaults for containers that request nothing (LeastAllocated, BalancedAllocation). */
+  nonZeroMilliCPU = 0;
+  nonZeroMemory = 0;
+  allocatable: Resource = emptyResource();
+  /** status.allocatable.pods. */
+  allowedPodNumber = 0;
+  /** "protocol/port" → IPs claimed ("0.0.0.0" claims all), one entry per claiming pod. */
+  readonly usedPorts = new Map<string, string[]>();
+  /** Pods per controlling owner ("namespace/uid"), for spreading. */
+  readonly ownerCounts = new Map<string, number>();
+  /** Bumped on every change. */
+  generation = 0;
+
+  constructor(readonly name: string) {}
+
+  setNode(node: Readonly<Node>): void {
+    this.node = node;
+    const alloc = node.status?.allocatable ?? node.status?.capacity ?? {};
+    const r = emptyResource();
+    let pods = 0;
+    for (const [name, value] of Object.entries(alloc)) {
+      switch (name) {
+        case "cpu":
+          r.milliCPU = milli(value);
+          break;
+        case "memory":
+          r.memory = units(value);
+          break;
+        case "ephemeral-storage":
+          r.ephemeralStorage = units(value);
+          break;
+        case "pods":
+          pods = units(value);
+          break;
+        default:
+          r.scalar.set(name, units(value));
+      }
+    }
+    this.allocatable = r;
+    this.allowedPodNumber = pods;
+    this.generation++;
+  }
+
+  addPod(info: PodInfo): void {
+    if (this.pods.has(info.id)) this.removePod(info.id);
+    this.pods.set(info.id, info);
+    this.account(info, 1);
+  }
+
+  /** Returns whether the pod was there. */
+  removePod(id: string): boolean {
+    const info = this.pods.get(id);
+    if (!info) return false;
+    this.pods.delete(id);
+    this.account(info, -1);
+    return true;
+  }
+
+  private account(info: PodInfo, sign: 1 | -1): void {
+    addResource(this.requested, info.requests, sign);
+    this.nonZeroMilliCPU += sign * info.nonZeroMilliCPU;
+    this.nonZeroMemory += sign * info.nonZeroMemory;
+    for (const p of info.hostPorts) {
+      const key = `${p.protocol}/${p.port}`;
+      const ips = this.usedPorts.get(key) ?? [];
+      if (sign > 0) ips.push(p.ip);
+      else {
+        const i = ips.indexOf(p.ip);
+        if (i >= 0) ips.splice(i, 1);
+      }
+      if (ips.length > 0) this.usedPorts.set(key, ips);
+      else this.usedPorts.delete(key);
+    }
+    if (info.owner !== undefined) {
+      const n = (this.ownerCounts.get(info.owner) ?? 0) + sign;
+      if (n > 0) this.ownerCounts.set(info.owner, n);
+      else this.ownerCounts.delete(info.owner);
+    }
+    this.generation++;
+  }
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { testHandle } from "../framework/testing.js";
+import { inTreeRegistry, Registry } from "./registry.js";
+
+describe("plugin registry", () => {
+  it("registers every in-tree plugin under its name", () => {
+    const registry = inTreeRegistry();
+    expect(registry.names().sort()).toEqual([
+      "NodeAffinity",
+      "NodeName",
+      "NodePorts",
+      "NodeResourcesBalancedAllocation",
+      "NodeResourcesFit",
+      "NodeUnschedulable",
+      "SelectorSpread",
+      "TaintToleration",
+    ]);
+    for (const name of registry.names()) expect(registry.get(name)!(undefined, testHandle).name).toBe(name);
+  });
+
+  it("rejects a second plugin with the same name", () => {
+    const registry = new Registry().register("A", () => ({ name: "A" }));
+    expect(() => registry.register("A", () => ({ name: "A" }))).toThrow("a plugin named A already exists");
+  });
+});

@@ -1,0 +1,301 @@
+// The scheduling loop (k8s pkg/scheduler/schedule_one.go). One cycle per popped pod:
+//   pop → skip pods that are gone, bound, being deleted or already assumed
+//       → PreFilter → Filter the nodes, starting where the last cycle stopped, until enough feasible nodes are found
+//         (all of them below 100 nodes; else percentageOfNodesToScore, adaptive by default)
+//       → PreScore → Score the feasible nodes → the highest total wins, ties broken at random
+//       → assume the pod on that node in the cache → bind asynchronously (up to maxInFlightBindings at once).
+// The cycle itself never awaits, so it sees one consistent cache state — the "snapshot" — and the next cycle
+// already counts the pod just assumed.
+//
+// Outcomes: a FitError is an outcome (FailedScheduling event, PodScheduled=False/Unschedulable, the pod waits in
+// the unschedulable queue); any other error and a failed bind are faults (the same event and condition with reason
+// SchedulerError, the pod retried after backoff). A successful bind: the Scheduled event and the metrics.
+import { objectKey } from "../api/meta.js";
+import type { Pod, PodCondition } from "../api/types/index.js";
+import { realClock, type Clock } from "../component-base/clock.js";
+import { silentLogger, type Logger } from "../component-base/logging.js";
+import type { EventRecorder } from "../client/event-recorder.js";
+import type { SchedulerCache } from "./cache.js";
+import { schedulerNameOf } from "./config.js";
+import { Diagnosis, FitError } from "./framework/fit-error.js";
+import { CycleState } from "./framework/interface.js";
+import type { NodeInfo } from "./framework/node-info.js";
+import type { Framework } from "./framework/runtime.js";
+import type { SchedulerMetrics } from "./metrics.js";
+import type { QueuedPodInfo, SchedulingQueue } from "./scheduling-queue.js";
+
+/** Writes the binding (pods/<name>/binding). Rejects when the apiserver refuses it. */
+export interface Binder {
+  bind(pod: Readonly<Pod>, nodeName: string): Promise<void>;
+}
+
+/** Sets the pod's PodScheduled condition (through the status subresource). */
+export interface PodConditionWriter {
+  setPodScheduledCondition(pod: Readonly<Pod>, condition: PodCondition): Promise<void>;
+}
+
+export interface SchedulerOptions {
+  queue: SchedulingQueue;
+  cache: SchedulerCache;
+  /** One framework per profile, by schedulerName. */
+  frameworks: ReadonlyMap<string, Framework>;
+  binder: Binder;
+  conditionWriter: PodConditionWriter;
+  /** The event recorder of a profile (its reporting component is the scheduler name). */
+  recorder: (profile: string) => EventRecorder;
+  /** The informer's current version of a pod by "namespace/name"; undefined when deleted. Default: the queued one. */
+  currentPod?: (key: string) => Readonly<Pod> | undefined;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: SchedulerMetrics;
+  /** 0 (default): adaptive, as Kubernetes. */
+  percentageOfNodesToScore?: number;
+  /** Bindings awaiting the apiserver at once (default 128); the loop pauses when that many are pending. */
+  maxInFlightBindings?: number;
+  /** Tie-breaking; default Math.random. */
+  random?: () => number;
+}
+
+/** Kubernetes' floor: below this many nodes all are checked, and at least this many feasible ones are sought. */
+const MIN_FEASIBLE_NODES_TO_FIND = 100;
+const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+
+/** The number of feasible nodes a cycle looks for before it stops filtering (numFeasibleNodesToFind). */
+export function numFeasibleNodesToFind(numAllNodes: number, percentageOfNodesToScore = 0): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND || percentageOfNodesToScore >= 100) return numAllNodes;
+  let pct = percentageOfNodesToScore;
+  if (pct <= 0) {
+    pct = 50 - Math.trunc(numAllNodes / 125);
+    if (pct < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND) pct = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+  }
+  const n = Math.trunc((numAllNodes * pct) / 100);
+  return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
+}
+
+export interface ScheduleResult {
+  node: string;
+  evaluatedNodes: number;
+  feasibleNodes: number;
+}
+
+export class Scheduler {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly maxInFlight: number;
+  private readonly percentage: number;
+  private nextStartNodeIndex = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private slotWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.logger = opts.logger ?? silentLogger();
+    this.random = opts.random ?? Math.random;
+    this.maxInFlight = Math.max(1, opts.maxInFlightBindings ?? 128);
+    this.percentage = opts.percentageOfNodesToScore ?? 0;
+  }
+
+  /** Schedules until `signal` aborts (leadership lost, shutdown), then waits for the bindings in flight. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.logger.info("Starting scheduling loop");
+    let lastYield = performance.now();
+    while (!signal.aborted) {
+      if (this.inFlight.size >= this.maxInFlight) {
+        await this.bindingSlot();
+        continue;
+      }
+      const info = await this.opts.queue.pop(signal);
+      if (!info) break;
+      try {
+        this.scheduleOne(info);
+      } catch (err) {
+        this.logger.error({ err, pod: info.key }, "Scheduling cycle failed unexpectedly");
+      }
+      // pop() resolves at once while pods are queued: give watch events and bind replies a turn now and then.
+      if (performance.now() - lastYield > 5) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+    }
+    await this.waitForBindings();
+    this.logger.info("Scheduling loop stopped");
+  }
+
+  /** Resolves when every binding started so far has finished (tests, shutdown). */
+  async waitForBindings(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  /** One scheduling cycle; the bind it starts (if any) continues in the background. */
+  scheduleOne(info: QueuedPodInfo): void {
+    const pod = this.current(info);
+    if (!pod || this.skipPodSchedule(pod)) return;
+    info.pod = pod;
+    const profile = schedulerNameOf(pod);
+    const fwk = this.opts.frameworks.get(profile);
+    if (!fwk) {
+      this.logger.warn({ pod: info.key, schedulerName: profile }, "No profile for the pod's schedulerName; ignoring it");
+      return;
+    }
+    const start = performance.now();
+    const cycle = this.opts.queue.schedulingCycle();
+    const state = new CycleState();
+    let result: ScheduleResult;
+    try {
+      result = this.schedulePod(fwk, state, pod);
+    } catch (err) {
+      const fit = err instanceof FitError;
+      this.opts.metrics?.attempt(fit ? "unschedulable" : "error", profile, (performance.now() - start) / 1000);
+      if (fit) this.logger.debug({ pod: info.key, reason: err.message }, "Unable to schedule pod; waiting");
+      else this.logger.error({ err, pod: info.key }, "Error scheduling pod; retrying");
+      this.handleFailure(fwk, info, cycle, err, fit ? "Unschedulable" : "SchedulerError");
+      return;
+    }
+    try {
+      this.opts.cache.assumePod(pod, result.node);
+    } catch (err) {
+      this.opts.metrics?.attempt("error", profile, (performance.now() - start) / 1000);
+      this.logger.error({ err, pod: info.key }, "Could not assume pod");
+      this.handleFailure(fwk, info, cycle, err, "SchedulerError");
+      return;
+    }
+    this.logger.trace({ pod: info.key, node: result.node, evaluated: result.evaluatedNodes, feasible: result.feasibleNodes }, "Assumed pod on node");
+    const binding = this.bind(fwk, info, pod, result.node, cycle, start);
+    this.inFlight.add(binding);
+    void binding.finally(() => {
+      this.inFlight.delete(binding);
+      this.slotWaiters.shift()?.();
+    });
+  }
+
+  /** Picks a node for the pod, or throws FitError (fits nowhere) or another error (a plugin failed). */
+  schedulePod(fwk: Framework, state: CycleState, pod: Readonly<Pod>): ScheduleResult {
+    const nodes = this.opts.cache.nodeInfos();
+    if (nodes.length === 0) throw new FitError(0, new Diagnosis());
+    const { feasible, diagnosis, evaluated } = this.findNodesThatFitPod(fwk, state, pod, nodes);
+    if (feasible.length === 0) throw new FitError(nodes.length, diagnosis);
+    if (feasible.length === 1 || !fwk.hasScorePlugins()) return { node: feasible[0]!.name, evaluatedNodes: evaluated, feasibleNodes: feasible.length };
+    const pre = fwk.runPreScore(state, pod, feasible);
+    if (!pre.isSuccess()) throw pre.error ?? new Error(`running PreScore plugin ${pre.plugin}: ${pre.message()}`);
+    const totals = fwk.runScore(state, pod, feasible);
+    return { node: feasible[this.selectHost(totals)]!.name, evaluatedNodes: evaluated, feasibleNodes: feasible.length };
+  }
+
+  private findNodesThatFitPod(fwk: Framework, state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; evaluated: number } {
+    const diagnosis = new Diagnosis();
+    const pre = fwk.runPreFilter(state, pod, nodes);
+    if (pre.code === "Error") throw pre.error ?? new Error(pre.message());
+    if (!pre.isSuccess()) {
+      diagnosis.preFilterMsg = pre.message();
+      if (pre.plugin) diagnosis.unschedulablePlugins.add(pre.plugin);
+      throw new FitError(nodes.length, diagnosis);
+    }
+    const n = nodes.length;
+    const want = numFeasibleNodesToFind(n, this.percentage);
+    const feasible: NodeInfo[] = [];
+    const start = this.nextStartNodeIndex % n;
+    let processed = 0;
+    while (processed < n && feasible.length < want) {
+      let i = start + processed;
+      if (i >= n) i -= n;
+      const node = nodes[i]!;
+      processed++;
+      const s = fwk.runFilter(state, pod, node);
+      if (s.code === "Success") feasible.push(node);
+      else if (s.code === "Error") throw s.error ?? new Error(s.message());
+      else diagnosis.addNodeStatus(s);
+    }
+    // The next pod starts where this one stopped, so sampling rotates over every node.
+    this.nextStartNodeIndex = (start + processed) % n;
+    return { feasible, diagnosis, evaluated: processed };
+  }
+
+  /** The index of the highest total; ties are broken uniformly at random (reservoir sampling, as Kubernetes). */
+  private selectHost(totals: readonly number[]): number {
+    let best = 0;
+    let max = totals[0] ?? 0;
+    let ties = 1;
+    for (let i = 1; i < totals.length; i++) {
+      const s = totals[i]!;
+      if (s > max) {
+        max = s;
+        best = i;
+        ties = 1;
+      } else if (s === max) {
+        ties++;
+        if (this.random() * ties < 1) best = i;
+      }
+    }
+    return best;
+  }
+
+  private async bind(fwk: Framework, info: QueuedPodInfo, pod: Readonly<Pod>, node: string, cycle: number, start: number): Promise<void> {
+    const profile = fwk.profileName;
+    try {
+      await this.opts.binder.bind(pod, node);
+    } catch (err) {
+      this.opts.cache.forgetPod(pod);
+      this.opts.metrics?.attempt("error", profile, (performance.now() - start) / 1000);
+      this.logger.info({ pod: info.key, node, err: err instanceof Error ? err.message : String(err) }, "Binding rejected; retrying after backoff");
+      this.handleFailure(fwk, info, cycle, new Error(`Binding rejected: ${err instanceof Error ? err.message : String(err)}`, { cause: err }), "SchedulerError");
+      // The resources the assumed pod held are free again: other pods may fit now.
+      this.opts.queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
+      return;
+    }
+    this.opts.cache.finishBinding(pod);
+    const seconds = (performance.now() - start) / 1000;
+    this.opts.metrics?.attempt("scheduled", profile, seconds);
+    if (info.initialAttemptTimestamp !== undefined) this.opts.metrics?.podScheduled(info.attempts, (this.clock.now() - info.initialAttemptTimestamp) / 1000);
+    this.logger.debug({ pod: info.key, node, attempts: info.attempts }, "Successfully bound pod to node");
+    this.opts.recorder(profile).event(pod, "Normal", "Scheduled", `Successfully assigned ${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""} to ${node}`);
+  }
+
+  /**
+   * Records why the attempt failed (event + PodScheduled condition) and puts the pod back in the queue — unless the
+   * pod was deleted or bound meanwhile.
+   */
+  private handleFailure(fwk: Framework, info: QueuedPodInfo, cycle: number, err: unknown, reason: "Unschedulable" | "SchedulerError"): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const pod = info.pod;
+    const current = this.current(info);
+    const stillPending = current !== undefined && !current.spec?.nodeName && current.metadata.uid === pod.metadata.uid;
+    if (stillPending) {
+      info.pod = current;
+      this.opts.queue.addUnschedulableIfNotPresent(info, cycle, reason === "SchedulerError");
+    }
+    this.opts.recorder(fwk.profileName).event(pod, "Warning", "FailedScheduling", message);
+    // A pod deleted or bound meanwhile keeps its conditions: PodScheduled=False on a bound pod would be a lie.
+    if (!stillPending) return;
+    const target = current;
+    const condition: PodCondition = { type: "PodScheduled", status: "False", reason, message };
+    const existing = target.status?.conditions?.find((c) => c.type === "PodScheduled");
+    if (existing?.status === condition.status && existing.reason === condition.reason && existing.message === condition.message) return;
+    condition.lastTransitionTime = existing?.status === "False" && existing.lastTransitionTime ? existing.lastTransitionTime : new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    this.opts.conditionWriter.setPodScheduledCondition(target, condition).catch((e: unknown) => {
+      this.logger.debug({ err: e, pod: info.key }, "Could not update the pod's PodScheduled condition");
+    });
+  }
+
+  /** The informer's latest version of the queued pod (the queued object itself without a lister). */
+  private current(info: QueuedPodInfo): Readonly<Pod> | undefined {
+    if (!this.opts.currentPod) return info.pod;
+    const pod = this.opts.currentPod(info.key);
+    if (pod && pod.metadata.uid !== info.pod.metadata.uid) return undefined;
+    return pod;
+  }
+
+  /** Pods that need no cycle: bound already, being deleted, or assumed and binding. */
+  private skipPodSchedule(pod: Readonly<Pod>): boolean {
+    if (pod.spec?.nodeName) return true;
+    if (pod.metadata.deletionTimestamp) {
+      this.logger.debug({ pod: objectKey(pod.metadata) }, "Skipping pod schedule: being deleted");
+      return true;
+    }
+    return this.opts.cache.isAssumed(pod);
+  }
+
+  private bindingSlot(): Promise<void> {
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+}
