@@ -1,0 +1,259 @@
+// The namespace controller (Kubernetes' pkg/controller/namespace): empties a namespace being deleted, then
+// releases it by removing the "kubernetes" finalizer.
+//
+// Contract:
+//   - Only namespaces with a deletionTimestamp whose spec.finalizers still holds "kubernetes" are worked on.
+//   - Every namespaced resource the apiserver serves (api/resources.ts; events.k8s.io events are the core events
+//     again, so they are skipped) is emptied with a DELETE of the collection, propagation Background (a 405 falls
+//     back to per-object deletes), then listed to see what is left: pods bound to nodes terminate gracefully and
+//     objects with finalizers wait for them, so the namespace is requeued (after half the longest remaining pod
+//     grace period, plus 1 s) until nothing remains. Status conditions say what is left, as Kubernetes' do.
+//   - Then PUT namespaces/<n>/finalize without "kubernetes". kubelab's apiserver keeps a namespace whose
+//     finalizers were all removed through /finalize (its "last finalizer removed" rule looks at
+//     metadata.finalizers only), so when the namespace is still there with no finalizer left, the controller DELETEs
+//     it again, which removes it.
+import { isStatusError } from "../../../api/errors.js";
+import type { KubeObject } from "../../../api/meta.js";
+import { RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import type { Namespace, NamespaceCondition } from "../../../api/types/index.js";
+import { waitForCacheSync, type Informer } from "../../../client/informer.js";
+import type { RestClient } from "../../../client/rest.js";
+import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
+import { silentLogger, type Logger } from "../../../component-base/logging.js";
+import { queueMetricsFor } from "../controller-utils.js";
+import type { Controller, ControllerFactory } from "../types.js";
+
+export const NAME = "namespace";
+export const COMPONENT = "namespace-controller";
+export const FINALIZER_KUBERNETES = "kubernetes";
+
+export const NAMESPACES = RESOURCES.find((r) => r.group === "" && r.resource === "namespaces")!;
+/** What a namespace can contain: every namespaced resource once (events.k8s.io events are core events). */
+export const NAMESPACED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.namespaced && r.group !== "events.k8s.io");
+
+export type NamespaceClient = Pick<RestClient, "list" | "delete" | "deleteCollection" | "updateStatus" | "raw">;
+
+export interface NamespaceControllerOptions {
+  client: NamespaceClient;
+  namespaces: Informer<Namespace>;
+  /** --concurrent-namespace-syncs; default 10. */
+  workers?: number;
+  /** What to empty; default NAMESPACED_RESOURCES. */
+  resources?: readonly ResourceInfo[];
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: WorkqueueMetricsProvider;
+}
+
+/** What one sync achieved: the namespace is done, or content remains and it should be looked at again later. */
+export type NamespaceSyncOutcome = { done: true } | { done: false; requeueAfterMs: number; remaining: string[] };
+
+interface Remaining {
+  resource: ResourceInfo;
+  count: number;
+  /** finalizer → objects still carrying it. */
+  finalizers: Map<string, number>;
+  /** Longest grace period (s) left among terminating pods. */
+  graceSeconds: number;
+}
+
+export class NamespaceController implements Controller {
+  readonly name = NAME;
+  readonly queue: RateLimitingQueue;
+  private readonly client: NamespaceClient;
+  private readonly namespaces: Informer<Namespace>;
+  private readonly resources: readonly ResourceInfo[];
+  private readonly workers: number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(opts: NamespaceControllerOptions) {
+    this.workers = opts.workers ?? 10;
+    if (!Number.isInteger(this.workers) || this.workers < 1) throw new Error(`namespace controller: workers must be a positive integer, got ${this.workers}`);
+    this.client = opts.client;
+    this.namespaces = opts.namespaces;
+    this.resources = opts.resources ?? NAMESPACED_RESOURCES;
+    this.clock = opts.clock ?? realClock;
+    this.logger = opts.logger ?? silentLogger();
+    this.queue = createWorkqueue({ name: NAME, clock: this.clock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    const consider = (ns: Readonly<Namespace>): void => {
+      if (ns.metadata.deletionTimestamp !== undefined) this.queue.add(ns.metadata.name ?? "");
+    };
+    this.namespaces.addEventHandler({ onAdd: consider, onUpdate: (_old, ns) => { consider(ns); } });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    if (!(await waitForCacheSync(signal, this.namespaces))) {
+      this.queue.shutDown();
+      return;
+    }
+    this.logger.info({ workers: this.workers }, "Starting namespace controller");
+    const loops = Array.from({ length: this.workers }, () => this.worker(signal));
+    await whenAborted(signal);
+    this.queue.shutDown();
+    await Promise.all(loops);
+  }
+
+  async sync(name: string): Promise<NamespaceSyncOutcome> {
+    const ns = this.namespaces.lister.get(name);
+    if (ns?.metadata.deletionTimestamp === undefined) return { done: true };
+    const specFinalizers = ns.spec?.finalizers ?? [];
+    if (!specFinalizers.includes(FINALIZER_KUBERNETES)) {
+      if (specFinalizers.length === 0 && (ns.metadata.finalizers ?? []).length === 0) await this.deleteFinalized(name);
+      return { done: true };
+    }
+
+    const remaining: Remaining[] = [];
+    const failures: string[] = [];
+    for (const info of this.resources) {
+      try {
+        await this.deleteContent(info, name);
+        const left = await this.client.list(info, name);
+        if (left.items.length > 0) remaining.push(summarize(info, left.items, this.clock.now()));
+      } catch (err) {
+        if (isStatusError(err) && err.code === 404) continue; // not served here
+        failures.push(`${qualified(info)}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    await this.writeConditions(ns, remaining, failures);
+    if (failures.length > 0) throw new Error(`deleting the content of namespace ${name} failed for ${failures.length} resource types: ${failures.join("; ")}`);
+    if (remaining.length > 0) {
+      const grace = Math.max(0, ...remaining.map((r) => r.graceSeconds));
+      return { done: false, requeueAfterMs: (Math.floor(grace / 2) + 1) * 1000, remaining: remaining.map((r) => `${qualified(r.resource)}=${r.count}`) };
+    }
+
+    const body: Namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name }, spec: { finalizers: specFinalizers.filter((f) => f !== FINALIZER_KUBERNETES) } };
+    const reply = await this.client.raw("PUT", `/api/v1/namespaces/${encodeURIComponent(name)}/finalize`, body);
+    this.logger.info({ namespace: name }, "Namespace content deleted; finalized");
+    const after = reply.body as Partial<Namespace> | undefined;
+    if ((after?.spec?.finalizers ?? []).length === 0 && (after?.metadata?.finalizers ?? []).length === 0) await this.deleteFinalized(name);
+    return { done: true };
+  }
+
+  /** DELETE of a namespace that has a deletionTimestamp and no finalizers: the apiserver removes it now. */
+  private async deleteFinalized(name: string): Promise<void> {
+    try {
+      await this.client.delete(NAMESPACES, undefined, name);
+      this.logger.info({ namespace: name }, "Removed finalized namespace");
+    } catch (err) {
+      if (!(isStatusError(err) && err.code === 404)) throw err;
+    }
+  }
+
+  private async deleteContent(info: ResourceInfo, namespace: string): Promise<void> {
+    try {
+      await this.client.deleteCollection(info, namespace, { propagationPolicy: "Background" });
+      return;
+    } catch (err) {
+      if (!(isStatusError(err) && err.code === 405)) throw err;
+    }
+    const { items } = await this.client.list(info, namespace);
+    for (const item of items) {
+      if (item.metadata.deletionTimestamp !== undefined) continue;
+      try {
+        await this.client.delete(info, namespace, item.metadata.name ?? "", { propagationPolicy: "Background" });
+      } catch (err) {
+        if (!(isStatusError(err) && err.code === 404)) throw err;
+      }
+    }
+  }
+
+  private async writeConditions(ns: Readonly<Namespace>, remaining: readonly Remaining[], failures: readonly string[]): Promise<void> {
+    const conditions = deletionConditions(ns.status?.conditions ?? [], remaining, failures, rfc3339(this.clock.now()));
+    const key = (cs: readonly NamespaceCondition[]): string => JSON.stringify(cs.map((c) => [c.type, c.status, c.reason ?? "", c.message ?? "", c.lastTransitionTime ?? ""]));
+    if (key(conditions) === key(ns.status?.conditions ?? [])) return;
+    const next = structuredClone(ns) as Namespace;
+    next.status = { ...(next.status ?? {}), phase: "Terminating", conditions };
+    try {
+      await this.client.updateStatus(NAMESPACES, undefined, next);
+    } catch (err) {
+      // Conditions are informational; the next pass writes them again.
+      this.logger.debug({ namespace: ns.metadata.name, err: err instanceof Error ? err.message : String(err) }, "Could not update namespace conditions");
+    }
+  }
+
+  private async worker(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const next = await this.queue.get();
+      if (next.shutdown) return;
+      const key = next.item;
+      if (signal.aborted) {
+        this.queue.done(key);
+        return;
+      }
+      try {
+        const outcome = await this.sync(key);
+        this.queue.forget(key);
+        if (!outcome.done) {
+          this.logger.debug({ namespace: key, remaining: outcome.remaining }, "Namespace content remains; checking again later");
+          this.queue.addAfter(key, outcome.requeueAfterMs);
+        }
+      } catch (err) {
+        this.logger.warn({ namespace: key, err: err instanceof Error ? err.message : String(err) }, "Namespace deletion failed; retrying");
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}
+
+export const createNamespaceController: ControllerFactory = (ctx) =>
+  new NamespaceController({
+    client: ctx.client,
+    namespaces: ctx.informers.forResource<Namespace>(NAMESPACES),
+    workers: ctx.config.concurrentNamespaceSyncs,
+    clock: ctx.clock,
+    logger: ctx.logger.child({ controller: NAME }),
+    // One provider per registry, so the scrape-time gauges see every controller's queue.
+    metrics: queueMetricsFor(ctx.metrics),
+  });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Builders (pure; tests reuse them)
+
+function summarize(info: ResourceInfo, items: readonly KubeObject[], now: number): Remaining {
+  const finalizers = new Map<string, number>();
+  let graceSeconds = 0;
+  for (const item of items) {
+    for (const f of item.metadata.finalizers ?? []) finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
+    const deadline = Date.parse(item.metadata.deletionTimestamp ?? "");
+    if (Number.isFinite(deadline)) graceSeconds = Math.max(graceSeconds, Math.ceil((deadline - now) / 1000));
+  }
+  return { resource: info, count: items.length, finalizers, graceSeconds };
+}
+
+/** Kubernetes' namespace deletion conditions, keeping lastTransitionTime of those whose status did not change. */
+export function deletionConditions(current: readonly NamespaceCondition[], remaining: readonly Remaining[], failures: readonly string[], now: string): NamespaceCondition[] {
+  const finalizerCounts = new Map<string, number>();
+  for (const r of remaining) for (const [f, n] of r.finalizers) finalizerCounts.set(f, (finalizerCounts.get(f) ?? 0) + n);
+  const wanted: Omit<NamespaceCondition, "lastTransitionTime">[] = [
+    { type: "NamespaceDeletionDiscoveryFailure", status: "False", reason: "ResourcesDiscovered", message: "All resources successfully discovered" },
+    { type: "NamespaceDeletionGroupVersionParsingFailure", status: "False", reason: "ParsedGroupVersions", message: "All legacy kube types successfully parsed" },
+    failures.length > 0
+      ? { type: "NamespaceDeletionContentFailure", status: "True", reason: "ContentDeletionFailed", message: `Failed to delete all resource types, ${failures.length} remaining: ${failures.join(", ")}` }
+      : { type: "NamespaceDeletionContentFailure", status: "False", reason: "ContentDeleted", message: "All content successfully deleted, may be waiting on finalization" },
+    remaining.length > 0
+      ? { type: "NamespaceContentRemaining", status: "True", reason: "SomeResourcesRemain", message: `Some resources are remaining: ${remaining.map((r) => `${r.resource.resource}.${r.resource.group} has ${r.count} resource instances`).sort().join(", ")}` }
+      : { type: "NamespaceContentRemaining", status: "False", reason: "ContentRemoved", message: "All content successfully removed" },
+    finalizerCounts.size > 0
+      ? { type: "NamespaceFinalizersRemaining", status: "True", reason: "SomeFinalizersRemain", message: `Some content in the namespace has finalizers remaining: ${[...finalizerCounts].map(([f, n]) => `${f} in ${n} resource instances`).sort().join(", ")}` }
+      : { type: "NamespaceFinalizersRemaining", status: "False", reason: "ContentHasNoFinalizers", message: "All content-preserving finalizers finished" },
+  ];
+  return wanted.map((w) => {
+    const old = current.find((c) => c.type === w.type);
+    // A condition's transition time moves only when its status does.
+    const since = old?.status === w.status && old.lastTransitionTime ? old.lastTransitionTime : now;
+    return { type: w.type, status: w.status, lastTransitionTime: since, ...(w.reason ? { reason: w.reason } : {}), ...(w.message ? { message: w.message } : {}) };
+  });
+}
+
+function qualified(info: ResourceInfo): string {
+  return info.group === "" ? info.resource : `${info.resource}.${info.group}`;
+}
+
+/** metav1.Time: RFC 3339 in whole seconds. */
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

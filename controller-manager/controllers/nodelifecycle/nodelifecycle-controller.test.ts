@@ -1,0 +1,201 @@
+import { describe, expect, it } from "vitest";
+import { newNode, newPod } from "../../../api/testing/builders.js";
+import type { Lease, Node, Pod, Taint, Toleration } from "../../../api/types/index.js";
+import { FakeClock } from "../../../component-base/testing/fake-clock.js";
+import { drainQueue, FakeCluster, FakeRecorder } from "../endpoints/testing/fake-cluster.js";
+import {
+  createNodeLifecycleController,
+  createNodelifecycleController,
+  LEASES,
+  NODE_LEASE_NAMESPACE,
+  NODES,
+  NodeLifecycleController,
+  PODS,
+} from "./nodelifecycle-controller.js";
+import { evictionDecision, reconcileTaints, TAINT_NOT_READY, TAINT_UNREACHABLE, tolerates } from "./taints.js";
+
+const GRACE = 40_000;
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function lease(node: string, renewMs: number): Lease {
+  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: node, namespace: NODE_LEASE_NAMESPACE }, spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: new Date(renewMs).toISOString().replace("Z", "000Z") } };
+}
+
+function healthyNode(name: string, heartbeatMs: number): Node {
+  const node = newNode(name);
+  node.status!.conditions = [
+    { type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: iso(heartbeatMs), lastTransitionTime: iso(heartbeatMs) },
+    { type: "MemoryPressure", status: "False", lastHeartbeatTime: iso(heartbeatMs) },
+  ];
+  return node;
+}
+
+const unreachable = (seconds?: number): Toleration => ({ key: TAINT_UNREACHABLE, operator: "Exists", effect: "NoExecute", ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}) });
+
+function setup(objects: (Node | Lease | Pod)[]): { clock: FakeClock; cluster: FakeCluster; recorder: FakeRecorder; controller: NodeLifecycleController } {
+  const clock = new FakeClock();
+  const cluster = new FakeCluster(clock);
+  cluster.seed(...objects);
+  const recorder = new FakeRecorder();
+  const controller = new NodeLifecycleController({
+    client: cluster.client,
+    nodes: cluster.informer<Node>(NODES),
+    leases: cluster.informer<Lease>(LEASES),
+    pods: cluster.informer<Pod>(PODS),
+    recorder,
+    gracePeriodMs: GRACE,
+    monitorPeriodMs: 5_000,
+    clock,
+  });
+  return { clock, cluster, recorder, controller };
+}
+
+const nodeOf = (cluster: FakeCluster, name = "n1"): Node => cluster.get(NODES, undefined, name) as Node;
+const taintsOf = (node: Node): string[] => (node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`);
+
+describe("NodeLifecycleController", () => {
+  it("exports the factory under both names the registry may use", () => {
+    expect(createNodelifecycleController).toBe(createNodeLifecycleController);
+  });
+
+  it("takes a node whose lease goes stale through Unknown, taints, pod eviction after tolerationSeconds, and back", async () => {
+    const t0 = new FakeClock().now();
+    const { clock, cluster, recorder, controller } = setup([
+      healthyNode("n1", t0),
+      lease("n1", t0),
+      newPod("tolerant", { nodeName: "n1", ready: true, podIP: "10.244.0.2", tolerations: [unreachable(300)] }),
+      newPod("intolerant", { nodeName: "n1", ready: true, podIP: "10.244.0.3" }),
+      newPod("forever", { nodeName: "n1", ready: true, podIP: "10.244.0.4", tolerations: [unreachable()] }),
+    ]);
+    const sync = (): Promise<string[]> => drainQueue(controller.evictionQueue, (key) => controller.syncEviction(key));
+
+    // Fresh: registered, nothing else.
+    clock.step(10_000);
+    await controller.monitorNodeHealth();
+    expect(recorder.reasons()).toEqual(["RegisteredNode"]);
+    expect(cluster.writes()).toEqual([]);
+
+    // The lease renews, the Ready heartbeat does not: still healthy (the later of the two counts).
+    const renewed = cluster.get(LEASES, NODE_LEASE_NAMESPACE, "n1") as Lease;
+    renewed.spec!.renewTime = new Date(clock.now()).toISOString();
+    cluster.set(renewed);
+    clock.step(35_000);
+    await controller.monitorNodeHealth();
+    expect(cluster.writes()).toEqual([]);
+
+    // Past the grace period with nothing renewed.
+    clock.step(GRACE);
+    const staleAt = clock.now();
+    await controller.monitorNodeHealth();
+    const node = nodeOf(cluster);
+    const ready = node.status!.conditions!.find((c) => c.type === "Ready")!;
+    expect(ready).toMatchObject({ status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastTransitionTime: iso(staleAt) });
+    expect(node.status!.conditions!.find((c) => c.type === "MemoryPressure")!.status).toBe("Unknown");
+    expect(node.status!.conditions!.find((c) => c.type === "DiskPressure")).toMatchObject({ status: "Unknown", reason: "NodeStatusNeverUpdated" });
+    expect(taintsOf(node)).toEqual([`${TAINT_UNREACHABLE}:NoExecute`, `${TAINT_UNREACHABLE}:NoSchedule`]);
+    expect(node.spec!.taints![0]!.timeAdded).toBe(iso(staleAt));
+    expect(cluster.writes("patch", "nodes")[0]).toMatchObject({ subresource: "status" });
+    expect(recorder.events.find((e) => e.reason === "NodeNotReady")?.message).toBe("Node n1 status is now: NodeNotReady");
+    for (const name of ["tolerant", "intolerant", "forever"]) {
+      expect((cluster.get(PODS, "default", name) as Pod).status!.conditions!.find((c) => c.type === "Ready")!.status).toBe("False");
+    }
+
+    // A second pass changes nothing.
+    cluster.clearActions();
+    await controller.monitorNodeHealth();
+    expect(cluster.writes()).toEqual([]);
+
+    // The taint reached the pods: the intolerant one goes at once, the tolerant one waits 300 s.
+    await sync();
+    expect(cluster.get(PODS, "default", "intolerant")!.metadata.deletionTimestamp).toBeDefined();
+    expect(cluster.get(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeUndefined();
+    expect(recorder.events.filter((e) => e.reason === "TaintManagerEviction").map((e) => e.message)).toEqual(["Marking for deletion Pod default/intolerant"]);
+
+    clock.step(299_000);
+    await sync();
+    expect(cluster.get(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeUndefined();
+    clock.step(1_000);
+    await sync();
+    expect(cluster.get(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeDefined();
+    expect(cluster.get(PODS, "default", "forever")!.metadata.deletionTimestamp).toBeUndefined();
+
+    // The kubelet comes back: the taints go.
+    const back = nodeOf(cluster);
+    back.status!.conditions = [{ type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: iso(clock.now()) }];
+    cluster.set(back);
+    await controller.monitorNodeHealth();
+    expect(taintsOf(nodeOf(cluster))).toEqual([]);
+  });
+
+  it("taints a node that reports Ready=False not-ready, and leaves other taints alone", async () => {
+    const t0 = new FakeClock().now();
+    const node = healthyNode("n1", t0);
+    node.status!.conditions![0]!.status = "False";
+    node.spec!.taints = [{ key: "dedicated", value: "db", effect: "NoSchedule" }];
+    const { cluster, controller } = setup([node, lease("n1", t0)]);
+    await controller.monitorNodeHealth();
+    expect(taintsOf(nodeOf(cluster))).toEqual(["dedicated:NoSchedule", `${TAINT_NOT_READY}:NoExecute`, `${TAINT_NOT_READY}:NoSchedule`]);
+  });
+
+  it("cancels a scheduled eviction when the taint goes away", async () => {
+    const t0 = new FakeClock().now();
+    const node = healthyNode("n1", t0);
+    node.status!.conditions![0]!.status = "Unknown";
+    node.spec!.taints = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: iso(t0) }];
+    const { cluster, recorder, controller } = setup([node, lease("n1", t0), newPod("p", { nodeName: "n1", tolerations: [unreachable(60)] })]);
+    await drainQueue(controller.evictionQueue, (key) => controller.syncEviction(key));
+    const healed = nodeOf(cluster);
+    healed.spec!.taints = [];
+    cluster.set(healed);
+    await drainQueue(controller.evictionQueue, (key) => controller.syncEviction(key));
+    expect(recorder.events.map((e) => e.message)).toEqual(["Cancelling deletion of Pod default/p"]);
+  });
+
+  it("force-deletes pods of a node that no longer exists, after checking with the apiserver", async () => {
+    const { cluster, controller } = setup([newPod("orphan", { nodeName: "gone" }), newPod("fine", { nodeName: "n1" }), newNode("n1")]);
+    await controller.collectOrphanedPods();
+    expect(cluster.writes("delete", "pods")).toEqual([expect.objectContaining({ name: "orphan", deleteOptions: expect.objectContaining({ gracePeriodSeconds: 0 }) as unknown })]);
+    expect(cluster.actions.filter((a) => a.verb === "get").map((a) => a.name)).toEqual(["gone"]);
+    expect(cluster.get(PODS, "default", "orphan")).toBeUndefined();
+  });
+
+  it("emits RemovingNode when a node disappears", async () => {
+    const { cluster, recorder, controller } = setup([newNode("n1")]);
+    await controller.monitorNodeHealth();
+    cluster.remove(NODES, undefined, "n1");
+    await controller.monitorNodeHealth();
+    expect(recorder.events.map((e) => e.message)).toEqual(["Node n1 event: Registered Node n1 in Controller", "Node n1 event: Removing Node n1 from Controller"]);
+  });
+});
+
+describe("taints", () => {
+  const taint = (key: string, value?: string): Taint => ({ key, effect: "NoExecute", ...(value ? { value } : {}) });
+  it.each<[string, Toleration, Taint, boolean]>([
+    ["Exists on the key", { key: "k", operator: "Exists" }, taint("k", "v"), true],
+    ["Equal with the same value", { key: "k", operator: "Equal", value: "v" }, taint("k", "v"), true],
+    ["Equal with another value", { key: "k", value: "w" }, taint("k", "v"), false],
+    ["an empty key with Exists tolerates everything", { operator: "Exists" }, taint("any"), true],
+    ["another effect", { key: "k", operator: "Exists", effect: "NoSchedule" }, taint("k"), false],
+  ])("tolerates: %s", (_name, toleration, t, expected) => {
+    expect(tolerates(toleration, t)).toBe(expected);
+  });
+
+  it("counts tolerationSeconds from the earliest timeAdded, and zero or less means now", () => {
+    const at = Date.UTC(2024, 0, 1);
+    const taints: Taint[] = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: iso(at) }];
+    expect(evictionDecision(taints, [unreachable(30)], 0)).toEqual({ kind: "at", deadline: at + 30_000 });
+    expect(evictionDecision(taints, [unreachable(-5)], 0)).toEqual({ kind: "at", deadline: at });
+    expect(evictionDecision(taints, [unreachable()], 0)).toEqual({ kind: "never" });
+    expect(evictionDecision(taints, [], 0).kind).toBe("now");
+    expect(evictionDecision([{ key: "x", effect: "NoSchedule" }], [], 0)).toEqual({ kind: "none" });
+  });
+
+  it("adds the unschedulable and pressure taints and changes nothing when all is in place", () => {
+    const node = newNode("n1", { unschedulable: true });
+    node.status!.conditions!.push({ type: "DiskPressure", status: "True" });
+    const taints = reconcileTaints(node, "2024-01-01T00:00:00Z")!;
+    expect(taints.map((t) => `${t.key}:${t.effect}`)).toEqual(["node.kubernetes.io/disk-pressure:NoSchedule", "node.kubernetes.io/unschedulable:NoSchedule"]);
+    node.spec!.taints = taints;
+    expect(reconcileTaints(node, "2024-01-01T00:00:00Z")).toBeUndefined();
+  });
+});

@@ -1,0 +1,124 @@
+// The controllers kube-controller-manager can run, by --controllers name: a Map from name to factory that rejects
+// duplicates (HOUSE-STYLE's registry shape), plus Kubernetes' rules for the --controllers flag.
+import { createDeploymentController } from "./deployment/deployment-controller.js";
+import { createEndpointsController } from "./endpoints/endpoints-controller.js";
+import { createEndpointSliceController } from "./endpointslice/endpointslice-controller.js";
+import { createGarbageCollectorController } from "./garbagecollector/garbagecollector-controller.js";
+import { createNamespaceController } from "./namespace/namespace-controller.js";
+import { createNodeIpamController } from "./nodeipam/nodeipam-controller.js";
+import { createNodeLifecycleController } from "./nodelifecycle/nodelifecycle-controller.js";
+import { createReplicaSetController, createReplicationControllerController } from "./replicaset/replicaset-controller.js";
+import type { ControllerFactory } from "./types.js";
+
+export class DuplicateControllerError extends Error {
+  constructor(readonly controller: string) {
+    super(`controller "${controller}" is already registered`);
+    this.name = "DuplicateControllerError";
+  }
+}
+
+export class UnknownControllerError extends Error {
+  constructor(readonly controller: string) {
+    super(`"${controller}" is not in the list of known controllers`);
+    this.name = "UnknownControllerError";
+  }
+}
+
+export class ControllerRegistry {
+  private readonly factories = new Map<string, ControllerFactory>();
+
+  /** Adds a controller; a name registered twice is a programming error. */
+  register(name: string, factory: ControllerFactory): this {
+    if (this.factories.has(name)) throw new DuplicateControllerError(name);
+    this.factories.set(name, factory);
+    return this;
+  }
+
+  get(name: string): ControllerFactory | undefined {
+    return this.factories.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.factories.has(name);
+  }
+
+  /** Registered names, in registration order (the order controllers start in). */
+  names(): string[] {
+    return [...this.factories.keys()];
+  }
+}
+
+/** Every name --controllers accepts (Kubernetes' names), even for a registry that lacks some of them (tests). */
+export const KNOWN_CONTROLLERS: readonly string[] = [
+  "replicationcontroller",
+  "replicaset",
+  "deployment",
+  "endpoints",
+  "endpointslice",
+  "nodelifecycle",
+  "garbagecollector",
+  "namespace",
+  "nodeipam",
+];
+
+/** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
+export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
+  endpoint: "endpoints",
+  "endpoints-controller": "endpoints",
+  "endpointslice-controller": "endpointslice",
+  "node-lifecycle-controller": "nodelifecycle",
+  "garbage-collector-controller": "garbagecollector",
+  "namespace-controller": "namespace",
+  "node-ipam-controller": "nodeipam",
+  "replicaset-controller": "replicaset",
+  "replicationcontroller-controller": "replicationcontroller",
+  "deployment-controller": "deployment",
+};
+
+/** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
+export const DISABLED_BY_DEFAULT: ReadonlySet<string> = new Set<string>();
+
+/** The built-in controllers, in the order they start. */
+export function defaultRegistry(): ControllerRegistry {
+  return new ControllerRegistry()
+    .register("replicationcontroller", createReplicationControllerController)
+    .register("replicaset", createReplicaSetController)
+    .register("deployment", createDeploymentController)
+    .register("endpoints", createEndpointsController)
+    .register("endpointslice", createEndpointSliceController)
+    .register("nodelifecycle", createNodeLifecycleController)
+    .register("garbagecollector", createGarbageCollectorController)
+    .register("namespace", createNamespaceController)
+    .register("nodeipam", createNodeIpamController);
+}
+
+function canonical(name: string): string {
+  return CONTROLLER_ALIASES[name] ?? name;
+}
+
+/**
+ * The registered controllers that --controllers enables, in registration order. Kubernetes' rule: the first entry
+ * naming a controller decides ("foo" on, "-foo" off); otherwise "*" turns on everything not disabled by default;
+ * without "*" nothing else runs. Unknown names throw UnknownControllerError.
+ */
+export function enabledControllers(registry: ControllerRegistry, requested: readonly string[]): string[] {
+  const known = new Set([...KNOWN_CONTROLLERS, ...registry.names()]);
+  const entries = requested.map((entry) => {
+    if (entry === "*") return entry;
+    const negated = entry.startsWith("-");
+    const name = canonical(negated ? entry.slice(1) : entry);
+    if (!known.has(name)) throw new UnknownControllerError(negated ? entry.slice(1) : entry);
+    return negated ? `-${name}` : name;
+  });
+  return registry.names().filter((name) => isEnabled(name, entries));
+}
+
+function isEnabled(name: string, entries: readonly string[]): boolean {
+  let star = false;
+  for (const entry of entries) {
+    if (entry === name) return true;
+    if (entry === `-${name}`) return false;
+    if (entry === "*") star = true;
+  }
+  return star && !DISABLED_BY_DEFAULT.has(name);
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { configFromOptions, controllerList, defaultControllerManagerConfig, parseControllerManagerFlags } from "./options.js";
+
+describe("kube-controller-manager flags", () => {
+  it("default like Kubernetes", () => {
+    const o = parseControllerManagerFlags([]);
+    expect(o).toMatchObject({
+      leaderElect: true,
+      leaderElectLeaseDuration: 15_000,
+      leaderElectRenewDeadline: 10_000,
+      leaderElectRetryPeriod: 2_000,
+      leaderElectResourceNamespace: "kube-system",
+      leaderElectResourceName: "kube-controller-manager",
+      controllers: ["*"],
+      port: 10252,
+    });
+    expect(defaultControllerManagerConfig()).toEqual({
+      concurrentReplicasetSyncs: 5,
+      concurrentRcSyncs: 5,
+      concurrentDeploymentSyncs: 5,
+      concurrentEndpointSyncs: 5,
+      concurrentServiceEndpointSyncs: 5,
+      concurrentGcSyncs: 20,
+      concurrentNamespaceSyncs: 10,
+      nodeMonitorPeriodMs: 5_000,
+      nodeMonitorGracePeriodMs: 40_000,
+      allocateNodeCidrs: false,
+      clusterCidr: "10.244.0.0/16",
+      nodeCidrMaskSize: 24,
+    });
+  });
+
+  it("take Kubernetes' names and Go durations", () => {
+    const o = parseControllerManagerFlags([
+      "--master=http://127.0.0.1:8080",
+      "--leader-elect=false",
+      "--concurrent-rc-syncs=2",
+      "--concurrent-service-endpoint-syncs",
+      "3",
+      "--node-monitor-grace-period=1m",
+      "--allocate-node-cidrs",
+      "--cluster-cidr=10.100.0.0/16",
+      "--node-cidr-mask-size=26",
+      "--controllers=*,-deployment",
+      "--controllers",
+      "endpoints",
+    ]);
+    expect(o.master).toBe("http://127.0.0.1:8080");
+    expect(o.leaderElect).toBe(false);
+    expect(configFromOptions(o)).toMatchObject({ concurrentRcSyncs: 2, concurrentServiceEndpointSyncs: 3, nodeMonitorGracePeriodMs: 60_000, allocateNodeCidrs: true, clusterCidr: "10.100.0.0/16", nodeCidrMaskSize: 26 });
+    expect(controllerList(o.controllers)).toEqual(["*", "-deployment", "endpoints"]);
+  });
+});

@@ -1,0 +1,75 @@
+// kube-controller-manager's flags, with Kubernetes' names and defaults (and 0.18's insecure --port for /healthz and
+// /metrics), and their conversion into the ControllerManagerConfig every controller reads.
+import { defineFlags, loggingFlags, parseFlags, type FlagValues } from "../component-base/flags.js";
+import type { ControllerManagerConfig } from "./controllers/types.js";
+
+export const controllerManagerFlags = defineFlags({
+  master: { type: "string", help: "The address of the Kubernetes API server (overrides any value in kubeconfig)." },
+  kubeconfig: { type: "string", help: "Path to kubeconfig file with authorization and master location information." },
+  kubeApiQps: { type: "number", default: 200, help: "QPS to use while talking with kubernetes apiserver (Kubernetes' default is 20; the lab's apiserver takes far more)." },
+  kubeApiBurst: { type: "number", default: 400, help: "Burst to use while talking with kubernetes apiserver." },
+  controllers: {
+    type: "stringArray",
+    default: ["*"],
+    help: "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. Comma-separated or repeated.",
+  },
+  leaderElect: { type: "boolean", default: true, help: "Start a leader election client and gain leadership before executing the main loop. Enable this when running replicated components for high availability." },
+  leaderElectLeaseDuration: { type: "duration", default: "15s", help: "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership of a led but unrenewed leader slot." },
+  leaderElectRenewDeadline: { type: "duration", default: "10s", help: "The interval between attempts by the acting master to renew a leadership slot before it stops leading. This must be less than the lease duration." },
+  leaderElectRetryPeriod: { type: "duration", default: "2s", help: "The duration the clients should wait between attempting acquisition and renewal of a leadership." },
+  leaderElectResourceNamespace: { type: "string", default: "kube-system", help: "The namespace of resource object that is used for locking during leader election." },
+  leaderElectResourceName: { type: "string", default: "kube-controller-manager", help: "The name of resource object that is used for locking during leader election." },
+  concurrentReplicasetSyncs: { type: "number", default: 5, help: "The number of replica sets that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load." },
+  concurrentRcSyncs: { type: "number", default: 5, help: "The number of replication controllers that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load." },
+  concurrentDeploymentSyncs: { type: "number", default: 5, help: "The number of deployment objects that are allowed to sync concurrently. Larger number = more responsive deployments, but more CPU (and network) load." },
+  concurrentEndpointSyncs: { type: "number", default: 5, help: "The number of endpoint syncing operations that will be done concurrently. Larger number = faster endpoint updating, but more CPU (and network) load." },
+  concurrentServiceEndpointSyncs: { type: "number", default: 5, help: "The number of service endpoint syncing operations that will be done concurrently. Larger number = faster endpoint slice updating, but more CPU (and network) load." },
+  concurrentGcSyncs: { type: "number", default: 20, help: "The number of garbage collector workers that are allowed to sync concurrently." },
+  concurrentNamespaceSyncs: { type: "number", default: 10, help: "The number of namespace objects that are allowed to sync concurrently. Larger number = more responsive namespace termination, but more CPU (and network) load." },
+  nodeMonitorPeriod: { type: "duration", default: "5s", help: "The period for syncing NodeStatus in cloud-node-lifecycle-controller." },
+  nodeMonitorGracePeriod: { type: "duration", default: "40s", help: "Amount of time which we allow running Node to be unresponsive before marking it unhealthy. Must be N times more than kubelet's nodeStatusUpdateFrequency, where N means number of retries allowed for kubelet to post node status." },
+  allocateNodeCidrs: { type: "boolean", default: false, help: "Should CIDRs for Pods be allocated and set on the cloud provider." },
+  clusterCidr: { type: "string", default: "10.244.0.0/16", help: "CIDR Range for Pods in cluster. Requires --allocate-node-cidrs to be true" },
+  nodeCidrMaskSize: { type: "number", default: 24, help: "Mask size for node cidr in cluster." },
+  port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
+  bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
+  ...loggingFlags,
+});
+
+export type ControllerManagerOptions = FlagValues<typeof controllerManagerFlags>;
+
+/** Parses argv (without node and script); exits on --help or a flag error, like every Kubernetes component. */
+export function parseControllerManagerFlags(argv: readonly string[]): ControllerManagerOptions {
+  return parseFlags(controllerManagerFlags, argv, {
+    command: "kube-controller-manager",
+    summary:
+      "The Kubernetes controller manager is a daemon that embeds the core control loops shipped with Kubernetes. A controller is a control loop that watches the shared state of the cluster through the apiserver and makes changes attempting to move the current state towards the desired state.",
+  });
+}
+
+export function configFromOptions(o: ControllerManagerOptions): ControllerManagerConfig {
+  return {
+    concurrentReplicasetSyncs: o.concurrentReplicasetSyncs,
+    concurrentRcSyncs: o.concurrentRcSyncs,
+    concurrentDeploymentSyncs: o.concurrentDeploymentSyncs,
+    concurrentEndpointSyncs: o.concurrentEndpointSyncs,
+    concurrentServiceEndpointSyncs: o.concurrentServiceEndpointSyncs,
+    concurrentGcSyncs: o.concurrentGcSyncs,
+    concurrentNamespaceSyncs: o.concurrentNamespaceSyncs,
+    nodeMonitorPeriodMs: o.nodeMonitorPeriod,
+    nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod,
+    allocateNodeCidrs: o.allocateNodeCidrs,
+    clusterCidr: o.clusterCidr,
+    nodeCidrMaskSize: o.nodeCidrMaskSize,
+  };
+}
+
+/** The configuration every flag at its default gives (for tests). */
+export function defaultControllerManagerConfig(): ControllerManagerConfig {
+  return configFromOptions(parseControllerManagerFlags([]));
+}
+
+/** --controllers as a flat list: each value may itself be comma-separated (pflag StringSlice). */
+export function controllerList(values: readonly string[]): string[] {
+  return values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+}
