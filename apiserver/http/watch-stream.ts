@@ -53,8 +53,20 @@ export function chunkedWatchWriter(res: ServerResponse): WatchWriter {
   res.once("close", () => {
     closers.fire();
   });
+  // Events written in the same tick leave in one write: a burst of etcd changes fanned out to many watchers costs
+  // one syscall per watcher, not one per event per watcher.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    if (!res.writableEnded && !res.destroyed) res.uncork();
+  };
   const write = (json: string): boolean => {
     if (closers.closed || res.writableEnded || res.destroyed) return false;
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
     return res.write(`${json}\n`);
   };
   return {
