@@ -107,6 +107,15 @@ function controllerUidIndexFunc(obj: Readonly<KubeObject>): string[] {
   return [ref ? ref.uid : orphanIndexValue(obj.metadata.namespace)];
 }
 
+/** Adds an index unless a controller sharing the informer already did (the same name means the same function). */
+export function ensureIndex<T extends KubeObject>(informer: Pick<Informer<T>, "addIndexers">, name: string, fn: (obj: Readonly<T>) => readonly string[]): void {
+  try {
+    informer.addIndexers({ [name]: fn });
+  } catch (err) {
+    if (!(err instanceof Error && err.message.includes("already exists"))) throw err;
+  }
+}
+
 const indexed = new WeakSet<object>();
 
 /** Adds CONTROLLER_UID_INDEX to a shared informer once, however many controllers ask. */
@@ -287,28 +296,43 @@ export function newControllerQueue(name: string, clock: Clock, registry: Registr
   return createWorkqueue({ name, clock, ...(registry ? { metrics: queueMetricsFor(registry) } : {}) });
 }
 
-export interface WorkerOptions {
-  queue: RateLimitingQueue;
+export interface WorkerOptions<T = string> {
+  queue: RateLimitingQueue<T>;
   workers: number;
-  sync: (key: string) => Promise<void>;
+  sync: (key: T) => Promise<void>;
   /** Everything the controller reads; workers start once all have synced. */
   informers: readonly { waitForSync(signal?: AbortSignal): Promise<boolean> }[];
   logger: Logger;
   signal: AbortSignal;
+  /**
+   * Runs once the caches synced, just before the workers start, in place of the default "Caches synced; starting
+   * workers" line: where a controller logs its own start line and queues what the initial lists imply.
+   */
+  onStart?: () => void;
+  /** Logs a failed sync (it is then requeued with backoff); default: conflicts at debug, the rest at warn. */
+  logFailure?: (key: T, err: unknown) => void;
+}
+
+function logSyncFailure(logger: Logger, key: unknown, err: unknown): void {
+  const conflict = isStatusError(err) && (err.reason === "Conflict" || err.reason === "AlreadyExists");
+  if (conflict) logger.debug({ key, err }, "Sync hit a conflict; requeueing");
+  else logger.warn({ key, err }, "Sync failed; requeueing with backoff");
 }
 
 /**
  * HOUSE-STYLE's run(): wait for the caches, run N worker loops (get → sync → forget or addRateLimited → done), and
  * on abort shut the queue down and await the loops. Resolves once every loop stopped.
  */
-export async function runWorkers(opts: WorkerOptions): Promise<void> {
+export async function runWorkers<T = string>(opts: WorkerOptions<T>): Promise<void> {
   const { queue, signal, logger } = opts;
   const synced = await Promise.all(opts.informers.map((i) => i.waitForSync(signal)));
   if (signal.aborted || !synced.every(Boolean)) {
     queue.shutDown();
     return;
   }
-  logger.info({ workers: opts.workers }, "Caches synced; starting workers");
+  if (opts.onStart) opts.onStart();
+  else logger.info({ workers: opts.workers }, "Caches synced; starting workers");
+  const logFailure = opts.logFailure ?? ((key: T, err: unknown) => { logSyncFailure(logger, key, err); });
   const onAbort = (): void => {
     queue.shutDown();
   };
@@ -323,9 +347,7 @@ export async function runWorkers(opts: WorkerOptions): Promise<void> {
         await opts.sync(key);
         queue.forget(key);
       } catch (err) {
-        const conflict = isStatusError(err) && (err.reason === "Conflict" || err.reason === "AlreadyExists");
-        if (conflict) logger.debug({ key, err }, "Sync hit a conflict; requeueing");
-        else logger.warn({ key, err }, "Sync failed; requeueing with backoff");
+        logFailure(key, err);
         queue.addRateLimited(key);
       } finally {
         queue.done(key);
@@ -345,6 +367,16 @@ export async function runWorkers(opts: WorkerOptions): Promise<void> {
 /** `err` if it is an Error, else an Error carrying its text (for rethrowing what a catch or a rejection gave). */
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The text of what a catch or a rejection gave: an Error's message, anything else as a string (for log fields). */
+export function errorMessage(err: unknown): string {
+  return toError(err).message;
+}
+
+/** A 404 from the apiserver: the object (or the resource) is not there. */
+export function isNotFound(err: unknown): boolean {
+  return isStatusError(err) && err.code === 404;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@
 import { isStatusError } from "../../../api/errors.js";
 import { isEmptySelector, selectorFromLabelSelector, type Selector } from "../../../api/labels.js";
 import { objectKey, type OwnerReference } from "../../../api/meta.js";
-import { RESOURCES } from "../../../api/resources.js";
+import { findResource } from "../../../api/resources.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
 import type { Pod } from "../../../api/types/core.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
@@ -94,9 +94,9 @@ import {
   sumStatusReplicas,
 } from "./deployment-util.js";
 
-const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
-const REPLICASETS = RESOURCES.find((r) => r.group === "apps" && r.resource === "replicasets")!;
-const DEPLOYMENTS = RESOURCES.find((r) => r.group === "apps" && r.resource === "deployments")!;
+const PODS = findResource("", "v1", "pods")!;
+const REPLICASETS = findResource("apps", "v1", "replicasets")!;
+const DEPLOYMENTS = findResource("apps", "v1", "deployments")!;
 
 type RS = Readonly<ReplicaSet>;
 

@@ -13,22 +13,20 @@
 //   - Services without a selector are never touched: their Endpoints belong to someone else (the apiserver's
 //     `default/kubernetes`, or a user). When a Service is gone its Endpoints are deleted, except default/kubernetes.
 //   - Level-based: every event only enqueues a service key; sync(key) recomputes from the caches.
-import { isStatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
-import { RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { findResource } from "../../../api/resources.js";
 import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service } from "../../../api/types/index.js";
-import { unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
+import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
-import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
+import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { queueMetricsFor } from "../controller-utils.js";
+import { errorMessage, isNotFound, isPodReady, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import {
   compareIPs,
   compareStrings,
   hasSelector,
-  isPodReady,
   podChangeMatters,
   podsForService,
   resolvePorts,
@@ -44,10 +42,9 @@ export const HEADLESS_LABEL = "service.kubernetes.io/headless";
 /** Owned by the apiserver (its own address), never by this controller. */
 const APISERVER_ENDPOINTS = "default/kubernetes";
 
-const find = (group: string, resource: string): ResourceInfo => RESOURCES.find((r) => r.group === group && r.resource === resource)!;
-export const SERVICES = find("", "services");
-export const PODS = find("", "pods");
-export const ENDPOINTS = find("", "endpoints");
+export const SERVICES = findResource("", "v1", "services")!;
+export const PODS = findResource("", "v1", "pods")!;
+export const ENDPOINTS = findResource("", "v1", "endpoints")!;
 
 export type EndpointsClient = Pick<RestClient, "create" | "update" | "delete">;
 
@@ -105,18 +102,23 @@ export class EndpointsController implements Controller {
     });
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    if (!(await waitForCacheSync(signal, this.services, this.pods, this.endpoints))) {
-      this.queue.shutDown();
-      return;
-    }
-    // Endpoints left behind by services deleted while no controller ran (Kubernetes' checkLeftoverEndpoints).
-    for (const key of this.endpoints.lister.listKeys()) if (!this.services.lister.get(key)) this.queue.add(key);
-    this.logger.info({ workers: this.workers }, "Starting endpoints controller");
-    const loops = Array.from({ length: this.workers }, () => this.worker(signal));
-    await whenAborted(signal);
-    this.queue.shutDown();
-    await Promise.all(loops);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers({
+      queue: this.queue,
+      workers: this.workers,
+      sync: (key) => this.sync(key),
+      informers: [this.services, this.pods, this.endpoints],
+      logger: this.logger,
+      signal,
+      onStart: () => {
+        // Endpoints left behind by services deleted while no controller ran (Kubernetes' checkLeftoverEndpoints).
+        for (const key of this.endpoints.lister.listKeys()) if (!this.services.lister.get(key)) this.queue.add(key);
+        this.logger.info({ workers: this.workers }, "Starting endpoints controller");
+      },
+      logFailure: (key, err) => {
+        this.logger.warn({ key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Syncing endpoints failed; retrying");
+      },
+    });
   }
 
   /** Makes the Endpoints of the service `key` match its pods (or removes it when the service is gone). */
@@ -152,27 +154,6 @@ export class EndpointsController implements Controller {
     next.subsets = subsets;
     await this.client.update(ENDPOINTS, namespace, next);
     this.logger.debug({ key }, "Updated endpoints");
-  }
-
-  private async worker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const next = await this.queue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      if (signal.aborted) {
-        this.queue.done(key);
-        return;
-      }
-      try {
-        await this.sync(key);
-        this.queue.forget(key);
-      } catch (err) {
-        this.logger.warn({ key, err: errorText(err), retries: this.queue.numRequeues(key) }, "Syncing endpoints failed; retrying");
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
-    }
   }
 
   private enqueue(obj: Readonly<KubeObject>): void {
@@ -340,12 +321,4 @@ export function sameJson(a: unknown, b: unknown): boolean {
 
 function keyOf(obj: Readonly<KubeObject>): string {
   return `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
-}
-
-function isNotFound(err: unknown): boolean {
-  return isStatusError(err) && err.code === 404;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

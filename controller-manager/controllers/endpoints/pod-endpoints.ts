@@ -15,10 +15,6 @@ export function wantsEndpoints(svc: Readonly<Service>): boolean {
   return hasSelector(svc) && svc.spec?.type !== "ExternalName";
 }
 
-export function isPodReady(pod: Readonly<Pod>): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-}
-
 export function isTerminating(pod: Readonly<Pod>): boolean {
   return pod.metadata.deletionTimestamp !== undefined;
 }

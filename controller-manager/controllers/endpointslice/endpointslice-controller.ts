@@ -16,18 +16,16 @@
 //     user-made slices stay alone. Services without a selector (or ExternalName) lose the slices we made.
 //   - Because slice names are random, a stale cache could make us create a slice twice: every write is recorded
 //     (EndpointSliceTracker) and a sync whose cache has not caught up with our own writes fails and is retried.
-import { isStatusError } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
-import { RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointSlice, EndpointSlicePort, Pod, Service } from "../../../api/types/index.js";
-import { isNewerResourceVersion, unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
+import { isNewerResourceVersion, unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
-import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
+import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import { HEADLESS_LABEL, sameJson, stableJson } from "../endpoints/endpoints-controller.js";
 import {
-  isPodReady,
   isTerminating,
   podChangeMatters,
   podsForService,
@@ -37,7 +35,7 @@ import {
   splitKey,
   wantsEndpoints,
 } from "../endpoints/pod-endpoints.js";
-import { queueMetricsFor } from "../controller-utils.js";
+import { ensureIndex, errorMessage, isNotFound, isPodReady, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "endpointslice";
@@ -49,10 +47,9 @@ export const MAX_ENDPOINTS_PER_SLICE = 100;
 /** Index of our slices by their service key ("namespace/service"). */
 const SERVICE_INDEX = "endpointslice-controller/service";
 
-const find = (group: string, resource: string): ResourceInfo => RESOURCES.find((r) => r.group === group && r.resource === resource)!;
-export const SERVICES = find("", "services");
-export const PODS = find("", "pods");
-export const ENDPOINT_SLICES = find("discovery.k8s.io", "endpointslices");
+export const SERVICES = findResource("", "v1", "services")!;
+export const PODS = findResource("", "v1", "pods")!;
+export const ENDPOINT_SLICES = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 
 export type EndpointSliceClient = Pick<RestClient, "create" | "update" | "delete">;
 
@@ -180,16 +177,22 @@ export class EndpointSliceController implements Controller {
     });
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    if (!(await waitForCacheSync(signal, this.services, this.pods, this.slices))) {
-      this.queue.shutDown();
-      return;
-    }
-    this.logger.info({ workers: this.workers }, "Starting endpoint slice controller");
-    const loops = Array.from({ length: this.workers }, () => this.worker(signal));
-    await whenAborted(signal);
-    this.queue.shutDown();
-    await Promise.all(loops);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers({
+      queue: this.queue,
+      workers: this.workers,
+      sync: (key) => this.sync(key),
+      informers: [this.services, this.pods, this.slices],
+      logger: this.logger,
+      signal,
+      onStart: () => {
+        this.logger.info({ workers: this.workers }, "Starting endpoint slice controller");
+      },
+      logFailure: (key, err) => {
+        const level = err instanceof StaleCacheError ? "debug" : "warn";
+        this.logger[level]({ key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Syncing endpoint slices failed; retrying");
+      },
+    });
   }
 
   /** Makes the slices of service `key` match its pods. */
@@ -226,31 +229,9 @@ export class EndpointSliceController implements Controller {
     try {
       await this.client.delete(ENDPOINT_SLICES, slice.metadata.namespace, name, { preconditions: { uid: slice.metadata.uid ?? "" } });
     } catch (err) {
-      if (!(isStatusError(err) && err.code === 404)) throw err;
+      if (!isNotFound(err)) throw err;
     }
     this.tracker.deleted(serviceKey, name);
-  }
-
-  private async worker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const next = await this.queue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      if (signal.aborted) {
-        this.queue.done(key);
-        return;
-      }
-      try {
-        await this.sync(key);
-        this.queue.forget(key);
-      } catch (err) {
-        const level = err instanceof StaleCacheError ? "debug" : "warn";
-        this.logger[level]({ key, err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, "Syncing endpoint slices failed; retrying");
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
-    }
   }
 
   private enqueuePodServices(pod: Readonly<Pod>, oldPod?: Readonly<Pod>): void {
@@ -456,13 +437,4 @@ function serviceKeyOf(slice: Readonly<EndpointSlice>): string | undefined {
 
 function keyOf(obj: Readonly<KubeObject>): string {
   return `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
-}
-
-/** Adds an index unless a controller sharing the informer already did (the same name means the same function). */
-function ensureIndex<T extends KubeObject>(informer: Informer<T>, name: string, fn: (obj: Readonly<T>) => readonly string[]): void {
-  try {
-    informer.addIndexers({ [name]: fn });
-  } catch (err) {
-    if (!(err instanceof Error && err.message.includes("already exists"))) throw err;
-  }
 }

@@ -17,15 +17,14 @@
 //     with the propagation its own finalizers ask for (Background by default).
 // Owners of kinds nobody serves here are treated as solid: we never delete on a guess. Deletes carry a uid
 // precondition so a same-named successor is never hit; patches carry the resourceVersion they were computed from.
-import { isStatusError } from "../../../api/errors.js";
 import { objectKey, type KubeObject, type OwnerReference } from "../../../api/meta.js";
 import { findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
-import { unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
+import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
-import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
+import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { queueMetricsFor } from "../controller-utils.js";
+import { ensureIndex, errorMessage, isNotFound, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "garbagecollector";
@@ -93,16 +92,21 @@ export class GarbageCollector implements Controller {
     }
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    if (!(await waitForCacheSync(signal, ...this.informers.values()))) {
-      this.queue.shutDown();
-      return;
-    }
-    this.logger.info({ workers: this.workers, resources: this.informers.size }, "Starting garbage collector");
-    const loops = Array.from({ length: this.workers }, () => this.worker(signal));
-    await whenAborted(signal);
-    this.queue.shutDown();
-    await Promise.all(loops);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers({
+      queue: this.queue,
+      workers: this.workers,
+      sync: (key) => this.sync(key),
+      informers: [...this.informers.values()],
+      logger: this.logger,
+      signal,
+      onStart: () => {
+        this.logger.info({ workers: this.workers, resources: this.informers.size }, "Starting garbage collector");
+      },
+      logFailure: (key, err) => {
+        this.logger.warn({ object: key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Garbage collection failed; retrying");
+      },
+    });
   }
 
   /** Processes one object; see the file comment. Throws to be retried. */
@@ -295,27 +299,6 @@ export class GarbageCollector implements Controller {
       ? { info: informer.resource, informer, namespace: undefined, name: objKey }
       : { info: informer.resource, informer, namespace: objKey.slice(0, slash), name: objKey.slice(slash + 1) };
   }
-
-  private async worker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const next = await this.queue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      if (signal.aborted) {
-        this.queue.done(key);
-        return;
-      }
-      try {
-        await this.sync(key);
-        this.queue.forget(key);
-      } catch (err) {
-        this.logger.warn({ object: key, err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, "Garbage collection failed; retrying");
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
-    }
-  }
 }
 
 export const createGarbageCollectorController: ControllerFactory = (ctx) =>
@@ -343,17 +326,4 @@ function isDeletingDependents(obj: Readonly<KubeObject>): boolean {
 
 function stateOf(owner: Readonly<KubeObject>): OwnerState {
   return isDeletingDependents(owner) ? { kind: "waiting" } : { kind: "solid" };
-}
-
-function isNotFound(err: unknown): boolean {
-  return isStatusError(err) && err.code === 404;
-}
-
-/** Adds an index unless a controller sharing the informer already did (the same name means the same function). */
-function ensureIndex<T extends KubeObject>(informer: Informer<T>, name: string, fn: (obj: Readonly<T>) => readonly string[]): void {
-  try {
-    informer.addIndexers({ [name]: fn });
-  } catch (err) {
-    if (!(err instanceof Error && err.message.includes("already exists"))) throw err;
-  }
 }

@@ -14,21 +14,21 @@
 //     it again, which removes it.
 import { isStatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
-import { RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { findResource, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
 import type { Namespace, NamespaceCondition } from "../../../api/types/index.js";
-import { waitForCacheSync, type Informer } from "../../../client/informer.js";
+import type { Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
-import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
+import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { queueMetricsFor } from "../controller-utils.js";
+import { errorMessage, formatTime, isNotFound, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "namespace";
 export const COMPONENT = "namespace-controller";
 export const FINALIZER_KUBERNETES = "kubernetes";
 
-export const NAMESPACES = RESOURCES.find((r) => r.group === "" && r.resource === "namespaces")!;
+export const NAMESPACES = findResource("", "v1", "namespaces")!;
 /** What a namespace can contain: every namespaced resource once (events.k8s.io events are core events). */
 export const NAMESPACED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.namespaced && r.group !== "events.k8s.io");
 
@@ -83,16 +83,27 @@ export class NamespaceController implements Controller {
     this.namespaces.addEventHandler({ onAdd: consider, onUpdate: (_old, ns) => { consider(ns); } });
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    if (!(await waitForCacheSync(signal, this.namespaces))) {
-      this.queue.shutDown();
-      return;
-    }
-    this.logger.info({ workers: this.workers }, "Starting namespace controller");
-    const loops = Array.from({ length: this.workers }, () => this.worker(signal));
-    await whenAborted(signal);
-    this.queue.shutDown();
-    await Promise.all(loops);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers({
+      queue: this.queue,
+      workers: this.workers,
+      sync: async (key) => {
+        const outcome = await this.sync(key);
+        if (!outcome.done) {
+          this.logger.debug({ namespace: key, remaining: outcome.remaining }, "Namespace content remains; checking again later");
+          this.queue.addAfter(key, outcome.requeueAfterMs);
+        }
+      },
+      informers: [this.namespaces],
+      logger: this.logger,
+      signal,
+      onStart: () => {
+        this.logger.info({ workers: this.workers }, "Starting namespace controller");
+      },
+      logFailure: (key, err) => {
+        this.logger.warn({ namespace: key, err: errorMessage(err) }, "Namespace deletion failed; retrying");
+      },
+    });
   }
 
   async sync(name: string): Promise<NamespaceSyncOutcome> {
@@ -112,15 +123,15 @@ export class NamespaceController implements Controller {
         const left = await this.client.list(info, name);
         if (left.items.length > 0) remaining.push(summarize(info, left.items, this.clock.now()));
       } catch (err) {
-        if (isStatusError(err) && err.code === 404) continue; // not served here
-        failures.push(`${qualified(info)}: ${err instanceof Error ? err.message : String(err)}`);
+        if (isNotFound(err)) continue; // not served here
+        failures.push(`${qualifiedResource(info)}: ${errorMessage(err)}`);
       }
     }
     await this.writeConditions(ns, remaining, failures);
     if (failures.length > 0) throw new Error(`deleting the content of namespace ${name} failed for ${failures.length} resource types: ${failures.join("; ")}`);
     if (remaining.length > 0) {
       const grace = Math.max(0, ...remaining.map((r) => r.graceSeconds));
-      return { done: false, requeueAfterMs: (Math.floor(grace / 2) + 1) * 1000, remaining: remaining.map((r) => `${qualified(r.resource)}=${r.count}`) };
+      return { done: false, requeueAfterMs: (Math.floor(grace / 2) + 1) * 1000, remaining: remaining.map((r) => `${qualifiedResource(r.resource)}=${r.count}`) };
     }
 
     const body: Namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name }, spec: { finalizers: specFinalizers.filter((f) => f !== FINALIZER_KUBERNETES) } };
@@ -137,7 +148,7 @@ export class NamespaceController implements Controller {
       await this.client.delete(NAMESPACES, undefined, name);
       this.logger.info({ namespace: name }, "Removed finalized namespace");
     } catch (err) {
-      if (!(isStatusError(err) && err.code === 404)) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 
@@ -154,13 +165,13 @@ export class NamespaceController implements Controller {
       try {
         await this.client.delete(info, namespace, item.metadata.name ?? "", { propagationPolicy: "Background" });
       } catch (err) {
-        if (!(isStatusError(err) && err.code === 404)) throw err;
+        if (!isNotFound(err)) throw err;
       }
     }
   }
 
   private async writeConditions(ns: Readonly<Namespace>, remaining: readonly Remaining[], failures: readonly string[]): Promise<void> {
-    const conditions = deletionConditions(ns.status?.conditions ?? [], remaining, failures, rfc3339(this.clock.now()));
+    const conditions = deletionConditions(ns.status?.conditions ?? [], remaining, failures, formatTime(this.clock.now()));
     const key = (cs: readonly NamespaceCondition[]): string => JSON.stringify(cs.map((c) => [c.type, c.status, c.reason ?? "", c.message ?? "", c.lastTransitionTime ?? ""]));
     if (key(conditions) === key(ns.status?.conditions ?? [])) return;
     const next = structuredClone(ns) as Namespace;
@@ -169,32 +180,7 @@ export class NamespaceController implements Controller {
       await this.client.updateStatus(NAMESPACES, undefined, next);
     } catch (err) {
       // Conditions are informational; the next pass writes them again.
-      this.logger.debug({ namespace: ns.metadata.name, err: err instanceof Error ? err.message : String(err) }, "Could not update namespace conditions");
-    }
-  }
-
-  private async worker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const next = await this.queue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      if (signal.aborted) {
-        this.queue.done(key);
-        return;
-      }
-      try {
-        const outcome = await this.sync(key);
-        this.queue.forget(key);
-        if (!outcome.done) {
-          this.logger.debug({ namespace: key, remaining: outcome.remaining }, "Namespace content remains; checking again later");
-          this.queue.addAfter(key, outcome.requeueAfterMs);
-        }
-      } catch (err) {
-        this.logger.warn({ namespace: key, err: err instanceof Error ? err.message : String(err) }, "Namespace deletion failed; retrying");
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
+      this.logger.debug({ namespace: ns.metadata.name, err: errorMessage(err) }, "Could not update namespace conditions");
     }
   }
 }
@@ -247,13 +233,4 @@ export function deletionConditions(current: readonly NamespaceCondition[], remai
     const since = old?.status === w.status && old.lastTransitionTime ? old.lastTransitionTime : now;
     return { type: w.type, status: w.status, lastTransitionTime: since, ...(w.reason ? { reason: w.reason } : {}), ...(w.message ? { message: w.message } : {}) };
   });
-}
-
-function qualified(info: ResourceInfo): string {
-  return info.group === "" ? info.resource : `${info.resource}.${info.group}`;
-}
-
-/** metav1.Time: RFC 3339 in whole seconds. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -12,23 +12,22 @@
 //   - No block left: event CIDRNotAvailable on the node ("Node <n> status is now: CIDRNotAvailable") and a retry
 //     with backoff, so a node deleted elsewhere frees a block for it.
 //   - Without --allocate-node-cidrs the controller does nothing (Kubernetes does not start it).
-import { isStatusError } from "../../../api/errors.js";
-import { RESOURCES } from "../../../api/resources.js";
+import { findResource } from "../../../api/resources.js";
 import type { Node } from "../../../api/types/index.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
-import { unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
+import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
 import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { queueMetricsFor } from "../controller-utils.js";
+import { errorMessage, isNotFound, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import { CidrSet } from "./cidr-set.js";
 
 export const NAME = "nodeipam";
 /** source.component of its events, as Kubernetes' range allocator. */
 export const COMPONENT = "cidrAllocator";
-export const NODES = RESOURCES.find((r) => r.group === "" && r.resource === "nodes")!;
+export const NODES = findResource("", "v1", "nodes")!;
 
 export type NodeIpamClient = Pick<RestClient, "patch">;
 
@@ -97,16 +96,21 @@ export class NodeIpamController implements Controller {
     });
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    if (!(await waitForCacheSync(signal, this.nodes))) {
-      this.queue.shutDown();
-      return;
-    }
-    this.logger.info({ clusterCidr: this.clusterCidr, nodeCidrMaskSize: this.cidrs.maskSize, free: this.cidrs.free }, "Starting node IPAM controller");
-    const loops = Array.from({ length: this.workers }, () => this.worker(signal));
-    await whenAborted(signal);
-    this.queue.shutDown();
-    await Promise.all(loops);
+  run(signal: AbortSignal): Promise<void> {
+    return runWorkers({
+      queue: this.queue,
+      workers: this.workers,
+      sync: (key) => this.sync(key),
+      informers: [this.nodes],
+      logger: this.logger,
+      signal,
+      onStart: () => {
+        this.logger.info({ clusterCidr: this.clusterCidr, nodeCidrMaskSize: this.cidrs.maskSize, free: this.cidrs.free }, "Starting node IPAM controller");
+      },
+      logFailure: (key, err) => {
+        this.logger.warn({ node: key, err: errorMessage(err) }, "Node CIDR allocation failed; retrying");
+      },
+    });
   }
 
   async sync(name: string): Promise<void> {
@@ -134,7 +138,7 @@ export class NodeIpamController implements Controller {
       reservation.written = true;
       this.logger.info({ node: name, cidr }, "Allocated node CIDR");
     } catch (err) {
-      if (isStatusError(err) && err.code === 404) {
+      if (isNotFound(err)) {
         this.pending.delete(name);
         this.assigned.delete(name);
         this.cidrs.release(cidr);
@@ -158,27 +162,6 @@ export class NodeIpamController implements Controller {
   private observe(node: Readonly<Node>): void {
     if (node.spec?.podCIDR) this.adopt(node);
     else this.queue.add(node.metadata.name ?? "");
-  }
-
-  private async worker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const next = await this.queue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      if (signal.aborted) {
-        this.queue.done(key);
-        return;
-      }
-      try {
-        await this.sync(key);
-        this.queue.forget(key);
-      } catch (err) {
-        this.logger.warn({ node: key, err: err instanceof Error ? err.message : String(err) }, "Node CIDR allocation failed; retrying");
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
-    }
   }
 }
 

@@ -17,9 +17,7 @@
 //     being deleted, are deleted with grace 0: no kubelet will ever finish them.
 //   - Events: RegisteredNode when a node is first seen, NodeNotReady on Ready leaving True, RemovingNode when it is
 //     gone. All writes carry the cached resourceVersion, so a concurrent kubelet update wins and we retry.
-import { isStatusError } from "../../../api/errors.js";
-import type { KubeObject } from "../../../api/meta.js";
-import { RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { findResource } from "../../../api/resources.js";
 import type { Lease, Node, NodeCondition, Pod, PodCondition } from "../../../api/types/index.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
@@ -27,7 +25,7 @@ import type { RestClient } from "../../../client/rest.js";
 import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { queueMetricsFor } from "../controller-utils.js";
+import { ensureIndex, errorMessage, formatTime, isNotFound, podKey, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import { condition, evictionDecision, reconcileTaints } from "./taints.js";
 
@@ -43,10 +41,9 @@ const SILENT_CONDITIONS = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressu
 /** Nodes checked at once in a monitor pass. */
 const MONITOR_PARALLELISM = 16;
 
-const find = (group: string, resource: string): ResourceInfo => RESOURCES.find((r) => r.group === group && r.resource === resource)!;
-export const NODES = find("", "nodes");
-export const PODS = find("", "pods");
-export const LEASES = find("coordination.k8s.io", "leases");
+export const NODES = findResource("", "v1", "nodes")!;
+export const PODS = findResource("", "v1", "pods")!;
+export const LEASES = findResource("coordination.k8s.io", "v1", "leases")!;
 
 export type NodeLifecycleClient = Pick<RestClient, "get" | "patch" | "delete">;
 
@@ -119,7 +116,7 @@ export class NodeLifecycleController implements Controller {
       onAdd: (pod) => { this.considerPod(pod); },
       onUpdate: (_old, pod) => { this.considerPod(pod); },
       onDelete: (obj) => {
-        this.scheduled.delete(keyOf(unwrapTombstone(obj)));
+        this.scheduled.delete(podKey(unwrapTombstone(obj)));
       },
     });
     this.nodes.addEventHandler({
@@ -137,23 +134,36 @@ export class NodeLifecycleController implements Controller {
       this.evictionQueue.shutDown();
       return;
     }
-    this.logger.info({ monitorPeriodMs: this.periodMs, gracePeriodMs: this.graceMs }, "Starting node lifecycle controller");
-    const loops = Array.from({ length: this.evictionWorkers }, () => this.evictionWorker(signal));
+    // The caches are synced: the eviction workers start at once, beside the monitor loop below.
+    const evictions = runWorkers({
+      queue: this.evictionQueue,
+      workers: this.evictionWorkers,
+      sync: (key) => this.syncEviction(key),
+      informers: [this.nodes, this.leases, this.pods],
+      logger: this.logger,
+      signal,
+      onStart: () => {
+        this.logger.info({ monitorPeriodMs: this.periodMs, gracePeriodMs: this.graceMs }, "Starting node lifecycle controller");
+      },
+      logFailure: (key, err) => {
+        this.logger.warn({ pod: key, err: errorMessage(err) }, "Taint eviction failed; retrying");
+      },
+    });
     while (!signal.aborted) {
       try {
         await this.monitorNodeHealth();
       } catch (err) {
-        this.logger.warn({ err: errorText(err) }, "Node health pass failed");
+        this.logger.warn({ err: errorMessage(err) }, "Node health pass failed");
       }
       try {
         await this.collectOrphanedPods();
       } catch (err) {
-        this.logger.warn({ err: errorText(err) }, "Pod garbage collection pass failed");
+        this.logger.warn({ err: errorMessage(err) }, "Pod garbage collection pass failed");
       }
       if (!(await this.clock.sleep(this.periodMs, signal))) break;
     }
     this.evictionQueue.shutDown();
-    await Promise.all(loops);
+    await evictions;
   }
 
   /** One pass over every node: heartbeat → conditions → taints → pods marked not ready. Failures are per node. */
@@ -168,7 +178,7 @@ export class NodeLifecycleController implements Controller {
         try {
           await this.monitorNode(node);
         } catch (err) {
-          failures.push(`${node.metadata.name ?? ""}: ${errorText(err)}`);
+          failures.push(`${node.metadata.name ?? ""}: ${errorMessage(err)}`);
         }
       }
     };
@@ -187,7 +197,7 @@ export class NodeLifecycleController implements Controller {
     const now = this.clock.now();
     let node: Readonly<Node> = cached;
     if (now - this.lastHeartbeat(node) > this.graceMs) {
-      const conditions = silencedConditions(node, rfc3339(now));
+      const conditions = silencedConditions(node, formatTime(now));
       if (conditions) {
         node = await this.client.patch<Node>(NODES, undefined, name, "merge", { metadata: { resourceVersion: node.metadata.resourceVersion }, status: { conditions } }, { subresource: "status" });
         this.logger.info({ node: name }, "Node stopped posting status; marked Unknown");
@@ -204,7 +214,7 @@ export class NodeLifecycleController implements Controller {
     const becameNotReady = previous?.ready === "True" && ready === "False";
     this.known.set(name, { uid: node.metadata.uid ?? "", ready });
 
-    const taints = reconcileTaints(node, rfc3339(now));
+    const taints = reconcileTaints(node, formatTime(now));
     if (taints) {
       await this.client.patch<Node>(NODES, undefined, name, "merge", { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints } });
       this.logger.info({ node: name, taints: taints.map((t) => `${t.key}:${t.effect}`) }, "Updated node taints");
@@ -229,10 +239,10 @@ export class NodeLifecycleController implements Controller {
       const i = conditions.findIndex((c) => c.type === "Ready");
       if (i < 0 || conditions[i]!.status === "False") continue;
       const next: PodCondition[] = conditions.map((c) => ({ ...c }));
-      next[i] = { ...next[i]!, status: "False", lastTransitionTime: rfc3339(this.clock.now()) };
+      next[i] = { ...next[i]!, status: "False", lastTransitionTime: formatTime(this.clock.now()) };
       try {
         await this.client.patch(PODS, pod.metadata.namespace, pod.metadata.name ?? "", "merge", { metadata: { resourceVersion: pod.metadata.resourceVersion }, status: { conditions: next } }, { subresource: "status" });
-        this.logger.debug({ pod: keyOf(pod), node: nodeName }, "Marked pod not ready");
+        this.logger.debug({ pod: podKey(pod), node: nodeName }, "Marked pod not ready");
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -305,42 +315,21 @@ export class NodeLifecycleController implements Controller {
   private async forceDelete(pod: Readonly<Pod>, why: string): Promise<void> {
     try {
       await this.client.delete(PODS, pod.metadata.namespace, pod.metadata.name ?? "", { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid ?? "" } });
-      this.logger.info({ pod: keyOf(pod), why }, "Garbage collected orphaned pod");
+      this.logger.info({ pod: podKey(pod), why }, "Garbage collected orphaned pod");
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
   }
 
-  private async evictionWorker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const next = await this.evictionQueue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      if (signal.aborted) {
-        this.evictionQueue.done(key);
-        return;
-      }
-      try {
-        await this.syncEviction(key);
-        this.evictionQueue.forget(key);
-      } catch (err) {
-        this.logger.warn({ pod: key, err: errorText(err) }, "Taint eviction failed; retrying");
-        this.evictionQueue.addRateLimited(key);
-      } finally {
-        this.evictionQueue.done(key);
-      }
-    }
-  }
-
   private considerPod(pod: Readonly<Pod>): void {
-    const key = keyOf(pod);
+    const key = podKey(pod);
     const nodeName = pod.spec?.nodeName;
     const node = nodeName ? this.nodes.lister.getByName(undefined, nodeName) : undefined;
     if ((node && noExecuteKey(node) !== "") || this.scheduled.has(key)) this.evictionQueue.add(key);
   }
 
   private enqueuePodsOn(node: Readonly<Node>): void {
-    for (const pod of this.pods.lister.byIndex(POD_NODE_INDEX, node.metadata.name ?? "")) this.evictionQueue.add(keyOf(pod));
+    for (const pod of this.pods.lister.byIndex(POD_NODE_INDEX, node.metadata.name ?? "")) this.evictionQueue.add(podKey(pod));
   }
 }
 
@@ -398,28 +387,3 @@ function noExecuteKey(node: Readonly<Node>): string {
     .join(",");
 }
 
-/** metav1.Time: RFC 3339 in whole seconds. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function keyOf(obj: Readonly<KubeObject>): string {
-  return `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
-}
-
-function isNotFound(err: unknown): boolean {
-  return isStatusError(err) && err.code === 404;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Adds an index unless a controller sharing the informer already did (the same name means the same function). */
-function ensureIndex<T extends KubeObject>(informer: Informer<T>, name: string, fn: (obj: Readonly<T>) => readonly string[]): void {
-  try {
-    informer.addIndexers({ [name]: fn });
-  } catch (err) {
-    if (!(err instanceof Error && err.message.includes("already exists"))) throw err;
-  }
-}

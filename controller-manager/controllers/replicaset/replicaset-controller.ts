@@ -14,7 +14,7 @@
 import { isStatusError } from "../../../api/errors.js";
 import { isEmptySelector, selectorFromLabelSelector, selectorFromSet, type Selector } from "../../../api/labels.js";
 import { objectKey, type KubeObject, type ObjectMeta } from "../../../api/meta.js";
-import { RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { findResource, type ResourceInfo } from "../../../api/resources.js";
 import type { ReplicaSet } from "../../../api/types/apps.js";
 import type { Pod, ReplicationController } from "../../../api/types/core.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
@@ -40,6 +40,7 @@ import {
   orphanIndexValue,
   parseTime,
   podKey,
+  podReadyCondition,
   recheckOwner,
   releasePatch,
   runWorkers,
@@ -48,9 +49,9 @@ import {
 } from "../controller-utils.js";
 import type { Controller, ControllerContext } from "../types.js";
 
-const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
-const REPLICASETS = RESOURCES.find((r) => r.group === "apps" && r.resource === "replicasets")!;
-const REPLICATIONCONTROLLERS = RESOURCES.find((r) => r.group === "" && r.resource === "replicationcontrollers")!;
+const PODS = findResource("", "v1", "pods")!;
+const REPLICASETS = findResource("apps", "v1", "replicasets")!;
+const REPLICATIONCONTROLLERS = findResource("", "v1", "replicationcontrollers")!;
 
 /** At most this many creates or deletes per sync (Kubernetes' BurstReplicas). */
 export const BURST_REPLICAS = 500;
@@ -496,7 +497,7 @@ function maxRestarts(pod: Readonly<Pod>): number {
 }
 
 function readySince(pod: Readonly<Pod>): number | undefined {
-  return parseTime(pod.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime);
+  return parseTime(podReadyCondition(pod)?.lastTransitionTime);
 }
 
 /** Later first, and an unknown time before any known one (Kubernetes' afterOrZero). */
