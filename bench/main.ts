@@ -3,6 +3,7 @@
 import { runApiServerBench } from "./apiserver.js";
 import { runCleanups } from "./cluster.js";
 import { progress } from "./report.js";
+import { runSchedulerBench } from "./scheduler.js";
 
 interface Bench {
   description: string;
@@ -14,6 +15,10 @@ const BENCHES: Record<string, Bench> = {
   apiserver: {
     description: "raw etcd txn/s vs pod creates/s (ratio), create latency, 10k-pod lists, 1,000-watcher fan-out, RSS, start → /readyz",
     run: runApiServerBench,
+  },
+  scheduler: {
+    description: "pods/s binding 5,000 pending pods on 1,000 hollow nodes vs pod creates/s (ratio), scheduling latency, scheduler RSS, 1,000-replica Deployment → available",
+    run: runSchedulerBench,
   },
 };
 
