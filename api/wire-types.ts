@@ -29,15 +29,34 @@ export function findWireTypeError(apiVersion: string, kind: string, object: unkn
   return checkValue(object, root, structName(root), []);
 }
 
-/** Throws the 400 BadRequest Kubernetes answers for a body that its typed decoding rejects. */
+/**
+ * Objects nest a few dozen levels. Bodies are capped at decoding (apiserver/http/negotiate.ts), but patches can
+ * deepen a stored object a little more each time, and past a few thousand levels every recursive walk of it (and
+ * JSON.stringify) overflows the stack: written objects are capped too.
+ */
+export const MAX_OBJECT_DEPTH = 1000;
+
+/** Throws the 400 BadRequest Kubernetes answers for a body that its typed decoding rejects (or one nested too deeply). */
 export function checkWireTypes(apiVersion: string, kind: string, object: unknown): void {
+  if (nestedDeeperThan(object, MAX_OBJECT_DEPTH)) throw badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: the object is nested too deeply`);
   const err = findWireTypeError(apiVersion, kind, object);
   if (err) throw wireTypeStatus(apiVersion, kind, err);
 }
 
+/** Whether `value` has arrays or objects nested more than `limit` levels; the walk stops at the limit. */
+export function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
+  if (depth > limit) return true;
+  if (Array.isArray(value)) return value.some((item) => nestedDeeperThan(item, limit, depth + 1));
+  if (isRecord(value)) return Object.values(value).some((item) => nestedDeeperThan(item, limit, depth + 1));
+  return false;
+}
+
+function versionOf(apiVersion: string): string {
+  return apiVersion.includes("/") ? apiVersion.slice(apiVersion.indexOf("/") + 1) : apiVersion;
+}
+
 function wireTypeStatus(apiVersion: string, kind: string, err: WireTypeError): StatusError {
-  const version = apiVersion.includes("/") ? apiVersion.slice(apiVersion.indexOf("/") + 1) : apiVersion;
-  return badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${err.found} into Go struct field ${err.field} of type ${err.expected}`);
+  return badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: json: cannot unmarshal ${err.found} into Go struct field ${err.field} of type ${err.expected}`);
 }
 
 function checkValue(value: unknown, type: string, struct: string, path: readonly string[]): WireTypeError | undefined {

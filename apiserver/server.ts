@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "prom-client";
-import { badRequest, methodNotAllowed, serviceUnavailable, StatusError } from "../api/errors.js";
+import { badRequest, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import { toCoreEvent, toEventsV1 } from "../api/events-conversion.js";
 import type { KubeObject } from "../api/meta.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
@@ -14,7 +14,7 @@ import { buildTable } from "../api/tables.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
-import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, findUnknownFields, parseFieldValidation, pruneUnknownFields, tableVersion } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, findUnknownFields, parseFieldValidation, patchTypeOf, pruneUnknownFields, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { sendStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
@@ -387,14 +387,18 @@ function listParams(query: URLSearchParams): ListParams {
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const raw = await readBody(req);
-  return decodeBody(req.headers["content-type"], raw);
+  const contentType = req.headers["content-type"];
+  if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType(contentType ?? "");
+  return decodeBody(contentType, raw);
 }
 
 /** Decodes a create/update body and applies kubectl's fieldValidation directive (Strict: 400, Warn: a Warning header). */
 async function requestObject(req: IncomingMessage, r: Resolved, query: URLSearchParams, res: ServerResponse): Promise<unknown> {
   const raw = await readBody(req);
-  if (raw.length === 0) throw badRequest("the request body is empty: an object is required");
   const contentType = req.headers["content-type"];
+  // A create or update body is an object, never a patch: Kubernetes has no decoder for patch types here (415).
+  if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType(contentType ?? "");
+  if (raw.length === 0) throw badRequest("the request body is empty: an object is required");
   const body = decodeBody(contentType, raw);
   if (!isRecord(body)) throw badRequest(`the body must be a JSON object`);
   if (!isRecord(body.metadata)) {

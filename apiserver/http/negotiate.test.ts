@@ -318,3 +318,57 @@ describe("hostile nesting", () => {
     expect(statusOf(() => duplicateFields("application/json", Buffer.from(deepObject))).code).toBe(400);
   });
 });
+
+describe("hostile bodies found by fuzzing", () => {
+  it("refuses decoded bodies nested past the limit, patches included", () => {
+    const deep = `{"a":${"[".repeat(100_000)}1${"]".repeat(100_000)}}`;
+    for (const type of ["application/json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json"]) {
+      expect(statusOf(() => decodeBody(type, Buffer.from(deep)))).toMatchObject({ code: 400, message: "the request body is nested too deeply" });
+    }
+    const shallow = `{"a":${"[".repeat(100)}1${"]".repeat(100)}}`;
+    expect(decodeBody("application/merge-patch+json", Buffer.from(shallow))).toHaveProperty("a");
+  });
+
+  it.each([
+    ["deep flow collections", `${"[".repeat(100_000)}1${"]".repeat(100_000)}`],
+    ["deep flow collections inside JSON", `{"a": ${"[".repeat(100_000)}1${"]".repeat(100_000)}}`],
+    ["deep compact sequences", `${"- ".repeat(100_000)}x\n`],
+    ["deep indentation", `${Array.from({ length: 2_000 }, (_, i) => `${" ".repeat(i)}a:`).join("\n")} 1\n`],
+    ["deep complex keys", `${"? ".repeat(2_000)}x\n`],
+  ])("refuses YAML with %s before the parser's recursion can abort the process", (_name, text) => {
+    for (const type of ["application/yaml", "application/apply-patch+yaml"]) {
+      expect(statusOf(() => decodeBody(type, Buffer.from(text)))).toMatchObject({ code: 400, message: "error converting YAML to JSON: the document is nested too deeply" });
+    }
+  });
+
+  it("refuses collection and alias keys, whose conversion to JSON takes exponential time", () => {
+    for (const text of ["? [a, b]\n: c\n", `${"? ".repeat(12)}x\n`, "a: &x b\n*x : c\n"]) {
+      expect(statusOf(() => decodeBody("application/yaml", Buffer.from(text)))).toMatchObject({ code: 400, message: "error converting YAML to JSON: yaml: map keys must be scalars" });
+    }
+  });
+
+  it("still decodes ordinary YAML, brackets and dashes in scalars included", () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: ConfigMap",
+      "metadata: {name: x, labels: {a: b}}",
+      "data:",
+      "  script: |",
+      `    if [ -f x ]; then echo '${"[".repeat(300)}'; fi`,
+      `    ${"- ".repeat(300)}`,
+      `  quoted: "${"{".repeat(300)}"`,
+      `  plain: a${"[".repeat(300)}`,
+      "  merged: {<<: {k: v}}",
+    ].join("\n");
+    expect(decodeBody("application/yaml", Buffer.from(text))).toMatchObject({ kind: "ConfigMap", data: { plain: `a${"[".repeat(300)}`, merged: { k: "v" } } });
+  });
+
+  it("keeps Warning headers within Kubernetes' 4 KiB, however many fields are unknown", () => {
+    const unknown = Array.from({ length: 50_000 }, (_, i) => `k${i}`);
+    const warnings = applyFieldValidation("Warn", { unknown, duplicate: [] }, "Pod", "v1");
+    expect(warnings.length).toBeGreaterThan(100);
+    expect(warnings.join("").length).toBeLessThan(8 * 1024);
+    expect(warnings[0]).toBe('299 - "unknown field \\"k0\\""');
+    expect(applyFieldValidation("Warn", { unknown: ["spec.a", "spec.a"], duplicate: [] }, "Pod", "v1")).toEqual(['299 - "unknown field \\"spec.a\\""']);
+  });
+});

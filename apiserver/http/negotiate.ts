@@ -220,37 +220,20 @@ function yamlNestingExceeds(text: string, limit: number): boolean {
       lineStart = false;
       continue;
     }
-    switch (CST.tokenType(token)) {
-      case "scalar":
-        scalarSource = true;
-        break;
-      case "newline":
-        lineStart = true;
-        indent = 0;
-        indicators = 0;
-        break;
-      case "space":
-        if (lineStart) indent += token.length;
-        break;
-      case "seq-item-ind":
-      case "explicit-key-ind":
-      case "map-value-ind":
-        indicators++;
-        lineStart = false;
-        break;
-      case "flow-map-start":
-      case "flow-seq-start":
-        flow++;
-        lineStart = false;
-        break;
-      case "flow-map-end":
-      case "flow-seq-end":
-        flow = Math.max(0, flow - 1);
-        lineStart = false;
-        break;
-      default:
-        lineStart = false;
-        break;
+    const type = CST.tokenType(token);
+    if (type === "scalar") {
+      scalarSource = true;
+    } else if (type === "newline") {
+      lineStart = true;
+      indent = 0;
+      indicators = 0;
+    } else if (type === "space") {
+      if (lineStart) indent += token.length;
+    } else {
+      lineStart = false;
+      if (type === "seq-item-ind" || type === "explicit-key-ind" || type === "map-value-ind") indicators++;
+      else if (type === "flow-map-start" || type === "flow-seq-start") flow++;
+      else if (type === "flow-map-end" || type === "flow-seq-end") flow = Math.max(0, flow - 1);
     }
     if (indent + indicators + flow > limit) return true;
   }

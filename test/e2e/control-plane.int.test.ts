@@ -20,7 +20,6 @@ describe("the control plane on three simulated nodes", () => {
   const components: ComponentProcess[] = [];
   let schedulers: ComponentProcess[] = [];
   let managers: ComponentProcess[] = [];
-  let nodesAB: ComponentProcess;
   let nodeC: ComponentProcess;
   const k = (...args: string[]) => cluster.kubectl(args);
   const kFail = (...args: string[]) => cluster.kubectl(args, { allowFailure: true });
@@ -46,7 +45,7 @@ describe("the control plane on three simulated nodes", () => {
       startComponent("kube-controller-manager", [...master, ...LEADER_FLAGS, "--node-monitor-period=1s", "--node-monitor-grace-period=4s", "--allocate-node-cidrs"], `controller-manager-${i}`),
     );
     components.push(...schedulers, ...managers);
-    nodesAB = hollow("nodes-0-1", "--count", "2", "--name-prefix", "node");
+    hollow("nodes-0-1", "--count", "2", "--name-prefix", "node");
     nodeC = hollow("node-2", "--count", "1", "--name-prefix", "node", "--start-index", "2");
   });
 

@@ -66,10 +66,20 @@ export async function startApiServerProcess(etcdEndpoint: string, extraArgs: str
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
-    await waitFor(`apiserver ${url} ready`, async () => {
-      if (child.exitCode !== null) throw new Error(`apiserver exited ${child.exitCode}: ${output.slice(-2000)}`);
-      return (await isReady(url)) || undefined;
-    }, 20_000);
+    try {
+      await waitFor(`apiserver ${url} ready`, async () => {
+        if (child.exitCode !== null) throw new Error(`apiserver exited ${child.exitCode}: ${output.slice(-2000)}`);
+        return (await isReady(url)) || undefined;
+      }, 20_000);
+    } catch (err) {
+      // Never leave a half-started apiserver behind a failed test.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => child.once("exit", () => { r(); }));
+        child.kill("SIGKILL");
+        await exited;
+      }
+      throw err;
+    }
   };
   await launch();
   const handle: ApiServerProcess = {

@@ -1,0 +1,103 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { renderWireTypes } from "../test/support/wire-types-schema.js";
+import { isStatusError } from "./errors.js";
+import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
+import { checkWireTypes, findWireTypeError, MAX_OBJECT_DEPTH, nestedDeeperThan } from "./wire-types.js";
+
+function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (isStatusError(err)) return { code: err.code, reason: err.reason, message: err.message };
+    throw err;
+  }
+  throw new Error("expected a StatusError");
+}
+
+function pod(change: (p: Record<string, unknown> & { metadata: Record<string, unknown>; spec: Record<string, unknown> }) => void): unknown {
+  const p = JSON.parse(JSON.stringify(newPod("web", { requests: { cpu: "100m" } }))) as Record<string, unknown> & { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  change(p);
+  return p;
+}
+
+describe("findWireTypeError", () => {
+  it.each([
+    ["a pod with status", ["v1", "Pod", newPod("web", { ready: true, podIP: "10.244.1.5", nodeName: "n1" })]],
+    ["a service", ["v1", "Service", newService("web", { ports: [80, { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" }], type: "NodePort" })]],
+    ["a deployment", ["apps/v1", "Deployment", newDeployment("web", { replicas: 3 })]],
+    ["a replica set", ["apps/v1", "ReplicaSet", newReplicaSet("web")]],
+    ["a daemon set", ["apps/v1", "DaemonSet", newDaemonSet("web")]],
+    ["a stateful set", ["apps/v1", "StatefulSet", newStatefulSet("web")]],
+    ["a node", ["v1", "Node", newNode("n1", { podCIDR: "10.244.1.0/24", taints: [{ key: "k", effect: "NoSchedule" }] })]],
+    ["a namespace", ["v1", "Namespace", newNamespace("ns", { phase: "Active" })]],
+    ["a config map", ["v1", "ConfigMap", newConfigMap("cm", { data: { a: "b" } })]],
+  ] as const)("accepts %s from the builders", (_name, [apiVersion, kind, object]) => {
+    expect(findWireTypeError(apiVersion, kind, object)).toBeUndefined();
+  });
+
+  it.each([
+    ["an array as the name", pod((p) => (p.metadata.name = ["web"])), "array", "ObjectMeta.metadata.name", "string"],
+    ["a number as a label value", pod((p) => (p.metadata.labels = { app: 5 })), "number", "ObjectMeta.metadata.labels", "string"],
+    ["a string port", pod((p) => (p.spec.containers = [{ name: "a", image: "x", ports: [{ containerPort: "80" }] }])), "string", "ContainerPort.spec.containers.ports.containerPort", "int32"],
+    ["a fractional integer", pod((p) => (p.spec.terminationGracePeriodSeconds = 1.5)), "number 1.5", "PodSpec.spec.terminationGracePeriodSeconds", "int64"],
+    ["an int32 out of range", pod((p) => (p.spec.priority = 2 ** 31)), "number 2147483648", "PodSpec.spec.priority", "int32"],
+    ["a string boolean", pod((p) => (p.spec.hostNetwork = "no")), "string", "PodSpec.spec.hostNetwork", "bool"],
+    ["an object where a list belongs", pod((p) => (p.spec.containers = { name: "a" })), "object", "PodSpec.spec.containers", "[]v1.Container"],
+    ["a timestamp that is not RFC 3339", pod((p) => (p.metadata.creationTimestamp = "yesterday")), 'string "yesterday"', "ObjectMeta.metadata.creationTimestamp", "v1.Time"],
+    ["an object as a quantity", pod((p) => (p.spec.overhead = { cpu: { v: 1 } })), "object", "PodSpec.spec.overhead", "resource.Quantity"],
+  ])("reports %s", (_name, object, found, field, expected) => {
+    expect(findWireTypeError("v1", "Pod", object)).toEqual({ found, field, expected });
+  });
+
+  it("reports the innermost struct of a config map's data and a deployment's template", () => {
+    expect(findWireTypeError("v1", "ConfigMap", { metadata: { name: "x" }, data: { k: { z: 1 } } })).toEqual({ found: "object", field: "ConfigMap.data", expected: "string" });
+    const deployment = JSON.parse(JSON.stringify(newDeployment("web"))) as { spec: { template: { spec: { containers: { image: unknown }[] } } } };
+    deployment.spec.template.spec.containers[0]!.image = 7;
+    expect(findWireTypeError("apps/v1", "Deployment", deployment)).toEqual({ found: "number", field: "Container.spec.template.spec.containers.image", expected: "string" });
+  });
+
+  it("accepts what Kubernetes' decoding accepts: numeric quantities, int-or-strings, nulls and unknown fields", () => {
+    const object = pod((p) => {
+      p.spec.containers = [{ name: "a", image: "x", resources: { limits: { cpu: 1, memory: "1Gi" } }, livenessProbe: { httpGet: { port: "http" } }, readinessProbe: { tcpSocket: { port: 8080 } } }];
+      p.spec.nodeName = null;
+      p.spec.somethingNew = { any: ["thing"] };
+      p.metadata.creationTimestamp = "2024-01-01T00:00:00.123456+02:00";
+    });
+    expect(findWireTypeError("v1", "Pod", object)).toBeUndefined();
+  });
+
+  it("checks nothing for kinds it has no schema for", () => {
+    expect(findWireTypeError("v1", "Unheard", { metadata: { name: 5 } })).toBeUndefined();
+  });
+});
+
+describe("checkWireTypes", () => {
+  it("answers 400 BadRequest with Kubernetes' decoding message", () => {
+    expect(statusOf(() => { checkWireTypes("v1", "ConfigMap", { metadata: { name: "x" }, data: { k: 5 } }); })).toEqual({
+      code: 400,
+      reason: "BadRequest",
+      message: 'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string',
+    });
+    expect(statusOf(() => { checkWireTypes("apps/v1", "Deployment", { metadata: { name: "x" }, spec: { replicas: "3" } }); }).message).toBe(
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32',
+    );
+  });
+
+  it("refuses objects nested past the limit, which patches could otherwise deepen without end", () => {
+    let deep: unknown = "x";
+    for (let i = 0; i < MAX_OBJECT_DEPTH + 5; i++) deep = { a: deep };
+    expect(nestedDeeperThan(deep, MAX_OBJECT_DEPTH)).toBe(true);
+    expect(statusOf(() => { checkWireTypes("v1", "Node", { metadata: { name: "n" }, status: { extra: deep } }); })).toMatchObject({ code: 400, message: 'Node in version "v1" cannot be handled as a Node: the object is nested too deeply' });
+    expect(nestedDeeperThan({ a: [{ b: [1] }] }, 4)).toBe(false);
+  });
+});
+
+describe("wire-types.gen.ts", () => {
+  it("is what the official client's models give (UPDATE_WIRE_TYPES=1 rewrites it)", () => {
+    const path = new URL("./wire-types.gen.ts", import.meta.url);
+    const rendered = renderWireTypes();
+    if (process.env.UPDATE_WIRE_TYPES) writeFileSync(path, rendered);
+    expect(readFileSync(path, "utf8")).toBe(rendered);
+  });
+});
