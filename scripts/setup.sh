@@ -23,5 +23,7 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci is exact; some npm 11 builds refuse a lock that pins only this platform's optional packages (rollup's),
+  # so fall back to npm install, which still honours the lock's versions.
+  npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 fi
