@@ -25,5 +25,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm dependencies"
   # npm ci is exact; some npm 11 builds refuse a lock that pins only this platform's optional packages (rollup's),
   # so fall back to npm install, which still honours the lock's versions.
-  npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+  if ! npm ci --no-audit --no-fund --loglevel=silent >/dev/null 2>&1; then
+    echo "setup: npm ci refused package-lock.json; installing with npm install"
+    npm install --no-audit --no-fund --loglevel=error
+  fi
 fi
