@@ -26,6 +26,15 @@ export class LeaderElectionLostError extends Error {
   }
 }
 
+/**
+ * Connections the controller-manager keeps to the apiserver for ordinary requests (watches have their own pool).
+ * client-go multiplexes every request over one HTTP/2 connection; over HTTP/1.1 each concurrent request needs its own
+ * socket, and a busy Node apiserver accepts roughly one new connection per event-loop turn, so a ReplicaSet's burst
+ * of up to 500 creates that opened hundreds of fresh sockets waited seconds in the apiserver's accept queue while
+ * requests on warm sockets were served in tens of milliseconds. A bounded pool keeps the burst on reused sockets.
+ */
+export const CONTROLLER_MANAGER_MAX_SOCKETS = 32;
+
 export interface ControllerManagerDeps {
   clock?: Clock;
   /** The controllers to choose from; default defaultRegistry(). */
@@ -50,6 +59,7 @@ export async function runControllerManager(options: ControllerManagerOptions, lo
   const client = new RestClient(clientConfigFromFlags({ master: options.master, kubeconfig: options.kubeconfig }), {
     qps: options.kubeApiQps,
     burst: options.kubeApiBurst,
+    maxSockets: CONTROLLER_MANAGER_MAX_SOCKETS,
     userAgent: "kube-controller-manager",
     metrics: restClientMetrics(metrics),
     logger,
