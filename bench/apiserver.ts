@@ -3,8 +3,8 @@
 // its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Etcd3 } from "etcd3";
-import { flagsHelp, parseFlags, UsageError, type FlagSpec } from "./args.js";
-import { CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
+import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
+import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
 import { median, nowMs, rate, round, Samples, wallMs, type LatencySummary } from "./stats.js";
@@ -710,27 +710,9 @@ function jsonSummary(r: BenchResult): unknown {
 
 /** Runs the apiserver benchmark; returns the process exit code. */
 export async function runApiServerBench(argv: readonly string[]): Promise<number> {
-  let config: ApiServerBenchConfig;
-  try {
-    const parsed = apiServerBenchConfig(argv);
-    if (parsed === "help") {
-      process.stdout.write(`${apiServerBenchUsage()}\n`);
-      return 0;
-    }
-    config = parsed;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${apiServerBenchUsage()}\n`);
-      return 2;
-    }
-    throw err;
-  }
-
-  const deadline = setTimeout(() => {
-    progress(`deadline of ${config.deadlineSeconds} s reached; cleaning up and aborting`);
-    void runCleanups().finally(() => process.exit(1));
-  }, config.deadlineSeconds * 1000);
-  deadline.unref();
+  const config = configOrExitCode(argv, apiServerBenchConfig, apiServerBenchUsage);
+  if ("exitCode" in config) return config.exitCode;
+  const disarmDeadline = armDeadline(config.deadlineSeconds, progress);
 
   const result: BenchResult = { config, memory: {}, errors: {} };
   let api: BenchApiServer | undefined;
@@ -817,7 +799,7 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
     process.stdout.write(`${jsonLine(jsonSummary(result))}\n`);
     return Object.keys(result.errors).length > 0 ? 1 : 0;
   } finally {
-    clearTimeout(deadline);
+    disarmDeadline();
     await runCleanups();
   }
 }

@@ -72,3 +72,24 @@ export function flagsHelp(specs: Record<string, FlagSpec>): string {
   const width = Math.max(...lines.map(([l]) => l.length));
   return lines.map(([l, h]) => `${l.padEnd(width)}  ${h}`).join("\n");
 }
+
+/**
+ * A benchmark's configuration from its arguments, or the exit code to return at once: 0 after printing the usage
+ * for --help, 2 after printing a usage error.
+ */
+export function configOrExitCode<C>(argv: readonly string[], parse: (argv: readonly string[]) => C | "help", usage: () => string): C | { exitCode: number } {
+  try {
+    const parsed = parse(argv);
+    if (parsed === "help") {
+      process.stdout.write(`${usage()}\n`);
+      return { exitCode: 0 };
+    }
+    return parsed;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${usage()}\n`);
+      return { exitCode: 2 };
+    }
+    throw err;
+  }
+}

@@ -270,3 +270,15 @@ export class CpuMeter {
     return out;
   }
 }
+
+/** After `seconds`, runs every clean-up and exits 1: no benchmark outlives its deadline. Returns the disarm. */
+export function armDeadline(seconds: number, progress: (message: string) => void): () => void {
+  const deadline = setTimeout(() => {
+    progress(`deadline of ${seconds} s reached; cleaning up and aborting`);
+    void runCleanups().finally(() => process.exit(1));
+  }, seconds * 1000);
+  deadline.unref();
+  return () => {
+    clearTimeout(deadline);
+  };
+}

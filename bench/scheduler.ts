@@ -3,8 +3,8 @@
 // reference), the scheduler's throughput on 1,000 Ready nodes with 5,000 pending pods and its ratio to that create
 // rate, per-pod scheduling latency at a steady create rate, the scheduler's memory, and the time a Deployment of
 // 1,000 replicas on 50 simulated nodes takes from POST to all available.
-import { flagsHelp, parseFlags, UsageError, type FlagSpec } from "./args.js";
-import { CpuMeter, onCleanup, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
+import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
+import { armDeadline, CpuMeter, onCleanup, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { startBenchComponent, type BenchComponent } from "./components.js";
 import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { fmt, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
@@ -1028,27 +1028,9 @@ type PhaseRunner = (name: string, fn: () => Promise<void>) => Promise<boolean>;
 
 /** Runs the scheduler benchmark; returns the process exit code. */
 export async function runSchedulerBench(argv: readonly string[]): Promise<number> {
-  let config: SchedulerBenchConfig;
-  try {
-    const parsed = schedulerBenchConfig(argv);
-    if (parsed === "help") {
-      process.stdout.write(`${schedulerBenchUsage()}\n`);
-      return 0;
-    }
-    config = parsed;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${schedulerBenchUsage()}\n`);
-      return 2;
-    }
-    throw err;
-  }
-
-  const deadline = setTimeout(() => {
-    progress(`deadline of ${config.deadlineSeconds} s reached; cleaning up and aborting`);
-    void runCleanups().finally(() => process.exit(1));
-  }, config.deadlineSeconds * 1000);
-  deadline.unref();
+  const config = configOrExitCode(argv, schedulerBenchConfig, schedulerBenchUsage);
+  if ("exitCode" in config) return config.exitCode;
+  const disarmDeadline = armDeadline(config.deadlineSeconds, progress);
 
   const result: BenchResult = { config, memory: { podsAtThroughput: 0, podsAtLatency: 0 }, errors: {}, componentErrors: {} };
   const phase: PhaseRunner = async (name, fn) => {
@@ -1080,7 +1062,7 @@ export async function runSchedulerBench(argv: readonly string[]): Promise<number
     process.stdout.write(`${jsonLine(jsonSummary(result))}\n`);
     return Object.keys(result.errors).length > 0 ? 1 : 0;
   } finally {
-    clearTimeout(deadline);
+    disarmDeadline();
     await runCleanups();
   }
 }
