@@ -7,7 +7,7 @@ import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.j
 import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
-import { median, nowMs, rate, round, Samples, wallMs, type LatencySummary } from "./stats.js";
+import { median, nowMs, rate, roundDeep, Samples, wallMs, type LatencySummary } from "./stats.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Flags and configuration
@@ -671,13 +671,6 @@ function buildRows(r: BenchResult): ReportRow[] {
     rows.push({ section: "errors", figure: phase, value: message.split("\n")[0]?.slice(0, 160) ?? "", verdict: "MISS" });
   }
   return rows;
-}
-
-function roundDeep(value: unknown): unknown {
-  if (typeof value === "number") return round(value, 2);
-  if (Array.isArray(value)) return value.map(roundDeep);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)]));
-  return value;
 }
 
 function jsonSummary(r: BenchResult): unknown {

@@ -8,7 +8,7 @@ import { armDeadline, CpuMeter, onCleanup, processMemory, runCleanups, startBenc
 import { startBenchComponent, type BenchComponent } from "./components.js";
 import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { fmt, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
-import { nowMs, rate, round, Samples, type LatencySummary } from "./stats.js";
+import { nowMs, rate, roundDeep, Samples, type LatencySummary } from "./stats.js";
 import { eventType, openWatch, type WatchStream } from "./watch.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -991,13 +991,6 @@ function buildRows(r: BenchResult): ReportRow[] {
     rows.push({ section: "component logs", figure: `${component}: ${lines.length}${lines.length >= 5 ? "+" : ""} error-like lines; first`, value: (lines[0] ?? "").slice(0, 160) });
   }
   return rows;
-}
-
-function roundDeep(value: unknown): unknown {
-  if (typeof value === "number") return round(value, 2);
-  if (Array.isArray(value)) return value.map(roundDeep);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)]));
-  return value;
 }
 
 function jsonSummary(r: BenchResult): unknown {

@@ -95,3 +95,11 @@ export function round(value: number, decimals = 1): number {
   const f = 10 ** decimals;
   return Math.round(value * f) / f;
 }
+
+/** Every number in a JSON value rounded to two decimals, for the final JSON line. */
+export function roundDeep(value: unknown): unknown {
+  if (typeof value === "number") return round(value, 2);
+  if (Array.isArray(value)) return value.map(roundDeep);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)]));
+  return value;
+}

@@ -158,38 +158,28 @@ function maxResource(a: Resource, b: Resource): Resource {
 }
 
 // Quantities repeat ("100m", "128Mi" on every replica): parse each distinct string once.
-const milliCache = new Map<string, number>();
-const unitCache = new Map<string, number>();
+function cachedQuantity(convert: (q: ReturnType<typeof parseQuantity>) => number): (q: string | number) => number {
+  const cache = new Map<string, number>();
+  return (q) => {
+    const key = String(q);
+    let v = cache.get(key);
+    if (v === undefined) {
+      try {
+        v = convert(parseQuantity(q));
+      } catch {
+        v = 0;
+      }
+      if (cache.size < 10_000) cache.set(key, v);
+    }
+    return v;
+  };
+}
 
 /** A quantity in thousandths (cpu millicores); malformed values count as 0 (the apiserver validated them). */
-export function milli(q: string | number): number {
-  const key = String(q);
-  let v = milliCache.get(key);
-  if (v === undefined) {
-    try {
-      v = quantityToMilli(parseQuantity(q));
-    } catch {
-      v = 0;
-    }
-    if (milliCache.size < 10_000) milliCache.set(key, v);
-  }
-  return v;
-}
+export const milli: (q: string | number) => number = cachedQuantity(quantityToMilli);
 
 /** A quantity in whole units (bytes, counts); malformed values count as 0. */
-export function units(q: string | number): number {
-  const key = String(q);
-  let v = unitCache.get(key);
-  if (v === undefined) {
-    try {
-      v = quantityValue(parseQuantity(q));
-    } catch {
-      v = 0;
-    }
-    if (unitCache.size < 10_000) unitCache.set(key, v);
-  }
-  return v;
-}
+export const units: (q: string | number) => number = cachedQuantity(quantityValue);
 
 /** One node as the scheduler sees it. Mutated only by the cache. */
 export class NodeInfo {
