@@ -22,11 +22,11 @@ fi
 # Debian starts an etcd service on 2379 when it can; kubelab's tests start their own etcd on free ports.
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing npm dependencies"
-  # npm ci is exact; some npm 11 builds refuse a lock that pins only this platform's optional packages (rollup's),
-  # so fall back to npm install, which still honours the lock's versions.
-  if ! npm ci --no-audit --no-fund --loglevel=silent >/dev/null 2>&1; then
-    echo "setup: npm ci refused package-lock.json; installing with npm install"
-    npm install --no-audit --no-fund --loglevel=error
+  echo "setup: installing npm dependencies (npm ci)"
+  # npm ci installs exactly what package-lock.json pins and never rewrites it, so a test run leaves the tree clean.
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    echo "setup: npm ci failed: package-lock.json does not match package.json." >&2
+    echo "setup: after changing dependencies, run 'npm install --package-lock-only' and commit package-lock.json." >&2
+    exit 1
   fi
 fi
