@@ -10,7 +10,7 @@ import { createApiServerMetrics } from "./metrics.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
 import { createApiServer } from "./server.js";
-import { ClusterIPAllocator, NodePortAllocator } from "./storage/allocators.js";
+import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
 import { EtcdStorage } from "./storage/etcd-storage.js";
 import { createWatchCache } from "./storage/watch-cache.js";
 

@@ -1,5 +1,5 @@
 // The apiserver's Prometheus metrics, named as Kubernetes names them.
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { counter, gauge, histogram, type Counter, type Gauge, type Histogram, type Registry } from "../component-base/metrics.js";
 
 export interface ApiServerMetrics {
   requests: Counter<"verb" | "group" | "version" | "resource" | "subresource" | "scope" | "component" | "code">;
@@ -12,43 +12,37 @@ export interface ApiServerMetrics {
 
 export function createApiServerMetrics(registry: Registry): ApiServerMetrics {
   return {
-    requests: new Counter({
+    requests: counter(registry, {
       name: "apiserver_request_total",
       help: "Counter of apiserver requests broken out for each verb, group, version, resource, scope, component, and HTTP response code.",
       labelNames: ["verb", "group", "version", "resource", "subresource", "scope", "component", "code"],
-      registers: [registry],
     }),
-    requestDuration: new Histogram({
+    requestDuration: histogram(registry, {
       name: "apiserver_request_duration_seconds",
       help: "Response latency distribution in seconds for each verb, group, version, resource, subresource, scope and component.",
       labelNames: ["verb", "group", "version", "resource", "subresource", "scope", "component"],
       buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60],
-      registers: [registry],
     }),
-    inflight: new Gauge({
+    inflight: gauge(registry, {
       name: "apiserver_current_inflight_requests",
       help: "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
       labelNames: ["request_kind"],
-      registers: [registry],
     }),
-    etcdRequestDuration: new Histogram({
+    etcdRequestDuration: histogram(registry, {
       name: "etcd_request_duration_seconds",
       help: "Etcd request latency in seconds for each operation and object type.",
       labelNames: ["operation", "type"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 10, 15, 30],
-      registers: [registry],
     }),
-    registeredWatchers: new Gauge({
+    registeredWatchers: gauge(registry, {
       name: "apiserver_registered_watchers",
       help: "Number of currently registered watchers for a given resources",
       labelNames: ["group", "version", "kind"],
-      registers: [registry],
     }),
-    watchEvents: new Counter({
+    watchEvents: counter(registry, {
       name: "apiserver_watch_events_total",
       help: "Number of events sent in watch clients",
       labelNames: ["group", "version", "kind"],
-      registers: [registry],
     }),
   };
 }

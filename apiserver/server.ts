@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
-import type { Registry as PromRegistry } from "prom-client";
+import type { Registry as PromRegistry } from "../component-base/metrics.js";
 import { badRequest, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import { toCoreEvent, toEventsV1 } from "../api/events-conversion.js";
 import type { KubeObject } from "../api/meta.js";

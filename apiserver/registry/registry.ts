@@ -4,7 +4,7 @@ import { forbidden, notFound } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Storage, WatchCache } from "../storage/interfaces.js";
-import { serviceHooks, type ServiceAllocators } from "./services.js";
+import { serviceHooks, type ServiceAllocators } from "./services/allocation.js";
 import { ResourceStore, type StoreHooks } from "./store.js";
 import { strategyFor } from "./strategy.js";
 

@@ -4,7 +4,7 @@ import type { KubeObject, Status } from "../../api/meta.js";
 import { newConfigMap, newDeployment, newNamespace, newPod, newReplicaSet } from "../../api/testing/builders.js";
 import type { ConfigMap, Deployment, Pod } from "../../api/types/index.js";
 import type { CacheEvent } from "../storage/interfaces.js";
-import { memoryRegistry, type MemoryRegistry } from "../storage/testing/memory-storage.js";
+import { memoryRegistry, type MemoryRegistry } from "./testing/memory-storage.js";
 import type { ResourceStore } from "./store.js";
 
 async function rejection(promise: Promise<unknown>): Promise<StatusError> {

@@ -3,7 +3,7 @@ import { StatusError } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
 import { newDeployment, newPod } from "../../api/testing/builders.js";
 import type { Deployment, Pod, ReplicationController } from "../../api/types/index.js";
-import { memoryRegistry, type MemoryRegistry } from "../storage/testing/memory-storage.js";
+import { memoryRegistry, type MemoryRegistry } from "./testing/memory-storage.js";
 import type { ResourceStore } from "./store.js";
 import { bindPod, evictPod, getScale, scaleOf, updateScale } from "./subresources.js";
 

@@ -7,10 +7,10 @@
 // the upper part of the range first, leaving the lower band to values users ask for explicitly (10.96.0.10 for DNS);
 // the first address of the service range is kept for the `kubernetes` service and never handed out dynamically.
 //
-// Failures are the registry's AllocationError (registry/services.ts), which it turns into 422 field errors such as
+// Failures are the registry's AllocationError (allocation.ts), which it turns into 422 field errors such as
 // `spec.clusterIPs: Invalid value: ["10.96.0.5"]: failed to allocate IP 10.96.0.5: provided IP is already allocated`.
-import { AllocationError, type ValueAllocator } from "../registry/services.js";
-import type { Storage } from "./interfaces.js";
+import { AllocationError, type ValueAllocator } from "./allocation.js";
+import type { Storage } from "../../storage/interfaces.js";
 
 export { AllocationError };
 

@@ -2,8 +2,9 @@
 // writes (MemoryWatchCache), in-memory ClusterIP/NodePort allocators, and memoryRegistry() wiring them into a Registry.
 // Small on purpose: a fake must be obviously correct, so it models etcd's revisions and nothing of its performance.
 import type { KubeObject } from "../../../api/meta.js";
-import { Registry } from "../../registry/registry.js";
-import { AllocationError, type ValueAllocator } from "../../registry/services.js";
+import { Registry } from "../registry.js";
+import { AllocationError, type ValueAllocator } from "../services/allocation.js";
+import { formatIPv4, parseIPv4 } from "../services/allocators.js";
 import {
   StorageError,
   type CacheEvent,
@@ -15,7 +16,7 @@ import {
   type Storage,
   type TryUpdate,
   type WatchCache,
-} from "../interfaces.js";
+} from "../../storage/interfaces.js";
 
 interface Entry {
   value: string;
@@ -444,26 +445,16 @@ export class MemoryAllocator<T extends string | number> implements ValueAllocato
 export const SERVICE_RANGE = "10.96.0.0/12";
 export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
 
-function ipToNumber(ip: string): number | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-
-function numberToIp(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
-}
-
 /** ClusterIPs from 10.96.0.0/12 without the network and broadcast addresses; 10.96.0.1 (the kubernetes service) only on request. */
 export function memoryClusterIPAllocator(): MemoryAllocator<string> {
-  const first = ipToNumber("10.96.0.0")!;
+  const first = parseIPv4("10.96.0.0")!;
   const last = first + 2 ** 20 - 1;
   const inRange = (ip: string): boolean => {
-    const n = ipToNumber(ip);
+    const n = parseIPv4(ip);
     return n !== undefined && n > first && n < last;
   };
   function* candidates(): Iterable<string> {
-    for (let n = first + 2; n < last; n++) yield numberToIp(n);
+    for (let n = first + 2; n < last; n++) yield formatIPv4(n);
   }
   return new MemoryAllocator<string>("IP", SERVICE_RANGE, inRange, candidates);
 }

@@ -1,10 +1,10 @@
 // ClusterIP and NodePort allocation around Service writes: allocate before the write, release what the write
 // stopped using after it succeeds, give back what was allocated when it fails.
-import { invalid, type FieldError } from "../../api/errors.js";
-import type { KubeObject } from "../../api/meta.js";
-import type { StoreHooks } from "./store.js";
+import { invalid, type FieldError } from "../../../api/errors.js";
+import type { KubeObject } from "../../../api/meta.js";
+import type { StoreHooks } from "../store.js";
 
-/** The allocator contract the registry needs (implemented over etcd reservation keys in storage/allocators.ts). */
+/** The allocator contract the registry needs (implemented over etcd reservation keys in allocators.ts). */
 export interface ValueAllocator<T> {
   allocate(owner: string): Promise<T>;
   /**

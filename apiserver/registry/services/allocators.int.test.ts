@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
+import { startEtcd, type EtcdHandle } from "../../../test/support/etcd.js";
 import { AllocationError, ClusterIPAllocator, NodePortAllocator, parseIPv4, parseIPv4CIDR } from "./allocators.js";
-import { EtcdStorage } from "./etcd-storage.js";
+import { EtcdStorage } from "../../storage/etcd-storage.js";
 
 async function allocationError(promise: Promise<unknown>): Promise<AllocationError> {
   try {

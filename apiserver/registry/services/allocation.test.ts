@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { StatusError } from "../../api/errors.js";
-import { newService } from "../../api/testing/builders.js";
-import type { Service } from "../../api/types/index.js";
-import { memoryRegistry, NODE_PORT_RANGE, type MemoryRegistry } from "../storage/testing/memory-storage.js";
-import type { ResourceStore } from "./store.js";
+import { StatusError } from "../../../api/errors.js";
+import { newService } from "../../../api/testing/builders.js";
+import type { Service } from "../../../api/types/index.js";
+import { memoryRegistry, NODE_PORT_RANGE, type MemoryRegistry } from "../testing/memory-storage.js";
+import type { ResourceStore } from "../store.js";
 
 async function rejection(promise: Promise<unknown>): Promise<StatusError> {
   try {
