@@ -6,10 +6,9 @@ import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
 import { badRequest, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
-import { toCoreEvent, toEventsV1 } from "../api/events-conversion.js";
 import type { KubeObject } from "../api/meta.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
-import { apiVersionOf, findResource, type ResourceInfo } from "../api/resources.js";
+import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
 import { buildTable } from "../api/tables.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
@@ -20,9 +19,9 @@ import { sendStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
-import type { Registry } from "./registry/registry.js";
-import type { DeleteOptions, ListParams, ResourceStore, WatchParams } from "./registry/store.js";
-import { bindPod, evictPod, getScale, updateScale } from "./registry/subresources.js";
+import type { SubresourceReply, SubresourceRequest } from "./registry/kind.js";
+import type { Registry, ServedResource } from "./registry/registry.js";
+import type { DeleteOptions, ListParams, WatchParams } from "./registry/store.js";
 import type { CacheWatcher, Storage } from "./storage/interfaces.js";
 
 export interface ApiServerDeps {
@@ -152,28 +151,10 @@ function notFoundPath(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource", {});
 }
 
-interface Resolved {
-  info: ResourceInfo;
-  store: ResourceStore;
-  /** Converts objects between the stored form and this API's form (events.k8s.io/v1 over core/v1 events). */
-  toApi: (object: KubeObject) => KubeObject;
-  fromApi: (object: unknown) => unknown;
-}
+type Resolved = ServedResource;
 
 function resolve(deps: ApiServerDeps, req: RequestInfo): Resolved | undefined {
-  const info = findResource(req.group, req.version, req.resource);
-  if (!info) return undefined;
-  if (info.group === "events.k8s.io") {
-    return {
-      info,
-      store: deps.registry.core("events"),
-      toApi: (o) => toEventsV1(o),
-      fromApi: (o) => (isKubeObject(o) ? toCoreEvent(o) : o),
-    };
-  }
-  const store = deps.registry.store(info.group, info.version, info.resource);
-  if (!store) return undefined;
-  return { info, store, toApi: (o) => o, fromApi: (o) => o };
+  return deps.registry.served(req.group, req.version, req.resource);
 }
 
 /** /api/v1/<something> or /apis/<group>/<version>/<something>: not a discovery document. */
@@ -300,51 +281,39 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
   const declared = r.info.subresources.find((s) => s.name === sub);
   if (!declared || !info.name) throw notFoundPath();
   const method = req.method;
-  if (sub === "status" || sub === "finalize") {
+  const handler = Object.hasOwn(r.subresources, sub) ? r.subresources[sub] : undefined;
+  if (handler) {
+    const request: SubresourceRequest = {
+      method: method ?? "GET",
+      namespace: info.namespace,
+      name,
+      dryRun,
+      store: r.store,
+      object: () => requestObject(req, r, query, res),
+      json: () => readJson(req),
+      patch: () => requestPatch(req, r, query, res),
+    };
+    sendSubresourceReply(req, res, r, await handler(request), query);
+    return;
+  }
+  if (sub === "status") {
     if (method === "GET") {
       respondObject(req, res, r, 200, await r.store.get(info.namespace, name), query);
       return;
     }
     if (method === "PUT") {
       const body = await requestObject(req, r, query, res);
-      if (sub === "finalize") {
-        // namespaces/finalize writes only spec.finalizers.
-        const current = await r.store.get(undefined, name);
-        const spec = isRecord(body) && isRecord(body.spec) ? body.spec : {};
-        const next = structuredClone(current);
-        next.spec = { ...(isRecord(current.spec) ? current.spec : {}), finalizers: Array.isArray(spec.finalizers) ? spec.finalizers : [] };
-        const { object } = await r.store.update(undefined, name, next, { dryRun });
-        respondObject(req, res, r, 200, object, query);
-        return;
-      }
       const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status" });
       respondObject(req, res, r, 200, object, query);
       return;
     }
-    if (method === "PATCH" && sub === "status") {
+    if (method === "PATCH") {
       const { contentType, patch } = await requestPatch(req, r, query, res);
       const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status" });
       respondObject(req, res, r, 200, object, query);
       return;
     }
     throw methodNotAllowed(`the server does not allow this method on the requested resource`);
-  }
-  if (sub === "scale") {
-    if (method === "GET") sendJson(res, 200, await getScale(r.store, ns, name));
-    else if (method === "PUT") sendJson(res, 200, await updateScale(r.store, ns, name, { body: await readJson(req) }, dryRun));
-    else if (method === "PATCH") {
-      const { contentType, patch } = await requestPatch(req, r, query, res);
-      sendJson(res, 200, await updateScale(r.store, ns, name, { patch, contentType }, dryRun));
-    } else throw methodNotAllowed("the server does not allow this method on the requested resource");
-    return;
-  }
-  if (sub === "binding" && method === "POST") {
-    sendJson(res, 201, await bindPod(r.store, ns, name, await readJson(req)));
-    return;
-  }
-  if (sub === "eviction" && method === "POST") {
-    sendJson(res, 201, await evictPod(r.store, ns, name, await readJson(req)));
-    return;
   }
   if (sub === "log" && method === "GET") {
     const pod = await r.store.get(ns, name);
@@ -357,6 +326,11 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     throw serviceUnavailable(pod ? noKubeletMessage(pod, sub) : `${r.info.resource}/${sub} is not available in this cluster yet`);
   }
   throw methodNotAllowed("the server does not allow this method on the requested resource");
+}
+
+function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: Resolved, reply: SubresourceReply, query: URLSearchParams): void {
+  if ("object" in reply) respondObject(req, res, r, reply.code, reply.object, query);
+  else sendJson(res, reply.code, reply.body);
 }
 
 function noKubeletMessage(pod: KubeObject, what: string): string {
@@ -426,7 +400,7 @@ async function requestPatch(req: IncomingMessage, r: Resolved, query: URLSearchP
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
   }
-  return { contentType, patch: r.info.group === "events.k8s.io" && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
+  return { contentType, patch: r.converted && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
 }
 
 function withoutDirectives(value: unknown): unknown {
@@ -543,7 +517,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       params,
       (type, object) => {
         deps.metrics.watchEvents.inc(gvk);
-        if (stream.writer && !table && r.info.group !== "events.k8s.io") stream.writer.sendSerialized(serializedEvent(type, object));
+        if (stream.writer && !table && !r.converted) stream.writer.sendSerialized(serializedEvent(type, object));
         else deliver({ type, object: encode(type, object) });
       },
       () => {

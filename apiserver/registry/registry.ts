@@ -1,30 +1,41 @@
-// Builds one ResourceStore per served resource over shared storage and one watch cache per etcd key prefix.
-import { defaultTolerations } from "../../api/defaults.js";
-import { forbidden, notFound } from "../../api/errors.js";
+// Builds one ResourceStore per served resource over shared storage and one watch cache per etcd key prefix, each
+// store following its kind module's definition (kinds.ts).
 import type { KubeObject } from "../../api/meta.js";
-import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
+import { findResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Storage, WatchCache } from "../storage/interfaces.js";
-import { serviceHooks, type ServiceAllocators } from "./services/allocation.js";
-import { ResourceStore, type StoreHooks } from "./store.js";
-import { strategyFor } from "./strategy.js";
+import type { KindConfig, ResourceDefinition, SubresourceHandler } from "./kind.js";
+import { definitionFor } from "./kinds.js";
+import { admitToNamespace } from "./namespaces/namespaces.js";
+import { ResourceStore } from "./store.js";
 
-export interface RegistryOptions {
+export interface RegistryOptions extends KindConfig {
   storage: Storage;
   prefix: string;
   /** Creates (and starts) the watch cache for an etcd key prefix such as "/registry/pods/". */
   createCache: (prefix: string, resource: string) => WatchCache;
-  allocators: ServiceAllocators;
-  eventTtlSeconds: number;
-  defaultNotReadyTolerationSeconds: number;
-  defaultUnreachableTolerationSeconds: number;
+}
+
+/** A resource as the HTTP layer serves it: the store holding its objects and the conversion to and from it. */
+export interface ServedResource {
+  info: ResourceInfo;
+  store: ResourceStore;
+  /** Converts objects between the stored form and this API's form (events.k8s.io/v1 over core/v1 events). */
+  toApi: (object: KubeObject) => KubeObject;
+  fromApi: (object: unknown) => unknown;
+  /** True when the resource is a view of another's storage, so stored objects are converted before they are sent. */
+  converted: boolean;
+  subresources: Readonly<Record<string, SubresourceHandler>>;
 }
 
 export class Registry {
   private readonly stores = new Map<string, ResourceStore>();
+  private readonly definitions = new Map<ResourceStore, ResourceDefinition>();
   readonly caches = new Map<string, WatchCache>();
 
   constructor(options: RegistryOptions) {
     for (const info of RESOURCES) {
+      const definition = definitionFor(info.group, info.resource);
+      if (!definition) throw new Error(`no registry module defines ${info.resource}.${info.group}`);
       const segment = info.storageResource ?? info.resource;
       const cachePrefix = `${options.prefix}/${segment}/`;
       let cache = this.caches.get(cachePrefix);
@@ -37,11 +48,12 @@ export class Registry {
         storage: options.storage,
         cache,
         prefix: options.prefix,
-        strategy: strategyFor(info, { eventTtlSeconds: options.eventTtlSeconds }),
-        hooks: this.hooksFor(info, options),
-        checkNamespace: (ns, qualified, name) => this.checkNamespace(ns, qualified, name),
+        strategy: definition.strategy(options),
+        hooks: definition.hooks?.(options),
+        checkNamespace: (ns, qualified, name) => admitToNamespace(this.core("namespaces"), ns, qualified, name),
       });
       this.stores.set(storeKey(info.group, info.version, info.resource), store);
+      this.definitions.set(store, definition);
     }
   }
 
@@ -56,6 +68,20 @@ export class Registry {
     return store;
   }
 
+  /** The resource a request path names, with the store that holds it; undefined when not served. */
+  served(group: string, version: string, resource: string): ServedResource | undefined {
+    const info = findResource(group, version, resource);
+    const own = info ? this.store(info.group, info.version, info.resource) : undefined;
+    const definition = own ? this.definitions.get(own) : undefined;
+    if (!info || !own || !definition) return undefined;
+    const subresources = definition.subresources ?? {};
+    const view = definition.view;
+    if (!view) return { info, store: own, toApi: (o) => o, fromApi: (o) => o, converted: false, subresources };
+    const store = this.store(view.storedAs.group, view.storedAs.version, view.storedAs.resource);
+    if (!store) return undefined;
+    return { info, store, toApi: (o) => view.toApi(o), fromApi: (o) => view.fromApi(o), converted: true, subresources };
+  }
+
   get allStores(): ResourceStore[] {
     return [...this.stores.values()];
   }
@@ -66,38 +92,6 @@ export class Registry {
 
   stop(): void {
     for (const cache of this.caches.values()) cache.stop();
-  }
-
-  private hooksFor(info: ResourceInfo, options: RegistryOptions): StoreHooks | undefined {
-    if (info.group === "" && info.resource === "services") return serviceHooks(options.allocators);
-    if (info.group === "" && info.resource === "pods") {
-      return {
-        // The DefaultTolerationSeconds admission plugin: pods tolerate a not-ready or unreachable node for a while.
-        admitCreate: (pod: KubeObject) => {
-          defaultTolerations(pod, options.defaultNotReadyTolerationSeconds, options.defaultUnreachableTolerationSeconds);
-          return Promise.resolve();
-        },
-      };
-    }
-    return undefined;
-  }
-
-  /** The NamespaceLifecycle admission plugin: no new content in a missing or terminating namespace. */
-  private async checkNamespace(namespace: string, qualified: string, name: string): Promise<void> {
-    const namespaces = this.core("namespaces");
-    let ns = namespaces.cache.get(namespaces.keyFor(undefined, namespace));
-    if (!ns) {
-      // The cache may not have seen a namespace created a moment ago.
-      try {
-        ns = await namespaces.get(undefined, namespace);
-      } catch {
-        throw notFound("namespaces", namespace);
-      }
-    }
-    const phase = (ns.status as { phase?: string } | undefined)?.phase;
-    if (ns.metadata.deletionTimestamp || phase === "Terminating") {
-      throw forbidden(qualified, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
-    }
   }
 }
 

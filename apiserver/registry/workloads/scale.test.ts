@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { StatusError } from "../../api/errors.js";
-import type { KubeObject } from "../../api/meta.js";
-import { newDeployment, newPod } from "../../api/testing/builders.js";
-import type { Deployment, Pod, ReplicationController } from "../../api/types/index.js";
-import { memoryRegistry, type MemoryRegistry } from "./testing/memory-storage.js";
-import type { ResourceStore } from "./store.js";
-import { bindPod, evictPod, getScale, scaleOf, updateScale } from "./subresources.js";
+import { StatusError } from "../../../api/errors.js";
+import type { KubeObject } from "../../../api/meta.js";
+import { newDeployment } from "../../../api/testing/builders.js";
+import type { Deployment, ReplicationController } from "../../../api/types/index.js";
+import { memoryRegistry, type MemoryRegistry } from "../testing/memory-storage.js";
+import type { ResourceStore } from "../store.js";
+import { getScale, scaleOf, updateScale } from "./scale.js";
 
 async function rejection(promise: Promise<unknown>): Promise<StatusError> {
   try {
@@ -17,82 +17,12 @@ async function rejection(promise: Promise<unknown>): Promise<StatusError> {
   throw new Error("expected a StatusError");
 }
 
-function binding(name: string, node: string): unknown {
-  return { apiVersion: "v1", kind: "Binding", metadata: { name }, target: { apiVersion: "v1", kind: "Node", name: node } };
-}
-
 let m: MemoryRegistry;
-let pods: ResourceStore;
 let deployments: ResourceStore;
 
 beforeEach(async () => {
   m = await memoryRegistry();
-  pods = m.registry.core("pods");
   deployments = m.registry.store("apps", "v1", "deployments")!;
-});
-
-describe("bindPod", () => {
-  it("sets spec.nodeName and a PodScheduled=True condition", async () => {
-    await pods.create("default", newPod("web"));
-    const status = await bindPod(pods, "default", "web", binding("web", "n1"));
-    expect(status).toMatchObject({ kind: "Status", status: "Success", code: 201 });
-    const pod = (await pods.get("default", "web")) as Pod;
-    expect(pod.spec?.nodeName).toBe("n1");
-    expect(pod.status?.phase).toBe("Pending");
-    expect(pod.status?.conditions).toEqual([{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: expect.any(String) as string }]);
-  });
-
-  it("shows the pod to a watch on spec.nodeName=n1 as ADDED once it is bound", async () => {
-    await pods.create("default", newPod("web"));
-    const events: [string, string | undefined][] = [];
-    const watcher = pods.watch(undefined, { fieldSelector: "spec.nodeName=n1" }, (type, object) => events.push([type, object.metadata.name]), () => undefined);
-    await bindPod(pods, "default", "web", binding("web", "n1"));
-    watcher.stop();
-    expect(events).toEqual([["ADDED", "web"]]);
-  });
-
-  it("answers 409 for a second binding and keeps the first node", async () => {
-    await pods.create("default", newPod("web"));
-    await bindPod(pods, "default", "web", binding("web", "n1"));
-    const err = await rejection(bindPod(pods, "default", "web", binding("web", "n2")));
-    expect(err.code).toBe(409);
-    expect(err.reason).toBe("Conflict");
-    expect(err.message).toBe('Operation cannot be fulfilled on pods "web": pod web is already assigned to node "n1"');
-    expect(((await pods.get("default", "web")) as Pod).spec?.nodeName).toBe("n1");
-  });
-
-  it("answers 409 for a binding of a pod being deleted", async () => {
-    await pods.create("default", newPod("web", { meta: { finalizers: ["example.com/hold"] } }));
-    await pods.delete("default", "web");
-    const err = await rejection(bindPod(pods, "default", "web", binding("web", "n1")));
-    expect(err.code).toBe(409);
-  });
-
-  it.each([
-    ["no target", { metadata: { name: "web" } }, 422],
-    ["an empty target name", binding("web", ""), 422],
-    ["another pod's name", binding("other", "n1"), 400],
-  ])("refuses a binding with %s", async (_what, body, code) => {
-    await pods.create("default", newPod("web"));
-    const err = await rejection(bindPod(pods, "default", "web", body));
-    expect(err.code).toBe(code);
-    expect(((await pods.get("default", "web")) as Pod).spec?.nodeName).toBeUndefined();
-  });
-
-  it("answers 404 for a binding of a missing pod", async () => {
-    const err = await rejection(bindPod(pods, "default", "ghost", binding("ghost", "n1")));
-    expect(err.code).toBe(404);
-    expect(err.message).toBe('pods "ghost" not found');
-  });
-});
-
-describe("evictPod", () => {
-  it("deletes the pod gracefully with the eviction's delete options", async () => {
-    await pods.create("default", newPod("web", { nodeName: "n1" }));
-    const status = await evictPod(pods, "default", "web", { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web" }, deleteOptions: { gracePeriodSeconds: 7 } });
-    expect(status).toMatchObject({ status: "Success", code: 201 });
-    expect((await pods.get("default", "web")).metadata.deletionGracePeriodSeconds).toBe(7);
-  });
 });
 
 describe("scale", () => {

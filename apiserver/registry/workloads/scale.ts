@@ -1,48 +1,34 @@
-// Subresources with their own shapes: pods/binding, pods/eviction and the autoscaling/v1 Scale of workloads.
-import { badRequest, conflict, invalid } from "../../api/errors.js";
-import { selectorFromLabelSelector } from "../../api/labels.js";
-import type { KubeObject, LabelSelector, Status } from "../../api/meta.js";
-import { isRecord } from "../../api/meta.js";
-import { applyPatch } from "../../api/patch/apply.js";
-import type { DeleteOptions, ResourceStore } from "./store.js";
-import { rfc3339 } from "./store.js";
+// The autoscaling/v1 Scale subresource of workloads: a view of spec.replicas, status.replicas and the selector.
+import { badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors.js";
+import { selectorFromLabelSelector } from "../../../api/labels.js";
+import type { KubeObject, LabelSelector } from "../../../api/meta.js";
+import { isRecord } from "../../../api/meta.js";
+import { applyPatch } from "../../../api/patch/apply.js";
+import type { SubresourceHandler } from "../kind.js";
+import type { ResourceStore } from "../store.js";
 
 export interface Scale extends KubeObject {
   spec: { replicas?: number };
   status: { replicas: number; selector?: string };
 }
 
-function success(code: number): Status {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code };
-}
-
-/** POST pods/<name>/binding: sets spec.nodeName once, as the scheduler's bind does. */
-export async function bindPod(pods: ResourceStore, namespace: string, name: string, body: unknown): Promise<Status> {
-  const target = isRecord(body) && isRecord(body.target) ? body.target : undefined;
-  const nodeName = target && typeof target.name === "string" ? target.name : "";
-  if (!nodeName) throw invalid("Binding", "", name, [{ type: "FieldValueRequired", field: "target.name", message: "Required value" }]);
-  const bodyName = isRecord(body) && isRecord(body.metadata) ? body.metadata.name : undefined;
-  if (bodyName !== undefined && bodyName !== name) throw badRequest(`the name of the object (${typeof bodyName === "string" ? bodyName : JSON.stringify(bodyName)}) does not match the name on the URL (${name})`);
-  await pods.mutate(namespace, name, (pod) => {
-    const spec = (isRecord(pod.spec) ? pod.spec : {}) as { nodeName?: string };
-    if (pod.metadata.deletionTimestamp) throw conflict("pods", name, "pod is being deleted, cannot be assigned to a host");
-    if (spec.nodeName) throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-    spec.nodeName = nodeName;
-    pod.spec = spec;
-    const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
-    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: rfc3339(new Date()) }];
-    pod.status = status;
-  });
-  return success(201);
-}
-
-export async function evictPod(pods: ResourceStore, namespace: string, name: string, body: unknown): Promise<Status> {
-  const options: DeleteOptions = {};
-  const deleteOptions = isRecord(body) && isRecord(body.deleteOptions) ? body.deleteOptions : undefined;
-  if (deleteOptions && typeof deleteOptions.gracePeriodSeconds === "number") options.gracePeriodSeconds = deleteOptions.gracePeriodSeconds;
-  await pods.delete(namespace, name, options);
-  return success(201);
-}
+/** GET, PUT or PATCH of <workload>/scale. */
+export const scaleSubresource: SubresourceHandler = async (request) => {
+  const namespace = request.namespace ?? "";
+  const { store, name, dryRun } = request;
+  switch (request.method) {
+    case "GET":
+      return { code: 200, body: await getScale(store, namespace, name) };
+    case "PUT":
+      return { code: 200, body: await updateScale(store, namespace, name, { body: await request.json() }, dryRun) };
+    case "PATCH": {
+      const { contentType, patch } = await request.patch();
+      return { code: 200, body: await updateScale(store, namespace, name, { patch, contentType }, dryRun) };
+    }
+    default:
+      throw methodNotAllowed("the server does not allow this method on the requested resource");
+  }
+};
 
 function selectorString(object: KubeObject): string {
   const spec = (object.spec ?? {}) as { selector?: unknown };

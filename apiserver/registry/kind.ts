@@ -1,0 +1,60 @@
+// What a kind's registry module (registry/<family>/) gives the generic machinery: its strategy, its admission and
+// write hooks, the subresources with their own shapes, and, for a resource served as a view of another's storage,
+// the conversion. The generic ResourceStore (store.ts) knows nothing of any kind; the Registry (registry.ts) plugs
+// these definitions into it, and the HTTP layer (server.ts) dispatches subresources to them.
+import type { KubeObject } from "../../api/meta.js";
+import type { ServiceAllocators } from "./services/allocation.js";
+import type { ResourceStore, StoreHooks } from "./store.js";
+import type { Strategy } from "./strategy.js";
+
+/** The apiserver settings kind modules read (flags such as --event-ttl). */
+export interface KindConfig {
+  allocators: ServiceAllocators;
+  eventTtlSeconds: number;
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
+}
+
+/** A subresource request as a kind's handler sees it: the HTTP decoding stays with the server. */
+export interface SubresourceRequest {
+  readonly method: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly dryRun: boolean;
+  /** The store of the resource the subresource belongs to. */
+  readonly store: ResourceStore;
+  /** The body as an object of the resource's kind, decoded with the fieldValidation directive applied. */
+  readonly object: () => Promise<unknown>;
+  /** The body decoded by its Content-Type (a Binding, an Eviction, a Scale), without field checks. */
+  readonly json: () => Promise<unknown>;
+  /** A PATCH body with its patch type. */
+  readonly patch: () => Promise<{ contentType: string; patch: unknown }>;
+}
+
+/**
+ * A subresource reply: `object` is an object of the resource's own kind (converted and rendered as a Table like a
+ * GET of the resource), `body` any other document (a Scale, a Status), sent as JSON.
+ */
+export type SubresourceReply = { code: number; object: KubeObject } | { code: number; body: unknown };
+
+/** Serves one subresource for every method; throws a StatusError (MethodNotAllowed, NotFound, ...) to refuse. */
+export type SubresourceHandler = (request: SubresourceRequest) => Promise<SubresourceReply>;
+
+/** A resource served over another resource's storage, converting on the way in and out. */
+export interface ResourceView {
+  /** The resource whose store holds the objects. */
+  readonly storedAs: { readonly group: string; readonly version: string; readonly resource: string };
+  toApi(stored: KubeObject): KubeObject;
+  fromApi(body: unknown): unknown;
+}
+
+/** One served resource's server behaviour, keyed by group and plural resource name (all versions). */
+export interface ResourceDefinition {
+  readonly group: string;
+  readonly resource: string;
+  strategy(config: KindConfig): Strategy;
+  hooks?(config: KindConfig): StoreHooks;
+  /** Subresources with their own behaviour; `status` is generic and needs no entry. */
+  readonly subresources?: Readonly<Record<string, SubresourceHandler>>;
+  readonly view?: ResourceView;
+}

@@ -1,0 +1,27 @@
+// The one list of kind modules the apiserver serves. A resource in api/resources.ts is served only when a module
+// here defines it; adding a kind means adding its module under registry/<family>/ and naming it here.
+import { CONFIG_RESOURCES } from "./config/config.js";
+import { LEASE_RESOURCES } from "./coordination/leases.js";
+import { EVENT_RESOURCES } from "./events/events.js";
+import type { ResourceDefinition } from "./kind.js";
+import { NAMESPACE_RESOURCES } from "./namespaces/namespaces.js";
+import { NODE_RESOURCES } from "./nodes/nodes.js";
+import { POD_RESOURCES } from "./pods/pods.js";
+import { SERVICE_RESOURCES } from "./services/services.js";
+import { WORKLOAD_RESOURCES } from "./workloads/workloads.js";
+
+export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
+  ...NAMESPACE_RESOURCES,
+  ...POD_RESOURCES,
+  ...NODE_RESOURCES,
+  ...SERVICE_RESOURCES,
+  ...EVENT_RESOURCES,
+  ...CONFIG_RESOURCES,
+  ...WORKLOAD_RESOURCES,
+  ...LEASE_RESOURCES,
+];
+
+/** The definition serving `group`/`resource`; undefined when no module serves it. */
+export function definitionFor(group: string, resource: string): ResourceDefinition | undefined {
+  return RESOURCE_DEFINITIONS.find((d) => d.group === group && d.resource === resource);
+}

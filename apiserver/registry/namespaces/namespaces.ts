@@ -1,0 +1,47 @@
+// Namespaces: deleted in two steps (Terminating until the namespace controller has emptied them and cleared
+// spec.finalizers through the finalize subresource), and the NamespaceLifecycle admission every namespaced create
+// passes.
+import { forbidden, methodNotAllowed, notFound } from "../../../api/errors.js";
+import { isRecord } from "../../../api/meta.js";
+import type { ResourceDefinition, SubresourceHandler } from "../kind.js";
+import type { ResourceStore } from "../store.js";
+import { PLAIN_STRATEGY } from "../strategy.js";
+
+/** namespaces/<name>/finalize: a PUT writes only spec.finalizers (a GET reads the namespace). */
+const finalizeNamespace: SubresourceHandler = async ({ method, store, name, dryRun, object }) => {
+  if (method === "GET") return { code: 200, object: await store.get(undefined, name) };
+  if (method !== "PUT") throw methodNotAllowed("the server does not allow this method on the requested resource");
+  const body = await object();
+  const current = await store.get(undefined, name);
+  const spec = isRecord(body) && isRecord(body.spec) ? body.spec : {};
+  const next = structuredClone(current);
+  next.spec = { ...(isRecord(current.spec) ? current.spec : {}), finalizers: Array.isArray(spec.finalizers) ? spec.finalizers : [] };
+  const { object: updated } = await store.update(undefined, name, next, { dryRun });
+  return { code: 200, object: updated };
+};
+
+export const NAMESPACE_RESOURCES: readonly ResourceDefinition[] = [
+  {
+    group: "",
+    resource: "namespaces",
+    strategy: () => ({ ...PLAIN_STRATEGY, statusSubresource: true, returnDeletedObject: true, alwaysGraceful: true }),
+    subresources: { finalize: finalizeNamespace },
+  },
+];
+
+/** The NamespaceLifecycle admission plugin: no new content in a missing or terminating namespace. */
+export async function admitToNamespace(namespaces: ResourceStore, namespace: string, qualified: string, name: string): Promise<void> {
+  let ns = namespaces.cache.get(namespaces.keyFor(undefined, namespace));
+  if (!ns) {
+    // The cache may not have seen a namespace created a moment ago.
+    try {
+      ns = await namespaces.get(undefined, namespace);
+    } catch {
+      throw notFound("namespaces", namespace);
+    }
+  }
+  const phase = (ns.status as { phase?: string } | undefined)?.phase;
+  if (ns.metadata.deletionTimestamp || phase === "Terminating") {
+    throw forbidden(qualified, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+}

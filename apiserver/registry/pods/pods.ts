@@ -1,0 +1,83 @@
+// Pods: deleted gracefully once bound to a node, default tolerations at admission, and the binding and eviction
+// subresources.
+import { defaultTolerations } from "../../../api/defaults.js";
+import { badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors.js";
+import type { KubeObject, Status } from "../../../api/meta.js";
+import { isRecord } from "../../../api/meta.js";
+import type { ResourceDefinition, SubresourceRequest } from "../kind.js";
+import type { DeleteOptions, ResourceStore } from "../store.js";
+import { rfc3339 } from "../store.js";
+import { PLAIN_STRATEGY } from "../strategy.js";
+
+export const POD_RESOURCES: readonly ResourceDefinition[] = [
+  {
+    group: "",
+    resource: "pods",
+    strategy: () => ({
+      ...PLAIN_STRATEGY,
+      statusSubresource: true,
+      returnDeletedObject: true,
+      // A pod bound to a node is stopped by its kubelet, which then deletes it with grace 0.
+      gracePeriodFor(pod, requested) {
+        const spec = pod.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+        if (!spec?.nodeName) return undefined;
+        const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
+        return grace > 0 ? grace : undefined;
+      },
+    }),
+    hooks: (config) => ({
+      // The DefaultTolerationSeconds admission plugin: pods tolerate a not-ready or unreachable node for a while.
+      admitCreate: (pod: KubeObject) => {
+        defaultTolerations(pod, config.defaultNotReadyTolerationSeconds, config.defaultUnreachableTolerationSeconds);
+        return Promise.resolve();
+      },
+    }),
+    subresources: {
+      binding: async (request) => ({ code: 201, body: await bindPod(request.store, namespaceOf(request), request.name, await postBody(request)) }),
+      eviction: async (request) => ({ code: 201, body: await evictPod(request.store, namespaceOf(request), request.name, await postBody(request)) }),
+    },
+  },
+];
+
+function namespaceOf(request: SubresourceRequest): string {
+  return request.namespace ?? "";
+}
+
+/** binding and eviction are created, never read or replaced. */
+async function postBody(request: SubresourceRequest): Promise<unknown> {
+  if (request.method !== "POST") throw methodNotAllowed("the server does not allow this method on the requested resource");
+  return request.json();
+}
+
+function success(code: number): Status {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code };
+}
+
+/** POST pods/<name>/binding: sets spec.nodeName once, as the scheduler's bind does. */
+export async function bindPod(pods: ResourceStore, namespace: string, name: string, body: unknown): Promise<Status> {
+  const target = isRecord(body) && isRecord(body.target) ? body.target : undefined;
+  const nodeName = target && typeof target.name === "string" ? target.name : "";
+  if (!nodeName) throw invalid("Binding", "", name, [{ type: "FieldValueRequired", field: "target.name", message: "Required value" }]);
+  const bodyName = isRecord(body) && isRecord(body.metadata) ? body.metadata.name : undefined;
+  if (bodyName !== undefined && bodyName !== name) throw badRequest(`the name of the object (${typeof bodyName === "string" ? bodyName : JSON.stringify(bodyName)}) does not match the name on the URL (${name})`);
+  await pods.mutate(namespace, name, (pod) => {
+    const spec = (isRecord(pod.spec) ? pod.spec : {}) as { nodeName?: string };
+    if (pod.metadata.deletionTimestamp) throw conflict("pods", name, "pod is being deleted, cannot be assigned to a host");
+    if (spec.nodeName) throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+    spec.nodeName = nodeName;
+    pod.spec = spec;
+    const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: rfc3339(new Date()) }];
+    pod.status = status;
+  });
+  return success(201);
+}
+
+/** POST pods/<name>/eviction: deletes the pod with the eviction's delete options. */
+export async function evictPod(pods: ResourceStore, namespace: string, name: string, body: unknown): Promise<Status> {
+  const options: DeleteOptions = {};
+  const deleteOptions = isRecord(body) && isRecord(body.deleteOptions) ? body.deleteOptions : undefined;
+  if (deleteOptions && typeof deleteOptions.gracePeriodSeconds === "number") options.gracePeriodSeconds = deleteOptions.gracePeriodSeconds;
+  await pods.delete(namespace, name, options);
+  return success(201);
+}
