@@ -2,7 +2,7 @@
 // where an int32 belongs, a number in metadata.name or an object in a label value never reaches defaulting,
 // validation or etcd. Kubernetes answers such a body with 400 BadRequest ("Pod in version "v1" cannot be handled as
 // a Pod: json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"), and so
-// does kubelab. Fields the schema does not know are left alone (unknown-field handling is negotiate.ts's), and null
+// does kubelab. Fields the schema does not know are left alone (unknown-field handling is unknown-fields.ts's), and null
 // is accepted anywhere, as Go's decoder accepts it. The schema is generated: see wire-types.gen.ts.
 import { badRequest, type StatusError } from "./errors.js";
 import { isRecord } from "./meta.js";

@@ -1,0 +1,89 @@
+// Unknown fields, found and dropped the way Kubernetes' strict decoding finds and its decoder drops them, from the
+// same generated schema that types the wire (wire-types.gen.ts): a field is unknown when the model of the struct
+// it sits in has no such JSON name. Paths use Kubernetes' strict-decoding format ("spec.foo",
+// "spec.template.spec.containers[0].imagePolicy"). Kinds without a generated model are not checked.
+import { isRecord } from "./meta.js";
+import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
+
+/**
+ * Fields Kubernetes added after the client library the models are generated from; they are accepted unchecked
+ * (rejecting a valid field is worse than missing a typo inside a new one).
+ */
+const NEWER_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  V1PodSpec: ["schedulingGroup", "evictionResponders"],
+  V1VolumeMount: ["bindMountOptions"],
+};
+
+/**
+ * A kind's status is written by the cluster's own components (kubelet, controllers), which may carry fields the
+ * models do not have yet; it is not checked.
+ */
+const UNCHECKED_TOP_LEVEL = new Set(["status"]);
+
+/** The model's type of `key`, "any" for a field accepted unchecked, undefined when the model has no such field. */
+function fieldType(model: string, key: string, topLevel: boolean): string | undefined {
+  if (topLevel && UNCHECKED_TOP_LEVEL.has(key)) return "any";
+  const fields = WIRE_MODELS[model];
+  if (fields !== undefined && Object.hasOwn(fields, key)) return fields[key];
+  return NEWER_FIELDS[model]?.includes(key) ? "any" : undefined;
+}
+
+/** The fields of `object` its kind does not have; [] for a kind without a generated model. */
+export function findUnknownFields(apiVersion: string, kind: string, object: unknown): string[] {
+  const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
+  if (root === undefined) return [];
+  const found: string[] = [];
+  walk(root, object, "", found, true);
+  return found;
+}
+
+function walk(type: string, value: unknown, path: string, found: string[], topLevel = false): void {
+  if (type.startsWith("[]")) {
+    if (Array.isArray(value)) value.forEach((item, i) => { walk(type.slice(2), item, `${path}[${i}]`, found); });
+    return;
+  }
+  if (type.startsWith("{}")) {
+    if (isRecord(value)) for (const [key, child] of Object.entries(value)) walk(type.slice(2), child, joinPath(path, key), found);
+    return;
+  }
+  // Scalars, "any", and a type mismatch (typed decoding's business, not an unknown field) end the walk.
+  if (!Object.hasOwn(WIRE_MODELS, type) || !isRecord(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    const childType = fieldType(type, key, topLevel);
+    const childPath = joinPath(path, key);
+    if (childType === undefined) found.push(childPath);
+    else walk(childType, child, childPath, found);
+  }
+}
+
+/**
+ * Deletes the fields findUnknownFields reports, in place: Kubernetes' decoder drops unknown fields, so under
+ * fieldValidation Warn or Ignore they are reported (or not) but never stored. Keys starting with "$" (strategic
+ * merge patch directives) are kept.
+ */
+export function pruneUnknownFields(apiVersion: string, kind: string, object: unknown): void {
+  const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
+  if (root !== undefined) prune(root, object, true);
+}
+
+function prune(type: string, value: unknown, topLevel = false): void {
+  if (type.startsWith("[]")) {
+    if (Array.isArray(value)) for (const item of value) prune(type.slice(2), item);
+    return;
+  }
+  if (type.startsWith("{}")) {
+    if (isRecord(value)) for (const child of Object.values(value)) prune(type.slice(2), child);
+    return;
+  }
+  if (!Object.hasOwn(WIRE_MODELS, type) || !isRecord(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    if (key.startsWith("$")) continue;
+    const childType = fieldType(type, key, topLevel);
+    if (childType === undefined) Reflect.deleteProperty(value, key);
+    else prune(childType, child);
+  }
+}
+
+function joinPath(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
