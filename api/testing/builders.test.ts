@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { applyDefaults } from "../defaults.js";
 import type { KubeObject } from "../meta.js";
 import { RESOURCES } from "../resources.js";
-import { validateObject } from "../validation.js";
+import { validateObject } from "../validation/index.js";
 import { newConfigMap, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService } from "./builders.js";
 
 describe("test builders", () => {

@@ -10,7 +10,7 @@ import { isRecord } from "../../api/meta.js";
 import { deepEqual, dropNulls } from "../../api/normalize.js";
 import { applyPatch } from "../../api/patch/apply.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
-import { validateObject, validateUpdate } from "../../api/validation.js";
+import { validateObject, validateUpdate } from "../../api/validation/index.js";
 import { checkWireTypes } from "../../api/wire-types.js";
 import type { CacheEvent, CacheWatcher, Storage, WatchCache } from "../storage/interfaces.js";
 import { isStorageError } from "../storage/interfaces.js";

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRecord, type KubeObject } from "../../api/meta.js";
 import { apiVersionOf, RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import { newConfigMap, newDeployment, newNamespace, newNode, newPod, newService } from "../../api/testing/builders.js";
-import { validateObject } from "../../api/validation.js";
+import { validateObject } from "../../api/validation/index.js";
 import { findWireTypeError } from "../../api/wire-types.js";
 import { MAX_REQUEST_BODY_BYTES } from "../../apiserver/http/body.js";
 import { startApiServerProcess, type ApiServerProcess } from "../support/apiserver.js";
