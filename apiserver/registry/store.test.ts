@@ -1,21 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { StatusError } from "../../api/errors.js";
 import type { KubeObject, Status } from "../../api/meta.js";
 import { newConfigMap, newDeployment, newNamespace, newPod, newReplicaSet } from "../../api/testing/builders.js";
 import type { ConfigMap, Deployment, Pod } from "../../api/types/index.js";
 import type { CacheEvent } from "../storage/interfaces.js";
 import { memoryRegistry, type MemoryRegistry } from "./testing/memory-storage.js";
+import { rejection } from "./testing/rejection.js";
 import type { ResourceStore } from "./store.js";
-
-async function rejection(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error("expected a StatusError");
-}
 
 function asPod(object: KubeObject | Status): Pod {
   return objectOf(object);

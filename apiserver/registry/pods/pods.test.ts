@@ -1,20 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { StatusError } from "../../../api/errors.js";
 import { newPod } from "../../../api/testing/builders.js";
 import type { Pod } from "../../../api/types/index.js";
 import { memoryRegistry, type MemoryRegistry } from "../testing/memory-storage.js";
+import { rejection } from "../testing/rejection.js";
 import type { ResourceStore } from "../store.js";
 import { bindPod, evictPod } from "./pods.js";
-
-async function rejection(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error("expected a StatusError");
-}
 
 function binding(name: string, node: string): unknown {
   return { apiVersion: "v1", kind: "Binding", metadata: { name }, target: { apiVersion: "v1", kind: "Node", name: node } };

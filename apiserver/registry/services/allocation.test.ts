@@ -1,19 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { StatusError } from "../../../api/errors.js";
 import { newService } from "../../../api/testing/builders.js";
 import type { Service } from "../../../api/types/index.js";
 import { memoryRegistry, NODE_PORT_RANGE, type MemoryRegistry } from "../testing/memory-storage.js";
+import { rejection } from "../testing/rejection.js";
 import type { ResourceStore } from "../store.js";
-
-async function rejection(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error("expected a StatusError");
-}
 
 function ipNumber(ip: string): number {
   return ip.split(".").reduce((n, p) => n * 256 + Number(p), 0);

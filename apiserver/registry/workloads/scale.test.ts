@@ -1,21 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { StatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { newDeployment } from "../../../api/testing/builders.js";
 import type { Deployment, ReplicationController } from "../../../api/types/index.js";
 import { memoryRegistry, type MemoryRegistry } from "../testing/memory-storage.js";
+import { rejection } from "../testing/rejection.js";
 import type { ResourceStore } from "../store.js";
 import { getScale, scaleOf, updateScale } from "./scale.js";
-
-async function rejection(promise: Promise<unknown>): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error("expected a StatusError");
-}
 
 let m: MemoryRegistry;
 let deployments: ResourceStore;
