@@ -152,9 +152,7 @@ function notFoundPath(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource", {});
 }
 
-type Resolved = ServedResource;
-
-function resolve(deps: ApiServerDeps, req: RequestInfo): Resolved | undefined {
+function resolve(deps: ApiServerDeps, req: RequestInfo): ServedResource | undefined {
   return deps.registry.served(req.group, req.version, req.resource);
 }
 
@@ -215,7 +213,7 @@ function checkScope(resource: ResourceInfo, info: RequestInfo): void {
   if (resource.namespaced && info.namespace === undefined && (info.verb === "create" || info.verb === "deletecollection")) throw notFoundPath();
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
+async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const ns = info.namespace;
   const name = info.name ?? "";
   const dryRun = query.getAll("dryRun").includes("All");
@@ -276,7 +274,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
   }
 }
 
-async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
+async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
   const ns = info.namespace ?? "";
   const name = info.name ?? "";
   const declared = r.info.subresources.find((s) => s.name === sub);
@@ -329,7 +327,7 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
   throw methodNotAllowed("the server does not allow this method on the requested resource");
 }
 
-function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: Resolved, reply: SubresourceReply, query: URLSearchParams): void {
+function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: ServedResource, reply: SubresourceReply, query: URLSearchParams): void {
   if ("object" in reply) respondObject(req, res, r, reply.code, reply.object, query);
   else sendJson(res, reply.code, reply.body);
 }
@@ -368,7 +366,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Decodes a create/update body and applies kubectl's fieldValidation directive (Strict: 400, Warn: a Warning header). */
-async function requestObject(req: IncomingMessage, r: Resolved, query: URLSearchParams, res: ServerResponse): Promise<unknown> {
+async function requestObject(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse): Promise<unknown> {
   const raw = await readBody(req);
   const contentType = req.headers["content-type"];
   // A create or update body is an object, never a patch: Kubernetes has no decoder for patch types here (415).
@@ -387,7 +385,7 @@ async function requestObject(req: IncomingMessage, r: Resolved, query: URLSearch
   return body;
 }
 
-async function requestPatch(req: IncomingMessage, r: Resolved, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
+async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   const known = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
   if (!known.includes(contentType)) {
@@ -455,7 +453,7 @@ function tableOptions(query: URLSearchParams): { includeObject: "Metadata" | "Ob
   return { includeObject: include === "Object" || include === "None" ? include : "Metadata" };
 }
 
-function respondObject(req: IncomingMessage, res: ServerResponse, r: Resolved, code: number, object: KubeObject, query: URLSearchParams): void {
+function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResource, code: number, object: KubeObject, query: URLSearchParams): void {
   const apiObject = r.toApi(object);
   const table = tableVersion(req.headers.accept ?? "");
   if (table && req.method === "GET") {
@@ -465,7 +463,7 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: Resolved, c
   sendJson(res, code, apiObject);
 }
 
-function respondList(req: IncomingMessage, res: ServerResponse, r: Resolved, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
+function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResource, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
   const items = result.items.map(r.toApi);
   const table = tableVersion(req.headers.accept ?? "");
   const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
@@ -497,7 +495,7 @@ function watchParams(query: URLSearchParams): WatchParams {
  * from a compacted revision gets 200 and a single ERROR event (410 Expired), as Kubernetes answers it; other
  * refusals (429 while the cache initializes, 400 for a bad selector) are plain Status replies.
  */
-async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: Resolved, deps: ApiServerDeps): Promise<void> {
+async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const table = tableVersion(req.headers.accept ?? "");
   const params = watchParams(query);
   const encode = eventEncoder(r, table, query);
@@ -567,7 +565,7 @@ function serializedEvent(type: string, object: KubeObject): string {
   return json;
 }
 
-function eventEncoder(r: Resolved, table: string | undefined, query: URLSearchParams): (type: string, object: KubeObject) => KubeObject {
+function eventEncoder(r: ServedResource, table: string | undefined, query: URLSearchParams): (type: string, object: KubeObject) => KubeObject {
   let first = true;
   return (type, object) => {
     if (type === "BOOKMARK" || !table) return type === "BOOKMARK" ? object : r.toApi(object);
