@@ -3,6 +3,9 @@
 // reference), the scheduler's throughput on 1,000 Ready nodes with 5,000 pending pods and its ratio to that create
 // rate, per-pod scheduling latency at a steady create rate, the scheduler's memory, and the time a Deployment of
 // 1,000 replicas on 50 simulated nodes takes from POST to all available.
+import { hollowNodesComponent } from "../lab/components/hollow-nodes.js";
+import { controllerManagerComponent } from "../lab/components/kube-controller-manager.js";
+import { schedulerComponent } from "../lab/components/kube-scheduler.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, onCleanup, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { startBenchComponent, type BenchComponent } from "./components.js";
@@ -93,8 +96,6 @@ const WARMUP_DEPLOYMENT = "bench-warmup";
 const REQUESTS = `"resources":{"requests":{"cpu":"10m","memory":"10Mi"}}`;
 /** Scheduler's default --kube-api-qps, and kube-scheduler's, for the optional capped run. */
 const DEFAULT_SCHEDULER_QPS = 50;
-/** hollow-nodes flags common to both clusters: no client-side limit, so the simulator is not what is measured. */
-const HOLLOW_COMMON = ["--kube-api-qps=0", "--v=0"];
 
 function podBody(name: string): string {
   return `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"${name}"},"spec":{"containers":[{"name":"c","image":"nginx",${REQUESTS}}]}}`;
@@ -479,13 +480,16 @@ class BindingTracker {
 }
 
 function startScheduler(url: string, qps: number | undefined, name: string): BenchComponent {
-  const args = ["--master", url, "--port", "0", "--bind-address", "127.0.0.1", "--leader-elect=false"];
-  if (qps !== undefined) args.push(`--kube-api-qps=${qps}`);
-  return startBenchComponent("scheduler", args, name);
+  return startBenchComponent(
+    schedulerComponent({ name, master: url, port: 0, bindAddress: "127.0.0.1", leaderElect: false, ...(qps !== undefined ? { kubeApiQps: qps } : {}) }),
+  );
 }
 
+/** Hollow nodes in both clusters run without a client-side limit, so that the simulator is not what is measured. */
 function startHollowNodes(url: string, prefix: string, count: number, extra: readonly string[]): BenchComponent {
-  return startBenchComponent("lab", ["hollow-nodes", "--master", url, "--count", String(count), "--name-prefix", prefix, ...HOLLOW_COMMON, ...extra], `hollow-nodes ${prefix}`);
+  return startBenchComponent(
+    hollowNodesComponent({ name: `hollow-nodes ${prefix}`, master: url, count, namePrefix: prefix, kubeApiQps: 0, verbosity: 0, extraArgs: extra }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -769,9 +773,7 @@ async function runDeploymentCluster(config: SchedulerBenchConfig, result: BenchR
   const hollow = startHollowNodes(api.url, DEPLOY_NODE_PREFIX, config.deploymentNodes, ["--max-pods", "110", "--cpu", "64", "--memory", "256Gi", "--pod-cidr-wait=0s"]);
   const scheduler = startScheduler(api.url, 0, "scheduler (deployment cluster)");
   const cm = startBenchComponent(
-    "controller-manager",
-    ["--master", api.url, "--port", "0", "--bind-address", "127.0.0.1", "--leader-elect=false", "--kube-api-qps=0", "--kube-api-burst=10000"],
-    "controller-manager",
+    controllerManagerComponent({ name: "controller-manager", master: api.url, port: 0, bindAddress: "127.0.0.1", leaderElect: false, kubeApiQps: 0, kubeApiBurst: 10_000 }),
   );
   const components = [hollow, scheduler, cm];
   const pids: Record<string, number> = { apiserver: api.pid, etcd: etcd.process.pid ?? -1, scheduler: scheduler.pid, "controller-manager": cm.pid, hollow: hollow.pid };

@@ -1,32 +1,18 @@
 // Starts a real kube-apiserver process (the built dist/apiserver/main.js) against a real etcd, and runs the real
 // kubectl against it with its own kubeconfig and discovery cache.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort, startEtcd, type EtcdHandle } from "./etcd.js";
+import { join } from "node:path";
+import { launchApiserver, type ApiserverHandle } from "../../lab/process/control-plane.js";
+import { removeDir } from "../../lab/process/owner.js";
+import { startEtcd, type EtcdHandle } from "./etcd.js";
+import { testProcesses } from "./processes.js";
 
-/** The repository root, whether this file runs from test/support or from its compiled copy in dist/test/support. */
-export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+export { REPO_ROOT } from "../../lab/components/entries.js";
 
-function findRepoRoot(start: string): string {
-  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, "package.json")) && !dir.endsWith(`${sep}dist`)) return dir;
-  }
-  return resolve(start, "..", "..");
-}
-export const APISERVER_MAIN = join(REPO_ROOT, "dist", "apiserver", "main.js");
-
-export interface ApiServerProcess {
-  url: string;
-  port: number;
-  process: ChildProcess;
-  /** Everything the process wrote to stderr (its logs). */
-  logs(): string;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  restart(): Promise<void>;
-}
+/** A kube-apiserver process: url, port, process, logs(), stop(signal), restart(). */
+export type ApiServerProcess = ApiserverHandle;
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -52,55 +38,9 @@ export async function isReady(url: string): Promise<boolean> {
   }
 }
 
-export async function startApiServerProcess(etcdEndpoint: string, extraArgs: string[] = [], port?: number): Promise<ApiServerProcess> {
-  const chosenPort = port ?? (await freePort());
-  const url = `http://127.0.0.1:${chosenPort}`;
-  const args = [APISERVER_MAIN, "--etcd-servers", etcdEndpoint, "--insecure-port", String(chosenPort), "--bind-address", "127.0.0.1", ...extraArgs];
-  let output = "";
-  let child: ChildProcess;
-  const launch = async (): Promise<void> => {
-    child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    try {
-      await waitFor(`apiserver ${url} ready`, async () => {
-        if (child.exitCode !== null) throw new Error(`apiserver exited ${child.exitCode}: ${output.slice(-2000)}`);
-        return (await isReady(url)) || undefined;
-      }, 20_000);
-    } catch (err) {
-      // Never leave a half-started apiserver behind a failed test.
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once("exit", () => { r(); }));
-        child.kill("SIGKILL");
-        await exited;
-      }
-      throw err;
-    }
-  };
-  await launch();
-  const handle: ApiServerProcess = {
-    url,
-    port: chosenPort,
-    get process() {
-      return child;
-    },
-    logs: () => output,
-    async stop(signal = "SIGTERM") {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once("exit", () => { r(); }));
-      child.kill(signal);
-      await exited;
-    },
-    async restart() {
-      await handle.stop();
-      await launch();
-    },
-  };
-  return handle;
+/** A ready apiserver on `etcdEndpoint` (on `port`, or a free one); one that never gets ready is killed. */
+export function startApiServerProcess(etcdEndpoint: string, extraArgs: string[] = [], port?: number): Promise<ApiServerProcess> {
+  return launchApiserver(testProcesses, etcdEndpoint, { extraArgs, ...(port !== undefined ? { port } : {}) });
 }
 
 export interface TestCluster {
@@ -143,7 +83,7 @@ export async function startTestCluster(extraArgs: string[] = []): Promise<TestCl
     await etcd.destroy();
     throw err;
   }
-  const workDir = mkdtempSync(join(tmpdir(), "kubelab-test-"));
+  const workDir = testProcesses.tempDir("kubelab-test-", tmpdir());
   const kubeconfig = join(workDir, "kubeconfig");
   writeKubeconfig(kubeconfig, apiserver.url);
   const cacheDir = join(workDir, "kube-cache");
@@ -156,7 +96,7 @@ export async function startTestCluster(extraArgs: string[] = []): Promise<TestCl
     async destroy() {
       await apiserver.stop("SIGKILL");
       await etcd.destroy();
-      rmSync(workDir, { recursive: true, force: true });
+      removeDir(workDir);
     },
   };
 }

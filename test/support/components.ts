@@ -1,8 +1,11 @@
 // Starts kubelab's other processes (scheduler, controller-manager, hollow nodes) from dist/ as real child processes,
 // with their logs captured, for cross-process tests. Each handle can be killed (a crash) and started again.
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { REPO_ROOT } from "./apiserver.js";
+import type { ChildProcess } from "node:child_process";
+import type { Component } from "../../lab/components/component.js";
+import { hollowNodesComponent } from "../../lab/components/hollow-nodes.js";
+import { controllerManagerComponent } from "../../lab/components/kube-controller-manager.js";
+import { schedulerComponent } from "../../lab/components/kube-scheduler.js";
+import { testProcesses } from "./processes.js";
 
 export interface ComponentProcess {
   readonly name: string;
@@ -15,44 +18,31 @@ export interface ComponentProcess {
   start(): void;
 }
 
-const ENTRIES = {
-  "kube-scheduler": ["dist", "scheduler", "main.js"],
-  "kube-controller-manager": ["dist", "controller-manager", "main.js"],
-  kubelab: ["dist", "lab", "main.js"],
+/** The programs by their command name; `args` are the command line after it, exactly as a user would type it. */
+const COMPONENTS = {
+  "kube-scheduler": (name: string, args: readonly string[]): Component => schedulerComponent({ name, extraArgs: args }),
+  "kube-controller-manager": (name: string, args: readonly string[]): Component => controllerManagerComponent({ name, extraArgs: args }),
+  kubelab: (name: string, args: readonly string[]): Component => {
+    const [subcommand, ...rest] = args;
+    if (subcommand !== "hollow-nodes") throw new Error(`kubelab ${String(subcommand)}: only hollow-nodes runs as a component`);
+    return hollowNodesComponent({ name, extraArgs: rest });
+  },
 } as const;
 
-export function startComponent(kind: keyof typeof ENTRIES, args: string[], name: string = kind): ComponentProcess {
-  const entry = join(REPO_ROOT, ...ENTRIES[kind]);
-  let output = "";
-  let child: ChildProcess;
-  const launch = (): void => {
-    child = spawn(process.execPath, [entry, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const append = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.length > 4_000_000) output = output.slice(-2_000_000);
-    };
-    child.stdout?.on("data", append);
-    child.stderr?.on("data", append);
-  };
-  launch();
+export function startComponent(kind: keyof typeof COMPONENTS, args: string[], name: string = kind): ComponentProcess {
+  const managed = testProcesses.start(COMPONENTS[kind](name, args));
   return {
     name,
     get process() {
-      return child;
+      return managed.process;
     },
     get running() {
-      return child.exitCode === null && child.signalCode === null;
+      return managed.running;
     },
-    logs: () => output,
-    async kill(signal: NodeJS.Signals = "SIGKILL") {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
-      child.kill(signal);
-      await exited;
-    },
+    logs: () => managed.logs(),
+    kill: (signal: NodeJS.Signals = "SIGKILL") => managed.stop(signal),
     start() {
-      if (child.exitCode === null && child.signalCode === null) throw new Error(`${name} is still running`);
-      launch();
+      managed.start();
     },
   };
 }

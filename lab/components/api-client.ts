@@ -1,0 +1,64 @@
+// The flags every apiserver client component shares (scheduler, controller-manager, hollow nodes, and the coming
+// kubelet and kube-proxy): where the apiserver is, its client-side rate limits, and the health/metrics server.
+import { loopbackUrl, renderFlags, type Component, type ComponentKind, type FlagValue } from "./component.js";
+import { distEntry, type DistProgram } from "./entries.js";
+
+export interface ApiClientOptions {
+  /** Overrides the component's default name (it names the log file and the teardown step). */
+  name?: string;
+  /** --master: the apiserver URL. */
+  master?: string;
+  /** --kubeconfig. */
+  kubeconfig?: string;
+  /** --port of the /healthz, /readyz and /metrics server; 0 lets the process pick one (or serve none). */
+  port?: number;
+  /** --bind-address of that server. */
+  bindAddress?: string;
+  /** --kube-api-qps (<= 0: unlimited). */
+  kubeApiQps?: number;
+  /** --kube-api-burst. */
+  kubeApiBurst?: number;
+  /** --v: log verbosity. */
+  verbosity?: number;
+  /** Further flags, passed as they are after the typed ones. */
+  extraArgs?: readonly string[];
+  /** The entry point; defaults to the built dist/<program>/main.js. */
+  entry?: string;
+}
+
+/**
+ * A component that talks to the apiserver: the shared flags in a fixed order, then its own, then extraArgs;
+ * readiness is /readyz when its port is fixed (on port 0 a launcher cannot know the port in advance).
+ */
+export function apiClientComponent(
+  kind: ComponentKind,
+  program: DistProgram,
+  options: ApiClientOptions,
+  own: readonly (readonly [string, FlagValue])[] = [],
+  subcommand: readonly string[] = [],
+): Component {
+  const port = options.port ?? 0;
+  const args = [
+    ...subcommand,
+    ...renderFlags([
+      ["master", options.master],
+      ["kubeconfig", options.kubeconfig],
+      ["port", options.port],
+      ["bind-address", options.bindAddress],
+      ["kube-api-qps", options.kubeApiQps],
+      ["kube-api-burst", options.kubeApiBurst],
+      ["v", options.verbosity],
+      ...own,
+    ]),
+    ...(options.extraArgs ?? []),
+  ];
+  return {
+    name: options.name ?? kind,
+    kind,
+    program: { kind: "node", entry: options.entry ?? distEntry(program) },
+    args,
+    ports: { http: port },
+    ...(port > 0 ? { readiness: { kind: "http", url: `${loopbackUrl(port)}/readyz` } } : {}),
+    links: ["kube-apiserver"],
+  };
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { commandLine, renderFlags, type Component } from "./component.js";
+import { distEntry, REPO_ROOT } from "./entries.js";
+import { etcdComponent, etcdEndpoint } from "./etcd.js";
+import { hollowNodesComponent } from "./hollow-nodes.js";
+import { apiserverComponent } from "./kube-apiserver.js";
+import { controllerManagerComponent } from "./kube-controller-manager.js";
+import { schedulerComponent } from "./kube-scheduler.js";
+
+describe("renderFlags", () => {
+  it("renders --name=value in order and leaves out flags without a value", () => {
+    expect(renderFlags([["a", "x"], ["b", undefined], ["c", 0], ["d", false], ["e", true]])).toEqual(["--a=x", "--c=0", "--d=false", "--e=true"]);
+  });
+});
+
+describe("commandLine", () => {
+  const base: Omit<Component, "program"> = { name: "c", kind: "etcd", args: ["--x=1"], ports: {}, links: [] };
+
+  it("runs a binary with the component's arguments", () => {
+    expect(commandLine({ ...base, program: { kind: "binary", path: "/usr/bin/etcd" } }, "/node")).toEqual({ command: "/usr/bin/etcd", args: ["--x=1"] });
+  });
+
+  it("runs a Node entry point with the given node", () => {
+    expect(commandLine({ ...base, program: { kind: "node", entry: "/r/dist/x/main.js" } }, "/node")).toEqual({ command: "/node", args: ["/r/dist/x/main.js", "--x=1"] });
+  });
+});
+
+describe("etcdComponent", () => {
+  const etcd = etcdComponent({ dataDir: "/dev/shm/e", clientPort: 2379, peerPort: 2380 });
+
+  it("is a single-member loopback cluster on the given ports and data directory", () => {
+    expect(etcd.program).toEqual({ kind: "binary", path: "etcd" });
+    expect(etcd.args).toEqual([
+      "--name=etcd",
+      "--data-dir=/dev/shm/e",
+      "--listen-client-urls=http://127.0.0.1:2379",
+      "--advertise-client-urls=http://127.0.0.1:2379",
+      "--listen-peer-urls=http://127.0.0.1:2380",
+      "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+      "--initial-cluster=etcd=http://127.0.0.1:2380",
+      "--log-level=error",
+      "--logger=zap",
+      `--quota-backend-bytes=${2 * 1024 * 1024 * 1024}`,
+    ]);
+    expect(etcd.ports).toEqual({ client: 2379, peer: 2380 });
+    expect(etcd.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:2379/health" });
+    expect(etcd.dataDir).toBe("/dev/shm/e");
+    expect(etcdEndpoint(etcd)).toBe("http://127.0.0.1:2379");
+  });
+
+  it("takes the binary, member name and quota from its options", () => {
+    const other = etcdComponent({ name: "e1", dataDir: "/d", clientPort: 1, peerPort: 2, binary: "/usr/bin/etcd", quotaBackendBytes: 1024 });
+    expect(other.program).toEqual({ kind: "binary", path: "/usr/bin/etcd" });
+    expect(other.args).toContain("--initial-cluster=e1=http://127.0.0.1:2");
+    expect(other.args).toContain("--quota-backend-bytes=1024");
+  });
+});
+
+describe("apiserverComponent", () => {
+  it("serves plain HTTP on loopback, is ready on /readyz, and passes extra flags last", () => {
+    const api = apiserverComponent({ etcdServers: "http://127.0.0.1:2379", port: 6443, extraArgs: ["--advertise-address", "172.30.0.1"], entry: "/x/main.js" });
+    expect(api.program).toEqual({ kind: "node", entry: "/x/main.js" });
+    expect(api.args).toEqual(["--etcd-servers=http://127.0.0.1:2379", "--insecure-port=6443", "--bind-address=127.0.0.1", "--advertise-address", "172.30.0.1"]);
+    expect(api.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:6443/readyz" });
+    expect(api.links).toEqual(["etcd"]);
+  });
+
+  it("runs the built dist/apiserver/main.js by default", () => {
+    const api = apiserverComponent({ etcdServers: "e", port: 1 });
+    expect(api.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/apiserver/main.js` });
+  });
+});
+
+describe("apiserver clients", () => {
+  it("render the shared client flags, then their own, then the extra ones", () => {
+    const scheduler = schedulerComponent({ master: "http://a", port: 0, bindAddress: "127.0.0.1", leaderElect: false, kubeApiQps: 0, extraArgs: ["--x"] });
+    expect(scheduler.kind).toBe("kube-scheduler");
+    expect(scheduler.name).toBe("kube-scheduler");
+    expect(scheduler.args).toEqual(["--master=http://a", "--port=0", "--bind-address=127.0.0.1", "--kube-api-qps=0", "--leader-elect=false", "--x"]);
+    expect(scheduler.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/scheduler/main.js` });
+
+    const cm = controllerManagerComponent({ name: "cm-1", master: "http://a", kubeApiBurst: 10_000 });
+    expect(cm.name).toBe("cm-1");
+    expect(cm.args).toEqual(["--master=http://a", "--kube-api-burst=10000"]);
+    expect(cm.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/controller-manager/main.js` });
+  });
+
+  it("are ready on /readyz only when their port is fixed", () => {
+    expect(schedulerComponent({ port: 0 }).readiness).toBeUndefined();
+    expect(controllerManagerComponent({}).readiness).toBeUndefined();
+    expect(controllerManagerComponent({ port: 10257 }).readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10257/readyz" });
+  });
+
+  it("run hollow nodes as the hollow-nodes subcommand of the kubelab CLI", () => {
+    const hollow = hollowNodesComponent({ name: "hollow-nodes hn", master: "http://a", count: 3, namePrefix: "hn", verbosity: 0, extraArgs: ["--cpu", "64"] });
+    expect(hollow.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/lab/main.js` });
+    expect(hollow.args).toEqual(["hollow-nodes", "--master=http://a", "--v=0", "--count=3", "--name-prefix=hn", "--cpu", "64"]);
+  });
+});
+
+describe("distEntry", () => {
+  it("takes the path from the program's environment variable when set", () => {
+    expect(distEntry("scheduler", { KUBELAB_SCHEDULER_MAIN: "/elsewhere/main.js" })).toBe("/elsewhere/main.js");
+    expect(distEntry("lab", {})).toBe(`${REPO_ROOT}/dist/lab/main.js`);
+  });
+});

@@ -1,0 +1,12 @@
+// Every kubelab component as data; see component.ts for the descriptor and lab/process/runner.ts for launching one.
+// A new component is one file here: its typed options and a builder returning a Component (program, args rendered
+// from the options, ports, readiness probe, links), plus its kind in ComponentKind and, for a program built into
+// dist/, its folder in DIST_ENTRIES; apiserver clients build on apiClientComponent for the shared flags.
+export { commandLine, loopbackUrl, renderFlags, type Component, type ComponentKind, type FlagValue, type Program, type ReadinessProbe } from "./component.js";
+export { apiClientComponent, type ApiClientOptions } from "./api-client.js";
+export { DIST_ENTRIES, distEntry, REPO_ROOT, type DistProgram } from "./entries.js";
+export { etcdComponent, etcdEndpoint, type EtcdOptions } from "./etcd.js";
+export { hollowNodesComponent, type HollowNodesOptions } from "./hollow-nodes.js";
+export { apiserverComponent, type ApiserverOptions } from "./kube-apiserver.js";
+export { controllerManagerComponent, type ControllerManagerOptions } from "./kube-controller-manager.js";
+export { schedulerComponent, type SchedulerOptions } from "./kube-scheduler.js";
