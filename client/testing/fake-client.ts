@@ -1,17 +1,17 @@
 // The recording fake of the REST client for unit tests (client-go's fake clientset): every call is recorded as an
 // action (verb, resource, namespace, name, subresource, the object or patch sent), reactors added with
-// prependReactor or failNext can answer or fail any call first, and the rest is served by an ObjectTracker. For
-// informers, `listWatch` serves list and watch from the tracker (give it to the real InformerFactory), and
-// informer(resource) returns an always-synced FakeInformer that sees every write of the tracker synchronously, for
-// tests that call a controller's sync(key) directly.
+// prependReactor or failNext can answer or fail any call first, and the rest is served by an ObjectTracker. Its list
+// and watch serve the tracker, so the real InformerFactory runs over it; informer(resource) instead returns an
+// always-synced FakeInformer that sees every write of the tracker synchronously, for tests that call a controller's
+// sync(key) directly.
 //
 // It is a RestClient (a subclass whose every request method is overridden), so it fits wherever production code
-// takes one; watch() is the one exception, since informers take `listWatch`.
+// takes one.
 import type { KubeList, KubeObject, Status, WatchEvent } from "../../api/meta.js";
 import { apiVersionOf, qualifiedResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import { notFound, StatusError } from "../../api/errors.js";
 import type { Clock } from "../../component-base/clock.js";
-import type { ListWatchClient, WatchSource } from "../informer.js";
+import type { WatchSource } from "../informer.js";
 import {
   RestClient,
   type DeleteCollectionOptions,
@@ -158,12 +158,6 @@ export class FakeClient extends RestClient {
     return informer as unknown as FakeInformer<T>;
   }
 
-  /** List and watch served from the tracker, for the real InformerFactory. */
-  readonly listWatch: ListWatchClient = {
-    list: <T extends KubeObject>(info: ResourceInfo, namespace: string | undefined, opts: ListOptions) => this.list<T>(info, namespace, opts),
-    watch: <T extends KubeObject>(info: ResourceInfo, namespace: string | undefined, opts: WatchOptions) => this.run({ verb: "watch", info, namespace, name: undefined, subresource: undefined }, () => this.openWatch<T>(info, namespace, opts)),
-  };
-
   // ---- RestClient -----------------------------------------------------------------------------------------
 
   override get<T extends KubeObject = KubeObject>(info: ResourceInfo, namespace: string | undefined, name: string, opts: RequestOptions & { resourceVersion?: string; subresource?: string } = {}): Promise<T> {
@@ -241,11 +235,10 @@ export class FakeClient extends RestClient {
     return this.run({ verb: "update", info, namespace, name, subresource: "scale", object: structuredClone(scale) }, () => this.tracker.updateScale(info, namespace, name, scale) as Scale);
   }
 
-  /** Not served: informers use `listWatch`, which returns a plain WatchSource. */
-  override watch<T extends KubeObject = KubeObject>(info: ResourceInfo, namespace: string | undefined): Promise<WatchStream<T>> {
-    return this.run({ verb: "watch", info, namespace, name: undefined, subresource: undefined }, () => {
-      throw new Error("FakeClient.watch is not supported; give informers fakeClient.listWatch");
-    });
+  /** A watch of the tracker from opts.resourceVersion, with its selectors; ends on stop() or opts.signal. */
+  override watch<T extends KubeObject = KubeObject>(info: ResourceInfo, namespace: string | undefined, opts: WatchOptions = {}): Promise<WatchStream<T>> {
+    // The fake stream has WatchStream's whole public surface (iteration, stop, stopped) without its HTTP response.
+    return this.run({ verb: "watch", info, namespace, name: undefined, subresource: undefined }, () => this.openWatch<T>(info, namespace, opts) as unknown as WatchStream<T>);
   }
 
   /** A request by path, recorded as the resource action it names; GET and PUT of objects and their subresources are served. */
@@ -295,7 +288,7 @@ export class FakeClient extends RestClient {
     return undefined;
   }
 
-  private openWatch<T extends KubeObject>(info: ResourceInfo, namespace: string | undefined, opts: WatchOptions): WatchSource<T> {
+  private openWatch<T extends KubeObject>(info: ResourceInfo, namespace: string | undefined, opts: WatchOptions): WatchSource<T> & { readonly stopped: boolean } {
     const queue: WatchEvent<T>[] = [];
     let wake: (() => void) | undefined;
     let stopped = false;
@@ -311,6 +304,9 @@ export class FakeClient extends RestClient {
     opts.signal?.addEventListener("abort", stop, { once: true });
     return {
       stop,
+      get stopped() {
+        return stopped;
+      },
       async *[Symbol.asyncIterator]() {
         try {
           for (;;) {

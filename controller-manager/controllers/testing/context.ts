@@ -42,7 +42,7 @@ export function newTestContext(opts: TestContextOptions = {}): TestContext {
   };
   const context: ControllerContext = {
     client,
-    informers: new InformerFactory({ client: client.listWatch, clock, freezeObjects: true }),
+    informers: new InformerFactory({ client, clock, freezeObjects: true }),
     recorder,
     logger: silentLogger(),
     metrics: registry,
