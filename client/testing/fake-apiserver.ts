@@ -1,19 +1,18 @@
 // An in-memory apiserver for unit tests of what talks to the API over HTTP (the REST client, informers, leader
 // election, event recorders, and processes started from a kubeconfig): a node:http server on a free loopback port
-// that serves an ObjectTracker (the store behind FakeClient, with its server rules) through the REST + watch
-// protocol of docs/kubectl-contract.md. On top of the tracker it adds what only the wire has: limit/continue paging,
-// watch streams with bookmarks and timeoutSeconds, 410 in an ERROR event, pods/binding and scale over HTTP.
+// that serves an ObjectTracker (the store behind FakeClient, with its server rules) through Kubernetes' REST + watch
+// protocol. On top of the tracker it adds what only the wire has: limit/continue paging, watch streams with
+// bookmarks and timeoutSeconds, 410 in an ERROR event, pods/binding and scale over HTTP.
 // Test hooks inject faults (failNext), compact history (compact), end or break watches, write objects directly and
 // record every request. It is not the real apiserver: no validation, defaulting, admission or TTLs.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { patchTypeOf } from "../../api/patch/apply.js";
 import { StatusError, badRequest, expired, notFound } from "../../api/errors.js";
 import { isKubeObject, isRecord, objectKey, type KubeObject, type StatusReason, type WatchEventType } from "../../api/meta.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
 import type { ClientConfig } from "../kubeconfig.js";
 import type { DeleteOptions } from "../rest.js";
-import { ObjectTracker, parseResourcePath, type ResourceRoute } from "./object-tracker.js";
+import { ObjectTracker, parseResourcePath, patchTypeOfContentType, type ResourceRoute } from "./object-tracker.js";
 
 export interface RecordedRequest {
   method: string;
@@ -54,13 +53,6 @@ interface Watcher {
   timer: NodeJS.Timeout | undefined;
   unsubscribe: () => void;
 }
-
-const PATCH_TYPES = {
-  "application/json-patch+json": "json",
-  "application/merge-patch+json": "merge",
-  "application/strategic-merge-patch+json": "strategic",
-  "application/apply-patch+yaml": "apply",
-} as const;
 
 export class FakeApiserver {
   readonly requests: RecordedRequest[] = [];
@@ -280,8 +272,7 @@ export class FakeApiserver {
         return { code: 200, body: tracker.update(info, namespace, body, subresource) };
       }
       case "PATCH": {
-        const type = PATCH_TYPES[patchTypeOf(contentType) ?? "application/merge-patch+json"];
-        return { code: 200, body: tracker.patch(info, namespace, name, type, body, subresource) };
+        return { code: 200, body: tracker.patch(info, namespace, name, patchTypeOfContentType(contentType), body, subresource) };
       }
       case "DELETE":
         return { code: 200, body: tracker.delete(info, namespace, name, deleteOptionsOf(body)).object };

@@ -30,6 +30,13 @@ const PATCH_CONTENT_TYPES: Readonly<Record<PatchType, string>> = {
   apply: "application/apply-patch+yaml",
 };
 
+/** The patch type a request's Content-Type names; merge for anything else, as a lenient server would. */
+export function patchTypeOfContentType(contentType: string): PatchType {
+  const bare = (contentType.split(";")[0] ?? "").trim().toLowerCase();
+  const found = Object.entries(PATCH_CONTENT_TYPES).find(([, media]) => media === bare);
+  return found ? (found[0] as PatchType) : "merge";
+}
+
 /** Characters of generated name suffixes (Kubernetes' alphabet without vowels and look-alikes). */
 const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
