@@ -1,20 +1,18 @@
-// A small in-memory apiserver for unit tests of anything that talks to the API through client/: a node:http server
-// on a free loopback port speaking the REST + watch protocol of docs/kubectl-contract.md closely enough for
-// clients, informers, leader election and event recorders:
-//   - get/list (label and field selectors, limit/continue), create (generateName, AlreadyExists), update (PUT,
-//     resourceVersion preconditions → 409 Conflict), patch (merge, strategic ≈ merge, apply ≈ merge, json), delete,
-//     deletecollection; status, scale and pods/binding subresources;
-//   - watch from "0"/unset (synthetic ADDED first) or from a resourceVersion (replayed from a bounded history;
-//     410 Expired in an ERROR event when too old), bookmarks, timeoutSeconds, selector transitions as ADDED/DELETED.
+// An in-memory apiserver for unit tests of what talks to the API over HTTP (the REST client, informers, leader
+// election, event recorders, and processes started from a kubeconfig): a node:http server on a free loopback port
+// that serves an ObjectTracker (the store behind FakeClient, with its server rules) through Kubernetes' REST + watch
+// protocol. On top of the tracker it adds what only the wire has: limit/continue paging, watch streams with
+// bookmarks and timeoutSeconds, 410 in an ERROR event, pods/binding and scale over HTTP.
 // Test hooks inject faults (failNext), compact history (compact), end or break watches, write objects directly and
-// record every request. It is not the real apiserver: no validation, defaulting, admission, finalizers or TTLs.
-import { randomUUID } from "node:crypto";
+// record every request. It is not the real apiserver: no validation, defaulting, admission or TTLs.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { StatusError, alreadyExists, badRequest, conflict, expired, notFound } from "../../api/errors.js";
-import { isKubeObject, isRecord, objectKey, type KubeObject, type Status, type StatusReason, type WatchEventType } from "../../api/meta.js";
-import { apiVersionOf, GROUP_VERSIONS, qualifiedResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
+import { StatusError, badRequest, expired, notFound } from "../../api/errors.js";
+import { isKubeObject, isRecord, objectKey, type KubeObject, type StatusReason, type WatchEventType } from "../../api/meta.js";
+import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
 import type { ClientConfig } from "../kubeconfig.js";
+import type { DeleteOptions } from "../rest.js";
+import { ObjectTracker, parseResourcePath, patchTypeOfContentType, type ResourceRoute } from "./object-tracker.js";
 
 export interface RecordedRequest {
   method: string;
@@ -47,47 +45,27 @@ export interface FakeApiserverOptions {
   watchChunkBytes?: number;
 }
 
-interface StoredEvent {
-  rv: number;
-  store: string;
-  type: "ADDED" | "MODIFIED" | "DELETED";
-  object: KubeObject;
-  previous: KubeObject | undefined;
-}
-
 interface Watcher {
-  store: string;
   info: ResourceInfo;
-  namespace: string | undefined;
-  matches: (obj: KubeObject) => boolean;
   res: ServerResponse;
   bookmarks: boolean;
   closed: boolean;
   timer: NodeJS.Timeout | undefined;
-}
-
-interface Route {
-  info: ResourceInfo;
-  namespace: string | undefined;
-  name: string | undefined;
-  subresource: string | undefined;
+  unsubscribe: () => void;
 }
 
 export class FakeApiserver {
   readonly requests: RecordedRequest[] = [];
+  readonly tracker: ObjectTracker;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private readonly stores = new Map<string, Map<string, KubeObject>>();
-  private readonly history: StoredEvent[] = [];
   private readonly watchers = new Set<Watcher>();
   private readonly faults: { match: FaultMatch; fault: Fault; times: number }[] = [];
-  private rv = 1;
-  /** Watches and continue tokens from before this revision get 410. */
-  private compactedRv = 0;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private port = 0;
 
   private constructor(private readonly opts: FakeApiserverOptions) {
+    this.tracker = new ObjectTracker(opts.historySize !== undefined ? { historySize: opts.historySize } : {});
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         writeStatus(res, err instanceof StatusError ? err : new StatusError(500, "InternalError", String(err)));
@@ -127,48 +105,32 @@ export class FakeApiserver {
 
   /** The current (latest) resourceVersion. */
   resourceVersion(): string {
-    return String(this.rv);
+    return this.tracker.resourceVersion();
   }
 
   // ---- direct state access for tests ----
 
   /** Creates or replaces an object without a request (new RV; ADDED or MODIFIED to watchers). */
   put(info: ResourceInfo, obj: KubeObject): KubeObject {
-    const store = this.store(info);
-    const key = objectKey(obj.metadata);
-    const previous = store.get(key);
-    const next = this.stamp(info, structuredClone(obj), previous);
-    store.set(key, next);
-    this.record(info, previous ? "MODIFIED" : "ADDED", next, previous);
-    return structuredClone(next);
+    return this.tracker.add(obj, info);
   }
 
   /** Deletes without a request (DELETED to watchers). Returns whether it existed. */
   remove(info: ResourceInfo, namespace: string | undefined, name: string): boolean {
-    const store = this.store(info);
-    const key = objectKey({ name, ...(info.namespaced && namespace ? { namespace } : {}) });
-    const previous = store.get(key);
-    if (!previous) return false;
-    store.delete(key);
-    const final = structuredClone(previous);
-    final.metadata.resourceVersion = String(++this.rv);
-    this.record(info, "DELETED", final, previous);
-    return true;
+    return this.tracker.remove(info, namespace, name);
   }
 
   object(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
-    const obj = this.store(info).get(objectKey({ name, ...(info.namespaced && namespace ? { namespace } : {}) }));
-    return obj ? structuredClone(obj) : undefined;
+    return this.tracker.get(info, namespace, name);
   }
 
   objects(info: ResourceInfo, namespace?: string): KubeObject[] {
-    return [...this.store(info).values()].filter((o) => !namespace || o.metadata.namespace === namespace).map((o) => structuredClone(o));
+    return this.tracker.list(info, namespace);
   }
 
   /** Forgets event history: watches resuming from before now get 410 Expired, as after an etcd compaction. */
   compact(): void {
-    this.compactedRv = this.rv;
-    this.history.length = 0;
+    this.tracker.compact();
   }
 
   /** Ends every open watch cleanly (as when timeoutSeconds runs out). */
@@ -178,24 +140,20 @@ export class FakeApiserver {
 
   /** Destroys every connection (watches see a broken stream; clients a reset). */
   breakConnections(): void {
-    for (const w of [...this.watchers]) {
-      w.closed = true;
-      if (w.timer) clearTimeout(w.timer);
-      this.watchers.delete(w);
-    }
+    for (const w of [...this.watchers]) this.forget(w);
     for (const s of this.sockets) s.destroy();
   }
 
   /** Open watch streams, optionally for one resource. */
   watchCount(info?: ResourceInfo): number {
-    return [...this.watchers].filter((w) => !info || w.store === storeKey(info)).length;
+    return [...this.watchers].filter((w) => !info || (w.info.group === info.group && w.info.resource === info.resource)).length;
   }
 
   /** Sends a BOOKMARK with the current resourceVersion to every watcher that allows them. */
   sendBookmarks(): void {
     for (const w of this.watchers) {
       if (!w.bookmarks) continue;
-      this.writeEvent(w, "BOOKMARK", { apiVersion: apiVersionOf(w.info), kind: w.info.kind, metadata: { resourceVersion: String(this.rv) } });
+      this.writeEvent(w, "BOOKMARK", { apiVersion: apiVersionOf(w.info), kind: w.info.kind, metadata: { resourceVersion: this.tracker.resourceVersion() } });
     }
   }
 
@@ -231,7 +189,7 @@ export class FakeApiserver {
       this.answerFault(req, res, fault);
       return;
     }
-    const route = parseRoute(url.pathname);
+    const route = parseResourcePath(url.pathname);
     if (!route) throw new StatusError(404, "NotFound", "the server could not find the requested resource");
     if (watch && method === "GET") {
       this.watch(route, url.searchParams, res);
@@ -272,151 +230,76 @@ export class FakeApiserver {
     }
   }
 
-  private serve(method: string, route: Route, query: URLSearchParams, body: unknown, contentType: string): { code: number; body: unknown } {
+  private serve(method: string, route: ResourceRoute, query: URLSearchParams, body: unknown, contentType: string): { code: number; body: unknown } {
     const { info, namespace, name, subresource } = route;
-    const qualified = qualifiedResource(info);
+    const tracker = this.tracker;
+    const selection = { labelSelector: query.get("labelSelector") ?? undefined, fieldSelector: query.get("fieldSelector") ?? undefined };
     if (name === undefined) {
-      if (method === "GET") return { code: 200, body: this.listObjects(info, namespace, query) };
+      if (method === "GET") return { code: 200, body: this.listPage(info, namespace, query) };
       if (method === "POST") return { code: 201, body: this.create(info, namespace, body) };
       if (method === "DELETE") {
-        const list = this.listObjects(info, namespace, query);
-        for (const item of list.items) this.remove(info, item.metadata.namespace, item.metadata.name ?? "");
-        return { code: 200, body: list };
+        const items = tracker.deleteCollection(info, namespace, { ...deleteOptionsOf(body), ...selection }).map((r) => r.object);
+        return { code: 200, body: { apiVersion: "v1", kind: info.listKind, metadata: {}, items } };
       }
-      throw new StatusError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
+      throw methodNotAllowed();
     }
-    const key = objectKey({ name, ...(namespace ? { namespace } : {}) });
-    const store = this.store(info);
-    const current = store.get(key);
-    if (subresource === "binding" && method === "POST") return { code: 201, body: this.bind(info, key, name, body) };
-    if (subresource === "scale") return { code: 200, body: this.scale(info, key, name, method, body) };
-    if (subresource !== undefined && subresource !== "status") throw new StatusError(404, "NotFound", `the server could not find the requested resource`);
+    if (subresource === "binding") {
+      if (method !== "POST") throw methodNotAllowed();
+      const target = isRecord(body) && isRecord(body.target) ? body.target.name : undefined;
+      tracker.bind(info, namespace, name, typeof target === "string" ? target : "");
+      return { code: 201, body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 } };
+    }
+    if (subresource === "scale") {
+      if (method === "GET") return { code: 200, body: tracker.getScale(info, namespace, name) };
+      if (method === "PUT") return { code: 200, body: tracker.updateScale(info, namespace, name, body) };
+      if (method === "PATCH") {
+        const scale = tracker.getScale(info, namespace, name);
+        delete scale.metadata.resourceVersion;
+        return { code: 200, body: tracker.updateScale(info, namespace, name, mergeScale(scale, body)) };
+      }
+      throw methodNotAllowed();
+    }
+    if (subresource !== undefined && subresource !== "status" && subresource !== "finalize") throw new StatusError(404, "NotFound", `the server could not find the requested resource`);
     switch (method) {
-      case "GET":
-        if (!current) throw notFound(qualified, name);
-        return { code: 200, body: current };
+      case "GET": {
+        const obj = tracker.get(info, namespace, name);
+        if (!obj) throw notFound(qualifiedResource(info), name);
+        return { code: 200, body: obj };
+      }
       case "PUT": {
         if (!isKubeObject(body)) throw badRequest("the body of the request is not an object");
         if (body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name ?? ""}) does not match the name on the URL (${name})`);
-        if (!current) throw notFound(qualified, name);
-        const rv = body.metadata.resourceVersion;
-        if (rv && rv !== current.metadata.resourceVersion) throw conflict(qualified, name);
-        let next: KubeObject;
-        if (subresource === "status") {
-          next = { ...structuredClone(current), status: body.status };
-        } else {
-          next = structuredClone(body);
-          if (info.subresources.some((s) => s.name === "status")) next.status = current.status;
-        }
-        return { code: 200, body: this.write(info, key, next, current) };
+        return { code: 200, body: tracker.update(info, namespace, body, subresource) };
       }
       case "PATCH": {
-        if (!current) throw notFound(qualified, name);
-        let patched: unknown;
-        if (contentType.startsWith("application/json-patch+json")) patched = applyJsonPatch(structuredClone(current), body);
-        else patched = mergePatch(structuredClone(current), body);
-        if (!isKubeObject(patched)) throw badRequest("the patch removed metadata");
-        const rv = isRecord(body) && isRecord(body.metadata) ? body.metadata.resourceVersion : undefined;
-        if (typeof rv === "string" && rv !== current.metadata.resourceVersion) throw conflict(qualified, name);
-        patched.metadata.name = name;
-        return { code: 200, body: this.write(info, key, patched, current) };
+        return { code: 200, body: tracker.patch(info, namespace, name, patchTypeOfContentType(contentType), body, subresource) };
       }
-      case "DELETE": {
-        if (!current) throw notFound(qualified, name);
-        const pre = isRecord(body) && isRecord(body.preconditions) ? body.preconditions : {};
-        if (typeof pre.uid === "string" && pre.uid !== current.metadata.uid) throw conflict(qualified, name, "Precondition failed: UID in precondition does not match the UID in record");
-        if (typeof pre.resourceVersion === "string" && pre.resourceVersion !== current.metadata.resourceVersion)
-          throw conflict(qualified, name, "Precondition failed: ResourceVersion in precondition does not match the ResourceVersion in record");
-        this.remove(info, namespace, name);
-        return { code: 200, body: current };
-      }
+      case "DELETE":
+        return { code: 200, body: tracker.delete(info, namespace, name, deleteOptionsOf(body)).object };
       default:
-        throw new StatusError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
+        throw methodNotAllowed();
     }
   }
 
   private create(info: ResourceInfo, namespace: string | undefined, body: unknown): KubeObject {
     if (!isKubeObject(body)) throw badRequest("the body of the request is not an object");
-    const obj = structuredClone(body);
     if (info.namespaced) {
       if (!namespace) throw badRequest("a namespace is required");
-      if (obj.metadata.namespace && obj.metadata.namespace !== namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
-      obj.metadata.namespace = namespace;
+      if (body.metadata.namespace && body.metadata.namespace !== namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
-    if (!obj.metadata.name) throw new StatusError(422, "Invalid", `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
-    const key = objectKey(obj.metadata);
-    if (this.store(info).has(key)) throw alreadyExists(qualifiedResource(info), obj.metadata.name);
-    return this.write(info, key, obj, undefined);
+    return this.tracker.create(info, namespace, body);
   }
 
-  private bind(info: ResourceInfo, key: string, name: string, body: unknown): Status {
-    const pod = this.store(info).get(key);
-    if (!pod) throw notFound(qualifiedResource(info), name);
-    const target = isRecord(body) && isRecord(body.target) ? body.target.name : undefined;
-    if (typeof target !== "string" || target === "") throw badRequest("binding target name is required");
-    const spec = isRecord(pod.spec) ? pod.spec : {};
-    if (typeof spec.nodeName === "string" && spec.nodeName !== "") throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-    const next = structuredClone(pod);
-    next.spec = { ...spec, nodeName: target };
-    this.write(info, key, next, pod);
-    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 };
-  }
-
-  private scale(info: ResourceInfo, key: string, name: string, method: string, body: unknown): KubeObject {
-    const current = this.store(info).get(key);
-    if (!current) throw notFound(qualifiedResource(info), name);
-    const toScale = (obj: KubeObject): KubeObject => {
-      const spec = isRecord(obj.spec) ? obj.spec : {};
-      const status = isRecord(obj.status) ? obj.status : {};
-      const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
-      return {
-        apiVersion: "autoscaling/v1",
-        kind: "Scale",
-        metadata: { name, namespace: obj.metadata.namespace ?? "", resourceVersion: obj.metadata.resourceVersion ?? "", uid: obj.metadata.uid ?? "" },
-        spec: { replicas },
-        status: { replicas: typeof status.replicas === "number" ? status.replicas : 0 },
-      };
-    };
-    if (method === "GET") return toScale(current);
-    if (method !== "PUT" && method !== "PATCH") throw new StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-    const patch = method === "PATCH" ? mergePatch(toScale(current), body) : body;
-    const spec = isRecord(patch) && isRecord(patch.spec) ? patch.spec : {};
-    if (typeof spec.replicas !== "number") throw badRequest("spec.replicas is required");
-    const rv = isRecord(patch) && isRecord(patch.metadata) ? patch.metadata.resourceVersion : undefined;
-    if (method === "PUT" && typeof rv === "string" && rv !== "" && rv !== current.metadata.resourceVersion) throw conflict(qualifiedResource(info), name);
-    const next = structuredClone(current);
-    next.spec = { ...(isRecord(current.spec) ? current.spec : {}), replicas: spec.replicas };
-    return toScale(this.write(info, key, next, current));
-  }
-
-  private write(info: ResourceInfo, key: string, obj: KubeObject, previous: KubeObject | undefined): KubeObject {
-    const next = this.stamp(info, obj, previous);
-    this.store(info).set(key, next);
-    this.record(info, previous ? "MODIFIED" : "ADDED", next, previous);
-    return structuredClone(next);
-  }
-
-  /** Server-owned fields: type meta, uid, creationTimestamp (kept from `previous`), a new resourceVersion. */
-  private stamp(info: ResourceInfo, obj: KubeObject, previous: KubeObject | undefined): KubeObject {
-    obj.apiVersion = apiVersionOf(info);
-    obj.kind = info.kind;
-    obj.metadata.uid = previous?.metadata.uid ?? obj.metadata.uid ?? randomUUID();
-    obj.metadata.creationTimestamp = previous?.metadata.creationTimestamp ?? obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    obj.metadata.resourceVersion = String(++this.rv);
-    if (!info.namespaced) delete obj.metadata.namespace;
-    return obj;
-  }
-
-  private listObjects(info: ResourceInfo, namespace: string | undefined, query: URLSearchParams): { apiVersion: string; kind: string; metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] } {
-    const matches = selectorFor(query);
-    let items = [...this.store(info).values()].filter((o) => (!namespace || o.metadata.namespace === namespace) && matches(o));
-    items.sort((a, b) => objectKey(a.metadata).localeCompare(objectKey(b.metadata)));
-    let listRv = this.rv;
+  /** A list page: `limit` items after the continue token's key, at the token's resourceVersion. */
+  private listPage(info: ResourceInfo, namespace: string | undefined, query: URLSearchParams): { apiVersion: string; kind: string; metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] } {
+    let items = this.tracker.list(info, namespace, { labelSelector: query.get("labelSelector") ?? undefined, fieldSelector: query.get("fieldSelector") ?? undefined });
+    let listRv = Number(this.tracker.resourceVersion());
     const token = query.get("continue");
     if (token) {
       const parsed = decodeContinue(token);
-      if (parsed.rv < this.compactedRv) throw expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+      if (parsed.rv < this.tracker.compactedResourceVersion()) {
+        throw expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+      }
       listRv = parsed.rv;
       items = items.filter((o) => objectKey(o.metadata) > parsed.after);
     }
@@ -427,74 +310,36 @@ export class FakeApiserver {
       metadata.continue = encodeContinue(listRv, objectKey(items[items.length - 1]!.metadata));
     }
     // Items in a list carry no kind/apiVersion, as in Kubernetes.
-    const bare = items.map((o) => {
-      const copy = structuredClone(o);
-      delete copy.apiVersion;
-      delete copy.kind;
-      return copy;
-    });
-    return { apiVersion: "v1", kind: info.listKind, metadata, items: bare };
+    for (const item of items) {
+      delete item.apiVersion;
+      delete item.kind;
+    }
+    return { apiVersion: "v1", kind: info.listKind, metadata, items };
   }
 
   // ---- watch ----
 
-  private watch(route: Route, query: URLSearchParams, res: ServerResponse): void {
-    const { info, namespace } = route;
-    const matches = selectorFor(query);
-    const w: Watcher = {
-      store: storeKey(info),
-      info,
-      namespace,
-      matches: (o) => (!namespace || o.metadata.namespace === namespace) && matches(o),
-      res,
-      bookmarks: query.get("allowWatchBookmarks") === "true",
-      closed: false,
-      timer: undefined,
-    };
+  private watch(route: ResourceRoute, query: URLSearchParams, res: ServerResponse): void {
+    const w: Watcher = { info: route.info, res, bookmarks: query.get("allowWatchBookmarks") === "true", closed: false, timer: undefined, unsubscribe: () => undefined };
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
     res.flushHeaders();
-    res.once("close", () => {
-      w.closed = true;
-      if (w.timer) clearTimeout(w.timer);
-      this.watchers.delete(w);
-    });
-    const rvParam = query.get("resourceVersion") ?? "";
-    if (rvParam === "" || rvParam === "0") {
-      for (const obj of this.store(info).values()) if (w.matches(obj)) this.writeEvent(w, "ADDED", obj);
-    } else {
-      const from = Number(rvParam);
-      const oldest = this.history[0]?.rv ?? this.rv + 1;
-      if (!Number.isFinite(from) || from < this.compactedRv || (from < oldest - 1 && from < this.rv)) {
-        this.writeEvent(w, "ERROR", expired(`too old resource version: ${rvParam} (${this.compactedRv || oldest - 1})`).toStatus());
-        this.endWatch(w);
-        return;
-      }
-      for (const ev of this.history) if (ev.rv > from && ev.store === w.store) this.deliver(w, ev);
+    res.once("close", () => { this.forget(w); });
+    try {
+      w.unsubscribe = this.tracker.watch(
+        route.info,
+        route.namespace,
+        { labelSelector: query.get("labelSelector") ?? undefined, fieldSelector: query.get("fieldSelector") ?? undefined, resourceVersion: query.get("resourceVersion") ?? undefined },
+        (type, object) => { this.writeEvent(w, type, object); },
+      );
+    } catch (err) {
+      if (!(err instanceof StatusError)) throw err;
+      this.writeEvent(w, "ERROR", err.toStatus());
+      this.endWatch(w);
+      return;
     }
     this.watchers.add(w);
     const timeout = Number(query.get("timeoutSeconds") ?? "0");
     if (timeout > 0) w.timer = setTimeout(() => { this.endWatch(w); }, timeout * 1000);
-  }
-
-  private record(info: ResourceInfo, type: StoredEvent["type"], object: KubeObject, previous: KubeObject | undefined): void {
-    const ev: StoredEvent = { rv: this.rv, store: storeKey(info), type, object: structuredClone(object), previous };
-    this.history.push(ev);
-    const max = this.opts.historySize ?? 1000;
-    if (this.history.length > max) this.history.splice(0, this.history.length - max);
-    for (const w of this.watchers) if (w.store === ev.store) this.deliver(w, ev);
-  }
-
-  /** Selector transitions: an object leaving the selection is DELETED for the watcher, one entering it ADDED. */
-  private deliver(w: Watcher, ev: StoredEvent): void {
-    const now = w.matches(ev.object);
-    const before = ev.previous !== undefined && w.matches(ev.previous);
-    if (ev.type === "DELETED") {
-      if (before || now) this.writeEvent(w, "DELETED", ev.object);
-    } else if (ev.type === "ADDED") {
-      if (now) this.writeEvent(w, "ADDED", ev.object);
-    } else if (now && before) this.writeEvent(w, "MODIFIED", ev.object);
-    else if (now) this.writeEvent(w, "ADDED", ev.object);
-    else if (before) this.writeEvent(w, "DELETED", ev.object);
   }
 
   private writeEvent(w: Watcher, type: WatchEventType, object: unknown): void {
@@ -508,55 +353,44 @@ export class FakeApiserver {
     for (let i = 0; i < line.length; i += size) w.res.write(line.subarray(i, i + size));
   }
 
-  private endWatch(w: Watcher): void {
+  /** Stops delivering to `w` without ending its response. */
+  private forget(w: Watcher): void {
+    w.closed = true;
     if (w.timer) clearTimeout(w.timer);
+    w.unsubscribe();
     this.watchers.delete(w);
-    if (!w.closed) {
-      w.closed = true;
-      w.res.end();
-    }
   }
 
-  private store(info: ResourceInfo): Map<string, KubeObject> {
-    const key = storeKey(info);
-    let store = this.stores.get(key);
-    if (!store) {
-      store = new Map();
-      this.stores.set(key, store);
-    }
-    return store;
+  private endWatch(w: Watcher): void {
+    const open = !w.closed;
+    this.forget(w);
+    if (open) w.res.end();
   }
 }
 
-/** events.k8s.io and core events share one store, as in Kubernetes. */
-function storeKey(info: ResourceInfo): string {
-  return `${info.group === "events.k8s.io" ? "" : info.group}/${info.storageResource ?? info.resource}`;
+function methodNotAllowed(): StatusError {
+  return new StatusError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
 }
 
-function parseRoute(pathname: string): Route | undefined {
-  const parts = pathname.split("/").filter((p) => p !== "").map(decodeURIComponent);
-  let group: string;
-  let version: string;
-  let rest: string[];
-  if (parts[0] === "api" && parts.length >= 2) {
-    group = "";
-    version = parts[1]!;
-    rest = parts.slice(2);
-  } else if (parts[0] === "apis" && parts.length >= 3) {
-    group = parts[1]!;
-    version = parts[2]!;
-    rest = parts.slice(3);
-  } else return undefined;
-  if (!GROUP_VERSIONS.some((gv) => gv.group === group && gv.version === version)) return undefined;
-  const find = (resource: string | undefined): ResourceInfo | undefined => RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
-  let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length >= 3 && find(rest[2])?.namespaced) {
-    namespace = rest[1];
-    rest = rest.slice(2);
+function deleteOptionsOf(body: unknown): DeleteOptions {
+  if (!isRecord(body)) return {};
+  const opts: DeleteOptions = {};
+  const policy = body.propagationPolicy;
+  if (policy === "Foreground" || policy === "Background" || policy === "Orphan") opts.propagationPolicy = policy;
+  if (typeof body.gracePeriodSeconds === "number") opts.gracePeriodSeconds = body.gracePeriodSeconds;
+  if (isRecord(body.preconditions)) {
+    const pre: { uid?: string; resourceVersion?: string } = {};
+    if (typeof body.preconditions.uid === "string") pre.uid = body.preconditions.uid;
+    if (typeof body.preconditions.resourceVersion === "string") pre.resourceVersion = body.preconditions.resourceVersion;
+    opts.preconditions = pre;
   }
-  const info = find(rest[0]);
-  if (!info || rest.length > 3) return undefined;
-  return { info, namespace, name: rest[1], subresource: rest[2] };
+  return opts;
+}
+
+/** A merge patch of a Scale: only spec.replicas can change. */
+function mergeScale(scale: KubeObject, patch: unknown): KubeObject {
+  const spec = isRecord(patch) && isRecord(patch.spec) ? patch.spec : {};
+  return { ...scale, spec: { ...(isRecord(scale.spec) ? scale.spec : {}), ...spec } };
 }
 
 function readText(req: IncomingMessage): Promise<string> {
@@ -596,137 +430,4 @@ function decodeContinue(token: string): { rv: number; after: string } {
     // fall through
   }
   throw badRequest("invalid continue token");
-}
-
-// ---- selectors ----
-
-function selectorFor(query: URLSearchParams): (obj: KubeObject) => boolean {
-  const labels = parseLabelSelector(query.get("labelSelector") ?? "");
-  const fields = parseFieldSelector(query.get("fieldSelector") ?? "");
-  return (obj) => labels(obj.metadata.labels ?? {}) && fields(obj);
-}
-
-/** Label selector syntax: a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a; comma-separated requirements. */
-export function parseLabelSelector(text: string): (labels: Readonly<Record<string, string>>) => boolean {
-  const reqs: ((labels: Readonly<Record<string, string>>) => boolean)[] = [];
-  for (const part of splitTopLevel(text)) {
-    const p = part.trim();
-    if (p === "") continue;
-    let m: RegExpExecArray | null;
-    if ((m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
-      const key = m[1]!;
-      const values = new Set(m[3]!.split(",").map((v) => v.trim()));
-      const isIn = m[2] === "in";
-      reqs.push((l) => (isIn ? key in l && values.has(l[key]!) : !(key in l) || !values.has(l[key]!)));
-    } else if ((m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(p))) {
-      const key = m[1]!;
-      const value = m[3]!;
-      const eq = m[2] !== "!=";
-      reqs.push((l) => (eq ? l[key] === value : l[key] !== value));
-    } else if ((m = /^!([\w./-]+)$/.exec(p))) {
-      const key = m[1]!;
-      reqs.push((l) => !(key in l));
-    } else if ((m = /^([\w./-]+)$/.exec(p))) {
-      const key = m[1]!;
-      reqs.push((l) => key in l);
-    } else throw badRequest(`unable to parse requirement: ${JSON.stringify(p)}`);
-  }
-  return (labels) => reqs.every((r) => r(labels));
-}
-
-function splitTopLevel(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = "";
-  for (const c of text) {
-    if (c === "(") depth++;
-    if (c === ")") depth--;
-    if (c === "," && depth === 0) {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
-/** Field selectors on any dotted path (metadata.name, spec.nodeName, ...): =, ==, !=. */
-function parseFieldSelector(text: string): (obj: KubeObject) => boolean {
-  const reqs = text
-    .split(",")
-    .map((p) => p.trim())
-    .filter((p) => p !== "")
-    .map((p) => {
-      const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(p);
-      if (!m) throw badRequest(`invalid field selector: ${JSON.stringify(p)}`);
-      const path = m[1]!.split(".");
-      const value = m[3]!;
-      const eq = m[2] !== "!=";
-      return (obj: KubeObject): boolean => {
-        let cur: unknown = obj;
-        for (const seg of path) cur = isRecord(cur) ? cur[seg] : undefined;
-        const actual = typeof cur === "string" || typeof cur === "number" || typeof cur === "boolean" ? String(cur) : cur === undefined || cur === null ? "" : JSON.stringify(cur);
-        return eq ? actual === value : actual !== value;
-      };
-    });
-  return (obj) => reqs.every((r) => r(obj));
-}
-
-// ---- patches ----
-
-/** RFC 7386 JSON merge patch: null deletes, objects merge, everything else (lists too) replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isRecord(patch)) return patch;
-  const out: Record<string, unknown> = isRecord(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (key.startsWith("$")) continue; // strategic-merge directives are not modelled
-    if (value === null) Reflect.deleteProperty(out, key);
-    else out[key] = mergePatch(out[key], value);
-  }
-  return out;
-}
-
-/** RFC 6902 add/remove/replace/test on object members and array indexes ("-" appends). */
-function applyJsonPatch(doc: unknown, ops: unknown): unknown {
-  if (!Array.isArray(ops)) throw badRequest("a JSON patch must be an array of operations");
-  let root = doc;
-  for (const op of ops) {
-    if (!isRecord(op) || typeof op.op !== "string" || typeof op.path !== "string") throw badRequest("invalid JSON patch operation");
-    const segments = op.path.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-    if (segments.length === 0) {
-      root = op.value;
-      continue;
-    }
-    let parent: unknown = root;
-    for (const seg of segments.slice(0, -1)) {
-      parent = Array.isArray(parent) ? parent[Number(seg)] : isRecord(parent) ? parent[seg] : undefined;
-      if (parent === undefined) throw new StatusError(422, "Invalid", `jsonpatch: path ${op.path} does not exist`);
-    }
-    const last = segments[segments.length - 1]!;
-    const exists = Array.isArray(parent) ? Number(last) < parent.length : isRecord(parent) && last in parent;
-    switch (op.op) {
-      case "add":
-        if (Array.isArray(parent)) parent.splice(last === "-" ? parent.length : Number(last), 0, op.value);
-        else if (isRecord(parent)) parent[last] = op.value;
-        break;
-      case "replace":
-        if (!exists) throw new StatusError(422, "Invalid", `jsonpatch replace operation does not apply: doc is missing key: ${op.path}`);
-        if (Array.isArray(parent)) parent[Number(last)] = op.value;
-        else if (isRecord(parent)) parent[last] = op.value;
-        break;
-      case "remove":
-        if (!exists) throw new StatusError(422, "Invalid", `jsonpatch remove operation does not apply: doc is missing path: ${op.path}`);
-        if (Array.isArray(parent)) parent.splice(Number(last), 1);
-        else if (isRecord(parent)) Reflect.deleteProperty(parent, last);
-        break;
-      case "test": {
-        const actual: unknown = Array.isArray(parent) ? parent[Number(last)] : isRecord(parent) ? parent[last] : undefined;
-        if (JSON.stringify(actual) !== JSON.stringify(op.value)) throw new StatusError(422, "Invalid", `jsonpatch test operation failed at ${op.path}`);
-        break;
-      }
-      default:
-        throw badRequest(`unsupported JSON patch operation ${op.op}`);
-    }
-  }
-  return root;
 }

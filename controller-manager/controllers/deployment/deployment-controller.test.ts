@@ -5,9 +5,9 @@ import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "..
 import type { IntOrString, Pod } from "../../../api/types/core.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
 import { formatTime } from "../controller-utils.js";
-import { FakeClient } from "../testing/fake-client.js";
-import { FakeInformer } from "../testing/fake-informer.js";
-import { FakeRecorder } from "../testing/fake-recorder.js";
+import { FakeClient } from "../../../client/testing/fake-client.js";
+import { FakeInformer } from "../../../client/testing/fake-informer.js";
+import { FakeRecorder } from "../../../client/testing/fake-recorder.js";
 import { DeploymentController, newReplicaSetFor } from "./deployment-controller.js";
 import {
   CHANGE_CAUSE_ANNOTATION,

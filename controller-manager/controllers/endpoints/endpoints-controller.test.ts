@@ -3,18 +3,18 @@ import { newPod, newService } from "../../../api/testing/builders.js";
 import type { Endpoints, Pod, Service } from "../../../api/types/index.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
 import { desiredSubsets, ENDPOINTS, EndpointsController, PODS, SERVICES } from "./endpoints-controller.js";
-import { drainQueue, FakeCluster } from "./testing/fake-cluster.js";
+import { drainQueue } from "../../../client/testing/drain-queue.js";
+import { FakeClient } from "../../../client/testing/fake-client.js";
 
-function setup(...objects: (Pod | Service | Endpoints)[]): { cluster: FakeCluster; controller: EndpointsController } {
-  const cluster = new FakeCluster(new FakeClock());
-  cluster.seed(...objects);
+function setup(...objects: (Pod | Service | Endpoints)[]): { fake: FakeClient; controller: EndpointsController } {
+  const fake = new FakeClient({ clock: new FakeClock(), objects });
   const controller = new EndpointsController({
-    client: cluster.client,
-    services: cluster.informer<Service>(SERVICES),
-    pods: cluster.informer<Pod>(PODS),
-    endpoints: cluster.informer<Endpoints>(ENDPOINTS),
+    client: fake,
+    services: fake.informer<Service>(SERVICES),
+    pods: fake.informer<Pod>(PODS),
+    endpoints: fake.informer<Endpoints>(ENDPOINTS),
   });
-  return { cluster, controller };
+  return { fake, controller };
 }
 
 const readyPod = (name: string, ip: string, labels: Record<string, string> = { app: "web" }): Pod => newPod(name, { labels, ready: true, podIP: ip, nodeName: "n1" });
@@ -22,7 +22,7 @@ const unreadyPod = (name: string, ip: string): Pod => newPod(name, { labels: { a
 
 describe("EndpointsController", () => {
   it("lists ready pods in addresses and unready ones in notReadyAddresses, sorted by IP", async () => {
-    const { cluster, controller } = setup(
+    const { fake, controller } = setup(
       newService("web", { labels: { tier: "front" }, selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }] }),
       readyPod("b", "10.244.0.12"),
       readyPod("a", "10.244.0.9"),
@@ -32,25 +32,25 @@ describe("EndpointsController", () => {
     );
     await controller.sync("default/web");
 
-    const created = cluster.writes("create", "endpoints");
+    const created = fake.actionsFor("create", "endpoints");
     expect(created).toHaveLength(1);
-    const ep = cluster.get(ENDPOINTS, "default", "web") as Endpoints;
+    const ep = fake.object<Endpoints>(ENDPOINTS, "default", "web")!;
     expect(ep.metadata.labels).toEqual({ tier: "front" });
     expect(ep.subsets).toHaveLength(1);
     const subset = ep.subsets![0]!;
     expect(subset.addresses?.map((a) => a.ip)).toEqual(["10.244.0.9", "10.244.0.12"]);
     expect(subset.notReadyAddresses?.map((a) => a.ip)).toEqual(["10.244.0.5"]);
     expect(subset.ports).toEqual([{ name: "http", port: 8080, protocol: "TCP" }]);
-    const pod = cluster.get(PODS, "default", "a")!;
+    const pod = fake.object(PODS, "default", "a")!;
     expect(subset.addresses![0]).toEqual({ ip: "10.244.0.9", nodeName: "n1", targetRef: { kind: "Pod", namespace: "default", name: "a", uid: pod.metadata.uid } });
   });
 
   it("writes nothing when the endpoints are already right", async () => {
-    const { cluster, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.244.0.9"));
+    const { fake, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.244.0.9"));
     await controller.sync("default/web");
-    cluster.clearActions();
+    fake.clearActions();
     await controller.sync("default/web");
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
   });
 
   it("resolves a named targetPort per pod and packs each distinct address set into one subset", () => {
@@ -76,35 +76,35 @@ describe("EndpointsController", () => {
   });
 
   it("moves a pod in and out of the endpoints when its labels change", async () => {
-    const { cluster, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"), readyPod("b", "10.0.0.2", { app: "other" }));
+    const { fake, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"), readyPod("b", "10.0.0.2", { app: "other" }));
     await controller.sync("default/web");
-    expect((cluster.get(ENDPOINTS, "default", "web") as Endpoints).subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.0.0.1"]);
+    expect((fake.object<Endpoints>(ENDPOINTS, "default", "web")!).subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.0.0.1"]);
 
     // b gains the label: the pod handler enqueues the service, and sync adds it.
-    const b = cluster.get(PODS, "default", "b")!;
+    const b = fake.object(PODS, "default", "b")!;
     b.metadata.labels = { app: "web" };
-    cluster.set(b);
+    fake.seed(b);
     expect(controller.queue.len()).toBe(1);
     await drainQueue(controller.queue, (key) => controller.sync(key));
-    expect((cluster.get(ENDPOINTS, "default", "web") as Endpoints).subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.0.0.1", "10.0.0.2"]);
+    expect((fake.object<Endpoints>(ENDPOINTS, "default", "web")!).subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.0.0.1", "10.0.0.2"]);
 
     // a loses it: its old labels still matched, so the service is enqueued and a is dropped.
-    const a = cluster.get(PODS, "default", "a")!;
+    const a = fake.object(PODS, "default", "a")!;
     a.metadata.labels = { app: "gone" };
-    cluster.set(a);
+    fake.seed(a);
     await drainQueue(controller.queue, (key) => controller.sync(key));
-    expect((cluster.get(ENDPOINTS, "default", "web") as Endpoints).subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.0.0.2"]);
+    expect((fake.object<Endpoints>(ENDPOINTS, "default", "web")!).subsets![0]!.addresses!.map((a) => a.ip)).toEqual(["10.0.0.2"]);
   });
 
   it("moves a pod that turns unready to notReadyAddresses, and keeps it in addresses with publishNotReadyAddresses", async () => {
     const svc = newService("web", { selector: { app: "web" } });
-    const { cluster, controller } = setup(svc, readyPod("a", "10.0.0.1"));
+    const { fake, controller } = setup(svc, readyPod("a", "10.0.0.1"));
     await controller.sync("default/web");
-    const a = cluster.get(PODS, "default", "a") as Pod;
+    const a = fake.object<Pod>(PODS, "default", "a")!;
     a.status!.conditions = [{ type: "Ready", status: "False" }];
-    cluster.set(a);
+    fake.seed(a);
     await drainQueue(controller.queue, (key) => controller.sync(key));
-    const ep = cluster.get(ENDPOINTS, "default", "web") as Endpoints;
+    const ep = fake.object<Endpoints>(ENDPOINTS, "default", "web")!;
     expect(ep.subsets![0]!.addresses).toBeUndefined();
     expect(ep.subsets![0]!.notReadyAddresses!.map((x) => x.ip)).toEqual(["10.0.0.1"]);
 
@@ -124,36 +124,36 @@ describe("EndpointsController", () => {
     const kubernetes = newService("kubernetes", { ports: [443] });
     delete kubernetes.spec!.selector;
     const apiserverEndpoints: Endpoints = { apiVersion: "v1", kind: "Endpoints", metadata: { name: "kubernetes", namespace: "default" }, subsets: [{ addresses: [{ ip: "172.30.0.1" }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] }] };
-    const { cluster, controller } = setup(kubernetes, apiserverEndpoints);
+    const { fake, controller } = setup(kubernetes, apiserverEndpoints);
     await controller.sync("default/kubernetes");
-    cluster.remove(SERVICES, "default", "kubernetes");
+    fake.remove(SERVICES, "default", "kubernetes");
     await controller.sync("default/kubernetes");
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
   });
 
   it("deletes the endpoints of a deleted service", async () => {
-    const { cluster, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"));
+    const { fake, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"));
     await controller.sync("default/web");
-    cluster.remove(SERVICES, "default", "web");
+    fake.remove(SERVICES, "default", "web");
     await drainQueue(controller.queue, (key) => controller.sync(key));
-    expect(cluster.writes("delete", "endpoints").map((a) => a.name)).toEqual(["web"]);
-    expect(cluster.get(ENDPOINTS, "default", "web")).toBeUndefined();
+    expect(fake.actionsFor("delete", "endpoints").map((a) => a.name)).toEqual(["web"]);
+    expect(fake.object(ENDPOINTS, "default", "web")).toBeUndefined();
   });
 
   it("recreates endpoints someone deleted", async () => {
-    const { cluster, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"));
+    const { fake, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"));
     await controller.sync("default/web");
-    cluster.remove(ENDPOINTS, "default", "web");
+    fake.remove(ENDPOINTS, "default", "web");
     await drainQueue(controller.queue, (key) => controller.sync(key));
-    expect(cluster.get(ENDPOINTS, "default", "web")).toBeDefined();
+    expect(fake.object(ENDPOINTS, "default", "web")).toBeDefined();
   });
 
   it("retries with backoff when a write fails", async () => {
-    const { cluster, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"));
-    cluster.failNext("create", "endpoints", new Error("connection refused"));
+    const { fake, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.0.0.1"));
+    fake.failNext("create", "endpoints", new Error("connection refused"));
     await expect(controller.sync("default/web")).rejects.toThrow("connection refused");
     await controller.sync("default/web");
-    expect(cluster.get(ENDPOINTS, "default", "web")).toBeDefined();
+    expect(fake.object(ENDPOINTS, "default", "web")).toBeDefined();
   });
 
   it("labels headless services' endpoints and keeps portless addresses", () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
 import { newDeployment, newPod, newReplicaSet } from "../../../api/testing/builders.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import { drainQueue, FakeCluster, resourceOf } from "../endpoints/testing/fake-cluster.js";
+import { drainQueue } from "../../../client/testing/drain-queue.js";
+import { FakeClient, resourceOf } from "../../../client/testing/fake-client.js";
 import { createGarbageCollectorController, createGarbagecollectorController, GarbageCollector, MONITORED_RESOURCES } from "./garbagecollector-controller.js";
 
 const DEPLOYMENTS = resourceOf("apps", "deployments");
@@ -14,20 +15,18 @@ function ownerRef(owner: KubeObject, block = true): OwnerReference {
 }
 
 /** A Deployment → ReplicaSet → 2 pods chain, as the deployment and replicaset controllers build it. */
-function setup(): { cluster: FakeCluster; gc: GarbageCollector; drain: () => Promise<string[]> } {
-  const cluster = new FakeCluster(new FakeClock());
-  const [deploy] = cluster.seed(newDeployment("web"));
-  const [rs] = cluster.seed({ ...newReplicaSet("web-abc"), metadata: { ...newReplicaSet("web-abc").metadata, ownerReferences: [ownerRef(deploy!)] } });
-  cluster.seed(
-    { ...newPod("web-abc-1"), metadata: { ...newPod("web-abc-1").metadata, ownerReferences: [ownerRef(rs!)] } },
-    { ...newPod("web-abc-2"), metadata: { ...newPod("web-abc-2").metadata, ownerReferences: [ownerRef(rs!)] } },
-  );
-  const gc = new GarbageCollector({ client: cluster.client, informers: MONITORED_RESOURCES.map((info) => cluster.informer(info)) });
+function setup(): { fake: FakeClient; gc: GarbageCollector; drain: () => Promise<string[]> } {
+  const fake = new FakeClient({ clock: new FakeClock() });
+  const deploy = fake.seed(newDeployment("web"));
+  const rs = fake.seed({ ...newReplicaSet("web-abc"), metadata: { ...newReplicaSet("web-abc").metadata, ownerReferences: [ownerRef(deploy)] } });
+  fake.seed({ ...newPod("web-abc-1"), metadata: { ...newPod("web-abc-1").metadata, ownerReferences: [ownerRef(rs)] } });
+  fake.seed({ ...newPod("web-abc-2"), metadata: { ...newPod("web-abc-2").metadata, ownerReferences: [ownerRef(rs)] } });
+  const gc = new GarbageCollector({ client: fake, informers: MONITORED_RESOURCES.map((info) => fake.informer(info)) });
   const drain = (): Promise<string[]> => drainQueue(gc.queue, (key) => gc.sync(key));
-  return { cluster, gc, drain };
+  return { fake, gc, drain };
 }
 
-const names = (cluster: FakeCluster, info = PODS): string[] => cluster.all(info, "default").map((o) => o.metadata.name ?? "");
+const names = (fake: FakeClient, info = PODS): string[] => fake.objects(info, "default").map((o) => o.metadata.name ?? "");
 
 describe("GarbageCollector", () => {
   it("exports the factory under both names the registry may use", () => {
@@ -35,20 +34,20 @@ describe("GarbageCollector", () => {
   });
 
   it("starts with nothing to do when every owner exists", async () => {
-    const { cluster, drain } = setup();
+    const { fake, drain } = setup();
     expect(await drain()).toEqual([]);
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
   });
 
   it("deletes dependents in the background after their owner is gone, confirming with a live GET", async () => {
-    const { cluster, drain } = setup();
-    await cluster.client.delete(DEPLOYMENTS, "default", "web", { propagationPolicy: "Background" });
-    cluster.clearActions();
+    const { fake, drain } = setup();
+    await fake.delete(DEPLOYMENTS, "default", "web", { propagationPolicy: "Background" });
+    fake.clearActions();
     await drain();
-    expect(names(cluster, REPLICASETS)).toEqual([]);
-    expect(names(cluster)).toEqual([]);
-    expect(cluster.actions.filter((a) => a.verb === "get").map((a) => `${a.resource}/${a.name}`)).toEqual(["deployments.apps/web", "replicasets.apps/web-abc"]);
-    expect(cluster.writes("delete").map((a) => [a.name, a.deleteOptions?.propagationPolicy])).toEqual([
+    expect(names(fake, REPLICASETS)).toEqual([]);
+    expect(names(fake)).toEqual([]);
+    expect(fake.actions.filter((a) => a.verb === "get").map((a) => `${a.resource}.${a.group}/${a.name}`)).toEqual(["deployments.apps/web", "replicasets.apps/web-abc"]);
+    expect(fake.actionsFor("delete").map((a) => [a.name, a.deleteOptions?.propagationPolicy])).toEqual([
       ["web-abc", "Background"],
       ["web-abc-1", "Background"],
       ["web-abc-2", "Background"],
@@ -56,102 +55,102 @@ describe("GarbageCollector", () => {
   });
 
   it("finds dependents left behind while it was not running", async () => {
-    const cluster = new FakeCluster(new FakeClock());
-    cluster.seed({ ...newPod("orphan"), metadata: { ...newPod("orphan").metadata, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "gone", uid: "u-gone", controller: true }] } });
-    const gc = new GarbageCollector({ client: cluster.client, informers: MONITORED_RESOURCES.map((info) => cluster.informer(info)) });
+    const fake = new FakeClient({ clock: new FakeClock() });
+    fake.seed({ ...newPod("orphan"), metadata: { ...newPod("orphan").metadata, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "gone", uid: "u-gone", controller: true }] } });
+    const gc = new GarbageCollector({ client: fake, informers: MONITORED_RESOURCES.map((info) => fake.informer(info)) });
     await drainQueue(gc.queue, (key) => gc.sync(key));
-    expect(names(cluster)).toEqual([]);
+    expect(names(fake)).toEqual([]);
   });
 
   it("deletes a dependent whose owner was replaced by a same-named object with another uid", async () => {
-    const { cluster, drain } = setup();
-    const rs = cluster.get(REPLICASETS, "default", "web-abc")!;
-    cluster.remove(REPLICASETS, "default", "web-abc");
-    cluster.seed({ ...rs, metadata: { ...rs.metadata, uid: "another" } });
+    const { fake, drain } = setup();
+    const rs = fake.object(REPLICASETS, "default", "web-abc")!;
+    fake.remove(REPLICASETS, "default", "web-abc");
+    fake.seed({ ...rs, metadata: { ...rs.metadata, uid: "another" } });
     await drain();
-    expect(names(cluster)).toEqual([]);
-    expect(names(cluster, REPLICASETS)).toEqual(["web-abc"]);
+    expect(names(fake)).toEqual([]);
+    expect(names(fake, REPLICASETS)).toEqual(["web-abc"]);
   });
 
   it("keeps an object that still has a live owner, dropping only the reference to the dead one", async () => {
-    const cluster = new FakeCluster(new FakeClock());
-    const [live] = cluster.seed(newReplicaSet("live"));
+    const fake = new FakeClient({ clock: new FakeClock() });
+    const live = fake.seed(newReplicaSet("live"));
     const dead: OwnerReference = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "dead", uid: "u-dead" };
-    cluster.seed({ ...newPod("shared"), metadata: { ...newPod("shared").metadata, ownerReferences: [dead, ownerRef(live!, false)] } });
-    const gc = new GarbageCollector({ client: cluster.client, informers: MONITORED_RESOURCES.map((info) => cluster.informer(info)) });
+    fake.seed({ ...newPod("shared"), metadata: { ...newPod("shared").metadata, ownerReferences: [dead, ownerRef(live, false)] } });
+    const gc = new GarbageCollector({ client: fake, informers: MONITORED_RESOURCES.map((info) => fake.informer(info)) });
     await drainQueue(gc.queue, (key) => gc.sync(key));
-    expect(cluster.get(PODS, "default", "shared")!.metadata.ownerReferences!.map((r) => r.name)).toEqual(["live"]);
+    expect(fake.object(PODS, "default", "shared")!.metadata.ownerReferences!.map((r) => r.name)).toEqual(["live"]);
   });
 
   it("never deletes on an owner the apiserver still has, even when the cache lags", async () => {
-    const cluster = new FakeCluster(new FakeClock());
-    const rsInformer = cluster.informer(REPLICASETS);
+    const fake = new FakeClient({ clock: new FakeClock() });
+    const rsInformer = fake.informer(REPLICASETS);
     rsInformer.hold();
-    const [rs] = cluster.seed(newReplicaSet("new"));
-    cluster.seed({ ...newPod("p"), metadata: { ...newPod("p").metadata, ownerReferences: [ownerRef(rs!)] } });
-    const gc = new GarbageCollector({ client: cluster.client, informers: MONITORED_RESOURCES.map((info) => cluster.informer(info)) });
+    const rs = fake.seed(newReplicaSet("new"));
+    fake.seed({ ...newPod("p"), metadata: { ...newPod("p").metadata, ownerReferences: [ownerRef(rs)] } });
+    const gc = new GarbageCollector({ client: fake, informers: MONITORED_RESOURCES.map((info) => fake.informer(info)) });
     expect(gc.queue.len()).toBe(1);
     await drainQueue(gc.queue, (key) => gc.sync(key));
-    expect(names(cluster)).toEqual(["p"]);
+    expect(names(fake)).toEqual(["p"]);
   });
 
   it("leaves objects owned by kinds it does not know", async () => {
-    const cluster = new FakeCluster(new FakeClock());
-    cluster.seed({ ...newPod("p"), metadata: { ...newPod("p").metadata, ownerReferences: [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "u-w" }] } });
-    const gc = new GarbageCollector({ client: cluster.client, informers: MONITORED_RESOURCES.map((info) => cluster.informer(info)) });
+    const fake = new FakeClient({ clock: new FakeClock() });
+    fake.seed({ ...newPod("p"), metadata: { ...newPod("p").metadata, ownerReferences: [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "u-w" }] } });
+    const gc = new GarbageCollector({ client: fake, informers: MONITORED_RESOURCES.map((info) => fake.informer(info)) });
     await drainQueue(gc.queue, (key) => gc.sync(key));
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
   });
 
   it("deletes in the foreground: pods, then the ReplicaSet, then the Deployment", async () => {
-    const { cluster, drain } = setup();
-    await cluster.client.delete(DEPLOYMENTS, "default", "web", { propagationPolicy: "Foreground" });
-    expect(cluster.get(DEPLOYMENTS, "default", "web")!.metadata.finalizers).toEqual(["foregroundDeletion"]);
-    cluster.clearActions();
+    const { fake, drain } = setup();
+    await fake.delete(DEPLOYMENTS, "default", "web", { propagationPolicy: "Foreground" });
+    expect(fake.object(DEPLOYMENTS, "default", "web")!.metadata.finalizers).toEqual(["foregroundDeletion"]);
+    fake.clearActions();
     await drain();
-    expect(names(cluster, DEPLOYMENTS)).toEqual([]);
-    expect(names(cluster, REPLICASETS)).toEqual([]);
-    expect(names(cluster)).toEqual([]);
-    const steps = cluster.writes().map((a) => `${a.verb} ${a.name ?? ""}${a.deleteOptions?.propagationPolicy ? ` ${a.deleteOptions.propagationPolicy}` : ""}`);
+    expect(names(fake, DEPLOYMENTS)).toEqual([]);
+    expect(names(fake, REPLICASETS)).toEqual([]);
+    expect(names(fake)).toEqual([]);
+    const steps = fake.writes().map((a) => `${a.verb} ${a.name ?? ""}${a.deleteOptions?.propagationPolicy ? ` ${a.deleteOptions.propagationPolicy}` : ""}`);
     expect(steps).toEqual(["delete web-abc Foreground", "delete web-abc-1 Background", "delete web-abc-2 Background", "patch web-abc", "patch web"]);
-    expect(cluster.writes("patch").map((a) => a.body)).toEqual([
+    expect(fake.actionsFor("patch").map((a) => a.patch)).toEqual([
       { metadata: { resourceVersion: expect.any(String) as string, finalizers: null } },
       { metadata: { resourceVersion: expect.any(String) as string, finalizers: null } },
     ]);
   });
 
   it("holds a foreground owner while a blocking dependent remains", async () => {
-    const { cluster, drain } = setup();
-    const pod = cluster.get(PODS, "default", "web-abc-1")!;
-    cluster.set({ ...pod, spec: { ...(pod.spec as object), nodeName: "n1" } });
-    await cluster.client.delete(REPLICASETS, "default", "web-abc", { propagationPolicy: "Foreground" });
+    const { fake, drain } = setup();
+    const pod = fake.object(PODS, "default", "web-abc-1")!;
+    fake.seed({ ...pod, spec: { ...(pod.spec as object), nodeName: "n1" } });
+    await fake.delete(REPLICASETS, "default", "web-abc", { propagationPolicy: "Foreground" });
     await drain();
     // The bound pod is terminating gracefully (its kubelet finishes it): the ReplicaSet waits for it.
-    expect(cluster.get(PODS, "default", "web-abc-1")!.metadata.deletionTimestamp).toBeDefined();
-    expect(names(cluster, REPLICASETS)).toEqual(["web-abc"]);
-    cluster.remove(PODS, "default", "web-abc-1");
+    expect(fake.object(PODS, "default", "web-abc-1")!.metadata.deletionTimestamp).toBeDefined();
+    expect(names(fake, REPLICASETS)).toEqual(["web-abc"]);
+    fake.remove(PODS, "default", "web-abc-1");
     await drain();
-    expect(names(cluster, REPLICASETS)).toEqual([]);
+    expect(names(fake, REPLICASETS)).toEqual([]);
   });
 
   it("orphans: removes the owner reference from every dependent, then the finalizer", async () => {
-    const { cluster, drain } = setup();
-    await cluster.client.delete(REPLICASETS, "default", "web-abc", { propagationPolicy: "Orphan" });
+    const { fake, drain } = setup();
+    await fake.delete(REPLICASETS, "default", "web-abc", { propagationPolicy: "Orphan" });
     await drain();
-    expect(names(cluster, REPLICASETS)).toEqual([]);
-    expect(cluster.all(PODS, "default").map((p) => [p.metadata.name, p.metadata.ownerReferences])).toEqual([
+    expect(names(fake, REPLICASETS)).toEqual([]);
+    expect(fake.objects(PODS, "default").map((p) => [p.metadata.name, p.metadata.ownerReferences])).toEqual([
       ["web-abc-1", undefined],
       ["web-abc-2", undefined],
     ]);
-    expect(names(cluster, DEPLOYMENTS)).toEqual(["web"]);
+    expect(names(fake, DEPLOYMENTS)).toEqual(["web"]);
   });
 
   it("retries when a delete fails", async () => {
-    const { cluster, gc } = setup();
-    cluster.remove(DEPLOYMENTS, "default", "web");
-    cluster.failNext("delete", "replicasets.apps", new Error("apiserver unavailable"));
+    const { fake, gc } = setup();
+    fake.remove(DEPLOYMENTS, "default", "web");
+    fake.failNext("delete", "replicasets", new Error("apiserver unavailable"));
     await expect(gc.sync("replicasets.apps|default/web-abc")).rejects.toThrow("apiserver unavailable");
     await gc.sync("replicasets.apps|default/web-abc");
-    expect(names(cluster, REPLICASETS)).toEqual([]);
+    expect(names(fake, REPLICASETS)).toEqual([]);
   });
 });

@@ -2,20 +2,21 @@ import { describe, expect, it } from "vitest";
 import { newNode } from "../../../api/testing/builders.js";
 import type { Node } from "../../../api/types/index.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import { drainQueue, FakeCluster, FakeRecorder } from "../endpoints/testing/fake-cluster.js";
+import { drainQueue } from "../../../client/testing/drain-queue.js";
+import { FakeClient } from "../../../client/testing/fake-client.js";
+import { FakeRecorder } from "../../../client/testing/fake-recorder.js";
 import { CidrSet, InvalidCidrError } from "./cidr-set.js";
 import { CidrExhaustedError, createNodeIpamController, createNodeipamController, NodeIpamController, NODES } from "./nodeipam-controller.js";
 
-function setup(nodes: Node[], clusterCidr = "10.244.0.0/16", mask = 24): { cluster: FakeCluster; recorder: FakeRecorder; controller: NodeIpamController; drain: () => Promise<string[]> } {
-  const cluster = new FakeCluster(new FakeClock());
-  cluster.seed(...nodes);
+function setup(nodes: Node[], clusterCidr = "10.244.0.0/16", mask = 24): { fake: FakeClient; recorder: FakeRecorder; controller: NodeIpamController; drain: () => Promise<string[]> } {
+  const fake = new FakeClient({ clock: new FakeClock(), objects: nodes });
   const recorder = new FakeRecorder();
-  const controller = new NodeIpamController({ client: cluster.client, nodes: cluster.informer<Node>(NODES), recorder, clusterCidr, nodeCidrMaskSize: mask });
-  return { cluster, recorder, controller, drain: () => drainQueue(controller.queue, (key) => controller.sync(key)) };
+  const controller = new NodeIpamController({ client: fake, nodes: fake.informer<Node>(NODES), recorder, clusterCidr, nodeCidrMaskSize: mask });
+  return { fake, recorder, controller, drain: () => drainQueue(controller.queue, (key) => controller.sync(key)) };
 }
 
-const cidrOf = (cluster: FakeCluster, name: string): [string | undefined, string[] | undefined] => {
-  const node = cluster.get(NODES, undefined, name) as Node;
+const cidrOf = (fake: FakeClient, name: string): [string | undefined, string[] | undefined] => {
+  const node = fake.object<Node>(NODES, undefined, name)!;
   return [node.spec?.podCIDR, node.spec?.podCIDRs];
 };
 
@@ -25,46 +26,46 @@ describe("NodeIpamController", () => {
   });
 
   it("gives each node its own block, skipping blocks nodes already hold", async () => {
-    const { cluster, controller, drain } = setup([newNode("n0", { podCIDR: "10.244.0.0/24" }), newNode("n1"), newNode("n2"), newNode("n3", { podCIDR: "10.244.2.0/24" })]);
+    const { fake, controller, drain } = setup([newNode("n0", { podCIDR: "10.244.0.0/24" }), newNode("n1"), newNode("n2"), newNode("n3", { podCIDR: "10.244.2.0/24" })]);
     await drain();
-    expect(cidrOf(cluster, "n1")).toEqual(["10.244.1.0/24", ["10.244.1.0/24"]]);
-    expect(cidrOf(cluster, "n2")).toEqual(["10.244.3.0/24", ["10.244.3.0/24"]]);
-    expect(cluster.writes("patch").map((a) => a.name)).toEqual(["n1", "n2"]);
+    expect(cidrOf(fake, "n1")).toEqual(["10.244.1.0/24", ["10.244.1.0/24"]]);
+    expect(cidrOf(fake, "n2")).toEqual(["10.244.3.0/24", ["10.244.3.0/24"]]);
+    expect(fake.actionsFor("patch").map((a) => a.name)).toEqual(["n1", "n2"]);
     expect(controller.cidrs.free).toBe(256 - 4);
   });
 
   it("never allocates twice for a node whose update the cache has not shown yet", async () => {
-    const { cluster, controller } = setup([newNode("n1")]);
-    const informer = cluster.informer<Node>(NODES);
+    const { fake, controller } = setup([newNode("n1")]);
+    const informer = fake.informer<Node>(NODES);
     informer.hold();
     await controller.sync("n1");
     await controller.sync("n1");
-    const patches = cluster.writes("patch");
-    expect(patches.map((a) => (a.body as { spec: { podCIDR: string } }).spec.podCIDR)).toEqual(["10.244.0.0/24"]);
+    const patches = fake.actionsFor("patch");
+    expect(patches.map((a) => (a.patch as { spec: { podCIDR: string } }).spec.podCIDR)).toEqual(["10.244.0.0/24"]);
     informer.release();
     await controller.sync("n1");
-    expect(cluster.writes("patch")).toHaveLength(1);
+    expect(fake.actionsFor("patch")).toHaveLength(1);
     expect(controller.cidrs.free).toBe(255);
   });
 
   it("reports CIDRNotAvailable and retries when the range is exhausted, then uses a block freed by a deleted node", async () => {
-    const { cluster, recorder, controller, drain } = setup([newNode("a"), newNode("b")], "10.244.0.0/24", 25);
+    const { fake, recorder, controller, drain } = setup([newNode("a"), newNode("b")], "10.244.0.0/24", 25);
     await drain();
-    cluster.seed(newNode("c"));
+    fake.seed(newNode("c"));
     await expect(controller.sync("c")).rejects.toBeInstanceOf(CidrExhaustedError);
     expect(recorder.events).toEqual([expect.objectContaining({ reason: "CIDRNotAvailable", message: "Node c status is now: CIDRNotAvailable", type: "Normal" })]);
-    const freed = cidrOf(cluster, "a")[0];
-    cluster.remove(NODES, undefined, "a");
+    const freed = cidrOf(fake, "a")[0];
+    fake.remove(NODES, undefined, "a");
     await controller.sync("c");
-    expect(cidrOf(cluster, "c")[0]).toBe(freed);
+    expect(cidrOf(fake, "c")[0]).toBe(freed);
   });
 
   it("keeps the reservation across a failed patch and retries with the same block", async () => {
-    const { cluster, controller } = setup([newNode("n1")]);
-    cluster.failNext("patch", "nodes", new Error("timeout"));
+    const { fake, controller } = setup([newNode("n1")]);
+    fake.failNext("patch", "nodes", new Error("timeout"));
     await expect(controller.sync("n1")).rejects.toThrow("timeout");
     await controller.sync("n1");
-    expect(cidrOf(cluster, "n1")[0]).toBe("10.244.0.0/24");
+    expect(cidrOf(fake, "n1")[0]).toBe("10.244.0.0/24");
     expect(controller.cidrs.free).toBe(255);
   });
 });
@@ -84,7 +85,7 @@ describe("CidrSet", () => {
     ["10.0.0.0/8", 25, "--node-cidr-mask-size"],
     ["10.244.1.0/16", 24, "--cluster-cidr"],
     ["fd00::/64", 80, "--cluster-cidr"],
-  ])("rejects cluster %s with mask %d (%s)", (cidr, mask, field) => {
+  ])("rejects fake %s with mask %d (%s)", (cidr, mask, field) => {
     expect(() => new CidrSet(cidr, mask)).toThrow(InvalidCidrError);
     expect(() => new CidrSet(cidr, mask)).toThrow(field);
   });

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { newNode, newPod } from "../../../api/testing/builders.js";
 import type { Lease, Node, Pod, Taint, Toleration } from "../../../api/types/index.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import { drainQueue, FakeCluster, FakeRecorder } from "../endpoints/testing/fake-cluster.js";
+import { drainQueue } from "../../../client/testing/drain-queue.js";
+import { FakeClient } from "../../../client/testing/fake-client.js";
+import { FakeRecorder } from "../../../client/testing/fake-recorder.js";
 import {
   createNodeLifecycleController,
   createNodelifecycleController,
@@ -32,25 +34,24 @@ function healthyNode(name: string, heartbeatMs: number): Node {
 
 const unreachable = (seconds?: number): Toleration => ({ key: TAINT_UNREACHABLE, operator: "Exists", effect: "NoExecute", ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}) });
 
-function setup(objects: (Node | Lease | Pod)[]): { clock: FakeClock; cluster: FakeCluster; recorder: FakeRecorder; controller: NodeLifecycleController } {
+function setup(objects: (Node | Lease | Pod)[]): { clock: FakeClock; fake: FakeClient; recorder: FakeRecorder; controller: NodeLifecycleController } {
   const clock = new FakeClock();
-  const cluster = new FakeCluster(clock);
-  cluster.seed(...objects);
+  const fake = new FakeClient({ clock, objects });
   const recorder = new FakeRecorder();
   const controller = new NodeLifecycleController({
-    client: cluster.client,
-    nodes: cluster.informer<Node>(NODES),
-    leases: cluster.informer<Lease>(LEASES),
-    pods: cluster.informer<Pod>(PODS),
+    client: fake,
+    nodes: fake.informer<Node>(NODES),
+    leases: fake.informer<Lease>(LEASES),
+    pods: fake.informer<Pod>(PODS),
     recorder,
     gracePeriodMs: GRACE,
     monitorPeriodMs: 5_000,
     clock,
   });
-  return { clock, cluster, recorder, controller };
+  return { clock, fake, recorder, controller };
 }
 
-const nodeOf = (cluster: FakeCluster, name = "n1"): Node => cluster.get(NODES, undefined, name) as Node;
+const nodeOf = (fake: FakeClient, name = "n1"): Node => fake.object<Node>(NODES, undefined, name)!;
 const taintsOf = (node: Node): string[] => (node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`);
 
 describe("NodeLifecycleController", () => {
@@ -60,7 +61,7 @@ describe("NodeLifecycleController", () => {
 
   it("takes a node whose lease goes stale through Unknown, taints, pod eviction after tolerationSeconds, and back", async () => {
     const t0 = new FakeClock().now();
-    const { clock, cluster, recorder, controller } = setup([
+    const { clock, fake, recorder, controller } = setup([
       healthyNode("n1", t0),
       lease("n1", t0),
       newPod("tolerant", { nodeName: "n1", ready: true, podIP: "10.244.0.2", tolerations: [unreachable(300)] }),
@@ -73,58 +74,58 @@ describe("NodeLifecycleController", () => {
     clock.step(10_000);
     await controller.monitorNodeHealth();
     expect(recorder.reasons()).toEqual(["RegisteredNode"]);
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
 
     // The lease renews, the Ready heartbeat does not: still healthy (the later of the two counts).
-    const renewed = cluster.get(LEASES, NODE_LEASE_NAMESPACE, "n1") as Lease;
+    const renewed = fake.object<Lease>(LEASES, NODE_LEASE_NAMESPACE, "n1")!;
     renewed.spec!.renewTime = new Date(clock.now()).toISOString();
-    cluster.set(renewed);
+    fake.seed(renewed);
     clock.step(35_000);
     await controller.monitorNodeHealth();
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
 
     // Past the grace period with nothing renewed.
     clock.step(GRACE);
     const staleAt = clock.now();
     await controller.monitorNodeHealth();
-    const node = nodeOf(cluster);
+    const node = nodeOf(fake);
     const ready = node.status!.conditions!.find((c) => c.type === "Ready")!;
     expect(ready).toMatchObject({ status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastTransitionTime: iso(staleAt) });
     expect(node.status!.conditions!.find((c) => c.type === "MemoryPressure")!.status).toBe("Unknown");
     expect(node.status!.conditions!.find((c) => c.type === "DiskPressure")).toMatchObject({ status: "Unknown", reason: "NodeStatusNeverUpdated" });
     expect(taintsOf(node)).toEqual([`${TAINT_UNREACHABLE}:NoExecute`, `${TAINT_UNREACHABLE}:NoSchedule`]);
     expect(node.spec!.taints![0]!.timeAdded).toBe(iso(staleAt));
-    expect(cluster.writes("patch", "nodes")[0]).toMatchObject({ subresource: "status" });
+    expect(fake.actionsFor("patch", "nodes")[0]).toMatchObject({ subresource: "status" });
     expect(recorder.events.find((e) => e.reason === "NodeNotReady")?.message).toBe("Node n1 status is now: NodeNotReady");
     for (const name of ["tolerant", "intolerant", "forever"]) {
-      expect((cluster.get(PODS, "default", name) as Pod).status!.conditions!.find((c) => c.type === "Ready")!.status).toBe("False");
+      expect((fake.object<Pod>(PODS, "default", name)!).status!.conditions!.find((c) => c.type === "Ready")!.status).toBe("False");
     }
 
     // A second pass changes nothing.
-    cluster.clearActions();
+    fake.clearActions();
     await controller.monitorNodeHealth();
-    expect(cluster.writes()).toEqual([]);
+    expect(fake.writes()).toEqual([]);
 
     // The taint reached the pods: the intolerant one goes at once, the tolerant one waits 300 s.
     await sync();
-    expect(cluster.get(PODS, "default", "intolerant")!.metadata.deletionTimestamp).toBeDefined();
-    expect(cluster.get(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeUndefined();
+    expect(fake.object(PODS, "default", "intolerant")!.metadata.deletionTimestamp).toBeDefined();
+    expect(fake.object(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeUndefined();
     expect(recorder.events.filter((e) => e.reason === "TaintManagerEviction").map((e) => e.message)).toEqual(["Marking for deletion Pod default/intolerant"]);
 
     clock.step(299_000);
     await sync();
-    expect(cluster.get(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeUndefined();
+    expect(fake.object(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeUndefined();
     clock.step(1_000);
     await sync();
-    expect(cluster.get(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeDefined();
-    expect(cluster.get(PODS, "default", "forever")!.metadata.deletionTimestamp).toBeUndefined();
+    expect(fake.object(PODS, "default", "tolerant")!.metadata.deletionTimestamp).toBeDefined();
+    expect(fake.object(PODS, "default", "forever")!.metadata.deletionTimestamp).toBeUndefined();
 
     // The kubelet comes back: the taints go.
-    const back = nodeOf(cluster);
+    const back = nodeOf(fake);
     back.status!.conditions = [{ type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: iso(clock.now()) }];
-    cluster.set(back);
+    fake.seed(back);
     await controller.monitorNodeHealth();
-    expect(taintsOf(nodeOf(cluster))).toEqual([]);
+    expect(taintsOf(nodeOf(fake))).toEqual([]);
   });
 
   it("taints a node that reports Ready=False not-ready, and leaves other taints alone", async () => {
@@ -132,9 +133,9 @@ describe("NodeLifecycleController", () => {
     const node = healthyNode("n1", t0);
     node.status!.conditions![0]!.status = "False";
     node.spec!.taints = [{ key: "dedicated", value: "db", effect: "NoSchedule" }];
-    const { cluster, controller } = setup([node, lease("n1", t0)]);
+    const { fake, controller } = setup([node, lease("n1", t0)]);
     await controller.monitorNodeHealth();
-    expect(taintsOf(nodeOf(cluster))).toEqual(["dedicated:NoSchedule", `${TAINT_NOT_READY}:NoExecute`, `${TAINT_NOT_READY}:NoSchedule`]);
+    expect(taintsOf(nodeOf(fake))).toEqual(["dedicated:NoSchedule", `${TAINT_NOT_READY}:NoExecute`, `${TAINT_NOT_READY}:NoSchedule`]);
   });
 
   it("cancels a scheduled eviction when the taint goes away", async () => {
@@ -142,27 +143,27 @@ describe("NodeLifecycleController", () => {
     const node = healthyNode("n1", t0);
     node.status!.conditions![0]!.status = "Unknown";
     node.spec!.taints = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: iso(t0) }];
-    const { cluster, recorder, controller } = setup([node, lease("n1", t0), newPod("p", { nodeName: "n1", tolerations: [unreachable(60)] })]);
+    const { fake, recorder, controller } = setup([node, lease("n1", t0), newPod("p", { nodeName: "n1", tolerations: [unreachable(60)] })]);
     await drainQueue(controller.evictionQueue, (key) => controller.syncEviction(key));
-    const healed = nodeOf(cluster);
+    const healed = nodeOf(fake);
     healed.spec!.taints = [];
-    cluster.set(healed);
+    fake.seed(healed);
     await drainQueue(controller.evictionQueue, (key) => controller.syncEviction(key));
     expect(recorder.events.map((e) => e.message)).toEqual(["Cancelling deletion of Pod default/p"]);
   });
 
   it("force-deletes pods of a node that no longer exists, after checking with the apiserver", async () => {
-    const { cluster, controller } = setup([newPod("orphan", { nodeName: "gone" }), newPod("fine", { nodeName: "n1" }), newNode("n1")]);
+    const { fake, controller } = setup([newPod("orphan", { nodeName: "gone" }), newPod("fine", { nodeName: "n1" }), newNode("n1")]);
     await controller.collectOrphanedPods();
-    expect(cluster.writes("delete", "pods")).toEqual([expect.objectContaining({ name: "orphan", deleteOptions: expect.objectContaining({ gracePeriodSeconds: 0 }) as unknown })]);
-    expect(cluster.actions.filter((a) => a.verb === "get").map((a) => a.name)).toEqual(["gone"]);
-    expect(cluster.get(PODS, "default", "orphan")).toBeUndefined();
+    expect(fake.actionsFor("delete", "pods")).toEqual([expect.objectContaining({ name: "orphan", deleteOptions: expect.objectContaining({ gracePeriodSeconds: 0 }) as unknown })]);
+    expect(fake.actions.filter((a) => a.verb === "get").map((a) => a.name)).toEqual(["gone"]);
+    expect(fake.object(PODS, "default", "orphan")).toBeUndefined();
   });
 
   it("emits RemovingNode when a node disappears", async () => {
-    const { cluster, recorder, controller } = setup([newNode("n1")]);
+    const { fake, recorder, controller } = setup([newNode("n1")]);
     await controller.monitorNodeHealth();
-    cluster.remove(NODES, undefined, "n1");
+    fake.remove(NODES, undefined, "n1");
     await controller.monitorNodeHealth();
     expect(recorder.events.map((e) => e.message)).toEqual(["Node n1 event: Registered Node n1 in Controller", "Node n1 event: Removing Node n1 from Controller"]);
   });

@@ -2,15 +2,15 @@
 // FakeRecorder per component, a FakeClock, a fresh metrics registry and default flags. Tests that call sync()
 // directly usually build the controller from its options with FakeInformers instead; this context is for tests of
 // a factory or of run().
+import type { KubeObject } from "../../../api/meta.js";
 import { InformerFactory } from "../../../client/informer.js";
+import { FakeClient } from "../../../client/testing/fake-client.js";
+import { FakeRecorder } from "../../../client/testing/fake-recorder.js";
 import { silentLogger } from "../../../component-base/logging.js";
 import { createRegistry, type Registry } from "../../../component-base/metrics.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import type { KubeObject } from "../../../api/meta.js";
 import { defaultControllerManagerConfig } from "../../options.js";
 import type { ControllerContext, ControllerManagerConfig } from "../types.js";
-import { FakeClient } from "./fake-client.js";
-import { FakeRecorder } from "./fake-recorder.js";
 
 export interface TestContextOptions {
   objects?: readonly KubeObject[];
@@ -42,7 +42,7 @@ export function newTestContext(opts: TestContextOptions = {}): TestContext {
   };
   const context: ControllerContext = {
     client,
-    informers: new InformerFactory({ client: client.listWatch, clock, freezeObjects: true }),
+    informers: new InformerFactory({ client, clock, freezeObjects: true }),
     recorder,
     logger: silentLogger(),
     metrics: registry,

@@ -1,9 +1,10 @@
-// A preloaded, always-synced informer for controller unit tests: the lister is a real Indexer (so indexes added by
-// the controller work), objects are deep-frozen like the real cache's, and the test drives handlers explicitly with
-// add/update/delete instead of a watch.
-import type { KubeObject } from "../../../api/meta.js";
-import { objectKey } from "../../../api/meta.js";
-import type { ResourceInfo } from "../../../api/resources.js";
+// An always-synced informer for unit tests that call a controller's sync(key) directly: the lister is a real Indexer
+// (so indexes the controller adds work) holding deep-frozen objects like the real cache. Either the test drives it
+// (set/add/update/delete), or FakeClient.informer() feeds it every write of the tracker synchronously; hold()
+// and release() then model a lagging watch.
+import { objectKey, type KubeObject } from "../../api/meta.js";
+import type { ResourceInfo } from "../../api/resources.js";
+import { whenAborted } from "../../component-base/clock.js";
 import {
   DeletedFinalStateUnknown,
   deepFreeze,
@@ -13,19 +14,19 @@ import {
   type IndexFunc,
   type Informer,
   type Lister,
-} from "../../../client/informer.js";
-import { whenAborted } from "../../../component-base/clock.js";
+} from "../informer.js";
 
 export class FakeInformer<T extends KubeObject> implements Informer<T> {
-  private readonly store: Indexer<T>;
+  private readonly store = new Indexer<T>();
   private readonly handlers: EventHandler<T>[] = [];
+  private readonly pending: (() => void)[] = [];
+  private held = false;
   private rvSeq = 1000;
 
   constructor(
     readonly resource: ResourceInfo,
     objects: readonly T[] = [],
   ) {
-    this.store = new Indexer<T>();
     for (const obj of objects) this.set(obj);
   }
 
@@ -93,8 +94,7 @@ export class FakeInformer<T extends KubeObject> implements Informer<T> {
    * handlers that skip unchanged resourceVersions still see the change.
    */
   update(obj: T): Readonly<T> {
-    const key = objectKey(obj.metadata);
-    const old = this.store.get(key);
+    const old = this.store.get(objectKey(obj.metadata));
     const copy = structuredClone(obj);
     if (!copy.metadata.resourceVersion || copy.metadata.resourceVersion === old?.metadata.resourceVersion) copy.metadata.resourceVersion = String(++this.rvSeq);
     const stored = this.set(copy);
@@ -109,5 +109,37 @@ export class FakeInformer<T extends KubeObject> implements Informer<T> {
     this.store.delete(key);
     const delivered = opts.tombstone ? new DeletedFinalStateUnknown<T>(key, cached) : cached;
     for (const h of [...this.handlers]) h.onDelete?.(delivered);
+  }
+
+  /** Stops applying observed writes (a lagging watch) until release(). */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Applies the writes held back, in order. */
+  release(): void {
+    this.held = false;
+    for (const apply of this.pending.splice(0)) apply();
+  }
+
+  /** Applies a write seen on the tracker: an upsert is onAdd or onUpdate as the cache had the object, DELETED onDelete. */
+  observe(type: "ADDED" | "MODIFIED" | "DELETED", raw: KubeObject): void {
+    const key = objectKey(raw.metadata);
+    const apply = (): void => {
+      if (type === "DELETED") {
+        const old = this.store.delete(key);
+        const obj = old ?? (deepFreeze(structuredClone(raw)) as Readonly<T>);
+        for (const h of [...this.handlers]) h.onDelete?.(obj);
+        return;
+      }
+      const obj = deepFreeze(structuredClone(raw)) as Readonly<T>;
+      const old = this.store.upsert(key, obj);
+      for (const h of [...this.handlers]) {
+        if (old) h.onUpdate?.(old, obj);
+        else h.onAdd?.(obj, false);
+      }
+    };
+    if (this.held) this.pending.push(apply);
+    else apply();
   }
 }
