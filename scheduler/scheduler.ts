@@ -11,6 +11,7 @@
 // the unschedulable queue); any other error and a failed bind are faults (the same event and condition with reason
 // SchedulerError, the pod retried after backoff). A successful bind: the Scheduled event and the metrics.
 import { objectKey } from "../api/meta.js";
+import { formatTime } from "../api/time.js";
 import type { Pod, PodCondition } from "../api/types/index.js";
 import { realClock, type Clock } from "../component-base/clock.js";
 import { silentLogger, type Logger } from "../component-base/logging.js";
@@ -271,7 +272,7 @@ export class Scheduler {
     const condition: PodCondition = { type: "PodScheduled", status: "False", reason, message };
     const existing = target.status?.conditions?.find((c) => c.type === "PodScheduled");
     if (existing?.status === condition.status && existing.reason === condition.reason && existing.message === condition.message) return;
-    condition.lastTransitionTime = existing?.status === "False" && existing.lastTransitionTime ? existing.lastTransitionTime : new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    condition.lastTransitionTime = existing?.status === "False" && existing.lastTransitionTime ? existing.lastTransitionTime : formatTime(this.clock.now());
     this.opts.conditionWriter.setPodScheduledCondition(target, condition).catch((e: unknown) => {
       this.logger.debug({ err: e, pod: info.key }, "Could not update the pod's PodScheduled condition");
     });

@@ -3,7 +3,7 @@
 // builds them (a real RestClient, one InformerFactory, event recorders), with short node monitor timings.
 import { setMaxListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isStatusError } from "../../api/errors.js";
+import { isNotFound } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Endpoints, EndpointSlice, Lease, Namespace, Node, Pod, Service } from "../../api/types/index.js";
@@ -50,7 +50,7 @@ async function gone(info: ResourceInfo, namespace: string | undefined, name: str
     await client.get(info, namespace, name);
     return false;
   } catch (err) {
-    if (isStatusError(err) && err.code === 404) return true;
+    if (isNotFound(err)) return true;
     throw err;
   }
 }

@@ -4,7 +4,8 @@
 import type { LabelSelector } from "../../../api/meta.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
 import type { IntOrString, PodTemplateSpec } from "../../../api/types/core.js";
-import { formatTime, parseTime, semanticEqual } from "../controller-utils.js";
+import { formatTime, parseTime } from "../../../api/time.js";
+import { semanticEqual } from "../controller-utils.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Names Kubernetes gives things
