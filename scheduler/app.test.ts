@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { newNode, newPod } from "../api/testing/builders.js";
 import { RESOURCES } from "../api/resources.js";
+import { newNode, newPod } from "../api/testing/builders.js";
 import type { Pod } from "../api/types/index.js";
-import { FakeApiserver } from "../client/testing/fake-apiserver.js";
 import { RestClient } from "../client/rest.js";
+import { FakeApiserver } from "../client/testing/fake-apiserver.js";
 import { parseFlags } from "../component-base/flags.js";
 import { silentLogger } from "../component-base/logging.js";
 import { createRegistry } from "../component-base/metrics.js";

@@ -4,8 +4,8 @@
 // takeover starts scheduling at once. Losing leadership ends the process (Kubernetes' "leaderelection lost"), so a
 // restarted scheduler never acts on stale state.
 import { readFileSync } from "node:fs";
-import type { Pod, PodCondition } from "../api/types/index.js";
 import { RESOURCES } from "../api/resources.js";
+import type { Pod, PodCondition } from "../api/types/index.js";
 import { runComponent } from "../client/component.js";
 import { createEventRecorder, type EventRecorder } from "../client/event-recorder.js";
 import type { RestClient } from "../client/rest.js";

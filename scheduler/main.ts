@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // kube-scheduler: watches pods and nodes through the apiserver and binds every pending pod to a node. Flags are
 // Kubernetes' (see options.ts); the wiring (informers, cache, queue, profiles, leader election) is in app.ts.
-import { createRegistry } from "../component-base/metrics.js";
 import { parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
+import { createRegistry } from "../component-base/metrics.js";
 import { runUntilAborted } from "../component-base/shutdown.js";
 import { configFromFlags, runScheduler } from "./app.js";
 import { schedulerFlags } from "./options.js";

@@ -10,9 +10,9 @@ import { FakeApiserver } from "../../client/testing/fake-apiserver.js";
 import { createRegistry, type Registry } from "../../component-base/metrics.js";
 import { FakeClock } from "../../component-base/testing/fake-clock.js";
 import { HollowNodes } from "./hollow-nodes.js";
-import { CRASHLOOP_ANNOTATION, FAIL_ANNOTATION } from "./pod-status.js";
 import type { HollowNodesConfig } from "./options.js";
 import { parseCIDR } from "./pod-ips.js";
+import { CRASHLOOP_ANNOTATION, FAIL_ANNOTATION } from "./pod-status.js";
 
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
 const PODS = RESOURCES.find((r) => r.resource === "pods")!;

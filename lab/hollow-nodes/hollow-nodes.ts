@@ -17,9 +17,9 @@ import { isAlreadyExists, isConflict, isNotFound, retryOnConflict } from "../../
 import { objectKey } from "../../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../client/controller-loop.js";
 import { createInformer, unwrapTombstone, waitForCacheSync, type DeletedFinalStateUnknown, type Informer } from "../../client/informer.js";
 import type { RestClient } from "../../client/rest.js";
-import { newControllerQueue, runWorkers } from "../../client/controller-loop.js";
 import { itemExponentialRateLimiter, type RateLimitingQueue } from "../../client/workqueue.js";
 import { realClock, type Clock } from "../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../component-base/logging.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { formatTime } from "../../api/time.js";
 import type { Node } from "../../api/types/index.js";
 import { buildLease, buildNode, desiredNodeStatus, internalIPFor, missingLabels, nodeLabels, nodeStatusChanged, type NodeTemplate } from "./node.js";
-import { formatTime } from "../../api/time.js";
 
 const T0 = Date.UTC(2024, 0, 1, 10, 0, 0);
 const template: NodeTemplate = { capacity: { cpu: "4", memory: "8Gi", pods: "110", "ephemeral-storage": "100Gi" }, labels: { zone: "a" }, bootID: "boot-1" };

@@ -1,7 +1,7 @@
 // Pure builders for what a hollow kubelet writes about its node: the Node it registers, the status it posts, and
 // the Lease it renews in kube-node-lease. No I/O; times come in as milliseconds.
-import { formatMicroTime, formatTime } from "../../api/time.js";
 import { deepEqual } from "../../api/normalize.js";
+import { formatMicroTime, formatTime } from "../../api/time.js";
 import type { Lease, Node, NodeCondition, NodeStatus } from "../../api/types/index.js";
 import { fnv1a } from "./pod-ips.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newPod } from "../../api/testing/builders.js";
-import type { Pod, PodStatus } from "../../api/types/index.js";
 import { formatTime } from "../../api/time.js";
+import type { Pod, PodStatus } from "../../api/types/index.js";
 import {
   CRASHLOOP_ANNOTATION,
   CRASHLOOP_RESTART_INTERVAL_MS,

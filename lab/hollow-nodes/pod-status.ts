@@ -3,9 +3,9 @@
 // kubelet would write. Unchanged facts keep their times (startTime, startedAt, lastTransitionTime), so a pod
 // already in the wanted state yields its own status back and costs no write: this is how a restarted simulator
 // adopts running pods without resetting them.
-import type { Container, ContainerStatus, Pod, PodCondition, PodStatus } from "../../api/types/index.js";
 import { deepEqual } from "../../api/normalize.js";
 import { formatTime } from "../../api/time.js";
+import type { Container, ContainerStatus, Pod, PodCondition, PodStatus } from "../../api/types/index.js";
 
 /** Annotation: "true" makes the pod fail (phase Failed, containers terminated with exit code 1). */
 export const FAIL_ANNOTATION = "kubelab.io/hollow-fail";

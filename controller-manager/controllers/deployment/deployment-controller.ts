@@ -16,12 +16,13 @@
 //     Progressing, collisionCount) is written last and only when it changed; a rollout without progress for
 //     progressDeadlineSeconds gets Progressing=False ProgressDeadlineExceeded.
 import { errorMessage, isAlreadyExists, isNotFound } from "../../../api/errors.js";
-import { isPodTerminal } from "../../../api/pod.js";
 import { isEmptySelector, selectorFromLabelSelector, type Selector } from "../../../api/labels.js";
 import { objectKey, type OwnerReference } from "../../../api/meta.js";
+import { isPodTerminal } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
 import type { Pod } from "../../../api/types/core.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -29,7 +30,6 @@ import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import {
   adoptPatch,
   claimObjects,

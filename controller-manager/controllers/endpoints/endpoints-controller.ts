@@ -13,18 +13,18 @@
 //   - Services without a selector are never touched: their Endpoints belong to someone else (the apiserver's
 //     `default/kubernetes`, or a user). When a Service is gone its Endpoints are deleted, except default/kubernetes.
 //   - Level-based: every event only enqueues a service key; sync(key) recomputes from the caches.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
+import { isPodReady } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { errorMessage, isNotFound } from "../../../api/errors.js";
-import { isPodReady } from "../../../api/pod.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import {
   compareIPs,

@@ -16,15 +16,21 @@
 //     user-made slices stay alone. Services without a selector (or ExternalName) lose the slices we made.
 //   - Because slice names are random, a stale cache could make us create a slice twice: every write is recorded
 //     (EndpointSliceTracker) and a sync whose cache has not caught up with our own writes fails and is retried.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
+import { isPodReady } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointSlice, EndpointSlicePort, Pod, Service } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { isNewerResourceVersion, unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
+import {
+  ensureIndex,
+} from "../controller-utils.js";
 import { HEADLESS_LABEL, sameJson, stableJson } from "../endpoints/endpoints-controller.js";
 import {
   isTerminating,
@@ -36,12 +42,6 @@ import {
   splitKey,
   wantsEndpoints,
 } from "../endpoints/pod-endpoints.js";
-import { errorMessage, isNotFound } from "../../../api/errors.js";
-import { isPodReady } from "../../../api/pod.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
-import {
-  ensureIndex,
-} from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "endpointslice";

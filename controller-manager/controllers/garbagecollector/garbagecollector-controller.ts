@@ -17,16 +17,16 @@
 //     with the propagation its own finalizers ask for (Background by default).
 // Owners of kinds nobody serves here are treated as solid: we never delete on a guess. Deletes carry a uid
 // precondition so a same-named successor is never hit; patches carry the resourceVersion they were computed from.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { objectKey, type KubeObject, type OwnerReference } from "../../../api/meta.js";
 import { findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { errorMessage, isNotFound } from "../../../api/errors.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import {
   ensureIndex,
 } from "../controller-utils.js";

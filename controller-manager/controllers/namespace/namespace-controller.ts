@@ -12,18 +12,18 @@
 //     finalizers were all removed through /finalize (its "last finalizer removed" rule looks at
 //     metadata.finalizers only), so when the namespace is still there with no finalizer left, the controller DELETEs
 //     it again, which removes it.
+import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { findResource, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { formatTime } from "../../../api/time.js";
 import type { Namespace, NamespaceCondition } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
-import { formatTime } from "../../../api/time.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "namespace";

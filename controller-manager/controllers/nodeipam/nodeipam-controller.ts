@@ -12,8 +12,10 @@
 //   - No block left: event CIDRNotAvailable on the node ("Node <n> status is now: CIDRNotAvailable") and a retry
 //     with backoff, so a node deleted elsewhere frees a block for it.
 //   - Without --allocate-node-cidrs the controller does nothing (Kubernetes does not start it).
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { findResource } from "../../../api/resources.js";
 import type { Node } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -21,8 +23,6 @@ import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { errorMessage, isNotFound } from "../../../api/errors.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import { CidrSet } from "./cidr-set.js";
 

@@ -17,8 +17,12 @@
 //     being deleted, are deleted with grace 0: no kubelet will ever finish them.
 //   - Events: RegisteredNode when a node is first seen, NodeNotReady on Ready leaving True, RemovingNode when it is
 //     gone. All writes carry the cached resourceVersion, so a concurrent kubelet update wins and we retry.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
+import { podKey } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
+import { formatTime } from "../../../api/time.js";
 import type { Lease, Node, NodeCondition, Pod, PodCondition } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -26,10 +30,6 @@ import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { errorMessage, isNotFound } from "../../../api/errors.js";
-import { podKey } from "../../../api/pod.js";
-import { formatTime } from "../../../api/time.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import {
   ensureIndex,
 } from "../controller-utils.js";

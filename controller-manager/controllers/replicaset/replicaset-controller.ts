@@ -11,11 +11,15 @@
 //   - status (replicas, fullyLabeledReplicas, readyReplicas, availableReplicas, observedGeneration, the
 //     ReplicaFailure condition) is written last and only when it changed; the key is requeued for the moment a
 //     ready pod becomes available (minReadySeconds).
+import { errorMessage, isNotFound, retryOnConflict, toError } from "../../../api/errors.js";
 import { isEmptySelector, selectorFromLabelSelector, selectorFromSet, type Selector } from "../../../api/labels.js";
 import { objectKey, type KubeObject, type ObjectMeta } from "../../../api/meta.js";
+import { availableInMs, isPodActive, isPodReady, podKey, podReadyCondition } from "../../../api/pod.js";
 import { findResource, type ResourceInfo } from "../../../api/resources.js";
+import { formatTime, parseTime } from "../../../api/time.js";
 import type { ReplicaSet } from "../../../api/types/apps.js";
 import type { Pod, ReplicationController } from "../../../api/types/core.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -23,10 +27,6 @@ import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { errorMessage, isNotFound, retryOnConflict, toError } from "../../../api/errors.js";
-import { availableInMs, isPodActive, isPodReady, podKey, podReadyCondition } from "../../../api/pod.js";
-import { formatTime, parseTime } from "../../../api/time.js";
-import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import {
   adoptPatch,
   claimObjects,
