@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { isAlreadyExists, isConflict, isNotFound, retryOnConflict } from "../../api/errors.js";
 import { objectKey } from "../../api/meta.js";
+import { isPodTerminal } from "../../api/pod.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../client/controller-loop.js";
@@ -389,7 +390,7 @@ export class HollowNodes {
       this.firstSeen.delete(key);
       return;
     }
-    if (phase === "Failed" || phase === "Succeeded") {
+    if (isPodTerminal(pod)) {
       this.ips.release(key);
       return;
     }
