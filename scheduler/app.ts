@@ -54,11 +54,11 @@ export interface RunOptions {
  * Runs the scheduler until `signal` aborts; rejects if leadership is lost or startup fails. Closes the client when
  * it returns.
  */
-export function runScheduler(flags: SchedulerFlags, signal: AbortSignal, opts: RunOptions): Promise<void> {
+export async function runScheduler(flags: SchedulerFlags, signal: AbortSignal, opts: RunOptions): Promise<void> {
   const { logger, registry } = opts;
   const clock = opts.clock ?? realClock;
   const config = opts.config ?? configFromFlags(flags);
-  return runComponent(signal, {
+  await runComponent(signal, {
     name: "kube-scheduler",
     flags,
     logger,
