@@ -26,6 +26,58 @@ export function isStatusError(err: unknown): err is StatusError {
   return err instanceof StatusError;
 }
 
+/** 404: the object (or the resource) is not there. */
+export function isNotFound(err: unknown): boolean {
+  return isStatusError(err) && (err.reason === "NotFound" || err.code === 404);
+}
+
+/** 409 Conflict: a write conditional on a resourceVersion (or a precondition) met a newer object. */
+export function isConflict(err: unknown): boolean {
+  return isStatusError(err) && err.reason === "Conflict";
+}
+
+/** 409 AlreadyExists: a create found an object of that name. */
+export function isAlreadyExists(err: unknown): boolean {
+  return isStatusError(err) && err.reason === "AlreadyExists";
+}
+
+export interface RetryOnConflictOptions {
+  /** How many times `write` runs at most (default 5, as client-go's DefaultRetry). */
+  attempts?: number;
+  /** Which failures are worth another attempt (default isConflict). */
+  retriable?: (err: unknown) => boolean;
+}
+
+/**
+ * client-go's RetryOnConflict: runs `write` until it succeeds, fails with an error that is not retriable, or has
+ * run `attempts` times; then the last error is thrown. `write` gets the error of the attempt before it (undefined
+ * the first time), so that it can read the object fresh before writing again. There is no delay between attempts:
+ * a conflict means someone else wrote, and the fresh read already reflects that.
+ */
+export async function retryOnConflict<T>(write: (previous: unknown) => Promise<T>, opts: RetryOnConflictOptions = {}): Promise<T> {
+  const attempts = Math.max(1, opts.attempts ?? 5);
+  const retriable = opts.retriable ?? isConflict;
+  let previous: unknown = undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write(previous);
+    } catch (err) {
+      if (attempt >= attempts || !retriable(err)) throw err;
+      previous = err;
+    }
+  }
+}
+
+/** `err` if it is an Error, else an Error carrying its text (for rethrowing what a catch or a rejection gave). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The text of what a catch or a rejection gave: an Error's message, anything else as a string (for log fields). */
+export function errorMessage(err: unknown): string {
+  return toError(err).message;
+}
+
 /** `qualified` is `pods` or `deployments.apps` (see qualifiedResource). */
 export function notFound(qualified: string, name: string): StatusError {
   return new StatusError(404, "NotFound", `${qualified} "${name}" not found`, { name, ...groupKind(qualified) });

@@ -1,7 +1,7 @@
 // Label selectors (k8s.io/apimachinery/pkg/labels) and the name syntax checks of
 // k8s.io/apimachinery/pkg/util/validation. Parse errors, validation messages and the canonical selector string are
 // Kubernetes' word for word: kubectl prints them, SELECTOR columns show them, and Scale status.selector carries one.
-import { badRequest } from "./errors.js";
+import { badRequest, errorMessage } from "./errors.js";
 import type { LabelSelector, LabelSelectorRequirement } from "./meta.js";
 
 /** selection.Operator values, as Kubernetes spells them. */
@@ -411,7 +411,7 @@ class Parser {
       try {
         requirements.push(this.parseRequirement());
       } catch (err) {
-        throw new Error(`unable to parse requirement: ${messageOf(err)}`);
+        throw new Error(`unable to parse requirement: ${errorMessage(err)}`);
       }
       const after = this.next("values");
       if (after.kind === "end") return requirements;
@@ -524,12 +524,8 @@ function newRequirementOrError(key: string, op: Operator, values: readonly strin
   try {
     return newRequirement(key, op, values);
   } catch (err) {
-    throw new Error(messageOf(err));
+    throw new Error(errorMessage(err));
   }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -540,6 +536,6 @@ export function parseLabelSelector(text: string): Selector {
   try {
     return new RequirementSelector(new Parser(lex(text)).parse());
   } catch (err) {
-    throw badRequest(messageOf(err));
+    throw badRequest(errorMessage(err));
   }
 }

@@ -1,6 +1,6 @@
 // Errors the client raises besides the server's own StatusErrors. Callers branch on the class and on
 // StatusError.reason/code, never on message text.
-import { StatusError } from "../api/errors.js";
+import { errorMessage, StatusError } from "../api/errors.js";
 import { isRecord, type Status, type StatusCause, type StatusDetails, type StatusReason } from "../api/meta.js";
 
 /** The request never got an HTTP answer: refused, reset, DNS, TLS, timeout. Safe to retry with backoff. */
@@ -12,7 +12,7 @@ export class ConnectionError extends Error {
 
   constructor(method: string, url: string, cause: unknown) {
     const code = isRecord(cause) && typeof cause.code === "string" ? cause.code : undefined;
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = errorMessage(cause);
     super(`${method} ${url}: ${detail}`, { cause });
     this.name = "ConnectionError";
     this.code = code;

@@ -8,9 +8,10 @@
 //   - Events are named <object name>.<hex of unix nanoseconds> in the object's namespace ("default" for
 //     cluster-scoped objects, like Kubernetes).
 import { hostname } from "node:os";
-import { isStatusError } from "../api/errors.js";
+import { isAlreadyExists, isNotFound } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import { RESOURCES } from "../api/resources.js";
+import { formatTime } from "../api/time.js";
 import { realClock, type Clock } from "../component-base/clock.js";
 import { silentLogger, type Logger } from "../component-base/logging.js";
 import type { RestClient } from "./rest.js";
@@ -88,11 +89,6 @@ interface Entry {
   created: boolean;
   /** A write for this entry is in the queue (further repeats just bump count). */
   queued: boolean;
-}
-
-/** metav1.Time: RFC 3339 in whole seconds. */
-function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function referenceOf(object: KubeObject | ObjectReference): ObjectReference {
@@ -251,7 +247,7 @@ class QueuedEventRecorder implements EventRecorder {
         await this.opts.client.patch(EVENTS, entry.namespace, entry.name, "merge", { count: entry.count, lastTimestamp: entry.lastTimestamp, message: entry.message });
         return;
       } catch (err) {
-        if (!isStatusError(err) || err.reason !== "NotFound") throw err;
+        if (!isNotFound(err)) throw err;
         entry.created = false; // expired by its TTL: create it again below
       }
     }
@@ -259,7 +255,7 @@ class QueuedEventRecorder implements EventRecorder {
       await this.opts.client.create<CoreEvent>(EVENTS, entry.namespace, this.build(entry));
     } catch (err) {
       // A retry after a create whose reply was lost finds its own event: that is success.
-      if (!isStatusError(err) || err.reason !== "AlreadyExists") throw err;
+      if (!isAlreadyExists(err)) throw err;
     }
     entry.created = true;
   }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { errorMessage } from "../api/errors.js";
 import { isRecord } from "../api/meta.js";
 
 export interface ClientConfig {
@@ -59,7 +60,7 @@ export function loadKubeconfigs(paths: readonly string[], opts: LoadOptions = {}
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      throw new KubeconfigError(`cannot read kubeconfig ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new KubeconfigError(`cannot read kubeconfig ${path}: ${errorMessage(err)}`);
     }
     mergeInto(merged, text, path);
   }
@@ -79,7 +80,7 @@ function mergeInto(into: NamedEntries, text: string, path: string): void {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new KubeconfigError(`${path}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+    throw new KubeconfigError(`${path}: not valid YAML: ${errorMessage(err)}`);
   }
   if (doc === null || doc === undefined) return;
   if (!isRecord(doc)) throw new KubeconfigError(`${path}: not a kubeconfig (expected a mapping)`);
@@ -118,7 +119,7 @@ function readRelative(file: string, origin: string, where: string): string {
   try {
     return readFileSync(full, "utf8");
   } catch (err) {
-    throw new KubeconfigError(`${where}: cannot read ${full}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new KubeconfigError(`${where}: cannot read ${full}: ${errorMessage(err)}`);
   }
 }
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import { createRegistry } from "../component-base/metrics.js";
-import { formatMicroTime, LeaderElector, leaderElectionMetrics, runLeaderElection, type Lease, type LeaderElectionConfig } from "./leader-election.js";
+import type { Lease } from "../api/types/index.js";
+import { LeaderElector, leaderElectionMetrics, runLeaderElection, type LeaderElectionConfig } from "./leader-election.js";
 import { RestClient } from "./rest.js";
 import { FakeApiserver } from "./testing/fake-apiserver.js";
 
@@ -151,11 +152,5 @@ describe("leader election", () => {
     expect(() => new LeaderElector({ ...base, leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(/leaseDuration must be greater/);
     expect(() => new LeaderElector({ ...base, renewDeadlineMs: 1000, retryPeriodMs: 900 })).toThrow(/retryPeriod\*1.2/);
     expect(() => new LeaderElector({ ...base, identity: "" })).toThrow(/identity/);
-  });
-});
-
-describe("formatMicroTime", () => {
-  it("writes RFC 3339 with microseconds", () => {
-    expect(formatMicroTime(Date.UTC(2024, 0, 2, 3, 4, 5, 678))).toBe("2024-01-02T03:04:05.678000Z");
   });
 });

@@ -11,28 +11,16 @@
 //     successor does not wait out the lease — client-go's ReleaseOnCancel.
 // run() returns once leadership is lost or the signal aborts; Kubernetes components then exit (and are restarted)
 // rather than campaign again with possibly stale state.
-import { isStatusError } from "../api/errors.js";
-import type { KubeObject } from "../api/meta.js";
+import { isNotFound } from "../api/errors.js";
 import { RESOURCES } from "../api/resources.js";
+import { formatMicroTime } from "../api/time.js";
+import type { Lease, LeaseSpec } from "../api/types/index.js";
 import { realClock, type Clock } from "../component-base/clock.js";
 import { silentLogger, type Logger } from "../component-base/logging.js";
 import { gauge, type Registry } from "../component-base/metrics.js";
 import type { RestClient } from "./rest.js";
 
 const LEASES = RESOURCES.find((r) => r.group === "coordination.k8s.io" && r.resource === "leases")!;
-
-export interface LeaseSpec {
-  holderIdentity?: string;
-  leaseDurationSeconds?: number;
-  /** MicroTime: RFC 3339 with microseconds, e.g. 2024-01-01T00:00:00.123456Z. */
-  acquireTime?: string;
-  renewTime?: string;
-  leaseTransitions?: number;
-}
-
-export interface Lease extends KubeObject {
-  spec?: LeaseSpec;
-}
 
 /** Publishes leader_election_master_status{name} (1 while leading). */
 export interface LeaderElectionMetrics {
@@ -76,16 +64,6 @@ export interface LeaderElectionConfig {
   clock?: Clock;
   logger?: Logger;
   metrics?: LeaderElectionMetrics;
-}
-
-/** MicroTime for a millisecond timestamp: 2024-01-01T00:00:00.123000Z. */
-export function formatMicroTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
-
-/** Milliseconds since the epoch from a MicroTime or Time string (NaN if unparseable). */
-export function parseMicroTime(text: string): number {
-  return Date.parse(text);
 }
 
 export class LeaderElector {
@@ -203,7 +181,7 @@ export class LeaderElector {
       try {
         lease = await client.get<Lease>(LEASES, namespace, name, { signal: attempt.signal });
       } catch (err) {
-        if (!isStatusError(err) || err.reason !== "NotFound") throw err;
+        if (!isNotFound(err)) throw err;
         const spec: LeaseSpec = { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: formatMicroTime(now), renewTime: formatMicroTime(now), leaseTransitions: 0 };
         await client.create<Lease>(LEASES, namespace, { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec }, { signal: attempt.signal });
         this.observe(spec);

@@ -4,7 +4,7 @@
 //
 // Framing scans bytes, not characters: the structural bytes ({ } [ ] " \) are ASCII, and UTF-8 never uses
 // ASCII byte values inside multi-byte sequences, so a character split across chunks is harmless.
-import { StatusError } from "../api/errors.js";
+import { errorMessage, StatusError } from "../api/errors.js";
 import { isKubeObject, isRecord, type KubeObject, type WatchEvent, type WatchEventType } from "../api/meta.js";
 import { asStatus, statusErrorFrom } from "./errors.js";
 
@@ -91,7 +91,7 @@ function parseJson(bytes: Buffer): unknown {
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch (err) {
-    throw new WatchDecodeError(`invalid JSON in watch stream: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new WatchDecodeError(`invalid JSON in watch stream: ${errorMessage(err)}`, { cause: err });
   }
 }
 

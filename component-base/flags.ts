@@ -62,6 +62,30 @@ export const loggingFlags = defineFlags({
   v: { type: "number", default: 0, short: "v", help: "number for the log level verbosity" },
 });
 
+export interface LeaderElectionFlagSpecs {
+  leaderElect: BooleanFlag;
+  leaderElectLeaseDuration: DurationFlag & { default: string };
+  leaderElectRenewDeadline: DurationFlag & { default: string };
+  leaderElectRetryPeriod: DurationFlag & { default: string };
+  leaderElectResourceNamespace: StringFlag & { default: string };
+  leaderElectResourceName: StringFlag & { default: string };
+}
+
+/**
+ * The --leader-elect* flags of a replicated component (Kubernetes' component-base leader election options), with
+ * the Lease named `resourceName` by default. Spread into a component's spec.
+ */
+export function leaderElectionFlags(resourceName: string): LeaderElectionFlagSpecs {
+  return defineFlags({
+    leaderElect: { type: "boolean", default: true, help: "Start a leader election client and gain leadership before executing the main loop. Enable this when running replicated components for high availability." },
+    leaderElectLeaseDuration: { type: "duration", default: "15s", help: "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership of a led but unrenewed leader slot." },
+    leaderElectRenewDeadline: { type: "duration", default: "10s", help: "The interval between attempts by the acting master to renew a leadership slot before it stops leading. This must be less than the lease duration." },
+    leaderElectRetryPeriod: { type: "duration", default: "2s", help: "The duration the clients should wait between attempting acquisition and renewal of a leadership." },
+    leaderElectResourceNamespace: { type: "string", default: "kube-system", help: "The namespace of resource object that is used for locking during leader election." },
+    leaderElectResourceName: { type: "string", default: resourceName, help: "The name of resource object that is used for locking during leader election." },
+  });
+}
+
 export interface ParseOptions {
   /** Program name for usage, e.g. "kube-scheduler". */
   command: string;

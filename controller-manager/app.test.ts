@@ -3,10 +3,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import { newReplicaSet } from "../api/testing/builders.js";
-import type { Lease } from "../client/leader-election.js";
+import type { Lease } from "../api/types/index.js";
 import { FakeApiserver } from "../client/testing/fake-apiserver.js";
 import { silentLogger } from "../component-base/logging.js";
-import { LeaderElectionLostError, runControllerManager } from "./app.js";
+import { LeaderElectionLostError } from "../client/component.js";
+import { runControllerManager } from "./app.js";
 import { UnknownControllerError } from "./controllers/registry.js";
 import { parseControllerManagerFlags } from "./options.js";
 

@@ -1,30 +1,17 @@
-// kube-controller-manager's assembly: one REST client, one informer factory and one metrics registry shared by every
-// controller; /healthz /readyz /metrics on --port; leader election (a Lease in kube-system) and, while leading,
-// every controller --controllers enables. Losing leadership ends the process with an error, as in Kubernetes: a
-// restarted process campaigns again with fresh caches instead of resuming with stale ones.
-import { randomUUID } from "node:crypto";
+// kube-controller-manager's own part: while leading, every controller --controllers enables, sharing one REST
+// client, one informer factory and one metrics registry. runComponent (client/component.ts) supplies those, the
+// /healthz /readyz /metrics server on --port and leader election (a Lease in kube-system). Losing leadership ends
+// the process with an error, as in Kubernetes: a restarted process campaigns again with fresh caches instead of
+// resuming with stale ones.
 import { setMaxListeners } from "node:events";
-import { hostname } from "node:os";
+import { runComponent } from "../client/component.js";
 import { createEventRecorder, type EventRecorder } from "../client/event-recorder.js";
-import { InformerFactory } from "../client/informer.js";
-import { clientConfigFromFlags } from "../client/kubeconfig.js";
-import { leaderElectionMetrics, runLeaderElection } from "../client/leader-election.js";
-import { RestClient, restClientMetrics } from "../client/rest.js";
 import { realClock, type Clock } from "../component-base/clock.js";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry, type Registry } from "../component-base/metrics.js";
-import { shutdownCheck, startHealthServer } from "../component-base/server.js";
 import { defaultRegistry, enabledControllers, type ControllerRegistry } from "./controllers/registry.js";
 import type { Controller, ControllerContext } from "./controllers/types.js";
 import { configFromOptions, controllerList, type ControllerManagerOptions } from "./options.js";
-
-/** Thrown when this instance stops being the leader: the process must exit (and be restarted). */
-export class LeaderElectionLostError extends Error {
-  constructor(readonly identity: string) {
-    super(`leaderelection lost (identity ${identity})`);
-    this.name = "LeaderElectionLostError";
-  }
-}
 
 /**
  * Connections the controller-manager keeps to the apiserver for ordinary requests (watches have their own pool).
@@ -56,99 +43,62 @@ export async function runControllerManager(options: ControllerManagerOptions, lo
   const enabled = enabledControllers(registry, controllerList(options.controllers));
   const config = configFromOptions(options);
   const metrics = deps.metrics ?? createRegistry();
-  const client = new RestClient(clientConfigFromFlags({ master: options.master, kubeconfig: options.kubeconfig }), {
-    qps: options.kubeApiQps,
-    burst: options.kubeApiBurst,
-    maxSockets: CONTROLLER_MANAGER_MAX_SOCKETS,
-    userAgent: "kube-controller-manager",
-    metrics: restClientMetrics(metrics),
+  await runComponent(signal, {
+    name: "kube-controller-manager",
+    flags: options,
     logger,
-    clock,
-  });
-  const health = await startHealthServer({
-    port: options.port,
-    bindAddress: options.bindAddress,
     registry: metrics,
-    readyzChecks: [shutdownCheck(signal)],
-    logger,
-  });
-  deps.onListening?.(health.port);
-  logger.info({ controllers: enabled, leaderElect: options.leaderElect }, "Starting kube-controller-manager");
-
-  const runControllers = async (runSignal: AbortSignal): Promise<void> => {
-    // Every informer, controller and worker listens on this one signal, far more than Node's warning threshold.
-    setMaxListeners(0, runSignal);
-    const informers = new InformerFactory({ client, logger, clock });
-    const recorders = new Map<string, EventRecorder>();
-    const context: ControllerContext = {
-      client,
-      informers,
-      recorder: (component) => {
-        let recorder = recorders.get(component);
-        if (!recorder) {
-          recorder = createEventRecorder({ client, component, clock, logger });
-          recorders.set(component, recorder);
+    clock,
+    maxSockets: CONTROLLER_MANAGER_MAX_SOCKETS,
+    ...(deps.onListening ? { onListening: deps.onListening } : {}),
+    build: ({ client, informers }) => ({
+      prepare: () => {
+        logger.info({ controllers: enabled, leaderElect: options.leaderElect }, "Starting kube-controller-manager");
+        return true;
+      },
+      run: async (runSignal) => {
+        // Every informer, controller and worker listens on this one signal, far more than Node's warning threshold.
+        setMaxListeners(0, runSignal);
+        const recorders = new Map<string, EventRecorder>();
+        const context: ControllerContext = {
+          client,
+          informers,
+          recorder: (component) => {
+            let recorder = recorders.get(component);
+            if (!recorder) {
+              recorder = createEventRecorder({ client, component, clock, logger });
+              recorders.set(component, recorder);
+            }
+            return recorder;
+          },
+          logger,
+          metrics,
+          clock,
+          config,
+        };
+        // Factories build their informers; those start together once every controller exists.
+        const controllers: Controller[] = [];
+        for (const name of enabled) {
+          const factory = registry.get(name);
+          if (!factory) continue;
+          controllers.push(factory(context));
         }
-        return recorder;
+        informers.start(runSignal);
+        const runs = controllers.map(async (controller) => {
+          logger.info({ controller: controller.name }, "Starting controller");
+          try {
+            await controller.run(runSignal);
+          } catch (err) {
+            logger.error({ err, controller: controller.name }, "Controller failed");
+          }
+        });
+        // Informers a controller asked for only inside run() start here.
+        informers.start(runSignal);
+        await Promise.all(runs);
+        await informers.shutdown();
+        await Promise.all([...recorders.values()].map((r) => r.stop()));
+        logger.info("Controllers stopped");
       },
-      logger,
-      metrics,
-      clock,
-      config,
-    };
-    // Factories build their informers; those start together once every controller exists.
-    const controllers: Controller[] = [];
-    for (const name of enabled) {
-      const factory = registry.get(name);
-      if (!factory) continue;
-      controllers.push(factory(context));
-    }
-    informers.start(runSignal);
-    const runs = controllers.map(async (controller) => {
-      logger.info({ controller: controller.name }, "Starting controller");
-      try {
-        await controller.run(runSignal);
-      } catch (err) {
-        logger.error({ err, controller: controller.name }, "Controller failed");
-      }
-    });
-    // Informers a controller asked for only inside run() start here.
-    informers.start(runSignal);
-    await Promise.all(runs);
-    await informers.shutdown();
-    await Promise.all([...recorders.values()].map((r) => r.stop()));
-    logger.info("Controllers stopped");
-  };
-
-  try {
-    if (!options.leaderElect) {
-      await runControllers(signal);
-      return;
-    }
-    const identity = `${hostname()}_${randomUUID()}`;
-    const election = runLeaderElection(
-      {
-        client,
-        namespace: options.leaderElectResourceNamespace,
-        name: options.leaderElectResourceName,
-        identity,
-        leaseDurationMs: options.leaderElectLeaseDuration,
-        renewDeadlineMs: options.leaderElectRenewDeadline,
-        retryPeriodMs: options.leaderElectRetryPeriod,
-        onStartedLeading: runControllers,
-        onNewLeader: (leader) => {
-          if (leader !== identity) logger.info({ leader }, "Another instance is leading");
-        },
-        clock,
-        logger,
-        metrics: leaderElectionMetrics(metrics),
-      },
-      signal,
-    );
-    await election.done;
-    if (!signal.aborted) throw new LeaderElectionLostError(identity);
-  } finally {
-    await health.close();
-    client.close();
-  }
+    }),
+  });
 }

@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchEvent } from "../api/meta.js";
 import { RESOURCES } from "../api/resources.js";
+import { formatTime } from "../api/time.js";
 import type { Deployment, ReplicaSet } from "../api/types/apps.js";
 import type { Pod, ReplicationController } from "../api/types/core.js";
 import { createInformer } from "../client/informer.js";
@@ -28,7 +29,7 @@ function startPodReadier(client: RestClient, signal: AbortSignal): void {
     const uid = pod.metadata.uid ?? "";
     if (done.has(uid) || pod.metadata.deletionTimestamp) return;
     done.add(uid);
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = formatTime(Date.now());
     const podIP = `10.244.0.${(ip++ % 250) + 2}`;
     const status = {
       phase: "Running",

@@ -1,6 +1,6 @@
 // kube-controller-manager's flags, with Kubernetes' names and defaults (and 0.18's insecure --port for /healthz and
 // /metrics), and their conversion into the ControllerManagerConfig every controller reads.
-import { defineFlags, loggingFlags, parseFlags, type FlagValues } from "../component-base/flags.js";
+import { defineFlags, leaderElectionFlags, loggingFlags, parseFlags, type FlagValues } from "../component-base/flags.js";
 import type { ControllerManagerConfig } from "./controllers/types.js";
 
 export const controllerManagerFlags = defineFlags({
@@ -13,12 +13,7 @@ export const controllerManagerFlags = defineFlags({
     default: ["*"],
     help: "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. Comma-separated or repeated.",
   },
-  leaderElect: { type: "boolean", default: true, help: "Start a leader election client and gain leadership before executing the main loop. Enable this when running replicated components for high availability." },
-  leaderElectLeaseDuration: { type: "duration", default: "15s", help: "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership of a led but unrenewed leader slot." },
-  leaderElectRenewDeadline: { type: "duration", default: "10s", help: "The interval between attempts by the acting master to renew a leadership slot before it stops leading. This must be less than the lease duration." },
-  leaderElectRetryPeriod: { type: "duration", default: "2s", help: "The duration the clients should wait between attempting acquisition and renewal of a leadership." },
-  leaderElectResourceNamespace: { type: "string", default: "kube-system", help: "The namespace of resource object that is used for locking during leader election." },
-  leaderElectResourceName: { type: "string", default: "kube-controller-manager", help: "The name of resource object that is used for locking during leader election." },
+  ...leaderElectionFlags("kube-controller-manager"),
   concurrentReplicasetSyncs: { type: "number", default: 5, help: "The number of replica sets that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load." },
   concurrentRcSyncs: { type: "number", default: 5, help: "The number of replication controllers that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load." },
   concurrentDeploymentSyncs: { type: "number", default: 5, help: "The number of deployment objects that are allowed to sync concurrently. Larger number = more responsive deployments, but more CPU (and network) load." },

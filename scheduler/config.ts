@@ -6,6 +6,7 @@
 // name in place (taking its weight) or are appended; `disabled` removes defaults by name, or all with "*".
 // A score plugin's weight is the configured one, else its default-profile weight, else 1.
 import { parse as parseYaml } from "yaml";
+import { errorMessage } from "../api/errors.js";
 import { isRecord } from "../api/meta.js";
 import type { Pod } from "../api/types/index.js";
 import { NAME as NODE_AFFINITY } from "./plugins/node-affinity.js";
@@ -97,7 +98,7 @@ export function parseConfig(text: string, d: ConfigDefaults): SchedulerConfig {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`not YAML: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`not YAML: ${errorMessage(err)}`);
   }
   if (!isRecord(doc)) throw new ConfigError("the configuration must be an object");
   if (doc.kind !== undefined && doc.kind !== "KubeSchedulerConfiguration") throw new ConfigError(`kind: expected KubeSchedulerConfiguration, got ${JSON.stringify(doc.kind)}`);

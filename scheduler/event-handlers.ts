@@ -6,6 +6,7 @@
 //     updates to a pod the cache has assumed are ignored (its binding is in flight).
 //   - Nodes live in the cache; a new node, or a change to what scheduling reads (labels, taints, allocatable,
 //     unschedulable, conditions), wakes the unschedulable pods.
+import { isPodTerminal } from "../api/pod.js";
 import type { Node, Pod } from "../api/types/index.js";
 import { unwrapTombstone, type EventHandler } from "../client/informer.js";
 import type { SchedulerCache } from "./cache.js";
@@ -19,13 +20,12 @@ export interface EventHandlerDeps {
 }
 
 const assigned = (pod: Readonly<Pod>): boolean => Boolean(pod.spec?.nodeName);
-const terminal = (pod: Readonly<Pod>): boolean => pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
 
 export function podEventHandler({ cache, queue, responsibleFor }: EventHandlerDeps): EventHandler<Pod> {
   return {
     onAdd(pod) {
       if (assigned(pod)) {
-        if (!terminal(pod)) cache.addPod(pod);
+        if (!isPodTerminal(pod)) cache.addPod(pod);
       } else if (responsibleFor(pod) && !pod.metadata.deletionTimestamp) {
         queue.add(pod);
       }
@@ -33,9 +33,9 @@ export function podEventHandler({ cache, queue, responsibleFor }: EventHandlerDe
     onUpdate(oldPod, newPod) {
       if (assigned(newPod)) {
         if (!assigned(oldPod)) queue.delete(newPod);
-        if (terminal(newPod)) {
+        if (isPodTerminal(newPod)) {
           cache.removePod(newPod);
-          if (!terminal(oldPod)) queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
+          if (!isPodTerminal(oldPod)) queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
         } else {
           cache.updatePod(oldPod, newPod);
         }
@@ -49,7 +49,7 @@ export function podEventHandler({ cache, queue, responsibleFor }: EventHandlerDe
       queue.delete(pod);
       // Also drops a pod assumed but deleted before its binding was observed.
       cache.removePod(pod);
-      if (assigned(pod) && !terminal(pod)) queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
+      if (assigned(pod) && !isPodTerminal(pod)) queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
     },
   };
 }

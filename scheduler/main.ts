@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // kube-scheduler: watches pods and nodes through the apiserver and binds every pending pod to a node. Flags are
 // Kubernetes' (see options.ts); the wiring (informers, cache, queue, profiles, leader election) is in app.ts.
-import { createRegistry } from "../component-base/metrics.js";
 import { parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
+import { createRegistry } from "../component-base/metrics.js";
 import { runUntilAborted } from "../component-base/shutdown.js";
-import { clientFromFlags, configFromFlags, runScheduler } from "./app.js";
+import { configFromFlags, runScheduler } from "./app.js";
 import { schedulerFlags } from "./options.js";
 
 const flags = parseFlags(schedulerFlags, process.argv.slice(2), {
@@ -19,7 +19,5 @@ await runUntilAborted(logger, async (signal) => {
   // Fail fast on a bad --config before connecting anywhere.
   const config = configFromFlags(flags);
   logger.info({ profiles: config.profiles.map((p) => p.schedulerName), percentageOfNodesToScore: config.percentageOfNodesToScore }, "Starting kube-scheduler");
-  const registry = createRegistry();
-  const client = clientFromFlags(flags, registry, logger);
-  await runScheduler(flags, signal, { client, registry, logger, config });
+  await runScheduler(flags, signal, { registry: createRegistry(), logger, config });
 });

@@ -10,11 +10,13 @@
 // Outcomes: a FitError is an outcome (FailedScheduling event, PodScheduled=False/Unschedulable, the pod waits in
 // the unschedulable queue); any other error and a failed bind are faults (the same event and condition with reason
 // SchedulerError, the pod retried after backoff). A successful bind: the Scheduled event and the metrics.
+import { errorMessage } from "../api/errors.js";
 import { objectKey } from "../api/meta.js";
+import { formatTime } from "../api/time.js";
 import type { Pod, PodCondition } from "../api/types/index.js";
+import type { EventRecorder } from "../client/event-recorder.js";
 import { realClock, type Clock } from "../component-base/clock.js";
 import { silentLogger, type Logger } from "../component-base/logging.js";
-import type { EventRecorder } from "../client/event-recorder.js";
 import type { SchedulerCache } from "./cache.js";
 import { schedulerNameOf } from "./config.js";
 import { Diagnosis, FitError } from "./framework/fit-error.js";
@@ -237,8 +239,8 @@ export class Scheduler {
     } catch (err) {
       this.opts.cache.forgetPod(pod);
       this.opts.metrics?.attempt("error", profile, (performance.now() - start) / 1000);
-      this.logger.info({ pod: info.key, node, err: err instanceof Error ? err.message : String(err) }, "Binding rejected; retrying after backoff");
-      this.handleFailure(fwk, info, cycle, new Error(`Binding rejected: ${err instanceof Error ? err.message : String(err)}`, { cause: err }), "SchedulerError");
+      this.logger.info({ pod: info.key, node, err: errorMessage(err) }, "Binding rejected; retrying after backoff");
+      this.handleFailure(fwk, info, cycle, new Error(`Binding rejected: ${errorMessage(err)}`, { cause: err }), "SchedulerError");
       // The resources the assumed pod held are free again: other pods may fit now.
       this.opts.queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
       return;
@@ -256,7 +258,7 @@ export class Scheduler {
    * pod was deleted or bound meanwhile.
    */
   private handleFailure(fwk: Framework, info: QueuedPodInfo, cycle: number, err: unknown, reason: "Unschedulable" | "SchedulerError"): void {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     const pod = info.pod;
     const current = this.current(info);
     const stillPending = current !== undefined && !current.spec?.nodeName && current.metadata.uid === pod.metadata.uid;
@@ -271,7 +273,7 @@ export class Scheduler {
     const condition: PodCondition = { type: "PodScheduled", status: "False", reason, message };
     const existing = target.status?.conditions?.find((c) => c.type === "PodScheduled");
     if (existing?.status === condition.status && existing.reason === condition.reason && existing.message === condition.message) return;
-    condition.lastTransitionTime = existing?.status === "False" && existing.lastTransitionTime ? existing.lastTransitionTime : new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    condition.lastTransitionTime = existing?.status === "False" && existing.lastTransitionTime ? existing.lastTransitionTime : formatTime(this.clock.now());
     this.opts.conditionWriter.setPodScheduledCondition(target, condition).catch((e: unknown) => {
       this.logger.debug({ err: e, pod: info.key }, "Could not update the pod's PodScheduled condition");
     });

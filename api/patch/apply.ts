@@ -1,6 +1,6 @@
 // The one entry the apiserver's PATCH handler calls: picks the patch engine from the request's Content-Type.
 import { parse as parseYaml } from "yaml";
-import { StatusError, badRequest } from "../errors.js";
+import { badRequest, errorMessage, StatusError } from "../errors.js";
 import { isRecord } from "../meta.js";
 import { applyJsonPatch } from "./json-patch.js";
 import { applyMergePatch } from "./merge-patch.js";
@@ -65,6 +65,6 @@ function decodeBody(type: PatchContentType, patch: unknown): unknown {
   try {
     return type === "application/apply-patch+yaml" ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (err) {
-    throw badRequest(`error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
+    throw badRequest(`error decoding patch: ${errorMessage(err)}`);
   }
 }

@@ -1,73 +1,12 @@
-// Machinery every kube-controller-manager controller shares (Kubernetes' pkg/controller/controller_utils.go and
-// controller_ref_manager.go): pod predicates, controller references, the pod index by owner, expectations, claiming
-// (adopt/release), the worker loop, and semantic equality.
-import type { KubeObject, OwnerReference } from "../../api/meta.js";
+// What only the workload controllers share (Kubernetes' pkg/controller/controller_utils.go and
+// controller_ref_manager.go): controller references, the index of objects by owner, expectations, claiming
+// (adopt/release), and semantic equality. The worker loop and queues are in client/controller-loop.ts, the pod
+// predicates in api/pod.ts.
+import { isNotFound } from "../../api/errors.js";
 import type { Selector } from "../../api/labels.js";
-import type { Pod, PodCondition } from "../../api/types/core.js";
-import { isStatusError } from "../../api/errors.js";
+import type { KubeObject, OwnerReference } from "../../api/meta.js";
 import type { Informer } from "../../client/informer.js";
-import { createWorkqueue, workqueueMetrics, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../client/workqueue.js";
 import type { Clock } from "../../component-base/clock.js";
-import type { Logger } from "../../component-base/logging.js";
-import type { Registry } from "../../component-base/metrics.js";
-
-// ---------------------------------------------------------------------------------------------------------------
-// Time
-
-/** metav1.Time on the wire: RFC 3339 with whole seconds. */
-export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** Milliseconds since the epoch, or undefined for an absent or unparseable time. */
-export function parseTime(text: string | undefined | null): number | undefined {
-  if (!text) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Pods
-
-/** Counts toward a controller's replicas: not terminal (Succeeded/Failed) and not being deleted. */
-export function isPodActive(pod: Readonly<Pod>): boolean {
-  const phase = pod.status?.phase;
-  return phase !== "Succeeded" && phase !== "Failed" && !pod.metadata.deletionTimestamp;
-}
-
-export function podReadyCondition(pod: Readonly<Pod>): Readonly<PodCondition> | undefined {
-  return pod.status?.conditions?.find((c) => c.type === "Ready");
-}
-
-export function isPodReady(pod: Readonly<Pod>): boolean {
-  return podReadyCondition(pod)?.status === "True";
-}
-
-/**
- * Ready for at least minReadySeconds (Kubernetes' podutil.IsPodAvailable). With minReadySeconds 0 a ready pod is
- * available at once; otherwise the Ready condition's lastTransitionTime must be known and old enough.
- */
-export function isPodAvailable(pod: Readonly<Pod>, minReadySeconds: number, now: number): boolean {
-  return availableInMs(pod, minReadySeconds, now) === 0;
-}
-
-/**
- * 0 when the pod is available now, the milliseconds until it will be when it is ready but not yet for long enough,
- * undefined when it is not ready (or readiness has no transition time to count from).
- */
-export function availableInMs(pod: Readonly<Pod>, minReadySeconds: number, now: number): number | undefined {
-  const ready = podReadyCondition(pod);
-  if (ready?.status !== "True") return undefined;
-  if (minReadySeconds <= 0) return 0;
-  const since = parseTime(ready.lastTransitionTime);
-  if (since === undefined) return undefined;
-  return Math.max(0, since + minReadySeconds * 1000 - now);
-}
-
-/** The pod's key for expectations and logs: namespace/name. */
-export function podKey(pod: Readonly<Pod>): string {
-  return `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Controller references
@@ -249,7 +188,7 @@ export async function claimObjects<T extends KubeObject>(objects: readonly Reado
       await opts.adopt(obj);
       claimed.push(obj);
     } catch (err) {
-      if (isStatusError(err) && err.reason === "NotFound") continue;
+      if (isNotFound(err)) continue;
       errors.push(err);
     }
   }
@@ -271,112 +210,6 @@ export function recheckOwner(owner: Readonly<KubeObject>, fetchFresh: () => Prom
     }
     if (fresh.metadata.deletionTimestamp) throw new Error(`${where} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Workqueues and workers
-
-const providers = new WeakMap<Registry, WorkqueueMetricsProvider>();
-
-/**
- * The workqueue_* metrics provider for a registry, made once per registry so that every controller's queue reports
- * through the same collectors (the unfinished-work gauges read the queues registered with the first provider).
- */
-export function queueMetricsFor(registry: Registry): WorkqueueMetricsProvider {
-  let provider = providers.get(registry);
-  if (!provider) {
-    provider = workqueueMetrics(registry);
-    providers.set(registry, provider);
-  }
-  return provider;
-}
-
-/** A controller's rate-limited key queue with workqueue_* metrics labelled `name`. */
-export function newControllerQueue(name: string, clock: Clock, registry: Registry | undefined): RateLimitingQueue {
-  return createWorkqueue({ name, clock, ...(registry ? { metrics: queueMetricsFor(registry) } : {}) });
-}
-
-export interface WorkerOptions<T = string> {
-  queue: RateLimitingQueue<T>;
-  workers: number;
-  sync: (key: T) => Promise<void>;
-  /** Everything the controller reads; workers start once all have synced. */
-  informers: readonly { waitForSync(signal?: AbortSignal): Promise<boolean> }[];
-  logger: Logger;
-  signal: AbortSignal;
-  /**
-   * Runs once the caches synced, just before the workers start, in place of the default "Caches synced; starting
-   * workers" line: where a controller logs its own start line and queues what the initial lists imply.
-   */
-  onStart?: () => void;
-  /** Logs a failed sync (it is then requeued with backoff); default: conflicts at debug, the rest at warn. */
-  logFailure?: (key: T, err: unknown) => void;
-}
-
-function logSyncFailure(logger: Logger, key: unknown, err: unknown): void {
-  const conflict = isStatusError(err) && (err.reason === "Conflict" || err.reason === "AlreadyExists");
-  if (conflict) logger.debug({ key, err }, "Sync hit a conflict; requeueing");
-  else logger.warn({ key, err }, "Sync failed; requeueing with backoff");
-}
-
-/**
- * HOUSE-STYLE's run(): wait for the caches, run N worker loops (get → sync → forget or addRateLimited → done), and
- * on abort shut the queue down and await the loops. Resolves once every loop stopped.
- */
-export async function runWorkers<T = string>(opts: WorkerOptions<T>): Promise<void> {
-  const { queue, signal, logger } = opts;
-  const synced = await Promise.all(opts.informers.map((i) => i.waitForSync(signal)));
-  if (signal.aborted || !synced.every(Boolean)) {
-    queue.shutDown();
-    return;
-  }
-  if (opts.onStart) opts.onStart();
-  else logger.info({ workers: opts.workers }, "Caches synced; starting workers");
-  const logFailure = opts.logFailure ?? ((key: T, err: unknown) => { logSyncFailure(logger, key, err); });
-  const onAbort = (): void => {
-    queue.shutDown();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      const next = await queue.get();
-      if (next.shutdown) return;
-      const key = next.item;
-      try {
-        if (signal.aborted) continue; // draining after shutdown: hand items back without work
-        await opts.sync(key);
-        queue.forget(key);
-      } catch (err) {
-        logFailure(key, err);
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, loop));
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Errors
-
-/** `err` if it is an Error, else an Error carrying its text (for rethrowing what a catch or a rejection gave). */
-export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-/** The text of what a catch or a rejection gave: an Error's message, anything else as a string (for log fields). */
-export function errorMessage(err: unknown): string {
-  return toError(err).message;
-}
-
-/** A 404 from the apiserver: the object (or the resource) is not there. */
-export function isNotFound(err: unknown): boolean {
-  return isStatusError(err) && err.code === 404;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 // builds them (a real RestClient, one InformerFactory, event recorders), with short node monitor timings.
 import { setMaxListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isStatusError } from "../../api/errors.js";
+import { isNotFound } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
+import { formatMicroTime, formatTime } from "../../api/time.js";
 import type { Endpoints, EndpointSlice, Lease, Namespace, Node, Pod, Service } from "../../api/types/index.js";
 import { createEventRecorder, type EventRecorder } from "../../client/event-recorder.js";
 import { InformerFactory } from "../../client/informer.js";
@@ -50,14 +51,11 @@ async function gone(info: ResourceInfo, namespace: string | undefined, name: str
     await client.get(info, namespace, name);
     return false;
   } catch (err) {
-    if (isStatusError(err) && err.code === 404) return true;
+    if (isNotFound(err)) return true;
     throw err;
   }
 }
 
-function micro(ms: number): string {
-  return new Date(ms).toISOString().replace("Z", "000Z");
-}
 
 beforeAll(async () => {
   // A non-loopback advertise address, or the apiserver publishes no `kubernetes` Endpoints/EndpointSlice at all.
@@ -222,7 +220,7 @@ describe("controllers against a real apiserver", () => {
 
   it("marks a node whose lease stops Unknown, taints it, evicts its pods after tolerationSeconds, and untaints it when it returns", async () => {
     const now = Date.now();
-    const heartbeat = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const heartbeat = formatTime(now);
     await client.create<Node>(NODES, undefined, {
       apiVersion: "v1",
       kind: "Node",
@@ -234,7 +232,7 @@ describe("controllers against a real apiserver", () => {
         allocatable: { cpu: "2", memory: "4Gi", pods: "110" },
       },
     });
-    await client.create<Lease>(LEASES, "kube-node-lease", { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "n-dead", namespace: "kube-node-lease" }, spec: { holderIdentity: "n-dead", leaseDurationSeconds: 2, renewTime: micro(now) } });
+    await client.create<Lease>(LEASES, "kube-node-lease", { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "n-dead", namespace: "kube-node-lease" }, spec: { holderIdentity: "n-dead", leaseDurationSeconds: 2, renewTime: formatMicroTime(now) } });
     const container = { name: "app", image: "x" };
     await client.create(PODS, "default", { apiVersion: "v1", kind: "Pod", metadata: { name: "doomed-pod", namespace: "default" }, spec: { nodeName: "n-dead", terminationGracePeriodSeconds: 0, containers: [container] } });
     await client.create(PODS, "default", { apiVersion: "v1", kind: "Pod", metadata: { name: "stays", namespace: "default" }, spec: { nodeName: "n-dead", containers: [container], tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute" }] } });
@@ -276,9 +274,9 @@ describe("controllers against a real apiserver", () => {
     expect(reasons).toContain("TaintManagerEviction: Marking for deletion Pod default/doomed-pod");
 
     // The kubelet comes back: lease renewed and Ready posted.
-    const back = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const back = formatTime(Date.now());
     const lease = await client.get<Lease>(LEASES, "kube-node-lease", "n-dead");
-    await client.update(LEASES, "kube-node-lease", { ...lease, spec: { ...lease.spec, renewTime: micro(Date.now()) } });
+    await client.update(LEASES, "kube-node-lease", { ...lease, spec: { ...lease.spec, renewTime: formatMicroTime(Date.now()) } });
     await client.patch(NODES, undefined, "n-dead", "merge", { status: { conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: back, lastTransitionTime: back }] } }, { subresource: "status" });
     await waitFor("the taints removed", async () => {
       const n = await client.get<Node>(NODES, undefined, "n-dead");

@@ -1,10 +1,9 @@
-// `kubelab hollow-nodes`: read flags, build the client and the simulator, run until SIGTERM/SIGINT.
-import { clientConfigFromFlags } from "../../client/kubeconfig.js";
-import { RestClient, restClientMetrics } from "../../client/rest.js";
+// `kubelab hollow-nodes`: read flags, run the simulator as a component (client, health and metrics server) until
+// SIGTERM/SIGINT.
+import { runComponent } from "../../client/component.js";
 import { FlagError, parseCommandLine, usage } from "../../component-base/flags.js";
 import { createLogger } from "../../component-base/logging.js";
 import { createRegistry } from "../../component-base/metrics.js";
-import { shutdownCheck, startHealthServer } from "../../component-base/server.js";
 import { runUntilAborted } from "../../component-base/shutdown.js";
 import { HollowNodes } from "./hollow-nodes.js";
 import { hollowNodesFlags, resolveConfig, type HollowNodesConfig, type HollowNodesFlags } from "./options.js";
@@ -18,26 +17,19 @@ export async function main(argv: readonly string[]): Promise<never> {
   const config = resolveOrExit(flags);
   const logger = createLogger("kubelab-hollow-nodes", { verbosity: flags.v });
   const registry = createRegistry();
-  const client = new RestClient(clientConfigFromFlags({ master: flags.master, kubeconfig: flags.kubeconfig }), {
-    qps: flags.kubeApiQps,
-    burst: flags.kubeApiBurst,
-    userAgent: "kubelab-hollow-node",
-    metrics: restClientMetrics(registry),
-    logger,
-  });
-  const hollow = new HollowNodes({ client, config, logger, registry });
-  return runUntilAborted(logger, async (signal) => {
-    const health =
-      flags.port > 0
-        ? await startHealthServer({ port: flags.port, bindAddress: flags.bindAddress, registry, logger, readyzChecks: [{ name: "informer-sync", check: () => hollow.hasSynced() }, shutdownCheck(signal)] })
-        : undefined;
-    try {
-      await hollow.run(signal);
-    } finally {
-      await health?.close();
-      client.close();
-    }
-  });
+  return runUntilAborted(logger, (signal) =>
+    runComponent(signal, {
+      name: "kubelab-hollow-node",
+      flags,
+      logger,
+      registry,
+      serve: flags.port > 0,
+      build: ({ client }) => {
+        const hollow = new HollowNodes({ client, config, logger, registry });
+        return { readyzChecks: [{ name: "informer-sync", check: () => hollow.hasSynced() }], run: (s) => hollow.run(s) };
+      },
+    }),
+  );
 }
 
 /** Flag values that parse but make no sense (a bad quantity, a zero count) are usage errors too: exit 2. */

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StatusError } from "../../api/errors.js";
+import { isNotFound } from "../../api/errors.js";
 import { RESOURCES } from "../../api/resources.js";
 import { newPod } from "../../api/testing/builders.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
@@ -131,7 +131,7 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
         await pod("web");
         return undefined;
       } catch (err) {
-        if (err instanceof StatusError && err.reason === "NotFound") return true;
+        if (isNotFound(err)) return true;
         throw err;
       }
     });

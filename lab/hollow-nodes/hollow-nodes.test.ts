@@ -7,11 +7,12 @@ import { newNode, newPod } from "../../api/testing/builders.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
 import { FakeApiserver } from "../../client/testing/fake-apiserver.js";
-import { createRegistry } from "../../component-base/metrics.js";
+import { createRegistry, type Registry } from "../../component-base/metrics.js";
+import { FakeClock } from "../../component-base/testing/fake-clock.js";
 import { HollowNodes } from "./hollow-nodes.js";
-import { CRASHLOOP_ANNOTATION, FAIL_ANNOTATION } from "./pod-status.js";
 import type { HollowNodesConfig } from "./options.js";
 import { parseCIDR } from "./pod-ips.js";
+import { CRASHLOOP_ANNOTATION, FAIL_ANNOTATION } from "./pod-status.js";
 
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
 const PODS = RESOURCES.find((r) => r.resource === "pods")!;
@@ -56,8 +57,9 @@ afterEach(async () => {
   await fake.stop();
 });
 
-function start(cfg: HollowNodesConfig): HollowNodes {
-  const hollow = new HollowNodes({ client, config: cfg, registry: createRegistry({ defaultMetrics: false }), bootID: "boot", crashLoopRestartIntervalMs: 200 });
+function start(cfg: HollowNodesConfig, opts: { clock?: FakeClock; registry?: Registry } = {}): HollowNodes {
+  const registry = opts.registry ?? createRegistry({ defaultMetrics: false });
+  const hollow = new HollowNodes({ client, config: cfg, registry, bootID: "boot", crashLoopRestartIntervalMs: 200, ...(opts.clock ? { clock: opts.clock } : {}) });
   running = hollow.run(controller.signal);
   return hollow;
 }
@@ -112,7 +114,11 @@ describe("HollowNodes", () => {
     start(config({ count: 1 }));
     await vi.waitFor(() => { expect(node("hn-0")).toBeDefined(); });
     fake.put(PODS, newPod("web", { nodeName: "hn-0", meta: { uid: "pod-uid" } }));
-    await new Promise((r) => setTimeout(r, 200));
+    // A hostNetwork pod needs no podCIDR: once it runs, "web", queued before it, has been synced too.
+    const host = newPod("host", { nodeName: "hn-0" });
+    host.spec!.hostNetwork = true;
+    fake.put(PODS, host);
+    await vi.waitFor(() => { expect(pod("host")?.status?.phase).toBe("Running"); });
     expect(pod("web")?.status?.phase).toBeUndefined(); // waiting for a podCIDR
     fake.put(NODES, { ...node("hn-0")!, spec: { podCIDR: "10.244.7.0/24", podCIDRs: ["10.244.7.0/24"] } });
     await vi.waitFor(() => { expect(pod("web")?.status?.phase).toBe("Running"); });
@@ -182,11 +188,21 @@ describe("HollowNodes", () => {
   });
 
   it("stops renewing the lease of a node someone deleted, and does not register it again", async () => {
-    start(config({ count: 1 }));
-    await vi.waitFor(() => { expect(lease("hn-0")).toBeDefined(); });
+    const clock = new FakeClock();
+    const registry = createRegistry({ defaultMetrics: false });
+    start(config({ count: 2 }), { clock, registry });
+    await vi.waitFor(() => { expect([lease("hn-0"), lease("hn-1")]).not.toContain(undefined); });
     fake.remove(NODES, undefined, "hn-0");
     fake.remove(LEASES, "kube-node-lease", "hn-0");
-    await new Promise((r) => setTimeout(r, 400));
+    await vi.waitFor(async () => { expect(await registry.metrics()).toMatch(/^hollow_nodes 1$/m); });
+    // Three renewal periods pass on the fake clock, each seen in hn-1's renewal: hn-0 had its turn in every one.
+    for (let period = 0; period < 3; period++) {
+      const before = lease("hn-1")?.spec?.renewTime;
+      await vi.waitFor(() => {
+        clock.step(25);
+        expect(lease("hn-1")?.spec?.renewTime).not.toBe(before);
+      });
+    }
     expect(node("hn-0")).toBeUndefined();
     expect(lease("hn-0")).toBeUndefined();
   });

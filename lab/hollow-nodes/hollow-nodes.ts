@@ -13,14 +13,16 @@
 // (patching status back to Ready), its Leases and its pods: a pod already Running keeps its status untouched.
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { StatusError } from "../../api/errors.js";
+import { isAlreadyExists, isConflict, isNotFound, retryOnConflict } from "../../api/errors.js";
 import { objectKey } from "../../api/meta.js";
+import { isPodTerminal } from "../../api/pod.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../client/controller-loop.js";
 import { createInformer, unwrapTombstone, waitForCacheSync, type DeletedFinalStateUnknown, type Informer } from "../../client/informer.js";
 import type { RestClient } from "../../client/rest.js";
-import { createWorkqueue, itemExponentialRateLimiter, workqueueMetrics, type RateLimitingQueue } from "../../client/workqueue.js";
-import { realClock, whenAborted, type Clock } from "../../component-base/clock.js";
+import { itemExponentialRateLimiter, type RateLimitingQueue } from "../../client/workqueue.js";
+import { realClock, type Clock } from "../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../component-base/logging.js";
 import type { Registry } from "../../component-base/metrics.js";
 import { hollowMetrics, type HollowMetrics } from "./metrics.js";
@@ -125,9 +127,7 @@ export class HollowNodes {
     this.nodeInformer = createInformer<Node>({ ...common, resource: NODES });
     // Only bound pods; which of them are ours is decided here, as field selectors cannot match a name prefix.
     this.podInformer = createInformer<Pod>({ ...common, resource: PODS, fieldSelector: "spec.nodeName!=", indexers: { [POD_NODE_INDEX]: (p) => [p.spec?.nodeName ?? ""] } });
-    const queueMetrics = opts.registry ? workqueueMetrics(opts.registry) : undefined;
-    const queue = (name: string): RateLimitingQueue =>
-      createWorkqueue({ name, clock: this.clock, rateLimiter: itemExponentialRateLimiter(200, 30_000), ...(queueMetrics ? { metrics: queueMetrics } : {}) });
+    const queue = (name: string): RateLimitingQueue => newControllerQueue(name, { clock: this.clock, metrics: opts.registry, rateLimiter: itemExponentialRateLimiter(200, 30_000) });
     this.nodeQueue = queue("hollow_node");
     this.leaseQueue = queue("hollow_node_lease");
     this.podQueue = queue("hollow_pod");
@@ -159,13 +159,11 @@ export class HollowNodes {
       this.adoptPodIPs();
       for (const state of this.slots) this.nodeQueue.add(state.name);
       const workers = [
-        ...this.workers(this.nodeQueue, this.config.concurrentNodeSyncs, (name) => this.syncNode(name, signal), signal),
-        ...this.workers(this.leaseQueue, this.config.concurrentNodeSyncs, (name) => this.renewLease(name, signal), signal),
-        ...this.workers(this.podQueue, this.config.concurrentPodSyncs, (key) => this.syncPod(key, signal), signal),
+        this.workers(this.nodeQueue, this.config.concurrentNodeSyncs, (name) => this.syncNode(name, signal), signal),
+        this.workers(this.leaseQueue, this.config.concurrentNodeSyncs, (name) => this.renewLease(name, signal), signal),
+        this.workers(this.podQueue, this.config.concurrentPodSyncs, (key) => this.syncPod(key, signal), signal),
       ];
       this.startTickers(signal);
-      await whenAborted(signal);
-      for (const q of [this.nodeQueue, this.leaseQueue, this.podQueue]) q.shutDown();
       await Promise.all(workers);
     }
     for (const q of [this.nodeQueue, this.leaseQueue, this.podQueue]) q.shutDown();
@@ -238,26 +236,20 @@ export class HollowNodes {
     }).start(signal);
   }
 
-  private workers(queue: RateLimitingQueue, n: number, sync: (key: string) => Promise<void>, signal: AbortSignal): Promise<void>[] {
-    const loop = async (): Promise<void> => {
-      for (;;) {
-        const next = await queue.get();
-        if (next.shutdown) return;
-        const key = next.item;
-        try {
-          await sync(key);
-          queue.forget(key);
-        } catch (err) {
-          if (!signal.aborted) {
-            this.logger.debug({ err, key }, "Sync failed; retrying with backoff");
-            queue.addRateLimited(key);
-          }
-        } finally {
-          queue.done(key);
-        }
-      }
-    };
-    return Array.from({ length: n }, loop);
+  /** The caches have synced already: the workers start at once, quietly; failures are routine here (debug). */
+  private workers(queue: RateLimitingQueue, workers: number, sync: (key: string) => Promise<void>, signal: AbortSignal): Promise<void> {
+    return runWorkers({
+      queue,
+      workers,
+      sync,
+      informers: [],
+      logger: this.logger,
+      signal,
+      onStart: () => undefined,
+      logFailure: (key, err) => {
+        if (!signal.aborted) this.logger.debug({ err, key }, "Sync failed; retrying with backoff");
+      },
+    });
   }
 
   // ---- nodes ----
@@ -288,7 +280,7 @@ export class HollowNodes {
         node = await this.client.create(NODES, undefined, buildNode(state.name, state.index, this.template, now), { signal, fieldManager: FIELD_MANAGER });
         this.metrics?.nodeStatusPosts.inc({ result: "success" });
       } catch (err) {
-        if (!(err instanceof StatusError && err.reason === "AlreadyExists")) throw err;
+        if (!isAlreadyExists(err)) throw err;
         node = await this.adopt(state, await this.client.get<Node>(NODES, undefined, state.name, { signal }), signal);
       }
     }
@@ -346,29 +338,25 @@ export class HollowNodes {
   private async renewLease(name: string, signal: AbortSignal): Promise<void> {
     const state = this.nodes.get(name);
     if (!state?.uid || state.deleted) return;
-    for (let attempt = 0; ; attempt++) {
-      const now = this.clock.now();
-      try {
-        state.lease = state.lease
-          ? await this.client.update<Lease>(LEASES, NODE_LEASE_NAMESPACE, buildLease(name, state.uid, this.config.leaseDurationSeconds, now, state.lease), { signal, fieldManager: FIELD_MANAGER })
-          : await this.client.create<Lease>(LEASES, NODE_LEASE_NAMESPACE, buildLease(name, state.uid, this.config.leaseDurationSeconds, now), { signal, fieldManager: FIELD_MANAGER });
-        state.lastLeaseRenew = now;
-        this.metrics?.leaseRenewals.inc({ result: "success" });
-        return;
-      } catch (err) {
-        const reason = err instanceof StatusError ? err.reason : undefined;
-        if (attempt < 2 && (reason === "Conflict" || reason === "AlreadyExists")) {
-          state.lease = await this.client.get<Lease>(LEASES, NODE_LEASE_NAMESPACE, name, { signal });
-          continue;
-        }
-        if (attempt < 2 && reason === "NotFound") {
-          state.lease = undefined;
-          continue;
-        }
-        this.metrics?.leaseRenewals.inc({ result: "error" });
-        throw err;
-      }
+    const uid = state.uid;
+    try {
+      // A stale lease (someone else wrote it, or it exists already) is read again; a vanished one is created.
+      await retryOnConflict(
+        async (previous) => {
+          if (previous !== undefined) state.lease = isNotFound(previous) ? undefined : await this.client.get<Lease>(LEASES, NODE_LEASE_NAMESPACE, name, { signal });
+          const now = this.clock.now();
+          state.lease = state.lease
+            ? await this.client.update<Lease>(LEASES, NODE_LEASE_NAMESPACE, buildLease(name, uid, this.config.leaseDurationSeconds, now, state.lease), { signal, fieldManager: FIELD_MANAGER })
+            : await this.client.create<Lease>(LEASES, NODE_LEASE_NAMESPACE, buildLease(name, uid, this.config.leaseDurationSeconds, now), { signal, fieldManager: FIELD_MANAGER });
+          state.lastLeaseRenew = now;
+        },
+        { attempts: 3, retriable: (err) => isConflict(err) || isAlreadyExists(err) || isNotFound(err) },
+      );
+    } catch (err) {
+      this.metrics?.leaseRenewals.inc({ result: "error" });
+      throw err;
     }
+    this.metrics?.leaseRenewals.inc({ result: "success" });
   }
 
   // ---- pods ----
@@ -402,7 +390,7 @@ export class HollowNodes {
       this.firstSeen.delete(key);
       return;
     }
-    if (phase === "Failed" || phase === "Succeeded") {
+    if (isPodTerminal(pod)) {
       this.ips.release(key);
       return;
     }
@@ -470,8 +458,8 @@ export class HollowNodes {
       await this.client.updateStatus<Pod>(PODS, pod.metadata.namespace, { ...pod, status: desired }, { signal, fieldManager: FIELD_MANAGER });
       this.metrics?.podStatusWrites.inc({ result: "success" });
     } catch (err) {
-      if (err instanceof StatusError && err.reason === "NotFound") return;
-      this.metrics?.podStatusWrites.inc({ result: err instanceof StatusError && err.reason === "Conflict" ? "conflict" : "error" });
+      if (isNotFound(err)) return;
+      this.metrics?.podStatusWrites.inc({ result: isConflict(err) ? "conflict" : "error" });
       throw err;
     }
   }
@@ -483,7 +471,7 @@ export class HollowNodes {
       this.metrics?.podDeletions.inc();
     } catch (err) {
       // Gone already, or a new pod of the same name (uid precondition): nothing left to do for this one.
-      if (err instanceof StatusError && (err.reason === "NotFound" || err.reason === "Conflict")) return;
+      if (isNotFound(err) || isConflict(err)) return;
       throw err;
     }
   }

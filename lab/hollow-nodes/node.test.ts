@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { formatTime } from "../../api/time.js";
 import type { Node } from "../../api/types/index.js";
-import { buildLease, buildNode, desiredNodeStatus, internalIPFor, missingLabels, nodeLabels, nodeStatusChanged, rfc3339, type NodeTemplate } from "./node.js";
+import { buildLease, buildNode, desiredNodeStatus, internalIPFor, missingLabels, nodeLabels, nodeStatusChanged, type NodeTemplate } from "./node.js";
 
 const T0 = Date.UTC(2024, 0, 1, 10, 0, 0);
 const template: NodeTemplate = { capacity: { cpu: "4", memory: "8Gi", pods: "110", "ephemeral-storage": "100Gi" }, labels: { zone: "a" }, bootID: "boot-1" };
@@ -65,8 +66,8 @@ describe("desiredNodeStatus", () => {
   it("moves heartbeats but keeps transition times while conditions hold", () => {
     const later = desiredNodeStatus("n", 0, template, T0 + 60_000, stored().status);
     const ready = later.conditions?.find((c) => c.type === "Ready");
-    expect(ready?.lastHeartbeatTime).toBe(rfc3339(T0 + 60_000));
-    expect(ready?.lastTransitionTime).toBe(rfc3339(T0));
+    expect(ready?.lastHeartbeatTime).toBe(formatTime(T0 + 60_000));
+    expect(ready?.lastTransitionTime).toBe(formatTime(T0));
   });
 
   it("turns a Ready=Unknown left by the node lifecycle controller back to True with a new transition time", () => {
@@ -74,7 +75,7 @@ describe("desiredNodeStatus", () => {
     const ready = node.status!.conditions!.find((c) => c.type === "Ready")!;
     Object.assign(ready, { status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." });
     const next = desiredNodeStatus("n", 0, template, T0 + 60_000, node.status);
-    expect(next.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True", reason: "KubeletReady", lastTransitionTime: rfc3339(T0 + 60_000) });
+    expect(next.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True", reason: "KubeletReady", lastTransitionTime: formatTime(T0 + 60_000) });
     expect(nodeStatusChanged(node.status, next)).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 // Pure builders for what a hollow kubelet writes about its node: the Node it registers, the status it posts, and
 // the Lease it renews in kube-node-lease. No I/O; times come in as milliseconds.
-import { formatMicroTime } from "../../client/leader-election.js";
 import { deepEqual } from "../../api/normalize.js";
+import { formatMicroTime, formatTime } from "../../api/time.js";
 import type { Lease, Node, NodeCondition, NodeStatus } from "../../api/types/index.js";
 import { fnv1a } from "./pod-ips.js";
 
@@ -41,11 +41,6 @@ export function internalIPFor(index: number): string {
   return `172.30.${128 + block}.${(index % 254) + 1}`;
 }
 
-/** RFC 3339 with seconds (metav1.Time). */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** The node's labels: the kubelet's well-known ones, the hollow ones, then --labels. */
 export function nodeLabels(name: string, template: NodeTemplate): Record<string, string> {
   return { "kubernetes.io/hostname": name, ...HOLLOW_LABELS, ...template.labels };
@@ -79,7 +74,7 @@ const CONDITIONS: readonly Omit<NodeCondition, "lastHeartbeatTime" | "lastTransi
  * the node lifecycle controller turns True with a new transition time).
  */
 export function desiredNodeStatus(name: string, index: number, template: NodeTemplate, nowMs: number, current: Readonly<NodeStatus> | undefined): NodeStatus {
-  const now = rfc3339(nowMs);
+  const now = formatTime(nowMs);
   const conditions = CONDITIONS.map((c): NodeCondition => {
     const prev = current?.conditions?.find((p) => p.type === c.type);
     return { ...c, lastHeartbeatTime: now, lastTransitionTime: prev?.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : now };

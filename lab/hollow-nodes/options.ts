@@ -1,7 +1,8 @@
 // Flags of `kubelab hollow-nodes` and their conversion into a validated HollowNodesConfig: the one place a bad
 // value is named (habit 6), so the simulator itself trusts its configuration.
-import { canonicalQuantity, parseQuantity, quantityValue } from "../../api/quantity.js";
+import { errorMessage } from "../../api/errors.js";
 import { isDNS1123Label, validateLabelKey, validateLabelValue } from "../../api/labels.js";
+import { canonicalQuantity, parseQuantity, quantityValue } from "../../api/quantity.js";
 import { defineFlags, FlagError, formatDuration, loggingFlags, type FlagValues } from "../../component-base/flags.js";
 import { parseCIDR, type CIDR } from "./pod-ips.js";
 
@@ -126,7 +127,7 @@ function quantity(text: string, flag: string): string {
     if (quantityValue(q) <= 0) throw new Error("must be positive");
     return canonicalQuantity(text);
   } catch (err) {
-    throw new FlagError(`invalid argument "${text}" for "--${flag}" flag: ${err instanceof Error ? err.message : String(err)}`);
+    throw new FlagError(`invalid argument "${text}" for "--${flag}" flag: ${errorMessage(err)}`);
   }
 }
 

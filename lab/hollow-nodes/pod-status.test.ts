@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newPod } from "../../api/testing/builders.js";
+import { formatTime } from "../../api/time.js";
 import type { Pod, PodStatus } from "../../api/types/index.js";
-import { rfc3339 } from "./node.js";
 import {
   CRASHLOOP_ANNOTATION,
   CRASHLOOP_RESTART_INTERVAL_MS,
@@ -57,7 +57,7 @@ describe("podBehaviour", () => {
 describe("runningPodStatus", () => {
   it("reports a started pod Running and Ready with IPs, conditions and container statuses", () => {
     const status = run(boundPod(), T0);
-    const now = rfc3339(T0);
+    const now = formatTime(T0);
     expect(status).toMatchObject({ phase: "Running", hostIP: HOST, hostIPs: [{ ip: HOST }], podIP: IP, podIPs: [{ ip: IP }], startTime: now, qosClass: "BestEffort" });
     expect(status.conditions?.map((c) => [c.type, c.status])).toEqual([
       ["PodReadyToStartContainers", "True"],
@@ -87,14 +87,14 @@ describe("runningPodStatus", () => {
     const running = withStatus(boundPod(), run(boundPod(), T0));
     const unready = run({ ...running, metadata: { ...running.metadata, annotations: { [UNREADY_ANNOTATION]: "true" } } }, T0 + 10_000);
     expect(unready.phase).toBe("Running");
-    expect(condition(unready, "Ready")).toMatchObject({ status: "False", reason: "ContainersNotReady", message: "containers with unready status: [app side]", lastTransitionTime: rfc3339(T0 + 10_000) });
+    expect(condition(unready, "Ready")).toMatchObject({ status: "False", reason: "ContainersNotReady", message: "containers with unready status: [app side]", lastTransitionTime: formatTime(T0 + 10_000) });
     expect(condition(unready, "ContainersReady")).toMatchObject({ status: "False", reason: "ContainersNotReady" });
     expect(unready.containerStatuses?.map((c) => [c.ready, c.started])).toEqual([[false, true], [false, true]]);
     // startedAt stays: the containers kept running.
-    expect(unready.containerStatuses?.[0]?.state?.running?.startedAt).toBe(rfc3339(T0));
+    expect(unready.containerStatuses?.[0]?.state?.running?.startedAt).toBe(formatTime(T0));
 
     const readyAgain = run(withStatus(running, unready), T0 + 20_000, "run");
-    expect(condition(readyAgain, "Ready")).toEqual({ type: "Ready", status: "True", lastTransitionTime: rfc3339(T0 + 20_000) });
+    expect(condition(readyAgain, "Ready")).toEqual({ type: "Ready", status: "True", lastTransitionTime: formatTime(T0 + 20_000) });
     expect(readyAgain.containerStatuses?.every((c) => c.ready)).toBe(true);
   });
 
@@ -108,7 +108,7 @@ describe("runningPodStatus", () => {
     expect(status.containerStatuses?.[0]).toMatchObject({
       ready: false,
       started: false,
-      state: { terminated: { exitCode: 1, reason: "Error", finishedAt: rfc3339(T0), containerID: "hollow://u-1-app" } },
+      state: { terminated: { exitCode: 1, reason: "Error", finishedAt: formatTime(T0), containerID: "hollow://u-1-app" } },
     });
   });
 
@@ -121,7 +121,7 @@ describe("runningPodStatus", () => {
       started: false,
       restartCount: 1,
       state: { waiting: { reason: "CrashLoopBackOff" } },
-      lastState: { terminated: { exitCode: 1, reason: "Error", finishedAt: rfc3339(T0) } },
+      lastState: { terminated: { exitCode: 1, reason: "Error", finishedAt: formatTime(T0) } },
     });
     expect(condition(status, "Ready")?.status).toBe("False");
     pod = withStatus(pod, status);
@@ -138,7 +138,7 @@ describe("runningPodStatus", () => {
 
     // Removing the annotation lets the containers run again; the restarts stay counted.
     const healed = run(withStatus(pod, status), T0 + 30_000, "run");
-    expect(healed.containerStatuses?.[0]).toMatchObject({ ready: true, restartCount: 3, state: { running: { startedAt: rfc3339(T0 + 30_000) } } });
+    expect(healed.containerStatuses?.[0]).toMatchObject({ ready: true, restartCount: 3, state: { running: { startedAt: formatTime(T0 + 30_000) } } });
     expect(nextCrashRestartInMs(withStatus(pod, healed), T0 + 30_000)).toBeUndefined();
   });
 
@@ -152,7 +152,7 @@ describe("runningPodStatus", () => {
         image: "busybox",
         imageID: "hollow://busybox",
         containerID: "hollow://u-1-init",
-        state: { terminated: { exitCode: 0, reason: "Completed", startedAt: rfc3339(T0), finishedAt: rfc3339(T0), containerID: "hollow://u-1-init" } },
+        state: { terminated: { exitCode: 0, reason: "Completed", startedAt: formatTime(T0), finishedAt: formatTime(T0), containerID: "hollow://u-1-init" } },
         lastState: {},
         ready: true,
         restartCount: 0,
@@ -172,15 +172,15 @@ describe("pendingPodStatus", () => {
   it("shows ContainerCreating while the start delay runs, then Running keeps its startTime", () => {
     const pod = boundPod();
     const pending = pendingPodStatus(pod, HOST, T0);
-    expect(pending).toMatchObject({ phase: "Pending", hostIP: HOST, startTime: rfc3339(T0) });
+    expect(pending).toMatchObject({ phase: "Pending", hostIP: HOST, startTime: formatTime(T0) });
     expect(pending.podIP).toBeUndefined();
     expect(pending.containerStatuses?.map((c) => c.state)).toEqual([{ waiting: { reason: "ContainerCreating" } }, { waiting: { reason: "ContainerCreating" } }]);
     expect(condition(pending, "Ready")).toMatchObject({ status: "False", reason: "ContainersNotReady" });
     expect(podStatusEqual(pendingPodStatus(withStatus(pod, pending), HOST, T0 + 500), pending)).toBe(true);
 
     const running = run(withStatus(pod, pending), T0 + 2000);
-    expect(running.startTime).toBe(rfc3339(T0));
-    expect(running.containerStatuses?.[0]?.state?.running?.startedAt).toBe(rfc3339(T0 + 2000));
-    expect(condition(running, "Initialized")?.lastTransitionTime).toBe(rfc3339(T0));
+    expect(running.startTime).toBe(formatTime(T0));
+    expect(running.containerStatuses?.[0]?.state?.running?.startedAt).toBe(formatTime(T0 + 2000));
+    expect(condition(running, "Initialized")?.lastTransitionTime).toBe(formatTime(T0));
   });
 });

@@ -3,9 +3,9 @@
 // kubelet would write. Unchanged facts keep their times (startTime, startedAt, lastTransitionTime), so a pod
 // already in the wanted state yields its own status back and costs no write: this is how a restarted simulator
 // adopts running pods without resetting them.
-import type { Container, ContainerStatus, Pod, PodCondition, PodStatus } from "../../api/types/index.js";
 import { deepEqual } from "../../api/normalize.js";
-import { rfc3339 } from "./node.js";
+import { formatTime } from "../../api/time.js";
+import type { Container, ContainerStatus, Pod, PodCondition, PodStatus } from "../../api/types/index.js";
 
 /** Annotation: "true" makes the pod fail (phase Failed, containers terminated with exit code 1). */
 export const FAIL_ANNOTATION = "kubelab.io/hollow-fail";
@@ -46,7 +46,7 @@ export function containerID(pod: Readonly<Pod>, name: string): string {
 /** The status of a started pod: Running (Ready or not, or crash-looping) or Failed, per `behaviour`. */
 export function runningPodStatus(input: PodStatusInput): PodStatus {
   const { pod, nowMs, behaviour } = input;
-  const now = rfc3339(nowMs);
+  const now = formatTime(nowMs);
   const prior = pod.status ?? {};
   const containers = pod.spec?.containers ?? [];
   const interval = input.crashLoopIntervalMs ?? CRASHLOOP_RESTART_INTERVAL_MS;
@@ -86,7 +86,7 @@ export function runningPodStatus(input: PodStatusInput): PodStatus {
 
 /** Status while the pod waits out --start-delay: Pending, containers ContainerCreating (PodInitializing for init). */
 export function pendingPodStatus(pod: Readonly<Pod>, hostIP: string, nowMs: number): PodStatus {
-  const now = rfc3339(nowMs);
+  const now = formatTime(nowMs);
   const prior = pod.status ?? {};
   const containers = pod.spec?.containers ?? [];
   const inits = pod.spec?.initContainers ?? [];
@@ -138,7 +138,7 @@ export function nextCrashRestartInMs(pod: Readonly<Pod>, nowMs: number, interval
 }
 
 function runningContainerStatus(pod: Readonly<Pod>, c: Readonly<Container>, prior: Readonly<ContainerStatus> | undefined, behaviour: PodBehaviour, nowMs: number, intervalMs: number): ContainerStatus {
-  const now = rfc3339(nowMs);
+  const now = formatTime(nowMs);
   const id = containerID(pod, c.name);
   const base = { name: c.name, image: c.image ?? "", imageID: `hollow://${c.image ?? ""}`, containerID: id };
   const restartCount = prior?.restartCount ?? 0;

@@ -1,33 +1,6 @@
 // Matching rules shared by several plugins, as Kubernetes defines them (k8s.io/component-helpers/scheduling/corev1
-// and pkg/apis/core/v1/helper). Pure functions.
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration } from "../../api/types/index.js";
-
-/** ToleratesTaint: an empty effect matches every effect, an empty key with Exists matches every key. */
-export function toleratesTaint(t: Readonly<Toleration>, taint: Readonly<Taint>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? "Equal") {
-    case "Exists":
-      return true;
-    case "Equal":
-      return (t.value ?? "") === (taint.value ?? "");
-    default:
-      return false;
-  }
-}
-
-export function taintTolerated(taint: Readonly<Taint>, tolerations: readonly Readonly<Toleration>[]): boolean {
-  for (const t of tolerations) if (toleratesTaint(t, taint)) return true;
-  return false;
-}
-
-/** The first taint for which `include` holds that no toleration tolerates (FindMatchingUntoleratedTaint). */
-export function findUntoleratedTaint(taints: readonly Readonly<Taint>[], tolerations: readonly Readonly<Toleration>[], include: (t: Readonly<Taint>) => boolean): Readonly<Taint> | undefined {
-  for (const taint of taints) {
-    if (include(taint) && !taintTolerated(taint, tolerations)) return taint;
-  }
-  return undefined;
-}
+// and pkg/apis/core/v1/helper). Pure functions. Toleration matching is in api/tolerations.ts.
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm } from "../../api/types/index.js";
 
 /**
  * A compiled NodeSelectorTerm (labels via matchExpressions, metadata.name via matchFields; the requirements are

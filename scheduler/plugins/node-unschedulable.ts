@@ -1,7 +1,7 @@
 // NodeUnschedulable: a cordoned node (spec.unschedulable) takes no new pods, unless the pod tolerates the
 // node.kubernetes.io/unschedulable:NoSchedule taint that goes with it (DaemonSet pods do).
+import { taintTolerated } from "../../api/tolerations.js";
 import type { Pod, Taint } from "../../api/types/index.js";
-import { taintTolerated } from "../framework/helpers.js";
 import { Status, type CycleState, type FilterPlugin, type Handle } from "../framework/interface.js";
 import type { NodeInfo } from "../framework/node-info.js";
 

@@ -1,7 +1,7 @@
 // TaintToleration: a node's NoSchedule and NoExecute taints keep out pods that do not tolerate them (Filter); among
 // the nodes that remain, fewer untolerated PreferNoSchedule taints score higher (Score, normalized reversed).
+import { findUntoleratedTaint, taintTolerated } from "../../api/tolerations.js";
 import type { Pod, Taint, Toleration } from "../../api/types/index.js";
-import { findUntoleratedTaint, taintTolerated } from "../framework/helpers.js";
 import { defaultNormalizeScore, Status, StateKey, type CycleState, type FilterPlugin, type Handle, type PreScorePlugin, type ScorePlugin } from "../framework/interface.js";
 import type { NodeInfo } from "../framework/node-info.js";
 

@@ -4,7 +4,7 @@ import { newDeployment, newPod } from "../../../api/testing/builders.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
 import type { IntOrString, Pod } from "../../../api/types/core.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import { formatTime } from "../controller-utils.js";
+import { formatTime } from "../../../api/time.js";
 import { FakeClient } from "../../../client/testing/fake-client.js";
 import { FakeInformer } from "../../../client/testing/fake-informer.js";
 import { FakeRecorder } from "../../../client/testing/fake-recorder.js";

@@ -15,12 +15,14 @@
 //   - status (observedGeneration, replicas, updated/ready/available/unavailable, conditions Available and
 //     Progressing, collisionCount) is written last and only when it changed; a rollout without progress for
 //     progressDeadlineSeconds gets Progressing=False ProgressDeadlineExceeded.
-import { isStatusError } from "../../../api/errors.js";
+import { errorMessage, isAlreadyExists, isNotFound } from "../../../api/errors.js";
 import { isEmptySelector, selectorFromLabelSelector, type Selector } from "../../../api/labels.js";
 import { objectKey, type OwnerReference } from "../../../api/meta.js";
+import { isPodTerminal } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
 import type { Pod } from "../../../api/types/core.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -34,11 +36,9 @@ import {
   CONTROLLER_UID_INDEX,
   controllerRefOf,
   ensureControllerUidIndex,
-  newControllerQueue,
   newControllerRef,
   recheckOwner,
   releasePatch,
-  runWorkers,
   semanticEqual,
 } from "../controller-utils.js";
 import type { Controller, ControllerContext } from "../types.js";
@@ -138,7 +138,7 @@ export class DeploymentController implements Controller {
     this.logger = opts.logger ?? silentLogger();
     this.workers = opts.workers ?? 5;
     if (!Number.isInteger(this.workers) || this.workers < 1) throw new Error(`deployment: workers must be a positive integer, got ${this.workers}`);
-    this.queue = newControllerQueue("deployment", this.clock, opts.metrics);
+    this.queue = newControllerQueue("deployment", { clock: this.clock, metrics: opts.metrics });
     ensureControllerUidIndex(this.replicaSets);
     ensureControllerUidIndex(this.pods);
     this.deployments.addEventHandler({
@@ -412,7 +412,7 @@ export class DeploymentController implements Controller {
     try {
       created = await this.client.create<ReplicaSet>(REPLICASETS, namespace, rs);
     } catch (err) {
-      if (isStatusError(err) && err.reason === "AlreadyExists") {
+      if (isAlreadyExists(err)) {
         const found = this.replicaSets.lister.getByName(namespace, name) ?? (await this.client.get<ReplicaSet>(REPLICASETS, namespace, name));
         // Ours and the same template: the cache simply had not shown it yet.
         if (controllerRefOf(found)?.uid === d.metadata.uid && equalIgnoreHash(template, found.spec?.template)) {
@@ -643,7 +643,7 @@ export class DeploymentController implements Controller {
         await this.client.delete(REPLICASETS, rs.metadata.namespace, rs.metadata.name ?? "");
         this.logger.debug({ deployment: objectKey(d.metadata), replicaSet: rs.metadata.name }, "Deleted old replica set beyond the history limit");
       } catch (err) {
-        if (!(isStatusError(err) && err.reason === "NotFound")) throw err;
+        if (!isNotFound(err)) throw err;
       }
     }
   }
@@ -765,7 +765,7 @@ export function oldPodsRunning(newRS: RS | undefined, oldRSs: readonly RS[], pod
   if (sumStatusReplicas(oldRSs) > 0) return true;
   for (const [uid, pods] of podMap) {
     if (newRS?.metadata.uid === uid) continue;
-    if (pods.some((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed")) return true;
+    if (pods.some((p) => !isPodTerminal(p))) return true;
   }
   return false;
 }
@@ -790,8 +790,4 @@ function replicaFailure(allRSs: readonly (RS | undefined)[], newRS: RS | undefin
 function replaceIn(rsList: RS[], rs: RS): void {
   const i = rsList.findIndex((x) => x.metadata.uid === rs.metadata.uid);
   if (i >= 0) rsList[i] = rs;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -2,9 +2,10 @@
 // sort helpers of controller_utils.go): the pod-template hash, revisions and their annotations, maxSurge and
 // maxUnavailable, proportional scaling, conditions and the status computation. No I/O; everything is unit tested.
 import type { LabelSelector } from "../../../api/meta.js";
+import { formatTime, parseTime } from "../../../api/time.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
 import type { IntOrString, PodTemplateSpec } from "../../../api/types/core.js";
-import { formatTime, parseTime, semanticEqual } from "../controller-utils.js";
+import { semanticEqual } from "../controller-utils.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Names Kubernetes gives things

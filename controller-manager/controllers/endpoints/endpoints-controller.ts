@@ -13,15 +13,18 @@
 //   - Services without a selector are never touched: their Endpoints belong to someone else (the apiserver's
 //     `default/kubernetes`, or a user). When a Service is gone its Endpoints are deleted, except default/kubernetes.
 //   - Level-based: every event only enqueues a service key; sync(key) recomputes from the caches.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
+import { isPodReady } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
-import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { errorMessage, isNotFound, isPodReady, queueMetricsFor, runWorkers } from "../controller-utils.js";
+import type { Registry } from "../../../component-base/metrics.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import {
   compareIPs,
@@ -57,7 +60,8 @@ export interface EndpointsControllerOptions {
   workers?: number;
   clock?: Clock;
   logger?: Logger;
-  metrics?: WorkqueueMetricsProvider;
+  /** Where the queue's workqueue_* metrics go. */
+  metrics?: Registry;
 }
 
 export class EndpointsController implements Controller {
@@ -79,7 +83,7 @@ export class EndpointsController implements Controller {
     this.pods = opts.pods;
     this.endpoints = opts.endpoints;
     this.logger = opts.logger ?? silentLogger();
-    this.queue = createWorkqueue({ name: NAME, clock: opts.clock ?? realClock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.queue = newControllerQueue(NAME, { clock: opts.clock ?? realClock, metrics: opts.metrics });
 
     this.services.addEventHandler({
       onAdd: (svc) => { this.enqueue(svc); },
@@ -176,7 +180,7 @@ export const createEndpointsController: ControllerFactory = (ctx) =>
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
     // One provider per registry, so the scrape-time gauges see every controller's queue.
-    metrics: queueMetricsFor(ctx.metrics),
+    metrics: ctx.metrics,
   });
 
 // ---------------------------------------------------------------------------------------------------------------

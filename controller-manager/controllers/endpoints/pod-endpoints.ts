@@ -2,6 +2,7 @@
 // podutil.FindPort): which pods back a Service, how a service port resolves on a pod, and which services a pod
 // change concerns. Pure functions over cached objects; nothing here writes.
 import { selectorFromSet } from "../../../api/labels.js";
+import { isPodTerminal } from "../../../api/pod.js";
 import type { Lister } from "../../../client/informer.js";
 import type { Pod, Protocol, Service, ServicePort } from "../../../api/types/index.js";
 
@@ -29,7 +30,7 @@ export function shouldPodBeInEndpoints(pod: Readonly<Pod>, includeTerminating: b
   const phase = pod.status.phase;
   switch (pod.spec?.restartPolicy ?? "Always") {
     case "Never":
-      return phase !== "Failed" && phase !== "Succeeded";
+      return !isPodTerminal(pod);
     case "OnFailure":
       return phase !== "Succeeded";
     case "Always":

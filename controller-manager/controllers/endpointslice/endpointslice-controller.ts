@@ -16,14 +16,21 @@
 //     user-made slices stay alone. Services without a selector (or ExternalName) lose the slices we made.
 //   - Because slice names are random, a stale cache could make us create a slice twice: every write is recorded
 //     (EndpointSliceTracker) and a sync whose cache has not caught up with our own writes fails and is retried.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
+import { isPodReady } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointSlice, EndpointSlicePort, Pod, Service } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { isNewerResourceVersion, unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
-import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
+import type { Registry } from "../../../component-base/metrics.js";
+import {
+  ensureIndex,
+} from "../controller-utils.js";
 import { HEADLESS_LABEL, sameJson, stableJson } from "../endpoints/endpoints-controller.js";
 import {
   isTerminating,
@@ -35,7 +42,6 @@ import {
   splitKey,
   wantsEndpoints,
 } from "../endpoints/pod-endpoints.js";
-import { ensureIndex, errorMessage, isNotFound, isPodReady, queueMetricsFor, runWorkers } from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "endpointslice";
@@ -63,7 +69,8 @@ export interface EndpointSliceControllerOptions {
   maxEndpointsPerSlice?: number;
   clock?: Clock;
   logger?: Logger;
-  metrics?: WorkqueueMetricsProvider;
+  /** Where the queue's workqueue_* metrics go. */
+  metrics?: Registry;
 }
 
 /** A sync found the slice cache behind our own writes; retried with backoff until the watch catches up. */
@@ -146,7 +153,7 @@ export class EndpointSliceController implements Controller {
     this.pods = opts.pods;
     this.slices = opts.slices;
     this.logger = opts.logger ?? silentLogger();
-    this.queue = createWorkqueue({ name: NAME, clock: opts.clock ?? realClock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.queue = newControllerQueue(NAME, { clock: opts.clock ?? realClock, metrics: opts.metrics });
     ensureIndex(this.slices, SERVICE_INDEX, (slice) => {
       const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
       return service && slice.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? [`${slice.metadata.namespace ?? ""}/${service}`] : [];
@@ -255,7 +262,7 @@ export const createEndpointSliceController: ControllerFactory = (ctx) =>
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
     // One provider per registry, so the scrape-time gauges see every controller's queue.
-    metrics: queueMetricsFor(ctx.metrics),
+    metrics: ctx.metrics,
   });
 
 /** The name registry.ts imports (the --controllers name is "endpointslice"). */

@@ -17,14 +17,19 @@
 //     with the propagation its own finalizers ask for (Background by default).
 // Owners of kinds nobody serves here are treated as solid: we never delete on a guess. Deletes carry a uid
 // precondition so a same-named successor is never hit; patches carry the resourceVersion they were computed from.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { objectKey, type KubeObject, type OwnerReference } from "../../../api/meta.js";
 import { findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
-import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { ensureIndex, errorMessage, isNotFound, queueMetricsFor, runWorkers } from "../controller-utils.js";
+import type { Registry } from "../../../component-base/metrics.js";
+import {
+  ensureIndex,
+} from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "garbagecollector";
@@ -48,7 +53,8 @@ export interface GarbageCollectorOptions {
   absentOwnerCacheSize?: number;
   clock?: Clock;
   logger?: Logger;
-  metrics?: WorkqueueMetricsProvider;
+  /** Where the queue's workqueue_* metrics go. */
+  metrics?: Registry;
 }
 
 type OwnerState =
@@ -80,7 +86,7 @@ export class GarbageCollector implements Controller {
     if (!Number.isInteger(this.workers) || this.workers < 1) throw new Error(`garbage collector: workers must be a positive integer, got ${this.workers}`);
     this.client = opts.client;
     this.logger = opts.logger ?? silentLogger();
-    this.queue = createWorkqueue({ name: "garbage_collector_attempt_to_delete", clock: opts.clock ?? realClock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.queue = newControllerQueue("garbage_collector_attempt_to_delete", { clock: opts.clock ?? realClock, metrics: opts.metrics });
     for (const informer of opts.informers) this.informers.set(qualifiedResource(informer.resource), informer);
     for (const informer of opts.informers) {
       ensureIndex(informer, OWNER_INDEX, (obj) => (obj.metadata.ownerReferences ?? []).map((r) => r.uid));
@@ -309,7 +315,7 @@ export const createGarbageCollectorController: ControllerFactory = (ctx) =>
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
     // One provider per registry, so the scrape-time gauges see every controller's queue.
-    metrics: queueMetricsFor(ctx.metrics),
+    metrics: ctx.metrics,
   });
 
 /** The name registry.ts imports (the --controllers name is "garbagecollector"). */

@@ -12,16 +12,18 @@
 //     finalizers were all removed through /finalize (its "last finalizer removed" rule looks at
 //     metadata.finalizers only), so when the namespace is still there with no finalizer left, the controller DELETEs
 //     it again, which removes it.
-import { isStatusError } from "../../../api/errors.js";
+import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { findResource, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { formatTime } from "../../../api/time.js";
 import type { Namespace, NamespaceCondition } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
-import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { errorMessage, formatTime, isNotFound, queueMetricsFor, runWorkers } from "../controller-utils.js";
+import type { Registry } from "../../../component-base/metrics.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "namespace";
@@ -43,7 +45,8 @@ export interface NamespaceControllerOptions {
   resources?: readonly ResourceInfo[];
   clock?: Clock;
   logger?: Logger;
-  metrics?: WorkqueueMetricsProvider;
+  /** Where the queue's workqueue_* metrics go. */
+  metrics?: Registry;
 }
 
 /** What one sync achieved: the namespace is done, or content remains and it should be looked at again later. */
@@ -76,7 +79,7 @@ export class NamespaceController implements Controller {
     this.resources = opts.resources ?? NAMESPACED_RESOURCES;
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? silentLogger();
-    this.queue = createWorkqueue({ name: NAME, clock: this.clock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.queue = newControllerQueue(NAME, { clock: this.clock, metrics: opts.metrics });
     const consider = (ns: Readonly<Namespace>): void => {
       if (ns.metadata.deletionTimestamp !== undefined) this.queue.add(ns.metadata.name ?? "");
     };
@@ -193,7 +196,7 @@ export const createNamespaceController: ControllerFactory = (ctx) =>
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
     // One provider per registry, so the scrape-time gauges see every controller's queue.
-    metrics: queueMetricsFor(ctx.metrics),
+    metrics: ctx.metrics,
   });
 
 // ---------------------------------------------------------------------------------------------------------------

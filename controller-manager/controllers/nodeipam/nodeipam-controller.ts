@@ -12,15 +12,17 @@
 //   - No block left: event CIDRNotAvailable on the node ("Node <n> status is now: CIDRNotAvailable") and a retry
 //     with backoff, so a node deleted elsewhere frees a block for it.
 //   - Without --allocate-node-cidrs the controller does nothing (Kubernetes does not start it).
+import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { findResource } from "../../../api/resources.js";
 import type { Node } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
-import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, whenAborted, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { errorMessage, isNotFound, queueMetricsFor, runWorkers } from "../controller-utils.js";
+import type { Registry } from "../../../component-base/metrics.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import { CidrSet } from "./cidr-set.js";
 
@@ -43,7 +45,8 @@ export interface NodeIpamControllerOptions {
   workers?: number;
   clock?: Clock;
   logger?: Logger;
-  metrics?: WorkqueueMetricsProvider;
+  /** Where the queue's workqueue_* metrics go. */
+  metrics?: Registry;
 }
 
 /** Every block is in use: the node waits (retried with backoff) until one is released. */
@@ -78,7 +81,7 @@ export class NodeIpamController implements Controller {
     this.nodes = opts.nodes;
     this.recorder = opts.recorder;
     this.logger = opts.logger ?? silentLogger();
-    this.queue = createWorkqueue({ name: NAME, clock: opts.clock ?? realClock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.queue = newControllerQueue(NAME, { clock: opts.clock ?? realClock, metrics: opts.metrics });
     this.nodes.addEventHandler({
       onAdd: (node) => { this.observe(node); },
       onUpdate: (_old, node) => { this.observe(node); },
@@ -187,7 +190,7 @@ export const createNodeIpamController: ControllerFactory = (ctx) => {
     nodeCidrMaskSize: ctx.config.nodeCidrMaskSize,
     clock: ctx.clock,
     logger,
-    metrics: queueMetricsFor(ctx.metrics),
+    metrics: ctx.metrics,
   });
 };
 

@@ -14,7 +14,8 @@ import {
   NodeLifecycleController,
   PODS,
 } from "./nodelifecycle-controller.js";
-import { evictionDecision, reconcileTaints, TAINT_NOT_READY, TAINT_UNREACHABLE, tolerates } from "./taints.js";
+import { toleratesTaint as tolerates } from "../../../api/tolerations.js";
+import { evictionDecision, reconcileTaints, TAINT_NOT_READY, TAINT_UNREACHABLE } from "./taints.js";
 
 const GRACE = 40_000;
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

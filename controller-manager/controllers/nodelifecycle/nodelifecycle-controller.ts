@@ -17,15 +17,22 @@
 //     being deleted, are deleted with grace 0: no kubelet will ever finish them.
 //   - Events: RegisteredNode when a node is first seen, NodeNotReady on Ready leaving True, RemovingNode when it is
 //     gone. All writes carry the cached resourceVersion, so a concurrent kubelet update wins and we retry.
+import { errorMessage, isNotFound } from "../../../api/errors.js";
+import { podKey } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
+import { formatTime } from "../../../api/time.js";
 import type { Lease, Node, NodeCondition, Pod, PodCondition } from "../../../api/types/index.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, waitForCacheSync, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
-import { createWorkqueue, type RateLimitingQueue, type WorkqueueMetricsProvider } from "../../../client/workqueue.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import { ensureIndex, errorMessage, formatTime, isNotFound, podKey, queueMetricsFor, runWorkers } from "../controller-utils.js";
+import type { Registry } from "../../../component-base/metrics.js";
+import {
+  ensureIndex,
+} from "../controller-utils.js";
 import type { Controller, ControllerFactory } from "../types.js";
 import { condition, evictionDecision, reconcileTaints } from "./taints.js";
 
@@ -64,7 +71,8 @@ export interface NodeLifecycleControllerOptions {
   evictionWorkers?: number;
   clock?: Clock;
   logger?: Logger;
-  metrics?: WorkqueueMetricsProvider;
+  /** Where the queue's workqueue_* metrics go. */
+  metrics?: Registry;
 }
 
 interface KnownNode {
@@ -109,7 +117,7 @@ export class NodeLifecycleController implements Controller {
     this.evictionRecorder = opts.evictionRecorder ?? opts.recorder;
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? silentLogger();
-    this.evictionQueue = createWorkqueue({ name: "node_lifecycle_taint_eviction", clock: this.clock, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+    this.evictionQueue = newControllerQueue("node_lifecycle_taint_eviction", { clock: this.clock, metrics: opts.metrics });
     ensureIndex(this.pods, POD_NODE_INDEX, (pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []));
 
     this.pods.addEventHandler({
@@ -346,7 +354,7 @@ export const createNodeLifecycleController: ControllerFactory = (ctx) =>
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
     // One provider per registry, so the scrape-time gauges see every controller's queue.
-    metrics: queueMetricsFor(ctx.metrics),
+    metrics: ctx.metrics,
   });
 
 /** The name registry.ts imports (the --controllers name is "nodelifecycle"). */

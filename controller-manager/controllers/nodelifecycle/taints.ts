@@ -1,5 +1,6 @@
 // Taints and tolerations as the node lifecycle controller uses them (k8s.io/api/core/v1 toleration.go,
 // pkg/controller/nodelifecycle's condition → taint maps, and the taint manager's getMinTolerationTime). Pure.
+import { toleratesTaint } from "../../../api/tolerations.js";
 import type { Node, NodeCondition, Taint, TaintEffect, Toleration } from "../../../api/types/index.js";
 
 export const TAINT_NOT_READY = "node.kubernetes.io/not-ready";
@@ -67,18 +68,6 @@ export function reconcileTaints(node: Readonly<Node>, nowRfc3339: string): Taint
   return same ? undefined : next;
 }
 
-/** v1.Toleration.ToleratesTaint. */
-export function tolerates(toleration: Readonly<Toleration>, taint: Readonly<Taint>): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (toleration.key && toleration.key !== taint.key) return false;
-  switch (toleration.operator ?? "Equal") {
-    case "Exists":
-      return true;
-    case "Equal":
-      return (toleration.value ?? "") === (taint.value ?? "");
-  }
-}
-
 export type EvictionDecision =
   | { kind: "none" }
   /** Some NoExecute taint is not tolerated at all. */
@@ -99,7 +88,7 @@ export function evictionDecision(taints: readonly Readonly<Taint>[], tolerations
   let minSeconds = Infinity;
   let start = Infinity;
   for (const taint of noExecute) {
-    const toleration = tolerations.find((t) => tolerates(t, taint));
+    const toleration = tolerations.find((t) => toleratesTaint(t, taint));
     if (!toleration) return { kind: "now", taint: { ...taint } };
     if (toleration.tolerationSeconds !== undefined) minSeconds = Math.min(minSeconds, Math.max(0, toleration.tolerationSeconds));
     const added = taint.timeAdded ? Date.parse(taint.timeAdded) : NaN;

@@ -11,12 +11,15 @@
 //   - status (replicas, fullyLabeledReplicas, readyReplicas, availableReplicas, observedGeneration, the
 //     ReplicaFailure condition) is written last and only when it changed; the key is requeued for the moment a
 //     ready pod becomes available (minReadySeconds).
-import { isStatusError } from "../../../api/errors.js";
+import { errorMessage, isNotFound, retryOnConflict, toError } from "../../../api/errors.js";
 import { isEmptySelector, selectorFromLabelSelector, selectorFromSet, type Selector } from "../../../api/labels.js";
 import { objectKey, type KubeObject, type ObjectMeta } from "../../../api/meta.js";
+import { availableInMs, isPodActive, isPodReady, podKey, podReadyCondition } from "../../../api/pod.js";
 import { findResource, type ResourceInfo } from "../../../api/resources.js";
+import { formatTime, parseTime } from "../../../api/time.js";
 import type { ReplicaSet } from "../../../api/types/apps.js";
 import type { Pod, ReplicationController } from "../../../api/types/core.js";
+import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -26,26 +29,16 @@ import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
 import {
   adoptPatch,
-  availableInMs,
   claimObjects,
   CONTROLLER_UID_INDEX,
   ControllerExpectations,
   controllerRefOf,
   ensureControllerUidIndex,
-  formatTime,
-  isPodActive,
-  isPodReady,
-  newControllerQueue,
   newControllerRef,
   orphanIndexValue,
-  parseTime,
-  podKey,
-  podReadyCondition,
   recheckOwner,
   releasePatch,
-  runWorkers,
   semanticEqual,
-  toError,
 } from "../controller-utils.js";
 import type { Controller, ControllerContext } from "../types.js";
 
@@ -180,7 +173,7 @@ export class ReplicaSetController implements Controller {
     if (!Number.isInteger(this.workers) || this.workers < 1) throw new Error(`${this.name}: workers must be a positive integer, got ${this.workers}`);
     if (!Number.isInteger(this.burstReplicas) || this.burstReplicas < 1) throw new Error(`${this.name}: burstReplicas must be a positive integer, got ${this.burstReplicas}`);
     if (opts.informer.resource.resource !== opts.kind.resource.resource) throw new Error(`${this.name}: informer is for ${opts.informer.resource.resource}, want ${opts.kind.resource.resource}`);
-    this.queue = newControllerQueue(opts.kind.queueName, this.clock, opts.metrics);
+    this.queue = newControllerQueue(opts.kind.queueName, { clock: this.clock, metrics: opts.metrics });
     this.expectations = new ControllerExpectations(this.clock);
     ensureControllerUidIndex(this.podInformer);
     this.informer.addEventHandler({
@@ -390,7 +383,7 @@ export class ReplicaSetController implements Controller {
         const pod = victims[i]!;
         // The deletion will never be observed (or already happened, for NotFound).
         this.expectations.deletionObserved(key, podKey(pod));
-        if (!(isStatusError(result.reason) && result.reason.reason === "NotFound")) firstError ??= result.reason;
+        if (!isNotFound(result.reason)) firstError ??= result.reason;
       });
       if (firstError !== undefined) throw toError(firstError);
     }
@@ -412,7 +405,7 @@ export class ReplicaSetController implements Controller {
       await this.client.delete(PODS, pod.metadata.namespace, name, { preconditions: { uid: pod.metadata.uid ?? "" } });
       this.recorder.event(owner, "Normal", "SuccessfulDelete", `Deleted pod: ${name}`);
     } catch (err) {
-      if (!(isStatusError(err) && err.reason === "NotFound")) this.recorder.event(owner, "Warning", "FailedDelete", `Error deleting: ${errorMessage(err)}`);
+      if (!isNotFound(err)) this.recorder.event(owner, "Warning", "FailedDelete", `Error deleting: ${errorMessage(err)}`);
       throw err;
     }
   }
@@ -427,15 +420,16 @@ export class ReplicaSetController implements Controller {
     const info = this.kind.resource;
     const next = structuredClone(owner) as Replicated;
     next.status = wire;
-    try {
-      await this.client.updateStatus<Replicated>(info, owner.metadata.namespace, next);
-    } catch (err) {
-      if (!(isStatusError(err) && err.reason === "Conflict")) throw err;
+    await retryOnConflict(async (previous) => {
+      if (previous === undefined) {
+        await this.client.updateStatus<Replicated>(info, owner.metadata.namespace, next);
+        return;
+      }
       const fresh = await this.client.get<Replicated>(info, owner.metadata.namespace, owner.metadata.name ?? "");
       if (fresh.metadata.uid !== owner.metadata.uid) return;
       fresh.status = wire;
       await this.client.updateStatus<Replicated>(info, owner.metadata.namespace, fresh);
-    }
+    }, { attempts: 2 });
   }
 }
 
@@ -599,10 +593,6 @@ export function newPodFor(owner: Readonly<Replicated>, kind: Pick<ReplicaKind, "
   if (tmeta?.annotations) meta.annotations = { ...tmeta.annotations };
   if (tmeta?.finalizers) meta.finalizers = [...tmeta.finalizers];
   return { apiVersion: "v1", kind: "Pod", metadata: meta, spec: structuredClone(template?.spec ?? { containers: [] }) };
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** For callers that need to know an object's kind at a glance (logs, tests). */
