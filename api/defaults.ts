@@ -3,7 +3,7 @@
 // applyDefaults on every create and update (before validation), and applyCreateDefaults once on create.
 //
 // Everything here is idempotent: applying it twice changes nothing, so update paths may re-default freely, and a
-// Deployment's template and its ReplicaSet's copy of it default to the same thing (contract §10 relies on that).
+// Deployment's template and its ReplicaSet's copy of it default to the same thing (kubectl rollout history/undo compare them).
 import type { KubeObject } from "./meta.js";
 import { isQuantity, parseQuantity } from "./quantity.js";
 import type { ResourceInfo } from "./resources.js";

@@ -1,5 +1,5 @@
 // Server-side Table printing (meta.k8s.io/v1 Table), the analog of Kubernetes' pkg/printers/internalversion: what
-// `kubectl get` shows. Columns, their order, types and priorities, and the text of every cell follow contract §6;
+// `kubectl get` shows. Columns, their order, types and priorities, and the text of every cell follow kubectl's own printers;
 // the server always sends the wide (-o wide) columns and kubectl hides those with priority 1.
 import { ageSince, humanDuration } from "./duration.js";
 import { formatLabels, selectorFromLabelSelector } from "./labels.js";

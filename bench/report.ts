@@ -7,7 +7,7 @@ export interface ReportRow {
   section: string;
   figure: string;
   value: string;
-  /** What real Kubernetes does here (docs/targets.md), or what the value is compared against. */
+  /** What real Kubernetes does on these machines (bench/README.md lists the figures), or what the value is compared against. */
   reference?: string;
   target?: string;
   verdict?: Verdict;

@@ -31,7 +31,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     summary: "Simulate N nodes in one process (registers Nodes, renews Leases, runs bound pods as hollow pods)",
     run: async (argv) => (await import("./hollow-nodes/command.js")).main(argv),
   },
-  // The lab launcher (DESIGN.md, "Lab") goes here:
+  // The lab launcher (one node = one network namespace, every component a supervised process) goes here:
   //   up      start etcd, apiserver, scheduler, controller-manager and N nodes as supervised processes
   //   status  what runs, what restarted, where the kubeconfig is
   //   kill    kill a component or a node on purpose, to watch the cluster heal

@@ -1,5 +1,5 @@
 // The Kubernetes channel protocol for exec and attach over WebSocket (`v4.channel.k8s.io`, `v5.channel.k8s.io`),
-// shared by the apiserver and the kubelet (contract §12). Pure framing: no sockets here.
+// as kubectl 1.32 speaks it, shared by the apiserver and the kubelet. Pure framing: no sockets here.
 //
 // Every message is a WebSocket binary frame whose first byte is the channel and whose rest is the payload:
 //   0 stdin (client→server)   1 stdout   2 stderr   3 error: one JSON meta/v1 Status when the command ends

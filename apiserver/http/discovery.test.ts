@@ -12,7 +12,7 @@ import {
 } from "./discovery.js";
 import { parseMediaType } from "./negotiate.js";
 
-/** The Accept header kubectl sends to /api and /apis (contract §3). */
+/** The Accept header kubectl sends to /api and /apis. */
 const KUBECTL_DISCOVERY_ACCEPT =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 

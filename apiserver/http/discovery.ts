@@ -3,7 +3,7 @@
 // do not ask for aggregated discovery, and /version.
 //
 // kubectl learns everything about resources from these: kinds for `-f` files, scope, verbs, short names and the
-// `all` category (there is no built-in fallback), and the scale subresource's kind (contract §3). Its client picks
+// `all` category (there is no built-in fallback), and the scale subresource's kind. Its client picks
 // the format from the response Content-Type only, so aggregated replies must carry AGGREGATED_DISCOVERY_CONTENT_TYPE.
 import { GROUP_VERSIONS, RESOURCES, apiVersionOf } from "../../api/resources.js";
 import type { GroupVersionKind, ResourceInfo, SubresourceInfo } from "../../api/resources.js";

@@ -16,7 +16,7 @@ import {
   warningHeaderValue,
 } from "./negotiate.js";
 
-/** kubectl get's Accept header (contract §1 TBL). */
+/** kubectl get's Accept header, asking for a Table. */
 const TBL = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {

@@ -75,7 +75,7 @@ export type TableApiVersion = "meta.k8s.io/v1" | "meta.k8s.io/v1beta1";
 
 /**
  * The Table apiVersion the client asked for, or undefined for a plain object/list reply. kubectl's `get` offers
- * `application/json;as=Table;v=v1;g=meta.k8s.io, …;v=v1beta1…, application/json` (contract §1 TBL); the first
+ * `application/json;as=Table;v=v1;g=meta.k8s.io, …;v=v1beta1…, application/json`; the first
  * acceptable offer wins, so a plain JSON or wildcard offer before any Table offer means "no Table". The reply's
  * apiVersion must follow the version offered.
  */
@@ -100,7 +100,7 @@ export function wantsTable(accept: string | undefined): boolean {
 
 /**
  * Whether a plain JSON reply is acceptable. kubectl's typed clients offer protobuf first and JSON second, which is
- * fine: protobuf replies are never required (contract §5). False means 406 NotAcceptable.
+ * fine: protobuf replies are never required (every client falls back to JSON). False means 406 NotAcceptable.
  */
 export function acceptsJson(accept: string | undefined): boolean {
   return parseAccept(accept).some(acceptsJsonOffer);

@@ -1,6 +1,6 @@
 // OpenAPI v3 documents generated from api/resources.ts: the `/openapi/v3` index and one document per group version.
 //
-// What they are for (contract §4): kubectl's `create -f`, `apply`, `edit` and `replace` validate with the server
+// What they are for: kubectl's `create -f`, `apply`, `edit` and `replace` validate with the server
 // (`fieldValidation=Strict`) only after finding, in the group version's document, a PATCH operation tagged with
 // the object's `x-kubernetes-group-version-kind` and carrying a `fieldValidation` query parameter; without that they
 // fall back to /openapi/v2 and fail. Every served group version therefore gets a document with such an operation

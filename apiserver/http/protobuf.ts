@@ -1,7 +1,7 @@
 // Decoding `application/vnd.kubernetes.protobuf` request bodies into the JSON form of the object.
 //
 // client-go's typed clients send protobuf for Create/Update of built-in kinds, and kubectl's `create <generator>`
-// commands use them (contract §5); a 415 is not retried as JSON, so these bodies must be understood. The schema is
+// commands use them; a 415 is not retried as JSON, so these bodies must be understood. The schema is
 // kubelab's own proto/k8s.proto, loaded once with protobufjs; the conversion to JSON follows the gogo encoding
 // rules documented there (zero non-pointer fields dropped, pointer fields kept when present, embedded messages
 // inlined, Time/Quantity/IntOrString/bytes in their JSON forms).

@@ -1,5 +1,5 @@
 // Error and success bodies as meta/v1 Status objects. Every non-2xx reply the apiserver sends goes through
-// sendStatus, so clients always see `kind: Status, status: Failure` with a reason and code (contract §8): kubectl only
+// sendStatus, so clients always see `kind: Status, status: Failure` with a reason and code: kubectl only
 // prints "Error from server (<reason>): <message>" when the body decodes as such a Status.
 import type { ServerResponse } from "node:http";
 import { internalError, isStatusError } from "../../api/errors.js";
@@ -37,7 +37,7 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
 }
 
 /**
- * The Success Status returned by a DELETE that removed the object at once (contract §1 `delete`):
+ * The Success Status returned by a DELETE that removed the object at once (what kubectl prints as `<kind> "<name>" deleted`):
  * `{kind: Status, status: Success, details: {name, group, kind, uid}}`, code 200.
  */
 export function statusSuccess(details?: StatusDetails): Status {

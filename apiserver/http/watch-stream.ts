@@ -1,4 +1,4 @@
-// Encoders for watch responses (contract §7).
+// Encoders for watch responses: chunked JSON lines of {type, object}, and WebSocket frames of the same.
 //
 // Over HTTP: one 200 response, `Content-Type: application/json`, chunked, carrying back-to-back
 // `{"type":…,"object":…}` JSON documents, one per line, each flushed as soon as it is written: kubectl, client-go

@@ -1,5 +1,5 @@
 // The controllers kube-controller-manager can run, by --controllers name: a Map from name to factory that rejects
-// duplicates (HOUSE-STYLE's registry shape), plus Kubernetes' rules for the --controllers flag.
+// duplicates, so two controllers can never claim one name, plus Kubernetes' rules for the --controllers flag.
 import { createDeploymentController } from "./deployment/deployment-controller.js";
 import { createEndpointsController } from "./endpoints/endpoints-controller.js";
 import { createEndpointSliceController } from "./endpointslice/endpointslice-controller.js";

@@ -3,7 +3,7 @@
 // status when it changes or every report period; for pods bound to its nodes it reports them Running after the
 // start delay (or Failed, crash-looping or unready, as annotations ask) and finishes their graceful deletion.
 //
-// Shape (HOUSE-STYLE.md): two shared informers (all nodes; all bound pods, spec.nodeName!=) whose handlers only
+// Shape (the controllers' informer → workqueue → sync loop): two shared informers (all nodes; all bound pods, spec.nodeName!=) whose handlers only
 // enqueue; three workqueues (node registration/status, leases, pods) each drained by a small worker pool, which
 // bounds the requests in flight; two SpreadTickers that spread the periodic lease renewals and status checks over
 // their periods. No per-node watches or timers: 1,000 nodes cost one process about a tenth of a core.

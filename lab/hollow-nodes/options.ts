@@ -1,5 +1,5 @@
 // Flags of `kubelab hollow-nodes` and their conversion into a validated HollowNodesConfig: the one place a bad
-// value is named (habit 6), so the simulator itself trusts its configuration.
+// value is named, so the simulator itself trusts its configuration.
 import { errorMessage } from "../../api/errors.js";
 import { isDNS1123Label, validateLabelKey, validateLabelValue } from "../../api/labels.js";
 import { canonicalQuantity, parseQuantity, quantityValue } from "../../api/quantity.js";

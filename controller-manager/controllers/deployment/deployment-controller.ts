@@ -2,7 +2,7 @@
 // recreate.go, progress.go). A Deployment owns ReplicaSets named <deployment>-<pod-template-hash>; the one whose
 // template equals the Deployment's (ignoring the hash label) is the new one, the rest are old. Contract:
 //   - the new ReplicaSet's template is the Deployment's verbatim plus the hash label (also in its selector and
-//     labels), so kubectl's rollout history/undo (contract §10) recognise it; reusing an old template (a rollback)
+//     labels), so kubectl's rollout history/undo (which match ReplicaSets to revisions by template) recognise it; reusing an old template (a rollback)
 //     reuses its ReplicaSet;
 //   - revisions: the new ReplicaSet gets max(old revisions)+1 in deployment.kubernetes.io/revision (the numbers a
 //     reused one had go to revision-history) and the Deployment the same annotation, so it always has annotations;
