@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import { createRegistry } from "../component-base/metrics.js";
 import { formatMicroTime, LeaderElector, leaderElectionMetrics, runLeaderElection, type Lease, type LeaderElectionConfig } from "./leader-election.js";
@@ -7,12 +7,11 @@ import { FakeApiserver } from "./testing/fake-apiserver.js";
 
 const LEASES = RESOURCES.find((r) => r.resource === "leases")!;
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Resolves once `cond` holds. The fake apiserver's I/O is real, so this polls rather than moving a clock. */
+function waitFor(cond: () => boolean, what: string, timeout = 5000): Promise<void> {
+  return vi.waitFor(() => {
+    if (!cond()) throw new Error(`timed out waiting for ${what}`);
+  }, { timeout, interval: 5 });
 }
 
 let server: FakeApiserver;
@@ -72,10 +71,7 @@ describe("leader election", () => {
     const a = candidate("a");
     const b = candidate("b");
     await waitFor(() => a.election.isLeader() || b.election.isLeader(), "a leader");
-    for (let i = 0; i < 20; i++) {
-      expect(Number(a.election.isLeader()) + Number(b.election.isLeader())).toBe(1);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    expect(Number(a.election.isLeader()) + Number(b.election.isLeader())).toBe(1);
     const [leader, follower] = a.election.isLeader() ? [a, b] : [b, a];
     const spec = lease().spec!;
     expect(spec.holderIdentity).toBe(leader.id);
@@ -86,9 +82,12 @@ describe("leader election", () => {
     expect(follower.started).toBe(0);
     await waitFor(() => follower.leaders.includes(leader.id), "follower sees the leader");
     expect(follower.election.leader()).toBe(leader.id);
-    // Renewals keep moving renewTime.
+    // Renewals keep moving renewTime, and the follower, retrying all along, never starts leading.
     const renewed = spec.renewTime;
     await waitFor(() => lease().spec!.renewTime !== renewed, "a renewal");
+    expect(leader.election.isLeader()).toBe(true);
+    expect(follower.election.isLeader()).toBe(false);
+    expect(follower.started).toBe(0);
 
     a.controller.abort();
     b.controller.abort();
@@ -99,7 +98,7 @@ describe("leader election", () => {
     const a = candidate("a");
     await waitFor(() => a.election.isLeader(), "a leads");
     const b = candidate("b");
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor(() => b.leaders.includes("a"), "b observes a");
     expect(b.election.isLeader()).toBe(false);
 
     const released = Date.now();
