@@ -76,9 +76,19 @@ const THROUGH_COMPONENT_BASE = [
   { name: "pino", message: "use component-base/logging.ts" },
 ];
 
-const IO_MODULES = ["node:fs", "node:fs/promises", "node:http", "node:https", "node:http2", "node:child_process", "node:dgram", "node:dns", "node:tls", "etcd3", "express", "ws", "@grpc/grpc-js"].map(
-  (name) => ({ name, message: "api/ holds no I/O: do this in client/, component-base/ or a process" }),
-);
+const NO_IO = "api/ holds no I/O: do this in client/, component-base/ or a process";
+const IO_MODULES = [
+  ...["node:fs", "node:fs/promises", "node:http", "node:https", "node:http2", "node:child_process", "node:dgram", "node:dns", "node:tls", "etcd3", "express", "ws", "@grpc/grpc-js"].map((name) => ({ name, message: NO_IO })),
+  { name: "node:net", allowImportNames: ["isIP", "isIPv4", "isIPv6"], message: NO_IO },
+];
+
+/**
+ * @param {{ name: string, message: string, allowImportNames?: string[] }[]} extraPaths
+ * @returns {import("eslint").Linter.RuleEntry}
+ */
+function restrictedImports(extraPaths) {
+  return ["error", { paths: [...THROUGH_COMPONENT_BASE, ...extraPaths], patterns: [{ group: ["prom-client/*", "pino/*"], message: "use component-base/" }] }];
+}
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "proto/gen/**", "eslint.config.js"] },
@@ -107,7 +117,7 @@ export default tseslint.config(
       // Type-only imports are erased at run time and are not counted; packages are not followed.
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
       "import-x/no-restricted-paths": ["error", { basePath: import.meta.dirname, zones: [...folderZones([]), FRAMEWORK_ZONE] }],
-      "no-restricted-imports": ["error", { paths: THROUGH_COMPONENT_BASE }],
+      "no-restricted-imports": restrictedImports([]),
     },
   },
   {
@@ -117,7 +127,7 @@ export default tseslint.config(
   {
     files: ["api/**"],
     ignores: TEST_FILES,
-    rules: { "no-restricted-imports": ["error", { paths: [...THROUGH_COMPONENT_BASE, ...IO_MODULES] }] },
+    rules: { "no-restricted-imports": restrictedImports(IO_MODULES) },
   },
   {
     files: ["component-base/**"],
