@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubeList, KubeObject, WatchEvent } from "../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../api/resources.js";
 import { FakeClock, flushPromises } from "../component-base/testing/fake-clock.js";
@@ -28,12 +28,11 @@ function recorder<T extends KubeObject>(): EventHandler<T> & { log: string[] } {
   };
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Resolves once `cond` holds. The fake apiserver's I/O is real, so this polls rather than moving a clock. */
+function waitFor(cond: () => boolean, what: string, timeout = 3000): Promise<void> {
+  return vi.waitFor(() => {
+    if (!cond()) throw new Error(`timed out waiting for ${what}`);
+  }, { timeout, interval: 5 });
 }
 
 let server: FakeApiserver;
@@ -219,8 +218,11 @@ describe("informer", () => {
     expect(late.log).toEqual(["add a (initial)"]);
     expect(reg.hasSynced()).toBe(true);
     reg.remove();
+    // Every handler hears an event in the same turn, so once one that stayed has heard of b, the removed one would have.
+    const stayed = recorder();
+    informer.addEventHandler(stayed);
     await client.create(PODS, "default", pod("b"));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => stayed.log.includes("add b"), "b");
     expect(late.log).toEqual(["add a (initial)"]);
   });
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { StatusError } from "../api/errors.js";
 import type { KubeObject, WatchEvent } from "../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../api/resources.js";
@@ -254,7 +254,9 @@ describe("RestClient", () => {
         for await (const ev of stream) seen.push(ev);
       })();
       await client.create(PODS, "default", pod("a"));
-      await new Promise((r) => setTimeout(r, 50));
+      await vi.waitFor(() => {
+        expect(seen).toHaveLength(1);
+      });
       server.closeWatches();
       await done;
       expect(seen).toHaveLength(1);
@@ -294,7 +296,7 @@ describe("RestClient", () => {
         for await (const ev of stream) throw new Error(`unexpected ${ev.type}`);
       };
       const pending = iterate();
-      await new Promise((r) => setTimeout(r, 20));
+      expect(server.watchCount()).toBe(1);
       server.breakConnections();
       await expect(pending).rejects.toBeInstanceOf(ConnectionError);
     });
@@ -305,10 +307,12 @@ describe("RestClient", () => {
       const pending = (async () => {
         for await (const ev of stream) throw new Error(`unexpected ${ev.type}`);
       })();
-      await new Promise((r) => setTimeout(r, 20));
+      expect(server.watchCount()).toBe(1);
       controller.abort();
       await expect(pending).resolves.toBeUndefined();
-      expect(server.watchCount()).toBe(0);
+      await vi.waitFor(() => {
+        expect(server.watchCount()).toBe(0);
+      });
     });
   });
 

@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { errorMessage } from "../api/errors.js";
 import { isRecord } from "../api/meta.js";
 import type { Pod } from "../api/types/index.js";
+import type { Profile, WeightedPlugin } from "./framework/profile.js";
 import { NAME as NODE_AFFINITY } from "./plugins/node-affinity.js";
 import { NAME as NODE_NAME } from "./plugins/node-name.js";
 import { NAME as NODE_PORTS } from "./plugins/node-ports.js";
@@ -24,21 +25,6 @@ export const DEFAULT_SCHEDULER_NAME = "default-scheduler";
 export function schedulerNameOf(pod: Readonly<Pod>): string {
   const name = pod.spec?.schedulerName;
   return name === undefined || name === "" ? DEFAULT_SCHEDULER_NAME : name;
-}
-
-export interface WeightedPlugin {
-  name: string;
-  weight: number;
-}
-
-export interface Profile {
-  schedulerName: string;
-  /** Filter plugins in the order they run (their PreFilter runs first, in the same order). */
-  filter: string[];
-  /** Score plugins and weights (their PreScore runs first). */
-  score: WeightedPlugin[];
-  /** pluginConfig[].args by plugin name. */
-  pluginArgs: Map<string, unknown>;
 }
 
 export interface SchedulerConfig {

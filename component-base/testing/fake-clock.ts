@@ -55,6 +55,15 @@ export class FakeClock implements Clock {
   }
 
   /**
+   * Moves time forward by `ms` at once, then fires every timer now due, each seeing the new time: what a process
+   * sees when its event loop was blocked and its timers run late.
+   */
+  stall(ms: number): void {
+    this.current += ms;
+    for (let t = this.earliest(); t && t.at <= this.current; t = this.earliest()) this.fire(t);
+  }
+
+  /**
    * Moves time forward by `ms`, firing due timers in order and letting promise continuations (and timers they
    * schedule inside the window) run after each one. Use this when the code under test is async.
    */

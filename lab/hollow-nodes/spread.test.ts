@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { sleepOn, type Clock, type Timer } from "../../component-base/clock.js";
 import { FakeClock } from "../../component-base/testing/fake-clock.js";
 import { slotOffsetMs, SpreadTicker } from "./spread.js";
 
@@ -45,16 +44,14 @@ describe("SpreadTicker", () => {
   });
 
   it("after a stall longer than a period, gives each slot one turn, then carries on a period later instead of bursting through the missed turns", () => {
-    const clock = new ManualClock();
-    const fired: [number, number][] = [];
-    new SpreadTicker({ slots: 4, periodMs: 1000, clock, onSlot: (slot) => fired.push([slot, clock.now()]) }).start(new AbortController().signal);
-    clock.runUntil(0);
+    const { clock, fired } = started(4, 1000);
+    clock.step(0);
     expect(fired).toEqual([[0, 0]]);
     // The event loop was blocked: the timer for slot 1 (due at 250) runs only at 5750.
-    clock.jumpTo(5750);
+    clock.stall(5750);
     expect(fired.slice(1)).toEqual([[1, 5750], [2, 5750], [3, 5750], [0, 5750]]);
     fired.length = 0;
-    clock.runUntil(7749);
+    clock.step(1999);
     expect(fired).toEqual([[1, 6750], [2, 7000], [3, 7250], [0, 7500]]);
   });
 
@@ -78,45 +75,3 @@ describe("SpreadTicker", () => {
   });
 });
 
-/** A clock whose timers run only when told, at whatever time the test says: a blocked event loop is a jump. */
-class ManualClock implements Clock {
-  private current = 0;
-  private timers: { at: number; fn: () => void }[] = [];
-
-  now(): number {
-    return this.current;
-  }
-
-  setTimeout(fn: () => void, ms: number): Timer {
-    const timer = { at: this.current + Math.max(0, ms), fn };
-    this.timers.push(timer);
-    return { cancel: () => { this.timers = this.timers.filter((t) => t !== timer); } };
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-    return sleepOn(this, ms, signal);
-  }
-
-  /** Runs timers in due order, each at its due time, up to `t`. */
-  runUntil(t: number): void {
-    for (let next = this.earliest(); next && next.at <= t; next = this.earliest()) {
-      this.timers = this.timers.filter((x) => x !== next);
-      this.current = Math.max(this.current, next.at);
-      next.fn();
-    }
-    this.current = t;
-  }
-
-  /** Time moves to `t` first; then whatever is due runs, all seeing `t` (timers came late). */
-  jumpTo(t: number): void {
-    this.current = t;
-    for (let next = this.earliest(); next && next.at <= t; next = this.earliest()) {
-      this.timers = this.timers.filter((x) => x !== next);
-      next.fn();
-    }
-  }
-
-  private earliest(): { at: number; fn: () => void } | undefined {
-    return [...this.timers].sort((a, b) => a.at - b.at)[0];
-  }
-}

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { newNode, newPod } from "../../api/testing/builders.js";
-import { defaultProfile, type Profile } from "../config.js";
-import { inTreeRegistry, Registry } from "../plugins/registry.js";
+import { defaultProfile } from "../config.js";
+import { inTreeRegistry } from "../plugins/registry.js";
 import { CycleState, Status, type FilterPlugin, type ScorePlugin } from "./interface.js";
+import type { Profile } from "./profile.js";
+import { Registry } from "./registry.js";
 import { Framework } from "./runtime.js";
 import { nodeInfoOf, testHandle } from "./testing.js";
 

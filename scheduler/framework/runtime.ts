@@ -1,8 +1,6 @@
 // The framework runtime for one profile: instantiates the profile's plugins from the registry and runs them at
 // each extension point (k8s framework/runtime/framework.go, trimmed to what kubelab's plugins use).
 import type { Pod } from "../../api/types/index.js";
-import type { Profile } from "../config.js";
-import type { Registry } from "../plugins/registry.js";
 import {
   isFilterPlugin,
   isPreFilterPlugin,
@@ -21,6 +19,8 @@ import {
   type ScorePlugin,
 } from "./interface.js";
 import type { NodeInfo } from "./node-info.js";
+import type { Profile } from "./profile.js";
+import type { Registry } from "./registry.js";
 
 /** The Filter plugins left after PreFilter's Skips, resolved once per pod rather than once per node. */
 const ACTIVE_FILTERS = new StateKey<readonly FilterPlugin[]>("framework/active-filters");
