@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
-import { badRequest, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { badRequest, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
@@ -525,7 +525,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       },
     );
   } catch (err) {
-    if (!(err instanceof StatusError && err.code === 410)) throw err;
+    if (!(err instanceof StatusError && isExpired(err))) throw err;
     const expiredWriter = chunkedWatchWriter(res);
     expiredWriter.send({ type: "ERROR", object: err.toStatus() });
     expiredWriter.close();

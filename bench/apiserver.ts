@@ -3,6 +3,7 @@
 // its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Etcd3 } from "etcd3";
+import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
@@ -88,7 +89,7 @@ function storedPodValue(name: string, index: number): string {
   return JSON.stringify({
     kind: "Pod",
     apiVersion: "v1",
-    metadata: { name, namespace: NAMESPACE, uid, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
+    metadata: { name, namespace: NAMESPACE, uid, creationTimestamp: formatTime(Date.now()) },
     spec: {
       volumes: [{ name: "kube-api-access", projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: "token" } }], defaultMode: 420 } }],
       containers: [{ name: "c", image: "nginx", resources: {}, terminationMessagePath: "/dev/termination-log", terminationMessagePolicy: "File", imagePullPolicy: "Always" }],

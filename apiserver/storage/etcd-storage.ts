@@ -19,6 +19,7 @@ import {
   type IWatchRequest,
   type IWatchResponse,
 } from "etcd3";
+import { errorMessage } from "../../api/errors.js";
 import { isKubeObject, type KubeObject } from "../../api/meta.js";
 import {
   StorageError,
@@ -776,7 +777,7 @@ function isLeaseNotFound(err: unknown): boolean {
 /** Every etcd/gRPC failure becomes one of the storage codes; anything unrecognised means etcd is not serving us. */
 export function toStorageError(err: unknown, key: string): StorageError {
   if (err instanceof StorageError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const options = { cause: err };
   if (message.includes("required revision has been compacted")) {
     return new StorageError("Compacted", key, `the requested revision has been compacted (${message})`, options);
