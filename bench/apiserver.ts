@@ -3,6 +3,7 @@
 // its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Etcd3 } from "etcd3";
+import { errorMessage } from "../api/errors.js";
 import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
@@ -284,7 +285,7 @@ async function createPods(client: HttpClient, prefix: string, from: number, to: 
       }
       problem = `${res.status}: ${statusMessage(res.body)}`;
     } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
+      problem = errorMessage(err);
     }
     run.errors++;
     if (run.errorSamples.length < 5) run.errorSamples.push(problem);
@@ -716,7 +717,7 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
       await fn();
       return true;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       result.errors[name] = message;
       progress(`${name} failed: ${message}`);
       const gone = api?.exitReason();

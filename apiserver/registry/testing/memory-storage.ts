@@ -1,6 +1,7 @@
 // Test fakes for the storage contract: an in-memory etcd (MemoryStorage), a watch cache fed synchronously by its
 // writes (MemoryWatchCache), in-memory ClusterIP/NodePort allocators, and memoryRegistry() wiring them into a Registry.
 // Small on purpose: a fake must be obviously correct, so it models etcd's revisions and nothing of its performance.
+import { toError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { Registry } from "../registry.js";
 import { AllocationError, type ValueAllocator } from "../services/allocation.js";
@@ -220,7 +221,7 @@ export class MemoryStorage implements Storage {
     try {
       return Promise.resolve(call());
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
   }
 }
