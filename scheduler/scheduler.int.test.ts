@@ -7,11 +7,9 @@ import { RESOURCES } from "../api/resources.js";
 import type { Node, Pod } from "../api/types/index.js";
 import type { CoreEvent } from "../client/event-recorder.js";
 import { RestClient } from "../client/rest.js";
-import { SERVING_LOG_PROBE, servingPort } from "../lab/components/api-client.js";
-import { schedulerComponent } from "../lab/components/kube-scheduler.js";
 import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { startComponentOnFreePort } from "../test/support/components.js";
 import { metricSum } from "../test/support/http.js";
-import { testProcesses } from "../test/support/processes.js";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 const NODES = RESOURCES.find((r) => r.group === "" && r.resource === "nodes")!;
@@ -30,16 +28,13 @@ let schedulersStarted = 0;
 
 /** A scheduler whose health server picks its own port, ready once its /readyz answers. */
 async function startScheduler(master: string, args: string[] = []): Promise<SchedulerProcess> {
-  const component = schedulerComponent({ name: `kube-scheduler-${schedulersStarted++}`, master, port: 0, bindAddress: "127.0.0.1", extraArgs: args });
-  const { process: scheduler } = await testProcesses.startReady({ ...component, readiness: SERVING_LOG_PROBE });
-  const port = servingPort(scheduler.logs());
-  if (port === undefined) throw new Error(`${component.name} was ready without logging its port`);
-  const url = `http://127.0.0.1:${port}`;
+  const scheduler = await startComponentOnFreePort("kube-scheduler", ["--master", master, ...args], `kube-scheduler-${schedulersStarted++}`);
+  const { url } = scheduler;
   await waitFor("the scheduler to be ready", async () => (await fetch(`${url}/readyz`)).ok || undefined, 20_000);
   return {
     url,
     logs: () => scheduler.logs(),
-    kill: (signal = "SIGTERM") => scheduler.stop(signal),
+    kill: (signal = "SIGTERM") => scheduler.kill(signal),
   };
 }
 
