@@ -9,8 +9,7 @@ import { newPod } from "../../api/testing/builders.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
 import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
-import { testProcesses } from "../../test/support/processes.js";
-import { hollowNodesComponent } from "../components/hollow-nodes.js";
+import { startComponent } from "../../test/support/components.js";
 import { UNREADY_ANNOTATION } from "./pod-status.js";
 
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
@@ -28,12 +27,12 @@ let hollowStarted = 0;
 
 /** A hollow-nodes process, started and not waited for: the tests watch its nodes appear. */
 function startHollow(master: string, args: string[]): HollowProcess {
-  const hollow = testProcesses.start(hollowNodesComponent({ name: `hollow-nodes-${hollowStarted++}`, master, extraArgs: args }));
+  const hollow = startComponent("kubelab", ["hollow-nodes", "--master", master, ...args], `hollow-nodes-${hollowStarted++}`);
   return {
-    pid: hollow.pid,
+    pid: hollow.process.pid ?? -1,
     logs: () => hollow.logs(),
     async stop(signal) {
-      await hollow.stop(signal);
+      await hollow.kill(signal);
       return hollow.process.exitCode;
     },
   };
