@@ -19,7 +19,7 @@ import {
   type IWatchRequest,
   type IWatchResponse,
 } from "etcd3";
-import { errorMessage } from "../../api/errors.js";
+import { errorMessage, retryOnConflict } from "../../api/errors.js";
 import { isKubeObject, type KubeObject } from "../../api/meta.js";
 import {
   StorageError,
@@ -232,7 +232,7 @@ export class EtcdStorage implements Storage {
   }
 
   async guaranteedUpdate(key: string, tryUpdate: TryUpdate): Promise<KubeObject> {
-    for (let attempt = 1; ; attempt++) {
+    return retryOnConflict(async () => {
       const kv = await this.getKv("get", key);
       if (!kv) throw new StorageError("KeyNotFound", key, `key ${key} not found`);
       const revision = Number(kv.mod_revision);
@@ -242,13 +242,8 @@ export class EtcdStorage implements Storage {
       const value = encode(next);
       // Like Kubernetes: an update that changes nothing is not written, so it bumps no revision and wakes no watcher.
       if (value.equals(kv.value)) return decodeStrict(kv.value, revision, key);
-      try {
-        return await this.put("update", key, value, revision);
-      } catch (err) {
-        if (isStorageError(err, "Conflict") && attempt < GUARANTEED_UPDATE_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+      return this.put("update", key, value, revision);
+    }, { attempts: GUARANTEED_UPDATE_ATTEMPTS, retriable: (err) => isStorageError(err, "Conflict") });
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KubeObject> {
