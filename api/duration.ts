@@ -1,5 +1,6 @@
 // Human-readable durations as kubectl prints them in AGE, LAST SEEN and similar columns
 // (k8s.io/apimachinery/pkg/util/duration). Two or three significant figures, never more.
+import { parseTime } from "./time.js";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -61,8 +62,7 @@ export function shortHumanDuration(ms: number): string {
  * translateTimestampSince. An absent or unparsable timestamp is `<unknown>`.
  */
 export function ageSince(timestamp: string | undefined, now: number): string {
-  if (timestamp === undefined || timestamp === "") return "<unknown>";
-  const then = Date.parse(timestamp);
-  if (Number.isNaN(then)) return "<unknown>";
+  const then = parseTime(timestamp);
+  if (then === undefined) return "<unknown>";
   return humanDuration(now - then);
 }

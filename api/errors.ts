@@ -41,6 +41,11 @@ export function isAlreadyExists(err: unknown): boolean {
   return isStatusError(err) && err.reason === "AlreadyExists";
 }
 
+/** 410 Expired or Gone: a resourceVersion (a watch start, a continue token) older than what etcd still holds. */
+export function isExpired(err: unknown): boolean {
+  return isStatusError(err) && (err.code === 410 || err.reason === "Expired" || err.reason === "Gone");
+}
+
 export interface RetryOnConflictOptions {
   /** How many times `write` runs at most (default 5, as client-go's DefaultRetry). */
   attempts?: number;

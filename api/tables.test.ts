@@ -3,12 +3,13 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject } from "./meta.js";
 import { RESOURCES, type ResourceInfo } from "./resources.js";
 import { buildTable, tableColumns, tableRow } from "./tables.js";
+import { formatTime } from "./time.js";
 import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
 import type { ContainerStatus, CoreEvent, EndpointSlice, Endpoints, Lease, Pod, PodStatus, ReplicationController } from "./types/index.js";
 
 const NOW = Date.parse("2024-05-01T12:00:00Z");
 const CREATED = "2024-05-01T11:00:00Z"; // 60m before NOW
-const minutesAgo = (m: number): string => new Date(NOW - m * 60_000).toISOString();
+const minutesAgo = (m: number): string => formatTime(NOW - m * 60_000);
 
 function info(group: string, kind: string): ResourceInfo {
   const found = RESOURCES.find((r) => r.group === group && r.kind === kind);

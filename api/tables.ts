@@ -5,6 +5,7 @@ import { ageSince, humanDuration } from "./duration.js";
 import { formatLabels, selectorFromLabelSelector } from "./labels.js";
 import type { KubeObject, LabelSelector, ListMeta, ObjectMeta } from "./meta.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
+import { parseTime } from "./time.js";
 import type {
   ConfigMap,
   Container,
@@ -440,9 +441,7 @@ function podCells(pod: Pod, now: number): unknown[] {
 
 /** When the container's previous instance finished, in ms since the epoch; 0 when it never restarted. */
 function finishedAt(cs: ContainerStatus): number {
-  const at = cs.lastState?.terminated?.finishedAt;
-  const ms = at ? Date.parse(at) : NaN;
-  return Number.isNaN(ms) ? 0 : ms;
+  return parseTime(cs.lastState?.terminated?.finishedAt) ?? 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // What a fresh cluster has before anyone creates anything: the system namespaces and the `kubernetes` Service
 // with Endpoints and an EndpointSlice pointing at this apiserver. Reconciled at start, periodically, and at once
 // when someone deletes them.
-import { StatusError } from "../api/errors.js";
+import { isAlreadyExists, isNotFound, StatusError } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import type { Logger } from "../component-base/logging.js";
 import type { CacheWatcher } from "./storage/interfaces.js";
@@ -136,11 +136,11 @@ async function ensure(store: ResourceStore, namespace: string | undefined, desir
     if (JSON.stringify(desiredBody) === JSON.stringify(currentBody)) return;
     await store.update(namespace, name, { ...desired, metadata: { ...current.metadata, labels: desired.metadata.labels ?? {} } });
   } catch (err) {
-    if (!(err instanceof StatusError && err.reason === "NotFound")) throw err;
+    if (!isNotFound(err)) throw err;
     try {
       await store.create(namespace, structuredClone(desired));
     } catch (createErr) {
-      if (!(createErr instanceof StatusError && createErr.reason === "AlreadyExists")) throw createErr;
+      if (!isAlreadyExists(createErr)) throw createErr;
     }
   }
 }

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
-import { badRequest, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { badRequest, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
@@ -16,7 +16,7 @@ import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, patchTypeOf, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
-import { sendStatus } from "./http/status.js";
+import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
@@ -525,7 +525,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       },
     );
   } catch (err) {
-    if (!(err instanceof StatusError && err.code === 410)) throw err;
+    if (!(err instanceof StatusError && isExpired(err))) throw err;
     const expiredWriter = chunkedWatchWriter(res);
     expiredWriter.send({ type: "ERROR", object: err.toStatus() });
     expiredWriter.close();
@@ -596,8 +596,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
             watcher.stop();
           });
         } catch (err) {
-          const status = err instanceof StatusError ? err.toStatus() : new StatusError(500, "InternalError", String(err)).toStatus();
-          writer.send({ type: "ERROR", object: status });
+          writer.send({ type: "ERROR", object: toStatus(err) });
           writer.close();
         }
       });
@@ -612,8 +611,10 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     }
     throw badRequest("this resource does not support upgrades");
   } catch (err) {
-    const status = err instanceof StatusError ? err : new StatusError(500, "InternalError", String(err));
-    const body = JSON.stringify(status.toStatus());
-    socket.end(`HTTP/1.1 ${status.code} ${status.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    // Only a StatusError's text reaches the client; anything else is logged here and answered as a plain 500.
+    if (!(err instanceof StatusError)) deps.logger.error({ err: String(err), path: req.url }, "upgrade failed");
+    const status = toStatus(err);
+    const body = JSON.stringify(status);
+    socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? "InternalError"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 }

@@ -3,6 +3,8 @@
 // its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Etcd3 } from "etcd3";
+import { errorMessage } from "../api/errors.js";
+import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
@@ -88,7 +90,7 @@ function storedPodValue(name: string, index: number): string {
   return JSON.stringify({
     kind: "Pod",
     apiVersion: "v1",
-    metadata: { name, namespace: NAMESPACE, uid, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
+    metadata: { name, namespace: NAMESPACE, uid, creationTimestamp: formatTime(Date.now()) },
     spec: {
       volumes: [{ name: "kube-api-access", projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: "token" } }], defaultMode: 420 } }],
       containers: [{ name: "c", image: "nginx", resources: {}, terminationMessagePath: "/dev/termination-log", terminationMessagePolicy: "File", imagePullPolicy: "Always" }],
@@ -283,7 +285,7 @@ async function createPods(client: HttpClient, prefix: string, from: number, to: 
       }
       problem = `${res.status}: ${statusMessage(res.body)}`;
     } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
+      problem = errorMessage(err);
     }
     run.errors++;
     if (run.errorSamples.length < 5) run.errorSamples.push(problem);
@@ -715,7 +717,7 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
       await fn();
       return true;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       result.errors[name] = message;
       progress(`${name} failed: ${message}`);
       const gone = api?.exitReason();

@@ -3,6 +3,7 @@
 // reference), the scheduler's throughput on 1,000 Ready nodes with 5,000 pending pods and its ratio to that create
 // rate, per-pod scheduling latency at a steady create rate, the scheduler's memory, and the time a Deployment of
 // 1,000 replicas on 50 simulated nodes takes from POST to all available.
+import { errorMessage } from "../api/errors.js";
 import { hollowNodesComponent } from "../lab/components/hollow-nodes.js";
 import { controllerManagerComponent } from "../lab/components/kube-controller-manager.js";
 import { schedulerComponent } from "../lab/components/kube-scheduler.js";
@@ -354,7 +355,7 @@ async function nodesReady(client: HttpClient, prefix: string, count: number, com
         ready = mine.filter(isNodeReady).length;
         pollError = undefined;
       } catch (err) {
-        pollError = err instanceof Error ? err.message : String(err);
+        pollError = errorMessage(err);
       }
       if (ready >= count) return;
       await sleep(interval);
@@ -395,7 +396,7 @@ async function createPods(client: HttpClient, prefix: string, count: number, con
       }
       problem = `${res.status}: ${statusMessage(res.body)}`;
     } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
+      problem = errorMessage(err);
     }
     run.errors++;
     if (run.errorSamples.length < 5) run.errorSamples.push(problem);
@@ -471,7 +472,7 @@ class BindingTracker {
         void sleep(100)
           .then(() => this.start())
           .catch((err: unknown) => {
-            this.lastError = `relist failed: ${err instanceof Error ? err.message : String(err)}`;
+            this.lastError = `relist failed: ${errorMessage(err)}`;
             if (!this.stopped) setTimeout(() => { this.stream = undefined; void this.start().catch(() => undefined); }, 1_000);
           });
       },
@@ -581,7 +582,7 @@ async function measureLatency(
       },
       (err: unknown) => {
         createErrors++;
-        if (errors.length < 5) errors.push(err instanceof Error ? err.message : String(err));
+        if (errors.length < 5) errors.push(errorMessage(err));
       },
     );
     const tracked = p.finally(() => { inFlight.delete(tracked); });
@@ -1034,7 +1035,7 @@ export async function runSchedulerBench(argv: readonly string[]): Promise<number
       await fn();
       return true;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       result.errors[name] = message;
       progress(`${name} failed: ${message}`);
       return false;

@@ -36,11 +36,6 @@ export class ExpiredError extends StatusError {
   }
 }
 
-/** client-go's IsResourceExpired || IsGone. */
-export function isExpired(err: unknown): boolean {
-  return err instanceof StatusError && (err.code === 410 || err.reason === "Expired" || err.reason === "Gone");
-}
-
 const REASONS: ReadonlySet<string> = new Set<StatusReason>([
   "BadRequest",
   "Unauthorized",

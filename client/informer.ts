@@ -18,13 +18,13 @@
 //
 // Handlers run synchronously, in registration order, after the store is updated; a throwing handler is logged and
 // does not affect the others. Handlers should only enqueue keys (see workqueue.ts).
-import { isStatusError } from "../api/errors.js";
+import { isExpired, isStatusError } from "../api/errors.js";
 import { objectKey, type KubeList, type KubeObject, type LabelSelector, type WatchEvent } from "../api/meta.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../api/resources.js";
 import { realClock, type Clock, type Timer } from "../component-base/clock.js";
 import { silentLogger, type Logger } from "../component-base/logging.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
-import { isConnectionError, isExpired } from "./errors.js";
+import { isConnectionError } from "./errors.js";
 import type { ListOptions, WatchOptions } from "./rest.js";
 
 /** The final state of an object deleted while the watch was down: its last cached version, maybe stale. */

@@ -2,17 +2,15 @@
 // etcd: pods get bound and spread, a pod that fits nowhere waits with Kubernetes' FailedScheduling message and
 // PodScheduled=False until a big enough node appears, pods that name a node are left alone, two schedulers elect one
 // leader and the standby takes over when the leader is SIGKILLed; and a throughput run on 1,000 nodes.
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import type { Node, Pod } from "../api/types/index.js";
 import type { CoreEvent } from "../client/event-recorder.js";
 import { RestClient } from "../client/rest.js";
-import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { startComponentOnFreePort } from "../test/support/components.js";
 import { metricSum } from "../test/support/http.js";
 
-const SCHEDULER_MAIN = join(REPO_ROOT, "dist", "scheduler", "main.js");
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 const NODES = RESOURCES.find((r) => r.group === "" && r.resource === "nodes")!;
 const EVENTS = RESOURCES.find((r) => r.group === "" && r.resource === "events")!;
@@ -20,35 +18,23 @@ const EVENTS = RESOURCES.find((r) => r.group === "" && r.resource === "events")!
 const APISERVER_ARGS = ["--advertise-address", "172.30.0.1"];
 
 interface SchedulerProcess {
-  child: ChildProcess;
   /** http://127.0.0.1:<port> of its healthz/metrics server. */
   url: string;
   logs(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+let schedulersStarted = 0;
+
+/** A scheduler whose health server picks its own port, ready once its /readyz answers. */
 async function startScheduler(master: string, args: string[] = []): Promise<SchedulerProcess> {
-  const child = spawn(process.execPath, [SCHEDULER_MAIN, "--master", master, "--port", "0", "--bind-address", "127.0.0.1", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-  const port = await waitFor("the scheduler's health server", () => {
-    if (child.exitCode !== null) throw new Error(`kube-scheduler exited ${child.exitCode}: ${output.slice(-2000)}`);
-    const m = /"port":(\d+)[^\n]*"msg":"Serving healthz and metrics"/.exec(output);
-    return m ? Number(m[1]) : undefined;
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const scheduler = await startComponentOnFreePort("kube-scheduler", ["--master", master, ...args], `kube-scheduler-${schedulersStarted++}`);
+  const { url } = scheduler;
   await waitFor("the scheduler to be ready", async () => (await fetch(`${url}/readyz`)).ok || undefined, 20_000);
   return {
-    child,
     url,
-    logs: () => output,
-    async kill(signal = "SIGTERM") {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once("exit", () => { r(); }));
-      child.kill(signal);
-      await exited;
-    },
+    logs: () => scheduler.logs(),
+    kill: (signal = "SIGTERM") => scheduler.kill(signal),
   };
 }
 

@@ -7,6 +7,7 @@
 // the format from the response Content-Type only, so aggregated replies must carry AGGREGATED_DISCOVERY_CONTENT_TYPE.
 import { GROUP_VERSIONS, RESOURCES, apiVersionOf } from "../../api/resources.js";
 import type { GroupVersionKind, ResourceInfo, SubresourceInfo } from "../../api/resources.js";
+import { formatTime } from "../../api/time.js";
 import { parseAccept } from "./negotiate.js";
 
 /** The Content-Type that makes client-go treat a discovery reply as aggregated (param order is free). */
@@ -253,7 +254,7 @@ export interface VersionInfo {
 export const KUBELAB_GIT_VERSION = "v1.32.0+kubelab";
 
 // Captured once at module load: the server's "build" is the process that serves it.
-const BUILD_DATE = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+const BUILD_DATE = formatTime(Date.now());
 
 /**
  * `GET /version`. `gitVersion` must parse as semver or `kubectl version` fails its skew check

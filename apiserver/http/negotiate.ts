@@ -3,7 +3,7 @@
 // the `fieldValidation=Strict|Warn|Ignore` directive (unknown fields are found by api/unknown-fields.ts).
 import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq } from "yaml";
 import type { Node as YamlNode } from "yaml";
-import { StatusError, badRequest, unsupportedMediaType } from "../../api/errors.js";
+import { StatusError, badRequest, errorMessage, unsupportedMediaType } from "../../api/errors.js";
 import { isRecord } from "../../api/meta.js";
 import { decodeProtobufBody } from "./protobuf.js";
 
@@ -168,7 +168,7 @@ function parseJson(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString("utf8")) as unknown;
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     throw badRequest(`couldn't get version/kind; json parse error: ${detail}`);
   }
 }
@@ -194,7 +194,7 @@ function parseYaml(raw: Buffer): unknown {
   try {
     return doc.toJS({ maxAliasCount: 100 }) as unknown;
   } catch (err) {
-    throw badRequest(`error converting YAML to JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw badRequest(`error converting YAML to JSON: ${errorMessage(err)}`);
   }
 }
 

@@ -10,9 +10,10 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import type { Field, Type } from "protobufjs";
-import { StatusError, badRequest } from "../../api/errors.js";
+import { StatusError, badRequest, errorMessage } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
 import { isRecord } from "../../api/meta.js";
+import { formatTime } from "../../api/time.js";
 
 /** "k8s\0": the prefix of every Kubernetes protobuf body. */
 export const PROTOBUF_MAGIC: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -94,7 +95,7 @@ function decodeMessage(type: Type, bytes: Uint8Array): Record<string, unknown> {
   try {
     return type.decode(bytes) as unknown as Record<string, unknown>;
   } catch (err) {
-    throw badRequest(`malformed protobuf ${type.name}: ${err instanceof Error ? err.message : String(err)}`);
+    throw badRequest(`malformed protobuf ${type.name}: ${errorMessage(err)}`);
   }
 }
 
@@ -217,7 +218,7 @@ function convertTyped(type: Type, msg: Record<string, unknown>, keep: boolean): 
       const seconds = toNumber(msg.seconds) ?? 0;
       const nanos = toNumber(msg.nanos) ?? 0;
       if ((seconds === 0 && nanos === 0) || seconds === GO_ZERO_TIME_SECONDS) return undefined; // zero time: JSON null
-      return formatTime(seconds, nanos, type.fullName === MICRO_TIME);
+      return timestampToWireTime(seconds, nanos, type.fullName === MICRO_TIME);
     }
     case QUANTITY: {
       const s = typeof msg.string === "string" ? msg.string : "";
@@ -252,11 +253,13 @@ function defaultFor(field: Field): unknown {
   return 0;
 }
 
-/** RFC 3339 in UTC: seconds precision for metav1.Time, microseconds for MicroTime, as their JSON forms are. */
-function formatTime(seconds: number, nanos: number, micro: boolean): string {
-  const iso = new Date(seconds * 1000).toISOString(); // 2024-01-02T03:04:05.000Z
-  const base = iso.slice(0, 19);
-  return micro ? `${base}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z` : `${base}Z`;
+/**
+ * The JSON form of a protobuf Timestamp (seconds and nanos): seconds precision for metav1.Time, microseconds for
+ * MicroTime. The microseconds come from the nanos, which milliseconds could not carry.
+ */
+function timestampToWireTime(seconds: number, nanos: number, micro: boolean): string {
+  const whole = formatTime(seconds * 1000); // 2024-01-02T03:04:05Z
+  return micro ? `${whole.slice(0, -1)}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z` : whole;
 }
 
 interface LongLike {

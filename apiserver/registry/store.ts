@@ -2,7 +2,7 @@
 // update, patch, delete, deletecollection, with defaulting, validation, generation, status and deletion rules.
 import { randomUUID, randomInt } from "node:crypto";
 import { applyCreateDefaults, applyDefaults } from "../../api/defaults.js";
-import { alreadyExists, badRequest, conflict, expired, internalError, invalid, notFound, serviceUnavailable, StatusError, timeout } from "../../api/errors.js";
+import { alreadyExists, badRequest, conflict, errorMessage, expired, internalError, invalid, isConflict, isNotFound, notFound, retryOnConflict, serviceUnavailable, StatusError, timeout } from "../../api/errors.js";
 import { parseFieldSelector, fieldsOf, validateFieldSelector } from "../../api/fields.js";
 import { parseLabelSelector } from "../../api/labels.js";
 import type { KubeObject, ObjectMeta, Status } from "../../api/meta.js";
@@ -10,6 +10,7 @@ import { isRecord } from "../../api/meta.js";
 import { deepEqual, dropNulls } from "../../api/normalize.js";
 import { applyPatch } from "../../api/patch/apply.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
+import { formatTime } from "../../api/time.js";
 import { validateObject, validateUpdate } from "../../api/validation/index.js";
 import { checkWireTypes } from "../../api/wire-types.js";
 import type { CacheEvent, CacheWatcher, Storage, WatchCache } from "../storage/interfaces.js";
@@ -77,6 +78,9 @@ export interface StoreDeps {
 
 const GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
+/** How many times a server-side read-modify-write runs before a conflict reaches the client. */
+export const CONFLICT_ATTEMPTS = 9;
+
 export class ResourceStore {
   readonly info: ResourceInfo;
   readonly qualified: string;
@@ -128,7 +132,7 @@ export class ResourceStore {
     delete meta.deletionGracePeriodSeconds;
     delete meta.managedFields;
     meta.uid = randomUUID();
-    meta.creationTimestamp = rfc3339(this.now());
+    meta.creationTimestamp = formatTime(this.now().getTime());
     if (this.strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
     if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) delete object.status;
@@ -235,7 +239,10 @@ export class ResourceStore {
   async patch(namespace: string | undefined, name: string, contentType: string, patch: unknown, options: WriteOptions & { force?: boolean } = {}): Promise<{ object: KubeObject; created: boolean }> {
     const key = this.keyFor(namespace, name);
     const isApply = contentType.startsWith("application/apply-patch");
-    for (let attempt = 0; ; attempt++) {
+    // A resourceVersion in the patch body is a precondition, as in Kubernetes; without one, a conflicting write
+    // is retried against the new state.
+    const patchRv = isRecord(patch) && isRecord(patch.metadata) ? patch.metadata.resourceVersion : undefined;
+    return retryOnConflict(async () => {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
       if (!current) {
         if (isApply && !options.subresource) {
@@ -247,8 +254,6 @@ export class ResourceStore {
         }
         throw notFound(this.qualified, name);
       }
-      // A resourceVersion in the patch body is a precondition, as in Kubernetes.
-      const patchRv = isRecord(patch) && isRecord(patch.metadata) ? patch.metadata.resourceVersion : undefined;
       if (typeof patchRv === "string" && patchRv !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
       const original = this.withTypeMeta(current);
       const patched = applyPatch(contentType, original, patch);
@@ -257,14 +262,8 @@ export class ResourceStore {
       this.checkTypeMeta(next);
       if (next.metadata.name !== name) throw badRequest(`metadata.name: the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
       const merged = this.prepareUpdate(next, current, options.subresource);
-      try {
-        return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
-      } catch (err) {
-        // A patch carries no resourceVersion unless the client put one in: retry against the new state.
-        if (err instanceof StatusError && err.reason === "Conflict" && patchRv === undefined && attempt < 8) continue;
-        throw err;
-      }
-    }
+      return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
+    }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => patchRv === undefined && isConflict(err) });
   }
 
   async delete(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<KubeObject | Status> {
@@ -277,24 +276,20 @@ export class ResourceStore {
    */
   async deleteWithOutcome(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteOutcome> {
     const key = this.keyFor(namespace, name);
-    for (let attempt = 0; ; attempt++) {
+    // Without preconditions a conflicting write is retried against the new state.
+    const pre = options.preconditions;
+    return retryOnConflict(async () => {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
       if (!current) throw notFound(this.qualified, name);
       const meta = current.metadata;
-      const pre = options.preconditions;
       if (pre?.uid !== undefined && pre.uid !== meta.uid) {
         throw conflict(this.qualified, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ""}`);
       }
       if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
         throw conflict(this.qualified, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ""}`);
       }
-      try {
-        return await this.deleteOnce(key, current, options);
-      } catch (err) {
-        if (err instanceof StatusError && err.reason === "Conflict" && pre === undefined && attempt < 8) continue;
-        throw err;
-      }
-    }
+      return this.deleteOnce(key, current, options);
+    }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => pre === undefined && isConflict(err) });
   }
 
   async deleteCollection(namespace: string | undefined, params: ListParams, options: DeleteOptions): Promise<KubeObject[]> {
@@ -305,7 +300,7 @@ export class ResourceStore {
         const result = await this.delete(item.metadata.namespace, item.metadata.name ?? "", options);
         deleted.push(isRecord(result) && result.kind === "Status" ? item : (result as KubeObject));
       } catch (err) {
-        if (!(err instanceof StatusError && err.reason === "NotFound")) throw err;
+        if (!isNotFound(err)) throw err;
       }
     }
     return deleted;
@@ -357,7 +352,7 @@ export class ResourceStore {
         } else {
           const next = structuredClone(current);
           const deadline = Date.parse(meta.deletionTimestamp) - (currentGrace - requested) * 1000;
-          next.metadata.deletionTimestamp = rfc3339(new Date(deadline));
+          next.metadata.deletionTimestamp = formatTime(deadline);
           next.metadata.deletionGracePeriodSeconds = requested;
           if (options.dryRun) return pending(next);
           return pending(await this.storageCall(meta.name ?? "", () => this.deps.storage.update(key, next, Number(meta.resourceVersion))));
@@ -368,7 +363,7 @@ export class ResourceStore {
     } else if (grace !== undefined || finalizers.length > 0 || this.strategy.alwaysGraceful) {
       const next = structuredClone(current);
       const now = this.now();
-      next.metadata.deletionTimestamp = rfc3339(new Date(now.getTime() + (grace ?? 0) * 1000));
+      next.metadata.deletionTimestamp = formatTime(now.getTime() + (grace ?? 0) * 1000);
       next.metadata.deletionGracePeriodSeconds = grace ?? 0;
       if (finalizers.length > 0) next.metadata.finalizers = finalizers;
       if (isNamespace) next.status = { ...(isRecord(current.status) ? current.status : {}), phase: "Terminating" };
@@ -522,7 +517,7 @@ export class ResourceStore {
             throw badRequest(err.message);
         }
       }
-      throw internalError(err instanceof Error ? err.message : String(err), err);
+      throw internalError(errorMessage(err), err);
     }
   }
 }
@@ -569,10 +564,5 @@ function randomSuffix(): string {
   let out = "";
   for (let i = 0; i < 5; i++) out += GENERATE_NAME_ALPHABET.charAt(randomInt(GENERATE_NAME_ALPHABET.length));
   return out;
-}
-
-/** RFC 3339 with second precision, as metav1.Time serialises. */
-export function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 

@@ -19,6 +19,7 @@ import {
   type IWatchRequest,
   type IWatchResponse,
 } from "etcd3";
+import { errorMessage, retryOnConflict } from "../../api/errors.js";
 import { isKubeObject, type KubeObject } from "../../api/meta.js";
 import {
   StorageError,
@@ -231,7 +232,7 @@ export class EtcdStorage implements Storage {
   }
 
   async guaranteedUpdate(key: string, tryUpdate: TryUpdate): Promise<KubeObject> {
-    for (let attempt = 1; ; attempt++) {
+    return retryOnConflict(async () => {
       const kv = await this.getKv("get", key);
       if (!kv) throw new StorageError("KeyNotFound", key, `key ${key} not found`);
       const revision = Number(kv.mod_revision);
@@ -241,13 +242,8 @@ export class EtcdStorage implements Storage {
       const value = encode(next);
       // Like Kubernetes: an update that changes nothing is not written, so it bumps no revision and wakes no watcher.
       if (value.equals(kv.value)) return decodeStrict(kv.value, revision, key);
-      try {
-        return await this.put("update", key, value, revision);
-      } catch (err) {
-        if (isStorageError(err, "Conflict") && attempt < GUARANTEED_UPDATE_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+      return this.put("update", key, value, revision);
+    }, { attempts: GUARANTEED_UPDATE_ATTEMPTS, retriable: (err) => isStorageError(err, "Conflict") });
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KubeObject> {
@@ -776,7 +772,7 @@ function isLeaseNotFound(err: unknown): boolean {
 /** Every etcd/gRPC failure becomes one of the storage codes; anything unrecognised means etcd is not serving us. */
 export function toStorageError(err: unknown, key: string): StorageError {
   if (err instanceof StorageError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const options = { cause: err };
   if (message.includes("required revision has been compacted")) {
     return new StorageError("Compacted", key, `the requested revision has been compacted (${message})`, options);

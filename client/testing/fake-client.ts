@@ -9,7 +9,7 @@
 // takes one.
 import type { KubeList, KubeObject, Status, WatchEvent } from "../../api/meta.js";
 import { apiVersionOf, qualifiedResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
-import { notFound, StatusError } from "../../api/errors.js";
+import { notFound, StatusError, toError } from "../../api/errors.js";
 import type { Clock } from "../../component-base/clock.js";
 import type { WatchSource } from "../informer.js";
 import {
@@ -274,7 +274,7 @@ export class FakeClient extends RestClient {
       }
       return Promise.resolve(handle());
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
   }
 

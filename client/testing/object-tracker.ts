@@ -20,6 +20,7 @@ import { parseLabelSelector, selectorFromLabelSelector, type Selector } from "..
 import { isKubeObject, isRecord, objectKey, type KubeObject, type LabelSelector, type Status, type WatchEventType } from "../../api/meta.js";
 import { applyPatch } from "../../api/patch/apply.js";
 import { apiVersionOf, findResourceByKind, GROUP_VERSIONS, qualifiedResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
+import { formatTime } from "../../api/time.js";
 import { realClock, type Clock } from "../../component-base/clock.js";
 import type { DeleteOptions, PatchType } from "../rest.js";
 
@@ -80,11 +81,6 @@ export function labelSelectorOf(sel: string | LabelSelector | undefined): Select
   return typeof sel === "string" ? parseLabelSelector(sel) : selectorFromLabelSelector(sel);
 }
 
-/** The RFC 3339 form of a millisecond time, to the second, as metadata timestamps are written. */
-function timestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 export class ObjectTracker {
   private readonly stores = new Map<string, Map<string, KubeObject>>();
   private readonly history: TrackerEvent[] = [];
@@ -124,7 +120,7 @@ export class ObjectTracker {
     const next = structuredClone(obj);
     const meta = next.metadata;
     meta.uid ??= previous?.metadata.uid ?? `uid-${++this.uidSeq}`;
-    meta.creationTimestamp ??= previous?.metadata.creationTimestamp ?? timestamp(this.clock.now());
+    meta.creationTimestamp ??= previous?.metadata.creationTimestamp ?? formatTime(this.clock.now());
     if (!previous && meta.generation === undefined && hasGeneration(info)) meta.generation = 1;
     return this.store(info, this.stamp(info, next), previous);
   }
@@ -160,7 +156,7 @@ export class ObjectTracker {
     if (!meta.name) throw new StatusError(422, "Invalid", `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     if (this.storeOf(info).has(keyOf(info, meta.namespace, meta.name))) throw alreadyExists(qualifiedResource(info), meta.name);
     meta.uid = `uid-${++this.uidSeq}`;
-    meta.creationTimestamp = timestamp(this.clock.now());
+    meta.creationTimestamp = formatTime(this.clock.now());
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     if (meta.generation === undefined && hasGeneration(info)) meta.generation = 1;
@@ -263,7 +259,7 @@ export class ObjectTracker {
     if (finalizers.length > 0 || isNamespace || graceful) {
       const next = structuredClone(cur);
       const grace = graceful ? (opts.gracePeriodSeconds ?? 30) : 0;
-      next.metadata.deletionTimestamp = timestamp(this.clock.now() + grace * 1000);
+      next.metadata.deletionTimestamp = formatTime(this.clock.now() + grace * 1000);
       next.metadata.deletionGracePeriodSeconds = grace;
       if (finalizers.length > 0) next.metadata.finalizers = finalizers;
       if (isNamespace) next.status = { ...(isRecord(cur.status) ? cur.status : {}), phase: "Terminating" };

@@ -1,6 +1,6 @@
 // The flags every apiserver client component shares (scheduler, controller-manager, hollow nodes, and the coming
 // kubelet and kube-proxy): where the apiserver is, its client-side rate limits, and the health/metrics server.
-import { loopbackUrl, renderFlags, type Component, type ComponentKind, type FlagValue } from "./component.js";
+import { loopbackUrl, renderFlags, type Component, type ComponentKind, type FlagValue, type ReadinessProbe } from "./component.js";
 import { distEntry, type DistProgram } from "./entries.js";
 
 export interface ApiClientOptions {
@@ -24,6 +24,21 @@ export interface ApiClientOptions {
   extraArgs?: readonly string[];
   /** The entry point; defaults to the built dist/<program>/main.js. */
   entry?: string;
+}
+
+/** The line a component's health server logs (as JSON) once it listens, with the port it got. */
+const SERVING_LINE = /"port":(\d+)[^\n]*"msg":"Serving healthz and metrics"/;
+
+/**
+ * Readiness for a component started with --port=0: its health server has logged the port it picked. (Its /readyz
+ * may still answer 503 then; servingPort gives the URL to poll.)
+ */
+export const SERVING_LOG_PROBE: ReadinessProbe = { kind: "log", pattern: SERVING_LINE };
+
+/** The port a component's health server reported in `output`, or undefined while it has not. */
+export function servingPort(output: string): number | undefined {
+  const port = SERVING_LINE.exec(output)?.[1];
+  return port === undefined ? undefined : Number(port);
 }
 
 /**

@@ -3,7 +3,7 @@
 // from the options, ports, readiness probe, links), plus its kind in ComponentKind and, for a program built into
 // dist/, its folder in DIST_ENTRIES; apiserver clients build on apiClientComponent for the shared flags.
 export { commandLine, loopbackUrl, renderFlags, type Component, type ComponentKind, type FlagValue, type Program, type ReadinessProbe } from "./component.js";
-export { apiClientComponent, type ApiClientOptions } from "./api-client.js";
+export { apiClientComponent, SERVING_LOG_PROBE, servingPort, type ApiClientOptions } from "./api-client.js";
 export { DIST_ENTRIES, distEntry, REPO_ROOT, type DistProgram } from "./entries.js";
 export { etcdComponent, etcdEndpoint, type EtcdOptions } from "./etcd.js";
 export { hollowNodesComponent, type HollowNodesOptions } from "./hollow-nodes.js";

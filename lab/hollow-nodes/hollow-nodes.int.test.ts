@@ -1,43 +1,39 @@
 // `kubelab hollow-nodes` as a real process (the built dist/lab/main.js; run `npm run build` first) against a real
 // apiserver process on a real etcd: registration, leases, pods, annotations, deletion, SIGKILL and restart, and
 // 1,000 nodes in one process.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound } from "../../api/errors.js";
 import { RESOURCES } from "../../api/resources.js";
 import { newPod } from "../../api/testing/builders.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
-import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { startComponent } from "../../test/support/components.js";
 import { UNREADY_ANNOTATION } from "./pod-status.js";
 
-const KUBELAB_MAIN = join(REPO_ROOT, "dist", "lab", "main.js");
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
 const PODS = RESOURCES.find((r) => r.resource === "pods")!;
 const LEASES = RESOURCES.find((r) => r.resource === "leases")!;
 
 interface HollowProcess {
-  child: ChildProcess;
+  pid: number;
   logs(): string;
   /** Sends `signal` and resolves with the exit code (null when killed by the signal). */
   stop(signal: NodeJS.Signals): Promise<number | null>;
 }
 
+let hollowStarted = 0;
+
+/** A hollow-nodes process, started and not waited for: the tests watch its nodes appear. */
 function startHollow(master: string, args: string[]): HollowProcess {
-  if (!existsSync(KUBELAB_MAIN)) throw new Error(`${KUBELAB_MAIN} is missing: run "npm run build" first`);
-  const child = spawn(process.execPath, [KUBELAB_MAIN, "hollow-nodes", "--master", master, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  const hollow = startComponent("kubelab", ["hollow-nodes", "--master", master, ...args], `hollow-nodes-${hollowStarted++}`);
   return {
-    child,
-    logs: () => output,
+    pid: hollow.process.pid ?? -1,
+    logs: () => hollow.logs(),
     async stop(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      await hollow.kill(signal);
+      return hollow.process.exitCode;
     },
   };
 }
@@ -213,7 +209,7 @@ describe("kubelab hollow-nodes: 1,000 nodes in one process", () => {
     const renewedMs = Date.now() - renewStarted;
 
     // Steady state: leases every 10 s, spread, and nothing else.
-    const pid = hollow.child.pid!;
+    const pid = hollow.pid;
     const cpuBefore = cpuSeconds(pid);
     await sleep(10_000);
     const cpuPercent = ((cpuSeconds(pid) - cpuBefore) / 10) * 100;

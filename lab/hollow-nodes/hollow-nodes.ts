@@ -17,6 +17,7 @@ import { isAlreadyExists, isConflict, isNotFound, retryOnConflict } from "../../
 import { objectKey } from "../../api/meta.js";
 import { isPodTerminal } from "../../api/pod.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
+import { parseTime } from "../../api/time.js";
 import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../client/controller-loop.js";
 import { createInformer, unwrapTombstone, waitForCacheSync, type DeletedFinalStateUnknown, type Informer } from "../../client/informer.js";
@@ -286,8 +287,8 @@ export class HollowNodes {
     }
     state.uid = node.metadata.uid ?? "";
     // The podCIDR wait counts from the Node's creation, so a restart does not make pods wait for IPAM again.
-    const created = Date.parse(node.metadata.creationTimestamp ?? "");
-    state.registeredAt = Number.isNaN(created) ? now : Math.min(now, created);
+    const created = parseTime(node.metadata.creationTimestamp);
+    state.registeredAt = created === undefined ? now : Math.min(now, created);
     state.lastStatusReport = now;
     this.registered++;
     this.logger.debug({ node: state.name, adopted: existing !== undefined }, "Registered node");

@@ -5,6 +5,7 @@
 // kills the children and removes the directories, and teardownOnSignals() makes SIGINT/SIGTERM/SIGHUP run it.
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { errorMessage } from "../../api/errors.js";
 import type { Component } from "../components/component.js";
 import { trackDir, trackedCount, untrackDir } from "./exit-cleanup.js";
 import { ManagedProcess, type StartOptions, type WaitReadyOptions } from "./runner.js";
@@ -96,7 +97,7 @@ export class ProcessOwner {
           }),
         ]);
       } catch (err) {
-        report(`teardown step "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
+        report(`teardown step "${name}" failed: ${errorMessage(err)}`);
       } finally {
         if (timer) clearTimeout(timer);
       }

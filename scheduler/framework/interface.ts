@@ -5,6 +5,7 @@
 //   PreFilter (once per pod)  → Filter (per node, first non-Success ends that node)
 //   PreScore  (once per pod, on the feasible nodes) → Score (per plugin, per feasible node) → normalizeScores
 // The cycle is synchronous: plugins must not await, so every read of the cache within one cycle sees one state.
+import { toError } from "../../api/errors.js";
 import type { Pod } from "../../api/types/index.js";
 import type { Logger } from "../../component-base/logging.js";
 import type { NodeInfo } from "./node-info.js";
@@ -44,7 +45,7 @@ export class Status {
   }
 
   static error(err: unknown): Status {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = toError(err);
     return new Status("Error", [error.message], error);
   }
 

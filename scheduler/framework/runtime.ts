@@ -1,5 +1,6 @@
 // The framework runtime for one profile: instantiates the profile's plugins from the registry and runs them at
 // each extension point (k8s framework/runtime/framework.go, trimmed to what kubelab's plugins use).
+import { errorMessage } from "../../api/errors.js";
 import type { Pod } from "../../api/types/index.js";
 import {
   isFilterPlugin,
@@ -149,7 +150,7 @@ function guard(p: Plugin, run: () => Status): Status {
 
 function errorStatus(p: Plugin | undefined, err: unknown): Status {
   const name = p?.name ?? "framework";
-  const s = Status.error(new Error(`running ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+  const s = Status.error(new Error(`running ${name}: ${errorMessage(err)}`, { cause: err }));
   s.plugin = name;
   return s;
 }

@@ -1,10 +1,12 @@
 // Starts kubelab's other processes (scheduler, controller-manager, hollow nodes) from dist/ as real child processes,
 // with their logs captured, for cross-process tests. Each handle can be killed (a crash) and started again.
 import type { ChildProcess } from "node:child_process";
+import { SERVING_LOG_PROBE, servingPort } from "../../lab/components/api-client.js";
 import type { Component } from "../../lab/components/component.js";
 import { hollowNodesComponent } from "../../lab/components/hollow-nodes.js";
 import { controllerManagerComponent } from "../../lab/components/kube-controller-manager.js";
 import { schedulerComponent } from "../../lab/components/kube-scheduler.js";
+import type { ManagedProcess } from "../../lab/process/runner.js";
 import { testProcesses } from "./processes.js";
 
 export interface ComponentProcess {
@@ -30,7 +32,24 @@ const COMPONENTS = {
 } as const;
 
 export function startComponent(kind: keyof typeof COMPONENTS, args: string[], name: string = kind): ComponentProcess {
-  const managed = testProcesses.start(COMPONENTS[kind](name, args));
+  return handle(name, testProcesses.start(COMPONENTS[kind](name, args)));
+}
+
+/**
+ * Starts a component whose health and metrics server picks its own loopback port (`args`, then `--port=0` and
+ * `--bind-address=127.0.0.1`), and resolves once it has logged that port, with its URL. Its /readyz may not
+ * answer 200 yet.
+ */
+export async function startComponentOnFreePort(kind: keyof typeof COMPONENTS, args: string[], name: string = kind): Promise<ComponentProcess & { url: string }> {
+  const component = COMPONENTS[kind](name, [...args, "--port=0", "--bind-address=127.0.0.1"]);
+  const { process: managed } = await testProcesses.startReady({ ...component, readiness: SERVING_LOG_PROBE });
+  const port = servingPort(managed.logs());
+  if (port === undefined) throw new Error(`${name} was ready without logging its port`);
+  // Object.assign keeps the handle's getters live (a spread would copy their values once).
+  return Object.assign(handle(name, managed), { url: `http://127.0.0.1:${port}` });
+}
+
+function handle(name: string, managed: ManagedProcess): ComponentProcess {
   return {
     name,
     get process() {

@@ -4,9 +4,9 @@ import { defaultTolerations } from "../../../api/defaults.js";
 import { badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors.js";
 import type { KubeObject, Status } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
+import { formatTime } from "../../../api/time.js";
 import type { ResourceDefinition, SubresourceRequest } from "../kind.js";
 import type { DeleteOptions, ResourceStore } from "../store.js";
-import { rfc3339 } from "../store.js";
 import { PLAIN_STRATEGY } from "../strategy.js";
 
 export const POD_RESOURCES: readonly ResourceDefinition[] = [
@@ -67,7 +67,7 @@ export async function bindPod(pods: ResourceStore, namespace: string, name: stri
     spec.nodeName = nodeName;
     pod.spec = spec;
     const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
-    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: rfc3339(new Date()) }];
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: formatTime(Date.now()) }];
     pod.status = status;
   });
   return success(201);

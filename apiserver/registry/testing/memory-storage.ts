@@ -1,11 +1,13 @@
 // Test fakes for the storage contract: an in-memory etcd (MemoryStorage), a watch cache fed synchronously by its
 // writes (MemoryWatchCache), in-memory ClusterIP/NodePort allocators, and memoryRegistry() wiring them into a Registry.
 // Small on purpose: a fake must be obviously correct, so it models etcd's revisions and nothing of its performance.
+import { retryOnConflict, toError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { Registry } from "../registry.js";
 import { AllocationError, type ValueAllocator } from "../services/allocation.js";
 import { formatIPv4, parseIPv4 } from "../services/allocators.js";
 import {
+  isStorageError,
   StorageError,
   type CacheEvent,
   type CacheWatchOptions,
@@ -114,18 +116,13 @@ export class MemoryStorage implements Storage {
   }
 
   async guaranteedUpdate(key: string, tryUpdate: TryUpdate): Promise<KubeObject> {
-    for (let attempt = 1; ; attempt++) {
+    return retryOnConflict(async () => {
       const current = await this.get(key);
       if (!current) throw new StorageError("KeyNotFound", key, `key not found: ${key}`);
       const next = await tryUpdate(structuredClone(current));
       if (next === undefined) return current;
-      try {
-        return await this.update(key, next, Number(current.metadata.resourceVersion));
-      } catch (err) {
-        if (err instanceof StorageError && err.code === "Conflict" && attempt < GUARANTEED_UPDATE_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+      return this.update(key, next, Number(current.metadata.resourceVersion));
+    }, { attempts: GUARANTEED_UPDATE_ATTEMPTS, retriable: (err) => isStorageError(err, "Conflict") });
   }
 
   delete(key: string, expectedRevision?: number): Promise<KubeObject> {
@@ -220,7 +217,7 @@ export class MemoryStorage implements Storage {
     try {
       return Promise.resolve(call());
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
   }
 }

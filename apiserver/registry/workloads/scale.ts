@@ -1,11 +1,11 @@
 // The autoscaling/v1 Scale subresource of workloads: a view of spec.replicas, status.replicas and the selector.
-import { badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors.js";
+import { badRequest, conflict, invalid, isConflict, methodNotAllowed, retryOnConflict } from "../../../api/errors.js";
 import { selectorFromLabelSelector } from "../../../api/labels.js";
 import type { KubeObject, LabelSelector } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import { applyPatch } from "../../../api/patch/apply.js";
 import type { SubresourceHandler } from "../kind.js";
-import type { ResourceStore } from "../store.js";
+import { CONFLICT_ATTEMPTS, type ResourceStore } from "../store.js";
 
 export interface Scale extends KubeObject {
   spec: { replicas?: number };
@@ -60,7 +60,10 @@ export async function getScale(store: ResourceStore, namespace: string, name: st
 
 /** PUT or PATCH of a Scale: only spec.replicas reaches the object. */
 export async function updateScale(store: ResourceStore, namespace: string, name: string, change: { body: unknown } | { patch: unknown; contentType: string }, dryRun: boolean): Promise<Scale> {
-  for (let attempt = 0; ; attempt++) {
+  // A resourceVersion in a PUT body is a precondition; without one, a conflicting write is retried.
+  const bodyMeta = "body" in change && isRecord(change.body) && isRecord(change.body.metadata) ? change.body.metadata : {};
+  const rv = typeof bodyMeta.resourceVersion === "string" ? bodyMeta.resourceVersion : undefined;
+  return retryOnConflict(async () => {
     const current = await store.get(namespace, name);
     const scale = scaleOf(current);
     const desired = "body" in change ? change.body : applyPatch(change.contentType, scale, change.patch);
@@ -70,20 +73,13 @@ export async function updateScale(store: ResourceStore, namespace: string, name:
     if (replicas !== undefined && (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0)) {
       throw invalid("Scale", "autoscaling", name, [{ type: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
     }
-    const meta = isRecord(desired.metadata) ? desired.metadata : {};
-    const rv = "body" in change && typeof meta.resourceVersion === "string" ? meta.resourceVersion : undefined;
     if (rv !== undefined && rv !== current.metadata.resourceVersion) throw conflict(store.qualified, name);
     const next = structuredClone(current);
     const nextSpec = (isRecord(next.spec) ? next.spec : {}) as { replicas?: number };
     if (typeof replicas === "number") nextSpec.replicas = replicas;
     next.spec = nextSpec;
     next.metadata.resourceVersion = current.metadata.resourceVersion ?? "";
-    try {
-      const { object } = await store.update(namespace, name, next, { dryRun });
-      return scaleOf(object);
-    } catch (err) {
-      if (rv === undefined && err instanceof Error && "reason" in err && err.reason === "Conflict" && attempt < 8) continue;
-      throw err;
-    }
-  }
+    const { object } = await store.update(namespace, name, next, { dryRun });
+    return scaleOf(object);
+  }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => rv === undefined && isConflict(err) });
 }

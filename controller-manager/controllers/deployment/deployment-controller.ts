@@ -21,6 +21,7 @@ import { objectKey, type OwnerReference } from "../../../api/meta.js";
 import { isPodTerminal } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { AppsCondition, Deployment, DeploymentStatus, ReplicaSet } from "../../../api/types/apps.js";
+import { parseTime } from "../../../api/time.js";
 import type { Pod } from "../../../api/types/core.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
@@ -699,8 +700,7 @@ export class DeploymentController implements Controller {
     const current = getCondition(d.status, CONDITION_PROGRESSING);
     if (!hasProgressDeadline(d) || !current) return;
     if (deploymentComplete(d, status) || current.reason === REASON_TIMED_OUT) return;
-    const last = Date.parse(current.lastUpdateTime ?? "");
-    const after = (Number.isNaN(last) ? now : last) + (d.spec?.progressDeadlineSeconds ?? 0) * 1000 - now;
+    const after = (parseTime(current.lastUpdateTime) ?? now) + (d.spec?.progressDeadlineSeconds ?? 0) * 1000 - now;
     const key = objectKey(d.metadata);
     if (after < 1000) this.queue.addRateLimited(key);
     else this.queue.addAfter(key, after + 1000);

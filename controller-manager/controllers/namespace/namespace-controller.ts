@@ -15,7 +15,7 @@
 import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { findResource, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
-import { formatTime } from "../../../api/time.js";
+import { formatTime, parseTime } from "../../../api/time.js";
 import type { Namespace, NamespaceCondition } from "../../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { Informer } from "../../../client/informer.js";
@@ -207,8 +207,8 @@ function summarize(info: ResourceInfo, items: readonly KubeObject[], now: number
   let graceSeconds = 0;
   for (const item of items) {
     for (const f of item.metadata.finalizers ?? []) finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
-    const deadline = Date.parse(item.metadata.deletionTimestamp ?? "");
-    if (Number.isFinite(deadline)) graceSeconds = Math.max(graceSeconds, Math.ceil((deadline - now) / 1000));
+    const deadline = parseTime(item.metadata.deletionTimestamp);
+    if (deadline !== undefined) graceSeconds = Math.max(graceSeconds, Math.ceil((deadline - now) / 1000));
   }
   return { resource: info, count: items.length, finalizers, graceSeconds };
 }

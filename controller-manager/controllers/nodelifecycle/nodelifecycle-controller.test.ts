@@ -14,21 +14,21 @@ import {
   NodeLifecycleController,
   PODS,
 } from "./nodelifecycle-controller.js";
+import { formatMicroTime, formatTime } from "../../../api/time.js";
 import { toleratesTaint as tolerates } from "../../../api/tolerations.js";
 import { evictionDecision, reconcileTaints, TAINT_NOT_READY, TAINT_UNREACHABLE } from "./taints.js";
 
 const GRACE = 40_000;
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function lease(node: string, renewMs: number): Lease {
-  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: node, namespace: NODE_LEASE_NAMESPACE }, spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: new Date(renewMs).toISOString().replace("Z", "000Z") } };
+  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: node, namespace: NODE_LEASE_NAMESPACE }, spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: formatMicroTime(renewMs) } };
 }
 
 function healthyNode(name: string, heartbeatMs: number): Node {
   const node = newNode(name);
   node.status!.conditions = [
-    { type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: iso(heartbeatMs), lastTransitionTime: iso(heartbeatMs) },
-    { type: "MemoryPressure", status: "False", lastHeartbeatTime: iso(heartbeatMs) },
+    { type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: formatTime(heartbeatMs), lastTransitionTime: formatTime(heartbeatMs) },
+    { type: "MemoryPressure", status: "False", lastHeartbeatTime: formatTime(heartbeatMs) },
   ];
   return node;
 }
@@ -79,7 +79,7 @@ describe("NodeLifecycleController", () => {
 
     // The lease renews, the Ready heartbeat does not: still healthy (the later of the two counts).
     const renewed = fake.object<Lease>(LEASES, NODE_LEASE_NAMESPACE, "n1")!;
-    renewed.spec!.renewTime = new Date(clock.now()).toISOString();
+    renewed.spec!.renewTime = formatMicroTime(clock.now());
     fake.seed(renewed);
     clock.step(35_000);
     await controller.monitorNodeHealth();
@@ -91,11 +91,11 @@ describe("NodeLifecycleController", () => {
     await controller.monitorNodeHealth();
     const node = nodeOf(fake);
     const ready = node.status!.conditions!.find((c) => c.type === "Ready")!;
-    expect(ready).toMatchObject({ status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastTransitionTime: iso(staleAt) });
+    expect(ready).toMatchObject({ status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastTransitionTime: formatTime(staleAt) });
     expect(node.status!.conditions!.find((c) => c.type === "MemoryPressure")!.status).toBe("Unknown");
     expect(node.status!.conditions!.find((c) => c.type === "DiskPressure")).toMatchObject({ status: "Unknown", reason: "NodeStatusNeverUpdated" });
     expect(taintsOf(node)).toEqual([`${TAINT_UNREACHABLE}:NoExecute`, `${TAINT_UNREACHABLE}:NoSchedule`]);
-    expect(node.spec!.taints![0]!.timeAdded).toBe(iso(staleAt));
+    expect(node.spec!.taints![0]!.timeAdded).toBe(formatTime(staleAt));
     expect(fake.actionsFor("patch", "nodes")[0]).toMatchObject({ subresource: "status" });
     expect(recorder.events.find((e) => e.reason === "NodeNotReady")?.message).toBe("Node n1 status is now: NodeNotReady");
     for (const name of ["tolerant", "intolerant", "forever"]) {
@@ -123,7 +123,7 @@ describe("NodeLifecycleController", () => {
 
     // The kubelet comes back: the taints go.
     const back = nodeOf(fake);
-    back.status!.conditions = [{ type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: iso(clock.now()) }];
+    back.status!.conditions = [{ type: "Ready", status: "True", reason: "KubeletReady", lastHeartbeatTime: formatTime(clock.now()) }];
     fake.seed(back);
     await controller.monitorNodeHealth();
     expect(taintsOf(nodeOf(fake))).toEqual([]);
@@ -143,7 +143,7 @@ describe("NodeLifecycleController", () => {
     const t0 = new FakeClock().now();
     const node = healthyNode("n1", t0);
     node.status!.conditions![0]!.status = "Unknown";
-    node.spec!.taints = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: iso(t0) }];
+    node.spec!.taints = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: formatTime(t0) }];
     const { fake, recorder, controller } = setup([node, lease("n1", t0), newPod("p", { nodeName: "n1", tolerations: [unreachable(60)] })]);
     await drainQueue(controller.evictionQueue, (key) => controller.syncEviction(key));
     const healed = nodeOf(fake);
@@ -184,7 +184,7 @@ describe("taints", () => {
 
   it("counts tolerationSeconds from the earliest timeAdded, and zero or less means now", () => {
     const at = Date.UTC(2024, 0, 1);
-    const taints: Taint[] = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: iso(at) }];
+    const taints: Taint[] = [{ key: TAINT_UNREACHABLE, effect: "NoExecute", timeAdded: formatTime(at) }];
     expect(evictionDecision(taints, [unreachable(30)], 0)).toEqual({ kind: "at", deadline: at + 30_000 });
     expect(evictionDecision(taints, [unreachable(-5)], 0)).toEqual({ kind: "at", deadline: at });
     expect(evictionDecision(taints, [unreachable()], 0)).toEqual({ kind: "never" });

@@ -20,7 +20,7 @@
 import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { podKey } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
-import { formatTime } from "../../../api/time.js";
+import { formatTime, parseTime } from "../../../api/time.js";
 import type { Lease, Node, NodeCondition, Pod, PodCondition } from "../../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
@@ -235,10 +235,9 @@ export class NodeLifecycleController implements Controller {
   /** The later of the Lease renewTime and the Ready heartbeat; the creation time for a node that never reported. */
   private lastHeartbeat(node: Readonly<Node>): number {
     const lease = this.leases.lister.getByName(NODE_LEASE_NAMESPACE, node.metadata.name ?? "");
-    const times = [lease?.spec?.renewTime, condition(node, "Ready")?.lastHeartbeatTime].map((t) => (t ? Date.parse(t) : NaN)).filter(Number.isFinite);
+    const times = [lease?.spec?.renewTime, condition(node, "Ready")?.lastHeartbeatTime].map(parseTime).filter((t) => t !== undefined);
     if (times.length > 0) return Math.max(...times);
-    const created = Date.parse(node.metadata.creationTimestamp ?? "");
-    return Number.isFinite(created) ? created : this.clock.now();
+    return parseTime(node.metadata.creationTimestamp) ?? this.clock.now();
   }
 
   private async markPodsNotReady(nodeName: string): Promise<void> {

@@ -1,5 +1,6 @@
 // Taints and tolerations as the node lifecycle controller uses them (k8s.io/api/core/v1 toleration.go,
 // pkg/controller/nodelifecycle's condition → taint maps, and the taint manager's getMinTolerationTime). Pure.
+import { parseTime } from "../../../api/time.js";
 import { toleratesTaint } from "../../../api/tolerations.js";
 import type { Node, NodeCondition, Taint, TaintEffect, Toleration } from "../../../api/types/index.js";
 
@@ -91,8 +92,8 @@ export function evictionDecision(taints: readonly Readonly<Taint>[], tolerations
     const toleration = tolerations.find((t) => toleratesTaint(t, taint));
     if (!toleration) return { kind: "now", taint: { ...taint } };
     if (toleration.tolerationSeconds !== undefined) minSeconds = Math.min(minSeconds, Math.max(0, toleration.tolerationSeconds));
-    const added = taint.timeAdded ? Date.parse(taint.timeAdded) : NaN;
-    if (Number.isFinite(added)) start = Math.min(start, added);
+    const added = parseTime(taint.timeAdded);
+    if (added !== undefined) start = Math.min(start, added);
   }
   if (minSeconds === Infinity) return { kind: "never" };
   return { kind: "at", deadline: (Number.isFinite(start) ? start : fallbackStart) + minSeconds * 1000 };
