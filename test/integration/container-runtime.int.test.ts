@@ -7,11 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CriClient } from "../../client/cri/client.js";
-import { GrpcStatus, isCriError } from "../../client/cri/errors.js";
+import { isCriError } from "../../client/cri/errors.js";
 import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import { imageSpec } from "../../client/cri/types.js";
 import { containerRuntimeComponent } from "../../lab/components/container-runtime.js";
 import { removeDir } from "../../lab/process/owner.js";
+import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { waitFor } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
@@ -28,6 +29,7 @@ describe("kubelab-runtime over the CRI", () => {
   let socket: string;
   let daemon: ManagedProcess;
   let client: CriClient;
+  let metricsUrl: string;
   const clients: CriClient[] = [];
 
   const connect = (): CriClient => {
@@ -39,7 +41,9 @@ describe("kubelab-runtime over the CRI", () => {
   beforeAll(async () => {
     dir = testProcesses.tempDir("kubelab-cri-", tmpdir());
     socket = join(dir, "run", "runtime.sock");
-    const component = containerRuntimeComponent({ name: "container-runtime cri-test", socketPath: socket, root: join(dir, "state"), backend: "fake", podCidr: "10.244.7.0/24" });
+    const port = await freePort();
+    metricsUrl = `http://127.0.0.1:${port}/metrics`;
+    const component = containerRuntimeComponent({ name: "container-runtime cri-test", socketPath: socket, root: join(dir, "state"), backend: "fake", podCidr: "10.244.7.0/24", port });
     daemon = (await testProcesses.startReady(component)).process;
     client = connect();
   });
@@ -112,7 +116,9 @@ describe("kubelab-runtime over the CRI", () => {
     const podId = await client.runPodSandbox(sandboxConfig("needs-image"));
     expect(await codeOf(client.createContainer({ podSandboxId: podId, config: containerConfig("c", "nginx:never-pulled"), sandboxConfig: sandboxConfig("needs-image") }))).toBe("NOT_FOUND");
     await client.removePodSandbox(podId);
-    expect(GrpcStatus.NOT_FOUND).toBe(5);
+    const metrics = await (await fetch(metricsUrl)).text();
+    expect(metrics).toMatch(/kubelab_runtime_operations_total\{operation="ContainerStatus",code="NOT_FOUND"\} [1-9]/);
+    expect(metrics).toMatch(/kubelab_runtime_operations_total\{operation="RunPodSandbox",code="OK"\} [1-9]/);
   });
 
   it("recovers its sandboxes and containers after a SIGKILL", async () => {
