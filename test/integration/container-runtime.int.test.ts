@@ -121,6 +121,12 @@ describe("kubelab-runtime over the CRI", () => {
     expect(metrics).toMatch(/kubelab_runtime_operations_total\{operation="RunPodSandbox",code="OK"\} [1-9]/);
   });
 
+  it("refuses to start a second daemon on a socket that is in use", async () => {
+    const second = containerRuntimeComponent({ name: "container-runtime cri-test-2", socketPath: socket, root: join(dir, "state-2"), backend: "fake" });
+    await expect(testProcesses.startReady(second)).rejects.toThrow(/another process is serving on/);
+    expect((await client.version()).runtimeName).toBe("kubelab-fake");
+  });
+
   it("recovers its sandboxes and containers after a SIGKILL", async () => {
     const pod = sandboxConfig("survivor");
     const podId = await client.runPodSandbox(pod);
