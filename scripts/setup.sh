@@ -14,6 +14,7 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v containerd >/dev/null 2>&1 || need+=(containerd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

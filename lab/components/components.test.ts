@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { commandLine, renderFlags, type Component } from "./component.js";
+import { containerRuntimeComponent } from "./container-runtime.js";
 import { distEntry, REPO_ROOT } from "./entries.js";
 import { etcdComponent, etcdEndpoint } from "./etcd.js";
 import { hollowNodesComponent } from "./hollow-nodes.js";
@@ -95,6 +96,16 @@ describe("apiserver clients", () => {
     const hollow = hollowNodesComponent({ name: "hollow-nodes hn", master: "http://a", count: 3, namePrefix: "hn", verbosity: 0, extraArgs: ["--cpu", "64"] });
     expect(hollow.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/lab/main.js` });
     expect(hollow.args).toEqual(["hollow-nodes", "--master=http://a", "--v=0", "--count=3", "--name-prefix=hn", "--cpu", "64"]);
+  });
+});
+
+describe("containerRuntimeComponent", () => {
+  it("runs dist/container-runtime/main.js on its socket and state directory, ready when it serves the CRI", () => {
+    const runtime = containerRuntimeComponent({ name: "runtime node-1", socketPath: "/run/n1/runtime.sock", root: "/var/lib/n1", backend: "fake", podCidr: "10.244.1.0/24", verbosity: 2 });
+    expect(runtime.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/container-runtime/main.js` });
+    expect(runtime.args).toEqual(["--listen=/run/n1/runtime.sock", "--root=/var/lib/n1", "--backend=fake", "--pod-cidr=10.244.1.0/24", "--v=2"]);
+    expect(runtime.readiness).toEqual({ kind: "log", pattern: /"msg":"Serving the CRI"/ });
+    expect(runtime.dataDir).toBe("/var/lib/n1");
   });
 });
 

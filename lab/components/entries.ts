@@ -21,6 +21,7 @@ export const DIST_ENTRIES = {
   scheduler: "KUBELAB_SCHEDULER_MAIN",
   "controller-manager": "KUBELAB_CONTROLLER_MANAGER_MAIN",
   lab: "KUBELAB_LAB_MAIN",
+  "container-runtime": "KUBELAB_CONTAINER_RUNTIME_MAIN",
 } as const;
 export type DistProgram = keyof typeof DIST_ENTRIES;
 

@@ -4,6 +4,7 @@
 // dist/, its folder in DIST_ENTRIES; apiserver clients build on apiClientComponent for the shared flags.
 export { commandLine, loopbackUrl, renderFlags, type Component, type ComponentKind, type FlagValue, type Program, type ReadinessProbe } from "./component.js";
 export { apiClientComponent, SERVING_LOG_PROBE, servingPort, type ApiClientOptions } from "./api-client.js";
+export { containerRuntimeComponent, type ContainerRuntimeOptions } from "./container-runtime.js";
 export { DIST_ENTRIES, distEntry, REPO_ROOT, type DistProgram } from "./entries.js";
 export { etcdComponent, etcdEndpoint, type EtcdOptions } from "./etcd.js";
 export { hollowNodesComponent, type HollowNodesOptions } from "./hollow-nodes.js";

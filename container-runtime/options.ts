@@ -1,0 +1,29 @@
+// kubelab-runtime's flags, named like CRI-O's where CRI-O has one (--listen, --root, --runtime-root,
+// --cni-config-dir, --cni-plugin-dir, --pause-image), plus the health/metrics --port and the choice of backend.
+import { defineFlags, loggingFlags, type FlagValues } from "../component-base/flags.js";
+
+/** The backends --backend chooses from. "oci" (runc, conmon, CNI) joins when container-runtime/oci/ lands. */
+export const BACKENDS = ["fake"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export const runtimeFlags = defineFlags({
+  listen: { type: "string", default: "/run/kubelab/runtime.sock", help: "Path to the CRI-O socket (here: kubelab-runtime's CRI socket)." },
+  root: { type: "string", default: "/var/lib/kubelab/runtime", help: "The daemon's state directory: sandboxes, containers and images, kept across restarts." },
+  runtimeRoot: { type: "string", default: "/run/kubelab/runc", help: "The OCI runtime's (runc's) root directory for container state." },
+  cniConfigDir: { type: "string", default: "/etc/cni/net.d", help: "CNI configuration files directory." },
+  cniPluginDir: { type: "string", default: "/usr/lib/cni", help: "CNI plugin binaries directory." },
+  pauseImage: { type: "string", default: "registry.k8s.io/pause:3.10", help: "Image which contains the pause executable." },
+  backend: { type: "string", default: "fake", help: `What runs the containers: ${BACKENDS.join(", ")} ("fake": in memory, no processes, for hollow nodes and tests).` },
+  podCidr: { type: "string", help: "The pod CIDR sandboxes take their IPs from until the kubelet sends one (UpdateRuntimeConfig)." },
+  port: { type: "number", default: 0, help: "The port of the /healthz and /metrics server; 0 serves none." },
+  bindAddress: { type: "string", default: "127.0.0.1", help: "The address of the /healthz and /metrics server." },
+  ...loggingFlags,
+});
+
+export type RuntimeFlags = FlagValues<typeof runtimeFlags>;
+
+export function backendName(value: string): BackendName {
+  const found = BACKENDS.find((b) => b === value);
+  if (found === undefined) throw new Error(`--backend=${value}: unknown backend; choose one of ${BACKENDS.join(", ")}`);
+  return found;
+}
