@@ -75,6 +75,27 @@ describe("the process runner", () => {
     expect(proc.running).toBe(false);
   });
 
+  it("after a restart, waits for the new run's readiness line rather than the previous run's", async () => {
+    // The second run prints its line only after a file appears, so a probe that matched the first run's output
+    // would resolve while the file is still absent.
+    const flag = join(logDir, "second-run-may-start");
+    const script = `const fs = require("node:fs"); const go = () => { console.log("serving"); setInterval(() => {}, 1000); };
+      if (!fs.existsSync(${JSON.stringify(flag + ".seen")})) { fs.writeFileSync(${JSON.stringify(flag + ".seen")}, ""); go(); }
+      else { const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(flag)})) { clearInterval(t); go(); } }, 20); }`;
+    const { process: proc } = await owner.startReady(nodeScript("restarted", script, { kind: "log", pattern: /serving/ }));
+    const firstPid = proc.pid;
+    let restartedReady = false;
+    const restarted = proc.restart({ timeoutMs: 20_000 }).then(() => (restartedReady = true));
+    // The second run is up and its readiness is being polled: a probe over the old output would have passed by now.
+    await expect.poll(() => proc.running && proc.pid !== firstPid && proc.logs().split("serving").length === 2).toBe(true);
+    expect(restartedReady).toBe(false);
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(flag, "");
+    await restarted;
+    expect(restartedReady).toBe(true);
+    await proc.stop("SIGTERM");
+  });
+
   it("tears down everything an owner started, newest first, and removes its directories", async () => {
     const local = new ProcessOwner();
     const dir = local.tempDir("kubelab-owner-test-", tmpdir());

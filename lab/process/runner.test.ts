@@ -31,6 +31,16 @@ describe("LogRing", () => {
     expect(ring.contents()).toBe("789ab");
   });
 
+  it("gives the output after a mark, even when older output was trimmed", () => {
+    const ring = new LogRing(10);
+    ring.append("ready\n");
+    const mark = ring.mark();
+    expect(ring.since(mark)).toBe("");
+    ring.append("abcdefgh");
+    expect(ring.since(mark)).toBe("defgh");
+    expect(ring.since(0)).toBe("defgh");
+  });
+
   it("refuses a budget that keeps nothing", () => {
     expect(() => new LogRing(0)).toThrow(/positive/);
   });

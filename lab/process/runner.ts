@@ -73,6 +73,8 @@ export class ManagedProcess {
   private exited!: Promise<void>;
   private readonly ring: LogRing;
   private spawnedAtMs = 0;
+  /** Where the current child's output starts in the ring, so a log probe never matches a previous run's lines. */
+  private spawnedAtOutput = 0;
   private stopRequested = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private crashesInARow = 0;
@@ -186,6 +188,7 @@ export class ManagedProcess {
     const { command, args } = commandLine(this.component, this.options.nodePath ?? process.execPath);
     this.spawnError = undefined;
     this.spawnedAtMs = performance.now();
+    this.spawnedAtOutput = this.ring.mark();
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: this.options.env ?? process.env });
     this.child = child;
     trackChild(child);
@@ -235,7 +238,7 @@ export class ManagedProcess {
       case "http":
         return httpOk(probe.url);
       case "log":
-        return probe.pattern.test(this.ring.contents());
+        return probe.pattern.test(this.ring.since(this.spawnedAtOutput));
     }
   }
 
