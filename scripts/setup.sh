@@ -14,6 +14,10 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v conmon >/dev/null 2>&1 || need+=(conmon)
+[ -x /usr/lib/cni/ptp ] || need+=(containernetworking-plugins)
+[ -x /bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

@@ -1,0 +1,243 @@
+// The OCI layer against the real thing: runc, conmon and the CNI plugins from Debian, a busybox rootfs, real
+// network namespaces and cgroups. Root only. The pod network lives in a "node" network namespace the test makes
+// (10.244.250.0/24, no route or NAT anywhere else), so the host's own namespace is never touched. Everything made
+// here (containers, namespaces, veths, cgroups, files) is removed in afterEach/afterAll, also when a test fails.
+// The conmon test needs the built dist/ (run `npm run build` first).
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { probeCgroups } from "./cgroups.js";
+import type { CgroupProbe } from "./cgroups.js";
+import { writeNodeConfigList } from "./cni.js";
+import { run } from "./exec.js";
+import { OciRuntime, waitFor } from "./runtime.js";
+import type { OciRuntimeOptions } from "./runtime.js";
+import type { ContainerRequest, SandboxNetwork } from "./types.js";
+
+const isRoot = process.getuid?.() === 0;
+const haveTools = ["/usr/sbin/runc", "/usr/bin/conmon", "/usr/lib/cni/ptp", "/bin/busybox"].every((p) => existsSync(p));
+if (!isRoot || !haveTools) console.warn("runtime.int.test: skipped: needs root and runc, conmon, containernetworking-plugins, busybox-static");
+
+const APPLETS = ["sh", "echo", "sleep", "cat", "ip", "head", "tail", "true", "false", "env", "ls", "hostname", "dd", "yes"];
+const POD_CIDR = "10.244.250.0/24";
+const runId = `${process.pid}`;
+const distRuntime = resolve("dist/container-runtime/oci/runtime.js");
+
+describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
+  let tmp: string;
+  let rootfs: string;
+  let options: OciRuntimeOptions;
+  let runtime: OciRuntime;
+  let cgroups: CgroupProbe;
+  const nodeNetns = `kltest-node-${runId}`;
+  const cgroupTop = `/kubelab-oci-test-${runId}`;
+  const containers = new Set<string>();
+  const sandboxes = new Set<string>();
+  let seq = 0;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "kubelab-oci-"));
+    rootfs = join(tmp, "rootfs");
+    for (const dir of ["bin", "proc", "sys", "dev", "etc", "tmp"]) mkdirSync(join(rootfs, dir), { recursive: true });
+    copyFileSync("/bin/busybox", join(rootfs, "bin", "busybox"));
+    for (const applet of APPLETS) symlinkSync("busybox", join(rootfs, "bin", applet));
+    execFileSync("ip", ["netns", "add", nodeNetns]);
+    execFileSync("ip", ["-n", nodeNetns, "link", "set", "lo", "up"]);
+    await writeNodeConfigList(join(tmp, "cni"), { podCIDR: POD_CIDR, networkName: `kltest-${runId}`, ipamDataDir: join(tmp, "ipam") });
+    options = {
+      stateDir: join(tmp, "state"),
+      cniConfigDir: join(tmp, "cni"),
+      hostNetnsPath: `/run/netns/${nodeNetns}`,
+      netnsPrefix: `kltest-${runId}-`,
+    };
+    runtime = new OciRuntime(options);
+    cgroups = await probeCgroups();
+  });
+
+  afterEach(async () => {
+    for (const id of containers) await runtime.removeContainer(id).catch((err: unknown) => console.error("cleanup", id, err));
+    containers.clear();
+    for (const id of sandboxes) await runtime.teardownPodNetwork(id).catch((err: unknown) => console.error("cleanup", id, err));
+    sandboxes.clear();
+  });
+
+  afterAll(async () => {
+    // Anything a failed afterEach left: containers under our runc root, then namespaces, cgroups and files.
+    if (tmp === undefined) return;
+    for (const id of await runtime.listContainerIds()) await run(["/usr/sbin/runc", "--root", join(tmp, "state", "runc"), "delete", "--force", id]);
+    await run(["ip", "netns", "delete", nodeNetns]);
+    const listed = await run(["ip", "netns", "list"]);
+    for (const line of listed.stdout.toString().split("\n")) {
+      const name = line.split(" ")[0] ?? "";
+      if (name.startsWith(`kltest-${runId}-`)) await run(["ip", "netns", "delete", name]);
+    }
+    await runtime.removePodCgroup(`${cgroupTop}/pod`);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function request(args: string[], extra: Partial<ContainerRequest> = {}): ContainerRequest {
+    const id = `kltest-${runId}-c${++seq}`;
+    containers.add(id);
+    return {
+      id,
+      sandboxId: `sb-${runId}`,
+      rootfs,
+      args,
+      logPath: join(tmp, "logs", `${id}.log`),
+      cgroupParent: `${cgroupTop}/pod`,
+      ...extra,
+    };
+  }
+
+  async function podNetwork(): Promise<SandboxNetwork> {
+    const sandboxId = `sb-${runId}-${++seq}`;
+    sandboxes.add(sandboxId);
+    return runtime.setupPodNetwork({ sandboxId });
+  }
+
+  async function runToExit(req: ContainerRequest): Promise<Awaited<ReturnType<OciRuntime["containerState"]>>> {
+    await runtime.createContainer(req);
+    await runtime.startContainer(req.id);
+    expect(await waitFor(async () => (await runtime.containerState(req.id)).status === "stopped", 30_000)).toBe(true);
+    return runtime.containerState(req.id);
+  }
+
+  it("reports what the host allows", async () => {
+    const caps = await runtime.hostCapabilities();
+    expect(caps.runcVersion).toMatch(/runc version/);
+    expect(caps.conmonVersion).toMatch(/conmon version/);
+    expect(caps.cniPluginsFound).toEqual(["ptp", "host-local", "portmap", "loopback"]);
+    expect(caps.cgroupVersion).toBe(cgroups.version);
+    if (caps.degraded.length > 0) console.warn("host degrades:", caps.degraded);
+  });
+
+  it("records the exit code and writes the CRI log format", async () => {
+    const req = request(["sh", "-c", "echo hello from stdout; echo oops >&2; exit 3"]);
+    const state = await runToExit(req);
+    expect(state.exitCode).toBe(3);
+    expect(state.oomKilled).toBe(false);
+    expect(state.finishedAt).toBeInstanceOf(Date);
+    const lines = readFileSync(req.logPath, "utf8").trim().split("\n");
+    expect(lines).toContainEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d) stdout F hello from stdout$/));
+    expect(lines).toContainEqual(expect.stringMatching(/ stderr F oops$/));
+  });
+
+  it("gives the container its pod IP in the pod's network namespace, and teardown removes the host side", async () => {
+    const network = await podNetwork();
+    expect(network.ips).toHaveLength(1);
+    expect(network.ips[0]).toMatch(/^10\.244\.250\.\d+$/);
+    await runtime.checkPodNetwork(network.sandboxId);
+    const hostLinks = async (): Promise<string> => (await run(["ip", "-n", nodeNetns, "-o", "link"])).stdout.toString();
+    expect((await hostLinks()).split("\n").filter((l) => l.includes("veth"))).toHaveLength(1);
+
+    const req = request(["ip", "-o", "-4", "addr", "show", "eth0"], { netnsPath: network.netnsPath });
+    const state = await runToExit(req);
+    expect(state.exitCode).toBe(0);
+    expect(readFileSync(req.logPath, "utf8")).toContain(`inet ${network.ips[0] ?? "?"}/24`);
+
+    await runtime.removeContainer(req.id);
+    containers.delete(req.id);
+    await runtime.teardownPodNetwork(network.sandboxId);
+    sandboxes.delete(network.sandboxId);
+    expect(existsSync(network.netnsPath)).toBe(false);
+    expect((await hostLinks()).includes("veth")).toBe(false);
+    await runtime.teardownPodNetwork(network.sandboxId); // idempotent
+  });
+
+  it("stops with SIGTERM when the process handles it (143) and with SIGKILL after the timeout (137)", async () => {
+    const polite = request(["sh", "-c", 'trap "exit 143" TERM; sleep 1000 & wait']);
+    await runtime.createContainer(polite);
+    expect((await runtime.containerState(polite.id)).status).toBe("created");
+    await runtime.startContainer(polite.id);
+    const running = await runtime.containerState(polite.id);
+    expect(running.status).toBe("running");
+    expect(running.pid).toBeGreaterThan(0);
+    expect((await runtime.stopContainer(polite.id, 30)).exitCode).toBe(143);
+
+    // sleep as pid 1 of its namespace has no SIGTERM handler, so the kernel drops SIGTERM.
+    const stubborn = request(["sleep", "1000"]);
+    await runtime.createContainer(stubborn);
+    await runtime.startContainer(stubborn.id);
+    const started = Date.now();
+    const stopped = await runtime.stopContainer(stubborn.id, 1);
+    expect(stopped.exitCode).toBe(137);
+    expect(stopped.oomKilled).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(await runtime.stopContainer(stubborn.id, 1)).toMatchObject({ status: "stopped", exitCode: 137 });
+  });
+
+  it("runs exec sync with output, exit code and timeout", async () => {
+    const req = request(["sleep", "1000"], { env: ["GREETING=hi"] });
+    await runtime.createContainer(req);
+    await runtime.startContainer(req.id);
+    const result = await runtime.execSync(req.id, ["sh", "-c", 'echo "$GREETING out"; echo err >&2; exit 5'], 10_000);
+    expect(result).toMatchObject({ exitCode: 5, timedOut: false });
+    expect(result.stdout.toString()).toBe("hi out\n");
+    expect(result.stderr.toString()).toBe("err\n");
+    const slow = await runtime.execSync(req.id, ["sleep", "100"], 300);
+    expect(slow.timedOut).toBe(true);
+    expect(slow.exitCode).not.toBe(0);
+    expect((await runtime.containerState(req.id)).status).toBe("running");
+  });
+
+  it("puts requests and limits into the container's cgroup and reads its stats", async (ctx) => {
+    if (!cgroups.writable || cgroups.version === undefined) {
+      console.warn("skipping cgroup limits:", cgroups.problems.join("; "));
+      ctx.skip();
+      return;
+    }
+    const req = request(["sh", "-c", "yes > /dev/null & sleep 1000"], {
+      resources: { cpuRequestMilli: 250, cpuLimitMilli: 500, memoryLimitBytes: 64 * 1024 * 1024 },
+    });
+    await runtime.createContainer(req);
+    await runtime.startContainer(req.id);
+    const path = runtime.cgroupsPathOf(req).slice(1);
+    if (cgroups.version === 1) {
+      expect(readFileSync(`/sys/fs/cgroup/cpu/${path}/cpu.shares`, "utf8").trim()).toBe("256");
+      expect(readFileSync(`/sys/fs/cgroup/cpu/${path}/cpu.cfs_quota_us`, "utf8").trim()).toBe("50000");
+      expect(readFileSync(`/sys/fs/cgroup/memory/${path}/memory.limit_in_bytes`, "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    } else {
+      expect(readFileSync(`/sys/fs/cgroup/${path}/cpu.max`, "utf8").trim()).toBe("50000 100000");
+      expect(readFileSync(`/sys/fs/cgroup/${path}/memory.max`, "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    }
+    expect(await waitFor(async () => (await runtime.containerStats(req.id)).cpuUsageNanos > 10_000_000, 10_000)).toBe(true);
+    const stats = await runtime.containerStats(req.id);
+    expect(stats.memoryWorkingSetBytes).toBeGreaterThan(0);
+    expect(stats.memoryWorkingSetBytes).toBeLessThanOrEqual(64 * 1024 * 1024);
+  });
+
+  it("detects OOMKilled when the container exceeds its memory limit", async (ctx) => {
+    if (!cgroups.writable || !cgroups.memoryController) {
+      console.warn("skipping OOM test:", cgroups.problems.join("; "));
+      ctx.skip();
+      return;
+    }
+    // tail keeps the last line in memory, and /dev/zero has no newline: it grows until the OOM killer comes.
+    const req = request(["sh", "-c", "head -c 200000000 /dev/zero | tail"], { resources: { memoryLimitBytes: 16 * 1024 * 1024 } });
+    const state = await runToExit(req);
+    expect(state.exitCode).toBe(137);
+    expect(state.oomKilled).toBe(true);
+  });
+
+  it("keeps the container running after the process that started it exits (conmon holds it)", async () => {
+    if (!existsSync(distRuntime)) throw new Error(`${distRuntime} missing: run npm run build first`);
+    const req = request(["sleep", "1000"]);
+    const script = `
+      import { OciRuntime } from ${JSON.stringify(distRuntime)};
+      const [options, req] = JSON.parse(process.argv[1]);
+      const runtime = new OciRuntime(options);
+      await runtime.createContainer(req);
+      await runtime.startContainer(req.id);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, JSON.stringify([options, req])], { stdio: "inherit" });
+    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    expect(code).toBe(0);
+    const state = await runtime.containerState(req.id);
+    expect(state.status).toBe("running");
+    expect(() => process.kill(state.pid, 0)).not.toThrow();
+    expect(await runtime.listContainerIds()).toContain(req.id);
+    expect((await runtime.stopContainer(req.id, 0)).exitCode).toBe(137);
+  });
+});
