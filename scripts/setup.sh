@@ -17,7 +17,7 @@ command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v conmon >/dev/null 2>&1 || need+=(conmon)
 [ -x /usr/lib/cni/ptp ] || need+=(containernetworking-plugins)
-[ -x /bin/busybox ] || need+=(busybox-static)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

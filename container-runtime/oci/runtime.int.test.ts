@@ -57,9 +57,9 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
   });
 
   afterEach(async () => {
-    for (const id of containers) await runtime.removeContainer(id).catch((err: unknown) => console.error("cleanup", id, err));
+    for (const id of containers) await runtime.removeContainer(id).catch((err: unknown) => { console.error("cleanup", id, err); });
     containers.clear();
-    for (const id of sandboxes) await runtime.teardownPodNetwork(id).catch((err: unknown) => console.error("cleanup", id, err));
+    for (const id of sandboxes) await runtime.teardownPodNetwork(id).catch((err: unknown) => { console.error("cleanup", id, err); });
     sandboxes.clear();
   });
 
