@@ -4,7 +4,7 @@
 // here (containers, namespaces, veths, cgroups, files) is removed in afterEach/afterAll, also when a test fails.
 // The conmon test needs the built dist/ (run `npm run build` first).
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -180,6 +180,25 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     expect(slow.timedOut).toBe(true);
     expect(slow.exitCode).not.toBe(0);
     expect((await runtime.containerState(req.id)).status).toBe("running");
+
+    const streaming = runtime.spawnExec(req.id, ["sh", "-c", "read line; echo got $line; exit 4"], { stdin: true });
+    let out = "";
+    streaming.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    streaming.stdin?.end("abc\n");
+    expect(await new Promise<number | null>((done) => streaming.on("close", done))).toBe(4);
+    expect(out).toBe("got abc\n");
+  });
+
+  it("reopens the log after rotation", async () => {
+    const req = request(["sh", "-c", "while true; do echo tick; sleep 0.1; done"]);
+    await runtime.createContainer(req);
+    await runtime.startContainer(req.id);
+    expect(await waitFor(() => Promise.resolve(existsSync(req.logPath) && readFileSync(req.logPath, "utf8").includes("tick")), 10_000)).toBe(true);
+    renameSync(req.logPath, `${req.logPath}.1`);
+    await runtime.reopenContainerLog(req.id);
+    expect(await waitFor(() => Promise.resolve(existsSync(req.logPath) && / stdout F tick$/m.test(readFileSync(req.logPath, "utf8"))), 10_000)).toBe(true);
+    await runtime.stopContainer(req.id, 0);
+    await expect(runtime.reopenContainerLog(req.id)).rejects.toThrow(/conmon is not running/);
   });
 
   it("puts requests and limits into the container's cgroup and reads its stats", async (ctx) => {

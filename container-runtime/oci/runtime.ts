@@ -7,8 +7,9 @@
 // Layout under stateDir:  runc/ (runc --root)   containers/<id>/ (config.json, pidfile, conmon.pid, conmon.log)
 //                         exits/<id> (exit code)   networks/<sandboxId>.json (the CNI ADD result, for DEL)
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
-import { access, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { closeSync, constants as fsConstants, openSync } from "node:fs";
+import { access, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { Logger } from "../../component-base/logging.js";
@@ -315,7 +316,11 @@ export class OciRuntime {
       status = value.status === "created" || value.status === "running" ? value.status : value.status === "stopped" ? "stopped" : "unknown";
       pid = typeof value.pid === "number" && status !== "stopped" ? value.pid : 0;
     }
-    const exit = await this.readExit(id);
+    let exit = await this.readExit(id);
+    if (exit === undefined && status === "stopped") {
+      // runc sees the exit a moment before conmon has reaped the process and written the code: wait for it.
+      await waitFor(async () => (exit = await this.readExit(id)) !== undefined, 2000);
+    }
     if (exit === undefined) {
       if (result.code !== 0 && !(await anyExists([this.bundleDir(id)]))) throw new ContainerNotFoundError(id);
       return { id, status, pid, oomKilled: false };
@@ -383,6 +388,38 @@ export class OciRuntime {
     state = await this.containerState(id);
     this.logger.info({ container: id, exitCode: state.exitCode }, "Container stopped");
     return state;
+  }
+
+  /**
+   * Has conmon close and reopen the container's log file (after the caller rotated it), through conmon's
+   * control FIFO in the bundle ("2 0 0": reopen logs). Resolves once the request is handed over.
+   */
+  async reopenContainerLog(id: string): Promise<void> {
+    const ctl = join(this.bundleDir(id), "ctl");
+    let handle;
+    try {
+      // Non-blocking: with no conmon reading the FIFO, open fails with ENXIO instead of hanging.
+      handle = await open(ctl, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    } catch (err) {
+      throw new ContainerError(id, "cannot reopen the log: conmon is not running", { cause: err });
+    }
+    try {
+      await handle.write("2 0 0\n");
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Starts `cmd` in the container without a terminal and hands back the process (runc exec, which forwards
+   * stdio and signals and exits with the command's code); for streaming exec. The caller owns its lifetime.
+   */
+  spawnExec(id: string, cmd: readonly string[], options: { stdin?: boolean; env?: readonly string[] } = {}): ChildProcess {
+    if (cmd.length === 0) throw new ContainerError(id, "exec: empty command");
+    const envArgs = (options.env ?? []).flatMap((entry) => ["--env", entry]);
+    return spawn(this.runcPath, ["--root", this.runcRoot, "exec", ...envArgs, id, ...cmd], {
+      stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
+    });
   }
 
   /** runc delete --force, then the bundle, the exit file and the container's cgroup. Idempotent. */
