@@ -4,7 +4,7 @@
 // here (containers, namespaces, veths, cgroups, files) is removed in afterEach/afterAll, also when a test fails.
 // The conmon test needs the built dist/ (run `npm run build` first).
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -132,10 +132,18 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     const hostLinks = async (): Promise<string> => (await run(["ip", "-n", nodeNetns, "-o", "link"])).stdout.toString();
     expect((await hostLinks()).split("\n").filter((l) => l.includes("veth"))).toHaveLength(1);
 
-    const req = request(["ip", "-o", "-4", "addr", "show", "eth0"], { netnsPath: network.netnsPath });
+    const hostsFile = join(tmp, `hosts-${network.sandboxId}`);
+    writeFileSync(hostsFile, `${network.ips[0] ?? "?"}\tmy-pod\n`);
+    const req = request(["sh", "-c", "ip -o -4 addr show eth0; cat /etc/hosts; echo x > /etc/hosts || echo read-only"], {
+      netnsPath: network.netnsPath,
+      mounts: [{ hostPath: hostsFile, containerPath: "/etc/hosts", readOnly: true }],
+    });
     const state = await runToExit(req);
     expect(state.exitCode).toBe(0);
-    expect(readFileSync(req.logPath, "utf8")).toContain(`inet ${network.ips[0] ?? "?"}/24`);
+    const log = readFileSync(req.logPath, "utf8");
+    expect(log).toContain(`inet ${network.ips[0] ?? "?"}/24`);
+    expect(log).toContain(`stdout F ${network.ips[0] ?? "?"}\tmy-pod`);
+    expect(log).toContain("stdout F read-only");
 
     await runtime.removeContainer(req.id);
     containers.delete(req.id);
@@ -238,6 +246,25 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     const state = await runToExit(req);
     expect(state.exitCode).toBe(137);
     expect(state.oomKilled).toBe(true);
+  });
+
+  it("runs containers without cgroups when they are unavailable, and says so", async () => {
+    const degraded = new OciRuntime({ ...options, stateDir: join(tmp, "state-nocgroups"), cgroups: "disabled" });
+    const caps = await degraded.hostCapabilities();
+    expect(caps.cgroupsWritable).toBe(false);
+    expect(caps.degraded.map((d) => d.reason)).toContain("CgroupsDisabled");
+    const req = request(["sh", "-c", "echo unconfined; exit 7"], { resources: { memoryLimitBytes: 16 * 1024 * 1024 } });
+    containers.delete(req.id);
+    try {
+      await degraded.createContainer(req);
+      await degraded.startContainer(req.id);
+      expect(await waitFor(async () => (await degraded.containerState(req.id)).status === "stopped", 30_000)).toBe(true);
+      expect((await degraded.containerState(req.id)).exitCode).toBe(7);
+      await expect(degraded.containerStats(req.id)).rejects.toThrow(/without a cgroup/);
+      expect(existsSync(`/sys/fs/cgroup/memory${degraded.cgroupsPathOf(req)}`)).toBe(false);
+    } finally {
+      await degraded.removeContainer(req.id);
+    }
   });
 
   it("keeps the container running after the process that started it exits (conmon holds it)", async () => {

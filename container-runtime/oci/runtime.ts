@@ -54,6 +54,11 @@ export interface OciRuntimeOptions {
   /** Prefix of the pods' namespace names under /run/netns (one runtime per node → one prefix per node). */
   netnsPrefix?: string;
   logger?: Logger;
+  /**
+   * "disabled": act as if the host refused cgroups (for hosts that refuse in ways the probe cannot see, e.g. a
+   * seccomp filter, and to exercise that path). Default "auto": use them when the probe could create one.
+   */
+  cgroups?: "auto" | "disabled";
 }
 
 /** A fault from runc or conmon about one container. */
@@ -112,6 +117,9 @@ export class OciRuntime {
   async hostCapabilities(): Promise<HostCapabilities> {
     const cgroups = await this.cgroupProbe();
     const degraded: DegradedCapability[] = cgroups.problems.map((message) => ({ reason: reasonFor(message), message }));
+    if (this.options.cgroups === "disabled") {
+      degraded.push({ reason: "CgroupsDisabled", message: "cgroups are disabled by configuration: no cpu/memory limits, no stats, no OOM detection from cgroups" });
+    }
     const runcVersion = await firstLine([this.runcPath, "--version"]);
     const conmonVersion = await firstLine([this.conmonPath, "--version"]);
     if (runcVersion === undefined) degraded.push({ reason: "RuncMissing", message: `${this.runcPath} does not run` });
@@ -124,7 +132,7 @@ export class OciRuntime {
     }
     return {
       cgroupVersion: cgroups.version,
-      cgroupsWritable: cgroups.writable,
+      cgroupsWritable: cgroups.writable && this.options.cgroups !== "disabled",
       memoryController: cgroups.memoryController,
       cpuController: cgroups.cpuController,
       runcVersion,
@@ -235,9 +243,13 @@ export class OciRuntime {
   async createContainer(request: ContainerRequest): Promise<{ pid: number; spec: OciSpec }> {
     const probe = await this.cgroupProbe();
     const spec = buildRuntimeSpec(request, { swapAccounting: probe.swapAccounting });
-    if (!probe.writable) {
+    const withCgroups = probe.writable && this.options.cgroups !== "disabled";
+    if (!withCgroups) {
+      // runc's "rootless" cgroup handling skips cgroups it may not create, but only for a container without an
+      // explicit cgroupsPath and without limits; the container then runs unconfined (and says so).
       spec.linux.resources = { devices: spec.linux.resources.devices };
-      this.logger.warn({ container: request.id }, "Cgroups are not writable here: the container runs without cpu/memory limits");
+      delete spec.linux.cgroupsPath;
+      this.logger.warn({ container: request.id }, "Cgroups are unavailable here: the container runs without cpu/memory limits");
     }
     const bundle = this.bundleDir(request.id);
     await mkdir(bundle, { recursive: true });
@@ -250,7 +262,7 @@ export class OciRuntime {
     await rm(this.exitFile(request.id), { force: true });
     await writeFile(join(bundle, "config.json"), JSON.stringify(spec, null, 2));
     try {
-      const pid = await this.spawnConmon(request.id, bundle, request.logPath);
+      const pid = await this.spawnConmon(request.id, bundle, request.logPath, withCgroups ? [] : ["--rootless", "true"]);
       this.logger.info({ container: request.id, pid }, "Container created");
       return { pid, spec };
     } catch (err) {
@@ -259,7 +271,7 @@ export class OciRuntime {
     }
   }
 
-  private async spawnConmon(id: string, bundle: string, logPath: string): Promise<number> {
+  private async spawnConmon(id: string, bundle: string, logPath: string, runcCreateArgs: readonly string[]): Promise<number> {
     const args = [
       "--api-version", "1",
       "-c", id,
@@ -275,6 +287,7 @@ export class OciRuntime {
       "--persist-dir", bundle,
       "--runtime-arg", "--root",
       "--runtime-arg", this.runcRoot,
+      ...runcCreateArgs.flatMap((arg) => ["--runtime-arg", arg]),
       "--log-level", "info",
     ];
     // conmon's own messages go to a file in the bundle: a pipe to us would break when we exit.
@@ -352,7 +365,8 @@ export class OciRuntime {
     if (!oom && exitCode === 137) {
       const probe = await this.cgroupProbe();
       const spec = await this.readSpec(id);
-      if (probe.version !== undefined && spec !== undefined) oom = (await readOomKillCount(probe.version, spec.linux.cgroupsPath)) > 0;
+      const path = spec?.linux.cgroupsPath;
+      if (probe.version !== undefined && path !== undefined) oom = (await readOomKillCount(probe.version, path)) > 0;
     }
     if (oom) await writeFile(marker, "").catch(() => undefined);
     return oom;
@@ -431,7 +445,8 @@ export class OciRuntime {
     }
     await rm(this.bundleDir(id), { recursive: true, force: true });
     await rm(this.exitFile(id), { force: true });
-    if (spec !== undefined) await removeCgroupPath(spec.linux.cgroupsPath, dirname(spec.linux.cgroupsPath));
+    const path = spec?.linux.cgroupsPath;
+    if (path !== undefined) await removeCgroupPath(path, dirname(path));
     this.logger.info({ container: id }, "Container removed");
   }
 
@@ -481,6 +496,7 @@ export class OciRuntime {
     if (spec === undefined) throw new ContainerNotFoundError(id);
     const probe = await this.cgroupProbe();
     if (probe.version === undefined) throw new ContainerError(id, "no cgroup hierarchy: no stats");
+    if (spec.linux.cgroupsPath === undefined) throw new ContainerError(id, "runs without a cgroup (host refused cgroups): no stats");
     const stats = await readCgroupStats(probe.version, spec.linux.cgroupsPath);
     return { ...stats, timestamp: new Date() };
   }

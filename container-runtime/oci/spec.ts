@@ -125,7 +125,8 @@ export interface OciSpec {
   linux: {
     namespaces: OciNamespace[];
     resources: OciLinuxResources;
-    cgroupsPath: string;
+    /** Absent when the host refuses cgroups: runc then runs the container in no cgroup of its own. */
+    cgroupsPath?: string;
     maskedPaths: string[];
     readonlyPaths: string[];
   };
