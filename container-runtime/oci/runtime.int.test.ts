@@ -154,6 +154,30 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     await runtime.teardownPodNetwork(network.sandboxId); // idempotent
   });
 
+  it("undoes a half-made pod network when a plugin fails", async () => {
+    const badDir = join(tmp, "cni-bad");
+    mkdirSync(badDir, { recursive: true });
+    // ptp succeeds, then the chain's second plugin does not exist: ptp's veth and lease must be undone.
+    writeFileSync(
+      join(badDir, "10-bad.conflist"),
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: `kltest-bad-${runId}`,
+        plugins: [
+          { type: "ptp", ipam: { type: "host-local", dataDir: join(tmp, "ipam-bad"), ranges: [[{ subnet: "10.244.251.0/24" }]] } },
+          { type: "kltest-no-such-plugin" },
+        ],
+      }),
+    );
+    const broken = new OciRuntime({ ...options, cniConfigDir: badDir });
+    const sandboxId = `sb-${runId}-bad`;
+    await expect(broken.setupPodNetwork({ sandboxId })).rejects.toThrow(/CNI kltest-no-such-plugin ADD/);
+    expect(existsSync(`/run/netns/${broken.netnsName(sandboxId)}`)).toBe(false);
+    expect((await run(["ip", "-n", nodeNetns, "-o", "link"])).stdout.toString()).not.toContain("veth");
+    const leases = await run(["ls", join(tmp, "ipam-bad", `kltest-bad-${runId}`)]);
+    expect(leases.stdout.toString()).not.toMatch(/10\.244\.251\./);
+  });
+
   it("stops with SIGTERM when the process handles it (143) and with SIGKILL after the timeout (137)", async () => {
     const polite = request(["sh", "-c", 'trap "exit 143" TERM; sleep 1000 & wait']);
     await runtime.createContainer(polite);
