@@ -119,6 +119,9 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     expect(state.exitCode).toBe(3);
     expect(state.oomKilled).toBe(false);
     expect(state.finishedAt).toBeInstanceOf(Date);
+    expect(state.startedAt).toBeInstanceOf(Date);
+    expect(state.createdAt?.getTime()).toBeLessThanOrEqual(state.startedAt?.getTime() ?? 0);
+    expect(state.startedAt?.getTime()).toBeLessThanOrEqual(state.finishedAt?.getTime() ?? 0);
     const lines = readFileSync(req.logPath, "utf8").trim().split("\n");
     expect(lines).toContainEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d) stdout F hello from stdout$/));
     expect(lines).toContainEqual(expect.stringMatching(/ stderr F oops$/));
@@ -179,19 +182,24 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
   });
 
   it("stops with SIGTERM when the process handles it (143) and with SIGKILL after the timeout (137)", async () => {
-    const polite = request(["sh", "-c", 'trap "exit 143" TERM; sleep 1000 & wait']);
+    const polite = request(["sh", "-c", 'trap "exit 143" TERM; echo trapping; sleep 1000 & wait']);
     await runtime.createContainer(polite);
     expect((await runtime.containerState(polite.id)).status).toBe("created");
     await runtime.startContainer(polite.id);
     const running = await runtime.containerState(polite.id);
     expect(running.status).toBe("running");
     expect(running.pid).toBeGreaterThan(0);
+    // The trap must be in place before SIGTERM comes: the script says so in its log.
+    expect(await waitFor(() => Promise.resolve(existsSync(polite.logPath) && readFileSync(polite.logPath, "utf8").includes("trapping")), 10_000)).toBe(true);
     expect((await runtime.stopContainer(polite.id, 30)).exitCode).toBe(143);
 
     // sleep as pid 1 of its namespace has no SIGTERM handler, so the kernel drops SIGTERM.
     const stubborn = request(["sleep", "1000"]);
     await runtime.createContainer(stubborn);
     await runtime.startContainer(stubborn.id);
+    // Until runc's init has exec'd sleep, SIGTERM would hit runc's own code instead of an unhandled pid 1.
+    const { pid } = await runtime.containerState(stubborn.id);
+    expect(await waitFor(() => Promise.resolve(readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep")), 10_000)).toBe(true);
     const started = Date.now();
     const stopped = await runtime.stopContainer(stubborn.id, 1);
     expect(stopped.exitCode).toBe(137);

@@ -316,6 +316,8 @@ export class OciRuntime {
 
   async startContainer(id: string): Promise<void> {
     await this.runcChecked(id, "start", id);
+    // The marker's mtime is the start time; it survives our restarts with the bundle.
+    await writeFile(join(this.bundleDir(id), "started"), "");
     this.logger.info({ container: id }, "Container started");
   }
 
@@ -336,9 +338,23 @@ export class OciRuntime {
     }
     if (exit === undefined) {
       if (result.code !== 0 && !(await anyExists([this.bundleDir(id)]))) throw new ContainerNotFoundError(id);
-      return { id, status, pid, oomKilled: false };
+      return { id, status, pid, oomKilled: false, ...(await this.times(id)) };
     }
-    return { id, status: "stopped", pid: 0, exitCode: exit.code, finishedAt: exit.at, oomKilled: await this.wasOomKilled(id, exit.code) };
+    return {
+      id,
+      status: "stopped",
+      pid: 0,
+      exitCode: exit.code,
+      finishedAt: exit.at,
+      oomKilled: await this.wasOomKilled(id, exit.code),
+      ...(await this.times(id)),
+    };
+  }
+
+  private async times(id: string): Promise<{ createdAt?: Date; startedAt?: Date }> {
+    const bundle = this.bundleDir(id);
+    const [created, started] = await Promise.all([stat(join(bundle, "config.json")).catch(() => undefined), stat(join(bundle, "started")).catch(() => undefined)]);
+    return { ...(created === undefined ? {} : { createdAt: created.mtime }), ...(started === undefined ? {} : { startedAt: started.mtime }) };
   }
 
   private async readExit(id: string): Promise<{ code: number; at: Date } | undefined> {

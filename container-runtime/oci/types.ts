@@ -90,6 +90,9 @@ export interface ContainerState {
   status: ContainerStatus;
   /** Host pid of the container's init process; 0 when not running. */
   pid: number;
+  createdAt?: Date;
+  /** Set once startContainer succeeded. */
+  startedAt?: Date;
   /** Set once the container has exited (from conmon's exit file). */
   exitCode?: number;
   /** When the exit file was written (≈ the exit time). */
