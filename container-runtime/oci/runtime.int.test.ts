@@ -227,6 +227,13 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     streaming.stdin?.end("abc\n");
     expect(await new Promise<number | null>((done) => streaming.on("close", done))).toBe(4);
     expect(out).toBe("got abc\n");
+
+    const withTty = runtime.spawnExec(req.id, ["sh", "-c", "tty; echo \"it's $GREETING\"; exit 6"], { tty: true });
+    let ttyOut = "";
+    withTty.stdout?.on("data", (chunk: Buffer) => (ttyOut += chunk.toString()));
+    expect(await new Promise<number | null>((done) => withTty.on("close", done))).toBe(6);
+    expect(ttyOut).toMatch(/^\/dev\/pts\/\d+\r\nit's hi\r\n/);
+    withTty.stdin?.destroy();
   });
 
   it("reopens the log after rotation", async () => {

@@ -441,14 +441,24 @@ export class OciRuntime {
   }
 
   /**
-   * Starts `cmd` in the container without a terminal and hands back the process (runc exec, which forwards
+   * Starts `cmd` in the container, with or without a terminal, and hands back the process (runc exec, which forwards
    * stdio and signals and exits with the command's code); for streaming exec. The caller owns its lifetime.
    */
-  spawnExec(id: string, cmd: readonly string[], options: { stdin?: boolean; env?: readonly string[] } = {}): ChildProcess {
+  spawnExec(id: string, cmd: readonly string[], options: { stdin?: boolean; tty?: boolean; env?: readonly string[] } = {}): ChildProcess {
     if (cmd.length === 0) throw new ContainerError(id, "exec: empty command");
     const envArgs = (options.env ?? []).flatMap((entry) => ["--env", entry]);
-    return spawn(this.runcPath, ["--root", this.runcRoot, "exec", ...envArgs, id, ...cmd], {
-      stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
+    if (options.tty !== true) {
+      return spawn(this.runcPath, ["--root", this.runcRoot, "exec", ...envArgs, id, ...cmd], {
+        stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
+      });
+    }
+    // `runc exec --tty` relays the container's terminal to its own, so it needs one: util-linux `script` gives
+    // it a pseudo-terminal and relays that over our pipes (stdout carries the terminal's output; the exit code
+    // is the command's, by -e). Window size changes are not relayed.
+    const argv = [this.runcPath, "--root", this.runcRoot, "exec", "--tty", ...envArgs, id, ...cmd];
+    return spawn("script", ["--quiet", "--return", "--command", argv.map(shellQuote).join(" "), "/dev/null"], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, SHELL: "/bin/sh" },
     });
   }
 
@@ -612,6 +622,11 @@ export async function waitFor(condition: () => Promise<boolean>, timeoutMs: numb
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** One word for `sh -c`: single-quoted, embedded quotes closed and escaped. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
