@@ -132,6 +132,9 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     expect(network.ips).toHaveLength(1);
     expect(network.ips[0]).toMatch(/^10\.244\.250\.\d+$/);
     await runtime.checkPodNetwork(network.sandboxId);
+    const afterRestart = new OciRuntime(options);
+    expect(await afterRestart.listPodNetworkIds()).toContain(network.sandboxId);
+    expect(await afterRestart.podNetwork(network.sandboxId)).toEqual(network);
     const hostLinks = async (): Promise<string> => (await run(["ip", "-n", nodeNetns, "-o", "link"])).stdout.toString();
     expect((await hostLinks()).split("\n").filter((l) => l.includes("veth"))).toHaveLength(1);
 
@@ -153,6 +156,7 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     await runtime.teardownPodNetwork(network.sandboxId);
     sandboxes.delete(network.sandboxId);
     expect(existsSync(network.netnsPath)).toBe(false);
+    expect(await runtime.podNetwork(network.sandboxId)).toBeUndefined();
     expect((await hostLinks()).includes("veth")).toBe(false);
     await runtime.teardownPodNetwork(network.sandboxId); // idempotent
   });

@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
-import { access, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { Logger } from "../../component-base/logging.js";
@@ -179,6 +179,19 @@ export class OciRuntime {
       await deleteNetns(name).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The recorded network of a sandbox (survives our restarts), or undefined when none is set up. */
+  async podNetwork(sandboxId: string): Promise<SandboxNetwork | undefined> {
+    const saved = await this.savedNetwork(sandboxId);
+    if (saved === undefined) return undefined;
+    return { sandboxId, netnsPath: saved.attachment.netnsPath, ips: podIPs(saved.result), cniResult: saved.result };
+  }
+
+  /** Sandboxes with a recorded pod network, for recovery after a restart. */
+  async listPodNetworkIds(): Promise<string[]> {
+    const names = await readdir(this.networksDir).catch(() => []);
+    return names.filter((name) => name.endsWith(".json")).map((name) => name.slice(0, -".json".length));
   }
 
   /** CNI CHECK of a pod's attachment; throws CniError when a plugin finds it broken. */
