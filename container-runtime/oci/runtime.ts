@@ -310,6 +310,8 @@ export class OciRuntime {
       const child = spawn(this.conmonPath, args, {
         stdio: ["ignore", outFd, outFd, "pipe"],
         env: { ...process.env, _OCI_SYNCPIPE: "3" },
+        // conmon drops marker files (e.g. "oom") in its working directory: keep them in the bundle.
+        cwd: bundle,
         detached: true,
       });
       child.unref();
