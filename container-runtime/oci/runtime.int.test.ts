@@ -238,6 +238,13 @@ describe.skipIf(!isRoot || !haveTools)("OciRuntime on this host", () => {
     expect(await new Promise<number | null>((done) => withTty.on("close", done))).toBe(6);
     expect(ttyOut).toMatch(/^\/dev\/pts\/\d+\r\nit's hi\r\n/);
     withTty.stdin?.destroy();
+
+    // Removing a running container leaves nothing behind, not even a late exit file from conmon.
+    await runtime.removeContainer(req.id);
+    containers.delete(req.id);
+    expect(await runtime.listContainerIds()).not.toContain(req.id);
+    expect(existsSync(join(tmp, "state", "containers", req.id))).toBe(false);
+    expect(existsSync(join(tmp, "state", "exits", req.id))).toBe(false);
   });
 
   it("reopens the log after rotation", async () => {

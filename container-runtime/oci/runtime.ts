@@ -477,9 +477,14 @@ export class OciRuntime {
     });
   }
 
-  /** runc delete --force, then the bundle, the exit file and the container's cgroup. Idempotent. */
+  /** Kills a live container, then runc delete --force, the bundle, the exit file and the container's cgroup. Idempotent. */
   async removeContainer(id: string): Promise<void> {
     const spec = await this.readSpec(id);
+    if ((await run(this.runc("state", id))).code === 0 && (await this.readExit(id)) === undefined) {
+      // Still alive: kill it and let conmon record the exit first, so that no exit file appears after our cleanup.
+      await run(this.runc("kill", id, "KILL"));
+      await waitFor(async () => (await this.readExit(id)) !== undefined, 10_000);
+    }
     const result = await run(this.runc("delete", "--force", id));
     if (result.code !== 0 && !/does not exist|not exist/.test(result.stderr.toString())) {
       throw new ContainerError(id, new CommandError("runc delete", result).message);
