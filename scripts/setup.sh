@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kubelab and its tests need on a fresh Debian machine, skipping what is already there:
 # Debian's etcd-server (etcd + etcdctl), iptables, iproute2, a kubectl (the machine's, else Debian's
-# kubernetes-client), and the npm dependencies.
+# kubernetes-client), the container runtime's tools (runc, conmon, the CNI plugins, busybox-static for the offline
+# images, containerd to prove the CRI against a real runtime), and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,10 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v conmon >/dev/null 2>&1 || need+=(conmon)
+[ -x /usr/lib/cni/ptp ] || need+=(containernetworking-plugins)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v containerd >/dev/null 2>&1 || need+=(containerd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
