@@ -16,6 +16,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v setfattr >/dev/null 2>&1 || need+=(attr)
+command -v runc >/dev/null 2>&1 || need+=(runc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

@@ -6,8 +6,9 @@
  * overlayfs's own form (a 0/0 character device, the `trusted.overlay.opaque` xattr) by a WhiteoutWriter. A
  * writer that cannot do that (not root, no setfattr) leaves the layer usable by copy only, and says why.
  *
- * Paths are confined to the destination: `..` and absolute names are refused, and so is any entry whose parent
- * is a symlink, which would let a layer write outside its directory.
+ * Paths are confined to the destination: names are resolved against the layer's root, so `..` cannot climb
+ * above it (as containerd does), and an entry whose parent is a symlink is refused, since writing through it
+ * could land outside the layer's directory.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -65,11 +66,9 @@ export class UnsafeLayerError extends Error {
   }
 }
 
-/** Normalizes an archive path to a relative one inside the root; "" is the root itself. */
+/** Resolves an archive path against the layer root, `..` stopping at the root; "" is the root itself. */
 export function safeRelativePath(name: string): string {
-  const normalized = path.posix.normalize(`/${name}`).slice(1).replace(/\/+$/, "");
-  if (normalized === ".." || normalized.startsWith("../")) throw new UnsafeLayerError(name, "escapes the layer");
-  return normalized;
+  return path.posix.normalize(`/${name}`).slice(1).replace(/\/+$/, "");
 }
 
 async function isGzip(file: string): Promise<boolean> {
