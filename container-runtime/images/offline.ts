@@ -3,7 +3,7 @@
  * the files under `images/`, then added to the store the same way an imported or pulled image is.
  *
  * Layout of `images/`: each `<name>/image.json` lists images as `{references, layers, files?, config}`.
- * Every image starts from the shared busybox layer (/bin/busybox, its applet links, /etc/passwd and /etc/group,
+ * Every image starts from the shared busybox layer (/bin/busybox, its applet links, /etc/passwd, group and hosts,
  * the usual top directories); each entry of `layers` is a directory under `images/` that becomes one more layer
  * (shared by every image that lists it); `files` (path → content) becomes a last small layer; `config` is the
  * image config's container part (Env, Entrypoint, Cmd, WorkingDir, User, ExposedPorts, StopSignal).
@@ -147,6 +147,7 @@ export async function busyboxLayerEntries(busyboxPath: string): Promise<TarWrite
     ...applets.map((name): TarWriteEntry => ({ type: "symlink", name, target: "/bin/busybox" })),
     { type: "file", name: "etc/passwd", mode: 0o644, content: Buffer.from(PASSWD) },
     { type: "file", name: "etc/group", mode: 0o644, content: Buffer.from(GROUP) },
+    { type: "file", name: "etc/hosts", mode: 0o644, content: Buffer.from(HOSTS) },
     { type: "directory", name: "tmp", mode: 0o1777 },
     { type: "directory", name: "root", mode: 0o700 },
     ...["dev", "proc", "sys", "etc", "home", "var", "run", "usr/local/bin", "var/log"].map(
@@ -268,6 +269,11 @@ const PASSWD = `root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
 www-data:x:33:33:www-data:/var/www:/bin/false
 nobody:x:65534:65534:nobody:/home:/bin/false
+`;
+
+// Runtimes mount their own /etc/hosts; this one keeps `localhost` working where none does.
+const HOSTS = `127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
 `;
 
 const GROUP = `root:x:0:
