@@ -11,9 +11,10 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_BUSYBOX_PATH, ensureOfflineImages } from "./offline.js";
+import type { TarWriteEntry } from "./layer-tar.js";
+import { assembleImage, buildLayer, DEFAULT_BUSYBOX_PATH, ensureOfflineImages } from "./offline.js";
 import { isMountPoint } from "./rootfs.js";
-import { ImageStore } from "./store.js";
+import { ImageStore, MemoryAndFileBlobSource } from "./store.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -239,5 +240,28 @@ describe.skipIf(skipReason !== undefined)("offline images under runc", () => {
     const deadline = Date.now() + 5_000;
     while ((await status()) === "running" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await status()).toBe("stopped");
+  });
+
+  it("hides what whiteouts delete, the same through overlayfs and through the copy fallback", async () => {
+    const f = current();
+    const file = (name: string, content: string): TarWriteEntry => ({ type: "file", name, mode: 0o644, content: Buffer.from(content) });
+    const lower = await buildLayer([file("etc/keep", "k"), file("etc/old", "o"), file("cache/a", "a")], "lower");
+    const upper = await buildLayer([file("etc/.wh.old", ""), file("cache/.wh..wh..opq", ""), file("cache/b", "b")], "upper");
+    const image = assembleImage([lower, upper], {}, ["example.com/whiteouts:v1"]);
+    const copyStore = new ImageStore({ root: path.join(f.dir, "copy-store"), disableOverlay: true });
+    for (const store of [f.store, copyStore]) {
+      await store.addImage(new MemoryAndFileBlobSource(image.blobs), image.manifest, image.references);
+      const rootfs = await store.prepareRootfs("whiteouts", "example.com/whiteouts:v1");
+      try {
+        expect(path.basename(rootfs)).toBe(store === copyStore ? "rootfs" : "merged");
+        expect(await readFile(path.join(rootfs, "etc/keep"), "utf8")).toBe("k");
+        expect(await readFile(path.join(rootfs, "cache/b"), "utf8")).toBe("b");
+        expect(existsSync(path.join(rootfs, "etc/old"))).toBe(false);
+        expect(existsSync(path.join(rootfs, "cache/a"))).toBe(false);
+      } finally {
+        await store.releaseRootfs("whiteouts");
+      }
+    }
+    expect((await f.store.fsInfo()).overlay).toBe(true);
   });
 });

@@ -179,14 +179,16 @@ export async function directoryLayerEntries(root: string): Promise<TarWriteEntry
   return entries;
 }
 
-interface BuiltLayer {
+/** A gzip-compressed layer blob with its digests. */
+export interface BuiltLayer {
   readonly descriptor: Descriptor;
   readonly diffId: string;
   readonly blob: Uint8Array;
   readonly createdBy: string;
 }
 
-async function buildLayer(entries: TarWriteEntry[], createdBy: string): Promise<BuiltLayer> {
+/** Packs `entries` into a deterministic, gzip-compressed layer. */
+export async function buildLayer(entries: TarWriteEntry[], createdBy: string): Promise<BuiltLayer> {
   const tar = await packDeterministicTar(entries);
   const blob = gzipSync(tar);
   return {
@@ -204,7 +206,6 @@ export async function buildOfflineImages(options: OfflineImagesOptions = {}): Pr
   const definitions = await loadOfflineDefinitions(imagesDir);
   const base = await buildLayer(await busyboxLayerEntries(busyboxPath), "busybox (Debian busybox-static)");
   const dirLayers = new Map<string, Promise<BuiltLayer>>();
-  const platform = hostPlatform();
   const images: BuiltImage[] = [];
   for (const definition of definitions) {
     const layers: BuiltLayer[] = [base];
@@ -220,31 +221,44 @@ export async function buildOfflineImages(options: OfflineImagesOptions = {}): Pr
       ([name, content]): TarWriteEntry => ({ type: "file", name, mode: 0o644, content: Buffer.from(content) }),
     );
     if (fileEntries.length > 0) layers.push(await buildLayer(withParents(fileEntries), "image files"));
-    const config = {
-      created: FIXED_CREATED,
-      architecture: platform.architecture,
-      os: platform.os,
-      config: definition.config,
-      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-      history: layers.map((l) => ({ created: FIXED_CREATED, created_by: l.createdBy })),
-    };
-    const configBytes = Buffer.from(JSON.stringify(config));
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE.manifest,
-      config: { mediaType: MEDIA_TYPE.config, digest: sha256Digest(configBytes), size: configBytes.length },
-      layers: layers.map((l) => l.descriptor),
-    };
-    const manifestBytes = Buffer.from(JSON.stringify(manifest));
-    const blobs = new Map<string, Uint8Array>([
-      [manifest.config.digest, configBytes],
-      ...layers.map((l): [string, Uint8Array] => [l.descriptor.digest, l.blob]),
-    ]);
-    const manifestDescriptor = { mediaType: MEDIA_TYPE.manifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
-    blobs.set(manifestDescriptor.digest, manifestBytes);
-    images.push({ references: definition.references.map(normalizeReference), manifest: manifestDescriptor, blobs });
+    images.push(assembleImage(layers, definition.config, definition.references));
   }
   return images;
+}
+
+/**
+ * An OCI image (config and manifest for the host platform) over `layers`, bottom first, ready for
+ * `ImageStore.addImage`; the same layers and config always give the same manifest digest.
+ */
+export function assembleImage(
+  layers: readonly BuiltLayer[],
+  containerConfig: ContainerConfig,
+  references: readonly string[],
+): BuiltImage {
+  const platform = hostPlatform();
+  const config = {
+    created: FIXED_CREATED,
+    architecture: platform.architecture,
+    os: platform.os,
+    config: containerConfig,
+    rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+    history: layers.map((l) => ({ created: FIXED_CREATED, created_by: l.createdBy })),
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE.manifest,
+    config: { mediaType: MEDIA_TYPE.config, digest: sha256Digest(configBytes), size: configBytes.length },
+    layers: layers.map((l) => l.descriptor),
+  };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestDescriptor = { mediaType: MEDIA_TYPE.manifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
+  const blobs = new Map<string, Uint8Array>([
+    [manifest.config.digest, configBytes],
+    [manifestDescriptor.digest, manifestBytes],
+    ...layers.map((l): [string, Uint8Array] => [l.descriptor.digest, l.blob]),
+  ]);
+  return { references: references.map(normalizeReference), manifest: manifestDescriptor, blobs };
 }
 
 /** Adds to `store` each offline image whose references are missing or point elsewhere. */
