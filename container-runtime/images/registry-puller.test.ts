@@ -103,7 +103,7 @@ describe("RegistryPuller", () => {
   it("reports a refused token request as a RegistryError", async () => {
     const refusing = ((input: string | URL | Request) =>
       Promise.resolve(
-        String(input).includes("auth.example.com")
+        (input instanceof Request ? input.url : input.toString()).includes("auth.example.com")
           ? new Response("", { status: 403 })
           : new Response("", { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="https://auth.example.com/t"' } }),
       )) as typeof fetch;
