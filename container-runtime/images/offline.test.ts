@@ -4,7 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildOfflineImages, type BuiltImage, DEFAULT_BUSYBOX_PATH, ensureOfflineImages } from "./offline.js";
+import {
+  buildOfflineImages,
+  type BuiltImage,
+  DEFAULT_BUSYBOX_PATH,
+  ensureOfflineImages,
+  ociArchive,
+  writeOciLayout,
+} from "./offline.js";
 import { MEDIA_TYPE, parseImageConfig, parseImageManifest, REF_NAME_ANNOTATION, sha256Digest } from "./oci.js";
 import { DigestMismatchError, ImageNotFoundError, ImageStore, MemoryAndFileBlobSource } from "./store.js";
 
@@ -132,11 +139,7 @@ describe.skipIf(noBusybox)("offline images", () => {
     const images = await buildOfflineImages();
     const bootcamp = find(images, "docker.io/jocatalin/kubernetes-bootcamp:v2");
     const layout = path.join(work, "layout");
-    await mkdir(path.join(layout, "blobs", "sha256"), { recursive: true });
-    for (const [digest, bytes] of bootcamp.blobs) await writeFile(path.join(layout, "blobs", "sha256", digest.slice(7)), bytes);
-    await writeFile(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-    const descriptor = { ...bootcamp.manifest, annotations: { [REF_NAME_ANNOTATION]: "v2" } };
-    await writeFile(path.join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [descriptor] }));
+    await writeOciLayout(bootcamp, layout, "v2");
     const store = new ImageStore({ root: path.join(work, "store"), whiteoutWriter: noWhiteouts });
     const [imported] = await store.importOciLayout(layout, "example.com/bootcamp");
     expect(imported?.repoTags).toEqual(["example.com/bootcamp:v2"]);
@@ -155,6 +158,12 @@ describe.skipIf(noBusybox)("offline images", () => {
       path.join(save, "manifest.json"),
       JSON.stringify([{ Config: "config.json", RepoTags: ["saved/bootcamp:v2"], Layers: layers }]),
     );
+    const archive = path.join(work, "bootcamp.tar");
+    await writeFile(archive, await ociArchive(bootcamp, "docker.io/jocatalin/kubernetes-bootcamp:v2"));
+    const [loaded] = await store.importArchive(archive);
+    // The same manifest as the layout's, so one image known by both names.
+    expect(loaded?.repoTags).toEqual(["docker.io/jocatalin/kubernetes-bootcamp:v2", "example.com/bootcamp:v2"]);
+
     const [saved] = await store.importArchive(save);
     expect(saved?.repoTags).toEqual(["docker.io/saved/bootcamp:v2"]);
     expect(saved?.id).toBe(imported?.id);

@@ -13,13 +13,20 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { packDeterministicTar, type TarWriteEntry } from "./layer-tar.js";
-import { type ContainerConfig, type Descriptor, hostPlatform, MEDIA_TYPE, sha256Digest } from "./oci.js";
+import {
+  type ContainerConfig,
+  type Descriptor,
+  hostPlatform,
+  MEDIA_TYPE,
+  REF_NAME_ANNOTATION,
+  sha256Digest,
+} from "./oci.js";
 import { normalizeReference } from "./reference.js";
 import { type ImageStore, MemoryAndFileBlobSource } from "./store.js";
 
@@ -259,6 +266,33 @@ export function assembleImage(
     ...layers.map((l): [string, Uint8Array] => [l.descriptor.digest, l.blob]),
   ]);
   return { references: references.map(normalizeReference), manifest: manifestDescriptor, blobs };
+}
+
+function layoutFiles(image: BuiltImage, refName: string): { name: string; content: Uint8Array }[] {
+  const descriptor = { ...image.manifest, annotations: { [REF_NAME_ANNOTATION]: refName } };
+  return [
+    { name: "oci-layout", content: Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" })) },
+    { name: "index.json", content: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [descriptor] })) },
+    ...[...image.blobs].map(([digest, content]) => ({ name: `blobs/sha256/${digest.slice("sha256:".length)}`, content })),
+  ];
+}
+
+/**
+ * Writes `image` as an OCI image layout in `dir`, its descriptor named `refName` (a tag such as `v1`, as skopeo
+ * and umoci expect, or a full reference, as containerd's import reads), e.g. to push or import it elsewhere.
+ */
+export async function writeOciLayout(image: BuiltImage, dir: string, refName: string): Promise<void> {
+  for (const file of layoutFiles(image, refName)) {
+    await mkdir(path.dirname(path.join(dir, file.name)), { recursive: true });
+    await writeFile(path.join(dir, file.name), file.content);
+  }
+}
+
+/** The same layout as one deterministic tar, the form `kubelab image load` and `ctr images import` take. */
+export function ociArchive(image: BuiltImage, refName: string): Promise<Buffer> {
+  return packDeterministicTar(
+    layoutFiles(image, refName).map((file): TarWriteEntry => ({ type: "file", name: file.name, mode: 0o644, content: file.content })),
+  );
 }
 
 /** Adds to `store` each offline image whose references are missing or point elsewhere. */

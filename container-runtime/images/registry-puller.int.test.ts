@@ -4,14 +4,14 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildOfflineImages, DEFAULT_BUSYBOX_PATH } from "./offline.js";
-import { parseImageManifest, REF_NAME_ANNOTATION } from "./oci.js";
+import { buildOfflineImages, DEFAULT_BUSYBOX_PATH, writeOciLayout } from "./offline.js";
+import { parseImageManifest } from "./oci.js";
 import { RegistryPuller } from "./registry-puller.js";
 import { ImageNotFoundError, ImageStore } from "./store.js";
 
@@ -88,11 +88,7 @@ describe.skipIf(skipReason !== undefined)("RegistryPuller against docker-registr
     const bootcamp = (await buildOfflineImages()).find((i) => i.references.includes("docker.io/jocatalin/kubernetes-bootcamp:v1"));
     if (bootcamp === undefined) throw new Error("bootcamp not built");
     const layout = path.join(dir, "layout");
-    await mkdir(path.join(layout, "blobs", "sha256"), { recursive: true });
-    for (const [digest, bytes] of bootcamp.blobs) await writeFile(path.join(layout, "blobs", "sha256", digest.slice(7)), bytes);
-    await writeFile(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-    const descriptor = { ...bootcamp.manifest, annotations: { [REF_NAME_ANNOTATION]: "v1" } };
-    await writeFile(path.join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [descriptor] }));
+    await writeOciLayout(bootcamp, layout, "v1");
     await execFileAsync("skopeo", [
       "--insecure-policy",
       "copy",

@@ -246,7 +246,7 @@ export class ImageStore {
    * taken) with every blob it needs from `source`, unpacks its layers, and points `references` at it, moving
    * them away from any image they named before.
    */
-  addImage(source: BlobSource, descriptor: Descriptor, references: readonly string[]): Promise<ImageRecord> {
+  async addImage(source: BlobSource, descriptor: Descriptor, references: readonly string[]): Promise<ImageRecord> {
     const names = references.map(normalizeReference);
     return this.serialized(async () => {
       await this.ensureLayout();
@@ -388,7 +388,7 @@ export class ImageStore {
     }
   }
 
-  /** Space and inodes the store uses, and whether containers get overlays. */
+  /** Space and inodes the image content uses (blobs and unpacked layers), and whether containers get overlays. */
   async fsInfo(): Promise<ImageFsInfo> {
     let usedBytes = 0;
     let inodesUsed = 0;
@@ -399,7 +399,7 @@ export class ImageStore {
         if (info === undefined) continue;
         inodesUsed += 1;
         usedBytes += info.isFile() ? info.size : 0;
-        if (entry.isDirectory() && !(await this.isContainerMerged(abs))) await walk(abs);
+        if (entry.isDirectory()) await walk(abs);
       }
     };
     for (const top of ["blobs", "layers"]) await walk(path.join(this.root, top));
@@ -411,10 +411,6 @@ export class ImageStore {
       overlay: overlayReason === undefined,
       ...(overlayReason !== undefined ? { overlayUnavailableReason: overlayReason } : {}),
     };
-  }
-
-  private isContainerMerged(dir: string): Promise<boolean> {
-    return Promise.resolve(path.basename(dir) === "merged" && path.dirname(path.dirname(dir)).endsWith("containers"));
   }
 
   /** Undefined when overlayfs mounts work here; otherwise the reason (probed once). */
