@@ -26,7 +26,9 @@ export interface TarEntryHeader {
 export type TarWriteEntry =
   | { readonly type: "directory"; readonly name: string; readonly mode: number }
   | { readonly type: "file"; readonly name: string; readonly mode: number; readonly content: Uint8Array }
-  | { readonly type: "symlink"; readonly name: string; readonly target: string };
+  | { readonly type: "symlink"; readonly name: string; readonly target: string }
+  /** A hard link; its target must sort before it, as entries are written in path order. */
+  | { readonly type: "link"; readonly name: string; readonly target: string };
 
 /** A fixed timestamp makes archives built from the same files byte-identical, hence the same digest. */
 export const FIXED_MTIME = new Date(0);
@@ -58,6 +60,9 @@ export async function packDeterministicTar(entries: readonly TarWriteEntry[]): P
           break;
         case "symlink":
           pack.entry({ ...common, name: entry.name, type: "symlink", linkname: entry.target, mode: 0o777 }, done);
+          break;
+        case "link":
+          pack.entry({ ...common, name: entry.name, type: "link", linkname: entry.target, mode: 0o644 }, done);
           break;
       }
     });

@@ -102,6 +102,25 @@ describe("unpackLayer", () => {
     await expect(stat(path.join(outside, "b"))).rejects.toThrow();
   });
 
+  it("refuses a hard link whose original lies through a symlinked directory", async () => {
+    const outside = path.join(work, "outside");
+    await mkdir(outside);
+    await writeFile(path.join(outside, "secret"), "s");
+    const blob = await layerBlob("hardlink", [
+      { type: "symlink", name: "a", target: outside },
+      { type: "link", name: "z", target: "a/secret" },
+    ]);
+    await expect(unpackLayer(blob, path.join(work, "hardlink"), recordingWriter())).rejects.toThrow(UnsafeLayerError);
+    await expect(stat(path.join(work, "hardlink", "z"))).rejects.toThrow();
+  });
+
+  it("unpacks a hard link to a file of the same layer", async () => {
+    const blob = await layerBlob("samefile", [file("bin/a", "x"), { type: "link", name: "bin/b", target: "bin/a" }]);
+    const dest = path.join(work, "samefile");
+    await unpackLayer(blob, dest, recordingWriter());
+    expect((await stat(path.join(dest, "bin/b"))).ino).toBe((await stat(path.join(dest, "bin/a"))).ino);
+  });
+
   it.each([
     ["./etc/passwd", "etc/passwd"],
     ["/usr/bin/", "usr/bin"],

@@ -118,6 +118,15 @@ export async function unpackLayer(
     knownDirs.add(rel);
   }
 
+  // link(2) follows symlinks in every component but the last, so a hard link's original must not pass one.
+  async function assertNoSymlinkParents(rel: string, entryName: string): Promise<void> {
+    const parts = rel.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const info = await lstat(path.join(dest, ...parts.slice(0, i))).catch(() => undefined);
+      if (info?.isSymbolicLink()) throw new UnsafeLayerError(entryName, `hard link through symlink ${parts.slice(0, i).join("/")}`);
+    }
+  }
+
   async function owner(abs: string, header: TarEntryHeader): Promise<void> {
     if (asRoot) await lchown(abs, header.uid, header.gid);
   }
@@ -173,6 +182,7 @@ export async function unpackLayer(
         break;
       case "link": {
         const original = safeRelativePath(header.linkname);
+        await assertNoSymlinkParents(original, header.name);
         await link(path.join(dest, original), abs);
         break;
       }
