@@ -226,6 +226,12 @@ describe.skipIf(skipReason !== undefined)("offline images under runc", () => {
     expect(page).toContain("Database: 127.0.0.1:3306 reachable");
   });
 
+  it("serves fedora/apache's page on port 80", async () => {
+    await ensureOfflineImages(current().store);
+    await runContainer("apache", "fedora/apache");
+    expect(await getInNamespace("http://127.0.0.1:80/")).toContain("<h1>Apache is working</h1>");
+  });
+
   it("runs the pause image until SIGTERM, which ends it at once", async () => {
     const f = current();
     await ensureOfflineImages(f.store);
