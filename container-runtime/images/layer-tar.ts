@@ -1,11 +1,9 @@
 /**
- * The one place that reads and writes tar archives, over npm's tar-stream (a small, widely used streaming tar
- * parser and packer). Everything else sees the two functions below, so another tar library is a change to this
- * file alone.
+ * The one place that reads and writes tar archives, over npm's `tar` (node-tar, the tar implementation npm
+ * itself uses): its Parser reads archives entry by entry, its Header encodes ustar/pax headers. Everything else
+ * sees the two functions below, so another tar library is a change to this file alone.
  */
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import tarStream from "tar-stream";
+import { Header, type HeaderData, Parser, Pax, type ReadEntry } from "tar";
 
 export type TarEntryType = "file" | "directory" | "symlink" | "link" | "other";
 
@@ -33,78 +31,120 @@ export type TarWriteEntry =
 /** A fixed timestamp makes archives built from the same files byte-identical, hence the same digest. */
 export const FIXED_MTIME = new Date(0);
 
+const BLOCK = 512;
+
+function encodeHeader(data: HeaderData): Buffer {
+  const header = new Header(data);
+  const block = Buffer.alloc(BLOCK);
+  const needPax = header.encode(block, 0);
+  if (!needPax) return block;
+  // Names or links too long for ustar go first in a pax extended header.
+  const pax = new Pax({ path: data.path ?? "", linkpath: data.linkpath ?? "", mtime: FIXED_MTIME }).encode();
+  return Buffer.concat([pax, block]);
+}
+
+function padding(size: number): Buffer {
+  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+}
+
 /**
  * Packs entries into one uncompressed tar with every header owned by root, stamped with FIXED_MTIME, and in
  * sorted path order, so the same entries always give the same bytes.
  */
-export async function packDeterministicTar(entries: readonly TarWriteEntry[]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  const chunks: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
-  })();
+export function packDeterministicTar(entries: readonly TarWriteEntry[]): Promise<Buffer> {
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const common = { uid: 0, gid: 0, uname: "root", gname: "root", mtime: FIXED_MTIME };
+  const parts: Buffer[] = [];
   for (const entry of sorted) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error | null): void => {
-        if (error) reject(error);
-        else resolve();
-      };
-      switch (entry.type) {
-        case "directory":
-          pack.entry({ ...common, name: `${entry.name}/`, type: "directory", mode: entry.mode }, done);
-          break;
-        case "file":
-          pack.entry({ ...common, name: entry.name, type: "file", mode: entry.mode }, entry.content, done);
-          break;
-        case "symlink":
-          pack.entry({ ...common, name: entry.name, type: "symlink", linkname: entry.target, mode: 0o777 }, done);
-          break;
-        case "link":
-          pack.entry({ ...common, name: entry.name, type: "link", linkname: entry.target, mode: 0o644 }, done);
-          break;
-      }
-    });
+    switch (entry.type) {
+      case "directory":
+        parts.push(encodeHeader({ ...common, path: `${entry.name}/`, type: "Directory", mode: entry.mode, size: 0 }));
+        break;
+      case "file":
+        parts.push(encodeHeader({ ...common, path: entry.name, type: "File", mode: entry.mode, size: entry.content.length }));
+        parts.push(Buffer.from(entry.content), padding(entry.content.length));
+        break;
+      case "symlink":
+        parts.push(
+          encodeHeader({ ...common, path: entry.name, type: "SymbolicLink", linkpath: entry.target, mode: 0o777, size: 0 }),
+        );
+        break;
+      case "link":
+        parts.push(encodeHeader({ ...common, path: entry.name, type: "Link", linkpath: entry.target, mode: 0o644, size: 0 }));
+        break;
+    }
   }
-  pack.finalize();
-  await collected;
-  return Buffer.concat(chunks);
+  parts.push(Buffer.alloc(BLOCK * 2));
+  return Promise.resolve(Buffer.concat(parts));
 }
 
+const ENTRY_TYPES: Readonly<Record<string, TarEntryType>> = {
+  File: "file",
+  OldFile: "file",
+  ContiguousFile: "file",
+  Directory: "directory",
+  SymbolicLink: "symlink",
+  Link: "link",
+};
+
 /**
- * Reads a tar stream, handing each entry to `onEntry` in archive order. `onEntry` must consume or drop the
- * body before it resolves; an unconsumed body is drained.
+ * Reads a tar stream, handing each entry to `onEntry` one at a time in archive order. `onEntry` may consume
+ * the body; an unconsumed body is drained after it resolves. A malformed archive rejects.
  */
 export async function readTar(
-  input: Readable,
+  input: AsyncIterable<Uint8Array>,
   onEntry: (header: TarEntryHeader, body: AsyncIterable<Uint8Array>) => Promise<void>,
 ): Promise<void> {
-  const extract = tarStream.extract();
-  const consumed = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const type: TarEntryType =
-        h.type === "file" || h.type === "contiguous-file"
-          ? "file"
-          : h.type === "directory" || h.type === "symlink" || h.type === "link"
-            ? h.type
-            : "other";
-      await onEntry(
-        {
-          name: h.name,
-          type,
-          mode: h.mode,
-          uid: h.uid,
-          gid: h.gid,
-          mtime: h.mtime,
-          linkname: h.linkname,
-          size: h.size,
-        },
-        entry as AsyncIterable<Uint8Array>,
-      );
-      entry.resume();
+  const parser = new Parser({ strict: true });
+  let chain: Promise<void> = Promise.resolve();
+  let failure: Error | undefined;
+  parser.on("entry", (entry: ReadEntry) => {
+    chain = chain.then(async () => {
+      if (failure !== undefined) {
+        entry.resume();
+        return;
+      }
+      try {
+        await onEntry(
+          {
+            name: entry.path,
+            type: ENTRY_TYPES[entry.type] ?? "other",
+            mode: entry.mode ?? 0o644,
+            uid: entry.uid ?? 0,
+            gid: entry.gid ?? 0,
+            mtime: entry.mtime ?? FIXED_MTIME,
+            linkname: entry.linkpath ?? "",
+            size: entry.size,
+          },
+          entry,
+        );
+      } catch (error: unknown) {
+        failure ??= error instanceof Error ? error : new Error("tar entry handler failed", { cause: error });
+      } finally {
+        entry.resume();
+      }
+    });
+  });
+  // Plain listeners, not events.once: that rejects on 'error' too, leaving a second, unobserved rejection.
+  const ended = new Promise<void>((resolve) => parser.once("end", () => { resolve(); }));
+  let parseError: Error | undefined;
+  const errored = new Promise<void>((resolve) =>
+    parser.on("error", (error: Error) => {
+      parseError ??= error;
+      resolve();
+    }),
+  );
+  for await (const chunk of input) {
+    if (!parser.write(Buffer.from(chunk))) {
+      await Promise.race([new Promise<void>((resolve) => parser.once("drain", () => { resolve(); })), errored]);
     }
-  })();
-  await Promise.all([pipeline(input, extract), consumed]);
+    if (parseError !== undefined) break;
+  }
+  if (parseError === undefined) {
+    parser.end();
+    await Promise.race([ended, errored]);
+  }
+  if (parseError !== undefined) throw parseError;
+  await chain;
+  if (failure !== undefined) throw failure;
 }

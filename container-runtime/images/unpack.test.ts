@@ -121,6 +121,12 @@ describe("unpackLayer", () => {
     expect((await stat(path.join(dest, "bin/b"))).ino).toBe((await stat(path.join(dest, "bin/a"))).ino);
   });
 
+  it("rejects a blob that is not a tar archive", async () => {
+    const blob = path.join(work, "garbage.blob");
+    await writeFile(blob, Buffer.alloc(2048, 7));
+    await expect(unpackLayer(blob, path.join(work, "garbage"), recordingWriter())).rejects.toThrow();
+  });
+
   it.each([
     ["./etc/passwd", "etc/passwd"],
     ["/usr/bin/", "usr/bin"],

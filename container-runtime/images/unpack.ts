@@ -98,6 +98,8 @@ export async function unpackLayer(
   const source = createReadStream(blobPath);
   const decoded: Readable = (await isGzip(blobPath)) ? source.pipe(createGunzip()) : source;
   const feeding = pipeline(decoded, tarBytes);
+  // When the archive is refused, reading stops and this pipeline is torn down; that error is only an echo.
+  feeding.catch(() => undefined);
 
   const knownDirs = new Set<string>([""]);
   const deleted: string[] = [];
