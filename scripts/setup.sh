@@ -10,6 +10,9 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 need=()
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v setfattr >/dev/null 2>&1 || need+=(attr)
+command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
