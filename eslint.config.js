@@ -91,7 +91,7 @@ function restrictedImports(extraPaths) {
 }
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "proto/gen/**", "eslint.config.js"] },
+  { ignores: ["dist/**", "node_modules/**", "proto/gen/**", "eslint.config.js", "images/**"] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,
