@@ -10,9 +10,6 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 need=()
-[ -x /bin/busybox ] || need+=(busybox-static)
-command -v setfattr >/dev/null 2>&1 || need+=(attr)
-command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
@@ -21,7 +18,9 @@ command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v conmon >/dev/null 2>&1 || need+=(conmon)
 [ -x /usr/lib/cni/ptp ] || need+=(containernetworking-plugins)
+# The offline images copy /bin/busybox into their layers, so it must be the static build.
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v setfattr >/dev/null 2>&1 || need+=(attr)
 command -v containerd >/dev/null 2>&1 || need+=(containerd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
