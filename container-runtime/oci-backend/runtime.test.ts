@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ImageConfig } from "../images/oci.js";
-import { containerArgs, containerEnv, containerResources } from "./runtime.js";
+import { containerArgs, containerEnv, containerResources, resolvConf } from "./runtime.js";
 
 function image(config: ImageConfig["config"]): ImageConfig {
   return { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, ...(config ? { config } : {}) };
@@ -52,5 +52,13 @@ describe("containerResources", () => {
   it("leaves out what is unset (the kubelet's minimum of 2 shares means no request)", () => {
     expect(containerResources({ ...zero, cpuShares: 2 })).toBeUndefined();
     expect(containerResources(undefined)).toBeUndefined();
+  });
+});
+
+describe("resolvConf", () => {
+  it("writes search, nameservers and options in resolv.conf's form", () => {
+    expect(resolvConf({ servers: ["10.96.0.10"], searches: ["ns.svc.cluster.local", "cluster.local"], options: ["ndots:5"] })).toBe(
+      "search ns.svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
+    );
   });
 });

@@ -10,7 +10,7 @@
 // The daemon owns the records (sandboxes and containers, persisted under --root); the container's live state is
 // always read from runc and conmon's exit file, so a restarted daemon reports containers that kept running under
 // conmon, and the exits that happened while it was away.
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
@@ -178,6 +178,12 @@ export class OciRuntimeBackend implements RuntimeBackend {
       ips = network.ips;
       netnsPath = network.netnsPath;
     }
+    try {
+      await this.writePodFiles(id, config);
+    } catch (err) {
+      if (!hostNetwork) await this.options.oci.teardownPodNetwork(id).catch(() => undefined);
+      throw err;
+    }
     const record: SandboxRecord = { id, config, runtimeHandler, state: "SANDBOX_READY", createdAt: BigInt(Date.now()) * NS_PER_MS, hostNetwork, ips, netnsPath };
     this.saveSandbox(record);
     this.logger.info({ sandbox: id, pod: `${namespace}/${name}`, ips }, "Pod sandbox ready");
@@ -201,6 +207,7 @@ export class OciRuntimeBackend implements RuntimeBackend {
     await this.stopPodSandbox(found.id);
     for (const c of [...this.containers.values()]) if (c.podSandboxId === found.id) await this.removeContainer(c.id);
     await this.options.oci.removePodCgroup(this.cgroupParent(found.record)).catch(() => undefined);
+    await rm(this.podFilesDir(found.id), { recursive: true, force: true });
     this.sandboxes.delete(found.id);
     this.sandboxStore.delete(found.id);
   }
@@ -274,7 +281,7 @@ export class OciRuntimeBackend implements RuntimeBackend {
       hostname,
       // A host-network pod's containers join the daemon's own network namespace (the node's).
       netnsPath: sandbox.hostNetwork ? `/proc/${process.pid}/ns/net` : sandbox.netnsPath,
-      mounts: config.mounts.map(bindMount),
+      mounts: [...this.podFileMounts(sandbox, config.mounts), ...config.mounts.map(bindMount)],
       cgroupParent: this.cgroupParent(sandbox),
       logPath,
       ...(uid !== undefined ? { uid } : {}),
@@ -458,6 +465,34 @@ export class OciRuntimeBackend implements RuntimeBackend {
     }
   }
 
+  private podFilesDir(sandboxId: string): string {
+    return join(this.options.stateDir, "pods", sandboxId);
+  }
+
+  /**
+   * The files the runtime gives every container of a pod, as containerd does: /etc/resolv.conf from the
+   * sandbox's DNS config (the kubelet's cluster DNS and search path) and /etc/hostname.
+   */
+  private async writePodFiles(sandboxId: string, config: cri.PodSandboxConfig): Promise<void> {
+    const dir = this.podFilesDir(sandboxId);
+    await mkdir(dir, { recursive: true });
+    const hostname = config.hostname !== "" ? config.hostname : config.metadata.name;
+    await writeFile(join(dir, "hostname"), `${hostname}\n`);
+    const dns = config.dnsConfig;
+    if (dns !== undefined && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0)) await writeFile(join(dir, "resolv.conf"), resolvConf(dns));
+  }
+
+  /** Bind mounts of the pod files, except where the container mounts its own file at the same place. */
+  private podFileMounts(sandbox: SandboxRecord, mounts: readonly cri.Mount[]): BindMount[] {
+    const dir = this.podFilesDir(sandbox.id);
+    const dns = sandbox.config.dnsConfig;
+    const files = [
+      { file: "hostname", containerPath: "/etc/hostname" },
+      ...(dns !== undefined && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0) ? [{ file: "resolv.conf", containerPath: "/etc/resolv.conf" }] : []),
+    ];
+    return files.filter((f) => !mounts.some((m) => m.containerPath === f.containerPath)).map((f) => ({ hostPath: join(dir, f.file), containerPath: f.containerPath }));
+  }
+
   private cgroupParent(sandbox: SandboxRecord): string {
     const parent = sandbox.config.linux?.cgroupParent ?? "";
     return parent !== "" ? parent : `/kubelab/pod-${sandbox.id.slice(0, 12)}`;
@@ -496,6 +531,16 @@ export class OciRuntimeBackend implements RuntimeBackend {
     this.containers.set(record.id, record);
     this.containerStore.save(record.id, record);
   }
+}
+
+/** resolv.conf(5) text for a pod's DNS config. */
+export function resolvConf(dns: cri.DnsConfig): string {
+  const lines = [
+    ...(dns.searches.length > 0 ? [`search ${dns.searches.join(" ")}`] : []),
+    ...dns.servers.map((server) => `nameserver ${server}`),
+    ...(dns.options.length > 0 ? [`options ${dns.options.join(" ")}`] : []),
+  ];
+  return `${lines.join("\n")}\n`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -6,7 +6,7 @@
 // daemon under conmon, then stops with an exit code and is removed with its sandbox. Everything the test and the
 // daemon made (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll and checked gone.
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CriClient } from "../../client/cri/client.js";
 import { isCriError } from "../../client/cri/errors.js";
 import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
-import { imageSpec } from "../../client/cri/types.js";
+import { imageSpec, type LinuxPodSandboxConfig } from "../../client/cri/types.js";
+import { probeCgroups } from "../../container-runtime/oci/cgroups.js";
 import type { Component } from "../../lab/components/component.js";
 import { containerRuntimeComponent } from "../../lab/components/container-runtime.js";
 import { removeDir } from "../../lab/process/owner.js";
@@ -31,6 +32,9 @@ if (skip) console.warn("container-runtime-oci.int.test: skipped: needs root and 
 
 const POD_CIDR = "10.244.251.0/24";
 const BOOTCAMP = "docker.io/jocatalin/kubernetes-bootcamp:v1";
+const cgroups = await probeCgroups();
+const cgroupLimits = cgroups.writable && cgroups.memoryController;
+if (!skip && !cgroupLimits) console.warn(`container-runtime-oci.int.test: OOM check skipped: ${cgroups.problems.join("; ")}`);
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   return promise.then(
@@ -93,6 +97,15 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
     clients.push(c);
     return c;
   };
+
+  const podLinux = (overrides: Partial<LinuxPodSandboxConfig> = {}): LinuxPodSandboxConfig => ({
+    cgroupParent: `/${cgroupTop}/pod`,
+    sysctls: {},
+    privileged: false,
+    supplementalGroups: [],
+    readonlyRootfs: false,
+    ...overrides,
+  });
 
   /** A command in the node's network namespace (where the pod network's host side is). */
   const inNode = async (...argv: string[]): Promise<string> =>
@@ -167,7 +180,8 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
     const podName = `bootcamp-${runId}`;
     const pod = sandboxConfig(podName, {
       logDirectory: join(dir, "pods", podName),
-      linux: { cgroupParent: `/${cgroupTop}/pod`, sysctls: {}, privileged: false, supplementalGroups: [], readonlyRootfs: false },
+      dnsConfig: { servers: ["10.96.0.10"], searches: ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"], options: ["ndots:5"] },
+      linux: podLinux(),
     });
     const podId = await client.runPodSandbox(pod);
     sandboxIds.push(podId);
@@ -201,6 +215,10 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
     expect(exec.exitCode).toBe(0);
     expect(exec.stdout.toString()).toContain("Hello Kubernetes bootcamp!");
     expect((await client.execSync(id, ["sh", "-c", "exit 3"], 10)).exitCode).toBe(3);
+    expect((await client.execSync(id, ["cat", "/etc/resolv.conf"], 10)).stdout.toString()).toBe(
+      "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
+    );
+    expect((await client.execSync(id, ["hostname"], 10)).stdout.toString()).toBe(`${podName}\n`);
     expect((await client.listContainers({ state: "CONTAINER_RUNNING" })).map((c) => c.id)).toEqual([id]);
 
     // The daemon dies; conmon keeps the container, and the next daemon finds it from its records and runc.
@@ -232,6 +250,38 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
     expect(mountsUnder(dir)).toEqual([]);
     console.log(`bootcamp pod lifecycle took ${Date.now() - started} ms`);
   }, 120_000);
+
+  it("runs a host-network pod's container in the node's network namespace", async () => {
+    await client.pullImage({ image: imageSpec("busybox") });
+    const pod = sandboxConfig(`hostnet-${runId}`, { logDirectory: join(dir, "pods", "hostnet"), linux: podLinux({ namespaceOptions: { network: "NODE", pid: "CONTAINER", ipc: "POD", targetId: "" } }) });
+    const podId = await client.runPodSandbox(pod);
+    sandboxIds.push(podId);
+    expect((await client.podSandboxStatus(podId)).status.network).toEqual({ ip: "", additionalIps: [] });
+    const id = await client.createContainer({ podSandboxId: podId, config: containerConfig("sleeper", "busybox", { command: ["sleep", "3600"] }), sandboxConfig: pod });
+    await client.startContainer(id);
+    const pid = (await client.containerStatus(id)).info.pid ?? "";
+    expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(statSync(`/run/netns/${nodeNetns}`).ino);
+    await client.removePodSandbox(podId);
+    expect(await client.listContainers({ podSandboxId: podId })).toEqual([]);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+  }, 60_000);
+
+  it.skipIf(!cgroupLimits)("reports OOMKilled for a container over its memory limit", async () => {
+    await client.pullImage({ image: imageSpec("busybox") });
+    const pod = sandboxConfig(`oom-${runId}`, { logDirectory: join(dir, "pods", "oom"), linux: podLinux() });
+    const podId = await client.runPodSandbox(pod);
+    sandboxIds.push(podId);
+    const resources = { cpuPeriod: 0, cpuQuota: 0, cpuShares: 0, memoryLimitInBytes: 32 << 20, oomScoreAdj: 0, cpusetCpus: "", cpusetMems: "", unified: {}, memorySwapLimitInBytes: 32 << 20 };
+    const linux = { resources, privileged: false, runAsUsername: "", readonlyRootfs: false, supplementalGroups: [], noNewPrivs: false, addCapabilities: [], dropCapabilities: [], maskedPaths: [], readonlyPaths: [] };
+    const id = await client.createContainer({ podSandboxId: podId, config: containerConfig("hog", "busybox", { command: ["sh", "-c", "head -c 512m /dev/zero | tail"], linux }), sandboxConfig: pod });
+    await client.startContainer(id);
+    const exited = await waitFor("the hog to be killed", async () => {
+      const status = (await client.containerStatus(id)).status;
+      return status.state === "CONTAINER_EXITED" ? status : undefined;
+    }, 30_000);
+    expect(exited).toMatchObject({ exitCode: 137, reason: "OOMKilled" });
+    await client.removePodSandbox(podId);
+  }, 60_000);
 
   it("fails the pull of an image that exists nowhere with NOT_FOUND, like the fake backend", async () => {
     expect(await codeOf(client.pullImage({ image: imageSpec("example.invalid/nothing:here") }))).toBe("NOT_FOUND");
