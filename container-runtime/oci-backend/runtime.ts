@@ -10,7 +10,7 @@
 // The daemon owns the records (sandboxes and containers, persisted under --root); the container's live state is
 // always read from runc and conmon's exit file, so a restarted daemon reports containers that kept running under
 // conmon, and the exits that happened while it was away.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
@@ -20,7 +20,7 @@ import type { BackendStatus, RuntimeBackend } from "../backend.js";
 import { matchesId, matchesLabels, newId, resolveId } from "../filters.js";
 import type { ImageConfig } from "../images/oci.js";
 import { ContainerNotFoundError, writeNodeConfigList } from "../oci/index.js";
-import type { OciRuntime, BindMount, ContainerRequest, ContainerResources, ContainerState as OciContainerState, PortMapping } from "../oci/index.js";
+import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, ContainerResources, ContainerState as OciContainerState, PortMapping } from "../oci/index.js";
 import { RecordStore } from "../state.js";
 import type { OciImageBackend } from "./images.js";
 
@@ -91,6 +91,7 @@ export class OciRuntimeBackend implements RuntimeBackend {
   private podCidr: string | undefined;
   private cniConfigError: string | undefined = "no pod CIDR yet (--pod-cidr or the kubelet's UpdateRuntimeConfig)";
   private rejected: string[] = [];
+  private host: Promise<HostCapabilities> | undefined;
 
   constructor(private readonly options: OciRuntimeBackendOptions) {
     this.sandboxStore = new RecordStore(options.stateDir, "sandboxes", isSandboxRecord);
@@ -105,6 +106,16 @@ export class OciRuntimeBackend implements RuntimeBackend {
     for (const [id, record] of sandboxes.records) this.sandboxes.set(id, record);
     for (const [id, record] of containers.records) this.containers.set(id, record);
     this.rejected = [...sandboxes.rejected, ...containers.rejected].map((r) => `${r.file}: ${r.reason}`);
+    // A pod whose network namespace is gone (the host rebooted and /run is empty) is no longer ready: the
+    // kubelet then makes it a new sandbox instead of starting containers in a network that does not exist.
+    for (const sandbox of [...this.sandboxes.values()]) {
+      if (sandbox.state !== "SANDBOX_READY" || sandbox.hostNetwork) continue;
+      const present = await access(sandbox.netnsPath).then(() => true, () => false);
+      if (!present) {
+        this.logger.warn({ sandbox: sandbox.id, netns: sandbox.netnsPath }, "The pod's network namespace is gone; the sandbox is not ready");
+        this.saveSandbox({ ...sandbox, state: "SANDBOX_NOTREADY", ips: [] });
+      }
+    }
     if (this.podCidr !== undefined) await this.writeCniConfig(this.podCidr);
     // Rootfs trees of containers we no longer know (removed while we died half-way) are released.
     for (const id of await this.options.images.store.preparedContainers()) {
@@ -118,7 +129,9 @@ export class OciRuntimeBackend implements RuntimeBackend {
   }
 
   async status(): Promise<BackendStatus> {
-    const host = await this.options.oci.hostCapabilities();
+    // The host's tools and cgroups are probed once: the kubelet asks for Status every few seconds.
+    this.host ??= this.options.oci.hostCapabilities();
+    const host = await this.host;
     const degraded: Record<string, string> = {};
     for (const d of host.degraded) degraded[d.reason] = degraded[d.reason] === undefined ? d.message : `${degraded[d.reason] ?? ""}; ${d.message}`;
     const overlay = await this.options.images.store.overlayUnavailableReason();

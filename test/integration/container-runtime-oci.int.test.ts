@@ -261,6 +261,16 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
     await client.startContainer(id);
     const pid = (await client.containerStatus(id)).info.pid ?? "";
     expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(statSync(`/run/netns/${nodeNetns}`).ino);
+
+    // A container that ends by itself is EXITED with its own code, read from conmon's exit file.
+    const quitter = await client.createContainer({ podSandboxId: podId, config: containerConfig("quitter", "busybox", { command: ["sh", "-c", "exit 7"] }), sandboxConfig: pod });
+    await client.startContainer(quitter);
+    const quit = await waitFor("the quitter to exit", async () => {
+      const status = (await client.containerStatus(quitter)).status;
+      return status.state === "CONTAINER_EXITED" ? status : undefined;
+    });
+    expect(quit).toMatchObject({ exitCode: 7, reason: "Error" });
+    expect((await client.listContainers({ podSandboxId: podId, state: "CONTAINER_RUNNING" })).map((c) => c.id)).toEqual([id]);
     await client.removePodSandbox(podId);
     expect(await client.listContainers({ podSandboxId: podId })).toEqual([]);
     expect(existsSync(`/proc/${pid}`)).toBe(false);
