@@ -21,6 +21,7 @@ import { matchesId, matchesLabels, newId, resolveId } from "../filters.js";
 import type { ImageConfig } from "../images/oci.js";
 import { ContainerNotFoundError, writeNodeConfigList } from "../oci/index.js";
 import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, ContainerResources, ContainerState as OciContainerState, PortMapping } from "../oci/index.js";
+import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
 import type { OciImageBackend } from "./images.js";
 
@@ -172,15 +173,8 @@ export class OciRuntimeBackend implements RuntimeBackend {
   // ---- sandboxes ----
 
   async runPodSandbox(config: cri.PodSandboxConfig, runtimeHandler: string): Promise<string> {
-    const { name, namespace, uid, attempt } = config.metadata;
-    if (name === "" || namespace === "" || uid === "") throw invalidArgument("PodSandboxConfig.Metadata must have a name, a namespace and a uid");
-    if (runtimeHandler !== "") throw notFound(`no runtime for "${runtimeHandler}" is configured`);
-    for (const other of this.sandboxes.values()) {
-      const m = other.config.metadata;
-      if (m.name === name && m.namespace === namespace && m.uid === uid && m.attempt === attempt) {
-        throw new CriError(GrpcStatus.ALREADY_EXISTS, `pod sandbox ${namespace}/${name} attempt ${attempt} is already reserved by ${other.id}`);
-      }
-    }
+    checkNewSandbox(this.sandboxes.values(), config, runtimeHandler);
+    const { name, namespace } = config.metadata;
     const id = newId();
     const hostNetwork = config.linux?.namespaceOptions?.network === "NODE";
     let ips: string[] = [];
@@ -250,26 +244,14 @@ export class OciRuntimeBackend implements RuntimeBackend {
   }
 
   listPodSandbox(filter: cri.PodSandboxFilter): Promise<cri.PodSandbox[]> {
-    const items = [...this.sandboxes.values()]
-      .filter((s) => matchesId(s.id, filter.id) && (filter.state === undefined || s.state === filter.state) && matchesLabels(s.config.labels, filter.labelSelector))
-      .sort(byCreation)
-      .map((s) => ({ id: s.id, metadata: s.config.metadata, state: s.state, createdAt: s.createdAt, labels: s.config.labels, annotations: s.config.annotations, runtimeHandler: s.runtimeHandler }));
-    return Promise.resolve(items);
+    return Promise.resolve(listSandboxes(this.sandboxes.values(), filter, (s) => matchesId(s.id, filter.id) && matchesLabels(s.config.labels, filter.labelSelector)));
   }
 
   // ---- containers ----
 
   async createContainer(request: cri.CreateContainerRequest): Promise<string> {
     const { config } = request;
-    if (config.metadata.name === "") throw invalidArgument("ContainerConfig.Metadata.Name must not be empty");
-    if (config.image.image === "") throw invalidArgument("ContainerConfig.Image.Image must not be empty");
-    const sandbox = resolveId(this.sandboxes, request.podSandboxId, "pod sandbox").record;
-    if (sandbox.state !== "SANDBOX_READY") throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready`);
-    for (const other of this.containers.values()) {
-      if (other.podSandboxId === sandbox.id && other.config.metadata.name === config.metadata.name && other.config.metadata.attempt === config.metadata.attempt) {
-        throw new CriError(GrpcStatus.ALREADY_EXISTS, `container ${config.metadata.name} attempt ${config.metadata.attempt} already exists in pod sandbox ${sandbox.id} as ${other.id}`);
-      }
-    }
+    const sandbox = checkNewContainer(this.sandboxes, this.containers.values(), request);
     const image = await this.options.images.lookup(config.image.image);
     if (image === undefined) throw notFound(`image "${config.image.image}" not found`);
     const args = containerArgs(image.config, config);
@@ -352,18 +334,7 @@ export class OciRuntimeBackend implements RuntimeBackend {
     for (const c of chosen) {
       const state = criState(await this.ociState(c.id));
       if (filter.state !== undefined && state !== filter.state) continue;
-      items.push({
-        id: c.id,
-        podSandboxId: c.podSandboxId,
-        metadata: c.config.metadata,
-        image: c.config.image,
-        imageRef: c.imageRef,
-        imageId: c.imageRef,
-        state,
-        createdAt: c.createdAt,
-        labels: c.config.labels,
-        annotations: c.config.annotations,
-      });
+      items.push(containerEntry(c, state));
     }
     return items;
   }
@@ -519,20 +490,11 @@ export class OciRuntimeBackend implements RuntimeBackend {
   }
 
   private run<T>(body: () => T): Promise<T> {
-    try {
-      return Promise.resolve(body());
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return settle(body);
   }
 
   private find<T>(records: ReadonlyMap<string, T>, id: string): { id: string; record: T } | undefined {
-    try {
-      return resolveId(records, id, "object");
-    } catch (err) {
-      if (err instanceof CriError && err.code === GrpcStatus.NOT_FOUND) return undefined;
-      throw err;
-    }
+    return findRecord(records, id);
   }
 
   private saveSandbox(record: SandboxRecord): void {
@@ -558,10 +520,6 @@ export function resolvConf(dns: cri.DnsConfig): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === "" ? undefined : value;
-}
-
-function byCreation(a: { createdAt: bigint }, b: { createdAt: bigint }): number {
-  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0;
 }
 
 function criState(state: OciContainerState | undefined): cri.ContainerState {
