@@ -19,6 +19,7 @@ import { silentLogger } from "../../component-base/logging.js";
 import type { BackendStatus, RuntimeBackend } from "../backend.js";
 import { matchesId, matchesLabels, newId, resolveId } from "../filters.js";
 import type { ImageConfig } from "../images/oci.js";
+import type { ImageStore } from "../images/store.js";
 import { ContainerNotFoundError, writeNodeConfigList } from "../oci/index.js";
 import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, ContainerResources, ContainerState as OciContainerState, PortMapping } from "../oci/index.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
@@ -63,11 +64,34 @@ function isContainerRecord(v: unknown): v is ContainerRecord {
   return hasKeys(v, ["podSandboxId", "config", "imageRef", "createdAt", "logPath"]) && typeof v.createdAt === "bigint";
 }
 
+/** What the backend uses of the OCI layer (an OciRuntime; a stand-in in unit tests). */
+export type OciOperations = Pick<
+  OciRuntime,
+  | "hostCapabilities"
+  | "setupPodNetwork"
+  | "teardownPodNetwork"
+  | "createContainer"
+  | "startContainer"
+  | "stopContainer"
+  | "removeContainer"
+  | "containerState"
+  | "reopenContainerLog"
+  | "execSync"
+  | "containerStats"
+  | "removePodCgroup"
+>;
+
+/** What the backend uses of the images: the lookup by reference and the containers' root filesystems. */
+export interface ImageOperations {
+  lookup: OciImageBackend["lookup"];
+  readonly store: Pick<ImageStore, "prepareRootfs" | "releaseRootfs" | "preparedContainers" | "overlayUnavailableReason">;
+}
+
 export interface OciRuntimeBackendOptions {
   /** Where sandbox and container records persist (a directory under --root). */
   stateDir: string;
-  oci: OciRuntime;
-  images: OciImageBackend;
+  oci: OciOperations;
+  images: ImageOperations;
   cniConfigDir: string;
   /** Host-local's lease directory, kept per node so that nodes sharing a host do not share leases. */
   ipamDataDir: string;
