@@ -186,6 +186,18 @@ describe("OciRuntimeBackend", () => {
     expect(await restarted.listPodSandbox({})).toEqual([]);
   });
 
+  it("refuses a second concurrent RunPodSandbox and CreateContainer for the same pod or container and attempt", async () => {
+    const { backend } = setup("10.244.9.0/24");
+    await backend.start();
+    const pod = sandboxConfig("web");
+    const codes = await Promise.all([codeOf(backend.runPodSandbox(pod, "")), codeOf(backend.runPodSandbox(pod, ""))]);
+    expect(codes.sort()).toEqual(["ALREADY_EXISTS", "OK"]);
+    const [podId = ""] = (await backend.listPodSandbox({})).map((s) => s.id);
+    const request = { podSandboxId: podId, config: containerConfig("app", "jocatalin/kubernetes-bootcamp:v1"), sandboxConfig: pod };
+    const created = await Promise.all([codeOf(backend.createContainer(request)), codeOf(backend.createContainer(request))]);
+    expect(created.sort()).toEqual(["ALREADY_EXISTS", "OK"]);
+  });
+
   it("marks a sandbox whose network namespace vanished (a reboot) not ready at start", async () => {
     const { backend, dir, make } = setup("10.244.9.0/24");
     await backend.start();

@@ -22,6 +22,7 @@ import type { ImageConfig } from "../images/oci.js";
 import type { ImageStore } from "../images/store.js";
 import { ContainerNotFoundError, writeNodeConfigList } from "../oci/index.js";
 import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, ContainerResources, ContainerState as OciContainerState, PortMapping } from "../oci/index.js";
+import type { ContainerLike, SandboxLike } from "../records.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
 import type { OciImageBackend } from "./images.js";
@@ -117,6 +118,8 @@ export class OciRuntimeBackend implements RuntimeBackend {
   private cniConfigError: string | undefined = "no pod CIDR yet (--pod-cidr or the kubelet's UpdateRuntimeConfig)";
   private rejected: string[] = [];
   private host: Promise<HostCapabilities> | undefined;
+  private readonly creatingSandboxes = new Map<string, SandboxLike>();
+  private readonly creatingContainers = new Map<string, ContainerLike>();
 
   constructor(private readonly options: OciRuntimeBackendOptions) {
     this.sandboxStore = new RecordStore(options.stateDir, "sandboxes", isSandboxRecord);
@@ -197,9 +200,19 @@ export class OciRuntimeBackend implements RuntimeBackend {
   // ---- sandboxes ----
 
   async runPodSandbox(config: cri.PodSandboxConfig, runtimeHandler: string): Promise<string> {
-    checkNewSandbox(this.sandboxes.values(), config, runtimeHandler);
-    const { name, namespace } = config.metadata;
+    checkNewSandbox([...this.sandboxes.values(), ...this.creatingSandboxes.values()], config, runtimeHandler);
     const id = newId();
+    // Reserved while the network is set up, so that a concurrent call for the same pod and attempt is refused.
+    this.creatingSandboxes.set(id, { id, config, runtimeHandler, state: "SANDBOX_NOTREADY", createdAt: 0n });
+    try {
+      return await this.createSandbox(id, config, runtimeHandler);
+    } finally {
+      this.creatingSandboxes.delete(id);
+    }
+  }
+
+  private async createSandbox(id: string, config: cri.PodSandboxConfig, runtimeHandler: string): Promise<string> {
+    const { name, namespace } = config.metadata;
     const hostNetwork = config.linux?.namespaceOptions?.network === "NODE";
     let ips: string[] = [];
     let netnsPath = "";
@@ -274,14 +287,23 @@ export class OciRuntimeBackend implements RuntimeBackend {
   // ---- containers ----
 
   async createContainer(request: cri.CreateContainerRequest): Promise<string> {
-    const { config } = request;
-    const sandbox = checkNewContainer(this.sandboxes, this.containers.values(), request);
+    const sandbox = checkNewContainer(this.sandboxes, [...this.containers.values(), ...this.creatingContainers.values()], request);
+    const id = newId();
+    // Reserved while the rootfs and bundle are made, so that a concurrent call for the same name and attempt is refused.
+    this.creatingContainers.set(id, { id, podSandboxId: sandbox.id, config: request.config, imageRef: "", createdAt: 0n });
+    try {
+      return await this.makeContainer(id, sandbox, request.config);
+    } finally {
+      this.creatingContainers.delete(id);
+    }
+  }
+
+  private async makeContainer(id: string, sandbox: SandboxRecord, config: cri.ContainerConfig): Promise<string> {
     const image = await this.options.images.lookup(config.image.image);
     if (image === undefined) throw notFound(`image "${config.image.image}" not found`);
     const args = containerArgs(image.config, config);
     if (args.length === 0) throw invalidArgument(`container ${config.metadata.name}: no command given and image ${config.image.image} has neither entrypoint nor cmd`);
 
-    const id = newId();
     const logPath = sandbox.config.logDirectory !== "" && config.logPath !== "" ? join(sandbox.config.logDirectory, config.logPath) : join(this.options.defaultLogDir, `${id}.log`);
     const rootfs = await this.options.images.store.prepareRootfs(id, image.id);
     const linux = config.linux;
