@@ -4,8 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { isCriError } from "../../client/cri/errors.js";
-import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
+import { codeOf, containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import type { ImageRecord } from "../images/store.js";
 import { buildRuntimeSpec, ContainerNotFoundError } from "../oci/index.js";
 import type { ContainerRequest, ContainerState, HostCapabilities, SandboxNetwork } from "../oci/index.js";
@@ -103,13 +102,6 @@ function setup(podCidr?: string): { backend: OciRuntimeBackend; oci: StandInOci;
   const make = (): OciRuntimeBackend =>
     new OciRuntimeBackend({ stateDir: join(dir, "state"), oci, images: standInImages(), cniConfigDir: join(dir, "cni"), ipamDataDir: join(dir, "ipam"), defaultLogDir: join(dir, "logs"), ...(podCidr !== undefined ? { podCidr } : {}) });
   return { backend: make(), oci, dir, make };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => "OK",
-    (err: unknown) => (isCriError(err) ? err.codeName : String(err)),
-  );
 }
 
 describe("OciRuntimeBackend", () => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isCriError } from "../../client/cri/errors.js";
+import { codeOf } from "../../client/cri/testing.js";
 import { imageSpec } from "../../client/cri/types.js";
 import { InvalidReferenceError } from "../images/reference.js";
 import { ImageNotFoundError, ImageStore, type ImageRecord, type Puller } from "../images/store.js";
@@ -26,13 +27,6 @@ function backendWith(pull: Puller["pull"]): { backend: OciImageBackend; pulled: 
     },
   };
   return { backend: new OciImageBackend({ store: new ImageStore({ root: dir }), puller, offlineImages: false }), pulled };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => "OK",
-    (err: unknown) => (isCriError(err) ? err.codeName : String(err)),
-  );
 }
 
 describe("OciImageBackend", () => {

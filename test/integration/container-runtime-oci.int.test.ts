@@ -12,8 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CriClient } from "../../client/cri/client.js";
-import { isCriError } from "../../client/cri/errors.js";
-import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
+import { codeOf, containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import { imageSpec, type LinuxPodSandboxConfig } from "../../client/cri/types.js";
 import { probeCgroups } from "../../container-runtime/oci/cgroups.js";
 import type { Component } from "../../lab/components/component.js";
@@ -35,13 +34,6 @@ const BOOTCAMP = "docker.io/jocatalin/kubernetes-bootcamp:v1";
 const cgroups = await probeCgroups();
 const cgroupLimits = cgroups.writable && cgroups.memoryController;
 if (!skip && !cgroupLimits) console.warn(`container-runtime-oci.int.test: OOM check skipped: ${cgroups.problems.join("; ")}`);
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => "OK",
-    (err: unknown) => (isCriError(err) ? err.codeName : String(err)),
-  );
-}
 
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
