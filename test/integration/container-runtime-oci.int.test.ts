@@ -6,7 +6,7 @@
 // daemon under conmon, then stops with an exit code and is removed with its sandbox. Everything the test and the
 // daemon made (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll and checked gone.
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -212,6 +212,11 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
     );
     expect((await client.execSync(id, ["hostname"], 10)).stdout.toString()).toBe(`${podName}\n`);
     expect((await client.listContainers({ state: "CONTAINER_RUNNING" })).map((c) => c.id)).toEqual([id]);
+    if (cgroupLimits) expect((await client.containerStats(id)).memory?.workingSetBytes).toBeGreaterThan(0);
+    // Rotation: the kubelet renames the log, then has the runtime reopen it; conmon starts a new file.
+    renameSync(running.status.logPath, `${running.status.logPath}.1`);
+    await client.reopenContainerLog(id);
+    await waitFor("conmon to reopen the log", () => existsSync(running.status.logPath) || undefined);
 
     // The daemon dies; conmon keeps the container, and the next daemon finds it from its records and runc.
     const live = daemon;
