@@ -8,6 +8,11 @@ import { startHealthServer, type HealthServer } from "../component-base/server.j
 import type { ImageBackend, RuntimeBackend } from "./backend.js";
 import { FakeImageBackend } from "./fake/fake-images.js";
 import { FakeRuntimeBackend } from "./fake/fake-runtime.js";
+import { ImageStore } from "./images/store.js";
+import { RegistryPuller } from "./images/registry-puller.js";
+import { OciImageBackend } from "./oci-backend/images.js";
+import { OciRuntimeBackend } from "./oci-backend/runtime.js";
+import { OciRuntime } from "./oci/index.js";
 import { backendName, type RuntimeFlags } from "./options.js";
 import { startCriServer } from "./server.js";
 
@@ -17,8 +22,23 @@ export interface Backends {
 }
 
 /** The backends the flags ask for, not yet started. */
-export function createBackends(flags: RuntimeFlags): Backends {
+export function createBackends(flags: RuntimeFlags, logger?: Logger): Backends {
   switch (backendName(flags.backend)) {
+    case "oci": {
+      const images = new OciImageBackend({ store: new ImageStore({ root: join(flags.root, "images") }), puller: new RegistryPuller(), pinned: [flags.pauseImage] });
+      const oci = new OciRuntime({ stateDir: flags.runtimeRoot, cniConfigDir: flags.cniConfigDir, cniBinDirs: [flags.cniPluginDir], ...(logger !== undefined ? { logger } : {}) });
+      const runtime = new OciRuntimeBackend({
+        stateDir: join(flags.root, "oci"),
+        oci,
+        images,
+        cniConfigDir: flags.cniConfigDir,
+        ipamDataDir: join(flags.root, "cni-ipam"),
+        defaultLogDir: join(flags.root, "logs"),
+        ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}),
+        ...(logger !== undefined ? { logger } : {}),
+      });
+      return { runtime, images };
+    }
     case "fake": {
       const images = new FakeImageBackend({ stateDir: join(flags.root, "fake"), pinned: [flags.pauseImage] });
       const runtime = new FakeRuntimeBackend({ stateDir: join(flags.root, "fake"), images, ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}) });
@@ -37,7 +57,7 @@ export interface RuntimeDeps {
 /** Serves until `signal` aborts, then closes the socket and the backends (the containers keep running). */
 export async function runRuntime(flags: RuntimeFlags, signal: AbortSignal, deps: RuntimeDeps): Promise<void> {
   const { logger, registry } = deps;
-  const { runtime, images } = deps.backends ?? createBackends(flags);
+  const { runtime, images } = deps.backends ?? createBackends(flags, logger);
   await images.start();
   await runtime.start();
   const status = await runtime.status();

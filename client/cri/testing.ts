@@ -1,4 +1,5 @@
 // Builders of CRI requests with every field at its zero value, for tests of both ends of the socket.
+import { isCriError } from "./errors.js";
 import { imageSpec, type ContainerConfig, type PodSandboxConfig } from "./types.js";
 
 export function sandboxConfig(name: string, overrides: Partial<PodSandboxConfig> = {}): PodSandboxConfig {
@@ -31,4 +32,12 @@ export function containerConfig(name: string, image: string, overrides: Partial<
     stopSignal: "SIGNAL_RUNTIME_DEFAULT",
     ...overrides,
   };
+}
+
+/** How a CRI call ended: "OK", or the gRPC status name of its CriError (anything else as text). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  return promise.then(
+    () => "OK",
+    (err: unknown) => (isCriError(err) ? err.codeName : String(err)),
+  );
 }

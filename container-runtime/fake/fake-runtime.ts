@@ -15,6 +15,7 @@ import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, un
 import type * as cri from "../../client/cri/types.js";
 import type { BackendStatus, ImageBackend, RuntimeBackend } from "../backend.js";
 import { matchesId, matchesLabels, newId, resolveId } from "../filters.js";
+import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
 
 export const FAKE_RUNTIME_NAME = "kubelab-fake";
@@ -136,14 +137,10 @@ export class FakeRuntimeBackend implements RuntimeBackend {
   // ---- sandboxes ----
 
   runPodSandbox(config: cri.PodSandboxConfig, runtimeHandler: string): Promise<string> {
-    const { name, namespace, uid, attempt } = config.metadata;
-    if (name === "" || namespace === "" || uid === "") return Promise.reject(invalidArgument("PodSandboxConfig.Metadata must have a name, a namespace and a uid"));
-    if (runtimeHandler !== "") return Promise.reject(notFound(`no runtime for "${runtimeHandler}" is configured`));
-    for (const other of this.sandboxes.values()) {
-      const m = other.config.metadata;
-      if (m.name === name && m.namespace === namespace && m.uid === uid && m.attempt === attempt) {
-        return Promise.reject(new CriError(GrpcStatus.ALREADY_EXISTS, `pod sandbox ${namespace}/${name} attempt ${attempt} is already reserved by ${other.id}`));
-      }
+    try {
+      checkNewSandbox(this.sandboxes.values(), config, runtimeHandler);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const hostNetwork = config.linux?.namespaceOptions?.network === "NODE";
     const record: SandboxRecord = { id: newId(), config, runtimeHandler, state: "SANDBOX_READY", createdAt: this.nowNs(), ip: hostNetwork ? "" : this.allocateIp() };
@@ -195,26 +192,14 @@ export class FakeRuntimeBackend implements RuntimeBackend {
   }
 
   listPodSandbox(filter: cri.PodSandboxFilter): Promise<cri.PodSandbox[]> {
-    const items = [...this.sandboxes.values()]
-      .filter((s) => matchesId(s.id, filter.id) && (filter.state === undefined || s.state === filter.state) && matchesLabels(s.config.labels, filter.labelSelector))
-      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
-      .map((s) => ({ id: s.id, metadata: s.config.metadata, state: s.state, createdAt: s.createdAt, labels: s.config.labels, annotations: s.config.annotations, runtimeHandler: s.runtimeHandler }));
-    return Promise.resolve(items);
+    return Promise.resolve(listSandboxes(this.sandboxes.values(), filter, (s) => matchesId(s.id, filter.id) && matchesLabels(s.config.labels, filter.labelSelector)));
   }
 
   // ---- containers ----
 
   async createContainer(request: cri.CreateContainerRequest): Promise<string> {
     const { config } = request;
-    if (config.metadata.name === "") throw invalidArgument("ContainerConfig.Metadata.Name must not be empty");
-    if (config.image.image === "") throw invalidArgument("ContainerConfig.Image.Image must not be empty");
-    const sandbox = resolveId(this.sandboxes, request.podSandboxId, "pod sandbox").record;
-    if (sandbox.state !== "SANDBOX_READY") throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready`);
-    for (const other of this.containers.values()) {
-      if (other.podSandboxId === sandbox.id && other.config.metadata.name === config.metadata.name && other.config.metadata.attempt === config.metadata.attempt) {
-        throw new CriError(GrpcStatus.ALREADY_EXISTS, `container ${config.metadata.name} attempt ${config.metadata.attempt} already exists in pod sandbox ${sandbox.id} as ${other.id}`);
-      }
-    }
+    const sandbox = checkNewContainer(this.sandboxes, this.containers.values(), request);
     let imageRef = config.image.image;
     if (this.options.images) {
       const found = await this.options.images.imageStatus(config.image);
@@ -281,19 +266,8 @@ export class FakeRuntimeBackend implements RuntimeBackend {
           matchesId(c.podSandboxId, filter.podSandboxId) &&
           matchesLabels(c.config.labels, filter.labelSelector),
       )
-      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
-      .map((c) => ({
-        id: c.id,
-        podSandboxId: c.podSandboxId,
-        metadata: c.config.metadata,
-        image: c.config.image,
-        imageRef: c.imageRef,
-        imageId: c.imageRef,
-        state: c.state,
-        createdAt: c.createdAt,
-        labels: c.config.labels,
-        annotations: c.config.annotations,
-      }));
+      .sort(byCreation)
+      .map((c) => containerEntry(c, c.state));
     return Promise.resolve(items);
   }
 
@@ -379,22 +353,12 @@ export class FakeRuntimeBackend implements RuntimeBackend {
 
   // ---- helpers ----
 
-  /** Runs a synchronous body as a promise, so a thrown CriError becomes a rejection. */
   private run<T>(body: () => T): Promise<T> {
-    try {
-      return Promise.resolve(body());
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return settle(body);
   }
 
   private find<T>(records: ReadonlyMap<string, T>, id: string): { id: string; record: T } | undefined {
-    try {
-      return resolveId(records, id, "object");
-    } catch (err) {
-      if (err instanceof CriError && err.code === GrpcStatus.NOT_FOUND) return undefined;
-      throw err;
-    }
+    return findRecord(records, id);
   }
 
   private streaming(containerId: string, what: string): Promise<string> {

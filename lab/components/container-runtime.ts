@@ -10,7 +10,7 @@ export interface ContainerRuntimeOptions {
   socketPath: string;
   /** --root: the state directory kept across restarts. */
   root: string;
-  /** --backend ("fake" until the oci backend lands, and the default). */
+  /** --backend: "fake" (the default, in memory) or "oci" (runc, conmon and CNI; root). */
   backend?: string;
   runtimeRoot?: string;
   cniConfigDir?: string;

@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CriClient } from "../../client/cri/client.js";
-import { isCriError } from "../../client/cri/errors.js";
-import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
+import { codeOf, containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import { imageSpec } from "../../client/cri/types.js";
 import { containerRuntimeComponent } from "../../lab/components/container-runtime.js";
 import { removeDir } from "../../lab/process/owner.js";
@@ -16,13 +15,6 @@ import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { waitFor } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => "OK",
-    (err: unknown) => (isCriError(err) ? err.codeName : String(err)),
-  );
-}
 
 describe("kubelab-runtime over the CRI", () => {
   let dir: string;
