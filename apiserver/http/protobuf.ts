@@ -5,15 +5,14 @@
 // kubelab's own proto/k8s.proto, loaded once with protobufjs; the conversion to JSON follows the gogo encoding
 // rules documented there (zero non-pointer fields dropped, pointer fields kept when present, embedded messages
 // inlined, Time/Quantity/IntOrString/bytes in their JSON forms).
-import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import type { Field, Type } from "protobufjs";
 import { StatusError, badRequest, errorMessage } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
 import { isRecord } from "../../api/meta.js";
 import { formatTime } from "../../api/time.js";
+import { protoFilePath } from "../../proto/locate.js";
 
 /** "k8s\0": the prefix of every Kubernetes protobuf body. */
 export const PROTOBUF_MAGIC: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -108,22 +107,9 @@ interface Schema {
 
 let cached: Schema | undefined;
 
-/**
- * Where proto/k8s.proto is: the repository's proto/ folder, found from this module's location. From the source
- * tree (apiserver/http/protobuf.ts) that is ../../proto; from a build (dist/apiserver/http/protobuf.js) it is
- * dist/proto when proto/ was copied next to the build, else ../../../proto (the source tree the build came from).
- * KUBELAB_PROTO_DIR overrides both.
- */
+/** Where proto/k8s.proto is (KUBELAB_PROTO_DIR overrides). */
 export function resolveProtoPath(): string {
-  const override = process.env.KUBELAB_PROTO_DIR;
-  const candidates = [
-    ...(override ? [`${override.replace(/\/$/, "")}/k8s.proto`] : []),
-    fileURLToPath(new URL("../../proto/k8s.proto", import.meta.url)),
-    fileURLToPath(new URL("../../../proto/k8s.proto", import.meta.url)),
-  ];
-  const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error(`proto/k8s.proto not found; looked in: ${candidates.join(", ")}`);
-  return found;
+  return protoFilePath("k8s.proto");
 }
 
 /** The loaded protobufjs root of proto/k8s.proto (package `kubelab.k8s`); tests encode fixtures with it. */

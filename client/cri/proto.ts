@@ -1,11 +1,10 @@
 // proto/cri.proto loaded at run time with protobufjs (no generated code), and the gRPC method table both ends use:
 // the runtime daemon serves these definitions and the kubelet's client calls through them, so the two cannot
 // disagree on a path or a message. Decoded messages are plain objects in the shape wire.ts reads.
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { MethodDefinition } from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import type { WireObject } from "./wire.js";
+import { protoFilePath } from "../../proto/locate.js";
 
 export const CRI_PACKAGE = "runtime.v1";
 export type CriServiceName = "RuntimeService" | "ImageService";
@@ -22,20 +21,9 @@ interface Schema {
 
 let cached: Schema | undefined;
 
-/**
- * Where proto/cri.proto is: from the source tree (client/cri/proto.ts) two folders up, from a build
- * (dist/client/cri/proto.js) three; KUBELAB_PROTO_DIR overrides both.
- */
+/** Where proto/cri.proto is (KUBELAB_PROTO_DIR overrides). */
 export function resolveCriProtoPath(): string {
-  const override = process.env.KUBELAB_PROTO_DIR;
-  const candidates = [
-    ...(override ? [`${override.replace(/\/$/, "")}/cri.proto`] : []),
-    fileURLToPath(new URL("../../proto/cri.proto", import.meta.url)),
-    fileURLToPath(new URL("../../../proto/cri.proto", import.meta.url)),
-  ];
-  const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error(`proto/cri.proto not found; looked in: ${candidates.join(", ")}`);
-  return found;
+  return protoFilePath("cri.proto");
 }
 
 function loadSchema(): Schema {
