@@ -25,6 +25,8 @@ import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, Contain
 import type { ContainerLike, SandboxLike } from "../records.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
+import { childExecProcess } from "../streaming/exec-process.js";
+import type { ExecStreamRegistrar } from "../streaming/server.js";
 import type { OciImageBackend } from "./images.js";
 
 export const OCI_RUNTIME_NAME = "kubelab-runtime";
@@ -78,6 +80,7 @@ export type OciOperations = Pick<
   | "containerState"
   | "reopenContainerLog"
   | "execSync"
+  | "spawnExec"
   | "containerStats"
   | "removePodCgroup"
 >;
@@ -100,6 +103,8 @@ export interface OciRuntimeBackendOptions {
   podCidr?: string;
   /** Where a container's log goes when the kubelet gives no log directory. */
   defaultLogDir: string;
+  /** The streaming server Exec hands sessions to; without one, Exec answers UNIMPLEMENTED. */
+  streaming?: ExecStreamRegistrar;
   logger?: Logger;
 }
 
@@ -440,8 +445,17 @@ export class OciRuntimeBackend implements RuntimeBackend {
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   }
 
-  exec(request: cri.ExecRequest): Promise<string> {
-    return this.streaming(request.containerId, "exec");
+  /** A URL on the streaming server where the command runs under `runc exec` once a client connects. */
+  async exec(request: cri.ExecRequest): Promise<string> {
+    const c = resolveId(this.containers, request.containerId, "container").record;
+    if (request.cmd.length === 0) throw invalidArgument("Exec needs a command");
+    const streaming = this.options.streaming;
+    if (streaming === undefined) throw unimplemented("exec streams are not served: no streaming server");
+    if ((await this.ociState(c.id))?.status !== "running") throw failedPrecondition(`container ${c.id} is not running`);
+    const oci = this.options.oci;
+    return streaming.registerExec({ ...request, containerId: c.id }, (req) =>
+      childExecProcess(oci.spawnExec(req.containerId, req.cmd, { stdin: req.stdin, tty: req.tty })),
+    );
   }
 
   attach(request: cri.AttachRequest): Promise<string> {
