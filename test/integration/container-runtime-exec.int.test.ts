@@ -5,7 +5,7 @@
 // URL, and the session speaks v5.channel.k8s.io: stdout and stderr on their channels, the exit code as a Status,
 // stdin until the v5 close signal. The fake backend's Exec gives a URL too, over a simulated process. Everything
 // made (daemons, containers, mounts, cgroups, files) is removed in afterAll and checked gone.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import { containerRuntimeComponent } from "../../lab/components/container-runtim
 import { removeDir } from "../../lab/process/owner.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { testProcesses } from "../support/processes.js";
-import { cgroupDirs, mountsUnder, processesMentioning } from "../support/runtime-host.js";
+import { deleteRuncContainers, leftovers, mountsUnder, processesMentioning, removeCgroups } from "../support/runtime-host.js";
 
 const execFileAsync = promisify(execFile);
 const RUNC = "/usr/sbin/runc";
@@ -89,22 +89,13 @@ describe.skipIf(skipOci)("CRI Exec on kubelab-runtime --backend oci", () => {
   afterAll(async () => {
     client?.close();
     await daemon?.stop("SIGKILL");
-    const runcRoot = join(runtimeRoot, "runc");
-    const listed = await execFileAsync(RUNC, ["--root", runcRoot, "list", "-q"], { encoding: "utf8" }).catch(() => ({ stdout: "" }));
-    for (const id of listed.stdout.split("\n").filter((line) => line !== "")) {
-      await execFileAsync(RUNC, ["--root", runcRoot, "delete", "--force", id]).catch(() => undefined);
-    }
+    await deleteRuncContainers(RUNC, join(runtimeRoot, "runc"));
     if (dir !== "") for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     if (dir !== "") for (const point of mountsUnder(dir)) await execFileAsync("umount", ["-R", "-l", point]).catch(() => undefined);
-    for (const cgroup of cgroupDirs(cgroupTop)) execFileSync("find", [cgroup, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+    removeCgroups(cgroupTop);
     if (dir !== "") removeDir(dir);
 
-    if (dir !== "") {
-      expect(mountsUnder(dir)).toEqual([]);
-      expect(processesMentioning(dir)).toEqual([]);
-      expect(existsSync(dir)).toBe(false);
-    }
-    expect(cgroupDirs(cgroupTop)).toEqual([]);
+    expect(leftovers(dir, cgroupTop)).toEqual([]);
   }, 60_000);
 
   const cri = (): CriClient => {

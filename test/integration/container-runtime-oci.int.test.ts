@@ -21,7 +21,7 @@ import { removeDir } from "../../lab/process/owner.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { waitFor } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
-import { cgroupDirs, mountsUnder, netnsNames, processesMentioning } from "../support/runtime-host.js";
+import { deleteRuncContainers, leftovers, mountsUnder, netnsNames, processesMentioning, removeCgroups } from "../support/runtime-host.js";
 
 const execFileAsync = promisify(execFile);
 const RUNC = "/usr/sbin/runc";
@@ -98,27 +98,18 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
   afterAll(async () => {
     for (const c of clients) c.close();
     await daemon?.stop("SIGKILL");
-    const runcRoot = join(runtimeRoot, "runc");
-    const listed = await execFileAsync(RUNC, ["--root", runcRoot, "list", "-q"], { encoding: "utf8" }).catch(() => ({ stdout: "" }));
-    for (const id of listed.stdout.split("\n").filter((line) => line !== "")) {
-      await execFileAsync(RUNC, ["--root", runcRoot, "delete", "--force", id]).catch(() => undefined);
-    }
+    await deleteRuncContainers(RUNC, join(runtimeRoot, "runc"));
     if (dir !== "") for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     for (const id of sandboxIds) await execFileAsync("ip", ["netns", "delete", `kubelab-${id}`.slice(0, 64)]).catch(() => undefined);
     await execFileAsync("ip", ["netns", "delete", nodeNetns]).catch(() => undefined);
     if (dir !== "") for (const point of mountsUnder(dir)) await execFileAsync("umount", ["-R", "-l", point]).catch(() => undefined);
-    for (const cgroup of cgroupDirs(cgroupTop)) execFileSync("find", [cgroup, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+    removeCgroups(cgroupTop);
     if (dir !== "") removeDir(dir);
 
     // Nothing may be left behind.
     const names = netnsNames();
     expect(names.filter((name) => name === nodeNetns || sandboxIds.some((id) => name === `kubelab-${id}`.slice(0, 64)))).toEqual([]);
-    if (dir !== "") {
-      expect(mountsUnder(dir)).toEqual([]);
-      expect(processesMentioning(dir)).toEqual([]);
-      expect(existsSync(dir)).toBe(false);
-    }
-    expect(cgroupDirs(cgroupTop)).toEqual([]);
+    expect(leftovers(dir, cgroupTop)).toEqual([]);
   }, 60_000);
 
   it("reports itself ready, with its runtime name and the node's network", async () => {

@@ -1,8 +1,19 @@
 // What a test of a real container runtime checks the host for after cleaning up: mounts, processes, network
 // namespaces and cgroups it may have left behind.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** Force-deletes every container runc knows under `runcRoot` (their processes are killed); errors are ignored. */
+export async function deleteRuncContainers(runc: string, runcRoot: string): Promise<void> {
+  const listed = await execFileAsync(runc, ["--root", runcRoot, "list", "-q"], { encoding: "utf8" }).catch(() => ({ stdout: "" }));
+  for (const id of listed.stdout.split("\n").filter((line) => line !== "")) {
+    await execFileAsync(runc, ["--root", runcRoot, "delete", "--force", id]).catch(() => undefined);
+  }
+}
 
 /** Mount points at or below `dir`, deepest first. */
 export function mountsUnder(dir: string): string[] {
@@ -39,4 +50,18 @@ export function cgroupDirs(top: string): string[] {
   const root = "/sys/fs/cgroup";
   const hierarchies = existsSync(join(root, "cgroup.controllers")) ? [root] : readdirSync(root).map((name) => join(root, name));
   return hierarchies.map((h) => join(h, top)).filter((dir) => existsSync(dir));
+}
+
+/** Removes the cgroup directories of `top` in every hierarchy, deepest first (they must hold no process). */
+export function removeCgroups(top: string): void {
+  for (const cgroup of cgroupDirs(top)) execFileSync("find", [cgroup, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+}
+
+/** What a test under `dir` with cgroups under `cgroupTop` left behind: mounts, processes, the directory, cgroups. */
+export function leftovers(dir: string, cgroupTop: string): string[] {
+  const found = [...cgroupDirs(cgroupTop).map((d) => `cgroup ${d}`)];
+  if (dir === "") return found;
+  found.push(...mountsUnder(dir).map((m) => `mount ${m}`), ...processesMentioning(dir).map((pid) => `process ${pid}`));
+  if (existsSync(dir)) found.push(`directory ${dir}`);
+  return found;
 }
