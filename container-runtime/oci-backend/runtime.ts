@@ -10,6 +10,7 @@
 // The daemon owns the records (sandboxes and containers, persisted under --root); the container's live state is
 // always read from runc and conmon's exit file, so a restarted daemon reports containers that kept running under
 // conmon, and the exits that happened while it was away.
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
@@ -453,9 +454,18 @@ export class OciRuntimeBackend implements RuntimeBackend {
     if (streaming === undefined) throw unimplemented("exec streams are not served: no streaming server");
     if ((await this.ociState(c.id))?.status !== "running") throw failedPrecondition(`container ${c.id} is not running`);
     const oci = this.options.oci;
-    return streaming.registerExec({ ...request, containerId: c.id }, (req) =>
-      childExecProcess(oci.spawnExec(req.containerId, req.cmd, { stdin: req.stdin, tty: req.tty })),
-    );
+    const execDir = join(this.options.stateDir, "exec");
+    return streaming.registerExec({ ...request, containerId: c.id }, (req) => {
+      mkdirSync(execDir, { recursive: true });
+      const pidFile = join(execDir, `${newId().slice(0, 16)}.pid`);
+      const child = oci.spawnExec(req.containerId, req.cmd, { stdin: req.stdin, tty: req.tty, pidFile });
+      child.once("close", () => {
+        rmSync(pidFile, { force: true });
+      });
+      return childExecProcess(child, () => {
+        killPidFile(pidFile);
+      });
+    });
   }
 
   attach(request: cri.AttachRequest): Promise<string> {
@@ -653,4 +663,14 @@ function portMapping(mapping: cri.PortMapping): PortMapping[] {
   if (mapping.hostPort <= 0) return [];
   const protocol = mapping.protocol === "UDP" ? "udp" : mapping.protocol === "SCTP" ? "sctp" : "tcp";
   return [{ hostPort: mapping.hostPort, containerPort: mapping.containerPort, protocol, ...(mapping.hostIp !== "" ? { hostIP: mapping.hostIp } : {}) }];
+}
+
+/** SIGKILLs the process a runc pid file names; nothing when the file is not written yet or the process is gone. */
+function killPidFile(path: string): void {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGKILL");
+  } catch {
+    // No pid file yet (runc has not started the process) or the process already ended.
+  }
 }

@@ -5,8 +5,12 @@ import { constants } from "node:os";
 import { PassThrough } from "node:stream";
 import type { ExecProcess } from "./server.js";
 
-/** A child process as an ExecProcess; a signal death reads as 128 + the signal's number, as a shell reports it. */
-export function childExecProcess(child: ChildProcess): ExecProcess {
+/**
+ * A child process as an ExecProcess; a signal death reads as 128 + the signal's number, as a shell reports it.
+ * `killProcess` ends what the child started when killing the child alone would not (a process runc exec
+ * placed in a container outlives runc).
+ */
+export function childExecProcess(child: ChildProcess, killProcess: () => void = () => undefined): ExecProcess {
   const exited = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code, signal) => {
@@ -19,7 +23,9 @@ export function childExecProcess(child: ChildProcess): ExecProcess {
     stderr: child.stderr,
     exited,
     kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      killProcess();
+      child.kill("SIGKILL");
     },
   };
 }

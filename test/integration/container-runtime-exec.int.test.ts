@@ -6,7 +6,7 @@
 // stdin until the v5 close signal. The fake backend's Exec gives a URL too, over a simulated process. Everything
 // made (daemons, containers, mounts, cgroups, files) is removed in afterAll and checked gone.
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,6 +19,7 @@ import { imageSpec, type ExecRequest } from "../../client/cri/types.js";
 import { containerRuntimeComponent } from "../../lab/components/container-runtime.js";
 import { removeDir } from "../../lab/process/owner.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
+import { waitFor } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
 import { deleteRuncContainers, leftovers, mountsUnder, processesMentioning, removeCgroups } from "../support/runtime-host.js";
 
@@ -57,6 +58,20 @@ function streamSession(url: string, frames: Buffer[] = []): Promise<Session> {
     });
     ws.on("error", reject);
   });
+}
+
+/** Pids whose whole command line (NUL-separated) is `cmdline`. */
+function processesWithCmdline(cmdline: string): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        return readFileSync(`/proc/${name}/cmdline`, "utf8") === cmdline;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 const execRequest = (containerId: string, cmd: string[], stdin = false): ExecRequest => ({ containerId, cmd, tty: false, stdin, stdout: true, stderr: true });
@@ -123,6 +138,19 @@ describe.skipIf(skipOci)("CRI Exec on kubelab-runtime --backend oci", () => {
     const url = await cri().exec(execRequest(containerId, ["cat"], true));
     const got = await streamSession(url, [encodeFrame(STDIN, "hello "), encodeFrame(STDIN, "from stdin\n"), encodeCloseSignal(STDIN)]);
     expect(got).toMatchObject({ stdout: "hello from stdin\n", stderr: "", status: { status: "Success" } });
+  }, 30_000);
+
+  it("kills the command when the client goes away before it ends", async () => {
+    const marker = `sleep\u0000${4000 + Math.floor(Math.random() * 1000)}`;
+    const [program, seconds] = marker.split("\u0000");
+    const url = await cri().exec(execRequest(containerId, [program ?? "sleep", seconds ?? "4321"]));
+    const ws = new WebSocket(url.replace(/^http/, "ws"), [CHANNEL_V5]);
+    const pids = await waitFor("the exec'd sleep to run", () => {
+      const found = processesWithCmdline(`${marker}\u0000`);
+      return found.length > 0 ? found : undefined;
+    });
+    ws.terminate();
+    await waitFor("the exec'd sleep to be killed", () => pids.every((pid) => !existsSync(`/proc/${pid}`)) || undefined);
   }, 30_000);
 
   it("answers an unknown token with 404", async () => {
