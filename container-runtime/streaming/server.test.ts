@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { CHANNEL_V4, CHANNEL_V5, decodeFrame, encodeCloseSignal, encodeFrame, exitCodeOf, STDIN } from "../../api/streaming/channel-protocol.js";
 import type * as cri from "../../client/cri/types.js";
@@ -82,6 +82,27 @@ describe("StreamingServer", () => {
     });
     const got = await session(url);
     expect(got.status).toMatchObject({ status: "Failure", message: "no such container" });
+  });
+
+  it("kills the process when the client goes away before it ends", async () => {
+    const s = await start();
+    let killed = false;
+    const url = s.registerExec(request(["cat"], true), (req) => {
+      const proc = simulatedExecProcess(req.cmd, { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 0 });
+      return {
+        ...proc,
+        kill: () => {
+          killed = true;
+          proc.kill();
+        },
+      };
+    });
+    const ws = new WebSocket(url.replace(/^http/, "ws"), [CHANNEL_V5]);
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.terminate();
+    await vi.waitFor(() => {
+      expect(killed).toBe(true);
+    });
   });
 
   it("refuses unknown tokens with 404, over plain HTTP and over WebSocket", async () => {
