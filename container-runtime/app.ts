@@ -1,5 +1,6 @@
 // The runtime daemon's wiring: the backends --backend names, over state under --root, behind the CRI gRPC server
-// on --listen, with /healthz and /metrics on --port. The backends start before the socket is served, so a client
+// on --listen, with /healthz and /metrics on --port, and the streaming server for exec sessions on
+// --streaming-address/--streaming-port. The backends start before the socket is served, so a client
 // that connects sees the recovered sandboxes and containers at once.
 import { join } from "node:path";
 import type { Logger } from "../component-base/logging.js";
@@ -15,6 +16,7 @@ import { OciRuntimeBackend } from "./oci-backend/runtime.js";
 import { OciRuntime } from "./oci/index.js";
 import { backendName, type RuntimeFlags } from "./options.js";
 import { startCriServer } from "./server.js";
+import { StreamingServer, type ExecStreamRegistrar } from "./streaming/server.js";
 
 export interface Backends {
   runtime: RuntimeBackend;
@@ -22,7 +24,8 @@ export interface Backends {
 }
 
 /** The backends the flags ask for, not yet started. */
-export function createBackends(flags: RuntimeFlags, logger?: Logger): Backends {
+export function createBackends(flags: RuntimeFlags, logger?: Logger, streaming?: ExecStreamRegistrar): Backends {
+  const streamingOption = streaming !== undefined ? { streaming } : {};
   switch (backendName(flags.backend)) {
     case "oci": {
       const images = new OciImageBackend({ store: new ImageStore({ root: join(flags.root, "images") }), puller: new RegistryPuller(), pinned: [flags.pauseImage] });
@@ -35,13 +38,14 @@ export function createBackends(flags: RuntimeFlags, logger?: Logger): Backends {
         ipamDataDir: join(flags.root, "cni-ipam"),
         defaultLogDir: join(flags.root, "logs"),
         ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}),
+        ...streamingOption,
         ...(logger !== undefined ? { logger } : {}),
       });
       return { runtime, images };
     }
     case "fake": {
       const images = new FakeImageBackend({ stateDir: join(flags.root, "fake"), pinned: [flags.pauseImage] });
-      const runtime = new FakeRuntimeBackend({ stateDir: join(flags.root, "fake"), images, ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}) });
+      const runtime = new FakeRuntimeBackend({ stateDir: join(flags.root, "fake"), images, ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}), ...streamingOption });
       return { runtime, images };
     }
   }
@@ -57,9 +61,17 @@ export interface RuntimeDeps {
 /** Serves until `signal` aborts, then closes the socket and the backends (the containers keep running). */
 export async function runRuntime(flags: RuntimeFlags, signal: AbortSignal, deps: RuntimeDeps): Promise<void> {
   const { logger, registry } = deps;
-  const { runtime, images } = deps.backends ?? createBackends(flags, logger);
-  await images.start();
-  await runtime.start();
+  // The streaming server listens before the backends start, so that Exec can name it from the first call.
+  const streaming = new StreamingServer({ address: flags.streamingAddress, port: flags.streamingPort, logger });
+  await streaming.start();
+  const { runtime, images } = deps.backends ?? createBackends(flags, logger, streaming);
+  try {
+    await images.start();
+    await runtime.start();
+  } catch (err) {
+    await streaming.close();
+    throw err;
+  }
   const status = await runtime.status();
   for (const [what, why] of Object.entries(status.degraded)) logger.warn({ what, why }, "Running degraded");
   if (!status.runtime.ready) logger.warn({ reason: status.runtime.reason, message: status.runtime.message }, "Runtime not ready");
@@ -77,6 +89,7 @@ export async function runRuntime(flags: RuntimeFlags, signal: AbortSignal, deps:
   } finally {
     await health?.close();
     await server.close();
+    await streaming.close();
     await runtime.close();
     await images.close();
   }

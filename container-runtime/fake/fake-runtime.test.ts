@@ -137,6 +137,23 @@ describe("FakeRuntimeBackend", () => {
     await expectCode(runtime.exec({ containerId: id, cmd: ["sh"], tty: true, stdin: true, stdout: true, stderr: false }), GrpcStatus.UNIMPLEMENTED);
   });
 
+  it("hands Exec sessions to the streaming server once the container runs", async () => {
+    const images = new FakeImageBackend({});
+    await images.pullImage({ image: imageSpec("nginx") });
+    const registered: string[][] = [];
+    const streaming = { registerExec: (req: { cmd: string[] }): string => (registered.push(req.cmd), "http://127.0.0.1:1/exec/t") };
+    const runtime = new FakeRuntimeBackend({ images, streaming });
+    const pod = await runtime.runPodSandbox(sandboxConfig("p"), "");
+    const id = await runtime.createContainer({ podSandboxId: pod, config: containerConfig("x", "nginx"), sandboxConfig: sandboxConfig("p") });
+    const request = { containerId: id, cmd: ["cat"], tty: false, stdin: true, stdout: true, stderr: false };
+    await expectCode(runtime.exec(request), GrpcStatus.FAILED_PRECONDITION);
+    await expectCode(runtime.exec({ ...request, containerId: "nope" }), GrpcStatus.NOT_FOUND);
+    await runtime.startContainer(id);
+    await expectCode(runtime.exec({ ...request, cmd: [] }), GrpcStatus.INVALID_ARGUMENT);
+    expect(await runtime.exec(request)).toBe("http://127.0.0.1:1/exec/t");
+    expect(registered).toEqual([["cat"]]);
+  });
+
   it("gives host-network sandboxes no pod IP and reuses the addresses of stopped sandboxes", async () => {
     const { runtime } = await newRuntime();
     const host = await runtime.runPodSandbox(sandboxConfig("h", { linux: { cgroupParent: "", sysctls: {}, privileged: false, supplementalGroups: [], readonlyRootfs: false, namespaceOptions: { network: "NODE", pid: "POD", ipc: "POD", targetId: "" } } }), "");

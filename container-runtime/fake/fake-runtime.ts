@@ -9,14 +9,16 @@
 // with the same name and attempt ALREADY_EXISTS, as in containerd and CRI-O. Records persist under the state
 // directory when one is given, so a restarted daemon finds its sandboxes and containers (still "running": a fake
 // container has no process to lose). ExecSync answers `echo`, `true`, `false`, `sh -c "exit N"` and succeeds
-// with no output for anything else (enough for exec probes); interactive streams (Exec, Attach, PortForward)
-// fail UNIMPLEMENTED. Stats are steady made-up figures (4 MiB, 1 millicore) for running containers only.
+// with no output for anything else (enough for exec probes); Exec streams the same simulated answers (plus `cat`
+// echoing stdin) through the streaming server when one is given; Attach and PortForward fail UNIMPLEMENTED. Stats are steady made-up figures (4 MiB, 1 millicore) for running containers only.
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
 import type { BackendStatus, ImageBackend, RuntimeBackend } from "../backend.js";
 import { matchesId, matchesLabels, newId, resolveId } from "../filters.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
+import { simulatedExecProcess } from "../streaming/exec-process.js";
+import type { ExecStreamRegistrar } from "../streaming/server.js";
 
 export const FAKE_RUNTIME_NAME = "kubelab-fake";
 export const FAKE_RUNTIME_VERSION = "0.1.0";
@@ -76,6 +78,8 @@ export interface FakeRuntimeOptions {
   nowNs?: () => bigint;
   /** What Status reports; tests use it to see a not-ready runtime or network. */
   status?: () => BackendStatus;
+  /** The streaming server Exec hands sessions to; without one, Exec answers UNIMPLEMENTED. */
+  streaming?: ExecStreamRegistrar;
 }
 
 export class FakeRuntimeBackend implements RuntimeBackend {
@@ -325,8 +329,19 @@ export class FakeRuntimeBackend implements RuntimeBackend {
     });
   }
 
+  /**
+   * A URL on the streaming server for a simulated exec: `cat` echoes stdin until it is closed; any other command
+   * prints what ExecSync would answer for it and exits with its code (no process runs).
+   */
   exec(request: cri.ExecRequest): Promise<string> {
-    return this.streaming(request.containerId, "exec");
+    return this.run(() => {
+      const c = resolveId(this.containers, request.containerId, "container").record;
+      if (c.state !== "CONTAINER_RUNNING") throw failedPrecondition(`container ${c.id} is not running`);
+      if (request.cmd.length === 0) throw invalidArgument("Exec needs a command");
+      const streaming = this.options.streaming;
+      if (streaming === undefined) throw unimplemented("the fake runtime serves no exec streams without a streaming server");
+      return streaming.registerExec({ ...request, containerId: c.id }, (req) => simulatedExecProcess(req.cmd, fakeExec(req.cmd)));
+    });
   }
 
   attach(request: cri.AttachRequest): Promise<string> {

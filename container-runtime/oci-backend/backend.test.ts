@@ -75,6 +75,9 @@ class StandInOci implements OciOperations {
   execSync(): ReturnType<OciOperations["execSync"]> {
     return Promise.resolve({ stdout: Buffer.from("out"), stderr: Buffer.alloc(0), exitCode: 0, timedOut: false });
   }
+  spawnExec(): ReturnType<OciOperations["spawnExec"]> {
+    throw new Error("the stand-in runs no processes");
+  }
   containerStats(): ReturnType<OciOperations["containerStats"]> {
     return Promise.reject(new Error("no cgroup"));
   }

@@ -10,6 +10,7 @@
 // The daemon owns the records (sandboxes and containers, persisted under --root); the container's live state is
 // always read from runc and conmon's exit file, so a restarted daemon reports containers that kept running under
 // conmon, and the exits that happened while it was away.
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
@@ -25,6 +26,8 @@ import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, Contain
 import type { ContainerLike, SandboxLike } from "../records.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
+import { childExecProcess } from "../streaming/exec-process.js";
+import type { ExecStreamRegistrar } from "../streaming/server.js";
 import type { OciImageBackend } from "./images.js";
 
 export const OCI_RUNTIME_NAME = "kubelab-runtime";
@@ -78,6 +81,7 @@ export type OciOperations = Pick<
   | "containerState"
   | "reopenContainerLog"
   | "execSync"
+  | "spawnExec"
   | "containerStats"
   | "removePodCgroup"
 >;
@@ -100,6 +104,8 @@ export interface OciRuntimeBackendOptions {
   podCidr?: string;
   /** Where a container's log goes when the kubelet gives no log directory. */
   defaultLogDir: string;
+  /** The streaming server Exec hands sessions to; without one, Exec answers UNIMPLEMENTED. */
+  streaming?: ExecStreamRegistrar;
   logger?: Logger;
 }
 
@@ -440,8 +446,26 @@ export class OciRuntimeBackend implements RuntimeBackend {
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   }
 
-  exec(request: cri.ExecRequest): Promise<string> {
-    return this.streaming(request.containerId, "exec");
+  /** A URL on the streaming server where the command runs under `runc exec` once a client connects. */
+  async exec(request: cri.ExecRequest): Promise<string> {
+    const c = resolveId(this.containers, request.containerId, "container").record;
+    if (request.cmd.length === 0) throw invalidArgument("Exec needs a command");
+    const streaming = this.options.streaming;
+    if (streaming === undefined) throw unimplemented("exec streams are not served: no streaming server");
+    if ((await this.ociState(c.id))?.status !== "running") throw failedPrecondition(`container ${c.id} is not running`);
+    const oci = this.options.oci;
+    const execDir = join(this.options.stateDir, "exec");
+    return streaming.registerExec({ ...request, containerId: c.id }, (req) => {
+      mkdirSync(execDir, { recursive: true });
+      const pidFile = join(execDir, `${newId().slice(0, 16)}.pid`);
+      const child = oci.spawnExec(req.containerId, req.cmd, { stdin: req.stdin, tty: req.tty, pidFile });
+      child.once("close", () => {
+        rmSync(pidFile, { force: true });
+      });
+      return childExecProcess(child, () => {
+        killPidFile(pidFile);
+      });
+    });
   }
 
   attach(request: cri.AttachRequest): Promise<string> {
@@ -639,4 +663,14 @@ function portMapping(mapping: cri.PortMapping): PortMapping[] {
   if (mapping.hostPort <= 0) return [];
   const protocol = mapping.protocol === "UDP" ? "udp" : mapping.protocol === "SCTP" ? "sctp" : "tcp";
   return [{ hostPort: mapping.hostPort, containerPort: mapping.containerPort, protocol, ...(mapping.hostIp !== "" ? { hostIP: mapping.hostIp } : {}) }];
+}
+
+/** SIGKILLs the process a runc pid file names; nothing when the file is not written yet or the process is gone. */
+function killPidFile(path: string): void {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGKILL");
+  } catch {
+    // No pid file yet (runc has not started the process) or the process already ended.
+  }
 }

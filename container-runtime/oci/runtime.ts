@@ -459,9 +459,10 @@ export class OciRuntime {
    * Starts `cmd` in the container, with or without a terminal, and hands back the process (runc exec, which forwards
    * stdio and signals and exits with the command's code); for streaming exec. The caller owns its lifetime.
    */
-  spawnExec(id: string, cmd: readonly string[], options: { stdin?: boolean; tty?: boolean; env?: readonly string[] } = {}): ChildProcess {
+  spawnExec(id: string, cmd: readonly string[], options: { stdin?: boolean; tty?: boolean; env?: readonly string[]; pidFile?: string } = {}): ChildProcess {
     if (cmd.length === 0) throw new ContainerError(id, "exec: empty command");
-    const envArgs = (options.env ?? []).flatMap((entry) => ["--env", entry]);
+    // The pid file names the exec'd process itself: killing runc exec alone would leave it running in the container.
+    const envArgs = [...(options.env ?? []).flatMap((entry) => ["--env", entry]), ...(options.pidFile !== undefined ? ["--pid-file", options.pidFile] : [])];
     if (options.tty !== true) {
       return spawn(this.runcPath, ["--root", this.runcRoot, "exec", ...envArgs, id, ...cmd], {
         stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],

@@ -6,7 +6,7 @@
 // daemon under conmon, then stops with an exit code and is removed with its sandbox. Everything the test and the
 // daemon made (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll and checked gone.
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,6 +21,7 @@ import { removeDir } from "../../lab/process/owner.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { waitFor } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
+import { deleteRuncContainers, leftovers, mountsUnder, netnsNames, processesMentioning, removeCgroups } from "../support/runtime-host.js";
 
 const execFileAsync = promisify(execFile);
 const RUNC = "/usr/sbin/runc";
@@ -34,43 +35,6 @@ const BOOTCAMP = "docker.io/jocatalin/kubernetes-bootcamp:v1";
 const cgroups = await probeCgroups();
 const cgroupLimits = cgroups.writable && cgroups.memoryController;
 if (!skip && !cgroupLimits) console.warn(`container-runtime-oci.int.test: OOM check skipped: ${cgroups.problems.join("; ")}`);
-
-/** Mount points at or below `dir`, deepest first. */
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mounts", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[1] ?? "")
-    .filter((point) => point === dir || point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-}
-
-/** Pids of processes whose command line mentions `marker` (the test's temp dir: the daemon, conmon, containers' runc). */
-function processesMentioning(marker: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes(marker)) pids.push(Number(name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
-
-function netnsNames(): string[] {
-  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
-    .split("\n")
-    .map((line) => line.split(" ")[0] ?? "")
-    .filter((name) => name !== "");
-}
-
-/** The cgroup directories of `top` in every hierarchy (v1: one per controller; v2: the unified one). */
-function cgroupDirs(top: string): string[] {
-  const root = "/sys/fs/cgroup";
-  const hierarchies = existsSync(join(root, "cgroup.controllers")) ? [root] : readdirSync(root).map((name) => join(root, name));
-  return hierarchies.map((h) => join(h, top)).filter((dir) => existsSync(dir));
-}
 
 describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
   const runId = Math.random().toString(16).slice(2, 8);
@@ -134,27 +98,18 @@ describe.skipIf(skip)("kubelab-runtime --backend oci over the CRI", () => {
   afterAll(async () => {
     for (const c of clients) c.close();
     await daemon?.stop("SIGKILL");
-    const runcRoot = join(runtimeRoot, "runc");
-    const listed = await execFileAsync(RUNC, ["--root", runcRoot, "list", "-q"], { encoding: "utf8" }).catch(() => ({ stdout: "" }));
-    for (const id of listed.stdout.split("\n").filter((line) => line !== "")) {
-      await execFileAsync(RUNC, ["--root", runcRoot, "delete", "--force", id]).catch(() => undefined);
-    }
+    await deleteRuncContainers(RUNC, join(runtimeRoot, "runc"));
     if (dir !== "") for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     for (const id of sandboxIds) await execFileAsync("ip", ["netns", "delete", `kubelab-${id}`.slice(0, 64)]).catch(() => undefined);
     await execFileAsync("ip", ["netns", "delete", nodeNetns]).catch(() => undefined);
     if (dir !== "") for (const point of mountsUnder(dir)) await execFileAsync("umount", ["-R", "-l", point]).catch(() => undefined);
-    for (const cgroup of cgroupDirs(cgroupTop)) execFileSync("find", [cgroup, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+    removeCgroups(cgroupTop);
     if (dir !== "") removeDir(dir);
 
     // Nothing may be left behind.
     const names = netnsNames();
     expect(names.filter((name) => name === nodeNetns || sandboxIds.some((id) => name === `kubelab-${id}`.slice(0, 64)))).toEqual([]);
-    if (dir !== "") {
-      expect(mountsUnder(dir)).toEqual([]);
-      expect(processesMentioning(dir)).toEqual([]);
-      expect(existsSync(dir)).toBe(false);
-    }
-    expect(cgroupDirs(cgroupTop)).toEqual([]);
+    expect(leftovers(dir, cgroupTop)).toEqual([]);
   }, 60_000);
 
   it("reports itself ready, with its runtime name and the node's network", async () => {
