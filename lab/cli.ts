@@ -31,6 +31,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     summary: "Simulate N nodes in one process (registers Nodes, renews Leases, runs bound pods as hollow pods)",
     run: async (argv) => (await import("./hollow-nodes/command.js")).main(argv),
   },
+  {
+    name: "image",
+    summary: "Load a `docker save` / OCI layout tarball into a node's image store (image load FILE), or list it (image ls)",
+    run: async (argv) => (await import("./image/command.js")).main(argv),
+  },
   // The lab launcher (one node = one network namespace, every component a supervised process) goes here:
   //   up      start etcd, apiserver, scheduler, controller-manager and N nodes as supervised processes
   //   status  what runs, what restarted, where the kubeconfig is
