@@ -64,7 +64,9 @@ export async function runImageCommand(argv: readonly string[], io: ImageCommandI
   try {
     records = await store.importArchive(path.resolve(file));
   } catch (err) {
-    io.stderr(`Error: loading ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
+    // An archive that failed part-way has named nothing: index.json is written only after an image's blobs and
+    // layers are all stored and verified (a multi-image archive keeps the images before the failing one).
+    io.stderr(`Error: loading ${file}: ${err instanceof Error ? err.message : String(err)}\n(FILE is a \`docker save\` tar, or an OCI image layout as a tar or a directory)\n`);
     return io.exit(1);
   }
   io.stdout(loadedLines(records));
