@@ -1,29 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ExitCalled, recordingIO } from "../component-base/testing/recording-io.js";
 import type { ImageRecord } from "./images/store.js";
-import { formatImageTable, humanSize, loadedLines, runImageCommand, type ImageCommandIO } from "./image-command.js";
-
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${String(code)}`);
-  }
-}
-
-function recordingIO(): ImageCommandIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => {
-      io.out += text;
-    },
-    stderr: (text: string) => {
-      io.err += text;
-    },
-    exit: (code: number): never => {
-      throw new Exit(code);
-    },
-  };
-  return io;
-}
+import { formatImageTable, humanSize, loadedLines, runImageCommand } from "./image-command.js";
 
 const ID = `sha256:${"ab12".repeat(16)}`;
 function record(repoTags: string[], size: number): ImageRecord {
@@ -70,19 +48,19 @@ describe("kubelab-runtime image", () => {
     [["load", "a.tar", "--node", "n1"], "unknown flag: --node"],
   ])("refuses %j with exit code 2", async (argv, message) => {
     const io = recordingIO();
-    await expect(runImageCommand(argv, io)).rejects.toEqual(new Exit(2));
+    await expect(runImageCommand(argv, io)).rejects.toEqual(new ExitCalled(2));
     expect(io.err).toContain(message);
   });
 
   it("prints its usage on --help", async () => {
     const io = recordingIO();
-    await expect(runImageCommand(["--help"], io)).rejects.toEqual(new Exit(0));
+    await expect(runImageCommand(["--help"], io)).rejects.toEqual(new ExitCalled(0));
     expect(io.out).toContain("kubelab-runtime image load FILE [--root DIR]");
   });
 
   it("fails a missing file with exit code 1 and says which", async () => {
     const io = recordingIO();
-    await expect(runImageCommand(["load", "/nonexistent/kubelab-image.tar", "--root", "/nonexistent/root"], io)).rejects.toEqual(new Exit(1));
+    await expect(runImageCommand(["load", "/nonexistent/kubelab-image.tar", "--root", "/nonexistent/root"], io)).rejects.toEqual(new ExitCalled(1));
     expect(io.err).toMatch(/^Error: loading \/nonexistent\/kubelab-image.tar: .*no such file/);
   });
 });

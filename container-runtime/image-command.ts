@@ -3,6 +3,7 @@
 // image on its next ListImages/ImageStatus/PullImage: the store keeps no index in memory and reads index.json
 // (replaced by an atomic rename) on every lookup.
 import path from "node:path";
+import type { CommandIO } from "../component-base/command-io.js";
 import { defineFlags, parseCommandLine, type ParseOptions } from "../component-base/flags.js";
 import { ImageStore, type ImageRecord } from "./images/store.js";
 import { parseImageReference, referenceName } from "./images/reference.js";
@@ -15,30 +16,13 @@ export const IMAGE_USAGE = `Usage:
   kubelab-runtime image ls [--root DIR]          list the images in the store
 `;
 
-/** What the image subcommands write to and how they end; tests record it. */
-export interface ImageCommandIO {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly exit: (code: number) => never;
-}
-
-export const realProcessIO: ImageCommandIO = {
-  stdout: (text) => {
-    process.stdout.write(text);
-  },
-  stderr: (text) => {
-    process.stderr.write(text);
-  },
-  exit: (code) => process.exit(code),
-};
-
 /** The image store of the runtime whose --root is `root` (the daemon keeps it in <root>/images). */
 export function storeUnder(root: string): ImageStore {
   return new ImageStore({ root: path.join(root, "images") });
 }
 
 /** Runs `image <verb> …` (argv starts after "image"), then exits: 0 done, 1 failed, 2 a usage mistake. */
-export async function runImageCommand(argv: readonly string[], io: ImageCommandIO): Promise<never> {
+export async function runImageCommand(argv: readonly string[], io: CommandIO): Promise<never> {
   const [verb, ...rest] = argv;
   if (verb === "--help" || verb === "-h" || verb === "help") {
     io.stdout(IMAGE_USAGE);

@@ -2,16 +2,17 @@
 // kubelab-runtime: a node's container runtime, serving the Kubernetes CRI (runtime.v1) on a unix socket for the
 // kubelet. Flags are in options.ts, the wiring in app.ts; `kubelab-runtime image …` works on the image store
 // directly (image-command.ts).
+import { processIO } from "../component-base/command-io.js";
 import { parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
 import { createRegistry } from "../component-base/metrics.js";
 import { runUntilAborted } from "../component-base/shutdown.js";
 import { runRuntime } from "./app.js";
-import { realProcessIO, runImageCommand } from "./image-command.js";
+import { runImageCommand } from "./image-command.js";
 import { runtimeFlags } from "./options.js";
 
 const argv = process.argv.slice(2);
-if (argv[0] === "image") await runImageCommand(argv.slice(1), realProcessIO);
+if (argv[0] === "image") await runImageCommand(argv.slice(1), processIO);
 
 const flags = parseFlags(runtimeFlags, argv, {
   command: "kubelab-runtime",

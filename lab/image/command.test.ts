@@ -1,29 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RUNTIME_ROOT, runtimeArgs, type ImageCommandIO } from "./command.js";
-
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${String(code)}`);
-  }
-}
-
-function recordingIO(): ImageCommandIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => {
-      io.out += text;
-    },
-    stderr: (text: string) => {
-      io.err += text;
-    },
-    exit: (code: number): never => {
-      throw new Exit(code);
-    },
-  };
-  return io;
-}
+import { ExitCalled, recordingIO } from "../../component-base/testing/recording-io.js";
+import { DEFAULT_RUNTIME_ROOT, runtimeArgs } from "./command.js";
 
 describe("kubelab image", () => {
   it("runs kubelab-runtime image load with the absolute FILE and the node's root", () => {
@@ -40,13 +18,13 @@ describe("kubelab image", () => {
     [["load", "a", "--node", "node-1"], "unknown flag: --node"],
   ])("refuses %j with exit code 2", (argv, message) => {
     const io = recordingIO();
-    expect(() => runtimeArgs(argv, io)).toThrow(new Exit(2));
+    expect(() => runtimeArgs(argv, io)).toThrow(new ExitCalled(2));
     expect(io.err).toContain(message);
   });
 
   it("says on --help where the node's root is", () => {
     const io = recordingIO();
-    expect(() => runtimeArgs(["load", "--help"], io)).toThrow(new Exit(0));
+    expect(() => runtimeArgs(["load", "--help"], io)).toThrow(new ExitCalled(0));
     expect(io.out).toContain("--root string");
     expect(io.out).toContain("Until `kubelab up` names nodes");
   });

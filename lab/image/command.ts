@@ -4,27 +4,11 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { processIO, type CommandIO } from "../../component-base/command-io.js";
 import { defineFlags, parseCommandLine, type ParseOptions } from "../../component-base/flags.js";
 import { distEntry } from "../components/entries.js";
 
 export const COMMAND = "kubelab image";
-
-/** Where the command writes and how it ends; tests record it. */
-export interface ImageCommandIO {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly exit: (code: number) => never;
-}
-
-const processIO: ImageCommandIO = {
-  stdout: (text) => {
-    process.stdout.write(text);
-  },
-  stderr: (text) => {
-    process.stderr.write(text);
-  },
-  exit: (code) => process.exit(code),
-};
 export const DEFAULT_RUNTIME_ROOT = "/var/lib/kubelab/runtime";
 
 export const imageFlags = defineFlags({
@@ -46,7 +30,7 @@ A running runtime on that --root sees a loaded image at once (no restart). --roo
  * The `kubelab-runtime` arguments for `kubelab image <argv>`, or a usage mistake (exits 2 through `io`). A FILE is
  * made absolute, so it means the same whatever directory the child runs in.
  */
-export function runtimeArgs(argv: readonly string[], io: ImageCommandIO): string[] {
+export function runtimeArgs(argv: readonly string[], io: CommandIO): string[] {
   const [verb, ...rest] = argv;
   if (verb === "--help" || verb === "-h" || verb === "help") {
     io.stdout(USAGE);
@@ -68,7 +52,7 @@ export function runtimeArgs(argv: readonly string[], io: ImageCommandIO): string
 }
 
 /** Runs the runtime's image command with this process's stdio and exits with its exit code. */
-export async function main(argv: readonly string[], io: ImageCommandIO = processIO, entry: string = distEntry("container-runtime")): Promise<never> {
+export async function main(argv: readonly string[], io: CommandIO = processIO, entry: string = distEntry("container-runtime")): Promise<never> {
   const args = runtimeArgs(argv, io);
   if (!existsSync(entry)) {
     io.stderr(`Error: ${entry} is missing: build kubelab first (npm run build)\n`);
