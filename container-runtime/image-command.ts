@@ -1,7 +1,7 @@
 // `kubelab-runtime image load FILE` and `kubelab-runtime image ls`: the node's image store worked on directly, with
 // no daemon, so images can be loaded before the runtime starts or while it runs. A running daemon sees a loaded
 // image on its next ListImages/ImageStatus/PullImage: the store keeps no index in memory and reads index.json
-// (replaced by an atomic rename) on every lookup.
+// (replaced by an atomic rename) on every lookup; a load waits while the daemon writes the store (its lock file).
 import path from "node:path";
 import type { CommandIO } from "../component-base/command-io.js";
 import { defineFlags, parseCommandLine, type ParseOptions } from "../component-base/flags.js";
