@@ -1,47 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { helpText, runCli, type CliIO, type Subcommand } from "./cli.js";
-
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
-
-function recordingIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => {
-      io.out += text;
-    },
-    stderr: (text: string) => {
-      io.err += text;
-    },
-    exit: (code: number): never => {
-      throw new Exit(code);
-    },
-  };
-  return io;
-}
+import { ExitCalled, recordingIO } from "../component-base/testing/recording-io.js";
+import { helpText, runCli, type Subcommand } from "./cli.js";
 
 describe("kubelab CLI", () => {
   it("lists its subcommands on --help and exits 0", async () => {
     const io = recordingIO();
-    await expect(runCli(["--help"], io)).rejects.toEqual(new Exit(0));
+    await expect(runCli(["--help"], io)).rejects.toEqual(new ExitCalled(0));
     expect(io.out).toContain("Usage:\n  kubelab <command> [flags]");
     expect(io.out).toMatch(/^ {2}hollow-nodes +Simulate N nodes/m);
   });
 
   it.each([[["frobnicate"]], [["--count", "3"]]])("refuses %j with the list of commands and exit code 2", async (argv) => {
     const io = recordingIO();
-    await expect(runCli(argv, io)).rejects.toEqual(new Exit(2));
+    await expect(runCli(argv, io)).rejects.toEqual(new ExitCalled(2));
     expect(io.err).toContain(`Error: unknown command "${argv[0] ?? ""}" for "kubelab"`);
     expect(io.err).toContain(helpText());
   });
 
   it("requires a command", async () => {
     const io = recordingIO();
-    await expect(runCli([], io)).rejects.toEqual(new Exit(2));
+    await expect(runCli([], io)).rejects.toEqual(new ExitCalled(2));
     expect(io.err).toContain("a command is required");
   });
 

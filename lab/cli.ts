@@ -1,22 +1,7 @@
 // The `kubelab` command line: subcommands picked by the first argument, each parsing its own flags (and --help).
 // Subcommands are data (a name, a one-line summary, a lazily imported entry point), so adding one is one entry
 // here and each only loads its own code.
-
-export interface CliIO {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  exit(code: number): never;
-}
-
-export const realProcessIO: CliIO = {
-  stdout: (text) => {
-    process.stdout.write(text);
-  },
-  stderr: (text) => {
-    process.stderr.write(text);
-  },
-  exit: (code) => process.exit(code),
-};
+import { processIO, type CommandIO } from "../component-base/command-io.js";
 
 export interface Subcommand {
   name: string;
@@ -30,6 +15,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     name: "hollow-nodes",
     summary: "Simulate N nodes in one process (registers Nodes, renews Leases, runs bound pods as hollow pods)",
     run: async (argv) => (await import("./hollow-nodes/command.js")).main(argv),
+  },
+  {
+    name: "image",
+    summary: "Load a `docker save` / OCI layout tarball into a node's image store (image load FILE), or list it (image ls)",
+    run: async (argv) => (await import("./image/command.js")).main(argv),
   },
   // The lab launcher (one node = one network namespace, every component a supervised process) goes here:
   //   up      start etcd, apiserver, scheduler, controller-manager and N nodes as supervised processes
@@ -56,7 +46,7 @@ export function helpText(commands: readonly Subcommand[] = SUBCOMMANDS): string 
 }
 
 /** Dispatches `argv` (without node and script); resolves with what the subcommand returns, or exits. */
-export async function runCli(argv: readonly string[], io: CliIO = realProcessIO, commands: readonly Subcommand[] = SUBCOMMANDS): Promise<unknown> {
+export async function runCli(argv: readonly string[], io: CommandIO = processIO, commands: readonly Subcommand[] = SUBCOMMANDS): Promise<unknown> {
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.stderr(`Error: a command is required\n${helpText(commands)}`);

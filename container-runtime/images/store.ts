@@ -8,7 +8,10 @@
  *
  * Every image enters through `addImage(source, descriptor, references)`: imports from an OCI layout or a
  * `docker save` archive, the offline images and a registry pull all go that way, so digests are verified and
- * layers unpacked the same for each. Mutations are serialized within the process; writes of index.json and of
+ * layers unpacked the same for each. Mutations are serialized within the process, and across processes by
+ * <root>/store.lock (so `kubelab-runtime image load` beside a running daemon neither loses an index entry nor has
+ * its new blobs collected as garbage); readers take no lock and re-read index.json every time, so a running daemon
+ * sees what another process added. Writes of index.json and of
  * each blob and layer go to a temporary name first and are renamed into place, so a crash leaves no half-entry.
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -116,6 +119,23 @@ interface ContainerRecord {
   readonly mode: "overlay" | "copy";
 }
 
+const LOCK_RETRY_MS = 25;
+
+/** The errno name (`EEXIST`, …) of a failed system call. */
+function errorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: unknown) {
+    // EPERM: it runs, as another user.
+    return errorCode(error) === "EPERM";
+  }
+}
+
 const hex = (digest: string): string => digest.slice("sha256:".length);
 
 async function exists(file: string): Promise<boolean> {
@@ -151,11 +171,38 @@ export class ImageStore {
     return path.join(this.root, "containers", containerId);
   }
 
-  /** Runs `task` after every earlier mutation finished, whether or not it failed. */
+  /** Runs `task` after every earlier mutation finished, whether or not it failed, holding the store's lock. */
   private serialized<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
+    const locked = (): Promise<T> => this.withStoreLock(task);
+    const run = this.queue.then(locked, locked);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs `task` holding <root>/store.lock, a file created exclusively that names the holder's pid; another process
+   * waits for it to go. A lock whose pid no longer runs (a holder killed mid-write) is taken over.
+   */
+  private async withStoreLock<T>(task: () => Promise<T>): Promise<T> {
+    await mkdir(this.root, { recursive: true });
+    const lockFile = path.join(this.root, "store.lock");
+    for (;;) {
+      try {
+        await writeFile(lockFile, String(process.pid), { flag: "wx" });
+        break;
+      } catch (error: unknown) {
+        if (errorCode(error) !== "EEXIST") throw error;
+      }
+      // An empty file is a holder between creating and writing it: alive.
+      const holder = Number(await readFile(lockFile, "utf8").catch(() => ""));
+      if (Number.isInteger(holder) && holder > 0 && !processRuns(holder)) await rm(lockFile, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
+    try {
+      return await task();
+    } finally {
+      await rm(lockFile, { force: true });
+    }
   }
 
   private async ensureLayout(): Promise<void> {

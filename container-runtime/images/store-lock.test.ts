@@ -1,0 +1,64 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { assembleImage, buildLayer, type BuiltImage } from "./offline.js";
+import { ImageStore, MemoryAndFileBlobSource } from "./store.js";
+
+const noWhiteouts = { whiteout: () => Promise.resolve(), opaque: () => Promise.resolve() };
+
+async function tinyImage(reference: string): Promise<BuiltImage> {
+  const layer = await buildLayer([{ type: "file", name: "name.txt", mode: 0o644, content: Buffer.from(`${reference}\n`) }], reference);
+  return assembleImage([layer], {}, [reference]);
+}
+
+const add = (store: ImageStore, image: BuiltImage) => store.addImage(new MemoryAndFileBlobSource(image.blobs), image.manifest, image.references);
+
+describe("ImageStore across processes", () => {
+  let work = "";
+  let root = "";
+  beforeEach(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), "kubelab-store-lock-"));
+    root = path.join(work, "store");
+  });
+  afterEach(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("waits while another live process holds the store's lock, then writes", async () => {
+    await mkdir(root, { recursive: true });
+    const lock = path.join(root, "store.lock");
+    // Our parent runs: a holder that is alive.
+    await writeFile(lock, String(process.ppid));
+    const store = new ImageStore({ root, whiteoutWriter: noWhiteouts });
+    let done = false;
+    const adding = add(store, await tinyImage("example.com/a:1")).then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(done).toBe(false);
+    expect(existsSync(path.join(root, "index.json"))).toBe(false);
+    await rm(lock);
+    await adding;
+    expect((await store.list()).flatMap((r) => r.repoTags)).toEqual(["example.com/a:1"]);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it("takes over a lock whose holder no longer runs", async () => {
+    await mkdir(root, { recursive: true });
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+    await writeFile(path.join(root, "store.lock"), String(gone));
+    const store = new ImageStore({ root, whiteoutWriter: noWhiteouts });
+    await add(store, await tinyImage("example.com/b:1"));
+    expect((await store.list()).flatMap((r) => r.repoTags)).toEqual(["example.com/b:1"]);
+  });
+
+  it("loses no index entry when three stores on one root add images at once", async () => {
+    const images = await Promise.all(["example.com/c:1", "example.com/d:1", "example.com/e:1"].map(tinyImage));
+    const stores = images.map(() => new ImageStore({ root, whiteoutWriter: noWhiteouts }));
+    await Promise.all(images.map((image, i) => add(stores[i] ?? new ImageStore({ root }), image)));
+    expect((await new ImageStore({ root }).list()).flatMap((r) => r.repoTags)).toEqual(["example.com/c:1", "example.com/d:1", "example.com/e:1"]);
+  });
+});
