@@ -12,7 +12,7 @@ import { FakeRecorder } from "../../client/testing/fake-recorder.js";
 import { silentLogger } from "../../component-base/logging.js";
 import { createRegistry } from "../../component-base/metrics.js";
 import { FakeClock } from "../../component-base/testing/fake-clock.js";
-import { ProberManager, type ProbedContainer, type ProberManagerOptions } from "./prober-manager.js";
+import { ProberManager, probeKillMessage, type ProbedContainer, type ProberManagerOptions } from "./prober-manager.js";
 
 /** Exec probes run ["check", <name>]: the answer for <name> decides (exit code, an error, or never). */
 class ScriptedRuntime {
@@ -349,5 +349,12 @@ describe("ProberManager workers", () => {
     await clock.advance(1);
     expect(recorder.messages()).toEqual(["Warning Unhealthy Readiness probe errored: port metrics not found"]);
     expect(manager.result("readiness", "c1")).toBe("Failure");
+  });
+});
+
+describe("probeKillMessage", () => {
+  it("words the Killing event as Kubernetes does", () => {
+    expect(probeKillMessage("liveness", "app", true)).toBe("Container app failed liveness probe, will be restarted");
+    expect(probeKillMessage("startup", "app", false)).toBe("Container app failed startup probe");
   });
 });

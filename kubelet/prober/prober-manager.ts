@@ -180,6 +180,16 @@ export class ProberManager {
   }
 }
 
+/**
+ * The message of the pod worker's "Killing" event for a container that failed its liveness or startup probe,
+ * as Kubernetes words it: "Container app failed liveness probe, will be restarted" (without the tail when the
+ * restart policy will not restart it).
+ */
+export function probeKillMessage(kind: "liveness" | "startup", containerName: string, restart: boolean): string {
+  const message = `Container ${containerName} failed ${kind} probe`;
+  return restart ? `${message}, will be restarted` : message;
+}
+
 /** The pod's containers that can have probes, with the fieldPath their events carry. */
 function probedContainers(pod: Readonly<Pod>): { container: Readonly<Container>; fieldPath: string }[] {
   const out: { container: Readonly<Container>; fieldPath: string }[] = [];
