@@ -6,6 +6,8 @@
 //     containers, restartPolicy Always) and stops the others; a stopped worker forgets its container's results.
 //   - Initial results per container ID: readiness Failure until its first success, liveness Success until
 //     failureThreshold failures, startup none until it succeeds or fails (Kubernetes' Unknown: not started).
+//   - onResultChange fires when a probe moves a result, not for the initial results syncPod sets nor for results
+//     dropped with their worker (the caller reads result() after syncPod anyway).
 //   - A startup success probes readiness at once instead of at its next tick (Kubernetes triggers it from the
 //     status update that follows).
 // Metrics (with a registry): prober_probe_total{probe_type,result,container,pod,namespace,pod_uid} counts

@@ -87,7 +87,7 @@ export class Prober {
 
   private async run(probe: Readonly<Probe>, target: ProbeTarget): Promise<ProbeOutcome> {
     const { clock } = this.options;
-    const timeoutSeconds = probe.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    const timeoutSeconds = probe.timeoutSeconds !== undefined && probe.timeoutSeconds > 0 ? probe.timeoutSeconds : DEFAULT_TIMEOUT_SECONDS;
     const timeoutMs = timeoutSeconds * 1000;
     if (probe.exec) {
       const command = expandCommand(probe.exec.command ?? [], target.container.env);
