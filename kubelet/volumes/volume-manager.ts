@@ -2,7 +2,7 @@
 // (volumes/kubernetes.io~<plugin>/<volume>, etc-hosts), and the mounts each container gets (its volumeMounts plus
 // /etc/hosts). setUpPod is meant to run on every pod sync: volumes already set up cost nothing, and configMap,
 // secret, downwardAPI and projected contents are rewritten (atomically, see atomic-writer.ts) only when they changed.
-import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { mkdir, open, readFile, rm, stat, writeFile, chmod } from "node:fs/promises";
 import { isAbsolute, join, sep } from "node:path";
 import type * as cri from "../../client/cri/types.js";
@@ -321,7 +321,17 @@ export class VolumeManager {
     if (!exists) {
       try {
         // The new directory gets the volume's own permissions, so a group-writable volume stays usable.
-        mkdirSync(target, { recursive: true, mode: statSync(volumePath).mode & 0o7777 });
+        const perm = statSync(volumePath).mode & 0o7777;
+        const realVolume = realpathSync(volumePath);
+        let dir = volumePath;
+        for (const part of subPath.split("/").filter((s) => s !== "" && s !== ".")) {
+          // Never create anything through a symlink that leaves the volume.
+          if (!within(realpathSync(dir), realVolume)) throw new Error("outside the volume");
+          dir = join(dir, part);
+          if (existsSync(dir)) continue;
+          mkdirSync(dir);
+          chmodSync(dir, perm);
+        }
       } catch {
         throw new ContainerConfigError(`failed to create subPath directory for volumeMount "${vm.name}" of container "${containerName}"`);
       }
@@ -335,7 +345,7 @@ export class VolumeManager {
     } catch (err) {
       throw new ContainerConfigError(`unable to provision SubPath \`${subPath}\`: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (real !== realVolume && !real.startsWith(realVolume + sep)) {
+    if (!within(real, realVolume)) {
       throw new ContainerConfigError(`subpath "${real}" not within volume path "${realVolume}"`);
     }
     return real;
@@ -350,6 +360,10 @@ export class VolumeManager {
     for (const d of [...this.ready]) if (d.startsWith(dir + sep)) this.ready.delete(d);
     for (const k of [...this.noted]) if (k.startsWith(`${podUid}/`)) this.noted.delete(k);
   }
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir + sep);
 }
 
 function podUid(pod: Readonly<Pod>): string {
