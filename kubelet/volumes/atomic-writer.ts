@@ -8,7 +8,7 @@
 // An unchanged payload costs no write: the payload's digest is remembered per directory, and after a restart the
 // files on disk are compared instead.
 import { createHash } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile, chmod } from "node:fs/promises";
+import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 
 export interface FileProjection {
@@ -19,6 +19,11 @@ export interface FileProjection {
 
 /** Relative path → contents. */
 export type Payload = Map<string, FileProjection>;
+
+export interface WriteOptions {
+  /** The group owning every file and directory of the payload (the pod's fsGroup). */
+  gid?: number;
+}
 
 const DATA_DIR = "..data";
 const DATA_DIR_TMP = "..data_tmp";
@@ -36,16 +41,17 @@ export class AtomicWriter {
   private readonly digests = new Map<string, string>();
 
   /** Makes dir hold exactly payload; true when something was written. */
-  async write(dir: string, payload: Payload): Promise<boolean> {
+  async write(dir: string, payload: Payload, options: WriteOptions = {}): Promise<boolean> {
+    const gid = options.gid;
     for (const path of payload.keys()) {
       const err = payloadPathError(path);
       if (err) throw new Error(err);
     }
-    const digest = payloadDigest(payload);
+    const digest = `${gid ?? ""}:${payloadDigest(payload)}`;
     const current = await readlink(join(dir, DATA_DIR)).catch(() => undefined);
     if (current !== undefined) {
       if (this.digests.get(dir) === digest) return false;
-      if (await matchesDisk(join(dir, current), payload)) {
+      if (await matchesDisk(join(dir, current), payload, gid)) {
         this.digests.set(dir, digest);
         return false;
       }
@@ -55,10 +61,16 @@ export class AtomicWriter {
     const stamp = new Date().toISOString().replace(/[-T:]/g, "_").replace(/\.\d+Z$/, "");
     const tsDir = await mkdtemp(join(dir, `..${stamp}.`));
     await chmod(tsDir, 0o755);
+    if (gid !== undefined) await lchown(tsDir, -1, gid);
     for (const [path, file] of payload) {
       const target = join(tsDir, path);
-      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+      const parent = dirname(target);
+      const created = await mkdir(parent, { recursive: true, mode: 0o755 });
+      if (created !== undefined && gid !== undefined) {
+        for (let d = parent; d.length >= created.length; d = dirname(d)) await lchown(d, -1, gid);
+      }
       await writeFile(target, file.data, { mode: file.mode });
+      if (gid !== undefined) await lchown(target, -1, gid);
       await chmod(target, file.mode);
     }
 
@@ -106,7 +118,7 @@ function payloadDigest(payload: Payload): string {
 }
 
 /** True when the files under dir are exactly payload (same paths, bytes and modes). */
-async function matchesDisk(dir: string, payload: Payload): Promise<boolean> {
+async function matchesDisk(dir: string, payload: Payload, gid: number | undefined): Promise<boolean> {
   const onDisk = await listFiles(dir).catch(() => undefined);
   if (onDisk?.length !== payload.size) return false;
   for (const path of onDisk) {
@@ -115,6 +127,7 @@ async function matchesDisk(dir: string, payload: Payload): Promise<boolean> {
     const full = join(dir, path);
     const [info, data] = await Promise.all([stat(full), readFile(full)]);
     if ((info.mode & 0o7777) !== want.mode || !data.equals(want.data)) return false;
+    if (gid !== undefined && info.gid !== gid) return false;
   }
   return true;
 }

@@ -167,6 +167,25 @@ describe("VolumeManager", () => {
     expect(readFileSync(join(info, "labels"), "utf8")).toBe('app="web"\nv="2"');
   });
 
+  it.skipIf(process.getuid?.() !== 0)("gives the pod's fsGroup the volumes, group-readable, setgid on emptyDirs", async () => {
+    store.putSecret("creds", { password: "pw" });
+    const p = pod([{ name: "creds", secret: { secretName: "creds", defaultMode: 0o400, items: [{ key: "password", path: "a/b/pw" }] } }, { name: "scratch", emptyDir: {} }], {
+      securityContext: { fsGroup: 2345 },
+    });
+    await vm.setUpPod(p, "");
+    const secretDir = vol("kubernetes.io~secret", "creds");
+    expect(mode(join(secretDir, "a/b/pw"))).toBe(0o440);
+    expect(statSync(join(secretDir, "a/b/pw")).gid).toBe(2345);
+    expect(statSync(join(secretDir, "..data", "a")).gid).toBe(2345);
+    const scratch = vol("kubernetes.io~empty-dir", "scratch");
+    expect(statSync(scratch).mode & 0o7777).toBe(0o2777);
+    expect(statSync(scratch).gid).toBe(2345);
+    // Unchanged on the next sync, also for a manager that just started (it compares modes and group on disk).
+    const data = readlinkSync(join(secretDir, "..data"));
+    await new VolumeManager({ rootDir: root, sources: store, logger: silentLogger(), nodeName: "node-1", tmpfs: false }).setUpPod(p, "");
+    expect(readlinkSync(join(secretDir, "..data"))).toBe(data);
+  });
+
   it("makes emptyDirs (0777) and refuses unsupported volume types", async () => {
     await vm.setUpPod(pod([{ name: "scratch", emptyDir: {} }]), "");
     expect(mode(vol("kubernetes.io~empty-dir", "scratch"))).toBe(0o777);

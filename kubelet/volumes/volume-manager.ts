@@ -3,7 +3,7 @@
 // /etc/hosts). setUpPod is meant to run on every pod sync: volumes already set up cost nothing, and configMap,
 // secret, downwardAPI and projected contents are rewritten (atomically, see atomic-writer.ts) only when they changed.
 import { chmodSync, existsSync, lstatSync, mkdirSync, realpathSync, statSync } from "node:fs";
-import { mkdir, open, readFile, rm, stat, writeFile, chmod } from "node:fs/promises";
+import { chmod, lchown, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { isAbsolute, join, sep } from "node:path";
 import type * as cri from "../../client/cri/types.js";
 import type {
@@ -142,6 +142,12 @@ export class VolumeManager {
       if (this.ready.has(dir)) return;
       const memory = volume.emptyDir.medium === "Memory";
       await this.makeVolumeDir(dir, memory, volume.emptyDir.sizeLimit, 0o777);
+      const fsGroup = pod.spec?.securityContext?.fsGroup;
+      if (fsGroup !== undefined) {
+        // Kubernetes' volume ownership: the pod's group owns the directory, and new files inherit it (setgid).
+        await lchown(dir, -1, fsGroup);
+        await chmod(dir, 0o2777);
+      }
       this.ready.add(dir);
     } else if (volume.hostPath) {
       await checkHostPath(volume.hostPath.path, volume.hostPath.type ?? "");
@@ -150,16 +156,16 @@ export class VolumeManager {
       const cm = await this.options.sources.getConfigMap(namespace, src.name ?? "");
       if (!cm && src.optional !== true) throw new Error(`configmap "${src.name ?? ""}" not found`);
       const payload = cm ? configMapPayload(cm, src.items, src.defaultMode ?? DEFAULT_MODE, src.optional === true) : new Map<string, FileProjection>();
-      await this.writePayload(dir, payload, false);
+      await this.writePayload(pod, dir, payload, false);
     } else if (volume.secret) {
       const src = volume.secret;
       const secret = await this.options.sources.getSecret(namespace, src.secretName ?? "");
       if (!secret && src.optional !== true) throw new Error(`secret "${src.secretName ?? ""}" not found`);
       const payload = secret ? secretPayload(secret, src.items, src.defaultMode ?? DEFAULT_MODE, src.optional === true) : new Map<string, FileProjection>();
-      await this.writePayload(dir, payload, true);
+      await this.writePayload(pod, dir, payload, true);
     } else if (volume.downwardAPI) {
       const payload = this.downwardPayload(pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode ?? DEFAULT_MODE);
-      await this.writePayload(dir, payload, false);
+      await this.writePayload(pod, dir, payload, false);
     } else if (volume.projected) {
       const defaultMode = volume.projected.defaultMode ?? DEFAULT_MODE;
       const payload: Payload = new Map();
@@ -195,7 +201,7 @@ export class VolumeManager {
         }
       }
       if (errors.length > 0) throw new Error(errors.join(", "));
-      await this.writePayload(dir, payload, false);
+      await this.writePayload(pod, dir, payload, false);
     } else {
       const kind = volumeKind(volume) ?? "(none)";
       throw new VolumeSetupError(`volume type ${kind} is not supported by kubelab (it supports ${SUPPORTED})`);
@@ -226,13 +232,19 @@ export class VolumeManager {
     return payload;
   }
 
-  /** Writes a payload volume, its directory a tmpfs for secrets when possible. */
-  private async writePayload(dir: string, payload: Payload, memory: boolean): Promise<void> {
+  /**
+   * Writes a payload volume, its directory a tmpfs for secrets when possible. With a pod fsGroup, the group owns
+   * the files and may read them (Kubernetes' ownership rule for read-only volumes).
+   */
+  private async writePayload(pod: Readonly<Pod>, dir: string, payload: Payload, memory: boolean): Promise<void> {
     if (!this.ready.has(dir)) {
       await this.makeVolumeDir(dir, memory, undefined, 0o755);
       this.ready.add(dir);
     }
-    if (await this.writer.write(dir, payload)) this.options.logger.debug({ dir, files: payload.size }, "Wrote volume contents");
+    const fsGroup = pod.spec?.securityContext?.fsGroup;
+    if (fsGroup !== undefined) for (const file of payload.values()) file.mode |= 0o440;
+    const written = await this.writer.write(dir, payload, fsGroup !== undefined ? { gid: fsGroup } : {});
+    if (written) this.options.logger.debug({ dir, files: payload.size }, "Wrote volume contents");
   }
 
   /** A volume's directory; memory-backed ones get a tmpfs unless one is mounted already or the host refuses. */
