@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Pod } from "../../api/types/index.js";
 import { hostsFileContent, makeDnsConfig, parseResolvConf, podDnsConfig, type ClusterDns } from "./dns.js";
@@ -110,9 +111,11 @@ describe("hostsFileContent", () => {
     expect(hostsFileContent(pod({}, name), ["10.0.0.1"], "cluster.local")).toContain(`10.0.0.1\t${"a".repeat(62)}\n`);
   });
 
-  it("gives a host-network pod the node's hosts file, or nothing without it", () => {
+  it("gives a host-network pod the node's hosts file (the machine's by default) and its aliases", () => {
     const p = pod({ hostNetwork: true, hostAliases: [{ ip: "10.1.2.3", hostnames: ["foo"] }] });
-    expect(hostsFileContent(p, ["192.168.50.11"], "cluster.local")).toBe("");
+    expect(hostsFileContent(p, ["192.168.50.11"], "cluster.local")).toBe(
+      `# Kubernetes-managed hosts file (host network).\n${readFileSync("/etc/hosts", "utf8")}\n# Entries added by HostAliases.\n10.1.2.3\tfoo\n`,
+    );
     expect(hostsFileContent(p, ["192.168.50.11"], "cluster.local", "127.0.0.1 localhost\n")).toBe(
       "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo\n",
     );

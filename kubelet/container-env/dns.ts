@@ -1,5 +1,6 @@
 // The pod's DNS (sandbox DnsConfig from dnsPolicy/dnsConfig, --cluster-dns, --cluster-domain; kubelet
 // network/dns) and its /etc/hosts file (managedHostsFileContent).
+import { readFileSync } from "node:fs";
 import type * as cri from "../../client/cri/types.js";
 import type { Pod, PodDNSConfig } from "../../api/types/index.js";
 
@@ -148,14 +149,15 @@ export function podHostnameAndDomain(pod: Readonly<Pod>, clusterDomain: string):
 
 /**
  * The contents of the pod's /etc/hosts (localhost lines, the pod's IPs with hostname/FQDN, hostAliases). A
- * host-network pod gets the node's hosts file (nodeHostsFile) plus its aliases, or "" when that is not given:
- * then the kubelet manages no /etc/hosts for it.
+ * host-network pod gets the node's hosts file (nodeHostsFile, default the machine's /etc/hosts) plus its aliases,
+ * or "" when that cannot be read: then the kubelet manages no /etc/hosts for it.
  */
 export function hostsFileContent(pod: Readonly<Pod>, podIPs: readonly string[], clusterDomain: string, nodeHostsFile?: string): string {
   const aliases = hostAliasesSection(pod);
   if (pod.spec?.hostNetwork === true) {
-    if (nodeHostsFile === undefined) return "";
-    return `# Kubernetes-managed hosts file (host network).\n${nodeHostsFile}${aliases}`;
+    const nodeHosts = nodeHostsFile ?? readNodeHostsFile();
+    if (nodeHosts === undefined) return "";
+    return `# Kubernetes-managed hosts file (host network).\n${nodeHosts}${aliases}`;
   }
   const { hostname, domain } = podHostnameAndDomain(pod, clusterDomain);
   let out =
@@ -168,6 +170,14 @@ export function hostsFileContent(pod: Readonly<Pod>, podIPs: readonly string[], 
     "fe00::2\tip6-allrouters\n";
   for (const ip of podIPs) out += domain === "" ? `${ip}\t${hostname}\n` : `${ip}\t${hostname}.${domain}\t${hostname}\n`;
   return out + aliases;
+}
+
+function readNodeHostsFile(): string | undefined {
+  try {
+    return readFileSync("/etc/hosts", "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 function hostAliasesSection(pod: Readonly<Pod>): string {

@@ -275,8 +275,8 @@ export class VolumeManager {
   }
 
   /**
-   * The CRI mounts for one container: its volumeMounts and /etc/hosts (unless the pod uses the host network without
-   * a managed file, or the container mounts something at /etc/hosts itself). env expands subPathExpr. Creates a
+   * The CRI mounts for one container: its volumeMounts and /etc/hosts when setUpPod wrote one (as Kubernetes, also
+   * for a host-network pod: the node's file plus hostAliases) and the container mounts nothing at /etc/hosts itself. env expands subPathExpr. Creates a
    * missing subPath directory. Throws ContainerConfigError (the container cannot be created as specified).
    */
   mountsFor(pod: Readonly<Pod>, container: Readonly<Container>, env: readonly cri.KeyValue[] = []): cri.Mount[] {
