@@ -367,6 +367,9 @@ describe("VolumeManager", () => {
   it("tears down the pod's directory", async () => {
     store.putConfigMap("cfg", { a: "1" });
     await vm.setUpPod(pod([{ name: "config", configMap: { name: "cfg" } }, { name: "s", emptyDir: {} }]), "# h\n");
+    await expect(vm.tearDownPod("")).rejects.toThrow(VolumeSetupError);
+    await expect(vm.tearDownPod("..")).rejects.toThrow(VolumeSetupError);
+    expect(existsSync(join(root, "pods", "uid-1"))).toBe(true);
     await vm.tearDownPod("uid-1");
     expect(existsSync(join(root, "pods", "uid-1"))).toBe(false);
     // Set up again from scratch after a teardown (the caches were dropped).

@@ -365,6 +365,7 @@ export class VolumeManager {
 
   /** Removes everything the pod had on disk (after its containers are gone), unmounting its tmpfs volumes first. */
   async tearDownPod(podUid: string): Promise<void> {
+    if (!usableUid(podUid)) throw new VolumeSetupError(`refusing to tear down pod directory for uid "${podUid}"`);
     const dir = this.podDir(podUid);
     for (const point of this.mountOps.mountPointsUnder(dir)) await this.mountOps.unmount(point);
     await rm(dir, { recursive: true, force: true });
@@ -378,9 +379,14 @@ function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir + sep);
 }
 
+/** A uid that names one directory below pods/ (never pods/ itself or anything outside it). */
+function usableUid(uid: string): boolean {
+  return uid !== "" && !uid.includes("/") && !uid.startsWith(".");
+}
+
 function podUid(pod: Readonly<Pod>): string {
   const uid = pod.metadata.uid ?? "";
-  if (uid === "" || uid.includes("/") || uid.startsWith(".")) throw new VolumeSetupError(`pod ${pod.metadata.name} has no usable uid`);
+  if (!usableUid(uid)) throw new VolumeSetupError(`pod ${pod.metadata.name ?? ""} has no usable uid`);
   return uid;
 }
 
