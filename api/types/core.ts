@@ -418,6 +418,18 @@ export interface HostAlias {
   hostnames?: string[];
 }
 
+export interface PodDNSConfigOption {
+  name?: string;
+  value?: string;
+}
+
+/** DNS settings merged into those dnsPolicy gives (all of them with dnsPolicy None). */
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: PodDNSConfigOption[];
+}
+
 export type RestartPolicy = "Always" | "OnFailure" | "Never";
 export type DNSPolicy = "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None";
 
@@ -429,6 +441,7 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   activeDeadlineSeconds?: number;
   dnsPolicy?: DNSPolicy;
+  dnsConfig?: PodDNSConfig;
   nodeSelector?: Record<string, string>;
   serviceAccountName?: string;
   /** Deprecated alias of serviceAccountName, kept in sync by defaulting as Kubernetes does. */
