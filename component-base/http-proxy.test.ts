@@ -94,7 +94,7 @@ describe("proxyUpgrade", () => {
     servers.splice(servers.indexOf(gone), 1);
     await new Promise<void>((resolve) => gone.close(() => { resolve(); }));
 
-    const refusing = await front(`${backend.url}`);
+    const refusing = await front(backend.url);
     // The backend refuses requests whose upgrade it does not get: a plain request through proxyRequest shows its answer.
     const plain = await fetch(`${refusing.url}/anything`);
     expect(plain.status).toBe(403);
