@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Node, Pod } from "../api/types/index.js";
-import { kubeletBaseUrl, kubeletLogQuery, kubeletStreamQuery, resolveContainer } from "./kubelet-proxy.js";
+import { kubeletBaseUrl, kubeletFailure, kubeletLogQuery, kubeletStreamQuery, resolveContainer } from "./kubelet-proxy.js";
 
 function pod(containers: string[], inits: string[] = []): Pod {
   return { apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "default" }, spec: { containers: containers.map((name) => ({ name, image: "x" })), initContainers: inits.map((name) => ({ name, image: "x" })) } };
@@ -27,6 +27,14 @@ describe("the kubelet proxy", () => {
     expect(kubeletLogQuery("web", new URLSearchParams("container=a&follow=true&previous=false&tailLines=5&timestamps=true")).toString()).toBe("follow=true&timestamps=true&tailLines=5");
     expect(() => kubeletLogQuery("web", new URLSearchParams("tailLines=-1"))).toThrow('PodLogOptions "web" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0');
     expect(() => kubeletLogQuery("web", new URLSearchParams("follow=maybe"))).toThrow("must be a boolean");
+  });
+
+  it("turns the kubelet's refusals into Kubernetes' Status objects", () => {
+    expect(kubeletFailure(400, "previous terminated container \"a\" in pod \"web\" not found", "web").toStatus()).toMatchObject({ code: 400, reason: "BadRequest", message: 'previous terminated container "a" in pod "web" not found' });
+    expect(kubeletFailure(404, 'pod "web" does not exist\n', "web").toStatus()).toMatchObject({ code: 404, reason: "NotFound", message: "the server could not find the requested resource ( pods/log web)", details: { kind: "pods/log", name: "web" } });
+    expect(kubeletFailure(500, "boom", "web").toStatus()).toMatchObject({ code: 500, reason: "InternalError", message: "Internal error occurred: boom" });
+    expect(kubeletFailure(502, "bad", "web").toStatus().message).toBe('an error on the server ("bad") has prevented the request from succeeding ( pods/log web)');
+    expect(kubeletFailure(403, "", "web").toStatus().reason).toBeUndefined();
   });
 
   it("renames the stream options to the kubelet's", () => {

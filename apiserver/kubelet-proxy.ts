@@ -20,8 +20,8 @@ const ADDRESS_PREFERENCE = ["InternalIP", "Hostname", "InternalDNS", "ExternalIP
 
 /** A failure Kubernetes reports from a plain Go error: code 500 and no reason ("Error from server: <message>"). */
 class UnknownReasonError extends StatusError {
-  constructor(message: string) {
-    super(500, "InternalError", message);
+  constructor(message: string, code = 500) {
+    super(code, "InternalError", message);
   }
 
   override toStatus(): Status {
@@ -119,13 +119,20 @@ export function kubeletStreamQuery(query: URLSearchParams, withCommand: boolean)
   return out;
 }
 
-/** A kubelet answer that is not 2xx as the Status Kubernetes' response checker makes of it. */
-function kubeletFailure(code: number, body: string, podName: string): StatusError {
+/**
+ * A kubelet answer that is not 2xx as the Status Kubernetes' pods/log response checker makes of it: 400 keeps the
+ * kubelet's text as a BadRequest, 500 becomes an InternalError around it, anything else a generic server response
+ * naming pods/log and the pod.
+ */
+export function kubeletFailure(code: number, body: string, podName: string): StatusError {
   const text = body.trim();
   if (code === 400) return badRequest(text);
-  if (code === 404) return new StatusError(404, "NotFound", text === "" ? "the server could not find the requested resource" : text, { name: podName, kind: "pods/log" });
   if (code === 500) return new StatusError(500, "InternalError", `Internal error occurred: ${text}`, { causes: [{ message: text }] });
-  return new StatusError(code, "InternalError", `an error on the server ("${text}") has prevented the request from succeeding (get pods ${podName})`);
+  const where = ` ( pods/log ${podName})`;
+  const details = { kind: "pods/log", name: podName };
+  if (code === 404) return new StatusError(404, "NotFound", `the server could not find the requested resource${where}`, details);
+  if (code >= 500) return new StatusError(code, "InternalError", `an error on the server (${JSON.stringify(text)}) has prevented the request from succeeding${where}`, details);
+  return new UnknownReasonError(`the server responded with the status code ${code} but did not return more information${where}`, code);
 }
 
 export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
