@@ -19,11 +19,15 @@ export interface LogOptions {
   limitBytes?: number;
 }
 
-/** A query parameter that is not a valid PodLogOptions value; the message is Kubernetes' validation text. */
+/**
+ * A query parameter that is not a valid PodLogOptions value, with Kubernetes' validation text: `decode` when it
+ * does not even parse (not an integer, not a time), `invalid` when it is out of range.
+ */
 export class LogOptionsError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    readonly kind: "decode" | "invalid" = "invalid",
   ) {
     super(message);
     this.name = "LogOptionsError";
@@ -39,7 +43,7 @@ function integer(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   if (raw === null || raw === "") return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n)) throw new LogOptionsError(name, `${name}: Invalid value: "${raw}": must be an integer`);
+  if (!Number.isInteger(n)) throw new LogOptionsError(name, `${name}: Invalid value: "${raw}": must be an integer`, "decode");
   return n;
 }
 
@@ -66,7 +70,7 @@ export function parseLogOptions(query: URLSearchParams, nowMs: number): LogOptio
     options.sinceMs = nowMs - sinceSeconds * 1000;
   } else if (sinceTime !== null && sinceTime !== "") {
     const ms = Date.parse(sinceTime);
-    if (Number.isNaN(ms)) throw new LogOptionsError("sinceTime", `sinceTime: Invalid value: "${sinceTime}": must be an RFC3339 time`);
+    if (Number.isNaN(ms)) throw new LogOptionsError("sinceTime", `sinceTime: Invalid value: "${sinceTime}": must be an RFC3339 time`, "decode");
     options.sinceMs = ms;
   }
   return options;

@@ -141,7 +141,8 @@ describe("the kubelet server", () => {
     const previous = await fetch(`${base}/containerLogs/default/web/app?previous=true`);
     expect([previous.status, await previous.text()]).toEqual([400, 'previous terminated container "app" in pod "web" not found']);
     const badTail = await fetch(`${base}/containerLogs/default/web/app?tailLines=-2`);
-    expect(badTail.status).toBe(400);
+    expect([badTail.status, await badTail.text()]).toEqual([422, '{"message": "Invalid request."}']);
+    expect((await fetch(`${base}/containerLogs/default/web/app?tailLines=x`)).status).toBe(400);
     expect((await fetch(`${base}/exec/default/web/app?command=ls`)).status).toBe(400);
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
   });

@@ -58,7 +58,7 @@ class KubeletError extends Error {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway" };
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway" };
 
 export async function startKubeletServer(options: KubeletServerOptions): Promise<KubeletServer> {
   const handler = new KubeletHandler(options);
@@ -174,7 +174,8 @@ class KubeletHandler {
     try {
       options = parseLogOptions(query, Date.now());
     } catch (err) {
-      if (err instanceof LogOptionsError) throw new KubeletError(400, err.message);
+      // Kubernetes' kubelet answers these with fixed texts; the apiserver has already given the details.
+      if (err instanceof LogOptionsError) throw err.kind === "decode" ? new KubeletError(400, '{"message": "Unable to decode query."}') : new KubeletError(422, '{"message": "Invalid request."}');
       throw err;
     }
     const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
