@@ -171,6 +171,10 @@ describe("the kubelet server behind the apiserver, with the real kubectl", () =>
     const failed = await k("exec", "web", "--", "sh", "-c", "exit 3");
     expect(failed.code).toBe(3);
     expect(failed.stderr).toContain("command terminated with exit code 3");
+    if (!cluster) throw new Error("no cluster");
+    // stdin crosses both hops too, and its end (v5's close signal) ends `cat`.
+    const piped = await cluster.kubectl(["exec", "-i", "web", "--", "cat"], { stdin: "ping\npong\n", allowFailure: true, timeoutMs: 30_000 });
+    expect(piped).toMatchObject({ code: 0, stdout: "ping\npong\n" });
   }, 60_000);
 
   it("follows a log as it grows with kubectl logs -f, until the container exits", async () => {
