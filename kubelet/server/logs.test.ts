@@ -63,6 +63,7 @@ describe("CRI log lines", () => {
     expect(normalizeTimestamp(T0)).toBe("2026-01-02T03:04:05.1Z");
     expect(normalizeTimestamp(T2)).toBe("2026-01-02T03:04:07Z");
     expect(normalizeTimestamp("2026-01-02T03:04:05.123456789+02:00")).toBe("2026-01-02T03:04:05.123456789+02:00");
+    expect(normalizeTimestamp("2026-01-02T03:04:05.120000000+00:00")).toBe("2026-01-02T03:04:05.12Z");
   });
 });
 

@@ -141,12 +141,16 @@ export class LogLineAssembler {
   }
 }
 
-/** Go's RFC3339Nano form of a record time: the fraction without trailing zeros, the offset as written. */
+/**
+ * Go's RFC3339Nano form of a record time: the fraction without trailing zeros, the offset as written except that a
+ * zero offset is "Z" (conmon writes "+00:00").
+ */
 export function normalizeTimestamp(timestamp: string): string {
-  return timestamp.replace(/\.(\d+)(?=Z|[+-]\d{2}:\d{2}$)/, (_m, fraction: string) => {
-    const trimmed = fraction.replace(/0+$/, "");
-    return trimmed === "" ? "" : `.${trimmed}`;
+  const trimmed = timestamp.replace(/\.(\d+)(?=Z|[+-]\d{2}:\d{2}$)/, (_m, fraction: string) => {
+    const digits = fraction.replace(/0+$/, "");
+    return digits === "" ? "" : `.${digits}`;
   });
+  return trimmed.replace(/[+-]00:00$/, "Z");
 }
 
 /** A line as written to the client: with `timestamps`, prefixed by its time and a space, as kubectl shows it. */
