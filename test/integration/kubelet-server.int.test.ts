@@ -164,6 +164,14 @@ describe("the kubelet server behind the apiserver, with the real kubectl", () =>
     const missing = await api("GET", "/api/v1/namespaces/default/pods/duo/log?container=a");
     expect(missing.status).toBe(400);
     expect(missing.body).toMatchObject({ kind: "Status", reason: "BadRequest", message: 'container "a" in pod "duo" is waiting to start: ContainerCreating' });
+    const notRunning = await k("exec", "duo", "-c", "a", "--", "echo", "hi");
+    expect(notRunning.code).not.toBe(0);
+    expect(notRunning.stderr).toContain('container not found ("a")');
+    const unbound = await api("POST", "/api/v1/namespaces/default/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "unbound" }, spec: { containers: [{ name: "app", image: "busybox" }] } });
+    expect(unbound.status).toBe(201);
+    const nowhere = await k("exec", "unbound", "--", "echo", "hi");
+    expect(nowhere.stderr).toContain("Error from server (BadRequest): pod unbound does not have a host assigned");
+    expect(await k("logs", "unbound")).toMatchObject({ code: 0, stdout: "" });
   }, 60_000);
 
   it("runs kubectl exec through the apiserver, the kubelet and the runtime's streaming server", async () => {
