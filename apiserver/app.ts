@@ -9,6 +9,7 @@ import { BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics } from "./metrics.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
+import { createKubeletProxy } from "./kubelet-proxy.js";
 import { createApiServer } from "./server.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
 import { EtcdStorage } from "./storage/etcd-storage.js";
@@ -54,6 +55,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     promRegistry,
     logger,
     serverAddress: `${advertiseAddress}:${options.insecurePort}`,
+    kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name) }),
     bootstrapped: () => bootstrapped,
   });
   await new Promise<void>((resolve, reject) => {

@@ -45,6 +45,8 @@ export interface ApiServerDeps {
 export interface KubeletProxy {
   log(pod: KubeObject, query: URLSearchParams, res: ServerResponse): Promise<void>;
   upgrade(pod: KubeObject, subresource: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** nodes/<name>/proxy/<path>: any method, relayed to the node's kubelet at /<path>. */
+  nodeProxy(node: KubeObject, path: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 const JSON_TYPE = "application/json";
@@ -320,11 +322,26 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     await deps.kubeletProxy.log(pod, query, res);
     return;
   }
+  if (sub === "proxy" && r.info.resource === "nodes" && deps.kubeletProxy) {
+    const node = await r.store.get(undefined, name);
+    await deps.kubeletProxy.nodeProxy(node, proxyPath(req, r.info.resource, name), query, req, res);
+    return;
+  }
   if (sub === "exec" || sub === "attach" || sub === "portforward" || sub === "proxy") {
     const pod = r.info.resource === "pods" ? await r.store.get(ns, name) : undefined;
+    if (pod && deps.kubeletProxy) throw badRequest("Upgrade request required");
     throw serviceUnavailable(pod ? noKubeletMessage(pod, sub) : `${r.info.resource}/${sub} is not available in this cluster yet`);
   }
   throw methodNotAllowed("the server does not allow this method on the requested resource");
+}
+
+/** The path after `<name>/proxy` in a proxy subresource request ("/" when there is none). */
+function proxyPath(req: IncomingMessage, resource: string, name: string): string {
+  const path = new URL(req.url ?? "/", "http://apiserver").pathname;
+  const marker = `/${resource}/${encodeURIComponent(name)}/proxy`;
+  const at = path.indexOf(marker);
+  const rest = at < 0 ? "" : path.slice(at + marker.length);
+  return rest === "" ? "/" : rest;
 }
 
 function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: ServedResource, reply: SubresourceReply, query: URLSearchParams): void {

@@ -535,15 +535,17 @@ describe("subresources", () => {
     expect(negative.body.details?.causes?.[0]?.field).toBe("spec.replicas");
   });
 
-  it("answers pods/log and exec with a clear 503 Status while no kubelet is reachable", async () => {
+  it("answers pods/log of an unscheduled pod with an empty stream, and exec without an upgrade with 400, as Kubernetes does", async () => {
     await ok(201, "POST", pods(), pod("loggy"));
-    const log = await api<StatusBody>("GET", `${pods("loggy")}/log`);
-    expect(log.status).toBe(503);
-    expect(log.body).toMatchObject({ kind: "Status", status: "Failure", reason: "ServiceUnavailable", code: 503 });
-    expect(log.body.message).toContain("loggy");
+    const log = await fetch(`${base()}${pods("loggy")}/log`);
+    expect(log.status).toBe(200);
+    expect(await log.text()).toBe("");
+    const wrong = await api<StatusBody>("GET", `${pods("loggy")}/log?container=nope`);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.message).toBe("container nope is not valid for pod loggy");
     const exec = await api<StatusBody>("POST", `${pods("loggy")}/exec?command=ls&stdout=true`);
-    expect(exec.status).toBe(503);
-    expect(exec.body).toMatchObject({ kind: "Status", reason: "ServiceUnavailable" });
+    expect(exec.status).toBe(400);
+    expect(exec.body).toMatchObject({ kind: "Status", reason: "BadRequest", message: "Upgrade request required" });
     expect((await api<StatusBody>("GET", `${pods("absent")}/log`)).status).toBe(404);
   });
 
