@@ -121,7 +121,7 @@ describe("desiredNodeStatus", () => {
     const second = desiredNodeStatus(inputs(), first, 60_000);
     expect(second.conditions?.[3]?.lastTransitionTime).toBe(first.conditions?.[3]?.lastTransitionTime);
     expect(second.conditions?.[3]?.lastHeartbeatTime).not.toBe(first.conditions?.[3]?.lastHeartbeatTime);
-    const unknown: NodeStatus = { ...first, conditions: first.conditions?.map((c) => (c.type === "Ready" ? { ...c, status: "Unknown" as const } : c)) };
+    const unknown: NodeStatus = { ...first, conditions: (first.conditions ?? []).map((c) => (c.type === "Ready" ? { ...c, status: "Unknown" as const } : c)) };
     const third = desiredNodeStatus(inputs(), unknown, 120_000);
     expect(third.conditions?.[3]?.lastTransitionTime).toBe("1970-01-01T00:02:00Z");
   });
