@@ -176,7 +176,10 @@ describe("NodeStatusManager status updates", () => {
     expect(condition(node, "Ready")?.status).toBe("True");
     expect(recorder.reasons().at(-1)).toBe("NodeReady");
     runtime.down = true;
-    await clock.advance(10_000);
+    await clock.advance(20_000); // a runtime restart is not worth NotReady
+    node = client.object<Node>(NODES, undefined, "node-1");
+    expect(condition(node, "Ready")?.status).toBe("True");
+    await clock.advance(20_000);
     node = client.object<Node>(NODES, undefined, "node-1");
     expect(condition(node, "Ready")).toMatchObject({ status: "False", message: "container runtime is down" });
     expect(node?.status?.nodeInfo?.containerRuntimeVersion).toBe("kubelab-runtime://1.2.3");
@@ -282,4 +285,55 @@ describe("NodeStatusManager lease", () => {
     await clock.advance(60_000);
     expect(client.writes()).toHaveLength(0);
   });
+});
+
+describe("NodeStatusManager at scale", () => {
+  it("runs 1,000 managers in one process over a shared lister, spreading their writes over the period", async () => {
+    const clock = new FakeClock();
+    const client = new FakeClient({ clock });
+    const lister = client.informer<Node>(NODES).lister;
+    const count = 1000;
+    const renewMs = 10_000;
+    const many = Array.from({ length: count }, (_, i) =>
+      new NodeStatusManager({
+        client,
+        recorder: new FakeRecorder(),
+        clock,
+        logger: silentLogger(),
+        runtime: new FakeRuntime(),
+        nodeName: `hollow-${i}`,
+        nodeIP: `172.30.128.${(i % 254) + 1}`,
+        kubeletPort: 10250,
+        labels: {},
+        capacity: { cpu: "4", memory: "8Gi", ephemeralStorage: "100Gi", maxPods: 110 },
+        statusUpdateFrequencyMs: 10_000,
+        statusReportFrequencyMs: 300_000,
+        leaseDurationSeconds: 40,
+        rootDir: "/nonexistent",
+        machine: MACHINE,
+        pressure: () => Promise.resolve({ memory: false, disk: false, pid: false }),
+        nodeLister: lister,
+        startOffsetMs: Math.floor((i * renewMs) / count),
+        jitterFactor: 0,
+      }),
+    );
+    managers.push(...many);
+    const began = performance.now();
+    await Promise.all(many.map((m) => m.start()));
+    expect(client.objects(NODES)).toHaveLength(count);
+    client.clearActions();
+    const perSecond: number[] = [];
+    for (let s = 0; s < 20; s++) {
+      const before = client.writes().length;
+      await clock.advance(s === 19 ? 999 : 1000); // [0 s, 20 s): each node's renewal due at 20 s is the next period's
+      perSecond.push(client.writes().length - before);
+    }
+    // Creates in the first period, renewals in the second: about a tenth of the nodes each second, never a burst.
+    expect(Math.max(...perSecond)).toBeLessThanOrEqual(110);
+    expect(perSecond.reduce((a, b) => a + b, 0)).toBe(2 * count);
+    expect(client.actionsFor("update", "leases")).toHaveLength(count);
+    expect(client.actionsFor("get", "nodes")).toHaveLength(0);
+    expect(client.actionsFor("patch", "nodes", "status")).toHaveLength(0);
+    expect(performance.now() - began).toBeLessThan(20_000);
+  }, 60_000);
 });

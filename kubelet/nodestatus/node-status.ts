@@ -9,6 +9,7 @@
 //   strategic merge patch of nodes/status only when it differs from the stored one, heartbeat times aside, or when
 //   statusReportFrequency passed since the last post. Until the node is first Ready (and for at most a minute) it
 //   checks every second instead, so a node turns Ready as soon as its runtime does (the kubelet's fast status update).
+//   A runtime that stops answering keeps its last readiness for 30 s before the node says "container runtime is down".
 // - Lease: kube-node-lease/<node>, owned by the Node, renewed every leaseDuration/4 (plus up to 4% jitter) as a
 //   conditional update of the last Lease written; a conflict or a vanished Lease is read again or created.
 // - A deleted Node is registered again at the next status update (registerAgainWhenDeleted, default true). This is
@@ -63,6 +64,7 @@ const LEASES = resource("coordination.k8s.io", "leases");
 /** While the node has never been Ready, status is checked this often, for at most FAST_STATUS_WINDOW_MS. */
 const FAST_STATUS_INTERVAL_MS = 1000;
 const FAST_STATUS_WINDOW_MS = 60_000;
+const RUNTIME_DOWN_THRESHOLD_MS = 30_000;
 
 /** What the Node reports about its runtime: the kubelet passes its CRI client (or a fake). */
 export interface RuntimeInfoSource {
@@ -115,6 +117,8 @@ export interface NodeStatusOptions {
   random?: () => number;
   /** Register the Node again when it was deleted (default true; see the header). */
   registerAgainWhenDeleted?: boolean;
+  /** A runtime that stops answering counts as down after this long (default 30 s, Kubernetes' maxWaitForContainerRuntime). */
+  runtimeDownThresholdMs?: number;
   /** The fieldManager of writes (default "kubelet"). */
   fieldManager?: string;
 }
@@ -138,7 +142,7 @@ export class NodeStatusManager {
   private lastReportAt = -Infinity;
   private startedAt = 0;
   private everReady = false;
-  private runtimeEverReported = false;
+  private lastRuntimeStatus: { status: cri.StatusResponse; at: number } | undefined;
   private runtimeVersion: cri.VersionResponse | undefined;
   private pressure: NodePressure = { ...NO_PRESSURE };
   private networkUnavailable: ConditionState | undefined;
@@ -171,7 +175,7 @@ export class NodeStatusManager {
       annotations: o.annotations ?? {},
       podCidr: o.podCidr,
     };
-    const backoff = new Backoff({ initialMs: 100, maxMs: 7000, jitter: 0, clock: o.clock });
+    const backoff = new Backoff({ initialMs: 100, maxMs: 7000, jitter: 0.1, clock: o.clock, ...(o.random ? { random: o.random } : {}) });
     while (!this.stopped) {
       try {
         await this.register();
@@ -341,14 +345,21 @@ export class NodeStatusManager {
     for (const reason of conditionEvents(stored?.status, pressure, readyErrors)) this.event("Normal", reason, `Node ${o.nodeName} status is now: ${reason}`);
   }
 
+  /**
+   * The runtime's status. A failed call keeps the last answer for runtimeDownThresholdMs (the kubelet's 30 s
+   * maxWaitForContainerRuntime), so a runtime restart does not flap the node NotReady; after that it is down.
+   */
   private async runtimeStatus(): Promise<RuntimeStatusResult> {
+    const o = this.options;
     try {
-      const status = await this.options.runtime.status();
-      this.runtimeEverReported = true;
+      const status = await o.runtime.status();
+      this.lastRuntimeStatus = { status, at: o.clock.now() };
       return { status };
     } catch (err) {
-      this.options.logger.debug({ err }, "Container runtime status check failed");
-      return { error: err, everSucceeded: this.runtimeEverReported };
+      o.logger.debug({ err }, "Container runtime status check failed");
+      const last = this.lastRuntimeStatus;
+      if (last && o.clock.now() - last.at < (o.runtimeDownThresholdMs ?? RUNTIME_DOWN_THRESHOLD_MS)) return { status: last.status };
+      return { error: err, everSucceeded: last !== undefined };
     }
   }
 
