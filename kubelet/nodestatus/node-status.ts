@@ -136,7 +136,7 @@ export class NodeStatusManager {
   private stopped = false;
   private machine: MachineInfo | undefined;
   private identity: NodeIdentity | undefined;
-  private current: Node | undefined;
+  private current: Readonly<Node> | undefined;
   private uid: string | undefined;
   private lease: Lease | undefined;
   private lastReportAt = -Infinity;
@@ -264,7 +264,7 @@ export class NodeStatusManager {
     return o.client.patch<Node>(NODES, undefined, o.nodeName, "merge", patch, { signal: this.abort.signal, fieldManager: this.fieldManager });
   }
 
-  private ownNode(node: Node): void {
+  private ownNode(node: Readonly<Node>): void {
     if (this.uid !== undefined && this.uid !== node.metadata.uid) this.lease = undefined;
     this.current = node;
     this.uid = node.metadata.uid ?? "";
@@ -315,6 +315,8 @@ export class NodeStatusManager {
       // Deleted and created again by someone else: ours once more.
       this.ownNode(await this.adopt(stored));
       stored = this.current;
+    } else {
+      this.current = stored;
     }
     const [runtime, version, pressure] = await Promise.all([this.runtimeStatus(), this.version(), this.readPressure()]);
     const readyErrors = runtimeErrors(runtime);
