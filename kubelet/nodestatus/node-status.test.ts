@@ -239,6 +239,37 @@ describe("NodeStatusManager status updates", () => {
   });
 });
 
+describe("NodeStatusManager hooks", () => {
+  it("announces the podCIDR once IPAM sets it", async () => {
+    const seen: string[] = [];
+    const { client, clock, manager } = setup({ onPodCIDR: (cidr) => seen.push(cidr) });
+    await manager.start();
+    expect(seen).toEqual([]);
+    const node = client.object<Node>(NODES, undefined, "node-1")!;
+    client.seed({ ...node, spec: { podCIDR: "10.244.7.0/24", podCIDRs: ["10.244.7.0/24"] } });
+    await clock.advance(10_000);
+    await clock.advance(10_000);
+    expect(seen).toEqual(["10.244.7.0/24"]);
+    expect(manager.node()?.spec?.podCIDR).toBe("10.244.7.0/24");
+  });
+
+  it("reports the runtime's images, largest first", async () => {
+    const images = [
+      { names: ["docker.io/library/busybox:latest"], sizeBytes: 100 },
+      { names: ["docker.io/library/nginx:latest"], sizeBytes: 5000 },
+    ];
+    const { client, clock, manager } = setup({ images: () => Promise.resolve(images) });
+    await manager.start();
+    expect(client.object<Node>(NODES, undefined, "node-1")?.status?.images?.map((i) => i.names?.[0])).toEqual(["docker.io/library/nginx:latest", "docker.io/library/busybox:latest"]);
+    const patches = client.actionsFor("patch", "nodes", "status").length;
+    await clock.advance(10_000);
+    expect(client.actionsFor("patch", "nodes", "status")).toHaveLength(patches);
+    images.push({ names: ["registry.k8s.io/pause:3.10"], sizeBytes: 1 });
+    await clock.advance(10_000);
+    expect(client.object<Node>(NODES, undefined, "node-1")?.status?.images).toHaveLength(3);
+  });
+});
+
 describe("NodeStatusManager lease", () => {
   it("renews every quarter of the lease duration as a conditional update", async () => {
     const { client, clock, manager } = setup();

@@ -21,7 +21,7 @@
 // through nodeLister), and startOffsetMs to spread many managers' periodic work over the period.
 import { isAlreadyExists, isConflict, isNotFound, retryOnConflict } from "../../api/errors.js";
 import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
-import type { Lease, Node } from "../../api/types/index.js";
+import type { ContainerImage, Lease, Node } from "../../api/types/index.js";
 import { Backoff } from "../../client/backoff.js";
 import type { RestClient } from "../../client/rest.js";
 import type { EventRecorder, EventType, ObjectReference } from "../../client/event-recorder.js";
@@ -117,6 +117,13 @@ export interface NodeStatusOptions {
   random?: () => number;
   /** Register the Node again when it was deleted (default true; see the header). */
   registerAgainWhenDeleted?: boolean;
+  /** The node's images for status.images (e.g. from the runtime's ListImages); not reported when absent. */
+  images?: () => Promise<readonly ContainerImage[]>;
+  /**
+   * Called with spec.podCIDR whenever the stored Node shows a new one (IPAM assigned it, or --pod-cidr at registration):
+   * where the kubelet hands it to the runtime (CRI UpdateRuntimeConfig). Seen at the next status check.
+   */
+  onPodCIDR?: (podCIDR: string) => void;
   /** A runtime that stops answering counts as down after this long (default 30 s, Kubernetes' maxWaitForContainerRuntime). */
   runtimeDownThresholdMs?: number;
   /** The fieldManager of writes (default "kubelet"). */
@@ -146,6 +153,8 @@ export class NodeStatusManager {
   private runtimeVersion: cri.VersionResponse | undefined;
   private pressure: NodePressure = { ...NO_PRESSURE };
   private networkUnavailable: ConditionState | undefined;
+  private images: readonly ContainerImage[] | undefined;
+  private announcedPodCIDR: string | undefined;
   private goneLogged = false;
   private statusTimer: Timer | undefined;
   private leaseTimer: Timer | undefined;
@@ -318,7 +327,8 @@ export class NodeStatusManager {
     } else {
       this.current = stored;
     }
-    const [runtime, version, pressure] = await Promise.all([this.runtimeStatus(), this.version(), this.readPressure()]);
+    this.announcePodCIDR(stored);
+    const [runtime, version, pressure, images] = await Promise.all([this.runtimeStatus(), this.version(), this.readPressure(), this.readImages()]);
     const readyErrors = runtimeErrors(runtime);
     const now = o.clock.now();
     const desired = desiredNodeStatus(
@@ -331,6 +341,7 @@ export class NodeStatusManager {
         pressure,
         readyErrors,
         networkUnavailable: this.networkUnavailable,
+        images,
       },
       stored?.status,
       now,
@@ -383,6 +394,28 @@ export class NodeStatusManager {
       this.options.logger.debug({ err }, "Reading eviction signals failed");
     }
     return this.pressure;
+  }
+
+  /** The images to report; the last list when the source fails, none without a source. */
+  private async readImages(): Promise<readonly ContainerImage[] | undefined> {
+    if (!this.options.images) return undefined;
+    try {
+      this.images = await this.options.images();
+    } catch (err) {
+      this.options.logger.debug({ err }, "Listing images for node status failed");
+    }
+    return this.images;
+  }
+
+  private announcePodCIDR(node: Readonly<Node> | undefined): void {
+    const cidr = node?.spec?.podCIDR;
+    if (!cidr || cidr === this.announcedPodCIDR) return;
+    this.announcedPodCIDR = cidr;
+    try {
+      this.options.onPodCIDR?.(cidr);
+    } catch (err) {
+      this.options.logger.warn({ err, podCIDR: cidr }, "Handling the node's podCIDR failed");
+    }
   }
 
   private event(type: EventType, reason: string, message: string): void {

@@ -10,6 +10,7 @@ import {
   conditionEvents,
   desiredNodeStatus,
   NO_PRESSURE,
+  nodeImages,
   nodeResources,
   nodeStatusChanged,
   runtimeErrors,
@@ -193,6 +194,16 @@ describe("registration objects", () => {
     const renewed = buildLease("node-1", "uid-2", 40, Date.UTC(2024, 0, 1, 0, 0, 10), { ...first, metadata: { ...first.metadata, resourceVersion: "7" } });
     expect(renewed.metadata.resourceVersion).toBe("7");
     expect(renewed.metadata.ownerReferences).toEqual([{ apiVersion: "v1", kind: "Node", name: "node-1", uid: "uid-2" }]);
+  });
+});
+
+describe("nodeImages", () => {
+  it("keeps the 50 largest named images, largest first", () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({ names: [`img-${i}`], sizeBytes: i }));
+    const out = nodeImages([...many, { names: [], sizeBytes: 1000 }]);
+    expect(out).toHaveLength(50);
+    expect(out[0]).toEqual({ names: ["img-59"], sizeBytes: 59 });
+    expect(out.at(-1)?.names).toEqual(["img-10"]);
   });
 });
 

@@ -4,7 +4,7 @@
 import { deepEqual } from "../../api/normalize.js";
 import { canonicalQuantity, formatQuantity, parseQuantity, quantityFromValue, subtractQuantities, type Quantity } from "../../api/quantity.js";
 import { formatMicroTime, formatTime } from "../../api/time.js";
-import type { ConditionStatus, Lease, Node, NodeCondition, NodeStatus, NodeSystemInfo, ResourceList } from "../../api/types/index.js";
+import type { ConditionStatus, ContainerImage, Lease, Node, NodeCondition, NodeStatus, NodeSystemInfo, ResourceList } from "../../api/types/index.js";
 import * as cri from "../../client/cri/types.js";
 
 /** nodeInfo.kubeletVersion (and kubeProxyVersion): Kubernetes' version the project models, marked as kubelab's. */
@@ -227,6 +227,20 @@ export interface StatusInputs {
   readyErrors: readonly string[];
   /** NetworkUnavailable as the pod-routes code last set it; absent: the kubelet leaves the condition alone. */
   networkUnavailable?: Readonly<ConditionState> | undefined;
+  /** The images on the node (status.images), when the kubelet reports them; see nodeImages. */
+  images?: readonly ContainerImage[] | undefined;
+}
+
+/** Kubernetes' nodeStatusMaxImages: the largest 50 images are reported. */
+export const NODE_STATUS_MAX_IMAGES = 50;
+
+/** status.images as the kubelet reports them: largest first, at most NODE_STATUS_MAX_IMAGES, nameless ones left out. */
+export function nodeImages(images: readonly ContainerImage[]): ContainerImage[] {
+  return images
+    .filter((i) => (i.names ?? []).length > 0)
+    .sort((a, b) => (b.sizeBytes ?? 0) - (a.sizeBytes ?? 0))
+    .slice(0, NODE_STATUS_MAX_IMAGES)
+    .map((i) => ({ names: [...(i.names ?? [])], ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}) }));
 }
 
 export function nodeSystemInfo(machine: Readonly<MachineInfo>, runtime: Pick<cri.VersionResponse, "runtimeName" | "runtimeVersion"> | undefined): NodeSystemInfo {
@@ -259,7 +273,7 @@ export function desiredNodeStatus(inputs: Readonly<StatusInputs>, current: Reado
     const kept = prev?.status === state.status ? prev.lastTransitionTime : undefined;
     return { type, status: state.status, lastHeartbeatTime: now, lastTransitionTime: kept ?? now, reason: state.reason, message: state.message };
   });
-  return {
+  const status: NodeStatus = {
     capacity: { ...inputs.resources.capacity },
     allocatable: { ...inputs.resources.allocatable },
     conditions,
@@ -270,6 +284,8 @@ export function desiredNodeStatus(inputs: Readonly<StatusInputs>, current: Reado
     daemonEndpoints: { kubeletEndpoint: { Port: inputs.kubeletPort } },
     nodeInfo: { ...inputs.nodeInfo },
   };
+  if (inputs.images) status.images = nodeImages(inputs.images);
+  return status;
 }
 
 /**
@@ -286,6 +302,7 @@ export function nodeStatusChanged(stored: Readonly<NodeStatus> | undefined, desi
   const subset = (want: Readonly<Record<string, string>> | undefined, have: Readonly<Record<string, string>> | undefined): boolean =>
     Object.entries(want ?? {}).every(([k, v]) => have?.[k] !== undefined && canonicalOrSelf(have[k]) === canonicalOrSelf(v));
   if (!subset(desired.capacity, stored.capacity) || !subset(desired.allocatable, stored.allocatable)) return true;
+  if (desired.images && !deepEqual(stored.images ?? [], desired.images)) return true;
   return !deepEqual(stored.addresses, desired.addresses) || !deepEqual(stored.nodeInfo, desired.nodeInfo) || !deepEqual(stored.daemonEndpoints, desired.daemonEndpoints);
 }
 
