@@ -50,7 +50,7 @@ import {
   type RuntimeStatusResult,
 } from "./status.js";
 
-export { KUBELET_VERSION, NODE_LEASE_NAMESPACE, type ConditionState, type MachineInfo, type NodePressure } from "./status.js";
+export { imagesFromCri, KUBELET_VERSION, NODE_LEASE_NAMESPACE, type ConditionState, type MachineInfo, type NodePressure } from "./status.js";
 export type { PressureSource } from "./machine.js";
 
 function resource(group: string, name: string): ResourceInfo {

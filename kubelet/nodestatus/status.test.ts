@@ -10,6 +10,7 @@ import {
   conditionEvents,
   desiredNodeStatus,
   NO_PRESSURE,
+  imagesFromCri,
   nodeImages,
   nodeResources,
   nodeStatusChanged,
@@ -198,6 +199,12 @@ describe("registration objects", () => {
 });
 
 describe("nodeImages", () => {
+  it("names an image by its digests, then its tags", () => {
+    expect(imagesFromCri([{ id: "sha256:1", repoTags: ["docker.io/library/nginx:latest"], repoDigests: ["docker.io/library/nginx@sha256:abc"], size: 42, username: "", pinned: false }])).toEqual([
+      { names: ["docker.io/library/nginx@sha256:abc", "docker.io/library/nginx:latest"], sizeBytes: 42 },
+    ]);
+  });
+
   it("keeps the 50 largest named images, largest first", () => {
     const many = Array.from({ length: 60 }, (_, i) => ({ names: [`img-${i}`], sizeBytes: i }));
     const out = nodeImages([...many, { names: [], sizeBytes: 1000 }]);

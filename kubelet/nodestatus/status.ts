@@ -234,6 +234,14 @@ export interface StatusInputs {
 /** Kubernetes' nodeStatusMaxImages: the largest 50 images are reported. */
 export const NODE_STATUS_MAX_IMAGES = 50;
 
+/** Kubernetes' maxNamesPerImageInNodeStatus. */
+export const MAX_NAMES_PER_IMAGE = 5;
+
+/** The runtime's ListImages as node images: digests then tags (at most five names), size in bytes. */
+export function imagesFromCri(images: readonly cri.Image[]): ContainerImage[] {
+  return images.map((i) => ({ names: [...i.repoDigests, ...i.repoTags].slice(0, MAX_NAMES_PER_IMAGE), sizeBytes: i.size }));
+}
+
 /** status.images as the kubelet reports them: largest first, at most NODE_STATUS_MAX_IMAGES, nameless ones left out. */
 export function nodeImages(images: readonly ContainerImage[]): ContainerImage[] {
   return images
