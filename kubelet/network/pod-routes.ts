@@ -13,6 +13,7 @@
 // Once a sync leaves every wanted route in place, setNetworkUnavailable (wired to the NodeStatusManager) is told
 // NetworkUnavailable=False, RouteCreated. stop() removes the routes it made.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { errorMessage } from "../../api/errors.js";
 import type { Node } from "../../api/types/index.js";
 import { Backoff } from "../../client/backoff.js";
@@ -30,9 +31,12 @@ const DEFAULT_RESYNC_MS = 30_000;
 /** Runs `ip ARGS` (iproute2) and resolves its stdout; rejects with its stderr in the message. */
 export type IpRunner = (args: readonly string[]) => Promise<string>;
 
+/** iproute2's `ip`: where Debian installs it, so a kubelet started with a short PATH still finds it. */
+const IP_BINARY = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].find((p) => existsSync(p)) ?? "ip";
+
 export const runIp: IpRunner = (args) =>
   new Promise((resolve, reject) => {
-    execFile("ip", [...args], { timeout: 10_000, encoding: "utf8" }, (err, stdout, stderr) => {
+    execFile(IP_BINARY, [...args], { timeout: 10_000, encoding: "utf8" }, (err, stdout, stderr) => {
       if (err) reject(new Error(`ip ${args.join(" ")}: ${stderr.trim() || err.message}`));
       else resolve(stdout);
     });
