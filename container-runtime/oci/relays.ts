@@ -4,7 +4,7 @@
 //
 // Attach: conmon serves a container's stdio on a unix socket named `attach` in the bundle, of type SOCK_SEQPACKET,
 // which Node's net module cannot open. Each packet conmon sends is one read of the container's output prefixed by
-// a byte naming the stream (1 stdout, 2 stderr); what a client writes goes to the container's stdin as is, and the
+// a byte naming the stream (2 stdout, 3 stderr: conmon's pipe numbers, 1 being stdin); what a client writes goes to the container's stdin as is, and the
 // client's shutdown(SHUT_WR) makes conmon close that stdin unless it runs with --leave-stdin-open. A relay that
 // only copied bytes (socat) would merge packets and lose the stream byte's place; this one keeps packet
 // boundaries and demultiplexes: the container's stdout on its stdout, stderr on its stderr, its own stdin to the
@@ -42,7 +42,7 @@ while (1) {
   if (vec($rout, fileno($s), 1)) {
     my $got = sysread($s, my $packet, 65536);
     last unless $got;
-    put(ord(substr($packet, 0, 1)) == 2 ? \*STDERR : \*STDOUT, substr($packet, 1));
+    put(ord(substr($packet, 0, 1)) == 3 ? \*STDERR : \*STDOUT, substr($packet, 1));
   }
   if ($stdin_open && vec($rout, fileno(STDIN), 1)) {
     my $got = sysread(STDIN, my $data, 8192);
