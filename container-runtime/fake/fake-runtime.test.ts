@@ -3,13 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { CHANNEL_V5, decodeFrame, encodeCloseSignal, encodeFrame, STDIN } from "../../api/streaming/channel-protocol.js";
+import { CHANNEL_V5, encodeCloseSignal, encodeFrame, STDIN } from "../../api/streaming/channel-protocol.js";
 import { GrpcStatus, isCriError } from "../../client/cri/errors.js";
 import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import { imageSpec } from "../../client/cri/types.js";
 import { FakeImageBackend, normalizeReference } from "./fake-images.js";
 import { PORT_FORWARD_V4 } from "../streaming/portforward-protocol.js";
 import { StreamingServer } from "../streaming/server.js";
+import { channelSession } from "../streaming/testing.js";
 import { FakeRuntimeBackend, parseCidr } from "./fake-runtime.js";
 
 const dirs: string[] = [];
@@ -178,7 +179,7 @@ describe("FakeRuntimeBackend", () => {
       await runtime.startContainer(sleeper);
 
       const echoed = await channelSession(await runtime.attach(attach), [encodeFrame(STDIN, "ping\n"), encodeCloseSignal(STDIN)]);
-      expect(echoed.output).toBe("ping\n");
+      expect(echoed.channels.get(1)).toBe("ping\n");
       expect(echoed.status).toMatchObject({ status: "Success" });
 
       // A container that is not `cat` says nothing; the session lasts until the client detaches.
@@ -276,21 +277,3 @@ describe("parseCidr", () => {
   });
 });
 
-/** Runs a channel-protocol session: sends `frames` once open, collects stdout and the Status until the server closes. */
-function channelSession(url: string, frames: Buffer[]): Promise<{ output: string; status: unknown }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, "ws"), [CHANNEL_V5]);
-    let output = "";
-    let status: unknown;
-    ws.on("open", () => {
-      for (const f of frames) ws.send(f);
-    });
-    ws.on("message", (data: Buffer) => {
-      const { channel, payload } = decodeFrame(data);
-      if (channel === 3) status = JSON.parse(payload.toString("utf8"));
-      else output += payload.toString("utf8");
-    });
-    ws.on("close", () => { resolve({ output, status }); });
-    ws.on("error", reject);
-  });
-}

@@ -1,38 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { PassThrough } from "node:stream";
-import { CHANNEL_V4, CHANNEL_V5, decodeFrame, encodeCloseSignal, encodeFrame, encodeResize, exitCodeOf, STDIN } from "../../api/streaming/channel-protocol.js";
+import { CHANNEL_V4, CHANNEL_V5, encodeCloseSignal, encodeFrame, encodeResize, exitCodeOf, STDIN } from "../../api/streaming/channel-protocol.js";
 import type * as cri from "../../client/cri/types.js";
 import { simulatedExecProcess } from "./exec-process.js";
 import { PORT_FORWARD_V4 } from "./portforward-protocol.js";
 import { StreamingServer } from "./server.js";
+import { channelSession } from "./testing.js";
 
 const request = (cmd: string[], stdin = false): cri.ExecRequest => ({ containerId: "c1", cmd, tty: false, stdin, stdout: true, stderr: true });
 
-interface Session {
-  channels: Map<number, string>;
-  status: unknown;
-  closeCode: number;
-}
-
-/** Connects to `url`, sends `frames` once open, and collects what the server sent until it closes. */
-function session(url: string, frames: Buffer[] = [], protocol = CHANNEL_V5): Promise<Session> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, "ws"), [protocol]);
-    const channels = new Map<number, string>();
-    let status: unknown;
-    ws.on("open", () => {
-      for (const f of frames) ws.send(f);
-    });
-    ws.on("message", (data: Buffer) => {
-      const { channel, payload } = decodeFrame(data);
-      if (channel === 3) status = JSON.parse(payload.toString("utf8"));
-      else channels.set(channel, (channels.get(channel) ?? "") + payload.toString("utf8"));
-    });
-    ws.on("close", (closeCode) => { resolve({ channels, status, closeCode }); });
-    ws.on("error", reject);
-  });
-}
+const session = channelSession;
 
 describe("StreamingServer", () => {
   let server: StreamingServer | undefined;
