@@ -1,6 +1,6 @@
 // The runtime daemon's wiring: the backends --backend names, over state under --root, behind the CRI gRPC server
-// on --listen, with /healthz and /metrics on --port, and the streaming server for exec, attach and port-forward sessions on
-// --streaming-address/--streaming-port. The backends start before the socket is served, so a client
+// on --listen, with /healthz and /metrics on --port, and the streaming server for exec, attach and port-forward
+// sessions on --streaming-address/--streaming-port. The backends start before the socket is served, so a client
 // that connects sees the recovered sandboxes and containers at once.
 import { join } from "node:path";
 import type { Logger } from "../component-base/logging.js";

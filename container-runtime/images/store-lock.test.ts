@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { assembleImage, buildLayer, type BuiltImage } from "./offline.js";
-import { ImageStore, MemoryAndFileBlobSource } from "./store.js";
+import { ImageStore, lockOwner, MemoryAndFileBlobSource, processStartTime, staleLockOwner } from "./store.js";
 
 const noWhiteouts = { whiteout: () => Promise.resolve(), opaque: () => Promise.resolve() };
 
@@ -53,6 +53,25 @@ describe("ImageStore across processes", () => {
     const store = new ImageStore({ root, whiteoutWriter: noWhiteouts });
     await add(store, await tinyImage("example.com/b:1"));
     expect((await store.list()).flatMap((r) => r.repoTags)).toEqual(["example.com/b:1"]);
+  });
+
+  it("takes over a lock whose pid now names another process, started at another time", async () => {
+    await mkdir(root, { recursive: true });
+    // Our parent runs, but the lock says it started at another time: the pid was reused.
+    const started = processStartTime(process.ppid);
+    expect(started).toMatch(/^\d+$/);
+    await writeFile(path.join(root, "store.lock"), `${process.ppid} ${Number(started) + 1}`);
+    const store = new ImageStore({ root, whiteoutWriter: noWhiteouts });
+    await add(store, await tinyImage("example.com/f:1"));
+    expect((await store.list()).flatMap((r) => r.repoTags)).toEqual(["example.com/f:1"]);
+  });
+
+  it("names its holder with pid and start time, and judges holders by both", () => {
+    expect(lockOwner(process.pid)).toBe(`${process.pid} ${processStartTime(process.pid) ?? ""}`);
+    expect(staleLockOwner(lockOwner(process.ppid))).toBe(false);
+    expect(staleLockOwner(String(process.ppid))).toBe(false);
+    expect(staleLockOwner("")).toBe(false);
+    expect(staleLockOwner(`${spawnSync(process.execPath, ["-e", ""]).pid}`)).toBe(true);
   });
 
   it("loses no index entry when three stores on one root add images at once", async () => {
