@@ -327,39 +327,49 @@ export class ImageStore {
     const names = references.map(normalizeReference);
     return this.serialized(async () => {
       await this.ensureLayout();
-      await this.storeBlob(source, descriptor);
-      let manifestDescriptor = descriptor;
-      let manifestBytes = await this.readBlob(descriptor.digest);
-      if (isIndexDocument(manifestBytes)) {
-        const chosen = chooseManifest(parseImageIndex(manifestBytes));
-        if (chosen === undefined) throw new ImageNotFoundError(`${names.join(", ")} for this platform`);
-        await this.storeBlob(source, chosen);
-        manifestDescriptor = chosen;
-        manifestBytes = await this.readBlob(chosen.digest);
+      try {
+        return await this.storeImage(source, descriptor, names);
+      } catch (error) {
+        // What this attempt stored before it failed (a bad layer, a pull cut short) belongs to no image: drop it.
+        await this.collectGarbage().catch(() => undefined);
+        throw error;
       }
-      const manifest = parseImageManifest(manifestBytes);
-      await this.storeBlob(source, manifest.config);
-      const config = parseImageConfig(await this.readBlob(manifest.config.digest));
-      if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-        throw new DigestMismatchError(`${manifest.layers.length} diff_ids`, `${config.rootfs.diff_ids.length}`);
-      }
-      for (const [i, layer] of manifest.layers.entries()) {
-        await this.storeBlob(source, layer);
-        await this.ensureUnpacked(layer, config.rootfs.diff_ids[i] ?? "");
-      }
-      const kept = (await this.readIndex()).filter((d) => {
-        const name = d.annotations?.[REF_NAME_ANNOTATION];
-        return name === undefined || !names.includes(name);
-      });
-      const added: Descriptor[] = names.map((name) => ({
-        mediaType: manifestDescriptor.mediaType === MEDIA_TYPE.dockerManifest ? MEDIA_TYPE.dockerManifest : MEDIA_TYPE.manifest,
-        digest: manifestDescriptor.digest,
-        size: manifestDescriptor.size,
-        annotations: { [REF_NAME_ANNOTATION]: name },
-      }));
-      await this.writeIndex([...kept, ...added]);
-      return this.recordFor(manifestDescriptor.digest, [...kept, ...added]);
     });
+  }
+
+  private async storeImage(source: BlobSource, descriptor: Descriptor, names: readonly string[]): Promise<ImageRecord> {
+    await this.storeBlob(source, descriptor);
+    let manifestDescriptor = descriptor;
+    let manifestBytes = await this.readBlob(descriptor.digest);
+    if (isIndexDocument(manifestBytes)) {
+      const chosen = chooseManifest(parseImageIndex(manifestBytes));
+      if (chosen === undefined) throw new ImageNotFoundError(`${names.join(", ")} for this platform`);
+      await this.storeBlob(source, chosen);
+      manifestDescriptor = chosen;
+      manifestBytes = await this.readBlob(chosen.digest);
+    }
+    const manifest = parseImageManifest(manifestBytes);
+    await this.storeBlob(source, manifest.config);
+    const config = parseImageConfig(await this.readBlob(manifest.config.digest));
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw new DigestMismatchError(`${manifest.layers.length} diff_ids`, `${config.rootfs.diff_ids.length}`);
+    }
+    for (const [i, layer] of manifest.layers.entries()) {
+      await this.storeBlob(source, layer);
+      await this.ensureUnpacked(layer, config.rootfs.diff_ids[i] ?? "");
+    }
+    const kept = (await this.readIndex()).filter((d) => {
+      const name = d.annotations?.[REF_NAME_ANNOTATION];
+      return name === undefined || !names.includes(name);
+    });
+    const added: Descriptor[] = names.map((name) => ({
+      mediaType: manifestDescriptor.mediaType === MEDIA_TYPE.dockerManifest ? MEDIA_TYPE.dockerManifest : MEDIA_TYPE.manifest,
+      digest: manifestDescriptor.digest,
+      size: manifestDescriptor.size,
+      annotations: { [REF_NAME_ANNOTATION]: name },
+    }));
+    await this.writeIndex([...kept, ...added]);
+    return this.recordFor(manifestDescriptor.digest, [...kept, ...added]);
   }
 
   private async recordFor(manifestDigest: string, index: readonly Descriptor[]): Promise<ImageRecord> {
