@@ -479,7 +479,13 @@ export class OciRuntimeBackend implements RuntimeBackend {
         rmSync(pidFile, { force: true });
       });
       return childExecProcess(child, () => {
-        killPidFile(pidFile);
+        // runc writes the pid file a moment after the process starts: a kill asked before then waits for it.
+        if (killPidFile(pidFile)) return;
+        const retry = setInterval(() => {
+          if (killPidFile(pidFile)) clearInterval(retry);
+        }, 50);
+        retry.unref();
+        child.once("close", () => { clearInterval(retry); });
       });
     });
   }
@@ -706,12 +712,22 @@ function portMapping(mapping: cri.PortMapping): PortMapping[] {
   return [{ hostPort: mapping.hostPort, containerPort: mapping.containerPort, protocol, ...(mapping.hostIp !== "" ? { hostIP: mapping.hostIp } : {}) }];
 }
 
-/** SIGKILLs the process a runc pid file names; nothing when the file is not written yet or the process is gone. */
-function killPidFile(path: string): void {
+/**
+ * SIGKILLs the process a runc pid file names; false when the file is not written (completely) yet. A process
+ * already gone counts as killed.
+ */
+function killPidFile(path: string): boolean {
+  let pid: number;
   try {
-    const pid = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGKILL");
+    pid = Number(readFileSync(path, "utf8").trim());
   } catch {
-    // No pid file yet (runc has not started the process) or the process already ended.
+    return false;
   }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // The process already ended.
+  }
+  return true;
 }

@@ -304,6 +304,11 @@ export class OciRuntime {
       "--runtime-arg", this.runcRoot,
       ...runcCreateArgs.flatMap((arg) => ["--runtime-arg", arg]),
       ...stdio,
+      // conmon forks once instead of twice and so stays our child: when it exits, Node reaps it at once. Without
+      // --sync it would be the orphan of a double fork, reparented to PID 1 (or the nearest child subreaper, which
+      // Node cannot make itself: prctl(PR_SET_CHILD_SUBREAPER) is not reachable from JavaScript), and an init that
+      // reaps lazily would leave it a zombie. conmon survives our exit either way (its own session, see detached).
+      "--sync",
       "--log-level", "info",
     ];
     // conmon's own messages go to a file in the bundle: a pipe to us would break when we exit.
@@ -326,6 +331,8 @@ export class OciRuntime {
         const message = typeof reply.message === "string" ? reply.message : JSON.stringify(reply);
         throw new ContainerError(id, `runc create failed: ${message}`);
       }
+      // With --sync conmon writes no -P file (it only does so after its second fork): the child we spawned is it.
+      if (child.pid !== undefined) await writeFile(join(bundle, "conmon.pid"), `${child.pid}\n`);
       return pid;
     } finally {
       closeSync(outFd);

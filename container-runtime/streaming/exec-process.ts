@@ -7,12 +7,16 @@ import { PassThrough, type Readable } from "node:stream";
 import type { TerminalSize } from "../../api/streaming/channel-protocol.js";
 import type { ExecProcess, PortConnection } from "./server.js";
 
+/** How long a child may take to end after `killProcess` ended what it started, before it is killed itself. */
+const CHILD_GRACE_MS = 5_000;
+
 /**
  * A child process as an ExecProcess; a signal death reads as 128 + the signal's number, as a shell reports it.
  * `killProcess` ends what the child started when killing the child alone would not (a process runc exec
- * placed in a container outlives runc).
+ * placed in a container outlives runc). The child is then left to reap it and exit (SIGKILLed only after a
+ * grace period): killed first, it would orphan the process to the container's init, which may never reap it.
  */
-export function childExecProcess(child: ChildProcess, killProcess: () => void = () => undefined): ExecProcess {
+export function childExecProcess(child: ChildProcess, killProcess?: () => void): ExecProcess {
   const exited = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code, signal) => {
@@ -26,8 +30,14 @@ export function childExecProcess(child: ChildProcess, killProcess: () => void = 
     exited,
     kill: () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      if (killProcess === undefined) {
+        child.kill("SIGKILL");
+        return;
+      }
       killProcess();
-      child.kill("SIGKILL");
+      const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_GRACE_MS);
+      timer.unref();
+      child.once("exit", () => { clearTimeout(timer); });
     },
   };
 }

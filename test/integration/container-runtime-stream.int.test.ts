@@ -224,6 +224,10 @@ describe.skipIf(skip)("kubelab-runtime --backend oci: attach, port-forward, pod 
 
   it("closes a stdin_once container's stdin at the end of the attach, which ends with Success when it exits", async () => {
     const id = await startContainer("once", ["sh", "-c", "cat; echo done >&2"], { stdin: true, stdinOnce: true });
+    // conmon runs with --sync: it stays the daemon's child, so the daemon reaps it as soon as it exits.
+    const conmonPid = Number(readFileSync(join(runtimeRoot, "containers", id, "conmon.pid"), "utf8").trim());
+    const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+    expect(parentOf(conmonPid)).toBe(daemon?.pid);
     const session = new ChannelSession(await reachable(await cri().attach({ containerId: id, stdin: true, tty: false, stdout: true, stderr: true })));
     await session.opened;
     session.send(encodeFrame(STDIN, "only once\n"));
@@ -237,6 +241,7 @@ describe.skipIf(skip)("kubelab-runtime --backend oci: attach, port-forward, pod 
       return status.state === "CONTAINER_EXITED" ? status : undefined;
     });
     expect(exited.exitCode).toBe(0);
+    await waitFor("conmon to exit and be reaped (no zombie left)", () => !existsSync(`/proc/${conmonPid}`) || undefined, 10_000);
   }, 30_000);
 
   it("attaches to a tty container and resizes its terminal", async () => {
