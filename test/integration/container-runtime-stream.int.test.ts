@@ -279,6 +279,28 @@ describe.skipIf(skip)("kubelab-runtime --backend oci: attach, port-forward, pod 
     expect(refused.errors.get(8081)).toMatch(/error forwarding port 8081: dial tcp4 127\.0\.0\.1:8081: Connection refused/);
   }, 40_000);
 
+  it("forwards a host-network pod's port from the node's loopback, and gives its containers the host's resolv.conf", async () => {
+    const hostPod = sandboxConfig(`rstream-host-${runId}`, { logDirectory: join(dir, "pods-host"), linux: { ...podLinux(), namespaceOptions: { network: "NODE", pid: "CONTAINER", ipc: "POD", targetId: "" } } });
+    const hostPodId = await cri().runPodSandbox(hostPod);
+    try {
+      const port = 20_000 + Math.floor(Math.random() * 20_000);
+      const id = await cri().createContainer({
+        podSandboxId: hostPodId,
+        config: containerConfig("httpd", "busybox", { command: ["sh", "-c", `mkdir -p /www && echo hello-from-the-node > /www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /www`] }),
+        sandboxConfig: hostPod,
+      });
+      await cri().startContainer(id);
+      expect((await cri().execSync(id, ["cat", "/etc/resolv.conf"], 10)).stdout.toString()).toBe(readFileSync("/etc/resolv.conf", "utf8"));
+      const answer = await waitFor("the node's page through the tunnel", async () => {
+        const session = await portForwardSession(await reachable(await cri().portForward({ podSandboxId: hostPodId, port: [port] })), new Map([[port, "GET / HTTP/1.0\r\n\r\n"]]));
+        return session.data.get(port)?.includes("hello-from-the-node") === true ? session : undefined;
+      }, 20_000);
+      expect(answer.data.get(port)).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    } finally {
+      await cri().removePodSandbox(hostPodId);
+    }
+  }, 40_000);
+
   it.skipIf(!cgroupLimits)("updates a running container's CPU and memory limits in its cgroup", async () => {
     const resources = (memory: number, quota: number): LinuxContainerResources => ({ cpuPeriod: 100_000, cpuQuota: quota, cpuShares: 256, memoryLimitInBytes: memory, oomScoreAdj: 0, cpusetCpus: "", cpusetMems: "", unified: {}, memorySwapLimitInBytes: 0 });
     const linux: LinuxContainerConfig = { resources: resources(64 << 20, 50_000), privileged: false, runAsUsername: "", readonlyRootfs: false, supplementalGroups: [], noNewPrivs: false, addCapabilities: [], dropCapabilities: [], maskedPaths: [], readonlyPaths: [] };
