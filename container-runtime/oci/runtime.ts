@@ -5,8 +5,8 @@
 // and a new process finds them again through runc's state root and the bundles under `stateDir`.
 //
 // Layout under stateDir:  runc/ (runc --root)   containers/<id>/ (config.json, pidfile, conmon.pid, conmon.log,
-//                         conmon's attach socket and ctl FIFO)   exits/<id> (exit code)   attach/<id> (conmon's link
-//                         to the bundle)   networks/<sandboxId>.json (the CNI ADD result, for DEL)
+//                         conmon's attach socket and ctl FIFO)   exits/<id> (exit code)   attach/ (conmon's
+//                         --socket-dir-path)   networks/<sandboxId>.json (the CNI ADD result, for DEL)
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
