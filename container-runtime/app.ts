@@ -1,6 +1,6 @@
 // The runtime daemon's wiring: the backends --backend names, over state under --root, behind the CRI gRPC server
-// on --listen, with /healthz and /metrics on --port, and the streaming server for exec sessions on
-// --streaming-address/--streaming-port. The backends start before the socket is served, so a client
+// on --listen, with /healthz and /metrics on --port, and the streaming server for exec, attach and port-forward
+// sessions on --streaming-address/--streaming-port. The backends start before the socket is served, so a client
 // that connects sees the recovered sandboxes and containers at once.
 import { join } from "node:path";
 import type { Logger } from "../component-base/logging.js";
@@ -16,7 +16,7 @@ import { OciRuntimeBackend } from "./oci-backend/runtime.js";
 import { OciRuntime } from "./oci/index.js";
 import { backendName, type RuntimeFlags } from "./options.js";
 import { startCriServer } from "./server.js";
-import { StreamingServer, type ExecStreamRegistrar } from "./streaming/server.js";
+import { StreamingServer, type StreamRegistrar } from "./streaming/server.js";
 
 export interface Backends {
   runtime: RuntimeBackend;
@@ -24,7 +24,7 @@ export interface Backends {
 }
 
 /** The backends the flags ask for, not yet started. */
-export function createBackends(flags: RuntimeFlags, logger?: Logger, streaming?: ExecStreamRegistrar): Backends {
+export function createBackends(flags: RuntimeFlags, logger?: Logger, streaming?: StreamRegistrar): Backends {
   const streamingOption = streaming !== undefined ? { streaming } : {};
   switch (backendName(flags.backend)) {
     case "oci": {

@@ -20,7 +20,7 @@ export const runtimeFlags = defineFlags({
   podCidr: { type: "string", help: "The pod CIDR sandboxes take their IPs from until the kubelet sends one (UpdateRuntimeConfig)." },
   port: { type: "number", default: 0, help: "The port of the /healthz and /metrics server; 0 serves none." },
   bindAddress: { type: "string", default: "127.0.0.1", help: "The address of the /healthz and /metrics server." },
-  streamingAddress: { type: "string", default: "127.0.0.1", help: "The address of the streaming server that serves exec sessions (the URLs Exec returns); keep it on loopback unless the node's kubelet is elsewhere." },
+  streamingAddress: { type: "string", default: "127.0.0.1", help: "The address of the streaming server that serves exec, attach and port-forward sessions (the URLs Exec, Attach and PortForward return); keep it on loopback unless the node's kubelet is elsewhere." },
   streamingPort: { type: "number", default: 0, help: "The port of the streaming server; 0 picks a free one." },
   ...loggingFlags,
 });

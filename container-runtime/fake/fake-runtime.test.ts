@@ -2,10 +2,15 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { CHANNEL_V5, encodeCloseSignal, encodeFrame, STDIN } from "../../api/streaming/channel-protocol.js";
 import { GrpcStatus, isCriError } from "../../client/cri/errors.js";
 import { containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import { imageSpec } from "../../client/cri/types.js";
 import { FakeImageBackend, normalizeReference } from "./fake-images.js";
+import { PORT_FORWARD_V4 } from "../streaming/portforward-protocol.js";
+import { StreamingServer } from "../streaming/server.js";
+import { channelSession } from "../streaming/testing.js";
 import { FakeRuntimeBackend, parseCidr } from "./fake-runtime.js";
 
 const dirs: string[] = [];
@@ -141,7 +146,11 @@ describe("FakeRuntimeBackend", () => {
     const images = new FakeImageBackend({});
     await images.pullImage({ image: imageSpec("nginx") });
     const registered: string[][] = [];
-    const streaming = { registerExec: (req: { cmd: string[] }): string => (registered.push(req.cmd), "http://127.0.0.1:1/exec/t") };
+    const streaming = {
+      registerExec: (req: { cmd: string[] }): string => (registered.push(req.cmd), "http://127.0.0.1:1/exec/t"),
+      registerAttach: (): string => "http://127.0.0.1:1/attach/t",
+      registerPortForward: (): string => "http://127.0.0.1:1/portforward/t",
+    };
     const runtime = new FakeRuntimeBackend({ images, streaming });
     const pod = await runtime.runPodSandbox(sandboxConfig("p"), "");
     const id = await runtime.createContainer({ podSandboxId: pod, config: containerConfig("x", "nginx"), sandboxConfig: sandboxConfig("p") });
@@ -152,6 +161,54 @@ describe("FakeRuntimeBackend", () => {
     await expectCode(runtime.exec({ ...request, cmd: [] }), GrpcStatus.INVALID_ARGUMENT);
     expect(await runtime.exec(request)).toBe("http://127.0.0.1:1/exec/t");
     expect(registered).toEqual([["cat"]]);
+  });
+
+  it("serves a simulated attach and an echoing port-forward through a real streaming server", async () => {
+    const images = new FakeImageBackend({});
+    await images.pullImage({ image: imageSpec("busybox") });
+    const streaming = new StreamingServer();
+    await streaming.start();
+    try {
+      const runtime = new FakeRuntimeBackend({ images, streaming });
+      const pod = await runtime.runPodSandbox(sandboxConfig("p"), "");
+      const cat = await runtime.createContainer({ podSandboxId: pod, config: containerConfig("cat", "busybox", { command: ["cat"], stdin: true }), sandboxConfig: sandboxConfig("p") });
+      const sleeper = await runtime.createContainer({ podSandboxId: pod, config: containerConfig("sleep", "busybox", { command: ["sleep", "1d"] }), sandboxConfig: sandboxConfig("p") });
+      const attach = { containerId: cat, stdin: true, tty: false, stdout: true, stderr: true };
+      await expectCode(runtime.attach(attach), GrpcStatus.FAILED_PRECONDITION);
+      await runtime.startContainer(cat);
+      await runtime.startContainer(sleeper);
+
+      const echoed = await channelSession(await runtime.attach(attach), [encodeFrame(STDIN, "ping\n"), encodeCloseSignal(STDIN)]);
+      expect(echoed.channels.get(1)).toBe("ping\n");
+      expect(echoed.status).toMatchObject({ status: "Success" });
+
+      // A container that is not `cat` says nothing; the session lasts until the client detaches.
+      const ws = new WebSocket((await runtime.attach({ ...attach, containerId: sleeper })).replace(/^http/, "ws"), [CHANNEL_V5]);
+      await new Promise((resolve) => ws.once("open", resolve));
+      const received: Buffer[] = [];
+      ws.on("message", (data: Buffer) => received.push(data));
+      ws.send(encodeFrame(STDIN, "ignored"));
+      ws.close();
+      await new Promise((resolve) => ws.once("close", resolve));
+      expect(received).toEqual([]);
+
+      const forward = await runtime.portForward({ podSandboxId: pod, port: [] });
+      const tunnel = new WebSocket(`${forward.replace(/^http/, "ws")}?port=8080`, [PORT_FORWARD_V4]);
+      const frames: Buffer[] = [];
+      tunnel.on("message", (data: Buffer) => {
+        frames.push(data);
+        if (frames.length === 2) tunnel.send(Buffer.concat([Buffer.of(0), Buffer.from("hello")]));
+        if (frames.length === 3) tunnel.close();
+      });
+      await new Promise((resolve) => tunnel.once("close", resolve));
+      expect(frames.map((f) => [...f.subarray(0, 1)])).toEqual([[0], [1], [0]]);
+      expect(frames[0]?.readUInt16LE(1)).toBe(8080);
+      expect(frames[2]?.subarray(1).toString()).toBe("hello");
+      await runtime.stopPodSandbox(pod);
+      await expectCode(runtime.portForward({ podSandboxId: pod, port: [80] }), GrpcStatus.FAILED_PRECONDITION);
+    } finally {
+      await streaming.close();
+    }
   });
 
   it("gives host-network sandboxes no pod IP and reuses the addresses of stopped sandboxes", async () => {
@@ -219,3 +276,4 @@ describe("parseCidr", () => {
     expect(() => parseCidr("fd00::/64")).toThrow(/not an IPv4 CIDR/);
   });
 });
+

@@ -10,15 +10,19 @@
 // directory when one is given, so a restarted daemon finds its sandboxes and containers (still "running": a fake
 // container has no process to lose). ExecSync answers `echo`, `true`, `false`, `sh -c "exit N"` and succeeds
 // with no output for anything else (enough for exec probes); Exec streams the same simulated answers (plus `cat`
-// echoing stdin) through the streaming server when one is given; Attach and PortForward fail UNIMPLEMENTED. Stats are steady made-up figures (4 MiB, 1 millicore) for running containers only.
+// echoing stdin) through the streaming server when one is given. Attach simulates the main process: a container
+// whose command is `cat` echoes the client's input, any other streams nothing until the client detaches.
+// PortForward connects every port to an in-memory echo server (no process listens anywhere): enough to exercise
+// the protocol end to end. Without a streaming server the three answer UNIMPLEMENTED. Stats are steady made-up
+// figures (4 MiB, 1 millicore) for running containers only.
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
 import type { BackendStatus, ImageBackend, RuntimeBackend } from "../backend.js";
 import { matchesId, matchesLabels, newId, resolveId } from "../filters.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
-import { simulatedExecProcess } from "../streaming/exec-process.js";
-import type { ExecStreamRegistrar } from "../streaming/server.js";
+import { echoPortConnection, simulatedAttachProcess, simulatedExecProcess } from "../streaming/exec-process.js";
+import type { StreamRegistrar } from "../streaming/server.js";
 
 export const FAKE_RUNTIME_NAME = "kubelab-fake";
 export const FAKE_RUNTIME_VERSION = "0.1.0";
@@ -78,8 +82,8 @@ export interface FakeRuntimeOptions {
   nowNs?: () => bigint;
   /** What Status reports; tests use it to see a not-ready runtime or network. */
   status?: () => BackendStatus;
-  /** The streaming server Exec hands sessions to; without one, Exec answers UNIMPLEMENTED. */
-  streaming?: ExecStreamRegistrar;
+  /** The streaming server Exec, Attach and PortForward hand sessions to; without one, they answer UNIMPLEMENTED. */
+  streaming?: StreamRegistrar;
 }
 
 export class FakeRuntimeBackend implements RuntimeBackend {
@@ -344,14 +348,26 @@ export class FakeRuntimeBackend implements RuntimeBackend {
     });
   }
 
+  /** A URL on the streaming server for a simulated attach to the container's main process (see the top). */
   attach(request: cri.AttachRequest): Promise<string> {
-    return this.streaming(request.containerId, "attach");
+    return this.run(() => {
+      const c = resolveId(this.containers, request.containerId, "container").record;
+      if (c.state !== "CONTAINER_RUNNING") throw failedPrecondition(`container ${c.id} is not running`);
+      const streaming = this.options.streaming;
+      if (streaming === undefined) throw unimplemented("the fake runtime serves no attach streams without a streaming server");
+      const command = [...c.config.command, ...c.config.args];
+      return streaming.registerAttach({ ...request, containerId: c.id }, () => simulatedAttachProcess(command));
+    });
   }
 
+  /** A URL on the streaming server whose every port answers as an echo server. */
   portForward(request: cri.PortForwardRequest): Promise<string> {
     return this.run(() => {
-      resolveId(this.sandboxes, request.podSandboxId, "pod sandbox");
-      throw unimplemented("the fake runtime has no processes to port-forward to");
+      const s = resolveId(this.sandboxes, request.podSandboxId, "pod sandbox").record;
+      if (s.state !== "SANDBOX_READY") throw failedPrecondition(`pod sandbox ${s.id} is not ready`);
+      const streaming = this.options.streaming;
+      if (streaming === undefined) throw unimplemented("the fake runtime serves no port-forward streams without a streaming server");
+      return streaming.registerPortForward({ ...request, podSandboxId: s.id }, () => echoPortConnection());
     });
   }
 
@@ -374,14 +390,6 @@ export class FakeRuntimeBackend implements RuntimeBackend {
 
   private find<T>(records: ReadonlyMap<string, T>, id: string): { id: string; record: T } | undefined {
     return findRecord(records, id);
-  }
-
-  private streaming(containerId: string, what: string): Promise<string> {
-    return this.run(() => {
-      const c = resolveId(this.containers, containerId, "container").record;
-      if (c.state !== "CONTAINER_RUNNING") throw failedPrecondition(`container ${c.id} is not running`);
-      throw unimplemented(`the fake runtime serves no ${what} streams`);
-    });
   }
 
   private exit(c: ContainerRecord, exitCode: number, reason: string, message: string): void {

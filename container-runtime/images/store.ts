@@ -15,7 +15,7 @@
  * each blob and layer go to a temporary name first and are renamed into place, so a crash leaves no half-entry.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -136,6 +136,36 @@ function processRuns(pid: number): boolean {
   }
 }
 
+/** When the process started, in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined if unknown. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields from its closing one.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The store lock's content for a holder: "<pid> <start time>" (the start time left out where /proc has none). */
+export function lockOwner(pid: number): string {
+  const started = processStartTime(pid);
+  return started === undefined ? String(pid) : `${pid} ${started}`;
+}
+
+/**
+ * Whether a lock naming `owner` may be taken over: its pid does not run, or runs with another start time (the pid
+ * was reused). An empty or unreadable owner is a holder between creating and writing the file: not stale.
+ */
+export function staleLockOwner(owner: string): boolean {
+  const [pidText = "", started] = owner.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (!processRuns(pid)) return true;
+  const now = processStartTime(pid);
+  return started !== undefined && now !== undefined && now !== started;
+}
+
 const hex = (digest: string): string => digest.slice("sha256:".length);
 
 async function exists(file: string): Promise<boolean> {
@@ -180,22 +210,22 @@ export class ImageStore {
   }
 
   /**
-   * Runs `task` holding <root>/store.lock, a file created exclusively that names the holder's pid; another process
-   * waits for it to go. A lock whose pid no longer runs (a holder killed mid-write) is taken over.
+   * Runs `task` holding <root>/store.lock, a file created exclusively that names the holder: its pid and the start
+   * time of that process (/proc/<pid>/stat). Another process waits for it to go. A lock whose holder no longer runs
+   * (killed mid-write) is taken over, also when its pid was reused by a process started at another time.
    */
   private async withStoreLock<T>(task: () => Promise<T>): Promise<T> {
     await mkdir(this.root, { recursive: true });
     const lockFile = path.join(this.root, "store.lock");
     for (;;) {
       try {
-        await writeFile(lockFile, String(process.pid), { flag: "wx" });
+        await writeFile(lockFile, lockOwner(process.pid), { flag: "wx" });
         break;
       } catch (error: unknown) {
         if (errorCode(error) !== "EEXIST") throw error;
       }
       // An empty file is a holder between creating and writing it: alive.
-      const holder = Number(await readFile(lockFile, "utf8").catch(() => ""));
-      if (Number.isInteger(holder) && holder > 0 && !processRuns(holder)) await rm(lockFile, { force: true });
+      if (staleLockOwner(await readFile(lockFile, "utf8").catch(() => ""))) await rm(lockFile, { force: true });
       else await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
     }
     try {
@@ -297,39 +327,49 @@ export class ImageStore {
     const names = references.map(normalizeReference);
     return this.serialized(async () => {
       await this.ensureLayout();
-      await this.storeBlob(source, descriptor);
-      let manifestDescriptor = descriptor;
-      let manifestBytes = await this.readBlob(descriptor.digest);
-      if (isIndexDocument(manifestBytes)) {
-        const chosen = chooseManifest(parseImageIndex(manifestBytes));
-        if (chosen === undefined) throw new ImageNotFoundError(`${names.join(", ")} for this platform`);
-        await this.storeBlob(source, chosen);
-        manifestDescriptor = chosen;
-        manifestBytes = await this.readBlob(chosen.digest);
+      try {
+        return await this.storeImage(source, descriptor, names);
+      } catch (error) {
+        // What this attempt stored before it failed (a bad layer, a pull cut short) belongs to no image: drop it.
+        await this.collectGarbage().catch(() => undefined);
+        throw error;
       }
-      const manifest = parseImageManifest(manifestBytes);
-      await this.storeBlob(source, manifest.config);
-      const config = parseImageConfig(await this.readBlob(manifest.config.digest));
-      if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-        throw new DigestMismatchError(`${manifest.layers.length} diff_ids`, `${config.rootfs.diff_ids.length}`);
-      }
-      for (const [i, layer] of manifest.layers.entries()) {
-        await this.storeBlob(source, layer);
-        await this.ensureUnpacked(layer, config.rootfs.diff_ids[i] ?? "");
-      }
-      const kept = (await this.readIndex()).filter((d) => {
-        const name = d.annotations?.[REF_NAME_ANNOTATION];
-        return name === undefined || !names.includes(name);
-      });
-      const added: Descriptor[] = names.map((name) => ({
-        mediaType: manifestDescriptor.mediaType === MEDIA_TYPE.dockerManifest ? MEDIA_TYPE.dockerManifest : MEDIA_TYPE.manifest,
-        digest: manifestDescriptor.digest,
-        size: manifestDescriptor.size,
-        annotations: { [REF_NAME_ANNOTATION]: name },
-      }));
-      await this.writeIndex([...kept, ...added]);
-      return this.recordFor(manifestDescriptor.digest, [...kept, ...added]);
     });
+  }
+
+  private async storeImage(source: BlobSource, descriptor: Descriptor, names: readonly string[]): Promise<ImageRecord> {
+    await this.storeBlob(source, descriptor);
+    let manifestDescriptor = descriptor;
+    let manifestBytes = await this.readBlob(descriptor.digest);
+    if (isIndexDocument(manifestBytes)) {
+      const chosen = chooseManifest(parseImageIndex(manifestBytes));
+      if (chosen === undefined) throw new ImageNotFoundError(`${names.join(", ")} for this platform`);
+      await this.storeBlob(source, chosen);
+      manifestDescriptor = chosen;
+      manifestBytes = await this.readBlob(chosen.digest);
+    }
+    const manifest = parseImageManifest(manifestBytes);
+    await this.storeBlob(source, manifest.config);
+    const config = parseImageConfig(await this.readBlob(manifest.config.digest));
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw new DigestMismatchError(`${manifest.layers.length} diff_ids`, `${config.rootfs.diff_ids.length}`);
+    }
+    for (const [i, layer] of manifest.layers.entries()) {
+      await this.storeBlob(source, layer);
+      await this.ensureUnpacked(layer, config.rootfs.diff_ids[i] ?? "");
+    }
+    const kept = (await this.readIndex()).filter((d) => {
+      const name = d.annotations?.[REF_NAME_ANNOTATION];
+      return name === undefined || !names.includes(name);
+    });
+    const added: Descriptor[] = names.map((name) => ({
+      mediaType: manifestDescriptor.mediaType === MEDIA_TYPE.dockerManifest ? MEDIA_TYPE.dockerManifest : MEDIA_TYPE.manifest,
+      digest: manifestDescriptor.digest,
+      size: manifestDescriptor.size,
+      annotations: { [REF_NAME_ANNOTATION]: name },
+    }));
+    await this.writeIndex([...kept, ...added]);
+    return this.recordFor(manifestDescriptor.digest, [...kept, ...added]);
   }
 
   private async recordFor(manifestDigest: string, index: readonly Descriptor[]): Promise<ImageRecord> {

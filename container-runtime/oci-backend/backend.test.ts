@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { codeOf, containerConfig, sandboxConfig } from "../../client/cri/testing.js";
 import type { ImageRecord } from "../images/store.js";
 import { buildRuntimeSpec, ContainerNotFoundError } from "../oci/index.js";
-import type { ContainerRequest, ContainerState, HostCapabilities, SandboxNetwork } from "../oci/index.js";
+import type { ContainerRequest, ContainerResources, ContainerState, HostCapabilities, SandboxNetwork } from "../oci/index.js";
+import type { AttachRequest, LinuxContainerResources, PortForwardRequest } from "../../client/cri/types.js";
+import type { StreamRegistrar } from "../streaming/server.js";
 import { OciRuntimeBackend, type ImageOperations, type OciOperations } from "./runtime.js";
 
 const dirs: string[] = [];
@@ -78,6 +80,20 @@ class StandInOci implements OciOperations {
   spawnExec(): ReturnType<OciOperations["spawnExec"]> {
     throw new Error("the stand-in runs no processes");
   }
+  spawnAttach(): ReturnType<OciOperations["spawnAttach"]> {
+    throw new Error("the stand-in runs no processes");
+  }
+  resizeTerminal(): Promise<void> {
+    return Promise.resolve();
+  }
+  spawnPortForward(): ReturnType<OciOperations["spawnPortForward"]> {
+    throw new Error("the stand-in runs no processes");
+  }
+  readonly updated: { id: string; resources: ContainerResources | undefined }[] = [];
+  updateContainerResources(id: string, resources: ContainerResources | undefined): Promise<void> {
+    this.updated.push({ id, resources });
+    return Promise.resolve();
+  }
   containerStats(): ReturnType<OciOperations["containerStats"]> {
     return Promise.reject(new Error("no cgroup"));
   }
@@ -98,12 +114,29 @@ function standInImages(): ImageOperations {
   };
 }
 
-function setup(podCidr?: string): { backend: OciRuntimeBackend; oci: StandInOci; dir: string; make: () => OciRuntimeBackend } {
+/** Records the sessions the backend registers; the URL names the kind. */
+class StandInStreaming implements StreamRegistrar {
+  readonly attaches: AttachRequest[] = [];
+  readonly forwards: PortForwardRequest[] = [];
+  registerExec(): string {
+    return "http://streaming/exec/t";
+  }
+  registerAttach(request: AttachRequest): string {
+    this.attaches.push(request);
+    return "http://streaming/attach/t";
+  }
+  registerPortForward(request: PortForwardRequest): string {
+    this.forwards.push(request);
+    return "http://streaming/portforward/t";
+  }
+}
+
+function setup(podCidr?: string, extra: { streaming?: StreamRegistrar; hostResolvConf?: string } = {}): { backend: OciRuntimeBackend; oci: StandInOci; dir: string; make: () => OciRuntimeBackend } {
   const dir = mkdtempSync(join(tmpdir(), "oci-backend-"));
   dirs.push(dir);
   const oci = new StandInOci(dir);
   const make = (): OciRuntimeBackend =>
-    new OciRuntimeBackend({ stateDir: join(dir, "state"), oci, images: standInImages(), cniConfigDir: join(dir, "cni"), ipamDataDir: join(dir, "ipam"), defaultLogDir: join(dir, "logs"), ...(podCidr !== undefined ? { podCidr } : {}) });
+    new OciRuntimeBackend({ stateDir: join(dir, "state"), oci, images: standInImages(), cniConfigDir: join(dir, "cni"), ipamDataDir: join(dir, "ipam"), defaultLogDir: join(dir, "logs"), ...(podCidr !== undefined ? { podCidr } : {}), ...extra });
   return { backend: make(), oci, dir, make };
 }
 
@@ -202,5 +235,73 @@ describe("OciRuntimeBackend", () => {
     const restarted = make();
     await restarted.start();
     expect((await restarted.podSandboxStatus(podId)).status).toMatchObject({ state: "SANDBOX_NOTREADY" });
+  });
+
+  it("gives every container the pod's resolv.conf and hostname, and a host-network pod the host's resolv.conf", async () => {
+    const hostResolv = join(tmpdir(), `rstream-resolv-${process.pid}`);
+    writeFileSync(hostResolv, "nameserver 192.0.2.53\n");
+    try {
+      const { backend, oci } = setup("10.244.9.0/24", { hostResolvConf: hostResolv });
+      await backend.start();
+      const pod = sandboxConfig("web", { hostname: "web-0", dnsConfig: { servers: ["10.96.0.10"], searches: ["default.svc.cluster.local", "svc.cluster.local"], options: ["ndots:5"] } });
+      const podId = await backend.runPodSandbox(pod, "");
+      await backend.createContainer({ podSandboxId: podId, config: containerConfig("app", "jocatalin/kubernetes-bootcamp:v1"), sandboxConfig: pod });
+      const mounts = oci.created[0]?.mounts ?? [];
+      const file = (path: string): string => readFileSync(mounts.find((m) => m.containerPath === path)?.hostPath ?? "/nonexistent", "utf8");
+      expect(file("/etc/resolv.conf")).toBe("search default.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
+      expect(file("/etc/hostname")).toBe("web-0\n");
+
+      const hostPod = sandboxConfig("node-agent", { linux: { cgroupParent: "", sysctls: {}, privileged: false, supplementalGroups: [], readonlyRootfs: false, namespaceOptions: { network: "NODE", pid: "POD", ipc: "POD", targetId: "" } } });
+      const hostPodId = await backend.runPodSandbox(hostPod, "");
+      // The kubelet's own /etc/resolv.conf mount wins over the runtime's.
+      const own = { containerPath: "/etc/resolv.conf", hostPath: "/srv/own-resolv", readonly: true, selinuxRelabel: false, propagation: "PROPAGATION_PRIVATE" as const, recursiveReadOnly: false };
+      await backend.createContainer({ podSandboxId: hostPodId, config: containerConfig("agent", "jocatalin/kubernetes-bootcamp:v1"), sandboxConfig: hostPod });
+      await backend.createContainer({ podSandboxId: hostPodId, config: containerConfig("own", "jocatalin/kubernetes-bootcamp:v1", { mounts: [own] }), sandboxConfig: hostPod });
+      const hostMounts = oci.created[1]?.mounts ?? [];
+      expect(readFileSync(hostMounts.find((m) => m.containerPath === "/etc/resolv.conf")?.hostPath ?? "/nonexistent", "utf8")).toBe("nameserver 192.0.2.53\n");
+      expect(oci.created[2]?.mounts?.filter((m) => m.containerPath === "/etc/resolv.conf")).toEqual([{ hostPath: "/srv/own-resolv", containerPath: "/etc/resolv.conf", readOnly: true }]);
+    } finally {
+      rmSync(hostResolv, { force: true });
+    }
+  });
+
+  it("asks conmon for stdin and a terminal as the container config says, and hands attach and port-forward to the streaming server", async () => {
+    const streaming = new StandInStreaming();
+    const { backend, oci } = setup("10.244.9.0/24", { streaming });
+    await backend.start();
+    const pod = sandboxConfig("web");
+    const podId = await backend.runPodSandbox(pod, "");
+    const id = await backend.createContainer({ podSandboxId: podId, config: containerConfig("shell", "jocatalin/kubernetes-bootcamp:v1", { stdin: true, stdinOnce: true, tty: true }), sandboxConfig: pod });
+    expect(oci.created[0]).toMatchObject({ stdin: true, stdinOnce: true, tty: true });
+    const attach = { containerId: id, stdin: true, tty: true, stdout: true, stderr: false };
+    expect(await codeOf(backend.attach(attach))).toBe("FAILED_PRECONDITION");
+    await backend.startContainer(id);
+    expect(await backend.attach({ ...attach, containerId: id.slice(0, 12) })).toBe("http://streaming/attach/t");
+    expect(streaming.attaches).toEqual([attach]);
+    expect(await codeOf(backend.attach({ ...attach, containerId: "nope" }))).toBe("NOT_FOUND");
+
+    expect(await backend.portForward({ podSandboxId: podId, port: [8080] })).toBe("http://streaming/portforward/t");
+    expect(streaming.forwards).toEqual([{ podSandboxId: podId, port: [8080] }]);
+    await backend.stopPodSandbox(podId);
+    expect(await codeOf(backend.portForward({ podSandboxId: podId, port: [8080] }))).toBe("FAILED_PRECONDITION");
+
+    const { backend: without } = setup("10.244.9.0/24");
+    await without.start();
+    const otherPod = await without.runPodSandbox(pod, "");
+    expect(await codeOf(without.portForward({ podSandboxId: otherPod, port: [80] }))).toBe("UNIMPLEMENTED");
+  });
+
+  it("updates a live container's limits through the OCI layer and keeps them in its record", async () => {
+    const { backend, oci } = setup("10.244.9.0/24");
+    await backend.start();
+    const pod = sandboxConfig("web");
+    const podId = await backend.runPodSandbox(pod, "");
+    const id = await backend.createContainer({ podSandboxId: podId, config: containerConfig("app", "jocatalin/kubernetes-bootcamp:v1"), sandboxConfig: pod });
+    await backend.startContainer(id);
+    const resources: LinuxContainerResources = { cpuPeriod: 100_000, cpuQuota: 50_000, cpuShares: 512, memoryLimitInBytes: 64 << 20, oomScoreAdj: 0, cpusetCpus: "", cpusetMems: "", unified: {}, memorySwapLimitInBytes: 0 };
+    await backend.updateContainerResources(id, resources);
+    expect(oci.updated).toEqual([{ id, resources: { cpuRequestMilli: 500, cpuLimitMilli: 500, memoryLimitBytes: 64 << 20 } }]);
+    await backend.stopContainer(id, 0);
+    expect(await codeOf(backend.updateContainerResources(id, resources))).toBe("FAILED_PRECONDITION");
   });
 });

@@ -10,8 +10,9 @@
 // The daemon owns the records (sandboxes and containers, persisted under --root); the container's live state is
 // always read from runc and conmon's exit file, so a restarted daemon reports containers that kept running under
 // conmon, and the exits that happened while it was away.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { access, mkdir, rm, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { access, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { CriError, failedPrecondition, GrpcStatus, invalidArgument, notFound, unimplemented } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
@@ -26,8 +27,8 @@ import type { OciRuntime, BindMount, HostCapabilities, ContainerRequest, Contain
 import type { ContainerLike, SandboxLike } from "../records.js";
 import { byCreation, checkNewContainer, checkNewSandbox, containerEntry, findRecord, listSandboxes, settle } from "../records.js";
 import { RecordStore } from "../state.js";
-import { childExecProcess } from "../streaming/exec-process.js";
-import type { ExecStreamRegistrar } from "../streaming/server.js";
+import { childAttachProcess, childExecProcess, childPortConnection, socketPortConnection } from "../streaming/exec-process.js";
+import type { StreamRegistrar } from "../streaming/server.js";
 import type { OciImageBackend } from "./images.js";
 
 export const OCI_RUNTIME_NAME = "kubelab-runtime";
@@ -82,6 +83,10 @@ export type OciOperations = Pick<
   | "reopenContainerLog"
   | "execSync"
   | "spawnExec"
+  | "spawnAttach"
+  | "resizeTerminal"
+  | "spawnPortForward"
+  | "updateContainerResources"
   | "containerStats"
   | "removePodCgroup"
 >;
@@ -102,10 +107,12 @@ export interface OciRuntimeBackendOptions {
   ipamDataDir: string;
   /** The node's pod CIDR until the kubelet sends one; the CNI config is written when one is known. */
   podCidr?: string;
+  /** The host's resolver file, copied for host-network pods without a DNS config; default /etc/resolv.conf. */
+  hostResolvConf?: string;
   /** Where a container's log goes when the kubelet gives no log directory. */
   defaultLogDir: string;
-  /** The streaming server Exec hands sessions to; without one, Exec answers UNIMPLEMENTED. */
-  streaming?: ExecStreamRegistrar;
+  /** The streaming server Exec, Attach and PortForward hand sessions to; without one, they answer UNIMPLEMENTED. */
+  streaming?: StreamRegistrar;
   logger?: Logger;
 }
 
@@ -338,6 +345,8 @@ export class OciRuntimeBackend implements RuntimeBackend {
       ...(linux?.privileged === true ? { privileged: true } : {}),
       ...(linux !== undefined && linux.addCapabilities.length > 0 ? { addCapabilities: linux.addCapabilities.map(capability) } : {}),
       ...(linux !== undefined && linux.dropCapabilities.length > 0 ? { dropCapabilities: linux.dropCapabilities.map(capability) } : {}),
+      ...(config.stdin ? { stdin: true, ...(config.stdinOnce ? { stdinOnce: true } : {}) } : {}),
+      ...(config.tty ? { tty: true } : {}),
     };
     try {
       await this.options.oci.createContainer(ociRequest);
@@ -423,11 +432,18 @@ export class OciRuntimeBackend implements RuntimeBackend {
     };
   }
 
-  updateContainerResources(id: string, _resources: cri.LinuxContainerResources): Promise<void> {
-    return this.run(() => {
-      resolveId(this.containers, id, "container");
-      throw unimplemented("updating a running container's resources is not supported yet");
-    });
+  /** New CPU and memory limits for a created or running container, in its cgroup and in its record. */
+  async updateContainerResources(id: string, resources: cri.LinuxContainerResources): Promise<void> {
+    const c = resolveId(this.containers, id, "container").record;
+    const status = (await this.ociState(c.id))?.status;
+    if (status !== "running" && status !== "created") throw failedPrecondition(`container ${c.id} is ${status ?? "gone"}, only a created or running container can be updated`);
+    try {
+      await this.options.oci.updateContainerResources(c.id, containerResources(resources));
+    } catch (err) {
+      throw new CriError(GrpcStatus.UNKNOWN, `updating the resources of container ${c.id}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const linux = c.config.linux;
+    if (linux !== undefined) this.saveContainer({ ...c, config: { ...c.config, linux: { ...linux, resources } } });
   }
 
   async reopenContainerLog(id: string): Promise<void> {
@@ -463,19 +479,55 @@ export class OciRuntimeBackend implements RuntimeBackend {
         rmSync(pidFile, { force: true });
       });
       return childExecProcess(child, () => {
-        killPidFile(pidFile);
+        // runc writes the pid file a moment after the process starts: a kill asked before then waits for it.
+        if (killPidFile(pidFile)) return;
+        const retry = setInterval(() => {
+          if (killPidFile(pidFile)) clearInterval(retry);
+        }, 50);
+        retry.unref();
+        child.once("close", () => { clearInterval(retry); });
       });
     });
   }
 
-  attach(request: cri.AttachRequest): Promise<string> {
-    return this.streaming(request.containerId, "attach");
+  /**
+   * A URL on the streaming server where a client attaches to the container's main process through conmon (see
+   * oci/relays.ts). Input reaches the process only when the container was created with stdin; a tty container's
+   * terminal follows the client's resizes. Detaching leaves the container running.
+   */
+  async attach(request: cri.AttachRequest): Promise<string> {
+    const c = resolveId(this.containers, request.containerId, "container").record;
+    const streaming = this.options.streaming;
+    if (streaming === undefined) throw unimplemented("attach streams are not served: no streaming server");
+    if ((await this.ociState(c.id))?.status !== "running") throw failedPrecondition(`container ${c.id} is not running`);
+    const oci = this.options.oci;
+    const tty = c.config.tty;
+    return streaming.registerAttach({ ...request, containerId: c.id }, (req) =>
+      childAttachProcess(
+        oci.spawnAttach(req.containerId, { stdin: req.stdin && c.config.stdin }),
+        tty
+          ? (size) => {
+              oci.resizeTerminal(req.containerId, size).catch((err: unknown) => { this.logger.debug({ container: c.id, err }, "Cannot resize the terminal"); });
+            }
+          : undefined,
+      ),
+    );
   }
 
+  /**
+   * A URL on the streaming server where a client reaches ports on the pod's loopback: from inside the pod's
+   * network namespace through a relay started with nsenter (oci/relays.ts), or directly for a host-network pod.
+   */
   portForward(request: cri.PortForwardRequest): Promise<string> {
     return this.run(() => {
-      resolveId(this.sandboxes, request.podSandboxId, "pod sandbox");
-      throw unimplemented("port-forward streams are not served yet");
+      const sandbox = resolveId(this.sandboxes, request.podSandboxId, "pod sandbox").record;
+      const streaming = this.options.streaming;
+      if (streaming === undefined) throw unimplemented("port-forward streams are not served: no streaming server");
+      if (sandbox.state !== "SANDBOX_READY") throw failedPrecondition(`pod sandbox ${sandbox.id} is not ready`);
+      const oci = this.options.oci;
+      return streaming.registerPortForward({ ...request, podSandboxId: sandbox.id }, (port) =>
+        sandbox.hostNetwork ? socketPortConnection(connect({ host: "127.0.0.1", port })) : childPortConnection(oci.spawnPortForward(sandbox.netnsPath, port)),
+      );
     });
   }
 
@@ -524,8 +576,9 @@ export class OciRuntimeBackend implements RuntimeBackend {
   }
 
   /**
-   * The files the runtime gives every container of a pod, as containerd does: /etc/resolv.conf from the
-   * sandbox's DNS config (the kubelet's cluster DNS and search path) and /etc/hostname.
+   * The files the runtime gives every container of a pod, as CRI-O does: /etc/hostname, and /etc/resolv.conf
+   * from the sandbox's DNS config (the kubelet's cluster DNS, search path and options), or for a host-network pod
+   * without one a copy of the host's resolv.conf. A pod network pod without a DNS config keeps its images' file.
    */
   private async writePodFiles(sandboxId: string, config: cri.PodSandboxConfig): Promise<void> {
     const dir = this.podFilesDir(sandboxId);
@@ -533,16 +586,17 @@ export class OciRuntimeBackend implements RuntimeBackend {
     const hostname = config.hostname !== "" ? config.hostname : config.metadata.name;
     await writeFile(join(dir, "hostname"), `${hostname}\n`);
     const dns = config.dnsConfig;
-    if (dns !== undefined && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0)) await writeFile(join(dir, "resolv.conf"), resolvConf(dns));
+    const resolv = join(dir, "resolv.conf");
+    if (dns !== undefined && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0)) await writeFile(resolv, resolvConf(dns));
+    else if (config.linux?.namespaceOptions?.network === "NODE") await copyFile(this.options.hostResolvConf ?? "/etc/resolv.conf", resolv);
   }
 
   /** Bind mounts of the pod files, except where the container mounts its own file at the same place. */
   private podFileMounts(sandbox: SandboxRecord, mounts: readonly cri.Mount[]): BindMount[] {
     const dir = this.podFilesDir(sandbox.id);
-    const dns = sandbox.config.dnsConfig;
     const files = [
       { file: "hostname", containerPath: "/etc/hostname" },
-      ...(dns !== undefined && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0) ? [{ file: "resolv.conf", containerPath: "/etc/resolv.conf" }] : []),
+      ...(existsSync(join(dir, "resolv.conf")) ? [{ file: "resolv.conf", containerPath: "/etc/resolv.conf" }] : []),
     ];
     return files.filter((f) => !mounts.some((m) => m.containerPath === f.containerPath)).map((f) => ({ hostPath: join(dir, f.file), containerPath: f.containerPath }));
   }
@@ -550,13 +604,6 @@ export class OciRuntimeBackend implements RuntimeBackend {
   private cgroupParent(sandbox: SandboxRecord): string {
     const parent = sandbox.config.linux?.cgroupParent ?? "";
     return parent !== "" ? parent : `/kubelab/pod-${sandbox.id.slice(0, 12)}`;
-  }
-
-  private streaming(containerId: string, what: string): Promise<string> {
-    return this.run(() => {
-      resolveId(this.containers, containerId, "container");
-      throw unimplemented(`${what} streams are not served yet`);
-    });
   }
 
   private run<T>(body: () => T): Promise<T> {
@@ -665,12 +712,22 @@ function portMapping(mapping: cri.PortMapping): PortMapping[] {
   return [{ hostPort: mapping.hostPort, containerPort: mapping.containerPort, protocol, ...(mapping.hostIp !== "" ? { hostIP: mapping.hostIp } : {}) }];
 }
 
-/** SIGKILLs the process a runc pid file names; nothing when the file is not written yet or the process is gone. */
-function killPidFile(path: string): void {
+/**
+ * SIGKILLs the process a runc pid file names; false when the file is not written (completely) yet. A process
+ * already gone counts as killed.
+ */
+function killPidFile(path: string): boolean {
+  let pid: number;
   try {
-    const pid = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGKILL");
+    pid = Number(readFileSync(path, "utf8").trim());
   } catch {
-    // No pid file yet (runc has not started the process) or the process already ended.
+    return false;
   }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // The process already ended.
+  }
+  return true;
 }

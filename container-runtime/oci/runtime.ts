@@ -4,8 +4,9 @@
 // container in the exit directory, and is detached from us: containers keep running when this process dies,
 // and a new process finds them again through runc's state root and the bundles under `stateDir`.
 //
-// Layout under stateDir:  runc/ (runc --root)   containers/<id>/ (config.json, pidfile, conmon.pid, conmon.log)
-//                         exits/<id> (exit code)   networks/<sandboxId>.json (the CNI ADD result, for DEL)
+// Layout under stateDir:  runc/ (runc --root)   containers/<id>/ (config.json, pidfile, conmon.pid, conmon.log,
+//                         conmon's attach socket and ctl FIFO)   exits/<id> (exit code)   attach/ (conmon's
+//                         --socket-dir-path)   networks/<sandboxId>.json (the CNI ADD result, for DEL)
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
@@ -27,10 +28,12 @@ import {
 import type { CniConfigList } from "./cni.js";
 import { CommandError, run, runChecked } from "./exec.js";
 import { createNetns, deleteNetns, netnsPath } from "./netns.js";
-import { buildRuntimeSpec, cgroupsPathFor } from "./spec.js";
+import { spawnAttachRelay, spawnPortRelay } from "./relays.js";
+import { buildRuntimeSpec, cgroupsPathFor, CPU_PERIOD_US, linuxResources } from "./spec.js";
 import type { OciSpec } from "./spec.js";
 import type {
   ContainerRequest,
+  ContainerResources,
   ContainerState,
   ContainerStats,
   ContainerStatus,
@@ -275,7 +278,7 @@ export class OciRuntime {
     await rm(this.exitFile(request.id), { force: true });
     await writeFile(join(bundle, "config.json"), JSON.stringify(spec, null, 2));
     try {
-      const pid = await this.spawnConmon(request.id, bundle, request.logPath, withCgroups ? [] : ["--rootless", "true"]);
+      const pid = await this.spawnConmon(request.id, bundle, request.logPath, withCgroups ? [] : ["--rootless", "true"], stdioArgs(request));
       this.logger.info({ container: request.id, pid }, "Container created");
       return { pid, spec };
     } catch (err) {
@@ -284,7 +287,7 @@ export class OciRuntime {
     }
   }
 
-  private async spawnConmon(id: string, bundle: string, logPath: string, runcCreateArgs: readonly string[]): Promise<number> {
+  private async spawnConmon(id: string, bundle: string, logPath: string, runcCreateArgs: readonly string[], stdio: readonly string[]): Promise<number> {
     const args = [
       "--api-version", "1",
       "-c", id,
@@ -301,6 +304,12 @@ export class OciRuntime {
       "--runtime-arg", "--root",
       "--runtime-arg", this.runcRoot,
       ...runcCreateArgs.flatMap((arg) => ["--runtime-arg", arg]),
+      ...stdio,
+      // conmon forks once instead of twice and so stays our child: when it exits, Node reaps it at once. Without
+      // --sync it would be the orphan of a double fork, reparented to PID 1 (or the nearest child subreaper, which
+      // Node cannot make itself: prctl(PR_SET_CHILD_SUBREAPER) is not reachable from JavaScript), and an init that
+      // reaps lazily would leave it a zombie. conmon survives our exit either way (its own session, see detached).
+      "--sync",
       "--log-level", "info",
     ];
     // conmon's own messages go to a file in the bundle: a pipe to us would break when we exit.
@@ -323,6 +332,8 @@ export class OciRuntime {
         const message = typeof reply.message === "string" ? reply.message : JSON.stringify(reply);
         throw new ContainerError(id, `runc create failed: ${message}`);
       }
+      // With --sync conmon writes no -P file (it only does so after its second fork): the child we spawned is it.
+      if (child.pid !== undefined) await writeFile(join(bundle, "conmon.pid"), `${child.pid}\n`);
       return pid;
     } finally {
       closeSync(outFd);
@@ -440,19 +451,46 @@ export class OciRuntime {
    * control FIFO in the bundle ("2 0 0": reopen logs). Resolves once the request is handed over.
    */
   async reopenContainerLog(id: string): Promise<void> {
+    await this.writeControl(id, "2 0 0\n", "cannot reopen the log");
+  }
+
+  /** Hands one message to conmon's control FIFO in the bundle. */
+  private async writeControl(id: string, message: string, what: string): Promise<void> {
     const ctl = join(this.bundleDir(id), "ctl");
     let handle;
     try {
       // Non-blocking: with no conmon reading the FIFO, open fails with ENXIO instead of hanging.
       handle = await open(ctl, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
     } catch (err) {
-      throw new ContainerError(id, "cannot reopen the log: conmon is not running", { cause: err });
+      throw new ContainerError(id, `${what}: conmon is not running`, { cause: err });
     }
     try {
-      await handle.write("2 0 0\n");
+      await handle.write(message);
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * Attaches to the container's main process through conmon's attach socket (see relays.ts): the relay's stdout
+   * and stderr are the container's, its stdin goes to the container's (when `stdin` and the container was created
+   * with stdin), fd 3 says why it failed. The caller owns its lifetime; killing it detaches.
+   */
+  spawnAttach(id: string, options: { stdin: boolean }): ChildProcess {
+    return spawnAttachRelay(this.bundleDir(id), options.stdin);
+  }
+
+  /** Resizes a tty container's terminal through conmon's control FIFO ("1 <height> <width>"). */
+  async resizeTerminal(id: string, size: { width: number; height: number }): Promise<void> {
+    await this.writeControl(id, `1 ${size.height} ${size.width}\n`, "cannot resize the terminal");
+  }
+
+  /**
+   * Starts a relay to 127.0.0.1:`port` inside the network namespace at `netnsPath` (see relays.ts): its stdin and
+   * stdout are the connection's bytes, its stderr says why it failed.
+   */
+  spawnPortForward(netnsPath: string, port: number): ChildProcess {
+    return spawnPortRelay(netnsPath, port);
   }
 
   /**
@@ -495,6 +533,31 @@ export class OciRuntime {
     const path = spec?.linux.cgroupsPath;
     if (path !== undefined) await removeCgroupPath(path, dirname(path));
     this.logger.info({ container: id }, "Container removed");
+  }
+
+  /**
+   * Applies new CPU and memory limits to a live container with `runc update`, which writes them to the cgroup in
+   * either version's files (cpu.shares/cpu.cfs_quota_us/memory.limit_in_bytes on v1, cpu.weight/cpu.max/memory.max
+   * on v2). A limit the request leaves out is lifted (-1: unlimited). A container running without a cgroup (the
+   * host refused them) cannot be limited: that fails, as its creation with limits would have been logged degraded.
+   */
+  async updateContainerResources(id: string, resources: ContainerResources | undefined): Promise<void> {
+    const spec = await this.readSpec(id);
+    if (spec === undefined) throw new ContainerNotFoundError(id);
+    if (spec.linux.cgroupsPath === undefined) throw new ContainerError(id, "runs without a cgroup (host refused cgroups): its limits cannot change");
+    const probe = await this.cgroupProbe();
+    const wanted = linuxResources(resources, { swapAccounting: probe.swapAccounting });
+    const update = {
+      cpu: { shares: wanted.cpu?.shares, quota: wanted.cpu?.quota ?? -1, period: wanted.cpu?.period ?? CPU_PERIOD_US },
+      memory: wanted.memory ?? (probe.swapAccounting ? { limit: -1, swap: -1 } : { limit: -1 }),
+    };
+    const result = await run(this.runc("update", "--resources", "-", id), { input: JSON.stringify(update) });
+    if (result.code !== 0) throw new ContainerError(id, new CommandError("runc update", result).message);
+    // The bundle's spec follows, so that stats and a restarted daemon see the limits in force.
+    const { memory: _previous, ...kept } = spec.linux.resources;
+    spec.linux.resources = { ...kept, ...(wanted.cpu !== undefined ? { cpu: wanted.cpu } : {}), ...(wanted.memory !== undefined ? { memory: wanted.memory } : {}) };
+    await writeFile(join(this.bundleDir(id), "config.json"), JSON.stringify(spec, null, 2));
+    this.logger.info({ container: id, resources: update }, "Container resources updated");
   }
 
   /** Removes a pod's cgroup parent once its containers are gone (non-empty directories stay). */
@@ -577,6 +640,19 @@ interface SavedAttachment {
 
 function portMappings(request: SandboxNetworkRequest): { portMappings?: NonNullable<SandboxNetworkRequest["portMappings"]> } {
   return request.portMappings === undefined ? {} : { portMappings: request.portMappings };
+}
+
+/**
+ * conmon's stdio flags as CRI-O sets them: --stdin keeps a pipe to the process for attach sessions, and
+ * --leave-stdin-open keeps it past the first session unless the container asked for stdin_once; --terminal
+ * gives the process a pseudo-terminal (the spec's process.terminal) whose master conmon holds.
+ */
+function stdioArgs(request: Pick<ContainerRequest, "stdin" | "stdinOnce" | "tty">): string[] {
+  return [
+    ...(request.stdin === true ? ["--stdin"] : []),
+    ...(request.stdin === true && request.stdinOnce !== true ? ["--leave-stdin-open"] : []),
+    ...(request.tty === true ? ["--terminal"] : []),
+  ];
 }
 
 function reasonFor(problem: string): string {

@@ -111,6 +111,7 @@ describe("buildRuntimeSpec", () => {
     });
     expect(buildRuntimeSpec(request({ env: ["PATH=/bin"] }), { swapAccounting: false }).process.env).toEqual(["PATH=/bin"]);
     expect(spec.root).toEqual({ path: "/var/lib/x/rootfs", readonly: false });
+    expect(buildRuntimeSpec(request({ tty: true }), { swapAccounting: false }).process.terminal).toBe(true);
   });
 
   it("puts the container's cgroup under the pod's parent", () => {

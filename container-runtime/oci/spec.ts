@@ -225,7 +225,7 @@ export function buildRuntimeSpec(request: ContainerRequest, host: SpecHostOption
   return {
     ociVersion: OCI_VERSION,
     process: {
-      terminal: false,
+      terminal: request.tty === true,
       user: { uid: request.uid ?? 0, gid: request.gid ?? 0 },
       args: [...request.args],
       env,

@@ -81,6 +81,12 @@ export interface ContainerRequest {
   addCapabilities?: readonly string[];
   dropCapabilities?: readonly string[];
   privileged?: boolean;
+  /** Keep a pipe to the process's stdin (conmon --stdin), written by attach sessions. */
+  stdin?: boolean;
+  /** Close that stdin when the first attach session ends (CRI stdin_once); otherwise it stays open. */
+  stdinOnce?: boolean;
+  /** Run the process on a pseudo-terminal held by conmon (spec process.terminal, conmon --terminal). */
+  tty?: boolean;
 }
 
 export type ContainerStatus = "created" | "running" | "stopped" | "unknown";

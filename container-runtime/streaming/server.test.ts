@@ -1,36 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { CHANNEL_V4, CHANNEL_V5, decodeFrame, encodeCloseSignal, encodeFrame, exitCodeOf, STDIN } from "../../api/streaming/channel-protocol.js";
+import { PassThrough } from "node:stream";
+import { CHANNEL_V4, CHANNEL_V5, encodeCloseSignal, encodeFrame, encodeResize, exitCodeOf, STDIN } from "../../api/streaming/channel-protocol.js";
 import type * as cri from "../../client/cri/types.js";
 import { simulatedExecProcess } from "./exec-process.js";
+import { PORT_FORWARD_V4 } from "./portforward-protocol.js";
 import { StreamingServer } from "./server.js";
+import { channelSession } from "./testing.js";
 
 const request = (cmd: string[], stdin = false): cri.ExecRequest => ({ containerId: "c1", cmd, tty: false, stdin, stdout: true, stderr: true });
 
-interface Session {
-  channels: Map<number, string>;
-  status: unknown;
-  closeCode: number;
-}
-
-/** Connects to `url`, sends `frames` once open, and collects what the server sent until it closes. */
-function session(url: string, frames: Buffer[] = [], protocol = CHANNEL_V5): Promise<Session> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, "ws"), [protocol]);
-    const channels = new Map<number, string>();
-    let status: unknown;
-    ws.on("open", () => {
-      for (const f of frames) ws.send(f);
-    });
-    ws.on("message", (data: Buffer) => {
-      const { channel, payload } = decodeFrame(data);
-      if (channel === 3) status = JSON.parse(payload.toString("utf8"));
-      else channels.set(channel, (channels.get(channel) ?? "") + payload.toString("utf8"));
-    });
-    ws.on("close", (closeCode) => { resolve({ channels, status, closeCode }); });
-    ws.on("error", reject);
-  });
-}
+const session = channelSession;
 
 describe("StreamingServer", () => {
   let server: StreamingServer | undefined;
@@ -118,5 +98,99 @@ describe("StreamingServer", () => {
       ws.on("error", () => undefined);
     });
     expect(refused).toBe(404);
+  });
+
+  it("serves an attach like an exec and ends it with Success when the container's output ends", async () => {
+    const s = await start();
+    let resized: unknown;
+    const url = s.registerAttach({ containerId: "c1", stdin: true, tty: true, stdout: true, stderr: false }, () => ({
+      ...simulatedExecProcess(["cat"], { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 0 }),
+      resize: (size) => (resized = size),
+    }));
+    expect(url).toMatch(/\/attach\/[A-Za-z0-9_-]+$/);
+    const got = await session(url, [encodeResize({ width: 80, height: 24 }), encodeFrame(STDIN, "typed\n"), encodeCloseSignal(STDIN)]);
+    expect(got.channels.get(1)).toBe("typed\n");
+    expect(got.status).toMatchObject({ status: "Success" });
+    expect(resized).toEqual({ width: 80, height: 24 });
+  });
+
+  it("reports a broken attachment as a Failure Status", async () => {
+    const s = await start();
+    const url = s.registerAttach({ containerId: "c1", stdin: false, tty: false, stdout: true, stderr: true }, () => ({
+      stdin: null,
+      stdout: null,
+      stderr: null,
+      exited: Promise.reject(new Error("cannot connect to conmon's attach socket")),
+      kill: () => undefined,
+    }));
+    expect((await session(url)).status).toMatchObject({ status: "Failure", message: "cannot connect to conmon's attach socket" });
+  });
+
+  it("does not serve a token on another kind's path", async () => {
+    const s = await start();
+    const url = s.registerAttach({ containerId: "c1", stdin: false, tty: false, stdout: true, stderr: true }, () => {
+      throw new Error("not reached");
+    });
+    expect((await fetch(url.replace("/attach/", "/exec/"))).status).toBe(404);
+    expect((await fetch(url)).status).toBe(400);
+  });
+
+  it("forwards each port over its data channel, reports failures on its error channel, and closes when all ended", async () => {
+    const s = await start();
+    const opened: number[] = [];
+    const url = s.registerPortForward({ podSandboxId: "p1", port: [] }, (port) => {
+      opened.push(port);
+      if (port === 9) throw new Error("connection refused");
+      // An upper-casing server that closes after its first answer.
+      const input = new PassThrough();
+      const output = new PassThrough();
+      input.once("data", (chunk: Buffer) => output.end(chunk.toString().toUpperCase()));
+      const done = new Promise<string | undefined>((resolve) => output.once("end", () => { resolve(port === 7 ? "reset by peer" : undefined); }));
+      return { input, output, done, close: () => output.destroy() };
+    });
+    const frames = await new Promise<Buffer[]>((resolve, reject) => {
+      const ws = new WebSocket(`${url.replace(/^http/, "ws")}?port=8080&port=7&port=9`, [PORT_FORWARD_V4]);
+      const got: Buffer[] = [];
+      ws.on("open", () => {
+        ws.send(Buffer.concat([Buffer.of(0), Buffer.from("get")]));
+        ws.send(Buffer.concat([Buffer.of(2), Buffer.from("put")]));
+      });
+      ws.on("message", (data: Buffer) => got.push(data));
+      ws.on("close", () => { resolve(got); });
+      ws.on("error", reject);
+    });
+    expect(opened).toEqual([8080, 7, 9]);
+    const on = (channel: number): string[] => frames.filter((f) => f[0] === channel).map((f) => f.subarray(1).toString("latin1"));
+    const prefix = (port: number): string => Buffer.from([port & 0xff, port >> 8]).toString("latin1");
+    expect(on(0)).toEqual([prefix(8080), "GET"]);
+    expect(on(1)).toEqual([prefix(8080)]);
+    expect(on(2)).toEqual([prefix(7), "PUT"]);
+    expect(on(3)).toEqual([prefix(7), "error forwarding port 7: reset by peer"]);
+    expect(on(4)).toEqual([prefix(9)]);
+    expect(on(5)).toEqual([prefix(9), "error forwarding port 9: connection refused"]);
+  });
+
+  it("refuses a port-forward without ports or without its subprotocol before spending the token", async () => {
+    const s = await start();
+    const url = s.registerPortForward({ podSandboxId: "p1", port: [] }, () => {
+      throw new Error("not reached");
+    });
+    const attempt = (suffix: string, protocol: string): Promise<number> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`${url.replace(/^http/, "ws")}${suffix}`, [protocol]);
+        ws.on("unexpected-response", (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on("open", () => {
+          resolve(101);
+          ws.terminate();
+        });
+        ws.on("error", () => undefined);
+      });
+    expect(await attempt("", PORT_FORWARD_V4)).toBe(400);
+    expect(await attempt("?port=80", "v4.base64.channel.k8s.io")).toBe(400);
+    expect(await attempt("?port=80", CHANNEL_V5)).toBe(400);
+    expect(await attempt("?port=80", PORT_FORWARD_V4)).toBe(101);
   });
 });

@@ -1,15 +1,17 @@
-// The runtime's streaming server. The CRI Exec call does not carry the session itself: the runtime answers with a
-// URL on this server, and the kubelet (or any client) connects there. The protocol on that URL is kubectl's
-// channel protocol (WebSocket, subprotocol v5.channel.k8s.io or v4.channel.k8s.io): stdin, stdout and stderr on
-// channels 0-2, the command's end as a Status on channel 3, terminal resizes on channel 4, and in v5 the close of
-// stdin as [255, 0]. The server listens on loopback by default: the URL is a capability, good for one connection
-// within a minute, and only processes on the node should reach it.
+// The runtime's streaming server. The CRI Exec, Attach and PortForward calls do not carry the session itself: the
+// runtime answers with a URL on this server, and the kubelet (or any client) connects there.
+// - /exec/<token> and /attach/<token> speak kubectl's channel protocol (WebSocket, subprotocol v5.channel.k8s.io
+//   or v4.channel.k8s.io): stdin, stdout and stderr on channels 0-2, the end as a Status on channel 3, terminal
+//   resizes on channel 4, and in v5 the close of stdin as [255, 0]. An attach ends with Success when the
+//   container's output ends (it exited) and is detached when the client goes away; the container keeps running.
+// - /portforward/<token> speaks the kubelet's WebSocket port-forward protocol (see portforward-protocol.ts).
+// The server listens on loopback by default: the URL is a capability, good for one connection within a minute,
+// and only processes on the node should reach it.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import {
-
   decodeClientFrame,
   encodeFrame,
   encodeStatusFrame,
@@ -25,9 +27,21 @@ import {
 import type * as cri from "../../client/cri/types.js";
 import type { Logger } from "../../component-base/logging.js";
 import { silentLogger } from "../../component-base/logging.js";
+import {
+  dataChannel,
+  decodePortForwardClientFrame,
+  encodePortPrefix,
+  errorChannel,
+  PortForwardRequestError,
+  selectPortForwardProtocol,
+  sessionPorts,
+} from "./portforward-protocol.js";
 import { TokenCache, type TokenCacheOptions } from "./tokens.js";
 
-/** A running exec: its standard streams (null for those not asked for), how it ends, and how to end it early. */
+/**
+ * A running exec or attach: its standard streams (null for those not asked for), how it ends, and how to end it
+ * early (for an attach, "end" means detach: the container goes on).
+ */
 export interface ExecProcess {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
@@ -42,9 +56,35 @@ export interface ExecProcess {
 /** Starts the command of an exec request in its container; throws when it cannot be started. */
 export type ExecStreamer = (request: cri.ExecRequest) => ExecProcess;
 
+/**
+ * Attaches to a container's main process. `exited` resolves with 0 when the container's output ended, and
+ * rejects (→ a Failure Status) when the attachment broke; throws when it cannot be made at all.
+ */
+export type AttachStreamer = (request: cri.AttachRequest) => ExecProcess;
+
+/** One forwarded connection to a port of the pod. */
+export interface PortConnection {
+  /** Bytes for the pod's port. */
+  readonly input: Writable;
+  /** Bytes from it; its end ends the connection. */
+  readonly output: Readable;
+  /** Resolves once the connection is over: undefined when it ended cleanly, else why it failed (for the error channel). */
+  readonly done: Promise<string | undefined>;
+  close(): void;
+}
+
+/** Opens a connection to `port` on the pod's loopback; throws when it cannot be started. */
+export type PortForwarder = (port: number) => PortConnection;
+
 /** What a backend needs of the streaming server: a URL for a session it will run with `streamer`. */
 export interface ExecStreamRegistrar {
   registerExec(request: cri.ExecRequest, streamer: ExecStreamer): string;
+}
+
+/** The streaming server as the backends see it: URLs for exec, attach and port-forward sessions. */
+export interface StreamRegistrar extends ExecStreamRegistrar {
+  registerAttach(request: cri.AttachRequest, streamer: AttachStreamer): string;
+  registerPortForward(request: cri.PortForwardRequest, forwarder: PortForwarder): string;
 }
 
 export interface StreamingServerOptions {
@@ -56,18 +96,27 @@ export interface StreamingServerOptions {
   tokens?: TokenCacheOptions;
 }
 
-interface PendingExec {
-  request: cri.ExecRequest;
-  streamer: ExecStreamer;
-}
+type Pending =
+  | { kind: "exec"; request: cri.ExecRequest; streamer: ExecStreamer }
+  | { kind: "attach"; request: cri.AttachRequest; streamer: AttachStreamer }
+  | { kind: "portforward"; request: cri.PortForwardRequest; forwarder: PortForwarder };
 
-export class StreamingServer implements ExecStreamRegistrar {
-  private readonly pending: TokenCache<PendingExec>;
+type SessionKind = Pending["kind"];
+
+export class StreamingServer implements StreamRegistrar {
+  private readonly pending: TokenCache<Pending>;
   private readonly logger: Logger;
   private readonly address: string;
   private readonly port: number;
   private server: Server | undefined;
-  private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => selectChannelProtocol(offered) ?? false });
+  // The subprotocol was checked against the session's kind before the upgrade; the first offered one of ours wins.
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered, req) => {
+      const kind = sessionOf(req)?.kind;
+      return (kind === "portforward" ? selectPortForwardProtocol(offered) : selectChannelProtocol(offered)) ?? false;
+    },
+  });
   private readonly sessions = new Set<WebSocket>();
   private baseUrl: string | undefined;
 
@@ -81,9 +130,9 @@ export class StreamingServer implements ExecStreamRegistrar {
   async start(): Promise<void> {
     const server = createServer((req, res) => {
       // Sessions need a WebSocket upgrade; a plain request learns only whether the token exists.
-      const token = tokenOf(req);
-      res.writeHead(token !== undefined && this.pending.has(token) ? 400 : 404, { "content-type": "text/plain" });
-      res.end(token !== undefined && this.pending.has(token) ? "a streaming session needs a WebSocket upgrade\n" : "404 page not found\n");
+      const known = this.known(req) !== undefined;
+      res.writeHead(known ? 400 : 404, { "content-type": "text/plain" });
+      res.end(known ? "a streaming session needs a WebSocket upgrade\n" : "404 page not found\n");
     });
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.upgrade(req, socket, head); });
     await new Promise<void>((resolve, reject) => {
@@ -106,10 +155,18 @@ export class StreamingServer implements ExecStreamRegistrar {
   }
 
   registerExec(request: cri.ExecRequest, streamer: ExecStreamer): string {
-    return `${this.url}/exec/${this.pending.put({ request, streamer })}`;
+    return this.register({ kind: "exec", request, streamer });
   }
 
-  /** Stops listening and ends the sessions still open (their processes are killed). */
+  registerAttach(request: cri.AttachRequest, streamer: AttachStreamer): string {
+    return this.register({ kind: "attach", request, streamer });
+  }
+
+  registerPortForward(request: cri.PortForwardRequest, forwarder: PortForwarder): string {
+    return this.register({ kind: "portforward", request, forwarder });
+  }
+
+  /** Stops listening and ends the sessions still open (their processes are killed, their connections closed). */
   async close(): Promise<void> {
     for (const ws of this.sessions) ws.terminate();
     const server = this.server;
@@ -119,27 +176,58 @@ export class StreamingServer implements ExecStreamRegistrar {
     await new Promise<void>((resolve) => server.close(() => { resolve(); }));
   }
 
+  private register(pending: Pending): string {
+    return `${this.url}/${pending.kind}/${this.pending.put(pending)}`;
+  }
+
+  /** The pending session a request's path names, when its token is live and of that kind. */
+  private known(req: IncomingMessage): SessionKind | undefined {
+    const session = sessionOf(req);
+    if (session === undefined) return undefined;
+    return this.pending.peek(session.token)?.kind === session.kind ? session.kind : undefined;
+  }
+
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const token = tokenOf(req);
-    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",");
-    // A client offering neither channel protocol is refused before the token is spent, so it may retry.
-    const pending = token === undefined || !this.pending.has(token) ? undefined : selectChannelProtocol(offered) === undefined ? "no-protocol" : this.pending.take(token);
-    if (pending === undefined) {
+    const kind = this.known(req);
+    const session = sessionOf(req);
+    if (kind === undefined || session === undefined) {
       refuse(socket, 404, "Not Found");
       return;
     }
-    if (pending === "no-protocol") {
+    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",");
+    // A client offering none of the session's protocols is refused before the token is spent, so it may retry.
+    const protocol = kind === "portforward" ? selectPortForwardProtocol(offered) : selectChannelProtocol(offered);
+    if (protocol === undefined) {
       refuse(socket, 400, "Bad Request");
+      return;
+    }
+    let ports: number[] = [];
+    const peeked = this.pending.peek(session.token);
+    if (peeked?.kind === "portforward") {
+      try {
+        ports = sessionPorts(new URL(req.url ?? "/", "http://streaming").searchParams, peeked.request.port);
+      } catch (err) {
+        if (!(err instanceof PortForwardRequestError)) throw err;
+        refuse(socket, 400, "Bad Request", err.message);
+        return;
+      }
+    }
+    const pending = this.pending.take(session.token);
+    if (pending === undefined) {
+      refuse(socket, 404, "Not Found");
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sessions.add(ws);
       ws.once("close", () => this.sessions.delete(ws));
-      this.runExec(ws, pending);
+      if (pending.kind === "portforward") this.runPortForward(ws, ports, pending.forwarder);
+      else if (pending.kind === "exec") this.runStreams(ws, () => pending.streamer(pending.request), (code) => exitStatus(code, pending.request.cmd));
+      else this.runStreams(ws, () => pending.streamer(pending.request), () => exitStatus(0));
     });
   }
 
-  private runExec(ws: WebSocket, { request, streamer }: PendingExec): void {
+  /** An exec or attach session: the process's streams over the channels, `statusOf(code)` on channel 3 at its end. */
+  private runStreams(ws: WebSocket, start: () => ExecProcess, statusOf: (code: number) => StreamStatus): void {
     const protocol = ws.protocol;
     const finish = (status: StreamStatus): void => {
       if (ws.readyState !== ws.OPEN) return;
@@ -148,7 +236,7 @@ export class StreamingServer implements ExecStreamRegistrar {
     };
     let proc: ExecProcess;
     try {
-      proc = streamer(request);
+      proc = start();
     } catch (err) {
       finish(errorStatus(err instanceof Error ? err.message : String(err)));
       return;
@@ -181,7 +269,7 @@ export class StreamingServer implements ExecStreamRegistrar {
     proc.exited.then(
       (code) => {
         ended = true;
-        finish(exitStatus(code, request.cmd));
+        finish(statusOf(code));
       },
       (err: unknown) => {
         ended = true;
@@ -189,17 +277,70 @@ export class StreamingServer implements ExecStreamRegistrar {
       },
     );
   }
+
+  /**
+   * A port-forward session: one connection per port, opened at once; each port's data channel relays its bytes
+   * both ways and its error channel carries why it failed. The session closes once every connection has ended,
+   * and a client going away closes them all.
+   */
+  private runPortForward(ws: WebSocket, ports: readonly number[], forwarder: PortForwarder): void {
+    const send = (frame: Buffer): void => {
+      if (ws.readyState === ws.OPEN) ws.send(frame);
+    };
+    const connections: (PortConnection | undefined)[] = [];
+    const done: Promise<void>[] = [];
+    ports.forEach((port, i) => {
+      send(encodePortPrefix(dataChannel(i), port));
+      send(encodePortPrefix(errorChannel(i), port));
+      let connection: PortConnection;
+      try {
+        connection = forwarder(port);
+      } catch (err) {
+        send(encodeFrame(errorChannel(i), `error forwarding port ${port}: ${err instanceof Error ? err.message : String(err)}`));
+        connections.push(undefined);
+        return;
+      }
+      connections.push(connection);
+      connection.input.on("error", () => undefined);
+      connection.output.on("data", (chunk: Buffer) => { send(encodeFrame(dataChannel(i), chunk)); });
+      done.push(
+        connection.done.then(
+          (failure) => {
+            if (failure !== undefined) send(encodeFrame(errorChannel(i), `error forwarding port ${port}: ${failure}`));
+          },
+          (err: unknown) => { send(encodeFrame(errorChannel(i), `error forwarding port ${port}: ${String(err)}`)); },
+        ),
+      );
+    });
+    ws.on("message", (data: RawData) => {
+      const frame = decodePortForwardClientFrame(toBuffer(data), ports.length);
+      if (frame.type === "invalid") {
+        this.logger.debug({ channel: frame.channel }, "Ignoring a port-forward frame on a channel the client may not write");
+        return;
+      }
+      connections[frame.portIndex]?.input.write(frame.data);
+    });
+    ws.once("close", () => {
+      for (const c of connections) c?.close();
+    });
+    void Promise.all(done).then(() => {
+      if (ws.readyState === ws.OPEN) ws.close(1000);
+    });
+  }
 }
 
-/** The token of a /exec/<token> path; undefined for any other path. */
-function tokenOf(req: IncomingMessage): string | undefined {
+/** The kind and token of a /exec|attach|portforward/<token> path; undefined for any other path. */
+function sessionOf(req: IncomingMessage): { kind: SessionKind; token: string } | undefined {
   const path = new URL(req.url ?? "/", "http://streaming").pathname;
-  const m = /^\/exec\/([A-Za-z0-9_-]+)$/.exec(path);
-  return m?.[1];
+  const m = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]+)$/.exec(path);
+  const kind = m?.[1];
+  const token = m?.[2];
+  if (token === undefined || (kind !== "exec" && kind !== "attach" && kind !== "portforward")) return undefined;
+  return { kind, token };
 }
 
-function refuse(socket: Duplex, code: number, text: string): void {
-  socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, code: number, text: string, body = ""): void {
+  socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -207,4 +348,3 @@ function toBuffer(data: RawData): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
 }
-

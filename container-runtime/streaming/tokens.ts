@@ -36,6 +36,12 @@ export class TokenCache<T> {
     return this.entries.has(token);
   }
 
+  /** The value stored under `token`, left in place; undefined when the token is unknown, used or expired. */
+  peek(token: string): T | undefined {
+    this.prune();
+    return this.entries.get(token)?.value;
+  }
+
   /** The value stored under `token`, removed; undefined when the token is unknown, already used or expired. */
   take(token: string): T | undefined {
     this.prune();
