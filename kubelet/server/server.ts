@@ -240,7 +240,11 @@ class KubeletHandler {
       const sandboxes = await runtime.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: pod.metadata.uid ?? "" } });
       const ready = sandboxes.filter((s) => s.state === "SANDBOX_READY").sort((a, b) => Number(b.createdAt - a.createdAt))[0];
       if (!ready) throw new KubeletError(500, `failed to find sandbox for pod "${route.pod}"`);
-      return new URL(await runtime.portForward({ podSandboxId: ready.id, port: [] }));
+      // The ports travel in the query (?port=80&port=443), as in Kubernetes' kubelet; the runtime's URL gets them too.
+      const ports = query.getAll("port").map(Number).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+      const url = new URL(await runtime.portForward({ podSandboxId: ready.id, port: ports }));
+      for (const p of ports) url.searchParams.append("port", String(p));
+      return url;
     }
     throw new KubeletError(400, "Upgrade request required");
   }
