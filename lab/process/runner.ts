@@ -118,6 +118,23 @@ export class ManagedProcess {
     return this.restartCount;
   }
 
+  /**
+   * Where the process is in its life: "running", "backoff" (crashed, a supervised restart is pending), "stopped"
+   * (stop() was called) or "exited" (gone on its own, not supervised).
+   */
+  get phase(): "running" | "backoff" | "stopped" | "exited" {
+    if (this.running) return "running";
+    if (this.restartTimer !== undefined) return "backoff";
+    return this.stopRequested ? "stopped" : "exited";
+  }
+
+  /** One run of the readiness probe against the current run; false while it is not running. */
+  async probe(): Promise<boolean> {
+    if (!this.running) return false;
+    const probe = this.component.readiness;
+    return probe === undefined ? true : this.probeOnce(probe);
+  }
+
   /** The process's recent stdout and stderr, interleaved as they arrived, across restarts. */
   logs(): string {
     return this.ring.contents();
