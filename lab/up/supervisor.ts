@@ -126,7 +126,7 @@ export class Supervisor {
       home: this.config.home,
       apiserver: apiserverUrl(this.config),
       supervisorPid: process.pid,
-      components: this.entries.map((e) => this.componentStatus(e)),
+      components: this.ordered().map((e) => this.componentStatus(e)),
       nodes: this.state.nodes.flatMap((name) => {
         const index = nodeIndex(name);
         if (index === undefined) return [];
@@ -202,6 +202,12 @@ export class Supervisor {
     const readyMs = await proc.waitReady({ timeoutMs: 90_000, intervalMs: 100 });
     entry.health = "ok";
     this.note(`${component.name}: ready in ${(readyMs / 1000).toFixed(1)} s (pid ${proc.pid})`);
+  }
+
+  /** The control plane in start order, then each node's components by node number (nodes start in parallel). */
+  private ordered(): Entry[] {
+    const rank = (e: Entry): number => (e.planned.node === undefined ? 0 : (nodeIndex(e.planned.node) ?? 0));
+    return this.entries.map((e, i) => ({ e, i })).sort((a, b) => rank(a.e) - rank(b.e) || a.i - b.i).map(({ e }) => e);
   }
 
   private find(request: TargetRequest): Entry[] {
