@@ -186,9 +186,10 @@ export class Supervisor {
   async shutdown(): Promise<void> {
     this.phase = "stopping";
     if (this.healthTimer) clearInterval(this.healthTimer);
-    // Nodes first (their kubelets would otherwise report a vanishing apiserver), then the control plane, newest first.
-    const order = [...this.entries].reverse().sort((a, b) => Number(b.planned.node !== undefined) - Number(a.planned.node !== undefined));
-    for (const entry of order) await entry.proc?.stop("SIGTERM", 5_000);
+    // Nodes first, all at once, then the control plane newest first (etcd last, so nothing sees it vanish).
+    const stop = (e: Entry): Promise<void> => (e.proc ? e.proc.stop("SIGTERM", 5_000) : Promise.resolve());
+    await Promise.all(this.entries.filter((e) => e.planned.node !== undefined).map(stop));
+    for (const entry of this.entries.filter((e) => e.planned.node === undefined).reverse()) await stop(entry);
     await this.owner.teardown(5_000);
     this.save({ supervisorPid: undefined });
   }
