@@ -145,18 +145,23 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     await sleep(200);
   }
 
+  // Written before the nodes are Ready, so that kubectl can look at a lab that is slow to get there.
+  const kubeconfig = kubeconfigPath(home);
+  writeFileSync(kubeconfig, kubeconfigYaml(apiserverUrl(config)));
   if (config.withKubelet) {
     const names = status.nodes.map((n) => n.name);
     const ready = await waitNodesReady(apiserverUrl(config), names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
-    if (!ready) fail(io, `nodes not Ready within ${flags.timeout / 1000} s (kubectl describe nodes; kubelab logs kubelet --node N)`);
+    if (!ready) fail(io, `nodes not Ready within ${flags.timeout / 1000} s; the lab keeps running: KUBECONFIG=${kubeconfig} kubectl describe nodes, kubelab logs kubelet --node N${homeHint(home)}; kubelab down${homeHint(home)} removes it`);
   }
-  const kubeconfig = kubeconfigPath(home);
-  writeFileSync(kubeconfig, kubeconfigYaml(apiserverUrl(config)));
   io.stdout(upSummary(config, status, (performance.now() - started) / 1000));
 }
 
+function homeHint(home: string): string {
+  return home === resolve(DEFAULT_HOME) ? "" : ` --home ${home}`;
+}
+
 function upSummary(config: LabConfig, status: LabStatus, seconds: number): string {
-  const homeArg = config.home === resolve(DEFAULT_HOME) ? "" : ` --home ${config.home}`;
+  const homeArg = homeHint(config.home);
   const lines = [
     "",
     `The lab is up in ${seconds.toFixed(1)} s. Use it with:`,
@@ -164,9 +169,9 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     `  export KUBECONFIG=${kubeconfigPath(config.home)}`,
     "  kubectl get nodes -o wide",
     "",
-    `  kubelab status${homeArg}                 what runs, restarts, health`,
-    `  kubelab kill runtime --node node-1${homeArg}   chaos (also stop/start, node-exec, logs)`,
-    `  kubelab down${homeArg}                   removes everything the lab made`,
+    `  kubelab status${homeArg}                      # what runs, restarts, health`,
+    `  kubelab kill runtime --node node-1${homeArg}  # chaos (also stop, start, node-exec, logs)`,
+    `  kubelab down${homeArg}                        # removes everything the lab made`,
     "",
     "Each component's command line (the 0.18-style split, to re-run one by hand after `kubelab stop`; node",
     "components run inside their node's namespace through nsenter):",

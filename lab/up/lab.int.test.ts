@@ -215,6 +215,16 @@ describe.skipIf(skip)("kubelab up (nodes running their runtime only)", () => {
     expect(wrong.stderr).toContain("runs on every node: say which with --node");
   });
 
+  it("adds and removes a node", async () => {
+    expect(await ok(lab.args("add-node"))).toContain(`node-3: ${lab.nodeIp(3)} in network namespace ${lab.netns(3)}`);
+    await waitFor("node-3's runtime healthy", async () => (await lab.component("container-runtime", "node-3")).health === "ok" || undefined, 30_000, 300);
+    expect(await lab.nodeExec("node-3", "busybox", "ping", "-c1", "-W3", lab.nodeIp(1))).toContain("1 packets received");
+    expect(await ok(lab.args("remove-node", "node-3"))).toContain("node-3: removed");
+    expect(netnsExists(lab.netns(3))).toBe(false);
+    expect(existsSync(join(lab.home, "nodes", "node-3"))).toBe(false);
+    expect((await lab.status()).nodes.map((n) => n.name)).toEqual(["node-1", "node-2"]);
+  });
+
   it("is gone after kubelab down: no process, namespace, bridge, firewall rule, mount or file", async () => {
     downResult = await lab.tearDown();
     expect(downResult.code, downResult.stderr).toBe(0);
