@@ -149,7 +149,8 @@ export async function cleanupNodeRuntime(node: NodePlan, report: (message: strin
       if (!(await tryRun(["runc", "--root", runcRoot, "delete", "--force", id]))) report(`runc delete --force ${id} failed`);
     }
   }
-  killProcesses(processesMentioning(node.dir));
+  // The trailing slash keeps node-1 from matching node-10.
+  killProcesses(processesMentioning(`${node.dir}/`));
   const { netns, cgroups } = podLeftovers(node);
   for (const name of netns) await tryRun(["ip", "netns", "delete", name]);
   for (const point of mountsUnder(node.dir)) {
