@@ -237,15 +237,22 @@ function requireState(home: string, io: CommandIO): LabState {
   return state;
 }
 
-async function status(home: string, io: CommandIO): Promise<LabStatus> {
+/** A request to the supervisor of the lab at `home`; a missing lab, a dead supervisor or a refusal ends the command. */
+async function ask<T>(home: string, io: CommandIO, method: "GET" | "POST", path: string, body?: unknown, timeoutMs?: number): Promise<T> {
   const state = requireState(home, io);
-  try {
-    return await callSupervisor<LabStatus>(home, "GET", "/status", undefined, 10_000);
-  } catch (err) {
-    const pid = state.supervisorPid;
-    const why = pid === undefined || !isAlive(pid) ? "its supervisor is not running (crashed or killed?)" : errorMessage(err);
-    return fail(io, `cannot reach the lab at ${home}: ${why}. Its processes may still run: kubelab down --home ${home} removes them.`);
+  const pid = state.supervisorPid;
+  if (pid === undefined || !isAlive(pid)) {
+    return fail(io, `cannot reach the lab at ${home}: its supervisor is not running (crashed or killed?). Its processes may still run: kubelab down --home ${home} removes them.`);
   }
+  try {
+    return await callSupervisor<T>(home, method, path, body, timeoutMs);
+  } catch (err) {
+    return fail(io, errorMessage(err));
+  }
+}
+
+function status(home: string, io: CommandIO): Promise<LabStatus> {
+  return ask<LabStatus>(home, io, "GET", "/status", undefined, 10_000);
 }
 
 function formatUptime(seconds: number | undefined): string {
@@ -308,7 +315,7 @@ export async function killCommand(argv: readonly string[], io: CommandIO = proce
   const { flags, positionals } = parse(killFlags, argv, "kill", io, "Sends a signal to a component (SIGKILL by default); the supervisor restarts it with backoff unless --no-restart.");
   const component = componentArg(positionals, "kill", io);
   const node = nodeName(flags.node);
-  const changed = await callSupervisor<ComponentStatus[]>(resolve(flags.home), "POST", "/kill", { component, ...(node ? { node } : {}), signal: flags.signal, noRestart: flags.noRestart }).catch((err: unknown) => fail(io, errorMessage(err)));
+  const changed = await ask<ComponentStatus[]>(resolve(flags.home), io, "POST", "/kill", { component, ...(node ? { node } : {}), signal: flags.signal, noRestart: flags.noRestart });
   printChanged(io, `sent ${flags.signal}`, changed);
 }
 
@@ -316,7 +323,7 @@ export async function stopCommand(argv: readonly string[], io: CommandIO = proce
   const { flags, positionals } = parse(targetFlags, argv, "stop", io, "Stops a component (SIGTERM, SIGKILL after 10 s) and keeps it stopped until `kubelab start`.");
   const component = componentArg(positionals, "stop", io);
   const node = nodeName(flags.node);
-  const changed = await callSupervisor<ComponentStatus[]>(resolve(flags.home), "POST", "/stop", { component, ...(node ? { node } : {}) }).catch((err: unknown) => fail(io, errorMessage(err)));
+  const changed = await ask<ComponentStatus[]>(resolve(flags.home), io, "POST", "/stop", { component, ...(node ? { node } : {}) });
   printChanged(io, "stopped", changed);
 }
 
@@ -324,7 +331,7 @@ export async function startCommand(argv: readonly string[], io: CommandIO = proc
   const { flags, positionals } = parse(targetFlags, argv, "start", io, "Starts a stopped component again (supervised) and waits until it is ready.");
   const component = componentArg(positionals, "start", io);
   const node = nodeName(flags.node);
-  const changed = await callSupervisor<ComponentStatus[]>(resolve(flags.home), "POST", "/start", { component, ...(node ? { node } : {}) }).catch((err: unknown) => fail(io, errorMessage(err)));
+  const changed = await ask<ComponentStatus[]>(resolve(flags.home), io, "POST", "/start", { component, ...(node ? { node } : {}) });
   printChanged(io, "started", changed);
 }
 
@@ -411,7 +418,7 @@ export async function addNodeCommand(argv: readonly string[], io: CommandIO = pr
   const home = resolve(flags.home);
   const state = requireState(home, io);
   const name = nodeName(positionals[0]);
-  const node = await callSupervisor<{ name: string; ip: string; netns: string }>(home, "POST", "/add-node", name ? { name } : {}).catch((err: unknown) => fail(io, errorMessage(err)));
+  const node = await ask<{ name: string; ip: string; netns: string }>(home, io, "POST", "/add-node", name ? { name } : {});
   io.stdout(`${node.name}: ${node.ip} in network namespace ${node.netns}\n`);
   if (state.config.withKubelet) {
     const ok = await waitNodesReady(apiserverUrl(state.config), [node.name], performance.now() + 120_000, (n) => { io.stdout(`${n}: Ready\n`); });
@@ -426,7 +433,7 @@ export async function removeNodeCommand(argv: readonly string[], io: CommandIO =
     io.stderr("Error: usage: kubelab remove-node NAME\n");
     return io.exit(2);
   }
-  await callSupervisor(resolve(flags.home), "POST", "/remove-node", { name }).catch((err: unknown) => fail(io, errorMessage(err)));
+  await ask(resolve(flags.home), io, "POST", "/remove-node", { name });
   io.stdout(`${name}: removed\n`);
 }
 
