@@ -3,6 +3,7 @@
 // acting on a running lab talk to its supervisor over <home>/control.sock (control.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { errorMessage } from "../../api/errors.js";
@@ -99,6 +100,8 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   }
   if (linkExists(flags.bridge)) fail(io, `a network interface named ${flags.bridge} exists already: another lab is up (kubelab down --home <its home>), or choose --bridge`);
 
+  if (!(await portFree(flags.apiserverPort))) fail(io, `port ${flags.apiserverPort} is taken on this machine: stop what listens there, or choose --apiserver-port`);
+
   const createdHome = !existsSync(home);
   mkdirSync(logDir(home), { recursive: true });
   const config: LabConfig = {
@@ -180,6 +183,15 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     "",
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** Whether a TCP port is free on every address (the apiserver will take it on the bridge address). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once("error", () => { resolveFree(false); });
+    server.listen(port, "0.0.0.0", () => server.close(() => { resolveFree(true); }));
+  });
 }
 
 function startSupervisor(home: string): number {

@@ -200,7 +200,13 @@ export class Supervisor {
     const { component } = planned;
     const proc = this.owner.start(component, { supervise: LAB_RESTART_POLICY, env: this.env, logRingChars: 200_000 });
     entry.proc = proc;
-    const readyMs = await proc.waitReady({ timeoutMs: 90_000, intervalMs: 100 });
+    const starting = { done: false };
+    let readyMs: number;
+    try {
+      readyMs = await Promise.race([proc.waitReady({ timeoutMs: 90_000, intervalMs: 100 }), crashLooping(proc, starting)]);
+    } finally {
+      starting.done = true;
+    }
     entry.health = "ok";
     this.note(`${component.name}: ready in ${(readyMs / 1000).toFixed(1)} s (pid ${proc.pid})`);
   }
@@ -273,6 +279,13 @@ export class Supervisor {
     if (this.progress.length > 1_000) this.progress.splice(0, 500);
     process.stdout.write(`${line}\n`);
   }
+}
+
+/** Rejects once a component being started has crashed three times (a taken port, a bad flag): no use waiting on. */
+async function crashLooping(proc: ManagedProcess, starting: { done: boolean }): Promise<never> {
+  while (proc.restarts < 3 && !starting.done) await new Promise((r) => setTimeout(r, 200));
+  if (starting.done) return new Promise<never>(() => undefined);
+  throw new Error(`${proc.name} keeps crashing (${proc.restarts} restarts); its output ends with:\n${proc.logs().slice(-2_000)}`);
 }
 
 /** Runs the supervisor of the lab at `home` until SIGTERM/SIGINT or a POST /shutdown. */
