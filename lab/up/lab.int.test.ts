@@ -16,7 +16,7 @@ import { waitFor } from "../../test/support/apiserver.js";
 import { distEntry } from "../components/entries.js";
 import { freePort } from "../process/ports.js";
 import type { ComponentStatus, LabStatus } from "./control.js";
-import { cgroupDirs, firewallLeftovers, killProcesses, labProcesses, linkExists, mountsUnder, netnsExists, removeFirewall, run } from "./host.js";
+import { cgroupDirs, firewallLeftovers, killProcesses, labProcesses, linkExists, mountsUnder, netnsExists, processesMentioning, removeFirewall, run } from "./host.js";
 import { readState, type LabState } from "./state.js";
 
 const execFileAsync = promisify(execFile);
@@ -118,7 +118,8 @@ class TestLab {
 
   /** What is left on the host of this lab. */
   async leftovers(): Promise<string[]> {
-    const found = labProcesses(this.home).map((pid) => `process ${pid}`);
+    // The lab's own processes carry its mark; conmon and runc name the node's directories on their command line.
+    const found = [...new Set([...labProcesses(this.home), ...processesMentioning(`${this.home}/`)])].map((pid) => `process ${pid}`);
     for (let i = 1; i <= 4; i++) if (netnsExists(this.netns(i))) found.push(`netns ${this.netns(i)}`);
     if (linkExists(this.bridge)) found.push(`bridge ${this.bridge}`);
     found.push(...(await firewallLeftovers({ bridge: this.bridge, home: this.home })).map((r) => `iptables ${r}`));
