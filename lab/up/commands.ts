@@ -328,7 +328,8 @@ export async function killCommand(argv: readonly string[], io: CommandIO = proce
   const component = componentArg(positionals, "kill", io);
   const node = nodeName(flags.node);
   const changed = await ask<ComponentStatus[]>(resolve(flags.home), io, "POST", "/kill", { component, ...(node ? { node } : {}), signal: flags.signal, noRestart: flags.noRestart });
-  printChanged(io, `sent ${flags.signal}`, changed);
+  const signal = flags.signal.toUpperCase();
+  printChanged(io, `sent ${signal.startsWith("SIG") ? signal : `SIG${signal}`}`, changed);
 }
 
 export async function stopCommand(argv: readonly string[], io: CommandIO = processIO): Promise<void> {
