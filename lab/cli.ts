@@ -21,11 +21,19 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     summary: "Load a `docker save` / OCI layout tarball into a node's image store (image load FILE), or list it (image ls)",
     run: async (argv) => (await import("./image/command.js")).main(argv),
   },
-  // The lab launcher (one node = one network namespace, every component a supervised process) goes here:
-  //   up      start etcd, apiserver, scheduler, controller-manager and N nodes as supervised processes
-  //   status  what runs, what restarted, where the kubeconfig is
-  //   kill    kill a component or a node on purpose, to watch the cluster heal
-  //   logs    a component's logs
+  ...labCommands([
+    ["up", "upCommand", "Start a lab: control plane on the host, N nodes (network namespaces with a runtime and a kubelet), supervised; returns when every node is Ready"],
+    ["status", "statusCommand", "Every component of the lab: node, pid, state, restarts, uptime, health, metrics URL (-o json|wide)"],
+    ["kill", "killCommand", "Send a signal to a component (kill runtime --node node-1); it is restarted with backoff unless --no-restart"],
+    ["stop", "stopCommand", "Stop a component and keep it stopped"],
+    ["start", "startCommand", "Start a stopped component again"],
+    ["node-exec", "nodeExecCommand", "Run a command in a node's network namespace (node-exec node-1 -- curl POD_IP:8080)"],
+    ["logs", "logsCommand", "A component's log (logs kubelet --node node-1 -f)"],
+    ["add-node", "addNodeCommand", "Add a node to the lab"],
+    ["remove-node", "removeNodeCommand", "Remove a node from the lab"],
+    ["down", "downCommand", "Remove everything the lab made (also after a crash of its supervisor)"],
+    ["supervise", "superviseCommand", "(internal) the detached process that `up` starts to own the lab's processes"],
+  ]),
 ];
 
 export function helpText(commands: readonly Subcommand[] = SUBCOMMANDS): string {
@@ -62,4 +70,11 @@ export async function runCli(argv: readonly string[], io: CommandIO = processIO,
     return io.exit(2);
   }
   return command.run(rest);
+}
+
+type LabCommandName = "upCommand" | "statusCommand" | "killCommand" | "stopCommand" | "startCommand" | "nodeExecCommand" | "logsCommand" | "addNodeCommand" | "removeNodeCommand" | "downCommand" | "superviseCommand";
+
+/** The lab's subcommands, all in lab/up/commands.ts (loaded on use). */
+function labCommands(rows: readonly (readonly [name: string, fn: LabCommandName, summary: string])[]): Subcommand[] {
+  return rows.map(([name, fn, summary]) => ({ name, summary, run: async (argv) => (await import("./up/commands.js"))[fn](argv) }));
 }

@@ -3,8 +3,8 @@
 // component in this folder); the process runner (lab/process/runner.ts) is the only code that turns one into a
 // running process, so tests, benchmarks and `kubelab up` all launch components the same way.
 
-/** Every kind of process kubelab launches. The node components (kubelet, kube-proxy) join here. */
-export type ComponentKind = "etcd" | "kube-apiserver" | "kube-scheduler" | "kube-controller-manager" | "hollow-nodes" | "container-runtime";
+/** Every kind of process kubelab launches. kube-proxy joins here. */
+export type ComponentKind = "etcd" | "kube-apiserver" | "kube-scheduler" | "kube-controller-manager" | "hollow-nodes" | "container-runtime" | "kubelet";
 
 /** What is executed: a native binary (found on PATH unless absolute), or a Node entry point run by this Node. */
 export type Program = { kind: "binary"; path: string } | { kind: "node"; entry: string };

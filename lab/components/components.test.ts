@@ -7,6 +7,7 @@ import { hollowNodesComponent } from "./hollow-nodes.js";
 import { apiserverComponent } from "./kube-apiserver.js";
 import { controllerManagerComponent } from "./kube-controller-manager.js";
 import { schedulerComponent } from "./kube-scheduler.js";
+import { kubeletComponent } from "./kubelet.js";
 
 describe("renderFlags", () => {
   it("renders --name=value in order and leaves out flags without a value", () => {
@@ -113,5 +114,55 @@ describe("distEntry", () => {
   it("takes the path from the program's environment variable when set", () => {
     expect(distEntry("scheduler", { KUBELAB_SCHEDULER_MAIN: "/elsewhere/main.js" })).toBe("/elsewhere/main.js");
     expect(distEntry("lab", {})).toBe(`${REPO_ROOT}/dist/lab/main.js`);
+  });
+});
+
+describe("kubeletComponent", () => {
+  it("renders the agreed kubelet flags for a lab node, ready on its /healthz", () => {
+    const kubelet = kubeletComponent({
+      name: "kubelet node-1",
+      master: "http://172.30.0.1:8080",
+      hostnameOverride: "node-1",
+      nodeIp: "172.30.0.11",
+      containerRuntimeEndpoint: "unix:///h/nodes/node-1/runtime.sock",
+      address: "172.30.0.11",
+      port: 10250,
+      healthzPort: 10248,
+      healthzBindAddress: "172.30.0.11",
+      nodeStatusUpdateFrequency: "4s",
+      nodeLeaseDurationSeconds: 10,
+      clusterDns: "10.96.0.10",
+      clusterDomain: "cluster.local",
+      rootDir: "/h/nodes/node-1/kubelet",
+      podRoutes: "host-gw",
+      verbosity: 1,
+    });
+    expect(kubelet.kind).toBe("kubelet");
+    expect(kubelet.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/kubelet/main.js` });
+    expect(kubelet.args).toEqual([
+      "--master=http://172.30.0.1:8080",
+      "--hostname-override=node-1",
+      "--node-ip=172.30.0.11",
+      "--container-runtime-endpoint=unix:///h/nodes/node-1/runtime.sock",
+      "--address=172.30.0.11",
+      "--port=10250",
+      "--healthz-port=10248",
+      "--healthz-bind-address=172.30.0.11",
+      "--node-status-update-frequency=4s",
+      "--node-lease-duration-seconds=10",
+      "--cluster-dns=10.96.0.10",
+      "--cluster-domain=cluster.local",
+      "--root-dir=/h/nodes/node-1/kubelet",
+      "--pod-routes=host-gw",
+      "--v=1",
+    ]);
+    expect(kubelet.readiness).toEqual({ kind: "http", url: "http://172.30.0.11:10248/healthz" });
+    expect(kubelet.links).toEqual(["kube-apiserver", "container-runtime"]);
+  });
+
+  it("defaults to the kubelet's own ports and has no probe when its health server is off", () => {
+    expect(kubeletComponent({}).readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10248/healthz" });
+    expect(kubeletComponent({ healthzPort: 0 }).readiness).toBeUndefined();
+    expect(distEntry("kubelet", { KUBELAB_KUBELET_MAIN: "/k/main.js" })).toBe("/k/main.js");
   });
 });

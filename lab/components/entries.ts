@@ -22,6 +22,7 @@ export const DIST_ENTRIES = {
   "controller-manager": "KUBELAB_CONTROLLER_MANAGER_MAIN",
   lab: "KUBELAB_LAB_MAIN",
   "container-runtime": "KUBELAB_CONTAINER_RUNTIME_MAIN",
+  kubelet: "KUBELAB_KUBELET_MAIN",
 } as const;
 export type DistProgram = keyof typeof DIST_ENTRIES;
 

@@ -8,6 +8,7 @@ export { containerRuntimeComponent, type ContainerRuntimeOptions } from "./conta
 export { DIST_ENTRIES, distEntry, REPO_ROOT, type DistProgram } from "./entries.js";
 export { etcdComponent, etcdEndpoint, type EtcdOptions } from "./etcd.js";
 export { hollowNodesComponent, type HollowNodesOptions } from "./hollow-nodes.js";
+export { kubeletComponent, type KubeletOptions } from "./kubelet.js";
 export { apiserverComponent, type ApiserverOptions } from "./kube-apiserver.js";
 export { controllerManagerComponent, type ControllerManagerOptions } from "./kube-controller-manager.js";
 export { schedulerComponent, type SchedulerOptions } from "./kube-scheduler.js";

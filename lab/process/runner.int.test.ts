@@ -75,6 +75,21 @@ describe("the process runner", () => {
     expect(proc.running).toBe(false);
   });
 
+  it("tells its phase (running, backoff, stopped, exited) and probes the current run", async () => {
+    const proc = owner.start(nodeScript("phased", `console.log("up"); setTimeout(() => process.exit(1), 100);`, { kind: "log", pattern: /^up$/m }), {
+      supervise: { initialDelayMs: 400, maxDelayMs: 400, resetAfterMs: 60_000 },
+    });
+    expect(proc.phase).toBe("running");
+    await expect.poll(() => proc.probe()).toBe(true);
+    await expect.poll(() => proc.phase).toBe("backoff");
+    expect(await proc.probe()).toBe(false);
+    await expect.poll(() => proc.phase).toBe("running");
+    await proc.stop("SIGKILL");
+    expect(proc.phase).toBe("stopped");
+    const once = owner.start(nodeScript("once", `process.exit(0);`));
+    await expect.poll(() => once.phase).toBe("exited");
+  });
+
   it("after a restart, waits for the new run's readiness line rather than the previous run's", async () => {
     // The second run prints its line only after a file appears, so a probe that matched the first run's output
     // would resolve while the file is still absent.

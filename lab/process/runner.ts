@@ -3,7 +3,7 @@
 // first), optionally restart it whenever it exits (with backoff, counting restarts), and stop it by signal.
 // A ManagedProcess only ever signals the child it spawned itself, by that child's PID, and only while it runs.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import { appendFileSync, createWriteStream, existsSync, type WriteStream } from "node:fs";
 import { commandLine, type Component, type ReadinessProbe } from "../components/component.js";
 import { trackChild, untrackChild } from "./exit-cleanup.js";
 import { LogRing } from "./log-ring.js";
@@ -118,6 +118,23 @@ export class ManagedProcess {
     return this.restartCount;
   }
 
+  /**
+   * Where the process is in its life: "running", "backoff" (crashed, a supervised restart is pending), "stopped"
+   * (stop() was called) or "exited" (gone on its own, not supervised).
+   */
+  get phase(): "running" | "backoff" | "stopped" | "exited" {
+    if (this.running) return "running";
+    if (this.restartTimer !== undefined) return "backoff";
+    return this.stopRequested ? "stopped" : "exited";
+  }
+
+  /** One run of the readiness probe against the current run; false while it is not running. */
+  async probe(): Promise<boolean> {
+    if (!this.running) return false;
+    const probe = this.component.readiness;
+    return probe === undefined ? true : this.probeOnce(probe);
+  }
+
   /** The process's recent stdout and stderr, interleaved as they arrived, across restarts. */
   logs(): string {
     return this.ring.contents();
@@ -224,13 +241,26 @@ export class ManagedProcess {
     const ranForMs = performance.now() - this.spawnedAtMs;
     this.crashesInARow = ranForMs >= policy.resetAfterMs ? 1 : this.crashesInARow + 1;
     const delay = restartDelayMs(this.crashesInARow, policy);
-    this.ring.append(`\n[runner] ${this.name} ${this.exitReason() ?? "exited"}; restarting in ${delay} ms\n`);
+    this.note(`${this.name} ${this.exitReason() ?? "exited"}; restarting in ${delay} ms`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopRequested) return;
       this.restartCount++;
       this.spawnChild();
     }, delay);
+  }
+
+  /** A line of the runner's own (a restart and its reason) in the output and the log file, between the process's lines. */
+  private note(message: string): void {
+    const line = `\n[runner] ${message}\n`;
+    this.ring.append(line);
+    if (this.options.logFile !== undefined) {
+      try {
+        appendFileSync(this.options.logFile, line);
+      } catch {
+        // The log file is a convenience; the ring still has the line.
+      }
+    }
   }
 
   private async probeOnce(probe: ReadinessProbe): Promise<boolean> {

@@ -1,0 +1,241 @@
+// What a lab is made of, as plain data computed from `kubelab up`'s flags: the addresses (DESIGN.md's node model:
+// node network 172.30.0.0/16 with the host at .1 on the lab bridge and node-N at .(10+N); pod network
+// 10.244.0.0/16, a /24 per node from the controller-manager's IPAM; services 10.96.0.0/12, DNS at 10.96.0.10), where
+// each node keeps its files, and every component's descriptor. No I/O here, so the plan is unit-tested as is.
+import { join } from "node:path";
+import type { Component } from "../components/component.js";
+import { containerRuntimeComponent } from "../components/container-runtime.js";
+import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
+import { apiserverComponent } from "../components/kube-apiserver.js";
+import { controllerManagerComponent } from "../components/kube-controller-manager.js";
+import { schedulerComponent } from "../components/kube-scheduler.js";
+import { kubeletComponent } from "../components/kubelet.js";
+
+export interface LabConfig {
+  /** Absolute; everything the lab writes is under it. */
+  home: string;
+  /** The host side of the node network (a Linux bridge, at most 15 characters). */
+  bridge: string;
+  /** The node network, e.g. 172.30.0.0/16: the host is its first address, node-N its (10+N)th. */
+  nodeNetwork: string;
+  /** Node network namespaces are named <netnsPrefix>-<node name>. */
+  netnsPrefix: string;
+  /** How many nodes `up` starts (node-1..node-N); more come and go with add-node/remove-node. */
+  nodes: number;
+  clusterCidr: string;
+  serviceCidr: string;
+  clusterDns: string;
+  proxyMode: "iptables" | "userspace";
+  /** The apiserver's insecure port on the bridge address. */
+  apiserverPort: number;
+  /** Host ports on loopback, picked free at `up`. */
+  etcdClientPort: number;
+  etcdPeerPort: number;
+  schedulerPort: number;
+  controllerManagerPort: number;
+  /** False only for the lab's own tests until a kubelet is built: nodes then run their runtime alone. */
+  withKubelet: boolean;
+  /** Verbosity passed to every kubelab component. */
+  verbosity: number;
+}
+
+/** Per-node ports, inside the node's own network namespace (so every node uses the same ones). */
+export const NODE_PORTS = { kubelet: 10250, kubeletHealthz: 10248, runtimeHealthz: 10359 } as const;
+
+/**
+ * The lab's short self-healing timings, as the flags that set them (printed at start). A node's Lease lasts 10 s
+ * and is renewed every 2.5 s; the controller-manager calls it NotReady after 10 s without one and pods leave it
+ * 5 s later; a standby scheduler or controller-manager takes over within 4 s.
+ */
+export const LAB_TIMINGS = {
+  apiserver: ["--default-not-ready-toleration-seconds=5", "--default-unreachable-toleration-seconds=5"],
+  leaderElection: ["--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=1s"],
+  controllerManager: ["--node-monitor-period=1s", "--node-monitor-grace-period=10s"],
+  kubelet: { nodeStatusUpdateFrequency: "4s", nodeLeaseDurationSeconds: 10 },
+} as const;
+
+export interface Cidr {
+  /** The network address as a 32-bit number. */
+  base: number;
+  prefix: number;
+}
+
+export function parseCidr(text: string): Cidr {
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text);
+  if (!match) throw new Error(`${text} is not an IPv4 CIDR (a.b.c.d/n)`);
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 28) throw new Error(`${text}: octets must be 0-255 and the prefix 8-28`);
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  return { base: address - (address % size), prefix };
+}
+
+export function ipString(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+/** The host's address on the bridge: the network's first address. */
+export function bridgeIp(config: Pick<LabConfig, "nodeNetwork">): string {
+  return ipString(parseCidr(config.nodeNetwork).base + 1);
+}
+
+export function prefixLength(config: Pick<LabConfig, "nodeNetwork">): number {
+  return parseCidr(config.nodeNetwork).prefix;
+}
+
+/** node-N's index, or undefined for a name that is not node-<positive integer>. */
+export function nodeIndex(name: string): number | undefined {
+  const match = /^node-([1-9]\d*)$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+export interface NodePlan {
+  name: string;
+  index: number;
+  ip: string;
+  netns: string;
+  /** The host end of the node's veth, on the bridge (the node's end is renamed eth0). */
+  hostVeth: string;
+  dir: string;
+  runtimeSocket: string;
+  runtimeRoot: string;
+  runcStateDir: string;
+  cniConfigDir: string;
+  kubeletRootDir: string;
+}
+
+export function nodePlan(config: LabConfig, index: number): NodePlan {
+  const network = parseCidr(config.nodeNetwork);
+  const offset = 10 + index;
+  if (offset >= 2 ** (32 - network.prefix) - 1) throw new Error(`node-${index} does not fit in the node network ${config.nodeNetwork}`);
+  const name = `node-${index}`;
+  const dir = join(config.home, "nodes", name);
+  return {
+    name,
+    index,
+    ip: ipString(network.base + offset),
+    netns: `${config.netnsPrefix}-${name}`,
+    hostVeth: `${config.bridge}-n${index}`.slice(-15),
+    dir,
+    runtimeSocket: join(dir, "runtime.sock"),
+    runtimeRoot: join(dir, "runtime"),
+    runcStateDir: join(dir, "run"),
+    cniConfigDir: join(dir, "cni"),
+    kubeletRootDir: join(dir, "kubelet"),
+  };
+}
+
+export function apiserverUrl(config: LabConfig): string {
+  return `http://${bridgeIp(config)}:${config.apiserverPort}`;
+}
+
+/** A component together with the node it belongs to (undefined: the control plane in the host namespace). */
+export interface PlannedComponent {
+  component: Component;
+  node?: string;
+  /** Its Prometheus endpoint, as `kubelab status` shows it. */
+  metricsUrl?: string;
+}
+
+export function controlPlane(config: LabConfig): PlannedComponent[] {
+  const master = apiserverUrl(config);
+  const leaderElection = [...LAB_TIMINGS.leaderElection];
+  const etcd = etcdComponent({ dataDir: join(config.home, "etcd"), clientPort: config.etcdClientPort, peerPort: config.etcdPeerPort });
+  const apiserver = apiserverComponent({
+    etcdServers: etcdEndpoint(etcd),
+    port: config.apiserverPort,
+    bindAddress: bridgeIp(config),
+    extraArgs: [`--advertise-address=${bridgeIp(config)}`, `--service-cluster-ip-range=${config.serviceCidr}`, ...LAB_TIMINGS.apiserver, ...verbosity(config)],
+  });
+  const scheduler = schedulerComponent({ master, port: config.schedulerPort, bindAddress: "127.0.0.1", verbosity: config.verbosity, extraArgs: leaderElection });
+  const controllerManager = controllerManagerComponent({
+    master,
+    port: config.controllerManagerPort,
+    bindAddress: "127.0.0.1",
+    verbosity: config.verbosity,
+    extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...LAB_TIMINGS.controllerManager, ...leaderElection],
+  });
+  return [
+    { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
+    // Bound to the bridge address, so its readiness is probed there rather than on loopback.
+    { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
+    { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },
+    { component: controllerManager, metricsUrl: `http://127.0.0.1:${config.controllerManagerPort}/metrics` },
+  ];
+}
+
+function verbosity(config: LabConfig): string[] {
+  return config.verbosity > 0 ? [`--v=${config.verbosity}`] : [];
+}
+
+/** The node's runtime and (unless withKubelet is off) its kubelet, as they run inside the node's namespace. */
+export function nodeComponents(config: LabConfig, node: NodePlan): PlannedComponent[] {
+  const runtime = containerRuntimeComponent({
+    name: `container-runtime ${node.name}`,
+    socketPath: node.runtimeSocket,
+    root: node.runtimeRoot,
+    backend: "oci",
+    runtimeRoot: node.runcStateDir,
+    cniConfigDir: node.cniConfigDir,
+    port: NODE_PORTS.runtimeHealthz,
+    // With a kubelet the pod CIDR comes from the Node (the controller-manager's IPAM, UpdateRuntimeConfig); without
+    // one (the lab's own tests) the runtime is given the /24 a node-N would get first, 10.244.N.0/24.
+    ...(config.withKubelet ? {} : { podCidr: fallbackPodCidr(config, node.index) }),
+    extraArgs: [`--bind-address=${node.ip}`, ...verbosity(config)],
+  });
+  const planned: PlannedComponent[] = [{ component: inNetns(runtime, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.runtimeHealthz}/metrics` }];
+  if (!config.withKubelet) return planned;
+  const kubelet = kubeletComponent({
+    name: `kubelet ${node.name}`,
+    master: apiserverUrl(config),
+    hostnameOverride: node.name,
+    nodeIp: node.ip,
+    containerRuntimeEndpoint: `unix://${node.runtimeSocket}`,
+    // Lab-internal addresses only: the apiserver (on the host) reaches the kubelet API over the bridge.
+    address: node.ip,
+    port: NODE_PORTS.kubelet,
+    healthzPort: NODE_PORTS.kubeletHealthz,
+    healthzBindAddress: node.ip,
+    nodeStatusUpdateFrequency: LAB_TIMINGS.kubelet.nodeStatusUpdateFrequency,
+    nodeLeaseDurationSeconds: LAB_TIMINGS.kubelet.nodeLeaseDurationSeconds,
+    clusterDns: config.clusterDns,
+    clusterDomain: "cluster.local",
+    rootDir: node.kubeletRootDir,
+    podRoutes: "host-gw",
+    ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
+  });
+  planned.push({ component: inNetns(kubelet, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });
+  return planned;
+}
+
+/**
+ * The component run inside a node's network namespace. nsenter switches only the network namespace (it execs the
+ * program, so the PID is the component's own): mounts the runtime and kubelet make (rootfs overlays, pod
+ * namespaces, volumes) stay in the host's mount namespace, where a restarted runtime finds them and `kubelab down`
+ * removes them. (`ip netns exec` would give each run a private mount namespace of its own.)
+ */
+export function inNetns(component: Component, netns: string): Component {
+  const { program } = component;
+  const command = program.kind === "node" ? [process.execPath, program.entry] : [program.path];
+  return { ...component, program: { kind: "binary", path: "nsenter" }, args: [`--net=/run/netns/${netns}`, "--", ...command, ...component.args] };
+}
+
+export function fallbackPodCidr(config: Pick<LabConfig, "clusterCidr">, index: number): string {
+  const cluster = parseCidr(config.clusterCidr);
+  return `${ipString(cluster.base + (index % 256) * 256)}/24`;
+}
+
+/** The entry point a component runs (for the "build first" check). */
+export function entryOf(component: Component): string | undefined {
+  if (component.program.kind === "node") return component.program.entry;
+  const dashes = component.args.indexOf("--");
+  const entry = dashes >= 0 ? component.args[dashes + 2] : undefined;
+  return entry?.endsWith(".js") ? entry : undefined;
+}
+
+/** How a component's command line is printed: one line a user can paste (arguments quoted when they must be). */
+export function printableCommand(component: Component): string {
+  const argv = component.program.kind === "node" ? ["node", component.program.entry, ...component.args] : [component.program.path, ...component.args];
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+}
