@@ -10,6 +10,9 @@ import { IMAGE_BACKOFF, KeyedBackoff } from "./backoff.js";
 import type { PodRuntime } from "./runtime.js";
 import type { WaitingReason } from "./status.js";
 
+/** How soon after a failed pull the pod syncs again (and reports ImagePullBackOff). */
+const ERR_IMAGE_PULL_RESYNC_MS = 1000;
+
 export type EnsureImageResult = { ok: true; image: string } | { ok: false; waiting: WaitingReason; retryInMs: number };
 
 /** Go's time.Duration printing of a duration truncated to milliseconds: "523ms", "1.204s". */
@@ -54,8 +57,9 @@ export class ImageManager {
       const message = `Failed to pull image "${image}": ${err instanceof Error ? err.message : String(err)}`;
       recorder.event(ref, "Warning", "Failed", message);
       recorder.event(ref, "Warning", "Failed", "Error: ErrImagePull");
-      const wait = this.backoff.next(key, clock.now());
-      return { ok: false, waiting: { reason: "ErrImagePull", message }, retryInMs: wait };
+      this.backoff.next(key, clock.now());
+      // A sync soon after shows ImagePullBackOff for the rest of the backoff, as Kubernetes' frequent syncs do.
+      return { ok: false, waiting: { reason: "ErrImagePull", message }, retryInMs: ERR_IMAGE_PULL_RESYNC_MS };
     }
     this.backoff.reset(key);
     const took = formatPullDuration(clock.now() - started);

@@ -10,7 +10,6 @@ import { isNotFound } from "../../api/errors.js";
 import { qosClassOf } from "../../api/defaults.js";
 import { deepEqual } from "../../api/normalize.js";
 import { RESOURCES } from "../../api/resources.js";
-import { parseTime } from "../../api/time.js";
 import type { Container, LifecycleHandler, Pod, PodStatus } from "../../api/types/index.js";
 import { isNotFound as isCriNotFound } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
@@ -635,7 +634,6 @@ function relevantChange(old: Readonly<Pod>, pod: Readonly<Pod>): boolean {
     !deepEqual(old.spec, pod.spec) ||
     old.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp ||
     old.metadata.deletionGracePeriodSeconds !== pod.metadata.deletionGracePeriodSeconds ||
-    old.status?.phase !== pod.status?.phase ||
-    parseTime(old.status?.startTime) !== parseTime(pod.status?.startTime)
+    old.status?.phase !== pod.status?.phase
   );
 }
