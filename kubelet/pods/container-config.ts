@@ -139,7 +139,8 @@ export function linuxResources(container: Readonly<Container>, qos: PodQOSClass,
     cpusetCpus: "",
     cpusetMems: "",
     unified: {},
-    memorySwapLimitInBytes: 0,
+    // No swap beyond the limit, as Kubernetes' NoSwap: a container over its memory limit is OOM-killed.
+    memorySwapLimitInBytes: memoryLimit ? quantityValue(memoryLimit) : 0,
   };
 }
 
