@@ -147,7 +147,7 @@ export class PodManager {
   async run(signal: AbortSignal): Promise<void> {
     this.runtimeName = (await this.opts.runtime.version().catch(() => undefined))?.runtimeName ?? this.runtimeName;
     this.synced = true;
-    for (const uid of this.pods.keys()) this.wake(uid);
+    for (const w of [...this.workers.values()]) if (w.pending && !w.running) this.wake(w.uid);
     await this.pleg.run(signal);
   }
 
@@ -176,7 +176,8 @@ export class PodManager {
       }, delayMs);
       return;
     }
-    if (w.running) {
+    // Until run() (informers synced, the runtime's name known) the worker only remembers that it has work.
+    if (w.running || !this.synced) {
       w.pending = true;
       return;
     }
@@ -227,7 +228,6 @@ export class PodManager {
   private async sync(w: Worker): Promise<void> {
     const pod = this.pods.get(w.uid);
     if (!pod) {
-      if (!this.synced) return;
       await this.removeOrphan(w);
       return;
     }
