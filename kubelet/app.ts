@@ -22,6 +22,7 @@ import { NodeStatusManager } from "./nodestatus/node-status.js";
 import { masterFromFlags, parseNodeLabels, type KubeletFlags } from "./options.js";
 import { PodManager } from "./pods/pod-manager.js";
 import { instrumentedRuntime, type PodRuntime } from "./pods/runtime.js";
+import { StaticPodSource } from "./pods/static-pods.js";
 import { ProberManager } from "./prober/prober-manager.js";
 import { startKubeletServer, type KubeletServer } from "./server/server.js";
 import { VolumeManager } from "./volumes/volume-manager.js";
@@ -183,6 +184,19 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         },
       });
 
+      const staticPods =
+        flags.podManifestPath !== undefined && flags.podManifestPath !== ""
+          ? new StaticPodSource({
+              dir: flags.podManifestPath,
+              nodeName,
+              clock,
+              logger: logger.child({ component: "static-pods" }),
+              onPods: (list) => {
+                podManager.setStaticPods(list);
+              },
+            })
+          : undefined;
+
       let server: KubeletServer | undefined;
       return {
         readyzChecks: [{ name: "informer-sync", check: () => podInformer.hasSynced() }],
@@ -199,7 +213,9 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
           server = await startKubeletServer({ address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy() });
           await podRoutes?.start();
           logger.info({ pods: podInformer.lister.list().length, port: server.port }, "Kubelet started: syncing pods");
-          await podManager.run(runSignal);
+          // Static pods are known before the first relist, so their running containers are adopted, not removed.
+          if (staticPods) podManager.setStaticPods(staticPods.read());
+          await Promise.all([podManager.run(runSignal), staticPods?.run(runSignal)]);
         },
         close: async () => {
           podManager.stop();

@@ -10,6 +10,7 @@ import { ProberManager } from "../prober/prober-manager.js";
 import { VolumeManager } from "../volumes/volume-manager.js";
 import { FakePodRuntime } from "./fake-runtime.js";
 import { PodManager } from "./pod-manager.js";
+import { CONFIG_MIRROR_ANNOTATION, staticPodsFromManifest } from "./static-pods.js";
 import { T0, testPod } from "./testing.js";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
@@ -213,5 +214,32 @@ describe("PodManager", () => {
     h.seed(testPod({ containers: [{ name: "app", image: "missing:v1", imagePullPolicy: "Never" }] }));
     await h.settle();
     expect(h.pod().status?.containerStatuses?.[0]?.state).toEqual({ waiting: { reason: "ErrImageNeverPull", message: 'Container image "missing:v1" is not present with pull policy of Never' } });
+  });
+
+  it("runs a static pod, keeps its mirror pod (made again when deleted) and writes its status there", async () => {
+    const h = harness();
+    const [staticPod] = staticPodsFromManifest("apiVersion: v1\nkind: Pod\nmetadata: {name: etcd}\nspec:\n  containers: [{name: etcd, image: busybox}]\n", "/m/etcd.yaml", "node-1", "2024-01-01T10:00:00Z");
+    h.manager.setStaticPods([staticPod!]);
+    await h.settle();
+    const mirror = h.pod("etcd-node-1");
+    expect(mirror.metadata.annotations?.[CONFIG_MIRROR_ANNOTATION]).toBe(staticPod!.metadata.uid);
+    expect(mirror.metadata.uid).not.toBe(staticPod!.metadata.uid);
+    // The informer delivers the mirror; its status is the static pod's.
+    h.manager.upsert(mirror);
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod("etcd-node-1").status).toMatchObject({ phase: "Running", containerStatuses: [{ name: "etcd", ready: true }] });
+
+    h.client.remove(PODS, "default", "etcd-node-1");
+    h.manager.remove(mirror);
+    await h.settle();
+    expect(h.pod("etcd-node-1").metadata.uid).not.toBe(mirror.metadata.uid);
+    expect(h.runtime.calls.filter((c) => c.startsWith("CreateContainer"))).toHaveLength(1);
+
+    h.manager.upsert(h.pod("etcd-node-1"));
+    h.manager.setStaticPods([]);
+    await h.settle();
+    expect(h.runtime.containers.size + h.runtime.sandboxes.size).toBe(0);
+    expect(h.client.object(PODS, "default", "etcd-node-1")).toBeUndefined();
   });
 });

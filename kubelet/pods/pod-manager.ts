@@ -6,7 +6,7 @@
 // then deleted for good; pods the runtime holds that the API no longer has are removed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isNotFound } from "../../api/errors.js";
+import { isAlreadyExists, isNotFound } from "../../api/errors.js";
 import { qosClassOf } from "../../api/defaults.js";
 import { deepEqual } from "../../api/normalize.js";
 import { RESOURCES } from "../../api/resources.js";
@@ -33,6 +33,7 @@ import type { PodRuntime } from "./runtime.js";
 import { containerRecordFrom, latestContainer, sandboxStateFrom, type ContainerRecord, type PodRuntimeState } from "./runtime-state.js";
 import { generatePodStatus, type WaitingReason } from "./status.js";
 import { StatusManager } from "./status-manager.js";
+import { CONFIG_MIRROR_ANNOTATION, isStaticPod, mirrorOf } from "./static-pods.js";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 /** Kubernetes' minimum grace period for a container stop (minimumGracePeriodInSeconds). */
@@ -42,7 +43,7 @@ const FALLBACK_LOG_LINES = 80;
 
 export interface PodManagerOptions {
   runtime: PodRuntime;
-  client: Pick<RestClient, "updateStatus" | "get" | "delete">;
+  client: Pick<RestClient, "updateStatus" | "get" | "delete" | "create">;
   recorder: EventRecorder;
   clock: Clock;
   logger: Logger;
@@ -83,6 +84,8 @@ interface Worker {
 
 export class PodManager {
   private readonly pods = new Map<string, Readonly<Pod>>();
+  /** The mirror pods of static pods in the API, by the static pod's uid. */
+  private readonly mirrors = new Map<string, Readonly<Pod>>();
   private readonly workers = new Map<string, Worker>();
   private readonly statuses: StatusManager;
   private readonly images: ImageManager;
@@ -114,9 +117,32 @@ export class PodManager {
     });
   }
 
-  /** The pods bound to this node with the status the kubelet last generated for them. */
+  /** The pods bound to this node as the kubelet knows them (static pods with their mirror's status). */
   list(): Readonly<Pod>[] {
-    return [...this.pods.values()];
+    return [...this.pods.values()].map((p) => this.view(p));
+  }
+
+  /** A pod with the status the API holds for it: a static pod's is its mirror's. */
+  private view(pod: Readonly<Pod>): Readonly<Pod> {
+    if (!isStaticPod(pod)) return pod;
+    const status = this.mirrors.get(pod.metadata.uid ?? "")?.status;
+    return status ? { ...pod, status } : pod;
+  }
+
+  /** From the static pod source: every static pod the manifests describe now. */
+  setStaticPods(pods: readonly Pod[]): void {
+    const next = new Map(pods.map((p) => [p.metadata.uid ?? "", p]));
+    for (const [uid, pod] of next) {
+      if (this.pods.has(uid)) continue;
+      this.pods.set(uid, pod);
+      this.wake(uid);
+    }
+    for (const [uid, pod] of [...this.pods]) {
+      if (!isStaticPod(pod) || next.has(uid)) continue;
+      this.pods.delete(uid);
+      this.worker(uid).lastPod = pod;
+      this.wake(uid);
+    }
   }
 
   healthy(): boolean {
@@ -127,6 +153,14 @@ export class PodManager {
   upsert(pod: Readonly<Pod>): void {
     const uid = pod.metadata.uid ?? "";
     if (uid === "") return;
+    const staticUid = mirrorOf(pod);
+    if (staticUid !== undefined) {
+      const old = this.mirrors.get(staticUid);
+      if (old?.metadata.uid === uid && !newerOrSame(pod, old)) return;
+      this.mirrors.set(staticUid, pod);
+      if (old?.metadata.uid !== uid || old.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp) this.wake(staticUid);
+      return;
+    }
     const old = this.pods.get(uid);
     if (old && !newerOrSame(pod, old)) return;
     this.pods.set(uid, pod);
@@ -136,6 +170,13 @@ export class PodManager {
   /** From the pod informer: the pod left the API (deleted, or no longer bound here). */
   remove(pod: Readonly<Pod>): void {
     const uid = pod.metadata.uid ?? "";
+    const staticUid = mirrorOf(pod);
+    if (staticUid !== undefined) {
+      // A deleted mirror pod is made again; the static pod keeps running.
+      if (this.mirrors.get(staticUid)?.metadata.uid === uid) this.mirrors.delete(staticUid);
+      this.wake(staticUid);
+      return;
+    }
     const known = this.pods.get(uid) ?? pod;
     this.pods.delete(uid);
     const worker = this.worker(uid);
@@ -226,11 +267,13 @@ export class PodManager {
   // ---- one sync ----
 
   private async sync(w: Worker): Promise<void> {
-    const pod = this.pods.get(w.uid);
-    if (!pod) {
+    const known = this.pods.get(w.uid);
+    if (!known) {
       await this.removeOrphan(w);
       return;
     }
+    if (isStaticPod(known)) await this.ensureMirror(known);
+    const pod = this.view(known);
     w.lastPod = pod;
     const state = await this.readRuntimeState(w.uid);
     if (pod.metadata.deletionTimestamp) {
@@ -391,11 +434,58 @@ export class PodManager {
   }
 
   private async writeStatus(pod: Readonly<Pod>, status: PodStatus): Promise<void> {
+    if (isStaticPod(pod)) {
+      const uid = pod.metadata.uid ?? "";
+      const mirror = this.mirrors.get(uid);
+      if (!mirror || mirror.metadata.deletionTimestamp) return;
+      const stored = await this.statuses.write(mirror, status);
+      if (stored && stored.metadata.uid === mirror.metadata.uid && this.mirrors.get(uid) === mirror) this.mirrors.set(uid, stored);
+      return;
+    }
     const stored = await this.statuses.write(pod, status);
     if (stored && stored.metadata.uid === pod.metadata.uid) {
       const current = this.pods.get(pod.metadata.uid ?? "");
       if (current && newerOrSame(stored, current)) this.pods.set(pod.metadata.uid ?? "", stored);
     }
+  }
+
+  // ---- static pods ----
+
+  /** Keeps a static pod's mirror pod in the API: made when missing, replaced when deleted or stale. */
+  private async ensureMirror(pod: Readonly<Pod>): Promise<void> {
+    const uid = pod.metadata.uid ?? "";
+    const ns = podNamespace(pod);
+    const name = pod.metadata.name ?? "";
+    const mirror = this.mirrors.get(uid);
+    if (mirror && !mirror.metadata.deletionTimestamp) return;
+    if (mirror) {
+      await this.deleteMirror(mirror);
+      this.mirrors.delete(uid);
+    }
+    const wanted: Pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: ns, ...(pod.metadata.labels ? { labels: { ...pod.metadata.labels } } : {}), annotations: { ...(pod.metadata.annotations ?? {}), [CONFIG_MIRROR_ANNOTATION]: uid } },
+      spec: structuredClone(pod.spec ?? { containers: [] }),
+    };
+    try {
+      this.mirrors.set(uid, await this.opts.client.create<Pod>(PODS, ns, wanted));
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await this.opts.client.get<Pod>(PODS, ns, name);
+      if (mirrorOf(existing) === uid && !existing.metadata.deletionTimestamp) this.mirrors.set(uid, existing);
+      else {
+        // Another pod (or the mirror of an older version of the manifest) holds the name: it goes, ours follows.
+        if (mirrorOf(existing) !== undefined) await this.deleteMirror(existing);
+        this.wake(uid, 1000);
+      }
+    }
+  }
+
+  private async deleteMirror(mirror: Readonly<Pod>): Promise<void> {
+    await this.opts.client.delete(PODS, podNamespace(mirror), mirror.metadata.name ?? "", { gracePeriodSeconds: 0, ...(mirror.metadata.uid !== undefined ? { preconditions: { uid: mirror.metadata.uid } } : {}) }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
   }
 
   // ---- termination ----
@@ -427,6 +517,11 @@ export class PodManager {
       await this.cleanUp(w.uid, state);
     } else {
       await this.opts.volumes.tearDownPod(w.uid).catch(() => undefined);
+    }
+    const mirror = this.mirrors.get(w.uid);
+    if (mirror && w.lastPod && isStaticPod(w.lastPod)) {
+      await this.deleteMirror(mirror);
+      this.mirrors.delete(w.uid);
     }
     this.opts.prober.removePod(w.uid);
     this.images.forgetPod(w.uid);
