@@ -242,4 +242,26 @@ describe("PodManager", () => {
     expect(h.runtime.containers.size + h.runtime.sandboxes.size).toBe(0);
     expect(h.client.object(PODS, "default", "etcd-node-1")).toBeUndefined();
   });
+
+  it("replaces a dead sandbox (attempt + 1), recreates the containers and removes the empty old sandbox", async () => {
+    const h = harness();
+    h.seed(testPod());
+    await h.settle();
+    const [old] = [...h.runtime.sandboxes.keys()];
+    await h.runtime.stopPodSandbox(old!);
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.runtime.calls).toContain("RunPodSandbox web 1");
+    expect(h.recorder.reasons()).toContain("SandboxChanged");
+    expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 137 } } });
+    // The old sandbox still holds the previous container (logs --previous); once that goes, so does the sandbox.
+    expect(h.runtime.sandboxes.has(old!)).toBe(true);
+    h.runtime.exit(h.runtime.running("app")[0]!.id, 1);
+    await h.clock.advance(1000);
+    await h.settle();
+    await h.clock.advance(10_000);
+    await h.settle();
+    expect(h.pod().status?.containerStatuses?.[0]?.restartCount).toBe(2);
+    expect(h.runtime.sandboxes.has(old!)).toBe(false);
+  });
 });

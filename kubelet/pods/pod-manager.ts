@@ -300,6 +300,13 @@ export class PodManager {
       this.opts.prober.removePod(w.uid);
       return;
     }
+    // Dead sandboxes that no longer hold a container (the previous instance kept for logs) are removed.
+    for (const s of after.sandboxes.slice(1)) {
+      if (!s.ready && !after.containers.some((c) => c.sandboxId === s.id)) {
+        await this.opts.runtime.removePodSandbox(s.id).catch(() => undefined);
+        this.sandboxIps.delete(s.id);
+      }
+    }
     this.wake(w.uid, Math.min(retry ?? Infinity, this.opts.resyncPeriodMs ?? 60_000));
   }
 
