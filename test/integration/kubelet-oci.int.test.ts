@@ -3,7 +3,7 @@
 // test makes and gets its pod CIDR from the kubelet (UpdateRuntimeConfig, from the Node's spec.podCIDR); the
 // kubelet puts its pods' cgroups under a test-only --cgroup-root. A busybox pod runs with an IP from the pod CIDR
 // and logs through conmon; a container that exits 1 is restarted and goes CrashLoopBackOff; a container over its
-// memory limit is OOMKilled. Everything (processes, containers, namespaces, mounts, cgroups, files) is removed in
+// memory limit is OOMKilled; a restartPolicy Never pod fails with its exit code and termination message. Everything (processes, containers, namespaces, mounts, cgroups, files) is removed in
 // afterAll, also when a test failed. The NodeStatusManager placeholder does not register the Node yet, so this test
 // creates it.
 import { execFile, execFileSync } from "node:child_process";
@@ -149,6 +149,18 @@ describe.skipIf(skip)("kubelet over kubelab-runtime --backend oci", () => {
       return c?.lastState?.terminated?.reason === "OOMKilled" || c?.state?.terminated?.reason === "OOMKilled" ? c : undefined;
     }, 60_000, 200);
     expect(oom.lastState?.terminated ?? oom.state?.terminated).toMatchObject({ reason: "OOMKilled", exitCode: 137 });
+  }, 90_000);
+
+  it("fails a restartPolicy Never pod with the container's exit code and termination message", async () => {
+    const pod = busyboxPod("quitter", "echo $(WORD) > /dev/termination-log; exit 3", { env: [{ name: "WORD", value: "bye" }] });
+    pod.spec!.restartPolicy = "Never";
+    await client.create(PODS, "default", pod);
+    const failed = await waitFor("quitter Failed", async () => {
+      const p = await getPod("quitter");
+      return p.status?.phase === "Failed" ? p : undefined;
+    }, 60_000, 200);
+    expect(failed.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 0, ready: false, state: { terminated: { exitCode: 3, reason: "Error", message: "bye\n" } } });
+    expect(failed.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False" });
   }, 90_000);
 
   it("stops a deleted pod and deletes it for good", async () => {
