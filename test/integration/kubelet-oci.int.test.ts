@@ -3,9 +3,9 @@
 // test makes and gets its pod CIDR from the kubelet (UpdateRuntimeConfig, from the Node's spec.podCIDR); the
 // kubelet puts its pods' cgroups under a test-only --cgroup-root. A busybox pod runs with an IP from the pod CIDR
 // and logs through conmon; a container that exits 1 is restarted and goes CrashLoopBackOff; a container over its
-// memory limit is OOMKilled; a restartPolicy Never pod fails with its exit code and termination message. Everything (processes, containers, namespaces, mounts, cgroups, files) is removed in
-// afterAll, also when a test failed. The NodeStatusManager placeholder does not register the Node yet, so this test
-// creates it.
+// memory limit is OOMKilled; a restartPolicy Never pod fails with its exit code and termination message. Everything
+// (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll, also when a test failed. The
+// NodeStatusManager placeholder does not register the Node yet, so this test creates it.
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
