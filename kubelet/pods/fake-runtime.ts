@@ -180,7 +180,8 @@ export class FakePodRuntime implements PodRuntime {
     });
   }
 
-  execSync(): Promise<cri.ExecSyncResponse> {
+  execSync(containerId: string, cmd: readonly string[]): Promise<cri.ExecSyncResponse> {
+    this.record(`ExecSync ${containerId} ${cmd.join(" ")}`);
     return Promise.resolve({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 0 });
   }
 

@@ -35,13 +35,21 @@ afterEach(() => {
   }
 });
 
-function harness(shared?: { clock: FakeClock; client: FakeClient; runtime: FakePodRuntime }): Harness {
+/** The prober's results as a test sets them (the real ProberManager probes; this one only answers). */
+class SetProber extends ProberManager {
+  readonly results = new Map<string, "Success" | "Failure">();
+  override result(kind: "liveness" | "readiness" | "startup", containerId: string): "Success" | "Failure" | undefined {
+    return this.results.get(`${kind}/${containerId}`);
+  }
+}
+
+function harness(shared?: { clock: FakeClock; client: FakeClient; runtime: FakePodRuntime }): Harness & { prober: SetProber } {
   const clock = shared?.clock ?? new FakeClock(T0);
   const client = shared?.client ?? new FakeClient({ clock });
   const runtime = shared?.runtime ?? new FakePodRuntime(clock, ["busybox", "nginx:1.25"]);
   const recorder = new FakeRecorder();
   const logger = silentLogger();
-  const prober = new ProberManager({
+  const prober = new SetProber({
     runtime,
     recorder,
     clock,
@@ -70,7 +78,8 @@ function harness(shared?: { clock: FakeClock; client: FakeClient; runtime: FakeP
   });
   const m = manager;
   const stop = new AbortController();
-  const h: Harness = {
+  const h: Harness & { prober: SetProber } = {
+    prober,
     clock,
     client,
     recorder,
@@ -263,5 +272,19 @@ describe("PodManager", () => {
     await h.settle();
     expect(h.pod().status?.containerStatuses?.[0]?.restartCount).toBe(2);
     expect(h.runtime.sandboxes.has(old!)).toBe(false);
+  });
+
+  it("kills and restarts a container whose liveness probe failed; runs preStop hooks before stopping", async () => {
+    const h = harness();
+    h.seed(testPod({ containers: [{ name: "app", image: "busybox", livenessProbe: { exec: { command: ["true"] } }, lifecycle: { preStop: { exec: { command: ["sh", "-c", "sleep 1"] } } } }] }));
+    await h.settle();
+    const first = h.runtime.running("app")[0]!;
+    h.prober.results.set(`liveness/${first.id}`, "Failure");
+    h.manager.wake("uid-web");
+    await h.settle();
+    expect(h.recorder.messages()).toContain("Normal Killing Container app failed liveness probe, will be restarted");
+    expect(h.runtime.calls).toContain(`ExecSync ${first.id} sh -c sleep 1`);
+    expect(h.runtime.calls).toContain(`StopContainer ${first.id} 30`);
+    expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 143 } } });
   });
 });
