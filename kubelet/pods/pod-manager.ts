@@ -22,7 +22,7 @@ import { gauge, histogram } from "../../component-base/metrics.js";
 import { ContainerConfigError, makeEnvironment, type EnvSources } from "../container-env/env.js";
 import { hostsFileContent, makeDnsConfig, type ClusterDns } from "../container-env/dns.js";
 import type { ProbedContainer, ProberManager } from "../prober/prober-manager.js";
-import { POD_UID_LABEL } from "../runtime-labels.js";
+import { CONTAINER_TERMINATION_MESSAGE_POLICY_ANNOTATION, POD_UID_LABEL } from "../runtime-labels.js";
 import { VolumeSetupError, type VolumeManager } from "../volumes/volume-manager.js";
 import { computePodActions } from "./actions.js";
 import { CONTAINER_BACKOFF, formatBackoff, KeyedBackoff } from "./backoff.js";
@@ -663,7 +663,7 @@ export class PodManager {
     } catch {
       message = "";
     }
-    const policy = status.annotations["io.kubernetes.container.terminationMessagePolicy"];
+    const policy = status.annotations[CONTAINER_TERMINATION_MESSAGE_POLICY_ANNOTATION];
     if (message === "" && policy === "FallbackToLogsOnError" && record.exitCode !== 0 && status.logPath !== "") {
       try {
         const lines = readFileSync(status.logPath, "utf8").split("\n").filter((l) => l !== "").slice(-FALLBACK_LOG_LINES);
