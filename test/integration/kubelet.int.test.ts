@@ -1,8 +1,10 @@
 // The kubelet as a real process (dist/kubelet/main.js, build first) against a real etcd and apiserver, driving a
 // real kubelab-runtime with the fake backend over the CRI: a pod bound to the node runs with an IP from the node's
 // podCIDR and Kubernetes' status; an unchanged status costs no write; a restarted kubelet adopts the running
-// containers; an unknown image goes ErrImagePull → ImagePullBackOff; a deleted pod is stopped and deleted for good.
+// containers; an unknown image goes ErrImagePull → ImagePullBackOff; a deleted pod is stopped and deleted for good; a
+// static pod from --pod-manifest-path runs and shows through a mirror pod that comes back when deleted.
 // The NodeStatusManager placeholder does not register the Node yet, so this test creates it (with its podCIDR).
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,7 +57,20 @@ describe("kubelet over kubelab-runtime --backend fake", () => {
       metadata: { name: nodeName },
       spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
     });
-    const component = kubeletTestComponent({ name: `kubelet kcore-${runId}`, master: cluster.apiserver.url, nodeName, nodeIp: "127.0.0.1", runtimeSocket: socket, rootDir: join(dir, "kubelet"), port: await freePort(), healthzPort: await freePort() });
+    const manifests = join(dir, "manifests");
+    mkdirSync(manifests);
+    writeFileSync(join(manifests, "static-web.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\nspec:\n  containers:\n  - name: web\n    image: nginx:alpine\n");
+    const component = kubeletTestComponent({
+      name: `kubelet kcore-${runId}`,
+      master: cluster.apiserver.url,
+      nodeName,
+      nodeIp: "127.0.0.1",
+      runtimeSocket: socket,
+      rootDir: join(dir, "kubelet"),
+      port: await freePort(),
+      healthzPort: await freePort(),
+      extraArgs: [`--pod-manifest-path=${manifests}`],
+    });
     kubelet = (await testProcesses.startReady(component, { timeoutMs: 30_000 })).process;
   }, 90_000);
 
@@ -153,4 +168,23 @@ describe("kubelet over kubelab-runtime --backend fake", () => {
       return s.length === 0 && c.length === 0 ? true : undefined;
     }, 10_000);
   }, 30_000);
+
+  it("runs a static pod from --pod-manifest-path and shows it through a mirror pod", async () => {
+    const mirror = await waitFor("the mirror pod Running", async () => {
+      const p = await getPod(`static-web-${nodeName}`).catch(() => undefined);
+      return p?.status?.phase === "Running" ? p : undefined;
+    }, 20_000);
+    expect(mirror.metadata.annotations?.["kubernetes.io/config.source"]).toBe("file");
+    expect(mirror.metadata.annotations?.["kubernetes.io/config.mirror"]).toBe(mirror.metadata.annotations?.["kubernetes.io/config.hash"]);
+    expect(mirror.spec?.nodeName).toBe(nodeName);
+    expect(mirror.status?.containerStatuses?.[0]).toMatchObject({ name: "web", ready: true });
+    // A deleted mirror pod comes back; the static pod's container keeps running.
+    const containerID = mirror.status?.containerStatuses?.[0]?.containerID;
+    await client.delete(PODS, "default", `static-web-${nodeName}`, { gracePeriodSeconds: 0 });
+    const again = await waitFor("the mirror pod again", async () => {
+      const p = await getPod(`static-web-${nodeName}`).catch(() => undefined);
+      return p && p.metadata.uid !== mirror.metadata.uid && p.status?.containerStatuses?.[0]?.ready ? p : undefined;
+    }, 20_000);
+    expect(again.status?.containerStatuses?.[0]?.containerID).toBe(containerID);
+  }, 60_000);
 });
