@@ -287,4 +287,29 @@ describe("PodManager", () => {
     expect(h.runtime.calls).toContain(`StopContainer ${first.id} 30`);
     expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 143 } } });
   });
+
+  it("fails a pod past its activeDeadlineSeconds (DeadlineExceeded) and stops its containers", async () => {
+    const h = harness();
+    h.seed(testPod({ activeDeadlineSeconds: 30 }));
+    await h.settle();
+    h.manager.upsert(h.pod());
+    await h.clock.advance(31_000);
+    await h.settle();
+    expect(h.pod().status).toMatchObject({ phase: "Failed", reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline" });
+    expect(h.runtime.running("app")).toEqual([]);
+    expect(h.recorder.reasons()).toContain("DeadlineExceeded");
+  });
+
+  it("kills a container whose postStart hook failed", async () => {
+    const h = harness();
+    h.runtime.execSync = (id, cmd) => {
+      h.runtime.calls.push(`ExecSync ${id} ${cmd.join(" ")}`);
+      return Promise.resolve({ stdout: Buffer.from("no"), stderr: Buffer.alloc(0), exitCode: 1 });
+    };
+    h.seed(testPod({ containers: [{ name: "app", image: "busybox", lifecycle: { postStart: { exec: { command: ["false"] } } } }] }));
+    await h.settle();
+    expect(h.recorder.reasons()).toContain("FailedPostStartHook");
+    expect(h.runtime.running("app")).toEqual([]);
+    expect(h.pod().status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe("PostStartHookError");
+  });
 });

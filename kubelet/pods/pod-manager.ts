@@ -10,6 +10,7 @@ import { isAlreadyExists, isNotFound } from "../../api/errors.js";
 import { qosClassOf } from "../../api/defaults.js";
 import { deepEqual } from "../../api/normalize.js";
 import { RESOURCES } from "../../api/resources.js";
+import { parseTime } from "../../api/time.js";
 import type { Container, LifecycleHandler, Pod, PodStatus } from "../../api/types/index.js";
 import { isNotFound as isCriNotFound } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
@@ -40,6 +41,9 @@ const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 const MIN_GRACE_SECONDS = 2;
 const MAX_TERMINATION_MESSAGE_BYTES = 4096;
 const FALLBACK_LOG_LINES = 80;
+/** How long a postStart hook may run before it counts as failed. */
+const POST_START_TIMEOUT_SECONDS = 30;
+const DEADLINE_EXCEEDED_MESSAGE = "Pod was active on the node longer than the specified deadline";
 
 export interface PodManagerOptions {
   runtime: PodRuntime;
@@ -286,7 +290,13 @@ export class PodManager {
       this.opts.prober.removePod(w.uid);
       return;
     }
-    const retry = await this.syncRunning(w, pod, state);
+    const deadlineInMs = activeDeadlineInMs(pod, this.opts.clock.now());
+    if (deadlineInMs !== undefined && deadlineInMs <= 0) {
+      await this.failForDeadline(w, pod, state);
+      return;
+    }
+    let retry = await this.syncRunning(w, pod, state);
+    if (deadlineInMs !== undefined) retry = Math.min(retry ?? Infinity, deadlineInMs);
     const after = await this.readRuntimeState(w.uid);
     const status = generatePodStatus({ pod, state: after, runtimeName: this.runtimeName, hostIP: this.opts.nodeIP, nowMs: this.opts.clock.now(), waiting: w.waiting, probe: (kind, id) => this.opts.prober.result(kind, id) });
     this.syncProbes(pod, status, after);
@@ -423,6 +433,17 @@ export class PodManager {
     }
     recorder.event(ref, "Normal", "Started", `Started container ${c.name}`);
     w.waiting.delete(c.name);
+    const postStart = c.lifecycle?.postStart;
+    if (postStart) {
+      try {
+        await this.runHook(pod, c, id, postStart, POST_START_TIMEOUT_SECONDS, podIPs[0] ?? "");
+      } catch (err) {
+        // As Kubernetes: a failed postStart hook kills the container, which restarts per the restart policy.
+        recorder.event(ref, "Warning", "FailedPostStartHook", errorText(err));
+        await runtime.stopContainer(id, gracePeriodOf(pod)).catch(() => undefined);
+        w.waiting.set(c.name, { reason: "PostStartHookError", message: errorText(err) });
+      }
+    }
     // Only the newest exited instance is kept (kubectl logs --previous); older ones go.
     for (const old of state.containers.filter((r) => r.name === c.name && r.id !== latest?.id && r.state !== "CONTAINER_RUNNING")) {
       await runtime.removeContainer(old.id).catch(() => undefined);
@@ -454,6 +475,16 @@ export class PodManager {
       const current = this.pods.get(pod.metadata.uid ?? "");
       if (current && newerOrSame(stored, current)) this.pods.set(pod.metadata.uid ?? "", stored);
     }
+  }
+
+  /** activeDeadlineSeconds passed: every container stops and the pod fails (DeadlineExceeded). */
+  private async failForDeadline(w: Worker, pod: Readonly<Pod>, state: PodRuntimeState): Promise<void> {
+    this.opts.recorder.event(podRef(pod), "Normal", "DeadlineExceeded", DEADLINE_EXCEEDED_MESSAGE);
+    await this.stopAll(pod, state, gracePeriodOf(pod));
+    this.opts.prober.removePod(w.uid);
+    const after = await this.readRuntimeState(w.uid);
+    const status = generatePodStatus({ pod, state: after, runtimeName: this.runtimeName, hostIP: this.opts.nodeIP, nowMs: this.opts.clock.now(), waiting: new Map(), probe: () => undefined, podIsTerminal: true });
+    await this.writeStatus(pod, { ...status, phase: "Failed", reason: "DeadlineExceeded", message: DEADLINE_EXCEEDED_MESSAGE });
   }
 
   // ---- static pods ----
@@ -570,7 +601,7 @@ export class PodManager {
     const started = this.opts.clock.now();
     const preStop = spec?.lifecycle?.preStop;
     if (pod && spec && preStop && graceSeconds > 0) {
-      await this.runHook(pod, spec, id, preStop, graceSeconds).catch((err: unknown) => {
+      await this.runHook(pod, spec, id, preStop, graceSeconds, pod.status?.podIP ?? "").catch((err: unknown) => {
         this.opts.recorder.event(containerRef(pod, spec.name), "Warning", "FailedPreStopHook", `PreStopHook failed: ${errorText(err)}`);
       });
     }
@@ -581,14 +612,14 @@ export class PodManager {
     });
   }
 
-  private async runHook(pod: Readonly<Pod>, c: Readonly<Container>, id: string, hook: LifecycleHandler, timeoutSeconds: number): Promise<void> {
+  private async runHook(pod: Readonly<Pod>, c: Readonly<Container>, id: string, hook: LifecycleHandler, timeoutSeconds: number, podIP: string): Promise<void> {
     if (hook.exec?.command) {
       const result = await this.opts.runtime.execSync(id, hook.exec.command, timeoutSeconds);
       if (result.exitCode !== 0) throw new Error(`command '${hook.exec.command.join(" ")}' exited with ${result.exitCode}: ${result.stdout.toString()}${result.stderr.toString()}`);
       return;
     }
     if (hook.httpGet) {
-      const host = hook.httpGet.host ?? pod.status?.podIP ?? "";
+      const host = hook.httpGet.host ?? podIP;
       const port = resolvePort(c, hook.httpGet.port);
       const url = `${(hook.httpGet.scheme ?? "HTTP").toLowerCase()}://${host.includes(":") ? `[${host}]` : host}:${port}${hook.httpGet.path ?? "/"}`;
       const res = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
@@ -689,6 +720,14 @@ function podMetrics(registry: Registry) {
 function criLogContent(line: string): string {
   const parts = line.split(" ");
   return parts.length >= 4 ? parts.slice(3).join(" ") : line;
+}
+
+/** Milliseconds left of the pod's activeDeadlineSeconds (counted from status.startTime), undefined without one. */
+function activeDeadlineInMs(pod: Readonly<Pod>, nowMs: number): number | undefined {
+  const deadline = pod.spec?.activeDeadlineSeconds;
+  const started = parseTime(pod.status?.startTime);
+  if (deadline === undefined || started === undefined) return undefined;
+  return started + deadline * 1000 - nowMs;
 }
 
 function gracePeriodOf(pod: Readonly<Pod>): number {
