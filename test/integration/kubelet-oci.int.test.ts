@@ -3,9 +3,9 @@
 // test makes and gets its pod CIDR from the kubelet (UpdateRuntimeConfig, from the Node's spec.podCIDR); the
 // kubelet puts its pods' cgroups under a test-only --cgroup-root. A busybox pod runs with an IP from the pod CIDR
 // and logs through conmon; a container that exits 1 is restarted and goes CrashLoopBackOff; a container over its
-// memory limit is OOMKilled; a restartPolicy Never pod fails with its exit code and termination message. Everything
-// (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll, also when a test failed. The
-// NodeStatusManager placeholder does not register the Node yet, so this test creates it.
+// memory limit is OOMKilled; a restartPolicy Never pod fails with its exit code and termination message (or its
+// log's tail). Everything (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll, also
+// when a test failed. The NodeStatusManager placeholder does not register the Node yet, so this test creates it.
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -161,6 +161,15 @@ describe.skipIf(skip)("kubelet over kubelab-runtime --backend oci", () => {
     }, 60_000, 200);
     expect(failed.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 0, ready: false, state: { terminated: { exitCode: 3, reason: "Error", message: "bye\n" } } });
     expect(failed.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False" });
+
+    const fallback = busyboxPod("logger", "echo first; echo last words; exit 2", { terminationMessagePolicy: "FallbackToLogsOnError" });
+    fallback.spec!.restartPolicy = "Never";
+    await client.create(PODS, "default", fallback);
+    const logged = await waitFor("logger Failed", async () => {
+      const p = await getPod("logger");
+      return p.status?.phase === "Failed" ? p : undefined;
+    }, 60_000, 200);
+    expect(logged.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 2, message: "first\nlast words" });
   }, 90_000);
 
   it("stops a deleted pod and deletes it for good", async () => {
