@@ -5,6 +5,7 @@
 // --container-runtime-endpoint.
 import { readFileSync } from "node:fs";
 import { hostname, networkInterfaces, totalmem } from "node:os";
+import { join } from "node:path";
 import { isNotFound } from "../api/errors.js";
 import { RESOURCES } from "../api/resources.js";
 import type { ConfigMap, Node, Pod, Secret, Service } from "../api/types/index.js";
@@ -33,6 +34,13 @@ const NODES = resource("nodes");
 const SERVICES = resource("services");
 const CONFIGMAPS = resource("configmaps");
 const SECRETS = resource("secrets");
+
+/** A node condition as the routes report it (the node-status work's ConditionState). */
+interface NetworkCondition {
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+}
 
 /** How long a ConfigMap or Secret read for a container's environment or volume is reused. */
 const OBJECT_CACHE_TTL_MS = 2000;
@@ -100,8 +108,28 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         getSecret: secrets,
         nodeName,
         nodeIP,
+        ...{ nodeIPs: [nodeIP] },
       };
+      // The runtime gets the node's pod CIDR once known (from --pod-cidr, or the Node's spec.podCIDR).
+      let podCidr = "";
+      const applyPodCidr = (cidr: string | undefined): void => {
+        if (cidr === undefined || cidr === "" || cidr === podCidr) return;
+        podCidr = cidr;
+        runtime.updateRuntimeConfig(cidr).then(
+          () => {
+            logger.info({ podCIDR: cidr }, "Updated the runtime's pod CIDR");
+          },
+          (err: unknown) => {
+            podCidr = "";
+            logger.warn({ podCIDR: cidr, err: err instanceof Error ? err.message : String(err) }, "Could not update the runtime's pod CIDR");
+          },
+        );
+      };
+      // Optional options of the node-status, routes, volumes, prober and server work, spread in so this file also
+      // builds against their placeholders.
+      const nodeStatusExtras = { nodeLister: { get: (name: string) => nodeInformer.lister.getByName(undefined, name) }, onPodCIDR: applyPodCidr };
       const nodeStatus = new NodeStatusManager({
+        ...nodeStatusExtras,
         client,
         recorder,
         clock,
@@ -118,9 +146,17 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         leaseDurationSeconds: flags.nodeLeaseDurationSeconds,
         rootDir: flags.rootDir,
       });
-      const podRoutes = flags.podRoutes === "host-gw" ? new PodRoutes({ nodeName, nodes: nodeInformer, logger: logger.child({ component: "pod-routes" }) }) : undefined;
-      const volumes = new VolumeManager({ rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets }, logger: logger.child({ component: "volumes" }), nodeName });
+      // NetworkUnavailable comes from the routes (a method the node-status work adds to NodeStatusManager).
+      const withNetworkCondition = nodeStatus as NodeStatusManager & { setNetworkUnavailable?: (state: NetworkCondition) => void };
+      const routesExtras = {
+        setNetworkUnavailable: (state: NetworkCondition) => {
+          withNetworkCondition.setNetworkUnavailable?.(state);
+        },
+      };
+      const podRoutes = flags.podRoutes === "host-gw" ? new PodRoutes({ ...routesExtras, nodeName, nodes: nodeInformer, logger: logger.child({ component: "pod-routes" }) }) : undefined;
+      const volumes = new VolumeManager({ ...{ nodeIPs: [nodeIP] }, rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets }, logger: logger.child({ component: "volumes" }), nodeName });
       const prober = new ProberManager({
+        ...{ registry },
         runtime: { execSync: (id, cmd, timeout) => runtime.execSync(id, cmd, timeout) },
         recorder,
         clock,
@@ -159,21 +195,6 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         },
       });
 
-      // The runtime gets the node's pod CIDR once known (from --pod-cidr, or the Node's spec.podCIDR).
-      let podCidr = "";
-      const applyPodCidr = (cidr: string | undefined): void => {
-        if (cidr === undefined || cidr === "" || cidr === podCidr) return;
-        podCidr = cidr;
-        runtime.updateRuntimeConfig(cidr).then(
-          () => {
-            logger.info({ podCIDR: cidr }, "Updated the runtime's pod CIDR");
-          },
-          (err: unknown) => {
-            podCidr = "";
-            logger.warn({ podCIDR: cidr, err: err instanceof Error ? err.message : String(err) }, "Could not update the runtime's pod CIDR");
-          },
-        );
-      };
       const ownNode = (node: Readonly<Node>): void => {
         if (node.metadata.name === nodeName) applyPodCidr(node.spec?.podCIDR);
       };
@@ -210,7 +231,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
           return true;
         },
         run: async (runSignal) => {
-          server = await startKubeletServer({ address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy() });
+          server = await startKubeletServer({ ...{ podLogsDirectory: join(flags.rootDir, "logs", "pods") }, address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy() });
           await podRoutes?.start();
           logger.info({ pods: podInformer.lister.list().length, port: server.port }, "Kubelet started: syncing pods");
           // Static pods are known before the first relist, so their running containers are adopted, not removed.

@@ -37,9 +37,9 @@ afterEach(() => {
 
 /** The prober's results as a test sets them (the real ProberManager probes; this one only answers). */
 class SetProber extends ProberManager {
-  readonly results = new Map<string, "Success" | "Failure">();
+  readonly answers = new Map<string, "Success" | "Failure">();
   override result(kind: "liveness" | "readiness" | "startup", containerId: string): "Success" | "Failure" | undefined {
-    return this.results.get(`${kind}/${containerId}`);
+    return this.answers.get(`${kind}/${containerId}`);
   }
 }
 
@@ -279,7 +279,7 @@ describe("PodManager", () => {
     h.seed(testPod({ containers: [{ name: "app", image: "busybox", livenessProbe: { exec: { command: ["true"] } }, lifecycle: { preStop: { exec: { command: ["sh", "-c", "sleep 1"] } } } }] }));
     await h.settle();
     const first = h.runtime.running("app")[0]!;
-    h.prober.results.set(`liveness/${first.id}`, "Failure");
+    h.prober.answers.set(`liveness/${first.id}`, "Failure");
     h.manager.wake("uid-web");
     await h.settle();
     expect(h.recorder.messages()).toContain("Normal Killing Container app failed liveness probe, will be restarted");

@@ -361,7 +361,10 @@ export class PodManager {
       await this.opts.volumes.setUpPod(pod, hostsFileContent(pod, podIPs, this.opts.clusterDns.domain));
     } catch (err) {
       if (!(err instanceof VolumeSetupError)) throw err;
-      this.opts.recorder.event(podRef(pod), "Warning", "FailedMount", err.message);
+      // One FailedMount event per failed volume when the error names them.
+      const failures: unknown = Reflect.get(err, "failures");
+      const messages = Array.isArray(failures) && failures.length > 0 ? failures.map((f: unknown) => String(Reflect.get(Object(f) as object, "message"))) : [err.message];
+      for (const message of messages) this.opts.recorder.event(podRef(pod), "Warning", "FailedMount", message);
       return 2000;
     }
     const starting = actions.initToStart !== undefined ? [actions.initToStart] : actions.containersToStart;
@@ -397,15 +400,17 @@ export class PodManager {
     }
     const restartCount = latest ? latest.restartCount + 1 : 0;
     let envs: cri.KeyValue[];
+    let mounts: cri.Mount[];
     try {
       envs = await makeEnvironment(pod, c, podIPs, this.opts.envSources);
+      // A volumeMount's subPath that cannot be provided is a ContainerConfigError too.
+      mounts = [...this.opts.volumes.mountsFor(pod, c)];
     } catch (err) {
       if (!(err instanceof ContainerConfigError)) throw err;
       recorder.event(ref, "Warning", "Failed", `Error: ${err.message}`);
       w.waiting.set(c.name, { reason: "CreateContainerConfigError", message: err.message });
       return 5000;
     }
-    const mounts = [...this.opts.volumes.mountsFor(pod, c)];
     const terminationLog = this.terminationLogPath(w.uid, c.name, restartCount);
     try {
       mkdirSync(join(terminationLog, ".."), { recursive: true });
