@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RESOURCES } from "../../api/resources.js";
 import type { Pod } from "../../api/types/index.js";
 import { FakeClient } from "../../client/testing/fake-client.js";
@@ -28,6 +31,11 @@ interface Harness {
 }
 
 const harnesses: Harness[] = [];
+/** The kubelet's --root-dir for these tests (volumes, etc-hosts, termination messages). */
+const rootDir = mkdtempSync(join(tmpdir(), "kcore-pod-manager-"));
+afterAll(() => {
+  rmSync(rootDir, { recursive: true, force: true });
+});
 afterEach(() => {
   for (const h of harnesses.splice(0)) {
     h.stop.abort();
@@ -68,11 +76,11 @@ function harness(shared?: { clock: FakeClock; client: FakeClient; runtime: FakeP
     nodeName: "node-1",
     nodeIP: "192.168.1.2",
     nodeHostname: "node-1",
-    rootDir: "/nonexistent/kubelet-unit-test",
+    rootDir,
     cgroupRoot: "",
     clusterDns: { servers: ["10.96.0.10"], domain: "cluster.local", hostResolvConf: "" },
     envSources: { services: () => [], getConfigMap: () => Promise.resolve(undefined), getSecret: () => Promise.resolve(undefined), nodeName: "node-1", nodeIP: "192.168.1.2" },
-    volumes: new VolumeManager({ rootDir: "/nonexistent", sources: { getConfigMap: () => Promise.resolve(undefined), getSecret: () => Promise.resolve(undefined) }, logger, nodeName: "node-1" }),
+    volumes: new VolumeManager({ rootDir, sources: { getConfigMap: () => Promise.resolve(undefined), getSecret: () => Promise.resolve(undefined) }, logger, nodeName: "node-1" }),
     prober,
     memoryCapacity: 1 << 30,
   });
@@ -292,7 +300,6 @@ describe("PodManager", () => {
     const h = harness();
     h.seed(testPod({ activeDeadlineSeconds: 30 }));
     await h.settle();
-    h.manager.upsert(h.pod());
     await h.clock.advance(31_000);
     await h.settle();
     expect(h.pod().status).toMatchObject({ phase: "Failed", reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline" });

@@ -295,8 +295,7 @@ export class PodManager {
       await this.failForDeadline(w, pod, state);
       return;
     }
-    let retry = await this.syncRunning(w, pod, state);
-    if (deadlineInMs !== undefined) retry = Math.min(retry ?? Infinity, deadlineInMs);
+    const retry = await this.syncRunning(w, pod, state);
     const after = await this.readRuntimeState(w.uid);
     const status = generatePodStatus({ pod, state: after, runtimeName: this.runtimeName, hostIP: this.opts.nodeIP, nowMs: this.opts.clock.now(), waiting: w.waiting, probe: (kind, id) => this.opts.prober.result(kind, id) });
     this.syncProbes(pod, status, after);
@@ -317,7 +316,9 @@ export class PodManager {
         this.sandboxIps.delete(s.id);
       }
     }
-    this.wake(w.uid, Math.min(retry ?? Infinity, this.opts.resyncPeriodMs ?? 60_000));
+    // The next sync: a backoff ending, the active deadline (counted from the startTime just reported), or the resync.
+    const deadline = activeDeadlineInMs({ ...pod, status }, this.opts.clock.now());
+    this.wake(w.uid, Math.max(1, Math.min(retry ?? Infinity, deadline ?? Infinity, this.opts.resyncPeriodMs ?? 60_000)));
   }
 
   /** Brings a live pod's containers to its spec; returns when the pod wants another sync (a backoff ending). */
