@@ -20,6 +20,7 @@ import type { Registry } from "../component-base/metrics.js";
 import type { EnvSources } from "./container-env/env.js";
 import { PodRoutes } from "./network/pod-routes.js";
 import { NodeStatusManager } from "./nodestatus/node-status.js";
+import { imagesFromCri } from "./nodestatus/status.js";
 import { masterFromFlags, parseNodeLabels, type KubeletFlags } from "./options.js";
 import { PodManager } from "./pods/pod-manager.js";
 import { instrumentedRuntime, type PodRuntime } from "./pods/runtime.js";
@@ -34,13 +35,6 @@ const NODES = resource("nodes");
 const SERVICES = resource("services");
 const CONFIGMAPS = resource("configmaps");
 const SECRETS = resource("secrets");
-
-/** A node condition as the routes report it (the node-status work's ConditionState). */
-interface NetworkCondition {
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-}
 
 /** How long a ConfigMap or Secret read for a container's environment or volume is reused. */
 const OBJECT_CACHE_TTL_MS = 2000;
@@ -108,7 +102,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         getSecret: secrets,
         nodeName,
         nodeIP,
-        ...{ nodeIPs: [nodeIP] },
+        nodeIPs: [nodeIP],
       };
       // The runtime gets the node's pod CIDR once known (from --pod-cidr, or the Node's spec.podCIDR).
       let podCidr = "";
@@ -125,11 +119,10 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
           },
         );
       };
-      // Optional options of the node-status, routes, volumes, prober and server work, spread in so this file also
-      // builds against their placeholders.
-      const nodeStatusExtras = { nodeLister: { get: (name: string) => nodeInformer.lister.getByName(undefined, name) }, onPodCIDR: applyPodCidr };
       const nodeStatus = new NodeStatusManager({
-        ...nodeStatusExtras,
+        nodeLister: { get: (name: string) => nodeInformer.lister.getByName(undefined, name) },
+        onPodCIDR: applyPodCidr,
+        images: async () => imagesFromCri(await cri.listImages()),
         client,
         recorder,
         clock,
@@ -146,17 +139,21 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         leaseDurationSeconds: flags.nodeLeaseDurationSeconds,
         rootDir: flags.rootDir,
       });
-      // NetworkUnavailable comes from the routes (a method the node-status work adds to NodeStatusManager).
-      const withNetworkCondition = nodeStatus as NodeStatusManager & { setNetworkUnavailable?: (state: NetworkCondition) => void };
-      const routesExtras = {
-        setNetworkUnavailable: (state: NetworkCondition) => {
-          withNetworkCondition.setNetworkUnavailable?.(state);
-        },
-      };
-      const podRoutes = flags.podRoutes === "host-gw" ? new PodRoutes({ ...routesExtras, nodeName, nodes: nodeInformer, logger: logger.child({ component: "pod-routes" }) }) : undefined;
-      const volumes = new VolumeManager({ ...{ nodeIPs: [nodeIP] }, rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets }, logger: logger.child({ component: "volumes" }), nodeName });
+      // NetworkUnavailable=False once the routes are programmed.
+      const podRoutes =
+        flags.podRoutes === "host-gw"
+          ? new PodRoutes({
+              setNetworkUnavailable: (state) => {
+                nodeStatus.setNetworkUnavailable(state);
+              },
+              nodeName,
+              nodes: nodeInformer,
+              logger: logger.child({ component: "pod-routes" }),
+            })
+          : undefined;
+      const volumes = new VolumeManager({ nodeIPs: [nodeIP], rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets }, logger: logger.child({ component: "volumes" }), nodeName });
       const prober = new ProberManager({
-        ...{ registry },
+        registry,
         runtime: { execSync: (id, cmd, timeout) => runtime.execSync(id, cmd, timeout) },
         recorder,
         clock,
@@ -231,7 +228,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
           return true;
         },
         run: async (runSignal) => {
-          server = await startKubeletServer({ ...{ podLogsDirectory: join(flags.rootDir, "logs", "pods") }, address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy() });
+          server = await startKubeletServer({ podLogsDirectory: join(flags.rootDir, "logs", "pods"), address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy() });
           await podRoutes?.start();
           logger.info({ pods: podInformer.lister.list().length, port: server.port }, "Kubelet started: syncing pods");
           // Static pods are known before the first relist, so their running containers are adopted, not removed.
@@ -243,7 +240,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
           prober.stop();
           await podManager.idle();
           await nodeStatus.stop();
-          await podRoutes?.stop();
+          await podRoutes?.stop({ removeRoutes: false });
           await server?.close();
           await recorder.stop();
           if (!opts.runtime) cri.close();

@@ -196,14 +196,18 @@ export class PodRoutes {
     return Promise.resolve();
   }
 
-  /** Removes the routes this kubelet added. */
-  async stop(): Promise<void> {
+  /**
+   * Stops syncing and, unless `removeRoutes` is false, removes the routes this kubelet added. A kubelet that only
+   * restarts keeps them (pods on other nodes stay reachable meanwhile, as with flannel); the next one adopts them.
+   */
+  async stop(opts: { removeRoutes?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
     this.registration?.remove();
     this.timer?.cancel();
     await this.running;
+    if (opts.removeRoutes === false) return;
     try {
       for (const route of await this.ownedRoutes()) await this.remove(route);
     } catch (err) {

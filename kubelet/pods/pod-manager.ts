@@ -21,7 +21,7 @@ import type { Logger } from "../../component-base/logging.js";
 import type { Registry } from "../../component-base/metrics.js";
 import { gauge, histogram } from "../../component-base/metrics.js";
 import { ContainerConfigError, makeEnvironment, type EnvSources } from "../container-env/env.js";
-import { hostsFileContent, makeDnsConfig, type ClusterDns } from "../container-env/dns.js";
+import { hostsFileContent, podDnsConfig, type ClusterDns } from "../container-env/dns.js";
 import type { ProbedContainer, ProberManager } from "../prober/prober-manager.js";
 import { CONTAINER_TERMINATION_MESSAGE_POLICY_ANNOTATION, POD_UID_LABEL } from "../runtime-labels.js";
 import { VolumeSetupError, type VolumeManager } from "../volumes/volume-manager.js";
@@ -343,7 +343,10 @@ export class PodManager {
     }
     let sandboxId = actions.sandboxId;
     let sandboxCfg: cri.PodSandboxConfig;
-    const dnsConfig = makeDnsConfig(pod, this.opts.clusterDns);
+    const dns = podDnsConfig(pod, this.opts.clusterDns);
+    // Said once per sandbox, as Kubernetes does when it forms the sandbox's DNS.
+    if (actions.createSandbox) for (const w of dns.warnings) this.opts.recorder.event(podRef(pod), "Warning", w.reason, w.message);
+    const dnsConfig = dns.config;
     sandboxCfg = sandboxConfig({ pod, attempt: actions.sandboxAttempt, rootDir: this.opts.rootDir, dnsConfig, nodeHostname: this.opts.nodeHostname, cgroupRoot: this.opts.cgroupRoot });
     if (actions.createSandbox) {
       try {
@@ -403,7 +406,12 @@ export class PodManager {
     let envs: cri.KeyValue[];
     let mounts: cri.Mount[];
     try {
-      envs = await makeEnvironment(pod, c, podIPs, this.opts.envSources);
+      envs = await makeEnvironment(pod, c, podIPs, {
+        ...this.opts.envSources,
+        recordWarning: (reason, message) => {
+          this.opts.recorder.event(podRef(pod), "Warning", reason, message);
+        },
+      });
       // A volumeMount's subPath that cannot be provided is a ContainerConfigError too.
       mounts = [...this.opts.volumes.mountsFor(pod, c)];
     } catch (err) {

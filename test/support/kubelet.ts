@@ -1,8 +1,7 @@
-// The kubelet as a test process (dist/kubelet/main.js, build first). Until the lab describes the kubelet as a
-// component (lab/components/kubelet.ts), it is described here; the runner does not read `kind`.
-import { join } from "node:path";
+// The kubelet as a test process (dist/kubelet/main.js, build first): the lab's description with the settings every
+// kubelet test shares (loopback health port, verbose logs).
+import { kubeletComponent } from "../../lab/components/kubelet.js";
 import type { Component } from "../../lab/components/component.js";
-import { REPO_ROOT } from "../../lab/components/entries.js";
 
 export interface TestKubeletOptions {
   name: string;
@@ -17,24 +16,17 @@ export interface TestKubeletOptions {
 }
 
 export function kubeletTestComponent(o: TestKubeletOptions): Component {
-  return {
+  return kubeletComponent({
     name: o.name,
-    kind: "hollow-nodes",
-    program: { kind: "node", entry: join(REPO_ROOT, "dist", "kubelet", "main.js") },
-    args: [
-      `--master=${o.master}`,
-      `--hostname-override=${o.nodeName}`,
-      `--node-ip=${o.nodeIp}`,
-      `--container-runtime-endpoint=unix://${o.runtimeSocket}`,
-      `--root-dir=${o.rootDir}`,
-      `--port=${o.port}`,
-      `--healthz-port=${o.healthzPort}`,
-      "--healthz-bind-address=127.0.0.1",
-      "--v=2",
-      ...(o.extraArgs ?? []),
-    ],
-    ports: { http: o.healthzPort, kubelet: o.port },
-    readiness: { kind: "http", url: `http://127.0.0.1:${o.healthzPort}/healthz` },
-    links: ["kube-apiserver", "container-runtime"],
-  };
+    master: o.master,
+    hostnameOverride: o.nodeName,
+    nodeIp: o.nodeIp,
+    containerRuntimeEndpoint: `unix://${o.runtimeSocket}`,
+    rootDir: o.rootDir,
+    port: o.port,
+    healthzPort: o.healthzPort,
+    healthzBindAddress: "127.0.0.1",
+    verbosity: 2,
+    extraArgs: o.extraArgs ?? [],
+  });
 }
