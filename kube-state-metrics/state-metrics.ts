@@ -1,0 +1,121 @@
+// The cluster-state exposition: every enabled family of every enabled resource, generated on each scrape from the
+// informers' caches (shared, frozen objects that are only read), plus the HTTP listener that serves it on --port
+// next to /healthz, /livez and /readyz.
+import { createServer, type Server } from "node:http";
+import type { KubeObject } from "../api/meta.js";
+import type { Lister } from "../client/informer.js";
+import type { Logger } from "../component-base/logging.js";
+import type { Registry } from "../component-base/metrics.js";
+import { healthRequestListener, type HealthCheck } from "../component-base/server.js";
+import type { KubeStateMetricsConfig } from "./config.js";
+import { ExpositionWriter, TEXT_CONTENT_TYPE, type FamilyGenerator } from "./exposition.js";
+import type { ResourceStore } from "./store/registry.js";
+
+/** A resource's families and the caches its objects are read from (one per watched namespace). */
+export interface StoreSource {
+  store: ResourceStore;
+  listers: readonly Lister<KubeObject>[];
+}
+
+interface PreparedSource {
+  families: FamilyGenerator<KubeObject>[];
+  listers: readonly Lister<KubeObject>[];
+}
+
+export class StateMetrics {
+  private readonly sources: PreparedSource[];
+
+  constructor(
+    sources: readonly StoreSource[],
+    private readonly config: Pick<KubeStateMetricsConfig, "familyEnabled" | "familyOptions" | "namespacesDenylist">,
+  ) {
+    this.sources = sources.map((s) => ({
+      families: s.store.families(config.familyOptions(s.store.name)).filter((f) => config.familyEnabled(f.name)),
+      listers: s.listers,
+    }));
+  }
+
+  /** The exposition text of the caches as they are now. */
+  render(): string {
+    const writer = new ExpositionWriter();
+    const denied = this.config.namespacesDenylist;
+    for (const source of this.sources) {
+      const objects = source.listers.flatMap((l) => l.list());
+      const kept = denied.size === 0 ? objects : objects.filter((o) => !denied.has(o.metadata.namespace ?? ""));
+      for (const family of source.families) writer.writeFamily(family, kept);
+    }
+    return writer.text();
+  }
+
+  /** The names of the families served, in order. */
+  familyNames(): string[] {
+    return this.sources.flatMap((s) => s.families.map((f) => f.name));
+  }
+}
+
+export interface MetricsServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  render: () => string;
+  readyzChecks: readonly HealthCheck[];
+  /** Only for the health endpoints' shape; /metrics here is the cluster state, not this registry. */
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /metrics from `render` and the health endpoints; logs "Serving kube-state-metrics" with the port. */
+export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  const health = healthRequestListener({ registry: opts.registry, readyzChecks: opts.readyzChecks, logger: opts.logger });
+  const server: Server = createServer({ keepAlive: true }, (req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === "/metrics") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405, { "Content-Type": "text/plain; charset=utf-8" }).end("method not allowed\n");
+        return;
+      }
+      let body: string;
+      try {
+        body = opts.render();
+      } catch (err) {
+        opts.logger.error({ err }, "Generating cluster-state metrics failed");
+        res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" }).end("generating metrics failed\n");
+        return;
+      }
+      res.writeHead(200, { "Content-Type": TEXT_CONTENT_TYPE });
+      res.end(req.method === "HEAD" ? undefined : body);
+      return;
+    }
+    if (path === "/") {
+      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end("kube-state-metrics\n/metrics\n/healthz\n/livez\n/readyz\n");
+      return;
+    }
+    health(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : opts.port;
+  opts.logger.info({ address: opts.host, port }, "Serving kube-state-metrics");
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => {
+          if (err) reject(err);
+          else resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
