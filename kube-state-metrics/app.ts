@@ -1,6 +1,7 @@
 // kube-state-metrics' own part: one informer per enabled resource (per namespace with --namespaces) and the
 // cluster-state server on --host:--port; runComponent (client/component.ts) supplies the client and serves the
 // process's own metrics and health on --telemetry-host:--telemetry-port.
+import { setMaxListeners } from "node:events";
 import type { KubeObject } from "../api/meta.js";
 import { runComponent } from "../client/component.js";
 import type { Informer } from "../client/informer.js";
@@ -43,6 +44,8 @@ export async function runKubeStateMetrics(flags: KubeStateMetricsFlags, signal: 
     ...(opts.client ? { client: opts.client } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     build: ({ informers, signal: stop }) => {
+      // One informer per resource (and per namespace) listens on this signal, more than Node's warning threshold.
+      setMaxListeners(0, stop);
       const all: Informer<KubeObject>[] = [];
       const sources = config.stores.map((store) => {
         const scopes = store.resource.namespaced && config.namespaces.length > 0 ? config.namespaces.map((namespace) => ({ namespace })) : [{}];
