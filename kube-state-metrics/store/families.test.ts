@@ -315,3 +315,19 @@ describe("every family", () => {
     }
   });
 });
+
+describe("init container families", () => {
+  it("mirror the container families under kube_pod_init_container_*", () => {
+    const pod = newPod("init", { meta: { uid: "u" }, status: { phase: "Pending" } });
+    pod.spec!.initContainers = [{ name: "setup", image: "busybox", resources: { requests: { cpu: "100m" } } }];
+    pod.status!.initContainerStatuses = [{ name: "setup", ready: false, restartCount: 2, image: "busybox", imageID: "", state: { terminated: { exitCode: 1, reason: "Error" } } }];
+    const f = render([pod]);
+    const c = { namespace: "default", pod: "init", uid: "u", container: "setup" };
+    expect(values(f, "kube_pod_init_container_status_restarts_total")).toEqual([[c, 2]]);
+    expect(f.get("kube_pod_init_container_status_restarts_total")?.type).toBe("counter");
+    expect(values(f, "kube_pod_init_container_status_terminated_reason")).toEqual([[{ ...c, reason: "Error" }, 1]]);
+    expect(values(f, "kube_pod_init_container_resource_requests")).toEqual([[{ ...c, node: "", resource: "cpu", unit: "core" }, 0.1]]);
+    expect(f.get("kube_pod_init_container_info")?.help).toBe("Information about an init container in a pod.");
+    expect(values(f, "kube_pod_container_status_restarts_total", { pod: "init" })).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 // kube_pod_* families (kube-state-metrics' pod store): every sample starts with namespace, pod and uid.
-import type { ContainerStatus, Pod } from "../../api/types/index.js";
+import type { Container, ContainerStatus, Pod } from "../../api/types/index.js";
 import type { FamilyGenerator, Labels, Sample } from "../exposition.js";
 import { boolValue, conditionSamples, controllerOf, createdSamples, family, metadataMapFamilies, ownerSamples, resourceSamples, sample, unixSeconds, type FamilyOptions } from "./common.js";
 
@@ -17,14 +17,57 @@ function pod(name: string, help: string, generate: (p: Readonly<Pod>) => Sample[
   return family<Pod>(name, help, type, base, generate);
 }
 
-/** One sample per container status, labeled container, when `value` gives one. */
-function perContainer(p: Readonly<Pod>, value: (cs: Readonly<ContainerStatus>) => Sample | undefined): Sample[] {
-  const out: Sample[] = [];
-  for (const cs of p.status?.containerStatuses ?? []) {
-    const s = value(cs);
-    if (s) out.push({ labels: [["container", cs.name], ...s.labels], value: s.value });
-  }
-  return out;
+/** The per-container families of app containers ("container") or init containers ("init_container"). */
+function containerFamilies(kind: "container" | "init_container"): FamilyGenerator<Pod>[] {
+  const statuses = (p: Readonly<Pod>): readonly Readonly<ContainerStatus>[] => (kind === "container" ? p.status?.containerStatuses : p.status?.initContainerStatuses) ?? [];
+  const specs = (p: Readonly<Pod>): readonly Readonly<Container>[] => (kind === "container" ? p.spec?.containers : p.spec?.initContainers) ?? [];
+  /** One sample per container status, labeled container, when `value` gives one. */
+  const each = (p: Readonly<Pod>, value: (cs: Readonly<ContainerStatus>) => Sample | undefined): Sample[] => {
+    const out: Sample[] = [];
+    for (const cs of statuses(p)) {
+      const s = value(cs);
+      if (s) out.push({ labels: [["container", cs.name], ...s.labels], value: s.value });
+    }
+    return out;
+  };
+  const f = (suffix: string, help: string, generate: (p: Readonly<Pod>) => Sample[], type: "gauge" | "counter" = "gauge"): FamilyGenerator<Pod> =>
+    pod(`kube_pod_${kind}_${suffix}`, kind === "container" ? help : help.replace(/\b(a )?(containers?)\b/, (_: string, article: string | undefined, word: string) => `${article ? "an " : ""}init ${word}`), generate, type);
+  return [
+    f("info", "Information about a container in a pod.", (p) =>
+      each(p, (cs) =>
+        sample(1, ["image_spec", specs(p).find((c) => c.name === cs.name)?.image ?? ""], ["image", cs.image], ["image_id", cs.imageID], ["container_id", cs.containerID ?? ""]),
+      ),
+    ),
+    f("status_waiting", "Describes whether the container is currently in waiting state.", (p) => each(p, (cs) => sample(boolValue(cs.state?.waiting !== undefined)))),
+    f("status_waiting_reason", "Describes the reason the container is currently in waiting state.", (p) =>
+      each(p, (cs) => (cs.state?.waiting?.reason ? sample(1, ["reason", cs.state.waiting.reason]) : undefined)),
+    ),
+    f("status_running", "Describes whether the container is currently in running state.", (p) => each(p, (cs) => sample(boolValue(cs.state?.running !== undefined)))),
+    f("state_started", "Start time in unix timestamp for a pod container.", (p) =>
+      each(p, (cs) => {
+        const t = unixSeconds(cs.state?.running?.startedAt ?? cs.state?.terminated?.startedAt);
+        return t === undefined ? undefined : sample(t);
+      }),
+    ),
+    f("status_terminated", "Describes whether the container is currently in terminated state.", (p) => each(p, (cs) => sample(boolValue(cs.state?.terminated !== undefined)))),
+    f("status_terminated_reason", "Describes the reason the container is currently in terminated state.", (p) =>
+      each(p, (cs) => (cs.state?.terminated?.reason ? sample(1, ["reason", cs.state.terminated.reason]) : undefined)),
+    ),
+    f("status_last_terminated_reason", "Describes the last reason the container was in terminated state.", (p) =>
+      each(p, (cs) => (cs.lastState?.terminated?.reason ? sample(1, ["reason", cs.lastState.terminated.reason]) : undefined)),
+    ),
+    f("status_last_terminated_exitcode", "Describes the exit code for the last container in terminated state.", (p) =>
+      each(p, (cs) => (cs.lastState?.terminated ? sample(cs.lastState.terminated.exitCode) : undefined)),
+    ),
+    f("status_ready", "Describes whether the containers readiness check succeeded.", (p) => each(p, (cs) => sample(boolValue(cs.ready)))),
+    f("status_restarts_total", "The number of container restarts per container.", (p) => each(p, (cs) => sample(cs.restartCount)), "counter"),
+    f("resource_requests", "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.", (p) =>
+      specs(p).flatMap((c) => resourceSamples(c.resources?.requests, ["container", c.name], ["node", p.spec?.nodeName ?? ""])),
+    ),
+    f("resource_limits", "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.", (p) =>
+      specs(p).flatMap((c) => resourceSamples(c.resources?.limits, ["container", c.name], ["node", p.spec?.nodeName ?? ""])),
+    ),
+  ];
 }
 
 /** kube-state-metrics' "<none>" for an absent or empty value. */
@@ -86,44 +129,7 @@ export function podFamilies(opts: FamilyOptions): FamilyGenerator<Pod>[] {
     pod("kube_pod_status_qos_class", "The pods current qosClass.", (p) =>
       p.status?.qosClass ? (["BestEffort", "Burstable", "Guaranteed"] as const).map((q) => sample(boolValue(q === p.status?.qosClass), ["qos_class", q])) : [],
     ),
-    pod("kube_pod_container_info", "Information about a container in a pod.", (p) =>
-      perContainer(p, (cs) =>
-        sample(1, ["image_spec", p.spec?.containers.find((c) => c.name === cs.name)?.image ?? ""], ["image", cs.image], ["image_id", cs.imageID], ["container_id", cs.containerID ?? ""]),
-      ),
-    ),
-    pod("kube_pod_container_status_waiting", "Describes whether the container is currently in waiting state.", (p) => perContainer(p, (cs) => sample(boolValue(cs.state?.waiting !== undefined)))),
-    pod("kube_pod_container_status_waiting_reason", "Describes the reason the container is currently in waiting state.", (p) =>
-      perContainer(p, (cs) => (cs.state?.waiting?.reason ? sample(1, ["reason", cs.state.waiting.reason]) : undefined)),
-    ),
-    pod("kube_pod_container_status_running", "Describes whether the container is currently in running state.", (p) => perContainer(p, (cs) => sample(boolValue(cs.state?.running !== undefined)))),
-    pod("kube_pod_container_state_started", "Start time in unix timestamp for a pod container.", (p) =>
-      perContainer(p, (cs) => {
-        const t = unixSeconds(cs.state?.running?.startedAt ?? cs.state?.terminated?.startedAt);
-        return t === undefined ? undefined : sample(t);
-      }),
-    ),
-    pod("kube_pod_container_status_terminated", "Describes whether the container is currently in terminated state.", (p) => perContainer(p, (cs) => sample(boolValue(cs.state?.terminated !== undefined)))),
-    pod("kube_pod_container_status_terminated_reason", "Describes the reason the container is currently in terminated state.", (p) =>
-      perContainer(p, (cs) => (cs.state?.terminated?.reason ? sample(1, ["reason", cs.state.terminated.reason]) : undefined)),
-    ),
-    pod("kube_pod_container_status_last_terminated_reason", "Describes the last reason the container was in terminated state.", (p) =>
-      perContainer(p, (cs) => (cs.lastState?.terminated?.reason ? sample(1, ["reason", cs.lastState.terminated.reason]) : undefined)),
-    ),
-    pod("kube_pod_container_status_last_terminated_exitcode", "Describes the exit code for the last container in terminated state.", (p) =>
-      perContainer(p, (cs) => (cs.lastState?.terminated ? sample(cs.lastState.terminated.exitCode) : undefined)),
-    ),
-    pod("kube_pod_container_status_ready", "Describes whether the containers readiness check succeeded.", (p) => perContainer(p, (cs) => sample(boolValue(cs.ready)))),
-    pod(
-      "kube_pod_container_status_restarts_total",
-      "The number of container restarts per container.",
-      (p) => perContainer(p, (cs) => sample(cs.restartCount)),
-      "counter",
-    ),
-    pod("kube_pod_container_resource_requests", "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.", (p) =>
-      (p.spec?.containers ?? []).flatMap((c) => resourceSamples(c.resources?.requests, ["container", c.name], ["node", p.spec?.nodeName ?? ""])),
-    ),
-    pod("kube_pod_container_resource_limits", "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.", (p) =>
-      (p.spec?.containers ?? []).flatMap((c) => resourceSamples(c.resources?.limits, ["container", c.name], ["node", p.spec?.nodeName ?? ""])),
-    ),
+    ...containerFamilies("container"),
+    ...containerFamilies("init_container"),
   ];
 }
