@@ -1,5 +1,7 @@
 // The assembled process against the in-memory fake apiserver: flags → client → informers → the cluster-state
 // server on --port and the telemetry server on --telemetry-port; changes reach the next scrape.
+import { get } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import { newDeployment, newNode, newPod } from "../api/testing/builders.js";
@@ -24,6 +26,19 @@ const flagsOf = (args: string[]) =>
     },
     stderr: () => undefined,
   });
+
+/** A GET with exactly these headers: the raw body and its Content-Encoding. */
+function request(url: string, headers: Record<string, string>): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        resolve({ encoding: res.headers["content-encoding"], body: Buffer.concat(chunks) });
+      });
+    }).on("error", reject);
+  });
+}
 
 let fake: FakeApiserver;
 let abort: AbortController;
@@ -73,6 +88,13 @@ describe("runKubeStateMetrics", () => {
       expect(text).not.toContain('pod="web-1"');
     });
     expect(await (await fetch(`${url}/healthz`)).text()).toBe("ok");
+    // fetch asks for gzip and inflates; a client that does not ask gets plain text.
+    const plain = await request(`${url}/metrics`, {});
+    expect(plain.encoding).toBeUndefined();
+    const gzipped = await request(`${url}/metrics`, { "accept-encoding": "gzip" });
+    expect(gzipped.encoding).toBe("gzip");
+    expect(gunzipSync(gzipped.body).toString()).toContain("# TYPE kube_pod_info gauge\n");
+    expect(plain.body.toString()).toContain("# TYPE kube_pod_info gauge\n");
     abort.abort();
     await done;
   });

@@ -1,11 +1,12 @@
 // The cluster-state exposition: every enabled family of every enabled resource, generated on each scrape from the
 // informers' caches (shared, frozen objects that are only read), plus the HTTP listener that serves it on --port
 // next to /healthz, /livez and /readyz.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { gzipSync } from "node:zlib";
 import type { KubeObject } from "../api/meta.js";
 import type { Lister } from "../client/informer.js";
 import type { Logger } from "../component-base/logging.js";
-import type { Registry } from "../component-base/metrics.js";
+import { histogram, type Registry } from "../component-base/metrics.js";
 import { healthRequestListener, type HealthCheck } from "../component-base/server.js";
 import type { KubeStateMetricsConfig } from "./config.js";
 import { ExpositionWriter, TEXT_CONTENT_TYPE, type FamilyGenerator } from "./exposition.js";
@@ -59,7 +60,10 @@ export interface MetricsServerOptions {
   port: number;
   render: () => string;
   readyzChecks: readonly HealthCheck[];
-  /** Only for the health endpoints' shape; /metrics here is the cluster state, not this registry. */
+  /**
+   * The process registry: it gets http_request_duration_seconds{handler="metrics"} for the scrapes served here (the
+   * cluster state itself is never put in it).
+   */
   registry: Registry;
   logger: Logger;
 }
@@ -69,9 +73,29 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves /metrics from `render` and the health endpoints; logs "Serving kube-state-metrics" with the port. */
+/** Whether the client takes a gzip body (Prometheus asks for one). */
+function acceptsGzip(req: IncomingMessage): boolean {
+  const accept = req.headers["accept-encoding"];
+  if (typeof accept !== "string") return false;
+  return accept.split(",").some((entry) => {
+    const [coding, ...params] = entry.split(";").map((part) => part.trim());
+    if (coding !== "gzip") return false;
+    const q = params.find((param) => param.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/**
+ * Serves /metrics from `render` (gzip when asked for) and the health endpoints; logs "Serving kube-state-metrics"
+ * with the port.
+ */
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const health = healthRequestListener({ registry: opts.registry, readyzChecks: opts.readyzChecks, logger: opts.logger });
+  const duration = histogram<"handler" | "method">(opts.registry, {
+    name: "http_request_duration_seconds",
+    help: "A histogram of requests for kube-state-metrics metrics handler.",
+    labelNames: ["handler", "method"],
+  });
   const server: Server = createServer({ keepAlive: true }, (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path === "/metrics") {
@@ -79,7 +103,8 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         res.writeHead(405, { "Content-Type": "text/plain; charset=utf-8" }).end("method not allowed\n");
         return;
       }
-      let body: string;
+      const end = duration.startTimer({ handler: "metrics", method: req.method.toLowerCase() });
+      let body: string | Buffer;
       try {
         body = opts.render();
       } catch (err) {
@@ -87,8 +112,14 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" }).end("generating metrics failed\n");
         return;
       }
-      res.writeHead(200, { "Content-Type": TEXT_CONTENT_TYPE });
+      const headers: Record<string, string> = { "Content-Type": TEXT_CONTENT_TYPE };
+      if (acceptsGzip(req)) {
+        body = gzipSync(body);
+        headers["Content-Encoding"] = "gzip";
+      }
+      res.writeHead(200, headers);
       res.end(req.method === "HEAD" ? undefined : body);
+      end();
       return;
     }
     if (path === "/") {

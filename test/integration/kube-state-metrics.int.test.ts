@@ -131,6 +131,7 @@ describe("kube-state-metrics against a running control plane", () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toContain("process_resident_memory_bytes");
     expect(text).toMatch(/rest_client_requests_total\{[^}]*\} [1-9]/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{handler="metrics",method="get"\} [1-9]/);
     expect(text).not.toContain("kube_pod_info");
   });
 
