@@ -52,16 +52,31 @@ describe("exposition", () => {
     expect(parsed.get("test_empty")?.samples).toEqual([]);
   });
 
-  it("writes a repeated series once and refuses a family written twice", () => {
+  it("writes a series an object repeats once and refuses a family written twice", () => {
     const writer = new ExpositionWriter();
-    writer.writeFamily(things, [
-      { name: "dup", values: [1] },
-      { name: "dup", values: [1] },
-    ]);
+    const repeating: FamilyGenerator<Thing> = { ...things, generate: (t) => [...things.generate(t), ...things.generate(t)] };
+    writer.writeFamily(repeating, [{ name: "dup", values: [1] }]);
     expect(writer.text().split("\n").filter((l) => l.startsWith("test_things{"))).toEqual(['test_things{name="dup",index="0"} 1']);
     expect(() => {
       writer.writeFamily(things, []);
     }).toThrow(/written twice/);
+  });
+
+  it("reuses an object's cached lines until the object is replaced", () => {
+    let generated = 0;
+    const counting: FamilyGenerator<Thing> = { ...things, generate: (t) => (generated++, things.generate(t)) };
+    const cache = new WeakMap<object, string>();
+    const a = { name: "a", values: [1] };
+    const render = (objects: Thing[]): string => {
+      const writer = new ExpositionWriter();
+      writer.writeFamily(counting, objects, cache);
+      return writer.text();
+    };
+    expect(render([a])).toContain('test_things{name="a",index="0"} 1\n');
+    expect(render([a])).toContain('test_things{name="a",index="0"} 1\n');
+    expect(generated).toBe(1);
+    expect(render([{ name: "a", values: [2] }])).toContain('test_things{name="a",index="0"} 2\n');
+    expect(generated).toBe(2);
   });
 
   it("has a strict test reader that rejects what Prometheus would", () => {

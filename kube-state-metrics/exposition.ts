@@ -1,7 +1,12 @@
 // The Prometheus text exposition format (version 0.0.4), written directly from the informer caches on each scrape as
 // kube-state-metrics does, instead of keeping one prom-client series per object: a family is a name, HELP, TYPE and
 // the samples every cached object yields; HELP and TYPE are written once per family (even with no samples), label
-// values are escaped, and a series repeated within a family is written once.
+// values are escaped, and a series an object yields twice is written once. Series of different objects differ by the
+// objects' identifying labels (namespace and name), which every family puts first.
+//
+// Cached objects are immutable and replaced on every change, so an object's lines can be kept per family keyed by
+// the object itself (a WeakMap): a scrape then renders only what changed since the last one, as kube-state-metrics
+// renders on informer events.
 
 export type MetricType = "gauge" | "counter";
 
@@ -54,24 +59,39 @@ export function seriesKey(name: string, labels: Labels): string {
   return `${name}{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
 }
 
+/** The lines of one object's series in a family, each series once. */
+export function renderObject<T>(family: FamilyGenerator<T>, obj: Readonly<T>): string {
+  const seen = new Set<string>();
+  let out = "";
+  for (const sample of family.generate(obj)) {
+    const key = seriesKey(family.name, sample.labels);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out += `${key} ${formatValue(sample.value)}\n`;
+  }
+  return out;
+}
+
 /** Accumulates families into one exposition text. */
 export class ExpositionWriter {
   private readonly chunks: string[] = [];
   private readonly written = new Set<string>();
 
-  /** Writes a family's HELP and TYPE and the samples of `objects`; a family name may be written only once. */
-  writeFamily<T>(family: FamilyGenerator<T>, objects: Iterable<Readonly<T>>): void {
+  /**
+   * Writes a family's HELP and TYPE and the series of `objects`; a family name may be written only once. With
+   * `cache`, an object's lines are rendered once and reused for as long as the same object is passed.
+   */
+  writeFamily<T extends object>(family: FamilyGenerator<T>, objects: Iterable<Readonly<T>>, cache?: WeakMap<object, string>): void {
     if (this.written.has(family.name)) throw new Error(`metric family ${family.name} written twice`);
     this.written.add(family.name);
     this.chunks.push(`# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`);
-    const seen = new Set<string>();
     for (const obj of objects) {
-      for (const sample of family.generate(obj)) {
-        const key = seriesKey(family.name, sample.labels);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        this.chunks.push(`${key} ${formatValue(sample.value)}\n`);
+      let lines = cache?.get(obj);
+      if (lines === undefined) {
+        lines = renderObject(family, obj);
+        cache?.set(obj, lines);
       }
+      if (lines !== "") this.chunks.push(lines);
     }
   }
 

@@ -2,7 +2,7 @@
 // informers' caches (shared, frozen objects that are only read), plus the HTTP listener that serves it on --port
 // next to /healthz, /livez and /readyz.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { gzipSync } from "node:zlib";
+import { gzip } from "node:zlib";
 import type { KubeObject } from "../api/meta.js";
 import type { Lister } from "../client/informer.js";
 import type { Logger } from "../component-base/logging.js";
@@ -19,7 +19,8 @@ export interface StoreSource {
 }
 
 interface PreparedSource {
-  families: FamilyGenerator<KubeObject>[];
+  /** Each family with its objects' rendered lines (see ExpositionWriter.writeFamily). */
+  families: { family: FamilyGenerator<KubeObject>; cache: WeakMap<object, string> }[];
   listers: readonly Lister<KubeObject>[];
 }
 
@@ -31,7 +32,10 @@ export class StateMetrics {
     private readonly config: Pick<KubeStateMetricsConfig, "familyEnabled" | "familyOptions" | "namespacesDenylist">,
   ) {
     this.sources = sources.map((s) => ({
-      families: s.store.families(config.familyOptions(s.store.name)).filter((f) => config.familyEnabled(f.name)),
+      families: s.store
+        .families(config.familyOptions(s.store.name))
+        .filter((f) => config.familyEnabled(f.name))
+        .map((family) => ({ family, cache: new WeakMap<object, string>() })),
       listers: s.listers,
     }));
   }
@@ -43,14 +47,14 @@ export class StateMetrics {
     for (const source of this.sources) {
       const objects = source.listers.flatMap((l) => l.list());
       const kept = denied.size === 0 ? objects : objects.filter((o) => !denied.has(o.metadata.namespace ?? ""));
-      for (const family of source.families) writer.writeFamily(family, kept);
+      for (const { family, cache } of source.families) writer.writeFamily(family, kept, cache);
     }
     return writer.text();
   }
 
   /** The names of the families served, in order. */
   familyNames(): string[] {
-    return this.sources.flatMap((s) => s.families.map((f) => f.name));
+    return this.sources.flatMap((s) => s.families.map((f) => f.family.name));
   }
 }
 
@@ -104,7 +108,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         return;
       }
       const end = duration.startTimer({ handler: "metrics", method: req.method.toLowerCase() });
-      let body: string | Buffer;
+      let body: string;
       try {
         body = opts.render();
       } catch (err) {
@@ -112,14 +116,20 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
         res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" }).end("generating metrics failed\n");
         return;
       }
-      const headers: Record<string, string> = { "Content-Type": TEXT_CONTENT_TYPE };
+      const send = (encoded: string | Buffer, encoding?: string): void => {
+        res.writeHead(200, { "Content-Type": TEXT_CONTENT_TYPE, ...(encoding ? { "Content-Encoding": encoding } : {}) });
+        res.end(req.method === "HEAD" ? undefined : encoded);
+        end();
+      };
+      // Compressed off the event loop's thread: a large cluster's exposition is megabytes.
       if (acceptsGzip(req)) {
-        body = gzipSync(body);
-        headers["Content-Encoding"] = "gzip";
+        gzip(body, (err, zipped) => {
+          if (err) send(body);
+          else send(zipped, "gzip");
+        });
+      } else {
+        send(body);
       }
-      res.writeHead(200, headers);
-      res.end(req.method === "HEAD" ? undefined : body);
-      end();
       return;
     }
     if (path === "/") {
