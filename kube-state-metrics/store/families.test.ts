@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
 import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "../../api/testing/builders.js";
-import type { EndpointSlice, Endpoints, Pod, ReplicationController, Secret } from "../../api/types/index.js";
+import type { EndpointSlice, Endpoints, Lease, Pod, ReplicationController, Secret } from "../../api/types/index.js";
 import { FakeInformer } from "../../client/testing/fake-informer.js";
 import { configFromFlags } from "../config.js";
 import { StateMetrics } from "../state-metrics.js";
@@ -313,6 +313,20 @@ describe("every family", () => {
       expect(family.help).not.toBe("");
       expect(["gauge", "counter"]).toContain(family.type);
     }
+  });
+});
+
+describe("lease families", () => {
+  it("kube_lease_owner and kube_lease_renew_time", () => {
+    const lease: Lease = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "node-a", namespace: "kube-node-lease", ownerReferences: [{ apiVersion: "v1", kind: "Node", name: "node-a", uid: "n" }] },
+      spec: { holderIdentity: "node-a", renewTime: "2024-05-01T10:00:00.500000Z" },
+    };
+    const f = render([lease]);
+    expect(values(f, "kube_lease_owner")).toEqual([[{ lease: "node-a", owner_kind: "Node", owner_name: "node-a", namespace: "kube-node-lease", lease_holder: "node-a" }, 1]]);
+    expect(values(f, "kube_lease_renew_time")).toEqual([[{ lease: "node-a", namespace: "kube-node-lease" }, CREATED_UNIX]]);
   });
 });
 

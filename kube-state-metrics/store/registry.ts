@@ -5,6 +5,7 @@ import { RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { FamilyGenerator } from "../exposition.js";
 import type { FamilyOptions } from "./common.js";
 import { configMapFamilies, namespaceFamilies, secretFamilies } from "./config.js";
+import { leaseFamilies } from "./lease.js";
 import { endpointSliceFamilies, endpointsFamilies, serviceFamilies } from "./network.js";
 import { nodeFamilies } from "./node.js";
 import { podFamilies } from "./pod.js";
@@ -31,6 +32,7 @@ export const STORES: readonly ResourceStore[] = [
   store("apps", "deployments", deploymentFamilies),
   store("", "endpoints", endpointsFamilies),
   store("discovery.k8s.io", "endpointslices", endpointSliceFamilies),
+  store("coordination.k8s.io", "leases", leaseFamilies),
   store("", "namespaces", namespaceFamilies),
   store("", "nodes", nodeFamilies),
   store("", "pods", podFamilies),
