@@ -88,8 +88,9 @@ describe("kube-state-metrics against a running control plane", () => {
     expect(samplesOf(f, "kube_node_status_condition", { node: "ksm-0", condition: "Ready", status: "false" })[0]?.value).toBe(0);
     expect(samplesOf(f, "kube_node_status_capacity", { node: "ksm-0", resource: "pods", unit: "integer" })[0]?.value).toBe(110);
     expect(samplesOf(f, "kube_node_info", { node: "ksm-1" })).toHaveLength(1);
-    const [renewed] = samplesOf(f, "kube_lease_renew_time", { lease: "ksm-0", namespace: "kube-node-lease" });
-    expect(Math.abs(renewed!.value - Date.now() / 1000)).toBeLessThan(60);
+    // A node's Lease is created after it registers, so it may reach the cache a little later than the node.
+    const renewed = await waitFor("ksm-0's lease in a scrape", async () => samplesOf(await families(), "kube_lease_renew_time", { lease: "ksm-0", namespace: "kube-node-lease" })[0], 30_000);
+    expect(Math.abs(renewed.value - Date.now() / 1000)).toBeLessThan(60);
   });
 
   it("shows a Deployment of 3 as available, and its pods Running on the nodes", async () => {
