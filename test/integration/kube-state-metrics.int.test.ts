@@ -96,23 +96,32 @@ describe("kube-state-metrics against a running control plane", () => {
   it("shows a Deployment of 3 as available, and its pods Running on the nodes", async () => {
     await client.create(DEPLOYMENTS, "default", newDeployment("x", { replicas: 3 }));
     await waitFor("kube_deployment_status_replicas_available 3", async () => (await scrape()).includes('kube_deployment_status_replicas_available{namespace="default",deployment="x"} 3\n') || undefined, 60_000);
-    const f = await families();
+    // The pods and the ReplicaSet come through their own watches, which may trail the Deployment's by a moment.
+    const runningPods = (f: Map<string, ParsedFamily>) => samplesOf(f, "kube_pod_status_phase", { namespace: "default", phase: "Running" }).filter((s) => s.labels.pod?.startsWith("x-") && s.value === 1);
+    const readyPods = (f: Map<string, ParsedFamily>) => runningPods(f).filter((s) => samplesOf(f, "kube_pod_status_ready", { pod: s.labels.pod!, condition: "true" })[0]?.value === 1);
+    const f = await waitFor("3 Running and Ready pods of x in a scrape", async () => {
+      const scraped = await families();
+      return readyPods(scraped).length === 3 ? scraped : undefined;
+    }, 30_000);
     const d = { namespace: "default", deployment: "x" };
     expect(samplesOf(f, "kube_deployment_spec_replicas", d)[0]?.value).toBe(3);
     expect(samplesOf(f, "kube_deployment_status_replicas_updated", d)[0]?.value).toBe(3);
     expect(samplesOf(f, "kube_deployment_status_replicas_unavailable", d)[0]?.value ?? 0).toBe(0);
 
-    const running = samplesOf(f, "kube_pod_status_phase", { namespace: "default", phase: "Running" }).filter((s) => s.labels.pod?.startsWith("x-") && s.value === 1);
+    const running = runningPods(f);
     expect(running).toHaveLength(3);
     for (const s of running) {
       const info = samplesOf(f, "kube_pod_info", { pod: s.labels.pod! })[0];
       expect(info?.labels.node).toMatch(/^ksm-[01]$/);
       expect(info?.labels.created_by_kind).toBe("ReplicaSet");
-      expect(samplesOf(f, "kube_pod_status_ready", { pod: s.labels.pod!, condition: "true" })[0]?.value).toBe(1);
       expect(samplesOf(f, "kube_pod_container_status_restarts_total", { pod: s.labels.pod!, container: "app" })[0]?.value).toBe(0);
     }
-    const [rs] = samplesOf(f, "kube_replicaset_owner", { owner_kind: "Deployment", owner_name: "x" });
-    expect(samplesOf(f, "kube_replicaset_status_ready_replicas", { replicaset: rs!.labels.replicaset! })[0]?.value).toBe(3);
+    const rsReady = await waitFor("x's ReplicaSet with 3 ready replicas", async () => {
+      const scraped = await families();
+      const [rs] = samplesOf(scraped, "kube_replicaset_owner", { owner_kind: "Deployment", owner_name: "x" });
+      return rs ? samplesOf(scraped, "kube_replicaset_status_ready_replicas", { replicaset: rs.labels.replicaset! })[0]?.value === 3 || undefined : undefined;
+    }, 30_000);
+    expect(rsReady).toBe(true);
     expect(samplesOf(f, "kube_namespace_status_phase", { namespace: "default", phase: "Active" })[0]?.value).toBe(1);
   });
 
