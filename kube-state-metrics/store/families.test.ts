@@ -115,6 +115,8 @@ describe("pod families", () => {
     ]);
     expect(values(f, "kube_pod_status_scheduled", { pod: "web-1", condition: "true" })).toEqual([[{ ...podBase, condition: "true" }, 1]]);
     expect(values(f, "kube_pod_status_scheduled_time", { pod: "web-1" })).toEqual([[podBase, CREATED_UNIX]]);
+    expect(values(f, "kube_pod_status_ready_time", { pod: "web-1" })).toEqual([]);
+    expect(values(f, "kube_pod_ips", { pod: "web-1" })).toEqual([]);
   });
 
   it("container state, reasons, restarts and info", () => {
@@ -313,6 +315,30 @@ describe("every family", () => {
       expect(family.help).not.toBe("");
       expect(["gauge", "counter"]).toContain(family.type);
     }
+  });
+});
+
+describe("pod times and IPs", () => {
+  it("kube_pod_status_ready_time, kube_pod_completion_time and kube_pod_ips", () => {
+    const pod = newPod("done", { meta: { uid: "u" }, podIP: "10.244.0.9" });
+    pod.status = {
+      ...pod.status,
+      phase: "Succeeded",
+      podIPs: [{ ip: "10.244.0.9" }, { ip: "fd00::9" }],
+      conditions: [{ type: "Ready", status: "True", lastTransitionTime: CREATED }],
+      containerStatuses: [
+        { name: "a", ready: false, restartCount: 0, image: "", imageID: "", state: { terminated: { exitCode: 0, finishedAt: "2024-05-01T10:00:05Z" } } },
+        { name: "b", ready: false, restartCount: 0, image: "", imageID: "", state: { terminated: { exitCode: 0, finishedAt: "2024-05-01T10:00:09Z" } } },
+      ],
+    };
+    const f = render([pod]);
+    const b = { namespace: "default", pod: "done", uid: "u" };
+    expect(values(f, "kube_pod_status_ready_time")).toEqual([[b, CREATED_UNIX]]);
+    expect(values(f, "kube_pod_completion_time")).toEqual([[b, CREATED_UNIX + 9]]);
+    expect(values(f, "kube_pod_ips")).toEqual([
+      [{ ...b, ip: "10.244.0.9", ip_family: "4" }, 1],
+      [{ ...b, ip: "fd00::9", ip_family: "6" }, 1],
+    ]);
   });
 });
 

@@ -75,6 +75,13 @@ function orNone(value: string | undefined): string {
   return value === undefined || value === "" ? "<none>" : value;
 }
 
+/** The time a condition turned True, as the one sample of a *_time family; none while it is not True. */
+function conditionTrueSince(p: Readonly<Pod>, type: string): Sample[] {
+  const c = p.status?.conditions?.find((x) => x.type === type && x.status === "True");
+  const t = unixSeconds(c?.lastTransitionTime);
+  return t === undefined ? [] : [sample(t)];
+}
+
 function condition(p: Readonly<Pod>, type: string): string | undefined {
   return p.status?.conditions?.find((c) => c.type === type)?.status;
 }
@@ -120,11 +127,14 @@ export function podFamilies(opts: FamilyOptions): FamilyGenerator<Pod>[] {
       const status = condition(p, "PodScheduled");
       return status === undefined ? [] : conditionSamples(status, "condition");
     }),
-    pod("kube_pod_status_scheduled_time", "Unix timestamp when pod moved into scheduled status", (p) => {
-      const c = p.status?.conditions?.find((x) => x.type === "PodScheduled" && x.status === "True");
-      const t = unixSeconds(c?.lastTransitionTime);
-      return t === undefined ? [] : [sample(t)];
+    pod("kube_pod_status_scheduled_time", "Unix timestamp when pod moved into scheduled status", (p) => conditionTrueSince(p, "PodScheduled")),
+    pod("kube_pod_status_ready_time", "Readiness achieved time in unix timestamp for a pod.", (p) => conditionTrueSince(p, "Ready")),
+    pod("kube_pod_status_container_ready_time", "Readiness achieved time in unix timestamp for a pod containers.", (p) => conditionTrueSince(p, "ContainersReady")),
+    pod("kube_pod_completion_time", "Completion time in unix timestamp for a pod.", (p) => {
+      const finished = (p.status?.containerStatuses ?? []).map((cs) => unixSeconds(cs.state?.terminated?.finishedAt)).filter((t): t is number => t !== undefined);
+      return finished.length === 0 ? [] : [sample(Math.max(...finished))];
     }),
+    pod("kube_pod_ips", "Pod IP addresses", (p) => (p.status?.podIPs ?? []).map(({ ip }) => sample(1, ["ip", ip], ["ip_family", ip.includes(":") ? "6" : "4"]))),
     pod("kube_pod_status_reason", "The pod status reasons", (p) => STATUS_REASONS.map((r) => sample(boolValue(p.status?.reason === r), ["reason", r]))),
     pod("kube_pod_status_qos_class", "The pods current qosClass.", (p) =>
       p.status?.qosClass ? (["BestEffort", "Burstable", "Guaranteed"] as const).map((q) => sample(boolValue(q === p.status?.qosClass), ["qos_class", q])) : [],
