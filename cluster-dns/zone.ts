@@ -87,9 +87,14 @@ export function reverseNameAddress(name: string): string | undefined {
     if (nibbles.length !== 32 || !nibbles.every((x) => /^[0-9a-f]$/.test(x))) return undefined;
     const hex = nibbles.reverse().join("");
     const ip = hex.match(/.{4}/g)!.join(":");
-    return isIPv6(ip) ? ip : undefined;
+    return isIPv6(ip) ? normalizeAddress(ip) : undefined;
   }
   return undefined;
+}
+
+/** One spelling per address: IPv6 compressed and lowercase ("fd00:0:0::1" → "fd00::1"), IPv4 as it is. */
+export function normalizeAddress(ip: string): string {
+  return isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
 function isHeadless(svc: Readonly<Service>): boolean {
@@ -134,13 +139,13 @@ export class ClusterZone {
     this.ttl = opts.ttl ?? 5;
     this.soaTtl = opts.soaTtl ?? 30;
     this.serial = opts.serial ?? (() => Math.floor(Date.now() / 1000));
-    sources.services.addIndexers({ [CLUSTER_IP_INDEX]: (svc) => clusterIPs(svc) });
+    sources.services.addIndexers({ [CLUSTER_IP_INDEX]: (svc) => clusterIPs(svc).map(normalizeAddress) });
     sources.endpointSlices.addIndexers({
       [SERVICE_INDEX]: (slice) => {
         const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
         return svc ? [`${slice.metadata.namespace ?? ""}/${svc}`] : [];
       },
-      [ENDPOINT_IP_INDEX]: (slice) => (slice.endpoints ?? []).flatMap((e) => e.addresses),
+      [ENDPOINT_IP_INDEX]: (slice) => (slice.endpoints ?? []).flatMap((e) => e.addresses.map(normalizeAddress)),
     });
     this.services = sources.services.lister;
     this.slices = sources.endpointSlices.lister;
@@ -322,7 +327,7 @@ export class ClusterZone {
       const ns = slice.metadata.namespace ?? "default";
       const owner = svcName ? this.services.getByName(ns, svcName) : undefined;
       if (!owner || !isHeadless(owner)) continue;
-      const endpoint = (slice.endpoints ?? []).find((e) => e.addresses.includes(ip));
+      const endpoint = (slice.endpoints ?? []).find((e) => e.addresses.some((a) => normalizeAddress(a) === ip));
       return `${endpoint?.hostname ?? dashedAddress(ip)}.${svcName}.${ns}.svc.${this.domain}`;
     }
     return undefined;
