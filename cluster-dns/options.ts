@@ -5,7 +5,7 @@ import { defineFlags, loggingFlags } from "../component-base/flags.js";
 
 export const clusterDnsFlags = defineFlags({
   master: { type: "string", help: "The address of the Kubernetes API server (overrides any value in kubeconfig)" },
-  kubeconfig: { type: "string", help: "Path to kubeconfig file with authorization and master location information (in a pod: the service account, as client-go's in-cluster config)." },
+  kubeconfig: { type: "string", help: "Path to kubeconfig file with authorization and master location information (without it or --master: $KUBECONFIG, ~/.kube/config, then the in-cluster service account)." },
   kubeApiQps: { type: "number", default: 20, help: "QPS to use while talking with kubernetes apiserver (<= 0 disables client-side rate limiting)." },
   kubeApiBurst: { type: "number", default: 30, help: "Burst to use while talking with kubernetes apiserver." },
   domain: { type: "string", default: "cluster.local", help: "The cluster's DNS domain, the zone this server answers for (the kubelet's --cluster-domain)." },
