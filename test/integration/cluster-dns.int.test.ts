@@ -163,6 +163,27 @@ describe("kubelab-dns", () => {
     expect(await resolver.reverse("10.244.1.5")).toEqual(["db-0.db.default.svc.cluster.local"]);
   });
 
+  it("sends an answer too big for UDP truncated, and whole over TCP when the resolver asks again", async () => {
+    await client.create<Service>(SERVICES, "default", service("many", { clusterIP: "None", ports: [{ port: 80 }], selector: { app: "many" } }));
+    const addresses = Array.from({ length: 40 }, (_, i) => `10.244.7.${i + 1}`);
+    const slice: EndpointSlice = {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "many-x1", namespace: "default", labels: { "kubernetes.io/service-name": "many" } },
+      addressType: "IPv4",
+      endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    };
+    await client.create<EndpointSlice>(ENDPOINT_SLICES, "default", slice);
+    // 40 A records need ~1,900 bytes: c-ares gets TC over UDP and retries over TCP.
+    const found = await waitFor("40 addresses", async () => {
+      const got = await resolver.resolve4("many.default.svc.cluster.local");
+      return got.length === 40 ? got : undefined;
+    });
+    expect(found.sort()).toEqual([...addresses].sort());
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/coredns_dns_requests_total\{[^}]*proto="tcp"[^}]*type="A"\} \d+/);
+  });
+
   it("says NXDOMAIN for unknown names in the cluster domain, and serves dns-version and pod names", async () => {
     await expect(resolver.resolve4("nope.default.svc.cluster.local")).rejects.toMatchObject({ code: "ENOTFOUND" });
     await expect(resolver.resolve4("mysql.default.svc.cluster.local.default.svc.cluster.local")).rejects.toMatchObject({ code: "ENOTFOUND" });
