@@ -7,7 +7,7 @@ import dnsPacket from "dns-packet";
 import { execFile } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { Resolver } from "node:dns/promises";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -218,6 +218,28 @@ describe("kubelab-dns", () => {
       20,
     );
     expect(Date.now() - deleting).toBeLessThan(1000);
+  });
+
+  it("answers for the kube-dns add-on applied with the real kubectl: the Service at 10.96.0.10 and its PTR", async () => {
+    const values: Record<string, string> = {
+      __DNS__SERVER__: "10.96.0.10",
+      __DNS__DOMAIN__: "cluster.local",
+      __DNS__IMAGE__: "kubelab/dns:0.1.0",
+      __DNS__REPLICAS__: "2",
+      __DNS__MEMORY__LIMIT__: "170Mi",
+      __KUBE_MASTER__: cluster.apiserver.url,
+    };
+    let manifest = readFileSync(join(REPO_ROOT, "addons", "dns", "kube-dns.yaml.base"), "utf8");
+    for (const [placeholder, value] of Object.entries(values)) manifest = manifest.replaceAll(placeholder, value);
+    const applied = await cluster.kubectl(["apply", "-f", "-"], { stdin: manifest });
+    expect(applied.stdout).toContain("service/kube-dns created");
+    expect(applied.stdout).toContain("deployment.apps/kube-dns created");
+    const svc = await cluster.kubectl(["get", "service", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}"]);
+    expect(svc.stdout).toBe("10.96.0.10");
+    expect(await waitFor("kube-dns's A record", async () => (await resolver.resolve4("kube-dns.kube-system.svc.cluster.local"))[0])).toBe("10.96.0.10");
+    expect(await resolver.reverse("10.96.0.10")).toEqual(["kube-dns.kube-system.svc.cluster.local"]);
+    const srv = await resolver.resolveSrv("_dns-tcp._tcp.kube-dns.kube-system.svc.cluster.local");
+    expect(srv).toEqual([{ name: "kube-dns.kube-system.svc.cluster.local", port: 53, priority: 0, weight: 100 }]);
   });
 
   it("serves /health, /ready and CoreDNS's metrics", async () => {
