@@ -5,13 +5,15 @@
  * (package.json, the dist/ folders it imports, and the closure of the production dependencies in node_modules).
  * Layers are deterministic, so the same host and build give the same digests.
  *
- * Not built by ensureOfflineImages: the Node layer is ~100 MB, so whoever deploys the program builds the image
- * once (buildProgramImage, then ociArchive) and loads it into each node's store.
+ * Not built by ensureOfflineImages: the Node layer is ~100 MB (about 6 s to build), so whoever deploys the program
+ * builds it once, `kubelab-runtime image build dns --output FILE`, and loads that into each node's store with
+ * `kubelab-runtime image load FILE --root <node root>` (or builds straight into one store with --root).
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { packDeterministicTar, type TarWriteEntry } from "./layer-tar.js";
@@ -40,6 +42,22 @@ export function dnsImageDefinition(version: string): ProgramImageDefinition {
     entry: "cluster-dns/main.js",
     exposedPorts: ["53/udp", "53/tcp", "8080/tcp", "8181/tcp", "9153/tcp"],
   };
+}
+
+/** The programs that have an image, by the name `kubelab-runtime image build NAME` takes. */
+export const PROGRAM_IMAGES: Readonly<Record<string, (version: string) => ProgramImageDefinition>> = { dns: dnsImageDefinition };
+
+/** The repository this module belongs to (holding package.json, dist/ and node_modules/), from source or dist/. */
+export function defaultRepoRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, "../.."), path.resolve(here, "../../..")];
+  return candidates.find((dir) => existsSync(path.join(dir, "package.json")) && path.basename(dir) !== "dist") ?? candidates[0]!;
+}
+
+/** The version in the repository's package.json: the tag of its program images. */
+export async function repoVersion(repoRoot: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version?: string };
+  return manifest.version ?? "latest";
 }
 
 export interface ProgramImageOptions {

@@ -89,4 +89,18 @@ describe.skipIf(skip !== undefined)("the kubelab/dns image", () => {
     expect(await waitFor("the A record", async () => (await resolver.resolve4("imaged.default.svc.cluster.local"))[0])).toBe(created.spec!.clusterIP);
     await server.stop("SIGKILL");
   }, 90_000);
+
+  it("is what `kubelab-runtime image build dns` writes, and `image load` stores on a node", async () => {
+    const work = testProcesses.tempDir("kdns-image-cli-", tmpdir());
+    const runtime = join(REPO_ROOT, "dist", "container-runtime", "main.js");
+    const archive = join(work, "dns.tar");
+    const built = await execFileAsync(process.execPath, [runtime, "image", "build", "dns", "--output", archive], { timeout: 120_000 });
+    expect(built.stdout).toBe(`Wrote image: docker.io/kubelab/dns:0.1.0 to ${archive}\n`);
+    const loaded = await execFileAsync(process.execPath, [runtime, "image", "load", archive, "--root", join(work, "node-1")], { timeout: 60_000 });
+    expect(loaded.stdout).toBe("Loaded image: docker.io/kubelab/dns:0.1.0\n");
+    const direct = await execFileAsync(process.execPath, [runtime, "image", "build", "dns", "--root", join(work, "node-2")], { timeout: 120_000 });
+    expect(direct.stdout).toBe("Built image: docker.io/kubelab/dns:0.1.0\n");
+    const listed = await execFileAsync(process.execPath, [runtime, "image", "ls", "--root", join(work, "node-2")]);
+    expect(listed.stdout).toMatch(/^docker\.io\/kubelab\/dns\s+0\.1\.0\s+[0-9a-f]{13}\s+\d+(\.\d+)?MB$/m);
+  }, 240_000);
 });
