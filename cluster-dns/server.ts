@@ -28,6 +28,8 @@ export interface ResponderOptions {
   /** The server label of the metrics, "dns://:53". */
   server?: string;
   clock?: Clock;
+  /** Each query is logged at trace (--v=5), as CoreDNS's log plugin would. */
+  logger?: Logger;
 }
 
 /** Who asked, for the metrics. */
@@ -77,6 +79,7 @@ export async function respond(message: Buffer, client: Client, opts: ResponderOp
   const encoded = encodeFitting(reply, client.transport === "udp" ? udpLimit(query) : 65535);
   opts.metrics?.responses.inc({ server, zone: ".", rcode: rcodeName(reply.flags ?? 0), plugin });
   opts.metrics?.requestDuration.observe({ server, zone: ".", type: qtype }, (clock.now() - started) / 1000);
+  opts.logger?.trace({ name: question?.name, type: qtype, proto: client.transport, rcode: rcodeName(reply.flags ?? 0), plugin, bytes: encoded.length, ms: clock.now() - started }, "Query");
   return encoded;
 }
 
