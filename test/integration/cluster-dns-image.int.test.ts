@@ -3,7 +3,7 @@
 // files is reachable: not its Node, libraries or node_modules) serves cluster names from a real apiserver.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { Resolver } from "node:dns/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,10 +35,13 @@ if (skip) console.log(`skipping the kubelab/dns image test: ${skip}`);
 describe.skipIf(skip !== undefined)("the kubelab/dns image", () => {
   let cluster: TestCluster | undefined;
   let client: RestClient | undefined;
+  // Removed here rather than left to the worker's exit: an unpacked image is ~130 MB.
+  const workDirs: string[] = [];
 
   afterAll(async () => {
     client?.close();
     await cluster?.destroy();
+    for (const dir of workDirs) await rm(dir, { recursive: true, force: true });
   });
 
   it("runs kubelab-dns from its own files only and answers a Service's A record", async () => {
@@ -50,6 +53,7 @@ describe.skipIf(skip !== undefined)("the kubelab/dns image", () => {
     expect(entrypoint).toEqual(["/usr/bin/node", "/opt/kubelab/dist/cluster-dns/main.js"]);
 
     const work = testProcesses.tempDir("kdns-image-", tmpdir());
+    workDirs.push(work);
     const rootfs = join(work, "rootfs");
     await execFileAsync("mkdir", [rootfs]);
     for (const [i, layer] of manifest.layers.entries()) {
@@ -92,6 +96,7 @@ describe.skipIf(skip !== undefined)("the kubelab/dns image", () => {
 
   it("is what `kubelab-runtime image build dns` writes, and `image load` stores on a node", async () => {
     const work = testProcesses.tempDir("kdns-image-cli-", tmpdir());
+    workDirs.push(work);
     const runtime = join(REPO_ROOT, "dist", "container-runtime", "main.js");
     const archive = join(work, "dns.tar");
     const built = await execFileAsync(process.execPath, [runtime, "image", "build", "dns", "--output", archive], { timeout: 120_000 });
