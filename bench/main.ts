@@ -2,6 +2,7 @@
 // Each benchmark is an entry in BENCHES; add `scheduler`, `deployment`, ... next to `apiserver`.
 import { runApiServerBench } from "./apiserver.js";
 import { runCleanups } from "./cluster.js";
+import { runDnsBench } from "./dns.js";
 import { progress } from "./report.js";
 import { runSchedulerBench } from "./scheduler.js";
 
@@ -15,6 +16,10 @@ const BENCHES: Record<string, Bench> = {
   apiserver: {
     description: "raw etcd txn/s vs pod creates/s (ratio), create latency, 10k-pod lists, 1,000-watcher fan-out, RSS, start → /readyz",
     run: runApiServerBench,
+  },
+  dns: {
+    description: "kubelab-dns queries/s and p50/p99 latency from one client (Service A, search-path NXDOMAIN, forwarded, cached) vs a bare responder",
+    run: runDnsBench,
   },
   scheduler: {
     description: "pods/s binding 5,000 pending pods on 1,000 hollow nodes vs pod creates/s (ratio), scheduling latency, scheduler RSS, 1,000-replica Deployment → available",

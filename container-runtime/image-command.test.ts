@@ -46,6 +46,9 @@ describe("kubelab-runtime image", () => {
     [["load", "a.tar", "b.tar"], "image load takes exactly one FILE"],
     [["ls", "extra"], 'unexpected argument "extra"'],
     [["load", "a.tar", "--node", "n1"], "unknown flag: --node"],
+    [["build"], "image build takes one of: dns"],
+    [["build", "nginx"], "image build takes one of: dns"],
+    [["build", "dns", "extra"], "image build takes one of: dns"],
   ])("refuses %j with exit code 2", async (argv, message) => {
     const io = recordingIO();
     await expect(runImageCommand(argv, io)).rejects.toEqual(new ExitCalled(2));

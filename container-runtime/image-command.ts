@@ -2,18 +2,29 @@
 // no daemon, so images can be loaded before the runtime starts or while it runs. A running daemon sees a loaded
 // image on its next ListImages/ImageStatus/PullImage: the store keeps no index in memory and reads index.json
 // (replaced by an atomic rename) on every lookup; a load waits while the daemon writes the store (its lock file).
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CommandIO } from "../component-base/command-io.js";
 import { defineFlags, parseCommandLine, type ParseOptions } from "../component-base/flags.js";
-import { ImageStore, type ImageRecord } from "./images/store.js";
+import { ociArchive } from "./images/offline.js";
+import { buildProgramImage, defaultRepoRoot, PROGRAM_IMAGES, repoVersion } from "./images/program-image.js";
+import { ImageStore, MemoryAndFileBlobSource, type ImageRecord } from "./images/store.js";
 import { parseImageReference, referenceName } from "./images/reference.js";
 import { runtimeFlags } from "./options.js";
 
 export const imageFlags = defineFlags({ root: runtimeFlags.root });
 
+export const imageBuildFlags = defineFlags({
+  root: runtimeFlags.root,
+  output: { type: "string", help: "Write the image as an OCI archive (for `image load` on other nodes) instead of adding it to the store under --root." },
+});
+
 export const IMAGE_USAGE = `Usage:
   kubelab-runtime image load FILE [--root DIR]   import a \`docker save\` tar or an OCI image layout (tar or directory)
   kubelab-runtime image ls [--root DIR]          list the images in the store
+  kubelab-runtime image build dns [--root DIR | --output FILE]
+                                                 build kubelab/dns:<version> (this host's Node and the built
+                                                 kubelab-dns) into the store, or as an OCI archive
 `;
 
 /** The image store of the runtime whose --root is `root` (the daemon keeps it in <root>/images). */
@@ -28,6 +39,7 @@ export async function runImageCommand(argv: readonly string[], io: CommandIO): P
     io.stdout(IMAGE_USAGE);
     return io.exit(0);
   }
+  if (verb === "build") return runImageBuild(rest, io);
   if (verb !== "load" && verb !== "ls") {
     io.stderr(`Error: ${verb === undefined ? "a subcommand is required" : `unknown subcommand "image ${verb}"`}\n${IMAGE_USAGE}`);
     return io.exit(2);
@@ -54,6 +66,34 @@ export async function runImageCommand(argv: readonly string[], io: CommandIO): P
     return io.exit(1);
   }
   io.stdout(loadedLines(records));
+  return io.exit(0);
+}
+
+/** `image build NAME`: a kubelab program's offline image (images/program-image.ts), into the store or a file. */
+async function runImageBuild(argv: readonly string[], io: CommandIO): Promise<never> {
+  const parseOptions: ParseOptions = { command: "kubelab-runtime image build", allowPositionals: true, stdout: io.stdout, stderr: io.stderr, exit: io.exit };
+  const { flags, positionals } = parseCommandLine(imageBuildFlags, argv, parseOptions);
+  const [name, ...extra] = positionals;
+  const definition = name === undefined ? undefined : PROGRAM_IMAGES[name];
+  if (definition === undefined || extra.length > 0) {
+    io.stderr(`Error: image build takes one of: ${Object.keys(PROGRAM_IMAGES).join(", ")}\n${IMAGE_USAGE}`);
+    return io.exit(2);
+  }
+  try {
+    const repoRoot = defaultRepoRoot();
+    const image = await buildProgramImage(definition(await repoVersion(repoRoot)), { repoRoot });
+    const reference = image.references[0]!;
+    if (flags.output !== undefined) {
+      await writeFile(flags.output, await ociArchive(image, reference));
+      io.stdout(`Wrote image: ${reference} to ${flags.output}\n`);
+    } else {
+      await storeUnder(flags.root).addImage(new MemoryAndFileBlobSource(image.blobs), image.manifest, image.references);
+      io.stdout(`Built image: ${reference}\n`);
+    }
+  } catch (err) {
+    io.stderr(`Error: building the ${name} image: ${err instanceof Error ? err.message : String(err)}\n`);
+    return io.exit(1);
+  }
   return io.exit(0);
 }
 

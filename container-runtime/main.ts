@@ -20,7 +20,8 @@ const flags = parseFlags(runtimeFlags, argv, {
     "A container runtime for kubelab nodes: it runs pod sandboxes and containers for the kubelet, which talks to it over the Kubernetes Container Runtime Interface (CRI v1, gRPC) on a unix socket.\n\n" +
     "Subcommands (on the image store under --root, with or without a running daemon):\n" +
     "  kubelab-runtime image load FILE [--root DIR]   import a `docker save` tar or an OCI image layout\n" +
-    "  kubelab-runtime image ls [--root DIR]          list the stored images",
+    "  kubelab-runtime image ls [--root DIR]          list the stored images\n" +
+    "  kubelab-runtime image build dns [--root DIR | --output FILE]   build kubelab/dns (the cluster DNS server's image)",
 });
 const logger = createLogger("kubelab-runtime", { verbosity: flags.v });
 

@@ -29,7 +29,7 @@ const SERVING = /"port":(\d+)[^\n]*"msg":"Serving kube-state-metrics"/;
 function kubeStateMetricsComponent(args: readonly string[]): Component {
   return {
     name: "kube-state-metrics",
-    kind: "kube-state-metrics" as ComponentKind,
+    kind: "kube-state-metrics",
     program: { kind: "node", entry: join(REPO_ROOT, "dist", "kube-state-metrics", "main.js") },
     args,
     ports: { http: 0, telemetry: 0 },
