@@ -10,7 +10,7 @@ import { RESOURCES } from "../../api/resources.js";
 import { newDeployment } from "../../api/testing/builders.js";
 import { RestClient } from "../../client/rest.js";
 import { servingPort } from "../../lab/components/api-client.js";
-import type { Component, ComponentKind } from "../../lab/components/component.js";
+import type { Component } from "../../lab/components/component.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
 import { startComponent, type ComponentProcess } from "../support/components.js";
