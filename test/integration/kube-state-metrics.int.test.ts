@@ -23,8 +23,7 @@ const DEPLOYMENTS = RESOURCES.find((r) => r.group === "apps" && r.resource === "
 const SERVING = /"port":(\d+)[^\n]*"msg":"Serving kube-state-metrics"/;
 
 /**
- * The process as a lab component. lab/components has no kube-state-metrics descriptor yet (nor a ComponentKind for
- * it); until it does, the test describes it here.
+ * The process as a lab component; the lab does not run kube-state-metrics yet, so the test describes it here.
  */
 function kubeStateMetricsComponent(args: readonly string[]): Component {
   return {
