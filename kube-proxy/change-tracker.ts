@@ -29,7 +29,7 @@ export class ServiceChangeTracker {
     const key = serviceKey(svc);
     const pending = this.changes.get(key);
     const change = pending ?? { previous: previous ? servicePortsOf(previous) : new Map<string, ServicePortInfo>(), current: new Map<string, ServicePortInfo>() };
-    change.current = current ? servicePortsOf(current) : new Map();
+    change.current = current ? servicePortsOf(current) : new Map<string, ServicePortInfo>();
     if (samePorts(change.previous, change.current)) this.changes.delete(key);
     else this.changes.set(key, change);
     return this.changes.size > 0;
@@ -91,7 +91,7 @@ export class EndpointsChangeTracker {
       bySlice?.delete(name);
       if (bySlice?.size === 0) this.slices.delete(svc);
     } else {
-      if (!bySlice) this.slices.set(svc, (bySlice = new Map()));
+      if (!bySlice) this.slices.set(svc, (bySlice = new Map<string, Readonly<EndpointSlice>>()));
       bySlice.set(name, slice);
       const trigger = Date.parse(slice.metadata.annotations?.[LAST_CHANGE_TRIGGER_TIME_ANNOTATION] ?? "");
       if (Number.isFinite(trigger)) this.triggerTimes.set(svc, [...(this.triggerTimes.get(svc) ?? []), trigger]);

@@ -26,7 +26,7 @@ export function staleUDPEntries(
   for (const svc of deletedPorts) if (svc.protocol === "UDP") out.push(...serviceIPs(svc));
   for (const [name, change] of changedPorts) {
     const svc = services.get(name);
-    if (!svc || svc.protocol !== "UDP") continue;
+    if (svc?.protocol !== "UDP") continue;
     const before = usableEndpoints(change.previous);
     const after = usableEndpoints(change.current);
     if (before.length === 0 && after.length > 0) out.push(...serviceIPs(svc));
@@ -59,7 +59,7 @@ export async function clearConntrack(runner: CommandRunner, deletions: readonly 
   for (const d of deletions) {
     const argv = conntrackArgs(d);
     const r = await runner.run(argv).catch((err: unknown) => ({ code: -1, stdout: "", stderr: err instanceof Error ? err.message : String(err) }));
-    if (r.code !== 0 && !/0 flow entries have been deleted/.test(r.stderr)) failures.push(`${argv.join(" ")}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !r.stderr.includes("0 flow entries have been deleted")) failures.push(`${argv.join(" ")}: ${r.stderr.trim()}`);
   }
   return failures;
 }

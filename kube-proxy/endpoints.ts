@@ -41,7 +41,7 @@ export function endpointsOfSlices(namespace: string, service: string, slices: It
       if (p.port === undefined) continue;
       const key = servicePortNameString({ namespace, name: service, port: p.name ?? "" });
       let eps = byPort.get(key);
-      if (!eps) byPort.set(key, (eps = new Map()));
+      if (!eps) byPort.set(key, (eps = new Map<string, EndpointInfo>()));
       for (const e of slice.endpoints ?? []) {
         const ip = e.addresses[0];
         if (ip === undefined || !isIPv4(ip)) continue;

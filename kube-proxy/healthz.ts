@@ -78,6 +78,6 @@ export async function startHealthzServer(address: string, health: ProxierHealth,
 /** "127.0.0.1:10256" → host and port; a bare host gets `defaultPort`. */
 export function splitHostPort(address: string, defaultPort = 0): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(address);
-  if (!m || m[1] === undefined) throw new Error(`invalid address ${JSON.stringify(address)}: want host:port`);
+  if (m?.[1] === undefined) throw new Error(`invalid address ${JSON.stringify(address)}: want host:port`);
   return { host: m[1] === "" ? "0.0.0.0" : m[1], port: m[2] !== undefined ? Number(m[2]) : defaultPort };
 }
