@@ -78,8 +78,7 @@ describe("BoundedFrequencyRunner", () => {
     const clock = new FakeClock(0);
     const runs: number[] = [];
     let release: () => void = () => undefined;
-    let runner!: BoundedFrequencyRunner;
-    runner = new BoundedFrequencyRunner({
+    const runner: BoundedFrequencyRunner = new BoundedFrequencyRunner({
       clock,
       minIntervalMs: 0,
       maxIntervalMs: 30_000,

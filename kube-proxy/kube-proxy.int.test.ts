@@ -6,6 +6,9 @@
 // KPROXY_LOGS=1 prints kube-proxy's log.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer, connect as connectTcp } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
@@ -15,12 +18,11 @@ import { RestClient } from "../client/rest.js";
 import { parseFlags } from "../component-base/flags.js";
 import { createLogger, silentLogger } from "../component-base/logging.js";
 import { createRegistry, type Registry } from "../component-base/metrics.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { testProcesses } from "../test/support/processes.js";
 import { runKubeProxy } from "./app.js";
 import { execRunner } from "./exec.js";
 import { servicePortChainName, servicePortEndpointChainName } from "./iptables/chains.js";
-import { cleanupLeftovers } from "./iptables/cleanup.js";
 import { kubeProxyFlags } from "./options.js";
 
 const run = promisify(execFile);
@@ -32,10 +34,32 @@ const NS = "default";
 /** Answers every connection with the address:port it was reached on, then closes. */
 const SERVER = `
 const net = require("node:net");
+const dgram = require("node:dgram");
 for (const host of ["10.244.1.5", "10.244.1.6"]) {
   net.createServer((s) => { s.end(s.localAddress + ":" + s.localPort + "\\n"); }).listen(8080, host);
+  const udp = dgram.createSocket("udp4");
+  udp.on("message", (_msg, from) => { udp.send(host + ":5353", from.port, from.address); });
+  udp.bind(5353, host);
 }
-console.log("listening");
+// The apiserver, for the kube-proxy binary run inside the namespace: 127.0.0.1:16443 here relays to a unix socket
+// the test serves from the host's namespace (filesystem sockets cross network namespaces).
+net.createServer((c) => {
+  const u = net.connect(process.argv[1]);
+  c.pipe(u).pipe(c);
+  c.on("error", () => u.destroy());
+  u.on("error", () => c.destroy());
+}).listen(16443, "127.0.0.1");
+setTimeout(() => console.log("listening"), 200);
+`;
+
+/** Sends one datagram from a fixed source port (so conntrack sees the same flow each time) and prints the answer. */
+const UDP_CLIENT = `
+const dgram = require("node:dgram");
+const [host, port, sport] = process.argv.slice(1);
+const s = dgram.createSocket("udp4");
+const t = setTimeout(() => { console.log("timeout"); process.exit(0); }, 2000);
+s.on("message", (m) => { clearTimeout(t); console.log(String(m)); process.exit(0); });
+s.bind(Number(sport), () => { s.send("q", Number(port), host); });
 `;
 
 /** Connects from inside the namespace; prints what happened as one word or the answer. */
@@ -51,7 +75,7 @@ s.on("error", (e) => { clearTimeout(t); console.log(e.code === "ECONNREFUSED" ? 
 `;
 
 function inNetns(...args: string[]): string {
-  return execFileSync("ip", ["netns", "exec", NETNS, ...args], { encoding: "utf8" });
+  return execFileSync("ip", ["netns", "exec", NETNS, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 async function connect(host: string, port: number, ms = 2000): Promise<string> {
@@ -59,11 +83,16 @@ async function connect(host: string, port: number, ms = 2000): Promise<string> {
   return stdout.trim();
 }
 
+async function udpQuery(host: string, port: number, sourcePort: number): Promise<string> {
+  const { stdout } = await run("ip", ["netns", "exec", NETNS, process.execPath, "-e", UDP_CLIENT, host, String(port), String(sourcePort)], { encoding: "utf8" });
+  return stdout.trim();
+}
+
 function iptablesSave(): string {
   return inNetns("iptables-save");
 }
 
-function slice(name: string, service: string, endpoints: { ip: string; ready?: boolean; serving?: boolean; terminating?: boolean }[], triggerTime?: string): EndpointSlice {
+function slice(name: string, service: string, endpoints: { ip: string; ready?: boolean; serving?: boolean; terminating?: boolean }[], triggerTime?: string, port: { name?: string; protocol?: "TCP" | "UDP"; port?: number } = {}): EndpointSlice {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
@@ -74,7 +103,7 @@ function slice(name: string, service: string, endpoints: { ip: string; ready?: b
       ...(triggerTime ? { annotations: { "endpoints.kubernetes.io/last-change-trigger-time": triggerTime } } : {}),
     },
     addressType: "IPv4",
-    ports: [{ name: "http", protocol: "TCP", port: 8080 }],
+    ports: [{ name: port.name ?? "http", protocol: port.protocol ?? "TCP", port: port.port ?? 8080 }],
     endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false } })),
   };
 }
@@ -137,7 +166,8 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     inNetns("iptables", "-t", "filter", "-N", "KUBE-KUBELET-CANARY");
     inNetns("iptables", "-t", "filter", "-A", "INPUT", "-s", "192.0.2.98/32", "-j", "ACCEPT");
 
-    server = spawn("ip", ["netns", "exec", NETNS, process.execPath, "-e", SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+    const apiSocket = join(testProcesses.tempDir("kproxy-", tmpdir()), "apiserver.sock");
+    server = spawn("ip", ["netns", "exec", NETNS, process.execPath, "-e", SERVER, apiSocket], { stdio: ["ignore", "pipe", "inherit"] });
     const srv = server;
     testProcesses.onTeardown("stop the endpoint server", () => {
       srv.kill("SIGKILL");
@@ -152,6 +182,17 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     });
 
     cluster = await startTestCluster();
+    const apiPort = Number(new URL(cluster.apiserver.url).port);
+    const relay = createServer((c) => {
+      const t = connectTcp(apiPort, "127.0.0.1");
+      c.pipe(t).pipe(c);
+      c.on("error", () => t.destroy());
+      t.on("error", () => c.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(apiSocket, resolve));
+    testProcesses.onTeardown("close the apiserver relay", () => {
+      relay.close();
+    });
     client = new RestClient({ server: cluster.apiserver.url, namespace: NS }, { userAgent: "kproxy-int-test" });
     proxy = startProxy();
   });
@@ -228,6 +269,46 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     expect(Date.now() - started).toBeLessThan(4000);
   });
 
+  it("keeps a client on one endpoint with sessionAffinity ClientIP, and serves externalIPs", async () => {
+    const svc = await client.create<Service>(SERVICES, NS, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "sticky", namespace: NS },
+      spec: { selector: { app: "sticky" }, sessionAffinity: "ClientIP", externalIPs: ["192.0.2.50"], ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }] },
+    });
+    await client.create(SLICES, NS, slice("sticky-1", "sticky", [{ ip: "10.244.1.5" }, { ip: "10.244.1.6" }]));
+    await waitFor("the sticky Service's rules", () => iptablesSave().includes('"default/sticky:http external IP"') || undefined);
+    expect(iptablesSave()).toMatch(/-m recent --rcheck --seconds 10800 --reap --name KUBE-SEP-/);
+    const answers = new Set<string>();
+    for (let i = 0; i < 10; i++) answers.add(await connect(svc.spec?.clusterIP ?? "", 80));
+    expect(answers.size).toBe(1);
+    expect(await connect("192.0.2.50", 80)).toMatch(/^10\.244\.1\.[56]:8080$/);
+    await client.delete(SERVICES, NS, "sticky");
+    await client.delete(SLICES, NS, "sticky-1");
+  });
+
+  it("clears stale UDP conntrack entries: the same flow moves to the new endpoint", async () => {
+    const svc = await client.create<Service>(SERVICES, NS, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "udp-echo", namespace: NS },
+      spec: { selector: { app: "udp-echo" }, ports: [{ name: "dns", protocol: "UDP", port: 53, targetPort: 5353 }] },
+    });
+    const ip = svc.spec?.clusterIP ?? "";
+    const udpPort = { name: "dns", protocol: "UDP" as const, port: 5353 };
+    await client.create(SLICES, NS, slice("udp-echo-1", "udp-echo", [{ ip: "10.244.1.5" }], undefined, udpPort));
+    await waitFor("the UDP Service's rules", () => iptablesSave().includes("--to-destination 10.244.1.5:5353") || undefined);
+    expect(await udpQuery(ip, 53, 40123)).toBe("10.244.1.5:5353");
+    expect(inNetns("conntrack", "-L", "-p", "udp")).toContain("sport=40123");
+
+    await client.update(SLICES, NS, slice("udp-echo-1", "udp-echo", [{ ip: "10.244.1.6" }], undefined, udpPort));
+    await waitFor("the new UDP endpoint", () => (iptablesSave().includes("--to-destination 10.244.1.6:5353") ? true : undefined));
+    await waitFor("the stale flow cleared", () => (!inNetns("conntrack", "-L", "-p", "udp").includes("dport=5353 src=10.244.1.5") ? true : undefined), 5000);
+    expect(await udpQuery(ip, 53, 40123)).toBe("10.244.1.6:5353");
+    await client.delete(SERVICES, NS, "udp-echo");
+    await client.delete(SLICES, NS, "udp-echo-1");
+  });
+
   it("serves healthz (Kubernetes' JSON) and the sync metrics", async () => {
     const ports = await proxy!.ports;
     const res = await fetch(`http://127.0.0.1:${ports.healthz}/healthz`);
@@ -270,13 +351,30 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     expect(iptablesSave()).not.toContain("default/web");
   });
 
-  it("--cleanup removes every chain and jump of kube-proxy's, and nothing else", async () => {
+  it("the kube-proxy binary resyncs in the namespace; --cleanup removes every chain and jump of its own, and nothing else", async () => {
     await stopProxy();
-    const removed = await cleanupLeftovers(execRunner(["ip", "netns", "exec", NETNS]));
-    expect(removed).toEqual(expect.arrayContaining(["nat/KUBE-SERVICES", "nat/KUBE-POSTROUTING", "filter/KUBE-FORWARD"]));
+    // Made while no kube-proxy runs: its rules can only come from the binary.
+    await client.create<Service>(SERVICES, NS, { apiVersion: "v1", kind: "Service", metadata: { name: "later", namespace: NS }, spec: { selector: { app: "later" }, ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }] } });
+    await client.create(SLICES, NS, slice("later-1", "later", [{ ip: "10.244.1.5" }]));
+    const binary = spawn("ip", ["netns", "exec", NETNS, process.execPath, join(REPO_ROOT, "dist/kube-proxy/main.js"), "--master", "http://127.0.0.1:16443", "--iptables-min-sync-period=50ms", "--metrics-bind-address=127.0.0.1:0", "--healthz-bind-address=127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const kill = testProcesses.onTeardown("stop the kube-proxy binary", () => {
+      binary.kill("SIGKILL");
+    });
+    let log = "";
+    binary.stdout?.on("data", (d: Buffer) => (log += d.toString()));
+    binary.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => binary.once("exit", resolve));
+    await waitFor("the binary's rules", () => iptablesSave().includes('"default/later:http cluster IP"') || undefined, 20_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${log}`);
+    });
+    binary.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    await kill();
+
+    const cleanup = await run("ip", ["netns", "exec", NETNS, process.execPath, join(REPO_ROOT, "dist/kube-proxy/main.js"), "--cleanup"], { encoding: "utf8" });
+    expect(cleanup.stderr).toContain("Removed kube-proxy's iptables rules");
     const saved = iptablesSave();
-    const kubeChains = saved.split("\n").filter((l) => l.startsWith(":KUBE-"));
-    expect(kubeChains).toEqual([":KUBE-KUBELET-CANARY - [0:0]"]);
+    expect(saved.split("\n").filter((l) => l.startsWith(":KUBE-"))).toEqual([":KUBE-KUBELET-CANARY - [0:0]"]);
     expect(saved).not.toMatch(/kubernetes/);
     expect(saved).toContain("-A OUTPUT -d 192.0.2.99/32 -j KUBELAB-OTHER");
     expect(saved).toContain("-A INPUT -s 192.0.2.98/32 -j ACCEPT");
