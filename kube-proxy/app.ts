@@ -1,6 +1,7 @@
-// kube-proxy's own part: Service and EndpointSlice informers feeding the proxier, and the healthz server on
-// --healthz-bind-address; runComponent (client/component.ts) supplies the client and serves /metrics (and
-// /healthz, /readyz) on --metrics-bind-address. One per node, no leader election.
+// kube-proxy's own part: Service and EndpointSlice informers feeding the proxier of the --proxy-mode (iptables, or
+// 0.18's userspace), and the healthz server on --healthz-bind-address; runComponent (client/component.ts) supplies
+// the client and serves /metrics (and /healthz, /readyz) on --metrics-bind-address. One per node, no leader
+// election.
 import { hostname } from "node:os";
 import { RESOURCES } from "../api/resources.js";
 import type { Service } from "../api/types/core.js";
@@ -15,6 +16,8 @@ import { execRunner, type CommandRunner } from "./exec.js";
 import { ProxierHealth, splitHostPort, startHealthzServer, type HealthzServer } from "./healthz.js";
 import { IptablesProxier } from "./iptables/proxier.js";
 import { proxyMetrics } from "./metrics.js";
+import type { Proxier } from "./proxier.js";
+import { UserspaceProxier } from "./userspace/proxier.js";
 import { PROXY_MODES, type kubeProxyFlags, type ProxyMode } from "./options.js";
 
 const SERVICES = RESOURCES.find((r) => r.group === "" && r.resource === "services")!;
@@ -52,7 +55,6 @@ export async function runKubeProxy(flags: KubeProxyFlags, signal: AbortSignal, o
   const { logger, registry } = opts;
   const clock = opts.clock ?? realClock;
   const config = proxyConfigFromFlags(flags);
-  if (config.mode !== "iptables") throw new FlagError(`--proxy-mode=${config.mode} is not implemented yet`);
   const metricsAddress = splitHostPort(flags.metricsBindAddress);
   let metricsPort = metricsAddress.port;
   await runComponent(signal, {
@@ -67,18 +69,19 @@ export async function runKubeProxy(flags: KubeProxyFlags, signal: AbortSignal, o
     },
     build: ({ informers, signal: stop }) => {
       const health = new ProxierHealth(clock, 2 * flags.iptablesSyncPeriod);
-      const proxier = new IptablesProxier({
+      const common = {
         runner: opts.runner ?? execRunner(),
         clock,
         logger: logger.child({ component: "proxier" }),
         metrics: proxyMetrics(registry),
         health,
-        clusterCIDR: flags.clusterCidr,
-        masqueradeAll: flags.masqueradeAll,
-        nodePortAddresses: config.nodePortAddresses,
         syncPeriodMs: flags.iptablesSyncPeriod,
         minSyncPeriodMs: flags.iptablesMinSyncPeriod,
-      });
+      };
+      const proxier: Proxier =
+        config.mode === "userspace"
+          ? new UserspaceProxier({ ...common, udpIdleTimeoutMs: flags.udpTimeout })
+          : new IptablesProxier({ ...common, clusterCIDR: flags.clusterCidr, masqueradeAll: flags.masqueradeAll, nodePortAddresses: config.nodePortAddresses });
       const services = informers.forResource<Service>(SERVICES);
       const slices = informers.forResource<EndpointSlice>(ENDPOINT_SLICES);
       services.addEventHandler(proxier.serviceHandler());

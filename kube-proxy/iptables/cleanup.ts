@@ -7,18 +7,26 @@ import { parseIptablesSave, ruleChain, ruleTarget, type SavedTables } from "./sa
 
 const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
 
-/** Chains other proxy modes made (0.18's userspace portals), removed by --cleanup too. */
+/** The userspace mode's chains (0.18's portals), removed by --cleanup too. */
 export const USERSPACE_CHAINS: Record<Table, readonly string[]> = {
   nat: ["KUBE-PORTALS-CONTAINER", "KUBE-PORTALS-HOST", "KUBE-NODEPORT-CONTAINER", "KUBE-NODEPORT-HOST"],
   filter: [],
 };
 
-function owned(table: Table, chain: string): boolean {
-  return isOwnChain(table, chain) || USERSPACE_CHAINS[table].includes(chain);
+export function isUserspaceChain(table: Table, chain: string): boolean {
+  return USERSPACE_CHAINS[table].includes(chain);
 }
 
-/** The restore text that removes kube-proxy's rules and chains from what `saved` shows; "" when there is none. */
-export function renderCleanup(saved: SavedTables): string {
+/** A chain of either proxy mode's. */
+export function isProxyChain(table: Table, chain: string): boolean {
+  return isOwnChain(table, chain) || isUserspaceChain(table, chain);
+}
+
+/**
+ * The restore text that removes the chains `owned` selects (default: both modes') and the jumps to them from the
+ * built-in chains, from what `saved` shows; "" when there is none.
+ */
+export function renderCleanup(saved: SavedTables, owned: (table: Table, chain: string) => boolean = isProxyChain): string {
   let text = "";
   for (const table of ["filter", "nat"] as const) {
     const t = saved.get(table);
@@ -37,5 +45,5 @@ export async function cleanupLeftovers(runner: CommandRunner): Promise<string[]>
   const text = renderCleanup(saved);
   if (text === "") return [];
   await runChecked(runner, ["iptables-restore", "--noflush"], text);
-  return [...saved.entries()].flatMap(([table, t]) => (table === "filter" || table === "nat" ? [...t.chains.keys()].filter((c) => owned(table, c)).map((c) => `${table}/${c}`) : []));
+  return [...saved.entries()].flatMap(([table, t]) => (table === "filter" || table === "nat" ? [...t.chains.keys()].filter((c) => isProxyChain(table, c)).map((c) => `${table}/${c}`) : []));
 }
