@@ -3,6 +3,8 @@ import { counter, exponentialBuckets, gauge, histogram, type Counter, type Gauge
 
 export interface ProxyMetrics {
   syncProxyRulesLatency: Histogram;
+  syncFullProxyRulesLatency: Histogram;
+  syncPartialProxyRulesLatency: Histogram;
   networkProgrammingLatency: Histogram;
   syncProxyRulesLastTimestamp: Gauge;
   syncProxyRulesLastQueuedTimestamp: Gauge;
@@ -18,6 +20,8 @@ export interface ProxyMetrics {
 export function proxyMetrics(registry: Registry): ProxyMetrics {
   return {
     syncProxyRulesLatency: histogram(registry, { name: "kubeproxy_sync_proxy_rules_duration_seconds", help: "SyncProxyRules latency in seconds", buckets: exponentialBuckets(0.001, 2, 15) }),
+    syncFullProxyRulesLatency: histogram(registry, { name: "kubeproxy_sync_full_proxy_rules_duration_seconds", help: "SyncProxyRules latency in seconds for full resyncs", buckets: exponentialBuckets(0.001, 2, 15) }),
+    syncPartialProxyRulesLatency: histogram(registry, { name: "kubeproxy_sync_partial_proxy_rules_duration_seconds", help: "SyncProxyRules latency in seconds for partial resyncs", buckets: exponentialBuckets(0.001, 2, 15) }),
     networkProgrammingLatency: histogram(registry, {
       name: "kubeproxy_network_programming_duration_seconds",
       help: "In Cluster Network Programming Latency in seconds",

@@ -49,8 +49,17 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+const hashes = new Map<string, string>();
+
+/** Memoized: every sync names every chain again. */
 function hash16(text: string): string {
-  return base32(createHash("sha256").update(text).digest()).slice(0, 16);
+  let h = hashes.get(text);
+  if (h === undefined) {
+    if (hashes.size >= 200_000) hashes.clear();
+    h = base32(createHash("sha256").update(text).digest()).slice(0, 16);
+    hashes.set(text, h);
+  }
+  return h;
 }
 
 /** KUBE-SVC-<hash>: the chain that load-balances a service port's traffic over its endpoints. */

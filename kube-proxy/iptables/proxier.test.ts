@@ -82,9 +82,52 @@ describe("IptablesProxier", () => {
     await clock.advance(1);
     expect(runner.restores()).toHaveLength(2);
     expect(runner.restores()[1]).toContain("10.244.1.3:53");
+    // A partial sync: the jumps are known to be there (this fake iptables-save shows nothing).
+    expect(runner.restores()[1]).not.toContain("-I PREROUTING");
+    expect(runner.calls.filter((c) => c.argv[0] === "iptables-save")).toHaveLength(1);
     await clock.advance(30_000);
     expect(runner.restores()).toHaveLength(3);
-    expect(runner.restores()[2]).toBe(runner.restores()[1]);
+    // The periodic resync is full: it reads the node again and writes everything.
+    expect(runner.calls.filter((c) => c.argv[0] === "iptables-save")).toHaveLength(2);
+    expect(runner.restores()[2]).toContain("-I PREROUTING");
+    await proxier.stop();
+  });
+
+  it("writes only the changed services' chains in a partial sync, and everything after a failure", async () => {
+    const { clock, runner, registry, proxier, services, slices } = setup();
+    const other: Service = { ...dns, metadata: { name: "other", namespace: "default" }, spec: { clusterIP: "10.96.0.11", ports: [{ name: "http", port: 80, protocol: "TCP" }] } };
+    const otherSlice: EndpointSlice = { ...dnsSlice(["10.244.2.2"]), metadata: { name: "other-1", namespace: "default", labels: { "kubernetes.io/service-name": "other" } }, ports: [{ name: "http", port: 8080, protocol: "TCP" }] };
+    services.onAdd?.(dns, true);
+    services.onAdd?.(other, true);
+    slices.onAdd?.(dnsSlice(["10.244.1.2"]), true);
+    slices.onAdd?.(otherSlice, true);
+    proxier.start();
+    await clock.advance(0);
+    const full = runner.restores()[0]!;
+    expect(full).toContain(":KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]");
+    const otherChain = /-j (KUBE-SVC-\S+)$/m.exec(full.split("\n").find((l) => l.includes("default/other:http cluster IP"))!)![1]!;
+    expect(full).toContain(`:${otherChain} - [0:0]`);
+    const fullCount = await registry.getSingleMetricAsString("kubeproxy_sync_proxy_rules_iptables_total");
+
+    slices.onUpdate?.(dnsSlice(["10.244.1.2"]), dnsSlice(["10.244.1.3"]));
+    await clock.advance(1000);
+    const partial = runner.restores()[1]!;
+    expect(partial).toContain(":KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]");
+    expect(partial).not.toContain(`:${otherChain} - [0:0]`);
+    // The shared chain is rewritten whole, still jumping to the unchanged service's chain.
+    expect(partial).toContain(`-j ${otherChain}`);
+    // The old endpoint's chain is deleted.
+    expect(partial).toMatch(/^-X KUBE-SEP-/m);
+    expect(await registry.getSingleMetricAsString("kubeproxy_sync_proxy_rules_iptables_total")).toBe(fullCount);
+
+    runner.restoreCode = 1;
+    slices.onUpdate?.(dnsSlice(["10.244.1.3"]), dnsSlice(["10.244.1.4"]));
+    await clock.advance(1000);
+    runner.restoreCode = 0;
+    await clock.advance(1000);
+    const afterFailure = runner.restores().at(-1)!;
+    expect(afterFailure).toContain(`:${otherChain} - [0:0]`);
+    expect(afterFailure).toContain("--to-destination 10.244.1.4:53");
     await proxier.stop();
   });
 

@@ -232,4 +232,21 @@ describe("renderRules", () => {
     expect(a.ruleCounts.filter).toBe(table(a.text, "filter").filter((l) => l.startsWith("-A ")).length);
     expect(a.text).toContain('--comment "default/api cluster IP"');
   });
+
+  it("writes only the changed service ports' own chains in a partial sync, counting every rule", () => {
+    const other = svc("default", "api", "", { clusterIP: "10.96.0.11" });
+    const eps = { [name]: [ep("10.244.1.5")], "default/api": [ep("10.244.1.9", 9000)] };
+    const full = render([web, other], eps);
+    const partial = render([web, other], eps, { changedServicePorts: new Set(["default/api"]) });
+    const apiChain = servicePortChainName("default/api", "TCP");
+    expect(partial.text).toContain(`:${apiChain} - [0:0]`);
+    expect(partial.text).not.toContain(`:${svcChain} - [0:0]`);
+    expect(rulesOf(table(partial.text, "nat"), svcChain)).toEqual([]);
+    expect(rulesOf(table(partial.text, "nat"), "KUBE-SERVICES")).toEqual(rulesOf(table(full.text, "nat"), "KUBE-SERVICES"));
+    expect(partial.ruleCounts).toEqual(full.ruleCounts);
+    expect(partial.chains).toEqual(full.chains);
+    // Kept chains are not stale.
+    const existing = parseIptablesSave(`*nat\n:${svcChain} - [0:0]\nCOMMIT\n`);
+    expect(render([web, other], eps, { existing, changedServicePorts: new Set(["default/api"]) }).deletedChains.nat).toEqual([]);
+  });
 });

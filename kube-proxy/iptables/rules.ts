@@ -3,7 +3,9 @@
 // on the node after a restore is exactly what the state says, whatever was there before (a restarted kube-proxy
 // needs no memory of what it wrote). The restore only touches kube-proxy's own chains: declaring a chain flushes
 // it, stale per-service chains are deleted (-X), and the jumps from the built-in chains are inserted only when
-// missing, so rules owned by others on the node are never changed.
+// missing, so rules owned by others on the node are never changed. A partial sync (changedServicePorts) still
+// renders everything but leaves the unchanged services' chains out of the restore: iptables-restore's time grows
+// with what it is given, and one changed Service should not cost a rewrite of thousands of rules.
 //
 // Chains and rules are Kubernetes' (pkg/proxy/iptables), traffic policy Cluster:
 //   nat    PREROUTING, OUTPUT → KUBE-SERVICES: per service port "-d clusterIP --dport port -j KUBE-SVC-x",
@@ -45,6 +47,12 @@ export interface RenderInput {
   nodePortAddresses: readonly string[];
   /** What iptables-save shows now: stale chains are deleted, missing jumps inserted. */
   existing: SavedTables;
+  /**
+   * A partial sync: only these service ports' own chains (KUBE-SVC/EXT/SEP) are written; the others' are on the
+   * node already and left alone. The shared chains (KUBE-SERVICES, KUBE-NODEPORTS, …) are always written whole.
+   * Undefined: a full sync, every chain written.
+   */
+  changedServicePorts?: ReadonlySet<string> | undefined;
 }
 
 export interface RenderedRules {
@@ -54,6 +62,8 @@ export interface RenderedRules {
   ruleCounts: Record<Table, number>;
   /** Chains deleted as stale. */
   deletedChains: Record<Table, string[]>;
+  /** kube-proxy's chains on the node after the restore (what the next partial sync starts from). */
+  chains: Record<Table, Set<string>>;
 }
 
 export interface JumpRule {
@@ -97,20 +107,32 @@ export function probability(remaining: number): string {
 }
 
 class TableWriter {
-  readonly chains: string[] = [];
-  readonly rules: string[] = [];
+  /** Chains written (declared, so flushed, and filled) by this restore. */
+  readonly chains = new Set<string>();
+  /** Chains left as they are on the node (a partial sync's unchanged services): counted, not written. */
+  readonly kept = new Set<string>();
+  /** Rules by chain, in order within each chain. */
+  readonly rules = new Map<string, string[]>();
   readonly tail: string[] = [];
+  count = 0;
 
-  chain(name: string): void {
-    if (!this.chains.includes(name)) this.chains.push(name);
+  chain(name: string, write = true): void {
+    (write ? this.chains : this.kept).add(name);
   }
 
   add(chain: string, ...parts: (string | undefined)[]): void {
-    this.rules.push(`-A ${chain} ${parts.filter((p) => p !== undefined && p !== "").join(" ")}`);
+    this.count++;
+    if (this.kept.has(chain)) return;
+    let list = this.rules.get(chain);
+    if (!list) this.rules.set(chain, (list = []));
+    list.push(`-A ${chain} ${parts.filter((p) => p !== undefined && p !== "").join(" ")}`);
   }
 
   render(name: string): string {
-    return [`*${name}`, ...this.chains.map((c) => `:${c} - [0:0]`), ...this.rules, ...this.tail, "COMMIT", ""].join("\n");
+    // Sorted by chain, as iptables-save writes it: iptables-restore (nf_tables) loads that shape several times
+    // faster than rules interleaved across thousands of chains.
+    const chains = [...this.chains].sort();
+    return [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.flatMap((c) => this.rules.get(c) ?? []), ...this.tail, "COMMIT", ""].join("\n");
   }
 }
 
@@ -149,12 +171,13 @@ export function renderRules(input: RenderInput): RenderedRules {
   if (cidrs.length === 0 || cidrs.length < input.nodePortAddresses.length) nat.add(KUBE_SERVICES, nodePortsComment, "-m addrtype --dst-type LOCAL", `-j ${KUBE_NODEPORTS}`);
   else for (const cidr of cidrs) nat.add(KUBE_SERVICES, nodePortsComment, `-d ${cidr}`, `-j ${KUBE_NODEPORTS}`);
 
+  const chains: Record<Table, Set<string>> = { filter: new Set([...filter.chains, ...filter.kept]), nat: new Set([...nat.chains, ...nat.kept]) };
   // Stale per-service chains: flushed (declared) first, so nothing still jumps to them when they are deleted.
   const deletedChains: Record<Table, string[]> = { filter: [], nat: [] };
   for (const [table, writer] of [["filter", filter], ["nat", nat]] as const) {
     const saved = input.existing.get(table);
     for (const chain of saved?.chains.keys() ?? []) {
-      if (!isOwnChain(table, chain) || writer.chains.includes(chain)) continue;
+      if (!isOwnChain(table, chain) || chains[table].has(chain)) continue;
       writer.chain(chain);
       writer.tail.push(`-X ${chain}`);
       deletedChains[table].push(chain);
@@ -163,8 +186,9 @@ export function renderRules(input: RenderInput): RenderedRules {
 
   return {
     text: filter.render("filter") + nat.render("nat"),
-    ruleCounts: { filter: filter.rules.length, nat: nat.rules.length },
+    ruleCounts: { filter: filter.count, nat: nat.count },
     deletedChains,
+    chains,
   };
 }
 
@@ -183,13 +207,14 @@ function renderServicePort(svc: ServicePortInfo, endpoints: readonly EndpointInf
     return;
   }
 
+  const write = input.changedServicePorts?.has(name) ?? true;
   const svcChain = servicePortChainName(name, svc.protocol);
   const extChain = serviceExternalChainName(name, svc.protocol);
-  nat.chain(svcChain);
+  nat.chain(svcChain, write);
   nat.add(KUBE_SERVICES, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `-j ${svcChain}`);
 
   if (hasExternal) {
-    nat.chain(extChain);
+    nat.chain(extChain, write);
     for (const ip of svc.externalIPs) nat.add(KUBE_SERVICES, comment(`${name} external IP`), proto, `-d ${ip}/32`, `--dport ${svc.port}`, `-j ${extChain}`);
     if (svc.nodePort > 0) nat.add(KUBE_NODEPORTS, comment(name), proto, `--dport ${svc.nodePort}`, `-j ${extChain}`);
     // Traffic from outside is masqueraded so replies come back through this node and get un-DNATed.
@@ -214,7 +239,7 @@ function renderServicePort(svc: ServicePortInfo, endpoints: readonly EndpointInf
 
   endpoints.forEach((ep, i) => {
     const sep = sepChains[i]!;
-    nat.chain(sep);
+    nat.chain(sep, write);
     // Hairpin: a pod reaching itself through the Service must see the node as the source, or it answers itself.
     nat.add(sep, comment(name), `-s ${ep.ip}/32`, `-j ${KUBE_MARK_MASQ}`);
     nat.add(sep, comment(name), svc.stickyMaxAgeSeconds !== undefined ? `-m recent --name ${sep} --set` : undefined, proto, `-j DNAT --to-destination ${endpointString(ep)}`);
