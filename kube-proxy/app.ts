@@ -33,6 +33,7 @@ export function proxyConfigFromFlags(flags: KubeProxyFlags): { mode: ProxyMode; 
   const nodePortAddresses = flags.nodeportAddresses.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
   for (const cidr of nodePortAddresses) if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) throw new FlagError(`invalid --nodeport-addresses entry "${cidr}": want an IPv4 CIDR`);
   if (flags.clusterCidr !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(flags.clusterCidr)) throw new FlagError(`invalid --cluster-cidr "${flags.clusterCidr}": want an IPv4 CIDR`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(flags.bindAddress)) throw new FlagError(`invalid --bind-address "${flags.bindAddress}": want an IPv4 address`);
   splitHostPort(flags.healthzBindAddress);
   splitHostPort(flags.metricsBindAddress);
   return { mode: flags.proxyMode as ProxyMode, nodePortAddresses, nodeName: (flags.hostnameOverride ?? "").trim() || hostname().toLowerCase() };
@@ -80,7 +81,7 @@ export async function runKubeProxy(flags: KubeProxyFlags, signal: AbortSignal, o
       };
       const proxier: Proxier =
         config.mode === "userspace"
-          ? new UserspaceProxier({ ...common, udpIdleTimeoutMs: flags.udpTimeout })
+          ? new UserspaceProxier({ ...common, udpIdleTimeoutMs: flags.udpTimeout, bindAddress: flags.bindAddress })
           : new IptablesProxier({ ...common, clusterCIDR: flags.clusterCidr, masqueradeAll: flags.masqueradeAll, nodePortAddresses: config.nodePortAddresses });
       const services = informers.forResource<Service>(SERVICES);
       const slices = informers.forResource<EndpointSlice>(ENDPOINT_SLICES);

@@ -16,8 +16,11 @@ import { openTcpProxy, openUdpProxy, type ProxySocket } from "./proxy-socket.js"
 import { renderPortalRules, type Portal } from "./rules.js";
 
 export interface UserspaceProxierOptions extends ProxierOptions {
-  /** Where the node's own traffic to a Service is DNATed (default: the first non-loopback IPv4 address). */
-  nodeIP?: string;
+  /**
+   * --bind-address: where the relays listen and where the node's own traffic to a Service is DNATed. 0.0.0.0 (the
+   * default) listens everywhere and DNATs to the node's first non-loopback IPv4 address.
+   */
+  bindAddress?: string;
   /** --udp-timeout: how long an idle UDP client relay stays open. */
   udpIdleTimeoutMs: number;
 }
@@ -35,7 +38,8 @@ export class UserspaceProxier extends ChangeTrackingProxier {
 
   constructor(private readonly opts: UserspaceProxierOptions) {
     super(opts);
-    this.nodeIP = opts.nodeIP ?? primaryNodeIP();
+    const bind = opts.bindAddress ?? "0.0.0.0";
+    this.nodeIP = bind === "0.0.0.0" ? primaryNodeIP() : bind;
   }
 
   override async stop(): Promise<void> {
@@ -118,6 +122,7 @@ export class UserspaceProxier extends ChangeTrackingProxier {
         this.lb.resetAffinity(name, clientIP, endpoint);
       },
       logger: this.opts.logger.child({ servicePort: name }),
+      ...(this.opts.bindAddress !== undefined ? { host: this.opts.bindAddress } : {}),
     };
     const socket = info.protocol === "UDP" ? await openUdpProxy({ ...socketOpts, idleTimeoutMs: this.opts.udpIdleTimeoutMs }) : await openTcpProxy(socketOpts);
     this.sockets.set(name, { protocol: info.protocol, socket });

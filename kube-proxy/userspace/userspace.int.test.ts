@@ -29,7 +29,7 @@ describe.sequential("kube-proxy userspace mode (the binary in a network namespac
     cluster = await startTestCluster();
     host = await NetnsHost.start(cluster.apiserver.url);
     client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { userAgent: "kproxy-int-test" });
-    proxy = start("--proxy-mode=userspace");
+    proxy = start("--proxy-mode=userspace", "--bind-address=10.244.1.6");
   });
 
   afterAll(async () => {
@@ -54,11 +54,12 @@ describe.sequential("kube-proxy userspace mode (the binary in a network namespac
     const saved = host.iptablesSave();
     const hostPortal = new RegExp(`-A KUBE-PORTALS-HOST -d ${clusterIP.replace(/\./g, "\\.")}/32 -p tcp -m comment --comment "default/webserver:http" -m tcp --dport 8080 -j DNAT --to-destination ([\\d.]+):(\\d+)`).exec(saved);
     expect(hostPortal, saved).not.toBeNull();
+    expect(hostPortal![1]).toBe("10.244.1.6");
     const proxyPort = hostPortal![2]!;
     expect(saved).toContain(`-A KUBE-PORTALS-CONTAINER -d ${clusterIP}/32 -p tcp -m comment --comment "default/webserver:http" -m tcp --dport 8080 -j REDIRECT --to-ports ${proxyPort}`);
     expect(saved).toContain('-A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST');
     // The DNAT target is kube-proxy's own listener.
-    expect(host.exec("ss", "-ltnp")).toMatch(new RegExp(`:${proxyPort} .*node`));
+    expect(host.exec("ss", "-ltnp")).toMatch(new RegExp(`10\\.244\\.1\\.6:${proxyPort} .*node`));
 
     const answers: string[] = [];
     for (let i = 0; i < 4; i++) answers.push(await host.connect(clusterIP, 8080));
