@@ -111,6 +111,25 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     expect(await host.connect("10.244.1.6", nodePort)).toBe("10.244.1.5:8080");
   });
 
+  it("carries a pod's traffic: ClusterIP through PREROUTING, and hairpin back to the pod itself (masqueraded)", async () => {
+    expect(await host.connectFromPod(clusterIP, 80)).toBe("10.244.1.5:8080");
+    const svc = await client.create<Service>(SERVICES, NS, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "hairpin", namespace: NS },
+      spec: { selector: { app: "hairpin" }, ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }] },
+    });
+    await client.create(SLICES, NS, slice("hairpin-1", "hairpin", [{ ip: "10.244.2.20" }]));
+    await waitFor("the hairpin Service's rules", () => host.iptablesSave().includes("--to-destination 10.244.2.20:8080") || undefined);
+    // The pod reaches itself, seeing the node as the client: without the masquerade it would answer itself.
+    expect(await host.connectFromPod(svc.spec?.clusterIP ?? "", 80)).toBe("10.244.2.20:8080 from 10.244.2.1");
+    // From the node, the Service reaches the pod from the node's own address (inside --cluster-cidr: not masqueraded).
+    expect(await host.connect(svc.spec?.clusterIP ?? "", 80)).toBe("10.244.2.20:8080 from 10.244.1.5");
+    await client.delete(SERVICES, NS, "hairpin");
+    await client.delete(SLICES, NS, "hairpin-1");
+    await waitFor("the hairpin Service's rules gone", () => (!host.iptablesSave().includes("default/hairpin") ? true : undefined));
+  });
+
   it("syncs again without duplicating anything", async () => {
     const before = host.iptablesSave().split("\n").filter((l) => l.startsWith("-A") || l.startsWith(":")).sort();
     await client.patch(SERVICES, NS, "web", "merge", { metadata: { labels: { touched: "yes" } } });
@@ -136,6 +155,8 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     await waitFor("the REJECT rule", () => host.iptablesSave().includes('"default/web:http has no endpoints"') || undefined);
     const started = Date.now();
     expect(await host.connect(clusterIP, 80, 5000)).toBe("refused");
+    // From a pod too (the filter table's FORWARD path).
+    expect(await host.connectFromPod(clusterIP, 80, 5000)).toBe("refused");
     expect(await host.connect("10.244.1.6", nodePort, 5000)).toBe("refused");
     expect(Date.now() - started).toBeLessThan(4000);
   });

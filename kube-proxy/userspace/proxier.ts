@@ -94,7 +94,8 @@ export class UserspaceProxier extends ChangeTrackingProxier {
       const cleaned = await this.exec(["iptables-restore", "--noflush"], leftovers);
       if (cleaned.code !== 0) logger.warn({ stderr: cleaned.stderr.trim() }, "Failed to remove the iptables mode's rules");
     }
-    const rendered = renderPortalRules(portals, this.nodeIP, existing);
+    const bind = this.opts.bindAddress ?? "0.0.0.0";
+    const rendered = renderPortalRules(portals, this.nodeIP, existing, bind === "0.0.0.0" ? undefined : bind);
     const restored = await this.exec(["iptables-restore", "--noflush"], rendered.text);
     if (restored.code !== 0) {
       metrics.iptablesRestoreFailures.inc();

@@ -31,6 +31,13 @@ describe("renderPortalRules", () => {
     expect(rules).toBe(8);
   });
 
+  it("DNATs pods' traffic to the listen address when the relays listen on one address only", () => {
+    const { text } = renderPortalRules([{ ...web, nodePort: 30080 }], "10.1.0.4", new Map(), "10.1.0.4");
+    expect(text).toContain('-A KUBE-PORTALS-CONTAINER -m comment --comment "default/webserver" -m tcp -p tcp -d 10.96.0.20/32 --dport 8080 -j DNAT --to-destination 10.1.0.4:41234');
+    expect(text).toContain('-A KUBE-NODEPORT-CONTAINER -m comment --comment "default/webserver" -m tcp -p tcp --dport 30080 -j DNAT --to-destination 10.1.0.4:41234');
+    expect(text).not.toContain("REDIRECT");
+  });
+
   it("does not add the jumps again", () => {
     const existing = parseIptablesSave(
       [

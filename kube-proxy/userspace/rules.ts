@@ -38,8 +38,12 @@ const JUMPS: readonly Jump[] = [
   { chain: "OUTPUT", target: KUBE_NODEPORT_HOST, spec: '-m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain"', position: "last" },
 ];
 
-/** The nat table's restore text for `portals`; `nodeIP` is where the node's own traffic is sent. */
-export function renderPortalRules(portals: readonly Portal[], nodeIP: string, existing: SavedTables): { text: string; rules: number } {
+/**
+ * The nat table's restore text for `portals`; `nodeIP` is where the node's own traffic is sent. `listenIP`: the
+ * relays listen on that address only, so pods' traffic is DNATed there too instead of REDIRECTed.
+ */
+export function renderPortalRules(portals: readonly Portal[], nodeIP: string, existing: SavedTables, listenIP?: string): { text: string; rules: number } {
+  const toProxy = (port: number): string => (listenIP === undefined ? `-j REDIRECT --to-ports ${port}` : `-j DNAT --to-destination ${listenIP}:${port}`);
   const lines = [`*nat`, ...[KUBE_PORTALS_CONTAINER, KUBE_PORTALS_HOST, KUBE_NODEPORT_CONTAINER, KUBE_NODEPORT_HOST].map((c) => `:${c} - [0:0]`)];
   const saved = existing.get("nat");
   for (const j of JUMPS) {
@@ -55,11 +59,11 @@ export function renderPortalRules(portals: readonly Portal[], nodeIP: string, ex
     const proto = p.protocol.toLowerCase();
     const match = `-m comment --comment "${p.servicePort}" -m ${proto} -p ${proto}`;
     for (const ip of [p.clusterIP, ...p.externalIPs]) {
-      add(`-A ${KUBE_PORTALS_CONTAINER} ${match} -d ${ip}/32 --dport ${p.port} -j REDIRECT --to-ports ${p.proxyPort}`);
+      add(`-A ${KUBE_PORTALS_CONTAINER} ${match} -d ${ip}/32 --dport ${p.port} ${toProxy(p.proxyPort)}`);
       add(`-A ${KUBE_PORTALS_HOST} ${match} -d ${ip}/32 --dport ${p.port} -j DNAT --to-destination ${nodeIP}:${p.proxyPort}`);
     }
     if (p.nodePort > 0) {
-      add(`-A ${KUBE_NODEPORT_CONTAINER} ${match} --dport ${p.nodePort} -j REDIRECT --to-ports ${p.proxyPort}`);
+      add(`-A ${KUBE_NODEPORT_CONTAINER} ${match} --dport ${p.nodePort} ${toProxy(p.proxyPort)}`);
       add(`-A ${KUBE_NODEPORT_HOST} ${match} --dport ${p.nodePort} -j DNAT --to-destination ${nodeIP}:${p.proxyPort}`);
     }
   }

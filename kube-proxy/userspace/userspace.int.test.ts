@@ -56,7 +56,7 @@ describe.sequential("kube-proxy userspace mode (the binary in a network namespac
     expect(hostPortal, saved).not.toBeNull();
     expect(hostPortal![1]).toBe("10.244.1.6");
     const proxyPort = hostPortal![2]!;
-    expect(saved).toContain(`-A KUBE-PORTALS-CONTAINER -d ${clusterIP}/32 -p tcp -m comment --comment "default/webserver:http" -m tcp --dport 8080 -j REDIRECT --to-ports ${proxyPort}`);
+    expect(saved).toContain(`-A KUBE-PORTALS-CONTAINER -d ${clusterIP}/32 -p tcp -m comment --comment "default/webserver:http" -m tcp --dport 8080 -j DNAT --to-destination 10.244.1.6:${proxyPort}`);
     expect(saved).toContain('-A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST');
     // The DNAT target is kube-proxy's own listener.
     expect(host.exec("ss", "-ltnp")).toMatch(new RegExp(`10\\.244\\.1\\.6:${proxyPort} .*node`));
@@ -66,6 +66,10 @@ describe.sequential("kube-proxy userspace mode (the binary in a network namespac
     expect(new Set(answers)).toEqual(new Set(["10.244.1.5:8080", "10.244.1.6:8080"]));
     expect(answers[0]).not.toBe(answers[1]);
     expect(answers[2]).toBe(answers[0]);
+  });
+
+  it("relays a pod's connections too (PREROUTING → KUBE-PORTALS-CONTAINER)", async () => {
+    expect(await host.connectFromPod(clusterIP, 8080)).toMatch(/^10\.244\.1\.[56]:8080$/);
   });
 
   it("serves the NodePort through the same listener", async () => {

@@ -4,6 +4,9 @@
 // answers on both: TCP 8080 with "address:port", UDP 5353 likewise), a default route through it (so Service IPs
 // are routable and reach the OUTPUT chain), and the apiserver at http://127.0.0.1:16443, relayed through a unix
 // socket to the host's namespace. Two rules of "someone else's" are there too, for kube-proxy to leave alone.
+// A second namespace is a pod on that node: 10.244.2.20 on a veth routed from the node (10.244.2.1 on the node's
+// side), forwarding on, where a server on 8080 answers "address:port from <client address>" — traffic from it
+// takes the PREROUTING/FORWARD paths, and a Service pointing back at it shows hairpin traffic.
 // Everything is registered with testProcesses, so it is torn down even when a test fails.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,6 +23,12 @@ const run = promisify(execFile);
 
 /** The apiserver's address inside the namespace. */
 export const NETNS_APISERVER = "http://127.0.0.1:16443";
+
+const POD_SERVER = `
+const net = require("node:net");
+net.createServer((s) => { s.end(s.localAddress + ":" + s.localPort + " from " + s.remoteAddress + "\\n"); }).listen(8080, "10.244.2.20");
+setTimeout(() => console.log("listening"), 200);
+`;
 
 const SERVER = `
 const net = require("node:net");
@@ -73,7 +82,12 @@ export class NetnsHost {
   /** Its teardown steps, newest first when run. */
   private readonly teardown: (() => Promise<void>)[] = [];
 
-  private constructor(readonly name: string) {}
+  /** The pod's namespace. */
+  readonly pod: string;
+
+  private constructor(readonly name: string) {
+    this.pod = `${name}-pod`;
+  }
 
   /** Stops what it started and deletes the namespace (its rules and conntrack entries vanish with it). */
   async destroy(): Promise<void> {
@@ -95,6 +109,18 @@ export class NetnsHost {
     host.exec("ip", "addr", "add", "10.244.1.6/24", "dev", "kp0");
     host.exec("ip", "link", "set", "kp0", "up");
     host.exec("ip", "route", "add", "default", "dev", "kp0");
+    execFileSync("ip", ["netns", "add", host.pod]);
+    host.teardown.push(testProcesses.onTeardown(`delete netns ${host.pod}`, () => {
+      execFileSync("ip", ["netns", "delete", host.pod]);
+    }));
+    host.exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
+    host.exec("ip", "link", "add", "kpp0", "type", "veth", "peer", "name", "eth0", "netns", host.pod);
+    host.exec("ip", "addr", "add", "10.244.2.1/24", "dev", "kpp0");
+    host.exec("ip", "link", "set", "kpp0", "up");
+    host.inPod("ip", "link", "set", "lo", "up");
+    host.inPod("ip", "addr", "add", "10.244.2.20/24", "dev", "eth0");
+    host.inPod("ip", "link", "set", "eth0", "up");
+    host.inPod("ip", "route", "add", "default", "via", "10.244.2.1");
     host.exec("iptables", "-t", "nat", "-N", "KUBELAB-OTHER");
     host.exec("iptables", "-t", "nat", "-A", "OUTPUT", "-d", "192.0.2.99/32", "-j", "KUBELAB-OTHER");
     host.exec("iptables", "-t", "filter", "-N", "KUBE-KUBELET-CANARY");
@@ -125,20 +151,39 @@ export class NetnsHost {
         server.kill("SIGKILL");
       }),
     );
-    await new Promise<void>((resolve, reject) => {
-      server.stdout.once("data", () => {
-        resolve();
-      });
-      server.once("exit", (code) => {
-        reject(new Error(`endpoint server exited ${String(code)}`));
-      });
-    });
+    const podServer = spawn("ip", ["netns", "exec", host.pod, process.execPath, "-e", POD_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+    host.teardown.push(
+      testProcesses.onTeardown("stop the pod's server", () => {
+        podServer.kill("SIGKILL");
+      }),
+    );
+    await Promise.all([server, podServer].map((child) =>
+      new Promise<void>((resolve, reject) => {
+        child.stdout.once("data", () => {
+          resolve();
+        });
+        child.once("exit", (code) => {
+          reject(new Error(`endpoint server exited ${String(code)}`));
+        });
+      }),
+    ));
     return host;
   }
 
   /** Runs a command inside the namespace; returns its stdout, throws on failure. */
   exec(...args: string[]): string {
     return execFileSync("ip", ["netns", "exec", this.name, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** Runs a command inside the pod's namespace. */
+  inPod(...args: string[]): string {
+    return execFileSync("ip", ["netns", "exec", this.pod, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** A TCP connect from the pod (through the node: PREROUTING, FORWARD); answers like connect. */
+  async connectFromPod(host: string, port: number, ms = 2000): Promise<string> {
+    const { stdout } = await run("ip", ["netns", "exec", this.pod, process.execPath, "-e", TCP_CLIENT, host, String(port), String(ms)], { encoding: "utf8" });
+    return stdout.trim();
   }
 
   iptablesSave(): string {
