@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what kubelab and its tests need on a fresh Debian machine, skipping what is already there:
-# Debian's etcd-server (etcd + etcdctl), iptables, iproute2, a kubectl (the machine's, else Debian's
+# Debian's etcd-server (etcd + etcdctl), iptables, conntrack, iproute2, a kubectl (the machine's, else Debian's
 # kubernetes-client), the container runtime's tools (runc, conmon, the CNI plugins, busybox-static for the offline
 # images, containerd to prove the CRI against a real runtime), and the npm dependencies.
 set -euo pipefail
@@ -13,6 +13,8 @@ need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
+# kube-proxy deletes stale UDP conntrack entries with it.
+command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v runc >/dev/null 2>&1 || need+=(runc)

@@ -1,0 +1,127 @@
+// The iptables proxier (Kubernetes' pkg/proxy/iptables Proxier): each sync applies the pending changes to the
+// service and endpoint maps, reads what is on the node (iptables-save), renders the whole ruleset (rules.ts) and
+// loads it in one `iptables-restore --noflush`, then clears stale UDP conntrack entries and records the metrics.
+import { clearConntrack, staleUDPEntries, type ConntrackDeletion } from "../conntrack.js";
+import { ChangeTrackingProxier, type ProxierOptions } from "../proxier.js";
+import { isUserspaceChain, renderCleanup } from "./cleanup.js";
+import type { Table } from "./chains.js";
+import { JUMP_RULES, jumpRuleSpec, renderRules } from "./rules.js";
+import { parseIptablesSave, type SavedTables } from "./save.js";
+
+export interface IptablesProxierOptions extends ProxierOptions {
+  clusterCIDR?: string | undefined;
+  masqueradeAll: boolean;
+  nodePortAddresses: readonly string[];
+}
+
+export class IptablesProxier extends ChangeTrackingProxier {
+  /** Carried over from failed syncs until one succeeds. */
+  private pendingConntrack: ConntrackDeletion[] = [];
+  private pendingTriggerTimes: number[] = [];
+  /** Services ("namespace/name") changed since the last successful sync. */
+  private pendingServices = new Set<string>();
+  /** kube-proxy's chains on the node after the last successful restore; undefined: a full sync is due. */
+  private written: Record<Table, Set<string>> | undefined;
+  private lastFullSync = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly opts: IptablesProxierOptions) {
+    super(opts);
+  }
+
+  /** One sync; resolves whether the rules on the node now match the state. */
+  async syncProxyRules(): Promise<boolean> {
+    const { clock, logger, metrics, runner } = this.opts;
+    const start = clock.now();
+    const services = this.serviceChanges.apply(this.serviceMap);
+    const endpoints = this.endpointChanges.apply(this.endpointsMap);
+    metrics.serviceChangesPending.set(0);
+    metrics.endpointChangesPending.set(0);
+    this.pendingConntrack.push(...staleUDPEntries(this.serviceMap, endpoints.changedPorts, services.deletedPorts));
+    this.pendingTriggerTimes.push(...endpoints.lastChangeTriggerTimes);
+    for (const svc of [...services.updatedServices, ...endpoints.updatedServices]) this.pendingServices.add(svc);
+
+    // A full sync (the first, after a failure, and every sync period) reads the node and rewrites every chain; a
+    // partial one trusts what the last restore wrote and rewrites only the changed services' chains.
+    const full = this.written === undefined || start - this.lastFullSync >= this.opts.syncPeriodMs;
+    let existing: SavedTables;
+    if (full) {
+      const saved = await this.exec(["iptables-save"]);
+      if (saved.code !== 0) {
+        this.fail("Failed to execute iptables-save", saved.stderr);
+        return false;
+      }
+      existing = parseIptablesSave(saved.stdout);
+      // Switching from the userspace mode: its portals would catch Service traffic before these rules.
+      const leftovers = renderCleanup(existing, isUserspaceChain);
+      if (leftovers !== "") {
+        const cleaned = await this.exec(["iptables-restore", "--noflush"], leftovers);
+        if (cleaned.code !== 0) logger.warn({ stderr: cleaned.stderr.trim() }, "Failed to remove the userspace mode's rules");
+      }
+    } else {
+      existing = writtenTables(this.written!);
+    }
+    const rendered = renderRules({
+      services: this.serviceMap,
+      endpoints: this.endpointsMap,
+      clusterCIDR: this.opts.clusterCIDR,
+      masqueradeAll: this.opts.masqueradeAll,
+      nodePortAddresses: this.opts.nodePortAddresses,
+      existing,
+      changedServicePorts: full ? undefined : this.servicePortsOf(this.pendingServices),
+    });
+    const restored = await this.exec(["iptables-restore", "--noflush"], rendered.text);
+    if (restored.code !== 0) {
+      metrics.iptablesRestoreFailures.inc();
+      this.fail("Failed to execute iptables-restore", restored.stderr, logger.isLevelEnabled("debug") ? rendered.text : undefined);
+      return false;
+    }
+    const done = clock.now();
+    this.written = rendered.chains;
+    this.pendingServices.clear();
+    if (full) this.lastFullSync = start;
+    (full ? metrics.syncFullProxyRulesLatency : metrics.syncPartialProxyRulesLatency).observe((done - start) / 1000);
+    this.opts.health.updated();
+    metrics.syncProxyRulesLatency.observe((done - start) / 1000);
+    metrics.syncProxyRulesLastTimestamp.set(done / 1000);
+    metrics.iptablesRulesTotal.set({ table: "filter" }, rendered.ruleCounts.filter);
+    metrics.iptablesRulesTotal.set({ table: "nat" }, rendered.ruleCounts.nat);
+    for (const t of this.pendingTriggerTimes) metrics.networkProgrammingLatency.observe(Math.max(0, done - t) / 1000);
+    this.pendingTriggerTimes = [];
+    logger.debug(
+      { ms: done - start, full, services: this.serviceMap.size, updatedServices: services.updatedServices.size + endpoints.updatedServices.size, deletedChains: rendered.deletedChains, rules: rendered.ruleCounts },
+      "Synced iptables rules",
+    );
+
+    const deletions = this.pendingConntrack;
+    this.pendingConntrack = [];
+    const failures = await clearConntrack(runner, deletions);
+    if (failures.length > 0) logger.warn({ failures }, "Failed to clear stale UDP conntrack entries");
+    return true;
+  }
+
+  /** A failed sync: the next one is full, since what is on the node is unknown. */
+  private fail(message: string, stderr: string, rules?: string): void {
+    this.written = undefined;
+    this.opts.metrics.syncProxyRulesFailures.inc();
+    this.opts.logger.error({ stderr: stderr.trim(), rules }, message);
+  }
+
+  /** The service port names of the given Services. */
+  private servicePortsOf(services: ReadonlySet<string>): Set<string> {
+    const out = new Set<string>();
+    for (const [name, info] of this.serviceMap) if (services.has(`${info.name.namespace}/${info.name.name}`)) out.add(name);
+    return out;
+  }
+}
+
+/** What the node holds after a restore that wrote `chains` and ensured the jumps: a partial sync's starting point. */
+function writtenTables(chains: Record<Table, Set<string>>): SavedTables {
+  const tables: SavedTables = new Map();
+  for (const table of ["filter", "nat"] as const) {
+    tables.set(table, {
+      chains: new Map([...chains[table]].map((c) => [c, "-"])),
+      rules: JUMP_RULES.filter((j) => j.table === table).map((j) => `-A ${j.chain} ${jumpRuleSpec(j)}`),
+    });
+  }
+  return tables;
+}
