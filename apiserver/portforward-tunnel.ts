@@ -30,11 +30,17 @@ export function portForwardMode(req: IncomingMessage): "websocket-tunnel" | "spd
   return "proxy";
 }
 
+/**
+ * kubectl's subprotocol holds a "/", which RFC 6455 does not allow in a token and the ws library refuses, so the
+ * offer is read with "/" spelt "_" and the answer names the protocol as kubectl spelt it (which it checks).
+ */
+const tokenSpelling = (protocol: string): string => protocol.replaceAll("/", "_");
+
 let tunnelServer: WebSocketServer | undefined;
 function webSocketServer(): WebSocketServer {
   tunnelServer ??= new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered: Set<string>) => (offered.has(TUNNELED_PORT_FORWARD) ? TUNNELED_PORT_FORWARD : false),
+    handleProtocols: (offered: Set<string>) => (offered.has(tokenSpelling(TUNNELED_PORT_FORWARD)) ? TUNNELED_PORT_FORWARD : false),
   });
   return tunnelServer;
 }
@@ -54,6 +60,8 @@ export function acceptPortForwardTunnel(mode: "websocket-tunnel" | "spdy", req: 
     serve(socket, options);
     return;
   }
+  const offered = req.headers["sec-websocket-protocol"];
+  if (offered !== undefined) req.headers["sec-websocket-protocol"] = tokenSpelling(offered);
   webSocketServer().handleUpgrade(req, socket, head, (ws) => {
     // SPDY frames may straddle WebSocket messages: the session reads the messages as one byte stream.
     serve(createWebSocketStream(ws), options);
