@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { RstStatus } from "../component-base/spdy/frames.js";
 import { SpdySession, type SpdyStream } from "../component-base/spdy/session.js";
-import { acceptPortForwardTunnel, portForwardMode } from "./portforward-tunnel.js";
+import { FakeClock } from "../component-base/testing/fake-clock.js";
+import { acceptPortForwardTunnel, portForwardMode, type PortForwardTunnelOptions } from "./portforward-tunnel.js";
 
 /** A stand-in kubelet speaking the v4 port-forward protocol; `behave` drives each session after the port prefixes. */
 function fakeKubelet(behave: (ws: WebSocket, port: number) => void): Promise<{ url: (port: number) => URL; sessions: URL[]; close(): Promise<void> }> {
@@ -39,7 +40,7 @@ afterEach(async () => {
 });
 
 /** An apiserver stand-in that serves pods/portforward upgrades with the tunnel; a plain SPDY client dialled to it. */
-async function dial(kubeletUrl: (port: number) => URL): Promise<SpdySession> {
+async function dial(kubeletUrl: (port: number) => URL, extra: Partial<PortForwardTunnelOptions> = {}): Promise<SpdySession> {
   const server: Server = createServer();
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const mode = portForwardMode(req);
@@ -47,7 +48,7 @@ async function dial(kubeletUrl: (port: number) => URL): Promise<SpdySession> {
       socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
       return;
     }
-    acceptPortForwardTunnel(mode, req, socket, head, { kubeletUrl });
+    acceptPortForwardTunnel(mode, req, socket, head, { kubeletUrl, ...extra });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   cleanups.push(() => new Promise((resolve) => {
@@ -164,7 +165,30 @@ describe("the apiserver's SPDY port-forward tunnel", () => {
     const unreachable = await dial(() => new URL("http://127.0.0.1:1/portForward/default/web?port=1"));
     const lost = await openPair(unreachable, 1, 0);
     lost.data.resume();
-    expect(await lost.errorText).toMatch(/^error dialing backend: connect ECONNREFUSED 127\.0\.0\.1:1/);
+    expect(await lost.errorText).toBe("error dialing backend: dial tcp 127.0.0.1:1: connect: connection refused");
+  });
+
+  it("gives up half a pair after the stream creation timeout, saying so on its error stream", async () => {
+    const kubelet = await fakeKubelet(() => undefined);
+    cleanups.push(() => kubelet.close());
+    const clock = new FakeClock();
+    const session = await dial(kubelet.url, { clock, streamCreationTimeoutMs: 1000 });
+    const error = await session.openStream({ streamtype: "error", port: "80", requestid: "5" });
+    error.end();
+    const chunks: Buffer[] = [];
+    error.on("data", (c: Buffer) => chunks.push(c));
+    const ended = new Promise((resolve) => error.once("end", resolve));
+    const data = await session.openStream({ streamtype: "data", port: "80", requestid: "6" });
+    const dataClosed = new Promise((resolve) => data.once("close", resolve));
+    clock.step(999);
+    await session.ping();
+    expect(chunks).toEqual([]);
+    clock.step(1);
+    await ended;
+    expect(Buffer.concat(chunks).toString()).toBe("timed out waiting for the other stream of request 5/80");
+    await dataClosed;
+    expect(data.resetByPeer).toBe(RstStatus.CANCEL);
+    expect(kubelet.sessions).toEqual([]);
   });
 
   it("refuses a stream that is not a port-forward stream", async () => {

@@ -12,14 +12,18 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocket, WebSocketServer, type RawData } from "ws";
-import { SpdySession, type SpdyStream } from "../component-base/spdy/session.js";
+import { realClock, type Clock, type Timer } from "../component-base/clock.js";
+import { dialMessage } from "../component-base/http-proxy.js";
 import { RstStatus } from "../component-base/spdy/frames.js";
+import { SpdySession, type SpdyStream } from "../component-base/spdy/session.js";
 
 export const PORT_FORWARD_PROTOCOL_V1 = "portforward.k8s.io";
 /** The prefix kubectl puts before the SPDY protocol it tunnels through a WebSocket. */
 export const SPDY_TUNNEL_PREFIX = "SPDY/3.1+";
 const TUNNELED_PORT_FORWARD = `${SPDY_TUNNEL_PREFIX}${PORT_FORWARD_PROTOCOL_V1}`;
 const KUBELET_PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
+/** How long the first stream of a pair waits for the other (the kubelet's default stream creation timeout). */
+const STREAM_CREATION_TIMEOUT_MS = 30_000;
 
 /** How a pods/portforward upgrade asks to talk: SPDY in a WebSocket, plain SPDY, or anything else (proxied as is). */
 export function portForwardMode(req: IncomingMessage): "websocket-tunnel" | "spdy" | "proxy" {
@@ -50,6 +54,9 @@ export interface PortForwardTunnelOptions {
   kubeletUrl(port: number): URL;
   /** Called once the client's connection is over. */
   onClose?(): void;
+  clock?: Clock;
+  /** How long a stream waits for the other of its pair before both are given up; 30s by default. */
+  streamCreationTimeoutMs?: number;
 }
 
 /** Accepts the client's upgrade (`mode` from portForwardMode) and serves SPDY port-forward streams on it. */
@@ -71,6 +78,7 @@ export function acceptPortForwardTunnel(mode: "websocket-tunnel" | "spdy", req: 
 interface StreamPair {
   data?: SpdyStream;
   error?: SpdyStream;
+  timer?: Timer;
 }
 
 function serve(transport: Duplex, options: PortForwardTunnelOptions): void {
@@ -94,7 +102,15 @@ function serve(transport: Duplex, options: PortForwardTunnelOptions): void {
         return;
       }
       pair[type] = stream;
+      pair.timer ??= (options.clock ?? realClock).setTimeout(() => {
+        // Half a pair: say so on its error stream, as the kubelet does, and give up both.
+        if (pairs.get(key) !== pair) return;
+        pairs.delete(key);
+        if (pair.error && !pair.error.destroyed) pair.error.end(`timed out waiting for the other stream of request ${key}`);
+        pair.data?.reset(RstStatus.CANCEL);
+      }, options.streamCreationTimeoutMs ?? STREAM_CREATION_TIMEOUT_MS);
       if (pair.data && pair.error) {
+        pair.timer.cancel();
         pairs.delete(key);
         const ws = forward(port, pair.data, pair.error, options);
         sessions.add(ws);
@@ -103,6 +119,7 @@ function serve(transport: Duplex, options: PortForwardTunnelOptions): void {
     },
   });
   void session.closed.then(() => {
+    for (const pair of pairs.values()) pair.timer?.cancel();
     for (const ws of sessions) ws.terminate();
     options.onClose?.();
   });
@@ -159,7 +176,7 @@ function forward(port: number, data: SpdyStream, error: SpdyStream, options: Por
     });
   });
   ws.on("error", (err: Error) => {
-    if (!failed && !stopped && !error.destroyed && !error.writableEnded) error.write(`error dialing backend: ${err.message}`);
+    if (!failed && !stopped && !error.destroyed && !error.writableEnded) error.write(`error dialing backend: ${dialMessage(url, err)}`);
     failed = true;
     finish();
   });
