@@ -151,6 +151,20 @@ describe("the apiserver's SPDY port-forward tunnel", () => {
     expect(await b.errorText).toBe("");
   });
 
+  it("closes every kubelet session when kubectl's connection drops", async () => {
+    const closed: number[] = [];
+    const kubelet = await fakeKubelet((ws, port) => {
+      ws.on("close", () => closed.push(port));
+    });
+    cleanups.push(() => kubelet.close());
+    const session = await dial(kubelet.url);
+    await openPair(session, 1111, 0);
+    await openPair(session, 2222, 1);
+    await expect.poll(() => kubelet.sessions.length).toBe(2);
+    session.destroy();
+    await expect.poll(() => [...closed].sort()).toEqual([1111, 2222]);
+  });
+
   it("writes the kubelet's error channel, and a kubelet it cannot reach, to the error stream", async () => {
     const kubelet = await fakeKubelet((ws, port) => {
       ws.send(Buffer.concat([Buffer.of(1), Buffer.from(`error forwarding port ${port}: connection refused`)]));
