@@ -1,7 +1,8 @@
 // How the apiserver reaches a node's kubelet for the connect-style subresources: pods/log (streamed through),
 // pods/exec, pods/attach and pods/portforward (the client's upgraded connection forwarded to the kubelet's /exec,
-// /attach and /portForward, so WebSocket v5.channel.k8s.io, SPDY and port-forward tunnels are negotiated between
-// kubectl and the kubelet), and nodes/<name>/proxy/<path>. The kubelet is found as Kubernetes' node connection
+// /attach and /portForward, so WebSocket v5.channel.k8s.io and v4 port-forward are negotiated between the client
+// and the kubelet; kubectl's SPDY port-forward is ended here instead, see portforward-tunnel.ts), and
+// nodes/<name>/proxy/<path>. The kubelet is found as Kubernetes' node connection
 // info finds it: the node's InternalIP (then Hostname, ExternalIP) and status.daemonEndpoints.kubeletEndpoint.Port.
 // The container is resolved here, with Kubernetes' LogLocation/ExecLocation errors.
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
@@ -10,6 +11,7 @@ import { badRequest, invalid, StatusError } from "../api/errors.js";
 import type { KubeObject, Status } from "../api/meta.js";
 import type { Node, Pod } from "../api/types/index.js";
 import { BackendDialError, proxyRequest, proxyUpgrade } from "../component-base/http-proxy.js";
+import { acceptPortForwardTunnel, portForwardMode } from "./portforward-tunnel.js";
 import type { KubeletProxy } from "./server.js";
 
 /** The kubelet's default --port. */
@@ -206,6 +208,18 @@ export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
       }
       const base = await kubeletOf(pod);
       if (!base) throw badRequest(`pod ${name} does not have a host assigned`);
+      const mode = subresource === "portforward" ? portForwardMode(req) : "proxy";
+      if (mode !== "proxy") {
+        // kubectl's SPDY (tunnelled or plain) ends here; each forwarded connection reaches the kubelet on its own.
+        acceptPortForwardTunnel(mode, req, socket, head, {
+          kubeletUrl: (port) => {
+            const url = new URL(path, base);
+            url.search = new URLSearchParams({ port: String(port) }).toString();
+            return url;
+          },
+        });
+        return;
+      }
       const target = new URL(path, base);
       target.search = params.toString();
       try {

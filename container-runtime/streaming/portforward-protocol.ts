@@ -9,8 +9,8 @@
 //
 // Subprotocols: `v4.channel.k8s.io` (as the kubelet), and `portforward.k8s.io` taken as an alias of it for
 // clients that name the port-forward protocol. kubectl ≥ 1.30 instead offers `SPDY/3.1+portforward.k8s.io`
-// (SPDY frames tunnelled in WebSocket messages) and falls back to plain SPDY/3.1: neither is served here, as
-// SPDY needs its own framing and zlib-dictionary header blocks; the kubelet or apiserver in front translates.
+// (SPDY frames tunnelled in WebSocket messages) and falls back to plain SPDY/3.1: neither is served here; the
+// apiserver ends kubectl's SPDY connection (apiserver/portforward-tunnel.ts) and opens a session here per connection.
 
 export const PORT_FORWARD_V4 = "v4.channel.k8s.io";
 export const PORT_FORWARD_PROTOCOL = "portforward.k8s.io";
