@@ -2,16 +2,13 @@
 // node network and namespace prefix (random, so it never meets a user's lab or another run's), driven only through
 // the CLI and the real kubectl. tearDown() runs `kubelab down` and then removes by hand whatever that left, so a
 // failed run still leaves the host clean.
-import { execFile, type ExecFileException } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { distEntry } from "../components/entries.js";
 import { freePort } from "../process/ports.js";
 import { killProcesses, labProcesses, linkExists, mountsUnder, removeFirewall, run } from "./host.js";
 import { readState, type LabState } from "./state.js";
-
-const execFileAsync = promisify(execFile);
 
 export interface CommandResult {
   code: number;
@@ -28,14 +25,34 @@ export function labPrerequisites(): { ok: boolean; reason: string } {
   return { ok: missing.length === 0, reason: `needs ${missing.join(", ")}` };
 }
 
-async function exec(file: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(file, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as ExecFileException & { stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? e.message };
-  }
+/**
+ * Runs a program to its end and resolves with its exit code and output (never rejects); after timeoutMs it is
+ * killed. `detached` puts it in its own process group, out of reach of a terminal's Ctrl-C.
+ */
+function exec(file: string, args: readonly string[], timeoutMs: number, detached = false): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], detached });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${timeoutMs} ms)`;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: 1, stdout, stderr: `${stderr}${err.message}` });
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+  });
 }
 
 /** One lab's names, all unique to this run (`tag` names the test or bench that made it). */
@@ -65,11 +82,11 @@ export class TestLab {
   }
 
   /** `kubelab ARGS --home HOME`; never rejects on a non-zero exit. */
-  kubelab(args: readonly string[], timeoutMs = 180_000): Promise<CommandResult> {
+  kubelab(args: readonly string[], timeoutMs = 180_000, detached = false): Promise<CommandResult> {
     // --home goes before a `--` (after it, everything is the node command's).
     const dashes = args.indexOf("--");
     const withHome = dashes < 0 ? [...args, "--home", this.home] : [...args.slice(0, dashes), "--home", this.home, ...args.slice(dashes)];
-    return exec(process.execPath, [distEntry("lab"), ...withHome], timeoutMs);
+    return exec(process.execPath, [distEntry("lab"), ...withHome], timeoutMs, detached);
   }
 
   async ok(args: readonly string[], timeoutMs?: number): Promise<string> {
@@ -118,9 +135,12 @@ export class TestLab {
     return result.stdout;
   }
 
-  /** `kubelab down`, then by hand whatever it left. */
+  /**
+   * `kubelab down`, then by hand whatever it left. `kubelab down` runs in its own process group, so that it finishes
+   * even when a Ctrl-C reached this process (whose clean-up may give up waiting and exit).
+   */
   async tearDown(): Promise<CommandResult> {
-    const result = await this.kubelab(["down"], 120_000);
+    const result = await this.kubelab(["down"], 120_000, true);
     killProcesses(labProcesses(this.home));
     for (let i = 1; i <= Math.max(this.nodes, 1) + 1; i++) await run(["ip", "netns", "delete", `${this.netnsPrefix}-node-${i}`]).catch(() => undefined);
     if (linkExists(this.bridge)) await run(["ip", "link", "delete", this.bridge]).catch(() => undefined);

@@ -3,7 +3,7 @@
 // `kubelab kill/stop`, and runc's own state for the container processes a user would `kill -9`. The scenarios are
 // the pod parts of ../shared/scenarios (bootcamp.md, two-server.md, self-healing.md). The lab is taken down in
 // afterAll even when a test failed. Tests run in order; the node outage is last because it leaves a node down.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -280,6 +280,92 @@ spec:
     expect(cgroupFile(pid, "memory", "memory.limit_in_bytes", "memory.max")).toBe(String(20 * 1024 * 1024));
     const cpu = cgroupFile(pid, "cpu", "cpu.cfs_quota_us", "cpu.max");
     expect(cpu.split(" ")[0]).toBe("25000");
+  });
+
+  it("follows a pod's log with kubectl logs -f", async () => {
+    const [pod] = await pods("app=kubernetes-bootcamp");
+    const name = pod?.metadata.name ?? "";
+    const follower = spawn("kubectl", ["--kubeconfig", lab.kubeconfig, "--cache-dir", join(lab.home, "kubectl-cache"), "logs", "-f", name], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    follower.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    try {
+      await waitFor("the log so far", () => out.includes("Kubernetes Bootcamp App Started At") || undefined, 15_000, 100);
+      const requests = (out.match(/Total Requests/g) ?? []).length;
+      await answerFrom(otherNode(pod?.spec.nodeName ?? ""), pod?.status.podIP ?? "", 8080, name);
+      // The request's line arrives on the open stream.
+      await waitFor("a new line on the followed log", () => (out.match(/Total Requests/g) ?? []).length > requests || undefined, 15_000, 100);
+      expect(follower.exitCode).toBeNull();
+    } finally {
+      follower.kill();
+    }
+  });
+
+  it("runs bash in a pod through a terminal with kubectl exec -ti", async () => {
+    const [pod] = await pods("app=kubernetes-bootcamp");
+    const name = pod?.metadata.name ?? "";
+    // script(1) gives kubectl a pty, as a user's terminal would.
+    const kubectl = `kubectl --kubeconfig ${lab.kubeconfig} --cache-dir ${join(lab.home, "kubectl-cache")} exec -ti ${name} -- bash`;
+    const session = spawn("script", ["-q", "-e", "-c", kubectl, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    session.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    session.stderr.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => session.on("exit", (code) => { resolve(code); }));
+    try {
+      session.stdin.write("echo tty=$(tty) host=$HOSTNAME\n");
+      await waitFor("the command's answer", () => /tty=\/dev\/pts\/\d+ host=/.test(out) || undefined, 15_000, 100);
+      expect(out).toContain(`host=${name}`);
+      session.stdin.write("exit 7\n");
+      expect(await exited).toBe(7);
+    } finally {
+      session.kill();
+    }
+  });
+
+  it("serves a hostPort pod on its node's IP (two-server's fedoraapache)", async () => {
+    await applyManifest(podManifest("fedoraapache", `  containers:
+  - name: fedoraapache
+    image: fedora/apache
+    ports: [{containerPort: 80, hostPort: 8080}]
+`));
+    const pod = await waitPod("fedoraapache", "Running", running);
+    const node = pod.spec.nodeName ?? "";
+    const nodeIp = lab.nodeIp(Number(node.slice("node-".length)));
+    expect(await lab.kubectlOk("get", "pods", "fedoraapache", "-o", "wide")).toMatch(new RegExp(`fedoraapache\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${pod.status.podIP?.replace(/\./g, "\\.") ?? ""}\\s+${node}`));
+    expect(await answerFrom(otherNode(node), nodeIp, 8080, "Apache is working")).toContain("Apache HTTP Server Test Page");
+  });
+
+  it("keeps a ReplicationController of 5 at 5: killed containers restart, deleted pods are replaced", async () => {
+    await applyManifest(`apiVersion: v1
+kind: ReplicationController
+metadata: {name: lianjiatest.com}
+spec:
+  replicas: 5
+  selector: {name: liutest}
+  template:
+    metadata: {labels: {name: liutest}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: fedora/apache
+        ports: [{containerPort: 80}]
+`);
+    const allRunning = (list: Pod[]): boolean => list.filter((p) => !p.metadata.deletionTimestamp).length === 5 && list.filter((p) => !p.metadata.deletionTimestamp).every((p) => running(p) && condition(p, "Ready") === "True");
+    const first = await waitFor("5 liutest pods Running", async () => {
+      const list = await pods("name=liutest");
+      return allRunning(list) ? list : undefined;
+    }, SETTLE_MS, 250);
+    const [killed, deleted] = first;
+    const pid = await containerPid(killed?.spec.nodeName ?? "", container(killed)?.containerID ?? "");
+    process.kill(pid, "SIGKILL");
+    await waitPod(killed?.metadata.name ?? "", "restarted", (p) => running(p) && container(p)?.restartCount === 1);
+    await lab.kubectlOk("delete", "pod", deleted?.metadata.name ?? "", "--wait=false");
+    const after = await waitFor("5 liutest pods Running again", async () => {
+      const list = await pods("name=liutest");
+      return allRunning(list) && !list.some((p) => p.metadata.name === deleted?.metadata.name && !p.metadata.deletionTimestamp) ? list : undefined;
+    }, SETTLE_MS, 250);
+    expect(after.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name)).toContain(killed?.metadata.name);
+    expect(await lab.kubectlOk("get", "rc", "lianjiatest.com")).toMatch(/lianjiatest\.com\s+5\s+5\s+5\s/);
   });
 
   it("keeps pods running while the kubelet is down; the restarted kubelet adopts them without a restart", async () => {
