@@ -397,6 +397,8 @@ export async function runNodeBench(argv: readonly string[]): Promise<number> {
     progress("kubelab down…");
     await removeLab();
     await runCleanups();
+    const left = await lab.leftovers();
+    if (left.length > 0) progress(`left on the host after kubelab down: ${left.join(", ")}`);
   }
   process.stdout.write(`${report(results, config)}\n`);
   process.stdout.write(`${jsonLine(roundDeep({ bench: "node", config, ...results, failure }))}\n`);

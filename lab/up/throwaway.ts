@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { distEntry } from "../components/entries.js";
 import { freePort } from "../process/ports.js";
-import { killProcesses, labProcesses, linkExists, mountsUnder, removeFirewall, run } from "./host.js";
+import { firewallLeftovers, killProcesses, labProcesses, linkExists, mountsUnder, netnsExists, processesMentioning, removeFirewall, run } from "./host.js";
 import { readState, type LabState } from "./state.js";
 
 export interface CommandResult {
@@ -148,5 +148,16 @@ export class TestLab {
     for (const point of mountsUnder(this.home)) await run(["umount", "-R", "-l", point]).catch(() => undefined);
     await run(["rm", "-rf", this.home]).catch(() => undefined);
     return result;
+  }
+
+  /** What is left on the host of this lab: processes, namespaces, the bridge, firewall rules, mounts, files. */
+  async leftovers(): Promise<string[]> {
+    const found = [...new Set([...labProcesses(this.home), ...processesMentioning(`${this.home}/`)])].map((pid) => `process ${pid}`);
+    for (let i = 1; i <= Math.max(this.nodes, 1) + 1; i++) if (netnsExists(`${this.netnsPrefix}-node-${i}`)) found.push(`netns ${this.netnsPrefix}-node-${i}`);
+    if (linkExists(this.bridge)) found.push(`bridge ${this.bridge}`);
+    found.push(...(await firewallLeftovers({ bridge: this.bridge, home: this.home })).map((r) => `iptables ${r}`));
+    found.push(...mountsUnder(this.home).map((m) => `mount ${m}`));
+    if (existsSync(this.home)) found.push(`directory ${this.home}`);
+    return found;
   }
 }

@@ -147,6 +147,7 @@ describe.skipIf(!prerequisites.ok)("pods on a 3-node kubelab", () => {
   afterAll(async () => {
     const down = await lab.tearDown();
     expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
+    expect(await lab.leftovers()).toEqual([]);
   }, 180_000);
 
   it("runs the bootcamp deployment: pods Running with IPs from their node's podCIDR, answering from another node", async () => {
