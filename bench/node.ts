@@ -9,7 +9,7 @@
 // The lab is taken down at the end, on error, on a signal (main.ts) and at the deadline.
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { errorMessage } from "../api/errors.js";
@@ -152,6 +152,19 @@ export function labMemory(supervisorPid: number, home: string, nodes: number): L
   };
 }
 
+/** The host's total and idle CPU time so far (jiffies, all cores), from /proc/stat. */
+function hostCpu(): { total: number; idle: number } {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { total, idle: (fields[3] ?? 0) + (fields[4] ?? 0) };
+}
+
+/** The share of the host's CPU (0..1, all cores) that was busy between two hostCpu() readings. */
+function busyShare(before: { total: number; idle: number }, after: { total: number; idle: number }): number {
+  const total = after.total - before.total;
+  return total > 0 ? 1 - (after.idle - before.idle) / total : Number.NaN;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The floor: a raw `runc run` of a busybox container
 
@@ -251,6 +264,8 @@ interface Results {
   upMs: number;
   podStart?: LatencySummary;
   serialPodStart?: LatencySummary;
+  /** Share of the host's CPU busy from the burst's first POST to its last pod Running. */
+  burstCpuBusy?: number;
   floor?: LatencySummary;
   replacement?: LatencySummary;
   idle?: LabMemory;
@@ -343,12 +358,14 @@ export async function runNodeBench(argv: readonly string[]): Promise<number> {
     progress(`creating ${config.pods} pods at once…`);
     const created = new Map<string, number>();
     const names = Array.from({ length: config.pods }, (_, i) => `start-${i}`);
+    const cpuBefore = hostCpu();
     await runPool(names.length, names.length, async (i) => {
       const name = names[i] ?? "";
       created.set(name, nowMs());
       await expectOk(client, "POST", `/api/v1/namespaces/${NAMESPACE}/pods`, podBody(name, { bench: "start" }));
     });
     await until(`${config.pods} pods Running`, () => names.every((n) => running.has(n)), 120_000);
+    results.burstCpuBusy = busyShare(cpuBefore, hostCpu());
     results.podStart = summarize(Float64Array.from(names.map((n) => (running.get(n) ?? Number.NaN) - (created.get(n) ?? Number.NaN))).sort());
     const list = JSON.parse(await expectOk(client, "GET", `/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=bench%3Dstart`)) as { items: { metadata: { name: string }; spec: { nodeName?: string } }[] };
     for (const p of list.items) nodesOf.set(p.metadata.name, p.spec.nodeName ?? "");
@@ -414,6 +431,7 @@ function report(r: Results, config: NodeBenchConfig): string {
     rows.push({ section: "2. pod start", figure: `POST → Running (watch), ${start.count} pods at once, p50`, value: fmt(start.p50, 0, "ms"), reference: "SLO p99 ≤ 5 s", target: "", verdict: "n/a" });
     rows.push({ section: "2. pod start", figure: "p99", value: fmt(start.p99, 0, "ms"), reference: "SLO p99 ≤ 5 s", target: "≤ 1,000 ms", verdict: verdict(start.p99 <= 1_000, start.p99) });
     rows.push({ section: "2. pod start", figure: "min / max", value: `${fmt(start.min, 0)} / ${fmt(start.max, 0, "ms")}` });
+    rows.push({ section: "2. pod start", figure: `host CPU busy during the burst (${os.cpus().length} cores)`, value: `${fmt((r.burstCpuBusy ?? Number.NaN) * 100, 0)} %` });
     if (r.podsPerNode) rows.push({ section: "2. pod start", figure: "pods per node", value: Object.entries(r.podsPerNode).sort().map(([n, c]) => `${n}: ${c}`).join(", ") });
   }
   if (r.serialPodStart) rows.push({ section: "2. pod start", figure: `one pod at a time (${r.serialPodStart.count}), p50 / max`, value: `${fmt(r.serialPodStart.p50, 0)} / ${fmt(r.serialPodStart.max, 0, "ms")}` });
