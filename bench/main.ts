@@ -4,6 +4,7 @@ import { runApiServerBench } from "./apiserver.js";
 import { runCleanups } from "./cluster.js";
 import { runDnsBench } from "./dns.js";
 import { progress } from "./report.js";
+import { runNodeBench } from "./node.js";
 import { runSchedulerBench } from "./scheduler.js";
 
 interface Bench {
@@ -24,6 +25,10 @@ const BENCHES: Record<string, Bench> = {
   scheduler: {
     description: "pods/s binding 5,000 pending pods on 1,000 hollow nodes vs pod creates/s (ratio), scheduling latency, scheduler RSS, 1,000-replica Deployment → available",
     run: runSchedulerBench,
+  },
+  node: {
+    description: "3-node `kubelab up` → all Ready, pod start-up p50/p99 (30 pods, vs raw runc run), replacement Ready after a delete, lab RSS idle and with 30 pods",
+    run: runNodeBench,
   },
 };
 
