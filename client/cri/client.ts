@@ -15,6 +15,12 @@ export interface CriClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
+/**
+ * The runtime is a local socket that comes back within a second of a restart: reconnect quickly (gRPC's default
+ * backoff grows to 2 minutes, during which every call fails at once with the last connect error).
+ */
+const CHANNEL_OPTIONS = { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 1000 } as const;
+
 /** `unix:///path`, `unix:/path` or a bare absolute path, as gRPC's target string. */
 export function criTarget(endpoint: string): string {
   if (endpoint.startsWith("unix:")) return endpoint;
@@ -27,7 +33,7 @@ export class CriClient {
   private readonly timeoutMs: number;
 
   constructor(endpoint: string, options: CriClientOptions = {}) {
-    this.client = new Client(criTarget(endpoint), credentials.createInsecure());
+    this.client = new Client(criTarget(endpoint), credentials.createInsecure(), CHANNEL_OPTIONS);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
