@@ -83,7 +83,8 @@ export async function dnsImageArchive(): Promise<{ path: string; built: boolean 
   } finally {
     rmSync(partial, { force: true });
   }
-  for (const name of readdirSync(cacheDir)) if (name.startsWith("kubelab-dns-") && join(cacheDir, name) !== path) rmSync(join(cacheDir, name), { force: true });
+  // Archives of earlier builds go; another lab's build in progress (a .partial) stays.
+  for (const name of readdirSync(cacheDir)) if (/^kubelab-dns-[0-9a-f]+\.tar$/.test(name) && join(cacheDir, name) !== path) rmSync(join(cacheDir, name), { force: true });
   return { path, built: true };
 }
 

@@ -1,7 +1,8 @@
 // `kubelab up` for real, as root: the CLI (dist/lab/main.js, build first) makes a lab with its own bridge, node
 // network and namespace prefix (random, so it never meets a user's lab at kubelab0/172.30.0.0/16), and the test
 // drives it only through the CLI, kubectl and the nodes' CRI sockets. Until a kubelet is built, the first two labs
-// run their nodes' runtimes only (--without-kubelet); the third needs dist/kubelet/main.js and says so when it is
+// run their nodes' runtimes only (--without-kubelet); the third (kubelets, kube-proxies and the cluster DNS: pods,
+// Services, names, NodePorts) needs dist/kubelet, dist/kube-proxy and dist/cluster-dns and says so when one is
 // missing. Every lab is taken down in afterAll (by `kubelab down`, then by hand if that failed) and the host is
 // checked for leftovers: processes, namespaces, the bridge, firewall rules, mounts, cgroups, files.
 import { execFile, type ExecFileException } from "node:child_process";
@@ -25,8 +26,8 @@ const tools = ["/usr/sbin/runc", "/usr/bin/conmon", "/usr/lib/cni/ptp", "/bin/bu
 const built = ["lab", "apiserver", "scheduler", "controller-manager", "container-runtime"].every((p) => existsSync(distEntry(p as "lab")));
 const skip = !isRoot || !tools || !built;
 if (skip) console.warn(`lab.int.test: skipped: needs root (${isRoot}), runc/conmon/CNI plugins/busybox-static/nsenter (${tools}) and a build (npm run build: ${built})`);
-const haveKubelet = existsSync(distEntry("kubelet"));
-if (!skip && !haveKubelet) console.warn(`lab.int.test: the full lab (Ready nodes, a pod) is skipped: ${distEntry("kubelet")} is not built yet (the kubelet)`);
+const haveKubelet = (["kubelet", "kube-proxy", "cluster-dns"] as const).every((p) => existsSync(distEntry(p)));
+if (!skip && !haveKubelet) console.warn("lab.int.test: the full lab (Ready nodes, pods, Services, DNS) is skipped: dist/kubelet, dist/kube-proxy or dist/cluster-dns is not built (npm run build)");
 
 interface Result {
   code: number;
@@ -377,5 +378,15 @@ describe.skipIf(skip || !haveKubelet)("kubelab up with kubelets", () => {
     expect(nat.split("\n").filter((line) => line.includes(`${clusterIp}/32`) && line.includes("default/kubernetes-bootcamp")).length).toBeGreaterThan(0);
     const hostNat = await run(["iptables-save", "-t", "nat"]);
     expect(hostNat.split("\n").filter((line) => line.includes(`${clusterIp}/32`) || line.includes(`--dport ${nodePort} `))).toEqual([]);
+
+    // A node added later gets its kube-proxy and the DNS image, and serves the NodePort too.
+    expect(await ok(lab.args("add-node"), 180_000)).toContain("node-3: Ready");
+    expect(readFileSync(join(lab.home, "logs", "supervisor.log"), "utf8")).toContain("node-3: kubelab/dns image loaded");
+    expect((await lab.component("kube-proxy", "node-3")).state).toBe("running");
+    const fromNode3 = await waitFor("NodePort on node-3", async () => {
+      const response = await fetch(`http://${lab.nodeIp(3)}:${nodePort}/`, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+      return response?.ok ? await response.text() : undefined;
+    }, 30_000, 500);
+    expect(fromNode3).toMatch(/Running on: kubernetes-bootcamp-/);
   }, 240_000);
 });
