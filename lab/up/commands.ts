@@ -68,7 +68,7 @@ function missingTools(): string[] {
 }
 
 export async function upCommand(argv: readonly string[], io: CommandIO = processIO): Promise<void> {
-  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab: etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime and kubelet, all supervised by a detached `kubelab supervise`. Returns when every node is Ready.");
+  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab: etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime, kubelet and kube-proxy, all supervised by a detached `kubelab supervise`, and the cluster DNS add-on (kube-dns). Returns when every node is Ready (and says whether kube-dns is available).");
   if (process.platform !== "linux") fail(io, "kubelab up needs Linux (network namespaces, runc); on another system use docker-compose (see the README)");
   if (process.getuid?.() !== 0) fail(io, "kubelab up needs root (it makes network namespaces, a bridge, firewall rules and containers): run it with sudo");
   if (flags.proxyMode !== "iptables" && flags.proxyMode !== "userspace") fail(io, `--proxy-mode must be iptables or userspace, not ${flags.proxyMode}`);
