@@ -7,6 +7,7 @@ import { hollowNodesComponent } from "./hollow-nodes.js";
 import { apiserverComponent } from "./kube-apiserver.js";
 import { controllerManagerComponent } from "./kube-controller-manager.js";
 import { schedulerComponent } from "./kube-scheduler.js";
+import { kubeProxyComponent } from "./kube-proxy.js";
 import { kubeletComponent } from "./kubelet.js";
 
 describe("renderFlags", () => {
@@ -164,5 +165,45 @@ describe("kubeletComponent", () => {
     expect(kubeletComponent({}).readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10248/healthz" });
     expect(kubeletComponent({ healthzPort: 0 }).readiness).toBeUndefined();
     expect(distEntry("kubelet", { KUBELAB_KUBELET_MAIN: "/k/main.js" })).toBe("/k/main.js");
+  });
+});
+
+describe("kubeProxyComponent", () => {
+  it("renders kube-proxy's flags for a lab node, ready on its /healthz", () => {
+    const proxy = kubeProxyComponent({
+      name: "kube-proxy node-1",
+      master: "http://172.30.0.1:8080",
+      hostnameOverride: "node-1",
+      clusterCidr: "10.244.0.0/16",
+      proxyMode: "userspace",
+      bindAddress: "172.30.0.11",
+      healthzBindAddress: "172.30.0.11:10256",
+      metricsBindAddress: "172.30.0.11:10249",
+      iptablesMinSyncPeriod: "250ms",
+      verbosity: 2,
+    });
+    expect(proxy.kind).toBe("kube-proxy");
+    expect(proxy.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/kube-proxy/main.js` });
+    expect(proxy.args).toEqual([
+      "--master=http://172.30.0.1:8080",
+      "--hostname-override=node-1",
+      "--cluster-cidr=10.244.0.0/16",
+      "--proxy-mode=userspace",
+      "--bind-address=172.30.0.11",
+      "--healthz-bind-address=172.30.0.11:10256",
+      "--metrics-bind-address=172.30.0.11:10249",
+      "--iptables-min-sync-period=250ms",
+      "--v=2",
+    ]);
+    expect(proxy.ports).toEqual({ healthz: 10256, metrics: 10249 });
+    expect(proxy.readiness).toEqual({ kind: "http", url: "http://172.30.0.11:10256/healthz" });
+    expect(proxy.links).toEqual(["kube-apiserver"]);
+  });
+
+  it("defaults to kube-proxy's loopback endpoints", () => {
+    const proxy = kubeProxyComponent({});
+    expect(proxy.args).toEqual([]);
+    expect(proxy.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10256/healthz" });
+    expect(distEntry("kube-proxy", { KUBELAB_KUBE_PROXY_MAIN: "/p/main.js" })).toBe("/p/main.js");
   });
 });

@@ -23,6 +23,8 @@ export const DIST_ENTRIES = {
   lab: "KUBELAB_LAB_MAIN",
   "container-runtime": "KUBELAB_CONTAINER_RUNTIME_MAIN",
   kubelet: "KUBELAB_KUBELET_MAIN",
+  "kube-proxy": "KUBELAB_KUBE_PROXY_MAIN",
+  "cluster-dns": "KUBELAB_CLUSTER_DNS_MAIN",
 } as const;
 export type DistProgram = keyof typeof DIST_ENTRIES;
 

@@ -9,6 +9,7 @@ export { DIST_ENTRIES, distEntry, REPO_ROOT, type DistProgram } from "./entries.
 export { etcdComponent, etcdEndpoint, type EtcdOptions } from "./etcd.js";
 export { hollowNodesComponent, type HollowNodesOptions } from "./hollow-nodes.js";
 export { kubeletComponent, type KubeletOptions } from "./kubelet.js";
+export { kubeProxyComponent, type KubeProxyOptions } from "./kube-proxy.js";
 export { apiserverComponent, type ApiserverOptions } from "./kube-apiserver.js";
 export { controllerManagerComponent, type ControllerManagerOptions } from "./kube-controller-manager.js";
 export { schedulerComponent, type SchedulerOptions } from "./kube-scheduler.js";

@@ -13,6 +13,7 @@ import { distEntry, REPO_ROOT, type DistProgram } from "../components/entries.js
 import { logFileName } from "../process/owner.js";
 import { freePort } from "../process/ports.js";
 import { apiserverUrl, LAB_TIMINGS, nodeIndex, nodePlan, parseCidr, type LabConfig } from "./config.js";
+import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
 import { cleanupNodeRuntime, deleteBridge, deleteNodeNetwork, firewallLeftovers, isAlive, killProcesses, LAB_ENV, labProcesses, linkExists, mountsUnder, netnsExists, removeFirewall, run } from "./host.js";
 import { componentKind, supervise } from "./supervisor.js";
@@ -27,7 +28,7 @@ const homeFlag = defineFlags({
 export const upFlags = defineFlags({
   ...homeFlag,
   nodes: { type: "number", default: 3, help: "How many nodes to start (node-1..node-N)." },
-  proxyMode: { type: "string", default: "iptables", help: "kube-proxy's mode on the nodes: iptables or userspace (kube-proxy joins the nodes with the services issue; recorded until then)." },
+  proxyMode: { type: "string", default: "iptables", help: "kube-proxy's mode on every node: iptables or userspace." },
   bridge: { type: "string", default: "kubelab0", help: "The lab bridge (the host's side of the node network)." },
   nodeNetwork: { type: "string", default: "172.30.0.0/16", help: "The node network: the host gets its first address on the bridge, node-N the (10+N)th." },
   netnsPrefix: { type: "string", default: "kubelab", help: "Node network namespaces are named <prefix>-node-N." },
@@ -67,7 +68,7 @@ function missingTools(): string[] {
 }
 
 export async function upCommand(argv: readonly string[], io: CommandIO = processIO): Promise<void> {
-  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab: etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime and kubelet, all supervised by a detached `kubelab supervise`. Returns when every node is Ready.");
+  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab: etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime, kubelet and kube-proxy, all supervised by a detached `kubelab supervise`, and the cluster DNS add-on (kube-dns). Returns when every node is Ready (and says whether kube-dns is available).");
   if (process.platform !== "linux") fail(io, "kubelab up needs Linux (network namespaces, runc); on another system use docker-compose (see the README)");
   if (process.getuid?.() !== 0) fail(io, "kubelab up needs root (it makes network namespaces, a bridge, firewall rules and containers): run it with sudo");
   if (flags.proxyMode !== "iptables" && flags.proxyMode !== "userspace") fail(io, `--proxy-mode must be iptables or userspace, not ${flags.proxyMode}`);
@@ -88,7 +89,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     missing = missingTools();
     if (missing.length > 0) fail(io, `still missing after scripts/setup.sh: ${missing.join(", ")}`);
   }
-  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "lab", ...(flags.withoutKubelet ? [] : (["kubelet"] as const))];
+  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns"] as const))];
   const unbuilt = programs.map((p) => distEntry(p)).filter((entry) => !existsSync(entry));
   if (unbuilt.length > 0) fail(io, `not built: ${unbuilt.join(", ")}; run \`npm run build\` first`);
 
@@ -155,8 +156,27 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     const names = status.nodes.map((n) => n.name);
     const ready = await waitNodesReady(apiserverUrl(config), names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
     if (!ready) fail(io, `nodes not Ready within ${flags.timeout / 1000} s; the lab keeps running: KUBECONFIG=${kubeconfig} kubectl describe nodes, kubelab logs kubelet --node N${homeHint(home)}; kubelab down${homeHint(home)} removes it`);
+    await waitClusterDns(config, Math.min(deadline, performance.now() + DNS_WAIT_MS), io);
   }
   io.stdout(upSummary(config, status, (performance.now() - started) / 1000));
+}
+
+/** How long `up` waits for the kube-dns Deployment once the nodes are Ready (it then reports, never fails). */
+const DNS_WAIT_MS = 60_000;
+
+/** Prints when kube-dns is available, or that it is not yet: the lab is usable without names, so `up` goes on. */
+async function waitClusterDns(config: LabConfig, until: number, io: CommandIO): Promise<void> {
+  let last: DeploymentAvailability | undefined;
+  while (performance.now() < until) {
+    last = await kubeDnsAvailability(config);
+    if (last !== undefined && last.available >= last.desired) {
+      io.stdout(`  cluster DNS: kube-dns available (${last.available}/${last.desired}) at ${config.clusterDns}\n`);
+      return;
+    }
+    await sleep(500);
+  }
+  const seen = last === undefined ? "no kube-dns Deployment" : `kube-dns ${last.available}/${last.desired} available`;
+  io.stdout(`  cluster DNS: not ready yet (${seen}); names may not resolve until it is: kubectl -n kube-system get pods -l k8s-app=kube-dns\n`);
 }
 
 function homeHint(home: string): string {
@@ -308,7 +328,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIO = pro
 function componentArg(positionals: readonly string[], command: string, io: CommandIO): string {
   const [component, ...extra] = positionals;
   if (component === undefined || extra.length > 0) {
-    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, runtime, kubelet)\n`);
+    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, runtime, kubelet, kube-proxy)\n`);
     return io.exit(2);
   }
   return component;
@@ -403,7 +423,7 @@ export async function logsCommand(argv: readonly string[], io: CommandIO = proce
     }
   }
   const file = join(logDir(home), logFileName(name));
-  if (!existsSync(file)) fail(io, `no log ${file}${node === undefined && (word === "runtime" || word === "kubelet") ? " (node components need --node)" : ""}`);
+  if (!existsSync(file)) fail(io, `no log ${file}${node === undefined && (word === "runtime" || word === "kubelet" || word === "kube-proxy" || word === "proxy") ? " (node components need --node)" : ""}`);
   let offset = 0;
   const printNew = (): void => {
     const size = statSync(file).size;

@@ -71,6 +71,32 @@ describe("the lab's components", () => {
     expect(entryOf(kubelet?.component ?? runtime!.component)).toMatch(/dist\/kubelet\/main\.js$/);
   });
 
+  it("runs kube-proxy on every node in the lab's proxy mode, its endpoints on the node's IP", () => {
+    const planned = nodeComponents(TEST_CONFIG, nodePlan(TEST_CONFIG, 1));
+    expect(planned.map((p) => p.component.kind)).toEqual(["container-runtime", "kubelet", "kube-proxy"]);
+    const proxy = planned[2];
+    expect(proxy?.component.name).toBe("kube-proxy node-1");
+    expect(proxy?.node).toBe("node-1");
+    const args = proxy?.component.args ?? [];
+    expect(args.slice(0, args.indexOf("--") + 1)).toEqual(["--net=/run/netns/kubelab-node-1", "--"]);
+    expect(entryOf(proxy!.component)).toMatch(/dist\/kube-proxy\/main\.js$/);
+    expect(args.slice(args.indexOf("--") + 3)).toEqual([
+      "--master=http://172.30.0.1:8080",
+      "--hostname-override=node-1",
+      "--cluster-cidr=10.244.0.0/16",
+      "--proxy-mode=iptables",
+      "--healthz-bind-address=172.30.0.11:10256",
+      "--metrics-bind-address=172.30.0.11:10249",
+      "--iptables-min-sync-period=250ms",
+    ]);
+    expect(proxy?.component.readiness).toEqual({ kind: "http", url: "http://172.30.0.11:10256/healthz" });
+    expect(proxy?.metricsUrl).toBe("http://172.30.0.11:10249/metrics");
+
+    const userspace = nodeComponents({ ...TEST_CONFIG, proxyMode: "userspace" }, nodePlan(TEST_CONFIG, 2))[2];
+    expect(userspace?.component.args).toContain("--proxy-mode=userspace");
+    expect(userspace?.component.args).toContain("--bind-address=172.30.0.12");
+  });
+
   it("runs the runtime alone, on a fallback pod CIDR, without a kubelet", () => {
     const planned = nodeComponents({ ...TEST_CONFIG, withKubelet: false }, nodePlan(TEST_CONFIG, 2));
     expect(planned.map((p) => p.component.kind)).toEqual(["container-runtime"]);
@@ -85,7 +111,9 @@ describe("the lab's components", () => {
   it("takes Kubernetes' and short names for components", () => {
     expect(componentKind("runtime")).toBe("container-runtime");
     expect(componentKind("apiserver")).toBe("kube-apiserver");
-    expect(() => componentKind("kube-proxy")).toThrow(/unknown component/);
+    expect(componentKind("kube-proxy")).toBe("kube-proxy");
+    expect(componentKind("proxy")).toBe("kube-proxy");
+    expect(() => componentKind("dns")).toThrow(/unknown component/);
   });
 });
 

@@ -9,6 +9,7 @@ import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
 import { apiserverComponent } from "../components/kube-apiserver.js";
 import { controllerManagerComponent } from "../components/kube-controller-manager.js";
 import { schedulerComponent } from "../components/kube-scheduler.js";
+import { kubeProxyComponent } from "../components/kube-proxy.js";
 import { kubeletComponent } from "../components/kubelet.js";
 
 export interface LabConfig {
@@ -40,7 +41,7 @@ export interface LabConfig {
 }
 
 /** Per-node ports, inside the node's own network namespace (so every node uses the same ones). */
-export const NODE_PORTS = { kubelet: 10250, kubeletHealthz: 10248, runtimeHealthz: 10359 } as const;
+export const NODE_PORTS = { kubelet: 10250, kubeletHealthz: 10248, runtimeHealthz: 10359, proxyHealthz: 10256, proxyMetrics: 10249 } as const;
 
 /**
  * The lab's short self-healing timings, as the flags that set them (printed at start). A node's Lease lasts 10 s
@@ -169,7 +170,7 @@ function verbosity(config: LabConfig): string[] {
   return config.verbosity > 0 ? [`--v=${config.verbosity}`] : [];
 }
 
-/** The node's runtime and (unless withKubelet is off) its kubelet, as they run inside the node's namespace. */
+/** The node's runtime and (unless withKubelet is off) its kubelet and kube-proxy, as they run inside the node's namespace. */
 export function nodeComponents(config: LabConfig, node: NodePlan): PlannedComponent[] {
   const runtime = containerRuntimeComponent({
     name: `container-runtime ${node.name}`,
@@ -206,6 +207,20 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
   });
   planned.push({ component: inNetns(kubelet, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });
+  // Its rules live in the node's namespace's own tables, so they go with the namespace; the host's stay untouched.
+  const proxy = kubeProxyComponent({
+    name: `kube-proxy ${node.name}`,
+    master: apiserverUrl(config),
+    hostnameOverride: node.name,
+    clusterCidr: config.clusterCidr,
+    proxyMode: config.proxyMode,
+    healthzBindAddress: `${node.ip}:${NODE_PORTS.proxyHealthz}`,
+    metricsBindAddress: `${node.ip}:${NODE_PORTS.proxyMetrics}`,
+    ...(config.proxyMode === "userspace" ? { bindAddress: node.ip } : {}),
+    iptablesMinSyncPeriod: "250ms",
+    ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
+  });
+  planned.push({ component: inNetns(proxy, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.proxyMetrics}/metrics` });
   return planned;
 }
 

@@ -138,6 +138,14 @@ export async function createNodeNetwork(config: LabConfig, node: NodePlan): Prom
   await run(["ip", "-n", node.netns, "route", "add", config.serviceCidr, "via", bridgeIp(config)]);
   // The node routes between its pods' veths and the bridge (this namespace's own setting; the host's is untouched).
   await run(["ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  // Pods reach the apiserver (and the host) as their node: the host has no routes to the pod network, and the
+  // rule lives in the node's own tables, so it goes with the namespace.
+  await run(["ip", "netns", "exec", node.netns, ...podsToHostMasquerade(config)]);
+}
+
+/** The node-namespace rule that masquerades pods' traffic to the host's bridge address (iptables argv). */
+export function podsToHostMasquerade(config: LabConfig): string[] {
+  return ["iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", config.clusterCidr, "-d", `${bridgeIp(config)}/32`, "-m", "comment", "--comment", "kubelab: pods reach the host as their node", "-j", "MASQUERADE"];
 }
 
 /** Stops everything a node's runtime left running, then removes its namespaces, mounts, cgroups. */

@@ -1,7 +1,8 @@
 // `kubelab up` for real, as root: the CLI (dist/lab/main.js, build first) makes a lab with its own bridge, node
 // network and namespace prefix (random, so it never meets a user's lab at kubelab0/172.30.0.0/16), and the test
 // drives it only through the CLI, kubectl and the nodes' CRI sockets. Until a kubelet is built, the first two labs
-// run their nodes' runtimes only (--without-kubelet); the third needs dist/kubelet/main.js and says so when it is
+// run their nodes' runtimes only (--without-kubelet); the third (kubelets, kube-proxies and the cluster DNS: pods,
+// Services, names, NodePorts) needs dist/kubelet, dist/kube-proxy and dist/cluster-dns and says so when one is
 // missing. Every lab is taken down in afterAll (by `kubelab down`, then by hand if that failed) and the host is
 // checked for leftovers: processes, namespaces, the bridge, firewall rules, mounts, cgroups, files.
 import { execFile, type ExecFileException } from "node:child_process";
@@ -25,8 +26,8 @@ const tools = ["/usr/sbin/runc", "/usr/bin/conmon", "/usr/lib/cni/ptp", "/bin/bu
 const built = ["lab", "apiserver", "scheduler", "controller-manager", "container-runtime"].every((p) => existsSync(distEntry(p as "lab")));
 const skip = !isRoot || !tools || !built;
 if (skip) console.warn(`lab.int.test: skipped: needs root (${isRoot}), runc/conmon/CNI plugins/busybox-static/nsenter (${tools}) and a build (npm run build: ${built})`);
-const haveKubelet = existsSync(distEntry("kubelet"));
-if (!skip && !haveKubelet) console.warn(`lab.int.test: the full lab (Ready nodes, a pod) is skipped: ${distEntry("kubelet")} is not built yet (the kubelet)`);
+const haveKubelet = (["kubelet", "kube-proxy", "cluster-dns"] as const).every((p) => existsSync(distEntry(p)));
+if (!skip && !haveKubelet) console.warn("lab.int.test: the full lab (Ready nodes, pods, Services, DNS) is skipped: dist/kubelet, dist/kube-proxy or dist/cluster-dns is not built (npm run build)");
 
 interface Result {
   code: number;
@@ -292,8 +293,11 @@ describe.skipIf(skip || !haveKubelet)("kubelab up with kubelets", () => {
     expect(await lab.leftovers()).toEqual([]);
   }, 180_000);
 
+  let upOutput = "";
+
   it("returns with every node Ready and runs a busybox pod with an IP from its node's podCIDR", async () => {
     const out = await lab.up(2, true);
+    upOutput = out;
     expect(out).toContain("node-1: Ready");
     expect(out).toContain("node-2: Ready");
     const nodes = JSON.parse(await kubectl("get", "nodes", "-o", "json")) as { items: { metadata: { name: string }; spec: { podCIDR?: string }; status: { addresses: { type: string; address: string }[] } }[] };
@@ -315,5 +319,74 @@ describe.skipIf(skip || !haveKubelet)("kubelab up with kubelets", () => {
     // Reachable from the other node through the kubelets' host-gw routes.
     const other = pod.spec.nodeName === "node-1" ? "node-2" : "node-1";
     expect(await lab.nodeExec(other, "busybox", "ping", "-c1", "-W3", pod.status.podIP ?? "")).toContain("1 packets received");
+  }, 240_000);
+
+  it("runs kube-proxy on every node and the cluster DNS add-on, which is available when up returns", async () => {
+    expect(upOutput).toMatch(/kube-proxy node-1: ready in/);
+    expect(upOutput).toMatch(/kube-proxy node-2: ready in/);
+    expect(upOutput).toMatch(/node-1: kubelab\/dns image loaded/);
+    expect(upOutput).toMatch(/cluster DNS: kube-dns available \(2\/2\) at 10\.96\.0\.10/);
+    const proxies = (await lab.status()).components.filter((c) => c.component === "kube-proxy");
+    expect(proxies.map((c) => [c.node, c.state])).toEqual([["node-1", "running"], ["node-2", "running"]]);
+    expect(proxies[0]?.command).toContain("--proxy-mode=iptables");
+    const service = JSON.parse(await kubectl("-n", "kube-system", "get", "service", "kube-dns", "-o", "json")) as { spec: { clusterIP: string } };
+    expect(service.spec.clusterIP).toBe("10.96.0.10");
+    // Restarted when killed, like every lab component.
+    expect(await ok(lab.args("kill", "kube-proxy", "--node", "node-2"))).toContain("sent SIGKILL");
+    await waitFor("kube-proxy node-2 back", async () => {
+      const c = await lab.component("kube-proxy", "node-2");
+      return c.restarts === 1 && c.state === "running" && c.health === "ok" ? c : undefined;
+    }, 30_000, 300);
+  }, 60_000);
+
+  it("carries a Service's traffic: ClusterIP and DNS names from a pod, NodePort from the host, rules in the node's tables only", async () => {
+    await kubectl("create", "deployment", "kubernetes-bootcamp", "--image=jocatalin/kubernetes-bootcamp:v1", "--replicas=2");
+    await kubectl("expose", "deployment", "kubernetes-bootcamp", "--type=NodePort", "--port=80", "--target-port=8080");
+    const service = JSON.parse(await kubectl("get", "service", "kubernetes-bootcamp", "-o", "json")) as { spec: { clusterIP: string; ports: { nodePort?: number }[] } };
+    const clusterIp = service.spec.clusterIP;
+    const nodePort = service.spec.ports[0]?.nodePort ?? 0;
+    expect(clusterIp).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    await waitFor("both bootcamp pods available", async () => {
+      const d = JSON.parse(await kubectl("get", "deployment", "kubernetes-bootcamp", "-o", "json")) as { status: { availableReplicas?: number } };
+      return d.status.availableReplicas === 2 || undefined;
+    }, 120_000, 500);
+
+    // From the busybox pod: the ClusterIP, the full DNS name and the short one (the pod's search path). Busybox
+    // 1.35's `wget -T` crashes, hence `timeout`.
+    const fromPod = (url: string): Promise<string> =>
+      waitFor(`${url} from a pod`, async () => {
+        const answer = await kubectl("exec", "sleeper", "--", "timeout", "5", "wget", "-qO-", url).catch(() => "");
+        return answer.includes("Running on: kubernetes-bootcamp-") ? answer : undefined;
+      }, 30_000, 500);
+    await fromPod(`http://${clusterIp}`);
+    await fromPod("http://kubernetes-bootcamp.default.svc.cluster.local");
+    await fromPod("http://kubernetes-bootcamp");
+
+    // From the host: the NodePort on each node's IP.
+    for (const index of [1, 2]) {
+      const answer = await waitFor(`NodePort on node-${index}`, async () => {
+        const response = await fetch(`http://${lab.nodeIp(index)}:${nodePort}/`, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+        return response?.ok ? await response.text() : undefined;
+      }, 30_000, 500);
+      expect(answer).toMatch(/Running on: kubernetes-bootcamp-/);
+    }
+
+    // The rules are in the node's own tables, commented with the Service's name; the host's hold none of them.
+    const nat = await lab.nodeExec("node-1", "iptables-save", "-t", "nat");
+    expect(nat).toMatch(/-A KUBE-SERVICES -d 10\.[\d.]+\/32 .*default\/kubernetes-bootcamp/);
+    expect(nat.split("\n").filter((line) => line.includes(`${clusterIp}/32`) && line.includes("default/kubernetes-bootcamp")).length).toBeGreaterThan(0);
+    const hostNat = await run(["iptables-save", "-t", "nat"]);
+    expect(hostNat.split("\n").filter((line) => line.includes(`${clusterIp}/32`) || line.includes(`--dport ${nodePort} `))).toEqual([]);
+
+    // A node added later gets its kube-proxy and the DNS image, and serves the NodePort too.
+    expect(await ok(lab.args("add-node"), 180_000)).toContain("node-3: Ready");
+    expect(readFileSync(join(lab.home, "logs", "supervisor.log"), "utf8")).toContain("node-3: kubelab/dns image loaded");
+    expect((await lab.component("kube-proxy", "node-3")).state).toBe("running");
+    const fromNode3 = await waitFor("NodePort on node-3", async () => {
+      const response = await fetch(`http://${lab.nodeIp(3)}:${nodePort}/`, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+      return response?.ok ? await response.text() : undefined;
+    }, 30_000, 500);
+    expect(fromNode3).toMatch(/Running on: kubernetes-bootcamp-/);
   }, 240_000);
 });

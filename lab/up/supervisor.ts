@@ -11,6 +11,7 @@ import { ProcessOwner } from "../process/owner.js";
 import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
 import { apiserverUrl, controlPlane, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
+import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
 import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV } from "./host.js";
 import { controlSocketPath, logDir, readState, writeState, type LabState } from "./state.js";
 
@@ -32,6 +33,8 @@ const ALIASES: Readonly<Record<string, ComponentKind>> = {
   "container-runtime": "container-runtime",
   "kubelab-runtime": "container-runtime",
   kubelet: "kubelet",
+  "kube-proxy": "kube-proxy",
+  proxy: "kube-proxy",
 };
 
 export function componentKind(word: string): ComponentKind {
@@ -57,6 +60,8 @@ export class Supervisor {
   private error: string | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private readonly env: NodeJS.ProcessEnv;
+  /** The kubelab/dns image archive (built at most once per supervisor), or why it could not be had. */
+  private dnsImage: Promise<string | Error> | undefined;
 
   constructor(private state: LabState) {
     mkdirSync(logDir(state.config.home), { recursive: true });
@@ -76,9 +81,12 @@ export class Supervisor {
       this.note(`bridge ${this.config.bridge} up with ${apiserverUrl(this.config).replace(/^http:\/\/|:\d+$/g, "")}`);
       await addFirewall(this.config);
       this.note("firewall: the bridge address answers only the host and the nodes; nothing is forwarded off the bridge");
+      // Built while the control plane starts; the nodes load it, then the add-on is applied.
+      if (this.config.withKubelet) void this.dnsImageArchive();
       for (const planned of controlPlane(this.config)) await this.startComponent(planned);
       const names = Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`);
       await Promise.all(names.map((name) => this.addNode(name)));
+      if (this.config.withKubelet) await this.applyDns();
       this.phase = "up";
       this.note("every component is running and ready");
     } catch (err) {
@@ -100,7 +108,46 @@ export class Supervisor {
     await createNodeNetwork(this.config, node);
     this.note(`${node.name}: network namespace ${node.netns}, ${node.ip} on ${this.config.bridge}`);
     for (const planned of nodeComponents(this.config, node)) await this.startComponent(planned);
+    if (this.config.withKubelet) await this.loadDnsImage(node);
     return node;
+  }
+
+  private dnsImageArchive(): Promise<string | Error> {
+    this.dnsImage ??= dnsImageArchive().then(
+      ({ path, built }) => {
+        this.note(`cluster DNS: image ${built ? "built" : "reused"} (${path})`);
+        return path;
+      },
+      (err: unknown) => {
+        const error = new Error(`cluster DNS: the kubelab/dns image could not be built: ${errorMessage(err)}`);
+        this.note(error.message);
+        return error;
+      },
+    );
+    return this.dnsImage;
+  }
+
+  /** The DNS pods' image into the node's store; a failure is reported, not fatal (the node works without it). */
+  private async loadDnsImage(node: NodePlan): Promise<void> {
+    const archive = await this.dnsImageArchive();
+    if (archive instanceof Error) return;
+    try {
+      await loadImage(archive, node);
+      this.note(`${node.name}: kubelab/dns image loaded`);
+    } catch (err) {
+      this.note(`${node.name}: kubelab/dns image not loaded: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Creates the kube-dns Service and Deployment; reported, not fatal: the lab is usable without names. */
+  private async applyDns(): Promise<void> {
+    if ((await this.dnsImageArchive()) instanceof Error) return;
+    try {
+      const done = await applyDnsAddon(this.config);
+      this.note(`cluster DNS: ${done.join(", ")} (kube-system, ClusterIP ${this.config.clusterDns})`);
+    } catch (err) {
+      this.note(`cluster DNS: the add-on was not applied: ${errorMessage(err)}`);
+    }
   }
 
   async removeNode(name: string): Promise<void> {
