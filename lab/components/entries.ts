@@ -23,6 +23,8 @@ export const DIST_ENTRIES = {
   lab: "KUBELAB_LAB_MAIN",
   "container-runtime": "KUBELAB_CONTAINER_RUNTIME_MAIN",
   kubelet: "KUBELAB_KUBELET_MAIN",
+  /** Hollow nodes: N kubelets over a fake runtime in one process (`kubelab hollow-nodes`). */
+  "kubelet/hollow": "KUBELAB_HOLLOW_NODES_MAIN",
 } as const;
 export type DistProgram = keyof typeof DIST_ENTRIES;
 

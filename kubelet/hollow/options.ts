@@ -1,4 +1,4 @@
-// Flags of `kubelab hollow-nodes` and their conversion into a validated HollowNodesConfig: the one place a bad
+// Flags of the hollow kubelets (`kubelab hollow-nodes`, dist/kubelet/hollow/main.js) and their conversion into a validated HollowNodesConfig: the one place a bad
 // value is named, so the simulator itself trusts its configuration.
 import { errorMessage } from "../../api/errors.js";
 import { isDNS1123Label, validateLabelKey, validateLabelValue } from "../../api/labels.js";
@@ -17,10 +17,10 @@ export const hollowNodesFlags = defineFlags({
   maxPods: { type: "number", default: 110, help: "pods capacity of every node (kubelet's --max-pods)" },
   ephemeralStorage: { type: "string", default: "100Gi", help: "ephemeral-storage capacity of every node" },
   labels: { type: "string", default: "", help: "Extra labels for every node, k=v,k2=v2 (kubelet's --node-labels)" },
-  startDelay: { type: "duration", default: "0s", help: "How long a pod bound to a node stays Pending (ContainerCreating) before it runs" },
+  startDelay: { type: "duration", default: "0s", help: "How long the fake runtime takes to create a pod sandbox (the pod stays Pending meanwhile)" },
   leaseDuration: { type: "duration", default: "40s", help: "leaseDurationSeconds of each node's Lease (kubelet's nodeLeaseDurationSeconds)" },
   leaseRenewInterval: { type: "duration", help: "How often each node renews its Lease (default lease-duration/4, 10s, like the kubelet)" },
-  nodeStatusUpdateFrequency: { type: "duration", default: "10s", help: "How often each node computes its status; it is posted when it changed" },
+  nodeStatusUpdateFrequency: { type: "duration", default: "10s", help: "How often each node computes its status; it is posted when it changed (kubelet's --node-status-update-frequency)" },
   nodeStatusReportFrequency: { type: "duration", default: "5m", help: "How often an unchanged node status is posted anyway (kubelet's nodeStatusReportFrequency)" },
   podCidrWait: { type: "duration", default: "5s", help: "How long a pod waits for its node's spec.podCIDR (node IPAM) before the fallback range is used" },
   podCidrFallback: {
@@ -28,8 +28,8 @@ export const hollowNodesFlags = defineFlags({
     default: "10.244.0.0/16",
     help: 'Range for a pseudo /24 per node (picked by a hash of the node name) when the node has no podCIDR after --pod-cidr-wait; "none" makes pods wait for a podCIDR',
   },
-  concurrentNodeSyncs: { type: "number", default: 16, help: "Concurrent node registrations/status posts, and (separately) lease renewals" },
-  concurrentPodSyncs: { type: "number", default: 16, help: "Concurrent pod status writes and deletions" },
+  concurrentNodeSyncs: { type: "number", default: 16, help: "Nodes registering at the same time at start" },
+  concurrentPodSyncs: { type: "number", default: 16, help: "Ignored (kept for old command lines): every hollow kubelet has one worker per pod, as the kubelet" },
   port: { type: "number", default: 0, help: "Port for /healthz and /metrics (0 = none)" },
   bindAddress: { type: "string", default: "0.0.0.0", help: "Address for the health and metrics server" },
   kubeApiQps: { type: "number", default: 500, help: "Client-side requests per second to the API server (<= 0: unlimited)" },
