@@ -15,10 +15,10 @@ function sandbox(uid: string, hostNetwork = false): cri.PodSandboxConfig {
     labels: { "io.kubernetes.pod.uid": uid },
     annotations: {},
     ...(hostNetwork ? { linux: { cgroupParent: "", sysctls: {}, namespaceOptions: { network: "NODE", pid: "CONTAINER", ipc: "POD", targetId: "" }, privileged: false, supplementalGroups: [], readonlyRootfs: false } } : {}),
-  } as cri.PodSandboxConfig;
+  };
 }
 
-function runtime(clock: FakeClock, fails: Set<string> = new Set(), fallback = "10.244.0.0/16") {
+function runtime(clock: FakeClock, fails = new Set<string>(), fallback = "10.244.0.0/16") {
   return new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 5000, podCIDRFallback: parseCIDR(fallback), failsAtStart: (uid) => fails.has(uid) });
 }
 
