@@ -2,7 +2,9 @@
 // `npm run build` first) against a real apiserver process on a real etcd: registration, leases, pods, annotations,
 // deletion, SIGKILL and restart; 1,000 nodes in one process, with a Deployment on them through a real scheduler and
 // controller-manager.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound } from "../../api/errors.js";
 import { RESOURCES } from "../../api/resources.js";
@@ -25,10 +27,19 @@ interface HollowProcess {
 }
 
 let hollowStarted = 0;
+const hollowPids: number[] = [];
+
+/** The temporary root dirs of hollow processes this file SIGKILLed (a process removes its own on SIGTERM). */
+function removeRootDirs(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (hollowPids.some((pid) => entry.startsWith(`kubelab-hollow-${pid}-`))) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
+}
 
 /** A hollow-nodes process, started and not waited for: the tests watch its nodes appear. */
 function startHollow(master: string, args: string[]): HollowProcess {
   const hollow = startComponent("kubelab", ["hollow-nodes", "--master", master, ...args], `hollow-nodes-${hollowStarted++}`);
+  hollowPids.push(hollow.process.pid ?? -1);
   return {
     pid: hollow.process.pid ?? -1,
     logs: () => hollow.logs(),
@@ -62,6 +73,7 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
 
   afterAll(async () => {
     await hollow?.stop("SIGKILL");
+    removeRootDirs();
     client.close();
     await cluster.destroy();
   });
@@ -187,6 +199,7 @@ describe("kubelab hollow-nodes: 1,000 nodes in one process", () => {
 
   afterAll(async () => {
     await hollow?.stop("SIGKILL");
+    removeRootDirs();
     client.close();
     await cluster.destroy();
   });

@@ -10,7 +10,7 @@
 //   - registrations run --concurrent-node-syncs at a time; the PLEG relists every 10 s (the fake runtime changes
 //     only through the kubelet's own calls, which sync the pod anyway).
 // Volumes, /etc/hosts and termination-log files go under a temporary root dir removed at exit.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -121,7 +121,9 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
       this.set(registered);
     },
   });
-  const rootDir = mkdtempSync(join(tmpdir(), "kubelab-hollow-"));
+  const ownRoot = config.rootDir === undefined;
+  const rootDir = config.rootDir ?? freshRootDir(logger);
+  mkdirSync(rootDir, { recursive: true });
   const machine: MachineInfo = {
     cpus: Math.max(1, Math.ceil(quantityValue(parseQuantity(config.capacity.cpu)))),
     memoryBytes: quantityValue(parseQuantity(config.capacity.memory)),
@@ -315,8 +317,33 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
       },
     });
   } finally {
-    rmSync(rootDir, { recursive: true, force: true });
+    if (ownRoot) rmSync(rootDir, { recursive: true, force: true });
     logger.info({}, "Hollow nodes stopped");
+  }
+}
+
+const ROOT_PREFIX = "kubelab-hollow-";
+
+/**
+ * A new temporary root dir named after this process (kubelab-hollow-<pid>-XXXXXX); those of processes that no longer
+ * exist (killed with SIGKILL, which leaves no chance to clean up) are removed first.
+ */
+function freshRootDir(logger: Logger): string {
+  for (const entry of readdirSync(tmpdir())) {
+    const pid = new RegExp(`^${ROOT_PREFIX}(\\d+)-`).exec(entry)?.[1];
+    if (pid === undefined || processExists(Number(pid))) continue;
+    rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    logger.debug({ dir: entry }, "Removed the root dir of a hollow-nodes process that is gone");
+  }
+  return mkdtempSync(join(tmpdir(), `${ROOT_PREFIX}${process.pid}-`));
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

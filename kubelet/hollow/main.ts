@@ -37,7 +37,12 @@ function resolveOrExit(f: HollowNodesFlags): HollowNodesConfig {
 /** Started by `kubelab hollow-nodes`: when that process is gone (even SIGKILLed), the nodes die with it at once. */
 function exitWithParent(parentPid: string | undefined): void {
   if (parentPid === undefined || parentPid === "") return;
+  const pid = Number(parentPid);
   setInterval(() => {
-    if (String(process.ppid) !== parentPid) process.exit(137);
+    try {
+      process.kill(pid, 0);
+    } catch {
+      process.exit(137);
+    }
   }, 500).unref();
 }

@@ -30,6 +30,7 @@ export const hollowNodesFlags = defineFlags({
   },
   concurrentNodeSyncs: { type: "number", default: 16, help: "Nodes registering at the same time at start" },
   concurrentPodSyncs: { type: "number", default: 16, help: "Ignored (kept for old command lines): every hollow kubelet has one worker per pod, as the kubelet" },
+  rootDir: { type: "string", help: "Directory for the nodes' pod files (volumes, /etc/hosts, termination logs); default a temporary directory removed at exit" },
   port: { type: "number", default: 0, help: "Port for /healthz and /metrics (0 = none)" },
   bindAddress: { type: "string", default: "0.0.0.0", help: "Address for the health and metrics server" },
   kubeApiQps: { type: "number", default: 500, help: "Client-side requests per second to the API server (<= 0: unlimited)" },
@@ -58,6 +59,8 @@ export interface HollowNodesConfig {
   podCIDRFallback: CIDR | undefined;
   concurrentNodeSyncs: number;
   concurrentPodSyncs: number;
+  /** --root-dir; undefined: a temporary directory of the process's own. */
+  rootDir: string | undefined;
 }
 
 /** A node name is <prefix>-<index>; it is also the kubernetes.io/hostname label value, so at most 63 characters. */
@@ -95,6 +98,7 @@ export function resolveConfig(flags: HollowNodesFlags): HollowNodesConfig {
     podCIDRFallback: fallbackRange(flags.podCidrFallback),
     concurrentNodeSyncs: positiveInteger(flags.concurrentNodeSyncs, "concurrent-node-syncs"),
     concurrentPodSyncs: positiveInteger(flags.concurrentPodSyncs, "concurrent-pod-syncs"),
+    rootDir: flags.rootDir !== undefined && flags.rootDir !== "" ? flags.rootDir : undefined,
   };
 }
 
