@@ -124,6 +124,11 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
   const ownRoot = config.rootDir === undefined;
   const rootDir = config.rootDir ?? freshRootDir(logger);
   mkdirSync(rootDir, { recursive: true });
+  // Also on process.exit (the parent gone, a fatal error): only SIGKILL leaves the directory behind.
+  const removeRoot = (): void => {
+    if (ownRoot) rmSync(rootDir, { recursive: true, force: true });
+  };
+  process.once("exit", removeRoot);
   const machine: MachineInfo = {
     cpus: Math.max(1, Math.ceil(quantityValue(parseQuantity(config.capacity.cpu)))),
     memoryBytes: quantityValue(parseQuantity(config.capacity.memory)),
@@ -317,7 +322,8 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
       },
     });
   } finally {
-    if (ownRoot) rmSync(rootDir, { recursive: true, force: true });
+    process.off("exit", removeRoot);
+    removeRoot();
     logger.info({}, "Hollow nodes stopped");
   }
 }
