@@ -18,7 +18,7 @@ import { isNotFound } from "../../api/errors.js";
 import { parseQuantity, quantityValue } from "../../api/quantity.js";
 import { RESOURCES } from "../../api/resources.js";
 import type { ConfigMap, Container, Node, Pod, Secret } from "../../api/types/index.js";
-import { runComponent, type ComponentFlags } from "../../client/component.js";
+import { restClientFromFlags, runComponent, type ComponentFlags } from "../../client/component.js";
 import { createEventRecorder, type EventRecorder } from "../../client/event-recorder.js";
 import { unwrapTombstone } from "../../client/informer.js";
 import type { RestClient } from "../../client/rest.js";
@@ -76,6 +76,14 @@ export interface RunHollowNodesOptions {
   registry: Registry;
   clock?: Clock;
   client?: RestClient;
+  /** The client events are created with (default one from the flags limited by --event-qps/--event-burst). */
+  eventClient?: RestClient;
+}
+
+/** --event-qps and --event-burst: as the kubelet, events go through a client of their own with its own limit. */
+export interface EventRateFlags {
+  eventQps: number;
+  eventBurst: number;
 }
 
 interface HollowKubelet {
@@ -88,7 +96,7 @@ interface HollowKubelet {
 }
 
 /** Runs the hollow nodes until `signal` aborts. */
-export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesConfig, signal: AbortSignal, opts: RunHollowNodesOptions): Promise<void> {
+export async function runHollowNodes(flags: ComponentFlags & EventRateFlags, config: HollowNodesConfig, signal: AbortSignal, opts: RunHollowNodesOptions): Promise<void> {
   const { logger, registry } = opts;
   const clock = opts.clock ?? realClock;
   const kubelets = new Map<string, HollowKubelet>();
@@ -144,6 +152,9 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
   const noPressure = (): Promise<NodePressure> => Promise.resolve({ memory: false, disk: false, pid: false });
   const labels = { "node.kubernetes.io/instance-type": "hollow", type: "hollow", ...config.labels };
   logger.info({ count: config.count, namePrefix: config.namePrefix, startIndex: config.startIndex, rootDir }, "Starting hollow nodes");
+  // The kubelet's separate event client (--event-qps, --event-burst), shared here by all the nodes, so events of
+  // thousands of pods trickle in instead of crowding out the writes that matter.
+  const eventClient = opts.eventClient ?? restClientFromFlags({ ...flags, kubeApiQps: flags.eventQps, kubeApiBurst: flags.eventBurst }, { userAgent: "kubelet", registry, logger, clock });
 
   try {
     await runComponent(signal, {
@@ -166,7 +177,7 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
           const name = `${config.namePrefix}-${index}`;
           const nodeIP = internalIPFor(index);
           const nodeLogger = logger.child({ node: name });
-          const recorder = createEventRecorder({ client, component: "kubelet", host: name, clock, logger: nodeLogger });
+          const recorder = createEventRecorder({ client: eventClient, component: "kubelet", host: name, clock, logger: nodeLogger });
           const runtime = new HollowRuntime({
             nodeName: name,
             clock,
@@ -322,6 +333,7 @@ export async function runHollowNodes(flags: ComponentFlags, config: HollowNodesC
       },
     });
   } finally {
+    if (!opts.eventClient) eventClient.close();
     process.off("exit", removeRoot);
     removeRoot();
     logger.info({}, "Hollow nodes stopped");

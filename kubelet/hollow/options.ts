@@ -33,6 +33,8 @@ export const hollowNodesFlags = defineFlags({
   rootDir: { type: "string", help: "Directory for the nodes' pod files (volumes, /etc/hosts, termination logs); default a temporary directory removed at exit" },
   port: { type: "number", default: 0, help: "Port for /healthz and /metrics (0 = none)" },
   bindAddress: { type: "string", default: "0.0.0.0", help: "Address for the health and metrics server" },
+  eventQps: { type: "number", default: 50, help: "Events per second all the nodes together may create (kubelet's --event-qps, here shared by the process; <= 0: unlimited)" },
+  eventBurst: { type: "number", default: 100, help: "Burst of event creations (kubelet's --event-burst)" },
   kubeApiQps: { type: "number", default: 500, help: "Client-side requests per second to the API server (<= 0: unlimited)" },
   kubeApiBurst: { type: "number", default: 1000, help: "Client-side burst of requests to the API server" },
   ...loggingFlags,
