@@ -7,7 +7,7 @@ describe("kubelab CLI", () => {
     const io = recordingIO();
     await expect(runCli(["--help"], io)).rejects.toEqual(new ExitCalled(0));
     expect(io.out).toContain("Usage:\n  kubelab <command> [flags]");
-    expect(io.out).toMatch(/^ {2}hollow-nodes +Simulate N nodes/m);
+    expect(io.out).toMatch(/^ {2}hollow-nodes +Run N kubelets/m);
   });
 
   it.each([[["frobnicate"]], [["--count", "3"]]])("refuses %j with the list of commands and exit code 2", async (argv) => {

@@ -13,7 +13,7 @@ export interface Subcommand {
 export const SUBCOMMANDS: readonly Subcommand[] = [
   {
     name: "hollow-nodes",
-    summary: "Simulate N nodes in one process (registers Nodes, renews Leases, runs bound pods as hollow pods)",
+    summary: "Run N kubelets over a fake runtime in one process (kubemark's hollow nodes: register Nodes, renew Leases, run bound pods)",
     run: async (argv) => (await import("./hollow-nodes/command.js")).main(argv),
   },
   {

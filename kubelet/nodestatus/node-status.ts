@@ -112,6 +112,8 @@ export interface NodeStatusOptions {
   allocatable?: Readonly<Record<string, string>>;
   /** Delay of the first periodic status check and lease renewal after registration, to spread many managers. */
   startOffsetMs?: number;
+  /** How often the Lease is renewed (default a quarter of leaseDurationSeconds, as the kubelet). */
+  leaseRenewIntervalMs?: number;
   /** Lease renewals wait renewInterval·(1 + jitterFactor·random()); default 0.04, Kubernetes' lease jitter. */
   jitterFactor?: number;
   random?: () => number;
@@ -425,7 +427,7 @@ export class NodeStatusManager {
   // ---- the Lease ----
 
   private renewIntervalMs(): number {
-    return (this.options.leaseDurationSeconds * 1000) / 4;
+    return this.options.leaseRenewIntervalMs ?? (this.options.leaseDurationSeconds * 1000) / 4;
   }
 
   private scheduleLease(delayMs: number): void {

@@ -68,6 +68,11 @@ export interface PodManagerOptions {
   relistPeriodMs?: number;
   /** Every pod is synced at least this often (default 60 s, Kubernetes' --sync-frequency). */
   resyncPeriodMs?: number;
+  /**
+   * The pod as this kubelet acts on it, given the pod from the API (default: as it is). Hollow nodes add a readiness
+   * probe to the pods their steering annotation marks unready; nothing of it is written back.
+   */
+  localPodView?: (pod: Readonly<Pod>) => Readonly<Pod>;
 }
 
 interface Worker {
@@ -277,7 +282,7 @@ export class PodManager {
       return;
     }
     if (isStaticPod(known)) await this.ensureMirror(known);
-    const pod = this.view(known);
+    const pod = this.opts.localPodView ? this.opts.localPodView(this.view(known)) : this.view(known);
     w.lastPod = pod;
     const state = await this.readRuntimeState(w.uid);
     if (pod.metadata.deletionTimestamp) {

@@ -94,10 +94,10 @@ describe("apiserver clients", () => {
     expect(controllerManagerComponent({ port: 10257 }).readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10257/readyz" });
   });
 
-  it("run hollow nodes as the hollow-nodes subcommand of the kubelab CLI", () => {
+  it("run hollow nodes from the kubelet's hollow entry", () => {
     const hollow = hollowNodesComponent({ name: "hollow-nodes hn", master: "http://a", count: 3, namePrefix: "hn", verbosity: 0, extraArgs: ["--cpu", "64"] });
-    expect(hollow.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/lab/main.js` });
-    expect(hollow.args).toEqual(["hollow-nodes", "--master=http://a", "--v=0", "--count=3", "--name-prefix=hn", "--cpu", "64"]);
+    expect(hollow.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/kubelet/hollow/main.js` });
+    expect(hollow.args).toEqual(["--master=http://a", "--v=0", "--count=3", "--name-prefix=hn", "--cpu", "64"]);
   });
 });
 

@@ -1,7 +1,10 @@
-// `kubelab hollow-nodes` as a real process (the built dist/lab/main.js; run `npm run build` first) against a real
-// apiserver process on a real etcd: registration, leases, pods, annotations, deletion, SIGKILL and restart, and
-// 1,000 nodes in one process.
-import { readFileSync } from "node:fs";
+// Hollow nodes as a real process (the built dist/kubelet/hollow/main.js, as `kubelab hollow-nodes` runs it; run
+// `npm run build` first) against a real apiserver process on a real etcd: registration, leases, pods, annotations,
+// deletion, SIGKILL and restart; 1,000 nodes in one process, with a Deployment on them through a real scheduler and
+// controller-manager.
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound } from "../../api/errors.js";
 import { RESOURCES } from "../../api/resources.js";
@@ -10,7 +13,7 @@ import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
 import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { startComponent } from "../../test/support/components.js";
-import { UNREADY_ANNOTATION } from "./pod-status.js";
+import { UNREADY_ANNOTATION } from "./hollow-nodes.js";
 
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
 const PODS = RESOURCES.find((r) => r.resource === "pods")!;
@@ -24,10 +27,19 @@ interface HollowProcess {
 }
 
 let hollowStarted = 0;
+const hollowPids: number[] = [];
+
+/** The temporary root dirs of hollow processes this file SIGKILLed (a process removes its own on SIGTERM). */
+function removeRootDirs(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (hollowPids.some((pid) => entry.startsWith(`kubelab-hollow-${pid}-`))) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
+}
 
 /** A hollow-nodes process, started and not waited for: the tests watch its nodes appear. */
 function startHollow(master: string, args: string[]): HollowProcess {
   const hollow = startComponent("kubelab", ["hollow-nodes", "--master", master, ...args], `hollow-nodes-${hollowStarted++}`);
+  hollowPids.push(hollow.process.pid ?? -1);
   return {
     pid: hollow.process.pid ?? -1,
     logs: () => hollow.logs(),
@@ -61,6 +73,7 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
 
   afterAll(async () => {
     await hollow?.stop("SIGKILL");
+    removeRootDirs();
     client.close();
     await cluster.destroy();
   });
@@ -98,10 +111,14 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
     console.log(`pod bound → Running in ${Date.now() - started} ms`);
     expect(running.status).toMatchObject({ podIP: "10.244.5.2", podIPs: [{ ip: "10.244.5.2" }], hostIP: "172.30.128.1", hostIPs: [{ ip: "172.30.128.1" }] });
     expect(running.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
-    expect(running.status?.containerStatuses?.map((c) => [c.name, c.ready, c.started, c.imageID, c.containerID])).toEqual([
-      ["app", true, true, "hollow://nginx", `hollow://${running.metadata.uid}-app`],
-      ["side", true, true, "hollow://busybox", `hollow://${running.metadata.uid}-side`],
+    expect(running.status?.containerStatuses?.map((c) => [c.name, c.ready, c.started, c.restartCount])).toEqual([
+      ["app", true, true, 0],
+      ["side", true, true, 0],
     ]);
+    for (const c of running.status?.containerStatuses ?? []) {
+      expect(c.containerID).toMatch(/^hollow:\/\//);
+      expect(c.imageID).toMatch(/@sha256:[0-9a-f]{64}$/);
+    }
     // Level-based: nothing more is written once it runs.
     await sleep(1000);
     expect((await pod("web")).metadata.resourceVersion).toBe(running.metadata.resourceVersion);
@@ -148,19 +165,20 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
     expect((await pod("survivor")).metadata.resourceVersion).toBe(survivor.metadata.resourceVersion);
   });
 
-  it("adopts its nodes and pods after a restart, renews again, and leaves running pods alone; SIGTERM stops it, keeping the nodes", async () => {
-    const survivor = await pod("survivor");
+  it("adopts its nodes after a restart, renews again, and runs its pods again; SIGTERM stops it, keeping the nodes", async () => {
     const frozen = await renewTimes();
     const uids = await Promise.all(["hn-0", "hn-1", "hn-2"].map(async (n) => (await node(n)).metadata.uid));
     hollow = startHollow(cluster.apiserver.url, args);
     await waitFor("leases renewed after the restart", async () => (await renewTimes()).every((t, i) => t !== undefined && t > frozen[i]!), 10_000);
     expect(await Promise.all(["hn-0", "hn-1", "hn-2"].map(async (n) => (await node(n)).metadata.uid))).toEqual(uids);
-    // A new pod runs; the one that ran before the crash was not rewritten.
+    // A new pod runs; the one that ran before the crash runs again (the fake runtime lost it, as a rebooted node).
     await client.create(PODS, "default", newPod("after", { nodeName: "hn-1" }));
     await waitFor("after Running", async () => (await pod("after")).status?.phase === "Running");
-    const now = await pod("survivor");
-    expect(now.metadata.resourceVersion).toBe(survivor.metadata.resourceVersion);
-    expect((await pod("after")).status?.podIP).not.toBe(survivor.status?.podIP);
+    const now = await waitFor("survivor Running again", async () => {
+      const p = await pod("survivor");
+      return p.status?.phase === "Running" && p.status.podIP ? p : undefined;
+    });
+    expect((await pod("after")).status?.podIP).not.toBe(now.status?.podIP);
 
     expect(await hollow.stop("SIGTERM")).toBe(0);
     expect(hollow.logs()).toContain("Hollow nodes stopped");
@@ -181,6 +199,7 @@ describe("kubelab hollow-nodes: 1,000 nodes in one process", () => {
 
   afterAll(async () => {
     await hollow?.stop("SIGKILL");
+    removeRootDirs();
     client.close();
     await cluster.destroy();
   });
@@ -213,7 +232,38 @@ describe("kubelab hollow-nodes: 1,000 nodes in one process", () => {
     const cpuBefore = cpuSeconds(pid);
     await sleep(10_000);
     const cpuPercent = ((cpuSeconds(pid) - cpuBefore) / 10) * 100;
+    const rssMB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+    console.log(`1,000 hollow nodes: RSS ${rssMB.toFixed(0)} MB idle`);
     console.log(`1,000 hollow nodes: all registered Ready ${registeredMs} ms after the process started (${internalMs ?? "?"} ms after it began registering); every lease renewed again within ${renewedMs} ms; steady CPU ${cpuPercent.toFixed(1)}% of one core`);
     expect(registeredMs).toBeLessThan(120_000);
+  }, 240_000);
+
+  it("runs a Deployment's pods on them through the scheduler and the controller-manager: Running, with IPs from the podCIDRs", async () => {
+    const master = ["--master", cluster.apiserver.url];
+    const scheduler = startComponent("kube-scheduler", master, "scheduler-hollow");
+    const cm = startComponent("kube-controller-manager", [...master, "--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/14"], "controller-manager-hollow");
+    try {
+      await waitFor("every node has a podCIDR", async () => (await client.listAll<Node>(NODES, undefined, { labelSelector: "type=hollow" })).items.every((n) => n.spec?.podCIDR) || undefined, 120_000, 1000);
+      const replicas = 200;
+      const started = Date.now();
+      await client.create(RESOURCES.find((r) => r.resource === "deployments")!, "default", {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web" },
+        spec: { replicas, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+      });
+      const running = await waitFor(`${replicas} pods Running with IPs`, async () => {
+        const pods = (await client.listAll<Pod>(PODS, "default", { labelSelector: "app=web" })).items;
+        const ok = pods.filter((p) => p.status?.phase === "Running" && p.status.podIP && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        return ok.length === replicas ? ok : undefined;
+      }, 180_000, 1000);
+      console.log(`Deployment of ${replicas} on 1,000 hollow nodes: all Running and Ready in ${Date.now() - started} ms`);
+      expect(new Set(running.map((p) => p.status?.podIP)).size).toBe(replicas);
+      expect(running.every((p) => /^10\.24[4-7]\.\d+\.\d+$/.test(p.status?.podIP ?? ""))).toBe(true);
+      expect(running.every((p) => p.spec?.nodeName?.startsWith("big-"))).toBe(true);
+    } finally {
+      await scheduler.kill();
+      await cm.kill();
+    }
   }, 240_000);
 });

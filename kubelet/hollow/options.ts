@@ -1,4 +1,4 @@
-// Flags of `kubelab hollow-nodes` and their conversion into a validated HollowNodesConfig: the one place a bad
+// Flags of the hollow kubelets (`kubelab hollow-nodes`, dist/kubelet/hollow/main.js) and their conversion into a validated HollowNodesConfig: the one place a bad
 // value is named, so the simulator itself trusts its configuration.
 import { errorMessage } from "../../api/errors.js";
 import { isDNS1123Label, validateLabelKey, validateLabelValue } from "../../api/labels.js";
@@ -17,10 +17,10 @@ export const hollowNodesFlags = defineFlags({
   maxPods: { type: "number", default: 110, help: "pods capacity of every node (kubelet's --max-pods)" },
   ephemeralStorage: { type: "string", default: "100Gi", help: "ephemeral-storage capacity of every node" },
   labels: { type: "string", default: "", help: "Extra labels for every node, k=v,k2=v2 (kubelet's --node-labels)" },
-  startDelay: { type: "duration", default: "0s", help: "How long a pod bound to a node stays Pending (ContainerCreating) before it runs" },
+  startDelay: { type: "duration", default: "0s", help: "How long the fake runtime takes to create a pod sandbox (the pod stays Pending meanwhile)" },
   leaseDuration: { type: "duration", default: "40s", help: "leaseDurationSeconds of each node's Lease (kubelet's nodeLeaseDurationSeconds)" },
   leaseRenewInterval: { type: "duration", help: "How often each node renews its Lease (default lease-duration/4, 10s, like the kubelet)" },
-  nodeStatusUpdateFrequency: { type: "duration", default: "10s", help: "How often each node computes its status; it is posted when it changed" },
+  nodeStatusUpdateFrequency: { type: "duration", default: "10s", help: "How often each node computes its status; it is posted when it changed (kubelet's --node-status-update-frequency)" },
   nodeStatusReportFrequency: { type: "duration", default: "5m", help: "How often an unchanged node status is posted anyway (kubelet's nodeStatusReportFrequency)" },
   podCidrWait: { type: "duration", default: "5s", help: "How long a pod waits for its node's spec.podCIDR (node IPAM) before the fallback range is used" },
   podCidrFallback: {
@@ -28,10 +28,13 @@ export const hollowNodesFlags = defineFlags({
     default: "10.244.0.0/16",
     help: 'Range for a pseudo /24 per node (picked by a hash of the node name) when the node has no podCIDR after --pod-cidr-wait; "none" makes pods wait for a podCIDR',
   },
-  concurrentNodeSyncs: { type: "number", default: 16, help: "Concurrent node registrations/status posts, and (separately) lease renewals" },
-  concurrentPodSyncs: { type: "number", default: 16, help: "Concurrent pod status writes and deletions" },
+  concurrentNodeSyncs: { type: "number", default: 16, help: "Nodes registering at the same time at start" },
+  concurrentPodSyncs: { type: "number", default: 16, help: "Ignored (kept for old command lines): every hollow kubelet has one worker per pod, as the kubelet" },
+  rootDir: { type: "string", help: "Directory for the nodes' pod files (volumes, /etc/hosts, termination logs); default a temporary directory removed at exit" },
   port: { type: "number", default: 0, help: "Port for /healthz and /metrics (0 = none)" },
   bindAddress: { type: "string", default: "0.0.0.0", help: "Address for the health and metrics server" },
+  eventQps: { type: "number", default: 50, help: "Events per second all the nodes together may create (kubelet's --event-qps, here shared by the process; <= 0: unlimited)" },
+  eventBurst: { type: "number", default: 100, help: "Burst of event creations (kubelet's --event-burst)" },
   kubeApiQps: { type: "number", default: 500, help: "Client-side requests per second to the API server (<= 0: unlimited)" },
   kubeApiBurst: { type: "number", default: 1000, help: "Client-side burst of requests to the API server" },
   ...loggingFlags,
@@ -58,6 +61,8 @@ export interface HollowNodesConfig {
   podCIDRFallback: CIDR | undefined;
   concurrentNodeSyncs: number;
   concurrentPodSyncs: number;
+  /** --root-dir; undefined: a temporary directory of the process's own. */
+  rootDir: string | undefined;
 }
 
 /** A node name is <prefix>-<index>; it is also the kubernetes.io/hostname label value, so at most 63 characters. */
@@ -95,6 +100,7 @@ export function resolveConfig(flags: HollowNodesFlags): HollowNodesConfig {
     podCIDRFallback: fallbackRange(flags.podCidrFallback),
     concurrentNodeSyncs: positiveInteger(flags.concurrentNodeSyncs, "concurrent-node-syncs"),
     concurrentPodSyncs: positiveInteger(flags.concurrentPodSyncs, "concurrent-pod-syncs"),
+    rootDir: flags.rootDir !== undefined && flags.rootDir !== "" ? flags.rootDir : undefined,
   };
 }
 

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import type * as cri from "../../client/cri/types.js";
+import { FakeClock } from "../../component-base/testing/fake-clock.js";
+import { newPod } from "../../api/testing/builders.js";
+import { steeringOf, unreadyView } from "./hollow-nodes.js";
+import { parseCIDR } from "./pod-ips.js";
+import { HollowRuntime, simulatedExitCode, UNREADY_PROBE_COMMAND } from "./runtime.js";
+
+function sandbox(uid: string, hostNetwork = false): cri.PodSandboxConfig {
+  return {
+    metadata: { name: uid, uid, namespace: "default", attempt: 0 },
+    hostname: uid,
+    logDirectory: "",
+    portMappings: [],
+    labels: { "io.kubernetes.pod.uid": uid },
+    annotations: {},
+    ...(hostNetwork ? { linux: { cgroupParent: "", sysctls: {}, namespaceOptions: { network: "NODE", pid: "CONTAINER", ipc: "POD", targetId: "" }, privileged: false, supplementalGroups: [], readonlyRootfs: false } } : {}),
+  };
+}
+
+function runtime(clock: FakeClock, fails = new Set<string>(), fallback = "10.244.0.0/16") {
+  return new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 5000, podCIDRFallback: parseCIDR(fallback), failsAtStart: (uid) => fails.has(uid) });
+}
+
+const ipOf = async (rt: HollowRuntime, id: string) => (await rt.podSandboxStatus(id)).status.network?.ip;
+
+describe("HollowRuntime", () => {
+  it("gives sandboxes IPs from the podCIDR from .2 on, none to host-network ones, and frees them on removal", async () => {
+    const rt = runtime(new FakeClock());
+    await rt.updateRuntimeConfig("10.244.5.0/24");
+    const a = await rt.runPodSandbox(sandbox("a"));
+    const b = await rt.runPodSandbox(sandbox("b"));
+    const h = await rt.runPodSandbox(sandbox("h", true));
+    expect([await ipOf(rt, a), await ipOf(rt, b), await ipOf(rt, h)]).toEqual(["10.244.5.2", "10.244.5.3", ""]);
+    expect(rt.readySandboxes()).toBe(3);
+    await rt.removePodSandbox(a);
+    expect(rt.readySandboxes()).toBe(2);
+  });
+
+  it("waits for a podCIDR, then falls back to a pseudo /24", async () => {
+    const clock = new FakeClock();
+    const rt = runtime(clock);
+    const waiting = rt.runPodSandbox(sandbox("a"));
+    await Promise.resolve();
+    clock.step(5000);
+    const id = await waiting;
+    expect(await ipOf(rt, id)).toMatch(/^10\.244\.\d+\.2$/);
+
+    const rt2 = runtime(clock);
+    const early = rt2.runPodSandbox(sandbox("b"));
+    await rt2.updateRuntimeConfig("10.244.9.0/24");
+    expect(await ipOf(rt2, await early)).toBe("10.244.9.2");
+  });
+
+  it("runs containers until stopped; a pod steered to fail exits 1 at start", async () => {
+    const rt = runtime(new FakeClock(), new Set(["bad"]));
+    await rt.updateRuntimeConfig("10.244.5.0/24");
+    const start = async (uid: string) => {
+      const sb = await rt.runPodSandbox(sandbox(uid));
+      const config = { metadata: { name: "c", attempt: 0 }, image: { image: "nginx" }, labels: { "io.kubernetes.pod.uid": uid }, annotations: {}, mounts: [] } as unknown as cri.ContainerConfig;
+      const id = await rt.createContainer({ podSandboxId: sb, config, sandboxConfig: sandbox(uid) });
+      await rt.startContainer(id);
+      return (await rt.containerStatus(id)).status;
+    };
+    expect(await start("good")).toMatchObject({ state: "CONTAINER_RUNNING" });
+    expect(await start("bad")).toMatchObject({ state: "CONTAINER_EXITED", exitCode: 1, reason: "Error" });
+  });
+
+  it("answers exec with simulated exit codes", () => {
+    expect(simulatedExitCode(["true"])).toBe(0);
+    expect(simulatedExitCode(["false"])).toBe(1);
+    expect(simulatedExitCode(["sh", "-c", "exit 3"])).toBe(3);
+    expect(simulatedExitCode([UNREADY_PROBE_COMMAND])).toBe(1);
+    expect(simulatedExitCode(["cat", "/tmp/healthy"])).toBe(0);
+  });
+});
+
+describe("steering annotations", () => {
+  it("fail and crashloop win over unready; only \"true\" counts", () => {
+    const pod = (annotations: Record<string, string>) => ({ ...newPod("p"), metadata: { ...newPod("p").metadata, annotations } });
+    expect(steeringOf(pod({ "kubelab.io/hollow-unready": "true", "kubelab.io/hollow-crashloop": "true" }))).toBe("fail");
+    expect(steeringOf(pod({ "kubelab.io/hollow-unready": "true" }))).toBe("unready");
+    expect(steeringOf(pod({ "kubelab.io/hollow-fail": "yes" }))).toBeUndefined();
+  });
+
+  it("an unready pod is seen with a readiness probe that fails", () => {
+    const view = unreadyView(newPod("p", { containers: [{ name: "a", image: "nginx" }] }));
+    expect(view.spec?.containers[0]?.readinessProbe?.exec?.command).toEqual([UNREADY_PROBE_COMMAND]);
+  });
+});

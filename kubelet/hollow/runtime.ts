@@ -1,0 +1,286 @@
+// The fake container runtime under one hollow kubelet (Kubernetes' kubemark runs the real kubelet over a fake
+// runtime the same way): the kubelet's pod workers, status and probes run unchanged, and nothing runs anywhere.
+//   - Sandboxes get an IP from the node's podCIDR (CRI UpdateRuntimeConfig, which the kubelet calls when the Node
+//     shows one), round-robin from .2, freed when the sandbox is removed; host-network sandboxes get none. Without a
+//     podCIDR a sandbox waits up to podCIDRWaitMs (counted from the runtime's creation, i.e. the node's start) and
+//     then takes a pseudo /24 of the fallback range (pod-ips.ts); with no fallback it fails, and the kubelet retries.
+//   - RunPodSandbox takes startDelayMs (the pod stays Pending meanwhile).
+//   - Every image is present; containers run until stopped, except when their pod carries the steering annotations
+//     (kubelab.io/hollow-fail or -crashloop: "true"): then a started container exits at once with code 1.
+//   - ExecSync answers `false` and `sh -c "exit N"` with that exit code, the unready probe command with 1, anything
+//     else with 0 and no output: exec probes and hooks "work".
+// One instance per hollow node, kept small: two maps and no timers (a waiting sandbox holds one).
+import { createHash } from "node:crypto";
+import { CriError, GrpcStatus } from "../../client/cri/errors.js";
+import * as cri from "../../client/cri/types.js";
+import type { Clock } from "../../component-base/clock.js";
+import type { PodRuntime } from "../pods/runtime.js";
+import { POD_UID_LABEL } from "../runtime-labels.js";
+import { fallbackCIDR, parseCIDR, PodIPAllocator, type CIDR } from "./pod-ips.js";
+
+export const HOLLOW_RUNTIME_NAME = "hollow";
+export const HOLLOW_RUNTIME_VERSION = "1.0.0";
+/** The exec command of the readiness probe a hollow node gives the containers of a pod marked unready. */
+export const UNREADY_PROBE_COMMAND = "kubelab-hollow-unready";
+
+interface Sandbox {
+  id: string;
+  config: cri.PodSandboxConfig;
+  state: cri.PodSandboxState;
+  createdAt: bigint;
+  ip: string;
+}
+
+interface FakeContainer {
+  id: string;
+  sandboxId: string;
+  config: cri.ContainerConfig;
+  state: cri.ContainerState;
+  createdAt: bigint;
+  startedAt: bigint;
+  finishedAt: bigint;
+  exitCode: number;
+  reason: string;
+}
+
+export interface HollowRuntimeOptions {
+  nodeName: string;
+  clock: Clock;
+  startDelayMs: number;
+  podCIDRWaitMs: number;
+  /** Range of the pseudo /24s for a node without podCIDR; undefined: sandboxes wait for a podCIDR. */
+  podCIDRFallback: CIDR | undefined;
+  /** Whether the pod with this uid should have its containers fail at start (the steering annotations). */
+  failsAtStart: (podUid: string) => boolean;
+  /** Logs the first use of the fallback range. */
+  onFallback?: (cidr: string) => void;
+}
+
+function matches(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined): boolean {
+  if (!selector) return true;
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
+  return true;
+}
+
+function imageRef(image: string): string {
+  return `${image}@sha256:${createHash("sha256").update(image).digest("hex")}`;
+}
+
+export class HollowRuntime implements PodRuntime {
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly containers = new Map<string, FakeContainer>();
+  private readonly ips = new PodIPAllocator();
+  private readonly createdAtMs: number;
+  private podCIDR: CIDR | undefined;
+  private fallback: CIDR | undefined;
+  private cidrWaiters: (() => void)[] = [];
+  private seq = 0;
+
+  constructor(private readonly opts: HollowRuntimeOptions) {
+    this.createdAtMs = opts.clock.now();
+  }
+
+  /** Sandboxes ready now (kubelet_running_pods). */
+  readySandboxes(): number {
+    let n = 0;
+    for (const s of this.sandboxes.values()) if (s.state === "SANDBOX_READY") n++;
+    return n;
+  }
+
+  /** Containers by state ("running", "exited", …) added into `into`. */
+  countContainers(into: Map<string, number>): void {
+    for (const c of this.containers.values()) {
+      const state = c.state.replace("CONTAINER_", "").toLowerCase();
+      into.set(state, (into.get(state) ?? 0) + 1);
+    }
+  }
+
+  private ns(): bigint {
+    return BigInt(this.opts.clock.now()) * 1_000_000n + BigInt(this.seq++ % 1_000_000);
+  }
+
+  version(): Promise<cri.VersionResponse> {
+    return Promise.resolve({ version: "0.1.0", runtimeName: HOLLOW_RUNTIME_NAME, runtimeVersion: HOLLOW_RUNTIME_VERSION, runtimeApiVersion: "v1" });
+  }
+
+  status(): Promise<cri.StatusResponse> {
+    return Promise.resolve({
+      conditions: [
+        { type: cri.RUNTIME_READY, status: true, reason: "", message: "" },
+        { type: cri.NETWORK_READY, status: true, reason: "", message: "" },
+      ],
+      info: {},
+    });
+  }
+
+  updateRuntimeConfig(podCIDR: string): Promise<void> {
+    const cidr = parseCIDR(podCIDR);
+    if (!cidr) return Promise.resolve(); // IPv6 or garbage: only IPv4 podCIDRs are used
+    this.podCIDR = cidr;
+    const waiters = this.cidrWaiters;
+    this.cidrWaiters = [];
+    for (const wake of waiters) wake();
+    return Promise.resolve();
+  }
+
+  /** The range new pod IPs come from: the podCIDR, else (after the wait) the fallback; undefined: none yet. */
+  private async rangeForNewSandbox(): Promise<CIDR> {
+    if (this.podCIDR) return this.podCIDR;
+    const waitMs = this.createdAtMs + this.opts.podCIDRWaitMs - this.opts.clock.now();
+    if (waitMs > 0) {
+      let wake: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => {
+        wake = resolve;
+        this.cidrWaiters.push(resolve);
+      });
+      const timer = this.opts.clock.setTimeout(wake, waitMs);
+      await arrived;
+      timer.cancel();
+      this.cidrWaiters = this.cidrWaiters.filter((w) => w !== wake);
+      if (this.podCIDR) return this.podCIDR;
+    }
+    if (!this.opts.podCIDRFallback) throw new CriError(GrpcStatus.UNAVAILABLE, `node ${this.opts.nodeName} has no podCIDR yet`);
+    if (!this.fallback) {
+      this.fallback = fallbackCIDR(this.opts.nodeName, this.opts.podCIDRFallback);
+      this.opts.onFallback?.(this.fallback.text);
+    }
+    return this.fallback;
+  }
+
+  async runPodSandbox(config: cri.PodSandboxConfig): Promise<string> {
+    const hostNetwork = config.linux?.namespaceOptions?.network === "NODE";
+    const range = hostNetwork ? undefined : await this.rangeForNewSandbox();
+    if (this.opts.startDelayMs > 0) await this.opts.clock.sleep(this.opts.startDelayMs);
+    const id = `${config.metadata.uid}-${config.metadata.attempt}-${(this.seq++).toString(36)}`;
+    const ip = range ? this.ips.allocate(this.opts.nodeName, id, range) : "";
+    this.sandboxes.set(id, { id, config, state: "SANDBOX_READY", createdAt: this.ns(), ip });
+    return id;
+  }
+
+  stopPodSandbox(id: string): Promise<void> {
+    const s = this.sandboxes.get(id);
+    if (!s) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no sandbox ${id}`));
+    s.state = "SANDBOX_NOTREADY";
+    for (const c of this.containers.values()) if (c.sandboxId === id && c.state === "CONTAINER_RUNNING") this.exit(c, 137, "Error");
+    return Promise.resolve();
+  }
+
+  removePodSandbox(id: string): Promise<void> {
+    this.sandboxes.delete(id);
+    this.ips.release(id);
+    for (const c of [...this.containers.values()]) if (c.sandboxId === id) this.containers.delete(c.id);
+    return Promise.resolve();
+  }
+
+  podSandboxStatus(id: string): Promise<cri.PodSandboxStatusResponse> {
+    const s = this.sandboxes.get(id);
+    if (!s) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no sandbox ${id}`));
+    return Promise.resolve({
+      status: { id, metadata: s.config.metadata, state: s.state, createdAt: s.createdAt, network: { ip: s.ip, additionalIps: [] }, labels: s.config.labels, annotations: s.config.annotations, runtimeHandler: "" },
+      info: {},
+      containersStatuses: [],
+      timestamp: this.ns(),
+    });
+  }
+
+  listPodSandbox(filter?: cri.PodSandboxFilter): Promise<cri.PodSandbox[]> {
+    const out: cri.PodSandbox[] = [];
+    for (const s of this.sandboxes.values()) {
+      if ((filter?.id !== undefined && s.id !== filter.id) || (filter?.state !== undefined && s.state !== filter.state) || !matches(s.config.labels, filter?.labelSelector)) continue;
+      out.push({ id: s.id, metadata: s.config.metadata, state: s.state, createdAt: s.createdAt, labels: s.config.labels, annotations: s.config.annotations, runtimeHandler: "" });
+    }
+    return Promise.resolve(out);
+  }
+
+  createContainer(request: cri.CreateContainerRequest): Promise<string> {
+    const sandbox = this.sandboxes.get(request.podSandboxId);
+    if (sandbox?.state !== "SANDBOX_READY") return Promise.reject(new CriError(GrpcStatus.FAILED_PRECONDITION, `sandbox ${request.podSandboxId} is not ready`));
+    const id = `${request.podSandboxId}-${request.config.metadata.name}-${request.config.metadata.attempt}`;
+    this.containers.set(id, { id, sandboxId: request.podSandboxId, config: request.config, state: "CONTAINER_CREATED", createdAt: this.ns(), startedAt: 0n, finishedAt: 0n, exitCode: 0, reason: "" });
+    return Promise.resolve(id);
+  }
+
+  startContainer(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
+    c.state = "CONTAINER_RUNNING";
+    c.startedAt = this.ns();
+    if (this.opts.failsAtStart(c.config.labels[POD_UID_LABEL] ?? "")) this.exit(c, 1, "Error");
+    return Promise.resolve();
+  }
+
+  private exit(c: FakeContainer, exitCode: number, reason: string): void {
+    Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt: this.ns() });
+  }
+
+  stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    const c = this.containers.get(id);
+    if (c?.state === "CONTAINER_RUNNING" || c?.state === "CONTAINER_CREATED") this.exit(c, timeoutSeconds > 0 ? 143 : 137, "Error");
+    return Promise.resolve();
+  }
+
+  removeContainer(id: string): Promise<void> {
+    this.containers.delete(id);
+    return Promise.resolve();
+  }
+
+  listContainers(filter?: cri.ContainerFilter): Promise<cri.Container[]> {
+    const out: cri.Container[] = [];
+    for (const c of this.containers.values()) {
+      if ((filter?.id !== undefined && c.id !== filter.id) || (filter?.podSandboxId !== undefined && c.sandboxId !== filter.podSandboxId) || (filter?.state !== undefined && c.state !== filter.state) || !matches(c.config.labels, filter?.labelSelector)) continue;
+      const ref = imageRef(c.config.image.image);
+      out.push({ id: c.id, podSandboxId: c.sandboxId, metadata: c.config.metadata, image: c.config.image, imageRef: ref, imageId: ref, state: c.state, createdAt: c.createdAt, labels: c.config.labels, annotations: c.config.annotations });
+    }
+    return Promise.resolve(out);
+  }
+
+  containerStatus(id: string): Promise<cri.ContainerStatusResponse> {
+    const c = this.containers.get(id);
+    if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
+    const ref = imageRef(c.config.image.image);
+    return Promise.resolve({
+      status: {
+        id,
+        metadata: c.config.metadata,
+        state: c.state,
+        createdAt: c.createdAt,
+        startedAt: c.startedAt,
+        finishedAt: c.finishedAt,
+        exitCode: c.exitCode,
+        image: c.config.image,
+        imageRef: ref,
+        imageId: ref,
+        reason: c.reason,
+        message: "",
+        labels: c.config.labels,
+        annotations: c.config.annotations,
+        mounts: c.config.mounts,
+        logPath: "",
+      },
+      info: {},
+    });
+  }
+
+  execSync(_containerId: string, cmd: readonly string[]): Promise<cri.ExecSyncResponse> {
+    return Promise.resolve({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: simulatedExitCode(cmd) });
+  }
+
+  pullImage(request: cri.PullImageRequest): Promise<string> {
+    return Promise.resolve(imageRef(request.image.image));
+  }
+
+  imageStatus(spec: cri.ImageSpec): Promise<cri.Image | undefined> {
+    return Promise.resolve({ id: imageRef(spec.image), repoTags: [spec.image], repoDigests: [], size: 1024, username: "", pinned: false });
+  }
+}
+
+/** The exit code of a simulated command: `false` 1, `sh -c "exit N"` N, the unready probe 1, anything else 0. */
+export function simulatedExitCode(cmd: readonly string[]): number {
+  const [first, ...rest] = cmd;
+  if (first === "false" || first === UNREADY_PROBE_COMMAND) return 1;
+  if ((first === "sh" || first === "/bin/sh" || first === "bash" || first === "/bin/bash") && rest[0] === "-c") {
+    const m = /^\s*exit\s+(\d+)\s*$/.exec(rest[1] ?? "");
+    if (m) return Number(m[1]) % 256;
+  }
+  return 0;
+}
