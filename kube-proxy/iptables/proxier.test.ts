@@ -38,7 +38,7 @@ function dnsSlice(ips: string[]): EndpointSlice {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
-    metadata: { name: "kube-dns-1", namespace: "kube-system", labels: { "kubernetes.io/service-name": "kube-dns" }, annotations: { "endpoints.kubernetes.io/last-change-trigger-time": new Date(Date.UTC(2024, 0, 1)).toISOString() } },
+    metadata: { name: "kube-dns-1", namespace: "kube-system", labels: { "kubernetes.io/service-name": "kube-dns" }, annotations: { "endpoints.kubernetes.io/last-change-trigger-time": new Date(Date.UTC(2024, 0, 1, 0, 0, 0, 1)).toISOString() } },
     addressType: "IPv4",
     ports: [{ name: "dns", port: 53, protocol: "UDP" }],
     endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
