@@ -26,7 +26,7 @@ import { createRegistry } from "../component-base/metrics.js";
 import { execRunner, type CommandResult, type CommandRunner } from "../kube-proxy/exec.js";
 import { ProxierHealth } from "../kube-proxy/healthz.js";
 import { IptablesProxier } from "../kube-proxy/iptables/proxier.js";
-import { renderRules } from "../kube-proxy/iptables/rules.js";
+import { isLargeCluster, renderRules } from "../kube-proxy/iptables/rules.js";
 import { parseIptablesSave } from "../kube-proxy/iptables/save.js";
 import { proxyMetrics } from "../kube-proxy/metrics.js";
 import type { Component } from "../lab/components/component.js";
@@ -254,7 +254,7 @@ async function measureSyncs(config: ProxyBenchConfig, netns: string): Promise<Sy
     const existing = parseIptablesSave(saved);
     parseMs.push(nowMs() - started);
     started = nowMs();
-    const rendered = renderRules({ services: full.serviceMap, endpoints: full.endpointsMap, clusterCIDR: "10.128.0.0/9", masqueradeAll: false, nodePortAddresses: [], existing });
+    const rendered = renderRules({ services: full.serviceMap, endpoints: full.endpointsMap, clusterCIDR: "10.128.0.0/9", masqueradeAll: false, nodePortAddresses: [], existing, largeClusterMode: isLargeCluster(full.serviceMap, full.endpointsMap) });
     renderMs.push(nowMs() - started);
     ruleCounts = rendered.ruleCounts;
   }

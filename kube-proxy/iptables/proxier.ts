@@ -5,7 +5,7 @@ import { clearConntrack, staleUDPEntries, type ConntrackDeletion } from "../conn
 import { ChangeTrackingProxier, type ProxierOptions } from "../proxier.js";
 import { isUserspaceChain, renderCleanup } from "./cleanup.js";
 import type { Table } from "./chains.js";
-import { JUMP_RULES, jumpRuleSpec, renderRules } from "./rules.js";
+import { isLargeCluster, JUMP_RULES, jumpRuleSpec, renderRules } from "./rules.js";
 import { parseIptablesSave, type SavedTables } from "./save.js";
 
 export interface IptablesProxierOptions extends ProxierOptions {
@@ -23,6 +23,8 @@ export class IptablesProxier extends ChangeTrackingProxier {
   /** kube-proxy's chains on the node after the last successful restore; undefined: a full sync is due. */
   private written: Record<Table, Set<string>> | undefined;
   private lastFullSync = Number.NEGATIVE_INFINITY;
+  /** The mode of the rules on the node (rules.ts, RenderInput.largeClusterMode). */
+  private largeClusterMode = false;
 
   constructor(private readonly opts: IptablesProxierOptions) {
     super(opts);
@@ -42,7 +44,9 @@ export class IptablesProxier extends ChangeTrackingProxier {
 
     // A full sync (the first, after a failure, and every sync period) reads the node and rewrites every chain; a
     // partial one trusts what the last restore wrote and rewrites only the changed services' chains.
-    const full = this.written === undefined || start - this.lastFullSync >= this.opts.syncPeriodMs;
+    // Entering or leaving large cluster mode changes every endpoint rule: a partial sync would leave a mix.
+    const largeClusterMode = isLargeCluster(this.serviceMap, this.endpointsMap);
+    const full = this.written === undefined || start - this.lastFullSync >= this.opts.syncPeriodMs || largeClusterMode !== this.largeClusterMode;
     let existing: SavedTables;
     if (full) {
       const saved = await this.exec(["iptables-save"]);
@@ -68,6 +72,7 @@ export class IptablesProxier extends ChangeTrackingProxier {
       nodePortAddresses: this.opts.nodePortAddresses,
       existing,
       changedServicePorts: full ? undefined : this.servicePortsOf(this.pendingServices),
+      largeClusterMode,
     });
     const restored = await this.exec(["iptables-restore", "--noflush"], rendered.text);
     if (restored.code !== 0) {
@@ -77,6 +82,7 @@ export class IptablesProxier extends ChangeTrackingProxier {
     }
     const done = clock.now();
     this.written = rendered.chains;
+    this.largeClusterMode = largeClusterMode;
     this.pendingServices.clear();
     if (full) this.lastFullSync = start;
     (full ? metrics.syncFullProxyRulesLatency : metrics.syncPartialProxyRulesLatency).observe((done - start) / 1000);
