@@ -1,5 +1,6 @@
 // The iptables proxier (Kubernetes' pkg/proxy/iptables Proxier): each sync applies the pending changes to the
-// service and endpoint maps, reads what is on the node (iptables-save), renders the whole ruleset (rules.ts) and
+// service and endpoint maps, reads what is on the node (iptables-save on the first sync and after a failure; the
+// built-in chains alone on the periodic full syncs; nothing on partial ones), renders the whole ruleset (rules.ts) and
 // loads it in one `iptables-restore --noflush`, then clears stale UDP conntrack entries and records the metrics.
 import { clearConntrack, staleUDPEntries, type ConntrackDeletion } from "../conntrack.js";
 import { ChangeTrackingProxier, type ProxierOptions } from "../proxier.js";
@@ -47,8 +48,14 @@ export class IptablesProxier extends ChangeTrackingProxier {
     // Entering or leaving large cluster mode changes every endpoint rule: a partial sync would leave a mix.
     const largeClusterMode = isLargeCluster(this.serviceMap, this.endpointsMap);
     const full = this.written === undefined || start - this.lastFullSync >= this.opts.syncPeriodMs || largeClusterMode !== this.largeClusterMode;
-    let existing: SavedTables;
-    if (full) {
+    // A periodic full sync after a successful one: our chains are known (this process wrote them), so only the
+    // built-in chains are read, to put back jumps someone removed: `iptables -S <chain>` lists one chain (ms),
+    // where iptables-save lists every rule on the node (seconds at 1,000 Services). Every chain of ours is still
+    // declared, so flushed and refilled. The first sync and any after a failure read the whole node.
+    let existing: SavedTables | undefined;
+    if (!full) existing = writtenTables(this.written!);
+    else if (this.written !== undefined) existing = await this.readBuiltinChains(this.written);
+    if (existing === undefined) {
       const saved = await this.exec(["iptables-save"]);
       if (saved.code !== 0) {
         this.fail("Failed to execute iptables-save", saved.stderr);
@@ -61,8 +68,6 @@ export class IptablesProxier extends ChangeTrackingProxier {
         const cleaned = await this.exec(["iptables-restore", "--noflush"], leftovers);
         if (cleaned.code !== 0) logger.warn({ stderr: cleaned.stderr.trim() }, "Failed to remove the userspace mode's rules");
       }
-    } else {
-      existing = writtenTables(this.written!);
     }
     const rendered = renderRules({
       services: this.serviceMap,
@@ -120,6 +125,25 @@ export class IptablesProxier extends ChangeTrackingProxier {
     this.written = undefined;
     this.opts.metrics.syncProxyRulesFailures.inc();
     this.opts.logger.error({ stderr: stderr.trim(), rules }, message);
+  }
+
+  /**
+   * What the node holds: our chains as written, and the built-in chains' rules as they are now (for the jumps);
+   * undefined when one could not be listed (then a full iptables-save is due).
+   */
+  private async readBuiltinChains(written: Record<Table, Set<string>>): Promise<SavedTables | undefined> {
+    const builtins = [...new Set(JUMP_RULES.map((j) => `${j.table} ${j.chain}`))].map((tc) => tc.split(" ") as [Table, string]);
+    const listed = await Promise.all(builtins.map(([table, chain]) => this.exec(["iptables", "-w", "-t", table, "-S", chain])));
+    if (listed.some((r) => r.code !== 0)) {
+      this.opts.logger.warn({ stderr: listed.map((r) => r.stderr.trim()).filter((e) => e !== "") }, "Failed to list the built-in chains; reading the whole node");
+      return undefined;
+    }
+    const tables: SavedTables = new Map();
+    for (const table of ["filter", "nat"] as const) tables.set(table, { chains: new Map([...written[table]].map((c) => [c, "-"])), rules: [] });
+    builtins.forEach(([table], i) => {
+      for (const line of listed[i]!.stdout.split("\n")) if (line.startsWith("-A ")) tables.get(table)!.rules.push(line.trimEnd());
+    });
+    return tables;
   }
 
   /** The service port names of the given Services. */
