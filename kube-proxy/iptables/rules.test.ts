@@ -273,3 +273,20 @@ describe("large cluster mode", () => {
     expect(isLargeCluster(services, new Map([["a", eps(500)], ["b", eps(501)]]))).toBe(true);
   });
 });
+
+describe("partial syncs count what they keep", () => {
+  it("counts and lists the same as a full render, for every kind of service port and mode", () => {
+    const sticky = svc("default", "sticky", "a", { clusterIP: "10.96.0.12", stickyMaxAgeSeconds: 600 });
+    const external = svc("default", "ext", "b", { clusterIP: "10.96.0.13", nodePort: 30080, externalIPs: ["192.0.2.10"] });
+    const plain = svc("default", "plain", "", { clusterIP: "10.96.0.14" });
+    const empty = svc("default", "empty", "", { clusterIP: "10.96.0.15" });
+    const eps = { "default/sticky:a": [ep("10.244.1.5"), ep("10.244.1.6")], "default/ext:b": [ep("10.244.1.7")], "default/plain": [ep("10.244.1.8"), ep("10.244.1.9"), ep("10.244.1.10")] };
+    for (const extra of [{}, { clusterCIDR: "10.244.0.0/16" }, { masqueradeAll: true }, { largeClusterMode: true }] as Partial<RenderInput>[]) {
+      const full = render([sticky, external, plain, empty], eps, extra);
+      const partial = render([sticky, external, plain, empty], eps, { ...extra, changedServicePorts: new Set(["default/plain"]) });
+      expect(partial.ruleCounts).toEqual(full.ruleCounts);
+      expect(partial.chains).toEqual(full.chains);
+      expect(partial.text.length).toBeLessThan(full.text.length);
+    }
+  });
+});
