@@ -3,6 +3,7 @@
 import { runApiServerBench } from "./apiserver.js";
 import { runCleanups } from "./cluster.js";
 import { runDnsBench } from "./dns.js";
+import { runProxyBench } from "./proxy.js";
 import { progress } from "./report.js";
 import { runNodeBench } from "./node.js";
 import { runSchedulerBench } from "./scheduler.js";
@@ -21,6 +22,10 @@ const BENCHES: Record<string, Bench> = {
   dns: {
     description: "kubelab-dns queries/s and p50/p99 latency from one client (Service A, search-path NXDOMAIN, forwarded, cached) vs a bare responder",
     run: runDnsBench,
+  },
+  proxy: {
+    description: "kube-proxy (iptables, throw-away netns): full sync of 1,000 Services × 10 endpoints vs iptables-restore alone (ratio), one incremental change, network programming latency p50/p99 under churn",
+    run: runProxyBench,
   },
   scheduler: {
     description: "pods/s binding 5,000 pending pods on 1,000 hollow nodes vs pod creates/s (ratio), scheduling latency, scheduler RSS, 1,000-replica Deployment → available",

@@ -137,3 +137,13 @@ describe("EndpointsChangeTracker", () => {
     expect(t.apply(map).lastChangeTriggerTimes).toEqual([]);
   });
 });
+
+describe("EndpointsChangeTracker start time", () => {
+  it("ignores trigger times from before kube-proxy started", () => {
+    const t = new EndpointsChangeTracker(Date.UTC(2024, 0, 1, 0, 0, 0, 500));
+    const map: EndpointsMap = new Map();
+    t.sliceUpdate(slice("a-1", "a", ["10.244.1.1"], { trigger: "2024-01-01T00:00:00Z" }), false);
+    t.sliceUpdate(slice("a-1", "a", ["10.244.1.2"], { trigger: "2024-01-01T00:00:01Z" }), false);
+    expect(t.apply(map).lastChangeTriggerTimes).toEqual([Date.UTC(2024, 0, 1, 0, 0, 1)]);
+  });
+});

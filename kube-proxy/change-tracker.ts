@@ -81,6 +81,12 @@ export class EndpointsChangeTracker {
   private readonly dirty = new Set<string>();
   private readonly triggerTimes = new Map<string, number[]>();
 
+  /**
+   * `startTime` (ms): trigger times before it are not recorded, as in Kubernetes: a change made before this
+   * kube-proxy started (the whole cluster, on its first list) is no measure of how fast it programs the network.
+   */
+  constructor(private readonly startTime = Number.NEGATIVE_INFINITY) {}
+
   /** Records a slice added or updated, or removed. Returns whether changes are pending. */
   sliceUpdate(slice: Readonly<EndpointSlice>, removed: boolean): boolean {
     const svc = serviceKeyOfSlice(slice);
@@ -94,7 +100,7 @@ export class EndpointsChangeTracker {
       if (!bySlice) this.slices.set(svc, (bySlice = new Map<string, Readonly<EndpointSlice>>()));
       bySlice.set(name, slice);
       const trigger = Date.parse(slice.metadata.annotations?.[LAST_CHANGE_TRIGGER_TIME_ANNOTATION] ?? "");
-      if (Number.isFinite(trigger)) this.triggerTimes.set(svc, [...(this.triggerTimes.get(svc) ?? []), trigger]);
+      if (Number.isFinite(trigger) && trigger > this.startTime) this.triggerTimes.set(svc, [...(this.triggerTimes.get(svc) ?? []), trigger]);
     }
     this.dirty.add(svc);
     return true;

@@ -37,11 +37,12 @@ export abstract class ChangeTrackingProxier implements Proxier {
   readonly serviceMap: ServicePortMap = new Map();
   readonly endpointsMap: EndpointsMap = new Map();
   protected readonly serviceChanges = new ServiceChangeTracker();
-  protected readonly endpointChanges = new EndpointsChangeTracker();
+  protected readonly endpointChanges: EndpointsChangeTracker;
   private readonly syncRunner: BoundedFrequencyRunner;
   private initialized = false;
 
   constructor(protected readonly base: ProxierOptions) {
+    this.endpointChanges = new EndpointsChangeTracker(base.clock.now());
     this.syncRunner = new BoundedFrequencyRunner({ fn: () => this.syncProxyRules(), minIntervalMs: base.minSyncPeriodMs, maxIntervalMs: base.syncPeriodMs, clock: base.clock });
   }
 

@@ -13,9 +13,15 @@ class FakeRunner implements CommandRunner {
   readonly calls: { argv: string[]; stdin?: string }[] = [];
   saveOutput = "";
   restoreCode = 0;
+  /** What `iptables -t <table> -S <chain>` prints, by "table chain"; a missing entry fails. */
+  listOutput: Record<string, string> | undefined = { "filter INPUT": "-P INPUT ACCEPT\n", "filter FORWARD": "-P FORWARD ACCEPT\n", "filter OUTPUT": "-P OUTPUT ACCEPT\n", "nat PREROUTING": "-P PREROUTING ACCEPT\n", "nat OUTPUT": "-P OUTPUT ACCEPT\n", "nat POSTROUTING": "-P POSTROUTING ACCEPT\n" };
   run(argv: readonly string[], stdin?: string): Promise<CommandResult> {
     this.calls.push({ argv: [...argv], ...(stdin !== undefined ? { stdin } : {}) });
     if (argv[0] === "iptables-save") return Promise.resolve({ code: 0, stdout: this.saveOutput, stderr: "" });
+    if (argv[0] === "iptables" && argv.includes("-S")) {
+      const listed = this.listOutput?.[`${argv[argv.indexOf("-t") + 1]} ${argv[argv.indexOf("-S") + 1]}`];
+      return Promise.resolve(listed === undefined ? { code: 1, stdout: "", stderr: "iptables: No chain/target/match by that name." } : { code: 0, stdout: listed, stderr: "" });
+    }
     if (argv[0] === "iptables-restore") return Promise.resolve({ code: this.restoreCode, stdout: "", stderr: this.restoreCode ? "iptables-restore: line 3 failed" : "" });
     return Promise.resolve({ code: 1, stdout: "", stderr: "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n" });
   }
@@ -38,7 +44,7 @@ function dnsSlice(ips: string[]): EndpointSlice {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
-    metadata: { name: "kube-dns-1", namespace: "kube-system", labels: { "kubernetes.io/service-name": "kube-dns" }, annotations: { "endpoints.kubernetes.io/last-change-trigger-time": new Date(Date.UTC(2024, 0, 1)).toISOString() } },
+    metadata: { name: "kube-dns-1", namespace: "kube-system", labels: { "kubernetes.io/service-name": "kube-dns" }, annotations: { "endpoints.kubernetes.io/last-change-trigger-time": new Date(Date.UTC(2024, 0, 1, 0, 0, 0, 1)).toISOString() } },
     addressType: "IPv4",
     ports: [{ name: "dns", port: 53, protocol: "UDP" }],
     endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
@@ -87,9 +93,20 @@ describe("IptablesProxier", () => {
     expect(runner.calls.filter((c) => c.argv[0] === "iptables-save")).toHaveLength(1);
     await clock.advance(30_000);
     expect(runner.restores()).toHaveLength(3);
-    // The periodic resync is full: it reads the node again and writes everything.
-    expect(runner.calls.filter((c) => c.argv[0] === "iptables-save")).toHaveLength(2);
+    // The periodic resync is full: it writes everything, and puts back the jumps the built-in chains lack (this
+    // fake node has none), reading only those chains, not the whole node.
+    expect(runner.calls.filter((c) => c.argv[0] === "iptables-save")).toHaveLength(1);
+    expect(runner.calls.filter((c) => c.argv[0] === "iptables").map((c) => c.argv.join(" "))).toContain("iptables -w -t nat -S PREROUTING");
     expect(runner.restores()[2]).toContain("-I PREROUTING");
+    expect(runner.restores()[2]).toContain(":KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]");
+    // A jump that is there is left alone; a built-in chain that cannot be listed means reading the whole node.
+    runner.listOutput!["nat PREROUTING"] = '-P PREROUTING ACCEPT\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n';
+    await clock.advance(30_000);
+    expect(runner.restores()[3]).not.toContain("-I PREROUTING");
+    expect(runner.restores()[3]).toContain("-I OUTPUT");
+    runner.listOutput = undefined;
+    await clock.advance(30_000);
+    expect(runner.calls.filter((c) => c.argv[0] === "iptables-save")).toHaveLength(2);
     await proxier.stop();
   });
 

@@ -1,11 +1,12 @@
 // The iptables proxier (Kubernetes' pkg/proxy/iptables Proxier): each sync applies the pending changes to the
-// service and endpoint maps, reads what is on the node (iptables-save), renders the whole ruleset (rules.ts) and
+// service and endpoint maps, reads what is on the node (iptables-save on the first sync and after a failure; the
+// built-in chains alone on the periodic full syncs; nothing on partial ones), renders the whole ruleset (rules.ts) and
 // loads it in one `iptables-restore --noflush`, then clears stale UDP conntrack entries and records the metrics.
 import { clearConntrack, staleUDPEntries, type ConntrackDeletion } from "../conntrack.js";
 import { ChangeTrackingProxier, type ProxierOptions } from "../proxier.js";
 import { isUserspaceChain, renderCleanup } from "./cleanup.js";
 import type { Table } from "./chains.js";
-import { JUMP_RULES, jumpRuleSpec, renderRules } from "./rules.js";
+import { isLargeCluster, JUMP_RULES, jumpRuleSpec, renderRules } from "./rules.js";
 import { parseIptablesSave, type SavedTables } from "./save.js";
 
 export interface IptablesProxierOptions extends ProxierOptions {
@@ -23,6 +24,8 @@ export class IptablesProxier extends ChangeTrackingProxier {
   /** kube-proxy's chains on the node after the last successful restore; undefined: a full sync is due. */
   private written: Record<Table, Set<string>> | undefined;
   private lastFullSync = Number.NEGATIVE_INFINITY;
+  /** The mode of the rules on the node (rules.ts, RenderInput.largeClusterMode). */
+  private largeClusterMode = false;
 
   constructor(private readonly opts: IptablesProxierOptions) {
     super(opts);
@@ -42,9 +45,17 @@ export class IptablesProxier extends ChangeTrackingProxier {
 
     // A full sync (the first, after a failure, and every sync period) reads the node and rewrites every chain; a
     // partial one trusts what the last restore wrote and rewrites only the changed services' chains.
-    const full = this.written === undefined || start - this.lastFullSync >= this.opts.syncPeriodMs;
-    let existing: SavedTables;
-    if (full) {
+    // Entering or leaving large cluster mode changes every endpoint rule: a partial sync would leave a mix.
+    const largeClusterMode = isLargeCluster(this.serviceMap, this.endpointsMap);
+    const full = this.written === undefined || start - this.lastFullSync >= this.opts.syncPeriodMs || largeClusterMode !== this.largeClusterMode;
+    // A periodic full sync after a successful one: our chains are known (this process wrote them), so only the
+    // built-in chains are read, to put back jumps someone removed: `iptables -S <chain>` lists one chain (ms),
+    // where iptables-save lists every rule on the node (seconds at 1,000 Services). Every chain of ours is still
+    // declared, so flushed and refilled. The first sync and any after a failure read the whole node.
+    let existing: SavedTables | undefined;
+    if (!full) existing = writtenTables(this.written!);
+    else if (this.written !== undefined) existing = await this.readBuiltinChains(this.written);
+    if (existing === undefined) {
       const saved = await this.exec(["iptables-save"]);
       if (saved.code !== 0) {
         this.fail("Failed to execute iptables-save", saved.stderr);
@@ -57,8 +68,6 @@ export class IptablesProxier extends ChangeTrackingProxier {
         const cleaned = await this.exec(["iptables-restore", "--noflush"], leftovers);
         if (cleaned.code !== 0) logger.warn({ stderr: cleaned.stderr.trim() }, "Failed to remove the userspace mode's rules");
       }
-    } else {
-      existing = writtenTables(this.written!);
     }
     const rendered = renderRules({
       services: this.serviceMap,
@@ -68,6 +77,7 @@ export class IptablesProxier extends ChangeTrackingProxier {
       nodePortAddresses: this.opts.nodePortAddresses,
       existing,
       changedServicePorts: full ? undefined : this.servicePortsOf(this.pendingServices),
+      largeClusterMode,
     });
     const restored = await this.exec(["iptables-restore", "--noflush"], rendered.text);
     if (restored.code !== 0) {
@@ -77,6 +87,7 @@ export class IptablesProxier extends ChangeTrackingProxier {
     }
     const done = clock.now();
     this.written = rendered.chains;
+    this.largeClusterMode = largeClusterMode;
     this.pendingServices.clear();
     if (full) this.lastFullSync = start;
     (full ? metrics.syncFullProxyRulesLatency : metrics.syncPartialProxyRulesLatency).observe((done - start) / 1000);
@@ -85,10 +96,20 @@ export class IptablesProxier extends ChangeTrackingProxier {
     metrics.syncProxyRulesLastTimestamp.set(done / 1000);
     metrics.iptablesRulesTotal.set({ table: "filter" }, rendered.ruleCounts.filter);
     metrics.iptablesRulesTotal.set({ table: "nat" }, rendered.ruleCounts.nat);
-    for (const t of this.pendingTriggerTimes) metrics.networkProgrammingLatency.observe(Math.max(0, done - t) / 1000);
+    const networkProgrammingMs = this.pendingTriggerTimes.map((t) => Math.max(0, done - t));
+    for (const ms of networkProgrammingMs) metrics.networkProgrammingLatency.observe(ms / 1000);
     this.pendingTriggerTimes = [];
     logger.debug(
-      { ms: done - start, full, services: this.serviceMap.size, updatedServices: services.updatedServices.size + endpoints.updatedServices.size, deletedChains: rendered.deletedChains, rules: rendered.ruleCounts },
+      {
+        ms: done - start,
+        full,
+        services: this.serviceMap.size,
+        updatedServices: services.updatedServices.size + endpoints.updatedServices.size,
+        deletedChains: rendered.deletedChains,
+        rules: rendered.ruleCounts,
+        // What the histogram got, unbucketed (the proxy bench reads its percentiles from here).
+        ...(networkProgrammingMs.length > 0 ? { networkProgrammingMs } : {}),
+      },
       "Synced iptables rules",
     );
 
@@ -104,6 +125,25 @@ export class IptablesProxier extends ChangeTrackingProxier {
     this.written = undefined;
     this.opts.metrics.syncProxyRulesFailures.inc();
     this.opts.logger.error({ stderr: stderr.trim(), rules }, message);
+  }
+
+  /**
+   * What the node holds: our chains as written, and the built-in chains' rules as they are now (for the jumps);
+   * undefined when one could not be listed (then a full iptables-save is due).
+   */
+  private async readBuiltinChains(written: Record<Table, Set<string>>): Promise<SavedTables | undefined> {
+    const builtins = [...new Set(JUMP_RULES.map((j) => `${j.table} ${j.chain}`))].map((tc) => tc.split(" ") as [Table, string]);
+    const listed = await Promise.all(builtins.map(([table, chain]) => this.exec(["iptables", "-w", "-t", table, "-S", chain])));
+    if (listed.some((r) => r.code !== 0)) {
+      this.opts.logger.warn({ stderr: listed.map((r) => r.stderr.trim()).filter((e) => e !== "") }, "Failed to list the built-in chains; reading the whole node");
+      return undefined;
+    }
+    const tables: SavedTables = new Map();
+    for (const table of ["filter", "nat"] as const) tables.set(table, { chains: new Map([...written[table]].map((c) => [c, "-"])), rules: [] });
+    builtins.forEach(([table], i) => {
+      for (const line of listed[i]!.stdout.split("\n")) if (line.startsWith("-A ")) tables.get(table)!.rules.push(line.trimEnd());
+    });
+    return tables;
   }
 
   /** The service port names of the given Services. */

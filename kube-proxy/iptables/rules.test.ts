@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EndpointInfo } from "../endpoints.js";
 import { servicePortNameString, type ServicePortInfo } from "../service-port.js";
 import { base32, servicePortChainName, servicePortEndpointChainName } from "./chains.js";
-import { probability, renderRules, type RenderInput } from "./rules.js";
+import { isLargeCluster, probability, renderRules, type RenderInput } from "./rules.js";
 import { parseIptablesSave } from "./save.js";
 
 function svc(ns: string, name: string, port: string, extra: Partial<ServicePortInfo> = {}): ServicePortInfo {
@@ -248,5 +248,45 @@ describe("renderRules", () => {
     // Kept chains are not stale.
     const existing = parseIptablesSave(`*nat\n:${svcChain} - [0:0]\nCOMMIT\n`);
     expect(render([web, other], eps, { existing, changedServicePorts: new Set(["default/api"]) }).deletedChains.nat).toEqual([]);
+  });
+});
+
+describe("large cluster mode", () => {
+  const name = "default/web:http";
+  const web = svc("default", "web", "http");
+
+  it("drops the per-endpoint comments, keeps the per-service ones (Kubernetes' large cluster mode)", () => {
+    const { text } = render([web], { [name]: [ep("10.244.1.5"), ep("10.244.1.6")] }, { largeClusterMode: true });
+    const nat = table(text, "nat");
+    const svcChain = servicePortChainName(name, "TCP");
+    const sep = servicePortEndpointChainName(name, "TCP", "10.244.1.5:8080");
+    expect(rulesOf(nat, "KUBE-SERVICES")[0]).toContain(`--comment "${name} cluster IP"`);
+    expect(rulesOf(nat, svcChain)).toEqual([`-A ${svcChain} -m statistic --mode random --probability 0.5000000000 -j ${sep}`, `-A ${svcChain} -j ${servicePortEndpointChainName(name, "TCP", "10.244.1.6:8080")}`]);
+    expect(rulesOf(nat, sep)).toEqual([`-A ${sep} -s 10.244.1.5/32 -j KUBE-MARK-MASQ`, `-A ${sep} -m tcp -p tcp -j DNAT --to-destination 10.244.1.5:8080`]);
+  });
+
+  it("starts above 1,000 endpoints of known services in all", () => {
+    const services = new Map([["a", web], ["b", web]]);
+    const eps = (n: number): EndpointInfo[] => Array.from({ length: n }, (_, i) => ep(`10.244.${i >> 8}.${i & 255}`));
+    expect(isLargeCluster(services, new Map([["a", eps(500)], ["b", eps(500)]]))).toBe(false);
+    expect(isLargeCluster(services, new Map([["a", eps(500)], ["b", eps(500)], ["c", eps(5000)]]))).toBe(false);
+    expect(isLargeCluster(services, new Map([["a", eps(500)], ["b", eps(501)]]))).toBe(true);
+  });
+});
+
+describe("partial syncs count what they keep", () => {
+  it("counts and lists the same as a full render, for every kind of service port and mode", () => {
+    const sticky = svc("default", "sticky", "a", { clusterIP: "10.96.0.12", stickyMaxAgeSeconds: 600 });
+    const external = svc("default", "ext", "b", { clusterIP: "10.96.0.13", nodePort: 30080, externalIPs: ["192.0.2.10"] });
+    const plain = svc("default", "plain", "", { clusterIP: "10.96.0.14" });
+    const empty = svc("default", "empty", "", { clusterIP: "10.96.0.15" });
+    const eps = { "default/sticky:a": [ep("10.244.1.5"), ep("10.244.1.6")], "default/ext:b": [ep("10.244.1.7")], "default/plain": [ep("10.244.1.8"), ep("10.244.1.9"), ep("10.244.1.10")] };
+    for (const extra of [{}, { clusterCIDR: "10.244.0.0/16" }, { masqueradeAll: true }, { largeClusterMode: true }] as Partial<RenderInput>[]) {
+      const full = render([sticky, external, plain, empty], eps, extra);
+      const partial = render([sticky, external, plain, empty], eps, { ...extra, changedServicePorts: new Set(["default/plain"]) });
+      expect(partial.ruleCounts).toEqual(full.ruleCounts);
+      expect(partial.chains).toEqual(full.chains);
+      expect(partial.text.length).toBeLessThan(full.text.length);
+    }
   });
 });

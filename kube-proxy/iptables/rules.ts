@@ -53,6 +53,22 @@ export interface RenderInput {
    * Undefined: a full sync, every chain written.
    */
   changedServicePorts?: ReadonlySet<string> | undefined;
+  /**
+   * Kubernetes' large cluster mode (isLargeCluster): the per-endpoint rules (KUBE-SVC → KUBE-SEP jumps, KUBE-SEP
+   * rules) go without their comments, which are most of the ruleset's bytes and of iptables-restore's and
+   * iptables-save's time. The per-service rules keep theirs.
+   */
+  largeClusterMode?: boolean;
+}
+
+/** Kubernetes' largeClusterEndpointsThreshold: above this many endpoints, large cluster mode. */
+export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
+
+/** Whether `endpoints` (all of them, as Kubernetes counts) call for large cluster mode. */
+export function isLargeCluster(services: ReadonlyMap<string, unknown>, endpoints: ReadonlyMap<string, readonly unknown[]>): boolean {
+  let total = 0;
+  for (const name of services.keys()) total += endpoints.get(name)?.length ?? 0;
+  return total > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
 }
 
 export interface RenderedRules {
@@ -222,27 +238,40 @@ function renderServicePort(svc: ServicePortInfo, endpoints: readonly EndpointInf
     nat.add(extChain, `-j ${svcChain}`);
   }
 
+  const sepChains = endpoints.map((ep) => servicePortEndpointChainName(name, svc.protocol, endpointString(ep)));
+  if (!write) {
+    // Kept chains (a partial sync's unchanged service): on the node already; only declared as kept and counted,
+    // without building the strings of rules that would not be written (most of a partial sync's render time).
+    for (const sep of sepChains) nat.chain(sep, false);
+    const masq = input.masqueradeAll || input.clusterCIDR ? 1 : 0;
+    const perEndpoint = (svc.stickyMaxAgeSeconds !== undefined ? 2 : 1) + 2;
+    nat.count += masq + endpoints.length * perEndpoint;
+    return;
+  }
+
   if (input.masqueradeAll) nat.add(svcChain, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `-j ${KUBE_MARK_MASQ}`);
   else if (input.clusterCIDR) nat.add(svcChain, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `! -s ${input.clusterCIDR}`, `-j ${KUBE_MARK_MASQ}`);
 
-  const sepChains = endpoints.map((ep) => servicePortEndpointChainName(name, svc.protocol, endpointString(ep)));
+  const large = input.largeClusterMode === true;
+  const endpointComment = (ep: EndpointInfo): string | undefined => (large ? undefined : comment(`${name} -> ${endpointString(ep)}`));
+  const sepComment = large ? undefined : comment(name);
   if (svc.stickyMaxAgeSeconds !== undefined) {
     // A client seen recently goes back to the endpoint it was sent to (each SEP chain records its clients).
     endpoints.forEach((ep, i) => {
-      nat.add(svcChain, comment(`${name} -> ${endpointString(ep)}`), `-m recent --name ${sepChains[i]} --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap`, `-j ${sepChains[i]}`);
+      nat.add(svcChain, endpointComment(ep), `-m recent --name ${sepChains[i]} --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap`, `-j ${sepChains[i]}`);
     });
   }
   endpoints.forEach((ep, i) => {
     const remaining = endpoints.length - i;
-    nat.add(svcChain, comment(`${name} -> ${endpointString(ep)}`), remaining > 1 ? `-m statistic --mode random --probability ${probability(remaining)}` : undefined, `-j ${sepChains[i]}`);
+    nat.add(svcChain, endpointComment(ep), remaining > 1 ? `-m statistic --mode random --probability ${probability(remaining)}` : undefined, `-j ${sepChains[i]}`);
   });
 
   endpoints.forEach((ep, i) => {
     const sep = sepChains[i]!;
     nat.chain(sep, write);
     // Hairpin: a pod reaching itself through the Service must see the node as the source, or it answers itself.
-    nat.add(sep, comment(name), `-s ${ep.ip}/32`, `-j ${KUBE_MARK_MASQ}`);
-    nat.add(sep, comment(name), svc.stickyMaxAgeSeconds !== undefined ? `-m recent --name ${sep} --set` : undefined, proto, `-j DNAT --to-destination ${endpointString(ep)}`);
+    nat.add(sep, sepComment, `-s ${ep.ip}/32`, `-j ${KUBE_MARK_MASQ}`);
+    nat.add(sep, sepComment, svc.stickyMaxAgeSeconds !== undefined ? `-m recent --name ${sep} --set` : undefined, proto, `-j DNAT --to-destination ${endpointString(ep)}`);
   });
 }
 

@@ -45,6 +45,21 @@ describe("EndpointsController", () => {
     expect(subset.addresses![0]).toEqual({ ip: "10.244.0.9", nodeName: "n1", targetRef: { kind: "Pod", namespace: "default", name: "a", uid: pod.metadata.uid } });
   });
 
+  it("stamps the Endpoints with the last-change-trigger-time: the Service's creation, then the pod readiness change", async () => {
+    const svc = newService("web", { selector: { app: "web" } });
+    svc.metadata.creationTimestamp = "2026-01-01T00:00:00Z";
+    const { fake, controller } = setup(svc, readyPod("a", "10.244.0.9"));
+    await controller.sync("default/web");
+    const annotation = (): string | undefined => fake.object<Endpoints>(ENDPOINTS, "default", "web")!.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"];
+    expect(annotation()).toBe("2026-01-01T00:00:00Z");
+    const a = fake.object<Pod>(PODS, "default", "a")!;
+    a.status!.conditions = [{ type: "Ready", status: "False", lastTransitionTime: "2026-01-01T00:01:02Z" }];
+    fake.seed(a);
+    await drainQueue(controller.queue, (key) => controller.sync(key));
+    await controller.sync("default/web");
+    expect(annotation()).toBe("2026-01-01T00:01:02Z");
+  });
+
   it("writes nothing when the endpoints are already right", async () => {
     const { fake, controller } = setup(newService("web", { selector: { app: "web" } }), readyPod("a", "10.244.0.9"));
     await controller.sync("default/web");

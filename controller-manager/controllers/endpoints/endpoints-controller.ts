@@ -12,6 +12,7 @@
 //     written only when its subsets or labels differ.
 //   - Services without a selector are never touched: their Endpoints belong to someone else (the apiserver's
 //     `default/kubernetes`, or a user). When a Service is gone its Endpoints are deleted, except default/kubernetes.
+//   - Created and updated Endpoints carry endpoints.kubernetes.io/last-change-trigger-time (TriggerTimeTracker).
 //   - Level-based: every event only enqueues a service key; sync(key) recomputes from the caches.
 import { errorMessage, isNotFound } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
@@ -37,6 +38,7 @@ import {
   shouldPodBeInEndpoints,
   splitKey,
 } from "./pod-endpoints.js";
+import { LAST_CHANGE_TRIGGER_TIME_ANNOTATION, TriggerTimeTracker, withTriggerTime } from "./trigger-time-tracker.js";
 
 export const NAME = "endpoints";
 /** source.component of its events, as in Kubernetes. */
@@ -74,6 +76,7 @@ export class EndpointsController implements Controller {
   private readonly endpoints: Informer<Endpoints>;
   private readonly workers: number;
   private readonly logger: Logger;
+  private readonly triggerTimes = new TriggerTimeTracker();
 
   constructor(opts: EndpointsControllerOptions) {
     this.workers = opts.workers ?? 5;
@@ -131,6 +134,7 @@ export class EndpointsController implements Controller {
     const svc = this.services.lister.get(key);
     const current = this.endpoints.lister.get(key);
     if (!svc) {
+      this.triggerTimes.forget(key);
       if (!current || key === APISERVER_ENDPOINTS) return;
       try {
         await this.client.delete(ENDPOINTS, namespace, name, { preconditions: { uid: current.metadata.uid ?? "" } });
@@ -142,12 +146,15 @@ export class EndpointsController implements Controller {
     }
     if (!hasSelector(svc)) return;
 
-    const subsets = desiredSubsets(svc, podsForService(svc, this.pods.lister));
+    const pods = podsForService(svc, this.pods.lister);
+    const triggerTime = this.triggerTimes.compute(key, svc, pods);
+    const subsets = desiredSubsets(svc, pods);
     const labels = desiredLabels(svc);
     if (current && sameJson(canonicalSubsets(current.subsets ?? []), subsets) && sameJson(current.metadata.labels ?? {}, labels)) return;
 
     if (!current) {
-      const ep: Endpoints = { apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace, labels }, subsets };
+      const annotations = withTriggerTime(undefined, triggerTime);
+      const ep: Endpoints = { apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace, labels, ...(annotations ? { annotations } : {}) }, subsets };
       await this.client.create(ENDPOINTS, namespace, ep);
       this.logger.debug({ key }, "Created endpoints");
       return;
@@ -155,6 +162,11 @@ export class EndpointsController implements Controller {
     // The PUT carries the cached resourceVersion: a stale cache gives a 409 and a retry, never a lost update.
     const next = structuredClone(current) as Endpoints;
     next.metadata.labels = labels;
+    // No trigger time: the annotation goes, so that it never tells of an older change than this write reflects.
+    const { [LAST_CHANGE_TRIGGER_TIME_ANNOTATION]: _previous, ...otherAnnotations } = next.metadata.annotations ?? {};
+    const annotations = withTriggerTime(otherAnnotations, triggerTime);
+    if (annotations && Object.keys(annotations).length > 0) next.metadata.annotations = annotations;
+    else delete next.metadata.annotations;
     next.subsets = subsets;
     await this.client.update(ENDPOINTS, namespace, next);
     this.logger.debug({ key }, "Updated endpoints");

@@ -84,6 +84,19 @@ describe("EndpointSliceController", () => {
     expect(conds).toEqual({ "10.0.0.1": { ready: false, serving: false, terminating: false }, "10.0.0.2": { ready: false, serving: true, terminating: true } });
   });
 
+  it("stamps written slices with the last-change-trigger-time: the Service's creation, then the pod readiness change", async () => {
+    const svc = newService("web");
+    svc.metadata.creationTimestamp = "2026-01-01T00:00:00Z";
+    const { fake, controller, slices } = setup([svc, pod("a", "10.0.0.1"), pod("b", "10.0.0.2")]);
+    await controller.sync("default/web");
+    expect(slices()[0]!.metadata.annotations).toEqual({ "endpoints.kubernetes.io/last-change-trigger-time": "2026-01-01T00:00:00Z" });
+    const a = fake.object<Pod>(PODS, "default", "a")!;
+    a.status!.conditions = [{ type: "Ready", status: "False", lastTransitionTime: "2026-01-01T00:01:02Z" }];
+    fake.seed(a);
+    await sync(controller);
+    expect(slices()[0]!.metadata.annotations).toEqual({ "endpoints.kubernetes.io/last-change-trigger-time": "2026-01-01T00:01:02Z" });
+  });
+
   it("keeps one slice per distinct port mapping of a named target port", async () => {
     const svc = newService("web", { ports: [{ name: "http", port: 80, targetPort: "web", protocol: "TCP" }] });
     const withPort = (name: string, ip: string, containerPort: number): Pod => {

@@ -11,6 +11,7 @@
 //     slices per distinct port mapping, at most maxEndpointsPerSlice (100) endpoints each. Existing slices are
 //     updated in place (endpoints stay in the slice they are in), new endpoints fill slices with room first, empty
 //     and stale slices are deleted; creates go before updates before deletes, so consumers never see a gap.
+//   - Created and updated slices carry endpoints.kubernetes.io/last-change-trigger-time (TriggerTimeTracker).
 //   - A service with no endpoints keeps one empty placeholder slice, like Kubernetes.
 //   - Only slices carrying our managed-by label are ever touched, so the apiserver's own `kubernetes` slice and
 //     user-made slices stay alone. Services without a selector (or ExternalName) lose the slices we made.
@@ -42,6 +43,7 @@ import {
   splitKey,
   wantsEndpoints,
 } from "../endpoints/pod-endpoints.js";
+import { TriggerTimeTracker, withTriggerTime } from "../endpoints/trigger-time-tracker.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "endpointslice";
@@ -135,6 +137,7 @@ export class EndpointSliceController implements Controller {
   readonly name = NAME;
   readonly queue: RateLimitingQueue;
   readonly tracker = new EndpointSliceTracker();
+  private readonly triggerTimes = new TriggerTimeTracker();
   private readonly client: EndpointSliceClient;
   private readonly services: Informer<Service>;
   private readonly pods: Informer<Pod>;
@@ -210,13 +213,23 @@ export class EndpointSliceController implements Controller {
     if (!svc || !wantsEndpoints(svc)) {
       // Gone (the garbage collector would get there too, through the owner reference) or no longer selecting.
       for (const slice of existing) await this.deleteSlice(key, slice);
-      if (!svc) this.tracker.forget(key);
+      if (!svc) {
+        this.tracker.forget(key);
+        this.triggerTimes.forget(key);
+      }
       return;
     }
     this.tracker.check(key, (sliceName) => this.slices.lister.getByName(namespace, sliceName));
 
-    const desired = desiredEndpointsByPorts(svc, podsForService(svc, this.pods.lister));
+    const pods = podsForService(svc, this.pods.lister);
+    const triggerTime = this.triggerTimes.compute(key, svc, pods);
+    const desired = desiredEndpointsByPorts(svc, pods);
     const plan = planSlices(svc, existing, desired, this.maxPerSlice);
+    // Only what is written carries the change's time (kube-proxy measures network programming latency from it).
+    for (const slice of [...plan.create, ...plan.update]) {
+      const annotations = withTriggerTime(slice.metadata.annotations, triggerTime);
+      if (annotations) slice.metadata.annotations = annotations;
+    }
     for (const slice of plan.create) {
       const created = await this.client.create<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
       this.tracker.wrote(key, created);
