@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { hostname, networkInterfaces, totalmem } from "node:os";
 import { join } from "node:path";
-import { isNotFound } from "../api/errors.js";
 import { RESOURCES } from "../api/resources.js";
 import type { ConfigMap, Node, Pod, Secret, Service } from "../api/types/index.js";
 import { runComponent } from "../client/component.js";
@@ -28,6 +27,7 @@ import { StaticPodSource } from "./pods/static-pods.js";
 import { ProberManager } from "./prober/prober-manager.js";
 import { startKubeletServer, type KubeletServer } from "./server/server.js";
 import { VolumeManager } from "./volumes/volume-manager.js";
+import { cachedGetter } from "./object-getter.js";
 
 const resource = (name: string) => RESOURCES.find((r) => r.group === "" && r.resource === name)!;
 const PODS = resource("pods");
@@ -36,8 +36,6 @@ const SERVICES = resource("services");
 const CONFIGMAPS = resource("configmaps");
 const SECRETS = resource("secrets");
 
-/** How long a ConfigMap or Secret read for a container's environment or volume is reused. */
-const OBJECT_CACHE_TTL_MS = 2000;
 
 export interface RunKubeletOptions {
   registry: Registry;
@@ -250,25 +248,6 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
   });
 }
 
-/** A GET of a namespaced object, reused for a short while; undefined when it does not exist. */
-function cachedGetter<T extends ConfigMap | Secret>(client: RestClient, info: (typeof RESOURCES)[number], clock: Clock): (namespace: string, name: string) => Promise<Readonly<T> | undefined> {
-  const cache = new Map<string, { at: number; value: Readonly<T> | undefined }>();
-  return async (namespace, name) => {
-    const key = `${namespace}/${name}`;
-    const hit = cache.get(key);
-    if (hit && clock.now() - hit.at < OBJECT_CACHE_TTL_MS) return hit.value;
-    let value: Readonly<T> | undefined;
-    try {
-      value = await client.get<T>(info, namespace, name);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      value = undefined;
-    }
-    if (cache.size > 1000) cache.clear();
-    cache.set(key, { at: clock.now(), value });
-    return value;
-  };
-}
 
 function readText(path: string): string {
   try {

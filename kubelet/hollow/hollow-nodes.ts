@@ -14,7 +14,6 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { isNotFound } from "../../api/errors.js";
 import { parseQuantity, quantityValue } from "../../api/quantity.js";
 import { RESOURCES } from "../../api/resources.js";
 import type { ConfigMap, Container, Node, Pod, Secret } from "../../api/types/index.js";
@@ -30,6 +29,7 @@ import { PodManager } from "../pods/pod-manager.js";
 import { instrumentedRuntime } from "../pods/runtime.js";
 import { ProberManager } from "../prober/prober-manager.js";
 import { VolumeManager } from "../volumes/volume-manager.js";
+import { cachedGetter } from "../object-getter.js";
 import type { HollowNodesConfig } from "./options.js";
 import { HollowRuntime, UNREADY_PROBE_COMMAND } from "./runtime.js";
 
@@ -46,7 +46,6 @@ export const UNREADY_ANNOTATION = "kubelab.io/hollow-unready";
 const RELIST_PERIOD_MS = 10_000;
 const KUBELET_PORT = 10250;
 const CLUSTER_DNS = { servers: ["10.96.0.10"], domain: "cluster.local", hostResolvConf: "" };
-const OBJECT_CACHE_TTL_MS = 2000;
 
 type Steering = "fail" | "unready" | undefined;
 
@@ -365,22 +364,3 @@ function processExists(pid: number): boolean {
   }
 }
 
-/** A GET of a namespaced object, reused for a short while; undefined when it does not exist. */
-function cachedGetter<T extends ConfigMap | Secret>(client: RestClient, info: (typeof RESOURCES)[number], clock: Clock): (namespace: string, name: string) => Promise<Readonly<T> | undefined> {
-  const cache = new Map<string, { at: number; value: Readonly<T> | undefined }>();
-  return async (namespace, name) => {
-    const key = `${namespace}/${name}`;
-    const hit = cache.get(key);
-    if (hit && clock.now() - hit.at < OBJECT_CACHE_TTL_MS) return hit.value;
-    let value: Readonly<T> | undefined;
-    try {
-      value = await client.get<T>(info, namespace, name);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      value = undefined;
-    }
-    if (cache.size > 1000) cache.clear();
-    cache.set(key, { at: clock.now(), value });
-    return value;
-  };
-}
