@@ -5,7 +5,7 @@
 // and logs through conmon; a container that exits 1 is restarted and goes CrashLoopBackOff; a container over its
 // memory limit is OOMKilled; a restartPolicy Never pod fails with its exit code and termination message (or its
 // log's tail). Everything (processes, containers, namespaces, mounts, cgroups, files) is removed in afterAll, also
-// when a test failed. The NodeStatusManager placeholder does not register the Node yet, so this test creates it.
+// when a test failed. The test creates the Node first (with its podCIDR), so the kubelet adopts it.
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";

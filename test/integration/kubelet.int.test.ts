@@ -3,7 +3,7 @@
 // podCIDR and Kubernetes' status; an unchanged status costs no write; a restarted kubelet adopts the running
 // containers; an unknown image goes ErrImagePull → ImagePullBackOff; a deleted pod is stopped and deleted for good; a
 // static pod from --pod-manifest-path runs and shows through a mirror pod that comes back when deleted.
-// The NodeStatusManager placeholder does not register the Node yet, so this test creates it (with its podCIDR).
+// The test creates the Node first (with its podCIDR, as IPAM would set it), so the kubelet adopts it.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
