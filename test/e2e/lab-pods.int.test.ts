@@ -317,6 +317,30 @@ spec:
     }
   });
 
+  it("attaches to a running container's stdin and stdout with kubectl attach -i", async () => {
+    await applyManifest(podManifest("attached", `  containers:
+  - name: app
+    image: busybox
+    command: ["cat"]
+    stdin: true
+`));
+    await waitPod("attached", "Running", running);
+    const attach = spawn("kubectl", ["--kubeconfig", lab.kubeconfig, "--cache-dir", join(lab.home, "kubectl-cache"), "attach", "-i", "attached"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    attach.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    try {
+      // What is typed reaches cat's stdin; cat's echo comes back on the attached stdout.
+      await waitFor("the echo through attach", () => {
+        attach.stdin.write("hello through attach\n");
+        return out.includes("hello through attach") || undefined;
+      }, 15_000, 500);
+    } finally {
+      attach.kill();
+    }
+    // Detaching leaves the container running.
+    expect(container(await getPod("attached"))).toMatchObject({ restartCount: 0, ready: true });
+  });
+
   it("runs bash in a pod through a terminal with kubectl exec -ti", async () => {
     const [pod] = await pods("app=kubernetes-bootcamp");
     const name = pod?.metadata.name ?? "";
