@@ -13,6 +13,7 @@ import { isCriError } from "../../client/cri/errors.js";
 import { imageSpec } from "../../client/cri/types.js";
 import { removeDir } from "../../lab/process/owner.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
+import { containerdConfig } from "../support/containerd.js";
 import { testProcesses } from "../support/processes.js";
 
 function containerdPath(): string | undefined {
@@ -28,29 +29,6 @@ const IS_ROOT = process.getuid?.() === 0;
 const SKIP_REASON = CONTAINERD === undefined ? "containerd is not installed (scripts/setup.sh installs it)" : IS_ROOT ? undefined : "containerd needs root";
 if (SKIP_REASON !== undefined) console.log(`skipping the containerd CRI test: ${SKIP_REASON}`);
 
-function containerdConfig(dir: string): string {
-  return [
-    "version = 2",
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    "[grpc]",
-    `  address = "${dir}/containerd.sock"`,
-    "[ttrpc]",
-    `  address = "${dir}/containerd.sock.ttrpc"`,
-    "[debug]",
-    '  address = ""',
-    "[metrics]",
-    '  address = ""',
-    '[plugins."io.containerd.internal.v1.opt"]',
-    `  path = "${dir}/opt"`,
-    '[plugins."io.containerd.grpc.v1.cri"]',
-    '  sandbox_image = "registry.k8s.io/pause:3.10"',
-    '  [plugins."io.containerd.grpc.v1.cri".cni]',
-    '    bin_dir = "/usr/lib/cni"',
-    `    conf_dir = "${dir}/net.d"`,
-    "",
-  ].join("\n");
-}
 
 describe.skipIf(SKIP_REASON !== undefined)("the CRI client against Debian's containerd", () => {
   let dir: string;

@@ -24,6 +24,7 @@ import { removeDir } from "../../lab/process/owner.js";
 import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { containerdConfig } from "../support/containerd.js";
 import { kubeletTestComponent } from "../support/kubelet.js";
 import { testProcesses } from "../support/processes.js";
 import { deleteRuncContainers, leftovers, mountsUnder, netnsNames, processesMentioning, removeCgroups } from "../support/runtime-host.js";
@@ -41,39 +42,6 @@ const POD_CIDR = "10.244.250.0/24";
 const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
 const NETNS_DIR = "/var/run/netns";
 
-// restrict_oom_score_adj: containerd gives sandboxes oom_score_adj -998, which needs CAP_SYS_RESOURCE; where the
-// test runs without it (a container), runc init fails with "failed to update /proc/self/oom_score_adj: Permission
-// denied" ("can't get final child's PID from pipe: EOF"), so scores are kept no lower than containerd's own.
-// runtimes.runc: setting its options replaces the default entry, so its runtime_type is named again.
-function containerdConfig(dir: string): string {
-  return [
-    "version = 2",
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    "[grpc]",
-    `  address = "${dir}/containerd.sock"`,
-    "[ttrpc]",
-    `  address = "${dir}/containerd.sock.ttrpc"`,
-    "[debug]",
-    '  address = ""',
-    "[metrics]",
-    '  address = ""',
-    '[plugins."io.containerd.internal.v1.opt"]',
-    `  path = "${dir}/opt"`,
-    '[plugins."io.containerd.grpc.v1.cri"]',
-    `  sandbox_image = "${PAUSE_IMAGE}"`,
-    "  restrict_oom_score_adj = true",
-    '  [plugins."io.containerd.grpc.v1.cri".cni]',
-    '    bin_dir = "/usr/lib/cni"',
-    `    conf_dir = "${dir}/net.d"`,
-    '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
-    '    runtime_type = "io.containerd.runc.v2"',
-    '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
-    `    BinaryName = "${RUNC}"`,
-    `    Root = "${dir}/runc"`,
-    "",
-  ].join("\n");
-}
 
 function cniConfig(dir: string, network: string): string {
   return JSON.stringify({
@@ -106,7 +74,7 @@ describe.skipIf(SKIP_REASON !== undefined)("kubelet over Debian's containerd (CR
   beforeAll(async () => {
     dir = testProcesses.tempDir("kubelab-ctrd-", tmpdir());
     mkdirSync(join(dir, "net.d"));
-    writeFileSync(join(dir, "config.toml"), containerdConfig(dir));
+    writeFileSync(join(dir, "config.toml"), containerdConfig(dir, { sandboxImage: PAUSE_IMAGE, restrictOomScoreAdj: true, runc: { binary: RUNC, root: `${dir}/runc` } }));
     writeFileSync(join(dir, "net.d", "10-kubelab-ctrd.conflist"), cniConfig(dir, network));
     cluster = await startTestCluster();
     client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
