@@ -142,6 +142,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
   resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
   // events.k8s.io/v1: the same stored events as core/v1, seen through the newer schema.
   resource("events.k8s.io", "v1", "Event", "events", { shortNames: ["ev"], storageResource: "events" }),
+  // MARK api-a resources (batch, autoscaling, policy, networking, scheduling, node, storage, admissionregistration, apps controllerrevisions)
+
+  // MARK api-b resources (core extras, rbac, certificates, authentication, authorization)
+
+  // MARK top resources (apiregistration.k8s.io)
+
 ];
 
 /** Group versions in the order discovery lists them ("" is the legacy core group under /api). */
@@ -151,6 +157,12 @@ export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   { group: "coordination.k8s.io", version: "v1" },
   { group: "discovery.k8s.io", version: "v1" },
   { group: "events.k8s.io", version: "v1" },
+  // MARK api-a group versions
+
+  // MARK api-b group versions
+
+  // MARK top group versions
+
 ];
 
 export function apiVersionOf(info: Pick<ResourceInfo, "group" | "version">): string {

@@ -19,6 +19,12 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   ...CONFIG_RESOURCES,
   ...WORKLOAD_RESOURCES,
   ...LEASE_RESOURCES,
+  // MARK api-a kinds
+
+  // MARK api-b kinds
+
+  // MARK top kinds
+
 ];
 
 /** The definition serving `group`/`resource`; undefined when no module serves it. */

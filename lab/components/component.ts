@@ -4,7 +4,7 @@
 // running process, so tests, benchmarks and `kubelab up` all launch components the same way.
 
 /** Every kind of process kubelab launches. kube-proxy joins here. */
-export type ComponentKind = "etcd" | "kube-apiserver" | "kube-scheduler" | "kube-controller-manager" | "hollow-nodes" | "container-runtime" | "kubelet" | "kube-proxy" | "cluster-dns" | "kube-state-metrics";
+export type ComponentKind = "etcd" | "kube-apiserver" | "kube-scheduler" | "kube-controller-manager" | "hollow-nodes" | "container-runtime" | "kubelet" | "kube-proxy" | "cluster-dns" | "kube-state-metrics" | "metrics-server" | "kubelab-ui" | "prometheus";
 
 /** What is executed: a native binary (found on PATH unless absolute), or a Node entry point run by this Node. */
 export type Program = { kind: "binary"; path: string } | { kind: "node"; entry: string };

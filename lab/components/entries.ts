@@ -25,6 +25,9 @@ export const DIST_ENTRIES = {
   kubelet: "KUBELAB_KUBELET_MAIN",
   "kube-proxy": "KUBELAB_KUBE_PROXY_MAIN",
   "cluster-dns": "KUBELAB_CLUSTER_DNS_MAIN",
+  "kube-state-metrics": "KUBELAB_KUBE_STATE_METRICS_MAIN",
+  "metrics-server": "KUBELAB_METRICS_SERVER_MAIN",
+  "live-view": "KUBELAB_UI_MAIN",
   /** Hollow nodes: N kubelets over a fake runtime in one process (`kubelab hollow-nodes`). */
   "kubelet/hollow": "KUBELAB_HOLLOW_NODES_MAIN",
 } as const;
