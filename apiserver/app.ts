@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
 import { BootstrapController } from "./bootstrap.js";
-import { createApiServerMetrics } from "./metrics.js";
+import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
 import { createKubeletProxy } from "./kubelet-proxy.js";
@@ -45,6 +45,8 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds,
     defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds,
   });
+
+  registerStorageObjects(promRegistry, () => [...registry.caches].map(([prefix, cache]) => [prefix.slice(options.etcdPrefix.length + 1, -1), cache.objectCount] as const));
 
   const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
   let bootstrapped = false;

@@ -5,9 +5,26 @@ export interface ApiServerMetrics {
   requests: Counter<"verb" | "group" | "version" | "resource" | "subresource" | "scope" | "component" | "code">;
   requestDuration: Histogram<"verb" | "group" | "version" | "resource" | "subresource" | "scope" | "component">;
   inflight: Gauge<"request_kind">;
+  longRunning: Gauge<"verb" | "group" | "version" | "resource" | "subresource" | "scope" | "component">;
   etcdRequestDuration: Histogram<"operation" | "type">;
   registeredWatchers: Gauge<"group" | "version" | "kind">;
   watchEvents: Counter<"group" | "version" | "kind">;
+}
+
+/**
+ * apiserver_storage_objects{resource}: the objects of each resource, read from the watch caches on every scrape
+ * (Kubernetes counts etcd keys periodically; the cache holds the same set). `objectCounts` gives resource → count.
+ */
+export function registerStorageObjects(registry: Registry, objectCounts: () => Iterable<readonly [resource: string, count: number]>): void {
+  gauge(registry, {
+    name: "apiserver_storage_objects",
+    help: "Number of stored objects at the time of last check split by kind.",
+    labelNames: ["resource"],
+    collect() {
+      this.reset();
+      for (const [resource, count] of objectCounts()) this.set({ resource }, count);
+    },
+  });
 }
 
 export function createApiServerMetrics(registry: Registry): ApiServerMetrics {
@@ -27,6 +44,11 @@ export function createApiServerMetrics(registry: Registry): ApiServerMetrics {
       name: "apiserver_current_inflight_requests",
       help: "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
       labelNames: ["request_kind"],
+    }),
+    longRunning: gauge(registry, {
+      name: "apiserver_longrunning_requests",
+      help: "Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component. Not all requests are tracked this way.",
+      labelNames: ["verb", "group", "version", "resource", "subresource", "scope", "component"],
     }),
     etcdRequestDuration: histogram(registry, {
       name: "etcd_request_duration_seconds",

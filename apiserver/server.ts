@@ -182,11 +182,14 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
   };
   const readOnly = req.method === "GET" || req.method === "HEAD";
   const inflightKind = readOnly ? "readOnly" : "mutating";
+  const longRunning = labels.verb === "WATCH" || labels.verb === "CONNECT";
   deps.metrics.inflight.inc({ request_kind: inflightKind });
+  if (longRunning) deps.metrics.longRunning.inc(labels);
   res.once("close", () => {
     deps.metrics.inflight.dec({ request_kind: inflightKind });
+    if (longRunning) deps.metrics.longRunning.dec(labels);
     deps.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
-    if (labels.verb !== "WATCH" && labels.verb !== "CONNECT") {
+    if (!longRunning) {
       deps.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
   });

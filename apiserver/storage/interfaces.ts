@@ -112,6 +112,8 @@ export interface WatchCache {
   /** The latest revision the cache has applied. */
   readonly revision: number;
   readonly watcherCount: number;
+  /** How many objects the cache holds (apiserver_storage_objects). */
+  readonly objectCount: number;
   /** Resolves once the cache has applied `revision` (or rejects after a timeout). */
   waitForRevision(revision: number, timeoutMs?: number): Promise<void>;
   readonly ready: boolean;

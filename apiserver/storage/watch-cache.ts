@@ -125,6 +125,10 @@ export class EtcdWatchCache implements WatchCache {
     return this.watchers.size;
   }
 
+  get objectCount(): number {
+    return this.store.size;
+  }
+
   /** How many etcd watch streams this cache has opened: 1 in steady state, +1 per reconnect. */
   get etcdWatchesOpened(): number {
     return this.streamsOpened;

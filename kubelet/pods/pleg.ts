@@ -23,11 +23,18 @@ export interface PlegOptions {
   onPodChanged: (uid: string) => void;
   /** After every successful relist. */
   onRelist?: (result: RelistResult) => void;
+  /**
+   * After every successful relist: how long it took and the time since the previous one started (undefined for the
+   * first), for kubelet_pleg_relist_duration_seconds and kubelet_pleg_relist_interval_seconds.
+   */
+  onRelistTimed?: (durationSeconds: number, intervalSeconds: number | undefined) => void;
 }
 
 export class Pleg {
   private fingerprints = new Map<string, string>();
   private lastRelistMs = 0;
+  /** performance.now() when the previous relist started, for the interval metric. */
+  private lastRelistStarted: number | undefined;
 
   constructor(private readonly opts: PlegOptions) {}
 
@@ -47,6 +54,7 @@ export class Pleg {
   }
 
   async relist(): Promise<RelistResult> {
+    const started = performance.now();
     const [sandboxes, containers] = await Promise.all([this.opts.runtime.listPodSandbox(), this.opts.runtime.listContainers()]);
     const parts = new Map<string, string[]>();
     const add = (uid: string | undefined, part: string): void => {
@@ -76,6 +84,9 @@ export class Pleg {
     for (const uid of changed) this.opts.onPodChanged(uid);
     const result = { uids: new Set(next.keys()), runningPods, containersByState };
     this.opts.onRelist?.(result);
+    const interval = this.lastRelistStarted === undefined ? undefined : (started - this.lastRelistStarted) / 1000;
+    this.lastRelistStarted = started;
+    this.opts.onRelistTimed?.((performance.now() - started) / 1000, interval);
     return result;
   }
 }

@@ -123,6 +123,10 @@ export class PodManager {
       onRelist: (result) => {
         this.onRelist(result);
       },
+      onRelistTimed: (seconds, interval) => {
+        this.metrics.plegRelistDuration.observe(seconds);
+        if (interval !== undefined) this.metrics.plegRelistInterval.observe(interval);
+      },
     });
   }
 
@@ -731,6 +735,8 @@ function podMetrics(registry: Registry) {
     runningPods: gauge(registry, { name: "kubelet_running_pods", help: "Number of pods that have a running pod sandbox" }),
     runningContainers: gauge(registry, { name: "kubelet_running_containers", help: "Number of containers currently running", labelNames: ["container_state"] }),
     podStartDuration: histogram(registry, { name: "kubelet_pod_start_duration_seconds", help: "Duration in seconds from kubelet seeing a pod for the first time to the pod starting to run", buckets: [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600] }),
+    plegRelistDuration: histogram(registry, { name: "kubelet_pleg_relist_duration_seconds", help: "Duration in seconds for relisting pods in PLEG.", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
+    plegRelistInterval: histogram(registry, { name: "kubelet_pleg_relist_interval_seconds", help: "Interval in seconds between relisting in PLEG.", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
     workerDuration: histogram(registry, { name: "kubelet_pod_worker_duration_seconds", help: "Duration in seconds to sync a single pod. Broken down by operation type: create, update, or sync", labelNames: ["operation_type"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
   };
 }

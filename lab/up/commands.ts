@@ -37,6 +37,8 @@ export const upFlags = defineFlags({
   clusterDns: { type: "string", default: "10.96.0.10", help: "The cluster DNS Service IP the kubelets put in pods' resolv.conf." },
   apiserverPort: { type: "number", default: 8080, help: "The apiserver's insecure port, on the bridge address." },
   withoutKubelet: { type: "boolean", default: false, help: "Nodes run their runtime only and `up` does not wait for Ready Nodes (for kubelab's own tests while no kubelet is built)." },
+  prometheus: { type: "boolean", default: false, help: "Also run Prometheus (Debian's /usr/bin/prometheus) on 127.0.0.1, scraping every component; its targets are kept current in <home>/prometheus/targets.json." },
+  prometheusPort: { type: "number", default: 9090, help: "Prometheus' port on 127.0.0.1 with --prometheus." },
   timeout: { type: "duration", default: "3m", help: "How long `up` waits for every component and node to be ready." },
   v: { type: "number", default: 0, help: "Verbosity of every component." },
 });
@@ -89,7 +91,9 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     missing = missingTools();
     if (missing.length > 0) fail(io, `still missing after scripts/setup.sh: ${missing.join(", ")}`);
   }
-  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns"] as const))];
+  if (flags.prometheus && spawnSync("sh", ["-c", "command -v prometheus"]).status !== 0) fail(io, "--prometheus needs Prometheus (apt-get install prometheus; scripts/setup.sh installs it)");
+  if (flags.prometheus && !(await portFree(flags.prometheusPort))) fail(io, `port ${flags.prometheusPort} is taken on this machine: choose --prometheus-port`);
+  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "kube-state-metrics", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns"] as const))];
   const unbuilt = programs.map((p) => distEntry(p)).filter((entry) => !existsSync(entry));
   if (unbuilt.length > 0) fail(io, `not built: ${unbuilt.join(", ")}; run \`npm run build\` first`);
 
@@ -120,6 +124,9 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     etcdPeerPort: await freePort(),
     schedulerPort: await freePort(),
     controllerManagerPort: await freePort(),
+    kubeStateMetricsPort: await freePort(),
+    kubeStateMetricsTelemetryPort: await freePort(),
+    prometheusPort: flags.prometheus ? flags.prometheusPort : 0,
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
   };
@@ -196,6 +203,7 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     `  kubelab kill runtime --node node-1${homeArg}  # chaos (also stop, start, node-exec, logs)`,
     `  kubelab down${homeArg}                        # removes everything the lab made`,
     "",
+    ...(config.prometheusPort > 0 ? [`Prometheus: http://127.0.0.1:${config.prometheusPort} (targets: ${join(config.home, "prometheus", "targets.json")}); metrics URLs: kubelab status -o wide${homeArg}`, ""] : []),
     "Each component's command line (the 0.18-style split, to re-run one by hand after `kubelab stop`; node",
     "components run inside their node's namespace through nsenter):",
     "",
@@ -534,7 +542,7 @@ export async function downCommand(argv: readonly string[], io: CommandIO = proce
   const left = await labLeftovers(state);
   if (left.length > 0) fail(io, `some of the lab is left (run kubelab down again, or remove by hand):\n  ${left.join("\n  ")}`);
   if (state.createdHome) rmSync(home, { recursive: true, force: true });
-  else for (const entry of ["nodes", "etcd", "logs", "kubeconfig", controlSocketPath(home), statePath(home)]) rmSync(resolve(home, entry), { recursive: true, force: true });
+  else for (const entry of ["nodes", "etcd", "logs", "prometheus", "kubeconfig", controlSocketPath(home), statePath(home)]) rmSync(resolve(home, entry), { recursive: true, force: true });
   io.stdout(`The lab at ${home} is down: bridge ${config.bridge}, namespaces, firewall rules, processes and files removed.\n`);
 }
 

@@ -11,6 +11,8 @@ import { controllerManagerComponent } from "../components/kube-controller-manage
 import { schedulerComponent } from "../components/kube-scheduler.js";
 import { kubeProxyComponent } from "../components/kube-proxy.js";
 import { kubeletComponent } from "../components/kubelet.js";
+import { kubeStateMetricsComponent } from "../components/kube-state-metrics.js";
+import { prometheusComponent } from "../components/prometheus.js";
 
 export interface LabConfig {
   /** Absolute; everything the lab writes is under it. */
@@ -34,6 +36,11 @@ export interface LabConfig {
   etcdPeerPort: number;
   schedulerPort: number;
   controllerManagerPort: number;
+  /** kube-state-metrics' cluster-state and own (telemetry) metrics ports, on loopback. */
+  kubeStateMetricsPort: number;
+  kubeStateMetricsTelemetryPort: number;
+  /** Prometheus' port on loopback (`up --prometheus`); 0: the lab runs no Prometheus. */
+  prometheusPort: number;
   /** False only for the lab's own tests until a kubelet is built: nodes then run their runtime alone. */
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
@@ -157,12 +164,30 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     verbosity: config.verbosity,
     extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...LAB_TIMINGS.controllerManager, ...leaderElection],
   });
+  const kubeStateMetrics = kubeStateMetricsComponent({
+    apiserver: master,
+    host: "127.0.0.1",
+    port: config.kubeStateMetricsPort,
+    telemetryPort: config.kubeStateMetricsTelemetryPort,
+    ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
+  });
+  const prometheus: PlannedComponent[] =
+    config.prometheusPort > 0
+      ? [
+          {
+            component: prometheusComponent({ configFile: join(config.home, "prometheus", "prometheus.yml"), dataDir: join(config.home, "prometheus", "data"), port: config.prometheusPort }),
+            metricsUrl: `http://127.0.0.1:${config.prometheusPort}/metrics`,
+          },
+        ]
+      : [];
   return [
     { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
     // Bound to the bridge address, so its readiness is probed there rather than on loopback.
     { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
     { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },
     { component: controllerManager, metricsUrl: `http://127.0.0.1:${config.controllerManagerPort}/metrics` },
+    { component: kubeStateMetrics, metricsUrl: `http://127.0.0.1:${config.kubeStateMetricsPort}/metrics` },
+    ...prometheus,
   ];
 }
 

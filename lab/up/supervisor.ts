@@ -12,7 +12,8 @@ import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
 import { apiserverUrl, controlPlane, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
 import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
-import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV } from "./host.js";
+import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, run } from "./host.js";
+import { dnsPods, podCidrRoutes, scrapeTargets, writePrometheusConfig, writeTargets, type DnsPod } from "./prometheus.js";
 import { controlSocketPath, logDir, readState, writeState, type LabState } from "./state.js";
 
 /** The lab's `restart: always`: 0.5 s after a crash, doubling to 30 s for a crash loop, reset after 30 s up. */
@@ -35,6 +36,8 @@ const ALIASES: Readonly<Record<string, ComponentKind>> = {
   kubelet: "kubelet",
   "kube-proxy": "kube-proxy",
   proxy: "kube-proxy",
+  "kube-state-metrics": "kube-state-metrics",
+  prometheus: "prometheus",
 };
 
 export function componentKind(word: string): ComponentKind {
@@ -62,6 +65,9 @@ export class Supervisor {
   private readonly env: NodeJS.ProcessEnv;
   /** The kubelab/dns image archive (built at most once per supervisor), or why it could not be had. */
   private dnsImage: Promise<string | Error> | undefined;
+  /** With --prometheus: the DNS pods last written to targets.json, and the host's pod-network routes made ("cidr via ip"). */
+  private scrapedDnsPods: DnsPod[] = [];
+  private readonly podRoutes = new Set<string>();
 
   constructor(private state: LabState) {
     mkdirSync(logDir(state.config.home), { recursive: true });
@@ -81,6 +87,10 @@ export class Supervisor {
       this.note(`bridge ${this.config.bridge} up with ${apiserverUrl(this.config).replace(/^http:\/\/|:\d+$/g, "")}`);
       await addFirewall(this.config);
       this.note("firewall: the bridge address answers only the host and the nodes; nothing is forwarded off the bridge");
+      if (this.config.prometheusPort > 0) {
+        this.note(`prometheus: configuration ${writePrometheusConfig(this.config)}`);
+        this.writeScrapeTargets();
+      }
       // Built while the control plane starts; the nodes load it, then the add-on is applied.
       if (this.config.withKubelet) void this.dnsImageArchive();
       for (const planned of controlPlane(this.config)) await this.startComponent(planned);
@@ -163,6 +173,7 @@ export class Supervisor {
     // The Node object goes too (`kubectl delete node`), so its pods are replaced elsewhere at once.
     await fetch(`${apiserverUrl(this.config)}/api/v1/nodes/${name}`, { method: "DELETE" }).catch(() => undefined);
     this.save({ nodes: this.state.nodes.filter((n) => n !== name) });
+    this.writeScrapeTargets();
     this.note(`${name}: removed`);
   }
 
@@ -255,6 +266,7 @@ export class Supervisor {
       starting.done = true;
     }
     entry.health = "ok";
+    this.writeScrapeTargets();
     this.note(`${component.name}: ready in ${(readyMs / 1000).toFixed(1)} s (pid ${proc.pid})`);
   }
 
@@ -296,7 +308,34 @@ export class Supervisor {
     };
   }
 
+  /** targets.json from the components that exist and the DNS pods last seen (with --prometheus; else nothing). */
+  private writeScrapeTargets(): void {
+    if (this.config.prometheusPort <= 0) return;
+    writeTargets(this.config.home, scrapeTargets(this.config, this.entries.map((e) => e.planned), this.scrapedDnsPods));
+  }
+
+  /** With --prometheus: the host's routes to each node's podCIDR, and the DNS pods in targets.json when they changed. */
+  private async refreshPodTargets(): Promise<void> {
+    if (this.config.prometheusPort <= 0 || !this.config.withKubelet) return;
+    for (const [cidr, ip] of await podCidrRoutes(this.config)) {
+      const route = `${cidr} via ${ip}`;
+      if (this.podRoutes.has(route)) continue;
+      try {
+        await run(["ip", "route", "replace", cidr, "via", ip, "dev", this.config.bridge]);
+        this.podRoutes.add(route);
+        this.note(`prometheus: the host routes ${cidr} via ${ip} (to scrape pods)`);
+      } catch (err) {
+        this.note(`prometheus: no route to ${cidr}: ${errorMessage(err)}`);
+      }
+    }
+    const pods = await dnsPods(this.config);
+    if (JSON.stringify(pods) === JSON.stringify(this.scrapedDnsPods)) return;
+    this.scrapedDnsPods = pods;
+    this.writeScrapeTargets();
+  }
+
   private async probeAll(): Promise<void> {
+    void this.refreshPodTargets();
     await Promise.all(
       this.entries.map(async (entry) => {
         if (entry.proc === undefined) return;

@@ -16,6 +16,9 @@ export const TEST_CONFIG: LabConfig = {
   etcdPeerPort: 12380,
   schedulerPort: 10251,
   controllerManagerPort: 10252,
+  kubeStateMetricsPort: 18080,
+  kubeStateMetricsTelemetryPort: 18081,
+  prometheusPort: 0,
   withKubelet: true,
   verbosity: 0,
 };

@@ -290,6 +290,10 @@ export class MemoryWatchCache implements WatchCache {
     return this.watchers.size;
   }
 
+  get objectCount(): number {
+    return this.state.size;
+  }
+
   async list(options: { prefix?: string; filter?: (object: KubeObject) => boolean; minRevision?: number }): Promise<{ items: KubeObject[]; revision: number }> {
     if (options.minRevision !== undefined) await this.waitForRevision(options.minRevision);
     const prefix = options.prefix ?? this.prefix;

@@ -29,7 +29,7 @@ import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
-import type { Registry } from "../../../component-base/metrics.js";
+import { counter, type Counter, type Registry } from "../../../component-base/metrics.js";
 import {
   ensureIndex,
 } from "../controller-utils.js";
@@ -90,6 +90,8 @@ export class NodeLifecycleController implements Controller {
   private readonly pods: Informer<Pod>;
   private readonly recorder: EventRecorder;
   private readonly evictionRecorder: EventRecorder;
+  /** taint_eviction_controller_pod_deletions_total: pods this controller deleted (absent without a registry). */
+  private readonly podDeletions: Counter | undefined;
   private readonly periodMs: number;
   private readonly graceMs: number;
   private readonly evictionWorkers: number;
@@ -118,6 +120,7 @@ export class NodeLifecycleController implements Controller {
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? silentLogger();
     this.evictionQueue = newControllerQueue("node_lifecycle_taint_eviction", { clock: this.clock, metrics: opts.metrics });
+    this.podDeletions = opts.metrics ? counter(opts.metrics, { name: "taint_eviction_controller_pod_deletions_total", help: "Total number of Pods deleted by TaintEvictionController since its start." }) : undefined;
     ensureIndex(this.pods, POD_NODE_INDEX, (pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []));
 
     this.pods.addEventHandler({
@@ -287,6 +290,7 @@ export class NodeLifecycleController implements Controller {
     this.evictionRecorder.event(pod, "Normal", "TaintManagerEviction", `Marking for deletion Pod ${key}`);
     try {
       await this.client.delete(PODS, pod.metadata.namespace, pod.metadata.name ?? "", { preconditions: { uid: pod.metadata.uid ?? "" } });
+      this.podDeletions?.inc();
       this.logger.info({ pod: key, node: nodeName }, "Evicted pod from tainted node");
     } catch (err) {
       if (!isNotFound(err)) throw err;
