@@ -29,6 +29,16 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Optional: Prometheus (and promtool) for `kubelab up --prometheus` and the dashboards test. Debian's package starts
+# its own service on 9090, the lab's default --prometheus-port: when installed here, that service is stopped.
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "setup: installing prometheus (optional: kubelab up --prometheus)"
+  if DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  else
+    echo "setup: prometheus not installed (optional); kubelab up --prometheus will not be available" >&2
+  fi
+fi
 # Debian starts an etcd service on 2379 when it can; kubelab's tests start their own etcd on free ports.
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
