@@ -125,7 +125,12 @@ export function workqueueMetrics(registry: Registry): WorkqueueMetricsProvider {
   });
   return (name, stats) => {
     queues.set(name, stats);
+    // Every queue's series exist from the start at zero, as client-go's WithLabelValues makes them.
     depth.set({ name }, 0);
+    adds.inc({ name }, 0);
+    retries.inc({ name }, 0);
+    latency.zero({ name });
+    work.zero({ name });
     return {
       add: () => {
         adds.inc({ name });
