@@ -9,6 +9,8 @@ import { controllerManagerComponent } from "./kube-controller-manager.js";
 import { schedulerComponent } from "./kube-scheduler.js";
 import { kubeProxyComponent } from "./kube-proxy.js";
 import { kubeletComponent } from "./kubelet.js";
+import { kubeStateMetricsComponent } from "./kube-state-metrics.js";
+import { prometheusComponent } from "./prometheus.js";
 
 describe("renderFlags", () => {
   it("renders --name=value in order and leaves out flags without a value", () => {
@@ -205,5 +207,32 @@ describe("kubeProxyComponent", () => {
     expect(proxy.args).toEqual([]);
     expect(proxy.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10256/healthz" });
     expect(distEntry("kube-proxy", { KUBELAB_KUBE_PROXY_MAIN: "/p/main.js" })).toBe("/p/main.js");
+  });
+});
+
+describe("kubeStateMetricsComponent", () => {
+  it("serves cluster state on --port and its own metrics on --telemetry-port, ready once its caches synced", () => {
+    const ksm = kubeStateMetricsComponent({ apiserver: "http://172.30.0.1:8080", host: "127.0.0.1", port: 18080, telemetryPort: 18081 });
+    expect(ksm.program).toEqual({ kind: "node", entry: distEntry("kube-state-metrics") });
+    expect(ksm.args).toEqual(["--apiserver=http://172.30.0.1:8080", "--host=127.0.0.1", "--port=18080", "--telemetry-host=127.0.0.1", "--telemetry-port=18081"]);
+    expect(ksm.ports).toEqual({ http: 18080, telemetry: 18081 });
+    expect(ksm.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:18080/readyz" });
+    expect(ksm.links).toEqual(["kube-apiserver"]);
+  });
+});
+
+describe("prometheusComponent", () => {
+  it("runs Prometheus on loopback with the lab's configuration and data directory", () => {
+    const prometheus = prometheusComponent({ configFile: "/h/prometheus/prometheus.yml", dataDir: "/h/prometheus/data", port: 9090 });
+    expect(prometheus.program).toEqual({ kind: "binary", path: "prometheus" });
+    expect(prometheus.args).toEqual([
+      "--config.file=/h/prometheus/prometheus.yml",
+      "--storage.tsdb.path=/h/prometheus/data",
+      "--storage.tsdb.retention.time=1d",
+      "--web.listen-address=127.0.0.1:9090",
+      "--log.level=warn",
+    ]);
+    expect(prometheus.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:9090/-/ready" });
+    expect(prometheus.dataDir).toBe("/h/prometheus/data");
   });
 });

@@ -127,6 +127,8 @@ const CORE_SERIES: Record<string, readonly (readonly string[])[]> = {
  */
 const NEEDS_AN_EVENT: Readonly<Record<string, string>> = {
   "DNS/Forwarded requests by upstream": "the lab is offline: no name is forwarded to an upstream server",
+  "DNS/Cache hits and misses": "kubelab-dns caches forwarded answers only, and the lab forwards none",
+  "DNS/Cache entries": "kubelab-dns caches forwarded answers only, and the lab forwards none",
 };
 
 /** Panels fed by the kubelet's /metrics/cadvisor, allowed empty while the kubelet does not serve it. */
@@ -255,6 +257,25 @@ spec:
       return answer.data.activeTargets.length >= targets.length && down.length === 0;
     }, 60_000, 1_000).catch(() => undefined);
     expect(down).toEqual([]);
+
+    // Prometheus' own view of the cost, and the lab's memory while it scrapes every 5 s.
+    const perJob = async (expr: string): Promise<string> => {
+      const result = ((await query(expr)).data?.result ?? []) as { metric: { job?: string }; value: [number, string] }[];
+      return result.map((r) => `${r.metric.job ?? "?"}=${Number(r.value[1]).toPrecision(3)}`).sort().join(" ");
+    };
+    const rss = (await components()).flatMap((c) => {
+      const pid = (c as StatusComponent & { pid?: number }).pid;
+      const status = pid === undefined ? "" : readFileSync(`/proc/${pid}/status`, "utf8");
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return [{ name: `${c.component}${c.node ? ` ${c.node}` : ""}`, mb: kb / 1024 }];
+    });
+    console.log(
+      [
+        `scrape_duration_seconds by job (avg): ${await perJob("avg by (job) (scrape_duration_seconds)")}`,
+        `scrape_samples_scraped by job (avg): ${await perJob("avg by (job) (scrape_samples_scraped)")}`,
+        `lab RSS with Prometheus scraping: ${rss.reduce((a, r) => a + r.mb, 0).toFixed(0)} MiB in ${rss.length} processes; ${rss.map((r) => `${r.name} ${r.mb.toFixed(0)}`).join(", ")}`,
+      ].join("\n"),
+    );
   }, 90_000);
 
   it("has data for every dashboard panel's PromQL in Prometheus", async () => {
