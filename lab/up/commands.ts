@@ -336,7 +336,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIO = pro
 function componentArg(positionals: readonly string[], command: string, io: CommandIO): string {
   const [component, ...extra] = positionals;
   if (component === undefined || extra.length > 0) {
-    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, runtime, kubelet, kube-proxy)\n`);
+    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, kube-state-metrics, prometheus, runtime, kubelet, kube-proxy)\n`);
     return io.exit(2);
   }
   return component;
