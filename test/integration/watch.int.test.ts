@@ -248,6 +248,7 @@ describe("watch", () => {
     });
     const before = await etcdWatchers();
     const registeredBefore = await metricSum(base(), "apiserver_registered_watchers", { kind: "ConfigMap" });
+    const longRunningBefore = await metricSum(base(), "apiserver_longrunning_requests", { verb: "WATCH", resource: "configmaps" });
     const received = new Array<boolean>(1000).fill(false);
     const requests: { destroy(): void }[] = [];
     try {
@@ -283,6 +284,8 @@ describe("watch", () => {
         return n - registeredBefore >= 1000 ? n - registeredBefore : undefined;
       });
       expect(registered).toBeLessThanOrEqual(1000);
+      const longRunning = await metricSum(base(), "apiserver_longrunning_requests", { verb: "WATCH", resource: "configmaps" });
+      expect(longRunning - longRunningBefore).toBe(1000);
 
       await ok(201, "POST", cms("w-fanout"), configMap("fanned-out"));
       await waitFor("every watcher to receive the event", () => received.every(Boolean) || undefined, 30_000);
@@ -297,7 +300,19 @@ describe("watch", () => {
     }
     await waitFor("the watchers to be unregistered", async () => {
       const n = await metricSum(base(), "apiserver_registered_watchers", { kind: "ConfigMap" });
-      return n <= registeredBefore || undefined;
+      const open = await metricSum(base(), "apiserver_longrunning_requests", { verb: "WATCH", resource: "configmaps" });
+      return (n <= registeredBefore && open <= longRunningBefore) || undefined;
     }, 15_000);
+  });
+
+  it("counts the stored objects of each resource in apiserver_storage_objects", async () => {
+    await namespace("w-count");
+    const before = await metricSum(base(), "apiserver_storage_objects", { resource: "configmaps" });
+    for (const name of ["one", "two", "three"]) await ok(201, "POST", cms("w-count"), configMap(name));
+    const counted = await waitFor("the count to include the new ConfigMaps", async () => {
+      const n = await metricSum(base(), "apiserver_storage_objects", { resource: "configmaps" });
+      return n - before >= 3 ? n - before : undefined;
+    });
+    expect(counted).toBe(3);
   });
 });
