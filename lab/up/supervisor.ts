@@ -174,6 +174,7 @@ export class Supervisor {
     await fetch(`${apiserverUrl(this.config)}/api/v1/nodes/${name}`, { method: "DELETE" }).catch(() => undefined);
     this.save({ nodes: this.state.nodes.filter((n) => n !== name) });
     this.writeScrapeTargets();
+    await this.removePodRoutesVia(node.ip);
     this.note(`${name}: removed`);
   }
 
@@ -332,6 +333,15 @@ export class Supervisor {
     if (JSON.stringify(pods) === JSON.stringify(this.scrapedDnsPods)) return;
     this.scrapedDnsPods = pods;
     this.writeScrapeTargets();
+  }
+
+  /** The host's routes to a removed node's pods (made for Prometheus); a node added later gets its own. */
+  private async removePodRoutesVia(ip: string): Promise<void> {
+    for (const route of [...this.podRoutes].filter((r) => r.endsWith(` via ${ip}`))) {
+      const [cidr = ""] = route.split(" ");
+      await run(["ip", "route", "del", cidr, "via", ip, "dev", this.config.bridge]).catch(() => undefined);
+      this.podRoutes.delete(route);
+    }
   }
 
   private async probeAll(): Promise<void> {

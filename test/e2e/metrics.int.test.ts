@@ -278,6 +278,19 @@ spec:
     );
   }, 90_000);
 
+  it("adds a new node's targets to the file_sd list and removes them with the node", async () => {
+    const nodesOf = (): Set<string> => {
+      const groups = JSON.parse(readFileSync(join(lab.home, "prometheus", "targets.json"), "utf8")) as { labels: { job: string; node?: string } }[];
+      return new Set(groups.filter((g) => g.labels.job === "kubelet").map((g) => g.labels.node ?? ""));
+    };
+    expect(nodesOf()).toEqual(new Set(["node-1", "node-2"]));
+    await lab.ok(["add-node"], 150_000);
+    lab.nodes = 3;
+    expect(nodesOf()).toEqual(new Set(["node-1", "node-2", "node-3"]));
+    await lab.ok(["remove-node", "node-3"], 60_000);
+    expect(nodesOf()).toEqual(new Set(["node-1", "node-2"]));
+  }, 240_000);
+
   it("has data for every dashboard panel's PromQL in Prometheus", async () => {
     const cadvisorUp = (await query('up{job="cadvisor"} == 1')).data?.result.length ?? 0;
     const allowed = new Map(Object.entries(NEEDS_AN_EVENT));
