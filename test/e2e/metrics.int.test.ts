@@ -291,6 +291,17 @@ spec:
     expect(nodesOf()).toEqual(new Set(["node-1", "node-2"]));
   }, 240_000);
 
+  it("shows a killed component's restart on the self-healing timeline", async () => {
+    const restarts = 'sum(changes(process_start_time_seconds{job="scheduler"}[5m]))';
+    const before = Number(((await query(restarts)).data?.result[0] as { value: [number, string] } | undefined)?.value[1] ?? 0);
+    await lab.ok(["kill", "scheduler"]);
+    const after = await waitFor("Prometheus to see the scheduler's new start time", async () => {
+      const value = Number(((await query(restarts)).data?.result[0] as { value: [number, string] } | undefined)?.value[1] ?? 0);
+      return value > before ? value : undefined;
+    }, 60_000, 1_000);
+    expect(after).toBe(before + 1);
+  }, 90_000);
+
   it("has data for every dashboard panel's PromQL in Prometheus", async () => {
     const cadvisorUp = (await query('up{job="cadvisor"} == 1')).data?.result.length ?? 0;
     const allowed = new Map(Object.entries(NEEDS_AN_EVENT));

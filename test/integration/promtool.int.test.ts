@@ -1,7 +1,7 @@
 // Debian's promtool checks the Prometheus configurations kubelab ships: dashboards/prometheus/prometheus.yml (compose)
 // and the one `kubelab up --prometheus` writes, with its file_sd list, into a lab's home.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,6 +24,19 @@ describe.skipIf(!hasPromtool)("promtool check config", () => {
   it("passes for the compose configuration", async () => {
     const { stdout } = await execFileAsync("promtool", ["check", "config", join(REPO_ROOT, "dashboards", "prometheus", "prometheus.yml")]);
     expect(stdout).toContain("SUCCESS");
+  });
+
+  it("parses every dashboard panel's PromQL (as recording rules, which promtool checks offline)", async () => {
+    const dir = join(REPO_ROOT, "dashboards", "grafana", "dashboards");
+    const rules = readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .flatMap((file) => (JSON.parse(readFileSync(join(dir, file), "utf8")) as { panels: { targets?: { expr: string }[] }[] }).panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)))
+      .map((expr, i) => ({ record: `kubelab:panel_${i}`, expr }));
+    const file = join(home, "panels.rules.json");
+    // JSON is YAML: one group holding every query.
+    writeFileSync(file, JSON.stringify({ groups: [{ name: "panels", rules }] }));
+    const { stdout } = await execFileAsync("promtool", ["check", "rules", file]);
+    expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 
   it("passes for the lab's configuration and its file_sd target list", async () => {
