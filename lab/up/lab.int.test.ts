@@ -154,7 +154,7 @@ describe.skipIf(skip)("kubelab up (nodes running their runtime only)", () => {
 
   it("starts the control plane and two nodes, each a namespace with its own IP on the lab bridge", async () => {
     const out = await lab.up(2, false);
-    for (const name of ["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "container-runtime node-1", "container-runtime node-2"]) expect(out).toMatch(new RegExp(`${name}: ready in`));
+    for (const name of ["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kube-state-metrics", "container-runtime node-1", "container-runtime node-2"]) expect(out).toMatch(new RegExp(`${name}: ready in`));
     expect(out).toContain(`export KUBECONFIG=${lab.home}/kubeconfig`);
     expect(out).toContain("--allocate-node-cidrs --cluster-cidr=10.244.0.0/16");
     expect(netnsExists(lab.netns(1)) && netnsExists(lab.netns(2))).toBe(true);
@@ -183,6 +183,7 @@ describe.skipIf(skip)("kubelab up (nodes running their runtime only)", () => {
       ["kube-apiserver", "-", "running", 0],
       ["kube-scheduler", "-", "running", 0],
       ["kube-controller-manager", "-", "running", 0],
+      ["kube-state-metrics", "-", "running", 0],
       ["container-runtime", "node-1", "running", 0],
       ["container-runtime", "node-2", "running", 0],
     ]);
