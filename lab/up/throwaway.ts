@@ -16,11 +16,11 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Whether this host can run a lab with kubelets: root, the node tools and a build with every program. */
+/** Whether this host can run a lab with kubelets: root, the node tools and a build with every program `up` starts. */
 export function labPrerequisites(): { ok: boolean; reason: string } {
   const isRoot = process.getuid?.() === 0;
   const tools = ["/usr/sbin/runc", "/usr/bin/conmon", "/usr/lib/cni/ptp", "/bin/busybox", "/usr/bin/nsenter"].filter((p) => !existsSync(p));
-  const programs = (["lab", "apiserver", "scheduler", "controller-manager", "container-runtime", "kubelet"] as const).filter((p) => !existsSync(distEntry(p)));
+  const programs = (["lab", "apiserver", "scheduler", "controller-manager", "container-runtime", "kubelet", "kube-proxy", "cluster-dns"] as const).filter((p) => !existsSync(distEntry(p)));
   const missing = [...(isRoot ? [] : ["root"]), ...tools, ...programs.map((p) => `${distEntry(p)} (npm run build)`)];
   return { ok: missing.length === 0, reason: `needs ${missing.join(", ")}` };
 }
