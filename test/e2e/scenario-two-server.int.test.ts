@@ -20,6 +20,18 @@ interface Pod {
 
 const SETTLE_MS = 60_000;
 
+const FEDORA_APACHE = `apiVersion: v1
+kind: Pod
+metadata:
+  name: fedoraapache
+  labels: {name: fedoraapache}
+spec:
+  containers:
+  - name: fedoraapache
+    image: fedora/apache
+    ports: [{containerPort: 80, hostPort: 8080}]
+`;
+
 const REPLICATION_CONTROLLER = `apiVersion: v1
 kind: ReplicationController
 metadata: {name: lianjiatest.com}
@@ -92,6 +104,21 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
     expect(line("kube-controller-manager")).toMatch(/--master=http:\/\//);
     expect(line("kubelet node-1")).toMatch(/--master=http:\/\/.* --hostname-override=node-1 /);
     expect(line("kube-proxy node-1")).toMatch(new RegExp(`--master=http://.* --proxy-mode=${mode}( |$)`));
+  });
+
+  it("the pod fedoraapache runs with its IP on a node and answers on that node's port 8080", async () => {
+    expect(await applyManifest(lab, FEDORA_APACHE)).toContain("pod/fedoraapache created");
+    const row = await waitFor("fedoraapache Running", async () => {
+      const out = await lab.kubectlOk("get", "pods", "-o", "wide");
+      return /^fedoraapache\s+1\/1\s+Running\s+0\s+\S+\s+(10\.244\.\d+\.\d+)\s+(node-\d)\s/m.exec(out) ?? undefined;
+    }, SETTLE_MS, 250);
+    const node = Number(row[2]?.slice("node-".length));
+    const other = `node-${(node % 3) + 1}`;
+    const page = await waitFor(`the page from ${other}`, async () => {
+      const result = await lab.nodeExec(other, ["curl", "-s", "-m", "3", `http://${lab.nodeIp(node)}:8080/`]);
+      return result.stdout.includes("Apache is working") ? result.stdout : undefined;
+    }, 15_000, 200);
+    expect(page).toContain("<title>Apache HTTP Server Test Page</title>");
   });
 
   it("a ReplicationController keeps 5 replicas: a deleted pod is replaced", async () => {
