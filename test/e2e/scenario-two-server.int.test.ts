@@ -129,7 +129,8 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
     expect(await lab.kubectlOk("delete", "pod", victim)).toContain(`pod "${victim}" deleted`);
     const after = await fiveRunning();
     expect(after.map((p) => p.metadata.name)).not.toContain(victim);
-    expect(await lab.kubectlOk("get", "rc", "lianjiatest.com")).toMatch(/lianjiatest\.com\s+5\s+5\s+5\s/);
+    // -o wide adds 0.18's other columns: CONTAINERS, IMAGES, SELECTOR.
+    expect(await lab.kubectlOk("get", "rc", "lianjiatest.com", "-o", "wide")).toMatch(/^lianjiatest\.com\s+5\s+5\s+5\s+\S+\s+web\s+fedora\/apache\s+name=liutest$/m);
   });
 
   it(`the Service webserver: kubectl get svc shows its ClusterIP; iptables-save on a node shows its ${mode} rules`, async () => {
@@ -139,6 +140,10 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
     clusterIP = /^webserver\s+ClusterIP\s+(10\.\d+\.\d+\.\d+)\s+<none>\s+8080\/TCP\s/m.exec(services)?.[1] ?? "";
     expect(clusterIP).not.toBe("");
     const podIPs = (await fiveRunning()).map((p) => p.status.podIP ?? "");
+    // kubectl lists three endpoints and counts the rest.
+    await waitFor("5 endpoints", async () => /^webserver\s+(\d+\.\d+\.\d+\.\d+:80,){2}\d+\.\d+\.\d+\.\d+:80 \+ 2 more\.\.\.\s/m.exec(await lab.kubectlOk("get", "endpoints", "webserver")) ?? undefined, 15_000, 200);
+    const endpoints = await lab.kubectlOk("get", "endpoints", "webserver", "-o", "jsonpath={.subsets[*].addresses[*].ip}");
+    expect(endpoints.split(" ").sort()).toEqual([...podIPs].sort());
     const nodeIP = lab.nodeIp(1);
 
     if (mode === "iptables") {
