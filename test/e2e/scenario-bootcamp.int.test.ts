@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/apiserver.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
-import { answersTo, curlFromHost, spreadOver } from "./scenario-support.js";
+import { answersTo, curlFromHost, kubectlShows, spreadOver } from "./scenario-support.js";
 
 const prerequisites = labPrerequisites();
 if (!prerequisites.ok) console.warn(`scenario-bootcamp.int.test: skipped: ${prerequisites.reason}`);
@@ -119,9 +119,8 @@ describe.skipIf(!prerequisites.ok)("the bootcamp tutorial on a 3-node kubelab", 
     const [pod] = await runningAppPods(1);
     podName = pod?.metadata.name ?? "";
     podIP = pod?.status.podIP ?? "";
-    const deployments = await lab.kubectlOk("get", "deployments");
+    const deployments = await kubectlShows(lab, ["get", "deployments"], new RegExp(`^${APP}\\s+1/1\\s+1\\s+1\\s`, "m"));
     expect(deployments).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\n/);
-    expect(deployments).toMatch(new RegExp(`^${APP}\\s+1/1\\s+1\\s+1\\s`, "m"));
     expect(podName).toMatch(new RegExp(`^${APP}-[a-z0-9]{6,10}-[a-z0-9]{5}$`));
     expect(await lab.kubectlOk("get", "pods")).toMatch(new RegExp(`^${podName}\\s+1/1\\s+Running\\s+0\\s`, "m"));
   });
@@ -250,8 +249,7 @@ describe.skipIf(!prerequisites.ok)("the bootcamp tutorial on a 3-node kubelab", 
     expect(wide.length).toBe(4);
     expect(new Set(wide.map((cols) => cols[5])).size).toBe(4);
     expect(new Set(wide.map((cols) => cols[6]))).toEqual(new Set(["node-1", "node-2", "node-3"]));
-    const described = await lab.kubectlOk("describe", `deployments/${APP}`);
-    expect(described).toMatch(/^Replicas:\s+4 desired \| 4 updated \| 4 total \| 4 available \| 0 unavailable$/m);
+    const described = await kubectlShows(lab, ["describe", `deployments/${APP}`], /^Replicas:\s+4 desired \| 4 updated \| 4 total \| 4 available \| 0 unavailable$/m);
     expect(described).toMatch(/^StrategyType:\s+RollingUpdate$/m);
     expect(described).toMatch(/^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$/m);
     expect(described).toMatch(new RegExp(`^NewReplicaSet:\\s+${APP}-\\S+ \\(4/4 replicas created\\)$`, "m"));
@@ -296,7 +294,7 @@ describe.skipIf(!prerequisites.ok)("the bootcamp tutorial on a 3-node kubelab", 
     }, SETTLE_MS, 250);
     // Two replicas: maxUnavailable 25% rounds down to 0, maxSurge 25% up to 1: one new pod, both old ones serve.
     expect(pulling.match(/\s1\/1\s+Running\s/g)?.length).toBe(2);
-    await waitFor("READY 2/2, UP-TO-DATE 1, AVAILABLE 2", async () => new RegExp(`^${APP}\\s+2/2\\s+1\\s+2\\s`, "m").exec(await lab.kubectlOk("get", "deployments")) ?? undefined, 10_000, 250);
+    await kubectlShows(lab, ["get", "deployments"], new RegExp(`^${APP}\\s+2/2\\s+1\\s+2\\s`, "m"));
     const answers = await answersTo(lab, "host", `http://${lab.nodeIp(1)}:${nodePort}`, 6);
     expect(answers.length).toBe(6);
     expect(answers.every((a) => a.endsWith("| v=2"))).toBe(true);
@@ -306,7 +304,7 @@ describe.skipIf(!prerequisites.ok)("the bootcamp tutorial on a 3-node kubelab", 
     expect(status.stdout).toContain(`deployment "${APP}" successfully rolled out`);
     await runningAppPods(2, `jocatalin/${APP}:v2`);
     await waitFor("the v10 pod gone", async () => !/ErrImagePull|ImagePullBackOff/.test(await lab.kubectlOk("get", "pods")) || undefined, SETTLE_MS, 250);
-    expect(await lab.kubectlOk("get", "deployments")).toMatch(new RegExp(`^${APP}\\s+2/2\\s+2\\s+2\\s`, "m"));
+    await kubectlShows(lab, ["get", "deployments"], new RegExp(`^${APP}\\s+2/2\\s+2\\s+2\\s`, "m"));
     expect(await curlOnHost(`http://${lab.nodeIp(2)}:${nodePort}`, "| v=2")).toMatch(/^Hello Kubernetes bootcamp! \| Running on: \S+ \| v=2/);
   });
 });

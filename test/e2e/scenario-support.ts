@@ -69,3 +69,20 @@ export async function spreadOver(lab: TestLab, from: { node: string } | { pod: s
     throw new Error(`${String(err)}; seen ${[...seen].join(", ")}; last answers: ${last.slice(0, 5).join(" / ")}`);
   }
 }
+
+/**
+ * Runs `kubectl ARGS` until its output matches `pattern`, as a user re-runs `get` while a controller's status catches
+ * up with the pods it counts; resolves with that output.
+ */
+export async function kubectlShows(lab: TestLab, args: readonly string[], pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  let last = "";
+  try {
+    return await waitFor(`kubectl ${args.join(" ")} matching ${String(pattern)}`, async () => {
+      const result = await lab.kubectl(args);
+      last = `${result.stdout}${result.stderr}`;
+      return result.code === 0 && pattern.test(result.stdout) ? result.stdout : undefined;
+    }, timeoutMs, 250);
+  } catch (err) {
+    throw new Error(`${String(err)}; last output:\n${last}`);
+  }
+}

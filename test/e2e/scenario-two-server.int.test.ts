@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/apiserver.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
-import { applyManifest, spreadOver } from "./scenario-support.js";
+import { applyManifest, kubectlShows, spreadOver } from "./scenario-support.js";
 
 const prerequisites = labPrerequisites();
 if (!prerequisites.ok) console.warn(`scenario-two-server.int.test: skipped: ${prerequisites.reason}`);
@@ -124,13 +124,13 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
   it("a ReplicationController keeps 5 replicas: a deleted pod is replaced", async () => {
     expect(await applyManifest(lab, REPLICATION_CONTROLLER)).toContain("replicationcontroller/lianjiatest.com created");
     const first = await fiveRunning();
-    expect(await lab.kubectlOk("get", "rc")).toMatch(/^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\nlianjiatest\.com\s+5\s+5\s+5\s/);
+    await kubectlShows(lab, ["get", "rc"], /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\nlianjiatest\.com\s+5\s+5\s+5\s/);
     const victim = first[0]?.metadata.name ?? "";
     expect(await lab.kubectlOk("delete", "pod", victim)).toContain(`pod "${victim}" deleted`);
     const after = await fiveRunning();
     expect(after.map((p) => p.metadata.name)).not.toContain(victim);
     // -o wide adds 0.18's other columns: CONTAINERS, IMAGES, SELECTOR.
-    expect(await lab.kubectlOk("get", "rc", "lianjiatest.com", "-o", "wide")).toMatch(/^lianjiatest\.com\s+5\s+5\s+5\s+\S+\s+web\s+fedora\/apache\s+name=liutest$/m);
+    await kubectlShows(lab, ["get", "rc", "lianjiatest.com", "-o", "wide"], /^lianjiatest\.com\s+5\s+5\s+5\s+\S+\s+web\s+fedora\/apache\s+name=liutest$/m);
   });
 
   it(`the Service webserver: kubectl get svc shows its ClusterIP; iptables-save on a node shows its ${mode} rules`, async () => {
