@@ -1,10 +1,12 @@
 // The Kubernetes 0.18 two-server lab (../shared/scenarios/two-server.md) in both of kube-proxy's modes, one
 // `kubelab up --nodes 3 --proxy-mode MODE` each (one after the other, each taken down in its afterAll): the 0.18
-// process split printed by the launcher, a ReplicationController that keeps 5 replicas, the Service `webserver` in
-// front of them, its rules in a node's `iptables-save` (KUBE-SVC-/KUBE-SEP- chains in iptables mode,
+// process split printed by the launcher (node-1's kube-proxy then run by hand from its printed line, as 0.18's users
+// started every process; `kubelab down` ends it with the node), a ReplicationController that keeps 5 replicas, the
+// Service `webserver` in front of them, its rules in a node's `iptables-save` (KUBE-SVC-/KUBE-SEP- chains in iptables mode,
 // KUBE-PORTALS-CONTAINER/-HOST to kube-proxy's own port in userspace mode), and requests to ClusterIP:8080 from a
 // node and from a pod answered by all 5 pods. The offline fedora/apache page is the same in every pod, so the user
 // first writes each pod's name into its page with kubectl exec, as one does to tell backends apart.
+import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/apiserver.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
@@ -68,6 +70,12 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
   let upOutput = "";
   let upSeconds = 0;
   let clusterIP = "";
+  /** node-1's kube-proxy as the user starts it by hand, and its exit. */
+  let handStarted: ChildProcess | undefined;
+  let handExited: Promise<void> = Promise.resolve();
+
+  /** The command line `up` printed under "# COMPONENT". */
+  const printedLine = (component: string): string => new RegExp(`# ${component}\\n\\s+(.*)`).exec(upOutput)?.[1] ?? "";
 
   /** The RC's pods that are not being deleted, once there are 5, all Running and Ready. */
   function fiveRunning(): Promise<Pod[]> {
@@ -92,13 +100,17 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
   afterAll(async () => {
     const downStarted = Date.now();
     const down = await lab.tearDown();
+    // kubelab down ends the hand-started kube-proxy with the node's namespace (else the test does, by its pid).
+    const ended = await Promise.race([handExited.then(() => true), new Promise<boolean>((r) => setTimeout(() => { r(false); }, 10_000))]);
+    if (!ended) handStarted?.kill("SIGKILL");
     console.log(`scenario-two-server (${mode}): ${((Date.now() - started) / 1000).toFixed(1)} s in all; kubelab up ${upSeconds.toFixed(1)} s, teardown ${((Date.now() - downStarted) / 1000).toFixed(1)} s`);
     expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
+    expect(ended, "the hand-started kube-proxy ended by kubelab down").toBe(true);
     expect(await lab.leftovers()).toEqual([]);
   }, 180_000);
 
   it("prints each process's command line, split as in 0.18", () => {
-    const line = (comment: string): string => new RegExp(`# ${comment}\\n\\s+(.*)`).exec(upOutput)?.[1] ?? "";
+    const line = printedLine;
     expect(line("kube-apiserver")).toMatch(/--etcd-servers=http:\/\/127\.0\.0\.1:\d+ .*--insecure-port=\d+ .*--service-cluster-ip-range=10\.96\.0\.0\/12/);
     expect(line("kube-scheduler")).toMatch(/--master=http:\/\//);
     expect(line("kube-controller-manager")).toMatch(/--master=http:\/\//);
@@ -131,6 +143,18 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
     expect(after.map((p) => p.metadata.name)).not.toContain(victim);
     // -o wide adds 0.18's other columns: CONTAINERS, IMAGES, SELECTOR.
     await kubectlShows(lab, ["get", "rc", "lianjiatest.com", "-o", "wide"], /^lianjiatest\.com\s+5\s+5\s+5\s+\S+\s+web\s+fedora\/apache\s+name=liutest$/m);
+  });
+
+  it("kube-proxy on node-1 runs by hand from the line up printed, after kubelab stop", async () => {
+    expect(await lab.ok(["stop", "kube-proxy", "--node", "node-1"])).toContain("kube-proxy node-1: stopped");
+    const [program, ...args] = printedLine("kube-proxy node-1").split(" ");
+    const child = spawn(program ?? "false", args, { stdio: ["ignore", "ignore", "pipe"] });
+    handStarted = child;
+    handExited = new Promise((resolve) => child.on("exit", () => { resolve(); }));
+    let log = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (log += chunk));
+    await waitFor("the hand-started kube-proxy syncing", () => log.includes("Caches synced; starting the proxier") || undefined, 30_000, 100);
+    expect(log).toContain(`"mode":"${mode}"`);
   });
 
   it(`the Service webserver: kubectl get svc shows its ClusterIP; iptables-save on a node shows its ${mode} rules`, async () => {
@@ -172,7 +196,8 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
       const proxyPort = portal("KUBE-PORTALS-CONTAINER");
       expect(proxyPort, nat).toBeDefined();
       expect(portal("KUBE-PORTALS-HOST")).toBe(proxyPort);
-      const proxyPid = /^kube-proxy\s+node-1\s+(\d+)\s+running/m.exec(await lab.ok(["status"]))?.[1];
+      // (node-1's kube-proxy is the one started by hand; nsenter execs it, so the pid is its own)
+      const proxyPid = handStarted?.pid;
       const listening = (await lab.nodeExec("node-1", ["ss", "-ltnpH", `sport = :${proxyPort ?? "0"}`])).stdout;
       expect(listening).toContain(`${nodeIP}:${proxyPort ?? "?"}`);
       expect(listening).toContain(`pid=${proxyPid ?? "?"},`);
