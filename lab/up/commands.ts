@@ -15,7 +15,7 @@ import { freePort } from "../process/ports.js";
 import { apiserverUrl, LAB_TIMINGS, nodeIndex, nodePlan, parseCidr, type LabConfig } from "./config.js";
 import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
-import { cleanupNodeRuntime, deleteBridge, deleteNodeNetwork, firewallLeftovers, isAlive, killProcesses, LAB_ENV, labProcesses, linkExists, mountsUnder, netnsExists, processesInNetns, removeFirewall, run } from "./host.js";
+import { cleanupNodeRuntime, deleteBridge, deleteNodeNetwork, firewallLeftovers, isAlive, killProcesses, LAB_ENV, labProcesses, linkExists, mountsUnder, netnsExists, removeFirewall, run } from "./host.js";
 import { componentKind, supervise } from "./supervisor.js";
 import { controlSocketPath, kubeconfigPath, kubeconfigYaml, logDir, readState, statePath, writeState, type LabState } from "./state.js";
 
@@ -525,9 +525,6 @@ export async function downCommand(argv: readonly string[], io: CommandIO = proce
     if (index === undefined) continue;
     const node = nodePlan(config, index);
     await cleanupNodeRuntime(node, (m) => { report(`${name}: ${m}`); });
-    // What still runs in the node's namespace was started there by hand (a node component from its printed command
-    // line): deleting the namespace would leave it running, unseen, in a namespace nothing can reach any more.
-    killProcesses(processesInNetns(`/run/netns/${node.netns}`));
     await deleteNodeNetwork(node).catch((err: unknown) => { report(errorMessage(err)); });
     io.stdout(`${name}: removed (namespace ${node.netns})\n`);
   }

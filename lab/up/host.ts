@@ -167,8 +167,15 @@ export async function cleanupNodeRuntime(node: NodePlan, report: (message: strin
   for (const cgroup of cgroups) await removeCgroups(cgroup);
 }
 
+/**
+ * Deletes a node's namespace and veth. What still runs in the namespace was started there by hand (a node component
+ * from its printed command line): it is killed first, else it would run on, unseen, in a namespace nothing reaches.
+ */
 export async function deleteNodeNetwork(node: NodePlan): Promise<void> {
-  if (netnsExists(node.netns)) await run(["ip", "netns", "delete", node.netns]);
+  if (netnsExists(node.netns)) {
+    killProcesses(processesInNetns(`/run/netns/${node.netns}`));
+    await run(["ip", "netns", "delete", node.netns]);
+  }
   if (linkExists(node.hostVeth)) await tryRun(["ip", "link", "delete", node.hostVeth]);
 }
 
