@@ -505,7 +505,7 @@ function knownNodes(state: LabState): string[] {
 }
 
 export async function downCommand(argv: readonly string[], io: CommandIO = processIO): Promise<void> {
-  const { flags } = parse(homeFlag, argv, "down", io, "Removes everything the lab made: processes (and pods' containers), network namespaces, the bridge, firewall rules, mounts, cgroups and files. Works after a crash or kill -9 of the supervisor too.");
+  const { flags } = parse(homeFlag, argv, "down", io, "Removes everything the lab made: processes (and pods' containers, and what runs by hand in a node's namespace), network namespaces, the bridge, firewall rules, mounts, cgroups and files. Works after a crash or kill -9 of the supervisor too.");
   const home = resolve(flags.home);
   const state = readState(home);
   if (state === undefined) {

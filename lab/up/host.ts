@@ -13,7 +13,7 @@
 // into or out of the bridge (if it routes at all, e.g. with Docker's ip_forward=1) except between two of the lab's
 // own ports on it, which br_netfilter may show to the FORWARD chain.
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { errorMessage } from "../../api/errors.js";
@@ -167,8 +167,15 @@ export async function cleanupNodeRuntime(node: NodePlan, report: (message: strin
   for (const cgroup of cgroups) await removeCgroups(cgroup);
 }
 
+/**
+ * Deletes a node's namespace and veth. What still runs in the namespace was started there by hand (a node component
+ * from its printed command line): it is killed first, else it would run on, unseen, in a namespace nothing reaches.
+ */
 export async function deleteNodeNetwork(node: NodePlan): Promise<void> {
-  if (netnsExists(node.netns)) await run(["ip", "netns", "delete", node.netns]);
+  if (netnsExists(node.netns)) {
+    killProcesses(processesInNetns(`/run/netns/${node.netns}`));
+    await run(["ip", "netns", "delete", node.netns]);
+  }
   if (linkExists(node.hostVeth)) await tryRun(["ip", "link", "delete", node.hostVeth]);
 }
 
@@ -245,6 +252,30 @@ export function labProcesses(home: string): number[] {
 export function processesMentioning(marker: string): number[] {
   return pids()
     .filter((pid) => readProc(pid, "cmdline").includes(marker))
+    .map(Number);
+}
+
+/**
+ * Processes (but this one) whose network namespace is the one bound at `netnsFile` (/run/netns/NAME): in a node's
+ * namespace, whatever a user started there by hand, such as a node component run from the command line `up` prints,
+ * which carries no lab mark. None when the file does not exist.
+ */
+export function processesInNetns(netnsFile: string): number[] {
+  let target: { dev: number; ino: number };
+  try {
+    target = statSync(netnsFile);
+  } catch {
+    return [];
+  }
+  return pids()
+    .filter((pid) => {
+      try {
+        const ns = statSync(`/proc/${pid}/ns/net`);
+        return ns.ino === target.ino && ns.dev === target.dev;
+      } catch {
+        return false;
+      }
+    })
     .map(Number);
 }
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { distEntry } from "../components/entries.js";
 import { freePort } from "../process/ports.js";
-import { firewallLeftovers, killProcesses, labProcesses, linkExists, mountsUnder, netnsExists, processesMentioning, removeFirewall, run } from "./host.js";
+import { firewallLeftovers, killProcesses, labProcesses, linkExists, mountsUnder, netnsExists, processesInNetns, processesMentioning, removeFirewall, run } from "./host.js";
 import { readState, type LabState } from "./state.js";
 
 export interface CommandResult {
@@ -16,11 +16,11 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Whether this host can run a lab with kubelets: root, the node tools and a build with every program. */
+/** Whether this host can run a lab with kubelets: root, the node tools and a build with every program `up` starts. */
 export function labPrerequisites(): { ok: boolean; reason: string } {
   const isRoot = process.getuid?.() === 0;
   const tools = ["/usr/sbin/runc", "/usr/bin/conmon", "/usr/lib/cni/ptp", "/bin/busybox", "/usr/bin/nsenter"].filter((p) => !existsSync(p));
-  const programs = (["lab", "apiserver", "scheduler", "controller-manager", "container-runtime", "kubelet"] as const).filter((p) => !existsSync(distEntry(p)));
+  const programs = (["lab", "apiserver", "scheduler", "controller-manager", "container-runtime", "kubelet", "kube-proxy", "cluster-dns"] as const).filter((p) => !existsSync(distEntry(p)));
   const missing = [...(isRoot ? [] : ["root"]), ...tools, ...programs.map((p) => `${distEntry(p)} (npm run build)`)];
   return { ok: missing.length === 0, reason: `needs ${missing.join(", ")}` };
 }
@@ -142,7 +142,10 @@ export class TestLab {
   async tearDown(): Promise<CommandResult> {
     const result = await this.kubelab(["down"], 120_000, true);
     killProcesses(labProcesses(this.home));
-    for (let i = 1; i <= Math.max(this.nodes, 1) + 1; i++) await run(["ip", "netns", "delete", `${this.netnsPrefix}-node-${i}`]).catch(() => undefined);
+    for (let i = 1; i <= Math.max(this.nodes, 1) + 1; i++) {
+      killProcesses(processesInNetns(`/run/netns/${this.netnsPrefix}-node-${i}`));
+      await run(["ip", "netns", "delete", `${this.netnsPrefix}-node-${i}`]).catch(() => undefined);
+    }
     if (linkExists(this.bridge)) await run(["ip", "link", "delete", this.bridge]).catch(() => undefined);
     if (this.state) await removeFirewall(this.state.config).catch(() => undefined);
     for (const point of mountsUnder(this.home)) await run(["umount", "-R", "-l", point]).catch(() => undefined);
