@@ -18,6 +18,7 @@ export const kubeletFlags = defineFlags({
   podCidr: { type: "string", help: "The CIDR to use for pod IP addresses (otherwise the Node's spec.podCIDR, set by the controller-manager)." },
   clusterDns: { type: "string", default: "10.96.0.10", help: "Comma-separated list of DNS server IP addresses given to pods with dnsPolicy ClusterFirst." },
   clusterDomain: { type: "string", default: "cluster.local", help: "Domain for this cluster; containers search it in addition to the host's search domains." },
+  resolvConf: { type: "string", default: "/etc/resolv.conf", help: "Resolver configuration file used as the basis for the container DNS resolution configuration (nameservers and search domains of dnsPolicy Default pods, search domains added for ClusterFirst). The empty string means none." },
   rootDir: { type: "string", default: "/var/lib/kubelet", help: "Directory path for managing kubelet files (volume mounts, etc-hosts, container logs)." },
   maxPods: { type: "number", default: 110, help: "Number of Pods that can run on this Kubelet." },
   podManifestPath: { type: "string", help: "Path to the directory of static pod manifests to run (mirror pods are created for them)." },

@@ -35,6 +35,8 @@ export interface KubeletOptions {
   clusterDns?: string;
   /** --cluster-domain. */
   clusterDomain?: string;
+  /** --resolv-conf: the host resolver configuration pods build on ("" for none). */
+  resolvConf?: string;
   /** --root-dir: pods' volumes and logs. */
   rootDir?: string;
   /** --max-pods. */
@@ -78,6 +80,7 @@ export function kubeletComponent(options: KubeletOptions): Component {
         ["pod-cidr", options.podCidr],
         ["cluster-dns", options.clusterDns],
         ["cluster-domain", options.clusterDomain],
+        ["resolv-conf", options.resolvConf],
         ["root-dir", options.rootDir],
         ["max-pods", options.maxPods],
         ["pod-manifest-path", options.podManifestPath],

@@ -202,6 +202,9 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     nodeLeaseDurationSeconds: LAB_TIMINGS.kubelet.nodeLeaseDurationSeconds,
     clusterDns: config.clusterDns,
     clusterDomain: "cluster.local",
+    // No host resolvers: nothing outside the lab is reachable from a node, so an upstream taken from the host's
+    // resolv.conf could only time out; without one, cluster DNS answers names outside the cluster at once (SERVFAIL).
+    resolvConf: "",
     rootDir: node.kubeletRootDir,
     podRoutes: "host-gw",
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
