@@ -170,6 +170,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         nodeName,
         nodeIP,
         nodeHostname: hostname(),
+        resyncPeriodMs: flags.syncFrequency,
         rootDir: flags.rootDir,
         cgroupRoot: flags.cgroupRoot,
         clusterDns,

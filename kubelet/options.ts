@@ -13,6 +13,7 @@ export const kubeletFlags = defineFlags({
   address: { type: "string", default: "127.0.0.1", help: "The IP address for the Kubelet to serve on. Kubernetes' default is 0.0.0.0; kubelab's is loopback, since this API is unauthenticated." },
   healthzPort: { type: "number", default: 10248, help: "The port of the localhost healthz endpoint (also /readyz and /metrics; 0 disables)." },
   healthzBindAddress: { type: "string", default: "127.0.0.1", help: "The IP address for the healthz server to serve on." },
+  syncFrequency: { type: "duration", default: "1m", help: "Max period between synchronizing running containers and config (how soon a running pod's configMap and secret volumes show an update)." },
   nodeStatusUpdateFrequency: { type: "duration", default: "10s", help: "How often the kubelet computes the node status and posts it to the master when it changed." },
   nodeLeaseDurationSeconds: { type: "number", default: 40, help: "The duration the Kubelet sets on its Lease; renewed every quarter of it." },
   podCidr: { type: "string", help: "The CIDR to use for pod IP addresses (otherwise the Node's spec.podCIDR, set by the controller-manager)." },

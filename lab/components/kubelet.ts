@@ -27,6 +27,8 @@ export interface KubeletOptions {
   healthzBindAddress?: string;
   /** --node-status-update-frequency, a duration ("10s"). */
   nodeStatusUpdateFrequency?: string;
+  /** --sync-frequency, a duration ("1m"): the periodic pod sync (configMap/secret volume refresh). */
+  syncFrequency?: string;
   /** --node-lease-duration-seconds. */
   nodeLeaseDurationSeconds?: number;
   /** --pod-cidr; otherwise the Node's spec.podCIDR from the controller-manager. */
@@ -76,6 +78,7 @@ export function kubeletComponent(options: KubeletOptions): Component {
         ["healthz-port", options.healthzPort],
         ["healthz-bind-address", options.healthzBindAddress],
         ["node-status-update-frequency", options.nodeStatusUpdateFrequency],
+        ["sync-frequency", options.syncFrequency],
         ["node-lease-duration-seconds", options.nodeLeaseDurationSeconds],
         ["pod-cidr", options.podCidr],
         ["cluster-dns", options.clusterDns],
