@@ -127,8 +127,7 @@ function exchangeUdp(upstream: Upstream, query: Buffer, id: number, timeoutMs: n
     const timer = setTimeout(() => {
       reject(new Error(`no answer from ${upstream.label} within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on("message", (message, from) => {
-      if (from.port !== upstream.port) return;
+    socket.on("message", (message) => {
       const answer = answerFor(message, id);
       if (!answer) return;
       clearTimeout(timer);
@@ -138,7 +137,12 @@ function exchangeUdp(upstream: Upstream, query: Buffer, id: number, timeoutMs: n
       clearTimeout(timer);
       reject(err);
     });
-    socket.send(query, upstream.port, upstream.host);
+    // Connected, so that only the upstream's datagrams arrive and an ICMP error for it (port or network
+    // unreachable: no resolver there, or no route out of the lab) fails the attempt at once instead of at the
+    // timeout; a client whose search path ends in a forwarded name would otherwise wait that long for every lookup.
+    socket.connect(upstream.port, upstream.host, () => {
+      socket.send(query);
+    });
   }).finally(() => {
     socket.close();
   });

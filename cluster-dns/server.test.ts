@@ -162,6 +162,18 @@ describe("respond", () => {
     expect(rcode(await ask("z.example.org", "A", { zone: zoneWith() }))).toBe(RCODE.SERVFAIL);
   });
 
+  it("says SERVFAIL at once, not at the timeout, when the upstream is unreachable (an ICMP error)", async () => {
+    // A port nothing listens on: the kernel answers the datagram with ICMP port unreachable.
+    const closed = createSocket("udp4");
+    await new Promise<void>((resolve) => closed.bind(0, "127.0.0.1", resolve));
+    const port = closed.address().port;
+    await new Promise<void>((resolve) => closed.close(() => { resolve(); }));
+    const started = Date.now();
+    const failed = await ask("z.example.org", "A", { zone: zoneWith(), forwarder: new Forwarder({ upstreams: [parseUpstream(`127.0.0.1:${port}`)], timeoutMs: 5_000 }) });
+    expect(rcode(failed)).toBe(RCODE.SERVFAIL);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it("caches forwarded answers for their TTL (at most the cache TTL), counting the TTL down", async () => {
     const up = await fakeUpstream((q) => ({ answers: [A(q.name, "192.0.2.3", 60)] }));
     const clock = new FakeClock(1_000_000);

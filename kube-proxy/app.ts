@@ -82,7 +82,14 @@ export async function runKubeProxy(flags: KubeProxyFlags, signal: AbortSignal, o
       const proxier: Proxier =
         config.mode === "userspace"
           ? new UserspaceProxier({ ...common, udpIdleTimeoutMs: flags.udpTimeout, bindAddress: flags.bindAddress })
-          : new IptablesProxier({ ...common, clusterCIDR: flags.clusterCidr, masqueradeAll: flags.masqueradeAll, nodePortAddresses: config.nodePortAddresses });
+          : new IptablesProxier({
+              ...common,
+              clusterCIDR: flags.clusterCidr,
+              masqueradeAll: flags.masqueradeAll,
+              nodePortAddresses: config.nodePortAddresses,
+              nodeName: config.nodeName,
+              localhostNodePorts: flags.iptablesLocalhostNodeports,
+            });
       const services = informers.forResource<Service>(SERVICES);
       const slices = informers.forResource<EndpointSlice>(ENDPOINT_SLICES);
       services.addEventHandler(proxier.serviceHandler());

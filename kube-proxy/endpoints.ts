@@ -83,3 +83,31 @@ export function usableEndpoints(eps: readonly EndpointInfo[]): readonly Endpoint
   if (ready.length > 0) return ready;
   return eps.filter((e) => e.serving && e.terminating);
 }
+
+export interface CategorizedEndpoints {
+  /** The endpoints of the Cluster traffic policy: usableEndpoints of all of them. */
+  cluster: readonly EndpointInfo[];
+  /** The endpoints of the Local traffic policy: the usable ones on this node (ready, else serving terminating). */
+  local: readonly EndpointInfo[];
+  /** Every endpoint some rule may send traffic to (the union). */
+  reachable: readonly EndpointInfo[];
+  /** Whether any endpoint in the cluster is usable (ready, or serving and terminating), local or not. */
+  hasAnyEndpoints: boolean;
+}
+
+/**
+ * Kubernetes' CategorizeEndpoints (without topology hints): which endpoints each traffic policy a service port
+ * uses may reach. Cluster endpoints are needed when internal traffic is Cluster or when the port takes external
+ * traffic at all (even with externalTrafficPolicy Local, pods and the node itself short-circuit to every
+ * endpoint); local ones when either policy is Local. An endpoint is local when its nodeName is this node's.
+ */
+export function categorizeEndpoints(eps: readonly EndpointInfo[], policy: { usesCluster: boolean; usesLocal: boolean }, nodeName: string): CategorizedEndpoints {
+  const hasAnyEndpoints = eps.some((e) => e.ready || (e.serving && e.terminating));
+  const cluster = policy.usesCluster ? usableEndpoints(eps) : [];
+  const local = policy.usesLocal ? usableEndpoints(eps.filter((e) => e.nodeName !== undefined && e.nodeName === nodeName)) : [];
+  if (!policy.usesLocal) return { cluster, local, reachable: cluster, hasAnyEndpoints };
+  if (!policy.usesCluster) return { cluster, local, reachable: local, hasAnyEndpoints };
+  const union = new Map(cluster.map((e) => [endpointString(e), e]));
+  for (const e of local) union.set(endpointString(e), e);
+  return { cluster, local, reachable: [...union.values()].sort(compareEndpoints), hasAnyEndpoints };
+}

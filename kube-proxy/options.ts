@@ -15,6 +15,7 @@ export const kubeProxyFlags = defineFlags({
   iptablesMinSyncPeriod: { type: "duration", default: "1s", help: "The minimum interval of how often the iptables rules can be refreshed as endpoints and services change (e.g. '5s', '1m', '2h22m')." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address for the proxy server to serve on (set to 0.0.0.0 for all interfaces). Only applicable for proxy-mode=userspace: the relays listen there, and the node's own traffic to a Service is sent there (to the first non-loopback address for 0.0.0.0)." },
   udpTimeout: { type: "duration", default: "250ms", help: "How long an idle UDP connection will be kept open (e.g. '250ms', '2s'). Only applicable for proxy-mode=userspace." },
+  iptablesLocalhostNodeports: { type: "boolean", default: true, help: "If false, NodePort services are not reachable via localhost (127.0.0.1). Only applies to iptables mode. True sets net.ipv4.conf.all.route_localnet=1 in the node's network namespace when --nodeport-addresses includes loopback." },
   masqueradeAll: { type: "boolean", help: "If using the pure iptables proxy, SNAT all traffic sent via Service cluster IPs (this not commonly needed)" },
   nodeportAddresses: { type: "stringArray", help: "A string slice of values which specify the addresses to use for NodePorts. Values may be valid IP blocks (e.g. 1.2.3.0/24, 1.2.3.4/32). The default empty string slice ([]) means to use all local addresses." },
   cleanup: { type: "boolean", help: "If true cleanup iptables rules and exit." },

@@ -28,6 +28,25 @@ export interface ServicePortInfo {
   externalIPs: readonly string[];
   /** Seconds of ClientIP affinity; undefined without sessionAffinity ClientIP. */
   stickyMaxAgeSeconds?: number;
+  /**
+   * externalTrafficPolicy Local on an externally reachable port (NodePort, LoadBalancer, externalIPs): traffic from
+   * outside goes only to this node's endpoints, with its source IP kept (Kubernetes' ExternalPolicyLocal).
+   */
+  externalPolicyLocal?: boolean;
+  /** internalTrafficPolicy Local: ClusterIP traffic goes only to endpoints on the node it starts from. */
+  internalPolicyLocal?: boolean;
+  /**
+   * A LoadBalancer Service's loadBalancerSourceRanges (IPv4 CIDRs): the only sources let in through its
+   * load-balancer IPs and, the lab having no cloud load balancer in front, its node ports.
+   */
+  loadBalancerSourceRanges?: readonly string[];
+  /** status.loadBalancer.ingress IPs (none until something plays the cloud's part). */
+  loadBalancerVIPs?: readonly string[];
+}
+
+/** Whether traffic reaches the port from outside the cluster network: a node port, an external or LB IP. */
+export function externallyAccessible(info: ServicePortInfo): boolean {
+  return info.nodePort > 0 || info.externalIPs.length > 0 || (info.loadBalancerVIPs?.length ?? 0) > 0;
 }
 
 export type ServicePortMap = Map<string, ServicePortInfo>;
@@ -44,17 +63,26 @@ export function servicePortsOf(svc: Readonly<Service>): ServicePortMap {
   const name = svc.metadata.name ?? "";
   const sticky = spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS) : undefined;
   const withNodePort = spec.type === "NodePort" || spec.type === "LoadBalancer";
+  const loadBalancer = spec.type === "LoadBalancer";
+  const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
+  const loadBalancerVIPs = loadBalancer ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "").filter(isIPv4) : [];
+  const sourceRanges = loadBalancer ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter(isIPv4CIDR) : [];
   for (const p of spec.ports ?? []) {
     const portName: ServicePortName = { namespace, name, port: p.name ?? "" };
-    out.set(servicePortNameString(portName), {
+    const info: ServicePortInfo = {
       name: portName,
       protocol: p.protocol ?? "TCP",
       clusterIP,
       port: p.port,
       nodePort: withNodePort ? (p.nodePort ?? 0) : 0,
-      externalIPs: (spec.externalIPs ?? []).filter(isIPv4),
+      externalIPs,
       ...(sticky !== undefined ? { stickyMaxAgeSeconds: sticky } : {}),
-    });
+      ...(loadBalancerVIPs.length > 0 ? { loadBalancerVIPs } : {}),
+      ...(sourceRanges.length > 0 ? { loadBalancerSourceRanges: sourceRanges } : {}),
+      ...(spec.internalTrafficPolicy === "Local" ? { internalPolicyLocal: true } : {}),
+    };
+    if (spec.externalTrafficPolicy === "Local" && externallyAccessible(info)) info.externalPolicyLocal = true;
+    out.set(servicePortNameString(portName), info);
   }
   return out;
 }
@@ -62,6 +90,12 @@ export function servicePortsOf(svc: Readonly<Service>): ServicePortMap {
 export function isIPv4(ip: string): boolean {
   const parts = ip.split(".");
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** "a.b.c.d/n" with an IPv4 address and a prefix length of at most 32. */
+export function isIPv4CIDR(cidr: string): boolean {
+  const [ip, bits, ...rest] = cidr.split("/");
+  return rest.length === 0 && ip !== undefined && isIPv4(ip) && bits !== undefined && /^\d{1,2}$/.test(bits) && Number(bits) <= 32;
 }
 
 /** Structural equality of two ServicePortInfos (a Service update that changes nothing kube-proxy uses is no change). */

@@ -74,7 +74,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
   const clusterDns = {
     servers: flags.clusterDns.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     domain: flags.clusterDomain,
-    hostResolvConf: readText("/etc/resolv.conf"),
+    hostResolvConf: flags.resolvConf === "" ? "" : readText(flags.resolvConf),
   };
   logger.info({ nodeName, nodeIP, runtimeEndpoint: flags.containerRuntimeEndpoint, rootDir: flags.rootDir }, "Starting kubelet");
 
@@ -170,6 +170,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         nodeName,
         nodeIP,
         nodeHostname: hostname(),
+        resyncPeriodMs: flags.syncFrequency,
         rootDir: flags.rootDir,
         cgroupRoot: flags.cgroupRoot,
         clusterDns,

@@ -10,6 +10,13 @@ export const KUBE_NODEPORTS = "KUBE-NODEPORTS";
 export const KUBE_POSTROUTING = "KUBE-POSTROUTING";
 export const KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
 export const KUBE_FORWARD = "KUBE-FORWARD";
+/** filter: drops what a KUBE-FW- chain did not let through (traffic to a firewalled port that was not DNATed). */
+export const KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
+/**
+ * filter: the guard for route_localnet (Kubernetes' kubeletFirewallChain, which the kubelet writes too): packets
+ * to 127.0.0.0/8 from elsewhere are dropped unless they were DNATed, so only NodePorts answer on loopback.
+ */
+export const KUBE_FIREWALL = "KUBE-FIREWALL";
 
 /** The fwmark bit KUBE-MARK-MASQ sets and KUBE-POSTROUTING masquerades (--iptables-masquerade-bit 14). */
 export const MASQ_MARK = "0x4000";
@@ -19,7 +26,7 @@ export const SERVICE_CHAIN_PREFIXES = ["KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "K
 
 /** The fixed chains per table. Anything else named KUBE-* (but not per-service) is somebody else's. */
 export const FIXED_CHAINS = {
-  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_NODEPORTS, KUBE_FORWARD],
+  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_NODEPORTS, KUBE_FORWARD, KUBE_PROXY_FIREWALL],
   nat: [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ],
 } as const;
 
@@ -70,6 +77,16 @@ export function servicePortChainName(servicePortName: string, protocol: string):
 /** KUBE-EXT-<hash>: traffic that reached a service port from outside (NodePort, external IP): masquerade, then SVC. */
 export function serviceExternalChainName(servicePortName: string, protocol: string): string {
   return `KUBE-EXT-${hash16(servicePortName + protocol.toLowerCase())}`;
+}
+
+/** KUBE-SVL-<hash>: like KUBE-SVC but over this node's endpoints only (a Local traffic policy). */
+export function serviceLocalChainName(servicePortName: string, protocol: string): string {
+  return `KUBE-SVL-${hash16(servicePortName + protocol.toLowerCase())}`;
+}
+
+/** KUBE-FW-<hash>: lets a LoadBalancer Service's loadBalancerSourceRanges through to KUBE-EXT, and nothing else. */
+export function serviceFirewallChainName(servicePortName: string, protocol: string): string {
+  return `KUBE-FW-${hash16(servicePortName + protocol.toLowerCase())}`;
 }
 
 /** KUBE-SEP-<hash>: the chain that DNATs to one endpoint ("ip:port") of a service port. */

@@ -55,6 +55,14 @@ describe("renderCleanup", () => {
     );
   });
 
+  it("removes KUBE-FIREWALL and its jumps when it holds only the localnet guard kube-proxy writes", () => {
+    const guard = '-A KUBE-FIREWALL -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP';
+    const saved = ["*filter", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":KUBE-FIREWALL - [0:0]", "-A INPUT -j KUBE-FIREWALL", "-A OUTPUT -j KUBE-FIREWALL", guard, "COMMIT", ""].join("\n");
+    expect(renderCleanup(parseIptablesSave(saved))).toBe(["*filter", ":KUBE-FIREWALL - [0:0]", "-D INPUT -j KUBE-FIREWALL", "-D OUTPUT -j KUBE-FIREWALL", "-X KUBE-FIREWALL", "COMMIT", ""].join("\n"));
+    const shared = saved.replace("COMMIT", "-A KUBE-FIREWALL -m mark --mark 0x8000/0x8000 -j DROP\nCOMMIT");
+    expect(renderCleanup(parseIptablesSave(shared))).toBe("");
+  });
+
   it("is empty when nothing of kube-proxy's is there", () => {
     expect(renderCleanup(parseIptablesSave("*nat\n:PREROUTING ACCEPT [0:0]\n:KUBELAB-OTHER - [0:0]\nCOMMIT\n"))).toBe("");
   });

@@ -2,7 +2,7 @@
 // chains, flushed and deleted) in one iptables-restore, and nothing else: others' chains and rules stay.
 import type { CommandRunner } from "../exec.js";
 import { runChecked } from "../exec.js";
-import { isOwnChain, type Table } from "./chains.js";
+import { isOwnChain, KUBE_FIREWALL, type Table } from "./chains.js";
 import { parseIptablesSave, ruleChain, ruleTarget, type SavedTables } from "./save.js";
 
 const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
@@ -22,11 +22,24 @@ export function isProxyChain(table: Table, chain: string): boolean {
   return isOwnChain(table, chain) || isUserspaceChain(table, chain);
 }
 
+/** KUBE-FIREWALL's guard rule, as the iptables mode writes it (rules.ts) and iptables-save shows it. */
+const LOCALNET_GUARD_COMMENT = "block incoming localnet connections";
+
 /**
- * The restore text that removes the chains `owned` selects (default: both modes') and the jumps to them from the
+ * What --cleanup removes: both modes' chains, and KUBE-FIREWALL when it holds nothing but the localnet guard (the
+ * chain Kubernetes shares with the kubelet; a KUBE-FIREWALL with other rules is somebody else's and stays).
+ */
+export function cleanupOwned(saved: SavedTables): (table: Table, chain: string) => boolean {
+  const guard = (saved.get("filter")?.rules ?? []).filter((r) => ruleChain(r) === KUBE_FIREWALL);
+  const firewallIsOurs = guard.length > 0 && guard.every((r) => r.includes(LOCALNET_GUARD_COMMENT));
+  return (table, chain) => isProxyChain(table, chain) || (firewallIsOurs && table === "filter" && chain === KUBE_FIREWALL);
+}
+
+/**
+ * The restore text that removes the chains `owned` selects (default: cleanupOwned) and the jumps to them from the
  * built-in chains, from what `saved` shows; "" when there is none.
  */
-export function renderCleanup(saved: SavedTables, owned: (table: Table, chain: string) => boolean = isProxyChain): string {
+export function renderCleanup(saved: SavedTables, owned: (table: Table, chain: string) => boolean = cleanupOwned(saved)): string {
   let text = "";
   for (const table of ["filter", "nat"] as const) {
     const t = saved.get(table);
@@ -42,8 +55,9 @@ export function renderCleanup(saved: SavedTables, owned: (table: Table, chain: s
 /** Removes kube-proxy's iptables rules and chains. Returns the chains removed. */
 export async function cleanupLeftovers(runner: CommandRunner): Promise<string[]> {
   const saved = parseIptablesSave(await runChecked(runner, ["iptables-save"]));
-  const text = renderCleanup(saved);
+  const owned = cleanupOwned(saved);
+  const text = renderCleanup(saved, owned);
   if (text === "") return [];
   await runChecked(runner, ["iptables-restore", "--noflush"], text);
-  return [...saved.entries()].flatMap(([table, t]) => (table === "filter" || table === "nat" ? [...t.chains.keys()].filter((c) => isProxyChain(table, c)).map((c) => `${table}/${c}`) : []));
+  return [...saved.entries()].flatMap(([table, t]) => (table === "filter" || table === "nat" ? [...t.chains.keys()].filter((c) => owned(table, c)).map((c) => `${table}/${c}`) : []));
 }

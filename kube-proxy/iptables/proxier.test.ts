@@ -7,12 +7,13 @@ import { FakeClock } from "../../component-base/testing/fake-clock.js";
 import type { CommandResult, CommandRunner } from "../exec.js";
 import { ProxierHealth } from "../healthz.js";
 import { proxyMetrics } from "../metrics.js";
-import { IptablesProxier } from "./proxier.js";
+import { IptablesProxier, nodePortAddressesIncludeLoopback, type IptablesProxierOptions } from "./proxier.js";
 
 class FakeRunner implements CommandRunner {
   readonly calls: { argv: string[]; stdin?: string }[] = [];
   saveOutput = "";
   restoreCode = 0;
+  sysctlCode = 0;
   /** What `iptables -t <table> -S <chain>` prints, by "table chain"; a missing entry fails. */
   listOutput: Record<string, string> | undefined = { "filter INPUT": "-P INPUT ACCEPT\n", "filter FORWARD": "-P FORWARD ACCEPT\n", "filter OUTPUT": "-P OUTPUT ACCEPT\n", "nat PREROUTING": "-P PREROUTING ACCEPT\n", "nat OUTPUT": "-P OUTPUT ACCEPT\n", "nat POSTROUTING": "-P POSTROUTING ACCEPT\n" };
   run(argv: readonly string[], stdin?: string): Promise<CommandResult> {
@@ -22,6 +23,7 @@ class FakeRunner implements CommandRunner {
       const listed = this.listOutput?.[`${argv[argv.indexOf("-t") + 1]} ${argv[argv.indexOf("-S") + 1]}`];
       return Promise.resolve(listed === undefined ? { code: 1, stdout: "", stderr: "iptables: No chain/target/match by that name." } : { code: 0, stdout: listed, stderr: "" });
     }
+    if (argv[0] === "sysctl") return Promise.resolve({ code: this.sysctlCode, stdout: "", stderr: this.sysctlCode ? "sysctl: permission denied" : "" });
     if (argv[0] === "iptables-restore") return Promise.resolve({ code: this.restoreCode, stdout: "", stderr: this.restoreCode ? "iptables-restore: line 3 failed" : "" });
     return Promise.resolve({ code: 1, stdout: "", stderr: "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n" });
   }
@@ -51,12 +53,12 @@ function dnsSlice(ips: string[]): EndpointSlice {
   };
 }
 
-function setup() {
+function setup(extra: Partial<IptablesProxierOptions> = {}) {
   const clock = new FakeClock(Date.UTC(2024, 0, 1));
   const runner = new FakeRunner();
   const registry = createRegistry({ defaultMetrics: false });
   const health = new ProxierHealth(clock, 60_000);
-  const proxier = new IptablesProxier({ runner, clock, logger: silentLogger(), metrics: proxyMetrics(registry), health, masqueradeAll: false, nodePortAddresses: [], syncPeriodMs: 30_000, minSyncPeriodMs: 1000 });
+  const proxier = new IptablesProxier({ runner, clock, logger: silentLogger(), metrics: proxyMetrics(registry), health, masqueradeAll: false, nodePortAddresses: [], syncPeriodMs: 30_000, minSyncPeriodMs: 1000, ...extra });
   return { clock, runner, registry, health, proxier, services: proxier.serviceHandler(), slices: proxier.endpointSliceHandler() };
 }
 
@@ -70,7 +72,7 @@ describe("IptablesProxier", () => {
     proxier.start();
     await clock.advance(0);
     expect(runner.restores()).toHaveLength(1);
-    expect(runner.calls.map((c) => c.argv.join(" ")).slice(0, 2)).toEqual(["iptables-save", "iptables-restore --noflush"]);
+    expect(runner.calls.map((c) => c.argv.join(" ")).slice(0, 3)).toEqual(["sysctl -w net.ipv4.conf.all.route_localnet=1", "iptables-save", "iptables-restore --noflush"]);
     expect(runner.restores()[0]).toContain("-j KUBE-SVC-TCOU7JCQXEZGVUNU");
     expect(runner.restores()[0]).toContain("--to-destination 10.244.1.2:53");
     await proxier.stop();
@@ -199,5 +201,57 @@ describe("IptablesProxier", () => {
     expect(text).not.toContain("-I PREROUTING");
     expect(text).toContain("-I OUTPUT 1");
     await proxier.stop();
+  });
+
+  it("sets route_localnet once for localhost NodePorts (retrying a failure), and not when the addresses exclude loopback", async () => {
+    const { clock, runner, proxier, services } = setup();
+    runner.sysctlCode = 1;
+    services.onAdd?.(dns, true);
+    proxier.start();
+    await clock.advance(0);
+    runner.sysctlCode = 0;
+    services.onUpdate?.(dns, { ...dns, spec: { ...dns.spec, ports: [{ name: "dns", port: 54, protocol: "UDP" }] } });
+    await clock.advance(1000);
+    services.onUpdate?.(dns, { ...dns, spec: { ...dns.spec, ports: [{ name: "dns", port: 55, protocol: "UDP" }] } });
+    await clock.advance(1000);
+    expect(runner.calls.filter((c) => c.argv[0] === "sysctl")).toHaveLength(2);
+    expect(runner.restores()[2]).toContain("-A KUBE-FIREWALL");
+    // A partial sync knows the KUBE-FIREWALL jumps are there: it does not insert them again.
+    expect(runner.restores()[2]).not.toContain("-I INPUT 1 -j KUBE-FIREWALL");
+    await proxier.stop();
+
+    const narrow = setup({ nodePortAddresses: ["172.28.0.0/16"] });
+    narrow.proxier.start();
+    await narrow.clock.advance(0);
+    expect(narrow.runner.calls.filter((c) => c.argv[0] === "sysctl")).toEqual([]);
+    expect(narrow.runner.restores()[0]).not.toContain("KUBE-FIREWALL");
+    await narrow.proxier.stop();
+  });
+
+  it("sends a Local policy's traffic to the endpoints on its own node (--hostname-override)", async () => {
+    const { clock, runner, proxier, services, slices } = setup({ nodeName: "node-2" });
+    services.onAdd?.({ ...dns, spec: { ...dns.spec, internalTrafficPolicy: "Local" } }, true);
+    const slice = dnsSlice(["10.244.1.2", "10.244.2.2"]);
+    slice.endpoints = (slice.endpoints ?? []).map((e, i) => ({ ...e, nodeName: `node-${i + 1}` }));
+    slices.onAdd?.(slice, true);
+    proxier.start();
+    await clock.advance(0);
+    expect(runner.restores()[0]).toContain("-j KUBE-SVL-TCOU7JCQXEZGVUNU");
+    expect(runner.restores()[0]).toContain("--to-destination 10.244.2.2:53");
+    expect(runner.restores()[0]).not.toContain("--to-destination 10.244.1.2:53");
+    await proxier.stop();
+  });
+});
+
+describe("nodePortAddressesIncludeLoopback", () => {
+  it.each([
+    [[], true],
+    [["0.0.0.0/0"], true],
+    [["127.0.0.0/8"], true],
+    [["127.0.0.1/32"], true],
+    [["172.28.0.0/16"], false],
+    [["172.28.0.0/16", "127.0.0.0/8"], true],
+  ])("%j → %s", (cidrs, expected) => {
+    expect(nodePortAddressesIncludeLoopback(cidrs)).toBe(expected);
   });
 });

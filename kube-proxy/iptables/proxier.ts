@@ -6,14 +6,33 @@ import { clearConntrack, staleUDPEntries, type ConntrackDeletion } from "../conn
 import { ChangeTrackingProxier, type ProxierOptions } from "../proxier.js";
 import { isUserspaceChain, renderCleanup } from "./cleanup.js";
 import type { Table } from "./chains.js";
-import { isLargeCluster, JUMP_RULES, jumpRuleSpec, renderRules } from "./rules.js";
+import { isLargeCluster, JUMP_RULES, jumpRulesFor, jumpRuleSpec, renderRules, type JumpRule } from "./rules.js";
 import { parseIptablesSave, type SavedTables } from "./save.js";
 
 export interface IptablesProxierOptions extends ProxierOptions {
   clusterCIDR?: string | undefined;
   masqueradeAll: boolean;
   nodePortAddresses: readonly string[];
+  /** This node's name: endpoints on it are the Local traffic policies' endpoints. */
+  nodeName?: string;
+  /** --iptables-localhost-nodeports: NodePorts answer on 127.0.0.1 too (route_localnet), when the addresses allow. */
+  localhostNodePorts?: boolean;
 }
+
+/** Kubernetes' ContainsIPv4Loopback: whether NodePorts on these addresses (empty: all of them) include 127.0.0.1. */
+export function nodePortAddressesIncludeLoopback(cidrs: readonly string[]): boolean {
+  if (cidrs.length === 0) return true;
+  return cidrs.some((c) => {
+    const [ip = "", bits = "32"] = c.split("/");
+    const prefix = Number(bits);
+    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+    const value = ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+    return ((value & mask) >>> 0) === ((0x7f000001 & mask) >>> 0);
+  });
+}
+
+/** The sysctl that lets packets to 127.0.0.0/8 be routed off the node (after a NodePort's DNAT). */
+export const ROUTE_LOCALNET_SYSCTL = "net.ipv4.conf.all.route_localnet";
 
 export class IptablesProxier extends ChangeTrackingProxier {
   /** Carried over from failed syncs until one succeeds. */
@@ -26,9 +45,12 @@ export class IptablesProxier extends ChangeTrackingProxier {
   private lastFullSync = Number.NEGATIVE_INFINITY;
   /** The mode of the rules on the node (rules.ts, RenderInput.largeClusterMode). */
   private largeClusterMode = false;
+  private readonly localhostNodePorts: boolean;
+  private routeLocalnetSet = false;
 
   constructor(private readonly opts: IptablesProxierOptions) {
     super(opts);
+    this.localhostNodePorts = (opts.localhostNodePorts ?? true) && nodePortAddressesIncludeLoopback(opts.nodePortAddresses);
   }
 
   /** One sync; resolves whether the rules on the node now match the state. */
@@ -53,8 +75,9 @@ export class IptablesProxier extends ChangeTrackingProxier {
     // where iptables-save lists every rule on the node (seconds at 1,000 Services). Every chain of ours is still
     // declared, so flushed and refilled. The first sync and any after a failure read the whole node.
     let existing: SavedTables | undefined;
-    if (!full) existing = writtenTables(this.written!);
+    if (!full) existing = writtenTables(this.written!, jumpRulesFor(this.localhostNodePorts));
     else if (this.written !== undefined) existing = await this.readBuiltinChains(this.written);
+    if (this.localhostNodePorts && !this.routeLocalnetSet) await this.setRouteLocalnet();
     if (existing === undefined) {
       const saved = await this.exec(["iptables-save"]);
       if (saved.code !== 0) {
@@ -75,6 +98,8 @@ export class IptablesProxier extends ChangeTrackingProxier {
       clusterCIDR: this.opts.clusterCIDR,
       masqueradeAll: this.opts.masqueradeAll,
       nodePortAddresses: this.opts.nodePortAddresses,
+      nodeName: this.opts.nodeName ?? "",
+      localhostNodePorts: this.localhostNodePorts,
       existing,
       changedServicePorts: full ? undefined : this.servicePortsOf(this.pendingServices),
       largeClusterMode,
@@ -120,6 +145,20 @@ export class IptablesProxier extends ChangeTrackingProxier {
     return true;
   }
 
+  /**
+   * route_localnet=1, as kube-proxy sets it at start for localhost NodePorts; a failure is logged and tried again
+   * on the next sync (the rest of the Services work without it).
+   */
+  private async setRouteLocalnet(): Promise<void> {
+    const set = await this.exec(["sysctl", "-w", `${ROUTE_LOCALNET_SYSCTL}=1`]);
+    if (set.code === 0) {
+      this.routeLocalnetSet = true;
+      this.opts.logger.info(`Set ${ROUTE_LOCALNET_SYSCTL}=1 to allow NodePorts on localhost; to change this, disable --iptables-localhost-nodeports or set --nodeport-addresses without loopback`);
+    } else {
+      this.opts.logger.warn({ stderr: set.stderr.trim() }, `Failed to set ${ROUTE_LOCALNET_SYSCTL}=1; NodePorts will not answer on localhost`);
+    }
+  }
+
   /** A failed sync: the next one is full, since what is on the node is unknown. */
   private fail(message: string, stderr: string, rules?: string): void {
     this.written = undefined;
@@ -155,12 +194,12 @@ export class IptablesProxier extends ChangeTrackingProxier {
 }
 
 /** What the node holds after a restore that wrote `chains` and ensured the jumps: a partial sync's starting point. */
-function writtenTables(chains: Record<Table, Set<string>>): SavedTables {
+function writtenTables(chains: Record<Table, Set<string>>, jumps: readonly JumpRule[]): SavedTables {
   const tables: SavedTables = new Map();
   for (const table of ["filter", "nat"] as const) {
     tables.set(table, {
       chains: new Map([...chains[table]].map((c) => [c, "-"])),
-      rules: JUMP_RULES.filter((j) => j.table === table).map((j) => `-A ${j.chain} ${jumpRuleSpec(j)}`),
+      rules: jumps.filter((j) => j.table === table).map((j) => `-A ${j.chain} ${jumpRuleSpec(j)}`),
     });
   }
   return tables;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EndpointInfo } from "../endpoints.js";
 import { servicePortNameString, type ServicePortInfo } from "../service-port.js";
-import { base32, servicePortChainName, servicePortEndpointChainName } from "./chains.js";
+import { base32, serviceExternalChainName, serviceFirewallChainName, serviceLocalChainName, servicePortChainName, servicePortEndpointChainName } from "./chains.js";
 import { isLargeCluster, probability, renderRules, type RenderInput } from "./rules.js";
 import { parseIptablesSave } from "./save.js";
 
@@ -274,16 +274,121 @@ describe("large cluster mode", () => {
   });
 });
 
+describe("traffic policies", () => {
+  const name = "default/web:http";
+  const svcChain = servicePortChainName(name, "TCP");
+  const svlChain = serviceLocalChainName(name, "TCP");
+  const extChain = serviceExternalChainName(name, "TCP");
+  const here = ep("10.244.1.5", 8080, { nodeName: "node-1" });
+  const there = ep("10.244.2.7", 8080, { nodeName: "node-2" });
+  const sep = (e: EndpointInfo): string => servicePortEndpointChainName(name, "TCP", `${e.ip}:${e.port}`);
+  const local = { nodeName: "node-1", clusterCIDR: "10.244.0.0/16" };
+
+  it("names the local-policy and firewall chains as Kubernetes does (the service port's hash)", () => {
+    expect(serviceLocalChainName("default/kubernetes:https", "TCP")).toBe("KUBE-SVL-NPX46M4PTMTKRN6Y");
+    expect(serviceFirewallChainName("default/kubernetes:https", "TCP")).toBe("KUBE-FW-NPX46M4PTMTKRN6Y");
+    expect(serviceExternalChainName("default/kubernetes:https", "TCP")).toBe("KUBE-EXT-NPX46M4PTMTKRN6Y");
+  });
+
+  it("externalTrafficPolicy Local: outsiders reach only this node's endpoints, unmasqueraded; pods and the node reach all", () => {
+    const np = svc("default", "web", "http", { nodePort: 30080, externalPolicyLocal: true });
+    const { text } = render([np], { [name]: [here, there] }, local);
+    const nat = table(text, "nat");
+    expect(rulesOf(nat, "KUBE-NODEPORTS")).toEqual([`-A KUBE-NODEPORTS -m comment --comment "default/web:http" -m tcp -p tcp --dport 30080 -j ${extChain}`]);
+    expect(rulesOf(nat, extChain)).toEqual([
+      `-A ${extChain} -m comment --comment "pod traffic for default/web:http external destinations" -s 10.244.0.0/16 -j ${svcChain}`,
+      `-A ${extChain} -m comment --comment "masquerade LOCAL traffic for default/web:http external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
+      `-A ${extChain} -m comment --comment "route LOCAL traffic for default/web:http external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`,
+      `-A ${extChain} -j ${svlChain}`,
+    ]);
+    expect(rulesOf(nat, svlChain)).toEqual([`-A ${svlChain} -m comment --comment "default/web:http -> 10.244.1.5:8080" -j ${sep(here)}`]);
+    expect(rulesOf(nat, svcChain).filter((r) => r.includes("KUBE-SEP-"))).toHaveLength(2);
+    // The ClusterIP keeps the Cluster policy.
+    expect(rulesOf(nat, "KUBE-SERVICES")[0]).toContain(`-j ${svcChain}`);
+    expect(rulesOf(table(text, "filter"), "KUBE-EXTERNAL-SERVICES")).toEqual([]);
+  });
+
+  it("externalTrafficPolicy Local without an endpoint on this node: the NodePort DROPs outsiders, the short-circuits stay", () => {
+    const np = svc("default", "web", "http", { nodePort: 30080, externalPolicyLocal: true });
+    const { text } = render([np], { [name]: [there] }, local);
+    const nat = table(text, "nat");
+    expect(nat).not.toContain(`:${svlChain} - [0:0]`);
+    expect(rulesOf(nat, extChain)).toHaveLength(3);
+    expect(rulesOf(nat, extChain).join("\n")).not.toContain(svlChain);
+    expect(rulesOf(table(text, "filter"), "KUBE-EXTERNAL-SERVICES")).toEqual([
+      `-A KUBE-EXTERNAL-SERVICES -m comment --comment "default/web:http has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j DROP`,
+    ]);
+  });
+
+  it("internalTrafficPolicy Local: the ClusterIP goes to this node's endpoints only, and is DROPped where there are none", () => {
+    const internal = svc("default", "web", "http", { internalPolicyLocal: true });
+    const withLocal = table(render([internal], { [name]: [here, there] }, local).text, "nat");
+    expect(rulesOf(withLocal, "KUBE-SERVICES")[0]).toBe(`-A KUBE-SERVICES -m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 -j ${svlChain}`);
+    expect(rulesOf(withLocal, svlChain)).toEqual([
+      `-A ${svlChain} -m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ`,
+      `-A ${svlChain} -m comment --comment "default/web:http -> 10.244.1.5:8080" -j ${sep(here)}`,
+    ]);
+    expect(withLocal).not.toContain(`:${svcChain} - [0:0]`);
+    expect(withLocal).not.toContain(`:${sep(there)} - [0:0]`);
+    const without = render([internal], { [name]: [there] }, local).text;
+    expect(rulesOf(table(without, "nat"), "KUBE-SERVICES").filter((r) => r.includes("cluster IP"))).toEqual([]);
+    expect(rulesOf(table(without, "filter"), "KUBE-SERVICES")).toEqual([
+      `-A KUBE-SERVICES -m comment --comment "default/web:http has no local endpoints" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 -j DROP`,
+    ]);
+  });
+
+  it("loadBalancerSourceRanges: the node port and LB IPs go through KUBE-FW, which lets only those sources on", () => {
+    const fwChain = serviceFirewallChainName(name, "TCP");
+    const lb = svc("default", "web", "http", { nodePort: 30080, loadBalancerSourceRanges: ["192.0.2.0/24", "198.51.100.7/32"], loadBalancerVIPs: ["203.0.113.9"] });
+    const { text } = render([lb], { [name]: [here] }, local);
+    const nat = table(text, "nat");
+    expect(rulesOf(nat, "KUBE-NODEPORTS")).toEqual([`-A KUBE-NODEPORTS -m comment --comment "default/web:http" -m tcp -p tcp --dport 30080 -j ${fwChain}`]);
+    expect(rulesOf(nat, "KUBE-SERVICES")).toContain(`-A KUBE-SERVICES -m comment --comment "default/web:http loadbalancer IP" -m tcp -p tcp -d 203.0.113.9/32 --dport 80 -j ${fwChain}`);
+    expect(rulesOf(nat, fwChain)).toEqual([
+      `-A ${fwChain} -m comment --comment "default/web:http loadbalancer IP" -s 192.0.2.0/24 -j ${extChain}`,
+      `-A ${fwChain} -m comment --comment "default/web:http loadbalancer IP" -s 198.51.100.7/32 -j ${extChain}`,
+      `-A ${fwChain} -m comment --comment "other traffic to default/web:http will be dropped by KUBE-PROXY-FIREWALL"`,
+    ]);
+    expect(rulesOf(table(text, "filter"), "KUBE-PROXY-FIREWALL")).toEqual([
+      `-A KUBE-PROXY-FIREWALL -m comment --comment "default/web:http traffic not accepted by ${fwChain}" -m tcp -p tcp -d 203.0.113.9/32 --dport 80 -j DROP`,
+      `-A KUBE-PROXY-FIREWALL -m comment --comment "default/web:http traffic not accepted by ${fwChain}" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j DROP`,
+    ]);
+    // Without ranges, no firewall chain.
+    const open = table(render([svc("default", "web", "http", { nodePort: 30080 })], { [name]: [here] }, local).text, "nat");
+    expect(open).not.toContain(`:${fwChain} - [0:0]`);
+  });
+
+  it("localhost NodePorts: the KUBE-FIREWALL guard and its jumps, only when asked", () => {
+    const np = svc("default", "web", "http", { nodePort: 30080 });
+    const on = table(render([np], { [name]: [here] }, { localhostNodePorts: true }).text, "filter");
+    expect(rulesOf(on, "KUBE-FIREWALL")).toEqual([
+      `-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
+    ]);
+    expect(on).toContain("-I INPUT 1 -j KUBE-FIREWALL");
+    expect(on).toContain("-I OUTPUT 1 -j KUBE-FIREWALL");
+    expect(table(render([np], { [name]: [here] }).text, "filter").join("\n")).not.toContain("KUBE-FIREWALL");
+  });
+});
+
 describe("partial syncs count what they keep", () => {
   it("counts and lists the same as a full render, for every kind of service port and mode", () => {
     const sticky = svc("default", "sticky", "a", { clusterIP: "10.96.0.12", stickyMaxAgeSeconds: 600 });
     const external = svc("default", "ext", "b", { clusterIP: "10.96.0.13", nodePort: 30080, externalIPs: ["192.0.2.10"] });
     const plain = svc("default", "plain", "", { clusterIP: "10.96.0.14" });
     const empty = svc("default", "empty", "", { clusterIP: "10.96.0.15" });
-    const eps = { "default/sticky:a": [ep("10.244.1.5"), ep("10.244.1.6")], "default/ext:b": [ep("10.244.1.7")], "default/plain": [ep("10.244.1.8"), ep("10.244.1.9"), ep("10.244.1.10")] };
+    const localExt = svc("default", "local", "", { clusterIP: "10.96.0.16", nodePort: 30081, externalPolicyLocal: true, internalPolicyLocal: true, stickyMaxAgeSeconds: 60 });
+    const guarded = svc("default", "guarded", "", { clusterIP: "10.96.0.17", nodePort: 30082, loadBalancerSourceRanges: ["192.0.2.0/24"] });
+    const eps = {
+      "default/sticky:a": [ep("10.244.1.5"), ep("10.244.1.6")],
+      "default/ext:b": [ep("10.244.1.7")],
+      "default/plain": [ep("10.244.1.8"), ep("10.244.1.9"), ep("10.244.1.10")],
+      "default/local": [ep("10.244.1.11", 80, { nodeName: "node-1" }), ep("10.244.2.11", 80, { nodeName: "node-2" })],
+      "default/guarded": [ep("10.244.1.12")],
+    };
+    const all = [sticky, external, plain, empty, localExt, guarded];
     for (const extra of [{}, { clusterCIDR: "10.244.0.0/16" }, { masqueradeAll: true }, { largeClusterMode: true }] as Partial<RenderInput>[]) {
-      const full = render([sticky, external, plain, empty], eps, extra);
-      const partial = render([sticky, external, plain, empty], eps, { ...extra, changedServicePorts: new Set(["default/plain"]) });
+      const full = render(all, eps, { nodeName: "node-1", ...extra });
+      const partial = render(all, eps, { nodeName: "node-1", ...extra, changedServicePorts: new Set(["default/plain"]) });
       expect(partial.ruleCounts).toEqual(full.ruleCounts);
       expect(partial.chains).toEqual(full.chains);
       expect(partial.text.length).toBeLessThan(full.text.length);

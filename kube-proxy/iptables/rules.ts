@@ -7,29 +7,37 @@
 // renders everything but leaves the unchanged services' chains out of the restore: iptables-restore's time grows
 // with what it is given, and one changed Service should not cost a rewrite of thousands of rules.
 //
-// Chains and rules are Kubernetes' (pkg/proxy/iptables), traffic policy Cluster:
-//   nat    PREROUTING, OUTPUT → KUBE-SERVICES: per service port "-d clusterIP --dport port -j KUBE-SVC-x",
-//          externalIPs → KUBE-EXT-x, last "addrtype LOCAL (or the --nodeport-addresses) → KUBE-NODEPORTS"
-//          KUBE-NODEPORTS: "--dport nodePort -j KUBE-EXT-x"; KUBE-EXT-x: mark for masquerade, then KUBE-SVC-x
-//          KUBE-SVC-x: mark off-cluster sources for masquerade, sticky (recent) checks, then one rule per endpoint
-//          with probability 1/n, 1/(n-1), …, 1 (an even spread); KUBE-SEP-y: mark hairpin traffic, DNAT
-//          POSTROUTING → KUBE-POSTROUTING: MASQUERADE what KUBE-MARK-MASQ marked
+// Chains and rules are Kubernetes' (pkg/proxy/iptables):
+//   nat    PREROUTING, OUTPUT → KUBE-SERVICES: per service port "-d clusterIP --dport port -j KUBE-SVC-x" (KUBE-SVL-x
+//          with internalTrafficPolicy Local), externalIPs and LB IPs → KUBE-EXT-x, last "addrtype LOCAL (or the
+//          --nodeport-addresses) → KUBE-NODEPORTS"; KUBE-NODEPORTS: "--dport nodePort -j KUBE-EXT-x" (KUBE-FW-x when
+//          loadBalancerSourceRanges guard it: allowed sources on to KUBE-EXT-x, the rest dropped by the filter
+//          table's KUBE-PROXY-FIREWALL). KUBE-EXT-x: Cluster policy: mark for masquerade, then KUBE-SVC-x; Local
+//          policy: pods and the node itself to KUBE-SVC-x, everyone else to KUBE-SVL-x unmasqueraded (source IP kept).
+//          KUBE-SVC-x (every usable endpoint) / KUBE-SVL-x (this node's): mark off-cluster sources for masquerade,
+//          sticky (recent) checks, then one rule per endpoint with probability 1/n, 1/(n-1), …, 1 (an even
+//          spread); KUBE-SEP-y: mark hairpin traffic, DNAT. POSTROUTING → KUBE-POSTROUTING: MASQUERADE the marked.
 //   filter KUBE-SERVICES / KUBE-EXTERNAL-SERVICES: REJECT service ports with no usable endpoint (a connect fails at
-//          once instead of hanging); KUBE-FORWARD accepts marked and established service traffic
+//          once instead of hanging), DROP those whose Local policy finds none on this node; KUBE-FORWARD accepts
+//          marked and established service traffic; KUBE-FIREWALL guards loopback when NodePorts answer there.
 import type { EndpointInfo } from "../endpoints.js";
-import { endpointString, usableEndpoints } from "../endpoints.js";
-import { servicePortNameString, type ServicePortInfo } from "../service-port.js";
+import { categorizeEndpoints, endpointString } from "../endpoints.js";
+import { externallyAccessible, servicePortNameString, type ServicePortInfo } from "../service-port.js";
 import {
   FIXED_CHAINS,
   isOwnChain,
   KUBE_EXTERNAL_SERVICES,
+  KUBE_FIREWALL,
   KUBE_FORWARD,
   KUBE_MARK_MASQ,
   KUBE_NODEPORTS,
   KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
   MASQ_MARK,
   serviceExternalChainName,
+  serviceFirewallChainName,
+  serviceLocalChainName,
   servicePortChainName,
   servicePortEndpointChainName,
   type Table,
@@ -45,6 +53,13 @@ export interface RenderInput {
   masqueradeAll: boolean;
   /** --nodeport-addresses: CIDRs whose addresses serve NodePorts; empty means every local address. */
   nodePortAddresses: readonly string[];
+  /** This node's name (--hostname-override): endpoints whose nodeName it is are local, for the Local policies. */
+  nodeName?: string;
+  /**
+   * --iptables-localhost-nodeports, in effect (NodePorts on every local address, loopback included): writes the
+   * KUBE-FIREWALL guard that makes route_localnet safe, and its jumps.
+   */
+  localhostNodePorts?: boolean;
   /** What iptables-save shows now: stale chains are deleted, missing jumps inserted. */
   existing: SavedTables;
   /**
@@ -87,7 +102,8 @@ export interface JumpRule {
   /** The built-in chain. */
   chain: string;
   target: string;
-  comment: string;
+  /** Absent for KUBE-FIREWALL's jumps, which the kubelet writes too, without one. */
+  comment?: string;
   extra?: string;
 }
 
@@ -99,13 +115,27 @@ export const JUMP_RULES: readonly JumpRule[] = [
   { table: "filter", chain: "FORWARD", target: KUBE_SERVICES, comment: "kubernetes service portals", extra: "-m conntrack --ctstate NEW" },
   { table: "filter", chain: "OUTPUT", target: KUBE_SERVICES, comment: "kubernetes service portals", extra: "-m conntrack --ctstate NEW" },
   { table: "filter", chain: "FORWARD", target: KUBE_FORWARD, comment: "kubernetes forwarding rules" },
+  { table: "filter", chain: "INPUT", target: KUBE_PROXY_FIREWALL, comment: "kubernetes load balancer firewall", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", chain: "OUTPUT", target: KUBE_PROXY_FIREWALL, comment: "kubernetes load balancer firewall", extra: "-m conntrack --ctstate NEW" },
+  { table: "filter", chain: "FORWARD", target: KUBE_PROXY_FIREWALL, comment: "kubernetes load balancer firewall", extra: "-m conntrack --ctstate NEW" },
   { table: "nat", chain: "OUTPUT", target: KUBE_SERVICES, comment: "kubernetes service portals" },
   { table: "nat", chain: "PREROUTING", target: KUBE_SERVICES, comment: "kubernetes service portals" },
   { table: "nat", chain: "POSTROUTING", target: KUBE_POSTROUTING, comment: "kubernetes postrouting rules" },
 ];
 
+/** With localhost NodePorts: the jumps to KUBE-FIREWALL (Kubernetes' iptablesKubeletJumpChains). */
+export const LOCALHOST_NODEPORTS_JUMP_RULES: readonly JumpRule[] = [
+  { table: "filter", chain: "INPUT", target: KUBE_FIREWALL },
+  { table: "filter", chain: "OUTPUT", target: KUBE_FIREWALL },
+];
+
+/** The jumps a ruleset with these settings needs. */
+export function jumpRulesFor(localhostNodePorts: boolean): readonly JumpRule[] {
+  return localhostNodePorts ? [...JUMP_RULES, ...LOCALHOST_NODEPORTS_JUMP_RULES] : JUMP_RULES;
+}
+
 export function jumpRuleSpec(j: JumpRule): string {
-  return [j.extra, comment(j.comment), `-j ${j.target}`].filter((s) => s !== undefined).join(" ");
+  return [j.extra, j.comment !== undefined ? comment(j.comment) : undefined, `-j ${j.target}`].filter((s) => s !== undefined).join(" ");
 }
 
 function comment(text: string): string {
@@ -159,7 +189,8 @@ export function renderRules(input: RenderInput): RenderedRules {
   for (const c of FIXED_CHAINS.nat) nat.chain(c);
 
   // Jumps from the built-in chains: inserted at the top, only when absent (others' rules stay where they are).
-  for (const j of JUMP_RULES) {
+  const localhostNodePorts = input.localhostNodePorts === true;
+  for (const j of jumpRulesFor(localhostNodePorts)) {
     const saved = input.existing.get(j.table);
     const present = saved?.rules.some((r) => ruleChain(r) === j.chain && ruleTarget(r) === j.target) ?? false;
     if (!present) (j.table === "filter" ? filter : nat).tail.push(`-I ${j.chain} 1 ${jumpRuleSpec(j)}`);
@@ -171,6 +202,12 @@ export function renderRules(input: RenderInput): RenderedRules {
   nat.add(KUBE_POSTROUTING, comment("kubernetes service traffic requiring SNAT"), "-j MASQUERADE --random-fully");
   nat.add(KUBE_MARK_MASQ, `-j MARK --or-mark ${MASQ_MARK}`);
 
+  if (localhostNodePorts) {
+    // route_localnet lets packets to 127.0.0.1 be DNATed off the node (NodePorts on loopback); this keeps anything
+    // else from reaching the node's loopback-bound services from outside (https://issue.k8s.io/90259).
+    filter.chain(KUBE_FIREWALL);
+    filter.add(KUBE_FIREWALL, comment("block incoming localnet connections"), "-d 127.0.0.0/8", "! -s 127.0.0.0/8", "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT", "-j DROP");
+  }
   filter.add(KUBE_FORWARD, "-m conntrack --ctstate INVALID", "-j DROP");
   filter.add(KUBE_FORWARD, comment("kubernetes forwarding rules"), `-m mark --mark ${MASQ_MARK}/${MASQ_MARK}`, "-j ACCEPT");
   filter.add(KUBE_FORWARD, comment("kubernetes forwarding conntrack rule"), "-m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT");
@@ -178,7 +215,7 @@ export function renderRules(input: RenderInput): RenderedRules {
   const names = [...input.services.keys()].sort();
   for (const name of names) {
     const svc = input.services.get(name)!;
-    renderServicePort(svc, usableEndpoints(input.endpoints.get(name) ?? []), input, nat, filter);
+    renderServicePort(svc, input.endpoints.get(name) ?? [], input, nat, filter);
   }
 
   // Must stay last: NodePorts match any destination port, so ClusterIPs that happen to be local addresses go first.
@@ -208,71 +245,128 @@ export function renderRules(input: RenderInput): RenderedRules {
   };
 }
 
-function renderServicePort(svc: ServicePortInfo, endpoints: readonly EndpointInfo[], input: RenderInput, nat: TableWriter, filter: TableWriter): void {
+function renderServicePort(svc: ServicePortInfo, allEndpoints: readonly EndpointInfo[], input: RenderInput, nat: TableWriter, filter: TableWriter): void {
   const name = servicePortNameString(svc.name);
   const proto = protoMatch(svc.protocol);
-  const clusterIPComment = comment(`${name} cluster IP`);
-  const hasExternal = svc.nodePort > 0 || svc.externalIPs.length > 0;
+  const external = externallyAccessible(svc);
+  const internalLocal = svc.internalPolicyLocal === true;
+  const externalLocal = svc.externalPolicyLocal === true;
+  const { cluster, local, reachable, hasAnyEndpoints } = categorizeEndpoints(
+    allEndpoints,
+    { usesCluster: !internalLocal || external, usesLocal: internalLocal || externalLocal },
+    input.nodeName ?? "",
+  );
+  // Any usable endpoint in the cluster, even one no rule here reaches: a Local policy with none on this node DROPs.
+  const hasEndpoints = hasAnyEndpoints;
+  const hasInternalEndpoints = hasEndpoints && (!internalLocal || local.length > 0);
+  const hasExternalEndpoints = hasEndpoints && (!externalLocal || local.length > 0);
   const nodePortDestinations = nodePortMatches(input.nodePortAddresses);
 
-  if (endpoints.length === 0) {
-    const noEndpoints = comment(`${name} has no endpoints`);
-    filter.add(KUBE_SERVICES, noEndpoints, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, "-j REJECT");
-    for (const ip of svc.externalIPs) filter.add(KUBE_EXTERNAL_SERVICES, noEndpoints, proto, `-d ${ip}/32`, `--dport ${svc.port}`, "-j REJECT");
-    if (svc.nodePort > 0) for (const dst of nodePortDestinations) filter.add(KUBE_EXTERNAL_SERVICES, noEndpoints, dst, proto, `--dport ${svc.nodePort}`, "-j REJECT");
-    return;
+  const svcChain = servicePortChainName(name, svc.protocol);
+  const svlChain = serviceLocalChainName(name, svc.protocol);
+  const extChain = serviceExternalChainName(name, svc.protocol);
+  const fwChain = serviceFirewallChainName(name, svc.protocol);
+  const internalChain = internalLocal ? svlChain : svcChain;
+  const externalPolicyChain = externalLocal ? svlChain : svcChain;
+  const sourceRanges = svc.loadBalancerSourceRanges ?? [];
+  const vips = svc.loadBalancerVIPs ?? [];
+  // The source ranges guard the load-balancer IPs and, with no cloud load balancer in front, the node ports.
+  const usesFirewall = hasEndpoints && sourceRanges.length > 0 && (vips.length > 0 || svc.nodePort > 0);
+  const loadBalancerChain = usesFirewall ? fwChain : extChain;
+
+  // What the filter table does with traffic no nat rule takes: no endpoints at all → REJECT (the client fails at
+  // once); a Local policy with no endpoint on this node → DROP (as Kubernetes: the client's retry or its load
+  // balancer's health check moves on).
+  const noEndpoints = !hasEndpoints;
+  const filterTarget = noEndpoints ? "-j REJECT" : "-j DROP";
+  const filterComment = comment(noEndpoints ? `${name} has no endpoints` : `${name} has no local endpoints`);
+
+  if (hasInternalEndpoints) {
+    const clusterIPComment = comment(`${name} cluster IP`);
+    nat.add(KUBE_SERVICES, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `-j ${internalChain}`);
+  } else {
+    filter.add(KUBE_SERVICES, filterComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, filterTarget);
   }
+  for (const ip of svc.externalIPs) {
+    if (hasEndpoints) nat.add(KUBE_SERVICES, comment(`${name} external IP`), proto, `-d ${ip}/32`, `--dport ${svc.port}`, `-j ${extChain}`);
+    if (!hasExternalEndpoints) filter.add(KUBE_EXTERNAL_SERVICES, filterComment, proto, `-d ${ip}/32`, `--dport ${svc.port}`, filterTarget);
+  }
+  for (const ip of vips) {
+    if (hasEndpoints) nat.add(KUBE_SERVICES, comment(`${name} loadbalancer IP`), proto, `-d ${ip}/32`, `--dport ${svc.port}`, `-j ${loadBalancerChain}`);
+    if (usesFirewall) filter.add(KUBE_PROXY_FIREWALL, comment(`${name} traffic not accepted by ${fwChain}`), proto, `-d ${ip}/32`, `--dport ${svc.port}`, "-j DROP");
+    if (!hasExternalEndpoints) filter.add(KUBE_EXTERNAL_SERVICES, filterComment, proto, `-d ${ip}/32`, `--dport ${svc.port}`, filterTarget);
+  }
+  if (svc.nodePort > 0) {
+    if (hasEndpoints) nat.add(KUBE_NODEPORTS, comment(name), proto, `--dport ${svc.nodePort}`, `-j ${loadBalancerChain}`);
+    if (usesFirewall) for (const dst of nodePortDestinations) filter.add(KUBE_PROXY_FIREWALL, comment(`${name} traffic not accepted by ${fwChain}`), dst, proto, `--dport ${svc.nodePort}`, "-j DROP");
+    if (!hasExternalEndpoints) for (const dst of nodePortDestinations) filter.add(KUBE_EXTERNAL_SERVICES, filterComment, dst, proto, `--dport ${svc.nodePort}`, filterTarget);
+  }
+  if (!hasEndpoints) return;
 
   const write = input.changedServicePorts?.has(name) ?? true;
-  const svcChain = servicePortChainName(name, svc.protocol);
-  const extChain = serviceExternalChainName(name, svc.protocol);
-  nat.chain(svcChain, write);
-  nat.add(KUBE_SERVICES, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `-j ${svcChain}`);
-
-  if (hasExternal) {
+  if (usesFirewall) {
+    nat.chain(fwChain, write);
+    for (const cidr of sourceRanges) nat.add(fwChain, comment(`${name} loadbalancer IP`), `-s ${cidr}`, `-j ${extChain}`);
+    // A packet that falls off this chain is not DNATed, so KUBE-PROXY-FIREWALL's rule for its port drops it.
+    nat.add(fwChain, comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`));
+  }
+  if (external) {
     nat.chain(extChain, write);
-    for (const ip of svc.externalIPs) nat.add(KUBE_SERVICES, comment(`${name} external IP`), proto, `-d ${ip}/32`, `--dport ${svc.port}`, `-j ${extChain}`);
-    if (svc.nodePort > 0) nat.add(KUBE_NODEPORTS, comment(name), proto, `--dport ${svc.nodePort}`, `-j ${extChain}`);
-    // Traffic from outside is masqueraded so replies come back through this node and get un-DNATed.
-    nat.add(extChain, comment(`masquerade traffic for ${name} external destinations`), `-j ${KUBE_MARK_MASQ}`);
-    nat.add(extChain, `-j ${svcChain}`);
+    if (!externalLocal) {
+      // Traffic from outside is masqueraded so replies come back through this node and get un-DNATed.
+      nat.add(extChain, comment(`masquerade traffic for ${name} external destinations`), `-j ${KUBE_MARK_MASQ}`);
+    } else {
+      // Only this node's endpoints: no hop to another node, so the client's source IP is kept. Pods and the node
+      // itself are not "outside": they go to any endpoint, as if out to a load balancer and back in.
+      if (input.clusterCIDR) nat.add(extChain, comment(`pod traffic for ${name} external destinations`), `-s ${input.clusterCIDR}`, `-j ${svcChain}`);
+      nat.add(extChain, comment(`masquerade LOCAL traffic for ${name} external destinations`), "-m addrtype --src-type LOCAL", `-j ${KUBE_MARK_MASQ}`);
+      nat.add(extChain, comment(`route LOCAL traffic for ${name} external destinations`), "-m addrtype --src-type LOCAL", `-j ${svcChain}`);
+    }
+    if (hasExternalEndpoints) nat.add(extChain, `-j ${externalPolicyChain}`);
   }
 
-  const sepChains = endpoints.map((ep) => servicePortEndpointChainName(name, svc.protocol, endpointString(ep)));
+  const policyChains: [string, readonly EndpointInfo[]][] = [];
+  if (cluster.length > 0) policyChains.push([svcChain, cluster]);
+  if (local.length > 0) policyChains.push([svlChain, local]);
+  for (const [chain] of policyChains) nat.chain(chain, write);
+  if (hasInternalEndpoints) {
+    const clusterIPMatch = [comment(`${name} cluster IP`), proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`];
+    if (input.masqueradeAll) nat.add(internalChain, ...clusterIPMatch, `-j ${KUBE_MARK_MASQ}`);
+    else if (input.clusterCIDR) nat.add(internalChain, ...clusterIPMatch, `! -s ${input.clusterCIDR}`, `-j ${KUBE_MARK_MASQ}`);
+  }
+
+  const sepChain = (ep: EndpointInfo): string => servicePortEndpointChainName(name, svc.protocol, endpointString(ep));
   if (!write) {
     // Kept chains (a partial sync's unchanged service): on the node already; only declared as kept and counted,
     // without building the strings of rules that would not be written (most of a partial sync's render time).
-    for (const sep of sepChains) nat.chain(sep, false);
-    const masq = input.masqueradeAll || input.clusterCIDR ? 1 : 0;
-    const perEndpoint = (svc.stickyMaxAgeSeconds !== undefined ? 2 : 1) + 2;
-    nat.count += masq + endpoints.length * perEndpoint;
+    for (const ep of reachable) nat.chain(sepChain(ep), false);
+    const perEndpoint = svc.stickyMaxAgeSeconds !== undefined ? 2 : 1;
+    for (const [, eps] of policyChains) nat.count += eps.length * perEndpoint;
+    nat.count += reachable.length * 2;
     return;
   }
 
-  if (input.masqueradeAll) nat.add(svcChain, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `-j ${KUBE_MARK_MASQ}`);
-  else if (input.clusterCIDR) nat.add(svcChain, clusterIPComment, proto, `-d ${svc.clusterIP}/32`, `--dport ${svc.port}`, `! -s ${input.clusterCIDR}`, `-j ${KUBE_MARK_MASQ}`);
-
   const large = input.largeClusterMode === true;
   const endpointComment = (ep: EndpointInfo): string | undefined => (large ? undefined : comment(`${name} -> ${endpointString(ep)}`));
-  const sepComment = large ? undefined : comment(name);
-  if (svc.stickyMaxAgeSeconds !== undefined) {
-    // A client seen recently goes back to the endpoint it was sent to (each SEP chain records its clients).
-    endpoints.forEach((ep, i) => {
-      nat.add(svcChain, endpointComment(ep), `-m recent --name ${sepChains[i]} --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap`, `-j ${sepChains[i]}`);
+  for (const [chain, eps] of policyChains) {
+    if (svc.stickyMaxAgeSeconds !== undefined) {
+      // A client seen recently goes back to the endpoint it was sent to (each SEP chain records its clients).
+      for (const ep of eps) nat.add(chain, endpointComment(ep), `-m recent --name ${sepChain(ep)} --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap`, `-j ${sepChain(ep)}`);
+    }
+    eps.forEach((ep, i) => {
+      const remaining = eps.length - i;
+      nat.add(chain, endpointComment(ep), remaining > 1 ? `-m statistic --mode random --probability ${probability(remaining)}` : undefined, `-j ${sepChain(ep)}`);
     });
   }
-  endpoints.forEach((ep, i) => {
-    const remaining = endpoints.length - i;
-    nat.add(svcChain, endpointComment(ep), remaining > 1 ? `-m statistic --mode random --probability ${probability(remaining)}` : undefined, `-j ${sepChains[i]}`);
-  });
 
-  endpoints.forEach((ep, i) => {
-    const sep = sepChains[i]!;
+  const sepComment = large ? undefined : comment(name);
+  for (const ep of reachable) {
+    const sep = sepChain(ep);
     nat.chain(sep, write);
     // Hairpin: a pod reaching itself through the Service must see the node as the source, or it answers itself.
     nat.add(sep, sepComment, `-s ${ep.ip}/32`, `-j ${KUBE_MARK_MASQ}`);
     nat.add(sep, sepComment, svc.stickyMaxAgeSeconds !== undefined ? `-m recent --name ${sep} --set` : undefined, proto, `-j DNAT --to-destination ${endpointString(ep)}`);
-  });
+  }
 }
 
 /** The destination matches of NodePort rules: every local address, or the --nodeport-addresses CIDRs. */

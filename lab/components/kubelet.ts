@@ -27,6 +27,8 @@ export interface KubeletOptions {
   healthzBindAddress?: string;
   /** --node-status-update-frequency, a duration ("10s"). */
   nodeStatusUpdateFrequency?: string;
+  /** --sync-frequency, a duration ("1m"): the periodic pod sync (configMap/secret volume refresh). */
+  syncFrequency?: string;
   /** --node-lease-duration-seconds. */
   nodeLeaseDurationSeconds?: number;
   /** --pod-cidr; otherwise the Node's spec.podCIDR from the controller-manager. */
@@ -35,6 +37,8 @@ export interface KubeletOptions {
   clusterDns?: string;
   /** --cluster-domain. */
   clusterDomain?: string;
+  /** --resolv-conf: the host resolver configuration pods build on ("" for none). */
+  resolvConf?: string;
   /** --root-dir: pods' volumes and logs. */
   rootDir?: string;
   /** --max-pods. */
@@ -74,10 +78,12 @@ export function kubeletComponent(options: KubeletOptions): Component {
         ["healthz-port", options.healthzPort],
         ["healthz-bind-address", options.healthzBindAddress],
         ["node-status-update-frequency", options.nodeStatusUpdateFrequency],
+        ["sync-frequency", options.syncFrequency],
         ["node-lease-duration-seconds", options.nodeLeaseDurationSeconds],
         ["pod-cidr", options.podCidr],
         ["cluster-dns", options.clusterDns],
         ["cluster-domain", options.clusterDomain],
+        ["resolv-conf", options.resolvConf],
         ["root-dir", options.rootDir],
         ["max-pods", options.maxPods],
         ["pod-manifest-path", options.podManifestPath],

@@ -64,6 +64,9 @@ describe("the lab's components", () => {
         "--pod-routes=host-gw",
         "--address=172.30.0.11",
         "--root-dir=/h/nodes/node-1/kubelet",
+        // No host resolvers for pods: nothing outside the lab answers.
+        "--resolv-conf=",
+        "--sync-frequency=10s",
       ]),
     );
     expect(kubelet?.component.readiness).toEqual({ kind: "http", url: "http://172.30.0.11:10248/healthz" });

@@ -59,7 +59,7 @@ export const LAB_TIMINGS = {
   apiserver: ["--default-not-ready-toleration-seconds=5", "--default-unreachable-toleration-seconds=5"],
   leaderElection: ["--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=1s"],
   controllerManager: ["--node-monitor-period=1s", "--node-monitor-grace-period=10s"],
-  kubelet: { nodeStatusUpdateFrequency: "4s", nodeLeaseDurationSeconds: 10 },
+  kubelet: { nodeStatusUpdateFrequency: "4s", nodeLeaseDurationSeconds: 10, syncFrequency: "10s" },
 } as const;
 
 export interface Cidr {
@@ -225,8 +225,12 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     healthzBindAddress: node.ip,
     nodeStatusUpdateFrequency: LAB_TIMINGS.kubelet.nodeStatusUpdateFrequency,
     nodeLeaseDurationSeconds: LAB_TIMINGS.kubelet.nodeLeaseDurationSeconds,
+    syncFrequency: LAB_TIMINGS.kubelet.syncFrequency,
     clusterDns: config.clusterDns,
     clusterDomain: "cluster.local",
+    // No host resolvers: nothing outside the lab is reachable from a node, so an upstream taken from the host's
+    // resolv.conf could only time out; without one, cluster DNS answers names outside the cluster at once (SERVFAIL).
+    resolvConf: "",
     rootDir: node.kubeletRootDir,
     podRoutes: "host-gw",
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),

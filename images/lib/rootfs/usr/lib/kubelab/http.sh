@@ -34,3 +34,14 @@ query_param() {
     fi
   done
 }
+
+# client_address: the peer "ip:port" of the connection on stdin, from /proc/net/tcp or tcp6 (an IPv4-mapped
+# address there: its last 32 bits), since busybox nc -e tells the handler nothing of its peer.
+client_address() {
+  _inode=$(readlink /proc/self/fd/0 2>/dev/null)
+  _inode=${_inode#"socket:["}
+  _inode=${_inode%"]"}
+  [ -n "$_inode" ] || return 1
+  awk -v inode="$_inode" '$10 == inode { split($3, a, ":"); h = substr(a[1], length(a[1]) - 7);
+      printf "%d.%d.%d.%d:%d\n", ("0x" substr(h, 7, 2)) + 0, ("0x" substr(h, 5, 2)) + 0, ("0x" substr(h, 3, 2)) + 0, ("0x" substr(h, 1, 2)) + 0, ("0x" a[2]) + 0; exit }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
