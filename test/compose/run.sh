@@ -10,7 +10,7 @@
 # (it adds no rule to the host's tables, leaves the host's forwarding alone and makes no default bridge). Such a
 # Docker still gives containers on an internal network a default route via the bridge, so while the lab runs this
 # script adds two FORWARD rules dropping anything routed into or out of the lab's bridge (as `kubelab up` does for
-# its own bridge); they go at the end. Everything made is removed on any exit, failure included.
+# its own bridge); they go at the end. KUBELAB_COMPOSE_KEEP=1 keeps a failed lab for a look (not with its own dockerd). Everything made is removed on any exit, failure included.
 # Prints "SKIP: <reason>" and exits 0 only when Docker cannot be installed or started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,6 +43,10 @@ cleanup() {
   if [ "$rc" != 0 ]; then
     log "FAILED (exit $rc); the lab as it was:"
     [ "$COMPOSE_UP" = 1 ] && { compose ps; compose logs --tail=30 2>&1 | tail -150; kubectl_ get nodes,pods -A -o wide; }
+  fi
+  if [ "$rc" != 0 ] && [ "${KUBELAB_COMPOSE_KEEP:-}" = 1 ] && [ -z "$DOCKERD_PID" ]; then
+    log "KUBELAB_COMPOSE_KEEP=1: the lab stays (docker-compose -p $PROJECT down -v; iptables -D FORWARD ${FORWARD_RULES[*]})"
+    exit "$rc"
   fi
   if [ "$COMPOSE_UP" = 1 ]; then compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1; fi
   for rule in "${FORWARD_RULES[@]}"; do
@@ -118,7 +122,8 @@ wait_for() {
   done
 }
 
-if [ "$OWN_DOCKERD" = 1 ]; then
+# (Always: with a Docker that programs iptables itself they change nothing, since it isolates internal networks too.)
+if true; then
   for rule in "-i $BRIDGE ! -o $BRIDGE -m comment --comment kubelab-compose-test -j DROP" \
               "-o $BRIDGE ! -i $BRIDGE -m comment --comment kubelab-compose-test -j DROP"; do
     # shellcheck disable=SC2086
@@ -149,7 +154,8 @@ kubectl_ create deployment kubernetes-bootcamp --image=jocatalin/kubernetes-boot
 kubectl_ expose deployment/kubernetes-bootcamp --type=NodePort --port=8080
 kubectl_ rollout status deployment/kubernetes-bootcamp --timeout=120s
 NODE_PORT="$(kubectl_ get service kubernetes-bootcamp -o jsonpath='{.spec.ports[0].nodePort}')"
-answer() { compose exec -T "$1" busybox wget -qO- -T 3 "http://$KUBELAB_NET.0.$2:$NODE_PORT"; }
+# (busybox 1.35's wget -T crashes: timeout(1) bounds it instead)
+answer() { compose exec -T "$1" timeout 5 busybox wget -qO- "http://$KUBELAB_NET.0.$2:$NODE_PORT"; }
 wait_for 30 answer node-1 12
 answer node-1 12 | grep -q "Hello Kubernetes bootcamp"
 log "NodePort $NODE_PORT answers through node-1 -> node-2: $(answer node-1 12)"
