@@ -12,11 +12,12 @@ ARG BASE_IMAGE=node:20-bookworm-slim
 FROM ${BASE_IMAGE} AS os
 # etcd-server/etcd-client: the store; iptables, iproute2, conntrack: kube-proxy and the node network; runc, conmon,
 # containernetworking-plugins: the runtime; busybox-static: the offline tutorial images; util-linux (nsenter) and
-# perl-base: exec and port-forward; kubernetes-client: a kubectl inside every container; procps: ps for poking around.
+# perl-base: exec and port-forward; kubernetes-client: a kubectl inside every container; procps: ps for poking around;
+# haproxy: the HA profile's load balancer in front of the apiservers.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       etcd-server etcd-client iptables iproute2 conntrack runc conmon containernetworking-plugins busybox-static \
-      util-linux perl-base kubernetes-client procps ca-certificates \
+      util-linux perl-base kubernetes-client procps ca-certificates haproxy \
  && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man
 WORKDIR /opt/kubelab
 

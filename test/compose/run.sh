@@ -3,7 +3,9 @@
 # node:20-bookworm-slim cannot be had), brings the lab up, runs the bootcamp core (deploy, NodePort, curl through a
 # node container, scale to 4 across nodes, rolling update, undo), then chaos: a node container killed (pods move,
 # the Service answers), the apiserver's, scheduler's and controller-manager's processes killed (Docker's restart
-# policy brings them back, nothing is lost), and finally `docker-compose down -v` must leave nothing behind.
+# policy brings them back, nothing is lost), and `docker-compose down -v` must leave nothing behind. Then the HA
+# override (docker-compose.ha.yml; KUBELAB_COMPOSE_HA=0 skips it): both apiservers in the `kubernetes` Endpoints,
+# the leading scheduler, one apiserver and one etcd member killed while the cluster keeps serving, down -v again.
 #
 # Docker: the one at DOCKER_HOST (or the default socket) when it answers; otherwise a dockerd of its own on a
 # private socket, stopped by PID at the end, with --iptables=false --ip-masq=false --ip-forward=false --bridge=none
@@ -110,7 +112,8 @@ KUBELAB_APISERVER_PORT="$(node -e 'const s=require("net").createServer().listen(
 export KUBELAB_APISERVER_PORT KUBELAB_KUBECONFIG_DIR="$STATE/kubeconfig-dir"
 mkdir -p "$KUBELAB_KUBECONFIG_DIR"
 KUBECONFIG_FILE="$KUBELAB_KUBECONFIG_DIR/kubeconfig"
-compose() { docker-compose -f "$ROOT/docker-compose.yml" -p "$PROJECT" "$@"; }
+COMPOSE_FILES=(-f "$ROOT/docker-compose.yml")
+compose() { docker-compose "${COMPOSE_FILES[@]}" -p "$PROJECT" "$@"; }
 kubectl_() { kubectl --kubeconfig "$KUBECONFIG_FILE" --request-timeout=10s "$@"; }
 # waits up to $1 seconds for the command after it to succeed
 wait_for() {
@@ -217,6 +220,7 @@ restarts="$(docker inspect -f '{{.Name}} {{.RestartCount}}' $(compose ps -q apis
 log "restart counts: $(echo "$restarts" | tr '\n' ' ')"
 
 # ------------------------------------------------------------------------------------------------ down
+down_leaves_nothing() {
 started="$(now)"
 compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1
 COMPOSE_UP=0
@@ -224,4 +228,51 @@ log "docker-compose down -v in $(since "$started") s"
 left="$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker network ls -q --filter "label=com.docker.compose.project=$PROJECT"; docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT"; [ "$OWN_DOCKERD" = 0 ] || docker volume ls -qf dangling=true)"
 [ -z "$left" ] || { log "left behind: $left"; exit 1; }
 ! ip link show "$BRIDGE" >/dev/null 2>&1 || { log "bridge $BRIDGE left behind"; exit 1; }
+}
+down_leaves_nothing
+
+# ------------------------------------------------------------------------------------------------ HA
+# docker-compose.ha.yml: 3 etcd members, 2 apiservers behind haproxy, 2 schedulers and controller-managers.
+if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
+  COMPOSE_FILES+=(-f "$ROOT/docker-compose.ha.yml")
+  COMPOSE_UP=1
+  started="$(now)"
+  compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+  wait_for 240 nodes_ready 3
+  log "HA: up -> 3 nodes Ready in $(since "$started") s"
+  apiserver_count() { [ "$(kubectl_ get endpoints kubernetes -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)" -eq "$1" ]; }
+  wait_for 60 apiserver_count 2
+  log "HA: the kubernetes Endpoints list both apiservers: $(kubectl_ get endpoints kubernetes -o jsonpath='{.subsets[0].addresses[*].ip}')"
+  kubectl_ create deployment ha-web --image=nginx --replicas=2
+  kubectl_ rollout status deployment/ha-web --timeout=120s
+
+  # The leading scheduler dies: the standby takes the Lease and schedules.
+  holder() { kubectl_ get lease -n kube-system "$1" -o jsonpath='{.spec.holderIdentity}'; }
+  leader="$(holder kube-scheduler)"
+  started="$(now)"
+  docker kill "${leader%%_*}" >/dev/null
+  new_leader() { [ -n "$(holder kube-scheduler)" ] && [ "$(holder kube-scheduler)" != "$leader" ]; }
+  wait_for 60 new_leader
+  kubectl_ scale deployment/ha-web --replicas=3
+  kubectl_ rollout status deployment/ha-web --timeout=120s
+  log "HA: leading scheduler ${leader%%_*} killed: $(holder kube-scheduler | cut -d_ -f1) leads and scheduled in $(since "$started") s"
+
+  # One apiserver dies: the load balancer sends everyone to the other; the Endpoints drop it when its lease expires.
+  started="$(now)"
+  compose kill apiserver >/dev/null 2>&1
+  kubectl_ scale deployment/ha-web --replicas=4
+  kubectl_ rollout status deployment/ha-web --timeout=120s
+  log "HA: apiserver killed: the cluster kept serving (scaled to 4 in $(since "$started") s)"
+  wait_for 60 apiserver_count 1
+  log "HA: the dead apiserver left the kubernetes Endpoints $(since "$started") s after it died"
+
+  # One etcd member dies: two of three keep the quorum.
+  started="$(now)"
+  compose kill etcd-3 >/dev/null 2>&1
+  kubectl_ create configmap after-etcd-3 --from-literal=k=v
+  kubectl_ scale deployment/ha-web --replicas=5
+  kubectl_ rollout status deployment/ha-web --timeout=120s
+  log "HA: etcd-3 killed: writes and scheduling go on (scaled to 5 in $(since "$started") s)"
+  down_leaves_nothing
+fi
 log "PASS"
