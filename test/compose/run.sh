@@ -59,9 +59,9 @@ cleanup() {
     kill "$DOCKERD_PID" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$DOCKERD_PID" 2>/dev/null
-    # dockerd's own containerd goes with it; its mounts and exec root stay for the next run unless left busy.
-    umount "$STATE/exec" 2>/dev/null
   fi
+  # What dockerd mounted under its exec root (netns/default), innermost first; nothing else is mounted there.
+  findmnt -rn -o TARGET | grep "^$STATE/" | sort -r | while read -r mount; do umount "$mount"; done
   rm -rf "$STATE"
   exit "$rc"
 }
@@ -152,6 +152,9 @@ compose exec -T node-1 kubectl get nodes >/dev/null
 compose exec -T node-1 kubelab status | tee "$STATE/status"
 [ "$(grep -c -E '^(container-runtime|kubelet|kube-proxy) ' "$STATE/status")" = 3 ]
 
+memory() { docker stats --no-stream --format '{{.MemUsage}}' $(compose ps -q) | awk '{ v=$1; if (v ~ /GiB/) { sub(/GiB/,"",v); v*=1024 } else sub(/MiB/,"",v); s+=v } END { printf "%.0f MiB", s }'; }
+log "memory of all containers, idle (kube-dns running): $(memory)"
+
 # ------------------------------------------------------------------------------------------------ bootcamp core
 kubectl_ create deployment kubernetes-bootcamp --image=jocatalin/kubernetes-bootcamp:v1
 kubectl_ expose deployment/kubernetes-bootcamp --type=NodePort --port=8080
@@ -181,7 +184,7 @@ started="$(now)"
 for i in $(seq 1 26); do printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: idle-%s, labels: {app: idle}}\nspec: {containers: [{name: c, image: busybox, command: [sleep, "3600"]}]}\n---\n' "$i"; done | kubectl_ apply -f - >/dev/null
 idle_running() { [ "$(kubectl_ get pods -l app=idle --field-selector=status.phase=Running -o name | wc -l)" -eq 26 ]; }
 wait_for 180 idle_running
-log "30 pods running ($(since "$started") s for 26 more); memory: $(docker stats --no-stream --format '{{.MemUsage}}' $(compose ps -q) | awk '{ v=$1; if (v ~ /GiB/) { sub(/GiB/,"",v); v*=1024 } else sub(/MiB/,"",v); s+=v } END { printf "%.0f MiB", s }')"
+log "30 pods running ($(since "$started") s for 26 more); memory of all containers: $(memory)"
 kubectl_ delete pods -l app=idle --wait=false >/dev/null
 
 # ------------------------------------------------------------------------------------------------ chaos
@@ -266,11 +269,12 @@ if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
   wait_for 60 apiserver_count 1
   log "HA: the dead apiserver left the kubernetes Endpoints $(since "$started") s after it died"
 
-  # One etcd member dies: two of three keep the quorum.
+  # One etcd member dies: two of three keep the quorum. (A request the apiserver's etcd client sends to the dead
+  # member first is answered 503; the client's next request goes to a live one, so writes are retried here.)
   started="$(now)"
   compose kill etcd-3 >/dev/null 2>&1
-  kubectl_ create configmap after-etcd-3 --from-literal=k=v
-  kubectl_ scale deployment/ha-web --replicas=5
+  wait_for 30 kubectl_ create configmap after-etcd-3 --from-literal=k=v
+  wait_for 30 kubectl_ scale deployment/ha-web --replicas=5
   kubectl_ rollout status deployment/ha-web --timeout=120s
   log "HA: etcd-3 killed: writes and scheduling go on (scaled to 5 in $(since "$started") s)"
   down_leaves_nothing
