@@ -76,6 +76,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     kubernetesServiceIP: clusterIPs.firstIP,
     advertiseAddress,
     port,
+    leases: { storage, prefix: options.etcdPrefix },
   });
   let stopped = false;
   const ready = (async () => {

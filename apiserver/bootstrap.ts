@@ -1,10 +1,16 @@
 // What a fresh cluster has before anyone creates anything: the system namespaces and the `kubernetes` Service
-// with Endpoints and an EndpointSlice pointing at this apiserver. Reconciled at start, periodically, and at once
+// with Endpoints and an EndpointSlice pointing at the apiservers. Reconciled at start, periodically, and at once
 // when someone deletes them.
+//
+// Several apiservers share one etcd (the HA setup): with `leases`, each one keeps Kubernetes' lease endpoint
+// reconciler's record, a key under <prefix>/masterleases/<its address>/ bound to an etcd lease of `ttlSeconds`
+// (15 s), written afresh at every reconcile (every 10 s) and left to expire; the Endpoints list every address
+// with a live key, so both apiservers stay listed, and a dead one leaves within ttl + interval. A new key per
+// renewal (the old one expires on its own) means an address is never absent between two renewals.
 import { isAlreadyExists, isNotFound, StatusError } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import type { Logger } from "../component-base/logging.js";
-import type { CacheWatcher } from "./storage/interfaces.js";
+import type { CacheWatcher, ListPage, Storage } from "./storage/interfaces.js";
 import type { Registry } from "./registry/registry.js";
 import type { ResourceStore } from "./registry/store.js";
 
@@ -20,7 +26,12 @@ export interface BootstrapOptions {
   port: number;
   /** How often to reconcile even without a deletion (Kubernetes: 10 s). */
   intervalMs?: number;
+  /** The lease endpoint reconciler's storage; without it the Endpoints list this apiserver alone. */
+  leases?: { storage: Storage; prefix: string; ttlSeconds?: number };
 }
+
+/** How long a master lease outlives its apiserver's last renewal (Kubernetes' lease endpoint reconciler: 15 s). */
+export const MASTER_LEASE_TTL_SECONDS = 15;
 
 export class BootstrapController {
   private readonly options: BootstrapOptions;
@@ -94,11 +105,12 @@ export class BootstrapController {
       metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } },
       spec: { type: "ClusterIP", clusterIP: kubernetesServiceIP, ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }], sessionAffinity: "None" },
     });
+    const addresses = await this.apiserverAddresses();
     const endpoints: KubeObject = {
       apiVersion: "v1",
       kind: "Endpoints",
       metadata: { name: "kubernetes", namespace: "default", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
-      subsets: [{ addresses: [{ ip: advertiseAddress }], ports: [{ name: "https", port, protocol: "TCP" }] }],
+      subsets: [{ addresses: addresses.map((ip) => ({ ip })), ports: [{ name: "https", port, protocol: "TCP" }] }],
     };
     const slices = registry.store("discovery.k8s.io", "v1", "endpointslices");
     try {
@@ -109,7 +121,7 @@ export class BootstrapController {
           kind: "EndpointSlice",
           metadata: { name: "kubernetes", namespace: "default", labels: { "kubernetes.io/service-name": "kubernetes" } },
           addressType: "IPv4",
-          endpoints: [{ addresses: [advertiseAddress], conditions: { ready: true } }],
+          endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
           ports: [{ name: "https", port, protocol: "TCP" }],
         }, true);
       }
@@ -122,6 +134,21 @@ export class BootstrapController {
         this.options.logger.warn({ advertiseAddress, err: err.message }, "cannot publish the kubernetes Service endpoints; set --advertise-address to a non-loopback address");
       }
     }
+  }
+
+  /** Renews this apiserver's master lease and returns every address with a live one (sorted; its own included). */
+  private async apiserverAddresses(): Promise<string[]> {
+    const { leases, advertiseAddress } = this.options;
+    if (leases === undefined) return [advertiseAddress];
+    const prefix = `${leases.prefix}/masterleases/`;
+    const record: KubeObject = { apiVersion: "v1", kind: "Endpoints", metadata: { name: advertiseAddress } };
+    await leases.storage.create(`${prefix}${advertiseAddress}/${Date.now()}`, record, { ttlSeconds: leases.ttlSeconds ?? MASTER_LEASE_TTL_SECONDS });
+    const live = new Set([advertiseAddress]);
+    for (let page: ListPage | undefined; page === undefined || page.continue !== undefined; ) {
+      page = await leases.storage.list(prefix, page?.continue === undefined ? {} : { continue: page.continue });
+      for (const item of page.items) if (item.metadata.name !== undefined) live.add(item.metadata.name);
+    }
+    return [...live].sort();
   }
 }
 

@@ -21,6 +21,16 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     summary: "Load a `docker save` / OCI layout tarball into a node's image store (image load FILE), or list it (image ls)",
     run: async (argv) => (await import("./image/command.js")).main(argv),
   },
+  {
+    name: "node",
+    summary: "Run this container as a node: runtime, kubelet and kube-proxy, supervised (docker-compose.yml's node services)",
+    run: async (argv) => (await import("./compose/commands.js")).nodeCommand(argv),
+  },
+  {
+    name: "publish",
+    summary: "Relay the host's 127.0.0.1:8080 to the apiserver on the compose network and write the host's kubeconfig",
+    run: async (argv) => (await import("./compose/commands.js")).publishCommand(argv),
+  },
   ...labCommands([
     ["up", "upCommand", "Start a lab: control plane on the host, N nodes (network namespaces with a runtime, a kubelet and kube-proxy), the cluster DNS, supervised; returns when every node is Ready"],
     ["status", "statusCommand", "Every component of the lab: node, pid, state, restarts, uptime, health, metrics URL (-o json|wide)"],

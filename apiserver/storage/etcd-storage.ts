@@ -652,11 +652,37 @@ interface LeaseBucket {
   attached: number;
 }
 
+/** How long a member whose call failed UNAVAILABLE is passed over when there are others (--etcd-servers with several). */
+const SKIP_FAILED_MEMBER_MS = 1000;
+
+/**
+ * With several etcd members, the pool tries them in random order per call and moves to the next only when a host's
+ * policy refuses the call. This policy refuses it for a second after the host's last call failed UNAVAILABLE (a dead
+ * or unreachable member), so requests go to the live members instead of failing whenever the dead one is drawn. The
+ * failed call itself is not retried (transactions are not idempotent); with every member passed over, the call
+ * fails UNAVAILABLE. With one member calls go straight through, as before.
+ */
+function skipFailedMember(): FaultPolicy {
+  let skipUntil = 0;
+  return {
+    ...passThrough,
+    execute: async <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => {
+      if (Date.now() < skipUntil) throw new GRPCUnavailableError("etcd member passed over after a failed call");
+      try {
+        return await fn({ signal: new AbortController().signal });
+      } catch (err) {
+        if (err instanceof GRPCUnavailableError || grpcCode(err) === 14) skipUntil = Date.now() + SKIP_FAILED_MEMBER_MS;
+        throw err;
+      }
+    },
+  } as Omit<FaultPolicy, "_altReturn"> as FaultPolicy;
+}
+
 function newClient(endpoints: string[], grpcOptions: Record<string, number>): Etcd3 {
   return new Etcd3({
     hosts: endpoints,
     grpcOptions,
-    faultHandling: { host: () => passThrough, global: passThrough },
+    faultHandling: { host: () => (endpoints.length > 1 ? skipFailedMember() : passThrough), global: passThrough },
   });
 }
 

@@ -152,3 +152,16 @@ describe("kubelab status", () => {
     expect(statusTable(rows, true).split("\n")[1]).toContain("http://127.0.0.1:1/metrics   etcd");
   });
 });
+
+describe("a node that is a container (kubelab node)", () => {
+  const config = { ...TEST_CONFIG, container: { apiserver: "http://172.30.0.3:8080", dnsReplicas: 2 } };
+
+  it("runs its components in the container's own namespaces and points them at the apiserver container", () => {
+    expect(controlPlane(config)).toEqual([]);
+    expect(apiserverUrl(config)).toBe("http://172.30.0.3:8080");
+    const planned = nodeComponents(config, nodePlan(config, 2));
+    expect(planned.map((p) => p.component.program.kind)).toEqual(["node", "node", "node"]);
+    const kubelet = planned.find((p) => p.component.kind === "kubelet");
+    expect(kubelet?.component.args).toEqual(expect.arrayContaining(["--master=http://172.30.0.3:8080", "--node-ip=172.30.0.12", "--hostname-override=node-2"]));
+  });
+});

@@ -45,6 +45,19 @@ export interface LabConfig {
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
   verbosity: number;
+  /** Set when the supervisor runs one node inside its own container (`kubelab node`, docker-compose.yml). */
+  container?: ContainerNodeConfig;
+}
+
+/**
+ * A node that is a container: the container's network namespace is the node's (no bridge, veth or nsenter), its
+ * address is the one Docker gave it, and the control plane runs in other containers.
+ */
+export interface ContainerNodeConfig {
+  /** The apiserver URL the node's components and pods use (the apiserver container, or the HA load balancer). */
+  apiserver: string;
+  /** How many kube-dns replicas the add-on asks for (every node applies it; the first one creates it). */
+  dnsReplicas: number;
 }
 
 /** Per-node ports, inside the node's own network namespace (so every node uses the same ones). */
@@ -135,6 +148,7 @@ export function nodePlan(config: LabConfig, index: number): NodePlan {
 }
 
 export function apiserverUrl(config: LabConfig): string {
+  if (config.container !== undefined) return config.container.apiserver;
   return `http://${bridgeIp(config)}:${config.apiserverPort}`;
 }
 
@@ -146,7 +160,9 @@ export interface PlannedComponent {
   metricsUrl?: string;
 }
 
+/** The control plane `kubelab up` runs on the host; none in a container node (it runs in containers of its own). */
 export function controlPlane(config: LabConfig): PlannedComponent[] {
+  if (config.container !== undefined) return [];
   const master = apiserverUrl(config);
   const leaderElection = [...LAB_TIMINGS.leaderElection];
   const etcd = etcdComponent({ dataDir: join(config.home, "etcd"), clientPort: config.etcdClientPort, peerPort: config.etcdPeerPort });
@@ -197,6 +213,8 @@ function verbosity(config: LabConfig): string[] {
 
 /** The node's runtime and (unless withKubelet is off) its kubelet and kube-proxy, as they run inside the node's namespace. */
 export function nodeComponents(config: LabConfig, node: NodePlan): PlannedComponent[] {
+  // A container node's processes run in the container's own namespaces, as they are.
+  const place = (component: Component): Component => (config.container === undefined ? inNetns(component, node.netns) : component);
   const runtime = containerRuntimeComponent({
     name: `container-runtime ${node.name}`,
     socketPath: node.runtimeSocket,
@@ -210,7 +228,7 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     ...(config.withKubelet ? {} : { podCidr: fallbackPodCidr(config, node.index) }),
     extraArgs: [`--bind-address=${node.ip}`, ...verbosity(config)],
   });
-  const planned: PlannedComponent[] = [{ component: inNetns(runtime, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.runtimeHealthz}/metrics` }];
+  const planned: PlannedComponent[] = [{ component: place(runtime), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.runtimeHealthz}/metrics` }];
   if (!config.withKubelet) return planned;
   const kubelet = kubeletComponent({
     name: `kubelet ${node.name}`,
@@ -235,7 +253,7 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     podRoutes: "host-gw",
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
   });
-  planned.push({ component: inNetns(kubelet, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });
+  planned.push({ component: place(kubelet), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });
   // Its rules live in the node's namespace's own tables, so they go with the namespace; the host's stay untouched.
   const proxy = kubeProxyComponent({
     name: `kube-proxy ${node.name}`,
@@ -249,7 +267,7 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     iptablesMinSyncPeriod: "250ms",
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
   });
-  planned.push({ component: inNetns(proxy, node.netns), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.proxyMetrics}/metrics` });
+  planned.push({ component: place(proxy), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.proxyMetrics}/metrics` });
   return planned;
 }
 

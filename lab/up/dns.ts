@@ -23,7 +23,7 @@ export function dnsAddonValues(config: LabConfig): Record<string, string> {
     __DNS__SERVER__: config.clusterDns,
     __DNS__DOMAIN__: "cluster.local",
     __DNS__IMAGE__: dnsImageReference(),
-    __DNS__REPLICAS__: String(Math.min(2, config.nodes)),
+    __DNS__REPLICAS__: String(config.container?.dnsReplicas ?? Math.min(2, config.nodes)),
     __DNS__MEMORY__LIMIT__: "170Mi",
     // The apiserver listens on the host's bridge address; pods reach it through their node (masqueraded there).
     __KUBE_MASTER__: apiserverUrl(config),

@@ -143,6 +143,21 @@ export async function createNodeNetwork(config: LabConfig, node: NodePlan): Prom
   await run(["ip", "netns", "exec", node.netns, ...podsToHostMasquerade(config)]);
 }
 
+/**
+ * The network of a node that is a container (docker-compose.yml): Docker gave it its address on the node network.
+ * connect() to a ClusterIP needs a route before kube-proxy's DNAT applies; it is on-link on the node network, so a
+ * Service address without a rule goes nowhere (no gateway forwards it). Pods reach the rest of the node network
+ * (the apiserver, etcd, other nodes' addresses) as their node, since no other container routes the pod network.
+ * Forwarding (net.ipv4.ip_forward) is the container's own sysctl, set by compose. Idempotent.
+ */
+export async function prepareContainerNode(config: LabConfig, node: NodePlan): Promise<void> {
+  const device = (await run(["ip", "-o", "-4", "addr", "show"])).split("\n").find((line) => line.includes(` ${node.ip}/`))?.split(/\s+/)[1];
+  if (device === undefined) throw new Error(`no interface of this container has the address ${node.ip}`);
+  await run(["ip", "route", "replace", config.serviceCidr, "dev", device]);
+  const masquerade = ["POSTROUTING", "-s", config.clusterCidr, "-d", config.nodeNetwork, "-m", "comment", "--comment", "kubelab: pods reach the node network as their node", "-j", "MASQUERADE"];
+  if (!(await tryRun(["iptables", "-w", "-t", "nat", "-C", ...masquerade]))) await run(["iptables", "-w", "-t", "nat", "-A", ...masquerade]);
+}
+
 /** The node-namespace rule that masquerades pods' traffic to the host's bridge address (iptables argv). */
 export function podsToHostMasquerade(config: LabConfig): string[] {
   return ["iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", config.clusterCidr, "-d", `${bridgeIp(config)}/32`, "-m", "comment", "--comment", "kubelab: pods reach the host as their node", "-j", "MASQUERADE"];

@@ -12,7 +12,7 @@ import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
 import { apiserverUrl, controlPlane, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
 import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
-import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, run } from "./host.js";
+import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, prepareContainerNode, run } from "./host.js";
 import { dnsPods, podCidrRoutes, scrapeTargets, writePrometheusConfig, writeTargets, type DnsPod } from "./prometheus.js";
 import { controlSocketPath, logDir, readState, writeState, type LabState } from "./state.js";
 
@@ -83,10 +83,13 @@ export class Supervisor {
   async bringUp(): Promise<void> {
     try {
       this.save({ supervisorPid: process.pid });
-      await createBridge(this.config);
-      this.note(`bridge ${this.config.bridge} up with ${apiserverUrl(this.config).replace(/^http:\/\/|:\d+$/g, "")}`);
-      await addFirewall(this.config);
-      this.note("firewall: the bridge address answers only the host and the nodes; nothing is forwarded off the bridge");
+      // A container node has no bridge or firewall of its own to make: Docker's network is the node network.
+      if (this.config.container === undefined) {
+        await createBridge(this.config);
+        this.note(`bridge ${this.config.bridge} up with ${apiserverUrl(this.config).replace(/^http:\/\/|:\d+$/g, "")}`);
+        await addFirewall(this.config);
+        this.note("firewall: the bridge address answers only the host and the nodes; nothing is forwarded off the bridge");
+      }
       if (this.config.prometheusPort > 0) {
         this.note(`prometheus: configuration ${writePrometheusConfig(this.config)}`);
         this.writeScrapeTargets();
@@ -94,7 +97,7 @@ export class Supervisor {
       // Built while the control plane starts; the nodes load it, then the add-on is applied.
       if (this.config.withKubelet) void this.dnsImageArchive();
       for (const planned of controlPlane(this.config)) await this.startComponent(planned);
-      const names = Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`);
+      const names = this.config.container === undefined ? Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`) : this.state.nodes;
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
       this.phase = "up";
@@ -115,8 +118,13 @@ export class Supervisor {
     if (this.state.nodes.includes(node.name) && this.entries.some((e) => e.planned.node === node.name)) throw new UserError(`${node.name} exists already`);
     if (!this.state.nodes.includes(node.name)) this.save({ nodes: [...this.state.nodes, node.name] });
     mkdirSync(node.dir, { recursive: true });
-    await createNodeNetwork(this.config, node);
-    this.note(`${node.name}: network namespace ${node.netns}, ${node.ip} on ${this.config.bridge}`);
+    if (this.config.container === undefined) {
+      await createNodeNetwork(this.config, node);
+      this.note(`${node.name}: network namespace ${node.netns}, ${node.ip} on ${this.config.bridge}`);
+    } else {
+      await prepareContainerNode(this.config, node);
+      this.note(`${node.name}: this container, ${node.ip}; Services routed on the node network, pods masqueraded to it`);
+    }
     for (const planned of nodeComponents(this.config, node)) await this.startComponent(planned);
     if (this.config.withKubelet) await this.loadDnsImage(node);
     return node;

@@ -1,6 +1,6 @@
 // ClusterIP and NodePort allocation through a real apiserver process on a real etcd: uniqueness under concurrency,
 // requested values, refusals naming the field, release on delete, no double allocation across a restart or between
-// two apiservers sharing etcd, and the bootstrap `kubernetes` Service.
+// two apiservers sharing etcd, and the bootstrap `kubernetes` Service (listing every apiserver that shares etcd).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
 import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
@@ -169,6 +169,26 @@ describe("the kubernetes service", () => {
     }, 5000);
     expect(endpoints.subsets[0]?.ports[0]?.port).toBe(a().port);
   });
+
+  it("lists every apiserver sharing etcd (lease endpoint reconciler), and drops one that stops once its lease expires", async () => {
+    const first = (await ok<Endpoints>(200, "GET", "/api/v1/namespaces/default/endpoints/kubernetes")).subsets[0]?.addresses[0]?.ip ?? "";
+    // Only advertised, never contacted: the Endpoints merely carry it.
+    const other = await startApiServerProcess(etcdEndpoint(), ["--advertise-address", "192.0.2.77"]);
+    try {
+      const both = [first, "192.0.2.77"].sort();
+      const listed = async (): Promise<string[]> => ((await ok<Endpoints>(200, "GET", "/api/v1/namespaces/default/endpoints/kubernetes")).subsets[0]?.addresses ?? []).map((x) => x.ip);
+      await waitFor("both apiservers in the kubernetes Endpoints", async () => ((await listed()).join() === both.join() ? true : undefined), 15_000);
+      const slice = await ok<EndpointSlice>(200, "GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes");
+      expect(slice.endpoints.map((e) => e.addresses[0]).sort()).toEqual(both);
+      // Neither overwrites the other at its next reconcile (every 10 s).
+      await new Promise((r) => setTimeout(r, 11_000));
+      expect(await listed()).toEqual(both);
+      await other.stop("SIGKILL");
+      await waitFor("the stopped apiserver to leave the Endpoints", async () => ((await listed()).join() === first ? true : undefined), 40_000);
+    } finally {
+      await other.stop("SIGKILL");
+    }
+  }, 80_000);
 
   it("cannot be given away: 10.96.0.1 is refused to other services", async () => {
     const reply = await api<StatusBody>("POST", svcPath(), service("steal-first", { clusterIP: "10.96.0.1" }));
