@@ -1,4 +1,4 @@
-// What a fresh cluster has before anyone creates anything: the system namespaces and the `kubernetes` Service
+// What a fresh cluster has before anyone creates anything: the system namespaces, the system PriorityClasses and the `kubernetes` Service
 // with Endpoints and an EndpointSlice pointing at this apiserver. Reconciled at start, periodically, and at once
 // when someone deletes them.
 import { isAlreadyExists, isNotFound, StatusError } from "../api/errors.js";
@@ -6,6 +6,7 @@ import type { KubeObject } from "../api/meta.js";
 import type { Logger } from "../component-base/logging.js";
 import type { CacheWatcher } from "./storage/interfaces.js";
 import type { Registry } from "./registry/registry.js";
+import { ensureSystemPriorityClasses } from "./registry/scheduling/scheduling.js";
 import type { ResourceStore } from "./registry/store.js";
 
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
@@ -88,6 +89,7 @@ export class BootstrapController {
     for (const name of SYSTEM_NAMESPACES) {
       await ensure(namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } });
     }
+    await ensureSystemPriorityClasses((group, version, resource) => registry.store(group, version, resource));
     await ensure(registry.core("services"), "default", {
       apiVersion: "v1",
       kind: "Service",
