@@ -94,7 +94,7 @@ const PRINTERS: Readonly<Record<string, GroupPrinter>> = {
         name(obj),
         spec.schedule ?? "",
         spec.timeZone ?? "<none>",
-        spec.suspend === undefined ? "<unset>" : spec.suspend,
+        spec.suspend === undefined ? "<unset>" : spec.suspend ? "True" : "False",
         list(cj.status?.active).length,
         last ? ageSince(last, now) : "<none>",
         ageSince(obj.metadata.creationTimestamp, now),
