@@ -8,7 +8,6 @@ import type {
   CSIDriver,
   HorizontalPodAutoscalerV2,
   HPAScalingRules,
-  Job,
   JobSpec,
   NetworkPolicy,
   PodTemplateSpec,

@@ -57,21 +57,17 @@ export function fromAutoscalingV1(body: unknown): unknown {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
   const v1 = structuredClone(body) as HorizontalPodAutoscalerV1;
   const meta = typeof v1.metadata === "object" && v1.metadata !== null ? v1.metadata : {};
-  const annotations: Record<string, string> = { ...(meta.annotations ?? {}) };
-  const take = <T>(key: string): T | undefined => {
-    const text = annotations[key];
-    delete annotations[key];
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      return undefined;
-    }
-  };
-  const otherMetrics = take<MetricSpecV2[]>(METRICS_ANNOTATION);
-  const otherCurrent = take<MetricStatusV2[]>(CURRENT_METRICS_ANNOTATION);
-  const behavior = take<NonNullable<HorizontalPodAutoscalerV2["spec"]>["behavior"]>(BEHAVIOR_ANNOTATION);
-  const conditions = take<NonNullable<HorizontalPodAutoscalerV2["status"]>["conditions"]>(CONDITIONS_ANNOTATION);
+  const {
+    [METRICS_ANNOTATION]: metricsText,
+    [CURRENT_METRICS_ANNOTATION]: currentText,
+    [BEHAVIOR_ANNOTATION]: behaviorText,
+    [CONDITIONS_ANNOTATION]: conditionsText,
+    ...annotations
+  } = meta.annotations ?? {};
+  const otherMetrics = parsed(metricsText) as MetricSpecV2[] | undefined;
+  const otherCurrent = parsed(currentText) as MetricStatusV2[] | undefined;
+  const behavior = parsed(behaviorText) as NonNullable<HorizontalPodAutoscalerV2["spec"]>["behavior"];
+  const conditions = parsed(conditionsText) as NonNullable<HorizontalPodAutoscalerV2["status"]>["conditions"];
   const metadata = { ...meta };
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   else delete metadata.annotations;
@@ -98,3 +94,12 @@ export function fromAutoscalingV1(body: unknown): unknown {
   return out;
 }
 
+/** An annotation's JSON; undefined when absent or not JSON (a hand-edited annotation is ignored, not fatal). */
+function parsed(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

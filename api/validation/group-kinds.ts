@@ -3,7 +3,6 @@
 // switch does not name.
 import type { FieldError } from "../errors.js";
 import type { KubeObject } from "../meta.js";
-import type { ControllerRevision, CSIDriver, Job, PriorityClass, RuntimeClass, StorageClass, VolumeAttachment } from "../types/index.js";
 import { validateControllerRevision, validateControllerRevisionUpdate, validateWebhookConfiguration } from "./admissionregistration.js";
 import { validateHorizontalPodAutoscaler } from "./autoscaling.js";
 import { validateCronJob, validateJob, validateJobUpdate } from "./batch.js";
@@ -29,26 +28,23 @@ interface KindRules {
 }
 
 const RULES: Readonly<Record<string, KindRules>> = {
-  "batch/Job": { create: validateJob, update: (next, prev) => validateJobUpdate(next as Job, prev as Job) },
+  "batch/Job": { create: validateJob, update: validateJobUpdate },
   "batch/CronJob": { create: validateCronJob },
   "autoscaling/HorizontalPodAutoscaler": { create: validateHorizontalPodAutoscaler },
   "policy/PodDisruptionBudget": { create: validatePodDisruptionBudget },
   "networking.k8s.io/Ingress": { create: validateIngress },
   "networking.k8s.io/IngressClass": { create: validateIngressClass },
   "networking.k8s.io/NetworkPolicy": { create: validateNetworkPolicy },
-  "scheduling.k8s.io/PriorityClass": { create: validatePriorityClass, update: (next, prev) => validatePriorityClassUpdate(next as PriorityClass, prev as PriorityClass) },
-  "node.k8s.io/RuntimeClass": { create: validateRuntimeClass, update: (next, prev) => validateRuntimeClassUpdate(next as RuntimeClass, prev as RuntimeClass) },
-  "storage.k8s.io/StorageClass": { create: validateStorageClass, update: (next, prev) => validateStorageClassUpdate(next as StorageClass, prev as StorageClass) },
-  "storage.k8s.io/CSIDriver": { create: validateCSIDriver, update: (next, prev) => validateCSIDriverUpdate(next as CSIDriver, prev as CSIDriver) },
+  "scheduling.k8s.io/PriorityClass": { create: validatePriorityClass, update: validatePriorityClassUpdate },
+  "node.k8s.io/RuntimeClass": { create: validateRuntimeClass, update: validateRuntimeClassUpdate },
+  "storage.k8s.io/StorageClass": { create: validateStorageClass, update: validateStorageClassUpdate },
+  "storage.k8s.io/CSIDriver": { create: validateCSIDriver, update: validateCSIDriverUpdate },
   "storage.k8s.io/CSINode": { create: validateCSINode },
   "storage.k8s.io/CSIStorageCapacity": { create: validateCSIStorageCapacity },
-  "storage.k8s.io/VolumeAttachment": { create: validateVolumeAttachment, update: (next, prev) => validateVolumeAttachmentUpdate(next as VolumeAttachment, prev as VolumeAttachment) },
+  "storage.k8s.io/VolumeAttachment": { create: validateVolumeAttachment, update: validateVolumeAttachmentUpdate },
   "admissionregistration.k8s.io/ValidatingWebhookConfiguration": { create: (obj) => validateWebhookConfiguration(obj, false) },
   "admissionregistration.k8s.io/MutatingWebhookConfiguration": { create: (obj) => validateWebhookConfiguration(obj, true) },
-  "apps/ControllerRevision": {
-    create: validateControllerRevision,
-    update: (next, prev) => validateControllerRevisionUpdate(next as ControllerRevision, prev as ControllerRevision),
-  },
+  "apps/ControllerRevision": { create: validateControllerRevision, update: validateControllerRevisionUpdate },
 };
 
 /** The kind rules of `groupKind` for a create; [] for kinds this table does not hold. */

@@ -45,7 +45,7 @@ export async function evictPodHonouringBudgets(request: EvictionRequest): Promis
     async () => {
       const pod = (await pods.get(namespace, name)) as Pod;
       if (!budgets || canIgnoreBudgets(pod)) return;
-      const matching = matchingBudgets(pod, (await budgets.list(namespace, {})).items as PodDisruptionBudget[]);
+      const matching = matchingBudgets(pod, (await budgets.list(namespace, {})).items);
       if (matching.length > 1) throw internalError("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
       const pdb = matching[0];
       if (!pdb || mayGoWhileUnhealthy(pod, pdb)) return;

@@ -23,7 +23,7 @@ export const SCHEDULING_RESOURCES: readonly ResourceDefinition[] = [
     hooks: (config) => ({
       admitCreate: async (object) => {
         const classes = priorityClassStore(config.storeFor);
-        if (classes) await admitPriorityClass(object as PriorityClass, await listAll(classes));
+        if (classes) await admitPriorityClass(object, await listAll(classes));
       },
     }),
   },
