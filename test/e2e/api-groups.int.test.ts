@@ -2,11 +2,13 @@
 // networking, scheduling, node, storage and admissionregistration kinds and ControllerRevisions: discovery, create,
 // get with kubectl's columns, describe, apply, watch, delete, the generators (`create job|cronjob|pdb|ingress`,
 // `autoscale`), Priority and RuntimeClass admission, and `kubectl drain` blocked by a PodDisruptionBudget. No
-// scheduler, controllers or kubelets: statuses are written here as their controllers would write them.
+// scheduler or kubelets: statuses are written here as their controllers would write them, except the last test's,
+// where the controller-manager's disruption controller keeps a budget's status.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster, waitFor, type KubectlResult, type TestCluster } from "../support/apiserver.js";
+import { startComponentOnFreePort } from "../support/components.js";
 
 const CLASSES = `
 apiVersion: networking.k8s.io/v1
@@ -338,5 +340,26 @@ spec:
     const after = JSON.parse((await k("get", "pdb", "web-pdb", "-o", "json")).stdout) as { status: { disruptionsAllowed: number; disruptedPods: Record<string, string> } };
     expect(after.status.disruptionsAllowed).toBe(0);
     expect(Object.keys(after.status.disruptedPods)).toEqual(["web-1"]);
+  });
+
+  it("keeps a budget's status with the controller-manager's disruption controller", async () => {
+    for (const name of ["db-1", "db-2"]) {
+      await apply(webPod(name).replace("app: web", "app: db"));
+      await k("patch", "pod", name, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } }));
+    }
+    await k("create", "pdb", "db-pdb", "--selector=app=db", "--min-available=1");
+    const cm = await startComponentOnFreePort("kube-controller-manager", [`--master=${cluster.apiserver.url}`, "--controllers=disruption", "--leader-elect=false"]);
+    try {
+      await waitFor("the disruption controller's status", async () => {
+        const rows = await table("pdb", "db-pdb");
+        return rows[1]?.[3] === "1" || undefined;
+      }, 20_000, 200);
+      const pdb = JSON.parse((await k("get", "pdb", "db-pdb", "-o", "json")).stdout) as { status: Record<string, unknown> };
+      expect(pdb.status).toMatchObject({ observedGeneration: 1, currentHealthy: 2, desiredHealthy: 1, expectedPods: 2, disruptionsAllowed: 1 });
+      await k("patch", "pod", "db-2", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { conditions: [{ type: "Ready", status: "False" }] } }));
+      await waitFor("the budget to see the unready pod", async () => ((await table("pdb", "db-pdb"))[1]?.[3] === "0" ? true : undefined), 20_000, 200);
+    } finally {
+      await cm.kill();
+    }
   });
 });

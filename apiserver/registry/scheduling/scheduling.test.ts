@@ -12,7 +12,7 @@ beforeEach(async () => {
   await ensureSystemPriorityClasses((g, v, r) => m.registry.store(g, v, r));
 });
 
-const createPod = async (pod: Pod): Promise<Pod> => (await m.registry.core("pods").create("default", pod)) as Pod;
+const createPod = async (pod: Pod): Promise<Pod> => (await m.registry.core("pods").create("default", pod));
 const withSpec = (name: string, spec: Partial<NonNullable<Pod["spec"]>>): Pod => {
   const pod = newPod(name);
   Object.assign(pod.spec!, spec);
