@@ -28,9 +28,9 @@ describe("pod defaulting", () => {
       serviceAccountName: "default",
       serviceAccount: "default",
       enableServiceLinks: true,
-      priority: 0,
-      preemptionPolicy: "PreemptLowerPriority",
     });
+    // Priority admission (apiserver/registry/scheduling), not defaulting, sets priority and preemptionPolicy.
+    expect(pod.spec?.priority).toBeUndefined();
   });
 
   it("fills container defaults: pull policy, termination message, port protocol, resources", () => {

@@ -4,6 +4,7 @@
 //
 // Everything here is idempotent: applying it twice changes nothing, so update paths may re-default freely, and a
 // Deployment's template and its ReplicaSet's copy of it default to the same thing (kubectl rollout history/undo compare them).
+import { applyGroupDefaults } from "./group-defaults.js";
 import type { KubeObject } from "./meta.js";
 import { isQuantity, parseQuantity } from "./quantity.js";
 import type { ResourceInfo } from "./resources.js";
@@ -76,6 +77,7 @@ export function applyDefaults(info: ResourceInfo, obj: KubeObject): void {
       break;
     default:
       // ConfigMap, ServiceAccount, Event, Lease: Kubernetes defaults nothing on them.
+      applyGroupDefaults(`${info.group}/${info.kind}`, obj, defaultPodSpec);
       break;
   }
 }
@@ -192,9 +194,6 @@ function defaultPod(pod: Pod): void {
   // The ServiceAccount admission plugin names the namespace's default account.
   if (spec.serviceAccountName === undefined || spec.serviceAccountName === "") spec.serviceAccountName = "default";
   spec.serviceAccount = spec.serviceAccountName;
-  // The Priority admission plugin, with no PriorityClass objects in kubelab: priority 0.
-  if (!spec.priorityClassName) spec.priority ??= 0;
-  spec.preemptionPolicy ??= "PreemptLowerPriority";
 }
 
 /** The defaults every PodSpec gets, in a pod or in any workload's pod template. */

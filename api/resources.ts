@@ -143,6 +143,42 @@ export const RESOURCES: readonly ResourceInfo[] = [
   // events.k8s.io/v1: the same stored events as core/v1, seen through the newer schema.
   resource("events.k8s.io", "v1", "Event", "events", { shortNames: ["ev"], storageResource: "events" }),
   // MARK api-a resources (batch, autoscaling, policy, networking, scheduling, node, storage, admissionregistration, apps controllerrevisions)
+  // batch/v1
+  resource("batch", "v1", "Job", "jobs", { all: true, subresources: [statusOf("batch", "v1", "Job")] }),
+  resource("batch", "v1", "CronJob", "cronjobs", { shortNames: ["cj"], all: true, subresources: [statusOf("batch", "v1", "CronJob")] }),
+  // autoscaling/v2 (stored) and autoscaling/v1 (converted)
+  resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", {
+    shortNames: ["hpa"],
+    all: true,
+    subresources: [statusOf("autoscaling", "v2", "HorizontalPodAutoscaler")],
+  }),
+  resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", {
+    shortNames: ["hpa"],
+    all: true,
+    subresources: [statusOf("autoscaling", "v1", "HorizontalPodAutoscaler")],
+    storageResource: "horizontalpodautoscalers",
+  }),
+  // policy/v1
+  resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", { shortNames: ["pdb"], subresources: [statusOf("policy", "v1", "PodDisruptionBudget")] }),
+  // networking.k8s.io/v1
+  resource("networking.k8s.io", "v1", "Ingress", "ingresses", { shortNames: ["ing"], subresources: [statusOf("networking.k8s.io", "v1", "Ingress")] }),
+  resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", { namespaced: false }),
+  resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", { shortNames: ["netpol"] }),
+  // scheduling.k8s.io/v1
+  resource("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", { namespaced: false, shortNames: ["pc"] }),
+  // node.k8s.io/v1
+  resource("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", { namespaced: false }),
+  // storage.k8s.io/v1
+  resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", { namespaced: false, shortNames: ["sc"] }),
+  resource("storage.k8s.io", "v1", "CSINode", "csinodes", { namespaced: false }),
+  resource("storage.k8s.io", "v1", "CSIDriver", "csidrivers", { namespaced: false }),
+  resource("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities"),
+  resource("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", { namespaced: false, subresources: [statusOf("storage.k8s.io", "v1", "VolumeAttachment")] }),
+  // admissionregistration.k8s.io/v1 (stored only: kubelab calls no webhooks)
+  { ...resource("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", { namespaced: false }), categories: ["api-extensions"] },
+  { ...resource("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", { namespaced: false }), categories: ["api-extensions"] },
+  // apps/v1 ControllerRevisions (the history of DaemonSets and StatefulSets)
+  resource("apps", "v1", "ControllerRevision", "controllerrevisions"),
 
   // MARK api-b resources (core extras, rbac, certificates, authentication, authorization)
 
@@ -158,6 +194,15 @@ export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   { group: "discovery.k8s.io", version: "v1" },
   { group: "events.k8s.io", version: "v1" },
   // MARK api-a group versions
+  { group: "batch", version: "v1" },
+  { group: "autoscaling", version: "v2" },
+  { group: "autoscaling", version: "v1" },
+  { group: "policy", version: "v1" },
+  { group: "networking.k8s.io", version: "v1" },
+  { group: "scheduling.k8s.io", version: "v1" },
+  { group: "node.k8s.io", version: "v1" },
+  { group: "storage.k8s.io", version: "v1" },
+  { group: "admissionregistration.k8s.io", version: "v1" },
 
   // MARK api-b group versions
 

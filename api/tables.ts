@@ -2,6 +2,7 @@
 // `kubectl get` shows. Columns, their order, types and priorities, and the text of every cell follow kubectl's own printers;
 // the server always sends the wide (-o wide) columns and kubectl hides those with priority 1.
 import { ageSince, humanDuration } from "./duration.js";
+import { groupPrinter } from "./group-tables.js";
 import { formatLabels, selectorFromLabelSelector } from "./labels.js";
 import type { KubeObject, LabelSelector, ListMeta, ObjectMeta } from "./meta.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
@@ -215,7 +216,8 @@ const DEFAULT_COLUMNS: readonly TableColumnDefinition[] = [
 
 /** The columns of `info`'s table, wide ones included (priority 1). A fresh copy the caller may keep. */
 export function tableColumns(info: ResourceInfo): TableColumnDefinition[] {
-  return (COLUMNS[`${info.group}/${info.kind}`] ?? DEFAULT_COLUMNS).map((c) => ({ ...c }));
+  const key = `${info.group}/${info.kind}`;
+  return (COLUMNS[key] ?? groupPrinter(key)?.columns ?? DEFAULT_COLUMNS).map((c) => ({ ...c }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,7 +292,7 @@ export function tableRow(info: ResourceInfo, obj: KubeObject, now: number): unkn
       return [name, slice.addressType ?? "", formatSlicePorts(slice), formatSliceEndpoints(slice), age];
     }
     default:
-      return [name, obj.metadata.creationTimestamp ?? ""];
+      return groupPrinter(`${info.group}/${info.kind}`)?.cells(obj, now) ?? [name, obj.metadata.creationTimestamp ?? ""];
   }
 }
 

@@ -1,5 +1,6 @@
-// What a fresh cluster has before anyone creates anything: the system namespaces and the `kubernetes` Service
-// with Endpoints and an EndpointSlice pointing at the apiservers. Reconciled at start, periodically, and at once
+// What a fresh cluster has before anyone creates anything: the system namespaces, the system PriorityClasses and
+// the `kubernetes` Service with Endpoints and an EndpointSlice pointing at the apiservers. Reconciled at start,
+// periodically, and at once
 // when someone deletes them.
 //
 // Several apiservers share one etcd (the HA setup): with `leases`, each one keeps Kubernetes' lease endpoint
@@ -12,6 +13,7 @@ import type { KubeObject } from "../api/meta.js";
 import type { Logger } from "../component-base/logging.js";
 import type { CacheWatcher, ListPage, Storage } from "./storage/interfaces.js";
 import type { Registry } from "./registry/registry.js";
+import { ensureSystemPriorityClasses } from "./registry/scheduling/scheduling.js";
 import type { ResourceStore } from "./registry/store.js";
 
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
@@ -99,6 +101,7 @@ export class BootstrapController {
     for (const name of SYSTEM_NAMESPACES) {
       await ensure(namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } });
     }
+    await ensureSystemPriorityClasses((group, version, resource) => registry.store(group, version, resource));
     await ensure(registry.core("services"), "default", {
       apiVersion: "v1",
       kind: "Service",

@@ -22,6 +22,7 @@ import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
 import type { SubresourceReply, SubresourceRequest } from "./registry/kind.js";
 import type { Registry, ServedResource } from "./registry/registry.js";
+import { patchThroughView } from "./registry/view-patch.js";
 import type { DeleteOptions, ListParams, WatchParams } from "./registry/store.js";
 import type { CacheWatcher, Storage } from "./storage/interfaces.js";
 
@@ -254,7 +255,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     case "patch": {
       const { contentType, patch } = await requestPatch(req, r, query, res);
       const force = query.get("force") === "true";
-      const { object, created } = await r.store.patch(ns, name, contentType, patch, { dryRun, force });
+      const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, { dryRun, force }) : await r.store.patch(ns, name, contentType, patch, { dryRun, force });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
@@ -293,6 +294,7 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
       name,
       dryRun,
       store: r.store,
+      storeFor: (group, version, resource) => deps.registry.store(group, version, resource),
       object: () => requestObject(req, r, query, res),
       json: () => readJson(req),
       patch: () => requestPatch(req, r, query, res),

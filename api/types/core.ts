@@ -462,6 +462,9 @@ export interface PodSpec {
   priorityClassName?: string;
   priority?: number;
   preemptionPolicy?: "PreemptLowerPriority" | "Never";
+  /** The RuntimeClass (node.k8s.io) the pod runs with; admission adds its overhead and scheduling constraints. */
+  runtimeClassName?: string;
+  overhead?: Record<string, Quantity>;
   readinessGates?: PodReadinessGate[];
   enableServiceLinks?: boolean;
   schedulingGates?: { name: string }[];

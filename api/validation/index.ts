@@ -13,6 +13,7 @@ import { validateConfigMap, validateImmutableData, validateSecret } from "./conf
 import { validateEndpointSlice, validateEndpoints } from "./endpoints.js";
 import { validateCoreEvent } from "./events.js";
 import { goLabelSelector, immutable, raw } from "./field-errors.js";
+import { validateGroupKind, validateGroupKindUpdate } from "./group-kinds.js";
 import { deepEqual, specOf } from "./helpers.js";
 import { validateLease } from "./lease.js";
 import { validateNamespace, validateNode, validateNodeUpdate } from "./node-namespace.js";
@@ -78,6 +79,7 @@ export function validateObject(info: ResourceInfo, obj: KubeObject): FieldError[
       break;
     default:
       // ServiceAccount: metadata only.
+      errs.push(...validateGroupKind(kind, obj));
       break;
   }
   return errs;
@@ -123,6 +125,7 @@ export function validateUpdate(info: ResourceInfo, next: KubeObject, prev: KubeO
       }
       break;
     default:
+      errs.push(...validateGroupKindUpdate(`${info.group}/${info.kind}`, next, prev));
       break;
   }
   errs.push(...validateObject(info, next));

@@ -134,7 +134,7 @@ describe("legacy discovery", () => {
       versions: [{ groupVersion: "coordination.k8s.io/v1", version: "v1" }],
       preferredVersion: { groupVersion: "coordination.k8s.io/v1", version: "v1" },
     });
-    expect(apiGroup("batch")).toBeUndefined();
+    expect(apiGroup("nosuch.example.com")).toBeUndefined();
     expect(apiGroup("")).toBeUndefined();
   });
 
@@ -179,7 +179,7 @@ describe("legacy discovery", () => {
 
   it("returns nothing for a group version it does not serve", () => {
     expect(apiResourceList("apps", "v1beta1")).toBeUndefined();
-    expect(apiResourceList("batch", "v1")).toBeUndefined();
+    expect(apiResourceList("batch", "v1beta1")).toBeUndefined();
   });
 });
 

@@ -50,7 +50,7 @@ describe("openApiDocument", () => {
     const doc = openApiDocument("apis/apps/v1");
     expect(openApiDocument("/openapi/v3/apis/apps/v1")).toBe(doc);
     expect(openApiDocument("/apis/apps/v1/")).toBe(doc);
-    expect(openApiDocument("apis/batch/v1")).toBeUndefined();
+    expect(openApiDocument("apis/nosuch.example.com/v1")).toBeUndefined();
     expect(openApiDocument("apis/apps")).toBeUndefined();
   });
 

@@ -94,10 +94,17 @@ describe("decodeProtobufBody with bodies recorded from kubectl v1.32", () => {
     });
   });
 
+  it("decodes kubectl create priorityclass", () => {
+    const decoded = decodeProtobufBody(fixture("create-priorityclass.pb"));
+    expect(decoded).toMatchObject({ apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass" });
+    expect(typeof decoded.value).toBe("number");
+  });
+
   it("answers 415 for a kind it has no schema for", () => {
-    const { code, message } = statusOf(() => decodeProtobufBody(fixture("create-priorityclass.pb")));
+    const body = encodeBody("storage.k8s.io/v1", "StorageClass", "Namespace", { metadata: { name: "standard" } });
+    const { code, message } = statusOf(() => decodeProtobufBody(body));
     expect(code).toBe(415);
-    expect(message).toContain('kind "PriorityClass" in version "scheduling.k8s.io/v1"');
+    expect(message).toContain('kind "StorageClass" in version "storage.k8s.io/v1"');
     expect(message).toContain("application/json");
   });
 });

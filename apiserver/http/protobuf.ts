@@ -36,6 +36,10 @@ const KIND_MESSAGES: ReadonlyMap<string, string> = new Map([
   ["batch/v1/CronJob", "CronJob"],
   ["policy/v1/Eviction", "Eviction"],
   ["autoscaling/v1/Scale", "Scale"],
+  ["policy/v1/PodDisruptionBudget", "PodDisruptionBudget"],
+  ["autoscaling/v1/HorizontalPodAutoscaler", "HorizontalPodAutoscaler"],
+  ["scheduling.k8s.io/v1/PriorityClass", "PriorityClass"],
+  ["networking.k8s.io/v1/Ingress", "Ingress"],
 ]);
 
 /** The `apiVersion/kind` pairs decodeProtobufBody understands (DeleteOptions: any apiVersion). */

@@ -13,7 +13,12 @@ export interface KindConfig {
   eventTtlSeconds: number;
   defaultNotReadyTolerationSeconds: number;
   defaultUnreachableTolerationSeconds: number;
+  /** The store of another served resource, for admission that reads other kinds (PriorityClasses for pods); bound by the registry. */
+  storeFor?: StoreLookup;
 }
+
+/** The store serving group/version/resource; undefined when it is not served. */
+export type StoreLookup = (group: string, version: string, resource: string) => ResourceStore | undefined;
 
 /** A subresource request as a kind's handler sees it: the HTTP decoding stays with the server. */
 export interface SubresourceRequest {
@@ -23,6 +28,8 @@ export interface SubresourceRequest {
   readonly dryRun: boolean;
   /** The store of the resource the subresource belongs to. */
   readonly store: ResourceStore;
+  /** The stores of other resources (pods/eviction reads PodDisruptionBudgets). */
+  readonly storeFor: StoreLookup;
   /** The body as an object of the resource's kind, decoded with the fieldValidation directive applied. */
   readonly object: () => Promise<unknown>;
   /** The body decoded by its Content-Type (a Binding, an Eviction, a Scale), without field checks. */
@@ -52,6 +59,8 @@ export interface ResourceView {
 export interface ResourceDefinition {
   readonly group: string;
   readonly resource: string;
+  /** The one version this definition serves (autoscaling/v1 HPAs are a view of v2's); absent: every version. */
+  readonly version?: string;
   strategy(config: KindConfig): Strategy;
   hooks?(config: KindConfig): StoreHooks;
   /** Subresources with their own behaviour; `status` is generic and needs no entry. */

@@ -1,13 +1,21 @@
 // The one list of kind modules the apiserver serves. A resource in api/resources.ts is served only when a module
 // here defines it; adding a kind means adding its module under registry/<family>/ and naming it here.
+import { ADMISSIONREGISTRATION_RESOURCES } from "./admissionregistration/admissionregistration.js";
+import { AUTOSCALING_RESOURCES } from "./autoscaling/autoscaling.js";
+import { BATCH_RESOURCES } from "./batch/batch.js";
 import { CONFIG_RESOURCES } from "./config/config.js";
 import { LEASE_RESOURCES } from "./coordination/leases.js";
 import { EVENT_RESOURCES } from "./events/events.js";
 import type { ResourceDefinition } from "./kind.js";
 import { NAMESPACE_RESOURCES } from "./namespaces/namespaces.js";
+import { NETWORKING_RESOURCES } from "./networking/networking.js";
 import { NODE_RESOURCES } from "./nodes/nodes.js";
 import { POD_RESOURCES } from "./pods/pods.js";
+import { POLICY_RESOURCES } from "./policy/policy.js";
+import { SCHEDULING_RESOURCES } from "./scheduling/scheduling.js";
 import { SERVICE_RESOURCES } from "./services/services.js";
+import { STORAGE_RESOURCES } from "./storage/storage.js";
+import { CONTROLLER_REVISION_RESOURCES } from "./workloads/controllerrevisions.js";
 import { WORKLOAD_RESOURCES } from "./workloads/workloads.js";
 
 export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
@@ -20,6 +28,14 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   ...WORKLOAD_RESOURCES,
   ...LEASE_RESOURCES,
   // MARK api-a kinds
+  ...BATCH_RESOURCES,
+  ...AUTOSCALING_RESOURCES,
+  ...POLICY_RESOURCES,
+  ...NETWORKING_RESOURCES,
+  ...SCHEDULING_RESOURCES,
+  ...STORAGE_RESOURCES,
+  ...ADMISSIONREGISTRATION_RESOURCES,
+  ...CONTROLLER_REVISION_RESOURCES,
 
   // MARK api-b kinds
 
@@ -27,7 +43,8 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
 
 ];
 
-/** The definition serving `group`/`resource`; undefined when no module serves it. */
-export function definitionFor(group: string, resource: string): ResourceDefinition | undefined {
-  return RESOURCE_DEFINITIONS.find((d) => d.group === group && d.resource === resource);
+/** The definition serving `group`/`resource` (at `version`, when one names it); undefined when no module serves it. */
+export function definitionFor(group: string, resource: string, version?: string): ResourceDefinition | undefined {
+  const matches = RESOURCE_DEFINITIONS.filter((d) => d.group === group && d.resource === resource);
+  return matches.find((d) => d.version !== undefined && d.version === version) ?? matches.find((d) => d.version === undefined);
 }

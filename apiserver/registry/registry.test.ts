@@ -5,7 +5,7 @@ import { memoryRegistry } from "./testing/memory-storage.js";
 
 describe("Registry", () => {
   it("has a kind module for every served resource", () => {
-    const missing = RESOURCES.filter((info) => definitionFor(info.group, info.resource) === undefined).map((info) => `${info.resource}.${info.group}`);
+    const missing = RESOURCES.filter((info) => definitionFor(info.group, info.resource, info.version) === undefined).map((info) => `${info.resource}.${info.group}`);
     expect(missing).toEqual([]);
   });
 

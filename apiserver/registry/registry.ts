@@ -33,8 +33,9 @@ export class Registry {
   readonly caches = new Map<string, WatchCache>();
 
   constructor(options: RegistryOptions) {
+    const config: KindConfig = { ...options, storeFor: (group, version, resource) => this.store(group, version, resource) };
     for (const info of RESOURCES) {
-      const definition = definitionFor(info.group, info.resource);
+      const definition = definitionFor(info.group, info.resource, info.version);
       if (!definition) throw new Error(`no registry module defines ${info.resource}.${info.group}`);
       const segment = info.storageResource ?? info.resource;
       const cachePrefix = `${options.prefix}/${segment}/`;
@@ -48,8 +49,8 @@ export class Registry {
         storage: options.storage,
         cache,
         prefix: options.prefix,
-        strategy: definition.strategy(options),
-        hooks: definition.hooks?.(options),
+        strategy: definition.strategy(config),
+        hooks: definition.hooks?.(config),
         checkNamespace: (ns, qualified, name) => admitToNamespace(this.core("namespaces"), ns, qualified, name),
       });
       this.stores.set(storeKey(info.group, info.version, info.resource), store);

@@ -1,6 +1,7 @@
 // The controllers kube-controller-manager can run, by --controllers name: a Map from name to factory that rejects
 // duplicates, so two controllers can never claim one name, plus Kubernetes' rules for the --controllers flag.
 import { createDeploymentController } from "./deployment/deployment-controller.js";
+import { createDisruptionController } from "./disruption/disruption-controller.js";
 import { createEndpointsController } from "./endpoints/endpoints-controller.js";
 import { createEndpointSliceController } from "./endpointslice/endpointslice-controller.js";
 import { createGarbageCollectorController } from "./garbagecollector/garbagecollector-controller.js";
@@ -59,6 +60,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "garbagecollector",
   "namespace",
   "nodeipam",
+  "disruption",
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -73,6 +75,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "replicaset-controller": "replicaset",
   "replicationcontroller-controller": "replicationcontroller",
   "deployment-controller": "deployment",
+  "disruption-controller": "disruption",
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -89,7 +92,8 @@ export function defaultRegistry(): ControllerRegistry {
     .register("nodelifecycle", createNodeLifecycleController)
     .register("garbagecollector", createGarbageCollectorController)
     .register("namespace", createNamespaceController)
-    .register("nodeipam", createNodeIpamController);
+    .register("nodeipam", createNodeIpamController)
+    .register("disruption", createDisruptionController);
 }
 
 function canonical(name: string): string {

@@ -4,7 +4,7 @@ import type { Pod } from "../../../api/types/index.js";
 import { memoryRegistry, type MemoryRegistry } from "../testing/memory-storage.js";
 import { rejection } from "../testing/rejection.js";
 import type { ResourceStore } from "../store.js";
-import { bindPod, evictPod } from "./pods.js";
+import { bindPod } from "./pods.js";
 
 function binding(name: string, node: string): unknown {
   return { apiVersion: "v1", kind: "Binding", metadata: { name }, target: { apiVersion: "v1", kind: "Node", name: node } };
@@ -70,14 +70,5 @@ describe("bindPod", () => {
     const err = await rejection(bindPod(pods, "default", "ghost", binding("ghost", "n1")));
     expect(err.code).toBe(404);
     expect(err.message).toBe('pods "ghost" not found');
-  });
-});
-
-describe("evictPod", () => {
-  it("deletes the pod gracefully with the eviction's delete options", async () => {
-    await pods.create("default", newPod("web", { nodeName: "n1" }));
-    const status = await evictPod(pods, "default", "web", { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "web" }, deleteOptions: { gracePeriodSeconds: 7 } });
-    expect(status).toMatchObject({ status: "Success", code: 201 });
-    expect((await pods.get("default", "web")).metadata.deletionGracePeriodSeconds).toBe(7);
   });
 });

@@ -1,12 +1,14 @@
-// Pods: deleted gracefully once bound to a node, default tolerations at admission, and the binding and eviction
-// subresources.
+// Pods: deleted gracefully once bound to a node, default tolerations, PriorityClass and RuntimeClass at admission,
+// and the binding and eviction (PodDisruptionBudget-honouring, policy/eviction.ts) subresources.
 import { defaultTolerations } from "../../../api/defaults.js";
 import { badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors.js";
 import type { KubeObject, Status } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import { formatTime } from "../../../api/time.js";
 import type { ResourceDefinition, SubresourceRequest } from "../kind.js";
-import type { DeleteOptions, ResourceStore } from "../store.js";
+import { evictPodHonouringBudgets } from "../policy/eviction.js";
+import { admitPodClasses } from "../scheduling/scheduling.js";
+import type { ResourceStore } from "../store.js";
 import { PLAIN_STRATEGY } from "../strategy.js";
 
 export const POD_RESOURCES: readonly ResourceDefinition[] = [
@@ -27,14 +29,14 @@ export const POD_RESOURCES: readonly ResourceDefinition[] = [
     }),
     hooks: (config) => ({
       // The DefaultTolerationSeconds admission plugin: pods tolerate a not-ready or unreachable node for a while.
-      admitCreate: (pod: KubeObject) => {
+      admitCreate: async (pod: KubeObject) => {
         defaultTolerations(pod, config.defaultNotReadyTolerationSeconds, config.defaultUnreachableTolerationSeconds);
-        return Promise.resolve();
+        await admitPodClasses(pod, config.storeFor);
       },
     }),
     subresources: {
       binding: async (request) => ({ code: 201, body: await bindPod(request.store, namespaceOf(request), request.name, await postBody(request)) }),
-      eviction: async (request) => ({ code: 201, body: await evictPod(request.store, namespaceOf(request), request.name, await postBody(request)) }),
+      eviction: async (request) => ({ code: 201, body: await evictPodHonouringBudgets({ pods: request.store, storeFor: request.storeFor, namespace: namespaceOf(request), name: request.name, body: await postBody(request), dryRun: request.dryRun }) }),
     },
   },
 ];
@@ -73,11 +75,3 @@ export async function bindPod(pods: ResourceStore, namespace: string, name: stri
   return success(201);
 }
 
-/** POST pods/<name>/eviction: deletes the pod with the eviction's delete options. */
-export async function evictPod(pods: ResourceStore, namespace: string, name: string, body: unknown): Promise<Status> {
-  const options: DeleteOptions = {};
-  const deleteOptions = isRecord(body) && isRecord(body.deleteOptions) ? body.deleteOptions : undefined;
-  if (deleteOptions && typeof deleteOptions.gracePeriodSeconds === "number") options.gracePeriodSeconds = deleteOptions.gracePeriodSeconds;
-  await pods.delete(namespace, name, options);
-  return success(201);
-}

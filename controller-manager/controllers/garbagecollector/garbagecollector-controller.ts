@@ -38,8 +38,8 @@ export const FINALIZER_ORPHAN = "orphan";
 export const FINALIZER_FOREGROUND = "foregroundDeletion";
 const OWNER_INDEX = "garbagecollector/ownerUID";
 
-/** What the collector watches: every resource except events (core and events.k8s.io), as Kubernetes ignores them. */
-export const MONITORED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.resource !== "events");
+/** What the collector watches: every resource except events, as Kubernetes ignores them, each stored resource once (not its views). */
+export const MONITORED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.resource !== "events" && r.storageResource === undefined);
 
 export type GarbageCollectorClient = Pick<RestClient, "get" | "patch" | "delete">;
 

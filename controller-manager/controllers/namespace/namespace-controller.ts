@@ -31,8 +31,8 @@ export const COMPONENT = "namespace-controller";
 export const FINALIZER_KUBERNETES = "kubernetes";
 
 export const NAMESPACES = findResource("", "v1", "namespaces")!;
-/** What a namespace can contain: every namespaced resource once (events.k8s.io events are core events). */
-export const NAMESPACED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.namespaced && r.group !== "events.k8s.io");
+/** What a namespace can contain: every namespaced resource once (views such as events.k8s.io events and autoscaling/v1 HPAs are stored elsewhere). */
+export const NAMESPACED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.namespaced && r.storageResource === undefined);
 
 export type NamespaceClient = Pick<RestClient, "list" | "delete" | "deleteCollection" | "updateStatus" | "raw">;
 

@@ -1,0 +1,76 @@
+// batch/v1 object types: Job and CronJob. Field names and JSON shapes are Kubernetes'.
+import type { KubeObject, LabelSelector, ObjectMeta } from "../meta.js";
+import type { ConditionStatus, ObjectReference, PodTemplateSpec } from "./core.js";
+
+export interface JobSpec {
+  parallelism?: number;
+  completions?: number;
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
+  backoffLimitPerIndex?: number;
+  maxFailedIndexes?: number;
+  selector?: LabelSelector;
+  manualSelector?: boolean;
+  template?: PodTemplateSpec;
+  ttlSecondsAfterFinished?: number;
+  completionMode?: "NonIndexed" | "Indexed";
+  suspend?: boolean;
+  podReplacementPolicy?: "TerminatingOrFailed" | "Failed";
+  podFailurePolicy?: { rules?: unknown[] };
+  successPolicy?: { rules?: unknown[] };
+  managedBy?: string;
+}
+
+export interface JobCondition {
+  type: string;
+  status: ConditionStatus;
+  lastProbeTime?: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface JobStatus {
+  conditions?: JobCondition[];
+  startTime?: string;
+  completionTime?: string;
+  active?: number;
+  succeeded?: number;
+  failed?: number;
+  terminating?: number;
+  ready?: number;
+  completedIndexes?: string;
+  failedIndexes?: string;
+}
+
+export interface Job extends KubeObject {
+  spec?: JobSpec;
+  status?: JobStatus;
+}
+
+export interface JobTemplateSpec {
+  metadata?: ObjectMeta;
+  spec?: JobSpec;
+}
+
+export interface CronJobSpec {
+  schedule?: string;
+  timeZone?: string;
+  startingDeadlineSeconds?: number;
+  concurrencyPolicy?: "Allow" | "Forbid" | "Replace";
+  suspend?: boolean;
+  jobTemplate?: JobTemplateSpec;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+}
+
+export interface CronJobStatus {
+  active?: ObjectReference[];
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+}
+
+export interface CronJob extends KubeObject {
+  spec?: CronJobSpec;
+  status?: CronJobStatus;
+}
