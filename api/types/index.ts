@@ -7,3 +7,4 @@ export type * from "./coordination.js";
 export type * from "./discovery.js";
 export type * from "./events.js";
 export type * from "./autoscaling.js";
+export type * from "./apiregistration.js";

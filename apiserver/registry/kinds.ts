@@ -1,5 +1,6 @@
 // The one list of kind modules the apiserver serves. A resource in api/resources.ts is served only when a module
 // here defines it; adding a kind means adding its module under registry/<family>/ and naming it here.
+import { APIREGISTRATION_RESOURCES } from "./apiregistration/apiservices.js";
 import { CONFIG_RESOURCES } from "./config/config.js";
 import { LEASE_RESOURCES } from "./coordination/leases.js";
 import { EVENT_RESOURCES } from "./events/events.js";
@@ -24,6 +25,7 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   // MARK api-b kinds
 
   // MARK top kinds
+  ...APIREGISTRATION_RESOURCES,
 
 ];
 
