@@ -9,6 +9,7 @@ import { controllerManagerComponent } from "./kube-controller-manager.js";
 import { schedulerComponent } from "./kube-scheduler.js";
 import { kubeProxyComponent } from "./kube-proxy.js";
 import { kubeletComponent } from "./kubelet.js";
+import { metricsServerComponent } from "./metrics-server.js";
 
 describe("renderFlags", () => {
   it("renders --name=value in order and leaves out flags without a value", () => {
@@ -205,5 +206,15 @@ describe("kubeProxyComponent", () => {
     expect(proxy.args).toEqual([]);
     expect(proxy.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10256/healthz" });
     expect(distEntry("kube-proxy", { KUBELAB_KUBE_PROXY_MAIN: "/p/main.js" })).toBe("/p/main.js");
+  });
+});
+
+describe("metrics-server", () => {
+  it("renders metrics-server's flags and is ready on /readyz at its bind address", () => {
+    const ms = metricsServerComponent({ master: "http://a", securePort: 4443, bindAddress: "172.30.0.1", metricResolution: "15s", kubeletPreferredAddressTypes: "InternalIP", verbosity: 0, extraArgs: ["--kubelet-insecure-tls"] });
+    expect(ms.kind).toBe("metrics-server");
+    expect(ms.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/metrics-server/main.js` });
+    expect(ms.args).toEqual(["--master=http://a", "--secure-port=4443", "--bind-address=172.30.0.1", "--metric-resolution=15s", "--kubelet-preferred-address-types=InternalIP", "--kubelet-insecure-tls"]);
+    expect(ms.readiness).toEqual({ kind: "http", url: "http://172.30.0.1:4443/readyz" });
   });
 });

@@ -11,6 +11,7 @@ import { controllerManagerComponent } from "../components/kube-controller-manage
 import { schedulerComponent } from "../components/kube-scheduler.js";
 import { kubeProxyComponent } from "../components/kube-proxy.js";
 import { kubeletComponent } from "../components/kubelet.js";
+import { metricsServerComponent } from "../components/metrics-server.js";
 
 export interface LabConfig {
   /** Absolute; everything the lab writes is under it. */
@@ -34,6 +35,8 @@ export interface LabConfig {
   etcdPeerPort: number;
   schedulerPort: number;
   controllerManagerPort: number;
+  /** metrics-server's --secure-port on the bridge address; absent in labs made before it was part of them. */
+  metricsServerPort?: number;
   /** False only for the lab's own tests until a kubelet is built: nodes then run their runtime alone. */
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
@@ -164,6 +167,27 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },
     { component: controllerManager, metricsUrl: `http://127.0.0.1:${config.controllerManagerPort}/metrics` },
   ];
+}
+
+/** The lab's metrics-server: the lab's --metric-resolution is 15 s, as metrics-server's own manifest sets it. */
+export const METRICS_RESOLUTION = "15s";
+
+/**
+ * metrics-server, run on the host beside the control plane (it starts after the nodes: it is ready once it has
+ * scraped them), serving on the bridge address so the apiserver reaches it through its Service's Endpoints.
+ */
+export function metricsServerPlan(config: LabConfig): PlannedComponent | undefined {
+  if (!config.withKubelet || config.metricsServerPort === undefined) return undefined;
+  const component = metricsServerComponent({
+    master: apiserverUrl(config),
+    securePort: config.metricsServerPort,
+    bindAddress: bridgeIp(config),
+    metricResolution: METRICS_RESOLUTION,
+    kubeletPreferredAddressTypes: "InternalIP,Hostname",
+    verbosity: config.verbosity,
+    extraArgs: ["--kubelet-insecure-tls"],
+  });
+  return { component, metricsUrl: `http://${bridgeIp(config)}:${config.metricsServerPort}/metrics` };
 }
 
 function verbosity(config: LabConfig): string[] {

@@ -9,9 +9,10 @@ import { errorMessage } from "../../api/errors.js";
 import type { ComponentKind } from "../components/component.js";
 import { ProcessOwner } from "../process/owner.js";
 import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
-import { apiserverUrl, controlPlane, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
+import { apiserverUrl, controlPlane, metricsServerPlan, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
 import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
+import { applyMetricsServer } from "./metrics-server.js";
 import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV } from "./host.js";
 import { controlSocketPath, logDir, readState, writeState, type LabState } from "./state.js";
 
@@ -35,6 +36,7 @@ const ALIASES: Readonly<Record<string, ComponentKind>> = {
   kubelet: "kubelet",
   "kube-proxy": "kube-proxy",
   proxy: "kube-proxy",
+  "metrics-server": "metrics-server",
 };
 
 export function componentKind(word: string): ComponentKind {
@@ -87,6 +89,7 @@ export class Supervisor {
       const names = Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`);
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
+      await this.startMetricsServer();
       this.phase = "up";
       this.note("every component is running and ready");
     } catch (err) {
@@ -147,6 +150,19 @@ export class Supervisor {
       this.note(`cluster DNS: ${done.join(", ")} (kube-system, ClusterIP ${this.config.clusterDns})`);
     } catch (err) {
       this.note(`cluster DNS: the add-on was not applied: ${errorMessage(err)}`);
+    }
+  }
+
+  /** metrics-server and its registration (Service, Endpoints, APIService); reported, not fatal: only `kubectl top` needs it. */
+  private async startMetricsServer(): Promise<void> {
+    const planned = metricsServerPlan(this.config);
+    if (planned === undefined || this.config.metricsServerPort === undefined) return;
+    try {
+      const done = await applyMetricsServer(this.config, this.config.metricsServerPort);
+      this.note(`metrics-server: ${done.join(", ")}`);
+      await this.startComponent(planned);
+    } catch (err) {
+      this.note(`metrics-server: not started: ${errorMessage(err)}`);
     }
   }
 
