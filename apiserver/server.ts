@@ -119,6 +119,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     const url = req.url ?? "/";
     const remote = url.startsWith("/apis/") ? deps.aggregator?.remoteForPath(url) : undefined;
     if (remote !== undefined && deps.aggregator !== undefined) {
+      countProxied(req, res, deps);
       void deps.aggregator.proxy(req, res, remote);
       return;
     }
@@ -207,6 +208,27 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
     if (!res.headersSent) sendStatus(res, err);
     else res.end();
   }
+}
+
+/** Aggregated requests count in apiserver_request_total and its latency like local ones, as in Kubernetes. */
+function countProxied(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): void {
+  const started = process.hrtime.bigint();
+  const url = new URL(req.url ?? "/", "http://apiserver");
+  const method = req.method ?? "GET";
+  const info = parseRequestInfo(method, url.pathname, url.searchParams);
+  const labels = {
+    verb: info ? metricVerb(info, method) : method,
+    group: info?.group ?? "",
+    version: info?.version ?? "",
+    resource: info?.resource ?? "",
+    subresource: info?.subresource ?? "",
+    scope: info?.name ? "resource" : info?.namespace ? "namespace" : "cluster",
+    component: "apiserver",
+  };
+  res.once("close", () => {
+    deps.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
+    if (labels.verb !== "WATCH") deps.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  });
 }
 
 function metricVerb(info: RequestInfo, method: string): string {

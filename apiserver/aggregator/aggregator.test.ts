@@ -105,6 +105,7 @@ describe("the aggregation layer", () => {
     expect(nodes.status).toBe(200);
     expect(((await nodes.json()) as { kind: string }).kind).toBe("NodeMetricsList");
     expect(seen).toContain("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db");
+    expect(await promRegistry.metrics()).toMatch(/apiserver_request_total\{[^}]*verb="LIST",group="metrics\.k8s\.io",version="v1beta1",resource="nodes"[^}]*code="200"\} 1/);
 
     // The backend goes away: the check marks it unavailable and the proxy answers 503 as Kubernetes does.
     backend.closeAllConnections();
