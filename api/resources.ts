@@ -183,6 +183,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   // MARK api-b resources (core extras, rbac, certificates, authentication, authorization)
 
   // MARK top resources (apiregistration.k8s.io)
+  resource("apiregistration.k8s.io", "v1", "APIService", "apiservices", { namespaced: false, subresources: [statusOf("apiregistration.k8s.io", "v1", "APIService")] }),
 
 ];
 
@@ -207,6 +208,7 @@ export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   // MARK api-b group versions
 
   // MARK top group versions
+  { group: "apiregistration.k8s.io", version: "v1" },
 
 ];
 

@@ -4,7 +4,7 @@
 import { ageSince, humanDuration } from "./duration.js";
 import { groupPrinter } from "./group-tables.js";
 import { formatLabels, selectorFromLabelSelector } from "./labels.js";
-import type { KubeObject, LabelSelector, ListMeta, ObjectMeta } from "./meta.js";
+import { isRecord, type KubeObject, type LabelSelector, type ListMeta, type ObjectMeta } from "./meta.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
 import { parseTime } from "./time.js";
 import type {
@@ -16,6 +16,7 @@ import type {
   Deployment,
   EndpointSlice,
   Endpoints,
+  APIService,
   Lease,
   Namespace,
   Node,
@@ -182,6 +183,12 @@ const COLUMNS: Readonly<Record<string, readonly TableColumnDefinition[]>> = {
     SELECTOR("A label query over pods that are managed by the daemon set."),
   ],
   "apps/StatefulSet": [NAME, col("Ready", "string", "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES],
+  "apiregistration.k8s.io/APIService": [
+    NAME,
+    col("Service", "string", "The reference to the service that hosts this API endpoint."),
+    col("Available", "string", "Whether this service is available."),
+    AGE,
+  ],
   "coordination.k8s.io/Lease": [NAME, col("Holder", "string", "HolderIdentity contains the identity of the holder of a current lease."), AGE],
   "discovery.k8s.io/EndpointSlice": [
     NAME,
@@ -284,6 +291,14 @@ export function tableRow(info: ResourceInfo, obj: KubeObject, now: number): unkn
     case "apps/StatefulSet": {
       const sts = obj as StatefulSet;
       return [name, `${num(sts.status?.readyReplicas)}/${num(sts.spec?.replicas)}`, age, ...templateCells(sts.spec?.template)];
+    }
+    case "apiregistration.k8s.io/APIService": {
+      const { spec, status } = obj as APIService;
+      const service = spec?.service;
+      const conditions: unknown = status?.conditions;
+      const available = Array.isArray(conditions) ? (conditions as { type?: unknown; status?: unknown; reason?: unknown }[]).find((c) => isRecord(c) && c.type === "Available") : undefined;
+      const availability = available === undefined ? "Unknown" : available.status === "True" ? "True" : `${text(available.status)} (${text(available.reason)})`;
+      return [name, isRecord(service) ? `${text(service.namespace)}/${text(service.name)}` : "Local", availability, age];
     }
     case "coordination.k8s.io/Lease":
       return [name, (obj as Lease).spec?.holderIdentity ?? "", age];

@@ -21,9 +21,11 @@ export const WIRE_ROOTS: Readonly<Record<string, string>> = {
   "discovery.k8s.io/v1/EndpointSlice": "V1EndpointSlice",
   "events.k8s.io/v1/Event": "EventsV1Event",
   "autoscaling/v1/Scale": "V1Scale",
+  "apiregistration.k8s.io/v1/APIService": "V1APIService",
 };
 
 export const WIRE_MODELS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  ApiregistrationV1ServiceReference: { name: "string", namespace: "string", port: "int32" },
   CoreV1EndpointPort: { appProtocol: "string", name: "string", port: "int32", protocol: "string" },
   CoreV1Event: { action: "string", apiVersion: "string", count: "int32", eventTime: "time", firstTimestamp: "time", involvedObject: "V1ObjectReference", kind: "string", lastTimestamp: "time", message: "string", metadata: "V1ObjectMeta", reason: "string", related: "V1ObjectReference", reportingComponent: "string", reportingInstance: "string", series: "CoreV1EventSeries", source: "V1EventSource", type: "string" },
   CoreV1EventSeries: { count: "int32", lastObservedTime: "time" },
@@ -32,6 +34,10 @@ export const WIRE_MODELS: Readonly<Record<string, Readonly<Record<string, string
   EventsV1Event: { action: "string", apiVersion: "string", deprecatedCount: "int32", deprecatedFirstTimestamp: "time", deprecatedLastTimestamp: "time", deprecatedSource: "V1EventSource", eventTime: "time", kind: "string", metadata: "V1ObjectMeta", note: "string", reason: "string", regarding: "V1ObjectReference", related: "V1ObjectReference", reportingController: "string", reportingInstance: "string", series: "EventsV1EventSeries", type: "string" },
   EventsV1EventSeries: { count: "int32", lastObservedTime: "time" },
   V1Affinity: { nodeAffinity: "V1NodeAffinity", podAffinity: "V1PodAffinity", podAntiAffinity: "V1PodAntiAffinity" },
+  V1APIService: { apiVersion: "string", kind: "string", metadata: "V1ObjectMeta", spec: "V1APIServiceSpec", status: "V1APIServiceStatus" },
+  V1APIServiceCondition: { lastTransitionTime: "time", message: "string", reason: "string", status: "string", type: "string" },
+  V1APIServiceSpec: { caBundle: "string", group: "string", groupPriorityMinimum: "int32", insecureSkipTLSVerify: "boolean", service: "ApiregistrationV1ServiceReference", version: "string", versionPriority: "int32" },
+  V1APIServiceStatus: { conditions: "[]V1APIServiceCondition" },
   V1AppArmorProfile: { localhostProfile: "string", type: "string" },
   V1AttachedVolume: { devicePath: "string", name: "string" },
   V1AWSElasticBlockStoreVolumeSource: { fsType: "string", partition: "int32", readOnly: "boolean", volumeID: "string" },

@@ -5,6 +5,7 @@ import { networkInterfaces } from "node:os";
 import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
+import { Aggregator } from "./aggregator/aggregator.js";
 import { BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
 import type { ApiServerOptions } from "./options.js";
@@ -50,7 +51,9 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
 
   const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
   let bootstrapped = false;
+  const aggregator = new Aggregator({ registry, logger: logger.child({ component: "aggregator" }) });
   const server = createApiServer({
+    aggregator,
     registry,
     storage,
     metrics,
@@ -86,6 +89,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
         await Promise.all([...registry.caches.values()].map((c) => c.waitForRevision(0, 5000)));
         await bootstrap.reconcile();
         await bootstrap.start();
+        await aggregator.start();
         await repairAllocators(registry, clusterIPs, nodePorts, logger);
         bootstrapped = true;
         logger.info("apiserver is ready");
@@ -105,6 +109,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     async stop() {
       stopped = true;
       bootstrap.stop();
+      aggregator.stop();
       registry.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));

@@ -18,6 +18,7 @@ import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateF
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
+import type { Aggregator } from "./aggregator/aggregator.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
 import type { SubresourceReply, SubresourceRequest } from "./registry/kind.js";
@@ -41,6 +42,8 @@ export interface ApiServerDeps {
    * until then, so that a client that waited for readiness can create objects in "default".
    */
   bootstrapped?: () => boolean;
+  /** The aggregation layer: group versions served by other servers (APIServices), proxied and listed in discovery. */
+  aggregator?: Aggregator;
 }
 
 export interface KubeletProxy {
@@ -77,14 +80,14 @@ export function createApiServer(deps: ApiServerDeps): Server {
     else sendJson(res, 200, legacyApiVersions(deps.serverAddress));
   });
   app.get("/apis", (req, res) => {
-    if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis"), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-    else sendJson(res, 200, legacyApiGroupList());
+    if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis", deps.aggregator?.aggregated()), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+    else sendJson(res, 200, legacyApiGroupList(deps.aggregator?.groups()));
   });
   app.get("/api/v1", (_req, res) => {
     sendJson(res, 200, apiResourceList("", "v1"));
   });
   app.get("/apis/:group", (req, res) => {
-    const group = apiGroup(req.params.group);
+    const group = apiGroup(req.params.group) ?? deps.aggregator?.group(req.params.group);
     if (group) sendJson(res, 200, group);
     else sendStatus(res, notFoundPath());
   });
@@ -115,6 +118,12 @@ export function createApiServer(deps: ApiServerDeps): Server {
   // Resource requests (nearly all traffic) skip express's router; everything else goes through the app.
   const server = createServer((req, res) => {
     const url = req.url ?? "/";
+    const remote = url.startsWith("/apis/") ? deps.aggregator?.remoteForPath(url) : undefined;
+    if (remote !== undefined && deps.aggregator !== undefined) {
+      countProxied(req, res, deps);
+      void deps.aggregator.proxy(req, res, remote);
+      return;
+    }
     if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) void handleResourceRequest(req, res, deps);
     else app(req, res);
   });
@@ -203,6 +212,27 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
     if (!res.headersSent) sendStatus(res, err);
     else res.end();
   }
+}
+
+/** Aggregated requests count in apiserver_request_total and its latency like local ones, as in Kubernetes. */
+function countProxied(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): void {
+  const started = process.hrtime.bigint();
+  const url = new URL(req.url ?? "/", "http://apiserver");
+  const method = req.method ?? "GET";
+  const info = parseRequestInfo(method, url.pathname, url.searchParams);
+  const labels = {
+    verb: info ? metricVerb(info, method) : method,
+    group: info?.group ?? "",
+    version: info?.version ?? "",
+    resource: info?.resource ?? "",
+    subresource: info?.subresource ?? "",
+    scope: info?.name ? "resource" : info?.namespace ? "namespace" : "cluster",
+    component: "apiserver",
+  };
+  res.once("close", () => {
+    deps.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
+    if (labels.verb !== "WATCH") deps.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  });
 }
 
 function metricVerb(info: RequestInfo, method: string): string {

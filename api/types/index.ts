@@ -13,3 +13,4 @@ export type * from "./networking.js";
 export type * from "./scheduling.js";
 export type * from "./storage.js";
 export type * from "./admissionregistration.js";
+export type * from "./apiregistration.js";

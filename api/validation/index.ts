@@ -15,6 +15,7 @@ import { validateCoreEvent } from "./events.js";
 import { goLabelSelector, immutable, raw } from "./field-errors.js";
 import { validateGroupKind, validateGroupKindUpdate } from "./group-kinds.js";
 import { deepEqual, specOf } from "./helpers.js";
+import { validateAPIService } from "./apiservice.js";
 import { validateLease } from "./lease.js";
 import { validateNamespace, validateNode, validateNodeUpdate } from "./node-namespace.js";
 import { nameRuleFor, validateObjectMeta, validateObjectMetaUpdate } from "./object-meta.js";
@@ -73,6 +74,9 @@ export function validateObject(info: ResourceInfo, obj: KubeObject): FieldError[
       break;
     case "coordination.k8s.io/Lease":
       errs.push(...validateLease(obj));
+      break;
+    case "apiregistration.k8s.io/APIService":
+      errs.push(...validateAPIService(obj));
       break;
     case "discovery.k8s.io/EndpointSlice":
       errs.push(...validateEndpointSlice(obj as EndpointSlice));

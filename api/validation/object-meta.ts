@@ -12,13 +12,22 @@ type NameRule = (name: string, prefix: boolean) => string[];
 /** The name rule of each kind, as Kubernetes' Validate<Kind>Name functions choose it. */
 export function nameRuleFor(info: ResourceInfo): NameRule {
   const rule =
-    info.group === "" && info.kind === "Namespace"
+    info.group === "apiregistration.k8s.io" && info.kind === "APIService"
+      ? isPathSegmentName
+      : info.group === "" && info.kind === "Namespace"
       ? isDNS1123Label
       : info.group === "" && info.kind === "Service"
         ? isDNS1035Label
         : isDNS1123Subdomain;
   // generateName is checked as a prefix: a trailing '-' is allowed (apimachinery's maskTrailingDash).
   return (name, prefix) => rule(prefix && name.length > 1 && name.endsWith("-") ? `${name.slice(0, -2)}a` : name);
+}
+
+/** apimachinery's IsValidPathSegmentName: APIService names ("v1.", "v1beta1.metrics.k8s.io") need only be one URL path segment. */
+function isPathSegmentName(name: string): string[] {
+  if (name === "." || name === "..") return [`may not be '${name}'`];
+  for (const illegal of ["/", "%"]) if (name.includes(illegal)) return [`may not contain '${illegal}'`];
+  return [];
 }
 
 const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;

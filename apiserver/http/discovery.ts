@@ -61,7 +61,7 @@ export interface APIGroupDiscoveryList {
  * Groups and versions keep GROUP_VERSIONS order; the first version of a group is its preferred one. Every resource
  * and subresource carries a responseKind, because client-go drops entries without one.
  */
-export function aggregatedDiscovery(scope: "api" | "apis"): APIGroupDiscoveryList {
+export function aggregatedDiscovery(scope: "api" | "apis", aggregated: readonly APIGroupDiscovery[] = []): APIGroupDiscoveryList {
   const items: APIGroupDiscovery[] = [];
   for (const group of groupNames()) {
     if ((scope === "api") !== (group === "")) continue;
@@ -75,6 +75,7 @@ export function aggregatedDiscovery(scope: "api" | "apis"): APIGroupDiscoveryLis
     // The core group's name is empty, which Kubernetes omits from the JSON.
     items.push({ metadata: group === "" ? {} : { name: group }, versions });
   }
+  if (scope === "apis") items.push(...aggregated);
   return { kind: "APIGroupDiscoveryList", apiVersion: "apidiscovery.k8s.io/v2", metadata: {}, items };
 }
 
@@ -177,14 +178,15 @@ export function legacyApiVersions(serverAddress: string): APIVersions {
   };
 }
 
-/** Legacy `GET /apis`: every named group with its versions, preferred first. */
-export function legacyApiGroupList(): APIGroupList {
+/** Legacy `GET /apis`: every named group with its versions, preferred first; then the aggregated ones. */
+export function legacyApiGroupList(aggregated: readonly APIGroup[] = []): APIGroupList {
   const groups = groupNames()
     .filter((g) => g !== "")
     .map((g) => {
       const doc = apiGroup(g)!;
       return { name: doc.name, versions: doc.versions, preferredVersion: doc.preferredVersion };
     });
+  for (const doc of aggregated) groups.push({ name: doc.name, versions: doc.versions, preferredVersion: doc.preferredVersion });
   return { kind: "APIGroupList", apiVersion: "v1", groups };
 }
 

@@ -3,6 +3,7 @@
 import { ADMISSIONREGISTRATION_RESOURCES } from "./admissionregistration/admissionregistration.js";
 import { AUTOSCALING_RESOURCES } from "./autoscaling/autoscaling.js";
 import { BATCH_RESOURCES } from "./batch/batch.js";
+import { APIREGISTRATION_RESOURCES } from "./apiregistration/apiservices.js";
 import { CONFIG_RESOURCES } from "./config/config.js";
 import { LEASE_RESOURCES } from "./coordination/leases.js";
 import { EVENT_RESOURCES } from "./events/events.js";
@@ -40,6 +41,7 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   // MARK api-b kinds
 
   // MARK top kinds
+  ...APIREGISTRATION_RESOURCES,
 
 ];
 

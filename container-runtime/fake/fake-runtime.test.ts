@@ -11,7 +11,7 @@ import { FakeImageBackend, normalizeReference } from "./fake-images.js";
 import { PORT_FORWARD_V4 } from "../streaming/portforward-protocol.js";
 import { StreamingServer } from "../streaming/server.js";
 import { channelSession } from "../streaming/testing.js";
-import { FakeRuntimeBackend, parseCidr } from "./fake-runtime.js";
+import { FakeRuntimeBackend, parseCidr, fakeUsage } from "./fake-runtime.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -277,3 +277,18 @@ describe("parseCidr", () => {
   });
 });
 
+
+describe("the fake runtime's usage", () => {
+  it("is steady per container and differs between containers, within plausible bounds", () => {
+    const a = fakeUsage("c1");
+    expect(fakeUsage("c1")).toEqual(a);
+    const all = ["c1", "c2", "c3", "c4", "c5"].map(fakeUsage);
+    expect(new Set(all.map((u) => u.nanoCores)).size).toBeGreaterThan(1);
+    for (const u of all) {
+      expect(u.nanoCores).toBeGreaterThanOrEqual(1_000_000);
+      expect(u.nanoCores).toBeLessThanOrEqual(20_000_000);
+      expect(u.workingSetBytes).toBeGreaterThanOrEqual(4 << 20);
+      expect(u.workingSetBytes).toBeLessThan(68 << 20);
+    }
+  });
+});

@@ -30,9 +30,15 @@ export const FAKE_RUNTIME_VERSION = "0.1.0";
 /** Exit codes of a process ended by SIGKILL and by SIGTERM (128 + signal number). */
 const EXIT_SIGKILL = 137;
 const EXIT_SIGTERM = 143;
-/** What a running fake container is said to use. */
-const FAKE_WORKING_SET_BYTES = 4 * 1024 * 1024;
-const FAKE_CPU_NANO_CORES = 1_000_000;
+/**
+ * What a running fake container is said to use: steady, but different per container (1-20 millicores, 4-67 MiB,
+ * chosen by its id), so `kubectl top` on a simulated node shows plausible, distinguishable figures.
+ */
+export function fakeUsage(id: string): { nanoCores: number; workingSetBytes: number } {
+  let hash = 0;
+  for (const ch of id) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return { nanoCores: (1 + (hash % 20)) * 1_000_000, workingSetBytes: (4 + ((hash >>> 8) % 64)) * 1024 * 1024 };
+}
 
 export interface SandboxRecord {
   id: string;
@@ -400,10 +406,12 @@ export class FakeRuntimeBackend implements RuntimeBackend {
     const timestamp = this.nowNs();
     const running = c.state === "CONTAINER_RUNNING";
     const ranNs = running && c.startedAt > 0n ? timestamp - c.startedAt : c.finishedAt > c.startedAt ? c.finishedAt - c.startedAt : 0n;
+    const usage = fakeUsage(c.id);
+    const memory = running ? usage.workingSetBytes : 0;
     return {
       attributes: { id: c.id, metadata: c.config.metadata, labels: c.config.labels, annotations: c.config.annotations },
-      cpu: { timestamp, usageCoreNanoSeconds: Number((ranNs * BigInt(FAKE_CPU_NANO_CORES)) / 1_000_000_000n), usageNanoCores: running ? FAKE_CPU_NANO_CORES : 0 },
-      memory: { timestamp, workingSetBytes: running ? FAKE_WORKING_SET_BYTES : 0, usageBytes: running ? FAKE_WORKING_SET_BYTES : 0, rssBytes: running ? FAKE_WORKING_SET_BYTES : 0 },
+      cpu: { timestamp, usageCoreNanoSeconds: Number((ranNs * BigInt(usage.nanoCores)) / 1_000_000_000n), usageNanoCores: running ? usage.nanoCores : 0 },
+      memory: { timestamp, workingSetBytes: memory, usageBytes: memory, rssBytes: memory },
       writableLayer: { timestamp, mountpoint: "/", usedBytes: 0, inodesUsed: 0 },
     };
   }

@@ -6,6 +6,7 @@ describe("kubelet server paths", () => {
     expect(parseKubeletPath("/healthz")).toEqual({ kind: "healthz" });
     expect(parseKubeletPath("/metrics")).toEqual({ kind: "metrics" });
     expect(parseKubeletPath("/metrics/resource")).toEqual({ kind: "metricsResource" });
+    expect(parseKubeletPath("/metrics/cadvisor")).toEqual({ kind: "metricsCadvisor" });
     expect(parseKubeletPath("/pods")).toEqual({ kind: "pods" });
     expect(parseKubeletPath("/pods/")).toEqual({ kind: "pods" });
     expect(parseKubeletPath("/stats/summary")).toEqual({ kind: "statsSummary" });
@@ -18,7 +19,7 @@ describe("kubelet server paths", () => {
   });
 
   it("serves nothing else", () => {
-    for (const path of ["/", "/containerLogs/default/web", "/exec/default", "/stats", "/metrics/cadvisor", "/portForward/x", "/healthz/extra", "/containerLogs/%E0%A4%A/x/y"]) {
+    for (const path of ["/", "/containerLogs/default/web", "/exec/default", "/stats", "/metrics/probes", "/portForward/x", "/healthz/extra", "/containerLogs/%E0%A4%A/x/y"]) {
       expect(parseKubeletPath(path)).toBeUndefined();
     }
   });

@@ -6,6 +6,7 @@ export type KubeletRoute =
   | { kind: "healthz" }
   | { kind: "metrics" }
   | { kind: "metricsResource" }
+  | { kind: "metricsCadvisor" }
   | { kind: "pods" }
   | { kind: "statsSummary" }
   | { kind: "containerLogs"; namespace: string; pod: string; container: string }
@@ -29,7 +30,8 @@ export function parseKubeletPath(path: string): KubeletRoute | undefined {
       return rest.length === 0 ? { kind: "healthz" } : undefined;
     case "metrics":
       if (rest.length === 0) return { kind: "metrics" };
-      return rest.length === 1 && rest[0] === "resource" ? { kind: "metricsResource" } : undefined;
+      if (rest.length === 1 && rest[0] === "resource") return { kind: "metricsResource" };
+      return rest.length === 1 && rest[0] === "cadvisor" ? { kind: "metricsCadvisor" } : undefined;
     case "pods":
       return rest.length === 0 ? { kind: "pods" } : undefined;
     case "stats":

@@ -1,5 +1,5 @@
 // The kubelet's HTTP API on --port (10250), with Kubernetes' kubelet server paths: /healthz, /metrics, /pods,
-// /containerLogs, /exec, /attach, /portForward, /stats/summary and /metrics/resource. Streams are not served here:
+// /containerLogs, /exec, /attach, /portForward, /stats/summary, /metrics/resource and /metrics/cadvisor. Streams are not served here:
 // an exec, attach or port-forward asks the runtime (CRI Exec/Attach/PortForward) for a URL on its streaming
 // server and forwards the client's upgraded connection there byte for byte, as Kubernetes' kubelet does when it
 // proxies streams instead of redirecting, so whatever protocol the client and the runtime agree on (WebSocket
@@ -21,7 +21,8 @@ import type * as cri from "../../client/cri/types.js";
 import { CONTAINER_NAME_LABEL, CONTAINER_RESTART_COUNT_ANNOTATION, POD_UID_LABEL } from "../runtime-labels.js";
 import { LogOptionsError, parseLogOptions, writeContainerLogs } from "./logs.js";
 import { parseKubeletPath, parseStreamOptions, type KubeletRoute } from "./routes.js";
-import { buildSummary, CpuRates, hostUsageSample, resourceMetricsText, type NodeUsageSample, type Summary } from "./stats.js";
+import { CgroupStatsProvider, type NodeUsageSample, type StatsProvider, type StatsSample } from "../stats/provider.js";
+import { buildSummary, cadvisorMetricsText, CpuRates, resourceMetricsText, type Summary } from "./stats.js";
 
 export interface KubeletServerOptions {
   address: string;
@@ -34,8 +35,10 @@ export interface KubeletServerOptions {
   logger: Logger;
   /** /healthz: false while the kubelet's sync loop is unhealthy. */
   healthy(): boolean;
-  /** The node's own usage for the Summary; the host's /proc figures by default (hollow nodes give their own). */
+  /** The node's own usage; the host's /proc figures by default. Used by the default stats provider only. */
   nodeUsage?: () => Promise<NodeUsageSample>;
+  /** Where the resource figures come from; by default the containers' cgroups (CgroupStatsProvider over `runtime`). */
+  stats?: StatsProvider;
   /** Where pod log directories live, for a runtime that reports log paths relative to them; /var/log/pods by default. */
   podLogsDirectory?: string;
   /** How often a followed log is polled for new lines (ms); 100 by default. */
@@ -94,8 +97,10 @@ class KubeletHandler {
   private readonly rates = new CpuRates();
   private readonly startedMs = Date.now();
   private readonly health: ReturnType<typeof healthHandler>;
+  private readonly stats: StatsProvider;
 
   constructor(private readonly options: KubeletServerOptions) {
+    this.stats = options.stats ?? new CgroupStatsProvider({ runtime: options.runtime, ...(options.nodeUsage ? { nodeUsage: options.nodeUsage } : {}) });
     this.health = healthHandler("healthz", [{ name: "log", check: () => true }, { name: "syncloop", check: () => options.healthy() }], options.logger);
   }
 
@@ -134,25 +139,24 @@ class KubeletHandler {
         send(res, 200, "text/plain; version=0.0.4; charset=utf-8", resourceMetricsText(summary, failed));
         return;
       }
+      case "metricsCadvisor":
+        send(res, 200, "text/plain; version=0.0.4; charset=utf-8", cadvisorMetricsText(await this.sample()));
+        return;
       case "containerLogs":
         await this.containerLogs(route, query, res);
         return;
     }
   }
 
+  private sample(): Promise<StatsSample> {
+    return this.stats.sample();
+  }
+
   private async summary(): Promise<{ summary: Summary; failed: boolean }> {
-    let failed = false;
-    const [stats, containers, node] = await Promise.all([
-      this.options.runtime.listContainerStats().catch((err: unknown) => {
-        failed = true;
-        this.options.logger.warn({ err: String(err) }, "Failed to list container stats");
-        return [];
-      }),
-      this.options.runtime.listContainers().catch(() => []),
-      (this.options.nodeUsage ?? hostUsageSample)().catch(() => undefined),
-    ]);
-    const summary = buildSummary({ nodeName: this.options.nodeName, nodeStartTimeMs: this.startedMs, nowMs: Date.now(), node, pods: this.options.pods(), stats, containers, rates: this.rates });
-    return { summary, failed };
+    const sample = await this.sample();
+    if (sample.failed) this.options.logger.warn("Failed to list the containers for their stats");
+    const summary = buildSummary({ nodeName: this.options.nodeName, nodeStartTimeMs: this.startedMs, pods: this.options.pods(), sample, rates: this.rates });
+    return { summary, failed: sample.failed };
   }
 
   private findPod(namespace: string, name: string, uid?: string): Readonly<Pod> {

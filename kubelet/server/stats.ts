@@ -1,21 +1,11 @@
-// The node's resource usage as the kubelet reports it to the metrics pipeline: Kubernetes' Summary API
-// (/stats/summary, stats/v1alpha1: node, then per pod and container cpu and memory) and the resource metrics
-// endpoint (/metrics/resource, the Prometheus text metrics-server scrapes), both built from one sample: the
-// runtime's ListContainerStats for the containers, the node's own figures for the node.
-import { readFile } from "node:fs/promises";
-import type { Pod } from "../../api/types/index.js";
+// The node's resource usage as the kubelet reports it to the metrics pipeline, all built from one StatsSample
+// (kubelet/stats/): Kubernetes' Summary API (/stats/summary, stats/v1alpha1: node, then per pod and container cpu
+// and memory), the resource metrics endpoint (/metrics/resource, the Prometheus text metrics-server scrapes) and
+// cAdvisor's container metrics (/metrics/cadvisor, what Prometheus scrapes for per-container dashboards).
 import { formatTime } from "../../api/time.js";
-import type * as cri from "../../client/cri/types.js";
-import { CONTAINER_NAME_LABEL, POD_UID_LABEL } from "../runtime-labels.js";
-
-/** Cumulative cpu time and current working set of the whole node, at `timeMs`. */
-export interface NodeUsageSample {
-  timeMs: number;
-  usageCoreNanoSeconds: number;
-  workingSetBytes: number;
-  availableBytes?: number;
-  usageBytes?: number;
-}
+import type { CgroupStats } from "../stats/cgroups.js";
+import type { ContainerSample, StatsSample } from "../stats/provider.js";
+import type { Pod } from "../../api/types/index.js";
 
 export interface CpuStats {
   time: string;
@@ -60,8 +50,8 @@ function nanoCores(previous: { usage: number; timeNs: number } | undefined, usag
 }
 
 /**
- * Keeps the previous cpu sample per container (and for the node), so usageNanoCores can be given when the runtime
- * reports only the cumulative counter, as cAdvisor's rate does.
+ * Keeps the previous cpu sample per container, pod and the node, so usageNanoCores can be given from cumulative
+ * counters, as cAdvisor's rate does.
  */
 export class CpuRates {
   private readonly last = new Map<string, { usage: number; timeNs: number }>();
@@ -72,46 +62,38 @@ export class CpuRates {
     return rate;
   }
 
-  /** Forgets the keys not in `live` (containers that are gone). */
+  /** Forgets the keys not in `live` (containers and pods that are gone). */
   retain(live: ReadonlySet<string>): void {
     for (const key of this.last.keys()) if (key !== "node" && !live.has(key)) this.last.delete(key);
   }
 }
 
-function nsToTime(ns: bigint, fallbackMs: number): string {
-  return formatTime(ns > 0n ? Number(ns / 1_000_000n) : fallbackMs);
-}
-
 export interface SummaryInput {
   nodeName: string;
   nodeStartTimeMs: number;
-  nowMs: number;
-  node?: NodeUsageSample | undefined;
+  /** The pods the kubelet runs; containers of other pods are left out. */
   pods: readonly Readonly<Pod>[];
-  stats: readonly cri.ContainerStats[];
-  /** The runtime's containers, for their creation times (the containers' startTime). */
-  containers: readonly cri.Container[];
+  sample: StatsSample;
   rates: CpuRates;
 }
 
-function containerCpu(stat: cri.ContainerStats, rates: CpuRates, nowMs: number): CpuStats | undefined {
-  const cpu = stat.cpu;
-  if (!cpu) return undefined;
-  const out: CpuStats = { time: nsToTime(cpu.timestamp, nowMs) };
-  if (cpu.usageCoreNanoSeconds !== undefined) out.usageCoreNanoSeconds = cpu.usageCoreNanoSeconds;
-  const rate = cpu.usageNanoCores ?? (cpu.usageCoreNanoSeconds !== undefined ? rates.rate(stat.attributes.id, cpu.usageCoreNanoSeconds, Number(cpu.timestamp)) : undefined);
+function cpuOf(key: string, stats: CgroupStats, timeMs: number, rates: CpuRates): CpuStats | undefined {
+  if (stats.cpuUsageNanoSeconds === undefined) return undefined;
+  const out: CpuStats = { time: formatTime(timeMs), usageCoreNanoSeconds: stats.cpuUsageNanoSeconds };
+  const rate = rates.rate(key, stats.cpuUsageNanoSeconds, timeMs * 1e6);
   if (rate !== undefined) out.usageNanoCores = rate;
   return out;
 }
 
-function containerMemory(stat: cri.ContainerStats, nowMs: number): MemoryStats | undefined {
-  const memory = stat.memory;
-  if (!memory) return undefined;
-  const out: MemoryStats = { time: nsToTime(memory.timestamp, nowMs) };
-  for (const key of ["workingSetBytes", "availableBytes", "usageBytes", "rssBytes", "pageFaults", "majorPageFaults"] as const) {
-    const value = memory[key];
-    if (value !== undefined) out[key] = value;
-  }
+function memoryOf(stats: CgroupStats, timeMs: number): MemoryStats | undefined {
+  if (stats.memoryWorkingSetBytes === undefined && stats.memoryUsageBytes === undefined) return undefined;
+  const out: MemoryStats = { time: formatTime(timeMs) };
+  if (stats.memoryWorkingSetBytes !== undefined) out.workingSetBytes = stats.memoryWorkingSetBytes;
+  if (stats.memoryUsageBytes !== undefined) out.usageBytes = stats.memoryUsageBytes;
+  if (stats.memoryRssBytes !== undefined) out.rssBytes = stats.memoryRssBytes;
+  if (stats.memoryLimitBytes !== undefined && stats.memoryWorkingSetBytes !== undefined) out.availableBytes = Math.max(0, stats.memoryLimitBytes - stats.memoryWorkingSetBytes);
+  if (stats.pageFaults !== undefined) out.pageFaults = stats.pageFaults;
+  if (stats.majorPageFaults !== undefined) out.majorPageFaults = stats.majorPageFaults;
   return out;
 }
 
@@ -120,35 +102,35 @@ function sum<T extends object>(items: readonly (T | undefined)[], key: keyof T):
   return present.length === 0 ? undefined : present.reduce((total, i) => total + (i[key] as number), 0);
 }
 
+/** The latest container of each name per pod uid (a restarted container's old instance may linger a moment). */
+function latestByPod(containers: readonly ContainerSample[]): Map<string, Map<string, ContainerSample>> {
+  const byPod = new Map<string, Map<string, ContainerSample>>();
+  for (const c of containers) {
+    const named = byPod.get(c.podUid) ?? new Map<string, ContainerSample>();
+    const seen = named.get(c.name);
+    if (seen === undefined || seen.createdAtNs < c.createdAtNs) named.set(c.name, c);
+    byPod.set(c.podUid, named);
+  }
+  return byPod;
+}
+
 /**
- * The Summary: one entry per pod the kubelet runs (pods() order), with its latest container of each name; pod
- * figures are the sums of its containers'. Containers the runtime holds for pods the kubelet does not know are left
- * out, as are exited ones (their stats are no usage).
+ * The Summary: one entry per pod the kubelet runs (pods() order), with its latest running container of each name.
+ * A pod's figures are its cgroup's when it has one (they include the sandbox), else the sums of its containers'.
  */
 export function buildSummary(input: SummaryInput): Summary {
-  const { nowMs, rates } = input;
-  const created = new Map(input.containers.map((c) => [c.id, c] as const));
-  const byPod = new Map<string, Map<string, { stat: cri.ContainerStats; createdAt: bigint }>>();
-  for (const stat of input.stats) {
-    const uid = stat.attributes.labels[POD_UID_LABEL];
-    const name = stat.attributes.labels[CONTAINER_NAME_LABEL] ?? stat.attributes.metadata.name;
-    const container = created.get(stat.attributes.id);
-    if (uid === undefined || (container !== undefined && container.state !== "CONTAINER_RUNNING")) continue;
-    const createdAt = container?.createdAt ?? 0n;
-    const containers = byPod.get(uid) ?? new Map<string, { stat: cri.ContainerStats; createdAt: bigint }>();
-    const seen = containers.get(name);
-    if (seen === undefined || seen.createdAt < createdAt) containers.set(name, { stat, createdAt });
-    byPod.set(uid, containers);
-  }
-  rates.retain(new Set(input.stats.map((s) => s.attributes.id)));
+  const { sample, rates } = input;
+  const byPod = latestByPod(sample.containers);
+  const podCgroups = new Map(sample.pods.map((p) => [p.uid, p] as const));
+  rates.retain(new Set([...sample.containers.map((c) => c.id), ...sample.pods.map((p) => `pod/${p.uid}`)]));
   const pods: PodSummary[] = [];
   for (const pod of input.pods) {
     const uid = pod.metadata.uid ?? "";
     const containers: ContainerSummary[] = [];
-    for (const [name, { stat, createdAt }] of byPod.get(uid) ?? []) {
-      const entry: ContainerSummary = { name, startTime: nsToTime(createdAt, nowMs) };
-      const cpu = containerCpu(stat, rates, nowMs);
-      const memory = containerMemory(stat, nowMs);
+    for (const [name, c] of byPod.get(uid) ?? []) {
+      const entry: ContainerSummary = { name, startTime: formatTime(c.createdAtNs > 0n ? Number(c.createdAtNs / 1_000_000n) : c.timeMs) };
+      const cpu = cpuOf(c.id, c.stats, c.timeMs, rates);
+      const memory = memoryOf(c.stats, c.timeMs);
       if (cpu) entry.cpu = cpu;
       if (memory) entry.memory = memory;
       containers.push(entry);
@@ -156,40 +138,47 @@ export function buildSummary(input: SummaryInput): Summary {
     containers.sort((a, b) => a.name.localeCompare(b.name));
     const summary: PodSummary = {
       podRef: { name: pod.metadata.name ?? "", namespace: pod.metadata.namespace ?? "", uid },
-      startTime: pod.status?.startTime ?? formatTime(Date.parse(pod.metadata.creationTimestamp ?? "") || nowMs),
+      startTime: pod.status?.startTime ?? formatTime(Date.parse(pod.metadata.creationTimestamp ?? "") || sample.timeMs),
       containers,
     };
-    const time = formatTime(nowMs);
-    const cpus = containers.map((c) => c.cpu);
-    const memories = containers.map((c) => c.memory);
-    const podCpu: CpuStats = { time };
-    const cores = sum(cpus, "usageNanoCores");
-    const seconds = sum(cpus, "usageCoreNanoSeconds");
-    if (cores !== undefined) podCpu.usageNanoCores = cores;
-    if (seconds !== undefined) podCpu.usageCoreNanoSeconds = seconds;
-    const podMemory: MemoryStats = { time };
-    const workingSet = sum(memories, "workingSetBytes");
-    const usage = sum(memories, "usageBytes");
-    const rss = sum(memories, "rssBytes");
-    if (workingSet !== undefined) podMemory.workingSetBytes = workingSet;
-    if (usage !== undefined) podMemory.usageBytes = usage;
-    if (rss !== undefined) podMemory.rssBytes = rss;
-    if (containers.length > 0) {
+    const own = podCgroups.get(uid);
+    if (own !== undefined) {
+      const cpu = cpuOf(`pod/${uid}`, own.stats, own.timeMs, rates);
+      const memory = memoryOf(own.stats, own.timeMs);
+      if (cpu) summary.cpu = cpu;
+      if (memory) summary.memory = memory;
+    } else if (containers.length > 0) {
+      const time = formatTime(sample.timeMs);
+      const cpus = containers.map((c) => c.cpu);
+      const memories = containers.map((c) => c.memory);
+      const podCpu: CpuStats = { time };
+      const cores = sum(cpus, "usageNanoCores");
+      const seconds = sum(cpus, "usageCoreNanoSeconds");
+      if (cores !== undefined) podCpu.usageNanoCores = cores;
+      if (seconds !== undefined) podCpu.usageCoreNanoSeconds = seconds;
+      const podMemory: MemoryStats = { time };
+      const workingSet = sum(memories, "workingSetBytes");
+      const usage = sum(memories, "usageBytes");
+      const rss = sum(memories, "rssBytes");
+      if (workingSet !== undefined) podMemory.workingSetBytes = workingSet;
+      if (usage !== undefined) podMemory.usageBytes = usage;
+      if (rss !== undefined) podMemory.rssBytes = rss;
       summary.cpu = podCpu;
       summary.memory = podMemory;
     }
     pods.push(summary);
   }
   const node: Summary["node"] = { nodeName: input.nodeName, startTime: formatTime(input.nodeStartTimeMs) };
-  if (input.node) {
-    const sample = input.node;
-    const time = formatTime(sample.timeMs);
-    node.cpu = { time, usageCoreNanoSeconds: sample.usageCoreNanoSeconds };
-    const rate = rates.rate("node", sample.usageCoreNanoSeconds, sample.timeMs * 1e6);
+  if (sample.node) {
+    const n = sample.node;
+    const time = formatTime(n.timeMs);
+    node.cpu = { time, usageCoreNanoSeconds: n.usageCoreNanoSeconds };
+    const rate = rates.rate("node", n.usageCoreNanoSeconds, n.timeMs * 1e6);
     if (rate !== undefined) node.cpu.usageNanoCores = rate;
-    node.memory = { time, workingSetBytes: sample.workingSetBytes };
-    if (sample.availableBytes !== undefined) node.memory.availableBytes = sample.availableBytes;
-    if (sample.usageBytes !== undefined) node.memory.usageBytes = sample.usageBytes;
+    node.memory = { time, workingSetBytes: n.workingSetBytes };
+    if (n.availableBytes !== undefined) node.memory.availableBytes = n.availableBytes;
+    if (n.usageBytes !== undefined) node.memory.usageBytes = n.usageBytes;
+    if (n.rssBytes !== undefined) node.memory.rssBytes = n.rssBytes;
   }
   return { node, pods };
 }
@@ -238,7 +227,7 @@ export function resourceMetricsText(summary: Summary, scrapeError: boolean): str
       const containerLabels = { container: c.name, ...podLabels };
       add("container_cpu_usage_seconds_total", containerLabels, seconds(c.cpu?.usageCoreNanoSeconds), c.cpu?.time);
       add("container_memory_working_set_bytes", containerLabels, c.memory?.workingSetBytes, c.memory?.time);
-      add("container_start_time_seconds", containerLabels, Date.parse(c.startTime) / 1000, undefined);
+      add("container_start_time_seconds", containerLabels, Date.parse(c.startTime) / 1000, c.startTime);
     }
     add("pod_cpu_usage_seconds_total", podLabels, seconds(pod.cpu?.usageCoreNanoSeconds), pod.cpu?.time);
     add("pod_memory_working_set_bytes", podLabels, pod.memory?.workingSetBytes, pod.memory?.time);
@@ -253,23 +242,53 @@ export function resourceMetricsText(summary: Summary, scrapeError: boolean): str
   return `${lines.join("\n")}\n`;
 }
 
-/** USER_HZ: /proc/stat counts cpu time in 1/100 s on Linux. */
-const CLOCK_TICKS_PER_SECOND = 100;
+
+/** One cAdvisor row: a cgroup (the root, a pod's, a container's) with its identity labels and figures. */
+interface CadvisorRow {
+  labels: { container: string; id: string; image: string; name: string; namespace: string; pod: string };
+  timeMs: number;
+  stats: CgroupStats;
+  startTimeSeconds?: number;
+}
+
+const CADVISOR_SERIES: readonly { name: string; help: string; type: "counter" | "gauge"; value: (row: CadvisorRow) => number | undefined; extra?: Record<string, string>; untimed?: boolean }[] = [
+  { name: "container_cpu_usage_seconds_total", help: "Cumulative cpu time consumed in seconds.", type: "counter", extra: { cpu: "total" }, value: (r) => (r.stats.cpuUsageNanoSeconds === undefined ? undefined : r.stats.cpuUsageNanoSeconds / 1e9) },
+  { name: "container_memory_cache", help: "Number of bytes of page cache memory.", type: "gauge", value: (r) => r.stats.memoryCacheBytes },
+  { name: "container_memory_rss", help: "Size of RSS in bytes.", type: "gauge", value: (r) => r.stats.memoryRssBytes },
+  { name: "container_memory_usage_bytes", help: "Current memory usage in bytes, including all memory regardless of when it was accessed", type: "gauge", value: (r) => r.stats.memoryUsageBytes },
+  { name: "container_memory_working_set_bytes", help: "Current working set in bytes.", type: "gauge", value: (r) => r.stats.memoryWorkingSetBytes },
+  { name: "container_spec_memory_limit_bytes", help: "Memory limit for the container.", type: "gauge", untimed: true, value: (r) => (r.stats.memoryUsageBytes === undefined ? undefined : (r.stats.memoryLimitBytes ?? 0)) },
+  { name: "container_start_time_seconds", help: "Start time of the container since unix epoch in seconds.", type: "gauge", untimed: true, value: (r) => r.startTimeSeconds },
+];
 
 /**
- * The host's usage from /proc (what a real node reports; cAdvisor reads the root cgroup, which on a node is the
- * same machine-wide figure): busy cpu time from /proc/stat, working set as MemTotal - MemAvailable.
+ * cAdvisor's container metrics as the kubelet serves them on /metrics/cadvisor: one row for the machine (id "/"),
+ * one per pod cgroup (container "") and one per container, labelled container, id (the cgroup path), image, name
+ * (the runtime's container id), namespace, pod; samples stamped with their measurement time, spec metrics not.
+ * A container without a cgroup of its own shows the id "/<container id>".
  */
-export async function hostUsageSample(nowMs = Date.now()): Promise<NodeUsageSample> {
-  const [stat, meminfo] = await Promise.all([readFile("/proc/stat", "utf8"), readFile("/proc/meminfo", "utf8")]);
-  const cpu = (stat.split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
-  const busyTicks = [0, 1, 2, 5, 6, 7].reduce((total, i) => total + (cpu[i] ?? 0), 0);
-  const kib = (key: string): number | undefined => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(meminfo);
-    return m ? Number(m[1]) * 1024 : undefined;
-  };
-  const total = kib("MemTotal") ?? 0;
-  const available = kib("MemAvailable") ?? 0;
-  return { timeMs: nowMs, usageCoreNanoSeconds: Math.round((busyTicks / CLOCK_TICKS_PER_SECOND) * 1e9), workingSetBytes: total - available, availableBytes: available, usageBytes: total - (kib("MemFree") ?? 0) };
+export function cadvisorMetricsText(sample: StatsSample): string {
+  const rows: CadvisorRow[] = [];
+  if (sample.node) {
+    const n = sample.node;
+    const stats: CgroupStats = { cpuUsageNanoSeconds: n.usageCoreNanoSeconds, memoryWorkingSetBytes: n.workingSetBytes };
+    if (n.usageBytes !== undefined) stats.memoryUsageBytes = n.usageBytes;
+    if (n.rssBytes !== undefined) stats.memoryRssBytes = n.rssBytes;
+    rows.push({ labels: { container: "", id: "/", image: "", name: "", namespace: "", pod: "" }, timeMs: n.timeMs, stats });
+  }
+  for (const p of sample.pods) rows.push({ labels: { container: "", id: p.cgroup ?? `/pod${p.uid}`, image: "", name: "", namespace: p.namespace, pod: p.name }, timeMs: p.timeMs, stats: p.stats });
+  for (const c of sample.containers) {
+    rows.push({ labels: { container: c.name, id: c.cgroup ?? `/${c.id}`, image: c.image, name: c.id, namespace: c.podNamespace, pod: c.podName }, timeMs: c.timeMs, stats: c.stats, startTimeSeconds: Number(c.createdAtNs / 1_000_000n) / 1000 });
+  }
+  const lines: string[] = [];
+  for (const series of CADVISOR_SERIES) {
+    lines.push(`# HELP ${series.name} ${series.help}`, `# TYPE ${series.name} ${series.type}`);
+    for (const row of rows) {
+      const value = series.value(row);
+      if (value === undefined) continue;
+      const rowLabels: Record<string, string> = { container: row.labels.container, ...(series.extra ?? {}), id: row.labels.id, image: row.labels.image, name: row.labels.name, namespace: row.labels.namespace, pod: row.labels.pod };
+      lines.push(`${series.name}${labels(rowLabels)} ${value}${series.untimed === true ? "" : ` ${row.timeMs}`}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }

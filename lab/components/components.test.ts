@@ -11,6 +11,7 @@ import { kubeProxyComponent } from "./kube-proxy.js";
 import { kubeletComponent } from "./kubelet.js";
 import { kubeStateMetricsComponent } from "./kube-state-metrics.js";
 import { prometheusComponent } from "./prometheus.js";
+import { metricsServerComponent } from "./metrics-server.js";
 
 describe("renderFlags", () => {
   it("renders --name=value in order and leaves out flags without a value", () => {
@@ -234,5 +235,15 @@ describe("prometheusComponent", () => {
     ]);
     expect(prometheus.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:9090/-/ready" });
     expect(prometheus.dataDir).toBe("/h/prometheus/data");
+  });
+});
+
+describe("metrics-server", () => {
+  it("renders metrics-server's flags and is ready on /readyz at its bind address", () => {
+    const ms = metricsServerComponent({ master: "http://a", securePort: 4443, bindAddress: "172.30.0.1", metricResolution: "15s", kubeletPreferredAddressTypes: "InternalIP", verbosity: 0, extraArgs: ["--kubelet-insecure-tls"] });
+    expect(ms.kind).toBe("metrics-server");
+    expect(ms.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/metrics-server/main.js` });
+    expect(ms.args).toEqual(["--master=http://a", "--secure-port=4443", "--bind-address=172.30.0.1", "--metric-resolution=15s", "--kubelet-preferred-address-types=InternalIP", "--kubelet-insecure-tls"]);
+    expect(ms.readiness).toEqual({ kind: "http", url: "http://172.30.0.1:4443/readyz" });
   });
 });

@@ -15,3 +15,4 @@ export { controllerManagerComponent, type ControllerManagerOptions } from "./kub
 export { schedulerComponent, type SchedulerOptions } from "./kube-scheduler.js";
 export { kubeStateMetricsComponent, type KubeStateMetricsOptions } from "./kube-state-metrics.js";
 export { prometheusComponent, type PrometheusOptions } from "./prometheus.js";
+export { metricsServerComponent, type MetricsServerOptions } from "./metrics-server.js";

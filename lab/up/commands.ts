@@ -12,8 +12,9 @@ import { defineFlags, parseCommandLine, type FlagSpecs, type FlagValues } from "
 import { distEntry, REPO_ROOT, type DistProgram } from "../components/entries.js";
 import { logFileName } from "../process/owner.js";
 import { freePort } from "../process/ports.js";
-import { apiserverUrl, LAB_TIMINGS, nodeIndex, nodePlan, parseCidr, type LabConfig } from "./config.js";
+import { apiserverUrl, LAB_TIMINGS, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, type LabConfig } from "./config.js";
 import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
+import { METRICS_API_SERVICE, metricsApiAvailable } from "./metrics-server.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
 import { cleanupNodeRuntime, deleteBridge, deleteNodeNetwork, firewallLeftovers, isAlive, killProcesses, LAB_ENV, labProcesses, linkExists, mountsUnder, netnsExists, removeFirewall, run } from "./host.js";
 import { componentKind, supervise } from "./supervisor.js";
@@ -93,7 +94,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   }
   if (flags.prometheus && spawnSync("sh", ["-c", "command -v prometheus"]).status !== 0) fail(io, "--prometheus needs Prometheus (apt-get install prometheus; scripts/setup.sh installs it)");
   if (flags.prometheus && !(await portFree(flags.prometheusPort))) fail(io, `port ${flags.prometheusPort} is taken on this machine: choose --prometheus-port`);
-  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "kube-state-metrics", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns"] as const))];
+  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "kube-state-metrics", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns", "metrics-server"] as const))];
   const unbuilt = programs.map((p) => distEntry(p)).filter((entry) => !existsSync(entry));
   if (unbuilt.length > 0) fail(io, `not built: ${unbuilt.join(", ")}; run \`npm run build\` first`);
 
@@ -127,6 +128,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     kubeStateMetricsPort: await freePort(),
     kubeStateMetricsTelemetryPort: await freePort(),
     prometheusPort: flags.prometheus ? flags.prometheusPort : 0,
+    metricsServerPort: await freePort(),
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
   };
@@ -164,6 +166,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     const ready = await waitNodesReady(apiserverUrl(config), names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
     if (!ready) fail(io, `nodes not Ready within ${flags.timeout / 1000} s; the lab keeps running: KUBECONFIG=${kubeconfig} kubectl describe nodes, kubelab logs kubelet --node N${homeHint(home)}; kubelab down${homeHint(home)} removes it`);
     await waitClusterDns(config, Math.min(deadline, performance.now() + DNS_WAIT_MS), io);
+    if (config.metricsServerPort !== undefined) await waitMetricsApi(config, Math.min(deadline, performance.now() + METRICS_WAIT_MS), io);
   }
   io.stdout(upSummary(config, status, (performance.now() - started) / 1000));
 }
@@ -184,6 +187,20 @@ async function waitClusterDns(config: LabConfig, until: number, io: CommandIO): 
   }
   const seen = last === undefined ? "no kube-dns Deployment" : `kube-dns ${last.available}/${last.desired} available`;
   io.stdout(`  cluster DNS: not ready yet (${seen}); names may not resolve until it is: kubectl -n kube-system get pods -l k8s-app=kube-dns\n`);
+}
+
+/** How long `up` waits for the metrics API to be Available (it then reports, never fails). */
+const METRICS_WAIT_MS = 30_000;
+
+async function waitMetricsApi(config: LabConfig, until: number, io: CommandIO): Promise<void> {
+  while (performance.now() < until) {
+    if (await metricsApiAvailable(config)) {
+      io.stdout(`  metrics API: ${METRICS_API_SERVICE} available (kubectl top nodes; pods show up after one --metric-resolution=${METRICS_RESOLUTION})\n`);
+      return;
+    }
+    await sleep(500);
+  }
+  io.stdout(`  metrics API: not available yet; kubectl top works once it is: kubectl get apiservice ${METRICS_API_SERVICE}\n`);
 }
 
 function homeHint(home: string): string {

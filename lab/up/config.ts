@@ -13,6 +13,7 @@ import { kubeProxyComponent } from "../components/kube-proxy.js";
 import { kubeletComponent } from "../components/kubelet.js";
 import { kubeStateMetricsComponent } from "../components/kube-state-metrics.js";
 import { prometheusComponent } from "../components/prometheus.js";
+import { metricsServerComponent } from "../components/metrics-server.js";
 
 export interface LabConfig {
   /** Absolute; everything the lab writes is under it. */
@@ -41,6 +42,8 @@ export interface LabConfig {
   kubeStateMetricsTelemetryPort: number;
   /** Prometheus' port on loopback (`up --prometheus`); 0: the lab runs no Prometheus. */
   prometheusPort: number;
+  /** metrics-server's --secure-port on the bridge address; absent in labs made before it was part of them. */
+  metricsServerPort?: number;
   /** False only for the lab's own tests until a kubelet is built: nodes then run their runtime alone. */
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
@@ -205,6 +208,27 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     { component: kubeStateMetrics, metricsUrl: `http://127.0.0.1:${config.kubeStateMetricsPort}/metrics` },
     ...prometheus,
   ];
+}
+
+/** The lab's metrics-server: the lab's --metric-resolution is 15 s, as metrics-server's own manifest sets it. */
+export const METRICS_RESOLUTION = "15s";
+
+/**
+ * metrics-server, run on the host beside the control plane (it starts after the nodes: it is ready once it has
+ * scraped them), serving on the bridge address so the apiserver reaches it through its Service's Endpoints.
+ */
+export function metricsServerPlan(config: LabConfig): PlannedComponent | undefined {
+  if (!config.withKubelet || config.metricsServerPort === undefined) return undefined;
+  const component = metricsServerComponent({
+    master: apiserverUrl(config),
+    securePort: config.metricsServerPort,
+    bindAddress: bridgeIp(config),
+    metricResolution: METRICS_RESOLUTION,
+    kubeletPreferredAddressTypes: "InternalIP,Hostname",
+    verbosity: config.verbosity,
+    extraArgs: ["--kubelet-insecure-tls"],
+  });
+  return { component, metricsUrl: `http://${bridgeIp(config)}:${config.metricsServerPort}/metrics` };
 }
 
 function verbosity(config: LabConfig): string[] {

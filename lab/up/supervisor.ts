@@ -9,11 +9,12 @@ import { errorMessage } from "../../api/errors.js";
 import type { ComponentKind } from "../components/component.js";
 import { ProcessOwner } from "../process/owner.js";
 import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
-import { apiserverUrl, controlPlane, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
+import { apiserverUrl, controlPlane, metricsServerPlan, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
 import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
 import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, prepareContainerNode, run } from "./host.js";
 import { dnsPods, podCidrRoutes, scrapeTargets, writePrometheusConfig, writeTargets, type DnsPod } from "./prometheus.js";
+import { applyMetricsServer } from "./metrics-server.js";
 import { controlSocketPath, logDir, readState, writeState, type LabState } from "./state.js";
 
 /** The lab's `restart: always`: 0.5 s after a crash, doubling to 30 s for a crash loop, reset after 30 s up. */
@@ -38,6 +39,7 @@ const ALIASES: Readonly<Record<string, ComponentKind>> = {
   proxy: "kube-proxy",
   "kube-state-metrics": "kube-state-metrics",
   prometheus: "prometheus",
+  "metrics-server": "metrics-server",
 };
 
 export function componentKind(word: string): ComponentKind {
@@ -100,6 +102,7 @@ export class Supervisor {
       const names = this.config.container === undefined ? Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`) : this.state.nodes;
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
+      await this.startMetricsServer();
       this.phase = "up";
       this.note("every component is running and ready");
     } catch (err) {
@@ -165,6 +168,19 @@ export class Supervisor {
       this.note(`cluster DNS: ${done.join(", ")} (kube-system, ClusterIP ${this.config.clusterDns})`);
     } catch (err) {
       this.note(`cluster DNS: the add-on was not applied: ${errorMessage(err)}`);
+    }
+  }
+
+  /** metrics-server and its registration (Service, Endpoints, APIService); reported, not fatal: only `kubectl top` needs it. */
+  private async startMetricsServer(): Promise<void> {
+    const planned = metricsServerPlan(this.config);
+    if (planned === undefined || this.config.metricsServerPort === undefined) return;
+    try {
+      const done = await applyMetricsServer(this.config, this.config.metricsServerPort);
+      this.note(`metrics-server: ${done.join(", ")}`);
+      await this.startComponent(planned);
+    } catch (err) {
+      this.note(`metrics-server: not started: ${errorMessage(err)}`);
     }
   }
 

@@ -25,6 +25,7 @@ const ROOTS: Readonly<Record<string, string>> = {
   "discovery.k8s.io/v1/EndpointSlice": "V1EndpointSlice",
   "events.k8s.io/v1/Event": "EventsV1Event",
   "autoscaling/v1/Scale": "V1Scale",
+  "apiregistration.k8s.io/v1/APIService": "V1APIService",
 };
 
 /**

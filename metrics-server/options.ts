@@ -1,0 +1,25 @@
+// metrics-server's command line, with metrics-server's flag names and defaults. kubelab's kubelets serve plain
+// HTTP, so the kubelets are scraped over http unless --kubelet-scheme=https (kubelab's own flag); the API is served
+// over HTTPS when --tls-cert-file and --tls-private-key-file are given, over plain HTTP otherwise (the lab has no PKI).
+import { defineFlags, loggingFlags, type FlagValues } from "../component-base/flags.js";
+
+export const metricsServerFlags = defineFlags({
+  kubeconfig: { type: "string", help: "The path to the kubeconfig used to connect to the Kubernetes API server and the Kubelets (defaults to in-cluster config)" },
+  master: { type: "string", help: "The address of the Kubernetes API server (overrides any value in kubeconfig)." },
+  metricResolution: { type: "duration", default: "60s", help: "The resolution at which metrics-server will retain metrics, must set value at least 10s." },
+  kubeletInsecureTls: { type: "boolean", default: false, help: "Do not verify CA of serving certificates presented by Kubelets. For testing purposes only." },
+  kubeletPreferredAddressTypes: { type: "string", default: "Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP", help: "The priority of node address types to use when determining which address to use to connect to a particular node" },
+  kubeletPort: { type: "number", default: 10250, help: "The port to use to connect to Kubelets." },
+  kubeletUseNodeStatusPort: { type: "boolean", default: false, help: "Use the port in the node status. Takes precedence over --kubelet-port flag." },
+  kubeletRequestTimeout: { type: "duration", default: "10s", help: "The length of time to wait before giving up on a single request to Kubelet. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h)." },
+  kubeletScheme: { type: "string", default: "http", help: "(kubelab) http or https: kubelab's kubelets serve plain HTTP." },
+  securePort: { type: "number", default: 10250, help: "The port on which to serve HTTPS with authentication and authorization (0 picks a free port; plain HTTP without --tls-cert-file)." },
+  bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --secure-port port." },
+  tlsCertFile: { type: "string", help: "File containing the default x509 Certificate for HTTPS." },
+  tlsPrivateKeyFile: { type: "string", help: "File containing the default x509 private key matching --tls-cert-file." },
+  kubeApiQps: { type: "number", default: 50, help: "QPS to use while talking with the apiserver." },
+  kubeApiBurst: { type: "number", default: 100, help: "Burst to use while talking with the apiserver." },
+  ...loggingFlags,
+});
+
+export type MetricsServerFlags = FlagValues<typeof metricsServerFlags>;
