@@ -7,3 +7,7 @@ export type * from "./coordination.js";
 export type * from "./discovery.js";
 export type * from "./events.js";
 export type * from "./autoscaling.js";
+export type * from "./core-claims.js";
+export type * from "./rbac.js";
+export type * from "./certificates.js";
+export type * from "./auth.js";

@@ -3,6 +3,8 @@
 // the conversion. The generic ResourceStore (store.ts) knows nothing of any kind; the Registry (registry.ts) plugs
 // these definitions into it, and the HTTP layer (server.ts) dispatches subresources to them.
 import type { KubeObject } from "../../api/meta.js";
+import type { ServiceAccountTokens } from "../auth/service-account-tokens.js";
+import type { ComponentProbe } from "./componentstatuses/componentstatuses.js";
 import type { ServiceAllocators } from "./services/allocation.js";
 import type { ResourceStore, StoreHooks } from "./store.js";
 import type { Strategy } from "./strategy.js";
@@ -13,6 +15,10 @@ export interface KindConfig {
   eventTtlSeconds: number;
   defaultNotReadyTolerationSeconds: number;
   defaultUnreachableTolerationSeconds: number;
+  /** Signs and verifies service-account tokens (serviceaccounts/token, TokenReview); absent: those answer 503. */
+  serviceAccountTokens?: ServiceAccountTokens;
+  /** The components `kubectl get componentstatuses` reports on. */
+  componentProbes?: readonly ComponentProbe[];
 }
 
 /** A subresource request as a kind's handler sees it: the HTTP decoding stays with the server. */
@@ -29,6 +35,31 @@ export interface SubresourceRequest {
   readonly json: () => Promise<unknown>;
   /** A PATCH body with its patch type. */
   readonly patch: () => Promise<{ contentType: string; patch: unknown }>;
+  /** The store of another served resource (a TokenRequest bound to a Pod reads the pod). */
+  readonly storeOf?: (group: string, resource: string) => ResourceStore | undefined;
+}
+
+/** A request to a computed resource: nothing is stored, the answer is worked out per request. */
+export interface ComputedRequest {
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  /** The request's Authorization header: the reviews answer about the caller. */
+  readonly authorization: string | undefined;
+  /** The body decoded as an object of the resource's kind, with the fieldValidation directive applied. */
+  readonly object: () => Promise<unknown>;
+  readonly storeOf: (group: string, resource: string) => ResourceStore | undefined;
+}
+
+/**
+ * A resource whose objects are computed, not stored: the review kinds (create answers the review), and
+ * ComponentStatus (get and list probe the components). A verb without a function is 405 MethodNotAllowed.
+ */
+export interface ComputedResource {
+  create?(request: ComputedRequest): Promise<KubeObject>;
+  get?(request: ComputedRequest): Promise<KubeObject>;
+  list?(request: ComputedRequest): Promise<KubeObject[]>;
+  /** A Warning header sent with every answer (a deprecation). */
+  readonly warning?: string;
 }
 
 /**
@@ -56,5 +87,9 @@ export interface ResourceDefinition {
   hooks?(config: KindConfig): StoreHooks;
   /** Subresources with their own behaviour; `status` is generic and needs no entry. */
   readonly subresources?: Readonly<Record<string, SubresourceHandler>>;
+  /** Subresources that need the apiserver's settings (serviceaccounts/token signs with its key). */
+  configuredSubresources?(config: KindConfig): Readonly<Record<string, SubresourceHandler>>;
   readonly view?: ResourceView;
+  /** Set for resources that are answered, never stored. */
+  computed?(config: KindConfig): ComputedResource;
 }

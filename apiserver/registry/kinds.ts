@@ -1,6 +1,11 @@
 // The one list of kind modules the apiserver serves. A resource in api/resources.ts is served only when a module
 // here defines it; adding a kind means adding its module under registry/<family>/ and naming it here.
+import { AUTH_REVIEW_RESOURCES } from "./auth/reviews.js";
+import { CERTIFICATE_RESOURCES } from "./certificates/certificates.js";
+import { COMPONENT_STATUS_RESOURCES } from "./componentstatuses/componentstatuses.js";
 import { CONFIG_RESOURCES } from "./config/config.js";
+import { CORE_CLAIM_RESOURCES } from "./core-claims/core-claims.js";
+import { RBAC_RESOURCES } from "./rbac/rbac.js";
 import { LEASE_RESOURCES } from "./coordination/leases.js";
 import { EVENT_RESOURCES } from "./events/events.js";
 import type { ResourceDefinition } from "./kind.js";
@@ -22,6 +27,11 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   // MARK api-a kinds
 
   // MARK api-b kinds
+  ...CORE_CLAIM_RESOURCES,
+  ...COMPONENT_STATUS_RESOURCES,
+  ...RBAC_RESOURCES,
+  ...CERTIFICATE_RESOURCES,
+  ...AUTH_REVIEW_RESOURCES,
 
   // MARK top kinds
 
