@@ -8,6 +8,9 @@ import { createNamespaceController } from "./namespace/namespace-controller.js";
 import { createNodeIpamController } from "./nodeipam/nodeipam-controller.js";
 import { createNodeLifecycleController } from "./nodelifecycle/nodelifecycle-controller.js";
 import { createReplicaSetController, createReplicationControllerController } from "./replicaset/replicaset-controller.js";
+import { createClusterRoleAggregationController } from "./clusterroleaggregation/clusterroleaggregation-controller.js";
+import { createRootCACertPublisher } from "./rootcacertpublisher/rootcacertpublisher-controller.js";
+import { createServiceAccountsController } from "./serviceaccount/serviceaccount-controller.js";
 import type { ControllerFactory } from "./types.js";
 
 export class DuplicateControllerError extends Error {
@@ -59,6 +62,9 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "garbagecollector",
   "namespace",
   "nodeipam",
+  "serviceaccount",
+  "root-ca-cert-publisher",
+  "clusterrole-aggregation",
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -73,6 +79,9 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "replicaset-controller": "replicaset",
   "replicationcontroller-controller": "replicationcontroller",
   "deployment-controller": "deployment",
+  "serviceaccount-controller": "serviceaccount",
+  "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+  "clusterrole-aggregation-controller": "clusterrole-aggregation",
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -89,7 +98,10 @@ export function defaultRegistry(): ControllerRegistry {
     .register("nodelifecycle", createNodeLifecycleController)
     .register("garbagecollector", createGarbageCollectorController)
     .register("namespace", createNamespaceController)
-    .register("nodeipam", createNodeIpamController);
+    .register("nodeipam", createNodeIpamController)
+    .register("serviceaccount", createServiceAccountsController)
+    .register("root-ca-cert-publisher", createRootCACertPublisher)
+    .register("clusterrole-aggregation", createClusterRoleAggregationController);
 }
 
 function canonical(name: string): string {
