@@ -2,18 +2,23 @@
 // (SetDefaults_CertificateSigningRequestCondition).
 import type { CertificateSigningRequest, RoleBinding } from "./types/index.js";
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 export const RBAC_GROUP = "rbac.authorization.k8s.io";
 
 /** A User or Group subject without an apiGroup is RBAC's. */
 export function defaultRoleBinding(binding: RoleBinding): void {
   for (const subject of Array.isArray(binding.subjects) ? binding.subjects : []) {
-    if (typeof subject !== "object") continue;
+    if (!isObject(subject)) continue;
     if (!subject.apiGroup && (subject.kind === "User" || subject.kind === "Group")) subject.apiGroup = RBAC_GROUP;
   }
 }
 
 export function defaultCertificateSigningRequest(csr: CertificateSigningRequest): void {
-  for (const condition of Array.isArray(csr.status?.conditions) ? csr.status.conditions : []) {
-    if (typeof condition === "object") condition.status ||= "True";
+  const conditions: unknown = isObject(csr.status) ? csr.status.conditions : undefined;
+  for (const condition of Array.isArray(conditions) ? (conditions as { status?: string }[]) : []) {
+    if (isObject(condition)) condition.status ||= "True";
   }
 }
