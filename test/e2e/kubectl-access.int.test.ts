@@ -169,6 +169,27 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
     expect(changedRef.stderr).toContain("cannot change roleRef");
   });
 
+  it("streams watch events of the new kinds", async () => {
+    const list = (await (await fetch(`${cluster.apiserver.url}/api/v1/namespaces/default/persistentvolumeclaims`)).json()) as { metadata: { resourceVersion: string } };
+    const abort = new AbortController();
+    const watch = await fetch(`${cluster.apiserver.url}/api/v1/namespaces/default/persistentvolumeclaims?watch=1&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=20`, { signal: abort.signal });
+    await k("apply", "-f", file("watched.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: watched}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"));
+    const reader = watch.body?.getReader();
+    let seen = "";
+    try {
+      while (reader && !seen.includes("\n")) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        seen += Buffer.from(chunk.value).toString("utf8");
+      }
+    } finally {
+      abort.abort();
+    }
+    const event = JSON.parse(seen.split("\n")[0] ?? "") as { type: string; object: { kind: string; metadata: { name: string }; status: { phase: string } } };
+    expect([event.type, event.object.kind, event.object.metadata.name, event.object.status.phase]).toEqual(["ADDED", "PersistentVolumeClaim", "watched", "Pending"]);
+    await k("delete", "pvc", "watched");
+  });
+
   it("gives every new namespace a default ServiceAccount and kube-root-ca.crt, and brings them back when deleted", async () => {
     await k("create", "namespace", "team");
     await waitFor("the default service account", async () => (await kFail("get", "sa", "default", "-n", "team")).code === 0, 20_000);
