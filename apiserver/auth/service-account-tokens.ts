@@ -3,7 +3,7 @@
 // `kubernetes.io` the namespace, the service account and the object the token is bound to. The key id (`kid`) is
 // the unpadded base64url SHA-256 of the public key's DER (PKIX) form, as Kubernetes computes it, so verifiers
 // with several keys pick the right one.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash, randomUUID, sign, verify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPair, createHash, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 
 /** The object a token is bound to: it is valid only while that object exists with that uid. */
@@ -136,9 +136,10 @@ export class ServiceAccountTokens {
 /**
  * The apiserver's tokens from its flags: the private key of --service-account-signing-key-file (or of
  * --service-account-key-file when that holds a private key), verifying also with every --service-account-key-file;
- * without either, a fresh 2048-bit RSA key made at start, so tokens do not survive a restart.
+ * without either, a fresh 2048-bit RSA key made at start, so tokens do not survive a restart. Key files are read
+ * (and a bad one refused) before this resolves; a generated key is made off the event loop and `tokens` waits for it.
  */
-export async function loadServiceAccountTokens(options: { signingKeyFile?: string | undefined; keyFiles: readonly string[]; issuer: string; apiAudiences: readonly string[] }): Promise<{ tokens: ServiceAccountTokens; generated: boolean }> {
+export async function loadServiceAccountTokens(options: { signingKeyFile?: string | undefined; keyFiles: readonly string[]; issuer: string; apiAudiences: readonly string[] }): Promise<{ tokens: () => Promise<ServiceAccountTokens>; generated: boolean }> {
   const verificationKeys: KeyObject[] = [];
   let signingKey: KeyObject | undefined;
   for (const file of options.keyFiles) {
@@ -152,9 +153,24 @@ export async function loadServiceAccountTokens(options: { signingKeyFile?: strin
     }
   }
   if (options.signingKeyFile) signingKey = createPrivateKey(await readFile(options.signingKeyFile, "utf8"));
-  const generated = signingKey === undefined;
-  signingKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-  return { tokens: new ServiceAccountTokens({ signingKey, verificationKeys, issuer: options.issuer, apiAudiences: options.apiAudiences }), generated };
+  const make = (key: KeyObject): ServiceAccountTokens => new ServiceAccountTokens({ signingKey: key, verificationKeys, issuer: options.issuer, apiAudiences: options.apiAudiences });
+  if (signingKey) {
+    const tokens = make(signingKey);
+    return { tokens: () => Promise.resolve(tokens), generated: false };
+  }
+  const pending = generateRsaKey().then(make);
+  // Callers see a failure when they ask for tokens; until then it must not count as unhandled.
+  pending.catch(() => undefined);
+  return { tokens: () => pending, generated: true };
+}
+
+function generateRsaKey(): Promise<KeyObject> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair("rsa", { modulusLength: 2048 }, (err, _publicKey, privateKey) => {
+      if (err) reject(err);
+      else resolve(privateKey);
+    });
+  });
 }
 
 export function keyIdOf(publicKey: KeyObject): string {

@@ -15,8 +15,11 @@ export interface KindConfig {
   eventTtlSeconds: number;
   defaultNotReadyTolerationSeconds: number;
   defaultUnreachableTolerationSeconds: number;
-  /** Signs and verifies service-account tokens (serviceaccounts/token, TokenReview); absent: those answer 503. */
-  serviceAccountTokens?: ServiceAccountTokens;
+  /**
+   * Signs and verifies service-account tokens (serviceaccounts/token, TokenReview); absent: those answer 503. A
+   * promise, so that generating a key at start (RSA takes the better part of a second) never delays serving.
+   */
+  serviceAccountTokens?: () => Promise<ServiceAccountTokens>;
   /** The components `kubectl get componentstatuses` reports on. */
   componentProbes?: readonly ComponentProbe[];
 }

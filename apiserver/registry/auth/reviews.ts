@@ -11,6 +11,8 @@ import type { ServiceAccountTokens } from "../../auth/service-account-tokens.js"
 import type { ComputedRequest, ComputedResource, KindConfig, ResourceDefinition } from "../kind.js";
 import { PLAIN_STRATEGY } from "../strategy.js";
 
+type TokenSource = () => Promise<ServiceAccountTokens>;
+
 type ReviewKind = "SubjectAccessReview" | "SelfSubjectAccessReview" | "LocalSubjectAccessReview";
 
 async function reviewBody<T extends KubeObject>(request: ComputedRequest, apiVersion: string, kind: string): Promise<T> {
@@ -61,22 +63,23 @@ const rulesReviews: ComputedResource = {
   },
 };
 
-function selfSubjectReviews(tokens: ServiceAccountTokens | undefined): ComputedResource {
+function selfSubjectReviews(tokenSource: TokenSource | undefined): ComputedResource {
   return {
     async create(request) {
       const review = await reviewBody<KubeObject>(request, "authentication.k8s.io/v1", "SelfSubjectReview");
-      review.status = { userInfo: await requestUser(request.authorization, tokens, request.storeOf) };
+      review.status = { userInfo: await requestUser(request.authorization, await tokenSource?.(), request.storeOf) };
       return review;
     },
   };
 }
 
-function tokenReviews(tokens: ServiceAccountTokens | undefined): ComputedResource {
+function tokenReviews(tokenSource: TokenSource | undefined): ComputedResource {
   return {
     async create(request) {
       const review = await reviewBody<TokenReview>(request, "authentication.k8s.io/v1", "TokenReview");
       const spec = review.spec ?? {};
       if (!spec.token) throw invalid("TokenReview", "authentication.k8s.io", "", [{ type: "FieldValueRequired", field: "spec.token", message: "Required value" }]);
+      const tokens = await tokenSource?.();
       if (!tokens) throw serviceUnavailable("this apiserver has no service account token key");
       const verified = await reviewToken(spec.token, spec.audiences ?? [], tokens, request.storeOf);
       review.status = verified.authenticated

@@ -16,7 +16,7 @@ const MAX_TOKEN_EXPIRATION_SECONDS = 2 ** 32;
 
 const BOUND_RESOURCES: Readonly<Record<string, string>> = { Pod: "pods", Secret: "secrets", Node: "nodes" };
 
-export function tokenSubresource(tokens: ServiceAccountTokens | undefined): SubresourceHandler {
+export function tokenSubresource(tokenSource: (() => Promise<ServiceAccountTokens>) | undefined): SubresourceHandler {
   return async (request) => {
     if (request.method !== "POST") throw methodNotAllowed("the server does not allow this method on the requested resource");
     const body = await request.json();
@@ -29,6 +29,7 @@ export function tokenSubresource(tokens: ServiceAccountTokens | undefined): Subr
     if (expirationSeconds < MIN_TOKEN_EXPIRATION_SECONDS) errs.push({ type: "FieldValueInvalid", field: "spec.expirationSeconds", message: `Invalid value: ${expirationSeconds}: may not specify a duration less than 10 minutes` });
     if (expirationSeconds > MAX_TOKEN_EXPIRATION_SECONDS) errs.push({ type: "FieldValueTooLong", field: "spec.expirationSeconds", message: `Invalid value: ${expirationSeconds}: may not specify a duration larger than 2^32 seconds` });
     if (errs.length > 0) throw invalid("TokenRequest", "authentication.k8s.io", request.name, errs);
+    const tokens = await tokenSource?.();
     if (!tokens) throw serviceUnavailable("this apiserver has no service account signing key");
     const serviceAccount = await request.store.get(namespace, request.name);
     const audiences = spec.audiences && spec.audiences.length > 0 ? spec.audiences : [...tokens.apiAudiences];

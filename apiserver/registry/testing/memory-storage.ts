@@ -490,6 +490,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
   const storage = options.storage ?? new MemoryStorage();
   const clusterIPs = memoryClusterIPAllocator();
   const nodePorts = memoryNodePortAllocator();
+  const tokens = options.serviceAccountTokens;
   const registry = new Registry({
     storage,
     prefix: "/registry",
@@ -498,7 +499,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
     eventTtlSeconds: options.eventTtlSeconds ?? 3600,
     defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds ?? 300,
     defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds ?? 300,
-    ...(options.serviceAccountTokens ? { serviceAccountTokens: options.serviceAccountTokens } : {}),
+    ...(tokens ? { serviceAccountTokens: () => Promise.resolve(tokens) } : {}),
   });
   const namespaces = registry.core("namespaces");
   for (const name of options.namespaces ?? ["default"]) {
