@@ -5,6 +5,8 @@
 // Everything here is idempotent: applying it twice changes nothing, so update paths may re-default freely, and a
 // Deployment's template and its ReplicaSet's copy of it default to the same thing (kubectl rollout history/undo compare them).
 import { applyGroupDefaults } from "./group-defaults.js";
+import { defaultCertificateSigningRequest, defaultRoleBinding } from "./defaults-access.js";
+import { defaultLimitRange, defaultPersistentVolume, defaultPersistentVolumeClaim } from "./defaults-claims.js";
 import type { KubeObject } from "./meta.js";
 import { isQuantity, parseQuantity } from "./quantity.js";
 import type { ResourceInfo } from "./resources.js";
@@ -62,6 +64,25 @@ export function applyDefaults(info: ResourceInfo, obj: KubeObject): void {
       break;
     case "apps/Deployment":
       defaultDeployment(obj);
+      break;
+    case "/PersistentVolume":
+      defaultPersistentVolume(obj);
+      break;
+    case "/PersistentVolumeClaim":
+      defaultPersistentVolumeClaim(obj);
+      break;
+    case "/LimitRange":
+      defaultLimitRange(obj);
+      break;
+    case "/PodTemplate":
+      defaultPodTemplate((obj as { template?: PodTemplateSpec }).template);
+      break;
+    case "rbac.authorization.k8s.io/RoleBinding":
+    case "rbac.authorization.k8s.io/ClusterRoleBinding":
+      defaultRoleBinding(obj);
+      break;
+    case "certificates.k8s.io/CertificateSigningRequest":
+      defaultCertificateSigningRequest(obj);
       break;
     case "apps/ReplicaSet":
       defaultReplicaSet(obj);

@@ -109,7 +109,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   resource("", "v1", "Event", "events", { shortNames: ["ev"] }),
   resource("", "v1", "ConfigMap", "configmaps", { shortNames: ["cm"] }),
   resource("", "v1", "Secret", "secrets"),
-  resource("", "v1", "ServiceAccount", "serviceaccounts", { shortNames: ["sa"] }),
+  resource("", "v1", "ServiceAccount", "serviceaccounts", { shortNames: ["sa"], subresources: [{ name: "token", responseKind: gvk("authentication.k8s.io", "v1", "TokenRequest"), verbs: ["create"] }] }),
   resource("", "v1", "ReplicationController", "replicationcontrollers", {
     shortNames: ["rc"],
     all: true,
@@ -181,6 +181,27 @@ export const RESOURCES: readonly ResourceInfo[] = [
   resource("apps", "v1", "ControllerRevision", "controllerrevisions"),
 
   // MARK api-b resources (core extras, rbac, certificates, authentication, authorization)
+  resource("", "v1", "PersistentVolume", "persistentvolumes", { namespaced: false, shortNames: ["pv"], subresources: [statusOf("", "v1", "PersistentVolume")] }),
+  resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", { shortNames: ["pvc"], subresources: [statusOf("", "v1", "PersistentVolumeClaim")] }),
+  resource("", "v1", "ResourceQuota", "resourcequotas", { shortNames: ["quota"], subresources: [statusOf("", "v1", "ResourceQuota")] }),
+  resource("", "v1", "LimitRange", "limitranges", { shortNames: ["limits"] }),
+  resource("", "v1", "PodTemplate", "podtemplates"),
+  resource("", "v1", "ComponentStatus", "componentstatuses", { namespaced: false, shortNames: ["cs"], verbs: ["get", "list"] }),
+  resource("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+  resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+  resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", { namespaced: false }),
+  resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", { namespaced: false }),
+  resource("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", {
+    namespaced: false,
+    shortNames: ["csr"],
+    subresources: [statusOf("certificates.k8s.io", "v1", "CertificateSigningRequest"), { name: "approval", responseKind: gvk("certificates.k8s.io", "v1", "CertificateSigningRequest"), verbs: ["get", "patch", "update"] }],
+  }),
+  resource("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", { namespaced: false, verbs: ["create"] }),
+  resource("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", { namespaced: false, verbs: ["create"] }),
+  resource("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", { verbs: ["create"] }),
+  resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", { namespaced: false, verbs: ["create"] }),
+  resource("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", { namespaced: false, verbs: ["create"] }),
+  resource("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", { namespaced: false, verbs: ["create"] }),
 
   // MARK top resources (apiregistration.k8s.io)
   resource("apiregistration.k8s.io", "v1", "APIService", "apiservices", { namespaced: false, subresources: [statusOf("apiregistration.k8s.io", "v1", "APIService")] }),
@@ -206,6 +227,10 @@ export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   { group: "admissionregistration.k8s.io", version: "v1" },
 
   // MARK api-b group versions
+  { group: "rbac.authorization.k8s.io", version: "v1" },
+  { group: "certificates.k8s.io", version: "v1" },
+  { group: "authentication.k8s.io", version: "v1" },
+  { group: "authorization.k8s.io", version: "v1" },
 
   // MARK top group versions
   { group: "apiregistration.k8s.io", version: "v1" },

@@ -30,6 +30,9 @@ import type {
   StatefulSet,
 } from "./types/index.js";
 import { toCoreEvent } from "./events-conversion.js";
+import { ACCESS_PRINTERS } from "./printers/access.js";
+import { CORE_CLAIM_PRINTERS } from "./printers/core-claims.js";
+import type { KindPrinter } from "./printers/printer.js";
 
 export interface TableColumnDefinition {
   /** Shown upper-cased as the header. */
@@ -221,10 +224,16 @@ const DEFAULT_COLUMNS: readonly TableColumnDefinition[] = [
   col("Created At", "date", "CreationTimestamp is a timestamp representing the server time when this object was created."),
 ];
 
+/** Printers of kind families kept in api/printers/, by `group/Kind`. */
+const PRINTERS: Readonly<Record<string, KindPrinter>> = {
+  ...CORE_CLAIM_PRINTERS,
+  ...ACCESS_PRINTERS,
+};
+
 /** The columns of `info`'s table, wide ones included (priority 1). A fresh copy the caller may keep. */
 export function tableColumns(info: ResourceInfo): TableColumnDefinition[] {
   const key = `${info.group}/${info.kind}`;
-  return (COLUMNS[key] ?? groupPrinter(key)?.columns ?? DEFAULT_COLUMNS).map((c) => ({ ...c }));
+  return (PRINTERS[key]?.columns ?? COLUMNS[key] ?? groupPrinter(key)?.columns ?? DEFAULT_COLUMNS).map((c) => ({ ...c }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -234,6 +243,8 @@ export function tableColumns(info: ResourceInfo): TableColumnDefinition[] {
 export function tableRow(info: ResourceInfo, obj: KubeObject, now: number): unknown[] {
   const name = obj.metadata.name ?? "";
   const age = ageSince(obj.metadata.creationTimestamp, now);
+  const printer = PRINTERS[`${info.group}/${info.kind}`];
+  if (printer) return printer.cells(obj, now);
   switch (`${info.group}/${info.kind}`) {
     case "/Pod":
       return podCells(obj, now);

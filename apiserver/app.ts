@@ -6,8 +6,12 @@ import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
 import { Aggregator } from "./aggregator/aggregator.js";
+import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
 import { BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
+import { etcdComponentProbe, httpComponentProbe } from "./registry/componentstatuses/componentstatuses.js";
+import { reconcileBootstrapPolicy } from "./registry/rbac/bootstrap-policy.js";
+import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
 import { createKubeletProxy } from "./kubelet-proxy.js";
@@ -37,6 +41,13 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   });
   const clusterIPs = new ClusterIPAllocator({ storage, cidr: options.serviceClusterIpRange, prefix: options.etcdPrefix });
   const nodePorts = new NodePortAllocator({ storage, range: options.serviceNodePortRange, prefix: options.etcdPrefix });
+  const { tokens: serviceAccountTokens, generated } = await loadServiceAccountTokens({
+    signingKeyFile: options.serviceAccountSigningKeyFile,
+    keyFiles: options.serviceAccountKeyFile,
+    issuer: options.serviceAccountIssuer,
+    apiAudiences: options.apiAudiences.length > 0 ? options.apiAudiences : [options.serviceAccountIssuer],
+  });
+  if (generated) logger.warn("no --service-account-signing-key-file or --service-account-key-file: signing service account tokens with a key generated at start; they stop verifying when the apiserver restarts");
   const registry = new Registry({
     storage,
     prefix: options.etcdPrefix,
@@ -45,6 +56,12 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     eventTtlSeconds: Math.max(1, Math.round(options.eventTtl / 1000)),
     defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds,
     defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds,
+    serviceAccountTokens,
+    componentProbes: [
+      httpComponentProbe("scheduler", "http://127.0.0.1:10251/healthz"),
+      httpComponentProbe("controller-manager", "http://127.0.0.1:10252/healthz"),
+      etcdComponentProbe("etcd-0", () => storage.healthy()),
+    ],
   });
 
   registerStorageObjects(promRegistry, () => [...registry.caches].map(([prefix, cache]) => [prefix.slice(options.etcdPrefix.length + 1, -1), cache.objectCount] as const));
@@ -90,6 +107,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
         await bootstrap.reconcile();
         await bootstrap.start();
         await aggregator.start();
+        await reconcileBootstrapPolicy(rbacStore(registry, "clusterroles"), rbacStore(registry, "clusterrolebindings"));
         await repairAllocators(registry, clusterIPs, nodePorts, logger);
         bootstrapped = true;
         logger.info("apiserver is ready");
@@ -116,6 +134,12 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
       await storage.close();
     },
   };
+}
+
+function rbacStore(registry: Registry, resource: string): ResourceStore {
+  const store = registry.storeOf("rbac.authorization.k8s.io", resource);
+  if (!store) throw new Error(`no store for ${resource}.rbac.authorization.k8s.io`);
+  return store;
 }
 
 /** Frees reservation keys left by services that no longer exist (a crash between reserve and write). */

@@ -13,6 +13,10 @@ export const apiServerFlags = defineFlags({
   defaultUnreachableTolerationSeconds: { type: "number", default: 300, help: "Indicates the tolerationSeconds of the toleration for unreachable:NoExecute that is added by default to every pod that does not already have such a toleration." },
   eventTtl: { type: "duration", default: "1h", help: "Amount of time to retain events." },
   watchCacheSize: { type: "number", default: 10000, help: "Number of recent watch events each resource's watch cache keeps for clients resuming from a resourceVersion." },
+  serviceAccountSigningKeyFile: { type: "string", help: "Path to the file that contains the current private key of the service account token issuer (PEM). Without it (and without a private key in --service-account-key-file) the apiserver generates an RSA key at start, so tokens it issued do not survive a restart." },
+  serviceAccountKeyFile: { type: "stringArray", help: "File containing PEM-encoded RSA or ECDSA keys (public or private) used to verify service account tokens. May be given several times." },
+  serviceAccountIssuer: { type: "string", default: "https://kubernetes.default.svc.cluster.local", help: "Identifier of the service account token issuer: the `iss` claim of the tokens it issues and the only issuer TokenReview accepts." },
+  apiAudiences: { type: "stringArray", help: "Identifiers of the API: service account tokens are issued for these audiences when a TokenRequest names none, and TokenReview accepts them. Defaults to --service-account-issuer." },
   ...loggingFlags,
 });
 

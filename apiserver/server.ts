@@ -21,7 +21,7 @@ import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type W
 import type { Aggregator } from "./aggregator/aggregator.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
-import type { SubresourceReply, SubresourceRequest } from "./registry/kind.js";
+import type { ComputedRequest, ComputedResource, SubresourceReply, SubresourceRequest } from "./registry/kind.js";
 import type { Registry, ServedResource } from "./registry/registry.js";
 import { patchThroughView } from "./registry/view-patch.js";
 import type { DeleteOptions, ListParams, WatchParams } from "./registry/store.js";
@@ -254,6 +254,10 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
   const name = info.name ?? "";
   const dryRun = query.getAll("dryRun").includes("All");
   const sub = info.subresource;
+  if (r.computed) {
+    await dispatchComputed(req, res, query, info, r, r.computed, deps);
+    return;
+  }
   if (sub !== undefined) {
     await dispatchSubresource(req, res, query, info, r, deps, sub, dryRun);
     return;
@@ -307,6 +311,40 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     }
     case "connect":
       throw methodNotAllowed(`${info.resource} does not support connect`);
+  }
+}
+
+/** A resource answered rather than stored: the review kinds (create) and ComponentStatus (get, list). */
+async function dispatchComputed(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, computed: ComputedResource, deps: ApiServerDeps): Promise<void> {
+  if (computed.warning !== undefined) res.setHeader("Warning", `299 - ${JSON.stringify(computed.warning)}`);
+  const request: ComputedRequest = {
+    namespace: info.namespace,
+    name: info.name,
+    authorization: req.headers.authorization,
+    object: () => requestObject(req, r, query, res),
+    storeFor: (group, version, resource) => deps.registry.store(group, version, resource),
+  };
+  const refuse = (): never => {
+    throw methodNotAllowed("the server does not allow this method on the requested resource");
+  };
+  if (info.subresource !== undefined) throw notFoundPath();
+  switch (info.verb) {
+    case "create":
+      respondObject(req, res, r, 201, await (computed.create ?? refuse)(request), query);
+      return;
+    case "get":
+      respondObject(req, res, r, 200, await (computed.get ?? refuse)(request), query);
+      return;
+    case "list":
+      respondList(req, res, r, { items: await (computed.list ?? refuse)(request), resourceVersion: "" }, query);
+      return;
+    case "watch":
+    case "update":
+    case "patch":
+    case "delete":
+    case "deletecollection":
+    case "connect":
+      refuse();
   }
 }
 

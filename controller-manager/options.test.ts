@@ -27,6 +27,7 @@ describe("kube-controller-manager flags", () => {
       allocateNodeCidrs: false,
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
+      rootCaFile: "",
     });
   });
 

@@ -14,3 +14,7 @@ export type * from "./scheduling.js";
 export type * from "./storage.js";
 export type * from "./admissionregistration.js";
 export type * from "./apiregistration.js";
+export type * from "./core-claims.js";
+export type * from "./rbac.js";
+export type * from "./certificates.js";
+export type * from "./auth.js";

@@ -9,6 +9,9 @@ import type { KubeObject } from "../meta.js";
 import type { ResourceInfo } from "../resources.js";
 import { toCoreEvent } from "../events-conversion.js";
 import type { ConfigMap, CoreEvent, EndpointSlice, Pod, Secret } from "../types/index.js";
+import { validateCertificateSigningRequest, validateCertificateSigningRequestUpdate } from "./certificates.js";
+import { validateLimitRange, validatePersistentVolume, validatePersistentVolumeClaim, validatePersistentVolumeClaimUpdate, validatePodTemplate, validateResourceQuota } from "./core-claims.js";
+import { validateRole, validateRoleBinding, validateRoleBindingUpdate } from "./rbac.js";
 import { validateConfigMap, validateImmutableData, validateSecret } from "./config.js";
 import { validateEndpointSlice, validateEndpoints } from "./endpoints.js";
 import { validateCoreEvent } from "./events.js";
@@ -81,6 +84,32 @@ export function validateObject(info: ResourceInfo, obj: KubeObject): FieldError[
     case "discovery.k8s.io/EndpointSlice":
       errs.push(...validateEndpointSlice(obj as EndpointSlice));
       break;
+    case "/PersistentVolume":
+      errs.push(...validatePersistentVolume(obj));
+      break;
+    case "/PersistentVolumeClaim":
+      errs.push(...validatePersistentVolumeClaim(obj));
+      break;
+    case "/ResourceQuota":
+      errs.push(...validateResourceQuota(obj));
+      break;
+    case "/LimitRange":
+      errs.push(...validateLimitRange(obj));
+      break;
+    case "/PodTemplate":
+      errs.push(...validatePodTemplate(obj));
+      break;
+    case "rbac.authorization.k8s.io/Role":
+    case "rbac.authorization.k8s.io/ClusterRole":
+      errs.push(...validateRole(obj, info.namespaced));
+      break;
+    case "rbac.authorization.k8s.io/RoleBinding":
+    case "rbac.authorization.k8s.io/ClusterRoleBinding":
+      errs.push(...validateRoleBinding(obj, info.namespaced));
+      break;
+    case "certificates.k8s.io/CertificateSigningRequest":
+      errs.push(...validateCertificateSigningRequest(obj));
+      break;
     default:
       // ServiceAccount: metadata only.
       errs.push(...validateGroupKind(kind, obj));
@@ -122,6 +151,16 @@ export function validateUpdate(info: ResourceInfo, next: KubeObject, prev: KubeO
     }
     case "apps/StatefulSet":
       errs.push(...validateStatefulSetUpdate(next, prev));
+      break;
+    case "/PersistentVolumeClaim":
+      errs.push(...validatePersistentVolumeClaimUpdate(next, prev));
+      break;
+    case "rbac.authorization.k8s.io/RoleBinding":
+    case "rbac.authorization.k8s.io/ClusterRoleBinding":
+      errs.push(...validateRoleBindingUpdate(next, prev));
+      break;
+    case "certificates.k8s.io/CertificateSigningRequest":
+      errs.push(...validateCertificateSigningRequestUpdate(next, prev));
       break;
     case "discovery.k8s.io/EndpointSlice":
       if ((next as EndpointSlice).addressType !== (prev as EndpointSlice).addressType) {

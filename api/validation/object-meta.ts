@@ -5,12 +5,14 @@ import type { ObjectMeta, OwnerReference } from "../meta.js";
 import type { ResourceInfo } from "../resources.js";
 import { forbidden, immutable, invalid, raw, required, tooLong } from "./field-errors.js";
 import { isObj, listOf, objectsOf, sortedEntries, str } from "./helpers.js";
-import { qualifiedNameErrors } from "./names.js";
+import { pathSegmentErrors, qualifiedNameErrors } from "./names.js";
 
 type NameRule = (name: string, prefix: boolean) => string[];
 
 /** The name rule of each kind, as Kubernetes' Validate<Kind>Name functions choose it. */
 export function nameRuleFor(info: ResourceInfo): NameRule {
+  // RBAC names are path segments (ValidateRBACName), so `system:basic-user` is one.
+  if (info.group === "rbac.authorization.k8s.io") return (name) => pathSegmentErrors(name);
   const rule =
     info.group === "apiregistration.k8s.io" && info.kind === "APIService"
       ? isPathSegmentName

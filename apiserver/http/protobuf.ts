@@ -40,6 +40,19 @@ const KIND_MESSAGES: ReadonlyMap<string, string> = new Map([
   ["autoscaling/v1/HorizontalPodAutoscaler", "HorizontalPodAutoscaler"],
   ["scheduling.k8s.io/v1/PriorityClass", "PriorityClass"],
   ["networking.k8s.io/v1/Ingress", "Ingress"],
+  ["v1/ResourceQuota", "ResourceQuota"],
+  ["rbac.authorization.k8s.io/v1/Role", "Role"],
+  ["rbac.authorization.k8s.io/v1/ClusterRole", "ClusterRole"],
+  ["rbac.authorization.k8s.io/v1/RoleBinding", "RoleBinding"],
+  ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", "ClusterRoleBinding"],
+  ["certificates.k8s.io/v1/CertificateSigningRequest", "CertificateSigningRequest"],
+  ["authentication.k8s.io/v1/TokenRequest", "TokenRequest"],
+  ["authentication.k8s.io/v1/TokenReview", "TokenReview"],
+  ["authentication.k8s.io/v1/SelfSubjectReview", "SelfSubjectReview"],
+  ["authorization.k8s.io/v1/SubjectAccessReview", "SubjectAccessReview"],
+  ["authorization.k8s.io/v1/LocalSubjectAccessReview", "SubjectAccessReview"],
+  ["authorization.k8s.io/v1/SelfSubjectAccessReview", "SelfSubjectAccessReview"],
+  ["authorization.k8s.io/v1/SelfSubjectRulesReview", "SelfSubjectRulesReview"],
 ]);
 
 /** The `apiVersion/kind` pairs decodeProtobufBody understands (DeleteOptions: any apiVersion). */

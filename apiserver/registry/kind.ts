@@ -3,6 +3,8 @@
 // the conversion. The generic ResourceStore (store.ts) knows nothing of any kind; the Registry (registry.ts) plugs
 // these definitions into it, and the HTTP layer (server.ts) dispatches subresources to them.
 import type { KubeObject } from "../../api/meta.js";
+import type { ServiceAccountTokens } from "../auth/service-account-tokens.js";
+import type { ComponentProbe } from "./componentstatuses/componentstatuses.js";
 import type { ServiceAllocators } from "./services/allocation.js";
 import type { ResourceStore, StoreHooks } from "./store.js";
 import type { Strategy } from "./strategy.js";
@@ -15,6 +17,13 @@ export interface KindConfig {
   defaultUnreachableTolerationSeconds: number;
   /** The store of another served resource, for admission that reads other kinds (PriorityClasses for pods); bound by the registry. */
   storeFor?: StoreLookup;
+  /**
+   * Signs and verifies service-account tokens (serviceaccounts/token, TokenReview); absent: those answer 503. A
+   * promise, so that generating a key at start (RSA takes the better part of a second) never delays serving.
+   */
+  serviceAccountTokens?: () => Promise<ServiceAccountTokens>;
+  /** The components `kubectl get componentstatuses` reports on. */
+  componentProbes?: readonly ComponentProbe[];
 }
 
 /** The store serving group/version/resource; undefined when it is not served. */
@@ -28,7 +37,7 @@ export interface SubresourceRequest {
   readonly dryRun: boolean;
   /** The store of the resource the subresource belongs to. */
   readonly store: ResourceStore;
-  /** The stores of other resources (pods/eviction reads PodDisruptionBudgets). */
+  /** The stores of other resources (pods/eviction reads PodDisruptionBudgets, a TokenRequest bound to a Pod the pod). */
   readonly storeFor: StoreLookup;
   /** The body as an object of the resource's kind, decoded with the fieldValidation directive applied. */
   readonly object: () => Promise<unknown>;
@@ -36,6 +45,29 @@ export interface SubresourceRequest {
   readonly json: () => Promise<unknown>;
   /** A PATCH body with its patch type. */
   readonly patch: () => Promise<{ contentType: string; patch: unknown }>;
+}
+
+/** A request to a computed resource: nothing is stored, the answer is worked out per request. */
+export interface ComputedRequest {
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  /** The request's Authorization header: the reviews answer about the caller. */
+  readonly authorization: string | undefined;
+  /** The body decoded as an object of the resource's kind, with the fieldValidation directive applied. */
+  readonly object: () => Promise<unknown>;
+  readonly storeFor: StoreLookup;
+}
+
+/**
+ * A resource whose objects are computed, not stored: the review kinds (create answers the review), and
+ * ComponentStatus (get and list probe the components). A verb without a function is 405 MethodNotAllowed.
+ */
+export interface ComputedResource {
+  create?(request: ComputedRequest): Promise<KubeObject>;
+  get?(request: ComputedRequest): Promise<KubeObject>;
+  list?(request: ComputedRequest): Promise<KubeObject[]>;
+  /** A Warning header sent with every answer (a deprecation). */
+  readonly warning?: string;
 }
 
 /**
@@ -65,5 +97,9 @@ export interface ResourceDefinition {
   hooks?(config: KindConfig): StoreHooks;
   /** Subresources with their own behaviour; `status` is generic and needs no entry. */
   readonly subresources?: Readonly<Record<string, SubresourceHandler>>;
+  /** Subresources that need the apiserver's settings (serviceaccounts/token signs with its key). */
+  configuredSubresources?(config: KindConfig): Readonly<Record<string, SubresourceHandler>>;
   readonly view?: ResourceView;
+  /** Set for resources that are answered, never stored. */
+  computed?(config: KindConfig): ComputedResource;
 }

@@ -4,7 +4,12 @@ import { ADMISSIONREGISTRATION_RESOURCES } from "./admissionregistration/admissi
 import { AUTOSCALING_RESOURCES } from "./autoscaling/autoscaling.js";
 import { BATCH_RESOURCES } from "./batch/batch.js";
 import { APIREGISTRATION_RESOURCES } from "./apiregistration/apiservices.js";
+import { AUTH_REVIEW_RESOURCES } from "./auth/reviews.js";
+import { CERTIFICATE_RESOURCES } from "./certificates/certificates.js";
+import { COMPONENT_STATUS_RESOURCES } from "./componentstatuses/componentstatuses.js";
 import { CONFIG_RESOURCES } from "./config/config.js";
+import { CORE_CLAIM_RESOURCES } from "./core-claims/core-claims.js";
+import { RBAC_RESOURCES } from "./rbac/rbac.js";
 import { LEASE_RESOURCES } from "./coordination/leases.js";
 import { EVENT_RESOURCES } from "./events/events.js";
 import type { ResourceDefinition } from "./kind.js";
@@ -39,6 +44,11 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   ...CONTROLLER_REVISION_RESOURCES,
 
   // MARK api-b kinds
+  ...CORE_CLAIM_RESOURCES,
+  ...COMPONENT_STATUS_RESOURCES,
+  ...RBAC_RESOURCES,
+  ...CERTIFICATE_RESOURCES,
+  ...AUTH_REVIEW_RESOURCES,
 
   // MARK top kinds
   ...APIREGISTRATION_RESOURCES,

@@ -3,7 +3,7 @@
 import type { KubeObject } from "../../api/meta.js";
 import { findResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Storage, WatchCache } from "../storage/interfaces.js";
-import type { KindConfig, ResourceDefinition, SubresourceHandler } from "./kind.js";
+import type { ComputedResource, KindConfig, ResourceDefinition, SubresourceHandler } from "./kind.js";
 import { definitionFor } from "./kinds.js";
 import { admitToNamespace } from "./namespaces/namespaces.js";
 import { ResourceStore } from "./store.js";
@@ -25,11 +25,14 @@ export interface ServedResource {
   /** True when the resource is a view of another's storage, so stored objects are converted before they are sent. */
   converted: boolean;
   subresources: Readonly<Record<string, SubresourceHandler>>;
+  /** Present for resources answered rather than stored (reviews, ComponentStatus). */
+  computed?: ComputedResource;
 }
 
 export class Registry {
   private readonly stores = new Map<string, ResourceStore>();
   private readonly definitions = new Map<ResourceStore, ResourceDefinition>();
+  private readonly handlers = new Map<ResourceStore, { subresources: Readonly<Record<string, SubresourceHandler>>; computed?: ComputedResource }>();
   readonly caches = new Map<string, WatchCache>();
 
   constructor(options: RegistryOptions) {
@@ -55,11 +58,20 @@ export class Registry {
       });
       this.stores.set(storeKey(info.group, info.version, info.resource), store);
       this.definitions.set(store, definition);
+      const computed = definition.computed?.(options);
+      const subresources = { ...definition.subresources, ...definition.configuredSubresources?.(options) };
+      this.handlers.set(store, computed ? { subresources, computed } : { subresources });
     }
   }
 
   store(group: string, version: string, resource: string): ResourceStore | undefined {
     return this.stores.get(storeKey(group, version, resource));
+  }
+
+  /** The store of `resource` in `group`, whatever version serves it. */
+  storeOf(group: string, resource: string): ResourceStore | undefined {
+    const info = RESOURCES.find((r) => r.group === group && r.resource === resource);
+    return info ? this.store(info.group, info.version, info.resource) : undefined;
   }
 
   /** The core/v1 store for a resource name; throws when absent (a programming error). */
@@ -75,9 +87,9 @@ export class Registry {
     const own = info ? this.store(info.group, info.version, info.resource) : undefined;
     const definition = own ? this.definitions.get(own) : undefined;
     if (!info || !own || !definition) return undefined;
-    const subresources = definition.subresources ?? {};
+    const { subresources, computed } = this.handlers.get(own) ?? { subresources: {} };
     const view = definition.view;
-    if (!view) return { info, store: own, toApi: (o) => o, fromApi: (o) => o, converted: false, subresources };
+    if (!view) return { info, store: own, toApi: (o) => o, fromApi: (o) => o, converted: false, subresources, ...(computed ? { computed } : {}) };
     const store = this.store(view.storedAs.group, view.storedAs.version, view.storedAs.resource);
     if (!store) return undefined;
     return { info, store, toApi: (o) => view.toApi(o), fromApi: (o) => view.fromApi(o), converted: true, subresources };

@@ -90,6 +90,7 @@ beforeAll(async () => {
       allocateNodeCidrs: true,
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
+      rootCaFile: "",
     },
   };
   const controllers: Controller[] = [createEndpointsController, createEndpointSliceController, createGarbageCollectorController, createNamespaceController, createNodeLifecycleController, createNodeIpamController].map((factory) => factory(context));

@@ -9,6 +9,9 @@ import { createNamespaceController } from "./namespace/namespace-controller.js";
 import { createNodeIpamController } from "./nodeipam/nodeipam-controller.js";
 import { createNodeLifecycleController } from "./nodelifecycle/nodelifecycle-controller.js";
 import { createReplicaSetController, createReplicationControllerController } from "./replicaset/replicaset-controller.js";
+import { createClusterRoleAggregationController } from "./clusterroleaggregation/clusterroleaggregation-controller.js";
+import { createRootCACertPublisher } from "./rootcacertpublisher/rootcacertpublisher-controller.js";
+import { createServiceAccountsController } from "./serviceaccount/serviceaccount-controller.js";
 import type { ControllerFactory } from "./types.js";
 
 export class DuplicateControllerError extends Error {
@@ -61,6 +64,9 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "namespace",
   "nodeipam",
   "disruption",
+  "serviceaccount",
+  "root-ca-cert-publisher",
+  "clusterrole-aggregation",
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -76,6 +82,9 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "replicationcontroller-controller": "replicationcontroller",
   "deployment-controller": "deployment",
   "disruption-controller": "disruption",
+  "serviceaccount-controller": "serviceaccount",
+  "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+  "clusterrole-aggregation-controller": "clusterrole-aggregation",
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -93,7 +102,10 @@ export function defaultRegistry(): ControllerRegistry {
     .register("garbagecollector", createGarbageCollectorController)
     .register("namespace", createNamespaceController)
     .register("nodeipam", createNodeIpamController)
-    .register("disruption", createDisruptionController);
+    .register("disruption", createDisruptionController)
+    .register("serviceaccount", createServiceAccountsController)
+    .register("root-ca-cert-publisher", createRootCACertPublisher)
+    .register("clusterrole-aggregation", createClusterRoleAggregationController);
 }
 
 function canonical(name: string): string {

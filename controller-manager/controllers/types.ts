@@ -24,6 +24,8 @@ export interface ControllerManagerConfig {
   allocateNodeCidrs: boolean;
   clusterCidr: string;
   nodeCidrMaskSize: number;
+  /** --root-ca-file: the CA bundle published as kube-root-ca.crt in every namespace ("" publishes an empty one). */
+  rootCaFile: string;
 }
 
 export interface ControllerContext {

@@ -26,6 +26,23 @@ const ROOTS: Readonly<Record<string, string>> = {
   "events.k8s.io/v1/Event": "EventsV1Event",
   "autoscaling/v1/Scale": "V1Scale",
   "apiregistration.k8s.io/v1/APIService": "V1APIService",
+  "v1/PersistentVolume": "V1PersistentVolume",
+  "v1/PersistentVolumeClaim": "V1PersistentVolumeClaim",
+  "v1/ResourceQuota": "V1ResourceQuota",
+  "v1/LimitRange": "V1LimitRange",
+  "v1/PodTemplate": "V1PodTemplate",
+  "rbac.authorization.k8s.io/v1/Role": "V1Role",
+  "rbac.authorization.k8s.io/v1/ClusterRole": "V1ClusterRole",
+  "rbac.authorization.k8s.io/v1/RoleBinding": "V1RoleBinding",
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "V1ClusterRoleBinding",
+  "certificates.k8s.io/v1/CertificateSigningRequest": "V1CertificateSigningRequest",
+  "authentication.k8s.io/v1/TokenRequest": "AuthenticationV1TokenRequest",
+  "authentication.k8s.io/v1/TokenReview": "V1TokenReview",
+  "authentication.k8s.io/v1/SelfSubjectReview": "V1SelfSubjectReview",
+  "authorization.k8s.io/v1/SubjectAccessReview": "V1SubjectAccessReview",
+  "authorization.k8s.io/v1/SelfSubjectAccessReview": "V1SelfSubjectAccessReview",
+  "authorization.k8s.io/v1/LocalSubjectAccessReview": "V1LocalSubjectAccessReview",
+  "authorization.k8s.io/v1/SelfSubjectRulesReview": "V1SelfSubjectRulesReview",
 };
 
 /**
@@ -45,6 +62,15 @@ const QUANTITIES: ReadonlySet<string> = new Set([
   "V1NodeStatus.capacity",
   "V1PersistentVolumeClaimStatus.allocatedResources",
   "V1PersistentVolumeClaimStatus.capacity",
+  "V1PersistentVolumeSpec.capacity",
+  "V1ResourceQuotaSpec.hard",
+  "V1ResourceQuotaStatus.hard",
+  "V1ResourceQuotaStatus.used",
+  "V1LimitRangeItem.default",
+  "V1LimitRangeItem.defaultRequest",
+  "V1LimitRangeItem.max",
+  "V1LimitRangeItem.min",
+  "V1LimitRangeItem.maxLimitRequestRatio",
 ]);
 
 interface Attribute {

@@ -1,6 +1,7 @@
 // Test fakes for the storage contract: an in-memory etcd (MemoryStorage), a watch cache fed synchronously by its
 // writes (MemoryWatchCache), in-memory ClusterIP/NodePort allocators, and memoryRegistry() wiring them into a Registry.
 // Small on purpose: a fake must be obviously correct, so it models etcd's revisions and nothing of its performance.
+import type { ServiceAccountTokens } from "../../auth/service-account-tokens.js";
 import { retryOnConflict, toError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { Registry } from "../registry.js";
@@ -478,6 +479,7 @@ export interface MemoryRegistryOptions {
   eventTtlSeconds?: number;
   defaultNotReadyTolerationSeconds?: number;
   defaultUnreachableTolerationSeconds?: number;
+  serviceAccountTokens?: ServiceAccountTokens;
 }
 
 export interface MemoryRegistry {
@@ -492,6 +494,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
   const storage = options.storage ?? new MemoryStorage();
   const clusterIPs = memoryClusterIPAllocator();
   const nodePorts = memoryNodePortAllocator();
+  const tokens = options.serviceAccountTokens;
   const registry = new Registry({
     storage,
     prefix: "/registry",
@@ -500,6 +503,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
     eventTtlSeconds: options.eventTtlSeconds ?? 3600,
     defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds ?? 300,
     defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds ?? 300,
+    ...(tokens ? { serviceAccountTokens: () => Promise.resolve(tokens) } : {}),
   });
   const namespaces = registry.core("namespaces");
   for (const name of options.namespaces ?? ["default"]) {
