@@ -70,8 +70,9 @@ export async function runLiveView(flags: LiveViewFlags, signal: AbortSignal, opt
         events: informers.forResource<CoreEvent>(resource("", "events")),
       };
       const synced = { name: "informer-sync", check: () => Object.values(cluster).every((i) => i.hasSynced()) };
-      let server: LiveViewServer | undefined;
-      const state = new ClusterState({ onPending: () => server?.scheduleFlush() });
+      // The server is made after the state it serves; until then there is nobody to flush to.
+      let scheduleFlush = (): void => undefined;
+      const state = new ClusterState({ onPending: () => { scheduleFlush(); } });
       const starts = new PodStartTracker();
       const unwatch = watchCluster(cluster, { state, starts });
       const sampler = new Sampler({
@@ -85,7 +86,7 @@ export async function runLiveView(flags: LiveViewFlags, signal: AbortSignal, opt
         },
         starts,
       });
-      server = new LiveViewServer({
+      const server = new LiveViewServer({
         address: flags.address,
         port: flags.port,
         state,
@@ -98,6 +99,7 @@ export async function runLiveView(flags: LiveViewFlags, signal: AbortSignal, opt
         registry,
         logger,
       });
+      scheduleFlush = () => { server.scheduleFlush(); };
       const timers: NodeJS.Timeout[] = [];
       return {
         readyzChecks: [synced],

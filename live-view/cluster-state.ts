@@ -40,7 +40,7 @@ export class ClusterState {
       if (held?.json === json) return false;
       rows.set(key, { row, json });
     }
-    this.record({ collection, key, ...(row === undefined ? {} : { row }) } as Omit<Change, "observedAt">);
+    this.record({ collection, key, ...(row === undefined ? {} : { row }) });
     return true;
   }
 

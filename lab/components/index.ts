@@ -13,3 +13,4 @@ export { kubeProxyComponent, type KubeProxyOptions } from "./kube-proxy.js";
 export { apiserverComponent, type ApiserverOptions } from "./kube-apiserver.js";
 export { controllerManagerComponent, type ControllerManagerOptions } from "./kube-controller-manager.js";
 export { schedulerComponent, type SchedulerOptions } from "./kube-scheduler.js";
+export { kubelabUiComponent, type KubelabUiOptions } from "./kubelab-ui.js";

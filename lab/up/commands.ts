@@ -12,7 +12,7 @@ import { defineFlags, parseCommandLine, type FlagSpecs, type FlagValues } from "
 import { distEntry, REPO_ROOT, type DistProgram } from "../components/entries.js";
 import { logFileName } from "../process/owner.js";
 import { freePort } from "../process/ports.js";
-import { apiserverUrl, LAB_TIMINGS, nodeIndex, nodePlan, parseCidr, type LabConfig } from "./config.js";
+import { apiserverUrl, LAB_TIMINGS, nodeIndex, nodePlan, parseCidr, uiUrl, type LabConfig } from "./config.js";
 import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
 import { cleanupNodeRuntime, deleteBridge, deleteNodeNetwork, firewallLeftovers, isAlive, killProcesses, LAB_ENV, labProcesses, linkExists, mountsUnder, netnsExists, removeFirewall, run } from "./host.js";
@@ -37,6 +37,8 @@ export const upFlags = defineFlags({
   clusterDns: { type: "string", default: "10.96.0.10", help: "The cluster DNS Service IP the kubelets put in pods' resolv.conf." },
   apiserverPort: { type: "number", default: 8080, help: "The apiserver's insecure port, on the bridge address." },
   withoutKubelet: { type: "boolean", default: false, help: "Nodes run their runtime only and `up` does not wait for Ready Nodes (for kubelab's own tests while no kubelet is built)." },
+  uiPort: { type: "number", default: 8484, help: "The live view's port on 127.0.0.1 (kubelab-ui); when it is taken, or 0, a free port is picked (up prints the URL)." },
+  noUi: { type: "boolean", default: false, help: "Do not start the live view." },
   timeout: { type: "duration", default: "3m", help: "How long `up` waits for every component and node to be ready." },
   v: { type: "number", default: 0, help: "Verbosity of every component." },
 });
@@ -89,7 +91,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     missing = missingTools();
     if (missing.length > 0) fail(io, `still missing after scripts/setup.sh: ${missing.join(", ")}`);
   }
-  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns"] as const))];
+  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns"] as const)), ...(flags.noUi ? [] : (["live-view"] as const))];
   const unbuilt = programs.map((p) => distEntry(p)).filter((entry) => !existsSync(entry));
   if (unbuilt.length > 0) fail(io, `not built: ${unbuilt.join(", ")}; run \`npm run build\` first`);
 
@@ -102,6 +104,11 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   if (linkExists(flags.bridge)) fail(io, `a network interface named ${flags.bridge} exists already: another lab is up (kubelab down --home <its home>), or choose --bridge`);
 
   if (!(await portFree(flags.apiserverPort))) fail(io, `port ${flags.apiserverPort} is taken on this machine: stop what listens there, or choose --apiserver-port`);
+  let uiPort = 0;
+  if (!flags.noUi) {
+    uiPort = flags.uiPort > 0 && (await portFree(flags.uiPort)) ? flags.uiPort : await freePort();
+    if (flags.uiPort > 0 && uiPort !== flags.uiPort) io.stdout(`Port ${flags.uiPort} is taken: the live view gets ${uiPort} instead.\n`);
+  }
 
   const createdHome = !existsSync(home);
   mkdirSync(logDir(home), { recursive: true });
@@ -120,6 +127,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     etcdPeerPort: await freePort(),
     schedulerPort: await freePort(),
     controllerManagerPort: await freePort(),
+    uiPort,
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
   };
@@ -192,6 +200,7 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     `  export KUBECONFIG=${kubeconfigPath(config.home)}`,
     "  kubectl get nodes -o wide",
     "",
+    ...(config.uiPort > 0 ? [`  Live view: ${uiUrl(config)}`, ""] : []),
     `  kubelab status${homeArg}                      # what runs, restarts, health`,
     `  kubelab kill runtime --node node-1${homeArg}  # chaos (also stop, start, node-exec, logs)`,
     `  kubelab down${homeArg}                        # removes everything the lab made`,
@@ -328,7 +337,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIO = pro
 function componentArg(positionals: readonly string[], command: string, io: CommandIO): string {
   const [component, ...extra] = positionals;
   if (component === undefined || extra.length > 0) {
-    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, runtime, kubelet, kube-proxy)\n`);
+    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, runtime, kubelet, kube-proxy, ui)\n`);
     return io.exit(2);
   }
   return component;

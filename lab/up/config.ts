@@ -11,6 +11,7 @@ import { controllerManagerComponent } from "../components/kube-controller-manage
 import { schedulerComponent } from "../components/kube-scheduler.js";
 import { kubeProxyComponent } from "../components/kube-proxy.js";
 import { kubeletComponent } from "../components/kubelet.js";
+import { kubelabUiComponent } from "../components/kubelab-ui.js";
 
 export interface LabConfig {
   /** Absolute; everything the lab writes is under it. */
@@ -34,6 +35,8 @@ export interface LabConfig {
   etcdPeerPort: number;
   schedulerPort: number;
   controllerManagerPort: number;
+  /** The live view's port on 127.0.0.1 (kubelab-ui); 0: no live view. */
+  uiPort: number;
   /** False only for the lab's own tests until a kubelet is built: nodes then run their runtime alone. */
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
@@ -157,13 +160,23 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     verbosity: config.verbosity,
     extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...LAB_TIMINGS.controllerManager, ...leaderElection],
   });
-  return [
+  const planned: PlannedComponent[] = [
     { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
     // Bound to the bridge address, so its readiness is probed there rather than on loopback.
     { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
     { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },
     { component: controllerManager, metricsUrl: `http://127.0.0.1:${config.controllerManagerPort}/metrics` },
   ];
+  if (config.uiPort > 0) {
+    const ui = kubelabUiComponent({ master, address: "127.0.0.1", port: config.uiPort, labHome: config.home, verbosity: config.verbosity });
+    planned.push({ component: ui, metricsUrl: `${uiUrl(config)}metrics` });
+  }
+  return planned;
+}
+
+/** The live view's page, or undefined when the lab runs without one. */
+export function uiUrl(config: Pick<LabConfig, "uiPort">): string {
+  return `http://127.0.0.1:${config.uiPort}/`;
 }
 
 function verbosity(config: LabConfig): string[] {

@@ -183,6 +183,7 @@ describe.skipIf(skip)("kubelab up (nodes running their runtime only)", () => {
       ["kube-apiserver", "-", "running", 0],
       ["kube-scheduler", "-", "running", 0],
       ["kube-controller-manager", "-", "running", 0],
+      ["kubelab-ui", "-", "running", 0],
       ["container-runtime", "node-1", "running", 0],
       ["container-runtime", "node-2", "running", 0],
     ]);

@@ -35,6 +35,8 @@ const ALIASES: Readonly<Record<string, ComponentKind>> = {
   kubelet: "kubelet",
   "kube-proxy": "kube-proxy",
   proxy: "kube-proxy",
+  ui: "kubelab-ui",
+  "kubelab-ui": "kubelab-ui",
 };
 
 export function componentKind(word: string): ComponentKind {

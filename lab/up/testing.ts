@@ -16,6 +16,7 @@ export const TEST_CONFIG: LabConfig = {
   etcdPeerPort: 12380,
   schedulerPort: 10251,
   controllerManagerPort: 10252,
+  uiPort: 8484,
   withKubelet: true,
   verbosity: 0,
 };
