@@ -84,6 +84,7 @@ export class Actions {
     try {
       return await call();
     } catch (err) {
+      if (err instanceof ActionError) throw err;
       throw new ActionError(errorMessage(err), isStatusError(err) ? err.code : 502);
     }
   }

@@ -34,11 +34,14 @@ export interface RunOptions {
 const here = dirname(fileURLToPath(import.meta.url));
 const requireFromHere = createRequire(import.meta.url);
 
-/** The page's files: compiled beside this module (dist/live-view/web), uPlot from node_modules. */
+/** The page's files: compiled beside this module (dist/live-view/web), uPlot and xterm.js from node_modules. */
 export const WEB_DIR = join(here, "web");
 export const VENDOR_FILES: Readonly<Record<string, string>> = {
-  "uplot.esm.js": requireFromHere.resolve("uplot/dist/uPlot.esm.js"),
+  "uplot.iife.min.js": requireFromHere.resolve("uplot/dist/uPlot.iife.min.js"),
   "uplot.min.css": requireFromHere.resolve("uplot/dist/uPlot.min.css"),
+  // Loaded only when a terminal is opened.
+  "xterm.mjs": requireFromHere.resolve("@xterm/xterm/lib/xterm.mjs"),
+  "xterm.css": requireFromHere.resolve("@xterm/xterm/css/xterm.css"),
 };
 
 function resource(group: string, plural: string): NonNullable<ReturnType<typeof findResource>> {
@@ -93,6 +96,7 @@ export async function runLiveView(flags: LiveViewFlags, signal: AbortSignal, opt
         samples: () => sampler.history(),
         lab: () => labInfo,
         actions: new Actions(client, lab),
+        apiserver: client.config,
         webDir: WEB_DIR,
         vendor: VENDOR_FILES,
         readyzChecks: [synced],

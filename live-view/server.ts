@@ -1,6 +1,6 @@
 // The live view's HTTP side, on the host's loopback: the page and its scripts (all served from this process, no
-// CDN), the actions (POST /api/...), /healthz /readyz /metrics, and /ws, the WebSocket that sends a page the whole
-// state on connect and then every change. Changes are flushed at most every flushIntervalMs, one message for all.
+// CDN), the actions (POST /api/...), /healthz /readyz /metrics, /ws, the WebSocket that sends a page the whole
+// state on connect and then every change, and /exec, a terminal relayed to the apiserver's exec (exec-relay.ts). Changes are flushed at most every flushIntervalMs, one message for all.
 //
 // A loopback port is reachable from any web page the user opens, so the server answers only requests whose Host
 // is its own (no DNS rebinding), refuses WebSockets and actions from another Origin, and takes actions only with
@@ -13,7 +13,9 @@ import { errorMessage } from "../api/errors.js";
 import type { Logger } from "../component-base/logging.js";
 import type { Registry } from "../component-base/metrics.js";
 import { healthRequestListener, type HealthCheck } from "../component-base/server.js";
+import type { ClientConfig } from "../client/kubeconfig.js";
 import { ActionError, type Actions, type ComponentVerb } from "./actions.js";
+import { execTarget, relayExec } from "./exec-relay.js";
 import type { ClusterState } from "./cluster-state.js";
 import { ACTION_HEADER, type ActionReply, type LabInfo, type Sample, type ServerMessage } from "./web/protocol.js";
 
@@ -25,6 +27,8 @@ export interface LiveViewServerOptions {
   samples: () => Sample[];
   lab: () => LabInfo;
   actions: Actions;
+  /** Where the page's terminals connect (the apiserver, with the client's credentials). */
+  apiserver: ClientConfig;
   /** The compiled page: index.html, style.css and the scripts. */
   webDir: string;
   /** Files served under /vendor/ by name (uPlot's module and stylesheet). */
@@ -39,6 +43,8 @@ export interface LiveViewServerOptions {
 export class LiveViewServer {
   private readonly server: Server;
   private readonly sockets: WebSocketServer;
+  /** Exec sessions (/exec), kept apart from the state sockets that broadcasts go to. */
+  private readonly terminals: WebSocketServer;
   private flushTimer: NodeJS.Timeout | undefined;
   private lastFlush = 0;
   private boundPort = 0;
@@ -89,10 +95,20 @@ export class LiveViewServer {
 
     this.server = createServer(app);
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    this.terminals = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
     this.server.on("upgrade", (req, socket, head) => {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
-      if (path !== "/ws" || !this.ownHost(req.headers.host) || !this.sameOrigin(req)) {
+      if ((path !== "/ws" && path !== "/exec") || !this.ownHost(req.headers.host) || !this.sameOrigin(req)) {
         socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+        return;
+      }
+      if (path === "/exec") {
+        const target = execTarget(new URL(req.url ?? "/", "http://localhost"));
+        if (typeof target === "string") {
+          socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\n${target}\n`);
+          return;
+        }
+        this.terminals.handleUpgrade(req, socket, head, (ws) => { relayExec(ws, opts.apiserver, target); });
         return;
       }
       this.sockets.handleUpgrade(req, socket, head, (ws) => { this.welcome(ws); });
@@ -132,8 +148,9 @@ export class LiveViewServer {
 
   async close(): Promise<void> {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    for (const ws of this.sockets.clients) ws.terminate();
+    for (const ws of [...this.sockets.clients, ...this.terminals.clients]) ws.terminate();
     this.sockets.close();
+    this.terminals.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
   }

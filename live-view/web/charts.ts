@@ -1,6 +1,6 @@
-// The three live charts (uPlot, served by the page's own server as /vendor/uplot.esm.js through the import map in
-// index.html): pods ready of all pods, the apiserver's request rate, and the pod start latency the server measured.
-import uPlot from "uplot";
+// The three live charts: pods ready of all pods, the apiserver's request rate, and the pod start latency the server
+// measured. uPlot is the global its minified build defines (/vendor/uplot.iife.min.js, served by the page's own
+// server and loaded before the modules; its types come from the package's UMD declaration).
 import type { Sample } from "./protocol.js";
 
 interface Chart {

@@ -1,6 +1,6 @@
 // The page's sections as HTML, pure functions of the rows (the page swaps a section's innerHTML when its rows
 // change). Every value from the cluster goes through esc(). Buttons carry data-action and their arguments; the
-// page handles clicks in one listener (app.ts). data-pod / data-component / data-state attributes name what a test
+// page handles clicks in one listener (app.ts). data-node-card / data-pod / data-component / data-state attributes name what a test
 // looks for.
 import type { ComponentRow, DeploymentRow, EventRow, LabInfo, NodeRow, PodRow, ServiceRow } from "./protocol.js";
 
@@ -71,16 +71,16 @@ export function renderNodes(nodes: readonly NodeRow[], pods: readonly PodRow[]):
       const cordon = node.unschedulable
         ? button("uncordon", "cordon", { name: node.name, value: "false" }, "kubectl uncordon")
         : button("cordon", "cordon", { name: node.name, value: "true" }, "kubectl cordon");
-      return `<section class="node ${tone}" data-node="${esc(node.name)}">
+      return `<section class="node ${tone}" data-node-card="${esc(node.name)}">
 <header><span class="node-name">${esc(node.name)}</span> <span class="badge ${tone}">${node.ready === "True" ? "Ready" : "NotReady"}</span>${node.unschedulable ? ` <span class="badge warn">SchedulingDisabled</span>` : ""}
 <span class="node-meta">${esc(node.ip)} · pods ${esc(node.podCidr || "-")}</span>${cordon}</header>
 ${podGroups(byNode.get(node.name) ?? [])}
 </section>`;
     });
   const unscheduled = byNode.get("") ?? [];
-  if (unscheduled.length > 0) cards.push(`<section class="node warn" data-node=""><header><span class="node-name">not scheduled</span></header>${podGroups(unscheduled)}</section>`);
+  if (unscheduled.length > 0) cards.push(`<section class="node warn" data-node-card=""><header><span class="node-name">not scheduled</span></header>${podGroups(unscheduled)}</section>`);
   const orphans = [...byNode.entries()].filter(([name]) => name !== "" && !nodes.some((n) => n.name === name));
-  for (const [name, list] of orphans) cards.push(`<section class="node bad" data-node="${esc(name)}"><header><span class="node-name">${esc(name)}</span> <span class="badge bad">no Node</span></header>${podGroups(list)}</section>`);
+  for (const [name, list] of orphans) cards.push(`<section class="node bad" data-node-card="${esc(name)}"><header><span class="node-name">${esc(name)}</span> <span class="badge bad">no Node</span></header>${podGroups(list)}</section>`);
   return cards.length === 0 ? `<div class="empty">no nodes</div>` : cards.join("");
 }
 
