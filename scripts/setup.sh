@@ -2,7 +2,8 @@
 # Installs what kubelab and its tests need on a fresh Debian machine, skipping what is already there:
 # Debian's etcd-server (etcd + etcdctl), iptables, conntrack, iproute2, a kubectl (the machine's, else Debian's
 # kubernetes-client), the container runtime's tools (runc, conmon, the CNI plugins, busybox-static for the offline
-# images, containerd to prove the CRI against a real runtime), and the npm dependencies.
+# images, containerd to prove the CRI against a real runtime), chromium for the live view's browser test, and the npm
+# dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,8 @@ command -v conmon >/dev/null 2>&1 || need+=(conmon)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v setfattr >/dev/null 2>&1 || need+=(attr)
 command -v containerd >/dev/null 2>&1 || need+=(containerd)
+# The live view's browser test drives Debian's headless Chromium (through playwright-core, no downloaded browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

@@ -1,9 +1,10 @@
 // The page: one WebSocket to the server (/ws; reconnects with backoff), the rows it sends kept by collection, and
 // each section redrawn in the next animation frame after its rows change. Buttons post actions to /api/... and
-// show the answer. window.kubelabView exposes the delays from the server's observation of each change to the
+// show the answer; "logs" shows `kubectl logs`, "sh" opens a terminal (terminal.ts). window.kubelabView exposes the delays from the server's observation of each change to the
 // frame that drew it (the integration test reads them).
 import { Charts } from "./charts.js";
 import { ACTION_HEADER, COLLECTIONS, type ActionReply, type Collection, type LabInfo, type Rows, type ServerMessage } from "./protocol.js";
+import { openTerminal, type TerminalSession } from "./terminal.js";
 import { esc, renderComponents, renderDeployments, renderEvents, renderNodes, renderServices } from "./render.js";
 
 type Store = { [C in Collection]: Map<string, Rows[C]> };
@@ -170,6 +171,19 @@ async function showLogs(namespace: string, name: string): Promise<void> {
   }
 }
 
+let terminal: TerminalSession | undefined;
+
+async function showTerminal(namespace: string, name: string): Promise<void> {
+  terminal?.close();
+  element("terminal-title").textContent = `kubectl exec -it -n ${namespace} ${name} -- sh`;
+  element("terminal").hidden = false;
+  try {
+    terminal = await openTerminal(element("terminal-screen"), namespace, name);
+  } catch (err) {
+    toast(`the terminal did not open: ${String(err)}`, false);
+  }
+}
+
 document.addEventListener("click", (event) => {
   const target = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-action]") : null;
   if (target === null) return;
@@ -191,6 +205,14 @@ document.addEventListener("click", (event) => {
       break;
     case "logs":
       void showLogs(d.ns ?? "", d.name ?? "");
+      break;
+    case "exec":
+      void showTerminal(d.ns ?? "", d.name ?? "");
+      break;
+    case "close-terminal":
+      terminal?.close();
+      terminal = undefined;
+      element("terminal").hidden = true;
       break;
     case "close-logs":
       element("logs").hidden = true;

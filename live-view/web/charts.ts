@@ -28,7 +28,7 @@ export class Charts {
           legend: { show: true },
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-          axes: [{ stroke: "#9aa4b2", grid: { stroke: "#2a3240" } }, { stroke: "#9aa4b2", grid: { stroke: "#2a3240" }, values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) }],
+          axes: [{ stroke: "#9aa4b2", grid: { stroke: "#2a3240" } }, { stroke: "#9aa4b2", size: 56, grid: { stroke: "#2a3240" }, values: (_u, ticks) => ticks.map((t) => `${t}${unit}`) }],
           series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, ...(s.fill !== undefined ? { fill: s.fill } : {}), spanGaps: true }))],
         },
         [[], ...series.map(() => [])],

@@ -35,7 +35,7 @@ function podChip(pod: PodRow): string {
 <div class="pod-name" title="${esc(key)}">${esc(pod.name)}</div>
 <div class="pod-meta"><span class="status">${esc(status.word)}</span> ${pod.readyContainers}/${pod.containers}${pod.restarts > 0 ? ` <span class="restarts" title="restarts">↻${pod.restarts}</span>` : ""}</div>
 <div class="pod-meta ip">${esc(pod.ip || "no IP")}${pod.namespace !== "default" ? ` · ${esc(pod.namespace)}` : ""}</div>
-<div class="pod-actions">${button("logs", "logs", { ns: pod.namespace, name: pod.name }, "kubectl logs")}${button("delete", "delete-pod", { ns: pod.namespace, name: pod.name }, "kubectl delete pod", "danger")}</div>
+<div class="pod-actions">${button("logs", "logs", { ns: pod.namespace, name: pod.name }, "kubectl logs")}${pod.phase === "Running" ? button("sh", "exec", { ns: pod.namespace, name: pod.name }, "kubectl exec -it … -- sh") : ""}${button("delete", "delete-pod", { ns: pod.namespace, name: pod.name }, "kubectl delete pod", "danger")}</div>
 </div>`;
 }
 

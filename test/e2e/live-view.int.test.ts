@@ -1,7 +1,7 @@
 // The live view in a real browser: ONE `kubelab up --nodes 2` (with its kubelab-ui on a free port) and headless
 // Chromium (Debian's, driven by playwright-core) on the page the lab prints. The page must show the lab's nodes and
 // pods, follow a pod deleted with kubectl and its replacement without a reload, show a component killed with
-// `kubelab kill` restarting, and act (scale, cordon) through its own buttons. It measures the delay from the
+// `kubelab kill` restarting, act (scale, cordon) through its own buttons, show a pod's log and run a shell in it. It measures the delay from the
 // server's watch event to the drawn frame and the page's weight, and saves a screenshot to test-artifacts/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -137,6 +137,21 @@ describe.skipIf(skip !== undefined)("the live view of a 2-node kubelab in headle
     await page.locator('[data-node-card="node-2"] .badge', { hasText: "SchedulingDisabled" }).waitFor({ timeout: 10_000 });
     await page.locator('[data-node-card="node-2"] button[data-action="cordon"]').click();
     await waitFor("node-2 uncordoned", async () => ((await lab.kubectlOk("get", "node", "node-2", "-o", "jsonpath={.spec.unschedulable}")).trim() === "" ? true : undefined), 10_000, 100);
+  });
+
+  it("shows a pod's log, and runs a shell in it through the apiserver's exec", async () => {
+    const pod = (await pagePods())[0]!;
+    await page.locator(`[data-pod="default/${pod}"] button[data-action="logs"]`).click();
+    await waitInPage(`document.getElementById("logs-text").textContent.includes("Kubernetes Bootcamp App")`, 10_000);
+    await page.locator('#logs button[data-action="close-logs"]').click();
+    await page.locator(`[data-pod="default/${pod}"] button[data-action="exec"]`).click();
+    await page.locator("#terminal-screen .xterm-rows").waitFor({ timeout: 10_000 });
+    await page.locator("#terminal-screen").click();
+    await page.keyboard.type("echo live-$((6*7))\n");
+    await waitInPage(`document.querySelector("#terminal-screen .xterm-rows").textContent.includes("live-42")`, 15_000);
+    await page.keyboard.type("exit\n");
+    await waitInPage(`document.querySelector("#terminal-screen .xterm-rows").textContent.includes("[exited]")`, 10_000);
+    await page.locator('#terminal button[data-action="close-terminal"]').click();
   });
 
   it("draws watch events within a few hundred milliseconds, and says how long and how heavy", async () => {
