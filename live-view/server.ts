@@ -1,6 +1,7 @@
 // The live view's HTTP side, on the host's loopback: the page and its scripts (all served from this process, no
 // CDN), the actions (POST /api/...), /healthz /readyz /metrics, /ws, the WebSocket that sends a page the whole
-// state on connect and then every change, and /exec, a terminal relayed to the apiserver's exec (exec-relay.ts). Changes are flushed at most every flushIntervalMs, one message for all.
+// state on connect and then every change (flushed at most every flushIntervalMs, one message for all), and /exec,
+// a terminal relayed to the apiserver's exec (exec-relay.ts).
 //
 // A loopback port is reachable from any web page the user opens, so the server answers only requests whose Host
 // is its own (no DNS rebinding), refuses WebSockets and actions from another Origin, and takes actions only with
@@ -36,7 +37,7 @@ export interface LiveViewServerOptions {
   readyzChecks: readonly HealthCheck[];
   registry: Registry;
   logger: Logger;
-  /** The shortest time between two change messages (default 50 ms). */
+  /** The shortest time between two change messages (default 20 ms: a burst of watch events becomes one message). */
   flushIntervalMs?: number;
 }
 
@@ -134,7 +135,7 @@ export class LiveViewServer {
   /** Sends the pending changes now if the last flush is long enough ago, else when it will be. */
   scheduleFlush(): void {
     if (this.flushTimer !== undefined) return;
-    const wait = Math.max(0, this.lastFlush + (this.opts.flushIntervalMs ?? 50) - Date.now());
+    const wait = Math.max(0, this.lastFlush + (this.opts.flushIntervalMs ?? 20) - Date.now());
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();
