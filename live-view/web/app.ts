@@ -15,6 +15,8 @@ let lab: LabInfo = { connected: false, phase: "", home: "", apiserver: "", error
 /** What the integration test reads: delays (ms) from a change's observation on the server to its drawn frame. */
 interface ViewProbe {
   delays: number[];
+  /** The server's part of each delay: observed to sent. */
+  serverDelays: number[];
   messages: number;
   connected: boolean;
 }
@@ -23,7 +25,7 @@ declare global {
     kubelabView: ViewProbe;
   }
 }
-const probe: ViewProbe = { delays: [], messages: 0, connected: false };
+const probe: ViewProbe = { delays: [], serverDelays: [], messages: 0, connected: false };
 window.kubelabView = probe;
 
 function element(id: string): HTMLElement {
@@ -65,6 +67,7 @@ function draw(): void {
   const drawnAt = Date.now();
   for (const at of observed) probe.delays.push(drawnAt - at);
   if (probe.delays.length > 10_000) probe.delays.splice(0, 5_000);
+  if (probe.serverDelays.length > 10_000) probe.serverDelays.splice(0, 5_000);
   observed = [];
 }
 
@@ -100,6 +103,7 @@ function receive(message: ServerMessage): void {
         setRow(change.collection, change.key, change.row);
         touched.add(change.collection);
         observed.push(change.observedAt);
+        probe.serverDelays.push(message.sentAt - change.observedAt);
       }
       markDirty(touched);
       return;
