@@ -3,7 +3,7 @@
 # Debian's etcd-server (etcd + etcdctl), iptables, conntrack, iproute2, a kubectl (the machine's, else Debian's
 # kubernetes-client), the container runtime's tools (runc, conmon, the CNI plugins, busybox-static for the offline
 # images, containerd to prove the CRI against a real runtime), Docker, docker-compose and debootstrap for the compose
-# test, and the npm dependencies.
+# test, chromium for the live view's browser test, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,8 @@ command -v containerd >/dev/null 2>&1 || need+=(containerd)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+# The live view's browser test drives Debian's headless Chromium (through playwright-core, no downloaded browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -qq

@@ -12,6 +12,7 @@ import { kubeletComponent } from "./kubelet.js";
 import { kubeStateMetricsComponent } from "./kube-state-metrics.js";
 import { prometheusComponent } from "./prometheus.js";
 import { metricsServerComponent } from "./metrics-server.js";
+import { kubelabUiComponent } from "./kubelab-ui.js";
 
 describe("renderFlags", () => {
   it("renders --name=value in order and leaves out flags without a value", () => {
@@ -101,6 +102,16 @@ describe("apiserver clients", () => {
     const hollow = hollowNodesComponent({ name: "hollow-nodes hn", master: "http://a", count: 3, namePrefix: "hn", verbosity: 0, extraArgs: ["--cpu", "64"] });
     expect(hollow.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/kubelet/hollow/main.js` });
     expect(hollow.args).toEqual(["--master=http://a", "--v=0", "--count=3", "--name-prefix=hn", "--cpu", "64"]);
+  });
+});
+
+describe("kubelabUiComponent", () => {
+  it("runs dist/live-view/main.js with the client flags, its address and the lab's home, ready on /readyz", () => {
+    const ui = kubelabUiComponent({ master: "http://a", port: 8484, address: "127.0.0.1", labHome: "/h", verbosity: 1 });
+    expect(ui.kind).toBe("kubelab-ui");
+    expect(ui.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/live-view/main.js` });
+    expect(ui.args).toEqual(["--master=http://a", "--port=8484", "--v=1", "--address=127.0.0.1", "--lab-home=/h"]);
+    expect(ui.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:8484/readyz" });
   });
 });
 

@@ -16,3 +16,4 @@ export { schedulerComponent, type SchedulerOptions } from "./kube-scheduler.js";
 export { kubeStateMetricsComponent, type KubeStateMetricsOptions } from "./kube-state-metrics.js";
 export { prometheusComponent, type PrometheusOptions } from "./prometheus.js";
 export { metricsServerComponent, type MetricsServerOptions } from "./metrics-server.js";
+export { kubelabUiComponent, type KubelabUiOptions } from "./kubelab-ui.js";

@@ -97,6 +97,7 @@ export async function nodeCommand(argv: readonly string[], io: CommandIO = proce
     kubeStateMetricsPort: 0,
     kubeStateMetricsTelemetryPort: 0,
     prometheusPort: 0,
+    uiPort: 0,
     withKubelet: true,
     verbosity: flags.v,
     container: { apiserver: flags.apiserver, dnsReplicas: flags.dnsReplicas },

@@ -12,7 +12,7 @@ import { defineFlags, parseCommandLine, type FlagSpecs, type FlagValues } from "
 import { distEntry, REPO_ROOT, type DistProgram } from "../components/entries.js";
 import { logFileName } from "../process/owner.js";
 import { freePort } from "../process/ports.js";
-import { apiserverUrl, LAB_TIMINGS, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, type LabConfig } from "./config.js";
+import { apiserverUrl, LAB_TIMINGS, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, uiUrl, type LabConfig } from "./config.js";
 import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
 import { METRICS_API_SERVICE, metricsApiAvailable } from "./metrics-server.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
@@ -40,6 +40,8 @@ export const upFlags = defineFlags({
   withoutKubelet: { type: "boolean", default: false, help: "Nodes run their runtime only and `up` does not wait for Ready Nodes (for kubelab's own tests while no kubelet is built)." },
   prometheus: { type: "boolean", default: false, help: "Also run Prometheus (Debian's /usr/bin/prometheus) on 127.0.0.1, scraping every component; its targets are kept current in <home>/prometheus/targets.json." },
   prometheusPort: { type: "number", default: 9090, help: "Prometheus' port on 127.0.0.1 with --prometheus." },
+  uiPort: { type: "number", default: 8484, help: "The live view's port on 127.0.0.1 (kubelab-ui); when it is taken, or 0, a free port is picked (up prints the URL)." },
+  noUi: { type: "boolean", default: false, help: "Do not start the live view." },
   timeout: { type: "duration", default: "3m", help: "How long `up` waits for every component and node to be ready." },
   v: { type: "number", default: 0, help: "Verbosity of every component." },
 });
@@ -94,7 +96,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   }
   if (flags.prometheus && spawnSync("sh", ["-c", "command -v prometheus"]).status !== 0) fail(io, "--prometheus needs Prometheus (apt-get install prometheus; scripts/setup.sh installs it)");
   if (flags.prometheus && !(await portFree(flags.prometheusPort))) fail(io, `port ${flags.prometheusPort} is taken on this machine: choose --prometheus-port`);
-  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "kube-state-metrics", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns", "metrics-server"] as const))];
+  const programs: DistProgram[] = ["apiserver", "scheduler", "controller-manager", "container-runtime", "kube-state-metrics", "lab", ...(flags.withoutKubelet ? [] : (["kubelet", "kube-proxy", "cluster-dns", "metrics-server"] as const)), ...(flags.noUi ? [] : (["live-view"] as const))];
   const unbuilt = programs.map((p) => distEntry(p)).filter((entry) => !existsSync(entry));
   if (unbuilt.length > 0) fail(io, `not built: ${unbuilt.join(", ")}; run \`npm run build\` first`);
 
@@ -107,6 +109,11 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   if (linkExists(flags.bridge)) fail(io, `a network interface named ${flags.bridge} exists already: another lab is up (kubelab down --home <its home>), or choose --bridge`);
 
   if (!(await portFree(flags.apiserverPort))) fail(io, `port ${flags.apiserverPort} is taken on this machine: stop what listens there, or choose --apiserver-port`);
+  let uiPort = 0;
+  if (!flags.noUi) {
+    uiPort = flags.uiPort > 0 && (await portFree(flags.uiPort)) ? flags.uiPort : await freePort();
+    if (flags.uiPort > 0 && uiPort !== flags.uiPort) io.stdout(`Port ${flags.uiPort} is taken: the live view gets ${uiPort} instead.\n`);
+  }
 
   const createdHome = !existsSync(home);
   mkdirSync(logDir(home), { recursive: true });
@@ -129,6 +136,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     kubeStateMetricsTelemetryPort: await freePort(),
     prometheusPort: flags.prometheus ? flags.prometheusPort : 0,
     metricsServerPort: await freePort(),
+    uiPort,
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
   };
@@ -216,6 +224,7 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     `  export KUBECONFIG=${kubeconfigPath(config.home)}`,
     "  kubectl get nodes -o wide",
     "",
+    ...(config.uiPort > 0 ? [`  Live view: ${uiUrl(config)}`, ""] : []),
     `  kubelab status${homeArg}                      # what runs, restarts, health`,
     `  kubelab kill runtime --node node-1${homeArg}  # chaos (also stop, start, node-exec, logs)`,
     `  kubelab down${homeArg}                        # removes everything the lab made`,
@@ -353,7 +362,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIO = pro
 function componentArg(positionals: readonly string[], command: string, io: CommandIO): string {
   const [component, ...extra] = positionals;
   if (component === undefined || extra.length > 0) {
-    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, kube-state-metrics, prometheus, runtime, kubelet, kube-proxy)\n`);
+    io.stderr(`Error: kubelab ${command} takes one COMPONENT (etcd, apiserver, scheduler, controller-manager, kube-state-metrics, prometheus, runtime, kubelet, kube-proxy, metrics-server, ui)\n`);
     return io.exit(2);
   }
   return component;

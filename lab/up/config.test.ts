@@ -46,6 +46,14 @@ describe("the lab's components", () => {
     expect(cm?.args).toEqual(expect.arrayContaining(["--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16", "--node-monitor-grace-period=10s"]));
   });
 
+  it("serves the live view on loopback, asking this lab's supervisor for its components, unless its port is 0", () => {
+    const ui = controlPlane(TEST_CONFIG).find((p) => p.component.kind === "kubelab-ui");
+    expect(ui?.component.args).toEqual(["--master=http://172.30.0.1:8080", "--port=8484", "--v=0", "--address=127.0.0.1", "--lab-home=/h"]);
+    expect(ui?.component.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:8484/readyz" });
+    expect(ui?.metricsUrl).toBe("http://127.0.0.1:8484/metrics");
+    expect(controlPlane({ ...TEST_CONFIG, uiPort: 0 }).some((p) => p.component.kind === "kubelab-ui")).toBe(false);
+  });
+
   it("runs a node's runtime and kubelet inside its namespace with the agreed kubelet flags", () => {
     const node = nodePlan(TEST_CONFIG, 1);
     const [runtime, kubelet] = nodeComponents(TEST_CONFIG, node);

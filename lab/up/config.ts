@@ -14,6 +14,7 @@ import { kubeletComponent } from "../components/kubelet.js";
 import { kubeStateMetricsComponent } from "../components/kube-state-metrics.js";
 import { prometheusComponent } from "../components/prometheus.js";
 import { metricsServerComponent } from "../components/metrics-server.js";
+import { kubelabUiComponent } from "../components/kubelab-ui.js";
 
 export interface LabConfig {
   /** Absolute; everything the lab writes is under it. */
@@ -44,6 +45,8 @@ export interface LabConfig {
   prometheusPort: number;
   /** metrics-server's --secure-port on the bridge address; absent in labs made before it was part of them. */
   metricsServerPort?: number;
+  /** The live view's port on 127.0.0.1 (kubelab-ui); 0: no live view. */
+  uiPort: number;
   /** False only for the lab's own tests until a kubelet is built: nodes then run their runtime alone. */
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
@@ -199,7 +202,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
           },
         ]
       : [];
-  return [
+  const planned: PlannedComponent[] = [
     { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
     // Bound to the bridge address, so its readiness is probed there rather than on loopback.
     { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
@@ -208,6 +211,16 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     { component: kubeStateMetrics, metricsUrl: `http://127.0.0.1:${config.kubeStateMetricsPort}/metrics` },
     ...prometheus,
   ];
+  if (config.uiPort > 0) {
+    const ui = kubelabUiComponent({ master, address: "127.0.0.1", port: config.uiPort, labHome: config.home, verbosity: config.verbosity });
+    planned.push({ component: ui, metricsUrl: `${uiUrl(config)}metrics` });
+  }
+  return planned;
+}
+
+/** The live view's page, or undefined when the lab runs without one. */
+export function uiUrl(config: Pick<LabConfig, "uiPort">): string {
+  return `http://127.0.0.1:${config.uiPort}/`;
 }
 
 /** The lab's metrics-server: the lab's --metric-resolution is 15 s, as metrics-server's own manifest sets it. */

@@ -1,91 +1,11 @@
-// The control channel between the `kubelab` commands and a lab's supervisor: HTTP with JSON bodies over the unix
-// socket <home>/control.sock (mode 0600: root only, like the lab). The types here are the whole protocol.
-import { request } from "node:http";
+// The `kubelab` commands' side of the control channel to a lab's supervisor. The protocol (its types and a client)
+// lives in client/lab-control.ts, shared with the live view; this adds only where a lab's socket is.
+import { callControlSocket } from "../../client/lab-control.js";
 import { controlSocketPath } from "./state.js";
 
-export type ProcessPhase = "starting" | "running" | "backoff" | "stopped" | "exited";
-
-export interface ComponentStatus {
-  name: string;
-  /** The component's kind (etcd, kube-apiserver, …, container-runtime, kubelet). */
-  component: string;
-  /** The node it runs on; undefined for the control plane (host namespace). */
-  node?: string;
-  pid?: number;
-  state: ProcessPhase;
-  restarts: number;
-  /** Seconds since the current run started; undefined while not running. */
-  uptimeSeconds?: number;
-  /** The last readiness probe: "ok", "failing", or "unknown" before the first one. */
-  health: "ok" | "failing" | "unknown";
-  metricsUrl?: string;
-  command: string;
-}
-
-export interface NodeStatus {
-  name: string;
-  ip: string;
-  netns: string;
-}
-
-export interface LabStatus {
-  /** "starting" until every component has been started and found ready once, "failed" if that went wrong. */
-  phase: "starting" | "up" | "failed" | "stopping";
-  error?: string;
-  home: string;
-  apiserver: string;
-  supervisorPid: number;
-  components: ComponentStatus[];
-  nodes: NodeStatus[];
-  /** Progress lines since the supervisor started, oldest first (`up` prints them as they come). */
-  progress: string[];
-}
-
-export interface TargetRequest {
-  component: string;
-  node?: string;
-}
-
-export interface KillRequest extends TargetRequest {
-  signal?: string;
-  noRestart?: boolean;
-}
+export type { ComponentStatus, KillRequest, LabStatus, NodeStatus, ProcessPhase, TargetRequest } from "../../client/lab-control.js";
 
 /** One request to the supervisor of the lab at `home`; rejects with the supervisor's error message. */
-export async function callSupervisor<T>(home: string, method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise<T>((resolve, reject) => {
-    const req = request(
-      {
-        socketPath: controlSocketPath(home),
-        method,
-        path,
-        timeout: timeoutMs,
-        headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => {
-          let parsed: unknown;
-          try {
-            parsed = text === "" ? {} : JSON.parse(text);
-          } catch {
-            reject(new Error(`the supervisor answered ${res.statusCode ?? 0} with ${text.slice(0, 200)}`));
-            return;
-          }
-          if ((res.statusCode ?? 500) >= 400) {
-            const message = typeof parsed === "object" && parsed !== null && "error" in parsed ? String(parsed.error) : text;
-            reject(new Error(message));
-            return;
-          }
-          resolve(parsed as T);
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`the supervisor did not answer ${method} ${path} within ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end(payload);
-  });
+export function callSupervisor<T>(home: string, method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
+  return callControlSocket<T>(controlSocketPath(home), method, path, body, timeoutMs);
 }

@@ -83,7 +83,7 @@ class TestLab {
 
   async up(nodes: number, withKubelet: boolean): Promise<string> {
     this.apiserverPort = await freePort();
-    const args = ["up", "--home", this.home, "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--timeout", "150s"];
+    const args = ["up", "--home", this.home, "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--timeout", "150s", "--ui-port", "0"];
     const result = await kubelab(withKubelet ? args : [...args, "--without-kubelet"]);
     this.state = readState(this.home);
     if (result.code !== 0) throw new Error(`kubelab up exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${this.log("supervisor.log")}`);
@@ -184,6 +184,7 @@ describe.skipIf(skip)("kubelab up (nodes running their runtime only)", () => {
       ["kube-scheduler", "-", "running", 0],
       ["kube-controller-manager", "-", "running", 0],
       ["kube-state-metrics", "-", "running", 0],
+      ["kubelab-ui", "-", "running", 0],
       ["container-runtime", "node-1", "running", 0],
       ["container-runtime", "node-2", "running", 0],
     ]);

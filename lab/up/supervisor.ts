@@ -40,6 +40,8 @@ const ALIASES: Readonly<Record<string, ComponentKind>> = {
   "kube-state-metrics": "kube-state-metrics",
   prometheus: "prometheus",
   "metrics-server": "metrics-server",
+  ui: "kubelab-ui",
+  "kubelab-ui": "kubelab-ui",
 };
 
 export function componentKind(word: string): ComponentKind {

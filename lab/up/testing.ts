@@ -19,6 +19,7 @@ export const TEST_CONFIG: LabConfig = {
   kubeStateMetricsPort: 18080,
   kubeStateMetricsTelemetryPort: 18081,
   prometheusPort: 0,
+  uiPort: 8484,
   withKubelet: true,
   verbosity: 0,
 };

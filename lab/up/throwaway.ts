@@ -99,7 +99,9 @@ export class TestLab {
   async up(nodes: number, extra: readonly string[] = []): Promise<string> {
     this.apiserverPort = await freePort();
     this.nodes = nodes;
-    const args = ["up", "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--timeout", "150s", ...extra];
+    // The live view on a free port unless the caller picks one: labs of parallel runs must not race for 8484.
+    const ui = extra.some((a) => a.startsWith("--ui-port") || a === "--no-ui") ? [] : ["--ui-port", "0"];
+    const args = ["up", "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--timeout", "150s", ...ui, ...extra];
     const result = await this.kubelab(args);
     this.state = readState(this.home);
     if (result.code !== 0) throw new Error(`kubelab up exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${this.log("supervisor.log")}`);
