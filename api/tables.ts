@@ -2,7 +2,6 @@
 // `kubectl get` shows. Columns, their order, types and priorities, and the text of every cell follow kubectl's own printers;
 // the server always sends the wide (-o wide) columns and kubectl hides those with priority 1.
 import { ageSince, humanDuration } from "./duration.js";
-import { groupPrinter } from "./group-tables.js";
 import { formatLabels, selectorFromLabelSelector } from "./labels.js";
 import { isRecord, type KubeObject, type LabelSelector, type ListMeta, type ObjectMeta } from "./meta.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
@@ -31,6 +30,8 @@ import type {
 } from "./types/index.js";
 import { toCoreEvent } from "./events-conversion.js";
 import { ACCESS_PRINTERS } from "./printers/access.js";
+import { GROUP_PRINTERS } from "./printers/groups.js";
+import { formatLabelSelector } from "./printers/printer.js";
 import { CORE_CLAIM_PRINTERS } from "./printers/core-claims.js";
 import type { KindPrinter } from "./printers/printer.js";
 
@@ -228,12 +229,13 @@ const DEFAULT_COLUMNS: readonly TableColumnDefinition[] = [
 const PRINTERS: Readonly<Record<string, KindPrinter>> = {
   ...CORE_CLAIM_PRINTERS,
   ...ACCESS_PRINTERS,
+  ...GROUP_PRINTERS,
 };
 
 /** The columns of `info`'s table, wide ones included (priority 1). A fresh copy the caller may keep. */
 export function tableColumns(info: ResourceInfo): TableColumnDefinition[] {
   const key = `${info.group}/${info.kind}`;
-  return (PRINTERS[key]?.columns ?? COLUMNS[key] ?? groupPrinter(key)?.columns ?? DEFAULT_COLUMNS).map((c) => ({ ...c }));
+  return (PRINTERS[key]?.columns ?? COLUMNS[key] ?? DEFAULT_COLUMNS).map((c) => ({ ...c }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -318,7 +320,7 @@ export function tableRow(info: ResourceInfo, obj: KubeObject, now: number): unkn
       return [name, slice.addressType ?? "", formatSlicePorts(slice), formatSliceEndpoints(slice), age];
     }
     default:
-      return groupPrinter(`${info.group}/${info.kind}`)?.cells(obj, now) ?? [name, obj.metadata.creationTimestamp ?? ""];
+      return [name, obj.metadata.creationTimestamp ?? ""];
   }
 }
 
@@ -645,15 +647,6 @@ function selectorString(sel: LabelSelector | undefined): string {
   }
 }
 
-/** metav1.FormatLabelSelector: like selectorString, but `<none>` when empty and `<error>` when unparsable. */
-function formatLabelSelector(sel: LabelSelector | undefined): string {
-  if (!sel) return "<none>";
-  try {
-    return selectorFromLabelSelector(sel).toString() || "<none>";
-  } catch {
-    return "<error>";
-  }
-}
 
 function num(n: number | undefined): number {
   return typeof n === "number" ? n : 0;

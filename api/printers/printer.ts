@@ -1,6 +1,7 @@
 // What a kind's printer gives api/tables.ts: its Table columns (kubectl's, wide ones at priority 1) and the cells
 // of one object's row. Kinds are grouped by family in this folder and listed once in tables.ts.
-import type { KubeObject } from "../meta.js";
+import { selectorFromLabelSelector } from "../labels.js";
+import type { KubeObject, LabelSelector } from "../meta.js";
 
 export interface PrinterColumn {
   name: string;
@@ -68,4 +69,14 @@ export function stringsAt(root: unknown, ...path: string[]): string[] {
 export function keysAt(root: unknown, ...path: string[]): string[] {
   const value = at(root, ...path);
   return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+}
+
+/** metav1.FormatLabelSelector: the selector as kubectl prints it, `<none>` when empty and `<error>` when unparsable. */
+export function formatLabelSelector(sel: LabelSelector | undefined): string {
+  if (!sel) return "<none>";
+  try {
+    return selectorFromLabelSelector(sel).toString() || "<none>";
+  } catch {
+    return "<error>";
+  }
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { applyDefaults } from "./defaults.js";
-import { fromAutoscalingV1, METRICS_ANNOTATION, toAutoscalingV1 } from "./hpa-conversion.js";
-import type { KubeObject } from "./meta.js";
-import { RESOURCES, type ResourceInfo } from "./resources.js";
-import { tableColumns, tableRow } from "./tables.js";
-import type { HorizontalPodAutoscalerV1, HorizontalPodAutoscalerV2, MetricSpecV2 } from "./types/index.js";
-import { formatHPAMetrics } from "./group-tables.js";
+import { applyDefaults } from "../defaults.js";
+import { fromAutoscalingV1, METRICS_ANNOTATION, toAutoscalingV1 } from "../hpa-conversion.js";
+import type { KubeObject } from "../meta.js";
+import { RESOURCES, type ResourceInfo } from "../resources.js";
+import { tableColumns, tableRow } from "../tables.js";
+import type { HorizontalPodAutoscalerV1, HorizontalPodAutoscalerV2, MetricSpecV2 } from "../types/index.js";
+import { formatHPAMetrics } from "./groups.js";
 
 const NOW = Date.parse("2024-05-01T12:00:00Z");
 const CREATED = "2024-05-01T11:00:00Z";

@@ -1,12 +1,11 @@
 // Table printing for the batch, autoscaling, policy, networking, scheduling, node, storage and admissionregistration
 // kinds and apps/v1 ControllerRevisions: kubectl's columns and cells (pkg/printers/internalversion/printers.go),
-// keyed by `group/Kind`. tables.ts consults this table for kinds it does not print itself.
-import { ageSince, humanDuration } from "./duration.js";
-import { fromAutoscalingV1 } from "./hpa-conversion.js";
-import { selectorFromLabelSelector } from "./labels.js";
-import type { KubeObject, LabelSelector } from "./meta.js";
-import { canonicalQuantity } from "./quantity.js";
-import { parseTime } from "./time.js";
+// keyed by `group/Kind` and listed once in tables.ts.
+import { ageSince, humanDuration } from "../duration.js";
+import { fromAutoscalingV1 } from "../hpa-conversion.js";
+import type { KubeObject } from "../meta.js";
+import { canonicalQuantity } from "../quantity.js";
+import { parseTime } from "../time.js";
 import type {
   Container,
   ControllerRevision,
@@ -30,36 +29,19 @@ import type {
   StorageClass,
   VolumeAttachment,
   WebhookConfiguration,
-} from "./types/index.js";
+} from "../types/index.js";
+import { AGE_COLUMN, column, formatLabelSelector, NAME_COLUMN, type KindPrinter } from "./printer.js";
 
-/** A column as tables.ts defines it (structurally the same type; repeated here so the two files do not import each other). */
-export interface GroupTableColumn {
-  name: string;
-  type: "string" | "integer" | "number" | "boolean" | "date";
-  format: string;
-  description: string;
-  priority: number;
-}
-
-export interface GroupPrinter {
-  columns: readonly GroupTableColumn[];
-  /** One cell per column, wide ones included, as seen at `now` (ms since the epoch). */
-  cells(obj: KubeObject, now: number): unknown[];
-}
-
-function col(name: string, type: GroupTableColumn["type"], description: string, priority = 0): GroupTableColumn {
-  return { name, type, format: "", description, priority };
-}
-
-const NAME: GroupTableColumn = { ...col("Name", "string", "Name must be unique within a namespace. It is required when creating resources and cannot be updated."), format: "name" };
-const AGE = col("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created, shown as the time since then.");
+const col = column;
+const NAME = NAME_COLUMN;
+const AGE = AGE_COLUMN;
 const CONTAINERS = col("Containers", "string", "Names of each container in the template.", 1);
 const IMAGES = col("Images", "string", "Images referenced by each container in the template.", 1);
 const SELECTOR = col("Selector", "string", "A label query over pods that should match the pod count.", 1);
 
 const STORAGE_CLASS_DEFAULT_ANNOTATIONS = ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"];
 
-const PRINTERS: Readonly<Record<string, GroupPrinter>> = {
+export const GROUP_PRINTERS: Readonly<Record<string, KindPrinter>> = {
   "batch/Job": {
     columns: [
       NAME,
@@ -264,12 +246,7 @@ const PRINTERS: Readonly<Record<string, GroupPrinter>> = {
   },
 };
 
-/** The printer of `groupKind` (`batch/Job`); undefined for kinds this table does not hold. */
-export function groupPrinter(groupKind: string): GroupPrinter | undefined {
-  return PRINTERS[groupKind];
-}
-
-function webhookPrinter(): GroupPrinter {
+function webhookPrinter(): KindPrinter {
   return {
     columns: [NAME, col("Webhooks", "integer", "Webhooks indicates the number of webhooks registered in this configuration"), AGE],
     cells: (obj, now) => [name(obj), list((obj as WebhookConfiguration).webhooks).length, ageSince(obj.metadata.creationTimestamp, now)],
@@ -365,14 +342,6 @@ function templateCells(template: PodTemplateSpec | undefined): [string, string] 
   return [containers.map((c) => c.name).join(","), containers.map((c) => c.image ?? "").join(",")];
 }
 
-function formatLabelSelector(sel: LabelSelector | undefined): string {
-  if (!sel) return "<none>";
-  try {
-    return selectorFromLabelSelector(sel).toString() || "<none>";
-  } catch {
-    return "<error>";
-  }
-}
 
 function quantityText(value: string | number): string {
   try {
