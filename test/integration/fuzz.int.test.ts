@@ -907,7 +907,14 @@ describe("the apiserver under fuzzed writes", () => {
           continue;
         }
         const value = await client.get(key).buffer();
-        if (value === null) continue; // an event whose lease expired
+        if (value === null) continue; // an event or master lease whose lease expired
+        if (key.startsWith("/registry/masterleases/")) {
+          // The lease endpoint reconciler's record of a live apiserver (not a served resource): an Endpoints named
+          // after the apiserver's address, which is the key's next segment.
+          const record = JSON.parse(value.toString("utf8")) as { kind?: string; metadata?: { name?: string } };
+          if (record.kind !== "Endpoints" || record.metadata?.name !== key.split("/")[3]) problems.push(`${key}: not a master lease record`);
+          continue;
+        }
         const segments = key.slice("/registry/".length).split("/");
         const info: ResourceInfo | undefined = RESOURCES.find((r) => r.resource === segments[0] && r.storageResource === undefined);
         if (!info) {

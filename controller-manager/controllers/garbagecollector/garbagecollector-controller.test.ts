@@ -29,6 +29,14 @@ function setup(): { fake: FakeClient; gc: GarbageCollector; drain: () => Promise
 const names = (fake: FakeClient, info = PODS): string[] => fake.objects(info, "default").map((o) => o.metadata.name ?? "");
 
 describe("GarbageCollector", () => {
+  it("watches only resources it can list, watch and delete, so computed kinds never keep its caches from syncing", () => {
+    const names = MONITORED_RESOURCES.map((r) => `${r.group}/${r.resource}`);
+    expect(names).toContain("apps/replicasets");
+    expect(names).not.toContain("/componentstatuses");
+    expect(names).not.toContain("authorization.k8s.io/selfsubjectaccessreviews");
+    expect(names).not.toContain("/events");
+  });
+
   it("exports the factory under both names the registry may use", () => {
     expect(createGarbagecollectorController).toBe(createGarbageCollectorController);
   });

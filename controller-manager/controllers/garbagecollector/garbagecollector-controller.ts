@@ -39,7 +39,10 @@ export const FINALIZER_FOREGROUND = "foregroundDeletion";
 const OWNER_INDEX = "garbagecollector/ownerUID";
 
 /** What the collector watches: every resource except events, as Kubernetes ignores them, each stored resource once (not its views). */
-export const MONITORED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.resource !== "events" && r.storageResource === undefined);
+export const MONITORED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter(
+  // As Kubernetes' GC: only resources it can list, watch and delete (not the reviews or ComponentStatuses, which are computed).
+  (r) => r.resource !== "events" && r.storageResource === undefined && ["list", "watch", "delete"].every((verb) => r.verbs.includes(verb)),
+);
 
 export type GarbageCollectorClient = Pick<RestClient, "get" | "patch" | "delete">;
 

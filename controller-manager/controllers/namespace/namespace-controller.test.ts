@@ -29,6 +29,12 @@ function setup(): { clock: FakeClock; fake: FakeClient; controller: NamespaceCon
 }
 
 describe("NamespaceController", () => {
+  it("empties only stored resources (a namespaced review is computed and cannot be deleted)", () => {
+    const names = NAMESPACED_RESOURCES.map((r) => `${r.group}/${r.resource}`);
+    expect(names).toContain("/pods");
+    expect(names).not.toContain("authorization.k8s.io/localsubjectaccessreviews");
+  });
+
   it("ignores namespaces that are not being deleted", async () => {
     const { fake, controller } = setup();
     expect(controller.queue.len()).toBe(0);

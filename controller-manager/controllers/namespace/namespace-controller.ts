@@ -32,7 +32,10 @@ export const FINALIZER_KUBERNETES = "kubernetes";
 
 export const NAMESPACES = findResource("", "v1", "namespaces")!;
 /** What a namespace can contain: every namespaced resource once (views such as events.k8s.io events and autoscaling/v1 HPAs are stored elsewhere). */
-export const NAMESPACED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter((r) => r.namespaced && r.storageResource === undefined);
+export const NAMESPACED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter(
+  // Only what is stored and can be emptied (a LocalSubjectAccessReview is namespaced but computed, create-only).
+  (r) => r.namespaced && r.storageResource === undefined && r.verbs.includes("deletecollection"),
+);
 
 export type NamespaceClient = Pick<RestClient, "list" | "delete" | "deleteCollection" | "updateStatus" | "raw">;
 
