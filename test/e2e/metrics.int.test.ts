@@ -50,6 +50,9 @@ const NODE_PROCESS = ["process_cpu_seconds_total", "process_resident_memory_byte
 /** Each component's core series, [name, ...label names it must carry], as Kubernetes names them. */
 const CORE_SERIES: Record<string, readonly (readonly string[])[]> = {
   etcd: [["etcd_server_has_leader"], ["etcd_mvcc_db_total_size_in_bytes"]],
+  "metrics-server": [["metrics_server_kubelet_request_duration_seconds_bucket", "node", "le"], ["metrics_server_manager_tick_duration_seconds_bucket", "le"], ...NODE_PROCESS],
+  // The live view serves only its process's series.
+  "kubelab-ui": NODE_PROCESS,
   "kube-apiserver": [
     ["apiserver_request_total", "verb", "group", "version", "resource", "subresource", "scope", "component", "code"],
     ["apiserver_request_duration_seconds_bucket", "verb", "group", "version", "resource", "subresource", "scope", "component", "le"],
