@@ -15,7 +15,7 @@ export function validateWebhookConfiguration(config: WebhookConfiguration, mutat
   const names = new Set<string>();
   objectsOf(config.webhooks).forEach((hook, i) => {
     const path = `webhooks[${i}]`;
-    const name = hook.name ?? "";
+    const name = str(hook.name);
     if (name === "") errs.push(required(`${path}.name`));
     else {
       errs.push(...isDNS1123Subdomain(name).map((msg) => invalid(`${path}.name`, name, msg)));

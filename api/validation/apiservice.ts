@@ -3,6 +3,7 @@
 import type { FieldError } from "../errors.js";
 import { isRecord, type KubeObject } from "../meta.js";
 import { forbidden, invalid, required } from "./field-errors.js";
+import { str } from "./helpers.js";
 
 export function validateAPIService(obj: KubeObject): FieldError[] {
   const errs: FieldError[] = [];
@@ -10,7 +11,7 @@ export function validateAPIService(obj: KubeObject): FieldError[] {
   const spec: Record<string, unknown> = isRecord(rawSpec) ? rawSpec : {};
   const group = typeof spec.group === "string" ? spec.group : "";
   const version = typeof spec.version === "string" ? spec.version : "";
-  const name = obj.metadata.name ?? "";
+  const name = str(obj.metadata.name);
   const expected = `${version}.${group}`;
   if (name !== expected) errs.push(invalid("metadata.name", name, `must be \`spec.version+"."+spec.group\`: "${expected}"`));
   if (version === "") errs.push(required("spec.version"));

@@ -4,7 +4,7 @@ import type { FieldError } from "../errors.js";
 import { selectorFromLabelSelector } from "../labels.js";
 import type { CronJob, Job, JobSpec, JobTemplateSpec } from "../types/index.js";
 import { goLabelSelector, goStringMap, immutable, invalid, notSupported, raw, required } from "./field-errors.js";
-import { deepEqual, isObj } from "./helpers.js";
+import { deepEqual, isObj, str } from "./helpers.js";
 import { validateLabelSelector } from "./label-selectors.js";
 import { validateAnnotations, validateLabels } from "./object-meta.js";
 import { validatePodSpec } from "./pod-spec.js";
@@ -34,15 +34,15 @@ export function validateJobUpdate(next: Job, prev: Job): FieldError[] {
 
 export function validateCronJob(cj: CronJob): FieldError[] {
   const errs: FieldError[] = [];
-  const name = cj.metadata.name ?? "";
+  const name = str(cj.metadata.name);
   if (name.length > CRONJOB_NAME_MAX) errs.push(invalid("metadata.name", name, `must be no more than ${CRONJOB_NAME_MAX} characters`));
   const spec = isObj(cj.spec) ? cj.spec : {};
   if (!spec.schedule) errs.push(required("spec.schedule"));
   else {
-    const problem = scheduleError(spec.schedule);
+    const problem = scheduleError(str(spec.schedule));
     if (problem) errs.push(invalid("spec.schedule", spec.schedule, problem));
   }
-  if (spec.timeZone !== undefined && !isTimeZone(spec.timeZone)) errs.push(invalid("spec.timeZone", spec.timeZone, `unknown time zone ${spec.timeZone}`));
+  if (spec.timeZone !== undefined && !isTimeZone(str(spec.timeZone))) errs.push(invalid("spec.timeZone", spec.timeZone, `unknown time zone ${spec.timeZone}`));
   for (const key of ["startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"] as const) {
     const v = spec[key];
     if (typeof v === "number" && v < 0) errs.push(invalid(`spec.${key}`, v, "must be greater than or equal to 0"));

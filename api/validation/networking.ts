@@ -101,7 +101,7 @@ const MAX_CONTROLLER_LENGTH = 250;
 export function validateIngressClass(ic: IngressClass): FieldError[] {
   const spec = isObj(ic.spec) ? ic.spec : {};
   const errs: FieldError[] = [];
-  const controller = spec.controller ?? "";
+  const controller = str(spec.controller);
   if (controller === "") errs.push(required("spec.controller"));
   else if (controller.length > MAX_CONTROLLER_LENGTH) errs.push(tooLong("spec.controller", MAX_CONTROLLER_LENGTH));
   else {

@@ -11,11 +11,12 @@ type NameRule = (name: string, prefix: boolean) => string[];
 
 /** The name rule of each kind, as Kubernetes' Validate<Kind>Name functions choose it. */
 export function nameRuleFor(info: ResourceInfo): NameRule {
-  // RBAC names are path segments (ValidateRBACName), so `system:basic-user` is one.
+  // RBAC names (ValidateRBACName) and APIService names (`v1.`, `v1beta1.metrics.k8s.io`) need only be one URL path
+  // segment, so `system:basic-user` is an RBAC name.
   if (info.group === "rbac.authorization.k8s.io") return (name) => pathSegmentErrors(name);
   const rule =
     info.group === "apiregistration.k8s.io" && info.kind === "APIService"
-      ? isPathSegmentName
+      ? pathSegmentErrors
       : info.group === "" && info.kind === "Namespace"
       ? isDNS1123Label
       : info.group === "" && info.kind === "Service"
@@ -25,23 +26,16 @@ export function nameRuleFor(info: ResourceInfo): NameRule {
   return (name, prefix) => rule(prefix && name.length > 1 && name.endsWith("-") ? `${name.slice(0, -2)}a` : name);
 }
 
-/** apimachinery's IsValidPathSegmentName: APIService names ("v1.", "v1beta1.metrics.k8s.io") need only be one URL path segment. */
-function isPathSegmentName(name: string): string[] {
-  if (name === "." || name === "..") return [`may not be '${name}'`];
-  for (const illegal of ["/", "%"]) if (name.includes(illegal)) return [`may not contain '${illegal}'`];
-  return [];
-}
-
 const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 
 export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boolean, nameRule: NameRule, path: string): FieldError[] {
   const errs: FieldError[] = [];
   const m: ObjectMeta = isObj(meta) ? meta : {};
   if (m.generateName) {
-    for (const msg of nameRule(m.generateName, true)) errs.push(invalid(`${path}.generateName`, m.generateName, msg));
+    for (const msg of nameRule(str(m.generateName), true)) errs.push(invalid(`${path}.generateName`, m.generateName, msg));
   }
   if (!m.name) errs.push(required(`${path}.name`, "name or generateName is required"));
-  else for (const msg of nameRule(m.name, false)) errs.push(invalid(`${path}.name`, m.name, msg));
+  else for (const msg of nameRule(str(m.name), false)) errs.push(invalid(`${path}.name`, m.name, msg));
   if (namespaced) {
     if (!m.namespace) errs.push(required(`${path}.namespace`));
     else for (const msg of isDNS1123Label(str(m.namespace))) errs.push(invalid(`${path}.namespace`, m.namespace, msg));

@@ -5,7 +5,7 @@ import { isDNS1123Label } from "../labels.js";
 import { isQuantity, parseQuantity, quantityToMilli } from "../quantity.js";
 import type { PriorityClass, RuntimeClass } from "../types/index.js";
 import { forbidden, immutable, invalid, notSupported } from "./field-errors.js";
-import { deepEqual, isObj, sortedEntries } from "./helpers.js";
+import { deepEqual, isObj, sortedEntries, str } from "./helpers.js";
 import { validateLabels } from "./object-meta.js";
 
 /** The highest priority a user-defined class may have; above it are the system classes. */
@@ -32,7 +32,7 @@ export const SYSTEM_PRIORITY_CLASSES: readonly PriorityClass[] = [
 
 export function validatePriorityClass(pc: PriorityClass): FieldError[] {
   const errs: FieldError[] = [];
-  const name = pc.metadata.name ?? "";
+  const name = str(pc.metadata.name);
   const system = SYSTEM_PRIORITY_CLASSES.find((s) => s.metadata.name === name);
   if (system) {
     if (pc.value !== system.value) errs.push(forbidden("metadata.name", `value of ${name} PriorityClass must be ${system.value}`));
