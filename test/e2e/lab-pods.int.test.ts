@@ -459,6 +459,7 @@ spec:
       return live.length === 3 ? now : undefined;
     }, 60_000, 250);
     for (const name of victims) expect(replaced.find((p) => p.metadata.name === name)?.metadata.deletionTimestamp ?? "deleted").toBeTruthy();
-    expect(await lab.kubectlOk("get", "deployment", "kubernetes-bootcamp")).toMatch(/kubernetes-bootcamp\s+3\/3\s+3\s+3\s/);
+    // The Deployment's status follows its pods' readiness a moment later.
+    await waitFor("the Deployment 3/3 up to date and available", async () => /kubernetes-bootcamp\s+3\/3\s+3\s+3\s/.test(await lab.kubectlOk("get", "deployment", "kubernetes-bootcamp")) || undefined, 30_000, 250);
   }, 120_000);
 });
