@@ -12,6 +12,10 @@ import { createReplicaSetController, createReplicationControllerController } fro
 import { createClusterRoleAggregationController } from "./clusterroleaggregation/clusterroleaggregation-controller.js";
 import { createRootCACertPublisher } from "./rootcacertpublisher/rootcacertpublisher-controller.js";
 import { createServiceAccountsController } from "./serviceaccount/serviceaccount-controller.js";
+// MARK jobs imports
+// MARK workloads imports
+// MARK hpa imports
+// MARK admission imports
 import type { ControllerFactory } from "./types.js";
 
 export class DuplicateControllerError extends Error {
@@ -67,6 +71,10 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "serviceaccount",
   "root-ca-cert-publisher",
   "clusterrole-aggregation",
+  // MARK jobs names
+  // MARK workloads names
+  // MARK hpa names
+  // MARK admission names
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -85,6 +93,10 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "serviceaccount-controller": "serviceaccount",
   "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
   "clusterrole-aggregation-controller": "clusterrole-aggregation",
+  // MARK jobs aliases
+  // MARK workloads aliases
+  // MARK hpa aliases
+  // MARK admission aliases
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -92,7 +104,7 @@ export const DISABLED_BY_DEFAULT: ReadonlySet<string> = new Set<string>();
 
 /** The built-in controllers, in the order they start. */
 export function defaultRegistry(): ControllerRegistry {
-  return new ControllerRegistry()
+  const registry = new ControllerRegistry()
     .register("replicationcontroller", createReplicationControllerController)
     .register("replicaset", createReplicaSetController)
     .register("deployment", createDeploymentController)
@@ -106,6 +118,11 @@ export function defaultRegistry(): ControllerRegistry {
     .register("serviceaccount", createServiceAccountsController)
     .register("root-ca-cert-publisher", createRootCACertPublisher)
     .register("clusterrole-aggregation", createClusterRoleAggregationController);
+  // MARK jobs register
+  // MARK workloads register
+  // MARK hpa register
+  // MARK admission register
+  return registry;
 }
 
 function canonical(name: string): string {
