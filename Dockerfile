@@ -47,7 +47,10 @@ COPY metrics-server metrics-server
 COPY live-view live-view
 COPY lab lab
 # Tests and benchmarks stay out (.dockerignore): the include list's test/ and bench/ are simply absent.
-RUN npx tsc -p tsconfig.json --sourceMap false && test -f dist/lab/main.js
+# The live view's page is compiled apart (browser TypeScript) and its HTML and CSS copied beside it, as `npm run build` does.
+RUN npx tsc -p tsconfig.json --sourceMap false && test -f dist/lab/main.js \
+ && npx tsc -p live-view/web/tsconfig.build.json --sourceMap false \
+ && cp live-view/web/index.html live-view/web/style.css dist/live-view/web/
 
 FROM os AS final
 COPY --from=prod-deps /opt/kubelab/node_modules node_modules

@@ -50,7 +50,7 @@ cleanup() {
     log "KUBELAB_COMPOSE_KEEP=1: the lab stays (docker-compose -p $PROJECT down -v; iptables -D FORWARD ${FORWARD_RULES[*]})"
     exit "$rc"
   fi
-  if [ "$COMPOSE_UP" = 1 ]; then compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1; fi
+  if [ "$COMPOSE_UP" = 1 ]; then compose --profile dashboards down -v --remove-orphans --timeout 5 >/dev/null 2>&1; fi
   for rule in "${FORWARD_RULES[@]}"; do
     # shellcheck disable=SC2086
     iptables -w -D FORWARD $rule 2>/dev/null
@@ -111,7 +111,8 @@ for second in $(seq 31 -1 16); do
 done
 export KUBELAB_BRIDGE="$BRIDGE" COMPOSE_PROJECT_NAME="$PROJECT"
 KUBELAB_APISERVER_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-export KUBELAB_APISERVER_PORT KUBELAB_KUBECONFIG_DIR="$STATE/kubeconfig-dir"
+KUBELAB_UI_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+export KUBELAB_APISERVER_PORT KUBELAB_UI_PORT KUBELAB_KUBECONFIG_DIR="$STATE/kubeconfig-dir"
 mkdir -p "$KUBELAB_KUBECONFIG_DIR"
 KUBECONFIG_FILE="$KUBELAB_KUBECONFIG_DIR/kubeconfig"
 COMPOSE_FILES=(-f "$ROOT/docker-compose.yml")
@@ -182,6 +183,41 @@ kubectl_ rollout undo deployment/kubernetes-bootcamp
 kubectl_ rollout status deployment/kubernetes-bootcamp --timeout=120s
 log "rolled to v2 and back"
 
+# ------------------------------------------------------------------------------------------------ observability
+# kube-state-metrics reports the Deployment; the live view serves its page on the host's loopback and sees the
+# cluster; Prometheus (from Debian's package: prom/prometheus cannot be pulled here) scrapes every component.
+http_get() { node -e 'fetch(process.argv[1]).then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text()); }, () => process.exit(1))' "$1"; }
+ksm_reports() { compose exec -T node-1 timeout 5 busybox wget -qO- "http://$KUBELAB_NET.0.8:8080/metrics" | grep -c -E '^kube_deployment_status_replicas_available\{[^}]*deployment="kubernetes-bootcamp"[^}]*\} 4$'; }
+wait_for 60 ksm_reports
+log "kube-state-metrics: kube_deployment_status_replicas_available of kubernetes-bootcamp is 4"
+wait_for 60 http_get "http://127.0.0.1:$KUBELAB_UI_PORT/readyz"
+page="$(http_get "http://127.0.0.1:$KUBELAB_UI_PORT/")"
+grep -q '<title>kubelab live view</title>' <<<"$page"
+log "live view on 127.0.0.1:$KUBELAB_UI_PORT: ready"
+if [ "${KUBELAB_COMPOSE_PROMETHEUS:-1}" = 1 ]; then
+  started="$(now)"
+  export PROMETHEUS_IMAGE="kubelab-prometheus:test"
+  docker build -q --force-rm --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$PROMETHEUS_IMAGE" dashboards/prometheus >/dev/null
+  compose --profile dashboards up -d --no-build prometheus 2>&1 | grep -v -E '^(Creating|Starting)' || true
+  # Every job of dashboards/prometheus/prometheus.yml but kube-dns (pods' addresses are not on the node network).
+  targets_up() {
+    http_get "http://$KUBELAB_NET.0.6:9090/api/v1/targets" | node -e '
+      let text = ""; process.stdin.on("data", (d) => (text += d)).on("end", () => {
+        const active = JSON.parse(text).data.activeTargets;
+        const jobs = ["prometheus", "etcd", "apiserver", "scheduler", "controller-manager", "kube-state-metrics", "kube-state-metrics-telemetry", "kubelet", "cadvisor", "kube-proxy", "container-runtime"];
+        const down = active.filter((t) => t.health !== "up").map((t) => `${t.labels.job} ${t.scrapeUrl} ${t.lastError}`);
+        const missing = jobs.filter((job) => !active.some((t) => t.labels.job === job));
+        if (down.length > 0 || missing.length > 0) { console.error([...down, ...missing.map((j) => `${j}: no target`)].join("\n")); process.exit(1); }
+      });'
+  }
+  wait_for 90 targets_up || { targets_up; exit 1; }
+  compose --profile dashboards rm -sfv prometheus >/dev/null 2>&1
+  log "Prometheus ($(docker run --rm --network none --entrypoint /usr/bin/prometheus "$PROMETHEUS_IMAGE" --version 2>&1 | head -1 | cut -d' ' -f1-3)) scrapes every component: all targets up, $(since "$started") s"
+else
+  echo "SKIP: the dashboards profile's Prometheus (KUBELAB_COMPOSE_PROMETHEUS=0)"
+fi
+echo "SKIP: Grafana in the dashboards profile: its image cannot be pulled here and Debian has no grafana package (test/dashboards and test/e2e/metrics.int.test.ts check the dashboards against a real Prometheus)"
+
 started="$(now)"
 for i in $(seq 1 26); do printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: idle-%s, labels: {app: idle}}\nspec: {containers: [{name: c, image: busybox, command: [sleep, "3600"]}]}\n---\n' "$i"; done | kubectl_ apply -f - >/dev/null
 idle_running() { [ "$(kubectl_ get pods -l app=idle --field-selector=status.phase=Running -o name | wc -l)" -eq 26 ]; }
@@ -230,7 +266,7 @@ log "restart counts: $(echo "$restarts" | tr '\n' ' ')"
 # ------------------------------------------------------------------------------------------------ down
 down_leaves_nothing() {
 started="$(now)"
-compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1
+compose --profile dashboards down -v --remove-orphans --timeout 5 >/dev/null 2>&1
 COMPOSE_UP=0
 log "docker-compose down -v in $(since "$started") s"
 left="$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker network ls -q --filter "label=com.docker.compose.project=$PROJECT"; docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT"; [ "$OWN_DOCKERD" = 0 ] || docker volume ls -qf dangling=true)"
