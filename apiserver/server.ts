@@ -14,7 +14,8 @@ import { findUnknownFields, pruneUnknownFields } from "../api/unknown-fields.js"
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
-import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, patchTypeOf, tableVersion } from "./http/negotiate.js";
+import type { PartialMetadataApiVersion } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
@@ -550,6 +551,11 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
     sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true }), apiVersion: table });
     return;
   }
+  const partial = partialMetadataVersion(req.headers.accept ?? "");
+  if (partial && req.method === "GET") {
+    sendJson(res, code, partialObjectMetadata(apiObject, partial));
+    return;
+  }
   sendJson(res, code, apiObject);
 }
 
@@ -563,6 +569,11 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
     const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion };
     if (result.continue) opts.continue = result.continue;
     sendJson(res, 200, { ...buildTable(r.info, items, Date.now(), opts), apiVersion: table });
+    return;
+  }
+  const partial = partialMetadataVersion(req.headers.accept ?? "");
+  if (partial) {
+    sendJson(res, 200, { apiVersion: partial, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, partial)) });
     return;
   }
   sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
@@ -587,8 +598,9 @@ function watchParams(query: URLSearchParams): WatchParams {
  */
 async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const table = tableVersion(req.headers.accept ?? "");
+  const partial = partialMetadataVersion(req.headers.accept ?? "");
   const params = watchParams(query);
-  const encode = eventEncoder(r, table, query);
+  const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
   // Events the cache delivers synchronously while the watch starts wait here until the response head is out.
   const early: WatchStreamEvent[] = [];
@@ -606,7 +618,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       params,
       (type, object) => {
         deps.metrics.watchEvents.inc(gvk);
-        if (stream.writer && !table && !r.converted) stream.writer.sendSerialized(serializedEvent(type, object));
+        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(serializedEvent(type, object));
         else deliver({ type, object: encode(type, object) });
       },
       () => {
@@ -655,10 +667,13 @@ function serializedEvent(type: string, object: KubeObject): string {
   return json;
 }
 
-function eventEncoder(r: ServedResource, table: string | undefined, query: URLSearchParams): (type: string, object: KubeObject) => KubeObject {
+function eventEncoder(r: ServedResource, table: string | undefined, query: URLSearchParams, partial?: PartialMetadataApiVersion): (type: string, object: KubeObject) => KubeObject {
   let first = true;
   return (type, object) => {
-    if (type === "BOOKMARK" || !table) return type === "BOOKMARK" ? object : r.toApi(object);
+    // A bookmark names the kind the client decodes into, so a metadata-only watch gets PartialObjectMetadata ones.
+    if (type === "BOOKMARK") return partial ? partialObjectMetadata(object, partial) : object;
+    if (partial) return partialObjectMetadata(r.toApi(object), partial);
+    if (!table) return r.toApi(object);
     const withColumns = first;
     first = false;
     return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns }), apiVersion: table };
@@ -674,7 +689,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     if (!info || !resolved) throw notFoundPath();
     checkScope(resolved.info, info);
     if (info.verb === "watch") {
-      const encode = eventEncoder(resolved, undefined, url.searchParams);
+      const encode = eventEncoder(resolved, undefined, url.searchParams, partialMetadataVersion(req.headers.accept ?? ""));
       acceptWatchWebSocket(req, socket, head, (writer) => {
         try {
           const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams), (type, object) => {

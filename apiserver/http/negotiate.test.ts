@@ -11,6 +11,7 @@ import {
   parseFieldValidation,
   parseMediaType,
   patchTypeOf,
+  partialMetadataVersion,
   tableVersion,
   wantsTable,
   warningHeaderValue,
@@ -72,6 +73,21 @@ describe("tableVersion and wantsTable", () => {
   ])("Accept %j → %s", (accept, expected) => {
     expect(tableVersion(accept)).toBe(expected);
     expect(wantsTable(accept)).toBe(expected !== undefined);
+  });
+});
+
+describe("partialMetadataVersion", () => {
+  it.each([
+    // What client-go's metadata informers (garbage collector, quota) send.
+    ["application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json", "meta.k8s.io/v1"],
+    ["application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1", "meta.k8s.io/v1"],
+    ["application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1", "meta.k8s.io/v1beta1"],
+    ["application/json;as=PartialObjectMetadata;g=other.io;v=v1,application/json", undefined],
+    ["application/json,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1", undefined],
+    [TBL, undefined],
+    [undefined, undefined],
+  ])("Accept %j → %s", (accept, expected) => {
+    expect(partialMetadataVersion(accept)).toBe(expected);
   });
 });
 

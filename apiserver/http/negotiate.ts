@@ -5,6 +5,7 @@ import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, is
 import type { Node as YamlNode } from "yaml";
 import { StatusError, badRequest, errorMessage, unsupportedMediaType } from "../../api/errors.js";
 import { isRecord } from "../../api/meta.js";
+import type { KubeObject } from "../../api/meta.js";
 import { decodeProtobufBody } from "./protobuf.js";
 
 // ---- media types ----
@@ -91,6 +92,33 @@ export function tableVersion(accept: string | undefined): TableApiVersion | unde
     if (acceptsJsonOffer(offer)) return undefined;
   }
   return undefined;
+}
+
+export type PartialMetadataApiVersion = "meta.k8s.io/v1" | "meta.k8s.io/v1beta1";
+
+/**
+ * The PartialObjectMetadata apiVersion the client asked for (`application/json;as=PartialObjectMetadata;g=meta.k8s.io;
+ * v=v1`, what client-go's metadata informers of the garbage collector and quota controller send), or undefined for
+ * a full reply. As for Tables, the first acceptable offer decides.
+ */
+export function partialMetadataVersion(accept: string | undefined): PartialMetadataApiVersion | undefined {
+  for (const offer of parseAccept(accept)) {
+    if (offer.type === "application" && offer.subtype === "json" && offer.params.as !== undefined) {
+      const as = offer.params.as;
+      if ((as === "PartialObjectMetadata" || as === "PartialObjectMetadataList") && offer.params.g === "meta.k8s.io") {
+        if (offer.params.v === "v1") return "meta.k8s.io/v1";
+        if (offer.params.v === "v1beta1") return "meta.k8s.io/v1beta1";
+      }
+      continue;
+    }
+    if (acceptsJsonOffer(offer)) return undefined;
+  }
+  return undefined;
+}
+
+/** An object reduced to its metadata, as a PartialObjectMetadata of `apiVersion`. */
+export function partialObjectMetadata(object: KubeObject, apiVersion: PartialMetadataApiVersion): KubeObject {
+  return { apiVersion, kind: "PartialObjectMetadata", metadata: object.metadata };
 }
 
 /** Whether the client wants a meta.k8s.io Table (v1 or v1beta1; see tableVersion for which). */

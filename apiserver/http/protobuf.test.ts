@@ -101,17 +101,17 @@ describe("decodeProtobufBody with bodies recorded from kubectl v1.32", () => {
   });
 
   it("answers 415 for a kind it has no schema for", () => {
-    const body = encodeBody("storage.k8s.io/v1", "StorageClass", "Namespace", { metadata: { name: "standard" } });
+    const body = encodeBody("apiextensions.k8s.io/v1", "CustomResourceDefinition", "core.v1.Namespace", { metadata: { name: "crontabs.stable.example.com" } });
     const { code, message } = statusOf(() => decodeProtobufBody(body));
     expect(code).toBe(415);
-    expect(message).toContain('kind "StorageClass" in version "storage.k8s.io/v1"');
+    expect(message).toContain('kind "CustomResourceDefinition" in version "apiextensions.k8s.io/v1"');
     expect(message).toContain("application/json");
   });
 });
 
 describe("decodeProtobufBody conversion rules", () => {
   it("decodes a policy/v1 Eviction with its DeleteOptions", () => {
-    const body = encodeBody("policy/v1", "Eviction", "Eviction", {
+    const body = encodeBody("policy/v1", "Eviction", "policy.v1.Eviction", {
       metadata: { name: "web-1", namespace: "default", generateName: "", generation: 0, creationTimestamp: {} },
       deleteOptions: { gracePeriodSeconds: 0, propagationPolicy: "Background", dryRun: [] },
     });
@@ -121,6 +121,47 @@ describe("decodeProtobufBody conversion rules", () => {
       metadata: { name: "web-1", namespace: "default" },
       deleteOptions: { gracePeriodSeconds: 0, propagationPolicy: "Background" },
     });
+  });
+
+  it("decodes the real kube-scheduler's Binding and its events.k8s.io Event (MicroTime)", () => {
+    const binding = encodeBody("v1", "Binding", "core.v1.Binding", { metadata: { name: "web-1", namespace: "default", uid: "u1" }, target: { kind: "Node", name: "node-2" } });
+    expect(decodeProtobufBody(binding)).toEqual({ apiVersion: "v1", kind: "Binding", metadata: { name: "web-1", namespace: "default", uid: "u1" }, target: { kind: "Node", name: "node-2" } });
+    const event = encodeBody("events.k8s.io/v1", "Event", "events.v1.Event", {
+      metadata: { name: "web-1.1", namespace: "default" },
+      eventTime: { seconds: 1_700_000_000, nanos: 123_456_000 },
+      series: { count: 2, lastObservedTime: { seconds: 1_700_000_001, nanos: 0 } },
+      reportingController: "default-scheduler",
+      reason: "Scheduled",
+      regarding: { kind: "Pod", name: "web-1" },
+      type: "Normal",
+    });
+    expect(decodeProtobufBody(event)).toMatchObject({
+      eventTime: "2023-11-14T22:13:20.123456Z",
+      series: { count: 2, lastObservedTime: "2023-11-14T22:13:21.000000Z" },
+      regarding: { kind: "Pod", name: "web-1" },
+    });
+  });
+
+  it("turns a ControllerRevision's data (RawExtension) back into JSON and keeps its revision", () => {
+    const data = Buffer.from(JSON.stringify({ spec: { template: { $patch: "replace" } } }));
+    const body = encodeBody("apps/v1", "ControllerRevision", "apps.v1.ControllerRevision", { metadata: { name: "ds-7b9" }, data: { raw: data }, revision: 3 });
+    expect(decodeProtobufBody(body)).toEqual({ apiVersion: "apps/v1", kind: "ControllerRevision", metadata: { name: "ds-7b9" }, data: { spec: { template: { $patch: "replace" } } }, revision: 3 });
+  });
+
+  it("writes a named list in a map (UserInfo.extra) as the list itself", () => {
+    const body = encodeBody("authentication.k8s.io/v1", "TokenReview", "authentication.v1.TokenReview", {
+      metadata: {},
+      status: { authenticated: true, user: { username: "alice", extra: { scopes: { items: ["a", "b"] }, none: { items: [] } } } },
+    });
+    expect(decodeProtobufBody(body)).toMatchObject({ status: { authenticated: true, user: { username: "alice", extra: { scopes: ["a", "b"], none: [] } } } });
+  });
+
+  it("keeps a status sent with an update (a DaemonSet's counters, a zero among them)", () => {
+    const body = encodeBody("apps/v1", "DaemonSet", "apps.v1.DaemonSet", {
+      metadata: { name: "agent" },
+      status: { desiredNumberScheduled: 3, numberReady: 0, observedGeneration: 2, collisionCount: 0 },
+    });
+    expect(decodeProtobufBody(body)).toEqual({ apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "agent" }, status: { desiredNumberScheduled: 3, observedGeneration: 2, collisionCount: 0 } });
   });
 
   it("decodes DeleteOptions sent under any group version", () => {
@@ -135,14 +176,14 @@ describe("decodeProtobufBody conversion rules", () => {
   });
 
   it("writes Time as RFC 3339 and drops the zero time", () => {
-    const body = encodeBody("v1", "Pod", "Pod", {
+    const body = encodeBody("v1", "Pod", "core.v1.Pod", {
       metadata: { name: "p", creationTimestamp: { seconds: 1_700_000_000, nanos: 5 }, deletionTimestamp: { seconds: 0, nanos: 0 } },
     });
     expect(decodeProtobufBody(body).metadata).toEqual({ name: "p", creationTimestamp: "2023-11-14T22:13:20Z" });
   });
 
   it("writes IntOrString as a number or a string and keeps a pointer 0", () => {
-    const body = encodeBody("apps/v1", "Deployment", "Deployment", {
+    const body = encodeBody("apps/v1", "Deployment", "apps.v1.Deployment", {
       metadata: { name: "d" },
       spec: {
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: { type: 0, intVal: 0 }, maxSurge: { type: 1, strVal: "25%" } } },
@@ -156,7 +197,7 @@ describe("decodeProtobufBody conversion rules", () => {
   });
 
   it("writes Quantity as a string and inlines embedded messages", () => {
-    const body = encodeBody("v1", "Pod", "Pod", {
+    const body = encodeBody("v1", "Pod", "core.v1.Pod", {
       metadata: { name: "p" },
       spec: {
         containers: [
@@ -189,7 +230,7 @@ describe("decodeProtobufBody conversion rules", () => {
   });
 
   it("turns managedFields fieldsV1 back into JSON", () => {
-    const body = encodeBody("v1", "ConfigMap", "ConfigMap", {
+    const body = encodeBody("v1", "ConfigMap", "core.v1.ConfigMap", {
       metadata: { name: "c", managedFields: [{ manager: "kubectl", operation: "Update", fieldsType: "FieldsV1", fieldsV1: { Raw: Buffer.from('{"f:data":{}}') } }] },
     });
     expect(decodeProtobufBody(body).metadata).toEqual({
@@ -219,7 +260,7 @@ describe("decodeProtobufBody on malformed input", () => {
   });
 
   it("answers 415 for a compressed envelope", () => {
-    const body = encodeBody("v1", "Namespace", "Namespace", { metadata: { name: "x" } }, { contentEncoding: "gzip" });
+    const body = encodeBody("v1", "Namespace", "core.v1.Namespace", { metadata: { name: "x" } }, { contentEncoding: "gzip" });
     expect(statusOf(() => decodeProtobufBody(body)).code).toBe(415);
   });
 });

@@ -20,44 +20,23 @@ export const PROTOBUF_MAGIC: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 const PACKAGE = "kubelab.k8s";
 
 /**
- * The message that decodes each `apiVersion/kind` sent in protobuf. DeleteOptions is registered under every
- * group version in Kubernetes, so a typed client's delete body may name any apiVersion (see messageFor).
+ * The message of `apiVersion`'s `kind`: proto/k8s/<group>-<version>.proto holds each built-in group version in the
+ * package kubelab.k8s.<the group's first label>.<version> (core for the legacy group), one message per Go type.
+ * DeleteOptions is registered under every group version in Kubernetes, so a typed client's delete body may name any
+ * apiVersion.
  */
-const KIND_MESSAGES: ReadonlyMap<string, string> = new Map([
-  ["v1/Namespace", "Namespace"],
-  ["v1/ConfigMap", "ConfigMap"],
-  ["v1/Secret", "Secret"],
-  ["v1/Service", "Service"],
-  ["v1/ServiceAccount", "ServiceAccount"],
-  ["v1/Pod", "Pod"],
-  ["apps/v1/Deployment", "Deployment"],
-  ["apps/v1/ReplicaSet", "ReplicaSet"],
-  ["batch/v1/Job", "Job"],
-  ["batch/v1/CronJob", "CronJob"],
-  ["policy/v1/Eviction", "Eviction"],
-  ["autoscaling/v1/Scale", "Scale"],
-  ["policy/v1/PodDisruptionBudget", "PodDisruptionBudget"],
-  ["autoscaling/v1/HorizontalPodAutoscaler", "HorizontalPodAutoscaler"],
-  ["scheduling.k8s.io/v1/PriorityClass", "PriorityClass"],
-  ["networking.k8s.io/v1/Ingress", "Ingress"],
-  ["v1/ResourceQuota", "ResourceQuota"],
-  ["rbac.authorization.k8s.io/v1/Role", "Role"],
-  ["rbac.authorization.k8s.io/v1/ClusterRole", "ClusterRole"],
-  ["rbac.authorization.k8s.io/v1/RoleBinding", "RoleBinding"],
-  ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", "ClusterRoleBinding"],
-  ["certificates.k8s.io/v1/CertificateSigningRequest", "CertificateSigningRequest"],
-  ["authentication.k8s.io/v1/TokenRequest", "TokenRequest"],
-  ["authentication.k8s.io/v1/TokenReview", "TokenReview"],
-  ["authentication.k8s.io/v1/SelfSubjectReview", "SelfSubjectReview"],
-  ["authorization.k8s.io/v1/SubjectAccessReview", "SubjectAccessReview"],
-  ["authorization.k8s.io/v1/LocalSubjectAccessReview", "SubjectAccessReview"],
-  ["authorization.k8s.io/v1/SelfSubjectAccessReview", "SelfSubjectAccessReview"],
-  ["authorization.k8s.io/v1/SelfSubjectRulesReview", "SelfSubjectRulesReview"],
-]);
-
-/** The `apiVersion/kind` pairs decodeProtobufBody understands (DeleteOptions: any apiVersion). */
-export function protobufKinds(): string[] {
-  return [...KIND_MESSAGES.keys(), "*/DeleteOptions"];
+function messageFor(root: protobuf.Root, apiVersion: string, kind: string): Type | undefined {
+  if (kind === "DeleteOptions") return root.lookupType(`${PACKAGE}.DeleteOptions`);
+  const slash = apiVersion.lastIndexOf("/");
+  const group = slash < 0 ? "core" : apiVersion.slice(0, slash).split(".")[0];
+  const version = apiVersion.slice(slash + 1);
+  if (!/^[a-z0-9]+$/.test(group ?? "") || !/^v\d+\w*$/.test(version) || !/^[A-Z]\w*$/.test(kind)) return undefined;
+  // Walked name by name: protobufjs' lookup also matches a relative name inside another package.
+  let found: protobuf.ReflectionObject | null = root;
+  for (const part of [...PACKAGE.split("."), group ?? "", version, kind]) {
+    found = found instanceof protobuf.Namespace ? found.get(part) : null;
+  }
+  return found instanceof protobuf.Type ? found : undefined;
 }
 
 /**
@@ -84,8 +63,8 @@ export function decodeProtobufBody(buf: Buffer): KubeObject {
   if (typeof contentType === "string" && contentType !== "" && contentType !== "application/vnd.kubernetes.protobuf") {
     throw new StatusError(415, "UnsupportedMediaType", `protobuf envelope content type "${contentType}" is not supported`);
   }
-  const messageName = messageFor(apiVersion, kind);
-  if (messageName === undefined) {
+  const type = messageFor(schema.root, apiVersion, kind);
+  if (type === undefined) {
     throw new StatusError(
       415,
       "UnsupportedMediaType",
@@ -93,7 +72,6 @@ export function decodeProtobufBody(buf: Buffer): KubeObject {
       { kind, causes: [{ reason: "UnsupportedMediaType", message: `${apiVersion}, Kind=${kind}` }] },
     );
   }
-  const type = schema.root.lookupType(`${PACKAGE}.${messageName}`);
   const rawBytes = unknown.raw;
   const raw = rawBytes instanceof Uint8Array ? rawBytes : new Uint8Array(0);
   const body = convertMessage(type, decodeMessage(type, raw));
@@ -102,10 +80,6 @@ export function decodeProtobufBody(buf: Buffer): KubeObject {
   return object as KubeObject;
 }
 
-function messageFor(apiVersion: string, kind: string): string | undefined {
-  if (kind === "DeleteOptions") return "DeleteOptions";
-  return KIND_MESSAGES.get(`${apiVersion}/${kind}`);
-}
 
 function decodeMessage(type: Type, bytes: Uint8Array): Record<string, unknown> {
   try {
@@ -156,6 +130,7 @@ const MICRO_TIME = `.${PACKAGE}.MicroTime`;
 const QUANTITY = `.${PACKAGE}.Quantity`;
 const INT_OR_STRING = `.${PACKAGE}.IntOrString`;
 const FIELDS_V1 = `.${PACKAGE}.FieldsV1`;
+const RAW_EXTENSION = `.${PACKAGE}.RawExtension`;
 /** Go's zero time.Time as Unix seconds; metav1.Time{} may be written with it, and it means "unset". */
 const GO_ZERO_TIME_SECONDS = -62135596800;
 
@@ -241,7 +216,20 @@ function convertTyped(type: Type, msg: Record<string, unknown>, keep: boolean): 
         throw badRequest("malformed protobuf: managedFields fieldsV1 is not JSON");
       }
     }
+    case RAW_EXTENSION: {
+      const raw = msg.raw;
+      if (!(raw instanceof Uint8Array) || raw.length === 0) return keep ? {} : undefined;
+      try {
+        return JSON.parse(Buffer.from(raw).toString("utf8")) as unknown;
+      } catch {
+        throw badRequest("malformed protobuf: an embedded object (RawExtension) is not JSON");
+      }
+    }
     default: {
+      if (type.options?.["(list)"] === true) {
+        const items = type.fields.items;
+        return items === undefined ? [] : (convertField(items, msg.items, true) ?? []);
+      }
       const out = convertMessage(type, msg);
       return Object.keys(out).length > 0 || keep ? out : undefined;
     }
