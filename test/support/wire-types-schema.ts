@@ -43,6 +43,27 @@ const ROOTS: Readonly<Record<string, string>> = {
   "authorization.k8s.io/v1/SelfSubjectAccessReview": "V1SelfSubjectAccessReview",
   "authorization.k8s.io/v1/LocalSubjectAccessReview": "V1LocalSubjectAccessReview",
   "authorization.k8s.io/v1/SelfSubjectRulesReview": "V1SelfSubjectRulesReview",
+  "batch/v1/Job": "V1Job",
+  "batch/v1/CronJob": "V1CronJob",
+  "autoscaling/v2/HorizontalPodAutoscaler": "V2HorizontalPodAutoscaler",
+  "autoscaling/v1/HorizontalPodAutoscaler": "V1HorizontalPodAutoscaler",
+  "policy/v1/PodDisruptionBudget": "V1PodDisruptionBudget",
+  "policy/v1/Eviction": "V1Eviction",
+  "v1/Binding": "V1Binding",
+  "v1/ComponentStatus": "V1ComponentStatus",
+  "networking.k8s.io/v1/Ingress": "V1Ingress",
+  "networking.k8s.io/v1/IngressClass": "V1IngressClass",
+  "networking.k8s.io/v1/NetworkPolicy": "V1NetworkPolicy",
+  "scheduling.k8s.io/v1/PriorityClass": "V1PriorityClass",
+  "node.k8s.io/v1/RuntimeClass": "V1RuntimeClass",
+  "storage.k8s.io/v1/StorageClass": "V1StorageClass",
+  "storage.k8s.io/v1/CSINode": "V1CSINode",
+  "storage.k8s.io/v1/CSIDriver": "V1CSIDriver",
+  "storage.k8s.io/v1/CSIStorageCapacity": "V1CSIStorageCapacity",
+  "storage.k8s.io/v1/VolumeAttachment": "V1VolumeAttachment",
+  "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration": "V1ValidatingWebhookConfiguration",
+  "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration": "V1MutatingWebhookConfiguration",
+  "apps/v1/ControllerRevision": "V1ControllerRevision",
 };
 
 /**
@@ -71,6 +92,13 @@ const QUANTITIES: ReadonlySet<string> = new Set([
   "V1LimitRangeItem.max",
   "V1LimitRangeItem.min",
   "V1LimitRangeItem.maxLimitRequestRatio",
+  "V1Overhead.podFixed",
+  "V1CSIStorageCapacity.capacity",
+  "V1CSIStorageCapacity.maximumVolumeSize",
+  "V2MetricTarget.averageValue",
+  "V2MetricTarget.value",
+  "V2MetricValueStatus.averageValue",
+  "V2MetricValueStatus.value",
 ]);
 
 interface Attribute {
