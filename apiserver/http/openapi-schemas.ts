@@ -13,7 +13,7 @@
 import { RESOURCES, apiVersionOf } from "../../api/resources.js";
 import type { GroupVersionKind } from "../../api/resources.js";
 import { listStrategyFor } from "../../api/patch/strategic-merge-patch.js";
-import { WIRE_MODELS, WIRE_ROOTS } from "../../api/wire-types.gen.js";
+import { WIRE_DOCS, WIRE_MODELS, WIRE_ROOTS } from "../../api/wire-types.gen.js";
 
 export type Json = Record<string, unknown>;
 
@@ -179,8 +179,22 @@ export function buildBuiltinSchemas(refPrefix: string): BuiltinSchemas {
   const definitions: Record<string, Json> = {};
   for (const [model, name] of names) {
     const properties: Json = {};
+    const docs = WIRE_DOCS[model];
     for (const [field, type] of Object.entries(WIRE_MODELS[model] ?? {})) {
       const schema = schemaOfType(type);
+      const values = docs?.enums?.[field];
+      if (values !== undefined) {
+        const target = type.startsWith("[]") && isJson(schema.items) ? schema.items : schema;
+        if (target.type === "string") target.enum = [...values];
+      }
+      const fieldDoc = docs?.fields?.[field];
+      // OpenAPI v3 ignores a $ref's siblings, so there a described reference is wrapped in allOf, as Kubernetes
+      // does; Swagger 2.0 readers (kubectl's v2 parser) take the description beside the $ref and know no allOf.
+      if (fieldDoc !== undefined && schema.$ref !== undefined && !refPrefix.startsWith("#/definitions/")) {
+        properties[field] = { allOf: [schema], description: fieldDoc };
+        continue;
+      }
+      if (fieldDoc !== undefined) schema.description = fieldDoc;
       const strategy = strategies.get(`${model}.${field}`);
       if (type.startsWith("[]") && strategy !== undefined && strategy !== null) {
         schema["x-kubernetes-patch-strategy"] = "merge";
@@ -195,7 +209,8 @@ export function buildBuiltinSchemas(refPrefix: string): BuiltinSchemas {
       properties[field] = schema;
     }
     const gvk = kindOf.get(model);
-    const definition: Json = { type: "object", description: describeModel(model, gvk), properties };
+    const definition: Json = { type: "object", description: docs?.description ?? describeModel(model, gvk), properties };
+    if (docs?.required !== undefined) definition.required = [...docs.required];
     if (gvk !== undefined) {
       const apiVersion = apiVersionOf(gvk);
       properties.apiVersion = { type: "string", description: `The schema version of this object: ${apiVersion}.` };

@@ -86,8 +86,8 @@ export function encodeOpenApiV2(document: Json): Buffer {
   const definitions = isJson(document.definitions) ? document.definitions : {};
   const info = isJson(document.info) ? document.info : {};
   const message = {
-    swagger: String(document.swagger ?? "2.0"),
-    info: { title: String(info.title ?? ""), version: String(info.version ?? "") },
+    swagger: typeof document.swagger === "string" ? document.swagger : "2.0",
+    info: { title: typeof info.title === "string" ? info.title : "", version: typeof info.version === "string" ? info.version : "" },
     paths: {},
     definitions: { additional_properties: Object.entries(definitions).map(([name, schema]) => ({ name, value: schemaMessage(schema) })) },
   };
@@ -108,12 +108,10 @@ function schemaMessage(value: unknown): Json {
   for (const [key, v] of Object.entries(value)) {
     switch (key) {
       case "$ref":
-        out._ref = String(v);
-        break;
       case "format":
       case "title":
       case "description":
-        out[key] = String(v);
+        if (typeof v === "string") out[key === "$ref" ? "_ref" : key] = v;
         break;
       case "default":
         out.default = anyOf(v);
