@@ -123,6 +123,11 @@ export function createApiServer(deps: ApiServerDeps): Server {
       return;
     }
     const hash = new URL(req.originalUrl, "http://x").searchParams.get("hash") ?? undefined;
+    if (req.headers["if-none-match"] === found.etag) {
+      res.writeHead(304, openApiHeaders(found, hash));
+      res.end();
+      return;
+    }
     res.writeHead(200, openApiHeaders(found, hash));
     res.end(found.body);
   });

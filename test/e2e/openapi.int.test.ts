@@ -218,7 +218,17 @@ describe.skipIf(KUBECTL_120 === undefined)("Debian's kubectl 1.20 (OpenAPI v2 pr
   });
 });
 
-describe("/openapi/v2 over HTTP", () => {
+describe("/openapi over HTTP", () => {
+  it("answers a v3 document's ETag with 304", async () => {
+    const index = (await (await fetch(`${cluster.apiserver.url}/openapi/v3`)).json()) as { paths: Record<string, { serverRelativeURL: string }> };
+    const url = `${cluster.apiserver.url}${index.paths["apis/batch/v1"]!.serverRelativeURL}`;
+    const first = await fetch(url);
+    const doc = (await first.json()) as { components: { schemas: Record<string, { "x-kubernetes-group-version-kind"?: unknown }> } };
+    expect(doc.components.schemas["io.k8s.api.batch.v1.Job"]!["x-kubernetes-group-version-kind"]).toEqual([{ group: "batch", version: "v1", kind: "Job" }]);
+    const again = await fetch(url, { headers: { "If-None-Match": first.headers.get("etag")! } });
+    expect(again.status).toBe(304);
+  });
+
   const PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
   it("serves JSON and protobuf, each with its ETag and a 304 for a matching If-None-Match", async () => {
