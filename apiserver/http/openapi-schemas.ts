@@ -9,7 +9,11 @@
 //    kubectl apply computes patches the way this server merges them.
 //
 // Extra schemas (CustomResourceDefinitions) plug in through setOpenApiSchemaProvider: the provider returns the
-// schemas by GVK with a generation number, and the documents are rebuilt only when the generation changes.
+// schemas by GVK with a generation number, and the documents are rebuilt only when the generation changes. A CRD
+// registry would install one at apiserver start, bumping the generation whenever an established CRD version's
+// schema is added, changed or removed; each ExtraSchema with `resource` set also gets REST operations in its group
+// version's v3 document (that group version is added to the /openapi/v3 index), and every one is a v2 definition.
+// Nothing here depends on the CRD code; schemas() must be cheap to call but is called once per generation.
 import { RESOURCES, apiVersionOf } from "../../api/resources.js";
 import type { GroupVersionKind } from "../../api/resources.js";
 import { listStrategyFor } from "../../api/patch/strategic-merge-patch.js";

@@ -185,6 +185,17 @@ describe.skipIf(KUBECTL_120 === undefined)("Debian's kubectl 1.20 (OpenAPI v2 pr
     expect(r.stdout.trim().split("\n")).toHaveLength(5);
   });
 
+  it("accepts numbers where quantities and int-or-strings belong", async () => {
+    const objects = [
+      { apiVersion: "v1", kind: "Pod", metadata: { name: "openapi-numbers" }, spec: { containers: [{ name: "c", image: "i", resources: { requests: { cpu: 0.5, memory: 1e6 } } }] } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "openapi-numbers" }, spec: { selector: { app: "a" }, ports: [{ name: "a", port: 80, targetPort: 8080 }, { name: "b", port: 81, targetPort: "http" }] } },
+      { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "openapi-numbers" }, spec: { minAvailable: 1, selector: { matchLabels: { app: "a" } } } },
+    ];
+    const r = await run(kubectl, ["create", "-f", "-"], objects.map((o) => JSON.stringify(o)).join("\n"));
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toHaveLength(3);
+  });
+
   it("rejects a bad field and a bad type on the client, naming the definition", async () => {
     const r = await run(kubectl, ["create", "-f", "-"], podWithPort("openapi-bad-120", { containerPort: "80", bogus: 1 }));
     expect(r.code).not.toBe(0);
