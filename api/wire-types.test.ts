@@ -99,5 +99,5 @@ describe("wire-types.gen.ts", () => {
     const rendered = renderWireTypes();
     if (process.env.UPDATE_WIRE_TYPES) writeFileSync(path, rendered);
     expect(readFileSync(path, "utf8")).toBe(rendered);
-  });
+  }, 60_000); // compiles api/types/*.ts for the field docs
 });

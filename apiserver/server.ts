@@ -17,6 +17,7 @@ import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiRe
 import type { PartialMetadataApiVersion } from "./http/negotiate.js";
 import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
+import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
@@ -97,6 +98,21 @@ export function createApiServer(deps: ApiServerDeps): Server {
     if (list) sendJson(res, 200, list);
     else sendStatus(res, notFoundPath());
   });
+  app.get("/openapi/v2", (req, res) => {
+    // JSON unless the client asks for gnostic's protobuf (kubectl <= 1.26); a matching If-None-Match gets 304. The
+    // protobuf reply is labelled application/octet-stream: Go's media-type parser rejects the requested type's "@".
+    const v2 = openApiV2();
+    const proto = wantsOpenApiV2Protobuf(req.headers.accept);
+    const reply = proto ? v2.protobuf : v2.json;
+    const headers = { ETag: reply.etag, Vary: "Accept", "Cache-Control": "no-cache, private" };
+    if (req.headers["if-none-match"] === reply.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { ...headers, "Content-Type": proto ? "application/octet-stream" : "application/json" });
+    res.end(reply.body);
+  });
   app.get("/openapi/v3", (_req, res) => {
     sendJson(res, 200, openApiIndex());
   });
@@ -108,6 +124,11 @@ export function createApiServer(deps: ApiServerDeps): Server {
       return;
     }
     const hash = new URL(req.originalUrl, "http://x").searchParams.get("hash") ?? undefined;
+    if (req.headers["if-none-match"] === found.etag) {
+      res.writeHead(304, openApiHeaders(found, hash));
+      res.end();
+      return;
+    }
     res.writeHead(200, openApiHeaders(found, hash));
     res.end(found.body);
   });

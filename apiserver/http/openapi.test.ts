@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { GROUP_VERSIONS, RESOURCES } from "../../api/resources.js";
+import { WIRE_MODELS } from "../../api/wire-types.gen.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./openapi.js";
+import { buildBuiltinSchemas, setOpenApiSchemaProvider, type ExtraSchema } from "./openapi-schemas.js";
+import { openApiV2 } from "./openapi-v2.js";
 
 interface Operation {
   "x-kubernetes-group-version-kind"?: { group: string; version: string; kind: string };
@@ -11,6 +14,18 @@ interface Operation {
 
 function gvKey(group: string, version: string): string {
   return group === "" ? `api/${version}` : `apis/${group}/${version}`;
+}
+
+interface GvkTag {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema; required?: string[] };
+
+function schemasOf(key: string): Record<string, Schema> {
+  return (openApiDocument(key)!.document.components as { schemas: Record<string, Schema> }).schemas;
 }
 
 function pathsOf(key: string): Record<string, Record<string, Operation>> {
@@ -88,10 +103,15 @@ describe("openApiDocument", () => {
     expect(scale.patch!["x-kubernetes-group-version-kind"]).toEqual({ group: "autoscaling", version: "v1", kind: "Scale" });
   });
 
-  it("keeps x-kubernetes-group-version-kind off component schemas so kubectl computes patches from its built-in types", () => {
-    const schemas = openApiDocument("apis/apps/v1")!.document.components as { schemas: Record<string, Record<string, unknown>> };
-    expect(schemas.schemas["io.k8s.api.apps.v1.Deployment"]).toBeDefined();
-    for (const schema of Object.values(schemas.schemas)) expect(schema["x-kubernetes-group-version-kind"]).toBeUndefined();
+  it("tags each served kind's and list kind's top-level schema with its GVK, as kubectl explain and apply look them up", () => {
+    for (const r of RESOURCES) {
+      const schemas = schemasOf(gvKey(r.group, r.version));
+      for (const kind of [r.kind, r.listKind]) {
+        const tagged = Object.values(schemas).filter((s) =>
+          (s["x-kubernetes-group-version-kind"] as GvkTag[] | undefined)?.some((t) => t.group === r.group && t.version === r.version && t.kind === kind));
+        expect(tagged, `${r.group}/${r.version} ${kind}`).toHaveLength(1);
+      }
+    }
   });
 
   it("resolves every $ref inside the document", () => {
@@ -117,5 +137,93 @@ describe("openApiHeaders", () => {
     expect(openApiHeaders(doc, doc.hash)).toEqual({ "Content-Type": "application/json", ETag: doc.etag, "Cache-Control": "public, immutable" });
     expect(openApiHeaders(doc, "STALE")["Cache-Control"]).toBe("no-cache, private");
     expect(openApiHeaders(doc, undefined)["Cache-Control"]).toBe("no-cache, private");
+  });
+});
+
+describe("schemas", () => {
+  const core = schemasOf("api/v1");
+  const container = core["io.k8s.api.core.v1.Container"]!;
+
+  it("type every field with Kubernetes' formats", () => {
+    expect(core["io.k8s.api.core.v1.ContainerPort"]!.properties!.containerPort).toEqual({ type: "integer", format: "int32" });
+    expect(core["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]!.properties!.creationTimestamp).toEqual({ type: "string", format: "date-time" });
+    expect(core["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]!.properties!.generation).toEqual({ type: "integer", format: "int64" });
+    expect(core["io.k8s.api.core.v1.ServicePort"]!.properties!.targetPort).toMatchObject({ type: "string", format: "int-or-string", "x-kubernetes-int-or-string": true });
+    expect(core["io.k8s.api.core.v1.ResourceRequirements"]!.properties!.limits).toEqual({ type: "object", additionalProperties: { type: "string", format: "quantity" } });
+    expect(container.properties!.args).toEqual({ type: "array", items: { type: "string" } });
+    expect(container.properties!.resources).toEqual({ $ref: "#/components/schemas/io.k8s.api.core.v1.ResourceRequirements" });
+  });
+
+  it("carry the server's strategic merge list strategies", () => {
+    const podSpec = core["io.k8s.api.core.v1.PodSpec"]!.properties!;
+    expect(podSpec.containers).toMatchObject({
+      type: "array", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name",
+      "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+    });
+    expect(container.properties!.ports).toMatchObject({ "x-kubernetes-patch-merge-key": "containerPort" });
+    expect(container.properties!.volumeMounts).toMatchObject({ "x-kubernetes-patch-merge-key": "mountPath" });
+    // Replaced whole: no strategy.
+    expect(container.properties!.args!["x-kubernetes-patch-strategy"]).toBeUndefined();
+    expect(podSpec.tolerations!["x-kubernetes-patch-strategy"]).toBeUndefined();
+    expect(core["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]!.properties!.finalizers).toMatchObject({ "x-kubernetes-patch-strategy": "merge", "x-kubernetes-list-type": "set" });
+    expect(core["io.k8s.api.core.v1.ServiceSpec"]!.properties!.ports).toMatchObject({ "x-kubernetes-patch-merge-key": "port" });
+  });
+
+  it("give every list the same strategy on every path that reaches it", () => {
+    expect(buildBuiltinSchemas("#/x/").conflicts).toEqual([]);
+  });
+
+  it("describe a documented reference in allOf, whose siblings OpenAPI v3 does not ignore", () => {
+    const field = schemasOf("apis/rbac.authorization.k8s.io/v1")["io.k8s.api.rbac.v1.ClusterRole"]!.properties!.aggregationRule!;
+    expect(field).toEqual({ allOf: [{ $ref: "#/components/schemas/io.k8s.api.rbac.v1.AggregationRule" }], description: expect.any(String) as unknown });
+  });
+
+  it("take required fields, allowed values and descriptions from the project's own types", () => {
+    expect(container.required).toEqual(["name"]);
+    expect(core["io.k8s.api.core.v1.PodSpec"]!.required).toEqual(["containers"]);
+    expect(core["io.k8s.api.core.v1.ContainerPort"]!.properties!.protocol!.enum).toEqual(["TCP", "UDP", "SCTP"]);
+    expect(core["io.k8s.api.core.v1.Volume"]!.description).toBe("A pod volume: a name plus exactly one source.");
+    expect(container.properties!.restartPolicy!.description).toBe('Only on init containers: "Always" makes it a sidecar that keeps running.');
+  });
+
+  it("are the same wire models the apiserver checks bodies with", () => {
+    expect(Object.keys(container.properties!).sort()).toEqual(Object.keys(WIRE_MODELS.V1Container!).sort());
+    const job = schemasOf("apis/batch/v1")["io.k8s.api.batch.v1.Job"]!;
+    expect(Object.keys(job.properties!).sort()).toEqual(Object.keys(WIRE_MODELS.V1Job!).sort());
+  });
+});
+
+describe("extra schemas (CRDs)", () => {
+  const gvk = { group: "stable.example.com", version: "v1", kind: "CronTab" };
+  let generation = 1;
+  const widgets: ExtraSchema[] = [{
+    gvk,
+    schema: { type: "object", properties: { spec: { type: "object", properties: { cronSpec: { type: "string" } } } } },
+    resource: { plural: "crontabs", namespaced: true },
+  }];
+  afterEach(() => {
+    setOpenApiSchemaProvider(undefined);
+  });
+
+  it("appear in the index, in their group version's document and in v2, and follow the provider's generation", () => {
+    const before = openApiV2().json.etag;
+    setOpenApiSchemaProvider({ generation: () => generation, schemas: () => widgets });
+    expect(openApiIndex().paths["apis/stable.example.com/v1"]).toBeDefined();
+    const doc = openApiDocument("apis/stable.example.com/v1")!;
+    const schemas = (doc.document.components as { schemas: Record<string, Schema> }).schemas;
+    expect(schemas["com.example.stable.v1.CronTab"]!["x-kubernetes-group-version-kind"]).toEqual([gvk]);
+    expect(schemas["com.example.stable.v1.CronTabList"]).toBeDefined();
+    expect(schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]).toBeDefined();
+    expect(findPatchOperation("apis/stable.example.com/v1", gvk)!.parameters).toContainEqual(expect.objectContaining({ name: "fieldValidation" }));
+    const v2 = openApiV2();
+    expect((v2.document.definitions as Record<string, unknown>)["com.example.stable.v1.CronTab"]).toBeDefined();
+    expect(v2.json.etag).not.toBe(before);
+    // Same generation: the same documents; a new generation: rebuilt.
+    expect(openApiDocument("apis/stable.example.com/v1")).toBe(doc);
+    generation = 2;
+    widgets.pop();
+    expect(openApiDocument("apis/stable.example.com/v1")).toBeUndefined();
+    setOpenApiSchemaProvider(undefined);
+    expect(openApiV2().json.etag).toBe(before);
   });
 });

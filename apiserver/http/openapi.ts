@@ -1,19 +1,20 @@
-// OpenAPI v3 documents generated from api/resources.ts: the `/openapi/v3` index and one document per group version.
+// OpenAPI v3 documents: the `/openapi/v3` index and one document per group version, with the schemas of
+// openapi-schemas.ts (generated from the wire models the apiserver validates with) and an operation per verb.
 //
-// What they are for: kubectl's `create -f`, `apply`, `edit` and `replace` validate with the server
-// (`fieldValidation=Strict`) only after finding, in the group version's document, a PATCH operation tagged with
-// the object's `x-kubernetes-group-version-kind` and carrying a `fieldValidation` query parameter; without that they
-// fall back to /openapi/v2 and fail. Every served group version therefore gets a document with such an operation
-// for each kind (and the other verbs, so the documents read as an API description).
+// What they are for: `kubectl explain` reads a kind's schema (found by `x-kubernetes-group-version-kind`);
+// `kubectl apply` computes strategic merge patches from the list extensions; `create -f`, `apply`, `edit` and
+// `replace` validate with the server (`fieldValidation=Strict`) only after finding, in the group version's document,
+// a PATCH operation tagged with the object's GVK and carrying a `fieldValidation` query parameter.
 //
-// Deliberately absent: `x-kubernetes-group-version-kind` on components.schemas. kubectl's apply computes a
-// strategic merge patch from a schema carrying that extension (pkg/cmd/apply/patcher.go,
-// buildStrategicMergePatchFromOpenAPIV3); kubelab's schemas are minimal and lack the patch merge keys, so kubectl
-// would replace whole lists (containers, ports) instead of merging them. Without the extension it uses its
-// compiled-in types for built-in kinds, which is correct.
+// Documents are built once per provider generation (built-in kinds never change; CRD schemas come from
+// setOpenApiSchemaProvider) and served with a content hash as ETag.
 import { createHash } from "node:crypto";
-import { GROUP_VERSIONS, RESOURCES, apiVersionOf } from "../../api/resources.js";
+import { GROUP_VERSIONS, RESOURCES } from "../../api/resources.js";
 import type { GroupVersionKind, ResourceInfo, SubresourceInfo } from "../../api/resources.js";
+import {
+  META, buildBuiltinSchemas, definitionName, extraDefinition, extraListDefinition, extraName, gvkKey, reachable, schemaProvider,
+} from "./openapi-schemas.js";
+import type { BuiltinSchemas, ExtraSchema, Json } from "./openapi-schemas.js";
 
 export interface OpenApiIndex {
   paths: Record<string, { serverRelativeURL: string }>;
@@ -38,32 +39,64 @@ function gvPath(group: string, version: string): string {
 /** `GET /openapi/v3`: every served group version, with a URL whose `hash` changes whenever the document does. */
 export function openApiIndex(): OpenApiIndex {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const gv of GROUP_VERSIONS) {
-    const key = gvPath(gv.group, gv.version);
+  for (const key of state().keys) {
     const doc = openApiDocument(key)!;
     paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${doc.hash}` };
   }
   return { paths };
 }
 
-const documents = new Map<string, OpenApiDocument>();
+interface State {
+  generation: number | undefined;
+  extras: readonly ExtraSchema[];
+  /** Index keys: built-in group versions, then those only extra schemas serve. */
+  keys: string[];
+  documents: Map<string, OpenApiDocument>;
+}
+
+let cached: State | undefined;
+let builtin: BuiltinSchemas | undefined;
+
+const REF_PREFIX = "#/components/schemas/";
+
+function builtinSchemas(): BuiltinSchemas {
+  builtin ??= buildBuiltinSchemas(REF_PREFIX);
+  return builtin;
+}
+
+/** The documents of the current provider generation. */
+function state(): State {
+  const p = schemaProvider();
+  const generation = p?.generation();
+  if (cached !== undefined && cached.generation === generation) return cached;
+  const extras = p?.schemas() ?? [];
+  const keys = GROUP_VERSIONS.map((gv) => gvPath(gv.group, gv.version));
+  for (const extra of extras) {
+    const key = gvPath(extra.gvk.group, extra.gvk.version);
+    if (!keys.includes(key)) keys.push(key);
+  }
+  cached = { generation, extras, keys, documents: new Map() };
+  return cached;
+}
 
 /**
  * The document for one group version, addressed as in the index (`api/v1`, `apis/apps/v1`; a leading `/` or
  * `/openapi/v3/` prefix is accepted). Undefined (→ 404) for a group version kubelab does not serve.
- * Documents are built once: RESOURCES is static for the life of the process.
  */
 export function openApiDocument(path: string): OpenApiDocument | undefined {
   const key = path.replace(/^\/?(openapi\/v3\/)?/, "").replace(/\/$/, "");
-  const existing = documents.get(key);
+  const s = state();
+  const existing = s.documents.get(key);
   if (existing !== undefined) return existing;
-  const gv = GROUP_VERSIONS.find((g) => gvPath(g.group, g.version) === key);
-  if (gv === undefined) return undefined;
-  const document = buildDocument(gv.group, gv.version);
+  if (!s.keys.includes(key)) return undefined;
+  const parts = key.split("/");
+  const group = parts[0] === "api" ? "" : parts[1]!;
+  const version = parts[parts.length - 1]!;
+  const document = buildDocument(group, version, s.extras.filter((e) => e.gvk.group === group && e.gvk.version === version));
   const body = JSON.stringify(document);
   const hash = createHash("sha512").update(body).digest("hex").toUpperCase();
   const doc: OpenApiDocument = { document, body, hash, etag: `"${hash}"` };
-  documents.set(key, doc);
+  s.documents.set(key, doc);
   return doc;
 }
 
@@ -81,8 +114,6 @@ export function openApiHeaders(doc: OpenApiDocument, queryHash: string | undefin
 
 // ---- document construction ----
 
-type Json = Record<string, unknown>;
-
 const PATCH_CONTENT_TYPES = [
   "application/json-patch+json",
   "application/merge-patch+json",
@@ -90,15 +121,8 @@ const PATCH_CONTENT_TYPES = [
   "application/apply-patch+yaml",
 ] as const;
 
-const META = "io.k8s.apimachinery.pkg.apis.meta.v1";
 /** Subresources that stream or proxy instead of reading or writing an object. */
 const CONNECT_SUBRESOURCES = new Set(["log", "exec", "attach", "portforward", "proxy"]);
-
-function schemaName(gvk: GroupVersionKind): string {
-  // Kubernetes' names: io.k8s.api.<first label of the group, or "core">.<version>.<Kind>.
-  const group = gvk.group === "" ? "core" : gvk.group.split(".")[0]!;
-  return `io.k8s.api.${group}.${gvk.version}.${gvk.kind}`;
-}
 
 function ref(name: string): Json {
   return { $ref: `#/components/schemas/${name}` };
@@ -200,21 +224,69 @@ function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-function buildDocument(group: string, version: string): Json {
+function buildDocument(group: string, version: string, extras: readonly ExtraSchema[]): Json {
   const paths: Json = {};
+  const own: Record<string, Json> = {};
+  const roots: string[] = [`${META}.Status`, `${META}.DeleteOptions`, `${META}.Patch`];
+  const { definitions, kinds } = builtinSchemas();
+  /** The schema name of a kind; kinds without a model (connect options) get a permissive schema. */
+  const schemaFor = (gvk: GroupVersionKind): string => {
+    const name = kinds.get(gvkKey(gvk));
+    if (name !== undefined) {
+      roots.push(name);
+      return name;
+    }
+    const fallback = definitionName(gvk);
+    own[fallback] ??= {
+      type: "object",
+      description: `${gvk.kind}: options of a streaming request.`,
+      "x-kubernetes-preserve-unknown-fields": true,
+      "x-kubernetes-group-version-kind": [{ group: gvk.group, version: gvk.version, kind: gvk.kind }],
+    };
+    return fallback;
+  };
+
+  for (const info of RESOURCES.filter((r) => r.group === group && r.version === version)) {
+    const gvk: GroupVersionKind = { group, version, kind: info.kind };
+    addResourcePaths(paths, info, schemaFor(gvk), schemaFor({ ...gvk, kind: info.listKind }), schemaFor);
+  }
+  for (const extra of extras) {
+    const name = extraName(extra.gvk);
+    const listKind = extra.listKind ?? `${extra.gvk.kind}List`;
+    own[name] = extraDefinition(extra, REF_PREFIX);
+    own[extraName({ ...extra.gvk, kind: listKind })] = extraListDefinition(extra, REF_PREFIX);
+    roots.push(`${META}.ObjectMeta`, `${META}.ListMeta`);
+    if (extra.resource === undefined) continue;
+    const info: ResourceInfo = {
+      group, version, kind: extra.gvk.kind, listKind, resource: extra.resource.plural, singular: extra.gvk.kind.toLowerCase(),
+      namespaced: extra.resource.namespaced, shortNames: [], categories: [], verbs: CRD_VERBS, subresources: [],
+    };
+    addResourcePaths(paths, info, name, extraName({ ...extra.gvk, kind: listKind }), schemaFor);
+  }
+
   const schemas: Json = {};
-  const apiVersion = apiVersionOf({ group, version });
+  for (const name of [...reachable(definitions, roots, REF_PREFIX)].sort()) schemas[name] = definitions[name];
+  Object.assign(schemas, own);
+  return {
+    openapi: "3.0.0",
+    info: { title: "Kubernetes", version: "v1.32.0" },
+    paths,
+    components: { schemas },
+  };
+}
+
+const CRD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const;
+
+/** The collection, item and subresource paths of one resource. */
+function addResourcePaths(
+  paths: Json, info: ResourceInfo, kindSchema: string, listSchema: string, schemaFor: (gvk: GroupVersionKind) => string,
+): void {
+  const { group, version } = info;
   const prefix = group === "" ? `/api/${version}` : `/apis/${group}/${version}`;
   const tag = tagOf(group, version);
   const infix = opInfix(group, version);
-
-  addSharedSchemas(schemas);
-  for (const info of RESOURCES.filter((r) => r.group === group && r.version === version)) {
+  {
     const gvk: GroupVersionKind = { group, version, kind: info.kind };
-    const kindSchema = schemaName(gvk);
-    const listSchema = schemaName({ ...gvk, kind: info.listKind });
-    schemas[kindSchema] = objectSchema(`${info.kind} (${apiVersion}).`, apiVersion, info.kind, false);
-    schemas[listSchema] = objectSchema(`A list of ${info.kind} objects.`, apiVersion, info.listKind, true, kindSchema);
 
     const ns = info.namespaced ? "Namespaced" : "";
     const base = info.namespaced ? `${prefix}/namespaces/{namespace}/${info.resource}` : `${prefix}/${info.resource}`;
@@ -277,20 +349,11 @@ function buildDocument(group: string, version: string): Json {
 
     for (const sub of info.subresources) {
       const subGvk = sub.responseKind ?? gvk;
-      const subSchema = schemaName(subGvk);
-      const subApiVersion = apiVersionOf(subGvk);
-      schemas[subSchema] ??= objectSchema(`${subGvk.kind} (${subApiVersion}).`, subApiVersion, subGvk.kind, false);
+      const subSchema = schemaFor(subGvk);
       const idSuffix = `${infix}${ns}${info.kind}${subName(sub.name)}`;
       paths[`${base}/{name}/${sub.name}`] = subresourcePath(info, sub, subGvk, subSchema, itemParams, tag, idSuffix);
     }
   }
-
-  return {
-    openapi: "3.0.0",
-    info: { title: "Kubernetes", version: "v1.32.0" },
-    paths,
-    components: { schemas },
-  };
 }
 
 function subName(name: string): string {
@@ -348,65 +411,4 @@ function subresourcePath(
     });
   }
   return path;
-}
-
-/**
- * A permissive object schema: apiVersion, kind and metadata are described, everything else is accepted as is.
- * Server-side validation (fieldValidation) is what checks the rest.
- */
-function objectSchema(description: string, apiVersion: string, kind: string, isList: boolean, itemSchema?: string): Json {
-  const properties: Json = {
-    apiVersion: { type: "string", description: `APIVersion: ${apiVersion}` },
-    kind: { type: "string", description: `Kind: ${kind}` },
-    metadata: { allOf: [ref(isList ? `${META}.ListMeta` : `${META}.ObjectMeta`)], default: {} },
-  };
-  if (isList && itemSchema !== undefined) properties.items = { type: "array", items: { allOf: [ref(itemSchema)], default: {} } };
-  const schema: Json = { type: "object", description, properties, "x-kubernetes-preserve-unknown-fields": true };
-  if (isList) schema.required = ["items"];
-  return schema;
-}
-
-function addSharedSchemas(schemas: Json): void {
-  schemas[`${META}.ObjectMeta`] = {
-    type: "object",
-    description: "Standard object metadata.",
-    properties: {
-      name: { type: "string" }, generateName: { type: "string" }, namespace: { type: "string" }, uid: { type: "string" },
-      resourceVersion: { type: "string" }, generation: { type: "integer", format: "int64" },
-      creationTimestamp: { type: "string", format: "date-time" }, deletionTimestamp: { type: "string", format: "date-time" },
-      labels: { type: "object", additionalProperties: { type: "string", default: "" } },
-      annotations: { type: "object", additionalProperties: { type: "string", default: "" } },
-      ownerReferences: { type: "array", items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-      finalizers: { type: "array", items: { type: "string", default: "" } },
-    },
-  };
-  schemas[`${META}.ListMeta`] = {
-    type: "object",
-    description: "Standard list metadata.",
-    properties: { resourceVersion: { type: "string" }, continue: { type: "string" }, remainingItemCount: { type: "integer", format: "int64" } },
-  };
-  schemas[`${META}.Status`] = {
-    type: "object",
-    description: "Status is the return value for calls that don't return other objects.",
-    properties: {
-      apiVersion: { type: "string" }, kind: { type: "string" }, status: { type: "string" }, message: { type: "string" },
-      reason: { type: "string" }, code: { type: "integer", format: "int32" },
-      details: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-      metadata: { allOf: [ref(`${META}.ListMeta`)], default: {} },
-    },
-  };
-  schemas[`${META}.DeleteOptions`] = {
-    type: "object",
-    description: "DeleteOptions may be provided when deleting an API object.",
-    properties: {
-      apiVersion: { type: "string" }, kind: { type: "string" }, dryRun: { type: "array", items: { type: "string", default: "" } },
-      gracePeriodSeconds: { type: "integer", format: "int64" }, propagationPolicy: { type: "string" },
-      orphanDependents: { type: "boolean" },
-      preconditions: { type: "object", properties: { uid: { type: "string" }, resourceVersion: { type: "string" } } },
-    },
-  };
-  schemas[`${META}.Patch`] = {
-    type: "object",
-    description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
-  };
 }

@@ -225,12 +225,12 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
     expect((await kFail("create", "token", "default", "--duration=5m")).stderr).toContain("may not specify a duration less than 10 minutes");
     expect((await kFail("create", "token", "nobody")).stderr).toContain('serviceaccounts "nobody" not found');
 
-    // TokenReview has no PATCH in its OpenAPI, so kubectl would validate it against /openapi/v2, which is not served yet.
-    const review = JSON.parse((await cluster.kubectl(["create", "--validate=false", "-f", "-", "-o", "json"], { stdin: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } }) })).stdout) as { status: { authenticated: boolean; user: { username: string; uid: string; groups: string[] } } };
+    // TokenReview has no PATCH operation, so kubectl validates it against /openapi/v2.
+    const review = JSON.parse((await cluster.kubectl(["create", "-f", "-", "-o", "json"], { stdin: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } }) })).stdout) as { status: { authenticated: boolean; user: { username: string; uid: string; groups: string[] } } };
     expect(review.status.authenticated).toBe(true);
     expect(review.status.user).toMatchObject({ username: "system:serviceaccount:default:default", uid, groups: ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"] });
     const forged = `${token.slice(0, token.lastIndexOf(".") + 1)}${Buffer.from("forged").toString("base64url")}`;
-    const refused = JSON.parse((await cluster.kubectl(["create", "--validate=false", "-f", "-", "-o", "json"], { stdin: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token: forged } }) })).stdout) as { status: { authenticated?: boolean; error?: string } };
+    const refused = JSON.parse((await cluster.kubectl(["create", "-f", "-", "-o", "json"], { stdin: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token: forged } }) })).stdout) as { status: { authenticated?: boolean; error?: string } };
     expect(refused.status.authenticated).toBeUndefined();
     expect(refused.status.error).toContain("invalid bearer token");
 
