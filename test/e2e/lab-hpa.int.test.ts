@@ -114,6 +114,7 @@ describe.skipIf(!prerequisites.ok)("HorizontalPodAutoscaler on a 1-node kubelab"
     const describeDown = await lab.kubectlOk("describe", "hpa", "burn");
     expect(describeDown).toMatch(/New size: 1; reason: All metrics below target/);
     expect(describeDown).toMatch(/ScalingLimited\s+True\s+TooFewReplicas/);
+    console.log(`kubectl get hpa burn:\n${await lab.kubectlOk("get", "hpa", "burn")}\nkubectl describe hpa burn:\n${describeDown}`);
     console.log(`HPA e2e: scaled up ${((scaledUpAt - started) / 1000).toFixed(1)} s after the Deployment was created, down ${((performance.now() - scaledUpAt) / 1000).toFixed(1)} s after that (sync period ${SYNC_PERIOD}, downscale window ${DOWNSCALE_WINDOW}, metric resolution 15s)`);
   }, 260_000);
 });
