@@ -304,6 +304,25 @@ describe("HorizontalController", () => {
     expect(zero.condition("ScalingActive")).toMatchObject({ status: "False", reason: "ScalingDisabled" });
   });
 
+  it("refuses to scale pods that two HPAs select (AmbiguousSelector), and scales again once one is gone", async () => {
+    const s = setup({ replicas: 2 });
+    s.pods(2, 150);
+    const second = hpa();
+    second.metadata = { ...second.metadata, name: "web-too", uid: "hpa-2" };
+    s.fake.seed(second);
+    // The first to sync knows no other selector yet (as in Kubernetes, where a new HPA's selector starts empty).
+    await s.controller.sync("default/web-too");
+    expect(s.replicas()).toBe(4);
+    await expect(s.controller.sync("default/web")).rejects.toThrow(/controlled by multiple HPAs/);
+    await expect(s.controller.sync("default/web-too")).rejects.toThrow(/controlled by multiple HPAs/);
+    expect(s.replicas()).toBe(4);
+    expect(s.condition("ScalingActive")).toMatchObject({ status: "False", reason: "AmbiguousSelector", message: "pods by selector app=web are controlled by multiple HPAs: [default/web default/web-too]" });
+    s.fake.remove(HPAS, "default", "web-too");
+    await s.controller.sync("default/web-too");
+    await s.controller.sync("default/web");
+    expect(s.replicas()).toBe(6); // two pods at 3× the target
+  });
+
   it("syncs each HPA again every sync period, also after a failure, and forgets a deleted one", async () => {
     const s = setup({ replicas: 2 });
     s.pods(2, 50);

@@ -16,7 +16,8 @@
 //   - Status: currentReplicas, desiredReplicas, currentMetrics, lastScaleTime (on a rescale), and the AbleToScale,
 //     ScalingActive and ScalingLimited conditions with Kubernetes' reasons; written only when it changed.
 //   - Events: SuccessfulRescale ("New size: N; reason: ..."), FailedRescale, FailedGetScale,
-//     FailedGetResourceMetric, FailedComputeMetricsReplicas, SelectorRequired, InvalidSelector.
+//     FailedGetResourceMetric, FailedComputeMetricsReplicas, SelectorRequired, InvalidSelector, AmbiguousSelector (two
+//     HPAs whose targets' selectors share pods: neither scales).
 //   - Each HPA is synced when first seen, when its spec changes, and then every --horizontal-pod-autoscaler-sync-period
 //     (also after a failure). Recommendations and scale events are kept per HPA in memory, as Kubernetes does.
 import { errorMessage } from "../../../api/errors.js";
@@ -131,6 +132,8 @@ export class HorizontalController implements Controller {
   private readonly recommendations = new Map<string, Recommendation[]>();
   private readonly scaleUpEvents = new Map<string, ScaleEvent[]>();
   private readonly scaleDownEvents = new Map<string, ScaleEvent[]>();
+  /** Each HPA's target selector as last seen, to find pods two HPAs would fight over. */
+  private readonly selectors = new Map<string, Selector>();
 
   constructor(opts: HorizontalControllerOptions) {
     this.opts = opts;
@@ -174,6 +177,7 @@ export class HorizontalController implements Controller {
       this.recommendations.delete(key);
       this.scaleUpEvents.delete(key);
       this.scaleDownEvents.delete(key);
+      this.selectors.delete(key);
       return;
     }
     await this.reconcile(key, hpa);
@@ -317,14 +321,30 @@ export class HorizontalController implements Controller {
       setCondition(status, "ScalingActive", "False", "InvalidSelector", "the HPA target's scale is missing a selector", now);
       throw new MetricsError("selector is required", []);
     }
+    let selector: Selector;
     try {
-      return parseLabelSelector(text);
+      selector = parseLabelSelector(text);
     } catch (err) {
       const message = `couldn't convert selector into a corresponding internal selector object: ${errorMessage(err)}`;
       this.opts.recorder.event(hpa, "Warning", "InvalidSelector", message);
       setCondition(status, "ScalingActive", "False", "InvalidSelector", message, now);
       throw new MetricsError(message, []);
     }
+    const key = keyOf(hpa);
+    const namespace = hpa.metadata.namespace ?? "";
+    this.selectors.set(key, selector);
+    const pods = this.opts.pods.lister.listNamespace(namespace).filter((p) => selector.matches(p.metadata.labels));
+    const selecting = [...this.selectors]
+      .filter(([other, s]) => other.startsWith(`${namespace}/`) && pods.some((p) => s.matches(p.metadata.labels)))
+      .map(([other]) => other)
+      .sort();
+    if (selecting.length > 1) {
+      const message = `pods by selector ${text} are controlled by multiple HPAs: [${selecting.join(" ")}]`;
+      this.opts.recorder.event(hpa, "Warning", "AmbiguousSelector", message);
+      setCondition(status, "ScalingActive", "False", "AmbiguousSelector", message, now);
+      throw new MetricsError(message, []);
+    }
+    return selector;
   }
 
   private async computeReplicasForMetric(hpa: HorizontalPodAutoscalerV2, spec: MetricSpecV2, specReplicas: number, selector: Selector): Promise<{ replicas: number; metric: string; status: MetricStatusV2 }> {
