@@ -104,13 +104,14 @@ function defaultHorizontalPodAutoscaler(hpa: HorizontalPodAutoscalerV2): void {
       { type: "Pods", value: 4, periodSeconds: 15 },
       { type: "Percent", value: 100, periodSeconds: 15 },
     ]);
-    behavior.scaleDown = defaultScalingRules(behavior.scaleDown, 300, [{ type: "Percent", value: 100, periodSeconds: 15 }]);
+    // scaleDown's window stays unset: the controller's --horizontal-pod-autoscaler-downscale-stabilization decides it.
+    behavior.scaleDown = defaultScalingRules(behavior.scaleDown, undefined, [{ type: "Percent", value: 100, periodSeconds: 15 }]);
   }
 }
 
-function defaultScalingRules(rules: HPAScalingRules | undefined, window: number, policies: NonNullable<HPAScalingRules["policies"]>): HPAScalingRules {
+function defaultScalingRules(rules: HPAScalingRules | undefined, window: number | undefined, policies: NonNullable<HPAScalingRules["policies"]>): HPAScalingRules {
   const out: HPAScalingRules = isObject(rules) ? rules : {};
-  out.stabilizationWindowSeconds ??= window;
+  if (window !== undefined) out.stabilizationWindowSeconds ??= window;
   out.selectPolicy ??= "Max";
   if (!Array.isArray(out.policies) || out.policies.length === 0) out.policies = policies;
   return out;

@@ -14,7 +14,7 @@ describe("kube-controller-manager flags", () => {
       controllers: ["*"],
       port: 10252,
     });
-    expect(defaultControllerManagerConfig()).toEqual({
+    expect(defaultControllerManagerConfig()).toMatchObject({
       concurrentReplicasetSyncs: 5,
       concurrentRcSyncs: 5,
       concurrentDeploymentSyncs: 5,
@@ -28,6 +28,14 @@ describe("kube-controller-manager flags", () => {
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
       rootCaFile: "",
+    });
+    expect(defaultControllerManagerConfig()).toMatchObject({
+      horizontalPodAutoscalerSyncPeriodMs: 15_000,
+      horizontalPodAutoscalerDownscaleStabilizationMs: 300_000,
+      horizontalPodAutoscalerTolerance: 0.1,
+      horizontalPodAutoscalerCpuInitializationPeriodMs: 300_000,
+      horizontalPodAutoscalerInitialReadinessDelayMs: 30_000,
+      concurrentHorizontalPodAutoscalerSyncs: 5,
     });
   });
 

@@ -27,6 +27,12 @@ export const controllerManagerFlags = defineFlags({
   clusterCidr: { type: "string", default: "10.244.0.0/16", help: "CIDR Range for Pods in cluster. Requires --allocate-node-cidrs to be true" },
   nodeCidrMaskSize: { type: "number", default: 24, help: "Mask size for node cidr in cluster." },
   rootCaFile: { type: "string", default: "", help: "If set, this root certificate authority will be included in the kube-root-ca.crt ConfigMap of every namespace. Without it the ConfigMap is published with an empty ca.crt: kubelab's apiserver has no cluster CA yet." },
+  horizontalPodAutoscalerSyncPeriod: { type: "duration", default: "15s", help: "The period for syncing the number of pods in horizontal pod autoscaler." },
+  horizontalPodAutoscalerDownscaleStabilization: { type: "duration", default: "5m0s", help: "The period for which autoscaler will look backwards and not scale down below any recommendation it made during that period." },
+  horizontalPodAutoscalerTolerance: { type: "number", default: 0.1, help: "The minimum change (from 1.0) in the desired-to-actual metrics ratio for the horizontal pod autoscaler to consider scaling." },
+  horizontalPodAutoscalerCpuInitializationPeriod: { type: "duration", default: "5m0s", help: "The period after pod start when CPU samples might be skipped." },
+  horizontalPodAutoscalerInitialReadinessDelay: { type: "duration", default: "30s", help: "The period after pod start during which readiness changes will be treated as initial readiness." },
+  concurrentHorizontalPodAutoscalerSyncs: { type: "number", default: 5, help: "The number of horizontal pod autoscaler objects that are allowed to sync concurrently. Larger number = more responsive horizontal pod autoscaler objects processing, but more CPU (and network) load." },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -58,6 +64,12 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     clusterCidr: o.clusterCidr,
     nodeCidrMaskSize: o.nodeCidrMaskSize,
     rootCaFile: o.rootCaFile,
+    horizontalPodAutoscalerSyncPeriodMs: o.horizontalPodAutoscalerSyncPeriod,
+    horizontalPodAutoscalerDownscaleStabilizationMs: o.horizontalPodAutoscalerDownscaleStabilization,
+    horizontalPodAutoscalerTolerance: o.horizontalPodAutoscalerTolerance,
+    horizontalPodAutoscalerCpuInitializationPeriodMs: o.horizontalPodAutoscalerCpuInitializationPeriod,
+    horizontalPodAutoscalerInitialReadinessDelayMs: o.horizontalPodAutoscalerInitialReadinessDelay,
+    concurrentHorizontalPodAutoscalerSyncs: o.concurrentHorizontalPodAutoscalerSyncs,
   };
 }
 

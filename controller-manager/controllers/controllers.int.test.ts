@@ -22,6 +22,7 @@ import { createNamespaceController } from "./namespace/namespace-controller.js";
 import { createNodeIpamController } from "./nodeipam/nodeipam-controller.js";
 import { createNodeLifecycleController } from "./nodelifecycle/nodelifecycle-controller.js";
 import type { Controller, ControllerContext } from "./types.js";
+import { defaultControllerManagerConfig } from "../options.js";
 
 const res = (group: string, resource: string): ResourceInfo => RESOURCES.find((r) => r.group === group && r.resource === resource)!;
 const PODS = res("", "pods");
@@ -78,6 +79,7 @@ beforeAll(async () => {
     metrics: createRegistry({ defaultMetrics: false }),
     clock: realClock,
     config: {
+      ...defaultControllerManagerConfig(),
       concurrentReplicasetSyncs: 5,
       concurrentRcSyncs: 5,
       concurrentDeploymentSyncs: 5,

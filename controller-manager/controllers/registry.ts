@@ -15,6 +15,7 @@ import { createServiceAccountsController } from "./serviceaccount/serviceaccount
 // MARK jobs imports
 // MARK workloads imports
 // MARK hpa imports
+import { createHorizontalController } from "./podautoscaler/horizontal-controller.js";
 // MARK admission imports
 import type { ControllerFactory } from "./types.js";
 
@@ -74,6 +75,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   // MARK jobs names
   // MARK workloads names
   // MARK hpa names
+  "horizontalpodautoscaling",
   // MARK admission names
 ];
 
@@ -96,6 +98,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   // MARK jobs aliases
   // MARK workloads aliases
   // MARK hpa aliases
+  "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
   // MARK admission aliases
 };
 
@@ -121,6 +124,7 @@ export function defaultRegistry(): ControllerRegistry {
   // MARK jobs register
   // MARK workloads register
   // MARK hpa register
+  registry.register("horizontalpodautoscaling", createHorizontalController);
   // MARK admission register
   return registry;
 }

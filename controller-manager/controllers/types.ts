@@ -26,6 +26,17 @@ export interface ControllerManagerConfig {
   nodeCidrMaskSize: number;
   /** --root-ca-file: the CA bundle published as kube-root-ca.crt in every namespace ("" publishes an empty one). */
   rootCaFile: string;
+  /** How often each HPA is reconciled (--horizontal-pod-autoscaler-sync-period, default 15 s). */
+  horizontalPodAutoscalerSyncPeriodMs: number;
+  /** How far back the highest recommendation holds a scale-down (--horizontal-pod-autoscaler-downscale-stabilization, 5 m). */
+  horizontalPodAutoscalerDownscaleStabilizationMs: number;
+  /** The usage ratio's distance from 1 that is too small to act on (--horizontal-pod-autoscaler-tolerance, 0.1). */
+  horizontalPodAutoscalerTolerance: number;
+  /** After a pod starts, cpu samples may predate its readiness for this long (--horizontal-pod-autoscaler-cpu-initialization-period, 5 m). */
+  horizontalPodAutoscalerCpuInitializationPeriodMs: number;
+  /** A pod not ready this long after start counts as never ready (--horizontal-pod-autoscaler-initial-readiness-delay, 30 s). */
+  horizontalPodAutoscalerInitialReadinessDelayMs: number;
+  concurrentHorizontalPodAutoscalerSyncs: number;
 }
 
 export interface ControllerContext {

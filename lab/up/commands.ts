@@ -42,6 +42,7 @@ export const upFlags = defineFlags({
   prometheusPort: { type: "number", default: 9090, help: "Prometheus' port on 127.0.0.1 with --prometheus." },
   uiPort: { type: "number", default: 8484, help: "The live view's port on 127.0.0.1 (kubelab-ui); when it is taken, or 0, a free port is picked (up prints the URL)." },
   noUi: { type: "boolean", default: false, help: "Do not start the live view." },
+  controllerManagerArg: { type: "stringArray", help: "An extra kube-controller-manager flag, e.g. --controller-manager-arg=--horizontal-pod-autoscaler-sync-period=5s (repeatable); kept for the lab's restarts." },
   timeout: { type: "duration", default: "3m", help: "How long `up` waits for every component and node to be ready." },
   v: { type: "number", default: 0, help: "Verbosity of every component." },
 });
@@ -139,6 +140,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     uiPort,
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
+    ...(flags.controllerManagerArg.length > 0 ? { controllerManagerArgs: flags.controllerManagerArg } : {}),
   };
   writeState({ config, nodes: [], createdHome });
 

@@ -51,6 +51,8 @@ export interface LabConfig {
   withKubelet: boolean;
   /** Verbosity passed to every kubelab component. */
   verbosity: number;
+  /** Extra kube-controller-manager flags (`up --controller-manager-arg`), after the lab's own. */
+  controllerManagerArgs?: string[];
   /** Set when the supervisor runs one node inside its own container (`kubelab node`, docker-compose.yml). */
   container?: ContainerNodeConfig;
 }
@@ -184,7 +186,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     port: config.controllerManagerPort,
     bindAddress: "127.0.0.1",
     verbosity: config.verbosity,
-    extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...LAB_TIMINGS.controllerManager, ...leaderElection],
+    extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...LAB_TIMINGS.controllerManager, ...leaderElection, ...(config.controllerManagerArgs ?? [])],
   });
   const kubeStateMetrics = kubeStateMetricsComponent({
     apiserver: master,
