@@ -14,6 +14,8 @@ import { createRootCACertPublisher } from "./rootcacertpublisher/rootcacertpubli
 import { createServiceAccountsController } from "./serviceaccount/serviceaccount-controller.js";
 // MARK jobs imports
 // MARK workloads imports
+import { createDaemonSetController } from "./daemonset/daemonset-controller.js";
+import { createStatefulSetController } from "./statefulset/statefulset-controller.js";
 // MARK hpa imports
 // MARK admission imports
 import type { ControllerFactory } from "./types.js";
@@ -73,6 +75,8 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "clusterrole-aggregation",
   // MARK jobs names
   // MARK workloads names
+  "daemonset",
+  "statefulset",
   // MARK hpa names
   // MARK admission names
 ];
@@ -95,6 +99,8 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "clusterrole-aggregation-controller": "clusterrole-aggregation",
   // MARK jobs aliases
   // MARK workloads aliases
+  "daemonset-controller": "daemonset",
+  "statefulset-controller": "statefulset",
   // MARK hpa aliases
   // MARK admission aliases
 };
@@ -120,6 +126,7 @@ export function defaultRegistry(): ControllerRegistry {
     .register("clusterrole-aggregation", createClusterRoleAggregationController);
   // MARK jobs register
   // MARK workloads register
+  registry.register("daemonset", createDaemonSetController).register("statefulset", createStatefulSetController);
   // MARK hpa register
   // MARK admission register
   return registry;

@@ -26,6 +26,10 @@ export interface ControllerManagerConfig {
   nodeCidrMaskSize: number;
   /** --root-ca-file: the CA bundle published as kube-root-ca.crt in every namespace ("" publishes an empty one). */
   rootCaFile: string;
+  /** --concurrent-daemonset-syncs (default 2); absent in hand-built configs means the default. */
+  concurrentDaemonsetSyncs?: number;
+  /** --concurrent-statefulset-syncs (default 5); absent in hand-built configs means the default. */
+  concurrentStatefulsetSyncs?: number;
 }
 
 export interface ControllerContext {
