@@ -214,11 +214,15 @@ export function planDaemonPods(ds: Readonly<DaemonSet>, nodes: readonly Readonly
 
   let numUnavailable = 0;
   const oldUnavailable: Readonly<Pod>[] = [];
-  const replaceable: { node: string; pod: Readonly<Pod> }[] = [];
+  const replaceable: { node: string; pod: Readonly<Pod>; surge: boolean }[] = [];
   for (const node of nodes) {
     const name = node.metadata.name ?? "";
-    if (!verdicts.get(name)!.shouldRun) continue;
+    // Also nodes that keep an old pod but would not get a new one (e.g. a NoSchedule taint since): the update
+    // removes their pod, as Kubernetes' does.
+    const v = verdicts.get(name)!;
+    if (!v.shouldContinueRunning) continue;
     const onNode = byNode.get(name) ?? [];
+    if (!v.shouldRun && onNode.length === 0) continue;
     const updated = onNode.find((p) => isUpdatedPod(p, hash, generation));
     const old = onNode.find((p) => !isUpdatedPod(p, hash, generation));
     if (onNode.length === 0) {
@@ -241,7 +245,7 @@ export function planDaemonPods(ds: Readonly<DaemonSet>, nodes: readonly Readonly
       } else if (!available(old)) {
         oldUnavailable.push(old);
       } else {
-        replaceable.push({ node: name, pod: old });
+        replaceable.push({ node: name, pod: old, surge: v.shouldRun });
       }
     }
   }
@@ -256,7 +260,10 @@ export function planDaemonPods(ds: Readonly<DaemonSet>, nodes: readonly Readonly
     }).length;
     plan.create.push(...oldUnavailable.map((p) => targetNodeName(p) ?? ""));
     const budget = Math.max(0, surge - surging);
-    plan.create.push(...replaceable.slice(0, budget).map((r) => r.node));
+    plan.create.push(...replaceable.filter((r) => r.surge).slice(0, budget).map((r) => r.node));
+    // An old pod whose node gets no new one has nothing to surge into: it goes within maxUnavailable.
+    const stranded = replaceable.filter((r) => !r.surge);
+    plan.delete.push(...stranded.slice(0, Math.max(0, maxUnavailable - numUnavailable)).map((r) => r.pod));
   }
   return plan;
 }
