@@ -97,7 +97,6 @@ export class DaemonSetController implements Controller {
     this.expectations = new ControllerExpectations(this.clock);
     this.history = new ControllerHistory({ client: this.client, informer: this.revisionInformer, kind: REVISION_KIND, ownerResource: DAEMONSETS });
     ensureControllerUidIndex(this.podInformer);
-    ensureControllerUidIndex(this.revisionInformer);
     this.informer.addEventHandler({
       onAdd: (ds) => { this.queue.add(objectKey(ds.metadata)); },
       onUpdate: (oldDs, ds) => {

@@ -17,7 +17,7 @@ import type { PodTemplateSpec } from "../../../api/types/core.js";
 import type { Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { parseTime } from "../../../api/time.js";
-import { adoptPatch, claimObjects, CONTROLLER_UID_INDEX, newControllerRef, orphanIndexValue, recheckOwner, releasePatch, semanticEqual } from "../controller-utils.js";
+import { adoptPatch, claimObjects, CONTROLLER_UID_INDEX, ensureControllerUidIndex, newControllerRef, orphanIndexValue, recheckOwner, releasePatch, semanticEqual } from "../controller-utils.js";
 
 export const CONTROLLER_REVISIONS = findResource("apps", "v1", "controllerrevisions")!;
 
@@ -154,7 +154,9 @@ export interface RevisionState {
 
 /** The API side of controller history: claiming, creating, renumbering and deleting an owner's revisions. */
 export class ControllerHistory {
-  constructor(private readonly opts: ControllerHistoryOptions) {}
+  constructor(private readonly opts: ControllerHistoryOptions) {
+    ensureControllerUidIndex(opts.informer);
+  }
 
   /** The revisions `owner` controls, after adopting matching orphans and releasing non-matching ones. */
   async claim(owner: Readonly<KubeObject>, selector: Selector): Promise<Readonly<ControllerRevision>[]> {

@@ -104,7 +104,6 @@ export class StatefulSetController implements Controller {
     this.queue = newControllerQueue("statefulset", { clock: this.clock, metrics: opts.metrics });
     this.history = new ControllerHistory({ client: this.client, informer: this.revisionInformer, kind: REVISION_KIND, ownerResource: STATEFULSETS });
     ensureControllerUidIndex(this.podInformer);
-    ensureControllerUidIndex(this.revisionInformer);
     this.informer.addEventHandler({
       onAdd: (set) => { this.queue.add(objectKey(set.metadata)); },
       onUpdate: (_old, set) => { this.queue.add(objectKey(set.metadata)); },
