@@ -127,9 +127,22 @@ describe("DaemonSet", () => {
   }, 120_000);
 
   it("rolls an image change out within maxUnavailable and undoes it with kubectl", async () => {
+    // Watch how many nodes have a serving agent while the rollout runs: maxUnavailable 1 of 4 keeps at least 3.
+    let watching = true;
+    let fewestReady = Infinity;
+    const watcher = (async () => {
+      while (watching) {
+        const ready = (await podsOf("app=agent")).filter((p) => !p.metadata.deletionTimestamp && isReady(p));
+        fewestReady = Math.min(fewestReady, new Set(ready.map((p) => p.spec?.nodeName)).size);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     await kubectl("set", "image", "ds/agent", "agent=nginx:2");
     const status = await kubectl("rollout", "status", "ds/agent", "--timeout=90s");
+    watching = false;
+    await watcher;
     expect(status).toContain('daemon set "agent" successfully rolled out');
+    expect(fewestReady).toBe(3);
     expect(await daemonPodsReady("agent", 4, "nginx:2")).toHaveLength(4);
     const history = await kubectl("rollout", "history", "ds/agent");
     expect(history).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
@@ -228,16 +241,25 @@ describe("StatefulSet", () => {
   }, 240_000);
 
   it("scales down from the highest ordinal, web-2 before web-1, and keeps the claims", async () => {
-    const seen: string[] = [];
+    // Every pod deletion in the order the apiserver saw it: when each pod got its deletionTimestamp, and when it went.
+    const list = await client.list<Pod>(PODS, "default", { labelSelector: "app=web" });
+    const watch = await client.watch<Pod>(PODS, "default", { labelSelector: "app=web", resourceVersion: list.metadata?.resourceVersion ?? "" });
+    const order: string[] = [];
+    const watching = (async () => {
+      for await (const event of watch) {
+        if (event.type !== "MODIFIED" && event.type !== "DELETED") continue;
+        const pod = event.object;
+        const what = `${event.type === "DELETED" ? "gone" : "terminating"} ${pod.metadata.name ?? ""}`;
+        if ((event.type === "DELETED" || pod.metadata.deletionTimestamp) && !order.includes(what)) order.push(what);
+      }
+    })();
     await kubectl("scale", "sts", "web", "--replicas=1");
-    await waitFor("only web-0 left", async () => {
-      const names = (await podsOf("app=web")).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name ?? "").sort();
-      const state = names.join(",");
-      if (seen[seen.length - 1] !== state) seen.push(state);
-      return state === "web-0" || undefined;
-    }, 60_000, 50);
-    expect(seen.filter((s) => s.includes("web-2") && !s.includes("web-1"))).toEqual([]);
-    expect(seen).toContain("web-0,web-1");
+    await waitFor("only web-0 left", async () => ((await podsOf("app=web")).map((p) => p.metadata.name).join(",") === "web-0") || undefined, 60_000, 100);
+    watch.stop();
+    await watching.catch(() => undefined);
+    // web-1 is deleted only after web-2 is gone (OrderedReady).
+    expect(order.filter((o) => o.startsWith("gone"))).toEqual(["gone web-2", "gone web-1"]);
+    expect(order.indexOf("gone web-2")).toBeLessThan(!order.includes("terminating web-1") ? order.indexOf("gone web-1") : order.indexOf("terminating web-1"));
     const claims = (await client.listAll<PersistentVolumeClaim>(PVCS, "default")).items.map((c) => c.metadata.name).sort();
     expect(claims).toEqual(["www-web-0", "www-web-1", "www-web-2"]);
     const sts = await waitFor("status replicas 1", async () => {
