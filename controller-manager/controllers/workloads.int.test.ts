@@ -156,6 +156,16 @@ describe("DaemonSet", () => {
     expect(revisions.map((r) => r.revision).sort()).toEqual([2, 3]);
     expect(await kubectl("rollout", "history", "ds/agent")).toMatch(/2\s+<none>\n3\s+<none>/);
   }, 200_000);
+
+  it("leaves its pods and revisions to the garbage collector when deleted", async () => {
+    expect((await client.listAll<ControllerRevision>(REVISIONS, "default", { labelSelector: "app=plain" })).items).toHaveLength(1);
+    await kubectl("delete", "ds", "plain");
+    await waitFor("plain's pods and revisions gone", async () => {
+      const pods = await podsOf("app=plain");
+      const revisions = (await client.listAll<ControllerRevision>(REVISIONS, "default", { labelSelector: "app=plain" })).items;
+      return (pods.length === 0 && revisions.length === 0) || undefined;
+    }, 30_000, 200);
+  }, 60_000);
 });
 
 describe("StatefulSet", () => {
