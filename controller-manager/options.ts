@@ -21,6 +21,8 @@ export const controllerManagerFlags = defineFlags({
   concurrentServiceEndpointSyncs: { type: "number", default: 5, help: "The number of service endpoint syncing operations that will be done concurrently. Larger number = faster endpoint slice updating, but more CPU (and network) load." },
   concurrentGcSyncs: { type: "number", default: 20, help: "The number of garbage collector workers that are allowed to sync concurrently." },
   concurrentNamespaceSyncs: { type: "number", default: 10, help: "The number of namespace objects that are allowed to sync concurrently. Larger number = more responsive namespace termination, but more CPU (and network) load." },
+  concurrentDaemonsetSyncs: { type: "number", default: 2, help: "The number of daemonset objects that are allowed to sync concurrently. Larger number = more responsive daemonsets, but more CPU (and network) load." },
+  concurrentStatefulsetSyncs: { type: "number", default: 5, help: "The number of statefulset objects that are allowed to sync concurrently. Larger number = more responsive statefulsets, but more CPU (and network) load." },
   nodeMonitorPeriod: { type: "duration", default: "5s", help: "The period for syncing NodeStatus in cloud-node-lifecycle-controller." },
   nodeMonitorGracePeriod: { type: "duration", default: "40s", help: "Amount of time which we allow running Node to be unresponsive before marking it unhealthy. Must be N times more than kubelet's nodeStatusUpdateFrequency, where N means number of retries allowed for kubelet to post node status." },
   allocateNodeCidrs: { type: "boolean", default: false, help: "Should CIDRs for Pods be allocated and set on the cloud provider." },
@@ -70,6 +72,8 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     horizontalPodAutoscalerCpuInitializationPeriodMs: o.horizontalPodAutoscalerCpuInitializationPeriod,
     horizontalPodAutoscalerInitialReadinessDelayMs: o.horizontalPodAutoscalerInitialReadinessDelay,
     concurrentHorizontalPodAutoscalerSyncs: o.concurrentHorizontalPodAutoscalerSyncs,
+    concurrentDaemonsetSyncs: o.concurrentDaemonsetSyncs,
+    concurrentStatefulsetSyncs: o.concurrentStatefulsetSyncs,
   };
 }
 

@@ -83,6 +83,16 @@ describe("workloads", () => {
     expect(updateProblems(next, prev)).toEqual([]);
   });
 
+  it("lets a StatefulSet's containers mount its claim templates, but not unknown volumes", () => {
+    const withMount = (name: string) =>
+      edit(newStatefulSet("db"), (s) => {
+        s.spec!.volumeClaimTemplates = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }];
+        s.spec!.template!.spec!.containers[0]!.volumeMounts = [{ name, mountPath: "/data" }];
+      });
+    expect(problems(withMount("data"))).toEqual([]);
+    expect(problems(withMount("other"))).toEqual(['spec.template.spec.containers[0].volumeMounts[0].name: Not found: "other"']);
+  });
+
   it("refuses a StatefulSet update outside its mutable fields", () => {
     const prev = newStatefulSet("db");
     const next = edit(structuredClone(prev), (s) => (s.spec!.serviceName = "other"));

@@ -130,6 +130,22 @@ export function validateDaemonSet(ds: DaemonSet): FieldError[] {
   return errs;
 }
 
+/**
+ * The template as the set's pods get it: each volumeClaimTemplate is a volume too, so volumeMounts may name the
+ * claims (Kubernetes leaves the pod spec of a StatefulSet template unchecked for this reason).
+ */
+function withClaimVolumes(spec: NonNullable<StatefulSet["spec"]>): NonNullable<StatefulSet["spec"]>["template"] {
+  const template = spec.template;
+  if (!isObj(template) || !isObj(template.spec) || !Array.isArray(spec.volumeClaimTemplates)) return template;
+  const volumes = Array.isArray(template.spec.volumes) ? [...template.spec.volumes] : [];
+  for (const claim of spec.volumeClaimTemplates) {
+    const name = isObj(claim) && isObj(claim.metadata) ? claim.metadata.name : undefined;
+    if (typeof name !== "string" || volumes.some((v) => isObj(v) && v.name === name)) continue;
+    volumes.push({ name, persistentVolumeClaim: { claimName: name } });
+  }
+  return { ...template, spec: { ...template.spec, volumes } };
+}
+
 export function validateStatefulSet(sts: StatefulSet): FieldError[] {
   const spec: NonNullable<StatefulSet["spec"]> = isObj(sts.spec) ? sts.spec : {};
   const errs = validateReplicas(spec);
@@ -154,7 +170,7 @@ export function validateStatefulSet(sts: StatefulSet): FieldError[] {
       errs.push(invalid("spec.updateStrategy", strategy.type ?? "", "must be 'RollingUpdate' or 'OnDelete'"));
   }
   const selects = validateAppsSelector(spec.selector, errs, "statefulset");
-  errs.push(...validateWorkloadTemplate(spec.template, selects, "spec.template", "StatefulSet"));
+  errs.push(...validateWorkloadTemplate(withClaimVolumes(spec), selects, "spec.template", "StatefulSet"));
   if (typeof spec.revisionHistoryLimit === "number" && spec.revisionHistoryLimit < 0) {
     errs.push(invalid("spec.revisionHistoryLimit", spec.revisionHistoryLimit, "must be greater than or equal to 0"));
   }

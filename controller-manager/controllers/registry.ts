@@ -14,6 +14,8 @@ import { createRootCACertPublisher } from "./rootcacertpublisher/rootcacertpubli
 import { createServiceAccountsController } from "./serviceaccount/serviceaccount-controller.js";
 // MARK jobs imports
 // MARK workloads imports
+import { createDaemonSetController } from "./daemonset/daemonset-controller.js";
+import { createStatefulSetController } from "./statefulset/statefulset-controller.js";
 // MARK hpa imports
 import { createHorizontalController } from "./podautoscaler/horizontal-controller.js";
 // MARK admission imports
@@ -74,6 +76,8 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "clusterrole-aggregation",
   // MARK jobs names
   // MARK workloads names
+  "daemonset",
+  "statefulset",
   // MARK hpa names
   "horizontalpodautoscaling",
   // MARK admission names
@@ -97,6 +101,8 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "clusterrole-aggregation-controller": "clusterrole-aggregation",
   // MARK jobs aliases
   // MARK workloads aliases
+  "daemonset-controller": "daemonset",
+  "statefulset-controller": "statefulset",
   // MARK hpa aliases
   "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
   // MARK admission aliases
@@ -123,6 +129,7 @@ export function defaultRegistry(): ControllerRegistry {
     .register("clusterrole-aggregation", createClusterRoleAggregationController);
   // MARK jobs register
   // MARK workloads register
+  registry.register("daemonset", createDaemonSetController).register("statefulset", createStatefulSetController);
   // MARK hpa register
   registry.register("horizontalpodautoscaling", createHorizontalController);
   // MARK admission register

@@ -37,6 +37,10 @@ export interface ControllerManagerConfig {
   /** A pod not ready this long after start counts as never ready (--horizontal-pod-autoscaler-initial-readiness-delay, 30 s). */
   horizontalPodAutoscalerInitialReadinessDelayMs: number;
   concurrentHorizontalPodAutoscalerSyncs: number;
+  /** --concurrent-daemonset-syncs (default 2); absent in hand-built configs means the default. */
+  concurrentDaemonsetSyncs?: number;
+  /** --concurrent-statefulset-syncs (default 5); absent in hand-built configs means the default. */
+  concurrentStatefulsetSyncs?: number;
 }
 
 export interface ControllerContext {

@@ -186,12 +186,24 @@ describe("VolumeManager", () => {
     expect(readlinkSync(join(secretDir, "..data"))).toBe(data);
   });
 
-  it("makes emptyDirs (0777) and refuses unsupported volume types", async () => {
+  it("makes emptyDirs (0777) and refuses volumes without a supported source", async () => {
     await vm.setUpPod(pod([{ name: "scratch", emptyDir: {} }]), "");
     expect(mode(vol("kubernetes.io~empty-dir", "scratch"))).toBe(0o777);
-    await expect(vm.setUpPod(pod([{ name: "data", persistentVolumeClaim: { claimName: "pvc" } }]), "")).rejects.toThrow(
-      'MountVolume.SetUp failed for volume "data" : volume type persistentVolumeClaim is not supported by kubelab',
-    );
+    await expect(vm.setUpPod(pod([{ name: "data" }]), "")).rejects.toThrow('MountVolume.SetUp failed for volume "data" : volume type (none) is not supported by kubelab');
+  });
+
+  it("gives a persistentVolumeClaim a node-local directory per claim that outlives the pod", async () => {
+    const p = pod([{ name: "www", persistentVolumeClaim: { claimName: "www-web-1" } }]);
+    await vm.setUpPod(p, "");
+    const dir = join(root, "persistentvolumeclaims", "shop", "www-web-1");
+    expect(vm.volumePath(p, p.spec!.volumes![0]!)).toBe(dir);
+    expect(mode(dir)).toBe(0o777);
+    writeFileSync(join(dir, "data"), "kept");
+    await vm.tearDownPod("uid-1");
+    const again = { ...p, metadata: { ...p.metadata, uid: "uid-2" } };
+    await vm.setUpPod(again, "");
+    expect(readFileSync(join(dir, "data"), "utf8")).toBe("kept");
+    await expect(vm.setUpPod(pod([{ name: "bad", persistentVolumeClaim: { claimName: "../x" } }]), "")).rejects.toThrow('invalid claim name "../x"');
   });
 
   it("backs emptyDir medium Memory and secrets with tmpfs through the mount operations, falling back to a directory", async () => {

@@ -76,7 +76,7 @@ type ManagedKind = keyof typeof PLUGIN_DIRS;
 const DEFAULT_MODE = 0o644;
 const ETC_HOSTS = "/etc/hosts";
 /** The volume sources kubelab supports, for the message about the others. */
-const SUPPORTED = "emptyDir, configMap, secret, hostPath, downwardAPI and projected";
+const SUPPORTED = "emptyDir, configMap, secret, hostPath, downwardAPI, projected and persistentVolumeClaim (a node-local directory)";
 
 /** Which source a volume uses: the first key besides its name. */
 function volumeKind(volume: Readonly<Volume>): string | undefined {
@@ -108,9 +108,20 @@ export class VolumeManager {
   /** Where a volume's contents live on the node: the hostPath itself, or its directory under the pod's. */
   volumePath(pod: Readonly<Pod>, volume: Readonly<Volume>): string {
     if (volume.hostPath) return volume.hostPath.path;
+    if (volume.persistentVolumeClaim) return this.claimDir(pod, volume.persistentVolumeClaim.claimName ?? "");
     const kind = volumeKind(volume);
     const plugin = kind !== undefined && kind in PLUGIN_DIRS ? PLUGIN_DIRS[kind as ManagedKind] : `kubernetes.io~${kind ?? "unknown"}`;
     return join(this.podDir(podUid(pod)), "volumes", plugin, volume.name);
+  }
+
+  /**
+   * A claim's node-local directory, <root-dir>/persistentvolumeclaims/<namespace>/<claim>: kubelab binds no
+   * volumes yet, so a claim is a directory that outlives the pod (a StatefulSet pod restarted on the same node finds
+   * its data again).
+   */
+  private claimDir(pod: Readonly<Pod>, claim: string): string {
+    if (!usableUid(claim) || claim.includes("..")) throw new VolumeSetupError(`invalid claim name "${claim}"`);
+    return join(this.options.rootDir, "persistentvolumeclaims", pod.metadata.namespace ?? "default", claim);
   }
 
   /**
@@ -148,6 +159,11 @@ export class VolumeManager {
         await lchown(dir, -1, fsGroup);
         await chmod(dir, 0o2777);
       }
+      this.ready.add(dir);
+    } else if (volume.persistentVolumeClaim) {
+      if (this.ready.has(dir)) return;
+      await mkdir(dir, { recursive: true, mode: 0o777 });
+      await chmod(dir, 0o777);
       this.ready.add(dir);
     } else if (volume.hostPath) {
       await checkHostPath(volume.hostPath.path, volume.hostPath.type ?? "");

@@ -1,0 +1,188 @@
+import { describe, expect, it } from "vitest";
+import { findResource } from "../../../api/resources.js";
+import { formatTime } from "../../../api/time.js";
+import type { ControllerRevision } from "../../../api/types/admissionregistration.js";
+import type { StatefulSet, StatefulSetSpec } from "../../../api/types/apps.js";
+import type { PersistentVolumeClaim } from "../../../api/types/core-claims.js";
+import type { Pod } from "../../../api/types/core.js";
+import { FakeClient } from "../../../client/testing/fake-client.js";
+import { FakeInformer } from "../../../client/testing/fake-informer.js";
+import { FakeRecorder } from "../../../client/testing/fake-recorder.js";
+import { FakeClock } from "../../../component-base/testing/fake-clock.js";
+import { CONTROLLER_REVISIONS, newRevision, REVISION_HASH_LABEL } from "../history/history.js";
+import { claimsFor, newStatefulPod, ordinalOf } from "./stateful-pods.js";
+import { STATEFULSETS, StatefulSetController } from "./statefulset-controller.js";
+
+const PODS = findResource("", "v1", "pods")!;
+const PVCS = findResource("", "v1", "persistentvolumeclaims")!;
+const T0 = Date.UTC(2024, 0, 1);
+const KEY = "default/web";
+const KIND = { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: REVISION_HASH_LABEL };
+
+function sts(spec: Partial<StatefulSetSpec> = {}, image = "nginx:1"): StatefulSet {
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "web", namespace: "default", uid: "sts-uid", generation: 1 },
+    spec: {
+      replicas: 3,
+      serviceName: "web",
+      selector: { matchLabels: { app: "web" } },
+      template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image }] } },
+      volumeClaimTemplates: [{ metadata: { name: "www" }, spec: { accessModes: ["ReadWriteOnce"] } }],
+      podManagementPolicy: "OrderedReady",
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+      ...spec,
+    },
+  };
+}
+
+function setup(set: StatefulSet) {
+  const clock = new FakeClock(T0);
+  const client = new FakeClient({ clock });
+  const informer = new FakeInformer<StatefulSet>(STATEFULSETS);
+  const podInformer = new FakeInformer<Pod>(PODS);
+  const claimInformer = new FakeInformer<PersistentVolumeClaim>(PVCS);
+  const revisionInformer = new FakeInformer<ControllerRevision>(CONTROLLER_REVISIONS);
+  const recorder = new FakeRecorder();
+  const controller = new StatefulSetController({ client, informer, podInformer, claimInformer, revisionInformer, recorder, clock });
+  informer.set(client.seed(set));
+  /** Makes the cache show what the fake API now holds (a watch catching up), with pods Running/Ready as asked. */
+  const catchUp = (ready = true): void => {
+    for (const obj of client.tracker.list(PODS, "default") as Pod[]) {
+      const copy = structuredClone(obj);
+      copy.status = ready ? { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: formatTime(T0) }] } : { phase: "Pending" };
+      podInformer.set(copy);
+    }
+    for (const p of podInformer.lister.list()) {
+      if (!(client.tracker.list(PODS, "default") as Pod[]).some((o) => o.metadata.name === p.metadata.name)) podInformer.unset(p);
+    }
+    for (const obj of client.tracker.list(PVCS, "default") as PersistentVolumeClaim[]) claimInformer.set(obj);
+    for (const obj of client.tracker.list(CONTROLLER_REVISIONS, "default") as ControllerRevision[]) revisionInformer.set(obj);
+    const fresh = client.tracker.list(STATEFULSETS, "default")[0] as StatefulSet;
+    informer.set(fresh);
+  };
+  const podNames = (): string[] => (client.tracker.list(PODS, "default") as Pod[]).map((p) => p.metadata.name ?? "").sort();
+  const status = () => (client.tracker.list(STATEFULSETS, "default")[0] as StatefulSet).status;
+  return { client, controller, recorder, catchUp, podNames, status, informer, podInformer };
+}
+
+describe("stateful pods", () => {
+  it("have stable names, hostname/subdomain, identity labels and their claims as volumes", () => {
+    const set = sts();
+    const rev = newRevision(set, KIND, set.spec?.template, 1, 0);
+    const pod = newStatefulPod(set, rev, 2);
+    expect(pod.metadata).toMatchObject({
+      name: "web-2",
+      namespace: "default",
+      labels: { app: "web", "statefulset.kubernetes.io/pod-name": "web-2", "apps.kubernetes.io/pod-index": "2", "controller-revision-hash": rev.metadata.name },
+    });
+    expect(pod.spec).toMatchObject({ hostname: "web-2", subdomain: "web", volumes: [{ name: "www", persistentVolumeClaim: { claimName: "www-web-2" } }] });
+    expect(ordinalOf(set, pod)).toBe(2);
+    expect(ordinalOf(set, { ...pod, metadata: { name: "web-02" } })).toBeUndefined();
+    expect(ordinalOf(set, { ...pod, metadata: { name: "webby-1" } })).toBeUndefined();
+    expect(claimsFor(set, 0)[0]?.metadata).toEqual({ name: "www-web-0", namespace: "default", labels: { app: "web" } });
+    const deleting = sts({ persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" } });
+    expect(claimsFor(deleting, 0)[0]?.metadata.ownerReferences).toEqual([{ apiVersion: "apps/v1", kind: "StatefulSet", name: "web", uid: "sts-uid", controller: false, blockOwnerDeletion: true }]);
+  });
+});
+
+describe("StatefulSetController", () => {
+  it("OrderedReady: creates the claim then the pod of one ordinal at a time, each after its predecessor is ready", async () => {
+    const t = setup(sts());
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0"]);
+    expect(t.client.created<PersistentVolumeClaim>("persistentvolumeclaims").map((c) => c.metadata.name)).toEqual(["www-web-0"]);
+    t.catchUp(false);
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0"]);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0", "web-1"]);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0", "web-1", "web-2"]);
+    expect(t.status()).toMatchObject({ replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: 1 });
+    expect(t.status()?.currentRevision).toBe(t.status()?.updateRevision);
+    expect(t.recorder.events.map((e) => e.message)).toContain("create Pod web-1 in StatefulSet web successful");
+  });
+
+  it("Parallel: creates every pod at once", async () => {
+    const t = setup(sts({ podManagementPolicy: "Parallel" }));
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0", "web-1", "web-2"]);
+  });
+
+  it("scales down from the highest ordinal, one at a time, keeping the claims", async () => {
+    const t = setup(sts({ podManagementPolicy: "Parallel" }));
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { replicas: 1, podManagementPolicy: "OrderedReady" } });
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-2"]);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-2", "web-1"]);
+    expect(t.client.deleted("persistentvolumeclaims")).toEqual([]);
+  });
+
+  it("RollingUpdate: replaces pods of the old revision from the highest ordinal down to the partition", async () => {
+    const t = setup(sts({ podManagementPolicy: "Parallel" }));
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    const first = t.status()?.updateRevision;
+    await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { template: { spec: { containers: [{ name: "web", image: "nginx:2" }] } }, updateStrategy: { rollingUpdate: { partition: 1 } } } });
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-2"]);
+    expect(t.status()?.currentRevision).toBe(first);
+    expect(t.status()?.updateRevision).not.toBe(first);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    const web2 = (t.client.tracker.list(PODS, "default") as Pod[]).find((p) => p.metadata.name === "web-2");
+    expect(web2?.spec?.containers[0]?.image).toBe("nginx:2");
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    // The partition keeps web-0 on the old revision.
+    expect(t.client.deleted("pods")).toEqual(["web-2", "web-1"]);
+    expect(t.status()).toMatchObject({ updatedReplicas: 2, currentReplicas: 1 });
+  });
+
+  it("OnDelete: never deletes for an update; a deleted pod comes back on the update revision", async () => {
+    const t = setup(sts({ podManagementPolicy: "Parallel", updateStrategy: { type: "OnDelete" } }));
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { template: { spec: { containers: [{ name: "web", image: "nginx:2" }] } } } });
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual([]);
+    t.client.remove(PODS, "default", "web-1");
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    const web1 = (t.client.tracker.list(PODS, "default") as Pod[]).find((p) => p.metadata.name === "web-1");
+    expect(web1?.spec?.containers[0]?.image).toBe("nginx:2");
+  });
+
+  it("recreates a failed pod under the same name", async () => {
+    const t = setup(sts({ replicas: 1 }));
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    const failed = structuredClone(t.podInformer.lister.getByName("default", "web-0")!) as Pod;
+    failed.status = { phase: "Failed" };
+    t.podInformer.set(failed);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-0"]);
+    expect(t.recorder.events.some((e) => e.reason === "RecreatingFailedPod")).toBe(true);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0"]);
+  });
+});
