@@ -110,7 +110,9 @@ describe("Scheduler", () => {
     const unreachable = { key: "node.kubernetes.io/unreachable", effect: "NoExecute" as const };
     const { binder, events, conditions, queue, schedule } = setup([small("n1"), small("n2", { taints: [unreachable] }), small("n3", { taints: [unreachable] })]);
     await schedule(pod("huge", { requests: { cpu: "3" } }));
-    const message = "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.";
+    const message =
+      "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/unreachable: }. " +
+      "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.";
     expect(binder.binds).toEqual([]);
     expect(events).toEqual([{ name: "huge", type: "Warning", reason: "FailedScheduling", message }]);
     expect(conditions).toEqual([{ pod: "huge", condition: expect.objectContaining({ type: "PodScheduled", status: "False", reason: "Unschedulable", message }) as unknown }]);
@@ -120,7 +122,7 @@ describe("Scheduler", () => {
   it("does not rewrite an unchanged PodScheduled condition", async () => {
     const { conditions, queue, scheduler } = setup([small("n1")]);
     const p = pod("huge", { requests: { cpu: "3" } });
-    p.status = { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu." }] };
+    p.status = { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod." }] };
     queue.add(p);
     scheduler.scheduleOne((await queue.pop())!);
     expect(conditions).toEqual([]);

@@ -1,6 +1,6 @@
 // Matching rules shared by several plugins, as Kubernetes defines them (k8s.io/component-helpers/scheduling/corev1
 // and pkg/apis/core/v1/helper). Pure functions. Toleration matching is in api/tolerations.ts.
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm } from "../../api/types/index.js";
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod } from "../../api/types/index.js";
 
 /**
  * A compiled NodeSelectorTerm (labels via matchExpressions, metadata.name via matchFields; the requirements are
@@ -80,3 +80,17 @@ function compileRequirement(req: Readonly<NodeSelectorRequirement>): ((value: st
 function parseInteger(s: string): number | undefined {
   return /^[+-]?\d+$/.test(s) ? Number(s) : undefined;
 }
+
+/** nodeSelector AND required affinity, or undefined when the pod has neither. */
+export function requiredMatcher(pod: Readonly<Pod>): NodeMatcher | undefined {
+  const selector = Object.entries(pod.spec?.nodeSelector ?? {});
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (selector.length === 0 && terms === undefined) return undefined;
+  const affinity = terms === undefined ? undefined : compileNodeSelector(terms);
+  return (node: Readonly<Node>) => {
+    const labels = node.metadata.labels ?? {};
+    for (const [k, v] of selector) if (labels[k] !== v) return false;
+    return affinity ? affinity(node) : true;
+  };
+}
+
