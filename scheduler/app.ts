@@ -193,7 +193,7 @@ function restPreemptor(client: RestClient, recorder: EventRecorder, queue: Sched
         type: "DisruptionTarget",
         status: "True",
         reason: "PreemptionByScheduler",
-        message: `${preemptor.spec?.schedulerName || "default-scheduler"}: preempting to accommodate a higher priority pod`,
+        message: `${schedulerNameOf(preemptor)}: preempting to accommodate a higher priority pod`,
         lastTransitionTime: formatTime(Date.now()),
       };
       recorder.event(victim, "Normal", "Preempted", `Preempted by pod ${preemptor.metadata.uid ?? ""} on node ${nodeName}`);
@@ -219,7 +219,11 @@ function restPreemptor(client: RestClient, recorder: EventRecorder, queue: Sched
         });
       }
     },
-    attempted: () => metrics.preemptionAttempt(),
-    victims: (n) => metrics.preemptionVictims(n),
+    attempted: () => {
+      metrics.preemptionAttempt();
+    },
+    victims: (n) => {
+      metrics.preemptionVictims(n);
+    },
   };
 }

@@ -157,7 +157,8 @@ export function splitByPDB(pods: readonly PodInfo[], pdbs: readonly Readonly<Pod
   const allowed = pdbs.map((p) => p.status?.disruptionsAllowed ?? 0);
   const selectors = pdbs.map((p) => {
     try {
-      const s = p.spec?.selector === undefined ? undefined : selectorFromLabelSelector(p.spec.selector);
+      const sel = p.spec?.selector;
+      const s = sel === undefined ? undefined : selectorFromLabelSelector(sel);
       return s && !s.empty ? s : undefined;
     } catch {
       return undefined;
@@ -172,7 +173,7 @@ export function splitByPDB(pods: readonly PodInfo[], pdbs: readonly Readonly<Pod
       for (let i = 0; i < pdbs.length; i++) {
         const pdb = pdbs[i]!;
         const sel = selectors[i];
-        if ((pdb.metadata.namespace ?? "default") !== (m.namespace ?? "default") || !sel || !sel.matches(m.labels)) continue;
+        if ((pdb.metadata.namespace ?? "default") !== (m.namespace ?? "default") || !sel?.matches(m.labels)) continue;
         if (m.name !== undefined && pdb.status?.disruptedPods?.[m.name] !== undefined) continue;
         allowed[i]!--;
         if (allowed[i]! < 0) violated = true;
