@@ -161,7 +161,7 @@ export class Scheduler {
           if (post.status.code !== "Error") err.diagnosis.postFilterMsg = post.status.message();
           else this.logger.error({ err: post.status.error, pod: info.key }, "Preemption failed");
           // No node after preemption either: a nomination the pod had no longer holds.
-          if (pod.status?.nominatedNodeName) nominated = null;
+          if (post.nominatedNodeName === "" && (pod.status?.nominatedNodeName || this.opts.queue.nominatedNodeOf(pod))) nominated = null;
         }
         failure = new FitError(err.numAllNodes, err.diagnosis);
       }

@@ -9,7 +9,7 @@
 //     maxUnschedulableMs (5 minutes) in any case;
 //   - gated: spec.schedulingGates not empty; they enter activeQ once an update removes the last gate.
 // A pod that failed in a cycle during which a move request happened goes to backoffQ rather than unschedulable, so a
-// cluster change that raced with its attempt is never missed (moveRequestCycle).
+// cluster change that raced with its attempt is never missed (when that change may help the plugins that rejected it).
 //
 // The queue also remembers which pods preemption nominated to which node (the nominator), so that other pods'
 // cycles count them there.
@@ -86,7 +86,8 @@ export class SchedulingQueue {
   private readonly gated = new Map<string, QueuedPodInfo>();
   private seq = 0;
   private cycle = 0;
-  private moveRequestCycle = -1;
+  /** The last cycle during which each event happened (Kubernetes' in-flight events, per event kind). */
+  private readonly eventCycles = new Map<QueueEvent, number>();
   private closed = false;
   private waiters: ((p: QueuedPodInfo | undefined) => void)[] = [];
   /** Nominator: pod key → its pod and nominated node; node → keys. */
@@ -222,7 +223,7 @@ export class SchedulingQueue {
     if (this.find(info.key)) return;
     info.timestamp = this.clock.now();
     info.unschedulablePlugins = error ? undefined : plugins;
-    if (error || this.moveRequestCycle >= podCycle) this.pushBackoff(info, "ScheduleAttemptFailure");
+    if (error || this.eventDuring(podCycle, info.unschedulablePlugins)) this.pushBackoff(info, "ScheduleAttemptFailure");
     else {
       this.unschedulable.set(info.key, info);
       this.onIncoming?.("unschedulable", "ScheduleAttemptFailure");
@@ -240,7 +241,13 @@ export class SchedulingQueue {
       if (this.isBackingOff(info)) this.pushBackoff(info, event);
       else this.pushActive(info, event);
     }
-    this.moveRequestCycle = this.cycle;
+    this.eventCycles.set(event, this.cycle);
+  }
+
+  /** Whether an event that may help a pod rejected by `plugins` happened during or after cycle `podCycle`. */
+  private eventDuring(podCycle: number, plugins: ReadonlySet<string> | undefined): boolean {
+    for (const [event, cycle] of this.eventCycles) if (cycle >= podCycle && eventMayHelp(event, plugins)) return true;
+    return false;
   }
 
   /** Records (or with undefined, forgets) that preemption nominated `pod` to `node`. */

@@ -161,7 +161,10 @@ export interface ScorePlugin extends Plugin {
   normalizeScores?(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[], scores: number[]): void;
 }
 
-/** What a PostFilter achieved: a node the pod is nominated to (preemption started), or why not. */
+/**
+ * What a PostFilter achieved: a node the pod is nominated to (preemption started), or why not. On failure,
+ * nominatedNodeName "" clears a nomination the pod had; absent leaves it (the pod may still be waiting for victims).
+ */
 export interface PostFilterResult {
   status: Status;
   nominatedNodeName?: string;

@@ -77,6 +77,7 @@ describe("DefaultPreemption", () => {
     p.spec!.preemptionPolicy = "Never";
     const r = preempt(p, [nodeInfoOf(node("n1"), prio("low", 1, "2"))]);
     expect(r.result.status.message()).toBe("preemption: not eligible due to preemptionPolicy=Never.");
+    expect(r.result.nominatedNodeName).toBeUndefined();
     expect(r.evicted).toEqual([]);
   });
 
@@ -88,6 +89,8 @@ describe("DefaultPreemption", () => {
     ];
     const r = preempt(prio("vip", 100, "1"), nodes);
     expect(r.result.status.plugin).toBe(PREEMPTION);
+    // No node can be made to fit: a nomination the pod had is cleared.
+    expect(r.result.nominatedNodeName).toBe("");
     expect(r.result.status.message()).toBe(
       "preemption: 0/3 nodes are available: 1 Insufficient cpu, 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.",
     );
@@ -97,5 +100,18 @@ describe("DefaultPreemption", () => {
   it("spares higher-priority pods it does not need to evict", () => {
     const nodes = [nodeInfoOf(node("n1"), prio("low-1", 10, "1", { start: "2024-01-01T00:00:00Z" }), prio("low-2", 20, "1"))];
     expect(preempt(prio("vip", 100, "1"), nodes).evicted).toEqual(["low-1@n1"]);
+  });
+});
+
+describe("DefaultPreemption and a pod waiting for its victims", () => {
+  it("does not preempt again while a lower-priority pod on its nominated node is terminating", () => {
+    const leaving = prio("leaving", 1, "2");
+    leaving.metadata.deletionTimestamp = "2024-01-01T00:00:00Z";
+    const vip = prio("vip", 100, "1");
+    vip.status = { nominatedNodeName: "n1" };
+    const r = preempt(vip, [nodeInfoOf(node("n1"), leaving), nodeInfoOf(node("n2"), prio("other", 1, "2"))]);
+    expect(r.result.status.message()).toBe("preemption: not eligible due to a terminating pod on the nominated node.");
+    expect(r.result.nominatedNodeName).toBeUndefined();
+    expect(r.evicted).toEqual([]);
   });
 });

@@ -52,7 +52,8 @@ export class DefaultPreemption implements PostFilterPlugin {
     if (candidates.length === 0) {
       const d = new Diagnosis();
       for (const s of statuses) d.addNodeStatus(s);
-      return { status: Status.unschedulable(fitErrorMessage(nodes.length, d)) };
+      // "" clears a nomination the pod had: no node can be made to fit now.
+      return { status: Status.unschedulable(fitErrorMessage(nodes.length, d)), nominatedNodeName: "" };
     }
     const best = pickOneNode(candidates);
     const preemptor = this.handle.preemptor;
