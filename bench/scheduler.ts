@@ -26,6 +26,7 @@ export const schedulerBenchFlags = {
   latencyPods: { type: "number", min: 0, help: "pods created at a steady rate with the scheduler running; 0 skips latency (default 500; --quick 100)" },
   latencyRate: { type: "number", min: 1, help: "creates per second for the latency figure (default 100)" },
   withDefaultQps: { type: "boolean", help: "also schedule --pods more pods with the scheduler at its default --kube-api-qps (50)" },
+  skipPlugins: { type: "boolean", help: "skip the run with PodTopologySpread and InterPodAffinity pods (figure 1b)" },
   replicas: { type: "number", min: 1, help: "replicas of the timed Deployment (default 1000; --quick 200)" },
   deploymentNodes: { type: "number", min: 1, help: "hollow nodes of the Deployment cluster (default 50)" },
   skipThroughput: { type: "boolean", help: "skip the throughput, latency and memory figures (1–3)" },
@@ -44,6 +45,7 @@ export interface SchedulerBenchConfig {
   latencyPods: number;
   latencyRate: number;
   withDefaultQps: boolean;
+  skipPlugins: boolean;
   replicas: number;
   deploymentNodes: number;
   skipThroughput: boolean;
@@ -65,6 +67,7 @@ export function schedulerBenchConfig(argv: readonly string[]): SchedulerBenchCon
     latencyPods: f.latencyPods ?? (quick ? 100 : 500),
     latencyRate: f.latencyRate ?? 100,
     withDefaultQps: f.withDefaultQps ?? false,
+    skipPlugins: f.skipPlugins ?? false,
     replicas: f.replicas ?? (quick ? 200 : 1000),
     deploymentNodes: f.deploymentNodes ?? 50,
     skipThroughput: f.skipThroughput ?? false,
@@ -88,9 +91,11 @@ const DEPLOYMENTS_PATH = `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`;
 const THROUGHPUT_NODE_PREFIX = "sched-node";
 const DEPLOY_NODE_PREFIX = "deploy-node";
 /** Pod name prefixes: pre-created pending pods, steady-rate latency pods, pods for the default-QPS run. */
-const PREFIX = { throughput: "tp-", latency: "lp-", defaultQps: "qp-" } as const;
+const PREFIX = { throughput: "tp-", latency: "lp-", defaultQps: "qp-", plugins: "sp-" } as const;
 const WARMUP_PREFIX = "wp-";
-const BENCH_POD_NAME = /"name":"((?:tp|lp|qp)-\d+)"/;
+const BENCH_POD_NAME = /"name":"((?:tp|lp|qp|sp)-\d+)"/;
+/** Pods per label group in the PodTopologySpread / InterPodAffinity run. */
+const PLUGIN_GROUP_SIZE = 50;
 const HAS_NODE_NAME = /"nodeName":"[^"]/;
 const DEPLOYMENT = "bench-deploy";
 const WARMUP_DEPLOYMENT = "bench-warmup";
@@ -100,6 +105,26 @@ const DEFAULT_SCHEDULER_QPS = 50;
 
 function podBody(name: string): string {
   return `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"${name}"},"spec":{"containers":[{"name":"c","image":"nginx",${REQUESTS}}]}}`;
+}
+
+/**
+ * A pod in the spirit of scheduler_perf's TopologySpreading and PreferredPodAntiAffinity cases: groups of
+ * PLUGIN_GROUP_SIZE pods, each spread over hostnames (maxSkew 1, DoNotSchedule) and preferring not to share a node
+ * with its group (preferred anti-affinity, weight 1).
+ */
+function spreadPodBody(name: string, index: number): string {
+  const app = `sp-group-${Math.floor(index / PLUGIN_GROUP_SIZE)}`;
+  const selector = { matchLabels: { app } };
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels: { app } },
+    spec: {
+      containers: [{ name: "c", image: "nginx", resources: { requests: { cpu: "10m", memory: "10Mi" } } }],
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: selector }],
+      affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: { labelSelector: selector, topologyKey: "kubernetes.io/hostname" } }] } },
+    },
+  });
 }
 
 function deploymentBody(name: string, replicas: number): string {
@@ -157,6 +182,8 @@ interface ThroughputResult {
   schedule?: ScheduleRun;
   ratio: number;
   defaultQps?: { creates: CreateRun; schedule: ScheduleRun; ratio: number };
+  /** Pods with PodTopologySpread and InterPodAffinity terms; ratio = its pods/s ÷ the plain run's. */
+  plugins?: { creates: CreateRun; schedule: ScheduleRun; ratioToPlain: number };
   watchReconnects: number;
 }
 
@@ -379,7 +406,7 @@ async function nodesReady(client: HttpClient, prefix: string, count: number, com
 }
 
 /** Creates pods named `${prefix}${i}`, i in [0, count), with `concurrency` keep-alive clients. */
-async function createPods(client: HttpClient, prefix: string, count: number, concurrency: number): Promise<CreateRun> {
+async function createPods(client: HttpClient, prefix: string, count: number, concurrency: number, body: (name: string, index: number) => string = podBody): Promise<CreateRun> {
   const run = { ok: 0, errors: 0, errorSamples: [] as string[] };
   const latency = new Samples(count);
   const maxErrors = Math.max(50, Math.ceil(count / 10));
@@ -388,7 +415,7 @@ async function createPods(client: HttpClient, prefix: string, count: number, con
     const t0 = nowMs();
     let problem: string;
     try {
-      const res = await client.request("POST", PODS_PATH, podBody(`${prefix}${i}`));
+      const res = await client.request("POST", PODS_PATH, body(`${prefix}${i}`, i));
       if (res.status === 201) {
         run.ok++;
         latency.add(nowMs() - t0);
@@ -700,6 +727,24 @@ async function runThroughputCluster(config: SchedulerBenchConfig, result: BenchR
       await running.stop("SIGTERM");
     }
 
+    if (!config.skipPlugins) {
+      await phase("scheduler with PodTopologySpread and InterPodAffinity", async () => {
+        progress(`creating ${config.pods} pending pods with topology spread constraints and pod anti-affinity (no scheduler running)`);
+        const creates3 = await createPods(client, PREFIX.plugins, config.pods, config.concurrency, spreadPodBody);
+        progress(`created ${creates3.ok} pods; starting a scheduler (--kube-api-qps=0)`);
+        const withPlugins = startScheduler(api.url, 0, "scheduler (spread + affinity)");
+        const run = await measureSchedule(tracker, withPlugins, PREFIX.plugins, creates3.ok, "--kube-api-qps=0, spread + affinity", {
+          components, api, pids, stallMs, timeoutMs: Math.max(120_000, creates3.ok * 200),
+        });
+        const plain = t.schedule?.podsPerSec ?? Number.NaN;
+        t.plugins = { creates: creates3, schedule: run, ratioToPlain: run.podsPerSec / plain };
+        progress(`spread + affinity: ${run.bound} pods bound at ${fmt(run.podsPerSec, 0)} pods/s (${fmt(t.plugins.ratioToPlain, 2)} of the plain run)`);
+        collectErrors(result, withPlugins);
+        await withPlugins.stop("SIGTERM");
+        if (run.timedOut) throw new ApiError(`only ${run.bound} of ${run.pods} pods were bound`);
+      });
+    }
+
     if (config.withDefaultQps) {
       await phase("scheduler at default QPS", async () => {
         progress(`creating ${config.pods} more pending pods (no scheduler running)`);
@@ -934,6 +979,14 @@ function buildRows(r: BenchResult): ReportRow[] {
         { section: s, figure: "CPU cores: scheduler / apiserver / etcd / hollow / bench", value: cpuText(run.cpuCores, ["scheduler", "apiserver", "etcd", "hollow", "bench"]) },
       );
     }
+    const sp = t.plugins;
+    if (sp) {
+      rows.push(
+        { section: s, figure: `scheduled pods/s with PodTopologySpread + InterPodAffinity (spawn → all ${sp.schedule.pods} bound)`, value: `${fmt(sp.schedule.podsPerSec, 0)} /s (${fmt(sp.schedule.elapsedMs / 1000, 2)} s; steady ${fmt(sp.schedule.steadyPodsPerSec, 0)} /s)`, verdict: sp.schedule.bound === sp.schedule.pods ? "n/a" : "MISS" },
+        { section: s, figure: "  ratio to the plain run above; pods per node min–max", value: `${fmt(sp.ratioToPlain, 2)}; ${sp.schedule.perNodeMin}–${sp.schedule.perNodeMax}` },
+        { section: s, figure: "  CPU cores: scheduler / apiserver / etcd / hollow / bench", value: cpuText(sp.schedule.cpuCores, ["scheduler", "apiserver", "etcd", "hollow", "bench"]) },
+      );
+    }
     const d = t.defaultQps;
     if (d) {
       rows.push(
@@ -1006,6 +1059,8 @@ function jsonSummary(r: BenchResult): unknown {
     scheduledPodsPerSec: t?.schedule?.podsPerSec,
     scheduledToCreatedRatio: t?.ratio,
     scheduledPodsPerSecDefaultQps: t?.defaultQps?.schedule.podsPerSec,
+    scheduledPodsPerSecSpreadAffinity: t?.plugins?.schedule.podsPerSec,
+    spreadAffinityToPlainRatio: t?.plugins?.ratioToPlain,
     schedulingLatencyP50Ms: r.latency?.ackToBoundMs.p50,
     schedulingLatencyP99Ms: r.latency?.ackToBoundMs.p99,
     schedulerRssMB: r.memory.afterThroughput ? r.memory.afterThroughput.rssBytes / MB : undefined,

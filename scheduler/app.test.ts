@@ -38,7 +38,7 @@ describe("runScheduler", () => {
     const pod = (name: string): Pod | undefined => server.object(PODS, "default", name);
     await vi.waitFor(() => { expect(pod("fits")?.spec?.nodeName).toBe("n1"); }, { timeout: 4000 });
     await vi.waitFor(() => {
-      expect(pod("too-big")?.status?.conditions?.find((c) => c.type === "PodScheduled")).toMatchObject({ status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu." });
+      expect(pod("too-big")?.status?.conditions?.find((c) => c.type === "PodScheduled")).toMatchObject({ status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod." });
     }, { timeout: 4000 });
     expect(server.requestsTo("POST", "/pods/fits/binding")).toHaveLength(1);
 

@@ -5,9 +5,11 @@
 // restarted scheduler never acts on stale state.
 import { readFileSync } from "node:fs";
 import { RESOURCES } from "../api/resources.js";
-import type { Pod, PodCondition } from "../api/types/index.js";
+import { formatTime } from "../api/time.js";
+import type { Namespace, Pod, PodCondition, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet } from "../api/types/index.js";
 import { runComponent } from "../client/component.js";
 import { createEventRecorder, type EventRecorder } from "../client/event-recorder.js";
+import type { InformerFactory } from "../client/informer.js";
 import type { RestClient } from "../client/rest.js";
 import { realClock, type Clock } from "../component-base/clock.js";
 import type { FlagValues } from "../component-base/flags.js";
@@ -16,8 +18,9 @@ import type { Registry } from "../component-base/metrics.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultConfig, schedulerNameOf, parseConfig, type SchedulerConfig } from "./config.js";
 import { nodeEventHandler, podEventHandler } from "./event-handlers.js";
+import type { ClusterLister, Preemptor } from "./framework/interface.js";
 import { Framework } from "./framework/runtime.js";
-import { schedulerMetrics } from "./metrics.js";
+import { schedulerMetrics, type SchedulerMetrics } from "./metrics.js";
 import type { schedulerFlags } from "./options.js";
 import { inTreeRegistry } from "./plugins/registry.js";
 import { Scheduler, type Binder, type PodConditionWriter } from "./scheduler.js";
@@ -25,6 +28,13 @@ import { SchedulingQueue } from "./scheduling-queue.js";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 const NODES = RESOURCES.find((r) => r.group === "" && r.resource === "nodes")!;
+const find = (group: string, resource: string): (typeof RESOURCES)[number] => RESOURCES.find((r) => r.group === group && r.resource === resource && !r.storageResource)!;
+const SERVICES = find("", "services");
+const RCS = find("", "replicationcontrollers");
+const NAMESPACES = find("", "namespaces");
+const REPLICASETS = find("apps", "replicasets");
+const STATEFULSETS = find("apps", "statefulsets");
+const PDBS = find("policy", "poddisruptionbudgets");
 
 export type SchedulerFlags = FlagValues<typeof schedulerFlags>;
 
@@ -80,13 +90,16 @@ export async function runScheduler(flags: SchedulerFlags, signal: AbortSignal, o
       const plugins = inTreeRegistry();
       const frameworks = new Map<string, Framework>();
       const recorders = new Map<string, EventRecorder>();
+      const lister = clusterLister(informers, cache);
       for (const profile of config.profiles) {
-        frameworks.set(profile.schedulerName, new Framework(profile, plugins, { logger: logger.child({ profile: profile.schedulerName }) }));
         recorders.set(profile.schedulerName, createEventRecorder({ client, component: profile.schedulerName, clock, logger }));
+        const preemptor = restPreemptor(client, recorders.get(profile.schedulerName)!, queue, metrics, logger);
+        frameworks.set(profile.schedulerName, new Framework(profile, plugins, { logger: logger.child({ profile: profile.schedulerName }), lister, preemptor }));
       }
 
       const podInformer = informers.forResource<Pod>(PODS);
       const nodeInformer = informers.forResource(NODES);
+      const others = [SERVICES, RCS, NAMESPACES, REPLICASETS, STATEFULSETS, PDBS].map((r) => informers.forResource(r));
       const responsibleFor = (pod: Readonly<Pod>): boolean => frameworks.has(schedulerNameOf(pod));
       podInformer.addEventHandler(podEventHandler({ cache, queue, responsibleFor }));
       nodeInformer.addEventHandler(nodeEventHandler({ cache, queue }));
@@ -106,7 +119,7 @@ export async function runScheduler(flags: SchedulerFlags, signal: AbortSignal, o
       });
 
       return {
-        readyzChecks: [{ name: "informer-sync", check: () => podInformer.hasSynced() && nodeInformer.hasSynced() }],
+        readyzChecks: [{ name: "informer-sync", check: () => podInformer.hasSynced() && nodeInformer.hasSynced() && others.every((i) => i.hasSynced()) }],
         // Standbys keep informers, cache and queue warm, so a takeover starts scheduling at once.
         prepare: async () => {
           informers.start(stop);
@@ -136,8 +149,81 @@ export function restBinder(client: RestClient): Binder {
 /** A strategic merge patch of pods/<name>/status: conditions merge by type, so other conditions are kept. */
 export function restConditionWriter(client: RestClient): PodConditionWriter {
   return {
-    async setPodScheduledCondition(pod: Readonly<Pod>, condition: PodCondition) {
-      await client.patch(PODS, pod.metadata.namespace ?? "default", pod.metadata.name ?? "", "strategic", { status: { conditions: [condition] } }, { subresource: "status" });
+    async setPodScheduledCondition(pod: Readonly<Pod>, condition: PodCondition, nominatedNodeName?: string | null) {
+      const status: Record<string, unknown> = { conditions: [condition] };
+      if (nominatedNodeName !== undefined) status.nominatedNodeName = nominatedNodeName;
+      await client.patch(PODS, pod.metadata.namespace ?? "default", pod.metadata.name ?? "", "strategic", { status }, { subresource: "status" });
+    },
+  };
+}
+
+/** The plugins' view of the cluster: the cache's nodes and the informers' objects. */
+function clusterLister(informers: InformerFactory, cache: SchedulerCache): ClusterLister {
+  const services = informers.forResource<Service>(SERVICES).lister;
+  const rcs = informers.forResource<ReplicationController>(RCS).lister;
+  const namespaces = informers.forResource<Namespace>(NAMESPACES).lister;
+  const replicaSets = informers.forResource<ReplicaSet>(REPLICASETS).lister;
+  const statefulSets = informers.forResource<StatefulSet>(STATEFULSETS).lister;
+  const pdbs = informers.forResource<PodDisruptionBudget>(PDBS).lister;
+  return {
+    nodeInfos: () => cache.nodeInfos(),
+    services: (ns) => services.listNamespace(ns),
+    replicationController: (ns, name) => rcs.getByName(ns, name),
+    replicaSet: (ns, name) => replicaSets.getByName(ns, name),
+    statefulSet: (ns, name) => statefulSets.getByName(ns, name),
+    namespaceLabels: (name) => {
+      const ns = namespaces.getByName(undefined, name);
+      return ns ? (ns.metadata.labels ?? {}) : undefined;
+    },
+    namespaces: () => namespaces.list(),
+    podDisruptionBudgets: (ns) => pdbs.listNamespace(ns),
+  };
+}
+
+/**
+ * Preemption's API side: a victim first gets the DisruptionTarget condition (so its controllers know why it goes),
+ * then is deleted with its own grace period, and a Preempted event names the preemptor.
+ */
+function restPreemptor(client: RestClient, recorder: EventRecorder, queue: SchedulingQueue, metrics: SchedulerMetrics, logger: Logger): Preemptor {
+  return {
+    evict(victim, preemptor, nodeName) {
+      const ns = victim.metadata.namespace ?? "default";
+      const name = victim.metadata.name ?? "";
+      const condition: PodCondition = {
+        type: "DisruptionTarget",
+        status: "True",
+        reason: "PreemptionByScheduler",
+        message: `${schedulerNameOf(preemptor)}: preempting to accommodate a higher priority pod`,
+        lastTransitionTime: formatTime(Date.now()),
+      };
+      recorder.event(victim, "Normal", "Preempted", `Preempted by pod ${preemptor.metadata.uid ?? ""} on node ${nodeName}`);
+      void (async () => {
+        try {
+          await client.patch(PODS, ns, name, "strategic", { status: { conditions: [condition] } }, { subresource: "status" });
+        } catch (err) {
+          logger.debug({ err, pod: `${ns}/${name}` }, "Could not set DisruptionTarget on the victim");
+        }
+        try {
+          await client.delete(PODS, ns, name, victim.metadata.uid ? { preconditions: { uid: victim.metadata.uid } } : {});
+        } catch (err) {
+          logger.info({ err, pod: `${ns}/${name}` }, "Could not delete the preemption victim");
+        }
+      })();
+    },
+    clearNominations(nodeName, belowPriority) {
+      for (const p of queue.nominatedPodsForNode(nodeName)) {
+        if ((p.spec?.priority ?? 0) >= belowPriority) continue;
+        queue.nominate(p, undefined);
+        client.patch(PODS, p.metadata.namespace ?? "default", p.metadata.name ?? "", "strategic", { status: { nominatedNodeName: null } }, { subresource: "status" }).catch((err: unknown) => {
+          logger.debug({ err }, "Could not clear a lower-priority pod's nomination");
+        });
+      }
+    },
+    attempted: () => {
+      metrics.preemptionAttempt();
+    },
+    victims: (n) => {
+      metrics.preemptionVictims(n);
     },
   };
 }

@@ -9,13 +9,16 @@ describe("scheduler configuration", () => {
     expect(config.profiles).toHaveLength(1);
     const [profile] = config.profiles;
     expect(profile!.schedulerName).toBe("default-scheduler");
-    expect(profile!.filter).toEqual(["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit"]);
+    expect(profile!.filter).toEqual(["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"]);
+    expect(profile!.postFilter).toEqual(["DefaultPreemption"]);
     expect(profile!.score).toEqual([
       { name: "TaintToleration", weight: 3 },
       { name: "NodeAffinity", weight: 2 },
-      { name: "SelectorSpread", weight: 2 },
       { name: "NodeResourcesFit", weight: 1 },
+      { name: "PodTopologySpread", weight: 2 },
+      { name: "InterPodAffinity", weight: 2 },
       { name: "NodeResourcesBalancedAllocation", weight: 1 },
+      { name: "ImageLocality", weight: 1 },
     ]);
   });
 
@@ -34,6 +37,8 @@ profiles:
       enabled:
       - {name: NodeResourcesFit, weight: 5}
       - {name: Custom}
+    postFilter:
+      disabled: [{name: DefaultPreemption}]
 - schedulerName: bin-packer
   plugins:
     score:
@@ -52,10 +57,14 @@ profiles:
     expect(first!.score).toEqual([
       { name: "TaintToleration", weight: 3 },
       { name: "NodeAffinity", weight: 2 },
-      { name: "SelectorSpread", weight: 2 },
       { name: "NodeResourcesFit", weight: 5 },
+      { name: "PodTopologySpread", weight: 2 },
+      { name: "InterPodAffinity", weight: 2 },
+      { name: "ImageLocality", weight: 1 },
       { name: "Custom", weight: 1 },
     ]);
+    expect(first!.postFilter).toEqual([]);
+    expect(second!.postFilter).toEqual(["DefaultPreemption"]);
     expect(second!.schedulerName).toBe("bin-packer");
     expect(second!.score).toEqual([{ name: "NodeResourcesFit", weight: 1 }]);
     expect(second!.pluginArgs.get("NodeResourcesFit")).toEqual({ scoringStrategy: { type: "MostAllocated" } });

@@ -10,13 +10,16 @@ import { errorMessage } from "../api/errors.js";
 import { isRecord } from "../api/meta.js";
 import type { Pod } from "../api/types/index.js";
 import type { Profile, WeightedPlugin } from "./framework/profile.js";
+import { NAME as DEFAULT_PREEMPTION } from "./plugins/default-preemption.js";
+import { NAME as IMAGE_LOCALITY } from "./plugins/image-locality.js";
+import { NAME as INTER_POD_AFFINITY } from "./plugins/inter-pod-affinity.js";
 import { NAME as NODE_AFFINITY } from "./plugins/node-affinity.js";
 import { NAME as NODE_NAME } from "./plugins/node-name.js";
 import { NAME as NODE_PORTS } from "./plugins/node-ports.js";
 import { NAME as BALANCED_ALLOCATION } from "./plugins/node-resources-balanced-allocation.js";
 import { NAME as NODE_RESOURCES_FIT } from "./plugins/node-resources-fit.js";
 import { NAME as NODE_UNSCHEDULABLE } from "./plugins/node-unschedulable.js";
-import { NAME as SELECTOR_SPREAD } from "./plugins/selector-spread.js";
+import { NAME as POD_TOPOLOGY_SPREAD } from "./plugins/pod-topology-spread.js";
 import { NAME as TAINT_TOLERATION } from "./plugins/taint-toleration.js";
 
 export const DEFAULT_SCHEDULER_NAME = "default-scheduler";
@@ -35,20 +38,27 @@ export interface SchedulerConfig {
   podMaxBackoffMs: number;
 }
 
-/** Kubernetes' default filter order: the first failing plugin names a node's reason, so order is visible. */
-const DEFAULT_FILTER = [NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_PORTS, NODE_RESOURCES_FIT];
+/**
+ * Kubernetes 1.32's default filter order (without the volume plugins): the first failing plugin names a node's
+ * reason, so order is visible.
+ */
+const DEFAULT_FILTER = [NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_PORTS, NODE_RESOURCES_FIT, POD_TOPOLOGY_SPREAD, INTER_POD_AFFINITY];
 
-/** Kubernetes' default score weights (SelectorSpread stands in for PodTopologySpread's default spreading). */
+const DEFAULT_POST_FILTER = [DEFAULT_PREEMPTION];
+
+/** Kubernetes 1.32's default score plugins and weights (VolumeBinding left out). SelectorSpread is not among them. */
 const DEFAULT_SCORE: readonly WeightedPlugin[] = [
   { name: TAINT_TOLERATION, weight: 3 },
   { name: NODE_AFFINITY, weight: 2 },
-  { name: SELECTOR_SPREAD, weight: 2 },
   { name: NODE_RESOURCES_FIT, weight: 1 },
+  { name: POD_TOPOLOGY_SPREAD, weight: 2 },
+  { name: INTER_POD_AFFINITY, weight: 2 },
   { name: BALANCED_ALLOCATION, weight: 1 },
+  { name: IMAGE_LOCALITY, weight: 1 },
 ];
 
 export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile {
-  return { schedulerName, filter: [...DEFAULT_FILTER], score: DEFAULT_SCORE.map((p) => ({ ...p })), pluginArgs: new Map() };
+  return { schedulerName, filter: [...DEFAULT_FILTER], postFilter: [...DEFAULT_POST_FILTER], score: DEFAULT_SCORE.map((p) => ({ ...p })), pluginArgs: new Map() };
 }
 
 export interface ConfigDefaults {
@@ -116,6 +126,7 @@ function parseProfile(raw: unknown, path: string, fallbackName: string): Profile
   if (plugins !== undefined) {
     if (!isRecord(plugins)) throw new ConfigError(`${path}.plugins: must be an object`);
     profile.filter = mergeSet(profile.filter.map((n) => ({ name: n, weight: 0 })), plugins.filter, `${path}.plugins.filter`).map((p) => p.name);
+    profile.postFilter = mergeSet(profile.postFilter.map((n) => ({ name: n, weight: 0 })), plugins.postFilter, `${path}.plugins.postFilter`).map((p) => p.name);
     profile.score = mergeSet(profile.score, plugins.score, `${path}.plugins.score`);
   }
   if (raw.pluginConfig !== undefined) {

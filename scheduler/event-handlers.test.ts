@@ -4,7 +4,7 @@ import type { Node, Pod } from "../api/types/index.js";
 import { DeletedFinalStateUnknown } from "../client/informer.js";
 import { FakeClock } from "../component-base/testing/fake-clock.js";
 import { SchedulerCache } from "./cache.js";
-import { nodeEventHandler, podEventHandler } from "./event-handlers.js";
+import { nodeChanges, nodeEventHandler, podEventHandler } from "./event-handlers.js";
 import { SchedulingQueue } from "./scheduling-queue.js";
 
 function setup() {
@@ -109,5 +109,29 @@ describe("scheduler event handlers", () => {
 
     nodes.onDelete!(uncordoned);
     expect(cache.nodeCount).toBe(0);
+  });
+
+  it("names what changed of a node, ignoring heartbeats", () => {
+    const a = newNode("n1");
+    const b = structuredClone(a);
+    b.status!.conditions![0]!.lastHeartbeatTime = "2024-01-01T00:00:10Z";
+    expect(nodeChanges(a, b)).toEqual([]);
+    b.metadata.labels = { ...b.metadata.labels, zone: "a" };
+    b.spec!.taints = [{ key: "x", effect: "NoSchedule" }];
+    b.status!.allocatable = { cpu: "8" };
+    expect(nodeChanges(a, b)).toEqual(["NodeTaintChange", "NodeLabelChange", "NodeAllocatableChange"]);
+  });
+
+  it("wakes pods rejected by InterPodAffinity when an assigned pod arrives, but not pods short of cpu", async () => {
+    const { queue, pods } = setup();
+    pods.onAdd!(pod("peerless"), false);
+    pods.onAdd!(pod("hungry"), false);
+    for (const plugin of ["InterPodAffinity", "NodeResourcesFit"]) {
+      const info = (await queue.pop())!;
+      queue.addUnschedulableIfNotPresent(info, queue.schedulingCycle(), false, new Set([plugin]));
+    }
+    pods.onAdd!(pod("peer", { nodeName: "n1" }), false);
+    expect(queue.queueOf("default/peerless")).not.toBe("unschedulable");
+    expect(queue.queueOf("default/hungry")).toBe("unschedulable");
   });
 });

@@ -1,15 +1,17 @@
 // Informer handlers (k8s pkg/scheduler/eventhandlers.go): route every pod and node change to the cache or the
 // queue. Handlers do no API calls and no scheduling, only bookkeeping.
 //   - Pods with spec.nodeName (assigned) live in the cache until they finish (Succeeded/Failed) or are deleted;
-//     freeing their resources wakes the unschedulable pods.
+//     their arrival, label changes and departure wake the unschedulable pods those events may help
+//     (queueing-hints.ts).
 //   - Pods without spec.nodeName that one of our profiles is responsible for (spec.schedulerName) are queued;
 //     updates to a pod the cache has assumed are ignored (its binding is in flight).
 //   - Nodes live in the cache; a new node, or a change to what scheduling reads (labels, taints, allocatable,
-//     unschedulable, conditions), wakes the unschedulable pods.
+//     unschedulable, conditions), wakes the unschedulable pods that change may help.
 import { isPodTerminal } from "../api/pod.js";
 import type { Node, Pod } from "../api/types/index.js";
 import { unwrapTombstone, type EventHandler } from "../client/informer.js";
 import type { SchedulerCache } from "./cache.js";
+import type { ClusterEvent } from "./queueing-hints.js";
 import type { SchedulingQueue } from "./scheduling-queue.js";
 
 export interface EventHandlerDeps {
@@ -25,19 +27,27 @@ export function podEventHandler({ cache, queue, responsibleFor }: EventHandlerDe
   return {
     onAdd(pod) {
       if (assigned(pod)) {
-        if (!isPodTerminal(pod)) cache.addPod(pod);
+        if (!isPodTerminal(pod)) {
+          cache.addPod(pod);
+          queue.moveAllToActiveOrBackoffQueue("AssignedPodAdd");
+        }
       } else if (responsibleFor(pod) && !pod.metadata.deletionTimestamp) {
         queue.add(pod);
       }
     },
     onUpdate(oldPod, newPod) {
       if (assigned(newPod)) {
-        if (!assigned(oldPod)) queue.delete(newPod);
+        const justBound = !assigned(oldPod);
+        if (justBound) queue.delete(newPod);
         if (isPodTerminal(newPod)) {
           cache.removePod(newPod);
           if (!isPodTerminal(oldPod)) queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
         } else {
           cache.updatePod(oldPod, newPod);
+          if (justBound) queue.moveAllToActiveOrBackoffQueue("AssignedPodAdd");
+          else if (oldPod.metadata.labels !== newPod.metadata.labels && JSON.stringify(oldPod.metadata.labels ?? {}) !== JSON.stringify(newPod.metadata.labels ?? {})) {
+            queue.moveAllToActiveOrBackoffQueue("AssignedPodUpdate");
+          }
         }
         return;
       }
@@ -62,7 +72,8 @@ export function nodeEventHandler({ cache, queue }: Omit<EventHandlerDeps, "respo
     },
     onUpdate(oldNode, newNode) {
       cache.updateNode(newNode);
-      if (oldNode !== newNode && schedulingPropertiesChanged(oldNode, newNode)) queue.moveAllToActiveOrBackoffQueue("NodeUpdate");
+      if (oldNode === newNode) return;
+      for (const event of nodeChanges(oldNode, newNode)) queue.moveAllToActiveOrBackoffQueue(event);
     },
     onDelete(obj) {
       cache.removeNode(unwrapTombstone(obj));
@@ -70,15 +81,15 @@ export function nodeEventHandler({ cache, queue }: Omit<EventHandlerDeps, "respo
   };
 }
 
-/** What filters read of a node; heartbeats (condition timestamps) are not a change. */
-function schedulingPropertiesChanged(a: Readonly<Node>, b: Readonly<Node>): boolean {
-  const view = (n: Readonly<Node>): string =>
-    JSON.stringify([
-      n.spec?.unschedulable ?? false,
-      n.spec?.taints ?? [],
-      n.metadata.labels ?? {},
-      n.status?.allocatable ?? {},
-      (n.status?.conditions ?? []).map((c) => [c.type, c.status]),
-    ]);
-  return view(a) !== view(b);
+/** What changed of what filters read of a node (heartbeats, condition timestamps, are no change). */
+export function nodeChanges(a: Readonly<Node>, b: Readonly<Node>): ClusterEvent[] {
+  const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
+  const events: ClusterEvent[] = [];
+  if ((a.spec?.unschedulable ?? false) !== (b.spec?.unschedulable ?? false)) events.push("NodeSpecUnschedulableChange");
+  if (!same(a.spec?.taints ?? [], b.spec?.taints ?? [])) events.push("NodeTaintChange");
+  if (!same(a.metadata.labels ?? {}, b.metadata.labels ?? {})) events.push("NodeLabelChange");
+  if (!same(a.status?.allocatable ?? {}, b.status?.allocatable ?? {})) events.push("NodeAllocatableChange");
+  const conditions = (n: Readonly<Node>): string[][] => (n.status?.conditions ?? []).map((c) => [c.type, c.status]);
+  if (!same(conditions(a), conditions(b))) events.push("NodeConditionChange");
+  return events;
 }

@@ -10,6 +10,10 @@ export interface SchedulerMetrics {
   /** A pod got bound `seconds` after its first attempt, after `attempts` attempts. */
   podScheduled(attempts: number, seconds: number): void;
   incomingPod(queue: QueueName, event: QueueEvent): void;
+  /** One preemption attempt (a PostFilter run). */
+  preemptionAttempt(): void;
+  /** The victims a successful preemption chose. */
+  preemptionVictims(count: number): void;
 }
 
 function exponential(start: number, factor: number, count: number): number[] {
@@ -45,6 +49,15 @@ export function schedulerMetrics(registry: Registry, pending: () => Record<Queue
     help: "Number of pods added to scheduling queues by event and queue type.",
     labelNames: ["queue", "event"],
   });
+  const preemptionAttempts = counter(registry, {
+    name: "scheduler_preemption_attempts_total",
+    help: "Total preemption attempts in the cluster till now",
+  });
+  const preemptionVictims = histogram(registry, {
+    name: "scheduler_preemption_victims",
+    help: "Number of selected preemption victims",
+    buckets: exponential(1, 2, 7),
+  });
   gauge(registry, {
     name: "scheduler_pending_pods",
     help: "Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; 'gated' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.",
@@ -64,6 +77,12 @@ export function schedulerMetrics(registry: Registry, pending: () => Record<Queue
     },
     incomingPod(queue, event) {
       incoming.inc({ queue, event });
+    },
+    preemptionAttempt() {
+      preemptionAttempts.inc();
+    },
+    preemptionVictims(count) {
+      preemptionVictims.observe(count);
     },
   };
 }

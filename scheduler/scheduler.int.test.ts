@@ -127,13 +127,13 @@ describe("kube-scheduler on a 3-node cluster", () => {
     await client.create(PODS, "default", pod("huge", { cpu: "100" }));
     const failed = await waitFor("the FailedScheduling event", async () => (await eventsFor("huge")).find((e) => e.reason === "FailedScheduling"));
     expect(failed.type).toBe("Warning");
-    expect(failed.message).toBe("0/3 nodes are available: 3 Insufficient cpu.");
+    expect(failed.message).toBe("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
     const waiting = await waitFor("PodScheduled=False", async () => {
       const p = await getPod("huge");
       return p.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
     });
     expect(waiting.reason).toBe("Unschedulable");
-    expect(waiting.message).toBe("0/3 nodes are available: 3 Insufficient cpu.");
+    expect(waiting.message).toBe("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
     expect((await getPod("huge")).spec?.nodeName).toBeUndefined();
     expect(await metricSum(scheduler!.url, "scheduler_pending_pods", { queue: "unschedulable" })).toBe(1);
 
@@ -141,7 +141,7 @@ describe("kube-scheduler on a 3-node cluster", () => {
     await client.create(NODES, undefined, node("node-big", { cpu: "128", memory: "256Gi", pods: "110" }));
     const boundTo = await waitFor("the huge pod bound", async () => (await getPod("huge")).spec?.nodeName);
     expect(boundTo).toBe("node-big");
-    // Woken by the node's arrival, not by the 60 s unschedulable timeout.
+    // Woken by the node's arrival, not by the 5 min unschedulable timeout.
     expect(Date.now() - t0).toBeLessThan(5000);
     await client.delete(NODES, undefined, "node-big");
     await client.delete(PODS, "default", "huge");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newNode, newPod } from "../api/testing/builders.js";
+import { newNode, newPod, newReplicaSet } from "../api/testing/builders.js";
 import type { Node, Pod, PodCondition } from "../api/types/index.js";
 import type { EventRecorder, EventType, ObjectReference } from "../client/event-recorder.js";
 import type { KubeObject } from "../api/meta.js";
@@ -7,7 +7,8 @@ import { FakeClock } from "../component-base/testing/fake-clock.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultProfile } from "./config.js";
 import { Framework } from "./framework/runtime.js";
-import { testHandle } from "./framework/testing.js";
+import { fakeLister, testHandle, type FakeCluster } from "./framework/testing.js";
+import type { Preemptor } from "./framework/interface.js";
 import { inTreeRegistry } from "./plugins/registry.js";
 import { numFeasibleNodesToFind, Scheduler, type Binder } from "./scheduler.js";
 import { SchedulingQueue } from "./scheduling-queue.js";
@@ -30,14 +31,14 @@ class RecordingBinder implements Binder {
   }
 }
 
-function setup(nodes: Node[], opts: { random?: () => number; percentage?: number } = {}) {
+function setup(nodes: Node[], opts: { random?: () => number; percentage?: number; cluster?: Omit<FakeCluster, "nodes"> } = {}) {
   const clock = new FakeClock();
   const cache = new SchedulerCache({ clock });
   for (const n of nodes) cache.addNode(n);
   const queue = new SchedulingQueue({ clock });
   const binder = new RecordingBinder();
   const events: RecordedEvent[] = [];
-  const conditions: { pod: string; condition: PodCondition }[] = [];
+  const conditions: { pod: string; condition: PodCondition; nominatedNodeName?: string | null }[] = [];
   const recorder: EventRecorder = {
     event(object: KubeObject | ObjectReference, type: EventType, reason: string, message: string) {
       events.push({ name: "metadata" in object ? (object.metadata.name ?? "") : object.name, type, reason, message });
@@ -45,14 +46,24 @@ function setup(nodes: Node[], opts: { random?: () => number; percentage?: number
     flush: () => Promise.resolve(),
     stop: () => Promise.resolve(),
   };
+  const evicted: string[] = [];
+  const preemptor: Preemptor = {
+    evict(victim, _pod, node) {
+      evicted.push(`${victim.metadata.name ?? ""}@${node}`);
+    },
+    clearNominations: () => undefined,
+    attempted: () => undefined,
+    victims: () => undefined,
+  };
+  const lister = { ...fakeLister({ nodes: [], ...opts.cluster }), nodeInfos: () => cache.nodeInfos() };
   const scheduler = new Scheduler({
     queue,
     cache,
-    frameworks: new Map([["default-scheduler", new Framework(defaultProfile(), inTreeRegistry(), testHandle)]]),
+    frameworks: new Map([["default-scheduler", new Framework(defaultProfile(), inTreeRegistry(), { ...testHandle, lister, preemptor })]]),
     binder,
     conditionWriter: {
-      setPodScheduledCondition(pod, condition) {
-        conditions.push({ pod: pod.metadata.name ?? "", condition });
+      setPodScheduledCondition(pod, condition, nominatedNodeName) {
+        conditions.push({ pod: pod.metadata.name ?? "", condition, ...(nominatedNodeName !== undefined ? { nominatedNodeName } : {}) });
         return Promise.resolve();
       },
     },
@@ -70,7 +81,7 @@ function setup(nodes: Node[], opts: { random?: () => number; percentage?: number
     }
     await scheduler.waitForBindings();
   };
-  return { clock, cache, queue, binder, events, conditions, scheduler, schedule };
+  return { clock, cache, queue, binder, events, conditions, scheduler, schedule, evicted };
 }
 
 function pod(name: string, opts: Parameters<typeof newPod>[1] = {}): Pod {
@@ -106,11 +117,51 @@ describe("Scheduler", () => {
     expect([...perNode.values()]).toEqual([2, 2, 2]);
   });
 
+  it("spreads a ReplicaSet scaled from 1 to 4 over all 3 nodes, whatever the tie-breaks (20 runs)", async () => {
+    const rs = newReplicaSet("web", { selectorLabels: { app: "web" } });
+    const owner = [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web", uid: "rs-1", controller: true }];
+    const replica = (i: number): Pod => pod(`web-${i}`, { labels: { app: "web" }, requests: { cpu: "100m" }, meta: { ownerReferences: owner } });
+    for (let run = 0; run < 20; run++) {
+      let seed = run + 1;
+      // A different deterministic tie-break sequence per run.
+      const random = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+      const { binder, cache, schedule } = setup([small("n1"), small("n2"), small("n3")], { random, cluster: { replicaSets: [rs] } });
+      await schedule(replica(0));
+      const first = binder.binds[0]!;
+      cache.addPod({ ...replica(0), spec: { ...replica(0).spec!, nodeName: first.node } });
+      await schedule(replica(1), replica(2), replica(3));
+      expect(new Set(binder.binds.map((b) => b.node)).size).toBe(3);
+    }
+  });
+
+  it("preempts a lower-priority pod on a full cluster and nominates the node", async () => {
+    const { cache, events, conditions, queue, schedule, evicted } = setup([small("n1")]);
+    const low = pod("low", { requests: { cpu: "2" } });
+    low.spec!.priority = 1;
+    low.spec!.nodeName = "n1";
+    cache.addPod(low);
+    const vip = pod("vip", { requests: { cpu: "1" } });
+    vip.spec!.priority = 1000;
+    await schedule(vip);
+    expect(evicted).toEqual(["low@n1"]);
+    expect(conditions.find((c) => c.pod === "vip")?.nominatedNodeName).toBe("n1");
+    expect(queue.nominatedPodsForNode("n1").map((p) => p.metadata.name)).toEqual(["vip"]);
+    expect(events.find((e) => e.name === "vip")?.message).toBe("0/1 nodes are available: 1 Insufficient cpu.");
+
+    // Other pods of lower priority see the room as taken by the nominated pod.
+    const other = pod("other", { requests: { cpu: "1500m" } });
+    cache.removePod(low);
+    await schedule(other);
+    expect(events.find((e) => e.name === "other")?.message).toMatch(/^0\/1 nodes are available: 1 Insufficient cpu\. preemption: /);
+  });
+
   it("reports why a pod fits nowhere, in Kubernetes' words, and parks it", async () => {
     const unreachable = { key: "node.kubernetes.io/unreachable", effect: "NoExecute" as const };
     const { binder, events, conditions, queue, schedule } = setup([small("n1"), small("n2", { taints: [unreachable] }), small("n3", { taints: [unreachable] })]);
     await schedule(pod("huge", { requests: { cpu: "3" } }));
-    const message = "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.";
+    const message =
+      "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/unreachable: }. " +
+      "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.";
     expect(binder.binds).toEqual([]);
     expect(events).toEqual([{ name: "huge", type: "Warning", reason: "FailedScheduling", message }]);
     expect(conditions).toEqual([{ pod: "huge", condition: expect.objectContaining({ type: "PodScheduled", status: "False", reason: "Unschedulable", message }) as unknown }]);
@@ -120,7 +171,7 @@ describe("Scheduler", () => {
   it("does not rewrite an unchanged PodScheduled condition", async () => {
     const { conditions, queue, scheduler } = setup([small("n1")]);
     const p = pod("huge", { requests: { cpu: "3" } });
-    p.status = { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu." }] };
+    p.status = { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod." }] };
     queue.add(p);
     scheduler.scheduleOne((await queue.pop())!);
     expect(conditions).toEqual([]);

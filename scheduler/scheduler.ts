@@ -21,7 +21,7 @@ import type { SchedulerCache } from "./cache.js";
 import { schedulerNameOf } from "./config.js";
 import { Diagnosis, FitError } from "./framework/fit-error.js";
 import { CycleState } from "./framework/interface.js";
-import type { NodeInfo } from "./framework/node-info.js";
+import { podInfoOf, type NodeInfo } from "./framework/node-info.js";
 import type { Framework } from "./framework/runtime.js";
 import type { SchedulerMetrics } from "./metrics.js";
 import type { QueuedPodInfo, SchedulingQueue } from "./scheduling-queue.js";
@@ -31,9 +31,12 @@ export interface Binder {
   bind(pod: Readonly<Pod>, nodeName: string): Promise<void>;
 }
 
-/** Sets the pod's PodScheduled condition (through the status subresource). */
+/**
+ * Sets the pod's PodScheduled condition (through the status subresource), and with `nominatedNodeName` its
+ * status.nominatedNodeName too (null clears it).
+ */
 export interface PodConditionWriter {
-  setPodScheduledCondition(pod: Readonly<Pod>, condition: PodCondition): Promise<void>;
+  setPodScheduledCondition(pod: Readonly<Pod>, condition: PodCondition, nominatedNodeName?: string | null): Promise<void>;
 }
 
 export interface SchedulerOptions {
@@ -148,10 +151,24 @@ export class Scheduler {
       result = this.schedulePod(fwk, state, pod);
     } catch (err) {
       const fit = err instanceof FitError;
+      let failure: unknown = err;
+      let nominated: string | null | undefined;
+      if (fit && err.numAllNodes > 0 && fwk.hasPostFilterPlugins()) {
+        const post = fwk.runPostFilter(state, pod, this.opts.cache.nodeInfos(), err.diagnosis);
+        if (post.status.isSuccess() && post.nominatedNodeName) {
+          nominated = post.nominatedNodeName;
+        } else {
+          if (post.status.code !== "Error") err.diagnosis.postFilterMsg = post.status.message();
+          else this.logger.error({ err: post.status.error, pod: info.key }, "Preemption failed");
+          // No node after preemption either: a nomination the pod had no longer holds.
+          if (post.nominatedNodeName === "" && (pod.status?.nominatedNodeName || this.opts.queue.nominatedNodeOf(pod))) nominated = null;
+        }
+        failure = new FitError(err.numAllNodes, err.diagnosis);
+      }
       this.opts.metrics?.attempt(fit ? "unschedulable" : "error", profile, (performance.now() - start) / 1000);
-      if (fit) this.logger.debug({ pod: info.key, reason: err.message }, "Unable to schedule pod; waiting");
+      if (fit) this.logger.debug({ pod: info.key, reason: errorMessage(failure), nominated }, "Unable to schedule pod; waiting");
       else this.logger.error({ err, pod: info.key }, "Error scheduling pod; retrying");
-      this.handleFailure(fwk, info, cycle, err, fit ? "Unschedulable" : "SchedulerError");
+      this.handleFailure(fwk, info, cycle, failure, fit ? "Unschedulable" : "SchedulerError", nominated);
       return;
     }
     try {
@@ -193,6 +210,12 @@ export class Scheduler {
       if (pre.plugin) diagnosis.unschedulablePlugins.add(pre.plugin);
       throw new FitError(nodes.length, diagnosis);
     }
+    // A pod nominated by an earlier preemption tries its nominated node first: the room made there is its.
+    const nominatedNode = pod.status?.nominatedNodeName ?? this.opts.queue.nominatedNodeOf(pod);
+    if (nominatedNode) {
+      const node = nodes.find((n) => n.name === nominatedNode);
+      if (node && this.filterWithNominatedPods(fwk, state, pod, node).code === "Success") return { feasible: [node], diagnosis, evaluated: 1 };
+    }
     const n = nodes.length;
     const want = numFeasibleNodesToFind(n, this.percentage);
     const feasible: NodeInfo[] = [];
@@ -203,14 +226,37 @@ export class Scheduler {
       if (i >= n) i -= n;
       const node = nodes[i]!;
       processed++;
-      const s = fwk.runFilter(state, pod, node);
+      const s = this.filterWithNominatedPods(fwk, state, pod, node);
       if (s.code === "Success") feasible.push(node);
       else if (s.code === "Error") throw s.error ?? new Error(s.message());
-      else diagnosis.addNodeStatus(s);
+      else diagnosis.addNodeStatus(s, node.name);
     }
     // The next pod starts where this one stopped, so sampling rotates over every node.
     this.nextStartNodeIndex = (start + processed) % n;
     return { feasible, diagnosis, evaluated: processed };
+  }
+
+  /**
+   * Filter, counting the pods nominated to the node with at least this pod's priority as if they ran there (their
+   * victims are on their way out): the pod must fit both with and without them (RunFilterPluginsWithNominatedPods).
+   */
+  private filterWithNominatedPods(fwk: Framework, state: CycleState, pod: Readonly<Pod>, node: NodeInfo): ReturnType<Framework["runFilter"]> {
+    const nominated = this.opts.queue.nominatedPodsForNode(node.name);
+    if (nominated.length > 0) {
+      const priority = podInfoOf(pod).priority;
+      const uid = pod.metadata.uid;
+      let withNominated: NodeInfo | undefined;
+      for (const p of nominated) {
+        if (p.metadata.uid === uid || (p.spec?.priority ?? 0) < priority) continue;
+        withNominated ??= node.clone();
+        withNominated.addPod(podInfoOf(p));
+      }
+      if (withNominated) {
+        const s = fwk.runFilter(state, pod, withNominated);
+        if (s.code !== "Success") return s;
+      }
+    }
+    return fwk.runFilter(state, pod, node);
   }
 
   /** The index of the highest total; ties are broken uniformly at random (reservoir sampling, as Kubernetes). */
@@ -257,14 +303,15 @@ export class Scheduler {
    * Records why the attempt failed (event + PodScheduled condition) and puts the pod back in the queue — unless the
    * pod was deleted or bound meanwhile.
    */
-  private handleFailure(fwk: Framework, info: QueuedPodInfo, cycle: number, err: unknown, reason: "Unschedulable" | "SchedulerError"): void {
+  private handleFailure(fwk: Framework, info: QueuedPodInfo, cycle: number, err: unknown, reason: "Unschedulable" | "SchedulerError", nominated?: string | null): void {
     const message = errorMessage(err);
     const pod = info.pod;
     const current = this.current(info);
     const stillPending = current !== undefined && !current.spec?.nodeName && current.metadata.uid === pod.metadata.uid;
     if (stillPending) {
       info.pod = current;
-      this.opts.queue.addUnschedulableIfNotPresent(info, cycle, reason === "SchedulerError");
+      if (nominated !== undefined) this.opts.queue.nominate(current, nominated ?? undefined);
+      this.opts.queue.addUnschedulableIfNotPresent(info, cycle, reason === "SchedulerError", fitPlugins(err));
     }
     this.opts.recorder(fwk.profileName).event(pod, "Warning", "FailedScheduling", message);
     // A pod deleted or bound meanwhile keeps its conditions: PodScheduled=False on a bound pod would be a lie.
@@ -272,9 +319,10 @@ export class Scheduler {
     const target = current;
     const condition: PodCondition = { type: "PodScheduled", status: "False", reason, message };
     const existing = target.status?.conditions?.find((c) => c.type === "PodScheduled");
-    if (existing?.status === condition.status && existing.reason === condition.reason && existing.message === condition.message) return;
+    const nominationChanges = nominated !== undefined && (nominated ?? undefined) !== target.status?.nominatedNodeName;
+    if (!nominationChanges && existing?.status === condition.status && existing.reason === condition.reason && existing.message === condition.message) return;
     condition.lastTransitionTime = existing?.status === "False" && existing.lastTransitionTime ? existing.lastTransitionTime : formatTime(this.clock.now());
-    this.opts.conditionWriter.setPodScheduledCondition(target, condition).catch((e: unknown) => {
+    this.opts.conditionWriter.setPodScheduledCondition(target, condition, nominationChanges ? nominated : undefined).catch((e: unknown) => {
       this.logger.debug({ err: e, pod: info.key }, "Could not update the pod's PodScheduled condition");
     });
   }
@@ -300,4 +348,9 @@ export class Scheduler {
   private bindingSlot(): Promise<void> {
     return new Promise((resolve) => this.slotWaiters.push(resolve));
   }
+}
+
+/** The plugins that rejected the pod (for queueing hints); undefined for errors, which any change may cure. */
+function fitPlugins(err: unknown): ReadonlySet<string> | undefined {
+  return err instanceof FitError ? err.diagnosis.unschedulablePlugins : undefined;
 }

@@ -146,6 +146,52 @@ describe("SchedulingQueue", () => {
     expect(queue.queueOf("default/a")).toBe("active");
   });
 
+  it("retries unschedulable pods after 5 minutes by default, as Kubernetes", async () => {
+    const clock = new FakeClock();
+    const queue = new SchedulingQueue({ clock });
+    queue.run(new AbortController().signal);
+    queue.add(pod("a"));
+    await failAttempt(queue);
+    clock.step(290_000);
+    expect(queue.queueOf("default/a")).toBe("unschedulable");
+    clock.step(15_000);
+    expect(queue.queueOf("default/a")).toBe("active");
+  });
+
+  it("moves an unschedulable pod only on events that may help the plugins that rejected it (queueing hints)", async () => {
+    const { clock, queue } = setup();
+    queue.add(pod("needs-cpu"));
+    queue.add(pod("needs-peer"));
+    queue.add(pod("broken"));
+    const fail = async (plugins?: string[]): Promise<void> => {
+      const info = (await queue.pop())!;
+      queue.addUnschedulableIfNotPresent(info, queue.schedulingCycle(), false, plugins ? new Set(plugins) : undefined);
+    };
+    await fail(["NodeResourcesFit"]);
+    await fail(["InterPodAffinity"]);
+    await fail();
+    clock.step(2000);
+    queue.moveAllToActiveOrBackoffQueue("AssignedPodAdd");
+    expect([queue.queueOf("default/needs-cpu"), queue.queueOf("default/needs-peer"), queue.queueOf("default/broken")]).toEqual(["unschedulable", "active", "active"]);
+    queue.moveAllToActiveOrBackoffQueue("NodeLabelChange");
+    expect(queue.queueOf("default/needs-cpu")).toBe("unschedulable");
+    queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
+    expect(queue.queueOf("default/needs-cpu")).toBe("active");
+  });
+
+  it("remembers nominated pods per node until they are deleted", () => {
+    const { queue } = setup();
+    const p = pod("vip", 100);
+    p.status = { nominatedNodeName: "n1" };
+    queue.add(p);
+    expect(queue.nominatedPodsForNode("n1").map((x) => x.metadata.name)).toEqual(["vip"]);
+    queue.nominate(p, "n2");
+    expect(queue.nominatedPodsForNode("n1")).toEqual([]);
+    expect(queue.nominatedNodeOf(p)).toBe("n2");
+    queue.delete(p);
+    expect(queue.nominatedPodsForNode("n2")).toEqual([]);
+  });
+
   it("moves an unschedulable pod when its spec changes, but not for status-only updates", async () => {
     const { queue } = setup();
     const original = pod("a");

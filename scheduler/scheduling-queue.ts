@@ -1,21 +1,25 @@
-// The scheduling queue (k8s pkg/scheduler/backend/queue, PriorityQueue without queueing hints). Pending pods live in
-// exactly one of:
+// The scheduling queue (k8s pkg/scheduler/backend/queue, PriorityQueue). Pending pods live in exactly one of:
 //   - activeQ: ready to be scheduled; pop() takes the highest spec.priority, then the earliest timestamp (arrival,
 //     or the time of the last failed attempt);
 //   - backoffQ: failed recently; each waits initialBackoff · 2^(attempts−1) (capped at maxBackoff) from its last
 //     failure, then moves to activeQ on its own;
 //   - unschedulable: no node fitted. They move back (to activeQ, or to backoffQ while still backing off) when the
-//     cluster changes in a way that may help — a node added or changed, an assigned pod deleted
-//     (moveAllToActiveOrBackoffQueue) — or after maxUnschedulableMs in any case;
+//     cluster changes in a way that may help one of the plugins that rejected them (queueing-hints.ts: a node added,
+//     its labels/taints/allocatable changed, an assigned pod added, changed or deleted), or after
+//     maxUnschedulableMs (5 minutes) in any case;
 //   - gated: spec.schedulingGates not empty; they enter activeQ once an update removes the last gate.
 // A pod that failed in a cycle during which a move request happened goes to backoffQ rather than unschedulable, so a
-// cluster change that raced with its attempt is never missed (moveRequestCycle).
+// cluster change that raced with its attempt is never missed (when that change may help the plugins that rejected it).
+//
+// The queue also remembers which pods preemption nominated to which node (the nominator), so that other pods'
+// cycles count them there.
 //
 // Keys are "namespace/name". Pod objects are the informer's: shared and never modified.
 import { objectKey } from "../api/meta.js";
 import type { Pod } from "../api/types/index.js";
 import { realClock, type Clock, type Timer } from "../component-base/clock.js";
 import { Heap } from "./heap.js";
+import { eventMayHelp, type ClusterEvent } from "./queueing-hints.js";
 
 export type QueueName = "active" | "backoff" | "unschedulable" | "gated";
 
@@ -26,10 +30,7 @@ export type QueueEvent =
   | "ScheduleAttemptFailure"
   | "BackoffComplete"
   | "UnschedulableTimeout"
-  | "NodeAdd"
-  | "NodeUpdate"
-  | "AssignedPodDelete"
-  | "AssignedPodUpdate"
+  | ClusterEvent
   | "SchedulingGatesRemoved"
   | "ForceActivate";
 
@@ -44,6 +45,8 @@ export interface QueuedPodInfo {
   initialAttemptTimestamp: number | undefined;
   /** Tie-breaker for equal priority and timestamp: insertion order. */
   seq: number;
+  /** The plugins that rejected the pod in its last attempt (undefined after an error): what may wake it. */
+  unschedulablePlugins?: ReadonlySet<string> | undefined;
 }
 
 export interface SchedulingQueueOptions {
@@ -52,7 +55,7 @@ export interface SchedulingQueueOptions {
   initialBackoffMs?: number;
   /** Default 10 s (--pod-max-backoff). */
   maxBackoffMs?: number;
-  /** Unschedulable pods are retried after this long even without a cluster change (default 60 s). */
+  /** Unschedulable pods are retried after this long even without a cluster change (default 5 min, as Kubernetes). */
   maxUnschedulableMs?: number;
   /** How often unschedulable pods are checked against maxUnschedulableMs (default 5 s). */
   unschedulableFlushIntervalMs?: number;
@@ -83,9 +86,13 @@ export class SchedulingQueue {
   private readonly gated = new Map<string, QueuedPodInfo>();
   private seq = 0;
   private cycle = 0;
-  private moveRequestCycle = -1;
+  /** The last cycle during which each event happened (Kubernetes' in-flight events, per event kind). */
+  private readonly eventCycles = new Map<QueueEvent, number>();
   private closed = false;
   private waiters: ((p: QueuedPodInfo | undefined) => void)[] = [];
+  /** Nominator: pod key → its pod and nominated node; node → keys. */
+  private readonly nominated = new Map<string, { pod: Readonly<Pod>; node: string }>();
+  private readonly nominatedByNode = new Map<string, Set<string>>();
   private backoffTimer: { at: number; timer: Timer } | undefined;
   private flushTimer: Timer | undefined;
 
@@ -93,7 +100,7 @@ export class SchedulingQueue {
     this.clock = opts.clock ?? realClock;
     this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
-    this.maxUnschedulableMs = opts.maxUnschedulableMs ?? 60_000;
+    this.maxUnschedulableMs = opts.maxUnschedulableMs ?? 300_000;
     this.flushIntervalMs = opts.unschedulableFlushIntervalMs ?? 5000;
     this.onIncoming = opts.onIncoming;
   }
@@ -113,6 +120,7 @@ export class SchedulingQueue {
   /** A new pending pod. Already-queued pods are updated instead. */
   add(pod: Readonly<Pod>): void {
     const key = objectKey(pod.metadata);
+    if (pod.status?.nominatedNodeName) this.nominate(pod, pod.status.nominatedNodeName);
     if (this.find(key)) {
       this.update(undefined, pod);
       return;
@@ -132,6 +140,9 @@ export class SchedulingQueue {
    */
   update(oldPod: Readonly<Pod> | undefined, newPod: Readonly<Pod>): void {
     const key = objectKey(newPod.metadata);
+    const nominated = this.nominated.get(key);
+    if (newPod.status?.nominatedNodeName) this.nominate(newPod, newPod.status.nominatedNodeName);
+    else if (nominated) nominated.pod = newPod;
     const gated = this.gated.get(key);
     if (gated) {
       gated.pod = newPod;
@@ -169,6 +180,7 @@ export class SchedulingQueue {
   /** The pod was deleted or got bound: forget it wherever it is. */
   delete(pod: Readonly<Pod>): void {
     const key = objectKey(pod.metadata);
+    this.nominate(pod, undefined);
     this.activeQ.delete(key);
     this.backoffQ.delete(key);
     this.unschedulable.delete(key);
@@ -207,24 +219,69 @@ export class SchedulingQueue {
    * during the attempt, else to the unschedulable pods. A pod that is already queued (re-added by an update
    * meanwhile) is left where it is.
    */
-  addUnschedulableIfNotPresent(info: QueuedPodInfo, podCycle: number, error = false): void {
+  addUnschedulableIfNotPresent(info: QueuedPodInfo, podCycle: number, error = false, plugins?: ReadonlySet<string>): void {
     if (this.find(info.key)) return;
     info.timestamp = this.clock.now();
-    if (error || this.moveRequestCycle >= podCycle) this.pushBackoff(info, "ScheduleAttemptFailure");
+    info.unschedulablePlugins = error ? undefined : plugins;
+    if (error || this.eventDuring(podCycle, info.unschedulablePlugins)) this.pushBackoff(info, "ScheduleAttemptFailure");
     else {
       this.unschedulable.set(info.key, info);
       this.onIncoming?.("unschedulable", "ScheduleAttemptFailure");
     }
   }
 
-  /** The cluster changed in a way that may make unschedulable pods fit: retry them all (after their backoff). */
+  /**
+   * The cluster changed: retry (after their backoff) the unschedulable pods that `event` may help, judged by the
+   * plugins that rejected them (queueing hints).
+   */
   moveAllToActiveOrBackoffQueue(event: QueueEvent): void {
-    for (const info of this.unschedulable.values()) {
+    for (const [key, info] of this.unschedulable) {
+      if (!eventMayHelp(event, info.unschedulablePlugins)) continue;
+      this.unschedulable.delete(key);
       if (this.isBackingOff(info)) this.pushBackoff(info, event);
       else this.pushActive(info, event);
     }
-    this.unschedulable.clear();
-    this.moveRequestCycle = this.cycle;
+    this.eventCycles.set(event, this.cycle);
+  }
+
+  /** Whether an event that may help a pod rejected by `plugins` happened during or after cycle `podCycle`. */
+  private eventDuring(podCycle: number, plugins: ReadonlySet<string> | undefined): boolean {
+    for (const [event, cycle] of this.eventCycles) if (cycle >= podCycle && eventMayHelp(event, plugins)) return true;
+    return false;
+  }
+
+  /** Records (or with undefined, forgets) that preemption nominated `pod` to `node`. */
+  nominate(pod: Readonly<Pod>, node: string | undefined): void {
+    const key = objectKey(pod.metadata);
+    const prev = this.nominated.get(key);
+    if (prev) {
+      const keys = this.nominatedByNode.get(prev.node);
+      keys?.delete(key);
+      if (keys?.size === 0) this.nominatedByNode.delete(prev.node);
+      this.nominated.delete(key);
+    }
+    if (node === undefined) return;
+    this.nominated.set(key, { pod, node });
+    let keys = this.nominatedByNode.get(node);
+    if (!keys) this.nominatedByNode.set(node, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** The node preemption nominated `pod` to, if any. */
+  nominatedNodeOf(pod: Readonly<Pod>): string | undefined {
+    return this.nominated.get(objectKey(pod.metadata))?.node;
+  }
+
+  /** Pods nominated to `node`. */
+  nominatedPodsForNode(node: string): Readonly<Pod>[] {
+    const keys = this.nominatedByNode.get(node);
+    if (!keys) return [];
+    const pods: Readonly<Pod>[] = [];
+    for (const k of keys) {
+      const n = this.nominated.get(k);
+      if (n) pods.push(n.pod);
+    }
+    return pods;
   }
 
   /** Wakes every pop() with undefined; later pops return undefined at once. */

@@ -468,6 +468,19 @@ export interface PodSpec {
   readinessGates?: PodReadinessGate[];
   enableServiceLinks?: boolean;
   schedulingGates?: { name: string }[];
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+}
+
+/** How a pod's replicas spread over a topology (nodes, zones); see the scheduler's PodTopologySpread. */
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway";
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+  nodeAffinityPolicy?: "Honor" | "Ignore";
+  nodeTaintsPolicy?: "Honor" | "Ignore";
+  matchLabelKeys?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -14,8 +14,13 @@ export class Diagnosis {
   readonly unschedulablePlugins = new Set<string>();
   /** Set when PreFilter rejected the pod before any node was looked at. */
   preFilterMsg = "";
+  /** What PostFilter (preemption) said when it found no way either ("preemption: 0/3 nodes are available: ..."). */
+  postFilterMsg = "";
+  /** Node name → the rejecting status, for the nodes Filter rejected. */
+  readonly nodeStatuses = new Map<string, Status>();
 
-  addNodeStatus(status: Status): void {
+  addNodeStatus(status: Status, nodeName?: string): void {
+    if (nodeName !== undefined) this.nodeStatuses.set(nodeName, status);
     for (const r of status.reasons) this.reasons.set(r, (this.reasons.get(r) ?? 0) + 1);
     if (status.plugin) this.unschedulablePlugins.add(status.plugin);
   }
@@ -35,10 +40,13 @@ export class FitError extends Error {
 export function fitErrorMessage(numAllNodes: number, d: Diagnosis): string {
   if (numAllNodes === 0) return NO_NODES_AVAILABLE;
   let msg = `0/${numAllNodes} nodes are available:`;
-  if (d.preFilterMsg !== "") return `${msg} ${d.preFilterMsg}.`;
-  const parts = [...d.reasons].map(([reason, count]) => `${count} ${reason}`);
-  // Go's sort.Strings: byte order, not locale order.
-  parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (parts.length > 0) msg += ` ${parts.join(", ")}.`;
+  if (d.preFilterMsg !== "") msg += ` ${d.preFilterMsg}.`;
+  else {
+    const parts = [...d.reasons].map(([reason, count]) => `${count} ${reason}`);
+    // Go's sort.Strings: byte order, not locale order.
+    parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (parts.length > 0) msg += ` ${parts.join(", ")}.`;
+  }
+  if (d.postFilterMsg !== "") msg += ` ${d.postFilterMsg}`;
   return msg;
 }

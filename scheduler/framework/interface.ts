@@ -6,8 +6,9 @@
 //   PreScore  (once per pod, on the feasible nodes) → Score (per plugin, per feasible node) → normalizeScores
 // The cycle is synchronous: plugins must not await, so every read of the cache within one cycle sees one state.
 import { toError } from "../../api/errors.js";
-import type { Pod } from "../../api/types/index.js";
+import type { Namespace, Pod, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet } from "../../api/types/index.js";
 import type { Logger } from "../../component-base/logging.js";
+import type { Diagnosis } from "./fit-error.js";
 import type { NodeInfo } from "./node-info.js";
 
 /**
@@ -87,9 +88,51 @@ export class CycleState {
   }
 }
 
+/** The cluster as the scheduler's informers see it, for plugins that look beyond the pod and one node. */
+export interface ClusterLister {
+  /** Every schedulable node, as the current cycle sees them (assumed pods included). */
+  nodeInfos(): readonly NodeInfo[];
+  services(namespace: string): readonly Readonly<Service>[];
+  replicationController(namespace: string, name: string): Readonly<ReplicationController> | undefined;
+  replicaSet(namespace: string, name: string): Readonly<ReplicaSet> | undefined;
+  statefulSet(namespace: string, name: string): Readonly<StatefulSet> | undefined;
+  /** A namespace's labels; undefined when unknown. */
+  namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
+  namespaces(): readonly Readonly<Namespace>[];
+  podDisruptionBudgets(namespace: string): readonly Readonly<PodDisruptionBudget>[];
+}
+
+/** What preemption does to the world; the scheduler supplies it (API calls, events, metrics). */
+export interface Preemptor {
+  /**
+   * Evicts `victim` to make room for `preemptor` on `nodeName`: the DisruptionTarget condition, the delete and the
+   * Preempted event. Asynchronous; failures are logged.
+   */
+  evict(victim: Readonly<Pod>, preemptor: Readonly<Pod>, nodeName: string): void;
+  /** Lower-priority pods nominated to `nodeName` lose the nomination (their nominatedNodeName is cleared). */
+  clearNominations(nodeName: string, belowPriority: number): void;
+  /** scheduler_preemption_attempts_total. */
+  attempted(): void;
+  /** scheduler_preemption_victims. */
+  victims(count: number): void;
+}
+
+/** The framework's own filter run, for plugins that simulate (preemption). */
+export interface FilterRunner {
+  runPreFilter(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[]): Status;
+  runFilter(state: CycleState, pod: Readonly<Pod>, node: NodeInfo): Status;
+}
+
 /** What plugins may use of the scheduler besides the pod and the node: injected, so plugins stay pure. */
 export interface Handle {
   logger: Logger;
+  /** Absent in unit tests that need no cluster view; plugins then see only the nodes they are given. */
+  lister?: ClusterLister;
+  preemptor?: Preemptor;
+  /** Set by the framework for the plugins it builds. */
+  framework?: FilterRunner;
+  /** Kubernetes' scheduler name of the profile ("default-scheduler"). */
+  profileName?: string;
 }
 
 export interface Plugin {
@@ -118,6 +161,20 @@ export interface ScorePlugin extends Plugin {
   normalizeScores?(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[], scores: number[]): void;
 }
 
+/**
+ * What a PostFilter achieved: a node the pod is nominated to (preemption started), or why not. On failure,
+ * nominatedNodeName "" clears a nomination the pod had; absent leaves it (the pod may still be waiting for victims).
+ */
+export interface PostFilterResult {
+  status: Status;
+  nominatedNodeName?: string;
+}
+
+export interface PostFilterPlugin extends Plugin {
+  /** Runs after no node passed Filter; `nodes` are every node, `diagnosis` what each said. */
+  postFilter(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[], diagnosis: Diagnosis): PostFilterResult;
+}
+
 export const MAX_NODE_SCORE = 100;
 export const MIN_NODE_SCORE = 0;
 
@@ -131,6 +188,10 @@ export function isFilterPlugin(p: Plugin): p is FilterPlugin {
 
 export function isPreScorePlugin(p: Plugin): p is PreScorePlugin {
   return typeof (p as Partial<PreScorePlugin>).preScore === "function";
+}
+
+export function isPostFilterPlugin(p: Plugin): p is PostFilterPlugin {
+  return typeof (p as Partial<PostFilterPlugin>).postFilter === "function";
 }
 
 export function isScorePlugin(p: Plugin): p is ScorePlugin {

@@ -6,6 +6,7 @@
 // objects are frozen and replaced on change, so a WeakMap keyed by the object is an exact cache.
 import { parseQuantity, quantityToMilli, quantityValue } from "../../api/quantity.js";
 import type { Container, Node, Pod, ResourceList } from "../../api/types/index.js";
+import { compileAffinityTerms, hasAnyTerm, type PodAffinityTerms } from "./affinity.js";
 
 /** Kubernetes' defaults for scoring a container that requests nothing (pkg/scheduler/util/pod_resources.go). */
 export const DEFAULT_MILLI_CPU_REQUEST = 100;
@@ -43,6 +44,10 @@ export interface PodInfo {
   readonly hostPorts: readonly HostPort[];
   /** "namespace/uid" of the controlling ownerReference, or undefined. */
   readonly owner: string | undefined;
+  /** spec.affinity's pod (anti-)affinity terms, compiled. */
+  readonly affinity: PodAffinityTerms;
+  /** spec.priority (0 when unset). */
+  readonly priority: number;
 }
 
 const podInfos = new WeakMap<object, PodInfo>();
@@ -74,6 +79,8 @@ function computePodInfo(pod: Readonly<Pod>): PodInfo {
     nonZeroMemory: nonZero.memory,
     hostPorts: hostPortsOf(pod),
     owner: controller ? `${pod.metadata.namespace ?? ""}/${controller.uid}` : undefined,
+    affinity: compileAffinityTerms(pod),
+    priority: spec?.priority ?? 0,
   };
 }
 
@@ -198,6 +205,11 @@ export class NodeInfo {
   readonly usedPorts = new Map<string, string[]>();
   /** Pods per controlling owner ("namespace/uid"), for spreading. */
   readonly ownerCounts = new Map<string, number>();
+  /** Pods with any pod (anti-)affinity term; those with a required anti-affinity term (InterPodAffinity). */
+  podsWithAffinity = 0;
+  podsWithRequiredAntiAffinity = 0;
+  /** status.images: every name of an image → its size in bytes, names normalized (":latest" added). */
+  imageSizes = new Map<string, number>();
   /** Bumped on every change. */
   generation = 0;
 
@@ -228,6 +240,11 @@ export class NodeInfo {
     }
     this.allocatable = r;
     this.allowedPodNumber = pods;
+    const images = new Map<string, number>();
+    for (const image of node.status?.images ?? []) {
+      for (const name of image.names ?? []) images.set(normalizedImageName(name), image.sizeBytes ?? 0);
+    }
+    this.imageSizes = images;
     this.generation++;
   }
 
@@ -246,7 +263,17 @@ export class NodeInfo {
     return true;
   }
 
+  /** A copy with the same node and pods, for simulating changes (preemption, nominated pods). */
+  clone(): NodeInfo {
+    const c = new NodeInfo(this.name);
+    if (this.node) c.setNode(this.node);
+    for (const p of this.pods.values()) c.addPod(p);
+    return c;
+  }
+
   private account(info: PodInfo, sign: 1 | -1): void {
+    if (hasAnyTerm(info.affinity)) this.podsWithAffinity += sign;
+    if (info.affinity.requiredAntiAffinity.length > 0) this.podsWithRequiredAntiAffinity += sign;
     addResource(this.requested, info.requests, sign);
     this.nonZeroMilliCPU += sign * info.nonZeroMilliCPU;
     this.nonZeroMemory += sign * info.nonZeroMemory;
@@ -268,4 +295,9 @@ export class NodeInfo {
     }
     this.generation++;
   }
+}
+
+/** An image name as the node reports it: without a tag or digest, ":latest" is meant (ImageLocality). */
+export function normalizedImageName(name: string): string {
+  return name.lastIndexOf(":") <= name.lastIndexOf("/") ? `${name}:latest` : name;
 }

@@ -11,6 +11,8 @@ export interface Profile {
   schedulerName: string;
   /** Filter plugins in the order they run (their PreFilter runs first, in the same order). */
   filter: string[];
+  /** PostFilter plugins (preemption), run in order when no node passes Filter. */
+  postFilter: string[];
   /** Score plugins and weights (their PreScore runs first). */
   score: WeightedPlugin[];
   /** pluginConfig[].args by plugin name. */

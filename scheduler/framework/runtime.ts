@@ -4,6 +4,7 @@ import { errorMessage } from "../../api/errors.js";
 import type { Pod } from "../../api/types/index.js";
 import {
   isFilterPlugin,
+  isPostFilterPlugin,
   isPreFilterPlugin,
   isPreScorePlugin,
   isScorePlugin,
@@ -13,12 +14,16 @@ import {
   Status,
   type CycleState,
   type FilterPlugin,
+  type FilterRunner,
   type Handle,
+  type PostFilterPlugin,
+  type PostFilterResult,
   type Plugin,
   type PreFilterPlugin,
   type PreScorePlugin,
   type ScorePlugin,
 } from "./interface.js";
+import type { Diagnosis } from "./fit-error.js";
 import type { NodeInfo } from "./node-info.js";
 import type { Profile } from "./profile.js";
 import type { Registry } from "./registry.js";
@@ -31,8 +36,9 @@ interface WeightedScorePlugin {
   weight: number;
 }
 
-export class Framework {
+export class Framework implements FilterRunner {
   readonly profileName: string;
+  private readonly postFilterPlugins: PostFilterPlugin[] = [];
   private readonly preFilterPlugins: PreFilterPlugin[] = [];
   private readonly filterPlugins: FilterPlugin[] = [];
   private readonly preScorePlugins: PreScorePlugin[] = [];
@@ -41,13 +47,14 @@ export class Framework {
   /** Throws when the profile names a plugin the registry lacks, or one that does not implement its point. */
   constructor(profile: Profile, registry: Registry, handle: Handle) {
     this.profileName = profile.schedulerName;
+    const pluginHandle: Handle = { ...handle, framework: this, profileName: profile.schedulerName };
     const instances = new Map<string, Plugin>();
     const instance = (name: string): Plugin => {
       let p = instances.get(name);
       if (!p) {
         const factory = registry.get(name);
         if (!factory) throw new Error(`profile ${profile.schedulerName}: no plugin named ${name}`);
-        p = factory(profile.pluginArgs.get(name), handle);
+        p = factory(profile.pluginArgs.get(name), pluginHandle);
         instances.set(name, p);
       }
       return p;
@@ -58,6 +65,11 @@ export class Framework {
       this.filterPlugins.push(p);
       if (isPreFilterPlugin(p)) this.preFilterPlugins.push(p);
     }
+    for (const name of profile.postFilter) {
+      const p = instance(name);
+      if (!isPostFilterPlugin(p)) throw new Error(`profile ${profile.schedulerName}: plugin ${name} is not a postFilter plugin`);
+      this.postFilterPlugins.push(p);
+    }
     for (const { name, weight } of profile.score) {
       const p = instance(name);
       if (!isScorePlugin(p)) throw new Error(`profile ${profile.schedulerName}: plugin ${name} is not a score plugin`);
@@ -65,6 +77,27 @@ export class Framework {
       this.scorePlugins.push({ plugin: p, weight });
       if (isPreScorePlugin(p)) this.preScorePlugins.push(p);
     }
+  }
+
+  hasPostFilterPlugins(): boolean {
+    return this.postFilterPlugins.length > 0;
+  }
+
+  /** The first PostFilter that succeeds (nominates a node) wins; else the last rejection, with its message. */
+  runPostFilter(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[], diagnosis: Diagnosis): PostFilterResult {
+    let last: PostFilterResult = { status: Status.unschedulable() };
+    for (const p of this.postFilterPlugins) {
+      let r: PostFilterResult;
+      try {
+        r = p.postFilter(state, pod, nodes, diagnosis);
+      } catch (err) {
+        r = { status: errorStatus(p, err) };
+      }
+      r.status.plugin = p.name;
+      if (r.status.isSuccess() || r.status.code === "Error") return r;
+      last = r;
+    }
+    return last;
   }
 
   hasScorePlugins(): boolean {

@@ -1,7 +1,7 @@
 // Test helpers for plugins and the scheduler: NodeInfos built from builder objects, and a one-pod plugin runner.
-import type { Node, Pod } from "../../api/types/index.js";
+import type { Namespace, Node, Pod, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet } from "../../api/types/index.js";
 import { silentLogger } from "../../component-base/logging.js";
-import { CycleState, type FilterPlugin, type Handle, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from "./interface.js";
+import { CycleState, type ClusterLister, type FilterPlugin, type Handle, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type Status } from "./interface.js";
 import { NodeInfo, podInfoOf } from "./node-info.js";
 
 export const testHandle: Handle = { logger: silentLogger() };
@@ -36,4 +36,38 @@ export function runScore(plugin: ScorePlugin & Partial<PreScorePlugin>, pod: Pod
   const scores = nodes.map((n) => plugin.score(state, pod, n));
   plugin.normalizeScores?.(state, pod, nodes, scores);
   return scores;
+}
+
+/** Objects a fake ClusterLister serves (all namespaces mixed; filtered by namespace on read). */
+export interface FakeCluster {
+  nodes: NodeInfo[];
+  services?: Service[];
+  replicationControllers?: ReplicationController[];
+  replicaSets?: ReplicaSet[];
+  statefulSets?: StatefulSet[];
+  namespaces?: Namespace[];
+  pdbs?: PodDisruptionBudget[];
+}
+
+export function fakeLister(c: FakeCluster): ClusterLister {
+  const inNs = <T extends { metadata: { namespace?: string } }>(list: T[] | undefined, ns: string): T[] => (list ?? []).filter((o) => (o.metadata.namespace ?? "default") === ns);
+  const byName = <T extends { metadata: { namespace?: string; name?: string } }>(list: T[] | undefined, ns: string, name: string): T | undefined => inNs(list, ns).find((o) => o.metadata.name === name);
+  return {
+    nodeInfos: () => c.nodes,
+    services: (ns) => inNs(c.services, ns),
+    replicationController: (ns, name) => byName(c.replicationControllers, ns, name),
+    replicaSet: (ns, name) => byName(c.replicaSets, ns, name),
+    statefulSet: (ns, name) => byName(c.statefulSets, ns, name),
+    namespaceLabels: (name) => {
+      const ns = (c.namespaces ?? []).find((n) => n.metadata.name === name);
+      return ns ? (ns.metadata.labels ?? {}) : undefined;
+    },
+    namespaces: () => c.namespaces ?? [],
+    podDisruptionBudgets: (ns) => inNs(c.pdbs, ns),
+  };
+}
+
+/** A handle whose lister serves `c`. */
+export function handleFor(c: FakeCluster): Handle {
+  return { ...testHandle, lister: fakeLister(c) };
 }

@@ -1,8 +1,8 @@
 // NodeAffinity: spec.nodeSelector and requiredDuringSchedulingIgnoredDuringExecution must both match the node
 // (Filter); preferredDuringSchedulingIgnoredDuringExecution terms add their weights (Score, normalized so the best
 // node gets 100).
-import type { Node, Pod } from "../../api/types/index.js";
-import { compileNodeSelector, compileNodeSelectorTerm, type NodeMatcher } from "../framework/helpers.js";
+import type { Pod } from "../../api/types/index.js";
+import { compileNodeSelectorTerm, requiredMatcher, type NodeMatcher } from "../framework/helpers.js";
 import { defaultNormalizeScore, Status, StateKey, type CycleState, type FilterPlugin, type Handle, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from "../framework/interface.js";
 import type { NodeInfo } from "../framework/node-info.js";
 
@@ -50,19 +50,6 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
   normalizeScores(_state: CycleState, _pod: Readonly<Pod>, _nodes: readonly NodeInfo[], scores: number[]): void {
     defaultNormalizeScore(scores, false);
   }
-}
-
-/** nodeSelector AND required affinity, or undefined when the pod has neither. */
-function requiredMatcher(pod: Readonly<Pod>): NodeMatcher | undefined {
-  const selector = Object.entries(pod.spec?.nodeSelector ?? {});
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (selector.length === 0 && terms === undefined) return undefined;
-  const affinity = terms === undefined ? undefined : compileNodeSelector(terms);
-  return (node: Readonly<Node>) => {
-    const labels = node.metadata.labels ?? {};
-    for (const [k, v] of selector) if (labels[k] !== v) return false;
-    return affinity ? affinity(node) : true;
-  };
 }
 
 export function create(_args: unknown, _handle: Handle): NodeAffinity {

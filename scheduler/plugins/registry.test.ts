@@ -6,12 +6,16 @@ describe("plugin registry", () => {
   it("registers every in-tree plugin under its name", () => {
     const registry = inTreeRegistry();
     expect(registry.names().sort()).toEqual([
+      "DefaultPreemption",
+      "ImageLocality",
+      "InterPodAffinity",
       "NodeAffinity",
       "NodeName",
       "NodePorts",
       "NodeResourcesBalancedAllocation",
       "NodeResourcesFit",
       "NodeUnschedulable",
+      "PodTopologySpread",
       "SelectorSpread",
       "TaintToleration",
     ]);
