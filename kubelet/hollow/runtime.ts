@@ -5,8 +5,10 @@
 //     podCIDR a sandbox waits up to podCIDRWaitMs (counted from the runtime's creation, i.e. the node's start) and
 //     then takes a pseudo /24 of the fallback range (pod-ips.ts); with no fallback it fails, and the kubelet retries.
 //   - RunPodSandbox takes startDelayMs (the pod stays Pending meanwhile).
-//   - Every image is present; containers run until stopped, except when their pod carries the steering annotations
-//     (kubelab.io/hollow-fail or -crashloop: "true"): then a started container exits at once with code 1.
+//   - Every image is present. A started container's command decides its fate (../pods/command-fate.ts): `sleep N`
+//     exits 0 after N seconds, `exit K` exits K, `echo`/`true` exit 0 and `false` 1 at once, anything else runs
+//     until stopped. A pod carrying the steering annotations (kubelab.io/hollow-fail or -crashloop: "true") has its
+//     containers exit at once with code 1. Exits are applied lazily when the kubelet next looks (no timers).
 //   - ExecSync answers `false` and `sh -c "exit N"` with that exit code, the unready probe command with 1, anything
 //     else with 0 and no output: exec probes and hooks "work".
 // One instance per hollow node, kept small: two maps and no timers (a waiting sandbox holds one).
@@ -15,6 +17,7 @@ import { CriError, GrpcStatus } from "../../client/cri/errors.js";
 import * as cri from "../../client/cri/types.js";
 import type { Clock } from "../../component-base/clock.js";
 import type { PodRuntime } from "../pods/runtime.js";
+import { commandFate } from "../pods/command-fate.js";
 import { POD_UID_LABEL } from "../runtime-labels.js";
 import { fallbackCIDR, parseCIDR, PodIPAllocator, type CIDR } from "./pod-ips.js";
 
@@ -41,6 +44,8 @@ interface FakeContainer {
   finishedAt: bigint;
   exitCode: number;
   reason: string;
+  /** When a command that ends by itself exits (clock ms), and with which code. */
+  plannedExit?: { atMs: number; exitCode: number };
 }
 
 export interface HollowRuntimeOptions {
@@ -90,6 +95,7 @@ export class HollowRuntime implements PodRuntime {
   /** Containers by state ("running", "exited", …) added into `into`. */
   countContainers(into: Map<string, number>): void {
     for (const c of this.containers.values()) {
+      this.settle(c);
       const state = c.state.replace("CONTAINER_", "").toLowerCase();
       into.set(state, (into.get(state) ?? 0) + 1);
     }
@@ -205,12 +211,30 @@ export class HollowRuntime implements PodRuntime {
     if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
     c.state = "CONTAINER_RUNNING";
     c.startedAt = this.ns();
-    if (this.opts.failsAtStart(c.config.labels[POD_UID_LABEL] ?? "")) this.exit(c, 1, "Error");
+    if (this.opts.failsAtStart(c.config.labels[POD_UID_LABEL] ?? "")) {
+      this.exit(c, 1, "Error");
+      return Promise.resolve();
+    }
+    const fate = commandFate(c.config.command, c.config.args);
+    if (fate) {
+      c.plannedExit = { atMs: this.opts.clock.now() + fate.afterMs, exitCode: fate.exitCode };
+      this.settle(c);
+    }
     return Promise.resolve();
   }
 
-  private exit(c: FakeContainer, exitCode: number, reason: string): void {
-    Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt: this.ns() });
+  private exit(c: FakeContainer, exitCode: number, reason: string, finishedAt = this.ns()): void {
+    Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt });
+    delete c.plannedExit;
+  }
+
+  /** Ends a running container whose command's time has come; the finish time is when it was due. */
+  private settle(c: FakeContainer): FakeContainer {
+    const planned = c.plannedExit;
+    if (planned && c.state === "CONTAINER_RUNNING" && this.opts.clock.now() >= planned.atMs) {
+      this.exit(c, planned.exitCode, planned.exitCode === 0 ? "Completed" : "Error", BigInt(planned.atMs) * 1_000_000n + BigInt(this.seq++ % 1_000_000));
+    }
+    return c;
   }
 
   stopContainer(id: string, timeoutSeconds: number): Promise<void> {
@@ -227,6 +251,7 @@ export class HollowRuntime implements PodRuntime {
   listContainers(filter?: cri.ContainerFilter): Promise<cri.Container[]> {
     const out: cri.Container[] = [];
     for (const c of this.containers.values()) {
+      this.settle(c);
       if ((filter?.id !== undefined && c.id !== filter.id) || (filter?.podSandboxId !== undefined && c.sandboxId !== filter.podSandboxId) || (filter?.state !== undefined && c.state !== filter.state) || !matches(c.config.labels, filter?.labelSelector)) continue;
       const ref = imageRef(c.config.image.image);
       out.push({ id: c.id, podSandboxId: c.sandboxId, metadata: c.config.metadata, image: c.config.image, imageRef: ref, imageId: ref, state: c.state, createdAt: c.createdAt, labels: c.config.labels, annotations: c.config.annotations });
@@ -237,6 +262,7 @@ export class HollowRuntime implements PodRuntime {
   containerStatus(id: string): Promise<cri.ContainerStatusResponse> {
     const c = this.containers.get(id);
     if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
+    this.settle(c);
     const ref = imageRef(c.config.image.image);
     return Promise.resolve({
       status: {
