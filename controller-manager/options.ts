@@ -27,6 +27,9 @@ export const controllerManagerFlags = defineFlags({
   clusterCidr: { type: "string", default: "10.244.0.0/16", help: "CIDR Range for Pods in cluster. Requires --allocate-node-cidrs to be true" },
   nodeCidrMaskSize: { type: "number", default: 24, help: "Mask size for node cidr in cluster." },
   rootCaFile: { type: "string", default: "", help: "If set, this root certificate authority will be included in the kube-root-ca.crt ConfigMap of every namespace. Without it the ConfigMap is published with an empty ca.crt: kubelab's apiserver has no cluster CA yet." },
+  concurrentJobSyncs: { type: "number", default: 5, help: "The number of job objects that are allowed to sync concurrently. Larger number = more responsive jobs, but more CPU (and network) load." },
+  concurrentCronJobSyncs: { type: "number", default: 5, help: "The number of cron job objects that are allowed to sync concurrently. Larger number = more responsive jobs, but more CPU (and network) load." },
+  concurrentTtlAfterFinishedSyncs: { type: "number", default: 5, help: "The number of ttl-after-finished-controller workers that are allowed to sync concurrently." },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -58,6 +61,9 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     clusterCidr: o.clusterCidr,
     nodeCidrMaskSize: o.nodeCidrMaskSize,
     rootCaFile: o.rootCaFile,
+    concurrentJobSyncs: o.concurrentJobSyncs,
+    concurrentCronJobSyncs: o.concurrentCronJobSyncs,
+    concurrentTtlAfterFinishedSyncs: o.concurrentTtlAfterFinishedSyncs,
   };
 }
 

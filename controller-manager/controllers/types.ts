@@ -26,6 +26,10 @@ export interface ControllerManagerConfig {
   nodeCidrMaskSize: number;
   /** --root-ca-file: the CA bundle published as kube-root-ca.crt in every namespace ("" publishes an empty one). */
   rootCaFile: string;
+  /** --concurrent-job-syncs, --concurrent-cron-job-syncs, --concurrent-ttl-after-finished-syncs (default 5 each). */
+  concurrentJobSyncs: number;
+  concurrentCronJobSyncs: number;
+  concurrentTtlAfterFinishedSyncs: number;
 }
 
 export interface ControllerContext {
