@@ -8,7 +8,8 @@
 //   - Every image is present. A started container's command decides its fate (../pods/command-fate.ts): `sleep N`
 //     exits 0 after N seconds, `exit K` exits K, `echo`/`true` exit 0 and `false` 1 at once, anything else runs
 //     until stopped. A pod carrying the steering annotations (kubelab.io/hollow-fail or -crashloop: "true") has its
-//     containers exit at once with code 1. Exits are applied lazily when the kubelet next looks (no timers).
+//     containers exit at once with code 1. A timed exit is applied when the kubelet next looks, and one timer per
+//     such container tells the kubelet (onContainerExit) when it is due.
 //   - ExecSync answers `false` and `sh -c "exit N"` with that exit code, the unready probe command with 1, anything
 //     else with 0 and no output: exec probes and hooks "work".
 // One instance per hollow node, kept small: two maps and no timers (a waiting sandbox holds one).
@@ -46,6 +47,8 @@ interface FakeContainer {
   reason: string;
   /** When a command that ends by itself exits (clock ms), and with which code. */
   plannedExit?: { atMs: number; exitCode: number };
+  /** Cancels the timer that announces the planned exit. */
+  cancelTimer?: () => void;
 }
 
 export interface HollowRuntimeOptions {
@@ -57,6 +60,8 @@ export interface HollowRuntimeOptions {
   podCIDRFallback: CIDR | undefined;
   /** Whether the pod with this uid should have its containers fail at start (the steering annotations). */
   failsAtStart: (podUid: string) => boolean;
+  /** Called with the pod uid when a container's command ended by itself (after `sleep N`). */
+  onContainerExit?: (podUid: string) => void;
   /** Logs the first use of the fallback range. */
   onFallback?: (cidr: string) => void;
 }
@@ -174,7 +179,11 @@ export class HollowRuntime implements PodRuntime {
   removePodSandbox(id: string): Promise<void> {
     this.sandboxes.delete(id);
     this.ips.release(id);
-    for (const c of [...this.containers.values()]) if (c.sandboxId === id) this.containers.delete(c.id);
+    for (const c of [...this.containers.values()]) {
+      if (c.sandboxId !== id) continue;
+      c.cancelTimer?.();
+      this.containers.delete(c.id);
+    }
     return Promise.resolve();
   }
 
@@ -219,6 +228,17 @@ export class HollowRuntime implements PodRuntime {
     if (fate) {
       c.plannedExit = { atMs: this.opts.clock.now() + fate.afterMs, exitCode: fate.exitCode };
       this.settle(c);
+      if (fate.afterMs > 0 && this.opts.onContainerExit) {
+        const notify = this.opts.onContainerExit;
+        const timer = this.opts.clock.setTimeout(() => {
+          delete c.cancelTimer;
+          this.settle(c);
+          if (c.state === "CONTAINER_EXITED") notify(c.config.labels[POD_UID_LABEL] ?? "");
+        }, fate.afterMs);
+        c.cancelTimer = () => {
+          timer.cancel();
+        };
+      }
     }
     return Promise.resolve();
   }
@@ -226,6 +246,8 @@ export class HollowRuntime implements PodRuntime {
   private exit(c: FakeContainer, exitCode: number, reason: string, finishedAt = this.ns()): void {
     Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt });
     delete c.plannedExit;
+    c.cancelTimer?.();
+    delete c.cancelTimer;
   }
 
   /** Ends a running container whose command's time has come; the finish time is when it was due. */
@@ -244,6 +266,7 @@ export class HollowRuntime implements PodRuntime {
   }
 
   removeContainer(id: string): Promise<void> {
+    this.containers.get(id)?.cancelTimer?.();
     this.containers.delete(id);
     return Promise.resolve();
   }
