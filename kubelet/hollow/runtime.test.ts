@@ -73,7 +73,7 @@ describe("HollowRuntime", () => {
     await rt.updateRuntimeConfig("10.244.5.0/24");
     const start = async (uid: string, command: string[], args: string[] = []) => {
       const sb = await rt.runPodSandbox(sandbox(uid));
-      const config: cri.ContainerConfig = { metadata: { name: "c", attempt: 0 }, image: { image: "busybox" }, command, args, workingDir: "", envs: [], mounts: [], labels: { "io.kubernetes.pod.uid": uid }, annotations: {}, logPath: "", stdin: false, stdinOnce: false, tty: false, stopSignal: "" };
+      const config: cri.ContainerConfig = { metadata: { name: "c", attempt: 0 }, image: { image: "busybox", annotations: {}, userSpecifiedImage: "busybox", runtimeHandler: "" }, command, args, workingDir: "", envs: [], mounts: [], labels: { "io.kubernetes.pod.uid": uid }, annotations: {}, logPath: "", stdin: false, stdinOnce: false, tty: false, stopSignal: "" };
       const id = await rt.createContainer({ podSandboxId: sb, config, sandboxConfig: sandbox(uid) });
       await rt.startContainer(id);
       return id;
