@@ -28,6 +28,9 @@ describe("kube-controller-manager flags", () => {
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
       rootCaFile: "",
+      concurrentJobSyncs: 5,
+      concurrentCronJobSyncs: 5,
+      concurrentTtlAfterFinishedSyncs: 5,
     });
   });
 

@@ -15,7 +15,7 @@ import { createServiceAccountsController } from "./serviceaccount/serviceaccount
 // MARK jobs imports
 import { createCronJobController } from "./cronjob/cronjob-controller.js";
 import { createJobController } from "./job/job-controller.js";
-import { createTtlAfterFinishedController } from "./ttl-after-finished/ttlafterfinished-controller.js";
+import { createTtlAfterFinishedController } from "./ttl-after-finished/ttl-after-finished-controller.js";
 // MARK workloads imports
 // MARK hpa imports
 // MARK admission imports

@@ -4,7 +4,7 @@ import { formatTime } from "../../../api/time.js";
 import type { Job } from "../../../api/types/batch.js";
 import { FakeClient } from "../../../client/testing/fake-client.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import { timeLeftMs, TtlAfterFinishedController } from "./ttlafterfinished-controller.js";
+import { timeLeftMs, TtlAfterFinishedController } from "./ttl-after-finished-controller.js";
 
 const JOBS = findResource("batch", "v1", "jobs")!;
 const T0 = Date.UTC(2024, 0, 1);
