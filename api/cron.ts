@@ -206,7 +206,7 @@ class ZoneClock {
     if (!this.format) return instant;
     const parts: Record<string, number> = {};
     for (const p of this.format.formatToParts(new Date(instant))) if (p.type !== "literal") parts[p.type] = Number(p.value);
-    const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+    const wall = Date.UTC(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day, parts.hour, parts.minute, parts.second);
     return wall + (instant % 1000);
   }
 

@@ -21,7 +21,7 @@ import type { Job, JobCondition, JobStatus } from "../../../api/types/batch.js";
 import type { Pod } from "../../../api/types/core.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
-import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from "../../../client/informer.js";
+import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
@@ -156,7 +156,7 @@ export class JobController implements Controller {
   private podChanged(pod: Readonly<Pod>, how: "add" | "update" | "delete"): void {
     const ref = controllerRefOf(pod);
     const job = ref?.kind === "Job" ? this.jobInformer.lister.getByName(pod.metadata.namespace, ref.name) : undefined;
-    if (!ref || !job || job.metadata.uid !== ref.uid) {
+    if (!ref || job?.metadata.uid !== ref.uid) {
       // A pod whose Job is gone keeps no finalizer once it is done.
       if (ref?.kind === "Job" && how !== "delete" && (isPodTerminal(pod) || pod.metadata.deletionTimestamp)) this.enqueueOrphan(pod);
       if (!ref && how !== "delete") for (const j of this.jobsSelecting(pod)) this.queue.add(objectKey(j.metadata));
@@ -204,7 +204,7 @@ export class JobController implements Controller {
     const ref = controllerRefOf(pod);
     if (ref?.kind === "Job") {
       const job = this.jobInformer.lister.getByName(pod.metadata.namespace, ref.name);
-      if (job && job.metadata.uid === ref.uid && !isJobFinished(job)) return;
+      if (job?.metadata.uid === ref.uid && !isJobFinished(job)) return;
     }
     if (ref?.kind === "Job" && !isPodTerminal(pod) && !pod.metadata.deletionTimestamp) return;
     await this.removeFinalizers([pod]);

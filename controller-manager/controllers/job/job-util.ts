@@ -113,7 +113,7 @@ export function matchPodFailurePolicy(job: Readonly<Job>, pod: Readonly<Pod>): P
     }
     for (const req of rule.onPodConditions ?? []) {
       const cond = pod.status?.conditions?.find((c) => c.type === req.type);
-      if (cond && cond.status === (req.status ?? "True")) {
+      if (cond?.status === (req.status ?? "True")) {
         const ns = pod.metadata.namespace ?? "";
         return { action: rule.action, message: `Pod ${ns}/${pod.metadata.name ?? ""} has condition ${req.type} matching ${rule.action} rule at index ${index}` };
       }
