@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { StatusError } from "../../../api/errors.js";
 import { findResource } from "../../../api/resources.js";
 import { formatTime } from "../../../api/time.js";
 import type { Job, JobSpec } from "../../../api/types/batch.js";
@@ -161,6 +162,30 @@ describe("JobController", () => {
       reason: "PodFailurePolicy",
       message: `Container app for pod default/${pod.metadata.name!} failed with exit code 42 matching FailJob rule at index 0`,
     });
+  });
+
+  it("counts container restarts of an OnFailure Job toward backoffLimit", async () => {
+    const job = newJob({ backoffLimit: 2 });
+    job.spec!.template!.spec!.restartPolicy = "OnFailure";
+    const h = setup(job);
+    await h.sync();
+    const pod = structuredClone(h.pods()[0]!);
+    pod.status = { phase: "Running", containerStatuses: [{ name: "app", ready: false, restartCount: 3, image: "busybox", imageID: "", state: { waiting: { reason: "CrashLoopBackOff" } } }] };
+    await h.client.updateStatus(PODS, "default", pod);
+    await h.sync();
+    expect(h.job().status?.conditions?.find((c) => c.type === "FailureTarget")).toMatchObject({ reason: "BackoffLimitExceeded" });
+    expect(h.pods()[0]!.metadata.deletionTimestamp).toBeDefined();
+  });
+
+  it("does not count a finished pod twice when its status write conflicts", async () => {
+    const h = setup(newJob({ completions: 2, parallelism: 2 }));
+    await h.sync();
+    await h.finish(h.pods()[0]!, 0);
+    h.client.failNext("update", "jobs", new StatusError(409, "Conflict", "the object has been modified"));
+    await expect(h.sync()).rejects.toThrow();
+    await h.sync();
+    await h.sync();
+    expect(h.job().status).toMatchObject({ succeeded: 1, uncountedTerminatedPods: {} });
   });
 
   it("suspends (no pods, Suspended=True, no startTime) and resumes", async () => {

@@ -11,7 +11,7 @@
 //     (SuccessCriteriaMet, then Complete with completionTime) with reason CompletionsReached;
 //   - suspend deletes the active pods, sets Suspended=True and clears startTime; resuming restarts the clock;
 //   - pods of a gone or finished Job lose their finalizer, so nothing stays stuck.
-import { errorMessage, isNotFound, retryOnConflict, toError } from "../../../api/errors.js";
+import { errorMessage, isNotFound, toError } from "../../../api/errors.js";
 import { selectorFromLabelSelector, type Selector } from "../../../api/labels.js";
 import { objectKey } from "../../../api/meta.js";
 import { isPodActive, isPodReady, isPodTerminal, podKey } from "../../../api/pod.js";
@@ -302,17 +302,16 @@ export class JobController implements Controller {
     if (firstError !== undefined) throw toError(firstError);
   }
 
-  /** @internal Writes `status` unless equal to the stored one; one retry on a fresh read after a conflict. */
+  /**
+   * @internal Writes `status` unless equal to the stored one. A conflict is not retried on a fresh read: the
+   * status was computed from the cached Job, and the requeue recomputes it once the cache caught up (so a pod is
+   * never counted twice).
+   */
   async writeStatus(job: Readonly<Job>, status: JobStatus): Promise<Readonly<Job>> {
     if (semanticEqual(job.status, status)) return job;
-    let written: Readonly<Job> = job;
-    await retryOnConflict(async (previous) => {
-      const base = previous === undefined ? structuredClone(job) as Job : await this.client.get<Job>(JOBS, job.metadata.namespace, job.metadata.name ?? "");
-      if (base.metadata.uid !== job.metadata.uid) return;
-      base.status = status;
-      written = await this.client.updateStatus<Job>(JOBS, job.metadata.namespace, base);
-    }, { attempts: 2 });
-    return written;
+    const next = structuredClone(job) as Job;
+    next.status = status;
+    return this.client.updateStatus<Job>(JOBS, job.metadata.namespace, next);
   }
 
   /** @internal */
