@@ -38,6 +38,9 @@ describe("kube-controller-manager flags", () => {
       horizontalPodAutoscalerCpuInitializationPeriodMs: 300_000,
       horizontalPodAutoscalerInitialReadinessDelayMs: 30_000,
       concurrentHorizontalPodAutoscalerSyncs: 5,
+      concurrentJobSyncs: 5,
+      concurrentCronJobSyncs: 5,
+      concurrentTtlAfterFinishedSyncs: 5,
     });
   });
 

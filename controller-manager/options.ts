@@ -35,6 +35,9 @@ export const controllerManagerFlags = defineFlags({
   horizontalPodAutoscalerCpuInitializationPeriod: { type: "duration", default: "5m0s", help: "The period after pod start when CPU samples might be skipped." },
   horizontalPodAutoscalerInitialReadinessDelay: { type: "duration", default: "30s", help: "The period after pod start during which readiness changes will be treated as initial readiness." },
   concurrentHorizontalPodAutoscalerSyncs: { type: "number", default: 5, help: "The number of horizontal pod autoscaler objects that are allowed to sync concurrently. Larger number = more responsive horizontal pod autoscaler objects processing, but more CPU (and network) load." },
+  concurrentJobSyncs: { type: "number", default: 5, help: "The number of job objects that are allowed to sync concurrently. Larger number = more responsive jobs, but more CPU (and network) load." },
+  concurrentCronJobSyncs: { type: "number", default: 5, help: "The number of cron job objects that are allowed to sync concurrently. Larger number = more responsive jobs, but more CPU (and network) load." },
+  concurrentTtlAfterFinishedSyncs: { type: "number", default: 5, help: "The number of ttl-after-finished-controller workers that are allowed to sync concurrently." },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -74,6 +77,9 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     concurrentHorizontalPodAutoscalerSyncs: o.concurrentHorizontalPodAutoscalerSyncs,
     concurrentDaemonsetSyncs: o.concurrentDaemonsetSyncs,
     concurrentStatefulsetSyncs: o.concurrentStatefulsetSyncs,
+    concurrentJobSyncs: o.concurrentJobSyncs,
+    concurrentCronJobSyncs: o.concurrentCronJobSyncs,
+    concurrentTtlAfterFinishedSyncs: o.concurrentTtlAfterFinishedSyncs,
   };
 }
 

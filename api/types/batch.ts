@@ -16,9 +16,20 @@ export interface JobSpec {
   completionMode?: "NonIndexed" | "Indexed";
   suspend?: boolean;
   podReplacementPolicy?: "TerminatingOrFailed" | "Failed";
-  podFailurePolicy?: { rules?: unknown[] };
+  podFailurePolicy?: PodFailurePolicy;
   successPolicy?: { rules?: unknown[] };
   managedBy?: string;
+}
+
+export interface PodFailurePolicy {
+  rules?: PodFailurePolicyRule[];
+}
+
+/** One rule: the first whose requirements a failed pod meets decides what its failure means. */
+export interface PodFailurePolicyRule {
+  action: "FailJob" | "FailIndex" | "Ignore" | "Count";
+  onExitCodes?: { containerName?: string; operator: "In" | "NotIn"; values: number[] };
+  onPodConditions?: { type: string; status?: ConditionStatus }[];
 }
 
 export interface JobCondition {
@@ -41,6 +52,8 @@ export interface JobStatus {
   ready?: number;
   completedIndexes?: string;
   failedIndexes?: string;
+  /** Finished pods whose finalizer is being removed, counted into succeeded/failed once it is gone. */
+  uncountedTerminatedPods?: { succeeded?: string[]; failed?: string[] };
 }
 
 export interface Job extends KubeObject {

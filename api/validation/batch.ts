@@ -1,5 +1,6 @@
 // batch/v1: Jobs and CronJobs (pkg/apis/batch/validation), with the cron schedule parsed as robfig/cron's
-// ParseStandard parses it, so a bad schedule gets the message Kubernetes gives.
+// ParseStandard parses it (../cron.ts), so a bad schedule gets the message Kubernetes gives.
+import { scheduleError } from "../cron.js";
 import type { FieldError } from "../errors.js";
 import { selectorFromLabelSelector } from "../labels.js";
 import type { CronJob, Job, JobSpec, JobTemplateSpec } from "../types/index.js";
@@ -112,80 +113,4 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Cron schedules
-
-interface CronField {
-  min: number;
-  max: number;
-  names?: readonly string[];
-}
-
-const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-const CRON_FIELDS: readonly CronField[] = [
-  { min: 0, max: 59 },
-  { min: 0, max: 23 },
-  { min: 1, max: 31 },
-  { min: 1, max: 12, names: MONTHS },
-  { min: 0, max: 6, names: DAYS },
-];
-const DESCRIPTORS = new Set(["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]);
-
-/** Why `schedule` is not a standard 5-field cron schedule (robfig/cron's messages); undefined when it is one. */
-export function scheduleError(schedule: string): string | undefined {
-  if (/^\s*(CRON_)?TZ=/.test(schedule) || /\s(CRON_)?TZ=/.test(schedule)) return "cannot use TZ or CRON_TZ in schedule, use timeZone field instead";
-  const trimmed = schedule.trim();
-  if (trimmed === "") return "empty spec string";
-  if (trimmed.startsWith("@")) {
-    if (DESCRIPTORS.has(trimmed)) return undefined;
-    if (trimmed.startsWith("@every ")) return /^@every\s+(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(trimmed) ? undefined : `failed to parse duration ${trimmed}`;
-    return `unrecognized descriptor: ${trimmed}`;
-  }
-  const fields = trimmed.split(/\s+/);
-  if (fields.length !== CRON_FIELDS.length) return `expected exactly 5 fields, found ${fields.length}: [${fields.join(" ")}]`;
-  for (const [i, field] of fields.entries()) {
-    const problem = cronFieldError(field, CRON_FIELDS[i]!);
-    if (problem) return problem;
-  }
-  return undefined;
-}
-
-function cronFieldError(field: string, bounds: CronField): string | undefined {
-  for (const expr of field.split(",")) {
-    const [range = "", step, extra] = expr.split("/");
-    if (extra !== undefined) return `too many slashes: ${expr}`;
-    let low = bounds.min;
-    let high = bounds.max;
-    if (range !== "*" && range !== "?") {
-      const [a = "", b, more] = range.split("-");
-      if (more !== undefined) return `too many hyphens: ${expr}`;
-      const first = cronValue(a, bounds);
-      if (typeof first === "string") return first;
-      low = first;
-      high = first;
-      if (b !== undefined) {
-        const second = cronValue(b, bounds);
-        if (typeof second === "string") return second;
-        high = second;
-      }
-    }
-    if (step !== undefined) {
-      if (!/^\d+$/.test(step)) return `failed to parse int from ${step}: strconv.Atoi: parsing ${JSON.stringify(step)}: invalid syntax`;
-      if (Number(step) === 0) return `step of range should be a positive number: ${expr}`;
-    }
-    if (low < bounds.min) return `beginning of range (${low}) below minimum (${bounds.min}): ${expr}`;
-    if (high > bounds.max) return `end of range (${high}) above maximum (${bounds.max}): ${expr}`;
-    if (low > high) return `beginning of range (${low}) beyond end of range (${high}): ${expr}`;
-  }
-  return undefined;
-}
-
-function cronValue(text: string, bounds: CronField): number | string {
-  const named = bounds.names?.indexOf(text.toLowerCase()) ?? -1;
-  if (named >= 0) return named + bounds.min;
-  if (!/^\d+$/.test(text)) return `failed to parse int from ${text}: strconv.Atoi: parsing ${JSON.stringify(text)}: invalid syntax`;
-  return Number(text);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../meta.js";
-import { scheduleError } from "./batch.js";
+import { scheduleError } from "../cron.js";
 import { edit, problems, updateProblems } from "./testing.js";
 
 const podTemplate = (restartPolicy?: string): Record<string, unknown> => ({ spec: { containers: [{ name: "c", image: "busybox" }], ...(restartPolicy ? { restartPolicy } : {}) } });

@@ -93,6 +93,9 @@ beforeAll(async () => {
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
       rootCaFile: "",
+      concurrentJobSyncs: 5,
+      concurrentCronJobSyncs: 5,
+      concurrentTtlAfterFinishedSyncs: 5,
     },
   };
   const controllers: Controller[] = [createEndpointsController, createEndpointSliceController, createGarbageCollectorController, createNamespaceController, createNodeLifecycleController, createNodeIpamController].map((factory) => factory(context));

@@ -13,6 +13,9 @@ import { createClusterRoleAggregationController } from "./clusterroleaggregation
 import { createRootCACertPublisher } from "./rootcacertpublisher/rootcacertpublisher-controller.js";
 import { createServiceAccountsController } from "./serviceaccount/serviceaccount-controller.js";
 // MARK jobs imports
+import { createCronJobController } from "./cronjob/cronjob-controller.js";
+import { createJobController } from "./job/job-controller.js";
+import { createTtlAfterFinishedController } from "./ttl-after-finished/ttl-after-finished-controller.js";
 // MARK workloads imports
 import { createDaemonSetController } from "./daemonset/daemonset-controller.js";
 import { createStatefulSetController } from "./statefulset/statefulset-controller.js";
@@ -75,6 +78,9 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "root-ca-cert-publisher",
   "clusterrole-aggregation",
   // MARK jobs names
+  "job",
+  "cronjob",
+  "ttl-after-finished",
   // MARK workloads names
   "daemonset",
   "statefulset",
@@ -100,6 +106,9 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
   "clusterrole-aggregation-controller": "clusterrole-aggregation",
   // MARK jobs aliases
+  "job-controller": "job",
+  "cronjob-controller": "cronjob",
+  "ttl-after-finished-controller": "ttl-after-finished",
   // MARK workloads aliases
   "daemonset-controller": "daemonset",
   "statefulset-controller": "statefulset",
@@ -128,6 +137,7 @@ export function defaultRegistry(): ControllerRegistry {
     .register("root-ca-cert-publisher", createRootCACertPublisher)
     .register("clusterrole-aggregation", createClusterRoleAggregationController);
   // MARK jobs register
+  registry.register("job", createJobController).register("cronjob", createCronJobController).register("ttl-after-finished", createTtlAfterFinishedController);
   // MARK workloads register
   registry.register("daemonset", createDaemonSetController).register("statefulset", createStatefulSetController);
   // MARK hpa register

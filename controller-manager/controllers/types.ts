@@ -41,6 +41,10 @@ export interface ControllerManagerConfig {
   concurrentDaemonsetSyncs?: number;
   /** --concurrent-statefulset-syncs (default 5); absent in hand-built configs means the default. */
   concurrentStatefulsetSyncs?: number;
+  /** --concurrent-job-syncs, --concurrent-cron-job-syncs, --concurrent-ttl-after-finished-syncs (default 5 each). */
+  concurrentJobSyncs: number;
+  concurrentCronJobSyncs: number;
+  concurrentTtlAfterFinishedSyncs: number;
 }
 
 export interface ControllerContext {

@@ -8,7 +8,8 @@
 //     Service informer (containers get no service environment variables: nothing runs them);
 //   - status checks and lease renewals of node i start at i·period/N, so they stay spread over the period;
 //   - registrations run --concurrent-node-syncs at a time; the PLEG relists every 10 s (the fake runtime changes
-//     only through the kubelet's own calls, which sync the pod anyway).
+//     only through the kubelet's own calls, which sync the pod anyway, or when a command such as `sleep N` ends,
+//     which wakes the pod's worker).
 // Volumes, /etc/hosts and termination-log files go under a temporary root dir removed at exit.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { release, tmpdir } from "node:os";
@@ -184,6 +185,10 @@ export async function runHollowNodes(flags: ComponentFlags & EventRateFlags, con
             podCIDRWaitMs: config.podCIDRWaitMs,
             podCIDRFallback: config.podCIDRFallback,
             failsAtStart: (uid) => steering.get(uid) === "fail",
+            // A command that ends by itself (`sleep N`) wakes its pod's worker instead of waiting for the 10 s relist.
+            onContainerExit: (uid) => {
+              pods.wake(uid);
+            },
             onFallback: (cidr) => {
               nodeLogger.info({ podCIDR: cidr }, "No podCIDR on the node; pod IPs come from a pseudo range");
             },

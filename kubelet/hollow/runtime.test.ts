@@ -66,6 +66,33 @@ describe("HollowRuntime", () => {
     expect(await start("bad")).toMatchObject({ state: "CONTAINER_EXITED", exitCode: 1, reason: "Error" });
   });
 
+  it("ends containers as their command says and announces a timed exit when it is due", async () => {
+    const clock = new FakeClock();
+    const exited: string[] = [];
+    const rt = new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 0, podCIDRFallback: parseCIDR("10.244.0.0/16"), failsAtStart: () => false, onContainerExit: (uid) => exited.push(uid) });
+    await rt.updateRuntimeConfig("10.244.5.0/24");
+    const start = async (uid: string, command: string[], args: string[] = []) => {
+      const sb = await rt.runPodSandbox(sandbox(uid));
+      const config: cri.ContainerConfig = { metadata: { name: "c", attempt: 0 }, image: { image: "busybox", annotations: {}, userSpecifiedImage: "busybox", runtimeHandler: "" }, command, args, workingDir: "", envs: [], mounts: [], labels: { "io.kubernetes.pod.uid": uid }, annotations: {}, logPath: "", stdin: false, stdinOnce: false, tty: false, stopSignal: "" };
+      const id = await rt.createContainer({ podSandboxId: sb, config, sandboxConfig: sandbox(uid) });
+      await rt.startContainer(id);
+      return id;
+    };
+    const echo = await start("echo", [], ["echo", "hi"]);
+    const fail = await start("fail", ["sh", "-c", "exit 7"]);
+    const sleeper = await start("sleep", ["sleep", "5"]);
+    const server = await start("server", ["nginx"]);
+    expect((await rt.containerStatus(echo)).status).toMatchObject({ state: "CONTAINER_EXITED", exitCode: 0, reason: "Completed" });
+    expect((await rt.containerStatus(fail)).status).toMatchObject({ state: "CONTAINER_EXITED", exitCode: 7, reason: "Error" });
+    expect((await rt.containerStatus(sleeper)).status.state).toBe("CONTAINER_RUNNING");
+    await clock.advance(5000);
+    expect(exited).toEqual(["sleep"]);
+    const slept = (await rt.containerStatus(sleeper)).status;
+    expect(slept).toMatchObject({ state: "CONTAINER_EXITED", exitCode: 0 });
+    expect(slept.finishedAt - slept.startedAt).toBeGreaterThanOrEqual(5000n * 1_000_000n - 1_000_000n);
+    expect((await rt.containerStatus(server)).status.state).toBe("CONTAINER_RUNNING");
+  });
+
   it("answers exec with simulated exit codes", () => {
     expect(simulatedExitCode(["true"])).toBe(0);
     expect(simulatedExitCode(["false"])).toBe(1);

@@ -5,8 +5,11 @@
 //     podCIDR a sandbox waits up to podCIDRWaitMs (counted from the runtime's creation, i.e. the node's start) and
 //     then takes a pseudo /24 of the fallback range (pod-ips.ts); with no fallback it fails, and the kubelet retries.
 //   - RunPodSandbox takes startDelayMs (the pod stays Pending meanwhile).
-//   - Every image is present; containers run until stopped, except when their pod carries the steering annotations
-//     (kubelab.io/hollow-fail or -crashloop: "true"): then a started container exits at once with code 1.
+//   - Every image is present. A started container's command decides its fate (../pods/command-fate.ts): `sleep N`
+//     exits 0 after N seconds, `exit K` exits K, `echo`/`true` exit 0 and `false` 1 at once, anything else runs
+//     until stopped. A pod carrying the steering annotations (kubelab.io/hollow-fail or -crashloop: "true") has its
+//     containers exit at once with code 1. A timed exit is applied when the kubelet next looks, and one timer per
+//     such container tells the kubelet (onContainerExit) when it is due.
 //   - ExecSync answers `false` and `sh -c "exit N"` with that exit code, the unready probe command with 1, anything
 //     else with 0 and no output: exec probes and hooks "work".
 // One instance per hollow node, kept small: two maps and no timers (a waiting sandbox holds one).
@@ -15,6 +18,7 @@ import { CriError, GrpcStatus } from "../../client/cri/errors.js";
 import * as cri from "../../client/cri/types.js";
 import type { Clock } from "../../component-base/clock.js";
 import type { PodRuntime } from "../pods/runtime.js";
+import { commandFate } from "../pods/command-fate.js";
 import { POD_UID_LABEL } from "../runtime-labels.js";
 import { fallbackCIDR, parseCIDR, PodIPAllocator, type CIDR } from "./pod-ips.js";
 
@@ -41,6 +45,10 @@ interface FakeContainer {
   finishedAt: bigint;
   exitCode: number;
   reason: string;
+  /** When a command that ends by itself exits (clock ms), and with which code. */
+  plannedExit?: { atMs: number; exitCode: number };
+  /** Cancels the timer that announces the planned exit. */
+  cancelTimer?: () => void;
 }
 
 export interface HollowRuntimeOptions {
@@ -52,6 +60,8 @@ export interface HollowRuntimeOptions {
   podCIDRFallback: CIDR | undefined;
   /** Whether the pod with this uid should have its containers fail at start (the steering annotations). */
   failsAtStart: (podUid: string) => boolean;
+  /** Called with the pod uid when a container's command ended by itself (after `sleep N`). */
+  onContainerExit?: (podUid: string) => void;
   /** Logs the first use of the fallback range. */
   onFallback?: (cidr: string) => void;
 }
@@ -90,6 +100,7 @@ export class HollowRuntime implements PodRuntime {
   /** Containers by state ("running", "exited", …) added into `into`. */
   countContainers(into: Map<string, number>): void {
     for (const c of this.containers.values()) {
+      this.settle(c);
       const state = c.state.replace("CONTAINER_", "").toLowerCase();
       into.set(state, (into.get(state) ?? 0) + 1);
     }
@@ -168,7 +179,11 @@ export class HollowRuntime implements PodRuntime {
   removePodSandbox(id: string): Promise<void> {
     this.sandboxes.delete(id);
     this.ips.release(id);
-    for (const c of [...this.containers.values()]) if (c.sandboxId === id) this.containers.delete(c.id);
+    for (const c of [...this.containers.values()]) {
+      if (c.sandboxId !== id) continue;
+      c.cancelTimer?.();
+      this.containers.delete(c.id);
+    }
     return Promise.resolve();
   }
 
@@ -205,12 +220,43 @@ export class HollowRuntime implements PodRuntime {
     if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
     c.state = "CONTAINER_RUNNING";
     c.startedAt = this.ns();
-    if (this.opts.failsAtStart(c.config.labels[POD_UID_LABEL] ?? "")) this.exit(c, 1, "Error");
+    if (this.opts.failsAtStart(c.config.labels[POD_UID_LABEL] ?? "")) {
+      this.exit(c, 1, "Error");
+      return Promise.resolve();
+    }
+    const fate = commandFate(c.config.command, c.config.args);
+    if (fate) {
+      c.plannedExit = { atMs: this.opts.clock.now() + fate.afterMs, exitCode: fate.exitCode };
+      this.settle(c);
+      if (fate.afterMs > 0 && this.opts.onContainerExit) {
+        const notify = this.opts.onContainerExit;
+        const timer = this.opts.clock.setTimeout(() => {
+          delete c.cancelTimer;
+          this.settle(c);
+          if (c.state === "CONTAINER_EXITED") notify(c.config.labels[POD_UID_LABEL] ?? "");
+        }, fate.afterMs);
+        c.cancelTimer = () => {
+          timer.cancel();
+        };
+      }
+    }
     return Promise.resolve();
   }
 
-  private exit(c: FakeContainer, exitCode: number, reason: string): void {
-    Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt: this.ns() });
+  private exit(c: FakeContainer, exitCode: number, reason: string, finishedAt = this.ns()): void {
+    Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt });
+    delete c.plannedExit;
+    c.cancelTimer?.();
+    delete c.cancelTimer;
+  }
+
+  /** Ends a running container whose command's time has come; the finish time is when it was due. */
+  private settle(c: FakeContainer): FakeContainer {
+    const planned = c.plannedExit;
+    if (planned && c.state === "CONTAINER_RUNNING" && this.opts.clock.now() >= planned.atMs) {
+      this.exit(c, planned.exitCode, planned.exitCode === 0 ? "Completed" : "Error", BigInt(planned.atMs) * 1_000_000n + BigInt(this.seq++ % 1_000_000));
+    }
+    return c;
   }
 
   stopContainer(id: string, timeoutSeconds: number): Promise<void> {
@@ -220,6 +266,7 @@ export class HollowRuntime implements PodRuntime {
   }
 
   removeContainer(id: string): Promise<void> {
+    this.containers.get(id)?.cancelTimer?.();
     this.containers.delete(id);
     return Promise.resolve();
   }
@@ -227,6 +274,7 @@ export class HollowRuntime implements PodRuntime {
   listContainers(filter?: cri.ContainerFilter): Promise<cri.Container[]> {
     const out: cri.Container[] = [];
     for (const c of this.containers.values()) {
+      this.settle(c);
       if ((filter?.id !== undefined && c.id !== filter.id) || (filter?.podSandboxId !== undefined && c.sandboxId !== filter.podSandboxId) || (filter?.state !== undefined && c.state !== filter.state) || !matches(c.config.labels, filter?.labelSelector)) continue;
       const ref = imageRef(c.config.image.image);
       out.push({ id: c.id, podSandboxId: c.sandboxId, metadata: c.config.metadata, image: c.config.image, imageRef: ref, imageId: ref, state: c.state, createdAt: c.createdAt, labels: c.config.labels, annotations: c.config.annotations });
@@ -237,6 +285,7 @@ export class HollowRuntime implements PodRuntime {
   containerStatus(id: string): Promise<cri.ContainerStatusResponse> {
     const c = this.containers.get(id);
     if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
+    this.settle(c);
     const ref = imageRef(c.config.image.image);
     return Promise.resolve({
       status: {

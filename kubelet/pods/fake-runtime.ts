@@ -1,8 +1,11 @@
 // An in-memory PodRuntime for the pod lifecycle's unit tests: sandboxes get IPs from a counter, containers run
-// until the test ends them (exit) or the kubelet stops them, images are known by name. Every call is recorded.
+// until the test ends them (exit) or the kubelet stops them, or until their command ends by itself as on a hollow
+// node (command-fate.ts: `sleep N`, `exit K`, `echo`, `true`, `false`; applied when the runtime is next asked, by the
+// clock), images are known by name. Every call is recorded.
 import { CriError, GrpcStatus } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
 import type { Clock } from "../../component-base/clock.js";
+import { commandFate } from "./command-fate.js";
 import type { PodRuntime } from "./runtime.js";
 
 interface FakeSandbox {
@@ -23,6 +26,8 @@ interface FakeContainer {
   finishedAt: bigint;
   exitCode: number;
   reason: string;
+  /** When the command ends by itself (clock ms), and with which code. */
+  plannedExit?: { atMs: number; exitCode: number };
 }
 
 function matches(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>> | undefined): boolean {
@@ -57,10 +62,20 @@ export class FakePodRuntime implements PodRuntime {
     const c = this.containers.get(id);
     if (!c) throw new Error(`no container ${id}`);
     Object.assign(c, { state: "CONTAINER_EXITED", exitCode, reason, finishedAt: this.ns() });
+    delete c.plannedExit;
+  }
+
+  /** Ends every running container whose command's time has come. */
+  private settle(): void {
+    const now = this.clock.now();
+    for (const c of this.containers.values()) {
+      if (c.plannedExit && c.state === "CONTAINER_RUNNING" && now >= c.plannedExit.atMs) this.exit(c.id, c.plannedExit.exitCode);
+    }
   }
 
   /** The running containers named `name`. */
   running(name: string): FakeContainer[] {
+    this.settle();
     return [...this.containers.values()].filter((c) => c.config.metadata.name === name && c.state === "CONTAINER_RUNNING");
   }
 
@@ -131,6 +146,9 @@ export class FakePodRuntime implements PodRuntime {
     if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
     c.state = "CONTAINER_RUNNING";
     c.startedAt = this.ns();
+    const fate = commandFate(c.config.command, c.config.args);
+    if (fate) c.plannedExit = { atMs: this.clock.now() + fate.afterMs, exitCode: fate.exitCode };
+    this.settle();
     return Promise.resolve();
   }
 
@@ -148,6 +166,7 @@ export class FakePodRuntime implements PodRuntime {
   }
 
   listContainers(filter?: cri.ContainerFilter): Promise<cri.Container[]> {
+    this.settle();
     const out = [...this.containers.values()]
       .filter((c) => (filter?.id === undefined || c.id === filter.id) && (filter?.podSandboxId === undefined || c.sandboxId === filter.podSandboxId) && (filter?.state === undefined || c.state === filter.state) && matches(c.config.labels, filter?.labelSelector))
       .map((c) => ({ id: c.id, podSandboxId: c.sandboxId, metadata: c.config.metadata, image: c.config.image, imageRef: `${c.config.image.image}@sha256:1`, imageId: "sha256:1", state: c.state, createdAt: c.createdAt, labels: c.config.labels, annotations: c.config.annotations }));
@@ -155,6 +174,7 @@ export class FakePodRuntime implements PodRuntime {
   }
 
   containerStatus(id: string): Promise<cri.ContainerStatusResponse> {
+    this.settle();
     const c = this.containers.get(id);
     if (!c) return Promise.reject(new CriError(GrpcStatus.NOT_FOUND, `no container ${id}`));
     return Promise.resolve({

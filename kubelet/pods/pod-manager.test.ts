@@ -167,6 +167,39 @@ describe("PodManager", () => {
     expect(h.runtime.calls.filter((c) => c.startsWith("CreateContainer"))).toHaveLength(1);
   });
 
+  it("lets a container's command decide its fate: Never + echo Succeeded, Never + exit 3 Failed", async () => {
+    const h = harness();
+    h.seed(testPod({ restartPolicy: "Never", containers: [{ name: "app", image: "busybox", args: ["echo", "hi"] }] }, "echo"));
+    h.seed(testPod({ restartPolicy: "Never", containers: [{ name: "app", image: "busybox", command: ["sh", "-c", "exit 3"] }] }, "fail"));
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod("echo").status).toMatchObject({ phase: "Succeeded", containerStatuses: [{ state: { terminated: { exitCode: 0, reason: "Completed" } } }] });
+    expect(h.pod("fail").status).toMatchObject({ phase: "Failed", containerStatuses: [{ state: { terminated: { exitCode: 3, reason: "Error" } } }] });
+  });
+
+  it("runs `sleep N` for N seconds; OnFailure keeps a successful pod Succeeded, Always restarts it", async () => {
+    const h = harness();
+    h.seed(testPod({ restartPolicy: "OnFailure", containers: [{ name: "app", image: "busybox", command: ["sleep", "5"] }] }, "once"));
+    h.seed(testPod({ restartPolicy: "Always", containers: [{ name: "app", image: "busybox", command: ["sleep", "5"] }] }, "again"));
+    await h.settle();
+    await h.clock.advance(3000);
+    await h.settle();
+    expect(h.pod("once").status?.phase).toBe("Running");
+    await h.clock.advance(3000);
+    await h.settle();
+    expect(h.pod("once").status?.phase).toBe("Succeeded");
+    expect(h.pod("again").status).toMatchObject({ phase: "Running", containerStatuses: [{ restartCount: 1 }] });
+  });
+
+  it("restarts a failing command under OnFailure and keeps the pod Running", async () => {
+    const h = harness();
+    h.seed(testPod({ restartPolicy: "OnFailure", containers: [{ name: "app", image: "busybox", command: ["false"] }] }));
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod().status?.phase).toBe("Running");
+    expect(h.pod().status?.containerStatuses?.[0]?.restartCount).toBeGreaterThanOrEqual(1);
+  });
+
   it("runs init containers in order before the app container", async () => {
     const h = harness();
     h.seed(testPod({ initContainers: [{ name: "one", image: "busybox" }, { name: "two", image: "busybox" }] }));
