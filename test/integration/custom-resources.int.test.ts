@@ -99,6 +99,10 @@ function kc(): TestCluster {
   return cluster;
 }
 
+function kubectl(args: string[], options?: Parameters<TestCluster["kubectl"]>[1]): ReturnType<TestCluster["kubectl"]> {
+  return kc().kubectl(args, options);
+}
+
 beforeAll(async () => {
   cluster = await startTestCluster();
 }, 90_000);
@@ -109,7 +113,6 @@ afterAll(async () => {
 
 describe("a CRD with schema, defaults, printer columns and a status subresource, used through kubectl", () => {
   it("is served as soon as it is applied, and its objects follow the schema", async () => {
-    const { kubectl } = kc();
     // Warm kubectl's discovery cache first, so the CRD's resource is a cache miss afterwards.
     await kubectl(["get", "pods"]);
     await kubectl(["apply", "-f", "-"], { stdin: CRD });
@@ -159,14 +162,14 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
   });
 
   it("has a status subresource: each endpoint keeps to its half, generation follows spec only", async () => {
-    const { kubectl } = kc();
     await kubectl(["patch", "crontab", "defaulted", "--type=merge", "-p", '{"status":{"replicas":7}}']);
-    let object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as KubeObject & { status?: { replicas?: number } };
+    type CronTab = KubeObject & { spec: { replicas: number }; status?: { replicas?: number } };
+    let object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as CronTab;
     expect(object.status?.replicas).toBeUndefined();
     expect(object.metadata.generation).toBe(1);
 
     await kubectl(["patch", "crontab", "defaulted", "--subresource=status", "--type=merge", "-p", '{"status":{"replicas":3,"labelSelector":"app=cron"},"spec":{"replicas":9}}']);
-    object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as KubeObject & { spec: { replicas: number }; status?: { replicas?: number } };
+    object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as CronTab;
     expect(object.status?.replicas).toBe(3);
     expect(object.spec.replicas).toBe(1);
     expect(object.metadata.generation).toBe(1);
@@ -175,7 +178,7 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     expect(invalidStatus.stderr).toContain('status.replicas: Invalid value: "string": status.replicas in body must be of type integer: "string"');
 
     await kubectl(["patch", "crontab", "defaulted", "--type=merge", "-p", '{"spec":{"replicas":2}}']);
-    object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as KubeObject;
+    object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as CronTab;
     expect(object.metadata.generation).toBe(2);
 
     // Strategic merge patch is not for custom resources (415), as in Kubernetes.
@@ -184,7 +187,6 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
   });
 
   it("scales with kubectl scale through the scale subresource", async () => {
-    const { kubectl } = kc();
     const out = await kubectl(["scale", "crontab", "defaulted", "--replicas=5"]);
     expect(out.stdout).toContain("crontab.stable.example.com/defaulted scaled");
     const object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as KubeObject & { spec: { replicas: number } };
@@ -195,7 +197,6 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
   });
 
   it("lists with selectors, watches, and serves the second version with its apiVersion", async () => {
-    const { kubectl } = kc();
     const base = kc().apiserver.url;
     await kubectl(["apply", "-f", "-"], { stdin: crontab("labelled", "  cronSpec: '0 * * * *'").replace("  name: labelled", "  name: labelled\n  labels: {tier: batch}") });
     const byLabel = await kubectl(["get", "crontabs", "-l", "tier=batch", "-o", "name"]);
@@ -243,7 +244,6 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
   }, 60_000);
 
   it("deletes its objects when the CRD is deleted, and the resource leaves discovery", async () => {
-    const { kubectl } = kc();
     await kubectl(["delete", "crd", "crontabs.stable.example.com"]);
     expect(await etcdKeys(kc().etcd.endpoint, "/registry/stable.example.com/crontabs/")).toEqual([]);
     // kubectl keeps discovery on disk; `api-resources` refreshes it, as a new kubeconfig or an expired cache would.

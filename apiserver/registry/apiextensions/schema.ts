@@ -302,11 +302,11 @@ export function validateStructural(schema: unknown, path: string): FieldError[] 
     return errs;
   }
   if (schema.type !== "object") errs.push(invalid(joinPath(path, "type"), schema.type ?? "", 'must be object at the root'));
-  checkNode(schema, path, errs, true);
+  checkNode(schema, path, "", errs, true);
   return errs;
 }
 
-function checkNode(node: Record<string, unknown>, path: string, errs: FieldError[], root: boolean): void {
+function checkNode(node: Record<string, unknown>, path: string, dataPath: string, errs: FieldError[], root: boolean): void {
   const intOrString = node["x-kubernetes-int-or-string"] === true;
   const preserve = node["x-kubernetes-preserve-unknown-fields"] === true;
   const type = node.type;
@@ -330,17 +330,17 @@ function checkNode(node: Record<string, unknown>, path: string, errs: FieldError
   }
   if (isRecord(node.properties)) {
     for (const [key, child] of Object.entries(node.properties)) {
-      if (isRecord(child)) checkNode(child, `${path}.properties[${key}]`, errs, false);
+      if (isRecord(child)) checkNode(child, `${path}.properties[${key}]`, joinPath(dataPath, key), errs, false);
       else errs.push(invalid(`${path}.properties[${key}]`, child, "must be a schema object"));
     }
   }
-  if (isRecord(node.items)) checkNode(node.items, `${path}.items`, errs, false);
-  if (isRecord(node.additionalProperties)) checkNode(node.additionalProperties, `${path}.additionalProperties`, errs, false);
+  if (isRecord(node.items)) checkNode(node.items, `${path}.items`, `${dataPath}[*]`, errs, false);
+  if (isRecord(node.additionalProperties)) checkNode(node.additionalProperties, `${path}.additionalProperties`, joinPath(dataPath, "*"), errs, false);
   if (node.default !== undefined) {
     if (root) errs.push(forbidden(`${path}.default`, "must not be set at the root"));
     else {
-      const problems = validateValue(node, node.default, "");
-      if (problems.length > 0) errs.push(invalid(`${path}.default`, node.default, problems.map((p) => p.message).join(", ")));
+      // As Kubernetes reports them: the default's own errors, named by the schema path, worded with the data path.
+      for (const problem of validateValue(node, node.default, dataPath)) errs.push({ ...problem, field: `${path}.default` });
     }
   }
 }
