@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
 import { startApiServerProcess, startTestCluster, waitFor, type ApiServerProcess, type TestCluster } from "../support/apiserver.js";
+import { startComponentOnFreePort } from "../support/components.js";
 import { call, etcdKeys, openWatch } from "../support/http.js";
 
 const CRD = `apiVersion: apiextensions.k8s.io/v1
@@ -240,6 +241,27 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
       await kc().kubectl(["delete", "crd", "backups.stable.example.com"]);
     } finally {
       await second?.stop("SIGKILL");
+    }
+  }, 60_000);
+
+  it("takes part in garbage collection: owners and dependents of custom resources", async () => {
+    const manager = await startComponentOnFreePort("kube-controller-manager", ["--master", kc().apiserver.url, "--leader-elect=false", "--controllers=garbagecollector"], "crd-gc-controller-manager");
+    try {
+      const base = kc().apiserver.url;
+      const owner = await call<KubeObject>(base, "POST", "/apis/stable.example.com/v1/namespaces/default/crontabs", { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "owner" }, spec: { cronSpec: "* * * * *" } });
+      expect(owner.status).toBe(201);
+      const ownerRef = { apiVersion: "stable.example.com/v1", kind: "CronTab", name: "owner", uid: owner.body.metadata.uid ?? "" };
+      await call(base, "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "owned-by-crontab", ownerReferences: [ownerRef] } });
+      const cm = await call<KubeObject>(base, "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "owner-cm" } });
+      const cmRef = { apiVersion: "v1", kind: "ConfigMap", name: "owner-cm", uid: cm.body.metadata.uid ?? "" };
+      await call(base, "POST", "/apis/stable.example.com/v1/namespaces/default/crontabs", { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "owned-by-cm", ownerReferences: [cmRef] }, spec: { cronSpec: "* * * * *" } });
+
+      await kubectl(["delete", "crontab", "owner"]);
+      await kubectl(["delete", "configmap", "owner-cm"]);
+      await waitFor("the ConfigMap owned by the CronTab to be collected", async () => (await call(base, "GET", "/api/v1/namespaces/default/configmaps/owned-by-crontab")).status === 404, 30_000, 200);
+      await waitFor("the CronTab owned by the ConfigMap to be collected", async () => (await call(base, "GET", "/apis/stable.example.com/v1/namespaces/default/crontabs/owned-by-cm")).status === 404, 30_000, 200);
+    } finally {
+      await manager.kill();
     }
   }, 60_000);
 

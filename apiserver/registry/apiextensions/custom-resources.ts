@@ -9,7 +9,8 @@ import { invalid as invalidObject, isConflict, isNotFound, retryOnConflict } fro
 import type { KubeObject } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import type { KindPrinter } from "../../../api/printers/printer.js";
-import { type GroupVersionKind, type ResourceInfo, type SubresourceInfo } from "../../../api/resources.js";
+import { customResourceInfo } from "../../../api/custom-resources.js";
+import type { ResourceInfo } from "../../../api/resources.js";
 import { formatTime } from "../../../api/time.js";
 import type { Logger } from "../../../component-base/logging.js";
 import { resourceDiscovery, resourceListFor, type APIGroup, type APIGroupDiscovery, type APIResourceList } from "../../http/discovery.js";
@@ -48,8 +49,6 @@ interface Entry {
 
 /** The patch types Kubernetes accepts for custom resources: no strategic merge patch (415 otherwise). */
 const CUSTOM_RESOURCE_PATCH_TYPES = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"];
-
-const ALL_VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
 
 export class CustomResources {
   private readonly crds = new Map<string, CustomResourceDefinition>();
@@ -186,7 +185,7 @@ export class CustomResources {
     const entry: Entry = { crd, versions: new Map(), terminating: crd.metadata.deletionTimestamp !== undefined };
     for (const v of crd.spec?.versions ?? []) {
       if (v.served !== true || typeof v.name !== "string") continue;
-      const info = resourceInfoOf(crd, v);
+      const info = customResourceInfo(crd, v);
       const schema = v.schema?.openAPIV3Schema;
       const store = new ResourceStore({
         info,
@@ -360,7 +359,7 @@ export class CustomResources {
     if (served) return served.served.store;
     const version = crd.spec?.versions?.find((v) => v.storage === true);
     if (!version) return undefined;
-    const info = resourceInfoOf(crd, version);
+    const info = customResourceInfo(crd, version);
     let cache = this.caches.get(this.cachePrefix(crd));
     if (!cache) {
       cache = this.options.createCache(this.cachePrefix(crd), info.resource);
@@ -416,32 +415,6 @@ function namesOf(names: CustomResourceDefinitionNames | undefined): string[] {
   const out = [names.plural, names.singular, ...(names.shortNames ?? [])].filter((n): n is string => typeof n === "string" && n !== "");
   if (names.kind) out.push(`kind:${names.kind}`);
   return out;
-}
-
-function resourceInfoOf(crd: CustomResourceDefinition, version: CustomResourceDefinitionVersion): ResourceInfo {
-  const spec = crd.spec ?? {};
-  const names = spec.names ?? {};
-  const group = spec.group ?? "";
-  const versionName = version.name ?? "";
-  const kind = names.kind ?? "";
-  const subresources: SubresourceInfo[] = [];
-  const gvk = (k: GroupVersionKind): GroupVersionKind => k;
-  if (version.subresources?.status) subresources.push({ name: "status", responseKind: gvk({ group, version: versionName, kind }), verbs: ["get", "patch", "update"] });
-  if (version.subresources?.scale) subresources.push({ name: "scale", responseKind: gvk({ group: "autoscaling", version: "v1", kind: "Scale" }), verbs: ["get", "patch", "update"] });
-  return {
-    group,
-    version: versionName,
-    kind,
-    listKind: names.listKind ?? `${kind}List`,
-    resource: names.plural ?? "",
-    singular: names.singular ?? kind.toLowerCase(),
-    namespaced: spec.scope !== "Cluster",
-    shortNames: names.shortNames ?? [],
-    categories: names.categories ?? [],
-    verbs: ALL_VERBS,
-    subresources,
-    storageResource: `${group}/${names.plural ?? ""}`,
-  };
 }
 
 /** A custom resource's REST rules: the schema prunes, defaults and validates every write. */
