@@ -2,6 +2,7 @@
 // schema, defaults, printer columns, status and scale subresources and two versions is served as soon as it is
 // applied; its objects are pruned, defaulted and validated, stored under /registry/<group>/<plural>/; deleting the
 // CRD deletes them and the resource leaves discovery. A second apiserver on the same etcd serves the CRD too.
+import { ApiException, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
 import { startApiServerProcess, startTestCluster, waitFor, type ApiServerProcess, type TestCluster } from "../support/apiserver.js";
@@ -264,6 +265,30 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
       await manager.kill();
     }
   }, 60_000);
+
+  it("works with @kubernetes/client-node's CustomObjectsApi", async () => {
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: "kubelab", server: kc().apiserver.url, skipTLSVerify: true }],
+      users: [{ name: "kubelab" }],
+      contexts: [{ name: "kubelab", cluster: "kubelab", user: "kubelab", namespace: "default" }],
+      currentContext: "kubelab",
+    });
+    const api = config.makeApiClient(CustomObjectsApi);
+    const target = { group: "stable.example.com", version: "v1", namespace: "default", plural: "crontabs" };
+    const created = (await api.createNamespacedCustomObject({ ...target, body: { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "from-client-node" }, spec: { cronSpec: "*/5 * * * *" } } })) as KubeObject & { spec: { replicas?: number } };
+    expect(created.spec.replicas).toBe(1);
+    const list = (await api.listNamespacedCustomObject({ ...target, labelSelector: "" })) as { kind: string; items: KubeObject[] };
+    expect(list.kind).toBe("CronTabList");
+    expect(list.items.map((i) => i.metadata.name)).toContain("from-client-node");
+    try {
+      await api.createNamespacedCustomObject({ ...target, body: { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "bad-from-client-node" }, spec: { cronSpec: "*/5 * * * *", replicas: 0 } } });
+      throw new Error("expected a 422");
+    } catch (err) {
+      expect(err instanceof ApiException ? err.code : err).toBe(422);
+    }
+    await api.deleteNamespacedCustomObject({ ...target, name: "from-client-node" });
+  });
 
   it("deletes its objects when the CRD is deleted, and the resource leaves discovery", async () => {
     await kubectl(["delete", "crd", "crontabs.stable.example.com"]);

@@ -138,6 +138,20 @@ export class GarbageCollector implements Controller {
     this.customMonitors.set(name, { info, stop });
     this.monitor(informer);
     void informer.run(stop.signal);
+    // Owners of this kind deleted before its informer ran sent no event: once it has synced, every object naming
+    // one is looked at again (a live GET settles whether the owner is there).
+    void informer.waitForSync(stop.signal).then((synced) => {
+      if (synced) this.enqueueDependentsOfKind(info);
+    });
+  }
+
+  private enqueueDependentsOfKind(info: ResourceInfo): void {
+    for (const informer of this.informers.values()) {
+      for (const obj of informer.lister.list()) {
+        const refs = obj.metadata.ownerReferences ?? [];
+        if (refs.some((r) => r.kind === info.kind && r.apiVersion.split("/")[0] === info.group)) this.queue.add(refKey(informer.resource, obj));
+      }
+    }
   }
 
   private unfollowCRD(crd: Readonly<KubeObject>): void {
