@@ -71,8 +71,7 @@ export class CustomResources {
   /** Starts following CRDs (serving their resources and keeping their status). */
   async start(): Promise<void> {
     if (this.watcher) return;
-    await this.refresh();
-    this.follow();
+    this.follow(await this.refresh());
     for (const name of this.crds.keys()) this.enqueue(name);
   }
 
@@ -85,8 +84,8 @@ export class CustomResources {
   }
 
   /** Re-reads every CRD with a consistent read: a request that missed sees a CRD written a moment ago elsewhere. */
-  async refresh(): Promise<void> {
-    const { items } = await this.crdStore.list(undefined, {});
+  async refresh(): Promise<number> {
+    const { items, resourceVersion } = await this.crdStore.list(undefined, {});
     const names = new Set<string>();
     for (const item of items) {
       const name = item.metadata.name ?? "";
@@ -96,13 +95,15 @@ export class CustomResources {
     }
     for (const name of [...this.crds.keys()]) if (!names.has(name)) this.crds.delete(name);
     this.rebuild();
+    return Number(resourceVersion);
   }
 
-  private follow(): void {
+  /** Follows CRD events after `revision` (that of the list the state was built from). */
+  private follow(revision: number): void {
     if (this.stopped) return;
     const store = this.crdStore;
     this.watcher = store.cache.watch(
-      { prefix: store.prefixFor(undefined), fromRevision: store.cache.revision },
+      { prefix: store.prefixFor(undefined), fromRevision: revision },
       (event) => {
         if (event.type === "BOOKMARK") return;
         const name = event.object.metadata.name ?? "";
@@ -113,9 +114,14 @@ export class CustomResources {
       },
       () => {
         setTimeout(() => {
-          void this.refresh().catch(() => undefined).finally(() => {
-            this.follow();
-          });
+          void this.refresh().then(
+            (revision) => {
+              this.follow(revision);
+            },
+            () => {
+              this.follow(this.crdStore.cache.revision);
+            },
+          );
         }, 1_000).unref();
       },
     );
