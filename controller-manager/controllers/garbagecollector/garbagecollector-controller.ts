@@ -99,6 +99,8 @@ export class GarbageCollector implements Controller {
     this.client = opts.client;
     this.logger = opts.logger ?? silentLogger();
     this.queue = newControllerQueue("garbage_collector_attempt_to_delete", { clock: opts.clock ?? realClock, metrics: opts.metrics });
+    // Every informer is known before any handler runs: a handler may replay its cache at once and look up owners.
+    for (const informer of opts.informers) this.informers.set(qualifiedResource(informer.resource), informer);
     for (const informer of opts.informers) this.monitor(informer);
     this.customResources = opts.customResources;
     opts.customResources?.crds.addEventHandler({
