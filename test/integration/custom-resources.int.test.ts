@@ -228,18 +228,25 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     await kubectl(["wait", "--for=condition=Established", "crd/crontabs.stable.example.com", "--timeout=20s"]);
   });
 
-  it("is served by a second apiserver on the same etcd", async () => {
+  it("is served by a second apiserver on the same etcd, and Cluster-scoped CRDs too", async () => {
     let second: ApiServerProcess | undefined;
     try {
       second = await startApiServerProcess(kc().etcd.endpoint);
       const secondUrl = second.url;
       const list = await call<{ items: KubeObject[] }>(secondUrl, "GET", "/apis/stable.example.com/v1/namespaces/default/crontabs");
       expect(list.body.items.map((i) => i.metadata.name).sort()).toEqual(["defaulted", "labelled"]);
-      const crd2 = CRD.replaceAll("crontabs", "backups").replaceAll("crontab", "backup").replaceAll("CronTab", "Backup").replace("shortNames: [ct]", "shortNames: [bk]");
+      const crd2 = CRD.replaceAll("crontabs", "backups").replaceAll("crontab", "backup").replaceAll("CronTab", "Backup").replace("shortNames: [ct]", "shortNames: [bk]").replace("scope: Namespaced", "scope: Cluster");
       await kc().kubectl(["apply", "-f", "-"], { stdin: crd2 });
-      const other = await call(secondUrl, "GET", "/apis/stable.example.com/v1/namespaces/default/backups");
-      expect(other.status).toBe(200);
+      // Created through the first apiserver, served by the second at once.
+      const other = await call<KubeObject>(secondUrl, "POST", "/apis/stable.example.com/v1/backups", { apiVersion: "stable.example.com/v1", kind: "Backup", metadata: { name: "nightly" }, spec: { cronSpec: "0 0 * * *" } });
+      expect(other.status).toBe(201);
+      expect(other.body.metadata.namespace).toBeUndefined();
+      expect((await call(secondUrl, "GET", "/apis/stable.example.com/v1/namespaces/default/backups/nightly")).status).toBe(404);
+      expect(await etcdKeys(kc().etcd.endpoint, "/registry/stable.example.com/backups/")).toEqual(["/registry/stable.example.com/backups/nightly"]);
+      const listed = await kubectl(["get", "backups", "-o", "name"]);
+      expect(listed.stdout.trim()).toBe("backup.stable.example.com/nightly");
       await kc().kubectl(["delete", "crd", "backups.stable.example.com"]);
+      expect(await etcdKeys(kc().etcd.endpoint, "/registry/stable.example.com/backups/")).toEqual([]);
     } finally {
       await second?.stop("SIGKILL");
     }
