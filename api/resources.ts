@@ -206,6 +206,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   // MARK top resources (apiregistration.k8s.io)
   resource("apiregistration.k8s.io", "v1", "APIService", "apiservices", { namespaced: false, subresources: [statusOf("apiregistration.k8s.io", "v1", "APIService")] }),
 
+  // apiextensions.k8s.io/v1 (crd helper): the resources CRDs define are served at runtime (apiserver/registry/apiextensions/)
+  { ...resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", { namespaced: false, shortNames: ["crd", "crds"], subresources: [statusOf("apiextensions.k8s.io", "v1", "CustomResourceDefinition")] }), categories: ["api-extensions"] },
 ];
 
 /** Group versions in the order discovery lists them ("" is the legacy core group under /api). */
@@ -235,6 +237,7 @@ export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   // MARK top group versions
   { group: "apiregistration.k8s.io", version: "v1" },
 
+  { group: "apiextensions.k8s.io", version: "v1" },
 ];
 
 export function apiVersionOf(info: Pick<ResourceInfo, "group" | "version">): string {

@@ -75,6 +75,8 @@ export interface TableOptions {
   withColumns: boolean;
   resourceVersion?: string;
   continue?: string;
+  /** Prints the rows and columns instead of the kind's own printer (custom resources' printer columns). */
+  printer?: KindPrinter;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -339,7 +341,7 @@ export function buildTable(info: ResourceInfo, objects: readonly KubeObject[], n
   if (opts.resourceVersion !== undefined) metadata.resourceVersion = opts.resourceVersion;
   if (opts.continue !== undefined) metadata.continue = opts.continue;
   const rows = objects.map((obj): TableRow => {
-    const row: TableRow = { cells: tableRow(info, obj, now) };
+    const row: TableRow = { cells: opts.printer ? opts.printer.cells(obj, now) : tableRow(info, obj, now) };
     const conditions = rowConditions(info, obj);
     if (conditions) row.conditions = conditions;
     if (opts.includeObject === "Metadata") row.object = partialObjectMetadata(obj.metadata);
@@ -350,7 +352,7 @@ export function buildTable(info: ResourceInfo, objects: readonly KubeObject[], n
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata,
-    columnDefinitions: opts.withColumns ? tableColumns(info) : [],
+    columnDefinitions: opts.withColumns ? (opts.printer ? opts.printer.columns.map((c) => ({ ...c })) : tableColumns(info)) : [],
     rows,
   };
 }

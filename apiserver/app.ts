@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
 import { Aggregator } from "./aggregator/aggregator.js";
+import { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
 import { BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
@@ -69,8 +70,16 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
   let bootstrapped = false;
   const aggregator = new Aggregator({ registry, logger: logger.child({ component: "aggregator" }) });
+  const customResources = new CustomResources({
+    registry,
+    storage,
+    prefix: options.etcdPrefix,
+    createCache: (prefix) => createWatchCache(storage, prefix, { capacity: options.watchCacheSize, logger }),
+    logger: logger.child({ component: "apiextensions" }),
+  });
   const server = createApiServer({
     aggregator,
+    customResources,
     registry,
     storage,
     metrics,
@@ -107,6 +116,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
         await bootstrap.reconcile();
         await bootstrap.start();
         await aggregator.start();
+        await customResources.start();
         await reconcileBootstrapPolicy(rbacStore(registry, "clusterroles"), rbacStore(registry, "clusterrolebindings"));
         await repairAllocators(registry, clusterIPs, nodePorts, logger);
         bootstrapped = true;
@@ -128,6 +138,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
       stopped = true;
       bootstrap.stop();
       aggregator.stop();
+      customResources.stop();
       registry.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));

@@ -7,6 +7,7 @@ import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
 import { badRequest, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
+import type { KindPrinter } from "../api/printers/printer.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
 import { buildTable } from "../api/tables.js";
@@ -21,6 +22,7 @@ import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
+import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
 import type { ComputedRequest, ComputedResource, SubresourceReply, SubresourceRequest } from "./registry/kind.js";
@@ -46,6 +48,8 @@ export interface ApiServerDeps {
   bootstrapped?: () => boolean;
   /** The aggregation layer: group versions served by other servers (APIServices), proxied and listed in discovery. */
   aggregator?: Aggregator;
+  /** The resources CustomResourceDefinitions define, served and listed in discovery beside the built-in ones. */
+  customResources?: CustomResources;
 }
 
 export interface KubeletProxy {
@@ -82,21 +86,28 @@ export function createApiServer(deps: ApiServerDeps): Server {
     else sendJson(res, 200, legacyApiVersions(deps.serverAddress));
   });
   app.get("/apis", (req, res) => {
-    if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis", deps.aggregator?.aggregated()), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-    else sendJson(res, 200, legacyApiGroupList(deps.aggregator?.groups()));
+    void refreshCustomResources(deps).then(() => {
+      const crds = deps.customResources;
+      if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis", [...(deps.aggregator?.aggregated() ?? []), ...(crds?.aggregated() ?? [])]), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+      else sendJson(res, 200, legacyApiGroupList([...(deps.aggregator?.groups() ?? []), ...(crds?.groups() ?? [])]));
+    });
   });
   app.get("/api/v1", (_req, res) => {
     sendJson(res, 200, apiResourceList("", "v1"));
   });
   app.get("/apis/:group", (req, res) => {
-    const group = apiGroup(req.params.group) ?? deps.aggregator?.group(req.params.group);
-    if (group) sendJson(res, 200, group);
-    else sendStatus(res, notFoundPath());
+    const find = (): unknown => apiGroup(req.params.group) ?? deps.aggregator?.group(req.params.group) ?? deps.customResources?.group(req.params.group);
+    void orRefreshed(deps, find).then((group) => {
+      if (group) sendJson(res, 200, group);
+      else sendStatus(res, notFoundPath());
+    });
   });
   app.get("/apis/:group/:version", (req, res) => {
-    const list = apiResourceList(req.params.group, req.params.version);
-    if (list) sendJson(res, 200, list);
-    else sendStatus(res, notFoundPath());
+    const find = (): unknown => apiResourceList(req.params.group, req.params.version) ?? deps.customResources?.resourceList(req.params.group, req.params.version);
+    void orRefreshed(deps, find).then((list) => {
+      if (list) sendJson(res, 200, list);
+      else sendStatus(res, notFoundPath());
+    });
   });
   app.get("/openapi/v2", (req, res) => {
     // JSON unless the client asks for gnostic's protobuf (kubectl <= 1.26); a matching If-None-Match gets 304. The
@@ -187,8 +198,39 @@ function notFoundPath(): StatusError {
 }
 
 function resolve(deps: ApiServerDeps, req: RequestInfo): ServedResource | undefined {
-  return deps.registry.served(req.group, req.version, req.resource);
+  return deps.registry.served(req.group, req.version, req.resource) ?? deps.customResources?.served(req.group, req.version, req.resource);
 }
+
+// ---- custom resources (crd helper) ----
+
+/** Re-reads the CRDs (a consistent read) so that one created a moment ago, here or on another apiserver, is served. */
+async function refreshCustomResources(deps: ApiServerDeps): Promise<void> {
+  try {
+    await deps.customResources?.refresh();
+  } catch (err) {
+    deps.logger.warn({ err: String(err) }, "could not refresh CustomResourceDefinitions");
+  }
+}
+
+/** `find()`, or after a refresh of the CRDs when it finds nothing. */
+async function orRefreshed<T>(deps: ApiServerDeps, find: () => T | undefined): Promise<T | undefined> {
+  const found = find();
+  if (found !== undefined || !deps.customResources) return found;
+  await refreshCustomResources(deps);
+  return find();
+}
+
+/** The Table options of a resource with its own printer (custom resources). */
+function printerOf(r: ServedResource): { printer?: KindPrinter } {
+  return r.printer ? { printer: r.printer } : {};
+}
+
+/** The unknown fields of a request body: from the resource's schema (custom resources) or the wire models. */
+function unknownFieldsOf(r: ServedResource, body: unknown): string[] {
+  return r.unknownFields ? r.unknownFields(body) : findUnknownFields(apiVersionOf(r.info), r.info.kind, body);
+}
+
+// ---- end custom resources ----
 
 /** /api/v1/<something> or /apis/<group>/<version>/<something>: not a discovery document. */
 function isResourcePath(url: string): boolean {
@@ -202,7 +244,7 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
   const url = new URL(req.url ?? "/", "http://apiserver");
   const method = req.method ?? "GET";
   const info = parseRequestInfo(method, url.pathname, url.searchParams);
-  const resolved = info ? resolve(deps, info) : undefined;
+  const resolved = info ? await orRefreshed(deps, () => resolve(deps, info)) : undefined;
   const labels = {
     verb: info ? metricVerb(info, method) : "",
     group: info?.group ?? "",
@@ -490,7 +532,7 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
     if (body.metadata !== undefined) throw badRequest("metadata must be an object");
     body.metadata = {};
   }
-  const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, body), duplicate: duplicateFields(contentType, raw) };
+  const problems = { unknown: unknownFieldsOf(r, body), duplicate: duplicateFields(contentType, raw) };
   applyFieldValidation(query, r.info, problems, res);
   // As Kubernetes' decoder does, unknown fields are dropped (after a Warning, or silently under Ignore).
   if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, body);
@@ -499,7 +541,7 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
 
 async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  const known = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
+  const known = r.patchTypes ?? ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
   if (!known.includes(contentType)) {
     throw new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${known.join(", ")}`);
   }
@@ -507,7 +549,7 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
   if (raw.length === 0) throw badRequest("the patch body is empty");
   const patch = decodeBody(contentType, raw);
   if (isRecord(patch) && contentType !== "application/json-patch+json") {
-    const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
+    const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
   }
@@ -569,7 +611,7 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
   const apiObject = r.toApi(object);
   const table = tableVersion(req.headers.accept ?? "");
   if (table && req.method === "GET") {
-    sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true }), apiVersion: table });
+    sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true, ...printerOf(r) }), apiVersion: table });
     return;
   }
   const partial = partialMetadataVersion(req.headers.accept ?? "");
@@ -587,7 +629,7 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
   if (result.continue) metadata.continue = result.continue;
   if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
   if (table) {
-    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion };
+    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion, ...printerOf(r) };
     if (result.continue) opts.continue = result.continue;
     sendJson(res, 200, { ...buildTable(r.info, items, Date.now(), opts), apiVersion: table });
     return;
@@ -697,7 +739,7 @@ function eventEncoder(r: ServedResource, table: string | undefined, query: URLSe
     if (!table) return r.toApi(object);
     const withColumns = first;
     first = false;
-    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns }), apiVersion: table };
+    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns, ...printerOf(r) }), apiVersion: table };
   };
 }
 
@@ -705,7 +747,7 @@ function eventEncoder(r: ServedResource, table: string | undefined, query: URLSe
 async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: ApiServerDeps): Promise<void> {
   const url = new URL(req.url ?? "/", "http://apiserver");
   const info = parseRequestInfo(req.method ?? "GET", url.pathname, url.searchParams);
-  const resolved = info ? resolve(deps, info) : undefined;
+  const resolved = info ? await orRefreshed(deps, () => resolve(deps, info)) : undefined;
   try {
     if (!info || !resolved) throw notFoundPath();
     checkScope(resolved.info, info);

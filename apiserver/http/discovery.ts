@@ -79,7 +79,8 @@ export function aggregatedDiscovery(scope: "api" | "apis", aggregated: readonly 
   return { kind: "APIGroupDiscoveryList", apiVersion: "apidiscovery.k8s.io/v2", metadata: {}, items };
 }
 
-function resourceDiscovery(info: ResourceInfo): APIResourceDiscovery {
+/** One resource's aggregated discovery entry (also used for the resources CRDs define). */
+export function resourceDiscovery(info: ResourceInfo): APIResourceDiscovery {
   const entry: APIResourceDiscovery = {
     resource: info.resource,
     responseKind: { group: info.group, version: info.version, kind: info.kind },
@@ -207,8 +208,13 @@ export function apiGroup(group: string): APIGroup | undefined {
  */
 export function apiResourceList(group: string, version: string): APIResourceList | undefined {
   if (!GROUP_VERSIONS.some((gv) => gv.group === group && gv.version === version)) return undefined;
+  return resourceListFor(group, version, resourcesOf(group, version));
+}
+
+/** The APIResourceList of `infos`, which belong to one group version (also used for the resources CRDs define). */
+export function resourceListFor(group: string, version: string, infos: readonly ResourceInfo[]): APIResourceList {
   const resources: APIResource[] = [];
-  for (const info of resourcesOf(group, version)) {
+  for (const info of infos) {
     const entry: APIResource = {
       name: info.resource,
       singularName: info.singular,

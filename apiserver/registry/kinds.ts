@@ -1,6 +1,7 @@
 // The one list of kind modules the apiserver serves. A resource in api/resources.ts is served only when a module
 // here defines it; adding a kind means adding its module under registry/<family>/ and naming it here.
 import { ADMISSIONREGISTRATION_RESOURCES } from "./admissionregistration/admissionregistration.js";
+import { APIEXTENSIONS_RESOURCES } from "./apiextensions/crds.js";
 import { AUTOSCALING_RESOURCES } from "./autoscaling/autoscaling.js";
 import { BATCH_RESOURCES } from "./batch/batch.js";
 import { APIREGISTRATION_RESOURCES } from "./apiregistration/apiservices.js";
@@ -53,6 +54,7 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   // MARK top kinds
   ...APIREGISTRATION_RESOURCES,
 
+  ...APIEXTENSIONS_RESOURCES,
 ];
 
 /** The definition serving `group`/`resource` (at `version`, when one names it); undefined when no module serves it. */

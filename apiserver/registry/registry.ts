@@ -1,6 +1,7 @@
 // Builds one ResourceStore per served resource over shared storage and one watch cache per etcd key prefix, each
 // store following its kind module's definition (kinds.ts).
 import type { KubeObject } from "../../api/meta.js";
+import type { KindPrinter } from "../../api/printers/printer.js";
 import { findResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
 import type { Storage, WatchCache } from "../storage/interfaces.js";
 import type { ComputedResource, KindConfig, ResourceDefinition, SubresourceHandler } from "./kind.js";
@@ -27,6 +28,12 @@ export interface ServedResource {
   subresources: Readonly<Record<string, SubresourceHandler>>;
   /** Present for resources answered rather than stored (reviews, ComponentStatus). */
   computed?: ComputedResource;
+  /** The Table printer when it is not api/tables.ts's for the kind (custom resources' printer columns). */
+  printer?: KindPrinter;
+  /** The patch content types accepted, when not every one (custom resources refuse strategic merge patch). */
+  patchTypes?: readonly string[];
+  /** The unknown fields of a request body, when not found from the generated wire models (custom resources' schemas). */
+  unknownFields?: (body: unknown) => string[];
 }
 
 export class Registry {

@@ -394,6 +394,7 @@ export class ResourceStore {
       merged = structuredClone(current);
       if (next.status !== undefined) merged.status = next.status;
       else delete merged.status;
+      this.strategy.prepareForStatusUpdate?.(merged, current);
     } else {
       merged = next;
       if (this.strategy.statusSubresource) {

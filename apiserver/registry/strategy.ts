@@ -22,6 +22,8 @@ export interface Strategy {
   prepareForCreate?(object: KubeObject): void;
   /** Kind-specific clean-up of a main-resource update before validation (a Service changing type). */
   prepareForUpdate?(next: KubeObject, prev: KubeObject): void;
+  /** Kind-specific clean-up of a status-subresource update before validation (custom resources' schemas). */
+  prepareForStatusUpdate?(next: KubeObject, prev: KubeObject): void;
   /** The first DELETE only marks the object (namespaces go Terminating until their finalizers are done). */
   readonly alwaysGraceful?: boolean;
 }

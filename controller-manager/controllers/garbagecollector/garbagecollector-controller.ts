@@ -19,9 +19,10 @@
 // precondition so a same-named successor is never hit; patches carry the resourceVersion they were computed from.
 import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { objectKey, type KubeObject, type OwnerReference } from "../../../api/meta.js";
-import { findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { establishedStorageResource } from "../../../api/custom-resources.js";
+import { findResource, findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
-import { unwrapTombstone, type Informer } from "../../../client/informer.js";
+import { createInformer, unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
@@ -44,6 +45,12 @@ export const MONITORED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter(
   (r) => r.resource !== "events" && r.storageResource === undefined && ["list", "watch", "delete"].every((verb) => r.verbs.includes(verb)),
 );
 
+function crdResource(): ResourceInfo {
+  const info = findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  if (!info) throw new Error("apiextensions.k8s.io/v1 customresourcedefinitions missing from api/resources.ts");
+  return info;
+}
+
 export type GarbageCollectorClient = Pick<RestClient, "get" | "patch" | "delete">;
 
 export interface GarbageCollectorOptions {
@@ -58,6 +65,8 @@ export interface GarbageCollectorOptions {
   logger?: Logger;
   /** Where the queue's workqueue_* metrics go. */
   metrics?: Registry;
+  /** Custom resources: the CRD informer, and how to make an informer for a resource a CRD defines (crd helper). */
+  customResources?: { crds: Informer<KubeObject>; informerFor: (info: ResourceInfo) => Informer<KubeObject> };
 }
 
 type OwnerState =
@@ -90,18 +99,88 @@ export class GarbageCollector implements Controller {
     this.client = opts.client;
     this.logger = opts.logger ?? silentLogger();
     this.queue = newControllerQueue("garbage_collector_attempt_to_delete", { clock: opts.clock ?? realClock, metrics: opts.metrics });
+    // Every informer is known before any handler runs: a handler may replay its cache at once and look up owners.
     for (const informer of opts.informers) this.informers.set(qualifiedResource(informer.resource), informer);
-    for (const informer of opts.informers) {
-      ensureIndex(informer, OWNER_INDEX, (obj) => (obj.metadata.ownerReferences ?? []).map((r) => r.uid));
-      informer.addEventHandler({
-        onAdd: (obj) => { this.observe(informer.resource, undefined, obj); },
-        onUpdate: (old, obj) => { this.observe(informer.resource, old, obj); },
-        onDelete: (obj) => { this.observeDeleted(unwrapTombstone(obj)); },
-      });
+    for (const informer of opts.informers) this.monitor(informer);
+    this.customResources = opts.customResources;
+    opts.customResources?.crds.addEventHandler({
+      onAdd: (crd) => { this.followCRD(crd); },
+      onUpdate: (_old, crd) => { this.followCRD(crd); },
+      onDelete: (crd) => { this.unfollowCRD(unwrapTombstone(crd)); },
+    });
+  }
+
+  private monitor(informer: Informer<KubeObject>): void {
+    this.informers.set(qualifiedResource(informer.resource), informer);
+    ensureIndex(informer, OWNER_INDEX, (obj) => (obj.metadata.ownerReferences ?? []).map((r) => r.uid));
+    informer.addEventHandler({
+      onAdd: (obj) => { this.observe(informer.resource, undefined, obj); },
+      onUpdate: (old, obj) => { this.observe(informer.resource, old, obj); },
+      onDelete: (obj) => { this.observeDeleted(unwrapTombstone(obj)); },
+    });
+  }
+
+  // ---- custom resources (crd helper): monitored while their CRD is Established, each with its own informer ----
+
+  private readonly customResources: GarbageCollectorOptions["customResources"];
+  /** The monitored custom resources by CRD name, with what stops their informer. */
+  private readonly customMonitors = new Map<string, { info: ResourceInfo; stop: AbortController }>();
+  private signal: AbortSignal | undefined;
+
+  private followCRD(crd: Readonly<KubeObject>): void {
+    const name = crd.metadata.name ?? "";
+    const info = establishedStorageResource(crd);
+    const current = this.customMonitors.get(name);
+    if (current && info && qualifiedResource(current.info) === qualifiedResource(info) && current.info.version === info.version) return;
+    if (current) this.unfollowCRD(crd);
+    if (!info || !this.customResources || !this.signal || this.signal.aborted) return;
+    const informer = this.customResources.informerFor(info);
+    const stop = new AbortController();
+    this.signal.addEventListener("abort", () => { stop.abort(); }, { once: true });
+    this.customMonitors.set(name, { info, stop });
+    this.monitor(informer);
+    void informer.run(stop.signal);
+    // Owners of this kind deleted before its informer ran sent no event: once it has synced, every object naming
+    // one is looked at again (a live GET settles whether the owner is there).
+    void informer.waitForSync(stop.signal).then((synced) => {
+      if (synced) this.enqueueDependentsOfKind(info);
+    });
+  }
+
+  private enqueueDependentsOfKind(info: ResourceInfo): void {
+    for (const informer of this.informers.values()) {
+      for (const obj of informer.lister.list()) {
+        const refs = obj.metadata.ownerReferences ?? [];
+        if (refs.some((r) => r.kind === info.kind && r.apiVersion.split("/")[0] === info.group)) this.queue.add(refKey(informer.resource, obj));
+      }
     }
   }
 
+  private unfollowCRD(crd: Readonly<KubeObject>): void {
+    const name = crd.metadata.name ?? "";
+    const current = this.customMonitors.get(name);
+    if (!current) return;
+    current.stop.abort();
+    this.customMonitors.delete(name);
+    this.informers.delete(qualifiedResource(current.info));
+  }
+
+  /** The monitored resource of an owner reference's kind: a built-in one, or a custom resource being followed. */
+  private resourceOf(apiVersion: string, kind: string): ResourceInfo | undefined {
+    const builtIn = findResourceByKind(apiVersion, kind);
+    if (builtIn) return builtIn;
+    for (const { info } of this.customMonitors.values()) if (`${info.group}/${info.version}` === apiVersion && info.kind === kind) return info;
+    // A reference may name another served version of the CRD: the same objects.
+    const group = apiVersion.split("/")[0];
+    for (const { info } of this.customMonitors.values()) if (info.group === group && info.kind === kind && apiVersion.includes("/")) return info;
+    return undefined;
+  }
+
+  // ---- end custom resources ----
+
   run(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
+    for (const crd of this.customResources?.crds.lister.list() ?? []) this.followCRD(crd);
     return runWorkers({
       queue: this.queue,
       workers: this.workers,
@@ -218,7 +297,7 @@ export class GarbageCollector implements Controller {
 
   /** Solid, dangling or waiting: the cache first; an owner the cache lacks is confirmed with a live GET. */
   private async ownerState(ref: Readonly<OwnerReference>, dependentNamespace: string | undefined): Promise<OwnerState> {
-    const info = findResourceByKind(ref.apiVersion, ref.kind);
+    const info = this.resourceOf(ref.apiVersion, ref.kind);
     const informer = info ? this.informers.get(qualifiedResource(info)) : undefined;
     if (!info || !informer) return { kind: "solid" };
     const namespace = info.namespaced ? dependentNamespace : undefined;
@@ -294,7 +373,7 @@ export class GarbageCollector implements Controller {
   }
 
   private informerOf(ref: Readonly<OwnerReference>): Informer<KubeObject> | undefined {
-    const info = findResourceByKind(ref.apiVersion, ref.kind);
+    const info = this.resourceOf(ref.apiVersion, ref.kind);
     return info ? this.informers.get(qualifiedResource(info)) : undefined;
   }
 
@@ -314,6 +393,7 @@ export const createGarbageCollectorController: ControllerFactory = (ctx) =>
   new GarbageCollector({
     client: ctx.client,
     informers: MONITORED_RESOURCES.map((info) => ctx.informers.forResource(info)),
+    customResources: { crds: ctx.informers.forResource(crdResource()), informerFor: (info) => createInformer({ client: ctx.client, resource: info, logger: ctx.logger }) },
     workers: ctx.config.concurrentGcSyncs,
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
