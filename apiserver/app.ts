@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
 import { Aggregator } from "./aggregator/aggregator.js";
+import { setOpenApiSchemaProvider } from "./http/openapi-schemas.js";
 import { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
 import { BootstrapController } from "./bootstrap.js";
@@ -77,6 +78,8 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     createCache: (prefix) => createWatchCache(storage, prefix, { capacity: options.watchCacheSize, logger }),
     logger: logger.child({ component: "apiextensions" }),
   });
+  // kubectl explain and client-side validation see each established CRD version's schema.
+  setOpenApiSchemaProvider({ generation: () => customResources.generation, schemas: () => customResources.openApiSchemas() });
   const server = createApiServer({
     aggregator,
     customResources,

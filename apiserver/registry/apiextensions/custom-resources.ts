@@ -149,11 +149,34 @@ export class CustomResources {
     return out;
   }
 
+  /** Served CRD versions with their schemas, for OpenAPI (`kubectl explain`, client-side validation). */
+  openApiSchemas(): { gvk: { group: string; version: string; kind: string }; schema: Record<string, unknown>; listKind: string; resource: { plural: string; namespaced: boolean } }[] {
+    const out = [];
+    for (const entry of this.entries.values()) {
+      for (const [version, served] of entry.versions) {
+        if (!served.schema) continue;
+        const { info } = served.served;
+        // A structural schema is plain JSON; OpenAPI takes it as such.
+        const schema = served.schema as Record<string, unknown>;
+        out.push({ gvk: { group: info.group, version, kind: info.kind }, schema, listKind: info.listKind, resource: { plural: info.resource, namespaced: info.namespaced } });
+      }
+    }
+    return out;
+  }
+
+  /** Changes whenever the set of served CRD versions (and so openApiSchemas()) changes. */
+  get generation(): number {
+    return this.servedGeneration;
+  }
+
+  private servedGeneration = 0;
+
   private rebuild(): void {
     const accepted = acceptedCRDs([...this.crds.values()]);
     for (const [name, entry] of [...this.entries]) {
       const crd = this.crds.get(name);
       if (!crd || !accepted.has(name)) {
+        this.servedGeneration++;
         this.entries.delete(name);
         if (!crd || !this.usesCache(crd)) this.dropCache(entry.crd);
       }
@@ -163,6 +186,7 @@ export class CustomResources {
       if (!crd) continue;
       const existing = this.entries.get(name);
       if (existing?.crd.metadata.resourceVersion === crd.metadata.resourceVersion) continue;
+      this.servedGeneration++;
       this.entries.set(name, this.buildEntry(crd));
     }
   }
