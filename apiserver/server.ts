@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
-import { badRequest, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { badRequest, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
@@ -16,6 +16,7 @@ import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, patchTypeOf, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
+import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
 import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
@@ -252,14 +253,16 @@ function checkScope(resource: ResourceInfo, info: RequestInfo): void {
 async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const ns = info.namespace;
   const name = info.name ?? "";
-  const dryRun = query.getAll("dryRun").includes("All");
+  const method = req.method ?? "GET";
+  const params: WriteParams = isWriteMethod(method) && info.verb !== "connect" ? writeParams(method, query, req.headers["user-agent"], patchTypeOf(req.headers["content-type"])) : { dryRun: false, fieldManager: "", force: false };
+  const { dryRun, fieldManager } = params;
   const sub = info.subresource;
   if (r.computed) {
     await dispatchComputed(req, res, query, info, r, r.computed, deps);
     return;
   }
   if (sub !== undefined) {
-    await dispatchSubresource(req, res, query, info, r, deps, sub, dryRun);
+    await dispatchSubresource(req, res, query, info, r, deps, sub, params);
     return;
   }
   switch (info.verb) {
@@ -275,21 +278,23 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       await serveWatch(req, res, query, info, r, deps);
       return;
     case "create": {
+      // A POST names a collection; an object's own URL does not take one.
+      if (info.name !== undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
       const body = await requestObject(req, r, query, res);
-      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun });
+      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
       respondObject(req, res, r, 201, created, query);
       return;
     }
     case "update": {
       const body = await requestObject(req, r, query, res);
-      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun });
+      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "patch": {
       const { contentType, patch } = await requestPatch(req, r, query, res);
-      const force = query.get("force") === "true";
-      const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, { dryRun, force }) : await r.store.patch(ns, name, contentType, patch, { dryRun, force });
+      const options = { dryRun, force: params.force, fieldManager };
+      const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, options) : await r.store.patch(ns, name, contentType, patch, options);
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
@@ -348,7 +353,8 @@ async function dispatchComputed(req: IncomingMessage, res: ServerResponse, query
   }
 }
 
-async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
+async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps, sub: string, params: WriteParams): Promise<void> {
+  const { dryRun, fieldManager } = params;
   const ns = info.namespace ?? "";
   const name = info.name ?? "";
   const declared = r.info.subresources.find((s) => s.name === sub);
@@ -361,6 +367,7 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
       namespace: info.namespace,
       name,
       dryRun,
+      fieldManager,
       store: r.store,
       storeFor: (group, version, resource) => deps.registry.store(group, version, resource),
       object: () => requestObject(req, r, query, res),
@@ -377,13 +384,13 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     }
     if (method === "PUT") {
       const body = await requestObject(req, r, query, res);
-      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status" });
+      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status", fieldManager });
       respondObject(req, res, r, 200, object, query);
       return;
     }
     if (method === "PATCH") {
       const { contentType, patch } = await requestPatch(req, r, query, res);
-      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status" });
+      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force });
       respondObject(req, res, r, 200, object, query);
       return;
     }
@@ -488,8 +495,38 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
     const problems = { unknown: findUnknownFields(apiVersionOf(r.info), r.info.kind, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
+  } else if (Array.isArray(patch) && contentType === "application/json-patch+json") {
+    checkJsonPatchFields(query, r.info, patch, res);
   }
   return { contentType, patch: r.converted && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
+}
+
+/**
+ * fieldValidation for a JSON patch: the values its operations write, placed at their paths, are checked for unknown
+ * fields. Strict is a 400 `strict decoding error: unknown field "spec.foo"`, as upstream words it for JSON patches.
+ */
+function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, operations: readonly unknown[], res: ServerResponse): void {
+  const directive = parseFieldValidation(query.get("fieldValidation"));
+  if (directive === "Ignore") return;
+  const unknown: string[] = [];
+  for (const op of operations) {
+    if (!isRecord(op) || typeof op.path !== "string" || !(op.op === "add" || op.op === "replace")) continue;
+    const segments = op.path.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    let placed: unknown = op.value;
+    for (let i = segments.length - 1; i >= 0; i--) {
+      const segment = segments[i]!;
+      const wrapper: Record<string, unknown> = {};
+      if (/^(\d+|-)$/.test(segment)) placed = [placed];
+      else {
+        Object.defineProperty(wrapper, segment, { value: placed, enumerable: true });
+        placed = wrapper;
+      }
+    }
+    if (isRecord(placed)) unknown.push(...findUnknownFields(apiVersionOf(info), info.kind, placed));
+  }
+  if (unknown.length === 0) return;
+  if (directive === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`);
+  applyFieldValidation(query, info, { unknown, duplicate: [] }, res);
 }
 
 function withoutDirectives(value: unknown): unknown {
@@ -518,6 +555,14 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRu
     options.gracePeriodSeconds = Math.max(0, n);
   }
   const policy = query.get("propagationPolicy") ?? source.propagationPolicy;
+  const orphan = query.get("orphanDependents") ?? source.orphanDependents;
+  if (policy !== undefined && policy !== null && orphan !== undefined && orphan !== null) {
+    throw invalid("DeleteOptions", "meta.k8s.io", "", [{ type: "FieldValueInvalid", field: "propagationPolicy", message: `Invalid value: ${JSON.stringify(policy)}: orphanDependents and deletionPropagation cannot be both set` }]);
+  }
+  if (Array.isArray(source.dryRun)) {
+    const errors = dryRunErrors(source.dryRun.map((v) => String(v)));
+    if (errors.length > 0) throw invalid("DeleteOptions", "meta.k8s.io", "", errors);
+  }
   if (policy !== undefined && policy !== null) {
     if (policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
       throw new StatusError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`, { causes: [{ reason: "FieldValueNotSupported", field: "propagationPolicy", message: `Unsupported value: ${JSON.stringify(policy)}` }] });
