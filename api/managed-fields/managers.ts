@@ -196,8 +196,18 @@ export function trackApply(managers: readonly Manager[], live: KubeObject | unde
   return { object, managedFields: encodeManagers([...others, mine]) };
 }
 
+/** An apply's 409, carrying the conflicts it names. */
+export class ApplyConflictError extends StatusError {
+  readonly conflicts: readonly Conflict[];
+
+  constructor(conflicts: readonly Conflict[], message: string, causes: { reason: string; message: string; field: string }[]) {
+    super(409, "Conflict", message, { causes });
+    this.conflicts = conflicts;
+  }
+}
+
 /** 409 Conflict as Kubernetes words it, one cause per field. */
-export function applyConflict(conflicts: readonly Conflict[]): StatusError {
+export function applyConflict(conflicts: readonly Conflict[]): ApplyConflictError {
   const causes = conflicts.map((c) => ({ reason: "FieldManagerConflict", message: `conflict with ${describe(c.manager)}`, field: formatPath(c.path) }));
   let message: string;
   if (conflicts.length === 1) {
@@ -216,7 +226,7 @@ export function applyConflict(conflicts: readonly Conflict[]): StatusError {
     }
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join("\n")}`;
   }
-  return new StatusError(409, "Conflict", message, { causes });
+  return new ApplyConflictError(conflicts, message, causes);
 }
 
 function describe(m: Manager): string {

@@ -2,6 +2,7 @@
 // ValidateXOptions check them: 422 Invalid naming the options kind, e.g.
 // `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`.
 import { invalid, type FieldError } from "../../api/errors.js";
+import type { PatchType } from "./negotiate.js";
 import { FIELD_MANAGER_MAX_LENGTH, isPrintable, managerFromUserAgent } from "../../api/managed-fields/managers.js";
 
 export interface WriteParams {
@@ -26,14 +27,14 @@ export function dryRunErrors(values: readonly string[]): FieldError[] {
 }
 
 /**
- * The write options of a request. `patchType` is the Content-Type's patch type for PATCH. Throws 422 for a dryRun
+ * The write options of a request. `patchType` is the Content-Type's patch type for PATCH (negotiate.ts's PatchType). Throws 422 for a dryRun
  * other than All, a fieldManager over 128 bytes or with unprintable characters, `force` on a patch that is not
  * an apply, and an apply without a fieldManager.
  */
-export function writeParams(method: string, query: URLSearchParams, userAgent: string | undefined, patchType?: string): WriteParams {
+export function writeParams(method: string, query: URLSearchParams, userAgent: string | undefined, patchType?: PatchType): WriteParams {
   const kind = OPTIONS_KIND[method] ?? "CreateOptions";
   const errors: FieldError[] = [];
-  const isApply = patchType === "application/apply-patch+yaml";
+  const isApply = patchType === "apply";
   const requested = query.get("fieldManager") ?? "";
   if (method === "PATCH") {
     if (!isApply && query.has("force")) errors.push({ type: "FieldValueForbidden", field: "force", message: "Forbidden: may not be specified for non-apply patch" });

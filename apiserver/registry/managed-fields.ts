@@ -2,11 +2,12 @@
 // body, which fields each endpoint may own, and the managedFields every write records.
 import { parse as parseYaml } from "yaml";
 import { badRequest, errorMessage, invalid } from "../../api/errors.js";
-import { baseManagers, decodeManagers, trackApply, trackUpdate, type Writer } from "../../api/managed-fields/managers.js";
-import { WHOLE_OBJECT, type Scope } from "../../api/managed-fields/structure.js";
+import { FieldSet } from "../../api/managed-fields/fieldset.js";
+import { ApplyConflictError, baseManagers, decodeManagers, trackApply, trackUpdate, type Writer } from "../../api/managed-fields/managers.js";
+import { members, WHOLE_OBJECT, type Scope } from "../../api/managed-fields/structure.js";
 import type { KubeObject, ManagedFieldsEntry } from "../../api/meta.js";
 import { isRecord } from "../../api/meta.js";
-import { dropNulls } from "../../api/normalize.js";
+import { deepEqual, dropNulls } from "../../api/normalize.js";
 import { apiVersionOf, type ResourceInfo } from "../../api/resources.js";
 
 /** A write's author and reach, as the store works them out from its WriteOptions. */
@@ -80,7 +81,18 @@ export function applyRequest(
     if (field !== "metadata" && !write.scope(field)) delete config[field];
   }
   const applied = config as KubeObject;
-  const result = trackApply(decodeManagers(live?.metadata.managedFields), live, applied, write.writer, write.scope, force);
+  const managers = decodeManagers(live?.metadata.managedFields);
+  let result: ReturnType<typeof trackApply>;
+  try {
+    result = trackApply(managers, live, applied, write.writer, write.scope, force);
+  } catch (err) {
+    // kubectl's first server-side apply over a client-side applied object: fields whose live value is still the
+    // last client-side applied one may be taken (upstream's lastAppliedManager); kubectl then migrates ownership.
+    if (!(err instanceof ApplyConflictError) || write.writer.manager !== "kubectl" || live === undefined) throw err;
+    const allowed = lastAppliedUnchanged(live, write.scope);
+    if (allowed === undefined || !err.conflicts.every((c) => allowed.has(c.path))) throw err;
+    result = trackApply(managers, live, applied, write.writer, write.scope, true);
+  }
   // kubectl's own server-side apply keeps a client-side apply annotation in step, so that a later client-side
   // apply computes its patch from what was applied last.
   const annotations = result.object.metadata.annotations;
@@ -94,6 +106,25 @@ export function applyRequest(
     annotations[LAST_APPLIED] = JSON.stringify(lastApplied);
   }
   return { object: result.object, entries: result.managedFields };
+}
+
+/** The fields of the last client-side applied configuration whose live value is still the applied one. */
+function lastAppliedUnchanged(live: KubeObject, scope: Scope): FieldSet | undefined {
+  const text = live.metadata.annotations?.[LAST_APPLIED];
+  if (text === undefined || text === "") return undefined;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+  const liveMembers = members(live, scope);
+  const unchanged = new FieldSet();
+  for (const [key, member] of members(lastApplied, scope)) {
+    const current = liveMembers.get(key);
+    if (current !== undefined && deepEqual(current.value, member.value)) unchanged.add(member.path);
+  }
+  return unchanged;
 }
 
 function decodeApplied(patch: unknown): Record<string, unknown> {
