@@ -129,9 +129,10 @@ export interface Comparison {
 
 /**
  * Structs every object of a built-in kind has even when empty (Go values, not pointers), so that creating an object
- * does not add them: `f:spec` and `f:template` never carry a `"."`, where `f:labels` or `f:rollingUpdate` do.
+ * does not add them: `f:spec`, `f:template` and a pod's `f:containers` never carry a `"."`, where `f:labels` or
+ * `f:rollingUpdate` do.
  */
-const ALWAYS_PRESENT = new Set(["metadata", "spec", "status", "template", "strategy", "updateStrategy", "jobTemplate"]);
+const ALWAYS_PRESENT = new Set(["metadata", "spec", "status", "template", "strategy", "updateStrategy", "jobTemplate", "containers"]);
 
 function alwaysPresent(path: FieldPath): boolean {
   return path.every((e) => e.startsWith("f:") && ALWAYS_PRESENT.has(e.slice(2)));

@@ -158,12 +158,13 @@ export class ResourceStore {
     applyDefaults(this.info, object);
     applyCreateDefaults(this.info, object);
     this.strategy.prepareForCreate?.(object);
-    await this.deps.hooks?.admitCreate?.(object);
+    // Fields admission adds (a pod's priority, its service account token volume) are nobody's, as upstream.
     if (applied !== undefined) {
       if (applied.length > 0) meta.managedFields = applied;
     } else {
       recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
     }
+    await this.deps.hooks?.admitCreate?.(object);
     this.throwIfInvalid(object, validateObject(this.info, object));
     // A dry run answers what the real create would: AlreadyExists for a name that is taken.
     if (options.dryRun && (await this.storageCall(name, () => this.deps.storage.get(this.keyFor(meta.namespace, name))))) {
