@@ -254,6 +254,8 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
   const ns = info.namespace;
   const name = info.name ?? "";
   const method = req.method ?? "GET";
+  // As upstream's PATCH handler: an unsupported patch type is a 415 before the options are looked at.
+  if (method === "PATCH" && info.verb !== "connect" && patchTypeOf(req.headers["content-type"]) === undefined) throw unsupportedPatchType();
   const params: WriteParams = isWriteMethod(method) && info.verb !== "connect" ? writeParams(method, query, req.headers["user-agent"], patchTypeOf(req.headers["content-type"])) : { dryRun: false, fieldManager: "", force: false };
   const { dryRun, fieldManager } = params;
   const sub = info.subresource;
@@ -482,12 +484,15 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
   return body;
 }
 
+const PATCH_MEDIA_TYPES = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
+
+function unsupportedPatchType(): StatusError {
+  return new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES.join(", ")}`);
+}
+
 async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  const known = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
-  if (!known.includes(contentType)) {
-    throw new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${known.join(", ")}`);
-  }
+  if (!PATCH_MEDIA_TYPES.includes(contentType)) throw unsupportedPatchType();
   const raw = await readBody(req);
   if (raw.length === 0) throw badRequest("the patch body is empty");
   const patch = decodeBody(contentType, raw);
