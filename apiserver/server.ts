@@ -11,6 +11,7 @@ import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
 import { buildTable } from "../api/tables.js";
 import { findUnknownFields, pruneUnknownFields } from "../api/unknown-fields.js";
+import { applyPatch } from "../api/patch/apply.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
@@ -256,15 +257,19 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
   const method = req.method ?? "GET";
   // As upstream's PATCH handler: an unsupported patch type is a 415 before the options are looked at.
   if (method === "PATCH" && info.verb !== "connect" && patchTypeOf(req.headers["content-type"]) === undefined) throw unsupportedPatchType();
-  const params: WriteParams = isWriteMethod(method) && info.verb !== "connect" ? writeParams(method, query, req.headers["user-agent"], patchTypeOf(req.headers["content-type"])) : { dryRun: false, fieldManager: "", force: false };
-  const { dryRun, fieldManager } = params;
+  // The write options are checked (422) after the body's media type (415), as upstream does.
+  let checked: WriteParams | undefined;
+  const writeOptions = (): WriteParams => {
+    checked ??= isWriteMethod(method) && info.verb !== "connect" ? writeParams(method, query, req.headers["user-agent"], patchTypeOf(req.headers["content-type"])) : { dryRun: false, fieldManager: "", force: false };
+    return checked;
+  };
   const sub = info.subresource;
   if (r.computed) {
     await dispatchComputed(req, res, query, info, r, r.computed, deps);
     return;
   }
   if (sub !== undefined) {
-    await dispatchSubresource(req, res, query, info, r, deps, sub, params);
+    await dispatchSubresource(req, res, query, info, r, deps, sub, writeOptions());
     return;
   }
   switch (info.verb) {
@@ -283,25 +288,28 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       // A POST names a collection; an object's own URL does not take one.
       if (info.name !== undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
       const body = await requestObject(req, r, query, res);
+      const { dryRun, fieldManager } = writeOptions();
       const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
       respondObject(req, res, r, 201, created, query);
       return;
     }
     case "update": {
       const body = await requestObject(req, r, query, res);
+      const { dryRun, fieldManager } = writeOptions();
       const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "patch": {
-      const { contentType, patch } = await requestPatch(req, r, query, res);
-      const options = { dryRun, force: params.force, fieldManager };
+      const { contentType, patch } = await requestPatch(req, r, query, res, async () => r.toApi(await r.store.get(ns, name)));
+      const { dryRun, force, fieldManager } = writeOptions();
+      const options = { dryRun, force, fieldManager };
       const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, options) : await r.store.patch(ns, name, contentType, patch, options);
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "delete": {
-      const options = await deleteOptions(req, query, dryRun);
+      const options = await deleteOptions(req, query, writeOptions().dryRun);
       const { result, removed } = await r.store.deleteWithOutcome(ns, name, options);
       // Kubernetes answers 200 whether the object is gone or only marked for deletion (grace period, finalizers);
       // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
@@ -311,7 +319,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       return;
     }
     case "deletecollection": {
-      const options = await deleteOptions(req, query, dryRun);
+      const options = await deleteOptions(req, query, writeOptions().dryRun);
       const deleted = await r.store.deleteCollection(ns, listParams(query), options);
       sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
@@ -391,7 +399,7 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
       return;
     }
     if (method === "PATCH") {
-      const { contentType, patch } = await requestPatch(req, r, query, res);
+      const { contentType, patch } = await requestPatch(req, r, query, res, () => r.store.get(info.namespace, name));
       const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force });
       respondObject(req, res, r, 200, object, query);
       return;
@@ -490,7 +498,7 @@ function unsupportedPatchType(): StatusError {
   return new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES.join(", ")}`);
 }
 
-async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
+async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse, current?: () => Promise<KubeObject>): Promise<{ contentType: string; patch: unknown }> {
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (!PATCH_MEDIA_TYPES.includes(contentType)) throw unsupportedPatchType();
   const raw = await readBody(req);
@@ -501,16 +509,17 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
   } else if (Array.isArray(patch) && contentType === "application/json-patch+json") {
-    checkJsonPatchFields(query, r.info, patch, res);
+    await checkJsonPatchFields(query, r.info, patch, res, current);
   }
   return { contentType, patch: r.converted && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
 }
 
 /**
  * fieldValidation for a JSON patch: the values its operations write, placed at their paths, are checked for unknown
- * fields. Strict is a 400 `strict decoding error: unknown field "spec.foo"`, as upstream words it for JSON patches.
+ * fields. Strict refuses them as upstream does after decoding the patched object: 422 Invalid on the field `patch`,
+ * quoting that object (`Invalid value: "{...}": strict decoding error: unknown field "spec"`).
  */
-function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, operations: readonly unknown[], res: ServerResponse): void {
+async function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, operations: readonly unknown[], res: ServerResponse, current: (() => Promise<KubeObject>) | undefined): Promise<void> {
   const directive = parseFieldValidation(query.get("fieldValidation"));
   if (directive === "Ignore") return;
   const unknown: string[] = [];
@@ -530,7 +539,15 @@ function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, operat
     if (isRecord(placed)) unknown.push(...findUnknownFields(apiVersionOf(info), info.kind, placed));
   }
   if (unknown.length === 0) return;
-  if (directive === "Strict") throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`);
+  if (directive === "Strict") {
+    const detail = `strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`;
+    if (current === undefined) throw badRequest(detail);
+    // The object as the patch would leave it (a patch that does not apply fails here with its own error).
+    const patched = applyPatch("application/json-patch+json", await current(), operations);
+    const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
+    const message = `Invalid value: ${JSON.stringify(JSON.stringify(sorted))}: ${detail}`;
+    throw new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
+  }
   applyFieldValidation(query, info, { unknown, duplicate: [] }, res);
 }
 

@@ -62,10 +62,14 @@ export function applyRequest(
   const config = decodeApplied(patch);
   const apiVersion = typeof config.apiVersion === "string" ? config.apiVersion : "";
   const kind = typeof config.kind === "string" ? config.kind : "";
-  if (apiVersion !== apiVersionOf(info) || kind !== info.kind) {
-    const slash = apiVersion.indexOf("/");
-    const [group, version] = slash < 0 ? ["", apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
-    throw badRequest(`invalid object type: ${group}/${version}, Kind=${kind}`);
+  if (apiVersion !== apiVersionOf(info)) {
+    throw badRequest(`Incorrect version specified in apply patch. Specified patch version: ${apiVersion}, expected: ${apiVersionOf(info)}`);
+  }
+  if (kind !== info.kind) {
+    // Upstream fails here with a 500 (no type for that kind); the same words, as the client's error it is.
+    const gvk = `${info.group}/${info.version}, Kind=${kind}`;
+    const where = `${typeof config.metadata === "object" && config.metadata !== null && "namespace" in config.metadata ? String(config.metadata.namespace) : ""}/${name}`;
+    throw badRequest(`failed to create typed patch object (${where}; ${gvk}): no corresponding type for ${gvk}`);
   }
   const meta: Record<string, unknown> = isRecord(config.metadata) ? config.metadata : {};
   config.metadata = meta;

@@ -383,21 +383,21 @@ describe("patch", () => {
     expect((await rejection(configmaps.patch("default", "cfg", "application/apply-patch+yaml", newConfigMap("cfg")))).code).toBe(422);
     const err = await rejection(configmaps.patch("default", "cfg", "application/apply-patch+yaml", { metadata: { name: "cfg" } }, { fieldManager: "me" }));
     expect(err.code).toBe(400);
-    expect(err.message).toBe("invalid object type: /, Kind=");
+    expect(err.message).toBe("Incorrect version specified in apply patch. Specified patch version: , expected: v1");
   });
 
   it("answers 409 for a PUT whose uid is not the object's", async () => {
     const created = await configmaps.create("default", newConfigMap("cfg"));
     const err = await rejection(configmaps.update("default", "cfg", { ...created, metadata: { ...created.metadata, uid: "other" } }));
     expect(err.code).toBe(409);
-    expect(err.message).toContain("Precondition failed: UID in precondition: other, UID in object meta: ");
+    expect(err.message).toContain("AdditionalErrorMsg: Precondition failed: UID in precondition: other, UID in object meta: ");
   });
 
   it("answers 400 for a patch that moves the object to another namespace", async () => {
     await configmaps.create("default", newConfigMap("cfg"));
     const err = await rejection(configmaps.patch("default", "cfg", "application/json-patch+json", [{ op: "replace", path: "/metadata/namespace", value: "kube-system" }]));
     expect(err.code).toBe(400);
-    expect(err.message).toBe("the namespace of the object (kube-system) does not match the namespace on the request (default)");
+    expect(err.message).toBe("the namespace of the provided object does not match the namespace sent on the request");
   });
 
   it.each(["application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json"])("answers 404 for a %s of a missing object", async (contentType) => {

@@ -255,7 +255,8 @@ export class ResourceStore {
     if (expected !== undefined && expected !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
     const uid = next.metadata.uid;
     if (uid !== undefined && uid !== "" && uid !== current.metadata.uid) {
-      throw conflict(this.qualified, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid ?? ""}`);
+      // Upstream checks it as a storage precondition, and says so.
+      throw conflict(this.qualified, name, `StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid ?? ""}`);
     }
     const sentManagedFields = next.metadata.managedFields;
     const merged = this.prepareUpdate(next, current, options.subresource);
@@ -291,7 +292,7 @@ export class ResourceStore {
       this.checkTypeMeta(next);
       if (next.metadata.name !== name) throw badRequest(`the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
       if (this.info.namespaced && namespace && next.metadata.namespace && next.metadata.namespace !== namespace) {
-        throw badRequest(`the namespace of the object (${shown(next.metadata.namespace)}) does not match the namespace on the request (${namespace})`);
+        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
       }
       const sentManagedFields = next.metadata.managedFields;
       const merged = this.prepareUpdate(next, current, options.subresource);

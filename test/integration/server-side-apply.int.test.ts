@@ -144,12 +144,21 @@ describe("write options refused as Kubernetes refuses them", () => {
     const noManager = await api<StatusBody>("PATCH", `${cmPath}/ssa-opt`, cmBody("ssa-opt"), apply);
     expect([noManager.status, noManager.body.reason, noManager.body.message]).toEqual([422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch']);
     const noKind = await api<StatusBody>("PATCH", `${cmPath}/ssa-opt?fieldManager=me`, { metadata: { name: "ssa-opt" }, data: { a: "1" } }, apply);
-    expect([noKind.status, noKind.body.reason, noKind.body.message]).toEqual([400, "BadRequest", "invalid object type: /, Kind="]);
+    expect([noKind.status, noKind.body.reason, noKind.body.message]).toEqual([400, "BadRequest", "Incorrect version specified in apply patch. Specified patch version: , expected: v1"]);
+    const withManagedFields = await api<StatusBody>("PATCH", `${cmPath}/ssa-opt?fieldManager=me`, { ...cmBody("ssa-opt"), metadata: { name: "ssa-opt", managedFields: [{ manager: "x" }] } }, apply);
+    expect([withManagedFields.status, withManagedFields.body.message]).toEqual([400, "metadata.managedFields must be nil"]);
     await api("POST", cmPath, cmBody("ssa-opt"));
     const force = await api<StatusBody>("PATCH", `${cmPath}/ssa-opt?force=true`, { data: { a: "2" } }, { contentType: "application/merge-patch+json" });
     expect([force.status, force.body.message]).toEqual([422, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch']);
     const long = await api<StatusBody>("PATCH", `${cmPath}/ssa-opt?fieldManager=${"x".repeat(129)}`, { data: { a: "2" } }, { contentType: "application/merge-patch+json" });
     expect([long.status, long.body.message]).toEqual([422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes']);
+  });
+
+  it("answers an unsupported body type 415 before a bad dryRun", async () => {
+    const reply = await api<StatusBody>("POST", `${cmPath}?dryRun=bad`, "{}", { contentType: "application/bogus" });
+    expect(reply.status).toBe(415);
+    const patch = await api<StatusBody>("PATCH", `${cmPath}/x?dryRun=bad`, "{}", { contentType: "application/bogus" });
+    expect(patch.status).toBe(415);
   });
 
   it("answers dryRun=<garbage> 422 and stores nothing", async () => {
@@ -168,7 +177,9 @@ describe("write options refused as Kubernetes refuses them", () => {
     const created = (await api("POST", cmPath, cmBody("ssa-uid"))).body;
     const reply = await api<StatusBody>("PUT", `${cmPath}/ssa-uid`, { ...created, metadata: { ...created.metadata, uid: "6b0d4ba1-0000-4000-8000-000000000000" } });
     expect([reply.status, reply.body.reason]).toEqual([409, "Conflict"]);
-    expect(reply.body.message).toBe(`Operation cannot be fulfilled on configmaps "ssa-uid": Precondition failed: UID in precondition: 6b0d4ba1-0000-4000-8000-000000000000, UID in object meta: ${created.metadata.uid ?? ""}`);
+    expect(reply.body.message).toBe(
+      `Operation cannot be fulfilled on configmaps "ssa-uid": StorageError: invalid object, Code: 4, Key: /registry/configmaps/default/ssa-uid, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: 6b0d4ba1-0000-4000-8000-000000000000, UID in object meta: ${created.metadata.uid ?? ""}`,
+    );
   });
 
   it("answers orphanDependents with propagationPolicy 422", async () => {
@@ -188,13 +199,16 @@ describe("write options refused as Kubernetes refuses them", () => {
   it("answers a JSON patch that moves the object to another namespace 400", async () => {
     await api("POST", cmPath, cmBody("ssa-move"));
     const reply = await api<StatusBody>("PATCH", `${cmPath}/ssa-move`, [{ op: "replace", path: "/metadata/namespace", value: "kube-system" }], { contentType: "application/json-patch+json" });
-    expect([reply.status, reply.body.message]).toEqual([400, "the namespace of the object (kube-system) does not match the namespace on the request (default)"]);
+    expect([reply.status, reply.body.message]).toEqual([400, "the namespace of the provided object does not match the namespace sent on the request"]);
   });
 
   it("applies Strict field validation to JSON patches", async () => {
     await api("POST", cmPath, cmBody("ssa-strict"));
     const ops = [{ op: "add", path: "/spec", value: { bogus: 1 } }];
     const strict = await api<StatusBody>("PATCH", `${cmPath}/ssa-strict?fieldValidation=Strict`, ops, { contentType: "application/json-patch+json" });
-    expect([strict.status, strict.body.message]).toEqual([400, 'strict decoding error: unknown field "spec"']);
+    expect([strict.status, strict.body.reason, strict.body.details?.causes?.[0]?.field]).toEqual([422, "Invalid", "patch"]);
+    expect(strict.body.message).toMatch(/^ "" is invalid: patch: Invalid value: "\{\\"apiVersion\\":\\"v1\\",\\"data\\".*\\"spec\\":\{\\"bogus\\":1\}\}": strict decoding error: unknown field "spec"$/);
+    // Without Strict the patch goes through.
+    expect((await api("PATCH", `${cmPath}/ssa-strict`, [{ op: "add", path: "/data/b", value: "2" }], { contentType: "application/json-patch+json" })).status).toBe(200);
   });
 });
