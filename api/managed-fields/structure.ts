@@ -180,12 +180,12 @@ function mergeValue(live: unknown, config: unknown, names: readonly string[]): u
   if (Array.isArray(config) && Array.isArray(live)) {
     const type = listTypeAt(names);
     if (type.kind === "set") {
-      const out = [...live];
+      const out: unknown[] = [...(live as unknown[])];
       for (const item of config) if (!out.some((x) => deepEqual(x, item))) out.push(cloneJson(item));
       return out;
     }
     if (type.kind === "map") {
-      const out = [...live];
+      const out: unknown[] = [...(live as unknown[])];
       for (const item of config) {
         const key = itemKey(item, type.keys);
         const at = key === undefined ? -1 : out.findIndex((x) => itemKey(x, type.keys) === key);

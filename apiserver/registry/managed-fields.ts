@@ -74,7 +74,7 @@ export function applyRequest(
   const meta: Record<string, unknown> = isRecord(config.metadata) ? config.metadata : {};
   config.metadata = meta;
   if (meta.managedFields !== undefined) throw badRequest("metadata.managedFields must be nil");
-  if (meta.name !== undefined && meta.name !== name) throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
+  if (meta.name !== undefined && meta.name !== name) throw badRequest(`the name of the object (${typeof meta.name === "string" ? meta.name : (JSON.stringify(meta.name) ?? "")}) does not match the name on the URL (${name})`);
   if (info.namespaced && namespace && typeof meta.namespace === "string" && meta.namespace !== "" && meta.namespace !== namespace) {
     throw badRequest(`the namespace of the object (${meta.namespace}) does not match the namespace on the request (${namespace})`);
   }
@@ -104,6 +104,7 @@ export function applyRequest(
     const lastApplied = structuredClone(applied);
     const own = lastApplied.metadata.annotations;
     if (own !== undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the annotation is not part of what it records
       delete own[LAST_APPLIED];
       if (Object.keys(own).length === 0) delete lastApplied.metadata.annotations;
     }

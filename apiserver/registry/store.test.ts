@@ -372,7 +372,7 @@ describe("patch", () => {
 
   it("records an Update entry for every write with a field manager, and none for server-internal ones", async () => {
     const created = await configmaps.create("default", newConfigMap("cfg", { data: { a: "1" } }), { fieldManager: "kubectl-create" });
-    expect(created.metadata.managedFields).toEqual([{ manager: "kubectl-create", operation: "Update", apiVersion: "v1", time: expect.any(String), fieldsType: "FieldsV1", fieldsV1: { "f:data": { ".": {}, "f:a": {} } } }]);
+    expect(created.metadata.managedFields).toEqual([{ manager: "kubectl-create", operation: "Update", apiVersion: "v1", time: expect.any(String) as unknown, fieldsType: "FieldsV1", fieldsV1: { "f:data": { ".": {}, "f:a": {} } } }]);
     const patched = await configmaps.patch("default", "cfg", "application/merge-patch+json", { data: { b: "2" } }, { fieldManager: "kubectl-patch" });
     expect(patched.object.metadata.managedFields?.map((m) => m.manager)).toEqual(["kubectl-create", "kubectl-patch"]);
     const internal = await configmaps.patch("default", "cfg", "application/merge-patch+json", { data: { c: "3" } });

@@ -191,7 +191,7 @@ describe("write options refused as Kubernetes refuses them", () => {
 
   it("keeps a namespace's spec.finalizers on a plain PUT", async () => {
     const ns = (await api("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "ssa-ns" } })).body;
-    const put = await api<KubeObject>("PUT", "/api/v1/namespaces/ssa-ns", { ...ns, spec: { finalizers: [] } });
+    const put = await api("PUT", "/api/v1/namespaces/ssa-ns", { ...ns, spec: { finalizers: [] } });
     expect(put.status).toBe(200);
     expect(put.body.spec).toEqual({ finalizers: ["kubernetes"] });
   });
