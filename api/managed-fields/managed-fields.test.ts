@@ -169,6 +169,24 @@ describe("trackUpdate", () => {
     expect(decoded.find((m) => m.manager === "b")!.fields.list().map(formatPath)).toEqual([".metadata.labels.other"]);
   });
 
+  it("keeps at most 10 Update entries, merging the oldest of a version into ancient-changes", () => {
+    let object: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: {} };
+    let managers = decodeManagers([]);
+    for (let i = 0; i < 12; i++) {
+      const next = structuredClone(object);
+      (next.data as Record<string, string>)[`k${i}`] = "v";
+      const time = `2026-01-01T00:${String(i).padStart(2, "0")}:00Z`;
+      next.metadata.managedFields = trackUpdate(managers, object, next, { manager: `m${i}`, apiVersion: "v1", subresource: "", time }, WHOLE_OBJECT);
+      managers = decodeManagers(next.metadata.managedFields);
+      object = next;
+    }
+    expect(managers).toHaveLength(10);
+    const ancient = managers.find((m) => m.manager === "ancient-changes")!;
+    expect(ancient.fields.list().map(formatPath)).toEqual([".data.k0", ".data.k1", ".data.k2"]);
+    expect(ancient.time).toBe("2026-01-01T00:02:00Z");
+    expect(managers.map((m) => m.manager)).not.toContain("m0");
+  });
+
   it("leaves the time alone when nothing changed", () => {
     const before = deployment(1);
     const managers = decodeManagers(trackUpdate([], undefined, before, writer("a", T1), WHOLE_OBJECT));

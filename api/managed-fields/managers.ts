@@ -82,10 +82,47 @@ export function decodeManagers(entries: unknown): Manager[] {
   return out;
 }
 
+/** How many Update entries an object keeps; older ones are merged into "ancient-changes" (upstream's cap). */
+export const MAX_UPDATE_MANAGERS = 10;
+const ANCIENT_CHANGES = "ancient-changes";
+
+/**
+ * Keeps at most MAX_UPDATE_MANAGERS Update entries: from the oldest on, entries of an apiVersion already seen are
+ * merged into one "ancient-changes" entry for that apiVersion, which takes the time of the newest merged in.
+ */
+export function capUpdateManagers(managers: readonly Manager[]): Manager[] {
+  const out = managers.filter((m) => !m.fields.isEmpty());
+  const updaters = out.filter((m) => m.operation === "Update");
+  if (updaters.length <= MAX_UPDATE_MANAGERS) return out;
+  const seconds = (m: Manager): number => (m.time === undefined ? -Infinity : Date.parse(m.time));
+  updaters.sort((a, b) => seconds(a) - seconds(b) || (a.manager < b.manager ? -1 : a.manager > b.manager ? 1 : 0));
+  const firstOfVersion = new Map<string, Manager>();
+  const buckets = new Map<string, Manager>();
+  let length = updaters.length;
+  for (const m of updaters) {
+    if (length <= MAX_UPDATE_MANAGERS) break;
+    const first = firstOfVersion.get(m.apiVersion);
+    if (first === undefined) {
+      firstOfVersion.set(m.apiVersion, m);
+      continue;
+    }
+    let bucket = buckets.get(m.apiVersion);
+    if (bucket === undefined) {
+      bucket = { manager: ANCIENT_CHANGES, operation: "Update", apiVersion: m.apiVersion, subresource: "", time: first.time, fields: first.fields };
+      buckets.set(m.apiVersion, bucket);
+      out.splice(out.indexOf(first), 1, bucket);
+    }
+    bucket.fields = bucket.fields.union(m.fields);
+    bucket.time = m.time;
+    out.splice(out.indexOf(m), 1);
+    length--;
+  }
+  return out;
+}
+
 /** Entries with no fields are dropped; the rest sorted as upstream sorts them (operation, time, manager, ...). */
 export function encodeManagers(managers: readonly Manager[]): ManagedFieldsEntry[] {
-  return managers
-    .filter((m) => !m.fields.isEmpty())
+  return capUpdateManagers(managers)
     .sort(compareManagers)
     .map((m) => {
       const entry: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion };
