@@ -5,13 +5,14 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
-import { badRequest, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { badRequest, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import type { KindPrinter } from "../api/printers/printer.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
 import { buildTable } from "../api/tables.js";
 import { findUnknownFields, pruneUnknownFields } from "../api/unknown-fields.js";
+import { applyPatch } from "../api/patch/apply.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
@@ -19,6 +20,7 @@ import type { PartialMetadataApiVersion } from "./http/negotiate.js";
 import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
+import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
 import { sendStatus, toStatus } from "./http/status.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
@@ -316,14 +318,22 @@ function checkScope(resource: ResourceInfo, info: RequestInfo): void {
 async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const ns = info.namespace;
   const name = info.name ?? "";
-  const dryRun = query.getAll("dryRun").includes("All");
+  const method = req.method ?? "GET";
+  // As upstream's PATCH handler: an unsupported patch type is a 415 before the options are looked at.
+  if (method === "PATCH" && info.verb !== "connect" && patchTypeOf(req.headers["content-type"]) === undefined) throw unsupportedPatchType();
+  // The write options are checked (422) after the body's media type (415), as upstream does.
+  let checked: WriteParams | undefined;
+  const writeOptions = (): WriteParams => {
+    checked ??= isWriteMethod(method) && info.verb !== "connect" ? writeParams(method, query, req.headers["user-agent"], patchTypeOf(req.headers["content-type"])) : { dryRun: false, fieldManager: "", force: false };
+    return checked;
+  };
   const sub = info.subresource;
   if (r.computed) {
     await dispatchComputed(req, res, query, info, r, r.computed, deps);
     return;
   }
   if (sub !== undefined) {
-    await dispatchSubresource(req, res, query, info, r, deps, sub, dryRun);
+    await dispatchSubresource(req, res, query, info, r, deps, sub, writeOptions());
     return;
   }
   switch (info.verb) {
@@ -339,26 +349,31 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       await serveWatch(req, res, query, info, r, deps);
       return;
     case "create": {
+      // A POST names a collection; an object's own URL does not take one.
+      if (info.name !== undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
       const body = await requestObject(req, r, query, res);
-      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun });
+      const { dryRun, fieldManager } = writeOptions();
+      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
       respondObject(req, res, r, 201, created, query);
       return;
     }
     case "update": {
       const body = await requestObject(req, r, query, res);
-      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun });
+      const { dryRun, fieldManager } = writeOptions();
+      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "patch": {
-      const { contentType, patch } = await requestPatch(req, r, query, res);
-      const force = query.get("force") === "true";
-      const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, { dryRun, force }) : await r.store.patch(ns, name, contentType, patch, { dryRun, force });
+      const { contentType, patch } = await requestPatch(req, r, query, res, async () => r.toApi(await r.store.get(ns, name)));
+      const { dryRun, force, fieldManager } = writeOptions();
+      const options = { dryRun, force, fieldManager };
+      const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, options) : await r.store.patch(ns, name, contentType, patch, options);
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "delete": {
-      const options = await deleteOptions(req, query, dryRun);
+      const options = await deleteOptions(req, query, writeOptions().dryRun);
       const { result, removed } = await r.store.deleteWithOutcome(ns, name, options);
       // Kubernetes answers 200 whether the object is gone or only marked for deletion (grace period, finalizers);
       // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
@@ -368,7 +383,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       return;
     }
     case "deletecollection": {
-      const options = await deleteOptions(req, query, dryRun);
+      const options = await deleteOptions(req, query, writeOptions().dryRun);
       const deleted = await r.store.deleteCollection(ns, listParams(query), options);
       sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
@@ -412,7 +427,8 @@ async function dispatchComputed(req: IncomingMessage, res: ServerResponse, query
   }
 }
 
-async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps, sub: string, dryRun: boolean): Promise<void> {
+async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps, sub: string, params: WriteParams): Promise<void> {
+  const { dryRun, fieldManager } = params;
   const ns = info.namespace ?? "";
   const name = info.name ?? "";
   const declared = r.info.subresources.find((s) => s.name === sub);
@@ -425,6 +441,7 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
       namespace: info.namespace,
       name,
       dryRun,
+      fieldManager,
       store: r.store,
       storeFor: (group, version, resource) => deps.registry.store(group, version, resource),
       object: () => requestObject(req, r, query, res),
@@ -441,13 +458,13 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     }
     if (method === "PUT") {
       const body = await requestObject(req, r, query, res);
-      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status" });
+      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status", fieldManager });
       respondObject(req, res, r, 200, object, query);
       return;
     }
     if (method === "PATCH") {
-      const { contentType, patch } = await requestPatch(req, r, query, res);
-      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status" });
+      const { contentType, patch } = await requestPatch(req, r, query, res, () => r.store.get(info.namespace, name));
+      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force });
       respondObject(req, res, r, 200, object, query);
       return;
     }
@@ -539,12 +556,16 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
   return body;
 }
 
-async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse): Promise<{ contentType: string; patch: unknown }> {
+const PATCH_MEDIA_TYPES = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
+
+function unsupportedPatchType(accepted: readonly string[] = PATCH_MEDIA_TYPES): StatusError {
+  return new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`);
+}
+
+async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLSearchParams, res: ServerResponse, current?: () => Promise<KubeObject>): Promise<{ contentType: string; patch: unknown }> {
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  const known = r.patchTypes ?? ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
-  if (!known.includes(contentType)) {
-    throw new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${known.join(", ")}`);
-  }
+  const known = r.patchTypes ?? PATCH_MEDIA_TYPES;
+  if (!known.includes(contentType)) throw unsupportedPatchType(known);
   const raw = await readBody(req);
   if (raw.length === 0) throw badRequest("the patch body is empty");
   const patch = decodeBody(contentType, raw);
@@ -552,8 +573,47 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
     const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
+  } else if (Array.isArray(patch) && contentType === "application/json-patch+json") {
+    await checkJsonPatchFields(query, r.info, patch, res, current);
   }
   return { contentType, patch: r.converted && contentType === "application/apply-patch+yaml" ? r.fromApi(patch) : patch };
+}
+
+/**
+ * fieldValidation for a JSON patch: the values its operations write, placed at their paths, are checked for unknown
+ * fields. Strict refuses them as upstream does after decoding the patched object: 422 Invalid on the field `patch`,
+ * quoting that object (`Invalid value: "{...}": strict decoding error: unknown field "spec"`).
+ */
+async function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, operations: readonly unknown[], res: ServerResponse, current: (() => Promise<KubeObject>) | undefined): Promise<void> {
+  const directive = parseFieldValidation(query.get("fieldValidation"));
+  if (directive === "Ignore") return;
+  const unknown: string[] = [];
+  for (const op of operations) {
+    if (!isRecord(op) || typeof op.path !== "string" || !(op.op === "add" || op.op === "replace")) continue;
+    const segments = op.path.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    let placed: unknown = op.value;
+    for (let i = segments.length - 1; i >= 0; i--) {
+      const segment = segments[i]!;
+      const wrapper: Record<string, unknown> = {};
+      if (/^(\d+|-)$/.test(segment)) placed = [placed];
+      else {
+        Object.defineProperty(wrapper, segment, { value: placed, enumerable: true });
+        placed = wrapper;
+      }
+    }
+    if (isRecord(placed)) unknown.push(...findUnknownFields(apiVersionOf(info), info.kind, placed));
+  }
+  if (unknown.length === 0) return;
+  if (directive === "Strict") {
+    const detail = `strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`;
+    if (current === undefined) throw badRequest(detail);
+    // The object as the patch would leave it (a patch that does not apply fails here with its own error).
+    const patched = applyPatch("application/json-patch+json", await current(), operations);
+    const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
+    const message = `Invalid value: ${JSON.stringify(JSON.stringify(sorted))}: ${detail}`;
+    throw new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
+  }
+  applyFieldValidation(query, info, { unknown, duplicate: [] }, res);
 }
 
 function withoutDirectives(value: unknown): unknown {
@@ -582,6 +642,14 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRu
     options.gracePeriodSeconds = Math.max(0, n);
   }
   const policy = query.get("propagationPolicy") ?? source.propagationPolicy;
+  const orphan = query.get("orphanDependents") ?? source.orphanDependents;
+  if (policy !== undefined && policy !== null && orphan !== undefined && orphan !== null) {
+    throw invalid("DeleteOptions", "meta.k8s.io", "", [{ type: "FieldValueInvalid", field: "propagationPolicy", message: `Invalid value: ${JSON.stringify(policy)}: orphanDependents and deletionPropagation cannot be both set` }]);
+  }
+  if (Array.isArray(source.dryRun)) {
+    const errors = dryRunErrors(source.dryRun.map((v) => String(v)));
+    if (errors.length > 0) throw invalid("DeleteOptions", "meta.k8s.io", "", errors);
+  }
   if (policy !== undefined && policy !== null) {
     if (policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
       throw new StatusError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`, { causes: [{ reason: "FieldValueNotSupported", field: "propagationPolicy", message: `Unsupported value: ${JSON.stringify(policy)}` }] });

@@ -29,9 +29,9 @@ export function patchTypeOf(contentType: string): PatchContentType | undefined {
  * - json-patch: RFC 6902. 400 for a body that is not a list of operations, 422 when an operation does not apply.
  * - merge-patch: RFC 7386. The body must be an object (400), since the result must stay an object.
  * - strategic-merge-patch: see strategic-merge-patch.ts.
- * - apply-patch+yaml (`kubectl apply --server-side`): a naive upsert. The applied configuration is merged into the
- *   live object with strategic merge semantics, keys in the patch winning; there is no field ownership, so no 409s.
- *   An absent `original` (apply creating the object) counts as `{}`.
+ * - apply-patch+yaml: the apiserver's store applies these itself, with field ownership and conflicts
+ *   (api/managed-fields). Here, for views that are not objects of their own (a Scale), the applied configuration
+ *   is merged with strategic merge semantics, keys in the patch winning. An absent `original` counts as `{}`.
  *
  * An unsupported Content-Type is 415 UnsupportedMediaType with Kubernetes' message.
  */

@@ -18,9 +18,14 @@ import { badRequest } from "../errors.js";
 import { isRecord } from "../meta.js";
 import { cloneJson, deepEqual, getOwn, setOwn } from "../normalize.js";
 
-/** How a list merges: item by item on `mergeKey`, or, without one, as a set of primitive values. */
+/**
+ * How a list merges: item by item on `mergeKey`, or, without one, as a set of primitive values. Server-side apply
+ * (api/managed-fields) reads the same table: its list-map keys are `listMapKeys` where the OpenAPI
+ * `x-kubernetes-list-map-keys` differ from the patch merge key, `[mergeKey]` otherwise.
+ */
 export interface ListStrategy {
   readonly mergeKey?: string;
+  readonly listMapKeys?: readonly string[];
 }
 
 /**
@@ -39,19 +44,20 @@ const MERGE_LISTS: Readonly<Record<string, ListStrategy>> = {
   "**.spec.volumes": { mergeKey: "name" },
   "**.spec.imagePullSecrets": { mergeKey: "name" },
   "**.spec.hostAliases": { mergeKey: "ip" },
-  "**.spec.topologySpreadConstraints": { mergeKey: "topologyKey" },
+  "**.spec.topologySpreadConstraints": { mergeKey: "topologyKey", listMapKeys: ["topologyKey", "whenUnsatisfiable"] },
   "**.spec.schedulingGates": { mergeKey: "name" },
   "**.spec.resourceClaims": { mergeKey: "name" },
-  // Container, in each of the three container lists. Upstream keys container ports on containerPort alone.
-  "**.containers.ports": { mergeKey: "containerPort" },
+  // Container, in each of the three container lists. Upstream's patch merge key for container ports is
+  // containerPort alone; server-side apply keys them on containerPort and protocol.
+  "**.containers.ports": { mergeKey: "containerPort", listMapKeys: ["containerPort", "protocol"] },
   "**.containers.env": { mergeKey: "name" },
   "**.containers.volumeMounts": { mergeKey: "mountPath" },
   "**.containers.volumeDevices": { mergeKey: "devicePath" },
-  "**.initContainers.ports": { mergeKey: "containerPort" },
+  "**.initContainers.ports": { mergeKey: "containerPort", listMapKeys: ["containerPort", "protocol"] },
   "**.initContainers.env": { mergeKey: "name" },
   "**.initContainers.volumeMounts": { mergeKey: "mountPath" },
   "**.initContainers.volumeDevices": { mergeKey: "devicePath" },
-  "**.ephemeralContainers.ports": { mergeKey: "containerPort" },
+  "**.ephemeralContainers.ports": { mergeKey: "containerPort", listMapKeys: ["containerPort", "protocol"] },
   "**.ephemeralContainers.env": { mergeKey: "name" },
   "**.ephemeralContainers.volumeMounts": { mergeKey: "mountPath" },
   "**.ephemeralContainers.volumeDevices": { mergeKey: "devicePath" },
@@ -60,7 +66,7 @@ const MERGE_LISTS: Readonly<Record<string, ListStrategy>> = {
   "**.status.podIPs": { mergeKey: "ip" },
   "**.status.hostIPs": { mergeKey: "ip" },
   // Top-level lists of single kinds: Service spec.ports, Node spec.podCIDRs and status.addresses, ServiceAccount secrets.
-  "spec.ports": { mergeKey: "port" },
+  "spec.ports": { mergeKey: "port", listMapKeys: ["port", "protocol"] },
   "spec.podCIDRs": {},
   "status.addresses": { mergeKey: "type" },
   secrets: { mergeKey: "name" },

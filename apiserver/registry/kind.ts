@@ -35,6 +35,8 @@ export interface SubresourceRequest {
   readonly namespace: string | undefined;
   readonly name: string;
   readonly dryRun: boolean;
+  /** The field manager the write is recorded under in managedFields (fieldManager, or the User-Agent's product). */
+  readonly fieldManager?: string;
   /** The store of the resource the subresource belongs to. */
   readonly store: ResourceStore;
   /** The stores of other resources (pods/eviction reads PodDisruptionBudgets, a TokenRequest bound to a Pod the pod). */

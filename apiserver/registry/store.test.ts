@@ -347,14 +347,57 @@ describe("patch", () => {
     expect(object.metadata.generation).toBe(2);
   });
 
-  it("creates a missing object with an apply patch and updates it with the next one", async () => {
-    const first = await configmaps.patch("default", "cfg", "application/apply-patch+yaml", newConfigMap("cfg", { data: { a: "1" } }));
+  it("creates a missing object with an apply patch and updates it with the next one, dropping what it no longer applies", async () => {
+    const first = await configmaps.patch("default", "cfg", "application/apply-patch+yaml", newConfigMap("cfg", { data: { a: "1" } }), { fieldManager: "me" });
     expect(first.created).toBe(true);
     expect(first.object.metadata.uid).toEqual(expect.any(String));
-    const second = await configmaps.patch("default", "cfg", "application/apply-patch+yaml", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg" }, data: { b: "2" } });
+    expect(first.object.metadata.managedFields).toEqual([expect.objectContaining({ manager: "me", operation: "Apply", fieldsV1: { "f:data": { "f:a": {} } } })]);
+    const second = await configmaps.patch("default", "cfg", "application/apply-patch+yaml", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg" }, data: { b: "2" } }, { fieldManager: "me" });
     expect(second.created).toBe(false);
-    expect((second.object as ConfigMap).data).toEqual({ a: "1", b: "2" });
+    expect((second.object as ConfigMap).data).toEqual({ b: "2" });
     expect(second.object.metadata.uid).toBe(first.object.metadata.uid);
+  });
+
+  it("answers an apply that changes another manager's field with 409, and takes it with force", async () => {
+    await configmaps.create("default", newConfigMap("cfg", { data: { a: "1" } }), { fieldManager: "kubectl-create" });
+    const apply = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg" }, data: { a: "2" } };
+    const err = await rejection(configmaps.patch("default", "cfg", "application/apply-patch+yaml", apply, { fieldManager: "me" }));
+    expect(err.code).toBe(409);
+    expect(err.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-create" using v1: .data.a');
+    const forced = await configmaps.patch("default", "cfg", "application/apply-patch+yaml", apply, { fieldManager: "me", force: true });
+    expect((forced.object as ConfigMap).data).toEqual({ a: "2" });
+    // The creator keeps the data map itself (".") and loses the field.
+    expect(forced.object.metadata.managedFields?.map((m) => [m.manager, m.operation, m.fieldsV1])).toEqual([["me", "Apply", { "f:data": { "f:a": {} } }], ["kubectl-create", "Update", { "f:data": {} }]]);
+  });
+
+  it("records an Update entry for every write with a field manager, and none for server-internal ones", async () => {
+    const created = await configmaps.create("default", newConfigMap("cfg", { data: { a: "1" } }), { fieldManager: "kubectl-create" });
+    expect(created.metadata.managedFields).toEqual([{ manager: "kubectl-create", operation: "Update", apiVersion: "v1", time: expect.any(String) as unknown, fieldsType: "FieldsV1", fieldsV1: { "f:data": { ".": {}, "f:a": {} } } }]);
+    const patched = await configmaps.patch("default", "cfg", "application/merge-patch+json", { data: { b: "2" } }, { fieldManager: "kubectl-patch" });
+    expect(patched.object.metadata.managedFields?.map((m) => m.manager)).toEqual(["kubectl-create", "kubectl-patch"]);
+    const internal = await configmaps.patch("default", "cfg", "application/merge-patch+json", { data: { c: "3" } });
+    expect(internal.object.metadata.managedFields).toEqual(patched.object.metadata.managedFields);
+  });
+
+  it("refuses an apply without a field manager (422) or of another kind (400)", async () => {
+    expect((await rejection(configmaps.patch("default", "cfg", "application/apply-patch+yaml", newConfigMap("cfg")))).code).toBe(422);
+    const err = await rejection(configmaps.patch("default", "cfg", "application/apply-patch+yaml", { metadata: { name: "cfg" } }, { fieldManager: "me" }));
+    expect(err.code).toBe(400);
+    expect(err.message).toBe("Incorrect version specified in apply patch. Specified patch version: , expected: v1");
+  });
+
+  it("answers 409 for a PUT whose uid is not the object's", async () => {
+    const created = await configmaps.create("default", newConfigMap("cfg"));
+    const err = await rejection(configmaps.update("default", "cfg", { ...created, metadata: { ...created.metadata, uid: "other" } }));
+    expect(err.code).toBe(409);
+    expect(err.message).toContain("AdditionalErrorMsg: Precondition failed: UID in precondition: other, UID in object meta: ");
+  });
+
+  it("answers 400 for a patch that moves the object to another namespace", async () => {
+    await configmaps.create("default", newConfigMap("cfg"));
+    const err = await rejection(configmaps.patch("default", "cfg", "application/json-patch+json", [{ op: "replace", path: "/metadata/namespace", value: "kube-system" }]));
+    expect(err.code).toBe(400);
+    expect(err.message).toBe("the namespace of the provided object does not match the namespace sent on the request");
   });
 
   it.each(["application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json"])("answers 404 for a %s of a missing object", async (contentType) => {
@@ -509,7 +552,10 @@ describe("delete", () => {
     await namespaces.create(undefined, newNamespace("team"));
     await namespaces.delete(undefined, "team");
     const terminating = await namespaces.get(undefined, "team");
+    // A plain update keeps spec.finalizers; only the finalize subresource changes them.
     await namespaces.update(undefined, "team", { ...terminating, spec: { finalizers: [] } });
+    expect((await namespaces.get(undefined, "team")).spec).toEqual({ finalizers: ["kubernetes"] });
+    await namespaces.update(undefined, "team", { ...terminating, spec: { finalizers: [] } }, { subresource: "finalize" });
     await expect(namespaces.get(undefined, "team")).rejects.toMatchObject({ code: 404 });
   });
 

@@ -9,6 +9,8 @@ import type { KubeObject, ObjectMeta, Status } from "../../api/meta.js";
 import { isRecord } from "../../api/meta.js";
 import { deepEqual, dropNulls } from "../../api/normalize.js";
 import { applyPatch } from "../../api/patch/apply.js";
+import { isApplyConflict } from "../../api/managed-fields/managers.js";
+import { applyRequest, managedScope, recordUpdate, type ManagedWrite } from "./managed-fields.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
 import { formatTime } from "../../api/time.js";
 import { validateObject, validateUpdate } from "../../api/validation/index.js";
@@ -48,7 +50,15 @@ export interface DeleteOutcome {
 
 export interface WriteOptions {
   dryRun?: boolean;
-  subresource?: "status";
+  /** The subresource whose rules the write follows: status writes only status; finalize only spec.finalizers. */
+  subresource?: "status" | "finalize";
+  /**
+   * The field manager recorded in metadata.managedFields (the request's fieldManager, or its User-Agent's
+   * product). Absent: a server-internal write, which leaves managedFields as they are.
+   */
+  fieldManager?: string;
+  /** The subresource the write came through when it is not `subresource` (scale), for managedFields. */
+  managedSubresource?: string;
 }
 
 /** Hooks the registry plugs in for kinds with side effects (service IP/port allocation, admission). */
@@ -119,7 +129,13 @@ export class ResourceStore {
   }
 
   async create(namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
+    return this.createObject(namespace, body, options, undefined);
+  }
+
+  /** create, with the managedFields of a create by apply (`applied`) or else of an Update by the writer. */
+  private async createObject(namespace: string | undefined, body: KubeObject, options: WriteOptions, applied: ManagedWrite["entries"] | undefined): Promise<KubeObject> {
     const object = dropNulls(body);
+    const sentManagedFields = object.metadata.managedFields;
     this.checkTypeMeta(object);
     const meta = object.metadata;
     this.resolveNamespace(meta, namespace);
@@ -142,6 +158,12 @@ export class ResourceStore {
     applyDefaults(this.info, object);
     applyCreateDefaults(this.info, object);
     this.strategy.prepareForCreate?.(object);
+    // Fields admission adds (a pod's priority, its service account token volume) are nobody's, as upstream.
+    if (applied !== undefined) {
+      if (applied.length > 0) meta.managedFields = applied;
+    } else {
+      recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
+    }
     await this.deps.hooks?.admitCreate?.(object);
     this.throwIfInvalid(object, validateObject(this.info, object));
     // A dry run answers what the real create would: AlreadyExists for a name that is taken.
@@ -231,7 +253,14 @@ export class ResourceStore {
     }
     const expected = next.metadata.resourceVersion;
     if (expected !== undefined && expected !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
+    const uid = next.metadata.uid;
+    if (uid !== undefined && uid !== "" && uid !== current.metadata.uid) {
+      // Upstream checks it as a storage precondition, and says so.
+      throw conflict(this.qualified, name, `StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid ?? ""}`);
+    }
+    const sentManagedFields = next.metadata.managedFields;
     const merged = this.prepareUpdate(next, current, options.subresource);
+    recordUpdate(this.managedWrite(options), current, merged, options.subresource === undefined ? sentManagedFields : undefined);
     return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
   }
 
@@ -244,26 +273,32 @@ export class ResourceStore {
     const patchRv = isRecord(patch) && isRecord(patch.metadata) ? patch.metadata.resourceVersion : undefined;
     return retryOnConflict(async () => {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
-      if (!current) {
-        if (isApply && !options.subresource) {
-          const body = dropNulls(patch) as KubeObject;
-          if (!isRecord(body) || !isRecord(body.metadata)) throw badRequest("apply patch must be an object with metadata");
-          if (body.metadata.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${shown(body.metadata.name)}) does not match the name on the URL (${name})`);
-          body.metadata.name = name;
-          return { object: await this.create(namespace, body, options), created: true };
-        }
-        throw notFound(this.qualified, name);
+      if (!current && !(isApply && !options.subresource)) throw notFound(this.qualified, name);
+      if (current && typeof patchRv === "string" && patchRv !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
+      if (isApply) {
+        const live = current ? this.withTypeMeta(current) : undefined;
+        const applied = applyRequest(this.managedWrite(options), this.info, name, namespace, live, patch, options.force ?? false);
+        if (!current) return { object: await this.createObject(namespace, applied.object, options, applied.entries), created: true };
+        const merged = this.prepareUpdate(applied.object, current, options.subresource);
+        merged.metadata.managedFields = applied.entries;
+        if (applied.entries.length === 0) delete merged.metadata.managedFields;
+        return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
       }
-      if (typeof patchRv === "string" && patchRv !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
+      if (!current) throw notFound(this.qualified, name);
       const original = this.withTypeMeta(current);
       const patched = applyPatch(contentType, original, patch);
       if (!isRecord(patched) || !isRecord(patched.metadata)) throw badRequest("the patch produced an object without metadata");
       const next = dropNulls(patched) as KubeObject;
       this.checkTypeMeta(next);
-      if (next.metadata.name !== name) throw badRequest(`metadata.name: the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
+      if (next.metadata.name !== name) throw badRequest(`the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
+      if (this.info.namespaced && namespace && next.metadata.namespace && next.metadata.namespace !== namespace) {
+        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+      }
+      const sentManagedFields = next.metadata.managedFields;
       const merged = this.prepareUpdate(next, current, options.subresource);
+      recordUpdate(this.managedWrite(options), current, merged, options.subresource === undefined ? sentManagedFields : undefined);
       return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
-    }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => patchRv === undefined && isConflict(err) });
+    }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => patchRv === undefined && isConflict(err) && !isApplyConflict(err) });
   }
 
   async delete(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<KubeObject | Status> {
@@ -321,6 +356,16 @@ export class ResourceStore {
       }),
     );
     return this.withTypeMeta(stored);
+  }
+
+  /** Who writes, through which endpoint, and which top-level fields that endpoint owns: for managedFields. */
+  private managedWrite(options: WriteOptions): ManagedWrite | undefined {
+    if (options.fieldManager === undefined) return undefined;
+    const subresource = options.managedSubresource ?? options.subresource ?? "";
+    return {
+      writer: { manager: options.fieldManager, apiVersion: apiVersionOf(this.info), subresource, time: formatTime(this.now().getTime()) },
+      scope: managedScope(options.subresource, this.strategy.statusSubresource),
+    };
   }
 
   /** The object with kind and apiVersion as this resource serves it. */
@@ -387,7 +432,7 @@ export class ResourceStore {
   }
 
   /** Merges a client's desired object with the stored one following the main-resource or status rules. */
-  private prepareUpdate(next: KubeObject, current: KubeObject, subresource: "status" | undefined): KubeObject {
+  private prepareUpdate(next: KubeObject, current: KubeObject, subresource: WriteOptions["subresource"]): KubeObject {
     const prevMeta = current.metadata;
     let merged: KubeObject;
     if (subresource === "status") {
@@ -395,6 +440,10 @@ export class ResourceStore {
       if (next.status !== undefined) merged.status = next.status;
       else delete merged.status;
       this.strategy.prepareForStatusUpdate?.(merged, current);
+    } else if (subresource === "finalize") {
+      merged = structuredClone(current);
+      const finalizers = isRecord(next.spec) ? next.spec.finalizers : undefined;
+      merged.spec = { ...(isRecord(current.spec) ? current.spec : {}), finalizers: Array.isArray(finalizers) ? finalizers : [] };
     } else {
       merged = next;
       if (this.strategy.statusSubresource) {
@@ -411,7 +460,8 @@ export class ResourceStore {
       else delete meta.deletionTimestamp;
       if (prevMeta.deletionGracePeriodSeconds !== undefined) meta.deletionGracePeriodSeconds = prevMeta.deletionGracePeriodSeconds;
       else delete meta.deletionGracePeriodSeconds;
-      delete meta.managedFields;
+      if (prevMeta.managedFields !== undefined) meta.managedFields = prevMeta.managedFields;
+      else delete meta.managedFields;
       if (this.strategy.tracksGeneration) {
         const generation = prevMeta.generation ?? 1;
         meta.generation = specChanged(merged, current) ? generation + 1 : generation;

@@ -2,21 +2,21 @@
 // spec.finalizers through the finalize subresource), and the NamespaceLifecycle admission every namespaced create
 // passes.
 import { forbidden, methodNotAllowed, notFound } from "../../../api/errors.js";
-import { isRecord } from "../../../api/meta.js";
+import { isRecord, type KubeObject } from "../../../api/meta.js";
 import type { ResourceDefinition, SubresourceHandler } from "../kind.js";
-import type { ResourceStore } from "../store.js";
+import type { ResourceStore, WriteOptions } from "../store.js";
 import { PLAIN_STRATEGY } from "../strategy.js";
 
 /** namespaces/<name>/finalize: a PUT writes only spec.finalizers (a GET reads the namespace). */
-const finalizeNamespace: SubresourceHandler = async ({ method, store, name, dryRun, object }) => {
+const finalizeNamespace: SubresourceHandler = async ({ method, store, name, dryRun, fieldManager, object }) => {
   if (method === "GET") return { code: 200, object: await store.get(undefined, name) };
   if (method !== "PUT") throw methodNotAllowed("the server does not allow this method on the requested resource");
   const body = await object();
-  const current = await store.get(undefined, name);
   const spec = isRecord(body) && isRecord(body.spec) ? body.spec : {};
-  const next = structuredClone(current);
-  next.spec = { ...(isRecord(current.spec) ? current.spec : {}), finalizers: Array.isArray(spec.finalizers) ? spec.finalizers : [] };
-  const { object: updated } = await store.update(undefined, name, next, { dryRun });
+  const next: KubeObject = { metadata: {}, spec: { finalizers: Array.isArray(spec.finalizers) ? spec.finalizers : [] } };
+  const options: WriteOptions = { dryRun, subresource: "finalize" };
+  if (fieldManager !== undefined) options.fieldManager = fieldManager;
+  const { object: updated } = await store.update(undefined, name, next, options);
   return { code: 200, object: updated };
 };
 
@@ -24,10 +24,19 @@ export const NAMESPACE_RESOURCES: readonly ResourceDefinition[] = [
   {
     group: "",
     resource: "namespaces",
-    strategy: () => ({ ...PLAIN_STRATEGY, statusSubresource: true, returnDeletedObject: true, alwaysGraceful: true }),
+    strategy: () => ({ ...PLAIN_STRATEGY, statusSubresource: true, returnDeletedObject: true, alwaysGraceful: true, prepareForUpdate: keepSpecFinalizers }),
     subresources: { finalize: finalizeNamespace },
   },
 ];
+
+/** A plain update never changes spec.finalizers: only the finalize subresource does. */
+function keepSpecFinalizers(next: KubeObject, prev: KubeObject): void {
+  const finalizers = isRecord(prev.spec) ? prev.spec.finalizers : undefined;
+  const spec = isRecord(next.spec) ? next.spec : {};
+  if (finalizers === undefined) delete spec.finalizers;
+  else spec.finalizers = finalizers;
+  if (Object.keys(spec).length > 0 || next.spec !== undefined) next.spec = spec;
+}
 
 /** The NamespaceLifecycle admission plugin: no new content in a missing or terminating namespace. */
 export async function admitToNamespace(namespaces: ResourceStore, namespace: string, qualified: string, name: string): Promise<void> {

@@ -5,7 +5,7 @@ import type { KubeObject, LabelSelector } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import { applyPatch } from "../../../api/patch/apply.js";
 import type { SubresourceHandler } from "../kind.js";
-import { CONFLICT_ATTEMPTS, type ResourceStore } from "../store.js";
+import { CONFLICT_ATTEMPTS, type ResourceStore, type WriteOptions } from "../store.js";
 
 export interface Scale extends KubeObject {
   spec: { replicas?: number };
@@ -15,15 +15,15 @@ export interface Scale extends KubeObject {
 /** GET, PUT or PATCH of <workload>/scale. */
 export const scaleSubresource: SubresourceHandler = async (request) => {
   const namespace = request.namespace ?? "";
-  const { store, name, dryRun } = request;
+  const { store, name, dryRun, fieldManager } = request;
   switch (request.method) {
     case "GET":
       return { code: 200, body: await getScale(store, namespace, name) };
     case "PUT":
-      return { code: 200, body: await updateScale(store, namespace, name, { body: await request.json() }, dryRun) };
+      return { code: 200, body: await updateScale(store, namespace, name, { body: await request.json() }, dryRun, fieldManager) };
     case "PATCH": {
       const { contentType, patch } = await request.patch();
-      return { code: 200, body: await updateScale(store, namespace, name, { patch, contentType }, dryRun) };
+      return { code: 200, body: await updateScale(store, namespace, name, { patch, contentType }, dryRun, fieldManager) };
     }
     default:
       throw methodNotAllowed("the server does not allow this method on the requested resource");
@@ -59,7 +59,7 @@ export async function getScale(store: ResourceStore, namespace: string, name: st
 }
 
 /** PUT or PATCH of a Scale: only spec.replicas reaches the object. */
-export async function updateScale(store: ResourceStore, namespace: string, name: string, change: { body: unknown } | { patch: unknown; contentType: string }, dryRun: boolean): Promise<Scale> {
+export async function updateScale(store: ResourceStore, namespace: string, name: string, change: { body: unknown } | { patch: unknown; contentType: string }, dryRun: boolean, fieldManager?: string): Promise<Scale> {
   // A resourceVersion in a PUT body is a precondition; without one, a conflicting write is retried.
   const bodyMeta = "body" in change && isRecord(change.body) && isRecord(change.body.metadata) ? change.body.metadata : {};
   const rv = typeof bodyMeta.resourceVersion === "string" ? bodyMeta.resourceVersion : undefined;
@@ -79,7 +79,9 @@ export async function updateScale(store: ResourceStore, namespace: string, name:
     if (typeof replicas === "number") nextSpec.replicas = replicas;
     next.spec = nextSpec;
     next.metadata.resourceVersion = current.metadata.resourceVersion ?? "";
-    const { object } = await store.update(namespace, name, next, { dryRun });
+    const options: WriteOptions = { dryRun, managedSubresource: "scale" };
+    if (fieldManager !== undefined) options.fieldManager = fieldManager;
+    const { object } = await store.update(namespace, name, next, options);
     return scaleOf(object);
   }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => rv === undefined && isConflict(err) });
 }

@@ -1,0 +1,181 @@
+// Sets of field paths, as server-side apply records them in metadata.managedFields (sigs.k8s.io/structured-merge-diff).
+// A path is a list of elements, each one of:
+//   f:<name>              a member of a map or struct
+//   k:{"name":"web"}      the item of an associative list whose key fields have these values (keys sorted)
+//   v:"x"                 the item of a set list with this value
+//   i:3                   the item at an index (only in sets read from clients; never produced here)
+// FieldsV1 is the set as a tree of JSON objects keyed by elements; `".": {}` marks a path that is itself in the set
+// and also has members in it (a list item and its fields); a leaf in the set is `{}`.
+import { isRecord } from "../meta.js";
+
+export type PathElement = string;
+export type FieldPath = readonly PathElement[];
+
+/** An immutable-by-convention set of field paths. */
+export class FieldSet {
+  private readonly paths = new Map<string, FieldPath>();
+
+  constructor(paths: Iterable<FieldPath> = []) {
+    for (const path of paths) this.add(path);
+  }
+
+  add(path: FieldPath): void {
+    this.paths.set(JSON.stringify(path), [...path]);
+  }
+
+  has(path: FieldPath): boolean {
+    return this.paths.has(JSON.stringify(path));
+  }
+
+  get size(): number {
+    return this.paths.size;
+  }
+
+  isEmpty(): boolean {
+    return this.paths.size === 0;
+  }
+
+  /** The paths, in the order structured-merge-diff sorts them (field names, then keys, values, indices). */
+  list(): FieldPath[] {
+    return [...this.paths.values()].sort(comparePaths);
+  }
+
+  union(other: FieldSet): FieldSet {
+    return new FieldSet([...this.paths.values(), ...other.paths.values()]);
+  }
+
+  difference(other: FieldSet): FieldSet {
+    return new FieldSet([...this.paths.values()].filter((p) => !other.has(p)));
+  }
+
+  intersection(other: FieldSet): FieldSet {
+    return new FieldSet([...this.paths.values()].filter((p) => other.has(p)));
+  }
+
+  /** Whether `path` or a path below it is in the set. */
+  hasPrefix(path: FieldPath): boolean {
+    for (const p of this.paths.values()) {
+      if (p.length >= path.length && path.every((e, i) => p[i] === e)) return true;
+    }
+    return false;
+  }
+
+  equals(other: FieldSet): boolean {
+    return this.size === other.size && [...this.paths.keys()].every((k) => other.paths.has(k));
+  }
+
+  /** The FieldsV1 encoding. */
+  toFieldsV1(): Record<string, unknown> {
+    const root: Record<string, unknown> = {};
+    for (const path of this.list()) {
+      let node = root;
+      for (const element of path) {
+        const child = node[element];
+        if (isRecord(child)) {
+          node = child;
+        } else {
+          const created: Record<string, unknown> = {};
+          Object.defineProperty(node, element, { value: created, writable: true, enumerable: true, configurable: true });
+          node = created;
+        }
+      }
+      node["."] = {};
+    }
+    return collapseLeaves(root);
+  }
+
+  /** Reads a FieldsV1 tree; throws an Error naming the problem when it is not one. */
+  static fromFieldsV1(fields: unknown): FieldSet {
+    const set = new FieldSet();
+    const walk = (node: unknown, path: PathElement[]): void => {
+      if (!isRecord(node)) throw new Error(`expected an object at ${path.join(".") || "the root"}`);
+      const keys = Object.keys(node);
+      if (path.length > 0 && (keys.length === 0 || Object.hasOwn(node, "."))) set.add(path);
+      for (const key of keys) {
+        if (key === ".") continue;
+        if (!/^[fkvi]:/.test(key)) throw new Error(`unknown path element ${JSON.stringify(key)}`);
+        walk(node[key], [...path, key]);
+      }
+    };
+    walk(fields, []);
+    return set;
+  }
+}
+
+/** A tree built with "." on every member; leaves with nothing under them become `{}`, as upstream writes them. */
+function collapseLeaves(node: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(node);
+  if (keys.length === 1 && keys[0] === ".") return out;
+  for (const key of keys) {
+    const child = node[key];
+    const value = key === "." ? {} : collapseLeaves(isRecord(child) ? child : {});
+    Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  return out;
+}
+
+const ELEMENT_ORDER = { f: 0, k: 1, v: 2, i: 3 } as const;
+
+function rank(element: PathElement): number {
+  const tag = element.charAt(0);
+  return tag === "f" || tag === "k" || tag === "v" || tag === "i" ? ELEMENT_ORDER[tag] : 4;
+}
+
+function compareElements(a: PathElement, b: PathElement): number {
+  const byKind = rank(a) - rank(b);
+  if (byKind !== 0) return byKind;
+  if (a.startsWith("i:") && b.startsWith("i:")) return Number(a.slice(2)) - Number(b.slice(2));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function comparePaths(a: FieldPath, b: FieldPath): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = compareElements(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+export function fieldElement(name: string): PathElement {
+  return `f:${name}`;
+}
+
+/** The element of an associative-list item: its key fields, sorted by name, as compact JSON. */
+export function keyElement(keys: Readonly<Record<string, unknown>>): PathElement {
+  const sorted: Record<string, unknown> = {};
+  for (const name of Object.keys(keys).sort()) Object.defineProperty(sorted, name, { value: keys[name], enumerable: true });
+  return `k:${JSON.stringify(sorted)}`;
+}
+
+export function valueElement(value: unknown): PathElement {
+  return `v:${JSON.stringify(value)}`;
+}
+
+/**
+ * A path as Kubernetes prints it in apply conflicts: `.spec.replicas`,
+ * `.spec.template.spec.containers[name="web"].image`, `.metadata.finalizers[="x"]`, `.items[3]`.
+ */
+export function formatPath(path: FieldPath): string {
+  let out = "";
+  for (const element of path) {
+    const body = element.slice(2);
+    switch (element.charAt(0)) {
+      case "f":
+        out += `.${body}`;
+        break;
+      case "k": {
+        const parsed: unknown = JSON.parse(body);
+        const parts = isRecord(parsed) ? Object.entries(parsed).map(([k, v]) => `${k}=${JSON.stringify(v)}`) : [];
+        out += `[${parts.join(",")}]`;
+        break;
+      }
+      case "v":
+        out += `[=${body}]`;
+        break;
+      default:
+        out += `[${body}]`;
+    }
+  }
+  return out;
+}
