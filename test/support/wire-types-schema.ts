@@ -10,6 +10,7 @@ import { readTypeDocs, type InterfaceDoc } from "./type-docs.js";
 const ROOTS: Readonly<Record<string, string>> = {
   "v1/Namespace": "V1Namespace",
   "v1/Pod": "V1Pod",
+  "apiextensions.k8s.io/v1/CustomResourceDefinition": "V1CustomResourceDefinition",
   "v1/Service": "V1Service",
   "v1/Endpoints": "V1Endpoints",
   "v1/Node": "V1Node",
