@@ -28,6 +28,7 @@ import { ProberManager } from "./prober/prober-manager.js";
 import { startKubeletServer, type KubeletServer } from "./server/server.js";
 import { VolumeManager } from "./volumes/volume-manager.js";
 import { cachedGetter } from "./object-getter.js";
+import { ServiceAccountTokenManager, tokenRequester } from "./volumes/service-account-token.js";
 
 const resource = (name: string) => RESOURCES.find((r) => r.group === "" && r.resource === name)!;
 const PODS = resource("pods");
@@ -149,7 +150,8 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
               logger: logger.child({ component: "pod-routes" }),
             })
           : undefined;
-      const volumes = new VolumeManager({ nodeIPs: [nodeIP], rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets }, logger: logger.child({ component: "volumes" }), nodeName });
+      const tokens = new ServiceAccountTokenManager(tokenRequester(client), clock);
+      const volumes = new VolumeManager({ nodeIPs: [nodeIP], rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets, tokens }, logger: logger.child({ component: "volumes" }), nodeName });
       const prober = new ProberManager({
         registry,
         runtime: { execSync: (id, cmd, timeout) => runtime.execSync(id, cmd, timeout) },

@@ -25,10 +25,13 @@ import { containerResourceValue, DownwardAPIError, machineAllocatable, podFieldV
 import { expand, lookupIn } from "../container-env/expansion.js";
 import { AtomicWriter, type FileProjection, type Payload } from "./atomic-writer.js";
 import { hostMountOps, type MountOps } from "./mounts.js";
+import type { ServiceAccountTokenManager } from "./service-account-token.js";
 
 export interface VolumeSources {
   getConfigMap(namespace: string, name: string): Promise<Readonly<ConfigMap> | undefined>;
   getSecret(namespace: string, name: string): Promise<Readonly<Secret> | undefined>;
+  /** The tokens of serviceAccountToken projections; absent (hollow nodes), those sources are skipped. */
+  tokens?: ServiceAccountTokenManager;
 }
 
 export interface VolumeManagerOptions {
@@ -189,13 +192,21 @@ export class VolumeManager {
           mergeInto(payload, secretPayload(secret, src.items, defaultMode, src.optional === true));
         } else if (source.downwardAPI) {
           mergeInto(payload, this.downwardPayload(pod, source.downwardAPI.items ?? [], defaultMode));
+        } else if (source.serviceAccountToken && this.options.sources.tokens) {
+          const src = source.serviceAccountToken;
+          try {
+            const token = await this.options.sources.tokens.token(pod, src);
+            payload.set(src.path, { data: Buffer.from(token), mode: defaultMode });
+          } catch (err) {
+            errors.push(`failed to fetch token: ${err instanceof Error ? err.message : String(err)}`);
+          }
         } else if (source.serviceAccountToken) {
           const key = `${podUid(pod)}/${volume.name}`;
           if (!this.noted.has(key)) {
             this.noted.add(key);
             log.info(
               { pod: `${namespace}/${pod.metadata.name}`, volume: volume.name, path: source.serviceAccountToken.path },
-              "Skipping the serviceAccountToken source of a projected volume: kubelab does not issue tokens yet",
+              "Skipping the serviceAccountToken source of a projected volume: this node requests no tokens",
             );
           }
         }
@@ -372,6 +383,7 @@ export class VolumeManager {
     this.writer.forget(dir + sep);
     for (const d of [...this.ready]) if (d.startsWith(dir + sep)) this.ready.delete(d);
     for (const k of [...this.noted]) if (k.startsWith(`${podUid}/`)) this.noted.delete(k);
+    this.options.sources.tokens?.forget(podUid);
   }
 }
 
