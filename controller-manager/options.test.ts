@@ -28,6 +28,8 @@ describe("kube-controller-manager flags", () => {
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
       rootCaFile: "",
+      concurrentResourceQuotaSyncs: 5,
+      resourceQuotaSyncPeriodMs: 300_000,
     });
   });
 

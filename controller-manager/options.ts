@@ -27,6 +27,8 @@ export const controllerManagerFlags = defineFlags({
   clusterCidr: { type: "string", default: "10.244.0.0/16", help: "CIDR Range for Pods in cluster. Requires --allocate-node-cidrs to be true" },
   nodeCidrMaskSize: { type: "number", default: 24, help: "Mask size for node cidr in cluster." },
   rootCaFile: { type: "string", default: "", help: "If set, this root certificate authority will be included in the kube-root-ca.crt ConfigMap of every namespace. Without it the ConfigMap is published with an empty ca.crt: kubelab's apiserver has no cluster CA yet." },
+  concurrentResourceQuotaSyncs: { type: "number", default: 5, help: "The number of resource quotas that are allowed to sync concurrently. Larger number = more responsive quota management, but more CPU (and network) load." },
+  resourceQuotaSyncPeriod: { type: "duration", default: "5m", help: "The period for syncing quota usage status in the system." },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -58,6 +60,8 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     clusterCidr: o.clusterCidr,
     nodeCidrMaskSize: o.nodeCidrMaskSize,
     rootCaFile: o.rootCaFile,
+    concurrentResourceQuotaSyncs: o.concurrentResourceQuotaSyncs,
+    resourceQuotaSyncPeriodMs: o.resourceQuotaSyncPeriod,
   };
 }
 

@@ -91,6 +91,8 @@ beforeAll(async () => {
       clusterCidr: "10.244.0.0/16",
       nodeCidrMaskSize: 24,
       rootCaFile: "",
+      concurrentResourceQuotaSyncs: 5,
+      resourceQuotaSyncPeriodMs: 300_000,
     },
   };
   const controllers: Controller[] = [createEndpointsController, createEndpointSliceController, createGarbageCollectorController, createNamespaceController, createNodeLifecycleController, createNodeIpamController].map((factory) => factory(context));

@@ -16,6 +16,7 @@ import { createServiceAccountsController } from "./serviceaccount/serviceaccount
 // MARK workloads imports
 // MARK hpa imports
 // MARK admission imports
+import { createResourceQuotaController } from "./resourcequota/resourcequota-controller.js";
 import type { ControllerFactory } from "./types.js";
 
 export class DuplicateControllerError extends Error {
@@ -75,6 +76,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   // MARK workloads names
   // MARK hpa names
   // MARK admission names
+  "resourcequota",
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -97,6 +99,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   // MARK workloads aliases
   // MARK hpa aliases
   // MARK admission aliases
+  "resourcequota-controller": "resourcequota",
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -122,6 +125,7 @@ export function defaultRegistry(): ControllerRegistry {
   // MARK workloads register
   // MARK hpa register
   // MARK admission register
+  registry.register("resourcequota", createResourceQuotaController);
   return registry;
 }
 

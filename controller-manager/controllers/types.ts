@@ -26,6 +26,10 @@ export interface ControllerManagerConfig {
   nodeCidrMaskSize: number;
   /** --root-ca-file: the CA bundle published as kube-root-ca.crt in every namespace ("" publishes an empty one). */
   rootCaFile: string;
+  /** --concurrent-resource-quota-syncs (default 5). */
+  concurrentResourceQuotaSyncs: number;
+  /** How often every quota's usage is recounted from scratch (--resource-quota-sync-period, default 5 m). */
+  resourceQuotaSyncPeriodMs: number;
 }
 
 export interface ControllerContext {
