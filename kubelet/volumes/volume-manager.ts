@@ -204,7 +204,7 @@ export class VolumeManager {
           const key = `${podUid(pod)}/${volume.name}`;
           if (!this.noted.has(key)) {
             this.noted.add(key);
-            log.info(
+            log.debug(
               { pod: `${namespace}/${pod.metadata.name}`, volume: volume.name, path: source.serviceAccountToken.path },
               "Skipping the serviceAccountToken source of a projected volume: this node requests no tokens",
             );

@@ -179,6 +179,30 @@ describe.skipIf(!prerequisites.ok)("pods on a 3-node kubelab", () => {
     expect(describe).toContain(`Successfully assigned default/${name} to ${pod?.spec.nodeName ?? ""}`);
   });
 
+  it("mounts the service account's namespace, CA and pod-bound token at /var/run/secrets/kubernetes.io/serviceaccount", async () => {
+    const [pod] = await pods("app=kubernetes-bootcamp");
+    const name = pod?.metadata.name ?? "";
+    const dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+    expect(await lab.kubectlOk("exec", name, "--", "cat", `${dir}/namespace`)).toBe("default");
+    expect((await lab.kubectlOk("exec", name, "--", "ls", dir)).split(/\s+/).filter((f) => f !== "").sort()).toEqual(["ca.crt", "namespace", "token"]);
+    const token = (await lab.kubectlOk("exec", name, "--", "cat", `${dir}/token`)).trim();
+    const parts = token.split(".");
+    expect(parts).toHaveLength(3);
+    const claims = JSON.parse(Buffer.from(parts[1] ?? "", "base64url").toString("utf8")) as {
+      sub: string;
+      exp: number;
+      iat: number;
+      "kubernetes.io": { namespace: string; pod?: { name: string; uid: string }; serviceaccount: { name: string } };
+    };
+    expect(claims.sub).toBe("system:serviceaccount:default:default");
+    expect(claims["kubernetes.io"].namespace).toBe("default");
+    expect(claims["kubernetes.io"].pod?.name).toBe(name);
+    expect(claims.exp - claims.iat).toBe(3607);
+    // The mount is read-only for the container.
+    const write = await lab.kubectl(["exec", name, "--", "sh", "-c", `echo x > ${dir}/namespace`]);
+    expect(write.code).not.toBe(0);
+  });
+
   it("reports an unknown image as ErrImagePull, then ImagePullBackOff", async () => {
     await lab.kubectlOk("run", "no-such-image", "--image=kubelab.invalid/no-such-image:v9");
     await waitPod("no-such-image", "waiting in ImagePullBackOff", (p) => container(p)?.state.waiting?.reason === "ImagePullBackOff");
