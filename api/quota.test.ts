@@ -25,13 +25,13 @@ describe("quota usage", () => {
   });
 
   it("counts services' node ports and load balancers, claims' storage per class, and any kind by count/", () => {
-    expect(shown(usageOf("", "services", { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }, { port: 443 }] } } as Pod))).toEqual({
+    expect(shown(usageOf("", "services", { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }, { port: 443 }] } }))).toEqual({
       "count/services": "1",
       services: "1",
       "services.nodeports": "2",
       "services.loadbalancers": "1",
     });
-    expect(shown(usageOf("", "persistentvolumeclaims", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "c" }, spec: { storageClassName: "fast", resources: { requests: { storage: "5Gi" } } } } as Pod))).toEqual({
+    expect(shown(usageOf("", "persistentvolumeclaims", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "c" }, spec: { storageClassName: "fast", resources: { requests: { storage: "5Gi" } } } }))).toEqual({
       "count/persistentvolumeclaims": "1",
       persistentvolumeclaims: "1",
       "requests.storage": "5Gi",

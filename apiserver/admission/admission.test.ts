@@ -67,7 +67,7 @@ describe("ServiceAccount admission", () => {
 
   it("mounts nothing when the pod or the account opts out, the pod's choice winning, or a container mounts the path itself", async () => {
     const { store, pods } = await setup([fastServiceAccounts()]);
-    await store("serviceaccounts").create("ns", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "robot" }, automountServiceAccountToken: false } as KubeObject);
+    await store("serviceaccounts").create("ns", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "robot" }, automountServiceAccountToken: false });
     await store("serviceaccounts").create("ns", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } });
     expect(((await pods.create("ns", pod("a", { serviceAccountName: "robot" }))) as Pod).spec?.volumes).toBeUndefined();
     expect(((await pods.create("ns", pod("b", { serviceAccountName: "robot", automountServiceAccountToken: true }))) as Pod).spec?.volumes).toHaveLength(1);
@@ -113,7 +113,7 @@ describe("LimitRanger admission", () => {
   it("refuses containers outside min, max and the limit/request ratio with Kubernetes' messages", async () => {
     const { store, pods } = await setup([limitRangerPlugin()]);
     await store("limitranges").create("ns", structuredClone(RANGE));
-    const withResources = (name: string, resources: NonNullable<Pod["spec"]>["containers"][number]["resources"]) => pod(name, { containers: [{ name: "app", image: "nginx", resources }] });
+    const withResources = (name: string, resources: NonNullable<NonNullable<Pod["spec"]>["containers"][number]["resources"]>) => pod(name, { containers: [{ name: "app", image: "nginx", resources }] });
     // The range's default limit (500m) also puts the ratio over 4: every breach is reported, in Kubernetes' order.
     expect((await rejection(pods.create("ns", withResources("small", { requests: { cpu: "50m" } })))).message).toBe(
       'pods "small" is forbidden: [minimum cpu usage per Container is 100m, but request is 50m, cpu max limit to request ratio per Container is 4, but provided ratio is 10.000000]',
@@ -127,7 +127,7 @@ describe("LimitRanger admission", () => {
 
   it("aggregates several breaches, and checks the Pod type against the sum of the containers", async () => {
     const { store, pods } = await setup([limitRangerPlugin()]);
-    await store("limitranges").create("ns", { apiVersion: "v1", kind: "LimitRange", metadata: { name: "pod" }, spec: { limits: [{ type: "Pod", max: { cpu: "1", memory: "1Gi" } }] } } as LimitRange);
+    await store("limitranges").create("ns", { apiVersion: "v1", kind: "LimitRange", metadata: { name: "pod" }, spec: { limits: [{ type: "Pod", max: { cpu: "1", memory: "1Gi" } }] } });
     const two = pod("two", {
       containers: [
         { name: "a", image: "nginx", resources: { limits: { cpu: "600m", memory: "1Gi" } } },
@@ -155,9 +155,9 @@ async function quotaSetup(...quotas: ResourceQuota[]) {
   const env = await setup([resourceQuotaPlugin()]);
   const quotaStore = env.store("resourcequotas");
   for (const q of quotas) {
-    const created = await quotaStore.create("ns", { ...q, status: undefined } as KubeObject);
+    const created = await quotaStore.create("ns", { ...q, status: undefined });
     // The controller's first status, as its update would write it.
-    if (q.status) await quotaStore.update("ns", q.metadata.name ?? "", { ...created, status: q.status } as KubeObject, { subresource: "status" });
+    if (q.status) await quotaStore.update("ns", q.metadata.name ?? "", { ...created, status: q.status }, { subresource: "status" });
   }
   const used = async (name: string) => ((await quotaStore.get("ns", name)) as ResourceQuota).status?.used;
   return { ...env, used };

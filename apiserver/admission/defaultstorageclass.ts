@@ -17,7 +17,7 @@ export function defaultStorageClassPlugin(): AdmissionPlugin {
       if (!claim.spec || typeof claim.spec !== "object" || claim.spec.storageClassName !== undefined) return;
       const classes = attributes.storeFor("storage.k8s.io", "v1", "storageclasses");
       if (!classes) return;
-      const chosen = defaultClass((await classes.list(undefined, { resourceVersion: "0" })).items as StorageClass[]);
+      const chosen = defaultClass((await classes.list(undefined, { resourceVersion: "0" })).items);
       if (chosen) claim.spec.storageClassName = chosen;
     },
   };

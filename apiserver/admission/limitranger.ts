@@ -18,7 +18,7 @@ export function limitRangerPlugin(): AdmissionPlugin {
     async mutate(attributes) {
       if (!isPod(attributes)) return;
       const ranges = await limitRangesOf(attributes);
-      for (const range of ranges) applyLimitRangeDefaults(attributes.object as Pod, range);
+      for (const range of ranges) applyLimitRangeDefaults(attributes.object, range);
     },
     async validate(attributes) {
       const pod = isPod(attributes);
@@ -41,7 +41,7 @@ function isPod(attributes: AdmissionAttributes): boolean {
 async function limitRangesOf(attributes: AdmissionAttributes): Promise<LimitRange[]> {
   const store = attributes.storeFor("", "v1", "limitranges");
   if (!store || !attributes.namespace) return [];
-  return (await store.list(attributes.namespace, { resourceVersion: "0" })).items as LimitRange[];
+  return (await store.list(attributes.namespace, { resourceVersion: "0" })).items;
 }
 
 function itemsOf(range: LimitRange, type: string): LimitRangeItem[] {

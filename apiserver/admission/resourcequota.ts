@@ -31,7 +31,7 @@ export function resourceQuotaPlugin(): AdmissionPlugin {
         if (limited.length === 0) continue;
         const quotaName = quota.metadata.name ?? "";
         if (group === "" && resource === "pods") {
-          const missing = missingRequests(attributes.object as Pod, limited);
+          const missing = missingRequests(attributes.object, limited);
           if (missing) throw forbidden(resource, name, `failed quota: ${quotaName}: must specify ${missing}`);
         }
         const requested = mask(delta, limited);

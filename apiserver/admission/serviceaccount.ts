@@ -40,7 +40,7 @@ export function serviceAccountPlugin(options: ServiceAccountPluginOptions = {}):
       if (!spec || typeof spec !== "object") return;
       // Mirror pods of static pods are the kubelet's; they may not use API credentials at all.
       if (pod.metadata.annotations?.[MIRROR_POD_ANNOTATION] !== undefined) return;
-      if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || DEFAULT_SERVICE_ACCOUNT;
+      spec.serviceAccountName = [spec.serviceAccountName, spec.serviceAccount].find((name) => name !== undefined && name !== "") ?? DEFAULT_SERVICE_ACCOUNT;
       spec.serviceAccount = spec.serviceAccountName;
       const namespace = attributes.namespace ?? "";
       const account = await lookUp(attributes, namespace, spec.serviceAccountName, spec.serviceAccountName === DEFAULT_SERVICE_ACCOUNT ? attempts : 1, interval);

@@ -28,7 +28,7 @@ export class ServiceAccountTokenManager {
   /** The token for one source of the pod: the cached one while it is fresh, else a new one. */
   async token(pod: Readonly<Pod>, source: { audience?: string; expirationSeconds?: number }): Promise<string> {
     const namespace = pod.metadata.namespace ?? "default";
-    const account = pod.spec?.serviceAccountName || pod.spec?.serviceAccount || "default";
+    const account = [pod.spec?.serviceAccountName, pod.spec?.serviceAccount].find((name) => name !== undefined && name !== "") ?? "default";
     const uid = pod.metadata.uid ?? "";
     const key = JSON.stringify([uid, account, source.audience ?? "", source.expirationSeconds ?? 3600]);
     const now = this.clock.now();

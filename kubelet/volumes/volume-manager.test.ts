@@ -9,6 +9,7 @@ import { silentLogger } from "../../component-base/logging.js";
 import { ContainerConfigError } from "../container-env/env.js";
 import type { MountOps } from "./mounts.js";
 import { hostMountOps } from "./mounts.js";
+import { ServiceAccountTokenManager } from "./service-account-token.js";
 import { VolumeManager, VolumeSetupError, type VolumeSources } from "./volume-manager.js";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
@@ -165,6 +166,23 @@ describe("VolumeManager", () => {
     const relabelled = { ...p, metadata: { ...p.metadata, labels: { app: "web", v: "2" } } };
     await vm.setUpPod(relabelled, "");
     expect(readFileSync(join(info, "labels"), "utf8")).toBe('app="web"\nv="2"');
+  });
+
+  it("writes a projected serviceAccountToken from the token manager, and fails the volume when no token comes", async () => {
+    let fail = false;
+    const tokens = new ServiceAccountTokenManager((_ns, _account, request) => {
+      if (fail) return Promise.reject(new Error("serviceaccounts \"default\" not found"));
+      return Promise.resolve({ ...request, status: { token: "header.claims.signature", expirationTimestamp: new Date(Date.now() + 3600_000).toISOString() } });
+    }, { now: () => Date.now() });
+    const withTokens = new VolumeManager({ rootDir: root, sources: { getConfigMap: (ns, n) => store.getConfigMap(ns, n), getSecret: (ns, n) => store.getSecret(ns, n), tokens }, logger: silentLogger(), nodeName: "node-1", tmpfs: false });
+    const access = pod([{ name: "kube-api-access-abcde", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 3607 } }, { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } }] } }]);
+    await withTokens.setUpPod(access, "");
+    const dir = vol("kubernetes.io~projected", "kube-api-access-abcde");
+    expect(readFileSync(join(dir, "token"), "utf8")).toBe("header.claims.signature");
+    expect(readFileSync(join(dir, "namespace"), "utf8")).toBe("shop");
+    fail = true;
+    tokens.forget("uid-1");
+    await expect(withTokens.setUpPod(access, "")).rejects.toThrow('MountVolume.SetUp failed for volume "kube-api-access-abcde" : failed to fetch token: serviceaccounts "default" not found');
   });
 
   it.skipIf(process.getuid?.() !== 0)("gives the pod's fsGroup the volumes, group-readable, setgid on emptyDirs", async () => {

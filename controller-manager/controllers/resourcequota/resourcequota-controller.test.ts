@@ -55,7 +55,7 @@ describe("ResourceQuotaController", () => {
     expect(status("be")?.used).toEqual({ pods: "1" });
     const writes = fake.actions.filter((a) => a.verb === "update").length;
     await drain();
-    fake.seed({ ...fake.object<ResourceQuota>(RESOURCE_QUOTAS, "ns", "be")!, metadata: { name: "be", namespace: "ns", labels: { x: "y" } } } as ResourceQuota);
+    fake.seed({ ...fake.object<ResourceQuota>(RESOURCE_QUOTAS, "ns", "be")!, metadata: { name: "be", namespace: "ns", labels: { x: "y" } } });
     await drain();
     expect(fake.actions.filter((a) => a.verb === "update").length).toBe(writes);
   });

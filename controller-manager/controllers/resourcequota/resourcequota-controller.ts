@@ -15,7 +15,7 @@ import { isPodTerminal } from "../../../api/pod.js";
 import { addUsage, quotaMatches, resourceForQuotaName, toResourceList, usageOf, type Usage } from "../../../api/quota.js";
 import { parseQuantity } from "../../../api/quantity.js";
 import { findResource, type ResourceInfo } from "../../../api/resources.js";
-import type { Pod, ResourceQuota } from "../../../api/types/index.js";
+import type { ResourceQuota } from "../../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -126,7 +126,7 @@ export class ResourceQuotaController implements Controller {
     informer.addEventHandler({
       onDelete: (obj) => { this.enqueueNamespace(unwrapTombstone(obj).metadata.namespace ?? ""); },
       onUpdate: (old, obj) => {
-        if (isPods && !isPodTerminal(old as Pod) && isPodTerminal(obj as Pod)) this.enqueueNamespace(obj.metadata.namespace ?? "");
+        if (isPods && !isPodTerminal(old) && isPodTerminal(obj)) this.enqueueNamespace(obj.metadata.namespace ?? "");
       },
     });
     this.monitored.set(key, informer);
