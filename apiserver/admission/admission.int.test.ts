@@ -33,7 +33,7 @@ describe("admission: ServiceAccount, LimitRanger, ResourceQuota, DefaultStorageC
 
   beforeAll(async () => {
     cluster = await startTestCluster(["--enable-admission-plugins=ServiceAccount"]);
-    controllerManager = await startComponentOnFreePort("kube-controller-manager", ["--master", cluster.apiserver.url, "--leader-elect=false", "--controllers=serviceaccount,root-ca-cert-publisher,resourcequota"]);
+    controllerManager = await startComponentOnFreePort("kube-controller-manager", ["--master", cluster.apiserver.url, "--leader-elect=false", "--controllers=serviceaccount,root-ca-cert-publisher,resourcequota,persistentvolume-binder"]);
   }, 60_000);
   afterAll(async () => {
     await controllerManager?.kill();
@@ -146,5 +146,21 @@ describe("admission: ServiceAccount, LimitRanger, ResourceQuota, DefaultStorageC
     );
     expect((await k("get", "pvc", "data", "-o", "jsonpath={.spec.storageClassName}")).stdout).toBe("admission-standard");
     expect((await k("get", "pvc", "none", "-o", "jsonpath={.spec.storageClassName}")).stdout).toBe("");
+  });
+
+  it("binds a claim to a matching volume and provisions a local-path volume for the default class (persistentvolume-binder)", async () => {
+    await k("create", "namespace", "admission-pv");
+    await apply(
+      "pv.yaml",
+      "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: admission-pv-manual}\nspec: {capacity: {storage: 2Gi}, accessModes: [ReadWriteOnce], storageClassName: manual, hostPath: {path: /tmp/admission-pv-manual}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: manual, namespace: admission-pv}\nspec: {storageClassName: manual, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: dynamic, namespace: admission-pv}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n",
+    );
+    await waitFor("the manual claim Bound", async () => /^manual\s+Bound\s+admission-pv-manual\s+2Gi\s+RWO\s+manual\s/m.test((await k("get", "pvc", "-n", "admission-pv")).stdout) || undefined, 20_000);
+    expect((await k("get", "pv", "admission-pv-manual")).stdout).toMatch(/^admission-pv-manual\s+2Gi\s+RWO\s+Retain\s+Bound\s+admission-pv\/manual\s+manual\s/m);
+    // The default class (admission-standard, from the previous test) provisions with kubelab.dev/local-path.
+    const uid = (await k("get", "pvc", "dynamic", "-n", "admission-pv", "-o", "jsonpath={.metadata.uid}")).stdout;
+    await waitFor("the dynamic claim Bound", async () => (await k("get", "pvc", "dynamic", "-n", "admission-pv", "-o", "jsonpath={.status.phase}/{.spec.volumeName}")).stdout === `Bound/pvc-${uid}` || undefined, 20_000);
+    await k("delete", "pvc", "dynamic", "manual", "-n", "admission-pv");
+    await waitFor("the provisioned volume deleted (reclaim policy Delete)", async () => (await kFail("get", "pv", `pvc-${uid}`)).code !== 0 || undefined, 20_000);
+    await waitFor("the manual volume Released (Retain)", async () => (await k("get", "pv", "admission-pv-manual", "-o", "jsonpath={.status.phase}")).stdout === "Released" || undefined, 20_000);
   });
 });

@@ -17,6 +17,7 @@ import { createServiceAccountsController } from "./serviceaccount/serviceaccount
 // MARK hpa imports
 // MARK admission imports
 import { createResourceQuotaController } from "./resourcequota/resourcequota-controller.js";
+import { createPersistentVolumeBinder } from "./volume/persistentvolume-binder.js";
 import type { ControllerFactory } from "./types.js";
 
 export class DuplicateControllerError extends Error {
@@ -77,6 +78,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   // MARK hpa names
   // MARK admission names
   "resourcequota",
+  "persistentvolume-binder",
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -100,6 +102,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   // MARK hpa aliases
   // MARK admission aliases
   "resourcequota-controller": "resourcequota",
+  "persistentvolume-binder-controller": "persistentvolume-binder",
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -126,6 +129,7 @@ export function defaultRegistry(): ControllerRegistry {
   // MARK hpa register
   // MARK admission register
   registry.register("resourcequota", createResourceQuotaController);
+  registry.register("persistentvolume-binder", createPersistentVolumeBinder);
   return registry;
 }
 
