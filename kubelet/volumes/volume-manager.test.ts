@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ConfigMap, HostPathType, Pod, Secret, Volume } from "../../api/types/index.js";
+import type { ConfigMap, HostPathType, PersistentVolumeClaim, Pod, Secret, Volume } from "../../api/types/index.js";
 import { silentLogger } from "../../component-base/logging.js";
 import { ContainerConfigError } from "../container-env/env.js";
 import type { MountOps } from "./mounts.js";
@@ -207,9 +207,28 @@ describe("VolumeManager", () => {
   it("makes emptyDirs (0777) and refuses unsupported volume types", async () => {
     await vm.setUpPod(pod([{ name: "scratch", emptyDir: {} }]), "");
     expect(mode(vol("kubernetes.io~empty-dir", "scratch"))).toBe(0o777);
-    await expect(vm.setUpPod(pod([{ name: "data", persistentVolumeClaim: { claimName: "pvc" } }]), "")).rejects.toThrow(
-      'MountVolume.SetUp failed for volume "data" : volume type persistentVolumeClaim is not supported by kubelab',
-    );
+    const nfs: Volume = JSON.parse('{"name": "data", "nfs": {"server": "x", "path": "/"}}') as Volume;
+    await expect(vm.setUpPod(pod([nfs]), "")).rejects.toThrow('MountVolume.SetUp failed for volume "data" : volume type nfs is not supported by kubelab');
+  });
+
+  it("mounts a claim's bound hostPath volume, and waits while the claim is missing or unbound", async () => {
+    const claims = new Map<string, PersistentVolumeClaim>();
+    const hostDir = join(root, "pv-data");
+    const sources: VolumeSources = {
+      getConfigMap: (ns, n) => store.getConfigMap(ns, n),
+      getSecret: (ns, n) => store.getSecret(ns, n),
+      getPersistentVolumeClaim: (ns, n) => Promise.resolve(claims.get(`${ns}/${n}`)),
+      getPersistentVolume: (n) => Promise.resolve(n === "pv-1" ? { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: n }, spec: { hostPath: { path: hostDir, type: "DirectoryOrCreate" } } } : undefined),
+    };
+    const withClaims = new VolumeManager({ rootDir: root, sources, logger: silentLogger(), nodeName: "node-1", tmpfs: false });
+    const p = pod([{ name: "data", persistentVolumeClaim: { claimName: "data" } }], { containers: [{ name: "c", volumeMounts: [{ name: "data", mountPath: "/data" }] }] });
+    await expect(withClaims.setUpPod(p, "")).rejects.toThrow('MountVolume.SetUp failed for volume "data" : persistentvolumeclaim "data" not found');
+    claims.set("shop/data", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "shop" }, spec: {}, status: { phase: "Pending" } });
+    await expect(withClaims.setUpPod(p, "")).rejects.toThrow("PVC shop/data is not bound");
+    claims.set("shop/data", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "shop" }, spec: { volumeName: "pv-1" }, status: { phase: "Bound" } });
+    await withClaims.setUpPod(p, "");
+    expect(statSync(hostDir).isDirectory()).toBe(true);
+    expect(withClaims.mountsFor(p, p.spec?.containers[0] ?? { name: "c" }).find((m) => m.containerPath === "/data")).toMatchObject({ hostPath: hostDir, readonly: false });
   });
 
   it("backs emptyDir medium Memory and secrets with tmpfs through the mount operations, falling back to a directory", async () => {

@@ -12,6 +12,8 @@ import type {
   DownwardAPIVolumeFile,
   HostPathType,
   KeyToPath,
+  PersistentVolume,
+  PersistentVolumeClaim,
   Pod,
   ResourceList,
   Secret,
@@ -32,6 +34,9 @@ export interface VolumeSources {
   getSecret(namespace: string, name: string): Promise<Readonly<Secret> | undefined>;
   /** The tokens of serviceAccountToken projections; absent (hollow nodes), those sources are skipped. */
   tokens?: ServiceAccountTokenManager;
+  /** Claims and their volumes, for persistentVolumeClaim volumes; absent (hollow nodes), those are skipped. */
+  getPersistentVolumeClaim?(namespace: string, name: string): Promise<Readonly<PersistentVolumeClaim> | undefined>;
+  getPersistentVolume?(name: string): Promise<Readonly<PersistentVolume> | undefined>;
 }
 
 export interface VolumeManagerOptions {
@@ -79,7 +84,7 @@ type ManagedKind = keyof typeof PLUGIN_DIRS;
 const DEFAULT_MODE = 0o644;
 const ETC_HOSTS = "/etc/hosts";
 /** The volume sources kubelab supports, for the message about the others. */
-const SUPPORTED = "emptyDir, configMap, secret, hostPath, downwardAPI and projected";
+const SUPPORTED = "emptyDir, configMap, secret, hostPath, downwardAPI, projected and persistentVolumeClaim (bound to a hostPath volume)";
 
 /** Which source a volume uses: the first key besides its name. */
 function volumeKind(volume: Readonly<Volume>): string | undefined {
@@ -93,6 +98,8 @@ export class VolumeManager {
   private readonly ready = new Set<string>();
   /** Pod uid + volume already noted as having a source kubelab skips, so the note is logged once. */
   private readonly noted = new Set<string>();
+  /** Pod uid + claim volume → the host path of the PersistentVolume bound to it (set up by setUpPod). */
+  private readonly claimPaths = new Map<string, string>();
 
   constructor(readonly options: VolumeManagerOptions) {
     this.mountOps = options.mountOps ?? hostMountOps;
@@ -111,6 +118,8 @@ export class VolumeManager {
   /** Where a volume's contents live on the node: the hostPath itself, or its directory under the pod's. */
   volumePath(pod: Readonly<Pod>, volume: Readonly<Volume>): string {
     if (volume.hostPath) return volume.hostPath.path;
+    const claimPath = volume.persistentVolumeClaim ? this.claimPaths.get(`${podUid(pod)}/${volume.name}`) : undefined;
+    if (claimPath !== undefined) return claimPath;
     const kind = volumeKind(volume);
     const plugin = kind !== undefined && kind in PLUGIN_DIRS ? PLUGIN_DIRS[kind as ManagedKind] : `kubernetes.io~${kind ?? "unknown"}`;
     return join(this.podDir(podUid(pod)), "volumes", plugin, volume.name);
@@ -154,6 +163,8 @@ export class VolumeManager {
       this.ready.add(dir);
     } else if (volume.hostPath) {
       await checkHostPath(volume.hostPath.path, volume.hostPath.type ?? "");
+    } else if (volume.persistentVolumeClaim) {
+      await this.setUpClaim(pod, volume.name, volume.persistentVolumeClaim.claimName);
     } else if (volume.configMap) {
       const src = volume.configMap;
       const cm = await this.options.sources.getConfigMap(namespace, src.name ?? "");
@@ -217,6 +228,26 @@ export class VolumeManager {
       const kind = volumeKind(volume) ?? "(none)";
       throw new VolumeSetupError(`volume type ${kind} is not supported by kubelab (it supports ${SUPPORTED})`);
     }
+  }
+
+  /** A claim's volume is the hostPath of the PersistentVolume bound to it; the claim must be Bound. */
+  private async setUpClaim(pod: Readonly<Pod>, volumeName: string, claimName: string): Promise<void> {
+    const sources = this.options.sources;
+    const namespace = pod.metadata.namespace ?? "default";
+    if (!sources.getPersistentVolumeClaim || !sources.getPersistentVolume) {
+      await this.makeVolumeDir(this.volumePath(pod, { name: volumeName, persistentVolumeClaim: { claimName } }), false, undefined, 0o777);
+      return;
+    }
+    const claim = await sources.getPersistentVolumeClaim(namespace, claimName);
+    if (!claim) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
+    const pvName = claim.spec?.volumeName;
+    if (!pvName || claim.status?.phase !== "Bound") throw new Error(`PVC ${namespace}/${claimName} is not bound`);
+    const pv = await sources.getPersistentVolume(pvName);
+    if (!pv) throw new Error(`persistentvolume "${pvName}" not found`);
+    const path = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+    if (!path) throw new Error(`persistentvolume "${pvName}" is not a hostPath or local volume, which is all kubelab mounts`);
+    await checkHostPath(path, pv.spec?.hostPath ? ((pv.spec.hostPath.type ?? "") as HostPathType) : "Directory");
+    this.claimPaths.set(`${podUid(pod)}/${volumeName}`, path);
   }
 
   private downwardPayload(pod: Readonly<Pod>, items: readonly DownwardAPIVolumeFile[], defaultMode: number): Payload {
@@ -383,6 +414,7 @@ export class VolumeManager {
     this.writer.forget(dir + sep);
     for (const d of [...this.ready]) if (d.startsWith(dir + sep)) this.ready.delete(d);
     for (const k of [...this.noted]) if (k.startsWith(`${podUid}/`)) this.noted.delete(k);
+    for (const k of [...this.claimPaths.keys()]) if (k.startsWith(`${podUid}/`)) this.claimPaths.delete(k);
     this.options.sources.tokens?.forget(podUid);
   }
 }
