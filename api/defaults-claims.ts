@@ -35,5 +35,9 @@ export function defaultLimitRange(lr: LimitRange): void {
     if (isObject(item.default) && (item.defaultRequest === undefined || isObject(item.defaultRequest))) {
       item.defaultRequest = { ...item.default, ...item.defaultRequest };
     }
+    // A container without a request asks for the minimum when no default says otherwise.
+    if (isObject(item.min) && Object.keys(item.min).length > 0 && (item.defaultRequest === undefined || isObject(item.defaultRequest))) {
+      item.defaultRequest = { ...item.min, ...item.defaultRequest };
+    }
   }
 }

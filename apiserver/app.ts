@@ -5,6 +5,7 @@ import { networkInterfaces } from "node:os";
 import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
+import { admissionChainFor } from "./admission/plugins.js";
 import { Aggregator } from "./aggregator/aggregator.js";
 import { setOpenApiSchemaProvider } from "./http/openapi-schemas.js";
 import { CustomResources } from "./registry/apiextensions/custom-resources.js";
@@ -59,6 +60,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds,
     defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds,
     serviceAccountTokens,
+    admission: admissionChainFor(options.enableAdmissionPlugins, options.disableAdmissionPlugins),
     componentProbes: [
       httpComponentProbe("scheduler", "http://127.0.0.1:10251/healthz"),
       httpComponentProbe("controller-manager", "http://127.0.0.1:10252/healthz"),

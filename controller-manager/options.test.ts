@@ -41,6 +41,8 @@ describe("kube-controller-manager flags", () => {
       concurrentJobSyncs: 5,
       concurrentCronJobSyncs: 5,
       concurrentTtlAfterFinishedSyncs: 5,
+      concurrentResourceQuotaSyncs: 5,
+      resourceQuotaSyncPeriodMs: 300_000,
     });
   });
 

@@ -38,6 +38,8 @@ export const controllerManagerFlags = defineFlags({
   concurrentJobSyncs: { type: "number", default: 5, help: "The number of job objects that are allowed to sync concurrently. Larger number = more responsive jobs, but more CPU (and network) load." },
   concurrentCronJobSyncs: { type: "number", default: 5, help: "The number of cron job objects that are allowed to sync concurrently. Larger number = more responsive jobs, but more CPU (and network) load." },
   concurrentTtlAfterFinishedSyncs: { type: "number", default: 5, help: "The number of ttl-after-finished-controller workers that are allowed to sync concurrently." },
+  concurrentResourceQuotaSyncs: { type: "number", default: 5, help: "The number of resource quotas that are allowed to sync concurrently. Larger number = more responsive quota management, but more CPU (and network) load." },
+  resourceQuotaSyncPeriod: { type: "duration", default: "5m", help: "The period for syncing quota usage status in the system." },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -80,6 +82,8 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     concurrentJobSyncs: o.concurrentJobSyncs,
     concurrentCronJobSyncs: o.concurrentCronJobSyncs,
     concurrentTtlAfterFinishedSyncs: o.concurrentTtlAfterFinishedSyncs,
+    concurrentResourceQuotaSyncs: o.concurrentResourceQuotaSyncs,
+    resourceQuotaSyncPeriodMs: o.resourceQuotaSyncPeriod,
   };
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { hostname, networkInterfaces, totalmem } from "node:os";
 import { join } from "node:path";
 import { RESOURCES } from "../api/resources.js";
-import type { ConfigMap, Node, Pod, Secret, Service } from "../api/types/index.js";
+import type { ConfigMap, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service } from "../api/types/index.js";
 import { runComponent } from "../client/component.js";
 import { CriClient } from "../client/cri/client.js";
 import { createEventRecorder } from "../client/event-recorder.js";
@@ -28,6 +28,7 @@ import { ProberManager } from "./prober/prober-manager.js";
 import { startKubeletServer, type KubeletServer } from "./server/server.js";
 import { VolumeManager } from "./volumes/volume-manager.js";
 import { cachedGetter } from "./object-getter.js";
+import { ServiceAccountTokenManager, tokenRequester } from "./volumes/service-account-token.js";
 
 const resource = (name: string) => RESOURCES.find((r) => r.group === "" && r.resource === name)!;
 const PODS = resource("pods");
@@ -35,6 +36,8 @@ const NODES = resource("nodes");
 const SERVICES = resource("services");
 const CONFIGMAPS = resource("configmaps");
 const SECRETS = resource("secrets");
+const PERSISTENT_VOLUME_CLAIMS = resource("persistentvolumeclaims");
+const PERSISTENT_VOLUMES = resource("persistentvolumes");
 
 
 export interface RunKubeletOptions {
@@ -149,7 +152,10 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
               logger: logger.child({ component: "pod-routes" }),
             })
           : undefined;
-      const volumes = new VolumeManager({ nodeIPs: [nodeIP], rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets }, logger: logger.child({ component: "volumes" }), nodeName });
+      const tokens = new ServiceAccountTokenManager(tokenRequester(client), clock);
+      const claims = cachedGetter<PersistentVolumeClaim>(client, PERSISTENT_VOLUME_CLAIMS, clock);
+      const persistentVolumes = cachedGetter<PersistentVolume>(client, PERSISTENT_VOLUMES, clock);
+      const volumes = new VolumeManager({ nodeIPs: [nodeIP], rootDir: flags.rootDir, sources: { getConfigMap: configMaps, getSecret: secrets, tokens, getPersistentVolumeClaim: claims, getPersistentVolume: (name) => persistentVolumes("", name) }, logger: logger.child({ component: "volumes" }), nodeName });
       const prober = new ProberManager({
         registry,
         runtime: { execSync: (id, cmd, timeout) => runtime.execSync(id, cmd, timeout) },

@@ -2,7 +2,7 @@
 // short while so that the containers of one pod (and a burst of syncs) cost one request per object.
 import { isNotFound } from "../api/errors.js";
 import type { ResourceInfo } from "../api/resources.js";
-import type { ConfigMap, Secret } from "../api/types/index.js";
+import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret } from "../api/types/index.js";
 import type { RestClient } from "../client/rest.js";
 import type { Clock } from "../component-base/clock.js";
 
@@ -12,7 +12,7 @@ const OBJECT_CACHE_TTL_MS = 2000;
 const MAX_ENTRIES = 1000;
 
 /** A GET of a namespaced object, reused for a short while; undefined when it does not exist. */
-export function cachedGetter<T extends ConfigMap | Secret>(client: Pick<RestClient, "get">, info: ResourceInfo, clock: Clock): (namespace: string, name: string) => Promise<Readonly<T> | undefined> {
+export function cachedGetter<T extends ConfigMap | Secret | PersistentVolumeClaim | PersistentVolume>(client: Pick<RestClient, "get">, info: ResourceInfo, clock: Clock): (namespace: string, name: string) => Promise<Readonly<T> | undefined> {
   const cache = new Map<string, { at: number; value: Readonly<T> | undefined }>();
   return async (namespace, name) => {
     const key = `${namespace}/${name}`;
@@ -20,7 +20,7 @@ export function cachedGetter<T extends ConfigMap | Secret>(client: Pick<RestClie
     if (hit && clock.now() - hit.at < OBJECT_CACHE_TTL_MS) return hit.value;
     let value: Readonly<T> | undefined;
     try {
-      value = await client.get<T>(info, namespace, name);
+      value = await client.get<T>(info, info.namespaced ? namespace : undefined, name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       value = undefined;

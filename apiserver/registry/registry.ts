@@ -3,6 +3,7 @@
 import type { KubeObject } from "../../api/meta.js";
 import type { KindPrinter } from "../../api/printers/printer.js";
 import { findResource, RESOURCES, type ResourceInfo } from "../../api/resources.js";
+import { withAdmission, type AdmissionChain } from "../admission/admission.js";
 import type { Storage, WatchCache } from "../storage/interfaces.js";
 import type { ComputedResource, KindConfig, ResourceDefinition, SubresourceHandler } from "./kind.js";
 import { definitionFor } from "./kinds.js";
@@ -14,6 +15,8 @@ export interface RegistryOptions extends KindConfig {
   prefix: string;
   /** Creates (and starts) the watch cache for an etcd key prefix such as "/registry/pods/". */
   createCache: (prefix: string, resource: string) => WatchCache;
+  /** The admission plugins the flags enabled (apiserver/admission/); none when absent. */
+  admission?: AdmissionChain;
 }
 
 /** A resource as the HTTP layer serves it: the store holding its objects and the conversion to and from it. */
@@ -60,7 +63,7 @@ export class Registry {
         cache,
         prefix: options.prefix,
         strategy: definition.strategy(config),
-        hooks: definition.hooks?.(config),
+        hooks: withAdmission(definition.hooks?.(config), options.admission, info, config.storeFor ?? (() => undefined)),
         checkNamespace: (ns, qualified, name) => admitToNamespace(this.core("namespaces"), ns, qualified, name),
       });
       this.stores.set(storeKey(info.group, info.version, info.resource), store);

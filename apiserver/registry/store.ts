@@ -70,7 +70,9 @@ export interface StoreHooks {
   /** Runs after an object is gone from etcd. */
   afterDelete?(object: KubeObject): Promise<void>;
   /** Admission for creates: may mutate (defaults) or throw a StatusError. */
-  admitCreate?(object: KubeObject): Promise<void>;
+  admitCreate?(object: KubeObject, dryRun: boolean): Promise<void>;
+  /** Validating admission for creates, after validation: may throw, or charge (a quota) and return the undo for a failed write. */
+  validateCreate?(object: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | undefined>;
 }
 
 export interface StoreDeps {
@@ -164,14 +166,21 @@ export class ResourceStore {
     } else {
       recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
     }
-    await this.deps.hooks?.admitCreate?.(object);
+    await this.deps.hooks?.admitCreate?.(object, options.dryRun ?? false);
     this.throwIfInvalid(object, validateObject(this.info, object));
     // A dry run answers what the real create would: AlreadyExists for a name that is taken.
     if (options.dryRun && (await this.storageCall(name, () => this.deps.storage.get(this.keyFor(meta.namespace, name))))) {
       throw alreadyExists(this.qualified, name);
     }
+    const uncharge = await this.deps.hooks?.validateCreate?.(object, options.dryRun ?? false);
 
-    const undo = await this.deps.hooks?.beforeCreate?.(object, options.dryRun ?? false);
+    let undo: (() => Promise<void>) | undefined;
+    try {
+      undo = await this.deps.hooks?.beforeCreate?.(object, options.dryRun ?? false);
+    } catch (err) {
+      await uncharge?.();
+      throw err;
+    }
     if (options.dryRun) {
       await undo?.();
       return object;
@@ -182,6 +191,7 @@ export class ResourceStore {
       return this.withTypeMeta(created);
     } catch (err) {
       await undo?.();
+      await uncharge?.();
       throw err;
     }
   }

@@ -96,6 +96,8 @@ beforeAll(async () => {
       concurrentJobSyncs: 5,
       concurrentCronJobSyncs: 5,
       concurrentTtlAfterFinishedSyncs: 5,
+      concurrentResourceQuotaSyncs: 5,
+      resourceQuotaSyncPeriodMs: 300_000,
     },
   };
   const controllers: Controller[] = [createEndpointsController, createEndpointSliceController, createGarbageCollectorController, createNamespaceController, createNodeLifecycleController, createNodeIpamController].map((factory) => factory(context));

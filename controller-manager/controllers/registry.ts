@@ -22,6 +22,8 @@ import { createStatefulSetController } from "./statefulset/statefulset-controlle
 // MARK hpa imports
 import { createHorizontalController } from "./podautoscaler/horizontal-controller.js";
 // MARK admission imports
+import { createResourceQuotaController } from "./resourcequota/resourcequota-controller.js";
+import { createPersistentVolumeBinder } from "./volume/persistentvolume-binder.js";
 import type { ControllerFactory } from "./types.js";
 
 export class DuplicateControllerError extends Error {
@@ -87,6 +89,8 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   // MARK hpa names
   "horizontalpodautoscaling",
   // MARK admission names
+  "resourcequota",
+  "persistentvolume-binder",
 ];
 
 /** Kubernetes' other spellings: the old singular "endpoint" and the newer "<name>-controller" names. */
@@ -115,6 +119,8 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   // MARK hpa aliases
   "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
   // MARK admission aliases
+  "resourcequota-controller": "resourcequota",
+  "persistentvolume-binder-controller": "persistentvolume-binder",
 };
 
 /** Controllers that '*' does not turn on (Kubernetes has a few, such as bootstrapsigner; none here yet). */
@@ -143,6 +149,8 @@ export function defaultRegistry(): ControllerRegistry {
   // MARK hpa register
   registry.register("horizontalpodautoscaling", createHorizontalController);
   // MARK admission register
+  registry.register("resourcequota", createResourceQuotaController);
+  registry.register("persistentvolume-binder", createPersistentVolumeBinder);
   return registry;
 }
 

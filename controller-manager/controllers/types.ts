@@ -45,6 +45,10 @@ export interface ControllerManagerConfig {
   concurrentJobSyncs: number;
   concurrentCronJobSyncs: number;
   concurrentTtlAfterFinishedSyncs: number;
+  /** --concurrent-resource-quota-syncs (default 5). */
+  concurrentResourceQuotaSyncs: number;
+  /** How often every quota's usage is recounted from scratch (--resource-quota-sync-period, default 5 m). */
+  resourceQuotaSyncPeriodMs: number;
 }
 
 export interface ControllerContext {

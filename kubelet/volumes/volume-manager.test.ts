@@ -4,11 +4,12 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ConfigMap, HostPathType, Pod, Secret, Volume } from "../../api/types/index.js";
+import type { ConfigMap, HostPathType, PersistentVolumeClaim, Pod, Secret, Volume } from "../../api/types/index.js";
 import { silentLogger } from "../../component-base/logging.js";
 import { ContainerConfigError } from "../container-env/env.js";
 import type { MountOps } from "./mounts.js";
 import { hostMountOps } from "./mounts.js";
+import { ServiceAccountTokenManager } from "./service-account-token.js";
 import { VolumeManager, VolumeSetupError, type VolumeSources } from "./volume-manager.js";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
@@ -167,6 +168,23 @@ describe("VolumeManager", () => {
     expect(readFileSync(join(info, "labels"), "utf8")).toBe('app="web"\nv="2"');
   });
 
+  it("writes a projected serviceAccountToken from the token manager, and fails the volume when no token comes", async () => {
+    let fail = false;
+    const tokens = new ServiceAccountTokenManager((_ns, _account, request) => {
+      if (fail) return Promise.reject(new Error("serviceaccounts \"default\" not found"));
+      return Promise.resolve({ ...request, status: { token: "header.claims.signature", expirationTimestamp: new Date(Date.now() + 3600_000).toISOString() } });
+    }, { now: () => Date.now() });
+    const withTokens = new VolumeManager({ rootDir: root, sources: { getConfigMap: (ns, n) => store.getConfigMap(ns, n), getSecret: (ns, n) => store.getSecret(ns, n), tokens }, logger: silentLogger(), nodeName: "node-1", tmpfs: false });
+    const access = pod([{ name: "kube-api-access-abcde", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 3607 } }, { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } }] } }]);
+    await withTokens.setUpPod(access, "");
+    const dir = vol("kubernetes.io~projected", "kube-api-access-abcde");
+    expect(readFileSync(join(dir, "token"), "utf8")).toBe("header.claims.signature");
+    expect(readFileSync(join(dir, "namespace"), "utf8")).toBe("shop");
+    fail = true;
+    tokens.forget("uid-1");
+    await expect(withTokens.setUpPod(access, "")).rejects.toThrow('MountVolume.SetUp failed for volume "kube-api-access-abcde" : failed to fetch token: serviceaccounts "default" not found');
+  });
+
   it.skipIf(process.getuid?.() !== 0)("gives the pod's fsGroup the volumes, group-readable, setgid on emptyDirs", async () => {
     store.putSecret("creds", { password: "pw" });
     const p = pod([{ name: "creds", secret: { secretName: "creds", defaultMode: 0o400, items: [{ key: "password", path: "a/b/pw" }] } }, { name: "scratch", emptyDir: {} }], {
@@ -189,21 +207,28 @@ describe("VolumeManager", () => {
   it("makes emptyDirs (0777) and refuses volumes without a supported source", async () => {
     await vm.setUpPod(pod([{ name: "scratch", emptyDir: {} }]), "");
     expect(mode(vol("kubernetes.io~empty-dir", "scratch"))).toBe(0o777);
-    await expect(vm.setUpPod(pod([{ name: "data" }]), "")).rejects.toThrow('MountVolume.SetUp failed for volume "data" : volume type (none) is not supported by kubelab');
+    const nfs: Volume = JSON.parse('{"name": "data", "nfs": {"server": "x", "path": "/"}}') as Volume;
+    await expect(vm.setUpPod(pod([nfs]), "")).rejects.toThrow('MountVolume.SetUp failed for volume "data" : volume type nfs is not supported by kubelab');
   });
 
-  it("gives a persistentVolumeClaim a node-local directory per claim that outlives the pod", async () => {
-    const p = pod([{ name: "www", persistentVolumeClaim: { claimName: "www-web-1" } }]);
-    await vm.setUpPod(p, "");
-    const dir = join(root, "persistentvolumeclaims", "shop", "www-web-1");
-    expect(vm.volumePath(p, p.spec!.volumes![0]!)).toBe(dir);
-    expect(mode(dir)).toBe(0o777);
-    writeFileSync(join(dir, "data"), "kept");
-    await vm.tearDownPod("uid-1");
-    const again = { ...p, metadata: { ...p.metadata, uid: "uid-2" } };
-    await vm.setUpPod(again, "");
-    expect(readFileSync(join(dir, "data"), "utf8")).toBe("kept");
-    await expect(vm.setUpPod(pod([{ name: "bad", persistentVolumeClaim: { claimName: "../x" } }]), "")).rejects.toThrow('invalid claim name "../x"');
+  it("mounts a claim's bound hostPath volume, and waits while the claim is missing or unbound", async () => {
+    const claims = new Map<string, PersistentVolumeClaim>();
+    const hostDir = join(root, "pv-data");
+    const sources: VolumeSources = {
+      getConfigMap: (ns, n) => store.getConfigMap(ns, n),
+      getSecret: (ns, n) => store.getSecret(ns, n),
+      getPersistentVolumeClaim: (ns, n) => Promise.resolve(claims.get(`${ns}/${n}`)),
+      getPersistentVolume: (n) => Promise.resolve(n === "pv-1" ? { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: n }, spec: { hostPath: { path: hostDir, type: "DirectoryOrCreate" } } } : undefined),
+    };
+    const withClaims = new VolumeManager({ rootDir: root, sources, logger: silentLogger(), nodeName: "node-1", tmpfs: false });
+    const p = pod([{ name: "data", persistentVolumeClaim: { claimName: "data" } }], { containers: [{ name: "c", volumeMounts: [{ name: "data", mountPath: "/data" }] }] });
+    await expect(withClaims.setUpPod(p, "")).rejects.toThrow('MountVolume.SetUp failed for volume "data" : persistentvolumeclaim "data" not found');
+    claims.set("shop/data", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "shop" }, spec: {}, status: { phase: "Pending" } });
+    await expect(withClaims.setUpPod(p, "")).rejects.toThrow("PVC shop/data is not bound");
+    claims.set("shop/data", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: "shop" }, spec: { volumeName: "pv-1" }, status: { phase: "Bound" } });
+    await withClaims.setUpPod(p, "");
+    expect(statSync(hostDir).isDirectory()).toBe(true);
+    expect(withClaims.mountsFor(p, p.spec?.containers[0] ?? { name: "c" }).find((m) => m.containerPath === "/data")).toMatchObject({ hostPath: hostDir, readonly: false });
   });
 
   it("backs emptyDir medium Memory and secrets with tmpfs through the mount operations, falling back to a directory", async () => {

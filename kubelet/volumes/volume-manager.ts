@@ -12,6 +12,8 @@ import type {
   DownwardAPIVolumeFile,
   HostPathType,
   KeyToPath,
+  PersistentVolume,
+  PersistentVolumeClaim,
   Pod,
   ResourceList,
   Secret,
@@ -25,10 +27,16 @@ import { containerResourceValue, DownwardAPIError, machineAllocatable, podFieldV
 import { expand, lookupIn } from "../container-env/expansion.js";
 import { AtomicWriter, type FileProjection, type Payload } from "./atomic-writer.js";
 import { hostMountOps, type MountOps } from "./mounts.js";
+import type { ServiceAccountTokenManager } from "./service-account-token.js";
 
 export interface VolumeSources {
   getConfigMap(namespace: string, name: string): Promise<Readonly<ConfigMap> | undefined>;
   getSecret(namespace: string, name: string): Promise<Readonly<Secret> | undefined>;
+  /** The tokens of serviceAccountToken projections; absent (hollow nodes), those sources are skipped. */
+  tokens?: ServiceAccountTokenManager;
+  /** Claims and their volumes, for persistentVolumeClaim volumes; absent (hollow nodes), those are skipped. */
+  getPersistentVolumeClaim?(namespace: string, name: string): Promise<Readonly<PersistentVolumeClaim> | undefined>;
+  getPersistentVolume?(name: string): Promise<Readonly<PersistentVolume> | undefined>;
 }
 
 export interface VolumeManagerOptions {
@@ -76,7 +84,7 @@ type ManagedKind = keyof typeof PLUGIN_DIRS;
 const DEFAULT_MODE = 0o644;
 const ETC_HOSTS = "/etc/hosts";
 /** The volume sources kubelab supports, for the message about the others. */
-const SUPPORTED = "emptyDir, configMap, secret, hostPath, downwardAPI, projected and persistentVolumeClaim (a node-local directory)";
+const SUPPORTED = "emptyDir, configMap, secret, hostPath, downwardAPI, projected and persistentVolumeClaim (bound to a hostPath volume)";
 
 /** Which source a volume uses: the first key besides its name. */
 function volumeKind(volume: Readonly<Volume>): string | undefined {
@@ -90,6 +98,8 @@ export class VolumeManager {
   private readonly ready = new Set<string>();
   /** Pod uid + volume already noted as having a source kubelab skips, so the note is logged once. */
   private readonly noted = new Set<string>();
+  /** Pod uid + claim volume → the host path of the PersistentVolume bound to it (set up by setUpPod). */
+  private readonly claimPaths = new Map<string, string>();
 
   constructor(readonly options: VolumeManagerOptions) {
     this.mountOps = options.mountOps ?? hostMountOps;
@@ -108,20 +118,11 @@ export class VolumeManager {
   /** Where a volume's contents live on the node: the hostPath itself, or its directory under the pod's. */
   volumePath(pod: Readonly<Pod>, volume: Readonly<Volume>): string {
     if (volume.hostPath) return volume.hostPath.path;
-    if (volume.persistentVolumeClaim) return this.claimDir(pod, volume.persistentVolumeClaim.claimName ?? "");
+    const claimPath = volume.persistentVolumeClaim ? this.claimPaths.get(`${podUid(pod)}/${volume.name}`) : undefined;
+    if (claimPath !== undefined) return claimPath;
     const kind = volumeKind(volume);
     const plugin = kind !== undefined && kind in PLUGIN_DIRS ? PLUGIN_DIRS[kind as ManagedKind] : `kubernetes.io~${kind ?? "unknown"}`;
     return join(this.podDir(podUid(pod)), "volumes", plugin, volume.name);
-  }
-
-  /**
-   * A claim's node-local directory, <root-dir>/persistentvolumeclaims/<namespace>/<claim>: kubelab binds no
-   * volumes yet, so a claim is a directory that outlives the pod (a StatefulSet pod restarted on the same node finds
-   * its data again).
-   */
-  private claimDir(pod: Readonly<Pod>, claim: string): string {
-    if (!usableUid(claim) || claim.includes("..")) throw new VolumeSetupError(`invalid claim name "${claim}"`);
-    return join(this.options.rootDir, "persistentvolumeclaims", pod.metadata.namespace ?? "default", claim);
   }
 
   /**
@@ -160,13 +161,10 @@ export class VolumeManager {
         await chmod(dir, 0o2777);
       }
       this.ready.add(dir);
-    } else if (volume.persistentVolumeClaim) {
-      if (this.ready.has(dir)) return;
-      await mkdir(dir, { recursive: true, mode: 0o777 });
-      await chmod(dir, 0o777);
-      this.ready.add(dir);
     } else if (volume.hostPath) {
       await checkHostPath(volume.hostPath.path, volume.hostPath.type ?? "");
+    } else if (volume.persistentVolumeClaim) {
+      await this.setUpClaim(pod, volume.name, volume.persistentVolumeClaim.claimName);
     } else if (volume.configMap) {
       const src = volume.configMap;
       const cm = await this.options.sources.getConfigMap(namespace, src.name ?? "");
@@ -205,13 +203,21 @@ export class VolumeManager {
           mergeInto(payload, secretPayload(secret, src.items, defaultMode, src.optional === true));
         } else if (source.downwardAPI) {
           mergeInto(payload, this.downwardPayload(pod, source.downwardAPI.items ?? [], defaultMode));
+        } else if (source.serviceAccountToken && this.options.sources.tokens) {
+          const src = source.serviceAccountToken;
+          try {
+            const token = await this.options.sources.tokens.token(pod, src);
+            payload.set(src.path, { data: Buffer.from(token), mode: defaultMode });
+          } catch (err) {
+            errors.push(`failed to fetch token: ${err instanceof Error ? err.message : String(err)}`);
+          }
         } else if (source.serviceAccountToken) {
           const key = `${podUid(pod)}/${volume.name}`;
           if (!this.noted.has(key)) {
             this.noted.add(key);
-            log.info(
+            log.debug(
               { pod: `${namespace}/${pod.metadata.name}`, volume: volume.name, path: source.serviceAccountToken.path },
-              "Skipping the serviceAccountToken source of a projected volume: kubelab does not issue tokens yet",
+              "Skipping the serviceAccountToken source of a projected volume: this node requests no tokens",
             );
           }
         }
@@ -222,6 +228,26 @@ export class VolumeManager {
       const kind = volumeKind(volume) ?? "(none)";
       throw new VolumeSetupError(`volume type ${kind} is not supported by kubelab (it supports ${SUPPORTED})`);
     }
+  }
+
+  /** A claim's volume is the hostPath of the PersistentVolume bound to it; the claim must be Bound. */
+  private async setUpClaim(pod: Readonly<Pod>, volumeName: string, claimName: string): Promise<void> {
+    const sources = this.options.sources;
+    const namespace = pod.metadata.namespace ?? "default";
+    if (!sources.getPersistentVolumeClaim || !sources.getPersistentVolume) {
+      await this.makeVolumeDir(this.volumePath(pod, { name: volumeName, persistentVolumeClaim: { claimName } }), false, undefined, 0o777);
+      return;
+    }
+    const claim = await sources.getPersistentVolumeClaim(namespace, claimName);
+    if (!claim) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
+    const pvName = claim.spec?.volumeName;
+    if (!pvName || claim.status?.phase !== "Bound") throw new Error(`PVC ${namespace}/${claimName} is not bound`);
+    const pv = await sources.getPersistentVolume(pvName);
+    if (!pv) throw new Error(`persistentvolume "${pvName}" not found`);
+    const path = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+    if (!path) throw new Error(`persistentvolume "${pvName}" is not a hostPath or local volume, which is all kubelab mounts`);
+    await checkHostPath(path, pv.spec?.hostPath ? ((pv.spec.hostPath.type ?? "") as HostPathType) : "Directory");
+    this.claimPaths.set(`${podUid(pod)}/${volumeName}`, path);
   }
 
   private downwardPayload(pod: Readonly<Pod>, items: readonly DownwardAPIVolumeFile[], defaultMode: number): Payload {
@@ -388,6 +414,8 @@ export class VolumeManager {
     this.writer.forget(dir + sep);
     for (const d of [...this.ready]) if (d.startsWith(dir + sep)) this.ready.delete(d);
     for (const k of [...this.noted]) if (k.startsWith(`${podUid}/`)) this.noted.delete(k);
+    for (const k of [...this.claimPaths.keys()]) if (k.startsWith(`${podUid}/`)) this.claimPaths.delete(k);
+    this.options.sources.tokens?.forget(podUid);
   }
 }
 

@@ -179,6 +179,59 @@ describe.skipIf(!prerequisites.ok)("pods on a 3-node kubelab", () => {
     expect(describe).toContain(`Successfully assigned default/${name} to ${pod?.spec.nodeName ?? ""}`);
   });
 
+  it("mounts the service account's namespace, CA and pod-bound token at /var/run/secrets/kubernetes.io/serviceaccount", async () => {
+    const [pod] = await pods("app=kubernetes-bootcamp");
+    const name = pod?.metadata.name ?? "";
+    const dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+    expect(await lab.kubectlOk("exec", name, "--", "cat", `${dir}/namespace`)).toBe("default");
+    expect((await lab.kubectlOk("exec", name, "--", "ls", dir)).split(/\s+/).filter((f) => f !== "").sort()).toEqual(["ca.crt", "namespace", "token"]);
+    const token = (await lab.kubectlOk("exec", name, "--", "cat", `${dir}/token`)).trim();
+    const parts = token.split(".");
+    expect(parts).toHaveLength(3);
+    const claims = JSON.parse(Buffer.from(parts[1] ?? "", "base64url").toString("utf8")) as {
+      sub: string;
+      exp: number;
+      iat: number;
+      "kubernetes.io": { namespace: string; pod?: { name: string; uid: string }; serviceaccount: { name: string } };
+    };
+    expect(claims.sub).toBe("system:serviceaccount:default:default");
+    expect(claims["kubernetes.io"].namespace).toBe("default");
+    expect(claims["kubernetes.io"].pod?.name).toBe(name);
+    expect(claims.exp - claims.iat).toBe(3607);
+    // The mount is read-only for the container.
+    const write = await lab.kubectl(["exec", name, "--", "sh", "-c", `echo x > ${dir}/namespace`]);
+    expect(write.code).not.toBe(0);
+  });
+
+  it("provisions a local-path volume for a claim when its first pod is scheduled, and the pod writes to it", async () => {
+    const dir = join(lab.home, "local-path");
+    await applyManifest(`apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: lab-local}
+provisioner: kubelab.dev/local-path
+volumeBindingMode: WaitForFirstConsumer
+parameters: {path: ${dir}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: notes}
+spec: {storageClassName: lab-local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
+---
+${podManifest("writer", `  containers:
+  - name: writer
+    image: busybox
+    command: ["sh", "-c", "echo hello > /data/note && exec sleep 3600"]
+    volumeMounts: [{name: notes, mountPath: /data}]
+  volumes: [{name: notes, persistentVolumeClaim: {claimName: notes}}]`)}`);
+    const pod = await waitPod("writer", "Running", running);
+    const claim = JSON.parse(await lab.kubectlOk("get", "pvc", "notes", "-o", "json")) as { metadata: { uid: string; annotations?: Record<string, string> }; status: { phase: string } };
+    expect(claim.status.phase).toBe("Bound");
+    expect(claim.metadata.annotations?.["volume.kubernetes.io/selected-node"]).toBe(pod.spec.nodeName);
+    expect((await lab.kubectlOk("exec", "writer", "--", "cat", "/data/note")).trim()).toBe("hello");
+    expect(readFileSync(join(dir, `pvc-${claim.metadata.uid}_default_notes`, "note"), "utf8")).toBe("hello\n");
+    await lab.kubectlOk("delete", "pod", "writer", "--grace-period=1");
+  });
+
   it("reports an unknown image as ErrImagePull, then ImagePullBackOff", async () => {
     await lab.kubectlOk("run", "no-such-image", "--image=kubelab.invalid/no-such-image:v9");
     await waitPod("no-such-image", "waiting in ImagePullBackOff", (p) => container(p)?.state.waiting?.reason === "ImagePullBackOff");

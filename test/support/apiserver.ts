@@ -38,9 +38,15 @@ export async function isReady(url: string): Promise<boolean> {
   }
 }
 
-/** A ready apiserver on `etcdEndpoint` (on `port`, or a free one); one that never gets ready is killed. */
+/**
+ * A ready apiserver on `etcdEndpoint` (on `port`, or a free one); one that never gets ready is killed. Like
+ * Kubernetes' own integration tests, it runs without the ServiceAccount admission plugin unless `extraArgs` choose
+ * the plugins: most tests create pods with no controller-manager to make the `default` ServiceAccount.
+ */
 export function startApiServerProcess(etcdEndpoint: string, extraArgs: string[] = [], port?: number): Promise<ApiServerProcess> {
-  return launchApiserver(testProcesses, etcdEndpoint, { extraArgs, ...(port !== undefined ? { port } : {}) });
+  const choosesPlugins = extraArgs.some((a) => a.startsWith("--enable-admission-plugins") || a.startsWith("--disable-admission-plugins"));
+  const args = choosesPlugins ? extraArgs : ["--disable-admission-plugins=ServiceAccount", ...extraArgs];
+  return launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, ...(port !== undefined ? { port } : {}) });
 }
 
 export interface TestCluster {

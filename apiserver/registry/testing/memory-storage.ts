@@ -1,6 +1,7 @@
 // Test fakes for the storage contract: an in-memory etcd (MemoryStorage), a watch cache fed synchronously by its
 // writes (MemoryWatchCache), in-memory ClusterIP/NodePort allocators, and memoryRegistry() wiring them into a Registry.
 // Small on purpose: a fake must be obviously correct, so it models etcd's revisions and nothing of its performance.
+import type { AdmissionChain } from "../../admission/admission.js";
 import type { ServiceAccountTokens } from "../../auth/service-account-tokens.js";
 import { retryOnConflict, toError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
@@ -480,6 +481,8 @@ export interface MemoryRegistryOptions {
   defaultNotReadyTolerationSeconds?: number;
   defaultUnreachableTolerationSeconds?: number;
   serviceAccountTokens?: ServiceAccountTokens;
+  /** Admission plugins around the stores (none by default). */
+  admission?: AdmissionChain;
 }
 
 export interface MemoryRegistry {
@@ -504,6 +507,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
     defaultNotReadyTolerationSeconds: options.defaultNotReadyTolerationSeconds ?? 300,
     defaultUnreachableTolerationSeconds: options.defaultUnreachableTolerationSeconds ?? 300,
     ...(tokens ? { serviceAccountTokens: () => Promise.resolve(tokens) } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
   });
   const namespaces = registry.core("namespaces");
   for (const name of options.namespaces ?? ["default"]) {
