@@ -204,10 +204,10 @@ describe("ResourceQuota admission", () => {
 });
 
 describe("DefaultStorageClass admission", () => {
-  const sc = (name: string, isDefault: boolean, created: string): StorageClass => ({
+  const sc = (name: string, isDefault: boolean, created?: string): StorageClass => ({
     apiVersion: "storage.k8s.io/v1",
     kind: "StorageClass",
-    metadata: { name, creationTimestamp: created, ...(isDefault ? { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } } : {}) },
+    metadata: { name, ...(created !== undefined ? { creationTimestamp: created } : {}), ...(isDefault ? { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } } : {}) },
     provisioner: "kubelab.dev/local-path",
   });
 
@@ -220,7 +220,7 @@ describe("DefaultStorageClass admission", () => {
     const { registry, store } = await setup([defaultStorageClassPlugin()]);
     const claims = store("persistentvolumeclaims");
     expect(((await claims.create("ns", claim("before", "1Gi"))) as PersistentVolumeClaim).spec?.storageClassName).toBeUndefined();
-    await registry.storeOf("storage.k8s.io", "storageclasses")?.create(undefined, sc("standard", true, ""));
+    await registry.storeOf("storage.k8s.io", "storageclasses")?.create(undefined, sc("standard", true));
     expect(((await claims.create("ns", claim("data", "1Gi"))) as PersistentVolumeClaim).spec?.storageClassName).toBe("standard");
     expect(((await claims.create("ns", claim("none", "1Gi", ""))) as PersistentVolumeClaim).spec?.storageClassName).toBe("");
     expect(((await claims.create("ns", claim("fast", "1Gi", "fast"))) as PersistentVolumeClaim).spec?.storageClassName).toBe("fast");
