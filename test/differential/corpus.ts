@@ -1,0 +1,180 @@
+// The differential corpus: requests sent in this order to a fresh apiserver (kubelab's or the real one), each
+// answer compared with the real kube-apiserver v1.26.1's. Everything lives in the namespace `diff-ns` the corpus
+// creates first, so that what the real server adds by itself (RBAC, flowcontrol, default namespaces' objects) never
+// shows up in an answer. Ids are stable: the fixtures and the allow-list are keyed by them.
+
+export interface CorpusRequest {
+  id: string;
+  method: string;
+  path: string;
+  /** Sent as is when a string, as JSON otherwise. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  /** The User-Agent header ("diff-client/v1.0.0" unless given; "" sends none). */
+  userAgent?: string;
+}
+
+const NS = "/api/v1/namespaces/diff-ns";
+const CM = `${NS}/configmaps`;
+const DEP = "/apis/apps/v1/namespaces/diff-ns/deployments";
+const MERGE = "application/merge-patch+json";
+const JSON_PATCH = "application/json-patch+json";
+const STRATEGIC = "application/strategic-merge-patch+json";
+const APPLY = "application/apply-patch+yaml";
+
+function configMap(name: string, data: Record<string, string> = { a: "1" }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, ...extra }, data };
+}
+
+const deployment = {
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "web", labels: { app: "web" } },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: "web" } },
+    template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "nginx:1.25" }] } },
+  },
+};
+
+export const CORPUS: readonly CorpusRequest[] = [
+  // Namespaces
+  { id: "ns-create", method: "POST", path: "/api/v1/namespaces", body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" } } },
+  { id: "ns-create-again", method: "POST", path: "/api/v1/namespaces", body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" } } },
+  { id: "ns-get", method: "GET", path: NS },
+  { id: "ns-create-invalid-name", method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: "Diff_NS" } } },
+
+  // ConfigMaps: create
+  { id: "cm-create", method: "POST", path: CM, body: configMap("c1") },
+  { id: "cm-create-duplicate", method: "POST", path: CM, body: configMap("c1") },
+  { id: "cm-create-generate-name", method: "POST", path: CM, body: { apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "g-" }, data: { g: "1" } } },
+  { id: "cm-create-invalid-name", method: "POST", path: CM, body: configMap("Bad_Name") },
+  { id: "cm-create-no-name", method: "POST", path: CM, body: { apiVersion: "v1", kind: "ConfigMap", metadata: {}, data: {} } },
+  { id: "cm-create-bad-data-key", method: "POST", path: CM, body: configMap("c-bad-key", { "not a key!": "x" }) },
+  { id: "cm-create-bad-json", method: "POST", path: CM, body: "{not json" },
+  { id: "cm-create-empty-body", method: "POST", path: CM, body: "" },
+  { id: "cm-create-array-body", method: "POST", path: CM, body: "[]" },
+  { id: "cm-create-wrong-kind", method: "POST", path: CM, body: { apiVersion: "v1", kind: "Secret", metadata: { name: "c-wrong-kind" } } },
+  { id: "cm-create-wrong-apiversion", method: "POST", path: CM, body: { apiVersion: "v2", kind: "ConfigMap", metadata: { name: "c-wrong-version" } } },
+  { id: "cm-create-namespace-mismatch", method: "POST", path: CM, body: configMap("c-mismatch", { a: "1" }, { namespace: "other" }) },
+  { id: "cm-create-missing-namespace", method: "POST", path: "/api/v1/namespaces/diff-missing/configmaps", body: configMap("c-nowhere") },
+  { id: "cm-create-strict-unknown-field", method: "POST", path: `${CM}?fieldValidation=Strict`, body: { ...configMap("c-strict"), bogus: 1 } },
+  { id: "cm-create-warn-unknown-field", method: "POST", path: `${CM}?fieldValidation=Warn`, body: { ...configMap("c-warn"), bogus: 1 } },
+  { id: "cm-create-ignore-unknown-field", method: "POST", path: CM, body: { ...configMap("c-ignore"), bogus: 1 } },
+  { id: "cm-create-fieldvalidation-garbage", method: "POST", path: `${CM}?fieldValidation=Garbage`, body: configMap("c-fv-garbage") },
+  { id: "cm-create-dryrun-all", method: "POST", path: `${CM}?dryRun=All`, body: configMap("c-dry") },
+  { id: "cm-get-dryrun-created", method: "GET", path: `${CM}/c-dry` },
+  { id: "cm-create-no-user-agent", method: "POST", path: CM, body: configMap("c-no-agent"), userAgent: "" },
+  { id: "cm-create-yaml", method: "POST", path: CM, body: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-yaml\ndata:\n  k: \"1\"\n", contentType: "application/yaml" },
+  { id: "cm-create-unsupported-content-type", method: "POST", path: CM, body: "hello", contentType: "text/plain" },
+
+  // ConfigMaps: read
+  { id: "cm-get", method: "GET", path: `${CM}/c1` },
+  { id: "cm-get-missing", method: "GET", path: `${CM}/nope` },
+  { id: "cm-list", method: "GET", path: CM },
+  { id: "cm-list-label-selector", method: "GET", path: `${CM}?labelSelector=${encodeURIComponent("a=b")}` },
+  { id: "cm-list-bad-label-selector", method: "GET", path: `${CM}?labelSelector=${encodeURIComponent("a===b")}` },
+  { id: "cm-list-bad-field-selector", method: "GET", path: `${CM}?fieldSelector=${encodeURIComponent("data.a=1")}` },
+  { id: "cm-list-field-selector-name", method: "GET", path: `${CM}?fieldSelector=${encodeURIComponent("metadata.name=c1")}` },
+  { id: "cm-list-limit", method: "GET", path: `${CM}?limit=1` },
+  { id: "cm-list-forged-continue", method: "GET", path: `${CM}?limit=1&continue=Zm9yZ2VkLXRva2Vu` },
+  { id: "cm-list-rvmatch-without-rv", method: "GET", path: `${CM}?resourceVersionMatch=NotOlderThan` },
+  { id: "cm-list-rvmatch-garbage", method: "GET", path: `${CM}?resourceVersion=0&resourceVersionMatch=Sometimes` },
+  { id: "cm-list-timeout-abc", method: "GET", path: `${CM}?timeoutSeconds=abc` },
+  { id: "cm-list-limit-abc", method: "GET", path: `${CM}?limit=abc` },
+  { id: "cm-get-accept-unsupported", method: "GET", path: `${CM}/c1`, accept: "application/bogus" },
+  { id: "cm-get-accept-yaml", method: "GET", path: `${CM}/c1`, accept: "application/yaml" },
+  { id: "cm-get-accept-table", method: "GET", path: CM, accept: "application/json;as=Table;g=meta.k8s.io;v=v1" },
+  { id: "cm-get-accept-metadata", method: "GET", path: `${CM}/c1`, accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1" },
+  { id: "cm-watch-start", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&fieldSelector=${encodeURIComponent("metadata.name=c1")}` },
+  { id: "cm-watch-bad-rv", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&resourceVersion=abc` },
+  { id: "cm-watch-legacy-one-object", method: "GET", path: "/api/v1/watch/namespaces/diff-ns/configmaps/c1?timeoutSeconds=1" },
+
+  // ConfigMaps: update
+  { id: "cm-put", method: "PUT", path: `${CM}/c1`, body: configMap("c1", { a: "2" }) },
+  { id: "cm-put-different-uid", method: "PUT", path: `${CM}/c1`, body: configMap("c1", { a: "2" }, { uid: "00000000-0000-0000-0000-000000000001" }) },
+  { id: "cm-put-name-mismatch", method: "PUT", path: `${CM}/c1`, body: configMap("c2") },
+  { id: "cm-put-namespace-mismatch", method: "PUT", path: `${CM}/c1`, body: configMap("c1", { a: "2" }, { namespace: "other" }) },
+  { id: "cm-put-stale-rv", method: "PUT", path: `${CM}/c1`, body: configMap("c1", { a: "2" }, { resourceVersion: "1" }) },
+  { id: "cm-put-missing-object", method: "PUT", path: `${CM}/c-new`, body: configMap("c-new") },
+  { id: "cm-put-to-collection", method: "PUT", path: CM, body: configMap("c1") },
+  { id: "cm-put-bad-json", method: "PUT", path: `${CM}/c1`, body: "{\"metadata\":" },
+
+  // ConfigMaps: patch
+  { id: "cm-patch-merge", method: "PATCH", path: `${CM}/c1`, body: { data: { m: "1" } }, contentType: MERGE },
+  { id: "cm-patch-json", method: "PATCH", path: `${CM}/c1`, body: [{ op: "add", path: "/data/j", value: "1" }], contentType: JSON_PATCH },
+  { id: "cm-patch-json-bad-op", method: "PATCH", path: `${CM}/c1`, body: [{ op: "frob", path: "/data/j" }], contentType: JSON_PATCH },
+  { id: "cm-patch-json-test-fails", method: "PATCH", path: `${CM}/c1`, body: [{ op: "test", path: "/data/a", value: "zzz" }], contentType: JSON_PATCH },
+  { id: "cm-patch-json-namespace", method: "PATCH", path: `${CM}/c1`, body: [{ op: "replace", path: "/metadata/namespace", value: "other" }], contentType: JSON_PATCH },
+  { id: "cm-patch-json-not-array", method: "PATCH", path: `${CM}/c1`, body: { op: "add" }, contentType: JSON_PATCH },
+  { id: "cm-patch-strategic", method: "PATCH", path: `${CM}/c1`, body: { data: { s: "1" } }, contentType: STRATEGIC },
+  { id: "cm-patch-merge-bad-body", method: "PATCH", path: `${CM}/c1`, body: "{", contentType: MERGE },
+  { id: "cm-patch-merge-strict-unknown", method: "PATCH", path: `${CM}/c1?fieldValidation=Strict`, body: { bogus: 1 }, contentType: MERGE },
+  { id: "cm-patch-unsupported-content-type", method: "PATCH", path: `${CM}/c1`, body: "{}", contentType: "text/plain" },
+  { id: "cm-patch-force-on-merge", method: "PATCH", path: `${CM}/c1?force=true`, body: { data: { a: "2" } }, contentType: MERGE },
+  { id: "cm-patch-missing", method: "PATCH", path: `${CM}/nope`, body: { data: { m: "1" } }, contentType: MERGE },
+  { id: "cm-apply-create", method: "PATCH", path: `${CM}/c-applied?fieldManager=diff`, body: configMap("c-applied", { x: "1" }), contentType: APPLY },
+  { id: "cm-apply-update", method: "PATCH", path: `${CM}/c-applied?fieldManager=diff`, body: configMap("c-applied", { x: "2" }), contentType: APPLY },
+  { id: "cm-apply-conflict", method: "PATCH", path: `${CM}/c-applied?fieldManager=other`, body: configMap("c-applied", { x: "3" }), contentType: APPLY },
+  { id: "cm-apply-force", method: "PATCH", path: `${CM}/c-applied?fieldManager=other&force=true`, body: configMap("c-applied", { x: "3" }), contentType: APPLY },
+  { id: "cm-apply-no-field-manager", method: "PATCH", path: `${CM}/c-applied`, body: configMap("c-applied", { x: "3" }), contentType: APPLY },
+  { id: "cm-apply-no-kind", method: "PATCH", path: `${CM}/c-applied?fieldManager=diff`, body: { metadata: { name: "c-applied" }, data: { x: "3" } }, contentType: APPLY },
+  { id: "cm-apply-name-mismatch", method: "PATCH", path: `${CM}/c-applied?fieldManager=diff`, body: configMap("c-other"), contentType: APPLY },
+
+  // ConfigMaps: delete
+  { id: "cm-delete-propagation-garbage", method: "DELETE", path: `${CM}/c1?propagationPolicy=Garbage` },
+  { id: "cm-delete-orphan-and-propagation", method: "DELETE", path: `${CM}/c1`, body: { kind: "DeleteOptions", apiVersion: "v1", orphanDependents: true, propagationPolicy: "Background" } },
+  { id: "cm-delete-precondition-uid", method: "DELETE", path: `${CM}/c1`, body: { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid: "00000000-0000-0000-0000-000000000002" } } },
+  { id: "cm-delete-dryrun", method: "DELETE", path: `${CM}/c1?dryRun=All` },
+  { id: "cm-get-after-dryrun-delete", method: "GET", path: `${CM}/c1` },
+  { id: "cm-delete", method: "DELETE", path: `${CM}/c1` },
+  { id: "cm-delete-missing", method: "DELETE", path: `${CM}/c1` },
+  { id: "cm-deletecollection-selector", method: "DELETE", path: `${CM}?labelSelector=${encodeURIComponent("none=here")}` },
+
+  // Deployments with the status and scale subresources
+  { id: "dep-create", method: "POST", path: DEP, body: deployment },
+  { id: "dep-create-invalid", method: "POST", path: DEP, body: { ...deployment, metadata: { name: "bad" }, spec: { ...deployment.spec, replicas: -1, selector: { matchLabels: { app: "other" } } } } },
+  { id: "dep-create-no-containers", method: "POST", path: DEP, body: { ...deployment, metadata: { name: "empty" }, spec: { ...deployment.spec, template: { metadata: { labels: { app: "web" } }, spec: { containers: [] } } } } },
+  { id: "dep-get", method: "GET", path: `${DEP}/web` },
+  { id: "dep-list-all-namespaces", method: "GET", path: "/apis/apps/v1/deployments" },
+  { id: "dep-get-scale", method: "GET", path: `${DEP}/web/scale` },
+  { id: "dep-put-scale", method: "PUT", path: `${DEP}/web/scale`, body: { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "web", namespace: "diff-ns" }, spec: { replicas: 3 } } },
+  { id: "dep-put-scale-negative", method: "PUT", path: `${DEP}/web/scale`, body: { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "web", namespace: "diff-ns" }, spec: { replicas: -1 } } },
+  { id: "dep-patch-scale", method: "PATCH", path: `${DEP}/web/scale`, body: { spec: { replicas: 2 } }, contentType: MERGE },
+  { id: "dep-get-scale-missing", method: "GET", path: `${DEP}/nope/scale` },
+  { id: "dep-get-status", method: "GET", path: `${DEP}/web/status` },
+  { id: "dep-patch-status", method: "PATCH", path: `${DEP}/web/status`, body: { status: { observedGeneration: 1 } }, contentType: MERGE },
+  { id: "dep-patch-status-ignores-spec", method: "PATCH", path: `${DEP}/web/status`, body: { spec: { replicas: 7 } }, contentType: MERGE },
+  { id: "dep-patch-strategic-containers", method: "PATCH", path: `${DEP}/web`, body: { spec: { template: { spec: { containers: [{ name: "side", image: "busybox" }] } } } }, contentType: STRATEGIC },
+  { id: "dep-patch-json-containers", method: "PATCH", path: `${DEP}/web`, body: [{ op: "replace", path: "/spec/template/spec/containers/0/image", value: "nginx:1.26" }], contentType: JSON_PATCH },
+  { id: "dep-patch-selector-change", method: "PATCH", path: `${DEP}/web`, body: { spec: { selector: { matchLabels: { app: "web", x: "y" } } } }, contentType: MERGE },
+  { id: "dep-get-unknown-subresource", method: "GET", path: `${DEP}/web/frob` },
+  { id: "dep-delete", method: "DELETE", path: `${DEP}/web` },
+
+  // Writes kubelab may store by mistake, late so that they cannot change the answers above
+  { id: "cm-create-dryrun-garbage", method: "POST", path: `${CM}?dryRun=garbage`, body: configMap("c-dry-garbage") },
+  { id: "cm-get-dryrun-garbage-created", method: "GET", path: `${CM}/c-dry-garbage` },
+  { id: "cm-post-to-object-url", method: "POST", path: `${CM}/c-posted`, body: configMap("c-posted") },
+
+  // Other kinds
+  { id: "secret-create-string-data", method: "POST", path: `${NS}/secrets`, body: { apiVersion: "v1", kind: "Secret", metadata: { name: "s1" }, stringData: { k: "v" } } },
+  { id: "secret-create-bad-base64", method: "POST", path: `${NS}/secrets`, body: { apiVersion: "v1", kind: "Secret", metadata: { name: "s2" }, data: { k: "%%%" } } },
+  { id: "svc-create-headless", method: "POST", path: `${NS}/services`, body: { apiVersion: "v1", kind: "Service", metadata: { name: "h" }, spec: { clusterIP: "None", selector: { app: "web" }, ports: [{ port: 80 }] } } },
+  { id: "svc-create-bad-port", method: "POST", path: `${NS}/services`, body: { apiVersion: "v1", kind: "Service", metadata: { name: "bad" }, spec: { ports: [{ port: 70000 }] } } },
+  { id: "pod-create-bad-env-name", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-env" }, spec: { containers: [{ name: "c", image: "busybox", env: [{ name: "1 bad", value: "x" }] }] } } },
+  { id: "pod-create-no-image", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-noimage" }, spec: { containers: [{ name: "c" }] } } },
+
+  // Routing
+  { id: "unknown-resource", method: "GET", path: `${NS}/frobs` },
+  { id: "unknown-group-version", method: "GET", path: "/apis/frob.example.com/v1" },
+  { id: "removed-version", method: "GET", path: "/apis/apps/v1beta1/namespaces/diff-ns/deployments" },
+  { id: "post-to-get-only-path", method: "POST", path: "/api/v1", body: {} },
+
+  // The namespace itself last
+  { id: "ns-put-drops-finalizer", method: "PUT", path: NS, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" }, spec: { finalizers: [] } } },
+  { id: "ns-delete", method: "DELETE", path: NS },
+  { id: "cm-create-in-terminating-namespace", method: "POST", path: CM, body: configMap("c-late") },
+  // Namespaces have no deletecollection; last, since a server that has one deletes every namespace here.
+  { id: "ns-deletecollection", method: "DELETE", path: "/api/v1/namespaces" },
+];
