@@ -162,6 +162,11 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "secret-create-bad-base64", method: "POST", path: `${NS}/secrets`, body: { apiVersion: "v1", kind: "Secret", metadata: { name: "s2" }, data: { k: "%%%" } } },
   { id: "svc-create-headless", method: "POST", path: `${NS}/services`, body: { apiVersion: "v1", kind: "Service", metadata: { name: "h" }, spec: { clusterIP: "None", selector: { app: "web" }, ports: [{ port: 80 }] } } },
   { id: "svc-create-bad-port", method: "POST", path: `${NS}/services`, body: { apiVersion: "v1", kind: "Service", metadata: { name: "bad" }, spec: { ports: [{ port: 70000 }] } } },
+  { id: "pod-create", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p1" }, spec: { containers: [{ name: "c", image: "busybox:1.36", command: ["sleep", "1d"] }] } } },
+  { id: "pod-log-unscheduled", method: "GET", path: `${NS}/pods/p1/log` },
+  { id: "pod-exec-without-upgrade", method: "GET", path: `${NS}/pods/p1/exec?command=ls&stdout=true` },
+  { id: "pod-log-missing-container", method: "GET", path: `${NS}/pods/p1/log?container=nope` },
+  { id: "pod-binding-missing-node-name", method: "POST", path: `${NS}/pods/p1/binding`, body: { apiVersion: "v1", kind: "Binding", metadata: { name: "p1" }, target: { kind: "Node" } } },
   { id: "pod-create-bad-env-name", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-env" }, spec: { containers: [{ name: "c", image: "busybox", env: [{ name: "1 bad", value: "x" }] }] } } },
   { id: "pod-create-no-image", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-noimage" }, spec: { containers: [{ name: "c" }] } } },
 

@@ -76,6 +76,9 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   // Validation and decoding.
   "cm-patch-merge-strict-unknown": "an unknown field in a merge patch with fieldValidation=Strict is 400 (Kubernetes: 422 Invalid, cause patch)",
   "secret-create-bad-base64": "Secret data that is not base64 is 422 Invalid on data[k] (Kubernetes: 400 BadRequest, a decode error)",
+  "pod-create": "spec.serviceAccountName defaults to default with ServiceAccount admission off (Kubernetes sets it only in that plugin)",
+  "pod-log-unscheduled": "the log of a pod on no node is 200 with an empty text/plain body (Kubernetes: 204 No Content)",
+  "pod-binding-missing-node-name": "a Binding without target.name is 422 Invalid; Kubernetes answers 500 here (kubelab's answer is the better one)",
   "pod-create-bad-env-name": "an env var name starting with a digit and holding a space is accepted (Kubernetes: 422)",
 };
 
