@@ -1,7 +1,7 @@
 // The ResourceInfo of a resource a CustomResourceDefinition defines: what the apiserver serves it as and what clients
 // (the garbage collector) address it with. Written once here for both.
 import { isRecord } from "./meta.js";
-import type { GroupVersionKind, ResourceInfo, SubresourceInfo } from "./resources.js";
+import { findResource, type GroupVersionKind, type ResourceInfo, type SubresourceInfo } from "./resources.js";
 
 /** The fields of a CRD and of one of its versions this needs (apiextensions.k8s.io/v1 names). */
 export interface CustomResourceDefinitionShape {
@@ -51,4 +51,21 @@ export function establishedStorageResource(crd: CustomResourceDefinitionShape & 
   if (!conditions.some((c) => isRecord(c) && c.type === "Established" && c.status === "True")) return undefined;
   const version = crd.spec?.versions?.find((v) => v.storage === true && v.served === true) ?? crd.spec?.versions?.find((v) => v.served === true);
   return version ? customResourceInfo(crd, version) : undefined;
+}
+
+/** apiextensions.k8s.io/v1 customresourcedefinitions: what controllers watch to follow custom resources. */
+export function crdResource(): ResourceInfo {
+  const info = findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  if (!info) throw new Error("apiextensions.k8s.io/v1 customresourcedefinitions missing from api/resources.ts");
+  return info;
+}
+
+/** The namespaced custom resources of the Established CRDs among `crds` (what a namespace may hold besides built-ins). */
+export function establishedNamespacedResources(crds: readonly (CustomResourceDefinitionShape & { metadata?: { deletionTimestamp?: string }; status?: unknown })[]): ResourceInfo[] {
+  const infos: ResourceInfo[] = [];
+  for (const crd of crds) {
+    const info = establishedStorageResource(crd);
+    if (info?.namespaced === true) infos.push(info);
+  }
+  return infos;
 }

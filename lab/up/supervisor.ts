@@ -15,6 +15,7 @@ import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
 import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, prepareContainerNode, run } from "./host.js";
 import { dnsPods, podCidrRoutes, scrapeTargets, writePrometheusConfig, writeTargets, type DnsPod } from "./prometheus.js";
 import { applyMetricsServer } from "./metrics-server.js";
+import { applyDefaultStorageClass } from "./storage-class.js";
 import { controlSocketPath, logDir, readState, writeState, type LabState } from "./state.js";
 
 /** The lab's `restart: always`: 0.5 s after a crash, doubling to 30 s for a crash loop, reset after 30 s up. */
@@ -104,6 +105,7 @@ export class Supervisor {
       const names = this.config.container === undefined ? Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`) : this.state.nodes;
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
+      await this.applyStorageClass();
       await this.startMetricsServer();
       this.phase = "up";
       this.note("every component is running and ready");
@@ -170,6 +172,15 @@ export class Supervisor {
       this.note(`cluster DNS: ${done.join(", ")} (kube-system, ClusterIP ${this.config.clusterDns})`);
     } catch (err) {
       this.note(`cluster DNS: the add-on was not applied: ${errorMessage(err)}`);
+    }
+  }
+
+  /** The default StorageClass; reported, not fatal: only claims without a class need it. */
+  private async applyStorageClass(): Promise<void> {
+    try {
+      this.note(`storage: ${await applyDefaultStorageClass(this.config)} (default class, kubelab.dev/local-path)`);
+    } catch (err) {
+      this.note(`storage: the default StorageClass was not created: ${errorMessage(err)}`);
     }
   }
 

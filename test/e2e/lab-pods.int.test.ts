@@ -31,7 +31,7 @@ interface ContainerStatus {
 }
 
 interface Pod {
-  metadata: { name: string; deletionTimestamp?: string; labels?: Record<string, string> };
+  metadata: { name: string; uid?: string; deletionTimestamp?: string; labels?: Record<string, string> };
   spec: { nodeName?: string };
   status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
 }
@@ -203,34 +203,39 @@ describe.skipIf(!prerequisites.ok)("pods on a 3-node kubelab", () => {
     expect(write.code).not.toBe(0);
   });
 
-  it("provisions a local-path volume for a claim when its first pod is scheduled, and the pod writes to it", async () => {
-    const dir = join(lab.home, "local-path");
-    await applyManifest(`apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: lab-local}
-provisioner: kubelab.dev/local-path
-volumeBindingMode: WaitForFirstConsumer
-parameters: {path: ${dir}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: notes}
-spec: {storageClassName: lab-local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
----
-${podManifest("writer", `  containers:
-  - name: writer
-    image: busybox
-    command: ["sh", "-c", "echo hello > /data/note && exec sleep 3600"]
-    volumeMounts: [{name: notes, mountPath: /data}]
-  volumes: [{name: notes, persistentVolumeClaim: {claimName: notes}}]`)}`);
-    const pod = await waitPod("writer", "Running", running);
-    const claim = JSON.parse(await lab.kubectlOk("get", "pvc", "notes", "-o", "json")) as { metadata: { uid: string; annotations?: Record<string, string> }; status: { phase: string } };
+  it("gives a StatefulSet's claim the default class `kubelab up` made; the volume outlives its pod", async () => {
+    expect(await lab.kubectlOk("get", "storageclass", "standard", "-o", "jsonpath={.provisioner} {.volumeBindingMode} {.metadata.annotations}")).toContain("kubelab.dev/local-path WaitForFirstConsumer");
+    await applyManifest(`apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: web
+  replicas: 1
+  selector: {matchLabels: {app: sts-web}}
+  template:
+    metadata: {labels: {app: sts-web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: writer
+        image: busybox
+        command: ["sh", "-c", "echo hello >> /data/note && exec sleep 3600"]
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}`);
+    const first = await waitPod("web-0", "Running", running);
+    const claim = JSON.parse(await lab.kubectlOk("get", "pvc", "data-web-0", "-o", "json")) as { metadata: { uid: string; annotations?: Record<string, string> }; spec: { storageClassName?: string }; status: { phase: string } };
+    expect(claim.spec.storageClassName).toBe("standard");
     expect(claim.status.phase).toBe("Bound");
-    expect(claim.metadata.annotations?.["volume.kubernetes.io/selected-node"]).toBe(pod.spec.nodeName);
-    expect((await lab.kubectlOk("exec", "writer", "--", "cat", "/data/note")).trim()).toBe("hello");
-    expect(readFileSync(join(dir, `pvc-${claim.metadata.uid}_default_notes`, "note"), "utf8")).toBe("hello\n");
-    await lab.kubectlOk("delete", "pod", "writer", "--grace-period=1");
-  });
+    expect(claim.metadata.annotations?.["volume.kubernetes.io/selected-node"]).toBe(first.spec.nodeName);
+    expect(readFileSync(join(lab.home, "local-path", `pvc-${claim.metadata.uid}_default_data-web-0`, "note"), "utf8")).toBe("hello\n");
+    await lab.kubectlOk("delete", "pod", "web-0");
+    // The StatefulSet makes web-0 again with the same claim: it finds the first pod's line and adds its own.
+    await waitPod("web-0", "replaced and Running", (p) => p.metadata.uid !== first.metadata.uid && p.metadata.deletionTimestamp === undefined && running(p));
+    expect(await lab.kubectlOk("exec", "web-0", "--", "cat", "/data/note")).toBe("hello\nhello\n");
+    await lab.kubectlOk("delete", "statefulset", "web");
+  }, 120_000);
 
   it("reports an unknown image as ErrImagePull, then ImagePullBackOff", async () => {
     await lab.kubectlOk("run", "no-such-image", "--image=kubelab.invalid/no-such-image:v9");

@@ -252,8 +252,8 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     }
   }, 60_000);
 
-  it("takes part in garbage collection: owners and dependents of custom resources", async () => {
-    const manager = await startComponentOnFreePort("kube-controller-manager", ["--master", kc().apiserver.url, "--leader-elect=false", "--controllers=garbagecollector"], "crd-gc-controller-manager");
+  it("takes part in garbage collection (owners and dependents of custom resources) and namespace deletion", async () => {
+    const manager = await startComponentOnFreePort("kube-controller-manager", ["--master", kc().apiserver.url, "--leader-elect=false", "--controllers=garbagecollector,namespace"], "crd-gc-controller-manager");
     try {
       const base = kc().apiserver.url;
       const owner = await call<KubeObject>(base, "POST", "/apis/stable.example.com/v1/namespaces/default/crontabs", { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "owner" }, spec: { cronSpec: "* * * * *" } });
@@ -268,6 +268,14 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
       await kubectl(["delete", "configmap", "owner-cm"]);
       await waitFor("the ConfigMap owned by the CronTab to be collected", async () => (await call(base, "GET", "/api/v1/namespaces/default/configmaps/owned-by-crontab")).status === 404, 30_000, 200);
       await waitFor("the CronTab owned by the ConfigMap to be collected", async () => (await call(base, "GET", "/apis/stable.example.com/v1/namespaces/default/crontabs/owned-by-cm")).status === 404, 30_000, 200);
+
+      // Deleting a namespace deletes its custom resources, then the namespace goes.
+      await kubectl(["create", "namespace", "storage-crns"]);
+      expect((await call(base, "POST", "/apis/stable.example.com/v1/namespaces/storage-crns/crontabs", { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "in-ns" }, spec: { cronSpec: "* * * * *" } })).status).toBe(201);
+      expect(await etcdKeys(kc().etcd.endpoint, "/registry/stable.example.com/crontabs/storage-crns/")).toEqual(["/registry/stable.example.com/crontabs/storage-crns/in-ns"]);
+      await kubectl(["delete", "namespace", "storage-crns", "--wait=false"]);
+      await waitFor("namespace storage-crns to be removed", async () => (await call(base, "GET", "/api/v1/namespaces/storage-crns")).status === 404, 30_000, 200);
+      expect(await etcdKeys(kc().etcd.endpoint, "/registry/stable.example.com/crontabs/storage-crns/")).toEqual([]);
     } finally {
       await manager.kill();
     }

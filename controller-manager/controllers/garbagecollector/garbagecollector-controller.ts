@@ -19,8 +19,8 @@
 // precondition so a same-named successor is never hit; patches carry the resourceVersion they were computed from.
 import { errorMessage, isNotFound } from "../../../api/errors.js";
 import { objectKey, type KubeObject, type OwnerReference } from "../../../api/meta.js";
-import { establishedStorageResource } from "../../../api/custom-resources.js";
-import { findResource, findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
+import { crdResource, establishedStorageResource } from "../../../api/custom-resources.js";
+import { findResourceByKind, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { createInformer, unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -44,12 +44,6 @@ export const MONITORED_RESOURCES: readonly ResourceInfo[] = RESOURCES.filter(
   // As Kubernetes' GC: only resources it can list, watch and delete (not the reviews or ComponentStatuses, which are computed).
   (r) => r.resource !== "events" && r.storageResource === undefined && ["list", "watch", "delete"].every((verb) => r.verbs.includes(verb)),
 );
-
-function crdResource(): ResourceInfo {
-  const info = findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
-  if (!info) throw new Error("apiextensions.k8s.io/v1 customresourcedefinitions missing from api/resources.ts");
-  return info;
-}
 
 export type GarbageCollectorClient = Pick<RestClient, "get" | "patch" | "delete">;
 

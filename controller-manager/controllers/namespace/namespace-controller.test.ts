@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { crdResource, customResourceInfo, type CustomResourceDefinitionShape } from "../../../api/custom-resources.js";
+import type { KubeObject } from "../../../api/meta.js";
 import { newConfigMap, newNamespace, newPod, newService } from "../../../api/testing/builders.js";
 import type { Namespace } from "../../../api/types/index.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
@@ -100,5 +102,32 @@ describe("NamespaceController", () => {
     fake.failNext("deletecollection", "configmaps", new StatusError(405, "MethodNotAllowed", "no"));
     await controller.sync("demo");
     expect(fake.actionsFor("delete", "configmaps").map((a) => a.name)).toEqual(["settings"]);
+  });
+
+  it("empties the namespaced custom resources of Established CRDs, not those of others", async () => {
+    const { clock, fake } = setup();
+    const crd = (name: string, scope: string, established: boolean): KubeObject & CustomResourceDefinitionShape => ({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: `${name}s.example.com` },
+      spec: { group: "example.com", scope, names: { plural: `${name}s`, kind: name[0]!.toUpperCase() + name.slice(1) }, versions: [{ name: "v1", served: true, storage: true }] },
+      status: { conditions: [{ type: "Established", status: established ? "True" : "False" }] },
+    });
+    const crds = [crd("widget", "Namespaced", true), crd("gadget", "Namespaced", false), crd("cluster", "Cluster", true)];
+    for (const c of crds) await fake.create(crdResource(), undefined, c);
+    const [widgets, gadgets] = crds.map((c) => customResourceInfo(c, { name: "v1", served: true, storage: true }));
+    await fake.create(widgets!, "demo", { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w1" } });
+    await fake.create(widgets!, "other", { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w2" } });
+    await fake.create(gadgets!, "demo", { apiVersion: "example.com/v1", kind: "Gadget", metadata: { name: "g1" } });
+    const controller = new NamespaceController({ client: fake, namespaces: fake.informer<Namespace>(NAMESPACES), crds: fake.informer(crdResource()), clock });
+    for (const pod of fake.objects(PODS, "demo")) fake.remove(PODS, "demo", pod.metadata.name ?? "");
+    await fake.delete(NAMESPACES, undefined, "demo");
+    fake.clearActions();
+    expect(await controller.sync("demo")).toEqual({ done: true });
+    const custom = fake.actionsFor("deletecollection").filter((a) => a.group === "example.com");
+    expect(custom.map((a) => [a.resource, a.namespace])).toEqual([["widgets", "demo"]]);
+    expect(fake.objects(widgets!, "demo")).toEqual([]);
+    expect(fake.objects(widgets!, "other")).toHaveLength(1);
+    expect(fake.objects(gadgets!, "demo")).toHaveLength(1);
   });
 });

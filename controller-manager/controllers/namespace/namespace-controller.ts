@@ -8,10 +8,13 @@
 //     back to per-object deletes), then listed to see what is left: pods bound to nodes terminate gracefully and
 //     objects with finalizers wait for them, so the namespace is requeued (after half the longest remaining pod
 //     grace period, plus 1 s) until nothing remains. Status conditions say what is left, as Kubernetes' do.
+//   - The namespaced custom resources of every Established CRD (the CRD informer's view at sync time, as the
+//     garbage collector follows them) are emptied the same way.
 //   - Then PUT namespaces/<n>/finalize without "kubernetes". kubelab's apiserver keeps a namespace whose
 //     finalizers were all removed through /finalize (its "last finalizer removed" rule looks at
 //     metadata.finalizers only), so when the namespace is still there with no finalizer left, the controller DELETEs
 //     it again, which removes it.
+import { crdResource, establishedNamespacedResources } from "../../../api/custom-resources.js";
 import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { findResource, qualifiedResource, RESOURCES, type ResourceInfo } from "../../../api/resources.js";
@@ -46,6 +49,8 @@ export interface NamespaceControllerOptions {
   workers?: number;
   /** What to empty; default NAMESPACED_RESOURCES. */
   resources?: readonly ResourceInfo[];
+  /** The CRD informer: the namespaced custom resources of the Established ones are emptied too. */
+  crds?: Informer<KubeObject>;
   clock?: Clock;
   logger?: Logger;
   /** Where the queue's workqueue_* metrics go. */
@@ -70,6 +75,7 @@ export class NamespaceController implements Controller {
   private readonly client: NamespaceClient;
   private readonly namespaces: Informer<Namespace>;
   private readonly resources: readonly ResourceInfo[];
+  private readonly crds: Informer<KubeObject> | undefined;
   private readonly workers: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -80,6 +86,7 @@ export class NamespaceController implements Controller {
     this.client = opts.client;
     this.namespaces = opts.namespaces;
     this.resources = opts.resources ?? NAMESPACED_RESOURCES;
+    this.crds = opts.crds;
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? silentLogger();
     this.queue = newControllerQueue(NAME, { clock: this.clock, metrics: opts.metrics });
@@ -100,7 +107,7 @@ export class NamespaceController implements Controller {
           this.queue.addAfter(key, outcome.requeueAfterMs);
         }
       },
-      informers: [this.namespaces],
+      informers: this.crds ? [this.namespaces, this.crds] : [this.namespaces],
       logger: this.logger,
       signal,
       onStart: () => {
@@ -123,7 +130,8 @@ export class NamespaceController implements Controller {
 
     const remaining: Remaining[] = [];
     const failures: string[] = [];
-    for (const info of this.resources) {
+    const custom = establishedNamespacedResources(this.crds?.lister.list() ?? []);
+    for (const info of [...this.resources, ...custom]) {
       try {
         await this.deleteContent(info, name);
         const left = await this.client.list(info, name);
@@ -195,6 +203,7 @@ export const createNamespaceController: ControllerFactory = (ctx) =>
   new NamespaceController({
     client: ctx.client,
     namespaces: ctx.informers.forResource<Namespace>(NAMESPACES),
+    crds: ctx.informers.forResource(crdResource()),
     workers: ctx.config.concurrentNamespaceSyncs,
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
