@@ -328,6 +328,11 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     return checked;
   };
   const sub = info.subresource;
+  // A verb the resource does not have (deletecollection of namespaces, a watch of componentstatuses) is refused
+  // before anything is read or written, as upstream's router has no route for it.
+  if (sub === undefined && info.verb !== "connect" && !r.info.verbs.includes(info.verb)) {
+    throw methodNotAllowed("the server does not allow this method on the requested resource");
+  }
   if (r.computed) {
     await dispatchComputed(req, res, query, info, r, r.computed, deps);
     return;

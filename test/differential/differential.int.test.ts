@@ -67,7 +67,6 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   // Routing: methods a path does not support.
   "cm-put-to-collection": "PUT on a collection is 400 (Kubernetes: 405 MethodNotAllowed)",
   "post-to-get-only-path": "POST /api/v1 is 404 (Kubernetes: 405)",
-  "ns-deletecollection": "DELETE /api/v1/namespaces deletes every namespace (Kubernetes: 405, namespaces have no deletecollection)",
 
   // Watch.
   "cm-watch-legacy-one-object": "the legacy /watch/.../configmaps/NAME streams every object of the namespace (name ignored)",
