@@ -17,7 +17,7 @@ import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import type { PartialMetadataApiVersion } from "./http/negotiate.js";
-import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, tableVersion } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
@@ -328,6 +328,9 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     return checked;
   };
   const sub = info.subresource;
+  if ((sub === undefined || sub === "status" || sub === "scale") && info.verb !== "connect" && !servesAccept(req.headers.accept)) {
+    throw new StatusError(406, "NotAcceptable", `only the following media types are accepted: ${SERVED_MEDIA_TYPES.join(", ")}`);
+  }
   // A verb the resource does not have (deletecollection of namespaces, a watch of componentstatuses) is refused
   // before anything is read or written, as upstream's router has no route for it.
   if (sub === undefined && info.verb !== "connect" && !r.info.verbs.includes(info.verb)) {
@@ -515,7 +518,31 @@ function noKubeletMessage(pod: KubeObject, what: string): string {
     : `pod "${pod.metadata.name ?? ""}" is not scheduled to a node yet, so it has no ${what}`;
 }
 
+/**
+ * The ListOptions checks upstream makes before a list or watch: `timeoutSeconds` must be an integer (400), and
+ * `resourceVersionMatch` needs a `resourceVersion` and is NotOlderThan or Exact (Exact not with "0"), else 422
+ * naming ListOptions.
+ */
+function checkListOptions(query: URLSearchParams): void {
+  checkTimeoutSeconds(query);
+  const match = query.get("resourceVersionMatch");
+  if (match === null || match === "") return;
+  const rv = query.get("resourceVersion") ?? "";
+  const field = "resourceVersionMatch";
+  if (rv === "") throw invalid("ListOptions", "meta.k8s.io", "", [{ type: "FieldValueForbidden", field, message: "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided" }]);
+  if (match !== "NotOlderThan" && match !== "Exact") {
+    throw invalid("ListOptions", "meta.k8s.io", "", [{ type: "FieldValueNotSupported", field, message: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"` }]);
+  }
+  if (match === "Exact" && rv === "0") throw invalid("ListOptions", "meta.k8s.io", "", [{ type: "FieldValueForbidden", field, message: `Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"` }]);
+}
+
+function checkTimeoutSeconds(query: URLSearchParams): void {
+  const timeout = query.get("timeoutSeconds");
+  if (timeout !== null && timeout !== "" && !/^-?\d+$/.test(timeout)) throw badRequest(`unable to parse timeoutSeconds "${timeout}": not an integer`);
+}
+
 function listParams(query: URLSearchParams): ListParams {
+  checkListOptions(query);
   const params: ListParams = {};
   const label = query.get("labelSelector");
   const field = query.get("fieldSelector");
@@ -716,6 +743,7 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
 }
 
 function watchParams(query: URLSearchParams): WatchParams {
+  checkTimeoutSeconds(query);
   const params: WatchParams = {};
   const label = query.get("labelSelector");
   const field = query.get("fieldSelector");

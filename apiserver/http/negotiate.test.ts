@@ -12,6 +12,7 @@ import {
   parseMediaType,
   patchTypeOf,
   partialMetadataVersion,
+  servesAccept,
   tableVersion,
   wantsTable,
   warningHeaderValue,
@@ -88,6 +89,22 @@ describe("partialMetadataVersion", () => {
     [undefined, undefined],
   ])("Accept %j → %s", (accept, expected) => {
     expect(partialMetadataVersion(accept)).toBe(expected);
+  });
+});
+
+describe("servesAccept", () => {
+  it.each([
+    [undefined, true],
+    ["application/json", true],
+    ["application/yaml", true],
+    ["application/vnd.kubernetes.protobuf;stream=watch", true],
+    ["text/html,application/xhtml+xml,*/*;q=0.8", true],
+    [TBL, true],
+    ["application/bogus", false],
+    ["text/html", false],
+    ["application/json;q=0", false],
+  ])("Accept %j → %s", (accept, expected) => {
+    expect(servesAccept(accept)).toBe(expected);
   });
 });
 

@@ -134,6 +134,21 @@ export function acceptsJson(accept: string | undefined): boolean {
   return parseAccept(accept).some(acceptsJsonOffer);
 }
 
+/** The media types the API's replies come in, as upstream's 406 lists them. */
+export const SERVED_MEDIA_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"] as const;
+
+/**
+ * Whether an object reply can be made at all: some offer is JSON (any `as=`), YAML, protobuf or a wildcard. YAML and
+ * protobuf offers are answered with JSON (clients that send them fall back to it); anything else is 406.
+ */
+export function servesAccept(accept: string | undefined): boolean {
+  return parseAccept(accept).some((offer) => {
+    if (offer.type === "*" && offer.subtype === "*") return true;
+    if (offer.type !== "application") return false;
+    return offer.subtype === "*" || SERVED_MEDIA_TYPES.some((served) => served === `application/${offer.subtype}`);
+  });
+}
+
 function acceptsJsonOffer(offer: MediaType): boolean {
   if (offer.type === "*" && offer.subtype === "*") return true;
   if (offer.type !== "application") return false;

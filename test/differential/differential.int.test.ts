@@ -55,12 +55,8 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
 
   // Query parameters not validated (Kubernetes: 422 Invalid naming the parameter, or 400).
   "cm-create-fieldvalidation-garbage": "fieldValidation=Garbage is 400 BadRequest (Kubernetes: 422 Invalid, cause fieldValidation)",
-  "cm-list-rvmatch-without-rv": "resourceVersionMatch without resourceVersion is accepted (Kubernetes: 422)",
-  "cm-list-rvmatch-garbage": "an unknown resourceVersionMatch is accepted (Kubernetes: 422)",
-  "cm-list-timeout-abc": "timeoutSeconds=abc is accepted (Kubernetes: 400)",
 
   // Content negotiation.
-  "cm-get-accept-unsupported": "an unsupported Accept is answered with JSON (Kubernetes: 406 NotAcceptable)",
   "cm-get-accept-yaml": "Accept: application/yaml is answered with JSON",
   "unknown-group-version": "404 as a JSON Status (Kubernetes: a plain-text 404 page)",
 
