@@ -138,17 +138,6 @@ export class CustomResources {
     return undefined;
   }
 
-  /** Each served CRD version's openAPIV3Schema keyed by "group/version/Kind", for OpenAPI (`kubectl explain`). */
-  schemas(): Map<string, JSONSchemaProps> {
-    const out = new Map<string, JSONSchemaProps>();
-    for (const entry of this.entries.values()) {
-      for (const [version, served] of entry.versions) {
-        if (served.schema) out.set(`${served.served.info.group}/${version}/${served.served.info.kind}`, served.schema);
-      }
-    }
-    return out;
-  }
-
   /** Served CRD versions with their schemas, for OpenAPI (`kubectl explain`, client-side validation). */
   openApiSchemas(): { gvk: { group: string; version: string; kind: string }; schema: Record<string, unknown>; listKind: string; resource: { plural: string; namespaced: boolean } }[] {
     const out = [];
