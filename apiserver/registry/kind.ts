@@ -3,6 +3,7 @@
 // the conversion. The generic ResourceStore (store.ts) knows nothing of any kind; the Registry (registry.ts) plugs
 // these definitions into it, and the HTTP layer (server.ts) dispatches subresources to them.
 import type { KubeObject } from "../../api/meta.js";
+import type { UserInfo } from "../../api/types/index.js";
 import type { ServiceAccountTokens } from "../auth/service-account-tokens.js";
 import type { ComponentProbe } from "./componentstatuses/componentstatuses.js";
 import type { ServiceAllocators } from "./services/allocation.js";
@@ -55,6 +56,8 @@ export interface ComputedRequest {
   readonly name: string | undefined;
   /** The request's Authorization header: the reviews answer about the caller. */
   readonly authorization: string | undefined;
+  /** The authenticated user (the insecure port's user when authentication did not run). */
+  readonly user: UserInfo;
   /** The body decoded as an object of the resource's kind, with the fieldValidation directive applied. */
   readonly object: () => Promise<unknown>;
   readonly storeFor: StoreLookup;

@@ -24,7 +24,7 @@ function served(group: string, resource: string): ServedResource {
 }
 
 function computedRequest(body: unknown, extra: Partial<ComputedRequest> = {}): ComputedRequest {
-  return { namespace: undefined, name: undefined, authorization: undefined, object: () => Promise.resolve(body), storeFor: (g, v, r) => m.registry.store(g, v, r), ...extra };
+  return { namespace: undefined, name: undefined, authorization: undefined, user: { username: "system:unsecured", groups: ["system:masters", "system:authenticated"] }, object: () => Promise.resolve(body), storeFor: (g, v, r) => m.registry.store(g, v, r), ...extra };
 }
 
 async function create(group: string, resource: string, body: unknown, extra: Partial<ComputedRequest> = {}): Promise<KubeObject> {
