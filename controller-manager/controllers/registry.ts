@@ -22,6 +22,7 @@ import { createStatefulSetController } from "./statefulset/statefulset-controlle
 // MARK hpa imports
 import { createHorizontalController } from "./podautoscaler/horizontal-controller.js";
 // MARK admission imports
+// MARK pki imports
 import { createResourceQuotaController } from "./resourcequota/resourcequota-controller.js";
 import { createPersistentVolumeBinder } from "./volume/persistentvolume-binder.js";
 import type { ControllerFactory } from "./types.js";
@@ -89,6 +90,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   // MARK hpa names
   "horizontalpodautoscaling",
   // MARK admission names
+  // MARK pki names
   "resourcequota",
   "persistentvolume-binder",
 ];
@@ -119,6 +121,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   // MARK hpa aliases
   "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
   // MARK admission aliases
+  // MARK pki aliases
   "resourcequota-controller": "resourcequota",
   "persistentvolume-binder-controller": "persistentvolume-binder",
 };
@@ -149,6 +152,7 @@ export function defaultRegistry(): ControllerRegistry {
   // MARK hpa register
   registry.register("horizontalpodautoscaling", createHorizontalController);
   // MARK admission register
+  // MARK pki register
   registry.register("resourcequota", createResourceQuotaController);
   registry.register("persistentvolume-binder", createPersistentVolumeBinder);
   return registry;
