@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../../api/meta.js";
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from "../../../api/types/index.js";
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../../../api/types/index.js";
 import { drainQueue } from "../../../client/testing/drain-queue.js";
 import { FakeClient } from "../../../client/testing/fake-client.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
-import { PersistentVolumeBinder, PODS, PVCS, PVS, SELECTED_NODE, STORAGE_CLASSES } from "./persistentvolume-binder.js";
+import { PersistentVolumeBinder, PVCS, PVS, SELECTED_NODE, STORAGE_CLASSES } from "./persistentvolume-binder.js";
 
 function pv(name: string, storage: string, extra: Partial<NonNullable<PersistentVolume["spec"]>> = {}, labels?: Record<string, string>): PersistentVolume {
   return { apiVersion: "v1", kind: "PersistentVolume", metadata: { name, ...(labels ? { labels } : {}) }, spec: { capacity: { storage }, accessModes: ["ReadWriteOnce"], persistentVolumeReclaimPolicy: "Retain", hostPath: { path: `/tmp/${name}` }, ...extra } };
@@ -20,7 +20,7 @@ function localPath(name: string, mode: "Immediate" | "WaitForFirstConsumer"): St
 
 function setup(objects: KubeObject[]) {
   const fake = new FakeClient({ clock: new FakeClock(), objects });
-  const binder = new PersistentVolumeBinder({ client: fake, volumes: fake.informer(PVS), claims: fake.informer(PVCS), classes: fake.informer(STORAGE_CLASSES), pods: fake.informer(PODS) });
+  const binder = new PersistentVolumeBinder({ client: fake, volumes: fake.informer(PVS), claims: fake.informer(PVCS), classes: fake.informer(STORAGE_CLASSES) });
   return {
     fake,
     drain: () => drainQueue(binder.queue, (key) => binder.sync(key)),
@@ -71,17 +71,35 @@ describe("PersistentVolumeBinder", () => {
     expect(volume("gone")).toBeUndefined();
   });
 
-  it("provisions a local-path volume for a class with that provisioner, at once or for the first consumer's node", async () => {
-    const pod: Pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "user", namespace: "ns" }, spec: { containers: [{ name: "c" }], volumes: [{ name: "d", persistentVolumeClaim: { claimName: "late" } }] } };
-    const { fake, drain, claim, volume } = setup([localPath("standard", "Immediate"), localPath("wait", "WaitForFirstConsumer"), pvc("now", "1Gi", { storageClassName: "standard" }), pvc("late", "2Gi", { storageClassName: "wait" }), pod]);
+  it("provisions a local-path volume for a class with that provisioner: at once, or for the node the scheduler selected", async () => {
+    const { fake, drain, claim, volume } = setup([localPath("standard", "Immediate"), localPath("wait", "WaitForFirstConsumer"), pvc("now", "1Gi", { storageClassName: "standard" }), pvc("late", "2Gi", { storageClassName: "wait" }), pv("static-wait", "5Gi", { storageClassName: "wait" })]);
     await drain();
     expect(claim("now")?.spec?.volumeName).toBe("pvc-uid-now");
     expect(volume("pvc-uid-now")?.spec).toMatchObject({ capacity: { storage: "1Gi" }, persistentVolumeReclaimPolicy: "Delete", storageClassName: "standard", hostPath: { path: "/var/lib/kubelab/local-path/pvc-uid-now_ns_now", type: "DirectoryOrCreate" } });
+    expect(volume("pvc-uid-now")?.spec?.nodeAffinity).toBeUndefined();
+    // WaitForFirstConsumer: neither the static volume of its class nor a provisioned one until a node is selected.
     expect(claim("late")?.spec?.volumeName).toBeUndefined();
-    fake.seed({ ...pod, spec: { ...pod.spec, containers: [{ name: "c" }], nodeName: "node-2" } });
+    expect(volume("static-wait")?.spec?.claimRef).toBeUndefined();
+    expect(volume("pvc-uid-late")).toBeUndefined();
+    const late = claim("late")!;
+    fake.seed({ ...late, metadata: { ...late.metadata, annotations: { [SELECTED_NODE]: "node-2" } } });
     await drain();
-    expect(claim("late")?.metadata.annotations?.[SELECTED_NODE]).toBe("node-2");
     expect(claim("late")?.spec?.volumeName).toBe("pvc-uid-late");
     expect(volume("pvc-uid-late")?.spec?.nodeAffinity).toEqual({ required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["node-2"] }] }] } });
+    expect(volume("static-wait")?.spec?.claimRef).toBeUndefined();
+  });
+
+  it("completes a WaitForFirstConsumer claim whose static volume the scheduler pre-bound", async () => {
+    const { fake, drain, claim, volume } = setup([localPath("wait", "WaitForFirstConsumer"), pvc("data", "1Gi", { storageClassName: "wait" }), pv("small", "1Gi", { storageClassName: "wait" }), pv("chosen", "3Gi", { storageClassName: "wait" })]);
+    await drain();
+    expect(claim("data")?.spec?.volumeName).toBeUndefined();
+    const chosen = volume("chosen")!;
+    fake.seed({ ...chosen, spec: { ...chosen.spec, claimRef: { kind: "PersistentVolumeClaim", apiVersion: "v1", namespace: "ns", name: "data", uid: "uid-data" } } });
+    await drain();
+    expect(claim("data")?.spec?.volumeName).toBe("chosen");
+    expect(claim("data")?.metadata.annotations).toMatchObject({ "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" });
+    expect(claim("data")?.status?.phase).toBe("Bound");
+    expect(volume("chosen")?.status?.phase).toBe("Bound");
+    expect(volume("small")?.spec?.claimRef).toBeUndefined();
   });
 });

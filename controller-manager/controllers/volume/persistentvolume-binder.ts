@@ -4,21 +4,22 @@
 // Contract:
 //   - A Pending claim without spec.volumeName is bound to the smallest Available volume of its class ("" matches a
 //     volume without class) whose capacity covers the request, whose access modes include the claim's and whose
-//     labels its selector matches, or to a volume already pre-bound to it (claimRef). Binding writes the volume's
+//     labels its selector matches, or to a volume already pre-bound to it (claimRef). A claim of a
+//     WaitForFirstConsumer class is bound only to a volume pre-bound to it: the scheduler's VolumeBinding plugin
+//     picks a static volume fitting the pod's node and writes its claimRef. Binding writes the volume's
 //     claimRef and phase Bound, then the claim's volumeName (with pv.kubernetes.io/bind-completed and
 //     bound-by-controller) and its status (Bound, capacity, access modes).
 //   - With no such volume and a class whose provisioner is kubelab.dev/local-path, a volume `pvc-<claim uid>` is
 //     created pre-bound to the claim: a hostPath (DirectoryOrCreate) under the class's parameters.path (default
 //     /var/lib/kubelab/local-path), with the class's reclaim policy (default Delete).
-//     A WaitForFirstConsumer class waits for volume.kubernetes.io/selected-node, which this controller sets from
-//     the first pod using the claim that is assigned to a node; the volume then has node affinity to that node.
+//     A WaitForFirstConsumer class waits for volume.kubernetes.io/selected-node, which the scheduler sets on the
+//     claim once it has chosen a node for its first pod; the volume then has node affinity to that node.
 //   - A volume whose claim is gone (or is another object with the same name) is Released; with reclaim policy
 //     Delete it is deleted, with Retain it stays. A volume without claimRef is Available.
 import { isConflict, isNotFound } from "../../../api/errors.js";
-import { selectorFromLabelSelector } from "../../../api/labels.js";
-import { compareQuantities, parseQuantity } from "../../../api/quantity.js";
+import { ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, findMatchingVolume, isDelayBinding, isVolumeBoundTo } from "../../../api/persistent-volume.js";
 import { findResource } from "../../../api/resources.js";
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from "../../../api/types/index.js";
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
@@ -32,12 +33,11 @@ export const NAME = "persistentvolume-binder";
 export const PVS = findResource("", "v1", "persistentvolumes")!;
 export const PVCS = findResource("", "v1", "persistentvolumeclaims")!;
 export const STORAGE_CLASSES = findResource("storage.k8s.io", "v1", "storageclasses")!;
-export const PODS = findResource("", "v1", "pods")!;
 export const LOCAL_PATH_PROVISIONER = "kubelab.dev/local-path";
 export const DEFAULT_LOCAL_PATH = "/var/lib/kubelab/local-path";
-export const SELECTED_NODE = "volume.kubernetes.io/selected-node";
-const BIND_COMPLETED = "pv.kubernetes.io/bind-completed";
-const BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller";
+export const SELECTED_NODE = ANN_SELECTED_NODE;
+const BIND_COMPLETED = ANN_BIND_COMPLETED;
+const BOUND_BY_CONTROLLER = ANN_BOUND_BY_CONTROLLER;
 const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
 
 export interface PersistentVolumeBinderOptions {
@@ -45,7 +45,6 @@ export interface PersistentVolumeBinderOptions {
   volumes: Informer<PersistentVolume>;
   claims: Informer<PersistentVolumeClaim>;
   classes: Informer<StorageClass>;
-  pods: Informer<Pod>;
   clock?: Clock;
   logger?: Logger;
   metrics?: Registry;
@@ -66,7 +65,11 @@ export class PersistentVolumeBinder implements Controller {
     const volumeKey = (v: Readonly<PersistentVolume>): string => `volume:${v.metadata.name ?? ""}`;
     opts.claims.addEventHandler({
       onAdd: (c) => { this.queue.add(claimKey(c)); },
-      onUpdate: (_o, c) => { this.queue.add(claimKey(c)); },
+      onUpdate: (_o, c) => {
+        this.queue.add(claimKey(c));
+        // A volume someone else pre-bound (the scheduler) becomes Bound once its claim names it.
+        if (c.spec?.volumeName) this.queue.add(`volume:${c.spec.volumeName}`);
+      },
       onDelete: (obj) => {
         const c = unwrapTombstone(obj);
         if (c.spec?.volumeName) this.queue.add(`volume:${c.spec.volumeName}`);
@@ -76,16 +79,10 @@ export class PersistentVolumeBinder implements Controller {
       onAdd: (v) => { this.queue.add(volumeKey(v)); this.claimsWaiting(); },
       onUpdate: (_o, v) => { this.queue.add(volumeKey(v)); if (v.spec?.claimRef) this.queue.add(`claim:${v.spec.claimRef.namespace ?? ""}/${v.spec.claimRef.name ?? ""}`); },
     });
-    opts.pods.addEventHandler({
-      onUpdate: (old, pod) => {
-        if (old.spec?.nodeName || !pod.spec?.nodeName) return;
-        for (const v of pod.spec.volumes ?? []) if (v.persistentVolumeClaim) this.queue.add(`claim:${pod.metadata.namespace ?? ""}/${v.persistentVolumeClaim.claimName}`);
-      },
-    });
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    await runWorkers({ queue: this.queue, workers: 1, sync: (key) => this.sync(key), informers: [this.opts.volumes, this.opts.claims, this.opts.classes, this.opts.pods], logger: this.logger, signal });
+    await runWorkers({ queue: this.queue, workers: 1, sync: (key) => this.sync(key), informers: [this.opts.volumes, this.opts.claims, this.opts.classes], logger: this.logger, signal });
   }
 
   async sync(key: string): Promise<void> {
@@ -120,7 +117,7 @@ export class PersistentVolumeBinder implements Controller {
         await this.bindVolume(volume, claim);
         return;
       }
-      if (refersTo(volume, claim) && claim.status?.phase !== "Bound") await this.claimStatus(claim, boundStatus(volume));
+      if (isVolumeBoundTo(volume, claim) && claim.status?.phase !== "Bound") await this.claimStatus(claim, boundStatus(volume));
       return;
     }
     const match = this.findVolume(claim);
@@ -139,27 +136,14 @@ export class PersistentVolumeBinder implements Controller {
     await this.provision(claim);
   }
 
-  /** The smallest Available (or pre-bound) volume that satisfies the claim. */
+  /**
+   * The volume for the claim (api/persistent-volume.ts). A claim waiting for its first consumer gets only a volume
+   * pre-bound to it: the scheduler chooses static volumes for such claims, knowing the node.
+   */
   private findVolume(claim: Readonly<PersistentVolumeClaim>): Readonly<PersistentVolume> | undefined {
-    const wanted = claim.spec?.resources?.requests?.storage;
-    const request = wanted !== undefined ? parseQuantity(wanted) : parseQuantity(0);
-    const className = claim.spec?.storageClassName ?? "";
-    const modes = claim.spec?.accessModes ?? [];
-    const selector = claim.spec?.selector ? selectorFromLabelSelector(claim.spec.selector) : undefined;
-    const fits = this.opts.volumes.lister.list().filter((v) => {
-      if (v.metadata.deletionTimestamp) return false;
-      const ref = v.spec?.claimRef;
-      if (ref) return refersTo(v, claim);
-      if (v.status?.phase === "Released" || v.status?.phase === "Failed") return false;
-      if ((v.spec?.storageClassName ?? "") !== className) return false;
-      if (!modes.every((m) => v.spec?.accessModes?.includes(m))) return false;
-      if (selector && !selector.matches(v.metadata.labels)) return false;
-      const capacity = v.spec?.capacity?.storage;
-      return capacity !== undefined && compareQuantities(parseQuantity(capacity), request) >= 0;
-    });
-    // A volume pre-bound to this claim wins; then the smallest.
-    fits.sort((a, b) => Number(!a.spec?.claimRef) - Number(!b.spec?.claimRef) || compareQuantities(parseQuantity(a.spec?.capacity?.storage ?? "0"), parseQuantity(b.spec?.capacity?.storage ?? "0")));
-    return fits[0];
+    const className = claim.spec?.storageClassName;
+    const storageClass = className ? this.opts.classes.lister.get(className) : undefined;
+    return findMatchingVolume(claim, this.opts.volumes.lister.list(), { delayBinding: isDelayBinding(claim, storageClass) });
   }
 
   private async bindVolume(volume: Readonly<PersistentVolume>, claim: Readonly<PersistentVolumeClaim>): Promise<void> {
@@ -179,15 +163,9 @@ export class PersistentVolumeBinder implements Controller {
     if (!className) return;
     const storageClass = this.opts.classes.lister.get(className);
     if (storageClass?.provisioner !== LOCAL_PATH_PROVISIONER) return;
-    let node = claim.metadata.annotations?.[SELECTED_NODE];
-    if (storageClass.volumeBindingMode === "WaitForFirstConsumer" && !node) {
-      node = this.firstConsumerNode(claim);
-      if (!node) return;
-      const next = structuredClone(claim) as PersistentVolumeClaim;
-      next.metadata.annotations = { ...next.metadata.annotations, [SELECTED_NODE]: node };
-      await this.opts.client.update(PVCS, claim.metadata.namespace, next);
-      return; // provisioned on the update's sync
-    }
+    const node = claim.metadata.annotations?.[SELECTED_NODE];
+    // The scheduler names the node (VolumeBinding's PreBind); until then there is nothing to provision.
+    if (storageClass.volumeBindingMode === "WaitForFirstConsumer" && !node) return;
     const name = `pvc-${claim.metadata.uid ?? ""}`;
     if (this.opts.volumes.lister.get(name)) return;
     const root = storageClass.parameters?.path ?? DEFAULT_LOCAL_PATH;
@@ -208,13 +186,6 @@ export class PersistentVolumeBinder implements Controller {
     };
     await this.opts.client.create(PVS, undefined, volume);
     this.logger.info({ claim: `${claim.metadata.namespace ?? ""}/${claim.metadata.name ?? ""}`, volume: name }, "Provisioned a local-path volume");
-  }
-
-  private firstConsumerNode(claim: Readonly<PersistentVolumeClaim>): string | undefined {
-    const pod = this.opts.pods.lister
-      .listNamespace(claim.metadata.namespace ?? "")
-      .find((p) => p.spec?.nodeName && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim.metadata.name));
-    return pod?.spec?.nodeName;
   }
 
   private async syncVolume(name: string): Promise<void> {
@@ -246,12 +217,6 @@ export class PersistentVolumeBinder implements Controller {
   }
 }
 
-function refersTo(volume: Readonly<PersistentVolume>, claim: Readonly<PersistentVolumeClaim>): boolean {
-  const ref = volume.spec?.claimRef;
-  if (!ref || ref.namespace !== claim.metadata.namespace || ref.name !== claim.metadata.name) return false;
-  return !ref.uid || ref.uid === claim.metadata.uid;
-}
-
 function boundStatus(volume: Readonly<PersistentVolume>): NonNullable<PersistentVolumeClaim["status"]> {
   return { phase: "Bound", accessModes: [...(volume.spec?.accessModes ?? [])], capacity: { ...volume.spec?.capacity } };
 }
@@ -262,7 +227,6 @@ export const createPersistentVolumeBinder: ControllerFactory = (ctx) =>
     volumes: ctx.informers.forResource<PersistentVolume>(PVS),
     claims: ctx.informers.forResource<PersistentVolumeClaim>(PVCS),
     classes: ctx.informers.forResource<StorageClass>(STORAGE_CLASSES),
-    pods: ctx.informers.forResource<Pod>(PODS),
     clock: ctx.clock,
     logger: ctx.logger.child({ controller: NAME }),
     metrics: ctx.metrics,
