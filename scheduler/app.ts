@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { RESOURCES } from "../api/resources.js";
 import { formatTime } from "../api/time.js";
-import type { Namespace, Pod, PodCondition, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet } from "../api/types/index.js";
+import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodCondition, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet, StorageClass } from "../api/types/index.js";
 import { runComponent } from "../client/component.js";
 import { createEventRecorder, type EventRecorder } from "../client/event-recorder.js";
 import type { InformerFactory } from "../client/informer.js";
@@ -17,8 +17,8 @@ import type { Logger } from "../component-base/logging.js";
 import type { Registry } from "../component-base/metrics.js";
 import { SchedulerCache } from "./cache.js";
 import { defaultConfig, schedulerNameOf, parseConfig, type SchedulerConfig } from "./config.js";
-import { nodeEventHandler, podEventHandler } from "./event-handlers.js";
-import type { ClusterLister, Preemptor } from "./framework/interface.js";
+import { nodeEventHandler, podEventHandler, storageEventHandler } from "./event-handlers.js";
+import type { ClusterLister, Preemptor, VolumeStore } from "./framework/interface.js";
 import { Framework } from "./framework/runtime.js";
 import { schedulerMetrics, type SchedulerMetrics } from "./metrics.js";
 import type { schedulerFlags } from "./options.js";
@@ -35,6 +35,10 @@ const NAMESPACES = find("", "namespaces");
 const REPLICASETS = find("apps", "replicasets");
 const STATEFULSETS = find("apps", "statefulsets");
 const PDBS = find("policy", "poddisruptionbudgets");
+const PVCS = find("", "persistentvolumeclaims");
+const PVS = find("", "persistentvolumes");
+const STORAGE_CLASSES = find("storage.k8s.io", "storageclasses");
+const CSINODES = find("storage.k8s.io", "csinodes");
 
 export type SchedulerFlags = FlagValues<typeof schedulerFlags>;
 
@@ -91,18 +95,23 @@ export async function runScheduler(flags: SchedulerFlags, signal: AbortSignal, o
       const frameworks = new Map<string, Framework>();
       const recorders = new Map<string, EventRecorder>();
       const lister = clusterLister(informers, cache);
+      const volumes = volumeStore(informers, client);
       for (const profile of config.profiles) {
         recorders.set(profile.schedulerName, createEventRecorder({ client, component: profile.schedulerName, clock, logger }));
         const preemptor = restPreemptor(client, recorders.get(profile.schedulerName)!, queue, metrics, logger);
-        frameworks.set(profile.schedulerName, new Framework(profile, plugins, { logger: logger.child({ profile: profile.schedulerName }), lister, preemptor }));
+        frameworks.set(profile.schedulerName, new Framework(profile, plugins, { logger: logger.child({ profile: profile.schedulerName }), lister, preemptor, volumes, clock }));
       }
 
       const podInformer = informers.forResource<Pod>(PODS);
       const nodeInformer = informers.forResource(NODES);
-      const others = [SERVICES, RCS, NAMESPACES, REPLICASETS, STATEFULSETS, PDBS].map((r) => informers.forResource(r));
+      const others = [SERVICES, RCS, NAMESPACES, REPLICASETS, STATEFULSETS, PDBS, PVCS, PVS, STORAGE_CLASSES, CSINODES].map((r) => informers.forResource(r));
       const responsibleFor = (pod: Readonly<Pod>): boolean => frameworks.has(schedulerNameOf(pod));
       podInformer.addEventHandler(podEventHandler({ cache, queue, responsibleFor }));
       nodeInformer.addEventHandler(nodeEventHandler({ cache, queue }));
+      informers.forResource(PVCS).addEventHandler(storageEventHandler(queue, "PvcAdd", "PvcUpdate"));
+      informers.forResource(PVS).addEventHandler(storageEventHandler(queue, "PvAdd", "PvUpdate"));
+      informers.forResource(STORAGE_CLASSES).addEventHandler(storageEventHandler(queue, "StorageClassAdd", "StorageClassUpdate"));
+      informers.forResource(CSINODES).addEventHandler(storageEventHandler(queue, "CSINodeAdd", "CSINodeUpdate"));
 
       const scheduler = new Scheduler({
         queue,
@@ -177,6 +186,21 @@ function clusterLister(informers: InformerFactory, cache: SchedulerCache): Clust
     },
     namespaces: () => namespaces.list(),
     podDisruptionBudgets: (ns) => pdbs.listNamespace(ns),
+  };
+}
+
+/** VolumeBinding's view of claims, volumes and classes (the informers) and its writes (full updates). */
+function volumeStore(informers: InformerFactory, client: RestClient): VolumeStore {
+  const claims = informers.forResource<PersistentVolumeClaim>(PVCS).lister;
+  const volumes = informers.forResource<PersistentVolume>(PVS).lister;
+  const classes = informers.forResource<StorageClass>(STORAGE_CLASSES).lister;
+  return {
+    claim: (ns, name) => claims.getByName(ns, name),
+    volume: (name) => volumes.getByName(undefined, name),
+    volumes: () => volumes.list(),
+    storageClass: (name) => classes.getByName(undefined, name),
+    updateVolume: (volume) => client.update(PVS, undefined, volume),
+    updateClaim: (claim) => client.update(PVCS, claim.metadata.namespace, claim),
   };
 }
 

@@ -9,8 +9,10 @@ describe("scheduler configuration", () => {
     expect(config.profiles).toHaveLength(1);
     const [profile] = config.profiles;
     expect(profile!.schedulerName).toBe("default-scheduler");
-    expect(profile!.filter).toEqual(["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"]);
+    expect(profile!.filter).toEqual(["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit", "VolumeBinding", "PodTopologySpread", "InterPodAffinity"]);
     expect(profile!.postFilter).toEqual(["DefaultPreemption"]);
+    expect(profile!.reserve).toEqual(["VolumeBinding"]);
+    expect(profile!.preBind).toEqual(["VolumeBinding"]);
     expect(profile!.score).toEqual([
       { name: "TaintToleration", weight: 3 },
       { name: "NodeAffinity", weight: 2 },

@@ -21,6 +21,7 @@ import { NAME as NODE_RESOURCES_FIT } from "./plugins/node-resources-fit.js";
 import { NAME as NODE_UNSCHEDULABLE } from "./plugins/node-unschedulable.js";
 import { NAME as POD_TOPOLOGY_SPREAD } from "./plugins/pod-topology-spread.js";
 import { NAME as TAINT_TOLERATION } from "./plugins/taint-toleration.js";
+import { NAME as VOLUME_BINDING } from "./plugins/volume-binding.js";
 
 export const DEFAULT_SCHEDULER_NAME = "default-scheduler";
 
@@ -39,14 +40,19 @@ export interface SchedulerConfig {
 }
 
 /**
- * Kubernetes 1.32's default filter order (without the volume plugins): the first failing plugin names a node's
- * reason, so order is visible.
+ * Kubernetes 1.32's default filter order (without VolumeRestrictions, NodeVolumeLimits and VolumeZone): the first
+ * failing plugin names a node's reason, so order is visible.
  */
-const DEFAULT_FILTER = [NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_PORTS, NODE_RESOURCES_FIT, POD_TOPOLOGY_SPREAD, INTER_POD_AFFINITY];
+const DEFAULT_FILTER = [NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_PORTS, NODE_RESOURCES_FIT, VOLUME_BINDING, POD_TOPOLOGY_SPREAD, INTER_POD_AFFINITY];
 
 const DEFAULT_POST_FILTER = [DEFAULT_PREEMPTION];
+const DEFAULT_RESERVE = [VOLUME_BINDING];
+const DEFAULT_PRE_BIND = [VOLUME_BINDING];
 
-/** Kubernetes 1.32's default score plugins and weights (VolumeBinding left out). SelectorSpread is not among them. */
+/**
+ * Kubernetes 1.32's default score plugins and weights. VolumeBinding's score (storage capacity scoring) is behind a
+ * feature gate there and left out here. SelectorSpread is not among them.
+ */
 const DEFAULT_SCORE: readonly WeightedPlugin[] = [
   { name: TAINT_TOLERATION, weight: 3 },
   { name: NODE_AFFINITY, weight: 2 },
@@ -58,7 +64,7 @@ const DEFAULT_SCORE: readonly WeightedPlugin[] = [
 ];
 
 export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile {
-  return { schedulerName, filter: [...DEFAULT_FILTER], postFilter: [...DEFAULT_POST_FILTER], score: DEFAULT_SCORE.map((p) => ({ ...p })), pluginArgs: new Map() };
+  return { schedulerName, filter: [...DEFAULT_FILTER], postFilter: [...DEFAULT_POST_FILTER], reserve: [...DEFAULT_RESERVE], preBind: [...DEFAULT_PRE_BIND], score: DEFAULT_SCORE.map((p) => ({ ...p })), pluginArgs: new Map() };
 }
 
 export interface ConfigDefaults {
@@ -127,6 +133,8 @@ function parseProfile(raw: unknown, path: string, fallbackName: string): Profile
     if (!isRecord(plugins)) throw new ConfigError(`${path}.plugins: must be an object`);
     profile.filter = mergeSet(profile.filter.map((n) => ({ name: n, weight: 0 })), plugins.filter, `${path}.plugins.filter`).map((p) => p.name);
     profile.postFilter = mergeSet(profile.postFilter.map((n) => ({ name: n, weight: 0 })), plugins.postFilter, `${path}.plugins.postFilter`).map((p) => p.name);
+    profile.reserve = mergeSet(profile.reserve.map((n) => ({ name: n, weight: 0 })), plugins.reserve, `${path}.plugins.reserve`).map((p) => p.name);
+    profile.preBind = mergeSet(profile.preBind.map((n) => ({ name: n, weight: 0 })), plugins.preBind, `${path}.plugins.preBind`).map((p) => p.name);
     profile.score = mergeSet(profile.score, plugins.score, `${path}.plugins.score`);
   }
   if (raw.pluginConfig !== undefined) {

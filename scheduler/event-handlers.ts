@@ -81,6 +81,22 @@ export function nodeEventHandler({ cache, queue }: Omit<EventHandlerDeps, "respo
   };
 }
 
+/**
+ * Claims, volumes, storage classes and CSINodes are not cached (plugins read the informers); their changes only wake
+ * the unschedulable pods VolumeBinding rejected. Resyncs (the same object again) are no change.
+ */
+export function storageEventHandler<T>(queue: SchedulingQueue, add: ClusterEvent, update: ClusterEvent): EventHandler<T> {
+  return {
+    onAdd() {
+      queue.moveAllToActiveOrBackoffQueue(add);
+    },
+    onUpdate(oldObj, newObj) {
+      if (oldObj !== newObj) queue.moveAllToActiveOrBackoffQueue(update);
+    },
+    onDelete() {},
+  };
+}
+
 /** What changed of what filters read of a node (heartbeats, condition timestamps, are no change). */
 export function nodeChanges(a: Readonly<Node>, b: Readonly<Node>): ClusterEvent[] {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);

@@ -11,6 +11,7 @@ import { NAME as NODE_RESOURCES_FIT } from "./plugins/node-resources-fit.js";
 import { NAME as NODE_UNSCHEDULABLE } from "./plugins/node-unschedulable.js";
 import { NAME as POD_TOPOLOGY_SPREAD } from "./plugins/pod-topology-spread.js";
 import { NAME as TAINT_TOLERATION } from "./plugins/taint-toleration.js";
+import { NAME as VOLUME_BINDING } from "./plugins/volume-binding.js";
 
 /** Cluster events, named as Kubernetes labels them in scheduler_queue_incoming_pods_total{event}. */
 export type ClusterEvent =
@@ -22,7 +23,15 @@ export type ClusterEvent =
   | "NodeConditionChange"
   | "AssignedPodAdd"
   | "AssignedPodUpdate"
-  | "AssignedPodDelete";
+  | "AssignedPodDelete"
+  | "PvcAdd"
+  | "PvcUpdate"
+  | "PvAdd"
+  | "PvUpdate"
+  | "StorageClassAdd"
+  | "StorageClassUpdate"
+  | "CSINodeAdd"
+  | "CSINodeUpdate";
 
 const INTERESTS: Readonly<Record<string, readonly ClusterEvent[]>> = {
   [NODE_UNSCHEDULABLE]: ["NodeAdd", "NodeSpecUnschedulableChange", "NodeTaintChange"],
@@ -34,6 +43,7 @@ const INTERESTS: Readonly<Record<string, readonly ClusterEvent[]>> = {
   [POD_TOPOLOGY_SPREAD]: ["NodeAdd", "NodeLabelChange", "NodeTaintChange", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete"],
   [INTER_POD_AFFINITY]: ["NodeAdd", "NodeLabelChange", "AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete"],
   [IMAGE_LOCALITY]: [],
+  [VOLUME_BINDING]: ["NodeAdd", "NodeLabelChange", "PvcAdd", "PvcUpdate", "PvAdd", "PvUpdate", "StorageClassAdd", "StorageClassUpdate", "CSINodeAdd", "CSINodeUpdate"],
 };
 
 /** Whether `event` may help a pod that `plugins` rejected. */

@@ -3,7 +3,8 @@
 //       → PreFilter → Filter the nodes, starting where the last cycle stopped, until enough feasible nodes are found
 //         (all of them below 100 nodes; else percentageOfNodesToScore, adaptive by default)
 //       → PreScore → Score the feasible nodes → the highest total wins, ties broken at random
-//       → assume the pod on that node in the cache → bind asynchronously (up to maxInFlightBindings at once).
+//       → assume the pod on that node in the cache → Reserve → bind asynchronously (up to maxInFlightBindings at
+//         once): PreBind (volume binding, which may wait), then the binding itself.
 // The cycle itself never awaits, so it sees one consistent cache state — the "snapshot" — and the next cycle
 // already counts the pod just assumed.
 //
@@ -92,6 +93,8 @@ export class Scheduler {
   private nextStartNodeIndex = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private slotWaiters: (() => void)[] = [];
+  /** The signal run() was given: PreBind waits end with it. */
+  private stop: AbortSignal | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -104,6 +107,7 @@ export class Scheduler {
   /** Schedules until `signal` aborts (leadership lost, shutdown), then waits for the bindings in flight. */
   async run(signal: AbortSignal): Promise<void> {
     this.logger.info("Starting scheduling loop");
+    this.stop = signal;
     let lastYield = performance.now();
     while (!signal.aborted) {
       if (this.inFlight.size >= this.maxInFlight) {
@@ -180,7 +184,16 @@ export class Scheduler {
       return;
     }
     this.logger.trace({ pod: info.key, node: result.node, evaluated: result.evaluatedNodes, feasible: result.feasibleNodes }, "Assumed pod on node");
-    const binding = this.bind(fwk, info, pod, result.node, cycle, start);
+    const reserved = fwk.runReserve(state, pod, result.node);
+    if (!reserved.isSuccess()) {
+      fwk.runUnreserve(state, pod, result.node);
+      this.opts.cache.forgetPod(pod);
+      this.opts.metrics?.attempt("error", profile, (performance.now() - start) / 1000);
+      const err = reserved.error ?? new Error(`running Reserve plugin "${reserved.plugin}": ${reserved.message()}`);
+      this.handleFailure(fwk, info, cycle, err, "SchedulerError");
+      return;
+    }
+    const binding = this.bind(fwk, state, info, pod, result.node, cycle, start);
     this.inFlight.add(binding);
     void binding.finally(() => {
       this.inFlight.delete(binding);
@@ -278,11 +291,22 @@ export class Scheduler {
     return best;
   }
 
-  private async bind(fwk: Framework, info: QueuedPodInfo, pod: Readonly<Pod>, node: string, cycle: number, start: number): Promise<void> {
+  private async bind(fwk: Framework, state: CycleState, info: QueuedPodInfo, pod: Readonly<Pod>, node: string, cycle: number, start: number): Promise<void> {
     const profile = fwk.profileName;
+    const preBind = await fwk.runPreBind(state, pod, node, this.stop);
+    if (!preBind.isSuccess()) {
+      fwk.runUnreserve(state, pod, node);
+      this.opts.cache.forgetPod(pod);
+      this.opts.metrics?.attempt("error", profile, (performance.now() - start) / 1000);
+      this.logger.info({ pod: info.key, node, err: preBind.message() }, "PreBind failed; retrying after backoff");
+      this.handleFailure(fwk, info, cycle, preBind.error ?? new Error(preBind.message()), "SchedulerError");
+      this.opts.queue.moveAllToActiveOrBackoffQueue("AssignedPodDelete");
+      return;
+    }
     try {
       await this.opts.binder.bind(pod, node);
     } catch (err) {
+      fwk.runUnreserve(state, pod, node);
       this.opts.cache.forgetPod(pod);
       this.opts.metrics?.attempt("error", profile, (performance.now() - start) / 1000);
       this.logger.info({ pod: info.key, node, err: errorMessage(err) }, "Binding rejected; retrying after backoff");

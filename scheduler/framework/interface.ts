@@ -4,9 +4,13 @@
 // A scheduling cycle for one pod runs, in order:
 //   PreFilter (once per pod)  → Filter (per node, first non-Success ends that node)
 //   PreScore  (once per pod, on the feasible nodes) → Score (per plugin, per feasible node) → normalizeScores
+//   → Reserve (the chosen node; a failure runs every Unreserve)
 // The cycle is synchronous: plugins must not await, so every read of the cache within one cycle sees one state.
+// The binding cycle that follows is asynchronous: PreBind (may wait, e.g. for volumes to be bound) → bind; a failure
+// there runs every Unreserve and requeues the pod.
 import { toError } from "../../api/errors.js";
-import type { Namespace, Pod, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet } from "../../api/types/index.js";
+import type { Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, ReplicaSet, ReplicationController, Service, StatefulSet, StorageClass } from "../../api/types/index.js";
+import type { Clock } from "../../component-base/clock.js";
 import type { Logger } from "../../component-base/logging.js";
 import type { Diagnosis } from "./fit-error.js";
 import type { NodeInfo } from "./node-info.js";
@@ -102,6 +106,18 @@ export interface ClusterLister {
   podDisruptionBudgets(namespace: string): readonly Readonly<PodDisruptionBudget>[];
 }
 
+/** Claims, volumes and classes as the scheduler's informers see them, and the writes volume binding makes. */
+export interface VolumeStore {
+  claim(namespace: string, name: string): Readonly<PersistentVolumeClaim> | undefined;
+  volume(name: string): Readonly<PersistentVolume> | undefined;
+  volumes(): readonly Readonly<PersistentVolume>[];
+  storageClass(name: string): Readonly<StorageClass> | undefined;
+  /** A full update (PUT) of the volume; rejects on conflict. */
+  updateVolume(volume: PersistentVolume): Promise<PersistentVolume>;
+  /** A full update (PUT) of the claim; rejects on conflict. */
+  updateClaim(claim: PersistentVolumeClaim): Promise<PersistentVolumeClaim>;
+}
+
 /** What preemption does to the world; the scheduler supplies it (API calls, events, metrics). */
 export interface Preemptor {
   /**
@@ -133,6 +149,10 @@ export interface Handle {
   framework?: FilterRunner;
   /** Kubernetes' scheduler name of the profile ("default-scheduler"). */
   profileName?: string;
+  /** Absent when the scheduler has no volume informers (unit tests): VolumeBinding then skips every pod. */
+  volumes?: VolumeStore;
+  /** Default: the real clock. */
+  clock?: Clock;
 }
 
 export interface Plugin {
@@ -175,6 +195,18 @@ export interface PostFilterPlugin extends Plugin {
   postFilter(state: CycleState, pod: Readonly<Pod>, nodes: readonly NodeInfo[], diagnosis: Diagnosis): PostFilterResult;
 }
 
+export interface ReservePlugin extends Plugin {
+  /** Claims what the pod needs on `nodeName` in the plugin's own bookkeeping, before the binding cycle starts. */
+  reserve(state: CycleState, pod: Readonly<Pod>, nodeName: string): Status;
+  /** Undoes reserve (also called when this plugin's reserve was not, or failed); must be idempotent. */
+  unreserve(state: CycleState, pod: Readonly<Pod>, nodeName: string): void;
+}
+
+export interface PreBindPlugin extends Plugin {
+  /** Makes the API changes the pod needs before it is bound; may wait. `signal` aborts at scheduler shutdown. */
+  preBind(state: CycleState, pod: Readonly<Pod>, nodeName: string, signal?: AbortSignal): Promise<Status>;
+}
+
 export const MAX_NODE_SCORE = 100;
 export const MIN_NODE_SCORE = 0;
 
@@ -192,6 +224,14 @@ export function isPreScorePlugin(p: Plugin): p is PreScorePlugin {
 
 export function isPostFilterPlugin(p: Plugin): p is PostFilterPlugin {
   return typeof (p as Partial<PostFilterPlugin>).postFilter === "function";
+}
+
+export function isReservePlugin(p: Plugin): p is ReservePlugin {
+  return typeof (p as Partial<ReservePlugin>).reserve === "function" && typeof (p as Partial<ReservePlugin>).unreserve === "function";
+}
+
+export function isPreBindPlugin(p: Plugin): p is PreBindPlugin {
+  return typeof (p as Partial<PreBindPlugin>).preBind === "function";
 }
 
 export function isScorePlugin(p: Plugin): p is ScorePlugin {

@@ -13,6 +13,10 @@ export interface Profile {
   filter: string[];
   /** PostFilter plugins (preemption), run in order when no node passes Filter. */
   postFilter: string[];
+  /** Reserve plugins, run in order on the chosen node (Unreserve in reverse order on failure). */
+  reserve: string[];
+  /** PreBind plugins, run in order before the pod is bound. */
+  preBind: string[];
   /** Score plugins and weights (their PreScore runs first). */
   score: WeightedPlugin[];
   /** pluginConfig[].args by plugin name. */

@@ -9,7 +9,7 @@ import { Framework } from "./runtime.js";
 import { nodeInfoOf, testHandle } from "./testing.js";
 
 function profile(filter: string[], score: { name: string; weight: number }[]): Profile {
-  return { schedulerName: "test", filter, postFilter: [], score, pluginArgs: new Map() };
+  return { schedulerName: "test", filter, postFilter: [], reserve: [], preBind: [], score, pluginArgs: new Map() };
 }
 
 describe("Framework", () => {

@@ -6,7 +6,9 @@ import {
   isFilterPlugin,
   isPostFilterPlugin,
   isPreFilterPlugin,
+  isPreBindPlugin,
   isPreScorePlugin,
+  isReservePlugin,
   isScorePlugin,
   MAX_NODE_SCORE,
   MIN_NODE_SCORE,
@@ -19,8 +21,10 @@ import {
   type PostFilterPlugin,
   type PostFilterResult,
   type Plugin,
+  type PreBindPlugin,
   type PreFilterPlugin,
   type PreScorePlugin,
+  type ReservePlugin,
   type ScorePlugin,
 } from "./interface.js";
 import type { Diagnosis } from "./fit-error.js";
@@ -38,15 +42,19 @@ interface WeightedScorePlugin {
 
 export class Framework implements FilterRunner {
   readonly profileName: string;
+  private readonly logger: Handle["logger"];
   private readonly postFilterPlugins: PostFilterPlugin[] = [];
   private readonly preFilterPlugins: PreFilterPlugin[] = [];
   private readonly filterPlugins: FilterPlugin[] = [];
   private readonly preScorePlugins: PreScorePlugin[] = [];
   private readonly scorePlugins: WeightedScorePlugin[] = [];
+  private readonly reservePlugins: ReservePlugin[] = [];
+  private readonly preBindPlugins: PreBindPlugin[] = [];
 
   /** Throws when the profile names a plugin the registry lacks, or one that does not implement its point. */
   constructor(profile: Profile, registry: Registry, handle: Handle) {
     this.profileName = profile.schedulerName;
+    this.logger = handle.logger;
     const pluginHandle: Handle = { ...handle, framework: this, profileName: profile.schedulerName };
     const instances = new Map<string, Plugin>();
     const instance = (name: string): Plugin => {
@@ -69,6 +77,16 @@ export class Framework implements FilterRunner {
       const p = instance(name);
       if (!isPostFilterPlugin(p)) throw new Error(`profile ${profile.schedulerName}: plugin ${name} is not a postFilter plugin`);
       this.postFilterPlugins.push(p);
+    }
+    for (const name of profile.reserve) {
+      const p = instance(name);
+      if (!isReservePlugin(p)) throw new Error(`profile ${profile.schedulerName}: plugin ${name} is not a reserve plugin`);
+      this.reservePlugins.push(p);
+    }
+    for (const name of profile.preBind) {
+      const p = instance(name);
+      if (!isPreBindPlugin(p)) throw new Error(`profile ${profile.schedulerName}: plugin ${name} is not a preBind plugin`);
+      this.preBindPlugins.push(p);
     }
     for (const { name, weight } of profile.score) {
       const p = instance(name);
@@ -98,6 +116,47 @@ export class Framework implements FilterRunner {
       last = r;
     }
     return last;
+  }
+
+  /** Success, or the first failure (naming its plugin); the caller then runs runUnreserve. */
+  runReserve(state: CycleState, pod: Readonly<Pod>, nodeName: string): Status {
+    for (const p of this.reservePlugins) {
+      const s = guard(p, () => p.reserve(state, pod, nodeName));
+      if (!s.isSuccess()) {
+        s.plugin = p.name;
+        return s;
+      }
+    }
+    return Status.SUCCESS;
+  }
+
+  /** Every Reserve plugin's Unreserve, in reverse order; a plugin that throws is logged, the others still run. */
+  runUnreserve(state: CycleState, pod: Readonly<Pod>, nodeName: string): void {
+    for (let i = this.reservePlugins.length - 1; i >= 0; i--) {
+      const p = this.reservePlugins[i]!;
+      try {
+        p.unreserve(state, pod, nodeName);
+      } catch (err) {
+        this.logger.error({ err, plugin: p.name }, "Unreserve failed");
+      }
+    }
+  }
+
+  /** Success, or the first failure (an Error worded as Kubernetes': running PreBind plugin "X": ...). */
+  async runPreBind(state: CycleState, pod: Readonly<Pod>, nodeName: string, signal?: AbortSignal): Promise<Status> {
+    for (const p of this.preBindPlugins) {
+      let s: Status;
+      try {
+        s = await p.preBind(state, pod, nodeName, signal);
+      } catch (err) {
+        s = Status.error(err);
+      }
+      if (s.isSuccess()) continue;
+      const wrapped = s.code === "Error" ? Status.error(new Error(`running PreBind plugin "${p.name}": ${s.message()}`, { cause: s.error })) : s;
+      wrapped.plugin = p.name;
+      return wrapped;
+    }
+    return Status.SUCCESS;
   }
 
   hasScorePlugins(): boolean {

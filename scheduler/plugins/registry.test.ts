@@ -18,6 +18,7 @@ describe("plugin registry", () => {
       "PodTopologySpread",
       "SelectorSpread",
       "TaintToleration",
+      "VolumeBinding",
     ]);
     for (const name of registry.names()) expect(registry.get(name)!(undefined, testHandle).name).toBe(name);
   });

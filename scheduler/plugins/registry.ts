@@ -13,6 +13,7 @@ import * as nodeUnschedulable from "./node-unschedulable.js";
 import * as podTopologySpread from "./pod-topology-spread.js";
 import * as selectorSpread from "./selector-spread.js";
 import * as taintToleration from "./taint-toleration.js";
+import * as volumeBinding from "./volume-binding.js";
 
 export function inTreeRegistry(): Registry {
   return new Registry()
@@ -27,5 +28,6 @@ export function inTreeRegistry(): Registry {
     .register(podTopologySpread.NAME, podTopologySpread.create)
     .register(interPodAffinity.NAME, interPodAffinity.create)
     .register(imageLocality.NAME, imageLocality.create)
-    .register(defaultPreemption.NAME, defaultPreemption.create);
+    .register(defaultPreemption.NAME, defaultPreemption.create)
+    .register(volumeBinding.NAME, volumeBinding.create);
 }
