@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { newNode, newPod, newReplicaSet } from "../api/testing/builders.js";
-import type { Node, Pod, PodCondition } from "../api/types/index.js";
+import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, PodCondition, StorageClass } from "../api/types/index.js";
 import type { EventRecorder, EventType, ObjectReference } from "../client/event-recorder.js";
 import type { KubeObject } from "../api/meta.js";
 import { FakeClock } from "../component-base/testing/fake-clock.js";
@@ -8,7 +8,7 @@ import { SchedulerCache } from "./cache.js";
 import { defaultProfile } from "./config.js";
 import { Framework } from "./framework/runtime.js";
 import { fakeLister, testHandle, type FakeCluster } from "./framework/testing.js";
-import type { Preemptor } from "./framework/interface.js";
+import type { Preemptor, VolumeStore } from "./framework/interface.js";
 import { inTreeRegistry } from "./plugins/registry.js";
 import { numFeasibleNodesToFind, Scheduler, type Binder } from "./scheduler.js";
 import { SchedulingQueue } from "./scheduling-queue.js";
@@ -31,7 +31,7 @@ class RecordingBinder implements Binder {
   }
 }
 
-function setup(nodes: Node[], opts: { random?: () => number; percentage?: number; cluster?: Omit<FakeCluster, "nodes"> } = {}) {
+function setup(nodes: Node[], opts: { random?: () => number; percentage?: number; cluster?: Omit<FakeCluster, "nodes">; volumes?: VolumeStore; bindTimeoutSeconds?: number } = {}) {
   const clock = new FakeClock();
   const cache = new SchedulerCache({ clock });
   for (const n of nodes) cache.addNode(n);
@@ -56,10 +56,12 @@ function setup(nodes: Node[], opts: { random?: () => number; percentage?: number
     victims: () => undefined,
   };
   const lister = { ...fakeLister({ nodes: [], ...opts.cluster }), nodeInfos: () => cache.nodeInfos() };
+  const profile = defaultProfile();
+  if (opts.bindTimeoutSeconds !== undefined) profile.pluginArgs.set("VolumeBinding", { bindTimeoutSeconds: opts.bindTimeoutSeconds });
   const scheduler = new Scheduler({
     queue,
     cache,
-    frameworks: new Map([["default-scheduler", new Framework(defaultProfile(), inTreeRegistry(), { ...testHandle, lister, preemptor })]]),
+    frameworks: new Map([["default-scheduler", new Framework(profile, inTreeRegistry(), { ...testHandle, lister, preemptor, ...(opts.volumes ? { volumes: opts.volumes } : {}) })]]),
     binder,
     conditionWriter: {
       setPodScheduledCondition(pod, condition, nominatedNodeName) {
@@ -284,5 +286,52 @@ describe("numFeasibleNodesToFind", () => {
     [1000, 100, 1000],
   ])("looks for %i nodes' worth with percentage %i: %i", (nodes, pct, want) => {
     expect(numFeasibleNodesToFind(nodes, pct)).toBe(want);
+  });
+
+  describe("with volumes (VolumeBinding)", () => {
+    const claim = (name: string, className: string, volumeName?: string): PersistentVolumeClaim => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name, namespace: "default", uid: `uid-${name}` }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } }, storageClassName: className, ...(volumeName ? { volumeName } : {}) } });
+    const classes: StorageClass[] = [
+      { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "now" }, provisioner: "kubelab.dev/local-path", volumeBindingMode: "Immediate" },
+      { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "wait" }, provisioner: "kubelab.dev/local-path", volumeBindingMode: "WaitForFirstConsumer" },
+    ];
+    const onN2: PersistentVolume = { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv-n2" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: "now", claimRef: { namespace: "default", name: "bound", uid: "uid-bound" }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: ["n2"] }] }] } } } };
+    const claims = [claim("unbound", "now"), claim("bound", "now", "pv-n2"), claim("later", "wait")];
+    const written: string[] = [];
+    const volumes: VolumeStore = {
+      claim: (ns, name) => claims.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
+      volume: (name) => (name === "pv-n2" ? onN2 : undefined),
+      volumes: () => [onN2],
+      storageClass: (name) => classes.find((c) => c.metadata.name === name),
+      updateVolume: (v) => Promise.resolve(v),
+      updateClaim: (c) => {
+        written.push(`${c.metadata.name ?? ""} selected-node=${c.metadata.annotations?.["volume.kubernetes.io/selected-node"] ?? ""}`);
+        return Promise.resolve(c);
+      },
+    };
+    const withClaim = (name: string, claimName: string): Pod => {
+      const p = pod(name);
+      p.spec!.volumes = [{ name: "data", persistentVolumeClaim: { claimName } }];
+      return p;
+    };
+
+    it("says why in Kubernetes' words: an unbound Immediate claim, a volume on another node", async () => {
+      const { binder, events, schedule } = setup([small("n1"), small("n2"), small("n3")], { volumes });
+      await schedule(withClaim("waits", "unbound"), withClaim("pinned", "bound"));
+      expect(events.filter((e) => e.reason === "FailedScheduling").map((e) => e.message)).toEqual([
+        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+      ]);
+      expect(binder.binds).toEqual([{ pod: "pinned", node: "n2" }]);
+    });
+
+    it("unreserves and retries a pod whose volumes are not bound within bindTimeoutSeconds", async () => {
+      written.length = 0;
+      const { binder, events, cache, queue, schedule } = setup([small("n1")], { volumes, bindTimeoutSeconds: 0 });
+      await schedule(withClaim("slow", "later"));
+      expect(written).toEqual(["later selected-node=n1"]);
+      expect(binder.binds).toEqual([]);
+      expect(events.map((e) => `${e.reason}: ${e.message}`)).toEqual(['FailedScheduling: running PreBind plugin "VolumeBinding": binding volumes: context deadline exceeded']);
+      expect(cache.isAssumed(withClaim("slow", "later"))).toBe(false);
+      expect(queue.counts()).toMatchObject({ backoff: 1 });
+    });
   });
 });
