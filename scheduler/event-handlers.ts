@@ -93,7 +93,8 @@ export function storageEventHandler<T>(queue: SchedulingQueue, add: ClusterEvent
     onUpdate(oldObj, newObj) {
       if (oldObj !== newObj) queue.moveAllToActiveOrBackoffQueue(update);
     },
-    onDelete() {},
+    // A deletion frees nothing a waiting pod could use.
+    onDelete: () => undefined,
   };
 }
 

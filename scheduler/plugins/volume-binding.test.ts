@@ -7,7 +7,7 @@ import { create, ERR_BIND_CONFLICT, ERR_NODE_CONFLICT, ERR_UNBOUND_IMMEDIATE, pa
 const node = (name: string, labels: Record<string, string> = {}): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name, ...labels } } });
 const nodes = [nodeInfoOf(node("node-1", { zone: "a" })), nodeInfoOf(node("node-2", { zone: "b" }))];
 
-const onNode = (n: string): NonNullable<PersistentVolume["spec"]>["nodeAffinity"] => ({ required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [n] }] }] } });
+const onNode = (n: string): Record<string, unknown> => ({ required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [n] }] }] } });
 
 function pv(name: string, extra: Partial<NonNullable<PersistentVolume["spec"]>> = {}): PersistentVolume {
   return { apiVersion: "v1", kind: "PersistentVolume", metadata: { name }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: "wait", hostPath: { path: `/tmp/${name}` }, ...extra }, status: { phase: "Available" } };
