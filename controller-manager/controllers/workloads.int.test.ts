@@ -178,11 +178,13 @@ describe("StatefulSet", () => {
       serviceName: "web",
       selector: { matchLabels: { app: "web" } },
       template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx:1", volumeMounts: [{ name: "www", mountPath: "/usr/share/nginx/html" }] }] } },
-      volumeClaimTemplates: [{ metadata: { name: "www" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+      // The scheduler places a pod only once its claims can be bound: a WaitForFirstConsumer local-path class.
+      volumeClaimTemplates: [{ metadata: { name: "www" }, spec: { storageClassName: "workloads-local", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
     },
   };
 
   it("creates web-0..2 in order, each after its predecessor is Ready, with claims and per-pod DNS names", async () => {
+    await cluster.kubectl(["apply", "-f", "-"], { stdin: "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: workloads-local}\nprovisioner: kubelab.dev/local-path\nvolumeBindingMode: WaitForFirstConsumer\n" });
     await kubectl("create", "service", "clusterip", "web", "--clusterip=None", "--tcp=80:80");
     await client.create(STATEFULSETS, "default", statefulSet);
     const pods = await waitFor("web-0..2 ready", async () => {

@@ -171,7 +171,11 @@ export class Framework implements FilterRunner {
         state.skipFilter.add(p.name);
         continue;
       }
-      if (!s.isSuccess()) return s;
+      if (!s.isSuccess()) {
+        // The rejecting plugin decides which cluster events may help the pod (queueing hints).
+        s.plugin = p.name;
+        return s;
+      }
     }
     const skip = state.skipFilter;
     state.write(ACTIVE_FILTERS, skip.size === 0 ? this.filterPlugins : this.filterPlugins.filter((p) => !skip.has(p.name)));

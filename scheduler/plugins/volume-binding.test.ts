@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from "../../api/types/index.js";
 import { CycleState, type VolumeStore } from "../framework/interface.js";
 import { nodeInfoOf, testHandle } from "../framework/testing.js";
+import { eventMayHelp } from "../queueing-hints.js";
 import { create, ERR_BIND_CONFLICT, ERR_NODE_CONFLICT, ERR_UNBOUND_IMMEDIATE, parseArgs, type VolumeBinding } from "./volume-binding.js";
 
 const node = (name: string, labels: Record<string, string> = {}): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name, ...labels } } });
@@ -157,5 +158,11 @@ describe("VolumeBinding", () => {
     expect(parseArgs(undefined)).toEqual({ bindTimeoutSeconds: 600 });
     expect(parseArgs({ bindTimeoutSeconds: 30 })).toEqual({ bindTimeoutSeconds: 30 });
     expect(() => parseArgs({ bindTimeoutSeconds: -1 })).toThrow("bindTimeoutSeconds");
+  });
+
+  it("wakes the pods it rejected on claim, volume, class, CSINode and node changes only", () => {
+    const rejected = new Set(["VolumeBinding"]);
+    for (const e of ["PvcAdd", "PvcUpdate", "PvAdd", "PvUpdate", "StorageClassAdd", "StorageClassUpdate", "CSINodeAdd", "CSINodeUpdate", "NodeAdd", "NodeLabelChange"]) expect(eventMayHelp(e, rejected)).toBe(true);
+    for (const e of ["AssignedPodAdd", "AssignedPodDelete", "NodeTaintChange"]) expect(eventMayHelp(e, rejected)).toBe(false);
   });
 });

@@ -77,7 +77,13 @@ export class PersistentVolumeBinder implements Controller {
     });
     opts.volumes.addEventHandler({
       onAdd: (v) => { this.queue.add(volumeKey(v)); this.claimsWaiting(); },
-      onUpdate: (_o, v) => { this.queue.add(volumeKey(v)); if (v.spec?.claimRef) this.queue.add(`claim:${v.spec.claimRef.namespace ?? ""}/${v.spec.claimRef.name ?? ""}`); },
+      onUpdate: (_o, v) => {
+        this.queue.add(volumeKey(v));
+        if (v.spec?.claimRef) this.queue.add(`claim:${v.spec.claimRef.namespace ?? ""}/${v.spec.claimRef.name ?? ""}`);
+        // A free volume changed (e.g. became Available): a claim whose bind attempt lost a race with that change
+        // (a conflict, dropped) gets another chance.
+        else this.claimsWaiting();
+      },
     });
   }
 
