@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { acceptWatchWebSocket, chunkedWatchWriter } from "./watch-stream.js";
+import { acceptWatchWebSocket, chunkedWatchWriter, serializeWatchEvent } from "./watch-stream.js";
 import type { WatchWriter } from "./watch-stream.js";
 
 let server: Server | undefined;
@@ -87,7 +87,7 @@ describe("chunkedWatchWriter", () => {
     const writer = await next();
     expect(writer.send({ type: "ADDED", object: pod("a", "1") })).toBe(true);
     expect(JSON.parse((await nextLine())!)).toEqual({ type: "ADDED", object: pod("a", "1") });
-    writer.sendSerialized(JSON.stringify({ type: "MODIFIED", object: pod("a", "2") }));
+    writer.sendSerialized(serializeWatchEvent(JSON.stringify({ type: "MODIFIED", object: pod("a", "2") })));
     expect(JSON.parse((await nextLine())!)).toEqual({ type: "MODIFIED", object: pod("a", "2") });
     writer.send({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "Expired", code: 410 } });
     expect(JSON.parse((await nextLine())!)).toMatchObject({ type: "ERROR", object: { code: 410 } });
@@ -134,7 +134,7 @@ describe("acceptWatchWebSocket", () => {
     expect(ws.protocol).toBe("");
     const writer = await next();
     writer.send({ type: "ADDED", object: pod("a", "1") });
-    writer.sendSerialized(JSON.stringify({ type: "DELETED", object: pod("a", "2") }));
+    writer.sendSerialized(serializeWatchEvent(JSON.stringify({ type: "DELETED", object: pod("a", "2") })));
     writer.close();
     expect(await closed).toBe(1000);
     expect(messages).toEqual([
