@@ -22,7 +22,7 @@ import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
 import { sendStatus, toStatus } from "./http/status.js";
-import { acceptWatchWebSocket, chunkedWatchWriter, serializeWatchEvent, type SerializedWatchEvent, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
+import { acceptWatchWebSocket, chunkedWatchWriter, sharedSerializedEvent, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
@@ -786,7 +786,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       params,
       (type, object) => {
         sentEvents.count();
-        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(serializedEvent(type, object));
+        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(sharedSerializedEvent(type, object));
         else deliver({ type, object: encode(type, object) });
       },
       () => {
@@ -819,22 +819,6 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
   });
   if (endedByCache) activeWriter.close();
   await Promise.resolve();
-}
-
-/**
- * Every watcher of a resource receives the same cached object for an event, so its bytes are built once and
- * shared: fan-out to a thousand watchers costs one JSON.stringify and one buffer, not a thousand. Keyed by type
- * too: watchers with selectors may see one change as ADDED, MODIFIED or DELETED, each serialized once.
- */
-const serializedEvents = new WeakMap<KubeObject, Partial<Record<string, SerializedWatchEvent>>>();
-
-function serializedEvent(type: string, object: KubeObject): SerializedWatchEvent {
-  let byType = serializedEvents.get(object);
-  if (byType === undefined) {
-    byType = {};
-    serializedEvents.set(object, byType);
-  }
-  return (byType[type] ??= serializeWatchEvent(JSON.stringify({ type, object })));
 }
 
 /** Watch events sent for one kind, added to apiserver_watch_events_total once per burst, not once per watcher. */
@@ -909,7 +893,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
         try {
           const serialized = !partial && !resolved.converted;
           const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams), (type, object) => {
-            if (serialized) writer.sendSerialized(serializedEvent(type, object));
+            if (serialized) writer.sendSerialized(sharedSerializedEvent(type, object));
             else writer.send({ type, object: encode(type, object) });
           }, () => {
             writer.close();

@@ -31,6 +31,23 @@ export function serializeWatchEvent(json: string): SerializedWatchEvent {
   return { line, message: line.subarray(0, line.length - 1) };
 }
 
+/**
+ * Every watcher of a resource receives the same cached object for an event, so its bytes are built once and shared:
+ * fan-out to a thousand watchers costs one JSON.stringify and one buffer, not a thousand. Keyed by type too: watchers
+ * with selectors may see one change as ADDED, MODIFIED or DELETED, each serialized once. Only for objects sent as
+ * they are (not converted, not a Table or PartialObjectMetadata view), which must not change afterwards.
+ */
+export function sharedSerializedEvent(type: string, object: object): SerializedWatchEvent {
+  let byType = serializedEvents.get(object);
+  if (byType === undefined) {
+    byType = {};
+    serializedEvents.set(object, byType);
+  }
+  return (byType[type] ??= serializeWatchEvent(JSON.stringify({ type, object })));
+}
+
+const serializedEvents = new WeakMap<object, Partial<Record<string, SerializedWatchEvent>>>();
+
 export interface WatchWriter {
   /**
    * Serializes and writes one event. Returns false when the event could not be written (the stream is closed) or
