@@ -118,12 +118,16 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5000)) {
       try {
         await Promise.all([...registry.caches.values()].map((c) => c.waitForRevision(0, 5000)));
-        await bootstrap.reconcile();
-        await bootstrap.start();
-        await aggregator.start();
-        await customResources.start();
-        await reconcileBootstrapPolicy(rbacStore(registry, "clusterroles"), rbacStore(registry, "clusterrolebindings"));
-        await repairAllocators(registry, clusterIPs, nodePorts, logger);
+        // The post-start steps touch different objects, so they run side by side (each is a chain of etcd round
+        // trips); ready still waits for all of them. bootstrap.start() reconciles before it returns. The allocator
+        // repair follows the bootstrap objects, which hold the kubernetes Service's cluster IP. All settle before a
+        // retry, so that no step runs twice at once.
+        await allSettledOrThrow([
+          bootstrap.start().then(() => repairAllocators(registry, clusterIPs, nodePorts, logger)),
+          aggregator.start(),
+          customResources.start(),
+          reconcileBootstrapPolicy(rbacStore(registry, "clusterroles"), rbacStore(registry, "clusterrolebindings")),
+        ]);
         bootstrapped = true;
         logger.info("apiserver is ready");
         return;
@@ -150,6 +154,12 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
       await storage.close();
     },
   };
+}
+
+/** Waits for every promise; then rejects with the first failure, if any. */
+async function allSettledOrThrow(steps: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 }
 
 function rbacStore(registry: Registry, resource: string): ResourceStore {

@@ -22,7 +22,7 @@ import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
 import { sendStatus, toStatus } from "./http/status.js";
-import { acceptWatchWebSocket, chunkedWatchWriter, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
+import { acceptWatchWebSocket, chunkedWatchWriter, sharedSerializedEvent, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
@@ -769,6 +769,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
   const params = watchParams(query);
   const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
+  const sentEvents = watchEventTally(deps.metrics, gvk);
   // Events the cache delivers synchronously while the watch starts wait here until the response head is out.
   const early: WatchStreamEvent[] = [];
   // Set once the watch has started; the cache may call the sink synchronously before that.
@@ -784,8 +785,8 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       info.namespace,
       params,
       (type, object) => {
-        deps.metrics.watchEvents.inc(gvk);
-        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(serializedEvent(type, object));
+        sentEvents.count();
+        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(sharedSerializedEvent(type, object));
         else deliver({ type, object: encode(type, object) });
       },
       () => {
@@ -820,18 +821,48 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
   await Promise.resolve();
 }
 
-/**
- * Every watcher of a resource receives the same cached object for an event, so its JSON is built once and
- * shared: fan-out to a thousand watchers costs one JSON.stringify, not a thousand.
- */
-const serializedEvents = new WeakMap<KubeObject, { type: string; json: string }>();
+/** Watch events sent for one kind, added to apiserver_watch_events_total once per burst, not once per watcher. */
+interface WatchEventTally {
+  count(): void;
+}
 
-function serializedEvent(type: string, object: KubeObject): string {
-  const cached = serializedEvents.get(object);
-  if (cached?.type === type) return cached.json;
-  const json = JSON.stringify({ type, object });
-  serializedEvents.set(object, { type, json });
-  return json;
+interface WatchEventTallies {
+  byKind: Map<string, { labels: { group: string; version: string; kind: string }; n: number }>;
+  flushScheduled: boolean;
+}
+
+const watchEventTallies = new WeakMap<ApiServerMetrics, WatchEventTallies>();
+
+function watchEventTally(metrics: ApiServerMetrics, labels: { group: string; version: string; kind: string }): WatchEventTally {
+  let tallies = watchEventTallies.get(metrics);
+  if (tallies === undefined) {
+    tallies = { byKind: new Map(), flushScheduled: false };
+    watchEventTallies.set(metrics, tallies);
+  }
+  const key = `${labels.group}/${labels.version}/${labels.kind}`;
+  let tally = tallies.byKind.get(key);
+  if (tally === undefined) {
+    tally = { labels, n: 0 };
+    tallies.byKind.set(key, tally);
+  }
+  const all = tallies;
+  const mine = tally;
+  const flush = (): void => {
+    all.flushScheduled = false;
+    for (const pending of all.byKind.values()) {
+      if (pending.n === 0) continue;
+      metrics.watchEvents.inc(pending.labels, pending.n);
+      pending.n = 0;
+    }
+  };
+  return {
+    count: () => {
+      mine.n++;
+      if (all.flushScheduled) return;
+      all.flushScheduled = true;
+      setImmediate(flush);
+    },
+  };
 }
 
 function eventEncoder(r: ServedResource, table: string | undefined, query: URLSearchParams, partial?: PartialMetadataApiVersion): (type: string, object: KubeObject) => KubeObject {
@@ -856,11 +887,14 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     if (!info || !resolved) throw notFoundPath();
     checkScope(resolved.info, info);
     if (info.verb === "watch") {
-      const encode = eventEncoder(resolved, undefined, url.searchParams, partialMetadataVersion(req.headers.accept ?? ""));
+      const partial = partialMetadataVersion(req.headers.accept ?? "");
+      const encode = eventEncoder(resolved, undefined, url.searchParams, partial);
       acceptWatchWebSocket(req, socket, head, (writer) => {
         try {
+          const serialized = !partial && !resolved.converted;
           const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams), (type, object) => {
-            writer.send({ type, object: encode(type, object) });
+            if (serialized) writer.sendSerialized(sharedSerializedEvent(type, object));
+            else writer.send({ type, object: encode(type, object) });
           }, () => {
             writer.close();
           });

@@ -741,6 +741,9 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
     const pids: Pids = { apiserver: server.pid, etcd: etcd.process.pid ?? -1 };
     const client = createClient(config.client, server.url, config.concurrency);
     onCleanup("http client", () => { client.close(); });
+    // No controller-manager runs here, and the ServiceAccount admission plugin refuses pods whose service account
+    // is missing: create the one the bench's pods use, as the serviceaccounts controller would.
+    await expectStatus(client, "POST", "/api/v1/namespaces/default/serviceaccounts", JSON.stringify({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } }), [201, 409]);
     await sleep(config.quick ? 300 : 1_000);
     result.memory.idle = processMemory(server.pid);
 

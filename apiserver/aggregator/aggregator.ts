@@ -69,14 +69,15 @@ export class Aggregator {
   /** Registers the built-in group versions, starts following APIServices and checking them. */
   async start(): Promise<void> {
     if (this.timer) return;
-    for (const gv of GROUP_VERSIONS) {
+    // One create per group version, all at once: the apiserver's start waits for them.
+    await Promise.all(GROUP_VERSIONS.map(async (gv) => {
       const name = localAPIServiceName(gv.group, gv.version);
       try {
         await this.store.create(undefined, { apiVersion: "apiregistration.k8s.io/v1", kind: "APIService", metadata: { name, labels: { "kube-aggregator.kubernetes.io/automanaged": "onstart" } }, spec: { group: gv.group, version: gv.version, ...localPriority(gv.group) } });
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
-    }
+    }));
     this.follow();
     this.timer = setInterval(() => {
       this.trigger();

@@ -1,9 +1,9 @@
 import { createServer, get } from "node:http";
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { acceptWatchWebSocket, chunkedWatchWriter } from "./watch-stream.js";
+import { acceptWatchWebSocket, chunkedWatchWriter, serializeWatchEvent, sharedSerializedEvent } from "./watch-stream.js";
 import type { WatchWriter } from "./watch-stream.js";
 
 let server: Server | undefined;
@@ -87,7 +87,7 @@ describe("chunkedWatchWriter", () => {
     const writer = await next();
     expect(writer.send({ type: "ADDED", object: pod("a", "1") })).toBe(true);
     expect(JSON.parse((await nextLine())!)).toEqual({ type: "ADDED", object: pod("a", "1") });
-    writer.sendSerialized(JSON.stringify({ type: "MODIFIED", object: pod("a", "2") }));
+    writer.sendSerialized(serializeWatchEvent(JSON.stringify({ type: "MODIFIED", object: pod("a", "2") })));
     expect(JSON.parse((await nextLine())!)).toEqual({ type: "MODIFIED", object: pod("a", "2") });
     writer.send({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "Expired", code: 410 } });
     expect(JSON.parse((await nextLine())!)).toMatchObject({ type: "ERROR", object: { code: 410 } });
@@ -134,7 +134,7 @@ describe("acceptWatchWebSocket", () => {
     expect(ws.protocol).toBe("");
     const writer = await next();
     writer.send({ type: "ADDED", object: pod("a", "1") });
-    writer.sendSerialized(JSON.stringify({ type: "DELETED", object: pod("a", "2") }));
+    writer.sendSerialized(serializeWatchEvent(JSON.stringify({ type: "DELETED", object: pod("a", "2") })));
     writer.close();
     expect(await closed).toBe(1000);
     expect(messages).toEqual([
@@ -165,5 +165,45 @@ describe("acceptWatchWebSocket", () => {
     writer.send({ type: "ADDED", object: pod("a", "1") });
     expect(await first).toEqual({ data: JSON.stringify({ type: "ADDED", object: pod("a", "1") }), binary: false });
     writer.close();
+  });
+});
+
+describe("watch fan-out", () => {
+  it("serializes each event once per type and gives every caller the same bytes", () => {
+    const object = pod("a", "7");
+    const added = sharedSerializedEvent("ADDED", object);
+    expect(sharedSerializedEvent("ADDED", object)).toBe(added);
+    expect(added.line.toString()).toBe(`${JSON.stringify({ type: "ADDED", object })}\n`);
+    expect(added.message.toString()).toBe(JSON.stringify({ type: "ADDED", object }));
+    // A selector watcher may see the same change as another type: serialized once for that type too.
+    const deleted = sharedSerializedEvent("DELETED", object);
+    expect(deleted).not.toBe(added);
+    expect(sharedSerializedEvent("DELETED", object)).toBe(deleted);
+    expect(sharedSerializedEvent("ADDED", object)).toBe(added);
+  });
+
+  it("writes one burst to 1,000 watchers with one serialization per event, every watcher getting the same lines in order", async () => {
+    const watchers = 1000;
+    const { port, next } = await watchServer();
+    const clients = await Promise.all(Array.from({ length: watchers }, () => openWatch(port)));
+    const writers = await Promise.all(Array.from({ length: watchers }, () => next()));
+    const events = [pod("a", "2"), pod("b", "3"), pod("c", "4")];
+    const stringify = vi.spyOn(JSON, "stringify");
+    try {
+      // One burst: every event to every watcher in the same turn of the event loop, as the watch cache does.
+      for (const [i, object] of events.entries()) {
+        const type = i === 0 ? "ADDED" : "MODIFIED";
+        for (const writer of writers) writer.sendSerialized(sharedSerializedEvent(type, object));
+      }
+      expect(stringify).toHaveBeenCalledTimes(events.length);
+    } finally {
+      stringify.mockRestore();
+    }
+    const expected = events.map((object, i) => JSON.stringify({ type: i === 0 ? "ADDED" : "MODIFIED", object }));
+    for (const client of clients) {
+      const lines = [await client.nextLine(), await client.nextLine(), await client.nextLine()];
+      expect(lines).toEqual(expected);
+    }
+    for (const writer of writers) writer.close();
   });
 });

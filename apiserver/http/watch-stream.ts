@@ -17,6 +17,37 @@ export interface WatchStreamEvent {
   object: unknown;
 }
 
+/** One event's JSON as bytes, made once and written as they are to every watcher's socket. */
+export interface SerializedWatchEvent {
+  /** `JSON.stringify(event)` followed by a newline: one line of a chunked watch. */
+  readonly line: Buffer;
+  /** The same bytes without the newline (a view, not a copy): one WebSocket message. */
+  readonly message: Buffer;
+}
+
+/** Serializes `JSON.stringify(event)` output (no trailing newline) for sendSerialized. */
+export function serializeWatchEvent(json: string): SerializedWatchEvent {
+  const line = Buffer.from(`${json}\n`);
+  return { line, message: line.subarray(0, line.length - 1) };
+}
+
+/**
+ * Every watcher of a resource receives the same cached object for an event, so its bytes are built once and shared:
+ * fan-out to a thousand watchers costs one JSON.stringify and one buffer, not a thousand. Keyed by type too: watchers
+ * with selectors may see one change as ADDED, MODIFIED or DELETED, each serialized once. Only for objects sent as
+ * they are (not converted, not a Table or PartialObjectMetadata view), which must not change afterwards.
+ */
+export function sharedSerializedEvent(type: string, object: object): SerializedWatchEvent {
+  let byType = serializedEvents.get(object);
+  if (byType === undefined) {
+    byType = {};
+    serializedEvents.set(object, byType);
+  }
+  return (byType[type] ??= serializeWatchEvent(JSON.stringify({ type, object })));
+}
+
+const serializedEvents = new WeakMap<object, Partial<Record<string, SerializedWatchEvent>>>();
+
 export interface WatchWriter {
   /**
    * Serializes and writes one event. Returns false when the event could not be written (the stream is closed) or
@@ -25,10 +56,10 @@ export interface WatchWriter {
    */
   send(event: WatchStreamEvent): boolean;
   /**
-   * Writes an event that is already serialized (`JSON.stringify(event)`, no trailing newline). The watch cache can
-   * serialize each event once and fan it out to every watcher.
+   * Writes an event serialized once for every watcher (serializeWatchEvent): its bytes are shared, never copied per
+   * watcher.
    */
-  sendSerialized(json: string): boolean;
+  sendSerialized(event: SerializedWatchEvent): boolean;
   /** Ends the stream normally (timeoutSeconds reached, server shutting down). Idempotent. */
   close(): void;
   /** True once the stream has ended, whether closed here or by the client. */
@@ -53,25 +84,14 @@ export function chunkedWatchWriter(res: ServerResponse): WatchWriter {
   res.once("close", () => {
     closers.fire();
   });
-  // Events written in the same tick leave in one write: a burst of etcd changes fanned out to many watchers costs
-  // one syscall per watcher, not one per event per watcher.
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    if (!res.writableEnded && !res.destroyed) res.uncork();
-  };
-  const write = (json: string): boolean => {
+  const write = (line: Buffer | string): boolean => {
     if (closers.closed || res.writableEnded || res.destroyed) return false;
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
-    return res.write(`${json}\n`);
+    holdUntilFlush(res);
+    return res.write(line);
   };
   return {
-    send: (event) => write(JSON.stringify(event)),
-    sendSerialized: write,
+    send: (event) => write(`${JSON.stringify(event)}\n`),
+    sendSerialized: (event) => write(event.line),
     close: () => {
       if (!res.writableEnded) res.end();
     },
@@ -82,6 +102,28 @@ export function chunkedWatchWriter(res: ServerResponse): WatchWriter {
       closers.add(listener);
     },
   };
+}
+
+// Responses written to since the last flush. Events written in the same turn of the event loop (the etcd messages
+// read in one poll, fanned out to every watcher) stay corked and leave together in one pass after it, from
+// setImmediate: one writev per watcher per burst, not one per event per watcher, and no timer per watcher. Under
+// load bursts grow by themselves (more etcd messages arrive per poll), so the syscalls per event fall as the rate rises.
+let held = new Set<ServerResponse>();
+
+function holdUntilFlush(res: ServerResponse): void {
+  if (held.has(res)) return;
+  if (held.size === 0) setImmediate(flushHeld);
+  held.add(res);
+  res.cork();
+}
+
+function flushHeld(): void {
+  const batch = held;
+  held = new Set();
+  for (const res of batch) {
+    // end() uncorks fully by itself; a destroyed response has nothing left to write.
+    if (!res.writableEnded && !res.destroyed) res.uncork();
+  }
 }
 
 // One server for every upgrade: noServer mode only performs handshakes on sockets handed to it.
@@ -119,14 +161,14 @@ function webSocketWriter(ws: WebSocket): WatchWriter {
   ws.on("error", () => {
     ws.terminate();
   });
-  const write = (json: string): boolean => {
+  const write = (message: Buffer | string): boolean => {
     if (closers.closed || ws.readyState !== ws.OPEN) return false;
-    ws.send(json, { binary: false });
+    ws.send(message, { binary: false });
     return ws.bufferedAmount < HIGH_WATER_MARK;
   };
   return {
     send: (event) => write(JSON.stringify(event)),
-    sendSerialized: write,
+    sendSerialized: (event) => write(event.message),
     close: () => {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
     },

@@ -204,29 +204,29 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
 
 /** Creates the bootstrap roles and bindings that are missing; returns how many it created. */
 export async function reconcileBootstrapPolicy(clusterRoles: ResourceStore, clusterRoleBindings: ResourceStore): Promise<number> {
-  let created = 0;
   const pairs: [ResourceStore, readonly KubeObject[]][] = [
     [clusterRoles, BOOTSTRAP_CLUSTER_ROLES],
     [clusterRoleBindings, BOOTSTRAP_CLUSTER_ROLE_BINDINGS],
   ];
-  for (const [store, objects] of pairs) {
-    for (const object of objects) {
-      const name = object.metadata.name ?? "";
-      const exists = await store.get(undefined, name).then(
-        () => true,
-        (err: unknown) => {
-          if (isNotFound(err)) return false;
-          throw err;
-        },
-      );
-      if (exists) continue;
-      try {
-        await store.create(undefined, structuredClone(object));
-        created++;
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-      }
+  // Each object is independent of the others: all are checked at once (the apiserver's start waits for this).
+  const ensureOne = async (store: ResourceStore, object: KubeObject): Promise<number> => {
+    const name = object.metadata.name ?? "";
+    const exists = await store.get(undefined, name).then(
+      () => true,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (exists) return 0;
+    try {
+      await store.create(undefined, structuredClone(object));
+      return 1;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      return 0;
     }
-  }
-  return created;
+  };
+  const results = await Promise.all(pairs.flatMap(([store, objects]) => objects.map((object) => ensureOne(store, object))));
+  return results.reduce((sum, n) => sum + n, 0);
 }
