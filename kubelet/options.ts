@@ -28,6 +28,15 @@ export const kubeletFlags = defineFlags({
   cgroupRoot: { type: "string", default: "", help: "Optional root cgroup for pods (pod cgroups go below <cgroup-root>/pod<uid>); default: the runtime's." },
   kubeApiQps: { type: "number", default: 50, help: "QPS to use while talking with kubernetes apiserver (<= 0 disables client-side rate limiting)." },
   kubeApiBurst: { type: "number", default: 100, help: "Burst to use while talking with kubernetes apiserver." },
+  tlsCertFile: { type: "string", help: "File containing the x509 certificate for HTTPS on --port (with --tls-private-key-file). Without both, kubelab serves plain HTTP (Kubernetes would generate a self-signed pair)." },
+  tlsPrivateKeyFile: { type: "string", help: "File containing the x509 private key matching --tls-cert-file." },
+  clientCaFile: { type: "string", help: "If set, any request presenting a client certificate signed by one of the authorities in the client-ca-file is authenticated with an identity corresponding to the CommonName of the client certificate (and its Organizations as groups)." },
+  anonymousAuth: { type: "boolean", default: true, help: "Enables anonymous requests to the Kubelet server. Requests that are not rejected by another authentication method are treated as anonymous requests (system:anonymous, group system:unauthenticated)." },
+  authenticationTokenWebhook: { type: "boolean", default: false, help: "Use the TokenReview API to determine authentication for bearer tokens." },
+  authenticationTokenWebhookCacheTtl: { type: "duration", default: "2m", help: "The duration to cache responses from the webhook token authenticator." },
+  authorizationMode: { type: "string", default: "AlwaysAllow", help: "Authorization mode for Kubelet server: AlwaysAllow or Webhook (uses the SubjectAccessReview API to determine authorization)." },
+  authorizationWebhookCacheAuthorizedTtl: { type: "duration", default: "5m", help: "The duration to cache 'authorized' responses from the webhook authorizer." },
+  authorizationWebhookCacheUnauthorizedTtl: { type: "duration", default: "30s", help: "The duration to cache 'unauthorized' responses from the webhook authorizer." },
   ...loggingFlags,
 });
 
