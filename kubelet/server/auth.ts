@@ -9,7 +9,7 @@
 // 30s); failures to reach the apiserver are not cached.
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import { RESOURCES } from "../../api/resources.js";
 import type { SubjectAccessReview, SubjectAccessReviewSpec, TokenReview, UserInfo } from "../../api/types/index.js";
 import type { RestClient } from "../../client/rest.js";
@@ -133,11 +133,11 @@ export class KubeletAuth {
 
   /** The request's user; undefined for no credential and no anonymous access; throws for a bad credential. */
   async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
-    const socket = req.socket as Partial<TLSSocket>;
-    if (this.options.clientCertificates && socket.encrypted === true && typeof socket.getPeerCertificate === "function") {
+    const socket = req.socket;
+    if (this.options.clientCertificates && socket instanceof TLSSocket) {
       const peer = socket.getPeerCertificate();
       if (Object.keys(peer).length > 0) {
-        if (socket.authorized !== true) throw new Error(`verifying certificate: ${String(socket.authorizationError ?? "unknown authority")}`);
+        if (!socket.authorized) throw new Error(`verifying certificate: ${String(socket.authorizationError)}`);
         const user = userFromCertificate(peer.subject);
         if (user !== undefined) return withAuthenticatedGroup(user);
       }
