@@ -4,9 +4,11 @@
 // --authentication-token-webhook and --authorization-mode=Webhook (the apiserver answers the TokenReviews and
 // SubjectAccessReviews; it allows everything today, so the 403 path is covered by kubelet/server's unit tests).
 // No credentials → 401; a client certificate or a service account's token → /pods; kubectl logs, exec and
-// nodes/proxy through the apiserver over HTTPS with its kubelet-client identity.
+// nodes/proxy and port-forward through the apiserver over HTTPS with its kubelet-client identity.
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,5 +158,31 @@ describe("the kubelet's HTTPS port with authentication and Webhook authorization
     const pods = await k("get", "--raw", `/api/v1/nodes/${nodeName}/proxy/pods`);
     expect(pods.code).toBe(0);
     expect((JSON.parse(pods.stdout) as { items: Pod[] }).items.map((p) => p.metadata.name)).toEqual(["web"]);
+  }, 60_000);
+
+  it("carries kubectl port-forward to the kubelet over TLS (wss)", async () => {
+    const child = spawn("kubectl", ["--kubeconfig", cluster!.kubeconfig, "port-forward", "pod/web", ":5000"], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    try {
+      const localPort = await waitFor("kubectl port-forward to listen", () => {
+        if (child.exitCode !== null) throw new Error(`kubectl port-forward exited ${child.exitCode}: ${out}`);
+        const m = /Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(out);
+        return m ? Number(m[1]) : undefined;
+      }, 30_000);
+      // The fake runtime's forwarded ports echo.
+      const socket = connect(localPort, "127.0.0.1");
+      socket.on("error", () => undefined);
+      let received = "";
+      socket.on("data", (c: Buffer) => (received += c.toString()));
+      socket.write("ping over wss");
+      await waitFor(`the echo (kubectl: ${out})`, () => (received === "ping over wss" ? true : undefined), 20_000);
+      socket.destroy();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    }
   }, 60_000);
 });
