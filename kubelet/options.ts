@@ -1,5 +1,6 @@
 // The kubelet's command line: Kubernetes' flag names and defaults (see KUBELET-FLAGS.md, agreed with the lab), except
-// --address, which binds the unauthenticated kubelet API to loopback unless told otherwise.
+// --address, which binds the kubelet API (unauthenticated unless --anonymous-auth=false and the TLS and
+// authorization flags say otherwise) to loopback unless told otherwise.
 import { defineFlags, loggingFlags, type FlagValues } from "../component-base/flags.js";
 
 export const kubeletFlags = defineFlags({
@@ -10,7 +11,7 @@ export const kubeletFlags = defineFlags({
   nodeIp: { type: "string", help: "IP address of the node (its InternalIP). Default: the first non-loopback IPv4 address of the network namespace." },
   containerRuntimeEndpoint: { type: "string", default: "unix:///run/kubelab/runtime.sock", help: "The endpoint of the CRI container runtime service (unix socket)." },
   port: { type: "number", default: 10250, help: "The port for the Kubelet to serve on (logs, exec, attach, port-forward, pods, stats, metrics)." },
-  address: { type: "string", default: "127.0.0.1", help: "The IP address for the Kubelet to serve on. Kubernetes' default is 0.0.0.0; kubelab's is loopback, since this API is unauthenticated." },
+  address: { type: "string", default: "127.0.0.1", help: "The IP address for the Kubelet to serve on. Kubernetes' default is 0.0.0.0; kubelab's is loopback, since this API is unauthenticated unless the auth flags say otherwise." },
   healthzPort: { type: "number", default: 10248, help: "The port of the localhost healthz endpoint (also /readyz and /metrics; 0 disables)." },
   healthzBindAddress: { type: "string", default: "127.0.0.1", help: "The IP address for the healthz server to serve on." },
   syncFrequency: { type: "duration", default: "1m", help: "Max period between synchronizing running containers and config (how soon a running pod's configMap and secret volumes show an update)." },
