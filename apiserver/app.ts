@@ -17,7 +17,7 @@ import { reconcileBootstrapPolicy } from "./registry/rbac/bootstrap-policy.js";
 import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
-import { createKubeletProxy } from "./kubelet-proxy.js";
+import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
 import { createApiServer } from "./server.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
 import { EtcdStorage } from "./storage/etcd-storage.js";
@@ -91,7 +91,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     promRegistry,
     logger,
     serverAddress: `${advertiseAddress}:${options.insecurePort}`,
-    kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name) }),
+    kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletClientTls(options) }),
     bootstrapped: () => bootstrapped,
   });
   await new Promise<void>((resolve, reject) => {

@@ -4,13 +4,19 @@
 // and the kubelet; kubectl's SPDY port-forward is ended here instead, see portforward-tunnel.ts), and
 // nodes/<name>/proxy/<path>. The kubelet is found as Kubernetes' node connection
 // info finds it: the node's InternalIP (then Hostname, ExternalIP) and status.daemonEndpoints.kubeletEndpoint.Port.
-// The container is resolved here, with Kubernetes' LogLocation/ExecLocation errors.
+// The container is resolved here, with Kubernetes' LogLocation/ExecLocation errors. With
+// --kubelet-client-certificate/--kubelet-client-key the kubelet is spoken to over HTTPS with that identity, its
+// serving certificate verified against --kubelet-certificate-authority when given (not verified otherwise, as
+// Kubernetes); without, plain HTTP as kubelab's kubelets serve by default. The client's own credentials
+// (Authorization, impersonation headers) never reach the kubelet: the apiserver is the one who asks.
+import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Duplex } from "node:stream";
 import { badRequest, invalid, StatusError } from "../api/errors.js";
 import type { KubeObject, Status } from "../api/meta.js";
 import type { Node, Pod } from "../api/types/index.js";
-import { BackendDialError, proxyRequest, proxyUpgrade } from "../component-base/http-proxy.js";
+import { BackendDialError, proxyRequest, proxyUpgrade, type TlsClientOptions } from "../component-base/http-proxy.js";
 import { acceptPortForwardTunnel, portForwardMode } from "./portforward-tunnel.js";
 import type { KubeletProxy } from "./server.js";
 
@@ -36,11 +42,37 @@ class UnknownReasonError extends StatusError {
 export interface KubeletProxyOptions {
   /** Reads a Node; throws NotFound when it does not exist. */
   getNode(name: string): Promise<KubeObject>;
+  /** The apiserver's kubelet client certificate (and CA to verify kubelets): HTTPS to kubelets; plain HTTP without. */
+  tls?: KubeletClientTls;
+}
+
+export interface KubeletClientTls {
+  certPem: string;
+  keyPem: string;
+  /** --kubelet-certificate-authority; without it the kubelet's serving certificate is not verified. */
+  caPem?: string;
+}
+
+/** Headers carrying the client's credentials or asked-for identity, kept from the kubelet. */
+const CLIENT_CREDENTIAL_HEADERS = ["authorization", "impersonate-user", "impersonate-group", "impersonate-uid"];
+
+/** --kubelet-client-certificate, --kubelet-client-key and --kubelet-certificate-authority, read; both or neither of the pair. */
+export function kubeletClientTls(flags: { kubeletClientCertificate?: string | undefined; kubeletClientKey?: string | undefined; kubeletCertificateAuthority?: string | undefined }): { tls?: KubeletClientTls } {
+  const given = (v: string | undefined): v is string => v !== undefined && v !== "";
+  if (given(flags.kubeletClientCertificate) !== given(flags.kubeletClientKey)) throw new Error("--kubelet-client-certificate and --kubelet-client-key must be given together");
+  if (!given(flags.kubeletClientCertificate) || !given(flags.kubeletClientKey)) return {};
+  const caPem = given(flags.kubeletCertificateAuthority) ? readFileSync(flags.kubeletCertificateAuthority, "utf8") : undefined;
+  return { tls: { certPem: readFileSync(flags.kubeletClientCertificate, "utf8"), keyPem: readFileSync(flags.kubeletClientKey, "utf8"), ...(caPem !== undefined ? { caPem } : {}) } };
+}
+
+function tlsClientOptions(tls: KubeletClientTls | undefined): TlsClientOptions | undefined {
+  if (!tls) return undefined;
+  return { cert: tls.certPem, key: tls.keyPem, ...(tls.caPem !== undefined ? { ca: tls.caPem } : {}), rejectUnauthorized: tls.caPem !== undefined };
 }
 
 
-/** The kubelet's base URL for a node: its preferred address and kubelet port. */
-export function kubeletBaseUrl(node: Readonly<Node>): URL {
+/** The kubelet's base URL for a node: its preferred address and kubelet port, over `scheme`. */
+export function kubeletBaseUrl(node: Readonly<Node>, scheme: "http" | "https" = "http"): URL {
   const addresses = node.status?.addresses ?? [];
   const preferred = ADDRESS_PREFERENCE.map((type) => addresses.find((a) => a.type === type && a.address !== "")).find((a) => a !== undefined);
   if (!preferred) {
@@ -50,7 +82,7 @@ export function kubeletBaseUrl(node: Readonly<Node>): URL {
   const declared = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
   const port = declared !== undefined && declared > 0 ? declared : DEFAULT_KUBELET_PORT;
   const host = preferred.address.includes(":") ? `[${preferred.address}]` : preferred.address;
-  return new URL(`http://${host}:${port}`);
+  return new URL(`${scheme}://${host}:${port}`);
 }
 
 function containerNames(containers: readonly { name: string }[] | undefined): string {
@@ -138,10 +170,13 @@ export function kubeletFailure(code: number, body: string, podName: string): Sta
 }
 
 export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
+  const scheme = options.tls ? "https" : "http";
+  const tls = tlsClientOptions(options.tls);
+  const proxyOptions = { dropHeaders: CLIENT_CREDENTIAL_HEADERS, ...(tls ? { tls } : {}) };
   const kubeletOf = async (pod: KubeObject): Promise<URL | undefined> => {
     const nodeName = (pod as Pod).spec?.nodeName;
     if (!nodeName) return undefined;
-    return kubeletBaseUrl((await options.getNode(nodeName)));
+    return kubeletBaseUrl((await options.getNode(nodeName)), scheme);
   };
 
   return {
@@ -159,7 +194,7 @@ export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
       const target = new URL(`/containerLogs/${encodeURIComponent(pod.metadata.namespace ?? "")}/${encodeURIComponent(name)}/${encodeURIComponent(container)}`, base);
       target.search = params.toString();
       await new Promise<void>((resolve, reject) => {
-        const request = httpRequest(target, { method: "GET" });
+        const request = tls ? httpsRequest(target, { method: "GET", ...tls }) : httpRequest(target, { method: "GET" });
         res.once("close", () => request.destroy());
         request.on("response", (upstream: IncomingMessage) => {
           const code = upstream.statusCode ?? 502;
@@ -212,6 +247,7 @@ export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
       if (mode !== "proxy") {
         // kubectl's SPDY (tunnelled or plain) ends here; each forwarded connection reaches the kubelet on its own.
         acceptPortForwardTunnel(mode, req, socket, head, {
+          ...(tls ? { tls } : {}),
           kubeletUrl: (port) => {
             const url = new URL(path, base);
             url.search = new URLSearchParams({ port: String(port) }).toString();
@@ -223,7 +259,7 @@ export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
       const target = new URL(path, base);
       target.search = params.toString();
       try {
-        await proxyUpgrade(req, socket, head, target);
+        await proxyUpgrade(req, socket, head, target, proxyOptions);
       } catch (err) {
         if (err instanceof BackendDialError) throw new UnknownReasonError(`error dialing backend: ${err.message}`);
         throw err;
@@ -231,10 +267,10 @@ export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
     },
 
     async nodeProxy(node: KubeObject, path: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
-      const target = new URL(`/${path.replace(/^\/+/, "")}`, kubeletBaseUrl(node));
+      const target = new URL(`/${path.replace(/^\/+/, "")}`, kubeletBaseUrl(node, scheme));
       target.search = query.toString();
       try {
-        await proxyRequest(req, res, target);
+        await proxyRequest(req, res, target, proxyOptions);
       } catch (err) {
         if (err instanceof BackendDialError) throw new StatusError(503, "ServiceUnavailable", `error trying to reach service: ${err.message}`);
         throw err;

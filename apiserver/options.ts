@@ -19,6 +19,9 @@ export const apiServerFlags = defineFlags({
   apiAudiences: { type: "stringArray", help: "Identifiers of the API: service account tokens are issued for these audiences when a TokenRequest names none, and TokenReview accepts them. Defaults to --service-account-issuer." },
   enableAdmissionPlugins: { type: "string", default: "", help: "Admission plugins that should be enabled in addition to default enabled ones (ServiceAccount, LimitRanger, DefaultStorageClass, ResourceQuota). Comma-delimited list of admission plugins." },
   disableAdmissionPlugins: { type: "string", default: "", help: "Admission plugins that should be disabled although they are in the default enabled plugins list. Comma-delimited list of admission plugins." },
+  kubeletClientCertificate: { type: "string", help: "Path to a client cert file for TLS to kubelets (with --kubelet-client-key, the apiserver speaks HTTPS to kubelets; plain HTTP without)." },
+  kubeletClientKey: { type: "string", help: "Path to a client key file for TLS to kubelets." },
+  kubeletCertificateAuthority: { type: "string", help: "Path to a cert file for the certificate authority that signs the kubelets' serving certificates (not verified without it)." },
   ...loggingFlags,
 });
 

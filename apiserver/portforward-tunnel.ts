@@ -13,7 +13,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocket, WebSocketServer, type RawData } from "ws";
 import { realClock, type Clock, type Timer } from "../component-base/clock.js";
-import { dialMessage } from "../component-base/http-proxy.js";
+import { dialMessage, type TlsClientOptions } from "../component-base/http-proxy.js";
 import { RstStatus } from "../component-base/spdy/frames.js";
 import { SpdySession, type SpdyStream } from "../component-base/spdy/session.js";
 
@@ -50,8 +50,10 @@ function webSocketServer(): WebSocketServer {
 }
 
 export interface PortForwardTunnelOptions {
-  /** The kubelet's port-forward URL for one port (ws: or http:, ?port= included). */
+  /** The kubelet's port-forward URL for one port (ws:, http:, wss: or https:, ?port= included). */
   kubeletUrl(port: number): URL;
+  /** TLS client material for an https: kubelet. */
+  tls?: TlsClientOptions;
   /** Called once the client's connection is over. */
   onClose?(): void;
   clock?: Clock;
@@ -130,7 +132,7 @@ function forward(port: number, data: SpdyStream, error: SpdyStream, options: Por
   const url = options.kubeletUrl(port);
   if (url.protocol === "http:") url.protocol = "ws:";
   if (url.protocol === "https:") url.protocol = "wss:";
-  const ws = new WebSocket(url, [KUBELET_PORT_FORWARD_PROTOCOL]);
+  const ws = new WebSocket(url, [KUBELET_PORT_FORWARD_PROTOCOL], options.tls ?? {});
   const pending: Buffer[] = [];
   // The kubelet's first message on each channel is the port (a little-endian uint16), not payload.
   const prefixSeen = [false, false];

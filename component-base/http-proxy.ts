@@ -2,8 +2,10 @@
 // → runtime streaming hops. An upgraded connection (WebSocket, SPDY) is forwarded without being understood: the
 // client's upgrade request goes to the backend with its headers (so the subprotocol is negotiated end to end), the
 // backend's answer goes back verbatim, and after a 101 the two sockets are joined byte for byte. A plain request
-// (nodes/proxy) is relayed with its status, headers and body, streamed both ways.
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+// (nodes/proxy) is relayed with its status, headers and body, streamed both ways. An https: target is reached
+// with the caller's TLS client material (the apiserver's --kubelet-client-certificate and CA).
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
@@ -35,10 +37,28 @@ export function dialMessage(target: URL, cause: Error): string {
   return `dial tcp ${address}: ${cause.message}`;
 }
 
-function forwardedHeaders(headers: IncomingHttpHeaders, keepUpgrade: boolean): Record<string, string | string[]> {
+/** TLS client material for an https: backend. */
+export interface TlsClientOptions {
+  /** PEM client certificate and key presented to the backend. */
+  cert?: string;
+  key?: string;
+  /** PEM CA bundle the backend's serving certificate is verified against. */
+  ca?: string;
+  /** False skips verifying the backend's certificate (Kubernetes' apiserver without --kubelet-certificate-authority). */
+  rejectUnauthorized: boolean;
+}
+
+/** Request options for either scheme: the TLS material only matters to an https: target. */
+function backendRequest(target: URL, method: string, headers: OutgoingHttpHeaders, tls: TlsClientOptions | undefined): ClientRequest {
+  if (target.protocol !== "https:") return httpRequest(target, { method, headers });
+  return httpsRequest(target, { method, headers, ...(tls ?? { rejectUnauthorized: true }) });
+}
+
+function forwardedHeaders(headers: IncomingHttpHeaders, keepUpgrade: boolean, drop: readonly string[] = []): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
+    if (drop.includes(name)) continue;
     if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === "upgrade" || name === "connection"))) continue;
     out[name] = value;
   }
@@ -57,10 +77,16 @@ function rawHead(res: IncomingMessage, extra: readonly string[] = []): string {
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
-export interface UpgradeProxyOptions {
+export interface ProxyOptions {
   /** Extra or replaced request headers for the backend. */
   headers?: Record<string, string>;
+  /** Client request headers (lower-case) not passed on, e.g. the client's own credentials. */
+  dropHeaders?: readonly string[];
+  /** For an https: target. */
+  tls?: TlsClientOptions;
 }
+
+export type UpgradeProxyOptions = ProxyOptions;
 
 /**
  * Forwards the upgrade request `req` (its socket and already-read `head`) to `target` (path and query included).
@@ -71,10 +97,7 @@ export interface UpgradeProxyOptions {
 export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: URL, options: UpgradeProxyOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const backend = httpRequest(target, {
-      method: req.method ?? "GET",
-      headers: { ...forwardedHeaders(req.headers, true), ...options.headers, host: target.host },
-    });
+    const backend = backendRequest(target, req.method ?? "GET", { ...forwardedHeaders(req.headers, true, options.dropHeaders), ...options.headers, host: target.host }, options.tls);
     const clientGone = (): void => {
       if (!answered) backend.destroy();
     };
@@ -135,10 +158,10 @@ function join(a: Duplex, b: Duplex): void {
  * Forwards a plain request to `target` and streams the answer back (status, end-to-end headers, body). Rejects
  * with a BackendDialError, having written nothing, when the backend cannot be reached.
  */
-export function proxyRequest(req: IncomingMessage, res: ServerResponse, target: URL): Promise<void> {
+export function proxyRequest(req: IncomingMessage, res: ServerResponse, target: URL, options: ProxyOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const backend = httpRequest(target, { method: req.method ?? "GET", headers: { ...forwardedHeaders(req.headers, false), host: target.host } });
+    const backend = backendRequest(target, req.method ?? "GET", { ...forwardedHeaders(req.headers, false, options.dropHeaders), ...options.headers, host: target.host }, options.tls);
     res.once("close", () => {
       if (!res.writableFinished) backend.destroy();
     });

@@ -233,7 +233,8 @@ export async function startCriServer(options: CriServerOptions): Promise<CriServ
       else resolve();
     });
   });
-  chmodSync(socketPath, 0o660);
+  // Root-only, as containerd's and CRI-O's sockets: whoever can call the CRI can run anything as root on the node.
+  chmodSync(socketPath, 0o600);
   logger.info({ socket: socketPath }, "Serving the CRI");
 
   return {

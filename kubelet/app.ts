@@ -26,6 +26,7 @@ import { instrumentedRuntime, type PodRuntime } from "./pods/runtime.js";
 import { StaticPodSource } from "./pods/static-pods.js";
 import { ProberManager } from "./prober/prober-manager.js";
 import { startKubeletServer, type KubeletServer } from "./server/server.js";
+import { servingFromFlags } from "./server/serving.js";
 import { VolumeManager } from "./volumes/volume-manager.js";
 import { cachedGetter } from "./object-getter.js";
 import { ServiceAccountTokenManager, tokenRequester } from "./volumes/service-account-token.js";
@@ -220,6 +221,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
             })
           : undefined;
 
+      const serving = servingFromFlags(flags, nodeName, client, clock);
       let server: KubeletServer | undefined;
       return {
         readyzChecks: [{ name: "informer-sync", check: () => podInformer.hasSynced() }],
@@ -233,7 +235,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
           return true;
         },
         run: async (runSignal) => {
-          server = await startKubeletServer({ podLogsDirectory: join(flags.rootDir, "logs", "pods"), address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy() });
+          server = await startKubeletServer({ podLogsDirectory: join(flags.rootDir, "logs", "pods"), address: flags.address, port: flags.port, nodeName, pods: () => podManager.list(), runtime: cri, registry, logger: logger.child({ component: "server" }), healthy: () => podManager.healthy(), ...serving });
           await podRoutes?.start();
           logger.info({ pods: podInformer.lister.list().length, port: server.port }, "Kubelet started: syncing pods");
           // Static pods are known before the first relist, so their running containers are adopted, not removed.

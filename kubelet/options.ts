@@ -1,5 +1,6 @@
 // The kubelet's command line: Kubernetes' flag names and defaults (see KUBELET-FLAGS.md, agreed with the lab), except
-// --address, which binds the unauthenticated kubelet API to loopback unless told otherwise.
+// --address, which binds the kubelet API (unauthenticated unless --anonymous-auth=false and the TLS and
+// authorization flags say otherwise) to loopback unless told otherwise.
 import { defineFlags, loggingFlags, type FlagValues } from "../component-base/flags.js";
 
 export const kubeletFlags = defineFlags({
@@ -10,7 +11,7 @@ export const kubeletFlags = defineFlags({
   nodeIp: { type: "string", help: "IP address of the node (its InternalIP). Default: the first non-loopback IPv4 address of the network namespace." },
   containerRuntimeEndpoint: { type: "string", default: "unix:///run/kubelab/runtime.sock", help: "The endpoint of the CRI container runtime service (unix socket)." },
   port: { type: "number", default: 10250, help: "The port for the Kubelet to serve on (logs, exec, attach, port-forward, pods, stats, metrics)." },
-  address: { type: "string", default: "127.0.0.1", help: "The IP address for the Kubelet to serve on. Kubernetes' default is 0.0.0.0; kubelab's is loopback, since this API is unauthenticated." },
+  address: { type: "string", default: "127.0.0.1", help: "The IP address for the Kubelet to serve on. Kubernetes' default is 0.0.0.0; kubelab's is loopback, since this API is unauthenticated unless the auth flags say otherwise." },
   healthzPort: { type: "number", default: 10248, help: "The port of the localhost healthz endpoint (also /readyz and /metrics; 0 disables)." },
   healthzBindAddress: { type: "string", default: "127.0.0.1", help: "The IP address for the healthz server to serve on." },
   syncFrequency: { type: "duration", default: "1m", help: "Max period between synchronizing running containers and config (how soon a running pod's configMap and secret volumes show an update)." },
@@ -28,6 +29,15 @@ export const kubeletFlags = defineFlags({
   cgroupRoot: { type: "string", default: "", help: "Optional root cgroup for pods (pod cgroups go below <cgroup-root>/pod<uid>); default: the runtime's." },
   kubeApiQps: { type: "number", default: 50, help: "QPS to use while talking with kubernetes apiserver (<= 0 disables client-side rate limiting)." },
   kubeApiBurst: { type: "number", default: 100, help: "Burst to use while talking with kubernetes apiserver." },
+  tlsCertFile: { type: "string", help: "File containing the x509 certificate for HTTPS on --port (with --tls-private-key-file). Without both, kubelab serves plain HTTP (Kubernetes would generate a self-signed pair)." },
+  tlsPrivateKeyFile: { type: "string", help: "File containing the x509 private key matching --tls-cert-file." },
+  clientCaFile: { type: "string", help: "If set, any request presenting a client certificate signed by one of the authorities in the client-ca-file is authenticated with an identity corresponding to the CommonName of the client certificate (and its Organizations as groups)." },
+  anonymousAuth: { type: "boolean", default: true, help: "Enables anonymous requests to the Kubelet server. Requests that are not rejected by another authentication method are treated as anonymous requests (system:anonymous, group system:unauthenticated)." },
+  authenticationTokenWebhook: { type: "boolean", default: false, help: "Use the TokenReview API to determine authentication for bearer tokens." },
+  authenticationTokenWebhookCacheTtl: { type: "duration", default: "2m", help: "The duration to cache responses from the webhook token authenticator." },
+  authorizationMode: { type: "string", default: "AlwaysAllow", help: "Authorization mode for Kubelet server: AlwaysAllow or Webhook (uses the SubjectAccessReview API to determine authorization)." },
+  authorizationWebhookCacheAuthorizedTtl: { type: "duration", default: "5m", help: "The duration to cache 'authorized' responses from the webhook authorizer." },
+  authorizationWebhookCacheUnauthorizedTtl: { type: "duration", default: "30s", help: "The duration to cache 'unauthorized' responses from the webhook authorizer." },
   ...loggingFlags,
 });
 

@@ -10,6 +10,7 @@ import { RESOURCES } from "../api/resources.js";
 import type { Node, Pod } from "../api/types/index.js";
 import { runComponent } from "../client/component.js";
 import type { RestClient } from "../client/rest.js";
+import type { ClientConfig } from "../client/kubeconfig.js";
 import { realClock, sleepOn } from "../component-base/clock.js";
 import type { Logger } from "../component-base/logging.js";
 import { counter, histogram, type Registry } from "../component-base/metrics.js";
@@ -30,8 +31,10 @@ export interface RunMetricsServerOptions {
   onListening?: (port: number) => void;
 }
 
-export function scraperOptions(flags: MetricsServerFlags): ScraperOptions {
+/** The scraper's settings; `config` is metrics-server's own client configuration, whose identity the kubelets see. */
+export function scraperOptions(flags: MetricsServerFlags, config?: ClientConfig): ScraperOptions {
   if (flags.kubeletScheme !== "http" && flags.kubeletScheme !== "https") throw new Error(`--kubelet-scheme must be http or https, not ${flags.kubeletScheme}`);
+  const caPem = flags.kubeletCertificateAuthority !== undefined && flags.kubeletCertificateAuthority !== "" ? readFileSync(flags.kubeletCertificateAuthority, "utf8") : config?.caData;
   return {
     preferredAddressTypes: flags.kubeletPreferredAddressTypes.split(",").map((t) => t.trim()).filter((t) => t !== ""),
     kubeletPort: flags.kubeletPort,
@@ -39,12 +42,14 @@ export function scraperOptions(flags: MetricsServerFlags): ScraperOptions {
     scheme: flags.kubeletScheme,
     insecureTls: flags.kubeletInsecureTls,
     timeoutMs: flags.kubeletRequestTimeout,
+    ...(caPem !== undefined ? { caPem } : {}),
+    ...(config !== undefined ? { credentials: { ...(config.clientCertData !== undefined ? { certPem: config.clientCertData } : {}), ...(config.clientKeyData !== undefined ? { keyPem: config.clientKeyData } : {}), ...(config.token !== undefined ? { token: config.token } : {}) } } : {}),
   };
 }
 
 export async function runMetricsServer(flags: MetricsServerFlags, signal: AbortSignal, opts: RunMetricsServerOptions): Promise<void> {
   const { logger, registry } = opts;
-  const scraper = scraperOptions(flags);
+  scraperOptions(flags); // the flags are checked before anything starts
   const scrapeDuration = histogram(registry, { name: "metrics_server_kubelet_request_duration_seconds", help: "Duration of requests to kubelet API in seconds", labelNames: ["node"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
   const scrapeBytes = histogram(registry, { name: "kubelab_metrics_server_kubelet_response_size_bytes", help: "Size of the kubelets' /metrics/resource answers in bytes", labelNames: [], buckets: [1024, 4096, 16384, 65536, 262144, 1048576] });
   const failures = counter(registry, { name: "metrics_server_kubelet_request_failures_total", help: "Number of failed requests to the kubelets' resource metrics", labelNames: ["node"] });
@@ -56,7 +61,8 @@ export async function runMetricsServer(flags: MetricsServerFlags, signal: AbortS
     logger,
     registry,
     ...(opts.client ? { client: opts.client } : {}),
-    build: ({ informers, signal: stop }) => {
+    build: ({ client, informers, signal: stop }) => {
+      const scraper = scraperOptions(flags, client.config);
       const nodes = informers.forResource<Node>(NODES);
       const pods = informers.forResource<Pod>(PODS);
       const storage = new MetricsStorage();

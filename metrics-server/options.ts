@@ -7,6 +7,7 @@ export const metricsServerFlags = defineFlags({
   kubeconfig: { type: "string", help: "The path to the kubeconfig used to connect to the Kubernetes API server and the Kubelets (defaults to in-cluster config)" },
   master: { type: "string", help: "The address of the Kubernetes API server (overrides any value in kubeconfig)." },
   metricResolution: { type: "duration", default: "60s", help: "The resolution at which metrics-server will retain metrics, must set value at least 10s." },
+  kubeletCertificateAuthority: { type: "string", help: "Path of the CA to use to validate the Kubelet's serving certificates (default: the kubeconfig's CA)." },
   kubeletInsecureTls: { type: "boolean", default: false, help: "Do not verify CA of serving certificates presented by Kubelets. For testing purposes only." },
   kubeletPreferredAddressTypes: { type: "string", default: "Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP", help: "The priority of node address types to use when determining which address to use to connect to a particular node" },
   kubeletPort: { type: "number", default: 10250, help: "The port to use to connect to Kubelets." },

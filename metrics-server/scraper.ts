@@ -1,9 +1,12 @@
 // Scraping the kubelets, as metrics-server does every --metric-resolution: every node's /metrics/resource at the
 // first of its addresses whose type comes first in --kubelet-preferred-address-types, on --kubelet-port (or the
 // port the node reports, with --kubelet-use-node-status-port), all nodes at once, each within
-// --kubelet-request-timeout. A node that fails is left out of this round and logged.
+// --kubelet-request-timeout. A node that fails is left out of this round and logged. Over https metrics-server
+// presents its own identity from its kubeconfig (client certificate, or bearer token) to the kubelet, and
+// verifies the kubelet's serving certificate against --kubelet-certificate-authority (else the kubeconfig's
+// CA; not at all with --kubelet-insecure-tls). Credentials are never sent over plain http.
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { request as httpsRequest, type RequestOptions } from "node:https";
 import type { Node } from "../api/types/index.js";
 import { decodeResourceMetrics, type NodeScrape } from "./decode.js";
 
@@ -14,6 +17,10 @@ export interface ScraperOptions {
   scheme: "http" | "https";
   insecureTls: boolean;
   timeoutMs: number;
+  /** PEM CA bundle the kubelets' serving certificates are verified against (unused with insecureTls). */
+  caPem?: string;
+  /** metrics-server's identity, from its kubeconfig. */
+  credentials?: { certPem?: string; keyPem?: string; token?: string };
 }
 
 export interface ScrapeResult {
@@ -50,11 +57,22 @@ function get(url: URL, options: ScraperOptions): Promise<string> {
       res.on("error", reject);
     };
     const init = { method: "GET", headers: { accept: "text/plain" }, timeout: options.timeoutMs };
-    const req = url.protocol === "https:" ? httpsRequest(url, { ...init, rejectUnauthorized: !options.insecureTls }, onResponse) : httpRequest(url, init, onResponse);
+    const req = url.protocol === "https:" ? httpsRequest(url, httpsOptions(init, options), onResponse) : httpRequest(url, init, onResponse);
     req.on("timeout", () => req.destroy(new Error(`request timed out after ${options.timeoutMs} ms`)));
     req.on("error", reject);
     req.end();
   });
+}
+
+function httpsOptions(init: { method: string; headers: Record<string, string>; timeout: number }, options: ScraperOptions): RequestOptions {
+  const credentials = options.credentials ?? {};
+  return {
+    ...init,
+    headers: { ...init.headers, ...(credentials.token !== undefined && credentials.token !== "" ? { authorization: `Bearer ${credentials.token}` } : {}) },
+    rejectUnauthorized: !options.insecureTls,
+    ...(!options.insecureTls && options.caPem !== undefined ? { ca: options.caPem } : {}),
+    ...(credentials.certPem !== undefined && credentials.keyPem !== undefined ? { cert: credentials.certPem, key: credentials.keyPem } : {}),
+  };
 }
 
 export async function scrapeNodes(nodes: readonly Readonly<Node>[], options: ScraperOptions, now: () => number = Date.now): Promise<ScrapeResult> {

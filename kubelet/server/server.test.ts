@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, request, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,9 @@ import { imageSpec } from "../../client/cri/types.js";
 import { silentLogger } from "../../component-base/logging.js";
 import { createRegistry } from "../../component-base/metrics.js";
 import { CONTAINER_NAME_LABEL, CONTAINER_RESTART_COUNT_ANNOTATION, POD_UID_LABEL } from "../runtime-labels.js";
-import { selectLogContainer, sortNewestFirst, startKubeletServer } from "./server.js";
+import { createCertificateAuthority, issueCertificate, type CertificateAndKey } from "../../component-base/pki/certificates.js";
+import { KubeletAuth } from "./auth.js";
+import { selectLogContainer, sortNewestFirst, startKubeletServer, type KubeletServerOptions } from "./server.js";
 
 function container(id: string, restarts: number, state: cri.ContainerState): cri.Container {
   return { id, podSandboxId: "sb", metadata: { name: "app", attempt: restarts }, image: imageSpec("x"), imageRef: "x", imageId: "x", state, createdAt: BigInt(restarts), labels: {}, annotations: { [CONTAINER_RESTART_COUNT_ANNOTATION]: String(restarts) } };
@@ -77,7 +80,7 @@ describe("the kubelet server", () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
   }
 
-  async function start(healthy = true): Promise<{ base: string; streaming: { paths: string[] } }> {
+  async function start(healthy = true, extra: Pick<KubeletServerOptions, "tls" | "auth"> = {}): Promise<{ base: string; streaming: { paths: string[] } }> {
     const dir = await mkdtemp(join(tmpdir(), "kserve-server-"));
     dirs.push(dir);
     await mkdir(join(dir, "app"));
@@ -95,9 +98,9 @@ describe("the kubelet server", () => {
       portForward: (req: cri.PortForwardRequest) => Promise.resolve(`${streaming.url}/portforward/${req.podSandboxId}`),
     } as unknown as CriClient;
     const pod: Pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "web", namespace: "default", uid }, spec: { containers: [{ name: "app", image: "x" }, { name: "other", image: "x" }] }, status: { phase: "Running" } };
-    const server = await startKubeletServer({ address: "127.0.0.1", port: 0, nodeName: "n1", pods: () => [pod], runtime, registry: createRegistry(), logger: silentLogger(), healthy: () => healthy, nodeUsage: () => Promise.resolve({ timeMs: Date.now(), usageCoreNanoSeconds: 1e9, workingSetBytes: 1024 }) });
+    const server = await startKubeletServer({ address: "127.0.0.1", port: 0, nodeName: "n1", pods: () => [pod], runtime, registry: createRegistry(), logger: silentLogger(), healthy: () => healthy, nodeUsage: () => Promise.resolve({ timeMs: Date.now(), usageCoreNanoSeconds: 1e9, workingSetBytes: 1024 }), ...extra });
     closers.push(() => server.close());
-    return { base: `http://127.0.0.1:${server.port}`, streaming };
+    return { base: `${extra.tls ? "https" : "http"}://127.0.0.1:${server.port}`, streaming };
   }
 
   function upgrade(url: string, protocol: string): Promise<{ code: number; first: string }> {
@@ -155,5 +158,68 @@ describe("the kubelet server", () => {
     expect(streaming.paths).toHaveLength(3);
     expect(await upgrade(`${base}/exec/default/web/other?command=ls`, "websocket")).toEqual({ code: 500, first: 'container not found ("other")' });
     expect(await upgrade(`${base}/exec/default/web/wrong-uid/app?command=ls`, "websocket")).toEqual({ code: 404, first: 'pod "web" does not exist' });
+  });
+
+  describe("over HTTPS with authentication and authorization", () => {
+    let pki: { ca: CertificateAndKey; serving: CertificateAndKey; admin: CertificateAndKey; viewer: CertificateAndKey; stranger: CertificateAndKey };
+
+    async function certificates(): Promise<typeof pki> {
+      if (pki !== undefined) return pki;
+      const ca = await createCertificateAuthority("kubeletauth-test-ca");
+      const other = await createCertificateAuthority("kubeletauth-other-ca");
+      pki = {
+        ca,
+        serving: await issueCertificate(ca, { commonName: "n1", ipAddresses: ["127.0.0.1"], usage: "server" }),
+        admin: await issueCertificate(ca, { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], usage: "client" }),
+        viewer: await issueCertificate(ca, { commonName: "viewer", usage: "client" }),
+        stranger: await issueCertificate(other, { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], usage: "client" }),
+      };
+      return pki;
+    }
+
+    function get(url: string, client: CertificateAndKey | undefined, method = "GET", headers: Record<string, string> = {}): Promise<{ code: number; body: string }> {
+      return new Promise((resolve, reject) => {
+        const req = httpsRequest(url, { method, headers, ca: pki.ca.certPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => { resolve({ code: res.statusCode ?? 0, body }); });
+        });
+        req.on("upgrade", (res, socket) => {
+          socket.destroy();
+          resolve({ code: res.statusCode ?? 0, body: "" });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    }
+
+    it("answers 401 without credentials, 403 to a user the authorizer denies, and serves a verified client certificate's user", async () => {
+      const { ca, serving, admin, viewer, stranger } = await certificates();
+      const asked: string[] = [];
+      const auth = new KubeletAuth({
+        nodeName: "n1",
+        anonymous: false,
+        clientCertificates: true,
+        accessReviewer: (a) => {
+          asked.push(`${a.user.username ?? ""} ${a.verb} ${a.subresource}`);
+          return Promise.resolve({ allowed: (a.user.groups ?? []).includes("system:masters"), reason: "" });
+        },
+      });
+      const { base } = await start(true, { tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem }, auth });
+      expect(base.startsWith("https://")).toBe(true);
+      expect(await get(`${base}/pods`, undefined)).toEqual({ code: 401, body: "Unauthorized" });
+      expect(await get(`${base}/healthz`, undefined)).toEqual({ code: 401, body: "Unauthorized" });
+      expect(await get(`${base}/pods`, stranger)).toEqual({ code: 401, body: "Unauthorized" });
+      const pods = await get(`${base}/pods`, admin);
+      expect(pods.code).toBe(200);
+      expect((JSON.parse(pods.body) as { kind: string }).kind).toBe("PodList");
+      expect(await get(`${base}/stats/summary`, viewer)).toEqual({ code: 403, body: "Forbidden (user=viewer, verb=get, resource=nodes, subresource=stats)" });
+      expect(asked).toEqual(["kube-apiserver-kubelet-client get proxy", "viewer get stats"]);
+      // Streams are checked before they reach the runtime.
+      const upgradeHeaders = { Connection: "Upgrade", Upgrade: "websocket" };
+      expect(await get(`${base}/exec/default/web/app?command=ls&output=1`, undefined, "POST", upgradeHeaders)).toEqual({ code: 401, body: "Unauthorized" });
+      expect(await get(`${base}/exec/default/web/app?command=ls&output=1`, viewer, "POST", upgradeHeaders)).toEqual({ code: 403, body: "Forbidden (user=viewer, verb=create, resource=nodes, subresource=proxy)" });
+      expect((await get(`${base}/exec/default/web/app?command=ls&output=1`, admin, "POST", upgradeHeaders)).code).toBe(101);
+    });
   });
 });

@@ -6,6 +6,7 @@
 // channels, SPDY, port-forward tunnels) passes through. Errors are plain text with the status codes Kubernetes'
 // kubelet uses; the apiserver turns them into Status objects.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { isAbsolute, join } from "node:path";
 import type { Duplex } from "node:stream";
@@ -19,6 +20,7 @@ import { BackendDialError, proxyUpgrade } from "../../component-base/http-proxy.
 import { GrpcStatus, isCriError } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
 import { CONTAINER_NAME_LABEL, CONTAINER_RESTART_COUNT_ANNOTATION, POD_UID_LABEL } from "../runtime-labels.js";
+import type { KubeletAuth } from "./auth.js";
 import { LogOptionsError, parseLogOptions, writeContainerLogs } from "./logs.js";
 import { parseKubeletPath, parseStreamOptions, type KubeletRoute } from "./routes.js";
 import { CgroupStatsProvider, type NodeUsageSample, type StatsProvider, type StatsSample } from "../stats/provider.js";
@@ -43,6 +45,13 @@ export interface KubeletServerOptions {
   podLogsDirectory?: string;
   /** How often a followed log is polled for new lines (ms); 100 by default. */
   logPollIntervalMs?: number;
+  /**
+   * --tls-cert-file / --tls-private-key-file (PEM): serve HTTPS; `clientCaPem` (--client-ca-file) asks clients for
+   * a certificate, verified against it. Without, plain HTTP (Kubernetes' kubelet would self-sign a pair instead).
+   */
+  tls?: { certPem: string; keyPem: string; clientCaPem?: string };
+  /** Authentication and authorization of every request; everything is allowed without it. */
+  auth?: KubeletAuth;
 }
 
 export interface KubeletServer {
@@ -61,13 +70,19 @@ class KubeletError extends Error {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway" };
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway" };
 
 export async function startKubeletServer(options: KubeletServerOptions): Promise<KubeletServer> {
   const handler = new KubeletHandler(options);
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void handler.serve(req, res);
-  });
+  };
+  const tls = options.tls;
+  // A client certificate is asked for but not required: unverified ones are refused by the auth filter (401),
+  // so a request with a bearer token, or an anonymous one, still gets through the handshake.
+  const server: Server = tls
+    ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem, ...(tls.clientCaPem !== undefined ? { ca: tls.clientCaPem, requestCert: true, rejectUnauthorized: false } : {}) }, onRequest)
+    : createServer(onRequest);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void handler.upgrade(req, socket, head);
   });
@@ -79,7 +94,7 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     });
   });
   const port = (server.address() as AddressInfo).port;
-  options.logger.info({ address: options.address, port }, "Starting to listen");
+  options.logger.info({ address: options.address, port, scheme: tls ? "https" : "http" }, "Starting to listen");
   return {
     port,
     close: async () => {
@@ -108,6 +123,7 @@ class KubeletHandler {
     const url = new URL(req.url ?? "/", "http://kubelet");
     const route = parseKubeletPath(url.pathname);
     try {
+      await this.checkAccess(req, url.pathname);
       if (route === undefined) throw new KubeletError(404, "404 page not found");
       if (route.kind === "healthz") {
         this.health(req, res);
@@ -214,6 +230,7 @@ class KubeletHandler {
     const route = parseKubeletPath(url.pathname);
     socket.on("error", () => undefined);
     try {
+      await this.checkAccess(req, url.pathname);
       if (route === undefined) throw new KubeletError(404, "404 page not found");
       const target = await this.streamUrl(route, url.searchParams);
       this.upgraded.add(socket);
@@ -223,6 +240,17 @@ class KubeletHandler {
       const { code, message } = this.describe(err);
       socket.end(`HTTP/1.1 ${code} ${STATUS_TEXT[code] ?? "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
     }
+  }
+
+  /** The auth filter in front of every path of this port: throws the 401, 403 or 500 the kubelet answers. */
+  private async checkAccess(req: IncomingMessage, path: string): Promise<void> {
+    const auth = this.options.auth;
+    if (!auth) return;
+    const verdict = await auth.check(req, path);
+    if (verdict.ok) return;
+    const level = verdict.code === 500 ? "error" : "info";
+    this.options.logger[level]({ path, method: req.method, code: verdict.code, reason: verdict.reason }, verdict.code === 401 ? "Unable to authenticate the request" : verdict.message);
+    throw new KubeletError(verdict.code, verdict.message);
   }
 
   /** The runtime's streaming URL for an exec, attach or port-forward route. */

@@ -23,7 +23,10 @@ export const SCRAPE_JOBS: Readonly<Partial<Record<ComponentKind, string>>> = {
   prometheus: "prometheus",
 };
 
-/** The kubelet API port, where /metrics/cadvisor is served (job "cadvisor"). */
+/**
+ * The kubelet API port, where /metrics/cadvisor is served (job "cadvisor"), scraped over plain HTTP while the lab's
+ * kubelets serve it; with --tls-cert-file and authentication the job needs https and credentials (README).
+ */
 const KUBELET_PORT = 10250;
 /** kubelab-dns's metrics port (CoreDNS' 9153), job "kube-dns". */
 const DNS_METRICS_PORT = 9153;

@@ -46,8 +46,8 @@ describe("kubelab-runtime over the CRI", () => {
     removeDir(dir);
   });
 
-  it("serves Version and Status on a group-only socket", async () => {
-    expect(statSync(socket).mode & 0o777).toBe(0o660);
+  it("serves Version and Status on a root-only socket", async () => {
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
     expect(await client.version()).toEqual({ version: "0.1.0", runtimeName: "kubelab-fake", runtimeVersion: "0.1.0", runtimeApiVersion: "v1" });
     const status = await client.status();
     expect(status.conditions.map((c) => [c.type, c.status])).toEqual([["RuntimeReady", true], ["NetworkReady", true]]);
