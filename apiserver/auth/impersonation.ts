@@ -26,19 +26,23 @@ export interface ImpersonationRequest {
 
 /** The impersonation a request's headers ask for, or undefined when it has none. */
 export function impersonationRequest(req: IncomingMessage): ImpersonationRequest | undefined {
-  const headers = req.headersDistinct;
-  let extra: Record<string, string[]> | undefined;
-  for (const [name, values] of Object.entries(headers)) {
-    if (!name.startsWith(EXTRA) || values === undefined) continue;
-    const key = decodeExtraKey(name.slice(EXTRA.length));
-    extra ??= {};
-    extra[key] = [...(extra[key] ?? []), ...values];
+  // rawHeaders keeps repeated headers apart (a group name may hold a comma); most requests have no Impersonate-*.
+  const raw = req.rawHeaders;
+  let found: ImpersonationRequest | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!name.startsWith("impersonate-")) continue;
+    const value = raw[i + 1]!;
+    found ??= { username: undefined, groups: [], uid: undefined, extra: {} };
+    if (name === USER) found.username ??= value;
+    else if (name === GROUP) found.groups.push(value);
+    else if (name === UID) found.uid ??= value;
+    else if (name.startsWith(EXTRA)) {
+      const key = decodeExtraKey(name.slice(EXTRA.length));
+      found.extra[key] = [...(found.extra[key] ?? []), value];
+    }
   }
-  const username = headers[USER]?.[0];
-  const groups = headers[GROUP] ?? [];
-  const uid = headers[UID]?.[0];
-  if (username === undefined && groups.length === 0 && uid === undefined && extra === undefined) return undefined;
-  return { username, groups: [...groups], uid, extra: extra ?? {} };
+  return found;
 }
 
 /** Header names are case-insensitive, so extra keys are lower-cased; other bytes travel percent-encoded. */
