@@ -1,8 +1,10 @@
 // Assembles the apiserver from its options: etcd storage, watch caches, allocators, registry, HTTP server,
 // bootstrap reconcilers. Used by main.ts and by tests that want a real apiserver in-process.
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
-import type { Server } from "node:http";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry as createPromRegistry } from "../component-base/metrics.js";
 import { admissionChainFor } from "./admission/plugins.js";
@@ -18,21 +20,36 @@ import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
 import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
-import { createApiServer } from "./server.js";
+import { createApiHandlers, serveOn } from "./server.js";
+import { bearerTokenAuthenticator, clientCertificateAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
+import { authorizerFor } from "./auth/authorization-modes.js";
+import { RequestAuth } from "./auth/filters.js";
+import { requestUser, reviewToken, userOf } from "./auth/identity.js";
+import { loadTokenFile } from "./auth/token-file.js";
+import { servingCertificate } from "./serving.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
 import { EtcdStorage } from "./storage/etcd-storage.js";
 import { createWatchCache } from "./storage/watch-cache.js";
 
 export interface RunningApiServer {
+  /** The insecure port's server, else the secure port's. */
   server: Server;
+  /** The insecure port when it is on, else the secure port. */
   port: number;
+  /** http://... of the insecure port when it is on, else https://... of the secure port. */
   url: string;
+  /** The secure port's server and port, when --secure-port is not 0. */
+  secure?: { server: Server; port: number; url: string };
   /** Resolves once caches are synced and the bootstrap objects exist. */
   ready: Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startApiServer(options: ApiServerOptions, logger: Logger): Promise<RunningApiServer> {
+  if (options.insecurePort === 0 && options.securePort === 0) throw new Error("--secure-port and --insecure-port are both 0: nothing to serve");
+  const tokenFile = options.tokenAuthFile !== undefined ? loadTokenFile(options.tokenAuthFile) : undefined;
+  for (const warning of tokenFile?.warnings ?? []) logger.warn(warning);
+  const clientCa = options.clientCaFile !== undefined ? readFileSync(options.clientCaFile, "utf8") : undefined;
   const promRegistry = createPromRegistry();
   const metrics = createApiServerMetrics(promRegistry);
   const storage = new EtcdStorage({
@@ -70,7 +87,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
 
   registerStorageObjects(promRegistry, () => [...registry.caches].map(([prefix, cache]) => [prefix.slice(options.etcdPrefix.length + 1, -1), cache.objectCount] as const));
 
-  const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
+  const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.securePort !== 0 ? options.bindAddress : options.insecureBindAddress);
   let bootstrapped = false;
   const aggregator = new Aggregator({ registry, logger: logger.child({ component: "aggregator" }) });
   const customResources = new CustomResources({
@@ -82,7 +99,25 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   });
   // kubectl explain and client-side validation see each established CRD version's schema.
   setOpenApiSchemaProvider({ generation: () => customResources.generation, schemas: () => customResources.openApiSchemas() });
-  const server = createApiServer({
+  const storeFor = (group: string, version: string, resource: string): ReturnType<Registry["store"]> => registry.store(group, version, resource);
+  const serviceAccountAuthenticator: TokenAuthenticator = async (token) => {
+    const review = await reviewToken(token, [], await serviceAccountTokens(), storeFor);
+    return review.authenticated ? { user: userOf(review.claims) } : { error: review.error };
+  };
+  const authenticators: RequestAuthenticator[] = [
+    ...(clientCa !== undefined ? [clientCertificateAuthenticator] : []),
+    bearerTokenAuthenticator([...(tokenFile ? [staticTokenAuthenticator(tokenFile.users)] : []), serviceAccountAuthenticator]),
+  ];
+  const auth = new RequestAuth({
+    authenticators,
+    anonymous: options.anonymousAuth,
+    authorizer: authorizerFor(options.authorizationMode, { registry }),
+    insecureUser: async (req) => requestUser(req.headers.authorization, await serviceAccountTokens(), storeFor),
+    logger,
+  });
+  const servedPort = options.securePort !== 0 ? options.securePort : options.insecurePort;
+  const handlers = createApiHandlers({
+    auth,
     aggregator,
     customResources,
     registry,
@@ -90,26 +125,52 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     metrics,
     promRegistry,
     logger,
-    serverAddress: `${advertiseAddress}:${options.insecurePort}`,
+    serverAddress: `${advertiseAddress}:${servedPort}`,
     kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletClientTls(options) }),
     bootstrapped: () => bootstrapped,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.insecurePort, options.bindAddress, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ address: options.bindAddress, port, etcd: options.etcdServers }, "Serving insecurely on HTTP");
+  const servers: Server[] = [];
+  let insecure: { server: Server; port: number; url: string } | undefined;
+  let secure: { server: Server; port: number; url: string } | undefined;
+  try {
+    if (options.securePort !== 0) {
+      const serving = await servingCertificate({
+        tlsCertFile: options.tlsCertFile,
+        tlsPrivateKeyFile: options.tlsPrivateKeyFile,
+        certDir: options.certDir,
+        ipAddresses: [advertiseAddress, clusterIPs.firstIP],
+      });
+      if (serving.generated) logger.info({ certificate: serving.source }, "Generated self-signed cert");
+      // A client certificate is asked for, never required: an unverified one is refused by authentication (401).
+      const server = serveOn(createHttpsServer({ cert: serving.certPem, key: serving.keyPem, ...(clientCa !== undefined ? { ca: clientCa, requestCert: true } : {}), rejectUnauthorized: false }), handlers);
+      servers.push(server);
+      const port = await listen(server, options.securePort, options.bindAddress);
+      secure = { server, port, url: `https://${loopbackOr(options.bindAddress)}:${port}` };
+      logger.info({ address: options.bindAddress, port, certificate: serving.source, authorizationMode: options.authorizationMode, etcd: options.etcdServers }, "Serving securely");
+    }
+    if (options.insecurePort !== 0) {
+      const server = serveOn(createServer(), handlers);
+      servers.push(server);
+      const port = await listen(server, options.insecurePort, options.insecureBindAddress);
+      insecure = { server, port, url: `http://${loopbackOr(options.insecureBindAddress)}:${port}` };
+      logger.warn({ address: options.insecureBindAddress, port, etcd: options.etcdServers }, "Serving insecurely on HTTP: no authentication, no authorization, every request is system:unsecured in system:masters (the insecure port was removed in Kubernetes 1.20; use --secure-port)");
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await storage.close();
+    throw err;
+  }
+  const main = insecure ?? secure;
+  if (!main) throw new Error("nothing to serve");
+  const server = main.server;
+  const port = main.port;
 
   const bootstrap = new BootstrapController({
     registry,
     logger,
     kubernetesServiceIP: clusterIPs.firstIP,
     advertiseAddress,
-    port,
+    port: secure?.port ?? port,
     leases: { storage, prefix: options.etcdPrefix },
   });
   let stopped = false;
@@ -141,7 +202,8 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   return {
     server,
     port,
-    url: `http://${options.bindAddress === "0.0.0.0" ? "127.0.0.1" : options.bindAddress}:${port}`,
+    url: main.url,
+    ...(secure ? { secure } : {}),
     ready,
     async stop() {
       stopped = true;
@@ -149,8 +211,10 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
       aggregator.stop();
       customResources.stop();
       registry.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await Promise.all(servers.map((s) => {
+        s.closeAllConnections();
+        return new Promise<void>((resolve) => s.close(() => { resolve(); }));
+      }));
       await storage.close();
     },
   };
@@ -160,6 +224,22 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
 async function allSettledOrThrow(steps: Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(steps);
   for (const result of results) if (result.status === "rejected") throw result.reason;
+}
+
+function listen(server: Server, port: number, address: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, address, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function loopbackOr(address: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "[::1]";
+  return address.includes(":") ? `[${address}]` : address;
 }
 
 function rbacStore(registry: Registry, resource: string): ResourceStore {

@@ -1,11 +1,21 @@
-// kube-apiserver's flags, with Kubernetes' names and defaults (and 0.18's --insecure-port for plain HTTP).
+// kube-apiserver's flags, with Kubernetes' names and defaults (and 0.18's --insecure-port for plain HTTP, off unless
+// asked for, as Kubernetes had it until 1.20).
 import { defineFlags, loggingFlags, type FlagValues } from "../component-base/flags.js";
 
 export const apiServerFlags = defineFlags({
   etcdServers: { type: "string", default: "http://127.0.0.1:2379", help: "List of etcd servers to connect with (scheme://ip:port), comma separated." },
   etcdPrefix: { type: "string", default: "/registry", help: "The prefix to prepend to all resource paths in etcd." },
-  bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --insecure-port port." },
-  insecurePort: { type: "number", default: 8080, help: "The port on which to serve unsecured, unauthenticated HTTP (0 picks a free port)." },
+  bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --secure-port port." },
+  securePort: { type: "number", default: 6443, help: "The port on which to serve HTTPS with authentication and authorization. It cannot be switched off with 0 in Kubernetes; here 0 serves no HTTPS." },
+  insecurePort: { type: "number", default: 0, help: "The port on which to serve unsecured, unauthenticated access (0: none). Every request on it is system:unsecured in system:masters, unauthorized. Removed from Kubernetes in 1.20; kept for the 0.18 lab." },
+  insecureBindAddress: { type: "string", default: "127.0.0.1", help: "The IP address on which to serve the --insecure-port (set to 0.0.0.0 or :: for listening on all interfaces and IP address families)." },
+  tlsCertFile: { type: "string", help: "File containing the default x509 Certificate for HTTPS (CA cert, if any, concatenated after server cert). If HTTPS serving is enabled, and --tls-cert-file and --tls-private-key-file are not provided, a self-signed certificate and key are generated for the public address and saved to the directory specified by --cert-dir." },
+  tlsPrivateKeyFile: { type: "string", help: "File containing the default x509 private key matching --tls-cert-file." },
+  certDir: { type: "string", default: "/var/run/kubernetes", help: "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored." },
+  clientCaFile: { type: "string", help: "If set, any request presenting a client certificate signed by one of the authorities in the client-ca-file is authenticated with an identity corresponding to the CommonName of the client certificate (its Organizations are the groups)." },
+  tokenAuthFile: { type: "string", help: "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid,\"group1,group2\")." },
+  anonymousAuth: { type: "boolean", default: true, help: "Enables anonymous requests to the secure port of the API server. Requests that are not rejected by another authentication method are treated as anonymous requests. Anonymous requests have a username of system:anonymous, and a group name of system:unauthenticated." },
+  authorizationMode: { type: "string", default: "AlwaysAllow", help: "Ordered list of plug-ins to do authorization on secure port. Comma-delimited list of: AlwaysAllow,AlwaysDeny (and the modes registered in apiserver/auth/authorization-modes.ts)." },
   advertiseAddress: { type: "string", help: "The IP address on which to advertise the apiserver to members of the cluster (the `kubernetes` Service endpoints). Defaults to --bind-address, or the first non-loopback IPv4 address when that is 0.0.0.0 or loopback." },
   serviceClusterIpRange: { type: "string", default: "10.96.0.0/12", help: "A CIDR notation IP range from which to assign service cluster IPs. The first IP is the `kubernetes` Service." },
   serviceNodePortRange: { type: "string", default: "30000-32767", help: "A port range to reserve for services with NodePort visibility. Example: '30000-32767'. Inclusive at both ends of the range." },

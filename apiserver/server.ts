@@ -7,6 +7,7 @@ import express, { type Request, type Response } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
 import { badRequest, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
+import type { UserInfo } from "../api/types/index.js";
 import type { KindPrinter } from "../api/printers/printer.js";
 import { isKubeObject, isRecord } from "../api/meta.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
@@ -28,6 +29,7 @@ import type { CustomResources } from "./registry/apiextensions/custom-resources.
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
 import { INSECURE_USER } from "./auth/identity.js";
+import type { RequestAuth } from "./auth/filters.js";
 import { requestUserOf } from "./auth/request-user.js";
 import type { ComputedRequest, ComputedResource, SubresourceReply, SubresourceRequest } from "./registry/kind.js";
 import type { Registry, ServedResource } from "./registry/registry.js";
@@ -54,6 +56,8 @@ export interface ApiServerDeps {
   aggregator?: Aggregator;
   /** The resources CustomResourceDefinitions define, served and listed in discovery beside the built-in ones. */
   customResources?: CustomResources;
+  /** Authentication, impersonation and authorization of every request; absent, requests run as nobody in particular. */
+  auth?: RequestAuth;
 }
 
 export interface KubeletProxy {
@@ -65,7 +69,7 @@ export interface KubeletProxy {
 
 const JSON_TYPE = "application/json";
 
-export function createApiServer(deps: ApiServerDeps): Server {
+export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
@@ -152,23 +156,58 @@ export function createApiServer(deps: ApiServerDeps): Server {
     void handleResourceRequest(req, res, deps);
   });
 
-  // Resource requests (nearly all traffic) skip express's router; everything else goes through the app.
-  const server = createServer((req, res) => {
+  // Resource requests (nearly all traffic) skip express's router; everything else goes through the app. Resource
+  // requests are admitted (authenticated, authorized) inside handleResourceRequest, so that refusals are counted.
+  const request = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";
     const remote = url.startsWith("/apis/") ? deps.aggregator?.remoteForPath(url) : undefined;
     if (remote !== undefined && deps.aggregator !== undefined) {
-      countProxied(req, res, deps);
-      void deps.aggregator.proxy(req, res, remote);
+      const aggregator = deps.aggregator;
+      const info = countProxied(req, res, deps);
+      void admitted(req, res, deps, info).then((ok) => (ok ? aggregator.proxy(req, res, remote) : undefined));
       return;
     }
     if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) void handleResourceRequest(req, res, deps);
+    else if (deps.auth) void admitted(req, res, deps, undefined).then((ok) => { if (ok) app(req, res); });
     else app(req, res);
-  });
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  };
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     void handleUpgrade(req, socket, head, deps);
-  });
+  };
+  return { request, upgrade };
+}
+
+/** The apiserver's request and upgrade handlers: one set serves both the insecure and the secure port. */
+export interface ApiHandlers {
+  readonly request: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+/** The apiserver over plain HTTP (the insecure port, and tests). */
+export function createApiServer(deps: ApiServerDeps): Server {
+  return serveOn(createServer(), createApiHandlers(deps));
+}
+
+/** Attaches the handlers to a server (node:http's or node:https'). */
+export function serveOn<S extends Server>(server: S, handlers: ApiHandlers): S {
+  server.on("request", handlers.request);
+  server.on("upgrade", handlers.upgrade);
   server.keepAliveTimeout = 65_000;
   return server;
+}
+
+/** Runs the request pipeline; false when it refused the request (and the refusal has been sent). */
+async function admitted(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, info: RequestInfo | undefined): Promise<boolean> {
+  if (!deps.auth) return true;
+  try {
+    await deps.auth.admit(req, info, new URL(req.url ?? "/", "http://apiserver").pathname);
+    return true;
+  } catch (err) {
+    if (!(err instanceof StatusError)) deps.logger.error({ err: String(err), path: req.url }, "authentication failed");
+    if (!res.headersSent) sendStatus(res, err);
+    else res.end();
+    return false;
+  }
 }
 
 async function healthReply(req: Request, res: Response, deps: ApiServerDeps, checkEtcd: boolean): Promise<void> {
@@ -272,6 +311,7 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
     }
   });
   try {
+    await deps.auth?.admit(req, info, url.pathname);
     if (!info || !resolved) throw notFoundPath();
     checkScope(resolved.info, info);
     await dispatch(req, res, url.searchParams, info, resolved, deps);
@@ -282,8 +322,8 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
   }
 }
 
-/** Aggregated requests count in apiserver_request_total and its latency like local ones, as in Kubernetes. */
-function countProxied(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): void {
+/** Aggregated requests count in apiserver_request_total and its latency like local ones, as in Kubernetes. Returns what the request addresses. */
+function countProxied(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): RequestInfo | undefined {
   const started = process.hrtime.bigint();
   const url = new URL(req.url ?? "/", "http://apiserver");
   const method = req.method ?? "GET";
@@ -301,6 +341,7 @@ function countProxied(req: IncomingMessage, res: ServerResponse, deps: ApiServer
     deps.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
     if (labels.verb !== "WATCH") deps.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
   });
+  return info;
 }
 
 function metricVerb(info: RequestInfo, method: string): string {
@@ -363,21 +404,21 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       if (info.name !== undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
       const body = await requestObject(req, r, query, res);
       const { dryRun, fieldManager } = writeOptions();
-      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
+      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager, ...userOption(req) });
       respondObject(req, res, r, 201, created, query);
       return;
     }
     case "update": {
       const body = await requestObject(req, r, query, res);
       const { dryRun, fieldManager } = writeOptions();
-      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
+      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager, ...userOption(req) });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "patch": {
       const { contentType, patch } = await requestPatch(req, r, query, res, async () => r.toApi(await r.store.get(ns, name)));
       const { dryRun, force, fieldManager } = writeOptions();
-      const options = { dryRun, force, fieldManager };
+      const options = { dryRun, force, fieldManager, ...userOption(req) };
       const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, options) : await r.store.patch(ns, name, contentType, patch, options);
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
@@ -401,6 +442,12 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     case "connect":
       throw methodNotAllowed(`${info.resource} does not support connect`);
   }
+}
+
+/** The authenticated user as a write option (kinds that record their creator read it). */
+function userOption(req: IncomingMessage): { user?: UserInfo } {
+  const user = requestUserOf(req);
+  return user ? { user } : {};
 }
 
 /** A resource answered rather than stored: the review kinds (create) and ComponentStatus (get, list). */
@@ -884,6 +931,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   const info = parseRequestInfo(req.method ?? "GET", url.pathname, url.searchParams);
   const resolved = info ? await orRefreshed(deps, () => resolve(deps, info)) : undefined;
   try {
+    await deps.auth?.admit(req, info, url.pathname);
     if (!info || !resolved) throw notFoundPath();
     checkScope(resolved.info, info);
     if (info.verb === "watch") {

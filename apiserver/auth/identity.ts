@@ -1,7 +1,7 @@
-// Who a request comes from. kubelab serves on an insecure port with every request allowed, as Kubernetes' old
-// insecure port did, whose requests ran as `system:unsecured` in `system:masters`; a request bearing a
-// service-account token this apiserver issued (and whose service account and bound object still exist) is that
-// service account. Any other credential is ignored, as everything else on the insecure port ignores it.
+// Who a request on the insecure port comes from (the secure port authenticates in filters.ts). Every request there
+// is allowed, as on Kubernetes' old insecure port, whose requests ran as `system:unsecured` in `system:masters`; a
+// request bearing a service-account token this apiserver issued (and whose service account and bound object still
+// exist) is that service account. Any other credential is ignored, as everything else on the insecure port ignores it.
 import type { UserInfo } from "../../api/types/index.js";
 import type { StoreLookup } from "../registry/kind.js";
 import type { ServiceAccountTokens, TokenClaims, TokenVerification } from "./service-account-tokens.js";

@@ -6,6 +6,7 @@ import { alreadyExists, badRequest, conflict, errorMessage, expired, internalErr
 import { parseFieldSelector, fieldsOf, validateFieldSelector } from "../../api/fields.js";
 import { parseLabelSelector } from "../../api/labels.js";
 import type { KubeObject, ObjectMeta, Status } from "../../api/meta.js";
+import type { UserInfo } from "../../api/types/index.js";
 import { isRecord } from "../../api/meta.js";
 import { deepEqual, dropNulls } from "../../api/normalize.js";
 import { applyPatch } from "../../api/patch/apply.js";
@@ -59,6 +60,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** The subresource the write came through when it is not `subresource` (scale), for managedFields. */
   managedSubresource?: string;
+  /** The requesting user, for kinds that record who created them (CertificateSigningRequests). */
+  user?: UserInfo;
 }
 
 /** Hooks the registry plugs in for kinds with side effects (service IP/port allocation, admission). */
@@ -159,7 +162,7 @@ export class ResourceStore {
 
     applyDefaults(this.info, object);
     applyCreateDefaults(this.info, object);
-    this.strategy.prepareForCreate?.(object);
+    this.strategy.prepareForCreate?.(object, { user: options.user });
     // Fields admission adds (a pod's priority, its service account token volume) are nobody's, as upstream.
     if (applied !== undefined) {
       if (applied.length > 0) meta.managedFields = applied;

@@ -2,6 +2,12 @@
 // a status subresource, tracks metadata.generation, is deleted gracefully, expires. Each kind's registry module
 // (registry/<family>/) supplies its own; see kind.ts.
 import type { KubeObject } from "../../api/meta.js";
+import type { UserInfo } from "../../api/types/index.js";
+
+/** Who asks for a create: the authenticated user, absent for the apiserver's own writes. */
+export interface CreateContext {
+  user: UserInfo | undefined;
+}
 
 export interface Strategy {
   /** Status is cleared on create (unless statusOnCreate) and kept from the stored object on a main-resource write. */
@@ -19,7 +25,7 @@ export interface Strategy {
   /** The grace period for a DELETE without one, or undefined when the kind is deleted at once. */
   gracePeriodFor?(object: KubeObject, requested: number | undefined): number | undefined;
   /** Kind-specific fields set on create, after defaulting and the create-only defaults of api/defaults.ts. */
-  prepareForCreate?(object: KubeObject): void;
+  prepareForCreate?(object: KubeObject, context: CreateContext): void;
   /** Kind-specific clean-up of a main-resource update before validation (a Service changing type). */
   prepareForUpdate?(next: KubeObject, prev: KubeObject): void;
   /** Kind-specific clean-up of a status-subresource update before validation (custom resources' schemas). */

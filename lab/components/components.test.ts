@@ -67,9 +67,14 @@ describe("apiserverComponent", () => {
   it("serves plain HTTP on loopback, is ready on /readyz, and passes extra flags last", () => {
     const api = apiserverComponent({ etcdServers: "http://127.0.0.1:2379", port: 6443, extraArgs: ["--advertise-address", "172.30.0.1"], entry: "/x/main.js" });
     expect(api.program).toEqual({ kind: "node", entry: "/x/main.js" });
-    expect(api.args).toEqual(["--etcd-servers=http://127.0.0.1:2379", "--insecure-port=6443", "--bind-address=127.0.0.1", "--advertise-address", "172.30.0.1"]);
+    expect(api.args).toEqual(["--etcd-servers=http://127.0.0.1:2379", "--insecure-port=6443", "--insecure-bind-address=127.0.0.1", "--secure-port=0", "--advertise-address", "172.30.0.1"]);
     expect(api.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:6443/readyz" });
     expect(api.links).toEqual(["etcd"]);
+  });
+
+  it("opens the secure port on the same address only when asked", () => {
+    const api = apiserverComponent({ etcdServers: "e", port: 1, securePort: 2, bindAddress: "10.0.0.1" });
+    expect(api.args).toEqual(["--etcd-servers=e", "--insecure-port=1", "--insecure-bind-address=10.0.0.1", "--secure-port=2", "--bind-address=10.0.0.1"]);
   });
 
   it("runs the built dist/apiserver/main.js by default", () => {

@@ -1,4 +1,6 @@
-// kube-apiserver (dist/apiserver/main.js) serving plain HTTP on loopback in front of etcd.
+// kube-apiserver (dist/apiserver/main.js) serving plain HTTP (the insecure port, which it only opens when asked) on
+// loopback in front of etcd; the secure port is off unless `securePort` is given (test clusters run side by side and
+// would all want 6443).
 import { loopbackUrl, renderFlags, type Component } from "./component.js";
 import { distEntry } from "./entries.js";
 
@@ -9,8 +11,10 @@ export interface ApiserverOptions {
   etcdServers: string;
   /** --insecure-port. */
   port: number;
-  /** --bind-address; defaults to 127.0.0.1. */
+  /** --insecure-bind-address, and --bind-address when `securePort` is given; defaults to 127.0.0.1. */
   bindAddress?: string;
+  /** --secure-port; 0 (no HTTPS) by default. */
+  securePort?: number;
   /** Further flags, passed as they are after the typed ones. */
   extraArgs?: readonly string[];
   /** The entry point; defaults to the built dist/apiserver/main.js. */
@@ -26,7 +30,9 @@ export function apiserverComponent(options: ApiserverOptions): Component {
       ...renderFlags([
         ["etcd-servers", options.etcdServers],
         ["insecure-port", options.port],
-        ["bind-address", options.bindAddress ?? "127.0.0.1"],
+        ["insecure-bind-address", options.bindAddress ?? "127.0.0.1"],
+        ["secure-port", options.securePort ?? 0],
+        ["bind-address", options.securePort ? (options.bindAddress ?? "127.0.0.1") : undefined],
       ]),
       ...(options.extraArgs ?? []),
     ],

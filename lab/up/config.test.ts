@@ -40,7 +40,7 @@ describe("the lab's components", () => {
   it("binds the apiserver to the bridge address and gives the controller-manager the pod network and the lab's timings", () => {
     const [etcd, apiserver, scheduler, cm] = controlPlane(TEST_CONFIG).map((p) => p.component);
     expect(etcd?.args).toContain("--listen-client-urls=http://127.0.0.1:12379");
-    expect(apiserver?.args).toEqual(expect.arrayContaining(["--bind-address=172.30.0.1", "--advertise-address=172.30.0.1", "--insecure-port=8080", "--default-not-ready-toleration-seconds=5"]));
+    expect(apiserver?.args).toEqual(expect.arrayContaining(["--insecure-bind-address=172.30.0.1", "--secure-port=0", "--advertise-address=172.30.0.1", "--insecure-port=8080", "--default-not-ready-toleration-seconds=5"]));
     expect(apiserver?.readiness).toEqual({ kind: "http", url: "http://172.30.0.1:8080/readyz" });
     expect(scheduler?.args).toEqual(expect.arrayContaining(["--master=http://172.30.0.1:8080", "--bind-address=127.0.0.1", "--leader-elect-lease-duration=4s"]));
     expect(cm?.args).toEqual(expect.arrayContaining(["--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16", "--node-monitor-grace-period=10s"]));

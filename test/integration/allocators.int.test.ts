@@ -115,7 +115,7 @@ beforeAll(async () => {
   etcd = await startEtcd();
   // Listening on every interface, the apiserver advertises (and is reachable at) the host's first non-loopback
   // address, which the `kubernetes` Endpoints can carry (validation refuses loopback endpoint addresses).
-  primary = await startApiServerProcess(etcd.endpoint, ["--bind-address", "0.0.0.0"]);
+  primary = await startApiServerProcess(etcd.endpoint, ["--insecure-bind-address", "0.0.0.0"]);
   await ok(201, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
 });
 

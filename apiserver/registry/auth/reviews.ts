@@ -6,7 +6,7 @@ import type { FieldError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import type { SelfSubjectRulesReview, SubjectAccessReview, SubjectAccessReviewSpec, TokenReview } from "../../../api/types/index.js";
-import { requestUser, reviewToken, userOf } from "../../auth/identity.js";
+import { reviewToken, userOf } from "../../auth/identity.js";
 import type { ServiceAccountTokens } from "../../auth/service-account-tokens.js";
 import type { ComputedRequest, ComputedResource, KindConfig, ResourceDefinition } from "../kind.js";
 import { PLAIN_STRATEGY } from "../strategy.js";
@@ -63,15 +63,14 @@ const rulesReviews: ComputedResource = {
   },
 };
 
-function selfSubjectReviews(tokenSource: TokenSource | undefined): ComputedResource {
-  return {
-    async create(request) {
-      const review = await reviewBody<KubeObject>(request, "authentication.k8s.io/v1", "SelfSubjectReview");
-      review.status = { userInfo: await requestUser(request.authorization, await tokenSource?.(), request.storeFor) };
-      return review;
-    },
-  };
-}
+/** SelfSubjectReview (`kubectl auth whoami`): the user the request was authenticated (or impersonated) as. */
+const selfSubjectReviews: ComputedResource = {
+  async create(request) {
+    const review = await reviewBody<KubeObject>(request, "authentication.k8s.io/v1", "SelfSubjectReview");
+    review.status = { userInfo: structuredClone(request.user) };
+    return review;
+  },
+};
 
 function tokenReviews(tokenSource: TokenSource | undefined): ComputedResource {
   return {
@@ -95,7 +94,7 @@ function reviews(group: string, resource: string, computed: (config: KindConfig)
 }
 
 export const AUTH_REVIEW_RESOURCES: readonly ResourceDefinition[] = [
-  reviews("authentication.k8s.io", "selfsubjectreviews", (config) => selfSubjectReviews(config.serviceAccountTokens)),
+  reviews("authentication.k8s.io", "selfsubjectreviews", () => selfSubjectReviews),
   reviews("authentication.k8s.io", "tokenreviews", (config) => tokenReviews(config.serviceAccountTokens)),
   reviews("authorization.k8s.io", "subjectaccessreviews", () => accessReviews("SubjectAccessReview")),
   reviews("authorization.k8s.io", "selfsubjectaccessreviews", () => accessReviews("SelfSubjectAccessReview")),

@@ -43,12 +43,15 @@ export const CERTIFICATE_RESOURCES: readonly ResourceDefinition[] = [
     strategy: () => ({
       ...PLAIN_STRATEGY,
       statusSubresource: true,
-      // The requester is whoever sent the request: on kubelab's insecure port, always the unsecured superuser.
-      prepareForCreate(object) {
+      // The requester is whoever sent the request (the unsecured superuser when no user is known).
+      prepareForCreate(object, { user }) {
         const csr = object as CertificateSigningRequest;
-        csr.spec = { ...csr.spec, username: INSECURE_USER.username ?? "", groups: [...(INSECURE_USER.groups ?? [])] };
+        const requester = user ?? INSECURE_USER;
+        csr.spec = { ...csr.spec, username: requester.username ?? "", groups: [...(requester.groups ?? [])] };
         delete csr.spec.uid;
         delete csr.spec.extra;
+        if (requester.uid !== undefined && requester.uid !== "") csr.spec.uid = requester.uid;
+        if (requester.extra !== undefined && Object.keys(requester.extra).length > 0) csr.spec.extra = structuredClone(requester.extra);
       },
     }),
     subresources: { approval },
