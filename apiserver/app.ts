@@ -10,6 +10,8 @@ import { Aggregator } from "./aggregator/aggregator.js";
 import { setOpenApiSchemaProvider } from "./http/openapi-schemas.js";
 import { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
+import { authorizerFor } from "./auth/authorization-modes.js";
+import type { Authorizer } from "./auth/authorizer.js";
 import { BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
 import { etcdComponentProbe, httpComponentProbe } from "./registry/componentstatuses/componentstatuses.js";
@@ -51,7 +53,9 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     apiAudiences: options.apiAudiences.length > 0 ? options.apiAudiences : [options.serviceAccountIssuer],
   });
   if (generated) logger.warn("no --service-account-signing-key-file or --service-account-key-file: signing service account tokens with a key generated at start; they stop verifying when the apiserver restarts");
+  let authorizer: Authorizer | undefined;
   const registry = new Registry({
+    authorizer: () => authorizer,
     storage,
     prefix: options.etcdPrefix,
     createCache: (prefix) => createWatchCache(storage, prefix, { capacity: options.watchCacheSize, logger }),
@@ -67,6 +71,8 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
       etcdComponentProbe("etcd-0", () => storage.healthy()),
     ],
   });
+
+  authorizer = authorizerFor(options.authorizationMode, { registry });
 
   registerStorageObjects(promRegistry, () => [...registry.caches].map(([prefix, cache]) => [prefix.slice(options.etcdPrefix.length + 1, -1), cache.objectCount] as const));
 

@@ -17,6 +17,7 @@ export const apiServerFlags = defineFlags({
   serviceAccountKeyFile: { type: "stringArray", help: "File containing PEM-encoded RSA or ECDSA keys (public or private) used to verify service account tokens. May be given several times." },
   serviceAccountIssuer: { type: "string", default: "https://kubernetes.default.svc.cluster.local", help: "Identifier of the service account token issuer: the `iss` claim of the tokens it issues and the only issuer TokenReview accepts." },
   apiAudiences: { type: "stringArray", help: "Identifiers of the API: service account tokens are issued for these audiences when a TokenRequest names none, and TokenReview accepts them. Defaults to --service-account-issuer." },
+  authorizationMode: { type: "string", default: "AlwaysAllow", help: "Ordered list of plug-ins to do authorization on secure port. Comma-delimited list of: AlwaysAllow, AlwaysDeny, RBAC, Node." },
   enableAdmissionPlugins: { type: "string", default: "", help: "Admission plugins that should be enabled in addition to default enabled ones (ServiceAccount, LimitRanger, DefaultStorageClass, ResourceQuota). Comma-delimited list of admission plugins." },
   disableAdmissionPlugins: { type: "string", default: "", help: "Admission plugins that should be disabled although they are in the default enabled plugins list. Comma-delimited list of admission plugins." },
   ...loggingFlags,
