@@ -3,13 +3,14 @@ import { badRequest } from "../../api/errors.js";
 import type { UserInfo } from "../../api/types/index.js";
 import type { Registry } from "../registry/registry.js";
 import { ALWAYS_ALLOW, ALWAYS_DENY, type Attributes, type AuthorizationResult, type Authorizer, type RulesResult } from "./authorizer.js";
+import { nodeAuthorizerFor } from "./node/node-authorizer.js";
 import { rbacAuthorizerFor } from "./rbac/rbac-authorizer.js";
 
 export interface AuthorizerDeps {
   registry: Registry;
 }
 
-export const AUTHORIZATION_MODES = ["AlwaysAllow", "AlwaysDeny", "RBAC"] as const;
+export const AUTHORIZATION_MODES = ["AlwaysAllow", "AlwaysDeny", "RBAC", "Node"] as const;
 
 /** The group Kubernetes allows everything, before any mode is asked (kube-apiserver's privileged-groups authorizer). */
 export const SYSTEM_PRIVILEGED_GROUP = "system:masters";
@@ -35,6 +36,8 @@ export function authorizerFor(modes: string, deps: AuthorizerDeps): Authorizer {
       // MARK authz modes
       case "RBAC":
         return rbacAuthorizerFor(deps.registry);
+      case "Node":
+        return nodeAuthorizerFor(deps.registry);
       default:
         throw badRequest(`unknown authorization mode "${name}" (known: ${AUTHORIZATION_MODES.join(", ")})`);
     }
