@@ -53,9 +53,10 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     apiAudiences: options.apiAudiences.length > 0 ? options.apiAudiences : [options.serviceAccountIssuer],
   });
   if (generated) logger.warn("no --service-account-signing-key-file or --service-account-key-file: signing service account tokens with a key generated at start; they stop verifying when the apiserver restarts");
-  let authorizer: Authorizer | undefined;
+  // The authorizer reads the registry's caches, so it is made after the registry, which hands it to the reviews.
+  const authorization: { authorizer?: Authorizer } = {};
   const registry = new Registry({
-    authorizer: () => authorizer,
+    authorizer: () => authorization.authorizer,
     storage,
     prefix: options.etcdPrefix,
     createCache: (prefix) => createWatchCache(storage, prefix, { capacity: options.watchCacheSize, logger }),
@@ -72,7 +73,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     ],
   });
 
-  authorizer = authorizerFor(options.authorizationMode, { registry });
+  authorization.authorizer = authorizerFor(options.authorizationMode, { registry });
 
   registerStorageObjects(promRegistry, () => [...registry.caches].map(([prefix, cache]) => [prefix.slice(options.etcdPrefix.length + 1, -1), cache.objectCount] as const));
 

@@ -3,7 +3,6 @@
 // (etcd came back, a relist) the view is reset and followed again; a cache that is not ready yet is retried.
 import type { KubeObject } from "../../api/meta.js";
 import type { ResourceStore } from "../registry/store.js";
-import type { CacheWatcher } from "../storage/interfaces.js";
 
 export interface FollowSink {
   /** The object was added or changed. */
@@ -18,17 +17,15 @@ const RETRY_MS = 100;
 
 /** Follows `store`'s cache into `sink` until the cache stops. */
 export function followStore(store: ResourceStore, sink: FollowSink): void {
-  let watcher: CacheWatcher | undefined;
   const start = (): void => {
     try {
-      watcher = store.cache.watch(
+      store.cache.watch(
         { prefix: store.prefixFor(undefined) },
         (event) => {
           if (event.type === "DELETED") sink.remove(event.object);
           else if (event.type !== "BOOKMARK") sink.upsert(event.object);
         },
         (reason) => {
-          watcher = undefined;
           if (reason.includes("stopped")) return;
           sink.reset();
           setTimeout(start, RETRY_MS).unref();

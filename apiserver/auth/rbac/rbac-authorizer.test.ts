@@ -58,7 +58,7 @@ describe("the RBAC authorizer over the registry's caches", () => {
     return s;
   };
   const create = (resource: string, namespace: string | undefined, object: Record<string, unknown>): Promise<KubeObject> =>
-    store(resource).create(namespace, { apiVersion: `${G}/v1`, kind: "X", metadata: {}, ...object } as KubeObject);
+    store(resource).create(namespace, { apiVersion: `${G}/v1`, kind: "X", metadata: {}, ...object });
   /** Caches deliver on a microtask: let them. */
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
@@ -100,7 +100,7 @@ describe("the RBAC authorizer over the registry's caches", () => {
     const ci: UserInfo = { username: "system:serviceaccount:team:ci" };
     expect(await authorizer.authorize(resource(ci, "list", "nodes", { namespace: "team" }))).toEqual({ decision: "noOpinion", reason: 'RBAC: role.rbac.authorization.k8s.io "gone" not found' });
     const role = await store("clusterroles").get(undefined, "node-reader");
-    await store("clusterroles").update(undefined, "node-reader", { ...role, rules: [{ verbs: ["list"], apiGroups: [""], resources: ["nodes"] }] } as KubeObject);
+    await store("clusterroles").update(undefined, "node-reader", { ...role, rules: [{ verbs: ["list"], apiGroups: [""], resources: ["nodes"] }] });
     await settle();
     expect((await authorizer.authorize(resource(ci, "list", "nodes", { namespace: "team" }))).decision).toBe("allow");
     const rules = await authorizer.rulesFor(ci, "team");

@@ -28,8 +28,8 @@ export class RbacPolicy {
 
   setRole(object: KubeObject): void {
     const ns = object.metadata.namespace ?? "";
-    if (ns === "") this.clusterRoles.set(object.metadata.name ?? "", object as ClusterRole);
-    else this.roles.set(`${ns}/${object.metadata.name ?? ""}`, object as Role);
+    if (ns === "") this.clusterRoles.set(object.metadata.name ?? "", object);
+    else this.roles.set(`${ns}/${object.metadata.name ?? ""}`, object);
   }
 
   removeRole(object: KubeObject): void {
@@ -148,6 +148,7 @@ function subjectKey(namespace: string, subject: Subject): string | undefined {
       const username = serviceAccountUsername(subject, namespace);
       return username === undefined ? undefined : `${namespace}|u:${username}`;
     }
+    case undefined:
     default:
       return undefined;
   }

@@ -54,7 +54,7 @@ export const SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:";
 
 /** The username a ServiceAccount subject stands for; a subject without namespace takes its binding's. */
 export function serviceAccountUsername(subject: Subject, bindingNamespace: string): string | undefined {
-  const namespace = subject.namespace || bindingNamespace;
+  const namespace = subject.namespace === undefined || subject.namespace === "" ? bindingNamespace : subject.namespace;
   if (namespace === "" || !subject.name) return undefined;
   return `${SERVICE_ACCOUNT_PREFIX}${namespace}:${subject.name}`;
 }
@@ -67,6 +67,7 @@ export function subjectAppliesTo(subject: Subject, user: UserInfo, bindingNamesp
       return (user.groups ?? []).includes(subject.name ?? "");
     case "ServiceAccount":
       return serviceAccountUsername(subject, bindingNamespace) === user.username;
+    case undefined:
     default:
       return false;
   }
@@ -74,7 +75,8 @@ export function subjectAppliesTo(subject: Subject, user: UserInfo, bindingNamesp
 
 /** How Kubernetes names a subject in a reason: `User "jane"`, `ServiceAccount "builder/ci"`. */
 export function describeSubject(subject: Subject, bindingNamespace: string): string {
-  const name = subject.kind === "ServiceAccount" ? `${subject.name ?? ""}/${subject.namespace || bindingNamespace}` : (subject.name ?? "");
+  const namespace = subject.namespace === undefined || subject.namespace === "" ? bindingNamespace : subject.namespace;
+  const name = subject.kind === "ServiceAccount" ? `${subject.name ?? ""}/${namespace}` : (subject.name ?? "");
   return `${subject.kind ?? ""} ${JSON.stringify(name)}`;
 }
 

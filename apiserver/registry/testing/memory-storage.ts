@@ -501,9 +501,9 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
   const clusterIPs = memoryClusterIPAllocator();
   const nodePorts = memoryNodePortAllocator();
   const tokens = options.serviceAccountTokens;
-  let authorizer: Authorizer | undefined;
+  const authorization: { authorizer?: Authorizer } = {};
   const registry = new Registry({
-    authorizer: () => authorizer,
+    authorizer: () => authorization.authorizer,
     storage,
     prefix: "/registry",
     createCache: (prefix) => new MemoryWatchCache(storage, prefix),
@@ -514,7 +514,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
     ...(tokens ? { serviceAccountTokens: () => Promise.resolve(tokens) } : {}),
     ...(options.admission ? { admission: options.admission } : {}),
   });
-  authorizer = options.authorizer?.(registry);
+  if (options.authorizer) authorization.authorizer = options.authorizer(registry);
   const namespaces = registry.core("namespaces");
   for (const name of options.namespaces ?? ["default"]) {
     await namespaces.create(undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
