@@ -363,27 +363,27 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       if (info.name !== undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
       const body = await requestObject(req, r, query, res);
       const { dryRun, fieldManager } = writeOptions();
-      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
+      const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager, user: requestUserOf(req) });
       respondObject(req, res, r, 201, created, query);
       return;
     }
     case "update": {
       const body = await requestObject(req, r, query, res);
       const { dryRun, fieldManager } = writeOptions();
-      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager });
+      const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager, user: requestUserOf(req) });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "patch": {
       const { contentType, patch } = await requestPatch(req, r, query, res, async () => r.toApi(await r.store.get(ns, name)));
       const { dryRun, force, fieldManager } = writeOptions();
-      const options = { dryRun, force, fieldManager };
+      const options = { dryRun, force, fieldManager, user: requestUserOf(req) };
       const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, options) : await r.store.patch(ns, name, contentType, patch, options);
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "delete": {
-      const options = await deleteOptions(req, query, writeOptions().dryRun);
+      const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const { result, removed } = await r.store.deleteWithOutcome(ns, name, options);
       // Kubernetes answers 200 whether the object is gone or only marked for deletion (grace period, finalizers);
       // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
@@ -393,7 +393,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       return;
     }
     case "deletecollection": {
-      const options = await deleteOptions(req, query, writeOptions().dryRun);
+      const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const deleted = await r.store.deleteCollection(ns, listParams(query), options);
       sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
@@ -469,13 +469,13 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     }
     if (method === "PUT") {
       const body = await requestObject(req, r, query, res);
-      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status", fieldManager });
+      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status", fieldManager, user: requestUserOf(req) });
       respondObject(req, res, r, 200, object, query);
       return;
     }
     if (method === "PATCH") {
       const { contentType, patch } = await requestPatch(req, r, query, res, () => r.store.get(info.namespace, name));
-      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force });
+      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force, user: requestUserOf(req) });
       respondObject(req, res, r, 200, object, query);
       return;
     }
