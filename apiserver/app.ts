@@ -12,6 +12,8 @@ import { Aggregator } from "./aggregator/aggregator.js";
 import { setOpenApiSchemaProvider } from "./http/openapi-schemas.js";
 import { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
+import { authorizerFor } from "./auth/authorization-modes.js";
+import type { Authorizer } from "./auth/authorizer.js";
 import { BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
 import { etcdComponentProbe, httpComponentProbe } from "./registry/componentstatuses/componentstatuses.js";
@@ -22,7 +24,6 @@ import { Registry } from "./registry/registry.js";
 import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
 import { createApiHandlers, serveOn } from "./server.js";
 import { bearerTokenAuthenticator, clientCertificateAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
-import { authorizerFor } from "./auth/authorization-modes.js";
 import { RequestAuth } from "./auth/filters.js";
 import { requestUser, reviewToken, userOf } from "./auth/identity.js";
 import { loadTokenFile } from "./auth/token-file.js";
@@ -68,7 +69,10 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
     apiAudiences: options.apiAudiences.length > 0 ? options.apiAudiences : [options.serviceAccountIssuer],
   });
   if (generated) logger.warn("no --service-account-signing-key-file or --service-account-key-file: signing service account tokens with a key generated at start; they stop verifying when the apiserver restarts");
+  // The authorizer reads the registry's caches, so it is made after the registry, which hands it to the reviews.
+  const authorization: { authorizer?: Authorizer } = {};
   const registry = new Registry({
+    authorizer: () => authorization.authorizer,
     storage,
     prefix: options.etcdPrefix,
     createCache: (prefix) => createWatchCache(storage, prefix, { capacity: options.watchCacheSize, logger }),
@@ -84,6 +88,9 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
       etcdComponentProbe("etcd-0", () => storage.healthy()),
     ],
   });
+
+  const authorizer = authorizerFor(options.authorizationMode, { registry });
+  authorization.authorizer = authorizer;
 
   registerStorageObjects(promRegistry, () => [...registry.caches].map(([prefix, cache]) => [prefix.slice(options.etcdPrefix.length + 1, -1), cache.objectCount] as const));
 
@@ -111,7 +118,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   const auth = new RequestAuth({
     authenticators,
     anonymous: options.anonymousAuth,
-    authorizer: authorizerFor(options.authorizationMode, { registry }),
+    authorizer,
     insecureUser: async (req) => requestUser(req.headers.authorization, await serviceAccountTokens(), storeFor),
     logger,
   });

@@ -424,7 +424,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       return;
     }
     case "delete": {
-      const options = await deleteOptions(req, query, writeOptions().dryRun);
+      const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const { result, removed } = await r.store.deleteWithOutcome(ns, name, options);
       // Kubernetes answers 200 whether the object is gone or only marked for deletion (grace period, finalizers);
       // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
@@ -434,7 +434,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       return;
     }
     case "deletecollection": {
-      const options = await deleteOptions(req, query, writeOptions().dryRun);
+      const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const deleted = await r.store.deleteCollection(ns, listParams(query), options);
       sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
@@ -516,13 +516,13 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     }
     if (method === "PUT") {
       const body = await requestObject(req, r, query, res);
-      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status", fieldManager });
+      const { object } = await r.store.update(info.namespace, name, r.fromApi(body) as KubeObject, { dryRun, subresource: "status", fieldManager, user: requestUserOf(req) });
       respondObject(req, res, r, 200, object, query);
       return;
     }
     if (method === "PATCH") {
       const { contentType, patch } = await requestPatch(req, r, query, res, () => r.store.get(info.namespace, name));
-      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force });
+      const { object } = await r.store.patch(info.namespace, name, contentType, patch, { dryRun, subresource: "status", fieldManager, force: params.force, user: requestUserOf(req) });
       respondObject(req, res, r, 200, object, query);
       return;
     }

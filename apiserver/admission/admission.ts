@@ -8,7 +8,7 @@
 import type { KubeObject } from "../../api/meta.js";
 import type { ResourceInfo } from "../../api/resources.js";
 import type { StoreLookup } from "../registry/kind.js";
-import type { StoreHooks } from "../registry/store.js";
+import type { StoreHooks, WriteAttributes } from "../registry/store.js";
 
 /** What a plugin sees of one write. */
 export interface AdmissionAttributes {
@@ -19,6 +19,12 @@ export interface AdmissionAttributes {
   readonly namespace: string | undefined;
   readonly dryRun: boolean;
   /** The stores of other resources (ServiceAccounts, LimitRanges, ResourceQuotas, StorageClasses). */
+  readonly storeFor: StoreLookup;
+}
+
+/** A create, update or delete with the user who makes it (NodeRestriction's view of a write). */
+export interface WriteAdmissionAttributes extends WriteAttributes {
+  readonly info: ResourceInfo;
   readonly storeFor: StoreLookup;
 }
 
@@ -34,6 +40,8 @@ export interface AdmissionPlugin {
   mutate?(attributes: AdmissionAttributes): Promise<void>;
   /** Validating phase: may throw a StatusError, or charge something and return its undo. */
   validate?(attributes: AdmissionAttributes): Promise<Undo | undefined>;
+  /** Validating phase of every write, with its user and the stored object: may only refuse (throw a StatusError). */
+  admitWrite?(attributes: WriteAdmissionAttributes): Promise<void>;
 }
 
 /** The plugins that run, in order. */
@@ -46,6 +54,10 @@ export class AdmissionChain {
 
   async mutate(attributes: AdmissionAttributes): Promise<void> {
     for (const plugin of this.plugins) await plugin.mutate?.(attributes);
+  }
+
+  async admitWrite(attributes: WriteAdmissionAttributes): Promise<void> {
+    for (const plugin of this.plugins) await plugin.admitWrite?.(attributes);
   }
 
   /** Runs every validating plugin; when one refuses, what the earlier ones charged is given back. */
@@ -100,8 +112,10 @@ export function selectPlugins(available: readonly AdmissionPlugin[], enable: str
 export function withAdmission(hooks: StoreHooks | undefined, chain: AdmissionChain | undefined, info: ResourceInfo, storeFor: StoreLookup): StoreHooks | undefined {
   if (!chain || chain.plugins.length === 0) return hooks;
   const attributes = (object: KubeObject, dryRun: boolean): AdmissionAttributes => ({ operation: "CREATE", info, object, namespace: object.metadata.namespace, dryRun, storeFor });
+  const writes = chain.plugins.some((p) => p.admitWrite !== undefined);
   return {
     ...hooks,
+    ...(writes ? { admitWrite: (write: WriteAttributes) => chain.admitWrite({ ...write, info, storeFor }) } : {}),
     admitCreate: async (object, dryRun) => {
       await hooks?.admitCreate?.(object, dryRun);
       await chain.mutate(attributes(object, dryRun));

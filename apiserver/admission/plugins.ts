@@ -3,11 +3,12 @@
 import { selectPlugins, type AdmissionChain, type AdmissionPlugin } from "./admission.js";
 import { defaultStorageClassPlugin } from "./defaultstorageclass.js";
 import { limitRangerPlugin } from "./limitranger.js";
+import { nodeRestrictionPlugin } from "./noderestriction.js";
 import { resourceQuotaPlugin } from "./resourcequota.js";
 import { serviceAccountPlugin } from "./serviceaccount.js";
 
 export function allPlugins(): AdmissionPlugin[] {
-  return [limitRangerPlugin(), serviceAccountPlugin(), defaultStorageClassPlugin(), resourceQuotaPlugin()];
+  return [nodeRestrictionPlugin(), limitRangerPlugin(), serviceAccountPlugin(), defaultStorageClassPlugin(), resourceQuotaPlugin()];
 }
 
 /** The chain for --enable-admission-plugins / --disable-admission-plugins. */

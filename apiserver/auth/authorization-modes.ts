@@ -3,15 +3,28 @@ import { badRequest } from "../../api/errors.js";
 import type { UserInfo } from "../../api/types/index.js";
 import type { Registry } from "../registry/registry.js";
 import { ALWAYS_ALLOW, ALWAYS_DENY, type Attributes, type AuthorizationResult, type Authorizer, type RulesResult } from "./authorizer.js";
+import { nodeAuthorizerFor } from "./node/node-authorizer.js";
+import { rbacAuthorizerFor } from "./rbac/rbac-authorizer.js";
 
 export interface AuthorizerDeps {
   registry: Registry;
 }
 
-export const AUTHORIZATION_MODES = ["AlwaysAllow", "AlwaysDeny"] as const;
+export const AUTHORIZATION_MODES = ["AlwaysAllow", "AlwaysDeny", "RBAC", "Node"] as const;
 
-/** The authorizer for `modes` (e.g. "Node,RBAC"); an unknown mode is an error naming the known ones. */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the RBAC and Node modes read the registry
+/** The group Kubernetes allows everything, before any mode is asked (kube-apiserver's privileged-groups authorizer). */
+export const SYSTEM_PRIVILEGED_GROUP = "system:masters";
+
+/** Allows every request of a member of system:masters, with no reason; no opinion otherwise. Lists no rules. */
+const PRIVILEGED_GROUPS: Authorizer = {
+  authorize: (attributes) => ({ decision: (attributes.user.groups ?? []).includes(SYSTEM_PRIVILEGED_GROUP) ? "allow" : "noOpinion", reason: "" }),
+  rulesFor: () => ({ resourceRules: [], nonResourceRules: [], incomplete: false }),
+};
+
+/**
+ * The authorizer for `modes` (e.g. "Node,RBAC"); an unknown mode is an error naming the known ones. As in
+ * kube-apiserver, members of system:masters are allowed before any mode is asked.
+ */
 export function authorizerFor(modes: string, deps: AuthorizerDeps): Authorizer {
   const names = modes.split(",").map((m) => m.trim()).filter((m) => m !== "");
   const authorizers = names.map((name): Authorizer => {
@@ -21,11 +34,15 @@ export function authorizerFor(modes: string, deps: AuthorizerDeps): Authorizer {
       case "AlwaysDeny":
         return ALWAYS_DENY;
       // MARK authz modes
+      case "RBAC":
+        return rbacAuthorizerFor(deps.registry);
+      case "Node":
+        return nodeAuthorizerFor(deps.registry);
       default:
         throw badRequest(`unknown authorization mode "${name}" (known: ${AUTHORIZATION_MODES.join(", ")})`);
     }
   });
-  return unionOf(authorizers);
+  return unionOf([PRIVILEGED_GROUPS, ...authorizers]);
 }
 
 /** The first allow or deny decides; no opinion from every authorizer is a denial with no reason. */

@@ -4,6 +4,7 @@
 // these definitions into it, and the HTTP layer (server.ts) dispatches subresources to them.
 import type { KubeObject } from "../../api/meta.js";
 import type { UserInfo } from "../../api/types/index.js";
+import type { Authorizer } from "../auth/authorizer.js";
 import type { ServiceAccountTokens } from "../auth/service-account-tokens.js";
 import type { ComponentProbe } from "./componentstatuses/componentstatuses.js";
 import type { ServiceAllocators } from "./services/allocation.js";
@@ -25,6 +26,11 @@ export interface KindConfig {
   serviceAccountTokens?: () => Promise<ServiceAccountTokens>;
   /** The components `kubectl get componentstatuses` reports on. */
   componentProbes?: readonly ComponentProbe[];
+  /**
+   * The authorizer --authorization-mode configured (it reads the registry, so it is made after it): the access
+   * reviews ask it. Absent or undefined: every review is allowed, as AlwaysAllow answers.
+   */
+  authorizer?: () => Authorizer | undefined;
 }
 
 /** The store serving group/version/resource; undefined when it is not served. */

@@ -40,6 +40,8 @@ export interface DeleteOptions {
   propagationPolicy?: "Background" | "Foreground" | "Orphan";
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** Who deletes, for admission plugins that restrict users (NodeRestriction). */
+  user?: UserInfo | undefined;
 }
 
 /** What a DELETE did: `result` is the reply body (the object, or a Success Status for kinds that answer with one). */
@@ -60,8 +62,23 @@ export interface WriteOptions {
   fieldManager?: string;
   /** The subresource the write came through when it is not `subresource` (scale), for managedFields. */
   managedSubresource?: string;
-  /** The requesting user, for kinds that record who created them (CertificateSigningRequests). */
-  user?: UserInfo;
+  /**
+   * Who writes: for admission plugins that restrict users (NodeRestriction) and kinds that record who created them
+   * (CertificateSigningRequests); absent for server-internal writes.
+   */
+  user?: UserInfo | undefined;
+}
+
+/** One write as admission sees it with its user: the new object (create, update) and the stored one (update, delete). */
+export interface WriteAttributes {
+  operation: "CREATE" | "UPDATE" | "DELETE";
+  namespace: string | undefined;
+  name: string;
+  subresource: string;
+  object: KubeObject | undefined;
+  oldObject: KubeObject | undefined;
+  user: UserInfo | undefined;
+  dryRun: boolean;
 }
 
 /** Hooks the registry plugs in for kinds with side effects (service IP/port allocation, admission). */
@@ -74,6 +91,8 @@ export interface StoreHooks {
   afterDelete?(object: KubeObject): Promise<void>;
   /** Admission for creates: may mutate (defaults) or throw a StatusError. */
   admitCreate?(object: KubeObject, dryRun: boolean): Promise<void>;
+  /** Validating admission of creates, updates and deletes that knows the user; may only refuse (throw a StatusError). */
+  admitWrite?(attributes: WriteAttributes): Promise<void>;
   /** Validating admission for creates, after validation: may throw, or charge (a quota) and return the undo for a failed write. */
   validateCreate?(object: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | undefined>;
 }
@@ -175,6 +194,7 @@ export class ResourceStore {
     if (options.dryRun && (await this.storageCall(name, () => this.deps.storage.get(this.keyFor(meta.namespace, name))))) {
       throw alreadyExists(this.qualified, name);
     }
+    await this.deps.hooks?.admitWrite?.({ operation: "CREATE", namespace: meta.namespace, name, subresource: "", object, oldObject: undefined, user: options.user, dryRun: options.dryRun ?? false });
     const uncharge = await this.deps.hooks?.validateCreate?.(object, options.dryRun ?? false);
 
     let undo: (() => Promise<void>) | undefined;
@@ -274,7 +294,7 @@ export class ResourceStore {
     const sentManagedFields = next.metadata.managedFields;
     const merged = this.prepareUpdate(next, current, options.subresource);
     recordUpdate(this.managedWrite(options), current, merged, options.subresource === undefined ? sentManagedFields : undefined);
-    return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
+    return { object: await this.writeUpdate(key, merged, current, options), created: false };
   }
 
   /** Applies a patch of the given content type; apply patches create a missing object. */
@@ -295,7 +315,7 @@ export class ResourceStore {
         const merged = this.prepareUpdate(applied.object, current, options.subresource);
         merged.metadata.managedFields = applied.entries;
         if (applied.entries.length === 0) delete merged.metadata.managedFields;
-        return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
+        return { object: await this.writeUpdate(key, merged, current, options), created: false };
       }
       if (!current) throw notFound(this.qualified, name);
       const original = this.withTypeMeta(current);
@@ -310,7 +330,7 @@ export class ResourceStore {
       const sentManagedFields = next.metadata.managedFields;
       const merged = this.prepareUpdate(next, current, options.subresource);
       recordUpdate(this.managedWrite(options), current, merged, options.subresource === undefined ? sentManagedFields : undefined);
-      return { object: await this.writeUpdate(key, merged, current, options.dryRun ?? false), created: false };
+      return { object: await this.writeUpdate(key, merged, current, options), created: false };
     }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => patchRv === undefined && isConflict(err) && !isApplyConflict(err) });
   }
 
@@ -336,6 +356,7 @@ export class ResourceStore {
       if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
         throw conflict(this.qualified, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ""}`);
       }
+      await this.deps.hooks?.admitWrite?.({ operation: "DELETE", namespace: meta.namespace, name, subresource: "", object: undefined, oldObject: current, user: options.user, dryRun: options.dryRun ?? false });
       return this.deleteOnce(key, current, options);
     }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => pre === undefined && isConflict(err) });
   }
@@ -489,9 +510,11 @@ export class ResourceStore {
     return merged;
   }
 
-  private async writeUpdate(key: string, next: KubeObject, current: KubeObject, dryRun: boolean): Promise<KubeObject> {
+  private async writeUpdate(key: string, next: KubeObject, current: KubeObject, options: WriteOptions): Promise<KubeObject> {
     const name = next.metadata.name ?? "";
+    const dryRun = options.dryRun ?? false;
     this.throwIfInvalid(next, validateUpdate(this.info, next, current));
+    await this.deps.hooks?.admitWrite?.({ operation: "UPDATE", namespace: next.metadata.namespace, name, subresource: options.subresource ?? "", object: next, oldObject: current, user: options.user, dryRun });
     // An object being deleted whose last finalizer was just removed is gone.
     const meta = next.metadata;
     const isNamespace = this.info.resource === "namespaces";

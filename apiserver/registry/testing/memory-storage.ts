@@ -2,6 +2,7 @@
 // writes (MemoryWatchCache), in-memory ClusterIP/NodePort allocators, and memoryRegistry() wiring them into a Registry.
 // Small on purpose: a fake must be obviously correct, so it models etcd's revisions and nothing of its performance.
 import type { AdmissionChain } from "../../admission/admission.js";
+import type { Authorizer } from "../../auth/authorizer.js";
 import type { ServiceAccountTokens } from "../../auth/service-account-tokens.js";
 import { retryOnConflict, toError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
@@ -483,6 +484,8 @@ export interface MemoryRegistryOptions {
   serviceAccountTokens?: ServiceAccountTokens;
   /** Admission plugins around the stores (none by default). */
   admission?: AdmissionChain;
+  /** The authorizer the access reviews ask, made once the registry exists (AlwaysAllow's answers by default). */
+  authorizer?: (registry: Registry) => Authorizer;
 }
 
 export interface MemoryRegistry {
@@ -498,7 +501,9 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
   const clusterIPs = memoryClusterIPAllocator();
   const nodePorts = memoryNodePortAllocator();
   const tokens = options.serviceAccountTokens;
+  const authorization: { authorizer?: Authorizer } = {};
   const registry = new Registry({
+    authorizer: () => authorization.authorizer,
     storage,
     prefix: "/registry",
     createCache: (prefix) => new MemoryWatchCache(storage, prefix),
@@ -509,6 +514,7 @@ export async function memoryRegistry(options: MemoryRegistryOptions = {}): Promi
     ...(tokens ? { serviceAccountTokens: () => Promise.resolve(tokens) } : {}),
     ...(options.admission ? { admission: options.admission } : {}),
   });
+  if (options.authorizer) authorization.authorizer = options.authorizer(registry);
   const namespaces = registry.core("namespaces");
   for (const name of options.namespaces ?? ["default"]) {
     await namespaces.create(undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
