@@ -731,6 +731,7 @@ function modRevisionIs(key: string, revision: number): { key: Buffer; target: "M
 
 /** The stored form: the object's JSON without metadata.resourceVersion, which etcd's revision replaces on read. */
 export function encode(object: KubeObject): Buffer {
+  if (!("resourceVersion" in object.metadata)) return Buffer.from(JSON.stringify(object));
   const metadata = { ...object.metadata };
   delete metadata.resourceVersion;
   return Buffer.from(JSON.stringify({ ...object, metadata }));
