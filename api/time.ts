@@ -3,7 +3,8 @@
 
 /** metav1.Time: RFC 3339 in whole seconds, e.g. 2024-01-01T00:00:00Z (the milliseconds are dropped). */
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const iso = new Date(ms).toISOString(); // always ends in ".sssZ"
+  return `${iso.slice(0, -5)}Z`;
 }
 
 /** metav1.MicroTime: RFC 3339 with six fraction digits, e.g. 2024-01-01T00:00:00.123000Z. */

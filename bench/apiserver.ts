@@ -1,13 +1,16 @@
 // `npm run bench -- apiserver`: drives a real apiserver process on a real, throw-away etcd over loopback HTTP and
 // prints, all measured in the same run: the raw etcd transaction rate, pod creates/s through the apiserver and
 // its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
+// With KUBELAB_PEERS the real kube-apiserver, and with KUBELAB_APISERVER_BASELINE_MAIN a previous kubelab build, take
+// the same create load, each on a fresh etcd of its own, and their ratios to this apiserver are printed.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Etcd3 } from "etcd3";
 import { errorMessage } from "../api/errors.js";
 import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
-import { createClient, runPool, statusMessage, type HttpClient } from "./http.js";
+import { createClient, NodeHttpClient, runPool, statusMessage, type HttpClient } from "./http.js";
+import { baselineApiServerMain, realApiServerPeers, startBaselineApiServer, startRealApiServer, type PeerApiServer } from "./peers.js";
 import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
 import { median, nowMs, rate, roundDeep, Samples, wallMs, type LatencySummary } from "./stats.js";
 
@@ -202,10 +205,22 @@ interface MemoryResult {
   end: ProcessMemory;
 }
 
+/** The same raw etcd and create figures for another apiserver, on a fresh etcd of its own. */
+interface SideBySideResult {
+  server: string;
+  startupMs: number;
+  rawEtcd: RawEtcdResult;
+  creates: CreateResult;
+}
+
 interface BenchResult {
   config: ApiServerBenchConfig;
   rawEtcd?: RawEtcdResult;
   creates?: CreateResult;
+  /** The real kube-apiserver, or why it was not measured. */
+  real?: SideBySideResult | { notMeasured: string };
+  /** A previous kubelab build (KUBELAB_APISERVER_BASELINE_MAIN): the regression check. */
+  baseline?: SideBySideResult | { notMeasured: string };
   lists?: ListResult;
   watch?: WatchResult;
   start?: StartResult;
@@ -295,7 +310,17 @@ async function createPods(client: HttpClient, prefix: string, from: number, to: 
   return run;
 }
 
+/**
+ * Creates the `default` ServiceAccount the ServiceAccount admission plugin looks up for every pod (no
+ * controller-manager runs here to make it), so that each apiserver does that plugin's work on every create.
+ */
+async function ensureServiceAccount(client: HttpClient): Promise<void> {
+  const body = JSON.stringify({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } });
+  await expectStatus(client, "POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`, body, [201, 409]);
+}
+
 async function measureCreates(client: HttpClient, etcd: Etcd3, config: ApiServerBenchConfig, pids: Pids): Promise<CreateResult> {
+  await ensureServiceAccount(client);
   const warm = await createPods(client, "warm-", 0, config.warmup, config.concurrency);
   if (warm.errors > 0) progress(`warm-up creates: ${warm.errors} failed (${warm.errorSamples.join(" | ")})`);
   const cpu = new CpuMeter(pids);
@@ -585,6 +610,33 @@ async function measureWatch(client: HttpClient, api: BenchApiServer, config: Api
   }
 }
 
+/**
+ * Raw etcd, pod creates, raw etcd again — the figures 1 and 2 — for another apiserver started by `start` on a fresh
+ * etcd of its own; both are stopped and removed afterwards.
+ */
+async function measureSideBySide(name: string, config: ApiServerBenchConfig, start: (etcdEndpoint: string) => Promise<PeerApiServer>): Promise<SideBySideResult> {
+  const etcd = await startBenchEtcd();
+  const etcdClient = new Etcd3({ hosts: etcd.endpoint });
+  let server: PeerApiServer | undefined;
+  let client: NodeHttpClient | undefined;
+  try {
+    server = await start(etcd.endpoint);
+    client = new NodeHttpClient(server.url, config.concurrency, server.token);
+    const pids: Pids = { apiserver: server.process.pid, etcd: etcd.process.pid ?? -1 };
+    const before = await measureRawEtcd(etcdClient, config, "before", pids);
+    const creates = await measureCreates(client, etcdClient, config, pids);
+    const after = await measureRawEtcd(etcdClient, config, "after", pids);
+    const rawEtcd: RawEtcdResult = { txnPerSec: (before.txnPerSec + after.txnPerSec) / 2, before, after };
+    creates.ratioToEtcd = creates.createsPerSec / rawEtcd.txnPerSec;
+    return { server: name, startupMs: server.startupMs, rawEtcd, creates };
+  } finally {
+    client?.close();
+    await server?.process.stop("SIGKILL");
+    etcdClient.close();
+    await etcd.destroy();
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -627,6 +679,8 @@ function buildRows(r: BenchResult): ReportRow[] {
       { section: "2. pod creates", figure: "apiserver CPU per create", value: `${fmt(((k.cpuCores.apiserver ?? Number.NaN) * k.elapsedMs) / k.ok, 2)} ms` },
     );
   }
+  rows.push(...sideBySideRows("2b. real kube-apiserver", "ours ÷ real", r.creates, r.real, "≥ 1.25"));
+  rows.push(...sideBySideRows("2c. regression check", "ours ÷ baseline", r.creates, r.baseline, "≥ 1.0"));
   if (r.lists) {
     const l = r.lists;
     const itemsNote = (t: ListTiming): string => (t.items === l.pods ? "" : ` (${t.items} items!)`);
@@ -675,11 +729,45 @@ function buildRows(r: BenchResult): ReportRow[] {
   return rows;
 }
 
+function cpuPerCreateMs(k: CreateResult): number {
+  return ((k.cpuCores.apiserver ?? Number.NaN) * k.elapsedMs) / k.ok;
+}
+
+function measured(s: SideBySideResult | { notMeasured: string } | undefined): SideBySideResult | undefined {
+  return s && "creates" in s ? s : undefined;
+}
+
+/** The rows of another apiserver's create figures and the ratio of ours to it (`target`: what that ratio should be). */
+function sideBySideRows(section: string, ratioName: string, ours: CreateResult | undefined, other: SideBySideResult | { notMeasured: string } | undefined, target: string): ReportRow[] {
+  if (!other) return [];
+  if ("notMeasured" in other) return [{ section, figure: "not measured", value: other.notMeasured }];
+  const k = other.creates;
+  const e = other.rawEtcd;
+  const ratio = ours ? ours.createsPerSec / k.createsPerSec : Number.NaN;
+  const minimum = Number(/[\d.]+/.exec(target)?.[0] ?? Number.NaN);
+  return [
+    { section, figure: "server", value: `${other.server}, ready in ${fmt(other.startupMs / 1000, 2)} s` },
+    { section, figure: `creates/s, ${k.concurrency} clients`, value: `${fmt(k.createsPerSec, 0)} /s (${k.ok} / ${k.errors} failed)`, verdict: k.errors > 0 ? "MISS" : "n/a" },
+    { section, figure: "its raw etcd txn/s (before / after)", value: `${fmt(e.txnPerSec, 0)} (${fmt(e.before.txnPerSec, 0)} / ${e.after ? fmt(e.after.txnPerSec, 0) : "—"})` },
+    { section, figure: "ratio to its raw etcd (ours)", value: `${fmt(k.ratioToEtcd, 2)} (${ours ? fmt(ours.ratioToEtcd, 2) : "—"})` },
+    { section, figure: "latency p50 / p99 (ours)", value: `${fmt(k.latencyMs.p50)} / ${fmt(k.latencyMs.p99)} ms (${ours ? `${fmt(ours.latencyMs.p50)} / ${fmt(ours.latencyMs.p99)}` : "—"} ms)` },
+    { section, figure: "CPU cores: apiserver / etcd / bench", value: `${cores(k.cpuCores)}; ${fmt(cpuPerCreateMs(k), 2)} ms apiserver CPU per create` },
+    { section, figure: `${ratioName}, creates/s`, value: fmt(ratio, 2), target, verdict: verdict(ratio >= minimum, ratio) },
+    { section, figure: `${ratioName}, raw-etcd ratios`, value: fmt(ours ? ours.ratioToEtcd / k.ratioToEtcd : Number.NaN, 2) },
+    // CPU per create is steadier than creates/s when other tenants take a varying share of the cores.
+    { section, figure: `${ratioName}, apiserver CPU per create`, value: fmt(ours ? cpuPerCreateMs(ours) / cpuPerCreateMs(k) : Number.NaN, 2) },
+  ];
+}
+
 function jsonSummary(r: BenchResult): unknown {
   return roundDeep({
     bench: "apiserver",
     config: r.config,
     rawEtcdTxnPerSec: r.rawEtcd?.txnPerSec,
+    realCreatesPerSec: measured(r.real)?.creates.createsPerSec,
+    oursToReal: r.creates && measured(r.real) ? r.creates.createsPerSec / (measured(r.real)?.creates.createsPerSec ?? Number.NaN) : undefined,
+    baselineCreatesPerSec: measured(r.baseline)?.creates.createsPerSec,
+    oursToBaseline: r.creates && measured(r.baseline) ? r.creates.createsPerSec / (measured(r.baseline)?.creates.createsPerSec ?? Number.NaN) : undefined,
     podCreatesPerSec: r.creates?.createsPerSec,
     createRatioToEtcd: r.creates?.ratioToEtcd,
     createLatencyP50Ms: r.creates?.latencyMs.p50,
@@ -695,7 +783,7 @@ function jsonSummary(r: BenchResult): unknown {
     rssPeakMB: r.memory.end ? r.memory.end.peakRssBytes / MB : undefined,
     startToReadyMs: r.start?.firstMs,
     restartToReadyMs: r.start?.medianMs,
-    details: { rawEtcd: r.rawEtcd, creates: r.creates, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
+    details: { rawEtcd: r.rawEtcd, creates: r.creates, real: r.real, baseline: r.baseline, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
     errors: r.errors,
   });
 }
@@ -763,6 +851,23 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
       }
     });
     if (result.creates) result.creates.ratioToEtcd = result.creates.createsPerSec / (result.rawEtcd?.txnPerSec ?? Number.NaN);
+    // The same load on the real kube-apiserver and on a previous build, each on a fresh etcd, right after ours.
+    const peers = realApiServerPeers();
+    if ("missing" in peers) {
+      result.real = { notMeasured: `the real kube-apiserver was not measured: ${peers.missing}` };
+    } else {
+      await phase("real kube-apiserver creates", async () => {
+        result.real = await measureSideBySide("kube-apiserver v1.26.1 (KUBELAB_PEERS), TLS + token", config, (endpoint) => startRealApiServer(peers.dir, endpoint));
+      });
+    }
+    const baselineMain = baselineApiServerMain();
+    if (baselineMain === undefined) {
+      result.baseline = { notMeasured: "no baseline: set KUBELAB_APISERVER_BASELINE_MAIN to a previous build's dist/apiserver/main.js" };
+    } else {
+      await phase("baseline apiserver creates", async () => {
+        result.baseline = await measureSideBySide(`kubelab ${baselineMain}`, config, (endpoint) => startBaselineApiServer(baselineMain, endpoint));
+      });
+    }
     if (config.podsForList > 0) {
       await phase("lists", async () => {
         result.lists = await measureLists(client, etcdClient, config);

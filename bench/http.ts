@@ -1,6 +1,9 @@
 // HTTP clients for driving the apiserver over loopback: a keep-alive node:http client (the default, and the
-// cheapest per request) and a fetch-based one for comparison. Both expose the same small interface.
+// cheapest per request) and a fetch-based one for comparison. Both expose the same small interface. The node:http
+// client also speaks HTTPS with a bearer token, as the real kube-apiserver must be driven (its serving certificate is
+// self-signed, so it is not verified: loopback only).
 import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 export interface HttpResponse {
   status: number;
@@ -18,28 +21,38 @@ export interface HttpClient {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** node:http with a keep-alive Agent capped at `maxSockets` connections. */
+/**
+ * node:http (or node:https for an https: URL) with a keep-alive Agent capped at `maxSockets` connections; `token`
+ * is sent as `Authorization: Bearer`.
+ */
 export class NodeHttpClient implements HttpClient {
   readonly kind = "http";
-  private readonly agent: Agent;
+  private readonly agent: Agent | HttpsAgent;
+  private readonly send: typeof httpRequest;
   private readonly hostname: string;
   private readonly port: number;
+  private readonly authorization: string | undefined;
 
-  constructor(baseUrl: string, maxSockets: number) {
+  constructor(baseUrl: string, maxSockets: number, token?: string) {
     const url = new URL(baseUrl);
+    const tls = url.protocol === "https:";
     this.hostname = url.hostname;
-    this.port = Number(url.port || 80);
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "lifo" });
+    this.port = Number(url.port || (tls ? 443 : 80));
+    const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "lifo" } as const;
+    this.agent = tls ? new HttpsAgent({ ...agentOptions, rejectUnauthorized: false }) : new Agent(agentOptions);
+    this.send = tls ? httpsRequest : httpRequest;
+    this.authorization = token === undefined ? undefined : `Bearer ${token}`;
   }
 
   request(method: string, path: string, body?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { accept: "application/json" };
+      if (this.authorization !== undefined) headers.authorization = this.authorization;
       if (body !== undefined) {
         headers["content-type"] = "application/json";
         headers["content-length"] = Buffer.byteLength(body);
       }
-      const req = httpRequest({ hostname: this.hostname, port: this.port, path, method, agent: this.agent, headers }, (res) => {
+      const req = this.send({ hostname: this.hostname, port: this.port, path, method, agent: this.agent, headers }, (res) => {
         collect(res).then(resolve, reject);
       });
       req.setTimeout(timeoutMs, () => {

@@ -19,8 +19,9 @@ export class FieldSet {
     for (const path of paths) this.add(path);
   }
 
-  add(path: FieldPath): void {
-    this.paths.set(JSON.stringify(path), [...path]);
+  /** Adds a copy of `path`; `key` is its JSON when the caller already has it (the set's own key for a path). */
+  add(path: FieldPath, key: string = JSON.stringify(path)): void {
+    this.paths.set(key, [...path]);
   }
 
   has(path: FieldPath): boolean {
@@ -40,16 +41,26 @@ export class FieldSet {
     return [...this.paths.values()].sort(comparePaths);
   }
 
+  // The set operations share the (never mutated) path arrays and keys of their operands instead of copying and
+  // serializing every path again: they run several times on every write.
   union(other: FieldSet): FieldSet {
-    return new FieldSet([...this.paths.values(), ...other.paths.values()]);
+    const out = this.select(() => true);
+    for (const [key, path] of other.paths) out.paths.set(key, path);
+    return out;
   }
 
   difference(other: FieldSet): FieldSet {
-    return new FieldSet([...this.paths.values()].filter((p) => !other.has(p)));
+    return other.isEmpty() ? this.select(() => true) : this.select((key) => !other.paths.has(key));
   }
 
   intersection(other: FieldSet): FieldSet {
-    return new FieldSet([...this.paths.values()].filter((p) => other.has(p)));
+    return this.select((key) => other.paths.has(key));
+  }
+
+  private select(keep: (key: string) => boolean): FieldSet {
+    const out = new FieldSet();
+    for (const [key, path] of this.paths) if (keep(key)) out.paths.set(key, path);
+    return out;
   }
 
   /** Whether `path` or a path below it is in the set. */

@@ -151,12 +151,12 @@ export function compare(before: unknown, after: unknown, scope: Scope = WHOLE_OB
   for (const [key, member] of next) {
     const previous = old.get(key);
     if (previous === undefined) {
-      if (!(member.container === true && alwaysPresent(member.path))) added.add(member.path);
+      if (!(member.container === true && alwaysPresent(member.path))) added.add(member.path, key);
     } else if (member.container !== true && previous.container !== true && !deepEqual(previous.value, member.value)) {
-      modified.add(member.path);
+      modified.add(member.path, key);
     }
   }
-  for (const [key, member] of old) if (!next.has(key) && !(member.container === true && alwaysPresent(member.path))) removed.add(member.path);
+  for (const [key, member] of old) if (!next.has(key) && !(member.container === true && alwaysPresent(member.path))) removed.add(member.path, key);
   return { added, modified, removed };
 }
 
