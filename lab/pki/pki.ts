@@ -59,7 +59,7 @@ export interface LabPkiPaths {
   apiserverKey: string;
   apiserverKubeletClientCert: string;
   apiserverKubeletClientKey: string;
-  /** The service-account signing key (--service-account-signing-key-file, --service-account-private-key-file). */
+  /** The service-account signing key (the apiserver's --service-account-signing-key-file). */
   saKey: string;
   /** Its public half (--service-account-key-file). */
   saPub: string;

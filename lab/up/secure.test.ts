@@ -45,7 +45,7 @@ describe("kubelab up --secure", () => {
     const plane = controlPlane(SECURE);
     expect(argsOf(plane, "kube-scheduler")).toContain(`--kubeconfig=${P}/scheduler.conf`);
     expect(argsOf(plane, "kube-controller-manager")).toEqual(
-      expect.arrayContaining([`--kubeconfig=${P}/controller-manager.conf`, `--cluster-signing-cert-file=${P}/ca.crt`, `--cluster-signing-key-file=${P}/ca.key`, `--root-ca-file=${P}/ca.crt`, `--service-account-private-key-file=${P}/sa.key`]),
+      expect.arrayContaining([`--kubeconfig=${P}/controller-manager.conf`, `--cluster-signing-cert-file=${P}/ca.crt`, `--cluster-signing-key-file=${P}/ca.key`, `--root-ca-file=${P}/ca.crt`]),
     );
     expect(argsOf(plane, "kube-state-metrics")).toContain(`--kubeconfig=${P}/kube-state-metrics.conf`);
     expect(argsOf(plane, "kubelab-ui")).toContain(`--kubeconfig=${P}/kubelab-ui.conf`);
