@@ -354,7 +354,7 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     podRoutes: "host-gw",
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
     ...(pki && nodeFiles
-      ? { extraArgs: [`--tls-cert-file=${nodeFiles.servingCert}`, `--tls-private-key-file=${nodeFiles.servingKey}`, `--client-ca-file=${pki.caCert}`, "--authentication-token-webhook", "--authorization-mode=Webhook"] }
+      ? { extraArgs: [`--tls-cert-file=${nodeFiles.servingCert}`, `--tls-private-key-file=${nodeFiles.servingKey}`, `--client-ca-file=${pki.caCert}`, "--anonymous-auth=false", "--authentication-token-webhook", "--authorization-mode=Webhook"] }
       : {}),
   });
   planned.push({ component: place(kubelet), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });

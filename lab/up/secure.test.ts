@@ -58,6 +58,7 @@ describe("kubelab up --secure", () => {
         `--tls-cert-file=${P}/nodes/node-2/kubelet.crt`,
         `--tls-private-key-file=${P}/nodes/node-2/kubelet.key`,
         `--client-ca-file=${P}/ca.crt`,
+        "--anonymous-auth=false",
         "--authentication-token-webhook",
         "--authorization-mode=Webhook",
       ]),
