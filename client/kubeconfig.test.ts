@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clientConfigFromFlags, inClusterConfig, KubeconfigError, loadKubeconfig, parseKubeconfig } from "./kubeconfig.js";
+import { clientConfigFromFlags, inClusterConfig, KubeconfigError, kubeconfigYaml, loadKubeconfig, parseKubeconfig, writeKubeconfigFile } from "./kubeconfig.js";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const kubeconfig = (extra = "") => `
@@ -105,5 +105,26 @@ describe("inClusterConfig", () => {
     writeFileSync(join(dir, "namespace"), "kube-system");
     expect(inClusterConfig({ KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" }, dir)).toEqual({ server: "https://10.96.0.1:443", namespace: "kube-system", token: "sa-token" });
     expect(inClusterConfig({}, dir)).toBeUndefined();
+  });
+});
+
+describe("kubeconfigYaml", () => {
+  it.each([
+    ["plain HTTP, no credentials", { server: "http://127.0.0.1:8080", namespace: "default" }],
+    ["TLS with a client certificate", { server: "https://127.0.0.1:6443", namespace: "default", caData: CA, clientCertData: CA.replace("MIIB", "MIIC"), clientKeyData: "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n" }],
+    ["TLS with a token in a namespace", { server: "https://10.96.0.1", namespace: "team-a", caData: CA, token: "abc.def" }],
+  ])("writes a kubeconfig parseKubeconfig reads back unchanged: %s", (_what, config) => {
+    expect(parseKubeconfig(kubeconfigYaml(config))).toEqual(config);
+  });
+
+  it("embeds certificates as base64 data under the names given, and writes the file 0600", () => {
+    const yaml = kubeconfigYaml({ server: "https://h:6443", namespace: "default", caData: CA }, { cluster: "kubernetes", user: "kubernetes-admin", context: "kubernetes-admin@kubernetes" });
+    expect(yaml).toContain(`certificate-authority-data: ${Buffer.from(CA).toString("base64")}`);
+    expect(yaml).toContain("current-context: kubernetes-admin@kubernetes");
+    const path = join(dir, "sub", "admin.conf");
+    writeKubeconfigFile(path, { server: "https://h:6443", namespace: "default", token: "t" });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(loadKubeconfig(path)).toEqual({ server: "https://h:6443", namespace: "default", token: "t" });
+    expect(readFileSync(path, "utf8")).toContain("token: t");
   });
 });

@@ -1,9 +1,9 @@
 // Client configuration: where the apiserver is and how to authenticate, from --master, a kubeconfig file
 // (client-go clientcmd's subset: clusters/users/contexts/current-context), or the in-cluster service account.
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { errorMessage } from "../api/errors.js";
 import { isRecord } from "../api/meta.js";
 
@@ -237,4 +237,50 @@ export function clientConfigFromFlags(flags: ConfigFlags, environment: ConfigEnv
   const inCluster = inClusterConfig(env);
   if (inCluster) return inCluster;
   throw new KubeconfigError("invalid configuration: no configuration has been provided; set --master or --kubeconfig");
+}
+
+export interface KubeconfigNames {
+  /** The cluster, user and context entries' names; "kubelab" by default (kubeadm: kubernetes, <user>, <user>@kubernetes). */
+  cluster?: string;
+  user?: string;
+  context?: string;
+}
+
+/**
+ * A kubeconfig holding `config`: one cluster, one user and one context, current. Certificates, keys and the CA are
+ * embedded as base64 *-data fields (a kubeconfig that stands alone, as kubeadm writes them); the namespace is
+ * written only when it is not "default". parseKubeconfig reads back the same ClientConfig.
+ */
+export function kubeconfigYaml(config: ClientConfig, names: KubeconfigNames = {}): string {
+  const clusterName = names.cluster ?? "kubelab";
+  const userName = names.user ?? "kubelab";
+  const contextName = names.context ?? "kubelab";
+  const b64 = (pem: string): string => Buffer.from(pem).toString("base64");
+  const cluster: Record<string, unknown> = { server: config.server };
+  if (config.caData !== undefined) cluster["certificate-authority-data"] = b64(config.caData);
+  if (config.insecureSkipTLSVerify) cluster["insecure-skip-tls-verify"] = true;
+  const user: Record<string, unknown> = {};
+  if (config.clientCertData !== undefined) user["client-certificate-data"] = b64(config.clientCertData);
+  if (config.clientKeyData !== undefined) user["client-key-data"] = b64(config.clientKeyData);
+  if (config.token !== undefined) user.token = config.token;
+  const context: Record<string, unknown> = { cluster: clusterName, user: userName };
+  if (config.namespace !== "default" && config.namespace !== "") context.namespace = config.namespace;
+  return stringifyYaml(
+    {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: clusterName, cluster }],
+      users: [{ name: userName, user }],
+      contexts: [{ name: contextName, context }],
+      "current-context": contextName,
+    },
+    { lineWidth: 0 },
+  );
+}
+
+/** Writes kubeconfigYaml(config) to `path` readable by its owner only (it may hold a key or token), as kubeadm. */
+export function writeKubeconfigFile(path: string, config: ClientConfig, names: KubeconfigNames = {}): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, kubeconfigYaml(config, names), { mode: 0o600 });
+  chmodSync(path, 0o600);
 }

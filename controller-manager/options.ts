@@ -40,6 +40,9 @@ export const controllerManagerFlags = defineFlags({
   concurrentTtlAfterFinishedSyncs: { type: "number", default: 5, help: "The number of ttl-after-finished-controller workers that are allowed to sync concurrently." },
   concurrentResourceQuotaSyncs: { type: "number", default: 5, help: "The number of resource quotas that are allowed to sync concurrently. Larger number = more responsive quota management, but more CPU (and network) load." },
   resourceQuotaSyncPeriod: { type: "duration", default: "5m", help: "The period for syncing quota usage status in the system." },
+  clusterSigningCertFile: { type: "string", default: "", help: "Filename containing a PEM-encoded X509 CA certificate used to issue cluster-scoped certificates. Without it (and --cluster-signing-key-file) the csrsigning controller does not run." },
+  clusterSigningKeyFile: { type: "string", default: "", help: "Filename containing a PEM-encoded RSA or ECDSA private key used to sign cluster-scoped certificates." },
+  clusterSigningDuration: { type: "duration", default: "8760h0m0s", help: "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds." },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -84,6 +87,9 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     concurrentTtlAfterFinishedSyncs: o.concurrentTtlAfterFinishedSyncs,
     concurrentResourceQuotaSyncs: o.concurrentResourceQuotaSyncs,
     resourceQuotaSyncPeriodMs: o.resourceQuotaSyncPeriod,
+    clusterSigningCertFile: o.clusterSigningCertFile,
+    clusterSigningKeyFile: o.clusterSigningKeyFile,
+    clusterSigningDurationMs: o.clusterSigningDuration,
   };
 }
 

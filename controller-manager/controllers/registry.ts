@@ -23,6 +23,7 @@ import { createStatefulSetController } from "./statefulset/statefulset-controlle
 import { createHorizontalController } from "./podautoscaler/horizontal-controller.js";
 // MARK admission imports
 // MARK pki imports
+import { createCSRSigningController } from "./certificates/csrsigning-controller.js";
 import { createResourceQuotaController } from "./resourcequota/resourcequota-controller.js";
 import { createPersistentVolumeBinder } from "./volume/persistentvolume-binder.js";
 import type { ControllerFactory } from "./types.js";
@@ -91,6 +92,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "horizontalpodautoscaling",
   // MARK admission names
   // MARK pki names
+  "csrsigning",
   "resourcequota",
   "persistentvolume-binder",
 ];
@@ -122,6 +124,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   "horizontal-pod-autoscaler-controller": "horizontalpodautoscaling",
   // MARK admission aliases
   // MARK pki aliases
+  "certificatesigningrequest-signing-controller": "csrsigning",
   "resourcequota-controller": "resourcequota",
   "persistentvolume-binder-controller": "persistentvolume-binder",
 };
@@ -153,6 +156,7 @@ export function defaultRegistry(): ControllerRegistry {
   registry.register("horizontalpodautoscaling", createHorizontalController);
   // MARK admission register
   // MARK pki register
+  registry.register("csrsigning", createCSRSigningController);
   registry.register("resourcequota", createResourceQuotaController);
   registry.register("persistentvolume-binder", createPersistentVolumeBinder);
   return registry;

@@ -49,6 +49,11 @@ export interface ControllerManagerConfig {
   concurrentResourceQuotaSyncs: number;
   /** How often every quota's usage is recounted from scratch (--resource-quota-sync-period, default 5 m). */
   resourceQuotaSyncPeriodMs: number;
+  /** --cluster-signing-cert-file/--cluster-signing-key-file: the CA csrsigning signs with ("" or absent: it does not run). */
+  clusterSigningCertFile?: string;
+  clusterSigningKeyFile?: string;
+  /** The longest certificate csrsigning issues (--cluster-signing-duration, default 8760h). */
+  clusterSigningDurationMs?: number;
 }
 
 export interface ControllerContext {

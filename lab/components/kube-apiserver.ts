@@ -1,6 +1,7 @@
-// kube-apiserver (dist/apiserver/main.js) serving plain HTTP (the insecure port, which it only opens when asked) on
-// loopback in front of etcd; the secure port is off unless `securePort` is given (test clusters run side by side and
-// would all want 6443).
+// kube-apiserver (dist/apiserver/main.js) in front of etcd: plain HTTP on the insecure port (the 0.18 lab; the secure
+// port is off unless `securePort` is given, since test clusters run side by side and would all want 6443), or with
+// `secure` HTTPS with client certificates, the service-account keys and Node,RBAC, its insecure port then kept on
+// loopback for the lab's own bookkeeping and readiness probe.
 import { loopbackUrl, renderFlags, type Component } from "./component.js";
 import { distEntry } from "./entries.js";
 
@@ -15,13 +16,69 @@ export interface ApiserverOptions {
   bindAddress?: string;
   /** --secure-port; 0 (no HTTPS) by default. */
   securePort?: number;
+  /** HTTPS serving, authentication and authorization; absent: plain HTTP only. */
+  secure?: ApiserverSecureOptions;
   /** Further flags, passed as they are after the typed ones. */
   extraArgs?: readonly string[];
   /** The entry point; defaults to the built dist/apiserver/main.js. */
   entry?: string;
 }
 
+/** The secure apiserver's flags, kubeadm's set (file paths from the lab's PKI). */
+export interface ApiserverSecureOptions {
+  /** --secure-port. */
+  securePort: number;
+  /** --bind-address: the secure port's address. */
+  bindAddress: string;
+  /** --insecure-bind-address for `port` (default 127.0.0.1). */
+  insecureBindAddress?: string;
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  clientCaFile: string;
+  /** --service-account-key-file (public) and --service-account-signing-key-file (private). */
+  serviceAccountKeyFile: string;
+  serviceAccountSigningKeyFile: string;
+  kubeletClientCertificate: string;
+  kubeletClientKey: string;
+  /** --kubelet-certificate-authority: the CA that signed the kubelets' serving certificates. */
+  kubeletCertificateAuthority?: string;
+  /** --authorization-mode, default Node,RBAC. */
+  authorizationMode?: string;
+  /** --enable-admission-plugins, default NodeRestriction. */
+  enableAdmissionPlugins?: string;
+}
+
+function secureFlags(secure: ApiserverSecureOptions): [string, string | number | undefined][] {
+  return [
+    ["secure-port", secure.securePort],
+    ["bind-address", secure.bindAddress],
+    ["tls-cert-file", secure.tlsCertFile],
+    ["tls-private-key-file", secure.tlsPrivateKeyFile],
+    ["client-ca-file", secure.clientCaFile],
+    ["service-account-key-file", secure.serviceAccountKeyFile],
+    ["service-account-signing-key-file", secure.serviceAccountSigningKeyFile],
+    ["kubelet-client-certificate", secure.kubeletClientCertificate],
+    ["kubelet-client-key", secure.kubeletClientKey],
+    ["kubelet-certificate-authority", secure.kubeletCertificateAuthority],
+    ["authorization-mode", secure.authorizationMode ?? "Node,RBAC"],
+    ["enable-admission-plugins", secure.enableAdmissionPlugins ?? "NodeRestriction"],
+  ];
+}
+
 export function apiserverComponent(options: ApiserverOptions): Component {
+  const secure = options.secure;
+  if (secure) {
+    const insecureHost = secure.insecureBindAddress ?? "127.0.0.1";
+    return {
+      name: options.name ?? "kube-apiserver",
+      kind: "kube-apiserver",
+      program: { kind: "node", entry: options.entry ?? distEntry("apiserver") },
+      args: [...renderFlags([["etcd-servers", options.etcdServers], ["insecure-port", options.port], ["insecure-bind-address", insecureHost], ...secureFlags(secure)]), ...(options.extraArgs ?? [])],
+      ports: { http: options.port, https: secure.securePort },
+      readiness: { kind: "http", url: `http://${insecureHost}:${options.port}/readyz` },
+      links: ["etcd"],
+    };
+  }
   return {
     name: options.name ?? "kube-apiserver",
     kind: "kube-apiserver",

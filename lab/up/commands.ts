@@ -9,10 +9,12 @@ import { join, resolve } from "node:path";
 import { errorMessage } from "../../api/errors.js";
 import { processIO, type CommandIO } from "../../component-base/command-io.js";
 import { defineFlags, parseCommandLine, type FlagSpecs, type FlagValues } from "../../component-base/flags.js";
+import { loadKubeconfig, writeKubeconfigFile } from "../../client/kubeconfig.js";
+import { labPkiPaths } from "../pki/pki.js";
 import { distEntry, REPO_ROOT, type DistProgram } from "../components/entries.js";
 import { logFileName } from "../process/owner.js";
 import { freePort } from "../process/ports.js";
-import { apiserverUrl, LAB_TIMINGS, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, uiUrl, type LabConfig } from "./config.js";
+import { apiserverUrl, DEFAULT_SECURE_PORT, labApiserverUrl, LAB_TIMINGS, pkiDir, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, uiUrl, type LabConfig } from "./config.js";
 import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
 import { METRICS_API_SERVICE, metricsApiAvailable } from "./metrics-server.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
@@ -37,6 +39,8 @@ export const upFlags = defineFlags({
   serviceCidr: { type: "string", default: "10.96.0.0/12", help: "The Service ClusterIP range." },
   clusterDns: { type: "string", default: "10.96.0.10", help: "The cluster DNS Service IP the kubelets put in pods' resolv.conf." },
   apiserverPort: { type: "number", default: 8080, help: "The apiserver's insecure port, on the bridge address." },
+  secure: { type: "boolean", default: false, help: "Make the lab's PKI in <home>/pki and run it as kubeadm does: the apiserver on HTTPS (--secure-port) with client certificates and Node,RBAC, every component with its own identity, the kubeconfig with the admin's certificate. The insecure port stays on loopback for the lab's own use." },
+  securePort: { type: "number", default: DEFAULT_SECURE_PORT, help: "The apiserver's secure port on the bridge address, with --secure." },
   withoutKubelet: { type: "boolean", default: false, help: "Nodes run their runtime only and `up` does not wait for Ready Nodes (for kubelab's own tests while no kubelet is built)." },
   prometheus: { type: "boolean", default: false, help: "Also run Prometheus (Debian's /usr/bin/prometheus) on 127.0.0.1, scraping every component; its targets are kept current in <home>/prometheus/targets.json." },
   prometheusPort: { type: "number", default: 9090, help: "Prometheus' port on 127.0.0.1 with --prometheus." },
@@ -110,6 +114,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   if (linkExists(flags.bridge)) fail(io, `a network interface named ${flags.bridge} exists already: another lab is up (kubelab down --home <its home>), or choose --bridge`);
 
   if (!(await portFree(flags.apiserverPort))) fail(io, `port ${flags.apiserverPort} is taken on this machine: stop what listens there, or choose --apiserver-port`);
+  if (flags.secure && !(await portFree(flags.securePort))) fail(io, `port ${flags.securePort} is taken on this machine: stop what listens there, or choose --secure-port`);
   let uiPort = 0;
   if (!flags.noUi) {
     uiPort = flags.uiPort > 0 && (await portFree(flags.uiPort)) ? flags.uiPort : await freePort();
@@ -141,6 +146,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
     ...(flags.controllerManagerArg.length > 0 ? { controllerManagerArgs: flags.controllerManagerArg } : {}),
+    ...(flags.secure ? { secure: true, securePort: flags.securePort } : {}),
   };
   writeState({ config, nodes: [], createdHome });
 
@@ -170,10 +176,12 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
 
   // Written before the nodes are Ready, so that kubectl can look at a lab that is slow to get there.
   const kubeconfig = kubeconfigPath(home);
-  writeFileSync(kubeconfig, kubeconfigYaml(apiserverUrl(config)));
+  // The secure lab's is kubeadm's admin.conf: TLS, the cluster CA, the admin's certificate (O=system:masters).
+  if (config.secure) writeKubeconfigFile(kubeconfig, loadKubeconfig(labPkiPaths(pkiDir(config)).admin.kubeconfig), { cluster: "kubernetes", user: "kubernetes-admin", context: "kubernetes-admin@kubernetes" });
+  else writeFileSync(kubeconfig, kubeconfigYaml(apiserverUrl(config)));
   if (config.withKubelet) {
     const names = status.nodes.map((n) => n.name);
-    const ready = await waitNodesReady(apiserverUrl(config), names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
+    const ready = await waitNodesReady(labApiserverUrl(config), names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
     if (!ready) fail(io, `nodes not Ready within ${flags.timeout / 1000} s; the lab keeps running: KUBECONFIG=${kubeconfig} kubectl describe nodes, kubelab logs kubelet --node N${homeHint(home)}; kubelab down${homeHint(home)} removes it`);
     await waitClusterDns(config, Math.min(deadline, performance.now() + DNS_WAIT_MS), io);
     if (config.metricsServerPort !== undefined) await waitMetricsApi(config, Math.min(deadline, performance.now() + METRICS_WAIT_MS), io);
@@ -490,7 +498,7 @@ export async function addNodeCommand(argv: readonly string[], io: CommandIO = pr
   const node = await ask<{ name: string; ip: string; netns: string }>(home, io, "POST", "/add-node", name ? { name } : {});
   io.stdout(`${node.name}: ${node.ip} in network namespace ${node.netns}\n`);
   if (state.config.withKubelet) {
-    const ok = await waitNodesReady(apiserverUrl(state.config), [node.name], performance.now() + 120_000, (n) => { io.stdout(`${n}: Ready\n`); });
+    const ok = await waitNodesReady(labApiserverUrl(state.config), [node.name], performance.now() + 120_000, (n) => { io.stdout(`${n}: Ready\n`); });
     if (!ok) fail(io, `${node.name} not Ready within 120 s (kubelab logs kubelet --node ${node.name})`);
   }
 }

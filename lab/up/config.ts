@@ -15,6 +15,7 @@ import { kubeStateMetricsComponent } from "../components/kube-state-metrics.js";
 import { prometheusComponent } from "../components/prometheus.js";
 import { metricsServerComponent } from "../components/metrics-server.js";
 import { kubelabUiComponent } from "../components/kubelab-ui.js";
+import { labPkiPaths, type LabPkiPaths } from "../pki/pki.js";
 
 export interface LabConfig {
   /** Absolute; everything the lab writes is under it. */
@@ -53,6 +54,13 @@ export interface LabConfig {
   verbosity: number;
   /** Extra kube-controller-manager flags (`up --controller-manager-arg`), after the lab's own. */
   controllerManagerArgs?: string[];
+  /**
+   * `up --secure`: the lab's PKI in <home>/pki (lab/pki), the apiserver on HTTPS with client certificates and
+   * Node,RBAC, every component with its own identity. Absent or false: the 0.18 plain-HTTP lab.
+   */
+  secure?: boolean;
+  /** The apiserver's --secure-port on the bridge address (with secure; kubeadm's 6443). */
+  securePort?: number;
   /** Set when the supervisor runs one node inside its own container (`kubelab node`, docker-compose.yml). */
   container?: ContainerNodeConfig;
 }
@@ -155,9 +163,38 @@ export function nodePlan(config: LabConfig, index: number): NodePlan {
   };
 }
 
+/** The URL the cluster's components and users reach the apiserver at (https on the secure port with secure). */
 export function apiserverUrl(config: LabConfig): string {
   if (config.container !== undefined) return config.container.apiserver;
+  if (config.secure) return `https://${bridgeIp(config)}:${config.securePort ?? DEFAULT_SECURE_PORT}`;
   return `http://${bridgeIp(config)}:${config.apiserverPort}`;
+}
+
+/** kubeadm's --secure-port. */
+export const DEFAULT_SECURE_PORT = 6443;
+
+/**
+ * Where the lab itself (its supervisor and commands: add-ons, node bookkeeping, readiness) talks to the apiserver:
+ * the secure lab keeps the insecure port on loopback for that, so it needs no credentials of its own yet.
+ */
+export function labApiserverUrl(config: LabConfig): string {
+  if (config.secure && config.container === undefined) return `http://127.0.0.1:${config.apiserverPort}`;
+  return apiserverUrl(config);
+}
+
+/** The lab's PKI directory (with secure). */
+export function pkiDir(config: Pick<LabConfig, "home">): string {
+  return join(config.home, "pki");
+}
+
+/** The PKI's paths when the lab is secure, else undefined. */
+function pkiOf(config: LabConfig): LabPkiPaths | undefined {
+  return config.secure ? labPkiPaths(pkiDir(config)) : undefined;
+}
+
+/** --master for an insecure lab, --kubeconfig with the identity's file for a secure one. */
+function clientFlags(config: LabConfig, kubeconfig: string | undefined): { master: string } | { kubeconfig: string } {
+  return kubeconfig === undefined ? { master: apiserverUrl(config) } : { kubeconfig };
 }
 
 /** A component together with the node it belongs to (undefined: the control plane in the host namespace). */
@@ -172,24 +209,44 @@ export interface PlannedComponent {
 export function controlPlane(config: LabConfig): PlannedComponent[] {
   if (config.container !== undefined) return [];
   const master = apiserverUrl(config);
+  const pki = pkiOf(config);
   const leaderElection = [...LAB_TIMINGS.leaderElection];
   const etcd = etcdComponent({ dataDir: join(config.home, "etcd"), clientPort: config.etcdClientPort, peerPort: config.etcdPeerPort });
   const apiserver = apiserverComponent({
     etcdServers: etcdEndpoint(etcd),
     port: config.apiserverPort,
     bindAddress: bridgeIp(config),
+    ...(pki
+      ? {
+          secure: {
+            securePort: config.securePort ?? DEFAULT_SECURE_PORT,
+            bindAddress: bridgeIp(config),
+            tlsCertFile: pki.apiserverCert,
+            tlsPrivateKeyFile: pki.apiserverKey,
+            clientCaFile: pki.caCert,
+            serviceAccountKeyFile: pki.saPub,
+            serviceAccountSigningKeyFile: pki.saKey,
+            kubeletClientCertificate: pki.apiserverKubeletClientCert,
+            kubeletClientKey: pki.apiserverKubeletClientKey,
+            kubeletCertificateAuthority: pki.caCert,
+          },
+        }
+      : {}),
     extraArgs: [`--advertise-address=${bridgeIp(config)}`, `--service-cluster-ip-range=${config.serviceCidr}`, ...LAB_TIMINGS.apiserver, ...verbosity(config)],
   });
-  const scheduler = schedulerComponent({ master, port: config.schedulerPort, bindAddress: "127.0.0.1", verbosity: config.verbosity, extraArgs: leaderElection });
+  const scheduler = schedulerComponent({ ...clientFlags(config, pki?.scheduler.kubeconfig), port: config.schedulerPort, bindAddress: "127.0.0.1", verbosity: config.verbosity, extraArgs: leaderElection });
+  // kubeadm's controller-manager flags: the CA signs CSRs and is published as kube-root-ca.crt. (kubeadm also passes
+  // --service-account-private-key-file, for the legacy token controller kubelab's controller-manager does not have.)
+  const signing = pki ? [`--cluster-signing-cert-file=${pki.caCert}`, `--cluster-signing-key-file=${pki.caKey}`, `--root-ca-file=${pki.caCert}`] : [];
   const controllerManager = controllerManagerComponent({
-    master,
+    ...clientFlags(config, pki?.controllerManager.kubeconfig),
     port: config.controllerManagerPort,
     bindAddress: "127.0.0.1",
     verbosity: config.verbosity,
-    extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...LAB_TIMINGS.controllerManager, ...leaderElection, ...(config.controllerManagerArgs ?? [])],
+    extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...signing, ...LAB_TIMINGS.controllerManager, ...leaderElection, ...(config.controllerManagerArgs ?? [])],
   });
   const kubeStateMetrics = kubeStateMetricsComponent({
-    apiserver: master,
+    ...(pki ? { kubeconfig: pki.tools["kube-state-metrics"].kubeconfig } : { apiserver: master }),
     host: "127.0.0.1",
     port: config.kubeStateMetricsPort,
     telemetryPort: config.kubeStateMetricsTelemetryPort,
@@ -207,14 +264,16 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
   const planned: PlannedComponent[] = [
     { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
     // Bound to the bridge address, so its readiness is probed there rather than on loopback.
-    { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
+    pki
+      ? { component: apiserver, metricsUrl: `${labApiserverUrl(config)}/metrics` }
+      : { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
     { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },
     { component: controllerManager, metricsUrl: `http://127.0.0.1:${config.controllerManagerPort}/metrics` },
     { component: kubeStateMetrics, metricsUrl: `http://127.0.0.1:${config.kubeStateMetricsPort}/metrics` },
     ...prometheus,
   ];
   if (config.uiPort > 0) {
-    const ui = kubelabUiComponent({ master, address: "127.0.0.1", port: config.uiPort, labHome: config.home, verbosity: config.verbosity });
+    const ui = kubelabUiComponent({ ...clientFlags(config, pki?.tools["kubelab-ui"].kubeconfig), address: "127.0.0.1", port: config.uiPort, labHome: config.home, verbosity: config.verbosity });
     planned.push({ component: ui, metricsUrl: `${uiUrl(config)}metrics` });
   }
   return planned;
@@ -234,8 +293,9 @@ export const METRICS_RESOLUTION = "15s";
  */
 export function metricsServerPlan(config: LabConfig): PlannedComponent | undefined {
   if (!config.withKubelet || config.metricsServerPort === undefined) return undefined;
+  const pki = pkiOf(config);
   const component = metricsServerComponent({
-    master: apiserverUrl(config),
+    ...clientFlags(config, pki?.tools["metrics-server"].kubeconfig),
     securePort: config.metricsServerPort,
     bindAddress: bridgeIp(config),
     metricResolution: METRICS_RESOLUTION,
@@ -269,9 +329,11 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
   });
   const planned: PlannedComponent[] = [{ component: place(runtime), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.runtimeHealthz}/metrics` }];
   if (!config.withKubelet) return planned;
+  const pki = pkiOf(config);
+  const nodeFiles = pki?.node(node.name);
   const kubelet = kubeletComponent({
     name: `kubelet ${node.name}`,
-    master: apiserverUrl(config),
+    ...clientFlags(config, nodeFiles?.client.kubeconfig),
     hostnameOverride: node.name,
     nodeIp: node.ip,
     containerRuntimeEndpoint: `unix://${node.runtimeSocket}`,
@@ -291,12 +353,15 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
     rootDir: node.kubeletRootDir,
     podRoutes: "host-gw",
     ...(config.verbosity > 0 ? { verbosity: config.verbosity } : {}),
+    ...(pki && nodeFiles
+      ? { extraArgs: [`--tls-cert-file=${nodeFiles.servingCert}`, `--tls-private-key-file=${nodeFiles.servingKey}`, `--client-ca-file=${pki.caCert}`, "--anonymous-auth=false", "--authentication-token-webhook", "--authorization-mode=Webhook"] }
+      : {}),
   });
   planned.push({ component: place(kubelet), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });
   // Its rules live in the node's namespace's own tables, so they go with the namespace; the host's stay untouched.
   const proxy = kubeProxyComponent({
     name: `kube-proxy ${node.name}`,
-    master: apiserverUrl(config),
+    ...clientFlags(config, pki?.kubeProxy.kubeconfig),
     hostnameOverride: node.name,
     clusterCidr: config.clusterCidr,
     proxyMode: config.proxyMode,

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { distEntry, REPO_ROOT } from "../components/entries.js";
-import { apiserverUrl, type LabConfig, type NodePlan } from "./config.js";
+import { apiserverUrl, labApiserverUrl, type LabConfig, type NodePlan } from "./config.js";
 import { run } from "./host.js";
 
 /** The dist/ folders the image holds (container-runtime/images/program-image.ts's dnsImageDefinition). */
@@ -115,7 +115,7 @@ async function create(apiserver: string, path: string, body: unknown): Promise<"
 
 /** Creates kube-system (when missing) and the add-on's objects; objects already there are left as they are. */
 export async function applyDnsAddon(config: LabConfig): Promise<string[]> {
-  const apiserver = apiserverUrl(config);
+  const apiserver = labApiserverUrl(config);
   const manifest = renderDnsAddon(dnsAddonTemplate(), dnsAddonValues(config));
   await create(apiserver, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system" } });
   const done: string[] = [];
@@ -134,7 +134,7 @@ export interface DeploymentAvailability {
 }
 
 export async function kubeDnsAvailability(config: LabConfig): Promise<DeploymentAvailability | undefined> {
-  const response = await fetch(`${apiserverUrl(config)}/apis/apps/v1/namespaces/kube-system/deployments/kube-dns`).catch(() => undefined);
+  const response = await fetch(`${labApiserverUrl(config)}/apis/apps/v1/namespaces/kube-system/deployments/kube-dns`).catch(() => undefined);
   if (response?.ok !== true) return undefined;
   const deployment = (await response.json()) as { spec?: { replicas?: number }; status?: { availableReplicas?: number } };
   return { available: deployment.status?.availableReplicas ?? 0, desired: deployment.spec?.replicas ?? 1 };

@@ -8,7 +8,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ComponentKind } from "../components/component.js";
-import { apiserverUrl, type LabConfig, type PlannedComponent } from "./config.js";
+import { labApiserverUrl, type LabConfig, type PlannedComponent } from "./config.js";
 
 /** The Prometheus job of each kind of component, as in dashboards/prometheus/prometheus.yml. */
 export const SCRAPE_JOBS: Readonly<Partial<Record<ComponentKind, string>>> = {
@@ -119,7 +119,7 @@ interface NodeList {
 
 /** The running kube-dns pods with an IP, from the apiserver; empty when it does not answer. */
 export async function dnsPods(config: LabConfig): Promise<DnsPod[]> {
-  const response = await fetch(`${apiserverUrl(config)}/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  const response = await fetch(`${labApiserverUrl(config)}/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
   if (response?.ok !== true) return [];
   const list = (await response.json()) as PodList;
   return (list.items ?? []).flatMap((pod) => {
@@ -132,7 +132,7 @@ export async function dnsPods(config: LabConfig): Promise<DnsPod[]> {
 
 /** Each Node's podCIDR and InternalIP ("10.244.1.0/24" → "172.30.0.11"), for the host's routes to the pod network. */
 export async function podCidrRoutes(config: LabConfig): Promise<Map<string, string>> {
-  const response = await fetch(`${apiserverUrl(config)}/api/v1/nodes`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  const response = await fetch(`${labApiserverUrl(config)}/api/v1/nodes`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
   const routes = new Map<string, string>();
   if (response?.ok !== true) return routes;
   for (const node of ((await response.json()) as NodeList).items ?? []) {

@@ -9,7 +9,9 @@ import { errorMessage } from "../../api/errors.js";
 import type { ComponentKind } from "../components/component.js";
 import { ProcessOwner } from "../process/owner.js";
 import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
-import { apiserverUrl, controlPlane, metricsServerPlan, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
+import { ensureLabPki } from "../pki/pki.js";
+import { applyLabToolsRbac } from "../pki/rbac.js";
+import { apiserverUrl, bridgeIp, controlPlane, ipString, parseCidr, labApiserverUrl, pkiDir, metricsServerPlan, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
 import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
 import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, prepareContainerNode, run } from "./host.js";
@@ -91,7 +93,7 @@ export class Supervisor {
       // A container node has no bridge or firewall of its own to make: Docker's network is the node network.
       if (this.config.container === undefined) {
         await createBridge(this.config);
-        this.note(`bridge ${this.config.bridge} up with ${apiserverUrl(this.config).replace(/^http:\/\/|:\d+$/g, "")}`);
+        this.note(`bridge ${this.config.bridge} up with ${bridgeIp(this.config)}`);
         await addFirewall(this.config);
         this.note("firewall: the bridge address answers only the host and the nodes; nothing is forwarded off the bridge");
       }
@@ -101,11 +103,13 @@ export class Supervisor {
       }
       // Built while the control plane starts; the nodes load it, then the add-on is applied.
       if (this.config.withKubelet) void this.dnsImageArchive();
-      for (const planned of controlPlane(this.config)) await this.startComponent(planned);
       const names = this.config.container === undefined ? Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`) : this.state.nodes;
+      await this.ensurePki(names);
+      for (const planned of controlPlane(this.config)) await this.startComponent(planned);
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
       await this.applyStorageClass();
+      if (this.config.secure) this.note(`rbac: ${(await applyLabToolsRbac(labApiserverUrl(this.config))).join(", ")}`);
       await this.startMetricsServer();
       this.phase = "up";
       this.note("every component is running and ready");
@@ -125,6 +129,7 @@ export class Supervisor {
     if (this.state.nodes.includes(node.name) && this.entries.some((e) => e.planned.node === node.name)) throw new UserError(`${node.name} exists already`);
     if (!this.state.nodes.includes(node.name)) this.save({ nodes: [...this.state.nodes, node.name] });
     mkdirSync(node.dir, { recursive: true });
+    await this.ensurePki([...this.state.nodes, node.name]);
     if (this.config.container === undefined) {
       await createNodeNetwork(this.config, node);
       this.note(`${node.name}: network namespace ${node.netns}, ${node.ip} on ${this.config.bridge}`);
@@ -135,6 +140,19 @@ export class Supervisor {
     for (const planned of nodeComponents(this.config, node)) await this.startComponent(planned);
     if (this.config.withKubelet) await this.loadDnsImage(node);
     return node;
+  }
+
+  /** The secure lab's PKI for these nodes (made once, then only what a new node adds). */
+  private async ensurePki(nodes: readonly string[]): Promise<void> {
+    if (!this.config.secure) return;
+    const result = await ensureLabPki({
+      dir: pkiDir(this.config),
+      serviceIp: ipString(parseCidr(this.config.serviceCidr).base + 1),
+      apiserverAddresses: [bridgeIp(this.config)],
+      server: apiserverUrl(this.config),
+      nodes: [...new Set(nodes)].map((name) => ({ name, addresses: [nodePlan(this.config, nodeIndex(name) ?? 0).ip] })),
+    });
+    if (result.written.length > 0) this.note(`pki: ${result.written.length} files written in ${pkiDir(this.config)} (${Math.round(result.elapsedMs)} ms)`);
   }
 
   private dnsImageArchive(): Promise<string | Error> {
@@ -208,7 +226,7 @@ export class Supervisor {
     await deleteNodeNetwork(node);
     rmSync(node.dir, { recursive: true, force: true });
     // The Node object goes too (`kubectl delete node`), so its pods are replaced elsewhere at once.
-    await fetch(`${apiserverUrl(this.config)}/api/v1/nodes/${name}`, { method: "DELETE" }).catch(() => undefined);
+    await fetch(`${labApiserverUrl(this.config)}/api/v1/nodes/${name}`, { method: "DELETE" }).catch(() => undefined);
     this.save({ nodes: this.state.nodes.filter((n) => n !== name) });
     this.writeScrapeTargets();
     await this.removePodRoutesVia(node.ip);

@@ -1,9 +1,9 @@
 // Starts a real kube-apiserver process (the built dist/apiserver/main.js) against a real etcd, and runs the real
 // kubectl against it with its own kubeconfig and discovery cache.
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeKubeconfigFile } from "../../client/kubeconfig.js";
 import { launchApiserver, type ApiserverHandle } from "../../lab/process/control-plane.js";
 import { removeDir } from "../../lab/process/owner.js";
 import { startEtcd, type EtcdHandle } from "./etcd.js";
@@ -64,19 +64,9 @@ export interface KubectlResult {
   stderr: string;
 }
 
+/** A kubeconfig for `server` with no credentials (the plain-HTTP apiserver's). */
 export function writeKubeconfig(path: string, server: string, namespace = "default"): void {
-  writeFileSync(
-    path,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      `clusters: [{name: kubelab, cluster: {server: "${server}"}}]`,
-      "users: [{name: kubelab, user: {}}]",
-      `contexts: [{name: kubelab, context: {cluster: kubelab, user: kubelab, namespace: ${namespace}}}]`,
-      "current-context: kubelab",
-      "",
-    ].join("\n"),
-  );
+  writeKubeconfigFile(path, { server, namespace });
 }
 
 /** etcd + apiserver processes and a kubectl bound to them; destroy() tears everything down. */

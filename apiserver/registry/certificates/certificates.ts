@@ -1,7 +1,6 @@
 // CertificateSigningRequests: the requester's identity is set by the server on create (spec.username, groups),
 // status is written through /status by signers, and Approved/Denied conditions only through /approval
-// (`kubectl certificate approve|deny`). Signing with the cluster CA is not done yet: approved requests stay
-// without a certificate.
+// (`kubectl certificate approve|deny`). Signing is the controller-manager's (csrsigning, with the cluster CA).
 import { conflict, methodNotAllowed } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";

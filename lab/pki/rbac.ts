@@ -1,0 +1,57 @@
+// What the lab's tools may do in a secure lab: each has its own identity (system:kubelab:<tool>, lab/pki/pki.ts)
+// bound by the lab's own ClusterRoles and ClusterRoleBindings, made by the supervisor once the apiserver is up.
+//   - kube-state-metrics reads every object: kubelab:read-only (get, list, watch on everything).
+//   - metrics-server reads nodes, pods and the kubelets' metrics (the rules of metrics-server's own
+//     system:metrics-server role) and checks its callers' tokens and access (system:auth-delegator), as it does
+//     when deployed from its manifest.
+//   - kubelab-ui, the live view, acts for the lab's owner (scale, delete, exec) on loopback only: cluster-admin.
+import { toolUser, type LabTool } from "./pki.js";
+
+type Manifest = Record<string, unknown>;
+const RBAC = "rbac.authorization.k8s.io";
+
+export const READ_ONLY_ROLE = "kubelab:read-only";
+export const METRICS_SERVER_ROLE = "kubelab:metrics-server";
+
+function clusterRole(name: string, rules: Manifest[]): Manifest {
+  return { apiVersion: `${RBAC}/v1`, kind: "ClusterRole", metadata: { name, labels: { "app.kubernetes.io/managed-by": "kubelab" } }, rules };
+}
+
+function binding(name: string, role: string, tool: LabTool): Manifest {
+  return {
+    apiVersion: `${RBAC}/v1`,
+    kind: "ClusterRoleBinding",
+    metadata: { name, labels: { "app.kubernetes.io/managed-by": "kubelab" } },
+    roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: role },
+    subjects: [{ apiGroup: RBAC, kind: "User", name: toolUser(tool) }],
+  };
+}
+
+/** The ClusterRoles, then the ClusterRoleBindings, in the order they are created. */
+export function labToolsRbac(): Manifest[] {
+  return [
+    clusterRole(READ_ONLY_ROLE, [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] }, { nonResourceURLs: ["*"], verbs: ["get"] }]),
+    clusterRole(METRICS_SERVER_ROLE, [
+      { apiGroups: [""], resources: ["nodes/metrics"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods", "nodes"], verbs: ["get", "list", "watch"] },
+    ]),
+    binding("kubelab:kube-state-metrics", READ_ONLY_ROLE, "kube-state-metrics"),
+    binding("kubelab:metrics-server", METRICS_SERVER_ROLE, "metrics-server"),
+    binding("kubelab:metrics-server:auth-delegator", "system:auth-delegator", "metrics-server"),
+    binding("kubelab:kubelab-ui", "cluster-admin", "kubelab-ui"),
+  ];
+}
+
+/** Creates them through `apiserver` (the lab's own way in); ones that exist are left as they are. */
+export async function applyLabToolsRbac(apiserver: string): Promise<string[]> {
+  const done: string[] = [];
+  for (const object of labToolsRbac()) {
+    const kind = object.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings";
+    const path = `/apis/${RBAC}/v1/${kind}`;
+    const response = await fetch(`${apiserver}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(object) });
+    if (!response.ok && response.status !== 409) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
+    const metadata = object.metadata as { name: string };
+    done.push(`${kind.slice(0, -1)}/${metadata.name}`);
+  }
+  return done;
+}

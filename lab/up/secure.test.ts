@@ -1,0 +1,90 @@
+// `kubelab up --secure`'s plan: every component's flags with the lab's PKI (SECURITY.md), and the insecure lab's
+// plan unchanged.
+import { describe, expect, it } from "vitest";
+import { labToolsRbac } from "../pki/rbac.js";
+import { apiserverUrl, controlPlane, labApiserverUrl, metricsServerPlan, nodeComponents, nodePlan, type LabConfig, type PlannedComponent } from "./config.js";
+import { TEST_CONFIG } from "./testing.js";
+
+const SECURE: LabConfig = { ...TEST_CONFIG, secure: true, securePort: 6443, metricsServerPort: 4443 };
+const P = "/h/pki";
+
+function argsOf(planned: readonly PlannedComponent[], kind: string): readonly string[] {
+  const found = planned.find((p) => p.component.kind === kind);
+  if (!found) throw new Error(`no ${kind}`);
+  return found.component.args;
+}
+
+describe("kubelab up --secure", () => {
+  it("runs the apiserver on HTTPS with the PKI's files, Node,RBAC and NodeRestriction, its insecure port on loopback", () => {
+    const apiserver = controlPlane(SECURE).find((p) => p.component.kind === "kube-apiserver");
+    expect(apiserver?.component.args).toEqual(
+      expect.arrayContaining([
+        "--insecure-port=8080",
+        "--insecure-bind-address=127.0.0.1",
+        "--secure-port=6443",
+        "--bind-address=172.30.0.1",
+        `--tls-cert-file=${P}/apiserver.crt`,
+        `--tls-private-key-file=${P}/apiserver.key`,
+        `--client-ca-file=${P}/ca.crt`,
+        `--service-account-key-file=${P}/sa.pub`,
+        `--service-account-signing-key-file=${P}/sa.key`,
+        `--kubelet-client-certificate=${P}/apiserver-kubelet-client.crt`,
+        `--kubelet-client-key=${P}/apiserver-kubelet-client.key`,
+        `--kubelet-certificate-authority=${P}/ca.crt`,
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
+        "--advertise-address=172.30.0.1",
+      ]),
+    );
+    expect(apiserver?.component.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:8080/readyz" });
+    expect(apiserverUrl(SECURE)).toBe("https://172.30.0.1:6443");
+    expect(labApiserverUrl(SECURE)).toBe("http://127.0.0.1:8080");
+  });
+
+  it("gives every client component --kubeconfig with its own identity and no --master", () => {
+    const plane = controlPlane(SECURE);
+    expect(argsOf(plane, "kube-scheduler")).toContain(`--kubeconfig=${P}/scheduler.conf`);
+    expect(argsOf(plane, "kube-controller-manager")).toEqual(
+      expect.arrayContaining([`--kubeconfig=${P}/controller-manager.conf`, `--cluster-signing-cert-file=${P}/ca.crt`, `--cluster-signing-key-file=${P}/ca.key`, `--root-ca-file=${P}/ca.crt`]),
+    );
+    expect(argsOf(plane, "kube-state-metrics")).toContain(`--kubeconfig=${P}/kube-state-metrics.conf`);
+    expect(argsOf(plane, "kubelab-ui")).toContain(`--kubeconfig=${P}/kubelab-ui.conf`);
+    expect(metricsServerPlan(SECURE)?.component.args).toContain(`--kubeconfig=${P}/metrics-server.conf`);
+    const node = nodeComponents(SECURE, nodePlan(SECURE, 2));
+    // Inside the node's namespace (nsenter), the kubelet's own flags follow its entry point.
+    expect(argsOf(node, "kubelet")).toEqual(
+      expect.arrayContaining([
+        `--kubeconfig=${P}/nodes/node-2/kubelet.conf`,
+        `--tls-cert-file=${P}/nodes/node-2/kubelet.crt`,
+        `--tls-private-key-file=${P}/nodes/node-2/kubelet.key`,
+        `--client-ca-file=${P}/ca.crt`,
+        "--anonymous-auth=false",
+        "--authentication-token-webhook",
+        "--authorization-mode=Webhook",
+      ]),
+    );
+    expect(argsOf(node, "kube-proxy")).toContain(`--kubeconfig=${P}/kube-proxy.conf`);
+    for (const planned of [...plane, ...node, metricsServerPlan(SECURE)]) {
+      expect(planned?.component.args.some((a) => a.startsWith("--master")), planned?.component.name).toBe(false);
+    }
+  });
+
+  it("leaves the insecure lab's plan as it was: --master everywhere, no TLS flags", () => {
+    const plan = [...controlPlane(TEST_CONFIG), ...nodeComponents(TEST_CONFIG, nodePlan(TEST_CONFIG, 1))];
+    const args = plan.flatMap((p) => p.component.args);
+    expect(args.filter((a) => /^--(kubeconfig|tls-|client-ca-file|secure-port|cluster-signing|authorization-mode)/.test(a))).toEqual([]);
+    expect(argsOf(plan, "kube-apiserver")).toEqual(expect.arrayContaining(["--insecure-port=8080", "--bind-address=172.30.0.1"]));
+    expect(argsOf(plan, "kube-scheduler")).toContain("--master=http://172.30.0.1:8080");
+    expect(labApiserverUrl(TEST_CONFIG)).toBe(apiserverUrl(TEST_CONFIG));
+  });
+
+  it("binds each lab tool's identity through the lab's own ClusterRoleBindings", () => {
+    const bindings = labToolsRbac().filter((o) => o.kind === "ClusterRoleBinding") as { roleRef: { name: string }; subjects: { name: string }[] }[];
+    expect(bindings.map((b) => [b.subjects[0]?.name, b.roleRef.name])).toEqual([
+      ["system:kubelab:kube-state-metrics", "kubelab:read-only"],
+      ["system:kubelab:metrics-server", "kubelab:metrics-server"],
+      ["system:kubelab:metrics-server", "system:auth-delegator"],
+      ["system:kubelab:kubelab-ui", "cluster-admin"],
+    ]);
+  });
+});
