@@ -4,6 +4,7 @@ import { isStatusError } from "../../api/errors.js";
 import {
   acceptsJson,
   applyFieldValidation,
+  checkObjectMediaType,
   decodeBody,
   duplicateFields,
   duplicateJsonFields,
@@ -305,5 +306,23 @@ describe("hostile bodies found by fuzzing", () => {
     expect(warnings.join("").length).toBeLessThan(8 * 1024);
     expect(warnings[0]).toBe('299 - "unknown field \\"k0\\""');
     expect(applyFieldValidation("Warn", { unknown: ["spec.a", "spec.a"], duplicate: [] }, "Pod", "v1")).toEqual(['299 - "unknown field \\"spec.a\\""']);
+  });
+});
+
+describe("checkObjectMediaType", () => {
+  it.each([undefined, "", "application/json", "application/json; charset=utf-8", "application/yaml", "application/vnd.kubernetes.protobuf"])("accepts %j", (type) => {
+    expect(() => {
+      checkObjectMediaType(type);
+    }).not.toThrow();
+  });
+
+  it.each(["text/plain", "application/merge-patch+json", "not a type"])("answers %j with a 415 without details", (type) => {
+    let caught: unknown;
+    try {
+      checkObjectMediaType(type);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isStatusError(caught) && caught.toStatus()).toEqual({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "UnsupportedMediaType", code: 415, message: expect.stringContaining("accepted media types include") as unknown });
   });
 });

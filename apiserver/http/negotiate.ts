@@ -184,9 +184,17 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
  * Empty and malformed bodies are 400 BadRequest. Callers for which a body is optional (DELETE's DeleteOptions)
  * should check `raw.length` first.
  */
+/** The 415 of a create or update body no object decoder reads (JSON, YAML, protobuf; never a patch type). */
+export function checkObjectMediaType(contentType: string | undefined): void {
+  if (contentType === undefined || contentType.trim() === "") return;
+  const mt = parseMediaType(contentType);
+  const essence = mt === undefined ? "" : `${mt.type}/${mt.subtype}`;
+  if (essence !== JSON_MEDIA_TYPE && essence !== YAML_MEDIA_TYPE && essence !== PROTOBUF_MEDIA_TYPE) throw unsupportedMediaType();
+}
+
 export function decodeBody(contentType: string | undefined, raw: Buffer): unknown {
   const mt = contentType === undefined || contentType.trim() === "" ? parseMediaType(JSON_MEDIA_TYPE)! : parseMediaType(contentType);
-  if (mt === undefined) throw unsupportedMediaType(contentType ?? "");
+  if (mt === undefined) throw unsupportedMediaType();
   const essence = `${mt.type}/${mt.subtype}`;
   if (raw.length === 0) throw badRequest("the request body is empty; an object is required");
   switch (essence) {
@@ -203,7 +211,7 @@ export function decodeBody(contentType: string | undefined, raw: Buffer): unknow
     case "application/apply-patch+yaml":
       return limitDepth(parseYaml(raw));
     default:
-      throw unsupportedMediaType(contentType ?? essence);
+      throw unsupportedMediaType();
   }
 }
 

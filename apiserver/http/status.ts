@@ -28,7 +28,7 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
     return;
   }
   const body = JSON.stringify(status);
-  res.statusCode = status.code;
+  res.statusCode = status.code ?? 500;
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Content-Length", Buffer.byteLength(body));
   res.setHeader("Cache-Control", "no-cache, private");
@@ -38,10 +38,10 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
 
 /**
  * The Success Status returned by a DELETE that removed the object at once (what kubectl prints as `<kind> "<name>" deleted`):
- * `{kind: Status, status: Success, details: {name, group, kind, uid}}`, code 200.
+ * `{kind: Status, status: Success, details: {name, group, kind, uid}}`, with no code (as Kubernetes writes it).
  */
 export function statusSuccess(details?: StatusDetails): Status {
-  const status: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 200 };
+  const status: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" };
   if (details !== undefined) status.details = details;
   return status;
 }

@@ -327,11 +327,13 @@ export class ResourceStore {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
       if (!current) throw notFound(this.qualified, name);
       const meta = current.metadata;
+      // A failed delete precondition names the kind (ConfigMap, Deployment.apps), not the resource, as upstream does.
+      const kind = this.info.group ? `${this.info.kind}.${this.info.group}` : this.info.kind;
       if (pre?.uid !== undefined && pre.uid !== meta.uid) {
-        throw conflict(this.qualified, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ""}`);
+        throw conflict(kind, name, `the UID in the precondition (${pre.uid}) does not match the UID in record (${meta.uid ?? ""}). The object might have been deleted and then recreated`);
       }
       if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
-        throw conflict(this.qualified, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ""}`);
+        throw conflict(kind, name, `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${meta.resourceVersion ?? ""}). The object might have been modified`);
       }
       return this.deleteOnce(key, current, options);
     }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => pre === undefined && isConflict(err) });
@@ -438,7 +440,7 @@ export class ResourceStore {
     const details: NonNullable<Status["details"]> = { name: object.metadata.name ?? "", kind: this.info.resource };
     if (this.info.group) details.group = this.info.group;
     if (object.metadata.uid) details.uid = object.metadata.uid;
-    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details, code: 200 };
+    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details };
   }
 
   /** Merges a client's desired object with the stored one following the main-resource or status rules. */
