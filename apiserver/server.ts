@@ -18,7 +18,7 @@ import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import type { PartialMetadataApiVersion } from "./http/negotiate.js";
-import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion, toYamlText, wantsYaml } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
@@ -419,13 +419,13 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
       const accepted = !removed && options.orphanDependents === false;
       if (isKubeObject(result)) respondObject(req, res, r, accepted ? 202 : 200, result, query);
-      else sendJson(res, 200, result);
+      else sendObject(req, res, 200, result);
       return;
     }
     case "deletecollection": {
       const options = await deleteOptions(req, query, writeOptions().dryRun);
       const deleted = await r.store.deleteCollection(ns, listParams(query), options);
-      sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
+      sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
     }
     case "connect":
@@ -756,7 +756,20 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
     sendJson(res, code, partialObjectMetadata(apiObject, partial));
     return;
   }
-  sendJson(res, code, apiObject);
+  sendObject(req, res, code, apiObject);
+}
+
+/** An object or list reply: JSON, or YAML for a client whose best offer is application/yaml. */
+function sendObject(req: IncomingMessage, res: ServerResponse, code: number, body: unknown): void {
+  if (!wantsYaml(req.headers.accept)) {
+    sendJson(res, code, body);
+    return;
+  }
+  const text = toYamlText(body);
+  res.statusCode = code;
+  res.setHeader("Content-Type", "application/yaml");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.end(text);
 }
 
 function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResource, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
@@ -776,7 +789,7 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
     sendJson(res, 200, { apiVersion: partial, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, partial)) });
     return;
   }
-  sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
+  sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
 }
 
 /**
@@ -819,6 +832,8 @@ function fieldSelectorRequiresName(selector: string, name: string): boolean {
 async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const table = tableVersion(req.headers.accept ?? "");
   const partial = partialMetadataVersion(req.headers.accept ?? "");
+  // Watch events are JSON (or protobuf) only; Kubernetes refuses a YAML watch.
+  if (wantsYaml(req.headers.accept)) throw new StatusError(406, "NotAcceptable", "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch");
   const params = watchParams(query, info.name);
   const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };

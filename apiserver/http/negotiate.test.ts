@@ -15,7 +15,9 @@ import {
   partialMetadataVersion,
   servesAccept,
   tableVersion,
+  toYamlText,
   wantsTable,
+  wantsYaml,
   warningHeaderValue,
 } from "./negotiate.js";
 
@@ -324,5 +326,25 @@ describe("checkObjectMediaType", () => {
       caught = err;
     }
     expect(isStatusError(caught) && caught.toStatus()).toEqual({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "UnsupportedMediaType", code: 415, message: expect.stringContaining("accepted media types include") as unknown });
+  });
+});
+
+describe("wantsYaml and toYamlText", () => {
+  it.each<[string | undefined, boolean]>([
+    ["application/yaml", true],
+    ["application/yaml, application/json", true],
+    ["application/json;q=0.5, application/yaml", true],
+    ["application/json, application/yaml", false],
+    ["application/vnd.kubernetes.protobuf, application/yaml", false],
+    ["application/yaml;as=Table;v=v1;g=meta.k8s.io, application/json", false],
+    ["*/*", false],
+    [undefined, false],
+  ])("Accept %j → %j", (accept, yaml) => {
+    expect(wantsYaml(accept)).toBe(yaml);
+  });
+
+  it("writes sorted keys, unindented sequences and quotes what YAML 1.1 would read as another type", () => {
+    const text = toYamlText({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", creationTimestamp: "2024-01-01T00:00:00Z", finalizers: ["a"] }, data: { a: "1", b: "yes" } });
+    expect(text).toBe(['apiVersion: v1', "data:", '  a: "1"', '  b: "yes"', "kind: ConfigMap", "metadata:", '  creationTimestamp: "2024-01-01T00:00:00Z"', "  finalizers:", "  - a", "  name: c", ""].join("\n"));
   });
 });

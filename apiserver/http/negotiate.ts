@@ -1,7 +1,7 @@
 // Content negotiation for the apiserver: parsing media types and Accept headers, choosing Table replies, decoding
 // request bodies by Content-Type (JSON, YAML, Kubernetes protobuf, the four patch types), duplicate fields, and
 // the `fieldValidation=Strict|Warn|Ignore` directive (unknown fields are found by api/unknown-fields.ts).
-import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq } from "yaml";
+import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq, stringify as stringifyYaml } from "yaml";
 import type { Node as YamlNode } from "yaml";
 import { StatusError, badRequest, errorMessage, unsupportedMediaType } from "../../api/errors.js";
 import { isRecord } from "../../api/meta.js";
@@ -138,8 +138,8 @@ export function acceptsJson(accept: string | undefined): boolean {
 export const SERVED_MEDIA_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"] as const;
 
 /**
- * Whether an object reply can be made at all: some offer is JSON (any `as=`), YAML, protobuf or a wildcard. YAML and
- * protobuf offers are answered with JSON (clients that send them fall back to it); anything else is 406.
+ * Whether an object reply can be made at all: some offer is JSON (any `as=`), YAML, protobuf or a wildcard. YAML is
+ * answered as YAML (wantsYaml), protobuf with JSON (clients that send it fall back to it); anything else is 406.
  */
 export function servesAccept(accept: string | undefined): boolean {
   return parseAccept(accept).some((offer) => {
@@ -147,6 +147,26 @@ export function servesAccept(accept: string | undefined): boolean {
     if (offer.type !== "application") return false;
     return offer.subtype === "*" || SERVED_MEDIA_TYPES.some((served) => served === `application/${offer.subtype}`);
   });
+}
+
+/**
+ * Whether the reply should be YAML: the client's best offer that kubelab can answer is `application/yaml` (kubectl
+ * never asks for it; curl users and some tools do). Kubernetes serves YAML for objects, lists and errors.
+ */
+export function wantsYaml(accept: string | undefined): boolean {
+  for (const offer of parseAccept(accept)) {
+    if (offer.type === "application" && offer.subtype === "yaml" && offer.params.as === undefined) return true;
+    if (acceptsJsonOffer(offer) || (offer.type === "application" && (offer.subtype === "json" || offer.subtype === "vnd.kubernetes.protobuf"))) return false;
+  }
+  return false;
+}
+
+/**
+ * A JSON value as Kubernetes writes it in YAML (JSON converted by sigs.k8s.io/yaml): keys sorted, sequences not
+ * indented under their key, and YAML 1.1 quoting, so that "yes", "on" or a timestamp stay strings for Go's parser.
+ */
+export function toYamlText(value: unknown): string {
+  return stringifyYaml(value, { sortMapEntries: true, indentSeq: false, version: "1.1" });
 }
 
 function acceptsJsonOffer(offer: MediaType): boolean {

@@ -153,7 +153,7 @@ export class ResourceStore {
     meta.creationTimestamp = formatTime(this.now().getTime());
     if (this.strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) delete object.status;
+    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) this.clearStatus(object);
     object.apiVersion = apiVersionOf(this.info);
     object.kind = this.info.kind;
 
@@ -443,6 +443,12 @@ export class ResourceStore {
     return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details };
   }
 
+  /** A status the server resets: `{}` for built-in kinds (a Go struct), absent for custom resources. */
+  private clearStatus(object: KubeObject): void {
+    if (this.strategy.unstructured) delete object.status;
+    else object.status = {};
+  }
+
   /** Merges a client's desired object with the stored one following the main-resource or status rules. */
   private prepareUpdate(next: KubeObject, current: KubeObject, subresource: WriteOptions["subresource"]): KubeObject {
     const prevMeta = current.metadata;
@@ -450,7 +456,7 @@ export class ResourceStore {
     if (subresource === "status") {
       merged = structuredClone(current);
       if (next.status !== undefined) merged.status = next.status;
-      else delete merged.status;
+      else this.clearStatus(merged);
       this.strategy.prepareForStatusUpdate?.(merged, current);
     } else if (subresource === "finalize") {
       merged = structuredClone(current);

@@ -34,14 +34,6 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   "ns-delete": "managedFields own spec.finalizers, which the server defaulted",
   "svc-create-headless": "managedFields own the defaulted clusterIPs, ipFamilies and ipFamilyPolicy",
 
-  // Serialization: an empty Deployment status is omitted (Kubernetes writes `status: {}`).
-  "dep-create": "empty status omitted",
-  "dep-get": "empty status omitted",
-  "dep-get-status": "empty status omitted",
-
-  // Content negotiation.
-  "cm-get-accept-yaml": "Accept: application/yaml is answered with JSON",
-
   // Watch.
   "cm-watch-bad-rv": "resourceVersion=abc on a watch is 400 BadRequest; Kubernetes answers 500 here (kubelab's answer is the better one)",
 
