@@ -640,6 +640,10 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
   const patch = decodeBody(contentType, raw);
   if (isRecord(patch) && contentType !== "application/json-patch+json") {
     const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
+    // Upstream decodes a merge patch's result strictly: its unknown fields are a 422 on `patch`, like a JSON patch's.
+    if (contentType === "application/merge-patch+json" && problems.unknown.length > 0 && current !== undefined && parseFieldValidation(query.get("fieldValidation")) === "Strict") {
+      throw await strictPatchError(contentType, patch, problems.unknown, current);
+    }
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
   } else if (Array.isArray(patch) && contentType === "application/json-patch+json") {
@@ -674,15 +678,24 @@ async function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, 
   }
   if (unknown.length === 0) return;
   if (directive === "Strict") {
-    const detail = `strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`;
-    if (current === undefined) throw badRequest(detail);
-    // The object as the patch would leave it (a patch that does not apply fails here with its own error).
-    const patched = applyPatch("application/json-patch+json", await current(), operations);
-    const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
-    const message = `Invalid value: ${JSON.stringify(JSON.stringify(sorted))}: ${detail}`;
-    throw new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
+    if (current === undefined) throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`);
+    throw await strictPatchError("application/json-patch+json", operations, unknown, current);
   }
   applyFieldValidation(query, info, { unknown, duplicate: [] }, res);
+}
+
+/**
+ * The 422 Invalid on the field `patch` that upstream answers when the object a JSON or merge patch leaves has
+ * unknown fields under fieldValidation=Strict, quoting that object
+ * (`Invalid value: "{...}": strict decoding error: unknown field "spec"`).
+ */
+async function strictPatchError(contentType: string, patch: unknown, unknown: readonly string[], current: () => Promise<KubeObject>): Promise<StatusError> {
+  const detail = `strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`;
+  // The object as the patch would leave it (a patch that does not apply fails here with its own error).
+  const patched = applyPatch(contentType, await current(), patch);
+  const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
+  const message = `Invalid value: ${JSON.stringify(JSON.stringify(sorted))}: ${detail}`;
+  return new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
 }
 
 function withoutDirectives(value: unknown): unknown {

@@ -1,7 +1,7 @@
 // Generic REST semantics for one resource over etcd storage and its watch cache: create, get, list, watch,
 // update, patch, delete, deletecollection, with defaulting, validation, generation, status and deletion rules.
 import { randomUUID, randomInt } from "node:crypto";
-import { applyCreateDefaults, applyDefaults } from "../../api/defaults.js";
+import { applyCreateDefaults, applyDefaults, applyRestDefaults, applySchemeDefaults } from "../../api/defaults.js";
 import { alreadyExists, badRequest, conflict, errorMessage, expired, internalError, invalid, isConflict, isNotFound, notFound, retryOnConflict, serviceUnavailable, StatusError, timeout } from "../../api/errors.js";
 import { parseFieldSelector, fieldsOf, validateFieldSelector } from "../../api/fields.js";
 import { parseLabelSelector } from "../../api/labels.js";
@@ -157,15 +157,14 @@ export class ResourceStore {
     object.apiVersion = apiVersionOf(this.info);
     object.kind = this.info.kind;
 
-    applyDefaults(this.info, object);
+    // The writer owns what it sent and what the scheme defaulted; fields filled later (the REST layer's, the
+    // strategy's, admission's: a namespace's finalizer, a pod's priority) are nobody's, as upstream.
+    applySchemeDefaults(this.info, object);
+    if (applied === undefined) recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
+    applyRestDefaults(this.info, object);
     applyCreateDefaults(this.info, object);
     this.strategy.prepareForCreate?.(object);
-    // Fields admission adds (a pod's priority, its service account token volume) are nobody's, as upstream.
-    if (applied !== undefined) {
-      if (applied.length > 0) meta.managedFields = applied;
-    } else {
-      recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
-    }
+    if (applied !== undefined && applied.length > 0) meta.managedFields = applied;
     await this.deps.hooks?.admitCreate?.(object, options.dryRun ?? false);
     this.throwIfInvalid(object, validateObject(this.info, object));
     // A dry run answers what the real create would: AlreadyExists for a name that is taken.

@@ -26,21 +26,11 @@ const ADMISSION = "--disable-admission-plugins=ServiceAccount";
  * starts answering like the real server fails the suite until it is removed, so this list only ever shrinks.
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
-  // managedFields: kubelab counts fields the server defaulted as the creating manager's; Kubernetes tracks only what
-  // the request set.
-  "ns-create": "managedFields own spec.finalizers, which the server defaulted",
-  "ns-get": "managedFields own spec.finalizers, which the server defaulted",
-  "ns-put-drops-finalizer": "managedFields own spec.finalizers, which the server defaulted",
-  "ns-delete": "managedFields own spec.finalizers, which the server defaulted",
-  "svc-create-headless": "managedFields own the defaulted clusterIPs, ipFamilies and ipFamilyPolicy",
-
-  // Watch.
+  // Kubernetes answers these with a 500; kubelab's answers are the better ones.
   "cm-watch-bad-rv": "resourceVersion=abc on a watch is 400 BadRequest; Kubernetes answers 500 here (kubelab's answer is the better one)",
-
-  // Validation and decoding.
-  "cm-patch-merge-strict-unknown": "an unknown field in a merge patch with fieldValidation=Strict is 400 (Kubernetes: 422 Invalid, cause patch)",
-  "pod-create": "spec.serviceAccountName defaults to default with ServiceAccount admission off (Kubernetes sets it only in that plugin)",
   "pod-binding-missing-node-name": "a Binding without target.name is 422 Invalid; Kubernetes answers 500 here (kubelab's answer is the better one)",
+
+  // Validation: kubelab follows Kubernetes 1.32 where it differs from the recorded 1.26.
   "pod-create-bad-env-name": "env var names follow 1.32's RelaxedEnvironmentVariableValidation (beta, on): any printable ASCII but '=' (1.26: 422)",
 };
 
