@@ -69,6 +69,11 @@ export interface StoreHooks {
   beforeUpdate?(next: KubeObject, prev: KubeObject, dryRun: boolean): Promise<{ commit(): Promise<void>; undo(): Promise<void> } | undefined>;
   /** Runs after an object is gone from etcd. */
   afterDelete?(object: KubeObject): Promise<void>;
+  /**
+   * Refuses a DELETE of one object by its name before anything is read (the system PriorityClasses). As in
+   * Kubernetes, a deletecollection does not ask.
+   */
+  admitDelete?(name: string): void;
   /** Admission for creates: may mutate (defaults) or throw a StatusError. */
   admitCreate?(object: KubeObject, dryRun: boolean): Promise<void>;
   /** Validating admission for creates, after validation: may throw, or charge (a quota) and return the undo for a failed write. */
@@ -319,6 +324,11 @@ export class ResourceStore {
    * finalizers): Kubernetes' wasDeleted, which decides between 200 and 202 for legacy cascading deletes.
    */
   async deleteWithOutcome(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteOutcome> {
+    this.deps.hooks?.admitDelete?.(name);
+    return this.deleteUnchecked(namespace, name, options);
+  }
+
+  private async deleteUnchecked(namespace: string | undefined, name: string, options: DeleteOptions): Promise<DeleteOutcome> {
     const key = this.keyFor(namespace, name);
     // Without preconditions a conflicting write is retried against the new state.
     const pre = options.preconditions;
@@ -343,7 +353,7 @@ export class ResourceStore {
     const deleted: KubeObject[] = [];
     for (const item of items) {
       try {
-        const result = await this.delete(item.metadata.namespace, item.metadata.name ?? "", options);
+        const { result } = await this.deleteUnchecked(item.metadata.namespace, item.metadata.name ?? "", options);
         deleted.push(isRecord(result) && result.kind === "Status" ? item : (result as KubeObject));
       } catch (err) {
         if (!isNotFound(err)) throw err;
