@@ -18,7 +18,7 @@ import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import type { PartialMetadataApiVersion } from "./http/negotiate.js";
-import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion, toYamlText, wantsYaml } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, goValueString, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion, toYamlText, wantsYaml } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
@@ -640,9 +640,11 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
   const patch = decodeBody(contentType, raw);
   if (isRecord(patch) && contentType !== "application/json-patch+json") {
     const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
-    // Upstream decodes a merge patch's result strictly: its unknown fields are a 422 on `patch`, like a JSON patch's.
-    if (contentType === "application/merge-patch+json" && problems.unknown.length > 0 && current !== undefined && parseFieldValidation(query.get("fieldValidation")) === "Strict") {
-      throw await strictPatchError(contentType, patch, problems.unknown, current);
+    // Under Strict, upstream refuses a merge patch's result with unknown fields, like a JSON patch's, and a strategic
+    // merge patch with them quoting the patch itself (as Go prints a map): 422 on the field `patch`.
+    if (problems.unknown.length > 0 && parseFieldValidation(query.get("fieldValidation")) === "Strict") {
+      if (contentType === "application/merge-patch+json" && current !== undefined) throw await strictPatchError(contentType, patch, problems.unknown, current);
+      if (contentType === "application/strategic-merge-patch+json") throw strictPatchInvalid(goValueString(patch), problems.unknown);
     }
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
@@ -690,11 +692,16 @@ async function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, 
  * (`Invalid value: "{...}": strict decoding error: unknown field "spec"`).
  */
 async function strictPatchError(contentType: string, patch: unknown, unknown: readonly string[], current: () => Promise<KubeObject>): Promise<StatusError> {
-  const detail = `strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`;
   // The object as the patch would leave it (a patch that does not apply fails here with its own error).
   const patched = applyPatch(contentType, await current(), patch);
   const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
-  const message = `Invalid value: ${JSON.stringify(JSON.stringify(sorted))}: ${detail}`;
+  return strictPatchInvalid(JSON.stringify(sorted), unknown);
+}
+
+/** `"" is invalid: patch: Invalid value: "<quoted>": strict decoding error: unknown field "a", ...` (422). */
+function strictPatchInvalid(quoted: string, unknown: readonly string[]): StatusError {
+  const detail = `strict decoding error: ${[...new Set(unknown)].sort().map((p) => `unknown field "${p}"`).join(", ")}`;
+  const message = `Invalid value: ${JSON.stringify(quoted)}: ${detail}`;
   return new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
 }
 

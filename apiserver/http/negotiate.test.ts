@@ -8,6 +8,7 @@ import {
   decodeBody,
   duplicateFields,
   duplicateJsonFields,
+  goValueString,
   parseAccept,
   parseFieldValidation,
   parseMediaType,
@@ -346,5 +347,24 @@ describe("wantsYaml and toYamlText", () => {
   it("writes sorted keys, unindented sequences and quotes what YAML 1.1 would read as another type", () => {
     const text = toYamlText({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", creationTimestamp: "2024-01-01T00:00:00Z", finalizers: ["a"] }, data: { a: "1", b: "yes" } });
     expect(text).toBe(['apiVersion: v1', "data:", '  a: "1"', '  b: "yes"', "kind: ConfigMap", "metadata:", '  creationTimestamp: "2024-01-01T00:00:00Z"', "  finalizers:", "  - a", "  name: c", ""].join("\n"));
+  });
+});
+
+describe("goValueString", () => {
+  it("prints a decoded patch as Go's %v prints its map: keys sorted, <nil>, float64 numbers", () => {
+    const patch = { spec: { bogus: 1, replicas: 2, template: { spec: { containers: [{ name: "c", zz: true, image: "x" }] } } }, metadata: { labels: { q: "r" } }, f: 1.5, n: null, s: "a b" };
+    expect(goValueString(patch)).toBe("map[f:1.5 metadata:map[labels:map[q:r]] n:<nil> s:a b spec:map[bogus:1 replicas:2 template:map[spec:map[containers:[map[image:x name:c zz:true]]]]]]");
+  });
+
+  it.each([
+    [123456, "123456"],
+    [1000000, "1e+06"],
+    [1234567, "1.234567e+06"],
+    [0.0001, "0.0001"],
+    [0.00001, "1e-05"],
+    [-2.5, "-2.5"],
+    [0, "0"],
+  ])("prints %d as %s", (n, text) => {
+    expect(goValueString(n)).toBe(text);
   });
 });

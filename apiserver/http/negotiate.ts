@@ -506,6 +506,32 @@ export function parseFieldValidation(value: string | null | undefined): FieldVal
   throw badRequest(`invalid fieldValidation directive "${value}": must be one of Ignore, Warn, or Strict`);
 }
 
+/**
+ * A decoded JSON value as Go's `%v` prints the map[string]interface{} it decodes into: `map[a:1 b:[x <nil>]]`, keys
+ * sorted, numbers as float64 (`1e+06`). Kubernetes quotes a strategic merge patch this way in its Strict errors.
+ */
+export function goValueString(value: unknown): string {
+  if (value === null || value === undefined) return "<nil>";
+  if (Array.isArray(value)) return `[${value.map(goValueString).join(" ")}]`;
+  if (typeof value === "number") return goFloatString(value);
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (isRecord(value)) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `map[${entries.map(([k, v]) => `${k}:${goValueString(v)}`).join(" ")}]`;
+  }
+  return "<nil>";
+}
+
+/** strconv's shortest %g of a float64: plain for exponents from -4 to 5, else `1.5e+06` with two exponent digits. */
+function goFloatString(n: number): string {
+  if (n === 0 || !Number.isFinite(n)) return String(n);
+  const [mantissa = "", exponent = "0"] = n.toExponential().split("e");
+  const exp = Number(exponent);
+  if (exp >= -4 && exp < 6) return String(n);
+  return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+}
+
 export interface FieldProblems {
   unknown: readonly string[];
   duplicate: readonly string[];

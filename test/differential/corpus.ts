@@ -117,6 +117,7 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "cm-patch-strategic", method: "PATCH", path: `${CM}/c1`, body: { data: { s: "1" } }, contentType: STRATEGIC },
   { id: "cm-patch-merge-bad-body", method: "PATCH", path: `${CM}/c1`, body: "{", contentType: MERGE },
   { id: "cm-patch-merge-strict-unknown", method: "PATCH", path: `${CM}/c1?fieldValidation=Strict`, body: { bogus: 1 }, contentType: MERGE },
+  { id: "cm-patch-strategic-strict-unknown", method: "PATCH", path: `${CM}/c1?fieldValidation=Strict`, body: { bogus: 1, data: { s: "2" } }, contentType: STRATEGIC },
   { id: "cm-patch-unsupported-content-type", method: "PATCH", path: `${CM}/c1`, body: "{}", contentType: "text/plain" },
   { id: "cm-patch-force-on-merge", method: "PATCH", path: `${CM}/c1?force=true`, body: { data: { a: "2" } }, contentType: MERGE },
   { id: "cm-patch-to-collection", method: "PATCH", path: CM, body: { data: { m: "1" } }, contentType: MERGE },
