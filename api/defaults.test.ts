@@ -25,12 +25,12 @@ describe("pod defaulting", () => {
       dnsPolicy: "ClusterFirst",
       schedulerName: "default-scheduler",
       securityContext: {},
-      serviceAccountName: "default",
-      serviceAccount: "default",
       enableServiceLinks: true,
     });
-    // Priority admission (apiserver/registry/scheduling), not defaulting, sets priority and preemptionPolicy.
+    // Priority admission (apiserver/registry/scheduling), not defaulting, sets priority and preemptionPolicy;
+    // ServiceAccount admission sets serviceAccountName.
     expect(pod.spec?.priority).toBeUndefined();
+    expect(pod.spec?.serviceAccountName).toBeUndefined();
   });
 
   it("fills container defaults: pull policy, termination message, port protocol, resources", () => {

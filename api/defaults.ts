@@ -36,10 +36,28 @@ import type {
 const DEFAULT_VOLUME_MODE = 420;
 
 /**
- * Fills in the defaults Kubernetes applies to an object of `info`'s kind. Mutates `obj`, which must be a private
- * copy the caller owns (never a cached object).
+ * Fills in the defaults Kubernetes applies to an object of `info`'s kind: the scheme's (applySchemeDefaults) and
+ * the fields the REST layer fills on every write (applyRestDefaults). Mutates `obj`, which must be a private copy
+ * the caller owns (never a cached object).
  */
 export function applyDefaults(info: ResourceInfo, obj: KubeObject): void {
+  applySchemeDefaults(info, obj);
+  applyRestDefaults(info, obj);
+}
+
+/**
+ * The fields a kind's REST layer fills after decoding rather than its scheme's defaulting: a Service's IP family
+ * fields and clusterIPs. Kubernetes fills them after recording managedFields, so no manager owns them.
+ */
+export function applyRestDefaults(info: ResourceInfo, obj: KubeObject): void {
+  if (info.group === "" && info.kind === "Service") serviceRestDefaults(obj);
+}
+
+/**
+ * The defaults the scheme applies while decoding a request (SetDefaults_<Kind>): fields the writer's managedFields
+ * entry owns, as in Kubernetes.
+ */
+export function applySchemeDefaults(info: ResourceInfo, obj: KubeObject): void {
   switch (`${info.group}/${info.kind}`) {
     case "/Pod":
       defaultPod(obj);
@@ -212,9 +230,8 @@ function defaultPod(pod: Pod): void {
     }
   }
   spec.enableServiceLinks ??= true;
-  // The ServiceAccount admission plugin names the namespace's default account.
-  if (spec.serviceAccountName === undefined || spec.serviceAccountName === "") spec.serviceAccountName = "default";
-  spec.serviceAccount = spec.serviceAccountName;
+  // No default service account here: the ServiceAccount admission plugin names the namespace's `default` account
+  // (and with the plugin off, Kubernetes leaves serviceAccountName empty).
 }
 
 /** The defaults every PodSpec gets, in a pod or in any workload's pod template. */
@@ -399,10 +416,7 @@ function defaultStatefulSet(sts: StatefulSet): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Other kinds
 
-/**
- * Service defaults (SetDefaults_Service) plus the IP family fields the service REST layer fills for single-stack
- * IPv4 clusters. The cluster IP and node ports themselves are allocated by the registry.
- */
+/** Service defaults (SetDefaults_Service). The cluster IP and node ports themselves are allocated by the registry. */
 function defaultService(svc: Service): void {
   const spec = child(svc, "spec");
   if (!spec) return;
@@ -423,7 +437,13 @@ function defaultService(svc: Service): void {
     spec.internalTrafficPolicy = "Cluster";
   }
   if (type === "LoadBalancer") spec.allocateLoadBalancerNodePorts ??= true;
-  if (type !== "ExternalName") {
+}
+
+/** The IP family fields and clusterIPs the service REST layer fills (kubelab clusters are IPv4 single-stack). */
+function serviceRestDefaults(svc: Service): void {
+  const spec = child(svc, "spec");
+  if (!spec) return;
+  if (spec.type !== "ExternalName") {
     // kubelab clusters are IPv4 single-stack.
     spec.ipFamilyPolicy ??= "SingleStack";
     if (!spec.ipFamilies || spec.ipFamilies.length === 0) spec.ipFamilies = ["IPv4"];

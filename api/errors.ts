@@ -129,8 +129,9 @@ export function methodNotAllowed(message: string): StatusError {
   return new StatusError(405, "MethodNotAllowed", message);
 }
 
-export function unsupportedMediaType(contentType: string): StatusError {
-  return new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`, { causes: [{ reason: "UnsupportedMediaType", message: contentType }] });
+/** 415 for a body in a format no decoder reads; like Kubernetes, the Status carries no details. */
+export function unsupportedMediaType(): StatusError {
+  return new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
 }
 
 export function requestEntityTooLarge(limitBytes: number): StatusError {

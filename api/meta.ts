@@ -83,7 +83,8 @@ export interface Status {
   message?: string;
   reason?: StatusReason;
   details?: StatusDetails;
-  code: number;
+  /** Absent in the Success Status of a delete, as Kubernetes writes it. */
+  code?: number;
 }
 
 export type StatusReason =

@@ -186,8 +186,8 @@ export function createKubeletProxy(options: KubeletProxyOptions): KubeletProxy {
       const params = kubeletLogQuery(name, query);
       const base = await kubeletOf(pod);
       if (!base) {
-        // A pod not yet assigned to a node has no logs: an empty stream, as Kubernetes answers.
-        res.writeHead(200, { "Content-Type": "text/plain" });
+        // A pod not yet assigned to a node has no logs: 204 No Content, as Kubernetes answers.
+        res.writeHead(204, { "Cache-Control": "no-cache, private" });
         res.end();
         return;
       }

@@ -82,7 +82,8 @@ function verbFor(method: string, name: string | undefined, subresource: string |
   switch (method) {
     case "GET":
     case "HEAD":
-      if (isWatch) return "watch";
+      // ?watch=true turns a list into a watch; on an object's own URL it is a plain get, as upstream.
+      if (legacyWatch || (isWatch && name === undefined)) return "watch";
       return name === undefined ? "list" : "get";
     case "POST":
       return "create";

@@ -14,11 +14,12 @@ import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
 import { buildTable } from "../api/tables.js";
 import { findUnknownFields, pruneUnknownFields } from "../api/unknown-fields.js";
 import { applyPatch } from "../api/patch/apply.js";
+import { bytesDecodeError } from "../api/validation/config.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import type { PartialMetadataApiVersion } from "./http/negotiate.js";
-import { applyFieldValidation as fieldValidationWarnings, decodeBody, duplicateFields, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, goValueString, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion, toYamlText, wantsYaml } from "./http/negotiate.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
@@ -104,18 +105,22 @@ export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
     sendJson(res, 200, apiResourceList("", "v1"));
   });
   app.get("/apis/:group", (req, res) => {
-    const find = (): unknown => apiGroup(req.params.group) ?? deps.aggregator?.group(req.params.group) ?? deps.customResources?.group(req.params.group);
-    void orRefreshed(deps, find).then((group) => {
+    void orRefreshed(deps, () => groupOf(deps, req.params.group)).then((group) => {
       if (group) sendJson(res, 200, group);
-      else sendStatus(res, notFoundPath());
+      else sendPageNotFound(res);
     });
   });
   app.get("/apis/:group/:version", (req, res) => {
     const find = (): unknown => apiResourceList(req.params.group, req.params.version) ?? deps.customResources?.resourceList(req.params.group, req.params.version);
     void orRefreshed(deps, find).then((list) => {
       if (list) sendJson(res, 200, list);
-      else sendStatus(res, notFoundPath());
+      else if (groupOf(deps, req.params.group)) sendStatus(res, notFoundPath());
+      else sendPageNotFound(res);
     });
+  });
+  // The discovery documents served by Kubernetes' REST container answer other methods with 405.
+  app.all(["/api", "/api/v1", "/apis/:group/:version", "/version"], (_req, res) => {
+    sendStatus(res, methodNotAllowed("the server does not allow this method on the requested resource"));
   });
   app.get("/openapi/v2", (req, res) => {
     // JSON unless the client asks for gnostic's protobuf (kubectl <= 1.26); a matching If-None-Match gets 304. The
@@ -236,6 +241,21 @@ function sendJson(res: ServerResponse, code: number, body: unknown, contentType 
   res.end(text);
 }
 
+/** A group served here: built in, aggregated (an APIService) or defined by a CRD. */
+function groupOf(deps: ApiServerDeps, group: string): unknown {
+  return apiGroup(group) ?? deps.aggregator?.group(group) ?? deps.customResources?.group(group);
+}
+
+/** What Kubernetes answers for a path no handler serves (an unknown group, a path outside the API): plain text. */
+function sendPageNotFound(res: ServerResponse): void {
+  const text = "404 page not found\n";
+  res.statusCode = 404;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.end(text);
+}
+
 function notFoundPath(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource", {});
 }
@@ -312,6 +332,10 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
   });
   try {
     await deps.auth?.admit(req, info, url.pathname);
+    if (info && info.group !== "" && !resolved && !groupOf(deps, info.group)) {
+      sendPageNotFound(res);
+      return;
+    }
     if (!info || !resolved) throw notFoundPath();
     checkScope(resolved.info, info);
     await dispatch(req, res, url.searchParams, info, resolved, deps);
@@ -402,22 +426,28 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     case "create": {
       // A POST names a collection; an object's own URL does not take one.
       if (info.name !== undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
-      const body = await requestObject(req, r, query, res);
+      // As upstream: the body's media type (415), then the options (422), then the body itself.
+      checkObjectMediaType(req.headers["content-type"]);
       const { dryRun, fieldManager } = writeOptions();
+      const body = await requestObject(req, r, query, res);
       const created = await r.store.create(ns, r.fromApi(body) as KubeObject, { dryRun, fieldManager, ...userOption(req) });
       respondObject(req, res, r, 201, created, query);
       return;
     }
     case "update": {
-      const body = await requestObject(req, r, query, res);
+      // PUT names an object; a collection has no update (405, as upstream's router answers).
+      if (info.name === undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
+      checkObjectMediaType(req.headers["content-type"]);
       const { dryRun, fieldManager } = writeOptions();
+      const body = await requestObject(req, r, query, res);
       const { object, created } = await r.store.update(ns, name, r.fromApi(body) as KubeObject, { dryRun, fieldManager, ...userOption(req) });
       respondObject(req, res, r, created ? 201 : 200, object, query);
       return;
     }
     case "patch": {
-      const { contentType, patch } = await requestPatch(req, r, query, res, async () => r.toApi(await r.store.get(ns, name)));
+      if (info.name === undefined) throw methodNotAllowed("the server does not allow this method on the requested resource");
       const { dryRun, force, fieldManager } = writeOptions();
+      const { contentType, patch } = await requestPatch(req, r, query, res, async () => r.toApi(await r.store.get(ns, name)));
       const options = { dryRun, force, fieldManager, ...userOption(req) };
       const { object, created } = r.converted ? await patchThroughView(r, ns, name, contentType, patch, options) : await r.store.patch(ns, name, contentType, patch, options);
       respondObject(req, res, r, created ? 201 : 200, object, query);
@@ -430,13 +460,13 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       // 202 Accepted only when it stays and the client asked for cascading with the legacy orphanDependents=false.
       const accepted = !removed && options.orphanDependents === false;
       if (isKubeObject(result)) respondObject(req, res, r, accepted ? 202 : 200, result, query);
-      else sendJson(res, 200, result);
+      else sendObject(req, res, 200, result);
       return;
     }
     case "deletecollection": {
       const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const deleted = await r.store.deleteCollection(ns, listParams(query), options);
-      sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
+      sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
     }
     case "connect":
@@ -614,7 +644,7 @@ function listParams(query: URLSearchParams): ListParams {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const raw = await readBody(req);
   const contentType = req.headers["content-type"];
-  if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType(contentType ?? "");
+  if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType();
   return decodeBody(contentType, raw);
 }
 
@@ -623,13 +653,17 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
   const raw = await readBody(req);
   const contentType = req.headers["content-type"];
   // A create or update body is an object, never a patch: Kubernetes has no decoder for patch types here (415).
-  if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType(contentType ?? "");
+  if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType();
   if (raw.length === 0) throw badRequest("the request body is empty: an object is required");
   const body = decodeBody(contentType, raw);
   if (!isRecord(body)) throw badRequest(`the body must be a JSON object`);
   if (!isRecord(body.metadata)) {
     if (body.metadata !== undefined) throw badRequest("metadata must be an object");
     body.metadata = {};
+  }
+  if (r.info.group === "") {
+    const undecodable = bytesDecodeError(r.info.kind, body);
+    if (undecodable !== undefined) throw badRequest(`${r.info.kind} in version "${r.info.version}" cannot be handled as a ${r.info.kind}: ${undecodable}`);
   }
   const problems = { unknown: unknownFieldsOf(r, body), duplicate: duplicateFields(contentType, raw) };
   applyFieldValidation(query, r.info, problems, res);
@@ -653,6 +687,12 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
   const patch = decodeBody(contentType, raw);
   if (isRecord(patch) && contentType !== "application/json-patch+json") {
     const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
+    // Under Strict, upstream refuses a merge patch's result with unknown fields, like a JSON patch's, and a strategic
+    // merge patch with them quoting the patch itself (as Go prints a map): 422 on the field `patch`.
+    if (problems.unknown.length > 0 && parseFieldValidation(query.get("fieldValidation")) === "Strict") {
+      if (contentType === "application/merge-patch+json" && current !== undefined) throw await strictPatchError(contentType, patch, problems.unknown, current);
+      if (contentType === "application/strategic-merge-patch+json") throw strictPatchInvalid(goValueString(patch), problems.unknown);
+    }
     applyFieldValidation(query, r.info, problems, res);
     if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, patch);
   } else if (Array.isArray(patch) && contentType === "application/json-patch+json") {
@@ -687,15 +727,29 @@ async function checkJsonPatchFields(query: URLSearchParams, info: ResourceInfo, 
   }
   if (unknown.length === 0) return;
   if (directive === "Strict") {
-    const detail = `strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`;
-    if (current === undefined) throw badRequest(detail);
-    // The object as the patch would leave it (a patch that does not apply fails here with its own error).
-    const patched = applyPatch("application/json-patch+json", await current(), operations);
-    const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
-    const message = `Invalid value: ${JSON.stringify(JSON.stringify(sorted))}: ${detail}`;
-    throw new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
+    if (current === undefined) throw badRequest(`strict decoding error: ${[...new Set(unknown)].map((p) => `unknown field "${p}"`).join(", ")}`);
+    throw await strictPatchError("application/json-patch+json", operations, unknown, current);
   }
   applyFieldValidation(query, info, { unknown, duplicate: [] }, res);
+}
+
+/**
+ * The 422 Invalid on the field `patch` that upstream answers when the object a JSON or merge patch leaves has
+ * unknown fields under fieldValidation=Strict, quoting that object
+ * (`Invalid value: "{...}": strict decoding error: unknown field "spec"`).
+ */
+async function strictPatchError(contentType: string, patch: unknown, unknown: readonly string[], current: () => Promise<KubeObject>): Promise<StatusError> {
+  // The object as the patch would leave it (a patch that does not apply fails here with its own error).
+  const patched = applyPatch(contentType, await current(), patch);
+  const sorted = isRecord(patched) ? Object.fromEntries(Object.entries(patched).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : patched;
+  return strictPatchInvalid(JSON.stringify(sorted), unknown);
+}
+
+/** `"" is invalid: patch: Invalid value: "<quoted>": strict decoding error: unknown field "a", ...` (422). */
+function strictPatchInvalid(quoted: string, unknown: readonly string[]): StatusError {
+  const detail = `strict decoding error: ${[...new Set(unknown)].sort().map((p) => `unknown field "${p}"`).join(", ")}`;
+  const message = `Invalid value: ${JSON.stringify(quoted)}: ${detail}`;
+  return new StatusError(422, "Invalid", ` "" is invalid: patch: ${message}`, { causes: [{ reason: "FieldValueInvalid", message, field: "patch" }] });
 }
 
 function withoutDirectives(value: unknown): unknown {
@@ -734,7 +788,7 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRu
   }
   if (policy !== undefined && policy !== null) {
     if (policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
-      throw new StatusError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`, { causes: [{ reason: "FieldValueNotSupported", field: "propagationPolicy", message: `Unsupported value: ${JSON.stringify(policy)}` }] });
+      throw invalid("DeleteOptions", "meta.k8s.io", "", [{ type: "FieldValueNotSupported", field: "propagationPolicy", message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"` }]);
     }
     options.propagationPolicy = policy;
   } else if (source.orphanDependents === true || query.get("orphanDependents") === "true") {
@@ -769,7 +823,20 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
     sendJson(res, code, partialObjectMetadata(apiObject, partial));
     return;
   }
-  sendJson(res, code, apiObject);
+  sendObject(req, res, code, apiObject);
+}
+
+/** An object or list reply: JSON, or YAML for a client whose best offer is application/yaml. */
+function sendObject(req: IncomingMessage, res: ServerResponse, code: number, body: unknown): void {
+  if (!wantsYaml(req.headers.accept)) {
+    sendJson(res, code, body);
+    return;
+  }
+  const text = toYamlText(body);
+  res.statusCode = code;
+  res.setHeader("Content-Type", "application/yaml");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.end(text);
 }
 
 function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResource, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
@@ -789,20 +856,39 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
     sendJson(res, 200, { apiVersion: partial, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, partial)) });
     return;
   }
-  sendJson(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
+  sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
 }
 
-function watchParams(query: URLSearchParams): WatchParams {
+/**
+ * A watch's options. A watch of one object (the legacy /watch/.../NAME path) is a watch with the field selector
+ * metadata.name=NAME; a fieldSelector that does not require that same name is a 400, as upstream.
+ */
+function watchParams(query: URLSearchParams, name?: string): WatchParams {
   checkTimeoutSeconds(query);
   const params: WatchParams = {};
   const label = query.get("labelSelector");
-  const field = query.get("fieldSelector");
+  let field = query.get("fieldSelector");
   const rv = query.get("resourceVersion");
+  if (name !== undefined) {
+    if (field !== null && field !== "") {
+      if (!fieldSelectorRequiresName(field, name)) throw badRequest("fieldSelector metadata.name doesn't match requested name");
+    } else {
+      field = `metadata.name=${name}`;
+    }
+  }
   if (label) params.labelSelector = label;
   if (field) params.fieldSelector = field;
   if (rv !== null) params.resourceVersion = rv;
   if (query.get("allowWatchBookmarks") === "true") params.allowWatchBookmarks = true;
   return params;
+}
+
+/** Whether a field selector holds the term metadata.name=NAME (or ==), as upstream's RequiresExactMatch. */
+function fieldSelectorRequiresName(selector: string, name: string): boolean {
+  return selector.split(",").some((term) => {
+    const match = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(term);
+    return match !== null && match[1] === name;
+  });
 }
 
 /**
@@ -813,7 +899,9 @@ function watchParams(query: URLSearchParams): WatchParams {
 async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
   const table = tableVersion(req.headers.accept ?? "");
   const partial = partialMetadataVersion(req.headers.accept ?? "");
-  const params = watchParams(query);
+  // Watch events are JSON (or protobuf) only; Kubernetes refuses a YAML watch.
+  if (wantsYaml(req.headers.accept)) throw new StatusError(406, "NotAcceptable", "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch");
+  const params = watchParams(query, info.name);
   const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
   const sentEvents = watchEventTally(deps.metrics, gvk);
@@ -940,7 +1028,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
       acceptWatchWebSocket(req, socket, head, (writer) => {
         try {
           const serialized = !partial && !resolved.converted;
-          const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams), (type, object) => {
+          const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams, info.name), (type, object) => {
             if (serialized) writer.sendSerialized(sharedSerializedEvent(type, object));
             else writer.send({ type, object: encode(type, object) });
           }, () => {

@@ -115,7 +115,8 @@ describe("managerFromUserAgent", () => {
     ["kubectl/v1.32.0 (linux/amd64) kubernetes/abc", "kubectl"],
     ["kube-controller-manager/v1.32.0 (linux/amd64) kubernetes/abc/system:serviceaccount:kube-system:deployment-controller", "kube-controller-manager"],
     ["curl", "curl"],
-    [undefined, ""],
+    [undefined, "unknown"],
+    ["/v1.0", "unknown"],
     ["a\u0007b/1", "ab"],
   ])("%j → %j", (ua, manager) => {
     expect(managerFromUserAgent(ua)).toBe(manager);

@@ -36,7 +36,8 @@ export interface Writer {
 
 /**
  * The field manager named by a User-Agent when a request has no fieldManager: what precedes the first "/",
- * unprintable characters dropped, cut at 128 bytes ("kubectl/v1.32.0 (linux/amd64) kubernetes/..." → "kubectl").
+ * unprintable characters dropped, cut at 128 bytes ("kubectl/v1.32.0 (linux/amd64) kubernetes/..." → "kubectl");
+ * "unknown" when that leaves nothing (no User-Agent), as Kubernetes names such a manager.
  */
 export function managerFromUserAgent(userAgent: string | undefined): string {
   const prefix = (userAgent ?? "").split("/")[0] ?? "";
@@ -49,7 +50,7 @@ export function managerFromUserAgent(userAgent: string | undefined): string {
     out += char;
     bytes += size;
   }
-  return out;
+  return out === "" ? "unknown" : out;
 }
 
 /** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */

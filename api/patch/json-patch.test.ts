@@ -71,13 +71,13 @@ describe("applyJsonPatch", () => {
     const err = statusOf(() => applyJsonPatch(doc, patch));
     expect(err.code).toBe(422);
     expect(err.reason).toBe("Invalid");
-    expect(err.message).toBe("the server rejected our request due to an error in our request");
-    expect(err.details?.causes?.[0]?.message).toBeTruthy();
+    expect(err.message).toMatch(/^the server rejected our request due to an error in our request: ./);
+    expect(err.details?.causes).toBeUndefined();
   });
 
   it("says which key a failing replace missed", () => {
     const err = statusOf(() => applyJsonPatch({ metadata: {} }, [{ op: "replace", path: "/metadata/annotations", value: {} }]));
-    expect(err.details?.causes?.[0]?.message).toContain("/metadata/annotations");
+    expect(err.message).toContain("/metadata/annotations");
   });
 
   it.each([

@@ -47,11 +47,12 @@ export function decodeJsonPatch(patch: unknown): Record<string, unknown>[] {
   return ops;
 }
 
-/** 422 Invalid, as NewGenericServerResponse builds it for a patch that does not apply. */
+/**
+ * 422 Invalid with empty details, as NewGenericServerResponse builds it for a patch that does not apply. Kubernetes'
+ * message is only the generic sentence; kubelab adds why the patch did not apply after it.
+ */
 function cannotApply(message: string): StatusError {
-  return new StatusError(422, "Invalid", "the server rejected our request due to an error in our request", {
-    causes: [{ reason: "UnexpectedServerResponse", message }],
-  });
+  return new StatusError(422, "Invalid", `the server rejected our request due to an error in our request: ${message}`, {});
 }
 
 /** Splits a JSON Pointer into unescaped reference tokens ("" is the whole document). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../meta.js";
 import { newConfigMap } from "../testing/builders.js";
 import type { ConfigMap } from "../types/index.js";
+import { bytesDecodeError } from "./config.js";
 import { problems, updateProblems } from "./testing.js";
 
 describe("config maps and secrets", () => {
@@ -18,5 +19,18 @@ describe("config maps and secrets", () => {
     const prev: ConfigMap = { ...newConfigMap("c", { data: { a: "1" } }), immutable: true };
     const next: ConfigMap = { ...newConfigMap("c", { data: { a: "2" } }), immutable: true };
     expect(updateProblems(next, prev)).toEqual(["data: Forbidden: field is immutable when `immutable` is set"]);
+  });
+});
+
+describe("bytesDecodeError", () => {
+  it.each<[string, string, Record<string, unknown>, string | undefined]>([
+    ["Secret data that is not base64", "Secret", { data: { ok: "eA==", k: "%%%" } }, "illegal base64 data at input byte 0"],
+    ["base64 cut short", "Secret", { data: { k: "eA=" } }, "illegal base64 data at input byte 0"],
+    ["ConfigMap binaryData that is not base64", "ConfigMap", { binaryData: { k: "ab!c" } }, "illegal base64 data at input byte 2"],
+    ["valid Secret data", "Secret", { data: { k: "aGVsbG8=" } }, undefined],
+    ["ConfigMap data (text, not bytes)", "ConfigMap", { data: { k: "%%%" } }, undefined],
+    ["another kind", "Pod", { data: { k: "%%%" } }, undefined],
+  ])("%s", (_what, kind, object, expected) => {
+    expect(bytesDecodeError(kind, object)).toBe(expected);
   });
 });

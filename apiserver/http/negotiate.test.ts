@@ -4,9 +4,11 @@ import { isStatusError } from "../../api/errors.js";
 import {
   acceptsJson,
   applyFieldValidation,
+  checkObjectMediaType,
   decodeBody,
   duplicateFields,
   duplicateJsonFields,
+  goValueString,
   parseAccept,
   parseFieldValidation,
   parseMediaType,
@@ -14,7 +16,9 @@ import {
   partialMetadataVersion,
   servesAccept,
   tableVersion,
+  toYamlText,
   wantsTable,
+  wantsYaml,
   warningHeaderValue,
 } from "./negotiate.js";
 
@@ -305,5 +309,62 @@ describe("hostile bodies found by fuzzing", () => {
     expect(warnings.join("").length).toBeLessThan(8 * 1024);
     expect(warnings[0]).toBe('299 - "unknown field \\"k0\\""');
     expect(applyFieldValidation("Warn", { unknown: ["spec.a", "spec.a"], duplicate: [] }, "Pod", "v1")).toEqual(['299 - "unknown field \\"spec.a\\""']);
+  });
+});
+
+describe("checkObjectMediaType", () => {
+  it.each([undefined, "", "application/json", "application/json; charset=utf-8", "application/yaml", "application/vnd.kubernetes.protobuf"])("accepts %j", (type) => {
+    expect(() => {
+      checkObjectMediaType(type);
+    }).not.toThrow();
+  });
+
+  it.each(["text/plain", "application/merge-patch+json", "not a type"])("answers %j with a 415 without details", (type) => {
+    let caught: unknown;
+    try {
+      checkObjectMediaType(type);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isStatusError(caught) && caught.toStatus()).toEqual({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "UnsupportedMediaType", code: 415, message: expect.stringContaining("accepted media types include") as unknown });
+  });
+});
+
+describe("wantsYaml and toYamlText", () => {
+  it.each<[string | undefined, boolean]>([
+    ["application/yaml", true],
+    ["application/yaml, application/json", true],
+    ["application/json;q=0.5, application/yaml", true],
+    ["application/json, application/yaml", false],
+    ["application/vnd.kubernetes.protobuf, application/yaml", false],
+    ["application/yaml;as=Table;v=v1;g=meta.k8s.io, application/json", false],
+    ["*/*", false],
+    [undefined, false],
+  ])("Accept %j → %j", (accept, yaml) => {
+    expect(wantsYaml(accept)).toBe(yaml);
+  });
+
+  it("writes sorted keys, unindented sequences and quotes what YAML 1.1 would read as another type", () => {
+    const text = toYamlText({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", creationTimestamp: "2024-01-01T00:00:00Z", finalizers: ["a"] }, data: { a: "1", b: "yes" } });
+    expect(text).toBe(['apiVersion: v1', "data:", '  a: "1"', '  b: "yes"', "kind: ConfigMap", "metadata:", '  creationTimestamp: "2024-01-01T00:00:00Z"', "  finalizers:", "  - a", "  name: c", ""].join("\n"));
+  });
+});
+
+describe("goValueString", () => {
+  it("prints a decoded patch as Go's %v prints its map: keys sorted, <nil>, float64 numbers", () => {
+    const patch = { spec: { bogus: 1, replicas: 2, template: { spec: { containers: [{ name: "c", zz: true, image: "x" }] } } }, metadata: { labels: { q: "r" } }, f: 1.5, n: null, s: "a b" };
+    expect(goValueString(patch)).toBe("map[f:1.5 metadata:map[labels:map[q:r]] n:<nil> s:a b spec:map[bogus:1 replicas:2 template:map[spec:map[containers:[map[image:x name:c zz:true]]]]]]");
+  });
+
+  it.each([
+    [123456, "123456"],
+    [1000000, "1e+06"],
+    [1234567, "1.234567e+06"],
+    [0.0001, "0.0001"],
+    [0.00001, "1e-05"],
+    [-2.5, "-2.5"],
+    [0, "0"],
+  ])("prints %d as %s", (n, text) => {
+    expect(goValueString(n)).toBe(text);
   });
 });

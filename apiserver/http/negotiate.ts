@@ -1,7 +1,7 @@
 // Content negotiation for the apiserver: parsing media types and Accept headers, choosing Table replies, decoding
 // request bodies by Content-Type (JSON, YAML, Kubernetes protobuf, the four patch types), duplicate fields, and
 // the `fieldValidation=Strict|Warn|Ignore` directive (unknown fields are found by api/unknown-fields.ts).
-import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq } from "yaml";
+import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq, stringify as stringifyYaml } from "yaml";
 import type { Node as YamlNode } from "yaml";
 import { StatusError, badRequest, errorMessage, unsupportedMediaType } from "../../api/errors.js";
 import { isRecord } from "../../api/meta.js";
@@ -138,8 +138,8 @@ export function acceptsJson(accept: string | undefined): boolean {
 export const SERVED_MEDIA_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"] as const;
 
 /**
- * Whether an object reply can be made at all: some offer is JSON (any `as=`), YAML, protobuf or a wildcard. YAML and
- * protobuf offers are answered with JSON (clients that send them fall back to it); anything else is 406.
+ * Whether an object reply can be made at all: some offer is JSON (any `as=`), YAML, protobuf or a wildcard. YAML is
+ * answered as YAML (wantsYaml), protobuf with JSON (clients that send it fall back to it); anything else is 406.
  */
 export function servesAccept(accept: string | undefined): boolean {
   return parseAccept(accept).some((offer) => {
@@ -147,6 +147,26 @@ export function servesAccept(accept: string | undefined): boolean {
     if (offer.type !== "application") return false;
     return offer.subtype === "*" || SERVED_MEDIA_TYPES.some((served) => served === `application/${offer.subtype}`);
   });
+}
+
+/**
+ * Whether the reply should be YAML: the client's best offer that kubelab can answer is `application/yaml` (kubectl
+ * never asks for it; curl users and some tools do). Kubernetes serves YAML for objects, lists and errors.
+ */
+export function wantsYaml(accept: string | undefined): boolean {
+  for (const offer of parseAccept(accept)) {
+    if (offer.type === "application" && offer.subtype === "yaml" && offer.params.as === undefined) return true;
+    if (acceptsJsonOffer(offer) || (offer.type === "application" && (offer.subtype === "json" || offer.subtype === "vnd.kubernetes.protobuf"))) return false;
+  }
+  return false;
+}
+
+/**
+ * A JSON value as Kubernetes writes it in YAML (JSON converted by sigs.k8s.io/yaml): keys sorted, sequences not
+ * indented under their key, and YAML 1.1 quoting, so that "yes", "on" or a timestamp stay strings for Go's parser.
+ */
+export function toYamlText(value: unknown): string {
+  return stringifyYaml(value, { sortMapEntries: true, indentSeq: false, version: "1.1" });
 }
 
 function acceptsJsonOffer(offer: MediaType): boolean {
@@ -184,9 +204,17 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
  * Empty and malformed bodies are 400 BadRequest. Callers for which a body is optional (DELETE's DeleteOptions)
  * should check `raw.length` first.
  */
+/** The 415 of a create or update body no object decoder reads (JSON, YAML, protobuf; never a patch type). */
+export function checkObjectMediaType(contentType: string | undefined): void {
+  if (contentType === undefined || contentType.trim() === "") return;
+  const mt = parseMediaType(contentType);
+  const essence = mt === undefined ? "" : `${mt.type}/${mt.subtype}`;
+  if (essence !== JSON_MEDIA_TYPE && essence !== YAML_MEDIA_TYPE && essence !== PROTOBUF_MEDIA_TYPE) throw unsupportedMediaType();
+}
+
 export function decodeBody(contentType: string | undefined, raw: Buffer): unknown {
   const mt = contentType === undefined || contentType.trim() === "" ? parseMediaType(JSON_MEDIA_TYPE)! : parseMediaType(contentType);
-  if (mt === undefined) throw unsupportedMediaType(contentType ?? "");
+  if (mt === undefined) throw unsupportedMediaType();
   const essence = `${mt.type}/${mt.subtype}`;
   if (raw.length === 0) throw badRequest("the request body is empty; an object is required");
   switch (essence) {
@@ -203,7 +231,7 @@ export function decodeBody(contentType: string | undefined, raw: Buffer): unknow
     case "application/apply-patch+yaml":
       return limitDepth(parseYaml(raw));
     default:
-      throw unsupportedMediaType(contentType ?? essence);
+      throw unsupportedMediaType();
   }
 }
 
@@ -476,6 +504,32 @@ export function parseFieldValidation(value: string | null | undefined): FieldVal
   if (value === null || value === undefined || value === "") return "Warn";
   if (value === "Strict" || value === "Warn" || value === "Ignore") return value;
   throw badRequest(`invalid fieldValidation directive "${value}": must be one of Ignore, Warn, or Strict`);
+}
+
+/**
+ * A decoded JSON value as Go's `%v` prints the map[string]interface{} it decodes into: `map[a:1 b:[x <nil>]]`, keys
+ * sorted, numbers as float64 (`1e+06`). Kubernetes quotes a strategic merge patch this way in its Strict errors.
+ */
+export function goValueString(value: unknown): string {
+  if (value === null || value === undefined) return "<nil>";
+  if (Array.isArray(value)) return `[${value.map(goValueString).join(" ")}]`;
+  if (typeof value === "number") return goFloatString(value);
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (isRecord(value)) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `map[${entries.map(([k, v]) => `${k}:${goValueString(v)}`).join(" ")}]`;
+  }
+  return "<nil>";
+}
+
+/** strconv's shortest %g of a float64: plain for exponents from -4 to 5, else `1.5e+06` with two exponent digits. */
+function goFloatString(n: number): string {
+  if (n === 0 || !Number.isFinite(n)) return String(n);
+  const [mantissa = "", exponent = "0"] = n.toExponential().split("e");
+  const exp = Number(exponent);
+  if (exp >= -4 && exp < 6) return String(n);
+  return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
 }
 
 export interface FieldProblems {

@@ -1,9 +1,10 @@
 // Error and success bodies as meta/v1 Status objects. Every non-2xx reply the apiserver sends goes through
 // sendStatus, so clients always see `kind: Status, status: Failure` with a reason and code: kubectl only
 // prints "Error from server (<reason>): <message>" when the body decodes as such a Status.
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { internalError, isStatusError } from "../../api/errors.js";
 import type { Status, StatusDetails } from "../../api/meta.js";
+import { toYamlText, wantsYaml } from "./negotiate.js";
 
 /**
  * The Status for any thrown value. A StatusError keeps its code, reason and details; anything else is a 500
@@ -27,9 +28,11 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  const body = JSON.stringify(status);
-  res.statusCode = status.code;
-  res.setHeader("Content-Type", "application/json");
+  // The Status is YAML for a client that asked for YAML, as Kubernetes answers it.
+  const yaml = wantsYaml((res.req as IncomingMessage | undefined)?.headers.accept);
+  const body = yaml ? toYamlText(status) : JSON.stringify(status);
+  res.statusCode = status.code ?? 500;
+  res.setHeader("Content-Type", yaml ? "application/yaml" : "application/json");
   res.setHeader("Content-Length", Buffer.byteLength(body));
   res.setHeader("Cache-Control", "no-cache, private");
   if (status.code === 413) res.setHeader("Connection", "close");
@@ -38,10 +41,10 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
 
 /**
  * The Success Status returned by a DELETE that removed the object at once (what kubectl prints as `<kind> "<name>" deleted`):
- * `{kind: Status, status: Success, details: {name, group, kind, uid}}`, code 200.
+ * `{kind: Status, status: Success, details: {name, group, kind, uid}}`, with no code (as Kubernetes writes it).
  */
 export function statusSuccess(details?: StatusDetails): Status {
-  const status: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 200 };
+  const status: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" };
   if (details !== undefined) status.details = details;
   return status;
 }

@@ -13,6 +13,9 @@ export interface WriteParams {
   force: boolean;
 }
 
+/** The fieldValidation values upstream accepts (empty means the server's default, Warn). */
+const FIELD_VALIDATION_VALUES: readonly string[] = ["", "Ignore", "Strict", "Warn"];
+
 const OPTIONS_KIND: Readonly<Record<string, string>> = { POST: "CreateOptions", PUT: "UpdateOptions", PATCH: "PatchOptions", DELETE: "DeleteOptions" };
 
 /** Whether a method writes, and so carries write options. */
@@ -28,8 +31,8 @@ export function dryRunErrors(values: readonly string[]): FieldError[] {
 
 /**
  * The write options of a request. `patchType` is the Content-Type's patch type for PATCH (negotiate.ts's PatchType). Throws 422 for a dryRun
- * other than All, a fieldManager over 128 bytes or with unprintable characters, `force` on a patch that is not
- * an apply, and an apply without a fieldManager.
+ * other than All, a fieldManager over 128 bytes or with unprintable characters, a fieldValidation other than
+ * Ignore, Warn or Strict, `force` on a patch that is not an apply, and an apply without a fieldManager.
  */
 export function writeParams(method: string, query: URLSearchParams, userAgent: string | undefined, patchType?: PatchType): WriteParams {
   const kind = OPTIONS_KIND[method] ?? "CreateOptions";
@@ -54,6 +57,10 @@ export function writeParams(method: string, query: URLSearchParams, userAgent: s
   }
   const dryRun = query.getAll("dryRun");
   errors.push(...dryRunErrors(dryRun));
+  const validation = query.get("fieldValidation");
+  if (method !== "DELETE" && validation !== null && !FIELD_VALIDATION_VALUES.includes(validation)) {
+    errors.push({ type: "FieldValueNotSupported", field: "fieldValidation", message: `Unsupported value: ${JSON.stringify(validation)}: supported values: ${FIELD_VALIDATION_VALUES.map((v) => JSON.stringify(v)).join(", ")}` });
+  }
   if (errors.length > 0) throw invalid(kind, "meta.k8s.io", "", errors);
   return {
     dryRun: dryRun.includes("All"),

@@ -435,15 +435,14 @@ describe("delete", () => {
     expect(await rejection(pods.get("default", "web"))).toMatchObject({ code: 404 });
   });
 
-  it("answers a Status for a kind that does not return the deleted object", async () => {
+  it("answers a Status without a code for a kind that does not return the deleted object", async () => {
     const created = await configmaps.create("default", newConfigMap("cfg"));
-    expect(await configmaps.delete("default", "cfg")).toEqual({
+    expect(await configmaps.delete("default", "cfg")).toStrictEqual({
       kind: "Status",
       apiVersion: "v1",
       metadata: {},
       status: "Success",
       details: { name: "cfg", kind: "configmaps", uid: created.metadata.uid },
-      code: 200,
     });
   });
 
@@ -579,13 +578,14 @@ describe("delete", () => {
   });
 
   it.each([
-    ["uid", { uid: "not-the-uid" }, "Precondition failed: UID in precondition: not-the-uid"],
-    ["resourceVersion", { resourceVersion: "1" }, "Precondition failed: ResourceVersion in precondition: 1"],
+    ["uid", { uid: "not-the-uid" }, 'Operation cannot be fulfilled on ConfigMap "cfg": the UID in the precondition (not-the-uid) does not match the UID in record'],
+    ["resourceVersion", { resourceVersion: "1" }, 'Operation cannot be fulfilled on ConfigMap "cfg": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record'],
   ])("answers 409 when the %s precondition does not hold", async (_what, preconditions, message) => {
     await configmaps.create("default", newConfigMap("cfg"));
     const err = await rejection(configmaps.delete("default", "cfg", { preconditions }));
     expect(err.code).toBe(409);
     expect(err.message).toContain(message);
+    expect(err.details).toMatchObject({ kind: "ConfigMap", name: "cfg" });
     expect(await configmaps.get("default", "cfg")).toBeDefined();
   });
 

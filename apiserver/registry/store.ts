@@ -1,7 +1,7 @@
 // Generic REST semantics for one resource over etcd storage and its watch cache: create, get, list, watch,
 // update, patch, delete, deletecollection, with defaulting, validation, generation, status and deletion rules.
 import { randomUUID, randomInt } from "node:crypto";
-import { applyCreateDefaults, applyDefaults } from "../../api/defaults.js";
+import { applyCreateDefaults, applyDefaults, applyRestDefaults, applySchemeDefaults } from "../../api/defaults.js";
 import { alreadyExists, badRequest, conflict, errorMessage, expired, internalError, invalid, isConflict, isNotFound, notFound, retryOnConflict, serviceUnavailable, StatusError, timeout } from "../../api/errors.js";
 import { parseFieldSelector, fieldsOf, validateFieldSelector } from "../../api/fields.js";
 import { parseLabelSelector } from "../../api/labels.js";
@@ -89,6 +89,11 @@ export interface StoreHooks {
   beforeUpdate?(next: KubeObject, prev: KubeObject, dryRun: boolean): Promise<{ commit(): Promise<void>; undo(): Promise<void> } | undefined>;
   /** Runs after an object is gone from etcd. */
   afterDelete?(object: KubeObject): Promise<void>;
+  /**
+   * Refuses a DELETE of one object by its name before anything is read (the system PriorityClasses). As in
+   * Kubernetes, a deletecollection does not ask.
+   */
+  admitDelete?(name: string): void;
   /** Admission for creates: may mutate (defaults) or throw a StatusError. */
   admitCreate?(object: KubeObject, dryRun: boolean): Promise<void>;
   /** Validating admission of creates, updates and deletes that knows the user; may only refuse (throw a StatusError). */
@@ -175,19 +180,18 @@ export class ResourceStore {
     meta.creationTimestamp = formatTime(this.now().getTime());
     if (this.strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) delete object.status;
+    if (this.strategy.statusSubresource && !this.strategy.statusOnCreate) this.clearStatus(object);
     object.apiVersion = apiVersionOf(this.info);
     object.kind = this.info.kind;
 
-    applyDefaults(this.info, object);
+    // The writer owns what it sent and what the scheme defaulted; fields filled later (the REST layer's, the
+    // strategy's, admission's: a namespace's finalizer, a pod's priority) are nobody's, as upstream.
+    applySchemeDefaults(this.info, object);
+    if (applied === undefined) recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
+    applyRestDefaults(this.info, object);
     applyCreateDefaults(this.info, object);
     this.strategy.prepareForCreate?.(object, { user: options.user });
-    // Fields admission adds (a pod's priority, its service account token volume) are nobody's, as upstream.
-    if (applied !== undefined) {
-      if (applied.length > 0) meta.managedFields = applied;
-    } else {
-      recordUpdate(this.managedWrite(options), undefined, object, sentManagedFields);
-    }
+    if (applied !== undefined && applied.length > 0) meta.managedFields = applied;
     await this.deps.hooks?.admitCreate?.(object, options.dryRun ?? false);
     this.throwIfInvalid(object, validateObject(this.info, object));
     // A dry run answers what the real create would: AlreadyExists for a name that is taken.
@@ -343,6 +347,11 @@ export class ResourceStore {
    * finalizers): Kubernetes' wasDeleted, which decides between 200 and 202 for legacy cascading deletes.
    */
   async deleteWithOutcome(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteOutcome> {
+    this.deps.hooks?.admitDelete?.(name);
+    return this.deleteUnchecked(namespace, name, options);
+  }
+
+  private async deleteUnchecked(namespace: string | undefined, name: string, options: DeleteOptions): Promise<DeleteOutcome> {
     const key = this.keyFor(namespace, name);
     // Without preconditions a conflicting write is retried against the new state.
     const pre = options.preconditions;
@@ -350,11 +359,13 @@ export class ResourceStore {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
       if (!current) throw notFound(this.qualified, name);
       const meta = current.metadata;
+      // A failed delete precondition names the kind (ConfigMap, Deployment.apps), not the resource, as upstream does.
+      const kind = this.info.group ? `${this.info.kind}.${this.info.group}` : this.info.kind;
       if (pre?.uid !== undefined && pre.uid !== meta.uid) {
-        throw conflict(this.qualified, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ""}`);
+        throw conflict(kind, name, `the UID in the precondition (${pre.uid}) does not match the UID in record (${meta.uid ?? ""}). The object might have been deleted and then recreated`);
       }
       if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
-        throw conflict(this.qualified, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ""}`);
+        throw conflict(kind, name, `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${meta.resourceVersion ?? ""}). The object might have been modified`);
       }
       await this.deps.hooks?.admitWrite?.({ operation: "DELETE", namespace: meta.namespace, name, subresource: "", object: undefined, oldObject: current, user: options.user, dryRun: options.dryRun ?? false });
       return this.deleteOnce(key, current, options);
@@ -366,7 +377,7 @@ export class ResourceStore {
     const deleted: KubeObject[] = [];
     for (const item of items) {
       try {
-        const result = await this.delete(item.metadata.namespace, item.metadata.name ?? "", options);
+        const { result } = await this.deleteUnchecked(item.metadata.namespace, item.metadata.name ?? "", options);
         deleted.push(isRecord(result) && result.kind === "Status" ? item : (result as KubeObject));
       } catch (err) {
         if (!isNotFound(err)) throw err;
@@ -462,7 +473,13 @@ export class ResourceStore {
     const details: NonNullable<Status["details"]> = { name: object.metadata.name ?? "", kind: this.info.resource };
     if (this.info.group) details.group = this.info.group;
     if (object.metadata.uid) details.uid = object.metadata.uid;
-    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details, code: 200 };
+    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details };
+  }
+
+  /** A status the server resets: `{}` for built-in kinds (a Go struct), absent for custom resources. */
+  private clearStatus(object: KubeObject): void {
+    if (this.strategy.unstructured) delete object.status;
+    else object.status = {};
   }
 
   /** Merges a client's desired object with the stored one following the main-resource or status rules. */
@@ -472,7 +489,7 @@ export class ResourceStore {
     if (subresource === "status") {
       merged = structuredClone(current);
       if (next.status !== undefined) merged.status = next.status;
-      else delete merged.status;
+      else this.clearStatus(merged);
       this.strategy.prepareForStatusUpdate?.(merged, current);
     } else if (subresource === "finalize") {
       merged = structuredClone(current);

@@ -32,6 +32,11 @@ export interface Strategy {
   prepareForStatusUpdate?(next: KubeObject, prev: KubeObject): void;
   /** The first DELETE only marks the object (namespaces go Terminating until their finalizers are done). */
   readonly alwaysGraceful?: boolean;
+  /**
+   * Custom resources: a status the server clears is gone. A built-in kind's status is a Go struct, so a cleared one
+   * is written as `status: {}`, as Kubernetes serializes it.
+   */
+  readonly unstructured?: boolean;
 }
 
 /** The strategy of a kind with no special rules: no status subresource, no generation, deleted at once. */

@@ -85,11 +85,16 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "cm-list-limit-abc", method: "GET", path: `${CM}?limit=abc` },
   { id: "cm-get-accept-unsupported", method: "GET", path: `${CM}/c1`, accept: "application/bogus" },
   { id: "cm-get-accept-yaml", method: "GET", path: `${CM}/c1`, accept: "application/yaml" },
+  { id: "cm-list-accept-yaml", method: "GET", path: CM, accept: "application/yaml" },
+  { id: "cm-get-missing-accept-yaml", method: "GET", path: `${CM}/nope`, accept: "application/yaml" },
+  { id: "cm-watch-accept-yaml", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1`, accept: "application/yaml" },
   { id: "cm-get-accept-table", method: "GET", path: CM, accept: "application/json;as=Table;g=meta.k8s.io;v=v1" },
   { id: "cm-get-accept-metadata", method: "GET", path: `${CM}/c1`, accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1" },
   { id: "cm-watch-start", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&fieldSelector=${encodeURIComponent("metadata.name=c1")}` },
   { id: "cm-watch-bad-rv", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&resourceVersion=abc` },
   { id: "cm-watch-legacy-one-object", method: "GET", path: "/api/v1/watch/namespaces/diff-ns/configmaps/c1?timeoutSeconds=1" },
+  { id: "cm-watch-legacy-other-name", method: "GET", path: `/api/v1/watch/namespaces/diff-ns/configmaps/c1?timeoutSeconds=1&fieldSelector=${encodeURIComponent("metadata.name=c2")}` },
+  { id: "cm-get-watch-param-on-object", method: "GET", path: `${CM}/c1?watch=true&timeoutSeconds=1` },
 
   // ConfigMaps: update
   { id: "cm-put", method: "PUT", path: `${CM}/c1`, body: configMap("c1", { a: "2" }) },
@@ -99,6 +104,7 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "cm-put-stale-rv", method: "PUT", path: `${CM}/c1`, body: configMap("c1", { a: "2" }, { resourceVersion: "1" }) },
   { id: "cm-put-missing-object", method: "PUT", path: `${CM}/c-new`, body: configMap("c-new") },
   { id: "cm-put-to-collection", method: "PUT", path: CM, body: configMap("c1") },
+  { id: "cm-put-fieldvalidation-garbage", method: "PUT", path: `${CM}/c1?fieldValidation=Garbage`, body: configMap("c1", { a: "2" }) },
   { id: "cm-put-bad-json", method: "PUT", path: `${CM}/c1`, body: "{\"metadata\":" },
 
   // ConfigMaps: patch
@@ -111,8 +117,10 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "cm-patch-strategic", method: "PATCH", path: `${CM}/c1`, body: { data: { s: "1" } }, contentType: STRATEGIC },
   { id: "cm-patch-merge-bad-body", method: "PATCH", path: `${CM}/c1`, body: "{", contentType: MERGE },
   { id: "cm-patch-merge-strict-unknown", method: "PATCH", path: `${CM}/c1?fieldValidation=Strict`, body: { bogus: 1 }, contentType: MERGE },
+  { id: "cm-patch-strategic-strict-unknown", method: "PATCH", path: `${CM}/c1?fieldValidation=Strict`, body: { bogus: 1, data: { s: "2" } }, contentType: STRATEGIC },
   { id: "cm-patch-unsupported-content-type", method: "PATCH", path: `${CM}/c1`, body: "{}", contentType: "text/plain" },
   { id: "cm-patch-force-on-merge", method: "PATCH", path: `${CM}/c1?force=true`, body: { data: { a: "2" } }, contentType: MERGE },
+  { id: "cm-patch-to-collection", method: "PATCH", path: CM, body: { data: { m: "1" } }, contentType: MERGE },
   { id: "cm-patch-missing", method: "PATCH", path: `${CM}/nope`, body: { data: { m: "1" } }, contentType: MERGE },
   { id: "cm-apply-create", method: "PATCH", path: `${CM}/c-applied?fieldManager=diff`, body: configMap("c-applied", { x: "1" }), contentType: APPLY },
   { id: "cm-apply-update", method: "PATCH", path: `${CM}/c-applied?fieldManager=diff`, body: configMap("c-applied", { x: "2" }), contentType: APPLY },
@@ -168,6 +176,7 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "pod-log-missing-container", method: "GET", path: `${NS}/pods/p1/log?container=nope` },
   { id: "pod-binding-missing-node-name", method: "POST", path: `${NS}/pods/p1/binding`, body: { apiVersion: "v1", kind: "Binding", metadata: { name: "p1" }, target: { kind: "Node" } } },
   { id: "pod-create-bad-env-name", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-env" }, spec: { containers: [{ name: "c", image: "busybox", env: [{ name: "1 bad", value: "x" }] }] } } },
+  { id: "pc-delete-system", method: "DELETE", path: "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical" },
   { id: "pod-create-no-image", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-noimage" }, spec: { containers: [{ name: "c" }] } } },
 
   // Routing
@@ -175,6 +184,8 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "unknown-group-version", method: "GET", path: "/apis/frob.example.com/v1" },
   { id: "removed-version", method: "GET", path: "/apis/apps/v1beta1/namespaces/diff-ns/deployments" },
   { id: "post-to-get-only-path", method: "POST", path: "/api/v1", body: {} },
+  { id: "post-to-group-version", method: "POST", path: "/apis/apps/v1", body: {} },
+  { id: "unknown-group-resource", method: "GET", path: "/apis/frob.example.com/v1/namespaces/diff-ns/frobs" },
 
   // The namespace itself last
   { id: "ns-put-drops-finalizer", method: "PUT", path: NS, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" }, spec: { finalizers: [] } } },

@@ -535,10 +535,10 @@ describe("subresources", () => {
     expect(negative.body.details?.causes?.[0]?.field).toBe("spec.replicas");
   });
 
-  it("answers pods/log of an unscheduled pod with an empty stream, and exec without an upgrade with 400, as Kubernetes does", async () => {
+  it("answers pods/log of an unscheduled pod with 204 No Content, and exec without an upgrade with 400, as Kubernetes does", async () => {
     await ok(201, "POST", pods(), pod("loggy"));
     const log = await fetch(`${base()}${pods("loggy")}/log`);
-    expect(log.status).toBe(200);
+    expect(log.status).toBe(204);
     expect(await log.text()).toBe("");
     const wrong = await api<StatusBody>("GET", `${pods("loggy")}/log?container=nope`);
     expect(wrong.status).toBe(400);

@@ -448,6 +448,7 @@ function customResourceStrategy(info: ResourceInfo, version: CustomResourceDefin
   return {
     statusSubresource,
     statusOnCreate: false,
+    unstructured: true,
     tracksGeneration: true,
     allowCreateOnUpdate: false,
     returnDeletedObject: true,

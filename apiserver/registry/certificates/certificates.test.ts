@@ -46,7 +46,7 @@ describe("CertificateSigningRequests", () => {
     const created = (await csrs.store.create(undefined, csr("jane"))) as CertificateSigningRequest;
     expect(created.spec?.username).toBe("system:unsecured");
     expect(created.spec?.groups).toEqual(["system:masters", "system:authenticated"]);
-    expect(created.status).toBeUndefined();
+    expect(created.status).toEqual({});
   });
 
   it("refuses a request without a PEM certificate request, signer or usages", async () => {

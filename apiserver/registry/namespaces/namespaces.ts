@@ -1,7 +1,7 @@
 // Namespaces: deleted in two steps (Terminating until the namespace controller has emptied them and cleared
 // spec.finalizers through the finalize subresource), and the NamespaceLifecycle admission every namespaced create
 // passes.
-import { forbidden, methodNotAllowed, notFound } from "../../../api/errors.js";
+import { forbidden, methodNotAllowed, notFound, StatusError } from "../../../api/errors.js";
 import { isRecord, type KubeObject } from "../../../api/meta.js";
 import type { ResourceDefinition, SubresourceHandler } from "../kind.js";
 import type { ResourceStore, WriteOptions } from "../store.js";
@@ -51,6 +51,9 @@ export async function admitToNamespace(namespaces: ResourceStore, namespace: str
   }
   const phase = (ns.status as { phase?: string } | undefined)?.phase;
   if (ns.metadata.deletionTimestamp || phase === "Terminating") {
-    throw forbidden(qualified, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+    const err = forbidden(qualified, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+    // The cause clients (the namespace controller, client-go's retries) recognize a terminating namespace by.
+    const causes = [{ reason: "NamespaceTerminating", message: `namespace ${namespace} is being terminated`, field: "metadata.namespace" }];
+    throw new StatusError(err.code, err.reason, err.message, { ...err.details, causes });
   }
 }

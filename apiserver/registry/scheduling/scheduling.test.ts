@@ -29,6 +29,27 @@ describe("Priority and RuntimeClass admission", () => {
     ]);
   });
 
+  it("refuses to delete a system PriorityClass or change its value, and deletes other classes", async () => {
+    const classes = m.registry.store("scheduling.k8s.io", "v1", "priorityclasses")!;
+    for (const name of ["system-cluster-critical", "system-node-critical"]) {
+      expect(await rejection(classes.delete(undefined, name))).toMatchObject({
+        code: 403,
+        reason: "Forbidden",
+        message: `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`,
+        details: { name, group: "scheduling.k8s.io", kind: "priorityclasses" },
+      });
+    }
+    const critical = await classes.get(undefined, "system-cluster-critical");
+    const changed = await rejection(classes.update(undefined, "system-cluster-critical", { ...critical, value: 5 }));
+    expect(changed.code).toBe(422);
+    expect(changed.message).toContain('PriorityClass.scheduling.k8s.io "system-cluster-critical" is invalid: [value: Forbidden: may not be changed in an update.');
+    const labelled = await classes.update(undefined, "system-cluster-critical", { ...critical, metadata: { ...critical.metadata, labels: { team: "a" } } });
+    expect(labelled.object.metadata.labels).toEqual({ team: "a" });
+    await classes.create(undefined, { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: "batch" }, value: 10 });
+    await classes.delete(undefined, "batch");
+    expect(await rejection(classes.get(undefined, "batch"))).toMatchObject({ code: 404 });
+  });
+
   it("resolves priorityClassName to a priority and refuses unknown classes or a conflicting priority", async () => {
     expect((await createPod(withSpec("critical", { priorityClassName: "system-node-critical" }))).spec).toMatchObject({ priority: 2000001000, preemptionPolicy: "PreemptLowerPriority" });
     expect((await createPod(newPod("plain"))).spec).toMatchObject({ priority: 0, preemptionPolicy: "PreemptLowerPriority" });

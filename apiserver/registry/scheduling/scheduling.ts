@@ -4,7 +4,7 @@
 //   - RuntimeClass: spec.runtimeClassName must name an existing class, whose pod overhead and scheduling
 //     constraints (node selector, tolerations) the pod then carries.
 // The system classes (system-cluster-critical, system-node-critical) are created by the apiserver at start
-// (bootstrap.ts) and only one class may be the global default.
+// (bootstrap.ts) and cannot be deleted; only one class may be the global default.
 import { forbidden, isAlreadyExists, isNotFound } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import type { Pod, PriorityClass, RuntimeClass, Toleration } from "../../../api/types/index.js";
@@ -25,6 +25,7 @@ export const SCHEDULING_RESOURCES: readonly ResourceDefinition[] = [
         const classes = priorityClassStore(config.storeFor);
         if (classes) await admitPriorityClass(object, await listAll(classes));
       },
+      admitDelete: refuseSystemClassDelete,
     }),
   },
   { group: "node.k8s.io", resource: "runtimeclasses", strategy: () => PLAIN_STRATEGY },
@@ -36,6 +37,14 @@ function priorityClassStore(storeFor: StoreLookup | undefined): ResourceStore | 
 
 async function listAll(store: ResourceStore): Promise<KubeObject[]> {
   return (await store.list(undefined, { resourceVersion: "0" })).items;
+}
+
+/**
+ * The system classes cannot be deleted (403, as Kubernetes' PriorityClass REST answers, whether or not the class
+ * exists). Updates are held by validation: a class's value and preemptionPolicy never change.
+ */
+export function refuseSystemClassDelete(name: string): void {
+  if (SYSTEM_PRIORITY_CLASSES.some((pc) => pc.metadata.name === name)) throw forbidden(PRIORITY_CLASSES, name, "this is a system priority class and cannot be deleted");
 }
 
 /** Only one PriorityClass may be the global default. */

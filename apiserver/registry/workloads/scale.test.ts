@@ -96,6 +96,7 @@ describe("scale", () => {
 
   it("answers 404 for the Scale of a missing deployment", async () => {
     const err = await rejection(getScale(deployments, "default", "ghost"));
-    expect(err.message).toBe('deployments.apps "ghost" not found');
+    expect(err.message).toBe('deployments/scale.apps "ghost" not found');
+    expect(err.details).toMatchObject({ kind: "deployments/scale", group: "apps" });
   });
 });

@@ -1,9 +1,10 @@
 // The autoscaling/v1 Scale subresource of workloads: a view of spec.replicas, status.replicas and the selector.
-import { badRequest, conflict, invalid, isConflict, methodNotAllowed, retryOnConflict } from "../../../api/errors.js";
+import { badRequest, conflict, invalid, isConflict, isNotFound, methodNotAllowed, notFound, retryOnConflict } from "../../../api/errors.js";
 import { selectorFromLabelSelector } from "../../../api/labels.js";
 import type { KubeObject, LabelSelector } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import { applyPatch } from "../../../api/patch/apply.js";
+import { qualifiedResource } from "../../../api/resources.js";
 import type { SubresourceHandler } from "../kind.js";
 import { CONFLICT_ATTEMPTS, type ResourceStore, type WriteOptions } from "../store.js";
 
@@ -55,7 +56,17 @@ export function scaleOf(object: KubeObject): Scale {
 }
 
 export async function getScale(store: ResourceStore, namespace: string, name: string): Promise<Scale> {
-  return scaleOf(await store.get(namespace, name));
+  return scaleOf(await workloadOf(store, namespace, name));
+}
+
+/** The workload behind a Scale; a missing one is NotFound on `<resource>/scale`, as upstream names it. */
+async function workloadOf(store: ResourceStore, namespace: string, name: string): Promise<KubeObject> {
+  try {
+    return await store.get(namespace, name);
+  } catch (err) {
+    if (isNotFound(err)) throw notFound(qualifiedResource({ group: store.info.group, resource: `${store.info.resource}/scale` }), name);
+    throw err;
+  }
 }
 
 /** PUT or PATCH of a Scale: only spec.replicas reaches the object. */
@@ -64,7 +75,7 @@ export async function updateScale(store: ResourceStore, namespace: string, name:
   const bodyMeta = "body" in change && isRecord(change.body) && isRecord(change.body.metadata) ? change.body.metadata : {};
   const rv = typeof bodyMeta.resourceVersion === "string" ? bodyMeta.resourceVersion : undefined;
   return retryOnConflict(async () => {
-    const current = await store.get(namespace, name);
+    const current = await workloadOf(store, namespace, name);
     const scale = scaleOf(current);
     const desired = "body" in change ? change.body : applyPatch(change.contentType, scale, change.patch);
     if (!isRecord(desired)) throw badRequest("a Scale must be an object");
