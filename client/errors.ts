@@ -137,7 +137,7 @@ export function reasonForCode(code: number): StatusReason {
 
 /** A StatusError (ExpiredError for 410) carrying the Status' code, reason, message and details. */
 export function statusErrorFrom(status: Status, fallbackCode = 500): StatusError {
-  const code = status.code || fallbackCode;
+  const code = status.code !== undefined && status.code !== 0 ? status.code : fallbackCode;
   const reason = status.reason ?? reasonForCode(code);
   const message = status.message ?? `the server responded with ${code} ${reason}`;
   if (code === 410 || reason === "Expired" || reason === "Gone") return new ExpiredError(message, reason, status.details);
