@@ -73,7 +73,7 @@ describe("kubelab up --secure", () => {
     const plan = [...controlPlane(TEST_CONFIG), ...nodeComponents(TEST_CONFIG, nodePlan(TEST_CONFIG, 1))];
     const args = plan.flatMap((p) => p.component.args);
     expect(args.filter((a) => /^--(kubeconfig|tls-|client-ca-file|secure-port|cluster-signing|authorization-mode)/.test(a) && a !== "--secure-port=0")).toEqual([]);
-    expect(argsOf(plan, "kube-apiserver")).toEqual(expect.arrayContaining(["--insecure-port=8080", "--bind-address=172.30.0.1"]));
+    expect(argsOf(plan, "kube-apiserver")).toEqual(expect.arrayContaining(["--insecure-port=8080", "--insecure-bind-address=172.30.0.1"]));
     expect(argsOf(plan, "kube-scheduler")).toContain("--master=http://172.30.0.1:8080");
     expect(labApiserverUrl(TEST_CONFIG)).toBe(apiserverUrl(TEST_CONFIG));
   });
