@@ -5,10 +5,17 @@
 //     system:metrics-server role) and checks its callers' tokens and access (system:auth-delegator), as it does
 //     when deployed from its manifest.
 //   - kubelab-ui, the live view, acts for the lab's owner (scale, delete, exec) on loopback only: cluster-admin.
+// And one binding that is not a tool's: the controller-manager's identity (system:kube-controller-manager) is bound
+// to cluster-admin. Kubernetes runs each controller as its own service account instead
+// (--use-service-account-credentials, with the system:controller:* roles); kubelab's controller-manager does not do
+// that yet, and its own role alone lets no controller write.
 import { toolUser, type LabTool } from "./pki.js";
 
 type Manifest = Record<string, unknown>;
 const RBAC = "rbac.authorization.k8s.io";
+
+/** kubeadm's controller-manager identity (CN of controller-manager.conf's certificate). */
+const CONTROLLER_MANAGER_USER = "system:kube-controller-manager";
 
 export const READ_ONLY_ROLE = "kubelab:read-only";
 export const METRICS_SERVER_ROLE = "kubelab:metrics-server";
@@ -18,12 +25,16 @@ function clusterRole(name: string, rules: Manifest[]): Manifest {
 }
 
 function binding(name: string, role: string, tool: LabTool): Manifest {
+  return userBinding(name, role, toolUser(tool));
+}
+
+function userBinding(name: string, role: string, user: string): Manifest {
   return {
     apiVersion: `${RBAC}/v1`,
     kind: "ClusterRoleBinding",
     metadata: { name, labels: { "app.kubernetes.io/managed-by": "kubelab" } },
     roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: role },
-    subjects: [{ apiGroup: RBAC, kind: "User", name: toolUser(tool) }],
+    subjects: [{ apiGroup: RBAC, kind: "User", name: user }],
   };
 }
 
@@ -39,6 +50,7 @@ export function labToolsRbac(): Manifest[] {
     binding("kubelab:metrics-server", METRICS_SERVER_ROLE, "metrics-server"),
     binding("kubelab:metrics-server:auth-delegator", "system:auth-delegator", "metrics-server"),
     binding("kubelab:kubelab-ui", "cluster-admin", "kubelab-ui"),
+    userBinding("kubelab:kube-controller-manager", "cluster-admin", CONTROLLER_MANAGER_USER),
   ];
 }
 

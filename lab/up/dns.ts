@@ -113,15 +113,65 @@ async function create(apiserver: string, path: string, body: unknown): Promise<"
   return "created";
 }
 
+const KUBE_DNS_SERVICE_ACCOUNT = "kube-dns";
+const DNS_ROLE = "system:kubelab-dns";
+
+/**
+ * The DNS pods' service account and what it may read, as kubeadm gives CoreDNS (its system:coredns role): the
+ * bootstrap system:kube-dns role lacks EndpointSlices, which kubelab's DNS server watches.
+ */
+function kubeDnsIdentity(): [string, ApiObject & Record<string, unknown>][] {
+  const rbac = "rbac.authorization.k8s.io";
+  return [
+    ["/api/v1/namespaces/kube-system/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: KUBE_DNS_SERVICE_ACCOUNT, namespace: "kube-system" } }],
+    [`/apis/${rbac}/v1/clusterroles`, {
+      apiVersion: `${rbac}/v1`,
+      kind: "ClusterRole",
+      metadata: { name: DNS_ROLE },
+      rules: [
+        { apiGroups: [""], resources: ["endpoints", "services", "pods", "namespaces"], verbs: ["list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+      ],
+    }],
+    [`/apis/${rbac}/v1/clusterrolebindings`, {
+      apiVersion: `${rbac}/v1`,
+      kind: "ClusterRoleBinding",
+      metadata: { name: DNS_ROLE },
+      roleRef: { apiGroup: rbac, kind: "ClusterRole", name: DNS_ROLE },
+      subjects: [{ kind: "ServiceAccount", name: KUBE_DNS_SERVICE_ACCOUNT, namespace: "kube-system" }],
+    }],
+  ];
+}
+
+/**
+ * In a secure lab the DNS pods authenticate as Kubernetes' do: as the kube-dns service account, whose token and the
+ * cluster CA the kubelet mounts, reaching the apiserver through the `kubernetes` Service (in-cluster config), not
+ * with --master and no credentials.
+ */
+function inClusterCredentials(object: ApiObject): void {
+  if (object.kind !== "Deployment") return;
+  const podSpec = (object as { spec?: { template?: { spec?: { serviceAccountName?: string; containers?: { args?: string[] }[] } } } }).spec?.template?.spec;
+  if (!podSpec) return;
+  podSpec.serviceAccountName = KUBE_DNS_SERVICE_ACCOUNT;
+  for (const container of podSpec.containers ?? []) container.args = (container.args ?? []).filter((a) => !a.startsWith("--master="));
+}
+
 /** Creates kube-system (when missing) and the add-on's objects; objects already there are left as they are. */
 export async function applyDnsAddon(config: LabConfig): Promise<string[]> {
   const apiserver = labApiserverUrl(config);
   const manifest = renderDnsAddon(dnsAddonTemplate(), dnsAddonValues(config));
   await create(apiserver, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system" } });
   const done: string[] = [];
+  if (config.secure) {
+    for (const [path, object] of kubeDnsIdentity()) {
+      const outcome = await create(apiserver, path, object);
+      done.push(`${(object.kind ?? "").toLowerCase()}/${object.metadata?.name ?? ""} ${outcome}`);
+    }
+  }
   for (const document of parseAllDocuments(manifest)) {
     const object = document.toJS() as ApiObject | null;
     if (object === null) continue;
+    if (config.secure) inClusterCredentials(object);
     const outcome = await create(apiserver, collectionPath(object), object);
     done.push(`${(object.kind ?? "").toLowerCase()}/${object.metadata?.name ?? ""} ${outcome}`);
   }

@@ -78,13 +78,14 @@ describe("kubelab up --secure", () => {
     expect(labApiserverUrl(TEST_CONFIG)).toBe(apiserverUrl(TEST_CONFIG));
   });
 
-  it("binds each lab tool's identity through the lab's own ClusterRoleBindings", () => {
+  it("binds each lab tool's identity, and the controller-manager's, through the lab's own ClusterRoleBindings", () => {
     const bindings = labToolsRbac().filter((o) => o.kind === "ClusterRoleBinding") as { roleRef: { name: string }; subjects: { name: string }[] }[];
     expect(bindings.map((b) => [b.subjects[0]?.name, b.roleRef.name])).toEqual([
       ["system:kubelab:kube-state-metrics", "kubelab:read-only"],
       ["system:kubelab:metrics-server", "kubelab:metrics-server"],
       ["system:kubelab:metrics-server", "system:auth-delegator"],
       ["system:kubelab:kubelab-ui", "cluster-admin"],
+      ["system:kube-controller-manager", "cluster-admin"],
     ]);
   });
 });

@@ -105,11 +105,14 @@ export class Supervisor {
       if (this.config.withKubelet) void this.dnsImageArchive();
       const names = this.config.container === undefined ? Array.from({ length: this.config.nodes }, (_, i) => `node-${i + 1}`) : this.state.nodes;
       await this.ensurePki(names);
-      for (const planned of controlPlane(this.config)) await this.startComponent(planned);
+      for (const planned of controlPlane(this.config)) {
+        await this.startComponent(planned);
+        // The tools' bindings exist before the tools start, or they would wait for them failing (403) until ready times out.
+        if (this.config.secure && planned.component.kind === "kube-apiserver") this.note(`rbac: ${(await applyLabToolsRbac(labApiserverUrl(this.config))).join(", ")}`);
+      }
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
       await this.applyStorageClass();
-      if (this.config.secure) this.note(`rbac: ${(await applyLabToolsRbac(labApiserverUrl(this.config))).join(", ")}`);
       await this.startMetricsServer();
       this.phase = "up";
       this.note("every component is running and ready");

@@ -1,0 +1,116 @@
+// A real `kubelab up --secure --nodes 2`, as kubeadm sets a cluster up: the apiserver on HTTPS with client
+// certificates, Node,RBAC and NodeRestriction, every component with its own identity. Driven as a user would: the
+// real kubectl with the lab's admin kubeconfig and with a kubelet's own kubeconfig, curl on the host with no
+// credential, and curl inside a node with a service account's token. The lab is taken down in afterAll even when a
+// test failed.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labPkiPaths } from "../../lab/pki/pki.js";
+import { freePort } from "../../lab/process/ports.js";
+import { run } from "../../lab/up/host.js";
+import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
+import { waitFor } from "../support/apiserver.js";
+
+const prerequisites = labPrerequisites();
+if (!prerequisites.ok) console.warn(`lab-secure.int.test: skipped: ${prerequisites.reason}`);
+
+const lab = new TestLab("e2esec");
+let securePort = 0;
+
+function pki(): ReturnType<typeof labPkiPaths> {
+  return labPkiPaths(join(lab.home, "pki"));
+}
+
+/** The real kubectl with another kubeconfig than the admin's; never rejects. */
+function kubectlAs(kubeconfig: string, args: readonly string[]): ReturnType<TestLab["kubectl"]> {
+  return lab.kubectl(["--kubeconfig", kubeconfig, ...args]);
+}
+
+describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
+  beforeAll(async () => {
+    securePort = await freePort();
+    try {
+      await lab.up(2, ["--secure", "--secure-port", String(securePort)]);
+    } catch (err) {
+      await lab.tearDown();
+      throw err;
+    }
+  }, 200_000);
+
+  afterAll(async () => {
+    const down = await lab.tearDown();
+    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
+    expect(await lab.leftovers()).toEqual([]);
+  }, 180_000);
+
+  it("gives the user kubeadm's admin: TLS to the secure port and a certificate in system:masters", async () => {
+    const config = readFileSync(lab.kubeconfig, "utf8");
+    expect(config).toContain(`:${securePort}`);
+    expect(config).toContain("https://");
+    expect(config).toContain("client-certificate-data");
+    const whoami = await lab.kubectlOk("auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}");
+    expect(whoami).toContain("kubernetes-admin");
+    expect(whoami).toContain("system:masters");
+    expect((await lab.kubectlOk("get", "nodes", "--no-headers")).trim().split("\n")).toHaveLength(2);
+  });
+
+  it("refuses a request without credentials (anonymous: 403 from RBAC; a bad token: 401) but answers /readyz anonymously", async () => {
+    // curl with the cluster CA and no credential, as kubeadm's apiserver (--anonymous-auth on, RBAC) answers it.
+    const server = /server: (\S+)/.exec(readFileSync(lab.kubeconfig, "utf8"))?.[1] ?? "";
+    const curl = async (path: string, extra: string[] = []): Promise<string> => (await run(["curl", "-sS", "-m", "5", "--cacert", pki().caCert, ...extra, "-w", "\n%{http_code}", `${server}${path}`]));
+    const pods = await curl("/api/v1/pods");
+    expect(pods).toContain('pods is forbidden: User \\"system:anonymous\\" cannot list resource \\"pods\\" in API group \\"\\" at the cluster scope');
+    expect(pods.endsWith("\n403")).toBe(true);
+    expect(await curl("/readyz")).toBe("ok\n200");
+    const badToken = await curl("/api/v1/pods", ["-H", "Authorization: Bearer not-a-token"]);
+    expect(badToken).toContain('"reason":"Unauthorized"');
+    expect(badToken.endsWith("\n401")).toBe(true);
+  });
+
+  it("runs a Deployment's pods with the scheduler's and controller-manager's own identities, and logs/exec reach the kubelets", async () => {
+    await lab.kubectlOk("create", "deployment", "sec", "--image=busybox", "--replicas=2", "--", "sh", "-c", "echo secure-hello; sleep 3600");
+    await waitFor("2 sec pods Running", async () => {
+      const phases = (await lab.kubectl(["get", "pods", "-l", "app=sec", "-o", "jsonpath={.items[*].status.phase}"])).stdout.split(" ");
+      return phases.length === 2 && phases.every((p) => p === "Running") ? true : undefined;
+    }, 90_000, 500);
+    expect(await lab.kubectlOk("logs", "deployment/sec")).toContain("secure-hello");
+    expect(await lab.kubectlOk("exec", "deployment/sec", "--", "echo", "exec-ok")).toContain("exec-ok");
+    // The DNS pods read Services and EndpointSlices as the kube-dns service account, through the kubernetes Service.
+    expect(await lab.kubectlOk("rollout", "status", "deployment/kube-dns", "--namespace=kube-system", "--timeout=60s")).toContain("successfully rolled out");
+  }, 120_000);
+
+  it("lets a kubelet read nodes but not change another Node (Node authorizer + NodeRestriction)", async () => {
+    const node1 = pki().node("node-1").client.kubeconfig;
+    expect((await kubectlAs(node1, ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).stdout).toBe("system:node:node-1");
+    expect((await kubectlAs(node1, ["get", "node", "node-2", "-o", "name"])).stdout.trim()).toBe("node/node-2");
+    const labelOther = await kubectlAs(node1, ["label", "node", "node-2", "e2esec=yes"]);
+    expect(labelOther.code).not.toBe(0);
+    expect(labelOther.stderr).toMatch(/forbidden/i);
+    const secrets = await kubectlAs(node1, ["get", "secrets", "-A"]);
+    expect(secrets.code).not.toBe(0);
+    expect(secrets.stderr).toMatch(/forbidden/i);
+  });
+
+  it("authorizes a user by RBAC: view in one namespace, nothing elsewhere", async () => {
+    await lab.kubectlOk("create", "namespace", "e2esec");
+    await lab.kubectlOk("create", "rolebinding", "jane-view", "--clusterrole=view", "--user=jane", "--namespace=e2esec");
+    expect((await lab.kubectl(["auth", "can-i", "list", "pods", "--namespace=e2esec", "--as=jane"])).stdout.trim()).toBe("yes");
+    expect((await lab.kubectl(["auth", "can-i", "list", "pods", "--namespace=default", "--as=jane"])).stdout.trim()).toBe("no");
+    expect((await lab.kubectl(["auth", "can-i", "create", "pods", "--namespace=e2esec", "--as=jane"])).stdout.trim()).toBe("no");
+    const denied = await lab.kubectl(["get", "pods", "--namespace=default", "--as=jane"]);
+    expect(denied.stderr).toContain('pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "default"');
+  });
+
+  it("accepts a service account's token from inside a node over the kubernetes Service, with the cluster CA", async () => {
+    await lab.kubectlOk("create", "serviceaccount", "reader", "--namespace=e2esec");
+    const token = (await lab.kubectlOk("create", "token", "reader", "--namespace=e2esec")).trim();
+    const url = "https://10.96.0.1/api/v1/namespaces/e2esec/pods";
+    const curl = (): ReturnType<TestLab["nodeExec"]> => lab.nodeExec("node-1", ["curl", "-sS", "-m", "5", "--cacert", pki().caCert, "-H", `Authorization: Bearer ${token}`, "-o", "/dev/null", "-w", "%{http_code}", url], 15_000);
+    expect((await curl()).stdout).toBe("403");
+    await lab.kubectlOk("create", "rolebinding", "reader-view", "--clusterrole=view", "--serviceaccount=e2esec:reader", "--namespace=e2esec");
+    await waitFor("the reader's list allowed", async () => ((await curl()).stdout === "200" ? true : undefined), 15_000, 250);
+    const bad = await lab.nodeExec("node-1", ["curl", "-sS", "-m", "5", "--cacert", pki().caCert, "-H", "Authorization: Bearer not-a-token", "-o", "/dev/null", "-w", "%{http_code}", url], 15_000);
+    expect(bad.stdout).toBe("401");
+  });
+});
