@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { baselineApiServerMain, realApiServerArgs, realApiServerPeers } from "./peers.js";
+import { realApiServerArgs } from "../lab/components/real-kube-apiserver.js";
+import { baselineApiServerMain, realApiServerPeers } from "./peers.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -35,7 +36,7 @@ describe("realApiServerPeers", () => {
 
 describe("realApiServerArgs", () => {
   it("serves TLS on loopback with the static token file and the etcd given", () => {
-    const args = realApiServerArgs("/peers", "http://127.0.0.1:2379", 6443, "/certs");
+    const args = realApiServerArgs({ peersDir: "/peers", etcdServers: "http://127.0.0.1:2379", port: 6443, certDir: "/certs" });
     expect(args).toEqual(expect.arrayContaining(["--etcd-servers=http://127.0.0.1:2379", "--secure-port=6443", "--bind-address=127.0.0.1", "--cert-dir=/certs", "--token-auth-file=/peers/pki/tokens.csv", "--authorization-mode=AlwaysAllow"]));
   });
 });

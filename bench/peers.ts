@@ -5,13 +5,11 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { apiserverComponent } from "../lab/components/kube-apiserver.js";
+import { PEER_ADMIN_TOKEN, realApiserverComponent } from "../lab/components/real-kube-apiserver.js";
 import { freePort } from "../lab/process/ports.js";
 import type { ManagedProcess } from "../lab/process/runner.js";
 import { benchProcesses } from "./cluster.js";
 import { NodeHttpClient } from "./http.js";
-
-/** The static admin token ../shared/peers/build.sh writes into pki/tokens.csv. */
-export const PEER_ADMIN_TOKEN = "peer-admin-token";
 
 /** An apiserver a bench drives: where, with which token, its PID (for CPU), and spawn → ready /readyz. */
 export interface PeerApiServer {
@@ -34,27 +32,6 @@ export function realApiServerPeers(env: NodeJS.ProcessEnv = process.env): { dir:
 export function baselineApiServerMain(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const main = env.KUBELAB_APISERVER_BASELINE_MAIN ?? "";
   return main === "" ? undefined : resolve(main);
-}
-
-/** The real kube-apiserver's flags for a loopback run: TLS with a self-signed serving cert, the static token. */
-export function realApiServerArgs(peersDir: string, etcdEndpoint: string, port: number, certDir: string): string[] {
-  const pki = join(peersDir, "pki");
-  return [
-    `--etcd-servers=${etcdEndpoint}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    "--advertise-address=127.0.0.1",
-    "--endpoint-reconciler-type=none",
-    `--cert-dir=${certDir}`,
-    "--authorization-mode=AlwaysAllow",
-    `--token-auth-file=${join(pki, "tokens.csv")}`,
-    `--client-ca-file=${join(pki, "ca.crt")}`,
-    "--service-account-issuer=https://kubernetes.default.svc",
-    `--service-account-key-file=${join(pki, "sa.pub")}`,
-    `--service-account-signing-key-file=${join(pki, "sa.key")}`,
-    "--service-cluster-ip-range=10.96.0.0/12",
-    "--profiling=false",
-  ];
 }
 
 /** Polls GET /readyz (with the token) every `intervalMs` until a 200; rejects if the process exits or on the deadline. */
@@ -80,7 +57,7 @@ export async function startRealApiServer(peersDir: string, etcdEndpoint: string,
   const port = await freePort();
   const certDir = benchProcesses.tempDir("kubelab-bench-real-certs-", tmpdir());
   const proc = benchProcesses.start(
-    { name: "real-kube-apiserver", kind: "kube-apiserver", program: { kind: "binary", path: join(peersDir, "bin", "kube-apiserver") }, args: realApiServerArgs(peersDir, etcdEndpoint, port, certDir), ports: { https: port }, links: ["etcd"] },
+    realApiserverComponent({ peersDir, etcdServers: etcdEndpoint, port, certDir }),
     { logRingChars: 64 * 1024 },
   );
   const url = `https://127.0.0.1:${port}`;

@@ -11,6 +11,7 @@ import type { ManagedProcess } from "../../lab/process/runner.js";
 import { runKubectl, startApiServerProcess, waitFor, writeKubeconfig, type ApiServerProcess, type KubectlResult } from "../support/apiserver.js";
 import { freePort, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { testProcesses } from "../support/processes.js";
+import { PEER_ADMIN_TOKEN, realApiserverComponent } from "../../lab/components/real-kube-apiserver.js";
 import { READY_CASE, REVIEW_CASES, reviewOf, SETUP_OBJECTS, type ReviewCase } from "./access-reviews.js";
 import { send } from "./answers.js";
 
@@ -67,34 +68,10 @@ async function realAnswers(): Promise<Answers> {
   let apiserver: ManagedProcess | undefined;
   try {
     const port = await freePort();
-    const pki = join(PEERS, "pki");
     const dir = testProcesses.tempDir("authz-real-", tmpdir());
-    apiserver = testProcesses.start({
-      name: "authz-real-kube-apiserver",
-      kind: "kube-apiserver",
-      program: { kind: "binary", path: join(PEERS, "bin", "kube-apiserver") },
-      args: [
-        `--etcd-servers=${etcd.endpoint}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${port}`,
-        "--advertise-address=127.0.0.1",
-        "--endpoint-reconciler-type=none",
-        `--cert-dir=${dir}`,
-        MODES,
-        `--token-auth-file=${join(pki, "tokens.csv")}`,
-        `--client-ca-file=${join(pki, "ca.crt")}`,
-        "--service-account-issuer=https://kubernetes.default.svc",
-        `--service-account-key-file=${join(pki, "sa.pub")}`,
-        `--service-account-signing-key-file=${join(pki, "sa.key")}`,
-        "--service-cluster-ip-range=10.96.0.0/12",
-        "--profiling=false",
-        "--disable-admission-plugins=ServiceAccount",
-      ],
-      ports: {},
-      links: [],
-    });
+    apiserver = testProcesses.start(realApiserverComponent({ name: "authz-real-kube-apiserver", peersDir: PEERS, etcdServers: etcd.endpoint, port, certDir: dir, authorizationMode: MODES.slice("--authorization-mode=".length), extraArgs: ["--disable-admission-plugins=ServiceAccount"] }));
     const url = `https://127.0.0.1:${port}`;
-    await waitFor("the real kube-apiserver to be ready", async () => (await send({ url, token: "peer-admin-token" }, { id: "readyz", method: "GET", path: "/readyz" }, 2_000)).status === 200 || undefined, 90_000, 250);
+    await waitFor("the real kube-apiserver to be ready", async () => (await send({ url, token: PEER_ADMIN_TOKEN }, { id: "readyz", method: "GET", path: "/readyz" }, 2_000)).status === 200 || undefined, 90_000, 250);
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(
       kubeconfig,

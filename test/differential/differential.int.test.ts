@@ -12,6 +12,7 @@ import type { ManagedProcess } from "../../lab/process/runner.js";
 import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
 import { freePort, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { testProcesses } from "../support/processes.js";
+import { PEER_ADMIN_TOKEN, realApiserverComponent } from "../../lab/components/real-kube-apiserver.js";
 import { normalize, send, type Answer, type Target } from "./answers.js";
 import { CORPUS } from "./corpus.js";
 
@@ -52,32 +53,8 @@ async function runRealApiserver(): Promise<Record<string, Answer>> {
   let apiserver: ManagedProcess | undefined;
   try {
     const port = await freePort();
-    const pki = join(PEERS, "pki");
-    apiserver = testProcesses.start({
-      name: "real-kube-apiserver",
-      kind: "kube-apiserver",
-      program: { kind: "binary", path: join(PEERS, "bin", "kube-apiserver") },
-      args: [
-        `--etcd-servers=${etcd.endpoint}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${port}`,
-        "--advertise-address=127.0.0.1",
-        "--endpoint-reconciler-type=none",
-        `--cert-dir=${testProcesses.tempDir("diff-real-certs-", tmpdir())}`,
-        "--authorization-mode=AlwaysAllow",
-        `--token-auth-file=${join(pki, "tokens.csv")}`,
-        `--client-ca-file=${join(pki, "ca.crt")}`,
-        "--service-account-issuer=https://kubernetes.default.svc",
-        `--service-account-key-file=${join(pki, "sa.pub")}`,
-        `--service-account-signing-key-file=${join(pki, "sa.key")}`,
-        "--service-cluster-ip-range=10.96.0.0/12",
-        "--profiling=false",
-        ADMISSION,
-      ],
-      ports: {},
-      links: [],
-    });
-    const target: Target = { url: `https://127.0.0.1:${port}`, token: "peer-admin-token" };
+    apiserver = testProcesses.start(realApiserverComponent({ name: "real-kube-apiserver", peersDir: PEERS, etcdServers: etcd.endpoint, port, certDir: testProcesses.tempDir("diff-real-certs-", tmpdir()), authorizationMode: "AlwaysAllow", extraArgs: [ADMISSION] }));
+    const target: Target = { url: `https://127.0.0.1:${port}`, token: PEER_ADMIN_TOKEN };
     await waitFor("the real kube-apiserver to be ready", async () => (await send(target, { id: "readyz", method: "GET", path: "/readyz" }, 2_000)).status === 200 || undefined, 90_000, 250);
     return await runCorpus(target);
   } finally {
