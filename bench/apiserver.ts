@@ -10,7 +10,7 @@ import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { createClient, NodeHttpClient, runPool, statusMessage, type HttpClient } from "./http.js";
-import { baselineApiServerMain, realApiServerPeers, startBaselineApiServer, startRealApiServer, type PeerApiServer } from "./peers.js";
+import { baselineApiServerMain, realApiServerPeers, startBaselineApiServer, startRealApiServer, startSecureApiServer, type PeerApiServer } from "./peers.js";
 import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
 import { median, nowMs, rate, roundDeep, Samples, wallMs, type LatencySummary } from "./stats.js";
 
@@ -221,6 +221,8 @@ interface BenchResult {
   real?: SideBySideResult | { notMeasured: string };
   /** A previous kubelab build (KUBELAB_APISERVER_BASELINE_MAIN): the regression check. */
   baseline?: SideBySideResult | { notMeasured: string };
+  /** This build over TLS with a token and Node,RBAC: what security costs per create. */
+  secure?: SideBySideResult | { notMeasured: string };
   lists?: ListResult;
   watch?: WatchResult;
   start?: StartResult;
@@ -681,6 +683,7 @@ function buildRows(r: BenchResult): ReportRow[] {
   }
   rows.push(...sideBySideRows("2b. real kube-apiserver", "ours ÷ real", r.creates, r.real, "≥ 1.25"));
   rows.push(...sideBySideRows("2c. regression check", "ours ÷ baseline", r.creates, r.baseline, "≥ 1.0"));
+  rows.push(...sideBySideRows("2d. kubelab secure", "plain HTTP ÷ secure", r.creates, r.secure, "(informative)"));
   if (r.lists) {
     const l = r.lists;
     const itemsNote = (t: ListTiming): string => (t.items === l.pods ? "" : ` (${t.items} items!)`);
@@ -752,7 +755,7 @@ function sideBySideRows(section: string, ratioName: string, ours: CreateResult |
     { section, figure: "ratio to its raw etcd (ours)", value: `${fmt(k.ratioToEtcd, 2)} (${ours ? fmt(ours.ratioToEtcd, 2) : "—"})` },
     { section, figure: "latency p50 / p99 (ours)", value: `${fmt(k.latencyMs.p50)} / ${fmt(k.latencyMs.p99)} ms (${ours ? `${fmt(ours.latencyMs.p50)} / ${fmt(ours.latencyMs.p99)}` : "—"} ms)` },
     { section, figure: "CPU cores: apiserver / etcd / bench", value: `${cores(k.cpuCores)}; ${fmt(cpuPerCreateMs(k), 2)} ms apiserver CPU per create` },
-    { section, figure: `${ratioName}, creates/s`, value: fmt(ratio, 2), target, verdict: verdict(ratio >= minimum, ratio) },
+    { section, figure: `${ratioName}, creates/s`, value: fmt(ratio, 2), target, ...(Number.isNaN(minimum) ? {} : { verdict: verdict(ratio >= minimum, ratio) }) },
     { section, figure: `${ratioName}, raw-etcd ratios`, value: fmt(ours ? ours.ratioToEtcd / k.ratioToEtcd : Number.NaN, 2) },
     // CPU per create is steadier than creates/s when other tenants take a varying share of the cores.
     { section, figure: `${ratioName}, apiserver CPU per create`, value: fmt(ours ? cpuPerCreateMs(ours) / cpuPerCreateMs(k) : Number.NaN, 2) },
@@ -768,6 +771,7 @@ function jsonSummary(r: BenchResult): unknown {
     oursToReal: r.creates && measured(r.real) ? r.creates.createsPerSec / (measured(r.real)?.creates.createsPerSec ?? Number.NaN) : undefined,
     baselineCreatesPerSec: measured(r.baseline)?.creates.createsPerSec,
     oursToBaseline: r.creates && measured(r.baseline) ? r.creates.createsPerSec / (measured(r.baseline)?.creates.createsPerSec ?? Number.NaN) : undefined,
+    secureCreatesPerSec: measured(r.secure)?.creates.createsPerSec,
     podCreatesPerSec: r.creates?.createsPerSec,
     createRatioToEtcd: r.creates?.ratioToEtcd,
     createLatencyP50Ms: r.creates?.latencyMs.p50,
@@ -783,7 +787,7 @@ function jsonSummary(r: BenchResult): unknown {
     rssPeakMB: r.memory.end ? r.memory.end.peakRssBytes / MB : undefined,
     startToReadyMs: r.start?.firstMs,
     restartToReadyMs: r.start?.medianMs,
-    details: { rawEtcd: r.rawEtcd, creates: r.creates, real: r.real, baseline: r.baseline, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
+    details: { rawEtcd: r.rawEtcd, creates: r.creates, real: r.real, baseline: r.baseline, secure: r.secure, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
     errors: r.errors,
   });
 }
@@ -868,6 +872,9 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
         result.baseline = await measureSideBySide(`kubelab ${baselineMain}`, config, (endpoint) => startBaselineApiServer(baselineMain, endpoint));
       });
     }
+    await phase("secure apiserver creates", async () => {
+      result.secure = await measureSideBySide("kubelab over TLS, token, Node,RBAC", config, (endpoint) => startSecureApiServer(endpoint));
+    });
     if (config.podsForList > 0) {
       await phase("lists", async () => {
         result.lists = await measureLists(client, etcdClient, config);

@@ -1,7 +1,7 @@
 // Other apiservers a benchmark measures beside kubelab's, each on its own fresh etcd: the real kube-apiserver
 // (v1.26.1, built as ../shared/peers/README.md says, found through KUBELAB_PEERS) and a previous kubelab build
 // (KUBELAB_APISERVER_BASELINE_MAIN), so that ratios between them come from one run on one machine.
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { apiserverComponent } from "../lab/components/kube-apiserver.js";
@@ -77,4 +77,26 @@ export async function startBaselineApiServer(main: string, etcdEndpoint: string,
   const component = { ...apiserverComponent({ etcdServers: etcdEndpoint, port, entry: main }), name: "baseline-kube-apiserver" };
   const { process: proc, readyMs } = await benchProcesses.startReady(component, { timeoutMs, intervalMs: 20, logRingChars: 64 * 1024 });
   return { url: `http://127.0.0.1:${port}`, token: undefined, process: proc, startupMs: readyMs };
+}
+
+/** The bench's token for kubelab over TLS: a static-token user in system:masters, as the real one's admin token. */
+const SECURE_BENCH_TOKEN = "kubelab-bench-admin-token";
+
+/**
+ * This build's apiserver as a secure cluster runs it, on `etcdEndpoint`: HTTPS on a free port with a self-signed
+ * serving pair, a static admin token, Node,RBAC. The insecure loopback port is kept for the readiness probe only;
+ * the load goes over TLS with the token, as it does to the real kube-apiserver.
+ */
+export async function startSecureApiServer(etcdEndpoint: string, timeoutMs = 30_000): Promise<PeerApiServer> {
+  const port = await freePort();
+  const securePort = await freePort();
+  const dir = benchProcesses.tempDir("kubelab-bench-secure-", tmpdir());
+  const tokenFile = join(dir, "tokens.csv");
+  writeFileSync(tokenFile, `${SECURE_BENCH_TOKEN},bench-admin,bench-admin,"system:masters"\n`, { mode: 0o600 });
+  const component = {
+    ...apiserverComponent({ etcdServers: etcdEndpoint, port, securePort, extraArgs: [`--cert-dir=${dir}`, `--token-auth-file=${tokenFile}`, "--authorization-mode=Node,RBAC"] }),
+    name: "secure-kube-apiserver",
+  };
+  const { process: proc, readyMs } = await benchProcesses.startReady(component, { timeoutMs, intervalMs: 20, logRingChars: 64 * 1024 });
+  return { url: `https://127.0.0.1:${securePort}`, token: SECURE_BENCH_TOKEN, process: proc, startupMs: readyMs };
 }
