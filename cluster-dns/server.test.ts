@@ -55,6 +55,25 @@ interface FakeUpstream {
   queries: { name: string; transport: "udp" | "tcp" }[];
 }
 
+/**
+ * A UDP socket and `tcp` listening on the same free loopback port, as a DNS server does. The UDP port is free when
+ * bound, but its TCP twin may be taken (by another test's connection): then try another port.
+ */
+async function udpAndTcpOnOnePort(tcp: Server): Promise<{ udp: Socket; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp: Socket = createSocket("udp4");
+    await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
+    const port = udp.address().port;
+    const listened = await new Promise<boolean>((resolve) => {
+      tcp.once("error", () => { resolve(false); });
+      tcp.listen(port, "127.0.0.1", () => { tcp.removeAllListeners("error"); resolve(true); });
+    });
+    if (listened) return { udp, port };
+    udp.close();
+    if (attempt >= 20) throw new Error("no loopback port free for both UDP and TCP after 20 tries");
+  }
+}
+
 async function fakeUpstream(answer: (q: Question, transport: "udp" | "tcp") => { answers?: Answer[]; rcode?: number; truncate?: boolean; silent?: boolean }): Promise<FakeUpstream> {
   const queries: FakeUpstream["queries"] = [];
   const reply = (message: Buffer, transport: "udp" | "tcp"): Buffer | undefined => {
@@ -72,13 +91,6 @@ async function fakeUpstream(answer: (q: Question, transport: "udp" | "tcp") => {
       authorities: a.rcode === RCODE.NXDOMAIN ? [{ type: "SOA", name: "org", ttl: 60, class: "IN", data: { mname: "ns.org", rname: "h.org", serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } }] : [],
     });
   };
-  const udp: Socket = createSocket("udp4");
-  await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
-  const port = udp.address().port;
-  udp.on("message", (message, from) => {
-    const r = reply(message, "udp");
-    if (r) udp.send(r, from.port, from.address);
-  });
   const tcp: Server = createServer((socket) => {
     const reader = new TcpFrameReader();
     socket.on("data", (chunk) => {
@@ -89,7 +101,11 @@ async function fakeUpstream(answer: (q: Question, transport: "udp" | "tcp") => {
     });
     socket.on("error", () => undefined);
   });
-  await new Promise<void>((resolve) => tcp.listen(port, "127.0.0.1", resolve));
+  const { udp, port } = await udpAndTcpOnOnePort(tcp);
+  udp.on("message", (message, from) => {
+    const r = reply(message, "udp");
+    if (r) udp.send(r, from.port, from.address);
+  });
   cleanups.push(
     () => {
       udp.close();
