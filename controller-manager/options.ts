@@ -28,7 +28,7 @@ export const controllerManagerFlags = defineFlags({
   allocateNodeCidrs: { type: "boolean", default: false, help: "Should CIDRs for Pods be allocated and set on the cloud provider." },
   clusterCidr: { type: "string", default: "10.244.0.0/16", help: "CIDR Range for Pods in cluster. Requires --allocate-node-cidrs to be true" },
   nodeCidrMaskSize: { type: "number", default: 24, help: "Mask size for node cidr in cluster." },
-  rootCaFile: { type: "string", default: "", help: "If set, this root certificate authority will be included in the kube-root-ca.crt ConfigMap of every namespace. Without it the ConfigMap is published with an empty ca.crt: kubelab's apiserver has no cluster CA yet." },
+  rootCaFile: { type: "string", default: "", help: "If set, this root certificate authority will be included in the kube-root-ca.crt ConfigMap of every namespace. Without it the ConfigMap is published with an empty ca.crt (a plain-HTTP cluster has no CA; `kubelab up --secure` passes its CA)." },
   horizontalPodAutoscalerSyncPeriod: { type: "duration", default: "15s", help: "The period for syncing the number of pods in horizontal pod autoscaler." },
   horizontalPodAutoscalerDownscaleStabilization: { type: "duration", default: "5m0s", help: "The period for which autoscaler will look backwards and not scale down below any recommendation it made during that period." },
   horizontalPodAutoscalerTolerance: { type: "number", default: 0.1, help: "The minimum change (from 1.0) in the desired-to-actual metrics ratio for the horizontal pod autoscaler to consider scaling." },

@@ -1,7 +1,7 @@
 // The root CA certificate publisher (Kubernetes' pkg/controller/certificates/rootcacertpublisher): every namespace
 // has a `kube-root-ca.crt` ConfigMap whose `ca.crt` is the CA bundle pods use to verify the apiserver, from
-// --root-ca-file. kubelab's apiserver serves plain HTTP and has no cluster CA yet, so without --root-ca-file the
-// ConfigMap is published with an empty `ca.crt` (it exists, as pods and tools expect, but verifies nothing).
+// --root-ca-file (the secure lab passes its cluster CA). Without --root-ca-file (the plain-HTTP lab, which has no
+// CA) the ConfigMap is published with an empty `ca.crt`: it exists, as pods and tools expect, but verifies nothing.
 //
 // Contract:
 //   - Keys are namespace names; a terminating namespace gets nothing.
@@ -76,7 +76,7 @@ export class RootCACertPublisher implements Controller {
 
   async run(signal: AbortSignal): Promise<void> {
     this.rootCA = await this.readRootCA();
-    if (this.rootCA === "") this.logger.warn("No --root-ca-file: publishing kube-root-ca.crt with an empty ca.crt (kubelab's apiserver has no cluster CA yet)");
+    if (this.rootCA === "") this.logger.warn("No --root-ca-file: publishing kube-root-ca.crt with an empty ca.crt (a plain-HTTP cluster has no CA)");
     await runWorkers({ queue: this.queue, workers: this.workers, sync: (key) => this.sync(key), informers: [this.namespaces, this.configMaps], logger: this.logger, signal });
   }
 
