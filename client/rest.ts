@@ -43,6 +43,16 @@ export interface RestClientOptions {
   logger?: Logger;
   /** Replace the token bucket (tests). */
   rateLimiter?: RateLimiter;
+  /**
+   * Where the bearer token comes from when it changes over time (client-go's oauth2 token source on the
+   * transport): asked before every attempt, it wins over config.token. It caches and refreshes on its own.
+   */
+  tokenSource?: TokenSource;
+}
+
+/** A bearer token that may be renewed, such as a service account's token from the TokenRequest API. */
+export interface TokenSource {
+  token(signal?: AbortSignal): Promise<string>;
 }
 
 export interface RequestOptions {
@@ -225,6 +235,7 @@ export class RestClient {
   private readonly maxRetries: number;
   private readonly metrics: RestClientMetrics | undefined;
   private readonly logger: Logger | undefined;
+  private readonly tokenSource: TokenSource | undefined;
 
   constructor(config: ClientConfig, opts: RestClientOptions = {}) {
     this.config = config;
@@ -237,6 +248,7 @@ export class RestClient {
     this.maxRetries = opts.maxRetries ?? 10;
     this.metrics = opts.metrics;
     this.logger = opts.logger;
+    this.tokenSource = opts.tokenSource;
     const makeAgent = (maxSockets: number): HttpAgent => {
       const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: 256, scheduling: "lifo" as const };
       return this.base.protocol === "https:"
@@ -488,7 +500,8 @@ export class RestClient {
       const started = this.clock.now();
       let res: IncomingMessage;
       try {
-        res = await this.dispatch(method, fullPath, payload, opts);
+        const token = this.tokenSource ? await this.tokenSource.token(opts.signal) : this.config.token;
+        res = await this.dispatch(method, fullPath, payload, token, opts);
       } catch (err) {
         this.metrics?.request(opts.verb, host, "<error>", (this.clock.now() - started) / 1000);
         if (opts.signal?.aborted) throw abortReason(opts.signal);
@@ -517,9 +530,9 @@ export class RestClient {
     }
   }
 
-  private dispatch(method: string, path: string, payload: Buffer | undefined, opts: SendOptions): Promise<IncomingMessage> {
+  private dispatch(method: string, path: string, payload: Buffer | undefined, token: string | undefined, opts: SendOptions): Promise<IncomingMessage> {
     const headers: Record<string, string | number> = { Accept: "application/json", "User-Agent": this.userAgent };
-    if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
+    if (token) headers.Authorization = `Bearer ${token}`;
     if (payload) {
       headers["Content-Type"] = opts.contentType ?? "application/json";
       headers["Content-Length"] = payload.length;

@@ -9,6 +9,7 @@ import { createEventRecorder, type EventRecorder } from "../client/event-recorde
 import { realClock, type Clock } from "../component-base/clock.js";
 import type { Logger } from "../component-base/logging.js";
 import { createRegistry, type Registry } from "../component-base/metrics.js";
+import { CONTROLLER_SERVICE_ACCOUNTS, ControllerClientBuilder } from "./client-builder.js";
 import { defaultRegistry, enabledControllers, type ControllerRegistry } from "./controllers/registry.js";
 import type { Controller, ControllerContext } from "./controllers/types.js";
 import { configFromOptions, controllerList, type ControllerManagerOptions } from "./options.js";
@@ -59,30 +60,42 @@ export async function runControllerManager(options: ControllerManagerOptions, lo
       run: async (runSignal) => {
         // Every informer, controller and worker listens on this one signal, far more than Node's warning threshold.
         setMaxListeners(0, runSignal);
+        // With --use-service-account-credentials each controller writes (and records events) as its own service
+        // account; otherwise every controller shares the controller-manager's client.
+        const builder = options.useServiceAccountCredentials
+          ? new ControllerClientBuilder(client, { qps: options.kubeApiQps, burst: options.kubeApiBurst, maxSockets: CONTROLLER_MANAGER_MAX_SOCKETS, registry: metrics, logger, clock })
+          : undefined;
         const recorders = new Map<string, EventRecorder>();
-        const context: ControllerContext = {
-          client,
-          informers,
-          recorder: (component) => {
-            let recorder = recorders.get(component);
-            if (!recorder) {
-              recorder = createEventRecorder({ client, component, clock, logger });
-              recorders.set(component, recorder);
-            }
-            return recorder;
-          },
-          logger,
-          metrics,
-          clock,
-          config,
+        const contextFor = (name: string): ControllerContext => {
+          const controllerClient = builder?.clientFor(name) ?? client;
+          // Recorders are per identity and component: two controllers of one service account share them.
+          const identity = builder ? (CONTROLLER_SERVICE_ACCOUNTS[name] ?? "") : "";
+          return {
+            client: controllerClient,
+            informers,
+            recorder: (component) => {
+              const key = `${identity}/${component}`;
+              let recorder = recorders.get(key);
+              if (!recorder) {
+                recorder = createEventRecorder({ client: controllerClient, component, clock, logger });
+                recorders.set(key, recorder);
+              }
+              return recorder;
+            },
+            logger,
+            metrics,
+            clock,
+            config,
+          };
         };
         // Factories build their informers; those start together once every controller exists.
         const controllers: Controller[] = [];
         for (const name of enabled) {
           const factory = registry.get(name);
           if (!factory) continue;
-          controllers.push(factory(context));
+          controllers.push(factory(contextFor(name)));
         }
+        if (builder) await builder.prefetch(runSignal);
         informers.start(runSignal);
         const runs = controllers.map(async (controller) => {
           logger.info({ controller: controller.name }, "Starting controller");
@@ -97,6 +110,7 @@ export async function runControllerManager(options: ControllerManagerOptions, lo
         await Promise.all(runs);
         await informers.shutdown();
         await Promise.all([...recorders.values()].map((r) => r.stop()));
+        builder?.close();
         logger.info("Controllers stopped");
       },
     }),

@@ -13,6 +13,7 @@ export const controllerManagerFlags = defineFlags({
     default: ["*"],
     help: "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. Comma-separated or repeated.",
   },
+  useServiceAccountCredentials: { type: "boolean", default: false, help: "If true, use individual service account credentials for each controller." },
   ...leaderElectionFlags("kube-controller-manager"),
   concurrentReplicasetSyncs: { type: "number", default: 5, help: "The number of replica sets that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load." },
   concurrentRcSyncs: { type: "number", default: 5, help: "The number of replication controllers that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load." },

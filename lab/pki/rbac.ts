@@ -5,17 +5,13 @@
 //     system:metrics-server role) and checks its callers' tokens and access (system:auth-delegator), as it does
 //     when deployed from its manifest.
 //   - kubelab-ui, the live view, acts for the lab's owner (scale, delete, exec) on loopback only: cluster-admin.
-// And one binding that is not a tool's: the controller-manager's identity (system:kube-controller-manager) is bound
-// to cluster-admin. Kubernetes runs each controller as its own service account instead
-// (--use-service-account-credentials, with the system:controller:* roles); kubelab's controller-manager does not do
-// that yet, and its own role alone lets no controller write.
+// The controller-manager needs no binding of the lab's: it runs with --use-service-account-credentials, so its own
+// identity (system:kube-controller-manager, Kubernetes' bootstrap role) only reads and gets tokens, and each
+// controller writes as kube-system/<controller> with its bootstrap role system:controller:<controller>.
 import { toolUser, type LabTool } from "./pki.js";
 
 type Manifest = Record<string, unknown>;
 const RBAC = "rbac.authorization.k8s.io";
-
-/** kubeadm's controller-manager identity (CN of controller-manager.conf's certificate). */
-const CONTROLLER_MANAGER_USER = "system:kube-controller-manager";
 
 export const READ_ONLY_ROLE = "kubelab:read-only";
 export const METRICS_SERVER_ROLE = "kubelab:metrics-server";
@@ -25,10 +21,7 @@ function clusterRole(name: string, rules: Manifest[]): Manifest {
 }
 
 function binding(name: string, role: string, tool: LabTool): Manifest {
-  return userBinding(name, role, toolUser(tool));
-}
-
-function userBinding(name: string, role: string, user: string): Manifest {
+  const user = toolUser(tool);
   return {
     apiVersion: `${RBAC}/v1`,
     kind: "ClusterRoleBinding",
@@ -50,7 +43,6 @@ export function labToolsRbac(): Manifest[] {
     binding("kubelab:metrics-server", METRICS_SERVER_ROLE, "metrics-server"),
     binding("kubelab:metrics-server:auth-delegator", "system:auth-delegator", "metrics-server"),
     binding("kubelab:kubelab-ui", "cluster-admin", "kubelab-ui"),
-    userBinding("kubelab:kube-controller-manager", "cluster-admin", CONTROLLER_MANAGER_USER),
   ];
 }
 

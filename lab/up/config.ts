@@ -235,9 +235,10 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     extraArgs: [`--advertise-address=${bridgeIp(config)}`, `--service-cluster-ip-range=${config.serviceCidr}`, ...LAB_TIMINGS.apiserver, ...verbosity(config)],
   });
   const scheduler = schedulerComponent({ ...clientFlags(config, pki?.scheduler.kubeconfig), port: config.schedulerPort, bindAddress: "127.0.0.1", verbosity: config.verbosity, extraArgs: leaderElection });
-  // kubeadm's controller-manager flags: the CA signs CSRs and is published as kube-root-ca.crt. (kubeadm also passes
+  // kubeadm's controller-manager flags: the CA signs CSRs and is published as kube-root-ca.crt, and each controller
+  // runs as its own service account (system:controller:* roles). (kubeadm also passes
   // --service-account-private-key-file, for the legacy token controller kubelab's controller-manager does not have.)
-  const signing = pki ? [`--cluster-signing-cert-file=${pki.caCert}`, `--cluster-signing-key-file=${pki.caKey}`, `--root-ca-file=${pki.caCert}`] : [];
+  const signing = pki ? [`--cluster-signing-cert-file=${pki.caCert}`, `--cluster-signing-key-file=${pki.caKey}`, `--root-ca-file=${pki.caCert}`, "--use-service-account-credentials=true"] : [];
   const controllerManager = controllerManagerComponent({
     ...clientFlags(config, pki?.controllerManager.kubeconfig),
     port: config.controllerManagerPort,

@@ -45,7 +45,7 @@ describe("kubelab up --secure", () => {
     const plane = controlPlane(SECURE);
     expect(argsOf(plane, "kube-scheduler")).toContain(`--kubeconfig=${P}/scheduler.conf`);
     expect(argsOf(plane, "kube-controller-manager")).toEqual(
-      expect.arrayContaining([`--kubeconfig=${P}/controller-manager.conf`, `--cluster-signing-cert-file=${P}/ca.crt`, `--cluster-signing-key-file=${P}/ca.key`, `--root-ca-file=${P}/ca.crt`]),
+      expect.arrayContaining([`--kubeconfig=${P}/controller-manager.conf`, `--cluster-signing-cert-file=${P}/ca.crt`, `--cluster-signing-key-file=${P}/ca.key`, `--root-ca-file=${P}/ca.crt`, "--use-service-account-credentials=true"]),
     );
     expect(argsOf(plane, "kube-state-metrics")).toContain(`--kubeconfig=${P}/kube-state-metrics.conf`);
     expect(argsOf(plane, "kubelab-ui")).toContain(`--kubeconfig=${P}/kubelab-ui.conf`);
@@ -72,20 +72,19 @@ describe("kubelab up --secure", () => {
   it("leaves the insecure lab's plan as it was: --master everywhere, no TLS flags", () => {
     const plan = [...controlPlane(TEST_CONFIG), ...nodeComponents(TEST_CONFIG, nodePlan(TEST_CONFIG, 1))];
     const args = plan.flatMap((p) => p.component.args);
-    expect(args.filter((a) => /^--(kubeconfig|tls-|client-ca-file|secure-port|cluster-signing|authorization-mode)/.test(a) && a !== "--secure-port=0")).toEqual([]);
+    expect(args.filter((a) => /^--(kubeconfig|tls-|client-ca-file|secure-port|cluster-signing|use-service-account-credentials|authorization-mode)/.test(a) && a !== "--secure-port=0")).toEqual([]);
     expect(argsOf(plan, "kube-apiserver")).toEqual(expect.arrayContaining(["--insecure-port=8080", "--insecure-bind-address=172.30.0.1"]));
     expect(argsOf(plan, "kube-scheduler")).toContain("--master=http://172.30.0.1:8080");
     expect(labApiserverUrl(TEST_CONFIG)).toBe(apiserverUrl(TEST_CONFIG));
   });
 
-  it("binds each lab tool's identity, and the controller-manager's, through the lab's own ClusterRoleBindings", () => {
+  it("binds each lab tool's identity through the lab's own ClusterRoleBindings, and not the controller-manager's", () => {
     const bindings = labToolsRbac().filter((o) => o.kind === "ClusterRoleBinding") as { roleRef: { name: string }; subjects: { name: string }[] }[];
     expect(bindings.map((b) => [b.subjects[0]?.name, b.roleRef.name])).toEqual([
       ["system:kubelab:kube-state-metrics", "kubelab:read-only"],
       ["system:kubelab:metrics-server", "kubelab:metrics-server"],
       ["system:kubelab:metrics-server", "system:auth-delegator"],
       ["system:kubelab:kubelab-ui", "cluster-admin"],
-      ["system:kube-controller-manager", "cluster-admin"],
     ]);
   });
 });

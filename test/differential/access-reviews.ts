@@ -48,6 +48,11 @@ export interface ReviewCase {
 
 const node = (name: string): { user: string; groups: string[] } => ({ user: `system:node:${name}`, groups: ["system:nodes", "system:authenticated"] });
 const ci = (namespace: string): string => `system:serviceaccount:${namespace}:ci`;
+/** A controller's service account, with the groups its token authenticates with. */
+const controllerSa = (name: string): { user: string; groups: string[] } => ({
+  user: `system:serviceaccount:kube-system:${name}`,
+  groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+});
 
 export const READY_CASE: ReviewCase = { id: "ready", user: "ready", nonResource: { verb: "get", path: "/metrics" } };
 
@@ -91,6 +96,18 @@ export const REVIEW_CASES: readonly ReviewCase[] = [
   { id: "proxier-endpointslices", user: "system:kube-proxy", resource: { verb: "watch", group: "discovery.k8s.io", resource: "endpointslices" } },
   { id: "controller-manager-list-anything", user: "system:kube-controller-manager", resource: { verb: "list", group: "apps", resource: "deployments" } },
   { id: "kube-dns-sa", user: "system:serviceaccount:kube-system:kube-dns", resource: { verb: "list", resource: "services" } },
+  // The controllers' bootstrap roles (system:controller:*), as --use-service-account-credentials uses them.
+  { id: "controller-node-patch", ...controllerSa("node-controller"), resource: { verb: "patch", resource: "nodes", name: "n" } },
+  { id: "controller-replicaset-create-pods", ...controllerSa("replicaset-controller"), resource: { verb: "create", resource: "pods", namespace: "authz-a" } },
+  { id: "controller-replicaset-secrets", ...controllerSa("replicaset-controller"), resource: { verb: "get", resource: "secrets", namespace: "authz-a", name: "s1" } },
+  { id: "controller-deployment-patch", ...controllerSa("deployment-controller"), resource: { verb: "patch", group: "apps", resource: "deployments", namespace: "authz-a", name: "d" } },
+  { id: "controller-deployment-update", ...controllerSa("deployment-controller"), resource: { verb: "update", group: "apps", resource: "deployments", namespace: "authz-a", name: "d" } },
+  { id: "controller-gc-delete", ...controllerSa("generic-garbage-collector"), resource: { verb: "delete", group: "batch", resource: "jobs", namespace: "authz-a", name: "j" } },
+  { id: "controller-namespace-finalize", ...controllerSa("namespace-controller"), resource: { verb: "update", resource: "namespaces", subresource: "finalize", name: "authz-a" } },
+  { id: "controller-hpa-scale", ...controllerSa("horizontal-pod-autoscaler"), resource: { verb: "update", group: "apps", resource: "deployments", subresource: "scale", namespace: "authz-a", name: "d" } },
+  { id: "controller-csr-sign", ...controllerSa("certificate-controller"), resource: { verb: "sign", group: "certificates.k8s.io", resource: "signers", name: "kubernetes.io/kube-apiserver-client" } },
+  { id: "controller-csr-sign-other", ...controllerSa("certificate-controller"), resource: { verb: "sign", group: "certificates.k8s.io", resource: "signers", name: "example.com/other" } },
+  { id: "controller-aggregation-escalate", ...controllerSa("clusterrole-aggregation-controller"), resource: { verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "admin" } },
   { id: "node-secret-of-its-pod", ...node("authz-n1"), resource: { verb: "get", resource: "secrets", namespace: "authz-a", name: "s1" } },
   { id: "node-secret-of-another-node", ...node("authz-n2"), resource: { verb: "get", resource: "secrets", namespace: "authz-a", name: "s1" } },
   { id: "node-secret-unused", ...node("authz-n1"), resource: { verb: "get", resource: "secrets", namespace: "authz-a", name: "s2" } },

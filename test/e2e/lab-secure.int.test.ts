@@ -11,6 +11,7 @@ import { freePort } from "../../lab/process/ports.js";
 import { run } from "../../lab/up/host.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
 import { waitFor } from "../support/apiserver.js";
+import { CONTROLLER_SERVICE_ACCOUNTS } from "../../controller-manager/client-builder.js";
 
 const prerequisites = labPrerequisites();
 if (!prerequisites.ok) console.warn(`lab-secure.int.test: skipped: ${prerequisites.reason}`);
@@ -113,4 +114,22 @@ describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
     const bad = await lab.nodeExec("node-1", ["curl", "-sS", "-m", "5", "--cacert", pki().caCert, "-H", "Authorization: Bearer not-a-token", "-o", "/dev/null", "-w", "%{http_code}", url], 15_000);
     expect(bad.stdout).toBe("401");
   });
+
+  it("runs each controller as its own kube-system service account (--use-service-account-credentials), none refused", async () => {
+    // The controller-manager's identity has only Kubernetes' system:kube-controller-manager role: it cannot write pods.
+    expect((await lab.kubectl(["auth", "can-i", "create", "pods", "--namespace=default", "--as=system:kube-controller-manager"])).stdout.trim()).toBe("no");
+    expect((await lab.kubectl(["auth", "can-i", "create", "pods", "--namespace=default", "--as=system:serviceaccount:kube-system:replicaset-controller"])).stdout.trim()).toBe("yes");
+    const accounts = (await lab.kubectlOk("get", "serviceaccounts", "--namespace=kube-system", "-o", "jsonpath={.items[*].metadata.name}")).split(" ");
+    expect(accounts).toEqual(expect.arrayContaining(["replicaset-controller", "deployment-controller", "node-controller", "namespace-controller", "generic-garbage-collector"]));
+    // The namespace controller empties and finalizes a namespace as namespace-controller.
+    await lab.kubectlOk("delete", "namespace", "e2esec", "--timeout=60s");
+    const controllers = new Set(Object.values(CONTROLLER_SERVICE_ACCOUNTS).map((a) => `system:serviceaccount:kube-system:${a}`));
+    const refused = readFileSync(join(lab.home, "logs", "kube-apiserver.log"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes('"Forbidden"'))
+      .map((line) => JSON.parse(line) as { user?: string; verb?: string; resource?: string; subresource?: string })
+      .filter((entry) => controllers.has(entry.user ?? ""))
+      .map((entry) => `${entry.user ?? ""} ${entry.verb ?? ""} ${entry.resource ?? ""}${entry.subresource ? `/${entry.subresource}` : ""}`);
+    expect(refused).toEqual([]);
+  }, 90_000);
 });

@@ -3,7 +3,7 @@ import type { ClusterRole, RoleBinding } from "../../../api/types/index.js";
 import type { ResourceStore } from "../store.js";
 import { memoryRegistry } from "../testing/memory-storage.js";
 import { rejection } from "../testing/rejection.js";
-import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, reconcileBootstrapPolicy } from "./bootstrap-policy.js";
+import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, CONTROLLER_CLUSTER_ROLE_BINDINGS, CONTROLLER_CLUSTER_ROLES, reconcileBootstrapPolicy } from "./bootstrap-policy.js";
 
 let roles: ResourceStore;
 let clusterBindings: ResourceStore;
@@ -23,7 +23,8 @@ beforeEach(async () => {
 
 describe("reconcileBootstrapPolicy", () => {
   it("creates every bootstrap role and binding once, and leaves an admin's changes alone", async () => {
-    expect(await reconcileBootstrapPolicy(roles, clusterBindings)).toBe(BOOTSTRAP_CLUSTER_ROLES.length + BOOTSTRAP_CLUSTER_ROLE_BINDINGS.length);
+    const all = BOOTSTRAP_CLUSTER_ROLES.length + BOOTSTRAP_CLUSTER_ROLE_BINDINGS.length + CONTROLLER_CLUSTER_ROLES.length + CONTROLLER_CLUSTER_ROLE_BINDINGS.length;
+    expect(await reconcileBootstrapPolicy(roles, clusterBindings)).toBe(all);
     const view = (await roles.get(undefined, "view")) as ClusterRole;
     expect(view.aggregationRule).toEqual({ clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } }] });
     expect(view.metadata.labels).toEqual({ "kubernetes.io/bootstrapping": "rbac-defaults", "rbac.authorization.k8s.io/aggregate-to-edit": "true" });
@@ -33,6 +34,43 @@ describe("reconcileBootstrapPolicy", () => {
     await roles.update(undefined, "system:basic-user", { ...basic, rules: [] });
     expect(await reconcileBootstrapPolicy(roles, clusterBindings)).toBe(0);
     expect(((await roles.get(undefined, "system:basic-user")) as ClusterRole).rules).toEqual([]);
+  });
+});
+
+describe("the controllers' bootstrap roles", () => {
+  // The service accounts kubelab's controllers run as with --use-service-account-credentials (Kubernetes' names).
+  const ACCOUNTS = [
+    "certificate-controller", "clusterrole-aggregation-controller", "cronjob-controller", "daemon-set-controller", "deployment-controller",
+    "disruption-controller", "endpoint-controller", "endpointslice-controller", "generic-garbage-collector", "horizontal-pod-autoscaler",
+    "job-controller", "namespace-controller", "node-controller", "persistent-volume-binder", "replicaset-controller", "replication-controller",
+    "resourcequota-controller", "root-ca-cert-publisher", "service-account-controller", "statefulset-controller", "ttl-after-finished-controller",
+  ];
+
+  it("has one system:controller:<account> role per account, bound to kube-system/<account>, as bootstrap objects", async () => {
+    expect(CONTROLLER_CLUSTER_ROLES.map((r) => r.metadata.name)).toEqual(ACCOUNTS.map((a) => `system:controller:${a}`));
+    expect(CONTROLLER_CLUSTER_ROLE_BINDINGS.map((b) => [b.metadata.name, b.roleRef?.name, b.subjects])).toEqual(
+      ACCOUNTS.map((a) => [`system:controller:${a}`, `system:controller:${a}`, [{ kind: "ServiceAccount", name: a, namespace: "kube-system" }]]),
+    );
+    await reconcileBootstrapPolicy(roles, clusterBindings);
+    const stored = (await roles.get(undefined, "system:controller:replicaset-controller")) as ClusterRole;
+    expect(stored.metadata.labels).toEqual({ "kubernetes.io/bootstrapping": "rbac-defaults" });
+    expect(stored.metadata.annotations).toEqual({ "rbac.authorization.kubernetes.io/autoupdate": "true" });
+    expect(stored.rules).toEqual([
+      { apiGroups: ["apps", "extensions"], resources: ["replicasets"], verbs: ["get", "list", "update", "watch"] },
+      { apiGroups: ["apps", "extensions"], resources: ["replicasets/status"], verbs: ["update"] },
+      { apiGroups: ["apps", "extensions"], resources: ["replicasets/finalizers"], verbs: ["update"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["create", "delete", "list", "patch", "watch"] },
+      { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
+    ]);
+  });
+
+  it("keeps every rule's lists sorted and free of duplicates, as Kubernetes' rule builder does", () => {
+    const sorted = (values: readonly string[] | undefined): boolean => values === undefined || values.join("\0") === [...new Set(values)].sort().join("\0");
+    for (const r of CONTROLLER_CLUSTER_ROLES) {
+      for (const rule of r.rules ?? []) {
+        expect(sorted(rule.verbs) && sorted(rule.apiGroups) && sorted(rule.resources) && sorted(rule.resourceNames), `${r.metadata.name ?? ""} ${JSON.stringify(rule)}`).toBe(true);
+      }
+    }
   });
 });
 

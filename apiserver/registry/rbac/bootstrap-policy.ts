@@ -1,7 +1,9 @@
 // The ClusterRoles and ClusterRoleBindings every Kubernetes cluster starts with (the apiserver's
 // rbac/bootstrap-roles post-start hook; names, rules, labels and subjects are Kubernetes 1.32's bootstrap
-// policy). The per-controller roles (system:controller:*) are not among them yet. reconcileBootstrapPolicy creates
-// the missing ones at every start and leaves existing ones as the cluster's admins changed them.
+// policy), with the per-controller roles system:controller:<account> of the controllers kubelab's controller-manager
+// runs, each bound to the service account kube-system/<account> it uses with --use-service-account-credentials.
+// reconcileBootstrapPolicy creates the missing ones at every start and leaves existing ones as the cluster's admins
+// changed them.
 import { isAlreadyExists, isNotFound } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Subject } from "../../../api/types/index.js";
@@ -173,6 +175,157 @@ export const BOOTSTRAP_CLUSTER_ROLES: readonly ClusterRole[] = [
   ]),
 ];
 
+/** Kubernetes' rule builder: verbs, groups, resources and names as sorted sets. */
+function sortedRule(verbs: string[], apiGroups: string[], resources: string[], resourceNames?: string[]): PolicyRule {
+  const set = (values: string[]): string[] => [...new Set(values)].sort();
+  return rule(set(apiGroups), set(resources), set(verbs), resourceNames ? set(resourceNames) : undefined);
+}
+
+const CONTROLLER_ROLE_PREFIX = "system:controller:";
+const CONTROLLER_EVENTS = sortedRule(EVENT_WRITE, ["", "events.k8s.io"], ["events"]);
+
+/**
+ * The controllers' roles (Kubernetes' controller_policy.go), by service account, for the controllers kubelab's
+ * controller-manager runs. Each is bound to kube-system/<account>.
+ */
+const CONTROLLER_RULES: Readonly<Record<string, PolicyRule[]>> = {
+  "certificate-controller": [
+    sortedRule(["delete", "get", "list", "watch"], ["certificates.k8s.io"], ["certificatesigningrequests"]),
+    sortedRule(["update"], ["certificates.k8s.io"], ["certificatesigningrequests/approval", "certificatesigningrequests/status"]),
+    sortedRule(["approve"], ["certificates.k8s.io"], ["signers"], ["kubernetes.io/kube-apiserver-client-kubelet"]),
+    sortedRule(["sign"], ["certificates.k8s.io"], ["signers"], ["kubernetes.io/kube-apiserver-client", "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving", "kubernetes.io/legacy-unknown"]),
+    sortedRule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+    CONTROLLER_EVENTS,
+  ],
+  "clusterrole-aggregation-controller": [sortedRule(["escalate", "get", "list", "patch", "update", "watch"], [GROUP], ["clusterroles"])],
+  "cronjob-controller": [
+    sortedRule(["get", "list", "update", "watch"], ["batch"], ["cronjobs"]),
+    sortedRule(["create", "delete", "get", "list", "patch", "update", "watch"], ["batch"], ["jobs"]),
+    sortedRule(["update"], ["batch"], ["cronjobs/status"]),
+    sortedRule(["update"], ["batch"], ["cronjobs/finalizers"]),
+    sortedRule(["delete", "list", "watch"], [""], ["pods"]),
+    CONTROLLER_EVENTS,
+  ],
+  "daemon-set-controller": [
+    sortedRule(READ, ["apps", "extensions"], ["daemonsets"]),
+    sortedRule(["update"], ["apps", "extensions"], ["daemonsets/status"]),
+    sortedRule(["update"], ["apps", "extensions"], ["daemonsets/finalizers"]),
+    sortedRule(["list", "watch"], [""], ["nodes"]),
+    sortedRule(["create", "delete", "list", "patch", "watch"], [""], ["pods"]),
+    sortedRule(["create"], [""], ["pods/binding"]),
+    sortedRule(["create", "delete", "get", "list", "patch", "update", "watch"], ["apps"], ["controllerrevisions"]),
+    CONTROLLER_EVENTS,
+  ],
+  "deployment-controller": [
+    sortedRule(["get", "list", "update", "watch"], ["apps", "extensions"], ["deployments"]),
+    sortedRule(["update"], ["apps", "extensions"], ["deployments/status"]),
+    sortedRule(["update"], ["apps", "extensions"], ["deployments/finalizers"]),
+    sortedRule(["create", "delete", "get", "list", "patch", "update", "watch"], ["apps", "extensions"], ["replicasets"]),
+    sortedRule(["get", "list", "update", "watch"], [""], ["pods"]),
+    CONTROLLER_EVENTS,
+  ],
+  "disruption-controller": [
+    sortedRule(READ, ["apps", "extensions"], ["deployments"]),
+    sortedRule(READ, ["apps", "extensions"], ["replicasets"]),
+    sortedRule(READ, [""], ["replicationcontrollers"]),
+    sortedRule(READ, ["policy"], ["poddisruptionbudgets"]),
+    sortedRule(READ, ["apps"], ["statefulsets"]),
+    sortedRule(["update"], ["policy"], ["poddisruptionbudgets/status"]),
+    sortedRule(["patch", "update"], [""], ["pods/status"]),
+    sortedRule(["get"], ["*"], ["*/scale"]),
+    CONTROLLER_EVENTS,
+  ],
+  "endpoint-controller": [
+    sortedRule(READ, [""], ["pods", "services"]),
+    sortedRule(["create", "delete", "get", "list", "update", "watch"], [""], ["endpoints"]),
+    sortedRule(["create"], [""], ["endpoints/restricted"]),
+    CONTROLLER_EVENTS,
+  ],
+  "endpointslice-controller": [
+    sortedRule(READ, [""], ["nodes", "pods", "services"]),
+    sortedRule(["update"], [""], ["services/finalizers"]),
+    sortedRule(["create", "delete", "get", "list", "update", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
+    CONTROLLER_EVENTS,
+  ],
+  "generic-garbage-collector": [sortedRule(["delete", "get", "list", "patch", "update", "watch"], ["*"], ["*"]), CONTROLLER_EVENTS],
+  "horizontal-pod-autoscaler": [
+    sortedRule(READ, ["autoscaling"], ["horizontalpodautoscalers"]),
+    sortedRule(["update"], ["autoscaling"], ["horizontalpodautoscalers/status"]),
+    sortedRule(["get", "update"], ["*"], ["*/scale"]),
+    sortedRule(["list", "watch"], [""], ["pods"]),
+    sortedRule(["list", "watch"], ["metrics.k8s.io"], ["pods"]),
+    sortedRule(READ, ["custom.metrics.k8s.io"], ["*"]),
+    sortedRule(READ, ["external.metrics.k8s.io"], ["*"]),
+    CONTROLLER_EVENTS,
+  ],
+  "job-controller": [
+    sortedRule(["get", "list", "patch", "update", "watch"], ["batch"], ["jobs"]),
+    sortedRule(["update"], ["batch"], ["jobs/status"]),
+    sortedRule(["update"], ["batch"], ["jobs/finalizers"]),
+    sortedRule(["create", "delete", "list", "patch", "watch"], [""], ["pods"]),
+    CONTROLLER_EVENTS,
+  ],
+  "namespace-controller": [
+    sortedRule(["delete", "get", "list", "watch"], [""], ["namespaces"]),
+    sortedRule(["update"], [""], ["namespaces/finalize", "namespaces/status"]),
+    sortedRule(["delete", "deletecollection", "get", "list", "watch"], ["*"], ["*"]),
+  ],
+  "node-controller": [
+    sortedRule(["delete", "get", "list", "patch", "update", "watch"], [""], ["nodes"]),
+    sortedRule(["patch", "update"], [""], ["nodes/status"]),
+    sortedRule(["patch", "update"], [""], ["pods/status"]),
+    sortedRule(["delete", "get", "list", "watch"], [""], ["pods"]),
+    CONTROLLER_EVENTS,
+  ],
+  "persistent-volume-binder": [
+    sortedRule(["create", "delete", "get", "list", "update", "watch"], [""], ["persistentvolumes"]),
+    sortedRule(["update"], [""], ["persistentvolumes/status"]),
+    sortedRule(["get", "list", "update", "watch"], [""], ["persistentvolumeclaims"]),
+    sortedRule(["update"], [""], ["persistentvolumeclaims/status"]),
+    sortedRule(["create", "delete", "get", "list", "watch"], [""], ["pods"]),
+    sortedRule(READ, ["storage.k8s.io"], ["storageclasses"]),
+    sortedRule(["list", "watch"], [""], ["nodes"]),
+    CONTROLLER_EVENTS,
+    sortedRule(["watch"], [""], ["events"]),
+    sortedRule(["get"], [""], ["services"]),
+  ],
+  "replicaset-controller": [
+    sortedRule(["get", "list", "update", "watch"], ["apps", "extensions"], ["replicasets"]),
+    sortedRule(["update"], ["apps", "extensions"], ["replicasets/status"]),
+    sortedRule(["update"], ["apps", "extensions"], ["replicasets/finalizers"]),
+    sortedRule(["create", "delete", "list", "patch", "watch"], [""], ["pods"]),
+    CONTROLLER_EVENTS,
+  ],
+  "replication-controller": [
+    sortedRule(["get", "list", "update", "watch"], [""], ["replicationcontrollers"]),
+    sortedRule(["update"], [""], ["replicationcontrollers/status"]),
+    sortedRule(["update"], [""], ["replicationcontrollers/finalizers"]),
+    sortedRule(["create", "delete", "list", "patch", "watch"], [""], ["pods"]),
+    CONTROLLER_EVENTS,
+  ],
+  "resourcequota-controller": [sortedRule(["list", "watch"], ["*"], ["*"]), sortedRule(["update"], [""], ["resourcequotas/status"]), CONTROLLER_EVENTS],
+  "root-ca-cert-publisher": [sortedRule(["create", "update"], [""], ["configmaps"]), CONTROLLER_EVENTS],
+  "service-account-controller": [sortedRule(["create"], [""], ["serviceaccounts"]), CONTROLLER_EVENTS],
+  "statefulset-controller": [
+    sortedRule(["list", "watch"], [""], ["pods"]),
+    sortedRule(READ, ["apps"], ["statefulsets"]),
+    sortedRule(["update"], ["apps"], ["statefulsets/status"]),
+    sortedRule(["update"], ["apps"], ["statefulsets/finalizers"]),
+    sortedRule(["create", "delete", "get", "patch", "update"], [""], ["pods"]),
+    sortedRule(["create", "delete", "get", "list", "patch", "update", "watch"], ["apps"], ["controllerrevisions"]),
+    sortedRule(["create", "get", "list", "watch"], [""], ["persistentvolumeclaims"]),
+    sortedRule(["delete", "update"], [""], ["persistentvolumeclaims"]),
+    sortedRule(["update"], [""], ["pods/finalizers"]),
+    CONTROLLER_EVENTS,
+  ],
+  "ttl-after-finished-controller": [sortedRule(["delete", "get", "list", "watch"], ["batch"], ["jobs"]), CONTROLLER_EVENTS],
+};
+
+/** The system:controller:<account> ClusterRoles, in name order. */
+export const CONTROLLER_CLUSTER_ROLES: readonly ClusterRole[] = Object.keys(CONTROLLER_RULES)
+  .sort()
+  .map((account) => role(`${CONTROLLER_ROLE_PREFIX}${account}`, CONTROLLER_RULES[account] ?? []));
+
 const group = (name: string): Subject => ({ apiGroup: GROUP, kind: "Group", name });
 const user = (name: string): Subject => ({ apiGroup: GROUP, kind: "User", name });
 
@@ -202,11 +355,17 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [
   binding("system:volume-scheduler", [user("system:kube-scheduler")]),
 ];
 
+/** Each controller role bound to its service account kube-system/<account>, in name order. */
+export const CONTROLLER_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = CONTROLLER_CLUSTER_ROLES.map((r) => {
+  const name = r.metadata.name ?? "";
+  return binding(name, [{ kind: "ServiceAccount", name: name.slice(CONTROLLER_ROLE_PREFIX.length), namespace: "kube-system" }]);
+});
+
 /** Creates the bootstrap roles and bindings that are missing; returns how many it created. */
 export async function reconcileBootstrapPolicy(clusterRoles: ResourceStore, clusterRoleBindings: ResourceStore): Promise<number> {
   const pairs: [ResourceStore, readonly KubeObject[]][] = [
-    [clusterRoles, BOOTSTRAP_CLUSTER_ROLES],
-    [clusterRoleBindings, BOOTSTRAP_CLUSTER_ROLE_BINDINGS],
+    [clusterRoles, [...BOOTSTRAP_CLUSTER_ROLES, ...CONTROLLER_CLUSTER_ROLES]],
+    [clusterRoleBindings, [...BOOTSTRAP_CLUSTER_ROLE_BINDINGS, ...CONTROLLER_CLUSTER_ROLE_BINDINGS]],
   ];
   // Each object is independent of the others: all are checked at once (the apiserver's start waits for this).
   const ensureOne = async (store: ResourceStore, object: KubeObject): Promise<number> => {

@@ -455,12 +455,17 @@ export class DeploymentController implements Controller {
     return created;
   }
 
-  /** Sets the Deployment's revision annotation (a metadata-only merge patch: the status subresource ignores metadata). */
+  /**
+   * Sets the Deployment's revision annotation with an update of the Deployment (kubelab's status subresource ignores
+   * metadata); an update, not a patch, because that is what system:controller:deployment-controller allows. A stale
+   * resourceVersion is a conflict, and the Deployment is synced again.
+   */
   private async setDeploymentRevision(d: Deployment, revision: string): Promise<void> {
     if (d.metadata.annotations?.[REVISION_ANNOTATION] === revision) return;
-    const patched = await this.client.patch<Deployment>(DEPLOYMENTS, d.metadata.namespace, d.metadata.name ?? "", "merge", { metadata: { annotations: { [REVISION_ANNOTATION]: revision } } });
+    const { status: _status, ...withoutStatus } = d;
+    const updated = await this.client.update<Deployment>(DEPLOYMENTS, d.metadata.namespace, { ...withoutStatus, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, [REVISION_ANNOTATION]: revision } } });
     d.metadata.annotations = { ...d.metadata.annotations, [REVISION_ANNOTATION]: revision };
-    if (patched.metadata.resourceVersion !== undefined) d.metadata.resourceVersion = patched.metadata.resourceVersion;
+    if (updated.metadata.resourceVersion !== undefined) d.metadata.resourceVersion = updated.metadata.resourceVersion;
   }
 
   // ---- scaling -----------------------------------------------------------------------------------------------
