@@ -129,6 +129,20 @@ describe("StatefulSetController", () => {
     expect(t.client.deleted("persistentvolumeclaims")).toEqual([]);
   });
 
+  it("whenScaled Delete: the condemned pod becomes its claims' owner, by an update (the controller's role may not patch claims)", async () => {
+    const t = setup(sts({ podManagementPolicy: "Parallel", persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Delete" } }));
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { replicas: 2 } });
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-2"]);
+    const claim = t.client.tracker.get(PVCS, "default", "www-web-2") as PersistentVolumeClaim;
+    expect(claim.metadata.ownerReferences).toEqual([expect.objectContaining({ apiVersion: "v1", kind: "Pod", name: "web-2" })]);
+    expect((t.client.tracker.get(PVCS, "default", "www-web-1") as PersistentVolumeClaim).metadata.ownerReferences).toBeUndefined();
+    expect(t.client.actionsFor("patch", "persistentvolumeclaims")).toEqual([]);
+  });
+
   it("RollingUpdate: replaces pods of the old revision from the highest ordinal down to the partition", async () => {
     const t = setup(sts({ podManagementPolicy: "Parallel" }));
     await t.controller.sync(KEY);

@@ -60,7 +60,7 @@ export const NAME = "statefulset";
 const COMPONENT = "statefulset-controller";
 const REVISION_KIND = { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: REVISION_HASH_LABEL };
 
-export type StatefulSetClient = Pick<RestClient, "get" | "create" | "patch" | "delete" | "updateStatus">;
+export type StatefulSetClient = Pick<RestClient, "get" | "create" | "update" | "patch" | "delete" | "updateStatus">;
 
 export interface StatefulSetControllerOptions {
   client: StatefulSetClient;
@@ -317,8 +317,13 @@ export class StatefulSetController implements Controller {
     const ordinal = ordinalOf(set, pod)!;
     for (const claim of claimsFor(set, ordinal)) {
       const ref = { apiVersion: "v1", kind: "Pod", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "" };
+      // An update, not a patch: the statefulset-controller's bootstrap role may update claims but not patch them.
+      // A stale copy gets a conflict and the set is synced again.
+      const current = this.claimInformer.lister.getByName(set.metadata.namespace, claim.metadata.name ?? "");
+      if (!current || (current.metadata.ownerReferences ?? []).some((r) => r.uid === ref.uid)) continue;
+      const updated: PersistentVolumeClaim = { ...current, metadata: { ...current.metadata, ownerReferences: [...(current.metadata.ownerReferences ?? []), ref] } };
       try {
-        await this.client.patch(PVCS, set.metadata.namespace, claim.metadata.name ?? "", "strategic", { metadata: { ownerReferences: [ref] } });
+        await this.client.update<PersistentVolumeClaim>(PVCS, set.metadata.namespace, updated);
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
