@@ -3,7 +3,7 @@
 // real kubectl with the lab's admin kubeconfig and with a kubelet's own kubeconfig, curl on the host with no
 // credential, and curl inside a node with a service account's token. The lab is taken down in afterAll even when a
 // test failed.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labPkiPaths } from "../../lab/pki/pki.js";
@@ -79,6 +79,31 @@ describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
     expect(await lab.kubectlOk("exec", "deployment/sec", "--", "echo", "exec-ok")).toContain("exec-ok");
     // The DNS pods read Services and EndpointSlices as the kube-dns service account, through the kubernetes Service.
     expect(await lab.kubectlOk("rollout", "status", "deployment/kube-dns", "--namespace=kube-system", "--timeout=60s")).toContain("successfully rolled out");
+  }, 120_000);
+
+  it("runs a StatefulSet whose claim the scheduler, the binder and the local-path provisioner bind, each as itself", async () => {
+    const manifest = [
+      "apiVersion: apps/v1",
+      "kind: StatefulSet",
+      "metadata: {name: secweb}",
+      "spec:",
+      "  serviceName: secweb",
+      "  replicas: 1",
+      "  selector: {matchLabels: {app: secweb}}",
+      "  template:",
+      "    metadata: {labels: {app: secweb}}",
+      "    spec: {containers: [{name: c, image: busybox, command: [sh, -c, 'echo stateful > /data/f; sleep 3600'], volumeMounts: [{name: data, mountPath: /data}]}]}",
+      "  volumeClaimTemplates: [{metadata: {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}}]",
+    ].join("\n");
+    const file = join(lab.home, "secweb.yaml");
+    writeFileSync(file, manifest);
+    await lab.kubectlOk("apply", "-f", file);
+    await waitFor("secweb-0 Running with its claim Bound", async () => {
+      const phase = (await lab.kubectl(["get", "pod", "secweb-0", "-o", "jsonpath={.status.phase}"])).stdout;
+      const claim = (await lab.kubectl(["get", "pvc", "data-secweb-0", "-o", "jsonpath={.status.phase}"])).stdout;
+      return phase === "Running" && claim === "Bound" ? true : undefined;
+    }, 90_000, 500);
+    expect(await lab.kubectlOk("exec", "secweb-0", "--", "cat", "/data/f")).toContain("stateful");
   }, 120_000);
 
   it("lets a kubelet read nodes but not change another Node (Node authorizer + NodeRestriction)", async () => {
