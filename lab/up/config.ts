@@ -302,7 +302,9 @@ export function metricsServerPlan(config: LabConfig): PlannedComponent | undefin
     metricResolution: METRICS_RESOLUTION,
     kubeletPreferredAddressTypes: "InternalIP,Hostname",
     verbosity: config.verbosity,
-    extraArgs: ["--kubelet-insecure-tls"],
+    // The secure lab's kubelets serve HTTPS with certificates of the lab's CA and ask who scrapes them: metrics-server
+    // shows its kubeconfig's certificate. The plain-HTTP lab's kubelets have no certificate to verify.
+    extraArgs: pki ? ["--kubelet-scheme=https", `--kubelet-certificate-authority=${pki.caCert}`] : ["--kubelet-insecure-tls"],
   });
   return { component, metricsUrl: `http://${bridgeIp(config)}:${config.metricsServerPort}/metrics` };
 }

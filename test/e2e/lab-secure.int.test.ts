@@ -106,6 +106,15 @@ describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
     expect(await lab.kubectlOk("exec", "secweb-0", "--", "cat", "/data/f")).toContain("stateful");
   }, 120_000);
 
+  it("shows kubectl top: metrics-server scrapes the HTTPS kubelets with its own certificate, checked against the lab's CA", async () => {
+    const rows = await waitFor("kubectl top nodes with both nodes", async () => {
+      const result = await lab.kubectl(["top", "nodes", "--no-headers"]);
+      const lines = result.stdout.trim().split("\n").filter((l) => l.trim() !== "");
+      return result.code === 0 && lines.length === 2 ? lines : undefined;
+    }, 90_000, 1_000);
+    for (const row of rows) expect(row).toMatch(/^node-[12]\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
+  }, 100_000);
+
   it("lets a kubelet read nodes but not change another Node (Node authorizer + NodeRestriction)", async () => {
     const node1 = pki().node("node-1").client.kubeconfig;
     expect((await kubectlAs(node1, ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).stdout).toBe("system:node:node-1");
