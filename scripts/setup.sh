@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what kubelab and its tests need on a fresh Debian machine, skipping what is already there:
-# Debian's etcd-server (etcd + etcdctl), iptables, conntrack, iproute2, a kubectl (the machine's, else Debian's
+# Debian's etcd-server (etcd + etcdctl), iptables, conntrack, iproute2, openssl, curl, a kubectl (the machine's, else Debian's
 # kubernetes-client), the container runtime's tools (runc, conmon, the CNI plugins, busybox-static for the offline
 # images, containerd to prove the CRI against a real runtime), Docker, docker-compose and debootstrap for the compose
 # test, chromium for the live view's browser test, and the npm dependencies.
@@ -17,6 +17,10 @@ command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 # kube-proxy deletes stale UDP conntrack entries with it.
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# The lab's PKI (kubelab up --secure, the apiserver's self-signed --cert-dir pair, CSR signing) is made by openssl;
+# the lab's tests reach services and the secure apiserver with curl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v conmon >/dev/null 2>&1 || need+=(conmon)
