@@ -10,10 +10,10 @@ export type ComponentKind = "etcd" | "kube-apiserver" | "kube-scheduler" | "kube
 export type Program = { kind: "binary"; path: string } | { kind: "node"; entry: string };
 
 /**
- * How the runner decides a started component is ready: a 2xx answer from an HTTP URL, or a line of its output
+ * How the runner decides a started component is ready: a 2xx answer from an HTTP(S) URL, or a line of its output
  * matching a pattern (for processes that pick their own port and print it).
  */
-export type ReadinessProbe = { kind: "http"; url: string } | { kind: "log"; pattern: RegExp };
+export type ReadinessProbe = { kind: "http"; url: string; /** verifies an https URL's server (the lab's CA) */ caFile?: string } | { kind: "log"; pattern: RegExp };
 
 export interface Component {
   /** Unique among the processes of one owner; names its log file ("etcd", "scheduler-0"). */

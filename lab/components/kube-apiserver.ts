@@ -1,7 +1,8 @@
 // kube-apiserver (dist/apiserver/main.js) in front of etcd: plain HTTP on the insecure port (the 0.18 lab; the secure
 // port is off unless `securePort` is given, since test clusters run side by side and would all want 6443), or with
-// `secure` HTTPS with client certificates, the service-account keys and Node,RBAC, its insecure port then kept on
-// loopback for the lab's own bookkeeping and readiness probe.
+// `secure` HTTPS with client certificates, the service-account keys and Node,RBAC — with no insecure port at all when
+// `port` is 0 or absent (kubeadm's setup; readiness is then probed over HTTPS with the lab's CA), or with one kept on
+// loopback.
 import { loopbackUrl, renderFlags, type Component } from "./component.js";
 import { distEntry } from "./entries.js";
 
@@ -10,8 +11,8 @@ export interface ApiserverOptions {
   name?: string;
   /** --etcd-servers: the etcd client URL(s). */
   etcdServers: string;
-  /** --insecure-port. */
-  port: number;
+  /** --insecure-port; with `secure`, 0 or absent means none. */
+  port?: number;
   /** --insecure-bind-address, and --bind-address when `securePort` is given; defaults to 127.0.0.1. */
   bindAddress?: string;
   /** --secure-port; 0 (no HTTPS) by default. */
@@ -32,6 +33,8 @@ export interface ApiserverSecureOptions {
   bindAddress: string;
   /** --insecure-bind-address for `port` (default 127.0.0.1). */
   insecureBindAddress?: string;
+  /** The CA that signed --tls-cert-file, for the readiness probe over HTTPS; defaults to `clientCaFile` (one lab CA). */
+  servingCaFile?: string;
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
   clientCaFile: string;
@@ -68,17 +71,27 @@ function secureFlags(secure: ApiserverSecureOptions): [string, string | number |
 export function apiserverComponent(options: ApiserverOptions): Component {
   const secure = options.secure;
   if (secure) {
+    const insecurePort = options.port ?? 0;
     const insecureHost = secure.insecureBindAddress ?? "127.0.0.1";
+    const secureHost = secure.bindAddress === "0.0.0.0" || secure.bindAddress === "::" ? "127.0.0.1" : secure.bindAddress;
+    const readiness =
+      insecurePort > 0
+        ? { kind: "http" as const, url: `http://${insecureHost}:${insecurePort}/readyz` }
+        : { kind: "http" as const, url: `https://${secureHost.includes(":") ? `[${secureHost}]` : secureHost}:${secure.securePort}/readyz`, caFile: secure.servingCaFile ?? secure.clientCaFile };
     return {
       name: options.name ?? "kube-apiserver",
       kind: "kube-apiserver",
       program: { kind: "node", entry: options.entry ?? distEntry("apiserver") },
-      args: [...renderFlags([["etcd-servers", options.etcdServers], ["insecure-port", options.port], ["insecure-bind-address", insecureHost], ...secureFlags(secure)]), ...(options.extraArgs ?? [])],
-      ports: { http: options.port, https: secure.securePort },
-      readiness: { kind: "http", url: `http://${insecureHost}:${options.port}/readyz` },
+      args: [
+        ...renderFlags([["etcd-servers", options.etcdServers], ["insecure-port", insecurePort], ["insecure-bind-address", insecurePort > 0 ? insecureHost : undefined], ...secureFlags(secure)]),
+        ...(options.extraArgs ?? []),
+      ],
+      ports: insecurePort > 0 ? { http: insecurePort, https: secure.securePort } : { https: secure.securePort },
+      readiness,
       links: ["etcd"],
     };
   }
+  if (options.port === undefined) throw new Error("kube-apiserver without `secure` needs an insecure `port`");
   return {
     name: options.name ?? "kube-apiserver",
     kind: "kube-apiserver",

@@ -266,7 +266,7 @@ export class ManagedProcess {
   private async probeOnce(probe: ReadinessProbe): Promise<boolean> {
     switch (probe.kind) {
       case "http":
-        return httpOk(probe.url);
+        return httpOk(probe.url, undefined, probe.caFile);
       case "log":
         return probe.pattern.test(this.ring.since(this.spawnedAtOutput));
     }

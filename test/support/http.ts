@@ -1,8 +1,10 @@
-// Plain-HTTP helpers for integration tests that talk to a real apiserver without a client library: one request with
+// HTTP(S) helpers for integration tests that talk to a real apiserver without a client library: one request with
 // the status, headers and decoded body; chunked watch streams read event by event; etcd read directly with etcdctl;
 // Prometheus text parsed into numbers.
 import { execFile } from "node:child_process";
-import { request, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { readFileSync } from "node:fs";
+import { request as requestPlain, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions as NodeRequestOptions } from "node:http";
+import { request as requestTls } from "node:https";
 import { connect, createServer, type Socket } from "node:net";
 import { waitFor } from "./apiserver.js";
 
@@ -33,11 +35,45 @@ export interface StatusBody {
 }
 
 /**
- * One HTTP request on a fresh connection. `body` is sent as is when it is a string or Buffer, as JSON otherwise.
+ * Where and as whom a test reaches a server: its URL, the CA that signed its serving certificate (https), and at most
+ * one credential — a bearer token, or a client certificate and key. A plain string is a URL with no credential.
+ */
+export interface ApiTarget {
+  url: string;
+  caFile?: string;
+  token?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+function targetOf(base: string | ApiTarget): ApiTarget {
+  return typeof base === "string" ? { url: base } : base;
+}
+
+/** node:http(s).request for `url` as `target`: the CA and client certificate on https, the bearer token as a header. */
+export function requestAs(target: ApiTarget, url: URL, options: NodeRequestOptions, onResponse: (res: IncomingMessage) => void): ClientRequest {
+  const headers = { ...(options.headers as Record<string, string> | undefined) };
+  if (target.token !== undefined && headers.Authorization === undefined) headers.Authorization = `Bearer ${target.token}`;
+  if (url.protocol !== "https:") return requestPlain(url, { ...options, headers }, onResponse);
+  return requestTls(
+    url,
+    {
+      ...options,
+      headers,
+      ...(target.caFile !== undefined ? { ca: readFileSync(target.caFile) } : {}),
+      ...(target.certFile !== undefined && target.keyFile !== undefined ? { cert: readFileSync(target.certFile), key: readFileSync(target.keyFile) } : {}),
+    },
+    onResponse,
+  );
+}
+
+/**
+ * One HTTP(S) request on a fresh connection. `body` is sent as is when it is a string or Buffer, as JSON otherwise.
  * Never throws for an HTTP status; rejects only when there is no answer at all.
  */
-export function call<T = unknown>(base: string, method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Reply<T>> {
-  const url = new URL(path, base);
+export function call<T = unknown>(base: string | ApiTarget, method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Reply<T>> {
+  const target = targetOf(base);
+  const url = new URL(path, target.url);
   const payload = body === undefined ? undefined : typeof body === "string" || Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { Accept: options.accept ?? "application/json", ...options.headers };
   if (payload !== undefined) {
@@ -45,7 +81,7 @@ export function call<T = unknown>(base: string, method: string, path: string, bo
     headers["Content-Length"] = String(payload.length);
   }
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
+    const req = requestAs(target, url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("error", reject);
@@ -74,7 +110,7 @@ function parseMaybeJson(text: string): unknown {
 }
 
 /** Binds `call` to one apiserver. */
-export function clientFor(base: string): <T = unknown>(method: string, path: string, body?: unknown, options?: RequestOptions) => Promise<Reply<T>> {
+export function clientFor(base: string | ApiTarget): <T = unknown>(method: string, path: string, body?: unknown, options?: RequestOptions) => Promise<Reply<T>> {
   return (method, path, body, options) => call(base, method, path, body, options);
 }
 
@@ -109,10 +145,11 @@ export interface OpenWatch {
  * Opens a watch (`path` should carry watch=true) and decodes the newline-delimited JSON events as they arrive.
  * Resolves once the response head is in.
  */
-export function openWatch(base: string, path: string, options: { accept?: string } = {}): Promise<OpenWatch> {
-  const url = new URL(path, base);
+export function openWatch(base: string | ApiTarget, path: string, options: { accept?: string } = {}): Promise<OpenWatch> {
+  const target = targetOf(base);
+  const url = new URL(path, target.url);
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "GET", headers: { Accept: options.accept ?? "application/json" }, agent: false }, (res: IncomingMessage) => {
+    const req = requestAs(target, url, { method: "GET", headers: { Accept: options.accept ?? "application/json" }, agent: false }, (res: IncomingMessage) => {
       const events: RawWatchEvent[] = [];
       let buffered = "";
       let ended = false;
