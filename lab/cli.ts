@@ -31,6 +31,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     summary: "Relay the host's 127.0.0.1:8080 to the apiserver on the compose network and write the host's kubeconfig",
     run: async (argv) => (await import("./compose/commands.js")).publishCommand(argv),
   },
+  // MARK compose-secure: compose's new sub-commands (e.g. making the cluster's PKI at compose start) below
   ...labCommands([
     ["up", "upCommand", "Start a lab: control plane on the host, N nodes (network namespaces with a runtime, a kubelet and kube-proxy), the cluster DNS, supervised; returns when every node is Ready"],
     ["status", "statusCommand", "Every component of the lab: node, pid, state, restarts, uptime, health, metrics URL (-o json|wide)"],
