@@ -81,6 +81,23 @@ export interface WriteAttributes {
   dryRun: boolean;
 }
 
+/**
+ * A main-resource create or update as the kind's own guard sees it, before validation: Kubernetes' RBAC storage
+ * checks privilege escalation at this point (after mutating admission, before the strategy and validation).
+ */
+export interface GuardedWrite {
+  operation: "CREATE" | "UPDATE";
+  namespace: string | undefined;
+  /** The object's name as sent (empty for a generateName create). */
+  name: string;
+  /** The name in the request's URL, as Kubernetes' RequestInfo has it: empty for a POST to the collection. */
+  requestName: string;
+  object: KubeObject;
+  /** The stored object, for an update. */
+  oldObject: KubeObject | undefined;
+  user: UserInfo | undefined;
+}
+
 /** Hooks the registry plugs in for kinds with side effects (service IP/port allocation, admission). */
 export interface StoreHooks {
   /** Runs before a create is written; returns an undo for when the write fails. */
@@ -100,6 +117,8 @@ export interface StoreHooks {
   admitWrite?(attributes: WriteAttributes): Promise<void>;
   /** Validating admission for creates, after validation: may throw, or charge (a quota) and return the undo for a failed write. */
   validateCreate?(object: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | undefined>;
+  /** The kind's own check of a main-resource write by a user, before validation; may only refuse (RBAC's escalation check). */
+  guardWrite?(write: GuardedWrite): Promise<void>;
 }
 
 export interface StoreDeps {
@@ -158,19 +177,23 @@ export class ResourceStore {
   }
 
   async create(namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
-    return this.createObject(namespace, body, options, undefined);
+    return this.createObject(namespace, body, options, undefined, "");
   }
 
   /** create, with the managedFields of a create by apply (`applied`) or else of an Update by the writer. */
-  private async createObject(namespace: string | undefined, body: KubeObject, options: WriteOptions, applied: ManagedWrite["entries"] | undefined): Promise<KubeObject> {
+  private async createObject(namespace: string | undefined, body: KubeObject, options: WriteOptions, applied: ManagedWrite["entries"] | undefined, requestName: string): Promise<KubeObject> {
     const object = dropNulls(body);
     const sentManagedFields = object.metadata.managedFields;
     this.checkTypeMeta(object);
     const meta = object.metadata;
     this.resolveNamespace(meta, namespace);
+    const sentName = meta.name ?? "";
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     const name = meta.name ?? "";
     if (this.info.namespaced && meta.namespace) await this.deps.checkNamespace?.(meta.namespace, this.qualified, name);
+    if (options.subresource === undefined) {
+      await this.deps.hooks?.guardWrite?.({ operation: "CREATE", namespace: meta.namespace, name: sentName, requestName, object, oldObject: undefined, user: options.user });
+    }
 
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
@@ -286,7 +309,7 @@ export class ResourceStore {
     const current = await this.storageCall(name, () => this.deps.storage.get(key));
     if (!current) {
       if (options.subresource || !this.strategy.allowCreateOnUpdate) throw notFound(this.qualified, name);
-      return { object: await this.create(namespace, next, options), created: true };
+      return { object: await this.createObject(namespace, next, options, undefined, name), created: true };
     }
     const expected = next.metadata.resourceVersion;
     if (expected !== undefined && expected !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
@@ -315,7 +338,7 @@ export class ResourceStore {
       if (isApply) {
         const live = current ? this.withTypeMeta(current) : undefined;
         const applied = applyRequest(this.managedWrite(options), this.info, name, namespace, live, patch, options.force ?? false);
-        if (!current) return { object: await this.createObject(namespace, applied.object, options, applied.entries), created: true };
+        if (!current) return { object: await this.createObject(namespace, applied.object, options, applied.entries, name), created: true };
         const merged = this.prepareUpdate(applied.object, current, options.subresource);
         merged.metadata.managedFields = applied.entries;
         if (applied.entries.length === 0) delete merged.metadata.managedFields;
@@ -530,6 +553,9 @@ export class ResourceStore {
   private async writeUpdate(key: string, next: KubeObject, current: KubeObject, options: WriteOptions): Promise<KubeObject> {
     const name = next.metadata.name ?? "";
     const dryRun = options.dryRun ?? false;
+    if (options.subresource === undefined) {
+      await this.deps.hooks?.guardWrite?.({ operation: "UPDATE", namespace: next.metadata.namespace, name, requestName: name, object: next, oldObject: current, user: options.user });
+    }
     this.throwIfInvalid(next, validateUpdate(this.info, next, current));
     await this.deps.hooks?.admitWrite?.({ operation: "UPDATE", namespace: next.metadata.namespace, name, subresource: options.subresource ?? "", object: next, oldObject: current, user: options.user, dryRun });
     // An object being deleted whose last finalizer was just removed is gone.
