@@ -27,6 +27,7 @@ export async function roleReferenceRules(source: RuleSource, ref: RoleRef | unde
       return (await source.getRole(bindingNamespace, ref.name ?? "")).rules ?? [];
     case "ClusterRole":
       return (await source.getClusterRole(ref.name ?? "")).rules ?? [];
+    case undefined:
     default:
       throw new RoleReferenceError(`unsupported role reference kind: ${JSON.stringify(ref?.kind ?? "")}`);
   }
