@@ -17,6 +17,7 @@ export class StatusError extends Error {
 
   toStatus(): Status {
     const status: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
+    if (this.reason === "") delete status.reason;
     if (this.details) status.details = this.details;
     return status;
   }

@@ -105,7 +105,9 @@ export type StatusReason =
   | "RequestEntityTooLarge"
   | "UnsupportedMediaType"
   | "InternalError"
-  | "ServiceUnavailable";
+  | "ServiceUnavailable"
+  /** StatusReasonUnknown: an error the server did not turn into a Status (sent with no reason). */
+  | "";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 

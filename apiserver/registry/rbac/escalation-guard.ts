@@ -10,7 +10,7 @@
 // An update that changes only ownerReferences or finalizers (the garbage collector's fields) is never refused.
 // Writes with no user (the apiserver's own) are not checked; under --authorization-mode=AlwaysAllow (or with no
 // authorizer) escalate and bind are always allowed, so nothing is refused.
-import { forbidden as forbiddenError, internalError } from "../../../api/errors.js";
+import { forbidden as forbiddenError, badRequest, StatusError } from "../../../api/errors.js";
 import type { KubeObject } from "../../../api/meta.js";
 import { deepEqual } from "../../../api/normalize.js";
 import type { ClusterRole, PolicyRule, RoleBinding, UserInfo } from "../../../api/types/index.js";
@@ -32,7 +32,8 @@ export function storeRuleSource(storeFor: StoreLookup): RuleSource {
   return {
     listClusterRoleBindings: async () => (await store("clusterrolebindings").list(undefined, {})).items,
     listRoleBindings: async (namespace) => (await store("rolebindings").list(namespace, {})).items,
-    getRole: (namespace, name) => store("roles").get(namespace, name),
+    // A Role looked up with no namespace (a ClusterRoleBinding naming a Role) is the registry's 400.
+    getRole: (namespace, name) => (namespace === "" ? Promise.reject(badRequest("Namespace parameter required.")) : store("roles").get(namespace, name)),
     getClusterRole: (name) => store("clusterroles").get(undefined, name),
   };
 }
@@ -104,7 +105,8 @@ export function bindingGuard(resource: "rolebindings" | "clusterrolebindings", c
     try {
       rules = await roleReferenceRules(source, ref, namespace);
     } catch (err) {
-      if (err instanceof RoleReferenceError) throw internalError(err.message, err);
+      // Not a Status: Kubernetes answers it as a 500 with no reason and the error's own words.
+      if (err instanceof RoleReferenceError) throw new StatusError(500, "", err.message, undefined, { cause: err });
       throw err;
     }
     const refusal = await escalationRefusal(source, user, namespace, rules);
