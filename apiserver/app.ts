@@ -25,6 +25,7 @@ import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
 import { createApiHandlers, serveOn } from "./server.js";
 import { bearerTokenAuthenticator, clientCertificateAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
 import { RequestAuth } from "./auth/filters.js";
+import { anonymousConfigFrom, loadAuthenticationConfig } from "./auth/authentication-config.js";
 import { requestUser, reviewToken, userOf } from "./auth/identity.js";
 import { loadTokenFile } from "./auth/token-file.js";
 import { servingCertificate } from "./serving.js";
@@ -46,8 +47,11 @@ export interface RunningApiServer {
   stop(): Promise<void>;
 }
 
-export async function startApiServer(options: ApiServerOptions, logger: Logger): Promise<RunningApiServer> {
+/** `givenFlags`: the flags the command line named (Kubernetes refuses --anonymous-auth beside an anonymous section). */
+export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set()): Promise<RunningApiServer> {
   if (options.insecurePort === 0 && options.securePort === 0) throw new Error("--secure-port and --insecure-port are both 0: nothing to serve");
+  const authenticationConfig = options.authenticationConfig !== undefined ? loadAuthenticationConfig(options.authenticationConfig) : undefined;
+  const anonymous = anonymousConfigFrom({ value: options.anonymousAuth, set: givenFlags.has("anonymous-auth") }, authenticationConfig);
   const tokenFile = options.tokenAuthFile !== undefined ? loadTokenFile(options.tokenAuthFile) : undefined;
   for (const warning of tokenFile?.warnings ?? []) logger.warn(warning);
   const clientCa = options.clientCaFile !== undefined ? readFileSync(options.clientCaFile, "utf8") : undefined;
@@ -117,7 +121,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger):
   ];
   const auth = new RequestAuth({
     authenticators,
-    anonymous: options.anonymousAuth,
+    anonymous,
     authorizer,
     insecureUser: async (req) => requestUser(req.headers.authorization, await serviceAccountTokens(), storeFor),
     logger,

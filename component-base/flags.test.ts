@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defineFlags, formatDuration, loggingFlags, parseDuration, parseFlags, usage, type ParseOptions } from "./flags.js";
+import { defineFlags, formatDuration, givenFlags, loggingFlags, parseDuration, parseFlags, usage, type ParseOptions } from "./flags.js";
 
 class Exit extends Error {
   constructor(readonly code: number) {
@@ -181,5 +181,11 @@ describe("formatDuration", () => {
     [-1000, "-1s"],
   ])("formats %d ms as Go does (%s)", (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe("givenFlags", () => {
+  it("names the long flags a command line gives, with or without a value, up to --", () => {
+    expect([...givenFlags(["--anonymous-auth", "--secure-port=6443", "-v", "2", "--", "--after"])]).toEqual(["anonymous-auth", "secure-port"]);
   });
 });

@@ -114,6 +114,17 @@ export class FlagError extends Error {
 }
 
 /** Parses argv (without node and script, i.e. process.argv.slice(2)); exits on --help (0) or a mistake (2). */
+/** The long flags a command line names (`--name` or `--name=value`), for rules about a flag being given at all. */
+export function givenFlags(argv: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const arg of argv) {
+    if (arg === "--") break;
+    const match = /^--([a-z0-9][a-z0-9-]*)(=|$)/.exec(arg);
+    if (match) names.add(match[1]!);
+  }
+  return names;
+}
+
 export function parseFlags<S extends FlagSpecs>(spec: S, argv: readonly string[], opts: ParseOptions): FlagValues<S> {
   return parseCommandLine(spec, argv, opts).flags;
 }

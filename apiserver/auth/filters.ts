@@ -9,6 +9,7 @@ import type { Logger } from "../../component-base/logging.js";
 import type { RequestInfo } from "../request-info.js";
 import { forbidden, requestAttributes, unauthorized } from "./attributes.js";
 import { authenticateRequest, type RequestAuthenticator } from "./authenticate.js";
+import { anonymousAllowed, type AnonymousConfig } from "./authentication-config.js";
 import type { Attributes, Authorizer } from "./authorizer.js";
 import { dropImpersonationHeaders, impersonate, impersonationRequest } from "./impersonation.js";
 import { setRequestUser } from "./request-user.js";
@@ -16,8 +17,8 @@ import { setRequestUser } from "./request-user.js";
 export interface RequestAuthOptions {
   /** The secure port's authenticators, asked in order. */
   authenticators: readonly RequestAuthenticator[];
-  /** --anonymous-auth. */
-  anonymous: boolean;
+  /** --anonymous-auth, or --authentication-config's anonymous section (which may allow some paths only). */
+  anonymous: AnonymousConfig;
   /** --authorization-mode's authorizer. */
   authorizer: Authorizer;
   /** The insecure port's user of a request. */
@@ -39,7 +40,7 @@ export class RequestAuth {
     const secure = req.socket instanceof TLSSocket;
     let user: UserInfo;
     if (secure) {
-      const authenticated = await authenticateRequest(req, this.options.authenticators, { anonymous: this.options.anonymous });
+      const authenticated = await authenticateRequest(req, this.options.authenticators, { anonymous: anonymousAllowed(this.options.anonymous, path) });
       if ("error" in authenticated) {
         this.options.logger.info({ method: req.method, path, reason: authenticated.error }, "Unable to authenticate the request");
         throw unauthorized();
