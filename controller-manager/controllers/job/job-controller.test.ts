@@ -239,7 +239,7 @@ describe("JobController: successPolicy, backoffLimitPerIndex, metrics", () => {
     expect(h.pods().some((p) => indexOf(p) === "2")).toBe(false);
     await h.sync();
     expect(conditions(h.job())).toEqual(["SuccessCriteriaMet=True/SuccessPolicy", "Complete=True/SuccessPolicy"]);
-    expect(h.job().status).toMatchObject({ completedIndexes: "0-1", succeeded: 2, active: 0 });
+    expect(h.job().status).toMatchObject({ completedIndexes: "0,1", succeeded: 2, active: 0 });
   });
 
   it("retries an index backoffLimitPerIndex times with the count annotation and its own backoff, then fails the Job with FailedIndexes", async () => {
@@ -324,5 +324,6 @@ describe("job utilities", () => {
 
   it("reads and writes completedIndexes in interval notation", () => {
     expect(formatIndexes(parseIndexes("0,2-4,7,8", 8))).toBe("0,2-4,7");
+    expect(formatIndexes(new Set([1, 2, 5, 6, 7]))).toBe("1,2,5-7");
   });
 });

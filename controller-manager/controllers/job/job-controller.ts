@@ -387,6 +387,8 @@ class JobSync {
   private readonly parallelism: number;
   private readonly now: number;
   private status: JobStatus;
+  private finished: Target | undefined;
+  private newlyFinished = { succeeded: 0, failed: 0 };
 
   constructor(
     private readonly c: JobController,
@@ -476,6 +478,11 @@ class JobSync {
     this.status.failed ??= 0;
     if (conditions.length === 0) delete this.status.conditions;
     await this.c.writeStatus(this.job, this.status);
+    // Reported only now: a sync from a stale cache fails its write instead of counting twice.
+    const { succeeded, failed } = this.newlyFinished;
+    if (succeeded > 0) this.c.metrics.podsFinished.inc({ completion_mode: this.completionMode, result: "succeeded" }, succeeded);
+    if (failed > 0) this.c.metrics.podsFinished.inc({ completion_mode: this.completionMode, result: "failed" }, failed);
+    if (this.finished) this.reportFinished(this.finished);
     if (manageError !== undefined) throw toError(manageError);
   }
 
@@ -498,18 +505,23 @@ class JobSync {
     return undefined;
   }
 
+  /** Sets the terminal condition; its event and metric follow once the status write went through (once per Job). */
   private finish(target: Target): void {
     const conditions = this.status.conditions!;
     if (target.type === "SuccessCriteriaMet") {
       setCondition(conditions, "Complete", "True", target.reason, target.message, this.now);
       this.status.completionTime = formatTime(this.now);
-      this.c.event(this.job, "Normal", "Completed", "Job completed");
-      this.c.metrics.jobsFinished.inc({ completion_mode: this.completionMode, result: "succeeded", reason: target.reason });
     } else {
       setCondition(conditions, "Failed", "True", target.reason, target.message, this.now);
-      this.c.event(this.job, "Warning", target.reason, target.message);
-      this.c.metrics.jobsFinished.inc({ completion_mode: this.completionMode, result: "failed", reason: target.reason });
     }
+    this.finished = target;
+  }
+
+  private reportFinished(target: Target): void {
+    const succeeded = target.type === "SuccessCriteriaMet";
+    if (succeeded) this.c.event(this.job, "Normal", "Completed", "Job completed");
+    else this.c.event(this.job, "Warning", target.reason, target.message);
+    this.c.metrics.jobsFinished.inc({ completion_mode: this.completionMode, result: succeeded ? "succeeded" : "failed", reason: target.reason });
   }
 
   /** Without a failure policy a pod being deleted already counts as failed (podReplacementPolicy TerminatingOrFailed). */
@@ -537,6 +549,8 @@ class JobSync {
     let added = false;
     const hasPolicy = this.job.spec?.podFailurePolicy !== undefined;
     const ending = this.existingTarget();
+    // Counted once the status recording these pods is written (a stale cache makes that write conflict instead).
+    const policyActions = new Map<string, number>();
     const limitPerIndex = this.job.spec?.backoffLimitPerIndex ?? 0;
     for (const pod of this.pods) {
       const uid = pod.metadata.uid ?? "";
@@ -560,7 +574,7 @@ class JobSync {
         }
       }
       const verdict = hasPolicy && phase === "Failed" ? matchPodFailurePolicy(this.job, pod) : undefined;
-      if (verdict) this.c.metrics.podFailuresHandledByFailurePolicy.inc({ action: verdict.action });
+      if (verdict) policyActions.set(verdict.action, (policyActions.get(verdict.action) ?? 0) + 1);
       if (verdict?.action === "Ignore") {
         ignored.push(pod);
         continue;
@@ -580,15 +594,16 @@ class JobSync {
     if (this.indexed) {
       this.status.completedIndexes = formatIndexes(completed);
       this.status.succeeded = completed.size;
-      const backoffLimit = this.perIndex ? "perIndex" : "global";
-      if (completed.size > completedBefore) this.c.metrics.finishedIndexes.inc({ status: "succeeded", backoffLimit }, completed.size - completedBefore);
-      if (failedIndexes.size > failedBefore) this.c.metrics.finishedIndexes.inc({ status: "failed", backoffLimit }, failedIndexes.size - failedBefore);
     }
     if (this.perIndex) this.status.failedIndexes = formatIndexes(failedIndexes);
     if (added) {
       this.status.uncountedTerminatedPods = { succeeded: [...uncounted.succeeded], failed: [...uncounted.failed] };
       this.job = await this.c.writeStatus(this.job, this.status);
       this.status = structuredClone(this.job.status ?? this.status);
+      for (const [action, n] of policyActions) this.c.metrics.podFailuresHandledByFailurePolicy.inc({ action }, n);
+      const backoffLimit = this.perIndex ? "perIndex" : "global";
+      if (completed.size > completedBefore) this.c.metrics.finishedIndexes.inc({ status: "succeeded", backoffLimit }, completed.size - completedBefore);
+      if (failedIndexes.size > failedBefore) this.c.metrics.finishedIndexes.inc({ status: "failed", backoffLimit }, failedIndexes.size - failedBefore);
     }
     // Finalizers go only after the uids are stored; a pod without one (or gone) is counted.
     const byUid = new Map(this.pods.map((p) => [p.metadata.uid ?? "", p]));
@@ -607,11 +622,8 @@ class JobSync {
       uncounted.failed.delete(uid);
       newFailed++;
     }
-    if (newSucceeded > 0) {
-      this.c.backoffFor(this.key).failuresAfterLastSuccess = 0;
-      this.c.metrics.podsFinished.inc({ completion_mode: this.completionMode, result: "succeeded" }, newSucceeded);
-    }
-    if (newFailed > 0) this.c.metrics.podsFinished.inc({ completion_mode: this.completionMode, result: "failed" }, newFailed);
+    if (newSucceeded > 0) this.c.backoffFor(this.key).failuresAfterLastSuccess = 0;
+    this.newlyFinished = { succeeded: newSucceeded, failed: newFailed };
     if (!this.indexed) this.status.succeeded = (this.status.succeeded ?? 0) + newSucceeded;
     this.status.failed = (this.status.failed ?? 0) + newFailed;
     this.status.uncountedTerminatedPods = { succeeded: [...uncounted.succeeded], failed: [...uncounted.failed] };

@@ -102,14 +102,15 @@ export function indexFailureCounts(pod: Readonly<Pod>): { failed: number; ignore
   return { failed: read(JOB_INDEX_FAILURE_COUNT_ANNOTATION), ignored: read(JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION) };
 }
 
-/** The interval notation Kubernetes writes: sorted, consecutive runs as "a-b". */
+/** The interval notation Kubernetes writes: sorted, runs of three or more as "a-b". */
 export function formatIndexes(indexes: ReadonlySet<number>): string {
   const sorted = [...indexes].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length; ) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(j === i ? `${sorted[i]!}` : `${sorted[i]!}-${sorted[j]!}`);
+    // Two in a row are written as a pair ("3,4"), three or more as a range ("3-5").
+    parts.push(j === i ? `${sorted[i]!}` : `${sorted[i]!}${j === i + 1 ? "," : "-"}${sorted[j]!}`);
     i = j + 1;
   }
   return parts.join(",");
