@@ -71,6 +71,10 @@ export function defaultJobSpec(spec: JobSpec | undefined, podSpec: PodSpecDefaul
   spec.completionMode ??= "NonIndexed";
   spec.suspend ??= false;
   spec.podReplacementPolicy ??= spec.podFailurePolicy !== undefined ? "Failed" : "TerminatingOrFailed";
+  // An onPodConditions pattern without a status means status True.
+  for (const rule of Array.isArray(spec.podFailurePolicy?.rules) ? spec.podFailurePolicy.rules : []) {
+    for (const pattern of Array.isArray(rule.onPodConditions) ? rule.onPodConditions : []) if (isObject(pattern)) pattern.status ??= "True";
+  }
   defaultTemplate(spec.template, podSpec);
 }
 

@@ -570,6 +570,8 @@ export const WIRE_DOCS: Readonly<Record<string, WireModelDoc>> = {
   V1StatefulSetUpdateStrategy: {"enums":{"type":["RollingUpdate","OnDelete"]}},
   V1StorageClass: {"enums":{"reclaimPolicy":["Retain","Delete","Recycle"],"volumeBindingMode":["Immediate","WaitForFirstConsumer"]}},
   V1SubjectAccessReview: {"description":"SubjectAccessReview, SelfSubjectAccessReview and LocalSubjectAccessReview share this shape."},
+  V1SuccessPolicy: {"description":"When an Indexed Job counts as succeeded before all its indexes did (the first rule met decides)."},
+  V1SuccessPolicyRule: {"description":"Met when the listed indexes all succeeded, when succeededCount indexes did, or succeededCount of the listed ones."},
   V1Taint: {"required":["key","effect"],"enums":{"effect":["NoSchedule","PreferNoSchedule","NoExecute"]}},
   V1TCPSocketAction: {"required":["port"]},
   V1Toleration: {"enums":{"operator":["Exists","Equal"],"effect":["NoSchedule","PreferNoSchedule","NoExecute"]}},

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configFromOptions, controllerList, defaultControllerManagerConfig, parseControllerManagerFlags } from "./options.js";
+import { configFromOptions, controllerList, defaultControllerManagerConfig, parseControllerManagerFlags, parseFeatureGates } from "./options.js";
 
 describe("kube-controller-manager flags", () => {
   it("default like Kubernetes", () => {
@@ -65,5 +65,12 @@ describe("kube-controller-manager flags", () => {
     expect(o.leaderElect).toBe(false);
     expect(configFromOptions(o)).toMatchObject({ concurrentRcSyncs: 2, concurrentServiceEndpointSyncs: 3, nodeMonitorGracePeriodMs: 60_000, allocateNodeCidrs: true, clusterCidr: "10.100.0.0/16", nodeCidrMaskSize: 26 });
     expect(controllerList(o.controllers)).toEqual(["*", "-deployment", "endpoints"]);
+  });
+
+  it("takes --feature-gates MaxUnavailableStatefulSet (off by default) and refuses unknown gates", () => {
+    expect(defaultControllerManagerConfig().featureGates).toEqual({ MaxUnavailableStatefulSet: false });
+    expect(configFromOptions(parseControllerManagerFlags(["--feature-gates=MaxUnavailableStatefulSet=true"])).featureGates).toEqual({ MaxUnavailableStatefulSet: true });
+    expect(() => parseFeatureGates(["Nope=true"])).toThrow("unrecognized feature gate: Nope");
+    expect(() => parseFeatureGates(["MaxUnavailableStatefulSet=yes"])).toThrow(/invalid value of MaxUnavailableStatefulSet=yes/);
   });
 });

@@ -44,6 +44,11 @@ export const controllerManagerFlags = defineFlags({
   clusterSigningCertFile: { type: "string", default: "", help: "Filename containing a PEM-encoded X509 CA certificate used to issue cluster-scoped certificates. Without it (and --cluster-signing-key-file) the csrsigning controller does not run." },
   clusterSigningKeyFile: { type: "string", default: "", help: "Filename containing a PEM-encoded RSA or ECDSA private key used to sign cluster-scoped certificates." },
   clusterSigningDuration: { type: "duration", default: "8760h0m0s", help: "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds." },
+  featureGates: {
+    type: "stringArray",
+    default: [],
+    help: "A set of key=value pairs that describe feature gates for alpha/experimental features. Options are:\nMaxUnavailableStatefulSet=true|false (ALPHA - default=false)",
+  },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
   ...loggingFlags,
@@ -60,8 +65,24 @@ export function parseControllerManagerFlags(argv: readonly string[]): Controller
   });
 }
 
+/** The feature gates the controller-manager knows, with their defaults (Kubernetes 1.32's stages). */
+export const FEATURE_GATES: Readonly<Record<string, boolean>> = { MaxUnavailableStatefulSet: false };
+
+/** --feature-gates values ("A=true,B=false", repeatable) over the defaults; an unknown gate or value throws. */
+export function parseFeatureGates(values: readonly string[]): Record<string, boolean> {
+  const gates: Record<string, boolean> = { ...FEATURE_GATES };
+  for (const pair of controllerList(values)) {
+    const [name = "", value = ""] = pair.split("=", 2).map((s) => s.trim());
+    if (!(name in FEATURE_GATES)) throw new Error(`unrecognized feature gate: ${name}`);
+    if (!/^(true|false)$/i.test(value)) throw new Error(`invalid value of ${name}=${value}, err: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+    gates[name] = value.toLowerCase() === "true";
+  }
+  return gates;
+}
+
 export function configFromOptions(o: ControllerManagerOptions): ControllerManagerConfig {
   return {
+    featureGates: parseFeatureGates(o.featureGates),
     concurrentReplicasetSyncs: o.concurrentReplicasetSyncs,
     concurrentRcSyncs: o.concurrentRcSyncs,
     concurrentDeploymentSyncs: o.concurrentDeploymentSyncs,

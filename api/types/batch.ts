@@ -17,8 +17,19 @@ export interface JobSpec {
   suspend?: boolean;
   podReplacementPolicy?: "TerminatingOrFailed" | "Failed";
   podFailurePolicy?: PodFailurePolicy;
-  successPolicy?: { rules?: unknown[] };
+  successPolicy?: SuccessPolicy;
   managedBy?: string;
+}
+
+/** When an Indexed Job counts as succeeded before all its indexes did (the first rule met decides). */
+export interface SuccessPolicy {
+  rules?: SuccessPolicyRule[];
+}
+
+/** Met when the listed indexes all succeeded, when succeededCount indexes did, or succeededCount of the listed ones. */
+export interface SuccessPolicyRule {
+  succeededIndexes?: string;
+  succeededCount?: number;
 }
 
 export interface PodFailurePolicy {

@@ -60,6 +60,16 @@ describe("workloads", () => {
       edit(newDaemonSet("ds"), (d) => (d.spec!.updateStrategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } })),
       "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: intstr.IntOrString{Type:0, IntVal:1, StrVal:\"\"}: may not be set when maxUnavailable is non-zero",
     ],
+    [
+      "a StatefulSet with maxUnavailable 0",
+      edit(newStatefulSet("db"), (s) => (s.spec!.updateStrategy = { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0 } })),
+      "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}: cannot be 0",
+    ],
+    [
+      "a StatefulSet with maxUnavailable over 100%",
+      edit(newStatefulSet("db"), (s) => (s.spec!.updateStrategy = { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "150%" } })),
+      "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"150%\"}: must not be greater than 100%",
+    ],
   ])("rejects %s", (_what, obj, expected) => {
     expect(problems(obj)).toContain(expected);
   });

@@ -163,6 +163,14 @@ export function validateStatefulSet(sts: StatefulSet): FieldError[] {
       if (typeof partition === "number" && partition < 0) {
         errs.push(invalid("spec.updateStrategy.rollingUpdate.partition", partition, "must be greater than or equal to 0"));
       }
+      // Kept whatever the controller-manager's MaxUnavailableStatefulSet gate says (it decides whether it is used).
+      const maxUnavailable = strategy.rollingUpdate?.maxUnavailable;
+      if (maxUnavailable !== undefined) {
+        const p = "spec.updateStrategy.rollingUpdate.maxUnavailable";
+        errs.push(...intOrPercentErrors(maxUnavailable, p));
+        if (intOrPercentValue(maxUnavailable) === 0) errs.push(invalid(p, raw(goIntOrString(maxUnavailable)), "cannot be 0"));
+        errs.push(...notOver100Percent(maxUnavailable, p));
+      }
       break;
     }
     case undefined:

@@ -54,6 +54,8 @@ export interface ControllerManagerConfig {
   clusterSigningKeyFile?: string;
   /** The longest certificate csrsigning issues (--cluster-signing-duration, default 8760h). */
   clusterSigningDurationMs?: number;
+  /** --feature-gates: the gates switched on or off (absent: each gate's default, see options.ts FEATURE_GATES). */
+  featureGates?: Readonly<Record<string, boolean>>;
 }
 
 export interface ControllerContext {

@@ -6,9 +6,10 @@ import type { Job, JobSpec } from "../../../api/types/batch.js";
 import type { Pod } from "../../../api/types/core.js";
 import { FakeClient } from "../../../client/testing/fake-client.js";
 import { FakeRecorder } from "../../../client/testing/fake-recorder.js";
+import { createRegistry, type Registry } from "../../../component-base/metrics.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
 import { JobController } from "./job-controller.js";
-import { formatIndexes, JOB_COMPLETION_INDEX_ANNOTATION, JOB_TRACKING_FINALIZER, parseIndexes, podFailureBackoffMs } from "./job-util.js";
+import { formatIndexes, JOB_COMPLETION_INDEX_ANNOTATION, JOB_INDEX_FAILURE_COUNT_ANNOTATION, JOB_TRACKING_FINALIZER, matchSuccessPolicy, parseIndexes, podFailureBackoffMs } from "./job-util.js";
 
 const PODS = findResource("", "v1", "pods")!;
 const JOBS = findResource("batch", "v1", "jobs")!;
@@ -32,11 +33,11 @@ function newJob(spec: JobSpec = {}): Job {
   };
 }
 
-function setup(job: Job) {
+function setup(job: Job, metrics?: Registry) {
   const clock = new FakeClock(T0);
   const client = new FakeClient({ clock });
   const recorder = new FakeRecorder();
-  const controller = new JobController({ client, jobInformer: client.informer<Job>(JOBS), podInformer: client.informer<Pod>(PODS), recorder, clock });
+  const controller = new JobController({ client, jobInformer: client.informer<Job>(JOBS), podInformer: client.informer<Pod>(PODS), recorder, clock, ...(metrics ? { metrics } : {}) });
   client.seed(job);
   const h = {
     clock,
@@ -216,6 +217,106 @@ describe("JobController", () => {
   });
 });
 
+describe("JobController: successPolicy, backoffLimitPerIndex, metrics", () => {
+  const indexOf = (p: Pod): string | undefined => p.metadata.annotations?.[JOB_COMPLETION_INDEX_ANNOTATION];
+  const conditions = (job: Job): string[] => (job.status?.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason ?? ""}`);
+
+  it("completes by a success policy rule: SuccessCriteriaMet, the remaining pods deleted, then Complete", async () => {
+    const h = setup(newJob({ completionMode: "Indexed", completions: 3, parallelism: 3, successPolicy: { rules: [{ succeededIndexes: "0-1" }] } }));
+    await h.sync();
+    expect(h.active()).toHaveLength(3);
+    const byIndex = (i: string): Pod => h.active().find((p) => indexOf(p) === i)!;
+    await h.finish(byIndex("0"), 0);
+    await h.sync();
+    expect(conditions(h.job())).toEqual([]);
+    await h.finish(byIndex("1"), 0);
+    await h.sync();
+    expect(conditions(h.job())).toEqual(["SuccessCriteriaMet=True/SuccessPolicy"]);
+    expect(h.job().status?.conditions?.[0]?.message).toBe("Matched rules at index 0");
+    const leftover = h.pods().find((p) => indexOf(p) === "2")!;
+    expect(leftover.metadata.deletionTimestamp).toBeDefined();
+    await h.sync();
+    expect(h.pods().some((p) => indexOf(p) === "2")).toBe(false);
+    await h.sync();
+    expect(conditions(h.job())).toEqual(["SuccessCriteriaMet=True/SuccessPolicy", "Complete=True/SuccessPolicy"]);
+    expect(h.job().status).toMatchObject({ completedIndexes: "0,1", succeeded: 2, active: 0 });
+  });
+
+  it("retries an index backoffLimitPerIndex times with the count annotation and its own backoff, then fails the Job with FailedIndexes", async () => {
+    const h = setup(newJob({ completionMode: "Indexed", completions: 2, parallelism: 2, backoffLimitPerIndex: 1, backoffLimit: 2_147_483_647 }));
+    await h.sync();
+    expect(h.active().map((p) => p.metadata.annotations?.[JOB_INDEX_FAILURE_COUNT_ANNOTATION])).toEqual(["0", "0"]);
+    const first = h.active().find((p) => indexOf(p) === "0")!;
+    await h.finish(first, 1);
+    await h.sync();
+    expect(h.job().status).toMatchObject({ failed: 1, failedIndexes: "" });
+    expect(h.active().map(indexOf)).toEqual(["1"]);
+    await h.clock.advance(10_500);
+    await h.sync();
+    const retry = h.active().find((p) => indexOf(p) === "0")!;
+    expect(retry.metadata.annotations?.[JOB_INDEX_FAILURE_COUNT_ANNOTATION]).toBe("1");
+    await h.finish(retry, 1);
+    await h.sync();
+    expect(h.job().status).toMatchObject({ failed: 2, failedIndexes: "0" });
+    await h.clock.advance(60_000);
+    await h.sync();
+    expect(h.active().map(indexOf)).toEqual(["1"]); // a failed index is not retried
+    await h.finish(h.active()[0]!, 0);
+    await h.sync();
+    expect(conditions(h.job())).toEqual(["FailureTarget=True/FailedIndexes", "Failed=True/FailedIndexes"]);
+    expect(h.job().status?.conditions?.[1]?.message).toBe("Job has failed indexes");
+    expect(h.job().status).toMatchObject({ completedIndexes: "1", failedIndexes: "0", succeeded: 1 });
+  });
+
+  it("fails an index at once on a FailIndex rule and the Job with MaxFailedIndexesExceeded", async () => {
+    const h = setup(
+      newJob({
+        completionMode: "Indexed",
+        completions: 3,
+        parallelism: 3,
+        backoffLimitPerIndex: 5,
+        maxFailedIndexes: 0,
+        podReplacementPolicy: "Failed",
+        podFailurePolicy: { rules: [{ action: "FailIndex", onExitCodes: { operator: "In", values: [42] } }] },
+      }),
+    );
+    await h.sync();
+    await h.finish(h.active().find((p) => indexOf(p) === "1")!, 42);
+    await h.sync();
+    expect(h.job().status?.failedIndexes).toBe("1");
+    expect(conditions(h.job())).toEqual(["FailureTarget=True/MaxFailedIndexesExceeded"]);
+    expect(h.job().status?.conditions?.[0]?.message).toBe("Job has exceeded the specified maximal number of failed indexes");
+    expect(h.pods().filter((p) => p.metadata.deletionTimestamp)).toHaveLength(2);
+    await h.sync();
+    await h.sync();
+    expect(conditions(h.job())).toEqual(["FailureTarget=True/MaxFailedIndexesExceeded", "Failed=True/MaxFailedIndexesExceeded"]);
+  });
+
+  it("reports Kubernetes' job_controller_* metrics", async () => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const h = setup(newJob({ completions: 1 }), registry);
+    await h.sync();
+    await h.finish(h.pods()[0]!, 0);
+    await h.sync();
+    const text = await registry.metrics();
+    expect(text).toContain('job_controller_job_syncs_total{completion_mode="NonIndexed",result="success",action="pods_created"} 1');
+    expect(text).toContain('job_controller_jobs_finished_total{completion_mode="NonIndexed",result="succeeded",reason="CompletionsReached"} 1');
+    expect(text).toContain('job_controller_job_pods_finished_total{completion_mode="NonIndexed",result="succeeded"} 1');
+    expect(text).toContain('job_controller_job_pods_creation_total{reason="new",status="succeeded"} 1');
+    expect(text).toContain('job_controller_terminated_pods_tracking_finalizer_total{event="add"} 1');
+    expect(text).toContain('job_controller_terminated_pods_tracking_finalizer_total{event="delete"} 1');
+    expect(text).toMatch(/job_controller_job_sync_duration_seconds_count\{completion_mode="NonIndexed",result="success",action="tracking"\} [1-9]/);
+  });
+
+  it("matches success policy rules as Kubernetes does", () => {
+    const ok = new Set([0, 1, 2, 4]);
+    expect(matchSuccessPolicy({ rules: [{ succeededIndexes: "3" }, { succeededIndexes: "0-2" }] }, 5, ok)).toBe("Matched rules at index 1");
+    expect(matchSuccessPolicy({ rules: [{ succeededIndexes: "2-4", succeededCount: 2 }] }, 5, ok)).toBe("Matched rules at index 0");
+    expect(matchSuccessPolicy({ rules: [{ succeededCount: 5 }] }, 5, ok)).toBeUndefined();
+    expect(matchSuccessPolicy({ rules: [{ succeededCount: 1 }] }, 5, new Set())).toBeUndefined();
+  });
+});
+
 describe("job utilities", () => {
   it("doubles the pod failure backoff from 10 s up to 6 minutes", () => {
     expect([0, 1, 2, 3, 6, 20].map(podFailureBackoffMs)).toEqual([0, 10_000, 20_000, 40_000, 320_000, 360_000]);
@@ -223,5 +324,6 @@ describe("job utilities", () => {
 
   it("reads and writes completedIndexes in interval notation", () => {
     expect(formatIndexes(parseIndexes("0,2-4,7,8", 8))).toBe("0,2-4,7");
+    expect(formatIndexes(new Set([1, 2, 5, 6, 7]))).toBe("1,2,5-7");
   });
 });

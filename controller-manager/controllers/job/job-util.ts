@@ -1,7 +1,7 @@
 // Pure helpers of the Job controller (Kubernetes' pkg/controller/job utilities): conditions, completion indexes and
 // their interval notation, pod failure policy matching, the pod-failure backoff, and the pods a Job creates.
 import { formatTime } from "../../../api/time.js";
-import type { Job, JobCondition, PodFailurePolicyRule } from "../../../api/types/batch.js";
+import type { Job, JobCondition, PodFailurePolicyRule, SuccessPolicy } from "../../../api/types/batch.js";
 import type { Pod } from "../../../api/types/core.js";
 import { newControllerRef } from "../controller-utils.js";
 
@@ -9,6 +9,10 @@ import { newControllerRef } from "../controller-utils.js";
 export const JOB_TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking";
 /** An Indexed Job's pod index, as annotation and label. */
 export const JOB_COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index";
+/** With backoffLimitPerIndex: the counted failures of the pod's index before it (its replacement gets one more). */
+export const JOB_INDEX_FAILURE_COUNT_ANNOTATION = "batch.kubernetes.io/job-index-failure-count";
+/** Likewise the failures a pod failure policy Ignore rule did not count (absent: 0). */
+export const JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION = "batch.kubernetes.io/job-index-ignored-failure-count";
 /** The variable that exposes the index to containers (through the downward API on the annotation). */
 export const JOB_COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX";
 /** The first delay before a failed pod is replaced; it doubles with each consecutive failure. */
@@ -71,14 +75,42 @@ export function parseIndexes(text: string | undefined, completions: number): Set
   return out;
 }
 
-/** The interval notation Kubernetes writes: sorted, consecutive runs as "a-b". */
+/**
+ * The first success policy rule the succeeded indexes meet, as the SuccessCriteriaMet message ("Matched rules at
+ * index N"); undefined when none is (or nothing succeeded yet). A rule with unparsable succeededIndexes never matches.
+ */
+export function matchSuccessPolicy(policy: Readonly<SuccessPolicy> | undefined, completions: number, succeeded: ReadonlySet<number>): string | undefined {
+  if (!policy || succeeded.size === 0) return undefined;
+  for (const [i, rule] of (policy.rules ?? []).entries()) {
+    if (rule.succeededIndexes !== undefined) {
+      const wanted = parseIndexes(rule.succeededIndexes, completions);
+      if (wanted.size === 0) continue;
+      let hits = 0;
+      for (const ix of wanted) if (succeeded.has(ix)) hits++;
+      if (rule.succeededCount !== undefined ? hits >= rule.succeededCount : hits === wanted.size) return `Matched rules at index ${i}`;
+    } else if (rule.succeededCount !== undefined && succeeded.size >= rule.succeededCount) return `Matched rules at index ${i}`;
+  }
+  return undefined;
+}
+
+/** A pod's counted and ignored failures of its index before it (its annotations; garbage reads as 0). */
+export function indexFailureCounts(pod: Readonly<Pod>): { failed: number; ignored: number } {
+  const read = (key: string): number => {
+    const raw = pod.metadata.annotations?.[key];
+    return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 0;
+  };
+  return { failed: read(JOB_INDEX_FAILURE_COUNT_ANNOTATION), ignored: read(JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION) };
+}
+
+/** The interval notation Kubernetes writes: sorted, runs of three or more as "a-b". */
 export function formatIndexes(indexes: ReadonlySet<number>): string {
   const sorted = [...indexes].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length; ) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(j === i ? `${sorted[i]!}` : `${sorted[i]!}-${sorted[j]!}`);
+    // Two in a row are written as a pair ("3,4"), three or more as a range ("3-5").
+    parts.push(j === i ? `${sorted[i]!}` : `${sorted[i]!}${j === i + 1 ? "," : "-"}${sorted[j]!}`);
     i = j + 1;
   }
   return parts.join(",");
@@ -149,13 +181,13 @@ export function podFinishTime(pod: Readonly<Pod>, fallback: number): number {
 /**
  * The pod a Job creates: the template with the controller reference and the tracking finalizer; for Indexed Jobs
  * the index as annotation and label, in the name (`<job>-<index>-xxxxx`), as hostname `<job>-<index>` and as
- * JOB_COMPLETION_INDEX in every container.
+ * JOB_COMPLETION_INDEX in every container; `extraAnnotations` carry the per-index failure counts.
  */
-export function newPodForJob(job: Readonly<Job>, index: number | undefined): Pod {
+export function newPodForJob(job: Readonly<Job>, index: number | undefined, extraAnnotations: Readonly<Record<string, string>> = {}): Pod {
   const template = job.spec?.template;
   const name = job.metadata.name ?? "";
   const labels = { ...(template?.metadata?.labels ?? {}) };
-  const annotations = { ...(template?.metadata?.annotations ?? {}) };
+  const annotations = { ...(template?.metadata?.annotations ?? {}), ...extraAnnotations };
   const spec = structuredClone(template?.spec ?? { containers: [] });
   if (index !== undefined) {
     annotations[JOB_COMPLETION_INDEX_ANNOTATION] = String(index);

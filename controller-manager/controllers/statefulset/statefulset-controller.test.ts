@@ -37,7 +37,7 @@ function sts(spec: Partial<StatefulSetSpec> = {}, image = "nginx:1"): StatefulSe
   };
 }
 
-function setup(set: StatefulSet) {
+function setup(set: StatefulSet, opts: { maxUnavailableStatefulSet?: boolean } = {}) {
   const clock = new FakeClock(T0);
   const client = new FakeClient({ clock });
   const informer = new FakeInformer<StatefulSet>(STATEFULSETS);
@@ -45,7 +45,7 @@ function setup(set: StatefulSet) {
   const claimInformer = new FakeInformer<PersistentVolumeClaim>(PVCS);
   const revisionInformer = new FakeInformer<ControllerRevision>(CONTROLLER_REVISIONS);
   const recorder = new FakeRecorder();
-  const controller = new StatefulSetController({ client, informer, podInformer, claimInformer, revisionInformer, recorder, clock });
+  const controller = new StatefulSetController({ client, informer, podInformer, claimInformer, revisionInformer, recorder, clock, ...opts });
   informer.set(client.seed(set));
   /** Makes the cache show what the fake API now holds (a watch catching up), with pods Running/Ready as asked. */
   const catchUp = (ready = true): void => {
@@ -168,6 +168,35 @@ describe("StatefulSetController", () => {
     // The partition keeps web-0 on the old revision.
     expect(t.client.deleted("pods")).toEqual(["web-2", "web-1"]);
     expect(t.status()).toMatchObject({ updatedReplicas: 2, currentReplicas: 1 });
+  });
+
+  it("MaxUnavailableStatefulSet: replaces up to maxUnavailable pods at once (int or percent), none while that many are unavailable", async () => {
+    const roll = async (maxUnavailable: number | string, gate: boolean): Promise<string[][]> => {
+      const t = setup(sts({ replicas: 5, podManagementPolicy: "Parallel", updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0, maxUnavailable } } }), { maxUnavailableStatefulSet: gate });
+      await t.controller.sync(KEY);
+      t.catchUp(true);
+      await t.controller.sync(KEY);
+      await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { template: { spec: { containers: [{ name: "web", image: "nginx:2" }] } } } });
+      const waves: string[][] = [];
+      for (let i = 0; i < 8; i++) {
+        t.catchUp(true);
+        const before = t.client.deleted("pods").length;
+        await t.controller.sync(KEY);
+        const wave = t.client.deleted("pods").slice(before);
+        if (wave.length > 0) waves.push(wave);
+        // The deleted pods come back unready: nothing more goes until they are ready.
+        t.catchUp(false);
+        await t.controller.sync(KEY);
+        expect(t.client.deleted("pods").length).toBe(before + wave.length);
+      }
+      return waves;
+    };
+    expect(await roll(2, true)).toEqual([["web-4", "web-3"], ["web-2", "web-1"], ["web-0"]]);
+    expect(await roll("40%", true)).toEqual([["web-4", "web-3"], ["web-2", "web-1"], ["web-0"]]);
+    // 10% of 5 rounds down to 0, and at least one goes.
+    expect(await roll("10%", true)).toEqual([["web-4"], ["web-3"], ["web-2"], ["web-1"], ["web-0"]]);
+    // Without the gate the field is kept but unused, as in Kubernetes.
+    expect(await roll(2, false)).toEqual([["web-4"], ["web-3"], ["web-2"], ["web-1"], ["web-0"]]);
   });
 
   it("OnDelete: never deletes for an update; a deleted pod comes back on the update revision", async () => {

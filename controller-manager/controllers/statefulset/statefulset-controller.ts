@@ -7,7 +7,8 @@
 //   - ControllerRevisions (history/): status.updateRevision is the current template's, status.currentRevision the
 //     one the set rolled out last; new pods below the partition get the current revision, the others the update
 //     revision; RollingUpdate deletes pods of other revisions from the highest ordinal down to the partition, one at
-//     a time, waiting for each replacement to be healthy; OnDelete never deletes for an update;
+//     a time, waiting for each replacement to be healthy (with the MaxUnavailableStatefulSet gate: up to
+//     rollingUpdate.maxUnavailable at a time); OnDelete never deletes for an update;
 //   - status (replicas, readyReplicas, availableReplicas, currentReplicas, updatedReplicas, revisions,
 //     observedGeneration, collisionCount) written only when changed; events as Kubernetes'.
 import { errorMessage, isAlreadyExists, isNotFound, retryOnConflict } from "../../../api/errors.js";
@@ -40,6 +41,7 @@ import {
   semanticEqual,
 } from "../controller-utils.js";
 import { CONTROLLER_REVISIONS, ControllerHistory, REVISION_HASH_LABEL } from "../history/history.js";
+import { scaledValue } from "../deployment/deployment-util.js";
 import type { Controller, ControllerContext } from "../types.js";
 import {
   claimsFor,
@@ -74,6 +76,11 @@ export interface StatefulSetControllerOptions {
   metrics?: Registry;
   /** --concurrent-statefulset-syncs; default 5. */
   workers?: number;
+  /**
+   * The MaxUnavailableStatefulSet gate (alpha, off by default in Kubernetes 1.32): RollingUpdate then replaces up to
+   * spec.updateStrategy.rollingUpdate.maxUnavailable pods at once instead of one.
+   */
+  maxUnavailableStatefulSet?: boolean;
 }
 
 export class StatefulSetController implements Controller {
@@ -89,6 +96,7 @@ export class StatefulSetController implements Controller {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly workers: number;
+  private readonly maxUnavailableStatefulSet: boolean;
 
   constructor(opts: StatefulSetControllerOptions) {
     this.client = opts.client;
@@ -100,6 +108,7 @@ export class StatefulSetController implements Controller {
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? silentLogger();
     this.workers = opts.workers ?? 5;
+    this.maxUnavailableStatefulSet = opts.maxUnavailableStatefulSet ?? false;
     if (!Number.isInteger(this.workers) || this.workers < 1) throw new Error(`${NAME}: workers must be a positive integer, got ${this.workers}`);
     this.queue = newControllerQueue("statefulset", { clock: this.clock, metrics: opts.metrics });
     this.history = new ControllerHistory({ client: this.client, informer: this.revisionInformer, kind: REVISION_KIND, ownerResource: STATEFULSETS });
@@ -284,6 +293,10 @@ export class StatefulSetController implements Controller {
 
     if (!rolling) return;
     const floor = Math.max(start, start + partition);
+    if (this.maxUnavailableStatefulSet) {
+      await this.rollMaxUnavailable(set, replicas, floor, end, update, healthy);
+      return;
+    }
     for (let ord = end - 1; ord >= floor; ord--) {
       const pod = replicas.get(ord);
       if (!pod) return;
@@ -293,6 +306,45 @@ export class StatefulSetController implements Controller {
         return;
       }
       if (!healthy(pod)) return;
+    }
+  }
+
+  /**
+   * RollingUpdate with MaxUnavailableStatefulSet (updateStatefulSetAfterInvariantEstablished): between the partition
+   * and the end, at most maxUnavailable pods (an int or a percentage of replicas, rounded down, at least 1) are
+   * unavailable; outdated pods are deleted from the highest ordinal down while room remains. OrderedReady still
+   * recreates them one at a time in ordinal order (the loop above waits), Parallel all at once.
+   */
+  private async rollMaxUnavailable(
+    set: Readonly<StatefulSet>,
+    replicas: ReadonlyMap<number, Readonly<Pod>>,
+    floor: number,
+    end: number,
+    update: Readonly<ControllerRevision>,
+    healthy: (p: Readonly<Pod>) => boolean,
+  ): Promise<void> {
+    const replicaCount = Math.max(0, set.spec?.replicas ?? 1);
+    let maxUnavailable = 1;
+    try {
+      maxUnavailable = scaledValue(set.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, replicaCount, false);
+    } catch {
+      maxUnavailable = 1; // validation refuses a malformed value; an old object keeps the one-at-a-time default
+    }
+    maxUnavailable = Math.max(1, maxUnavailable);
+    let unavailable = 0;
+    for (let ord = floor; ord < end; ord++) {
+      const pod = replicas.get(ord);
+      if (!pod || !healthy(pod)) unavailable++;
+    }
+    if (unavailable >= maxUnavailable) return;
+    const victims: Readonly<Pod>[] = [];
+    for (let ord = end - 1; ord >= floor && victims.length < maxUnavailable - unavailable; ord--) {
+      const pod = replicas.get(ord);
+      if (pod && podRevision(pod) !== update.metadata.name && !isTerminating(pod)) victims.push(pod);
+    }
+    for (const pod of victims) {
+      this.logger.debug({ set: objectKey(set.metadata), pod: pod.metadata.name }, "Terminating pod for update");
+      await this.deletePod(set, pod);
     }
   }
 
@@ -403,5 +455,6 @@ export function createStatefulSetController(ctx: ControllerContext): Controller 
     logger: ctx.logger.child({ controller: NAME }),
     metrics: ctx.metrics,
     workers: ctx.config.concurrentStatefulsetSyncs ?? 5,
+    maxUnavailableStatefulSet: ctx.config.featureGates?.MaxUnavailableStatefulSet === true,
   });
 }

@@ -1,0 +1,72 @@
+// StatefulSet RollingUpdate with maxUnavailable behind --feature-gates=MaxUnavailableStatefulSet=true, end to end:
+// real etcd, apiserver, scheduler, controller-manager and hollow nodes, driven with the real kubectl (processes get
+// the test cluster's kubeconfig). The update's pods crash-loop, so the rollout halts with exactly maxUnavailable
+// pods replaced: the number the gate lets go at once. Run `npm run build` first.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StatefulSet } from "../api/types/apps.js";
+import type { Pod } from "../api/types/core.js";
+import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { startComponent, startComponentOnFreePort, type ComponentProcess } from "../test/support/components.js";
+
+describe("StatefulSet maxUnavailable with the MaxUnavailableStatefulSet gate (real processes, real kubectl)", () => {
+  let cluster: TestCluster;
+  const components: ComponentProcess[] = [];
+  const k = (...args: string[]) => cluster.kubectl(args, { timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    const kubeconfig = ["--kubeconfig", cluster.kubeconfig];
+    const cmArgs = [...kubeconfig, "--leader-elect=false", "--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16", "--feature-gates=MaxUnavailableStatefulSet=true"];
+    components.push(await startComponentOnFreePort("kube-controller-manager", cmArgs, "workloads-mu-cm"));
+    components.push(await startComponentOnFreePort("kube-scheduler", [...kubeconfig, "--leader-elect=false"], "workloads-mu-scheduler"));
+    components.push(startComponent("kubelab", ["hollow-nodes", ...kubeconfig, "--count", "2", "--name-prefix", "workloads-mu-hn", "--pod-cidr-wait", "1s"], "workloads-mu-hollow"));
+    await waitFor("2 Ready hollow nodes", async () => {
+      const out = (await k("get", "nodes", "-l", "type=hollow", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}`)).stdout;
+      return out.split("\n").filter((s) => s === "True").length === 2 || undefined;
+    }, 60_000, 250);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of components) await c.kill();
+    await cluster?.destroy();
+  });
+
+  it("replaces maxUnavailable pods at once and no more while they are unavailable", async () => {
+    const set = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "workloads-web" },
+      spec: {
+        replicas: 4,
+        serviceName: "workloads-web",
+        podManagementPolicy: "Parallel",
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "50%" } },
+        selector: { matchLabels: { app: "workloads-web" } },
+        template: { metadata: { labels: { app: "workloads-web" } }, spec: { containers: [{ name: "c", image: "busybox", command: ["sleep", "infinity"] }] } },
+      },
+    };
+    await cluster.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(set) });
+    await k("rollout", "status", "sts/workloads-web", "--timeout=60s");
+    await k("patch", "sts", "workloads-web", "-p", JSON.stringify({ spec: { template: { spec: { containers: [{ name: "c", command: ["sh", "-c", "exit 1"] }] } } } }));
+    const getSet = async (): Promise<StatefulSet> => JSON.parse((await k("get", "sts", "workloads-web", "-o", "json")).stdout) as StatefulSet;
+    const pods = async (): Promise<Map<string, Pod>> => {
+      const list = (JSON.parse((await k("get", "pods", "-l", "app=workloads-web", "-o", "json")).stdout) as { items: Pod[] }).items;
+      return new Map(list.map((p) => [p.metadata.name ?? "", p]));
+    };
+    const revisionOf = (p: Pod | undefined): string | undefined => p?.metadata.labels?.["controller-revision-hash"];
+    // Wait until both replaced pods have crashed at least once: the controller has seen them unavailable many times.
+    const updateRevision = await waitFor("web-3 and web-2 replaced and crash-looping", async () => {
+      const rev = (await getSet()).status?.updateRevision;
+      const now = await pods();
+      const crashed = ["workloads-web-3", "workloads-web-2"].every((n) => revisionOf(now.get(n)) === rev && (now.get(n)?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+      return crashed ? rev : undefined;
+    }, 90_000, 500);
+    const now = await pods();
+    expect([...now.keys()].sort()).toEqual(["workloads-web-0", "workloads-web-1", "workloads-web-2", "workloads-web-3"]);
+    expect(revisionOf(now.get("workloads-web-1"))).not.toBe(updateRevision);
+    expect(revisionOf(now.get("workloads-web-0"))).not.toBe(updateRevision);
+    expect(now.get("workloads-web-1")?.metadata.deletionTimestamp).toBeUndefined();
+    const status = (await getSet()).status;
+    expect(status).toMatchObject({ replicas: 4, updatedReplicas: 2, currentReplicas: 2 });
+  }, 180_000);
+});
