@@ -455,7 +455,7 @@ export class EtcdStorage implements Storage {
     await Promise.resolve();
   }
 
-  /** Watches get their own client so that failing unary calls (which reset their client's channels) leave them be. */
+  /** Watches get their own channels, with keepalive pings, apart from the unary calls'. */
   private watchClient(): EtcdClient {
     this.watchClientInstance ??= new EtcdClient(this.endpoints, WATCH_CHANNEL_OPTIONS);
     return this.watchClientInstance;
