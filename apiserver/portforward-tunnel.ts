@@ -11,11 +11,12 @@
 // (its local connection ended), the kubelet session is closed, as the channel protocol has no half-close.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { createWebSocketStream, WebSocket, WebSocketServer, type RawData } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { realClock, type Clock, type Timer } from "../component-base/clock.js";
 import { dialMessage, type TlsClientOptions } from "../component-base/http-proxy.js";
 import { RstStatus } from "../component-base/spdy/frames.js";
 import { SpdySession, type SpdyStream } from "../component-base/spdy/session.js";
+import { wsModule } from "./lazy-modules.js";
 
 export const PORT_FORWARD_PROTOCOL_V1 = "portforward.k8s.io";
 /** The prefix kubectl puts before the SPDY protocol it tunnels through a WebSocket. */
@@ -42,7 +43,7 @@ const tokenSpelling = (protocol: string): string => protocol.replaceAll("/", "_"
 
 let tunnelServer: WebSocketServer | undefined;
 function webSocketServer(): WebSocketServer {
-  tunnelServer ??= new WebSocketServer({
+  tunnelServer ??= new (wsModule().WebSocketServer)({
     noServer: true,
     handleProtocols: (offered: Set<string>) => (offered.has(tokenSpelling(TUNNELED_PORT_FORWARD)) ? TUNNELED_PORT_FORWARD : false),
   });
@@ -73,7 +74,7 @@ export function acceptPortForwardTunnel(mode: "websocket-tunnel" | "spdy", req: 
   if (offered !== undefined) req.headers["sec-websocket-protocol"] = tokenSpelling(offered);
   webSocketServer().handleUpgrade(req, socket, head, (ws) => {
     // SPDY frames may straddle WebSocket messages: the session reads the messages as one byte stream.
-    serve(createWebSocketStream(ws), options);
+    serve(wsModule().createWebSocketStream(ws), options);
   });
 }
 
@@ -132,6 +133,7 @@ function forward(port: number, data: SpdyStream, error: SpdyStream, options: Por
   const url = options.kubeletUrl(port);
   if (url.protocol === "http:") url.protocol = "ws:";
   if (url.protocol === "https:") url.protocol = "wss:";
+  const { WebSocket } = wsModule();
   const ws = new WebSocket(url, [KUBELET_PORT_FORWARD_PROTOCOL], options.tls ?? {});
   const pending: Buffer[] = [];
   // The kubelet's first message on each channel is the port (a little-endian uint16), not payload.

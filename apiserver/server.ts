@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
-import express, { type Request, type Response } from "express";
+import type { Express } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
 import { badRequest, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
@@ -37,6 +37,7 @@ import type { Registry, ServedResource } from "./registry/registry.js";
 import { patchThroughView } from "./registry/view-patch.js";
 import type { DeleteOptions, ListParams, WatchParams } from "./registry/store.js";
 import type { CacheWatcher, Storage } from "./storage/interfaces.js";
+import { expressModule } from "./lazy-modules.js";
 
 export interface ApiServerDeps {
   registry: Registry;
@@ -71,7 +72,55 @@ export interface KubeletProxy {
 const JSON_TYPE = "application/json";
 
 export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
-  const app = express();
+  // express is loaded and its routes built on the first request that needs them, not at start.
+  let app: Express | undefined;
+  const nonResource = (): Express => {
+    app ??= nonResourceApp(deps);
+    return app;
+  };
+
+  // Resource requests (nearly all traffic) skip express's router; everything else goes through the app. Resource
+  // requests are admitted (authenticated, authorized) inside handleResourceRequest, so that refusals are counted.
+  const request = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? "/";
+    const remote = url.startsWith("/apis/") ? deps.aggregator?.remoteForPath(url) : undefined;
+    if (remote !== undefined && deps.aggregator !== undefined) {
+      const aggregator = deps.aggregator;
+      const info = countProxied(req, res, deps);
+      void admitted(req, res, deps, info).then((ok) => (ok ? aggregator.proxy(req, res, remote) : undefined));
+      return;
+    }
+    if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) void handleResourceRequest(req, res, deps);
+    else if (deps.auth) void admitted(req, res, deps, undefined).then((ok) => { if (ok) serveNonResource(req, res, deps, nonResource); });
+    else serveNonResource(req, res, deps, nonResource);
+  };
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void handleUpgrade(req, socket, head, deps);
+  };
+  return { request, upgrade };
+}
+
+/**
+ * The health checks, answered without express (they are polled from the first moment, and readiness should not wait
+ * for express to load); every other non-resource path goes to the express app.
+ */
+function serveNonResource(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, app: () => Express): void {
+  const check = req.method === "GET" || req.method === "HEAD" ? healthCheckOf(req.url ?? "/") : undefined;
+  if (check !== undefined) void healthReply(req, res, deps, check !== "livez");
+  else app()(req, res);
+}
+
+/** "/readyz", "/readyz/", "/readyz?verbose" → "readyz"; undefined for other paths. */
+function healthCheckOf(url: string): "healthz" | "readyz" | "livez" | undefined {
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  const name = path.endsWith("/") ? path.slice(1, -1) : path.slice(1);
+  return name === "healthz" || name === "readyz" || name === "livez" ? name : undefined;
+}
+
+/** Discovery, version, metrics, OpenAPI and 404s: the non-resource endpoints served through express. */
+function nonResourceApp(deps: ApiServerDeps): Express {
+  const app = expressModule()();
   app.disable("x-powered-by");
   app.disable("etag");
   app.set("query parser", (q: string) => new URLSearchParams(q));
@@ -160,26 +209,7 @@ export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
   app.use((req, res) => {
     void handleResourceRequest(req, res, deps);
   });
-
-  // Resource requests (nearly all traffic) skip express's router; everything else goes through the app. Resource
-  // requests are admitted (authenticated, authorized) inside handleResourceRequest, so that refusals are counted.
-  const request = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? "/";
-    const remote = url.startsWith("/apis/") ? deps.aggregator?.remoteForPath(url) : undefined;
-    if (remote !== undefined && deps.aggregator !== undefined) {
-      const aggregator = deps.aggregator;
-      const info = countProxied(req, res, deps);
-      void admitted(req, res, deps, info).then((ok) => (ok ? aggregator.proxy(req, res, remote) : undefined));
-      return;
-    }
-    if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) void handleResourceRequest(req, res, deps);
-    else if (deps.auth) void admitted(req, res, deps, undefined).then((ok) => { if (ok) app(req, res); });
-    else app(req, res);
-  };
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    void handleUpgrade(req, socket, head, deps);
-  };
-  return { request, upgrade };
+  return app;
 }
 
 /** The apiserver's request and upgrade handlers: one set serves both the insecure and the secure port. */
@@ -215,7 +245,7 @@ async function admitted(req: IncomingMessage, res: ServerResponse, deps: ApiServ
   }
 }
 
-async function healthReply(req: Request, res: Response, deps: ApiServerDeps, checkEtcd: boolean): Promise<void> {
+async function healthReply(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, checkEtcd: boolean): Promise<void> {
   const checks: [string, boolean][] = [["ping", true], ["log", true]];
   if (checkEtcd) {
     checks.push(["etcd", await deps.storage.healthy()]);
@@ -223,14 +253,11 @@ async function healthReply(req: Request, res: Response, deps: ApiServerDeps, che
     if (deps.bootstrapped) checks.push(["poststarthook/bootstrap-controller", deps.bootstrapped()]);
   }
   const ok = checks.every(([, passed]) => passed);
-  const verbose = req.url.includes("verbose");
-  res.status(ok ? 200 : 500).type("text/plain; charset=utf-8");
-  if (ok && !verbose) {
-    res.send("ok");
-    return;
-  }
+  const verbose = (req.url ?? "").includes("verbose");
   const lines = checks.map(([name, passed]) => (passed ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
-  res.send(`${lines.join("\n")}\n${ok ? "livez check passed" : "healthz check failed"}\n`);
+  const body = ok && !verbose ? "ok" : `${lines.join("\n")}\n${ok ? "livez check passed" : "healthz check failed"}\n`;
+  res.writeHead(ok ? 200 : 500, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body) });
+  res.end(req.method === "HEAD" ? undefined : body);
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = JSON_TYPE): void {

@@ -8,7 +8,7 @@ import { Etcd3 } from "etcd3";
 import { errorMessage } from "../api/errors.js";
 import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
-import { armDeadline, CpuMeter, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
+import { armDeadline, CpuMeter, processCpuMs, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { createClient, NodeHttpClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { baselineApiServerMain, realApiServerPeers, startBaselineApiServer, startRealApiServer, startSecureApiServer, type PeerApiServer } from "./peers.js";
 import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
@@ -196,6 +196,14 @@ interface StartResult {
   runsMs: number[];
   medianMs: number;
   podsInEtcd: number;
+  /** The apiserver's own CPU time (user + system) from spawn to ready: the start-up figure a loaded machine moves least. */
+  firstCpuMs: number;
+  runsCpuMs: number[];
+  medianCpuMs: number;
+  /** RSS right at ready. */
+  firstRssBytes: number;
+  runsRssBytes: number[];
+  medianRssBytes: number;
 }
 
 interface MemoryResult {
@@ -711,18 +719,26 @@ function buildRows(r: BenchResult): ReportRow[] {
   }
   const m = r.memory;
   const rss = (p: ProcessMemory | undefined): string => (p ? fmt(p.rssBytes / MB, 0, "MB") : "—");
+  const fullSizeWatch = r.config.podsForList >= 10_000 && r.config.watchers >= 1_000;
   rows.push(
-    { section: "apiserver RSS", figure: "idle after start", value: rss(m.idle), reference: "~260 MB", target: "≤ 150 MB", verdict: m.idle ? verdict(m.idle.rssBytes <= 150 * MB, m.idle.rssBytes) : "n/a" },
+    { section: "apiserver RSS", figure: "idle after start", value: rss(m.idle), reference: "~260 MB", target: "≤ 100 MB", verdict: m.idle ? verdict(m.idle.rssBytes <= 100 * MB, m.idle.rssBytes) : "n/a" },
     { section: "apiserver RSS", figure: "after creates + lists", value: rss(m.afterCreatesAndLists), reference: "340–630 MB under load" },
-    { section: "apiserver RSS", figure: "with watchers open", value: rss(m.withWatchers) },
+    // The issue's memory target holds for the full-size figure: 10k pods in the cache and 1,000 watchers open.
+    fullSizeWatch
+      ? { section: "apiserver RSS", figure: `with ${r.config.podsForList} pods and ${r.config.watchers} watchers open`, value: rss(m.withWatchers), target: "≤ 300 MB", verdict: m.withWatchers ? verdict(m.withWatchers.rssBytes <= 300 * MB, m.withWatchers.rssBytes) : "n/a" }
+      : { section: "apiserver RSS", figure: `with ${r.config.podsForList} pods and ${r.config.watchers} watchers open`, value: rss(m.withWatchers) },
     { section: "apiserver RSS", figure: "at the end / peak (VmHWM)", value: `${rss(m.end)} / ${m.end ? fmt(m.end.peakRssBytes / MB, 0, "MB") : "—"}` },
   );
   if (r.start) {
     const st = r.start;
     rows.push(
       { section: "5. start → /readyz", figure: "first apiserver, empty etcd", value: `${fmt(st.firstMs / 1000, 2)} s`, reference: "2.6–3.5 s", target: "≤ 0.5 s", verdict: verdict(st.firstMs <= 500, st.firstMs) },
+      { section: "5. start → /readyz", figure: "  its CPU time / RSS at ready", value: `${fmt(st.firstCpuMs, 0, "ms")} / ${fmt(st.firstRssBytes / MB, 0, "MB")}` },
       ...(st.runsMs.length > 0
-        ? [{ section: "5. start → /readyz", figure: `second apiserver, ${st.podsInEtcd} pods in etcd (median of ${st.runsMs.length})`, value: `${fmt(st.medianMs / 1000, 2)} s`, reference: "2.6–3.5 s", target: "≤ 0.5 s", verdict: verdict(st.medianMs <= 500, st.medianMs) } satisfies ReportRow]
+        ? [
+            { section: "5. start → /readyz", figure: `second apiserver, ${st.podsInEtcd} pods in etcd (median of ${st.runsMs.length})`, value: `${fmt(st.medianMs / 1000, 2)} s`, reference: "2.6–3.5 s", target: "≤ 0.5 s", verdict: verdict(st.medianMs <= 500, st.medianMs) } satisfies ReportRow,
+            { section: "5. start → /readyz", figure: "  its CPU time / RSS at ready (medians)", value: `${fmt(st.medianCpuMs, 0, "ms")} / ${fmt(st.medianRssBytes / MB, 0, "MB")}` } satisfies ReportRow,
+          ]
         : []),
     );
   }
@@ -787,6 +803,9 @@ function jsonSummary(r: BenchResult): unknown {
     rssPeakMB: r.memory.end ? r.memory.end.peakRssBytes / MB : undefined,
     startToReadyMs: r.start?.firstMs,
     restartToReadyMs: r.start?.medianMs,
+    startCpuMs: r.start?.firstCpuMs,
+    restartCpuMs: r.start?.medianCpuMs,
+    rssWithWatchersMB: r.memory.withWatchers ? r.memory.withWatchers.rssBytes / MB : undefined,
     details: { rawEtcd: r.rawEtcd, creates: r.creates, real: r.real, baseline: r.baseline, secure: r.secure, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
     errors: r.errors,
   });
@@ -826,7 +845,18 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
 
     const started = await phase("start apiserver", async () => {
       api = await startBenchApiServer(etcd.endpoint);
-      result.start = { firstMs: api.startupMs, runsMs: [], medianMs: Number.NaN, podsInEtcd: 0 };
+      result.start = {
+        firstMs: api.startupMs,
+        runsMs: [],
+        medianMs: Number.NaN,
+        podsInEtcd: 0,
+        firstCpuMs: processCpuMs(api.pid),
+        runsCpuMs: [],
+        medianCpuMs: Number.NaN,
+        firstRssBytes: processMemory(api.pid).rssBytes,
+        runsRssBytes: [],
+        medianRssBytes: Number.NaN,
+      };
     });
     if (!started || !api) throw new Error(`the apiserver did not start: ${result.errors["start apiserver"] ?? "unknown"}`);
     const server = api;
@@ -897,9 +927,13 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
         for (let i = 0; i < config.startRuns; i++) {
           const second = await startBenchApiServer(etcd.endpoint);
           start.runsMs.push(second.startupMs);
+          start.runsCpuMs.push(processCpuMs(second.pid));
+          start.runsRssBytes.push(processMemory(second.pid).rssBytes);
           await second.stop("SIGTERM");
         }
         start.medianMs = median(start.runsMs);
+        start.medianCpuMs = median(start.runsCpuMs);
+        start.medianRssBytes = median(start.runsRssBytes);
       });
     }
     const gone = server.exitReason();

@@ -1,5 +1,5 @@
 // The one entry the apiserver's PATCH handler calls: picks the patch engine from the request's Content-Type.
-import { parse as parseYaml } from "yaml";
+import { yaml } from "../yaml.js";
 import { badRequest, errorMessage, StatusError } from "../errors.js";
 import { isRecord } from "../meta.js";
 import { applyJsonPatch } from "./json-patch.js";
@@ -63,7 +63,7 @@ function decodeBody(type: PatchContentType, patch: unknown): unknown {
   else if (patch instanceof Uint8Array) text = new TextDecoder().decode(patch);
   else return patch;
   try {
-    return type === "application/apply-patch+yaml" ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
+    return type === "application/apply-patch+yaml" ? (yaml().parse(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (err) {
     throw badRequest(`error decoding patch: ${errorMessage(err)}`);
   }

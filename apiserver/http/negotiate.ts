@@ -1,8 +1,8 @@
 // Content negotiation for the apiserver: parsing media types and Accept headers, choosing Table replies, decoding
 // request bodies by Content-Type (JSON, YAML, Kubernetes protobuf, the four patch types), duplicate fields, and
 // the `fieldValidation=Strict|Warn|Ignore` directive (unknown fields are found by api/unknown-fields.ts).
-import { CST, Lexer, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, isSeq, stringify as stringifyYaml } from "yaml";
 import type { Node as YamlNode } from "yaml";
+import { yaml } from "../../api/yaml.js";
 import { StatusError, badRequest, errorMessage, unsupportedMediaType } from "../../api/errors.js";
 import { isRecord } from "../../api/meta.js";
 import type { KubeObject } from "../../api/meta.js";
@@ -166,7 +166,7 @@ export function wantsYaml(accept: string | undefined): boolean {
  * indented under their key, and YAML 1.1 quoting, so that "yes", "on" or a timestamp stay strings for Go's parser.
  */
 export function toYamlText(value: unknown): string {
-  return stringifyYaml(value, { sortMapEntries: true, indentSeq: false, version: "1.1" });
+  return yaml().stringify(value, { sortMapEntries: true, indentSeq: false, version: "1.1" });
 }
 
 function acceptsJsonOffer(offer: MediaType): boolean {
@@ -251,7 +251,7 @@ function parseYaml(raw: Buffer): unknown {
   if (yamlNestingExceeds(text, MAX_YAML_DEPTH)) throw badRequest("error converting YAML to JSON: the document is nested too deeply");
   // Duplicate keys are reported by duplicateFields under fieldValidation, not rejected here (Kubernetes' YAML
   // decoding keeps the last value unless strict). Merge keys (`<<`) are YAML 1.1 features go-yaml supports.
-  const docs = parseAllDocuments(text, { uniqueKeys: false, merge: true });
+  const docs = yaml().parseAllDocuments(text, { uniqueKeys: false, merge: true });
   if (!Array.isArray(docs)) throw badRequest("error converting YAML to JSON: the body is not YAML");
   const nonEmpty = docs.filter((d) => d.contents !== null);
   if (nonEmpty.length > 1) throw badRequest("error converting YAML to JSON: the body holds more than one YAML document; send one object per request");
@@ -284,6 +284,7 @@ function yamlNestingExceeds(text: string, limit: number): boolean {
   let indent = 0;
   let indicators = 0;
   let scalarSource = false;
+  const { CST, Lexer } = yaml();
   for (const token of new Lexer().lex(text)) {
     if (scalarSource) {
       // The source of a plain or block scalar: content, whatever characters it holds.
@@ -314,6 +315,7 @@ function yamlNestingExceeds(text: string, limit: number): boolean {
 /** Whether some mapping in the document has a collection (or an alias) as a key. */
 function hasCollectionKey(node: unknown, depth: number): boolean {
   if (depth > MAX_YAML_DEPTH) return true;
+  const { isAlias, isCollection, isMap, isSeq } = yaml();
   if (isMap(node)) {
     return node.items.some((pair) => isCollection(pair.key) || isAlias(pair.key) || hasCollectionKey(pair.value, depth + 1));
   }
@@ -367,7 +369,7 @@ export function duplicateFields(contentType: string | undefined, raw: Buffer): s
   const mt = contentType === undefined || contentType.trim() === "" ? undefined : parseMediaType(contentType);
   const essence = mt === undefined ? JSON_MEDIA_TYPE : `${mt.type}/${mt.subtype}`;
   if (essence === YAML_MEDIA_TYPE || essence === "application/apply-patch+yaml") {
-    const doc = parseAllDocuments(raw.toString("utf8"), { uniqueKeys: false });
+    const doc = yaml().parseAllDocuments(raw.toString("utf8"), { uniqueKeys: false });
     const first = Array.isArray(doc) ? doc.find((d) => d.contents !== null) : undefined;
     const found: string[] = [];
     if (first?.contents) yamlDuplicates(first.contents, "", found, 0);
@@ -379,6 +381,7 @@ export function duplicateFields(contentType: string | undefined, raw: Buffer): s
 
 function yamlDuplicates(node: YamlNode, path: string, found: string[], depth: number): void {
   if (depth > MAX_DEPTH) throw badRequest("the request body is nested too deeply");
+  const { isMap, isPair, isScalar, isSeq } = yaml();
   if (isMap(node)) {
     const seen = new Set<string>();
     for (const pair of node.items) {

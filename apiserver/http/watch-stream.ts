@@ -7,9 +7,9 @@
 // apiserver serves it.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
-import type { WebSocket } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import type { WatchEventType } from "../../api/meta.js";
+import { wsModule } from "../lazy-modules.js";
 
 /** One watch event. `object` is anything JSON-serializable: an object, a Table (kubectl get -w), or an ERROR Status. */
 export interface WatchStreamEvent {
@@ -133,7 +133,7 @@ function webSocketServer(): WebSocketServer {
   // Kubernetes' watch endpoint (golang.org/x/net/websocket) echoes a subprotocol the client offered without it
   // changing the framing: events are JSON text messages either way. Echoing the first offer keeps clients that
   // insist on a subprotocol (as ws and browsers do when they offer one) working. Pings are answered by ws itself.
-  wss ??= new WebSocketServer({
+  wss ??= new (wsModule().WebSocketServer)({
     noServer: true,
     perMessageDeflate: false,
     handleProtocols: (offered: Set<string>) => offered.values().next().value ?? false,

@@ -1,7 +1,7 @@
 // The store's calls into server-side apply and managedFields (api/managed-fields): the request checks of an apply
 // body, which fields each endpoint may own, and the managedFields every write records.
-import { parse as parseYaml } from "yaml";
 import { badRequest, errorMessage, invalid } from "../../api/errors.js";
+import { yaml } from "../../api/yaml.js";
 import { FieldSet } from "../../api/managed-fields/fieldset.js";
 import { ApplyConflictError, baseManagers, decodeManagers, trackApply, trackUpdate, type Writer } from "../../api/managed-fields/managers.js";
 import { members, WHOLE_OBJECT, type Scope } from "../../api/managed-fields/structure.js";
@@ -137,7 +137,7 @@ function decodeApplied(patch: unknown): Record<string, unknown> {
   if (typeof patch === "string" || patch instanceof Uint8Array) {
     const text = typeof patch === "string" ? patch : new TextDecoder().decode(patch);
     try {
-      body = parseYaml(text) as unknown;
+      body = yaml().parse(text) as unknown;
     } catch (err) {
       throw badRequest(`error decoding YAML: ${errorMessage(err)}`);
     }

@@ -2,7 +2,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { decodeTxnOutcome, encodeCreateTxn, plainTarget } from "./etcd-fast-txn.js";
+import { grpcTarget } from "./etcd-client.js";
+import { decodeTxnOutcome, encodeCreateTxn } from "./etcd-fast-txn.js";
 
 // etcd's own message definitions, as etcd3 ships them: the hand-written codec must agree with them byte for byte.
 const protoDir = join(dirname(createRequire(import.meta.url).resolve("etcd3/package.json")), "proto");
@@ -52,10 +53,10 @@ describe("decodeTxnOutcome", () => {
   });
 });
 
-describe("plainTarget", () => {
-  it("takes host:port from an http endpoint and refuses https", () => {
-    expect(plainTarget("http://127.0.0.1:2379")).toBe("127.0.0.1:2379");
-    expect(plainTarget("127.0.0.1:2379")).toBe("127.0.0.1:2379");
-    expect(plainTarget("https://etcd:2379")).toBeUndefined();
+describe("grpcTarget", () => {
+  it("takes host:port from an endpoint and says whether it is TLS", () => {
+    expect(grpcTarget("http://127.0.0.1:2379")).toEqual({ target: "127.0.0.1:2379", secure: false });
+    expect(grpcTarget("127.0.0.1:2379")).toEqual({ target: "127.0.0.1:2379", secure: false });
+    expect(grpcTarget("https://etcd:2379")).toEqual({ target: "etcd:2379", secure: true });
   });
 });

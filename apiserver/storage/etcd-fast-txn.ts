@@ -1,15 +1,12 @@
-// The create transaction — "if the key was never created, put it" — sent straight through @grpc/grpc-js with a
-// hand-written protobuf codec for the few fields it uses. It is the apiserver's hottest etcd call (every POST), and
-// going through etcd3 costs about twice the CPU: its connection pool and fault-policy wrappers, protobufjs'
-// fromObject/toObject over the whole message, and 64-bit integers (cluster_id, member_id, raft_term, revision)
-// turned into strings through `long` on every response. Only the revision and `succeeded` are read back here.
+// The create transaction — "if the key was never created, put it" — written in one buffer without building the
+// message piece by piece (etcd-wire.ts' general codec). It is the apiserver's hottest etcd call (every POST); only
+// the revision and `succeeded` are read back.
 //
 // Wire format (etcd's rpc.proto, field numbers): TxnRequest{1 compare, 2 success}; Compare{1 result, 2 target,
 // 3 key, 5 create_revision}; RequestOp{2 request_put}; PutRequest{1 key, 2 value, 3 lease};
 // TxnResponse{1 header, 2 succeeded}; ResponseHeader{3 revision}.
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { readVarint, skipField } from "./etcd-wire.js";
 
-const TXN_METHOD = "/etcdserverpb.KV/Txn";
 /** Compare.target CREATE and Compare.result EQUAL (etcd's CompareTarget / CompareResult enums). */
 const TARGET_CREATE = 1;
 const RESULT_EQUAL = 0;
@@ -82,37 +79,6 @@ export interface TxnOutcome {
   revision: number;
 }
 
-/** Reads a varint at `at`; returns [value, next position]. Values above 2^53 lose precision (revisions never get there). */
-function readVarint(buf: Buffer, at: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    if (at >= buf.length) throw new Error("truncated varint in etcd response");
-    const byte = buf[at++] ?? 0;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, at];
-    scale *= 0x80;
-  }
-}
-
-/** Skips the value of a field of `wireType` at `at`; returns the position after it. */
-function skipField(buf: Buffer, at: number, wireType: number): number {
-  switch (wireType) {
-    case 0:
-      return readVarint(buf, at)[1];
-    case 1:
-      return at + 8;
-    case 2: {
-      const [len, next] = readVarint(buf, at);
-      return next + len;
-    }
-    case 5:
-      return at + 4;
-    default:
-      throw new Error(`unexpected protobuf wire type ${wireType} in etcd response`);
-  }
-}
-
 /** TxnResponse → succeeded and header.revision; every other field is skipped. */
 export function decodeTxnOutcome(buf: Buffer): TxnOutcome {
   let succeeded = false;
@@ -143,40 +109,4 @@ export function decodeTxnOutcome(buf: Buffer): TxnOutcome {
     }
   }
   return { succeeded, revision };
-}
-
-/** "http://127.0.0.1:2379" → "127.0.0.1:2379"; undefined for an endpoint this client does not serve (TLS). */
-export function plainTarget(endpoint: string): string | undefined {
-  if (!/^[a-z]+:\/\//i.test(endpoint)) return endpoint;
-  const url = new URL(endpoint);
-  return url.protocol === "http:" ? url.host : undefined;
-}
-
-/** A gRPC client for one plaintext etcd member that sends create transactions. */
-export class FastCreateTxn {
-  private readonly client: Client;
-
-  constructor(target: string, channelOptions: Record<string, number>) {
-    this.client = new Client(target, credentials.createInsecure(), channelOptions);
-  }
-
-  /** Sends the create transaction; rejects with the gRPC ServiceError (code, details) as etcd3 would. */
-  create(key: Buffer, value: Buffer, lease: number | undefined, deadline: number): Promise<TxnOutcome> {
-    const request = encodeCreateTxn(key, value, lease);
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(TXN_METHOD, identity, decodeTxnOutcome, request, new Metadata(), { deadline }, (err: ServiceError | null, res?: TxnOutcome) => {
-        if (err) reject(err);
-        else if (res) resolve(res);
-        else reject(new Error("etcd sent no Txn response"));
-      });
-    });
-  }
-
-  close(): void {
-    this.client.close();
-  }
-}
-
-function identity(b: Buffer): Buffer {
-  return b;
 }
