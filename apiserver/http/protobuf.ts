@@ -333,87 +333,142 @@ export function encodeProtobufWatchFrame(type: string, objectBody: Uint8Array): 
   return frame;
 }
 
+/**
+ * How one field is written, worked out once per message type: protobufjs' reflection getters (fullName, options)
+ * build strings on every call, which a list of a thousand pods would otherwise pay for at every field.
+ */
+interface FieldPlan {
+  name: string;
+  embedded: boolean;
+  shape: "single" | "map" | "repeated";
+  value: ValuePlan;
+}
+
+type ValuePlan =
+  | { kind: "time" | "quantity" | "intOrString" | "json" | "string" | "bool" | "bytes" | "number" | "enum"; jsonField?: "Raw" | "raw" }
+  | { kind: "list"; items: FieldPlan }
+  | { kind: "message"; type: Type };
+
+const plans = new Map<Type, FieldPlan[]>();
+
+function planOf(type: Type): FieldPlan[] {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = type.fieldsArray.map(fieldPlan);
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+function fieldPlan(field: Field): FieldPlan {
+  return { name: field.name, embedded: option(field, "embedded"), shape: field.map ? "map" : field.repeated ? "repeated" : "single", value: valuePlan(field) };
+}
+
+function valuePlan(field: Field): ValuePlan {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) {
+    switch (resolved.fullName) {
+      case TIME:
+      case MICRO_TIME:
+        return { kind: "time" };
+      case QUANTITY:
+        return { kind: "quantity" };
+      case INT_OR_STRING:
+        return { kind: "intOrString" };
+      case FIELDS_V1:
+        return { kind: "json", jsonField: "Raw" };
+      case RAW_EXTENSION:
+        return { kind: "json", jsonField: "raw" };
+      default: {
+        const items = resolved.options?.["(list)"] === true ? resolved.fields.items : undefined;
+        return items !== undefined ? { kind: "list", items: fieldPlan(items) } : { kind: "message", type: resolved };
+      }
+    }
+  }
+  if (resolved !== null) return { kind: "enum" };
+  if (field.type === "string" || field.type === "bool" || field.type === "bytes") return { kind: field.type };
+  return { kind: "number" };
+}
+
 /** The protobufjs message of a JSON value of `type`: the inverse of convertMessage (embedded fields gathered back). */
 function toMessage(type: Type, json: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const msg: Record<string, unknown> = {};
-  for (const field of type.fieldsArray) {
-    if (option(field, "embedded")) {
-      const inner = field.resolvedType;
-      if (inner instanceof protobuf.Type) msg[field.name] = toMessage(inner, json);
+  for (const field of planOf(type)) {
+    if (field.embedded) {
+      if (field.value.kind === "message") msg[field.name] = toMessage(field.value.type, json);
       continue;
     }
-    if (!Object.hasOwn(json, field.name)) continue;
-    const value = encodeField(field, json[field.name]);
-    if (value !== undefined) msg[field.name] = value;
+    const value = json[field.name];
+    if (value === null || value === undefined || !Object.hasOwn(json, field.name)) continue;
+    const encoded = encodeField(field, value);
+    if (encoded !== undefined) msg[field.name] = encoded;
   }
   return msg;
 }
 
-function encodeField(field: Field, value: unknown): unknown {
-  if (value === null || value === undefined) return undefined;
-  if (field.map) {
+function encodeField(field: FieldPlan, value: unknown): unknown {
+  if (field.shape === "map") {
     if (!isRecord(value)) return undefined;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = encodeSingle(field, v) ?? zeroOf(field);
+    for (const k in value) out[k] = encodeSingle(field.value, value[k]) ?? zeroOf(field.value);
     return out;
   }
-  if (field.repeated) {
+  if (field.shape === "repeated") {
     if (!Array.isArray(value)) return undefined;
-    return value.map((v: unknown) => encodeSingle(field, v) ?? zeroOf(field));
+    return value.map((v: unknown) => encodeSingle(field.value, v) ?? zeroOf(field.value));
   }
-  return encodeSingle(field, value);
+  return encodeSingle(field.value, value);
 }
 
-/** One value of a field's type in protobufjs' form, or undefined when the JSON value does not fit the type. */
-function encodeSingle(field: Field, value: unknown): unknown {
-  const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return encodeTyped(resolved, value);
-  if (resolved !== null) return typeof value === "number" || typeof value === "string" ? value : undefined; // an enum
-  switch (field.type) {
+/** One value in protobufjs' form, or undefined when the JSON value does not fit the type. */
+function encodeSingle(plan: ValuePlan, value: unknown): unknown {
+  switch (plan.kind) {
     case "string":
       return typeof value === "string" ? value : undefined;
     case "bool":
       return typeof value === "boolean" ? value : undefined;
     case "bytes":
       return typeof value === "string" ? Buffer.from(value, "base64") : undefined;
-    default:
+    case "number":
       return typeof value === "number" ? value : undefined;
-  }
-}
-
-function encodeTyped(type: Type, value: unknown): unknown {
-  switch (type.fullName) {
-    case TIME:
-    case MICRO_TIME:
+    case "enum":
+      return typeof value === "number" || typeof value === "string" ? value : undefined;
+    case "time":
       return typeof value === "string" ? wireTimeToTimestamp(value) : undefined;
-    case QUANTITY:
+    case "quantity":
       return typeof value === "string" || typeof value === "number" ? { string: String(value) } : undefined;
-    case INT_OR_STRING:
+    case "intOrString":
       if (typeof value === "number") return { type: 0, intVal: value };
       return typeof value === "string" ? { type: 1, strVal: value } : undefined;
-    case FIELDS_V1:
-      return { Raw: Buffer.from(JSON.stringify(value)) };
-    case RAW_EXTENSION:
-      return { raw: Buffer.from(JSON.stringify(value)) };
-    default: {
-      if (type.options?.["(list)"] === true) {
-        const items = type.fields.items;
-        return items === undefined || !Array.isArray(value) ? undefined : { items: encodeField(items, value) };
-      }
-      return isRecord(value) ? toMessage(type, value) : undefined;
-    }
+    case "json":
+      return { [plan.jsonField ?? "raw"]: Buffer.from(JSON.stringify(value)) };
+    case "list":
+      return Array.isArray(value) ? { items: encodeField(plan.items, value) } : undefined;
+    case "message":
+      return isRecord(value) ? toMessage(plan.type, value) : undefined;
   }
 }
 
 /** A list or map element that does not fit its type is written as the type's zero (lists keep their length). */
-function zeroOf(field: Field): unknown {
-  const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return {};
-  if (resolved !== null) return 0;
-  if (field.type === "string") return "";
-  if (field.type === "bytes") return new Uint8Array(0);
-  if (field.type === "bool") return false;
-  return 0;
+function zeroOf(plan: ValuePlan): unknown {
+  switch (plan.kind) {
+    case "string":
+      return "";
+    case "bytes":
+      return new Uint8Array(0);
+    case "bool":
+      return false;
+    case "number":
+    case "enum":
+      return 0;
+    case "time":
+    case "quantity":
+    case "intOrString":
+    case "json":
+    case "list":
+    case "message":
+      return {};
+  }
 }
 
 /** An RFC 3339 time as a protobuf Timestamp; the nanos come from the fraction's digits, which Date.parse would round. */
