@@ -29,10 +29,11 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  // The Status is in the encoding the client asked for (YAML, protobuf), as Kubernetes answers it; a 406 says that
-  // no encoding could be agreed, so it is JSON.
-  const form = status.code === 406 ? undefined : negotiateReply((res.req as IncomingMessage | undefined)?.headers.accept, true);
-  const encoding = form === undefined || "as" in form ? "json" : form.encoding;
+  // The Status is in the encoding the client asked for (YAML, protobuf), as Kubernetes answers it. A 406 is never
+  // protobuf: for a custom resource it says that protobuf is what could not be agreed (a YAML watch's 406 is YAML).
+  const form = negotiateReply((res.req as IncomingMessage | undefined)?.headers.accept, true);
+  const negotiated = form === undefined || "as" in form ? "json" : form.encoding;
+  const encoding = negotiated === "protobuf" && status.code === 406 ? "json" : negotiated;
   const body = encoding === "yaml" ? toYamlText(status) : encoding === "protobuf" ? encodeProtobufObject({ ...status, apiVersion: "v1" }) : undefined;
   const bytes = body ?? JSON.stringify(status);
   res.statusCode = status.code ?? 500;
