@@ -18,8 +18,9 @@ import { bytesDecodeError } from "../api/validation/config.js";
 import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
-import type { PartialMetadataApiVersion } from "./http/negotiate.js";
-import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, goValueString, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, SERVED_MEDIA_TYPES, servesAccept, tableVersion, toYamlText, wantsYaml } from "./http/negotiate.js";
+import type { PartialMetadataApiVersion, ReplyForm } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, goValueString, negotiateReply, notAcceptable, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, PROTOBUF_MEDIA_TYPE, toYamlText } from "./http/negotiate.js";
+import { encodeProtobufObject, hasProtobufMessage } from "./http/protobuf.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
@@ -422,8 +423,8 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     return checked;
   };
   const sub = info.subresource;
-  if ((sub === undefined || sub === "status" || sub === "scale") && info.verb !== "connect" && !servesAccept(req.headers.accept)) {
-    throw new StatusError(406, "NotAcceptable", `only the following media types are accepted: ${SERVED_MEDIA_TYPES.join(", ")}`);
+  if ((sub === undefined || sub === "status" || sub === "scale") && info.verb !== "connect" && negotiateReply(req.headers.accept, protobufCapable(r)) === undefined) {
+    throw notAcceptable(protobufCapable(r));
   }
   // A verb the resource does not have (deletecollection of namespaces, a watch of componentstatuses) is refused
   // before anything is read or written, as upstream's router has no route for it.
@@ -615,7 +616,7 @@ function proxyPath(req: IncomingMessage, resource: string, name: string): string
 
 function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: ServedResource, reply: SubresourceReply, query: URLSearchParams): void {
   if ("object" in reply) respondObject(req, res, r, reply.code, reply.object, query);
-  else sendJson(res, reply.code, reply.body);
+  else sendObject(req, res, reply.code, reply.body, r);
 }
 
 function noKubeletMessage(pod: KubeObject, what: string): string {
@@ -840,22 +841,44 @@ function tableOptions(query: URLSearchParams): { includeObject: "Metadata" | "Ob
 
 function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResource, code: number, object: KubeObject, query: URLSearchParams): void {
   const apiObject = r.toApi(object);
-  const table = tableVersion(req.headers.accept ?? "");
-  if (table && req.method === "GET") {
-    sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true, ...printerOf(r) }), apiVersion: table });
+  const form = replyForm(req, r);
+  if ("as" in form && req.method === "GET") {
+    if (form.as === "Table") sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true, ...printerOf(r) }), apiVersion: form.version });
+    else sendEncoded(res, code, partialObjectMetadata(apiObject, form.version), form.encoding);
     return;
   }
-  const partial = partialMetadataVersion(req.headers.accept ?? "");
-  if (partial && req.method === "GET") {
-    sendJson(res, code, partialObjectMetadata(apiObject, partial));
-    return;
-  }
-  sendObject(req, res, code, apiObject);
+  sendEncoded(res, code, apiObject, "as" in form ? "json" : form.encoding);
 }
 
-/** An object or list reply: JSON, or YAML for a client whose best offer is application/yaml. */
-function sendObject(req: IncomingMessage, res: ServerResponse, code: number, body: unknown): void {
-  if (!wantsYaml(req.headers.accept)) {
+/** Whether a resource's replies can be protobuf: built-in kinds can; custom resources are JSON and YAML only. */
+function protobufCapable(r: ServedResource): boolean {
+  return hasProtobufMessage(apiVersionOf(r.info), r.info.kind);
+}
+
+/** The reply form the request's Accept header asks for (JSON when nothing fits: dispatch has answered 406 by then). */
+function replyForm(req: IncomingMessage, r?: ServedResource): ReplyForm {
+  return negotiateReply(req.headers.accept, r === undefined || protobufCapable(r)) ?? { encoding: "json" };
+}
+
+/** An object or list reply in the negotiated encoding (the delete's Status, the deleted list). */
+function sendObject(req: IncomingMessage, res: ServerResponse, code: number, body: unknown, r?: ServedResource): void {
+  const form = replyForm(req, r);
+  sendEncoded(res, code, body, "as" in form ? "json" : form.encoding);
+}
+
+/** A reply body as JSON, YAML or protobuf; a body protobuf has no message for goes out as JSON. */
+function sendEncoded(res: ServerResponse, code: number, body: unknown, encoding: ReplyForm["encoding"]): void {
+  if (encoding === "protobuf" && isRecord(body)) {
+    const encoded = encodeProtobufObject(body);
+    if (encoded !== undefined) {
+      res.statusCode = code;
+      res.setHeader("Content-Type", PROTOBUF_MEDIA_TYPE);
+      res.setHeader("Content-Length", encoded.length);
+      res.end(encoded);
+      return;
+    }
+  }
+  if (encoding !== "yaml") {
     sendJson(res, code, body);
     return;
   }
@@ -868,22 +891,21 @@ function sendObject(req: IncomingMessage, res: ServerResponse, code: number, bod
 
 function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResource, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
   const items = result.items.map(r.toApi);
-  const table = tableVersion(req.headers.accept ?? "");
+  const form = replyForm(req, r);
   const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
   if (result.continue) metadata.continue = result.continue;
   if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
-  if (table) {
+  if ("as" in form && form.as === "Table") {
     const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion, ...printerOf(r) };
     if (result.continue) opts.continue = result.continue;
-    sendJson(res, 200, { ...buildTable(r.info, items, Date.now(), opts), apiVersion: table });
+    sendJson(res, 200, { ...buildTable(r.info, items, Date.now(), opts), apiVersion: form.version });
     return;
   }
-  const partial = partialMetadataVersion(req.headers.accept ?? "");
-  if (partial) {
-    sendJson(res, 200, { apiVersion: partial, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, partial)) });
+  if ("as" in form) {
+    sendEncoded(res, 200, { apiVersion: form.version, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, form.version)) }, form.encoding);
     return;
   }
-  sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items });
+  sendEncoded(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items }, form.encoding);
 }
 
 /**
@@ -924,10 +946,12 @@ function fieldSelectorRequiresName(selector: string, name: string): boolean {
  * refusals (429 while the cache initializes, 400 for a bad selector) are plain Status replies.
  */
 async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, info: RequestInfo, r: ServedResource, deps: ApiServerDeps): Promise<void> {
-  const table = tableVersion(req.headers.accept ?? "");
-  const partial = partialMetadataVersion(req.headers.accept ?? "");
-  // Watch events are JSON (or protobuf) only; Kubernetes refuses a YAML watch.
-  if (wantsYaml(req.headers.accept)) throw new StatusError(406, "NotAcceptable", "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch");
+  const form = replyForm(req, r);
+  const table = "as" in form && form.as === "Table" ? form.version : undefined;
+  const partial = "as" in form && form.as === "PartialObjectMetadata" ? form.version : undefined;
+  // Watch events are JSON or protobuf only; Kubernetes refuses a YAML watch.
+  if (form.encoding === "yaml") throw new StatusError(406, "NotAcceptable", `only the following media types are accepted: ${protobufCapable(r) ? "application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch" : "application/json;stream=watch"}`);
+  const encoding = form.encoding === "protobuf" ? "protobuf" : "json";
   const params = watchParams(query, info.name);
   const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
@@ -948,7 +972,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       params,
       (type, object) => {
         sentEvents.count();
-        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(sharedSerializedEvent(type, object));
+        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(sharedSerializedEvent(type, object, encoding));
         else deliver({ type, object: encode(type, object) });
       },
       () => {
@@ -958,13 +982,13 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
     );
   } catch (err) {
     if (!(err instanceof StatusError && isExpired(err))) throw err;
-    const expiredWriter = chunkedWatchWriter(res);
+    const expiredWriter = chunkedWatchWriter(res, encoding);
     expiredWriter.send({ type: "ERROR", object: err.toStatus() });
     expiredWriter.close();
     return;
   }
   const activeWatcher = watcher;
-  const activeWriter = chunkedWatchWriter(res);
+  const activeWriter = chunkedWatchWriter(res, encoding);
   stream.writer = activeWriter;
   for (const event of early) activeWriter.send(event);
   early.length = 0;

@@ -121,6 +121,51 @@ export function partialObjectMetadata(object: KubeObject, apiVersion: PartialMet
   return { apiVersion, kind: "PartialObjectMetadata", metadata: object.metadata };
 }
 
+/** The form of an object or list reply: its encoding, and the kind it is transformed to (`as=`), if any. */
+export type ReplyForm =
+  | { encoding: "json" | "yaml" | "protobuf" }
+  | { encoding: "json"; as: "Table"; version: TableApiVersion }
+  | { encoding: "json" | "protobuf"; as: "PartialObjectMetadata"; version: PartialMetadataApiVersion };
+
+/**
+ * The reply form of an object or list request, from the client's offers best first (as Kubernetes negotiates):
+ * JSON, YAML, protobuf (only when `protobuf` says the kind has a message: custom resources are JSON and YAML only),
+ * JSON Tables, and PartialObjectMetadata in JSON or protobuf (metadata-only clients offer
+ * `application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` first). An offer that cannot
+ * be answered is passed over; undefined when none can (406 NotAcceptable, notAcceptable()).
+ */
+export function negotiateReply(accept: string | undefined, protobuf: boolean): ReplyForm | undefined {
+  for (const offer of parseAccept(accept)) {
+    if (offer.type === "*" && offer.subtype === "*") return { encoding: "json" };
+    if (offer.type !== "application") continue;
+    if (offer.subtype === "*") return { encoding: "json" };
+    const as = offer.params.as;
+    const isProtobuf = offer.subtype === "vnd.kubernetes.protobuf";
+    if (offer.subtype !== "json" && offer.subtype !== "yaml" && !isProtobuf) continue;
+    if (as === undefined) {
+      if (isProtobuf && !protobuf) continue;
+      return { encoding: isProtobuf ? "protobuf" : offer.subtype === "yaml" ? "yaml" : "json" };
+    }
+    if (offer.params.g !== "meta.k8s.io" || (offer.params.v !== "v1" && offer.params.v !== "v1beta1")) continue;
+    const version = offer.params.v === "v1" ? "meta.k8s.io/v1" : "meta.k8s.io/v1beta1";
+    if (as === "Table" && offer.subtype === "json") return { encoding: "json", as: "Table", version };
+    if ((as === "PartialObjectMetadata" || as === "PartialObjectMetadataList") && offer.subtype !== "yaml") {
+      return { encoding: isProtobuf ? "protobuf" : "json", as: "PartialObjectMetadata", version };
+    }
+  }
+  return undefined;
+}
+
+/** The media types a resource's replies come in: protobuf for built-in kinds, not for custom resources. */
+export function servedMediaTypes(protobuf: boolean): readonly string[] {
+  return protobuf ? SERVED_MEDIA_TYPES : SERVED_MEDIA_TYPES.filter((t) => t !== PROTOBUF_MEDIA_TYPE);
+}
+
+/** Kubernetes' 406 when no offer of the Accept header can be answered. */
+export function notAcceptable(protobuf: boolean): StatusError {
+  return new StatusError(406, "NotAcceptable", `only the following media types are accepted: ${servedMediaTypes(protobuf).join(", ")}`);
+}
+
 /** Whether the client wants a meta.k8s.io Table (v1 or v1beta1; see tableVersion for which). */
 export function wantsTable(accept: string | undefined): boolean {
   return tableVersion(accept) !== undefined;

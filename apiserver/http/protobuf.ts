@@ -1,4 +1,6 @@
-// Decoding `application/vnd.kubernetes.protobuf` request bodies into the JSON form of the object.
+// Decoding `application/vnd.kubernetes.protobuf` request bodies into the JSON form of the object, and encoding
+// replies (objects, lists, Status, PartialObjectMetadata, watch frames) from it: the encoder is the decoder's mirror
+// over the same schema.
 //
 // client-go's typed clients send protobuf for Create/Update of built-in kinds, and kubectl's `create <generator>`
 // commands use them; a 415 is not retried as JSON, so these bodies must be understood. The schema is
@@ -26,7 +28,10 @@ const PACKAGE = "kubelab.k8s";
  * apiVersion.
  */
 function messageFor(root: protobuf.Root, apiVersion: string, kind: string): Type | undefined {
-  if (kind === "DeleteOptions") return root.lookupType(`${PACKAGE}.DeleteOptions`);
+  if (kind === "DeleteOptions" || kind === "Status") return root.lookupType(`${PACKAGE}.${kind}`);
+  if ((kind === "PartialObjectMetadata" || kind === "PartialObjectMetadataList") && (apiVersion === "meta.k8s.io/v1" || apiVersion === "meta.k8s.io/v1beta1")) {
+    return root.lookupType(`${PACKAGE}.${kind}`);
+  }
   const slash = apiVersion.lastIndexOf("/");
   const group = slash < 0 ? "core" : apiVersion.slice(0, slash).split(".")[0];
   const version = apiVersion.slice(slash + 1);
@@ -118,9 +123,33 @@ function loadSchema(): Schema {
   root.resolvePath = (origin: string, target: string): string | null =>
     target === "google/protobuf/descriptor.proto" ? descriptor : defaultResolve(origin, target);
   root.loadSync(resolveProtoPath(), { keepCase: true });
+  addListMessages(root);
   root.resolveAll();
   cached = { root, unknown: root.lookupType(`${PACKAGE}.Unknown`) };
   return cached;
+}
+
+/**
+ * Adds `<Kind>List { ListMeta metadata = 1; repeated <Kind> items = 2; }` beside every group-version message with an
+ * ObjectMeta `metadata` (the kinds), unless the package already has one: every Kubernetes list has that shape.
+ */
+function addListMessages(root: protobuf.Root): void {
+  const packages = root.lookup(PACKAGE);
+  if (!(packages instanceof protobuf.Namespace)) return;
+  for (const group of packages.nestedArray) {
+    if (!(group instanceof protobuf.Namespace) || group instanceof protobuf.Type) continue;
+    for (const version of group.nestedArray) {
+      if (!(version instanceof protobuf.Namespace) || version instanceof protobuf.Type) continue;
+      for (const kind of [...version.nestedArray]) {
+        if (!(kind instanceof protobuf.Type) || kind.fields.metadata?.type !== `.${PACKAGE}.ObjectMeta`) continue;
+        if (version.get(`${kind.name}List`) !== null) continue;
+        const list = new protobuf.Type(`${kind.name}List`);
+        list.add(new protobuf.Field("metadata", 1, `.${PACKAGE}.ListMeta`));
+        list.add(new protobuf.Field("items", 2, kind.fullName, "repeated"));
+        version.add(list);
+      }
+    }
+  }
 }
 
 // ---- conversion to JSON ----
@@ -265,4 +294,188 @@ function toNumber(value: unknown): number | undefined {
   if (typeof value === "number") return value;
   if (isLongLike(value)) return value.toNumber();
   return undefined;
+}
+
+// ---- encoding replies ----
+
+/** Whether kubelab has a protobuf message for `kind` in `apiVersion` (every built-in kind and list; no custom resource). */
+export function hasProtobufMessage(apiVersion: string, kind: string): boolean {
+  return messageFor(loadSchema().root, apiVersion, kind) !== undefined;
+}
+
+/**
+ * A reply body in protobuf: the magic, then runtime.Unknown{typeMeta from the object's apiVersion and kind, raw: the
+ * object's message, contentType ""}, as Kubernetes' protobuf serializer writes it. Undefined when there is no message
+ * for the kind (the caller answers in JSON, or 406). Fields kubelab has no schema for are left out.
+ */
+export function encodeProtobufObject(object: Readonly<Record<string, unknown>>): Buffer | undefined {
+  const apiVersion = typeof object.apiVersion === "string" ? object.apiVersion : "";
+  const kind = typeof object.kind === "string" ? object.kind : "";
+  const schema = loadSchema();
+  const type = messageFor(schema.root, apiVersion, kind);
+  if (type === undefined) return undefined;
+  const raw = type.encode(toMessage(type, object)).finish();
+  const body = schema.unknown.encode({ typeMeta: { apiVersion, kind }, raw }).finish();
+  return Buffer.concat([PROTOBUF_MAGIC, body], PROTOBUF_MAGIC.length + body.length);
+}
+
+/**
+ * One frame of a protobuf watch (`application/vnd.kubernetes.protobuf;stream=watch`): a 4-byte big-endian length,
+ * then a metav1.WatchEvent{type, object: RawExtension{raw: the object's whole protobuf body}}. The event itself has
+ * no magic or envelope (Kubernetes' raw stream serializer); its object does.
+ */
+export function encodeProtobufWatchFrame(type: string, objectBody: Uint8Array): Buffer {
+  const watchEvent = loadSchema().root.lookupType(`${PACKAGE}.WatchEvent`);
+  const event = watchEvent.encode({ type, object: { raw: objectBody } }).finish();
+  const frame = Buffer.allocUnsafe(4 + event.length);
+  frame.writeUInt32BE(event.length, 0);
+  frame.set(event, 4);
+  return frame;
+}
+
+/**
+ * How one field is written, worked out once per message type: protobufjs' reflection getters (fullName, options)
+ * build strings on every call, which a list of a thousand pods would otherwise pay for at every field.
+ */
+interface FieldPlan {
+  name: string;
+  embedded: boolean;
+  shape: "single" | "map" | "repeated";
+  value: ValuePlan;
+}
+
+type ValuePlan =
+  | { kind: "time" | "quantity" | "intOrString" | "json" | "string" | "bool" | "bytes" | "number" | "enum"; jsonField?: "Raw" | "raw" }
+  | { kind: "list"; items: FieldPlan }
+  | { kind: "message"; type: Type };
+
+const plans = new Map<Type, FieldPlan[]>();
+
+function planOf(type: Type): FieldPlan[] {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = type.fieldsArray.map(fieldPlan);
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+function fieldPlan(field: Field): FieldPlan {
+  return { name: field.name, embedded: option(field, "embedded"), shape: field.map ? "map" : field.repeated ? "repeated" : "single", value: valuePlan(field) };
+}
+
+function valuePlan(field: Field): ValuePlan {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) {
+    switch (resolved.fullName) {
+      case TIME:
+      case MICRO_TIME:
+        return { kind: "time" };
+      case QUANTITY:
+        return { kind: "quantity" };
+      case INT_OR_STRING:
+        return { kind: "intOrString" };
+      case FIELDS_V1:
+        return { kind: "json", jsonField: "Raw" };
+      case RAW_EXTENSION:
+        return { kind: "json", jsonField: "raw" };
+      default: {
+        const items = resolved.options?.["(list)"] === true ? resolved.fields.items : undefined;
+        return items !== undefined ? { kind: "list", items: fieldPlan(items) } : { kind: "message", type: resolved };
+      }
+    }
+  }
+  if (resolved !== null) return { kind: "enum" };
+  if (field.type === "string" || field.type === "bool" || field.type === "bytes") return { kind: field.type };
+  return { kind: "number" };
+}
+
+/** The protobufjs message of a JSON value of `type`: the inverse of convertMessage (embedded fields gathered back). */
+function toMessage(type: Type, json: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const msg: Record<string, unknown> = {};
+  for (const field of planOf(type)) {
+    if (field.embedded) {
+      if (field.value.kind === "message") msg[field.name] = toMessage(field.value.type, json);
+      continue;
+    }
+    const value = json[field.name];
+    if (value === null || value === undefined || !Object.hasOwn(json, field.name)) continue;
+    const encoded = encodeField(field, value);
+    if (encoded !== undefined) msg[field.name] = encoded;
+  }
+  return msg;
+}
+
+function encodeField(field: FieldPlan, value: unknown): unknown {
+  if (field.shape === "map") {
+    if (!isRecord(value)) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const k in value) out[k] = encodeSingle(field.value, value[k]) ?? zeroOf(field.value);
+    return out;
+  }
+  if (field.shape === "repeated") {
+    if (!Array.isArray(value)) return undefined;
+    return value.map((v: unknown) => encodeSingle(field.value, v) ?? zeroOf(field.value));
+  }
+  return encodeSingle(field.value, value);
+}
+
+/** One value in protobufjs' form, or undefined when the JSON value does not fit the type. */
+function encodeSingle(plan: ValuePlan, value: unknown): unknown {
+  switch (plan.kind) {
+    case "string":
+      return typeof value === "string" ? value : undefined;
+    case "bool":
+      return typeof value === "boolean" ? value : undefined;
+    case "bytes":
+      return typeof value === "string" ? Buffer.from(value, "base64") : undefined;
+    case "number":
+      return typeof value === "number" ? value : undefined;
+    case "enum":
+      return typeof value === "number" || typeof value === "string" ? value : undefined;
+    case "time":
+      return typeof value === "string" ? wireTimeToTimestamp(value) : undefined;
+    case "quantity":
+      return typeof value === "string" || typeof value === "number" ? { string: String(value) } : undefined;
+    case "intOrString":
+      if (typeof value === "number") return { type: 0, intVal: value };
+      return typeof value === "string" ? { type: 1, strVal: value } : undefined;
+    case "json":
+      return { [plan.jsonField ?? "raw"]: Buffer.from(JSON.stringify(value)) };
+    case "list":
+      return Array.isArray(value) ? { items: encodeField(plan.items, value) } : undefined;
+    case "message":
+      return isRecord(value) ? toMessage(plan.type, value) : undefined;
+  }
+}
+
+/** A list or map element that does not fit its type is written as the type's zero (lists keep their length). */
+function zeroOf(plan: ValuePlan): unknown {
+  switch (plan.kind) {
+    case "string":
+      return "";
+    case "bytes":
+      return new Uint8Array(0);
+    case "bool":
+      return false;
+    case "number":
+    case "enum":
+      return 0;
+    case "time":
+    case "quantity":
+    case "intOrString":
+    case "json":
+    case "list":
+    case "message":
+      return {};
+  }
+}
+
+/** An RFC 3339 time as a protobuf Timestamp; the nanos come from the fraction's digits, which Date.parse would round. */
+function wireTimeToTimestamp(text: string): { seconds: number; nanos: number } | undefined {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) return undefined;
+  const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(text)?.[1];
+  const nanos = fraction === undefined ? 0 : Number(fraction.slice(0, 9).padEnd(9, "0"));
+  return { seconds: Math.floor(ms / 1000), nanos };
 }

@@ -4,7 +4,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { internalError, isStatusError } from "../../api/errors.js";
 import type { Status, StatusDetails } from "../../api/meta.js";
-import { toYamlText, wantsYaml } from "./negotiate.js";
+import { PROTOBUF_MEDIA_TYPE, negotiateReply, toYamlText } from "./negotiate.js";
+import { encodeProtobufObject } from "./protobuf.js";
 
 /**
  * The Status for any thrown value. A StatusError keeps its code, reason and details; anything else is a 500
@@ -28,15 +29,19 @@ export function sendStatus(res: ServerResponse, err: unknown): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  // The Status is YAML for a client that asked for YAML, as Kubernetes answers it.
-  const yaml = wantsYaml((res.req as IncomingMessage | undefined)?.headers.accept);
-  const body = yaml ? toYamlText(status) : JSON.stringify(status);
+  // The Status is in the encoding the client asked for (YAML, protobuf), as Kubernetes answers it. A 406 is never
+  // protobuf: for a custom resource it says that protobuf is what could not be agreed (a YAML watch's 406 is YAML).
+  const form = negotiateReply((res.req as IncomingMessage | undefined)?.headers.accept, true);
+  const negotiated = form === undefined || "as" in form ? "json" : form.encoding;
+  const encoding = negotiated === "protobuf" && status.code === 406 ? "json" : negotiated;
+  const body = encoding === "yaml" ? toYamlText(status) : encoding === "protobuf" ? encodeProtobufObject({ ...status, apiVersion: "v1" }) : undefined;
+  const bytes = body ?? JSON.stringify(status);
   res.statusCode = status.code ?? 500;
-  res.setHeader("Content-Type", yaml ? "application/yaml" : "application/json");
-  res.setHeader("Content-Length", Buffer.byteLength(body));
+  res.setHeader("Content-Type", encoding === "yaml" ? "application/yaml" : body !== undefined ? PROTOBUF_MEDIA_TYPE : "application/json");
+  res.setHeader("Content-Length", Buffer.byteLength(bytes));
   res.setHeader("Cache-Control", "no-cache, private");
   if (status.code === 413) res.setHeader("Connection", "close");
-  res.end(body);
+  res.end(bytes);
 }
 
 /**

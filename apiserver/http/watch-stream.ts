@@ -1,8 +1,11 @@
-// Encoders for watch responses: chunked JSON lines of {type, object}, and WebSocket frames of the same.
+// Encoders for watch responses: chunked JSON lines of {type, object}, chunked protobuf frames of the same, and
+// WebSocket frames of the JSON.
 //
 // Over HTTP: one 200 response, `Content-Type: application/json`, chunked, carrying back-to-back
 // `{"type":…,"object":…}` JSON documents, one per line, each flushed as soon as it is written: kubectl, client-go
 // informers and @kubernetes/client-node read it with a streaming JSON decoder and must see each event immediately.
+// In protobuf (`application/vnd.kubernetes.protobuf;stream=watch`, what client-go's informers of built-in kinds ask
+// for first): the same events as length-prefixed metav1.WatchEvent frames (protobuf.ts).
 // Over WebSocket (a `watch=true` GET that arrives as an Upgrade): each event is one text message, as Kubernetes'
 // apiserver serves it.
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +13,17 @@ import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { WatchEventType } from "../../api/meta.js";
 import { wsModule } from "../lazy-modules.js";
+import { isRecord } from "../../api/meta.js";
+import { encodeProtobufObject, encodeProtobufWatchFrame } from "./protobuf.js";
+
+/** How a chunked watch's events are written. */
+export type WatchEncoding = "json" | "protobuf";
+
+/** The Content-Type of a chunked watch, as Kubernetes labels it. */
+const WATCH_CONTENT_TYPES: Readonly<Record<WatchEncoding, string>> = {
+  json: "application/json",
+  protobuf: "application/vnd.kubernetes.protobuf;stream=watch",
+};
 
 /** One watch event. `object` is anything JSON-serializable: an object, a Table (kubectl get -w), or an ERROR Status. */
 export interface WatchStreamEvent {
@@ -17,11 +31,11 @@ export interface WatchStreamEvent {
   object: unknown;
 }
 
-/** One event's JSON as bytes, made once and written as they are to every watcher's socket. */
+/** One event's bytes, made once and written as they are to every watcher's socket. */
 export interface SerializedWatchEvent {
-  /** `JSON.stringify(event)` followed by a newline: one line of a chunked watch. */
+  /** In JSON, `JSON.stringify(event)` followed by a newline; in protobuf, one length-prefixed frame. */
   readonly line: Buffer;
-  /** The same bytes without the newline (a view, not a copy): one WebSocket message. */
+  /** In JSON, the same bytes without the newline (a view, not a copy): one WebSocket message. */
   readonly message: Buffer;
 }
 
@@ -37,13 +51,22 @@ export function serializeWatchEvent(json: string): SerializedWatchEvent {
  * with selectors may see one change as ADDED, MODIFIED or DELETED, each serialized once. Only for objects sent as
  * they are (not converted, not a Table or PartialObjectMetadata view), which must not change afterwards.
  */
-export function sharedSerializedEvent(type: string, object: object): SerializedWatchEvent {
+export function sharedSerializedEvent(type: string, object: object, encoding: WatchEncoding = "json"): SerializedWatchEvent {
   let byType = serializedEvents.get(object);
   if (byType === undefined) {
     byType = {};
     serializedEvents.set(object, byType);
   }
+  if (encoding === "protobuf") return (byType[`protobuf ${type}`] ??= protobufFrame(type, object));
   return (byType[type] ??= serializeWatchEvent(JSON.stringify({ type, object })));
+}
+
+/** A protobuf watch frame of an event, its object encoded once; JSON's shape if the object has no message. */
+function protobufFrame(type: string, object: unknown): SerializedWatchEvent {
+  const body = isRecord(object) ? encodeProtobufObject(object) : undefined;
+  // Kinds without a message never get a protobuf watch (negotiation); an empty object is the last resort.
+  const frame = encodeProtobufWatchFrame(type, body ?? new Uint8Array(0));
+  return { line: frame, message: frame };
 }
 
 const serializedEvents = new WeakMap<object, Partial<Record<string, SerializedWatchEvent>>>();
@@ -72,9 +95,9 @@ export interface WatchWriter {
  * Starts a chunked watch response: writes the 200 head at once (client-go waits for the response headers before
  * reading events), disables Nagle so small events are not delayed, and returns the writer.
  */
-export function chunkedWatchWriter(res: ServerResponse): WatchWriter {
+export function chunkedWatchWriter(res: ServerResponse, encoding: WatchEncoding = "json"): WatchWriter {
   res.statusCode = 200;
-  res.setHeader("Content-Type", "application/json");
+  res.setHeader("Content-Type", WATCH_CONTENT_TYPES[encoding]);
   res.setHeader("Transfer-Encoding", "chunked");
   res.setHeader("Cache-Control", "no-cache, private");
   res.socket?.setNoDelay(true);
@@ -90,7 +113,7 @@ export function chunkedWatchWriter(res: ServerResponse): WatchWriter {
     return res.write(line);
   };
   return {
-    send: (event) => write(`${JSON.stringify(event)}\n`),
+    send: (event) => write(encoding === "protobuf" ? protobufFrame(event.type, event.object).line : `${JSON.stringify(event)}\n`),
     sendSerialized: (event) => write(event.line),
     close: () => {
       if (!res.writableEnded) res.end();

@@ -1,0 +1,271 @@
+// Protobuf replies from a real kubelab apiserver (real etcd, real process), asked for as client-go asks
+// (`application/vnd.kubernetes.protobuf,application/json`) and decoded with protobufjs over the project's schema:
+// get, list, create, watch frames, Status errors, PartialObjectMetadata, and JSON-only custom resources. With
+// KUBELAB_PEERS (../shared/peers) the same requests go to the real kube-apiserver v1.26.1 too, and both servers'
+// replies are decoded and compared (the bytes may differ in map order and in the zero fields gogo writes).
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRecord } from "../../api/meta.js";
+import { PROTOBUF_MAGIC, decodeProtobufBody, protobufSchema } from "../../apiserver/http/protobuf.js";
+import { PEER_ADMIN_TOKEN, realApiserverComponent } from "../../lab/components/real-kube-apiserver.js";
+import type { ManagedProcess } from "../../lab/process/runner.js";
+import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
+import { freePort, startEtcd, type EtcdHandle } from "../support/etcd.js";
+import { testProcesses } from "../support/processes.js";
+
+const PROTOBUF = "application/vnd.kubernetes.protobuf";
+const CLIENT_GO_ACCEPT = `${PROTOBUF},application/json`;
+const PEERS = process.env.KUBELAB_PEERS ?? "";
+
+interface Server {
+  url: string;
+  token?: string;
+}
+
+interface RawReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request; the reply's bytes as they came. The real apiserver's self-signed certificate is not checked. */
+function send(server: Server, method: string, path: string, options: { accept?: string; body?: unknown } = {}): Promise<RawReply> {
+  const url = new URL(path, server.url);
+  const headers: Record<string, string> = {};
+  if (options.accept !== undefined) headers.Accept = options.accept;
+  if (server.token !== undefined) headers.Authorization = `Bearer ${server.token}`;
+  const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method, headers, rejectUnauthorized: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** A protobuf reply decoded: its envelope's typeMeta, and the object in its JSON form. */
+function decoded(reply: RawReply): Record<string, unknown> {
+  expect(reply.headers["content-type"]).toBe(PROTOBUF);
+  expect(reply.body.subarray(0, 4).equals(PROTOBUF_MAGIC)).toBe(true);
+  return decodeProtobufBody(reply.body);
+}
+
+interface Frame {
+  type: string;
+  object: Record<string, unknown>;
+}
+
+/** Opens a protobuf watch and collects its frames (4-byte length, WatchEvent{type, object.raw: a whole body}). */
+function protobufWatch(server: Server, path: string): Promise<{ contentType: string; frames: Frame[]; close(): void }> {
+  const url = new URL(path, server.url);
+  const headers: Record<string, string> = { Accept: `${PROTOBUF};stream=watch,${CLIENT_GO_ACCEPT}` };
+  if (server.token !== undefined) headers.Authorization = `Bearer ${server.token}`;
+  const watchEvent = protobufSchema().lookupType("kubelab.k8s.WatchEvent");
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method: "GET", headers, rejectUnauthorized: false }, (res) => {
+      const frames: Frame[] = [];
+      let pending = Buffer.alloc(0);
+      res.on("data", (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+          const size = pending.readUInt32BE(0);
+          const event = watchEvent.decode(pending.subarray(4, 4 + size)) as unknown as { type: string; object: { raw: Uint8Array } };
+          frames.push({ type: event.type, object: decodeProtobufBody(Buffer.from(event.object.raw)) });
+          pending = pending.subarray(4 + size);
+        }
+      });
+      res.on("error", () => undefined);
+      resolve({ contentType: String(res.headers["content-type"]), frames, close: () => req.destroy() });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const CONFIGMAP = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "pb-config", labels: { app: "pb" } }, data: { a: "1", b: "" }, binaryData: { bin: Buffer.from([0, 1, 2]).toString("base64") } };
+const DEPLOYMENT = {
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "pb-web" },
+  spec: {
+    replicas: 0,
+    selector: { matchLabels: { app: "pb-web" } },
+    template: {
+      metadata: { labels: { app: "pb-web" } },
+      spec: { containers: [{ name: "web", image: "nginx", ports: [{ containerPort: 80 }], resources: { limits: { cpu: "250m", memory: "64Mi" } }, readinessProbe: { httpGet: { path: "/", port: "http" } } }] },
+    },
+  },
+};
+const SERVICE = { apiVersion: "v1", kind: "Service", metadata: { name: "pb-svc" }, spec: { selector: { app: "pb-web" }, ports: [{ port: 80, targetPort: 8080 }] } };
+
+describe("protobuf replies from kubelab's apiserver", () => {
+  let etcd: EtcdHandle | undefined;
+  let apiserver: ApiServerProcess | undefined;
+  let ours: Server = { url: "" };
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    apiserver = await startApiServerProcess(etcd.endpoint);
+    ours = { url: apiserver.url };
+  }, 120_000);
+
+  afterAll(async () => {
+    await apiserver?.stop("SIGKILL");
+    await etcd?.destroy();
+  });
+
+  it("answers a create in protobuf with the object the JSON GET shows", async () => {
+    const created = await send(ours, "POST", "/api/v1/namespaces/default/configmaps", { accept: CLIENT_GO_ACCEPT, body: CONFIGMAP });
+    expect(created.status).toBe(201);
+    const object = decoded(created);
+    const json = await send(ours, "GET", "/api/v1/namespaces/default/configmaps/pb-config", { accept: "application/json" });
+    expect(json.headers["content-type"]).toBe("application/json");
+    // The JSON's empty value "b" is kept by protobuf as well (map values are never dropped).
+    expect(object).toEqual(JSON.parse(json.body.toString("utf8")));
+  });
+
+  it("answers get and list of a Deployment in protobuf, keeping replicas: 0 and the IntOrString port", async () => {
+    expect((await send(ours, "POST", "/apis/apps/v1/namespaces/default/deployments", { body: DEPLOYMENT })).status).toBe(201);
+    const got = decoded(await send(ours, "GET", "/apis/apps/v1/namespaces/default/deployments/pb-web", { accept: CLIENT_GO_ACCEPT }));
+    expect(got).toMatchObject({ apiVersion: "apps/v1", kind: "Deployment", spec: { replicas: 0, template: { spec: { containers: [{ readinessProbe: { httpGet: { port: "http" } }, resources: { limits: { cpu: "250m" } } }] } } } });
+    const list = decoded(await send(ours, "GET", "/apis/apps/v1/namespaces/default/deployments", { accept: PROTOBUF }));
+    expect(list).toMatchObject({ apiVersion: "apps/v1", kind: "DeploymentList", metadata: { resourceVersion: expect.any(String) as unknown } });
+    expect((list.items as { metadata: { name: string } }[]).map((d) => d.metadata.name)).toEqual(["pb-web"]);
+  });
+
+  it("answers errors with a protobuf Status", async () => {
+    const missing = decoded(await send(ours, "GET", "/api/v1/namespaces/default/pods/none", { accept: CLIENT_GO_ACCEPT }));
+    expect(missing).toEqual({ apiVersion: "v1", kind: "Status", metadata: {}, status: "Failure", message: 'pods "none" not found', reason: "NotFound", details: { name: "none", kind: "pods" }, code: 404 });
+  });
+
+  it("streams a watch as length-prefixed protobuf frames", async () => {
+    const watch = await protobufWatch(ours, "/api/v1/namespaces/default/configmaps?watch=true&labelSelector=app%3Dpb-watch");
+    try {
+      expect(watch.contentType).toBe(`${PROTOBUF};stream=watch`);
+      await send(ours, "POST", "/api/v1/namespaces/default/configmaps", { body: { ...CONFIGMAP, metadata: { name: "pb-watched", labels: { app: "pb-watch" } } } });
+      await send(ours, "DELETE", "/api/v1/namespaces/default/configmaps/pb-watched");
+      await waitFor("ADDED and DELETED frames", () => (watch.frames.length >= 2 ? true : undefined), 10_000);
+      expect(watch.frames.map((f) => [f.type, f.object.kind, (f.object.metadata as { name: string }).name])).toEqual([
+        ["ADDED", "ConfigMap", "pb-watched"],
+        ["DELETED", "ConfigMap", "pb-watched"],
+      ]);
+    } finally {
+      watch.close();
+    }
+  });
+
+  it("answers the metadata-only list the garbage collector asks for in protobuf", async () => {
+    const accept = `${PROTOBUF};as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json`;
+    const list = decoded(await send(ours, "GET", "/api/v1/namespaces/default/configmaps", { accept }));
+    expect(list.kind).toBe("PartialObjectMetadataList");
+    expect(list.apiVersion).toBe("meta.k8s.io/v1");
+    const item = (list.items as Record<string, unknown>[]).find((i) => isRecord(i.metadata) && i.metadata.name === "pb-config");
+    expect(item).toMatchObject({ metadata: { labels: { app: "pb" } } });
+    expect(item).not.toHaveProperty("data");
+  });
+
+  it("keeps custom resources in JSON: 406 for a protobuf-only Accept, JSON when JSON is offered too", async () => {
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "pbthings.protobuf.example.com" },
+      spec: { group: "protobuf.example.com", scope: "Namespaced", names: { plural: "pbthings", singular: "pbthing", kind: "PbThing" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+    };
+    expect((await send(ours, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: crd })).status).toBe(201);
+    const path = "/apis/protobuf.example.com/v1/namespaces/default/pbthings";
+    const refused = await waitFor("the CRD served", async () => {
+      const reply = await send(ours, "GET", path, { accept: PROTOBUF });
+      return reply.status === 404 ? undefined : reply;
+    });
+    expect(refused.status).toBe(406);
+    expect(refused.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(refused.body.toString("utf8"))).toMatchObject({ reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/yaml" });
+    const json = await send(ours, "GET", path, { accept: CLIENT_GO_ACCEPT });
+    expect(json.status).toBe(200);
+    expect(json.headers["content-type"]).toBe("application/json");
+  });
+
+  it("refuses an Accept it cannot answer with Kubernetes' 406", async () => {
+    const reply = await send(ours, "GET", "/api/v1/namespaces/default/configmaps", { accept: "text/html" });
+    expect(reply.status).toBe(406);
+    expect(JSON.parse(reply.body.toString("utf8"))).toMatchObject({ message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf" });
+  });
+});
+
+/** What two servers set differently for the same request: identities, times, versions, allocated addresses. */
+function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (!isRecord(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (["uid", "resourceVersion", "creationTimestamp", "managedFields", "clusterIP", "clusterIPs", "selfLink", "continue"].includes(key)) continue;
+    out[key] = comparable(v);
+  }
+  return out;
+}
+
+describe.skipIf(PEERS === "")("protobuf replies compared with the real kube-apiserver v1.26.1's", () => {
+  let realEtcd: EtcdHandle | undefined;
+  let ourEtcd: EtcdHandle | undefined;
+  let real: ManagedProcess | undefined;
+  let apiserver: ApiServerProcess | undefined;
+  const servers: { real: Server; ours: Server } = { real: { url: "" }, ours: { url: "" } };
+
+  beforeAll(async () => {
+    realEtcd = await startEtcd();
+    ourEtcd = await startEtcd();
+    const port = await freePort();
+    real = testProcesses.start(realApiserverComponent({ name: "protobuf-real-kube-apiserver", peersDir: PEERS, etcdServers: realEtcd.endpoint, port, certDir: testProcesses.tempDir("protobuf-real-certs-", tmpdir()), extraArgs: ["--disable-admission-plugins=ServiceAccount"] }));
+    servers.real = { url: `https://127.0.0.1:${port}`, token: PEER_ADMIN_TOKEN };
+    apiserver = await startApiServerProcess(ourEtcd.endpoint);
+    servers.ours = { url: apiserver.url };
+    await waitFor("the real kube-apiserver ready", async () => ((await send(servers.real, "GET", "/readyz")).status === 200 ? true : undefined), 90_000, 250);
+    for (const server of [servers.real, servers.ours]) {
+      for (const [path, body] of [["/api/v1/namespaces/default/configmaps", CONFIGMAP], ["/apis/apps/v1/namespaces/default/deployments", DEPLOYMENT], ["/api/v1/namespaces/default/services", SERVICE]] as const) {
+        const reply = await send(server, "POST", path, { body });
+        if (reply.status !== 201) throw new Error(`create at ${path} on ${server.url}: ${reply.status} ${reply.body.toString("utf8")}`);
+      }
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await real?.stop("SIGKILL");
+    await apiserver?.stop("SIGKILL");
+    await realEtcd?.destroy();
+    await ourEtcd?.destroy();
+  });
+
+  it.each([
+    ["a ConfigMap", "/api/v1/namespaces/default/configmaps/pb-config"],
+    ["a Deployment", "/apis/apps/v1/namespaces/default/deployments/pb-web"],
+    ["a Service", "/api/v1/namespaces/default/services/pb-svc"],
+    ["a ConfigMap list", "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dpb"],
+    ["a NotFound Status", "/api/v1/namespaces/default/pods/none"],
+  ])("decodes %s the same from both", async (_what, path) => {
+    const [theirs, mine] = await Promise.all([send(servers.real, "GET", path, { accept: CLIENT_GO_ACCEPT }), send(servers.ours, "GET", path, { accept: CLIENT_GO_ACCEPT })]);
+    expect(mine.status).toBe(theirs.status);
+    expect(comparable(decoded(mine))).toEqual(comparable(decoded(theirs)));
+  });
+
+  it("frames a watch the same way", async () => {
+    const path = "/api/v1/namespaces/default/configmaps?watch=true&labelSelector=app%3Dpb";
+    const [theirs, mine] = await Promise.all([protobufWatch(servers.real, path), protobufWatch(servers.ours, path)]);
+    try {
+      await waitFor("the initial ADDED frames", () => (theirs.frames.length >= 1 && mine.frames.length >= 1 ? true : undefined), 10_000);
+      expect(mine.contentType).toBe(theirs.contentType);
+      expect(comparable(mine.frames[0])).toEqual(comparable(theirs.frames[0]));
+    } finally {
+      theirs.close();
+      mine.close();
+    }
+  });
+});
