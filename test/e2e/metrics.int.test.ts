@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, distEntry } from "../../lab/components/entries.js";
 import { freePort } from "../../lab/process/ports.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
+import { labPkiPaths } from "../../lab/pki/pki.js";
 import { waitFor } from "../support/apiserver.js";
+import { call, type ApiTarget } from "../support/http.js";
 
 const prerequisites = labPrerequisites();
 const hasPrometheus = existsSync("/usr/bin/prometheus");
@@ -157,6 +159,18 @@ async function query(expr: string): Promise<{ status: string; error?: string; da
   return (await response.json()) as { status: string; error?: string; data?: { result: unknown[] } };
 }
 
+/**
+ * A scrape as the lab's Prometheus does it: plain HTTP, or (the secure lab's apiserver and kubelets) HTTPS verified
+ * with the lab's CA, showing Prometheus' own client certificate (system:kubelab:prometheus, nodes/metrics).
+ */
+async function scrape(url: string): Promise<{ ok: boolean; text: string }> {
+  const parsed = new URL(url);
+  const pki = labPkiPaths(join(lab.home, "pki"));
+  const target: ApiTarget = parsed.protocol === "https:" ? { url: parsed.origin, caFile: pki.caCert, certFile: pki.tools.prometheus.cert, keyFile: pki.tools.prometheus.key } : { url: parsed.origin };
+  const reply = await call(target, "GET", parsed.pathname, undefined, { accept: "text/plain" });
+  return { ok: reply.status === 200, text: reply.text };
+}
+
 async function components(): Promise<StatusComponent[]> {
   return (JSON.parse(await lab.ok(["status", "-o", "json"])) as { components: StatusComponent[] }).components;
 }
@@ -230,8 +244,8 @@ spec:
       let ms = 0;
       await waitFor(`core series of ${target.url}`, async () => {
         const started = performance.now();
-        const response = await fetch(target.url);
-        text = await response.text();
+        const response = await scrape(target.url);
+        text = response.text;
         ms = performance.now() - started;
         exposition = parseExposition(text);
         return response.ok && absent().length === 0;
