@@ -80,7 +80,7 @@ function missingTools(): string[] {
 }
 
 export async function upCommand(argv: readonly string[], io: CommandIO = processIO): Promise<void> {
-  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab: etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime, kubelet and kube-proxy, all supervised by a detached `kubelab supervise`, and the cluster DNS add-on (kube-dns). Returns when every node is Ready (and says whether kube-dns is available).");
+  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab, secure by default (the lab's PKI in <home>/pki, the apiserver on HTTPS only with client certificates and Node,RBAC, the admin's kubeconfig; --insecure: the 0.18 plain-HTTP lab): etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime, kubelet and kube-proxy, all supervised by a detached `kubelab supervise`, and the cluster DNS add-on (kube-dns). Returns when every node is Ready (and says whether kube-dns is available).");
   if (process.platform !== "linux") fail(io, "kubelab up needs Linux (network namespaces, runc); on another system use docker-compose (see the README)");
   if (process.getuid?.() !== 0) fail(io, "kubelab up needs root (it makes network namespaces, a bridge, firewall rules and containers): run it with sudo");
   if (flags.proxyMode !== "iptables" && flags.proxyMode !== "userspace") fail(io, `--proxy-mode must be iptables or userspace, not ${flags.proxyMode}`);
@@ -240,6 +240,9 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     "  kubectl get nodes -o wide",
     "",
     ...(config.uiPort > 0 ? [`  Live view: ${uiUrl(config)}`, ""] : []),
+    ...(config.secure
+      ? [`  The apiserver is HTTPS only; curl it with the lab's CA and the admin's certificate (or through \`kubectl proxy\`):`, `  curl --cacert ${join(pkiDir(config), "ca.crt")} --cert ${join(pkiDir(config), "admin.crt")} --key ${join(pkiDir(config), "admin.key")} ${apiserverUrl(config)}/version`, ""]
+      : ["  The 0.18 lab (--insecure): the apiserver answers anyone on its plain-HTTP port, without authentication.", ""]),
     `  kubelab status${homeArg}                      # what runs, restarts, health`,
     `  kubelab kill runtime --node node-1${homeArg}  # chaos (also stop, start, node-exec, logs)`,
     `  kubelab down${homeArg}                        # removes everything the lab made`,

@@ -261,19 +261,28 @@ spec:
   it("keeps Prometheus' file_sd targets current and every target healthy", async () => {
     const targets = JSON.parse(readFileSync(join(lab.home, "prometheus", "targets.json"), "utf8")) as { labels: { job: string } }[];
     const jobs = new Set(targets.map((t) => t.labels.job));
-    for (const job of ["etcd", "apiserver", "scheduler", "controller-manager", "kube-state-metrics", "kubelet", "kube-proxy", "container-runtime", "kube-dns", "prometheus"]) expect(jobs).toContain(job);
+    for (const job of ["etcd", "apiserver", "scheduler", "controller-manager", "kube-state-metrics", "kubelet", "cadvisor", "kube-proxy", "container-runtime", "kube-dns", "prometheus"]) expect(jobs).toContain(job);
     interface Target {
       labels: { job: string; instance: string };
+      scrapeUrl: string;
       health: string;
       lastError: string;
     }
     let down: string[] = [];
+    let active: Target[] = [];
     await waitFor("healthy targets", async () => {
       const answer = (await (await fetch(`${prometheusUrl}/api/v1/targets`)).json()) as { data: { activeTargets: Target[] } };
-      down = answer.data.activeTargets.filter((t) => t.health !== "up" && t.labels.job !== "cadvisor").map((t) => `${t.labels.job} ${t.labels.instance}: ${t.health} ${t.lastError}`);
-      return answer.data.activeTargets.length >= targets.length && down.length === 0;
+      active = answer.data.activeTargets;
+      down = active.filter((t) => t.health !== "up").map((t) => `${t.labels.job} ${t.labels.instance}: ${t.health} ${t.lastError}`);
+      return active.length >= targets.length && down.length === 0;
     }, 60_000, 1_000).catch(() => undefined);
     expect(down).toEqual([]);
+    // The secure lab's apiserver and kubelets are scraped over HTTPS, with the lab's CA and Prometheus' own certificate.
+    for (const job of ["apiserver", "kubelet", "cadvisor"]) {
+      const urls = active.filter((t) => t.labels.job === job).map((t) => t.scrapeUrl);
+      expect(urls.length, job).toBeGreaterThan(0);
+      for (const url of urls) expect(url).toMatch(/^https:\/\//);
+    }
 
     // Prometheus' own view of the cost, and the lab's memory while it scrapes every 5 s.
     const perJob = async (expr: string): Promise<string> => {
