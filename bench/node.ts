@@ -296,7 +296,8 @@ export async function runNodeBench(argv: readonly string[]): Promise<number> {
   try {
     progress(`kubelab up --nodes ${config.nodes} (home ${lab.home}, bridge ${lab.bridge}, ${lab.nodeNetwork})…`);
     const upStart = nowMs();
-    await lab.up(config.nodes);
+    // The 0.18 lab: this bench's HTTP client and pod watch speak plain HTTP to the insecure port.
+    await lab.up(config.nodes, ["--insecure"]);
     results.upMs = nowMs() - upStart;
     progress(`every node Ready after ${fmt(results.upMs / 1000, 2)} s`);
     const supervisor = lab.supervisorPid() ?? 0;

@@ -33,7 +33,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   },
   // MARK compose-secure: compose's new sub-commands (e.g. making the cluster's PKI at compose start) below
   ...labCommands([
-    ["up", "upCommand", "Start a lab: control plane on the host, N nodes (network namespaces with a runtime, a kubelet and kube-proxy), the cluster DNS, supervised; returns when every node is Ready"],
+    ["up", "upCommand", "Start a lab (secure by default, as kubeadm sets one up; --insecure: the 0.18 plain-HTTP lab): control plane on the host, N nodes (network namespaces with a runtime, a kubelet and kube-proxy), the cluster DNS, supervised; returns when every node is Ready"],
     ["status", "statusCommand", "Every component of the lab: node, pid, state, restarts, uptime, health, metrics URL (-o json|wide)"],
     ["kill", "killCommand", "Send a signal to a component (kill runtime --node node-1); it is restarted with backoff unless --no-restart"],
     ["stop", "stopCommand", "Stop a component and keep it stopped"],

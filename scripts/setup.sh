@@ -17,7 +17,7 @@ command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 # kube-proxy deletes stale UDP conntrack entries with it.
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-# The lab's PKI (kubelab up --secure, the apiserver's self-signed --cert-dir pair, CSR signing) is made by openssl;
+# The lab's PKI (kubelab up, secure by default; the apiserver's self-signed --cert-dir pair, CSR signing) is made by openssl;
 # the lab's tests reach services and the secure apiserver with curl.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)

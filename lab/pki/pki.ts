@@ -14,7 +14,7 @@ import { createCertificateAuthority, issueCertificate, type CertificateAndKey, t
 import { readCertificateAuthority, writeCertificateAndKey, writeKeyFile, writePemFile, PRIVATE_FILE_MODE } from "../../component-base/pki/files.js";
 
 /** The lab's tools that read the API, each with its own identity system:kubelab:<tool>. */
-export const LAB_TOOLS = ["metrics-server", "kube-state-metrics", "kubelab-ui"] as const;
+export const LAB_TOOLS = ["metrics-server", "kube-state-metrics", "kubelab-ui", "prometheus"] as const;
 export type LabTool = (typeof LAB_TOOLS)[number];
 
 export interface LabPkiNode {

@@ -14,7 +14,8 @@ import { labPkiPaths } from "../pki/pki.js";
 import { distEntry, REPO_ROOT, type DistProgram } from "../components/entries.js";
 import { logFileName } from "../process/owner.js";
 import { freePort } from "../process/ports.js";
-import { apiserverUrl, DEFAULT_SECURE_PORT, labApiserverUrl, LAB_TIMINGS, pkiDir, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, uiUrl, type LabConfig } from "./config.js";
+import { labGet } from "./api.js";
+import { apiserverUrl, DEFAULT_SECURE_PORT, LAB_TIMINGS, pkiDir, METRICS_RESOLUTION, nodeIndex, nodePlan, parseCidr, uiUrl, type LabConfig } from "./config.js";
 import { kubeDnsAvailability, type DeploymentAvailability } from "./dns.js";
 import { METRICS_API_SERVICE, metricsApiAvailable } from "./metrics-server.js";
 import { callSupervisor, type ComponentStatus, type LabStatus } from "./control.js";
@@ -38,9 +39,10 @@ export const upFlags = defineFlags({
   clusterCidr: { type: "string", default: "10.244.0.0/16", help: "The pod network; the controller-manager gives each node a /24 of it." },
   serviceCidr: { type: "string", default: "10.96.0.0/12", help: "The Service ClusterIP range." },
   clusterDns: { type: "string", default: "10.96.0.10", help: "The cluster DNS Service IP the kubelets put in pods' resolv.conf." },
-  apiserverPort: { type: "number", default: 8080, help: "The apiserver's insecure port, on the bridge address." },
-  secure: { type: "boolean", default: false, help: "Make the lab's PKI in <home>/pki and run it as kubeadm does: the apiserver on HTTPS (--secure-port) with client certificates and Node,RBAC, every component with its own identity, the kubeconfig with the admin's certificate. The insecure port stays on loopback for the lab's own use." },
-  securePort: { type: "number", default: DEFAULT_SECURE_PORT, help: "The apiserver's secure port on the bridge address, with --secure." },
+  apiserverPort: { type: "number", default: 8080, help: "The apiserver's insecure port on the bridge address, with --insecure." },
+  secure: { type: "boolean", default: false, help: "The default (kept for scripts that pass it): make the lab's PKI in <home>/pki and run it as kubeadm does: the apiserver on HTTPS only (--secure-port, no insecure port) with client certificates and Node,RBAC, every component and the lab's own bookkeeping with its own identity, the kubeconfig with the admin's certificate." },
+  insecure: { type: "boolean", default: false, help: "The 0.18 lab instead: no PKI, the apiserver on plain HTTP (--apiserver-port) with no authentication, every client with --master." },
+  securePort: { type: "number", default: DEFAULT_SECURE_PORT, help: "The apiserver's secure port on the bridge address (unless --insecure)." },
   withoutKubelet: { type: "boolean", default: false, help: "Nodes run their runtime only and `up` does not wait for Ready Nodes (for kubelab's own tests while no kubelet is built)." },
   prometheus: { type: "boolean", default: false, help: "Also run Prometheus (Debian's /usr/bin/prometheus) on 127.0.0.1, scraping every component; its targets are kept current in <home>/prometheus/targets.json." },
   prometheusPort: { type: "number", default: 9090, help: "Prometheus' port on 127.0.0.1 with --prometheus." },
@@ -78,7 +80,7 @@ function missingTools(): string[] {
 }
 
 export async function upCommand(argv: readonly string[], io: CommandIO = processIO): Promise<void> {
-  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab: etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime, kubelet and kube-proxy, all supervised by a detached `kubelab supervise`, and the cluster DNS add-on (kube-dns). Returns when every node is Ready (and says whether kube-dns is available).");
+  const { flags } = parse(upFlags, argv, "up", io, "Starts a lab, secure by default (the lab's PKI in <home>/pki, the apiserver on HTTPS only with client certificates and Node,RBAC, the admin's kubeconfig; --insecure: the 0.18 plain-HTTP lab): etcd, the apiserver, scheduler and controller-manager on the host, and N nodes, each a network namespace on the lab bridge running its container runtime, kubelet and kube-proxy, all supervised by a detached `kubelab supervise`, and the cluster DNS add-on (kube-dns). Returns when every node is Ready (and says whether kube-dns is available).");
   if (process.platform !== "linux") fail(io, "kubelab up needs Linux (network namespaces, runc); on another system use docker-compose (see the README)");
   if (process.getuid?.() !== 0) fail(io, "kubelab up needs root (it makes network namespaces, a bridge, firewall rules and containers): run it with sudo");
   if (flags.proxyMode !== "iptables" && flags.proxyMode !== "userspace") fail(io, `--proxy-mode must be iptables or userspace, not ${flags.proxyMode}`);
@@ -113,8 +115,10 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   }
   if (linkExists(flags.bridge)) fail(io, `a network interface named ${flags.bridge} exists already: another lab is up (kubelab down --home <its home>), or choose --bridge`);
 
-  if (!(await portFree(flags.apiserverPort))) fail(io, `port ${flags.apiserverPort} is taken on this machine: stop what listens there, or choose --apiserver-port`);
-  if (flags.secure && !(await portFree(flags.securePort))) fail(io, `port ${flags.securePort} is taken on this machine: stop what listens there, or choose --secure-port`);
+  if (flags.secure && flags.insecure) fail(io, "--secure and --insecure exclude each other (secure is the default)");
+  const secure = !flags.insecure;
+  if (!secure && !(await portFree(flags.apiserverPort))) fail(io, `port ${flags.apiserverPort} is taken on this machine: stop what listens there, or choose --apiserver-port`);
+  if (secure && !(await portFree(flags.securePort))) fail(io, `port ${flags.securePort} is taken on this machine: stop what listens there, or choose --secure-port`);
   let uiPort = 0;
   if (!flags.noUi) {
     uiPort = flags.uiPort > 0 && (await portFree(flags.uiPort)) ? flags.uiPort : await freePort();
@@ -146,7 +150,8 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     withKubelet: !flags.withoutKubelet,
     verbosity: flags.v,
     ...(flags.controllerManagerArg.length > 0 ? { controllerManagerArgs: flags.controllerManagerArg } : {}),
-    ...(flags.secure ? { secure: true, securePort: flags.securePort } : {}),
+    // Recorded either way: a state file without it is a lab made before secure was the default (plain HTTP).
+    ...(secure ? { secure: true, securePort: flags.securePort } : { secure: false }),
   };
   writeState({ config, nodes: [], createdHome });
 
@@ -181,7 +186,7 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
   else writeFileSync(kubeconfig, kubeconfigYaml(apiserverUrl(config)));
   if (config.withKubelet) {
     const names = status.nodes.map((n) => n.name);
-    const ready = await waitNodesReady(labApiserverUrl(config), names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
+    const ready = await waitNodesReady(config, names, deadline, (name) => { io.stdout(`  ${name}: Ready\n`); });
     if (!ready) fail(io, `nodes not Ready within ${flags.timeout / 1000} s; the lab keeps running: KUBECONFIG=${kubeconfig} kubectl describe nodes, kubelab logs kubelet --node N${homeHint(home)}; kubelab down${homeHint(home)} removes it`);
     await waitClusterDns(config, Math.min(deadline, performance.now() + DNS_WAIT_MS), io);
     if (config.metricsServerPort !== undefined) await waitMetricsApi(config, Math.min(deadline, performance.now() + METRICS_WAIT_MS), io);
@@ -235,6 +240,9 @@ function upSummary(config: LabConfig, status: LabStatus, seconds: number): strin
     "  kubectl get nodes -o wide",
     "",
     ...(config.uiPort > 0 ? [`  Live view: ${uiUrl(config)}`, ""] : []),
+    ...(config.secure
+      ? [`  The apiserver is HTTPS only; curl it with the lab's CA and the admin's certificate (or through \`kubectl proxy\`):`, `  curl --cacert ${join(pkiDir(config), "ca.crt")} --cert ${join(pkiDir(config), "admin.crt")} --key ${join(pkiDir(config), "admin.key")} ${apiserverUrl(config)}/version`, ""]
+      : ["  The 0.18 lab (--insecure): the apiserver answers anyone on its plain-HTTP port, without authentication.", ""]),
     `  kubelab status${homeArg}                      # what runs, restarts, health`,
     `  kubelab kill runtime --node node-1${homeArg}  # chaos (also stop, start, node-exec, logs)`,
     `  kubelab down${homeArg}                        # removes everything the lab made`,
@@ -274,18 +282,16 @@ interface NodeList {
   items?: { metadata?: { name?: string }; status?: { conditions?: { type?: string; status?: string }[] } }[];
 }
 
-async function readyNodes(apiserver: string): Promise<Set<string>> {
-  const response = await fetch(`${apiserver}/api/v1/nodes`).catch(() => undefined);
-  if (response?.ok !== true) return new Set();
-  const list = (await response.json()) as NodeList;
-  const ready = (list.items ?? []).filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+async function readyNodes(config: LabConfig): Promise<Set<string>> {
+  const list = (await labGet(config, "/api/v1/nodes")) as NodeList | undefined;
+  const ready = (list?.items ?? []).filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
   return new Set(ready.map((n) => n.metadata?.name ?? ""));
 }
 
-async function waitNodesReady(apiserver: string, names: readonly string[], deadline: number, onReady: (name: string) => void): Promise<boolean> {
+async function waitNodesReady(config: LabConfig, names: readonly string[], deadline: number, onReady: (name: string) => void): Promise<boolean> {
   const seen = new Set<string>();
   while (performance.now() < deadline) {
-    const ready = await readyNodes(apiserver);
+    const ready = await readyNodes(config);
     for (const name of names) {
       if (ready.has(name) && !seen.has(name)) {
         seen.add(name);
@@ -498,7 +504,7 @@ export async function addNodeCommand(argv: readonly string[], io: CommandIO = pr
   const node = await ask<{ name: string; ip: string; netns: string }>(home, io, "POST", "/add-node", name ? { name } : {});
   io.stdout(`${node.name}: ${node.ip} in network namespace ${node.netns}\n`);
   if (state.config.withKubelet) {
-    const ok = await waitNodesReady(labApiserverUrl(state.config), [node.name], performance.now() + 120_000, (n) => { io.stdout(`${n}: Ready\n`); });
+    const ok = await waitNodesReady(state.config, [node.name], performance.now() + 120_000, (n) => { io.stdout(`${n}: Ready\n`); });
     if (!ok) fail(io, `${node.name} not Ready within 120 s (kubelab logs kubelet --node ${node.name})`);
   }
 }
@@ -578,7 +584,7 @@ export async function downCommand(argv: readonly string[], io: CommandIO = proce
   const left = await labLeftovers(state);
   if (left.length > 0) fail(io, `some of the lab is left (run kubelab down again, or remove by hand):\n  ${left.join("\n  ")}`);
   if (state.createdHome) rmSync(home, { recursive: true, force: true });
-  else for (const entry of ["nodes", "etcd", "logs", "prometheus", "kubeconfig", controlSocketPath(home), statePath(home)]) rmSync(resolve(home, entry), { recursive: true, force: true });
+  else for (const entry of ["nodes", "etcd", "logs", "prometheus", "pki", "kubeconfig", controlSocketPath(home), statePath(home)]) rmSync(resolve(home, entry), { recursive: true, force: true });
   io.stdout(`The lab at ${home} is down: bridge ${config.bridge}, namespaces, firewall rules, processes and files removed.\n`);
 }
 

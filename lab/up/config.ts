@@ -32,7 +32,7 @@ export interface LabConfig {
   serviceCidr: string;
   clusterDns: string;
   proxyMode: "iptables" | "userspace";
-  /** The apiserver's insecure port on the bridge address. */
+  /** The 0.18 lab's insecure port on the bridge address; a secure lab has none (the port is kept only as recorded). */
   apiserverPort: number;
   /** Host ports on loopback, picked free at `up`. */
   etcdClientPort: number;
@@ -55,8 +55,10 @@ export interface LabConfig {
   /** Extra kube-controller-manager flags (`up --controller-manager-arg`), after the lab's own. */
   controllerManagerArgs?: string[];
   /**
-   * `up --secure`: the lab's PKI in <home>/pki (lab/pki), the apiserver on HTTPS with client certificates and
-   * Node,RBAC, every component with its own identity. Absent or false: the 0.18 plain-HTTP lab.
+   * True (`up`'s default): the lab's PKI in <home>/pki (lab/pki), the apiserver on HTTPS only (no insecure port) with
+   * client certificates and Node,RBAC, every component and the lab itself with its own identity. False (`up
+   * --insecure`) or absent (state files of labs made before secure was the default, which were plain HTTP unless
+   * made with --secure): the 0.18 plain-HTTP lab.
    */
   secure?: boolean;
   /** The apiserver's --secure-port on the bridge address (with secure; kubeadm's 6443). */
@@ -173,15 +175,6 @@ export function apiserverUrl(config: LabConfig): string {
 /** kubeadm's --secure-port. */
 export const DEFAULT_SECURE_PORT = 6443;
 
-/**
- * Where the lab itself (its supervisor and commands: add-ons, node bookkeeping, readiness) talks to the apiserver:
- * the secure lab keeps the insecure port on loopback for that, so it needs no credentials of its own yet.
- */
-export function labApiserverUrl(config: LabConfig): string {
-  if (config.secure && config.container === undefined) return `http://127.0.0.1:${config.apiserverPort}`;
-  return apiserverUrl(config);
-}
-
 /** The lab's PKI directory (with secure). */
 export function pkiDir(config: Pick<LabConfig, "home">): string {
   return join(config.home, "pki");
@@ -214,7 +207,8 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
   const etcd = etcdComponent({ dataDir: join(config.home, "etcd"), clientPort: config.etcdClientPort, peerPort: config.etcdPeerPort });
   const apiserver = apiserverComponent({
     etcdServers: etcdEndpoint(etcd),
-    port: config.apiserverPort,
+    // kubeadm's apiserver: no insecure port at all; readiness is probed over HTTPS with the lab's CA.
+    ...(pki ? {} : { port: config.apiserverPort }),
     bindAddress: bridgeIp(config),
     ...(pki
       ? {
@@ -265,9 +259,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
   const planned: PlannedComponent[] = [
     { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
     // Bound to the bridge address, so its readiness is probed there rather than on loopback.
-    pki
-      ? { component: apiserver, metricsUrl: `${labApiserverUrl(config)}/metrics` }
-      : { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
+    pki ? { component: apiserver, metricsUrl: `${master}/metrics` } : { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
     { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },
     { component: controllerManager, metricsUrl: `http://127.0.0.1:${config.controllerManagerPort}/metrics` },
     { component: kubeStateMetrics, metricsUrl: `http://127.0.0.1:${config.kubeStateMetricsPort}/metrics` },
@@ -360,7 +352,9 @@ export function nodeComponents(config: LabConfig, node: NodePlan): PlannedCompon
       ? { extraArgs: [`--tls-cert-file=${nodeFiles.servingCert}`, `--tls-private-key-file=${nodeFiles.servingKey}`, `--client-ca-file=${pki.caCert}`, "--anonymous-auth=false", "--authentication-token-webhook", "--authorization-mode=Webhook"] }
       : {}),
   });
-  planned.push({ component: place(kubelet), node: node.name, metricsUrl: `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics` });
+  // A secure kubelet's metrics are on its API port, behind authentication and authorization (nodes/metrics).
+  const kubeletMetrics = pki ? `https://${node.ip}:${NODE_PORTS.kubelet}/metrics` : `http://${node.ip}:${NODE_PORTS.kubeletHealthz}/metrics`;
+  planned.push({ component: place(kubelet), node: node.name, metricsUrl: kubeletMetrics });
   // Its rules live in the node's namespace's own tables, so they go with the namespace; the host's stay untouched.
   const proxy = kubeProxyComponent({
     name: `kube-proxy ${node.name}`,

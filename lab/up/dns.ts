@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { distEntry, REPO_ROOT } from "../components/entries.js";
-import { apiserverUrl, labApiserverUrl, type LabConfig, type NodePlan } from "./config.js";
+import { labCreate, labGet } from "./api.js";
+import { apiserverUrl, type LabConfig, type NodePlan } from "./config.js";
 import { run } from "./host.js";
 
 /** The dist/ folders the image holds (container-runtime/images/program-image.ts's dnsImageDefinition). */
@@ -106,13 +107,6 @@ function collectionPath(object: ApiObject): string {
   return `${group}/namespaces/${namespace}/${plural}`;
 }
 
-async function create(apiserver: string, path: string, body: unknown): Promise<"created" | "exists"> {
-  const response = await fetch(`${apiserver}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (response.status === 409) return "exists";
-  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
-  return "created";
-}
-
 const KUBE_DNS_SERVICE_ACCOUNT = "kube-dns";
 const DNS_ROLE = "system:kubelab-dns";
 
@@ -158,13 +152,13 @@ function inClusterCredentials(object: ApiObject): void {
 
 /** Creates kube-system (when missing) and the add-on's objects; objects already there are left as they are. */
 export async function applyDnsAddon(config: LabConfig): Promise<string[]> {
-  const apiserver = labApiserverUrl(config);
+  const create = (path: string, object: unknown): Promise<"created" | "exists"> => labCreate(config, path, object);
   const manifest = renderDnsAddon(dnsAddonTemplate(), dnsAddonValues(config));
-  await create(apiserver, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system" } });
+  await create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system" } });
   const done: string[] = [];
   if (config.secure) {
     for (const [path, object] of kubeDnsIdentity()) {
-      const outcome = await create(apiserver, path, object);
+      const outcome = await create(path, object);
       done.push(`${(object.kind ?? "").toLowerCase()}/${object.metadata?.name ?? ""} ${outcome}`);
     }
   }
@@ -172,7 +166,7 @@ export async function applyDnsAddon(config: LabConfig): Promise<string[]> {
     const object = document.toJS() as ApiObject | null;
     if (object === null) continue;
     if (config.secure) inClusterCredentials(object);
-    const outcome = await create(apiserver, collectionPath(object), object);
+    const outcome = await create(collectionPath(object), object);
     done.push(`${(object.kind ?? "").toLowerCase()}/${object.metadata?.name ?? ""} ${outcome}`);
   }
   return done;
@@ -184,9 +178,8 @@ export interface DeploymentAvailability {
 }
 
 export async function kubeDnsAvailability(config: LabConfig): Promise<DeploymentAvailability | undefined> {
-  const response = await fetch(`${labApiserverUrl(config)}/apis/apps/v1/namespaces/kube-system/deployments/kube-dns`).catch(() => undefined);
-  if (response?.ok !== true) return undefined;
-  const deployment = (await response.json()) as { spec?: { replicas?: number }; status?: { availableReplicas?: number } };
+  const deployment = (await labGet(config, "/apis/apps/v1/namespaces/kube-system/deployments/kube-dns")) as { spec?: { replicas?: number }; status?: { availableReplicas?: number } } | undefined;
+  if (deployment === undefined) return undefined;
   return { available: deployment.status?.availableReplicas ?? 0, desired: deployment.spec?.replicas ?? 1 };
 }
 

@@ -71,6 +71,8 @@ class TestLab {
   readonly nodeNetwork = `172.29.${this.subnet}.0/24`;
   readonly bridgeIp = `172.29.${this.subnet}.1`;
   apiserverPort = 0;
+  /** The apiserver's secure port (a free one: labs of parallel runs must not race for 6443). */
+  securePort = 0;
   private state: LabState | undefined;
 
   nodeIp(index: number): string {
@@ -83,7 +85,8 @@ class TestLab {
 
   async up(nodes: number, withKubelet: boolean): Promise<string> {
     this.apiserverPort = await freePort();
-    const args = ["up", "--home", this.home, "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--timeout", "150s", "--ui-port", "0"];
+    this.securePort = await freePort();
+    const args = ["up", "--home", this.home, "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--secure-port", String(this.securePort), "--timeout", "150s", "--ui-port", "0"];
     const result = await kubelab(withKubelet ? args : [...args, "--without-kubelet"]);
     this.state = readState(this.home);
     if (result.code !== 0) throw new Error(`kubelab up exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${this.log("supervisor.log")}`);
@@ -162,12 +165,13 @@ describe.skipIf(skip)("kubelab up (nodes running their runtime only)", () => {
     // The host reaches the nodes over the bridge; the nodes reach each other and the apiserver on the bridge address.
     await run(["busybox", "ping", "-c1", "-W3", lab.nodeIp(1)]);
     expect(await lab.nodeExec("node-1", "busybox", "ping", "-c1", "-W3", lab.nodeIp(2))).toContain("1 packets received");
-    const version = await lab.nodeExec("node-2", "busybox", "wget", "-qO-", `http://${lab.bridgeIp}:${lab.apiserverPort}/version`);
+    // The apiserver is HTTPS only (the lab is secure by default); /version answers anyone who trusts the lab's CA.
+    const version = await lab.nodeExec("node-2", "curl", "-sS", "-m", "5", "--cacert", join(lab.home, "pki", "ca.crt"), `https://${lab.bridgeIp}:${lab.securePort}/version`);
     expect(JSON.parse(version)).toMatchObject({ major: "1" });
     // Nothing but the lab's addresses is routed from a node.
     const routes = await lab.nodeExec("node-1", "ip", "-4", "route");
     expect(routes).not.toContain("default");
-    expect(readFileSync(join(lab.home, "kubeconfig"), "utf8")).toContain(`server: http://${lab.bridgeIp}:${lab.apiserverPort}`);
+    expect(readFileSync(join(lab.home, "kubeconfig"), "utf8")).toContain(`server: https://${lab.bridgeIp}:${lab.securePort}`);
     const kubectl = await execFileAsync("kubectl", ["--kubeconfig", join(lab.home, "kubeconfig"), "--cache-dir", join(lab.home, "kubectl-cache"), "get", "ns", "-o", "name"], { encoding: "utf8" });
     expect(kubectl.stdout).toContain("namespace/default");
   });

@@ -3,7 +3,8 @@
 // component), not in a pod, so the Service has no selector and the lab writes its Endpoints: the bridge address
 // and metrics-server's port. The port is named "http": the lab has no PKI, so metrics-server serves plain HTTP and
 // the aggregator dials it so (insecureSkipTLSVerify is kept, as metrics-server's manifest has it).
-import { bridgeIp, labApiserverUrl, type LabConfig } from "./config.js";
+import { labCreate, labGet } from "./api.js";
+import { bridgeIp, type LabConfig } from "./config.js";
 
 export const METRICS_API_SERVICE = "v1beta1.metrics.k8s.io";
 
@@ -40,20 +41,13 @@ export function metricsServerObjects(config: LabConfig, port: number): { path: s
 
 /** Creates the objects (left as they are when there already); returns what was done, one line each. */
 export async function applyMetricsServer(config: LabConfig, port: number): Promise<string[]> {
-  const apiserver = labApiserverUrl(config);
   const done: string[] = [];
-  for (const { path, object } of metricsServerObjects(config, port)) {
-    const response = await fetch(`${apiserver}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(object) });
-    if (response.status !== 409 && !response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
-    done.push(`${object.kind.toLowerCase()}/${object.metadata.name} ${response.status === 409 ? "exists" : "created"}`);
-  }
+  for (const { path, object } of metricsServerObjects(config, port)) done.push(`${object.kind.toLowerCase()}/${object.metadata.name} ${await labCreate(config, path, object)}`);
   return done;
 }
 
 /** Whether the APIService says metrics.k8s.io is available (what `kubectl top` needs). */
 export async function metricsApiAvailable(config: LabConfig): Promise<boolean> {
-  const response = await fetch(`${labApiserverUrl(config)}/apis/apiregistration.k8s.io/v1/apiservices/${METRICS_API_SERVICE}`).catch(() => undefined);
-  if (response?.ok !== true) return false;
-  const apiService = (await response.json()) as { status?: { conditions?: { type?: string; status?: string }[] } };
-  return apiService.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") === true;
+  const apiService = (await labGet(config, `/apis/apiregistration.k8s.io/v1/apiservices/${METRICS_API_SERVICE}`)) as { status?: { conditions?: { type?: string; status?: string }[] } } | undefined;
+  return apiService?.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") === true;
 }

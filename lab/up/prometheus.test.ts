@@ -33,6 +33,28 @@ describe("scrapeTargets", () => {
   });
 });
 
+describe("scrapeTargets in a secure lab", () => {
+  const secure = { ...config, secure: true, securePort: 6443 };
+  const planned = [...controlPlane(secure), ...nodeComponents(secure, nodePlan(secure, 1))];
+  const groups = scrapeTargets(secure, planned, []);
+  const byJob = (job: string) => groups.filter((g) => g.labels.job === job);
+
+  it("scrapes the apiserver and the kubelets over HTTPS", () => {
+    expect(byJob("apiserver")).toEqual([{ targets: ["172.30.0.1:6443"], labels: { job: "apiserver", __metrics_path__: "/metrics", __scheme__: "https" } }]);
+    expect(byJob("kubelet")).toEqual([{ targets: ["172.30.0.11:10250"], labels: { job: "kubelet", node: "node-1", __metrics_path__: "/metrics", __scheme__: "https" } }]);
+    expect(byJob("cadvisor")).toEqual([{ targets: ["172.30.0.11:10250"], labels: { job: "cadvisor", node: "node-1", __metrics_path__: "/metrics/cadvisor", __scheme__: "https" } }]);
+    expect(byJob("etcd")[0]?.labels.__scheme__).toBeUndefined();
+  });
+
+  it("verifies them with the lab's CA and shows Prometheus' own client certificate", () => {
+    const yaml = prometheusConfigYaml(secure);
+    expect(yaml).toContain('ca_file: "/h/pki/ca.crt"');
+    expect(yaml).toContain('cert_file: "/h/pki/prometheus.crt"');
+    expect(yaml).toContain('key_file: "/h/pki/prometheus.key"');
+    expect(prometheusConfigYaml(config)).not.toContain("tls_config");
+  });
+});
+
 describe("prometheusConfigYaml", () => {
   it("reads every target from the lab's file_sd list", () => {
     const yaml = prometheusConfigYaml(config);

@@ -5,10 +5,18 @@
 // Grafana dashboards' queries work on both. The cluster DNS pods live on the pod network, which the host does not
 // route; with --prometheus the lab routes each node's podCIDR via that node on the lab bridge (the routes go with the
 // bridge at `kubelab down`).
+//
+// In a secure lab the apiserver and the kubelets (their /metrics and /metrics/cadvisor on the kubelet API port) are
+// HTTPS and ask who scrapes them: Prometheus verifies them with the lab's CA and shows its own client certificate,
+// system:kubelab:prometheus, bound to a ClusterRole granting nodes/metrics, nodes/proxy and /metrics (lab/pki/rbac.ts;
+// kube-prometheus uses a service account's token for the same). Those targets carry __scheme__=https; the job's
+// tls_config only applies to them.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ComponentKind } from "../components/component.js";
-import { labApiserverUrl, type LabConfig, type PlannedComponent } from "./config.js";
+import { labPkiPaths } from "../pki/pki.js";
+import { labGet } from "./api.js";
+import { pkiDir, type LabConfig, type PlannedComponent } from "./config.js";
 
 /** The Prometheus job of each kind of component, as in dashboards/prometheus/prometheus.yml. */
 export const SCRAPE_JOBS: Readonly<Partial<Record<ComponentKind, string>>> = {
@@ -23,10 +31,7 @@ export const SCRAPE_JOBS: Readonly<Partial<Record<ComponentKind, string>>> = {
   prometheus: "prometheus",
 };
 
-/**
- * The kubelet API port, where /metrics/cadvisor is served (job "cadvisor"), scraped over plain HTTP while the lab's
- * kubelets serve it; with --tls-cert-file and authentication the job needs https and credentials (README).
- */
+/** The kubelet API port, where /metrics/cadvisor is served (job "cadvisor"): HTTPS in a secure lab. */
 const KUBELET_PORT = 10250;
 /** kubelab-dns's metrics port (CoreDNS' 9153), job "kube-dns". */
 const DNS_METRICS_PORT = 9153;
@@ -52,7 +57,11 @@ export function targetsFile(home: string): string {
 }
 
 /** The lab's prometheus.yml: one job whose targets (and their job labels) all come from targets.json. */
-export function prometheusConfigYaml(config: Pick<LabConfig, "home">): string {
+export function prometheusConfigYaml(config: Pick<LabConfig, "home" | "secure">): string {
+  const pki = config.secure ? labPkiPaths(pkiDir(config)) : undefined;
+  const tls = pki
+    ? ["    tls_config:", `      ca_file: ${JSON.stringify(pki.caCert)}`, `      cert_file: ${JSON.stringify(pki.tools.prometheus.cert)}`, `      key_file: ${JSON.stringify(pki.tools.prometheus.key)}`]
+    : [];
   return [
     "# Written by kubelab up --prometheus; the targets are in targets.json, kept current by the lab.",
     "global:",
@@ -65,6 +74,7 @@ export function prometheusConfigYaml(config: Pick<LabConfig, "home">): string {
     "    file_sd_configs:",
     `      - files: [${JSON.stringify(targetsFile(config.home))}]`,
     "        refresh_interval: 10s",
+    ...tls,
     "",
   ].join("\n");
 }
@@ -72,7 +82,7 @@ export function prometheusConfigYaml(config: Pick<LabConfig, "home">): string {
 /** "http://172.30.0.11:10248/metrics" → the group scraping it. */
 function groupFor(url: string, labels: Record<string, string>): TargetGroup {
   const parsed = new URL(url);
-  return { targets: [parsed.host], labels: { ...labels, __metrics_path__: parsed.pathname } };
+  return { targets: [parsed.host], labels: { ...labels, __metrics_path__: parsed.pathname, ...(parsed.protocol === "https:" ? { __scheme__: "https" } : {}) } };
 }
 
 /** Every scrape target of the lab: its components' metrics endpoints, each node's cAdvisor endpoint, the DNS pods. */
@@ -83,7 +93,7 @@ export function scrapeTargets(config: LabConfig, planned: readonly PlannedCompon
     if (job === undefined || metricsUrl === undefined) continue;
     groups.push(groupFor(metricsUrl, { job, ...(node !== undefined ? { node } : {}) }));
     if (component.kind === "kubelet" && node !== undefined) {
-      groups.push(groupFor(`http://${new URL(metricsUrl).hostname}:${KUBELET_PORT}/metrics/cadvisor`, { job: "cadvisor", node }));
+      groups.push(groupFor(`${config.secure ? "https" : "http"}://${new URL(metricsUrl).hostname}:${KUBELET_PORT}/metrics/cadvisor`, { job: "cadvisor", node }));
     }
     if (component.kind === "kube-state-metrics") {
       groups.push(groupFor(`http://127.0.0.1:${config.kubeStateMetricsTelemetryPort}/metrics`, { job: "kube-state-metrics-telemetry" }));
@@ -119,9 +129,8 @@ interface NodeList {
 
 /** The running kube-dns pods with an IP, from the apiserver; empty when it does not answer. */
 export async function dnsPods(config: LabConfig): Promise<DnsPod[]> {
-  const response = await fetch(`${labApiserverUrl(config)}/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-  if (response?.ok !== true) return [];
-  const list = (await response.json()) as PodList;
+  const list = (await labGet(config, "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns", 2_000)) as PodList | undefined;
+  if (list === undefined) return [];
   return (list.items ?? []).flatMap((pod) => {
     const { name } = pod.metadata ?? {};
     const podIP = pod.status?.podIP;
@@ -132,10 +141,9 @@ export async function dnsPods(config: LabConfig): Promise<DnsPod[]> {
 
 /** Each Node's podCIDR and InternalIP ("10.244.1.0/24" → "172.30.0.11"), for the host's routes to the pod network. */
 export async function podCidrRoutes(config: LabConfig): Promise<Map<string, string>> {
-  const response = await fetch(`${labApiserverUrl(config)}/api/v1/nodes`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  const list = (await labGet(config, "/api/v1/nodes", 2_000)) as NodeList | undefined;
   const routes = new Map<string, string>();
-  if (response?.ok !== true) return routes;
-  for (const node of ((await response.json()) as NodeList).items ?? []) {
+  for (const node of list?.items ?? []) {
     const cidr = node.spec?.podCIDR;
     const ip = node.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
     if (cidr && ip) routes.set(cidr, ip);

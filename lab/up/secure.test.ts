@@ -1,8 +1,9 @@
-// `kubelab up --secure`'s plan: every component's flags with the lab's PKI (SECURITY.md), and the insecure lab's
+// `kubelab up`'s secure plan (the default): every component's flags with the lab's PKI (SECURITY.md), and the insecure lab's
 // plan unchanged.
 import { describe, expect, it } from "vitest";
 import { labToolsRbac } from "../pki/rbac.js";
-import { apiserverUrl, controlPlane, labApiserverUrl, metricsServerPlan, nodeComponents, nodePlan, type LabConfig, type PlannedComponent } from "./config.js";
+import { labClientConfig } from "./api.js";
+import { apiserverUrl, controlPlane, metricsServerPlan, nodeComponents, nodePlan, type LabConfig, type PlannedComponent } from "./config.js";
 import { TEST_CONFIG } from "./testing.js";
 
 const SECURE: LabConfig = { ...TEST_CONFIG, secure: true, securePort: 6443, metricsServerPort: 4443 };
@@ -14,13 +15,12 @@ function argsOf(planned: readonly PlannedComponent[], kind: string): readonly st
   return found.component.args;
 }
 
-describe("kubelab up --secure", () => {
-  it("runs the apiserver on HTTPS with the PKI's files, Node,RBAC and NodeRestriction, its insecure port on loopback", () => {
+describe("kubelab up (secure)", () => {
+  it("runs the apiserver on HTTPS only with the PKI's files, Node,RBAC and NodeRestriction, ready when /readyz answers over TLS", () => {
     const apiserver = controlPlane(SECURE).find((p) => p.component.kind === "kube-apiserver");
     expect(apiserver?.component.args).toEqual(
       expect.arrayContaining([
-        "--insecure-port=8080",
-        "--insecure-bind-address=127.0.0.1",
+        "--insecure-port=0",
         "--secure-port=6443",
         "--bind-address=172.30.0.1",
         `--tls-cert-file=${P}/apiserver.crt`,
@@ -36,9 +36,15 @@ describe("kubelab up --secure", () => {
         "--advertise-address=172.30.0.1",
       ]),
     );
-    expect(apiserver?.component.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:8080/readyz" });
+    expect(apiserver?.component.args.some((a) => a.startsWith("--insecure-bind-address"))).toBe(false);
+    expect(apiserver?.component.readiness).toEqual({ kind: "http", url: "https://172.30.0.1:6443/readyz", caFile: `${P}/ca.crt` });
+    expect(apiserver?.metricsUrl).toBe("https://172.30.0.1:6443/metrics");
     expect(apiserverUrl(SECURE)).toBe("https://172.30.0.1:6443");
-    expect(labApiserverUrl(SECURE)).toBe("http://127.0.0.1:8080");
+  });
+
+  it("scrapes a secure kubelet's metrics on its authenticated API port", () => {
+    const kubelet = nodeComponents(SECURE, nodePlan(SECURE, 1)).find((p) => p.component.kind === "kubelet");
+    expect(kubelet?.metricsUrl).toBe("https://172.30.0.11:10250/metrics");
   });
 
   it("gives every client component --kubeconfig with its own identity and no --master", () => {
@@ -75,7 +81,7 @@ describe("kubelab up --secure", () => {
     expect(args.filter((a) => /^--(kubeconfig|tls-|client-ca-file|secure-port|cluster-signing|use-service-account-credentials|authorization-mode)/.test(a) && a !== "--secure-port=0")).toEqual([]);
     expect(argsOf(plan, "kube-apiserver")).toEqual(expect.arrayContaining(["--insecure-port=8080", "--insecure-bind-address=172.30.0.1"]));
     expect(argsOf(plan, "kube-scheduler")).toContain("--master=http://172.30.0.1:8080");
-    expect(labApiserverUrl(TEST_CONFIG)).toBe(apiserverUrl(TEST_CONFIG));
+    expect(labClientConfig(TEST_CONFIG)).toEqual({ server: apiserverUrl(TEST_CONFIG), namespace: "default" });
   });
 
   it("binds each lab tool's identity through the lab's own ClusterRoleBindings, and not the controller-manager's", () => {
@@ -85,6 +91,7 @@ describe("kubelab up --secure", () => {
       ["system:kubelab:metrics-server", "kubelab:metrics-server"],
       ["system:kubelab:metrics-server", "system:auth-delegator"],
       ["system:kubelab:kubelab-ui", "cluster-admin"],
+      ["system:kubelab:prometheus", "kubelab:prometheus"],
     ]);
   });
 });

@@ -3,7 +3,8 @@
 // the controller-manager's kubelab.dev/local-path provisioner and WaitForFirstConsumer binding (a volume is made on
 // the node the claim's first pod is scheduled to). Volumes live under the lab's home, so they go with the lab.
 import { join } from "node:path";
-import { labApiserverUrl, type LabConfig } from "./config.js";
+import { labCreate } from "./api.js";
+import type { LabConfig } from "./config.js";
 
 export const DEFAULT_STORAGE_CLASS = "standard";
 
@@ -22,8 +23,5 @@ export function defaultStorageClass(config: LabConfig): Record<string, unknown> 
 /** Creates the class; one already there (made by another node, or changed by the user) is left as it is. */
 export async function applyDefaultStorageClass(config: LabConfig): Promise<string> {
   const path = "/apis/storage.k8s.io/v1/storageclasses";
-  const response = await fetch(`${labApiserverUrl(config)}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(defaultStorageClass(config)) });
-  if (response.status === 409) return `storageclass/${DEFAULT_STORAGE_CLASS} exists`;
-  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
-  return `storageclass/${DEFAULT_STORAGE_CLASS} created`;
+  return `storageclass/${DEFAULT_STORAGE_CLASS} ${await labCreate(config, path, defaultStorageClass(config))}`;
 }

@@ -11,7 +11,8 @@ import { ProcessOwner } from "../process/owner.js";
 import type { ManagedProcess, RestartPolicy } from "../process/runner.js";
 import { ensureLabPki } from "../pki/pki.js";
 import { applyLabToolsRbac } from "../pki/rbac.js";
-import { apiserverUrl, bridgeIp, controlPlane, ipString, parseCidr, labApiserverUrl, pkiDir, metricsServerPlan, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
+import { labCreate, labRequest } from "./api.js";
+import { apiserverUrl, bridgeIp, controlPlane, ipString, parseCidr, pkiDir, metricsServerPlan, nodeComponents, nodeIndex, nodePlan, printableCommand, type LabConfig, type NodePlan, type PlannedComponent } from "./config.js";
 import type { ComponentStatus, KillRequest, LabStatus, TargetRequest } from "./control.js";
 import { applyDnsAddon, dnsImageArchive, loadImage } from "./dns.js";
 import { addFirewall, cleanupNodeRuntime, createBridge, createNodeNetwork, deleteNodeNetwork, LAB_ENV, prepareContainerNode, run } from "./host.js";
@@ -108,7 +109,7 @@ export class Supervisor {
       for (const planned of controlPlane(this.config)) {
         await this.startComponent(planned);
         // The tools' bindings exist before the tools start, or they would wait for them failing (403) until ready times out.
-        if (this.config.secure && planned.component.kind === "kube-apiserver") this.note(`rbac: ${(await applyLabToolsRbac(labApiserverUrl(this.config))).join(", ")}`);
+        if (this.config.secure && planned.component.kind === "kube-apiserver") this.note(`rbac: ${(await applyLabToolsRbac((path, object) => labCreate(this.config, path, object))).join(", ")}`);
       }
       await Promise.all(names.map((name) => this.addNode(name)));
       if (this.config.withKubelet) await this.applyDns();
@@ -229,7 +230,7 @@ export class Supervisor {
     await deleteNodeNetwork(node);
     rmSync(node.dir, { recursive: true, force: true });
     // The Node object goes too (`kubectl delete node`), so its pods are replaced elsewhere at once.
-    await fetch(`${labApiserverUrl(this.config)}/api/v1/nodes/${name}`, { method: "DELETE" }).catch(() => undefined);
+    await labRequest(this.config, "DELETE", `/api/v1/nodes/${name}`).catch(() => undefined);
     this.save({ nodes: this.state.nodes.filter((n) => n !== name) });
     this.writeScrapeTargets();
     await this.removePodRoutesVia(node.ip);

@@ -6,7 +6,9 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { distEntry } from "../components/entries.js";
+import { labPkiPaths } from "../pki/pki.js";
 import { freePort } from "../process/ports.js";
+import { apiserverUrl, pkiDir } from "./config.js";
 import { firewallLeftovers, killProcesses, labProcesses, linkExists, mountsUnder, netnsExists, processesInNetns, processesMentioning, removeFirewall, run } from "./host.js";
 import { readState, type LabState } from "./state.js";
 
@@ -55,6 +57,17 @@ function exec(file: string, args: readonly string[], timeoutMs: number, detached
   });
 }
 
+/**
+ * Where and as whom a test reaches the lab's apiserver (test/support/http.ts's ApiTarget): the URL, the CA of its
+ * serving certificate and the admin's client certificate; the URL alone for an `up --insecure` lab.
+ */
+export interface LabApiTarget {
+  url: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
 /** One lab's names, all unique to this run (`tag` names the test or bench that made it). */
 export class TestLab {
   readonly id = Math.random().toString(16).slice(2, 6);
@@ -63,7 +76,9 @@ export class TestLab {
   readonly netnsPrefix: string;
   readonly subnet = 100 + Math.floor(Math.random() * 150);
   readonly nodeNetwork = `172.28.${this.subnet}.0/24`;
+  /** The insecure port (`up --insecure`), or the secure port (the default); both picked free at up(). */
   apiserverPort = 0;
+  securePort = 0;
   nodes = 0;
   private state: LabState | undefined;
 
@@ -75,6 +90,30 @@ export class TestLab {
 
   get kubeconfig(): string {
     return join(this.home, "kubeconfig");
+  }
+
+  /** The host's address on the lab bridge (where the apiserver listens). */
+  get bridgeIp(): string {
+    return `172.28.${this.subnet}.1`;
+  }
+
+  /** Whether the lab runs secure (the default; false after `up --insecure`). */
+  get secure(): boolean {
+    return this.labState().config.secure === true;
+  }
+
+  /** The apiserver as the lab's admin (kubeadm's admin.conf: the CA and the admin's certificate), for raw requests. */
+  get api(): LabApiTarget {
+    const { config } = this.labState();
+    if (config.secure !== true) return { url: apiserverUrl(config) };
+    const pki = labPkiPaths(pkiDir(config));
+    return { url: apiserverUrl(config), caFile: pki.caCert, certFile: pki.admin.cert, keyFile: pki.admin.key };
+  }
+
+  private labState(): LabState {
+    this.state ??= readState(this.home);
+    if (this.state === undefined) throw new Error(`no lab at ${this.home}: up() first`);
+    return this.state;
   }
 
   nodeIp(index: number): string {
@@ -98,10 +137,11 @@ export class TestLab {
   /** `kubelab up --nodes N` with this lab's names; resolves with its output once every node is Ready. */
   async up(nodes: number, extra: readonly string[] = []): Promise<string> {
     this.apiserverPort = await freePort();
+    this.securePort = await freePort();
     this.nodes = nodes;
     // The live view on a free port unless the caller picks one: labs of parallel runs must not race for 8484.
     const ui = extra.some((a) => a.startsWith("--ui-port") || a === "--no-ui") ? [] : ["--ui-port", "0"];
-    const args = ["up", "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), "--timeout", "150s", ...ui, ...extra];
+    const args = ["up", "--nodes", String(nodes), "--bridge", this.bridge, "--node-network", this.nodeNetwork, "--netns-prefix", this.netnsPrefix, "--apiserver-port", String(this.apiserverPort), ...(extra.includes("--secure-port") ? [] : ["--secure-port", String(this.securePort)]), "--timeout", "150s", ...ui, ...extra];
     const result = await this.kubelab(args);
     this.state = readState(this.home);
     if (result.code !== 0) throw new Error(`kubelab up exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${this.log("supervisor.log")}`);

@@ -1,4 +1,4 @@
-// A real `kubelab up --secure --nodes 2`, as kubeadm sets a cluster up: the apiserver on HTTPS with client
+// A real `kubelab up --nodes 2` (secure: the default; --secure is passed to show it stays accepted), as kubeadm sets a cluster up: the apiserver on HTTPS with client
 // certificates, Node,RBAC and NodeRestriction, every component with its own identity. Driven as a user would: the
 // real kubectl with the lab's admin kubeconfig and with a kubelet's own kubeconfig, curl on the host with no
 // credential, and curl inside a node with a service account's token. The lab is taken down in afterAll even when a
@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labPkiPaths } from "../../lab/pki/pki.js";
-import { freePort } from "../../lab/process/ports.js";
 import { run } from "../../lab/up/host.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
 import { waitFor } from "../support/apiserver.js";
@@ -30,9 +29,10 @@ function kubectlAs(kubeconfig: string, args: readonly string[]): ReturnType<Test
 
 describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
   beforeAll(async () => {
-    securePort = await freePort();
     try {
-      await lab.up(2, ["--secure", "--secure-port", String(securePort)]);
+      // --secure is the default now; it stays accepted.
+      await lab.up(2, ["--secure"]);
+      securePort = lab.securePort;
     } catch (err) {
       await lab.tearDown();
       throw err;
@@ -55,6 +55,35 @@ describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
     expect(whoami).toContain("system:masters");
     expect((await lab.kubectlOk("get", "nodes", "--no-headers")).trim().split("\n")).toHaveLength(2);
   });
+
+  it("has no insecure port: the lab's own bookkeeping and health checks go over HTTPS with the admin's certificate", async () => {
+    const state = JSON.parse(readFileSync(join(lab.home, "lab.json"), "utf8")) as { config: { secure?: boolean } };
+    expect(state.config.secure).toBe(true);
+    const status = JSON.parse(await lab.ok(["status", "-o", "json"])) as { components: { component: string; health: string; command: string; metricsUrl?: string }[] };
+    const apiserver = status.components.find((c) => c.component === "kube-apiserver");
+    expect(apiserver?.command).toContain("--insecure-port=0");
+    expect(apiserver?.command).not.toContain("--insecure-bind-address");
+    expect(apiserver?.metricsUrl).toBe(`https://${lab.bridgeIp}:${securePort}/metrics`);
+    // Nothing answers plain HTTP on the port an insecure lab would use, on loopback or the bridge.
+    for (const host of ["127.0.0.1", lab.bridgeIp]) expect((await run(["curl", "-sS", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", `http://${host}:${lab.apiserverPort}/version`]).catch((err: unknown) => String(err)))).not.toBe("200");
+    // Every component healthy, the apiserver's health probed over HTTPS with the lab's CA.
+    await waitFor("every component healthy", async () => {
+      const now = JSON.parse(await lab.ok(["status", "-o", "json"])) as typeof status;
+      return now.components.every((c) => c.health === "ok") ? true : undefined;
+    }, 30_000, 500);
+    // The storage class and the DNS add-on were made by the lab (as the admin), the tools' RBAC too.
+    expect(await lab.kubectlOk("get", "storageclass", "standard", "-o", "name")).toContain("storageclass.storage.k8s.io/standard");
+    expect(await lab.kubectlOk("get", "clusterrolebinding", "kubelab:prometheus", "-o", "name")).toContain("kubelab:prometheus");
+  });
+
+  it("adds and removes a node with its own identity, the lab waiting for it and deleting its Node over HTTPS", async () => {
+    const added = await lab.ok(["add-node"], 150_000);
+    expect(added).toContain("node-3: Ready");
+    lab.nodes = 3;
+    expect((await kubectlAs(pki().node("node-3").client.kubeconfig, ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).stdout).toBe("system:node:node-3");
+    await lab.ok(["remove-node", "node-3"]);
+    await waitFor("node-3's Node deleted", async () => ((await lab.kubectl(["get", "node", "node-3"])).code !== 0 ? true : undefined), 15_000, 250);
+  }, 180_000);
 
   it("refuses a request without credentials (anonymous: 403 from RBAC; a bad token: 401) but answers /readyz anonymously", async () => {
     // curl with the cluster CA and no credential, as kubeadm's apiserver (--anonymous-auth on, RBAC) answers it.

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/apiserver.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
+import { call } from "../support/http.js";
 
 const prerequisites = labPrerequisites();
 if (!prerequisites.ok) console.warn(`lab-top.int.test: skipped: ${prerequisites.reason}`);
@@ -103,15 +104,17 @@ describe.skipIf(!prerequisites.ok)("kubectl top on a 2-node kubelab", () => {
 
   it("serves cAdvisor's container metrics and the resource metrics on the kubelet (and measures their cost)", async () => {
     const pod = JSON.parse(await lab.kubectlOk("get", "pod", "burn", "-o", "json")) as { spec: { nodeName: string } };
-    const base = `http://${await nodeIp(pod.spec.nodeName)}:10250`;
-    const cadvisor = await (await fetch(`${base}/metrics/cadvisor`)).text();
+    // The kubelet's API is HTTPS with authentication and authorization: the admin's certificate, the lab's CA.
+    const kubelet = { ...lab.api, url: `https://${await nodeIp(pod.spec.nodeName)}:10250` };
+    const get = async (path: string): Promise<string> => (await call(kubelet, "GET", path, undefined, { accept: "text/plain" })).text;
+    const cadvisor = await get("/metrics/cadvisor");
     expect(cadvisor).toMatch(/container_cpu_usage_seconds_total\{container="burn",cpu="total",id="[^"]+",image="[^"]*busybox[^"]*",name="[0-9a-f]+",namespace="default",pod="burn"\} \d/);
     expect(cadvisor).toMatch(/container_memory_working_set_bytes\{container="burn",id="[^"]+",image="[^"]+",name="[0-9a-f]+",namespace="default",pod="burn"\} \d+ \d+/);
     const costs: number[] = [];
     let size = 0;
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
-      const text = await (await fetch(`${base}/metrics/resource`)).text();
+      const text = await get("/metrics/resource");
       costs.push(performance.now() - started);
       size = Buffer.byteLength(text);
       expect(text).toMatch(/container_cpu_usage_seconds_total\{container="burn",namespace="default",pod="burn"\} [\d.]+ \d+/);

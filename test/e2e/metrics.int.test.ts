@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, distEntry } from "../../lab/components/entries.js";
 import { freePort } from "../../lab/process/ports.js";
 import { labPrerequisites, TestLab } from "../../lab/up/throwaway.js";
+import { labPkiPaths } from "../../lab/pki/pki.js";
 import { waitFor } from "../support/apiserver.js";
+import { call, type ApiTarget } from "../support/http.js";
 
 const prerequisites = labPrerequisites();
 const hasPrometheus = existsSync("/usr/bin/prometheus");
@@ -157,6 +159,18 @@ async function query(expr: string): Promise<{ status: string; error?: string; da
   return (await response.json()) as { status: string; error?: string; data?: { result: unknown[] } };
 }
 
+/**
+ * A scrape as the lab's Prometheus does it: plain HTTP, or (the secure lab's apiserver and kubelets) HTTPS verified
+ * with the lab's CA, showing Prometheus' own client certificate (system:kubelab:prometheus, nodes/metrics).
+ */
+async function scrape(url: string): Promise<{ ok: boolean; text: string }> {
+  const parsed = new URL(url);
+  const pki = labPkiPaths(join(lab.home, "pki"));
+  const target: ApiTarget = parsed.protocol === "https:" ? { url: parsed.origin, caFile: pki.caCert, certFile: pki.tools.prometheus.cert, keyFile: pki.tools.prometheus.key } : { url: parsed.origin };
+  const reply = await call(target, "GET", parsed.pathname, undefined, { accept: "text/plain" });
+  return { ok: reply.status === 200, text: reply.text };
+}
+
 async function components(): Promise<StatusComponent[]> {
   return (JSON.parse(await lab.ok(["status", "-o", "json"])) as { components: StatusComponent[] }).components;
 }
@@ -230,8 +244,8 @@ spec:
       let ms = 0;
       await waitFor(`core series of ${target.url}`, async () => {
         const started = performance.now();
-        const response = await fetch(target.url);
-        text = await response.text();
+        const response = await scrape(target.url);
+        text = response.text;
         ms = performance.now() - started;
         exposition = parseExposition(text);
         return response.ok && absent().length === 0;
@@ -247,19 +261,28 @@ spec:
   it("keeps Prometheus' file_sd targets current and every target healthy", async () => {
     const targets = JSON.parse(readFileSync(join(lab.home, "prometheus", "targets.json"), "utf8")) as { labels: { job: string } }[];
     const jobs = new Set(targets.map((t) => t.labels.job));
-    for (const job of ["etcd", "apiserver", "scheduler", "controller-manager", "kube-state-metrics", "kubelet", "kube-proxy", "container-runtime", "kube-dns", "prometheus"]) expect(jobs).toContain(job);
+    for (const job of ["etcd", "apiserver", "scheduler", "controller-manager", "kube-state-metrics", "kubelet", "cadvisor", "kube-proxy", "container-runtime", "kube-dns", "prometheus"]) expect(jobs).toContain(job);
     interface Target {
       labels: { job: string; instance: string };
+      scrapeUrl: string;
       health: string;
       lastError: string;
     }
     let down: string[] = [];
+    let active: Target[] = [];
     await waitFor("healthy targets", async () => {
       const answer = (await (await fetch(`${prometheusUrl}/api/v1/targets`)).json()) as { data: { activeTargets: Target[] } };
-      down = answer.data.activeTargets.filter((t) => t.health !== "up" && t.labels.job !== "cadvisor").map((t) => `${t.labels.job} ${t.labels.instance}: ${t.health} ${t.lastError}`);
-      return answer.data.activeTargets.length >= targets.length && down.length === 0;
+      active = answer.data.activeTargets;
+      down = active.filter((t) => t.health !== "up").map((t) => `${t.labels.job} ${t.labels.instance}: ${t.health} ${t.lastError}`);
+      return active.length >= targets.length && down.length === 0;
     }, 60_000, 1_000).catch(() => undefined);
     expect(down).toEqual([]);
+    // The secure lab's apiserver and kubelets are scraped over HTTPS, with the lab's CA and Prometheus' own certificate.
+    for (const job of ["apiserver", "kubelet", "cadvisor"]) {
+      const urls = active.filter((t) => t.labels.job === job).map((t) => t.scrapeUrl);
+      expect(urls.length, job).toBeGreaterThan(0);
+      for (const url of urls) expect(url).toMatch(/^https:\/\//);
+    }
 
     // Prometheus' own view of the cost, and the lab's memory while it scrapes every 5 s.
     const perJob = async (expr: string): Promise<string> => {

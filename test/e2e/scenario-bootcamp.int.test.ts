@@ -108,7 +108,7 @@ describe.skipIf(!prerequisites.ok)("the bootcamp tutorial on a 3-node kubelab", 
     const version = await lab.kubectlOk("version");
     expect(version).toMatch(/^Client Version: v1\.\d+/m);
     expect(version).toMatch(/^Server Version: v1\.\d+/m);
-    expect(await lab.kubectlOk("cluster-info")).toContain(`Kubernetes control plane is running at http://172.28.${lab.subnet}.1:${lab.apiserverPort}`);
+    expect(await lab.kubectlOk("cluster-info")).toContain(`Kubernetes control plane is running at https://172.28.${lab.subnet}.1:${lab.securePort}`);
     const nodes = (await lab.kubectlOk("get", "nodes")).trim().split("\n");
     expect(nodes[0]).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
     expect(nodes.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" "))).toEqual(["node-1 Ready", "node-2 Ready", "node-3 Ready"]);

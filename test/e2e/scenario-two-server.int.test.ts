@@ -1,5 +1,6 @@
 // The Kubernetes 0.18 two-server lab (../shared/scenarios/two-server.md) in both of kube-proxy's modes, one
-// `kubelab up --nodes 3 --proxy-mode MODE` each (one after the other, each taken down in its afterAll): the 0.18
+// `kubelab up --insecure --nodes 3 --proxy-mode MODE` each (one after the other, each taken down in its afterAll;
+// --insecure: this scenario IS the 0.18 setup, plain HTTP on the insecure port, every process with --master): the 0.18
 // process split printed by the launcher (node-1's kube-proxy then run by hand from its printed line, as 0.18's users
 // started every process; `kubelab down` ends it with the node), a ReplicationController that keeps 5 replicas, the
 // Service `webserver` in front of them, its rules in a node's `iptables-save` (KUBE-SVC-/KUBE-SEP- chains in iptables mode,
@@ -89,7 +90,7 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
   beforeAll(async () => {
     started = Date.now();
     try {
-      upOutput = await lab.up(3, ["--proxy-mode", mode]);
+      upOutput = await lab.up(3, ["--insecure", "--proxy-mode", mode]);
       upSeconds = (Date.now() - started) / 1000;
     } catch (err) {
       await lab.tearDown();

@@ -2,8 +2,9 @@
 // are the namespace's own, so the host's rules are never touched, and deleting the namespace removes everything.
 // Inside: loopback, a veth whose addresses 10.244.1.5 and 10.244.1.6 stand for two pods (an endpoint server
 // answers on both: TCP 8080 with "address:port", UDP 5353 likewise), a default route through it (so Service IPs
-// are routable and reach the OUTPUT chain), and the apiserver at http://127.0.0.1:16443, relayed through a unix
-// socket to the host's namespace. Two rules of "someone else's" are there too, for kube-proxy to leave alone.
+// are routable and reach the OUTPUT chain), and the apiserver at 127.0.0.1:16443 (http or https, as the host-side
+// apiserver speaks: the relay is plain TCP, through a unix socket to the host's namespace, so TLS and client
+// certificates pass through it untouched; the serving certificate names 127.0.0.1). Two rules of "someone else's" are there too, for kube-proxy to leave alone.
 // A second namespace is a pod on that node: 10.244.2.20 on a veth routed from the node (10.244.2.1 on the node's
 // side), forwarding on, where a server on 8080 answers "address:port from <client address>" — traffic from it
 // takes the PREROUTING/FORWARD paths, and a Service pointing back at it shows hairpin traffic.
@@ -21,8 +22,13 @@ import { testProcesses } from "./processes.js";
 
 const run = promisify(execFile);
 
-/** The apiserver's address inside the namespace. */
+/** The apiserver's address inside the namespace, for an insecure (plain HTTP) apiserver. */
 export const NETNS_APISERVER = "http://127.0.0.1:16443";
+
+/** The apiserver's address inside the namespace for a host-side apiserver at `apiserverUrl` (its scheme kept). */
+export function netnsApiserverUrl(apiserverUrl: string): string {
+  return `${new URL(apiserverUrl).protocol}//127.0.0.1:16443`;
+}
 
 const POD_SERVER = `
 const net = require("node:net");
@@ -132,9 +138,11 @@ export class NetnsHost {
       return Promise.resolve();
     });
     const apiSocket = join(dir, "apiserver.sock");
-    const apiPort = Number(new URL(apiserverUrl).port);
+    const api = new URL(apiserverUrl);
+    const apiPort = Number(api.port);
+    const apiHost = api.hostname.replace(/^\[|\]$/g, "");
     const relay = createServer((c) => {
-      const t = connectTcp(apiPort, "127.0.0.1");
+      const t = connectTcp(apiPort, apiHost === "localhost" ? "127.0.0.1" : apiHost);
       c.pipe(t).pipe(c);
       c.on("error", () => t.destroy());
       t.on("error", () => c.destroy());
