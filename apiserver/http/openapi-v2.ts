@@ -6,7 +6,8 @@
 // Deliberately different from Kubernetes: `paths` is empty. kubectl reads v2 definitions by their
 // `x-kubernetes-group-version-kind`; the operations are served in /openapi/v3, which newer clients use.
 import { createHash } from "node:crypto";
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
+import { protobufModule } from "../lazy-modules.js";
 import { protoFilePath } from "../../proto/locate.js";
 import { buildBuiltinSchemas, extraDefinition, extraListDefinition, extraName, schemaProvider } from "./openapi-schemas.js";
 import type { BuiltinSchemas, Json } from "./openapi-schemas.js";
@@ -73,7 +74,7 @@ let documentType: protobuf.Type | undefined;
 /** gnostic's `openapi.v2.Document` as loaded from proto/openapi-v2.proto. */
 export function openApiV2DocumentType(): protobuf.Type {
   if (documentType === undefined) {
-    const root = new protobuf.Root();
+    const root = new (protobufModule().Root)();
     root.loadSync(protoFilePath("openapi-v2.proto"), { keepCase: true });
     root.resolveAll();
     documentType = root.lookupType("openapi.v2.Document");

@@ -8,7 +8,8 @@
 // rules documented there (zero non-pointer fields dropped, pointer fields kept when present, embedded messages
 // inlined, Time/Quantity/IntOrString/bytes in their JSON forms).
 import { createRequire } from "node:module";
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
+import { protobufModule } from "../lazy-modules.js";
 import type { Field, Type } from "protobufjs";
 import { StatusError, badRequest, errorMessage } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
@@ -39,9 +40,9 @@ function messageFor(root: protobuf.Root, apiVersion: string, kind: string): Type
   // Walked name by name: protobufjs' lookup also matches a relative name inside another package.
   let found: protobuf.ReflectionObject | null = root;
   for (const part of [...PACKAGE.split("."), group ?? "", version, kind]) {
-    found = found instanceof protobuf.Namespace ? found.get(part) : null;
+    found = found instanceof protobufModule().Namespace ? found.get(part) : null;
   }
-  return found instanceof protobuf.Type ? found : undefined;
+  return found instanceof protobufModule().Type ? found : undefined;
 }
 
 /**
@@ -115,7 +116,7 @@ export function protobufSchema(): protobuf.Root {
 
 function loadSchema(): Schema {
   if (cached !== undefined) return cached;
-  const root = new protobuf.Root();
+  const root = new (protobufModule().Root)();
   // k8s.proto declares its field options against descriptor.proto, which protobufjs ships but does not resolve
   // from an absolute import path by itself.
   const descriptor = createRequire(import.meta.url).resolve("protobufjs/google/protobuf/descriptor.proto");
@@ -135,17 +136,17 @@ function loadSchema(): Schema {
  */
 function addListMessages(root: protobuf.Root): void {
   const packages = root.lookup(PACKAGE);
-  if (!(packages instanceof protobuf.Namespace)) return;
+  if (!(packages instanceof protobufModule().Namespace)) return;
   for (const group of packages.nestedArray) {
-    if (!(group instanceof protobuf.Namespace) || group instanceof protobuf.Type) continue;
+    if (!(group instanceof protobufModule().Namespace) || group instanceof protobufModule().Type) continue;
     for (const version of group.nestedArray) {
-      if (!(version instanceof protobuf.Namespace) || version instanceof protobuf.Type) continue;
+      if (!(version instanceof protobufModule().Namespace) || version instanceof protobufModule().Type) continue;
       for (const kind of [...version.nestedArray]) {
-        if (!(kind instanceof protobuf.Type) || kind.fields.metadata?.type !== `.${PACKAGE}.ObjectMeta`) continue;
+        if (!(kind instanceof protobufModule().Type) || kind.fields.metadata?.type !== `.${PACKAGE}.ObjectMeta`) continue;
         if (version.get(`${kind.name}List`) !== null) continue;
-        const list = new protobuf.Type(`${kind.name}List`);
-        list.add(new protobuf.Field("metadata", 1, `.${PACKAGE}.ListMeta`));
-        list.add(new protobuf.Field("items", 2, kind.fullName, "repeated"));
+        const list = new (protobufModule().Type)(`${kind.name}List`);
+        list.add(new (protobufModule().Field)("metadata", 1, `.${PACKAGE}.ListMeta`));
+        list.add(new (protobufModule().Field)("items", 2, kind.fullName, "repeated"));
         version.add(list);
       }
     }
@@ -366,7 +367,7 @@ function fieldPlan(field: Field): FieldPlan {
 
 function valuePlan(field: Field): ValuePlan {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) {
+  if (resolved instanceof protobufModule().Type) {
     switch (resolved.fullName) {
       case TIME:
       case MICRO_TIME:
