@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # npm run test:compose: docker-compose.yml end to end, on a real Docker. Builds the image (base made offline when
-# node:20-bookworm-slim cannot be had), brings the lab up, runs the bootcamp core (deploy, NodePort, curl through a
+# node:20-bookworm-slim cannot be had), brings the (secure) lab up, checks its security from the host (401 without
+# credentials, the host's kubeconfig is the admin's over TLS, a node's kubectl acts as that node), runs the bootcamp core (deploy, NodePort, curl through a
 # node container, scale to 4 across nodes, rolling update, undo), then chaos: a node container killed (pods move,
 # the Service answers), the apiserver's, scheduler's and controller-manager's processes killed (Docker's restart
 # policy brings them back, nothing is lost), and `docker-compose down -v` must leave nothing behind. Then the HA
 # override (docker-compose.ha.yml; KUBELAB_COMPOSE_HA=0 skips it): both apiservers in the `kubernetes` Endpoints,
 # the leading scheduler, one apiserver and one etcd member killed while the cluster keeps serving, down -v again.
+# Then the 0.18 plain-HTTP override (docker-compose.insecure.yml; KUBELAB_COMPOSE_INSECURE=0 skips it): nodes Ready,
+# the host's kubectl over http with no credentials, down -v.
 #
 # Docker: the one at DOCKER_HOST (or the default socket) when it answers; otherwise a dockerd of its own on a
 # private socket, stopped by PID at the end, with --iptables=false --ip-masq=false --ip-forward=false --bridge=none
@@ -151,7 +154,25 @@ kubectl_ get nodes -o wide
 if [ "$OWN_DOCKERD" = 1 ]; then
   ! iptables-save | grep -q -i docker || { log "dockerd added iptables rules to the host"; exit 1; }
 fi
+# ------------------------------------------------------------------------------------------------ security
+# The host's kubeconfig: the admin's certificate over TLS to the published port, readable by its owner only.
+grep -q "server: https://127.0.0.1:$KUBELAB_APISERVER_PORT" "$KUBECONFIG_FILE"
+[ "$(stat -c %a "$KUBECONFIG_FILE")" = 600 ] || { log "the host's kubeconfig is mode $(stat -c %a "$KUBECONFIG_FILE")"; exit 1; }
+[ "$(kubectl_ auth whoami -o jsonpath='{.status.userInfo.username}')" = kubernetes-admin ]
+kubectl_ config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$STATE/ca.crt"
+status_of() { curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$STATE/ca.crt" "https://127.0.0.1:$KUBELAB_APISERVER_PORT$1"; }
+for path in /api/v1/namespaces/kube-system/secrets /apis/apps/v1/deployments /metrics /api; do
+  [ "$(status_of "$path")" = 401 ] || { log "GET $path without credentials: $(status_of "$path"), not 401"; exit 1; }
+done
+[ "$(status_of /readyz)" = 200 ]
+! curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$KUBELAB_APISERVER_PORT/api" 2>/dev/null || { log "the published port answers plain HTTP"; exit 1; }
+log "the published port: TLS verified with the cluster CA, 401 without credentials (/readyz 200), the host's kubectl is kubernetes-admin"
+# kubectl in a node container acts as that node (system:node:node-1): it reads nodes, but no Secret it has no pod for.
 compose exec -T node-1 kubectl get nodes >/dev/null
+if compose exec -T node-1 kubectl get secrets -A >"$STATE/node-secrets" 2>&1; then log "node-1 lists every Secret"; exit 1; fi
+grep -q 'system:node:node-1.*cannot list resource "secrets"' "$STATE/node-secrets" || { cat "$STATE/node-secrets"; exit 1; }
+log "node-1's kubectl: $(compose exec -T node-1 kubectl auth whoami -o jsonpath='{.status.userInfo.username}'), forbidden to list Secrets"
+
 compose exec -T node-1 kubelab status | tee "$STATE/status"
 [ "$(grep -c -E '^(container-runtime|kubelet|kube-proxy) ' "$STATE/status")" = 3 ]
 
@@ -318,6 +339,23 @@ if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
   wait_for 30 kubectl_ scale deployment/ha-web --replicas=5
   kubectl_ rollout status deployment/ha-web --timeout=120s
   log "HA: etcd-3 killed: writes and scheduling go on (scaled to 5 in $(since "$started") s)"
+  down_leaves_nothing
+fi
+
+# ------------------------------------------------------------------------------------------------ insecure
+# docker-compose.insecure.yml: the 0.18 cluster, plain HTTP with no authentication on the published port.
+if [ "${KUBELAB_COMPOSE_INSECURE:-1}" = 1 ]; then
+  COMPOSE_FILES=(-f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.insecure.yml")
+  COMPOSE_UP=1
+  started="$(now)"
+  compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+  wait_for 240 nodes_ready 3
+  log "insecure: up -> 3 nodes Ready in $(since "$started") s"
+  grep -q "server: http://127.0.0.1:$KUBELAB_APISERVER_PORT" "$KUBECONFIG_FILE"
+  curl -sSf --max-time 5 "http://127.0.0.1:$KUBELAB_APISERVER_PORT/api/v1/namespaces/kube-system/pods" >/dev/null
+  kubectl_ run insecure-pod --image=busybox --restart=Never -- sleep 600 >/dev/null
+  wait_for 90 kubectl_ wait --for=condition=Ready pod/insecure-pod --timeout=5s
+  log "insecure: the host's kubectl and curl over plain HTTP without credentials; a pod Running"
   down_leaves_nothing
 fi
 log "PASS"
