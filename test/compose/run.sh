@@ -142,9 +142,16 @@ if true; then
   done
 fi
 
+# docker-compose up -d, failing on any service that could not be created or started (an address taken twice, ...).
+up_all() {
+  compose up -d --no-build >"$STATE/up.log" 2>&1 || true
+  grep -v -E '^(Creating|Starting)' "$STATE/up.log" || true
+  ! grep -q -E '^ERROR' "$STATE/up.log" || { log "docker-compose up failed"; return 1; }
+}
+
 COMPOSE_UP=1
 started="$(now)"
-compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+up_all
 nodes_ready() { [ "$(kubectl_ get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$1" ]; }
 wait_for 240 nodes_ready 3
 UP_SECONDS="$(since "$started")"
@@ -309,7 +316,7 @@ if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
   COMPOSE_FILES+=(-f "$ROOT/docker-compose.ha.yml")
   COMPOSE_UP=1
   started="$(now)"
-  compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+  up_all
   wait_for 240 nodes_ready 3
   log "HA: up -> 3 nodes Ready in $(since "$started") s"
   apiserver_count() { [ "$(kubectl_ get endpoints kubernetes -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)" -eq "$1" ]; }
@@ -355,7 +362,7 @@ if [ "${KUBELAB_COMPOSE_INSECURE:-1}" = 1 ]; then
   COMPOSE_FILES=(-f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.insecure.yml")
   COMPOSE_UP=1
   started="$(now)"
-  compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+  up_all
   wait_for 240 nodes_ready 3
   log "insecure: up -> 3 nodes Ready in $(since "$started") s"
   grep -q "server: http://127.0.0.1:$KUBELAB_APISERVER_PORT" "$KUBECONFIG_FILE"
