@@ -351,7 +351,8 @@ if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
   compose kill etcd-3 >/dev/null 2>&1
   wait_for 30 kubectl_ create configmap after-etcd-3 --from-literal=k=v
   wait_for 30 kubectl_ scale deployment/ha-web --replicas=5
-  kubectl_ rollout status deployment/ha-web --timeout=120s
+  # (rollout status' reads meet the same 503 once, so it is retried too)
+  wait_for 120 kubectl_ rollout status deployment/ha-web --timeout=30s
   log "HA: etcd-3 killed: writes and scheduling go on (scaled to 5 in $(since "$started") s)"
   down_leaves_nothing
 fi
