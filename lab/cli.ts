@@ -28,10 +28,20 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   },
   {
     name: "publish",
-    summary: "Relay the host's 127.0.0.1:8080 to the apiserver on the compose network and write the host's kubeconfig",
+    summary: "Relay the host's 127.0.0.1:6443 to the apiserver on the compose network and write the host's kubeconfig",
     run: async (argv) => (await import("./compose/commands.js")).publishCommand(argv),
   },
   // MARK compose-secure: compose's new sub-commands (e.g. making the cluster's PKI at compose start) below
+  {
+    name: "pki",
+    summary: "Make the cluster's PKI in kubeadm's layout, or what is missing of it (docker-compose.yml's pki service)",
+    run: async (argv) => (await import("./compose/commands.js")).pkiCommand(argv),
+  },
+  {
+    name: "addons",
+    summary: "Create, as the admin, the lab tools' RBAC, the cluster DNS and the default StorageClass (docker-compose.yml's addons service)",
+    run: async (argv) => (await import("./compose/commands.js")).addonsCommand(argv),
+  },
   ...labCommands([
     ["up", "upCommand", "Start a lab (secure by default, as kubeadm sets one up; --insecure: the 0.18 plain-HTTP lab): control plane on the host, N nodes (network namespaces with a runtime, a kubelet and kube-proxy), the cluster DNS, supervised; returns when every node is Ready"],
     ["status", "statusCommand", "Every component of the lab: node, pid, state, restarts, uptime, health, metrics URL (-o json|wide)"],

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # npm run test:compose: docker-compose.yml end to end, on a real Docker. Builds the image (base made offline when
-# node:20-bookworm-slim cannot be had), brings the lab up, runs the bootcamp core (deploy, NodePort, curl through a
-# node container, scale to 4 across nodes, rolling update, undo), then chaos: a node container killed (pods move,
+# node:20-bookworm-slim cannot be had), brings the (secure) lab up, checks its security from the host (the host's
+# kubeconfig is the admin's over TLS; 403 without credentials, 401 with a bad one; a node's kubectl acts as that
+# node), runs the bootcamp core (deploy, NodePort, curl through a node container, scale to 4 across nodes, rolling
+# update, undo), then chaos: a node container killed (pods move,
 # the Service answers), the apiserver's, scheduler's and controller-manager's processes killed (Docker's restart
 # policy brings them back, nothing is lost), and `docker-compose down -v` must leave nothing behind. Then the HA
 # override (docker-compose.ha.yml; KUBELAB_COMPOSE_HA=0 skips it): both apiservers in the `kubernetes` Endpoints,
 # the leading scheduler, one apiserver and one etcd member killed while the cluster keeps serving, down -v again.
+# Then the 0.18 plain-HTTP override (docker-compose.insecure.yml; KUBELAB_COMPOSE_INSECURE=0 skips it): nodes Ready,
+# the host's kubectl over http with no credentials, down -v.
 #
 # Docker: the one at DOCKER_HOST (or the default socket) when it answers; otherwise a dockerd of its own on a
 # private socket, stopped by PID at the end, with --iptables=false --ip-masq=false --ip-forward=false --bridge=none
@@ -138,9 +142,16 @@ if true; then
   done
 fi
 
+# docker-compose up -d, failing on any service that could not be created or started (an address taken twice, ...).
+up_all() {
+  compose up -d --no-build >"$STATE/up.log" 2>&1 || true
+  grep -v -E '^(Creating|Starting)' "$STATE/up.log" || true
+  ! grep -q -E '^ERROR' "$STATE/up.log" || { log "docker-compose up failed"; return 1; }
+}
+
 COMPOSE_UP=1
 started="$(now)"
-compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+up_all
 nodes_ready() { [ "$(kubectl_ get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$1" ]; }
 wait_for 240 nodes_ready 3
 UP_SECONDS="$(since "$started")"
@@ -151,7 +162,31 @@ kubectl_ get nodes -o wide
 if [ "$OWN_DOCKERD" = 1 ]; then
   ! iptables-save | grep -q -i docker || { log "dockerd added iptables rules to the host"; exit 1; }
 fi
+# ------------------------------------------------------------------------------------------------ security
+# The host's kubeconfig: the admin's certificate over TLS to the published port, readable by its owner only.
+grep -q "server: https://127.0.0.1:$KUBELAB_APISERVER_PORT" "$KUBECONFIG_FILE"
+[ "$(stat -c %a "$KUBECONFIG_FILE")" = 600 ] || { log "the host's kubeconfig is mode $(stat -c %a "$KUBECONFIG_FILE")"; exit 1; }
+[ "$(kubectl_ auth whoami -o jsonpath='{.status.userInfo.username}')" = kubernetes-admin ]
+kubectl_ config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$STATE/ca.crt"
+# Without credentials a request is system:anonymous, which RBAC lets read only /healthz, /livez, /readyz and /version
+# (403 elsewhere; kubeadm's apiserver keeps --anonymous-auth on, as `kubelab up` does); a credential that does not
+# check out is 401.
+status_of() { curl -sS -o "$STATE/body" -w '%{http_code}' --max-time 5 --cacert "$STATE/ca.crt" "$@"; }
+for path in /api/v1/namespaces/kube-system/secrets /apis/apps/v1/deployments /metrics /api; do
+  code="$(status_of "https://127.0.0.1:$KUBELAB_APISERVER_PORT$path")"
+  [ "$code" = 403 ] && grep -q 'system:anonymous' "$STATE/body" || { log "GET $path without credentials: $code $(cat "$STATE/body")"; exit 1; }
+  code="$(status_of -H 'Authorization: Bearer kubelab-not-a-token' "https://127.0.0.1:$KUBELAB_APISERVER_PORT$path")"
+  [ "$code" = 401 ] || { log "GET $path with a bad token: $code, not 401"; exit 1; }
+done
+[ "$(status_of "https://127.0.0.1:$KUBELAB_APISERVER_PORT/readyz")" = 200 ]
+! curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$KUBELAB_APISERVER_PORT/api" 2>/dev/null || { log "the published port answers plain HTTP"; exit 1; }
+log "the published port: TLS verified with the cluster CA; without credentials 403 for system:anonymous (/readyz 200), a bad token 401; the host's kubectl is kubernetes-admin"
+# kubectl in a node container acts as that node (system:node:node-1): it reads nodes, but no Secret it has no pod for.
 compose exec -T node-1 kubectl get nodes >/dev/null
+if compose exec -T node-1 kubectl get secrets -A >"$STATE/node-secrets" 2>&1; then log "node-1 lists every Secret"; exit 1; fi
+grep -q 'system:node:node-1.*cannot list resource "secrets"' "$STATE/node-secrets" || { cat "$STATE/node-secrets"; exit 1; }
+log "node-1's kubectl acts as system:node:node-1: it lists Nodes, and is forbidden to list Secrets"
+
 compose exec -T node-1 kubelab status | tee "$STATE/status"
 [ "$(grep -c -E '^(container-runtime|kubelet|kube-proxy) ' "$STATE/status")" = 3 ]
 
@@ -281,7 +316,7 @@ if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
   COMPOSE_FILES+=(-f "$ROOT/docker-compose.ha.yml")
   COMPOSE_UP=1
   started="$(now)"
-  compose up -d --no-build 2>&1 | grep -v -E '^(Creating|Starting)' || true
+  up_all
   wait_for 240 nodes_ready 3
   log "HA: up -> 3 nodes Ready in $(since "$started") s"
   apiserver_count() { [ "$(kubectl_ get endpoints kubernetes -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)" -eq "$1" ]; }
@@ -316,8 +351,26 @@ if [ "${KUBELAB_COMPOSE_HA:-1}" = 1 ]; then
   compose kill etcd-3 >/dev/null 2>&1
   wait_for 30 kubectl_ create configmap after-etcd-3 --from-literal=k=v
   wait_for 30 kubectl_ scale deployment/ha-web --replicas=5
-  kubectl_ rollout status deployment/ha-web --timeout=120s
+  # (rollout status' reads meet the same 503 once, so it is retried too)
+  wait_for 120 kubectl_ rollout status deployment/ha-web --timeout=30s
   log "HA: etcd-3 killed: writes and scheduling go on (scaled to 5 in $(since "$started") s)"
+  down_leaves_nothing
+fi
+
+# ------------------------------------------------------------------------------------------------ insecure
+# docker-compose.insecure.yml: the 0.18 cluster, plain HTTP with no authentication on the published port.
+if [ "${KUBELAB_COMPOSE_INSECURE:-1}" = 1 ]; then
+  COMPOSE_FILES=(-f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.insecure.yml")
+  COMPOSE_UP=1
+  started="$(now)"
+  up_all
+  wait_for 240 nodes_ready 3
+  log "insecure: up -> 3 nodes Ready in $(since "$started") s"
+  grep -q "server: http://127.0.0.1:$KUBELAB_APISERVER_PORT" "$KUBECONFIG_FILE"
+  curl -sSf --max-time 5 "http://127.0.0.1:$KUBELAB_APISERVER_PORT/api/v1/namespaces/kube-system/pods" >/dev/null
+  kubectl_ run insecure-pod --image=busybox --restart=Never -- sleep 600 >/dev/null
+  wait_for 90 kubectl_ wait --for=condition=Ready pod/insecure-pod --timeout=5s
+  log "insecure: the host's kubectl and curl over plain HTTP without credentials; a pod Running"
   down_leaves_nothing
 fi
 log "PASS"
