@@ -19,6 +19,7 @@ import { defineFlags, parseCommandLine, type FlagSpecs, type FlagValues } from "
 import { kubeconfigYaml as clientKubeconfigYaml, loadKubeconfig } from "../../client/kubeconfig.js";
 import { ensureLabPki, labPkiPaths } from "../pki/pki.js";
 import { applyLabToolsRbac } from "../pki/rbac.js";
+import { labCreate } from "../up/api.js";
 import { applyDnsAddon } from "../up/dns.js";
 import { nodePlan, parseCidr, pkiDir } from "../up/config.js";
 import { kubeconfigYaml, logDir, writeState } from "../up/state.js";
@@ -197,10 +198,10 @@ export async function addonsCommand(argv: readonly string[], io: CommandIO = pro
   let relay: Awaited<ReturnType<typeof credentialRelay>> | undefined;
   try {
     relay = await credentialRelay(flags.kubeconfig);
-    const done = [...(await applyLabToolsRbac(relay.url)), ...(await createAll(relay.url, prometheusRbac()))];
-    io.stdout(`kubelab addons: rbac: ${done.join(", ")}\n`);
     // The add-ons as a node's supervisor would apply them, but with the admin's credentials (through the relay).
     const config = { ...composeLabConfig({ ...COMPOSE_DEFAULTS, home: "/var/lib/kubelab", apiserver: relay.url, nodeNetwork: flags.nodeNetwork, clusterDns: flags.clusterDns, dnsReplicas: flags.dnsReplicas }), secure: true };
+    const done = [...(await applyLabToolsRbac((path, object) => labCreate(config, path, object))), ...(await createAll(relay.url, prometheusRbac()))];
+    io.stdout(`kubelab addons: rbac: ${done.join(", ")}\n`);
     io.stdout(`kubelab addons: cluster DNS: ${(await applyDnsAddon(config)).join(", ")}\n`);
     io.stdout(`kubelab addons: storage: ${await applyDefaultStorageClass(config)}\n`);
   } catch (err) {
