@@ -49,6 +49,8 @@ export interface ApiserverSecureOptions {
   authorizationMode?: string;
   /** --enable-admission-plugins, default NodeRestriction. */
   enableAdmissionPlugins?: string;
+  /** --authentication-config (then no --anonymous-auth, as Kubernetes requires). */
+  authenticationConfigFile?: string;
 }
 
 function secureFlags(secure: ApiserverSecureOptions): [string, string | number | undefined][] {
@@ -65,6 +67,7 @@ function secureFlags(secure: ApiserverSecureOptions): [string, string | number |
     ["kubelet-certificate-authority", secure.kubeletCertificateAuthority],
     ["authorization-mode", secure.authorizationMode ?? "Node,RBAC"],
     ["enable-admission-plugins", secure.enableAdmissionPlugins ?? "NodeRestriction"],
+    ["authentication-config", secure.authenticationConfigFile],
   ];
 }
 

@@ -68,6 +68,8 @@ export interface LabPkiPaths {
   controllerManager: ClientFiles;
   kubeProxy: ClientFiles;
   tools: Record<LabTool, ClientFiles>;
+  /** The apiserver's --authentication-config: anonymous requests only on the public health endpoints. */
+  authenticationConfig: string;
   node(name: string): NodeFiles;
 }
 
@@ -89,6 +91,7 @@ export function labPkiPaths(dir: string): LabPkiPaths {
     controllerManager: client("controller-manager", "controller-manager.conf"),
     kubeProxy: client("kube-proxy", "kube-proxy.conf"),
     tools,
+    authenticationConfig: join(dir, "authentication-config.yaml"),
     node(name: string): NodeFiles {
       const nodeDir = join(dir, "nodes", name);
       return {
@@ -99,6 +102,23 @@ export function labPkiPaths(dir: string): LabPkiPaths {
     },
   };
 }
+
+/**
+ * Kubernetes 1.32's structured authentication configuration with anonymous requests allowed only where a client must
+ * reach the apiserver before it has a credential (health checks, /version): everywhere else a request without one is
+ * 401 Unauthorized instead of RBAC's 403 for system:anonymous.
+ */
+export const AUTHENTICATION_CONFIG_YAML = `apiVersion: apiserver.config.k8s.io/v1beta1
+kind: AuthenticationConfiguration
+jwt: []
+anonymous:
+  enabled: true
+  conditions:
+  - path: /healthz
+  - path: /livez
+  - path: /readyz
+  - path: /version
+`;
 
 /** The apiserver serving certificate's DNS names (kubeadm's). */
 export const APISERVER_DNS_NAMES = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"] as const;
@@ -193,6 +213,10 @@ export async function ensureLabPki(options: LabPkiOptions): Promise<LabPkiResult
         dnsNames: nodeAddresses.filter((a) => !isIp(a)),
       }),
     );
+  }
+  if (!existsSync(paths.authenticationConfig) || readFileSync(paths.authenticationConfig, "utf8") !== AUTHENTICATION_CONFIG_YAML) {
+    writePemFile(paths.authenticationConfig, AUTHENTICATION_CONFIG_YAML);
+    note(paths.authenticationConfig);
   }
   await Promise.all(work);
   return { paths, written, elapsedMs: performance.now() - started };

@@ -223,6 +223,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
             kubeletClientCertificate: pki.apiserverKubeletClientCert,
             kubeletClientKey: pki.apiserverKubeletClientKey,
             kubeletCertificateAuthority: pki.caCert,
+            authenticationConfigFile: pki.authenticationConfig,
           },
         }
       : {}),
