@@ -253,9 +253,9 @@ export function parseMetrics(text: string): Sample[] {
 }
 
 /** Fetches `<url>/metrics` and sums the samples of `name` whose labels include `labels`. */
-export async function metricSum(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await fetch(`${url}/metrics`);
-  const samples = parseMetrics(await res.text());
+export async function metricSum(base: string | ApiTarget, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await call(base, "GET", "/metrics", undefined, { accept: "text/plain" });
+  const samples = parseMetrics(res.text);
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 }
 
