@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeKubeconfigFile } from "../../client/kubeconfig.js";
+import { writeKubeconfigFile, type ClientConfig } from "../../client/kubeconfig.js";
 import { launchApiserver, type ApiserverHandle } from "../../lab/process/control-plane.js";
 import { removeDir } from "../../lab/process/owner.js";
 import { startEtcd, type EtcdHandle } from "./etcd.js";
@@ -73,6 +73,14 @@ export async function startApiServerProcess(etcdEndpoint: string, extraArgs: str
   return Object.assign(handle, { api: { url: handle.url, caFile: pki.paths.caCert, certFile: pki.paths.admin.cert, keyFile: pki.paths.admin.key } });
 }
 
+/**
+ * Headers that authenticate a global fetch() as `api`'s bearer token (none for a target without one). fetch trusts
+ * the run's CA through NODE_EXTRA_CA_CERTS (the globalSetup); it cannot present a client certificate.
+ */
+export function fetchHeaders(api: ApiTarget): Record<string, string> {
+  return api.token !== undefined ? { Authorization: `Bearer ${api.token}` } : {};
+}
+
 /** `api` with the run's static admin token instead of a client certificate (for clients that only send tokens). */
 export async function withAdminToken(api: ApiTarget): Promise<ApiTarget> {
   if (api.caFile === undefined) return api;
@@ -102,14 +110,19 @@ export interface KubectlResult {
  * apiserver's, no credentials).
  */
 export function writeKubeconfig(path: string, target: string | ApiTarget, namespace = "default"): void {
+  writeKubeconfigFile(path, clientConfigFor(target, namespace));
+}
+
+/** The ClientConfig (client/kubeconfig.ts) that reaches `target`, for a RestClient in the test process. */
+export function clientConfigFor(target: string | ApiTarget, namespace = "default"): ClientConfig {
   const api = typeof target === "string" ? { url: target } : target;
-  writeKubeconfigFile(path, {
+  return {
     server: api.url,
     namespace,
     ...(api.caFile !== undefined ? { caData: readFileSync(api.caFile, "utf8") } : {}),
     ...(api.token !== undefined ? { token: api.token } : {}),
     ...(api.certFile !== undefined && api.keyFile !== undefined ? { clientCertData: readFileSync(api.certFile, "utf8"), clientKeyData: readFileSync(api.keyFile, "utf8") } : {}),
-  });
+  };
 }
 
 /** etcd + apiserver processes and a kubectl bound to them; destroy() tears everything down. */

@@ -1,5 +1,6 @@
 // The integration project's globalSetup: the test run's PKI, made once before the workers start (they find it by
-// KUBELAB_TEST_PKI) and removed when the run ends.
+// KUBELAB_TEST_PKI) and removed when the run ends. The workers also trust its CA by NODE_EXTRA_CA_CERTS, so that
+// global fetch (which takes no CA per call) can reach the test apiservers too, with fetchHeaders' bearer token.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,9 +8,12 @@ import { makeTestPki, TEST_PKI_ENV } from "./pki.js";
 
 export default async function setup(): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), "kubelab-test-pki-"));
-  await makeTestPki(dir);
+  const pki = await makeTestPki(dir);
   process.env[TEST_PKI_ENV] = dir;
+  process.env.NODE_EXTRA_CA_CERTS = pki.paths.caCert;
   return () => {
+    delete process.env.NODE_EXTRA_CA_CERTS;
+    delete process.env[TEST_PKI_ENV];
     rmSync(dir, { recursive: true, force: true });
   };
 }

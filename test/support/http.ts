@@ -67,6 +67,15 @@ export function requestAs(target: ApiTarget, url: URL, options: NodeRequestOptio
   );
 }
 
+/** A WebSocket client's (ws) options for `target`: the CA and client certificate, or the bearer token as a header. */
+export function webSocketOptions(target: ApiTarget): { ca?: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, string> } {
+  return {
+    ...(target.caFile !== undefined ? { ca: readFileSync(target.caFile) } : {}),
+    ...(target.certFile !== undefined && target.keyFile !== undefined ? { cert: readFileSync(target.certFile), key: readFileSync(target.keyFile) } : {}),
+    ...(target.token !== undefined ? { headers: { Authorization: `Bearer ${target.token}` } } : {}),
+  };
+}
+
 /**
  * One HTTP(S) request on a fresh connection. `body` is sent as is when it is a string or Buffer, as JSON otherwise.
  * Never throws for an HTTP status; rejects only when there is no answer at all.
