@@ -81,6 +81,17 @@ export function fetchHeaders(api: ApiTarget): Record<string, string> {
   return api.token !== undefined ? { Authorization: `Bearer ${api.token}` } : {};
 }
 
+/**
+ * Global fetch() of `path` (or an absolute URL) on `api`'s server as `api`: its bearer token, or for the admin's
+ * client certificate the run's admin token (fetch cannot present a certificate).
+ */
+export async function fetchAs(api: ApiTarget, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const credential = api.token !== undefined ? api : await withAdminToken(api);
+  for (const [name, value] of Object.entries(fetchHeaders(credential))) if (!headers.has(name)) headers.set(name, value);
+  return fetch(new URL(path, api.url), { ...init, headers });
+}
+
 /** `api` with the run's static admin token instead of a client certificate (for clients that only send tokens). */
 export async function withAdminToken(api: ApiTarget): Promise<ApiTarget> {
   if (api.caFile === undefined) return api;
