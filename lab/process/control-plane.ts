@@ -78,6 +78,11 @@ export interface ApiserverPkiOptions {
   pkiDir: string;
   /** --token-auth-file. */
   tokenAuthFile?: string;
+  /**
+   * false: no --kubelet-client-certificate, so the apiserver reaches kubelets over plain HTTP (kubelab's kubelets
+   * serve plain HTTP unless given --tls-cert-file); by default it presents the PKI's apiserver-kubelet-client.
+   */
+  kubeletClient?: boolean;
 }
 
 export interface ApiserverLaunchOptions extends WaitReadyOptions, Pick<StartOptions, "logRingChars"> {
@@ -116,7 +121,12 @@ export async function launchApiserver(owner: ProcessOwner, etcdServers: string, 
         kubeletClientCertificate: pki.apiserverKubeletClientCert,
         kubeletClientKey: pki.apiserverKubeletClientKey,
       },
-      extraArgs: [...(options.secure.tokenAuthFile !== undefined ? [`--token-auth-file=${options.secure.tokenAuthFile}`] : []), ...(options.extraArgs ?? [])],
+      extraArgs: [
+        ...(options.secure.tokenAuthFile !== undefined ? [`--token-auth-file=${options.secure.tokenAuthFile}`] : []),
+        // An empty value is no value: the flags the descriptor always sets, taken back.
+        ...(options.secure.kubeletClient === false ? ["--kubelet-client-certificate=", "--kubelet-client-key="] : []),
+        ...(options.extraArgs ?? []),
+      ],
     });
     const { process: managed, readyMs } = await owner.startReady(component, ready);
     return Object.assign(managed, { url: `https://127.0.0.1:${securePort}`, port: securePort, caFile: pki.caCert, startupMs: readyMs });

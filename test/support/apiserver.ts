@@ -16,6 +16,7 @@ import { testPki } from "./pki.js";
 import { testProcesses } from "./processes.js";
 
 export { REPO_ROOT } from "../../lab/components/entries.js";
+export { waitFor } from "./wait.js";
 
 /**
  * A kube-apiserver process: url (https on the secure port unless insecure), port, process, logs(), stop(signal),
@@ -30,20 +31,6 @@ export interface ApiServerOptions {
   port?: number;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < until) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
-}
 
 export async function isReady(target: string | ApiTarget): Promise<boolean> {
   try {
@@ -57,8 +44,9 @@ export async function isReady(target: string | ApiTarget): Promise<boolean> {
 /**
  * A ready apiserver on `etcdEndpoint`; one that never gets ready is killed. Like Kubernetes' own integration tests,
  * it runs without the ServiceAccount admission plugin unless `extraArgs` choose the plugins: most tests create pods
- * with no controller-manager to make the `default` ServiceAccount. A test whose `extraArgs` set up serving itself
- * (--secure-port) gets the plain apiserver those flags are added to.
+ * with no controller-manager to make the `default` ServiceAccount. It reaches kubelets over plain HTTP, as the test
+ * kubelets serve unless a test gives them certificates (and the apiserver its --kubelet-client-* flags). A test whose
+ * `extraArgs` set up serving itself (--secure-port) gets the plain apiserver those flags are added to.
  */
 export async function startApiServerProcess(etcdEndpoint: string, extraArgs: string[] = [], options: ApiServerOptions = {}): Promise<ApiServerProcess> {
   const choosesPlugins = extraArgs.some((a) => a.startsWith("--enable-admission-plugins") || a.startsWith("--disable-admission-plugins"));
@@ -69,7 +57,7 @@ export async function startApiServerProcess(etcdEndpoint: string, extraArgs: str
     return Object.assign(handle, { api: { url: handle.url } });
   }
   const pki = await testPki();
-  const handle = await launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, secure: { pkiDir: pki.dir, tokenAuthFile: pki.tokenFile } });
+  const handle = await launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, secure: { pkiDir: pki.dir, tokenAuthFile: pki.tokenFile, kubeletClient: false } });
   return Object.assign(handle, { api: { url: handle.url, caFile: pki.paths.caCert, certFile: pki.paths.admin.cert, keyFile: pki.paths.admin.key } });
 }
 

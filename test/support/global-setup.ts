@@ -13,7 +13,7 @@ export default async function setup(): Promise<() => void> {
   process.env.NODE_EXTRA_CA_CERTS = pki.paths.caCert;
   return () => {
     delete process.env.NODE_EXTRA_CA_CERTS;
-    delete process.env[TEST_PKI_ENV];
+    delete process.env.KUBELAB_TEST_PKI;
     rmSync(dir, { recursive: true, force: true });
   };
 }

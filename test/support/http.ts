@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { request as requestPlain, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions as NodeRequestOptions } from "node:http";
 import { request as requestTls } from "node:https";
 import { connect, createServer, type Socket } from "node:net";
-import { waitFor } from "./apiserver.js";
+import { waitFor } from "./wait.js";
 
 export interface Reply<T = unknown> {
   status: number;
