@@ -1,6 +1,6 @@
 // The test harness's apiserver is kubeadm's: HTTPS only, with the run's CA; the admin gets in by client certificate,
-// by the static token and through the kubeconfig; anonymous requests get 401 on the API; `{ insecure: true }` is the
-// 0.18 plain-HTTP one.
+// by the static token and through the kubeconfig; an anonymous request is forbidden the API and a bad token refused;
+// `{ insecure: true }` is the 0.18 plain-HTTP one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchAs, startApiServerProcess, startTestCluster, withAdminToken, type TestCluster } from "./apiserver.js";
 import { call } from "./http.js";
@@ -29,8 +29,13 @@ describe("startTestCluster", () => {
     expect(args).toContain(`--secure-port=${c().apiserver.port}`);
   });
 
-  it("answers anonymous API requests with 401 and the admin's certificate, token and kubeconfig as system:masters", async () => {
-    expect((await call({ url: c().api.url, ...(c().api.caFile !== undefined ? { caFile: c().api.caFile } : {}) }, "GET", "/api/v1/namespaces")).status).toBe(401);
+  it("forbids system:anonymous the API and knows the admin's certificate, token and kubeconfig as system:masters", async () => {
+    // --anonymous-auth stays on as in kubeadm's apiserver: no credential is system:anonymous, whom RBAC denies.
+    const server = { url: c().api.url, ...(c().api.caFile !== undefined ? { caFile: c().api.caFile } : {}) };
+    const anonymous = await call<{ reason: string; message: string }>(server, "GET", "/api/v1/namespaces");
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.body.message).toContain('"system:anonymous"');
+    expect((await call({ ...server, token: "not-a-token" }, "GET", "/api/v1/namespaces")).status).toBe(401);
     const review = { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" };
     const byCert = await call<{ status: { userInfo: { username: string; groups: string[] } } }>(c().api, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review);
     expect(byCert.body.status.userInfo).toMatchObject({ username: "kubernetes-admin", groups: expect.arrayContaining(["system:masters"]) as string[] });
