@@ -232,7 +232,7 @@ describe.skipIf(KUBECTL_120 === undefined)("Debian's kubectl 1.20 (OpenAPI v2 pr
 describe("/openapi over HTTP", () => {
   it("answers a v3 document's ETag with 304", async () => {
     const index = (await (await fetchAs(cluster.api, `/openapi/v3`)).json()) as { paths: Record<string, { serverRelativeURL: string }> };
-    const url = `${index.paths["apis/batch/v1"]!.serverRelativeURL}`;
+    const url = index.paths["apis/batch/v1"]!.serverRelativeURL;
     const first = await fetchAs(cluster.api, url);
     const doc = (await first.json()) as { components: { schemas: Record<string, { "x-kubernetes-group-version-kind"?: unknown }> } };
     expect(doc.components.schemas["io.k8s.api.batch.v1.Job"]!["x-kubernetes-group-version-kind"]).toEqual([{ group: "batch", version: "v1", kind: "Job" }]);
