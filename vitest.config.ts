@@ -16,6 +16,8 @@ export default defineConfig({
           name: "integration",
           include: ["**/*.int.test.ts"],
           exclude: ["node_modules/**", "dist/**"],
+          // The test run's PKI (test/support/pki.ts): every test apiserver serves HTTPS with its certificates.
+          globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

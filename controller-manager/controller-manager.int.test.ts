@@ -11,7 +11,7 @@ import type { Deployment, ReplicaSet } from "../api/types/apps.js";
 import type { Pod, ReplicationController } from "../api/types/core.js";
 import { createInformer } from "../client/informer.js";
 import { RestClient } from "../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { startComponent, type ComponentProcess } from "../test/support/components.js";
 import { freePort } from "../test/support/etcd.js";
 
@@ -56,12 +56,12 @@ describe("kube-controller-manager (real processes, real kubectl)", () => {
   beforeAll(async () => {
     cluster = await startTestCluster();
     const port = await freePort();
-    manager = startComponent("kube-controller-manager", ["--master", cluster.apiserver.url, "--port", String(port), "--leader-elect=false", "--v=4"]);
+    manager = startComponent("kube-controller-manager", ["--kubeconfig", cluster.kubeconfig, "--port", String(port), "--leader-elect=false", "--v=4"]);
     await waitFor("controller-manager /healthz", async () => {
       if (!manager.running) throw new Error(`controller-manager exited: ${manager.logs().slice(-2000)}`);
       return (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) || undefined;
     }, 20_000);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { userAgent: "int-test" });
+    client = new RestClient(clientConfigFor(cluster.api), { userAgent: "int-test" });
     startPodReadier(client, stop.signal);
   });
 

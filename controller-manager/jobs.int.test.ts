@@ -7,7 +7,7 @@ import { RESOURCES } from "../api/resources.js";
 import type { Job } from "../api/types/batch.js";
 import type { Node, Pod } from "../api/types/core.js";
 import { RestClient } from "../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { startComponent, startComponentOnFreePort, type ComponentProcess } from "../test/support/components.js";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
@@ -33,8 +33,8 @@ describe("Jobs and CronJobs on hollow nodes (real processes, real kubectl)", () 
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
-    const master = ["--master", cluster.apiserver.url];
+    client = new RestClient(clientConfigFor(cluster.api));
+    const master = ["--kubeconfig", cluster.kubeconfig];
     components.push(await startComponentOnFreePort("kube-controller-manager", [...master, "--leader-elect=false", "--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16"], "jobs-controller-manager"));
     components.push(await startComponentOnFreePort("kube-scheduler", [...master, "--leader-elect=false"], "jobs-scheduler"));
     components.push(startComponent("kubelab", ["hollow-nodes", ...master, "--count", "2", "--name-prefix", "jobs-hn", "--pod-cidr-wait", "1s"], "jobs-hollow"));

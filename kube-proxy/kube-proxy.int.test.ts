@@ -4,6 +4,7 @@
 // Service's ClusterIP and NodePort are made from inside the namespace (the OUTPUT path) to a server that answers
 // with the pod address it was reached on. The last test runs the built binary inside the namespace.
 // KPROXY_LOGS=1 prints the in-process kube-proxy's log.
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import type { Service } from "../api/types/core.js";
@@ -11,7 +12,7 @@ import { RestClient } from "../client/rest.js";
 import { parseFlags } from "../component-base/flags.js";
 import { createLogger, silentLogger } from "../component-base/logging.js";
 import { createRegistry, type Registry } from "../component-base/metrics.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, writeKubeconfig, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { runKubeProxy } from "./app.js";
 import { execRunner } from "./exec.js";
 import { servicePortChainName, servicePortEndpointChainName } from "./iptables/chains.js";
@@ -30,6 +31,7 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
   let cluster: TestCluster;
   let client: RestClient;
   let host: NetnsHost;
+  let netnsKubeconfig = "";
   let proxy: { stop: AbortController; done: Promise<void>; ports: Promise<{ metrics: number; healthz: number }>; registry: Registry } | undefined;
   let clusterIP = "";
   let nodePort = 0;
@@ -38,7 +40,7 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
   function startProxy(): NonNullable<typeof proxy> {
     const flags = parseFlags(
       kubeProxyFlags,
-      ["--master", cluster.apiserver.url, "--iptables-min-sync-period=50ms", "--iptables-sync-period=5s", "--cluster-cidr=10.244.0.0/16", "--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0", "--hostname-override=node-a"],
+      ["--kubeconfig", cluster.kubeconfig, "--iptables-min-sync-period=50ms", "--iptables-sync-period=5s", "--cluster-cidr=10.244.0.0/16", "--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0", "--hostname-override=node-a"],
       {
         command: "kube-proxy",
         exit: (code) => {
@@ -66,7 +68,10 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
   beforeAll(async () => {
     cluster = await startTestCluster();
     host = await NetnsHost.start(cluster.apiserver.url);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: NS }, { userAgent: "kproxy-int-test" });
+    // The relay carries TLS through to the apiserver, whose certificate names 127.0.0.1.
+    netnsKubeconfig = join(cluster.workDir, "netns.conf");
+    writeKubeconfig(netnsKubeconfig, { ...cluster.api, url: NETNS_APISERVER.replace(/^http:/, "https:") });
+    client = new RestClient(clientConfigFor(cluster.api, NS), { userAgent: "kproxy-int-test" });
     proxy = startProxy();
   });
 
@@ -248,7 +253,7 @@ describe.sequential("kube-proxy iptables mode (real iptables in a network namesp
     // Made while no kube-proxy runs: its rules can only come from the binary.
     await client.create<Service>(SERVICES, NS, { apiVersion: "v1", kind: "Service", metadata: { name: "later", namespace: NS }, spec: { selector: { app: "later" }, ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }] } });
     await client.create(SLICES, NS, slice("later-1", "later", [{ ip: "10.244.1.5" }]));
-    const binary = host.startKubeProxy(["--master", NETNS_APISERVER, "--iptables-min-sync-period=50ms", "--metrics-bind-address=127.0.0.1:0", "--healthz-bind-address=127.0.0.1:0"]);
+    const binary = host.startKubeProxy(["--kubeconfig", netnsKubeconfig, "--iptables-min-sync-period=50ms", "--metrics-bind-address=127.0.0.1:0", "--healthz-bind-address=127.0.0.1:0"]);
     await waitFor("the binary's rules", () => host.iptablesSave().includes('"default/later:http cluster IP"') || undefined, 20_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${binary.logs()}`);
     });

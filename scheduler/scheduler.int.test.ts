@@ -7,7 +7,7 @@ import { RESOURCES } from "../api/resources.js";
 import type { Node, Pod } from "../api/types/index.js";
 import type { CoreEvent } from "../client/event-recorder.js";
 import { RestClient } from "../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { startComponentOnFreePort } from "../test/support/components.js";
 import { metricSum } from "../test/support/http.js";
 
@@ -27,8 +27,8 @@ interface SchedulerProcess {
 let schedulersStarted = 0;
 
 /** A scheduler whose health server picks its own port, ready once its /readyz answers. */
-async function startScheduler(master: string, args: string[] = []): Promise<SchedulerProcess> {
-  const scheduler = await startComponentOnFreePort("kube-scheduler", ["--master", master, ...args], `kube-scheduler-${schedulersStarted++}`);
+async function startScheduler(kubeconfig: string, args: string[] = []): Promise<SchedulerProcess> {
+  const scheduler = await startComponentOnFreePort("kube-scheduler", ["--kubeconfig", kubeconfig, ...args], `kube-scheduler-${schedulersStarted++}`);
   const { url } = scheduler;
   await waitFor("the scheduler to be ready", async () => (await fetch(`${url}/readyz`)).ok || undefined, 20_000);
   return {
@@ -87,9 +87,9 @@ describe("kube-scheduler on a 3-node cluster", () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster(APISERVER_ARGS);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
+    client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
     for (const n of ["node-1", "node-2", "node-3"]) await client.create(NODES, undefined, node(n));
-    scheduler = await startScheduler(cluster.apiserver.url, ["--leader-elect=false"]);
+    scheduler = await startScheduler(cluster.kubeconfig, ["--leader-elect=false"]);
     started.push(scheduler);
   });
 
@@ -161,8 +161,8 @@ describe("kube-scheduler on a 3-node cluster", () => {
   it("elects one leader among two schedulers, and the standby takes over within the lease when the leader is killed", async () => {
     await scheduler!.kill();
     const leaseArgs = ["--leader-elect=true", "--leader-elect-lease-duration=2s", "--leader-elect-renew-deadline=1500ms", "--leader-elect-retry-period=500ms"];
-    const a = await startScheduler(cluster.apiserver.url, leaseArgs);
-    const b = await startScheduler(cluster.apiserver.url, leaseArgs);
+    const a = await startScheduler(cluster.kubeconfig, leaseArgs);
+    const b = await startScheduler(cluster.kubeconfig, leaseArgs);
     started.push(a, b);
     const leading = (s: SchedulerProcess): Promise<number> => metricSum(s.url, "leader_election_master_status", { name: "kube-scheduler" });
     const [leader, standby] = await waitFor("one leader", async () => {
@@ -203,7 +203,7 @@ describe("kube-scheduler throughput", () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster(APISERVER_ARGS);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
+    client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
   });
 
   afterAll(async () => {
@@ -215,7 +215,7 @@ describe("kube-scheduler throughput", () => {
   it(`binds ${POD_COUNT} pods onto ${NODE_COUNT} nodes`, async () => {
     const nodes = Array.from({ length: NODE_COUNT }, (_, i) => node(`hollow-${i}`, { cpu: "32", memory: "128Gi", pods: "110" }));
     await pool(nodes, 32, (n) => client.create(NODES, undefined, n));
-    scheduler = await startScheduler(cluster.apiserver.url, ["--leader-elect=false", "--kube-api-qps=0"]);
+    scheduler = await startScheduler(cluster.kubeconfig, ["--leader-elect=false", "--kube-api-qps=0"]);
 
     const t0 = performance.now();
     let created = 0;

@@ -12,7 +12,7 @@ import { RESOURCES } from "../api/resources.js";
 import type { Pod } from "../api/types/index.js";
 import type { CoreEvent } from "../client/event-recorder.js";
 import { RestClient } from "../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { startComponent, startComponentOnFreePort, type ComponentProcess } from "../test/support/components.js";
 import { metricSum } from "../test/support/http.js";
 
@@ -35,13 +35,13 @@ describe("kube-scheduler plugins with hollow nodes and kubectl", () => {
     return out.split("\n").filter((l) => l.endsWith("=True")).map((l) => l.slice(0, -5));
   };
   const startNodes = (prefix: string, count: number): void => {
-    processes.push(startComponent("kubelab", ["hollow-nodes", "--master", cluster.apiserver.url, "--name-prefix", prefix, "--count", String(count), "--cpu", "2", "--memory", "4Gi"], `${prefix}-nodes`));
+    processes.push(startComponent("kubelab", ["hollow-nodes", "--kubeconfig", cluster.kubeconfig, "--name-prefix", prefix, "--count", String(count), "--cpu", "2", "--memory", "4Gi"], `${prefix}-nodes`));
   };
 
   beforeAll(async () => {
     cluster = await startTestCluster(APISERVER_ARGS);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
-    const master = ["--master", cluster.apiserver.url];
+    client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
+    const master = ["--kubeconfig", cluster.kubeconfig];
     const scheduler = await startComponentOnFreePort("kube-scheduler", [...master, "--leader-elect=false"], "scheduler-plugins-scheduler");
     processes.push(scheduler);
     schedulerUrl = scheduler.url;

@@ -12,7 +12,7 @@ import { RESOURCES } from "../api/resources.js";
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from "../api/types/index.js";
 import type { CoreEvent } from "../client/event-recorder.js";
 import { RestClient } from "../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
 import { startComponent, type ComponentProcess } from "../test/support/components.js";
 
 const find = (group: string, resource: string): (typeof RESOURCES)[number] => RESOURCES.find((r) => r.group === group && r.resource === resource && !r.storageResource)!;
@@ -40,11 +40,11 @@ describe("VolumeBinding with the scheduler, the controller-manager, hollow nodes
 
   beforeAll(async () => {
     cluster = await startTestCluster(["--advertise-address", "172.30.0.1"]);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
-    const master = ["--master", cluster.apiserver.url, "--leader-elect=false", "--port=0"];
+    client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
+    const master = ["--kubeconfig", cluster.kubeconfig, "--leader-elect=false", "--port=0"];
     processes.push(startComponent("kube-scheduler", master, "volbind-scheduler"));
     processes.push(startComponent("kube-controller-manager", [...master, "--controllers=statefulset,persistentvolume-binder"], "volbind-cm"));
-    processes.push(startComponent("kubelab", ["hollow-nodes", "--master", cluster.apiserver.url, "--name-prefix", "volbind", "--count", "3", "--cpu", "2", "--memory", "4Gi"], "volbind-nodes"));
+    processes.push(startComponent("kubelab", ["hollow-nodes", "--kubeconfig", cluster.kubeconfig, "--name-prefix", "volbind", "--count", "3", "--cpu", "2", "--memory", "4Gi"], "volbind-nodes"));
     await waitFor("3 Ready nodes", async () => {
       const out = await kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}");
       return out.split("\n").filter((l) => l === "True").length === 3 || undefined;

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { fetchAs, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { startComponentOnFreePort, type ComponentProcess } from "../../test/support/components.js";
 
 interface PodJson {
@@ -33,7 +33,7 @@ describe("admission: ServiceAccount, LimitRanger, ResourceQuota, DefaultStorageC
 
   beforeAll(async () => {
     cluster = await startTestCluster(["--enable-admission-plugins=ServiceAccount"]);
-    controllerManager = await startComponentOnFreePort("kube-controller-manager", ["--master", cluster.apiserver.url, "--leader-elect=false", "--controllers=serviceaccount,root-ca-cert-publisher,resourcequota,persistentvolume-binder"]);
+    controllerManager = await startComponentOnFreePort("kube-controller-manager", ["--kubeconfig", cluster.kubeconfig, "--leader-elect=false", "--controllers=serviceaccount,root-ca-cert-publisher,resourcequota,persistentvolume-binder"]);
   }, 60_000);
   afterAll(async () => {
     await controllerManager?.kill();
@@ -121,7 +121,7 @@ describe("admission: ServiceAccount, LimitRanger, ResourceQuota, DefaultStorageC
     await waitFor("the default service account", async () => (await kFail("get", "sa", "default", "-n", "admission-race")).code === 0, 20_000);
     const codes = await Promise.all(
       Array.from({ length: 12 }, async (_, i) => {
-        const res = await fetch(`${cluster.apiserver.url}/api/v1/namespaces/admission-race/pods`, {
+        const res = await fetchAs(cluster.api, `/api/v1/namespaces/admission-race/pods`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: `racer-${i}` }, spec: { containers: [{ name: "c", image: "nginx:1.25" }] } }),

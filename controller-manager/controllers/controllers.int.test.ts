@@ -14,7 +14,7 @@ import { RestClient } from "../../client/rest.js";
 import { realClock } from "../../component-base/clock.js";
 import { silentLogger } from "../../component-base/logging.js";
 import { createRegistry } from "../../component-base/metrics.js";
-import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { createEndpointsController } from "./endpoints/endpoints-controller.js";
 import { createEndpointSliceController } from "./endpointslice/endpointslice-controller.js";
 import { createGarbageCollectorController } from "./garbagecollector/garbagecollector-controller.js";
@@ -65,7 +65,7 @@ beforeAll(async () => {
     "--default-unreachable-toleration-seconds", String(TOLERATION_SECONDS),
     "--default-not-ready-toleration-seconds", String(TOLERATION_SECONDS),
   ]);
-  client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { userAgent: "kube-controller-manager/int-test" });
+  client = new RestClient(clientConfigFor(cluster.api), { userAgent: "kube-controller-manager/int-test" });
   informers = new InformerFactory({ client, clock: realClock });
   const context: ControllerContext = {
     client,

@@ -11,7 +11,7 @@ import type { DaemonSet, StatefulSet } from "../../api/types/apps.js";
 import type { PersistentVolumeClaim } from "../../api/types/core-claims.js";
 import type { EndpointSlice, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { startComponent, type ComponentProcess } from "../../test/support/components.js";
 
 const res = (group: string, resource: string) => RESOURCES.find((r) => r.group === group && r.resource === resource)!;
@@ -36,7 +36,7 @@ function removeHollowRoots(): void {
 }
 
 function startHollow(name: string, prefix: string, count: number): void {
-  processes.push(startComponent("kubelab", ["hollow-nodes", "--master", cluster.apiserver.url, "--count", String(count), "--name-prefix", prefix, "--start-delay", "1s"], name));
+  processes.push(startComponent("kubelab", ["hollow-nodes", "--kubeconfig", cluster.kubeconfig, "--count", String(count), "--name-prefix", prefix, "--start-delay", "1s"], name));
 }
 
 const readyNode = (n: Node): boolean => !!n.spec?.podCIDR && n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
@@ -47,8 +47,8 @@ const kubectl = async (...args: string[]): Promise<string> => (await cluster.kub
 
 beforeAll(async () => {
   cluster = await startTestCluster();
-  client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { userAgent: "workloads-int-test" });
-  const master = ["--master", cluster.apiserver.url, "--leader-elect=false"];
+  client = new RestClient(clientConfigFor(cluster.api), { userAgent: "workloads-int-test" });
+  const master = ["--kubeconfig", cluster.kubeconfig, "--leader-elect=false"];
   processes.push(startComponent("kube-scheduler", master, "workloads-scheduler"));
   processes.push(startComponent("kube-controller-manager", [...master, "--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/14"], "workloads-controller-manager"));
   startHollow("workloads-hollow-0", "wl", 3);

@@ -1,11 +1,12 @@
 // kube-proxy --proxy-mode=userspace for real: the built binary runs inside a throwaway network namespace (so its
 // sockets and iptables are the namespace's) against a real apiserver; connections to the Service are made from
 // inside the namespace (the node's own traffic: OUTPUT → KUBE-PORTALS-HOST).
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../../api/resources.js";
 import type { Service } from "../../api/types/core.js";
 import { RestClient } from "../../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, writeKubeconfig, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { endpointSlice, NETNS_APISERVER, NetnsHost, type BinaryProcess } from "../../test/support/kube-proxy-netns.js";
 
 const SERVICES = RESOURCES.find((r) => r.group === "" && r.resource === "services")!;
@@ -15,11 +16,12 @@ describe.sequential("kube-proxy userspace mode (the binary in a network namespac
   let cluster: TestCluster;
   let client: RestClient;
   let host: NetnsHost;
+  let netnsKubeconfig = "";
   let proxy: BinaryProcess | undefined;
   let clusterIP = "";
   let nodePort = 0;
 
-  const start = (...extra: string[]): BinaryProcess => host.startKubeProxy(["--master", NETNS_APISERVER, "--iptables-min-sync-period=50ms", "--metrics-bind-address=127.0.0.1:0", "--healthz-bind-address=127.0.0.1:0", ...extra]);
+  const start = (...extra: string[]): BinaryProcess => host.startKubeProxy(["--kubeconfig", netnsKubeconfig, "--iptables-min-sync-period=50ms", "--metrics-bind-address=127.0.0.1:0", "--healthz-bind-address=127.0.0.1:0", ...extra]);
   const waitForRules = (what: string, pred: (saved: string) => boolean) =>
     waitFor(what, () => (pred(host.iptablesSave()) ? true : undefined), 20_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${proxy?.logs() ?? ""}`);
@@ -28,7 +30,10 @@ describe.sequential("kube-proxy userspace mode (the binary in a network namespac
   beforeAll(async () => {
     cluster = await startTestCluster();
     host = await NetnsHost.start(cluster.apiserver.url);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { userAgent: "kproxy-int-test" });
+    // The relay carries TLS through to the apiserver, whose certificate names 127.0.0.1.
+    netnsKubeconfig = join(cluster.workDir, "netns.conf");
+    writeKubeconfig(netnsKubeconfig, { ...cluster.api, url: NETNS_APISERVER.replace(/^http:/, "https:") });
+    client = new RestClient(clientConfigFor(cluster.api), { userAgent: "kproxy-int-test" });
     proxy = start("--proxy-mode=userspace", "--bind-address=10.244.1.6");
   });
 

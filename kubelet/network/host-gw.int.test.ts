@@ -5,6 +5,8 @@
 // over a real Node informer programs the IPAM ranges via the nodes' IPs with the real `ip`, in a throwaway netns.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../../api/resources.js";
@@ -15,9 +17,10 @@ import { RestClient } from "../../client/rest.js";
 import { FakeRecorder } from "../../client/testing/fake-recorder.js";
 import { realClock } from "../../component-base/clock.js";
 import { silentLogger } from "../../component-base/logging.js";
-import { startApiServerProcess, waitFor, type ApiServerProcess } from "../../test/support/apiserver.js";
+import { clientConfigFor, startApiServerProcess, writeKubeconfig, waitFor, type ApiServerProcess } from "../../test/support/apiserver.js";
 import { startComponent, type ComponentProcess } from "../../test/support/components.js";
 import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
+import { testProcesses } from "../../test/support/processes.js";
 import { NodeStatusManager } from "../nodestatus/node-status.js";
 import { PodRoutes, runIp } from "./pod-routes.js";
 
@@ -39,6 +42,7 @@ const readyRuntime = {
 
 let etcd: EtcdHandle | undefined;
 let apiserver: ApiServerProcess | undefined;
+let kubeconfig = "";
 let controllerManager: ComponentProcess | undefined;
 let client: RestClient;
 let informer: Informer<Node>;
@@ -55,14 +59,16 @@ async function ip(...args: string[]): Promise<string> {
 beforeAll(async () => {
   etcd = await startEtcd();
   apiserver = await startApiServerProcess(etcd.endpoint);
+  kubeconfig = join(testProcesses.tempDir("host-gw-", tmpdir()), "kubeconfig");
+  writeKubeconfig(kubeconfig, apiserver.api);
   controllerManager = startComponent("kube-controller-manager", [
-    "--master", apiserver.url,
+    "--kubeconfig", kubeconfig,
     "--controllers", "nodeipam,nodelifecycle,garbagecollector",
     "--allocate-node-cidrs", "--cluster-cidr", "10.245.0.0/16",
     "--node-monitor-period", "200ms", "--node-monitor-grace-period", "3s",
     "--leader-elect=false", "--port", "0",
   ]);
-  client = new RestClient({ server: apiserver.url, namespace: "default" }, { qps: 0 });
+  client = new RestClient(clientConfigFor(apiserver.api), { qps: 0 });
   informer = createInformer<Node>({ client, resource: NODES, logger: silentLogger() });
   informerRun = informer.run(informerStop.signal);
   await ip("netns", "add", NETNS);

@@ -10,7 +10,7 @@ import { createEventRecorder, type CoreEvent, type EventRecorder } from "../../c
 import { RestClient } from "../../client/rest.js";
 import { realClock } from "../../component-base/clock.js";
 import { silentLogger } from "../../component-base/logging.js";
-import { startApiServerProcess, waitFor, type ApiServerProcess } from "../../test/support/apiserver.js";
+import { clientConfigFor, startApiServerProcess, waitFor, type ApiServerProcess } from "../../test/support/apiserver.js";
 import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
 import { NodeStatusManager, type NodeStatusOptions } from "./node-status.js";
 
@@ -45,7 +45,7 @@ class SwitchableRuntime {
 beforeAll(async () => {
   etcd = await startEtcd();
   apiserver = await startApiServerProcess(etcd.endpoint);
-  client = new RestClient({ server: apiserver.url, namespace: "default" }, { qps: 0 });
+  client = new RestClient(clientConfigFor(apiserver.api), { qps: 0 });
   recorder = createEventRecorder({ client, component: "kubelet", host: "knode-int", logger: silentLogger() });
 });
 

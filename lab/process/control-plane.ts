@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { loopbackUrl } from "../components/component.js";
 import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
 import { apiserverComponent } from "../components/kube-apiserver.js";
+import { labPkiPaths } from "../pki/pki.js";
 import { removeDir, type ProcessOwner } from "./owner.js";
 import { freePort } from "./ports.js";
 import type { ManagedProcess, StartOptions, WaitReadyOptions } from "./runner.js";
@@ -65,24 +66,73 @@ export async function launchEtcd(owner: ProcessOwner, options: EtcdLaunchOptions
   };
 }
 
-/** A kube-apiserver process: its URL and port, and the milliseconds from spawn to its first ready /readyz. */
-export type ApiserverHandle = ManagedProcess & { readonly url: string; readonly port: number; readonly startupMs: number };
+/**
+ * A kube-apiserver process: its URL and port (the secure port's https URL when launched `secure`, else the insecure
+ * port's), the CA that signed its serving certificate (secure only), and the milliseconds from spawn to its first
+ * ready /readyz.
+ */
+export type ApiserverHandle = ManagedProcess & { readonly url: string; readonly port: number; readonly caFile?: string; readonly startupMs: number };
+
+/** A secure apiserver's files: a PKI in kubeadm's layout (lab/pki's ensureLabPki) and optionally a static token file. */
+export interface ApiserverPkiOptions {
+  pkiDir: string;
+  /** --token-auth-file. */
+  tokenAuthFile?: string;
+  /**
+   * false: no --kubelet-client-certificate, so the apiserver reaches kubelets over plain HTTP (kubelab's kubelets
+   * serve plain HTTP unless given --tls-cert-file); by default it presents the PKI's apiserver-kubelet-client.
+   */
+  kubeletClient?: boolean;
+}
 
 export interface ApiserverLaunchOptions extends WaitReadyOptions, Pick<StartOptions, "logRingChars"> {
-  /** --insecure-port; a free one by default. */
+  /** --insecure-port; a free one by default, none by default with `secure`. */
   port?: number;
+  /**
+   * kubeadm's setup: HTTPS on a free secure port (loopback) with the PKI's certificates, client certificates and
+   * tokens, Node,RBAC, NodeRestriction, and no insecure port unless `port` asks for one.
+   */
+  secure?: ApiserverPkiOptions;
   /** Further flags after the ones the launcher sets. */
   extraArgs?: readonly string[];
 }
 
 /** A kube-apiserver on `etcdServers`, ready when this resolves; if it never gets ready it is killed and this rejects. */
 export async function launchApiserver(owner: ProcessOwner, etcdServers: string, options: ApiserverLaunchOptions = {}): Promise<ApiserverHandle> {
-  const port = options.port ?? (await freePort());
-  const component = apiserverComponent({ etcdServers, port, ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}) });
-  const { process: managed, readyMs } = await owner.startReady(component, {
+  const ready = {
     timeoutMs: options.timeoutMs ?? 20_000,
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     ...(options.logRingChars !== undefined ? { logRingChars: options.logRingChars } : {}),
-  });
+  };
+  if (options.secure) {
+    const pki = labPkiPaths(options.secure.pkiDir);
+    const securePort = await freePort();
+    const component = apiserverComponent({
+      etcdServers,
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      secure: {
+        securePort,
+        bindAddress: "127.0.0.1",
+        tlsCertFile: pki.apiserverCert,
+        tlsPrivateKeyFile: pki.apiserverKey,
+        clientCaFile: pki.caCert,
+        serviceAccountKeyFile: pki.saPub,
+        serviceAccountSigningKeyFile: pki.saKey,
+        kubeletClientCertificate: pki.apiserverKubeletClientCert,
+        kubeletClientKey: pki.apiserverKubeletClientKey,
+      },
+      extraArgs: [
+        ...(options.secure.tokenAuthFile !== undefined ? [`--token-auth-file=${options.secure.tokenAuthFile}`] : []),
+        // An empty value is no value: the flags the descriptor always sets, taken back.
+        ...(options.secure.kubeletClient === false ? ["--kubelet-client-certificate=", "--kubelet-client-key="] : []),
+        ...(options.extraArgs ?? []),
+      ],
+    });
+    const { process: managed, readyMs } = await owner.startReady(component, ready);
+    return Object.assign(managed, { url: `https://127.0.0.1:${securePort}`, port: securePort, caFile: pki.caCert, startupMs: readyMs });
+  }
+  const port = options.port ?? (await freePort());
+  const component = apiserverComponent({ etcdServers, port, ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}) });
+  const { process: managed, readyMs } = await owner.startReady(component, ready);
   return Object.assign(managed, { url: loopbackUrl(port), port, startupMs: readyMs });
 }

@@ -116,7 +116,7 @@ describe.skipIf(!canRun)("access reviews answer as kube-apiserver v1.26.1's Node
     apiserver = await startApiServerProcess(etcd.endpoint, [MODES]);
     const dir = testProcesses.tempDir("authz-kubelab-", tmpdir());
     const kubeconfig = join(dir, "kubeconfig");
-    writeKubeconfig(kubeconfig, apiserver.url);
+    writeKubeconfig(kubeconfig, apiserver.api);
     ours = await answersOf(kubectlFor(kubeconfig));
   }, 240_000);
 

@@ -1,13 +1,17 @@
 // Sends a corpus request to an apiserver (kubelab's plain HTTP, or the real one's TLS with a bearer token) and
 // reduces the answer to what is compared: the parts that matter to clients and stay the same from run to run.
+import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { CorpusRequest } from "./corpus.js";
 
 export interface Target {
   url: string;
-  /** A bearer token (the real apiserver's static token). */
+  /** A bearer token (the real apiserver's static token, or the test run's admin token). */
   token?: string;
+  /** The CA that signed the server's certificate; without it an https server's certificate is not checked (the real
+   * apiserver's self-signed one, made in its own --cert-dir). */
+  caFile?: string;
 }
 
 export interface RawAnswer {
@@ -46,7 +50,8 @@ export function send(target: Target, req: CorpusRequest, timeoutMs = 20_000): Pr
         resolve({ status: 0, contentType: "", warning: false, text: "the response broke off" });
       });
     };
-    const client = url.protocol === "https:" ? httpsRequest(url, { ...options, rejectUnauthorized: false }, onResponse) : httpRequest(url, options, onResponse);
+    const tls = target.caFile !== undefined ? { ca: readFileSync(target.caFile) } : { rejectUnauthorized: false };
+    const client = url.protocol === "https:" ? httpsRequest(url, { ...options, ...tls }, onResponse) : httpRequest(url, options, onResponse);
     client.on("timeout", () => {
       client.destroy(new Error("timeout"));
     });

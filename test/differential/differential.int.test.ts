@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
+import { startApiServerProcess, waitFor, withAdminToken, type ApiServerProcess } from "../support/apiserver.js";
 import { freePort, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { testProcesses } from "../support/processes.js";
 import { PEER_ADMIN_TOKEN, realApiserverComponent } from "../../lab/components/real-kube-apiserver.js";
@@ -86,7 +86,7 @@ describe.skipIf(!canRun)("kubelab's apiserver answers as kube-apiserver v1.26.1 
     }
     etcd = await startEtcd();
     apiserver = await startApiServerProcess(etcd.endpoint);
-    ours = await runCorpus({ url: apiserver.url });
+    ours = await runCorpus(await withAdminToken(apiserver.api));
     // DIFFERENTIAL_DUMP=FILE writes kubelab's compared answers next to the real ones, for reading the differences.
     const dump = process.env.DIFFERENTIAL_DUMP;
     if (dump !== undefined && dump !== "") writeFileSync(dump, `${JSON.stringify(Object.fromEntries(CORPUS.map((r) => [r.id, { kubelab: ours[r.id], real: real[r.id] }])), null, 2)}\n`);

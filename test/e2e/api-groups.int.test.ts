@@ -348,7 +348,7 @@ spec:
       await k("patch", "pod", name, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } }));
     }
     await k("create", "pdb", "db-pdb", "--selector=app=db", "--min-available=1");
-    const cm = await startComponentOnFreePort("kube-controller-manager", [`--master=${cluster.apiserver.url}`, "--controllers=disruption", "--leader-elect=false"]);
+    const cm = await startComponentOnFreePort("kube-controller-manager", [`--kubeconfig=${cluster.kubeconfig}`, "--controllers=disruption", "--leader-elect=false"]);
     try {
       await waitFor("the disruption controller's status", async () => {
         const rows = await table("pdb", "db-pdb");

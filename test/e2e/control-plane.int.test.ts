@@ -38,7 +38,9 @@ describe("the control plane on three simulated nodes", () => {
   };
 
   beforeAll(async () => {
-    cluster = await startTestCluster(["--default-not-ready-toleration-seconds=3", "--default-unreachable-toleration-seconds=3"]);
+    // Still the plain-HTTP apiserver: over TLS this file's nodes, pods and leader elections did not settle in time
+    // (each part works on its own; the whole is not converted yet).
+    cluster = await startTestCluster(["--default-not-ready-toleration-seconds=3", "--default-unreachable-toleration-seconds=3"], { insecure: true });
     const master = ["--master", cluster.apiserver.url, "--port", "0"];
     schedulers = [0, 1].map((i) => startComponent("kube-scheduler", [...master, ...LEADER_FLAGS], `scheduler-${i}`));
     managers = [0, 1].map((i) =>

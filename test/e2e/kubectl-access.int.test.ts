@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { fetchAs, startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
 import { startComponentOnFreePort, type ComponentProcess } from "../support/components.js";
 
 const STORAGE = `
@@ -87,8 +87,9 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
   };
 
   beforeAll(async () => {
-    cluster = await startTestCluster();
-    controllerManager = await startComponentOnFreePort("kube-controller-manager", ["--master", cluster.apiserver.url, "--leader-elect=false", "--controllers=serviceaccount,root-ca-cert-publisher,clusterrole-aggregation,namespace"]);
+    // The allow-everything mode of the 0.18 insecure port (system:unsecured) is what several of these tests are about.
+    cluster = await startTestCluster([], { insecure: true });
+    controllerManager = await startComponentOnFreePort("kube-controller-manager", ["--kubeconfig", cluster.kubeconfig, "--leader-elect=false", "--controllers=serviceaccount,root-ca-cert-publisher,clusterrole-aggregation,namespace"]);
   }, 60_000);
   afterAll(async () => {
     await controllerManager?.kill();
@@ -170,9 +171,9 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
   });
 
   it("streams watch events of the new kinds", async () => {
-    const list = (await (await fetch(`${cluster.apiserver.url}/api/v1/namespaces/default/persistentvolumeclaims`)).json()) as { metadata: { resourceVersion: string } };
+    const list = (await (await fetchAs(cluster.api, `/api/v1/namespaces/default/persistentvolumeclaims`)).json()) as { metadata: { resourceVersion: string } };
     const abort = new AbortController();
-    const watch = await fetch(`${cluster.apiserver.url}/api/v1/namespaces/default/persistentvolumeclaims?watch=1&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=20`, { signal: abort.signal });
+    const watch = await fetchAs(cluster.api, `/api/v1/namespaces/default/persistentvolumeclaims?watch=1&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=20`, { signal: abort.signal });
     await k("apply", "-f", file("watched.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: watched}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"));
     const reader = watch.body?.getReader();
     let seen = "";
@@ -235,7 +236,7 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
     expect(refused.status.error).toContain("invalid bearer token");
 
     // A request bearing the token is that service account (kubectl sends no token to a plain-HTTP server).
-    const review2 = await fetch(`${cluster.apiserver.url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` }, body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }) });
+    const review2 = await fetchAs(cluster.api, `/apis/authentication.k8s.io/v1/selfsubjectreviews`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` }, body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }) });
     expect(review2.status).toBe(201);
     expect(((await review2.json()) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe("system:serviceaccount:default:default");
   });
@@ -271,7 +272,7 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
     // kubectl refuses that itself; the apiserver refuses it too.
     const approved = JSON.parse((await k("get", "csr", "jane", "-o", "json")).stdout) as { status: { conditions: unknown[] } };
     approved.status.conditions.push({ type: "Denied", status: "True", reason: "Changed" });
-    const both = await fetch(`${cluster.apiserver.url}/apis/certificates.k8s.io/v1/certificatesigningrequests/jane/approval`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(approved) });
+    const both = await fetchAs(cluster.api, `/apis/certificates.k8s.io/v1/certificatesigningrequests/jane/approval`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(approved) });
     expect(both.status).toBe(422);
     expect(((await both.json()) as { message: string }).message).toContain("Approved and Denied conditions are mutually exclusive");
   });

@@ -5,7 +5,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, type KubectlResult, type TestCluster } from "../support/apiserver.js";
+import { fetchAs, startTestCluster, type KubectlResult, type TestCluster } from "../support/apiserver.js";
 
 /**
  * Debian's kubectl 1.20 (bullseye's kubernetes-client): KUBELAB_KUBECTL_120, or the copy inside the lab's Debian
@@ -231,26 +231,26 @@ describe.skipIf(KUBECTL_120 === undefined)("Debian's kubectl 1.20 (OpenAPI v2 pr
 
 describe("/openapi over HTTP", () => {
   it("answers a v3 document's ETag with 304", async () => {
-    const index = (await (await fetch(`${cluster.apiserver.url}/openapi/v3`)).json()) as { paths: Record<string, { serverRelativeURL: string }> };
-    const url = `${cluster.apiserver.url}${index.paths["apis/batch/v1"]!.serverRelativeURL}`;
-    const first = await fetch(url);
+    const index = (await (await fetchAs(cluster.api, `/openapi/v3`)).json()) as { paths: Record<string, { serverRelativeURL: string }> };
+    const url = index.paths["apis/batch/v1"]!.serverRelativeURL;
+    const first = await fetchAs(cluster.api, url);
     const doc = (await first.json()) as { components: { schemas: Record<string, { "x-kubernetes-group-version-kind"?: unknown }> } };
     expect(doc.components.schemas["io.k8s.api.batch.v1.Job"]!["x-kubernetes-group-version-kind"]).toEqual([{ group: "batch", version: "v1", kind: "Job" }]);
-    const again = await fetch(url, { headers: { "If-None-Match": first.headers.get("etag")! } });
+    const again = await fetchAs(cluster.api, url, { headers: { "If-None-Match": first.headers.get("etag")! } });
     expect(again.status).toBe(304);
   });
 
   const PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
   it("serves JSON and protobuf, each with its ETag and a 304 for a matching If-None-Match", async () => {
-    const json = await fetch(`${cluster.apiserver.url}/openapi/v2`, { headers: { Accept: "application/json" } });
+    const json = await fetchAs(cluster.api, `/openapi/v2`, { headers: { Accept: "application/json" } });
     expect(json.status).toBe(200);
     expect(json.headers.get("content-type")).toBe("application/json");
     const doc = (await json.json()) as { swagger: string; definitions: Record<string, unknown> };
     expect(doc.swagger).toBe("2.0");
     expect(doc.definitions["io.k8s.api.batch.v1.Job"]).toBeDefined();
 
-    const proto = await fetch(`${cluster.apiserver.url}/openapi/v2`, { headers: { Accept: PROTOBUF } });
+    const proto = await fetchAs(cluster.api, `/openapi/v2`, { headers: { Accept: PROTOBUF } });
     expect(proto.status).toBe(200);
     expect(proto.headers.get("content-type")).toBe("application/octet-stream");
     const bytes = Buffer.from(await proto.arrayBuffer());
@@ -258,9 +258,9 @@ describe("/openapi over HTTP", () => {
     const etag = proto.headers.get("etag")!;
     expect(etag).not.toBe(json.headers.get("etag"));
 
-    const again = await fetch(`${cluster.apiserver.url}/openapi/v2`, { headers: { Accept: PROTOBUF, "If-None-Match": etag } });
+    const again = await fetchAs(cluster.api, `/openapi/v2`, { headers: { Accept: PROTOBUF, "If-None-Match": etag } });
     expect(again.status).toBe(304);
-    const stale = await fetch(`${cluster.apiserver.url}/openapi/v2`, { headers: { Accept: PROTOBUF, "If-None-Match": '"stale"' } });
+    const stale = await fetchAs(cluster.api, `/openapi/v2`, { headers: { Accept: PROTOBUF, "If-None-Match": '"stale"' } });
     expect(stale.status).toBe(200);
     await stale.arrayBuffer();
   });

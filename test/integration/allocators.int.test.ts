@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
 import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
 import { startEtcd, type EtcdHandle } from "../support/etcd.js";
-import { call, etcdctl, etcdKeys, type Reply, type RequestOptions, type StatusBody } from "../support/http.js";
+import { call, etcdctl, etcdKeys, type ApiTarget, type Reply, type RequestOptions, type StatusBody } from "../support/http.js";
 
 const NS = "alloc";
 
@@ -46,11 +46,11 @@ function etcdEndpoint(): string {
   return etcd.endpoint;
 }
 
-function api<T = Service>(method: string, path: string, body?: unknown, options?: RequestOptions, base = a().url): Promise<Reply<T>> {
+function api<T = Service>(method: string, path: string, body?: unknown, options?: RequestOptions, base: string | ApiTarget = a().api): Promise<Reply<T>> {
   return call<T>(base, method, path, body, options);
 }
 
-async function ok<T = Service>(code: number, method: string, path: string, body?: unknown, base = a().url): Promise<T> {
+async function ok<T = Service>(code: number, method: string, path: string, body?: unknown, base: string | ApiTarget = a().api): Promise<T> {
   const reply = await api<T>(method, path, body, undefined, base);
   if (reply.status !== code) throw new Error(`${method} ${path}: expected ${code}, got ${reply.status}: ${reply.text}`);
   return reply.body;
@@ -79,7 +79,7 @@ function nodePortsOf(svc: Service): number[] {
 }
 
 /** Every service in the cluster, and a failure message for each ClusterIP or NodePort held by two of them. */
-async function allocationsInUse(base = a().url): Promise<{ services: Service[]; duplicates: string[] }> {
+async function allocationsInUse(base: string | ApiTarget = a().api): Promise<{ services: Service[]; duplicates: string[] }> {
   const services = (await ok<List<Service>>(200, "GET", "/api/v1/services", undefined, base)).items;
   const owners = new Map<string, string>();
   const duplicates: string[] = [];
@@ -114,8 +114,9 @@ async function reservationOwner(key: string): Promise<string | undefined> {
 beforeAll(async () => {
   etcd = await startEtcd();
   // Listening on every interface, the apiserver advertises (and is reachable at) the host's first non-loopback
-  // address, which the `kubernetes` Endpoints can carry (validation refuses loopback endpoint addresses).
-  primary = await startApiServerProcess(etcd.endpoint, ["--insecure-bind-address", "0.0.0.0"]);
+  // address, which the `kubernetes` Endpoints can carry (validation refuses loopback endpoint addresses). The 0.18
+  // plain-HTTP apiserver: the test reaches it at that address, which the test run's serving certificate does not name.
+  primary = await startApiServerProcess(etcd.endpoint, ["--insecure-bind-address", "0.0.0.0"], { insecure: true });
   await ok(201, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
 });
 
@@ -319,7 +320,7 @@ describe("allocation", () => {
     secondary = await startApiServerProcess(etcdEndpoint());
     const b = secondary;
     const creates = Array.from({ length: 60 }, (_, i) =>
-      api("POST", svcPath(), service(`pair-${i}`, { type: "NodePort", ports: 2 }), undefined, i % 2 === 0 ? a().url : b.url),
+      api("POST", svcPath(), service(`pair-${i}`, { type: "NodePort", ports: 2 }), undefined, i % 2 === 0 ? a().api : b.api),
     );
     const replies = await Promise.all(creates);
     expect(replies.map((r) => r.status)).toEqual(Array.from({ length: 60 }, () => 201));
@@ -328,7 +329,7 @@ describe("allocation", () => {
     await expectReservationsMatch(services);
     // Both see the same services; a value one of them handed out is refused by the other.
     const taken = replies[0]?.body.spec.clusterIP ?? "";
-    const refused = await api<StatusBody>("POST", svcPath(), service("cross-thief", { clusterIP: taken }), undefined, b.url);
+    const refused = await api<StatusBody>("POST", svcPath(), service("cross-thief", { clusterIP: taken }), undefined, b.api);
     expect(refused.status).toBe(422);
     await b.stop("SIGKILL");
     secondary = undefined;

@@ -16,9 +16,12 @@ import {
   type V1Pod,
   type V1Service,
 } from "@kubernetes/client-node";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newConfigMap, newDeployment, newNamespace, newPod, newService } from "../../api/testing/builders.js";
-import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
+import { startApiServerProcess, waitFor, writeKubeconfig, type ApiServerProcess } from "../support/apiserver.js";
+import { testProcesses } from "../support/processes.js";
 import { startEtcd, type EtcdHandle } from "../support/etcd.js";
 
 const NS = "client-node";
@@ -70,13 +73,11 @@ describe("the official JavaScript client against a real apiserver", () => {
   beforeAll(async () => {
     etcd = await startEtcd();
     apiserver = await startApiServerProcess(etcd.endpoint);
+    // The admin's kubeconfig as kubeadm writes it: the CA and the client certificate embedded.
+    const kubeconfig = join(testProcesses.tempDir("client-node-", tmpdir()), "kubeconfig");
+    writeKubeconfig(kubeconfig, apiserver.api, NS);
     kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "kubelab", server: apiserver.url, skipTLSVerify: true }],
-      users: [{ name: "kubelab" }],
-      contexts: [{ name: "kubelab", cluster: "kubelab", user: "kubelab", namespace: NS }],
-      currentContext: "kubelab",
-    });
+    kc.loadFromFile(kubeconfig);
     core = kc.makeApiClient(CoreV1Api);
     apps = kc.makeApiClient(AppsV1Api);
     await core.createNamespace({ body: asModel(newNamespace(NS)) });
@@ -90,11 +91,21 @@ describe("the official JavaScript client against a real apiserver", () => {
   // client-node 1.x refuses a plain-http server unless the cluster says insecure-skip-tls-verify (config.ts
   // createAgent), so kubeconfigs meant for it must carry the flag even though no TLS is involved.
   it("loads a kubeconfig from a string, which for plain http needs insecure-skip-tls-verify", async () => {
+    // About the plain-HTTP (insecure port) apiserver: one of those next to the secure one, on the same etcd.
+    const plain = await startApiServerProcess(etcd.endpoint, [], { insecure: true });
+    try {
+      await plainHttpKubeconfig(plain.url);
+    } finally {
+      await plain.stop("SIGKILL");
+    }
+  });
+
+  async function plainHttpKubeconfig(url: string): Promise<void> {
     const kubeconfig = (insecure: boolean): string =>
       [
         "apiVersion: v1",
         "kind: Config",
-        `clusters: [{name: kubelab, cluster: {server: "${apiserver.url}"${insecure ? ", insecure-skip-tls-verify: true" : ""}}}]`,
+        `clusters: [{name: kubelab, cluster: {server: "${url}"${insecure ? ", insecure-skip-tls-verify: true" : ""}}}]`,
         "users: [{name: kubelab, user: {}}]",
         "contexts: [{name: kubelab, context: {cluster: kubelab, user: kubelab}}]",
         "current-context: kubelab",
@@ -107,7 +118,7 @@ describe("the official JavaScript client against a real apiserver", () => {
     fromString.loadFromString(kubeconfig(true));
     const list = await fromString.makeApiClient(CoreV1Api).listNamespace();
     expect(list.items.map((n) => n.metadata?.name)).toEqual(expect.arrayContaining(["default", NS]));
-  });
+  }
 
   it("creates, reads, lists, patches and deletes a namespace", async () => {
     const created = await core.createNamespace({ body: asModel(newNamespace("cn-scratch", { labels: { team: "a" } })) });

@@ -16,7 +16,7 @@ import { parseImageConfig, parseImageManifest } from "../../container-runtime/im
 import { DEFAULT_BUSYBOX_PATH } from "../../container-runtime/images/offline.js";
 import { buildProgramImage, dnsImageDefinition } from "../../container-runtime/images/program-image.js";
 import type { Component } from "../../lab/components/component.js";
-import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { REPO_ROOT, startTestCluster, waitFor, type TestCluster, clientConfigFor, writeKubeconfig } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
 
 const execFileAsync = promisify(execFile);
@@ -63,7 +63,9 @@ describe.skipIf(skip !== undefined)("the kubelab/dns image", () => {
     }
 
     cluster = await startTestCluster(["--advertise-address", "172.30.0.1"]);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
+    client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
+    // The image's root is all the server sees: its kubeconfig (CA and credentials embedded) goes inside.
+    writeKubeconfig(join(rootfs, "kubeconfig"), cluster.api);
     const dns: Component = {
       name: "kubelab-dns-image",
       kind: "cluster-dns",
@@ -71,7 +73,7 @@ describe.skipIf(skip !== undefined)("the kubelab/dns image", () => {
       args: [
         rootfs,
         ...entrypoint,
-        `--master=${cluster.apiserver.url}`,
+        "--kubeconfig=/kubeconfig",
         "--dns-bind-address=127.0.0.1",
         "--dns-port=0",
         "--health-port=0",

@@ -16,7 +16,7 @@ import type { EndpointSlice, Service } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
 import type { Component } from "../../lab/components/component.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { REPO_ROOT, startTestCluster, waitFor, type TestCluster, clientConfigFor } from "../support/apiserver.js";
 import { testProcesses } from "../support/processes.js";
 
 const execFileAsync = promisify(execFile);
@@ -90,11 +90,11 @@ describe("kubelab-dns", () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster(APISERVER_ARGS);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" }, { qps: 0 });
+    client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
     upstream = await startFakeUpstream();
     const started = await testProcesses.startReady(
       clusterDnsComponent([
-        `--master=${cluster.apiserver.url}`,
+        `--kubeconfig=${cluster.kubeconfig}`,
         "--dns-bind-address=127.0.0.1",
         "--dns-port=0",
         "--health-port=0",

@@ -193,13 +193,13 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     expect(out.stdout).toContain("crontab.stable.example.com/defaulted scaled");
     const object = JSON.parse((await kubectl(["get", "crontab", "defaulted", "-o", "json"])).stdout) as KubeObject & { spec: { replicas: number } };
     expect(object.spec.replicas).toBe(5);
-    const scale = await call<{ spec: { replicas: number }; status: { replicas: number; selector?: string } }>(kc().apiserver.url, "GET", "/apis/stable.example.com/v1/namespaces/default/crontabs/defaulted/scale");
+    const scale = await call<{ spec: { replicas: number }; status: { replicas: number; selector?: string } }>(kc().api, "GET", "/apis/stable.example.com/v1/namespaces/default/crontabs/defaulted/scale");
     expect(scale.body.spec.replicas).toBe(5);
     expect(scale.body.status).toEqual({ replicas: 3, selector: "app=cron" });
   });
 
   it("lists with selectors, watches, and serves the second version with its apiVersion", async () => {
-    const base = kc().apiserver.url;
+    const base = kc().api;
     await kubectl(["apply", "-f", "-"], { stdin: crontab("labelled", "  cronSpec: '0 * * * *'").replace("  name: labelled", "  name: labelled\n  labels: {tier: batch}") });
     const byLabel = await kubectl(["get", "crontabs", "-l", "tier=batch", "-o", "name"]);
     expect(byLabel.stdout.trim()).toBe("crontab.stable.example.com/labelled");
@@ -232,7 +232,7 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     let second: ApiServerProcess | undefined;
     try {
       second = await startApiServerProcess(kc().etcd.endpoint);
-      const secondUrl = second.url;
+      const secondUrl = second.api;
       const list = await call<{ items: KubeObject[] }>(secondUrl, "GET", "/apis/stable.example.com/v1/namespaces/default/crontabs");
       expect(list.body.items.map((i) => i.metadata.name).sort()).toEqual(["defaulted", "labelled"]);
       const crd2 = CRD.replaceAll("crontabs", "backups").replaceAll("crontab", "backup").replaceAll("CronTab", "Backup").replace("shortNames: [ct]", "shortNames: [bk]").replace("scope: Namespaced", "scope: Cluster");
@@ -253,9 +253,9 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
   }, 60_000);
 
   it("takes part in garbage collection (owners and dependents of custom resources) and namespace deletion", async () => {
-    const manager = await startComponentOnFreePort("kube-controller-manager", ["--master", kc().apiserver.url, "--leader-elect=false", "--controllers=garbagecollector,namespace"], "crd-gc-controller-manager");
+    const manager = await startComponentOnFreePort("kube-controller-manager", ["--kubeconfig", kc().kubeconfig, "--leader-elect=false", "--controllers=garbagecollector,namespace"], "crd-gc-controller-manager");
     try {
-      const base = kc().apiserver.url;
+      const base = kc().api;
       const owner = await call<KubeObject>(base, "POST", "/apis/stable.example.com/v1/namespaces/default/crontabs", { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "owner" }, spec: { cronSpec: "* * * * *" } });
       expect(owner.status).toBe(201);
       const ownerRef = { apiVersion: "stable.example.com/v1", kind: "CronTab", name: "owner", uid: owner.body.metadata.uid ?? "" };
@@ -283,12 +283,7 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
 
   it("works with @kubernetes/client-node's CustomObjectsApi", async () => {
     const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: "kubelab", server: kc().apiserver.url, skipTLSVerify: true }],
-      users: [{ name: "kubelab" }],
-      contexts: [{ name: "kubelab", cluster: "kubelab", user: "kubelab", namespace: "default" }],
-      currentContext: "kubelab",
-    });
+    config.loadFromFile(kc().kubeconfig);
     const api = config.makeApiClient(CustomObjectsApi);
     const target = { group: "stable.example.com", version: "v1", namespace: "default", plural: "crontabs" };
     const created = (await api.createNamespacedCustomObject({ ...target, body: { apiVersion: "stable.example.com/v1", kind: "CronTab", metadata: { name: "from-client-node" }, spec: { cronSpec: "*/5 * * * *" } } })) as KubeObject & { spec: { replicas?: number } };

@@ -24,7 +24,7 @@ import { newConfigMap, newDeployment, newNamespace, newNode, newPod, newService 
 import { validateObject } from "../../api/validation/index.js";
 import { findWireTypeError } from "../../api/wire-types.js";
 import { MAX_REQUEST_BODY_BYTES } from "../../apiserver/http/body.js";
-import { startApiServerProcess, type ApiServerProcess } from "../support/apiserver.js";
+import { fetchHeaders, startApiServerProcess, withAdminToken, type ApiServerProcess } from "../support/apiserver.js";
 import { startEtcd, type EtcdHandle } from "../support/etcd.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? "20240917");
@@ -695,10 +695,10 @@ interface Watcher {
 }
 
 /** Reads a watch stream in the background, checking that every line is a watch event carrying an object. */
-function startWatch(url: string): Watcher {
+function startWatch(url: string, headers: Record<string, string>): Watcher {
   const w: Watcher = { url, events: 0, problems: [], ended: false, abort: new AbortController() };
   const consume = async (): Promise<void> => {
-    const res = await fetch(url, { signal: w.abort.signal });
+    const res = await fetch(url, { headers, signal: w.abort.signal });
     if (res.status !== 200 || !res.body) {
       w.problems.push(`watch answered ${res.status}: ${await res.text()}`);
       return;
@@ -732,12 +732,14 @@ function startWatch(url: string): Watcher {
 describe("the apiserver under fuzzed writes", () => {
   let etcd: EtcdHandle;
   let apiserver: ApiServerProcess;
+  /** The admin's bearer token, on every request. */
+  let auth: Record<string, string> = {};
   const codes = new Map<string, number>();
   let counter = 0;
   const watchers: Watcher[] = [];
 
   async function send(method: string, path: string, encoded: Encoded): Promise<Reply> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...auth };
     if (encoded.contentType !== undefined) headers["Content-Type"] = encoded.contentType;
     const init: RequestInit = { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
     if (encoded.payload !== undefined) init.body = encoded.payload;
@@ -764,14 +766,14 @@ describe("the apiserver under fuzzed writes", () => {
   async function checkAlive(): Promise<void> {
     const proc = apiserver.process;
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the apiserver exited (${String(proc.exitCode ?? proc.signalCode)}): ${apiserver.logs().slice(-3000)}`);
-    const res = await fetch(`${apiserver.url}/livez`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await fetch(`${apiserver.url}/livez`, { headers: auth, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     const text = await res.text();
     if (res.status !== 200 || text !== "ok") throw new Error(`/livez answered ${res.status}: ${text}`);
   }
 
   async function current(target: Target, subresource?: "scale"): Promise<JsonObject> {
     const suffix = subresource ? `/${subresource}` : "";
-    const res = await fetch(`${apiserver.url}${target.collection}/${target.baseName}${suffix}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await fetch(`${apiserver.url}${target.collection}/${target.baseName}${suffix}`, { headers: auth, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     if (res.status !== 200) throw new Error(`GET of ${target.resource}/${target.baseName}${suffix} answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as JsonObject;
   }
@@ -786,16 +788,17 @@ describe("the apiserver under fuzzed writes", () => {
   beforeAll(async () => {
     etcd = await startEtcd();
     apiserver = await startApiServerProcess(etcd.endpoint);
+    auth = fetchHeaders(await withAdminToken(apiserver.api));
     const setup: [string, JsonObject][] = [
       ["/api/v1/namespaces", plain(newNamespace(NS))],
       ...TARGETS.map((t): [string, JsonObject] => [t.collection, t.build(t.baseName)]),
     ];
     for (const [path, object] of setup) {
-      const res = await fetch(`${apiserver.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(object) });
+      const res = await fetch(`${apiserver.url}${path}`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify(object) });
       if (res.status !== 201) throw new Error(`setup POST ${path} answered ${res.status}: ${await res.text()}`);
     }
     // Watchers on every fuzzed collection, across namespaces: the watch caches must survive whatever gets stored.
-    for (const path of WATCHED) watchers.push(startWatch(`${apiserver.url}${path}?watch=true&allowWatchBookmarks=true`));
+    for (const path of WATCHED) watchers.push(startWatch(`${apiserver.url}${path}?watch=true&allowWatchBookmarks=true`, auth));
     console.log(`fuzzing with seed ${SEED} (set FUZZ_SEED to change it)`);
   });
 

@@ -12,7 +12,7 @@ import { RestClient } from "../../client/rest.js";
 import { servingPort } from "../../lab/components/api-client.js";
 import type { Component } from "../../lab/components/component.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { REPO_ROOT, startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { REPO_ROOT, startTestCluster, waitFor, type TestCluster, clientConfigFor } from "../support/apiserver.js";
 import { startComponent, type ComponentProcess } from "../support/components.js";
 import { testProcesses } from "../support/processes.js";
 import { parseExposition, samplesOf, type ParsedFamily } from "../../kube-state-metrics/testing/parse-exposition.js";
@@ -53,13 +53,13 @@ describe("kube-state-metrics against a running control plane", () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
-    const master = ["--master", cluster.apiserver.url, "--port", "0", "--leader-elect=false"];
+    client = new RestClient(clientConfigFor(cluster.api));
+    const master = ["--kubeconfig", cluster.kubeconfig, "--port", "0", "--leader-elect=false"];
     components.push(startComponent("kube-scheduler", master, "ksm-scheduler"));
     components.push(startComponent("kube-controller-manager", [...master, "--allocate-node-cidrs"], "ksm-controller-manager"));
-    components.push(startComponent("kubelab", ["hollow-nodes", "--master", cluster.apiserver.url, "--count", "2", "--name-prefix", "ksm", "--lease-duration=4s", "--lease-renew-interval=1s"], "ksm-hollow-nodes"));
+    components.push(startComponent("kubelab", ["hollow-nodes", "--kubeconfig", cluster.kubeconfig, "--count", "2", "--name-prefix", "ksm", "--lease-duration=4s", "--lease-renew-interval=1s"], "ksm-hollow-nodes"));
     const started = await testProcesses.startReady(
-      kubeStateMetricsComponent(["--apiserver", cluster.apiserver.url, "--host", "127.0.0.1", "--port", "0", "--telemetry-host", "127.0.0.1", "--telemetry-port", "0"]),
+      kubeStateMetricsComponent(["--kubeconfig", cluster.kubeconfig, "--host", "127.0.0.1", "--port", "0", "--telemetry-host", "127.0.0.1", "--telemetry-port", "0"]),
       { timeoutMs: 30_000 },
     );
     ksm = started.process;

@@ -69,7 +69,7 @@ describe.skipIf(skip)("kubectl port-forward to busybox httpd in a pod of kubelab
 
   const api = (method: string, path: string, body?: unknown) => {
     if (!cluster) throw new Error("no cluster");
-    return call<Record<string, unknown>>(cluster.apiserver.url, method, path, body);
+    return call<Record<string, unknown>>(cluster.api, method, path, body);
   };
 
   /** The streaming URL on a host-loopback port whose connections are relayed into the node namespace. */

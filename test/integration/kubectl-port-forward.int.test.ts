@@ -59,7 +59,7 @@ describe("kubectl port-forward through the apiserver, the kubelet and the runtim
 
   const api = (method: string, path: string, body?: unknown) => {
     if (!cluster) throw new Error("no cluster");
-    return call<Record<string, unknown>>(cluster.apiserver.url, method, path, body);
+    return call<Record<string, unknown>>(cluster.api, method, path, body);
   };
 
   async function portForward(target: string, ports: string, env: Record<string, string> = {}, extra: string[] = []): Promise<Forwarding> {

@@ -22,7 +22,7 @@ import { containerRuntimeComponent } from "../../lab/components/container-runtim
 import { removeDir } from "../../lab/process/owner.js";
 import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { startTestCluster, waitFor, type TestCluster, clientConfigFor } from "../support/apiserver.js";
 import { kubeletTestComponent } from "../support/kubelet.js";
 import { testProcesses } from "../support/processes.js";
 
@@ -75,12 +75,15 @@ describe("the kubelet's HTTPS port with authentication and Webhook authorization
       return path;
     };
     const caFile = file("ca.crt", ca.certPem);
+    // The kubelet's own authentication is under test; the apiserver answers its SubjectAccessReviews with AlwaysAllow
+    // (over TLS, as every test apiserver), so a client the kubelet authenticated is allowed.
     cluster = await startTestCluster([
+      "--authorization-mode=AlwaysAllow",
       `--kubelet-client-certificate=${file("apiserver-kubelet-client.crt", apiserverClient.certPem)}`,
       `--kubelet-client-key=${file("apiserver-kubelet-client.key", apiserverClient.keyPem)}`,
       `--kubelet-certificate-authority=${caFile}`,
     ]);
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
+    client = new RestClient(clientConfigFor(cluster.api));
     const socket = join(dir, "run", "runtime.sock");
     runtime = (await testProcesses.startReady(containerRuntimeComponent({ name: `container-runtime kubeletauth-${runId}`, socketPath: socket, root: join(dir, "runtime"), backend: "fake" }))).process;
     cri = new CriClient(socket, { timeoutMs: 10_000 });
@@ -91,7 +94,7 @@ describe("the kubelet's HTTPS port with authentication and Webhook authorization
       await testProcesses.startReady(
         kubeletTestComponent({
           name: `kubelet kubeletauth-${runId}`,
-          master: cluster.apiserver.url,
+          kubeconfig: cluster.kubeconfig,
           nodeName,
           nodeIp: "127.0.0.1",
           runtimeSocket: socket,

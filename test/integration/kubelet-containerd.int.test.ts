@@ -23,7 +23,7 @@ import { buildOfflineImages, ociArchive } from "../../container-runtime/images/o
 import { removeDir } from "../../lab/process/owner.js";
 import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { startTestCluster, waitFor, type TestCluster, clientConfigFor } from "../support/apiserver.js";
 import { containerdConfig } from "../support/containerd.js";
 import { kubeletTestComponent } from "../support/kubelet.js";
 import { testProcesses } from "../support/processes.js";
@@ -77,7 +77,7 @@ describe.skipIf(SKIP_REASON !== undefined)("kubelet over Debian's containerd (CR
     writeFileSync(join(dir, "config.toml"), containerdConfig(dir, { sandboxImage: PAUSE_IMAGE, restrictOomScoreAdj: true, runc: { binary: RUNC, root: `${dir}/runc` } }));
     writeFileSync(join(dir, "net.d", "10-kubelab-ctrd.conflist"), cniConfig(dir, network));
     cluster = await startTestCluster();
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
+    client = new RestClient(clientConfigFor(cluster.api));
     execFileSync("ip", ["netns", "add", nodeNetns]);
     execFileSync("ip", ["-n", nodeNetns, "link", "set", "lo", "up"]);
     // Only the network namespace changes: containerd's mounts (and the pods' netns bind mounts) stay in the host's.
@@ -109,7 +109,7 @@ describe.skipIf(SKIP_REASON !== undefined)("kubelet over Debian's containerd (CR
     await waitFor("the imported images in the CRI", async () => ((await cri!.imageStatus(imageSpec(PAUSE_IMAGE))) !== undefined && (await cri!.imageStatus(imageSpec("busybox"))) !== undefined) || undefined, 20_000, 200);
     const kubeletComponent = kubeletTestComponent({
       name: `kubelet ctrd-${runId}`,
-      master: cluster.apiserver.url,
+      kubeconfig: cluster.kubeconfig,
       nodeName,
       nodeIp: "127.0.0.1",
       runtimeSocket: socket,

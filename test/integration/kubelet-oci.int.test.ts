@@ -22,7 +22,7 @@ import { containerRuntimeComponent } from "../../lab/components/container-runtim
 import { removeDir } from "../../lab/process/owner.js";
 import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { startTestCluster, waitFor, type TestCluster, clientConfigFor } from "../support/apiserver.js";
 import { kubeletTestComponent } from "../support/kubelet.js";
 import { testProcesses } from "../support/processes.js";
 import { deleteRuncContainers, leftovers, mountsUnder, netnsNames, processesMentioning, removeCgroups } from "../support/runtime-host.js";
@@ -67,7 +67,7 @@ describe.skipIf(skip)("kubelet over kubelab-runtime --backend oci", () => {
     dir = testProcesses.tempDir("kubelab-kcore-oci-", tmpdir());
     runtimeRoot = join(dir, "runtime");
     cluster = await startTestCluster();
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
+    client = new RestClient(clientConfigFor(cluster.api));
     execFileSync("ip", ["netns", "add", nodeNetns]);
     execFileSync("ip", ["-n", nodeNetns, "link", "set", "lo", "up"]);
     const socket = join(dir, "run", "runtime.sock");
@@ -80,7 +80,7 @@ describe.skipIf(skip)("kubelet over kubelab-runtime --backend oci", () => {
     await client.create<Node>(NODES, undefined, { apiVersion: "v1", kind: "Node", metadata: { name: nodeName }, spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } });
     const kubeletComponent = kubeletTestComponent({
       name: `kubelet kcore-oci-${runId}`,
-      master: cluster.apiserver.url,
+      kubeconfig: cluster.kubeconfig,
       nodeName,
       nodeIp: "127.0.0.1",
       runtimeSocket: socket,

@@ -50,7 +50,7 @@ describe("the kubelet server behind the apiserver, with the real kubectl", () =>
   };
   const api = (method: string, path: string, body?: unknown) => {
     if (!cluster) throw new Error("no cluster");
-    return call<Record<string, unknown>>(cluster.apiserver.url, method, path, body);
+    return call<Record<string, unknown>>(cluster.api, method, path, body);
   };
   const cri = (): CriClient => {
     if (!runtime) throw new Error("no runtime");

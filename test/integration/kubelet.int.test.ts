@@ -16,7 +16,7 @@ import { containerRuntimeComponent } from "../../lab/components/container-runtim
 import { removeDir } from "../../lab/process/owner.js";
 import { freePort } from "../../lab/process/ports.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
-import { startTestCluster, waitFor, type TestCluster } from "../support/apiserver.js";
+import { startTestCluster, waitFor, type TestCluster, clientConfigFor } from "../support/apiserver.js";
 import { kubeletTestComponent } from "../support/kubelet.js";
 import { testProcesses } from "../support/processes.js";
 import { POD_UID_LABEL } from "../../kubelet/runtime-labels.js";
@@ -46,7 +46,7 @@ describe("kubelet over kubelab-runtime --backend fake", () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
+    client = new RestClient(clientConfigFor(cluster.api));
     dir = testProcesses.tempDir("kubelab-kcore-", tmpdir());
     const socket = join(dir, "run", "runtime.sock");
     runtime = (await testProcesses.startReady(containerRuntimeComponent({ name: `container-runtime kcore-${runId}`, socketPath: socket, root: join(dir, "runtime"), backend: "fake" }))).process;
@@ -62,7 +62,7 @@ describe("kubelet over kubelab-runtime --backend fake", () => {
     writeFileSync(join(manifests, "static-web.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\nspec:\n  containers:\n  - name: web\n    image: nginx:alpine\n");
     const component = kubeletTestComponent({
       name: `kubelet kcore-${runId}`,
-      master: cluster.apiserver.url,
+      kubeconfig: cluster.kubeconfig,
       nodeName,
       nodeIp: "127.0.0.1",
       runtimeSocket: socket,

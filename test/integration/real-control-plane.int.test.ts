@@ -37,7 +37,7 @@ describe.skipIf(missing !== "")("the real kube-scheduler and kube-controller-man
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    nodes = startComponent("kubelab", ["hollow-nodes", `--master=${cluster.apiserver.url}`, "--count=3", "--name-prefix=peer-node"]);
+    nodes = startComponent("kubelab", ["hollow-nodes", `--kubeconfig=${cluster.kubeconfig}`, "--count=3", "--name-prefix=peer-node"]);
     const common = [`--kubeconfig=${cluster.kubeconfig}`, "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false"];
     scheduler = testProcesses.start(peer("kube-scheduler", common));
     controllerManager = testProcesses.start(

@@ -7,7 +7,7 @@ import type { KubeObject } from "../../api/meta.js";
 import { findResource } from "../../api/resources.js";
 import { createInformer, unwrapTombstone, type Informer } from "../../client/informer.js";
 import { RestClient } from "../../client/rest.js";
-import { isReady, startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
+import { clientConfigFor, isReady, startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
 import { startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { call, openWatch, parseMetrics, startTcpProxy, type OpenWatch, type Reply, type StatusBody } from "../support/http.js";
 
@@ -34,7 +34,7 @@ function etcdHandle(): EtcdHandle {
 }
 
 function api<T = ConfigMap>(method: string, path: string, body?: unknown, contentType?: string): Promise<Reply<T>> {
-  return call<T>(server().url, method, path, body, contentType === undefined ? {} : { contentType });
+  return call<T>(server().api, method, path, body, contentType === undefined ? {} : { contentType });
 }
 
 async function ok<T = ConfigMap>(code: number, method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
@@ -79,7 +79,7 @@ describe("an apiserver restart", () => {
     // The informer talks through a proxy, so that the test can hold back what the apiserver sends it.
     const proxy = await startTcpProxy(server().port);
     cleanups.push(() => { void proxy.close(); });
-    const client = new RestClient({ server: `http://127.0.0.1:${proxy.port}`, namespace: NS }, { qps: 0, maxRetries: 0 });
+    const client = new RestClient(clientConfigFor({ ...server().api, url: `${new URL(server().url).protocol}//127.0.0.1:${proxy.port}` }, NS), { qps: 0, maxRetries: 0 });
     const informer: Informer<ConfigMap> = createInformer<ConfigMap>({ client, resource, namespace: NS, backoff: { initialMs: 50, maxMs: 400 } });
     const calls: Call[] = [];
     const record = (type: Call["type"], obj: Readonly<ConfigMap>, oldRv?: string): void => {
@@ -190,7 +190,7 @@ describe("an etcd outage", () => {
     await ok(201, "POST", cms(NS), configMap("before"));
     const pid = server().process.pid;
     const list = await ok<List>(200, "GET", cms(NS));
-    let watch: OpenWatch = await openWatch(server().url, `${cms(NS)}?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
+    let watch: OpenWatch = await openWatch(server().api, `${cms(NS)}?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
     cleanups.push(() => { watch.close(); });
 
     await etcdHandle().stop(true);
@@ -208,18 +208,18 @@ describe("an etcd outage", () => {
         expect(reply.body).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure", code: reply.status });
         expect(["ServiceUnavailable", "Timeout"]).toContain(reply.body.reason);
       }
-      await waitFor("readyz to fail", async () => !(await isReady(server().url)) || undefined, 15_000);
-      const readyz = await fetch(`${server().url}/readyz?verbose`);
+      await waitFor("readyz to fail", async () => !(await isReady(server().api)) || undefined, 15_000);
+      const readyz = await call(server().api, "GET", "/readyz?verbose");
       expect(readyz.status).toBe(500);
-      expect(await readyz.text()).toContain("[-]etcd failed");
-      const livez = await fetch(`${server().url}/livez`);
+      expect(readyz.text).toContain("[-]etcd failed");
+      const livez = await call(server().api, "GET", "/livez");
       expect(livez.status).toBe(200);
       expect(server().process.exitCode).toBeNull();
     } finally {
       await etcdHandle().restart();
     }
 
-    await waitFor("readyz to pass again", async () => (await isReady(server().url)) || undefined, 20_000);
+    await waitFor("readyz to pass again", async () => (await isReady(server().api)) || undefined, 20_000);
     const written = await waitFor("a write to succeed", async () => {
       const reply = await api("POST", cms(NS), configMap("after"));
       return reply.status === 201 ? reply.body : undefined;
@@ -235,7 +235,7 @@ describe("an etcd outage", () => {
     expect(outcome).not.toBe("broken");
     if (outcome === "ended") {
       const lastSeen = watch.events.filter((e) => e.type !== "ERROR").at(-1)?.object.metadata.resourceVersion ?? list.metadata.resourceVersion;
-      watch = await openWatch(server().url, `${cms(NS)}?watch=true&resourceVersion=${lastSeen}`);
+      watch = await openWatch(server().api, `${cms(NS)}?watch=true&resourceVersion=${lastSeen}`);
       const events = await watch.waitFor("the write after the outage", (e) => e.some((x) => x.object.metadata.name === "after"));
       expect(events.find((e) => e.object.metadata.name === "after")?.type).toBe("ADDED");
     } else {
@@ -254,11 +254,11 @@ describe("an etcd outage", () => {
 
 describe("metrics", () => {
   it("exposes request, latency, inflight, etcd, watch and process metrics with their labels", async () => {
-    const w = await openWatch(server().url, `${cms("outage")}?watch=true`);
+    const w = await openWatch(server().api, `${cms("outage")}?watch=true`);
     cleanups.push(() => { w.close(); });
     await ok(201, "POST", cms("outage"), configMap("metered"));
     await w.waitFor("an event", (e) => e.some((x) => x.object.metadata.name === "metered"));
-    const samples = parseMetrics(await (await fetch(`${server().url}/metrics`)).text());
+    const samples = parseMetrics((await call(server().api, "GET", "/metrics", undefined, { accept: "text/plain" })).text);
     const find = (name: string, labels: Record<string, string> = {}): number[] =>
       samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value);
     const total = (name: string, labels: Record<string, string> = {}): number => find(name, labels).reduce((a, b) => a + b, 0);

@@ -17,7 +17,7 @@ function c(): TestCluster {
 }
 
 function api<T = KubeObject>(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<Reply<T>> {
-  return call<T>(c().apiserver.url, method, path, body, options);
+  return call<T>(c().api, method, path, body, options);
 }
 
 function manifest(name: string, body: string): string {

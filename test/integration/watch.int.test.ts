@@ -1,14 +1,13 @@
 // Watches over real HTTP chunked streams (and one WebSocket) against a real apiserver process on a real etcd:
 // ordering, resumption, expiry (410), bookmarks, timeouts, selectors, a thousand concurrent watchers fed by one etcd
 // watch per resource, and Table watches as `kubectl get -w` reads them.
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { KubeObject } from "../../api/meta.js";
 import { RESOURCES } from "../../api/resources.js";
 import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
 import { startEtcd, type EtcdHandle } from "../support/etcd.js";
-import { call, etcdctl, metricSum, openWatch, type OpenWatch, type RawWatchEvent, type Reply, type RequestOptions } from "../support/http.js";
+import { call, etcdctl, metricSum, openWatch, requestAs, webSocketOptions, type ApiTarget, type OpenWatch, type RawWatchEvent, type Reply, type RequestOptions } from "../support/http.js";
 
 interface List {
   metadata: { resourceVersion: string };
@@ -19,9 +18,9 @@ let etcd: EtcdHandle | undefined;
 let apiserver: ApiServerProcess | undefined;
 const watches: OpenWatch[] = [];
 
-function base(): string {
+function base(): ApiTarget {
   if (!apiserver) throw new Error("the apiserver did not start");
-  return apiserver.url;
+  return apiserver.api;
 }
 
 function etcdEndpoint(): string {
@@ -220,7 +219,7 @@ describe("watch", () => {
 
   it("answers a WebSocket watch with events as text messages", async () => {
     await namespace("w-socket");
-    const socket = new WebSocket(`${base().replace(/^http/, "ws")}${cms("w-socket")}?watch=true`);
+    const socket = new WebSocket(`${base().url.replace(/^http/, "ws")}${cms("w-socket")}?watch=true`, webSocketOptions(base()));
     const messages: { text: string; binary: boolean }[] = [];
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       messages.push({ text: data.toString("utf8"), binary: isBinary });
@@ -260,7 +259,7 @@ describe("watch", () => {
           Array.from({ length: 100 }, (_, j) => {
             const index = batch * 100 + j;
             return new Promise<void>((resolve, reject) => {
-              const req = request(`${base()}${cms("w-fanout")}?watch=true`, { agent: false }, (res) => {
+              const req = requestAs(base(), new URL(`${base().url}${cms("w-fanout")}?watch=true`), { agent: false }, (res) => {
                 if (res.statusCode !== 200) reject(new Error(`watch ${index} answered ${res.statusCode ?? 0}`));
                 opened++;
                 res.setEncoding("utf8");

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { request as requestPlain, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions as NodeRequestOptions } from "node:http";
 import { request as requestTls } from "node:https";
 import { connect, createServer, type Socket } from "node:net";
-import { waitFor } from "./apiserver.js";
+import { waitFor } from "./wait.js";
 
 export interface Reply<T = unknown> {
   status: number;
@@ -65,6 +65,15 @@ export function requestAs(target: ApiTarget, url: URL, options: NodeRequestOptio
     },
     onResponse,
   );
+}
+
+/** A WebSocket client's (ws) options for `target`: the CA and client certificate, or the bearer token as a header. */
+export function webSocketOptions(target: ApiTarget): { ca?: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, string> } {
+  return {
+    ...(target.caFile !== undefined ? { ca: readFileSync(target.caFile) } : {}),
+    ...(target.certFile !== undefined && target.keyFile !== undefined ? { cert: readFileSync(target.certFile), key: readFileSync(target.keyFile) } : {}),
+    ...(target.token !== undefined ? { headers: { Authorization: `Bearer ${target.token}` } } : {}),
+  };
 }
 
 /**
@@ -253,9 +262,9 @@ export function parseMetrics(text: string): Sample[] {
 }
 
 /** Fetches `<url>/metrics` and sums the samples of `name` whose labels include `labels`. */
-export async function metricSum(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await fetch(`${url}/metrics`);
-  const samples = parseMetrics(await res.text());
+export async function metricSum(base: string | ApiTarget, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await call(base, "GET", "/metrics", undefined, { accept: "text/plain" });
+  const samples = parseMetrics(res.text);
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 }
 

@@ -5,7 +5,9 @@ import type { Component } from "../../lab/components/component.js";
 
 export interface TestKubeletOptions {
   name: string;
-  master: string;
+  /** --master (the plain-HTTP apiserver) or --kubeconfig: one of them. */
+  master?: string;
+  kubeconfig?: string;
   nodeName: string;
   nodeIp: string;
   runtimeSocket: string;
@@ -18,7 +20,8 @@ export interface TestKubeletOptions {
 export function kubeletTestComponent(o: TestKubeletOptions): Component {
   return kubeletComponent({
     name: o.name,
-    master: o.master,
+    ...(o.master !== undefined ? { master: o.master } : {}),
+    ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
     hostnameOverride: o.nodeName,
     nodeIp: o.nodeIp,
     containerRuntimeEndpoint: `unix://${o.runtimeSocket}`,

@@ -23,7 +23,7 @@ describe("csrsigning (real controller-manager, real kubectl)", () => {
     writeCertificateAndKey(join(cluster.workDir, "ca"), ca);
     const port = await freePort();
     manager = startComponent("kube-controller-manager", [
-      "--master", cluster.apiserver.url, "--port", String(port), "--leader-elect=false", "--controllers=csrsigning",
+      "--kubeconfig", cluster.kubeconfig, "--port", String(port), "--leader-elect=false", "--controllers=csrsigning",
       `--cluster-signing-cert-file=${join(cluster.workDir, "ca.crt")}`, `--cluster-signing-key-file=${join(cluster.workDir, "ca.key")}`,
       "--cluster-signing-duration=48h",
     ]);

@@ -12,7 +12,7 @@ import { findResource } from "../../../api/resources.js";
 import { formatTime } from "../../../api/time.js";
 import type { Pod } from "../../../api/types/index.js";
 import { RestClient } from "../../../client/rest.js";
-import { startTestCluster, waitFor, type TestCluster } from "../../../test/support/apiserver.js";
+import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../../../test/support/apiserver.js";
 import { startComponentOnFreePort, type ComponentProcess } from "../../../test/support/components.js";
 
 const PODS = findResource("", "v1", "pods")!;
@@ -91,7 +91,7 @@ async function replicas(): Promise<number> {
 describe.skipIf(HOST_IP === undefined)("the HPA controller against a real apiserver and an aggregated metrics API", () => {
   beforeAll(async () => {
     cluster = await startTestCluster();
-    client = new RestClient({ server: cluster.apiserver.url, namespace: "default" });
+    client = new RestClient(clientConfigFor(cluster.api));
     const port = await startMetricsStandIn();
     await cluster.kubectl(["apply", "-f", "-"], {
       stdin: `apiVersion: v1
@@ -113,7 +113,7 @@ spec: {group: metrics.k8s.io, version: v1beta1, service: {name: hpa-metrics, nam
     });
     await waitFor("the metrics APIService Available", async () => ((/\sTrue\s/.exec((await cluster.kubectl(["get", "apiservice", "v1beta1.metrics.k8s.io"], { allowFailure: true })).stdout)) ? true : undefined), 30_000, 250);
     controllerManager = await startComponentOnFreePort("kube-controller-manager", [
-      `--master=${cluster.apiserver.url}`,
+      `--kubeconfig=${cluster.kubeconfig}`,
       "--controllers=horizontalpodautoscaling,deployment,replicaset",
       "--leader-elect=false",
       "--horizontal-pod-autoscaler-sync-period=1s",
