@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Job } from "../api/types/batch.js";
 import type { Pod } from "../api/types/core.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
-import { startComponent, startComponentOnFreePort, type ComponentProcess } from "../test/support/components.js";
+import type { TestCluster } from "../test/support/apiserver.js";
+import { startHollowCluster, type HollowCluster } from "../test/support/hollow-cluster.js";
 import { metricSum } from "../test/support/http.js";
 
 function indexedJob(name: string, spec: Record<string, unknown>, command: string[]): string {
@@ -19,8 +19,7 @@ function indexedJob(name: string, spec: Record<string, unknown>, command: string
 
 describe("Job successPolicy and backoffLimitPerIndex on hollow nodes (real processes, real kubectl)", () => {
   let cluster: TestCluster;
-  let controllerManager: ComponentProcess & { url: string };
-  const components: ComponentProcess[] = [];
+  let hollow: HollowCluster | undefined;
   const k = (...args: string[]) => cluster.kubectl(args, { timeoutMs: 120_000 });
   const apply = (doc: string) => cluster.kubectl(["apply", "-f", "-"], { stdin: doc, allowFailure: true });
   const getJob = async (name: string): Promise<Job> => JSON.parse((await k("get", "job", name, "-o", "json")).stdout) as Job;
@@ -28,21 +27,12 @@ describe("Job successPolicy and backoffLimitPerIndex on hollow nodes (real proce
   const conditions = (job: Job): string[] => (job.status?.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason ?? ""}`);
 
   beforeAll(async () => {
-    cluster = await startTestCluster();
-    const kubeconfig = ["--kubeconfig", cluster.kubeconfig];
-    controllerManager = await startComponentOnFreePort("kube-controller-manager", [...kubeconfig, "--leader-elect=false", "--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16"], "workloads-jp-cm");
-    components.push(controllerManager);
-    components.push(await startComponentOnFreePort("kube-scheduler", [...kubeconfig, "--leader-elect=false"], "workloads-jp-scheduler"));
-    components.push(startComponent("kubelab", ["hollow-nodes", ...kubeconfig, "--count", "2", "--name-prefix", "workloads-jp-hn", "--pod-cidr-wait", "1s"], "workloads-jp-hollow"));
-    await waitFor("2 Ready hollow nodes", async () => {
-      const out = (await k("get", "nodes", "-l", "type=hollow", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}`)).stdout;
-      return out.split("\n").filter((s) => s === "True").length === 2 || undefined;
-    }, 60_000, 250);
+    hollow = await startHollowCluster("workloads-jp");
+    cluster = hollow.cluster;
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of components) await c.kill();
-    await cluster?.destroy();
+    await hollow?.destroy();
   });
 
   it("refuses the per-index and success-policy fields outside Indexed mode with Kubernetes' messages", async () => {
@@ -95,7 +85,7 @@ describe("Job successPolicy and backoffLimitPerIndex on hollow nodes (real proce
   }, 90_000);
 
   it("reports the jobs on the controller-manager's /metrics with Kubernetes' names and labels", async () => {
-    const url = controllerManager.url;
+    const url = hollow!.controllerManager.url;
     expect(await metricSum(url, "job_controller_jobs_finished_total", { completion_mode: "Indexed", result: "succeeded", reason: "SuccessPolicy" })).toBe(1);
     expect(await metricSum(url, "job_controller_jobs_finished_total", { completion_mode: "Indexed", result: "failed", reason: "FailedIndexes" })).toBe(1);
     expect(await metricSum(url, "job_controller_jobs_finished_total", { result: "failed", reason: "MaxFailedIndexesExceeded" })).toBe(1);

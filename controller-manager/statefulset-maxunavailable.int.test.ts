@@ -5,30 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatefulSet } from "../api/types/apps.js";
 import type { Pod } from "../api/types/core.js";
-import { startTestCluster, waitFor, type TestCluster } from "../test/support/apiserver.js";
-import { startComponent, startComponentOnFreePort, type ComponentProcess } from "../test/support/components.js";
+import { waitFor, type TestCluster } from "../test/support/apiserver.js";
+import { startHollowCluster, type HollowCluster } from "../test/support/hollow-cluster.js";
 
 describe("StatefulSet maxUnavailable with the MaxUnavailableStatefulSet gate (real processes, real kubectl)", () => {
   let cluster: TestCluster;
-  const components: ComponentProcess[] = [];
+  let hollow: HollowCluster | undefined;
   const k = (...args: string[]) => cluster.kubectl(args, { timeoutMs: 120_000 });
 
   beforeAll(async () => {
-    cluster = await startTestCluster();
-    const kubeconfig = ["--kubeconfig", cluster.kubeconfig];
-    const cmArgs = [...kubeconfig, "--leader-elect=false", "--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16", "--feature-gates=MaxUnavailableStatefulSet=true"];
-    components.push(await startComponentOnFreePort("kube-controller-manager", cmArgs, "workloads-mu-cm"));
-    components.push(await startComponentOnFreePort("kube-scheduler", [...kubeconfig, "--leader-elect=false"], "workloads-mu-scheduler"));
-    components.push(startComponent("kubelab", ["hollow-nodes", ...kubeconfig, "--count", "2", "--name-prefix", "workloads-mu-hn", "--pod-cidr-wait", "1s"], "workloads-mu-hollow"));
-    await waitFor("2 Ready hollow nodes", async () => {
-      const out = (await k("get", "nodes", "-l", "type=hollow", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}`)).stdout;
-      return out.split("\n").filter((s) => s === "True").length === 2 || undefined;
-    }, 60_000, 250);
+    hollow = await startHollowCluster("workloads-mu", { controllerManagerArgs: ["--feature-gates=MaxUnavailableStatefulSet=true"] });
+    cluster = hollow.cluster;
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of components) await c.kill();
-    await cluster?.destroy();
+    await hollow?.destroy();
   });
 
   it("replaces maxUnavailable pods at once and no more while they are unavailable", async () => {

@@ -205,4 +205,23 @@ export class TestLab {
     if (existsSync(this.home)) found.push(`directory ${this.home}`);
     return found;
   }
+
+  /** Runs `start` (bringing the lab up for a suite); if it fails, the lab is torn down before the error goes on. */
+  async startOrTearDown<T>(start: () => Promise<T>): Promise<T> {
+    try {
+      return await start();
+    } catch (err) {
+      await this.tearDown();
+      throw err;
+    }
+  }
+
+  /** Tears the lab down and fails unless `kubelab down` exited 0 and nothing of the lab is left on the host. */
+  async downCleanly(): Promise<CommandResult> {
+    const down = await this.tearDown();
+    if (down.code !== 0) throw new Error(`kubelab down exited ${down.code}:\n${down.stdout}\n${down.stderr}`);
+    const left = await this.leftovers();
+    if (left.length > 0) throw new Error(`kubelab down left behind: ${left.join(", ")}`);
+    return down;
+  }
 }

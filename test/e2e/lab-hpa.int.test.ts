@@ -59,24 +59,17 @@ async function runningPods(): Promise<string[]> {
 
 describe.skipIf(!prerequisites.ok)("HorizontalPodAutoscaler on a 1-node kubelab", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       const out = await lab.up(1, [
         `--controller-manager-arg=--horizontal-pod-autoscaler-sync-period=${SYNC_PERIOD}`,
         `--controller-manager-arg=--horizontal-pod-autoscaler-downscale-stabilization=${DOWNSCALE_WINDOW}`,
       ]);
       expect(out).toContain("metrics API: v1beta1.metrics.k8s.io available");
       expect(out).toContain(`--horizontal-pod-autoscaler-sync-period=${SYNC_PERIOD}`);
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 200_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("scales a cpu-burning Deployment up to max under load and back down to min when the load stops", async () => {
     const started = performance.now();

@@ -17,19 +17,12 @@ const lab = new TestLab("e2eins");
 
 describe.skipIf(!prerequisites.ok)("kubelab up --insecure (the 0.18 plain-HTTP lab)", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       await lab.up(1, ["--insecure"]);
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 200_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("records the choice, makes no PKI and writes a kubeconfig with the plain-HTTP URL and no credential", () => {
     const state = JSON.parse(readFileSync(join(lab.home, "lab.json"), "utf8")) as { config: { secure?: boolean } };

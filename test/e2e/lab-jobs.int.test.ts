@@ -17,20 +17,13 @@ interface JobStatus {
 
 describe.skipIf(!prerequisites.ok)("Jobs on a 1-node kubelab (real containers)", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       const out = await lab.up(1);
       expect(out).toContain("node-1: Ready");
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 180_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("completes a Job whose busybox container runs `sh -c \"exit 0\"` under runc", async () => {
     await lab.kubectlOk("create", "job", "real-ok", "--image=busybox", "--", "sh", "-c", "echo working; exit 0");

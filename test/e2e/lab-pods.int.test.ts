@@ -135,20 +135,13 @@ ${spec}`;
 
 describe.skipIf(!prerequisites.ok)("pods on a 3-node kubelab", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       const out = await lab.up(3);
       for (const node of ["node-1", "node-2", "node-3"]) expect(out).toContain(`${node}: Ready`);
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 180_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("runs the bootcamp deployment: pods Running with IPs from their node's podCIDR, answering from another node", async () => {
     await lab.kubectlOk("create", "deployment", "kubernetes-bootcamp", "--image=jocatalin/kubernetes-bootcamp:v1", "--replicas=3");

@@ -29,21 +29,14 @@ function kubectlAs(kubeconfig: string, args: readonly string[]): ReturnType<Test
 
 describe.skipIf(!prerequisites.ok)("a secure 2-node kubelab", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       // --secure is the default now; it stays accepted.
       await lab.up(2, ["--secure"]);
       securePort = lab.securePort;
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 200_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("gives the user kubeadm's admin: TLS to the secure port and a certificate in system:masters", async () => {
     const config = readFileSync(lab.kubeconfig, "utf8");

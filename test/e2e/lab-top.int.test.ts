@@ -43,13 +43,10 @@ async function nodeIp(node: string): Promise<string> {
 
 describe.skipIf(!prerequisites.ok)("kubectl top on a 2-node kubelab", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       const out = await lab.up(2);
       expect(out).toContain("metrics API: v1beta1.metrics.k8s.io available");
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 200_000);
 
   afterAll(async () => {

@@ -87,13 +87,10 @@ describe.skipIf(!prerequisites.ok)("the bootcamp tutorial on a 3-node kubelab", 
   let upSeconds = 0;
 
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       await lab.up(3);
       upSeconds = (Date.now() - started) / 1000;
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 180_000);
 
   afterAll(async () => {

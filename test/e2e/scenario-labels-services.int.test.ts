@@ -59,21 +59,14 @@ describe.skipIf(!prerequisites.ok)("labels-services.md on a 3-node kubelab", () 
   const folder = (): string => join(lab.home, "petclinic");
 
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       await lab.up(3);
       await applyManifest(lab, clientPodManifest("client"));
       await waitReadyPods(lab, "app=client", 1);
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 180_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("applies a folder of two pods and a NodePort Service; blue/green by editing the selector restarts no pod", async () => {
     mkdirSync(folder(), { recursive: true });

@@ -89,13 +89,10 @@ describe.skipIf(!prerequisites.ok).each(["iptables", "userspace"] as const)("the
 
   beforeAll(async () => {
     started = Date.now();
-    try {
+    await lab.startOrTearDown(async () => {
       upOutput = await lab.up(3, ["--insecure", "--proxy-mode", mode]);
       upSeconds = (Date.now() - started) / 1000;
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 180_000);
 
   afterAll(async () => {

@@ -61,21 +61,14 @@ async function componentState(component: string, node: string): Promise<string> 
 
 describe.skipIf(!prerequisites.ok)("Services while a 3-node kubelab breaks", () => {
   beforeAll(async () => {
-    try {
+    await lab.startOrTearDown(async () => {
       await lab.up(3);
       await applyManifest(lab, clientPodManifest("client"));
       await waitReadyPods(lab, "app=client", 1);
-    } catch (err) {
-      await lab.tearDown();
-      throw err;
-    }
+    });
   }, 180_000);
 
-  afterAll(async () => {
-    const down = await lab.tearDown();
-    expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(0);
-    expect(await lab.leftovers()).toEqual([]);
-  }, 180_000);
+  afterAll(() => lab.downCleanly(), 180_000);
 
   it("keeps a killed kube-proxy's rules working; the restarted one applies what changed meanwhile", async () => {
     await applyManifest(lab, `${serveHostname("web", 2, "      terminationGracePeriodSeconds: 1\n")}---\n${nodePortService("web", "web")}`);
