@@ -3,7 +3,7 @@
 // get, list, create, watch frames, Status errors, PartialObjectMetadata, and JSON-only custom resources. With
 // KUBELAB_PEERS (../shared/peers) the same requests go to the real kube-apiserver v1.26.1 too, and both servers'
 // replies are decoded and compared (the bytes may differ in map order and in the zero fields gogo writes).
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { PROTOBUF_MAGIC, decodeProtobufBody, protobufSchema } from "../../apiser
 import { PEER_ADMIN_TOKEN, realApiserverComponent } from "../../lab/components/real-kube-apiserver.js";
 import type { ManagedProcess } from "../../lab/process/runner.js";
 import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
+import { requestAs, type ApiTarget } from "../support/http.js";
 import { freePort, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { testProcesses } from "../support/processes.js";
 
@@ -19,9 +20,13 @@ const PROTOBUF = "application/vnd.kubernetes.protobuf";
 const CLIENT_GO_ACCEPT = `${PROTOBUF},application/json`;
 const PEERS = process.env.KUBELAB_PEERS ?? "";
 
-interface Server {
-  url: string;
-  token?: string;
+/** Ours: an ApiTarget (the test run's CA and admin). The real apiserver: its URL and token, its self-signed certificate unchecked. */
+type Server = ApiTarget & { unverified?: boolean };
+
+function open(server: Server, url: URL, options: RequestOptions, onResponse: (res: IncomingMessage) => void): ClientRequest {
+  if (!server.unverified) return requestAs(server, url, options, onResponse);
+  const headers = { ...(options.headers as Record<string, string> | undefined), ...(server.token !== undefined ? { Authorization: `Bearer ${server.token}` } : {}) };
+  return (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { ...options, headers, rejectUnauthorized: false }, onResponse);
 }
 
 interface RawReply {
@@ -30,16 +35,15 @@ interface RawReply {
   body: Buffer;
 }
 
-/** One request; the reply's bytes as they came. The real apiserver's self-signed certificate is not checked. */
+/** One request as `server`'s identity; the reply's bytes as they came. */
 function send(server: Server, method: string, path: string, options: { accept?: string; body?: unknown } = {}): Promise<RawReply> {
   const url = new URL(path, server.url);
   const headers: Record<string, string> = {};
   if (options.accept !== undefined) headers.Accept = options.accept;
-  if (server.token !== undefined) headers.Authorization = `Bearer ${server.token}`;
   const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method, headers, rejectUnauthorized: false }, (res) => {
+    const req = open(server, url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
@@ -68,10 +72,9 @@ interface Frame {
 function protobufWatch(server: Server, path: string): Promise<{ contentType: string; frames: Frame[]; close(): void }> {
   const url = new URL(path, server.url);
   const headers: Record<string, string> = { Accept: `${PROTOBUF};stream=watch,${CLIENT_GO_ACCEPT}` };
-  if (server.token !== undefined) headers.Authorization = `Bearer ${server.token}`;
   const watchEvent = protobufSchema().lookupType("kubelab.k8s.WatchEvent");
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method: "GET", headers, rejectUnauthorized: false }, (res) => {
+    const req = open(server, url, { method: "GET", headers }, (res) => {
       const frames: Frame[] = [];
       let pending = Buffer.alloc(0);
       res.on("data", (chunk: Buffer) => {
@@ -115,7 +118,7 @@ describe("protobuf replies from kubelab's apiserver", () => {
   beforeAll(async () => {
     etcd = await startEtcd();
     apiserver = await startApiServerProcess(etcd.endpoint);
-    ours = { url: apiserver.url };
+    ours = apiserver.api;
   }, 120_000);
 
   afterAll(async () => {
@@ -225,9 +228,9 @@ describe.skipIf(PEERS === "")("protobuf replies compared with the real kube-apis
     ourEtcd = await startEtcd();
     const port = await freePort();
     real = testProcesses.start(realApiserverComponent({ name: "protobuf-real-kube-apiserver", peersDir: PEERS, etcdServers: realEtcd.endpoint, port, certDir: testProcesses.tempDir("protobuf-real-certs-", tmpdir()), extraArgs: ["--disable-admission-plugins=ServiceAccount"] }));
-    servers.real = { url: `https://127.0.0.1:${port}`, token: PEER_ADMIN_TOKEN };
+    servers.real = { url: `https://127.0.0.1:${port}`, token: PEER_ADMIN_TOKEN, unverified: true };
     apiserver = await startApiServerProcess(ourEtcd.endpoint);
-    servers.ours = { url: apiserver.url };
+    servers.ours = apiserver.api;
     await waitFor("the real kube-apiserver ready", async () => ((await send(servers.real, "GET", "/readyz")).status === 200 ? true : undefined), 90_000, 250);
     for (const server of [servers.real, servers.ours]) {
       for (const [path, body] of [["/api/v1/namespaces/default/configmaps", CONFIGMAP], ["/apis/apps/v1/namespaces/default/deployments", DEPLOYMENT], ["/api/v1/namespaces/default/services", SERVICE]] as const) {
