@@ -59,7 +59,11 @@ describe("the control plane on three simulated nodes", () => {
       const out = await kFail("get", "nodes", "--no-headers");
       return (out.stdout.match(/\sReady\s/g) ?? []).length === 3 || undefined;
     }, 30_000);
-    const cidrs = (await k("get", "nodes", "-o", "jsonpath={.items[*].spec.podCIDR}")).stdout.split(" ");
+    // Node IPAM allocates after the controller-manager leads, independently of Ready (these nodes do not wait for it).
+    const cidrs = await waitFor("a podCIDR on each node", async () => {
+      const out = (await k("get", "nodes", "-o", `jsonpath={range .items[*]}{.spec.podCIDR}{"\\n"}{end}`)).stdout.split("\n").filter((c) => c !== "");
+      return out.length === 3 ? out : undefined;
+    }, 30_000);
     expect(new Set(cidrs).size).toBe(3);
     for (const cidr of cidrs) expect(cidr).toMatch(/^10\.244\.\d+\.0\/24$/);
   });
