@@ -3,6 +3,7 @@
 // `secure` HTTPS with client certificates, the service-account keys and Node,RBAC — with no insecure port at all when
 // `port` is 0 or absent (kubeadm's setup; readiness is then probed over HTTPS with the lab's CA), or with one kept on
 // loopback.
+import type { LabPkiPaths } from "../pki/pki.js";
 import { loopbackUrl, renderFlags, type Component } from "./component.js";
 import { distEntry } from "./entries.js";
 
@@ -51,6 +52,21 @@ export interface ApiserverSecureOptions {
   enableAdmissionPlugins?: string;
   /** --authentication-config (then no --anonymous-auth, as Kubernetes requires). */
   authenticationConfigFile?: string;
+}
+
+/** The secure options every apiserver on a lab PKI (kubeadm's layout) shares: its serving pair, CA, service-account and kubelet-client keys. */
+export function apiserverSecureOptionsFromPki(pki: LabPkiPaths, securePort: number, bindAddress: string): ApiserverSecureOptions {
+  return {
+    securePort,
+    bindAddress,
+    tlsCertFile: pki.apiserverCert,
+    tlsPrivateKeyFile: pki.apiserverKey,
+    clientCaFile: pki.caCert,
+    serviceAccountKeyFile: pki.saPub,
+    serviceAccountSigningKeyFile: pki.saKey,
+    kubeletClientCertificate: pki.apiserverKubeletClientCert,
+    kubeletClientKey: pki.apiserverKubeletClientKey,
+  };
 }
 
 function secureFlags(secure: ApiserverSecureOptions): [string, string | number | undefined][] {

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { loopbackUrl } from "../components/component.js";
 import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
-import { apiserverComponent } from "../components/kube-apiserver.js";
+import { apiserverComponent, apiserverSecureOptionsFromPki } from "../components/kube-apiserver.js";
 import { labPkiPaths } from "../pki/pki.js";
 import { removeDir, type ProcessOwner } from "./owner.js";
 import { freePort } from "./ports.js";
@@ -110,17 +110,7 @@ export async function launchApiserver(owner: ProcessOwner, etcdServers: string, 
     const component = apiserverComponent({
       etcdServers,
       ...(options.port !== undefined ? { port: options.port } : {}),
-      secure: {
-        securePort,
-        bindAddress: "127.0.0.1",
-        tlsCertFile: pki.apiserverCert,
-        tlsPrivateKeyFile: pki.apiserverKey,
-        clientCaFile: pki.caCert,
-        serviceAccountKeyFile: pki.saPub,
-        serviceAccountSigningKeyFile: pki.saKey,
-        kubeletClientCertificate: pki.apiserverKubeletClientCert,
-        kubeletClientKey: pki.apiserverKubeletClientKey,
-      },
+      secure: apiserverSecureOptionsFromPki(pki, securePort, "127.0.0.1"),
       extraArgs: [
         ...(options.secure.tokenAuthFile !== undefined ? [`--token-auth-file=${options.secure.tokenAuthFile}`] : []),
         // An empty value is no value: the flags the descriptor always sets, taken back.

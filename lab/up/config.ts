@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Component } from "../components/component.js";
 import { containerRuntimeComponent } from "../components/container-runtime.js";
 import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
-import { apiserverComponent } from "../components/kube-apiserver.js";
+import { apiserverComponent, apiserverSecureOptionsFromPki } from "../components/kube-apiserver.js";
 import { controllerManagerComponent } from "../components/kube-controller-manager.js";
 import { schedulerComponent } from "../components/kube-scheduler.js";
 import { kubeProxyComponent } from "../components/kube-proxy.js";
@@ -213,15 +213,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     ...(pki
       ? {
           secure: {
-            securePort: config.securePort ?? DEFAULT_SECURE_PORT,
-            bindAddress: bridgeIp(config),
-            tlsCertFile: pki.apiserverCert,
-            tlsPrivateKeyFile: pki.apiserverKey,
-            clientCaFile: pki.caCert,
-            serviceAccountKeyFile: pki.saPub,
-            serviceAccountSigningKeyFile: pki.saKey,
-            kubeletClientCertificate: pki.apiserverKubeletClientCert,
-            kubeletClientKey: pki.apiserverKubeletClientKey,
+            ...apiserverSecureOptionsFromPki(pki, config.securePort ?? DEFAULT_SECURE_PORT, bridgeIp(config)),
             kubeletCertificateAuthority: pki.caCert,
             authenticationConfigFile: pki.authenticationConfig,
           },
