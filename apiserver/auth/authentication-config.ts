@@ -8,7 +8,7 @@
 // Docs: https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-authenticator-configuration
 // (the real kube-apiserver v1.26 the differential suites run has no such file, so this is not compared live).
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { yaml } from "../../api/yaml.js";
 
 export const AUTHENTICATION_CONFIG_GROUP = "apiserver.config.k8s.io";
 const VERSIONS = ["v1alpha1", "v1beta1", "v1"];
@@ -40,7 +40,7 @@ function unknownFields(object: Record<string, unknown>, known: readonly string[]
 export function parseAuthenticationConfig(text: string, file: string): AuthenticationConfiguration {
   let document: unknown;
   try {
-    document = parseYaml(text);
+    document = yaml().parse(text);
   } catch (err) {
     throw new AuthenticationConfigError(`failed to decode authentication-config file ${JSON.stringify(file)}: ${err instanceof Error ? err.message : String(err)}`);
   }
