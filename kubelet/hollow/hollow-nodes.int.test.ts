@@ -193,8 +193,7 @@ describe("kubelab hollow-nodes: 1,000 nodes in one process", () => {
   let hollow: HollowProcess | undefined;
 
   beforeAll(async () => {
-    // Still the plain-HTTP apiserver: over TLS the 1,000-node Deployment did not come up in time (not converted yet).
-    cluster = await startTestCluster([], { insecure: true });
+    cluster = await startTestCluster();
     client = new RestClient(clientConfigFor(cluster.api), { qps: 0 });
   });
 
