@@ -26,7 +26,7 @@ import { kubeconfigYaml, logDir, writeState } from "../up/state.js";
 import { applyDefaultStorageClass } from "../up/storage-class.js";
 import { supervise } from "../up/supervisor.js";
 import { COMPOSE_DEFAULTS, composeLabConfig } from "./config.js";
-import { composePkiOptions, createAll, credentialRelay, ensurePrometheusCertificate, prometheusRbac } from "./secure.js";
+import { composePkiOptions, credentialRelay, givePrometheusItsKey } from "./secure.js";
 
 const nodeFlags = defineFlags({
   home: { type: "string", default: process.env.KUBELAB_HOME ?? "/var/lib/kubelab", help: "The node's directory: its state, logs, runtime and kubelet files (a volume: overlay mounts need a real filesystem)." },
@@ -185,8 +185,8 @@ export async function pkiCommand(argv: readonly string[], io: CommandIO = proces
   try {
     const options = composePkiOptions({ dir: resolve(flags.dir), server: flags.server, nodeNetwork: flags.nodeNetwork, serviceCidr: flags.serviceCidr, nodes: flags.node, extraAddresses: flags.apiserverSan });
     const result = await ensureLabPki(options);
-    const prometheus = await ensurePrometheusCertificate(options.dir);
-    const written = result.written.length + (prometheus ? 2 : 0);
+    givePrometheusItsKey(options.dir);
+    const written = result.written.length;
     io.stdout(`kubelab pki: ${written === 0 ? "every file was there and right" : `${written} files written`} in ${options.dir} (${Math.round(result.elapsedMs)} ms); kubeconfigs point at ${flags.server}\n`);
   } catch (err) {
     fail(io, errorMessage(err));
@@ -200,7 +200,7 @@ export async function addonsCommand(argv: readonly string[], io: CommandIO = pro
     relay = await credentialRelay(flags.kubeconfig);
     // The add-ons as a node's supervisor would apply them, but with the admin's credentials (through the relay).
     const config = { ...composeLabConfig({ ...COMPOSE_DEFAULTS, home: "/var/lib/kubelab", apiserver: relay.url, nodeNetwork: flags.nodeNetwork, clusterDns: flags.clusterDns, dnsReplicas: flags.dnsReplicas }), secure: true };
-    const done = [...(await applyLabToolsRbac((path, object) => labCreate(config, path, object))), ...(await createAll(relay.url, prometheusRbac()))];
+    const done = await applyLabToolsRbac((path, object) => labCreate(config, path, object));
     io.stdout(`kubelab addons: rbac: ${done.join(", ")}\n`);
     io.stdout(`kubelab addons: cluster DNS: ${(await applyDnsAddon(config)).join(", ")}\n`);
     io.stdout(`kubelab addons: storage: ${await applyDefaultStorageClass(config)}\n`);

@@ -12,9 +12,9 @@ import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKubeconfig, writeKubeconfigFile } from "../../client/kubeconfig.js";
 import type { CommandIO } from "../../component-base/command-io.js";
-import { ensureLabPki, labPkiPaths } from "../pki/pki.js";
+import { ensureLabPki, labPkiPaths, toolUser } from "../pki/pki.js";
 import { pkiCommand } from "./commands.js";
-import { credentialRelay, prometheusFiles, PROMETHEUS_USER } from "./secure.js";
+import { credentialRelay } from "./secure.js";
 
 const SERVER = "https://172.30.0.3:6443";
 
@@ -47,7 +47,9 @@ describe("kubelab pki", () => {
     expect(new X509Certificate(readFileSync(paths.node("node-2").servingCert)).subjectAltName).toContain("IP Address:172.30.0.12");
     expect(loadKubeconfig(paths.scheduler.kubeconfig).server).toBe(SERVER);
     expect(statSync(paths.caKey).mode & 0o777).toBe(0o600);
-    expect(new X509Certificate(readFileSync(prometheusFiles(dir).cert)).subject).toContain(`CN=${PROMETHEUS_USER}`);
+    // Prometheus' pair is the lab's `prometheus` tool's, its key handed to prom/prometheus' user (nobody) to read.
+    expect(new X509Certificate(readFileSync(paths.tools.prometheus.cert)).subject).toContain(`CN=${toolUser("prometheus")}`);
+    expect(statSync(paths.tools.prometheus.key).uid).toBe(65_534);
   });
 
   it("writes nothing the second time", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { composeLabConfig, COMPOSE_DEFAULTS } from "./config.js";
-import { composePkiOptions, prometheusRbac, PROMETHEUS_USER } from "./secure.js";
+import { composePkiOptions } from "./secure.js";
 
 const settings = { ...COMPOSE_DEFAULTS, home: "/var/lib/kubelab", nodeNetwork: "172.30.0.0/16" };
 
@@ -40,13 +40,5 @@ describe("composePkiOptions", () => {
 
   it("refuses a node name out of the plan", () => {
     expect(() => composePkiOptions({ dir: "/pki", server: "https://172.30.0.3:6443", nodeNetwork: "172.30.0.0/16", serviceCidr: "10.96.0.0/12", nodes: ["worker"] })).toThrow(/node-<number>, not worker/);
-  });
-});
-
-describe("prometheusRbac", () => {
-  it("lets Prometheus' user get /metrics and nodes/metrics, nothing else", () => {
-    const [role, binding] = prometheusRbac();
-    expect(role).toMatchObject({ kind: "ClusterRole", rules: [{ resources: ["nodes/metrics"], verbs: ["get"] }, { nonResourceURLs: ["/metrics"], verbs: ["get"] }] });
-    expect(binding).toMatchObject({ kind: "ClusterRoleBinding", roleRef: { name: "kubelab:prometheus" }, subjects: [{ kind: "User", name: PROMETHEUS_USER }] });
   });
 });

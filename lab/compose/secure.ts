@@ -7,18 +7,14 @@
 // (KUBELAB_APISERVER), so a node container's supervisor, which keeps its node's part of the same PKI up to date
 // (lab/up/supervisor.ts ensurePki), finds everything already right and writes nothing but what a node not in the
 // list (`--scale node=K`) needs: that node makes its own certificates from the CA in the volume.
-import { X509Certificate } from "node:crypto";
-import { chownSync, existsSync, readFileSync } from "node:fs";
+import { chownSync, statSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { join } from "node:path";
 import { errorMessage } from "../../api/errors.js";
 import { loadKubeconfig, type ClientConfig } from "../../client/kubeconfig.js";
-import { issueCertificate } from "../../component-base/pki/certificates.js";
-import { readCertificateAuthority, writeKeyFile, writePemFile } from "../../component-base/pki/files.js";
 import { ipString, nodeIndex, nodePlan, parseCidr } from "../up/config.js";
 import { COMPOSE_DEFAULTS, composeLabConfig } from "./config.js";
-import type { LabPkiOptions } from "../pki/pki.js";
+import { labPkiPaths, type LabPkiOptions } from "../pki/pki.js";
 
 /** The apiserver's names on the compose networks: its service, the HA file's second apiserver and load balancer. */
 export const COMPOSE_APISERVER_NAMES = ["apiserver", "apiserver-2", "apiserver-lb"] as const;
@@ -66,68 +62,20 @@ export function composePkiOptions(input: ComposePkiInput): LabPkiOptions {
   };
 }
 
-/** Prometheus' identity (dashboards/prometheus/prometheus.yml's tls_config), bound by prometheusRbac. */
-export const PROMETHEUS_USER = "system:kubelab:prometheus";
-/** prom/prometheus runs as nobody: its key is that user's (the rest of the PKI stays root's, 0600). */
-const PROMETHEUS_UID = 65_534;
-
-export function prometheusFiles(dir: string): { cert: string; key: string } {
-  return { cert: join(dir, "prometheus.crt"), key: join(dir, "prometheus.key") };
-}
-
-/** Prometheus' client certificate, made when missing or not issued by the current CA; owned by nobody. */
-export async function ensurePrometheusCertificate(dir: string): Promise<boolean> {
-  const ca = readCertificateAuthority(join(dir, "ca.crt"), join(dir, "ca.key"));
-  const files = prometheusFiles(dir);
-  if (existsSync(files.cert) && existsSync(files.key)) {
-    const cert = new X509Certificate(readFileSync(files.cert));
-    if (cert.checkIssued(new X509Certificate(ca.certPem)) && new Date(cert.validTo).getTime() > Date.now() + 86_400_000) return false;
-  }
-  const pair = await issueCertificate(ca, { commonName: PROMETHEUS_USER, usage: "client" });
-  writePemFile(files.cert, pair.certPem);
-  writeKeyFile(files.key, pair.keyPem);
-  if (process.getuid?.() === 0) chownSync(files.key, PROMETHEUS_UID, PROMETHEUS_UID);
+/**
+ * Prometheus' client key (lab/pki's `prometheus` tool: system:kubelab:prometheus, bound by the lab tools' RBAC; what
+ * dashboards/prometheus/prometheus.yml's tls_config names) made readable by prom/prometheus, which runs as nobody;
+ * the rest of the PKI stays root's, 0600. True when its owner changed.
+ */
+export function givePrometheusItsKey(dir: string): boolean {
+  const key = labPkiPaths(dir).tools.prometheus.key;
+  if (process.getuid?.() !== 0 || statSync(key).uid === PROMETHEUS_UID) return false;
+  chownSync(key, PROMETHEUS_UID, PROMETHEUS_UID);
   return true;
 }
 
-type Manifest = Record<string, unknown>;
-const RBAC = "rbac.authorization.k8s.io";
-
-/** What Prometheus may read: the apiserver's /metrics and the kubelets' (nodes/metrics: /metrics/cadvisor). */
-export function prometheusRbac(): Manifest[] {
-  const labels = { "app.kubernetes.io/managed-by": "kubelab" };
-  return [
-    {
-      apiVersion: `${RBAC}/v1`,
-      kind: "ClusterRole",
-      metadata: { name: "kubelab:prometheus", labels },
-      rules: [
-        { apiGroups: [""], resources: ["nodes/metrics"], verbs: ["get"] },
-        { nonResourceURLs: ["/metrics"], verbs: ["get"] },
-      ],
-    },
-    {
-      apiVersion: `${RBAC}/v1`,
-      kind: "ClusterRoleBinding",
-      metadata: { name: "kubelab:prometheus", labels },
-      roleRef: { apiGroup: RBAC, kind: "ClusterRole", name: "kubelab:prometheus" },
-      subjects: [{ apiGroup: RBAC, kind: "User", name: PROMETHEUS_USER }],
-    },
-  ];
-}
-
-/** Creates the objects through `apiserver`; ones that exist are left as they are. */
-export async function createAll(apiserver: string, objects: readonly Manifest[]): Promise<string[]> {
-  const done: string[] = [];
-  for (const object of objects) {
-    const kind = String(object.kind);
-    const path = `/apis/${RBAC}/v1/${kind.toLowerCase()}s`;
-    const response = await fetch(`${apiserver}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(object) });
-    if (!response.ok && response.status !== 409) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
-    done.push(`${kind.toLowerCase()}/${String((object.metadata as { name?: string }).name)}`);
-  }
-  return done;
-}
+/** prom/prometheus' user, nobody. */
+const PROMETHEUS_UID = 65_534;
 
 export interface Relay {
   url: string;
