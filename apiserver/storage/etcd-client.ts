@@ -3,9 +3,12 @@
 // callers own retrying. Failures are grpc-js ServiceErrors (code, details), mapped by toStorageError.
 //
 // With several members (--etcd-servers a,b,c) each call goes to a member drawn at random among those not passed
-// over; a member whose call failed UNAVAILABLE is passed over for a second, so requests go to the live members
-// instead of failing whenever a dead one is drawn. With every member passed over the call fails UNAVAILABLE.
-import { Client, credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+// over, preferring members whose connection is up: a member that died is reconnected to in the background (its
+// address may swallow connection attempts for many seconds) while calls go to the live ones. A member whose call
+// failed UNAVAILABLE, or ran out of time without a connection, is passed over for a second, so requests go to the
+// live members instead of failing whenever a dead one is drawn. With every member passed over the call fails
+// UNAVAILABLE.
+import { Client, connectivityState, credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
 
 /** How long a member whose call failed UNAVAILABLE is passed over when there are others. */
 const SKIP_FAILED_MEMBER_MS = 1000;
@@ -43,7 +46,9 @@ export class EtcdClient {
     return new Promise<T>((resolve, reject) => {
       member.client.makeUnaryRequest(method, identity, decode, request, new Metadata(), { deadline }, (err: ServiceError | null, res?: T) => {
         if (err) {
-          if (err.code === status.UNAVAILABLE && this.members.length > 1) member.skipUntil = Date.now() + SKIP_FAILED_MEMBER_MS;
+          if (this.members.length > 1 && (err.code === status.UNAVAILABLE || (err.code === status.DEADLINE_EXCEEDED && !isConnected(member)))) {
+            member.skipUntil = Date.now() + SKIP_FAILED_MEMBER_MS;
+          }
           reject(err);
         } else if (res !== undefined) resolve(res);
         else reject(new EtcdCallError(status.INTERNAL, `etcd sent no response to ${method}`));
@@ -66,8 +71,16 @@ export class EtcdClient {
     if (this.members.length === 1) return this.members[0];
     const now = Date.now();
     const live = this.members.filter((m) => m.skipUntil <= now);
-    return live[Math.floor(Math.random() * live.length)];
+    const connected = live.filter(isConnected);
+    // Members without a connection are asked to connect, so that they are ready when drawn.
+    for (const m of live) if (!isConnected(m)) m.client.getChannel().getConnectivityState(true);
+    const candidates = connected.length > 0 ? connected : live;
+    return candidates[Math.floor(Math.random() * candidates.length)];
   }
+}
+
+function isConnected(member: Member): boolean {
+  return member.client.getChannel().getConnectivityState(false) === connectivityState.READY;
 }
 
 /** "http://127.0.0.1:2379" → plaintext "127.0.0.1:2379"; "https://host:2379" → TLS; a bare "host:port" is plaintext. */

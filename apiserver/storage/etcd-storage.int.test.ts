@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket } from "node:net";
 import { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newConfigMap, newPod } from "../../api/testing/builders.js";
@@ -238,5 +239,73 @@ describe("EtcdStorage against a real etcd", () => {
     await waitFor("etcd to be reachable again", () => storage.healthy());
     const created = await storage.create("/registry/pods/default/after", newPod("after"));
     expect((await storage.get("/registry/pods/default/after"))?.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+  });
+});
+
+// A member whose address swallows connections (a killed container's address: the SYNs go nowhere) leaves its gRPC
+// channel connecting for many seconds. Played here by a TCP listener that accepts and never speaks HTTP/2: gRPC counts
+// a connection as up only once the server's settings arrive.
+describe("EtcdStorage with a member that never answers", () => {
+  let etcd: EtcdHandle;
+  let silent: Server;
+  let silentEndpoint: string;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    silentEndpoint = `http://127.0.0.1:${address.port}`;
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    await etcd.destroy();
+  });
+
+  it("sends requests and watches to the member that is connected", async () => {
+    const storage = new EtcdStorage({ endpoints: [silentEndpoint, etcd.endpoint], requestTimeoutMs: 1000, dialTimeoutMs: 1000 });
+    try {
+      // The first requests may draw the silent member before either is connected: one such failure each is allowed.
+      let failures = 0;
+      for (let i = 0; i < 20; i++) {
+        try {
+          await storage.create(`/registry/configmaps/default/silent-${i}`, newConfigMap(`silent-${i}`));
+        } catch (err) {
+          if (!isStorageError(err)) throw err;
+          failures++;
+        }
+      }
+      expect(failures).toBeLessThanOrEqual(1);
+
+      // Watches have channels of their own, all idle at first: like the watch cache, a watch that breaks (the
+      // silent member drawn before any was connected) is opened again, and then goes to the connected member.
+      const watchOnce = (n: number): Promise<string | Error> =>
+        new Promise((resolve) => {
+          const watch = storage.watchPrefix("/registry/configmaps/", 0, {
+            onCreated: () => {
+              void storage.create(`/registry/configmaps/default/after-watch-${n}`, newConfigMap(`after-watch-${n}`)).catch(resolve);
+            },
+            onEvents: (events) => {
+              watch.cancel();
+              resolve(events[0]?.key ?? new Error("an empty batch"));
+            },
+            onCompacted: () => { resolve(new Error("compacted")); },
+            onBroken: (err) => { resolve(err); },
+          });
+        });
+      const attempts: (string | Error)[] = [];
+      while (attempts.length < 2 && typeof attempts.at(-1) !== "string") attempts.push(await watchOnce(attempts.length));
+      const seen = attempts.at(-1);
+      expect(seen).toBe(`/registry/configmaps/default/after-watch-${attempts.length - 1}`);
+    } finally {
+      await storage.close();
+    }
   });
 });

@@ -112,8 +112,11 @@ export class Supervisor {
         if (this.config.secure && planned.component.kind === "kube-apiserver") this.note(`rbac: ${(await applyLabToolsRbac((path, object) => labCreate(this.config, path, object))).join(", ")}`);
       }
       await Promise.all(names.map((name) => this.addNode(name)));
-      if (this.config.withKubelet) await this.applyDns();
-      await this.applyStorageClass();
+      // A secure container node has no admin credential: compose's `addons` one-shot creates these as the admin.
+      if (this.config.container === undefined || !this.config.secure) {
+        if (this.config.withKubelet) await this.applyDns();
+        await this.applyStorageClass();
+      }
       await this.startMetricsServer();
       this.phase = "up";
       this.note("every component is running and ready");
