@@ -14,6 +14,9 @@ export default async function setup(): Promise<() => void> {
   return () => {
     delete process.env.NODE_EXTRA_CA_CERTS;
     delete process.env.KUBELAB_TEST_PKI;
-    rmSync(dir, { recursive: true, force: true });
+    // Removed at exit, not now: vitest starts one more worker while tearing down, whose Node reads the CA file.
+    process.once("exit", () => {
+      rmSync(dir, { recursive: true, force: true });
+    });
   };
 }
