@@ -10,6 +10,7 @@
 // leadership ends the process with LeaderElectionLostError (Kubernetes' "leaderelection lost"): a restarted process
 // campaigns again with fresh caches instead of acting on stale ones.
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { realClock, type Clock } from "../component-base/clock.js";
 import type { Logger } from "../component-base/logging.js";
@@ -138,6 +139,8 @@ export async function runComponent(signal: AbortSignal, opts: RunComponentOption
   // Everything the component starts hangs off `stop`, which also aborts when the component ends, so teardown never
   // waits on informers that nobody stops.
   const stop = new AbortController();
+  // Every informer's watch and every worker listens on it at once: that is its use, not a leak.
+  setMaxListeners(0, stop.signal);
   const onAbort = (): void => {
     stop.abort(signal.reason);
   };

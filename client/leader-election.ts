@@ -11,6 +11,7 @@
 //     successor does not wait out the lease — client-go's ReleaseOnCancel.
 // run() returns once leadership is lost or the signal aborts; Kubernetes components then exit (and are restarted)
 // rather than campaign again with possibly stale state.
+import { setMaxListeners } from "node:events";
 import { isNotFound } from "../api/errors.js";
 import { RESOURCES } from "../api/resources.js";
 import { formatMicroTime } from "../api/time.js";
@@ -107,6 +108,8 @@ export class LeaderElector {
     this.config.metrics?.setLeading(this.config.name, true);
     this.logger.info("Acquired lease; started leading");
     const leadership = new AbortController();
+    // The leader's informers and workers all listen on it at once: that is its use, not a leak.
+    setMaxListeners(0, leadership.signal);
     const onAbort = (): void => {
       leadership.abort(signal.reason);
     };
