@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // kube-apiserver: the Kubernetes API over etcd. The only process that opens etcd.
+import "./v8-heap.js";
 import { givenFlags, parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
 import { runUntilAborted } from "../component-base/shutdown.js";
