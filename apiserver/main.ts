@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // kube-apiserver: the Kubernetes API over etcd. The only process that opens etcd.
+import { growYoungGenerationUnderLoad } from "./v8-heap.js";
 import { givenFlags, parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
 import { runUntilAborted } from "../component-base/shutdown.js";
@@ -14,6 +15,7 @@ const logger = createLogger("kube-apiserver", { verbosity: options.v });
 
 await runUntilAborted(logger, async (signal) => {
   const apiserver = await startApiServer(options, logger, givenFlags(process.argv.slice(2)));
+  growYoungGenerationUnderLoad();
   await new Promise<void>((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
   await apiserver.stop();
 });

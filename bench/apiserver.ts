@@ -3,12 +3,12 @@
 // its ratio to raw etcd, create latency, list latency at scale, watch fan-out, apiserver memory and start time.
 // With KUBELAB_PEERS the real kube-apiserver, and with KUBELAB_APISERVER_BASELINE_MAIN a previous kubelab build, take
 // the same create load, each on a fresh etcd of its own, and their ratios to this apiserver are printed.
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Etcd3 } from "etcd3";
 import { errorMessage } from "../api/errors.js";
 import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
 import { armDeadline, CpuMeter, processCpuMs, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
+import { startWatchFleet } from "./watch-fleet.js";
 import { createClient, NodeHttpClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { baselineApiServerMain, realApiServerPeers, startBaselineApiServer, startRealApiServer, startSecureApiServer, type PeerApiServer } from "./peers.js";
 import { fmt, fmtBytes, jsonLine, progress, renderTable, verdict, type ReportRow } from "./report.js";
@@ -185,9 +185,9 @@ interface WatchResult {
   eventsPerSec: number;
   latencyMs: LatencySummary;
   timedOut: boolean;
-  /** CPU cores used from the first configmap create until delivery ended: apiserver, etcd, bench (the watchers). */
+  /** CPU cores used from the first configmap create until delivery ended: apiserver, etcd, bench, watchers (the child). */
   cpuCores: CpuCores;
-  /** RSS of the bench process (holding the watchers) at the end of the figure. */
+  /** RSS of the child process holding the watchers at the end of the figure. */
   benchRssBytes: number;
 }
 
@@ -233,6 +233,8 @@ interface BenchResult {
   secure?: SideBySideResult | { notMeasured: string };
   lists?: ListResult;
   watch?: WatchResult;
+  /** The same fan-out on the baseline build (KUBELAB_APISERVER_BASELINE_MAIN), on a fresh etcd, right after ours. */
+  baselineWatch?: WatchResult | { notMeasured: string };
   start?: StartResult;
   memory: Partial<MemoryResult>;
   errors: Record<string, string>;
@@ -444,142 +446,28 @@ async function measureLists(client: HttpClient, etcd: Etcd3, config: ApiServerBe
   return { pods, fillPerSec, consistent, cache, paginated };
 }
 
-interface WatcherState {
-  req: ClientRequest;
-  res?: IncomingMessage;
-  received: number;
-  remainder: string;
-  ended: boolean;
-  error?: string;
-}
-
-async function measureWatch(client: HttpClient, api: BenchApiServer, config: ApiServerBenchConfig, memory: Partial<MemoryResult>, pids: Pids): Promise<WatchResult> {
+async function measureWatch(client: HttpClient, api: Pick<BenchApiServer, "url" | "pid">, config: ApiServerBenchConfig, memory: Partial<MemoryResult>, pids: Pids): Promise<WatchResult> {
   await expectStatus(client, "POST", "/api/v1/namespaces", JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: WATCH_NAMESPACE } }), [200, 201, 409]);
   const collection = `/api/v1/namespaces/${WATCH_NAMESPACE}/configmaps`;
   const listBody = await expectStatus(client, "GET", collection, undefined, [200]);
   const rv = parseList(listBody).resourceVersion;
   if (!rv) throw new ApiError(`GET ${collection} returned no metadata.resourceVersion`);
 
-  const url = new URL(api.url);
   const total = config.watchers;
   const expectedPerWatcher = config.configmaps;
-  const latency = new Samples(total * expectedPerWatcher);
   const errorSamples: string[] = [];
-  const states: WatcherState[] = [];
-  let delivered = 0;
-  let complete = 0;
-  let endedEarly = 0;
-  let lastDeliveryAt = 0;
-  let allDone: (() => void) | undefined;
-  const marker = new RegExp(`"${SENT_AT_KEY}"\\s*:\\s*"([0-9.]+)"`);
-  const noteError = (state: WatcherState, message: string): void => {
-    state.error ??= message;
-    if (errorSamples.length < 5) errorSamples.push(message);
-  };
-
-  const handleLine = (state: WatcherState, line: string, receivedAt: number): void => {
-    if (line.length === 0) return;
-    const m = marker.exec(line);
-    if (m) {
-      latency.add(receivedAt - Number(m[1]));
-      delivered++;
-      state.received++;
-      if (state.received === expectedPerWatcher) {
-        complete++;
-        lastDeliveryAt = receivedAt;
-        if (complete === total) allDone?.();
-      }
-      return;
-    }
-    try {
-      const event: unknown = JSON.parse(line);
-      if (event && typeof event === "object" && "type" in event && event.type === "ERROR") {
-        noteError(state, `ERROR event: ${"object" in event ? JSON.stringify(event.object).slice(0, 300) : line.slice(0, 300)}`);
-      }
-    } catch {
-      noteError(state, `undecodable watch line: ${line.slice(0, 200)}`);
-    }
-  };
-
-  const open = (): WatcherState => {
-    const req = httpRequest({
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: `${collection}?watch=true&resourceVersion=${encodeURIComponent(rv)}`,
-      method: "GET",
-      agent: false,
-      headers: { accept: "application/json" },
-    });
-    const state: WatcherState = { req, received: 0, remainder: "", ended: false };
-    req.on("response", (res) => {
-      state.res = res;
-      if (res.statusCode !== 200) {
-        noteError(state, `watch → ${res.statusCode ?? 0}`);
-        res.resume();
-        return;
-      }
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        const receivedAt = wallMs();
-        const text = state.remainder + chunk;
-        let start = 0;
-        for (let nl = text.indexOf("\n", start); nl >= 0; nl = text.indexOf("\n", start)) {
-          handleLine(state, text.slice(start, nl).trim(), receivedAt);
-          start = nl + 1;
-        }
-        state.remainder = text.slice(start);
-        if (state.remainder.length > 4 * 1024 * 1024) {
-          noteError(state, "watch stream sent over 4 MiB without a newline");
-          state.remainder = "";
-        }
-      });
-      res.on("end", () => {
-        if (state.remainder.trim()) handleLine(state, state.remainder.trim(), wallMs());
-        state.remainder = "";
-        state.ended = true;
-        if (state.received < expectedPerWatcher) endedEarly++;
-      });
-      res.on("error", () => { /* reported through "end"/"close" accounting */ });
-    });
-    req.on("error", (err) => {
-      if (!state.ended) noteError(state, `watch request: ${err.message}`);
-    });
-    req.end();
-    return state;
-  };
-
-  const closeAll = (): void => {
-    for (const s of states) {
-      s.ended = true;
-      s.req.destroy();
-    }
-  };
-  const unregister = onCleanup("watchers", closeAll);
+  const fleet = startWatchFleet({ baseUrl: api.url, path: `${collection}?watch=true&resourceVersion=${encodeURIComponent(rv)}`, total, expectedPerWatcher, markerKey: SENT_AT_KEY });
+  const unregister = onCleanup("watchers", () => { fleet.stop(); });
 
   try {
-    // Open in batches so that the listen backlog does not overflow, and wait for each batch's headers.
-    progress(`opening ${total} watchers`);
-    const establishStart = nowMs();
-    const batch = 100;
-    for (let i = 0; i < total; i += batch) {
-      const opened: WatcherState[] = [];
-      for (let j = i; j < Math.min(total, i + batch); j++) opened.push(open());
-      states.push(...opened);
-      const until = nowMs() + 5_000;
-      while (nowMs() < until && opened.some((s) => !s.res && !s.error)) await sleep(5);
-    }
-    const established = states.filter((s) => s.res?.statusCode === 200).length;
-    const establishMs = nowMs() - establishStart;
+    progress(`opening ${total} watchers (in a child process, pid ${fleet.pid})`);
+    const { established, establishMs } = await fleet.established;
     if (established < total) progress(`only ${established} of ${total} watchers got response headers within 5 s per batch; continuing`);
     await sleep(200);
     memory.withWatchers = processMemory(api.pid);
 
     progress(`creating ${config.configmaps} configmaps with ${total} watchers listening`);
-    const done = new Promise<void>((r) => {
-      allDone = r;
-      if (complete === total) r();
-    });
-    const cpu = new CpuMeter(pids);
+    const cpu = new CpuMeter({ ...pids, watchers: fleet.pid });
     const started = wallMs();
     const createErrors: string[] = [];
     await runPool(config.configmaps, config.watchCreateConcurrency, async (i) => {
@@ -592,10 +480,12 @@ async function measureWatch(client: HttpClient, api: BenchApiServer, config: Api
       progress(`configmap creates failed: ${createErrors.join(" | ")}`);
     }
     const waitMs = Math.max(15_000, config.configmaps * total * 0.05);
-    const timedOut = !(await Promise.race([done.then(() => true), sleep(waitMs).then(() => false)]));
-    if (timedOut) progress(`not every watcher saw every event within ${Math.round(waitMs / 1000)} s (${delivered} of ${total * expectedPerWatcher} delivered)`);
+    const timedOut = !(await Promise.race([fleet.complete.then(() => true), sleep(waitMs).then(() => false)]));
     const cpuCores = cpu.read();
-    const endAt = timedOut ? wallMs() : lastDeliveryAt;
+    const report = await fleet.report();
+    if (timedOut) progress(`not every watcher saw every event within ${Math.round(waitMs / 1000)} s (${report.delivered} of ${total * expectedPerWatcher} delivered)`);
+    for (const e of report.errorSamples) if (errorSamples.length < 5) errorSamples.push(e);
+    const endAt = timedOut ? wallMs() : report.lastDeliveryAt;
     const elapsedMs = endAt - started;
     return {
       watchers: total,
@@ -604,16 +494,16 @@ async function measureWatch(client: HttpClient, api: BenchApiServer, config: Api
       configmaps: config.configmaps,
       createConcurrency: config.watchCreateConcurrency,
       expectedEvents: total * expectedPerWatcher,
-      delivered,
-      completeWatchers: complete,
-      endedEarly,
+      delivered: report.delivered,
+      completeWatchers: report.completeWatchers,
+      endedEarly: report.endedEarly,
       errorSamples,
       elapsedMs,
-      eventsPerSec: rate(delivered, elapsedMs),
-      latencyMs: latency.summary(),
+      eventsPerSec: rate(report.delivered, elapsedMs),
+      latencyMs: report.latencyMs,
       timedOut,
       cpuCores,
-      benchRssBytes: process.memoryUsage.rss(),
+      benchRssBytes: report.rssBytes,
     };
   } finally {
     await unregister();
@@ -647,6 +537,23 @@ async function measureSideBySide(name: string, config: ApiServerBenchConfig, sta
   }
 }
 
+/** The watch fan-out figure on the baseline build, on a fresh etcd of its own. */
+async function measureBaselineWatch(main: string, config: ApiServerBenchConfig): Promise<WatchResult> {
+  const etcd = await startBenchEtcd();
+  let server: PeerApiServer | undefined;
+  let client: NodeHttpClient | undefined;
+  try {
+    server = await startBaselineApiServer(main, etcd.endpoint);
+    client = new NodeHttpClient(server.url, config.concurrency, server.token);
+    const pid = server.process.pid;
+    return await measureWatch(client, { url: server.url, pid }, config, {}, { apiserver: pid, etcd: etcd.process.pid ?? -1 });
+  } finally {
+    client?.close();
+    await server?.process.stop("SIGKILL");
+    await etcd.destroy();
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -655,6 +562,11 @@ function sleep(ms: number): Promise<void> {
 // Report
 
 const MB = 1024 * 1024;
+
+/** The apiserver's CPU time per event delivered to one watcher, µs. */
+function cpuPerDeliveredUs(w: WatchResult): number {
+  return ((w.cpuCores.apiserver ?? Number.NaN) * w.elapsedMs * 1000) / w.delivered;
+}
 
 function cores(c: CpuCores): string {
   return `${fmt(c.apiserver ?? Number.NaN, 2)} / ${fmt(c.etcd ?? Number.NaN, 2)} / ${fmt(c.bench ?? Number.NaN, 2)}`;
@@ -712,9 +624,22 @@ function buildRows(r: BenchResult): ReportRow[] {
       { section: s, figure: "delivery latency p50", value: `${fmt(w.latencyMs.p50)} ms` },
       { section: s, figure: "delivery latency p99", value: `${fmt(w.latencyMs.p99)} ms`, reference: "one etcd watch feeds all", target: "≤ 200 ms", verdict: verdict(w.latencyMs.p99 <= 200 && !w.timedOut, w.latencyMs.p99) },
       { section: s, figure: "delivered / expected", value: `${w.delivered} / ${w.expectedEvents}${w.timedOut ? " (timed out)" : ""}`, verdict: w.delivered === w.expectedEvents ? "n/a" : "MISS" },
-      { section: s, figure: "CPU cores: apiserver / etcd / bench", value: `${cores(w.cpuCores)}; bench RSS ${fmt(w.benchRssBytes / MB, 0, "MB")}` },
-      { section: s, figure: "apiserver CPU per delivered event", value: `${fmt(((w.cpuCores.apiserver ?? Number.NaN) * w.elapsedMs * 1000) / w.delivered, 1)} µs` },
+      { section: s, figure: "CPU cores: apiserver / etcd / bench / watchers", value: `${cores(w.cpuCores)} / ${fmt(w.cpuCores.watchers ?? Number.NaN, 2)}; watchers' process RSS ${fmt(w.benchRssBytes / MB, 0, "MB")}` },
+      { section: s, figure: "apiserver CPU per delivered event", value: `${fmt(cpuPerDeliveredUs(w), 1)} µs` },
       { section: s, figure: "watchers established", value: `${w.established} / ${w.watchers} in ${fmt(w.establishMs, 0)} ms${w.endedEarly ? `, ${w.endedEarly} ended early` : ""}` },
+    );
+  }
+  if (r.baselineWatch && "notMeasured" in r.baselineWatch) {
+    rows.push({ section: "4b. watch regression", figure: "not measured", value: r.baselineWatch.notMeasured });
+  } else if (r.baselineWatch && r.watch) {
+    // Ours and the baseline build under the same watchers and creates, one right after the other: the CPU each spends
+    // per delivered event is the figure a loaded machine moves least.
+    const b = r.baselineWatch;
+    const ratio = cpuPerDeliveredUs(r.watch) / cpuPerDeliveredUs(b);
+    rows.push(
+      { section: "4b. watch regression", figure: "baseline CPU per delivered event", value: `${fmt(cpuPerDeliveredUs(b), 1)} µs (ours ${fmt(cpuPerDeliveredUs(r.watch), 1)} µs)` },
+      { section: "4b. watch regression", figure: "baseline delivery latency p50 / p99", value: `${fmt(b.latencyMs.p50)} / ${fmt(b.latencyMs.p99)} ms (ours ${fmt(r.watch.latencyMs.p50)} / ${fmt(r.watch.latencyMs.p99)} ms)` },
+      { section: "4b. watch regression", figure: "ours ÷ baseline, CPU per delivered event", value: fmt(ratio, 2), target: "≤ 1.1", verdict: verdict(ratio <= 1.1, ratio) },
     );
   }
   const m = r.memory;
@@ -806,7 +731,7 @@ function jsonSummary(r: BenchResult): unknown {
     startCpuMs: r.start?.firstCpuMs,
     restartCpuMs: r.start?.medianCpuMs,
     rssWithWatchersMB: r.memory.withWatchers ? r.memory.withWatchers.rssBytes / MB : undefined,
-    details: { rawEtcd: r.rawEtcd, creates: r.creates, real: r.real, baseline: r.baseline, secure: r.secure, lists: r.lists, watch: r.watch, start: r.start, memory: r.memory },
+    details: { rawEtcd: r.rawEtcd, creates: r.creates, real: r.real, baseline: r.baseline, secure: r.secure, lists: r.lists, watch: r.watch, baselineWatch: r.baselineWatch, start: r.start, memory: r.memory },
     errors: r.errors,
   });
 }
@@ -918,6 +843,15 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
     }
     await sleep(config.quick ? 300 : 1_000);
     result.memory.end = processMemory(server.pid);
+    if (config.watchers > 0) {
+      if (baselineMain === undefined) {
+        result.baselineWatch = { notMeasured: "no baseline: set KUBELAB_APISERVER_BASELINE_MAIN to a previous build's dist/apiserver/main.js" };
+      } else {
+        await phase("baseline watch fan-out", async () => {
+          result.baselineWatch = await measureBaselineWatch(baselineMain, config);
+        });
+      }
+    }
 
     if (config.startRuns > 0 && result.start) {
       const start = result.start;

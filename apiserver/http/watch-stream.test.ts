@@ -1,6 +1,6 @@
 import { createServer, get } from "node:http";
 import type { IncomingMessage, Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { acceptWatchWebSocket, chunkedWatchWriter, serializeWatchEvent, sharedSerializedEvent } from "./watch-stream.js";
@@ -205,5 +205,76 @@ describe("watch fan-out", () => {
       expect(lines).toEqual(expected);
     }
     for (const writer of writers) writer.close();
+  });
+
+  it("frames each event as one HTTP/1.1 chunk once, its line and message being views of that chunk", () => {
+    const object = { ...pod("ü", "8"), data: { note: "größer" } };
+    const json = JSON.stringify({ type: "ADDED", object });
+    const event = serializeWatchEvent(json);
+    const size = Buffer.byteLength(json) + 1;
+    expect(event.chunk.toString()).toBe(`${size.toString(16)}\r\n${json}\n\r\n`);
+    expect(event.line.toString()).toBe(`${json}\n`);
+    expect(event.message.toString()).toBe(json);
+    expect(event.line.buffer).toBe(event.chunk.buffer);
+    expect(event.message.buffer).toBe(event.chunk.buffer);
+    const frame = sharedSerializedEvent("ADDED", pod("p", "9"), "protobuf");
+    expect(frame.chunk.subarray(0, frame.chunk.length - 2 - frame.line.length).toString("latin1")).toBe(`${frame.line.length.toString(16)}\r\n`);
+    expect(frame.chunk.subarray(frame.chunk.length - 2).toString("latin1")).toBe("\r\n");
+    expect(frame.line.buffer).toBe(frame.chunk.buffer);
+  });
+
+  it("hands the connection one write per burst, and the stream stays valid chunked encoding up to its end", async () => {
+    const writes: number[] = [];
+    let writer: WatchWriter | undefined;
+    const ready = new Promise<void>((resolve) => {
+      server = createServer((_req, res) => {
+        writer = chunkedWatchWriter(res);
+        const socket = res.socket as Socket & { _writev?: (chunks: { chunk: unknown }[], cb: (err?: Error | null) => void) => void; _write: (chunk: unknown, encoding: BufferEncoding, cb: (err?: Error | null) => void) => void };
+        const writev = socket._writev?.bind(socket);
+        const write = socket._write.bind(socket);
+        socket._writev = (chunks, cb) => { writes.push(chunks.length); writev?.(chunks, cb); };
+        socket._write = (chunk, encoding, cb) => { writes.push(1); write(chunk, encoding, cb); };
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const raw = connect((server!.address() as AddressInfo).port, "127.0.0.1");
+    let received = "";
+    raw.setEncoding("latin1");
+    raw.on("data", (d: string) => { received += d; });
+    const ended = new Promise<void>((resolve) => { raw.on("end", resolve); raw.on("close", () => { resolve(); }); });
+    raw.write("GET /api/v1/pods?watch=true HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    await ready;
+    await new Promise((r) => setImmediate(r));
+    writes.length = 0;
+    const events = [pod("a", "2"), pod("b", "3"), pod("c", "4")].map((object) => sharedSerializedEvent("MODIFIED", object));
+    for (const e of events) expect(writer!.sendSerialized(e)).toBe(true);
+    expect(writer!.send({ type: "DELETED", object: pod("c", "5") })).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([4]);
+    writer!.close();
+    await ended;
+    const body = received.slice(received.indexOf("\r\n\r\n") + 4);
+    // Decode the chunked body by hand: every chunk well framed, then the terminating zero-size chunk.
+    const lines: string[] = [];
+    let at = 0;
+    for (;;) {
+      const eol = body.indexOf("\r\n", at);
+      const size = parseInt(body.slice(at, eol), 16);
+      if (size === 0) {
+        expect(body.slice(eol)).toBe("\r\n\r\n");
+        break;
+      }
+      lines.push(Buffer.from(body.slice(eol + 2, eol + 2 + size), "latin1").toString());
+      expect(body.slice(eol + 2 + size, eol + 4 + size)).toBe("\r\n");
+      at = eol + 4 + size;
+    }
+    expect(lines.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown)).toEqual([
+      { type: "MODIFIED", object: pod("a", "2") },
+      { type: "MODIFIED", object: pod("b", "3") },
+      { type: "MODIFIED", object: pod("c", "4") },
+      { type: "DELETED", object: pod("c", "5") },
+    ]);
+    raw.destroy();
   });
 });
