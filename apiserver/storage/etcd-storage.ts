@@ -6,9 +6,8 @@
 // a StorageError; no raw etcd/gRPC error escapes, and no connection error can crash the process (all gRPC streams get
 // 'error' listeners). The gRPC client and the wire format are hand-written (etcd-client.ts, etcd-wire.ts): the etcd3
 // package cost ~0.15 s of start-up and ~15 MB to load, and a third of the CPU of each call.
-import { status, type ClientDuplexStream } from "@grpc/grpc-js";
 import { errorMessage, retryOnConflict } from "../../api/errors.js";
-import { EtcdCallError, EtcdClient } from "./etcd-client.js";
+import { EtcdCallError, EtcdClient, status, type EtcdClientOptions, type EtcdStream } from "./etcd-client.js";
 import { decodeTxnOutcome, encodeCreateTxn } from "./etcd-fast-txn.js";
 import {
   decodeDeleteRangeResponse,
@@ -98,7 +97,7 @@ export interface ChangeCheck {
   revision: number;
 }
 
-type WatchStream = ClientDuplexStream<Buffer, WatchResponse>;
+type WatchStream = EtcdStream<WatchResponse>;
 
 const RANGE = "/etcdserverpb.KV/Range";
 const TXN = "/etcdserverpb.KV/Txn";
@@ -113,21 +112,8 @@ const CONFLICT_MESSAGE = "the object has been modified; please apply your change
 const CONTINUE_TOO_OLD =
   "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.";
 
-// gRPC channel settings: reconnect quickly after etcd comes back (grpc-js backs off up to 2 minutes by default),
-// and accept responses above the 4 MiB default as a backstop (pages are sized to stay far below it anyway).
-const CHANNEL_OPTIONS = {
-  "grpc.initial_reconnect_backoff_ms": 100,
-  "grpc.max_reconnect_backoff_ms": 1000,
-  "grpc.max_receive_message_length": 32 * 1024 * 1024,
-  "grpc.use_local_subchannel_pool": 1,
-};
-
 /** Watch streams stay silent for long periods; keepalive pings notice a dead peer (etcd allows pings every 5 s). */
-const WATCH_CHANNEL_OPTIONS = {
-  ...CHANNEL_OPTIONS,
-  "grpc.keepalive_time_ms": 15_000,
-  "grpc.keepalive_timeout_ms": 5_000,
-};
+const WATCH_CLIENT_OPTIONS: EtcdClientOptions = { keepaliveMs: 15_000, keepaliveTimeoutMs: 5_000 };
 
 export class EtcdStorage implements Storage {
   private readonly client: EtcdClient;
@@ -153,7 +139,7 @@ export class EtcdStorage implements Storage {
     this.observeFn = options.observe;
     this.pageSize = Math.max(1, options.pageSize ?? 500);
     this.pageBytes = Math.max(1024, options.pageBytes ?? 2 * 1024 * 1024);
-    this.client = new EtcdClient(this.endpoints, CHANNEL_OPTIONS);
+    this.client = new EtcdClient(this.endpoints);
     this.leases = new LeaseManager(async (ttl, type) => {
       const res = await this.rpc("grant_lease", type, "", (deadline) => this.client.unary(LEASE_GRANT, encodeLeaseGrantRequest(ttl), decodeLeaseGrantResponse, deadline));
       if (res.error !== "") throw new EtcdCallError(status.UNKNOWN, res.error);
@@ -457,7 +443,7 @@ export class EtcdStorage implements Storage {
 
   /** Watches get their own channels, with keepalive pings, apart from the unary calls'. */
   private watchClient(): EtcdClient {
-    this.watchClientInstance ??= new EtcdClient(this.endpoints, WATCH_CHANNEL_OPTIONS);
+    this.watchClientInstance ??= new EtcdClient(this.endpoints, WATCH_CLIENT_OPTIONS);
     return this.watchClientInstance;
   }
 

@@ -61,6 +61,32 @@ describe("EtcdWatchCache against a real etcd", () => {
     await etcd.destroy();
   });
 
+  it("decodes listed values when first asked for: by key, by a change, or all at once; an undecodable one stays hidden", async () => {
+    const prefix = `/registry/pods-${++seq}/`;
+    const a = await put(prefix, "a");
+    const b = await put(prefix, "b");
+    await put(prefix, "c");
+    await raw.put(`${prefix}default/bad`).value("{not json");
+    const { cache } = await newCache({}, prefix);
+    // Listed but not decoded yet: counted, and the undecodable value among them until it is decoded.
+    expect(cache.objectCount).toBe(4);
+    expect(cache.get(`${prefix}default/a`)?.metadata.resourceVersion).toBe(a.metadata.resourceVersion);
+    expect(cache.get(`${prefix}default/bad`)).toBeUndefined();
+    expect(cache.objectCount).toBe(3);
+
+    // A change to a listed, never decoded object carries the listed object as the previous one.
+    const all = recorder();
+    cache.watch({ fromRevision: cache.revision }, all.sink, all.onClose);
+    await storage.delete(`${prefix}default/b`);
+    await waitFor("the delete", () => all.events.length === 1);
+    expect(all.events[0]?.type).toBe("DELETED");
+    expect(all.events[0]?.prevObject?.metadata.resourceVersion).toBe(b.metadata.resourceVersion);
+
+    const listed = await cache.list({});
+    expect(listed.items.map((o) => `${o.metadata.name ?? ""}@${o.metadata.resourceVersion ?? ""}`)).toEqual([`a@${a.metadata.resourceVersion ?? ""}`, expect.stringMatching(/^c@\d+$/)]);
+    expect(cache.objectCount).toBe(2);
+  });
+
   it("serves the listed state, then live events, and resumes a watch from a resourceVersion", async () => {
     const prefix = `/registry/pods-${++seq}/`;
     await put(prefix, "a");

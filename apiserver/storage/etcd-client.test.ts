@@ -1,0 +1,147 @@
+// The HTTP/2 gRPC client against a small gRPC server on node:http2: framing, statuses, deadlines, streams.
+import { createServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EtcdCallError, EtcdClient, status } from "./etcd-client.js";
+
+function frame(message: Buffer): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+/** Reads every request message of a stream (they may arrive split across chunks). */
+function onMessages(stream: ServerHttp2Stream, each: (message: Buffer) => void): void {
+  let buffered = Buffer.alloc(0);
+  stream.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+      const length = buffered.readUInt32BE(1);
+      each(buffered.subarray(5, 5 + length));
+      buffered = buffered.subarray(5 + length);
+    }
+  });
+}
+
+describe("EtcdClient (gRPC over node:http2)", () => {
+  let server: Http2Server;
+  let endpoint: string;
+  const timeouts: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer();
+    server.on("stream", (stream, headers) => {
+      const path = headers[":path"];
+      timeouts.push(String(headers["grpc-timeout"] ?? ""));
+      if (path === "/test/Echo") {
+        // The answer in two pieces, split inside the length prefix, then the status in trailers.
+        onMessages(stream, (message) => {
+          const out = frame(Buffer.concat([Buffer.from("echo:"), message]));
+          stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+          stream.on("wantTrailers", () => {
+            stream.sendTrailers({ "grpc-status": "0" });
+          });
+          stream.write(out.subarray(0, 3));
+          stream.end(out.subarray(3));
+        });
+      } else if (path === "/test/Fail") {
+        // Trailers-only: the status in the response headers, with a percent-encoded message.
+        stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "9", "grpc-message": "etcdserver%3A requested lease not found" }, { endStream: true });
+      } else if (path === "/test/Silent") {
+        stream.on("error", () => undefined);
+      } else if (path === "/test/Watch") {
+        onMessages(stream, (message) => {
+          if (!stream.headersSent) {
+            stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+            stream.on("wantTrailers", () => {
+              stream.sendTrailers({ "grpc-status": "0" });
+            });
+          }
+          if (message.toString() === "stop") {
+            stream.end();
+            return;
+          }
+          stream.write(Buffer.concat([frame(Buffer.from(`a:${message.toString()}`)), frame(Buffer.from(`b:${message.toString()}`))]));
+        });
+      } else {
+        stream.respond({ ":status": 404 }, { endStream: true });
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("makes unary calls: one message each way, the outcome from grpc-status, a grpc-timeout from the deadline", async () => {
+    const client = new EtcdClient([endpoint]);
+    try {
+      const replies = await Promise.all(["a", "b", "c"].map((text) => client.unary("/test/Echo", Buffer.from(text), (b) => b.toString(), Date.now() + 5000)));
+      expect(replies).toEqual(["echo:a", "echo:b", "echo:c"]);
+      expect(timeouts.at(-1)).toMatch(/^\d+m$/);
+      const failure = await client.unary("/test/Fail", Buffer.alloc(0), (b) => b, Date.now() + 5000).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(EtcdCallError);
+      expect(failure).toMatchObject({ code: 9, details: "etcdserver: requested lease not found" });
+      const missing = await client.unary("/test/Nothing", Buffer.alloc(0), (b) => b, Date.now() + 5000).catch((err: unknown) => err);
+      expect(missing).toMatchObject({ code: status.UNIMPLEMENTED });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("fails DEADLINE_EXCEEDED at the deadline, and UNAVAILABLE when nothing listens", async () => {
+    const client = new EtcdClient([endpoint]);
+    const closed = new EtcdClient(["http://127.0.0.1:1"]);
+    try {
+      const late = await client.unary("/test/Silent", Buffer.alloc(0), (b) => b, Date.now() + 200).catch((err: unknown) => err);
+      expect(late).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+      const refused = await closed.unary("/test/Echo", Buffer.alloc(0), (b) => b, Date.now() + 5000).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ code: status.UNAVAILABLE });
+      // The client still works after a call timed out on its connection.
+      expect(await client.unary("/test/Echo", Buffer.from("x"), (b) => b.toString(), Date.now() + 5000)).toBe("echo:x");
+    } finally {
+      client.close();
+      closed.close();
+    }
+  });
+
+  it("streams: messages both ways, split and joined, then 'end' on status OK; nothing after cancel()", async () => {
+    const client = new EtcdClient([endpoint], { keepaliveMs: 50, keepaliveTimeoutMs: 1000 });
+    try {
+      const got: string[] = [];
+      const stream = client.stream("/test/Watch", (b) => b.toString());
+      const ended = new Promise<string>((resolve) => {
+        stream.on("end", () => {
+          resolve("end");
+        });
+        stream.on("error", (err) => {
+          resolve(err.message);
+        });
+      });
+      stream.on("data", (message) => {
+        got.push(message);
+        if (got.length === 2) stream.write(Buffer.from("2"));
+        if (got.length === 4) stream.write(Buffer.from("stop"));
+      });
+      stream.write(Buffer.from("1"));
+      expect(await ended).toBe("end");
+      expect(got).toEqual(["a:1", "b:1", "a:2", "b:2"]);
+
+      const canceled = client.stream("/test/Watch", (b) => b.toString());
+      const after: string[] = [];
+      canceled.on("data", (m) => after.push(m));
+      canceled.on("error", (err) => after.push(`error ${err.message}`));
+      canceled.on("end", () => after.push("end"));
+      canceled.cancel();
+      canceled.write(Buffer.from("1"));
+      // A unary call on the same connection round-trips after the cancel, so anything the canceled stream would emit has come.
+      expect(await client.unary("/test/Echo", Buffer.from("y"), (b) => b.toString(), Date.now() + 5000)).toBe("echo:y");
+      expect(after).toEqual([]);
+    } finally {
+      client.close();
+    }
+  });
+});
