@@ -231,6 +231,8 @@ interface DeploymentResult {
   rss: Record<string, ProcessMemory>;
   /** Every second after the POST: [seconds, pods created, bound, Ready, availableReplicas]. */
   timeline: [number, number, number, number, number][];
+  /** apiserver_request_total between the POST and availability, per "VERB resource[/subresource]", non-watch verbs. */
+  requests: Record<string, number>;
 }
 
 interface BenchResult {
@@ -778,6 +780,37 @@ function collectErrors(result: BenchResult, component: BenchComponent): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Figure 4: Deployment of 1,000 replicas on 50 nodes
 
+const REQUEST_SAMPLE = /^apiserver_request_total\{([^}]*)\} (\S+)$/;
+
+/** The apiserver's apiserver_request_total summed per "VERB resource[/subresource]" (watches and the bench's own
+ *  GETs included; the caller takes a difference). */
+async function apiRequestCounts(client: HttpClient): Promise<Map<string, number>> {
+  const res = await client.request("GET", "/metrics", undefined, 30_000);
+  const counts = new Map<string, number>();
+  if (res.status !== 200) return counts;
+  for (const line of res.body.split("\n")) {
+    const m = REQUEST_SAMPLE.exec(line);
+    if (!m) continue;
+    const labels = new Map<string, string>();
+    for (const l of (m[1] ?? "").matchAll(/(\w+)="([^"]*)"/g)) labels.set(l[1] ?? "", l[2] ?? "");
+    const verb = labels.get("verb") ?? "";
+    if (verb === "WATCH" || verb === "CONNECT") continue;
+    const sub = labels.get("subresource") ?? "";
+    const key = `${verb} ${labels.get("resource") ?? ""}${sub ? `/${sub}` : ""}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+  }
+  return counts;
+}
+
+function countsDelta(after: Map<string, number>, before: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, n] of after) {
+    const d = n - (before.get(key) ?? 0);
+    if (d > 0) out[key] = d;
+  }
+  return out;
+}
+
 async function waitDeploymentAvailable(client: HttpClient, name: string, replicas: number, timeoutMs: number, components: readonly BenchComponent[], api: BenchApiServer): Promise<void> {
   let available = 0;
   let stop = false;
@@ -893,6 +926,7 @@ async function runDeploymentCluster(config: SchedulerBenchConfig, result: BenchR
     await sleep(200);
 
     progress(`POST Deployment ${DEPLOYMENT} with ${R} replicas on ${config.deploymentNodes} nodes`);
+    const requestsBefore = await apiRequestCounts(client);
     const cpu = new CpuMeter(pids);
     t0 = nowMs();
     await apiJson(client, "POST", DEPLOYMENTS_PATH, deploymentBody(DEPLOYMENT, R), [201]);
@@ -919,6 +953,7 @@ async function runDeploymentCluster(config: SchedulerBenchConfig, result: BenchR
       clearInterval(sampler);
     }
     const cpuCores = cpu.read();
+    const requests = countsDelta(await apiRequestCounts(client), requestsBefore);
     const since = (at: number): number => at - t0;
     result.deployment = {
       replicas: R,
@@ -938,6 +973,7 @@ async function runDeploymentCluster(config: SchedulerBenchConfig, result: BenchR
       cpuCores,
       rss: { scheduler: processMemory(scheduler.pid), "controller-manager": processMemory(cm.pid), apiserver: processMemory(api.pid), hollow: processMemory(hollow.pid) },
       timeline,
+      requests,
     };
     progress(`Deployment available after ${fmt(result.deployment.availableMs / 1000, 2)} s`);
     if (timedOut) throw new ApiError(`Deployment not available: ${created.size} pods created, ${bound.size} bound, ${ready.size} Ready, availableReplicas ${available} of ${R}`);
@@ -956,6 +992,14 @@ const MB = 1024 * 1024;
 
 function cpuText(c: CpuCores, names: readonly string[]): string {
   return names.map((n) => fmt(c[n] ?? Number.NaN, 2)).join(" / ");
+}
+
+/** "2.01 total: 1.00 POST pods, 1.00 POST pods/binding, …", largest first; the /metrics scrape left out. */
+function requestsText(requests: Record<string, number>, replicas: number): string {
+  const entries = Object.entries(requests).filter(([k]) => k !== "GET ").sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  const per = (n: number): string => fmt(n / replicas, 2);
+  return `${per(total)} total: ${entries.map(([k, n]) => `${per(n)} ${k}`).join(", ")}`;
 }
 
 function buildRows(r: BenchResult): ReportRow[] {
@@ -1033,6 +1077,7 @@ function buildRows(r: BenchResult): ReportRow[] {
         ? [{ section: s, figure: "pods created by second 1, 2, 3, …", value: d.timeline.slice(0, 20).map((p) => p[1]).join(" ") + (d.timeline.length > 20 ? " …" : "") } satisfies ReportRow,
            { section: s, figure: "availableReplicas by second 1, 2, 3, …", value: d.timeline.slice(0, 20).map((p) => p[4]).join(" ") + (d.timeline.length > 20 ? " …" : "") } satisfies ReportRow]
         : []),
+      { section: s, figure: "apiserver requests per pod (POST → available; GET /metrics and the bench's own excluded)", value: requestsText(d.requests, d.replicas) },
       { section: s, figure: "pods created / bound / Ready; available", value: `${d.podsCreated} / ${d.podsBound} / ${d.podsReady}; ${d.available}`, verdict: d.available >= d.replicas ? "n/a" : "MISS" },
       { section: s, figure: "CPU cores: CM / scheduler / apiserver / etcd / hollow / bench", value: cpuText(d.cpuCores, ["controller-manager", "scheduler", "apiserver", "etcd", "hollow", "bench"]) },
       { section: s, figure: "RSS: CM / scheduler / apiserver / hollow", value: ["controller-manager", "scheduler", "apiserver", "hollow"].map((n) => fmt((d.rss[n]?.rssBytes ?? Number.NaN) / MB, 0)).join(" / ") + " MB" },

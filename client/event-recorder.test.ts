@@ -134,6 +134,39 @@ describe("event recorder", () => {
     expect(events().map((e) => e.reason).sort()).toEqual(["R0", "R1"]);
   });
 
+  it("combines similar events from the 10th distinct message on into one event whose count grows", async () => {
+    const rs = { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: "web-1", namespace: "shop", uid: "uid-rs" } };
+    const r = recorder({ component: "replicaset-controller" });
+    for (let i = 0; i < 20; i++) r.event(rs, "Normal", "SuccessfulCreate", `Created pod: web-1-${i}`);
+    r.event(rs, "Warning", "FailedCreate", "Error creating: quota");
+    await r.flush();
+    const created = events().filter((e) => e.reason === "SuccessfulCreate");
+    const plain = created.filter((e) => !e.message.startsWith("(combined"));
+    expect(plain.map((e) => e.message).sort()).toEqual(Array.from({ length: 9 }, (_, i) => `Created pod: web-1-${i}`).sort());
+    const combined = created.filter((e) => e.message.startsWith("(combined"));
+    expect(combined).toEqual([expect.objectContaining({ message: "(combined from similar events): Created pod: web-1-19", count: 11 })]);
+    // Another reason is another group.
+    expect(events().filter((e) => e.reason === "FailedCreate")).toHaveLength(1);
+  });
+
+  it("writes at most 25 events per object at once and one more every 5 minutes (spam filter)", async () => {
+    const r = recorder();
+    for (let i = 0; i < 40; i++) r.event(pod, "Normal", `Reason${i}`, "m");
+    r.event(node, "Normal", "Other", "m");
+    await r.flush();
+    expect(events().filter((e) => e.involvedObject.name === "web")).toHaveLength(25);
+    expect(events().filter((e) => e.involvedObject.name === "node-1")).toHaveLength(1);
+    clock.step(299_000);
+    r.event(pod, "Normal", "Late1", "m");
+    await r.flush();
+    expect(events().some((e) => e.reason === "Late1")).toBe(false);
+    clock.step(1_000);
+    r.event(pod, "Normal", "Late2", "m");
+    await r.flush();
+    expect(events().some((e) => e.reason === "Late2")).toBe(true);
+    expect(server.requestsTo("POST", "/events")).toHaveLength(27);
+  });
+
   it("ignores events after stop and bad input without throwing", async () => {
     const r = recorder();
     r.event({ metadata: {} }, "Normal", "NoName", "m");

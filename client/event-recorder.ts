@@ -5,6 +5,11 @@
 //   - A repeat of the same (object, type, reason, message, source) within the aggregation window PATCHes the
 //     existing Event's count and lastTimestamp instead of creating another one; repeats that arrive while a write
 //     is still queued fold into that write.
+//   - Similar events (same object, type and reason, other messages): from the 10th distinct message within the
+//     aggregation window on, they become one event "(combined from similar events): <latest message>" whose count
+//     grows (client-go's EventAggregator), so a controller creating 1,000 pods does not write 1,000 events.
+//   - Spam filter (client-go's EventSourceObjectSpamFilter): at most 25 writes per involved object at once, refilled
+//     one per 5 minutes; events past it are not written (their count is still kept for a later write).
 //   - Events are named <object name>.<hex of unix nanoseconds> in the object's namespace ("default" for
 //     cluster-scoped objects, like Kubernetes).
 import { hostname } from "node:os";
@@ -71,7 +76,18 @@ export interface EventRecorderOptions {
   /** Attempts per write (default 3) and the pause between them (default 1 s). */
   maxAttempts?: number;
   retryDelayMs?: number;
+  /** Distinct messages of one (object, type, reason) within the aggregation window before they are combined (default 10). */
+  aggregateMaxEvents?: number;
+  /** Writes per involved object at once (default 25) and the refill rate per second (default 1/300). */
+  spamBurst?: number;
+  spamQps?: number;
 }
+
+/** client-go's defaults (tools/record/events_cache.go). */
+const AGGREGATE_MAX_EVENTS = 10;
+const SPAM_BURST = 25;
+const SPAM_QPS = 1 / 300;
+const COMBINED_PREFIX = "(combined from similar events): ";
 
 interface Entry {
   key: string;
@@ -102,6 +118,15 @@ function referenceOf(object: KubeObject | ObjectReference): ObjectReference {
   return ref;
 }
 
+/** Drops the least recently used entries (the first keys) of an insertion-ordered map beyond `max`. */
+function trimLru(map: Map<string, unknown>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
+  }
+}
+
 export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   return new QueuedEventRecorder(opts);
 }
@@ -118,6 +143,13 @@ class QueuedEventRecorder implements EventRecorder {
   /** Insertion-ordered, refreshed on use: the first key is the least recently used. */
   private readonly cache = new Map<string, Entry>();
   private readonly queue: Entry[] = [];
+  /** Per (object, type, reason): the distinct messages seen and when the last one came (LRU like `cache`). */
+  private readonly similar = new Map<string, { messages: Set<string>; lastSeenMs: number }>();
+  /** Per involved object: a token bucket of writes (LRU like `cache`). */
+  private readonly spam = new Map<string, { tokens: number; atMs: number }>();
+  private readonly aggregateMaxEvents: number;
+  private readonly spamBurst: number;
+  private readonly spamQps: number;
   private working: Promise<void> | undefined;
   private stopped = false;
   private seq = 0;
@@ -132,6 +164,9 @@ class QueuedEventRecorder implements EventRecorder {
     this.cacheSize = opts.cacheSize ?? 4096;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
+    this.aggregateMaxEvents = opts.aggregateMaxEvents ?? AGGREGATE_MAX_EVENTS;
+    this.spamBurst = opts.spamBurst ?? SPAM_BURST;
+    this.spamQps = opts.spamQps ?? SPAM_QPS;
   }
 
   event(object: KubeObject | ObjectReference, type: EventType, reason: string, message: string): void {
@@ -155,16 +190,25 @@ class QueuedEventRecorder implements EventRecorder {
     }
     const now = this.clock.now();
     this.logger.debug({ object: ref, type, reason, message }, "Event occurred");
-    const key = JSON.stringify([ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion, ref.fieldPath, type, reason, message]);
+    const objectKey = JSON.stringify([ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion]);
+    let key = JSON.stringify([ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion, ref.fieldPath, type, reason, message]);
+    // Aggregation comes first, then the repeat count, then the spam filter (client-go's EventCorrelate order).
+    const similarKey = JSON.stringify([objectKey, type, reason]);
+    if (this.isOneTooMany(similarKey, message, now)) {
+      key = `combined:${similarKey}`;
+      message = COMBINED_PREFIX + message;
+    }
+    const write = this.spamAllows(objectKey, now);
     const existing = this.cache.get(key);
     if (existing && now - existing.lastSeenMs <= this.windowMs) {
       existing.count++;
       existing.lastTimestamp = formatTime(now);
       existing.lastSeenMs = now;
       existing.ref = ref; // the newest resourceVersion
+      existing.message = message; // a combined event shows the latest message
       this.cache.delete(key);
       this.cache.set(key, existing);
-      if (!existing.queued) this.enqueue(existing);
+      if (write && !existing.queued) this.enqueue(existing);
       return;
     }
     // The name suffix is the time in nanoseconds (client-go's %x of UnixNano); the sequence keeps it unique here.
@@ -186,12 +230,37 @@ class QueuedEventRecorder implements EventRecorder {
     };
     this.cache.delete(key);
     this.cache.set(key, entry);
-    while (this.cache.size > this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.cache.delete(oldest);
-    }
-    this.enqueue(entry);
+    trimLru(this.cache, this.cacheSize);
+    if (write) this.enqueue(entry);
+  }
+
+  /** Notes `message` among the similar events of `similarKey`; true when it is to be combined with them. */
+  private isOneTooMany(similarKey: string, message: string, now: number): boolean {
+    let record = this.similar.get(similarKey);
+    if (!record || now - record.lastSeenMs > this.windowMs) record = { messages: new Set(), lastSeenMs: now };
+    record.messages.add(message);
+    record.lastSeenMs = now;
+    this.similar.delete(similarKey);
+    this.similar.set(similarKey, record);
+    trimLru(this.similar, this.cacheSize);
+    if (record.messages.size < this.aggregateMaxEvents) return false;
+    // Keep the set at its limit: drop one message (client-go drops an arbitrary one).
+    const first = record.messages.values().next().value;
+    if (first !== undefined) record.messages.delete(first);
+    return true;
+  }
+
+  /** Takes a token from the object's bucket; false when it is empty (the event is not written now). */
+  private spamAllows(objectKey: string, now: number): boolean {
+    const bucket = this.spam.get(objectKey) ?? { tokens: this.spamBurst, atMs: now };
+    bucket.tokens = Math.min(this.spamBurst, bucket.tokens + ((now - bucket.atMs) / 1000) * this.spamQps);
+    bucket.atMs = now;
+    const allowed = bucket.tokens >= 1;
+    if (allowed) bucket.tokens -= 1;
+    this.spam.delete(objectKey);
+    this.spam.set(objectKey, bucket);
+    trimLru(this.spam, this.cacheSize);
+    return allowed;
   }
 
   private enqueue(entry: Entry): void {

@@ -1,6 +1,6 @@
 // The DaemonSet and StatefulSet controllers in the real kube-controller-manager process (dist/, build first), with
 // the real scheduler, hollow nodes, a real apiserver on a real etcd, driven by the real kubectl.
-import { readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,8 +30,12 @@ const processes: ComponentProcess[] = [];
 /** The temporary root dirs of the hollow processes we SIGKILL (a process removes its own only on SIGTERM). */
 function removeHollowRoots(): void {
   const pids = processes.filter((p) => p.name.startsWith("workloads-hollow")).map((p) => p.process.pid);
-  for (const entry of readdirSync(tmpdir())) {
-    if (pids.some((pid) => pid !== undefined && entry.startsWith(`kubelab-hollow-${pid}-`))) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  // Hollow nodes put their root dir in /dev/shm when it has room, else in the temporary directory.
+  for (const base of [tmpdir(), "/dev/shm"]) {
+    if (!existsSync(base)) continue;
+    for (const entry of readdirSync(base)) {
+      if (pids.some((pid) => pid !== undefined && entry.startsWith(`kubelab-hollow-${pid}-`))) rmSync(join(base, entry), { recursive: true, force: true });
+    }
   }
 }
 

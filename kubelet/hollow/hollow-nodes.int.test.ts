@@ -3,7 +3,6 @@
 // deletion, SIGKILL and restart; 1,000 nodes in one process, with a Deployment on them through a real scheduler and
 // controller-manager.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound } from "../../api/errors.js";
@@ -13,7 +12,7 @@ import type { Lease, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
 import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { startComponent } from "../../test/support/components.js";
-import { UNREADY_ANNOTATION } from "./hollow-nodes.js";
+import { rootDirBase, UNREADY_ANNOTATION } from "./hollow-nodes.js";
 
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
 const PODS = RESOURCES.find((r) => r.resource === "pods")!;
@@ -31,8 +30,9 @@ const hollowPids: number[] = [];
 
 /** The temporary root dirs of hollow processes this file SIGKILLed (a process removes its own on SIGTERM). */
 function removeRootDirs(): void {
-  for (const entry of readdirSync(tmpdir())) {
-    if (hollowPids.some((pid) => entry.startsWith(`kubelab-hollow-${pid}-`))) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  const base = rootDirBase();
+  for (const entry of readdirSync(base)) {
+    if (hollowPids.some((pid) => entry.startsWith(`kubelab-hollow-${pid}-`))) rmSync(join(base, entry), { recursive: true, force: true });
   }
 }
 
