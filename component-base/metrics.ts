@@ -1,9 +1,12 @@
 // Prometheus metrics: one Registry per process, with the default process/nodejs metrics, and helpers that create
 // metrics on it. Names follow Kubernetes' own where one exists. Other code imports metric types from here, not
 // prom-client.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggregator } from "prom-client";
 
-export { Counter, Gauge, Histogram, Registry };
+export { AggregatorRegistry, Counter, Gauge, Histogram, Registry };
+
+/** A registry's metrics as JSON (Registry.getMetricsAsJSON), what AggregatorRegistry.aggregate merges across processes. */
+export type RegistryJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 
 export interface RegistryOptions {
   /** Add process_* and nodejs_* metrics (default true). */
@@ -45,7 +48,11 @@ export function counter<L extends string = string>(registry: Registry, opts: Met
 
 export function gauge<L extends string = string>(
   registry: Registry,
-  opts: MetricOptions<L> & { collect?: (this: Gauge<L>) => void | Promise<void> },
+  opts: MetricOptions<L> & {
+    collect?: (this: Gauge<L>) => void | Promise<void>;
+    /** How processes' values merge when several share one /metrics (node:cluster workers); default sum. */
+    aggregator?: Aggregator;
+  },
 ): Gauge<L> {
   const existing = registry.getSingleMetric(opts.name);
   if (existing) {
@@ -58,6 +65,7 @@ export function gauge<L extends string = string>(
     labelNames: opts.labelNames ?? [],
     registers: [registry],
     ...(opts.collect ? { collect: opts.collect } : {}),
+    ...(opts.aggregator ? { aggregator: opts.aggregator } : {}),
   });
 }
 
