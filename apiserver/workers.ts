@@ -65,7 +65,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   /** Every live worker's registry as JSON, aggregated into one Prometheus text (counters summed, and so on). */
   const collect = (): Promise<string> => {
     const id = collectId++;
-    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
     return new Promise<string>((resolve, reject) => {
       const entry = {
         pending: new Set(live.map((w) => w.id)),
