@@ -32,6 +32,7 @@ import { servingCertificate } from "./serving.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
 import { EtcdStorage } from "./storage/etcd-storage.js";
 import { createWatchCache } from "./storage/watch-cache.js";
+import type { WorkerLink } from "./workers.js";
 
 export interface RunningApiServer {
   /** The insecure port's server, else the secure port's. */
@@ -47,8 +48,11 @@ export interface RunningApiServer {
   stop(): Promise<void>;
 }
 
-/** `givenFlags`: the flags the command line named (Kubernetes refuses --anonymous-auth beside an anonymous section). */
-export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set()): Promise<RunningApiServer> {
+/**
+ * `givenFlags`: the flags the command line named (Kubernetes refuses --anonymous-auth beside an anonymous section).
+ * `worker`: this process is one of a --workers=N apiserver's workers (apiserver/workers.ts).
+ */
+export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set(), worker?: WorkerLink): Promise<RunningApiServer> {
   if (options.insecurePort === 0 && options.securePort === 0) throw new Error("--secure-port and --insecure-port are both 0: nothing to serve");
   const authenticationConfig = options.authenticationConfig !== undefined ? loadAuthenticationConfig(options.authenticationConfig) : undefined;
   const anonymous = anonymousConfigFrom({ value: options.anonymousAuth, set: givenFlags.has("anonymous-auth") }, authenticationConfig);
@@ -57,6 +61,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
   const clientCa = options.clientCaFile !== undefined ? readFileSync(options.clientCaFile, "utf8") : undefined;
   const promRegistry = createPromRegistry();
   const metrics = createApiServerMetrics(promRegistry);
+  worker?.serveMetrics(promRegistry);
   const storage = new EtcdStorage({
     endpoints: options.etcdServers.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     prefix: options.etcdPrefix,
@@ -139,6 +144,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     serverAddress: `${advertiseAddress}:${servedPort}`,
     kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletClientTls(options) }),
     bootstrapped: () => bootstrapped,
+    ...(worker ? { workers: worker } : {}),
   });
   const servers: Server[] = [];
   let insecure: { server: Server; port: number; url: string } | undefined;
@@ -202,6 +208,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
         ]);
         bootstrapped = true;
         logger.info("apiserver is ready");
+        worker?.reportReady();
         return;
       } catch (err) {
         logger.warn({ err: String(err), retryInMs: delay }, "waiting for etcd before bootstrapping");
@@ -281,7 +288,7 @@ async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocat
  * Kubernetes advertises the bind address unless it is unspecified or loopback (Endpoints may not hold loopback
  * addresses); then it picks the host's first non-loopback IPv4 address.
  */
-function defaultAdvertiseAddress(bindAddress: string): string {
+export function defaultAdvertiseAddress(bindAddress: string): string {
   if (bindAddress !== "0.0.0.0" && bindAddress !== "::" && !bindAddress.startsWith("127.") && bindAddress !== "::1") return bindAddress;
   for (const addresses of Object.values(networkInterfaces())) {
     for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;

@@ -145,7 +145,8 @@ export class BootstrapController {
     if (leases === undefined) return [advertiseAddress];
     const prefix = `${leases.prefix}/masterleases/`;
     const record: KubeObject = { apiVersion: "v1", kind: "Endpoints", metadata: { name: advertiseAddress } };
-    await leases.storage.create(`${prefix}${advertiseAddress}/${Date.now()}`, record, { ttlSeconds: leases.ttlSeconds ?? MASTER_LEASE_TTL_SECONDS });
+    // The pid keeps apart the keys of --workers processes (or apiservers) renewing in the same millisecond.
+    await leases.storage.create(`${prefix}${advertiseAddress}/${Date.now()}-${process.pid}`, record, { ttlSeconds: leases.ttlSeconds ?? MASTER_LEASE_TTL_SECONDS });
     const live = new Set([advertiseAddress]);
     for (let page: ListPage | undefined; page === undefined || page.continue !== undefined; ) {
       page = await leases.storage.list(prefix, page?.continue === undefined ? {} : { continue: page.continue });

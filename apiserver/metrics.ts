@@ -20,6 +20,8 @@ export function registerStorageObjects(registry: Registry, objectCounts: () => I
     name: "apiserver_storage_objects",
     help: "Number of stored objects at the time of last check split by kind.",
     labelNames: ["resource"],
+    // Every --workers worker's caches hold the same objects: the apiserver's count is any one's, not their sum.
+    aggregator: "max",
     collect() {
       this.reset();
       for (const [resource, count] of objectCounts()) this.set({ resource }, count);

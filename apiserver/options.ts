@@ -33,6 +33,7 @@ export const apiServerFlags = defineFlags({
   kubeletClientCertificate: { type: "string", help: "Path to a client cert file for TLS to kubelets (with --kubelet-client-key, the apiserver speaks HTTPS to kubelets; plain HTTP without)." },
   kubeletClientKey: { type: "string", help: "Path to a client key file for TLS to kubelets." },
   kubeletCertificateAuthority: { type: "string", help: "Path to a cert file for the certificate authority that signs the kubelets' serving certificates (not verified without it)." },
+  workers: { type: "number", default: 1, help: "kubelab only: serve with this many worker processes sharing the ports (node:cluster), each a whole apiserver with its own etcd clients and watch caches, as HA apiservers on one etcd are; a primary process supervises them. 1: a single process." },
   ...loggingFlags,
 });
 

@@ -61,6 +61,16 @@ export interface ApiServerDeps {
   customResources?: CustomResources;
   /** Authentication, impersonation and authorization of every request; absent, requests run as nobody in particular. */
   auth?: RequestAuth;
+  /** With --workers above 1: this worker's view of its siblings (aggregated /metrics, readiness of all of them). */
+  workers?: WorkerGroup;
+}
+
+/** What a worker of a --workers=N apiserver knows of the whole group (apiserver/workers.ts). */
+export interface WorkerGroup {
+  /** The Prometheus text of every worker's registry, aggregated as one apiserver. */
+  metrics(): Promise<string>;
+  /** True while every worker the primary runs has reported ready. */
+  allReady(): boolean;
 }
 
 export interface KubeletProxy {
@@ -107,7 +117,7 @@ export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
  */
 function serveNonResource(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, app: () => Express): void {
   const check = req.method === "GET" || req.method === "HEAD" ? healthCheckOf(req.url ?? "/") : undefined;
-  if (check !== undefined) void healthReply(req, res, deps, check !== "livez");
+  if (check !== undefined) void healthReply(req, res, deps, check);
   else app()(req, res);
 }
 
@@ -126,19 +136,27 @@ function nonResourceApp(deps: ApiServerDeps): Express {
   app.disable("etag");
   app.set("query parser", (q: string) => new URLSearchParams(q));
 
-  app.get(["/healthz", "/readyz"], (req, res) => {
-    void healthReply(req, res, deps, true);
+  app.get("/healthz", (req, res) => {
+    void healthReply(req, res, deps, "healthz");
+  });
+  app.get("/readyz", (req, res) => {
+    void healthReply(req, res, deps, "readyz");
   });
   app.get("/livez", (req, res) => {
-    void healthReply(req, res, deps, false);
+    void healthReply(req, res, deps, "livez");
   });
   app.get("/version", (_req, res) => {
     sendJson(res, 200, versionInfo());
   });
   app.get("/metrics", (_req, res) => {
-    void deps.promRegistry.metrics().then((text) => {
-      res.status(200).type(deps.promRegistry.contentType).send(text);
-    });
+    void (deps.workers?.metrics() ?? deps.promRegistry.metrics()).then(
+      (text) => {
+        res.status(200).type(deps.promRegistry.contentType).send(text);
+      },
+      (err: unknown) => {
+        sendStatus(res, new StatusError(500, "InternalError", `collecting metrics: ${String(err)}`));
+      },
+    );
   });
   app.get("/api", (req, res) => {
     if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("api"), AGGREGATED_DISCOVERY_CONTENT_TYPE);
@@ -246,13 +264,15 @@ async function admitted(req: IncomingMessage, res: ServerResponse, deps: ApiServ
   }
 }
 
-async function healthReply(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, checkEtcd: boolean): Promise<void> {
+async function healthReply(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, check: "healthz" | "readyz" | "livez"): Promise<void> {
   const checks: [string, boolean][] = [["ping", true], ["log", true]];
-  if (checkEtcd) {
+  if (check !== "livez") {
     checks.push(["etcd", await deps.storage.healthy()]);
     checks.push(["informer-sync", deps.registry.ready]);
     if (deps.bootstrapped) checks.push(["poststarthook/bootstrap-controller", deps.bootstrapped()]);
   }
+  // kubelab's --workers: one apiserver is ready when all its workers are (any of them may get the next connection).
+  if (check === "readyz" && deps.workers) checks.push(["workers", deps.workers.allReady()]);
   const ok = checks.every(([, passed]) => passed);
   const verbose = (req.url ?? "").includes("verbose");
   const lines = checks.map(([name, passed]) => (passed ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));

@@ -7,7 +7,7 @@ import { Etcd3 } from "etcd3";
 import { errorMessage } from "../api/errors.js";
 import { formatTime } from "../api/time.js";
 import { configOrExitCode, flagsHelp, parseFlags, type FlagSpec } from "./args.js";
-import { armDeadline, CpuMeter, processCpuMs, processMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
+import { armDeadline, CpuMeter, processCpuMs, processMemory, processTreeMemory, runCleanups, startBenchApiServer, startBenchEtcd, onCleanup, type BenchApiServer, type CpuCores, type ProcessMemory } from "./cluster.js";
 import { startWatchFleet } from "./watch-fleet.js";
 import { createClient, NodeHttpClient, runPool, statusMessage, type HttpClient } from "./http.js";
 import { baselineApiServerMain, realApiServerPeers, startBaselineApiServer, startRealApiServer, startSecureApiServer, type PeerApiServer } from "./peers.js";
@@ -27,6 +27,8 @@ export const apiServerBenchFlags = {
   configmaps: { type: "number", min: 1, help: "configmaps created while the watchers listen (default 200; --quick 50)" },
   watchCreateConcurrency: { type: "number", min: 1, help: "concurrent configmap creates during the watch figure (default 16)" },
   startRuns: { type: "number", min: 0, help: "second-apiserver starts timed on the loaded etcd; 0 skips (default 3; --quick 1)" },
+  workers: { type: "number", min: 0, help: "also measure the secure apiserver with --workers=N beside the single-process one, alternating, and against the real one (default 2; 0 skips)" },
+  rounds: { type: "number", min: 1, help: "alternating rounds of secure --workers=1 / --workers=N create runs (default 2; --quick 1)" },
   client: { type: "string", choices: ["http", "fetch"], help: "HTTP client for API calls: node:http keep-alive agent, or fetch (default http)" },
   deadline: { type: "number", min: 10, help: "abort (and clean up) after this many seconds (default 900; --quick 120)" },
   quick: { type: "boolean", help: "small numbers for a smoke run (< 30 s)" },
@@ -43,6 +45,8 @@ export interface ApiServerBenchConfig {
   configmaps: number;
   watchCreateConcurrency: number;
   startRuns: number;
+  workers: number;
+  rounds: number;
   client: "http" | "fetch";
   deadlineSeconds: number;
   quick: boolean;
@@ -62,6 +66,8 @@ export function apiServerBenchConfig(argv: readonly string[]): ApiServerBenchCon
     configmaps: f.configmaps ?? (quick ? 50 : 200),
     watchCreateConcurrency: f.watchCreateConcurrency ?? 16,
     startRuns: f.startRuns ?? (quick ? 1 : 3),
+    workers: f.workers ?? 2,
+    rounds: f.rounds ?? (quick ? 1 : 2),
     client: f.client === "fetch" ? "fetch" : "http",
     deadlineSeconds: f.deadline ?? (quick ? 120 : 900),
     quick,
@@ -219,6 +225,8 @@ interface SideBySideResult {
   startupMs: number;
   rawEtcd: RawEtcdResult;
   creates: CreateResult;
+  /** Resident memory of the server's processes (all its workers) right after the creates. */
+  rss?: ProcessMemory;
 }
 
 interface BenchResult {
@@ -231,6 +239,8 @@ interface BenchResult {
   baseline?: SideBySideResult | { notMeasured: string };
   /** This build over TLS with a token and Node,RBAC: what security costs per create. */
   secure?: SideBySideResult | { notMeasured: string };
+  /** Secure, --workers=1 and --workers=N, measured alternately (config.rounds pairs): what N workers buy. */
+  workerRounds?: { single: SideBySideResult; workers: SideBySideResult; real?: SideBySideResult }[];
   lists?: ListResult;
   watch?: WatchResult;
   /** The same fan-out on the baseline build (KUBELAB_APISERVER_BASELINE_MAIN), on a fresh etcd, right after ours. */
@@ -528,7 +538,7 @@ async function measureSideBySide(name: string, config: ApiServerBenchConfig, sta
     const after = await measureRawEtcd(etcdClient, config, "after", pids);
     const rawEtcd: RawEtcdResult = { txnPerSec: (before.txnPerSec + after.txnPerSec) / 2, before, after };
     creates.ratioToEtcd = creates.createsPerSec / rawEtcd.txnPerSec;
-    return { server: name, startupMs: server.startupMs, rawEtcd, creates };
+    return { server: name, startupMs: server.startupMs, rawEtcd, creates, rss: processTreeMemory(server.process.pid) };
   } finally {
     client?.close();
     await server?.process.stop("SIGKILL");
@@ -604,6 +614,7 @@ function buildRows(r: BenchResult): ReportRow[] {
   rows.push(...sideBySideRows("2b. real kube-apiserver", "ours ÷ real", r.creates, r.real, "≥ 1.25"));
   rows.push(...sideBySideRows("2c. regression check", "ours ÷ baseline", r.creates, r.baseline, "≥ 1.0"));
   rows.push(...sideBySideRows("2d. kubelab secure", "plain HTTP ÷ secure", r.creates, r.secure, "(informative)"));
+  rows.push(...workerRows(r));
   if (r.lists) {
     const l = r.lists;
     const itemsNote = (t: ListTiming): string => (t.items === l.pods ? "" : ` (${t.items} items!)`);
@@ -677,6 +688,32 @@ function cpuPerCreateMs(k: CreateResult): number {
   return ((k.cpuCores.apiserver ?? Number.NaN) * k.elapsedMs) / k.ok;
 }
 
+/** The --workers rounds: each pair's ratio, the best --workers=N run against the real apiserver, and memory. */
+function workerRows(r: BenchResult): ReportRow[] {
+  const rounds = r.workerRounds ?? [];
+  if (rounds.length === 0) return [];
+  const n = r.config.workers;
+  const section = `2e. secure --workers=${n}`;
+  const rows: ReportRow[] = rounds.map((round, i) => ({
+    section,
+    figure: `round ${i + 1}: creates/s --workers=1 / =${n} (p99)`,
+    value: `${fmt(round.single.creates.createsPerSec, 0)} (${fmt(round.single.creates.latencyMs.p99)} ms) / ${fmt(round.workers.creates.createsPerSec, 0)} (${fmt(round.workers.creates.latencyMs.p99)} ms); ratio ${fmt(round.workers.creates.createsPerSec / round.single.creates.createsPerSec, 2)}${round.real ? `; real ${fmt(round.real.creates.createsPerSec, 0)} (${fmt(round.real.creates.latencyMs.p99)} ms)` : ""}`,
+  }));
+  const ratios = rounds.map((round) => round.workers.creates.createsPerSec / round.single.creates.createsPerSec);
+  rows.push({ section, figure: `--workers=${n} ÷ --workers=1, creates/s (median of rounds)`, value: fmt(median(ratios), 2), target: "(informative)" });
+  const last = rounds[rounds.length - 1]!;
+  rows.push({ section, figure: "RSS after creates: --workers=1 / =N (all processes)", value: `${fmtBytes(last.single.rss?.rssBytes ?? Number.NaN)} / ${fmtBytes(last.workers.rss?.rssBytes ?? Number.NaN)}` });
+  rows.push({ section, figure: `CPU per create --workers=1 / =${n}`, value: `${fmt(cpuPerCreateMs(last.single.creates), 2)} / ${fmt(cpuPerCreateMs(last.workers.creates), 2)} ms` });
+  const withReal = rounds.filter((round) => round.real !== undefined);
+  if (withReal.length > 0) {
+    const toReal = median(withReal.map((round) => round.workers.creates.createsPerSec / (round.real?.creates.createsPerSec ?? Number.NaN)));
+    const singleToReal = median(withReal.map((round) => round.single.creates.createsPerSec / (round.real?.creates.createsPerSec ?? Number.NaN)));
+    rows.push({ section, figure: `--workers=${n} ÷ real, creates/s (median of rounds)`, value: fmt(toReal, 2), target: "≥ 1.25", verdict: verdict(toReal >= 1.25, toReal) });
+    rows.push({ section, figure: "--workers=1 ÷ real, creates/s (median of rounds)", value: fmt(singleToReal, 2) });
+  }
+  return rows;
+}
+
 function measured(s: SideBySideResult | { notMeasured: string } | undefined): SideBySideResult | undefined {
   return s && "creates" in s ? s : undefined;
 }
@@ -713,6 +750,7 @@ function jsonSummary(r: BenchResult): unknown {
     baselineCreatesPerSec: measured(r.baseline)?.creates.createsPerSec,
     oursToBaseline: r.creates && measured(r.baseline) ? r.creates.createsPerSec / (measured(r.baseline)?.creates.createsPerSec ?? Number.NaN) : undefined,
     secureCreatesPerSec: measured(r.secure)?.creates.createsPerSec,
+    workerRounds: r.workerRounds?.map((round) => ({ real: round.real?.creates.createsPerSec, realP99Ms: round.real?.creates.latencyMs.p99, single: round.single.creates.createsPerSec, workers: round.workers.creates.createsPerSec, singleP99Ms: round.single.creates.latencyMs.p99, workersP99Ms: round.workers.creates.latencyMs.p99, singleRssMB: (round.single.rss?.rssBytes ?? Number.NaN) / MB, workersRssMB: (round.workers.rss?.rssBytes ?? Number.NaN) / MB })),
     podCreatesPerSec: r.creates?.createsPerSec,
     createRatioToEtcd: r.creates?.ratioToEtcd,
     createLatencyP50Ms: r.creates?.latencyMs.p50,
@@ -830,6 +868,19 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
     await phase("secure apiserver creates", async () => {
       result.secure = await measureSideBySide("kubelab over TLS, token, Node,RBAC", config, (endpoint) => startSecureApiServer(endpoint));
     });
+    if (config.workers > 0) {
+      // Alternated, so that whatever else loads the machine weighs on both sides alike.
+      await phase(`secure --workers=1 / --workers=${config.workers} creates`, async () => {
+        const rounds: NonNullable<BenchResult["workerRounds"]> = [];
+        for (let i = 0; i < config.rounds; i++) {
+          const real = "missing" in peers ? undefined : await measureSideBySide("kube-apiserver v1.26.1 (KUBELAB_PEERS), TLS + token", config, (endpoint) => startRealApiServer(peers.dir, endpoint));
+          const single = await measureSideBySide("kubelab over TLS, --workers=1", config, (endpoint) => startSecureApiServer(endpoint));
+          const workers = await measureSideBySide(`kubelab over TLS, --workers=${config.workers}`, config, (endpoint) => startSecureApiServer(endpoint, { workers: config.workers }));
+          rounds.push({ single, workers, ...(real ? { real } : {}) });
+          result.workerRounds = rounds;
+        }
+      });
+    }
     if (config.podsForList > 0) {
       await phase("lists", async () => {
         result.lists = await measureLists(client, etcdClient, config);

@@ -85,16 +85,17 @@ const SECURE_BENCH_TOKEN = "kubelab-bench-admin-token";
 /**
  * This build's apiserver as a secure cluster runs it, on `etcdEndpoint`: HTTPS on a free port with a self-signed
  * serving pair, a static admin token, Node,RBAC. The insecure loopback port is kept for the readiness probe only;
- * the load goes over TLS with the token, as it does to the real kube-apiserver.
+ * the load goes over TLS with the token, as it does to the real kube-apiserver. `workers`: kubelab's --workers.
  */
-export async function startSecureApiServer(etcdEndpoint: string, timeoutMs = 30_000): Promise<PeerApiServer> {
+export async function startSecureApiServer(etcdEndpoint: string, options: { workers?: number; timeoutMs?: number } = {}): Promise<PeerApiServer> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const port = await freePort();
   const securePort = await freePort();
   const dir = benchProcesses.tempDir("kubelab-bench-secure-", tmpdir());
   const tokenFile = join(dir, "tokens.csv");
   writeFileSync(tokenFile, `${SECURE_BENCH_TOKEN},bench-admin,bench-admin,"system:masters"\n`, { mode: 0o600 });
   const component = {
-    ...apiserverComponent({ etcdServers: etcdEndpoint, port, securePort, extraArgs: [`--cert-dir=${dir}`, `--token-auth-file=${tokenFile}`, "--authorization-mode=Node,RBAC"] }),
+    ...apiserverComponent({ etcdServers: etcdEndpoint, port, securePort, extraArgs: [`--cert-dir=${dir}`, `--token-auth-file=${tokenFile}`, "--authorization-mode=Node,RBAC", ...(options.workers !== undefined && options.workers > 1 ? [`--workers=${options.workers}`] : [])] }),
     name: "secure-kube-apiserver",
   };
   const { process: proc, readyMs } = await benchProcesses.startReady(component, { timeoutMs, intervalMs: 20, logRingChars: 64 * 1024 });

@@ -19,6 +19,19 @@ const Registry = require("prom-client/lib/registry") as typeof PromClient.Regist
 const Counter = require("prom-client/lib/counter") as typeof PromClient.Counter;
 const Gauge = require("prom-client/lib/gauge") as typeof PromClient.Gauge;
 const Histogram = require("prom-client/lib/histogram") as typeof PromClient.Histogram;
+type Aggregator = PromClient.Aggregator;
+
+/** A registry's metrics as JSON (Registry.getMetricsAsJSON), what aggregateRegistries merges across processes. */
+export type RegistryJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+
+/**
+ * Several processes' registries merged into one exposition text (prom-client's AggregatorRegistry: counters summed,
+ * gauges by each metric's `aggregator`). Loaded on first use: only the apiserver's primary with --workers needs it.
+ */
+export function aggregateRegistries(metrics: RegistryJson[]): Promise<string> {
+  const cluster = require("prom-client/lib/cluster") as { AggregatorRegistry: typeof PromClient.AggregatorRegistry };
+  return cluster.AggregatorRegistry.aggregate(metrics).metrics();
+}
 
 export interface RegistryOptions {
   /** Add process_* and nodejs_* metrics (default true). */
@@ -108,7 +121,11 @@ export function counter<L extends string = string>(registry: Registry, opts: Met
 
 export function gauge<L extends string = string>(
   registry: Registry,
-  opts: MetricOptions<L> & { collect?: (this: Gauge<L>) => void | Promise<void> },
+  opts: MetricOptions<L> & {
+    collect?: (this: Gauge<L>) => void | Promise<void>;
+    /** How processes' values merge when several share one /metrics (node:cluster workers); default sum. */
+    aggregator?: Aggregator;
+  },
 ): Gauge<L> {
   const existing = registry.getSingleMetric(opts.name);
   if (existing) {
@@ -121,6 +138,7 @@ export function gauge<L extends string = string>(
     labelNames: opts.labelNames ?? [],
     registers: [registry],
     ...(opts.collect ? { collect: opts.collect } : {}),
+    ...(opts.aggregator ? { aggregator: opts.aggregator } : {}),
   });
 }
 

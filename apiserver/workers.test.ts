@@ -1,0 +1,48 @@
+import { createPrivateKey } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseFlags } from "../component-base/flags.js";
+import { createLogger } from "../component-base/logging.js";
+import { apiServerFlags } from "./options.js";
+import { sharedWorkerFlags } from "./workers.js";
+
+const logger = createLogger("test", { level: "silent" });
+const PARSE = { command: "kube-apiserver", summary: "" };
+
+describe("sharedWorkerFlags", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("makes one service account signing key for all workers when none is given, and removes it on cleanup", async () => {
+    const options = parseFlags(apiServerFlags, ["--secure-port=0", "--workers=2"], PARSE);
+    const shared = await sharedWorkerFlags(options, logger);
+    expect(shared.args).toHaveLength(1);
+    const file = shared.args[0]!.replace("--service-account-signing-key-file=", "");
+    expect(createPrivateKey(readFileSync(file, "utf8")).asymmetricKeyType).toBe("rsa");
+    shared.cleanup();
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("adds nothing when a signing key is given, and writes the self-signed serving pair the workers then share", async () => {
+    const certDir = mkdtempSync(join(tmpdir(), "workers-unit-"));
+    dirs.push(certDir);
+    const first = await sharedWorkerFlags(parseFlags(apiServerFlags, ["--secure-port=0", "--workers=2"], PARSE), logger);
+    const keyFile = first.args[0]!.replace("--service-account-signing-key-file=", "");
+    try {
+      const options = parseFlags(apiServerFlags, [`--cert-dir=${certDir}`, `--service-account-signing-key-file=${keyFile}`, "--workers=2"], PARSE);
+      const shared = await sharedWorkerFlags(options, logger);
+      expect(shared.args).toEqual([]);
+      const cert = readFileSync(join(certDir, "apiserver.crt"), "utf8");
+      expect(cert).toContain("BEGIN CERTIFICATE");
+      // A second call (a restarted primary) keeps the pair.
+      await sharedWorkerFlags(options, logger);
+      expect(readFileSync(join(certDir, "apiserver.crt"), "utf8")).toBe(cert);
+    } finally {
+      first.cleanup();
+    }
+  });
+});
