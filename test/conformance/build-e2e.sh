@@ -15,6 +15,6 @@ LD="-s -w"
 for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LD="$LD -X $p.gitVersion=v1.26.1 -X $p.gitMajor=1 -X $p.gitMinor=26 -X $p.gitCommit=8f94681cd294aa8cfd3407b8191f6c70214973a4 -X $p.gitTreeState=clean"
 done
-nice go test -c -p 2 -overlay "$OVERLAY" -tags providerless -trimpath -ldflags "$LD" -o "$OUT/e2e.test" ./test/e2e
+nice go test -c -vet=off -p 2 -overlay "$OVERLAY" -tags providerless -trimpath -ldflags "$LD" -o "$OUT/e2e.test" ./test/e2e
 nice go build -p 2 -trimpath -o "$OUT/ginkgo" ./vendor/github.com/onsi/ginkgo/v2/ginkgo
 "$OUT/e2e.test" --help 2>&1 | grep -q -- --provider && echo "built $OUT/e2e.test and $OUT/ginkgo"

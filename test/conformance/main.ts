@@ -3,7 +3,7 @@
 // real v1.26.1 one; prints PASS/FAIL per test. A tool run by hand (test/conformance/README.md), not part of `npm test`.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "../../api/errors.js";
 import { REPO_ROOT } from "../../lab/components/entries.js";
@@ -79,11 +79,12 @@ function runSuite(run: RunOptions, kubeconfig: string, focus: string, jsonReport
     // Hollow nodes run no images: nothing is pulled, and no node-level image prefetch is wanted.
     "--prepull-images=false",
   ];
-  const ginkgoArgs = [`--focus=${focus}`, `--json-report=${jsonReport}`, "--no-color", `--timeout=${run.timeout}`, "--v"];
+  const ginkgoArgs = [`--focus=${focus}`, "--no-color", `--timeout=${run.timeout}`, "--v"];
+  // The ginkgo CLI takes a report's path relative to the binary's folder unless --output-dir says where.
   const [command, args] =
     run.procs > 1
-      ? [run.ginkgo, [`--procs=${run.procs}`, ...ginkgoArgs, run.e2e, "--", ...suiteArgs]]
-      : [run.e2e, [...ginkgoArgs.map((a) => a.replace(/^--/, "--ginkgo.")), ...suiteArgs]];
+      ? [run.ginkgo, [`--procs=${run.procs}`, ...ginkgoArgs, `--output-dir=${dirname(jsonReport)}`, `--json-report=${basename(jsonReport)}`, run.e2e, "--", ...suiteArgs]]
+      : [run.e2e, [...ginkgoArgs.map((a) => a.replace(/^--/, "--ginkgo.")), `--ginkgo.json-report=${jsonReport}`, ...suiteArgs]];
   const log = createWriteStream(join(run.reportDir, "e2e.log"));
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: kubeconfig } });
