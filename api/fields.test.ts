@@ -90,6 +90,12 @@ describe("fieldsOf", () => {
     status: { phase: "Running", podIP: "10.244.1.5", podIPs: [{ ip: "10.244.1.5" }, { ip: "fd00::5" }], nominatedNodeName: "n2" },
   };
 
+  it("selects CertificateSigningRequests by spec.signerName, as Kubernetes (the CSR conformance test lists by it)", () => {
+    expect(supportedFields("CertificateSigningRequest")).toContain("spec.signerName");
+    const csr: KubeObject = { apiVersion: "certificates.k8s.io/v1", kind: "CertificateSigningRequest", metadata: { name: "c" }, spec: { signerName: "example.com/e2e" } };
+    expect(fieldsOf("CertificateSigningRequest", csr)["spec.signerName"]).toBe("example.com/e2e");
+  });
+
   it("gives a pod's selectable fields", () => {
     expect(fieldsOf("Pod", pod)).toEqual({
       "metadata.name": "web",

@@ -200,6 +200,7 @@ const FIELDS_BY_KIND: Readonly<Record<string, Readonly<Record<string, Getter>>>>
   ReplicaSet: { "status.replicas": (o) => count(o, "status", "replicas") },
   ReplicationController: { "status.replicas": (o) => count(o, "status", "replicas") },
   Job: { "status.successful": (o) => count(o, "status", "successful") },
+  CertificateSigningRequest: { "spec.signerName": (o) => at(o, "spec", "signerName") },
 };
 
 const META_FIELDS = ["metadata.name", "metadata.namespace"] as const;

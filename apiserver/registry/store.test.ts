@@ -424,6 +424,17 @@ describe("patch", () => {
     expect(asPod(object).status?.phase).toBe("Running");
     expect(asPod(object).spec?.nodeName).toBeUndefined();
   });
+
+  it("takes a status write's labels and annotations, as Kubernetes' status strategies do (a Deployment keeps its labels)", async () => {
+    await twoContainerPod();
+    const { object } = await pods.patch("default", "web", "application/merge-patch+json", { metadata: { annotations: { patchedstatus: "true" }, labels: { l: "1" } }, status: { phase: "Running" } }, { subresource: "status" });
+    expect(object.metadata?.annotations).toEqual({ patchedstatus: "true" });
+    expect(object.metadata?.labels).toMatchObject({ l: "1" });
+    await deployments.create("default", newDeployment("web"));
+    const patched = await deployments.patch("default", "web", "application/merge-patch+json", { metadata: { annotations: { a: "b" }, labels: { added: "x" } }, status: { replicas: 0 } }, { subresource: "status" });
+    expect(patched.object.metadata?.annotations).toEqual({ a: "b" });
+    expect(patched.object.metadata?.labels?.added).toBeUndefined();
+  });
 });
 
 describe("delete", () => {

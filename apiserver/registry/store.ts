@@ -513,6 +513,15 @@ export class ResourceStore {
       merged = structuredClone(current);
       if (next.status !== undefined) merged.status = next.status;
       else this.clearStatus(merged);
+      // As Kubernetes' status strategies: a built-in kind's status write may also change its labels and annotations
+      // (a custom resource's keeps its metadata whole).
+      if (!this.strategy.unstructured) {
+        const { labels, annotations } = next.metadata;
+        if (labels !== undefined) merged.metadata.labels = labels;
+        else delete merged.metadata.labels;
+        if (annotations !== undefined) merged.metadata.annotations = annotations;
+        else delete merged.metadata.annotations;
+      }
       this.strategy.prepareForStatusUpdate?.(merged, current);
     } else if (subresource === "finalize") {
       merged = structuredClone(current);

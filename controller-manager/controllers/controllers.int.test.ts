@@ -214,6 +214,19 @@ describe("controllers against a real apiserver", () => {
     expect(await gone(PODS, "default", "fg-1")).toBe(true);
   });
 
+  it("is not blocked by owners in a cycle: a foreground delete of one pod removes all three", async () => {
+    const spec = { containers: [{ name: "app", image: "x" }] };
+    const pods: KubeObject[] = [];
+    for (const name of ["cycle-1", "cycle-2", "cycle-3"]) pods.push(await client.create(PODS, "default", { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec }));
+    // cycle-1 is owned by cycle-3, cycle-2 by cycle-1, cycle-3 by cycle-2, each reference blocking.
+    for (const [i, pod] of pods.entries()) {
+      const owner = pods[(i + 2) % 3]!;
+      await client.patch(PODS, "default", pod.metadata.name ?? "", "merge", { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: owner.metadata.name ?? "", uid: owner.metadata.uid ?? "", blockOwnerDeletion: true }] } });
+    }
+    await client.delete(PODS, "default", "cycle-1", { propagationPolicy: "Foreground", preconditions: { uid: pods[0]!.metadata.uid ?? "" } });
+    await waitFor("all three pods gone", async () => ((await gone(PODS, "default", "cycle-1")) && (await gone(PODS, "default", "cycle-2")) && (await gone(PODS, "default", "cycle-3"))) || undefined, 30_000);
+  });
+
   it("empties a deleted namespace and then removes it", async () => {
     await client.create<Namespace>(NAMESPACES, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: "doomed" } });
     await client.create(CONFIGMAPS, "doomed", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "doomed" }, data: { a: "b" } });

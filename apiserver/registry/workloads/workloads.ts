@@ -7,8 +7,18 @@ import { scaleSubresource } from "./scale.js";
 
 const WORKLOAD_STRATEGY: Strategy = { ...PLAIN_STRATEGY, statusSubresource: true, tracksGeneration: true };
 
+/** A Deployment's status write keeps its labels (Kubernetes' deployment status strategy). */
+const DEPLOYMENT_STRATEGY: Strategy = {
+  ...WORKLOAD_STRATEGY,
+  prepareForStatusUpdate(next, prev) {
+    if (prev.metadata.labels !== undefined) next.metadata.labels = structuredClone(prev.metadata.labels);
+    else delete next.metadata.labels;
+  },
+};
+
 function workload(group: string, resource: string, scales: boolean): ResourceDefinition {
-  const definition: ResourceDefinition = { group, resource, strategy: () => WORKLOAD_STRATEGY };
+  const strategy = resource === "deployments" ? DEPLOYMENT_STRATEGY : WORKLOAD_STRATEGY;
+  const definition: ResourceDefinition = { group, resource, strategy: () => strategy };
   return scales ? { ...definition, subresources: { scale: scaleSubresource } } : definition;
 }
 

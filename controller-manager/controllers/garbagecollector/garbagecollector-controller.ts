@@ -226,7 +226,15 @@ export class GarbageCollector implements Controller {
       return;
     }
     const finalizers = obj.metadata.finalizers ?? [];
-    const policy = waiting && this.dependentsOf(obj).length > 0 ? "Foreground" : finalizers.includes(FINALIZER_ORPHAN) ? "Orphan" : finalizers.includes(FINALIZER_FOREGROUND) ? "Foreground" : "Background";
+    const dependents = waiting ? this.dependentsOf(obj) : [];
+    if (dependents.some(({ obj: dep }) => isDeletingDependents(dep))) {
+      // Its owner waits for it and a dependent of its own waits too: the owners may form a cycle. As Kubernetes, it
+      // stops blocking its owners before it is deleted in the foreground, so that the cycle can unwind.
+      await this.client.patch(located.info, located.namespace, located.name, "merge", {
+        metadata: { resourceVersion: obj.metadata.resourceVersion, ownerReferences: refs.map((r) => (r.blockOwnerDeletion === true ? { ...r, blockOwnerDeletion: false } : r)) },
+      });
+    }
+    const policy = dependents.length > 0 ? "Foreground" : finalizers.includes(FINALIZER_ORPHAN) ? "Orphan" : finalizers.includes(FINALIZER_FOREGROUND) ? "Foreground" : "Background";
     try {
       await this.client.delete(located.info, located.namespace, located.name, { propagationPolicy: policy, preconditions: { uid: obj.metadata.uid ?? "" } });
       this.logger.info({ object: key, owners: refs.map((r) => `${r.kind}/${r.name}`), propagationPolicy: policy }, "Deleted object whose owners are gone");
@@ -272,8 +280,11 @@ export class GarbageCollector implements Controller {
       return;
     }
     // Each dependent sees this owner waiting and deletes itself (or drops the reference if another owner keeps it).
+    // One deleting its own dependents is not queued: it comes back when they are gone, and owners in a cycle would
+    // otherwise queue each other for ever.
     const ordered = [...dependents.filter(({ obj }) => blocks(obj)), ...dependents.filter(({ obj }) => !blocks(obj))];
     for (const { info: depInfo, obj } of ordered) {
+      if (isDeletingDependents(obj)) continue;
       if (obj.metadata.deletionTimestamp === undefined || (obj.metadata.finalizers ?? []).length > 0) this.queue.add(refKey(depInfo, obj));
     }
   }
@@ -340,10 +351,14 @@ export class GarbageCollector implements Controller {
         break;
       }
     }
-    // A reference dropped from a dependent may be what an owner in foreground deletion was waiting for.
+    // A reference dropped from a dependent, or one that stopped blocking, may be what an owner in foreground deletion
+    // was waiting for.
     if (old) {
+      const blocking = new Set((obj.metadata.ownerReferences ?? []).filter((r) => r.blockOwnerDeletion === true).map((r) => r.uid));
       const now = new Set((obj.metadata.ownerReferences ?? []).map((r) => r.uid));
-      for (const ref of old.metadata.ownerReferences ?? []) if (!now.has(ref.uid)) this.enqueueOwnerIfWaiting(ref, obj.metadata.namespace);
+      for (const ref of old.metadata.ownerReferences ?? []) {
+        if (!now.has(ref.uid) || (ref.blockOwnerDeletion === true && !blocking.has(ref.uid))) this.enqueueOwnerIfWaiting(ref, obj.metadata.namespace);
+      }
     }
   }
 
