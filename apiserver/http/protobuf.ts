@@ -22,6 +22,9 @@ export const PROTOBUF_MAGIC: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 const PACKAGE = "kubelab.k8s";
 
+/** The legacy discovery documents, unversioned meta types as Kubernetes registers them (apiVersion v1 or empty). */
+const DISCOVERY_KINDS: ReadonlySet<string> = new Set(["APIVersions", "APIGroupList", "APIGroup", "APIResourceList"]);
+
 /**
  * The message of `apiVersion`'s `kind`: proto/k8s/<group>-<version>.proto holds each built-in group version in the
  * package kubelab.k8s.<the group's first label>.<version> (core for the legacy group), one message per Go type.
@@ -30,6 +33,7 @@ const PACKAGE = "kubelab.k8s";
  */
 function messageFor(root: protobuf.Root, apiVersion: string, kind: string): Type | undefined {
   if (kind === "DeleteOptions" || kind === "Status") return root.lookupType(`${PACKAGE}.${kind}`);
+  if (DISCOVERY_KINDS.has(kind) && (apiVersion === "v1" || apiVersion === "")) return root.lookupType(`${PACKAGE}.${kind}`);
   if ((kind === "PartialObjectMetadata" || kind === "PartialObjectMetadataList") && (apiVersion === "meta.k8s.io/v1" || apiVersion === "meta.k8s.io/v1beta1")) {
     return root.lookupType(`${PACKAGE}.${kind}`);
   }
