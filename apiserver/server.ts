@@ -291,7 +291,9 @@ function sendDiscovery(req: IncomingMessage, res: ServerResponse, document: obje
     }
   }
   if (form.encoding === "yaml") {
-    const text = toYamlText(document);
+    // Through JSON first: a document shares objects (APIGroup's preferredVersion is one of its versions), which the
+    // YAML writer would turn into anchors and aliases.
+    const text = toYamlText(JSON.parse(JSON.stringify(document)));
     res.writeHead(200, { "Content-Type": "application/yaml", "Content-Length": Buffer.byteLength(text) });
     res.end(text);
     return;

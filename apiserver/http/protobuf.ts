@@ -64,7 +64,8 @@ export function decodeProtobufBody(buf: Buffer): KubeObject {
   const typeMeta = isRecord(unknown.typeMeta) ? unknown.typeMeta : {};
   const apiVersion = typeof typeMeta.apiVersion === "string" ? typeMeta.apiVersion : "";
   const kind = typeof typeMeta.kind === "string" ? typeMeta.kind : "";
-  if (apiVersion === "" || kind === "") throw badRequest("the protobuf body does not name its apiVersion and kind");
+  // The core group's discovery documents are the only bodies Kubernetes writes with an empty apiVersion.
+  if ((apiVersion === "" && !DISCOVERY_KINDS.has(kind)) || kind === "") throw badRequest("the protobuf body does not name its apiVersion and kind");
   const contentEncoding = unknown.contentEncoding;
   if (typeof contentEncoding === "string" && contentEncoding !== "") {
     throw new StatusError(415, "UnsupportedMediaType", `protobuf content encoding "${contentEncoding}" is not supported`);

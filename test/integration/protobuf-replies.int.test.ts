@@ -197,12 +197,52 @@ describe("protobuf replies from kubelab's apiserver", () => {
     expect(json.headers["content-type"]).toBe("application/json");
   });
 
+  it.each([
+    ["/api", "APIVersions", ""],
+    ["/apis", "APIGroupList", "v1"],
+    ["/apis/apps", "APIGroup", "v1"],
+    ["/api/v1", "APIResourceList", ""],
+    ["/apis/apps/v1", "APIResourceList", "v1"],
+  ])("answers the discovery document %s in protobuf as the JSON one says", async (path, kind, apiVersion) => {
+    const reply = await send(ours, "GET", path, { accept: CLIENT_GO_ACCEPT });
+    const object = decoded(reply);
+    expect([object.kind, object.apiVersion]).toEqual([kind, apiVersion]);
+    const json = JSON.parse((await send(ours, "GET", path, { accept: "application/json" })).body.toString("utf8")) as Record<string, unknown>;
+    expect(discoveryContent(object)).toEqual(discoveryContent(json));
+  });
+
+  it("answers discovery in YAML when asked, and refuses an Accept it cannot answer", async () => {
+    const yaml = await send(ours, "GET", "/apis/apps", { accept: "application/yaml" });
+    expect(yaml.headers["content-type"]).toBe("application/yaml");
+    expect(yaml.body.toString("utf8")).toContain("kind: APIGroup");
+    const refused = await send(ours, "GET", "/api", { accept: "text/html" });
+    expect(refused.status).toBe(406);
+  });
+
   it("refuses an Accept it cannot answer with Kubernetes' 406", async () => {
     const reply = await send(ours, "GET", "/api/v1/namespaces/default/configmaps", { accept: "text/html" });
     expect(reply.status).toBe(406);
     expect(JSON.parse(reply.body.toString("utf8"))).toMatchObject({ message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf" });
   });
 });
+
+/**
+ * What a discovery document says, whatever its encoding: protobuf drops false and empty fields that JSON writes, and
+ * verbs come in no particular order.
+ */
+function discoveryContent(document: Record<string, unknown>): unknown {
+  const resources = Array.isArray(document.resources) ? (document.resources as Record<string, unknown>[]) : undefined;
+  const groups = Array.isArray(document.groups) ? (document.groups as Record<string, unknown>[]) : undefined;
+  return {
+    versions: document.versions,
+    preferredVersion: document.preferredVersion,
+    groupVersion: document.groupVersion,
+    groups: groups?.map((g) => [g.name, g.versions, g.preferredVersion]),
+    resources: resources
+      ?.map((r) => [r.name, r.kind, r.namespaced === true, [...((r.verbs as string[] | undefined) ?? [])].sort(), r.shortNames ?? [], r.group ?? "", r.version ?? ""])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+  };
+}
 
 /** What two servers set differently for the same request: identities, times, versions, allocated addresses. */
 function comparable(value: unknown): unknown {
@@ -257,6 +297,18 @@ describe.skipIf(PEERS === "")("protobuf replies compared with the real kube-apis
     const [theirs, mine] = await Promise.all([send(servers.real, "GET", path, { accept: CLIENT_GO_ACCEPT }), send(servers.ours, "GET", path, { accept: CLIENT_GO_ACCEPT })]);
     expect(mine.status).toBe(theirs.status);
     expect(comparable(decoded(mine))).toEqual(comparable(decoded(theirs)));
+  });
+
+  it.each([["/api"], ["/apis/apps"], ["/api/v1"], ["/apis/apps/v1"], ["/apis/batch/v1"], ["/apis/rbac.authorization.k8s.io/v1"]])("answers discovery %s in protobuf as the real one does", async (path) => {
+    const [theirs, mine] = await Promise.all([send(servers.real, "GET", path, { accept: CLIENT_GO_ACCEPT }), send(servers.ours, "GET", path, { accept: CLIENT_GO_ACCEPT })]);
+    const [theirObject, myObject] = [decoded(theirs), decoded(mine)];
+    expect([myObject.apiVersion, myObject.kind]).toEqual([theirObject.apiVersion, theirObject.kind]);
+    // The addresses and resource sets differ by server and release; the shape of each entry may not.
+    if (path === "/apis/apps" || path.endsWith("/v1") && path !== "/api/v1") {
+      const mineContent = discoveryContent(myObject) as { resources?: unknown[] };
+      const theirContent = discoveryContent(theirObject) as { resources?: unknown[] };
+      expect(mineContent).toEqual(theirContent);
+    }
   });
 
   it("frames a watch the same way", async () => {
