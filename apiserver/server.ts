@@ -160,28 +160,28 @@ function nonResourceApp(deps: ApiServerDeps): Express {
   });
   app.get("/api", (req, res) => {
     if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("api"), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-    else sendJson(res, 200, legacyApiVersions(deps.serverAddress));
+    else sendDiscovery(req, res, legacyApiVersions(deps.serverAddress));
   });
   app.get("/apis", (req, res) => {
     void refreshCustomResources(deps).then(() => {
       const crds = deps.customResources;
       if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis", [...(deps.aggregator?.aggregated() ?? []), ...(crds?.aggregated() ?? [])]), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-      else sendJson(res, 200, legacyApiGroupList([...(deps.aggregator?.groups() ?? []), ...(crds?.groups() ?? [])]));
+      else sendDiscovery(req, res, legacyApiGroupList([...(deps.aggregator?.groups() ?? []), ...(crds?.groups() ?? [])]));
     });
   });
-  app.get("/api/v1", (_req, res) => {
-    sendJson(res, 200, apiResourceList("", "v1"));
+  app.get("/api/v1", (req, res) => {
+    sendDiscovery(req, res, apiResourceList("", "v1") ?? {});
   });
   app.get("/apis/:group", (req, res) => {
     void orRefreshed(deps, () => groupOf(deps, req.params.group)).then((group) => {
-      if (group) sendJson(res, 200, group);
+      if (isRecord(group)) sendDiscovery(req, res, group);
       else sendPageNotFound(res);
     });
   });
   app.get("/apis/:group/:version", (req, res) => {
     const find = (): unknown => apiResourceList(req.params.group, req.params.version) ?? deps.customResources?.resourceList(req.params.group, req.params.version);
     void orRefreshed(deps, find).then((list) => {
-      if (list) sendJson(res, 200, list);
+      if (isRecord(list)) sendDiscovery(req, res, list);
       else if (groupOf(deps, req.params.group)) sendStatus(res, notFoundPath());
       else sendPageNotFound(res);
     });
@@ -287,6 +287,38 @@ function sendJson(res: ServerResponse, code: number, body: unknown, contentType 
   res.setHeader("Content-Type", contentType);
   res.setHeader("Content-Length", Buffer.byteLength(text));
   res.end(text);
+}
+
+/**
+ * A legacy discovery document in the form the Accept header asks for: JSON, YAML, or protobuf (the real apiserver
+ * offers all three here; client-go's discovery client asks for protobuf first when configured for it), else 406.
+ * As Kubernetes writes them, the core group's documents (/api, /api/v1) carry an empty apiVersion in protobuf.
+ */
+function sendDiscovery(req: IncomingMessage, res: ServerResponse, document: object): void {
+  const form = negotiateReply(req.headers.accept, true);
+  if (form === undefined) {
+    sendStatus(res, notAcceptable(true));
+    return;
+  }
+  if (form.encoding === "protobuf" && !("as" in form)) {
+    const doc: Record<string, unknown> = { ...document };
+    const core = doc.kind === "APIVersions" || (doc.kind === "APIResourceList" && doc.groupVersion === "v1");
+    const body = encodeProtobufObject({ ...doc, apiVersion: core ? "" : doc.apiVersion });
+    if (body !== undefined) {
+      res.writeHead(200, { "Content-Type": PROTOBUF_MEDIA_TYPE, "Content-Length": body.length });
+      res.end(body);
+      return;
+    }
+  }
+  if (form.encoding === "yaml") {
+    // Through JSON first: a document shares objects (APIGroup's preferredVersion is one of its versions), which the
+    // YAML writer would turn into anchors and aliases.
+    const text = toYamlText(JSON.parse(JSON.stringify(document)));
+    res.writeHead(200, { "Content-Type": "application/yaml", "Content-Length": Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  sendJson(res, 200, document);
 }
 
 /** A group served here: built in, aggregated (an APIService) or defined by a CRD. */

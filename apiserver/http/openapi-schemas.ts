@@ -291,6 +291,12 @@ function sharedDefinitions(refPrefix: string): Record<string, Json> {
       },
     },
     [`${META}.Patch`]: { type: "object", description: "The body of a PATCH request, in the patch type's format." },
+    [`${META}.WatchEvent`]: {
+      type: "object",
+      description: "One event of a watch: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and the object (a Status for ERROR).",
+      required: ["type", "object"],
+      properties: { type: { type: "string" }, object: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+    },
   };
 }
 

@@ -121,8 +121,8 @@ const PATCH_CONTENT_TYPES = [
   "application/apply-patch+yaml",
 ] as const;
 
-/** Subresources that stream or proxy instead of reading or writing an object. */
-const CONNECT_SUBRESOURCES = new Set(["log", "exec", "attach", "portforward", "proxy"]);
+/** Subresources that stream or proxy instead of reading or writing an object (pods/log is a plain-text read). */
+const CONNECT_SUBRESOURCES = new Set(["exec", "attach", "portforward", "proxy"]);
 
 function ref(name: string): Json {
   return { $ref: `#/components/schemas/${name}` };
@@ -209,15 +209,23 @@ function operation(p: OpParts): Json {
   return op;
 }
 
-/** `core_v1`, `apps_v1`, `coordination_v1`: the tag Kubernetes groups operations by. */
-function tagOf(group: string, version: string): string {
-  return `${group === "" ? "core" : group.split(".")[0]!}_${version}`;
+/**
+ * The group's words as Kubernetes' operation names spell them: the group without a `.k8s.io` suffix, one word per
+ * DNS label (`core`, `apps`, `rbac`+`authorization`, `stable`+`example`+`com`).
+ */
+function groupWords(group: string): string[] {
+  return group === "" ? ["core"] : group.replace(/\.k8s\.io$/, "").split(".");
 }
 
-/** `CoreV1`, `AppsV1`, `CoordinationV1`: the operationId infix. */
+/** `core_v1`, `apps_v1`, `rbacAuthorization_v1`: the tag Kubernetes groups operations by. */
+function tagOf(group: string, version: string): string {
+  const [first, ...rest] = groupWords(group);
+  return `${first ?? ""}${rest.map(upperFirst).join("")}_${version}`;
+}
+
+/** `CoreV1`, `AppsV1`, `RbacAuthorizationV1`: the operationId infix. */
 function opInfix(group: string, version: string): string {
-  const g = group === "" ? "core" : group.split(".")[0]!;
-  return upperFirst(g) + upperFirst(version);
+  return groupWords(group).map(upperFirst).join("") + upperFirst(version);
 }
 
 function upperFirst(s: string): string {
@@ -227,7 +235,7 @@ function upperFirst(s: string): string {
 function buildDocument(group: string, version: string, extras: readonly ExtraSchema[]): Json {
   const paths: Json = {};
   const own: Record<string, Json> = {};
-  const roots: string[] = [`${META}.Status`, `${META}.DeleteOptions`, `${META}.Patch`];
+  const roots: string[] = [`${META}.Status`, `${META}.DeleteOptions`, `${META}.Patch`, `${META}.WatchEvent`];
   const { definitions, kinds } = builtinSchemas();
   /** The schema name of a kind; kinds without a model (connect options) get a permissive schema. */
   const schemaFor = (gvk: GroupVersionKind): string => {
@@ -311,7 +319,7 @@ function addResourcePaths(
     }
     if (has("deletecollection")) {
       collection.delete = operation({
-        action: "deletecollection", gvk, tag, operationId: `deletecollection${infix}${ns}${info.kind}`,
+        action: "deletecollection", gvk, tag, operationId: `delete${infix}Collection${ns}${info.kind}`,
         description: `delete collection of ${info.kind}`, params: [...DELETE_PARAMS, ...LIST_PARAMS],
         requestBody: jsonBody(`${META}.DeleteOptions`), responses: jsonResponses(`${META}.Status`, ["200"]),
       });
@@ -347,13 +355,47 @@ function addResourcePaths(
     }
     paths[`${base}/{name}`] = item;
 
+    addWatchPaths(paths, info, prefix, listSchema, tag, infix);
+
     for (const sub of info.subresources) {
       const subGvk = sub.responseKind ?? gvk;
       const subSchema = schemaFor(subGvk);
-      const idSuffix = `${infix}${ns}${info.kind}${subName(sub.name)}`;
-      paths[`${base}/{name}/${sub.name}`] = subresourcePath(info, sub, subGvk, subSchema, itemParams, tag, idSuffix);
+      const names = { infix, target: `${ns}${info.kind}${subName(sub.name)}` };
+      paths[`${base}/{name}/${sub.name}`] = subresourcePath(info, sub, subGvk, subSchema, itemParams, tag, names);
     }
   }
+}
+
+/**
+ * The read-only paths Kubernetes serves beside a resource's own: the list across namespaces (namespaced resources)
+ * and the deprecated `/watch/` forms of list and get, which stream WatchEvents. Their query parameters are the
+ * list's, given on the path.
+ */
+function addWatchPaths(paths: Json, info: ResourceInfo, prefix: string, listSchema: string, tag: string, infix: string): void {
+  const gvk: GroupVersionKind = { group: info.group, version: info.version, kind: info.kind };
+  const listParams = [...LIST_PARAMS, P.pretty].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  const watchResponses = jsonResponses(`${META}.WatchEvent`, ["200"]);
+  const nsParam = pathParam("namespace", "object name and auth scope, such as for teams and projects");
+  const nameParam = pathParam("name", `name of the ${info.kind}`);
+  const readOnly = (path: string, parameters: Json[], action: string, operationId: string, description: string, responses: Json): void => {
+    // A path the resource's own paths already give (a resource named "watch") keeps its operations.
+    if (paths[path] !== undefined) return;
+    paths[path] = { parameters, get: operation({ action, gvk, tag, operationId, description, responses }) };
+  };
+  const canWatch = info.verbs.includes("watch");
+  if (info.namespaced) {
+    if (info.verbs.includes("list")) {
+      readOnly(`${prefix}/${info.resource}`, listParams, "list", `list${infix}${info.kind}ForAllNamespaces`, `list or watch objects of kind ${info.kind}`, jsonResponses(listSchema, ["200"]));
+    }
+    if (!canWatch) return;
+    readOnly(`${prefix}/watch/${info.resource}`, listParams, "watchlist", `watch${infix}${info.kind}ListForAllNamespaces`, `stream the changes to objects of kind ${info.kind} (deprecated form of a list with watch=true)`, watchResponses);
+    readOnly(`${prefix}/watch/namespaces/{namespace}/${info.resource}`, [...listParams, nsParam], "watchlist", `watch${infix}Namespaced${info.kind}List`, `stream the changes to objects of kind ${info.kind} (deprecated form of a list with watch=true)`, watchResponses);
+    readOnly(`${prefix}/watch/namespaces/{namespace}/${info.resource}/{name}`, [...listParams, nameParam, nsParam], "watch", `watch${infix}Namespaced${info.kind}`, `stream the changes to one ${info.kind} (deprecated form of a list with watch=true and a metadata.name field selector)`, watchResponses);
+    return;
+  }
+  if (!canWatch) return;
+  readOnly(`${prefix}/watch/${info.resource}`, listParams, "watchlist", `watch${infix}${info.kind}List`, `stream the changes to objects of kind ${info.kind} (deprecated form of a list with watch=true)`, watchResponses);
+  readOnly(`${prefix}/watch/${info.resource}/{name}`, [...listParams, nameParam], "watch", `watch${infix}${info.kind}`, `stream the changes to one ${info.kind} (deprecated form of a list with watch=true and a metadata.name field selector)`, watchResponses);
 }
 
 function subName(name: string): string {
@@ -372,16 +414,25 @@ function patchOperation(gvk: GroupVersionKind, tag: string, operationId: string,
 }
 
 function subresourcePath(
-  info: ResourceInfo, sub: SubresourceInfo, gvk: GroupVersionKind, schema: string, itemParams: Json[], tag: string, idSuffix: string,
+  info: ResourceInfo, sub: SubresourceInfo, gvk: GroupVersionKind, schema: string, itemParams: Json[], tag: string,
+  names: { infix: string; target: string },
 ): Json {
   const path: Json = { parameters: itemParams };
+  const idSuffix = `${names.infix}${names.target}`;
+  if (sub.name === "log") {
+    path.get = operation({
+      action: "get", gvk, tag, operationId: `read${idSuffix}`, description: `read the log of the specified ${info.kind}`,
+      responses: { "200": { description: "OK", content: { "text/plain": { schema: { type: "string" } } } }, "401": { description: "Unauthorized" } },
+    });
+    return path;
+  }
   if (CONNECT_SUBRESOURCES.has(sub.name)) {
     // Streams and proxies: no object body; responses are whatever the stream carries.
     const verbs: [string, string][] = [["get", "get"], ["create", "post"], ["update", "put"], ["patch", "patch"], ["delete", "delete"]];
     for (const [verb, method] of verbs) {
       if (!sub.verbs.includes(verb)) continue;
       path[method] = operation({
-        action: "connect", gvk, tag, operationId: `connect${upperFirst(method)}${idSuffix}`,
+        action: "connect", gvk, tag, operationId: `connect${names.infix}${upperFirst(method)}${names.target}`,
         description: `connect ${method.toUpperCase()} requests to ${sub.name} of ${info.kind}`,
         responses: { "200": { description: "OK", content: { "*/*": { schema: { type: "string" } } } }, "401": { description: "Unauthorized" } },
       });

@@ -23,7 +23,7 @@ function sample(type: Type, depth: number): Record<string, unknown> {
     const value = sampleField(field, depth);
     if (value === undefined) continue;
     if (field.options?.["(embedded)"] === true && isRecord(value)) Object.assign(out, value);
-    else out[field.name] = value;
+    else out[typeof field.options?.["(json)"] === "string" ? field.options["(json)"] : field.name] = value;
   }
   return out;
 }
@@ -52,12 +52,21 @@ function sampleSingle(field: Field, depth: number): unknown {
         return { "f:metadata": { "f:labels": {} } };
       case `.${PACKAGE}.RawExtension`:
         return { apiVersion: "v1", kind: "Thing", spec: { n: 1 } };
+      // apiextensions' schema types: recursive many times over, so nested only a little, and unions in each form.
+      case `.${PACKAGE}.apiextensions.v1.JSON`:
+        return field.id % 2 === 0 ? { n: 1, s: "x" } : "text";
+      case `.${PACKAGE}.apiextensions.v1.JSONSchemaPropsOrBool`:
+        return depth > 3 ? false : { type: "string" };
+      case `.${PACKAGE}.apiextensions.v1.JSONSchemaPropsOrArray`:
+        return depth > 3 ? [{ type: "integer" }, { type: "string" }] : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+      case `.${PACKAGE}.apiextensions.v1.JSONSchemaPropsOrStringArray`:
+        return depth > 3 ? ["a", "b"] : { required: ["a"] };
       default: {
         if (resolved.options?.["(list)"] === true) {
           const items = resolved.fields.items;
           return items === undefined ? undefined : [sampleSingle(items, depth + 1)];
         }
-        if (depth > 8) return undefined;
+        if (depth > 8 || (resolved.name === "JSONSchemaProps" && depth > 4)) return undefined;
         const nested = sample(resolved, depth + 1);
         return Object.keys(nested).length > 0 ? nested : undefined;
       }
@@ -86,9 +95,9 @@ function envelopeOf(body: Buffer): { apiVersion: string; kind: string } {
 const builtIn = RESOURCES.filter((r) => hasProtobufMessage(apiVersionOf(r), r.kind));
 
 describe("encodeProtobufObject", () => {
-  it("has a message for every built-in kind but the two Kubernetes serves from other servers' schemas", () => {
+  it("has a message for every built-in kind, APIService and CustomResourceDefinition included", () => {
     const without = RESOURCES.filter((r) => !hasProtobufMessage(apiVersionOf(r), r.kind)).map((r) => `${apiVersionOf(r)} ${r.kind}`);
-    expect(without.sort()).toEqual(["apiextensions.k8s.io/v1 CustomResourceDefinition", "apiregistration.k8s.io/v1 APIService"]);
+    expect(without).toEqual([]);
     expect(builtIn.length).toBeGreaterThan(50);
   });
 
@@ -149,5 +158,54 @@ describe("encodeProtobufWatchFrame", () => {
     const event = protobufSchema().lookupType(`${PACKAGE}.WatchEvent`).decode(frame.subarray(4)) as unknown as { type: string; object: { raw: Uint8Array } };
     expect(event.type).toBe("ADDED");
     expect(decodeProtobufBody(Buffer.from(event.object.raw))).toEqual(pod);
+  });
+});
+
+describe("apiextensions.k8s.io/v1 schemas in protobuf", () => {
+  it("round-trips a CustomResourceDefinition's schema: $ref, x-kubernetes-* names, defaults, enums and each union form", () => {
+    const schema = {
+      type: "object",
+      required: ["spec"],
+      properties: {
+        spec: {
+          type: "object",
+          "x-kubernetes-preserve-unknown-fields": true,
+          properties: {
+            replicas: { type: "integer", default: 1, minimum: 0, maximum: 10 },
+            mode: { type: "string", enum: ["a", "b"], default: "a" },
+            ports: { type: "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["port"], items: { type: "object", properties: { port: { type: "integer" } } } },
+            labels: { type: "object", additionalProperties: { type: "string" } },
+            closed: { type: "object", additionalProperties: false },
+            tuple: { type: "array", items: [{ type: "string" }, { type: "integer" }] },
+            port: { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] },
+          },
+          dependencies: { a: ["b"], c: { required: ["d"] } },
+        },
+      },
+    };
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "crontabs.stable.example.com" },
+      spec: {
+        group: "stable.example.com",
+        scope: "Namespaced",
+        names: { plural: "crontabs", singular: "crontab", kind: "CronTab", shortNames: ["ct"] },
+        versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: schema }, subresources: { status: {} }, additionalPrinterColumns: [{ name: "Spec", type: "string", jsonPath: ".spec.cronSpec" }] }],
+      },
+    };
+    const decoded = decodeProtobufBody(encodeProtobufObject(crd)!);
+    expect(decoded).toEqual(crd);
+  });
+
+  it("round-trips an APIService", () => {
+    const apiService = {
+      apiVersion: "apiregistration.k8s.io/v1",
+      kind: "APIService",
+      metadata: { name: "v1beta1.metrics.k8s.io" },
+      spec: { service: { namespace: "kube-system", name: "metrics-server", port: 443 }, group: "metrics.k8s.io", version: "v1beta1", insecureSkipTLSVerify: true, groupPriorityMinimum: 100, versionPriority: 100 },
+      status: { conditions: [{ type: "Available", status: "True", lastTransitionTime: "2024-01-02T03:04:05Z", reason: "Passed", message: "all checks passed" }] },
+    };
+    expect(decodeProtobufBody(encodeProtobufObject(apiService)!)).toEqual(apiService);
   });
 });

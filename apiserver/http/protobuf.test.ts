@@ -101,10 +101,10 @@ describe("decodeProtobufBody with bodies recorded from kubectl v1.32", () => {
   });
 
   it("answers 415 for a kind it has no schema for", () => {
-    const body = encodeBody("apiextensions.k8s.io/v1", "CustomResourceDefinition", "core.v1.Namespace", { metadata: { name: "crontabs.stable.example.com" } });
+    const body = encodeBody("stable.example.com/v1", "CronTab", "core.v1.Namespace", { metadata: { name: "my-crontab" } });
     const { code, message } = statusOf(() => decodeProtobufBody(body));
     expect(code).toBe(415);
-    expect(message).toContain('kind "CustomResourceDefinition" in version "apiextensions.k8s.io/v1"');
+    expect(message).toContain('kind "CronTab" in version "stable.example.com/v1"');
     expect(message).toContain("application/json");
   });
 });

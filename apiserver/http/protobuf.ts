@@ -22,6 +22,9 @@ export const PROTOBUF_MAGIC: Buffer = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 const PACKAGE = "kubelab.k8s";
 
+/** The legacy discovery documents, unversioned meta types as Kubernetes registers them (apiVersion v1 or empty). */
+const DISCOVERY_KINDS: ReadonlySet<string> = new Set(["APIVersions", "APIGroupList", "APIGroup", "APIResourceList"]);
+
 /**
  * The message of `apiVersion`'s `kind`: proto/k8s/<group>-<version>.proto holds each built-in group version in the
  * package kubelab.k8s.<the group's first label>.<version> (core for the legacy group), one message per Go type.
@@ -30,6 +33,7 @@ const PACKAGE = "kubelab.k8s";
  */
 function messageFor(root: protobuf.Root, apiVersion: string, kind: string): Type | undefined {
   if (kind === "DeleteOptions" || kind === "Status") return root.lookupType(`${PACKAGE}.${kind}`);
+  if (DISCOVERY_KINDS.has(kind) && (apiVersion === "v1" || apiVersion === "")) return root.lookupType(`${PACKAGE}.${kind}`);
   if ((kind === "PartialObjectMetadata" || kind === "PartialObjectMetadataList") && (apiVersion === "meta.k8s.io/v1" || apiVersion === "meta.k8s.io/v1beta1")) {
     return root.lookupType(`${PACKAGE}.${kind}`);
   }
@@ -60,7 +64,8 @@ export function decodeProtobufBody(buf: Buffer): KubeObject {
   const typeMeta = isRecord(unknown.typeMeta) ? unknown.typeMeta : {};
   const apiVersion = typeof typeMeta.apiVersion === "string" ? typeMeta.apiVersion : "";
   const kind = typeof typeMeta.kind === "string" ? typeMeta.kind : "";
-  if (apiVersion === "" || kind === "") throw badRequest("the protobuf body does not name its apiVersion and kind");
+  // The core group's discovery documents are the only bodies Kubernetes writes with an empty apiVersion.
+  if ((apiVersion === "" && !DISCOVERY_KINDS.has(kind)) || kind === "") throw badRequest("the protobuf body does not name its apiVersion and kind");
   const contentEncoding = unknown.contentEncoding;
   if (typeof contentEncoding === "string" && contentEncoding !== "") {
     throw new StatusError(415, "UnsupportedMediaType", `protobuf content encoding "${contentEncoding}" is not supported`);
@@ -161,6 +166,11 @@ const QUANTITY = `.${PACKAGE}.Quantity`;
 const INT_OR_STRING = `.${PACKAGE}.IntOrString`;
 const FIELDS_V1 = `.${PACKAGE}.FieldsV1`;
 const RAW_EXTENSION = `.${PACKAGE}.RawExtension`;
+/** apiextensions.k8s.io/v1's JSON, and the unions of a schema or something else, each with its own JSON form. */
+const EXTENSIONS_JSON = `.${PACKAGE}.apiextensions.v1.JSON`;
+const SCHEMA_OR_ARRAY = `.${PACKAGE}.apiextensions.v1.JSONSchemaPropsOrArray`;
+const SCHEMA_OR_BOOL = `.${PACKAGE}.apiextensions.v1.JSONSchemaPropsOrBool`;
+const SCHEMA_OR_STRINGS = `.${PACKAGE}.apiextensions.v1.JSONSchemaPropsOrStringArray`;
 /** Go's zero time.Time as Unix seconds; metav1.Time{} may be written with it, and it means "unset". */
 const GO_ZERO_TIME_SECONDS = -62135596800;
 
@@ -175,13 +185,19 @@ function convertMessage(type: Type, msg: Record<string, unknown>): Record<string
       if (isRecord(value)) Object.assign(out, value);
       continue;
     }
-    out[field.name] = value;
+    out[jsonName(field)] = value;
   }
   return out;
 }
 
 function option(field: Field, name: "pointer" | "embedded"): boolean {
   return field.options?.[`(${name})`] === true;
+}
+
+/** The field's JSON name: its (json) option where the JSON name is no proto identifier, else its name. */
+function jsonName(field: Field): string {
+  const name: unknown = field.options?.["(json)"];
+  return typeof name === "string" ? name : field.name;
 }
 
 /** The JSON value of one present field, or undefined to leave it out. */
@@ -246,6 +262,11 @@ function convertTyped(type: Type, msg: Record<string, unknown>, keep: boolean): 
         throw badRequest("malformed protobuf: managedFields fieldsV1 is not JSON");
       }
     }
+    case SCHEMA_OR_ARRAY:
+    case SCHEMA_OR_BOOL:
+    case SCHEMA_OR_STRINGS:
+      return convertUnion(type, msg);
+    case EXTENSIONS_JSON:
     case RAW_EXTENSION: {
       const raw = msg.raw;
       if (!(raw instanceof Uint8Array) || raw.length === 0) return keep ? {} : undefined;
@@ -263,6 +284,26 @@ function convertTyped(type: Type, msg: Record<string, unknown>, keep: boolean): 
       const out = convertMessage(type, msg);
       return Object.keys(out).length > 0 || keep ? out : undefined;
     }
+  }
+}
+
+/**
+ * A schema-or-something union in its JSON form: the schema when it is set, else the other side (a list of schemas,
+ * a boolean, a list of property names), as apiextensions' own marshalling writes them.
+ */
+function convertUnion(type: Type, msg: Record<string, unknown>): unknown {
+  const schemaField = type.fields.schema;
+  const schema = schemaField !== undefined && isRecord(msg.schema) ? convertSingle(schemaField, msg.schema, true) : undefined;
+  switch (type.fullName) {
+    case SCHEMA_OR_ARRAY: {
+      const many = type.fields.jSONSchemas;
+      const list = many !== undefined && Array.isArray(msg.jSONSchemas) && msg.jSONSchemas.length > 0 ? convertField(many, msg.jSONSchemas, false) : undefined;
+      return list ?? schema;
+    }
+    case SCHEMA_OR_BOOL:
+      return schema ?? msg.allows === true;
+    default:
+      return Array.isArray(msg.property) && msg.property.length > 0 ? msg.property : schema;
   }
 }
 
@@ -340,6 +381,8 @@ export function encodeProtobufWatchFrame(type: string, objectBody: Uint8Array): 
  */
 interface FieldPlan {
   name: string;
+  /** The key of the field's value in the JSON object. */
+  json: string;
   embedded: boolean;
   shape: "single" | "map" | "repeated";
   value: ValuePlan;
@@ -348,6 +391,7 @@ interface FieldPlan {
 type ValuePlan =
   | { kind: "time" | "quantity" | "intOrString" | "json" | "string" | "bool" | "bytes" | "number" | "enum"; jsonField?: "Raw" | "raw" }
   | { kind: "list"; items: FieldPlan }
+  | { kind: "union"; type: Type; union: "array" | "bool" | "strings" }
   | { kind: "message"; type: Type };
 
 const plans = new Map<Type, FieldPlan[]>();
@@ -362,7 +406,7 @@ function planOf(type: Type): FieldPlan[] {
 }
 
 function fieldPlan(field: Field): FieldPlan {
-  return { name: field.name, embedded: option(field, "embedded"), shape: field.map ? "map" : field.repeated ? "repeated" : "single", value: valuePlan(field) };
+  return { name: field.name, json: jsonName(field), embedded: option(field, "embedded"), shape: field.map ? "map" : field.repeated ? "repeated" : "single", value: valuePlan(field) };
 }
 
 function valuePlan(field: Field): ValuePlan {
@@ -379,7 +423,14 @@ function valuePlan(field: Field): ValuePlan {
       case FIELDS_V1:
         return { kind: "json", jsonField: "Raw" };
       case RAW_EXTENSION:
+      case EXTENSIONS_JSON:
         return { kind: "json", jsonField: "raw" };
+      case SCHEMA_OR_ARRAY:
+        return { kind: "union", type: resolved, union: "array" };
+      case SCHEMA_OR_BOOL:
+        return { kind: "union", type: resolved, union: "bool" };
+      case SCHEMA_OR_STRINGS:
+        return { kind: "union", type: resolved, union: "strings" };
       default: {
         const items = resolved.options?.["(list)"] === true ? resolved.fields.items : undefined;
         return items !== undefined ? { kind: "list", items: fieldPlan(items) } : { kind: "message", type: resolved };
@@ -399,8 +450,8 @@ function toMessage(type: Type, json: Readonly<Record<string, unknown>>): Record<
       if (field.value.kind === "message") msg[field.name] = toMessage(field.value.type, json);
       continue;
     }
-    const value = json[field.name];
-    if (value === null || value === undefined || !Object.hasOwn(json, field.name)) continue;
+    const value = json[field.json];
+    if (value === null || value === undefined || !Object.hasOwn(json, field.json)) continue;
     const encoded = encodeField(field, value);
     if (encoded !== undefined) msg[field.name] = encoded;
   }
@@ -447,7 +498,20 @@ function encodeSingle(plan: ValuePlan, value: unknown): unknown {
       return Array.isArray(value) ? { items: encodeField(plan.items, value) } : undefined;
     case "message":
       return isRecord(value) ? toMessage(plan.type, value) : undefined;
+    case "union":
+      return encodeUnion(plan.type, plan.union, value);
   }
+}
+
+/** A schema-or-something union's message from its JSON form (the inverse of convertUnion). */
+function encodeUnion(type: Type, union: "array" | "bool" | "strings", value: unknown): unknown {
+  const schemaType = type.fields.schema?.resolvedType;
+  if (!(schemaType instanceof protobufModule().Type)) return undefined;
+  if (isRecord(value)) return union === "bool" ? { allows: true, schema: toMessage(schemaType, value) } : { schema: toMessage(schemaType, value) };
+  if (union === "bool") return typeof value === "boolean" ? { allows: value } : undefined;
+  if (!Array.isArray(value)) return undefined;
+  if (union === "strings") return { property: value.filter((v): v is string => typeof v === "string") };
+  return { jSONSchemas: value.filter(isRecord).map((v) => toMessage(schemaType, v)) };
 }
 
 /** A list or map element that does not fit its type is written as the type's zero (lists keep their length). */
@@ -468,6 +532,7 @@ function zeroOf(plan: ValuePlan): unknown {
     case "json":
     case "list":
     case "message":
+    case "union":
       return {};
   }
 }
