@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Express } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
-import { badRequest, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { badRequest, errorMessage, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import type { KubeObject } from "../api/meta.js";
 import type { UserInfo } from "../api/types/index.js";
 import type { KindPrinter } from "../api/printers/printer.js";
@@ -98,15 +98,18 @@ export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
     if (remote !== undefined && deps.aggregator !== undefined) {
       const aggregator = deps.aggregator;
       const info = countProxied(req, res, deps);
-      void admitted(req, res, deps, info).then((ok) => (ok ? aggregator.proxy(req, res, remote) : undefined));
+      recovered(req, res, deps, admitted(req, res, deps, info).then((ok) => (ok ? aggregator.proxy(req, res, remote) : undefined)));
       return;
     }
-    if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) void handleResourceRequest(req, res, deps);
-    else if (deps.auth) void admitted(req, res, deps, undefined).then((ok) => { if (ok) serveNonResource(req, res, deps, nonResource); });
+    if ((url.startsWith("/api/") || url.startsWith("/apis/")) && isResourcePath(url)) recovered(req, res, deps, handleResourceRequest(req, res, deps));
+    else if (deps.auth) recovered(req, res, deps, admitted(req, res, deps, undefined).then((ok) => { if (ok) serveNonResource(req, res, deps, nonResource); }));
     else serveNonResource(req, res, deps, nonResource);
   };
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    void handleUpgrade(req, socket, head, deps);
+    handleUpgrade(req, socket, head, deps).catch((err: unknown) => {
+      deps.logger.error({ err: String(err), path: req.url }, "upgrade failed");
+      socket.destroy();
+    });
   };
   return { request, upgrade };
 }
@@ -117,7 +120,7 @@ export function createApiHandlers(deps: ApiServerDeps): ApiHandlers {
  */
 function serveNonResource(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, app: () => Express): void {
   const check = req.method === "GET" || req.method === "HEAD" ? healthCheckOf(req.url ?? "/") : undefined;
-  if (check !== undefined) void healthReply(req, res, deps, check);
+  if (check !== undefined) recovered(req, res, deps, healthReply(req, res, deps, check));
   else app()(req, res);
 }
 
@@ -137,13 +140,13 @@ function nonResourceApp(deps: ApiServerDeps): Express {
   app.set("query parser", (q: string) => new URLSearchParams(q));
 
   app.get("/healthz", (req, res) => {
-    void healthReply(req, res, deps, "healthz");
+    recovered(req, res, deps, healthReply(req, res, deps, "healthz"));
   });
   app.get("/readyz", (req, res) => {
-    void healthReply(req, res, deps, "readyz");
+    recovered(req, res, deps, healthReply(req, res, deps, "readyz"));
   });
   app.get("/livez", (req, res) => {
-    void healthReply(req, res, deps, "livez");
+    recovered(req, res, deps, healthReply(req, res, deps, "livez"));
   });
   app.get("/version", (_req, res) => {
     sendJson(res, 200, versionInfo());
@@ -163,28 +166,28 @@ function nonResourceApp(deps: ApiServerDeps): Express {
     else sendDiscovery(req, res, legacyApiVersions(deps.serverAddress));
   });
   app.get("/apis", (req, res) => {
-    void refreshCustomResources(deps).then(() => {
+    recovered(req, res, deps, refreshCustomResources(deps).then(() => {
       const crds = deps.customResources;
       if (wantsAggregated(req.headers.accept ?? "")) sendJson(res, 200, aggregatedDiscovery("apis", [...(deps.aggregator?.aggregated() ?? []), ...(crds?.aggregated() ?? [])]), AGGREGATED_DISCOVERY_CONTENT_TYPE);
       else sendDiscovery(req, res, legacyApiGroupList([...(deps.aggregator?.groups() ?? []), ...(crds?.groups() ?? [])]));
-    });
+    }));
   });
   app.get("/api/v1", (req, res) => {
     sendDiscovery(req, res, apiResourceList("", "v1") ?? {});
   });
   app.get("/apis/:group", (req, res) => {
-    void orRefreshed(deps, () => groupOf(deps, req.params.group)).then((group) => {
+    recovered(req, res, deps, orRefreshed(deps, () => groupOf(deps, req.params.group)).then((group) => {
       if (isRecord(group)) sendDiscovery(req, res, group);
       else sendPageNotFound(res);
-    });
+    }));
   });
   app.get("/apis/:group/:version", (req, res) => {
     const find = (): unknown => apiResourceList(req.params.group, req.params.version) ?? deps.customResources?.resourceList(req.params.group, req.params.version);
-    void orRefreshed(deps, find).then((list) => {
+    recovered(req, res, deps, orRefreshed(deps, find).then((list) => {
       if (isRecord(list)) sendDiscovery(req, res, list);
       else if (groupOf(deps, req.params.group)) sendStatus(res, notFoundPath());
       else sendPageNotFound(res);
-    });
+    }));
   });
   // The discovery documents served by Kubernetes' REST container answer other methods with 405.
   app.all(["/api", "/api/v1", "/apis/:group/:version", "/version"], (_req, res) => {
@@ -226,7 +229,7 @@ function nonResourceApp(deps: ApiServerDeps): Express {
   });
 
   app.use((req, res) => {
-    void handleResourceRequest(req, res, deps);
+    recovered(req, res, deps, handleResourceRequest(req, res, deps));
   });
   return app;
 }
@@ -248,6 +251,18 @@ export function serveOn<S extends Server>(server: S, handlers: ApiHandlers): S {
   server.on("upgrade", handlers.upgrade);
   server.keepAliveTimeout = 65_000;
   return server;
+}
+
+/**
+ * Answers 500 for a request whose handler failed unexpectedly (a bug, not a refusal: those are sent as Statuses by
+ * the handlers), as Kubernetes' panic recovery does: the request fails, the apiserver keeps serving.
+ */
+function recovered(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, work: Promise<unknown>): void {
+  work.catch((err: unknown) => {
+    deps.logger.error({ err: String(err), path: req.url }, "request handler failed");
+    if (!res.headersSent) sendStatus(res, new StatusError(500, "InternalError", `Internal error occurred: ${errorMessage(err)}`));
+    else res.destroy();
+  });
 }
 
 /** Runs the request pipeline; false when it refused the request (and the refusal has been sent). */
