@@ -7,6 +7,7 @@ import { runProxyBench } from "./proxy.js";
 import { progress } from "./report.js";
 import { runNodeBench } from "./node.js";
 import { runSchedulerBench } from "./scheduler.js";
+import { runWorkloadsBench } from "./workloads.js";
 
 interface Bench {
   description: string;
@@ -34,6 +35,10 @@ const BENCHES: Record<string, Bench> = {
   node: {
     description: "3-node `kubelab up` → all Ready, pod start-up p50/p99 (30 pods, vs raw runc run), replacement Ready after a delete, lab RSS idle and with 30 pods",
     run: runNodeBench,
+  },
+  workloads: {
+    description: "DaemonSet on 1,000 hollow nodes → all ready, its RollingUpdate → all available, 200 Jobs → all Complete (Jobs/s): kubelab's controller-manager vs the real kube-controller-manager (KUBELAB_PEERS) in the same run (ratios)",
+    run: runWorkloadsBench,
   },
 };
 

@@ -249,15 +249,15 @@ interface BenchResult {
 // ---------------------------------------------------------------------------------------------------------------
 // API helpers
 
-class ApiError extends Error {}
+export class ApiError extends Error {}
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function asObject(value: unknown): Json | undefined {
+export function asObject(value: unknown): Json | undefined {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
-async function apiJson(client: HttpClient, method: string, path: string, body: string | undefined, accepted: readonly number[], timeoutMs = 60_000): Promise<Json> {
+export async function apiJson(client: HttpClient, method: string, path: string, body: string | undefined, accepted: readonly number[], timeoutMs = 60_000): Promise<Json> {
   const res = await client.request(method, path, body, timeoutMs);
   if (!accepted.includes(res.status)) throw new ApiError(`${method} ${path} → ${res.status}: ${statusMessage(res.body)}`);
   const parsed = asObject(JSON.parse(res.body));
@@ -265,7 +265,7 @@ async function apiJson(client: HttpClient, method: string, path: string, body: s
   return parsed;
 }
 
-function listItems(list: Json): Json[] {
+export function listItems(list: Json): Json[] {
   const items = list.items;
   return Array.isArray(items) ? items.map(asObject).filter((i): i is Json => i !== undefined) : [];
 }
@@ -276,7 +276,7 @@ function listResourceVersion(list: Json): string {
   return rv;
 }
 
-function nameOf(obj: Json): string {
+export function nameOf(obj: Json): string {
   const name = asObject(obj.metadata)?.name;
   return typeof name === "string" ? name : "";
 }
@@ -295,21 +295,21 @@ function podNodeName(pod: Json): string {
   return typeof n === "string" ? n : "";
 }
 
-function isPodReady(pod: Json): boolean {
+export function isPodReady(pod: Json): boolean {
   return isNodeReady(pod); // same shape: status.conditions[type=Ready].status == "True"
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-class Stalled extends Error {}
+export class Stalled extends Error {}
 
 /**
  * Polls `progressed()` (a counter that only grows) until `done()`; fails when nothing moved for `stallMs`, when
  * `timeoutMs` passed, or when `check()` reports a problem (a process died). Logs every 5 s.
  */
-async function waitProgress(what: string, opts: { done: () => boolean; progressed: () => number; describe: () => string; stallMs: number; timeoutMs: number; check?: () => string | undefined; intervalMs?: number }): Promise<void> {
+export async function waitProgress(what: string, opts: { done: () => boolean; progressed: () => number; describe: () => string; stallMs: number; timeoutMs: number; check?: () => string | undefined; intervalMs?: number }): Promise<void> {
   const started = nowMs();
   let lastValue = opts.progressed();
   let lastChange = started;
@@ -334,7 +334,7 @@ async function waitProgress(what: string, opts: { done: () => boolean; progresse
 }
 
 /** Lines of a component's log that look like errors, de-duplicated, at most `max`. */
-function errorLines(log: string, max = 5): string[] {
+export function errorLines(log: string, max = 5): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   for (const line of log.split("\n")) {
@@ -351,7 +351,7 @@ function errorLines(log: string, max = 5): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Cluster pieces
 
-function componentGone(components: readonly BenchComponent[], api: BenchApiServer): string | undefined {
+export function componentGone(components: readonly BenchComponent[], api: BenchApiServer): string | undefined {
   const describe = (name: string, gone: string, log: string): string => {
     const tail = log.slice(-4_000);
     const first = errorLines(tail, 1)[0];
@@ -368,7 +368,7 @@ function componentGone(components: readonly BenchComponent[], api: BenchApiServe
 
 /** Waits until `count` nodes named `<prefix>-*` are Ready in a node list; waitProgress' predicates are synchronous,
  *  so the list is refreshed by a background loop (every second for large counts) that stops when the wait ends. */
-async function nodesReady(client: HttpClient, prefix: string, count: number, components: readonly BenchComponent[], api: BenchApiServer, stallMs: number): Promise<number> {
+export async function nodesReady(client: HttpClient, prefix: string, count: number, components: readonly BenchComponent[], api: BenchApiServer, stallMs: number): Promise<number> {
   const started = nowMs();
   let ready = 0;
   let registered = 0;
@@ -509,14 +509,14 @@ class BindingTracker {
   }
 }
 
-function startScheduler(url: string, qps: number | undefined, name: string): BenchComponent {
+export function startScheduler(url: string, qps: number | undefined, name: string): BenchComponent {
   return startBenchComponent(
     schedulerComponent({ name, master: url, port: 0, bindAddress: "127.0.0.1", leaderElect: false, ...(qps !== undefined ? { kubeApiQps: qps } : {}) }),
   );
 }
 
 /** Hollow nodes in both clusters run without a client-side limit, so that the simulator is not what is measured. */
-function startHollowNodes(url: string, prefix: string, count: number, extra: readonly string[]): BenchComponent {
+export function startHollowNodes(url: string, prefix: string, count: number, extra: readonly string[]): BenchComponent {
   return startBenchComponent(
     hollowNodesComponent({ name: `hollow-nodes ${prefix}`, master: url, count, namePrefix: prefix, kubeApiQps: 0, verbosity: 0, extraArgs: extra }),
   );

@@ -1,7 +1,8 @@
 // StatefulSet RollingUpdate with maxUnavailable behind --feature-gates=MaxUnavailableStatefulSet=true, end to end:
 // real etcd, apiserver, scheduler, controller-manager and hollow nodes, driven with the real kubectl (processes get
 // the test cluster's kubeconfig). The update's pods crash-loop, so the rollout halts with exactly maxUnavailable
-// pods replaced: the number the gate lets go at once. Run `npm run build` first.
+// pods replaced: the number the gate lets go at once; with minReadySeconds a replacement holds its place until it
+// has been Ready that long. Run `npm run build` first.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatefulSet } from "../api/types/apps.js";
 import type { Pod } from "../api/types/core.js";
@@ -60,4 +61,44 @@ describe("StatefulSet maxUnavailable with the MaxUnavailableStatefulSet gate (re
     const status = (await getSet()).status;
     expect(status).toMatchObject({ replicas: 4, updatedReplicas: 2, currentReplicas: 2 });
   }, 180_000);
+
+  it("with minReadySeconds, holds the next wave until a replacement has been Ready that long; availableReplicas follows", async () => {
+    const minReadySeconds = 6;
+    const set = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "workloads-mrs" },
+      spec: {
+        replicas: 4,
+        minReadySeconds,
+        serviceName: "workloads-mrs",
+        podManagementPolicy: "Parallel",
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 2 } },
+        selector: { matchLabels: { app: "workloads-mrs" } },
+        template: { metadata: { labels: { app: "workloads-mrs" } }, spec: { containers: [{ name: "c", image: "busybox:1", command: ["sleep", "infinity"] }] } },
+      },
+    };
+    await cluster.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(set) });
+    const getSet = async (): Promise<StatefulSet> => JSON.parse((await k("get", "sts", "workloads-mrs", "-o", "json")).stdout) as StatefulSet;
+    const listPods = async (): Promise<Pod[]> => (JSON.parse((await k("get", "pods", "-l", "app=workloads-mrs", "-o", "json")).stdout) as { items: Pod[] }).items;
+    const converged = async (image: string): Promise<StatefulSet | undefined> => {
+      const s = await getSet();
+      const pods = await listPods();
+      const done = pods.length === 4 && pods.every((p) => p.spec?.containers[0]?.image === image && !p.metadata.deletionTimestamp) && s.status?.availableReplicas === 4 && s.status.updatedReplicas === 4;
+      return done ? s : undefined;
+    };
+    await waitFor("4 pods available", () => converged("busybox:1"), 90_000, 500);
+    await k("set", "image", "sts/workloads-mrs", "c=busybox:2");
+    await waitFor("4 pods of busybox:2 available", () => converged("busybox:2"), 120_000, 500);
+    const pods = new Map((await listPods()).map((p) => [p.metadata.name ?? "", p]));
+    const time = (value: string | undefined): number => (value ? Date.parse(value) : Number.NaN);
+    const readyAt = (name: string): number => time(pods.get(name)?.status?.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime);
+    const createdAt = (name: string): number => time(pods.get(name)?.metadata.creationTimestamp);
+    // The first wave (web-3, web-2) went at once; the second only once one of them had been Ready minReadySeconds.
+    // Timestamps have whole seconds: a gap of minReadySeconds reads as at least minReadySeconds - 1.
+    const firstAvailable = Math.min(readyAt("workloads-mrs-3"), readyAt("workloads-mrs-2"));
+    const secondWave = Math.min(createdAt("workloads-mrs-1"), createdAt("workloads-mrs-0"));
+    expect(Number.isFinite(firstAvailable) && Number.isFinite(secondWave)).toBe(true);
+    expect(secondWave - firstAvailable).toBeGreaterThanOrEqual((minReadySeconds - 1) * 1000);
+  }, 240_000);
 });

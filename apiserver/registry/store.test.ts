@@ -105,6 +105,18 @@ describe("create", () => {
     expect(JSON.stringify(await deployments.get("default", "web"))).not.toContain("null");
   });
 
+  it("keeps a ControllerRevision's data as sent, nulls included (a RawExtension the real controllers compare byte for byte)", async () => {
+    const revisions = m.registry.store("apps", "v1", "controllerrevisions")!;
+    const data = { spec: { template: { $patch: "replace", metadata: { creationTimestamp: null, labels: { app: "w" } }, spec: { containers: [{ name: "c", image: "nginx:1", resources: {} }] } } } };
+    const body: KubeObject = { apiVersion: "apps/v1", kind: "ControllerRevision", metadata: { name: "w-1" }, data, revision: 1 };
+    await revisions.create("default", body);
+    const stored = objectOf(await revisions.get("default", "w-1"));
+    expect(JSON.stringify(stored.data)).toBe(JSON.stringify(data));
+    expect(stored.metadata.creationTimestamp).toEqual(expect.any(String));
+    const updated = objectOf((await revisions.update("default", "w-1", { ...stored, metadata: { ...stored.metadata, labels: { a: "b" } } })).object);
+    expect(JSON.stringify(updated.data)).toBe(JSON.stringify(data));
+  });
+
   it("gives a new namespace phase Active, the kubernetes finalizer and its name label", async () => {
     const created = await namespaces.create(undefined, newNamespace("team"));
     expect(created).toMatchObject({

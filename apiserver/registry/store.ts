@@ -8,7 +8,7 @@ import { parseLabelSelector } from "../../api/labels.js";
 import type { KubeObject, ObjectMeta, Status } from "../../api/meta.js";
 import type { UserInfo } from "../../api/types/index.js";
 import { isRecord } from "../../api/meta.js";
-import { deepEqual, dropNulls } from "../../api/normalize.js";
+import { cloneJson, deepEqual, dropNulls } from "../../api/normalize.js";
 import { applyPatch } from "../../api/patch/apply.js";
 import { isApplyConflict } from "../../api/managed-fields/managers.js";
 import { applyRequest, managedScope, recordUpdate, type ManagedWrite } from "./managed-fields.js";
@@ -176,13 +176,25 @@ export class ResourceStore {
     return this.withTypeMeta(object);
   }
 
+  /**
+   * A written object without null members, except inside a ControllerRevision's data: a runtime.RawExtension, kept
+   * as sent as Kubernetes keeps its bytes. The real controllers compare a revision's data byte for byte with the
+   * patch they compute (`"creationTimestamp":null` in the template's metadata included); without it they take
+   * every revision for a hash collision and make new ones forever.
+   */
+  private normalize(body: KubeObject): KubeObject {
+    const out = dropNulls(body);
+    if (this.info.resource === "controllerrevisions" && body.data !== undefined) out.data = cloneJson(body.data);
+    return out;
+  }
+
   async create(namespace: string | undefined, body: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
     return this.createObject(namespace, body, options, undefined, "");
   }
 
   /** create, with the managedFields of a create by apply (`applied`) or else of an Update by the writer. */
   private async createObject(namespace: string | undefined, body: KubeObject, options: WriteOptions, applied: ManagedWrite["entries"] | undefined, requestName: string): Promise<KubeObject> {
-    const object = dropNulls(body);
+    const object = this.normalize(body);
     const sentManagedFields = object.metadata.managedFields;
     this.checkTypeMeta(object);
     const meta = object.metadata;
@@ -298,7 +310,7 @@ export class ResourceStore {
   }
 
   async update(namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
-    const next = dropNulls(body);
+    const next = this.normalize(body);
     this.checkTypeMeta(next);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -348,7 +360,7 @@ export class ResourceStore {
       const original = this.withTypeMeta(current);
       const patched = applyPatch(contentType, original, patch);
       if (!isRecord(patched) || !isRecord(patched.metadata)) throw badRequest("the patch produced an object without metadata");
-      const next = dropNulls(patched) as KubeObject;
+      const next = this.normalize(patched as KubeObject);
       this.checkTypeMeta(next);
       if (next.metadata.name !== name) throw badRequest(`the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
       if (this.info.namespaced && namespace && next.metadata.namespace && next.metadata.namespace !== namespace) {

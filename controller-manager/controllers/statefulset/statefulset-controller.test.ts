@@ -64,7 +64,7 @@ function setup(set: StatefulSet, opts: { maxUnavailableStatefulSet?: boolean } =
   };
   const podNames = (): string[] => (client.tracker.list(PODS, "default") as Pod[]).map((p) => p.metadata.name ?? "").sort();
   const status = () => (client.tracker.list(STATEFULSETS, "default")[0] as StatefulSet).status;
-  return { client, controller, recorder, catchUp, podNames, status, informer, podInformer };
+  return { client, controller, recorder, catchUp, podNames, status, informer, podInformer, clock };
 }
 
 describe("stateful pods", () => {
@@ -197,6 +197,63 @@ describe("StatefulSetController", () => {
     expect(await roll("10%", true)).toEqual([["web-4"], ["web-3"], ["web-2"], ["web-1"], ["web-0"]]);
     // Without the gate the field is kept but unused, as in Kubernetes.
     expect(await roll(2, false)).toEqual([["web-4"], ["web-3"], ["web-2"], ["web-1"], ["web-0"]]);
+  });
+
+  it("MaxUnavailableStatefulSet with minReadySeconds: a replacement counts as unavailable until Ready that long; status availableReplicas agrees", async () => {
+    const t = setup(sts({ replicas: 5, minReadySeconds: 10, podManagementPolicy: "Parallel", updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0, maxUnavailable: 2 } } }), { maxUnavailableStatefulSet: true });
+    const readySince = new Map<string, number>();
+    /** catchUp, then each pod Ready since the first time it was seen Ready (a recreated pod starts a new span). */
+    const settle = (): void => {
+      t.catchUp(true);
+      for (const pod of t.podInformer.lister.list()) {
+        const key = `${pod.metadata.name ?? ""}/${pod.metadata.uid ?? ""}`;
+        if (!readySince.has(key)) readySince.set(key, t.clock.now());
+        const copy = structuredClone(pod) as Pod;
+        copy.status = { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: formatTime(readySince.get(key)!) }] };
+        t.podInformer.set(copy);
+      }
+    };
+    await t.controller.sync(KEY);
+    settle();
+    await t.controller.sync(KEY);
+    expect(t.status()).toMatchObject({ readyReplicas: 5, availableReplicas: 0 });
+    await t.clock.advance(10_000);
+    await t.controller.sync(KEY);
+    expect(t.status()).toMatchObject({ readyReplicas: 5, availableReplicas: 5 });
+
+    await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { template: { spec: { containers: [{ name: "web", image: "nginx:2" }] } } } });
+    settle();
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-4", "web-3"]);
+    // The replacements are Ready at once, but not yet available: no further deletion for 10 s.
+    settle();
+    await t.controller.sync(KEY);
+    expect(t.podNames()).toEqual(["web-0", "web-1", "web-2", "web-3", "web-4"]);
+    settle();
+    await t.controller.sync(KEY);
+    expect(t.status()).toMatchObject({ readyReplicas: 5, availableReplicas: 3 });
+    await t.clock.advance(9_000);
+    settle();
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-4", "web-3"]);
+    await t.clock.advance(1_000);
+    await t.controller.sync(KEY);
+    expect(t.status()).toMatchObject({ availableReplicas: 5 });
+    expect(t.client.deleted("pods")).toEqual(["web-4", "web-3", "web-2", "web-1"]);
+  });
+
+  it("MaxUnavailableStatefulSet: an unavailable pod below the partition takes a place in the budget too, as in Kubernetes", async () => {
+    const t = setup(sts({ replicas: 5, podManagementPolicy: "Parallel", updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 2, maxUnavailable: 2 } } }), { maxUnavailableStatefulSet: true });
+    await t.controller.sync(KEY);
+    t.catchUp(true);
+    await t.controller.sync(KEY);
+    await t.client.patch(STATEFULSETS, "default", "web", "merge", { spec: { template: { spec: { containers: [{ name: "web", image: "nginx:2" }] } } } });
+    t.catchUp(true);
+    const web0 = structuredClone(t.podInformer.lister.getByName("default", "web-0")!) as Pod;
+    web0.status = { phase: "Running", conditions: [{ type: "Ready", status: "False" }] };
+    t.podInformer.set(web0);
+    await t.controller.sync(KEY);
+    expect(t.client.deleted("pods")).toEqual(["web-4"]);
   });
 
   it("OnDelete: never deletes for an update; a deleted pod comes back on the update revision", async () => {

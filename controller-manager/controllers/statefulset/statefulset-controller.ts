@@ -46,6 +46,7 @@ import type { Controller, ControllerContext } from "../types.js";
 import {
   claimsFor,
   isFinished,
+  isRunningAndAvailable,
   isRunningAndReady,
   isTerminating,
   newStatefulPod,
@@ -184,7 +185,7 @@ export class StatefulSetController implements Controller {
     const now = this.clock.now();
     let syncError: unknown;
     try {
-      await this.updatePods(set, pods, current, update);
+      await this.updatePods(set, pods, current, update, now);
     } catch (err) {
       syncError = err;
     }
@@ -236,7 +237,7 @@ export class StatefulSetController implements Controller {
   }
 
   /** One step of updateStatefulSet: returns early whenever OrderedReady must wait. */
-  private async updatePods(set: Readonly<StatefulSet>, pods: readonly Readonly<Pod>[], current: Readonly<ControllerRevision>, update: Readonly<ControllerRevision>): Promise<void> {
+  private async updatePods(set: Readonly<StatefulSet>, pods: readonly Readonly<Pod>[], current: Readonly<ControllerRevision>, update: Readonly<ControllerRevision>, now: number): Promise<void> {
     const replicaCount = Math.max(0, set.spec?.replicas ?? 1);
     const start = Math.max(0, set.spec?.ordinals?.start ?? 0);
     const end = start + replicaCount;
@@ -294,7 +295,7 @@ export class StatefulSetController implements Controller {
     if (!rolling) return;
     const floor = Math.max(start, start + partition);
     if (this.maxUnavailableStatefulSet) {
-      await this.rollMaxUnavailable(set, replicas, floor, end, update, healthy);
+      await this.rollMaxUnavailable(set, replicas, { start, floor, end }, update, (p) => healthy(p) && isRunningAndAvailable(p, set.spec?.minReadySeconds ?? 0, now));
       return;
     }
     for (let ord = end - 1; ord >= floor; ord--) {
@@ -310,19 +311,22 @@ export class StatefulSetController implements Controller {
   }
 
   /**
-   * RollingUpdate with MaxUnavailableStatefulSet (updateStatefulSetAfterInvariantEstablished): between the partition
-   * and the end, at most maxUnavailable pods (an int or a percentage of replicas, rounded down, at least 1) are
-   * unavailable; outdated pods are deleted from the highest ordinal down while room remains. OrderedReady still
-   * recreates them one at a time in ordinal order (the loop above waits), Parallel all at once.
+   * RollingUpdate with MaxUnavailableStatefulSet (updateStatefulSetAfterInvariantEstablished): at most
+   * maxUnavailable pods (an int or a percentage of replicas, rounded down, at least 1) are unavailable; outdated pods
+   * from the partition up are deleted from the highest ordinal down while room remains. OrderedReady still recreates
+   * them one at a time in ordinal order (the loop above waits), Parallel all at once. As in Kubernetes, every
+   * replica counts, below the partition too, and a pod is available only once it has been Ready for
+   * spec.minReadySeconds (isUnavailable): a replacement fresh from Ready still holds its place in the budget, and
+   * sync's requeue after the shortest remaining wait brings the next wave.
    */
   private async rollMaxUnavailable(
     set: Readonly<StatefulSet>,
     replicas: ReadonlyMap<number, Readonly<Pod>>,
-    floor: number,
-    end: number,
+    range: { start: number; floor: number; end: number },
     update: Readonly<ControllerRevision>,
-    healthy: (p: Readonly<Pod>) => boolean,
+    available: (p: Readonly<Pod>) => boolean,
   ): Promise<void> {
+    const { start, floor, end } = range;
     const replicaCount = Math.max(0, set.spec?.replicas ?? 1);
     let maxUnavailable = 1;
     try {
@@ -332,9 +336,9 @@ export class StatefulSetController implements Controller {
     }
     maxUnavailable = Math.max(1, maxUnavailable);
     let unavailable = 0;
-    for (let ord = floor; ord < end; ord++) {
+    for (let ord = start; ord < end; ord++) {
       const pod = replicas.get(ord);
-      if (!pod || !healthy(pod)) unavailable++;
+      if (!pod || !available(pod)) unavailable++;
     }
     if (unavailable >= maxUnavailable) return;
     const victims: Readonly<Pod>[] = [];
