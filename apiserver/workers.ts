@@ -74,7 +74,8 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
           clearTimeout(timer);
           collecting.delete(id);
           if (err) reject(err);
-          else void aggregateRegistries(entry.metrics).then(resolve, reject);
+          // Through a promise: a failure to merge fails this scrape, never the primary.
+          else Promise.resolve(entry.metrics).then(aggregateRegistries).then(resolve, reject);
         },
       };
       const timer = setTimeout(() => { entry.done(new Error("workers did not answer within 5 s")); }, 5000);

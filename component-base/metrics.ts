@@ -29,8 +29,8 @@ export type RegistryJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
  * gauges by each metric's `aggregator`). Loaded on first use: only the apiserver's primary with --workers needs it.
  */
 export function aggregateRegistries(metrics: RegistryJson[]): Promise<string> {
-  const cluster = require("prom-client/lib/cluster") as { AggregatorRegistry: typeof PromClient.AggregatorRegistry };
-  return cluster.AggregatorRegistry.aggregate(metrics).metrics();
+  const AggregatorRegistry = require("prom-client/lib/cluster") as typeof PromClient.AggregatorRegistry;
+  return AggregatorRegistry.aggregate(metrics).metrics();
 }
 
 export interface RegistryOptions {
