@@ -2,8 +2,8 @@
 // against a kubelab apiserver for comparison with kubelab's controller-manager: the workloads bench. It reads the
 // apiserver from a kubeconfig (it has no --master for a URL alone that works with TLS), serves no HTTPS of its own
 // (--secure-port=0: no port to collide on, no delegated authentication to set up) and runs only the controllers asked.
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeKubeconfigFile } from "../../client/kubeconfig.js";
 import type { Component } from "./component.js";
 
 export interface RealControllerManagerOptions {
@@ -51,16 +51,6 @@ export function realControllerManagerComponent(options: RealControllerManagerOpt
  */
 export function realControllerManagerKubeconfig(dir: string, server: string, token?: string): string {
   const path = join(dir, "kubeconfig");
-  const cluster = server.startsWith("https:") ? { server, "insecure-skip-tls-verify": true } : { server };
-  const config = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: "bench", cluster }],
-    users: [{ name: "bench", user: token !== undefined ? { token } : {} }],
-    contexts: [{ name: "bench", context: { cluster: "bench", user: "bench" } }],
-    "current-context": "bench",
-  };
-  // JSON is YAML: client-go's loader reads it as it is.
-  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  writeKubeconfigFile(path, { server, namespace: "default", ...(server.startsWith("https:") ? { insecureSkipTLSVerify: true } : {}), ...(token !== undefined ? { token } : {}) });
   return path;
 }
