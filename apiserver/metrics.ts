@@ -9,6 +9,7 @@ export interface ApiServerMetrics {
   etcdRequestDuration: Histogram<"operation" | "type">;
   registeredWatchers: Gauge<"group" | "version" | "kind">;
   watchEvents: Counter<"group" | "version" | "kind">;
+  terminatedWatchers: Counter<"resource">;
 }
 
 /**
@@ -67,6 +68,11 @@ export function createApiServerMetrics(registry: Registry): ApiServerMetrics {
       name: "apiserver_watch_events_total",
       help: "Number of events sent in watch clients",
       labelNames: ["group", "version", "kind"],
+    }),
+    terminatedWatchers: counter(registry, {
+      name: "apiserver_terminated_watchers_total",
+      help: "Counter of watchers closed due to unresponsiveness broken by resource type.",
+      labelNames: ["resource"],
     }),
   };
 }

@@ -1027,9 +1027,11 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
   const early: WatchStreamEvent[] = [];
   // Set once the watch has started; the cache may call the sink synchronously before that.
   const stream: { writer?: WatchWriter } = {};
-  const deliver = (event: WatchStreamEvent): void => {
-    if (stream.writer) stream.writer.send(event);
-    else early.push(event);
+  // Returns whether the client keeps up (see WatchWriter.send); events before the head is out always wait in `early`.
+  const deliver = (event: WatchStreamEvent): boolean => {
+    if (stream.writer) return stream.writer.send(event);
+    early.push(event);
+    return true;
   };
   let watcher: CacheWatcher | undefined;
   let endedByCache = false;
@@ -1039,11 +1041,14 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
       params,
       (type, object) => {
         sentEvents.count();
-        if (stream.writer && !table && !partial && !r.converted) stream.writer.sendSerialized(sharedSerializedEvent(type, object, encoding));
-        else deliver({ type, object: encode(type, object) });
+        const keepingUp = stream.writer && !table && !partial && !r.converted ? stream.writer.sendSerialized(sharedSerializedEvent(type, object, encoding)) : deliver({ type, object: encode(type, object) });
+        // A client not reading holds its events in the cache until its socket drains; if they pile up there the
+        // cache closes the watch ("overflow") and the client re-watches, as Kubernetes does with slow watchers.
+        return keepingUp ? undefined : stream.writer?.drained();
       },
-      () => {
+      (reason) => {
         endedByCache = true;
+        if (reason === "overflow") deps.metrics.terminatedWatchers.inc({ resource: r.info.resource });
         stream.writer?.close();
       },
     );
@@ -1147,9 +1152,10 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
         try {
           const serialized = !partial && !resolved.converted;
           const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams, info.name), (type, object) => {
-            if (serialized) writer.sendSerialized(sharedSerializedEvent(type, object));
-            else writer.send({ type, object: encode(type, object) });
-          }, () => {
+            const keepingUp = serialized ? writer.sendSerialized(sharedSerializedEvent(type, object)) : writer.send({ type, object: encode(type, object) });
+            return keepingUp ? undefined : writer.drained();
+          }, (reason) => {
+            if (reason === "overflow") deps.metrics.terminatedWatchers.inc({ resource: resolved.info.resource });
             writer.close();
           });
           writer.onClose(() => {

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { acceptWatchWebSocket, chunkedWatchWriter, serializeWatchEvent, sharedSerializedEvent } from "./watch-stream.js";
+import { acceptWatchWebSocket, chunkedWatchWriter, serializeWatchEvent, sharedSerializedEvent, WATCH_BACKLOG_BYTES } from "./watch-stream.js";
 import type { WatchWriter } from "./watch-stream.js";
 
 let server: Server | undefined;
@@ -276,5 +276,77 @@ describe("watch fan-out", () => {
       { type: "DELETED", object: pod("c", "5") },
     ]);
     raw.destroy();
+  });
+});
+
+describe("a watcher that stops reading", () => {
+  // Big enough that a few dozen fill the socket buffers and then the backlog, small enough to make quickly.
+  const bigEvent = serializeWatchEvent(JSON.stringify({ type: "ADDED", object: { ...pod("big", "1"), data: "x".repeat(256 * 1024) } }));
+
+  /** Sends until the writer says the client is not keeping up; the count it took. */
+  function fillUntilBehind(writer: WatchWriter): number {
+    for (let i = 1; i <= 200; i++) if (!writer.sendSerialized(bigEvent)) return i;
+    throw new Error("the writer never reported a backlog");
+  }
+
+  /**
+   * Fills the kernel's socket buffers too (a paused loopback peer still accepts some megabytes): sends until a
+   * backlog stays put for 200 ms, and returns that drained() promise, still pending (wrapped: an async function
+   * would adopt it).
+   */
+  async function fillUntilStuck(writer: WatchWriter): Promise<{ drained: Promise<void> }> {
+    for (let round = 0; round < 100; round++) {
+      fillUntilBehind(writer);
+      const drained = writer.drained();
+      if (drained === undefined) continue;
+      const settledSoon = await Promise.race([drained.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => { resolve(false); }, 200))]);
+      if (!settledSoon) return { drained };
+    }
+    throw new Error("a paused client kept draining");
+  }
+
+  it("chunked: is reported as not keeping up past the backlog, and drained() settles once it reads again", async () => {
+    const { port, next } = await watchServer();
+    const socket = connect(port, "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => { resolve(); }));
+    socket.write("GET /api/v1/pods?watch=true HTTP/1.1\r\nHost: x\r\n\r\n");
+    const writer = await next();
+    socket.pause();
+    expect(writer.drained()).toBeUndefined();
+    const sent = fillUntilBehind(writer);
+    expect(sent * bigEvent.chunk.length).toBeGreaterThan(WATCH_BACKLOG_BYTES);
+    const { drained } = await fillUntilStuck(writer);
+    expect(writer.sendSerialized(bigEvent)).toBe(false);
+    socket.resume();
+    await drained;
+    expect(writer.drained()).toBeUndefined();
+    socket.destroy();
+  });
+
+  it("chunked: drained() settles when the client goes away instead", async () => {
+    const { port, next } = await watchServer();
+    const socket = connect(port, "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => { resolve(); }));
+    socket.write("GET /api/v1/pods?watch=true HTTP/1.1\r\nHost: x\r\n\r\n");
+    const writer = await next();
+    socket.pause();
+    const { drained } = await fillUntilStuck(writer);
+    socket.destroy();
+    await drained;
+    expect(writer.closed).toBe(true);
+  });
+
+  it("WebSocket: is reported as not keeping up past the backlog, and drained() settles once it reads again", async () => {
+    const { port, next } = await watchServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/pods?watch=true`);
+    await new Promise<void>((resolve) => ws.once("open", () => { resolve(); }));
+    const writer = await next();
+    ws.pause();
+    const { drained } = await fillUntilStuck(writer);
+    expect(writer.sendSerialized(bigEvent)).toBe(false);
+    ws.resume();
+    await drained;
+    writer.close();
+    await new Promise<void>((resolve) => ws.once("close", () => { resolve(); }));
   });
 });

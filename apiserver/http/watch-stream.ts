@@ -94,15 +94,21 @@ const serializedEvents = new WeakMap<object, Partial<Record<string, SerializedWa
 export interface WatchWriter {
   /**
    * Serializes and writes one event. Returns false when the event could not be written (the stream is closed) or
-   * the client is not keeping up (the transport's buffer is over its high-water mark); a caller may then drop the
-   * watcher, as Kubernetes does with watchers whose buffers fill up.
+   * the client is not keeping up (more than WATCH_BACKLOG_BYTES wait in the transport's buffer); the caller then
+   * holds further events until drained() settles, and drops the watcher if they pile up, as Kubernetes does with
+   * watchers whose buffers fill up.
    */
   send(event: WatchStreamEvent): boolean;
   /**
    * Writes an event serialized once for every watcher (serializeWatchEvent): its bytes are shared, never copied per
-   * watcher.
+   * watcher. Returns as send does.
    */
   sendSerialized(event: SerializedWatchEvent): boolean;
+  /**
+   * Settles once the transport's buffer has been written out, or the stream has ended: the moment a caller that was
+   * told false may write again. Undefined when there is nothing to wait for (keeping up, or already closed).
+   */
+  drained(): Promise<void> | undefined;
   /** Ends the stream normally (timeoutSeconds reached, server shutting down). Idempotent. */
   close(): void;
   /** True once the stream has ended, whether closed here or by the client. */
@@ -127,6 +133,8 @@ export function chunkedWatchWriter(res: ServerResponse, encoding: WatchEncoding 
   res.once("close", () => {
     closers.fire();
   });
+  // Where the last event went: the socket itself, or the response when it does not own the connection yet.
+  let target: Socket | ServerResponse | undefined;
   const write = (event: SerializedWatchEvent): boolean => {
     if (closers.closed || res.writableEnded || res.destroyed) return false;
     const socket = res.socket;
@@ -135,13 +143,33 @@ export function chunkedWatchWriter(res: ServerResponse, encoding: WatchEncoding 
     // one) the response frames and queues it itself.
     if (socket && res.headersSent && !socket.destroyed) {
       holdUntilFlush(res, socket);
-      return socket.write(event.chunk);
+      socket.write(event.chunk);
+      target = socket;
+    } else {
+      res.write(event.line);
+      target = res;
     }
-    return res.write(event.line);
+    // write()'s own answer turns false at 16 KiB, which one corked burst to a healthy watcher passes; what matters
+    // is a client that has stopped reading, whose backlog only grows.
+    return target.writableLength <= WATCH_BACKLOG_BYTES;
   };
   return {
     send: (event) => write(encoding === "protobuf" ? protobufFrame(event.type, event.object) : serializeWatchEvent(JSON.stringify(event))),
     sendSerialized: write,
+    drained: () => {
+      const waitOn = target;
+      if (closers.closed || res.writableEnded || waitOn === undefined || waitOn.writableLength <= WATCH_BACKLOG_BYTES) return undefined;
+      // Over the backlog, a write has returned false, so the stream owes a 'drain'.
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          waitOn.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        waitOn.on("drain", done);
+        res.on("close", done);
+      });
+    },
     close: () => {
       if (!res.writableEnded) res.end();
     },
@@ -212,14 +240,28 @@ function webSocketWriter(ws: WebSocket): WatchWriter {
   ws.on("error", () => {
     ws.terminate();
   });
+  // Settles once the last message sent over the backlog has been written out (ws calls a send's callback when
+  // written, or with an error when the socket closed first): every message before it is out too.
+  let lastWritten: Promise<void> | undefined;
   const write = (message: Buffer | string): boolean => {
     if (closers.closed || ws.readyState !== ws.OPEN) return false;
-    ws.send(message, { binary: false });
-    return ws.bufferedAmount < HIGH_WATER_MARK;
+    const size = typeof message === "string" ? Buffer.byteLength(message) : message.length;
+    if (ws.bufferedAmount + size <= WATCH_BACKLOG_BYTES) {
+      ws.send(message, { binary: false });
+      return true;
+    }
+    lastWritten = new Promise<void>((resolve) => {
+      ws.send(message, { binary: false }, () => {
+        resolve();
+      });
+    });
+    return false;
   };
   return {
     send: (event) => write(JSON.stringify(event)),
     sendSerialized: (event) => write(event.message),
+    // Over the backlog, the last send was the one that crossed it (bufferedAmount only grows by sends).
+    drained: () => (closers.closed || ws.bufferedAmount <= WATCH_BACKLOG_BYTES ? undefined : lastWritten),
     close: () => {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
     },
@@ -232,8 +274,12 @@ function webSocketWriter(ws: WebSocket): WatchWriter {
   };
 }
 
-/** Matches Node's default writable high-water mark, the point where a chunked response's write() turns false. */
-const HIGH_WATER_MARK = 16 * 1024;
+/**
+ * Bytes that may wait in a watcher's transport before it counts as not keeping up (1 MiB: many bursts of events to
+ * a healthy client, a few seconds of a 1,000-pod rollout). Past it the watch cache queues the watcher's events, and
+ * closes it ("overflow") when they pile up too.
+ */
+export const WATCH_BACKLOG_BYTES = 1024 * 1024;
 
 /** Close listeners that run exactly once. */
 class Closers {

@@ -689,7 +689,7 @@ describe("list", () => {
 describe("watch", () => {
   function record(store: ResourceStore, namespace: string | undefined, params: Parameters<ResourceStore["watch"]>[1]): { events: [CacheEvent["type"], KubeObject][]; stop(): void } {
     const events: [CacheEvent["type"], KubeObject][] = [];
-    const watcher = store.watch(namespace, params, (type, object) => events.push([type, object]), () => undefined);
+    const watcher = store.watch(namespace, params, (type, object) => { events.push([type, object]); }, () => undefined);
     return {
       events,
       stop: () => {

@@ -283,7 +283,11 @@ export class ResourceStore {
   }
 
   /** Starts a watch; `send` gets Kubernetes watch events, `onClose` is called when the cache ends it. */
-  watch(namespace: string | undefined, params: WatchParams, send: (type: CacheEvent["type"], object: KubeObject) => void, onClose: (reason: string) => void): CacheWatcher {
+  /**
+   * `send` may return a promise while the client is not keeping up (its socket over the high-water mark): the
+   * cache then queues this watcher's events until it settles, and closes the watch ("overflow") when the queue fills.
+   */
+  watch(namespace: string | undefined, params: WatchParams, send: (type: CacheEvent["type"], object: KubeObject) => void | PromiseLike<void>, onClose: (reason: string) => void): CacheWatcher {
     const filter = this.filterFor(params.labelSelector, params.fieldSelector);
     const rv = params.resourceVersion;
     const fromRevision = rv === undefined || rv === "" || rv === "0" ? 0 : parseResourceVersion(rv);
@@ -292,10 +296,9 @@ export class ResourceStore {
         { fromRevision, prefix: this.prefixFor(namespace), filter, bookmarks: params.allowWatchBookmarks ?? false },
         (event) => {
           if (event.type === "BOOKMARK") {
-            send("BOOKMARK", { apiVersion: apiVersionOf(this.info), kind: this.info.kind, metadata: { resourceVersion: event.object.metadata.resourceVersion ?? String(event.revision) } });
-            return;
+            return send("BOOKMARK", { apiVersion: apiVersionOf(this.info), kind: this.info.kind, metadata: { resourceVersion: event.object.metadata.resourceVersion ?? String(event.revision) } });
           }
-          send(event.type, this.withTypeMeta(event.object));
+          return send(event.type, this.withTypeMeta(event.object));
         },
         onClose,
       );

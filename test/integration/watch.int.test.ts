@@ -305,6 +305,48 @@ describe("watch", () => {
     }, 15_000);
   });
 
+  it("closes a chunked watcher that stopped reading once its events pile up, without holding up the others", async () => {
+    await namespace("w-stuck");
+    const terminatedBefore = await metricSum(base(), "apiserver_terminated_watchers_total", { resource: "configmaps" });
+    // A client that reads the head and then nothing: its socket and the kernel's buffers fill, then the backlog,
+    // then its queue in the watch cache.
+    let stuckEnded = false;
+    let resumeStuck: () => void = () => undefined;
+    const stuck = await new Promise<{ destroy(): void }>((resolve, reject) => {
+      const req = requestAs(base(), new URL(`${base().url}${cms("w-stuck")}?watch=true`), { agent: false }, (res) => {
+        res.pause();
+        resumeStuck = () => { res.resume(); };
+        res.on("end", () => { stuckEnded = true; });
+        res.on("error", () => undefined);
+        resolve(req);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const healthy = await watch(`${cms("w-stuck")}?watch=true`);
+    try {
+      // 16 KB updates, 32 at a time, until the apiserver gives up on the stuck watcher (kernel buffers of a few MB,
+      // 1 MiB of backlog and 1,000 queued events take about 1,500 of them).
+      await ok(201, "POST", cms("w-stuck"), configMap("big"));
+      const payload = "x".repeat(16 * 1024);
+      let updates = 0;
+      await waitFor("the stuck watcher to be terminated", async () => {
+        await Promise.all(Array.from({ length: 32 }, (_, i) => ok(200, "PATCH", cms("w-stuck", "big"), { data: { v: `${updates + i}`, payload } }, { contentType: "application/merge-patch+json" })));
+        updates += 32;
+        const n = await metricSum(base(), "apiserver_terminated_watchers_total", { resource: "configmaps" });
+        return n > terminatedBefore || undefined;
+      }, 120_000, 0);
+      // The healthy watcher saw every update and is still open.
+      await healthy.waitFor("the healthy watcher to see every update", (events) => events.filter((e) => e.type === "MODIFIED").length >= updates, 30_000);
+      expect(healthy.ended).toBe(false);
+      // The stuck one, once it reads again, finds its stream ended (its client would re-watch).
+      resumeStuck();
+      await waitFor("the stuck watch's stream to end", () => stuckEnded || undefined, 30_000);
+    } finally {
+      stuck.destroy();
+    }
+  });
+
   it("counts the stored objects of each resource in apiserver_storage_objects", async () => {
     await namespace("w-count");
     const before = await metricSum(base(), "apiserver_storage_objects", { resource: "configmaps" });

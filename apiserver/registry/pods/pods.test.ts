@@ -32,7 +32,7 @@ describe("bindPod", () => {
   it("shows the pod to a watch on spec.nodeName=n1 as ADDED once it is bound", async () => {
     await pods.create("default", newPod("web"));
     const events: [string, string | undefined][] = [];
-    const watcher = pods.watch(undefined, { fieldSelector: "spec.nodeName=n1" }, (type, object) => events.push([type, object.metadata.name]), () => undefined);
+    const watcher = pods.watch(undefined, { fieldSelector: "spec.nodeName=n1" }, (type, object) => { events.push([type, object.metadata.name]); }, () => undefined);
     await bindPod(pods, "default", "web", binding("web", "n1"));
     watcher.stop();
     expect(events).toEqual([["ADDED", "web"]]);
