@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isStatusError } from "../../api/errors.js";
-import { PROTOBUF_MAGIC, decodeProtobufBody, protobufSchema, resolveProtoPath } from "./protobuf.js";
+import { PROTOBUF_MAGIC, decodeProtobufBody, encodeProtobufObject, goJson, protobufSchema, resolveProtoPath } from "./protobuf.js";
 
 const TESTDATA = new URL("./testdata/", import.meta.url);
 
@@ -146,6 +146,17 @@ describe("decodeProtobufBody conversion rules", () => {
     const data = Buffer.from(JSON.stringify({ spec: { template: { $patch: "replace" } } }));
     const body = encodeBody("apps/v1", "ControllerRevision", "apps.v1.ControllerRevision", { metadata: { name: "ds-7b9" }, data: { raw: data }, revision: 3 });
     expect(decodeProtobufBody(body)).toEqual({ apiVersion: "apps/v1", kind: "ControllerRevision", metadata: { name: "ds-7b9" }, data: { spec: { template: { $patch: "replace" } } }, revision: 3 });
+  });
+
+  it("writes a ControllerRevision's data as Go's encoding/json would, <, > and & escaped, and reads it back the same", () => {
+    const data = { spec: { template: { metadata: { annotations: { note: "a<b>&c\u2028" } }, spec: { containers: [{ name: "c", args: ["x && y"] }] } } } };
+    const revision = { apiVersion: "apps/v1", kind: "ControllerRevision", metadata: { name: "ds-7b9" }, data, revision: 3 };
+    const body = encodeProtobufObject(revision);
+    expect(body).toBeDefined();
+    const goBytes = '{"spec":{"template":{"metadata":{"annotations":{"note":"a\\u003cb\\u003e\\u0026c\\u2028"}},"spec":{"containers":[{"name":"c","args":["x \\u0026\\u0026 y"]}]}}}}';
+    expect(goJson(data)).toBe(goBytes);
+    expect(body!.includes(Buffer.from(goBytes))).toBe(true);
+    expect(decodeProtobufBody(body!)).toEqual(revision);
   });
 
   it("writes a named list in a map (UserInfo.extra) as the list itself", () => {
