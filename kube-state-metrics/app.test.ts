@@ -71,7 +71,7 @@ describe("runKubeStateMetrics", () => {
     const url = `http://127.0.0.1:${await port}`;
     await vi.waitFor(async () => {
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    });
+    }, { timeout: 10_000 });
     const res = await fetch(`${url}/metrics`);
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const first = parseExposition(await res.text());
@@ -86,7 +86,7 @@ describe("runKubeStateMetrics", () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).toContain('kube_deployment_status_replicas_available{namespace="default",deployment="x"} 3\n');
       expect(text).not.toContain('pod="web-1"');
-    });
+    }, { timeout: 10_000 });
     expect(await (await fetch(`${url}/healthz`)).text()).toBe("ok");
     // fetch asks for gzip and inflates; a client that does not ask gets plain text.
     const plain = await request(`${url}/metrics`, {});
@@ -106,7 +106,7 @@ describe("runKubeStateMetrics", () => {
     const url = `http://127.0.0.1:${await port}`;
     await vi.waitFor(async () => {
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    });
+    }, { timeout: 10_000 });
     const families = parseExposition(await (await fetch(`${url}/metrics`)).text());
     expect(samplesOf(families, "kube_pod_info").map((s) => s.labels.pod)).toEqual(["a"]);
     expect([...families.keys()].some((n) => n.startsWith("kube_node_") || n.startsWith("kube_pod_container_"))).toBe(false);
