@@ -326,9 +326,7 @@ function sendDiscovery(req: IncomingMessage, res: ServerResponse, document: obje
     }
   }
   if (form.encoding === "yaml") {
-    // Through JSON first: a document shares objects (APIGroup's preferredVersion is one of its versions), which the
-    // YAML writer would turn into anchors and aliases.
-    const text = toYamlText(JSON.parse(JSON.stringify(document)));
+    const text = toYamlText(document);
     res.writeHead(200, { "Content-Type": "application/yaml", "Content-Length": Buffer.byteLength(text) });
     res.end(text);
     return;

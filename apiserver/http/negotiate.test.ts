@@ -348,6 +348,13 @@ describe("wantsYaml and toYamlText", () => {
     const text = toYamlText({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "c", creationTimestamp: "2024-01-01T00:00:00Z", finalizers: ["a"] }, data: { a: "1", b: "yes" } });
     expect(text).toBe(['apiVersion: v1', "data:", '  a: "1"', '  b: "yes"', "kind: ConfigMap", "metadata:", '  creationTimestamp: "2024-01-01T00:00:00Z"', "  finalizers:", "  - a", "  name: c", ""].join("\n"));
   });
+
+  it("writes an object reached twice out twice, with no anchor or alias", () => {
+    const version = { groupVersion: "apps/v1", version: "v1" };
+    const text = toYamlText({ name: "apps", versions: [version], preferredVersion: version });
+    expect(text).not.toMatch(/[&*]a1/);
+    expect(text).toBe(["name: apps", "preferredVersion:", "  groupVersion: apps/v1", "  version: v1", "versions:", "- groupVersion: apps/v1", "  version: v1", ""].join("\n"));
+  });
 });
 
 describe("goValueString", () => {

@@ -209,9 +209,11 @@ export function wantsYaml(accept: string | undefined): boolean {
 /**
  * A JSON value as Kubernetes writes it in YAML (JSON converted by sigs.k8s.io/yaml): keys sorted, sequences not
  * indented under their key, and YAML 1.1 quoting, so that "yes", "on" or a timestamp stay strings for Go's parser.
+ * An object reached twice (a discovery document's preferredVersion is one of its versions) is written out twice, as
+ * JSON would be, never as an anchor and alias.
  */
 export function toYamlText(value: unknown): string {
-  return yaml().stringify(value, { sortMapEntries: true, indentSeq: false, version: "1.1" });
+  return yaml().stringify(value, { sortMapEntries: true, indentSeq: false, version: "1.1", aliasDuplicateObjects: false });
 }
 
 function acceptsJsonOffer(offer: MediaType): boolean {
