@@ -27,6 +27,18 @@ describe("sharedWorkerFlags", () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it("removes the key folders left by primaries that are gone (a SIGKILL), not those of live ones", async () => {
+    // Above Linux's largest pid_max (2^22): no process can have it.
+    const gone = mkdtempSync(join(tmpdir(), `kube-apiserver-workers-${2 ** 22 + 1}-`));
+    const live = mkdtempSync(join(tmpdir(), `kube-apiserver-workers-${process.ppid}-`));
+    dirs.push(gone, live);
+    const shared = await sharedWorkerFlags(parseFlags(apiServerFlags, ["--secure-port=0", "--workers=2"], PARSE), logger);
+    expect(existsSync(gone)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(shared.args[0]).toContain(`kube-apiserver-workers-${process.pid}-`);
+    shared.cleanup();
+  });
+
   it("adds nothing when a signing key is given, and writes the self-signed serving pair the workers then share", async () => {
     const certDir = mkdtempSync(join(tmpdir(), "workers-unit-"));
     dirs.push(certDir);

@@ -7,7 +7,7 @@
 // primary on request), ready when every worker is.
 import cluster, { type Worker } from "node:cluster";
 import { generateKeyPair } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../component-base/logging.js";
@@ -188,11 +188,44 @@ export async function sharedWorkerFlags(options: ApiServerOptions, logger: Logge
       else resolve(key);
     });
   });
-  const dir = mkdtempSync(join(tmpdir(), "kube-apiserver-workers-"));
+  removeOrphanedKeyDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${KEY_DIR_PREFIX}${process.pid}-`));
   const file = join(dir, "sa.key");
   writeFileSync(file, pem, { mode: 0o600 });
   logger.warn("no --service-account-signing-key-file or --service-account-key-file: the workers sign service account tokens with a key generated at start; they stop verifying when the apiserver restarts");
   return { args: [`--service-account-signing-key-file=${file}`], cleanup: () => { rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** The generated key's folder: `<tmpdir>/kube-apiserver-workers-<primary's pid>-<random>`. */
+const KEY_DIR_PREFIX = "kube-apiserver-workers-";
+
+/**
+ * Removes the key folders of primaries that are gone: one ended by SIGKILL could not remove its own, and a private
+ * key should not outlive its apiserver.
+ */
+function removeOrphanedKeyDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(KEY_DIR_PREFIX)) continue;
+    const pid = Number(name.slice(KEY_DIR_PREFIX.length).split("-")[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** A worker's side: its link to the primary. */
