@@ -29,7 +29,7 @@ export interface ServiceAccountPluginOptions {
 export function serviceAccountPlugin(options: ServiceAccountPluginOptions = {}): AdmissionPlugin {
   const attempts = options.defaultAttempts ?? 10;
   const interval = options.retryIntervalMs ?? (() => 100 + randomInt(100));
-  const suffix = options.suffix ?? (() => Array.from({ length: 5 }, () => NAME_ALPHABET[randomInt(NAME_ALPHABET.length)]).join(""));
+  const suffix = options.suffix ?? randomVolumeSuffix;
   return {
     name: "ServiceAccount",
     enabledByDefault: true,
@@ -50,6 +50,17 @@ export function serviceAccountPlugin(options: ServiceAccountPluginOptions = {}):
       if (automounts(account, pod)) mountApiAccess(pod, suffix);
     },
   };
+}
+
+/** Five letters of NAME_ALPHABET, uniformly: one random draw read as five base-27 digits (one crypto call, not five). */
+function randomVolumeSuffix(): string {
+  let draw = randomInt(NAME_ALPHABET.length ** 5);
+  let out = "";
+  for (let i = 0; i < 5; i++) {
+    out += NAME_ALPHABET.charAt(draw % NAME_ALPHABET.length);
+    draw = Math.floor(draw / NAME_ALPHABET.length);
+  }
+  return out;
 }
 
 async function lookUp(attributes: AdmissionAttributes, namespace: string, name: string, attempts: number, interval: () => number): Promise<ServiceAccount | undefined> {
