@@ -234,11 +234,12 @@ export function createdFieldsV1(object: unknown, scope: Scope = WHOLE_OBJECT): R
 function fieldsV1Of(node: FieldsNode): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
   let members = 0;
-  for (const element of [...node.children.keys()].sort(compareElements)) {
+  const elements = node.children.size === 1 ? node.children.keys() : [...node.children.keys()].sort(compareElements);
+  for (const element of elements) {
     const member = fieldsV1Of(node.children.get(element)!);
     if (member === undefined) continue;
-    // Elements carry client text (a key's JSON may be anything): defined, never assigned.
-    Object.defineProperty(out, element, { value: member, writable: true, enumerable: true, configurable: true });
+    // Assigned safely: an element starts with its tag ("f:", "k:", "v:"), so it is never "__proto__".
+    out[element] = member;
     members++;
   }
   if (members === 0) return node.inSet ? out : undefined;
