@@ -66,9 +66,10 @@ function randomVolumeSuffix(): string {
 async function lookUp(attributes: AdmissionAttributes, namespace: string, name: string, attempts: number, interval: () => number): Promise<ServiceAccount | undefined> {
   const accounts = attributes.storeFor("", "v1", "serviceaccounts");
   if (!accounts) throw new StatusError(500, "InternalError", "serviceaccounts are not served");
-  // The watch cache first, as Kubernetes reads its informer; a miss is looked up in etcd.
-  const cached = await accounts.list(namespace, { resourceVersion: "0", fieldSelector: `metadata.name=${name}` });
-  if (cached.items[0]) return cached.items[0];
+  // The watch cache first, as Kubernetes reads its informer: by key, not a scan of every account with a field
+  // selector (every pod create asks). A miss (not there yet, or the cache still starting) is looked up in etcd.
+  const cached = accounts.cache.get(accounts.keyFor(namespace, name));
+  if (cached) return cached;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, interval()));
     try {
