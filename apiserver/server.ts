@@ -30,7 +30,7 @@ import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
-import { INSECURE_USER } from "./auth/identity.js";
+import { insecureUser } from "./auth/identity.js";
 import type { RequestAuth } from "./auth/filters.js";
 import { requestUserOf } from "./auth/request-user.js";
 import type { ComputedRequest, ComputedResource, SubresourceReply, SubresourceRequest } from "./registry/kind.js";
@@ -580,7 +580,7 @@ async function dispatchComputed(req: IncomingMessage, res: ServerResponse, query
     namespace: info.namespace,
     name: info.name,
     authorization: req.headers.authorization,
-    user: requestUserOf(req) ?? structuredClone(INSECURE_USER),
+    user: requestUserOf(req) ?? insecureUser(),
     object: () => requestObject(req, r, query, res),
     storeFor: (group, version, resource) => deps.registry.store(group, version, resource),
   };

@@ -133,7 +133,8 @@ function rank(element: PathElement): number {
   return tag === "f" || tag === "k" || tag === "v" || tag === "i" ? ELEMENT_ORDER[tag] : 4;
 }
 
-function compareElements(a: PathElement, b: PathElement): number {
+/** structured-merge-diff's order of two elements of one level: field names, then keys, values, indices. */
+export function compareElements(a: PathElement, b: PathElement): number {
   const byKind = rank(a) - rank(b);
   if (byKind !== 0) return byKind;
   if (a.startsWith("i:") && b.startsWith("i:")) return Number(a.slice(2)) - Number(b.slice(2));

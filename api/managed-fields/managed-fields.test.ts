@@ -3,7 +3,7 @@ import { StatusError } from "../errors.js";
 import type { KubeObject } from "../meta.js";
 import { FieldSet, formatPath } from "./fieldset.js";
 import { decodeManagers, managerFromUserAgent, trackApply, trackUpdate, type Writer } from "./managers.js";
-import { compare, fieldSetOf, mergeApplied, removePaths, WHOLE_OBJECT } from "./structure.js";
+import { compare, createdFieldsV1, fieldSetOf, mergeApplied, removePaths, WHOLE_OBJECT } from "./structure.js";
 
 const T1 = "2026-01-01T00:00:00Z";
 const T2 = "2026-01-01T00:01:00Z";
@@ -284,5 +284,58 @@ describe("mergeApplied and removePaths", () => {
     const object: Record<string, unknown> = { metadata: { labels: { a: "1" } }, spec: { containers: [{ name: "a" }, { name: "b" }] } };
     removePaths(object, [["f:metadata", "f:labels", "f:a"], ["f:spec", "f:containers", 'k:{"name":"b"}'], ["f:spec", "f:missing"]]);
     expect(object).toEqual({ spec: { containers: [{ name: "a" }] } });
+  });
+});
+
+describe("createdFieldsV1 (a create's managedFields in one walk)", () => {
+  // Objects that reach every branch of the walk: always-present structs, empty maps and lists, atomic maps,
+  // associative lists (one key, two keys, a defaulted key, an item without its key, duplicate keys), sets,
+  // atomic lists, the server's metadata fields, members that sort out of insertion order, and odd key text.
+  const objects: Record<string, KubeObject> = {
+    deployment: deployment(3, "nginx:1", { paused: false, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%" } } }),
+    pod: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", namespace: "default", uid: "u", generateName: "p-", finalizers: ["b", "a"], annotations: { z: "1", a: "2" }, ownerReferences: [{ apiVersion: "v1", kind: "X", name: "o", uid: "ou", controller: true }] },
+      spec: {
+        containers: [
+          { name: "web", image: "nginx", ports: [{ containerPort: 80 }, { containerPort: 53, protocol: "UDP" }], env: [{ name: "A", value: "1" }, { value: "no key" }], args: ["x", "y"], resources: {} },
+          { name: "side", image: "busybox", volumeMounts: [{ name: "v", mountPath: "/v" }], command: [] },
+        ],
+        initContainers: [{ name: "init", image: "busybox" }],
+        volumes: [{ name: "v", emptyDir: {} }, { name: "v", configMap: { name: "cm" } }],
+        nodeSelector: { disk: "ssd" },
+        tolerations: [{ key: "k", operator: "Exists" }],
+        securityContext: {},
+        __proto__weird: { "f:x": 1, "k:{}": 2 },
+      },
+      status: { phase: "Pending", conditions: [{ type: "Ready", status: "False" }] },
+    },
+    service: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "s", labels: {} },
+      spec: { selector: { app: "web" }, ports: [{ port: 80, protocol: "TCP", targetPort: 8080 }, { port: 80, protocol: "UDP" }], clusterIPs: ["10.0.0.1"] },
+    },
+    bare: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "default", uid: "u", creationTimestamp: "x" } },
+    emptySpec: { apiVersion: "v1", kind: "Thing", metadata: { name: "t" }, spec: {}, status: {} },
+  };
+
+  for (const [name, object] of Object.entries(objects)) {
+    for (const [scopeName, scope] of [["whole object", WHOLE_OBJECT], ["not status", (f: string) => WHOLE_OBJECT(f) && f !== "status"], ["status only", (f: string) => f === "status" || f === "metadata"]] as const) {
+      it(`${name}, ${scopeName}: the same tree, member order included, as compare's added set`, () => {
+        const added = compare(undefined, object, scope).added;
+        const fast = createdFieldsV1(object, scope);
+        if (added.isEmpty()) expect(fast).toBeUndefined();
+        else expect(JSON.stringify(fast)).toBe(JSON.stringify(added.toFieldsV1()));
+      });
+    }
+  }
+
+  it("trackUpdate of a create from no managers is one Update entry with that tree", () => {
+    const object = objects.pod!;
+    const entries = trackUpdate([], undefined, object, writer("kubectl", T1, "status"), WHOLE_OBJECT);
+    expect(entries).toEqual([{ manager: "kubectl", operation: "Update", apiVersion: "apps/v1", time: T1, fieldsType: "FieldsV1", fieldsV1: compare(undefined, object, WHOLE_OBJECT).added.toFieldsV1(), subresource: "status" }]);
+    expect(trackUpdate([], undefined, objects.bare!, writer("kubectl", T1), WHOLE_OBJECT)).toEqual([]);
   });
 });

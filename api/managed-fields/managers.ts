@@ -6,7 +6,7 @@ import type { KubeObject, ManagedFieldsEntry } from "../meta.js";
 import { isRecord } from "../meta.js";
 import { deepEqual } from "../normalize.js";
 import { FieldSet, formatPath, type FieldPath } from "./fieldset.js";
-import { compare, fieldSetOf, mergeApplied, removePaths, type Scope } from "./structure.js";
+import { compare, createdFieldsV1, fieldSetOf, mergeApplied, removePaths, type Scope } from "./structure.js";
 
 /** The longest field manager name Kubernetes accepts. */
 export const FIELD_MANAGER_MAX_LENGTH = 128;
@@ -165,6 +165,7 @@ export function baseManagers(live: unknown, sent: unknown): Manager[] {
  * Returns the new managedFields.
  */
 export function trackUpdate(managers: readonly Manager[], before: KubeObject | undefined, after: KubeObject, writer: Writer, scope: Scope): ManagedFieldsEntry[] {
+  if (before === undefined && managers.length === 0) return createdByUpdate(after, writer, scope);
   const { added, modified, removed } = compare(before, after, scope);
   const changed = added.union(modified);
   const out: Manager[] = [];
@@ -184,6 +185,18 @@ export function trackUpdate(managers: readonly Manager[], before: KubeObject | u
     fields: ownFields,
   });
   return encodeManagers(out);
+}
+
+/**
+ * trackUpdate of a create that starts from no managers (every create but one whose client sent managedFields): the
+ * writer's one entry owning every field the object sets, or none when it sets none, without the set operations.
+ */
+function createdByUpdate(after: KubeObject, writer: Writer, scope: Scope): ManagedFieldsEntry[] {
+  const fields = createdFieldsV1(after, scope);
+  if (fields === undefined) return [];
+  const entry: ManagedFieldsEntry = { manager: writer.manager, operation: "Update", apiVersion: writer.apiVersion, time: writer.time, fieldsType: "FieldsV1", fieldsV1: fields };
+  if (writer.subresource !== "") entry.subresource = writer.subresource;
+  return [entry];
 }
 
 /** A conflict: another manager owns a field the applier would change. */

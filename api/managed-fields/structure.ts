@@ -5,7 +5,7 @@
 import { isRecord } from "../meta.js";
 import { cloneJson, deepEqual, getOwn, setOwn } from "../normalize.js";
 import { listStrategyFor } from "../patch/strategic-merge-patch.js";
-import { FieldSet, fieldElement, keyElement, valueElement, type FieldPath, type PathElement } from "./fieldset.js";
+import { compareElements, FieldSet, fieldElement, keyElement, valueElement, type FieldPath, type PathElement } from "./fieldset.js";
 
 export type ListType = { readonly kind: "atomic" } | { readonly kind: "set" } | { readonly kind: "map"; readonly keys: readonly string[] };
 
@@ -158,6 +158,92 @@ export function compare(before: unknown, after: unknown, scope: Scope = WHOLE_OB
   }
   for (const [key, member] of old) if (!next.has(key) && !(member.container === true && alwaysPresent(member.path))) removed.add(member.path, key);
   return { added, modified, removed };
+}
+
+/** A node of the FieldsV1 tree createdFieldsV1 builds: whether its own path is in the set, and its members. */
+interface FieldsNode {
+  inSet: boolean;
+  readonly children: Map<PathElement, FieldsNode>;
+}
+
+function childOf(node: FieldsNode, element: PathElement): FieldsNode {
+  let child = node.children.get(element);
+  if (child === undefined) {
+    child = { inSet: false, children: new Map() };
+    node.children.set(element, child);
+  }
+  return child;
+}
+
+/**
+ * `compare(undefined, object, scope).added.toFieldsV1()` — the fields a create adds, as FieldsV1 — built in one walk
+ * straight into the tree: a create's managedFields are this one set, and every create records them. The walk is
+ * members()' with containers, minus the always-present ones, as compare has it; the tree's members are ordered as
+ * FieldSet.toFieldsV1 orders them. Undefined when the create adds no field.
+ */
+export function createdFieldsV1(object: unknown, scope: Scope = WHOLE_OBJECT): Record<string, unknown> | undefined {
+  const root: FieldsNode = { inSet: false, children: new Map() };
+  // `present`: every element of the node's path is an always-present struct, so that as a container it is not added.
+  const walk = (value: unknown, names: readonly string[], node: FieldsNode, present: boolean): void => {
+    if (isRecord(value)) {
+      const keys = Object.keys(value);
+      if (keys.length === 0 || isAtomicMap(names)) {
+        node.inSet = true;
+        return;
+      }
+      if (names.length > 0 && !present) node.inSet = true;
+      for (const key of keys) {
+        const child = value[key];
+        if (child === undefined) continue;
+        if (names.length === 0 && !scope(key)) continue;
+        if (names.length === 1 && names[0] === "metadata" && SERVER_META.has(key)) continue;
+        walk(child, [...names, key], childOf(node, fieldElement(key)), present && ALWAYS_PRESENT.has(key));
+      }
+      return;
+    }
+    if (Array.isArray(value)) {
+      const type = listTypeAt(names);
+      if (type.kind === "atomic" || value.length === 0) {
+        node.inSet = true;
+        return;
+      }
+      if (!present) node.inSet = true;
+      for (const item of value) {
+        if (type.kind === "set") {
+          childOf(node, valueElement(item)).inSet = true;
+          continue;
+        }
+        const key = itemKey(item, type.keys);
+        if (key === undefined) continue;
+        const itemNode = childOf(node, key);
+        itemNode.inSet = true;
+        walk(item, names, itemNode, false);
+      }
+      return;
+    }
+    node.inSet = true;
+  };
+  if (isRecord(object)) walk(object, [], root, true);
+  return fieldsV1Of(root);
+}
+
+/**
+ * A FieldsNode as FieldsV1: `".": {}` first on a member of the set that has members, then the members in order.
+ * Undefined for a node with nothing of the set at or under it (a struct whose members are all the server's).
+ */
+function fieldsV1Of(node: FieldsNode): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  let members = 0;
+  const elements = node.children.size === 1 ? node.children.keys() : [...node.children.keys()].sort(compareElements);
+  for (const element of elements) {
+    const member = fieldsV1Of(node.children.get(element)!);
+    if (member === undefined) continue;
+    // Assigned safely: an element starts with its tag ("f:", "k:", "v:"), so it is never "__proto__".
+    out[element] = member;
+    members++;
+  }
+  if (members === 0) return node.inSet ? out : undefined;
+  return node.inSet ? { ".": {}, ...out } : out;
 }
 
 /**

@@ -22,6 +22,8 @@ export function resourceQuotaPlugin(): AdmissionPlugin {
       if (!namespace || !quotas) return undefined;
       const { group, resource } = attributes.info;
       const listed = (await quotas.list(namespace, { resourceVersion: "0" })).items as ResourceQuota[];
+      // Most namespaces have no quota: then there is nothing to work out the object's usage for.
+      if (listed.length === 0) return undefined;
       const name = attributes.object.metadata.name ?? "";
       const delta = usageOf(group, resource, attributes.object);
       const charges: { quota: string; usage: Usage }[] = [];

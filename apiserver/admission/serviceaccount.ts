@@ -29,7 +29,7 @@ export interface ServiceAccountPluginOptions {
 export function serviceAccountPlugin(options: ServiceAccountPluginOptions = {}): AdmissionPlugin {
   const attempts = options.defaultAttempts ?? 10;
   const interval = options.retryIntervalMs ?? (() => 100 + randomInt(100));
-  const suffix = options.suffix ?? (() => Array.from({ length: 5 }, () => NAME_ALPHABET[randomInt(NAME_ALPHABET.length)]).join(""));
+  const suffix = options.suffix ?? randomVolumeSuffix;
   return {
     name: "ServiceAccount",
     enabledByDefault: true,
@@ -52,12 +52,24 @@ export function serviceAccountPlugin(options: ServiceAccountPluginOptions = {}):
   };
 }
 
+/** Five letters of NAME_ALPHABET, uniformly: one random draw read as five base-27 digits (one crypto call, not five). */
+function randomVolumeSuffix(): string {
+  let draw = randomInt(NAME_ALPHABET.length ** 5);
+  let out = "";
+  for (let i = 0; i < 5; i++) {
+    out += NAME_ALPHABET.charAt(draw % NAME_ALPHABET.length);
+    draw = Math.floor(draw / NAME_ALPHABET.length);
+  }
+  return out;
+}
+
 async function lookUp(attributes: AdmissionAttributes, namespace: string, name: string, attempts: number, interval: () => number): Promise<ServiceAccount | undefined> {
   const accounts = attributes.storeFor("", "v1", "serviceaccounts");
   if (!accounts) throw new StatusError(500, "InternalError", "serviceaccounts are not served");
-  // The watch cache first, as Kubernetes reads its informer; a miss is looked up in etcd.
-  const cached = await accounts.list(namespace, { resourceVersion: "0", fieldSelector: `metadata.name=${name}` });
-  if (cached.items[0]) return cached.items[0];
+  // The watch cache first, as Kubernetes reads its informer: by key, not a scan of every account with a field
+  // selector (every pod create asks). A miss (not there yet, or the cache still starting) is looked up in etcd.
+  const cached = accounts.cache.get(accounts.keyFor(namespace, name));
+  if (cached) return cached;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, interval()));
     try {

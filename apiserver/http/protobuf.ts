@@ -105,6 +105,23 @@ function decodeMessage(type: Type, bytes: Uint8Array): Record<string, unknown> {
 interface Schema {
   root: protobuf.Root;
   unknown: Type;
+  /** messageFor's answers for the kinds this server replies with, by "apiVersion kind" (see serverMessageFor). */
+  replyMessages: Map<string, Type | undefined>;
+}
+
+/** More reply kinds than any server serves: past it, answers are looked up without being kept. */
+const REPLY_MESSAGES_MAX = 4096;
+
+/**
+ * messageFor for an object this server built (a reply): remembered, since every reply asks and a lookup walks the
+ * package tree. Kinds from client bodies are looked up with messageFor itself, so that they cannot grow the map.
+ */
+function serverMessageFor(schema: Schema, apiVersion: string, kind: string): Type | undefined {
+  const key = `${apiVersion} ${kind}`;
+  if (schema.replyMessages.has(key)) return schema.replyMessages.get(key);
+  const type = messageFor(schema.root, apiVersion, kind);
+  if (schema.replyMessages.size < REPLY_MESSAGES_MAX) schema.replyMessages.set(key, type);
+  return type;
 }
 
 let cached: Schema | undefined;
@@ -131,7 +148,7 @@ function loadSchema(): Schema {
   root.loadSync(resolveProtoPath(), { keepCase: true });
   addListMessages(root);
   root.resolveAll();
-  cached = { root, unknown: root.lookupType(`${PACKAGE}.Unknown`) };
+  cached = { root, unknown: root.lookupType(`${PACKAGE}.Unknown`), replyMessages: new Map() };
   return cached;
 }
 
@@ -342,7 +359,7 @@ function toNumber(value: unknown): number | undefined {
 
 /** Whether kubelab has a protobuf message for `kind` in `apiVersion` (every built-in kind and list; no custom resource). */
 export function hasProtobufMessage(apiVersion: string, kind: string): boolean {
-  return messageFor(loadSchema().root, apiVersion, kind) !== undefined;
+  return serverMessageFor(loadSchema(), apiVersion, kind) !== undefined;
 }
 
 /**
@@ -354,7 +371,7 @@ export function encodeProtobufObject(object: Readonly<Record<string, unknown>>):
   const apiVersion = typeof object.apiVersion === "string" ? object.apiVersion : "";
   const kind = typeof object.kind === "string" ? object.kind : "";
   const schema = loadSchema();
-  const type = messageFor(schema.root, apiVersion, kind);
+  const type = serverMessageFor(schema, apiVersion, kind);
   if (type === undefined) return undefined;
   const raw = type.encode(toMessage(type, object)).finish();
   const body = schema.unknown.encode({ typeMeta: { apiVersion, kind }, raw }).finish();
