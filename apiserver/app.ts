@@ -14,7 +14,7 @@ import { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
 import { authorizerFor } from "./auth/authorization-modes.js";
 import type { Authorizer } from "./auth/authorizer.js";
-import { BootstrapController } from "./bootstrap.js";
+import { allSettledOrThrow, BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
 import { etcdComponentProbe, httpComponentProbe } from "./registry/componentstatuses/componentstatuses.js";
 import { reconcileBootstrapPolicy } from "./registry/rbac/bootstrap-policy.js";
@@ -195,12 +195,21 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     // Caches list etcd and retry by themselves; the bootstrap objects need a reachable etcd, so keep trying.
     for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5000)) {
       try {
-        await Promise.all([...registry.caches.values()].map((c) => c.waitForRevision(0, 5000)));
+        // The caches that grow with the workload (10k pods take most of the start-up) sync beside the post-start
+        // steps, which never read them, as Kubernetes runs its post-start hooks beside the cachers' initial lists;
+        // the other caches (namespaces, services, RBAC, ... that admission and the steps read) sync first.
+        const caches = [...registry.caches];
+        const isWorkload = ([prefix]: readonly [string, unknown]): boolean => WORKLOAD_CACHE_RESOURCES.some((r) => prefix === `${options.etcdPrefix}/${r}/`);
+        const workloadSynced = Promise.all(caches.filter(isWorkload).map(([, c]) => c.waitForRevision(0, 5000)));
+        // Awaited with the steps below; a failure before then is not an unhandled rejection.
+        void workloadSynced.catch(() => undefined);
+        await Promise.all(caches.filter((c) => !isWorkload(c)).map(([, c]) => c.waitForRevision(0, 5000)));
         // The post-start steps touch different objects, so they run side by side (each is a chain of etcd round
         // trips); ready still waits for all of them. bootstrap.start() reconciles before it returns. The allocator
         // repair follows the bootstrap objects, which hold the kubernetes Service's cluster IP. All settle before a
         // retry, so that no step runs twice at once.
         await allSettledOrThrow([
+          workloadSynced,
           bootstrap.start().then(() => repairAllocators(registry, clusterIPs, nodePorts, logger)),
           aggregator.start(),
           customResources.start(),
@@ -238,12 +247,6 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
   };
 }
 
-/** Waits for every promise; then rejects with the first failure, if any. */
-async function allSettledOrThrow(steps: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(steps);
-  for (const result of results) if (result.status === "rejected") throw result.reason;
-}
-
 function listen(server: Server, port: number, address: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.once("error", reject);
@@ -265,6 +268,9 @@ function rbacStore(registry: Registry, resource: string): ResourceStore {
   if (!store) throw new Error(`no store for ${resource}.rbac.authorization.k8s.io`);
   return store;
 }
+
+/** Resources whose watch caches grow with the workload and which no post-start step reads (see `ready`). */
+const WORKLOAD_CACHE_RESOURCES: readonly string[] = ["pods", "events"];
 
 /** Frees reservation keys left by services that no longer exist (a crash between reserve and write). */
 async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocator, nodePorts: NodePortAllocator, logger: Logger): Promise<void> {

@@ -96,19 +96,30 @@ export class BootstrapController {
   }
 
   async reconcile(): Promise<void> {
-    const { registry, kubernetesServiceIP, advertiseAddress, port } = this.options;
+    const { registry, kubernetesServiceIP, port } = this.options;
     const namespaces = registry.core("namespaces");
-    for (const name of SYSTEM_NAMESPACES) {
-      await ensure(namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } });
-    }
-    await ensureSystemPriorityClasses((group, version, resource) => registry.store(group, version, resource));
-    await ensure(registry.core("services"), "default", {
+    // Independent objects are ensured side by side (each is a chain of etcd round trips, and the apiserver's
+    // readiness waits for all of them); only the objects in "default" wait for that namespace to exist.
+    const addresses = this.apiserverAddresses();
+    await allSettledOrThrow([
+      addresses,
+      ensureSystemPriorityClasses((group, version, resource) => registry.store(group, version, resource)),
+      ...SYSTEM_NAMESPACES.map((name) =>
+        ensure(namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } }),
+      ),
+    ]);
+    const service = ensure(registry.core("services"), "default", {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } },
       spec: { type: "ClusterIP", clusterIP: kubernetesServiceIP, ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }], sessionAffinity: "None" },
     });
-    const addresses = await this.apiserverAddresses();
+    await allSettledOrThrow([service, this.reconcileEndpoints(await addresses)]);
+  }
+
+  /** The kubernetes Endpoints and EndpointSlice: every apiserver address with a live master lease. */
+  private async reconcileEndpoints(addresses: readonly string[]): Promise<void> {
+    const { registry, advertiseAddress, port } = this.options;
     const endpoints: KubeObject = {
       apiVersion: "v1",
       kind: "Endpoints",
@@ -117,17 +128,17 @@ export class BootstrapController {
     };
     const slices = registry.store("discovery.k8s.io", "v1", "endpointslices");
     try {
-      await ensure(registry.core("endpoints"), "default", endpoints, true);
-      if (slices) {
-        await ensure(slices, "default", {
+      await allSettledOrThrow([
+        ensure(registry.core("endpoints"), "default", endpoints, true),
+        ...(slices ? [ensure(slices, "default", {
           apiVersion: "discovery.k8s.io/v1",
           kind: "EndpointSlice",
           metadata: { name: "kubernetes", namespace: "default", labels: { "kubernetes.io/service-name": "kubernetes" } },
           addressType: "IPv4",
           endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
           ports: [{ name: "https", port, protocol: "TCP" }],
-        }, true);
-      }
+        }, true)] : []),
+      ]);
     } catch (err) {
       // An advertise address validation refuses (a loopback one) leaves the Service without endpoints, as in
       // Kubernetes, whose endpoint reconciler only logs; it must not hold up the rest of the apiserver's start.
@@ -154,6 +165,15 @@ export class BootstrapController {
     }
     return [...live].sort();
   }
+}
+
+/**
+ * Waits for every step, then rejects with the first failure, if any: a failed step never leaves others running
+ * behind the caller's back (a retry of the whole sequence must not overlap its previous run).
+ */
+export async function allSettledOrThrow(steps: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 }
 
 /** Creates the object when missing; with `owned`, also brings its content back to the desired one. */
