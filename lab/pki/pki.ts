@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { kubeconfigYaml, type KubeconfigNames } from "../../client/kubeconfig.js";
 import { createCertificateAuthority, issueCertificate, type CertificateAndKey, type CertificateRequest } from "../../component-base/pki/certificates.js";
 import { readCertificateAuthority, writeCertificateAndKey, writeKeyFile, writePemFile, PRIVATE_FILE_MODE } from "../../component-base/pki/files.js";
+import { ensureEtcdPki, etcdPkiPaths, type EtcdPkiPaths } from "./etcd.js";
 
 /** The lab's tools that read the API, each with its own identity system:kubelab:<tool>. */
 export const LAB_TOOLS = ["metrics-server", "kube-state-metrics", "kubelab-ui", "prometheus"] as const;
@@ -70,6 +71,8 @@ export interface LabPkiPaths {
   tools: Record<LabTool, ClientFiles>;
   /** The apiserver's --authentication-config: anonymous requests only on the public health endpoints. */
   authenticationConfig: string;
+  /** etcd's CA and certificates, and the apiserver's client certificate to etcd (lab/pki/etcd.ts). */
+  etcd: EtcdPkiPaths;
   node(name: string): NodeFiles;
 }
 
@@ -92,6 +95,7 @@ export function labPkiPaths(dir: string): LabPkiPaths {
     kubeProxy: client("kube-proxy", "kube-proxy.conf"),
     tools,
     authenticationConfig: join(dir, "authentication-config.yaml"),
+    etcd: etcdPkiPaths(dir),
     node(name: string): NodeFiles {
       const nodeDir = join(dir, "nodes", name);
       return {
@@ -199,6 +203,7 @@ export async function ensureLabPki(options: LabPkiOptions): Promise<LabPkiResult
     client(paths.controllerManager, "system:kube-controller-manager"),
     client(paths.kubeProxy, "system:kube-proxy"),
     ...LAB_TOOLS.map((tool) => client(paths.tools[tool], toolUser(tool))),
+    ensureEtcdPki(paths.etcd, stillGood, note),
   ];
   for (const node of options.nodes) {
     const files = paths.node(node.name);
