@@ -239,11 +239,22 @@ function stillGood(pair: CertificateAndKey, ca: X509Certificate, sans: readonly 
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return false;
     if (!cert.checkPrivateKey(createPrivateKey(pair.keyPem))) return false;
     if (new Date(cert.validTo).getTime() < Date.now() + 86_400_000) return false;
-    const has = new Set((cert.subjectAltName ?? "").split(", ").filter((s) => s !== ""));
-    return sans.every((san) => has.has(san));
+    const has = new Set((cert.subjectAltName ?? "").split(", ").filter((s) => s !== "").map(canonicalSan));
+    return sans.every((san) => has.has(canonicalSan(san)));
   } catch {
     return false;
   }
+}
+
+/** "IP Address:::1" as Node prints it ("IP Address:0:0:0:0:0:0:0:1"): IPv6 in eight groups without leading zeros. */
+function canonicalSan(san: string): string {
+  const ip = /^IP Address:(.*:.*)$/.exec(san)?.[1];
+  if (ip === undefined) return san;
+  const [head = "", tail] = ip.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  return `IP Address:${groups.map((g) => parseInt(g, 16).toString(16)).join(":").toUpperCase()}`;
 }
 
 /** sa.key/sa.pub: kubeadm's service-account key pair, RSA 2048 (the apiserver signs tokens RS256). */
