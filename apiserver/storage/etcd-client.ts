@@ -4,7 +4,8 @@
 // stream of such messages. Written here instead of @grpc/grpc-js because grpc-js cost ~40 ms of CPU to load at every
 // start and about twice the CPU per call (measured side by side: ~180 µs against ~60–100 µs per Range or create Txn).
 // Calls are never retried here (transactions are not idempotent); the storage's callers own retrying. Failures are
-// EtcdCallErrors (gRPC status code, details), mapped by the storage's toStorageError.
+// EtcdCallErrors (gRPC status code, details), mapped by the storage's toStorageError. https:// members are reached
+// over TLS with the options' CA and client certificate (--etcd-cafile/--etcd-certfile/--etcd-keyfile, etcd-tls.ts).
 //
 // With several members (--etcd-servers a,b,c) each call goes to a member drawn at random among those not passed
 // over, preferring members whose connection is up: a member that died is reconnected to in the background (its
@@ -71,7 +72,6 @@ class Member {
   private retryAt = 0;
   private backoffMs = RECONNECT_BACKOFF.initialMs;
   private keepalive: NodeJS.Timeout | undefined;
-
   private readonly secure: boolean;
 
   constructor(

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { distEntry } from "../../lab/components/entries.js";
 import { EtcdStorage } from "../../apiserver/storage/etcd-storage.js";
 import { checkEtcdTls, loadEtcdTls } from "../../apiserver/storage/etcd-tls.js";
-import { startApiServerProcess, type ApiServerProcess } from "../support/apiserver.js";
+import { startApiServerProcess, waitFor, type ApiServerProcess } from "../support/apiserver.js";
 import { startEtcd, freePort, type EtcdHandle } from "../support/etcd.js";
 import { call, etcdctl, openWatch } from "../support/http.js";
 import { testPki, type TestPki } from "../support/pki.js";
@@ -85,6 +85,23 @@ describe("etcd with TLS and client certificates", () => {
       }
       // The object went through this etcd (read directly, as kubeadm's health-check client).
       expect(await etcdctl(etcd.endpoint, ["get", "--keys-only", "/registry/namespaces/default"], pki.paths.etcd)).toContain("/registry/namespaces/default");
+    });
+
+    it("connects again over TLS after etcd restarts, and its watches carry on", async () => {
+      const api = apiserver.api;
+      const path = "/api/v1/namespaces/default/configmaps";
+      const list = await call<{ metadata: { resourceVersion: string } }>(api, "GET", path);
+      const watch = await openWatch(api, `${path}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`);
+      try {
+        await etcd.restart();
+        await waitFor("a create through the apiserver after etcd's restart", async () => {
+          const res = await call(api, "POST", path, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "after-restart" } });
+          return res.status === 201 || res.status === 409 ? true : undefined;
+        });
+        await watch.waitFor("ADDED after-restart", (evs) => evs.some((e) => e.type === "ADDED" && e.object.metadata.name === "after-restart"));
+      } finally {
+        watch.close();
+      }
     });
   });
 
