@@ -2,15 +2,25 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureEtcdPki, etcdPkiPaths, type EtcdPkiPaths } from "../../lab/pki/etcd.js";
+import { createCertificateAuthority, issueCertificate } from "../../component-base/pki/certificates.js";
+import { writeCertificateAndKey } from "../../component-base/pki/files.js";
 import { checkEtcdTls, etcdEndpoints, loadEtcdTls } from "./etcd-tls.js";
 
+interface Pair {
+  cert: string;
+  key: string;
+}
 let dir: string;
-let pki: EtcdPkiPaths;
+/** kubeadm's etcd files, as far as these tests need them: etcd's CA and two client pairs. */
+let pki: { ca: Pair; apiserverEtcdClient: Pair; peer: Pair };
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "etcd-tls-test-"));
-  pki = etcdPkiPaths(dir);
-  await ensureEtcdPki(pki, () => false, () => undefined);
+  const pair = (base: string): Pair => ({ cert: join(dir, `${base}.crt`), key: join(dir, `${base}.key`) });
+  pki = { ca: pair("ca"), apiserverEtcdClient: pair("apiserver-etcd-client"), peer: pair("peer") };
+  const ca = await createCertificateAuthority("etcd-ca");
+  writeCertificateAndKey(join(dir, "ca"), ca);
+  writeCertificateAndKey(join(dir, "apiserver-etcd-client"), await issueCertificate(ca, { commonName: "kube-apiserver-etcd-client", usage: "client" }));
+  writeCertificateAndKey(join(dir, "peer"), await issueCertificate(ca, { commonName: "etcd", usage: "server-and-client" }));
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
