@@ -31,6 +31,7 @@ import { loadTokenFile } from "./auth/token-file.js";
 import { servingCertificate } from "./serving.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
 import { EtcdStorage } from "./storage/etcd-storage.js";
+import { etcdEndpoints, etcdTlsAtStart } from "./storage/etcd-tls.js";
 import { createWatchCache } from "./storage/watch-cache.js";
 import type { WorkerLink } from "./workers.js";
 
@@ -62,8 +63,10 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
   const promRegistry = createPromRegistry();
   const metrics = createApiServerMetrics(promRegistry);
   worker?.serveMetrics(promRegistry);
+  const etcdTls = await etcdTlsAtStart(options);
   const storage = new EtcdStorage({
-    endpoints: options.etcdServers.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    endpoints: etcdEndpoints(options.etcdServers),
+    ...(etcdTls ? { tls: etcdTls } : {}),
     prefix: options.etcdPrefix,
     observe: (operation, type, seconds) => {
       metrics.etcdRequestDuration.observe({ operation, type }, seconds);

@@ -4,6 +4,9 @@ import { defineFlags, loggingFlags, type FlagValues } from "../component-base/fl
 
 export const apiServerFlags = defineFlags({
   etcdServers: { type: "string", default: "http://127.0.0.1:2379", help: "List of etcd servers to connect with (scheme://ip:port), comma separated." },
+  etcdCafile: { type: "string", help: "SSL Certificate Authority file used to secure etcd communication (verifies the certificate of https:// --etcd-servers)." },
+  etcdCertfile: { type: "string", help: "SSL certification file used to secure etcd communication (the client certificate presented to https:// --etcd-servers)." },
+  etcdKeyfile: { type: "string", help: "SSL key file used to secure etcd communication." },
   etcdPrefix: { type: "string", default: "/registry", help: "The prefix to prepend to all resource paths in etcd." },
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --secure-port port." },
   securePort: { type: "number", default: 6443, help: "The port on which to serve HTTPS with authentication and authorization. It cannot be switched off with 0 in Kubernetes; here 0 serves no HTTPS." },

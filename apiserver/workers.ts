@@ -15,6 +15,7 @@ import { aggregateRegistries, type Registry, type RegistryJson } from "../compon
 import { defaultAdvertiseAddress } from "./app.js";
 import { loadServiceAccountTokens } from "./auth/service-account-tokens.js";
 import type { ApiServerOptions } from "./options.js";
+import { etcdTlsAtStart } from "./storage/etcd-tls.js";
 import { formatIPv4, parseIPv4CIDR } from "./registry/services/allocators.js";
 import type { WorkerGroup } from "./server.js";
 import { servingCertificate } from "./serving.js";
@@ -165,6 +166,9 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
  * service account signing key (a token one worker issued must verify on the others), handed over as a flag.
  */
 export async function sharedWorkerFlags(options: ApiServerOptions, logger: Logger): Promise<{ args: string[]; cleanup(): void }> {
+  // Each worker opens etcd with the same flags; a bad file or a refused handshake stops the primary here, once,
+  // instead of crashing every worker in turn.
+  await etcdTlsAtStart(options);
   if (options.securePort !== 0 && options.tlsCertFile === undefined) {
     const advertise = options.advertiseAddress ?? defaultAdvertiseAddress(options.bindAddress);
     const serving = await servingCertificate({

@@ -4,7 +4,8 @@
 // stream of such messages. Written here instead of @grpc/grpc-js because grpc-js cost ~40 ms of CPU to load at every
 // start and about twice the CPU per call (measured side by side: ~180 µs against ~60–100 µs per Range or create Txn).
 // Calls are never retried here (transactions are not idempotent); the storage's callers own retrying. Failures are
-// EtcdCallErrors (gRPC status code, details), mapped by the storage's toStorageError.
+// EtcdCallErrors (gRPC status code, details), mapped by the storage's toStorageError. https:// members are reached
+// over TLS with the options' CA and client certificate (--etcd-cafile/--etcd-certfile/--etcd-keyfile, etcd-tls.ts).
 //
 // With several members (--etcd-servers a,b,c) each call goes to a member drawn at random among those not passed
 // over, preferring members whose connection is up: a member that died is reconnected to in the background (its
@@ -15,6 +16,7 @@
 // to it meanwhile fail UNAVAILABLE at once, as gRPC fails calls on a channel in TRANSIENT_FAILURE.
 import { EventEmitter } from "node:events";
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import type { EtcdTls } from "./etcd-tls.js";
 
 /** The gRPC status codes this client and the storage use (grpc/status.proto). */
 export const status = {
@@ -40,6 +42,8 @@ export interface EtcdClientOptions {
   /** Ping each connection this often, and drop it when a ping is not answered within `keepaliveTimeoutMs` (watches). */
   keepaliveMs?: number;
   keepaliveTimeoutMs?: number;
+  /** For https:// members: the CA etcd's certificate is verified with (else the system's roots) and the client pair presented. */
+  tls?: EtcdTls;
 }
 
 /** A gRPC failure: the status code and its details (grpc-message). */
@@ -68,11 +72,14 @@ class Member {
   private retryAt = 0;
   private backoffMs = RECONNECT_BACKOFF.initialMs;
   private keepalive: NodeJS.Timeout | undefined;
+  private readonly secure: boolean;
 
   constructor(
     private readonly authority: string,
     private readonly options: EtcdClientOptions,
-  ) {}
+  ) {
+    this.secure = authority.startsWith("https:");
+  }
 
   /** The member's session, connecting when there is none; undefined while a failed connection's backoff runs. */
   open(): ClientHttp2Session | undefined {
@@ -80,7 +87,7 @@ class Member {
     if (Date.now() < this.retryAt) return undefined;
     // No cap on the session's buffered memory (Node's default, 10 MB, refuses new streams while large list pages
     // are in flight; gRPC sets none either): pages are already bounded by the storage.
-    const session = connect(this.authority, { settings: { initialWindowSize: WINDOW_BYTES }, maxSessionMemory: Number.MAX_SAFE_INTEGER });
+    const session = connect(this.authority, { settings: { initialWindowSize: WINDOW_BYTES }, maxSessionMemory: Number.MAX_SAFE_INTEGER, ...(this.secure ? this.options.tls : {}) });
     this.session = session;
     // Up once etcd's SETTINGS arrive, not at TCP connect: an address that accepts but never speaks is not a member.
     session.once("remoteSettings", () => {

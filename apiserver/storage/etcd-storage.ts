@@ -8,6 +8,7 @@
 // package cost ~0.15 s of start-up and ~15 MB to load, and a third of the CPU of each call.
 import { errorMessage, retryOnConflict } from "../../api/errors.js";
 import { EtcdCallError, EtcdClient, status, type EtcdClientOptions, type EtcdStream } from "./etcd-client.js";
+import type { EtcdTls } from "./etcd-tls.js";
 import { decodeTxnOutcome, encodeCreateTxn } from "./etcd-fast-txn.js";
 import {
   decodeDeleteRangeResponse,
@@ -54,6 +55,8 @@ export interface EtcdStorageOptions {
   pageSize?: number;
   /** Target size of one etcd range response (default 2 MiB), well under gRPC's 4 MiB default message limit. */
   pageBytes?: number;
+  /** TLS to https:// endpoints (--etcd-cafile, --etcd-certfile, --etcd-keyfile), for every connection this storage opens. */
+  tls?: EtcdTls;
 }
 
 /** A key/value as read from etcd, for the raw helpers and the watch cache. */
@@ -119,6 +122,7 @@ export class EtcdStorage implements Storage {
   private readonly client: EtcdClient;
   private watchClientInstance: EtcdClient | undefined;
   private readonly endpoints: string[];
+  private readonly tls: EtcdTls | undefined;
   private readonly prefix: string;
   private readonly dialTimeoutMs: number;
   private readonly requestTimeoutMs: number;
@@ -139,7 +143,8 @@ export class EtcdStorage implements Storage {
     this.observeFn = options.observe;
     this.pageSize = Math.max(1, options.pageSize ?? 500);
     this.pageBytes = Math.max(1024, options.pageBytes ?? 2 * 1024 * 1024);
-    this.client = new EtcdClient(this.endpoints);
+    this.tls = options.tls;
+    this.client = new EtcdClient(this.endpoints, this.tls ? { tls: this.tls } : {});
     this.leases = new LeaseManager(async (ttl, type) => {
       const res = await this.rpc("grant_lease", type, "", (deadline) => this.client.unary(LEASE_GRANT, encodeLeaseGrantRequest(ttl), decodeLeaseGrantResponse, deadline));
       if (res.error !== "") throw new EtcdCallError(status.UNKNOWN, res.error);
@@ -443,7 +448,7 @@ export class EtcdStorage implements Storage {
 
   /** Watches get their own channels, with keepalive pings, apart from the unary calls'. */
   private watchClient(): EtcdClient {
-    this.watchClientInstance ??= new EtcdClient(this.endpoints, WATCH_CLIENT_OPTIONS);
+    this.watchClientInstance ??= new EtcdClient(this.endpoints, { ...WATCH_CLIENT_OPTIONS, ...(this.tls ? { tls: this.tls } : {}) });
     return this.watchClientInstance;
   }
 

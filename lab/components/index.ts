@@ -6,7 +6,7 @@ export { commandLine, loopbackUrl, renderFlags, type Component, type ComponentKi
 export { apiClientComponent, SERVING_LOG_PROBE, servingPort, type ApiClientOptions } from "./api-client.js";
 export { containerRuntimeComponent, type ContainerRuntimeOptions } from "./container-runtime.js";
 export { DIST_ENTRIES, distEntry, REPO_ROOT, type DistProgram } from "./entries.js";
-export { etcdComponent, etcdEndpoint, type EtcdOptions } from "./etcd.js";
+export { etcdComponent, etcdEndpoint, etcdMetricsUrl, type EtcdOptions } from "./etcd.js";
 export { hollowNodesComponent, type HollowNodesOptions } from "./hollow-nodes.js";
 export { kubeletComponent, type KubeletOptions } from "./kubelet.js";
 export { kubeProxyComponent, type KubeProxyOptions } from "./kube-proxy.js";

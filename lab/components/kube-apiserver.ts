@@ -3,6 +3,7 @@
 // `secure` HTTPS with client certificates, the service-account keys and Node,RBAC — with no insecure port at all when
 // `port` is 0 or absent (kubeadm's setup; readiness is then probed over HTTPS with the lab's CA), or with one kept on
 // loopback.
+import type { EtcdPkiPaths } from "../pki/etcd.js";
 import type { LabPkiPaths } from "../pki/pki.js";
 import { loopbackUrl, renderFlags, type Component } from "./component.js";
 import { distEntry } from "./entries.js";
@@ -12,6 +13,8 @@ export interface ApiserverOptions {
   name?: string;
   /** --etcd-servers: the etcd client URL(s). */
   etcdServers: string;
+  /** --etcd-cafile, --etcd-certfile, --etcd-keyfile from etcd's files of the lab PKI (an etcd with TLS). */
+  etcdPki?: EtcdPkiPaths;
   /** --insecure-port; with `secure`, 0 or absent means none. */
   port?: number;
   /** --insecure-bind-address, and --bind-address when `securePort` is given; defaults to 127.0.0.1. */
@@ -87,6 +90,16 @@ function secureFlags(secure: ApiserverSecureOptions): [string, string | number |
   ];
 }
 
+/** kubeadm's flags for an etcd with TLS: its CA, and the apiserver-etcd-client pair. */
+function etcdTlsFlags(pki: EtcdPkiPaths | undefined): [string, string][] {
+  if (pki === undefined) return [];
+  return [
+    ["etcd-cafile", pki.ca.cert],
+    ["etcd-certfile", pki.apiserverEtcdClient.cert],
+    ["etcd-keyfile", pki.apiserverEtcdClient.key],
+  ];
+}
+
 export function apiserverComponent(options: ApiserverOptions): Component {
   const secure = options.secure;
   if (secure) {
@@ -102,7 +115,7 @@ export function apiserverComponent(options: ApiserverOptions): Component {
       kind: "kube-apiserver",
       program: { kind: "node", entry: options.entry ?? distEntry("apiserver") },
       args: [
-        ...renderFlags([["etcd-servers", options.etcdServers], ["insecure-port", insecurePort], ["insecure-bind-address", insecurePort > 0 ? insecureHost : undefined], ...secureFlags(secure)]),
+        ...renderFlags([["etcd-servers", options.etcdServers], ...etcdTlsFlags(options.etcdPki), ["insecure-port", insecurePort], ["insecure-bind-address", insecurePort > 0 ? insecureHost : undefined], ...secureFlags(secure)]),
         ...(options.extraArgs ?? []),
       ],
       ports: insecurePort > 0 ? { http: insecurePort, https: secure.securePort } : { https: secure.securePort },
@@ -118,6 +131,7 @@ export function apiserverComponent(options: ApiserverOptions): Component {
     args: [
       ...renderFlags([
         ["etcd-servers", options.etcdServers],
+        ...etcdTlsFlags(options.etcdPki),
         ["insecure-port", options.port],
         ["insecure-bind-address", options.bindAddress ?? "127.0.0.1"],
         ["secure-port", options.securePort ?? 0],

@@ -96,3 +96,34 @@ describe("ensureLabPki", () => {
     expect(labPkiPaths("/x").tools["metrics-server"].kubeconfig).toBe("/x/metrics-server.conf");
   });
 });
+
+describe("ensureLabPki: etcd's files (kubeadm's etcd/ CA and certificates)", () => {
+  it("makes etcd's own CA and issues etcd's serving, peer and client certificates from it, not from the cluster CA", async () => {
+    const result = await ensureLabPki(options([]));
+    const etcd = result.paths.etcd;
+    expect(etcd.ca.cert).toBe(join(dir, "etcd", "ca.crt"));
+    expect(etcd.apiserverEtcdClient.key).toBe(join(dir, "apiserver-etcd-client.key"));
+    const etcdCa = cert(etcd.ca.cert);
+    expect(etcdCa.ca).toBe(true);
+    expect(subject(etcd.ca.cert)).toEqual(["CN=etcd-ca"]);
+    for (const pair of [etcd.server, etcd.peer, etcd.healthcheckClient, etcd.apiserverEtcdClient]) {
+      expect(cert(pair.cert).checkIssued(etcdCa), pair.cert).toBe(true);
+      expect(cert(pair.cert).checkIssued(cert(result.paths.caCert)), pair.cert).toBe(false);
+      expect(mode(pair.key)).toBe(0o600);
+    }
+    for (const member of [etcd.server, etcd.peer]) {
+      expect(cert(member.cert).subjectAltName).toBe("DNS:etcd, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1");
+      expect(cert(member.cert).keyUsage?.sort()).toEqual(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]);
+    }
+    expect(subject(etcd.healthcheckClient.cert)).toEqual(["O=system:masters", "CN=kube-etcd-healthcheck-client"]);
+    expect(subject(etcd.apiserverEtcdClient.cert)).toEqual(["O=system:masters", "CN=kube-apiserver-etcd-client"]);
+    expect(cert(etcd.apiserverEtcdClient.cert).keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]);
+
+    // Kept when right; all remade with a new etcd CA; the cluster CA's files untouched.
+    expect((await ensureLabPki(options([]))).written).toEqual([]);
+    rmSync(etcd.ca.key);
+    expect((await ensureLabPki(options([]))).written.sort()).toEqual(
+      ["apiserver-etcd-client.crt", "apiserver-etcd-client.key", "etcd/ca.crt", "etcd/ca.key", "etcd/healthcheck-client.crt", "etcd/healthcheck-client.key", "etcd/peer.crt", "etcd/peer.key", "etcd/server.crt", "etcd/server.key"],
+    );
+  });
+});

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { kubeconfigYaml, type KubeconfigNames } from "../../client/kubeconfig.js";
 import { createCertificateAuthority, issueCertificate, type CertificateAndKey, type CertificateRequest } from "../../component-base/pki/certificates.js";
 import { readCertificateAuthority, writeCertificateAndKey, writeKeyFile, writePemFile, PRIVATE_FILE_MODE } from "../../component-base/pki/files.js";
+import { ensureEtcdPki, etcdPkiPaths, type EtcdPkiPaths } from "./etcd.js";
 
 /** The lab's tools that read the API, each with its own identity system:kubelab:<tool>. */
 export const LAB_TOOLS = ["metrics-server", "kube-state-metrics", "kubelab-ui", "prometheus"] as const;
@@ -70,6 +71,8 @@ export interface LabPkiPaths {
   tools: Record<LabTool, ClientFiles>;
   /** The apiserver's --authentication-config: anonymous requests only on the public health endpoints. */
   authenticationConfig: string;
+  /** etcd's CA and certificates, and the apiserver's client certificate to etcd (lab/pki/etcd.ts). */
+  etcd: EtcdPkiPaths;
   node(name: string): NodeFiles;
 }
 
@@ -92,6 +95,7 @@ export function labPkiPaths(dir: string): LabPkiPaths {
     kubeProxy: client("kube-proxy", "kube-proxy.conf"),
     tools,
     authenticationConfig: join(dir, "authentication-config.yaml"),
+    etcd: etcdPkiPaths(dir),
     node(name: string): NodeFiles {
       const nodeDir = join(dir, "nodes", name);
       return {
@@ -199,6 +203,7 @@ export async function ensureLabPki(options: LabPkiOptions): Promise<LabPkiResult
     client(paths.controllerManager, "system:kube-controller-manager"),
     client(paths.kubeProxy, "system:kube-proxy"),
     ...LAB_TOOLS.map((tool) => client(paths.tools[tool], toolUser(tool))),
+    ensureEtcdPki(paths.etcd, stillGood, note),
   ];
   for (const node of options.nodes) {
     const files = paths.node(node.name);
@@ -234,11 +239,22 @@ function stillGood(pair: CertificateAndKey, ca: X509Certificate, sans: readonly 
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return false;
     if (!cert.checkPrivateKey(createPrivateKey(pair.keyPem))) return false;
     if (new Date(cert.validTo).getTime() < Date.now() + 86_400_000) return false;
-    const has = new Set((cert.subjectAltName ?? "").split(", ").filter((s) => s !== ""));
-    return sans.every((san) => has.has(san));
+    const has = new Set((cert.subjectAltName ?? "").split(", ").filter((s) => s !== "").map(canonicalSan));
+    return sans.every((san) => has.has(canonicalSan(san)));
   } catch {
     return false;
   }
+}
+
+/** "IP Address:::1" as Node prints it ("IP Address:0:0:0:0:0:0:0:1"): IPv6 in eight groups without leading zeros. */
+function canonicalSan(san: string): string {
+  const ip = /^IP Address:(.*:.*)$/.exec(san)?.[1];
+  if (ip === undefined) return san;
+  const [head = "", tail] = ip.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  return `IP Address:${groups.map((g) => parseInt(g, 16).toString(16)).join(":").toUpperCase()}`;
 }
 
 /** sa.key/sa.pub: kubeadm's service-account key pair, RSA 2048 (the apiserver signs tokens RS256). */

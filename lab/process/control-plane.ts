@@ -6,14 +6,17 @@ import { tmpdir } from "node:os";
 import { loopbackUrl } from "../components/component.js";
 import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
 import { apiserverComponent, apiserverSecureOptionsFromPki } from "../components/kube-apiserver.js";
+import type { EtcdPkiPaths } from "../pki/etcd.js";
 import { labPkiPaths } from "../pki/pki.js";
 import { removeDir, type ProcessOwner } from "./owner.js";
 import { freePort } from "./ports.js";
 import type { ManagedProcess, StartOptions, WaitReadyOptions } from "./runner.js";
 
 export interface EtcdHandle {
-  /** Client URL, e.g. http://127.0.0.1:23791 */
+  /** Client URL, e.g. http://127.0.0.1:23791 (https:// with `tls`). */
   readonly endpoint: string;
+  /** With `tls`: etcd's files, whose healthcheck-client a direct client (etcdctl) presents. */
+  readonly pki?: EtcdPkiPaths;
   readonly dataDir: string;
   /** The child process of the current run. */
   readonly process: ChildProcess;
@@ -31,6 +34,8 @@ export interface EtcdLaunchOptions {
   quotaBytes?: number;
   /** Directory the data directory is made in: /dev/shm when there is one (fsync is cheap there), else tmpdir. */
   dataDirBase?: string;
+  /** kubeadm's TLS with client certificates, from the etcd files of the lab PKI in this directory (lab/pki). */
+  tlsPkiDir?: string;
 }
 
 const ETCD_READY: WaitReadyOptions = { timeoutMs: 15_000, intervalMs: 50 };
@@ -38,16 +43,19 @@ const ETCD_READY: WaitReadyOptions = { timeoutMs: 15_000, intervalMs: 50 };
 /** A throw-away single-member etcd; its process and data directory belong to `owner`. */
 export async function launchEtcd(owner: ProcessOwner, options: EtcdLaunchOptions = {}): Promise<EtcdHandle> {
   const dataDir = owner.tempDir("kubelab-etcd-", options.dataDirBase ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()));
+  const pki = options.tlsPkiDir !== undefined ? labPkiPaths(options.tlsPkiDir).etcd : undefined;
   const component = etcdComponent({
     dataDir,
     clientPort: await freePort(),
     peerPort: await freePort(),
     ...(options.quotaBytes !== undefined ? { quotaBackendBytes: options.quotaBytes } : {}),
+    ...(pki ? { tls: { pki, metricsPort: await freePort() } } : {}),
   });
   const { process: managed } = await owner.startReady(component, ETCD_READY);
   const stop = (hard = false): Promise<void> => managed.stop(hard ? "SIGKILL" : "SIGTERM");
   return {
     endpoint: etcdEndpoint(component),
+    ...(pki ? { pki } : {}),
     dataDir,
     get process() {
       return managed.process;
@@ -93,6 +101,8 @@ export interface ApiserverLaunchOptions extends WaitReadyOptions, Pick<StartOpti
    * tokens, Node,RBAC, NodeRestriction, and no insecure port unless `port` asks for one.
    */
   secure?: ApiserverPkiOptions;
+  /** --etcd-cafile, --etcd-certfile, --etcd-keyfile: kubeadm's files for an etcd launched with `tlsPkiDir`. */
+  etcdPki?: EtcdPkiPaths;
   /** Further flags after the ones the launcher sets. */
   extraArgs?: readonly string[];
 }
@@ -109,6 +119,7 @@ export async function launchApiserver(owner: ProcessOwner, etcdServers: string, 
     const securePort = await freePort();
     const component = apiserverComponent({
       etcdServers,
+      ...(options.etcdPki ? { etcdPki: options.etcdPki } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       secure: apiserverSecureOptionsFromPki(pki, securePort, "127.0.0.1"),
       extraArgs: [
@@ -122,7 +133,7 @@ export async function launchApiserver(owner: ProcessOwner, etcdServers: string, 
     return Object.assign(managed, { url: `https://127.0.0.1:${securePort}`, port: securePort, caFile: pki.caCert, startupMs: readyMs });
   }
   const port = options.port ?? (await freePort());
-  const component = apiserverComponent({ etcdServers, port, ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}) });
+  const component = apiserverComponent({ etcdServers, port, ...(options.etcdPki ? { etcdPki: options.etcdPki } : {}), ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}) });
   const { process: managed, readyMs } = await owner.startReady(component, ready);
   return Object.assign(managed, { url: loopbackUrl(port), port, startupMs: readyMs });
 }

@@ -140,6 +140,8 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     apiserverPort: flags.apiserverPort,
     etcdClientPort: await freePort(),
     etcdPeerPort: await freePort(),
+    // A secure lab's etcd is kubeadm's: TLS with client certificates, /health and /metrics on a plain port of their own.
+    ...(secure ? { etcdMetricsPort: await freePort() } : {}),
     schedulerPort: await freePort(),
     controllerManagerPort: await freePort(),
     kubeStateMetricsPort: await freePort(),

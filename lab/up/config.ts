@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Component } from "../components/component.js";
 import { containerRuntimeComponent } from "../components/container-runtime.js";
-import { etcdComponent, etcdEndpoint } from "../components/etcd.js";
+import { etcdComponent, etcdEndpoint, etcdMetricsUrl } from "../components/etcd.js";
 import { apiserverComponent, apiserverSecureOptionsFromPki } from "../components/kube-apiserver.js";
 import { controllerManagerComponent } from "../components/kube-controller-manager.js";
 import { schedulerComponent } from "../components/kube-scheduler.js";
@@ -37,6 +37,11 @@ export interface LabConfig {
   /** Host ports on loopback, picked free at `up`. */
   etcdClientPort: number;
   etcdPeerPort: number;
+  /**
+   * etcd's plain-HTTP /health and /metrics port on loopback (kubeadm's --listen-metrics-urls): set in a secure lab,
+   * whose etcd serves clients over TLS with client certificates. Absent (an insecure lab, or one made before): plain etcd.
+   */
+  etcdMetricsPort?: number;
   schedulerPort: number;
   controllerManagerPort: number;
   /** kube-state-metrics' cluster-state and own (telemetry) metrics ports, on loopback. */
@@ -204,9 +209,16 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
   const master = apiserverUrl(config);
   const pki = pkiOf(config);
   const leaderElection = [...LAB_TIMINGS.leaderElection];
-  const etcd = etcdComponent({ dataDir: join(config.home, "etcd"), clientPort: config.etcdClientPort, peerPort: config.etcdPeerPort });
+  const etcdPki = pki !== undefined && config.etcdMetricsPort !== undefined ? pki.etcd : undefined;
+  const etcd = etcdComponent({
+    dataDir: join(config.home, "etcd"),
+    clientPort: config.etcdClientPort,
+    peerPort: config.etcdPeerPort,
+    ...(etcdPki && config.etcdMetricsPort !== undefined ? { tls: { pki: etcdPki, metricsPort: config.etcdMetricsPort } } : {}),
+  });
   const apiserver = apiserverComponent({
     etcdServers: etcdEndpoint(etcd),
+    ...(etcdPki ? { etcdPki } : {}),
     // kubeadm's apiserver: no insecure port at all; readiness is probed over HTTPS with the lab's CA.
     ...(pki ? {} : { port: config.apiserverPort }),
     bindAddress: bridgeIp(config),
@@ -250,7 +262,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
         ]
       : [];
   const planned: PlannedComponent[] = [
-    { component: etcd, metricsUrl: `${etcdEndpoint(etcd)}/metrics` },
+    { component: etcd, metricsUrl: `${etcdMetricsUrl(etcd)}/metrics` },
     // Bound to the bridge address, so its readiness is probed there rather than on loopback.
     pki ? { component: apiserver, metricsUrl: `${master}/metrics` } : { component: { ...apiserver, readiness: { kind: "http", url: `${master}/readyz` } }, metricsUrl: `${master}/metrics` },
     { component: scheduler, metricsUrl: `http://127.0.0.1:${config.schedulerPort}/metrics` },

@@ -95,3 +95,41 @@ describe("kubelab up (secure)", () => {
     ]);
   });
 });
+
+describe("kubelab up (secure): etcd as kubeadm runs it", () => {
+  it("serves etcd's clients and peers over TLS with client certificates, probes and scrapes its plain metrics port, and gives the apiserver its client pair", () => {
+    const plan = controlPlane({ ...SECURE, etcdMetricsPort: 12381 });
+    const etcd = plan.find((p) => p.component.kind === "etcd");
+    expect(etcd?.component.args).toEqual(
+      expect.arrayContaining([
+        "--listen-client-urls=https://127.0.0.1:12379",
+        "--advertise-client-urls=https://127.0.0.1:12379",
+        "--initial-cluster=etcd=https://127.0.0.1:12380",
+        "--client-cert-auth=true",
+        `--trusted-ca-file=${P}/etcd/ca.crt`,
+        `--cert-file=${P}/etcd/server.crt`,
+        `--key-file=${P}/etcd/server.key`,
+        "--peer-client-cert-auth=true",
+        `--peer-trusted-ca-file=${P}/etcd/ca.crt`,
+        `--peer-cert-file=${P}/etcd/peer.crt`,
+        `--peer-key-file=${P}/etcd/peer.key`,
+        "--listen-metrics-urls=http://127.0.0.1:12381",
+      ]),
+    );
+    expect(etcd?.component.readiness).toEqual({ kind: "http", url: "http://127.0.0.1:12381/health" });
+    expect(etcd?.metricsUrl).toBe("http://127.0.0.1:12381/metrics");
+    expect(argsOf(plan, "kube-apiserver")).toEqual(
+      expect.arrayContaining(["--etcd-servers=https://127.0.0.1:12379", `--etcd-cafile=${P}/etcd/ca.crt`, `--etcd-certfile=${P}/apiserver-etcd-client.crt`, `--etcd-keyfile=${P}/apiserver-etcd-client.key`]),
+    );
+  });
+
+  it("keeps plain etcd in an insecure lab, and in a secure lab recorded before etcd had TLS (no metrics port)", () => {
+    for (const config of [TEST_CONFIG, SECURE]) {
+      const plan = controlPlane(config);
+      expect(argsOf(plan, "etcd")).toContain("--listen-client-urls=http://127.0.0.1:12379");
+      expect(argsOf(plan, "etcd").some((a) => a.startsWith("--cert-file") || a.startsWith("--client-cert-auth"))).toBe(false);
+      expect(argsOf(plan, "kube-apiserver")).toContain("--etcd-servers=http://127.0.0.1:12379");
+      expect(argsOf(plan, "kube-apiserver").some((a) => a.startsWith("--etcd-cafile"))).toBe(false);
+    }
+  });
+});

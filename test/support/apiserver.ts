@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeKubeconfigFile, type ClientConfig } from "../../client/kubeconfig.js";
+import type { EtcdPkiPaths } from "../../lab/pki/etcd.js";
 import { launchApiserver, type ApiserverHandle } from "../../lab/process/control-plane.js";
 import { removeDir } from "../../lab/process/owner.js";
 import { startEtcd, type EtcdHandle } from "./etcd.js";
@@ -29,6 +30,8 @@ export interface ApiServerOptions {
   insecure?: boolean;
   /** --insecure-port (insecure only; a free one by default). */
   port?: number;
+  /** --etcd-cafile/--etcd-certfile/--etcd-keyfile from these files (an etcd started with `tls`: its handle's `pki`). */
+  etcdPki?: EtcdPkiPaths;
 }
 
 
@@ -53,11 +56,11 @@ export async function startApiServerProcess(etcdEndpoint: string, extraArgs: str
   const args = choosesPlugins ? extraArgs : ["--disable-admission-plugins=ServiceAccount", ...extraArgs];
   const ownServing = extraArgs.some((a) => a.startsWith("--secure-port"));
   if (options.insecure === true || ownServing) {
-    const handle = await launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, ...(options.port !== undefined ? { port: options.port } : {}) });
+    const handle = await launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, ...(options.port !== undefined ? { port: options.port } : {}), ...(options.etcdPki ? { etcdPki: options.etcdPki } : {}) });
     return Object.assign(handle, { api: { url: handle.url } });
   }
   const pki = await testPki();
-  const handle = await launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, secure: { pkiDir: pki.dir, tokenAuthFile: pki.tokenFile, kubeletClient: false } });
+  const handle = await launchApiserver(testProcesses, etcdEndpoint, { extraArgs: args, secure: { pkiDir: pki.dir, tokenAuthFile: pki.tokenFile, kubeletClient: false }, ...(options.etcdPki ? { etcdPki: options.etcdPki } : {}) });
   return Object.assign(handle, { api: { url: handle.url, caFile: pki.paths.caCert, certFile: pki.paths.admin.cert, keyFile: pki.paths.admin.key } });
 }
 

@@ -7,6 +7,7 @@ import { request as requestPlain, type ClientRequest, type IncomingHttpHeaders, 
 import { request as requestTls } from "node:https";
 import { connect, createServer, type Socket } from "node:net";
 import { waitFor } from "./wait.js";
+import type { EtcdPkiPaths } from "../../lab/pki/etcd.js";
 
 export interface Reply<T = unknown> {
   status: number;
@@ -216,10 +217,11 @@ export function openWatch(base: string | ApiTarget, path: string, options: { acc
   });
 }
 
-/** Runs etcdctl (API v3) against `endpoint` and returns its stdout. */
-export function etcdctl(endpoint: string, args: string[]): Promise<string> {
+/** Runs etcdctl (API v3) against `endpoint` and returns its stdout; with `pki` as kubeadm's health-check client over TLS. */
+export function etcdctl(endpoint: string, args: string[], pki?: EtcdPkiPaths): Promise<string> {
+  const tls = pki ? ["--cacert", pki.ca.cert, "--cert", pki.healthcheckClient.cert, "--key", pki.healthcheckClient.key] : [];
   return new Promise((resolve, reject) => {
-    execFile("etcdctl", ["--endpoints", endpoint, ...args], { env: { ...process.env, ETCDCTL_API: "3" }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile("etcdctl", ["--endpoints", endpoint, ...tls, ...args], { env: { ...process.env, ETCDCTL_API: "3" }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`etcdctl ${args.join(" ")} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
