@@ -92,7 +92,7 @@ export async function publishExtensionAuthentication(configMaps: ResourceStore, 
   const { namespace, name } = EXTENSION_APISERVER_AUTHENTICATION;
   let current: ConfigMap | undefined;
   try {
-    current = (await configMaps.get(namespace, name));
+    current = await configMaps.get(namespace, name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
