@@ -18,12 +18,14 @@ import { allSettledOrThrow, BootstrapController } from "./bootstrap.js";
 import { createApiServerMetrics, registerStorageObjects } from "./metrics.js";
 import { etcdComponentProbe, httpComponentProbe } from "./registry/componentstatuses/componentstatuses.js";
 import { reconcileBootstrapPolicy } from "./registry/rbac/bootstrap-policy.js";
+import { reconcileNamespacePolicy } from "./registry/rbac/namespace-policy.js";
+import { ExtensionAuthenticationPublisher, proxyClientCertificate, requestHeaderConfigFrom } from "./auth/front-proxy.js";
 import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
 import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
 import { createApiHandlers, serveOn } from "./server.js";
-import { bearerTokenAuthenticator, clientCertificateAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
+import { bearerTokenAuthenticator, clientCertificateAuthenticator, requestHeaderAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
 import { RequestAuth } from "./auth/filters.js";
 import { anonymousConfigFrom, loadAuthenticationConfig } from "./auth/authentication-config.js";
 import { requestUser, reviewToken, userOf } from "./auth/identity.js";
@@ -60,6 +62,8 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
   const tokenFile = options.tokenAuthFile !== undefined ? loadTokenFile(options.tokenAuthFile) : undefined;
   for (const warning of tokenFile?.warnings ?? []) logger.warn(warning);
   const clientCa = options.clientCaFile !== undefined ? readFileSync(options.clientCaFile, "utf8") : undefined;
+  const requestHeader = requestHeaderConfigFrom(options);
+  const proxyClient = proxyClientCertificate(options);
   const promRegistry = createPromRegistry();
   const metrics = createApiServerMetrics(promRegistry);
   worker?.serveMetrics(promRegistry);
@@ -108,7 +112,12 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
 
   const advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress(options.securePort !== 0 ? options.bindAddress : options.insecureBindAddress);
   let bootstrapped = false;
-  const aggregator = new Aggregator({ registry, logger: logger.child({ component: "aggregator" }) });
+  const aggregator = new Aggregator({ registry, logger: logger.child({ component: "aggregator" }), ...(proxyClient ? { proxyClient } : {}) });
+  const extensionAuthentication = new ExtensionAuthenticationPublisher({
+    configMaps: () => registry.core("configmaps"),
+    info: { ...(clientCa !== undefined ? { clientCaPem: clientCa } : {}), ...(requestHeader ? { requestHeader } : {}) },
+    onError: (err) => { logger.warn({ err: String(err) }, "writing kube-system/extension-apiserver-authentication failed"); },
+  });
   const customResources = new CustomResources({
     registry,
     storage,
@@ -124,7 +133,8 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     return review.authenticated ? { user: userOf(review.claims) } : { error: review.error };
   };
   const authenticators: RequestAuthenticator[] = [
-    ...(clientCa !== undefined ? [clientCertificateAuthenticator] : []),
+    ...(requestHeader ? [requestHeaderAuthenticator(requestHeader)] : []),
+    ...(clientCa !== undefined ? [clientCertificateAuthenticator(clientCa)] : []),
     bearerTokenAuthenticator([...(tokenFile ? [staticTokenAuthenticator(tokenFile.users)] : []), serviceAccountAuthenticator]),
   ];
   const auth = new RequestAuth({
@@ -162,7 +172,9 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
       });
       if (serving.generated) logger.info({ certificate: serving.source }, "Generated self-signed cert");
       // A client certificate is asked for, never required: an unverified one is refused by authentication (401).
-      const server = serveOn(createHttpsServer({ cert: serving.certPem, key: serving.keyPem, ...(clientCa !== undefined ? { ca: clientCa, requestCert: true } : {}), rejectUnauthorized: false }), handlers);
+      // TLS trusts both client CAs; each authenticator checks its own (auth/authenticate.ts).
+      const clientCas = [clientCa, requestHeader?.clientCaPem].filter((ca) => ca !== undefined);
+      const server = serveOn(createHttpsServer({ cert: serving.certPem, key: serving.keyPem, ...(clientCas.length > 0 ? { ca: clientCas, requestCert: true } : {}), rejectUnauthorized: false }), handlers);
       servers.push(server);
       const port = await listen(server, options.securePort, options.bindAddress);
       secure = { server, port, url: `https://${loopbackOr(options.bindAddress)}:${port}` };
@@ -213,7 +225,12 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
         // retry, so that no step runs twice at once.
         await allSettledOrThrow([
           workloadSynced,
-          bootstrap.start().then(() => repairAllocators(registry, clusterIPs, nodePorts, logger)),
+          // kube-system exists once bootstrap.start() returns.
+          bootstrap.start().then(() => Promise.all([
+            repairAllocators(registry, clusterIPs, nodePorts, logger),
+            extensionAuthentication.start(),
+            reconcileNamespacePolicy(rbacStore(registry, "roles"), rbacStore(registry, "rolebindings")),
+          ])),
           aggregator.start(),
           customResources.start(),
           reconcileBootstrapPolicy(rbacStore(registry, "clusterroles"), rbacStore(registry, "clusterrolebindings")),
@@ -239,6 +256,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
       stopped = true;
       bootstrap.stop();
       aggregator.stop();
+      extensionAuthentication.stop();
       customResources.stop();
       registry.stop();
       await Promise.all(servers.map((s) => {

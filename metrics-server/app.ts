@@ -1,7 +1,8 @@
 // metrics-server's wiring: runComponent (client/component.ts) gives the apiserver client and informers (nodes, and
 // pods for their labels); every --metric-resolution the kubelets are scraped (scraper.ts) into the storage
 // (storage.ts), which the metrics.k8s.io API (api.ts) reads. One server on --bind-address:--secure-port serves the
-// API, /healthz /livez /readyz (ready once a scrape is stored, metrics-server's metric-storage-ready) and /metrics.
+// API, /healthz /livez /readyz (ready once a scrape is stored, metrics-server's metric-storage-ready) and /metrics;
+// over HTTPS behind delegated authentication and authorization (auth.ts).
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -15,7 +16,10 @@ import { realClock, sleepOn } from "../component-base/clock.js";
 import type { Logger } from "../component-base/logging.js";
 import { counter, histogram, type Registry } from "../component-base/metrics.js";
 import { healthRequestListener } from "../component-base/server.js";
+import { SubjectAccessReviewAuthorizer } from "../client/subject-access-review.js";
+import type { RequestHeaderConfig } from "../component-base/requestheader.js";
 import { MetricsApi } from "./api.js";
+import { DelegatedAuth, requestHeaderConfigOf } from "./auth.js";
 import type { MetricsServerFlags } from "./options.js";
 import { scrapeNodes, type ScraperOptions } from "./scraper.js";
 import { MetricsStorage } from "./storage.js";
@@ -68,10 +72,24 @@ export async function runMetricsServer(flags: MetricsServerFlags, signal: AbortS
       const storage = new MetricsStorage();
       const api = new MetricsApi({ storage, nodes: () => nodes.lister.list(), pods: (namespace) => (namespace === undefined ? pods.lister.list() : pods.lister.listNamespace(namespace)) });
       const health = healthRequestListener({ registry, logger, readyzChecks: [{ name: "metric-storage-ready", check: () => storage.ready }, { name: "informer-sync", check: () => nodes.hasSynced() && pods.hasSynced() }] });
-      const handle = (req: IncomingMessage, res: ServerResponse): void => {
+      const route = (req: IncomingMessage, res: ServerResponse): void => {
         const path = new URL(req.url ?? "/", "http://metrics-server").pathname;
         if (api.handles(path)) api.serve(req, res);
         else health(req, res);
+      };
+      let auth: DelegatedAuth | undefined;
+      const handle = (req: IncomingMessage, res: ServerResponse): void => {
+        if (auth === undefined) {
+          route(req, res);
+          return;
+        }
+        auth.admit(req, res).then(
+          (admitted) => { if (admitted) route(req, res); },
+          (err: unknown) => {
+            logger.error({ err: String(err) }, "request failed");
+            res.destroy();
+          },
+        );
       };
       let server: Server | undefined;
       const tick = async (): Promise<void> => {
@@ -92,7 +110,13 @@ export async function runMetricsServer(flags: MetricsServerFlags, signal: AbortS
         readyzChecks: [],
         prepare: async () => {
           const tls = flags.tlsCertFile !== undefined && flags.tlsPrivateKeyFile !== undefined ? { cert: readFileSync(flags.tlsCertFile), key: readFileSync(flags.tlsPrivateKeyFile) } : undefined;
-          server = tls ? createHttpsServer(tls, handle) : createHttpServer(handle);
+          let requestHeader: RequestHeaderConfig | undefined;
+          if (tls) {
+            requestHeader = await requestHeaderConfigOf(flags, client, logger);
+            auth = new DelegatedAuth({ requestHeader, authorizer: new SubjectAccessReviewAuthorizer({ client }), alwaysAllowPaths: flags.authorizationAlwaysAllowPaths, logger });
+          }
+          // A client certificate is asked for (the front proxy's), never required: anyone else is system:anonymous.
+          server = tls ? createHttpsServer({ ...tls, ...(requestHeader ? { ca: requestHeader.clientCaPem, requestCert: true, rejectUnauthorized: false } : {}) }, handle) : createHttpServer(handle);
           const listening = server;
           await new Promise<void>((resolve, reject) => {
             listening.once("error", reject);
@@ -102,7 +126,7 @@ export async function runMetricsServer(flags: MetricsServerFlags, signal: AbortS
             });
           });
           const port = (listening.address() as AddressInfo).port;
-          logger.info({ address: flags.bindAddress, port, tls: tls !== undefined, metricResolution: flags.metricResolution }, "Serving metrics.k8s.io");
+          logger.info({ address: flags.bindAddress, port, tls: tls !== undefined, requestHeader: requestHeader !== undefined, metricResolution: flags.metricResolution }, "Serving metrics.k8s.io");
           opts.onListening?.(port);
           informers.start(stop);
           return informers.waitForCacheSync(stop);

@@ -1,6 +1,7 @@
 // metrics-server's command line, with metrics-server's flag names and defaults. kubelab's kubelets serve plain
 // HTTP, so the kubelets are scraped over http unless --kubelet-scheme=https (kubelab's own flag); the API is served
-// over HTTPS when --tls-cert-file and --tls-private-key-file are given, over plain HTTP otherwise (the lab has no PKI).
+// over HTTPS when --tls-cert-file and --tls-private-key-file are given, with delegated authentication and
+// authorization (auth.ts), over plain HTTP otherwise (the insecure lab), where nothing is checked.
 import { defineFlags, loggingFlags, type FlagValues } from "../component-base/flags.js";
 
 export const metricsServerFlags = defineFlags({
@@ -18,6 +19,13 @@ export const metricsServerFlags = defineFlags({
   bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --secure-port port." },
   tlsCertFile: { type: "string", help: "File containing the default x509 Certificate for HTTPS." },
   tlsPrivateKeyFile: { type: "string", help: "File containing the default x509 private key matching --tls-cert-file." },
+  requestheaderClientCaFile: { type: "string", help: "Root certificate bundle to use to verify client certificates on incoming requests before trusting usernames in headers specified by --requestheader-username-headers. WARNING: generally do not depend on authorization being already done for incoming requests." },
+  requestheaderAllowedNames: { type: "stringArray", help: "List of client certificate common names to allow to provide usernames in headers specified by --requestheader-username-headers. If empty, any client certificate validated by the authorities in --requestheader-client-ca-file is allowed." },
+  requestheaderUsernameHeaders: { type: "stringArray", default: ["x-remote-user"], help: "List of request headers to inspect for usernames. X-Remote-User is common." },
+  requestheaderGroupHeaders: { type: "stringArray", default: ["x-remote-group"], help: "List of request headers to inspect for groups. X-Remote-Group is suggested." },
+  requestheaderExtraHeadersPrefix: { type: "stringArray", default: ["x-remote-extra-"], help: "List of request header prefixes to inspect. X-Remote-Extra- is suggested." },
+  authenticationSkipLookup: { type: "boolean", default: false, help: "If false, the authentication-kubeconfig will be used to lookup missing authentication configuration from the cluster." },
+  authorizationAlwaysAllowPaths: { type: "stringArray", default: ["/healthz", "/readyz", "/livez"], help: "A list of HTTP paths to skip during authorization, i.e. these are authorized without contacting the 'core' kubernetes server." },
   kubeApiQps: { type: "number", default: 50, help: "QPS to use while talking with the apiserver." },
   kubeApiBurst: { type: "number", default: 100, help: "Burst to use while talking with the apiserver." },
   ...loggingFlags,

@@ -9,8 +9,11 @@
 //     versions (registered here at start, like Kubernetes' autoregistration), else Passed once the backend answers
 //     its discovery document, or the reason it does not. Checked every intervalMs and when an APIService changes.
 // Backends are dialled over HTTPS when the Service port is named https (verified with spec.caBundle, or not at all
-// with spec.insecureSkipTLSVerify), over plain HTTP otherwise.
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+// with spec.insecureSkipTLSVerify), over plain HTTP otherwise. Over HTTPS the aggregator presents its front-proxy
+// client certificate (--proxy-client-cert-file) and, as Kubernetes' auth proxy round tripper, names the request's
+// user in X-Remote-User, X-Remote-Group and X-Remote-Extra-* (any such header the client sent is dropped); the
+// availability check speaks as system:kube-aggregator in system:masters.
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isAlreadyExists, isConflict, isNotFound } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
@@ -19,6 +22,8 @@ import { GROUP_VERSIONS } from "../../api/resources.js";
 import { formatTime } from "../../api/time.js";
 import type { APIService, APIServiceCondition, Endpoints, Service } from "../../api/types/index.js";
 import type { Logger } from "../../component-base/logging.js";
+import { dropAuthProxyHeaders, setAuthProxyHeaders } from "../../component-base/requestheader.js";
+import { requestUserOf } from "../auth/request-user.js";
 import type { APIGroup, APIGroupDiscovery, APIResourceList } from "../http/discovery.js";
 import type { Registry } from "../registry/registry.js";
 import type { ResourceStore } from "../registry/store.js";
@@ -32,7 +37,12 @@ export interface AggregatorOptions {
   intervalMs?: number;
   /** How long a backend gets to answer its discovery check; 5 s by default, as in Kubernetes. */
   checkTimeoutMs?: number;
+  /** --proxy-client-cert-file/--proxy-client-key-file: presented to HTTPS backends. */
+  proxyClient?: { certPem: string; keyPem: string };
 }
+
+/** Who the availability check is, as Kubernetes' availability controller says. */
+const AGGREGATOR_USER = { username: "system:kube-aggregator", groups: ["system:masters"] } as const;
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host"]);
 
@@ -250,7 +260,9 @@ export class Aggregator {
 
   private fetchDiscovery(apiService: Readonly<APIService>, backend: Backend, path: string): Promise<APIResourceList> {
     return new Promise((resolve, reject) => {
-      const req = this.dial(apiService, backend, { method: "GET", path, headers: { accept: "application/json" }, timeout: this.options.checkTimeoutMs ?? 5_000 }, (res) => {
+      const headers: OutgoingHttpHeaders = { accept: "application/json" };
+      setAuthProxyHeaders(headers, AGGREGATOR_USER);
+      const req = this.dial(apiService, backend, { method: "GET", path, headers, timeout: this.options.checkTimeoutMs ?? 5_000 }, (res) => {
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (text += chunk));
@@ -274,11 +286,12 @@ export class Aggregator {
     });
   }
 
-  private dial(apiService: Readonly<APIService>, backend: Backend, init: { method: string; path: string; headers: Record<string, string | string[]>; timeout?: number }, onResponse: (res: IncomingMessage) => void): ReturnType<typeof httpRequest> {
+  private dial(apiService: Readonly<APIService>, backend: Backend, init: { method: string; path: string; headers: OutgoingHttpHeaders; timeout?: number }, onResponse: (res: IncomingMessage) => void): ReturnType<typeof httpRequest> {
     const base = { host: backend.host, port: backend.port, ...init };
     if (backend.scheme === "http") return httpRequest(base, onResponse);
     const ca = apiService.spec?.caBundle;
-    return httpsRequest({ ...base, rejectUnauthorized: apiService.spec?.insecureSkipTLSVerify !== true, ...(ca ? { ca: Buffer.from(ca, "base64") } : {}) }, onResponse);
+    const client = this.options.proxyClient;
+    return httpsRequest({ ...base, rejectUnauthorized: apiService.spec?.insecureSkipTLSVerify !== true, ...(ca ? { ca: Buffer.from(ca, "base64") } : {}), ...(client ? { cert: client.certPem, key: client.keyPem } : {}) }, onResponse);
   }
 
   /** Relays one request under /apis/<group>/<version> to the APIService's backend. */
@@ -292,10 +305,14 @@ export class Aggregator {
       proxyError(res, 503, "service unavailable");
       return;
     }
-    const headers: Record<string, string | string[]> = {};
+    const headers: OutgoingHttpHeaders = {};
     for (const [key, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(key)) headers[key] = value;
     const forwarded = req.socket.remoteAddress;
     if (forwarded !== undefined) headers["x-forwarded-for"] = forwarded;
+    // The user authentication and impersonation settled on (none only where no filter chain runs, in unit tests).
+    const user = requestUserOf(req);
+    if (user !== undefined) setAuthProxyHeaders(headers, user);
+    else dropAuthProxyHeaders(headers);
     await new Promise<void>((resolve) => {
       const upstream = this.dial(current, backend, { method: req.method ?? "GET", path: req.url ?? "/", headers }, (answer) => {
         const out: Record<string, string | string[]> = {};

@@ -1,4 +1,5 @@
-// Authentication on the secure port, as Kubernetes' union of request authenticators: a client certificate verified
+// Authentication on the secure port, as Kubernetes' union of request authenticators: a front proxy's client
+// certificate with the user in its headers (--requestheader-*), a client certificate verified
 // against --client-ca-file (CN = user, O = groups), then a bearer token (--token-auth-file, then this apiserver's
 // service-account tokens). The first that succeeds decides. A credential that is presented and fails makes the
 // request 401 even with anonymous auth on; no credential at all is system:anonymous (--anonymous-auth) or 401.
@@ -6,6 +7,8 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { TLSSocket } from "node:tls";
 import type { UserInfo } from "../../api/types/index.js";
+import { parseCertificateBundle, peerCertificateChain, verifyClientChain } from "../../component-base/pki/verify.js";
+import { RequestHeaderAuthenticator, type RequestHeaderConfig } from "../../component-base/requestheader.js";
 
 /** A user, a presented credential that failed (`error`), or undefined when the request carries none it reads. */
 export type AuthenticationResult = { user: UserInfo } | { error: string } | undefined;
@@ -20,33 +23,39 @@ export const ANONYMOUS_USER: Readonly<UserInfo> = { username: "system:anonymous"
 export const AUTHENTICATED_GROUP = "system:authenticated";
 export const CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id";
 
-const CLIENT_AUTH_USAGE = "1.3.6.1.5.5.7.3.2";
-
 /**
  * The client certificate of a TLS connection whose server asked for one (requestCert) without refusing unverified
- * ones: node:tls verified the chain against the client CA and says so in `authorized`.
+ * ones, verified against `clientCaPem` (--client-ca-file) itself: the server also trusts the front-proxy CA, whose
+ * certificates only assert users through the requestheader authenticator.
  */
-export const clientCertificateAuthenticator: RequestAuthenticator = {
-  authenticate(req) {
-    const socket = req.socket;
-    if (!(socket instanceof TLSSocket)) return undefined;
-    const cert = socket.getPeerCertificate();
-    if (Object.keys(cert).length === 0) return undefined;
-    if (!socket.authorized) return { error: `verifying certificate SN=${cert.serialNumber}: ${String(socket.authorizationError)}` };
-    if (cert.ext_key_usage !== undefined && !cert.ext_key_usage.includes(CLIENT_AUTH_USAGE)) {
-      return { error: `verifying certificate SN=${cert.serialNumber}: x509: certificate specifies an incompatible key usage` };
-    }
-    const commonName = valuesOf(cert.subject.CN)[0] ?? "";
-    if (commonName === "") return { error: "the client certificate has no common name" };
-    return {
-      user: {
-        username: commonName,
-        groups: valuesOf(cert.subject.O),
-        extra: { [CREDENTIAL_ID_KEY]: [`X509SHA256=${createHash("sha256").update(cert.raw).digest("hex")}`] },
-      },
-    };
-  },
-};
+export function clientCertificateAuthenticator(clientCaPem: string): RequestAuthenticator {
+  const roots = parseCertificateBundle(clientCaPem);
+  return {
+    authenticate(req) {
+      const socket = req.socket;
+      if (!(socket instanceof TLSSocket)) return undefined;
+      const cert = socket.getPeerCertificate();
+      if (Object.keys(cert).length === 0) return undefined;
+      const invalid = verifyClientChain(peerCertificateChain(socket), roots);
+      if (invalid !== undefined) return { error: `verifying certificate SN=${cert.serialNumber}: ${invalid}` };
+      const commonName = valuesOf(cert.subject.CN)[0] ?? "";
+      if (commonName === "") return { error: "the client certificate has no common name" };
+      return {
+        user: {
+          username: commonName,
+          groups: valuesOf(cert.subject.O),
+          extra: { [CREDENTIAL_ID_KEY]: [`X509SHA256=${createHash("sha256").update(cert.raw).digest("hex")}`] },
+        },
+      };
+    },
+  };
+}
+
+/** --requestheader-*: the front proxy's asserted user (component-base/requestheader.ts), first in the chain as in Kubernetes. */
+export function requestHeaderAuthenticator(config: RequestHeaderConfig): RequestAuthenticator {
+  const authenticator = new RequestHeaderAuthenticator(config);
+  return { authenticate: (req) => authenticator.authenticate(req) };
+}
 
 /** node:tls gives one subject value as a string and several as an array. */
 function valuesOf(field: unknown): string[] {

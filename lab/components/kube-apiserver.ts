@@ -4,7 +4,7 @@
 // `port` is 0 or absent (kubeadm's setup; readiness is then probed over HTTPS with the lab's CA), or with one kept on
 // loopback.
 import type { EtcdPkiPaths } from "../pki/etcd.js";
-import type { LabPkiPaths } from "../pki/pki.js";
+import { FRONT_PROXY_CLIENT, type LabPkiPaths } from "../pki/pki.js";
 import { loopbackUrl, renderFlags, type Component } from "./component.js";
 import { distEntry } from "./entries.js";
 
@@ -55,6 +55,16 @@ export interface ApiserverSecureOptions {
   enableAdmissionPlugins?: string;
   /** --authentication-config (then no --anonymous-auth, as Kubernetes requires). */
   authenticationConfigFile?: string;
+  /** The aggregation layer's front proxy, as kubeadm sets it (absent: none). */
+  frontProxy?: FrontProxyOptions;
+}
+
+/** kubeadm's --requestheader-* and --proxy-client-* flags. */
+export interface FrontProxyOptions {
+  requestheaderClientCaFile: string;
+  requestheaderAllowedNames: readonly string[];
+  proxyClientCertFile: string;
+  proxyClientKeyFile: string;
 }
 
 /** The secure options every apiserver on a lab PKI (kubeadm's layout) shares: its serving pair, CA, service-account and kubelet-client keys. */
@@ -69,6 +79,12 @@ export function apiserverSecureOptionsFromPki(pki: LabPkiPaths, securePort: numb
     serviceAccountSigningKeyFile: pki.saKey,
     kubeletClientCertificate: pki.apiserverKubeletClientCert,
     kubeletClientKey: pki.apiserverKubeletClientKey,
+    frontProxy: {
+      requestheaderClientCaFile: pki.frontProxyCaCert,
+      requestheaderAllowedNames: [FRONT_PROXY_CLIENT],
+      proxyClientCertFile: pki.frontProxyClientCert,
+      proxyClientKeyFile: pki.frontProxyClientKey,
+    },
   };
 }
 
@@ -87,6 +103,21 @@ function secureFlags(secure: ApiserverSecureOptions): [string, string | number |
     ["authorization-mode", secure.authorizationMode ?? "Node,RBAC"],
     ["enable-admission-plugins", secure.enableAdmissionPlugins ?? "NodeRestriction"],
     ["authentication-config", secure.authenticationConfigFile],
+    ...frontProxyFlags(secure.frontProxy),
+  ];
+}
+
+/** kubeadm's values: the X-Remote-* headers the aggregator sends. */
+export function frontProxyFlags(frontProxy: FrontProxyOptions | undefined): [string, string | undefined][] {
+  if (frontProxy === undefined) return [];
+  return [
+    ["requestheader-client-ca-file", frontProxy.requestheaderClientCaFile],
+    ["requestheader-allowed-names", frontProxy.requestheaderAllowedNames.join(",")],
+    ["requestheader-username-headers", "X-Remote-User"],
+    ["requestheader-group-headers", "X-Remote-Group"],
+    ["requestheader-extra-headers-prefix", "X-Remote-Extra-"],
+    ["proxy-client-cert-file", frontProxy.proxyClientCertFile],
+    ["proxy-client-key-file", frontProxy.proxyClientKeyFile],
   ];
 }
 

@@ -1,5 +1,7 @@
 // The lab's PKI, in kubeadm's layout (/etc/kubernetes/pki and its kubeconfigs) under one directory: a cluster CA,
-// the apiserver's serving certificate, its client certificate to kubelets, the service-account key pair, each
+// the apiserver's serving certificate, its client certificate to kubelets, the service-account key pair, the
+// front-proxy CA and the aggregator's front-proxy-client certificate (kubeadm's front-proxy-ca.crt and
+// front-proxy-client.crt: APIService backends trust the aggregator through that CA), each
 // node's kubelet client and serving certificates, and a kubeconfig per client identity (SECURITY.md's identities).
 //
 // Made idempotently: what exists and is still right is kept (a certificate is right when the current CA issued it
@@ -64,6 +66,11 @@ export interface LabPkiPaths {
   saKey: string;
   /** Its public half (--service-account-key-file). */
   saPub: string;
+  /** kubeadm's front-proxy CA (the apiserver's --requestheader-client-ca-file) and its one client, the aggregator. */
+  frontProxyCaCert: string;
+  frontProxyCaKey: string;
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
   admin: ClientFiles;
   scheduler: ClientFiles;
   controllerManager: ClientFiles;
@@ -89,6 +96,10 @@ export function labPkiPaths(dir: string): LabPkiPaths {
     apiserverKubeletClientKey: join(dir, "apiserver-kubelet-client.key"),
     saKey: join(dir, "sa.key"),
     saPub: join(dir, "sa.pub"),
+    frontProxyCaCert: join(dir, "front-proxy-ca.crt"),
+    frontProxyCaKey: join(dir, "front-proxy-ca.key"),
+    frontProxyClientCert: join(dir, "front-proxy-client.crt"),
+    frontProxyClientKey: join(dir, "front-proxy-client.key"),
     admin: client("admin", "admin.conf"),
     scheduler: client("scheduler", "scheduler.conf"),
     controllerManager: client("controller-manager", "controller-manager.conf"),
@@ -147,27 +158,32 @@ export async function ensureLabPki(options: LabPkiOptions): Promise<LabPkiResult
     written.push(path.slice(options.dir.length + 1));
   };
 
-  let ca: CertificateAndKey;
-  let newCa = false;
-  if (existsSync(paths.caCert) && existsSync(paths.caKey)) {
-    ca = readCertificateAuthority(paths.caCert, paths.caKey);
-  } else {
-    ca = await createCertificateAuthority("kubernetes");
-    writeCertificateAndKey(join(options.dir, "ca"), ca);
-    note(paths.caCert);
-    note(paths.caKey);
-    newCa = true;
-  }
-  const caCert = new X509Certificate(ca.certPem);
-
-  /** Keeps the pair at certPath/keyPath when the CA issued it and it carries `sans`; otherwise issues it anew. */
-  const ensurePair = async (certPath: string, keyPath: string, request: CertificateRequest): Promise<CertificateAndKey> => {
-    const sans = [...(request.dnsNames ?? []).map((d) => `DNS:${d}`), ...(request.ipAddresses ?? []).map((ip) => `IP Address:${ip}`)];
-    if (!newCa && existsSync(certPath) && existsSync(keyPath)) {
-      const pair = { certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8") };
-      if (stillGood(pair, caCert, sans)) return pair;
+  /** The CA at <base>.crt/.key, made when missing (`made`: every certificate it issued must be made again). */
+  const ensureCa = async (base: string, commonName: string, certPath: string, keyPath: string): Promise<{ pair: CertificateAndKey; cert: X509Certificate; made: boolean }> => {
+    if (existsSync(certPath) && existsSync(keyPath)) {
+      const pair = readCertificateAuthority(certPath, keyPath);
+      return { pair, cert: new X509Certificate(pair.certPem), made: false };
     }
-    const pair = await issueCertificate(ca, request);
+    const pair = await createCertificateAuthority(commonName);
+    writeCertificateAndKey(join(options.dir, base), pair);
+    note(certPath);
+    note(keyPath);
+    return { pair, cert: new X509Certificate(pair.certPem), made: true };
+  };
+  const [clusterCa, frontProxyCa] = await Promise.all([
+    ensureCa("ca", "kubernetes", paths.caCert, paths.caKey),
+    ensureCa("front-proxy-ca", "front-proxy-ca", paths.frontProxyCaCert, paths.frontProxyCaKey),
+  ]);
+  const ca = clusterCa.pair;
+
+  /** Keeps the pair at certPath/keyPath when `issuer` issued it and it carries `sans`; otherwise issues it anew. */
+  const ensurePair = async (certPath: string, keyPath: string, request: CertificateRequest, issuer = clusterCa): Promise<CertificateAndKey> => {
+    const sans = [...(request.dnsNames ?? []).map((d) => `DNS:${d}`), ...(request.ipAddresses ?? []).map((ip) => `IP Address:${ip}`)];
+    if (!issuer.made && existsSync(certPath) && existsSync(keyPath)) {
+      const pair = { certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8") };
+      if (stillGood(pair, issuer.cert, sans)) return pair;
+    }
+    const pair = await issueCertificate(issuer.pair, request);
     writePemFile(certPath, pair.certPem);
     writeKeyFile(keyPath, pair.keyPem);
     note(certPath);
@@ -198,6 +214,7 @@ export async function ensureLabPki(options: LabPkiOptions): Promise<LabPkiResult
     }),
     ensurePair(paths.apiserverKubeletClientCert, paths.apiserverKubeletClientKey, { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], usage: "client" }),
     ensureServiceAccountKeys(paths, note),
+    ensurePair(paths.frontProxyClientCert, paths.frontProxyClientKey, { commonName: FRONT_PROXY_CLIENT, usage: "client" }, frontProxyCa),
     client(paths.admin, "kubernetes-admin", ["system:masters"]),
     client(paths.scheduler, "system:kube-scheduler"),
     client(paths.controllerManager, "system:kube-controller-manager"),
@@ -226,6 +243,9 @@ export async function ensureLabPki(options: LabPkiOptions): Promise<LabPkiResult
   await Promise.all(work);
   return { paths, written, elapsedMs: performance.now() - started };
 }
+
+/** kubeadm's front-proxy client certificate CN, the apiserver's --requestheader-allowed-names. */
+export const FRONT_PROXY_CLIENT = "front-proxy-client";
 
 /** A lab tool's user name in its client certificate (bound by the lab's ClusterRoleBindings). */
 export function toolUser(tool: LabTool): string {

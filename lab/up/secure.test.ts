@@ -34,6 +34,14 @@ describe("kubelab up (secure)", () => {
         "--authorization-mode=Node,RBAC",
         "--enable-admission-plugins=NodeRestriction",
         "--advertise-address=172.30.0.1",
+        // kubeadm's front proxy: the aggregator's client certificate and the headers it names users in.
+        `--requestheader-client-ca-file=${P}/front-proxy-ca.crt`,
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        `--proxy-client-cert-file=${P}/front-proxy-client.crt`,
+        `--proxy-client-key-file=${P}/front-proxy-client.key`,
       ]),
     );
     expect(apiserver?.component.args.some((a) => a.startsWith("--insecure-bind-address"))).toBe(false);
