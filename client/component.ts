@@ -1,7 +1,8 @@
 // The wiring every process that talks to the apiserver shares (the scheduler, the controller-manager, the node
 // simulator; the kubelet and kube-proxy next): a REST client from --master/--kubeconfig and --kube-api-qps/-burst,
-// one informer factory, the /healthz /readyz /metrics server on --port, optionally leader election, and an ordered
-// teardown. A process describes only its own part (a Component) and runComponent runs it:
+// one informer factory, the /healthz /readyz /metrics server on --port (and the same routes on the secure port behind
+// delegated authentication and authorization, for components that have one), optionally leader election, and an
+// ordered teardown. A process describes only its own part (a Component) and runComponent runs it:
 //
 //   build(context) → health server → prepare(signal) → run(signal) [while leading, with --leader-elect]
 //                  → teardown: close(), informers, health server, client

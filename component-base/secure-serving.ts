@@ -170,7 +170,8 @@ export class DelegatingAuth {
       return { ok: false, code: 403, status: { ...failure(403, "Forbidden", message), details: {} }, reason: decision.reason };
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      return { ok: false, code: 500, status: failure(500, "InternalError", `Internal error occurred: authorizing ${denied}: ${reason}`), reason };
+      const asked = `user "${user.username ?? ""}" to ${verb} path "${path}"`;
+      return { ok: false, code: 500, status: failure(500, "InternalError", `Internal error occurred: authorizing ${asked}: ${reason}`), reason };
     }
   }
 
