@@ -1,7 +1,8 @@
 // The wiring every process that talks to the apiserver shares (the scheduler, the controller-manager, the node
 // simulator; the kubelet and kube-proxy next): a REST client from --master/--kubeconfig and --kube-api-qps/-burst,
-// one informer factory, the /healthz /readyz /metrics server on --port, optionally leader election, and an ordered
-// teardown. A process describes only its own part (a Component) and runComponent runs it:
+// one informer factory, the /healthz /readyz /metrics server on --port (and the same routes on the secure port behind
+// delegated authentication and authorization, for components that have one), optionally leader election, and an
+// ordered teardown. A process describes only its own part (a Component) and runComponent runs it:
 //
 //   build(context) → health server → prepare(signal) → run(signal) [while leading, with --leader-elect]
 //                  → teardown: close(), informers, health server, client
@@ -15,11 +16,13 @@ import { hostname } from "node:os";
 import { realClock, type Clock } from "../component-base/clock.js";
 import type { Logger } from "../component-base/logging.js";
 import type { Registry } from "../component-base/metrics.js";
-import { shutdownCheck, startHealthServer, type HealthCheck, type HealthServer } from "../component-base/server.js";
+import type { SecureServingFlags } from "../component-base/secure-serving.js";
+import { healthRequestListener, shutdownCheck, startHealthServer, type HealthCheck, type HealthServer } from "../component-base/server.js";
 import { InformerFactory } from "./informer.js";
 import { clientConfigFromFlags } from "./kubeconfig.js";
 import { leaderElectionMetrics, runLeaderElection } from "./leader-election.js";
 import { RestClient, restClientMetrics } from "./rest.js";
+import { startSecureServing } from "./secure-serving.js";
 
 /** --master, --kubeconfig, --kube-api-qps, --kube-api-burst. */
 export interface ClientConnectionFlags {
@@ -29,7 +32,7 @@ export interface ClientConnectionFlags {
   kubeApiBurst: number;
 }
 
-/** --port and --bind-address of the health and metrics server. */
+/** --port and the address of the health and metrics server (--bind-address, or --address beside a secure port). */
 export interface ServingFlags {
   port: number;
   bindAddress: string;
@@ -123,6 +126,12 @@ export interface RunComponentOptions {
   serve?: boolean;
   /** Called once the health server listens (tests read the port). */
   onListening?: (port: number) => void;
+  /**
+   * The secure port (kube-scheduler's 10259, kube-controller-manager's 10257): the same routes over HTTPS behind
+   * delegated authentication and authorization, when `flags.securePort` > 0. `pairName` names the self-signed pair
+   * in --cert-dir.
+   */
+  secureServing?: { flags: SecureServingFlags; pairName: string; onListening?: (port: number) => void };
   /** Logged (at info, with the leader's identity) when another instance leads. */
   standbyMessage?: string;
   build: (context: ComponentContext) => Component;
@@ -149,17 +158,26 @@ export async function runComponent(signal: AbortSignal, opts: RunComponentOption
   const informers = new InformerFactory({ client, logger, clock });
   let component: Component | undefined;
   let health: HealthServer | undefined;
+  let secure: HealthServer | undefined;
   try {
     component = opts.build({ client, informers, registry, logger, clock, signal: stop.signal });
+    const routes = { registry, logger, readyzChecks: [shutdownCheck(signal), ...(component.readyzChecks ?? [])] };
     if (opts.serve ?? true) {
-      health = await startHealthServer({
-        port: flags.port,
-        bindAddress: flags.bindAddress,
-        registry,
-        logger,
-        readyzChecks: [shutdownCheck(signal), ...(component.readyzChecks ?? [])],
-      });
+      health = await startHealthServer({ ...routes, port: flags.port, bindAddress: flags.bindAddress });
       opts.onListening?.(health.port);
+    }
+    const secureServing = opts.secureServing;
+    if (secureServing && secureServing.flags.securePort > 0) {
+      secure = await startSecureServing({
+        flags: secureServing.flags,
+        client,
+        clientFromKubeconfig: (kubeconfig, userAgent) => restClientFromFlags({ kubeconfig, kubeApiQps: flags.kubeApiQps, kubeApiBurst: flags.kubeApiBurst }, { userAgent, registry, logger, clock }),
+        pairName: secureServing.pairName,
+        handler: healthRequestListener(routes),
+        logger,
+        clock,
+      });
+      secureServing.onListening?.(secure.port);
     }
     if (component.prepare && !(await component.prepare(stop.signal))) return;
     if (!flags.leaderElect) {
@@ -173,6 +191,7 @@ export async function runComponent(signal: AbortSignal, opts: RunComponentOption
     await informers.shutdown();
     await component?.close?.();
     await health?.close();
+    await secure?.close();
     client.close();
   }
 }

@@ -33,7 +33,7 @@ function start(args: string[]): { done: Promise<void>; port: Promise<number> } {
   const port = new Promise<number>((resolve) => {
     resolvePort = resolve;
   });
-  const options = parseControllerManagerFlags(["--master", fake.url, "--port", "0", "--bind-address", "127.0.0.1", ...args]);
+  const options = parseControllerManagerFlags(["--master", fake.url, "--port", "0", "--address", "127.0.0.1", "--secure-port", "0", ...args]);
   const done = runControllerManager(options, silentLogger(), abort.signal, { onListening: resolvePort });
   return { done, port };
 }

@@ -1,6 +1,6 @@
 // kube-controller-manager's own part: while leading, every controller --controllers enables, sharing one REST
 // client, one informer factory and one metrics registry. runComponent (client/component.ts) supplies those, the
-// /healthz /readyz /metrics server on --port and leader election (a Lease in kube-system). Losing leadership ends
+// /healthz /readyz /metrics servers (plain on --port, HTTPS with delegated auth on --secure-port) and leader election (a Lease in kube-system). Losing leadership ends
 // the process with an error, as in Kubernetes: a restarted process campaigns again with fresh caches instead of
 // resuming with stale ones.
 import { setMaxListeners } from "node:events";
@@ -31,6 +31,8 @@ export interface ControllerManagerDeps {
   metrics?: Registry;
   /** Called once the health server listens (tests read the port). */
   onListening?: (port: number) => void;
+  /** Called once the secure port listens (tests read the port). */
+  onSecureListening?: (port: number) => void;
 }
 
 /**
@@ -46,12 +48,14 @@ export async function runControllerManager(options: ControllerManagerOptions, lo
   const metrics = deps.metrics ?? createRegistry();
   await runComponent(signal, {
     name: "kube-controller-manager",
-    flags: options,
+    // The plain port listens on --address; --bind-address is the secure port's.
+    flags: { ...options, bindAddress: options.address },
     logger,
     registry: metrics,
     clock,
     maxSockets: CONTROLLER_MANAGER_MAX_SOCKETS,
     ...(deps.onListening ? { onListening: deps.onListening } : {}),
+    secureServing: { flags: options, pairName: "kube-controller-manager", ...(deps.onSecureListening ? { onListening: deps.onSecureListening } : {}) },
     build: ({ client, informers }) => ({
       prepare: () => {
         logger.info({ controllers: enabled, leaderElect: options.leaderElect }, "Starting kube-controller-manager");

@@ -13,6 +13,16 @@ describe("kube-controller-manager flags", () => {
       leaderElectResourceName: "kube-controller-manager",
       controllers: ["*"],
       port: 10252,
+      address: "0.0.0.0",
+      securePort: 10257,
+      bindAddress: "0.0.0.0",
+      certDir: "",
+      authenticationSkipLookup: false,
+      authenticationTolerateLookupFailure: true,
+      authenticationTokenWebhookCacheTtl: 10_000,
+      authorizationWebhookCacheAuthorizedTtl: 10_000,
+      authorizationWebhookCacheUnauthorizedTtl: 10_000,
+      authorizationAlwaysAllowPaths: ["/healthz", "/readyz", "/livez"],
     });
     expect(defaultControllerManagerConfig()).toMatchObject({
       concurrentReplicasetSyncs: 5,

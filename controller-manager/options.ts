@@ -1,7 +1,13 @@
-// kube-controller-manager's flags, with Kubernetes' names and defaults (and 0.18's insecure --port for /healthz and
-// /metrics), and their conversion into the ControllerManagerConfig every controller reads.
+// kube-controller-manager's flags, with Kubernetes' names and defaults, and their conversion into the
+// ControllerManagerConfig every controller reads. /healthz, /readyz and /metrics are served on the secure port
+// (--secure-port 10257, HTTPS with delegated authentication and authorization, as Kubernetes does) and on the plain,
+// unauthenticated --port/--address of Kubernetes before 1.23 (the lab's probes, compose's healthchecks, Prometheus).
 import { defineFlags, leaderElectionFlags, loggingFlags, parseFlags, type FlagValues } from "../component-base/flags.js";
+import { secureServingFlags } from "../component-base/secure-serving.js";
 import type { ControllerManagerConfig } from "./controllers/types.js";
+
+/** Kubernetes' kube-controller-manager secure port. */
+export const CONTROLLER_MANAGER_SECURE_PORT = 10257;
 
 export const controllerManagerFlags = defineFlags({
   master: { type: "string", help: "The address of the Kubernetes API server (overrides any value in kubeconfig)." },
@@ -50,7 +56,8 @@ export const controllerManagerFlags = defineFlags({
     help: "A set of key=value pairs that describe feature gates for alpha/experimental features. Options are:\nMaxUnavailableStatefulSet=true|false (ALPHA - default=false)",
   },
   port: { type: "number", default: 10252, help: "The port on which to serve unsecured, unauthenticated /healthz, /readyz and /metrics (0 picks a free port)." },
-  bindAddress: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
+  address: { type: "string", default: "0.0.0.0", help: "The IP address on which to listen for the --port port." },
+  ...secureServingFlags(CONTROLLER_MANAGER_SECURE_PORT),
   ...loggingFlags,
 });
 

@@ -30,7 +30,7 @@ describe("runScheduler", () => {
     };
     server.put(PODS, pending("fits", "1"));
     server.put(PODS, pending("too-big", "8"));
-    const flags = parseFlags(schedulerFlags, ["--master", server.url, "--leader-elect=false", "--port", "0", "--bind-address", "127.0.0.1"], { command: "kube-scheduler" });
+    const flags = parseFlags(schedulerFlags, ["--master", server.url, "--leader-elect=false", "--port", "0", "--address", "127.0.0.1", "--secure-port", "0"], { command: "kube-scheduler" });
     const abort = new AbortController();
     const client = new RestClient(server.clientConfig(), { qps: 0 });
     const running = runScheduler(flags, abort.signal, { client, registry: createRegistry({ defaultMetrics: false }), logger: silentLogger() });

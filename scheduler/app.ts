@@ -61,6 +61,8 @@ export interface RunOptions {
   client?: RestClient;
   /** Default: configFromFlags(flags). */
   config?: SchedulerConfig;
+  /** Called once the secure port listens (tests read the port). */
+  onSecureListening?: (port: number) => void;
   clock?: Clock;
 }
 
@@ -74,7 +76,9 @@ export async function runScheduler(flags: SchedulerFlags, signal: AbortSignal, o
   const config = opts.config ?? configFromFlags(flags);
   await runComponent(signal, {
     name: "kube-scheduler",
-    flags,
+    // The plain port listens on --address; --bind-address is the secure port's.
+    flags: { ...flags, bindAddress: flags.address },
+    secureServing: { flags, pairName: "kube-scheduler", ...(opts.onSecureListening ? { onListening: opts.onSecureListening } : {}) },
     logger,
     registry,
     clock,

@@ -2,7 +2,8 @@ import { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../component-base/testing/fake-clock.js";
-import { forbiddenMessage, KubeletAuth, requestAttributes, userFromCertificate, type AccessReviewer, type KubeletRequestAttributes, type TokenReviewer } from "./auth.js";
+import { userFromCertificate, type TokenReviewer } from "../../component-base/delegated-auth.js";
+import { forbiddenMessage, KubeletAuth, requestAttributes, type AccessReviewer, type KubeletRequestAttributes } from "./auth.js";
 
 function request(method: string, headers: Record<string, string> = {}): IncomingMessage {
   const req = new IncomingMessage(new Socket());

@@ -1,9 +1,10 @@
 // The kubelet API's serving and access flags turned into the server's TLS material and auth filter.
 import { readFileSync } from "node:fs";
+import { tokenReviewWebhook } from "../../client/auth-reviews.js";
 import type { RestClient } from "../../client/rest.js";
 import type { Clock } from "../../component-base/clock.js";
 import type { KubeletFlags } from "../options.js";
-import { KubeletAuth, subjectAccessReviewWebhook, tokenReviewWebhook } from "./auth.js";
+import { KubeletAuth, subjectAccessReviewWebhook } from "./auth.js";
 
 export type ServingFlags = Pick<
   KubeletFlags,

@@ -12,7 +12,8 @@ export interface ApiClientOptions {
   kubeconfig?: string;
   /** --port of the /healthz, /readyz and /metrics server; 0 lets the process pick one (or serve none). */
   port?: number;
-  /** --bind-address of that server. */
+  /** The address of that server: --bind-address, or --address for the scheduler and controller-manager (whose
+   *  --bind-address is their secure port's). */
   bindAddress?: string;
   /** --kube-api-qps (<= 0: unlimited). */
   kubeApiQps?: number;
@@ -51,6 +52,7 @@ export function apiClientComponent(
   options: ApiClientOptions,
   own: readonly (readonly [string, FlagValue])[] = [],
   subcommand: readonly string[] = [],
+  addressFlag: "bind-address" | "address" = "bind-address",
 ): Component {
   const port = options.port ?? 0;
   const args = [
@@ -59,7 +61,7 @@ export function apiClientComponent(
       ["master", options.master],
       ["kubeconfig", options.kubeconfig],
       ["port", options.port],
-      ["bind-address", options.bindAddress],
+      [addressFlag, options.bindAddress],
       ["kube-api-qps", options.kubeApiQps],
       ["kube-api-burst", options.kubeApiBurst],
       ["v", options.verbosity],

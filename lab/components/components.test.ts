@@ -88,19 +88,22 @@ describe("apiserver clients", () => {
     const scheduler = schedulerComponent({ master: "http://a", port: 0, bindAddress: "127.0.0.1", leaderElect: false, kubeApiQps: 0, extraArgs: ["--x"] });
     expect(scheduler.kind).toBe("kube-scheduler");
     expect(scheduler.name).toBe("kube-scheduler");
-    expect(scheduler.args).toEqual(["--master=http://a", "--port=0", "--bind-address=127.0.0.1", "--kube-api-qps=0", "--leader-elect=false", "--x"]);
+    // The plain port's address is --address: the scheduler's --bind-address is its secure port's, off unless asked.
+    expect(scheduler.args).toEqual(["--master=http://a", "--port=0", "--address=127.0.0.1", "--kube-api-qps=0", "--leader-elect=false", "--secure-port=0", "--x"]);
     expect(scheduler.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/scheduler/main.js` });
 
     const cm = controllerManagerComponent({ name: "cm-1", master: "http://a", kubeApiBurst: 10_000 });
     expect(cm.name).toBe("cm-1");
-    expect(cm.args).toEqual(["--master=http://a", "--kube-api-burst=10000"]);
+    expect(cm.args).toEqual(["--master=http://a", "--kube-api-burst=10000", "--secure-port=0"]);
+    const secure = controllerManagerComponent({ securePort: 10257, secureBindAddress: "127.0.0.1" });
+    expect(secure.args).toEqual(["--secure-port=10257", "--bind-address=127.0.0.1"]);
     expect(cm.program).toEqual({ kind: "node", entry: `${REPO_ROOT}/dist/controller-manager/main.js` });
   });
 
   it("are ready on /readyz only when their port is fixed", () => {
     expect(schedulerComponent({ port: 0 }).readiness).toBeUndefined();
     expect(controllerManagerComponent({}).readiness).toBeUndefined();
-    expect(controllerManagerComponent({ port: 10257 }).readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10257/readyz" });
+    expect(controllerManagerComponent({ port: 10252 }).readiness).toEqual({ kind: "http", url: "http://127.0.0.1:10252/readyz" });
   });
 
   it("run hollow nodes from the kubelet's hollow entry", () => {

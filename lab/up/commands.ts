@@ -144,6 +144,8 @@ export async function upCommand(argv: readonly string[], io: CommandIO = process
     ...(secure ? { etcdMetricsPort: await freePort() } : {}),
     schedulerPort: await freePort(),
     controllerManagerPort: await freePort(),
+    schedulerSecurePort: (await portFree(10259)) ? 10259 : await freePort(),
+    controllerManagerSecurePort: (await portFree(10257)) ? 10257 : await freePort(),
     kubeStateMetricsPort: await freePort(),
     kubeStateMetricsTelemetryPort: await freePort(),
     prometheusPort: flags.prometheus ? flags.prometheusPort : 0,

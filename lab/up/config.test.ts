@@ -42,8 +42,14 @@ describe("the lab's components", () => {
     expect(etcd?.args).toContain("--listen-client-urls=http://127.0.0.1:12379");
     expect(apiserver?.args).toEqual(expect.arrayContaining(["--insecure-bind-address=172.30.0.1", "--secure-port=0", "--advertise-address=172.30.0.1", "--insecure-port=8080", "--default-not-ready-toleration-seconds=5"]));
     expect(apiserver?.readiness).toEqual({ kind: "http", url: "http://172.30.0.1:8080/readyz" });
-    expect(scheduler?.args).toEqual(expect.arrayContaining(["--master=http://172.30.0.1:8080", "--bind-address=127.0.0.1", "--leader-elect-lease-duration=4s"]));
+    expect(scheduler?.args).toEqual(expect.arrayContaining(["--master=http://172.30.0.1:8080", "--address=127.0.0.1", "--secure-port=0", "--leader-elect-lease-duration=4s"]));
     expect(cm?.args).toEqual(expect.arrayContaining(["--allocate-node-cidrs", "--cluster-cidr=10.244.0.0/16", "--node-monitor-grace-period=10s"]));
+  });
+
+  it("opens the scheduler's and controller-manager's secure ports on loopback when the lab has them", () => {
+    const [, , scheduler, cm] = controlPlane({ ...TEST_CONFIG, schedulerSecurePort: 10259, controllerManagerSecurePort: 10257 }).map((p) => p.component);
+    expect(scheduler?.args).toEqual(expect.arrayContaining(["--address=127.0.0.1", "--secure-port=10259", "--bind-address=127.0.0.1"]));
+    expect(cm?.args).toEqual(expect.arrayContaining(["--address=127.0.0.1", "--secure-port=10257", "--bind-address=127.0.0.1"]));
   });
 
   it("serves the live view on loopback, asking this lab's supervisor for its components, unless its port is 0", () => {

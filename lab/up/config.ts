@@ -44,6 +44,13 @@ export interface LabConfig {
   etcdMetricsPort?: number;
   schedulerPort: number;
   controllerManagerPort: number;
+  /**
+   * The secure ports of the scheduler and controller-manager on loopback (HTTPS, delegated authentication and
+   * authorization): Kubernetes' 10259 and 10257 when free at `up`, else free ones. Absent (no HTTPS) in labs made
+   * before they were part of them.
+   */
+  schedulerSecurePort?: number;
+  controllerManagerSecurePort?: number;
   /** kube-state-metrics' cluster-state and own (telemetry) metrics ports, on loopback. */
   kubeStateMetricsPort: number;
   kubeStateMetricsTelemetryPort: number;
@@ -233,7 +240,9 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
       : {}),
     extraArgs: [`--advertise-address=${bridgeIp(config)}`, `--service-cluster-ip-range=${config.serviceCidr}`, ...LAB_TIMINGS.apiserver, ...verbosity(config)],
   });
-  const scheduler = schedulerComponent({ ...clientFlags(config, pki?.scheduler.kubeconfig), port: config.schedulerPort, bindAddress: "127.0.0.1", verbosity: config.verbosity, extraArgs: leaderElection });
+  // The secure ports on loopback, as kubeadm binds them (--bind-address=127.0.0.1).
+  const secureServing = (port: number | undefined): { securePort?: number; secureBindAddress?: string } => (port !== undefined && port > 0 ? { securePort: port, secureBindAddress: "127.0.0.1" } : {});
+  const scheduler = schedulerComponent({ ...clientFlags(config, pki?.scheduler.kubeconfig), port: config.schedulerPort, bindAddress: "127.0.0.1", ...secureServing(config.schedulerSecurePort), verbosity: config.verbosity, extraArgs: leaderElection });
   // kubeadm's controller-manager flags: the CA signs CSRs and is published as kube-root-ca.crt, and each controller
   // runs as its own service account (system:controller:* roles). (kubeadm also passes
   // --service-account-private-key-file, for the legacy token controller kubelab's controller-manager does not have.)
@@ -242,6 +251,7 @@ export function controlPlane(config: LabConfig): PlannedComponent[] {
     ...clientFlags(config, pki?.controllerManager.kubeconfig),
     port: config.controllerManagerPort,
     bindAddress: "127.0.0.1",
+    ...secureServing(config.controllerManagerSecurePort),
     verbosity: config.verbosity,
     extraArgs: ["--allocate-node-cidrs", `--cluster-cidr=${config.clusterCidr}`, "--node-cidr-mask-size=24", ...signing, ...LAB_TIMINGS.controllerManager, ...leaderElection, ...(config.controllerManagerArgs ?? [])],
   });

@@ -95,8 +95,8 @@ export async function startConformanceCluster(owner: ProcessOwner, options: Conf
     `--cluster-signing-key-file=${paths.caKey}`,
   ];
   if (options.controlPlane === "kubelab") {
-    owner.start(schedulerComponent({ name: "kube-scheduler", extraArgs: [...common, "--port=0", "--bind-address=127.0.0.1"] }));
-    owner.start(controllerManagerComponent({ name: "kube-controller-manager", extraArgs: [...common, "--port=0", "--bind-address=127.0.0.1", ...controllerFlags] }));
+    owner.start(schedulerComponent({ name: "kube-scheduler", extraArgs: [...common, "--port=0", "--address=127.0.0.1"] }));
+    owner.start(controllerManagerComponent({ name: "kube-controller-manager", extraArgs: [...common, "--port=0", "--address=127.0.0.1", ...controllerFlags] }));
   } else {
     const peersDir = options.peersDir ?? "";
     const serving = ["--bind-address=127.0.0.1", "--secure-port=0"];

@@ -37,11 +37,13 @@ export function startComponent(kind: keyof typeof COMPONENTS, args: string[], na
 
 /**
  * Starts a component whose health and metrics server picks its own loopback port (`args`, then `--port=0` and
- * `--bind-address=127.0.0.1`), and resolves once it has logged that port, with its URL. Its /readyz may not
+ * `--address=127.0.0.1`, `--bind-address` for hollow nodes), and resolves once it has logged that port, with its URL. Its /readyz may not
  * answer 200 yet.
  */
 export async function startComponentOnFreePort(kind: keyof typeof COMPONENTS, args: string[], name: string = kind): Promise<ComponentProcess & { url: string }> {
-  const component = COMPONENTS[kind](name, [...args, "--port=0", "--bind-address=127.0.0.1"]);
+  // The scheduler's and controller-manager's plain port listens on --address (their --bind-address is the secure port's).
+  const addressFlag = kind === "kubelab" ? "--bind-address" : "--address";
+  const component = COMPONENTS[kind](name, [...args, "--port=0", `${addressFlag}=127.0.0.1`]);
   const { process: managed } = await testProcesses.startReady({ ...component, readiness: SERVING_LOG_PROBE });
   const port = servingPort(managed.logs());
   if (port === undefined) throw new Error(`${name} was ready without logging its port`);
