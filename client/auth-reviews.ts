@@ -32,8 +32,13 @@ export function subjectAccessReviewWebhook(client: RestClient): (user: RequestUs
       ...(user.uid !== undefined ? { uid: user.uid } : {}),
       ...(user.extra !== undefined ? { extra: user.extra } : {}),
     };
-    const review = await client.create<SubjectAccessReview>(SUBJECT_ACCESS_REVIEWS, undefined, { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", metadata: {}, spec });
-    const status = review.status ?? {};
-    return { allowed: status.allowed === true && status.denied !== true, reason: status.reason ?? "" };
+    return reviewAccess(client, spec);
   };
+}
+
+/** The apiserver's answer to a SubjectAccessReview of `spec` (allowed unless denied; its reason or evaluation error). */
+export async function reviewAccess(client: Pick<RestClient, "create">, spec: SubjectAccessReviewSpec): Promise<AccessDecision> {
+  const review = await client.create<SubjectAccessReview>(SUBJECT_ACCESS_REVIEWS, undefined, { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", metadata: {}, spec });
+  const status = review.status ?? {};
+  return { allowed: status.allowed === true && status.denied !== true, reason: status.reason ?? status.evaluationError ?? "" };
 }

@@ -8,15 +8,16 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { RESOURCES } from "../api/resources.js";
-import type { Node, Pod } from "../api/types/index.js";
+import type { Node, Pod, SubjectAccessReviewSpec } from "../api/types/index.js";
+import { reviewAccess } from "../client/auth-reviews.js";
 import { runComponent } from "../client/component.js";
 import type { RestClient } from "../client/rest.js";
 import type { ClientConfig } from "../client/kubeconfig.js";
 import { realClock, sleepOn } from "../component-base/clock.js";
+import { CachedAccessReviewer } from "../component-base/delegated-auth.js";
 import type { Logger } from "../component-base/logging.js";
 import { counter, histogram, type Registry } from "../component-base/metrics.js";
 import { healthRequestListener } from "../component-base/server.js";
-import { SubjectAccessReviewAuthorizer } from "../client/subject-access-review.js";
 import type { RequestHeaderConfig } from "../component-base/requestheader.js";
 import { MetricsApi } from "./api.js";
 import { DelegatedAuth, requestHeaderConfigOf } from "./auth.js";
@@ -113,7 +114,7 @@ export async function runMetricsServer(flags: MetricsServerFlags, signal: AbortS
           let requestHeader: RequestHeaderConfig | undefined;
           if (tls) {
             requestHeader = await requestHeaderConfigOf(flags, client, logger);
-            auth = new DelegatedAuth({ requestHeader, authorizer: new SubjectAccessReviewAuthorizer({ client }), alwaysAllowPaths: flags.authorizationAlwaysAllowPaths, logger });
+            auth = new DelegatedAuth({ requestHeader, authorizer: new CachedAccessReviewer((spec: SubjectAccessReviewSpec) => reviewAccess(client, spec), { keyOf: (spec) => JSON.stringify(spec), authorizedTtlMs: 10_000, unauthorizedTtlMs: 10_000 }), alwaysAllowPaths: flags.authorizationAlwaysAllowPaths, logger });
           }
           // A client certificate is asked for (the front proxy's), never required: anyone else is system:anonymous.
           server = tls ? createHttpsServer({ ...tls, ...(requestHeader ? { ca: requestHeader.clientCaPem, requestCert: true, rejectUnauthorized: false } : {}) }, handle) : createHttpServer(handle);

@@ -3,7 +3,9 @@ import { createServer, request as httpsRequest, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubjectAccessReviewSpec } from "../api/types/index.js";
-import { SubjectAccessReviewAuthorizer } from "../client/subject-access-review.js";
+import { reviewAccess } from "../client/auth-reviews.js";
+import { CachedAccessReviewer } from "../component-base/delegated-auth.js";
+import { FakeClock } from "../component-base/testing/fake-clock.js";
 import { silentLogger } from "../component-base/logging.js";
 import { createCertificateAuthority, issueCertificate, type CertificateAndKey } from "../component-base/pki/certificates.js";
 import { DelegatedAuth, requestAttributes } from "./auth.js";
@@ -20,24 +22,24 @@ describe("metrics-server's request attributes (Kubernetes' RequestInfo)", () => 
   });
 });
 
-describe("SubjectAccessReviewAuthorizer", () => {
+describe("metrics-server's authorizer: reviewAccess behind CachedAccessReviewer", () => {
   it("asks the apiserver once per spec within the cache's 10 s, then again", async () => {
     const asked: unknown[] = [];
-    let now = 0;
+    const clock = new FakeClock(0);
     const client = {
       create: <T,>(_info: unknown, _ns: unknown, obj: T): Promise<T> => {
         asked.push(obj);
         return Promise.resolve({ ...obj, status: { allowed: true } } as T);
       },
     };
-    const authorizer = new SubjectAccessReviewAuthorizer({ client: client, now: () => now });
+    const authorizer = new CachedAccessReviewer((spec: SubjectAccessReviewSpec) => reviewAccess(client, spec), { keyOf: (spec) => JSON.stringify(spec), authorizedTtlMs: 10_000, unauthorizedTtlMs: 10_000, clock });
     const spec: SubjectAccessReviewSpec = { user: "alice", groups: ["devs"], nonResourceAttributes: { path: "/x", verb: "get" } };
     expect(await authorizer.authorize(spec)).toEqual({ allowed: true, reason: "" });
-    now = 9_000;
+    await clock.advance(9_000);
     await authorizer.authorize(spec);
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec });
-    now = 10_001;
+    await clock.advance(1_001);
     await authorizer.authorize(spec);
     expect(asked).toHaveLength(2);
   });

@@ -11,8 +11,9 @@ import { isNotFound } from "../api/errors.js";
 import { RESOURCES } from "../api/resources.js";
 import type { ConfigMap, SubjectAccessReviewSpec } from "../api/types/index.js";
 import type { RestClient } from "../client/rest.js";
-import type { Decision } from "../client/subject-access-review.js";
+import type { AccessDecision } from "../component-base/delegated-auth.js";
 import type { Logger } from "../component-base/logging.js";
+import { alwaysAllowPathMatcher } from "../component-base/secure-serving.js";
 import { RequestHeaderAuthenticator, type ProxiedUser, type RequestHeaderConfig } from "../component-base/requestheader.js";
 import type { MetricsServerFlags } from "./options.js";
 
@@ -69,22 +70,24 @@ export async function requestHeaderConfigOf(flags: MetricsServerFlags, client: P
 
 export interface DelegatedAuthOptions {
   requestHeader: RequestHeaderConfig | undefined;
-  authorizer: { authorize(spec: SubjectAccessReviewSpec): Promise<Decision> };
+  authorizer: { authorize(spec: SubjectAccessReviewSpec): Promise<AccessDecision> };
   alwaysAllowPaths: readonly string[];
   logger: Logger;
 }
 
 export class DelegatedAuth {
   private readonly requestHeader: RequestHeaderAuthenticator | undefined;
+  private readonly alwaysAllowed: (path: string) => boolean;
 
   constructor(private readonly options: DelegatedAuthOptions) {
     this.requestHeader = options.requestHeader ? new RequestHeaderAuthenticator(options.requestHeader) : undefined;
+    this.alwaysAllowed = alwaysAllowPathMatcher(options.alwaysAllowPaths);
   }
 
   /** True when the request may go on; otherwise it has been answered (401, 403, or 500 when the review failed). */
   async admit(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? "/", "https://metrics-server");
-    if (this.options.alwaysAllowPaths.some((allowed) => pathMatches(allowed, url.pathname))) return true;
+    if (this.alwaysAllowed(url.pathname)) return true;
     const authenticated = this.requestHeader?.authenticate(req);
     if (authenticated !== undefined && "error" in authenticated) {
       this.options.logger.info({ path: url.pathname, reason: authenticated.error }, "Unable to authenticate the request");
@@ -95,7 +98,7 @@ export class DelegatedAuth {
     const groups = user.groups.includes("system:authenticated") || user.username === ANONYMOUS.username ? user.groups : [...user.groups, "system:authenticated"];
     const attributes = requestAttributes(req.method ?? "GET", url);
     const spec: SubjectAccessReviewSpec = { user: user.username, groups, ...(Object.keys(user.extra).length > 0 ? { extra: user.extra } : {}), ...attributes };
-    let decision: Decision;
+    let decision: AccessDecision;
     try {
       decision = await this.options.authorizer.authorize(spec);
     } catch (err) {
@@ -108,11 +111,6 @@ export class DelegatedAuth {
     sendStatus(res, 403, "Forbidden", forbiddenMessage(user.username, attributes, decision.reason), attributes.resourceAttributes ? { group: attributes.resourceAttributes.group ?? "", kind: attributes.resourceAttributes.resource ?? "", ...(attributes.resourceAttributes.name ? { name: attributes.resourceAttributes.name } : {}) } : undefined);
     return false;
   }
-}
-
-/** Kubernetes' always-allow paths: exact, or a prefix ending in `*`. */
-function pathMatches(pattern: string, path: string): boolean {
-  return pattern.endsWith("*") ? path.startsWith(pattern.slice(0, -1)) : pattern === path;
 }
 
 /** Kubernetes' RequestInfo for /apis/<group>/<version>/...: a resource request with its verb, else a path. */
