@@ -169,4 +169,44 @@ describe("Deployment conformance checks on hollow nodes (real processes)", () =>
     for (const rs of [firstAfter, secondAfter]) expect(rs.metadata.annotations).toMatchObject({ "deployment.kubernetes.io/desired-replicas": "30", "deployment.kubernetes.io/max-replicas": "33" });
     expect(created.metadata.uid).toBe(firstAfter.metadata.ownerReferences?.[0]?.uid);
   }, 180_000);
+  it("should run the lifecycle of a Deployment (create, patch, unconditional update, status patch, delete collection)", async () => {
+    const labels = { "test-deployment-static": "true" };
+    const waitStatus = (what: string, ok: (d: Deployment) => boolean): Promise<Deployment> =>
+      waitFor(`test-deployment ${what}`, async () => {
+        const d = await getDeployment("test-deployment");
+        return ok(d) ? d : undefined;
+      }, 30_000, 250);
+    const original = deployment("test-deployment", 2, labels, "test-deployment", AGNHOST, { type: "RollingUpdate" });
+    original.metadata.labels = { ...labels };
+    await client.create(DEPLOYMENTS, NS, original);
+    await waitStatus("2 ready", (d) => d.status?.readyReplicas === 2);
+
+    // The e2e test's patch, with its misspelt TerminationGracePeriodSeconds (an unknown field, dropped).
+    await client.patch(DEPLOYMENTS, NS, "test-deployment", "strategic", {
+      metadata: { labels: { "test-deployment": "patched" } },
+      spec: { replicas: 1, template: { spec: { TerminationGracePeriodSeconds: 1, containers: [{ name: "test-deployment", image: "registry.k8s.io/pause:3.9" }] } } },
+    });
+    await waitStatus("1 ready and updated with pause", (d) => d.status?.readyReplicas === 1 && d.status.availableReplicas === 1 && d.status.updatedReplicas === 1
+      && (d.status.unavailableReplicas ?? 0) === 0 && d.spec?.template?.spec?.containers[0]?.image === "registry.k8s.io/pause:3.9");
+
+    // An update of the object as first created: no resourceVersion, so unconditional.
+    const update = structuredClone(original);
+    update.metadata.labels = { ...labels, "test-deployment": "updated" };
+    update.spec!.template!.spec!.containers[0]!.image = WEBSERVER;
+    update.spec!.replicas = 2;
+    await client.update(DEPLOYMENTS, NS, update);
+    const updated = await waitStatus("2 ready and updated with httpd", (d) => d.status?.readyReplicas === 2 && d.status.availableReplicas === 2 && d.status.updatedReplicas === 2 && (d.status.unavailableReplicas ?? 0) === 0);
+    expect(updated.spec?.template?.spec?.containers[0]?.image).toBe(WEBSERVER);
+    expect(updated.metadata.labels?.["test-deployment"]).toBe("updated");
+
+    // A status patch: its label change is ignored, and the controller puts readyReplicas back.
+    await client.patch(DEPLOYMENTS, NS, "test-deployment", "strategic", { metadata: { labels: { "test-deployment": "patched-status" } }, status: { readyReplicas: 0 } }, { subresource: "status" });
+    const afterStatus = await client.get<Deployment>(DEPLOYMENTS, NS, "test-deployment", { subresource: "status" });
+    expect(afterStatus.metadata.labels?.["test-deployment"]).toBe("updated");
+    expect(afterStatus.spec?.template?.spec?.containers[0]?.image).toBe(WEBSERVER);
+    await waitStatus("2 ready again", (d) => d.status?.readyReplicas === 2 && d.status.updatedReplicas === 2 && (d.status.unavailableReplicas ?? 0) === 0);
+
+    await client.deleteCollection(DEPLOYMENTS, NS, { labelSelector: "test-deployment-static=true", gracePeriodSeconds: 1 });
+    await waitFor("test-deployment deleted", async () => ((await client.list<Deployment>(DEPLOYMENTS, NS, { labelSelector: "test-deployment-static=true" })).items.length === 0 ? true : undefined), 30_000, 250);
+  }, 120_000);
 });
