@@ -4,6 +4,7 @@
 // unauthenticated --port/--address of Kubernetes before 1.23 (the lab's probes, compose's healthchecks, Prometheus).
 import { defineFlags, leaderElectionFlags, loggingFlags, parseFlags, type FlagValues } from "../component-base/flags.js";
 import { secureServingFlags } from "../component-base/secure-serving.js";
+import { validateMirroringOptions } from "./controllers/endpointslicemirroring/endpointslicemirroring-controller.js";
 import type { ControllerManagerConfig } from "./controllers/types.js";
 
 /** Kubernetes' kube-controller-manager secure port. */
@@ -26,6 +27,9 @@ export const controllerManagerFlags = defineFlags({
   concurrentDeploymentSyncs: { type: "number", default: 5, help: "The number of deployment objects that are allowed to sync concurrently. Larger number = more responsive deployments, but more CPU (and network) load." },
   concurrentEndpointSyncs: { type: "number", default: 5, help: "The number of endpoint syncing operations that will be done concurrently. Larger number = faster endpoint updating, but more CPU (and network) load." },
   concurrentServiceEndpointSyncs: { type: "number", default: 5, help: "The number of service endpoint syncing operations that will be done concurrently. Larger number = faster endpoint slice updating, but more CPU (and network) load." },
+  mirroringConcurrentServiceEndpointSyncs: { type: "number", default: 5, help: "The number of service endpoint syncing operations that will be done concurrently by the EndpointSliceMirroring controller. Larger number = faster endpoint slice updating, but more CPU (and network) load. Defaults to 5." },
+  mirroringMaxEndpointsPerSubset: { type: "number", default: 1000, help: "The maximum number of endpoints that will be added to an EndpointSlice by the EndpointSliceMirroring controller. More endpoints per slice will result in less endpoint slices, but larger resources. Defaults to 1000." },
+  mirroringEndpointsliceUpdatesBatchPeriod: { type: "duration", default: "0s", help: "The length of EndpointSlice updates batching period for EndpointSliceMirroring controller. Processing of EndpointSlice changes will be delayed by this duration to join them with potential upcoming updates and reduce the overall number of EndpointSlice updates. Larger number = higher endpoint programming latency, but lower number of endpoints revision generated" },
   concurrentGcSyncs: { type: "number", default: 20, help: "The number of garbage collector workers that are allowed to sync concurrently." },
   concurrentNamespaceSyncs: { type: "number", default: 10, help: "The number of namespace objects that are allowed to sync concurrently. Larger number = more responsive namespace termination, but more CPU (and network) load." },
   concurrentDaemonsetSyncs: { type: "number", default: 2, help: "The number of daemonset objects that are allowed to sync concurrently. Larger number = more responsive daemonsets, but more CPU (and network) load." },
@@ -87,7 +91,10 @@ export function parseFeatureGates(values: readonly string[]): Record<string, boo
   return gates;
 }
 
+/** Out-of-range flags throw with Kubernetes' messages (before any controller starts). */
 export function configFromOptions(o: ControllerManagerOptions): ControllerManagerConfig {
+  const errors = validateMirroringOptions(o.mirroringConcurrentServiceEndpointSyncs, o.mirroringMaxEndpointsPerSubset);
+  if (errors.length > 0) throw new Error(errors.join(", "));
   return {
     featureGates: parseFeatureGates(o.featureGates),
     concurrentReplicasetSyncs: o.concurrentReplicasetSyncs,
@@ -95,6 +102,9 @@ export function configFromOptions(o: ControllerManagerOptions): ControllerManage
     concurrentDeploymentSyncs: o.concurrentDeploymentSyncs,
     concurrentEndpointSyncs: o.concurrentEndpointSyncs,
     concurrentServiceEndpointSyncs: o.concurrentServiceEndpointSyncs,
+    mirroringConcurrentServiceEndpointSyncs: o.mirroringConcurrentServiceEndpointSyncs,
+    mirroringMaxEndpointsPerSubset: o.mirroringMaxEndpointsPerSubset,
+    mirroringEndpointSliceUpdatesBatchPeriodMs: o.mirroringEndpointsliceUpdatesBatchPeriod,
     concurrentGcSyncs: o.concurrentGcSyncs,
     concurrentNamespaceSyncs: o.concurrentNamespaceSyncs,
     nodeMonitorPeriodMs: o.nodeMonitorPeriod,

@@ -18,6 +18,13 @@ describe("ControllerRegistry", () => {
   it("holds every controller kube-controller-manager knows, in start order", () => {
     expect(defaultRegistry().names()).toEqual(KNOWN_CONTROLLERS);
   });
+
+  it("runs endpointslicemirroring by default, and --controllers can name (or alias) and disable it", () => {
+    const names = defaultRegistry().names();
+    expect(enabledControllers(defaultRegistry(), ["*"])).toContain("endpointslicemirroring");
+    expect(enabledControllers(defaultRegistry(), ["*", "-endpointslicemirroring"])).toEqual(names.filter((n) => n !== "endpointslicemirroring"));
+    expect(enabledControllers(defaultRegistry(), ["endpointslice-mirroring-controller"])).toEqual(["endpointslicemirroring"]);
+  });
 });
 
 describe("enabledControllers", () => {

@@ -4,6 +4,7 @@ import { createDeploymentController } from "./deployment/deployment-controller.j
 import { createDisruptionController } from "./disruption/disruption-controller.js";
 import { createEndpointsController } from "./endpoints/endpoints-controller.js";
 import { createEndpointSliceController } from "./endpointslice/endpointslice-controller.js";
+import { createEndpointSliceMirroringController } from "./endpointslicemirroring/endpointslicemirroring-controller.js";
 import { createGarbageCollectorController } from "./garbagecollector/garbagecollector-controller.js";
 import { createNamespaceController } from "./namespace/namespace-controller.js";
 import { createNodeIpamController } from "./nodeipam/nodeipam-controller.js";
@@ -73,6 +74,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   "deployment",
   "endpoints",
   "endpointslice",
+  "endpointslicemirroring",
   "nodelifecycle",
   "garbagecollector",
   "namespace",
@@ -102,6 +104,7 @@ export const CONTROLLER_ALIASES: Readonly<Record<string, string>> = {
   endpoint: "endpoints",
   "endpoints-controller": "endpoints",
   "endpointslice-controller": "endpointslice",
+  "endpointslice-mirroring-controller": "endpointslicemirroring",
   "node-lifecycle-controller": "nodelifecycle",
   "garbage-collector-controller": "garbagecollector",
   "namespace-controller": "namespace",
@@ -140,6 +143,7 @@ export function defaultRegistry(): ControllerRegistry {
     .register("deployment", createDeploymentController)
     .register("endpoints", createEndpointsController)
     .register("endpointslice", createEndpointSliceController)
+    .register("endpointslicemirroring", createEndpointSliceMirroringController)
     .register("nodelifecycle", createNodeLifecycleController)
     .register("garbagecollector", createGarbageCollectorController)
     .register("namespace", createNamespaceController)

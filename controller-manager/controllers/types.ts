@@ -14,6 +14,11 @@ export interface ControllerManagerConfig {
   concurrentDeploymentSyncs: number;
   concurrentEndpointSyncs: number;
   concurrentServiceEndpointSyncs: number;
+  /** --mirroring-concurrent-service-endpoint-syncs (5), --mirroring-max-endpoints-per-subset (1000),
+   *  --mirroring-endpointslice-updates-batch-period (0); absent in hand-built configs means the default. */
+  mirroringConcurrentServiceEndpointSyncs?: number;
+  mirroringMaxEndpointsPerSubset?: number;
+  mirroringEndpointSliceUpdatesBatchPeriodMs?: number;
   concurrentGcSyncs: number;
   concurrentNamespaceSyncs: number;
   /** How often the node lifecycle controller checks node health (--node-monitor-period, default 5 s). */

@@ -41,7 +41,7 @@ describe("the controllers' bootstrap roles", () => {
   // The service accounts kubelab's controllers run as with --use-service-account-credentials (Kubernetes' names).
   const ACCOUNTS = [
     "certificate-controller", "clusterrole-aggregation-controller", "cronjob-controller", "daemon-set-controller", "deployment-controller",
-    "disruption-controller", "endpoint-controller", "endpointslice-controller", "generic-garbage-collector", "horizontal-pod-autoscaler",
+    "disruption-controller", "endpoint-controller", "endpointslice-controller", "endpointslicemirroring-controller", "generic-garbage-collector", "horizontal-pod-autoscaler",
     "job-controller", "namespace-controller", "node-controller", "persistent-volume-binder", "replicaset-controller", "replication-controller",
     "resourcequota-controller", "root-ca-cert-publisher", "service-account-controller", "statefulset-controller", "ttl-after-finished-controller",
   ];

@@ -247,6 +247,13 @@ const CONTROLLER_RULES: Readonly<Record<string, PolicyRule[]>> = {
     sortedRule(["create", "delete", "get", "list", "update", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
     CONTROLLER_EVENTS,
   ],
+  "endpointslicemirroring-controller": [
+    sortedRule(READ, [""], ["endpoints", "services"]),
+    sortedRule(["update"], [""], ["services/finalizers"]),
+    sortedRule(["update"], [""], ["endpoints/finalizers"]),
+    sortedRule(["create", "delete", "get", "list", "update"], ["discovery.k8s.io"], ["endpointslices"]),
+    CONTROLLER_EVENTS,
+  ],
   "generic-garbage-collector": [sortedRule(["delete", "get", "list", "patch", "update", "watch"], ["*"], ["*"]), CONTROLLER_EVENTS],
   "horizontal-pod-autoscaler": [
     sortedRule(READ, ["autoscaling"], ["horizontalpodautoscalers"]),

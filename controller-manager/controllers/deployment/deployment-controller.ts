@@ -378,7 +378,7 @@ export class DeploymentController implements Controller {
 
   private async getNewReplicaSet(d: Deployment, rsList: RS[], oldRSs: readonly RS[], existing: RS | undefined, create: boolean): Promise<RS | undefined> {
     const namespace = d.metadata.namespace;
-    const newRevision = maxRevision(oldRSs) + 1;
+    const newRevision = maxRevision(oldRSs) + 1n;
     const now = this.clock.now();
     if (existing) {
       const copy = structuredClone(existing) as ReplicaSet;

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { newDeployment, newReplicaSet } from "../../../api/testing/builders.js";
 import type { Deployment, ReplicaSet } from "../../../api/types/apps.js";
 import {
+  InvalidRevisionError,
+  maxRevision,
+  parseRevision,
+  revisionOf,
   canonicalJson,
   computeHash,
   equalIgnoreHash,
@@ -95,17 +99,30 @@ describe("revisions", () => {
     const d = deployment(3);
     d.metadata.annotations = { "kubernetes.io/change-cause": "undo", [REVISION_ANNOTATION]: "2" };
     const rs = newReplicaSet("web-1", { meta: { annotations: { [REVISION_ANNOTATION]: "1" } } });
-    expect(setNewReplicaSetAnnotations(d, rs, 3, true)).toBe(true);
+    expect(setNewReplicaSetAnnotations(d, rs, 3n, true)).toBe(true);
     expect(rs.metadata.annotations).toEqual({ [REVISION_ANNOTATION]: "3", [REVISION_HISTORY_ANNOTATION]: "1", "kubernetes.io/change-cause": "undo" });
-    expect(setNewReplicaSetAnnotations(d, rs, 5, true)).toBe(true);
+    expect(setNewReplicaSetAnnotations(d, rs, 5n, true)).toBe(true);
     expect(rs.metadata.annotations?.[REVISION_HISTORY_ANNOTATION]).toBe("1,3");
-    expect(setNewReplicaSetAnnotations(d, rs, 5, true)).toBe(false);
+    expect(setNewReplicaSetAnnotations(d, rs, 5n, true)).toBe(false);
   });
 
   it("never lowers a revision", () => {
     const rs = newReplicaSet("web-1", { meta: { annotations: { [REVISION_ANNOTATION]: "7" } } });
-    setNewReplicaSetAnnotations(deployment(1), rs, 3, true);
+    setNewReplicaSetAnnotations(deployment(1), rs, 3n, true);
     expect(rs.metadata.annotations?.[REVISION_ANNOTATION]).toBe("7");
+  });
+
+  it("reads revisions as int64, exactly beyond 2^53 (the RollingUpdateDeployment conformance test adopts revision 3546343826724305832)", () => {
+    const adopted = newReplicaSet("web-1", { meta: { annotations: { [REVISION_ANNOTATION]: "3546343826724305832" } } });
+    const next = maxRevision([adopted, newReplicaSet("web-2", { meta: { annotations: { [REVISION_ANNOTATION]: "not-a-number" } } })]) + 1n;
+    expect(String(next)).toBe("3546343826724305833");
+    const rs = newReplicaSet("web-3");
+    setNewReplicaSetAnnotations(deployment(1), rs, next, false);
+    expect(rs.metadata.annotations?.[REVISION_ANNOTATION]).toBe("3546343826724305833");
+    expect(parseRevision("9223372036854775807")).toBe(9223372036854775807n);
+    expect(parseRevision("9223372036854775808")).toBeUndefined();
+    expect(parseRevision("+4")).toBe(4n);
+    expect(() => revisionOf(newReplicaSet("web-4", { meta: { annotations: { [REVISION_ANNOTATION]: "1.5" } } }))).toThrow(InvalidRevisionError);
   });
 });
 

@@ -225,7 +225,9 @@ export function bySizeNewer(a: Readonly<ReplicaSet>, b: Readonly<ReplicaSet>): n
 
 /** Lower revision first; ties by creation (ReplicaSetsByRevision). Unparseable revisions count as 0. */
 export function byRevision(a: Readonly<ReplicaSet>, b: Readonly<ReplicaSet>): number {
-  const d = revisionOrZero(a) - revisionOrZero(b);
+  const ra = revisionOrZero(a);
+  const rb = revisionOrZero(b);
+  const d = ra < rb ? -1 : ra > rb ? 1 : 0;
   return d !== 0 ? d : byCreationTimestamp(a, b);
 }
 
@@ -280,25 +282,42 @@ export class InvalidRevisionError extends Error {
   }
 }
 
-/** The revision annotation as an integer (absent: 0). Throws InvalidRevisionError for a non-integer. */
-export function revisionOf(obj: Readonly<{ metadata: { name?: string; annotations?: Record<string, string> } }>): number {
-  const raw = obj.metadata.annotations?.[REVISION_ANNOTATION];
-  if (raw === undefined) return 0;
-  if (!/^-?\d+$/.test(raw)) throw new InvalidRevisionError(obj.metadata.name ?? "", raw);
-  return Number(raw);
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A revision as Go's strconv.ParseInt(s, 10, 64) reads it, or undefined when it is not one. A bigint: revisions are
+ * int64, and conformance tests use ones beyond 2^53 (3546343826724305832), which a double would round.
+ */
+export function parseRevision(raw: string): bigint | undefined {
+  if (!/^[+-]?\d+$/.test(raw)) return undefined;
+  const value = BigInt(raw);
+  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
 }
 
-function revisionOrZero(rs: Readonly<ReplicaSet>): number {
+/** The revision annotation as an integer (absent: 0). Throws InvalidRevisionError for a non-integer. */
+export function revisionOf(obj: Readonly<{ metadata: { name?: string; annotations?: Record<string, string> } }>): bigint {
+  const raw = obj.metadata.annotations?.[REVISION_ANNOTATION];
+  if (raw === undefined) return 0n;
+  const revision = parseRevision(raw);
+  if (revision === undefined) throw new InvalidRevisionError(obj.metadata.name ?? "", raw);
+  return revision;
+}
+
+function revisionOrZero(rs: Readonly<ReplicaSet>): bigint {
   try {
     return revisionOf(rs);
   } catch {
-    return 0;
+    return 0n;
   }
 }
 
 /** The highest revision among `rss`; unparseable ones are skipped (Kubernetes' MaxRevision). */
-export function maxRevision(rss: readonly Readonly<ReplicaSet>[]): number {
-  return rss.reduce((max, rs) => Math.max(max, revisionOrZero(rs)), 0);
+export function maxRevision(rss: readonly Readonly<ReplicaSet>[]): bigint {
+  return rss.reduce((max, rs) => {
+    const revision = revisionOrZero(rs);
+    return revision > max ? revision : max;
+  }, 0n);
 }
 
 /** Copies the Deployment's annotations onto `rs` except the skip list; true when something changed. */
@@ -350,20 +369,22 @@ export function desiredReplicasAnnotation(rs: Readonly<ReplicaSet>): number | un
  * higher (keeping the previous numbers in revision-history when an old template is reused), and on a ReplicaSet
  * about to be created sets desired/max replicas. True when `rs` changed.
  */
-export function setNewReplicaSetAnnotations(d: Readonly<Deployment>, rs: ReplicaSet, newRevision: number, exists: boolean): boolean {
+export function setNewReplicaSetAnnotations(d: Readonly<Deployment>, rs: ReplicaSet, newRevision: bigint, exists: boolean): boolean {
   let changed = copyDeploymentAnnotations(d, rs);
   const a = (rs.metadata.annotations ??= {});
   const oldRevisionText = a[REVISION_ANNOTATION];
-  let oldRevision = 0;
-  if (oldRevisionText !== undefined) {
-    if (!/^-?\d+$/.test(oldRevisionText)) return changed;
-    oldRevision = Number(oldRevisionText);
+  let oldRevision = 0n;
+  // Absent or empty counts as 0; anything else that is no int64 leaves the revision alone.
+  if (oldRevisionText !== undefined && oldRevisionText !== "") {
+    const parsed = parseRevision(oldRevisionText);
+    if (parsed === undefined) return changed;
+    oldRevision = parsed;
   }
   if (oldRevision < newRevision) {
     a[REVISION_ANNOTATION] = String(newRevision);
     changed = true;
     // Reusing an old template (a rollback): remember the numbers it had.
-    if (oldRevisionText !== undefined) {
+    if (oldRevisionText !== undefined && oldRevisionText !== "") {
       const history = a[REVISION_HISTORY_ANNOTATION] ?? "";
       if (history === "") {
         a[REVISION_HISTORY_ANNOTATION] = oldRevisionText;
