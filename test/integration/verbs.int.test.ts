@@ -618,6 +618,16 @@ describe("tables", () => {
     const cms = await ok<Table>(200, "GET", cm(), undefined, { accept: TABLE });
     expect(cms.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Data", "Age"]);
   });
+
+  it("refuses a Table of a review kind with 406 NotAcceptable, as the real apiserver (no Table conversion for it)", async () => {
+    const review = { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { nonResourceAttributes: { path: "/", verb: "get" } } };
+    const refused = await api<StatusBody>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review, { accept: TABLE });
+    expect(refused.status).toBe(406);
+    expect(refused.body).toMatchObject({ kind: "Status", code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf" });
+    // A client that also offers plain JSON gets the review itself.
+    const answered = await ok(201, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review, { accept: `${TABLE}, application/json` });
+    expect(answered.kind).toBe("SelfSubjectAccessReview");
+  });
 });
 
 describe("bad input", () => {
