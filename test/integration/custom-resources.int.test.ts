@@ -228,6 +228,47 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     await kubectl(["wait", "--for=condition=Established", "crd/crontabs.stable.example.com", "--timeout=20s"]);
   });
 
+  it("publishes a CRD that keeps unknown fields at its root as kubectl's /openapi/v2 wants it: any field validates, explain works", async () => {
+    const free = (kind: string, plural: string, schema: string): string => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ${plural}.free.example.com
+spec:
+  group: free.example.com
+  scope: Namespaced
+  names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: ${schema}
+`;
+    // The e2e's "CRD without validation schema" and "preserving unknown fields at the schema root".
+    await kubectl(["apply", "-f", "-"], { stdin: free("Anything", "anythings", "{type: object, x-kubernetes-preserve-unknown-fields: true}") });
+    await kubectl(["apply", "-f", "-"], { stdin: free("Rooted", "rooteds", "{description: keeps all, type: object, x-kubernetes-preserve-unknown-fields: true, properties: {spec: {type: object, properties: {dummy: {type: object}}}}}") });
+    await kubectl(["wait", "--for=condition=Established", "crd/anythings.free.example.com", "crd/rooteds.free.example.com", "--timeout=20s"]);
+    const v2 = await call<{ definitions: Record<string, unknown> }>(kc().api, "GET", "/openapi/v2");
+    for (const kind of ["Anything", "Rooted"]) {
+      expect(v2.body.definitions[`com.example.free.v1.${kind}`]).toEqual({ type: "object", "x-kubernetes-group-version-kind": [{ group: "free.example.com", version: "v1", kind }] });
+    }
+    for (const kind of ["Anything", "Rooted"]) {
+      const object = JSON.stringify({ apiVersion: "free.example.com/v1", kind, metadata: { name: "random" }, a: { b: [{ c: "d" }] } });
+      await kubectl(["create", "-f", "-"], { stdin: object });
+      await kubectl(["delete", kind.toLowerCase(), "random"]);
+      await kubectl(["apply", "-f", "-"], { stdin: object });
+      await kubectl(["delete", kind.toLowerCase(), "random"]);
+      // Both the v3 (kubectl's default) and the v2 explain.
+      for (const output of ["plaintext", "plaintext-openapiv2"]) {
+        const explained = await kubectl(["explain", `${kind.toLowerCase()}s`, `--output=${output}`]);
+        expect(explained.stdout).toMatch(new RegExp(`KIND:\\s+${kind}`));
+      }
+    }
+    const empty = await kubectl(["explain", "anythings"]);
+    expect(empty.stdout).toMatch(/DESCRIPTION:[\s\S]*<empty>/);
+    await kubectl(["delete", "crd", "anythings.free.example.com", "rooteds.free.example.com"]);
+  }, 60_000);
+
   it("is served by a second apiserver on the same etcd, and Cluster-scoped CRDs too", async () => {
     let second: ApiServerProcess | undefined;
     try {
