@@ -488,7 +488,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     return checked;
   };
   const sub = info.subresource;
-  if ((sub === undefined || sub === "status" || sub === "scale") && info.verb !== "connect" && negotiateReply(req.headers.accept, protobufCapable(r)) === undefined) {
+  if ((sub === undefined || sub === "status" || sub === "scale") && info.verb !== "connect" && negotiateReply(req.headers.accept, protobufCapable(r), tableCapable(r)) === undefined) {
     throw notAcceptable(protobufCapable(r));
   }
   // A verb the resource does not have (deletecollection of namespaces, a watch of componentstatuses) is refused
@@ -920,9 +920,17 @@ function protobufCapable(r: ServedResource): boolean {
   return hasProtobufMessage(apiVersionOf(r.info), r.info.kind);
 }
 
+/**
+ * Whether a resource's objects can be answered as a Table: every resource that lists, not the create-only review
+ * kinds (Kubernetes' RequestScope has no TableConvertor for them, so an `as=Table` request is 406 NotAcceptable).
+ */
+function tableCapable(r: ServedResource): boolean {
+  return r.computed === undefined || r.computed.list !== undefined;
+}
+
 /** The reply form the request's Accept header asks for (JSON when nothing fits: dispatch has answered 406 by then). */
 function replyForm(req: IncomingMessage, r?: ServedResource): ReplyForm {
-  return negotiateReply(req.headers.accept, r === undefined || protobufCapable(r)) ?? { encoding: "json" };
+  return negotiateReply(req.headers.accept, r === undefined || protobufCapable(r), r === undefined || tableCapable(r)) ?? { encoding: "json" };
 }
 
 /** An object or list reply in the negotiated encoding (the delete's Status, the deleted list). */

@@ -103,3 +103,32 @@ describe("pod spec", () => {
     expect(() => problems(pod)).not.toThrow();
   });
 });
+
+describe("pod sysctls", () => {
+  const SYSCTL_MSG = "must have at most 253 characters and match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
+  const withSysctls = (names: string[]): Pod => edit(newPod("x"), (p) => (p.spec!.securityContext = { sysctls: names.map((name) => ({ name, value: "1" })) }));
+
+  it("refuses malformed names and lets well-formed ones through, safe or not (the e2e's \"should reject invalid sysctls\" cases)", () => {
+    expect(problems(withSysctls(["foo-", "kernel.shmmax", "safe-and-unsafe", "bar.."]))).toEqual([
+      `spec.securityContext.sysctls[0].name: Invalid value: "foo-": ${SYSCTL_MSG}`,
+      `spec.securityContext.sysctls[3].name: Invalid value: "bar..": ${SYSCTL_MSG}`,
+    ]);
+  });
+
+  it("accepts slashes as separators, and refuses empty, repeated and too long names", () => {
+    expect(problems(withSysctls(["kernel/shm_rmid_forced", "net.ipv4.conf.eth0/1.rp_filter"]))).toEqual([]);
+    const long = `${"a".repeat(250)}.bcd`;
+    expect(problems(withSysctls(["", "kernel.shmmax", "kernel.shmmax", long]))).toEqual([
+      "spec.securityContext.sysctls[0].name: Required value",
+      'spec.securityContext.sysctls[2].name: Duplicate value: "kernel.shmmax"',
+      `spec.securityContext.sysctls[3].name: Invalid value: "${long}": ${SYSCTL_MSG}`,
+    ]);
+  });
+
+  it("validates a workload template's pod spec the same way", () => {
+    const pod = withSysctls(["Kernel.X"]);
+    expect(problems({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "default" }, spec: { selector: { matchLabels: { app: "x" } }, template: { metadata: { labels: { app: "x" } }, spec: pod.spec } } })).toEqual([
+      `spec.template.spec.securityContext.sysctls[0].name: Invalid value: "Kernel.X": ${SYSCTL_MSG}`,
+    ]);
+  });
+});

@@ -2,7 +2,7 @@
 import type { FieldError } from "../errors.js";
 import { isDNS1123Label, isDNS1123Subdomain, isIANASvcName, validateLabelValue } from "../labels.js";
 import { compareQuantities, formatQuantity, parseQuantity, quantityError, type Quantity } from "../quantity.js";
-import type { Container, EnvVar, HTTPGetAction, IntOrString, KeyToPath, LifecycleHandler, NodeSelectorRequirement, ObjectFieldSelector, PodAffinityTerm, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Toleration, Volume } from "../types/index.js";
+import type { Container, EnvVar, HTTPGetAction, IntOrString, KeyToPath, LifecycleHandler, NodeSelectorRequirement, ObjectFieldSelector, PodAffinityTerm, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Toleration, Volume } from "../types/index.js";
 import { duplicate, forbidden, goStringMap, invalid, notFound, notSupported, raw, required } from "./field-errors.js";
 import { includes, isObj, listOf, numberOf, objectsOf, sortedEntries, str } from "./helpers.js";
 import { validateLabelSelector } from "./label-selectors.js";
@@ -88,6 +88,7 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
   if (s.hostname) for (const msg of isDNS1123Label(str(s.hostname))) errs.push(invalid(`${path}.hostname`, s.hostname, msg));
   if (s.subdomain) for (const msg of isDNS1123Label(str(s.subdomain))) errs.push(invalid(`${path}.subdomain`, s.subdomain, msg));
   errs.push(...validateTolerations(s.tolerations, `${path}.tolerations`));
+  if (isObj(s.securityContext)) errs.push(...validateSysctls(s.securityContext.sysctls, `${path}.securityContext.sysctls`));
   if (s.hostNetwork === true) {
     // With the host's network, a container's port is the host port (validatePodHostNetworkDeps).
     [...containers.map((c, i) => [c, `${path}.containers[${i}]`] as const), ...initContainers.map((c, i) => [c, `${path}.initContainers[${i}]`] as const)].forEach(([c, p]) => {
@@ -98,6 +99,30 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
       });
     });
   }
+  return errs;
+}
+
+/** A sysctl name: dot- or slash-separated segments of lower-case alphanumerics, `-` and `_` (Kubernetes' format). */
+const SYSCTL_NAME = /^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$/;
+const SYSCTL_MAX_LENGTH = 253;
+/** The format as Kubernetes' message prints it (Go's regexp syntax). */
+const SYSCTL_NAME_MESSAGE = `must have at most ${SYSCTL_MAX_LENGTH} characters and match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`;
+
+/**
+ * A pod's `securityContext.sysctls`: each name present, of the sysctl format and at most 253 characters, and not
+ * repeated (Kubernetes' validateSysctls). Whether a sysctl is safe or allowed is the kubelet's to decide, not the API's.
+ */
+export function validateSysctls(sysctls: PodSecurityContext["sysctls"], path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  objectsOf(sysctls).forEach((sysctl, i) => {
+    const name = str(sysctl.name ?? "");
+    const p = `${path}[${i}].name`;
+    if (name === "") errs.push(required(p));
+    else if (name.length > SYSCTL_MAX_LENGTH || !SYSCTL_NAME.test(name)) errs.push(invalid(p, name, SYSCTL_NAME_MESSAGE));
+    else if (seen.has(name)) errs.push(duplicate(p, name));
+    seen.add(name);
+  });
   return errs;
 }
 

@@ -22,6 +22,12 @@ describe("negotiateReply", () => {
     expect(negotiateReply(accept, protobuf)).toEqual(expected);
   });
 
+  it("passes over Table offers for a resource without a Table conversion (a review kind): 406 when nothing else fits", () => {
+    expect(negotiateReply("application/json;as=Table;v=v1;g=meta.k8s.io", true, false)).toBeUndefined();
+    expect(negotiateReply("application/json;as=Table;v=v1;g=meta.k8s.io,application/json", true, false)).toEqual({ encoding: "json" });
+    expect(negotiateReply("application/json;as=Table;v=v1;g=meta.k8s.io", true, true)).toEqual({ encoding: "json", as: "Table", version: "meta.k8s.io/v1" });
+  });
+
   it("refuses with Kubernetes' message, naming protobuf only where it is served", () => {
     expect(notAcceptable(true).toStatus()).toMatchObject({ code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf" });
     expect(notAcceptable(false).message).toBe("only the following media types are accepted: application/json, application/yaml");

@@ -132,9 +132,11 @@ export type ReplyForm =
  * JSON, YAML, protobuf (only when `protobuf` says the kind has a message: custom resources are JSON and YAML only),
  * JSON Tables, and PartialObjectMetadata in JSON or protobuf (metadata-only clients offer
  * `application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` first). An offer that cannot
- * be answered is passed over; undefined when none can (406 NotAcceptable, notAcceptable()).
+ * be answered is passed over; undefined when none can (406 NotAcceptable, notAcceptable()). Table offers are passed
+ * over when `table` is false: a resource with no Table conversion (the create-only review kinds) cannot answer one,
+ * as Kubernetes' RequestScope without a TableConvertor.
  */
-export function negotiateReply(accept: string | undefined, protobuf: boolean): ReplyForm | undefined {
+export function negotiateReply(accept: string | undefined, protobuf: boolean, table = true): ReplyForm | undefined {
   for (const offer of parseAccept(accept)) {
     if (offer.type === "*" && offer.subtype === "*") return { encoding: "json" };
     if (offer.type !== "application") continue;
@@ -148,7 +150,7 @@ export function negotiateReply(accept: string | undefined, protobuf: boolean): R
     }
     if (offer.params.g !== "meta.k8s.io" || (offer.params.v !== "v1" && offer.params.v !== "v1beta1")) continue;
     const version = offer.params.v === "v1" ? "meta.k8s.io/v1" : "meta.k8s.io/v1beta1";
-    if (as === "Table" && offer.subtype === "json") return { encoding: "json", as: "Table", version };
+    if (as === "Table" && offer.subtype === "json" && table) return { encoding: "json", as: "Table", version };
     if ((as === "PartialObjectMetadata" || as === "PartialObjectMetadataList") && offer.subtype !== "yaml") {
       return { encoding: isProtobuf ? "protobuf" : "json", as: "PartialObjectMetadata", version };
     }

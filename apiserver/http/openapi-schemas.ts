@@ -334,6 +334,77 @@ export function extraDefinition(extra: ExtraSchema, refPrefix: string): Json {
   };
 }
 
+/**
+ * An extra (CRD) schema as a /openapi/v2 definition, as Kubernetes' apiextensions-apiserver publishes it there: for
+ * kubectl's client-side validation and `explain`, which refuse any field a schema does not list and know neither
+ * x-kubernetes-preserve-unknown-fields nor nullable nor the junctors. So a schema that keeps unknown fields at its
+ * root is a bare `type: object`; elsewhere allOf/anyOf/oneOf/not and defaults are dropped, a nullable node loses its
+ * type, items and properties (and its name leaves its parent's `required`), a node keeping unknown fields loses its
+ * items and properties (and `type: object`), an array without items its type; apiVersion, kind and metadata are
+ * described at the root and in every embedded resource that does not keep unknown fields.
+ */
+export function extraDefinitionV2(extra: ExtraSchema, refPrefix: string): Json {
+  const gvkExtension = [{ group: extra.gvk.group, version: extra.gvk.version, kind: extra.gvk.kind }];
+  if (extra.schema["x-kubernetes-preserve-unknown-fields"] === true) return { type: "object", "x-kubernetes-group-version-kind": gvkExtension };
+  const root = kubectlV2Schema(extra.schema);
+  root.properties = { ...(isJson(root.properties) ? root.properties : {}), ...typeMetaProperties(refPrefix) };
+  describeEmbeddedResources(root, refPrefix);
+  return { ...root, "x-kubernetes-group-version-kind": gvkExtension };
+}
+
+function typeMetaProperties(refPrefix: string): Json {
+  return {
+    apiVersion: { type: "string", description: "The versioned schema of this representation of an object." },
+    kind: { type: "string", description: "The REST resource this object represents, in CamelCase." },
+    metadata: { $ref: `${refPrefix}${META}.ObjectMeta`, description: "The object's standard metadata." },
+  };
+}
+
+/** One schema node and those below it, filtered for kubectl (extraDefinitionV2); the input is not changed. */
+function kubectlV2Schema(schema: Json): Json {
+  const { allOf: _allOf, anyOf: _anyOf, oneOf: _oneOf, not: _not, default: _default, nullable: _nullable, ...kept } = schema;
+  const out: Json = kept;
+  if (schema.nullable === true) {
+    delete out.type;
+    delete out.items;
+    delete out.properties;
+  }
+  const preserves = schema["x-kubernetes-preserve-unknown-fields"] === true;
+  if (preserves) {
+    delete out.items;
+    delete out.properties;
+  }
+  if (out.items === undefined && out.type === "array") delete out.type;
+  if (preserves && out.type === "object") delete out.type;
+  if (Array.isArray(out.required) && isJson(out.properties)) {
+    const properties = out.properties;
+    const required = out.required.filter((name) => !(typeof name === "string" && isJson(properties[name]) && properties[name].nullable === true));
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  if (isJson(out.additionalProperties) && out.additionalProperties.nullable === true) delete out.required;
+  if (isJson(out.properties)) {
+    const properties: Json = {};
+    for (const [name, child] of Object.entries(out.properties)) properties[name] = isJson(child) ? kubectlV2Schema(child) : child;
+    out.properties = properties;
+  }
+  if (isJson(out.items)) out.items = kubectlV2Schema(out.items);
+  if (isJson(out.additionalProperties)) out.additionalProperties = kubectlV2Schema(out.additionalProperties);
+  return out;
+}
+
+/** Adds, in place, apiVersion, kind and metadata to every x-kubernetes-embedded-resource below `schema` (and requires the first two). */
+function describeEmbeddedResources(schema: Json, refPrefix: string): void {
+  if (isJson(schema.properties)) for (const child of Object.values(schema.properties)) if (isJson(child)) describeEmbeddedResources(child, refPrefix);
+  if (isJson(schema.items)) describeEmbeddedResources(schema.items, refPrefix);
+  if (isJson(schema.additionalProperties)) describeEmbeddedResources(schema.additionalProperties, refPrefix);
+  if (schema["x-kubernetes-preserve-unknown-fields"] === true || schema["x-kubernetes-embedded-resource"] !== true) return;
+  schema.properties = { ...(isJson(schema.properties) ? schema.properties : {}), ...typeMetaProperties(refPrefix) };
+  const required = Array.isArray(schema.required) ? [...(schema.required as unknown[])] : [];
+  for (const name of ["kind", "apiVersion"]) if (!required.includes(name)) required.push(name);
+  schema.required = required;
+}
+
 export function extraListDefinition(extra: ExtraSchema, refPrefix: string): Json {
   const listGvk = { ...extra.gvk, kind: extra.listKind ?? `${extra.gvk.kind}List` };
   return listSchema(listGvk, `${refPrefix}${extraName(extra.gvk)}`, `${refPrefix}${META}.ListMeta`);

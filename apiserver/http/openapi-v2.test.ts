@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RESOURCES } from "../../api/resources.js";
+import { setOpenApiSchemaProvider } from "./openapi-schemas.js";
 import { encodeOpenApiV2, openApiV2, openApiV2DocumentType, wantsOpenApiV2Protobuf } from "./openapi-v2.js";
 
 type Json = Record<string, unknown>;
@@ -98,5 +99,64 @@ describe("wantsOpenApiV2Protobuf", () => {
     [undefined, false],
   ])("%s → %s", (accept, expected) => {
     expect(wantsOpenApiV2Protobuf(accept)).toBe(expected);
+  });
+});
+
+describe("CRD definitions in /openapi/v2", () => {
+  const gvk = (kind: string): { group: string; version: string; kind: string } => ({ group: "ex.com", version: "v1", kind });
+  const mix: Json = {
+    type: "object",
+    properties: {
+      spec: {
+        type: "object",
+        properties: {
+          free: { type: "object", "x-kubernetes-preserve-unknown-fields": true, properties: { x: { type: "string" } } },
+          arr: { type: "array", "x-kubernetes-preserve-unknown-fields": true, items: { type: "string" } },
+          n: { type: "string", nullable: true },
+          ios: { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] },
+          one: { type: "string", anyOf: [{ maxLength: 3 }, { minLength: 5 }] },
+          emb: { type: "object", "x-kubernetes-embedded-resource": true, properties: { spec: { type: "string" } } },
+          embfree: { type: "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true },
+          req: { type: "object", required: ["a", "b"], properties: { a: { type: "string", nullable: true }, b: { type: "string", default: "x" } } },
+        },
+      },
+    },
+  };
+  const preservingRoot: Json = { description: "keeps everything", type: "object", "x-kubernetes-preserve-unknown-fields": true, properties: { spec: { type: "object" } } };
+
+  const definitionsWith = (schemas: { gvk: ReturnType<typeof gvk>; schema: Json }[]): Record<string, Json> => {
+    setOpenApiSchemaProvider({ generation: () => 1000 + schemas.length, schemas: () => schemas });
+    try {
+      return openApiV2().document.definitions as Record<string, Json>;
+    } finally {
+      setOpenApiSchemaProvider(undefined);
+    }
+  };
+
+  it("publishes a schema keeping unknown fields at its root (or a CRD 'without schema') as a bare object, as Kubernetes", () => {
+    const definitions = definitionsWith([{ gvk: gvk("Root"), schema: preservingRoot }, { gvk: gvk("Empty"), schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } }]);
+    for (const kind of ["Root", "Empty"]) {
+      expect(definitions[`com.ex.v1.${kind}`]).toEqual({ type: "object", "x-kubernetes-group-version-kind": [gvk(kind)] });
+    }
+  });
+
+  it("filters a schema for kubectl as the real apiserver does (compared with kube-apiserver v1.26.1's answer for the same CRD)", () => {
+    const mixed = definitionsWith([{ gvk: gvk("Mix"), schema: mix }])["com.ex.v1.Mix"]!;
+    const properties = mixed.properties as Record<string, Json>;
+    expect(Object.keys(properties).sort()).toEqual(["apiVersion", "kind", "metadata", "spec"]);
+    expect(properties.metadata).toMatchObject({ $ref: "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" });
+    expect(mixed["x-kubernetes-group-version-kind"]).toEqual([gvk("Mix")]);
+    const spec = properties.spec!.properties as Record<string, Json>;
+    expect(spec.free).toEqual({ "x-kubernetes-preserve-unknown-fields": true });
+    expect(spec.arr).toEqual({ "x-kubernetes-preserve-unknown-fields": true });
+    expect(spec.n).toEqual({});
+    expect(spec.ios).toEqual({ "x-kubernetes-int-or-string": true });
+    expect(spec.one).toEqual({ type: "string" });
+    expect(spec.embfree).toEqual({ "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true });
+    expect(spec.req).toEqual({ type: "object", required: ["b"], properties: { a: {}, b: { type: "string" } } });
+    expect(spec.emb).toMatchObject({ type: "object", required: ["kind", "apiVersion"], "x-kubernetes-embedded-resource": true });
+    expect(Object.keys(spec.emb!.properties as Json).sort()).toEqual(["apiVersion", "kind", "metadata", "spec"]);
+    // The source schema is left as it was (the v3 documents publish it unfiltered).
+    expect((mix.properties as { spec: { properties: { n: Json } } }).spec.properties.n).toEqual({ type: "string", nullable: true });
   });
 });

@@ -11,7 +11,7 @@ import type protobuf from "protobufjs";
 import { protobufModule } from "../lazy-modules.js";
 import { protoFilePath } from "../../proto/locate.js";
 import { openApiDocument, openApiIndex } from "./openapi.js";
-import { buildBuiltinSchemas, extraDefinition, extraListDefinition, extraName, schemaProvider } from "./openapi-schemas.js";
+import { buildBuiltinSchemas, extraDefinitionV2, extraListDefinition, extraName, schemaProvider } from "./openapi-schemas.js";
 import type { BuiltinSchemas, Json } from "./openapi-schemas.js";
 
 /** The media types kubectl and client-go send for the protobuf form (the second is newer clients' spelling). */
@@ -44,7 +44,7 @@ export function openApiV2(): OpenApiV2 {
   builtin ??= buildBuiltinSchemas(REF_PREFIX);
   const definitions: Record<string, Json> = { ...builtin.definitions };
   for (const extra of p?.schemas() ?? []) {
-    definitions[extraName(extra.gvk)] = extraDefinition(extra, REF_PREFIX);
+    definitions[extraName(extra.gvk)] = extraDefinitionV2(extra, REF_PREFIX);
     definitions[extraName({ ...extra.gvk, kind: extra.listKind ?? `${extra.gvk.kind}List` })] = extraListDefinition(extra, REF_PREFIX);
   }
   const paths = v2Paths(definitions);

@@ -451,8 +451,9 @@ export class ResourceStore {
     };
   }
 
-  /** The object with kind and apiVersion as this resource serves it. */
-  withTypeMeta(object: KubeObject): KubeObject {
+  /** The object with kind and apiVersion as this resource serves it (and as the strategy decodes stored objects). */
+  withTypeMeta(stored: KubeObject): KubeObject {
+    const object = this.strategy.decodeStored?.(stored) ?? stored;
     if (object.kind === this.info.kind && object.apiVersion === apiVersionOf(this.info)) return object;
     return { ...object, apiVersion: apiVersionOf(this.info), kind: this.info.kind };
   }

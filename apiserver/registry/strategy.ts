@@ -30,6 +30,12 @@ export interface Strategy {
   prepareForUpdate?(next: KubeObject, prev: KubeObject): void;
   /** Kind-specific clean-up of a status-subresource update before validation (custom resources' schemas). */
   prepareForStatusUpdate?(next: KubeObject, prev: KubeObject): void;
+  /**
+   * An object read from storage (get, list, watch, and the replies to writes) as the API serves it: custom resources
+   * get their schema's defaults (apiextensions-apiserver defaults on decode). Returns the object itself when it has
+   * nothing to change, else a changed copy: stored objects are shared with the watch cache.
+   */
+  decodeStored?(object: KubeObject): KubeObject;
   /** The first DELETE only marks the object (namespaces go Terminating until their finalizers are done). */
   readonly alwaysGraceful?: boolean;
   /**

@@ -5,7 +5,7 @@ import { newPod } from "../../api/testing/builders.js";
 import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
 import { EtcdStorage } from "./etcd-storage.js";
 import { StorageError, type CacheEvent } from "./interfaces.js";
-import { createWatchCache, type EtcdWatchCache, type WatchCacheOptions } from "./watch-cache.js";
+import { createWatchCache, type EtcdWatchCache, type WatchCacheOptions, type WatchCacheSource } from "./watch-cache.js";
 
 /** Polls `probe` until it returns something other than undefined/false. */
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
@@ -233,6 +233,43 @@ describe("EtcdWatchCache against a real etcd", () => {
     const err = await cache.list({ minRevision: target + 1_000_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
     expect((err as StorageError).code).toBe("Timeout");
+  });
+
+  it("still delivers the events of a key created and deleted while catching up (the check cannot see such a key)", async () => {
+    // The etcd watch's events are held back until released, so catchUp answers a waiter first: it finds no key
+    // changed and the count the same, and moves the revision past the create and the delete.
+    const held: (() => void)[] = [];
+    let holding = false;
+    const source: WatchCacheSource = Object.create(storage) as EtcdStorage;
+    source.watchPrefix = (watched, start, handlers) =>
+      storage.watchPrefix(watched, start, {
+        ...handlers,
+        onEvents: (events) => {
+          if (holding) held.push(() => { handlers.onEvents(events); });
+          else handlers.onEvents(events);
+        },
+      });
+    const prefix = `/registry/pods-${++seq}/`;
+    const cache = createWatchCache(source, prefix, { waitTimeoutMs: 5_000 });
+    caches.push(cache);
+    await cache.start();
+    holding = true;
+    const created = await put(prefix, "fleeting");
+    await storage.delete(`${prefix}default/fleeting`);
+    const etcdRevision = await storage.currentRevision();
+    const w = recorder();
+    cache.watch({ fromRevision: Number(created.metadata.resourceVersion) }, w.sink, w.onClose);
+    await cache.list({ minRevision: etcdRevision });
+    expect(cache.revision).toBeGreaterThanOrEqual(etcdRevision);
+    holding = false;
+    for (const release of held.splice(0)) release();
+    await waitFor("the DELETED event", () => w.events.length === 1);
+    expect(summary(w.events)).toEqual(["DELETED fleeting"]);
+    // A watch from before the create sees both, in order.
+    const early = recorder();
+    cache.watch({ fromRevision: Number(created.metadata.resourceVersion) - 1 }, early.sink, early.onClose);
+    await waitFor("the replayed events", () => early.events.length === 2);
+    expect(summary(early.events)).toEqual(["ADDED fleeting", "DELETED fleeting"]);
   });
 
   it("keeps serving while etcd is down, times out consistent reads, and resumes after a restart", async () => {

@@ -90,6 +90,12 @@ export class EtcdWatchCache implements WatchCache {
   /** The cache knows every change after this revision (its list revision, or the revision of the last evicted event). */
   private historyFrom = 0;
   private currentRevision = 0;
+  /**
+   * The last revision the etcd watch stream has delivered (or the list or resume point it follows). catchUp may move
+   * currentRevision beyond it: its check cannot see a key created and deleted again since, so the stream's events
+   * after streamRevision are still applied (and sent) when they arrive, and a new stream resumes from here.
+   */
+  private streamRevision = 0;
   private isReady = false;
   private stopped = false;
   private startPromise: Promise<void> | undefined;
@@ -258,6 +264,7 @@ export class EtcdWatchCache implements WatchCache {
     this.ring.clear();
     this.historyFrom = revision;
     this.currentRevision = revision;
+    this.streamRevision = revision;
   }
 
   private openEtcdWatch(fromRevision: number): void {
@@ -285,13 +292,13 @@ export class EtcdWatchCache implements WatchCache {
       onCompacted: (compactRevision) => {
         if (this.etcdWatch !== watch) return;
         this.etcdWatch = undefined;
-        this.warn(`etcd compacted the revision to resume from (${this.currentRevision + 1}); etcd keeps ${compactRevision}+`);
+        this.warn(`etcd compacted the revision to resume from (${this.streamRevision + 1}); etcd keeps ${compactRevision}+`);
         void this.recoverFromCompaction();
       },
       onBroken: (err) => {
         if (this.etcdWatch !== watch) return;
         this.etcdWatch = undefined;
-        this.warn(`etcd watch broke, resuming after revision ${this.currentRevision}`, err);
+        this.warn(`etcd watch broke, resuming after revision ${this.streamRevision}`, err);
         this.scheduleReconnect(() => void this.resume());
       },
     });
@@ -313,7 +320,7 @@ export class EtcdWatchCache implements WatchCache {
         await this.relist();
         return;
       }
-      this.openEtcdWatch(this.currentRevision + 1);
+      this.openEtcdWatch(this.streamRevision + 1);
     } catch (err) {
       this.logger?.debug({ err, prefix: this.prefix }, "watch cache: etcd still unreachable");
       this.scheduleReconnect(() => void this.resume());
@@ -343,6 +350,7 @@ export class EtcdWatchCache implements WatchCache {
       if (this.stopped) return;
       if (check.unchanged && this.currentRevision === base) {
         this.advanceTo(check.revision);
+        this.streamRevision = check.revision;
         this.openEtcdWatch(check.revision + 1);
         return;
       }
@@ -367,10 +375,12 @@ export class EtcdWatchCache implements WatchCache {
   private applyEvents(events: RawWatchEvent[]): void {
     for (const raw of events) {
       // Several events may share a revision (one transaction, or a lease expiring takes all its keys at once), so
-      // only strictly older ones are already known.
-      if (raw.revision < this.currentRevision) continue;
+      // only strictly older ones are already known. Older than currentRevision is not enough: catchUp may have
+      // advanced it past a key created and deleted meanwhile, whose events must still reach the watchers.
+      if (raw.revision < this.streamRevision) continue;
       const stored = this.applyOne(raw);
-      this.currentRevision = raw.revision;
+      this.streamRevision = raw.revision;
+      if (raw.revision > this.currentRevision) this.currentRevision = raw.revision;
       if (!stored) continue;
       const evicted = this.ring.push(stored);
       if (evicted) this.historyFrom = evicted.event.revision;

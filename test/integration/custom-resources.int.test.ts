@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
 import { startApiServerProcess, startTestCluster, waitFor, type ApiServerProcess, type TestCluster } from "../support/apiserver.js";
 import { startComponentOnFreePort } from "../support/components.js";
-import { call, etcdKeys, openWatch } from "../support/http.js";
+import { call, etcdctl, etcdKeys, openWatch } from "../support/http.js";
 
 const CRD = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -227,6 +227,97 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     expect(crds.stdout.split("\n")[0]?.split(/\s{2,}/)).toEqual(["NAME", "CREATED AT"]);
     await kubectl(["wait", "--for=condition=Established", "crd/crontabs.stable.example.com", "--timeout=20s"]);
   });
+
+  it("publishes a CRD that keeps unknown fields at its root as kubectl's /openapi/v2 wants it: any field validates, explain works", async () => {
+    const free = (kind: string, plural: string, schema: string): string => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ${plural}.free.example.com
+spec:
+  group: free.example.com
+  scope: Namespaced
+  names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: ${schema}
+`;
+    // The e2e's "CRD without validation schema" and "preserving unknown fields at the schema root".
+    await kubectl(["apply", "-f", "-"], { stdin: free("Anything", "anythings", "{type: object, x-kubernetes-preserve-unknown-fields: true}") });
+    await kubectl(["apply", "-f", "-"], { stdin: free("Rooted", "rooteds", "{description: keeps all, type: object, x-kubernetes-preserve-unknown-fields: true, properties: {spec: {type: object, properties: {dummy: {type: object}}}}}") });
+    await kubectl(["wait", "--for=condition=Established", "crd/anythings.free.example.com", "crd/rooteds.free.example.com", "--timeout=20s"]);
+    const v2 = await call<{ definitions: Record<string, unknown> }>(kc().api, "GET", "/openapi/v2");
+    for (const kind of ["Anything", "Rooted"]) {
+      expect(v2.body.definitions[`com.example.free.v1.${kind}`]).toEqual({ type: "object", "x-kubernetes-group-version-kind": [{ group: "free.example.com", version: "v1", kind }] });
+    }
+    for (const kind of ["Anything", "Rooted"]) {
+      const object = JSON.stringify({ apiVersion: "free.example.com/v1", kind, metadata: { name: "random" }, a: { b: [{ c: "d" }] } });
+      await kubectl(["create", "-f", "-"], { stdin: object });
+      await kubectl(["delete", kind.toLowerCase(), "random"]);
+      await kubectl(["apply", "-f", "-"], { stdin: object });
+      await kubectl(["delete", kind.toLowerCase(), "random"]);
+      // Both the v3 (kubectl's default) and the v2 explain.
+      for (const output of ["plaintext", "plaintext-openapiv2"]) {
+        const explained = await kubectl(["explain", `${kind.toLowerCase()}s`, `--output=${output}`]);
+        expect(explained.stdout).toMatch(new RegExp(`KIND:\\s+${kind}`));
+      }
+    }
+    const empty = await kubectl(["explain", "anythings"]);
+    expect(empty.stdout).toMatch(/DESCRIPTION:[\s\S]*<empty>/);
+    await kubectl(["delete", "crd", "anythings.free.example.com", "rooteds.free.example.com"]);
+  }, 60_000);
+
+  it("defaults objects on read: a default added to the schema shows on objects stored before it (GET, LIST, WATCH)", async () => {
+    const base = kc().api;
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "defaulteds.late.example.com" },
+      spec: {
+        group: "late.example.com",
+        scope: "Cluster",
+        names: { plural: "defaulteds", singular: "defaulted", kind: "Defaulted" },
+        versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", properties: { a: { type: "string" }, b: { type: "string" } } } } }],
+      },
+    };
+    expect((await call(base, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)).status).toBe(201);
+    await kubectl(["wait", "--for=condition=Established", "crd/defaulteds.late.example.com", "--timeout=20s"]);
+    const path = "/apis/late.example.com/v1/defaulteds";
+    const patchCrd = async (ops: unknown[]): Promise<void> => {
+      const reply = await call(base, "PATCH", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/defaulteds.late.example.com", ops, { contentType: "application/json-patch+json" });
+      expect(reply.status).toBe(200);
+    };
+    const read = async (name: string): Promise<Record<string, unknown>> => (await call<Record<string, unknown>>(base, "GET", `${path}/${name}`)).body;
+    await waitFor("the resource to be served", async () => ((await call(base, "GET", path)).status === 200 ? true : undefined));
+    expect((await call(base, "POST", path, { apiVersion: "late.example.com/v1", kind: "Defaulted", metadata: { name: "first" } })).status).toBe(201);
+
+    await patchCrd([{ op: "add", path: "/spec/versions/0/schema/openAPIV3Schema/properties/a/default", value: "A" }]);
+    await waitFor("GET to default a", async () => ((await read("first")).a === "A" ? true : undefined));
+    const listed = await call<{ items: Record<string, unknown>[] }>(base, "GET", path);
+    expect(listed.body.items.find((i) => (i.metadata as KubeObject["metadata"]).name === "first")?.a).toBe("A");
+    // Still not stored: etcd holds the object as written.
+    expect(await etcdctl(kc().etcd.endpoint, ["get", "/registry/late.example.com/defaulteds/first", "--print-value-only"])).not.toContain('"a"');
+    const created = await call<Record<string, unknown>>(base, "POST", path, { apiVersion: "late.example.com/v1", kind: "Defaulted", metadata: { name: "second" } });
+    expect(created.body.a).toBe("A");
+
+    await patchCrd([
+      { op: "remove", path: "/spec/versions/0/schema/openAPIV3Schema/properties/a/default" },
+      { op: "add", path: "/spec/versions/0/schema/openAPIV3Schema/properties/b/default", value: "B" },
+    ]);
+    await waitFor("GET to default b", async () => ((await read("second")).b === "B" ? true : undefined));
+    expect(await read("second")).toMatchObject({ a: "A", b: "B" });
+    expect((await read("first")).a).toBeUndefined();
+    const watch = await openWatch(base, `${path}?watch=true`);
+    try {
+      const added = await waitFor("the watch's ADDED events", () => (watch.events.length >= 2 ? watch.events : undefined));
+      for (const event of added) expect((event.object as Record<string, unknown>).b).toBe("B");
+    } finally {
+      watch.close();
+    }
+    await call(base, "DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/defaulteds.late.example.com");
+  }, 60_000);
 
   it("is served by a second apiserver on the same etcd, and Cluster-scoped CRDs too", async () => {
     let second: ApiServerProcess | undefined;

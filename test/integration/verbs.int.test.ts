@@ -618,6 +618,16 @@ describe("tables", () => {
     const cms = await ok<Table>(200, "GET", cm(), undefined, { accept: TABLE });
     expect(cms.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Data", "Age"]);
   });
+
+  it("refuses a Table of a review kind with 406 NotAcceptable, as the real apiserver (no Table conversion for it)", async () => {
+    const review = { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { nonResourceAttributes: { path: "/", verb: "get" } } };
+    const refused = await api<StatusBody>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review, { accept: TABLE });
+    expect(refused.status).toBe(406);
+    expect(refused.body).toMatchObject({ kind: "Status", code: 406, reason: "NotAcceptable", message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf" });
+    // A client that also offers plain JSON gets the review itself.
+    const answered = await ok(201, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review, { accept: `${TABLE}, application/json` });
+    expect(answered.kind).toBe("SelfSubjectAccessReview");
+  });
 });
 
 describe("bad input", () => {
@@ -644,6 +654,22 @@ describe("bad input", () => {
     { title: "an unsupported patch type", method: "PATCH", path: cm("fetched"), body: '{"data":{"z":"1"}}', contentType: "text/plain", code: 415, reason: "UnsupportedMediaType", key: `/registry/configmaps/${NS}/zzz-none` },
     { title: "a malformed merge patch", method: "PATCH", path: cm("fetched"), body: '{"data":', contentType: "application/merge-patch+json", code: 400, reason: "BadRequest", key: `/registry/configmaps/${NS}/zzz-none` },
   ];
+
+  it("refuses a pod with malformed or repeated sysctl names with 422 and the real apiserver's causes, and stores nothing", async () => {
+    const sysctls = [["foo-", "bar"], ["kernel.shmmax", "1"], ["safe-and-unsafe", "1"], ["bar..", "42"], ["kernel.shmmax", "2"], ["", "2"]].map(([name, value]) => ({ name, value }));
+    const body = { ...pod("sysctls"), spec: { ...pod("sysctls").spec, securityContext: { sysctls } } };
+    const reply = await api<StatusBody>("POST", pods(), body);
+    expect(reply.status).toBe(422);
+    const format = "must have at most 253 characters and match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
+    // As kube-apiserver v1.26.1 answers the same request.
+    expect(reply.body.details?.causes).toEqual([
+      { reason: "FieldValueInvalid", message: `Invalid value: "foo-": ${format}`, field: "spec.securityContext.sysctls[0].name" },
+      { reason: "FieldValueInvalid", message: `Invalid value: "bar..": ${format}`, field: "spec.securityContext.sysctls[3].name" },
+      { reason: "FieldValueDuplicate", message: 'Duplicate value: "kernel.shmmax"', field: "spec.securityContext.sysctls[4].name" },
+      { reason: "FieldValueRequired", message: "Required value", field: "spec.securityContext.sysctls[5].name" },
+    ]);
+    expect(await keysUnder(`/registry/pods/${NS}/sysctls`)).toEqual([]);
+  });
 
   it.each(cases)("refuses $title with $code $reason and stores nothing", async ({ method, path, body, contentType, code, reason, key }) => {
     const before = await ok(200, "GET", cm("fetched"));

@@ -23,7 +23,7 @@ import type { Strategy } from "../strategy.js";
 import { terminatingCreate } from "./crds.js";
 import { customResourcePrinter } from "./printer-columns.js";
 import { customResourceScale } from "./scale.js";
-import { applySchemaDefaults, pruneObject, validateValue, type JSONSchemaProps } from "./schema.js";
+import { applySchemaDefaults, pruneObject, schemaHasDefaults, validateValue, withSchemaDefaults, type JSONSchemaProps } from "./schema.js";
 import { CLEANUP_FINALIZER, CRD_GROUP, type CustomResourceDefinition, type CustomResourceDefinitionCondition, type CustomResourceDefinitionNames, type CustomResourceDefinitionVersion } from "./types.js";
 
 export interface CustomResourcesOptions {
@@ -436,7 +436,7 @@ function namesOf(names: CustomResourceDefinitionNames | undefined): string[] {
   return out;
 }
 
-/** A custom resource's REST rules: the schema prunes, defaults and validates every write. */
+/** A custom resource's REST rules: the schema prunes, defaults and validates every write, and defaults every read. */
 function customResourceStrategy(info: ResourceInfo, version: CustomResourceDefinitionVersion, schema: JSONSchemaProps | undefined, terminating: () => boolean): Strategy {
   const statusSubresource = version.subresources?.status !== undefined;
   const admit = (object: KubeObject): void => {
@@ -445,10 +445,13 @@ function customResourceStrategy(info: ResourceInfo, version: CustomResourceDefin
     const errs = validateValue(schema, object);
     if (errs.length > 0) throw invalidObject(info.kind, info.group, object.metadata.name ?? "", errs);
   };
+  const defaulted = schemaHasDefaults(schema);
   return {
     statusSubresource,
     statusOnCreate: false,
     unstructured: true,
+    // Defaults added to the schema after an object was stored show on every read, as in Kubernetes.
+    ...(defaulted ? { decodeStored: (object: KubeObject) => withSchemaDefaults(schema, object) } : {}),
     tracksGeneration: true,
     allowCreateOnUpdate: false,
     returnDeletedObject: true,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applySchemaDefaults, pruneObject, validateStructural, validateValue, type JSONSchemaProps } from "./schema.js";
+import { applySchemaDefaults, pruneObject, schemaHasDefaults, validateStructural, validateValue, withSchemaDefaults, type JSONSchemaProps } from "./schema.js";
 
 const SCHEMA: JSONSchemaProps = {
   type: "object",
@@ -97,6 +97,31 @@ describe("applySchemaDefaults", () => {
     const noSpec: Record<string, unknown> = {};
     applySchemaDefaults(SCHEMA, noSpec);
     expect(noSpec).toEqual({});
+  });
+});
+
+describe("withSchemaDefaults (defaulting on read)", () => {
+  const schema: JSONSchemaProps = {
+    type: "object",
+    properties: {
+      a: { type: "string", default: "A" },
+      spec: { type: "object", properties: { items: { type: "array", items: { type: "object", properties: { w: { type: "integer", default: 1 } } } } } },
+    },
+  };
+
+  it("answers the stored object itself when nothing is missing, and never changes it", () => {
+    const complete = { a: "x", spec: { items: [{ w: 2 }] } };
+    expect(withSchemaDefaults(schema, complete)).toBe(complete);
+    const stored = { spec: { items: [{ w: 2 }, {}] } };
+    const read = withSchemaDefaults(schema, stored);
+    expect(read).toEqual({ a: "A", spec: { items: [{ w: 2 }, { w: 1 }] } });
+    expect(stored).toEqual({ spec: { items: [{ w: 2 }, {}] } });
+  });
+
+  it("knows a schema without defaults, so reads of its objects skip the walk", () => {
+    expect(schemaHasDefaults(schema)).toBe(true);
+    expect(schemaHasDefaults({ type: "object", properties: { a: { type: "string" } } })).toBe(false);
+    expect(schemaHasDefaults({ type: "object", additionalProperties: { type: "object", properties: { x: { type: "string", default: "y" } } } })).toBe(true);
   });
 });
 

@@ -128,6 +128,39 @@ export function applySchemaDefaults(schema: JSONSchemaProps | undefined, value: 
   }
 }
 
+/** Whether applySchemaDefaults would set anything in `value`. */
+export function lacksSchemaDefaults(schema: JSONSchemaProps | undefined, value: unknown): boolean {
+  if (schema === undefined) return false;
+  if (Array.isArray(value)) return value.some((item) => lacksSchemaDefaults(schema.items, item));
+  if (!isRecord(value)) return false;
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    if (!Object.hasOwn(value, key) ? child.default !== undefined : lacksSchemaDefaults(child, value[key])) return true;
+  }
+  const additional = schema.additionalProperties;
+  return isRecord(additional) && Object.entries(value).some(([key, child]) => !schema.properties?.[key] && lacksSchemaDefaults(additional, child));
+}
+
+/** Whether a schema has a default anywhere (most have none, and then reads need no defaulting). */
+export function schemaHasDefaults(schema: JSONSchemaProps | undefined): boolean {
+  if (schema === undefined) return false;
+  if (schema.default !== undefined) return true;
+  if (Object.values(schema.properties ?? {}).some(schemaHasDefaults)) return true;
+  if (schema.items !== undefined && schemaHasDefaults(schema.items)) return true;
+  return isRecord(schema.additionalProperties) && schemaHasDefaults(schema.additionalProperties);
+}
+
+/**
+ * An object as read from storage, defaulted by the schema, as apiextensions-apiserver defaults what it decodes: an
+ * object stored before a default was added gets it on every read. The object itself when nothing is missing (stored
+ * objects are shared by the watch cache, so they are never changed in place), else a defaulted copy.
+ */
+export function withSchemaDefaults<T>(schema: JSONSchemaProps | undefined, object: T): T {
+  if (!lacksSchemaDefaults(schema, object)) return object;
+  const copy = structuredClone(object);
+  applySchemaDefaults(schema, copy);
+  return copy;
+}
+
 // ---- validation ----
 
 /** The JSON type name of a value as Kubernetes' validator reports it ("integer", "number", "string", ...). */
