@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { StatusError } from "./errors.js";
 import {
+  convertFieldSelector,
   escapeFieldValue,
   fieldSelectorFromSet,
   fieldsOf,
@@ -186,6 +187,17 @@ describe("supportedFields and validateFieldSelector", () => {
     expect(err.code).toBe(400);
     expect(err.reason).toBe("BadRequest");
     expect(err.message).toBe("field label not supported: spec.host");
+  });
+
+  it("takes events.k8s.io's field labels for the stored core Event's (reportingController, regarding.*), and only those", () => {
+    const selector = convertFieldSelector("events.k8s.io", "Event", parseFieldSelector("reportingController=kubelet,regarding.name=web-1,type=Normal"));
+    expect(selector.toString()).toBe("involvedObject.name=web-1,reportingComponent=kubelet,type=Normal");
+    const stored = { apiVersion: "v1", kind: "Event", metadata: { name: "e" }, involvedObject: { name: "web-1" }, reportingComponent: "kubelet", type: "Normal" };
+    expect(selector.matches(fieldsOf("Event", stored))).toBe(true);
+    expect(statusOf(() => convertFieldSelector("events.k8s.io", "Event", parseFieldSelector("involvedObject.name=web-1"))).message).toBe("field label not supported: involvedObject.name");
+    expect(statusOf(() => convertFieldSelector("events.k8s.io", "Event", parseFieldSelector("source=kubelet"))).message).toBe("field label not supported: source");
+    const core = parseFieldSelector("involvedObject.name=web-1");
+    expect(convertFieldSelector("", "Event", core)).toBe(core);
   });
 });
 

@@ -231,3 +231,39 @@ export function validateFieldSelector(kind: string, selector: FieldSelector): vo
     if (!supported.has(term.field)) throw badRequest(`field label not supported: ${term.field}`);
   }
 }
+
+/**
+ * The field labels of kinds served by one group and stored as another's (Kubernetes' field-label conversion
+ * functions): events.k8s.io names the stored core/v1 Event's fields its own way, and accepts only these.
+ */
+const FIELD_LABEL_CONVERSIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  "events.k8s.io/Event": {
+    reason: "reason",
+    "regarding.kind": "involvedObject.kind",
+    "regarding.namespace": "involvedObject.namespace",
+    "regarding.name": "involvedObject.name",
+    "regarding.uid": "involvedObject.uid",
+    "regarding.apiVersion": "involvedObject.apiVersion",
+    "regarding.resourceVersion": "involvedObject.resourceVersion",
+    "regarding.fieldPath": "involvedObject.fieldPath",
+    reportingController: "reportingComponent",
+    type: "type",
+    "metadata.namespace": "metadata.namespace",
+    "metadata.name": "metadata.name",
+  },
+};
+
+/**
+ * `selector` in the stored kind's field names, for a kind `group` serves under names of its own; as it is otherwise.
+ * Throws BadRequest `field label not supported: <field>` for a label the group does not map.
+ */
+export function convertFieldSelector(group: string, kind: string, selector: FieldSelector): FieldSelector {
+  const mapping = FIELD_LABEL_CONVERSIONS[`${group}/${kind}`];
+  if (mapping === undefined) return selector;
+  const terms = selector.terms.map((term) => {
+    const field = Object.hasOwn(mapping, term.field) ? mapping[term.field] : undefined;
+    if (field === undefined) throw badRequest(`field label not supported: ${term.field}`);
+    return { ...term, field };
+  });
+  return new TermSelector(terms);
+}

@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import type { Express } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
 import { badRequest, errorMessage, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { convertFieldSelector, parseFieldSelector } from "../api/fields.js";
 import type { KubeObject } from "../api/meta.js";
 import type { UserInfo } from "../api/types/index.js";
 import type { KindPrinter } from "../api/printers/printer.js";
@@ -509,7 +510,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
       respondObject(req, res, r, 200, await r.store.get(ns, name), query);
       return;
     case "list": {
-      const result = await r.store.list(ns, listParams(query));
+      const result = await r.store.list(ns, listParams(query, r.info));
       respondList(req, res, r, result, query);
       return;
     }
@@ -558,7 +559,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     }
     case "deletecollection": {
       const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
-      const deleted = await r.store.deleteCollection(ns, listParams(query), options);
+      const deleted = await r.store.deleteCollection(ns, listParams(query, r.info), options);
       sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
       return;
     }
@@ -714,7 +715,17 @@ function checkTimeoutSeconds(query: URLSearchParams): void {
   if (timeout !== null && timeout !== "" && !/^-?\d+$/.test(timeout)) throw badRequest(`unable to parse timeoutSeconds "${timeout}": not an integer`);
 }
 
-function listParams(query: URLSearchParams): ListParams {
+/**
+ * A field selector in the stored kind's field names: a kind served under another group's names (events.k8s.io's
+ * Event) maps its own labels and refuses the rest, as Kubernetes' field-label conversion functions do.
+ */
+function storedFieldSelector(served: { group: string; kind: string }, text: string): string {
+  const parsed = parseFieldSelector(text);
+  const converted = convertFieldSelector(served.group, served.kind, parsed);
+  return converted === parsed ? text : converted.toString();
+}
+
+function listParams(query: URLSearchParams, served: { group: string; kind: string }): ListParams {
   checkListOptions(query);
   const params: ListParams = {};
   const label = query.get("labelSelector");
@@ -723,7 +734,7 @@ function listParams(query: URLSearchParams): ListParams {
   const cont = query.get("continue");
   const rv = query.get("resourceVersion");
   if (label) params.labelSelector = label;
-  if (field) params.fieldSelector = field;
+  if (field) params.fieldSelector = storedFieldSelector(served, field);
   if (limit !== null && limit !== "") {
     const n = Number(limit);
     if (!Number.isInteger(n) || n < 0) throw badRequest(`limit: Invalid value: "${limit}": must be a non-negative integer`);
@@ -985,7 +996,7 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
  * A watch's options. A watch of one object (the legacy /watch/.../NAME path) is a watch with the field selector
  * metadata.name=NAME; a fieldSelector that does not require that same name is a 400, as upstream.
  */
-function watchParams(query: URLSearchParams, name?: string): WatchParams {
+function watchParams(query: URLSearchParams, served: { group: string; kind: string }, name?: string): WatchParams {
   checkTimeoutSeconds(query);
   const params: WatchParams = {};
   const label = query.get("labelSelector");
@@ -999,7 +1010,7 @@ function watchParams(query: URLSearchParams, name?: string): WatchParams {
     }
   }
   if (label) params.labelSelector = label;
-  if (field) params.fieldSelector = field;
+  if (field) params.fieldSelector = storedFieldSelector(served, field);
   if (rv !== null) params.resourceVersion = rv;
   if (query.get("allowWatchBookmarks") === "true") params.allowWatchBookmarks = true;
   return params;
@@ -1025,7 +1036,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
   // Watch events are JSON or protobuf only; Kubernetes refuses a YAML watch.
   if (form.encoding === "yaml") throw new StatusError(406, "NotAcceptable", `only the following media types are accepted: ${protobufCapable(r) ? "application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch" : "application/json;stream=watch"}`);
   const encoding = form.encoding === "protobuf" ? "protobuf" : "json";
-  const params = watchParams(query, info.name);
+  const params = watchParams(query, r.info, info.name);
   const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
   const sentEvents = watchEventTally(deps.metrics, gvk);
@@ -1157,7 +1168,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
       acceptWatchWebSocket(req, socket, head, (writer) => {
         try {
           const serialized = !partial && !resolved.converted;
-          const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams, info.name), (type, object) => {
+          const watcher = resolved.store.watch(info.namespace, watchParams(url.searchParams, resolved.info, info.name), (type, object) => {
             const keepingUp = serialized ? writer.sendSerialized(sharedSerializedEvent(type, object)) : writer.send({ type, object: encode(type, object) });
             return keepingUp ? undefined : writer.drained();
           }, (reason) => {

@@ -586,6 +586,11 @@ describe("subresources", () => {
     expect(listed.kind).toBe("EventList");
     expect(listed.items.map((e) => e.metadata.name)).toEqual(expect.arrayContaining(["modern", "classic"]));
     expect(listed.items.every((e) => e.apiVersion === "events.k8s.io/v1")).toBe(true);
+    // events.k8s.io selects by its own field names (the Events API conformance test lists by reportingController).
+    const byController = await ok<List>(200, "GET", `/apis/events.k8s.io/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent("reportingController=example.com/ctrl,regarding.name=loggy")}`);
+    expect(byController.items.map((e) => e.metadata.name)).toEqual(["modern"]);
+    const refused = await call<StatusBody>(base(), "GET", `/apis/events.k8s.io/v1/namespaces/${NS}/events?fieldSelector=involvedObject.name%3Dloggy`);
+    expect([refused.status, refused.body.message]).toEqual([400, "field label not supported: involvedObject.name"]);
   });
 });
 
