@@ -296,6 +296,14 @@ describe("get and list", () => {
 });
 
 describe("update and patch", () => {
+  it("applies 64 concurrent merge patches of one object, none refused with a conflict (retried until each wins, as Kubernetes' GuaranteedUpdate)", async () => {
+    await ok(201, "POST", cm(), configMap("contended"));
+    const replies = await Promise.all(Array.from({ length: 64 }, (_, i) => api("PATCH", cm("contended"), { data: { [`k${i}`]: `${i}` } }, { contentType: "application/merge-patch+json" })));
+    expect(replies.map((r) => r.status).filter((code) => code !== 200)).toEqual([]);
+    const final = await ok<KubeObject & { data: Record<string, string> }>(200, "GET", cm("contended"));
+    expect(Object.keys(final.data)).toHaveLength(65);
+  });
+
   it("updates with PUT and refuses a stale resourceVersion with 409 Conflict", async () => {
     const created = await ok(201, "POST", cm(), configMap("updated"));
     const updated = await ok(200, "PUT", cm("updated"), { ...created, data: { a: "2" } });

@@ -325,17 +325,23 @@ describe("watch", () => {
     });
     const healthy = await watch(`${cms("w-stuck")}?watch=true`);
     try {
-      // 16 KB updates, 32 at a time, until the apiserver gives up on the stuck watcher (kernel buffers of a few MB,
-      // 1 MiB of backlog and 1,000 queued events take about 1,500 of them).
+      // Bytes fill the stuck watcher's socket, the kernel's buffers (some MB on loopback) and its 1 MiB backlog: 32
+      // updates of 512 KB. Then events count: small updates of 64 objects at once, until its 1,000 queued events
+      // close it.
       await ok(201, "POST", cms("w-stuck"), configMap("big"));
-      const payload = "x".repeat(16 * 1024);
+      await Promise.all(Array.from({ length: 64 }, (_, i) => ok(201, "POST", cms("w-stuck"), configMap(`small-${i}`))));
+      const bigPayload = "x".repeat(512 * 1024);
       let updates = 0;
+      for (let round = 0; round < 8; round++) {
+        await Promise.all(Array.from({ length: 4 }, (_, i) => ok(200, "PATCH", cms("w-stuck", "big"), { data: { v: `${updates + i}`, payload: bigPayload } }, { contentType: "application/merge-patch+json" })));
+        updates += 4;
+      }
       await waitFor("the stuck watcher to be terminated", async () => {
-        await Promise.all(Array.from({ length: 32 }, (_, i) => ok(200, "PATCH", cms("w-stuck", "big"), { data: { v: `${updates + i}`, payload } }, { contentType: "application/merge-patch+json" })));
-        updates += 32;
+        await Promise.all(Array.from({ length: 64 }, (_, i) => ok(200, "PATCH", cms("w-stuck", `small-${i}`), { data: { v: `${updates + i}` } }, { contentType: "application/merge-patch+json" })));
+        updates += 64;
         const n = await metricSum(base(), "apiserver_terminated_watchers_total", { resource: "configmaps" });
         return n > terminatedBefore || undefined;
-      }, 120_000, 0);
+      }, 90_000, 0);
       // The healthy watcher saw every update and is still open.
       await healthy.waitFor("the healthy watcher to see every update", (events) => events.filter((e) => e.type === "MODIFIED").length >= updates, 30_000);
       expect(healthy.ended).toBe(false);
