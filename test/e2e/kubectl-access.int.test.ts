@@ -275,5 +275,14 @@ describe("kubectl against the core claim kinds, RBAC, tokens, reviews and CSRs",
     const both = await fetchAs(cluster.api, `/apis/certificates.k8s.io/v1/certificatesigningrequests/jane/approval`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(approved) });
     expect(both.status).toBe(422);
     expect(((await both.json()) as { message: string }).message).toContain("Approved and Denied conditions are mutually exclusive");
+    // /approval takes PATCH too (the CSR conformance test): conditions and metadata, never the spec.
+    const patch = { metadata: { annotations: { patchedapproval: "true" } }, status: { conditions: [{ type: "ApprovalPatch", status: "True", reason: "e2e" }] }, spec: { expirationSeconds: 600 } };
+    await cluster.kubectl(["create", "-f", "-"], { stdin: csr("patchy", 3600) });
+    const patchedReply = await fetchAs(cluster.api, `/apis/certificates.k8s.io/v1/certificatesigningrequests/patchy/approval`, { method: "PATCH", headers: { "Content-Type": "application/merge-patch+json" }, body: JSON.stringify(patch) });
+    expect(patchedReply.status).toBe(200);
+    const patched = (await patchedReply.json()) as { metadata: { annotations?: Record<string, string> }; spec: { expirationSeconds: number }; status: { conditions: { type: string }[] } };
+    expect(patched.metadata.annotations).toEqual({ patchedapproval: "true" });
+    expect(patched.spec.expirationSeconds).toBe(3600);
+    expect(patched.status.conditions.map((c) => c.type)).toEqual(["ApprovalPatch"]);
   });
 });
