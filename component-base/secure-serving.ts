@@ -16,7 +16,7 @@ import { defineFlags, type NumberFlag } from "./flags.js";
 import type { Logger } from "./logging.js";
 import { createCertificateAuthority, issueCertificate } from "./pki/certificates.js";
 import { writeCertificateAndKey } from "./pki/files.js";
-import type { HealthServer, RequestHandler } from "./server.js";
+import { listenServer, type HealthServer, type RequestHandler } from "./server.js";
 
 /** The paths the two components skip authorization for by default (Kubernetes' DelegatingAuthorizationOptions). */
 export const DEFAULT_ALWAYS_ALLOW_PATHS: readonly string[] = ["/healthz", "/readyz", "/livez"];
@@ -252,26 +252,7 @@ export async function startSecureServer(opts: SecureServerOptions): Promise<Heal
     { cert: opts.pair.certPem, key: opts.pair.keyPem, keepAlive: true, ...(opts.clientCaPem !== undefined ? { ca: opts.clientCaPem, requestCert: true, rejectUnauthorized: false } : {}) },
     opts.auth.wrap(opts.handler, opts.logger),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.bindAddress, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : opts.port;
-  opts.logger.info({ address: opts.bindAddress, port, clientCertificates: opts.clientCaPem !== undefined }, "Serving securely");
-  return {
-    server,
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => {
-          if (err) reject(err);
-          else resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
+  const listening = await listenServer(server, opts.port, opts.bindAddress);
+  opts.logger.info({ address: opts.bindAddress, port: listening.port, clientCertificates: opts.clientCaPem !== undefined }, "Serving securely");
+  return listening;
 }

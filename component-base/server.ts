@@ -157,19 +157,27 @@ export function healthRequestListener(opts: Omit<HealthServerOptions, "port" | "
 export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {
   const server = createServer({ keepAlive: true }, healthRequestListener(opts));
   const bindAddress = opts.bindAddress ?? "0.0.0.0";
+  const listening = await listenServer(server, opts.port, bindAddress);
+  opts.logger.info({ address: bindAddress, port: listening.port }, "Serving healthz and metrics");
+  return listening;
+}
+
+/**
+ * Listens on `bindAddress:port` (0 picks a free port) and resolves once listening, with the port taken and a close
+ * that also ends kept-alive connections; rejects when the port cannot be had.
+ */
+export async function listenServer(server: Server, port: number, bindAddress: string): Promise<HealthServer> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, bindAddress, () => {
+    server.listen(port, bindAddress, () => {
       server.off("error", reject);
       resolve();
     });
   });
   const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : opts.port;
-  opts.logger.info({ address: bindAddress, port }, "Serving healthz and metrics");
   return {
     server,
-    port,
+    port: typeof address === "object" && address !== null ? address.port : port,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => {
