@@ -2,7 +2,7 @@
 # Installs what kubelab and its tests need on a fresh Debian machine, skipping what is already there:
 # Debian's etcd-server (etcd + etcdctl), iptables, conntrack, iproute2, openssl, curl, a kubectl (the machine's, else Debian's
 # kubernetes-client), the container runtime's tools (runc, conmon, the CNI plugins, busybox-static for the offline
-# images, containerd to prove the CRI against a real runtime), Docker, docker-compose and debootstrap for the compose
+# images, containerd to prove the CRI against a real runtime, docker-registry and skopeo for the image-pull test), Docker, docker-compose and debootstrap for the compose
 # test, chromium for the live view's browser test, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,9 @@ command -v conmon >/dev/null 2>&1 || need+=(conmon)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v setfattr >/dev/null 2>&1 || need+=(attr)
 command -v containerd >/dev/null 2>&1 || need+=(containerd)
+# Image pulls are tested against Debian's registry on a loopback port, the image pushed into it with skopeo.
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 # docker-compose.yml's test (npm run test:compose): Docker, Compose, and debootstrap for its offline base image.
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
