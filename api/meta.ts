@@ -25,14 +25,18 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
+/** Standard object's metadata: the name, namespace, identity, version, labels and ownership every object has. */
 export interface ObjectMeta {
+  /** Name is unique within a namespace (or the cluster, for cluster-scoped kinds); it cannot be changed. */
   name?: string;
   generateName?: string;
   namespace?: string;
   uid?: string;
   resourceVersion?: string;
   generation?: number;
+  /** CreationTimestamp is a timestamp representing the server time when this object was created (RFC 3339, UTC); set by the server, read-only. */
   creationTimestamp?: string;
+  /** DeletionTimestamp is the time after which this object will be deleted, set by the server when a graceful deletion is requested. */
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;

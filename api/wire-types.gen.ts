@@ -536,6 +536,7 @@ export const WIRE_DOCS: Readonly<Record<string, WireModelDoc>> = {
   V1NodeSelector: {"required":["nodeSelectorTerms"]},
   V1NodeSelectorRequirement: {"required":["key","operator"],"enums":{"operator":["In","NotIn","Exists","DoesNotExist","Gt","Lt"]}},
   V1ObjectFieldSelector: {"required":["fieldPath"]},
+  V1ObjectMeta: {"description":"Standard object's metadata: the name, namespace, identity, version, labels and ownership every object has.","fields":{"name":"Name is unique within a namespace (or the cluster, for cluster-scoped kinds); it cannot be changed.","creationTimestamp":"CreationTimestamp is a timestamp representing the server time when this object was created (RFC 3339, UTC); set by the server, read-only.","deletionTimestamp":"DeletionTimestamp is the time after which this object will be deleted, set by the server when a graceful deletion is requested."}},
   V1OwnerReference: {"required":["apiVersion","kind","name","uid"]},
   V1PersistentVolumeClaimTemplate: {"description":"A PersistentVolumeClaim template, kept opaque: kubelab has no volumes beyond the pod-local ones."},
   V1PersistentVolumeClaimVolumeSource: {"required":["claimName"]},

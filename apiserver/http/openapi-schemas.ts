@@ -323,15 +323,16 @@ export function reachable(definitions: Record<string, Json>, roots: readonly str
   return seen;
 }
 
-/** An extra (CRD) schema as a top-level definition: the GVK extension added, apiVersion/kind/metadata described. */
+/**
+ * An extra (CRD) schema as an /openapi/v3 definition: the schema as written, with apiVersion, kind and metadata
+ * described at the root and in every embedded resource (as apiextensions-apiserver does; `kubectl explain` shows them).
+ * The metadata reference is wrapped in allOf so that its description is not a sibling OpenAPI 3 ignores.
+ */
 export function extraDefinition(extra: ExtraSchema, refPrefix: string): Json {
-  const properties = { ...(isJson(extra.schema.properties) ? extra.schema.properties : {}) };
-  properties.metadata = { $ref: `${refPrefix}${META}.ObjectMeta` };
-  return {
-    ...extra.schema,
-    properties,
-    "x-kubernetes-group-version-kind": [{ group: extra.gvk.group, version: extra.gvk.version, kind: extra.gvk.kind }],
-  };
+  const root: Json = structuredClone(extra.schema);
+  root.properties = { ...(isJson(root.properties) ? root.properties : {}), ...typeMetaProperties(refPrefix) };
+  describeEmbeddedResources(root, refPrefix, { evenKeepingUnknownFields: true });
+  return { ...root, "x-kubernetes-group-version-kind": [{ group: extra.gvk.group, version: extra.gvk.version, kind: extra.gvk.kind }] };
 }
 
 /**
@@ -353,10 +354,14 @@ export function extraDefinitionV2(extra: ExtraSchema, refPrefix: string): Json {
 }
 
 function typeMetaProperties(refPrefix: string): Json {
+  const metadataRef = { $ref: `${refPrefix}${META}.ObjectMeta` };
+  const metadataDescription = "Standard object's metadata.";
   return {
-    apiVersion: { type: "string", description: "The versioned schema of this representation of an object." },
-    kind: { type: "string", description: "The REST resource this object represents, in CamelCase." },
-    metadata: { $ref: `${refPrefix}${META}.ObjectMeta`, description: "The object's standard metadata." },
+    apiVersion: { type: "string", description: "APIVersion defines the versioned schema of this representation of an object." },
+    kind: { type: "string", description: "Kind is a string value representing the REST resource this object represents, in CamelCase." },
+    metadata: refPrefix.startsWith("#/definitions/")
+      ? { ...metadataRef, description: metadataDescription }
+      : { allOf: [metadataRef], description: metadataDescription },
   };
 }
 
@@ -393,12 +398,19 @@ function kubectlV2Schema(schema: Json): Json {
   return out;
 }
 
-/** Adds, in place, apiVersion, kind and metadata to every x-kubernetes-embedded-resource below `schema` (and requires the first two). */
-function describeEmbeddedResources(schema: Json, refPrefix: string): void {
-  if (isJson(schema.properties)) for (const child of Object.values(schema.properties)) if (isJson(child)) describeEmbeddedResources(child, refPrefix);
-  if (isJson(schema.items)) describeEmbeddedResources(schema.items, refPrefix);
-  if (isJson(schema.additionalProperties)) describeEmbeddedResources(schema.additionalProperties, refPrefix);
-  if (schema["x-kubernetes-preserve-unknown-fields"] === true || schema["x-kubernetes-embedded-resource"] !== true) return;
+/**
+ * Adds, in place, apiVersion, kind and metadata to every x-kubernetes-embedded-resource below `schema` (and requires the
+ * first two) — in /openapi/v2 not to one that keeps unknown fields (kubectl 1.20's validation would then refuse them).
+ */
+function describeEmbeddedResources(schema: Json, refPrefix: string, options: { evenKeepingUnknownFields: boolean } = { evenKeepingUnknownFields: false }): void {
+  const below = (child: unknown): void => {
+    if (isJson(child)) describeEmbeddedResources(child, refPrefix, options);
+  };
+  if (isJson(schema.properties)) for (const child of Object.values(schema.properties)) below(child);
+  below(schema.items);
+  below(schema.additionalProperties);
+  if (schema["x-kubernetes-preserve-unknown-fields"] === true && !options.evenKeepingUnknownFields) return;
+  if (schema["x-kubernetes-embedded-resource"] !== true) return;
   schema.properties = { ...(isJson(schema.properties) ? schema.properties : {}), ...typeMetaProperties(refPrefix) };
   const required = Array.isArray(schema.required) ? [...(schema.required as unknown[])] : [];
   for (const name of ["kind", "apiVersion"]) if (!required.includes(name)) required.push(name);

@@ -146,7 +146,7 @@ describe("schemas", () => {
 
   it("type every field with Kubernetes' formats", () => {
     expect(core["io.k8s.api.core.v1.ContainerPort"]!.properties!.containerPort).toEqual({ type: "integer", format: "int32" });
-    expect(core["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]!.properties!.creationTimestamp).toEqual({ type: "string", format: "date-time" });
+    expect(core["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]!.properties!.creationTimestamp).toMatchObject({ type: "string", format: "date-time" });
     expect(core["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]!.properties!.generation).toEqual({ type: "integer", format: "int64" });
     expect(core["io.k8s.api.core.v1.ServicePort"]!.properties!.targetPort).toMatchObject({ type: "string", format: "int-or-string", "x-kubernetes-int-or-string": true });
     expect(core["io.k8s.api.core.v1.ResourceRequirements"]!.properties!.limits).toEqual({ type: "object", additionalProperties: { type: "string", format: "quantity" } });

@@ -159,6 +159,15 @@ describe("a CRD with schema, defaults, printer columns and a status subresource,
     const short = await kubectl(["get", "ct"]);
     expect(short.stdout).toContain("defaulted");
 
+    // kubectl explain (OpenAPI v3, kubectl's default, and v2) shows apiVersion, kind and metadata at the root with
+    // Kubernetes' descriptions, and ObjectMeta's fields below metadata, as Kubernetes' conformance test checks.
+    for (const output of ["plaintext", "plaintext-openapiv2"]) {
+      const root = await kubectl(["explain", "crontabs", `--output=${output}`]);
+      expect(root.stdout).toMatch(/FIELDS:[^]*apiVersion[^]*<string>[^]*APIVersion defines[^]*kind[^]*<string>[^]*Kind is a string[^]*spec[^]*<Object>/);
+      const metadata = await kubectl(["explain", "crontabs.metadata", `--output=${output}`]);
+      expect(metadata.stdout).toMatch(/DESCRIPTION:[^]*Standard object's metadata[^]*FIELDS:[^]*creationTimestamp[^]*<string>[^]*CreationTimestamp is a timestamp/);
+    }
+
     // The etcd key is Kubernetes': /registry/<group>/<plural>/<namespace>/<name>.
     expect(await etcdKeys(kc().etcd.endpoint, "/registry/stable.example.com/")).toContain("/registry/stable.example.com/crontabs/default/defaulted");
   });
