@@ -612,6 +612,35 @@ describe("delete", () => {
     expect(await configmaps.get("default", "cfg")).toBeDefined();
   });
 
+  it.each([
+    ["only a uid precondition: deleted after the retry", "uid", undefined],
+    ["a resourceVersion precondition: 409, the precondition checked again", "resourceVersion", "the ResourceVersion in the precondition"],
+  ])("retries a delete whose write lost a race, with %s", async (_what, precondition, failure) => {
+    const created = await configmaps.create("default", newConfigMap("cfg"));
+    // Another writer changes the object between the delete's read and its write.
+    const get = m.storage.get.bind(m.storage);
+    let raced = false;
+    m.storage.get = async (key: string) => {
+      const current = await get(key);
+      if (!raced && current !== undefined) {
+        raced = true;
+        await m.storage.update(key, { ...current, data: { changed: "yes" } }, Number(current.metadata.resourceVersion));
+      }
+      return current;
+    };
+    const preconditions = precondition === "uid" ? { uid: created.metadata.uid! } : { resourceVersion: created.metadata.resourceVersion! };
+    const outcome = configmaps.delete("default", "cfg", { preconditions });
+    if (failure === undefined) {
+      await outcome;
+      expect(await rejection(configmaps.get("default", "cfg"))).toMatchObject({ code: 404 });
+    } else {
+      const err = await rejection(outcome);
+      expect(err.code).toBe(409);
+      expect(err.message).toContain(failure);
+    }
+    expect(raced).toBe(true);
+  });
+
   it("deletes when the uid precondition holds", async () => {
     const created = await configmaps.create("default", newConfigMap("cfg"));
     await configmaps.delete("default", "cfg", { preconditions: { uid: created.metadata.uid! } });

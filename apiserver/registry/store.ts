@@ -396,8 +396,10 @@ export class ResourceStore {
 
   private async deleteUnchecked(namespace: string | undefined, name: string, options: DeleteOptions): Promise<DeleteOutcome> {
     const key = this.keyFor(namespace, name);
-    // Without preconditions a conflicting write is retried against the new state.
+    // A write that lost a race is retried against the new state, where the preconditions are checked again (as
+    // Kubernetes' GuaranteedUpdate does); a failed precondition is final.
     const pre = options.preconditions;
+    let preconditionFailed = false;
     return retryOnConflict(async () => {
       const current = await this.storageCall(name, () => this.deps.storage.get(key));
       if (!current) throw notFound(this.qualified, name);
@@ -405,14 +407,16 @@ export class ResourceStore {
       // A failed delete precondition names the kind (ConfigMap, Deployment.apps), not the resource, as upstream does.
       const kind = this.info.group ? `${this.info.kind}.${this.info.group}` : this.info.kind;
       if (pre?.uid !== undefined && pre.uid !== meta.uid) {
+        preconditionFailed = true;
         throw conflict(kind, name, `the UID in the precondition (${pre.uid}) does not match the UID in record (${meta.uid ?? ""}). The object might have been deleted and then recreated`);
       }
       if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
+        preconditionFailed = true;
         throw conflict(kind, name, `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${meta.resourceVersion ?? ""}). The object might have been modified`);
       }
       await this.deps.hooks?.admitWrite?.({ operation: "DELETE", namespace: meta.namespace, name, subresource: "", object: undefined, oldObject: current, user: options.user, dryRun: options.dryRun ?? false });
       return this.deleteOnce(key, current, options);
-    }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => pre === undefined && isConflict(err) });
+    }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => !preconditionFailed && isConflict(err) });
   }
 
   async deleteCollection(namespace: string | undefined, params: ListParams, options: DeleteOptions): Promise<KubeObject[]> {
