@@ -69,8 +69,42 @@ function options(argv: string[]): RunOptions {
   };
 }
 
-/** Runs the e2e binary (through ginkgo when parallel) to its end; its output goes to e2e.log. Resolves its exit code. */
-function runSuite(run: RunOptions, kubeconfig: string, focus: string, jsonReport: string): Promise<number> {
+/**
+ * One pass of the suite: the tests `focus` selects minus those `skip` does, on `procs` ginkgo processes.
+ * Kubernetes v1.26 marks tests that must run alone only by "[Serial]" in their names (Kubernetes' CI runs them in a
+ * job of their own), which ginkgo's parallel scheduler does not know: a parallel run is a pass without them, then a
+ * pass of only them on one process.
+ */
+interface SuitePass {
+  focus: string;
+  skip?: string;
+  procs: number;
+  jsonReport: string;
+}
+
+const SERIAL = "\\[Serial\\]";
+
+function suitePasses(run: RunOptions): SuitePass[] {
+  const report = (name: string) => join(run.reportDir, name);
+  if (run.procs <= 1) return [{ focus: run.focus ?? focusRegex(run.subset), procs: 1, jsonReport: report("report.json") }];
+  if (run.focus === undefined) {
+    const serial = run.subset.filter((name) => name.includes("[Serial]"));
+    const parallel = run.subset.filter((name) => !name.includes("[Serial]"));
+    return [
+      ...(parallel.length > 0 ? [{ focus: focusRegex(parallel), procs: run.procs, jsonReport: report("report-parallel.json") }] : []),
+      ...(serial.length > 0 ? [{ focus: focusRegex(serial), procs: 1, jsonReport: report("report-serial.json") }] : []),
+    ];
+  }
+  return [
+    { focus: run.focus, skip: SERIAL, procs: run.procs, jsonReport: report("report-parallel.json") },
+    // The focus and [Serial] both in the name, in either order (RE2 has no lookahead).
+    { focus: `(?:${run.focus}).*${SERIAL}|${SERIAL}.*(?:${run.focus})`, procs: 1, jsonReport: report("report-serial.json") },
+  ];
+}
+
+/** Runs the e2e binary (through ginkgo when parallel) to its end; its output is added to e2e.log. Resolves its exit code. */
+function runSuite(run: RunOptions, kubeconfig: string, pass: SuitePass): Promise<number> {
+  const { focus, jsonReport } = pass;
   const suiteArgs = [
     `--kubeconfig=${kubeconfig}`,
     "--provider=skeleton",
@@ -79,13 +113,13 @@ function runSuite(run: RunOptions, kubeconfig: string, focus: string, jsonReport
     // Hollow nodes run no images: nothing is pulled, and no node-level image prefetch is wanted.
     "--prepull-images=false",
   ];
-  const ginkgoArgs = [`--focus=${focus}`, "--no-color", `--timeout=${run.timeout}`, "--v"];
+  const ginkgoArgs = [`--focus=${focus}`, ...(pass.skip !== undefined ? [`--skip=${pass.skip}`] : []), "--no-color", `--timeout=${run.timeout}`, "--v"];
   // The ginkgo CLI takes a report's path relative to the binary's folder unless --output-dir says where.
   const [command, args] =
-    run.procs > 1
-      ? [run.ginkgo, [`--procs=${run.procs}`, ...ginkgoArgs, `--output-dir=${dirname(jsonReport)}`, `--json-report=${basename(jsonReport)}`, run.e2e, "--", ...suiteArgs]]
+    pass.procs > 1
+      ? [run.ginkgo, [`--procs=${pass.procs}`, ...ginkgoArgs, `--output-dir=${dirname(jsonReport)}`, `--json-report=${basename(jsonReport)}`, run.e2e, "--", ...suiteArgs]]
       : [run.e2e, [...ginkgoArgs.map((a) => a.replace(/^--/, "--ginkgo.")), `--ginkgo.json-report=${jsonReport}`, ...suiteArgs]];
-  const log = createWriteStream(join(run.reportDir, "e2e.log"));
+  const log = createWriteStream(join(run.reportDir, "e2e.log"), { flags: "a" });
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: kubeconfig } });
     child.stdout.pipe(log, { end: false });
@@ -119,10 +153,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`starting a ${run.controlPlane} control plane with ${run.nodes} hollow nodes (logs in ${run.reportDir})\n`);
     const cluster = await startConformanceCluster(owner, { controlPlane: run.controlPlane, peersDir: run.peersDir, nodes: run.nodes, workDir: run.reportDir });
     const focus = run.focus ?? focusRegex(run.subset);
-    const jsonReport = join(run.reportDir, "report.json");
     process.stdout.write(`running ${run.focus !== undefined ? `--focus ${focus}` : `${run.subset.length} tests`} against ${cluster.url}\n`);
-    const code = await runSuite(run, cluster.kubeconfig, focus, jsonReport);
-    const json: unknown = existsSync(jsonReport) ? JSON.parse(readFileSync(jsonReport, "utf8")) : [];
+    let code = 0;
+    const reports: unknown[] = [];
+    for (const pass of suitePasses(run)) {
+      code = Math.max(code, await runSuite(run, cluster.kubeconfig, pass));
+      const json: unknown = existsSync(pass.jsonReport) ? JSON.parse(readFileSync(pass.jsonReport, "utf8")) : [];
+      reports.push(...(Array.isArray(json) ? (json as unknown[]) : [json]));
+    }
+    const json: unknown = reports;
     const results = readResults(run.focus !== undefined ? reportedNames(json) : run.subset, json);
     const text = formatResults(`${run.controlPlane} control plane`, results);
     writeFileSync(join(run.reportDir, "results.txt"), `${text}\n`);

@@ -52,6 +52,14 @@ describe("the conformance subset and report", () => {
     expect(text.endsWith("kubelab control plane: 1 passed, 1 failed, 0 skipped, 1 not run, of 3")).toBe(true);
   });
 
+  it("merges the reports of a parallel and a [Serial] pass: a test skipped in one pass keeps its outcome from the other", () => {
+    const skippedAll = { SpecReports: REPORT[0]!.SpecReports.map((spec) => ("LeafNodeText" in spec ? { ...spec, State: "skipped", Failure: undefined } : spec)) };
+    const serialPass = { SpecReports: [{ ContainerHierarchyTexts: ["[sig-cli] Kubectl client Kubectl version"], LeafNodeText: "should check is all data is printed  [Conformance]", LeafNodeType: "It", State: "passed" }] };
+    const results = readResults([A, B, C], [...REPORT, skippedAll, serialPass]);
+    expect(results.map((r) => r.outcome)).toEqual(["passed", "failed", "passed"]);
+    expect(reportedNames([...REPORT, skippedAll, serialPass])).toEqual([A, B, C]);
+  });
+
   it("lists the tests a report ran, for a --focus run", () => {
     expect(reportedNames(REPORT)).toEqual([A, B]);
     expect(reportedNames({ nothing: true })).toEqual([]);

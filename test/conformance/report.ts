@@ -53,9 +53,10 @@ function specReports(json: unknown): SpecReportJson[] {
 
 /** The tests a report ran (not skipped), by full name: what a --focus run is held to. */
 export function reportedNames(json: unknown): string[] {
-  return specReports(json)
+  const names = specReports(json)
     .filter((spec) => (spec.LeafNodeType === undefined || spec.LeafNodeType === "It") && spec.State !== "skipped")
     .map((spec) => [...(spec.ContainerHierarchyTexts ?? []), spec.LeafNodeText ?? ""].join(" "));
+  return [...new Set(names)];
 }
 
 /** Failures are a long message ending in a stack: its first lines say what went wrong. */
@@ -82,6 +83,8 @@ export function readResults(subset: readonly string[], json: unknown): TestResul
       const file = failure.Location?.FileName;
       if (file !== undefined && file !== "") result.location = `${file.replace(/^.*\/test\/e2e\//, "test/e2e/")}:${failure.Location?.LineNumber ?? 0}`;
     }
+    // Reports of several passes (parallel, then [Serial]) skip each other's tests: a run outcome wins over a skip.
+    if (outcome === "skipped" && byName.has(name)) continue;
     byName.set(name, result);
   }
   return subset.map((name) => byName.get(name) ?? { name, outcome: "not run" });
