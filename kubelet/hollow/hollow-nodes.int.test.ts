@@ -124,6 +124,26 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
     expect((await pod("web")).metadata.resourceVersion).toBe(running.metadata.resourceVersion);
   });
 
+  it("answers network probes as a serving container would: a pod with HTTP readiness and TCP liveness probes is Ready, never restarted", async () => {
+    const probed = newPod("probed", {
+      nodeName: "hn-0",
+      containers: [{
+        name: "web",
+        image: "httpd",
+        ports: [{ name: "http", containerPort: 80 }],
+        readinessProbe: { httpGet: { path: "/index.html", port: "http" }, periodSeconds: 1 },
+        livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 1, failureThreshold: 1 },
+      }],
+    });
+    await client.create(PODS, "default", probed);
+    const ready = await waitFor("probed Ready", async () => {
+      const p = await pod("probed");
+      return p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? p : undefined;
+    });
+    expect(ready.status?.containerStatuses?.[0]).toMatchObject({ ready: true, restartCount: 0 });
+    await client.delete(PODS, "default", "probed");
+  });
+
   it("turns the pod unready with the unready annotation and ready again without it", async () => {
     const readyOf = async () => (await pod("web")).status?.conditions?.find((c) => c.type === "Ready")?.status;
     await client.patch(PODS, "default", "web", "merge", { metadata: { annotations: { [UNREADY_ANNOTATION]: "true" } } });

@@ -224,6 +224,8 @@ export async function runHollowNodes(flags: ComponentFlags & EventRateFlags, con
           const nodeRoot = join(rootDir, name);
           const prober = new ProberManager({
             registry,
+            // Nothing listens at a hollow pod's address: network probes succeed as a serving container's would.
+            network: "simulated",
             runtime: podRuntime,
             recorder,
             clock,

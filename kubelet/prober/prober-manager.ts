@@ -45,6 +45,8 @@ export interface ProberManagerOptions {
   registry?: Registry;
   /** [0, 1) for the jitter of first probes (default Math.random); tests pass () => 0. */
   random?: () => number;
+  /** ProberOptions.network: "simulated" on hollow nodes. */
+  network?: "real" | "simulated";
 }
 
 const PROBE_KINDS: readonly ProbeKind[] = ["startup", "liveness", "readiness"];
@@ -76,7 +78,7 @@ export class ProberManager {
   constructor(readonly options: ProberManagerOptions) {
     const { registry, clock, logger } = options;
     this.host = {
-      prober: new Prober({ runtime: options.runtime, recorder: options.recorder, clock, logger }),
+      prober: new Prober({ runtime: options.runtime, recorder: options.recorder, clock, logger, ...(options.network ? { network: options.network } : {}) }),
       clock,
       logger,
       random: options.random ?? Math.random,

@@ -52,6 +52,12 @@ export interface ProberOptions {
   recorder: EventRecorder;
   clock: Clock;
   logger: Logger;
+  /**
+   * "simulated" on a hollow node, where no pod address exists and nothing listens: HTTP, TCP and gRPC probes succeed
+   * as a serving container's would (still resolving a named port, so a probe naming a port the container lacks
+   * errors as on a real node). Exec probes always go to the runtime. Default "real".
+   */
+  network?: "real" | "simulated";
 }
 
 export class Prober {
@@ -92,6 +98,11 @@ export class Prober {
     if (probe.exec) {
       const command = expandCommand(probe.exec.command ?? [], target.container.env);
       return execProbe(this.options.runtime, target.containerId, command, timeoutSeconds, clock);
+    }
+    if (this.options.network === "simulated" && (probe.httpGet || probe.tcpSocket || probe.grpc)) {
+      const port = probe.httpGet?.port ?? probe.tcpSocket?.port ?? probe.grpc?.port ?? 0;
+      resolveContainerPort(port, target.container);
+      return { result: "Success", output: "" };
     }
     if (probe.httpGet) {
       const action = probe.httpGet;
