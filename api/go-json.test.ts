@@ -60,6 +60,13 @@ describe("goTypedTemplate", () => {
     });
   });
 
+  it("writes quantities in canonical form, as Go's resource.Quantity does, and leaves one that does not parse", () => {
+    const typed = goTypedTemplate({
+      spec: { containers: [{ name: "c", resources: { limits: { cpu: "1000m", memory: "1024Mi" }, requests: { cpu: 0.5 } } }], volumes: [{ name: "v", emptyDir: { sizeLimit: "bogus" } }] },
+    });
+    expect(typed.spec).toEqual({ containers: [{ name: "c", resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m" } } }], volumes: [{ name: "v", emptyDir: { sizeLimit: "bogus" } }] });
+  });
+
   it("keeps present values, free-form maps and unknown members as they are", () => {
     const template = { metadata: { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { name: "" } }, spec: { containers: [{ name: "c", resources: { limits: { cpu: "1" } } }], nodeSelector: { a: "b" } } };
     expect(goTypedTemplate(template)).toEqual(template);

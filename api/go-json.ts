@@ -5,13 +5,14 @@
 //  - goSortedJson: the same with every object's members sorted by their UTF-8 bytes, as Go writes a
 //    map[string]interface{};
 //  - goTypedTemplate: a pod template as Go's typed structs write it: the fields Go writes even when unset are added
-//    with their zero value (`"creationTimestamp":null`, `"resources":{}`, `"name":""` ...), per api/go-fields.gen.ts
-//    (generated from Kubernetes' OpenAPI document).
+//    with their zero value (`"creationTimestamp":null`, `"resources":{}`, `"name":""` ...) and quantities are
+//    canonical (`1000m` as `1`), per api/go-fields.gen.ts (generated from Kubernetes' OpenAPI document).
 // The DaemonSet and StatefulSet controllers snapshot a template in a ControllerRevision as Go's json.Marshal of the
 // typed object, decoded into a map and written again; Go clients (`daemon.Match` in the e2e tests, the real
 // controllers) compare those bytes with their own.
 import { GO_FIELDS, GO_ROOT_TEMPLATE, type GoField } from "./go-fields.gen.js";
 import { isRecord } from "./meta.js";
+import { canonicalQuantity } from "./quantity.js";
 
 /** JSON text as Go writes it; object members in their insertion order. */
 export function goJsonString(value: unknown): string {
@@ -52,7 +53,8 @@ export function sortMembers(value: unknown): unknown {
  * A pod template (core/v1 PodTemplateSpec in its JSON form) as Go's typed structs write it: each field Go writes
  * when unset gets its zero value, at every depth (inside each container, volume, affinity term ...). A typed
  * object's member whose value is null counts as unset, as Go's decoding leaves the field at its zero value. Present
- * values are kept as they are; members are not reordered (see sortMembers).
+ * values are kept as they are but quantities, which Go writes in canonical form; members are not reordered (see
+ * sortMembers).
  */
 export function goTypedTemplate(template: unknown): Record<string, unknown> {
   const typed = typedValue(isRecord(template) ? template : {}, GO_ROOT_TEMPLATE);
@@ -61,6 +63,7 @@ export function goTypedTemplate(template: unknown): Record<string, unknown> {
 
 function typedValue(value: unknown, type: string): unknown {
   if (value === null || value === undefined) return value;
+  if (type === "quantity") return canonicalOrAsIs(value);
   if (type.startsWith("[]")) return Array.isArray(value) ? value.map((item) => typedValue(item, type.slice(2))) : value;
   if (type.startsWith("{}")) {
     if (!isRecord(value)) return value;
@@ -81,6 +84,16 @@ function typedValue(value: unknown, type: string): unknown {
     if (field.unset !== undefined && out[k] === undefined) out[k] = unsetValue(field);
   }
   return out;
+}
+
+/** A quantity as Go's resource.Quantity writes it (canonical: `1000m` → `1`, `0.5` → `500m`); one that does not parse as is. */
+function canonicalOrAsIs(value: unknown): unknown {
+  if (typeof value !== "string" && typeof value !== "number") return value;
+  try {
+    return canonicalQuantity(value);
+  } catch {
+    return value;
+  }
 }
 
 /** What Go writes for a field left at its zero value. */

@@ -29,6 +29,7 @@ const TEMPLATE = {
         image: "nginx:1.25",
         args: ["--flag=x&y"],
         ports: [{ containerPort: 8080, name: "http" }],
+        resources: { limits: { cpu: "1000m", memory: "1024Mi" }, requests: { cpu: 0.5 } },
         env: [
           { name: "PLAIN", value: "v" },
           { name: "LIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
