@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isStatusError } from "../../api/errors.js";
-import { PROTOBUF_MAGIC, decodeProtobufBody, encodeProtobufObject, goJson, protobufSchema, resolveProtoPath } from "./protobuf.js";
+import { goJsonString } from "../../api/go-json.js";
+import { PROTOBUF_MAGIC, decodeProtobufBody, encodeProtobufObject, protobufSchema, resolveProtoPath } from "./protobuf.js";
 
 const TESTDATA = new URL("./testdata/", import.meta.url);
 
@@ -154,7 +155,7 @@ describe("decodeProtobufBody conversion rules", () => {
     const body = encodeProtobufObject(revision);
     expect(body).toBeDefined();
     const goBytes = '{"spec":{"template":{"metadata":{"annotations":{"note":"a\\u003cb\\u003e\\u0026c\\u2028"}},"spec":{"containers":[{"name":"c","args":["x \\u0026\\u0026 y"]}]}}}}';
-    expect(goJson(data)).toBe(goBytes);
+    expect(goJsonString(data)).toBe(goBytes);
     expect(body!.includes(Buffer.from(goBytes))).toBe(true);
     expect(decodeProtobufBody(body!)).toEqual(revision);
   });

@@ -13,6 +13,7 @@ import { protobufModule } from "../lazy-modules.js";
 import type { Field, Type } from "protobufjs";
 import { StatusError, badRequest, errorMessage } from "../../api/errors.js";
 import type { KubeObject } from "../../api/meta.js";
+import { goJsonString } from "../../api/go-json.js";
 import { isRecord } from "../../api/meta.js";
 import { formatTime } from "../../api/time.js";
 import { protoFilePath } from "../../proto/locate.js";
@@ -510,7 +511,10 @@ function encodeSingle(plan: ValuePlan, value: unknown): unknown {
       if (typeof value === "number") return { type: 0, intVal: value };
       return typeof value === "string" ? { type: 1, strVal: value } : undefined;
     case "json":
-      return { [plan.jsonField ?? "raw"]: Buffer.from(goJson(value)) };
+      // Embedded JSON (a ControllerRevision's data) goes out as raw bytes, escaped as Go escapes: Go controllers
+      // compare those bytes with their own encoding (the real DaemonSet and StatefulSet controllers took a template
+      // holding `&` for a hash collision).
+      return { [plan.jsonField ?? "raw"]: Buffer.from(goJsonString(value)) };
     case "list":
       return Array.isArray(value) ? { items: encodeField(plan.items, value) } : undefined;
     case "message":
@@ -519,17 +523,6 @@ function encodeSingle(plan: ValuePlan, value: unknown): unknown {
       return encodeUnion(plan.type, plan.union, value);
   }
 }
-
-/**
- * JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped as \u003c ... Embedded JSON
- * (a ControllerRevision's data) goes out as raw bytes, and Go controllers compare those bytes with their own encoding:
- * the real DaemonSet and StatefulSet controllers took a template holding `&` for a hash collision.
- */
-export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(GO_ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
-const GO_ESCAPED = /[<>&\u2028\u2029]/g;
 
 /** A schema-or-something union's message from its JSON form (the inverse of convertUnion). */
 function encodeUnion(type: Type, union: "array" | "bool" | "strings", value: unknown): unknown {

@@ -47,7 +47,7 @@ export const DAEMONSETS = findResource("apps", "v1", "daemonsets")!;
 
 export const NAME = "daemonset";
 const COMPONENT = "daemonset-controller";
-const REVISION_KIND = { apiVersion: "apps/v1", kind: "DaemonSet", hashLabel: CONTROLLER_REVISION_HASH_LABEL };
+const REVISION_KIND = { apiVersion: "apps/v1", kind: "DaemonSet", hashLabel: CONTROLLER_REVISION_HASH_LABEL, hashOf: "template" } as const;
 /** Creates or deletes per sync (Kubernetes' BurstReplicas for daemons). */
 export const DAEMON_BURST_REPLICAS = 250;
 

@@ -10,9 +10,11 @@ import { FakeInformer } from "../../../client/testing/fake-informer.js";
 import {
   computeHash,
   CONTROLLER_REVISIONS,
+  hashRevisionData,
   ControllerHistory,
   newRevision,
   nextRevisionNumber,
+  revisionMatches,
   revisionsToTruncate,
   sortRevisions,
   templateOfRevision,
@@ -20,7 +22,7 @@ import {
 } from "./history.js";
 
 const DAEMONSETS = findResource("apps", "v1", "daemonsets")!;
-const KIND = { apiVersion: "apps/v1", kind: "DaemonSet", hashLabel: "controller-revision-hash" };
+const KIND = { apiVersion: "apps/v1", kind: "DaemonSet", hashLabel: "controller-revision-hash", hashOf: "template" } as const;
 
 const template = (image: string): PodTemplateSpec => ({ metadata: { labels: { app: "agent" } }, spec: { containers: [{ name: "agent", image }] } });
 
@@ -38,15 +40,34 @@ function rev(name: string, revision: number, created = "2024-01-01T00:00:00Z"): 
 }
 
 describe("revision data and names", () => {
-  it("is the strategic patch kubectl applies on undo, and gives the template back", () => {
+  it("is the strategic patch kubectl applies on undo, as Kubernetes' getPatch writes it, and gives the template back", () => {
     const data = templatePatch(template("nginx:1"));
-    expect(data).toEqual({ spec: { template: { metadata: { labels: { app: "agent" } }, spec: { containers: [{ name: "agent", image: "nginx:1" }] }, $patch: "replace" } } });
-    expect(templateOfRevision({ ...rev("a", 1), data })).toEqual(template("nginx:1"));
+    // Go's typed JSON (creationTimestamp and resources written unset), members sorted at every depth.
+    expect(JSON.stringify(data)).toBe('{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"agent"}},"spec":{"containers":[{"image":"nginx:1","name":"agent","resources":{}}]}}}}');
+    const typed = { metadata: { creationTimestamp: null, labels: { app: "agent" } }, spec: { containers: [{ image: "nginx:1", name: "agent", resources: {} }] } };
+    expect(templateOfRevision({ ...rev("a", 1), data })).toEqual(typed);
     expect(templateOfRevision({ ...rev("a", 1), data: "junk" })).toBeUndefined();
-    // Applied to a DaemonSet with another template, the patch replaces it wholesale.
+    // Applied to a DaemonSet with another template, the patch replaces it wholesale (the null creationTimestamp deletes).
     const current = { ...ds("nginx:2"), spec: { ...ds("nginx:2").spec, template: { ...template("nginx:2"), spec: { containers: [{ name: "agent", image: "nginx:2", args: ["-v"] }] } } } };
     const rolledBack = applyPatch("application/strategic-merge-patch+json", current, data) as DaemonSet;
-    expect(rolledBack.spec?.template).toEqual(template("nginx:1"));
+    expect(rolledBack.spec?.template).toEqual({ metadata: { labels: { app: "agent" } }, spec: { containers: [{ image: "nginx:1", name: "agent", resources: {} }] } });
+  });
+
+  it("matches a revision written without Go's unset fields (before kubelab wrote them) to the same template", () => {
+    const legacy = { ...rev("a", 1), data: { spec: { template: { ...template("nginx:1"), $patch: "replace" } } } };
+    expect(revisionMatches(legacy, templatePatch(template("nginx:1")))).toBe(true);
+    expect(revisionMatches(legacy, templatePatch(template("nginx:2")))).toBe(false);
+    expect(revisionMatches({ ...rev("b", 1), data: "junk" }, templatePatch(template("nginx:1")))).toBe(false);
+  });
+
+  it("names a StatefulSet's revision as Kubernetes' HashControllerRevision: FNV-1 of the data's bytes and the collision count", () => {
+    // FNV-1 (32 bit) of the bytes `"a"0` (the data as JSON, then the count) is 3817509920; each digit's code mod 27
+    // picks a letter of the safe alphabet.
+    expect(hashRevisionData("a", 0)).toBe("7d5c94ff64");
+    expect(hashRevisionData("a", 1)).toBe("7d5c94ff65");
+    const sts = { ...ds("nginx:1"), kind: "StatefulSet" };
+    const r = newRevision(sts, { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: "controller.kubernetes.io/hash", hashOf: "data" }, template("nginx:1"), 1, 0);
+    expect(r.metadata.name).toBe(`agent-${hashRevisionData(templatePatch(template("nginx:1")), 0)}`);
   });
 
   it("hashes stably (key order does not matter), differently per template and collision count, in the safe alphabet", () => {
@@ -59,7 +80,8 @@ describe("revision data and names", () => {
 
   it("builds a revision with the template's labels, the hash label, the owner's annotations and a controller reference", () => {
     const r = newRevision(ds("nginx:1"), KIND, template("nginx:1"), 3, 0);
-    const hash = computeHash(templatePatch(template("nginx:1")), 0);
+    // kubelab's own DaemonSet hash, of the template as revisions held it before Go's unset fields: names stay put.
+    const hash = computeHash({ spec: { template: { ...template("nginx:1"), $patch: "replace" } } }, 0);
     expect(r.metadata).toEqual({
       name: `agent-${hash}`,
       namespace: "default",

@@ -1,10 +1,17 @@
 // ControllerRevisions as the DaemonSet and StatefulSet controllers keep them (Kubernetes' pkg/controller/history).
 // Contract:
 //   - a revision snapshots the owner's pod template as the strategic-merge patch kubectl applies on `rollout undo`:
-//     {"spec":{"template":{...,"$patch":"replace"}}}; kubectl lists an owner's revisions by the owner's selector
-//     and its controllerRef, so a revision carries the template's labels and a controller reference;
-//   - its name is `<owner>-<hash>`, the hash of the data and the owner's collisionCount (a name taken by different
-//     data is a collision: the owner's status.collisionCount is bumped and the name changes);
+//     {"spec":{"template":{"$patch":"replace",...}}}, byte for byte what Kubernetes' controllers write (Go's typed
+//     JSON of the template, with the fields Go writes unset, re-encoded as a map: members sorted at every depth), as
+//     Go clients compare those bytes (the e2e tests' daemon.Match, the real controllers' EqualRevision); kubectl
+//     lists an owner's revisions by the owner's selector and its controllerRef, so a revision carries the template's
+//     labels and a controller reference;
+//   - its name is `<owner>-<hash>` with the owner's collisionCount in the hash (a name taken by different data is a
+//     collision: the owner's status.collisionCount is bumped and the name changes). A StatefulSet's hash is
+//     Kubernetes' (FNV-1 of the data's bytes and the count, so the names are the real controller's); a DaemonSet's
+//     is kubelab's own hash of the template (Kubernetes hashes the Go struct's printed form, which only Go has);
+//   - a revision equals a template when their data are equal once both have Go's unset fields (a revision written
+//     before kubelab added them, or by another controller, still matches);
 //   - revision numbers grow: a new revision gets max+1; going back to an old template (undo) renumbers the equal
 //     revision to max+1 instead of creating a duplicate;
 //   - revisions no pod uses beyond revisionHistoryLimit are deleted, oldest first.
@@ -17,6 +24,7 @@ import type { PodTemplateSpec } from "../../../api/types/core.js";
 import type { Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
 import { parseTime } from "../../../api/time.js";
+import { goJsonString, goTypedTemplate, sortMembers } from "../../../api/go-json.js";
 import { adoptPatch, claimObjects, CONTROLLER_UID_INDEX, ensureControllerUidIndex, newControllerRef, orphanIndexValue, recheckOwner, releasePatch, semanticEqual } from "../controller-utils.js";
 
 export const CONTROLLER_REVISIONS = findResource("apps", "v1", "controllerrevisions")!;
@@ -48,14 +56,50 @@ export function computeHash(value: unknown, collisionCount?: number): string {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
+  return safeEncode(String(h));
+}
+
+/**
+ * The revision data for a template: the patch kubectl applies to roll the owner back to it, as Kubernetes' getPatch
+ * builds it (Go's typed JSON of the template, its members sorted at every depth, "$patch" first).
+ */
+export function templatePatch(template: Readonly<PodTemplateSpec> | undefined): { spec: { template: Record<string, unknown> } } {
+  return sortMembers({ spec: { template: { ...goTypedTemplate(template), $patch: "replace" } } }) as { spec: { template: Record<string, unknown> } };
+}
+
+/** Whether a revision's data snapshots `template`: equal once the revision's template has Go's unset fields too. */
+export function revisionMatches(revision: Readonly<ControllerRevision>, data: ReturnType<typeof templatePatch>): boolean {
+  const template = templateOfRevision(revision);
+  return template !== undefined && semanticEqual(templatePatch(template), data);
+}
+
+/**
+ * Kubernetes' history.HashControllerRevision: FNV-1 (32 bit) of the data's bytes, then of the collision count in
+ * decimal, safely encoded. The StatefulSet controller always passes the count, 0 included.
+ */
+export function hashRevisionData(data: unknown, collisionCount: number): string {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(goJsonString(data) + String(collisionCount), "utf8")) {
+    h = Math.imul(h, 0x01000193) >>> 0;
+    h = (h ^ byte) >>> 0;
+  }
+  return safeEncode(String(h));
+}
+
+/** rand.SafeEncodeString: each character mapped into SAFE_ALPHABET by its code. */
+function safeEncode(text: string): string {
   let out = "";
-  for (const digit of String(h)) out += SAFE_ALPHABET.charAt(digit.charCodeAt(0) % SAFE_ALPHABET.length);
+  for (const c of text) out += SAFE_ALPHABET.charAt(c.charCodeAt(0) % SAFE_ALPHABET.length);
   return out;
 }
 
-/** The revision data for a template: the patch kubectl applies to roll the owner back to it. */
-export function templatePatch(template: Readonly<PodTemplateSpec> | undefined): { spec: { template: Record<string, unknown> } } {
-  return { spec: { template: { ...structuredClone(template ?? {}), $patch: "replace" } } };
+/**
+ * kubelab's DaemonSet revision hash: computeHash of the template in the form kubelab's revisions had before they
+ * carried Go's unset fields, so that existing revisions (and the controller-revision-hash of running pods) keep
+ * their names.
+ */
+function daemonSetHash(template: Readonly<PodTemplateSpec> | undefined, collisionCount: number | undefined): string {
+  return computeHash({ spec: { template: { ...structuredClone(template ?? {}), $patch: "replace" } } }, collisionCount);
 }
 
 /** The template a revision snapshots (its data without the patch directive); undefined if the data has none. */
@@ -93,9 +137,9 @@ export function nextRevisionNumber(revisions: readonly Readonly<ControllerRevisi
   return Math.max(0, ...revisions.map((r) => r.revision ?? 0)) + 1;
 }
 
-/** The revisions whose data equals `data` (semantic JSON equality), oldest first. */
-export function equalRevisions(revisions: readonly Readonly<ControllerRevision>[], data: unknown): Readonly<ControllerRevision>[] {
-  return sortRevisions(revisions.filter((r) => semanticEqual(r.data, data)));
+/** The revisions that snapshot the template of `data` (revisionMatches), oldest first. */
+export function equalRevisions(revisions: readonly Readonly<ControllerRevision>[], data: ReturnType<typeof templatePatch>): Readonly<ControllerRevision>[] {
+  return sortRevisions(revisions.filter((r) => revisionMatches(r, data)));
 }
 
 /** The revisions to delete: the oldest of those not in `live`, as many as exceed `limit`. */
@@ -110,12 +154,14 @@ export interface RevisionOwner {
   kind: string;
   /** The label the revision's hash goes under (controller-revision-hash for DaemonSets, controller.kubernetes.io/hash for StatefulSets). */
   hashLabel: string;
+  /** What the name's hash is of: the template (DaemonSets, kubelab's hash) or the data's bytes (StatefulSets, Kubernetes' hash). */
+  hashOf: "template" | "data";
 }
 
 /** A new revision object of `owner` (not yet created). */
 export function newRevision(owner: Readonly<KubeObject>, kind: RevisionOwner, template: Readonly<PodTemplateSpec> | undefined, number: number, collisionCount: number | undefined): ControllerRevision {
   const data = templatePatch(template);
-  const hash = computeHash(data, collisionCount);
+  const hash = kind.hashOf === "data" ? hashRevisionData(data, collisionCount ?? 0) : daemonSetHash(template, collisionCount);
   const labels: Record<string, string> = { ...(template?.metadata?.labels ?? {}), [kind.hashLabel]: hash };
   const metadata: ControllerRevision["metadata"] = {
     name: revisionName(owner.metadata.name ?? "", hash),
@@ -206,7 +252,7 @@ export class ControllerHistory {
         const taken = await this.opts.client.get<ControllerRevision>(CONTROLLER_REVISIONS, owner.metadata.namespace, wanted.metadata.name ?? "");
         const ours = taken.metadata.ownerReferences?.some((r) => r.controller === true && r.uid === owner.metadata.uid) === true;
         // Our own revision of the same data, not in the cache yet: use it.
-        if (ours && semanticEqual(taken.data, data)) return { revisions: sortRevisions([...revisions.filter((r) => r.metadata.name !== taken.metadata.name), taken]), update: taken, collisionCount: count };
+        if (ours && revisionMatches(taken, data)) return { revisions: sortRevisions([...revisions.filter((r) => r.metadata.name !== taken.metadata.name), taken]), update: taken, collisionCount: count };
         count++;
       }
     }

@@ -17,7 +17,7 @@ const PODS = findResource("", "v1", "pods")!;
 const PVCS = findResource("", "v1", "persistentvolumeclaims")!;
 const T0 = Date.UTC(2024, 0, 1);
 const KEY = "default/web";
-const KIND = { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: REVISION_HASH_LABEL };
+const KIND = { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: REVISION_HASH_LABEL, hashOf: "data" } as const;
 
 function sts(spec: Partial<StatefulSetSpec> = {}, image = "nginx:1"): StatefulSet {
   return {

@@ -61,7 +61,7 @@ export const STATEFULSETS = findResource("apps", "v1", "statefulsets")!;
 
 export const NAME = "statefulset";
 const COMPONENT = "statefulset-controller";
-const REVISION_KIND = { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: REVISION_HASH_LABEL };
+const REVISION_KIND = { apiVersion: "apps/v1", kind: "StatefulSet", hashLabel: REVISION_HASH_LABEL, hashOf: "data" } as const;
 
 export type StatefulSetClient = Pick<RestClient, "get" | "create" | "update" | "patch" | "delete" | "updateStatus">;
 
