@@ -1,8 +1,8 @@
 // The checks of Kubernetes' DaemonSet conformance tests (test/e2e/apps/daemon_set.go: "should update pod when spec
 // was updated and update strategy is RollingUpdate", "should rollback without unnecessary restarts") against
-// kubelab's controller-manager, scheduler and two hollow nodes. Hollow nodes pull every image, so the e2e test's
-// nonexistent image ("foo:non-existent") also gets an exec readiness probe `false` here: its pod never becomes
-// available, which stalls the rollout after one node as a failed pull does. Run `npm run build` first.
+// kubelab's controller-manager, scheduler and two hollow nodes. The hollow nodes' simulated registry lacks the e2e
+// test's nonexistent image ("foo:non-existent", --missing-images): its pod stays in ErrImagePull / ImagePullBackOff
+// and never becomes available, which stalls the rollout after one node as on a real node. Run `npm run build` first.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import type { ControllerRevision } from "../api/types/admissionregistration.js";
@@ -106,7 +106,7 @@ describe("DaemonSet conformance checks on hollow nodes (real processes)", () => 
     await waitRunningOnAllNodes(label);
 
     const broken = await client.get<DaemonSet>(DAEMONSETS, NS, "daemon-set-rollback");
-    Object.assign(broken.spec!.template!.spec!.containers[0]!, { image: "foo:non-existent", readinessProbe: { exec: { command: ["false"] }, periodSeconds: 1 } });
+    broken.spec!.template!.spec!.containers[0]!.image = "foo:non-existent";
     await client.update(DAEMONSETS, NS, broken);
     // In the middle of the rollout: one node has the new pod, the other still the old one.
     const during = await waitFor("at least one new pod", async () => {
