@@ -71,6 +71,7 @@ describe("ImageManager", () => {
   });
 
   it("prints pull durations like Go", () => {
+    expect(formatPullDuration(0.4)).toBe("0s"); // an instant (hollow) pull
     expect(formatPullDuration(523.7)).toBe("523ms");
     expect(formatPullDuration(1204)).toBe("1.204s");
     expect(formatPullDuration(2000)).toBe("2s");

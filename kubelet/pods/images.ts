@@ -18,9 +18,10 @@ const ERR_IMAGE_PULL_RESYNC_MS = 1000;
 
 export type EnsureImageResult = { ok: true; image: string } | { ok: false; waiting: WaitingReason; retryInMs: number };
 
-/** Go's time.Duration printing of a duration truncated to milliseconds: "523ms", "1.204s". */
+/** Go's time.Duration printing of a duration truncated to milliseconds: "0s", "523ms", "1.204s". */
 export function formatPullDuration(ms: number): string {
   const whole = Math.max(0, Math.floor(ms));
+  if (whole === 0) return "0s";
   if (whole < 1000) return `${whole}ms`;
   return `${(whole / 1000).toFixed(3).replace(/\.?0+$/, "")}s`;
 }
