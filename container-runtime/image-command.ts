@@ -9,7 +9,7 @@ import { defineFlags, parseCommandLine, type ParseOptions } from "../component-b
 import { ociArchive } from "./images/offline.js";
 import { buildProgramImage, defaultRepoRoot, PROGRAM_IMAGES, repoVersion } from "./images/program-image.js";
 import { ImageStore, MemoryAndFileBlobSource, type ImageRecord } from "./images/store.js";
-import { parseImageReference, referenceName } from "./images/reference.js";
+import { parseImageReference, referenceName } from "../api/image-reference.js";
 import { runtimeFlags } from "./options.js";
 
 export const imageFlags = defineFlags({ root: runtimeFlags.root });

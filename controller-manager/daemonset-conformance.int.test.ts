@@ -1,13 +1,14 @@
 // The checks of Kubernetes' DaemonSet conformance tests (test/e2e/apps/daemon_set.go: "should update pod when spec
 // was updated and update strategy is RollingUpdate", "should rollback without unnecessary restarts") against
-// kubelab's controller-manager, scheduler and two hollow nodes. Hollow nodes pull every image, so the e2e test's
-// nonexistent image ("foo:non-existent") also gets an exec readiness probe `false` here: its pod never becomes
-// available, which stalls the rollout after one node as a failed pull does. Run `npm run build` first.
+// kubelab's controller-manager, scheduler and two hollow nodes. The hollow nodes' simulated registry lacks the e2e
+// test's nonexistent image ("foo:non-existent", --missing-images): its pod stays in ErrImagePull / ImagePullBackOff
+// and never becomes available, which stalls the rollout after one node as on a real node. Run `npm run build` first.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import type { ControllerRevision } from "../api/types/admissionregistration.js";
 import type { DaemonSet } from "../api/types/apps.js";
 import type { Node, Pod } from "../api/types/core.js";
+import { isConflict } from "../api/errors.js";
 import { isPodReady } from "../api/pod.js";
 import { RestClient } from "../client/rest.js";
 import { clientConfigFor, waitFor } from "../test/support/apiserver.js";
@@ -100,14 +101,28 @@ describe("DaemonSet conformance checks on hollow nodes (real processes)", () => 
     for (const pod of await podsOf(label)) if (!pod.metadata.deletionTimestamp) expect(pod.metadata.labels?.[HASH_LABEL]).toBe(hash2);
   }, 180_000);
 
+  /** e2e's UpdateDaemonSetWithRetries: get, change, update, again on a conflict (the controller writes the status meanwhile). */
+  const updateWithRetries = async (name: string, change: (ds: DaemonSet) => void): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const ds = await client.get<DaemonSet>(DAEMONSETS, NS, name);
+      change(ds);
+      try {
+        await client.update(DAEMONSETS, NS, ds);
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
+  };
+
   it("should rollback without unnecessary restarts", async () => {
     const label = { "daemonset-name": "daemon-set-rollback" };
     const created = await client.create(DAEMONSETS, NS, daemonSet("daemon-set-rollback", label));
     await waitRunningOnAllNodes(label);
 
-    const broken = await client.get<DaemonSet>(DAEMONSETS, NS, "daemon-set-rollback");
-    Object.assign(broken.spec!.template!.spec!.containers[0]!, { image: "foo:non-existent", readinessProbe: { exec: { command: ["false"] }, periodSeconds: 1 } });
-    await client.update(DAEMONSETS, NS, broken);
+    await updateWithRetries("daemon-set-rollback", (ds) => {
+      ds.spec!.template!.spec!.containers[0]!.image = "foo:non-existent";
+    });
     // In the middle of the rollout: one node has the new pod, the other still the old one.
     const during = await waitFor("at least one new pod", async () => {
       const pods = (await podsOf(label)).filter((p) => !p.metadata.deletionTimestamp);
@@ -117,9 +132,9 @@ describe("DaemonSet conformance checks on hollow nodes (real processes)", () => 
     expect(during.every((p) => [IMAGE, "foo:non-existent"].includes(p.spec?.containers[0]?.image ?? ""))).toBe(true);
     expect(existing.length).toBeGreaterThan(0);
 
-    const back = await client.get<DaemonSet>(DAEMONSETS, NS, "daemon-set-rollback");
-    back.spec!.template = structuredClone(created.spec!.template!);
-    await client.update(DAEMONSETS, NS, back);
+    await updateWithRetries("daemon-set-rollback", (ds) => {
+      ds.spec!.template = structuredClone(created.spec!.template!);
+    });
     const after = await waitImageAndAvailability(label, IMAGE);
     // The pods that never left the old template were not restarted.
     const names = new Set(after.map((p) => p.metadata.name));

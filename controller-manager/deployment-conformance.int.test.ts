@@ -1,13 +1,13 @@
 // The checks of Kubernetes' Deployment conformance tests (test/e2e/apps/deployment.go: "RollingUpdateDeployment
 // should delete old pods and create new ones", "deployment should support rollover", "deployment should support
 // proportional scaling") against kubelab's controller-manager, scheduler and hollow nodes, with the same objects,
-// numbers and order of steps. Hollow nodes pull every image, so where the e2e test blocks a rollout with a
-// nonexistent image, the template here gets an exec readiness probe `false` (never ready), which blocks it the same
-// way (the pods exist but never become available). Run `npm run build` first.
+// numbers and order of steps, images included: the hollow nodes' simulated registry lacks the e2e tests' nonexistent
+// images (`gb-redisslave:nonexistent`, `webserver:404`; --missing-images), so those pods stay in ErrImagePull /
+// ImagePullBackOff and never become available, as on a real node. Run `npm run build` first.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESOURCES } from "../api/resources.js";
 import type { Deployment, ReplicaSet } from "../api/types/apps.js";
-import type { Container, Pod } from "../api/types/core.js";
+import type { Pod } from "../api/types/core.js";
 import { RestClient } from "../client/rest.js";
 import { clientConfigFor, waitFor } from "../test/support/apiserver.js";
 import { startHollowCluster, type HollowCluster } from "../test/support/hollow-cluster.js";
@@ -18,7 +18,6 @@ const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 const REVISION = "deployment.kubernetes.io/revision";
 const WEBSERVER = "registry.k8s.io/e2e-test-images/httpd:2.4.38-2";
 const AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.40";
-const NEVER_READY: Partial<Container> = { readinessProbe: { exec: { command: ["false"] }, periodSeconds: 1 } };
 const NS = "default";
 
 /** e2edeployment.NewDeployment: one container, selector = template labels. */
@@ -120,7 +119,6 @@ describe("Deployment conformance checks on hollow nodes (real processes)", () =>
 
     const stuck = deployment("test-rollover-deployment", 1, { name: "rollover-pod" }, "redis-slave", "gcr.io/google_samples/gb-redisslave:nonexistent", { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     stuck.spec!.minReadySeconds = 10;
-    Object.assign(stuck.spec!.template!.spec!.containers[0]!, NEVER_READY);
     const created = await client.create(DEPLOYMENTS, NS, stuck);
     await waitFor("updatedReplicas >= 1", async () => {
       const d = await getDeployment("test-rollover-deployment");
@@ -150,7 +148,7 @@ describe("Deployment conformance checks on hollow nodes (real processes)", () =>
     const firstRS = (await newReplicaSetOf(complete))!;
 
     const latest = await getDeployment("webserver-deployment");
-    Object.assign(latest.spec!.template!.spec!.containers[0]!, { image: "webserver:404" }, NEVER_READY);
+    latest.spec!.template!.spec!.containers[0]!.image = "webserver:404";
     await client.update(DEPLOYMENTS, NS, latest);
     const first = await waitRS(firstRS.metadata.name ?? "", "8 available of 8", (rs) => rs.status?.availableReplicas === 8 && rs.spec?.replicas === 8 && rs.status.replicas === 8);
     expect(first.metadata.annotations).toMatchObject({ "deployment.kubernetes.io/desired-replicas": "10", "deployment.kubernetes.io/max-replicas": "13" });
@@ -158,6 +156,12 @@ describe("Deployment conformance checks on hollow nodes (real processes)", () =>
     const secondRS = (await newReplicaSetOf(blocked))!;
     const second = await waitRS(secondRS.metadata.name ?? "", "5 replicas", (rs) => rs.spec?.replicas === 5 && rs.status?.replicas === 5);
     expect(second.status?.availableReplicas ?? 0).toBe(0);
+    const blockedPods = (await client.list<Pod>(PODS, NS, { labelSelector: "name=httpd" })).items.filter((p) => p.spec?.containers[0]?.image === "webserver:404");
+    expect(blockedPods).toHaveLength(5);
+    await waitFor("the blocked pods waiting on their image", async () => {
+      const pods = (await client.list<Pod>(PODS, NS, { labelSelector: "name=httpd" })).items.filter((p) => p.spec?.containers[0]?.image === "webserver:404");
+      return pods.every((p) => ["ErrImagePull", "ImagePullBackOff"].includes(p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? "")) || undefined;
+    }, 30_000, 250);
     expect((await getDeployment("webserver-deployment")).status?.availableReplicas ?? 0).toBeGreaterThanOrEqual(8);
 
     const toScale = await getDeployment("webserver-deployment");

@@ -60,6 +60,23 @@ export function toCriError(err: unknown): CriError {
   return new CriError(status.UNKNOWN, String(err));
 }
 
+/** A gRPC status code's Go name (codes.Code.String()): NOT_FOUND → NotFound. */
+export function goCodeName(code: number): string {
+  const name = (status as unknown as Record<number, string | undefined>)[code];
+  if (name === undefined) return `Code(${String(code)})`;
+  if (name === "OK") return "OK";
+  return name
+    .toLowerCase()
+    .split("_")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join("");
+}
+
+/** status.Error's text: "rpc error: code = NotFound desc = …". */
+export function rpcErrorText(code: number, message: string): string {
+  return `rpc error: code = ${goCodeName(code)} desc = ${message}`;
+}
+
 function grpcStatus(code: unknown): status | undefined {
   for (const value of Object.values(status)) if (typeof value === "number" && value === code) return value;
   return undefined;

@@ -27,7 +27,7 @@ import {
   REF_NAME_ANNOTATION,
   sha256Digest,
 } from "./oci.js";
-import { normalizeReference } from "./reference.js";
+import { normalizeReference } from "../../api/image-reference.js";
 import { type ImageStore, MemoryAndFileBlobSource } from "./store.js";
 
 const execFileAsync = promisify(execFile);

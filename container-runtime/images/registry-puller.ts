@@ -10,7 +10,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { type Descriptor, isDigest, MEDIA_TYPE, sha256Digest } from "./oci.js";
-import { DEFAULT_REGISTRY, formatReference, parseImageReference, type ImageReference } from "./reference.js";
+import { DEFAULT_REGISTRY, formatReference, parseImageReference, type ImageReference } from "../../api/image-reference.js";
 import {
   type BlobSource,
   DigestMismatchError,

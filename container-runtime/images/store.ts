@@ -36,7 +36,7 @@ import {
   REF_NAME_ANNOTATION,
   sha256Digest,
 } from "./oci.js";
-import { formatReference, normalizeReference, parseImageReference, referenceName } from "./reference.js";
+import { formatReference, normalizeReference, parseImageReference, referenceName } from "../../api/image-reference.js";
 import { copyLayers, mountOverlay, probeOverlay, type RootfsLayer, unmountIfMounted } from "./rootfs.js";
 import { overlayWhiteoutWriter, unpackLayer, type UnpackedLayer, type WhiteoutWriter } from "./unpack.js";
 

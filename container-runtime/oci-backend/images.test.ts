@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { isCriError } from "../../client/cri/errors.js";
 import { codeOf } from "../../client/cri/testing.js";
 import { imageSpec } from "../../client/cri/types.js";
-import { InvalidReferenceError } from "../images/reference.js";
+import { InvalidReferenceError } from "../../api/image-reference.js";
 import { ImageNotFoundError, ImageStore, type ImageRecord, type Puller } from "../images/store.js";
 import { OciImageBackend } from "./images.js";
 

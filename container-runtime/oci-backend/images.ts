@@ -6,7 +6,7 @@ import { CriError, GrpcStatus, invalidArgument, notFound } from "../../client/cr
 import type * as cri from "../../client/cri/types.js";
 import type { ImageBackend } from "../backend.js";
 import { ensureOfflineImages, type OfflineImagesOptions } from "../images/offline.js";
-import { InvalidReferenceError } from "../images/reference.js";
+import { InvalidReferenceError } from "../../api/image-reference.js";
 import { ImageNotFoundError, type ImageRecord, type ImageStore, type Puller } from "../images/store.js";
 
 export interface OciImageBackendOptions {

@@ -185,6 +185,7 @@ export async function runHollowNodes(flags: ComponentFlags & EventRateFlags, con
             startDelayMs: config.startDelayMs,
             podCIDRWaitMs: config.podCIDRWaitMs,
             podCIDRFallback: config.podCIDRFallback,
+            missingImages: config.missingImages,
             failsAtStart: (uid) => steering.get(uid) === "fail",
             // A command that ends by itself (`sleep N`) wakes its pod's worker instead of waiting for the 10 s relist.
             onContainerExit: (uid) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FlagError, parseCommandLine } from "../../component-base/flags.js";
+import { DEFAULT_MISSING_IMAGES } from "./missing-images.js";
 import { hollowNodesFlags, parseLabels, resolveConfig } from "./options.js";
 
 function configFor(...argv: string[]) {
@@ -45,7 +46,15 @@ describe("resolveConfig", () => {
     expect(config.podCIDRFallback).toBeUndefined();
   });
 
+  it("lacks the default missing images unless told otherwise; an empty --missing-images lacks none", () => {
+    expect(configFor().missingImages.patterns).toEqual(DEFAULT_MISSING_IMAGES);
+    expect(configFor("--missing-images", "").missingImages.patterns).toEqual([]);
+    expect(configFor("--missing-images=").missingImages.isMissing("webserver:404")).toBe(false);
+    expect(configFor("--missing-images", "myorg/*,*:broken").missingImages.patterns).toEqual(["myorg/*", "*:broken"]);
+  });
+
   it.each([
+    [["--missing-images", "a,,b"], '"--missing-images" flag: "" is not an image pattern'],
     [["--count", "0"], '"--count" flag: must be a positive integer'],
     [["--count", "1.5"], '"--count" flag'],
     [["--start-index", "-1"], '"--start-index" flag'],

@@ -4,6 +4,7 @@ import { errorMessage } from "../../api/errors.js";
 import { isDNS1123Label, validateLabelKey, validateLabelValue } from "../../api/labels.js";
 import { canonicalQuantity, parseQuantity, quantityValue } from "../../api/quantity.js";
 import { defineFlags, FlagError, formatDuration, loggingFlags, type FlagValues } from "../../component-base/flags.js";
+import { DEFAULT_MISSING_IMAGES, MissingImages } from "./missing-images.js";
 import { parseCIDR, type CIDR } from "./pod-ips.js";
 
 export const hollowNodesFlags = defineFlags({
@@ -27,6 +28,11 @@ export const hollowNodesFlags = defineFlags({
     type: "string",
     default: "10.244.0.0/16",
     help: 'Range for a pseudo /24 per node (picked by a hash of the node name) when the node has no podCIDR after --pod-cidr-wait; "none" makes pods wait for a podCIDR',
+  },
+  missingImages: {
+    type: "string",
+    default: DEFAULT_MISSING_IMAGES.join(","),
+    help: 'Images the simulated registry lacks, comma-separated patterns (* matches anything) matched against the reference as written and normalized: their pulls fail NotFound (ErrImagePull, then ImagePullBackOff); "" means every image exists',
   },
   concurrentNodeSyncs: { type: "number", default: 16, help: "Nodes registering at the same time at start" },
   concurrentPodSyncs: { type: "number", default: 16, help: "Ignored (kept for old command lines): every hollow kubelet has one worker per pod, as the kubelet" },
@@ -59,6 +65,8 @@ export interface HollowNodesConfig {
   podCIDRWaitMs: number;
   /** Undefined: no fallback (pods wait for the node's podCIDR). */
   podCIDRFallback: CIDR | undefined;
+  /** The images the simulated registry lacks. */
+  missingImages: MissingImages;
   concurrentNodeSyncs: number;
   concurrentPodSyncs: number;
   /** --root-dir; undefined: a temporary directory of the process's own. */
@@ -98,6 +106,7 @@ export function resolveConfig(flags: HollowNodesFlags): HollowNodesConfig {
     nodeStatusReportFrequencyMs: positiveDuration(flags.nodeStatusReportFrequency, "node-status-report-frequency"),
     podCIDRWaitMs: nonNegativeDuration(flags.podCidrWait, "pod-cidr-wait"),
     podCIDRFallback: fallbackRange(flags.podCidrFallback),
+    missingImages: missingImages(flags.missingImages),
     concurrentNodeSyncs: positiveInteger(flags.concurrentNodeSyncs, "concurrent-node-syncs"),
     concurrentPodSyncs: positiveInteger(flags.concurrentPodSyncs, "concurrent-pod-syncs"),
     rootDir: flags.rootDir !== undefined && flags.rootDir !== "" ? flags.rootDir : undefined,
@@ -118,6 +127,14 @@ export function parseLabels(text: string): Record<string, string> {
     labels[key] = value;
   }
   return labels;
+}
+
+function missingImages(text: string): MissingImages {
+  try {
+    return MissingImages.parse(text);
+  } catch (err) {
+    throw new FlagError(`invalid argument "${text}" for "--missing-images" flag: ${errorMessage(err)}`);
+  }
 }
 
 function fallbackRange(text: string): CIDR | undefined {

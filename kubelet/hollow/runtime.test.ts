@@ -3,6 +3,7 @@ import type * as cri from "../../client/cri/types.js";
 import { FakeClock } from "../../component-base/testing/fake-clock.js";
 import { newPod } from "../../api/testing/builders.js";
 import { steeringOf, unreadyView } from "./hollow-nodes.js";
+import { DEFAULT_MISSING_IMAGES, MissingImages } from "./missing-images.js";
 import { parseCIDR } from "./pod-ips.js";
 import { HollowRuntime, simulatedExitCode, UNREADY_PROBE_COMMAND } from "./runtime.js";
 
@@ -19,7 +20,7 @@ function sandbox(uid: string, hostNetwork = false): cri.PodSandboxConfig {
 }
 
 function runtime(clock: FakeClock, fails = new Set<string>(), fallback = "10.244.0.0/16") {
-  return new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 5000, podCIDRFallback: parseCIDR(fallback), failsAtStart: (uid) => fails.has(uid) });
+  return new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 5000, podCIDRFallback: parseCIDR(fallback), missingImages: new MissingImages(DEFAULT_MISSING_IMAGES), failsAtStart: (uid) => fails.has(uid) });
 }
 
 const ipOf = async (rt: HollowRuntime, id: string) => (await rt.podSandboxStatus(id)).status.network?.ip;
@@ -69,7 +70,7 @@ describe("HollowRuntime", () => {
   it("ends containers as their command says and announces a timed exit when it is due", async () => {
     const clock = new FakeClock();
     const exited: string[] = [];
-    const rt = new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 0, podCIDRFallback: parseCIDR("10.244.0.0/16"), failsAtStart: () => false, onContainerExit: (uid) => exited.push(uid) });
+    const rt = new HollowRuntime({ nodeName: "hn-0", clock, startDelayMs: 0, podCIDRWaitMs: 0, podCIDRFallback: parseCIDR("10.244.0.0/16"), missingImages: new MissingImages([]), failsAtStart: () => false, onContainerExit: (uid) => exited.push(uid) });
     await rt.updateRuntimeConfig("10.244.5.0/24");
     const start = async (uid: string, command: string[], args: string[] = []) => {
       const sb = await rt.runPodSandbox(sandbox(uid));
@@ -91,6 +92,18 @@ describe("HollowRuntime", () => {
     expect(slept).toMatchObject({ state: "CONTAINER_EXITED", exitCode: 0 });
     expect(slept.finishedAt - slept.startedAt).toBeGreaterThanOrEqual(5000n * 1_000_000n - 1_000_000n);
     expect((await rt.containerStatus(server)).status.state).toBe("CONTAINER_RUNNING");
+  });
+
+  it("has every image but the missing ones, whose pulls fail NotFound with containerd's text", async () => {
+    const rt = runtime(new FakeClock());
+    const spec = (image: string): cri.ImageSpec => ({ image, annotations: {}, userSpecifiedImage: image, runtimeHandler: "" });
+    expect(await rt.imageStatus(spec("registry.k8s.io/e2e-test-images/httpd:2.4.38-2"))).toMatchObject({ repoTags: ["registry.k8s.io/e2e-test-images/httpd:2.4.38-2"] });
+    expect(await rt.pullImage({ image: spec("nginx:1.25") })).toMatch(/^nginx:1\.25@sha256:[0-9a-f]{64}$/);
+    expect(await rt.imageStatus(spec("webserver:404"))).toBeUndefined();
+    await expect(rt.pullImage({ image: spec("webserver:404") })).rejects.toMatchObject({
+      codeName: "NOT_FOUND",
+      message: 'failed to pull and unpack image "docker.io/library/webserver:404": failed to resolve reference "docker.io/library/webserver:404": docker.io/library/webserver:404: not found',
+    });
   });
 
   it("answers exec with simulated exit codes", () => {

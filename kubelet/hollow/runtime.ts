@@ -5,7 +5,9 @@
 //     podCIDR a sandbox waits up to podCIDRWaitMs (counted from the runtime's creation, i.e. the node's start) and
 //     then takes a pseudo /24 of the fallback range (pod-ips.ts); with no fallback it fails, and the kubelet retries.
 //   - RunPodSandbox takes startDelayMs (the pod stays Pending meanwhile).
-//   - Every image is present. A started container's command decides its fate (../pods/command-fate.ts): `sleep N`
+//   - Every image is present but those the simulated registry lacks (--missing-images, missing-images.ts): they are
+//     never present and their pull fails NotFound, so the kubelet reports ErrImagePull, then ImagePullBackOff.
+//     A started container's command decides its fate (../pods/command-fate.ts): `sleep N`
 //     exits 0 after N seconds, `exit K` exits K, `echo`/`true` exit 0 and `false` 1 at once, anything else runs
 //     until stopped. A pod carrying the steering annotations (kubelab.io/hollow-fail or -crashloop: "true") has its
 //     containers exit at once with code 1. A timed exit is applied when the kubelet next looks, and one timer per
@@ -19,6 +21,7 @@ import * as cri from "../../client/cri/types.js";
 import type { Clock } from "../../component-base/clock.js";
 import type { PodRuntime } from "../pods/runtime.js";
 import { commandFate } from "../pods/command-fate.js";
+import type { MissingImages } from "./missing-images.js";
 import { POD_UID_LABEL } from "../runtime-labels.js";
 import { fallbackCIDR, parseCIDR, PodIPAllocator, type CIDR } from "./pod-ips.js";
 
@@ -58,6 +61,8 @@ export interface HollowRuntimeOptions {
   podCIDRWaitMs: number;
   /** Range of the pseudo /24s for a node without podCIDR; undefined: sandboxes wait for a podCIDR. */
   podCIDRFallback: CIDR | undefined;
+  /** The images the simulated registry lacks (shared by the nodes of the process). */
+  missingImages: MissingImages;
   /** Whether the pod with this uid should have its containers fail at start (the steering annotations). */
   failsAtStart: (podUid: string) => boolean;
   /** Called with the pod uid when a container's command ended by itself (after `sleep N`). */
@@ -315,10 +320,13 @@ export class HollowRuntime implements PodRuntime {
   }
 
   pullImage(request: cri.PullImageRequest): Promise<string> {
+    const missing = this.opts.missingImages.pullError(request.image.image);
+    if (missing) return Promise.reject(missing);
     return Promise.resolve(imageRef(request.image.image));
   }
 
   imageStatus(spec: cri.ImageSpec): Promise<cri.Image | undefined> {
+    if (this.opts.missingImages.isMissing(spec.image)) return Promise.resolve(undefined);
     return Promise.resolve({ id: imageRef(spec.image), repoTags: [spec.image], repoDigests: [], size: 1024, username: "", pinned: false });
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Container } from "../../api/types/index.js";
 import { FakeRecorder } from "../../client/testing/fake-recorder.js";
+import { notFound } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
 import { FakeClock } from "../../component-base/testing/fake-clock.js";
 import { formatPullDuration, ImageManager } from "./images.js";
@@ -17,7 +18,7 @@ function setup(present: string[], pullable: string[]) {
     pullImage: (req: cri.PullImageRequest): Promise<string> => {
       pulls.push(req.image.image);
       clock.step(1500);
-      if (!pullable.includes(req.image.image)) return Promise.reject(new Error("not found"));
+      if (!pullable.includes(req.image.image)) return Promise.reject(notFound(`${req.image.image}: not found`));
       store.add(req.image.image);
       return Promise.resolve("sha256:1");
     },
@@ -47,13 +48,20 @@ describe("ImageManager", () => {
   });
 
   it("reports ErrImagePull, then ImagePullBackOff until the backoff ends, doubling", async () => {
-    const { images, pulls, clock } = setup([], []);
+    const { images, pulls, clock, recorder } = setup([], []);
     const pod = testPod();
     const first = await images.ensureImage(pod, container("nothing:here"), ref);
-    expect(first).toMatchObject({ ok: false, waiting: { reason: "ErrImagePull", message: 'Failed to pull image "nothing:here": not found' } });
+    // The waiting message is the runtime's error as Go's gRPC client prints it; the event adds the image.
+    expect(first).toMatchObject({ ok: false, waiting: { reason: "ErrImagePull", message: "rpc error: code = NotFound desc = nothing:here: not found" } });
+    expect(recorder.messages()).toEqual([
+      'Normal Pulling Pulling image "nothing:here"',
+      'Warning Failed Failed to pull image "nothing:here": rpc error: code = NotFound desc = nothing:here: not found',
+      "Warning Failed Error: ErrImagePull",
+    ]);
     clock.step(1000);
     const second = await images.ensureImage(pod, container("nothing:here"), ref);
     expect(second).toMatchObject({ ok: false, waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "nothing:here"' } });
+    expect(recorder.messages().slice(3)).toEqual(['Normal BackOff Back-off pulling image "nothing:here"', "Warning Failed Error: ImagePullBackOff"]);
     expect(second.ok ? 0 : second.retryInMs).toBe(9000);
     clock.step(9000);
     expect((await images.ensureImage(pod, container("nothing:here"), ref)).ok).toBe(false);
@@ -63,6 +71,7 @@ describe("ImageManager", () => {
   });
 
   it("prints pull durations like Go", () => {
+    expect(formatPullDuration(0.4)).toBe("0s"); // an instant (hollow) pull
     expect(formatPullDuration(523.7)).toBe("523ms");
     expect(formatPullDuration(1204)).toBe("1.204s");
     expect(formatPullDuration(2000)).toBe("2s");

@@ -1,9 +1,12 @@
 // Makes a container's image present before it is created, per its imagePullPolicy (Kubernetes' imageManager):
 // events Pulling / Pulled / Failed / BackOff, and the waiting reasons ErrImagePull, ImagePullBackOff (failed pulls
-// back off 10 s doubling to 5 min, per pod and image) and ErrImageNeverPull.
+// back off 10 s doubling to 5 min, per pod and image) and ErrImageNeverPull. As in Kubernetes, ErrImagePull's
+// waiting message is the runtime's error as the gRPC client prints it ("rpc error: code = NotFound desc = …"), and
+// the Failed event quotes it after `Failed to pull image "<image>": `.
 import { pullPolicyFor } from "../../api/defaults.js";
 import type { Container, Pod } from "../../api/types/index.js";
 import type { EventRecorder, ObjectReference } from "../../client/event-recorder.js";
+import { CriError, rpcErrorText } from "../../client/cri/errors.js";
 import { imageSpec } from "../../client/cri/types.js";
 import type { Clock } from "../../component-base/clock.js";
 import { IMAGE_BACKOFF, KeyedBackoff } from "./backoff.js";
@@ -15,11 +18,18 @@ const ERR_IMAGE_PULL_RESYNC_MS = 1000;
 
 export type EnsureImageResult = { ok: true; image: string } | { ok: false; waiting: WaitingReason; retryInMs: number };
 
-/** Go's time.Duration printing of a duration truncated to milliseconds: "523ms", "1.204s". */
+/** Go's time.Duration printing of a duration truncated to milliseconds: "0s", "523ms", "1.204s". */
 export function formatPullDuration(ms: number): string {
   const whole = Math.max(0, Math.floor(ms));
+  if (whole === 0) return "0s";
   if (whole < 1000) return `${whole}ms`;
   return `${(whole / 1000).toFixed(3).replace(/\.?0+$/, "")}s`;
+}
+
+/** A failed pull as the kubelet prints it: a runtime's error in the gRPC status form, anything else as it is. */
+function pullErrorText(err: unknown): string {
+  if (err instanceof CriError) return rpcErrorText(err.code, err.message);
+  return err instanceof Error ? err.message : String(err);
 }
 
 export class ImageManager {
@@ -54,8 +64,8 @@ export class ImageManager {
     try {
       await runtime.pullImage({ image: imageSpec(image) });
     } catch (err) {
-      const message = `Failed to pull image "${image}": ${err instanceof Error ? err.message : String(err)}`;
-      recorder.event(ref, "Warning", "Failed", message);
+      const message = pullErrorText(err);
+      recorder.event(ref, "Warning", "Failed", `Failed to pull image "${image}": ${message}`);
       recorder.event(ref, "Warning", "Failed", "Error: ErrImagePull");
       this.backoff.next(key, clock.now());
       // A sync soon after shows ImagePullBackOff for the rest of the backoff, as Kubernetes' frequent syncs do.

@@ -266,6 +266,43 @@ describe("PodManager", () => {
     expect(h.pod().status?.containerStatuses?.[0]?.state).toEqual({ waiting: { reason: "ErrImageNeverPull", message: 'Container image "missing:v1" is not present with pull policy of Never' } });
   });
 
+  it("cycles ErrImagePull → ImagePullBackOff with pulls 10 s then 20 s apart, and runs the pod once its image is changed to one that exists", async () => {
+    const h = harness();
+    h.seed(testPod({ containers: [{ name: "app", image: "webserver:404", imagePullPolicy: "IfNotPresent" }] }));
+    await h.settle();
+    const waiting = () => h.pod().status?.containerStatuses?.[0]?.state?.waiting;
+    const pulls = () => h.runtime.calls.filter((c) => c === "PullImage webserver:404").length;
+    expect(waiting()).toEqual({ reason: "ErrImagePull", message: "rpc error: code = NotFound desc = webserver:404: not found" });
+    expect(h.pod().status?.phase).toBe("Pending");
+    expect(h.pod().status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "ContainersNotReady" });
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(waiting()).toEqual({ reason: "ImagePullBackOff", message: 'Back-off pulling image "webserver:404"' });
+    expect(pulls()).toBe(1);
+    await h.clock.advance(9000);
+    await h.settle();
+    expect(pulls()).toBe(2);
+    await h.clock.advance(19_000);
+    await h.settle();
+    expect(pulls()).toBe(2);
+    expect(waiting()?.reason).toBe("ImagePullBackOff");
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(pulls()).toBe(3);
+    expect(h.recorder.messages().filter((m) => m.includes("Failed") || m.includes("BackOff"))).toEqual(
+      expect.arrayContaining(['Warning Failed Failed to pull image "webserver:404": rpc error: code = NotFound desc = webserver:404: not found', "Warning Failed Error: ErrImagePull", 'Normal BackOff Back-off pulling image "webserver:404"', "Warning Failed Error: ImagePullBackOff"]),
+    );
+    // The pod's image changed to one that exists (kubectl set image on a bare pod): it starts without waiting out the backoff.
+    const fixed = structuredClone(h.pod());
+    fixed.spec!.containers[0]!.image = "nginx:1.25";
+    fixed.metadata.resourceVersion = String(Number(fixed.metadata.resourceVersion ?? "1") + 1);
+    h.seed(fixed);
+    await h.settle();
+    expect(h.pod().status).toMatchObject({ phase: "Running" });
+    expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ image: "nginx:1.25", ready: true });
+    expect(h.pod().status?.containerStatuses?.[0]?.state?.running).toBeDefined();
+  });
+
   it("runs a static pod, keeps its mirror pod (made again when deleted) and writes its status there", async () => {
     const h = harness();
     const [staticPod] = staticPodsFromManifest("apiVersion: v1\nkind: Pod\nmetadata: {name: etcd}\nspec:\n  containers: [{name: etcd, image: busybox}]\n", "/m/etcd.yaml", "node-1", "2024-01-01T10:00:00Z");

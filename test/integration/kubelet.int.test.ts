@@ -146,7 +146,8 @@ describe("kubelet over kubelab-runtime --backend fake", () => {
       }
       return seen.has("ErrImagePull") && seen.has("ImagePullBackOff") ? true : undefined;
     }, 20_000, 50);
-    expect(seen.get("ErrImagePull")).toMatch(/^Failed to pull image "example.invalid\/nothing:here": /);
+    // The runtime's error as the kubelet's gRPC client prints it, as in Kubernetes (the Failed event adds the image).
+    expect(seen.get("ErrImagePull")).toMatch(/^rpc error: code = NotFound desc = .*example\.invalid\/nothing:here.*not found/);
     expect(seen.get("ImagePullBackOff")).toBe('Back-off pulling image "example.invalid/nothing:here"');
     const order = [...seen.keys()];
     expect(order.indexOf("ErrImagePull")).toBeLessThan(order.indexOf("ImagePullBackOff"));

@@ -18,6 +18,8 @@ export interface HollowClusterOptions {
   nodes?: number;
   /** Flags for the controller-manager after the ones every such cluster needs. */
   controllerManagerArgs?: readonly string[];
+  /** Flags for `kubelab hollow-nodes` after the ones every such cluster needs. */
+  hollowArgs?: readonly string[];
 }
 
 /** `name` prefixes the processes' and nodes' names so that parallel runs do not collide. */
@@ -38,7 +40,7 @@ export async function startHollowCluster(name: string, options: HollowClusterOpt
     );
     components.push(controllerManager);
     components.push(await startComponentOnFreePort("kube-scheduler", [...kubeconfig, "--leader-elect=false"], `${name}-scheduler`));
-    components.push(startComponent("kubelab", ["hollow-nodes", ...kubeconfig, "--count", String(nodes), "--name-prefix", `${name}-hn`, "--pod-cidr-wait", "1s"], `${name}-hollow`));
+    components.push(startComponent("kubelab", ["hollow-nodes", ...kubeconfig, "--count", String(nodes), "--name-prefix", `${name}-hn`, "--pod-cidr-wait", "1s", ...(options.hollowArgs ?? [])], `${name}-hollow`));
     await waitFor(`${nodes} Ready hollow nodes`, async () => {
       const out = (await cluster.kubectl(["get", "nodes", "-l", "type=hollow", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}`])).stdout;
       return out.split("\n").filter((s) => s === "True").length === nodes || undefined;

@@ -4,10 +4,10 @@
 // ExecSync call is then left to finish on its own). Other runtime errors cannot tell success from failure: they
 // throw ProbeError (rpc error: code = … desc = …).
 import type { EnvVar } from "../../../api/types/index.js";
-import { isCriError, toCriError, GrpcStatus } from "../../../client/cri/errors.js";
+import { isCriError, rpcErrorText, toCriError, GrpcStatus } from "../../../client/cri/errors.js";
 import type * as cri from "../../../client/cri/types.js";
 import type { Clock } from "../../../component-base/clock.js";
-import { goQuote, ProbeError, rpcErrorText, type ProbeOutcome } from "./outcome.js";
+import { goQuote, ProbeError, type ProbeOutcome } from "./outcome.js";
 
 export interface ExecRuntime {
   execSync(containerId: string, cmd: readonly string[], timeoutSeconds: number): Promise<cri.ExecSyncResponse>;

@@ -4,7 +4,8 @@
 // own (wall time), not the injected clock.
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { healthCheckMethod, type HealthCheckResponse } from "./grpc-health.js";
-import { goDuration, goQuote, joinHostPort, PROBE_USER_AGENT, rpcErrorText, type ProbeOutcome } from "./outcome.js";
+import { rpcErrorText } from "../../../client/cri/errors.js";
+import { goDuration, goQuote, joinHostPort, PROBE_USER_AGENT, type ProbeOutcome } from "./outcome.js";
 
 export async function grpcProbe(host: string, port: number, service: string, timeoutMs: number): Promise<ProbeOutcome> {
   const addr = joinHostPort(host, port);

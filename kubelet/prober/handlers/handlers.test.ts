@@ -17,7 +17,8 @@ import { execProbe, expandCommand, type ExecRuntime } from "./exec.js";
 import { grpcProbe } from "./grpc.js";
 import { healthCheckMethod, type HealthCheckRequest, type HealthCheckResponse } from "./grpc-health.js";
 import { httpProbe, MAX_RESPONSE_BODY_BYTES, probeHeaders, probeUrl, type HttpProbeTarget } from "./http.js";
-import { goCodeName, goDuration, ProbeError } from "./outcome.js";
+import { goCodeName } from "../../../client/cri/errors.js";
+import { goDuration, ProbeError } from "./outcome.js";
 import { tcpProbe } from "./tcp.js";
 
 function listen(server: http.Server | https.Server | TcpServer, host = "127.0.0.1"): Promise<number> {

@@ -1,6 +1,5 @@
 // What one run of a probe handler answers, and the Go-shaped texts Kubernetes puts in its Unhealthy events (a
 // kubelet's events read the same here: "dial tcp 10.244.1.5:8080: connect: connection refused").
-import { status as GrpcStatus } from "@grpc/grpc-js";
 
 /**
  * Success, Failure, or Warning (success with something to report, e.g. an HTTP redirect to another host); output
@@ -38,23 +37,6 @@ export function goDuration(ms: number): string {
 /** %q of a Go string, close enough for commands and addresses. */
 export function goQuote(text: string): string {
   return JSON.stringify(text);
-}
-
-/** A gRPC status code's Go name (codes.Code.String()): NOT_FOUND → NotFound. */
-export function goCodeName(code: number): string {
-  const name = (GrpcStatus as unknown as Record<number, string | undefined>)[code];
-  if (name === undefined) return `Code(${String(code)})`;
-  if (name === "OK") return "OK";
-  return name
-    .toLowerCase()
-    .split("_")
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join("");
-}
-
-/** status.Error's text: "rpc error: code = NotFound desc = …". */
-export function rpcErrorText(code: number, message: string): string {
-  return `rpc error: code = ${goCodeName(code)} desc = ${message}`;
 }
 
 /**

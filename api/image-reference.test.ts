@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { familiarReference, InvalidReferenceError, normalizeReference, parseImageReference } from "./reference.js";
+import { familiarReference, InvalidReferenceError, normalizeReference, parseImageReference } from "./image-reference.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
