@@ -420,10 +420,10 @@ describe("buildTable", () => {
     expect(table.metadata).toEqual({});
   });
 
-  it("leaves the object out for includeObject=None and columns out when asked", () => {
+  it("sends a null object for includeObject=None and columns out when asked", () => {
     const table = buildTable(info("", "Pod"), [pod()], NOW, { includeObject: "None", withColumns: false });
     expect(table.columnDefinitions).toEqual([]);
-    expect(table.rows[0]).not.toHaveProperty("object");
+    expect(table.rows[0]?.object).toBeNull();
   });
 
   it("does not modify the objects it prints", () => {

@@ -626,7 +626,7 @@ describe("tables", () => {
     const full = await ok<Table>(200, "GET", `${pods()}?labelSelector=app%3Dtabled&includeObject=Object`, undefined, { accept: TABLE });
     expect(full.rows[0]?.object).toMatchObject({ kind: "Pod", apiVersion: "v1", spec: { containers: [{ name: "app" }] } });
     const none = await ok<Table>(200, "GET", `${pods()}?labelSelector=app%3Dtabled&includeObject=None`, undefined, { accept: TABLE });
-    expect(none.rows[0]?.object).toBeUndefined();
+    expect(none.rows[0]?.object).toBeNull();
 
     const cms = await ok<Table>(200, "GET", cm(), undefined, { accept: TABLE });
     expect(cms.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Data", "Age"]);
