@@ -558,7 +558,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     case "deletecollection": {
       const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const deleted = await r.store.deleteCollection(ns, listParams(query, r.info), options);
-      respondList(req, res, r, { items: deleted }, query);
+      respondList(req, res, r, deleted, query);
       return;
     }
     case "connect":
@@ -1059,7 +1059,9 @@ function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResourc
     throw new StatusError(406, "NotAcceptable", `you requested PartialObjectMetadata, but the requested object is a list (${goTypeName(r, r.info.listKind)})`);
   }
   if ("as" in form) {
-    sendEncoded(res, 200, { apiVersion: form.version, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, form.version)) }, form.encoding);
+    // Kubernetes builds this list item by item, so an empty one is `"items": null` in JSON (a nil slice).
+    const partials = items.length === 0 && form.encoding === "json" ? null : items.map((item) => partialObjectMetadata(item, form.version));
+    sendEncoded(res, 200, { apiVersion: form.version, kind: "PartialObjectMetadataList", metadata, items: partials }, form.encoding);
     return;
   }
   sendEncoded(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items }, form.encoding);

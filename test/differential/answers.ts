@@ -64,7 +64,8 @@ export function send(target: Target, req: CorpusRequest, timeoutMs = 20_000): Pr
 
 /**
  * The compared form of an answer. Kept: status code, content type, whether a Warning header came, kind and
- * apiVersion, a Status's reason and the field names of its causes, and for objects a subset of their content.
+ * apiVersion, a Status's reason and the field names of its causes, for Tables their columns, what their rows carry
+ * and whether they have a resourceVersion, and for objects a subset of their content.
  * Dropped (they differ between any two servers or runs, or are wording): Status messages and cause messages,
  * uid, resourceVersion, creationTimestamp (also pod templates' `creationTimestamp: null`), deletionTimestamp (kept as
  * `deleting`), managedFields times and the order of their entries, a generated name's
@@ -120,6 +121,9 @@ function objectSubset(body: Record<string, Json>): Answer {
   if (kind === "Table") {
     out.columns = Array.isArray(body.columnDefinitions) ? body.columnDefinitions.map((c) => (isObject(c) ? c.name ?? null : null)) : null;
     out.rows = Array.isArray(body.rows) ? body.rows.length : null;
+    // What each row carries per includeObject (a kind and apiVersion, or null), and whether the Table has a resourceVersion.
+    out.rowObjects = Array.isArray(body.rows) ? body.rows.map((row) => (isObject(row) && isObject(row.object) ? `${String(row.object.apiVersion)}/${String(row.object.kind)}` : isObject(row) ? row.object ?? "absent" : null)) : null;
+    out.resourceVersion = isObject(body.metadata) && typeof body.metadata.resourceVersion === "string" && body.metadata.resourceVersion !== "";
     return out;
   }
   if (Array.isArray(body.items)) {
