@@ -122,7 +122,7 @@ function objectSubset(body: Record<string, Json>): Answer {
     out.columns = Array.isArray(body.columnDefinitions) ? body.columnDefinitions.map((c) => (isObject(c) ? c.name ?? null : null)) : null;
     out.rows = Array.isArray(body.rows) ? body.rows.length : null;
     // What each row carries per includeObject (a kind and apiVersion, or null), and whether the Table has a resourceVersion.
-    out.rowObjects = Array.isArray(body.rows) ? body.rows.map((row) => (isObject(row) && isObject(row.object) ? `${String(row.object.apiVersion)}/${String(row.object.kind)}` : isObject(row) ? row.object ?? "absent" : null)) : null;
+    out.rowObjects = Array.isArray(body.rows) ? body.rows.map(rowObjectOf) : null;
     out.resourceVersion = isObject(body.metadata) && typeof body.metadata.resourceVersion === "string" && body.metadata.resourceVersion !== "";
     return out;
   }
@@ -138,6 +138,15 @@ function objectSubset(body: Record<string, Json>): Answer {
     out[key] = withoutTimestamps(value);
   }
   return out;
+}
+
+/** What a Table row carries: `apiVersion/kind` of its object, null (includeObject=None), or "absent". */
+function rowObjectOf(row: Json): Json {
+  if (!isObject(row)) return null;
+  const object = row.object;
+  if (object === undefined) return "absent";
+  if (!isObject(object)) return object;
+  return `${typeof object.apiVersion === "string" ? object.apiVersion : "?"}/${typeof object.kind === "string" ? object.kind : "?"}`;
 }
 
 function itemName(meta: Record<string, Json>): string {
