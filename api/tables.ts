@@ -64,14 +64,15 @@ export interface Table {
   kind: "Table";
   apiVersion: string;
   metadata: ListMeta;
-  columnDefinitions: TableColumnDefinition[];
+  /** null in watch events after the first (Kubernetes' NoHeaders: a nil slice, `null` in JSON). */
+  columnDefinitions: TableColumnDefinition[] | null;
   rows: TableRow[];
 }
 
 export interface TableOptions {
   /** What each row carries in `object` (kubectl's includeObject parameter; Metadata by default). */
   includeObject: "Metadata" | "Object" | "None";
-  /** False for watch events after the first, which upstream sends with empty columnDefinitions. */
+  /** False for watch events after the first, which upstream sends with `columnDefinitions: null`. */
   withColumns: boolean;
   resourceVersion?: string;
   continue?: string;
@@ -367,7 +368,7 @@ export function buildTable(info: ResourceInfo, objects: readonly KubeObject[], n
     kind: "Table",
     apiVersion,
     metadata,
-    columnDefinitions: opts.withColumns ? (opts.printer ? opts.printer.columns.map((c) => ({ ...c })) : tableColumns(info)) : [],
+    columnDefinitions: opts.withColumns ? (opts.printer ? opts.printer.columns.map((c) => ({ ...c })) : tableColumns(info)) : null,
     rows,
   };
 }

@@ -1226,7 +1226,10 @@ function eventEncoder(r: ServedResource, table: string | undefined, query: URLSe
     if (!table) return r.toApi(object);
     const withColumns = first;
     first = false;
-    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns, apiVersion: table, ...printerOf(r) }) };
+    const apiObject = r.toApi(object);
+    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns, apiVersion: table, ...printerOf(r) };
+    if (apiObject.metadata.resourceVersion !== undefined) opts.resourceVersion = apiObject.metadata.resourceVersion;
+    return { ...buildTable(r.info, [apiObject], Date.now(), opts) };
   };
 }
 
