@@ -982,11 +982,13 @@ function checkAcceptable(req: IncomingMessage, r: ServedResource, subresource: s
 
 /**
  * The Go type Kubernetes names in its NotAcceptable messages: the internal package of the kind's group (`core` for
- * the legacy group and events.k8s.io) and the kind, `*core.ConfigMap`; custom resources are `*unstructured.Unstructured`.
+ * the legacy group and events.k8s.io) and the kind, `*core.ConfigMap`; custom resources are `*unstructured.Unstructured`
+ * (their Scale `*v1.Scale`).
  */
 function goTypeName(r: ServedResource, kind: string, group = r.info.group): string {
   const list = kind.endsWith("List");
-  if (!protobufCapable(r)) return list ? "*unstructured.UnstructuredList" : "*unstructured.Unstructured";
+  // A custom resource's own objects are unstructured; its scale subresource answers autoscaling/v1's typed Scale.
+  if (!protobufCapable(r)) return kind === "Scale" && group === "autoscaling" ? "*v1.Scale" : list ? "*unstructured.UnstructuredList" : "*unstructured.Unstructured";
   const pkg = group === "" || group === "events.k8s.io" ? "core" : group === "internal.apiserver.k8s.io" ? "apiserverinternal" : group.split(".")[0]!;
   return `*${pkg}.${kind}`;
 }
