@@ -56,7 +56,7 @@ export interface TableRowCondition {
 export interface TableRow {
   cells: unknown[];
   conditions?: TableRowCondition[];
-  /** PartialObjectMetadata or the full object, per includeObject; absent for None. */
+  /** PartialObjectMetadata or the full object, per includeObject; null for None (as Kubernetes writes it). */
   object?: unknown;
 }
 
@@ -64,19 +64,22 @@ export interface Table {
   kind: "Table";
   apiVersion: string;
   metadata: ListMeta;
-  columnDefinitions: TableColumnDefinition[];
+  /** null in watch events after the first (Kubernetes' NoHeaders: a nil slice, `null` in JSON). */
+  columnDefinitions: TableColumnDefinition[] | null;
   rows: TableRow[];
 }
 
 export interface TableOptions {
   /** What each row carries in `object` (kubectl's includeObject parameter; Metadata by default). */
   includeObject: "Metadata" | "Object" | "None";
-  /** False for watch events after the first, which upstream sends with empty columnDefinitions. */
+  /** False for watch events after the first, which upstream sends with `columnDefinitions: null`. */
   withColumns: boolean;
   resourceVersion?: string;
   continue?: string;
   /** Prints the rows and columns instead of the kind's own printer (custom resources' printer columns). */
   printer?: KindPrinter;
+  /** The Table's apiVersion, also that of the rows' PartialObjectMetadata (meta.k8s.io/v1 unless given). */
+  apiVersion?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -101,6 +104,13 @@ const IMAGES = col("Images", "string", "Images referenced by each container in t
 const SELECTOR = (doc: string): TableColumnDefinition => col("Selector", "string", doc, 1);
 
 const COLUMNS: Readonly<Record<string, readonly TableColumnDefinition[]>> = {
+  // printScale's: a Scale subresource asked for as a Table (its Name column has no `name` format).
+  "autoscaling/Scale": [
+    col("Name", "string", NAME_DOC),
+    col("Desired", "integer", "replicas is the desired number of instances for the scaled object."),
+    col("Available", "integer", "replicas is the actual number of observed instances of the scaled object."),
+    AGE,
+  ],
   "/Pod": [
     NAME,
     col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
@@ -252,6 +262,10 @@ export function tableRow(info: ResourceInfo, obj: KubeObject, now: number): unkn
   switch (`${info.group}/${info.kind}`) {
     case "/Pod":
       return podCells(obj, now);
+    case "autoscaling/Scale": {
+      const scale = obj as { spec?: { replicas?: number }; status?: { replicas?: number } };
+      return [name, num(scale.spec?.replicas), num(scale.status?.replicas), age];
+    }
     case "apps/Deployment": {
       const d = obj as Deployment;
       const template = templateCells(d.spec?.template);
@@ -337,6 +351,7 @@ function rowConditions(info: ResourceInfo, obj: KubeObject): TableRowCondition[]
 
 /** A meta.k8s.io/v1 Table of `objects`. Objects without kind/apiVersion get `info`'s. */
 export function buildTable(info: ResourceInfo, objects: readonly KubeObject[], now: number, opts: TableOptions): Table {
+  const apiVersion = opts.apiVersion ?? "meta.k8s.io/v1";
   const metadata: ListMeta = {};
   if (opts.resourceVersion !== undefined) metadata.resourceVersion = opts.resourceVersion;
   if (opts.continue !== undefined) metadata.continue = opts.continue;
@@ -344,24 +359,25 @@ export function buildTable(info: ResourceInfo, objects: readonly KubeObject[], n
     const row: TableRow = { cells: opts.printer ? opts.printer.cells(obj, now) : tableRow(info, obj, now) };
     const conditions = rowConditions(info, obj);
     if (conditions) row.conditions = conditions;
-    if (opts.includeObject === "Metadata") row.object = partialObjectMetadata(obj.metadata);
+    if (opts.includeObject === "Metadata") row.object = partialObjectMetadata(obj.metadata, apiVersion);
     else if (opts.includeObject === "Object") row.object = { ...obj, apiVersion: obj.apiVersion ?? apiVersionOf(info), kind: obj.kind ?? info.kind };
+    else row.object = null;
     return row;
   });
   return {
     kind: "Table",
-    apiVersion: "meta.k8s.io/v1",
+    apiVersion,
     metadata,
-    columnDefinitions: opts.withColumns ? (opts.printer ? opts.printer.columns.map((c) => ({ ...c })) : tableColumns(info)) : [],
+    columnDefinitions: opts.withColumns ? (opts.printer ? opts.printer.columns.map((c) => ({ ...c })) : tableColumns(info)) : null,
     rows,
   };
 }
 
 /** The row object kubectl reads labels and namespaces from; managedFields are left out as upstream does. */
-function partialObjectMetadata(meta: ObjectMeta): KubeObject {
+function partialObjectMetadata(meta: ObjectMeta, apiVersion: string): KubeObject {
   const metadata = { ...meta };
   delete metadata.managedFields;
-  return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata };
+  return { kind: "PartialObjectMetadata", apiVersion, metadata };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -489,9 +489,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     return checked;
   };
   const sub = info.subresource;
-  if ((sub === undefined || sub === "status" || sub === "scale") && info.verb !== "connect" && negotiateReply(req.headers.accept, protobufCapable(r), tableCapable(r)) === undefined) {
-    throw notAcceptable(protobufCapable(r));
-  }
+  if (info.verb !== "connect") checkAcceptable(req, r, sub);
   // A verb the resource does not have (deletecollection of namespaces, a watch of componentstatuses) is refused
   // before anything is read or written, as upstream's router has no route for it.
   if (sub === undefined && info.verb !== "connect" && !r.info.verbs.includes(info.verb)) {
@@ -560,7 +558,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, query: URLSea
     case "deletecollection": {
       const options = { ...(await deleteOptions(req, query, writeOptions().dryRun)), user: requestUserOf(req) };
       const deleted = await r.store.deleteCollection(ns, listParams(query, r.info), options);
-      sendObject(req, res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: {}, items: deleted.map(r.toApi) });
+      respondList(req, res, r, deleted, query);
       return;
     }
     case "connect":
@@ -630,7 +628,7 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
       json: () => readJson(req),
       patch: () => requestPatch(req, r, query, res),
     };
-    sendSubresourceReply(req, res, r, await handler(request), query);
+    sendSubresourceReply(req, res, r, await handler(request), query, printsTables(sub));
     return;
   }
   if (sub === "status") {
@@ -680,8 +678,13 @@ function proxyPath(req: IncomingMessage, resource: string, name: string): string
   return rest === "" ? "/" : rest;
 }
 
-function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: ServedResource, reply: SubresourceReply, query: URLSearchParams): void {
-  if ("object" in reply) respondObject(req, res, r, reply.code, reply.object, query);
+/**
+ * A subresource's reply: the resource's own object, or another kind's (a Scale, a TokenRequest, a CSR's approval)
+ * as it is, both in the negotiated form; a Status (a binding's, an eviction's) is never transformed.
+ */
+function sendSubresourceReply(req: IncomingMessage, res: ServerResponse, r: ServedResource, reply: SubresourceReply, query: URLSearchParams, table: boolean): void {
+  if ("object" in reply) respondObject(req, res, r, reply.code, reply.object, query, { table });
+  else if (isKubeObject(reply.body) && reply.body.kind !== "Status") respondObject(req, res, r, reply.code, reply.body, query, { table, asIs: true });
   else sendObject(req, res, reply.code, reply.body, r);
 }
 
@@ -910,20 +913,84 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams, dryRu
   return options;
 }
 
-function tableOptions(query: URLSearchParams): { includeObject: "Metadata" | "Object" | "None" } {
-  const include = query.get("includeObject");
-  return { includeObject: include === "Object" || include === "None" ? include : "Metadata" };
+type IncludeObject = "Metadata" | "Object" | "None";
+
+/**
+ * The TableOptions of a Table reply: `includeObject` is Metadata (also when empty), Object or None; anything else is
+ * 400 BadRequest, raised where the reply is made (after the request ran), as upstream's transform does.
+ */
+function tableOptions(query: URLSearchParams): { includeObject: IncludeObject } {
+  const include = query.get("includeObject") ?? "";
+  if (include === "" || include === "Metadata") return { includeObject: "Metadata" };
+  if (include === "Object" || include === "None") return { includeObject: include };
+  throw badRequest(`Unable to convert to Table as requested: includeObject: Invalid value: ${JSON.stringify(include)}: must be 'Metadata', 'Object', 'None', or empty`);
 }
 
-function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResource, code: number, object: KubeObject, query: URLSearchParams): void {
-  const apiObject = r.toApi(object);
-  const form = replyForm(req, r);
-  if ("as" in form && req.method === "GET") {
-    if (form.as === "Table") sendJson(res, code, { ...buildTable(r.info, [apiObject], Date.now(), { ...tableOptions(query), withColumns: true, ...printerOf(r) }), apiVersion: form.version });
-    else sendEncoded(res, code, partialObjectMetadata(apiObject, form.version), form.encoding);
+/**
+ * An object reply in the form the Accept header negotiated, for every verb alike (Kubernetes transforms what get,
+ * create, update, patch, delete and the status and scale subresources answer): the object; a Table of one row
+ * (its metadata.resourceVersion the object's, a Scale printed with printScale's columns); or its
+ * PartialObjectMetadata. Asking for a PartialObjectMetadataList of one object is 406 NotAcceptable, once the request
+ * has run, as upstream's transform. A Status (what a delete answers once the object is gone) is never transformed.
+ * `table` is false for subresources that have no Table conversion (dispatch has refused Table-only requests);
+ * `asIs` marks an object already in its API form that is not the resource's kind (a subresource's Scale).
+ */
+function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResource, code: number, object: KubeObject, query: URLSearchParams, options: { table?: boolean; asIs?: boolean } = {}): void {
+  const apiObject = object.kind === "Status" || options.asIs === true ? object : r.toApi(object);
+  const form = replyForm(req, r, options.table ?? true);
+  if (!("as" in form) || apiObject.kind === "Status") {
+    sendEncoded(res, code, apiObject, form.encoding);
     return;
   }
-  sendEncoded(res, code, apiObject, "as" in form ? "json" : form.encoding);
+  if (form.as === "Table") {
+    const scale = apiObject.kind === "Scale" && apiObject.apiVersion === "autoscaling/v1";
+    const info = scale ? { ...r.info, group: "autoscaling", version: "v1", kind: "Scale" } : r.info;
+    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, apiVersion: form.version, ...(scale ? {} : printerOf(r)) };
+    if (apiObject.metadata.resourceVersion !== undefined) opts.resourceVersion = apiObject.metadata.resourceVersion;
+    sendEncoded(res, code, buildTable(info, [apiObject], Date.now(), opts), form.encoding);
+    return;
+  }
+  if (form.asked === "PartialObjectMetadataList") {
+    throw new StatusError(406, "NotAcceptable", `you requested PartialObjectMetadataList, but the requested object is not a list (${goTypeName(r, apiObject.kind ?? r.info.kind, options.asIs === true ? groupOfApiVersion(apiObject.apiVersion) : r.info.group)})`);
+  }
+  sendEncoded(res, code, partialObjectMetadata(apiObject, form.version), form.encoding);
+}
+
+/** The group of an apiVersion (`apps/v1` → apps, `v1` → the legacy group ""). */
+function groupOfApiVersion(apiVersion: string | undefined): string {
+  const slash = (apiVersion ?? "").indexOf("/");
+  return slash < 0 ? "" : apiVersion!.slice(0, slash);
+}
+
+/** Subresources whose replies can be Tables: status and scale (their REST storage converts to Tables); no other. */
+function printsTables(subresource: string | undefined): boolean {
+  return subresource === undefined || subresource === "status" || subresource === "scale";
+}
+
+/**
+ * The 406 NotAcceptable of a request no offer of whose Accept header can be answered, raised before anything is read
+ * or written, as upstream negotiates first. Tables are answered for objects, lists and the status and scale
+ * subresources only: other subresources (binding, eviction, token, finalize, approval, log) refuse a Table-only
+ * request. Beyond that, such subresources keep their own media types (a log's text): only Table offers are judged.
+ */
+function checkAcceptable(req: IncomingMessage, r: ServedResource, subresource: string | undefined): void {
+  const accept = req.headers.accept;
+  const table = tableCapable(r) && printsTables(subresource);
+  if (negotiateReply(accept, protobufCapable(r), table) !== undefined) return;
+  if (printsTables(subresource) || negotiateReply(accept, protobufCapable(r), true) !== undefined) throw notAcceptable(protobufCapable(r));
+}
+
+/**
+ * The Go type Kubernetes names in its NotAcceptable messages: the internal package of the kind's group (`core` for
+ * the legacy group and events.k8s.io) and the kind, `*core.ConfigMap`; custom resources are `*unstructured.Unstructured`
+ * (their Scale `*v1.Scale`).
+ */
+function goTypeName(r: ServedResource, kind: string, group = r.info.group): string {
+  const list = kind.endsWith("List");
+  // A custom resource's own objects are unstructured; its scale subresource answers autoscaling/v1's typed Scale.
+  if (!protobufCapable(r)) return kind === "Scale" && group === "autoscaling" ? "*v1.Scale" : list ? "*unstructured.UnstructuredList" : "*unstructured.Unstructured";
+  const pkg = group === "" || group === "events.k8s.io" ? "core" : group === "internal.apiserver.k8s.io" ? "apiserverinternal" : group.split(".")[0]!;
+  return `*${pkg}.${kind}`;
 }
 
 /** Whether a resource's replies can be protobuf: built-in kinds can; custom resources are JSON and YAML only. */
@@ -940,14 +1007,13 @@ function tableCapable(r: ServedResource): boolean {
 }
 
 /** The reply form the request's Accept header asks for (JSON when nothing fits: dispatch has answered 406 by then). */
-function replyForm(req: IncomingMessage, r?: ServedResource): ReplyForm {
-  return negotiateReply(req.headers.accept, r === undefined || protobufCapable(r), r === undefined || tableCapable(r)) ?? { encoding: "json" };
+function replyForm(req: IncomingMessage, r?: ServedResource, table = true): ReplyForm {
+  return negotiateReply(req.headers.accept, r === undefined || protobufCapable(r), table && (r === undefined || tableCapable(r))) ?? { encoding: "json" };
 }
 
-/** An object or list reply in the negotiated encoding (the delete's Status, the deleted list). */
+/** A reply that is never transformed (a Status: a delete's, a binding's) in the negotiated encoding. */
 function sendObject(req: IncomingMessage, res: ServerResponse, code: number, body: unknown, r?: ServedResource): void {
-  const form = replyForm(req, r);
-  sendEncoded(res, code, body, "as" in form ? "json" : form.encoding);
+  sendEncoded(res, code, body, replyForm(req, r).encoding);
 }
 
 /** A reply body as JSON, YAML or protobuf; a body protobuf has no message for goes out as JSON. */
@@ -973,20 +1039,31 @@ function sendEncoded(res: ServerResponse, code: number, body: unknown, encoding:
   res.end(text);
 }
 
-function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResource, result: { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
+/**
+ * A list reply (a list's, a deletecollection's) in the negotiated form: the list, a Table, or a
+ * PartialObjectMetadataList; asking for a PartialObjectMetadata of a list is 406 NotAcceptable, once the request has
+ * run, as upstream's transform.
+ */
+function respondList(req: IncomingMessage, res: ServerResponse, r: ServedResource, result: { items: KubeObject[]; resourceVersion?: string; continue?: string; remainingItemCount?: number }, query: URLSearchParams): void {
   const items = result.items.map(r.toApi);
   const form = replyForm(req, r);
-  const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+  const metadata: Record<string, unknown> = result.resourceVersion === undefined ? {} : { resourceVersion: result.resourceVersion };
   if (result.continue) metadata.continue = result.continue;
   if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
   if ("as" in form && form.as === "Table") {
-    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, resourceVersion: result.resourceVersion, ...printerOf(r) };
+    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns: true, apiVersion: form.version, ...printerOf(r) };
+    if (result.resourceVersion !== undefined) opts.resourceVersion = result.resourceVersion;
     if (result.continue) opts.continue = result.continue;
-    sendJson(res, 200, { ...buildTable(r.info, items, Date.now(), opts), apiVersion: form.version });
+    sendEncoded(res, 200, buildTable(r.info, items, Date.now(), opts), form.encoding);
     return;
   }
+  if ("as" in form && form.asked === "PartialObjectMetadata") {
+    throw new StatusError(406, "NotAcceptable", `you requested PartialObjectMetadata, but the requested object is a list (${goTypeName(r, r.info.listKind)})`);
+  }
   if ("as" in form) {
-    sendEncoded(res, 200, { apiVersion: form.version, kind: "PartialObjectMetadataList", metadata, items: items.map((item) => partialObjectMetadata(item, form.version)) }, form.encoding);
+    // Kubernetes builds this list item by item, so an empty one is `"items": null` in JSON (a nil slice).
+    const partials = items.length === 0 && form.encoding === "json" ? null : items.map((item) => partialObjectMetadata(item, form.version));
+    sendEncoded(res, 200, { apiVersion: form.version, kind: "PartialObjectMetadataList", metadata, items: partials }, form.encoding);
     return;
   }
   sendEncoded(res, 200, { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata, items }, form.encoding);
@@ -1036,6 +1113,8 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, query: URLS
   // Watch events are JSON or protobuf only; Kubernetes refuses a YAML watch.
   if (form.encoding === "yaml") throw new StatusError(406, "NotAcceptable", `only the following media types are accepted: ${protobufCapable(r) ? "application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch" : "application/json;stream=watch"}`);
   const encoding = form.encoding === "protobuf" ? "protobuf" : "json";
+  // A Table watch's options are checked (400) before it starts, as upstream's serveWatch.
+  if (table !== undefined) tableOptions(query);
   const params = watchParams(query, r.info, info.name);
   const encode = eventEncoder(r, table, query, partial);
   const gvk = { group: r.info.group, version: r.info.version, kind: r.info.kind };
@@ -1149,7 +1228,10 @@ function eventEncoder(r: ServedResource, table: string | undefined, query: URLSe
     if (!table) return r.toApi(object);
     const withColumns = first;
     first = false;
-    return { ...buildTable(r.info, [r.toApi(object)], Date.now(), { ...tableOptions(query), withColumns, ...printerOf(r) }), apiVersion: table };
+    const apiObject = r.toApi(object);
+    const opts: Parameters<typeof buildTable>[3] = { ...tableOptions(query), withColumns, apiVersion: table, ...printerOf(r) };
+    if (apiObject.metadata.resourceVersion !== undefined) opts.resourceVersion = apiObject.metadata.resourceVersion;
+    return { ...buildTable(r.info, [apiObject], Date.now(), opts) };
   };
 }
 

@@ -14,8 +14,10 @@ describe("negotiateReply", () => {
     ["q values win over order", "application/json;q=0.5,application/vnd.kubernetes.protobuf", true, { encoding: "protobuf" }],
     ["kubectl get's Table", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json", true, { encoding: "json", as: "Table", version: "meta.k8s.io/v1" }],
     ["a protobuf Table is not served", "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json", true, { encoding: "json" }],
-    ["the garbage collector's metadata list", GC_ACCEPT, true, { encoding: "protobuf", as: "PartialObjectMetadata", version: "meta.k8s.io/v1" }],
-    ["metadata of a custom resource in protobuf", GC_ACCEPT, false, { encoding: "protobuf", as: "PartialObjectMetadata", version: "meta.k8s.io/v1" }],
+    ["the garbage collector's metadata list", GC_ACCEPT, true, { encoding: "protobuf", as: "PartialObjectMetadata", version: "meta.k8s.io/v1", asked: "PartialObjectMetadataList" }],
+    ["metadata of a custom resource in protobuf", GC_ACCEPT, false, { encoding: "protobuf", as: "PartialObjectMetadata", version: "meta.k8s.io/v1", asked: "PartialObjectMetadataList" }],
+    ["client-go's metadata get", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1", true, { encoding: "json", as: "PartialObjectMetadata", version: "meta.k8s.io/v1", asked: "PartialObjectMetadata" }],
+    ["a Table in YAML (Kubernetes serves Tables in JSON and YAML)", "application/yaml;as=Table;v=v1beta1;g=meta.k8s.io", true, { encoding: "yaml", as: "Table", version: "meta.k8s.io/v1beta1" }],
     ["an unknown type", "text/html", true, undefined],
     ["an unknown as=", "application/json;as=Bogus;g=meta.k8s.io;v=v1", true, undefined],
   ])("%s", (_name, accept, protobuf, expected) => {

@@ -124,13 +124,20 @@ export function partialObjectMetadata(object: KubeObject, apiVersion: PartialMet
 /** The form of an object or list reply: its encoding, and the kind it is transformed to (`as=`), if any. */
 export type ReplyForm =
   | { encoding: "json" | "yaml" | "protobuf" }
-  | { encoding: "json"; as: "Table"; version: TableApiVersion }
-  | { encoding: "json" | "protobuf"; as: "PartialObjectMetadata"; version: PartialMetadataApiVersion };
+  | { encoding: "json" | "yaml"; as: "Table"; version: TableApiVersion }
+  | {
+      encoding: "json" | "protobuf";
+      as: "PartialObjectMetadata";
+      version: PartialMetadataApiVersion;
+      /** The kind asked for: an object answers only `PartialObjectMetadata`, a list only `PartialObjectMetadataList`
+       * (anything else is 406 once the request has run, as Kubernetes' transform). */
+      asked: "PartialObjectMetadata" | "PartialObjectMetadataList";
+    };
 
 /**
  * The reply form of an object or list request, from the client's offers best first (as Kubernetes negotiates):
  * JSON, YAML, protobuf (only when `protobuf` says the kind has a message: custom resources are JSON and YAML only),
- * JSON Tables, and PartialObjectMetadata in JSON or protobuf (metadata-only clients offer
+ * Tables in JSON or YAML, and PartialObjectMetadata in JSON or protobuf (metadata-only clients offer
  * `application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` first). An offer that cannot
  * be answered is passed over; undefined when none can (406 NotAcceptable, notAcceptable()). Table offers are passed
  * over when `table` is false: a resource with no Table conversion (the create-only review kinds) cannot answer one,
@@ -150,9 +157,9 @@ export function negotiateReply(accept: string | undefined, protobuf: boolean, ta
     }
     if (offer.params.g !== "meta.k8s.io" || (offer.params.v !== "v1" && offer.params.v !== "v1beta1")) continue;
     const version = offer.params.v === "v1" ? "meta.k8s.io/v1" : "meta.k8s.io/v1beta1";
-    if (as === "Table" && offer.subtype === "json" && table) return { encoding: "json", as: "Table", version };
+    if (as === "Table" && !isProtobuf && table) return { encoding: offer.subtype === "yaml" ? "yaml" : "json", as: "Table", version };
     if ((as === "PartialObjectMetadata" || as === "PartialObjectMetadataList") && offer.subtype !== "yaml") {
-      return { encoding: isProtobuf ? "protobuf" : "json", as: "PartialObjectMetadata", version };
+      return { encoding: isProtobuf ? "protobuf" : "json", as: "PartialObjectMetadata", version, asked: as };
     }
   }
   return undefined;

@@ -586,7 +586,8 @@ describe("delete", () => {
     await configmaps.create("default", newConfigMap("b", { labels: { app: "web" } }));
     await configmaps.create("default", newConfigMap("c", { labels: { app: "db" } }));
     const deleted = await configmaps.deleteCollection("default", { labelSelector: "app=web" }, {});
-    expect(deleted.map((o) => o.metadata.name)).toEqual(["a", "b"]);
+    expect(deleted.items.map((o) => o.metadata.name)).toEqual(["a", "b"]);
+    expect(deleted.resourceVersion).toMatch(/^\d+$/);
     const { items } = await configmaps.list("default", {});
     expect(items.map((o) => o.metadata.name)).toEqual(["c"]);
   });

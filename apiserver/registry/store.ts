@@ -419,8 +419,9 @@ export class ResourceStore {
     }, { attempts: CONFLICT_ATTEMPTS, retriable: (err) => !preconditionFailed && isConflict(err) });
   }
 
-  async deleteCollection(namespace: string | undefined, params: ListParams, options: DeleteOptions): Promise<KubeObject[]> {
-    const { items } = await this.list(namespace, { ...optionalSelectors(params) });
+  /** Deletes what the selectors match; the deleted objects and the resourceVersion of the list they were found in. */
+  async deleteCollection(namespace: string | undefined, params: ListParams, options: DeleteOptions): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    const { items, resourceVersion } = await this.list(namespace, { ...optionalSelectors(params) });
     const deleted: KubeObject[] = [];
     for (const item of items) {
       try {
@@ -430,7 +431,7 @@ export class ResourceStore {
         if (!isNotFound(err)) throw err;
       }
     }
-    return deleted;
+    return { items: deleted, resourceVersion };
   }
 
   /**

@@ -64,7 +64,8 @@ export function send(target: Target, req: CorpusRequest, timeoutMs = 20_000): Pr
 
 /**
  * The compared form of an answer. Kept: status code, content type, whether a Warning header came, kind and
- * apiVersion, a Status's reason and the field names of its causes, and for objects a subset of their content.
+ * apiVersion, a Status's reason and the field names of its causes, for Tables their columns, what their rows carry
+ * and whether they have a resourceVersion, and for objects a subset of their content.
  * Dropped (they differ between any two servers or runs, or are wording): Status messages and cause messages,
  * uid, resourceVersion, creationTimestamp (also pod templates' `creationTimestamp: null`), deletionTimestamp (kept as
  * `deleting`), managedFields times and the order of their entries, a generated name's
@@ -120,6 +121,9 @@ function objectSubset(body: Record<string, Json>): Answer {
   if (kind === "Table") {
     out.columns = Array.isArray(body.columnDefinitions) ? body.columnDefinitions.map((c) => (isObject(c) ? c.name ?? null : null)) : null;
     out.rows = Array.isArray(body.rows) ? body.rows.length : null;
+    // What each row carries per includeObject (a kind and apiVersion, or null), and whether the Table has a resourceVersion.
+    out.rowObjects = Array.isArray(body.rows) ? body.rows.map(rowObjectOf) : null;
+    out.resourceVersion = isObject(body.metadata) && typeof body.metadata.resourceVersion === "string" && body.metadata.resourceVersion !== "";
     return out;
   }
   if (Array.isArray(body.items)) {
@@ -134,6 +138,15 @@ function objectSubset(body: Record<string, Json>): Answer {
     out[key] = withoutTimestamps(value);
   }
   return out;
+}
+
+/** What a Table row carries: `apiVersion/kind` of its object, null (includeObject=None), or "absent". */
+function rowObjectOf(row: Json): Json {
+  if (!isObject(row)) return null;
+  const object = row.object;
+  if (object === undefined) return "absent";
+  if (!isObject(object)) return object;
+  return `${typeof object.apiVersion === "string" ? object.apiVersion : "?"}/${typeof object.kind === "string" ? object.kind : "?"}`;
 }
 
 function itemName(meta: Record<string, Json>): string {

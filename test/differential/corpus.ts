@@ -22,6 +22,12 @@ const MERGE = "application/merge-patch+json";
 const JSON_PATCH = "application/json-patch+json";
 const STRATEGIC = "application/strategic-merge-patch+json";
 const APPLY = "application/apply-patch+yaml";
+const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io";
+const TABLE_V1BETA1 = "application/json;as=Table;v=v1beta1;g=meta.k8s.io";
+/** kubectl get's Accept: Tables first, plain JSON last. */
+const TABLE_OR_JSON = `${TABLE},${TABLE_V1BETA1},application/json`;
+const METADATA = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io";
+const METADATA_LIST = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io";
 
 function configMap(name: string, data: Record<string, string> = { a: "1" }, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, ...extra }, data };
@@ -91,6 +97,9 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "cm-get-accept-table", method: "GET", path: CM, accept: "application/json;as=Table;g=meta.k8s.io;v=v1" },
   { id: "cm-get-accept-metadata", method: "GET", path: `${CM}/c1`, accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1" },
   { id: "cm-watch-start", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&fieldSelector=${encodeURIComponent("metadata.name=c1")}` },
+  { id: "cm-watch-table", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1`, accept: TABLE },
+  { id: "cm-watch-table-include-none", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&includeObject=None&fieldSelector=${encodeURIComponent("metadata.name=c1")}`, accept: TABLE },
+  { id: "cm-watch-table-bad-include-object", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&includeObject=Bogus`, accept: TABLE },
   { id: "cm-watch-bad-rv", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&resourceVersion=abc` },
   { id: "cm-watch-legacy-one-object", method: "GET", path: "/api/v1/watch/namespaces/diff-ns/configmaps/c1?timeoutSeconds=1" },
   { id: "cm-watch-legacy-other-name", method: "GET", path: `/api/v1/watch/namespaces/diff-ns/configmaps/c1?timeoutSeconds=1&fieldSelector=${encodeURIComponent("metadata.name=c2")}` },
@@ -158,6 +167,10 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "dep-patch-json-containers", method: "PATCH", path: `${DEP}/web`, body: [{ op: "replace", path: "/spec/template/spec/containers/0/image", value: "nginx:1.26" }], contentType: JSON_PATCH },
   { id: "dep-patch-selector-change", method: "PATCH", path: `${DEP}/web`, body: { spec: { selector: { matchLabels: { app: "web", x: "y" } } } }, contentType: MERGE },
   { id: "dep-get-unknown-subresource", method: "GET", path: `${DEP}/web/frob` },
+  { id: "dep-patch-scale-table", method: "PATCH", path: `${DEP}/web/scale`, body: { spec: { replicas: 2 } }, contentType: MERGE, accept: TABLE },
+  { id: "dep-get-scale-metadata", method: "GET", path: `${DEP}/web/scale`, accept: METADATA },
+  { id: "dep-get-scale-metadata-list", method: "GET", path: `${DEP}/web/scale`, accept: METADATA_LIST },
+  { id: "dep-patch-status-table", method: "PATCH", path: `${DEP}/web/status`, body: { status: { observedGeneration: 1 } }, contentType: MERGE, accept: TABLE },
   { id: "dep-delete", method: "DELETE", path: `${DEP}/web` },
 
   // Writes kubelab may store by mistake, late so that they cannot change the answers above
@@ -178,6 +191,37 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "pod-create-bad-env-name", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-env" }, spec: { containers: [{ name: "c", image: "busybox", env: [{ name: "1 bad", value: "x" }] }] } } },
   { id: "pc-delete-system", method: "DELETE", path: "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical" },
   { id: "pod-create-no-image", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p-noimage" }, spec: { containers: [{ name: "c" }] } } },
+
+  // Replies as Tables and PartialObjectMetadata: every verb's reply is transformed as the Accept header asks
+  { id: "table-cm-create", method: "POST", path: CM, body: configMap("t1", { a: "1" }, { labels: { table: "yes" } }), accept: TABLE },
+  { id: "table-cm-create-v1beta1", method: "POST", path: CM, body: configMap("t2"), accept: TABLE_V1BETA1 },
+  { id: "table-cm-create-table-or-json", method: "POST", path: CM, body: configMap("t3", { a: "1" }, { labels: { table: "yes" } }), accept: TABLE_OR_JSON },
+  { id: "table-cm-create-yaml", method: "POST", path: CM, body: configMap("t4"), accept: "application/yaml;as=Table;v=v1;g=meta.k8s.io" },
+  { id: "table-cm-put-include-none", method: "PUT", path: `${CM}/t1?includeObject=None`, body: configMap("t1", { a: "2" }, { labels: { table: "yes" } }), accept: TABLE },
+  { id: "table-cm-patch-include-object", method: "PATCH", path: `${CM}/t1?includeObject=Object`, body: { data: { b: "1" } }, contentType: MERGE, accept: TABLE },
+  { id: "table-cm-apply", method: "PATCH", path: `${CM}/t5?fieldManager=diff`, body: configMap("t5"), contentType: APPLY, accept: TABLE },
+  { id: "table-cm-get-bad-include-object", method: "GET", path: `${CM}/t1?includeObject=Bogus`, accept: TABLE },
+  { id: "table-cm-put-bad-include-object", method: "PUT", path: `${CM}/t1?includeObject=Bogus`, body: configMap("t1", { a: "3" }, { labels: { table: "yes" } }), accept: TABLE },
+  { id: "table-cm-get-after-bad-include-object", method: "GET", path: `${CM}/t1` },
+  { id: "table-cm-create-finalizer", method: "POST", path: CM, body: configMap("t6", { a: "1" }, { finalizers: ["example.com/keep"] }), accept: TABLE },
+  { id: "table-cm-delete-stays", method: "DELETE", path: `${CM}/t6`, accept: TABLE },
+  { id: "table-cm-delete-gone", method: "DELETE", path: `${CM}/t2`, accept: TABLE },
+  { id: "table-cm-deletecollection", method: "DELETE", path: `${CM}?labelSelector=${encodeURIComponent("table=yes")}`, accept: TABLE },
+  { id: "metadata-cm-create", method: "POST", path: CM, body: configMap("t7"), accept: METADATA },
+  { id: "metadata-cm-create-list-kind", method: "POST", path: CM, body: configMap("t8"), accept: METADATA_LIST },
+  { id: "metadata-cm-get-after-list-kind", method: "GET", path: `${CM}/t8` },
+  { id: "metadata-cm-list-object-kind", method: "GET", path: `${CM}?labelSelector=${encodeURIComponent("none=here")}`, accept: METADATA },
+  { id: "metadata-cm-list", method: "GET", path: `${CM}?labelSelector=${encodeURIComponent("none=here")}`, accept: METADATA_LIST },
+  { id: "table-pod-binding", method: "POST", path: `${NS}/pods/p1/binding`, body: { apiVersion: "v1", kind: "Binding", metadata: { name: "p1" }, target: { kind: "Node", name: "n1" } }, accept: TABLE },
+  { id: "table-pod-eviction", method: "POST", path: `${NS}/pods/p1/eviction`, body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "p1" } }, accept: TABLE },
+  { id: "table-pod-log", method: "GET", path: `${NS}/pods/p1/log`, accept: TABLE },
+  { id: "table-pod-status", method: "GET", path: `${NS}/pods/p1/status`, accept: TABLE },
+  { id: "table-pod-get-after", method: "GET", path: `${NS}/pods/p1` },
+  { id: "sa-create", method: "POST", path: `${NS}/serviceaccounts`, body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa" } } },
+  { id: "table-sa-token", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} }, accept: TABLE },
+  { id: "metadata-sa-token", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} }, accept: METADATA },
+  { id: "table-ns-finalize", method: "PUT", path: `${NS}/finalize`, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" }, spec: { finalizers: ["kubernetes"] } }, accept: TABLE },
+  { id: "table-ns-status", method: "PUT", path: `${NS}/status`, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" } }, accept: TABLE },
 
   // Routing
   { id: "unknown-resource", method: "GET", path: `${NS}/frobs` },

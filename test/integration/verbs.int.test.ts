@@ -626,10 +626,74 @@ describe("tables", () => {
     const full = await ok<Table>(200, "GET", `${pods()}?labelSelector=app%3Dtabled&includeObject=Object`, undefined, { accept: TABLE });
     expect(full.rows[0]?.object).toMatchObject({ kind: "Pod", apiVersion: "v1", spec: { containers: [{ name: "app" }] } });
     const none = await ok<Table>(200, "GET", `${pods()}?labelSelector=app%3Dtabled&includeObject=None`, undefined, { accept: TABLE });
-    expect(none.rows[0]?.object).toBeUndefined();
+    expect(none.rows[0]?.object).toBeNull();
 
     const cms = await ok<Table>(200, "GET", cm(), undefined, { accept: TABLE });
     expect(cms.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Data", "Age"]);
+  });
+
+  it("answers creates, updates, patches, deletes and deletecollections as Tables when asked, as Kubernetes transforms every verb's reply", async () => {
+    const created = await ok<Table>(201, "POST", cm(), configMap("tw-1", { tw: "yes" }), { accept: TABLE });
+    expect(created).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1" });
+    expect(created.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Data", "Age"]);
+    expect(created.rows.map((r) => r.cells.slice(0, 2))).toEqual([["tw-1", 1]]);
+    // One object's Table carries that object's resourceVersion; its row, the PartialObjectMetadata of the Table's version.
+    const stored = await ok(200, "GET", cm("tw-1"));
+    expect(created.metadata.resourceVersion).toBe(stored.metadata.resourceVersion);
+    expect(created.rows[0]?.object).toMatchObject({ kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: { name: "tw-1" } });
+
+    const updated = await ok<Table>(200, "PUT", `${cm("tw-1")}?includeObject=Object`, configMap("tw-1", { tw: "yes" }, { a: "1", b: "2" }), { accept: "application/json;as=Table;v=v1beta1;g=meta.k8s.io" });
+    expect(updated.apiVersion).toBe("meta.k8s.io/v1beta1");
+    expect(updated.rows[0]?.cells[1]).toBe(2);
+    expect(updated.rows[0]?.object).toMatchObject({ kind: "ConfigMap", apiVersion: "v1", data: { a: "1", b: "2" } });
+    const patched = await ok<Table>(200, "PATCH", `${cm("tw-1")}?includeObject=None`, { data: { c: "3" } }, { accept: TABLE, contentType: "application/merge-patch+json" });
+    expect(patched.rows.map((r) => [r.cells[1], r.object])).toEqual([[3, null]]);
+
+    // The reply's options are checked after the write, as upstream: a bad includeObject is a 400, the update stored.
+    const bad = await api<StatusBody>("PUT", `${cm("tw-1")}?includeObject=Bogus`, configMap("tw-1", { tw: "yes" }, { z: "1" }), { accept: TABLE });
+    expect([bad.status, bad.body.message]).toEqual([400, `Unable to convert to Table as requested: includeObject: Invalid value: "Bogus": must be 'Metadata', 'Object', 'None', or empty`]);
+    expect((await ok(200, "GET", cm("tw-1"))).data).toEqual({ z: "1" });
+
+    await ok(201, "POST", cm(), configMap("tw-2", { tw: "yes" }), { accept: TABLE });
+    const deletedAll = await ok<Table>(200, "DELETE", `${cm()}?labelSelector=tw%3Dyes`, undefined, { accept: TABLE });
+    expect(deletedAll.rows.map((r) => r.cells[0]).sort()).toEqual(["tw-1", "tw-2"]);
+    expect(Number(deletedAll.metadata.resourceVersion)).toBeGreaterThan(0);
+
+    // A delete that leaves the object (a finalizer) answers it as a Table; one that removes it answers a Status.
+    await ok(201, "POST", cm(), { ...configMap("tw-3"), metadata: { name: "tw-3", finalizers: ["example.com/keep"] } });
+    const staying = await ok<Table>(200, "DELETE", cm("tw-3"), undefined, { accept: TABLE });
+    expect(staying.rows.map((r) => r.cells[0])).toEqual(["tw-3"]);
+    await ok(200, "PATCH", cm("tw-3"), { metadata: { finalizers: null } }, { contentType: "application/merge-patch+json" });
+    await ok(201, "POST", cm(), configMap("tw-4"));
+    expect(await ok(200, "DELETE", cm("tw-4"), undefined, { accept: TABLE })).toMatchObject({ kind: "Status", status: "Success" });
+  });
+
+  it("prints a Scale as printScale does, and refuses Table-only requests to subresources without Tables before they act", async () => {
+    await ok(201, "POST", deploys(), deployment("tw-scale"));
+    const scaled = await ok<Table>(200, "PATCH", `${deploys("tw-scale")}/scale`, { spec: { replicas: 4 } }, { accept: TABLE, contentType: "application/merge-patch+json" });
+    expect(scaled.columnDefinitions.map((c) => [c.name, c.type, c.format])).toEqual([["Name", "string", ""], ["Desired", "integer", ""], ["Available", "integer", ""], ["Age", "string", ""]]);
+    expect(scaled.rows[0]?.cells.slice(0, 3)).toEqual(["tw-scale", 4, 0]);
+
+    await ok(201, "POST", pods(), pod("tw-unbound"));
+    const binding = { apiVersion: "v1", kind: "Binding", metadata: { name: "tw-unbound" }, target: { kind: "Node", name: "node-1" } };
+    const refused = await api<StatusBody>("POST", `${pods("tw-unbound")}/binding`, binding, { accept: TABLE });
+    expect([refused.status, refused.body.reason, refused.body.message]).toEqual([406, "NotAcceptable", "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"]);
+    expect((await ok<Pod>(200, "GET", pods("tw-unbound"))).spec.nodeName).toBeUndefined();
+    expect((await api("GET", `${pods("tw-unbound")}/log`, undefined, { accept: TABLE })).status).toBe(406);
+    // kubectl get's Accept ends with plain JSON: the binding is answered, as a Status.
+    expect(await ok(201, "POST", `${pods("tw-unbound")}/binding`, binding, { accept: `${TABLE},application/json` })).toMatchObject({ kind: "Status", status: "Success" });
+  });
+
+  it("answers PartialObjectMetadata for objects and PartialObjectMetadataList for lists, and 406 for the other way round once the request ran", async () => {
+    const metadata = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io";
+    const metadataList = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io";
+    expect(await ok(201, "POST", cm(), configMap("pm-1"), { accept: metadata })).toMatchObject({ kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: { name: "pm-1" } });
+    const refused = await api<StatusBody>("POST", cm(), configMap("pm-2"), { accept: metadataList });
+    expect([refused.status, refused.body.message]).toEqual([406, "you requested PartialObjectMetadataList, but the requested object is not a list (*core.ConfigMap)"]);
+    await ok(200, "GET", cm("pm-2"));
+    const listRefused = await api<StatusBody>("GET", cm(), undefined, { accept: metadata });
+    expect([listRefused.status, listRefused.body.message]).toEqual([406, "you requested PartialObjectMetadata, but the requested object is a list (*core.ConfigMapList)"]);
+    expect(await ok(200, "GET", `${cm()}?labelSelector=none%3Dhere`, undefined, { accept: metadataList })).toMatchObject({ kind: "PartialObjectMetadataList", items: null });
   });
 
   it("refuses a Table of a review kind with 406 NotAcceptable, as the real apiserver (no Table conversion for it)", async () => {

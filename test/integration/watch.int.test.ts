@@ -213,7 +213,10 @@ describe("watch", () => {
     expect(first?.object).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1" });
     expect((first?.object.columnDefinitions as unknown[]).length).toBeGreaterThan(0);
     expect(second?.type).toBe("MODIFIED");
-    expect(second?.object.columnDefinitions).toEqual([]);
+    expect(second?.object.columnDefinitions).toBeNull();
+    // Each event's Table carries its object's resourceVersion, as upstream's Table conversion of one object.
+    const rows = (second?.object.rows as { object: { metadata: { resourceVersion: string } } }[]);
+    expect((second?.object.metadata as { resourceVersion?: string }).resourceVersion).toBe(rows[0]?.object.metadata.resourceVersion);
     expect((second?.object.rows as { cells: unknown[] }[])[0]?.cells.slice(0, 2)).toEqual(["shown", 2]);
   });
 

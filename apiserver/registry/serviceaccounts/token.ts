@@ -3,7 +3,9 @@
 // when that object goes (`kubectl create token`, and the kubelet's projected tokens).
 import { badRequest, conflict, invalid, methodNotAllowed, notFound, serviceUnavailable } from "../../../api/errors.js";
 import type { FieldError } from "../../../api/errors.js";
-import { isRecord } from "../../../api/meta.js";
+import { isRecord, type KubeObject } from "../../../api/meta.js";
+import { trackUpdate } from "../../../api/managed-fields/managers.js";
+import { WHOLE_OBJECT } from "../../../api/managed-fields/structure.js";
 import { formatTime } from "../../../api/time.js";
 import type { BoundObjectReference, TokenRequest } from "../../../api/types/index.js";
 import type { BoundObject, ServiceAccountTokens, TokenSubject } from "../../auth/service-account-tokens.js";
@@ -43,10 +45,16 @@ export function tokenSubresource(tokenSource: (() => Promise<ServiceAccountToken
     const ref = spec.boundObjectRef;
     if (ref) Object.assign(subject, await boundSubject(ref, namespace, request.name, request.storeFor));
     const { token, expiresAt } = tokens.issue(subject);
+    const now = formatTime(Date.now());
+    // As Kubernetes' create handler, the writer's Update is recorded on the TokenRequest (subresource token): the
+    // fields the request set, expirationSeconds defaulted; never what the server fills in (audiences, status).
+    const written: KubeObject = { metadata: { name: request.name, namespace }, spec: { ...spec, expirationSeconds } };
+    const writer = { manager: request.fieldManager ?? "", apiVersion: "authentication.k8s.io/v1", subresource: "token", time: now };
+    const managedFields = trackUpdate([], undefined, written, writer, WHOLE_OBJECT);
     const reply: TokenRequest = {
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",
-      metadata: { name: request.name, namespace, creationTimestamp: formatTime(Date.now()) },
+      metadata: { name: request.name, namespace, creationTimestamp: now, ...(managedFields.length > 0 ? { managedFields } : {}) },
       spec: { audiences, expirationSeconds, ...(ref ? { boundObjectRef: ref } : {}) },
       status: { token, expirationTimestamp: formatTime(expiresAt * 1000) },
     };
