@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { StatusError } from "../../../api/errors.js";
 import type { EndpointSlice } from "../../../api/types/index.js";
 import { FakeClient } from "../../../client/testing/fake-client.js";
+import { createLogger } from "../../../component-base/logging.js";
 import { FakeClock } from "../../../component-base/testing/fake-clock.js";
 import {
   ENDPOINT_SLICES,
@@ -12,6 +13,7 @@ import {
   newEndpointSlice,
   ownerKeyOf,
   SERVICE_NAME_LABEL,
+  sliceSyncFailureLogger,
   StaleCacheError,
 } from "./endpointslice-reconciler.js";
 
@@ -180,5 +182,17 @@ describe("EndpointSliceReconciler", () => {
     expect(reconciler.sliceGone(old)).toBe("default/web");
     expect(reconciler.sliceGone(slice("x", "web", "other"))).toBeUndefined();
     reconciler.tracker.check("default/web", () => old);
+  });
+});
+
+describe("sliceSyncFailureLogger", () => {
+  it("logs a stale cache at debug and any other failure as a warning, with the retries so far", () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger("test", { level: "debug", destination: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } } });
+    const log = sliceSyncFailureLogger(logger, { numRequeues: () => 3 }, "Syncing failed");
+    log("default/web", new StaleCacheError("default/web", "web-1"));
+    log("default/web", new Error("boom"));
+    expect(lines.map((l) => [l.level, l.key, l.retries, l.msg])).toEqual([["debug", "default/web", 3, "Syncing failed"], ["warn", "default/web", 3, "Syncing failed"]]);
+    expect(lines[1]?.err).toBe("boom");
   });
 });

@@ -11,12 +11,14 @@
 //   - apply() writes creates, then updates, then deletes (a delete with the slice's uid as precondition; NotFound is
 //     success). Every write is recorded in the tracker, and checkCache() fails a sync with StaleCacheError while the
 //     informer has not yet shown one of them; the controller's queue retries it with backoff.
-import { isNotFound, isStatusError } from "../../../api/errors.js";
+import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
 import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointSlice, EndpointSlicePort } from "../../../api/types/index.js";
 import { isNewerResourceVersion, type Informer } from "../../../client/informer.js";
 import type { RestClient } from "../../../client/rest.js";
+import type { RateLimitingQueue } from "../../../client/workqueue.js";
+import type { Logger } from "../../../component-base/logging.js";
 import { ensureIndex } from "../controller-utils.js";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -99,6 +101,17 @@ export interface ApplyOptions {
   skipCreates?: boolean;
   /** A create refused because the namespace is terminating ends the sync quietly: the slices go with it. */
   stopOnNamespaceTerminating?: boolean;
+}
+
+/**
+ * runWorkers' logFailure for a slice controller: a stale cache is expected while our writes come back through the
+ * watch (debug); any other failure is a warning. Both are retried by the queue.
+ */
+export function sliceSyncFailureLogger(logger: Logger, queue: Pick<RateLimitingQueue, "numRequeues">, message: string): (key: string, err: unknown) => void {
+  return (key, err) => {
+    const level = err instanceof StaleCacheError ? "debug" : "warn";
+    logger[level]({ key, err: errorMessage(err), retries: queue.numRequeues(key) }, message);
+  };
 }
 
 /** The owner key ("namespace/name") of a slice `managedBy` manages; undefined for anyone else's. */

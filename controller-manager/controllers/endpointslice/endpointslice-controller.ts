@@ -19,7 +19,6 @@
 //     (EndpointSliceTracker) and a sync whose cache has not caught up with our own writes fails and is retried.
 //   - That bookkeeping (which slices are ours, the ordered writes, the tracker) is endpointslice-reconciler/, shared
 //     with the EndpointSliceMirroring controller; this file decides what the slices hold.
-import { errorMessage } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
 import { isPodReady } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
@@ -43,30 +42,11 @@ import {
   wantsEndpoints,
 } from "../endpoints/pod-endpoints.js";
 import { TriggerTimeTracker, withTriggerTime } from "../endpoints/trigger-time-tracker.js";
-import {
-  ENDPOINT_SLICES,
-  EndpointSliceReconciler,
-  groupSlices,
-  MANAGED_BY_LABEL,
-  newEndpointSlice as newSlice,
-  SERVICE_NAME_LABEL,
-  SERVICES,
-  StaleCacheError,
-  type EndpointSliceClient,
-  type SliceChanges,
-} from "../endpointslice-reconciler/endpointslice-reconciler.js";
+import { ENDPOINT_SLICES, EndpointSliceReconciler, groupSlices, MANAGED_BY_LABEL, newEndpointSlice as newSlice, SERVICE_NAME_LABEL, SERVICES, sliceSyncFailureLogger, type EndpointSliceClient, type SliceChanges } from "../endpointslice-reconciler/endpointslice-reconciler.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 // The shared bookkeeping's names, still exported from here for the tests and the mirroring controller's tests.
-export {
-  ENDPOINT_SLICES,
-  EndpointSliceTracker,
-  MANAGED_BY_LABEL,
-  SERVICE_NAME_LABEL,
-  SERVICES,
-  StaleCacheError,
-  type EndpointSliceClient,
-} from "../endpointslice-reconciler/endpointslice-reconciler.js";
+export { ENDPOINT_SLICES, EndpointSliceTracker, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SERVICES, StaleCacheError, type EndpointSliceClient } from "../endpointslice-reconciler/endpointslice-reconciler.js";
 
 export const NAME = "endpointslice";
 export const COMPONENT = "endpoint-slice-controller";
@@ -149,10 +129,7 @@ export class EndpointSliceController implements Controller {
       onStart: () => {
         this.logger.info({ workers: this.workers }, "Starting endpoint slice controller");
       },
-      logFailure: (key, err) => {
-        const level = err instanceof StaleCacheError ? "debug" : "warn";
-        this.logger[level]({ key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Syncing endpoint slices failed; retrying");
-      },
+      logFailure: sliceSyncFailureLogger(this.logger, this.queue, "Syncing endpoint slices failed; retrying"),
     });
   }
 

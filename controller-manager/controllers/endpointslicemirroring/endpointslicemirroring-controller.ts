@@ -22,7 +22,6 @@
 //     whose cache has not caught up with our own writes fails and is retried, so a lagging cache cannot double a slice.
 //     That bookkeeping is endpointslice-reconciler/, shared with the EndpointSlice controller.
 import { isIPv4, isIPv6 } from "node:net";
-import { errorMessage } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
 import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointAddress, EndpointPort, Endpoints, EndpointSlice, EndpointSlicePort, Service } from "../../../api/types/index.js";
@@ -36,18 +35,7 @@ import type { Registry } from "../../../component-base/metrics.js";
 import { newControllerRef } from "../controller-utils.js";
 import { sameJson, stableJson } from "../endpoints/endpoints-controller.js";
 import { splitKey } from "../endpoints/pod-endpoints.js";
-import {
-  ENDPOINT_SLICES,
-  EndpointSliceReconciler,
-  groupSlices,
-  MANAGED_BY_LABEL,
-  newEndpointSlice,
-  SERVICE_NAME_LABEL,
-  SERVICES,
-  StaleCacheError,
-  type EndpointSliceClient,
-  type SliceChanges,
-} from "../endpointslice-reconciler/endpointslice-reconciler.js";
+import { ENDPOINT_SLICES, EndpointSliceReconciler, groupSlices, MANAGED_BY_LABEL, newEndpointSlice, SERVICE_NAME_LABEL, SERVICES, sliceSyncFailureLogger, type EndpointSliceClient, type SliceChanges } from "../endpointslice-reconciler/endpointslice-reconciler.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "endpointslicemirroring";
@@ -158,10 +146,7 @@ export class EndpointSliceMirroringController implements Controller {
       onStart: () => {
         this.logger.info({ workers: this.workers }, "Starting EndpointSliceMirroring controller");
       },
-      logFailure: (key, err) => {
-        const level = err instanceof StaleCacheError ? "debug" : "warn";
-        this.logger[level]({ key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Error mirroring EndpointSlices for Endpoints, retrying");
-      },
+      logFailure: sliceSyncFailureLogger(this.logger, this.queue, "Error mirroring EndpointSlices for Endpoints, retrying"),
     });
   }
 
