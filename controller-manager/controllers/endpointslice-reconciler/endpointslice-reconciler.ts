@@ -175,17 +175,9 @@ export interface EndpointSliceReconcilerOptions {
 /** One controller's view of its slices: which are whose, and the writes to them (see the file comment). */
 export class EndpointSliceReconciler {
   readonly tracker = new EndpointSliceTracker();
-  private readonly client: EndpointSliceClient;
-  private readonly slices: Informer<EndpointSlice>;
-  private readonly managedBy: string;
-  private readonly indexName: string;
 
-  constructor(opts: EndpointSliceReconcilerOptions) {
-    this.client = opts.client;
-    this.slices = opts.slices;
-    this.managedBy = opts.managedBy;
-    this.indexName = opts.indexName;
-    ensureIndex(this.slices, this.indexName, (slice) => {
+  constructor(private readonly opts: EndpointSliceReconcilerOptions) {
+    ensureIndex(opts.slices, opts.indexName, (slice) => {
       const key = this.ownerKeyOf(slice);
       return key ? [key] : [];
     });
@@ -193,17 +185,17 @@ export class EndpointSliceReconciler {
 
   /** The owner key of one of our slices; undefined for a slice someone else manages. */
   ownerKeyOf(slice: Readonly<EndpointSlice>): string | undefined {
-    return ownerKeyOf(slice, this.managedBy);
+    return ownerKeyOf(slice, this.opts.managedBy);
   }
 
   /** Our slices of `ownerKey`, from the informer's cache. */
   slicesOf(ownerKey: string): Readonly<EndpointSlice>[] {
-    return this.slices.lister.byIndex(this.indexName, ownerKey);
+    return this.opts.slices.lister.byIndex(this.opts.indexName, ownerKey);
   }
 
   /** Throws StaleCacheError while the cache has not shown all our writes for `ownerKey` (in `namespace`). */
   checkCache(ownerKey: string, namespace: string): void {
-    this.tracker.check(ownerKey, (sliceName) => this.slices.lister.getByName(namespace, sliceName));
+    this.tracker.check(ownerKey, (sliceName) => this.opts.slices.lister.getByName(namespace, sliceName));
   }
 
   /** The informer saw `slice` deleted; returns its owner key when it is ours. */
@@ -224,7 +216,7 @@ export class EndpointSliceReconciler {
       for (const slice of changes.create) {
         let created: EndpointSlice;
         try {
-          created = await this.client.create<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
+          created = await this.opts.client.create<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
         } catch (err) {
           if (options.stopOnNamespaceTerminating === true && hasCause(err, "NamespaceTerminating")) return;
           throw err;
@@ -233,7 +225,7 @@ export class EndpointSliceReconciler {
       }
     }
     for (const slice of changes.update) {
-      const updated = await this.client.update<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
+      const updated = await this.opts.client.update<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
       this.tracker.wrote(ownerKey, updated);
     }
     await this.deleteAll(ownerKey, changes.delete);
@@ -244,7 +236,7 @@ export class EndpointSliceReconciler {
     for (const slice of slices) {
       const name = slice.metadata.name ?? "";
       try {
-        await this.client.delete(ENDPOINT_SLICES, slice.metadata.namespace, name, { preconditions: { uid: slice.metadata.uid ?? "" } });
+        await this.opts.client.delete(ENDPOINT_SLICES, slice.metadata.namespace, name, { preconditions: { uid: slice.metadata.uid ?? "" } });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
