@@ -58,6 +58,7 @@ export async function startSecureServing(opts: StartSecureServingOptions): Promi
       authorizedTtlMs: flags.authorizationWebhookCacheAuthorizedTtl,
       unauthorizedTtlMs: flags.authorizationWebhookCacheUnauthorizedTtl,
       ...(opts.clock ? { clock: opts.clock } : {}),
+      logger,
     });
     logger.info({ certificate: pair.source }, "Serving certificate");
     const server = await startSecureServer({ port: flags.securePort, bindAddress: flags.bindAddress, pair, ...(clientCaPem !== undefined ? { clientCaPem } : {}), auth, handler: opts.handler, logger });

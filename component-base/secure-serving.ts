@@ -5,18 +5,22 @@
 // the group system:masters without asking, everything else a SubjectAccessReview for the non-resource path, the
 // verb the lowercased HTTP method). Refusals are Kubernetes' Status bodies: 401 Unauthorized for a credential that
 // does not check out, 403 Forbidden `forbidden: User "system:anonymous" cannot get path "/metrics"`, 500 when the
-// apiserver cannot be asked.
+// apiserver cannot be asked (delegated-auth-status.ts writes them).
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import { join } from "node:path";
 import type { Clock } from "./clock.js";
-import { CachedAccessReviewer, RequestAuthenticator, userKey, type AccessDecision, type RequestUser, type TokenReviewer } from "./delegated-auth.js";
+import type { AccessDecision, RequestUser, TokenReviewer } from "./delegated-auth.js";
+import { StatusDelegatedAuth } from "./delegated-auth-status.js";
 import { defineFlags, type NumberFlag } from "./flags.js";
 import type { Logger } from "./logging.js";
 import { createCertificateAuthority, issueCertificate } from "./pki/certificates.js";
 import { writeCertificateAndKey } from "./pki/files.js";
 import { listenServer, type HealthServer, type RequestHandler } from "./server.js";
+
+// Moved to delegated-auth.ts, the one implementation; still exported here for the secure port's callers and tests.
+export { alwaysAllowPathMatcher } from "./delegated-auth.js";
+export type { KubeStatus, StatusVerdict as DelegatingAuthVerdict } from "./delegated-auth-status.js";
 
 /** The paths the two components skip authorization for by default (Kubernetes' DelegatingAuthorizationOptions). */
 export const DEFAULT_ALWAYS_ALLOW_PATHS: readonly string[] = ["/healthz", "/readyz", "/livez"];
@@ -72,23 +76,6 @@ export interface SecureServingFlags {
 /** Asks the apiserver whether `user` may `verb` the non-resource `path`; throws when it cannot tell. */
 export type PathAccessReviewer = (user: RequestUser, verb: string, path: string) => Promise<AccessDecision>;
 
-/** A path matcher for --authorization-always-allow-paths: exact paths, and prefixes written with a trailing `*`. */
-export function alwaysAllowPathMatcher(values: readonly string[]): (path: string) => boolean {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const value of values.flatMap((v) => v.split(",")).map((v) => v.trim())) {
-    if (value === "") continue;
-    const path = value.replace(/^\/+/, "");
-    if (path.slice(0, -1).includes("*")) throw new Error(`--authorization-always-allow-paths: only trailing * allowed in "${value}"`);
-    if (path.endsWith("*")) prefixes.push(path.slice(0, -1));
-    else exact.add(path);
-  }
-  return (requestPath) => {
-    const path = requestPath.replace(/^\/+/, "");
-    return exact.has(path) || prefixes.some((p) => path.startsWith(p));
-  };
-}
-
 export interface DelegatingAuthOptions {
   /** Whether a client certificate names the user (a client CA was given or found). */
   clientCertificates: boolean;
@@ -101,102 +88,32 @@ export interface DelegatingAuthOptions {
   authorizedTtlMs: number;
   unauthorizedTtlMs: number;
   clock?: Clock;
+  /** Where refusals are logged. */
+  logger?: Logger;
 }
 
-/** The verdict on one request: serve it, or answer with `status` (a Kubernetes Status object) and its code. */
-export type DelegatingAuthVerdict = { ok: true; user: RequestUser } | { ok: false; code: 401 | 403 | 500; status: KubeStatus; reason: string };
-
-/** The Status body Kubernetes answers a refused request with. */
-export interface KubeStatus {
-  kind: "Status";
-  apiVersion: "v1";
-  metadata: Record<string, never>;
-  status: "Failure";
-  message: string;
-  reason: "Unauthorized" | "Forbidden" | "InternalError";
-  details?: Record<string, unknown>;
-  code: number;
-}
-
-interface PathAttributes {
-  user: RequestUser;
-  verb: string;
-  path: string;
-}
-
-/** Authentication and authorization of the secure port (see the file comment). */
-export class DelegatingAuth {
-  private readonly authenticator: RequestAuthenticator;
-  private readonly authorizer: CachedAccessReviewer<PathAttributes>;
-  private readonly alwaysAllowed: (path: string) => boolean;
-
+/**
+ * The secure port's authentication and authorization (see the file comment): delegated-auth's one implementation
+ * with anonymous access on (as Kubernetes' delegating authenticator has it: authorization decides), client
+ * certificates and tokens, no front proxy, non-resource attributes, system:masters always allowed.
+ */
+export class DelegatingAuth extends StatusDelegatedAuth {
   constructor(options: DelegatingAuthOptions) {
-    const clock = options.clock !== undefined ? { clock: options.clock } : {};
-    this.alwaysAllowed = alwaysAllowPathMatcher(options.alwaysAllowPaths);
-    // Anonymous is always on, as Kubernetes' delegating authenticator has it: a request without credentials is
-    // system:anonymous, and authorization decides (a 403 unless the path is always allowed).
-    this.authenticator = new RequestAuthenticator({
+    super({
       anonymous: true,
       clientCertificates: options.clientCertificates,
       ...(options.tokenReviewer ? { tokenReviewer: options.tokenReviewer } : {}),
       tokenCacheTtlMs: options.tokenCacheTtlMs,
-      ...clock,
-    });
-    this.authorizer = new CachedAccessReviewer((a: PathAttributes) => options.accessReviewer(a.user, a.verb, a.path), {
-      keyOf: (a) => JSON.stringify([...userKey(a.user), a.verb, a.path]),
+      attributesOf: (_user, req, path) => ({ nonResourceAttributes: { path, verb: (req.method ?? "GET").toLowerCase() } }),
+      accessReviewer: (user, a) => options.accessReviewer(user, a.nonResourceAttributes?.verb ?? "", a.nonResourceAttributes?.path ?? ""),
       authorizedTtlMs: options.authorizedTtlMs,
       unauthorizedTtlMs: options.unauthorizedTtlMs,
-      ...clock,
+      alwaysAllowPaths: options.alwaysAllowPaths,
+      alwaysAllowGroups: ALWAYS_ALLOW_GROUPS,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
     });
   }
-
-  async check(req: IncomingMessage): Promise<DelegatingAuthVerdict> {
-    let user: RequestUser | undefined;
-    try {
-      user = await this.authenticator.authenticate(req);
-    } catch (err) {
-      return { ok: false, code: 401, status: failure(401, "Unauthorized", "Unauthorized"), reason: err instanceof Error ? err.message : String(err) };
-    }
-    // Anonymous is on, so there is always a user; the branch keeps the types honest.
-    if (user === undefined) return { ok: false, code: 401, status: failure(401, "Unauthorized", "Unauthorized"), reason: "no credentials" };
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const verb = (req.method ?? "GET").toLowerCase();
-    if (this.alwaysAllowed(path) || (user.groups ?? []).some((g) => ALWAYS_ALLOW_GROUPS.includes(g))) return { ok: true, user };
-    const denied = `User "${user.username ?? ""}" cannot ${verb} path "${path}"`;
-    try {
-      const decision = await this.authorizer.authorize({ user, verb, path });
-      if (decision.allowed) return { ok: true, user };
-      const message = `forbidden: ${denied}${decision.reason !== "" ? `: ${decision.reason}` : ""}`;
-      return { ok: false, code: 403, status: { ...failure(403, "Forbidden", message), details: {} }, reason: decision.reason };
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      const asked = `user "${user.username ?? ""}" to ${verb} path "${path}"`;
-      return { ok: false, code: 500, status: failure(500, "InternalError", `Internal error occurred: authorizing ${asked}: ${reason}`), reason };
-    }
-  }
-
-  /** `handler` behind the checks: refused requests get their Status, logged at V(2)-ish debug. */
-  wrap(handler: RequestHandler, logger: Logger): RequestHandler {
-    return (req, res) => {
-      void this.check(req).then((verdict) => {
-        if (verdict.ok) {
-          handler(req, res);
-          return;
-        }
-        logger.debug({ path: req.url, method: req.method, code: verdict.code, reason: verdict.reason }, verdict.code === 401 ? "Unable to authenticate the request" : verdict.status.message);
-        writeStatus(res, verdict.code, verdict.status);
-      });
-    };
-  }
-}
-
-function failure(code: number, reason: KubeStatus["reason"], message: string): KubeStatus {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
-}
-
-function writeStatus(res: ServerResponse, code: number, status: KubeStatus): void {
-  res.writeHead(code, { "Content-Type": "application/json", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache, private" });
-  res.end(`${JSON.stringify(status)}\n`);
 }
 
 /** A PEM serving pair (the certificate may be followed by its CA). */
@@ -250,7 +167,7 @@ export async function startSecureServer(opts: SecureServerOptions): Promise<Heal
   // with a 401: Kubernetes' servers do the same (a TLS alert would tell the caller less).
   const server = createServer(
     { cert: opts.pair.certPem, key: opts.pair.keyPem, keepAlive: true, ...(opts.clientCaPem !== undefined ? { ca: opts.clientCaPem, requestCert: true, rejectUnauthorized: false } : {}) },
-    opts.auth.wrap(opts.handler, opts.logger),
+    opts.auth.wrap(opts.handler),
   );
   const listening = await listenServer(server, opts.port, opts.bindAddress);
   opts.logger.info({ address: opts.bindAddress, port: listening.port, clientCertificates: opts.clientCaPem !== undefined }, "Serving securely");

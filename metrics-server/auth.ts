@@ -1,24 +1,23 @@
 // metrics-server's delegated authentication and authorization (Kubernetes' DelegatingAuthenticationOptions and
-// DelegatingAuthorizationOptions, which metrics-server uses). Authentication: the front proxy's client certificate
-// and X-Remote-* headers (the requestheader authenticator of component-base, configured by --requestheader-* or,
-// unless --authentication-skip-lookup, by the apiserver's kube-system/extension-apiserver-authentication ConfigMap
-// read at start); a request without them is system:anonymous. Authorization: a SubjectAccessReview per user and
-// request (cached 10 s), except for --authorization-always-allow-paths. A refused request is answered with
-// Kubernetes' 401/403 Status. Only the HTTPS port authenticates (the plain-HTTP port of the insecure lab does not).
-import type { IncomingMessage, ServerResponse } from "node:http";
+// DelegatingAuthorizationOptions, which metrics-server uses), as options of component-base's one implementation
+// (delegated-auth.ts, delegated-auth-status.ts). Authentication: the front proxy's client certificate and X-Remote-*
+// headers (configured by --requestheader-* or, unless --authentication-skip-lookup, by the apiserver's
+// kube-system/extension-apiserver-authentication ConfigMap read at start); a request without them is
+// system:anonymous. Authorization: a SubjectAccessReview per user and request (cached 10 s), except for
+// --authorization-always-allow-paths. A refused request is answered with Kubernetes' 401/403/500 Status. Only the
+// HTTPS port authenticates (the plain-HTTP port of the insecure lab does not).
 import { readFileSync } from "node:fs";
 import { isNotFound } from "../api/errors.js";
 import { RESOURCES } from "../api/resources.js";
 import type { ConfigMap, SubjectAccessReviewSpec } from "../api/types/index.js";
 import type { RestClient } from "../client/rest.js";
-import type { AccessDecision } from "../component-base/delegated-auth.js";
+import type { AccessDecision, RequestUser } from "../component-base/delegated-auth.js";
+import { StatusDelegatedAuth, type ReviewAttributes } from "../component-base/delegated-auth-status.js";
 import type { Logger } from "../component-base/logging.js";
-import { alwaysAllowPathMatcher } from "../component-base/secure-serving.js";
-import { RequestHeaderAuthenticator, type ProxiedUser, type RequestHeaderConfig } from "../component-base/requestheader.js";
+import type { RequestHeaderConfig } from "../component-base/requestheader.js";
 import type { MetricsServerFlags } from "./options.js";
 
 const CONFIG_MAPS = RESOURCES.find((r) => r.group === "" && r.resource === "configmaps")!;
-const ANONYMOUS: ProxiedUser = { username: "system:anonymous", groups: ["system:unauthenticated"], extra: {} };
 
 function sliceFlag(values: readonly string[]): string[] {
   return values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
@@ -70,47 +69,38 @@ export async function requestHeaderConfigOf(flags: MetricsServerFlags, client: P
 
 export interface DelegatedAuthOptions {
   requestHeader: RequestHeaderConfig | undefined;
+  /** Asked with the whole SubjectAccessReview spec; caching is its own (app.ts: CachedAccessReviewer, 10 s). */
   authorizer: { authorize(spec: SubjectAccessReviewSpec): Promise<AccessDecision> };
   alwaysAllowPaths: readonly string[];
   logger: Logger;
 }
 
-export class DelegatedAuth {
-  private readonly requestHeader: RequestHeaderAuthenticator | undefined;
-  private readonly alwaysAllowed: (path: string) => boolean;
-
-  constructor(private readonly options: DelegatedAuthOptions) {
-    this.requestHeader = options.requestHeader ? new RequestHeaderAuthenticator(options.requestHeader) : undefined;
-    this.alwaysAllowed = alwaysAllowPathMatcher(options.alwaysAllowPaths);
+/**
+ * metrics-server's options of component-base's delegated authentication and authorization: the front proxy's
+ * requestheader authentication only (no client certificates, no tokens: every caller comes through the
+ * aggregator), anonymous otherwise, metrics.k8s.io resource attributes, --authorization-always-allow-paths.
+ */
+export class DelegatedAuth extends StatusDelegatedAuth {
+  constructor(options: DelegatedAuthOptions) {
+    super({
+      anonymous: true,
+      ...(options.requestHeader ? { requestHeader: options.requestHeader } : {}),
+      clientCertificates: false,
+      tokenCacheTtlMs: 0,
+      attributesOf: (_user, req) => requestAttributes(req.method ?? "GET", new URL(req.url ?? "/", "https://metrics-server")),
+      accessReviewer: (user, attributes) => options.authorizer.authorize(reviewSpec(user, attributes)),
+      // The authorizer caches.
+      authorizedTtlMs: 0,
+      unauthorizedTtlMs: 0,
+      alwaysAllowPaths: options.alwaysAllowPaths,
+      logger: options.logger,
+    });
   }
+}
 
-  /** True when the request may go on; otherwise it has been answered (401, 403, or 500 when the review failed). */
-  async admit(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const url = new URL(req.url ?? "/", "https://metrics-server");
-    if (this.alwaysAllowed(url.pathname)) return true;
-    const authenticated = this.requestHeader?.authenticate(req);
-    if (authenticated !== undefined && "error" in authenticated) {
-      this.options.logger.info({ path: url.pathname, reason: authenticated.error }, "Unable to authenticate the request");
-      sendStatus(res, 401, "Unauthorized", "Unauthorized");
-      return false;
-    }
-    const user = authenticated?.user ?? ANONYMOUS;
-    const groups = user.groups.includes("system:authenticated") || user.username === ANONYMOUS.username ? user.groups : [...user.groups, "system:authenticated"];
-    const attributes = requestAttributes(req.method ?? "GET", url);
-    const spec: SubjectAccessReviewSpec = { user: user.username, groups, ...(Object.keys(user.extra).length > 0 ? { extra: user.extra } : {}), ...attributes };
-    let decision: AccessDecision;
-    try {
-      decision = await this.options.authorizer.authorize(spec);
-    } catch (err) {
-      this.options.logger.error({ user: user.username, path: url.pathname, err: String(err) }, "SubjectAccessReview failed");
-      sendStatus(res, 500, "InternalError", `Internal Server Error: "${url.pathname}": ${String(err)}`);
-      return false;
-    }
-    if (decision.allowed) return true;
-    this.options.logger.info({ user: user.username, groups, path: url.pathname, reason: decision.reason }, "Forbidden");
-    sendStatus(res, 403, "Forbidden", forbiddenMessage(user.username, attributes, decision.reason), attributes.resourceAttributes ? { group: attributes.resourceAttributes.group ?? "", kind: attributes.resourceAttributes.resource ?? "", ...(attributes.resourceAttributes.name ? { name: attributes.resourceAttributes.name } : {}) } : undefined);
-    return false;
-  }
+function reviewSpec(user: RequestUser, attributes: ReviewAttributes): SubjectAccessReviewSpec {
+  const extra = user.extra ?? {};
+  return { user: user.username ?? "", groups: user.groups ?? [], ...(Object.keys(extra).length > 0 ? { extra } : {}), ...attributes };
 }
 
 /** Kubernetes' RequestInfo for /apis/<group>/<version>/...: a resource request with its verb, else a path. */
@@ -134,22 +124,3 @@ export function requestAttributes(method: string, url: URL): Pick<SubjectAccessR
   return { resourceAttributes: { namespace, verb, group, version, resource, subresource, name } };
 }
 
-function forbiddenMessage(username: string, attributes: Pick<SubjectAccessReviewSpec, "resourceAttributes" | "nonResourceAttributes">, reason: string): string {
-  const r = attributes.resourceAttributes;
-  let message: string;
-  if (r === undefined) {
-    message = `forbidden: User "${username}" cannot ${attributes.nonResourceAttributes?.verb ?? ""} path "${attributes.nonResourceAttributes?.path ?? ""}"`;
-  } else {
-    const resource = `${r.resource ?? ""}${r.group ? `.${r.group}` : ""}`;
-    const what = `${r.resource ?? ""}${r.subresource ? `/${r.subresource}` : ""}`;
-    const scope = r.namespace ? `in the namespace "${r.namespace}"` : "at the cluster scope";
-    message = `${resource}${r.name ? ` "${r.name}"` : ""} is forbidden: User "${username}" cannot ${r.verb ?? ""} resource "${what}" in API group "${r.group ?? ""}" ${scope}`;
-  }
-  return reason !== "" ? `${message}: ${reason}` : message;
-}
-
-function sendStatus(res: ServerResponse, code: number, reason: string, message: string, details?: Record<string, string>): void {
-  const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details ? { details } : {}), code });
-  res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-  res.end(body);
-}

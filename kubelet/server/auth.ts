@@ -6,14 +6,15 @@
 // AlwaysAllow, or Webhook, a SubjectAccessReview for the node's resource the path maps to (nodes/stats,
 // nodes/metrics, nodes/log, nodes/spec, nodes/checkpoint, everything else nodes/proxy), the verb from the HTTP
 // method. Both webhooks' answers are cached as Kubernetes' kubelet does (tokens 2m; authorized 5m, unauthorized
-// 30s); failures to reach the apiserver are not cached. The authentication and the caches are component-base's
-// delegated-auth.ts, shared with the secure ports of kube-scheduler and kube-controller-manager.
+// 30s); failures to reach the apiserver are not cached. All of that is component-base's delegated-auth.ts, shared
+// with the secure ports of kube-scheduler and kube-controller-manager and with metrics-server; here are the
+// kubelet's options and words.
 import type { IncomingMessage } from "node:http";
 import type { UserInfo } from "../../api/types/index.js";
 import { subjectAccessReviewWebhook as sarWebhook } from "../../client/auth-reviews.js";
 import type { RestClient } from "../../client/rest.js";
 import type { Clock } from "../../component-base/clock.js";
-import { CachedAccessReviewer, RequestAuthenticator, userKey, type AccessDecision, type TokenReviewer } from "../../component-base/delegated-auth.js";
+import { DelegatedAuth, userKey, type AccessDecision, type TokenReviewer } from "../../component-base/delegated-auth.js";
 
 
 /** Kubernetes' --authentication-token-webhook-cache-ttl default. */
@@ -79,58 +80,35 @@ export function forbiddenMessage(a: KubeletRequestAttributes): string {
   return `Forbidden (user=${a.user.username ?? ""}, verb=${a.verb}, resource=${a.resource}, subresource=${a.subresource})`;
 }
 
+/** The kubelet's options of component-base's DelegatedAuth, its refusals in the kubelet's plain-text words. */
 export class KubeletAuth {
-  private readonly nodeName: string;
-  private readonly authenticator: RequestAuthenticator;
-  private readonly authorizer: CachedAccessReviewer<KubeletRequestAttributes> | undefined;
+  private readonly auth: DelegatedAuth<KubeletRequestAttributes>;
 
   constructor(options: KubeletAuthOptions) {
-    this.nodeName = options.nodeName;
-    const clock = options.clock !== undefined ? { clock: options.clock } : {};
-    this.authenticator = new RequestAuthenticator({
+    const reviewer = options.accessReviewer;
+    this.auth = new DelegatedAuth<KubeletRequestAttributes>({
       anonymous: options.anonymous,
       clientCertificates: options.clientCertificates,
       ...(options.tokenReviewer ? { tokenReviewer: options.tokenReviewer } : {}),
       tokenCacheTtlMs: options.tokenCacheTtlMs ?? TOKEN_CACHE_TTL_MS,
-      ...clock,
+      attributesOf: (user, req, path) => requestAttributes(user, options.nodeName, req.method, path),
+      // AlwaysAllow without a reviewer.
+      ...(reviewer ? { accessReviewer: (_user: UserInfo, a: KubeletRequestAttributes) => reviewer(a) } : {}),
+      cacheKeyOf: (user, a) => JSON.stringify([...userKey(user), a.verb, a.subresource, a.name]),
+      authorizedTtlMs: options.authorizedTtlMs ?? AUTHORIZED_CACHE_TTL_MS,
+      unauthorizedTtlMs: options.unauthorizedTtlMs ?? UNAUTHORIZED_CACHE_TTL_MS,
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
-    this.authorizer =
-      options.accessReviewer &&
-      new CachedAccessReviewer(options.accessReviewer, {
-        keyOf: (a) => JSON.stringify([...userKey(a.user), a.verb, a.subresource, a.name]),
-        authorizedTtlMs: options.authorizedTtlMs ?? AUTHORIZED_CACHE_TTL_MS,
-        unauthorizedTtlMs: options.unauthorizedTtlMs ?? UNAUTHORIZED_CACHE_TTL_MS,
-        ...clock,
-      });
-  }
-
-  /** The request's user; undefined for no credential and no anonymous access; throws for a bad credential. */
-  authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
-    return this.authenticator.authenticate(req);
-  }
-
-  private async authorize(a: KubeletRequestAttributes): Promise<AccessDecision> {
-    return this.authorizer ? this.authorizer.authorize(a) : { allowed: true, reason: "" };
   }
 
   /** Authenticates and authorizes one request to the kubelet API. */
   async check(req: IncomingMessage, path: string): Promise<AuthVerdict> {
-    let user: UserInfo | undefined;
-    try {
-      user = await this.authenticate(req);
-    } catch (err) {
-      return { ok: false, code: 401, message: "Unauthorized", reason: err instanceof Error ? err.message : String(err) };
-    }
-    if (user === undefined) return { ok: false, code: 401, message: "Unauthorized", reason: "no credentials and anonymous access is off" };
-    const attributes = requestAttributes(user, this.nodeName, req.method, path);
-    const summary = `(user=${user.username ?? ""}, verb=${attributes.verb}, resource=${attributes.resource}, subresource=${attributes.subresource})`;
-    try {
-      const decision = await this.authorize(attributes);
-      if (!decision.allowed) return { ok: false, code: 403, message: forbiddenMessage(attributes), reason: decision.reason };
-    } catch (err) {
-      return { ok: false, code: 500, message: `Authorization error ${summary}`, reason: err instanceof Error ? err.message : String(err) };
-    }
-    return { ok: true, user };
+    const verdict = await this.auth.check(req, path);
+    if (verdict.ok) return verdict;
+    if (verdict.code === 401) return { ok: false, code: 401, message: "Unauthorized", reason: verdict.reason };
+    const a = verdict.attributes;
+    if (verdict.code === 403) return { ok: false, code: 403, message: forbiddenMessage(a), reason: verdict.reason };
+    return { ok: false, code: 500, message: `Authorization error (user=${a.user.username ?? ""}, verb=${a.verb}, resource=${a.resource}, subresource=${a.subresource})`, reason: verdict.reason };
   }
 }
 

@@ -17,21 +17,19 @@
 //     user-made slices stay alone. Services without a selector (or ExternalName) lose the slices we made.
 //   - Because slice names are random, a stale cache could make us create a slice twice: every write is recorded
 //     (EndpointSliceTracker) and a sync whose cache has not caught up with our own writes fails and is retried.
-import { errorMessage, isNotFound } from "../../../api/errors.js";
+//   - That bookkeeping (which slices are ours, the ordered writes, the tracker) is endpointslice-reconciler/, shared
+//     with the EndpointSliceMirroring controller; this file decides what the slices hold.
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
 import { isPodReady } from "../../../api/pod.js";
 import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointSlice, EndpointSlicePort, Pod, Service } from "../../../api/types/index.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
-import { isNewerResourceVersion, unwrapTombstone, type Informer } from "../../../client/informer.js";
-import type { RestClient } from "../../../client/rest.js";
+import { unwrapTombstone, type Informer } from "../../../client/informer.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import {
-  ensureIndex,
-} from "../controller-utils.js";
+import { newControllerRef } from "../controller-utils.js";
 import { HEADLESS_LABEL, sameJson, stableJson } from "../endpoints/endpoints-controller.js";
 import {
   isTerminating,
@@ -44,22 +42,20 @@ import {
   wantsEndpoints,
 } from "../endpoints/pod-endpoints.js";
 import { TriggerTimeTracker, withTriggerTime } from "../endpoints/trigger-time-tracker.js";
+import { ENDPOINT_SLICES, EndpointSliceReconciler, groupSlices, MANAGED_BY_LABEL, newEndpointSlice as newSlice, SERVICE_NAME_LABEL, SERVICES, sliceSyncFailureLogger, type EndpointSliceClient, type SliceChanges } from "../endpointslice-reconciler/endpointslice-reconciler.js";
 import type { Controller, ControllerFactory } from "../types.js";
+
+// The shared bookkeeping's names, still exported from here for the tests and the mirroring controller's tests.
+export { ENDPOINT_SLICES, EndpointSliceTracker, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SERVICES, StaleCacheError, type EndpointSliceClient } from "../endpointslice-reconciler/endpointslice-reconciler.js";
 
 export const NAME = "endpointslice";
 export const COMPONENT = "endpoint-slice-controller";
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
-export const MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
 export const MANAGED_BY = "endpointslice-controller.k8s.io";
 export const MAX_ENDPOINTS_PER_SLICE = 100;
 /** Index of our slices by their service key ("namespace/service"). */
 const SERVICE_INDEX = "endpointslice-controller/service";
 
-export const SERVICES = findResource("", "v1", "services")!;
 export const PODS = findResource("", "v1", "pods")!;
-export const ENDPOINT_SLICES = findResource("discovery.k8s.io", "v1", "endpointslices")!;
-
-export type EndpointSliceClient = Pick<RestClient, "create" | "update" | "delete">;
 
 export interface EndpointSliceControllerOptions {
   client: EndpointSliceClient;
@@ -75,70 +71,11 @@ export interface EndpointSliceControllerOptions {
   metrics?: Registry;
 }
 
-/** A sync found the slice cache behind our own writes; retried with backoff until the watch catches up. */
-export class StaleCacheError extends Error {
-  constructor(readonly serviceKey: string, readonly slice: string) {
-    super(`the EndpointSlice cache for service ${serviceKey} has not caught up with our write of ${slice}`);
-    this.name = "StaleCacheError";
-  }
-}
-
-/**
- * Kubernetes' EndpointSliceTracker: the resourceVersion each of our slices had after our last write, or that we
- * deleted it, per service, until the informer shows that state.
- */
-export class EndpointSliceTracker {
-  private readonly expected = new Map<string, Map<string, { resourceVersion: string } | { deleted: true }>>();
-
-  wrote(serviceKey: string, slice: Readonly<KubeObject>): void {
-    this.forService(serviceKey).set(slice.metadata.name ?? "", { resourceVersion: slice.metadata.resourceVersion ?? "" });
-  }
-
-  deleted(serviceKey: string, sliceName: string): void {
-    this.forService(serviceKey).set(sliceName, { deleted: true });
-  }
-
-  /** The informer saw the slice go: whatever we expected of it is moot. */
-  gone(serviceKey: string, sliceName: string): void {
-    this.expected.get(serviceKey)?.delete(sliceName);
-  }
-
-  forget(serviceKey: string): void {
-    this.expected.delete(serviceKey);
-  }
-
-  /** Throws StaleCacheError when the cache lags behind one of our writes; drops expectations it meets. */
-  check(serviceKey: string, cached: (name: string) => Readonly<KubeObject> | undefined): void {
-    const entries = this.expected.get(serviceKey);
-    if (!entries) return;
-    for (const [name, want] of entries) {
-      const have = cached(name);
-      if ("deleted" in want) {
-        if (have) throw new StaleCacheError(serviceKey, name);
-      } else if (!have || (have.metadata.resourceVersion !== want.resourceVersion && isNewerResourceVersion(want.resourceVersion, have.metadata.resourceVersion))) {
-        throw new StaleCacheError(serviceKey, name);
-      }
-      entries.delete(name);
-    }
-    if (entries.size === 0) this.expected.delete(serviceKey);
-  }
-
-  private forService(serviceKey: string): Map<string, { resourceVersion: string } | { deleted: true }> {
-    let entries = this.expected.get(serviceKey);
-    if (!entries) {
-      entries = new Map();
-      this.expected.set(serviceKey, entries);
-    }
-    return entries;
-  }
-}
-
 export class EndpointSliceController implements Controller {
   readonly name = NAME;
   readonly queue: RateLimitingQueue;
-  readonly tracker = new EndpointSliceTracker();
+  readonly reconciler: EndpointSliceReconciler;
   private readonly triggerTimes = new TriggerTimeTracker();
-  private readonly client: EndpointSliceClient;
   private readonly services: Informer<Service>;
   private readonly pods: Informer<Pod>;
   private readonly slices: Informer<EndpointSlice>;
@@ -151,16 +88,12 @@ export class EndpointSliceController implements Controller {
     this.maxPerSlice = opts.maxEndpointsPerSlice ?? MAX_ENDPOINTS_PER_SLICE;
     if (!Number.isInteger(this.workers) || this.workers < 1) throw new Error(`endpointslice controller: workers must be a positive integer, got ${this.workers}`);
     if (!Number.isInteger(this.maxPerSlice) || this.maxPerSlice < 1 || this.maxPerSlice > 1000) throw new Error(`endpointslice controller: maxEndpointsPerSlice must be 1..1000, got ${this.maxPerSlice}`);
-    this.client = opts.client;
     this.services = opts.services;
     this.pods = opts.pods;
     this.slices = opts.slices;
     this.logger = opts.logger ?? silentLogger();
     this.queue = newControllerQueue(NAME, { clock: opts.clock ?? realClock, metrics: opts.metrics });
-    ensureIndex(this.slices, SERVICE_INDEX, (slice) => {
-      const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-      return service && slice.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? [`${slice.metadata.namespace ?? ""}/${service}`] : [];
-    });
+    this.reconciler = new EndpointSliceReconciler({ client: opts.client, slices: this.slices, managedBy: MANAGED_BY, indexName: SERVICE_INDEX });
 
     this.services.addEventHandler({
       onAdd: (svc) => { this.queue.add(keyOf(svc)); },
@@ -179,10 +112,8 @@ export class EndpointSliceController implements Controller {
       onAdd: (slice) => { this.enqueueSliceService(slice); },
       onUpdate: (_old, slice) => { this.enqueueSliceService(slice); },
       onDelete: (obj) => {
-        const slice = unwrapTombstone(obj);
-        const key = serviceKeyOf(slice);
-        if (key) this.tracker.gone(key, slice.metadata.name ?? "");
-        this.enqueueSliceService(slice);
+        const key = this.reconciler.sliceGone(unwrapTombstone(obj));
+        if (key) this.queue.add(key);
       },
     });
   }
@@ -198,10 +129,7 @@ export class EndpointSliceController implements Controller {
       onStart: () => {
         this.logger.info({ workers: this.workers }, "Starting endpoint slice controller");
       },
-      logFailure: (key, err) => {
-        const level = err instanceof StaleCacheError ? "debug" : "warn";
-        this.logger[level]({ key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Syncing endpoint slices failed; retrying");
-      },
+      logFailure: sliceSyncFailureLogger(this.logger, this.queue, "Syncing endpoint slices failed; retrying"),
     });
   }
 
@@ -209,17 +137,17 @@ export class EndpointSliceController implements Controller {
   async sync(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const svc = this.services.lister.get(key);
-    const existing = this.slices.lister.byIndex(SERVICE_INDEX, key);
+    const existing = this.reconciler.slicesOf(key);
     if (!svc || !wantsEndpoints(svc)) {
       // Gone (the garbage collector would get there too, through the owner reference) or no longer selecting.
-      for (const slice of existing) await this.deleteSlice(key, slice);
+      await this.reconciler.deleteAll(key, existing);
       if (!svc) {
-        this.tracker.forget(key);
+        this.reconciler.forget(key);
         this.triggerTimes.forget(key);
       }
       return;
     }
-    this.tracker.check(key, (sliceName) => this.slices.lister.getByName(namespace, sliceName));
+    this.reconciler.checkCache(key, namespace);
 
     const pods = podsForService(svc, this.pods.lister);
     const triggerTime = this.triggerTimes.compute(key, svc, pods);
@@ -230,28 +158,10 @@ export class EndpointSliceController implements Controller {
       const annotations = withTriggerTime(slice.metadata.annotations, triggerTime);
       if (annotations) slice.metadata.annotations = annotations;
     }
-    for (const slice of plan.create) {
-      const created = await this.client.create<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
-      this.tracker.wrote(key, created);
-    }
-    for (const slice of plan.update) {
-      const updated = await this.client.update<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
-      this.tracker.wrote(key, updated);
-    }
-    for (const slice of plan.delete) await this.deleteSlice(key, slice);
+    await this.reconciler.apply(key, namespace, plan);
     if (plan.create.length + plan.update.length + plan.delete.length > 0) {
       this.logger.debug({ service: key, name, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length }, "Synced endpoint slices");
     }
-  }
-
-  private async deleteSlice(serviceKey: string, slice: Readonly<EndpointSlice>): Promise<void> {
-    const name = slice.metadata.name ?? "";
-    try {
-      await this.client.delete(ENDPOINT_SLICES, slice.metadata.namespace, name, { preconditions: { uid: slice.metadata.uid ?? "" } });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    this.tracker.deleted(serviceKey, name);
   }
 
   private enqueuePodServices(pod: Readonly<Pod>, oldPod?: Readonly<Pod>): void {
@@ -260,7 +170,7 @@ export class EndpointSliceController implements Controller {
   }
 
   private enqueueSliceService(slice: Readonly<EndpointSlice>): void {
-    const key = serviceKeyOf(slice);
+    const key = this.reconciler.ownerKeyOf(slice);
     if (key) this.queue.add(key);
   }
 }
@@ -335,7 +245,7 @@ export function sliceLabels(svc: Readonly<Service>): Record<string, string> {
 }
 
 export function ownerReferenceFor(svc: Readonly<Service>): OwnerReference {
-  return { apiVersion: "v1", kind: "Service", name: svc.metadata.name ?? "", uid: svc.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
+  return newControllerRef(svc, "v1", "Service");
 }
 
 /** generateName leaves 5 characters of a 63-character name for the random suffix. */
@@ -345,26 +255,18 @@ export function slicePrefix(serviceName: string): string {
 }
 
 export function newEndpointSlice(svc: Readonly<Service>, ports: EndpointSlicePort[], endpoints: Endpoint[]): EndpointSlice {
-  return {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: {
-      generateName: slicePrefix(svc.metadata.name ?? ""),
-      namespace: svc.metadata.namespace ?? "",
-      labels: sliceLabels(svc),
-      ownerReferences: [ownerReferenceFor(svc)],
-    },
+  return newSlice({
+    generateName: slicePrefix(svc.metadata.name ?? ""),
+    namespace: svc.metadata.namespace ?? "",
+    labels: sliceLabels(svc),
+    owner: ownerReferenceFor(svc),
     addressType: "IPv4",
-    endpoints,
     ports,
-  };
+    endpoints,
+  });
 }
 
-export interface SlicePlan {
-  create: EndpointSlice[];
-  update: EndpointSlice[];
-  delete: Readonly<EndpointSlice>[];
-}
+export type SlicePlan = SliceChanges;
 
 /**
  * The writes that turn `existing` (our slices of this service) into `desired`: see the file comment. Slices owned
@@ -374,16 +276,13 @@ export function planSlices(svc: Readonly<Service>, existing: readonly Readonly<E
   const plan: SlicePlan = { create: [], update: [], delete: [] };
   const labels = sliceLabels(svc);
   const owner = ownerReferenceFor(svc);
-  const byPorts = new Map<string, Readonly<EndpointSlice>[]>();
+  const current: Readonly<EndpointSlice>[] = [];
   for (const slice of existing) {
     const owned = (slice.metadata.ownerReferences ?? []).some((r) => r.uid === owner.uid);
-    if (!owned || slice.addressType !== "IPv4") {
-      plan.delete.push(slice);
-      continue;
-    }
-    const key = stableJson(slice.ports ?? []);
-    byPorts.set(key, [...(byPorts.get(key) ?? []), slice]);
+    if (owned && slice.addressType === "IPv4") current.push(slice);
+    else plan.delete.push(slice);
   }
+  const byPorts = groupSlices(current, (slice) => stableJson(slice.ports ?? []));
 
   const total = [...desired.values()].reduce((n, g) => n + g.endpoints.size, 0);
   if (total === 0) {
@@ -447,12 +346,6 @@ function withMeta(slice: Readonly<EndpointSlice>, labels: Record<string, string>
   next.metadata.ownerReferences = [owner];
   next.endpoints = endpoints;
   return next;
-}
-
-function serviceKeyOf(slice: Readonly<EndpointSlice>): string | undefined {
-  const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-  if (!service || slice.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return undefined;
-  return `${slice.metadata.namespace ?? ""}/${service}`;
 }
 
 function keyOf(obj: Readonly<KubeObject>): string {

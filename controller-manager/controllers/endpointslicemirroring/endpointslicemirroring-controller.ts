@@ -20,23 +20,22 @@
 //     Creates go before updates before deletes; nothing is created for an Endpoints being deleted.
 //   - Only slices with our managed-by label are touched. Every write is recorded (EndpointSliceTracker) and a sync
 //     whose cache has not caught up with our own writes fails and is retried, so a lagging cache cannot double a slice.
+//     That bookkeeping is endpointslice-reconciler/, shared with the EndpointSlice controller.
 import { isIPv4, isIPv6 } from "node:net";
-import { errorMessage, isNotFound, isStatusError } from "../../../api/errors.js";
 import type { KubeObject, OwnerReference } from "../../../api/meta.js";
 import { findResource } from "../../../api/resources.js";
 import type { Endpoint, EndpointAddress, EndpointPort, Endpoints, EndpointSlice, EndpointSlicePort, Service } from "../../../api/types/index.js";
 import type { EventRecorder } from "../../../client/event-recorder.js";
 import { newControllerQueue, runWorkers } from "../../../client/controller-loop.js";
 import { unwrapTombstone, type Informer } from "../../../client/informer.js";
-import type { RestClient } from "../../../client/rest.js";
 import type { RateLimitingQueue } from "../../../client/workqueue.js";
 import { realClock, type Clock } from "../../../component-base/clock.js";
 import { silentLogger, type Logger } from "../../../component-base/logging.js";
 import type { Registry } from "../../../component-base/metrics.js";
-import { ensureIndex } from "../controller-utils.js";
+import { newControllerRef } from "../controller-utils.js";
 import { sameJson, stableJson } from "../endpoints/endpoints-controller.js";
 import { splitKey } from "../endpoints/pod-endpoints.js";
-import { ENDPOINT_SLICES, EndpointSliceTracker, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SERVICES, StaleCacheError } from "../endpointslice/endpointslice-controller.js";
+import { ENDPOINT_SLICES, EndpointSliceReconciler, groupSlices, MANAGED_BY_LABEL, newEndpointSlice, SERVICE_NAME_LABEL, SERVICES, sliceSyncFailureLogger, type EndpointSliceClient, type SliceChanges } from "../endpointslice-reconciler/endpointslice-reconciler.js";
 import type { Controller, ControllerFactory } from "../types.js";
 
 export const NAME = "endpointslicemirroring";
@@ -57,7 +56,7 @@ export const ENDPOINTS = findResource("", "v1", "endpoints")!;
 /** Index of mirrored slices by "namespace/endpoints-name". */
 const ENDPOINTS_INDEX = "endpointslicemirroring-controller/endpoints";
 
-export type MirroringClient = Pick<RestClient, "create" | "update" | "delete">;
+export type MirroringClient = EndpointSliceClient;
 
 export interface EndpointSliceMirroringControllerOptions {
   client: MirroringClient;
@@ -79,8 +78,7 @@ export interface EndpointSliceMirroringControllerOptions {
 export class EndpointSliceMirroringController implements Controller {
   readonly name = NAME;
   readonly queue: RateLimitingQueue;
-  readonly tracker = new EndpointSliceTracker();
-  private readonly client: MirroringClient;
+  readonly reconciler: EndpointSliceReconciler;
   private readonly endpoints: Informer<Endpoints>;
   private readonly slices: Informer<EndpointSlice>;
   private readonly services: Informer<Service>;
@@ -95,17 +93,13 @@ export class EndpointSliceMirroringController implements Controller {
     this.maxPerSubset = opts.maxEndpointsPerSubset ?? MAX_ENDPOINTS_PER_SUBSET;
     this.batchPeriodMs = opts.updatesBatchPeriodMs ?? 0;
     for (const error of validateMirroringOptions(this.workers, this.maxPerSubset)) throw new Error(error);
-    this.client = opts.client;
     this.endpoints = opts.endpoints;
     this.slices = opts.slices;
     this.services = opts.services;
     this.recorder = opts.recorder;
     this.logger = opts.logger ?? silentLogger();
     this.queue = newControllerQueue("endpoint_slice_mirroring", { clock: opts.clock ?? realClock, metrics: opts.metrics });
-    ensureIndex(this.slices, ENDPOINTS_INDEX, (slice) => {
-      const key = endpointsKeyOf(slice);
-      return key && isMirrored(slice) ? [key] : [];
-    });
+    this.reconciler = new EndpointSliceReconciler({ client: opts.client, slices: this.slices, managedBy: MIRRORING_MANAGED_BY, indexName: ENDPOINTS_INDEX });
 
     this.services.addEventHandler({
       onAdd: (svc) => { if (!hasSelector(svc)) this.queue.add(keyOf(svc)); },
@@ -136,10 +130,7 @@ export class EndpointSliceMirroringController implements Controller {
       },
       onDelete: (obj) => {
         const slice = unwrapTombstone(obj);
-        if (!isMirrored(slice)) return;
-        const key = endpointsKeyOf(slice);
-        if (key) this.tracker.gone(key, slice.metadata.name ?? "");
-        this.enqueueForSlice(slice);
+        if (this.reconciler.sliceGone(slice) !== undefined) this.enqueueForSlice(slice);
       },
     });
   }
@@ -155,10 +146,7 @@ export class EndpointSliceMirroringController implements Controller {
       onStart: () => {
         this.logger.info({ workers: this.workers }, "Starting EndpointSliceMirroring controller");
       },
-      logFailure: (key, err) => {
-        const level = err instanceof StaleCacheError ? "debug" : "warn";
-        this.logger[level]({ key, err: errorMessage(err), retries: this.queue.numRequeues(key) }, "Error mirroring EndpointSlices for Endpoints, retrying");
-      },
+      logFailure: sliceSyncFailureLogger(this.logger, this.queue, "Error mirroring EndpointSlices for Endpoints, retrying"),
     });
   }
 
@@ -167,13 +155,13 @@ export class EndpointSliceMirroringController implements Controller {
     const { namespace } = splitKey(key);
     const endpoints = this.endpoints.lister.get(key);
     const svc = this.services.lister.get(key);
-    const existing = this.slices.lister.byIndex(ENDPOINTS_INDEX, key);
+    const existing = this.reconciler.slicesOf(key);
     if (!endpoints || !shouldMirror(endpoints) || !svc || hasSelector(svc)) {
-      this.tracker.forget(key);
-      for (const slice of existing) await this.deleteSlice(key, slice);
+      this.reconciler.forget(key);
+      await this.reconciler.deleteAll(key, existing);
       return;
     }
-    this.tracker.check(key, (sliceName) => this.slices.lister.getByName(namespace, sliceName));
+    this.reconciler.checkCache(key, namespace);
 
     const desired = desiredEndpoints(endpoints, this.maxPerSubset);
     if (desired.invalid > 0) {
@@ -183,38 +171,10 @@ export class EndpointSliceMirroringController implements Controller {
       this.recorder.event(endpoints, "Warning", TOO_MANY_ADDRESSES_TO_MIRROR, `A max of ${this.maxPerSubset} addresses can be mirrored to EndpointSlices per Endpoints subset. ${desired.skipped} addresses were skipped`);
     }
     const plan = planMirroredSlices(endpoints, existing, desired.groups, this.maxPerSubset);
-
-    if (endpoints.metadata.deletionTimestamp === undefined) {
-      for (const slice of plan.create) {
-        let created: EndpointSlice;
-        try {
-          created = await this.client.create<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
-        } catch (err) {
-          // The namespace is going away, and these slices with it.
-          if (hasCause(err, "NamespaceTerminating")) return;
-          throw err;
-        }
-        this.tracker.wrote(key, created);
-      }
-    }
-    for (const slice of plan.update) {
-      const updated = await this.client.update<EndpointSlice>(ENDPOINT_SLICES, namespace, slice);
-      this.tracker.wrote(key, updated);
-    }
-    for (const slice of plan.delete) await this.deleteSlice(key, slice);
+    await this.reconciler.apply(key, namespace, plan, { skipCreates: endpoints.metadata.deletionTimestamp !== undefined, stopOnNamespaceTerminating: true });
     if (plan.create.length + plan.update.length + plan.delete.length > 0) {
       this.logger.debug({ endpoints: key, created: plan.create.length, updated: plan.update.length, deleted: plan.delete.length }, "Mirrored Endpoints to EndpointSlices");
     }
-  }
-
-  private async deleteSlice(endpointsKey: string, slice: Readonly<EndpointSlice>): Promise<void> {
-    const name = slice.metadata.name ?? "";
-    try {
-      await this.client.delete(ENDPOINT_SLICES, slice.metadata.namespace, name, { preconditions: { uid: slice.metadata.uid ?? "" } });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    this.tracker.deleted(endpointsKey, name);
   }
 
   private enqueueForSlice(slice: Readonly<EndpointSlice>): void {
@@ -362,7 +322,7 @@ export function mirroredAnnotations(endpoints: Readonly<Endpoints>): Record<stri
 }
 
 export function ownerReferenceFor(endpoints: Readonly<Endpoints>): OwnerReference {
-  return { apiVersion: "v1", kind: "Endpoints", name: endpoints.metadata.name ?? "", uid: endpoints.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
+  return newControllerRef(endpoints, "v1", "Endpoints");
 }
 
 /** generateName `<name>-`, unless that is too long for a name prefix (Kubernetes then uses the bare name). */
@@ -371,36 +331,24 @@ export function slicePrefix(name: string): string {
 }
 
 export function newMirroredSlice(endpoints: Readonly<Endpoints>, group: Readonly<MirrorGroup>, sliceEndpoints: Endpoint[]): EndpointSlice {
-  return {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: {
-      generateName: slicePrefix(endpoints.metadata.name ?? ""),
-      namespace: endpoints.metadata.namespace ?? "",
-      labels: mirroredLabels(endpoints),
-      annotations: mirroredAnnotations(endpoints),
-      ownerReferences: [ownerReferenceFor(endpoints)],
-    },
+  return newEndpointSlice({
+    generateName: slicePrefix(endpoints.metadata.name ?? ""),
+    namespace: endpoints.metadata.namespace ?? "",
+    labels: mirroredLabels(endpoints),
+    annotations: mirroredAnnotations(endpoints),
+    owner: ownerReferenceFor(endpoints),
     addressType: group.addressType,
-    endpoints: sliceEndpoints,
     ports: structuredClone(group.ports),
-  };
+    endpoints: sliceEndpoints,
+  });
 }
 
-export interface MirrorPlan {
-  create: EndpointSlice[];
-  update: EndpointSlice[];
-  delete: Readonly<EndpointSlice>[];
-}
+export type MirrorPlan = SliceChanges;
 
 /** The writes that turn `existing` (our slices of these Endpoints) into `desired`: see the file comment. */
 export function planMirroredSlices(endpoints: Readonly<Endpoints>, existing: readonly Readonly<EndpointSlice>[], desired: ReadonlyMap<string, MirrorGroup>, maxPerSlice: number): MirrorPlan {
   const plan: MirrorPlan = { create: [], update: [], delete: [] };
-  const byKey = new Map<string, Readonly<EndpointSlice>[]>();
-  for (const slice of existing) {
-    const key = sliceGroupKey(slice);
-    byKey.set(key, [...(byKey.get(key) ?? []), slice]);
-  }
+  const byKey = groupSlices(existing, sliceGroupKey);
   const labels = endpoints.metadata.labels ?? {};
   const annotations = mirroredAnnotations(endpoints);
 
@@ -479,10 +427,6 @@ function sameEndpointBeyondIdentity(a: Readonly<Endpoint>, b: Readonly<Endpoint>
 function labelsBeyondOurs(slice: Readonly<EndpointSlice>): Record<string, string> {
   const { [MANAGED_BY_LABEL]: _managedBy, [SERVICE_NAME_LABEL]: _service, ...rest } = slice.metadata.labels ?? {};
   return rest;
-}
-
-function hasCause(err: unknown, reason: string): boolean {
-  return isStatusError(err) && (err.details?.causes ?? []).some((c) => c.reason === reason);
 }
 
 function endpointsKeyOf(slice: Readonly<EndpointSlice>): string | undefined {
