@@ -31,6 +31,7 @@ import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
+import { createdJsonOf } from "./storage/created-json.js";
 import { insecureUser } from "./auth/identity.js";
 import type { RequestAuth } from "./auth/filters.js";
 import { requestUserOf } from "./auth/request-user.js";
@@ -298,7 +299,10 @@ async function healthReply(req: IncomingMessage, res: ServerResponse, deps: ApiS
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = JSON_TYPE): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, code, JSON.stringify(body), contentType);
+}
+
+function sendJsonText(res: ServerResponse, code: number, text: string, contentType: string): void {
   res.statusCode = code;
   res.setHeader("Content-Type", contentType);
   res.setHeader("Content-Length", Buffer.byteLength(text));
@@ -923,7 +927,14 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
     else sendEncoded(res, code, partialObjectMetadata(apiObject, form.version), form.encoding);
     return;
   }
-  sendEncoded(res, code, apiObject, "as" in form ? "json" : form.encoding);
+  const encoding = "as" in form ? "json" : form.encoding;
+  // An object a create has just stored comes with its JSON (the stored text plus resourceVersion): sent as is.
+  const json = encoding === "json" ? createdJsonOf(apiObject) : undefined;
+  if (json !== undefined) {
+    sendJsonText(res, code, json, JSON_TYPE);
+    return;
+  }
+  sendEncoded(res, code, apiObject, encoding);
 }
 
 /** Whether a resource's replies can be protobuf: built-in kinds can; custom resources are JSON and YAML only. */
