@@ -1,6 +1,6 @@
 // One serialization per create for both etcd and the reply. A create stores the object's JSON without
 // metadata.resourceVersion and answers with the same object carrying the transaction's revision as
-// resourceVersion; serializing it twice cost ~5 % of the apiserver's CPU per pod create. Here the object is
+// resourceVersion; the second JSON.stringify cost ~6 µs of CPU per defaulted pod (1.9 KB). Here the object is
 // serialized once, in two halves around metadata's closing brace, so that the reply is the stored text with
 // `"resourceVersion":"<revision>"` spliced in: exactly the JSON.stringify of the object the storage returns.
 import type { KubeObject } from "../../api/meta.js";
