@@ -31,6 +31,7 @@ import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
+import { createdJsonOf } from "./storage/created-json.js";
 import { insecureUser } from "./auth/identity.js";
 import type { RequestAuth } from "./auth/filters.js";
 import { requestUserOf } from "./auth/request-user.js";
@@ -298,7 +299,10 @@ async function healthReply(req: IncomingMessage, res: ServerResponse, deps: ApiS
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = JSON_TYPE): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, code, JSON.stringify(body), contentType);
+}
+
+function sendJsonText(res: ServerResponse, code: number, text: string, contentType: string): void {
   res.statusCode = code;
   res.setHeader("Content-Type", contentType);
   res.setHeader("Content-Length", Buffer.byteLength(text));
@@ -939,6 +943,12 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
   const apiObject = object.kind === "Status" || options.asIs === true ? object : r.toApi(object);
   const form = replyForm(req, r, options.table ?? true);
   if (!("as" in form) || apiObject.kind === "Status") {
+    // An object a create has just stored comes with its JSON (the stored text plus resourceVersion): sent as is.
+    const json = form.encoding === "json" ? createdJsonOf(apiObject) : undefined;
+    if (json !== undefined) {
+      sendJsonText(res, code, json, JSON_TYPE);
+      return;
+    }
     sendEncoded(res, code, apiObject, form.encoding);
     return;
   }

@@ -10,6 +10,7 @@ import { errorMessage, retryOnConflict } from "../../api/errors.js";
 import { EtcdCallError, EtcdClient, status, type EtcdClientOptions, type EtcdStream } from "./etcd-client.js";
 import type { EtcdTls } from "./etcd-tls.js";
 import { decodeTxnOutcome, encodeCreateTxn } from "./etcd-fast-txn.js";
+import { encodeCreated, rememberCreatedJson } from "./created-json.js";
 import {
   decodeDeleteRangeResponse,
   decodeLeaseGrantResponse,
@@ -195,7 +196,10 @@ export class EtcdStorage implements Storage {
 
   async create(key: string, object: KubeObject, options: CreateOptions = {}): Promise<KubeObject> {
     const type = this.typeOf(key);
-    const value = encode(object);
+    // A create's object normally has no resourceVersion (the registry removed it): then one serialization serves
+    // etcd and the reply (created-json.ts). With one, the plain encoding, and the reply is serialized when sent.
+    const created = "resourceVersion" in object.metadata ? undefined : encodeCreated(object);
+    const value = created?.value ?? encode(object);
     const ttl = options.ttlSeconds !== undefined && options.ttlSeconds > 0 ? Math.ceil(options.ttlSeconds) : undefined;
     for (let attempt = 0; ; attempt++) {
       const lease = ttl === undefined ? undefined : await this.leases.leaseFor(ttl, type);
@@ -208,8 +212,11 @@ export class EtcdStorage implements Storage {
         const res = await this.rpc("create", type, key, (deadline) => this.client.unary(TXN, request, decodeTxnOutcome, deadline));
         if (!res.succeeded) throw new StorageError("KeyExists", key, `key ${key} already exists`);
         // The stored value came from this object: hand back a copy of its top level stamped with the revision
-        // rather than parse the value again.
-        return { ...object, metadata: { ...object.metadata, resourceVersion: String(res.revision) } };
+        // rather than parse the value again, with its JSON for the reply.
+        const resourceVersion = String(res.revision);
+        const stored = { ...object, metadata: { ...object.metadata, resourceVersion } };
+        if (created !== undefined) rememberCreatedJson(stored, created.replyJson(resourceVersion));
+        return stored;
       } catch (err) {
         // A lease can vanish under us (revoked, expired early after a long etcd outage): take a fresh one, once.
         if (ttl !== undefined && attempt === 0 && isLeaseNotFound(err)) {
