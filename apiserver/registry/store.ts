@@ -326,11 +326,28 @@ export class ResourceStore {
     next.metadata.name = name;
     this.resolveNamespace(next.metadata, namespace);
     const key = this.keyFor(namespace, name);
+    // A status write (kubelets, controllers: most updates) starts from the watch cache's copy instead of a read from
+    // etcd, as Kubernetes' cacher does for GuaranteedUpdate; it only builds a new object from the stored one, so a
+    // stale copy is harmless: the write is conditional on its revision, and whatever that try refuses or finds
+    // unchanged is decided again on a fresh read.
+    const guess = options.subresource === "status" ? this.deps.cache.get(key) : undefined;
+    if (guess !== undefined) {
+      try {
+        return { object: await this.updateFrom(key, name, next, guess, options, true), created: false };
+      } catch (err) {
+        if (!(err instanceof StatusError) && !(err instanceof StaleGuess)) throw err;
+      }
+    }
     const current = await this.storageCall(name, () => this.deps.storage.get(key));
     if (!current) {
       if (options.subresource || !this.strategy.allowCreateOnUpdate) throw notFound(this.qualified, name);
       return { object: await this.createObject(namespace, next, options, undefined, name), created: true };
     }
+    return { object: await this.updateFrom(key, name, next, current, options, false), created: false };
+  }
+
+  /** update against `current`: the stored object, or (`guessed`) a cached copy that may be stale. */
+  private async updateFrom(key: string, name: string, next: KubeObject, current: KubeObject, options: WriteOptions, guessed: boolean): Promise<KubeObject> {
     const expected = next.metadata.resourceVersion;
     if (expected !== undefined && expected !== current.metadata.resourceVersion) throw conflict(this.qualified, name);
     const uid = next.metadata.uid;
@@ -341,7 +358,7 @@ export class ResourceStore {
     const sentManagedFields = next.metadata.managedFields;
     const merged = this.prepareUpdate(next, current, options.subresource);
     recordUpdate(this.managedWrite(options), current, merged, options.subresource === undefined ? sentManagedFields : undefined);
-    return { object: await this.writeUpdate(key, merged, current, options), created: false };
+    return this.writeUpdate(key, merged, current, options, guessed);
   }
 
   /** Applies a patch of the given content type; apply patches create a missing object. */
@@ -436,17 +453,24 @@ export class ResourceStore {
 
   /**
    * Server-internal read-modify-write that may change any field (pods/binding): `change` edits a private copy and
-   * may throw a StatusError to refuse; the result is validated like an update and retried on conflicts.
+   * may throw a StatusError to refuse; the result is validated like an update (unless `validate` is false: the
+   * caller checked its own input and changes nothing else) and retried on conflicts.
    */
-  async mutate(namespace: string | undefined, name: string, change: (object: KubeObject) => void): Promise<KubeObject> {
+  async mutate(namespace: string | undefined, name: string, change: (object: KubeObject) => void, options: { validate?: boolean } = {}): Promise<KubeObject> {
+    const validate = options.validate ?? true;
     const key = this.keyFor(namespace, name);
+    // The watch cache's copy is the first guess (never changed: `change` gets a clone), as Kubernetes' cacher does.
     const stored = await this.storageCall(name, () =>
-      this.deps.storage.guaranteedUpdate(key, (current) => {
-        const next = structuredClone(current);
-        change(next);
-        this.throwIfInvalid(next, validateUpdate(this.info, next, current));
-        return next;
-      }),
+      this.deps.storage.guaranteedUpdate(
+        key,
+        (current) => {
+          const next = structuredClone(current);
+          change(next);
+          if (validate) this.throwIfInvalid(next, validateUpdate(this.info, next, current));
+          return next;
+        },
+        this.deps.cache.get(key),
+      ),
     );
     return this.withTypeMeta(stored);
   }
@@ -585,7 +609,8 @@ export class ResourceStore {
     return merged;
   }
 
-  private async writeUpdate(key: string, next: KubeObject, current: KubeObject, options: WriteOptions): Promise<KubeObject> {
+  /** Validates, admits and writes `next` over `current`; `guessed`: current is a cached copy, maybe stale. */
+  private async writeUpdate(key: string, next: KubeObject, current: KubeObject, options: WriteOptions, guessed = false): Promise<KubeObject> {
     const name = next.metadata.name ?? "";
     const dryRun = options.dryRun ?? false;
     if (options.subresource === undefined) {
@@ -605,7 +630,10 @@ export class ResourceStore {
       await this.deps.hooks?.afterDelete?.(removed);
       return this.withTypeMeta({ ...next, metadata: { ...next.metadata, resourceVersion: removed.metadata.resourceVersion ?? "" } });
     }
-    if (deepEqual(stripVolatile(next), stripVolatile(current))) return this.withTypeMeta(current);
+    if (deepEqual(stripVolatile(next), stripVolatile(current))) {
+      if (guessed) throw new StaleGuess();
+      return this.withTypeMeta(current);
+    }
     const hook = await this.deps.hooks?.beforeUpdate?.(next, current, dryRun);
     if (dryRun) {
       await hook?.undo();
@@ -686,6 +714,9 @@ export class ResourceStore {
     }
   }
 }
+
+/** An update tried on a cached copy found nothing to change: only a fresh read can tell that it is so. */
+class StaleGuess extends Error {}
 
 /** Whether anything outside metadata and status differs: what bumps metadata.generation. */
 function specChanged(a: KubeObject, b: KubeObject): boolean {

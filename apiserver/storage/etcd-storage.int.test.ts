@@ -116,6 +116,46 @@ describe("EtcdStorage against a real etcd", () => {
     await expect(storage.guaranteedUpdate(key, () => Promise.reject(aborted))).rejects.toBe(aborted);
   });
 
+
+  it("guaranteedUpdate from a cached guess: no read when it is current; a stale one is redone on the stored value", async () => {
+    const key = "/registry/configmaps/default/guessed";
+    const created = await storage.create(key, newConfigMap("guessed", { data: { n: "0" } }));
+    const increment = (current: KubeObject): KubeObject => ({ ...current, data: { n: String(Number((current.data as Record<string, string>).n) + 1) } });
+    const reads = (): number => observed.filter((o) => o.operation === "get" && o.type === "configmaps").length;
+
+    // A current guess: one write, no read, and the guess itself is left alone.
+    const guess = structuredClone(created);
+    const before = reads();
+    const first = await storage.guaranteedUpdate(key, increment, guess);
+    expect(reads()).toBe(before);
+    expect(first.data).toEqual({ n: "1" });
+    expect(guess).toEqual(created);
+
+    // A stale guess (the value has moved on): the failed compare brings back the stored value, the change is
+    // applied to that, and still no separate read is made.
+    const second = await storage.guaranteedUpdate(key, increment, created);
+    expect(second.data).toEqual({ n: "2" });
+    expect(reads()).toBe(before);
+    expect((await storage.get(key))?.data).toEqual({ n: "2" });
+
+    // "Nothing to change" and a refusal computed from a stale guess are decided again on a fresh read.
+    const revision = await storage.currentRevision();
+    const unchanged = await storage.guaranteedUpdate(key, (current) => ((current.data as Record<string, string>).n === "0" ? undefined : increment(current)), created);
+    expect(unchanged.data).toEqual({ n: "3" });
+    expect(await storage.currentRevision()).toBe(revision + 1);
+    const refused = await storage.guaranteedUpdate(key, (current) => {
+      if ((current.data as Record<string, string>).n !== "3") throw new Error("refused on stale data");
+      return increment(current);
+    }, created);
+    expect(refused.data).toEqual({ n: "4" });
+    const aborted = new Error("refused on current data");
+    await expect(storage.guaranteedUpdate(key, () => { throw aborted; }, refused)).rejects.toBe(aborted);
+    // An unchanged object from a current guess is confirmed by a read and not written.
+    const settled = await storage.currentRevision();
+    expect((await storage.guaranteedUpdate(key, () => undefined, refused)).data).toEqual({ n: "4" });
+    expect(await storage.currentRevision()).toBe(settled);
+    await expectCode(storage.guaranteedUpdate("/registry/configmaps/default/never", increment, { ...created, metadata: { ...created.metadata, name: "never" } }), "KeyNotFound");
+  });
   describe("with 10,000 objects of about 2 KB (more than 4 MiB in all)", () => {
     const prefix = "/registry/configmaps/bulk/";
     const count = 10_000;

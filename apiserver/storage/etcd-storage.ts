@@ -6,7 +6,7 @@
 // a StorageError; no raw etcd/gRPC error escapes, and no connection error can crash the process (all gRPC streams get
 // 'error' listeners). The gRPC client and the wire format are hand-written (etcd-client.ts, etcd-wire.ts): the etcd3
 // package cost ~0.15 s of start-up and ~15 MB to load, and a third of the CPU of each call.
-import { errorMessage, retryOnConflict } from "../../api/errors.js";
+import { errorMessage } from "../../api/errors.js";
 import { EtcdCallError, EtcdClient, status, type EtcdClientOptions, type EtcdStream } from "./etcd-client.js";
 import type { EtcdTls } from "./etcd-tls.js";
 import { decodeTxnOutcome, encodeCreateTxn } from "./etcd-fast-txn.js";
@@ -229,22 +229,57 @@ export class EtcdStorage implements Storage {
   }
 
   async update(key: string, object: KubeObject, expectedRevision?: number): Promise<KubeObject> {
-    return this.put("update", key, encode(object), expectedRevision);
+    const revision = await this.put("update", key, encode(object), expectedRevision);
+    return stamped(object, revision);
   }
 
-  async guaranteedUpdate(key: string, tryUpdate: TryUpdate): Promise<KubeObject> {
-    return retryOnConflict(async () => {
-      const kv = await this.getKv("get", key);
-      if (!kv) throw new StorageError("KeyNotFound", key, `key ${key} not found`);
-      const revision = kv.modRevision;
-      const current = decodeStrict(kv.value, revision, key);
-      const next = await tryUpdate(current);
-      if (next === undefined) return decodeStrict(kv.value, revision, key);
-      const value = encode(next);
+  /**
+   * Read-modify-write, retried on conflicts. `guess` (the watch cache's copy of the object, maybe stale) spares the
+   * first read, as Kubernetes' cacher hands its cached object to GuaranteedUpdate: the write is conditional on the
+   * guess's revision and a failed compare brings back the current value for the next try; an error from
+   * `tryUpdate`, or "nothing to change", computed from a guess is only believed after a try on a fresh read.
+   * `tryUpdate` must not change the object it is given.
+   */
+  async guaranteedUpdate(key: string, tryUpdate: TryUpdate, guess?: KubeObject): Promise<KubeObject> {
+    let state = guess === undefined ? undefined : guessedState(guess);
+    for (let attempt = 1; ; attempt++) {
+      state ??= await this.currentState(key);
+      let next: KubeObject | undefined;
+      try {
+        next = await tryUpdate(state.object);
+      } catch (err) {
+        if (state.fresh) throw err;
+        state = undefined;
+        continue;
+      }
       // Like Kubernetes: an update that changes nothing is not written, so it bumps no revision and wakes no watcher.
-      if (value.equals(kv.value)) return decodeStrict(kv.value, revision, key);
-      return this.put("update", key, value, revision);
-    }, { attempts: GUARANTEED_UPDATE_ATTEMPTS, retriable: (err) => isStorageError(err, "Conflict") });
+      const stored = (state.value ??= encode(state.object));
+      const value = next === undefined ? stored : encode(next);
+      if (next === undefined || value.equals(stored)) {
+        if (!state.fresh) {
+          state = undefined;
+          continue;
+        }
+        return decodeStrict(stored, state.revision, key);
+      }
+      const res = await this.txn("update", this.typeOf(key), key, {
+        compare: [modRevisionIs(key, state.revision)],
+        success: [{ put: { key: Buffer.from(key), value, ignoreLease: true } }],
+        failure: [{ range: { key: Buffer.from(key) } }],
+      });
+      if (res.succeeded) return stamped(next, res.revision);
+      const current = res.responses[0]?.range?.kvs[0];
+      if (!current) throw new StorageError("KeyNotFound", key, `key ${key} not found`);
+      if (attempt >= GUARANTEED_UPDATE_ATTEMPTS) throw new StorageError("Conflict", key, CONFLICT_MESSAGE);
+      state = { object: decodeStrict(current.value, current.modRevision, key), value: current.value, revision: current.modRevision, fresh: true };
+    }
+  }
+
+  /** The key's value as etcd holds it now, decoded; KeyNotFound when absent. */
+  private async currentState(key: string): Promise<UpdateState> {
+    const kv = await this.getKv("get", key);
+    if (!kv) throw new StorageError("KeyNotFound", key, `key ${key} not found`);
+    return { object: decodeStrict(kv.value, kv.modRevision, key), value: kv.value, revision: kv.modRevision, fresh: true };
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KubeObject> {
@@ -475,14 +510,15 @@ export class EtcdStorage implements Storage {
   }
 
   /** Compare-and-put keeping the key's lease (an Event keeps its TTL across updates). */
-  private async put(operation: string, key: string, value: Buffer, expectedRevision: number | undefined): Promise<KubeObject> {
+  /** Writes `value` at `key` (which must exist, at `expectedRevision` when given); returns the new revision. */
+  private async put(operation: string, key: string, value: Buffer, expectedRevision: number | undefined): Promise<number> {
     const res = await this.txn(operation, this.typeOf(key), key, {
       compare: [expectedRevision !== undefined && expectedRevision > 0 ? modRevisionIs(key, expectedRevision) : present(key)],
       success: [{ put: { key: Buffer.from(key), value, ignoreLease: true } }],
       failure: [{ range: { key: Buffer.from(key), keysOnly: true } }],
     });
     if (!res.succeeded) throw this.compareFailure(key, res);
-    return decodeStrict(value, res.revision, key);
+    return res.revision;
   }
 
   /** A failed compare: the failure branch read the key, telling "gone" from "changed". */
@@ -671,6 +707,29 @@ export function decodeLenient(value: Buffer, revision: number): KubeObject | und
   if (!isKubeObject(parsed)) return undefined;
   parsed.metadata.resourceVersion = String(revision);
   return parsed;
+}
+
+/**
+ * What a write stored, as its caller gets it back: the written object's top level stamped with the new revision,
+ * rather than the value parsed again (the value was encoded from this very object).
+ */
+function stamped(object: KubeObject, revision: number): KubeObject {
+  return { ...object, metadata: { ...object.metadata, resourceVersion: String(revision) } };
+}
+
+/** One try of guaranteedUpdate: the object it starts from, its stored bytes (when known) and revision. */
+interface UpdateState {
+  object: KubeObject;
+  value: Buffer | undefined;
+  revision: number;
+  /** Read from etcd by this update (not a cached guess). */
+  fresh: boolean;
+}
+
+/** A cached object as the first try's state; undefined when it carries no usable revision. */
+function guessedState(guess: KubeObject): UpdateState | undefined {
+  const revision = Number(guess.metadata.resourceVersion);
+  return Number.isSafeInteger(revision) && revision > 0 ? { object: guess, value: undefined, revision, fresh: false } : undefined;
 }
 
 function decodeStrict(value: Buffer, revision: number, key: string): KubeObject {

@@ -57,8 +57,11 @@ export interface Storage {
    * Throws KeyNotFound or Conflict. Preserves the key's lease (events keep their TTL).
    */
   update(key: string, object: KubeObject, expectedRevision?: number): Promise<KubeObject>;
-  /** Read-modify-write with retries on Conflict; throws KeyNotFound when the key is absent. */
-  guaranteedUpdate(key: string, tryUpdate: TryUpdate): Promise<KubeObject>;
+  /**
+   * Read-modify-write with retries on Conflict; throws KeyNotFound when the key is absent. `guess`, a cached and
+   * maybe stale copy of the object, is tried first instead of a read (it is never changed).
+   */
+  guaranteedUpdate(key: string, tryUpdate: TryUpdate, guess?: KubeObject): Promise<KubeObject>;
   /** Deletes the key, optionally only at `expectedRevision`; returns the last stored state. */
   delete(key: string, expectedRevision?: number): Promise<KubeObject>;
   /** The current etcd revision (a cheap header read). */

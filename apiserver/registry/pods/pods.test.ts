@@ -59,11 +59,23 @@ describe("bindPod", () => {
     ["no target", { metadata: { name: "web" } }, 422],
     ["an empty target name", binding("web", ""), 422],
     ["another pod's name", binding("other", "n1"), 400],
+    ["a target that is not a Node", { metadata: { name: "web" }, target: { kind: "Pod", name: "n1" } }, 422],
+    ["an annotation that is not a string", { metadata: { name: "web", annotations: { a: 1 } }, target: { name: "n1" } }, 400],
   ])("refuses a binding with %s", async (_what, body, code) => {
     await pods.create("default", newPod("web"));
     const err = await rejection(bindPod(pods, "default", "web", body));
     expect(err.code).toBe(code);
     expect(((await pods.get("default", "web")) as Pod).spec?.nodeName).toBeUndefined();
+  });
+
+  it("merges the binding's annotations into the pod's, a target without kind meaning a Node", async () => {
+    const pod = newPod("web");
+    pod.metadata.annotations = { keep: "1", replace: "old" };
+    await pods.create("default", pod);
+    await bindPod(pods, "default", "web", { metadata: { name: "web", annotations: { replace: "new", added: "2" } }, target: { name: "n1" } });
+    const bound = (await pods.get("default", "web")) as Pod;
+    expect(bound.spec?.nodeName).toBe("n1");
+    expect(bound.metadata.annotations).toEqual({ keep: "1", replace: "new", added: "2" });
   });
 
   it("answers 404 for a binding of a missing pod", async () => {

@@ -1,7 +1,7 @@
 // Pods: deleted gracefully once bound to a node, default tolerations, PriorityClass and RuntimeClass at admission,
 // and the binding and eviction (PodDisruptionBudget-honouring, policy/eviction.ts) subresources.
 import { defaultTolerations } from "../../../api/defaults.js";
-import { badRequest, conflict, invalid, methodNotAllowed } from "../../../api/errors.js";
+import { badRequest, conflict, invalid, methodNotAllowed, type FieldError } from "../../../api/errors.js";
 import type { KubeObject, Status } from "../../../api/meta.js";
 import { isRecord } from "../../../api/meta.js";
 import { formatTime } from "../../../api/time.js";
@@ -55,23 +55,49 @@ function success(code: number): Status {
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code };
 }
 
-/** POST pods/<name>/binding: sets spec.nodeName once, as the scheduler's bind does. */
+/**
+ * POST pods/<name>/binding: sets spec.nodeName once and merges the binding's annotations into the pod's, as the
+ * scheduler's bind does. Like Kubernetes, only the Binding is validated (target.kind Node or empty, target.name
+ * set): the pod's other fields are the stored ones, unchanged, so they are not validated again.
+ */
 export async function bindPod(pods: ResourceStore, namespace: string, name: string, body: unknown): Promise<Status> {
   const target = isRecord(body) && isRecord(body.target) ? body.target : undefined;
   const nodeName = target && typeof target.name === "string" ? target.name : "";
-  if (!nodeName) throw invalid("Binding", "", name, [{ type: "FieldValueRequired", field: "target.name", message: "Required value" }]);
-  const bodyName = isRecord(body) && isRecord(body.metadata) ? body.metadata.name : undefined;
+  const targetKind = target && typeof target.kind === "string" ? target.kind : "";
+  const errors: FieldError[] = [];
+  if (targetKind !== "" && targetKind !== "Node") errors.push({ type: "FieldValueNotSupported", field: "target.kind", message: `Unsupported value: "${targetKind}": supported values: "Node", "<empty>"` });
+  if (!nodeName) errors.push({ type: "FieldValueRequired", field: "target.name", message: "Required value" });
+  if (errors.length > 0) throw invalid("Binding", "", name, errors);
+  const metadata = isRecord(body) && isRecord(body.metadata) ? body.metadata : {};
+  const bodyName = metadata.name;
   if (bodyName !== undefined && bodyName !== name) throw badRequest(`the name of the object (${typeof bodyName === "string" ? bodyName : JSON.stringify(bodyName)}) does not match the name on the URL (${name})`);
-  await pods.mutate(namespace, name, (pod) => {
-    const spec = (isRecord(pod.spec) ? pod.spec : {}) as { nodeName?: string };
-    if (pod.metadata.deletionTimestamp) throw conflict("pods", name, "pod is being deleted, cannot be assigned to a host");
-    if (spec.nodeName) throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-    spec.nodeName = nodeName;
-    pod.spec = spec;
-    const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
-    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: formatTime(Date.now()) }];
-    pod.status = status;
-  });
+  const annotations = bindingAnnotations(metadata.annotations);
+  await pods.mutate(
+    namespace,
+    name,
+    (pod) => {
+      const spec = (isRecord(pod.spec) ? pod.spec : {}) as { nodeName?: string };
+      if (pod.metadata.deletionTimestamp) throw conflict("pods", name, "pod is being deleted, cannot be assigned to a host");
+      if (spec.nodeName) throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+      spec.nodeName = nodeName;
+      pod.spec = spec;
+      if (annotations !== undefined) pod.metadata.annotations = { ...pod.metadata.annotations, ...annotations };
+      const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
+      status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: formatTime(Date.now()) }];
+      pod.status = status;
+    },
+    { validate: false },
+  );
   return success(201);
 }
 
+/** The binding's metadata.annotations (string values only, as a map[string]string decodes); undefined when none. */
+function bindingAnnotations(value: unknown): Record<string, string> | undefined {
+  if (!isRecord(value)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "string") throw badRequest(`metadata.annotations.${k}: a string is expected`);
+    out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
