@@ -109,7 +109,8 @@ function runSuite(run: RunOptions, kubeconfig: string, pass: SuitePass): Promise
     `--kubeconfig=${kubeconfig}`,
     "--provider=skeleton",
     `--report-dir=${run.reportDir}`,
-    "--kubectl-path=kubectl",
+    // The suite's kubectl tests read the output of the kubectl of their version (build-e2e.sh builds it).
+    `--kubectl-path=${existsSync(join(run.peersDir, "bin", "kubectl")) ? join(run.peersDir, "bin", "kubectl") : "kubectl"}`,
     // Hollow nodes run no images: nothing is pulled, and no node-level image prefetch is wanted.
     "--prepull-images=false",
   ];
