@@ -64,8 +64,9 @@ export async function bindPod(pods: ResourceStore, namespace: string, name: stri
   if (bodyName !== undefined && bodyName !== name) throw badRequest(`the name of the object (${typeof bodyName === "string" ? bodyName : JSON.stringify(bodyName)}) does not match the name on the URL (${name})`);
   await pods.mutate(namespace, name, (pod) => {
     const spec = (isRecord(pod.spec) ? pod.spec : {}) as { nodeName?: string };
-    if (pod.metadata.deletionTimestamp) throw conflict("pods", name, "pod is being deleted, cannot be assigned to a host");
-    if (spec.nodeName) throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+    // Kubernetes names the subresource in these conflicts (message and details.kind): "pods/binding".
+    if (pod.metadata.deletionTimestamp) throw conflict("pods/binding", name, `pod ${name} is being deleted, cannot be assigned to a host`);
+    if (spec.nodeName) throw conflict("pods/binding", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
     spec.nodeName = nodeName;
     pod.spec = spec;
     const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
