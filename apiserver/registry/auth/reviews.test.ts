@@ -58,7 +58,7 @@ describe("serviceaccounts/token", () => {
     const reply = await requestToken("builder");
     const body = reply.body as { spec: { audiences: string[]; expirationSeconds: number }; status: { token: string; expirationTimestamp: string } };
     expect(reply.code).toBe(201);
-    expect(body.spec).toEqual({ audiences: [ISSUER], expirationSeconds: 3600 });
+    expect(body.spec).toEqual({ audiences: [ISSUER], expirationSeconds: 3600, boundObjectRef: null });
     expect(tokens.verify(body.status.token)).toMatchObject({ authenticated: true });
     expect(Date.parse(body.status.expirationTimestamp) - Date.now()).toBeGreaterThan(3590_000);
   });

@@ -55,7 +55,8 @@ export function tokenSubresource(tokenSource: (() => Promise<ServiceAccountToken
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",
       metadata: { name: request.name, namespace, creationTimestamp: now, ...(managedFields.length > 0 ? { managedFields } : {}) },
-      spec: { audiences, expirationSeconds, ...(ref ? { boundObjectRef: ref } : {}) },
+      // As Kubernetes' reply: boundObjectRef is always there, null when the token is bound to nothing.
+      spec: { audiences, expirationSeconds, boundObjectRef: ref ?? null },
       status: { token, expirationTimestamp: formatTime(expiresAt * 1000) },
     };
     return { code: 201, body: reply };
