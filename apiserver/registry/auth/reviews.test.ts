@@ -63,6 +63,13 @@ describe("serviceaccounts/token", () => {
     expect(Date.parse(body.status.expirationTimestamp) - Date.now()).toBeGreaterThan(3590_000);
   });
 
+  it("records the fields the request set, not one it sent as null, and answers boundObjectRef: null", async () => {
+    const reply = await requestToken("builder", { expirationSeconds: 600, boundObjectRef: null });
+    const body = reply.body as { metadata: { managedFields?: { fieldsV1?: unknown }[] }; spec: unknown };
+    expect(body.spec).toEqual({ audiences: [ISSUER], expirationSeconds: 600, boundObjectRef: null });
+    expect(body.metadata.managedFields?.map((m) => m.fieldsV1)).toEqual([{ "f:spec": { "f:expirationSeconds": {} } }]);
+  });
+
   it("refuses a short duration, a missing account and a bound pod that does not exist", async () => {
     expect((await rejection(requestToken("builder", { expirationSeconds: 60 }))).message).toContain("spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes");
     expect((await rejection(requestToken("nobody"))).message).toBe('serviceaccounts "nobody" not found');
