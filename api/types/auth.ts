@@ -17,8 +17,8 @@ export interface BoundObjectReference {
 }
 
 export interface TokenRequest extends KubeObject {
-  /** boundObjectRef is null in the server's reply when the request bound the token to nothing (Kubernetes' pointer
-   * field has no omitempty). */
+  // boundObjectRef is null in the server's reply when the request bound the token to nothing (Kubernetes' pointer
+  // field has no omitempty).
   spec?: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: BoundObjectReference | null };
   status?: { token?: string; expirationTimestamp?: string };
 }
