@@ -93,6 +93,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       { name: "exec", responseKind: gvk("", "v1", "PodExecOptions"), verbs: ["create", "get"] },
       { name: "attach", responseKind: gvk("", "v1", "PodAttachOptions"), verbs: ["create", "get"] },
       { name: "portforward", responseKind: gvk("", "v1", "PodPortForwardOptions"), verbs: ["create", "get"] },
+      { name: "proxy", responseKind: gvk("", "v1", "PodProxyOptions"), verbs: ["create", "delete", "get", "patch", "update"] },
     ],
   }),
   resource("", "v1", "Service", "services", {

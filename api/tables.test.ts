@@ -398,7 +398,7 @@ describe("buildTable", () => {
     return p;
   };
 
-  it("builds a meta.k8s.io/v1 Table with PartialObjectMetadata rows by default", () => {
+  it("builds a meta.k8s.io/v1 Table with PartialObjectMetadata rows (managedFields kept, as Kubernetes 1.26) by default", () => {
     const table = buildTable(info("", "Pod"), [pod()], NOW, { includeObject: "Metadata", withColumns: true, resourceVersion: "42", continue: "" });
     expect(table).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1", metadata: { resourceVersion: "42", continue: "" } });
     expect(table.columnDefinitions).toHaveLength(9);
@@ -408,7 +408,7 @@ describe("buildTable", () => {
         object: {
           kind: "PartialObjectMetadata",
           apiVersion: "meta.k8s.io/v1",
-          metadata: { name: "web", namespace: "default", labels: { app: "web" }, creationTimestamp: CREATED, uid: "u1", resourceVersion: "7" },
+          metadata: { name: "web", namespace: "default", labels: { app: "web" }, creationTimestamp: CREATED, uid: "u1", resourceVersion: "7", managedFields: [{ manager: "kubectl" }] },
         },
       },
     ]);

@@ -373,11 +373,12 @@ export function buildTable(info: ResourceInfo, objects: readonly KubeObject[], n
   };
 }
 
-/** The row object kubectl reads labels and namespaces from; managedFields are left out as upstream does. */
+/**
+ * The row object kubectl reads labels and namespaces from: the whole ObjectMeta, managedFields included, as
+ * Kubernetes 1.26's AsPartialObjectMetadata copies it (for get, list and watch alike).
+ */
 function partialObjectMetadata(meta: ObjectMeta, apiVersion: string): KubeObject {
-  const metadata = { ...meta };
-  delete metadata.managedFields;
-  return { kind: "PartialObjectMetadata", apiVersion, metadata };
+  return { kind: "PartialObjectMetadata", apiVersion, metadata: { ...meta } };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -660,17 +660,35 @@ async function dispatchSubresource(req: IncomingMessage, res: ServerResponse, qu
     await deps.kubeletProxy.log(pod, query, res);
     return;
   }
-  if (sub === "proxy" && r.info.resource === "nodes" && deps.kubeletProxy) {
-    const node = await r.store.get(undefined, name);
-    await deps.kubeletProxy.nodeProxy(node, proxyPath(req, r.info.resource, name), query, req, res);
-    return;
+  if (sub === "proxy") {
+    // As Kubernetes: the target object is looked up first, so a missing one is 404 NotFound naming it.
+    const object = await r.store.get(info.namespace, proxyTargetName(r.info.resource, name));
+    if (r.info.resource === "nodes" && deps.kubeletProxy) {
+      await deps.kubeletProxy.nodeProxy(object, proxyPath(req, r.info.resource, name), query, req, res);
+      return;
+    }
+    throw serviceUnavailable(`${r.info.resource}/proxy is not available in this cluster yet`);
   }
-  if (sub === "exec" || sub === "attach" || sub === "portforward" || sub === "proxy") {
+  if (sub === "exec" || sub === "attach" || sub === "portforward") {
     const pod = r.info.resource === "pods" ? await r.store.get(ns, name) : undefined;
     if (pod && deps.kubeletProxy) throw badRequest("Upgrade request required");
     throw serviceUnavailable(pod ? noKubeletMessage(pod, sub) : `${r.info.resource}/${sub} is not available in this cluster yet`);
   }
   throw methodNotAllowed("the server does not allow this method on the requested resource");
+}
+
+/**
+ * The object a proxy subresource's id names: `<name>`, `<name>:<port>` or `<scheme>:<name>:<port>` (scheme http or
+ * https), as Kubernetes' SplitSchemeNamePort reads it; any other id is 400 BadRequest ("invalid service request").
+ */
+export function proxyTargetName(resource: string, id: string): string {
+  const parts = id.split(":");
+  const scheme = parts.length === 3 ? parts[0] : "";
+  const name = parts.length === 3 ? parts[1] : parts.length <= 2 ? parts[0] : "";
+  if (name === undefined || name === "" || !["", "http", "https"].includes(scheme ?? "")) {
+    throw badRequest(`invalid ${resource.replace(/s$/, "")} request ${JSON.stringify(id)}`);
+  }
+  return name;
 }
 
 /** The path after `<name>/proxy` in a proxy subresource request ("/" when there is none). */

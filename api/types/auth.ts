@@ -17,7 +17,9 @@ export interface BoundObjectReference {
 }
 
 export interface TokenRequest extends KubeObject {
-  spec?: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: BoundObjectReference };
+  // boundObjectRef is null in the server's reply when the request bound the token to nothing (Kubernetes' pointer
+  // field has no omitempty).
+  spec?: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: BoundObjectReference | null };
   status?: { token?: string; expirationTimestamp?: string };
 }
 

@@ -229,7 +229,7 @@ export class ObjectTracker {
     const pod = this.current(info, namespace, name);
     if (nodeName === "") throw badRequest("binding target name is required");
     const spec = isRecord(pod.spec) ? pod.spec : {};
-    if (typeof spec.nodeName === "string" && spec.nodeName !== "") throw conflict(qualifiedResource(info), name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+    if (typeof spec.nodeName === "string" && spec.nodeName !== "") throw conflict(`${qualifiedResource(info)}/binding`, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
     const next = structuredClone(pod);
     next.spec = { ...spec, nodeName };
     return this.write(info, pod, next);

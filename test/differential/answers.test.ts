@@ -12,6 +12,17 @@ describe("normalize", () => {
     expect(normalize(answer(422, status))).toEqual({ httpStatus: 422, contentType: "application/json", kind: "Status", apiVersion: "v1", statusReason: "Invalid", code: 422, detailsKind: "ConfigMap", causeFields: ["data", "metadata.name"] });
   });
 
+  it("keeps a Status's message and details word for word with exactStatus", () => {
+    const status = { kind: "Status", apiVersion: "v1", status: "Failure", message: 'services "x" not found', reason: "NotFound", code: 404, details: { name: "x", kind: "services" } };
+    expect(normalize(answer(404, status), { exactStatus: true })).toEqual({ httpStatus: 404, contentType: "application/json", kind: "Status", apiVersion: "v1", statusReason: "NotFound", code: 404, detailsKind: "services", message: 'services "x" not found', details: { name: "x", kind: "services" } });
+  });
+
+  it("keeps only the presence of a TokenRequest's token and expiration time, and its spec as it is", () => {
+    const reply = { kind: "TokenRequest", apiVersion: "authentication.k8s.io/v1", metadata: { name: "sa", namespace: "ns" }, spec: { audiences: ["a"], expirationSeconds: 3600, boundObjectRef: null }, status: { token: "eyJ...", expirationTimestamp: "2026-01-01T00:00:00Z" } };
+    expect(normalize(answer(201, reply))).toMatchObject({ spec: { audiences: ["a"], expirationSeconds: 3600, boundObjectRef: null }, status: { token: "<set>", expirationTimestamp: "<set>" } });
+    expect(normalize(answer(201, { ...reply, spec: { audiences: ["a"], expirationSeconds: 3600 } }))).not.toEqual(normalize(answer(201, reply)));
+  });
+
   it("drops uid, resourceVersion, timestamps and managedFields times, and a generated name's suffix", () => {
     const cm = {
       kind: "ConfigMap",

@@ -68,8 +68,10 @@ export function send(target: Target, req: CorpusRequest, timeoutMs = 20_000): Pr
  * and whether they have a resourceVersion, and for objects a subset of their content.
  * Dropped (they differ between any two servers or runs, or are wording): Status messages and cause messages,
  * uid, resourceVersion, creationTimestamp (also pod templates' `creationTimestamp: null`), deletionTimestamp (kept as
- * `deleting`), managedFields times and the order of their entries, a generated name's
- * random suffix, list continue tokens (only their presence is kept), YAML bodies (only their content type).
+ * `deleting`), conditions' lastTransitionTime (kept as "<time>"), managedFields times and the order of their entries, a generated name's
+ * random suffix, list continue tokens (only their presence is kept), YAML bodies (only their content type), a
+ * TokenRequest's token and expiration time (only their presence is kept).
+ * With `exactStatus`, a Status's message and details are kept word for word.
  */
 export type Answer = Record<string, unknown>;
 
@@ -87,7 +89,12 @@ function parse(text: string): Json | undefined {
   }
 }
 
-export function normalize(raw: RawAnswer): Answer {
+export interface NormalizeOptions {
+  /** Keep a Status's message and details as they are. */
+  exactStatus?: boolean;
+}
+
+export function normalize(raw: RawAnswer, options: NormalizeOptions = {}): Answer {
   const answer: Answer = { httpStatus: raw.status, contentType: raw.contentType };
   if (raw.warning) answer.warning = true;
   if (raw.status === 0) return { ...answer, noAnswer: true };
@@ -103,7 +110,12 @@ export function normalize(raw: RawAnswer): Answer {
     // A watch stream of one event.
     return { ...answer, events: [{ type: body.type, object: objectSubset(body.object) }] };
   }
-  return { ...answer, ...objectSubset(body) };
+  const subset = objectSubset(body);
+  if (options.exactStatus === true && body.kind === "Status") {
+    subset.message = body.message ?? null;
+    subset.details = body.details ?? null;
+  }
+  return { ...answer, ...subset };
 }
 
 function objectSubset(body: Record<string, Json>): Answer {
@@ -137,16 +149,24 @@ function objectSubset(body: Record<string, Json>): Answer {
     if (key === "kind" || key === "apiVersion" || key === "metadata") continue;
     out[key] = withoutTimestamps(value);
   }
+  if (kind === "TokenRequest" && isObject(body.status)) {
+    // A signed token and its expiry differ on every request: keep which of them came, and as what.
+    out.status = Object.fromEntries(Object.entries(body.status).map(([key, value]) => [key, typeof value === "string" && value !== "" ? "<set>" : value]));
+  }
   return out;
 }
 
-/** What a Table row carries: `apiVersion/kind` of its object, null (includeObject=None), or "absent". */
+/**
+ * What a Table row carries: `apiVersion/kind` of its object (with " +managedFields" when its metadata has them), null
+ * (includeObject=None), or "absent".
+ */
 function rowObjectOf(row: Json): Json {
   if (!isObject(row)) return null;
   const object = row.object;
   if (object === undefined) return "absent";
   if (!isObject(object)) return object;
-  return `${typeof object.apiVersion === "string" ? object.apiVersion : "?"}/${typeof object.kind === "string" ? object.kind : "?"}`;
+  const managed = isObject(object.metadata) && Array.isArray(object.metadata.managedFields) ? " +managedFields" : "";
+  return `${typeof object.apiVersion === "string" ? object.apiVersion : "?"}/${typeof object.kind === "string" ? object.kind : "?"}${managed}`;
 }
 
 function itemName(meta: Record<string, Json>): string {
@@ -168,11 +188,17 @@ function metadataSubset(meta: Record<string, Json>): Answer {
   return out;
 }
 
-/** Drops `creationTimestamp` wherever it is (Kubernetes writes `creationTimestamp: null` in pod templates). */
+/**
+ * Drops `creationTimestamp` wherever it is (Kubernetes writes `creationTimestamp: null` in pod templates); a
+ * condition's `lastTransitionTime` becomes "<time>" when set (the time differs, its presence does not).
+ */
 function withoutTimestamps(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutTimestamps);
   if (!isObject(value)) return value;
   const out: Record<string, Json> = {};
-  for (const [key, inner] of Object.entries(value)) if (key !== "creationTimestamp") out[key] = withoutTimestamps(inner);
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === "creationTimestamp") continue;
+    out[key] = key === "lastTransitionTime" && typeof inner === "string" && inner !== "" ? "<time>" : withoutTimestamps(inner);
+  }
   return out;
 }

@@ -13,6 +13,8 @@ export interface CorpusRequest {
   accept?: string;
   /** The User-Agent header ("diff-client/v1.0.0" unless given; "" sends none). */
   userAgent?: string;
+  /** Compare a Status answer's message and details word for word too (clients and users read them). */
+  exactStatus?: boolean;
 }
 
 const NS = "/api/v1/namespaces/diff-ns";
@@ -203,6 +205,10 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "table-cm-get-bad-include-object", method: "GET", path: `${CM}/t1?includeObject=Bogus`, accept: TABLE },
   { id: "table-cm-put-bad-include-object", method: "PUT", path: `${CM}/t1?includeObject=Bogus`, body: configMap("t1", { a: "3" }, { labels: { table: "yes" } }), accept: TABLE },
   { id: "table-cm-get-after-bad-include-object", method: "GET", path: `${CM}/t1` },
+  { id: "table-cm-get-row-metadata", method: "GET", path: `${CM}/t1`, accept: TABLE },
+  { id: "table-cm-get-row-object", method: "GET", path: `${CM}/t1?includeObject=Object`, accept: TABLE },
+  { id: "table-cm-list-row-object", method: "GET", path: `${CM}?includeObject=Object&labelSelector=${encodeURIComponent("table=yes")}`, accept: TABLE },
+  { id: "table-cm-watch-row-object", method: "GET", path: `${CM}?watch=true&timeoutSeconds=1&includeObject=Object&labelSelector=${encodeURIComponent("table=yes")}`, accept: TABLE },
   { id: "table-cm-create-finalizer", method: "POST", path: CM, body: configMap("t6", { a: "1" }, { finalizers: ["example.com/keep"] }), accept: TABLE },
   { id: "table-cm-delete-stays", method: "DELETE", path: `${CM}/t6`, accept: TABLE },
   { id: "table-cm-delete-gone", method: "DELETE", path: `${CM}/t2`, accept: TABLE },
@@ -213,15 +219,30 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "metadata-cm-list-object-kind", method: "GET", path: `${CM}?labelSelector=${encodeURIComponent("none=here")}`, accept: METADATA },
   { id: "metadata-cm-list", method: "GET", path: `${CM}?labelSelector=${encodeURIComponent("none=here")}`, accept: METADATA_LIST },
   { id: "table-pod-binding", method: "POST", path: `${NS}/pods/p1/binding`, body: { apiVersion: "v1", kind: "Binding", metadata: { name: "p1" }, target: { kind: "Node", name: "n1" } }, accept: TABLE },
+  { id: "pod-binding", method: "POST", path: `${NS}/pods/p1/binding`, body: { apiVersion: "v1", kind: "Binding", metadata: { name: "p1" }, target: { kind: "Node", name: "n1" } }, exactStatus: true },
+  { id: "pod-binding-already-bound", method: "POST", path: `${NS}/pods/p1/binding`, body: { apiVersion: "v1", kind: "Binding", metadata: { name: "p1" }, target: { kind: "Node", name: "n2" } }, exactStatus: true },
   { id: "table-pod-eviction", method: "POST", path: `${NS}/pods/p1/eviction`, body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "p1" } }, accept: TABLE },
   { id: "table-pod-log", method: "GET", path: `${NS}/pods/p1/log`, accept: TABLE },
   { id: "table-pod-status", method: "GET", path: `${NS}/pods/p1/status`, accept: TABLE },
   { id: "table-pod-get-after", method: "GET", path: `${NS}/pods/p1` },
   { id: "sa-create", method: "POST", path: `${NS}/serviceaccounts`, body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa" } } },
+  { id: "sa-token", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} } },
+  { id: "sa-token-bound-object-null", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600, boundObjectRef: null } } },
+  { id: "sa-token-bound-to-pod-missing", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "nope" } } }, exactStatus: true },
   { id: "table-sa-token", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} }, accept: TABLE },
   { id: "metadata-sa-token", method: "POST", path: `${NS}/serviceaccounts/sa/token`, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} }, accept: METADATA },
   { id: "table-ns-finalize", method: "PUT", path: `${NS}/finalize`, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" }, spec: { finalizers: ["kubernetes"] } }, accept: TABLE },
   { id: "table-ns-status", method: "PUT", path: `${NS}/status`, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" } }, accept: TABLE },
+
+  // Proxy subresources: the target is looked up first (kubelab proxies only to nodes' kubelets)
+  { id: "svc-proxy-missing", method: "GET", path: `${NS}/services/nope/proxy`, exactStatus: true },
+  { id: "svc-proxy-missing-port-path", method: "GET", path: `${NS}/services/nope:80/proxy/some/path`, exactStatus: true },
+  { id: "svc-proxy-missing-scheme-delete", method: "DELETE", path: `${NS}/services/https:nope:443/proxy/`, exactStatus: true },
+  { id: "svc-proxy-bad-scheme", method: "GET", path: `${NS}/services/ftp:nope:21/proxy`, exactStatus: true },
+  { id: "pod-proxy-missing", method: "GET", path: `${NS}/pods/nope/proxy`, exactStatus: true },
+  { id: "pod-proxy-missing-port-path", method: "POST", path: `${NS}/pods/nope:8080/proxy/x`, body: "{}", exactStatus: true },
+  { id: "node-proxy-missing", method: "GET", path: "/api/v1/nodes/nope/proxy", exactStatus: true },
+  { id: "node-proxy-missing-path", method: "GET", path: "/api/v1/nodes/nope:10250/proxy/healthz", exactStatus: true },
 
   // Routing
   { id: "unknown-resource", method: "GET", path: `${NS}/frobs` },

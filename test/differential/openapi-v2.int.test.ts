@@ -26,7 +26,7 @@ const PROTOBUF_ACCEPT = "application/com.github.proto-openapi.spec.v2@v1.0+proto
  */
 const KNOWN_DIFFERENCES: readonly { reason: string; realOnly?: RegExp; oursOnly?: RegExp }[] = [
   { reason: "kubelab lists resource operations only, not the discovery document of each group version", realOnly: /^get \/ - get\w+APIResources$/ },
-  { reason: "the proxy subresources' HEAD, OPTIONS and /{path} forms, and pods/proxy, are not served", realOnly: /\/proxy/ },
+  { reason: "the proxy subresources' HEAD, OPTIONS and /{path} forms are not served", realOnly: /\/proxy/ },
   { reason: "the legacy core `bindings` collection is not served (pods/binding is)", realOnly: /^post \/namespaces\/\{namespace\}\/bindings / },
   { reason: "pods/ephemeralcontainers is not served", realOnly: /\/pods\/\{name\}\/ephemeralcontainers / },
   { reason: "networkpolicies/status was removed in Kubernetes 1.28; kubelab serves 1.32", realOnly: /\/networkpolicies\/\{name\}\/status / },

@@ -494,7 +494,8 @@ describe("subresources", () => {
     expect(bound.status?.conditions).toContainEqual(expect.objectContaining({ type: "PodScheduled", status: "True" }));
     const second = await api<StatusBody>("POST", `${pods("bindme")}/binding`, { ...binding, target: { kind: "Node", name: "node-b" } });
     expect(second.status).toBe(409);
-    expect(second.body).toMatchObject({ kind: "Status", reason: "Conflict" });
+    // Kubernetes names the subresource in this conflict.
+    expect(second.body).toMatchObject({ kind: "Status", reason: "Conflict", code: 409, message: 'Operation cannot be fulfilled on pods/binding "bindme": pod bindme is already assigned to node "node-a"', details: { name: "bindme", kind: "pods/binding" } });
     expect((await ok<Pod>(200, "GET", pods("bindme"))).spec.nodeName).toBe("node-a");
     expect((await api("POST", `${pods("nobody")}/binding`, { ...binding, metadata: { name: "nobody" } })).status).toBe(404);
   });

@@ -58,9 +58,16 @@ describe("serviceaccounts/token", () => {
     const reply = await requestToken("builder");
     const body = reply.body as { spec: { audiences: string[]; expirationSeconds: number }; status: { token: string; expirationTimestamp: string } };
     expect(reply.code).toBe(201);
-    expect(body.spec).toEqual({ audiences: [ISSUER], expirationSeconds: 3600 });
+    expect(body.spec).toEqual({ audiences: [ISSUER], expirationSeconds: 3600, boundObjectRef: null });
     expect(tokens.verify(body.status.token)).toMatchObject({ authenticated: true });
     expect(Date.parse(body.status.expirationTimestamp) - Date.now()).toBeGreaterThan(3590_000);
+  });
+
+  it("records the fields the request set, not one it sent as null, and answers boundObjectRef: null", async () => {
+    const reply = await requestToken("builder", { expirationSeconds: 600, boundObjectRef: null });
+    const body = reply.body as { metadata: { managedFields?: { fieldsV1?: unknown }[] }; spec: unknown };
+    expect(body.spec).toEqual({ audiences: [ISSUER], expirationSeconds: 600, boundObjectRef: null });
+    expect(body.metadata.managedFields?.map((m) => m.fieldsV1)).toEqual([{ "f:spec": { "f:expirationSeconds": {} } }]);
   });
 
   it("refuses a short duration, a missing account and a bound pod that does not exist", async () => {

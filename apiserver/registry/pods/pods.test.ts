@@ -44,7 +44,8 @@ describe("bindPod", () => {
     const err = await rejection(bindPod(pods, "default", "web", binding("web", "n2")));
     expect(err.code).toBe(409);
     expect(err.reason).toBe("Conflict");
-    expect(err.message).toBe('Operation cannot be fulfilled on pods "web": pod web is already assigned to node "n1"');
+    expect(err.message).toBe('Operation cannot be fulfilled on pods/binding "web": pod web is already assigned to node "n1"');
+    expect(err.details).toEqual({ name: "web", kind: "pods/binding" });
     expect(((await pods.get("default", "web")) as Pod).spec?.nodeName).toBe("n1");
   });
 
@@ -53,6 +54,8 @@ describe("bindPod", () => {
     await pods.delete("default", "web");
     const err = await rejection(bindPod(pods, "default", "web", binding("web", "n1")));
     expect(err.code).toBe(409);
+    expect(err.message).toBe('Operation cannot be fulfilled on pods/binding "web": pod web is being deleted, cannot be assigned to a host');
+    expect(err.details).toEqual({ name: "web", kind: "pods/binding" });
   });
 
   it.each([

@@ -77,8 +77,9 @@ export async function bindPod(pods: ResourceStore, namespace: string, name: stri
     name,
     (pod) => {
       const spec = (isRecord(pod.spec) ? pod.spec : {}) as { nodeName?: string };
-      if (pod.metadata.deletionTimestamp) throw conflict("pods", name, "pod is being deleted, cannot be assigned to a host");
-      if (spec.nodeName) throw conflict("pods", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+      // Kubernetes names the subresource in these conflicts (message and details.kind): "pods/binding".
+      if (pod.metadata.deletionTimestamp) throw conflict("pods/binding", name, `pod ${name} is being deleted, cannot be assigned to a host`);
+      if (spec.nodeName) throw conflict("pods/binding", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
       spec.nodeName = nodeName;
       pod.spec = spec;
       if (annotations !== undefined) pod.metadata.annotations = { ...pod.metadata.annotations, ...annotations };

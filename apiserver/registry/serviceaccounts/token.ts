@@ -48,14 +48,17 @@ export function tokenSubresource(tokenSource: (() => Promise<ServiceAccountToken
     const now = formatTime(Date.now());
     // As Kubernetes' create handler, the writer's Update is recorded on the TokenRequest (subresource token): the
     // fields the request set, expirationSeconds defaulted; never what the server fills in (audiences, status).
-    const written: KubeObject = { metadata: { name: request.name, namespace }, spec: { ...spec, expirationSeconds } };
+    // A field sent as null is not set (Kubernetes reads the request into its typed form first).
+    const setFields = Object.fromEntries(Object.entries(spec).filter(([, value]) => value !== null));
+    const written: KubeObject = { metadata: { name: request.name, namespace }, spec: { ...setFields, expirationSeconds } };
     const writer = { manager: request.fieldManager ?? "", apiVersion: "authentication.k8s.io/v1", subresource: "token", time: now };
     const managedFields = trackUpdate([], undefined, written, writer, WHOLE_OBJECT);
     const reply: TokenRequest = {
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",
       metadata: { name: request.name, namespace, creationTimestamp: now, ...(managedFields.length > 0 ? { managedFields } : {}) },
-      spec: { audiences, expirationSeconds, ...(ref ? { boundObjectRef: ref } : {}) },
+      // As Kubernetes' reply: boundObjectRef is always there, null when the token is bound to nothing.
+      spec: { audiences, expirationSeconds, boundObjectRef: ref ?? null },
       status: { token, expirationTimestamp: formatTime(expiresAt * 1000) },
     };
     return { code: 201, body: reply };
