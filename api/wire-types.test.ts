@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderWireTypes } from "../test/support/wire-types-schema.js";
 import { isStatusError } from "./errors.js";
+import { QUANTITY_FORMAT_ERROR, QUANTITY_SUFFIX_ERROR } from "./quantity.js";
 import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
 import { canonicalizeQuantities, checkWireTypes, findWireTypeError, MAX_OBJECT_DEPTH, nestedDeeperThan } from "./wire-types.js";
 
@@ -134,15 +135,16 @@ describe("canonicalizeQuantities", () => {
     expect(hpa.spec.metrics[0]?.resource.target.averageValue).toBe("1G");
   });
 
-  it("keeps what does not parse for validation, and leaves kinds without a schema alone", () => {
+  it("refuses a quantity that does not parse as Kubernetes' decoding does, and leaves kinds without a schema alone", () => {
     const p = pod((o) => {
-      o.spec.containers = [{ name: "c", image: "i", resources: { requests: { cpu: "lots", memory: "1Kx" } } }];
-    }) as { spec: { containers: unknown } };
-    canonicalizeQuantities("v1", "Pod", p);
-    expect(p.spec.containers).toEqual([{ name: "c", image: "i", resources: { requests: { cpu: "lots", memory: "1Kx" } } }]);
-    const custom = { spec: { resources: { requests: { cpu: "1000m" } } } };
+      o.spec.containers = [{ name: "c", image: "i", resources: { requests: { cpu: "lots" } } }];
+    });
+    expect(statusOf(() => { canonicalizeQuantities("v1", "Pod", p); })).toEqual({ code: 400, reason: "BadRequest", message: `Pod in version "v1" cannot be handled as a Pod: ${QUANTITY_FORMAT_ERROR}` });
+    const quota = { spec: { hard: { pods: "1kk" } } };
+    expect(statusOf(() => { canonicalizeQuantities("v1", "ResourceQuota", quota); }).message).toBe(`ResourceQuota in version "v1" cannot be handled as a ResourceQuota: ${QUANTITY_SUFFIX_ERROR}`);
+    const custom = { spec: { resources: { requests: { cpu: "1000m", memory: "lots" } } } };
     canonicalizeQuantities("example.com/v1", "Widget", custom);
-    expect(custom.spec.resources.requests.cpu).toBe("1000m");
+    expect(custom.spec.resources.requests).toEqual({ cpu: "1000m", memory: "lots" });
   });
 
   it("keeps a __proto__ key of a resource list an own member", () => {

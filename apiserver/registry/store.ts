@@ -644,8 +644,8 @@ export class ResourceStore {
     if (object.apiVersion !== undefined && object.apiVersion !== expected) {
       throw badRequest(`the API version in the data (${shown(object.apiVersion)}) does not match the expected API version (${expected})`);
     }
-    // Kubernetes decodes bodies into typed structs: a field of the wrong JSON type is a 400, never stored; a
-    // quantity comes out of its struct in canonical form.
+    // Kubernetes decodes bodies into typed structs: a field of the wrong JSON type or a quantity that does not
+    // parse is a 400, never stored; a quantity comes out of its struct in canonical form.
     checkWireTypes(expected, this.info.kind, object);
     canonicalizeQuantities(expected, this.info.kind, object);
   }
