@@ -2,8 +2,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderWireTypes } from "../test/support/wire-types-schema.js";
 import { isStatusError } from "./errors.js";
+import { QUANTITY_FORMAT_ERROR, QUANTITY_SUFFIX_ERROR } from "./quantity.js";
 import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
-import { checkWireTypes, findWireTypeError, MAX_OBJECT_DEPTH, nestedDeeperThan } from "./wire-types.js";
+import { canonicalizeQuantities, checkWireTypes, findWireTypeError, MAX_OBJECT_DEPTH, nestedDeeperThan } from "./wire-types.js";
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
   try {
@@ -100,4 +101,56 @@ describe("wire-types.gen.ts", () => {
     if (process.env.UPDATE_WIRE_TYPES) writeFileSync(path, rendered);
     expect(readFileSync(path, "utf8")).toBe(rendered);
   }, 60_000); // compiles api/types/*.ts for the field docs
+});
+
+describe("canonicalizeQuantities", () => {
+  it("rewrites every quantity of a pod in canonical form, numbers as strings, and nothing else", () => {
+    const p = pod((o) => {
+      o.metadata.annotations = { cpu: "1000m" };
+      o.spec.overhead = { cpu: 0.5 };
+      o.spec.containers = [{ name: "c", image: "i", resources: { requests: { cpu: "1000m", memory: "1024Mi" }, limits: { cpu: 2, memory: "1.5Gi", "example.com/gpu": "1e3" } } }];
+      o.spec.initContainers = [{ name: "i", image: "i", env: [{ name: "X", valueFrom: { resourceFieldRef: { resource: "limits.cpu", divisor: "1000m" } } }] }];
+      o.spec.volumes = [{ name: "v", emptyDir: { sizeLimit: "2048Ki" } }];
+    }) as { metadata: unknown; spec: Record<string, unknown> };
+    canonicalizeQuantities("v1", "Pod", p);
+    expect(p.metadata).toMatchObject({ annotations: { cpu: "1000m" } });
+    expect(p.spec.overhead).toEqual({ cpu: "500m" });
+    expect(p.spec.containers).toEqual([{ name: "c", image: "i", resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "2", memory: "1536Mi", "example.com/gpu": "1e3" } } }]);
+    expect(p.spec.initContainers).toEqual([{ name: "i", image: "i", env: [{ name: "X", valueFrom: { resourceFieldRef: { resource: "limits.cpu", divisor: "1" } } }] }]);
+    expect(p.spec.volumes).toEqual([{ name: "v", emptyDir: { sizeLimit: "2Mi" } }]);
+  });
+
+  it("reaches quotas, limit ranges, claims and HPA metric targets", () => {
+    const quota = { apiVersion: "v1", kind: "ResourceQuota", spec: { hard: { "requests.cpu": "2000m", pods: 10 } }, status: { used: { "requests.cpu": "0.5" } } };
+    canonicalizeQuantities("v1", "ResourceQuota", quota);
+    expect(quota).toMatchObject({ spec: { hard: { "requests.cpu": "2", pods: "10" } }, status: { used: { "requests.cpu": "500m" } } });
+    const limits = { spec: { limits: [{ type: "Container", default: { memory: "1024Mi" }, maxLimitRequestRatio: { cpu: 4 } }] } };
+    canonicalizeQuantities("v1", "LimitRange", limits);
+    expect(limits.spec.limits[0]).toEqual({ type: "Container", default: { memory: "1Gi" }, maxLimitRequestRatio: { cpu: "4" } });
+    const claim = { spec: { resources: { requests: { storage: "1000Mi" } } }, status: { capacity: { storage: "1e9" } } };
+    canonicalizeQuantities("v1", "PersistentVolumeClaim", claim);
+    expect(claim).toEqual({ spec: { resources: { requests: { storage: "1000Mi" } } }, status: { capacity: { storage: "1e9" } } });
+    const hpa = { spec: { metrics: [{ type: "Resource", resource: { name: "memory", target: { type: "AverageValue", averageValue: "1000000k" } } }] } };
+    canonicalizeQuantities("autoscaling/v2", "HorizontalPodAutoscaler", hpa);
+    expect(hpa.spec.metrics[0]?.resource.target.averageValue).toBe("1G");
+  });
+
+  it("refuses a quantity that does not parse as Kubernetes' decoding does, and leaves kinds without a schema alone", () => {
+    const p = pod((o) => {
+      o.spec.containers = [{ name: "c", image: "i", resources: { requests: { cpu: "lots" } } }];
+    });
+    expect(statusOf(() => { canonicalizeQuantities("v1", "Pod", p); })).toEqual({ code: 400, reason: "BadRequest", message: `Pod in version "v1" cannot be handled as a Pod: ${QUANTITY_FORMAT_ERROR}` });
+    const quota = { spec: { hard: { pods: "1kk" } } };
+    expect(statusOf(() => { canonicalizeQuantities("v1", "ResourceQuota", quota); }).message).toBe(`ResourceQuota in version "v1" cannot be handled as a ResourceQuota: ${QUANTITY_SUFFIX_ERROR}`);
+    const custom = { spec: { resources: { requests: { cpu: "1000m", memory: "lots" } } } };
+    canonicalizeQuantities("example.com/v1", "Widget", custom);
+    expect(custom.spec.resources.requests).toEqual({ cpu: "1000m", memory: "lots" });
+  });
+
+  it("keeps a __proto__ key of a resource list an own member", () => {
+    const quota = JSON.parse('{"spec":{"hard":{"__proto__":"1000m"}}}') as { spec: { hard: Record<string, unknown> } };
+    canonicalizeQuantities("v1", "ResourceQuota", quota);
+    expect(Object.hasOwn(quota.spec.hard, "__proto__")).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(quota.spec.hard, "__proto__")?.value).toBe("1");
+  });
 });

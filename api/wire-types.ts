@@ -6,6 +6,8 @@
 // is accepted anywhere, as Go's decoder accepts it. The schema is generated: see wire-types.gen.ts.
 import { badRequest, type StatusError } from "./errors.js";
 import { isRecord } from "./meta.js";
+import { setOwn } from "./normalize.js";
+import { canonicalQuantity, isQuantity, quantityError } from "./quantity.js";
 import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
 
 const INT32_MIN = -(2 ** 31);
@@ -149,4 +151,55 @@ function goType(type: string): string {
     default:
       return `v1.${structName(type)}`;
   }
+}
+
+/**
+ * Rewrites, in place, every quantity-typed field of a built-in kind's object in canonical form (`1000m` → `"1"`,
+ * `0.5` → `"500m"`, `1024Mi` → `"1Gi"`, a JSON number as a string): what Kubernetes stores and answers, since its
+ * decoding turns each such field into a resource.Quantity that encodes itself canonically. Kinds without a schema
+ * (custom resources) are left alone. Throws the 400 BadRequest of Kubernetes' decoding for a quantity that does not
+ * parse ("Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression ...").
+ * Call after checkWireTypes, so that every typed field has the JSON type the schema expects.
+ */
+export function canonicalizeQuantities(apiVersion: string, kind: string, object: unknown): void {
+  const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
+  if (root === undefined) return;
+  const malformed: string[] = [];
+  canonicalizeValue(object, root, malformed);
+  if (malformed[0] !== undefined) throw badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: ${malformed[0]}`);
+}
+
+/**
+ * `value` in canonical form when `type` is "quantity"; else undefined, after rewriting the quantities nested in it.
+ * The error of each quantity that does not parse is added to `malformed` (the value is kept).
+ */
+function canonicalizeValue(value: unknown, type: string, malformed: string[]): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (type === "quantity") return canonicalOrUndefined(value, malformed);
+  if (type.startsWith("[]")) {
+    if (!Array.isArray(value)) return undefined;
+    const item = type.slice(2);
+    for (let i = 0; i < value.length; i++) {
+      const canonical = canonicalizeValue(value[i], item, malformed);
+      if (canonical !== undefined) value[i] = canonical;
+    }
+    return undefined;
+  }
+  if (!isRecord(value)) return undefined;
+  const mapItem = type.startsWith("{}") ? type.slice(2) : undefined;
+  const fields = mapItem === undefined ? WIRE_MODELS[type] : undefined;
+  for (const key of Object.keys(value)) {
+    const member = mapItem ?? (fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined);
+    if (member === undefined) continue;
+    const canonical = canonicalizeValue(value[key], member, malformed);
+    // Map keys come from request bodies: setOwn keeps a `__proto__` key an own member.
+    if (canonical !== undefined) setOwn(value, key, canonical);
+  }
+  return undefined;
+}
+
+function canonicalOrUndefined(value: unknown, malformed: string[]): string | undefined {
+  if (isQuantity(value)) return canonicalQuantity(value);
+  malformed.push(quantityError(value) ?? "");
+  return undefined;
 }

@@ -15,7 +15,7 @@ import { applyRequest, managedScope, recordUpdate, type ManagedWrite } from "./m
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../../api/resources.js";
 import { formatTime } from "../../api/time.js";
 import { validateObject, validateUpdate } from "../../api/validation/index.js";
-import { checkWireTypes } from "../../api/wire-types.js";
+import { canonicalizeQuantities, checkWireTypes } from "../../api/wire-types.js";
 import type { CacheEvent, CacheWatcher, Storage, WatchCache } from "../storage/interfaces.js";
 import { isStorageError } from "../storage/interfaces.js";
 import type { Strategy } from "./strategy.js";
@@ -201,7 +201,7 @@ export class ResourceStore {
   private async createObject(namespace: string | undefined, body: KubeObject, options: WriteOptions, applied: ManagedWrite["entries"] | undefined, requestName: string): Promise<KubeObject> {
     const object = this.normalize(body);
     const sentManagedFields = object.metadata.managedFields;
-    this.checkTypeMeta(object);
+    this.decodeTyped(object);
     const meta = object.metadata;
     this.resolveNamespace(meta, namespace);
     const sentName = meta.name ?? "";
@@ -319,7 +319,7 @@ export class ResourceStore {
 
   async update(namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
     const next = this.normalize(body);
-    this.checkTypeMeta(next);
+    this.decodeTyped(next);
     if (next.metadata.name !== undefined && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -376,6 +376,8 @@ export class ResourceStore {
         const live = current ? this.withTypeMeta(current) : undefined;
         const applied = applyRequest(this.managedWrite(options), this.info, name, namespace, live, patch, options.force ?? false);
         if (!current) return { object: await this.createObject(namespace, applied.object, options, applied.entries, name), created: true };
+        // The merged object is what Kubernetes turns back into its typed struct: canonical quantities.
+        canonicalizeQuantities(apiVersionOf(this.info), this.info.kind, applied.object);
         const merged = this.prepareUpdate(applied.object, current, options.subresource);
         merged.metadata.managedFields = applied.entries;
         if (applied.entries.length === 0) delete merged.metadata.managedFields;
@@ -386,7 +388,7 @@ export class ResourceStore {
       const patched = applyPatch(contentType, original, patch);
       if (!isRecord(patched) || !isRecord(patched.metadata)) throw badRequest("the patch produced an object without metadata");
       const next = this.normalize(patched as KubeObject);
-      this.checkTypeMeta(next);
+      this.decodeTyped(next);
       if (next.metadata.name !== name) throw badRequest(`the name of the object (${shown(next.metadata.name)}) does not match the name on the URL (${name})`);
       if (this.info.namespaced && namespace && next.metadata.namespace && next.metadata.namespace !== namespace) {
         throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
@@ -657,7 +659,12 @@ export class ResourceStore {
     return (object) => (!labels || labels.matches(object.metadata.labels)) && (!fields || fields.matches(fieldsOf(this.info.kind, object)));
   }
 
-  private checkTypeMeta(object: KubeObject): void {
+  /**
+   * The typed decoding of a written object: its kind and version checked against this resource's, its fields'
+   * JSON types against the kind's schema, its quantities made canonical. Every write path calls it before
+   * defaulting, admission and validation.
+   */
+  private decodeTyped(object: KubeObject): void {
     const expected = apiVersionOf(this.info);
     if (object.kind !== undefined && object.kind !== this.info.kind) {
       throw badRequest(`the kind of the object (${shown(object.kind)}) does not match the resource ${this.qualified} (${this.info.kind})`);
@@ -665,8 +672,10 @@ export class ResourceStore {
     if (object.apiVersion !== undefined && object.apiVersion !== expected) {
       throw badRequest(`the API version in the data (${shown(object.apiVersion)}) does not match the expected API version (${expected})`);
     }
-    // Kubernetes decodes bodies into typed structs: a field of the wrong JSON type is a 400, never stored.
+    // Kubernetes decodes bodies into typed structs: a field of the wrong JSON type or a quantity that does not
+    // parse is a 400, never stored; a quantity comes out of its struct in canonical form.
     checkWireTypes(expected, this.info.kind, object);
+    canonicalizeQuantities(expected, this.info.kind, object);
   }
 
   private resolveNamespace(meta: ObjectMeta, namespace: string | undefined): void {

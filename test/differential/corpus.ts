@@ -46,6 +46,23 @@ const deployment = {
   },
 };
 
+/** A pod whose quantities are all written in a form that is not canonical. */
+const QTY_POD = {
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "pq" },
+  spec: {
+    containers: [
+      {
+        name: "c",
+        image: "busybox:1.36",
+        resources: { requests: { cpu: "1000m", memory: "1024Mi" }, limits: { cpu: 2, memory: "1.5Gi", "ephemeral-storage": "1e3" } },
+      },
+    ],
+    volumes: [{ name: "scratch", emptyDir: { sizeLimit: "2048Ki" } }],
+  },
+};
+
 export const CORPUS: readonly CorpusRequest[] = [
   // Namespaces
   { id: "ns-create", method: "POST", path: "/api/v1/namespaces", body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "diff-ns" } } },
@@ -243,6 +260,30 @@ export const CORPUS: readonly CorpusRequest[] = [
   { id: "pod-proxy-missing-port-path", method: "POST", path: `${NS}/pods/nope:8080/proxy/x`, body: "{}", exactStatus: true },
   { id: "node-proxy-missing", method: "GET", path: "/api/v1/nodes/nope/proxy", exactStatus: true },
   { id: "node-proxy-missing-path", method: "GET", path: "/api/v1/nodes/nope:10250/proxy/healthz", exactStatus: true },
+
+  // Quantities: stored and answered in canonical form (`1000m` → "1", numbers as strings), on every write path.
+  // The LimitRange and the ResourceQuota are deleted right away: the real quota admission refuses pods while a quota
+  // has no status (no controller-manager runs here).
+  { id: "qty-pod-create", method: "POST", path: `${NS}/pods`, body: QTY_POD },
+  { id: "qty-pod-create-dryrun", method: "POST", path: `${NS}/pods?dryRun=All`, body: { ...QTY_POD, metadata: { name: "pq-dry" } } },
+  { id: "qty-pod-patch-strategic-same-value", method: "PATCH", path: `${NS}/pods/pq`, body: { spec: { containers: [{ name: "c", resources: { requests: { cpu: "1", memory: "1Gi" } } }] } }, contentType: STRATEGIC },
+  { id: "qty-pod-patch-json-equivalent", method: "PATCH", path: `${NS}/pods/pq`, body: [{ op: "replace", path: "/spec/containers/0/resources/limits/cpu", value: "2000m" }], contentType: JSON_PATCH },
+  { id: "qty-pod-create-malformed", method: "POST", path: `${NS}/pods`, body: { ...QTY_POD, metadata: { name: "pq-bad" }, spec: { containers: [{ name: "c", image: "busybox:1.36", resources: { requests: { cpu: "lots" } } }] } } },
+  { id: "qty-pod-get", method: "GET", path: `${NS}/pods/pq` },
+  { id: "qty-lr-create", method: "POST", path: `${NS}/limitranges`, body: { apiVersion: "v1", kind: "LimitRange", metadata: { name: "lr" }, spec: { limits: [{ type: "Container", default: { cpu: "0.5", memory: "1024Mi" }, defaultRequest: { cpu: "100m" }, max: { memory: 4294967296 }, maxLimitRequestRatio: { cpu: 10 } }] } } },
+  { id: "qty-lr-get", method: "GET", path: `${NS}/limitranges/lr` },
+  { id: "qty-pod-create-limitrange-defaults", method: "POST", path: `${NS}/pods`, body: { apiVersion: "v1", kind: "Pod", metadata: { name: "pq-lr" }, spec: { containers: [{ name: "c", image: "busybox:1.36" }] } } },
+  { id: "qty-lr-delete", method: "DELETE", path: `${NS}/limitranges/lr` },
+  { id: "qty-rq-create", method: "POST", path: `${NS}/resourcequotas`, body: { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "rq" }, spec: { hard: { "requests.cpu": "2000m", "requests.memory": "1024Mi", "requests.storage": "1.5Gi", pods: 10, "count/configmaps": "1e3" } } } },
+  { id: "qty-rq-patch-status", method: "PATCH", path: `${NS}/resourcequotas/rq/status`, body: { status: { hard: { "requests.cpu": "2000m", pods: 10 }, used: { "requests.cpu": "0.5", pods: 1 } } }, contentType: MERGE },
+  { id: "qty-rq-apply", method: "PATCH", path: `${NS}/resourcequotas/rq?fieldManager=qty-apply&force=true`, body: "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: rq\nspec:\n  hard:\n    requests.cpu: 2000m\n    limits.memory: 2048Mi\n", contentType: APPLY },
+  { id: "qty-rq-apply-again", method: "PATCH", path: `${NS}/resourcequotas/rq?fieldManager=qty-apply`, body: "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: rq\nspec:\n  hard:\n    requests.cpu: \"2\"\n    limits.memory: 2Gi\n", contentType: APPLY },
+  { id: "qty-rq-patch-malformed", method: "PATCH", path: `${NS}/resourcequotas/rq`, body: { spec: { hard: { pods: "lots" } } }, contentType: MERGE },
+  { id: "qty-rq-apply-malformed", method: "PATCH", path: `${NS}/resourcequotas/rq?fieldManager=qty-apply`, body: "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: rq\nspec:\n  hard:\n    pods: 1kk\n", contentType: APPLY },
+  { id: "qty-rq-delete", method: "DELETE", path: `${NS}/resourcequotas/rq` },
+  { id: "qty-pvc-create", method: "POST", path: `${NS}/persistentvolumeclaims`, body: { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "pvc" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1024Mi" }, limits: { storage: 2147483648 } } } } },
+  { id: "qty-pvc-put-status", method: "PUT", path: `${NS}/persistentvolumeclaims/pvc/status`, body: { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "pvc" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } }, status: { phase: "Bound", accessModes: ["ReadWriteOnce"], capacity: { storage: "0.5Ti" } } } },
+  { id: "qty-pvc-get", method: "GET", path: `${NS}/persistentvolumeclaims/pvc` },
 
   // Routing
   { id: "unknown-resource", method: "GET", path: `${NS}/frobs` },

@@ -32,6 +32,13 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   "pod-binding-missing-node-name": "a Binding without target.name is 422 Invalid; Kubernetes answers 500 here (kubelab's answer is the better one)",
 
   // Validation: kubelab follows Kubernetes 1.32 where it differs from the recorded 1.26.
+  // Found with the quantity cases (their quantities match; these other parts of the answers do not).
+  "qty-pod-create-limitrange-defaults": "status.qosClass is computed before LimitRanger's defaults (BestEffort); Kubernetes runs mutating admission first (Burstable)",
+  "qty-rq-patch-malformed": "a patch whose result does not decode (a malformed quantity, a field of the wrong JSON type) is 400 BadRequest as for a create; Kubernetes answers 422 Invalid on the field `patch`",
+  "qty-rq-delete": "a ResourceQuota's delete answers a Status; Kubernetes returns the deleted object (ReturnDeletedObject, also PVs, PVCs, ServiceAccounts ...)",
+  "qty-pvc-create": "no StorageObjectInUseProtection admission (kubernetes.io/pvc-protection finalizer); managedFields has a \".\" under f:spec.f:resources that Kubernetes does not write",
+  "qty-pvc-put-status": "the finalizer and managedFields of qty-pvc-create",
+  "qty-pvc-get": "the finalizer and managedFields of qty-pvc-create",
   "pod-create-bad-env-name": "env var names follow 1.32's RelaxedEnvironmentVariableValidation (beta, on): any printable ASCII but '=' (1.26: 422)",
 };
 
