@@ -38,6 +38,8 @@ describe("MissingImages", () => {
     expect(own.isMissing("redis:7")).toBe(true);
     expect(own.isMissing("redis:7.2")).toBe(false);
     expect(own.isMissing("webserver:404")).toBe(false);
+    // Asked again (answered from memory): the same answers.
+    expect(["myorg/app:v2", "docker.io/myorg/app:v2", "redis:7", "redis:7.2"].map((i) => own.isMissing(i))).toEqual([true, false, true, false]);
   });
 
   it("lacks nothing when given no patterns", () => {

@@ -25,8 +25,13 @@ export class MissingImagesError extends Error {
   override name = "MissingImagesError";
 }
 
+/** How many answers isMissing remembers; a cluster names far fewer images (the memo is emptied when full). */
+const MEMO_LIMIT = 4096;
+
 export class MissingImages {
   private readonly matchers: readonly RegExp[];
+  /** image → isMissing: every pod sync asks about every container's image, and normalizing plus matching is not free. */
+  private readonly memo = new Map<string, boolean>();
 
   /** Throws MissingImagesError for a pattern with characters no image reference has (spaces, quotes, …). */
   constructor(readonly patterns: readonly string[]) {
@@ -45,10 +50,15 @@ export class MissingImages {
   /** Whether the simulated registry lacks `image`. */
   isMissing(image: string): boolean {
     if (this.matchers.length === 0) return false;
+    const known = this.memo.get(image);
+    if (known !== undefined) return known;
     const forms = [image];
     const normalized = normalizedOrUndefined(image);
     if (normalized !== undefined && normalized !== image) forms.push(normalized);
-    return this.matchers.some((m) => forms.some((form) => m.test(form)));
+    const missing = this.matchers.some((m) => forms.some((form) => m.test(form)));
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(image, missing);
+    return missing;
   }
 
   /** The error a pull of `image` fails with (containerd's text for an unknown reference), or undefined if it exists. */

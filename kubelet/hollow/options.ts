@@ -36,7 +36,7 @@ export const hollowNodesFlags = defineFlags({
   },
   concurrentNodeSyncs: { type: "number", default: 16, help: "Nodes registering at the same time at start" },
   concurrentPodSyncs: { type: "number", default: 16, help: "Ignored (kept for old command lines): every hollow kubelet has one worker per pod, as the kubelet" },
-  rootDir: { type: "string", help: "Directory for the nodes' pod files (volumes, /etc/hosts, termination logs); default a temporary directory (in /dev/shm when it has 1 GiB free) removed at exit" },
+  rootDir: { type: "string", help: "Directory the paths of the nodes' pod files (volumes, /etc/hosts, termination logs) are named under — no file is written: nothing reads them; default a temporary directory (in /dev/shm when it has 1 GiB free) removed at exit" },
   port: { type: "number", default: 0, help: "Port for /healthz and /metrics (0 = none)" },
   bindAddress: { type: "string", default: "0.0.0.0", help: "Address for the health and metrics server" },
   eventQps: { type: "number", default: 50, help: "Events per second all the nodes together may create (kubelet's --event-qps, here shared by the process; <= 0: unlimited)" },

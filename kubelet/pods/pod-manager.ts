@@ -57,6 +57,11 @@ export interface PodManagerOptions {
   /** The machine's hostname: a host-network pod's. */
   nodeHostname: string;
   rootDir: string;
+  /**
+   * Create the sandbox's log directory and each container's termination-log file under rootDir (default true).
+   * false is for hollow nodes, whose containers write nothing: the termination-log mount still names its path.
+   */
+  writeToDisk?: boolean;
   cgroupRoot: string;
   clusterDns: ClusterDns;
   envSources: EnvSources;
@@ -359,7 +364,7 @@ export class PodManager {
     sandboxCfg = sandboxConfig({ pod, attempt: actions.sandboxAttempt, rootDir: this.opts.rootDir, dnsConfig, nodeHostname: this.opts.nodeHostname, cgroupRoot: this.opts.cgroupRoot });
     if (actions.createSandbox) {
       try {
-        mkdirSync(sandboxCfg.logDirectory, { recursive: true });
+        if (this.opts.writeToDisk !== false) mkdirSync(sandboxCfg.logDirectory, { recursive: true });
         sandboxId = await this.opts.runtime.runPodSandbox(sandboxCfg);
       } catch (err) {
         this.opts.recorder.event(podRef(pod), "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${errorText(err)}`);
@@ -431,8 +436,10 @@ export class PodManager {
     }
     const terminationLog = this.terminationLogPath(w.uid, c.name, restartCount);
     try {
-      mkdirSync(join(terminationLog, ".."), { recursive: true });
-      writeFileSync(terminationLog, "", { mode: 0o666 });
+      if (this.opts.writeToDisk !== false) {
+        mkdirSync(join(terminationLog, ".."), { recursive: true });
+        writeFileSync(terminationLog, "", { mode: 0o666 });
+      }
       mounts.push({ containerPath: c.terminationMessagePath ?? "/dev/termination-log", hostPath: terminationLog, readonly: false, selinuxRelabel: false, propagation: "PROPAGATION_PRIVATE", recursiveReadOnly: false });
     } catch (err) {
       this.opts.logger.warn({ err: errorText(err), path: terminationLog }, "Could not create the termination message file");
@@ -712,6 +719,7 @@ export class PodManager {
   /** The container's termination message file, or with FallbackToLogsOnError the tail of a failed container's log. */
   private terminationMessage(uid: string, record: ContainerRecord, status: cri.ContainerStatus): string {
     let message = "";
+    if (this.opts.writeToDisk === false) return message;
     try {
       message = readFileSync(this.terminationLogPath(uid, record.name, record.restartCount)).subarray(0, MAX_TERMINATION_MESSAGE_BYTES).toString("utf8");
     } catch {

@@ -413,4 +413,39 @@ describe("VolumeManager", () => {
     await vm.setUpPod(pod([{ name: "config", configMap: { name: "cfg" } }]), "");
     expect(readFileSync(join(vol("kubernetes.io~configmap", "config"), "a"), "utf8")).toBe("1");
   });
+
+  it("without writeToDisk (hollow nodes) resolves every source and fails as a real node, but writes nothing", async () => {
+    const hollow = new VolumeManager({ rootDir: root, sources: store, logger: silentLogger(), nodeName: "node-1", tmpfs: false, writeToDisk: false });
+    const volumes: Volume[] = [
+      { name: "config", configMap: { name: "cfg", items: [{ key: "a", path: "a.txt" }] } },
+      { name: "creds", secret: { secretName: "gone" } },
+      { name: "scratch", emptyDir: { medium: "Memory" } },
+      { name: "info", downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] } },
+    ];
+    const p = pod(volumes);
+    const c = { name: "c", volumeMounts: [{ name: "config", mountPath: "/etc/app" }, { name: "scratch", mountPath: "/logs", subPath: "app" }] };
+    store.putConfigMap("cfg", { b: "1" });
+    const failures = await hollow.setUpPod(p, "# hosts\n").then(
+      () => [],
+      (err: unknown) => (err instanceof VolumeSetupError ? err.failures.map((f) => f.message) : ["not a VolumeSetupError"]),
+    );
+    expect(failures).toEqual([
+      'MountVolume.SetUp failed for volume "config" : configmap references non-existent config key: a',
+      'MountVolume.SetUp failed for volume "creds" : secret "gone" not found',
+    ]);
+    store.putConfigMap("cfg", { a: "1" });
+    store.putSecret("gone", { k: "v" });
+    await hollow.setUpPod(p, "# hosts\n");
+    expect(readdirSync(root)).toEqual([]);
+    // The mounts name the paths the files would have, /etc/hosts included; a subPath is not created.
+    expect(hollow.mountsFor(p, c).map((m) => [m.containerPath, m.hostPath])).toEqual([
+      ["/etc/app", vol("kubernetes.io~configmap", "config")],
+      ["/logs", join(vol("kubernetes.io~empty-dir", "scratch"), "app")],
+      ["/etc/hosts", join(root, "pods", "uid-1", "etc-hosts")],
+    ]);
+    expect(() => hollow.mountsFor(p, { name: "c", volumeMounts: [{ name: "scratch", mountPath: "/x", subPath: "../up" }] })).toThrow(ContainerConfigError);
+    await hollow.tearDownPod("uid-1");
+    expect(hollow.mountsFor(p, { name: "c" })).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+  });
 });

@@ -56,6 +56,13 @@ export interface VolumeManagerOptions {
   tmpfs?: boolean;
   /** The mount operations (tests inject fakes). */
   mountOps?: MountOps;
+  /**
+   * Write the volumes to disk (default true). false is for hollow nodes, whose containers never read a file: every
+   * source is still resolved and every payload built, so that a missing ConfigMap, Secret, key or token fails as on
+   * a real node (FailedMount), but nothing is created under rootDir — no directories, contents or /etc/hosts — and
+   * the mounts name the paths the files would have. hostPath volumes are still checked on the host.
+   */
+  writeToDisk?: boolean;
 }
 
 /** A volume that cannot be set up yet (missing ConfigMap/Secret not optional): the pod waits, event FailedMount. */
@@ -100,9 +107,15 @@ export class VolumeManager {
   private readonly noted = new Set<string>();
   /** Pod uid + claim volume → the host path of the PersistentVolume bound to it (set up by setUpPod). */
   private readonly claimPaths = new Map<string, string>();
+  /** Without writeToDisk: the pods whose /etc/hosts setUpPod would have written (mountsFor mounts it). */
+  private readonly hostsFiles = new Set<string>();
 
   constructor(readonly options: VolumeManagerOptions) {
     this.mountOps = options.mountOps ?? hostMountOps;
+  }
+
+  private get onDisk(): boolean {
+    return this.options.writeToDisk !== false;
   }
 
   /** <root-dir>/pods/<uid> */
@@ -132,7 +145,7 @@ export class VolumeManager {
    */
   async setUpPod(pod: Readonly<Pod>, hostsFile: string): Promise<void> {
     const uid = podUid(pod);
-    await mkdir(join(this.podDir(uid), "volumes"), { recursive: true, mode: 0o750 });
+    if (this.onDisk) await mkdir(join(this.podDir(uid), "volumes"), { recursive: true, mode: 0o750 });
     const failures: { volume: string; message: string }[] = [];
     for (const volume of pod.spec?.volumes ?? []) {
       try {
@@ -142,7 +155,8 @@ export class VolumeManager {
         failures.push({ volume: volume.name, message: `MountVolume.SetUp failed for volume "${volume.name}" : ${reason}` });
       }
     }
-    if (hostsFile !== "") await writeInPlace(this.hostsFilePath(uid), hostsFile);
+    if (hostsFile !== "" && this.onDisk) await writeInPlace(this.hostsFilePath(uid), hostsFile);
+    else if (hostsFile !== "") this.hostsFiles.add(uid);
     if (failures.length > 0) throw new VolumeSetupError(failures.map((f) => f.message).join("; "), failures);
   }
 
@@ -151,7 +165,7 @@ export class VolumeManager {
     const namespace = pod.metadata.namespace ?? "default";
     const log = this.options.logger;
     if (volume.emptyDir) {
-      if (this.ready.has(dir)) return;
+      if (this.ready.has(dir) || !this.onDisk) return;
       const memory = volume.emptyDir.medium === "Memory";
       await this.makeVolumeDir(dir, memory, volume.emptyDir.sizeLimit, 0o777);
       const fsGroup = pod.spec?.securityContext?.fsGroup;
@@ -279,6 +293,7 @@ export class VolumeManager {
    * the files and may read them (Kubernetes' ownership rule for read-only volumes).
    */
   private async writePayload(pod: Readonly<Pod>, dir: string, payload: Payload, memory: boolean): Promise<void> {
+    if (!this.onDisk) return;
     if (!this.ready.has(dir)) {
       await this.makeVolumeDir(dir, memory, undefined, 0o755);
       this.ready.add(dir);
@@ -291,6 +306,7 @@ export class VolumeManager {
 
   /** A volume's directory; memory-backed ones get a tmpfs unless one is mounted already or the host refuses. */
   private async makeVolumeDir(dir: string, memory: boolean, sizeLimit: string | undefined, mode: number): Promise<void> {
+    if (!this.onDisk) return;
     await mkdir(dir, { recursive: true });
     await chmod(dir, mode);
     if (!memory) return;
@@ -343,7 +359,7 @@ export class VolumeManager {
       });
     }
     const hostsFile = this.hostsFilePath(podUid(pod));
-    if (manageHosts && existsSync(hostsFile)) {
+    if (manageHosts && (this.onDisk ? existsSync(hostsFile) : this.hostsFiles.has(podUid(pod)))) {
       mounts.push({
         containerPath: ETC_HOSTS,
         hostPath: hostsFile,
@@ -366,6 +382,7 @@ export class VolumeManager {
       throw new ContainerConfigError(`unable to provision SubPath \`${subPath}\`: must not contain '..'`);
     }
     const target = join(volumePath, subPath);
+    if (!this.onDisk) return target;
     let exists = true;
     try {
       lstatSync(target);
@@ -409,8 +426,11 @@ export class VolumeManager {
   async tearDownPod(podUid: string): Promise<void> {
     if (!usableUid(podUid)) throw new VolumeSetupError(`refusing to tear down pod directory for uid "${podUid}"`);
     const dir = this.podDir(podUid);
-    for (const point of this.mountOps.mountPointsUnder(dir)) await this.mountOps.unmount(point);
-    await rm(dir, { recursive: true, force: true });
+    if (this.onDisk) {
+      for (const point of this.mountOps.mountPointsUnder(dir)) await this.mountOps.unmount(point);
+      await rm(dir, { recursive: true, force: true });
+    }
+    this.hostsFiles.delete(podUid);
     this.writer.forget(dir + sep);
     for (const d of [...this.ready]) if (d.startsWith(dir + sep)) this.ready.delete(d);
     for (const k of [...this.noted]) if (k.startsWith(`${podUid}/`)) this.noted.delete(k);
