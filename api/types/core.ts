@@ -443,7 +443,6 @@ export interface PodSpec {
   dnsPolicy?: DNSPolicy;
   dnsConfig?: PodDNSConfig;
   nodeSelector?: Record<string, string>;
-  /** The OS the pod's containers need ("linux" or "windows"); the kubelet rejects a pod for another OS. */
   os?: { name: string };
   serviceAccountName?: string;
   /** Deprecated alias of serviceAccountName, kept in sync by defaulting as Kubernetes does. */
