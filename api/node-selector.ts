@@ -1,6 +1,6 @@
 // Node selector terms as Kubernetes evaluates them (k8s.io/component-helpers/scheduling/corev1): the scheduler's
-// NodeAffinity plugin and the DaemonSet controller (which decides which nodes should run a daemon pod) must agree.
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm } from "./types/index.js";
+// NodeAffinity plugin, the kubelet's pod admission and the DaemonSet controller (which decides which nodes should run a daemon pod) must agree.
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod } from "./types/index.js";
 
 /**
  * A compiled NodeSelectorTerm (labels via matchExpressions, metadata.name via matchFields; the requirements are
@@ -39,6 +39,19 @@ export function compileNodeSelector(terms: readonly Readonly<NodeSelectorTerm>[]
   return (node) => {
     for (const m of matchers) if (m(node)) return true;
     return false;
+  };
+}
+
+/** spec.nodeSelector AND the required node affinity, or undefined when the pod has neither. */
+export function requiredMatcher(pod: Readonly<Pod>): NodeMatcher | undefined {
+  const selector = Object.entries(pod.spec?.nodeSelector ?? {});
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (selector.length === 0 && terms === undefined) return undefined;
+  const affinity = terms === undefined ? undefined : compileNodeSelector(terms);
+  return (node: Readonly<Node>) => {
+    const labels = node.metadata.labels ?? {};
+    for (const [k, v] of selector) if (labels[k] !== v) return false;
+    return affinity ? affinity(node) : true;
   };
 }
 

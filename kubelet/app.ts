@@ -175,6 +175,7 @@ export async function runKubelet(flags: KubeletFlags, signal: AbortSignal, opts:
         logger: logger.child({ component: "pods" }),
         registry,
         nodeName,
+        node: () => nodeInformer.lister.getByName(undefined, nodeName) ?? nodeStatus.node(),
         nodeIP,
         nodeHostname: hostname(),
         resyncPeriodMs: flags.syncFrequency,

@@ -443,6 +443,7 @@ export interface PodSpec {
   dnsPolicy?: DNSPolicy;
   dnsConfig?: PodDNSConfig;
   nodeSelector?: Record<string, string>;
+  os?: { name: string };
   serviceAccountName?: string;
   /** Deprecated alias of serviceAccountName, kept in sync by defaulting as Kubernetes does. */
   serviceAccount?: string;

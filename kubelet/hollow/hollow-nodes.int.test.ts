@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound } from "../../api/errors.js";
 import { RESOURCES } from "../../api/resources.js";
 import { newPod } from "../../api/testing/builders.js";
-import type { Lease, Node, Pod } from "../../api/types/index.js";
+import type { CoreEvent, Lease, Node, Pod } from "../../api/types/index.js";
 import { RestClient } from "../../client/rest.js";
 import { clientConfigFor, startTestCluster, waitFor, type TestCluster } from "../../test/support/apiserver.js";
 import { startComponent } from "../../test/support/components.js";
@@ -17,6 +17,7 @@ import { rootDirBase, UNREADY_ANNOTATION } from "./hollow-nodes.js";
 const NODES = RESOURCES.find((r) => r.resource === "nodes")!;
 const PODS = RESOURCES.find((r) => r.resource === "pods")!;
 const LEASES = RESOURCES.find((r) => r.resource === "leases")!;
+const EVENTS = RESOURCES.find((r) => r.group === "" && r.resource === "events")!;
 
 interface HollowProcess {
   pid: number;
@@ -142,6 +143,28 @@ describe("kubelab hollow-nodes: 3 nodes", () => {
     });
     expect(ready.status?.containerStatuses?.[0]).toMatchObject({ ready: true, restartCount: 0 });
     await client.delete(PODS, "default", "probed");
+  });
+
+  it("admits pods: a second pod claiming a host port in use on its node is Failed (NodePorts) with a Warning event, never run", async () => {
+    const withHostPort = (name: string) => newPod(name, { nodeName: "hn-2", containers: [{ name: "app", image: "nginx", ports: [{ containerPort: 80, hostPort: 21017 }] }] });
+    await client.create(PODS, "default", withHostPort("port-owner"));
+    await waitFor("port-owner Running", async () => (await pod("port-owner")).status?.phase === "Running");
+    await client.create(PODS, "default", withHostPort("port-taker"));
+    const rejected = await waitFor("port-taker Failed", async () => {
+      const p = await pod("port-taker");
+      return p.status?.phase === "Failed" ? p : undefined;
+    });
+    expect(rejected.status).toMatchObject({ reason: "NodePorts", message: "Pod was rejected: Predicate NodePorts failed" });
+    expect(rejected.status?.containerStatuses ?? []).toEqual([]);
+    const events = await waitFor("the NodePorts event", async () => {
+      const list = await client.list<CoreEvent>(EVENTS, "default", { fieldSelector: "involvedObject.name=port-taker" });
+      return list.items.some((e) => e.reason === "NodePorts") ? list.items : undefined;
+    });
+    expect(events.find((e) => e.reason === "NodePorts")).toMatchObject({ type: "Warning", message: "Predicate NodePorts failed", source: { component: "kubelet", host: "hn-2" } });
+    // The same port on another node is free.
+    await client.create(PODS, "default", newPod("port-elsewhere", { nodeName: "hn-1", containers: [{ name: "app", image: "nginx", ports: [{ containerPort: 80, hostPort: 21017 }] }] }));
+    await waitFor("port-elsewhere Running", async () => (await pod("port-elsewhere")).status?.phase === "Running");
+    for (const name of ["port-owner", "port-taker", "port-elsewhere"]) await client.delete(PODS, "default", name);
   });
 
   it("turns the pod unready with the unready annotation and ready again without it", async () => {

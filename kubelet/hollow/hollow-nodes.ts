@@ -245,6 +245,7 @@ export async function runHollowNodes(flags: ComponentFlags & EventRateFlags, con
             logger: nodeLogger,
             registry,
             nodeName: name,
+            node: () => nodeLister.get(name) ?? nodeStatus.node(),
             nodeIP,
             nodeHostname: name,
             rootDir: nodeRoot,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RESOURCES } from "../../api/resources.js";
-import type { Pod } from "../../api/types/index.js";
+import type { Node, Pod } from "../../api/types/index.js";
 import { FakeClient } from "../../client/testing/fake-client.js";
 import { FakeRecorder } from "../../client/testing/fake-recorder.js";
 import { silentLogger } from "../../component-base/logging.js";
@@ -14,7 +14,7 @@ import { VolumeManager } from "../volumes/volume-manager.js";
 import { FakePodRuntime } from "./fake-runtime.js";
 import { PodManager } from "./pod-manager.js";
 import { CONFIG_MIRROR_ANNOTATION, staticPodsFromManifest } from "./static-pods.js";
-import { T0, testPod } from "./testing.js";
+import { T0, testNode, testPod } from "./testing.js";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.resource === "pods")!;
 
@@ -28,6 +28,8 @@ interface Harness {
   settle(): Promise<void>;
   pod(name?: string): Pod;
   seed(pod: Pod): Pod;
+  /** The Node the manager admits pods against (undefined: not registered yet). */
+  node: Node | undefined;
 }
 
 const harnesses: Harness[] = [];
@@ -74,6 +76,7 @@ function harness(shared?: { clock: FakeClock; client: FakeClient; runtime: FakeP
     logger,
     registry: createRegistry(),
     nodeName: "node-1",
+    node: () => h.node,
     nodeIP: "192.168.1.2",
     nodeHostname: "node-1",
     rootDir,
@@ -87,6 +90,7 @@ function harness(shared?: { clock: FakeClock; client: FakeClient; runtime: FakeP
   const m = manager;
   const stop = new AbortController();
   const h: Harness & { prober: SetProber } = {
+    node: testNode(),
     prober,
     clock,
     client,
@@ -388,5 +392,59 @@ describe("PodManager", () => {
     expect(h.recorder.reasons()).toContain("FailedPostStartHook");
     expect(h.runtime.running("app")).toEqual([]);
     expect(h.pod().status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe("PostStartHookError");
+  });
+});
+
+describe("PodManager admission", () => {
+  const withHostPort = (name: string): Pod => testPod({ containers: [{ name: "app", image: "busybox", ports: [{ containerPort: 80, hostPort: 8080 }] }] }, name);
+
+  it("rejects a second pod claiming a host port in use: Failed (NodePorts), a Warning event, never started", async () => {
+    const h = harness();
+    h.seed(withHostPort("first"));
+    await h.settle();
+    expect(h.pod("first").status?.phase).toBe("Running");
+    h.seed(withHostPort("second"));
+    await h.settle();
+    const status = h.pod("second").status!;
+    expect(status).toMatchObject({ phase: "Failed", reason: "NodePorts", message: "Pod was rejected: Predicate NodePorts failed" });
+    expect(status.startTime).toBeDefined();
+    expect(status.conditions).toBeUndefined();
+    expect(h.recorder.withReason("NodePorts").map((e) => `${e.object.name} ${e.type} ${e.message}`)).toEqual(["second Warning Predicate NodePorts failed"]);
+    expect(h.runtime.calls.filter((c) => c.startsWith("RunPodSandbox second"))).toEqual([]);
+    // Never reconsidered: the decision stands after the first pod is gone.
+    const first = h.pod("first");
+    h.client.remove(PODS, "default", "first");
+    h.manager.remove(first);
+    await h.clock.advance(61_000);
+    await h.settle();
+    expect(h.pod("second").status?.phase).toBe("Failed");
+    expect(h.runtime.calls.filter((c) => c.startsWith("RunPodSandbox second"))).toEqual([]);
+  });
+
+  it("does not count admitted pods in a terminal phase", async () => {
+    const h = harness();
+    h.seed({ ...withHostPort("done"), spec: { ...withHostPort("done").spec!, restartPolicy: "Never" } });
+    await h.settle();
+    h.runtime.exit(h.runtime.running("app")[0]!.id, 0);
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod("done").status?.phase).toBe("Succeeded");
+    h.seed(withHostPort("next"));
+    await h.settle();
+    expect(h.pod("next").status?.phase).toBe("Running");
+  });
+
+  it("rejects a pod beyond allocatable cpu (OutOfcpu) and waits for the Node before deciding", async () => {
+    const h = harness();
+    h.node = undefined;
+    h.seed(testPod({ containers: [{ name: "app", image: "busybox", resources: { requests: { cpu: "5" } } }] }, "big"));
+    await h.settle();
+    expect(h.pod("big").status?.phase).toBe("Pending");
+    expect(h.runtime.calls).toEqual([]);
+    h.node = testNode();
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod("big").status).toMatchObject({ phase: "Failed", reason: "OutOfcpu", message: "Pod was rejected: Node didn't have enough resource: cpu, requested: 5000, used: 0, capacity: 4000" });
+    expect(h.recorder.messages()).toEqual(["Warning OutOfcpu Node didn't have enough resource: cpu, requested: 5000, used: 0, capacity: 4000"]);
   });
 });

@@ -10,8 +10,8 @@ import { isAlreadyExists, isNotFound } from "../../api/errors.js";
 import { qosClassOf } from "../../api/defaults.js";
 import { deepEqual } from "../../api/normalize.js";
 import { RESOURCES } from "../../api/resources.js";
-import { parseTime } from "../../api/time.js";
-import type { Container, LifecycleHandler, Pod, PodStatus } from "../../api/types/index.js";
+import { formatTime, parseTime } from "../../api/time.js";
+import type { Container, LifecycleHandler, Node, Pod, PodStatus } from "../../api/types/index.js";
 import { isNotFound as isCriNotFound } from "../../client/cri/errors.js";
 import type * as cri from "../../client/cri/types.js";
 import type { EventRecorder, ObjectReference } from "../../client/event-recorder.js";
@@ -26,6 +26,7 @@ import type { ProbedContainer, ProberManager } from "../prober/prober-manager.js
 import { CONTAINER_TERMINATION_MESSAGE_POLICY_ANNOTATION, POD_UID_LABEL } from "../runtime-labels.js";
 import { VolumeSetupError, type VolumeManager } from "../volumes/volume-manager.js";
 import { computePodActions } from "./actions.js";
+import { admitPod } from "./admission.js";
 import { CONTAINER_BACKOFF, formatBackoff, KeyedBackoff } from "./backoff.js";
 import { containerConfig, podNamespace, sandboxConfig } from "./container-config.js";
 import { ImageManager } from "./images.js";
@@ -53,6 +54,8 @@ export interface PodManagerOptions {
   logger: Logger;
   registry: Registry;
   nodeName: string;
+  /** This node's Node object as last seen (undefined until registered): pods are admitted against it. */
+  node: () => Readonly<Node> | undefined;
   nodeIP: string;
   /** The machine's hostname: a host-network pod's. */
   nodeHostname: string;
@@ -94,7 +97,20 @@ interface Worker {
   lastPod: Readonly<Pod> | undefined;
   /** The final delete was sent. */
   deleted: boolean;
+  /** The admission decision, made once at the pod's first sync (undefined until then). */
+  admission: "admitted" | Rejection | undefined;
 }
+
+/** Why the kubelet refused to run a pod (Kubernetes' rejectPod): the pod's status reason and message. */
+interface Rejection {
+  reason: string;
+  message: string;
+}
+
+/** The pod conditions the kubelet owns (kubetypes.PodConditionsByKubelet): its status replaces them. */
+const KUBELET_CONDITIONS = new Set(["PodScheduled", "Ready", "Initialized", "ContainersReady"]);
+/** How long a pod waits for its admission when the Node object is not known yet. */
+const ADMISSION_RETRY_MS = 1000;
 
 export class PodManager {
   private readonly pods = new Map<string, Readonly<Pod>>();
@@ -246,7 +262,7 @@ export class PodManager {
   private worker(uid: string): Worker {
     let w = this.workers.get(uid);
     if (!w) {
-      w = { uid, running: false, pending: false, timer: undefined, dueMs: 0, waiting: new Map(), firstSeenMs: this.opts.clock.now(), startRecorded: false, lastPod: undefined, deleted: false };
+      w = { uid, running: false, pending: false, timer: undefined, dueMs: 0, waiting: new Map(), firstSeenMs: this.opts.clock.now(), startRecorded: false, lastPod: undefined, deleted: false, admission: undefined };
       this.workers.set(uid, w);
     }
     return w;
@@ -290,6 +306,8 @@ export class PodManager {
       await this.removeOrphan(w);
       return;
     }
+    // Decided before the first await, so pods are admitted in the order their first syncs start.
+    const admission = this.admit(w, this.view(known));
     if (isStaticPod(known)) await this.ensureMirror(known);
     const pod = this.opts.localPodView ? this.opts.localPodView(this.view(known)) : this.view(known);
     w.lastPod = pod;
@@ -302,6 +320,14 @@ export class PodManager {
     if (phase === "Succeeded" || phase === "Failed") {
       await this.stopAll(pod, state, gracePeriodOf(pod));
       this.opts.prober.removePod(w.uid);
+      return;
+    }
+    if (admission === undefined) {
+      this.wake(w.uid, ADMISSION_RETRY_MS);
+      return;
+    }
+    if (admission !== "admitted") {
+      await this.writeStatus(pod, rejectedStatus(pod, admission, this.opts.clock.now()));
       return;
     }
     const deadlineInMs = activeDeadlineInMs(pod, this.opts.clock.now());
@@ -333,6 +359,34 @@ export class PodManager {
     // The next sync: a backoff ending, the active deadline (counted from the startTime just reported), or the resync.
     const deadline = activeDeadlineInMs({ ...pod, status }, this.opts.clock.now());
     this.wake(w.uid, Math.max(1, Math.min(retry ?? Infinity, deadline ?? Infinity, this.opts.resyncPeriodMs ?? 60_000)));
+  }
+
+  /**
+   * The pod's admission, decided at its first sync (pkg/kubelet/lifecycle/predicate.go): checked against the Node and
+   * the pods admitted before it that are not in a terminal phase. A rejected pod gets a Warning event now and the
+   * Failed status from its sync; it never starts, and is never reconsidered. Undefined while the Node is unknown.
+   * A pod already terminal or being deleted will not start, so it is not checked (nor counted).
+   */
+  private admit(w: Worker, pod: Readonly<Pod>): Worker["admission"] {
+    if (w.admission !== undefined) return w.admission;
+    if (pod.metadata.deletionTimestamp || isTerminal(pod)) return "admitted";
+    const node = this.opts.node();
+    if (!node) return undefined;
+    const others: Readonly<Pod>[] = [];
+    for (const [uid, other] of this.pods) {
+      if (uid === w.uid || this.workers.get(uid)?.admission !== "admitted") continue;
+      const viewed = this.view(other);
+      if (!isTerminal(viewed)) others.push(viewed);
+    }
+    const result = admitPod(pod, node, others);
+    if (result.admit) {
+      w.admission = "admitted";
+    } else {
+      w.admission = { reason: result.reason, message: result.message };
+      this.opts.logger.info({ pod: podName(pod), reason: result.reason, message: result.message }, "Pod rejected at admission");
+      this.opts.recorder.event(podRef(pod), "Warning", result.reason, result.message);
+    }
+    return w.admission;
   }
 
   /** Brings a live pod's containers to its spec; returns when the pod wants another sync (a backoff ending). */
@@ -565,7 +619,10 @@ export class PodManager {
     this.opts.prober.removePod(w.uid);
     const after = await this.readRuntimeState(w.uid);
     const status = generatePodStatus({ pod, state: after, runtimeName: this.runtimeName, hostIP: this.opts.nodeIP, nowMs: this.opts.clock.now(), waiting: new Map(), probe: () => undefined, podIsTerminal: true });
-    await this.writeStatus(pod, status).catch((err: unknown) => {
+    // A rejected pod keeps the status that says why.
+    const rejection = w.admission === "admitted" ? undefined : w.admission;
+    const final = rejection ? rejectedStatus(pod, rejection, this.opts.clock.now()) : status;
+    await this.writeStatus(pod, final).catch((err: unknown) => {
       this.opts.logger.info({ pod: podName(pod), err: errorText(err) }, "Final status not written");
     });
     try {
@@ -761,6 +818,21 @@ function activeDeadlineInMs(pod: Readonly<Pod>, nowMs: number): number | undefin
   const started = parseTime(pod.status?.startTime);
   if (deadline === undefined || started === undefined) return undefined;
   return started + deadline * 1000 - nowMs;
+}
+
+function isTerminal(pod: Readonly<Pod>): boolean {
+  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+/**
+ * A rejected pod's status (Kubernetes' rejectPod through its status manager): Failed with the reason and
+ * "Pod was rejected: <message>", a startTime, and only the conditions the kubelet does not own kept.
+ */
+function rejectedStatus(pod: Readonly<Pod>, rejection: Readonly<Rejection>, nowMs: number): PodStatus {
+  const status: PodStatus = { phase: "Failed", reason: rejection.reason, message: `Pod was rejected: ${rejection.message}`, startTime: pod.status?.startTime ?? formatTime(nowMs) };
+  const kept = (pod.status?.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.has(c.type));
+  if (kept.length > 0) status.conditions = kept;
+  return status;
 }
 
 function gracePeriodOf(pod: Readonly<Pod>): number {

@@ -1,5 +1,5 @@
 // Builders for the pod lifecycle's unit tests: pods and runtime records with every field at a plain default.
-import type { Container, Pod } from "../../api/types/index.js";
+import type { Container, Node, Pod } from "../../api/types/index.js";
 import type { ContainerRecord, PodRuntimeState, SandboxState } from "./runtime-state.js";
 import { containerHash } from "./runtime-state.js";
 
@@ -12,6 +12,17 @@ export function testPod(spec: Partial<NonNullable<Pod["spec"]>> = {}, name = "we
     metadata: { name, namespace: "default", uid: `uid-${name}`, resourceVersion: "1" },
     spec: { nodeName: "node-1", containers: [{ name: "app", image: "busybox" }], ...spec },
     status: { phase: "Pending", qosClass: "BestEffort", conditions: [{ type: "PodScheduled", status: "True", lastTransitionTime: "2024-01-01T09:59:00Z" }] },
+  };
+}
+
+/** The Node "node-1" pods are admitted against: 4 cpu, 8 Gi memory, 110 pods, Linux. */
+export function testNode(allocatable: Record<string, string> = {}, labels: Record<string, string> = {}): Node {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: "node-1", uid: "uid-node-1", labels: { "kubernetes.io/hostname": "node-1", "kubernetes.io/os": "linux", ...labels } },
+    spec: {},
+    status: { allocatable: { cpu: "4", memory: "8Gi", pods: "110", ...allocatable } },
   };
 }
 
