@@ -434,6 +434,20 @@ describe("PodManager admission", () => {
     expect(h.pod("next").status?.phase).toBe("Running");
   });
 
+  it("waits while the Node has no allocatable yet (created before the kubelet wrote its status), then admits", async () => {
+    const h = harness();
+    const node = testNode();
+    h.node = { ...node, status: {} };
+    h.seed(testPod({ containers: [{ name: "app", image: "busybox" }] }, "early"));
+    await h.settle();
+    expect(h.pod("early").status?.phase).toBe("Pending");
+    expect(h.recorder.messages()).toEqual([]);
+    h.node = node;
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod("early").status?.phase).toBe("Running");
+  });
+
   it("rejects a pod beyond allocatable cpu (OutOfcpu) and waits for the Node before deciding", async () => {
     const h = harness();
     h.node = undefined;

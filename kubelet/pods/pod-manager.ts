@@ -364,14 +364,16 @@ export class PodManager {
   /**
    * The pod's admission, decided at its first sync (pkg/kubelet/lifecycle/predicate.go): checked against the Node and
    * the pods admitted before it that are not in a terminal phase. A rejected pod gets a Warning event now and the
-   * Failed status from its sync; it never starts, and is never reconsidered. Undefined while the Node is unknown.
+   * Failed status from its sync; it never starts, and is never reconsidered. Undefined while the Node is unknown or
+   * has no allocatable yet (a Node object created before this kubelet wrote its status): judged against an empty
+   * status, every pod would be OutOfpods.
    * A pod already terminal or being deleted will not start, so it is not checked (nor counted).
    */
   private admit(w: Worker, pod: Readonly<Pod>): Worker["admission"] {
     if (w.admission !== undefined) return w.admission;
     if (pod.metadata.deletionTimestamp || isTerminal(pod)) return "admitted";
     const node = this.opts.node();
-    if (!node) return undefined;
+    if (!node?.status?.allocatable) return undefined;
     const others: Readonly<Pod>[] = [];
     for (const [uid, other] of this.pods) {
       if (uid === w.uid || this.workers.get(uid)?.admission !== "admitted") continue;
