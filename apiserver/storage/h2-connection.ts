@@ -577,7 +577,8 @@ export class H2Connection {
   private closeIfIdle(): void {
     if (!this.draining || this.closed || this.streams.size > 0 || this.waiting.length > 0) return;
     this.flush();
-    this.socket.end();
+    // Ended and then closed once written: the peer need not close its side.
+    this.socket.destroySoon();
   }
 
   private protocolError(code: number, message: string): void {
@@ -589,7 +590,6 @@ export class H2Connection {
     this.flush();
     this.failure ??= `HTTP/2 protocol error from etcd: ${message}`;
     this.closed = true;
-    this.socket.end();
     this.socket.destroySoon();
     this.failStreams();
   }
