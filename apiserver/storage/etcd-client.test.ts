@@ -1,5 +1,5 @@
-// The HTTP/2 gRPC client against a small gRPC server on node:http2: framing, statuses, deadlines, streams.
-import { createServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
+// The gRPC client (over h2-connection.ts) against a small gRPC server on node:http2: framing, statuses, deadlines, streams.
+import { constants, createServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdCallError, EtcdClient, status } from "./etcd-client.js";
@@ -24,13 +24,16 @@ function onMessages(stream: ServerHttp2Stream, each: (message: Buffer) => void):
   });
 }
 
-describe("EtcdClient (gRPC over node:http2)", () => {
+describe("EtcdClient (gRPC against a node:http2 server)", () => {
   let server: Http2Server;
   let endpoint: string;
   const timeouts: string[] = [];
+  const silentResets: number[] = [];
+  const sessions: ServerHttp2Session[] = [];
 
   beforeAll(async () => {
     server = createServer();
+    server.on("session", (session) => sessions.push(session));
     server.on("stream", (stream, headers) => {
       const path = headers[":path"];
       timeouts.push(String(headers["grpc-timeout"] ?? ""));
@@ -50,6 +53,7 @@ describe("EtcdClient (gRPC over node:http2)", () => {
         stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "9", "grpc-message": "etcdserver%3A requested lease not found" }, { endStream: true });
       } else if (path === "/test/Silent") {
         stream.on("error", () => undefined);
+        stream.on("close", () => silentResets.push(stream.rstCode));
       } else if (path === "/test/Watch") {
         onMessages(stream, (message) => {
           if (!stream.headersSent) {
@@ -73,6 +77,8 @@ describe("EtcdClient (gRPC over node:http2)", () => {
   });
 
   afterAll(async () => {
+    // node:http2 keeps a session that sent GOAWAY open after the client has gone.
+    for (const session of sessions) session.destroy();
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -98,6 +104,8 @@ describe("EtcdClient (gRPC over node:http2)", () => {
     try {
       const late = await client.unary("/test/Silent", Buffer.alloc(0), (b) => b, Date.now() + 200).catch((err: unknown) => err);
       expect(late).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+      // The abandoned call is reset (CANCEL), so etcd stops working on it.
+      await expect.poll(() => silentResets).toEqual([constants.NGHTTP2_CANCEL]);
       const refused = await closed.unary("/test/Echo", Buffer.alloc(0), (b) => b, Date.now() + 5000).catch((err: unknown) => err);
       expect(refused).toMatchObject({ code: status.UNAVAILABLE });
       // The client still works after a call timed out on its connection.
@@ -105,6 +113,28 @@ describe("EtcdClient (gRPC over node:http2)", () => {
     } finally {
       client.close();
       closed.close();
+    }
+  });
+
+  it("connects again after etcd's GOAWAY, while the old connection finishes its calls", async () => {
+    const client = new EtcdClient([endpoint]);
+    try {
+      const before = sessions.length;
+      expect(await client.unary("/test/Echo", Buffer.from("1"), (b) => b.toString(), Date.now() + 5000)).toBe("echo:1");
+      expect(sessions.length).toBe(before + 1);
+      const first = sessions.at(-1);
+      first?.goaway(constants.NGHTTP2_NO_ERROR);
+      // Calls until the client has read the GOAWAY (one racing it may fail UNAVAILABLE) go to a new connection.
+      await expect
+        .poll(() =>
+          client.unary("/test/Echo", Buffer.from("2"), (b) => b.toString(), Date.now() + 5000).then(
+            (reply) => `${reply} on session ${sessions.length - before}`,
+            (err: unknown) => String(err),
+          ),
+        )
+        .toBe("echo:2 on session 2");
+    } finally {
+      client.close();
     }
   });
 
