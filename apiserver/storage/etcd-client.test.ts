@@ -1,6 +1,6 @@
 // The gRPC client (over h2-connection.ts) against a small gRPC server on node:http2: framing, statuses, deadlines, streams.
 import { constants, createServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdCallError, EtcdClient, status } from "./etcd-client.js";
 
@@ -172,6 +172,29 @@ describe("EtcdClient (gRPC against a node:http2 server)", () => {
       expect(after).toEqual([]);
     } finally {
       client.close();
+    }
+  });
+
+  it("drops a connection whose keepalive ping goes unanswered, failing its watch UNAVAILABLE", async () => {
+    // Speaks HTTP/2 (its SETTINGS) but answers nothing after: no ping ACK, no response.
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+      socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const client = new EtcdClient([`http://127.0.0.1:${(silent.address() as AddressInfo).port}`], { keepaliveMs: 50, keepaliveTimeoutMs: 200 });
+    try {
+      const watch = client.stream("/test/Watch", (b) => b.toString());
+      const error = await new Promise<EtcdCallError>((resolve) => watch.on("error", resolve));
+      expect(error).toMatchObject({ code: status.UNAVAILABLE });
+      expect(error.details).toContain("did not answer a keepalive ping within 200 ms");
+    } finally {
+      client.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });

@@ -2,7 +2,7 @@
 // dynamic table with eviction), padding, CONTINUATION, flow control both ways, MAX_CONCURRENT_STREAMS, RST_STREAM,
 // GOAWAY, PING, lost connections, and stream ids running out.
 import { constants, createServer, type Http2Server, type ServerOptions, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { H2_CANCEL, H2Connection, type H2ConnectionOwner, type H2StreamHandler } from "./h2-connection.js";
 import { encodeLiteralHeaders, encodeStaticIndexed, type HeaderList } from "./hpack.js";
@@ -314,3 +314,95 @@ async function vi_waitFor(condition: () => boolean, timeoutMs = 5000): Promise<v
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** A hand-written HTTP/2 frame. */
+function rawFrame(type: number, flags: number, id: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(id, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** A server that answers the preface with `frames(firstStreamId)` once the client's first HEADERS is in, and records what it read. */
+async function rawServer(frames: (streamId: number) => Buffer): Promise<{ port: number; received: () => Buffer }> {
+  let received = Buffer.alloc(0);
+  const s = createNetServer((socket) => {
+    serverSockets.push(socket);
+    let answered = false;
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      // The first HEADERS (type 1) after the 24-byte preface: walk the frames.
+      for (let at = 24; !answered && received.length - at >= 9; ) {
+        const length = received.readUIntBE(at, 3);
+        if (received[at + 3] === 1) {
+          answered = true;
+          socket.write(frames(received.readUInt32BE(at + 5)));
+        }
+        at += 9 + length;
+      }
+    });
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  rawServers.push(s);
+  return { port: (s.address() as AddressInfo).port, received: () => received };
+}
+
+const rawServers: NetServer[] = [];
+afterEach(async () => {
+  for (const c of connections.splice(0)) c.destroy("test over");
+  for (const socket of serverSockets.splice(0)) socket.destroy();
+  for (const s of rawServers.splice(0)) await new Promise((resolve) => s.close(resolve));
+});
+
+describe("H2Connection against hand-written frames", () => {
+  it("reads HEADERS with PADDED and PRIORITY, a table size update, CONTINUATION, and padded DATA", async () => {
+    const { port } = await rawServer((id) => {
+      // :status 200 (indexed 8), then a size update to 0 (first in its block), then a literal content-type.
+      const headersBlock = Buffer.concat([Buffer.from([0x20, 0x88]), encodeLiteralHeaders([["content-type", "application/grpc"]])]);
+      const padded = (block: Buffer, pad: number): Buffer => Buffer.concat([Buffer.from([pad]), Buffer.from([0x80, 0, 0, 0, 16]), block, Buffer.alloc(pad)]);
+      const trailers = encodeLiteralHeaders([["grpc-status", "0"], ["grpc-message", "fine"]]);
+      return Buffer.concat([
+        rawFrame(0x4, 0, 0, Buffer.alloc(0)),
+        // PADDED | PRIORITY | END_HEADERS: pad length, 5 priority bytes, the block, padding.
+        rawFrame(0x1, 0x8 | 0x20 | 0x4, id, padded(headersBlock, 3)),
+        // PADDED DATA.
+        rawFrame(0x0, 0x8, id, Buffer.concat([Buffer.from([4]), Buffer.from("hello"), Buffer.alloc(4)])),
+        // Trailers split across HEADERS (END_STREAM) and CONTINUATION (END_HEADERS).
+        rawFrame(0x1, 0x1, id, trailers.subarray(0, 5)),
+        rawFrame(0x9, 0x4, id, trailers.subarray(5)),
+      ]);
+    });
+    const owner = new Owner();
+    const connection = connect(port, owner);
+    const r = new Recorder();
+    connection.request(requestBlock("/raw"), r, Buffer.from("x"), true);
+    await r.done;
+    expect(r.failure).toBeUndefined();
+    expect(r.headers).toEqual([
+      { ":status": "200", "content-type": "application/grpc" },
+      { "grpc-status": "0", "grpc-message": "fine" },
+    ]);
+    expect(r.body.toString()).toBe("hello");
+  });
+
+  it("treats a PUSH_PROMISE (push is disabled) as a protocol error: GOAWAY sent, streams failed, socket closed", async () => {
+    const { port, received } = await rawServer((id) => Buffer.concat([rawFrame(0x4, 0, 0, Buffer.alloc(0)), rawFrame(0x5, 0x4, id, Buffer.from([0, 0, 0, 2, 0x88]))]));
+    const owner = new Owner();
+    const connection = connect(port, owner);
+    const r = new Recorder();
+    connection.request(requestBlock("/raw"), r, undefined, true);
+    await r.done;
+    expect(r.failure?.reason).toContain("PUSH_PROMISE");
+    await owner.closed;
+    // Our GOAWAY (type 7) with PROTOCOL_ERROR (1) is among what the server read.
+    const goawayCode = (): number | undefined => {
+      const bytes = received();
+      for (let at = 24; bytes.length - at >= 9; at += 9 + bytes.readUIntBE(at, 3)) if (bytes[at + 3] === 7) return bytes.readUInt32BE(at + 13);
+      return undefined;
+    };
+    await expect.poll(goawayCode).toBe(1);
+  });
+});
