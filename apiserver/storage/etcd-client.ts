@@ -349,7 +349,7 @@ class UnaryCall<T> implements H2StreamHandler {
       return;
     }
     const chunks = this.chunks;
-    const body = chunks.length === 1 ? (chunks[0]!) : Buffer.concat(chunks);
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     if (body.length < 5 || body.length < 5 + body.readUInt32BE(1)) {
       this.fail(new EtcdCallError(status.INTERNAL, `etcd sent no response to ${this.method}`));
       return;

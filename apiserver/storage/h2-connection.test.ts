@@ -262,7 +262,7 @@ describe("H2Connection against node:http2", () => {
     const second = new Recorder();
     connection.request(requestBlock("/b"), second, undefined, true);
     // Stream 1 goes on; stream 3 was not taken.
-    (sessions[0]!).goaway(constants.NGHTTP2_NO_ERROR, 1);
+    sessions[0]!.goaway(constants.NGHTTP2_NO_ERROR, 1);
     await second.done;
     expect(second.failure?.reason).toContain("GOAWAY");
     expect(connection.acceptsStreams).toBe(false);
@@ -289,7 +289,7 @@ describe("H2Connection against node:http2", () => {
     await vi_waitFor(() => sessions.length === 1);
     await owner.connected;
     // The socket cut under the session: no GOAWAY, no RST_STREAM.
-    (serverSockets[0]!).destroy();
+    serverSockets[0]!.destroy();
     await Promise.all(hanging.map((r) => r.done));
     for (const r of hanging) expect(r.failure?.reason).toMatch(/^connection to etcd failed/);
     await owner.closed;

@@ -442,7 +442,7 @@ export class H2Connection {
   /** A whole header block is in: decoded even for a stream that is gone (the HPACK table must follow every block). */
   private headerBlockDone(): void {
     const fragments = this.headerFragments;
-    const block = fragments.length === 1 ? (fragments[0]!) : Buffer.concat(fragments);
+    const block = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments);
     const id = this.headerStreamId;
     const endStream = this.headerEndStream;
     this.headerFragments = [];

@@ -223,14 +223,14 @@ export class HpackDecoder {
   }
 
   private nameAt(index: number): string {
-    if (index <= STATIC_TABLE.length) return (STATIC_TABLE[index - 1]!)[0];
+    if (index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1]![0];
     const name = this.names[this.names.length - (index - STATIC_TABLE.length)];
     if (name === undefined) throw new HpackError(`index ${index} beyond the table`);
     return name;
   }
 
   private valueAt(index: number): string {
-    if (index <= STATIC_TABLE.length) return (STATIC_TABLE[index - 1]!)[1];
+    if (index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1]![1];
     const value = this.values[this.values.length - (index - STATIC_TABLE.length)];
     if (value === undefined) throw new HpackError(`index ${index} beyond the table`);
     return value;
