@@ -32,8 +32,7 @@ import { requestUser, reviewToken, userOf } from "./auth/identity.js";
 import { loadTokenFile } from "./auth/token-file.js";
 import { servingCertificate } from "./serving.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
-import { EtcdStorage } from "./storage/etcd-storage.js";
-import { etcdEndpoints, etcdTlsAtStart } from "./storage/etcd-tls.js";
+import { openEtcdStorage, WORKLOAD_CACHE_RESOURCES, type OpenedStorage } from "./storage/open-storage.js";
 import { createWatchCache } from "./storage/watch-cache.js";
 import type { WorkerLink } from "./workers.js";
 
@@ -54,8 +53,10 @@ export interface RunningApiServer {
 /**
  * `givenFlags`: the flags the command line named (Kubernetes refuses --anonymous-auth beside an anonymous section).
  * `worker`: this process is one of a --workers=N apiserver's workers (apiserver/workers.ts).
+ * `opened`: the etcd storage main.ts opened before loading this module (storage/open-storage.ts); it is this
+ * server's from then on (stop() closes it). Without it, the server opens its own.
  */
-export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set(), worker?: WorkerLink): Promise<RunningApiServer> {
+export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set(), worker?: WorkerLink, opened?: OpenedStorage): Promise<RunningApiServer> {
   if (options.insecurePort === 0 && options.securePort === 0) throw new Error("--secure-port and --insecure-port are both 0: nothing to serve");
   const authenticationConfig = options.authenticationConfig !== undefined ? loadAuthenticationConfig(options.authenticationConfig) : undefined;
   const anonymous = anonymousConfigFrom({ value: options.anonymousAuth, set: givenFlags.has("anonymous-auth") }, authenticationConfig);
@@ -67,14 +68,10 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
   const promRegistry = createPromRegistry();
   const metrics = createApiServerMetrics(promRegistry);
   worker?.serveMetrics(promRegistry);
-  const etcdTls = await etcdTlsAtStart(options);
-  const storage = new EtcdStorage({
-    endpoints: etcdEndpoints(options.etcdServers),
-    ...(etcdTls ? { tls: etcdTls } : {}),
-    prefix: options.etcdPrefix,
-    observe: (operation, type, seconds) => {
-      metrics.etcdRequestDuration.observe({ operation, type }, seconds);
-    },
+  const etcd = opened ?? (await openEtcdStorage(options));
+  const storage = etcd.storage;
+  etcd.observe((operation, type, seconds) => {
+    metrics.etcdRequestDuration.observe({ operation, type }, seconds);
   });
   const clusterIPs = new ClusterIPAllocator({ storage, cidr: options.serviceClusterIpRange, prefix: options.etcdPrefix });
   const nodePorts = new NodePortAllocator({ storage, range: options.serviceNodePortRange, prefix: options.etcdPrefix });
@@ -291,8 +288,6 @@ function rbacStore(registry: Registry, resource: string): ResourceStore {
 }
 
 /** Resources whose watch caches grow with the workload and which no post-start step reads (see `ready`). */
-const WORKLOAD_CACHE_RESOURCES: readonly string[] = ["pods", "events"];
-
 /** Frees reservation keys left by services that no longer exist (a crash between reserve and write). */
 async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocator, nodePorts: NodePortAllocator, logger: Logger): Promise<void> {
   const services = await registry.core("services").list(undefined, { resourceVersion: "0" });
