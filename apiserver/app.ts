@@ -24,7 +24,8 @@ import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
 import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
-import { createApiHandlers, serveOn } from "./server.js";
+import { deferredApiHandlers, serveOn } from "./http/front.js";
+import type { ApiServerDeps } from "./server.js";
 import { bearerTokenAuthenticator, clientCertificateAuthenticator, requestHeaderAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
 import { RequestAuth } from "./auth/filters.js";
 import { anonymousConfigFrom, loadAuthenticationConfig } from "./auth/authentication-config.js";
@@ -142,7 +143,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     logger,
   });
   const servedPort = options.securePort !== 0 ? options.securePort : options.insecurePort;
-  const handlers = createApiHandlers({
+  const deps: ApiServerDeps = {
     auth,
     aggregator,
     customResources,
@@ -155,7 +156,11 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletClientTls(options) }),
     bootstrapped: () => bootstrapped,
     ...(worker ? { workers: worker } : {}),
-  });
+  };
+  // The request handlers (server.ts and what only it imports) load once ready, or at the first request other than a
+  // health check (http/front.ts): the start does not wait for code it does not run.
+  const deferred = deferredApiHandlers(deps, async () => (await import("./server.js")).createApiHandlers(deps));
+  const handlers = deferred.handlers;
   const servers: Server[] = [];
   let insecure: { server: Server; port: number; url: string } | undefined;
   let secure: { server: Server; port: number; url: string } | undefined;
@@ -234,6 +239,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
         ]);
         bootstrapped = true;
         logger.info("apiserver is ready");
+        void deferred.load();
         worker?.reportReady();
         return;
       } catch (err) {
