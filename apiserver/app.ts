@@ -23,7 +23,7 @@ import { ExtensionAuthenticationPublisher, proxyClientCertificate, requestHeader
 import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
-import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
+import { kubeletClientTls } from "./kubelet-client-tls.js";
 import { deferredApiHandlers, serveOn } from "./http/front.js";
 import type { ApiServerDeps } from "./server.js";
 import { bearerTokenAuthenticator, clientCertificateAuthenticator, requestHeaderAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
@@ -142,6 +142,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     insecureUser: async (req) => requestUser(req.headers.authorization, await serviceAccountTokens(), storeFor),
     logger,
   });
+  const kubeletTls = kubeletClientTls(options);
   const servedPort = options.securePort !== 0 ? options.securePort : options.insecurePort;
   const deps: ApiServerDeps = {
     auth,
@@ -153,13 +154,15 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     promRegistry,
     logger,
     serverAddress: `${advertiseAddress}:${servedPort}`,
-    kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletClientTls(options) }),
     bootstrapped: () => bootstrapped,
     ...(worker ? { workers: worker } : {}),
   };
-  // The request handlers (server.ts and what only it imports) load once ready, or at the first request other than a
-  // health check (http/front.ts): the start does not wait for code it does not run.
-  const deferred = deferredApiHandlers(deps, async () => (await import("./server.js")).createApiHandlers(deps));
+  // The request handlers (server.ts, the kubelet proxy and what only they import) load once ready, or at the first
+  // request other than a health check (http/front.ts): the start does not wait for code it does not run.
+  const deferred = deferredApiHandlers(deps, async () => {
+    const [{ createApiHandlers }, { createKubeletProxy }] = await Promise.all([import("./server.js"), import("./kubelet-proxy.js")]);
+    return createApiHandlers({ ...deps, kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletTls }) });
+  });
   const handlers = deferred.handlers;
   const servers: Server[] = [];
   let insecure: { server: Server; port: number; url: string } | undefined;
