@@ -206,6 +206,18 @@ describe("compare skips unchanged maps and still gives the member-by-member comp
   }
 });
 
+describe("members() keys each path by its JSON, built element by element", () => {
+  it("for generated objects, with and without containers", () => {
+    const next = random(3);
+    for (let i = 0; i < 100; i++) {
+      const object = mutated(pod(), next, Math.floor(next() * 5));
+      for (const containers of [true, false]) {
+        for (const [key, member] of members(object, WHOLE_OBJECT, containers)) expect(key).toBe(JSON.stringify(member.path));
+      }
+    }
+  });
+});
+
 describe("FieldSet.toFieldsV1 builds the same tree as sorting whole paths", () => {
   it("for the sets of generated objects, member order included", () => {
     const next = random(7);

@@ -229,7 +229,8 @@ export function childOf(node: FieldsNode, element: PathElement): FieldsNode {
  * Undefined for a node with nothing of the set at or under it (a struct whose members are all the server's).
  */
 export function fieldsV1Of(node: FieldsNode): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
+  if (node.children.size === 0) return node.inSet ? {} : undefined;
+  const out: Record<string, unknown> = node.inSet ? { ".": {} } : {};
   let members = 0;
   const elements = node.children.size === 1 ? node.children.keys() : [...node.children.keys()].sort(compareElements);
   for (const element of elements) {
@@ -239,8 +240,8 @@ export function fieldsV1Of(node: FieldsNode): Record<string, unknown> | undefine
     out[element] = member;
     members++;
   }
-  if (members === 0) return node.inSet ? out : undefined;
-  return node.inSet ? { ".": {}, ...out } : out;
+  if (members === 0) return node.inSet ? {} : undefined;
+  return out;
 }
 
 /** A tree built with "." on every member; leaves with nothing under them become `{}`, as upstream writes them. */

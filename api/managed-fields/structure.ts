@@ -73,52 +73,61 @@ export function members(object: unknown, scope: Scope = WHOLE_OBJECT, containers
 
 /** members() of the value at `path` (its field names `names`) of an object: that path and every path below it. */
 function membersAt(start: unknown, startNames: readonly string[], startPath: FieldPath, scope: Scope, containers: boolean, out: Map<string, Member>): void {
-  const put = (path: FieldPath, value: unknown): void => {
-    out.set(JSON.stringify(path), { path, value });
+  // Each path's key (its JSON) is made from its parent's, one element appended, not serialized whole again.
+  const put = (path: FieldPath, key: string, value: unknown): void => {
+    out.set(key, { path, value });
   };
-  const container = (path: FieldPath): void => {
-    if (containers && path.length > 0) out.set(JSON.stringify(path), { path, value: undefined, container: true });
+  const container = (path: FieldPath, key: string): void => {
+    if (containers && path.length > 0) out.set(key, { path, value: undefined, container: true });
   };
-  const walk = (value: unknown, names: readonly string[], path: FieldPath): void => {
+  const walk = (value: unknown, names: readonly string[], path: FieldPath, pathKey: string): void => {
     if (isRecord(value)) {
       const keys = Object.keys(value);
       if (keys.length === 0 || isAtomicMap(names)) {
-        put(path, value);
+        put(path, pathKey, value);
         return;
       }
-      container(path);
+      container(path, pathKey);
       for (const key of keys) {
         const child = value[key];
         if (child === undefined) continue;
         if (names.length === 0 && !scope(key)) continue;
         if (names.length === 1 && names[0] === "metadata" && SERVER_META.has(key)) continue;
-        walk(child, [...names, key], [...path, fieldElement(key)]);
+        const element = fieldElement(key);
+        walk(child, [...names, key], [...path, element], childKey(pathKey, element));
       }
       return;
     }
     if (Array.isArray(value)) {
       const type = listTypeAt(names);
       if (type.kind === "atomic" || value.length === 0) {
-        put(path, value);
+        put(path, pathKey, value);
         return;
       }
-      container(path);
+      container(path, pathKey);
       for (const item of value) {
         if (type.kind === "set") {
-          put([...path, valueElement(item)], item);
+          const element = valueElement(item);
+          put([...path, element], childKey(pathKey, element), item);
           continue;
         }
         const key = itemKey(item, type.keys);
         if (key === undefined) continue;
         const itemPath = [...path, key];
-        put(itemPath, undefined);
-        walk(item, names, itemPath);
+        const itemPathKey = childKey(pathKey, key);
+        put(itemPath, itemPathKey, undefined);
+        walk(item, names, itemPath, itemPathKey);
       }
       return;
     }
-    put(path, value);
+    put(path, pathKey, value);
   };
-  walk(start, startNames, startPath);
+  walk(start, startNames, startPath, JSON.stringify(startPath));
+}
+
+/** JSON.stringify([...path, element]) from JSON.stringify(path). */
+function childKey(pathKey: string, element: PathElement): string {
+  return pathKey.length === 2 ? `[${JSON.stringify(element)}]` : `${pathKey.slice(0, -1)},${JSON.stringify(element)}]`;
 }
 
 /** The paths an object sets: what an applier owns for its configuration. */
