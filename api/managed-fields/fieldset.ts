@@ -13,10 +13,25 @@ export type FieldPath = readonly PathElement[];
 
 /** An immutable-by-convention set of field paths. */
 export class FieldSet {
-  private readonly paths = new Map<string, FieldPath>();
+  private decoded: Map<string, FieldPath> | undefined;
+  /**
+   * The canonical FieldsV1 tree the set was read from, while it is not decoded (see fromFieldsV1): every write
+   * decodes and re-encodes each manager's fields, and most managers' fields do not change.
+   */
+  private readonly source: Record<string, unknown> | undefined;
 
-  constructor(paths: Iterable<FieldPath> = []) {
+  constructor(paths: Iterable<FieldPath> = [], source?: Record<string, unknown>) {
+    this.source = source;
+    if (source === undefined) this.decoded = new Map();
     for (const path of paths) this.add(path);
+  }
+
+  private get paths(): Map<string, FieldPath> {
+    if (this.decoded === undefined) {
+      this.decoded = new Map();
+      decodeFieldsV1(this.source ?? {}, (path) => this.decoded?.set(JSON.stringify(path), path));
+    }
+    return this.decoded;
   }
 
   /** Adds a copy of `path`; `key` is its JSON when the caller already has it (the set's own key for a path). */
@@ -33,7 +48,19 @@ export class FieldSet {
   }
 
   isEmpty(): boolean {
+    if (this.decoded === undefined && this.source !== undefined) return Object.keys(this.source).length === 0;
     return this.paths.size === 0;
+  }
+
+  /** Whether some path of `other` is in this set: when none is, difference(other) is this set. */
+  intersects(other: FieldSet): boolean {
+    if (this.decoded === undefined && this.source !== undefined) {
+      const tree = this.source;
+      for (const path of other.paths.values()) if (inFieldsV1(tree, path)) return true;
+      return false;
+    }
+    for (const key of other.paths.keys()) if (this.paths.has(key)) return true;
+    return false;
   }
 
   /** The paths, in the order structured-merge-diff sorts them (field names, then keys, values, indices). */
@@ -75,8 +102,27 @@ export class FieldSet {
     return this.size === other.size && [...this.paths.keys()].every((k) => other.paths.has(k));
   }
 
-  /** The FieldsV1 encoding. */
+  /**
+   * The FieldsV1 encoding. A set read from a canonical tree and not decoded since answers that tree itself, which
+   * is what encoding its paths would give: the caller must not change it (it is part of the object it came from).
+   */
   toFieldsV1(): Record<string, unknown> {
+    if (this.decoded === undefined && this.source !== undefined) return this.source;
+    // The tree straight from the paths, each node's members sorted once; the general encoding below, by sorting
+    // whole paths, only where that could order differently: the empty path, index elements ("i:1" and "i:01" are
+    // one index).
+    let simple = true;
+    const tree: FieldsNode = { inSet: false, children: new Map() };
+    for (const path of this.paths.values()) {
+      if (path.length === 0) simple = false;
+      let node = tree;
+      for (const element of path) {
+        if (element.startsWith("i:")) simple = false;
+        node = childOf(node, element);
+      }
+      node.inSet = true;
+    }
+    if (simple) return fieldsV1Of(tree) ?? {};
     const root: Record<string, unknown> = {};
     for (const path of this.list()) {
       let node = root;
@@ -95,22 +141,107 @@ export class FieldSet {
     return collapseLeaves(root);
   }
 
-  /** Reads a FieldsV1 tree; throws an Error naming the problem when it is not one. */
+  /**
+   * Reads a FieldsV1 tree; throws an Error naming the problem when it is not one. A tree in the canonical form
+   * (the one toFieldsV1 writes) is kept as it is and decoded only when a path is asked for.
+   */
   static fromFieldsV1(fields: unknown): FieldSet {
+    if (isRecord(fields) && isCanonicalFieldsV1(fields, true)) return new FieldSet([], fields);
     const set = new FieldSet();
-    const walk = (node: unknown, path: PathElement[]): void => {
-      if (!isRecord(node)) throw new Error(`expected an object at ${path.join(".") || "the root"}`);
-      const keys = Object.keys(node);
-      if (path.length > 0 && (keys.length === 0 || Object.hasOwn(node, "."))) set.add(path);
-      for (const key of keys) {
-        if (key === ".") continue;
-        if (!/^[fkvi]:/.test(key)) throw new Error(`unknown path element ${JSON.stringify(key)}`);
-        walk(node[key], [...path, key]);
-      }
-    };
-    walk(fields, []);
+    decodeFieldsV1(fields, (path) => {
+      set.add(path);
+    });
     return set;
   }
+}
+
+/** Walks a FieldsV1 tree, calling `add` with each path in the set; throws an Error naming what is not FieldsV1. */
+function decodeFieldsV1(fields: unknown, add: (path: FieldPath) => void): void {
+  const walk = (node: unknown, path: PathElement[]): void => {
+    if (!isRecord(node)) throw new Error(`expected an object at ${path.join(".") || "the root"}`);
+    const keys = Object.keys(node);
+    if (path.length > 0 && (keys.length === 0 || Object.hasOwn(node, "."))) add(path);
+    for (const key of keys) {
+      if (key === ".") continue;
+      if (!/^[fkvi]:/.test(key)) throw new Error(`unknown path element ${JSON.stringify(key)}`);
+      walk(node[key], [...path, key]);
+    }
+  };
+  walk(fields, []);
+}
+
+/**
+ * Whether a FieldsV1 tree is exactly what toFieldsV1 writes for the set it holds, members in the same order: at
+ * every node `"."` (an empty object) first and only beside other members, and not at the root; the other members
+ * path elements in strictly increasing compareElements order, each an object.
+ */
+function isCanonicalFieldsV1(node: Record<string, unknown>, root: boolean): boolean {
+  let previous: string | undefined;
+  let members = 0;
+  for (const key of Object.keys(node)) {
+    const child = node[key];
+    if (!isRecord(child)) return false;
+    if (key === ".") {
+      if (root || members > 0 || Object.keys(child).length > 0) return false;
+      members++;
+      continue;
+    }
+    members++;
+    if (!/^[fkvi]:/.test(key)) return false;
+    if (previous !== undefined && !(compareElements(previous, key) < 0)) return false;
+    previous = key;
+    if (!isCanonicalFieldsV1(child, false)) return false;
+  }
+  // A lone "." is written as {}.
+  return !(members === 1 && previous === undefined && !root);
+}
+
+/** Whether a path is in the set a FieldsV1 tree holds: its node is there, and is a leaf or carries ".". */
+function inFieldsV1(tree: Record<string, unknown>, path: FieldPath): boolean {
+  if (path.length === 0) return false;
+  let node: unknown = tree;
+  for (const element of path) {
+    if (!isRecord(node) || element === "." || !Object.hasOwn(node, element)) return false;
+    node = node[element];
+  }
+  if (!isRecord(node)) return false;
+  const keys = Object.keys(node);
+  return keys.length === 0 || Object.hasOwn(node, ".");
+}
+
+/** A node of a FieldsV1 tree being built: whether its own path is in the set, and its members. */
+export interface FieldsNode {
+  inSet: boolean;
+  readonly children: Map<PathElement, FieldsNode>;
+}
+
+export function childOf(node: FieldsNode, element: PathElement): FieldsNode {
+  let child = node.children.get(element);
+  if (child === undefined) {
+    child = { inSet: false, children: new Map() };
+    node.children.set(element, child);
+  }
+  return child;
+}
+
+/**
+ * A FieldsNode as FieldsV1: `".": {}` first on a member of the set that has members, then the members in order.
+ * Undefined for a node with nothing of the set at or under it (a struct whose members are all the server's).
+ */
+export function fieldsV1Of(node: FieldsNode): Record<string, unknown> | undefined {
+  if (node.children.size === 0) return node.inSet ? {} : undefined;
+  const out: Record<string, unknown> = node.inSet ? { ".": {} } : {};
+  let members = 0;
+  const elements = node.children.size === 1 ? node.children.keys() : [...node.children.keys()].sort(compareElements);
+  for (const element of elements) {
+    const member = fieldsV1Of(node.children.get(element)!);
+    if (member === undefined) continue;
+    // Assigned safely: an element starts with its tag ("f:", "k:", "v:"), so it is never "__proto__".
+    out[element] = member;
+    members++;
+  }
+  if (members === 0) return node.inSet ? {} : undefined;
+  return out;
 }
 
 /** A tree built with "." on every member; leaves with nothing under them become `{}`, as upstream writes them. */

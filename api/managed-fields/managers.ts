@@ -172,7 +172,8 @@ export function trackUpdate(managers: readonly Manager[], before: KubeObject | u
   let own: Manager | undefined;
   for (const m of managers) {
     if (isWriters(m, writer, "Update")) own = m;
-    else out.push({ ...m, fields: m.fields.difference(removed).difference(changed) });
+    // Most managers own none of what changed: their fields stay the very set they are (not decoded, if read canonical).
+    else out.push({ ...m, fields: m.fields.intersects(removed) || m.fields.intersects(changed) ? m.fields.difference(removed).difference(changed) : m.fields });
   }
   const ownFields = (own?.fields ?? new FieldSet()).difference(removed).union(changed);
   const touched = !changed.isEmpty() || !removed.isEmpty() || own === undefined;

@@ -5,7 +5,7 @@
 import { isRecord } from "../meta.js";
 import { cloneJson, deepEqual, getOwn, setOwn } from "../normalize.js";
 import { listStrategyFor } from "../patch/strategic-merge-patch.js";
-import { compareElements, FieldSet, fieldElement, keyElement, valueElement, type FieldPath, type PathElement } from "./fieldset.js";
+import { childOf, FieldSet, fieldElement, fieldsV1Of, keyElement, valueElement, type FieldPath, type FieldsNode, type PathElement } from "./fieldset.js";
 
 export type ListType = { readonly kind: "atomic" } | { readonly kind: "set" } | { readonly kind: "map"; readonly keys: readonly string[] };
 
@@ -67,53 +67,67 @@ interface Member {
  */
 export function members(object: unknown, scope: Scope = WHOLE_OBJECT, containers = false): Map<string, Member> {
   const out = new Map<string, Member>();
-  const put = (path: FieldPath, value: unknown): void => {
-    out.set(JSON.stringify(path), { path, value });
+  if (isRecord(object)) membersAt(object, [], [], scope, containers, out);
+  return out;
+}
+
+/** members() of the value at `path` (its field names `names`) of an object: that path and every path below it. */
+function membersAt(start: unknown, startNames: readonly string[], startPath: FieldPath, scope: Scope, containers: boolean, out: Map<string, Member>): void {
+  // Each path's key (its JSON) is made from its parent's, one element appended, not serialized whole again.
+  const put = (path: FieldPath, key: string, value: unknown): void => {
+    out.set(key, { path, value });
   };
-  const container = (path: FieldPath): void => {
-    if (containers && path.length > 0) out.set(JSON.stringify(path), { path, value: undefined, container: true });
+  const container = (path: FieldPath, key: string): void => {
+    if (containers && path.length > 0) out.set(key, { path, value: undefined, container: true });
   };
-  const walk = (value: unknown, names: readonly string[], path: FieldPath): void => {
+  const walk = (value: unknown, names: readonly string[], path: FieldPath, pathKey: string): void => {
     if (isRecord(value)) {
       const keys = Object.keys(value);
       if (keys.length === 0 || isAtomicMap(names)) {
-        put(path, value);
+        put(path, pathKey, value);
         return;
       }
-      container(path);
+      container(path, pathKey);
       for (const key of keys) {
         const child = value[key];
         if (child === undefined) continue;
         if (names.length === 0 && !scope(key)) continue;
         if (names.length === 1 && names[0] === "metadata" && SERVER_META.has(key)) continue;
-        walk(child, [...names, key], [...path, fieldElement(key)]);
+        const element = fieldElement(key);
+        walk(child, [...names, key], [...path, element], childKey(pathKey, element));
       }
       return;
     }
     if (Array.isArray(value)) {
       const type = listTypeAt(names);
       if (type.kind === "atomic" || value.length === 0) {
-        put(path, value);
+        put(path, pathKey, value);
         return;
       }
-      container(path);
+      container(path, pathKey);
       for (const item of value) {
         if (type.kind === "set") {
-          put([...path, valueElement(item)], item);
+          const element = valueElement(item);
+          put([...path, element], childKey(pathKey, element), item);
           continue;
         }
         const key = itemKey(item, type.keys);
         if (key === undefined) continue;
         const itemPath = [...path, key];
-        put(itemPath, undefined);
-        walk(item, names, itemPath);
+        const itemPathKey = childKey(pathKey, key);
+        put(itemPath, itemPathKey, undefined);
+        walk(item, names, itemPath, itemPathKey);
       }
       return;
     }
-    put(path, value);
+    put(path, pathKey, value);
   };
-  if (isRecord(object)) walk(object, [], []);
-  return out;
+  walk(start, startNames, startPath, JSON.stringify(startPath));
+}
+
+/** JSON.stringify([...path, element]) from JSON.stringify(path). */
+function childKey(pathKey: string, element: PathElement): string {
+  return pathKey.length === 2 ? `[${JSON.stringify(element)}]` : `${pathKey.slice(0, -1)},${JSON.stringify(element)}]`;
 }
 
 /** The paths an object sets: what an applier owns for its configuration. */
@@ -143,11 +157,56 @@ function alwaysPresent(path: FieldPath): boolean {
  * A map or list that appears is added with its members.
  */
 export function compare(before: unknown, after: unknown, scope: Scope = WHOLE_OBJECT): Comparison {
-  const old = members(before, scope, true);
-  const next = members(after, scope, true);
-  const added = new FieldSet();
-  const modified = new FieldSet();
-  const removed = new FieldSet();
+  const result: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
+  // Both objects have members: compared map by map, skipping what did not change.
+  if (isRecord(before) && isRecord(after) && Object.keys(before).length > 0 && Object.keys(after).length > 0) {
+    compareMaps(before, after, [], [], scope, result);
+  } else {
+    compareMembers(members(before, scope, true), members(after, scope, true), result);
+  }
+  return result;
+}
+
+/**
+ * compare() below two maps found at the same path, both with members (so both containers, neither added nor
+ * removed nor modified itself), reached from the root through map members only: no other place in the object has
+ * paths under this one, so a member equal on both sides adds nothing to the comparison, and a member that differs
+ * is compared on its own paths.
+ */
+function compareMaps(before: Record<string, unknown>, after: Record<string, unknown>, names: readonly string[], path: FieldPath, scope: Scope, result: Comparison): void {
+  const skipped = (key: string): boolean => (names.length === 0 && !scope(key)) || (names.length === 1 && names[0] === "metadata" && SERVER_META.has(key));
+  for (const key of Object.keys(after)) {
+    if (skipped(key)) continue;
+    compareMember(Object.hasOwn(before, key) ? before[key] : undefined, after[key], [...names, key], [...path, fieldElement(key)], scope, result);
+  }
+  for (const key of Object.keys(before)) {
+    if (skipped(key) || Object.hasOwn(after, key)) continue;
+    compareMember(before[key], undefined, [...names, key], [...path, fieldElement(key)], scope, result);
+  }
+}
+
+function compareMember(before: unknown, after: unknown, names: readonly string[], path: FieldPath, scope: Scope, result: Comparison): void {
+  if (before === after) return;
+  if (before !== undefined && after !== undefined && isContainerMap(before, names) && isContainerMap(after, names)) {
+    compareMaps(before, after, names, path, scope, result);
+    return;
+  }
+  if (before !== undefined && after !== undefined && deepEqual(before, after)) return;
+  const old = new Map<string, Member>();
+  const next = new Map<string, Member>();
+  if (before !== undefined) membersAt(before, names, path, scope, true, old);
+  if (after !== undefined) membersAt(after, names, path, scope, true, next);
+  compareMembers(old, next, result);
+}
+
+/** A map that members() walks into (it has members and is not atomic). */
+function isContainerMap(value: unknown, names: readonly string[]): value is Record<string, unknown> {
+  return isRecord(value) && Object.keys(value).length > 0 && !isAtomicMap(names);
+}
+
+/** The comparison of two objects' members (with containers), into `result`. */
+function compareMembers(old: Map<string, Member>, next: Map<string, Member>, result: Comparison): void {
+  const { added, modified, removed } = result;
   for (const [key, member] of next) {
     const previous = old.get(key);
     if (previous === undefined) {
@@ -157,22 +216,6 @@ export function compare(before: unknown, after: unknown, scope: Scope = WHOLE_OB
     }
   }
   for (const [key, member] of old) if (!next.has(key) && !(member.container === true && alwaysPresent(member.path))) removed.add(member.path, key);
-  return { added, modified, removed };
-}
-
-/** A node of the FieldsV1 tree createdFieldsV1 builds: whether its own path is in the set, and its members. */
-interface FieldsNode {
-  inSet: boolean;
-  readonly children: Map<PathElement, FieldsNode>;
-}
-
-function childOf(node: FieldsNode, element: PathElement): FieldsNode {
-  let child = node.children.get(element);
-  if (child === undefined) {
-    child = { inSet: false, children: new Map() };
-    node.children.set(element, child);
-  }
-  return child;
 }
 
 /**
@@ -225,25 +268,6 @@ export function createdFieldsV1(object: unknown, scope: Scope = WHOLE_OBJECT): R
   };
   if (isRecord(object)) walk(object, [], root, true);
   return fieldsV1Of(root);
-}
-
-/**
- * A FieldsNode as FieldsV1: `".": {}` first on a member of the set that has members, then the members in order.
- * Undefined for a node with nothing of the set at or under it (a struct whose members are all the server's).
- */
-function fieldsV1Of(node: FieldsNode): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  let members = 0;
-  const elements = node.children.size === 1 ? node.children.keys() : [...node.children.keys()].sort(compareElements);
-  for (const element of elements) {
-    const member = fieldsV1Of(node.children.get(element)!);
-    if (member === undefined) continue;
-    // Assigned safely: an element starts with its tag ("f:", "k:", "v:"), so it is never "__proto__".
-    out[element] = member;
-    members++;
-  }
-  if (members === 0) return node.inSet ? out : undefined;
-  return node.inSet ? { ".": {}, ...out } : out;
 }
 
 /**

@@ -119,6 +119,18 @@ export function validateObject(info: ResourceInfo, obj: KubeObject): FieldError[
 }
 
 /**
+ * Validates a status-subresource write: `next` is the stored object with the client's status (and, for built-in
+ * kinds, its labels and annotations). A pod whose spec is the stored one gets Kubernetes' ValidatePodStatusUpdate
+ * rules as far as kubelab checks them: its metadata, as an update's, and not its spec again, which the write cannot
+ * change. Anything else (another kind; a pod whose spec differs from the stored one, defaults having filled a
+ * stored spec that lacked them) is validated as an update.
+ */
+export function validateStatusUpdate(info: ResourceInfo, next: KubeObject, prev: KubeObject): FieldError[] {
+  if (info.group !== "" || info.kind !== "Pod" || !deepEqual(next.spec, prev.spec)) return validateUpdate(info, next, prev);
+  return [...validateObjectMetaUpdate(next.metadata, prev.metadata, "metadata"), ...validateObjectMeta(next.metadata, info.namespaced, nameRuleFor(info), "metadata")];
+}
+
+/**
  * Validates an update: the create rules on `next`, plus metadata and kind-specific immutability against `prev`.
  * `next` is the object about to be stored (defaulted, with server-set fields such as the service's cluster IP
  * carried over where the client left them out).

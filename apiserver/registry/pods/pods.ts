@@ -72,7 +72,7 @@ export async function bindPod(pods: ResourceStore, namespace: string, name: stri
   const bodyName = metadata.name;
   if (bodyName !== undefined && bodyName !== name) throw badRequest(`the name of the object (${typeof bodyName === "string" ? bodyName : JSON.stringify(bodyName)}) does not match the name on the URL (${name})`);
   const annotations = bindingAnnotations(metadata.annotations);
-  await pods.mutate(
+  await pods.rewrite(
     namespace,
     name,
     (pod) => {
@@ -80,12 +80,16 @@ export async function bindPod(pods: ResourceStore, namespace: string, name: stri
       // Kubernetes names the subresource in these conflicts (message and details.kind): "pods/binding".
       if (pod.metadata.deletionTimestamp) throw conflict("pods/binding", name, `pod ${name} is being deleted, cannot be assigned to a host`);
       if (spec.nodeName) throw conflict("pods/binding", name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-      spec.nodeName = nodeName;
-      pod.spec = spec;
-      if (annotations !== undefined) pod.metadata.annotations = { ...pod.metadata.annotations, ...annotations };
-      const status = (isRecord(pod.status) ? pod.status : {}) as { conditions?: { type: string; status: string; lastProbeTime: null; lastTransitionTime?: string }[] };
-      status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== "PodScheduled"), { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: formatTime(Date.now()) }];
-      pod.status = status;
+      // The bound pod is built from new copies of the members it changes (metadata, spec, status); the rest is
+      // shared with the stored pod, which must not change. Spread members keep their places, a new one comes last,
+      // as assigning to a deep copy would have them.
+      const bound: KubeObject = { ...pod, metadata: { ...pod.metadata }, spec: { ...spec, nodeName } };
+      if (annotations !== undefined) bound.metadata.annotations = { ...pod.metadata.annotations, ...annotations };
+      const status = isRecord(pod.status) ? pod.status : {};
+      const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
+      const scheduled = { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: formatTime(Date.now()) };
+      bound.status = { ...status, conditions: [...conditions.filter((c) => !isRecord(c) || c.type !== "PodScheduled"), scheduled] };
+      return bound;
     },
     { validate: false },
   );
