@@ -398,7 +398,8 @@ export class EtcdWatchCache implements WatchCache {
   private applyOne(raw: RawWatchEvent): StoredEvent | undefined {
     const previous = this.lookup(raw.key);
     if (raw.type === "put") {
-      const object = raw.value === undefined ? undefined : decodeLenient(raw.value, raw.revision);
+      // A create of this process comes with the object it wrote (equal to what decoding its value gives).
+      const object = raw.object ?? (raw.value === undefined ? undefined : decodeLenient(raw.value, raw.revision));
       if (object) {
         this.undecodable.delete(raw.key);
         if (!previous) this.sortedKeys = undefined;
