@@ -342,6 +342,8 @@ describe("createdFieldsV1 (a create's managedFields in one walk)", () => {
     ) as KubeObject,
     bare: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "default", uid: "u", creationTimestamp: "x" } },
     empty: {} as KubeObject,
+    // More members than the insertion sort takes, in reverse order.
+    manyLabels: { metadata: { name: "m", labels: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${String(40 - i).padStart(2, "0")}`, "v"])) } },
     serverMetaOnly: { metadata: { name: "n", uid: "u" }, spec: { containers: [{ image: "no name" }] } },
     emptySpec: { apiVersion: "v1", kind: "Thing", metadata: { name: "t" }, spec: {}, status: {} },
   };

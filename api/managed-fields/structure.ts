@@ -193,6 +193,27 @@ function fieldElementOf(name: string): PathElement {
   return element;
 }
 
+/** Past this many names, Array.prototype.sort; below, an insertion sort in place (sort copies into a work array). */
+const INSERTION_SORT_MAX = 32;
+
+/** Sorts names in place in UTF-16 code unit order, as Array.prototype.sort() without a comparator does. */
+function sortNames(names: string[]): void {
+  if (names.length > INSERTION_SORT_MAX) {
+    names.sort();
+    return;
+  }
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    if (names[j]! <= name) continue;
+    do {
+      names[j + 1] = names[j]!;
+      j--;
+    } while (j >= 0 && names[j]! > name);
+    names[j + 1] = name;
+  }
+}
+
 const byElement = (a: readonly [PathElement, unknown], b: readonly [PathElement, unknown]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 class CreatedFieldsWalk {
@@ -214,7 +235,7 @@ class CreatedFieldsWalk {
     const names = this.names;
     const keys = Object.keys(value);
     if (keys.length === 0 || isAtomicMap(names)) return {};
-    keys.sort();
+    sortNames(keys);
     const depth = names.length;
     const present = !inSet;
     let out: Record<string, unknown> | undefined;
