@@ -11,7 +11,9 @@
 // - A slow watcher cannot hold up the others or grow memory without bound: a sink may return a promise to say "I'm
 //   congested"; events then queue for that watcher only, up to `watcherBufferSize`, beyond which it is closed
 //   ("overflow") and its client re-watches, as Kubernetes does with watchers that stop draining.
-// Objects handed out are shared by the store, the ring and every watcher: treat them as read-only.
+// Objects handed out are shared by the store, the ring and every watcher: treat them as read-only. The object of a
+// create made by this process is the one the create wrote (below its top level and metadata, shared with the
+// create's reply), not a parse of the stored value (pending-writes.ts).
 //
 // A list's values stay raw bytes until first asked for (by key, or all at once by a list or a watch from the
 // current state): start-up then costs the listing, not the decoding of every object (10k pods: ~0.2 s of CPU and
