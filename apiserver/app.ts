@@ -23,8 +23,9 @@ import { ExtensionAuthenticationPublisher, proxyClientCertificate, requestHeader
 import type { ResourceStore } from "./registry/store.js";
 import type { ApiServerOptions } from "./options.js";
 import { Registry } from "./registry/registry.js";
-import { createKubeletProxy, kubeletClientTls } from "./kubelet-proxy.js";
-import { createApiHandlers, serveOn } from "./server.js";
+import { kubeletClientTls } from "./kubelet-client-tls.js";
+import { deferredApiHandlers, serveOn } from "./http/front.js";
+import type { ApiServerDeps } from "./server.js";
 import { bearerTokenAuthenticator, clientCertificateAuthenticator, requestHeaderAuthenticator, staticTokenAuthenticator, type RequestAuthenticator, type TokenAuthenticator } from "./auth/authenticate.js";
 import { RequestAuth } from "./auth/filters.js";
 import { anonymousConfigFrom, loadAuthenticationConfig } from "./auth/authentication-config.js";
@@ -32,8 +33,7 @@ import { requestUser, reviewToken, userOf } from "./auth/identity.js";
 import { loadTokenFile } from "./auth/token-file.js";
 import { servingCertificate } from "./serving.js";
 import { ClusterIPAllocator, NodePortAllocator } from "./registry/services/allocators.js";
-import { EtcdStorage } from "./storage/etcd-storage.js";
-import { etcdEndpoints, etcdTlsAtStart } from "./storage/etcd-tls.js";
+import { openEtcdStorage, WORKLOAD_CACHE_RESOURCES, type OpenedStorage } from "./storage/open-storage.js";
 import { createWatchCache } from "./storage/watch-cache.js";
 import type { WorkerLink } from "./workers.js";
 
@@ -54,8 +54,10 @@ export interface RunningApiServer {
 /**
  * `givenFlags`: the flags the command line named (Kubernetes refuses --anonymous-auth beside an anonymous section).
  * `worker`: this process is one of a --workers=N apiserver's workers (apiserver/workers.ts).
+ * `opened`: the etcd storage main.ts opened before loading this module (storage/open-storage.ts); it is this
+ * server's from then on (stop() closes it). Without it, the server opens its own.
  */
-export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set(), worker?: WorkerLink): Promise<RunningApiServer> {
+export async function startApiServer(options: ApiServerOptions, logger: Logger, givenFlags: ReadonlySet<string> = new Set(), worker?: WorkerLink, opened?: OpenedStorage): Promise<RunningApiServer> {
   if (options.insecurePort === 0 && options.securePort === 0) throw new Error("--secure-port and --insecure-port are both 0: nothing to serve");
   const authenticationConfig = options.authenticationConfig !== undefined ? loadAuthenticationConfig(options.authenticationConfig) : undefined;
   const anonymous = anonymousConfigFrom({ value: options.anonymousAuth, set: givenFlags.has("anonymous-auth") }, authenticationConfig);
@@ -67,14 +69,10 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
   const promRegistry = createPromRegistry();
   const metrics = createApiServerMetrics(promRegistry);
   worker?.serveMetrics(promRegistry);
-  const etcdTls = await etcdTlsAtStart(options);
-  const storage = new EtcdStorage({
-    endpoints: etcdEndpoints(options.etcdServers),
-    ...(etcdTls ? { tls: etcdTls } : {}),
-    prefix: options.etcdPrefix,
-    observe: (operation, type, seconds) => {
-      metrics.etcdRequestDuration.observe({ operation, type }, seconds);
-    },
+  const etcd = opened ?? (await openEtcdStorage(options));
+  const storage = etcd.storage;
+  etcd.observe((operation, type, seconds) => {
+    metrics.etcdRequestDuration.observe({ operation, type }, seconds);
   });
   const clusterIPs = new ClusterIPAllocator({ storage, cidr: options.serviceClusterIpRange, prefix: options.etcdPrefix });
   const nodePorts = new NodePortAllocator({ storage, range: options.serviceNodePortRange, prefix: options.etcdPrefix });
@@ -144,8 +142,9 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     insecureUser: async (req) => requestUser(req.headers.authorization, await serviceAccountTokens(), storeFor),
     logger,
   });
+  const kubeletTls = kubeletClientTls(options);
   const servedPort = options.securePort !== 0 ? options.securePort : options.insecurePort;
-  const handlers = createApiHandlers({
+  const deps: ApiServerDeps = {
     auth,
     aggregator,
     customResources,
@@ -155,10 +154,16 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
     promRegistry,
     logger,
     serverAddress: `${advertiseAddress}:${servedPort}`,
-    kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletClientTls(options) }),
     bootstrapped: () => bootstrapped,
     ...(worker ? { workers: worker } : {}),
+  };
+  // The request handlers (server.ts, the kubelet proxy and what only they import) load once ready, or at the first
+  // request other than a health check (http/front.ts): the start does not wait for code it does not run.
+  const deferred = deferredApiHandlers(deps, async () => {
+    const [{ createApiHandlers }, { createKubeletProxy }] = await Promise.all([import("./server.js"), import("./kubelet-proxy.js")]);
+    return createApiHandlers({ ...deps, kubeletProxy: createKubeletProxy({ getNode: (name) => registry.core("nodes").get(undefined, name), ...kubeletTls }) });
   });
+  const handlers = deferred.handlers;
   const servers: Server[] = [];
   let insecure: { server: Server; port: number; url: string } | undefined;
   let secure: { server: Server; port: number; url: string } | undefined;
@@ -237,6 +242,7 @@ export async function startApiServer(options: ApiServerOptions, logger: Logger, 
         ]);
         bootstrapped = true;
         logger.info("apiserver is ready");
+        void deferred.load();
         worker?.reportReady();
         return;
       } catch (err) {
@@ -291,8 +297,6 @@ function rbacStore(registry: Registry, resource: string): ResourceStore {
 }
 
 /** Resources whose watch caches grow with the workload and which no post-start step reads (see `ready`). */
-const WORKLOAD_CACHE_RESOURCES: readonly string[] = ["pods", "events"];
-
 /** Frees reservation keys left by services that no longer exist (a crash between reserve and write). */
 async function repairAllocators(registry: Registry, clusterIPs: ClusterIPAllocator, nodePorts: NodePortAllocator, logger: Logger): Promise<void> {
   const services = await registry.core("services").list(undefined, { resourceVersion: "0" });

@@ -9,7 +9,6 @@
 // serving certificate verified against --kubelet-certificate-authority when given (not verified otherwise, as
 // Kubernetes); without, plain HTTP as kubelab's kubelets serve by default. The client's own credentials
 // (Authorization, impersonation headers) never reach the kubelet: the apiserver is the one who asks.
-import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Duplex } from "node:stream";
@@ -18,6 +17,9 @@ import type { KubeObject, Status } from "../api/meta.js";
 import type { Node, Pod } from "../api/types/index.js";
 import { BackendDialError, proxyRequest, proxyUpgrade, type TlsClientOptions } from "../component-base/http-proxy.js";
 import { acceptPortForwardTunnel, portForwardMode } from "./portforward-tunnel.js";
+import type { KubeletClientTls } from "./kubelet-client-tls.js";
+
+export { kubeletClientTls, type KubeletClientTls } from "./kubelet-client-tls.js";
 import type { KubeletProxy } from "./server.js";
 
 /** The kubelet's default --port. */
@@ -46,24 +48,8 @@ export interface KubeletProxyOptions {
   tls?: KubeletClientTls;
 }
 
-export interface KubeletClientTls {
-  certPem: string;
-  keyPem: string;
-  /** --kubelet-certificate-authority; without it the kubelet's serving certificate is not verified. */
-  caPem?: string;
-}
-
 /** Headers carrying the client's credentials or asked-for identity, kept from the kubelet. */
 const CLIENT_CREDENTIAL_HEADERS = ["authorization", "impersonate-user", "impersonate-group", "impersonate-uid"];
-
-/** --kubelet-client-certificate, --kubelet-client-key and --kubelet-certificate-authority, read; both or neither of the pair. */
-export function kubeletClientTls(flags: { kubeletClientCertificate?: string | undefined; kubeletClientKey?: string | undefined; kubeletCertificateAuthority?: string | undefined }): { tls?: KubeletClientTls } {
-  const given = (v: string | undefined): v is string => v !== undefined && v !== "";
-  if (given(flags.kubeletClientCertificate) !== given(flags.kubeletClientKey)) throw new Error("--kubelet-client-certificate and --kubelet-client-key must be given together");
-  if (!given(flags.kubeletClientCertificate) || !given(flags.kubeletClientKey)) return {};
-  const caPem = given(flags.kubeletCertificateAuthority) ? readFileSync(flags.kubeletCertificateAuthority, "utf8") : undefined;
-  return { tls: { certPem: readFileSync(flags.kubeletClientCertificate, "utf8"), keyPem: readFileSync(flags.kubeletClientKey, "utf8"), ...(caPem !== undefined ? { caPem } : {}) } };
-}
 
 function tlsClientOptions(tls: KubeletClientTls | undefined): TlsClientOptions | undefined {
   if (!tls) return undefined;

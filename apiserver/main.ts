@@ -5,9 +5,8 @@ import cluster from "node:cluster";
 import { givenFlags, parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
 import { runUntilAborted } from "../component-base/shutdown.js";
-import { startApiServer } from "./app.js";
 import { apiServerFlags } from "./options.js";
-import { superviseWorkers, WorkerLink } from "./workers.js";
+import { openEtcdStorage } from "./storage/open-storage.js";
 
 const options = parseFlags(apiServerFlags, process.argv.slice(2), {
   command: "kube-apiserver",
@@ -16,14 +15,20 @@ const options = parseFlags(apiServerFlags, process.argv.slice(2), {
 const logger = createLogger("kube-apiserver", { verbosity: options.v });
 
 if (options.workers > 1 && cluster.isPrimary) {
+  const { superviseWorkers } = await import("./workers.js");
   await runUntilAborted(logger, (signal) => superviseWorkers({ workers: options.workers, apiserver: options, logger, signal }));
 } else {
-  const worker = cluster.isWorker ? new WorkerLink() : undefined;
   const log = cluster.isWorker && cluster.worker ? logger.child({ worker: cluster.worker.id }) : logger;
   await runUntilAborted(log, async (signal) => {
+    // etcd starts reading the workload's prefixes while the rest of the apiserver loads (storage/open-storage.ts).
+    const opened = await openEtcdStorage(options, true);
+    const [{ startApiServer }, worker] = await Promise.all([
+      import("./app.js"),
+      cluster.isWorker ? import("./workers.js").then(({ WorkerLink }) => new WorkerLink()) : undefined,
+    ]);
     // The primary's stop (or its death) is this worker's SIGTERM, unless a signal got here first.
     worker?.onStop(() => { if (!signal.aborted) process.kill(process.pid, "SIGTERM"); });
-    const apiserver = await startApiServer(options, log, givenFlags(process.argv.slice(2)), worker);
+    const apiserver = await startApiServer(options, log, givenFlags(process.argv.slice(2)), worker, opened);
     growYoungGenerationUnderLoad();
     if (!signal.aborted) await new Promise<void>((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
     await apiserver.stop();

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Express } from "express";
 import type { Registry as PromRegistry } from "../component-base/metrics.js";
-import { badRequest, errorMessage, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
+import { badRequest, invalid, isExpired, methodNotAllowed, serviceUnavailable, StatusError, unsupportedMediaType } from "../api/errors.js";
 import { convertFieldSelector, parseFieldSelector } from "../api/fields.js";
 import type { KubeObject } from "../api/meta.js";
 import type { UserInfo } from "../api/types/index.js";
@@ -26,6 +26,7 @@ import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
 import { dryRunErrors, isWriteMethod, writeParams, type WriteParams } from "./http/write-options.js";
 import { sendStatus, toStatus } from "./http/status.js";
+import { admitted, healthCheckOf, healthReply, recovered, serveOn } from "./http/front.js";
 import { acceptWatchWebSocket, chunkedWatchWriter, sharedSerializedEvent, type WatchStreamEvent, type WatchWriter } from "./http/watch-stream.js";
 import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
@@ -124,14 +125,6 @@ function serveNonResource(req: IncomingMessage, res: ServerResponse, deps: ApiSe
   const check = req.method === "GET" || req.method === "HEAD" ? healthCheckOf(req.url ?? "/") : undefined;
   if (check !== undefined) recovered(req, res, deps, healthReply(req, res, deps, check));
   else app()(req, res);
-}
-
-/** "/readyz", "/readyz/", "/readyz?verbose" → "readyz"; undefined for other paths. */
-function healthCheckOf(url: string): "healthz" | "readyz" | "livez" | undefined {
-  const q = url.indexOf("?");
-  const path = q === -1 ? url : url.slice(0, q);
-  const name = path.endsWith("/") ? path.slice(1, -1) : path.slice(1);
-  return name === "healthz" || name === "readyz" || name === "livez" ? name : undefined;
 }
 
 /** Discovery, version, metrics, OpenAPI and 404s: the non-resource endpoints served through express. */
@@ -245,57 +238,6 @@ export interface ApiHandlers {
 /** The apiserver over plain HTTP (the insecure port, and tests). */
 export function createApiServer(deps: ApiServerDeps): Server {
   return serveOn(createServer(), createApiHandlers(deps));
-}
-
-/** Attaches the handlers to a server (node:http's or node:https'). */
-export function serveOn<S extends Server>(server: S, handlers: ApiHandlers): S {
-  server.on("request", handlers.request);
-  server.on("upgrade", handlers.upgrade);
-  server.keepAliveTimeout = 65_000;
-  return server;
-}
-
-/**
- * Answers 500 for a request whose handler failed unexpectedly (a bug, not a refusal: those are sent as Statuses by
- * the handlers), as Kubernetes' panic recovery does: the request fails, the apiserver keeps serving.
- */
-function recovered(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, work: Promise<unknown>): void {
-  work.catch((err: unknown) => {
-    deps.logger.error({ err: String(err), path: req.url }, "request handler failed");
-    if (!res.headersSent) sendStatus(res, new StatusError(500, "InternalError", `Internal error occurred: ${errorMessage(err)}`));
-    else res.destroy();
-  });
-}
-
-/** Runs the request pipeline; false when it refused the request (and the refusal has been sent). */
-async function admitted(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, info: RequestInfo | undefined): Promise<boolean> {
-  if (!deps.auth) return true;
-  try {
-    await deps.auth.admit(req, info, new URL(req.url ?? "/", "http://apiserver").pathname);
-    return true;
-  } catch (err) {
-    if (!(err instanceof StatusError)) deps.logger.error({ err: String(err), path: req.url }, "authentication failed");
-    if (!res.headersSent) sendStatus(res, err);
-    else res.end();
-    return false;
-  }
-}
-
-async function healthReply(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps, check: "healthz" | "readyz" | "livez"): Promise<void> {
-  const checks: [string, boolean][] = [["ping", true], ["log", true]];
-  if (check !== "livez") {
-    checks.push(["etcd", await deps.storage.healthy()]);
-    checks.push(["informer-sync", deps.registry.ready]);
-    if (deps.bootstrapped) checks.push(["poststarthook/bootstrap-controller", deps.bootstrapped()]);
-  }
-  // kubelab's --workers: one apiserver is ready when all its workers are (any of them may get the next connection).
-  if (check === "readyz" && deps.workers) checks.push(["workers", deps.workers.allReady()]);
-  const ok = checks.every(([, passed]) => passed);
-  const verbose = (req.url ?? "").includes("verbose");
-  const lines = checks.map(([name, passed]) => (passed ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
-  const body = ok && !verbose ? "ok" : `${lines.join("\n")}\n${ok ? "livez check passed" : "healthz check failed"}\n`;
-  res.writeHead(ok ? 200 : 500, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body) });
-  res.end(req.method === "HEAD" ? undefined : body);
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = JSON_TYPE): void {

@@ -22,7 +22,9 @@ describe("sharedWorkerFlags", () => {
     const shared = await sharedWorkerFlags(options, logger);
     expect(shared.args).toHaveLength(1);
     const file = shared.args[0]!.replace("--service-account-signing-key-file=", "");
-    expect(createPrivateKey(readFileSync(file, "utf8")).asymmetricKeyType).toBe("rsa");
+    const key = createPrivateKey(readFileSync(file, "utf8"));
+    // The kind of key a single apiserver generates: ECDSA P-256 (ES256).
+    expect([key.asymmetricKeyType, key.asymmetricKeyDetails?.namedCurve]).toEqual(["ec", "prime256v1"]);
     shared.cleanup();
     expect(existsSync(file)).toBe(false);
   });

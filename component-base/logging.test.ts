@@ -62,7 +62,36 @@ describe("createLogger", () => {
     expect(out.lines()).toEqual([expect.objectContaining({ msg: "shown", component: "x", node: "n1", controller: "rs" })]);
   });
 
-  it("maps verbosity to pino levels like klog's V-levels", () => {
+  it("writes level, ts, bindings, fields and msg in that order, as pino did", () => {
+    const lines: string[] = [];
+    const logger = createLogger("apiserver", { destination: { write: (line: string) => lines.push(line) } });
+    logger.child({ worker: 1 }).warn({ port: 8080 }, "Serving");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\{"level":"warn","ts":\d+(\.\d+)?,"component":"apiserver","worker":1,"port":8080,"msg":"Serving"\}\n$/);
+  });
+
+  it("takes an Error alone as err with its message as msg, and serializes its cause and own fields", () => {
+    const out = capture();
+    const cause = Object.assign(new Error("ECONNREFUSED"), { code: "ECONNREFUSED" });
+    createLogger("x", { destination: out.stream }).error(new TypeError("dial failed", { cause }));
+    expect(out.lines()[0]).toMatchObject({ msg: "dial failed", err: { type: "TypeError", message: "dial failed", cause: { type: "Error", message: "ECONNREFUSED", code: "ECONNREFUSED" } } });
+    expect((out.lines()[0]?.err as { stack: string }).stack).toContain("TypeError: dial failed");
+  });
+
+  it("never loses a line to a cycle or a BigInt, and writes nothing when silent", () => {
+    const out = capture();
+    const loop: Record<string, unknown> = { name: "a", shared: { n: 1 } };
+    loop.self = loop;
+    loop.again = loop.shared;
+    createLogger("x", { destination: out.stream }).info({ loop, id: 2n ** 64n, at: new Date(0) }, "odd fields");
+    expect(out.lines()[0]).toMatchObject({ msg: "odd fields", id: "18446744073709551616", at: "1970-01-01T00:00:00.000Z", loop: { name: "a", self: "[Circular]", shared: { n: 1 }, again: { n: 1 } } });
+    const quiet = createLogger("x", { level: "silent", destination: out.stream });
+    quiet.error("dropped");
+    expect(quiet.isLevelEnabled("fatal")).toBe(false);
+    expect(out.lines()).toHaveLength(1);
+  });
+
+  it("maps verbosity to levels like klog's V-levels", () => {
     expect([0, 1, 2, 4, 5, 10].map(levelForVerbosity)).toEqual(["info", "info", "debug", "debug", "trace", "trace"]);
   });
 });

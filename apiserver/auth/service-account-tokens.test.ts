@@ -50,6 +50,30 @@ describe("ServiceAccountTokens", () => {
     expect(issuer(now).verify(mangle(token))).toEqual({ authenticated: false, error: expect.stringContaining(error) as string });
   });
 
+  it("signs ES256 with a P-256 key and ES384 with a P-384 key, and verifies each only with a key of its algorithm", () => {
+    for (const [namedCurve, alg] of [["prime256v1", "ES256"], ["secp384r1", "ES384"]] as const) {
+      const ec = generateKeyPairSync("ec", { namedCurve });
+      const tokens = new ServiceAccountTokens({ signingKey: ec.privateKey, verificationKeys: [publicKey], issuer: ISSUER, apiAudiences: [ISSUER], now: () => 1_700_000_000 });
+      const { token } = tokens.issue(subject);
+      const [header, , signature] = token.split(".");
+      expect(decode(header)).toEqual({ alg, kid: keyIdOf(ec.publicKey) });
+      // JWS carries ECDSA signatures as r || s, not DER: 64 bytes for P-256, 96 for P-384.
+      expect(Buffer.from(signature ?? "", "base64url")).toHaveLength(alg === "ES256" ? 64 : 96);
+      expect(tokens.verify(token)).toMatchObject({ authenticated: true });
+      // The RSA issuer does not know the EC key; and an RS256 header on an ECDSA-signed token is refused.
+      expect(issuer().verify(token)).toMatchObject({ authenticated: false, error: expect.stringContaining("invalid bearer token") as string });
+      const relabeled = `${Buffer.from(JSON.stringify({ alg: "RS256", kid: keyIdOf(ec.publicKey) })).toString("base64url")}.${token.split(".").slice(1).join(".")}`;
+      expect(tokens.verify(relabeled)).toMatchObject({ authenticated: false });
+    }
+  });
+
+  it("refuses a signing key that is neither RSA nor ECDSA, and an unknown algorithm", () => {
+    expect(() => new ServiceAccountTokens({ signingKey: generateKeyPairSync("ed25519").privateKey, issuer: ISSUER, apiAudiences: [ISSUER] })).toThrow(/RSA or ECDSA/);
+    const { token } = issuer().issue(subject);
+    const none = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${token.split(".")[1] ?? ""}.`;
+    expect(issuer().verify(none)).toEqual({ authenticated: false, error: "unsupported signing algorithm none" });
+  });
+
   it("refuses a token from another issuer", () => {
     const other = new ServiceAccountTokens({ signingKey: privateKey, issuer: "https://elsewhere", apiAudiences: [ISSUER] });
     expect(issuer().verify(other.issue(subject).token)).toEqual({ authenticated: false, error: "invalid bearer token, token issuer is not trusted" });

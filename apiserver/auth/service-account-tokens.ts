@@ -1,9 +1,10 @@
-// Service-account tokens as Kubernetes issues them since bound tokens: RS256-signed JWTs whose claims name the
+// Service-account tokens as Kubernetes issues them since bound tokens: JWTs signed RS256 by an RSA key or
+// ES256/ES384/ES512 by an ECDSA P-256/P-384/P-521 key (Kubernetes' choice by key type), whose claims name the
 // issuer, the audiences, the expiry, the subject `system:serviceaccount:<namespace>:<name>`, and under
 // `kubernetes.io` the namespace, the service account and the object the token is bound to. The key id (`kid`) is
 // the unpadded base64url SHA-256 of the public key's DER (PKIX) form, as Kubernetes computes it, so verifiers
 // with several keys pick the right one.
-import { createPrivateKey, createPublicKey, generateKeyPair, createHash, randomUUID, sign, verify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 
 /** The object a token is bound to: it is valid only while that object exists with that uid. */
@@ -61,6 +62,7 @@ export class ServiceAccountTokens {
   readonly issuer: string;
   readonly apiAudiences: readonly string[];
   private readonly signingKey: KeyObject;
+  private readonly algorithm: JwsAlgorithm;
   private readonly keyId: string;
   private readonly verifiers: Map<string, KeyObject>;
   private readonly now: () => number;
@@ -69,6 +71,7 @@ export class ServiceAccountTokens {
     this.issuer = options.issuer;
     this.apiAudiences = options.apiAudiences;
     this.signingKey = options.signingKey;
+    this.algorithm = algorithmOf(options.signingKey);
     const publicKey = createPublicKey(options.signingKey);
     this.keyId = keyIdOf(publicKey);
     this.verifiers = new Map([[this.keyId, publicKey]]);
@@ -99,8 +102,8 @@ export class ServiceAccountTokens {
       nbf: iat,
       sub: `system:serviceaccount:${subject.namespace}:${subject.serviceAccountName}`,
     };
-    const signingInput = `${base64url(JSON.stringify({ alg: "RS256", kid: this.keyId }))}.${base64url(JSON.stringify(claims))}`;
-    const signature = sign("sha256", Buffer.from(signingInput), this.signingKey);
+    const signingInput = `${base64url(JSON.stringify({ alg: this.algorithm, kid: this.keyId }))}.${base64url(JSON.stringify(claims))}`;
+    const signature = sign(JWS_ALGORITHMS[this.algorithm].hash, Buffer.from(signingInput), { key: this.signingKey, dsaEncoding: "ieee-p1363" });
     return { token: `${signingInput}.${signature.toString("base64url")}`, expiresAt: exp };
   }
 
@@ -115,12 +118,14 @@ export class ServiceAccountTokens {
     const header = parseSegment(headerPart);
     const claims = parseSegment(payloadPart);
     if (!header || !claims) return { authenticated: false, error: "token is not a JWT" };
-    if (header.alg !== "RS256") return { authenticated: false, error: `unsupported signing algorithm ${String(header.alg)}` };
+    const alg = header.alg;
+    if (!isJwsAlgorithm(alg)) return { authenticated: false, error: `unsupported signing algorithm ${String(alg)}` };
     const key = typeof header.kid === "string" ? this.verifiers.get(header.kid) : undefined;
-    const candidates = key ? [key] : [...this.verifiers.values()];
+    // Only keys of the header's algorithm: an RSA key never checks an ES256 signature, nor a P-384 key an ES256 one.
+    const candidates = (key ? [key] : [...this.verifiers.values()]).filter((k) => algorithmOf(k) === alg);
     const signed = Buffer.from(`${headerPart}.${payloadPart}`);
     const signature = Buffer.from(signaturePart, "base64url");
-    if (!candidates.some((k) => verify("sha256", signed, k, signature))) return { authenticated: false, error: "invalid bearer token, square/go-jose: error in cryptographic primitive" };
+    if (!candidates.some((k) => verify(JWS_ALGORITHMS[alg].hash, signed, { key: k, dsaEncoding: "ieee-p1363" }, signature))) return { authenticated: false, error: "invalid bearer token, square/go-jose: error in cryptographic primitive" };
     if (claims.iss !== this.issuer) return { authenticated: false, error: "invalid bearer token, token issuer is not trusted" };
     if (!isTokenClaims(claims)) return { authenticated: false, error: "invalid bearer token, token lacks the service-account claims" };
     const now = this.now();
@@ -133,11 +138,33 @@ export class ServiceAccountTokens {
   }
 }
 
+/** The JWS algorithms Kubernetes signs and verifies service-account tokens with, and their digests. */
+const JWS_ALGORITHMS = { RS256: { hash: "sha256" }, ES256: { hash: "sha256" }, ES384: { hash: "sha384" }, ES512: { hash: "sha512" } } as const;
+type JwsAlgorithm = keyof typeof JWS_ALGORITHMS;
+
+function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {
+  return typeof alg === "string" && Object.hasOwn(JWS_ALGORITHMS, alg);
+}
+
+/** RS256 for an RSA key, ES256/ES384/ES512 for an ECDSA key on P-256/P-384/P-521; other keys are refused. */
+function algorithmOf(key: KeyObject): JwsAlgorithm {
+  if (key.asymmetricKeyType === "rsa") return "RS256";
+  if (key.asymmetricKeyType === "ec") {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve === "prime256v1") return "ES256";
+    if (curve === "secp384r1") return "ES384";
+    if (curve === "secp521r1") return "ES512";
+  }
+  throw new Error(`service account keys must be RSA or ECDSA (P-256, P-384, P-521) keys, not ${key.asymmetricKeyType ?? "unknown"} ${key.asymmetricKeyDetails?.namedCurve ?? ""}`.trim());
+}
+
 /**
  * The apiserver's tokens from its flags: the private key of --service-account-signing-key-file (or of
  * --service-account-key-file when that holds a private key), verifying also with every --service-account-key-file;
- * without either, a fresh 2048-bit RSA key made at start, so tokens do not survive a restart. Key files are read
- * (and a bad one refused) before this resolves; a generated key is made off the event loop and `tokens` waits for it.
+ * without either, a fresh ECDSA P-256 key (ES256) made at start, so tokens do not survive a restart (kubelab's
+ * convenience; Kubernetes requires a key file). P-256, not RSA 2048: making an RSA key costs 50–400 ms of CPU,
+ * a fifth of the apiserver's start, a P-256 key well under a millisecond. Key files are read (and a bad one
+ * refused) before this resolves.
  */
 export async function loadServiceAccountTokens(options: { signingKeyFile?: string | undefined; keyFiles: readonly string[]; issuer: string; apiAudiences: readonly string[] }): Promise<{ tokens: () => Promise<ServiceAccountTokens>; generated: boolean }> {
   const verificationKeys: KeyObject[] = [];
@@ -158,19 +185,8 @@ export async function loadServiceAccountTokens(options: { signingKeyFile?: strin
     const tokens = make(signingKey);
     return { tokens: () => Promise.resolve(tokens), generated: false };
   }
-  const pending = generateRsaKey().then(make);
-  // Callers see a failure when they ask for tokens; until then it must not count as unhandled.
-  pending.catch(() => undefined);
-  return { tokens: () => pending, generated: true };
-}
-
-function generateRsaKey(): Promise<KeyObject> {
-  return new Promise((resolve, reject) => {
-    generateKeyPair("rsa", { modulusLength: 2048 }, (err, _publicKey, privateKey) => {
-      if (err) reject(err);
-      else resolve(privateKey);
-    });
-  });
+  const tokens = make(generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey);
+  return { tokens: () => Promise.resolve(tokens), generated: true };
 }
 
 export function keyIdOf(publicKey: KeyObject): string {

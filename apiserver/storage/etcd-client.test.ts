@@ -1,6 +1,6 @@
-// The HTTP/2 gRPC client against a small gRPC server on node:http2: framing, statuses, deadlines, streams.
-import { createServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
-import type { AddressInfo } from "node:net";
+// The gRPC client (over h2-connection.ts) against a small gRPC server on node:http2: framing, statuses, deadlines, streams.
+import { constants, createServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdCallError, EtcdClient, status } from "./etcd-client.js";
 
@@ -24,13 +24,16 @@ function onMessages(stream: ServerHttp2Stream, each: (message: Buffer) => void):
   });
 }
 
-describe("EtcdClient (gRPC over node:http2)", () => {
+describe("EtcdClient (gRPC against a node:http2 server)", () => {
   let server: Http2Server;
   let endpoint: string;
   const timeouts: string[] = [];
+  const silentResets: number[] = [];
+  const sessions: ServerHttp2Session[] = [];
 
   beforeAll(async () => {
     server = createServer();
+    server.on("session", (session) => sessions.push(session));
     server.on("stream", (stream, headers) => {
       const path = headers[":path"];
       timeouts.push(String(headers["grpc-timeout"] ?? ""));
@@ -50,6 +53,7 @@ describe("EtcdClient (gRPC over node:http2)", () => {
         stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "9", "grpc-message": "etcdserver%3A requested lease not found" }, { endStream: true });
       } else if (path === "/test/Silent") {
         stream.on("error", () => undefined);
+        stream.on("close", () => silentResets.push(stream.rstCode));
       } else if (path === "/test/Watch") {
         onMessages(stream, (message) => {
           if (!stream.headersSent) {
@@ -73,6 +77,8 @@ describe("EtcdClient (gRPC over node:http2)", () => {
   });
 
   afterAll(async () => {
+    // node:http2 keeps a session that sent GOAWAY open after the client has gone.
+    for (const session of sessions) session.destroy();
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -98,6 +104,8 @@ describe("EtcdClient (gRPC over node:http2)", () => {
     try {
       const late = await client.unary("/test/Silent", Buffer.alloc(0), (b) => b, Date.now() + 200).catch((err: unknown) => err);
       expect(late).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+      // The abandoned call is reset (CANCEL), so etcd stops working on it.
+      await expect.poll(() => silentResets).toEqual([constants.NGHTTP2_CANCEL]);
       const refused = await closed.unary("/test/Echo", Buffer.alloc(0), (b) => b, Date.now() + 5000).catch((err: unknown) => err);
       expect(refused).toMatchObject({ code: status.UNAVAILABLE });
       // The client still works after a call timed out on its connection.
@@ -105,6 +113,28 @@ describe("EtcdClient (gRPC over node:http2)", () => {
     } finally {
       client.close();
       closed.close();
+    }
+  });
+
+  it("connects again after etcd's GOAWAY, while the old connection finishes its calls", async () => {
+    const client = new EtcdClient([endpoint]);
+    try {
+      const before = sessions.length;
+      expect(await client.unary("/test/Echo", Buffer.from("1"), (b) => b.toString(), Date.now() + 5000)).toBe("echo:1");
+      expect(sessions.length).toBe(before + 1);
+      const first = sessions.at(-1);
+      first?.goaway(constants.NGHTTP2_NO_ERROR);
+      // Calls until the client has read the GOAWAY (one racing it may fail UNAVAILABLE) go to a new connection.
+      await expect
+        .poll(() =>
+          client.unary("/test/Echo", Buffer.from("2"), (b) => b.toString(), Date.now() + 5000).then(
+            (reply) => `${reply} on session ${sessions.length - before}`,
+            (err: unknown) => String(err),
+          ),
+        )
+        .toBe("echo:2 on session 2");
+    } finally {
+      client.close();
     }
   });
 
@@ -142,6 +172,29 @@ describe("EtcdClient (gRPC over node:http2)", () => {
       expect(after).toEqual([]);
     } finally {
       client.close();
+    }
+  });
+
+  it("drops a connection whose keepalive ping goes unanswered, failing its watch UNAVAILABLE", async () => {
+    // Speaks HTTP/2 (its SETTINGS) but answers nothing after: no ping ACK, no response.
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+      socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const client = new EtcdClient([`http://127.0.0.1:${(silent.address() as AddressInfo).port}`], { keepaliveMs: 50, keepaliveTimeoutMs: 200 });
+    try {
+      const watch = client.stream("/test/Watch", (b) => b.toString());
+      const error = await new Promise<EtcdCallError>((resolve) => watch.on("error", resolve));
+      expect(error).toMatchObject({ code: status.UNAVAILABLE });
+      expect(error.details).toContain("did not answer a keepalive ping within 200 ms");
+    } finally {
+      client.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });

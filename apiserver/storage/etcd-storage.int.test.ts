@@ -245,6 +245,28 @@ describe("EtcdStorage against a real etcd", () => {
     await waitFor("events to expire", async () => (await storage.listRawKeys("/registry/events/")).length === 0, 15_000);
   });
 
+  it("hands a prefetched list to the next listRaw of its prefix only: a snapshot at its revision, then fresh reads", async () => {
+    await storage.create("/registry/configmaps/prefetch/a", newConfigMap("a", { namespace: "prefetch" }));
+    storage.prefetchList("/registry/configmaps/prefetch/");
+    const { revision: before } = await storage.listRaw("/registry/configmaps/other/");
+    // Written after the prefetch was read (listRaw above was sent after it on the same connection).
+    await storage.create("/registry/configmaps/prefetch/b", newConfigMap("b", { namespace: "prefetch" }));
+    const early = await storage.listRaw("/registry/configmaps/prefetch/");
+    expect(early.entries.map((e) => e.key)).toEqual(["/registry/configmaps/prefetch/a"]);
+    expect(early.revision).toBeLessThanOrEqual(before);
+    const fresh = await storage.listRaw("/registry/configmaps/prefetch/");
+    expect(fresh.entries.map((e) => e.key)).toEqual(["/registry/configmaps/prefetch/a", "/registry/configmaps/prefetch/b"]);
+    expect(fresh.revision).toBeGreaterThan(early.revision);
+  });
+
+  it("keeps a failed prefetch from being an unhandled rejection; the next listRaw fails with a StorageError", async () => {
+    const unreachable = new EtcdStorage({ endpoints: ["http://127.0.0.1:1"], prefix: "/registry", requestTimeoutMs: 300 });
+    unreachable.prefetchList("/registry/configmaps/");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await expect(unreachable.listRaw("/registry/configmaps/")).rejects.toBeInstanceOf(StorageError);
+    await unreachable.close();
+  });
+
   it("stores raw reservation keys create-if-absent", async () => {
     expect(await storage.createRaw("/registry/ranges/test/a", "ns/one")).toBe(true);
     expect(await storage.createRaw("/registry/ranges/test/a", "ns/two")).toBe(false);

@@ -142,6 +142,8 @@ export class EtcdStorage implements Storage {
   private readonly watchedPrefixes = new Map<string, number>();
   /** Creates on their way to a watch stream, for the stream to take the object rather than parse its value. */
   private readonly pendingCreates = new PendingWrites();
+  /** prefetchList's readings not taken yet, by prefix. */
+  private readonly prefetched = new Map<string, Promise<{ entries: RawEntry[]; revision: number }>>();
   private closed = false;
   private streamsOpened = 0;
 
@@ -358,8 +360,36 @@ export class EtcdStorage implements Storage {
     return keys;
   }
 
-  /** Every key/value under `prefix` with its revisions, read page by page at one revision. */
+  /**
+   * Starts reading `prefix` now, for the next listRaw of it (that one only). The apiserver prefetches the prefixes
+   * whose caches hold the workload (10k pods: 20 pages, etcd's work) before it loads the rest of its modules, so that
+   * etcd reads while this process compiles. The result is a snapshot at its revision, like any list: a cache that
+   * watches from there misses nothing, however long the snapshot waited. A failed prefetch is read again.
+   */
+  prefetchList(prefix: string): void {
+    requirePrefix(prefix);
+    if (this.prefetched.has(prefix)) return;
+    const listing = this.readAll(prefix);
+    // Whoever takes it sees the failure (and reads again); until then it must not count as unhandled.
+    listing.catch(() => undefined);
+    this.prefetched.set(prefix, listing);
+  }
+
+  /** Every key/value under `prefix` with its revisions, read page by page at one revision (or prefetched). */
   async listRaw(prefix: string): Promise<{ entries: RawEntry[]; revision: number }> {
+    const early = this.prefetched.get(prefix);
+    if (early !== undefined) {
+      this.prefetched.delete(prefix);
+      try {
+        return await early;
+      } catch {
+        // Read again below: the caller's retry policy applies to its own attempt, not to one it never made.
+      }
+    }
+    return this.readAll(prefix);
+  }
+
+  private async readAll(prefix: string): Promise<{ entries: RawEntry[]; revision: number }> {
     requirePrefix(prefix);
     const entries: RawEntry[] = [];
     const result = await this.scan("list", this.typeOf(prefix), Buffer.from(prefix), prefixEnd(prefix), 0, undefined, false, (kv) => {

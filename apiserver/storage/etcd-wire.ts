@@ -310,44 +310,80 @@ function decodeHeaderRevision(buf: Buffer, start: number, end: number): number {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Reads a varint at `at` like readVarint, leaving the position after it in `varintEnd` instead of allocating a
+ * tuple: the decoders of lists call it for every field of every key (10k pods at start, in code V8 has not
+ * optimized yet, where each allocation and closure call shows).
+ */
+function varintAt(buf: Buffer, at: number, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    if (at >= end) throw new Error("truncated varint in etcd message");
+    const byte = buf[at++] ?? 0;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      varintEnd = at;
+      return value;
+    }
+    scale *= 0x80;
+  }
+}
+let varintEnd = 0;
+
 /** Values and keys are views into `buf` (no copy). */
 function decodeKeyValue(buf: Buffer, start: number, end: number): KeyValue {
   const kv: KeyValue = { key: EMPTY, value: EMPTY, createRevision: 0, modRevision: 0 };
-  forEachField(buf, start, end, (field, wireType, at) => {
+  let at = start;
+  while (at < end) {
+    const tag = varintAt(buf, at, end);
+    at = varintEnd;
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
     if (wireType === WIRE_BYTES && (field === 1 || field === 5)) {
-      const [s, e] = bytesAt(buf, at);
-      if (field === 1) kv.key = buf.subarray(s, e);
-      else kv.value = buf.subarray(s, e);
-      return e;
-    }
-    if (wireType === WIRE_VARINT && (field === 2 || field === 3)) {
-      const [value, next] = readVarint(buf, at);
+      const len = varintAt(buf, at, end);
+      const s = varintEnd;
+      if (s + len > end) throw new Error("truncated field in etcd message");
+      if (field === 1) kv.key = buf.subarray(s, s + len);
+      else kv.value = buf.subarray(s, s + len);
+      at = s + len;
+    } else if (wireType === WIRE_VARINT && (field === 2 || field === 3)) {
+      const value = varintAt(buf, at, end);
       if (field === 2) kv.createRevision = value;
       else kv.modRevision = value;
-      return next;
+      at = varintEnd;
+    } else {
+      at = skipField(buf, at, wireType);
     }
-    return undefined;
-  });
+  }
   return kv;
 }
 
 function decodeRangeResponseAt(buf: Buffer, start: number, end: number): RangeResponse {
   const res: RangeResponse = { revision: 0, kvs: [], more: false, count: 0 };
-  forEachField(buf, start, end, (field, wireType, at) => {
+  // A plain loop rather than forEachField: it runs once per key of a list page (see varintAt).
+  let at = start;
+  while (at < end) {
+    const tag = varintAt(buf, at, end);
+    at = varintEnd;
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
     if (wireType === WIRE_BYTES && (field === 1 || field === 2)) {
-      const [s, e] = bytesAt(buf, at);
-      if (field === 1) res.revision = decodeHeaderRevision(buf, s, e);
-      else res.kvs.push(decodeKeyValue(buf, s, e));
-      return e;
-    }
-    if (wireType === WIRE_VARINT && (field === 3 || field === 4)) {
-      const [value, next] = readVarint(buf, at);
+      const len = varintAt(buf, at, end);
+      const s = varintEnd;
+      if (s + len > end) throw new Error("truncated field in etcd message");
+      if (field === 1) res.revision = decodeHeaderRevision(buf, s, s + len);
+      else res.kvs.push(decodeKeyValue(buf, s, s + len));
+      at = s + len;
+    } else if (wireType === WIRE_VARINT && (field === 3 || field === 4)) {
+      const value = varintAt(buf, at, end);
       if (field === 3) res.more = value !== 0;
       else res.count = value;
-      return next;
+      at = varintEnd;
+    } else {
+      at = skipField(buf, at, wireType);
     }
-    return undefined;
-  });
+  }
   return res;
 }
 

@@ -36,7 +36,8 @@ export class StatusManager {
     let base: Readonly<Pod> = pod;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const stored = await this.opts.client.updateStatus<Pod>(PODS, ns, { ...structuredClone(base), status });
+        // A shallow copy: the client only serializes the object (base may be the informer's frozen copy).
+        const stored = await this.opts.client.updateStatus<Pod>(PODS, ns, { ...base, status });
         this.written.set(uid, { sent: structuredClone(status), stored: stored.status });
         return stored;
       } catch (err) {

@@ -110,6 +110,21 @@ describe("PodTopologySpread score", () => {
     expect(runScore(plugin, owned("new"), nodes)).toEqual([50, 50, 100]);
   });
 
+  it("counts a node's pods again after they change (removed, or being deleted), not from an earlier count", () => {
+    const nodes = [nodeInfoOf(newNode("n1"), owned("w1")), nodeInfoOf(newNode("n2"))];
+    const plugin = create(undefined, handleFor({ nodes, replicaSets: [rs] }));
+    // 2 nodes → weight ln 4: a node with one pod round(1.386 + 2) = 3, an empty one 2 → 66 / 100.
+    expect(runScore(plugin, owned("new"), nodes)).toEqual([66, 100]);
+    const w1 = owned("w1");
+    w1.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    nodes[0]!.addPod(nodeInfoOf(newNode("x"), w1).pods.values().next().value!);
+    expect(runScore(plugin, owned("new"), nodes)).toEqual([100, 100]);
+    nodes[1]!.addPod(nodeInfoOf(newNode("x"), owned("w2")).pods.values().next().value!);
+    expect(runScore(plugin, owned("new"), nodes)).toEqual([100, 66]);
+    nodes[1]!.removePod(nodes[1]!.pods.keys().next().value!);
+    expect(runScore(plugin, owned("new"), nodes)).toEqual([100, 100]);
+  });
+
   it("uses the selector of a Service that selects the pod", () => {
     const nodes = [nodeInfoOf(newNode("n1"), app("w1")), nodeInfoOf(newNode("n2"))];
     const plugin = create(undefined, handleFor({ nodes, services: [newService("web", { selector: { app: "web" } })] }));

@@ -32,6 +32,8 @@ interface Constraint {
   maxSkew: number;
   topologyKey: string;
   matches: (labels: Readonly<Record<string, string>> | undefined) => boolean;
+  /** What `matches` selects, as text: constraints with equal keys select the same pods (the count cache's key). */
+  selectorKey: string;
   minDomains: number;
   nodeAffinityPolicy: Policy;
   nodeTaintsPolicy: Policy;
@@ -95,7 +97,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         if (!includes(c, pod, node, required)) continue;
         const value = node.metadata.labels![c.topologyKey]!;
         const m = counts[i]!;
-        m.set(value, (m.get(value) ?? 0) + countMatching(info.pods.values(), c, ns));
+        m.set(value, (m.get(value) ?? 0) + countMatchingOn(info, c, ns));
       }
     }
     state.write(PRE_FILTER, { constraints, counts });
@@ -150,7 +152,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
           const value = node.metadata.labels?.[c.topologyKey] ?? "";
           const n = m.get(value);
           if (n === undefined) continue;
-          m.set(value, n + countMatching(info.pods.values(), c, ns));
+          m.set(value, n + countMatchingOn(info, c, ns));
         }
       }
     }
@@ -168,7 +170,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
       const c = s.constraints[i]!;
       const value = labels[c.topologyKey];
       if (value === undefined) continue;
-      const count = c.topologyKey === LABEL_HOSTNAME ? countMatching(nodeInfo.pods.values(), c, s.namespace) : (s.counts[i]?.get(value) ?? 0);
+      const count = c.topologyKey === LABEL_HOSTNAME ? countMatchingOn(nodeInfo, c, s.namespace) : (s.counts[i]?.get(value) ?? 0);
       score += count * s.weights[i]! + (c.maxSkew - 1);
     }
     return Math.round(score);
@@ -201,12 +203,15 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const selector = defaultSelector(pod, this.lister);
     if (selector.length === 0) return [];
     const matches = (labels: Readonly<Record<string, string>> | undefined): boolean => selector.every((s) => s.matches(labels));
-    return defaults.map((c) => ({ maxSkew: c.maxSkew, topologyKey: c.topologyKey, matches, minDomains: 1, nodeAffinityPolicy: "Honor", nodeTaintsPolicy: "Ignore" }));
+    const selectorKey = selector.map((s) => s.toString()).join(";");
+    return defaults.map((c) => ({ maxSkew: c.maxSkew, topologyKey: c.topologyKey, matches, selectorKey, minDomains: 1, nodeAffinityPolicy: "Honor", nodeTaintsPolicy: "Ignore" }));
   }
 }
 
 function compileConstraint(c: Readonly<TopologySpreadConstraint>, pod: Readonly<Pod>): Constraint {
   let matches: Constraint["matches"] = () => false;
+  // Selects nothing until a valid selector is compiled; no selector's text starts with "!" and ends the key.
+  let selectorKey = "!nothing";
   if (c.labelSelector !== undefined) {
     // matchLabelKeys: the pod's own values of those keys narrow the selector (keys the pod lacks are ignored).
     const sel: LabelSelector = { matchLabels: { ...c.labelSelector.matchLabels }, matchExpressions: [...(c.labelSelector.matchExpressions ?? [])] };
@@ -217,6 +222,7 @@ function compileConstraint(c: Readonly<TopologySpreadConstraint>, pod: Readonly<
     try {
       const selector = selectorFromLabelSelector(sel);
       matches = (labels) => selector.matches(labels);
+      selectorKey = selector.toString();
     } catch {
       // An invalid selector (the apiserver validates them) selects nothing.
     }
@@ -225,6 +231,7 @@ function compileConstraint(c: Readonly<TopologySpreadConstraint>, pod: Readonly<
     maxSkew: c.maxSkew,
     topologyKey: c.topologyKey,
     matches,
+    selectorKey,
     minDomains: c.minDomains ?? 1,
     nodeAffinityPolicy: c.nodeAffinityPolicy ?? "Honor",
     nodeTaintsPolicy: c.nodeTaintsPolicy ?? "Ignore",
@@ -282,6 +289,29 @@ function includes(c: Constraint, pod: Readonly<Pod>, node: Readonly<Node>, requi
     if (taints.length > 0 && findUntoleratedTaint(taints, pod.spec?.tolerations ?? [], (t) => t.effect === "NoSchedule" || t.effect === "NoExecute")) return false;
   }
   return true;
+}
+
+/**
+ * Per node: (namespace, selector) → countMatching, valid while the node's generation is unchanged. Every pod of a
+ * ReplicaSet is scored against every node with the same default selector, and a binding changes one node, so
+ * counting once per node change instead of once per pod and node turns the spreading's O(pods²) label matches into
+ * O(pods). Clones (preemption's what-ifs) are new NodeInfos and get their own entries.
+ */
+const matchCounts = new WeakMap<NodeInfo, { generation: number; counts: Map<string, number> }>();
+
+function countMatchingOn(info: NodeInfo, c: Constraint, namespace: string): number {
+  let entry = matchCounts.get(info);
+  if (entry?.generation !== info.generation) {
+    entry = { generation: info.generation, counts: new Map() };
+    matchCounts.set(info, entry);
+  }
+  const key = `${namespace}\n${c.selectorKey}`;
+  let n = entry.counts.get(key);
+  if (n === undefined) {
+    n = countMatching(info.pods.values(), c, namespace);
+    entry.counts.set(key, n);
+  }
+  return n;
 }
 
 /** Pods in `namespace`, not being deleted, whose labels the constraint selects. */
