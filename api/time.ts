@@ -3,9 +3,19 @@
 
 /** metav1.Time: RFC 3339 in whole seconds, e.g. 2024-01-01T00:00:00Z (the milliseconds are dropped). */
 export function formatTime(ms: number): string {
+  // Writes ask for the current second again and again (every create's creationTimestamp and managedFields time).
+  const second = Math.floor(ms / 1000);
+  if (second === lastSecond) return lastFormatted;
   const iso = new Date(ms).toISOString(); // always ends in ".sssZ"
-  return `${iso.slice(0, -5)}Z`;
+  const formatted = `${iso.slice(0, -5)}Z`;
+  lastSecond = second;
+  lastFormatted = formatted;
+  return formatted;
 }
+
+/** formatTime's last answer, for the second it formats. */
+let lastSecond = Number.NaN;
+let lastFormatted = "";
 
 /** metav1.MicroTime: RFC 3339 with six fraction digits, e.g. 2024-01-01T00:00:00.123000Z. */
 export function formatMicroTime(ms: number): string {

@@ -48,8 +48,11 @@ export function checkWireTypes(apiVersion: string, kind: string, object: unknown
 /** Whether `value` has arrays or objects nested more than `limit` levels; the walk stops at the limit. */
 export function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
   if (depth > limit) return true;
-  if (Array.isArray(value)) return value.some((item) => nestedDeeperThan(item, limit, depth + 1));
-  if (isRecord(value)) return Object.values(value).some((item) => nestedDeeperThan(item, limit, depth + 1));
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestedDeeperThan(item, limit, depth + 1)) return true;
+  } else if (isRecord(value)) {
+    for (const key in value) if (Object.hasOwn(value, key) && nestedDeeperThan(value[key], limit, depth + 1)) return true;
+  }
   return false;
 }
 
@@ -61,12 +64,14 @@ function wireTypeStatus(apiVersion: string, kind: string, err: WireTypeError): S
   return badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: json: cannot unmarshal ${err.found} into Go struct field ${err.field} of type ${err.expected}`);
 }
 
-function checkValue(value: unknown, type: string, struct: string, path: readonly string[]): WireTypeError | undefined {
+/**
+ * `path`: the field names from `struct` down to `value`; the walk pushes and pops it (a mismatch copies it at once).
+ */
+function checkValue(value: unknown, type: string, struct: string, path: string[]): WireTypeError | undefined {
   if (value === null || value === undefined || type === "any") return undefined;
-  const mismatch = (): WireTypeError => ({ field: [struct, ...path].join("."), found: describe(value, type), expected: goType(type) });
   if (type.startsWith("[]")) {
-    if (!Array.isArray(value)) return mismatch();
-    const item = type.slice(2);
+    if (!Array.isArray(value)) return mismatchOf(value, type, struct, path);
+    const item = elementType(type);
     for (const element of value) {
       const err = checkValue(element, item, struct, path);
       if (err) return err;
@@ -74,8 +79,8 @@ function checkValue(value: unknown, type: string, struct: string, path: readonly
     return undefined;
   }
   if (type.startsWith("{}")) {
-    if (!isRecord(value)) return mismatch();
-    const item = type.slice(2);
+    if (!isRecord(value)) return mismatchOf(value, type, struct, path);
+    const item = elementType(type);
     for (const key of Object.keys(value)) {
       const err = checkValue(value[key], item, struct, path);
       if (err) return err;
@@ -84,34 +89,54 @@ function checkValue(value: unknown, type: string, struct: string, path: readonly
   }
   switch (type) {
     case "string":
-      return typeof value === "string" ? undefined : mismatch();
+      return typeof value === "string" ? undefined : mismatchOf(value, type, struct, path);
     case "boolean":
-      return typeof value === "boolean" ? undefined : mismatch();
+      return typeof value === "boolean" ? undefined : mismatchOf(value, type, struct, path);
     case "number":
-      return typeof value === "number" ? undefined : mismatch();
+      return typeof value === "number" ? undefined : mismatchOf(value, type, struct, path);
     case "int32":
-      return isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatch();
+      return isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatchOf(value, type, struct, path);
     case "int64":
-      return isInteger(value, -INT64_LIMIT, INT64_LIMIT - 1) ? undefined : mismatch();
+      return isInteger(value, -INT64_LIMIT, INT64_LIMIT - 1) ? undefined : mismatchOf(value, type, struct, path);
     case "intorstring":
-      return typeof value === "string" || isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatch();
+      return typeof value === "string" || isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatchOf(value, type, struct, path);
     case "quantity":
-      return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) ? undefined : mismatch();
+      return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) ? undefined : mismatchOf(value, type, struct, path);
     case "time":
-      return typeof value === "string" && RFC3339.test(value) ? undefined : mismatch();
+      return typeof value === "string" && RFC3339.test(value) ? undefined : mismatchOf(value, type, struct, path);
     default:
       break;
   }
   const fields = WIRE_MODELS[type];
   if (fields === undefined) return undefined;
-  if (!isRecord(value)) return mismatch();
+  if (!isRecord(value)) return mismatchOf(value, type, struct, path);
   const inner = structName(type);
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(fields, key)) continue;
-    const err = checkValue(value[key], fields[key]!, inner, [...path, key]);
+    path.push(key);
+    const err = checkValue(value[key], fields[key]!, inner, path);
+    path.pop();
     if (err) return err;
   }
   return undefined;
+}
+
+/** The item type of a list ("[]T") or map ("{}T") type, remembered: every walk of every written object asks. */
+function elementType(type: string): string {
+  let item = elementTypes.get(type);
+  if (item === undefined) {
+    item = type.slice(2);
+    elementTypes.set(type, item);
+  }
+  return item;
+}
+
+/** By schema type; the schema's types are finitely many (wire-types.gen.ts). */
+const elementTypes = new Map<string, string>();
+const structNames = new Map<string, string>();
+
+function mismatchOf(value: unknown, type: string, struct: string, path: readonly string[]): WireTypeError {
+  return { field: [struct, ...path].join("."), found: describe(value, type), expected: goType(type) };
 }
 
 function isInteger(value: unknown, min: number, max: number): boolean {
@@ -127,6 +152,15 @@ function describe(value: unknown, type: string): string {
 
 /** V1PodSpec → PodSpec, CoreV1Event → Event. */
 function structName(model: string): string {
+  let name = structNames.get(model);
+  if (name === undefined) {
+    name = structNameOf(model);
+    structNames.set(model, name);
+  }
+  return name;
+}
+
+function structNameOf(model: string): string {
   return model.replace(/^[A-Z][a-z]*V\d+(?:alpha\d+|beta\d+)?(?=[A-Z])/, "").replace(/^V\d+(?:alpha\d+|beta\d+)?(?=[A-Z])/, "");
 }
 
@@ -178,7 +212,7 @@ function canonicalizeValue(value: unknown, type: string, malformed: string[]): s
   if (type === "quantity") return canonicalOrUndefined(value, malformed);
   if (type.startsWith("[]")) {
     if (!Array.isArray(value)) return undefined;
-    const item = type.slice(2);
+    const item = elementType(type);
     for (let i = 0; i < value.length; i++) {
       const canonical = canonicalizeValue(value[i], item, malformed);
       if (canonical !== undefined) value[i] = canonical;
@@ -186,7 +220,7 @@ function canonicalizeValue(value: unknown, type: string, malformed: string[]): s
     return undefined;
   }
   if (!isRecord(value)) return undefined;
-  const mapItem = type.startsWith("{}") ? type.slice(2) : undefined;
+  const mapItem = type.startsWith("{}") ? elementType(type) : undefined;
   const fields = mapItem === undefined ? WIRE_MODELS[type] : undefined;
   for (const key of Object.keys(value)) {
     const member = mapItem ?? (fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined);

@@ -251,6 +251,14 @@ function sendJsonText(res: ServerResponse, code: number, text: string, contentTy
   res.end(text);
 }
 
+/** A JSON body already encoded (UTF-8). */
+function sendJsonBytes(res: ServerResponse, code: number, body: Buffer): void {
+  res.statusCode = code;
+  res.setHeader("Content-Type", JSON_TYPE);
+  res.setHeader("Content-Length", body.length);
+  res.end(body);
+}
+
 /**
  * A legacy discovery document in the form the Accept header asks for: JSON, YAML, or protobuf (the real apiserver
  * offers all three here; client-go's discovery client asks for protobuf first when configured for it), else 406.
@@ -906,7 +914,7 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
     // An object a create has just stored comes with its JSON (the stored text plus resourceVersion): sent as is.
     const json = form.encoding === "json" ? createdJsonOf(apiObject) : undefined;
     if (json !== undefined) {
-      sendJsonText(res, code, json, JSON_TYPE);
+      sendJsonBytes(res, code, json);
       return;
     }
     sendEncoded(res, code, apiObject, form.encoding);

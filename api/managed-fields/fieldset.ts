@@ -286,6 +286,20 @@ export function fieldElement(name: string): PathElement {
 
 /** The element of an associative-list item: its key fields, sorted by name, as compact JSON. */
 export function keyElement(keys: Readonly<Record<string, unknown>>): PathElement {
+  // Written out member by member for the usual keys (names that are not array indices, scalar values), which is
+  // what JSON.stringify of the sorted object writes; other keys go through that object.
+  const names = Object.keys(keys).sort();
+  let text = "";
+  for (const name of names) {
+    const value = keys[name];
+    const first = name.charCodeAt(0);
+    if ((typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") || (first >= 48 && first <= 57)) return sortedKeyElement(keys);
+    text += `${text === "" ? "" : ","}${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  }
+  return `k:{${text}}`;
+}
+
+function sortedKeyElement(keys: Readonly<Record<string, unknown>>): PathElement {
   const sorted: Record<string, unknown> = {};
   for (const name of Object.keys(keys).sort()) Object.defineProperty(sorted, name, { value: keys[name], enumerable: true });
   return `k:${JSON.stringify(sorted)}`;

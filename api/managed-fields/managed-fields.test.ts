@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { StatusError } from "../errors.js";
 import type { KubeObject } from "../meta.js";
-import { FieldSet, formatPath } from "./fieldset.js";
+import { FieldSet, formatPath, keyElement } from "./fieldset.js";
 import { decodeManagers, managerFromUserAgent, trackApply, trackUpdate, type Writer } from "./managers.js";
 import { compare, createdFieldsV1, fieldSetOf, mergeApplied, removePaths, WHOLE_OBJECT } from "./structure.js";
 
@@ -287,6 +287,25 @@ describe("mergeApplied and removePaths", () => {
   });
 });
 
+describe("keyElement", () => {
+  it("is the key fields sorted by name as compact JSON, for scalar keys and for any other", () => {
+    const cases: Record<string, unknown>[] = [
+      { name: "web" },
+      { protocol: "TCP", containerPort: 80 },
+      { b: true, a: -0, c: 1.5e300 },
+      { "": "empty name", "\"q": "ü\u2028" },
+      { "10": "index", "9": "index", x: 1 },
+      { "1a": "digit first" },
+      { obj: { z: 1, a: 2 }, list: [1], nil: null },
+    ];
+    for (const keys of cases) {
+      const sorted: Record<string, unknown> = {};
+      for (const name of Object.keys(keys).sort()) Object.defineProperty(sorted, name, { value: keys[name], enumerable: true });
+      expect(keyElement(keys)).toBe(`k:${JSON.stringify(sorted)}`);
+    }
+  });
+});
+
 describe("createdFieldsV1 (a create's managedFields in one walk)", () => {
   // Objects that reach every branch of the walk: always-present structs, empty maps and lists, atomic maps,
   // associative lists (one key, two keys, a defaulted key, an item without its key, duplicate keys), sets,
@@ -317,7 +336,15 @@ describe("createdFieldsV1 (a create's managedFields in one walk)", () => {
       metadata: { name: "s", labels: {} },
       spec: { selector: { app: "web" }, ports: [{ port: 80, protocol: "TCP", targetPort: 8080 }, { port: 80, protocol: "UDP" }], clusterIPs: ["10.0.0.1"] },
     },
+    // A defaulted pod as a create stores it (no duplicate keys: the one-walk path, not the tree).
+    defaultedPod: JSON.parse(
+      '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p-1","namespace":"default","uid":"0f0c","creationTimestamp":"2026-12-07T08:30:16Z","labels":{"b":"2","a":"1"}},"spec":{"containers":[{"name":"c","image":"nginx","imagePullPolicy":"Always","terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","resources":{},"ports":[{"containerPort":80,"protocol":"TCP"},{"containerPort":80,"protocol":"UDP"}],"volumeMounts":[{"name":"kube-api-access-pbppr","readOnly":true,"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount"}]},{"name":"a","image":"busybox"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","terminationGracePeriodSeconds":30,"securityContext":{},"schedulerName":"default-scheduler","enableServiceLinks":true,"tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],"priority":0,"preemptionPolicy":"PreemptLowerPriority","serviceAccountName":"default","volumes":[{"name":"kube-api-access-pbppr","projected":{"defaultMode":420,"sources":[{"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},{"configMap":{"name":"kube-root-ca.crt","items":[{"key":"ca.crt","path":"ca.crt"}]}}]}}]},"status":{"phase":"Pending","qosClass":"BestEffort"}}',
+    ) as KubeObject,
     bare: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "default", uid: "u", creationTimestamp: "x" } },
+    empty: {} as KubeObject,
+    // More members than the insertion sort takes, in reverse order.
+    manyLabels: { metadata: { name: "m", labels: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${String(40 - i).padStart(2, "0")}`, "v"])) } },
+    serverMetaOnly: { metadata: { name: "n", uid: "u" }, spec: { containers: [{ image: "no name" }] } },
     emptySpec: { apiVersion: "v1", kind: "Thing", metadata: { name: "t" }, spec: {}, status: {} },
   };
 

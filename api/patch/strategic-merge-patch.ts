@@ -84,9 +84,19 @@ const RULES: readonly Rule[] = Object.entries(MERGE_LISTS).map(([pattern, strate
   strategy,
 }));
 
+/** The rules by the last field of their pattern, in RULES' order: a path is only matched against those of its last name. */
+const RULES_BY_LAST_FIELD: ReadonlyMap<string, readonly Rule[]> = RULES.reduce((byLast, rule) => {
+  const last = rule.fields[rule.fields.length - 1]!;
+  byLast.set(last, [...(byLast.get(last) ?? []), rule]);
+  return byLast;
+}, new Map<string, Rule[]>());
+
 /** The strategy of the list at `path` (field names from the object root), or undefined when it is replaced whole. */
 export function listStrategyFor(path: readonly string[]): ListStrategy | undefined {
-  for (const rule of RULES) {
+  const last = path[path.length - 1];
+  const rules = last === undefined ? undefined : RULES_BY_LAST_FIELD.get(last);
+  if (rules === undefined) return undefined;
+  for (const rule of rules) {
     const offset = path.length - rule.fields.length;
     if (offset < 0 || (!rule.anywhere && offset !== 0)) continue;
     if (rule.fields.every((f, i) => path[offset + i] === f)) return rule.strategy;

@@ -51,6 +51,21 @@ describe("parseMediaType", () => {
     expect(parseMediaType("application/")).toBeUndefined();
     expect(parseMediaType("")).toBeUndefined();
   });
+
+  it("answers a header it has seen with the same frozen answer, short or long, valid or not", () => {
+    const long = `application/json;x=${"a".repeat(300)}`;
+    for (const header of ["application/json; charset=utf-8", long]) {
+      const first = parseMediaType(header);
+      expect(parseMediaType(header)).toEqual(first);
+      expect(first?.params).toEqual({ [header === long ? "x" : "charset"]: header === long ? "a".repeat(300) : "utf-8" });
+    }
+    const memoized = parseMediaType("application/json; charset=utf-8");
+    expect(parseMediaType("application/json; charset=utf-8")).toBe(memoized);
+    expect(Object.isFrozen(memoized)).toBe(true);
+    expect(Object.isFrozen(memoized?.params)).toBe(true);
+    expect(parseMediaType("not-a-type")).toBeUndefined();
+    expect(parseMediaType("not-a-type")).toBeUndefined();
+  });
 });
 
 describe("parseAccept", () => {

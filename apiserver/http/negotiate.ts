@@ -27,9 +27,29 @@ export interface MediaType {
 
 /**
  * Parses one media type such as `application/json;as=Table;v=v1;g=meta.k8s.io`. Undefined when it has no
- * `type/subtype`. Parameter order is free; whitespace around `;` and `=` is ignored.
+ * `type/subtype`. Parameter order is free; whitespace around `;` and `=` is ignored. The answer is frozen: a
+ * request's Content-Type is looked at four or five times on its way (patch type, object media type, decoding,
+ * duplicate fields), clients send the same few, and each is parsed once (short ones; the memo is emptied when full).
  */
-export function parseMediaType(header: string): MediaType | undefined {
+export function parseMediaType(header: string): Readonly<MediaType> | undefined {
+  if (header.length > MAX_MEMO_MEDIA_TYPE_LENGTH) return parseMediaTypeText(header);
+  const known = mediaTypeMemo.get(header);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = parseMediaTypeText(header);
+  if (parsed !== undefined) {
+    Object.freeze(parsed.params);
+    Object.freeze(parsed);
+  }
+  if (mediaTypeMemo.size >= MAX_MEMO_ENTRIES) mediaTypeMemo.clear();
+  mediaTypeMemo.set(header, parsed ?? null);
+  return parsed;
+}
+
+const MAX_MEMO_MEDIA_TYPE_LENGTH = 256;
+/** parseMediaType's answers by header; null for "not a media type". */
+const mediaTypeMemo = new Map<string, Readonly<MediaType> | null>();
+
+function parseMediaTypeText(header: string): MediaType | undefined {
   const parts = splitOutsideQuotes(header, ";");
   const essence = (parts[0] ?? "").trim().toLowerCase();
   const slash = essence.indexOf("/");

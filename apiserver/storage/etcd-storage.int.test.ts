@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newConfigMap, newPod } from "../../api/testing/builders.js";
 import type { KubeObject } from "../../api/meta.js";
 import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
-import { EtcdStorage } from "./etcd-storage.js";
+import { EtcdStorage, decodeLenient, type RawWatchEvent } from "./etcd-storage.js";
 import { StorageError, isStorageError, type StorageErrorCode } from "./interfaces.js";
 
 /** Polls `probe` until it returns something other than undefined/false. */
@@ -277,6 +277,44 @@ describe("EtcdStorage against a real etcd", () => {
     expect(await storage.deleteRawIf("/registry/ranges/test/a", "ns/one")).toBe(true);
     await storage.deleteRaw("/registry/ranges/test/b");
     expect(await storage.listRawKeys("/registry/ranges/test/")).toEqual([]);
+  });
+
+  it("hands the watch event of its own create the object it wrote, equal to the value decoded; other puts are decoded", async () => {
+    const prefix = "/registry/secrets/";
+    const events: RawWatchEvent[] = [];
+    const start = (await storage.currentRevision()) + 1;
+    const watch = storage.watchPrefix(prefix, start, {
+      onEvents: (batch) => events.push(...batch),
+      onCompacted: () => undefined,
+      onBroken: () => undefined,
+    });
+    const secret = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: "default", uid: `uid-${name}` }, data: { k: "dg==" }, ...extra });
+    try {
+      // Acknowledged or not yet, the stream gets the object with the create's event (recorded before it is sent).
+      const created = await storage.create(`${prefix}default/own`, secret("own"));
+      await waitFor("the create's event", () => events.length >= 1);
+      // One JSON does not give back (an undefined member): decoded from its value instead.
+      await storage.create(`${prefix}default/undefined-member`, secret("undefined-member", { type: undefined }));
+      // A failed create forgets its bytes: the same bytes put by another writer are decoded.
+      const taken = secret("own", { type: "Opaque" });
+      await expectCode(storage.create(`${prefix}default/own`, taken), "KeyExists");
+      await raw.put(`${prefix}default/own`).value(JSON.stringify(taken));
+      await raw.put(`${prefix}default/foreign`).value(JSON.stringify(secret("foreign")));
+      await waitFor("four events", () => events.length >= 4);
+      const [own, undefinedMember, overwritten, foreign] = events;
+      expect(own?.object).toBeDefined();
+      expect(own?.object).toEqual(decodeLenient(own!.value!, own!.revision));
+      expect(JSON.stringify(own?.object)).toBe(JSON.stringify(decodeLenient(own!.value!, own!.revision)));
+      expect(own?.object).toEqual(created);
+      expect(undefinedMember?.object).toBeUndefined();
+      expect(overwritten?.object).toBeUndefined();
+      expect(foreign?.object).toBeUndefined();
+    } finally {
+      watch.cancel();
+    }
+    // Without a watch on the prefix, nothing is recorded (and nothing waits for an event that will not come).
+    const unwatched = await storage.create(`${prefix}default/unwatched`, secret("unwatched"));
+    expect(unwatched.metadata.resourceVersion).toBeDefined();
   });
 
   it("reports a corrupt value as Invalid instead of handing out garbage", async () => {

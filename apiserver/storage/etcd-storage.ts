@@ -10,7 +10,8 @@ import { errorMessage } from "../../api/errors.js";
 import { EtcdCallError, EtcdClient, status, type EtcdClientOptions, type EtcdStream } from "./etcd-client.js";
 import type { EtcdTls } from "./etcd-tls.js";
 import { decodeTxnOutcome, encodeCreateTxn } from "./etcd-fast-txn.js";
-import { encodeCreated, rememberCreatedJson } from "./created-json.js";
+import { encodeCreated, rememberCreatedJson, type CreatedJson } from "./created-json.js";
+import { PendingWrites } from "./pending-writes.js";
 import {
   decodeDeleteRangeResponse,
   decodeLeaseGrantResponse,
@@ -77,6 +78,11 @@ export interface RawWatchEvent {
   value?: Buffer;
   /** The previous value when etcd still had it (prev_kv). */
   prevValue?: Buffer;
+  /**
+   * A put of a value this process wrote from an object (a create): that object stamped with the revision, equal to
+   * what decodeLenient(value, revision) gives (pending-writes.ts). Read-only: the write's reply shares its members.
+   */
+  object?: KubeObject;
 }
 
 export interface PrefixWatchHandlers {
@@ -132,6 +138,10 @@ export class EtcdStorage implements Storage {
   private readonly pageBytes: number;
   private readonly leases: LeaseManager;
   private readonly openWatches = new Set<PrefixWatch>();
+  /** The prefixes of the open watch streams, with how many streams watch each. */
+  private readonly watchedPrefixes = new Map<string, number>();
+  /** Creates on their way to a watch stream, for the stream to take the object rather than parse its value. */
+  private readonly pendingCreates = new PendingWrites();
   /** prefetchList's readings not taken yet, by prefix. */
   private readonly prefetched = new Map<string, Promise<{ entries: RawEntry[]; revision: number }>>();
   private closed = false;
@@ -203,6 +213,17 @@ export class EtcdStorage implements Storage {
     const created = "resourceVersion" in object.metadata ? undefined : encodeCreated(object);
     const value = created?.value ?? encode(object);
     const ttl = options.ttlSeconds !== undefined && options.ttlSeconds > 0 ? Math.ceil(options.ttlSeconds) : undefined;
+    // Recorded before the write is sent: the watch event may come before the reply.
+    const pending = created !== undefined && this.isWatched(key) ? this.pendingCreates.record(key, value, object) : undefined;
+    try {
+      return await this.createOnce(key, type, object, value, created, ttl);
+    } catch (err) {
+      if (pending !== undefined) this.pendingCreates.forget(pending);
+      throw err;
+    }
+  }
+
+  private async createOnce(key: string, type: string, object: KubeObject, value: Buffer, created: CreatedJson | undefined, ttl: number | undefined): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const lease = ttl === undefined ? undefined : await this.leases.leaseFor(ttl, type);
       try {
@@ -437,6 +458,7 @@ export class EtcdStorage implements Storage {
       done = true;
       clearTimeout(ackTimer);
       this.openWatches.delete(watch);
+      this.unwatchPrefix(prefix);
       if (opened.stream) {
         try {
           opened.stream.cancel();
@@ -479,10 +501,11 @@ export class EtcdStorage implements Storage {
       if (res.fragment) return; // a large revision split over several responses: wait for the last part
       const batch = pending;
       pending = [];
-      handlers.onEvents(batch.map(toRawEvent));
+      handlers.onEvents(batch.map((event) => this.toRawEvent(event)));
     };
 
     this.openWatches.add(watch);
+    this.watchedPrefixes.set(prefix, (this.watchedPrefixes.get(prefix) ?? 0) + 1);
     let s: WatchStream;
     try {
       s = this.watchClient().stream(WATCH, decodeWatchResponse);
@@ -516,6 +539,40 @@ export class EtcdStorage implements Storage {
     this.client.close();
     this.watchClientInstance?.close();
     await Promise.resolve();
+  }
+
+  private unwatchPrefix(prefix: string): void {
+    const count = (this.watchedPrefixes.get(prefix) ?? 0) - 1;
+    if (count > 0) this.watchedPrefixes.set(prefix, count);
+    else this.watchedPrefixes.delete(prefix);
+  }
+
+  /** Whether an open watch stream covers `key` (its prefix is one of the key's "/"-ended leading parts). */
+  private isWatched(key: string): boolean {
+    if (this.watchedPrefixes.size === 0) return false;
+    for (let slash = key.indexOf("/"); slash >= 0; slash = key.indexOf("/", slash + 1)) {
+      if (this.watchedPrefixes.has(key.slice(0, slash + 1))) return true;
+    }
+    return false;
+  }
+
+  private toRawEvent(event: WatchEvent): RawWatchEvent {
+    // prev_kv is absent when etcd no longer has the previous value.
+    const prev = event.prevKv;
+    const raw: RawWatchEvent = {
+      type: event.type === "Delete" ? "delete" : "put",
+      key: event.kv.key.toString(),
+      revision: event.kv.modRevision,
+    };
+    if (event.type !== "Delete") {
+      raw.value = event.kv.value;
+      if (this.pendingCreates.size > 0) {
+        const object = this.pendingCreates.take(raw.key, raw.value, raw.revision);
+        if (object !== undefined) raw.object = object;
+      }
+    }
+    if (prev) raw.prevValue = prev.value;
+    return raw;
   }
 
   /** Watches get their own channels, with keepalive pings, apart from the unary calls'. */
@@ -766,19 +823,6 @@ function decodeStrict(value: Buffer, revision: number, key: string): KubeObject 
   const object = decodeLenient(value, revision);
   if (!object) throw new StorageError("Invalid", key, `the value stored at ${key} is not a valid object`);
   return object;
-}
-
-function toRawEvent(event: WatchEvent): RawWatchEvent {
-  // prev_kv is absent when etcd no longer has the previous value.
-  const prev = event.prevKv;
-  const raw: RawWatchEvent = {
-    type: event.type === "Delete" ? "delete" : "put",
-    key: event.kv.key.toString(),
-    revision: event.kv.modRevision,
-  };
-  if (event.type !== "Delete") raw.value = event.kv.value;
-  if (prev) raw.prevValue = prev.value;
-  return raw;
 }
 
 interface ContinueToken {

@@ -11,7 +11,9 @@
 // - A slow watcher cannot hold up the others or grow memory without bound: a sink may return a promise to say "I'm
 //   congested"; events then queue for that watcher only, up to `watcherBufferSize`, beyond which it is closed
 //   ("overflow") and its client re-watches, as Kubernetes does with watchers that stop draining.
-// Objects handed out are shared by the store, the ring and every watcher: treat them as read-only.
+// Objects handed out are shared by the store, the ring and every watcher: treat them as read-only. The object of a
+// create made by this process is the one the create wrote (below its top level and metadata, shared with the
+// create's reply), not a parse of the stored value (pending-writes.ts).
 //
 // A list's values stay raw bytes until first asked for (by key, or all at once by a list or a watch from the
 // current state): start-up then costs the listing, not the decoding of every object (10k pods: ~0.2 s of CPU and
@@ -398,7 +400,8 @@ export class EtcdWatchCache implements WatchCache {
   private applyOne(raw: RawWatchEvent): StoredEvent | undefined {
     const previous = this.lookup(raw.key);
     if (raw.type === "put") {
-      const object = raw.value === undefined ? undefined : decodeLenient(raw.value, raw.revision);
+      // A create of this process comes with the object it wrote (equal to what decoding its value gives).
+      const object = raw.object ?? (raw.value === undefined ? undefined : decodeLenient(raw.value, raw.revision));
       if (object) {
         this.undecodable.delete(raw.key);
         if (!previous) this.sortedKeys = undefined;
