@@ -67,13 +67,12 @@ const FRAMEWORK_ZONE = {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Packages. prom-client and pino are reached only through component-base/ (metrics.ts, logging.ts), so every
-// process exposes metrics and logs the same way. api/ stays free of I/O so that any folder can use it.
+// Packages. prom-client is reached only through component-base/ (metrics.ts), so every process exposes metrics
+// the same way. api/ stays free of I/O so that any folder can use it.
 // ---------------------------------------------------------------------------------------------------------------
 
 const THROUGH_COMPONENT_BASE = [
   { name: "prom-client", message: "use component-base/metrics.ts" },
-  { name: "pino", message: "use component-base/logging.ts" },
 ];
 
 const NO_IO = "api/ holds no I/O: do this in client/, component-base/ or a process";
@@ -87,7 +86,7 @@ const IO_MODULES = [
  * @returns {import("eslint").Linter.RuleEntry}
  */
 function restrictedImports(extraPaths) {
-  return ["error", { paths: [...THROUGH_COMPONENT_BASE, ...extraPaths], patterns: [{ group: ["prom-client/*", "pino/*"], message: "use component-base/" }] }];
+  return ["error", { paths: [...THROUGH_COMPONENT_BASE, ...extraPaths], patterns: [{ group: ["prom-client/*"], message: "use component-base/" }] }];
 }
 
 export default tseslint.config(
