@@ -273,6 +273,23 @@ describe("get and list", () => {
     expect(bogus.status).toBe(400);
   });
 
+  it("writes a long list in chunks, byte for byte the JSON of the whole list, from etcd and from the cache", async () => {
+    const path = "/api/v1/namespaces/default/configmaps";
+    const names = Array.from({ length: 130 }, (_, i) => `chunked-${String(i).padStart(3, "0")}`);
+    await Promise.all(names.map((name) => ok(201, "POST", path, configMap(name))));
+    for (const query of ["", "?resourceVersion=0"]) {
+      const reply = await api<List>("GET", `${path}${query}`);
+      expect(reply.status).toBe(200);
+      expect(reply.headers["transfer-encoding"]).toBe("chunked");
+      expect(reply.headers["content-type"]).toBe("application/json");
+      expect(reply.text).toBe(JSON.stringify(reply.body));
+      expect(reply.body.kind).toBe("ConfigMapList");
+      expect(reply.body.apiVersion).toBe("v1");
+      expect(reply.body.metadata.resourceVersion).toBeTruthy();
+      expect(reply.body.items.map((o) => o.metadata.name).filter((n) => n?.startsWith("chunked-"))).toEqual(names);
+    }
+  });
+
   it("serves resourceVersion=0 lists from the watch cache without reading etcd", async () => {
     const created = await ok(201, "POST", cm(), configMap("cached"));
     const rv = Number(created.metadata.resourceVersion);
