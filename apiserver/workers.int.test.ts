@@ -163,13 +163,17 @@ describe("kube-apiserver --workers=2", () => {
 });
 
 describe("kube-apiserver --workers=2, the primary", () => {
-  /** The apiserver binary on a plain port, its output collected; killed (with its workers) by the test's finally. */
+  /**
+   * The apiserver binary on a plain port, its output collected; killed (with its workers) by the test's finally.
+   * `exited` resolves once its output is complete too (the workers share its pipes, so they must be gone).
+   */
   const launch = (etcd: string, port: number): { child: ChildProcess; output: () => string; exited: Promise<number | null> } => {
     const child = spawn(process.execPath, [join(REPO_ROOT, "dist/apiserver/main.js"), `--etcd-servers=${etcd}`, "--secure-port=0", `--insecure-port=${port}`, "--workers=2"], { stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     child.stdout?.on("data", (d: Buffer) => { text += d.toString(); });
     child.stderr?.on("data", (d: Buffer) => { text += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => { child.on("exit", (code) => { resolve(code); }); });
+    // 'close', not 'exit': the last lines (the primary's "giving up") may still be in the pipe when 'exit' fires.
+    const exited = new Promise<number | null>((resolve) => { child.on("close", (code) => { resolve(code); }); });
     return { child, output: () => text, exited };
   };
   const killTree = (child: ChildProcess, workers: Iterable<number>): void => {
