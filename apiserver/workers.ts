@@ -88,6 +88,10 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
 
   const fork = (): void => {
     const worker = cluster.fork();
+    // A send races the worker's exit: isConnected() can still say yes while the channel closes, and the write then
+    // fails with EPIPE as an 'error' event. The exit handler deals with the dead worker; unhandled, the error
+    // would end the primary.
+    worker.on("error", (err: Error) => { logger.debug({ worker: worker.id, err }, "Message to an exiting apiserver worker was lost"); });
     logger.info({ worker: worker.id, pid: worker.process.pid }, "Started apiserver worker");
   };
 
