@@ -20,7 +20,7 @@ import type { Logger } from "../component-base/logging.js";
 import { readBody } from "./http/body.js";
 import { aggregatedDiscovery, AGGREGATED_DISCOVERY_CONTENT_TYPE, apiGroup, apiResourceList, legacyApiGroupList, legacyApiVersions, versionInfo, wantsAggregated } from "./http/discovery.js";
 import type { PartialMetadataApiVersion, ReplyForm } from "./http/negotiate.js";
-import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, duplicateFields, goValueString, negotiateReply, notAcceptable, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, PROTOBUF_MEDIA_TYPE, toYamlText } from "./http/negotiate.js";
+import { applyFieldValidation as fieldValidationWarnings, checkObjectMediaType, decodeBody, decodeBodyFields, duplicateFields, goValueString, negotiateReply, notAcceptable, parseFieldValidation, partialMetadataVersion, partialObjectMetadata, patchTypeOf, PROTOBUF_MEDIA_TYPE, toYamlText } from "./http/negotiate.js";
 import { encodeProtobufObject, hasProtobufMessage } from "./http/protobuf.js";
 import { openApiDocument, openApiHeaders, openApiIndex } from "./http/openapi.js";
 import { openApiV2, wantsOpenApiV2Protobuf } from "./http/openapi-v2.js";
@@ -734,7 +734,8 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
   // A create or update body is an object, never a patch: Kubernetes has no decoder for patch types here (415).
   if (patchTypeOf(contentType) !== undefined) throw unsupportedMediaType();
   if (raw.length === 0) throw badRequest("the request body is empty: an object is required");
-  const body = decodeBody(contentType, raw);
+  const decoded = decodeBodyFields(contentType, raw);
+  const body = decoded.value;
   if (!isRecord(body)) throw badRequest(`the body must be a JSON object`);
   if (!isRecord(body.metadata)) {
     if (body.metadata !== undefined) throw badRequest("metadata must be an object");
@@ -744,7 +745,7 @@ async function requestObject(req: IncomingMessage, r: ServedResource, query: URL
     const undecodable = bytesDecodeError(r.info.kind, body);
     if (undecodable !== undefined) throw badRequest(`${r.info.kind} in version "${r.info.version}" cannot be handled as a ${r.info.kind}: ${undecodable}`);
   }
-  const problems = { unknown: unknownFieldsOf(r, body), duplicate: duplicateFields(contentType, raw) };
+  const problems = { unknown: unknownFieldsOf(r, body), duplicate: decoded.duplicate ?? duplicateFields(contentType, raw) };
   applyFieldValidation(query, r.info, problems, res);
   // As Kubernetes' decoder does, unknown fields are dropped (after a Warning, or silently under Ignore).
   if (problems.unknown.length > 0) pruneUnknownFields(apiVersionOf(r.info), r.info.kind, body);
@@ -763,9 +764,10 @@ async function requestPatch(req: IncomingMessage, r: ServedResource, query: URLS
   if (!known.includes(contentType)) throw unsupportedPatchType(known);
   const raw = await readBody(req);
   if (raw.length === 0) throw badRequest("the patch body is empty");
-  const patch = decodeBody(contentType, raw);
+  const decoded = decodeBodyFields(contentType, raw);
+  const patch = decoded.value;
   if (isRecord(patch) && contentType !== "application/json-patch+json") {
-    const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: duplicateFields(contentType, raw) };
+    const problems = { unknown: unknownFieldsOf(r, withoutDirectives(patch)), duplicate: decoded.duplicate ?? duplicateFields(contentType, raw) };
     // Under Strict, upstream refuses a merge patch's result with unknown fields, like a JSON patch's, and a strategic
     // merge patch with them quoting the patch itself (as Go prints a map): 422 on the field `patch`.
     if (problems.unknown.length > 0 && parseFieldValidation(query.get("fieldValidation")) === "Strict") {
@@ -954,8 +956,9 @@ function printsTables(subresource: string | undefined): boolean {
 function checkAcceptable(req: IncomingMessage, r: ServedResource, subresource: string | undefined): void {
   const accept = req.headers.accept;
   const table = tableCapable(r) && printsTables(subresource);
-  if (negotiateReply(accept, protobufCapable(r), table) !== undefined) return;
-  if (printsTables(subresource) || negotiateReply(accept, protobufCapable(r), true) !== undefined) throw notAcceptable(protobufCapable(r));
+  const protobuf = protobufOffered(accept, r);
+  if (negotiateReply(accept, protobuf, table) !== undefined) return;
+  if (printsTables(subresource) || negotiateReply(accept, protobuf, true) !== undefined) throw notAcceptable(protobufCapable(r));
 }
 
 /**
@@ -973,8 +976,29 @@ function goTypeName(r: ServedResource, kind: string, group = r.info.group): stri
 
 /** Whether a resource's replies can be protobuf: built-in kinds can; custom resources are JSON and YAML only. */
 function protobufCapable(r: ServedResource): boolean {
-  return hasProtobufMessage(apiVersionOf(r.info), r.info.kind);
+  let capable = protobufCapability.get(r);
+  if (capable === undefined) {
+    capable = hasProtobufMessage(apiVersionOf(r.info), r.info.kind);
+    protobufCapability.set(r, capable);
+  }
+  return capable;
 }
+
+/** protobufCapable's answers: asking needs the protobuf schema, loaded (once) by the first request that does. */
+const protobufCapability = new WeakMap<ServedResource, boolean>();
+
+/**
+ * negotiateReply's `protobuf` for a request to `r` (undefined: a reply of no resource, which can be protobuf). It
+ * only matters when an offer is protobuf, so it is worked out only then: a client that never offers protobuf (kubelab's
+ * own components) never makes the apiserver load protobufjs and the schema (lazy-modules.ts).
+ */
+function protobufOffered(accept: string | undefined, r: ServedResource | undefined): boolean {
+  if (accept === undefined || !PROTOBUF_IN_ACCEPT.test(accept)) return false;
+  return r === undefined || protobufCapable(r);
+}
+
+/** Matches every Accept header with a protobuf offer (media types are case-insensitive), and a few others. */
+const PROTOBUF_IN_ACCEPT = /protobuf/i;
 
 /**
  * Whether a resource's objects can be answered as a Table: every resource that lists, not the create-only review
@@ -986,7 +1010,8 @@ function tableCapable(r: ServedResource): boolean {
 
 /** The reply form the request's Accept header asks for (JSON when nothing fits: dispatch has answered 406 by then). */
 function replyForm(req: IncomingMessage, r?: ServedResource, table = true): ReplyForm {
-  return negotiateReply(req.headers.accept, r === undefined || protobufCapable(r), table && (r === undefined || tableCapable(r))) ?? { encoding: "json" };
+  const accept = req.headers.accept;
+  return negotiateReply(accept, protobufOffered(accept, r), table && (r === undefined || tableCapable(r))) ?? { encoding: "json" };
 }
 
 /** A reply that is never transformed (a Status: a delete's, a binding's) in the negotiated encoding. */

@@ -6,6 +6,7 @@ import {
   applyFieldValidation,
   checkObjectMediaType,
   decodeBody,
+  decodeBodyFields,
   duplicateFields,
   duplicateJsonFields,
   goValueString,
@@ -234,6 +235,119 @@ describe("duplicateFields", () => {
     expect(duplicateFields("application/json", Buffer.from('{"a":1,"a":2}'))).toEqual(["a"]);
     expect(duplicateFields(undefined, Buffer.from('{"a":1,"a":2}'))).toEqual(["a"]);
     expect(duplicateFields("application/vnd.kubernetes.protobuf", Buffer.from("k8s\0"))).toEqual([]);
+  });
+});
+
+/** A small deterministic PRNG (mulberry32): generated cases are the same on every run. */
+function randomSource(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Key and string tokens as they appear in JSON text: plain, escaped spellings of the same key ("a" and "\u0061";
+// ":" and "\u003a"), colons, quotes, backslashes, non-ASCII, the empty key and __proto__.
+const KEY_TOKENS = ['"a"', '"\\u0061"', '"b"', '":"', '"\\u003a"', '"\\u003A"', '"a:b"', '""', '"__proto__"', '"é"', '"\\u00e9"', '"\\"q\\""', '"\\\\"', '"k8s.io/x"', '"\\ud83d\\ude00"'];
+const STRING_TOKENS = ['"x"', '"x:y"', '"::"', '"\\u003a"', '"\\\\u003a"', '"http://h:1/p"', '"say \\"hi\\": ok"', '"\\\\"', '""', '"é:é"', '"}{]["'];
+const SPACES = ["", "", " ", "\n\t", "\r\n  "];
+
+/** JSON text of an object or array up to `depth` levels, whose objects often repeat a key in some spelling. */
+function jsonText(next: () => number, depth: number, asObject = false): string {
+  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const sp = (): string => pick(SPACES);
+  const value = (d: number): string => {
+    const roll = next();
+    if (d > 0 && roll < 0.3) return jsonText(next, d - 1);
+    if (roll < 0.6) return pick(STRING_TOKENS);
+    return pick(["1", "-2.5e3", "0", "true", "false", "null"]);
+  };
+  if (asObject || next() < 0.7) {
+    const count = Math.floor(next() * 6);
+    // Half the objects draw keys from a few (repeats likely), half from all of them.
+    const keys = next() < 0.5 ? KEY_TOKENS.slice(0, 3) : KEY_TOKENS;
+    const members = Array.from({ length: count }, () => `${sp()}${pick(keys)}${sp()}:${sp()}${value(depth)}${sp()}`);
+    return `{${members.join(",")}${count === 0 ? sp() : ""}}`;
+  }
+  const count = Math.floor(next() * 4);
+  return `[${Array.from({ length: count }, () => `${sp()}${value(depth)}${sp()}`).join(",")}]`;
+}
+
+describe("decodeBodyFields", () => {
+  const JSON_TYPES = ["application/json", "application/merge-patch+json", "application/strategic-merge-patch+json", undefined];
+
+  it("finds the same duplicate fields as the full scanner on thousands of generated bodies", () => {
+    const next = randomSource(13);
+    let withDuplicates = 0;
+    for (let i = 0; i < 3000; i++) {
+      const text = jsonText(next, 4, true);
+      const raw = Buffer.from(text);
+      const expected = duplicateJsonFields(text);
+      if (expected.length > 0) withDuplicates++;
+      for (const type of JSON_TYPES) {
+        const decoded = decodeBodyFields(type, raw);
+        expect(decoded.duplicate, text).toEqual(expected);
+        expect(decoded.value).toEqual(JSON.parse(text));
+        expect(duplicateFields(type, raw)).toEqual(expected);
+      }
+    }
+    // Both answers are exercised, not only the easy one.
+    expect(withDuplicates).toBeGreaterThan(500);
+    expect(withDuplicates).toBeLessThan(2500);
+  });
+
+  it.each<[string, string[]]>([
+    ['{"a":1,"\\u0061":2}', ["a"]],
+    ['{"\\u003a":1,":":2}', [":"]],
+    ['{"\\u003A":{"x":"\\u003a"},"y":":"}', []],
+    ['{"a":"\\u003a","a":1}', ["a"]],
+    ['{"a":"\\\\u003a","b":1}', []],
+    ['{"x":"a:b:c","y":"::","x":"q"}', ["x"]],
+    ['{"a":{"b":1,"b":2},"c":[{"d":1,"d":{"e":1,"e":2}}]}', ["a.b", "c[0].d", "c[0].d.e"]],
+    ['{"é":1,"\\u00e9":2}', ["é"]],
+    ['{"":1,"":{"":2,"":3}}', ["", ""]],
+    ['{"__proto__":1,"__proto__":2,"constructor":3}', ["__proto__"]],
+    ['{"s":"a,\\"}{b:","t":[1,true,null,"]:"]}', []],
+    ['{ "kind" : "Pod" , "kind" : "Pod" }', ["kind"]],
+    ["{}", []],
+  ])("answers %s with %j", (text, expected) => {
+    expect(decodeBodyFields("application/json", Buffer.from(text)).duplicate).toEqual(expected);
+    expect(duplicateJsonFields(text)).toEqual(expected);
+  });
+
+  it("compares keys as decoded from the bytes, invalid UTF-8 included", () => {
+    // "a\xff" and "a\xfe" both decode to "a\ufffd": one key twice, as JSON.parse and Go's decoder see it.
+    const raw = Buffer.concat([Buffer.from('{"a'), Buffer.from([0xff]), Buffer.from('":1,"a'), Buffer.from([0xfe]), Buffer.from('":2,"b":"'), Buffer.from([0xc3]), Buffer.from(':"}')]);
+    expect(decodeBodyFields("application/json", raw).duplicate).toEqual(duplicateFields("application/json", raw));
+    expect(decodeBodyFields("application/json", raw).duplicate).toEqual(["a\ufffd"]);
+  });
+
+  it("handles bodies near the size limit, with and without a duplicate", () => {
+    const members = Array.from({ length: 60_000 }, (_, i) => `"k${i}":{"v":"${i}:${i}","w":[{"x":1},{"x":2}]}`);
+    const text = `{${members.join(",")}}`;
+    expect(text.length).toBeGreaterThan(2_500_000);
+    expect(decodeBodyFields("application/json", Buffer.from(text)).duplicate).toEqual([]);
+    const repeated = `{${members.join(",")},"k59999":1}`;
+    expect(decodeBodyFields("application/json", Buffer.from(repeated)).duplicate).toEqual(["k59999"]);
+  });
+
+  it("answers [] for protobuf and undefined for YAML, whose duplicates duplicateFields finds", () => {
+    const yamlBody = Buffer.from("kind: Pod\nmetadata:\n  name: a\n  name: b\n");
+    expect(decodeBodyFields("application/yaml", yamlBody).duplicate).toBeUndefined();
+    expect(decodeBodyFields("application/apply-patch+yaml", Buffer.from('{"a":1,"a":2}')).duplicate).toBeUndefined();
+  });
+
+  it("refuses bodies nested past the limit exactly where decodeBody always has", () => {
+    const nested = (levels: number): Buffer => Buffer.from(`${"[".repeat(levels)}1${"]".repeat(levels)}`);
+    const inObject = (levels: number): Buffer => Buffer.from(`{"a":${"[".repeat(levels)}${"]".repeat(levels)}}`);
+    expect(decodeBodyFields("application/merge-patch+json", nested(1000)).duplicate).toEqual([]);
+    expect(statusOf(() => decodeBodyFields("application/merge-patch+json", nested(1001)))).toMatchObject({ code: 400, message: "the request body is nested too deeply" });
+    expect(decodeBodyFields("application/json", inObject(1000)).duplicate).toEqual([]);
+    expect(statusOf(() => decodeBodyFields("application/json", inObject(1001)))).toMatchObject({ code: 400, message: "the request body is nested too deeply" });
   });
 });
 

@@ -288,6 +288,14 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
   return mt === undefined ? undefined : PATCH_TYPES[`${mt.type}/${mt.subtype}`];
 }
 
+/** The 415 of a create or update body no object decoder reads (JSON, YAML, protobuf; never a patch type). */
+export function checkObjectMediaType(contentType: string | undefined): void {
+  if (contentType === undefined || contentType.trim() === "") return;
+  const mt = parseMediaType(contentType);
+  const essence = mt === undefined ? "" : `${mt.type}/${mt.subtype}`;
+  if (essence !== JSON_MEDIA_TYPE && essence !== YAML_MEDIA_TYPE && essence !== PROTOBUF_MEDIA_TYPE) throw unsupportedMediaType();
+}
+
 /**
  * Decodes a request body by its Content-Type:
  * - absent → JSON (Kubernetes negotiates an absent Content-Type to its first serializer, JSON);
@@ -299,44 +307,68 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
  * Empty and malformed bodies are 400 BadRequest. Callers for which a body is optional (DELETE's DeleteOptions)
  * should check `raw.length` first.
  */
-/** The 415 of a create or update body no object decoder reads (JSON, YAML, protobuf; never a patch type). */
-export function checkObjectMediaType(contentType: string | undefined): void {
-  if (contentType === undefined || contentType.trim() === "") return;
-  const mt = parseMediaType(contentType);
-  const essence = mt === undefined ? "" : `${mt.type}/${mt.subtype}`;
-  if (essence !== JSON_MEDIA_TYPE && essence !== YAML_MEDIA_TYPE && essence !== PROTOBUF_MEDIA_TYPE) throw unsupportedMediaType();
+export function decodeBody(contentType: string | undefined, raw: Buffer): unknown {
+  return decode(contentType, raw, false).value;
 }
 
-export function decodeBody(contentType: string | undefined, raw: Buffer): unknown {
+/** A request body decoded by decodeBodyFields. */
+export interface DecodedBody {
+  value: unknown;
+  /**
+   * The body's duplicate fields, as duplicateFields answers them, when decoding worked them out (JSON bodies, at
+   * little cost: see jsonDuplicates); undefined for the other media types (ask duplicateFields).
+   */
+  duplicate: string[] | undefined;
+}
+
+/**
+ * decodeBody for a body whose duplicate fields matter (creates, updates, patches under fieldValidation): a JSON body's
+ * are found in the same pass, without a second parse of its text.
+ */
+export function decodeBodyFields(contentType: string | undefined, raw: Buffer): DecodedBody {
+  return decode(contentType, raw, true);
+}
+
+function decode(contentType: string | undefined, raw: Buffer, withDuplicates: boolean): DecodedBody {
   const mt = contentType === undefined || contentType.trim() === "" ? parseMediaType(JSON_MEDIA_TYPE)! : parseMediaType(contentType);
   if (mt === undefined) throw unsupportedMediaType();
   const essence = `${mt.type}/${mt.subtype}`;
   if (raw.length === 0) throw badRequest("the request body is empty; an object is required");
   switch (essence) {
-    case JSON_MEDIA_TYPE:
-      return requireObject(limitDepth(parseJson(raw)), essence);
+    case JSON_MEDIA_TYPE: {
+      const decoded = decodeJson(raw, withDuplicates);
+      requireObject(decoded.value, essence);
+      return decoded;
+    }
     case YAML_MEDIA_TYPE:
-      return requireObject(limitDepth(parseYaml(raw)), essence);
+      return { value: requireObject(limitDepth(parseYaml(raw)), essence), duplicate: undefined };
     case PROTOBUF_MEDIA_TYPE:
-      return decodeProtobufBody(raw);
+      // A protobuf message has no duplicate fields (duplicateFields answers [] for it).
+      return { value: decodeProtobufBody(raw), duplicate: [] };
     case "application/json-patch+json":
     case "application/merge-patch+json":
     case "application/strategic-merge-patch+json":
-      return limitDepth(parseJson(raw));
+      return decodeJson(raw, withDuplicates);
     case "application/apply-patch+yaml":
-      return limitDepth(parseYaml(raw));
+      return { value: limitDepth(parseYaml(raw)), duplicate: undefined };
     default:
       throw unsupportedMediaType();
   }
 }
 
-function parseJson(raw: Buffer): unknown {
+/** Parses a JSON body, refuses one nested deeper than MAX_DEPTH (400), and with `withDuplicates` finds its duplicate fields. */
+function decodeJson(raw: Buffer, withDuplicates: boolean): DecodedBody {
+  const text = raw.toString("utf8");
+  let value: unknown;
   try {
-    return JSON.parse(raw.toString("utf8")) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     const detail = errorMessage(err);
     throw badRequest(`couldn't get version/kind; json parse error: ${detail}`);
   }
+  const census: JsonCensus = { members: 0, colons: 0 };
+  if (!takeCensus(value, 0, census)) throw badRequest("the request body is nested too deeply");
+  return { value, duplicate: withDuplicates ? jsonDuplicates(text, census) : undefined };
 }
 
 function parseYaml(raw: Buffer): unknown {
@@ -457,6 +489,61 @@ export function duplicateJsonFields(rawJson: string): string[] {
   const found: string[] = [];
   scanner.value("", 0, found);
   return found;
+}
+
+/**
+ * What takeCensus counts in a decoded JSON value: the members of its objects, and the ':' characters in its strings,
+ * object keys included.
+ */
+interface JsonCensus {
+  members: number;
+  colons: number;
+}
+
+/**
+ * Counts `value`'s members and colons into `census`; false (the count left unfinished) when it nests deeper than
+ * MAX_DEPTH, counted as limitDepth counts: `value` is at `depth`, its items and members one deeper.
+ */
+function takeCensus(value: unknown, depth: number, census: JsonCensus): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (typeof value === "string") {
+    census.colons += colonsIn(value, 0, value.length);
+    return true;
+  }
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!takeCensus(item, depth + 1, census)) return false;
+    return true;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  census.members += keys.length;
+  for (const key of keys) {
+    census.colons += colonsIn(key, 0, key.length);
+    if (!takeCensus(record[key], depth + 1, census)) return false;
+  }
+  return true;
+}
+
+/** The number of ':' in text[from, to). */
+function colonsIn(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let at = text.indexOf(":", from); at >= 0 && at < to; at = text.indexOf(":", at + 1)) count++;
+  return count;
+}
+
+/**
+ * duplicateJsonFields(text), given the census of JSON.parse(text), without a second parse in the common case of no
+ * duplicates. In JSON text every member has exactly one ':' outside strings, and the ':' of a decoded string (key or
+ * value) are those of its text, unless written as the escape \u003a (or \u003A). JSON.parse keeps one member per
+ * distinct key of an object (the last value), dropping the others with their keys and values. So, without such escapes,
+ * `colons in the text = members in the text + colons in all its strings`, and that equals the census's
+ * `members + colons` exactly when nothing was dropped, that is, when no object repeats a key; otherwise the text has
+ * more. Only then (or when the text may hold an escaped colon) does the full scanner run, for the paths.
+ */
+function jsonDuplicates(text: string, census: JsonCensus): string[] {
+  if (!text.includes("\\u003") && colonsIn(text, 0, text.length) === census.members + census.colons) return [];
+  return duplicateJsonFields(text);
 }
 
 /** Duplicate fields of a JSON or YAML body by Content-Type; [] for protobuf and patch bodies that are not objects. */
