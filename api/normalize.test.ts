@@ -92,3 +92,64 @@ describe("normalisation properties", () => {
     );
   });
 });
+
+/** The copies' definition, written plainly: a rebuilt value keeping the members `keep` accepts. */
+function referenceCopy(value: unknown, keep: (key: string, member: unknown) => boolean): unknown {
+  if (Array.isArray(value)) return value.map((item: unknown) => referenceCopy(item, keep));
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (keep(key, member)) Object.defineProperty(out, key, { value: referenceCopy(member, keep), writable: true, enumerable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Every array and object reachable from `value`. */
+function containers(value: unknown, into = new Set<object>()): Set<object> {
+  if (typeof value === "object" && value !== null) {
+    into.add(value);
+    for (const member of Object.values(value)) containers(member, into);
+  }
+  return into;
+}
+
+describe("dropNulls, stripDirectives and cloneJson against their definition", () => {
+  const copies: [string, (value: unknown) => unknown, (key: string, member: unknown) => boolean][] = [
+    ["dropNulls", dropNulls, (_key, member) => member !== null],
+    ["stripDirectives", stripDirectives, (key) => !key.startsWith("$")],
+    ["cloneJson", cloneJson, () => true],
+  ];
+
+  it.each(copies)("%s gives the same members in the same order, in new containers only", (_name, copy, keep) => {
+    const keys = fc.constantFrom("a", "b", "$patch", "$setElementOrder/x", "__proto__", "constructor", "", "null");
+    const leaf = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 3 }));
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("tree"), { maxLength: 4 }), fc.dictionary(keys, tie("tree"), { maxKeys: 5 })),
+    }));
+    fc.assert(
+      fc.property(fc.oneof(tree, fc.jsonValue()), (generated) => {
+        // Through JSON text, as bodies arrive: `__proto__` becomes an own member.
+        const value = JSON.parse(JSON.stringify(generated) ?? "null") as unknown;
+        const before = JSON.stringify(value);
+        const copied = copy(value);
+        const expected = referenceCopy(value, keep);
+        expect(JSON.stringify(copied)).toBe(JSON.stringify(expected));
+        expect(copied).toEqual(expected);
+        expect(JSON.stringify(value)).toBe(before);
+        const original = containers(value);
+        for (const made of containers(copied)) expect(original.has(made)).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps a __proto__ member an own data member, never a prototype", () => {
+    const value = JSON.parse('{"__proto__":{"polluted":true,"n":null},"$x":1}') as unknown;
+    for (const copy of [dropNulls, stripDirectives, cloneJson]) {
+      const out = copy(value) as Record<string, unknown>;
+      expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+      expect(Object.hasOwn(out, "__proto__")).toBe(true);
+      expect((out as { polluted?: unknown }).polluted).toBeUndefined();
+    }
+  });
+});

@@ -9,17 +9,17 @@ import { isRecord } from "./meta.js";
  * null element stays. A top-level null is returned as is.
  */
 export function dropNulls<T>(value: T): T {
-  return mapJson(value, (key, member) => member !== null) as T;
+  return copyJson(value, "nulls") as T;
 }
 
 /** A copy of `value` without object members whose key starts with `$` (strategic-merge-patch directives), at any depth. */
 export function stripDirectives<T>(value: T): T {
-  return mapJson(value, (key) => !key.startsWith("$")) as T;
+  return copyJson(value, "directives") as T;
 }
 
 /** A deep copy of a JSON value; anything that is not an array or a record is returned as is. */
 export function cloneJson<T>(value: T): T {
-  return mapJson(value, () => true) as T;
+  return copyJson(value, "nothing") as T;
 }
 
 /**
@@ -59,13 +59,24 @@ export function getOwn(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-/** Rebuilds arrays and records, keeping the record members that `keep` accepts. */
-function mapJson(value: unknown, keep: (key: string, member: unknown) => boolean): unknown {
-  if (Array.isArray(value)) return value.map((item: unknown) => mapJson(item, keep));
-  if (!isRecord(value)) return value;
+/** Which record members copyJson leaves out: none, those whose value is null, or those whose key starts with `$`. */
+type Drop = "nothing" | "nulls" | "directives";
+
+/**
+ * Rebuilds arrays and records, leaving out the record members `drop` names. Every write copies its body through here
+ * (dropNulls), so it avoids per-member allocations and callbacks: the keys are walked once, and `__proto__` is the
+ * only key that needs setOwn.
+ */
+function copyJson(value: unknown, drop: Drop): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => copyJson(item, drop));
+  const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) {
-    if (keep(key, member)) setOwn(out, key, mapJson(member, keep));
+  for (const key of Object.keys(record)) {
+    const member = record[key];
+    if (drop === "nulls" ? member === null : drop === "directives" && key.startsWith("$")) continue;
+    if (key === "__proto__") setOwn(out, key, copyJson(member, drop));
+    else out[key] = copyJson(member, drop);
   }
   return out;
 }
