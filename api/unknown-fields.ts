@@ -32,10 +32,50 @@ function fieldType(model: string, key: string, topLevel: boolean): string | unde
 export function findUnknownFields(apiVersion: string, kind: string, object: unknown): string[] {
   const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
   if (root === undefined) return [];
+  // Bodies rarely have unknown fields: a walk that builds no paths says so, and only a body that has some is walked
+  // again for their paths.
+  if (!hasUnknown(root, object, true)) return [];
   const found: string[] = [];
   walk(root, object, "", found, true);
   return found;
 }
+
+/** Whether walk would find an unknown field in `value`; the same walk, without paths or allocations. */
+function hasUnknown(type: string, value: unknown, topLevel = false): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const list = type.startsWith("[]");
+  if (list || type.startsWith("{}")) {
+    const item = itemType(type);
+    if (list) {
+      if (!Array.isArray(value)) return false;
+      for (const element of value) if (hasUnknown(item, element)) return true;
+      return false;
+    }
+    if (Array.isArray(value)) return false;
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) if (hasUnknown(item, record[key])) return true;
+    return false;
+  }
+  if (Array.isArray(value) || !Object.hasOwn(WIRE_MODELS, type)) return false;
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const childType = fieldType(type, key, topLevel);
+    if (childType === undefined || hasUnknown(childType, record[key])) return true;
+  }
+  return false;
+}
+
+/** The item type of a list ("[]T") or map ("{}T") type, remembered (the schema has finitely many). */
+function itemType(type: string): string {
+  let item = itemTypes.get(type);
+  if (item === undefined) {
+    item = type.slice(2);
+    itemTypes.set(type, item);
+  }
+  return item;
+}
+
+const itemTypes = new Map<string, string>();
 
 function walk(type: string, value: unknown, path: string, found: string[], topLevel = false): void {
   if (type.startsWith("[]")) {

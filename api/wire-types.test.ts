@@ -2,9 +2,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { renderWireTypes } from "../test/support/wire-types-schema.js";
 import { isStatusError } from "./errors.js";
-import { QUANTITY_FORMAT_ERROR, QUANTITY_SUFFIX_ERROR } from "./quantity.js";
+import { canonicalQuantity, isQuantity, QUANTITY_FORMAT_ERROR, QUANTITY_SUFFIX_ERROR, quantityError } from "./quantity.js";
 import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
 import { canonicalizeQuantities, checkWireTypes, findWireTypeError, MAX_OBJECT_DEPTH, nestedDeeperThan } from "./wire-types.js";
+import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
   try {
@@ -152,5 +153,96 @@ describe("canonicalizeQuantities", () => {
     canonicalizeQuantities("v1", "ResourceQuota", quota);
     expect(Object.hasOwn(quota.spec.hard, "__proto__")).toBe(true);
     expect(Object.getOwnPropertyDescriptor(quota.spec.hard, "__proto__")?.value).toBe("1");
+  });
+});
+
+/** A small deterministic PRNG (mulberry32): generated cases are the same on every run. */
+function randomSource(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const QUANTITY_VALUES: readonly unknown[] = ["100m", "1000m", "64Mi", "1024Mi", 0.5, 2, "1e3", "bogus", "1kk", " 1", null, { a: 1 }];
+
+/** A random value of schema type `type`: fields present at random, sometimes of the wrong JSON type, unknown keys. */
+function valueOf(type: string, next: () => number, depth: number): unknown {
+  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  if (next() < 0.05) return pick(["wrong", 7, [], {}, null]);
+  if (type === "quantity") return pick(QUANTITY_VALUES);
+  if (type.startsWith("[]")) return depth <= 0 ? [] : Array.from({ length: Math.floor(next() * 3) }, () => valueOf(type.slice(2), next, depth - 1));
+  if (type.startsWith("{}")) return depth <= 0 ? {} : Object.fromEntries(Array.from({ length: Math.floor(next() * 3) }, (_, i) => [`k${i}`, valueOf(type.slice(2), next, depth - 1)]));
+  const fields = WIRE_MODELS[type];
+  if (fields === undefined) return pick(["s", 1, true, "2024-01-01T00:00:00Z"]);
+  const out: Record<string, unknown> = {};
+  if (depth <= 0) return out;
+  for (const [name, fieldType] of Object.entries(fields)) if (next() < 0.35) out[name] = valueOf(fieldType, next, depth - 1);
+  if (next() < 0.2) out.unknownField = { cpu: "1000m" };
+  return out;
+}
+
+/** canonicalizeQuantities' definition, written plainly: every quantity-typed value the schema reaches, rewritten. */
+function referenceCanonicalize(value: unknown, type: string, malformed: string[]): unknown {
+  if (value === null || value === undefined) return value;
+  if (type === "quantity") {
+    if (isQuantity(value)) return canonicalQuantity(value);
+    malformed.push(quantityError(value) ?? "");
+    return value;
+  }
+  if (type.startsWith("[]")) return Array.isArray(value) ? value.map((item: unknown) => referenceCanonicalize(item, type.slice(2), malformed)) : value;
+  if (typeof value !== "object" || Array.isArray(value)) return value;
+  const fields = WIRE_MODELS[type];
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    const memberType = type.startsWith("{}") ? type.slice(2) : fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined;
+    out[key] = memberType === undefined ? member : referenceCanonicalize(member, memberType, malformed);
+  }
+  return out;
+}
+
+describe("canonicalizeQuantities against its definition", () => {
+  it("rewrites the same quantities and reports the same first error, for random objects of every kind", () => {
+    const next = randomSource(7);
+    let rewritten = 0;
+    let refused = 0;
+    for (const [gvk, root] of Object.entries(WIRE_ROOTS)) {
+      const slash = gvk.lastIndexOf("/");
+      const apiVersion = gvk.slice(0, slash);
+      const kind = gvk.slice(slash + 1);
+      for (let i = 0; i < 100; i++) {
+        const object = valueOf(root, next, 9);
+        const text = JSON.stringify(object);
+        const malformed: string[] = [];
+        const expected = referenceCanonicalize(JSON.parse(text), root, malformed);
+        const actual = JSON.parse(text) as unknown;
+        let message: string | undefined;
+        try {
+          canonicalizeQuantities(apiVersion, kind, actual);
+        } catch (err) {
+          message = isStatusError(err) ? err.message : String(err);
+        }
+        expect(message, `${gvk} ${text}`).toBe(malformed[0] === undefined ? undefined : `${kind} in version "${apiVersion.slice(apiVersion.indexOf("/") + 1)}" cannot be handled as a ${kind}: ${malformed[0]}`);
+        expect(actual, `${gvk} ${text}`).toEqual(expected);
+        if (JSON.stringify(actual) !== text) rewritten++;
+        if (message !== undefined) refused++;
+      }
+    }
+    // Both outcomes are exercised, deep in pods and templates too.
+    expect(rewritten).toBeGreaterThan(50);
+    expect(refused).toBeGreaterThan(30);
+  });
+
+  it("gives the canonical form of a quantity it has seen before, and still refuses a malformed one", () => {
+    for (let i = 0; i < 3; i++) {
+      const quota = { spec: { hard: { cpu: "1000m", memory: "1024Mi" } } };
+      canonicalizeQuantities("v1", "ResourceQuota", quota);
+      expect(quota.spec.hard).toEqual({ cpu: "1", memory: "1Gi" });
+      expect(statusOf(() => { canonicalizeQuantities("v1", "ResourceQuota", { spec: { hard: { cpu: "1kk" } } }); }).code).toBe(400);
+    }
   });
 });

@@ -199,7 +199,7 @@ export function canonicalizeQuantities(apiVersion: string, kind: string, object:
   const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
   if (root === undefined) return;
   const malformed: string[] = [];
-  canonicalizeValue(object, root, malformed);
+  if (mayHoldQuantity(root)) canonicalizeValue(object, root, malformed);
   if (malformed[0] !== undefined) throw badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: ${malformed[0]}`);
 }
 
@@ -213,6 +213,7 @@ function canonicalizeValue(value: unknown, type: string, malformed: string[]): s
   if (type.startsWith("[]")) {
     if (!Array.isArray(value)) return undefined;
     const item = elementType(type);
+    if (!mayHoldQuantity(item)) return undefined;
     for (let i = 0; i < value.length; i++) {
       const canonical = canonicalizeValue(value[i], item, malformed);
       if (canonical !== undefined) value[i] = canonical;
@@ -224,7 +225,7 @@ function canonicalizeValue(value: unknown, type: string, malformed: string[]): s
   const fields = mapItem === undefined ? WIRE_MODELS[type] : undefined;
   for (const key of Object.keys(value)) {
     const member = mapItem ?? (fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined);
-    if (member === undefined) continue;
+    if (member === undefined || !mayHoldQuantity(member)) continue;
     const canonical = canonicalizeValue(value[key], member, malformed);
     // Map keys come from request bodies: setOwn keeps a `__proto__` key an own member.
     if (canonical !== undefined) setOwn(value, key, canonical);
@@ -233,7 +234,68 @@ function canonicalizeValue(value: unknown, type: string, malformed: string[]): s
 }
 
 function canonicalOrUndefined(value: unknown, malformed: string[]): string | undefined {
-  if (isQuantity(value)) return canonicalQuantity(value);
+  if (typeof value === "string") {
+    const known = canonicalQuantities.get(value);
+    if (known !== undefined) return known;
+  }
+  if (isQuantity(value)) {
+    const canonical = canonicalQuantity(value);
+    if (typeof value === "string") {
+      if (canonicalQuantities.size >= CANONICAL_QUANTITIES_MAX) canonicalQuantities.clear();
+      canonicalQuantities.set(value, canonical);
+    }
+    return canonical;
+  }
   malformed.push(quantityError(value) ?? "");
   return undefined;
+}
+
+/**
+ * The canonical form of quantity strings seen (parsing one takes BigInt arithmetic, and a cluster's objects repeat the
+ * same few: "100m", "64Mi"); emptied when full, so that odd bodies cannot grow it.
+ */
+const canonicalQuantities = new Map<string, string>();
+const CANONICAL_QUANTITIES_MAX = 1024;
+
+/**
+ * Whether a value of `type` can hold a quantity at any depth: canonicalizeQuantities skips the rest (an ObjectMeta, a
+ * PodStatus), which is most of an object.
+ */
+function mayHoldQuantity(type: string): boolean {
+  let holds = quantityTypes.get(type);
+  if (holds === undefined) {
+    holds = holdsQuantity(type, quantityModels());
+    quantityTypes.set(type, holds);
+  }
+  return holds;
+}
+
+/** mayHoldQuantity's answers by schema type. */
+const quantityTypes = new Map<string, boolean>();
+let quantityModelNames: ReadonlySet<string> | undefined;
+
+/** `type` is a quantity, or a model of `models`, or a list or map of such, at any depth of lists and maps. */
+function holdsQuantity(type: string, models: ReadonlySet<string>): boolean {
+  let base = type;
+  while (base.startsWith("[]") || base.startsWith("{}")) base = base.slice(2);
+  return base === "quantity" || models.has(base);
+}
+
+/**
+ * The models with a field that can hold a quantity, at any depth. Models refer to each other, in cycles too
+ * (JSONSchemaProps), so the set grows until no model joins it.
+ */
+function quantityModels(): ReadonlySet<string> {
+  if (quantityModelNames !== undefined) return quantityModelNames;
+  const models = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [model, fields] of Object.entries(WIRE_MODELS)) {
+      if (models.has(model) || !Object.values(fields).some((field) => holdsQuantity(field, models))) continue;
+      models.add(model);
+      grew = true;
+    }
+  }
+  quantityModelNames = models;
+  return models;
 }
