@@ -18,7 +18,7 @@ const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
 /** Returns undefined for non-resource paths (/version, /healthz, /api, /apis/apps). */
 export function parseRequestInfo(method: string, path: string, query: URLSearchParams): RequestInfo | undefined {
-  const parts = path.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+  const parts = path.split("/").filter((p) => p !== "").map((p) => (p.includes("%") ? decodeURIComponent(p) : p));
   let group: string;
   let version: string;
   let rest: string[];
@@ -97,3 +97,31 @@ function verbFor(method: string, name: string | undefined, subresource: string |
       return "get";
   }
 }
+
+/** The path and query of a request, as `new URL(target, base)` reads them from the request target. */
+export interface RequestTarget {
+  pathname: string;
+  searchParams: URLSearchParams;
+}
+
+/**
+ * The path and query of a request target (`/api/v1/namespaces/default/pods?watch=1`), exactly as WHATWG URL parsing
+ * gives them. Every request asks, and most targets are plain: an absolute path of unreserved characters without
+ * dot segments, and a query of characters URL parsing leaves alone; those are split here (about a microsecond less
+ * per request), anything else goes through URL.
+ */
+export function requestTarget(target: string): RequestTarget {
+  const mark = target.indexOf("?");
+  const path = mark < 0 ? target : target.slice(0, mark);
+  const query = mark < 0 ? "" : target.slice(mark + 1);
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path) && PLAIN_QUERY.test(query)) return { pathname: path, searchParams: new URLSearchParams(query) };
+  const url = new URL(target, "http://apiserver");
+  return { pathname: url.pathname, searchParams: url.searchParams };
+}
+
+/** An absolute path of unreserved characters (not `//`, which would name a host): URL parsing keeps it as it is. */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-._~/]*$/;
+/** A `.` or `..` segment, which URL parsing would resolve. */
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
+/** Query characters URL parsing keeps as they are (no space, quote, `#`, `<`, `>`, control or non-ASCII), and no `?`, which URLSearchParams would drop from the start. */
+const PLAIN_QUERY = /^[A-Za-z0-9\-._~=&%+,:/@!$()*;]*$/;

@@ -31,7 +31,7 @@ import { acceptWatchWebSocket, chunkedWatchWriter, sharedSerializedEvent, type W
 import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
-import { parseRequestInfo, type RequestInfo } from "./request-info.js";
+import { parseRequestInfo, requestTarget, type RequestInfo } from "./request-info.js";
 import { createdJsonOf } from "./storage/created-json.js";
 import { insecureUser } from "./auth/identity.js";
 import type { RequestAuth } from "./auth/filters.js";
@@ -352,7 +352,7 @@ function isResourcePath(url: string): boolean {
 
 async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): Promise<void> {
   const started = process.hrtime.bigint();
-  const url = new URL(req.url ?? "/", "http://apiserver");
+  const url = requestTarget(req.url ?? "/");
   const method = req.method ?? "GET";
   const info = parseRequestInfo(method, url.pathname, url.searchParams);
   const resolved = info ? await orRefreshed(deps, () => resolve(deps, info)) : undefined;
