@@ -125,6 +125,14 @@ describe("managerFromUserAgent", () => {
   it("cuts at 128 bytes", () => {
     expect(managerFromUserAgent("x".repeat(300))).toHaveLength(128);
   });
+
+  it("answers a User-Agent it has seen, long or not, printable or not, as it did the first time", () => {
+    const agents = ["kubectl/v1", "é\u00a0ü~ !/x", "\u200bzero-width/1", "\t\u007fcontrol/2", `${"y".repeat(600)}/z`, `${"é".repeat(100)}/1`];
+    const first = agents.map((ua) => managerFromUserAgent(ua));
+    expect(first).toEqual(["kubectl", "éü~ !", "zero-width", "control", "y".repeat(128), "é".repeat(64)]);
+    for (let i = 0; i < 300; i++) managerFromUserAgent(`filler-${i}/1`);
+    expect(agents.map((ua) => managerFromUserAgent(ua))).toEqual(first);
+  });
 });
 
 describe("trackUpdate", () => {

@@ -40,7 +40,23 @@ export interface Writer {
  * "unknown" when that leaves nothing (no User-Agent), as Kubernetes names such a manager.
  */
 export function managerFromUserAgent(userAgent: string | undefined): string {
-  const prefix = (userAgent ?? "").split("/")[0] ?? "";
+  if (userAgent === undefined || userAgent.length > MEMO_USER_AGENT_LENGTH) return managerFromPrefix((userAgent ?? "").split("/")[0] ?? "");
+  // Every write without a fieldManager asks, and a cluster's clients send a few User-Agents: each is worked out once
+  // (character by character with a Unicode class test, a microsecond or two); the memo is emptied when full.
+  let manager = managersByUserAgent.get(userAgent);
+  if (manager === undefined) {
+    manager = managerFromPrefix(userAgent.split("/")[0] ?? "");
+    if (managersByUserAgent.size >= MANAGERS_BY_USER_AGENT_MAX) managersByUserAgent.clear();
+    managersByUserAgent.set(userAgent, manager);
+  }
+  return manager;
+}
+
+const managersByUserAgent = new Map<string, string>();
+const MANAGERS_BY_USER_AGENT_MAX = 256;
+const MEMO_USER_AGENT_LENGTH = 512;
+
+function managerFromPrefix(prefix: string): string {
   let out = "";
   let bytes = 0;
   for (const char of prefix) {
@@ -55,7 +71,9 @@ export function managerFromUserAgent(userAgent: string | undefined): string {
 
 /** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
 export function isPrintable(char: string): boolean {
-  return char === " " || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(char);
+  // Printable ASCII (space to "~") is all letters, digits, punctuation and symbols.
+  if (char.length === 1 && char >= " " && char <= "~") return true;
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(char);
 }
 
 /** Decodes managedFields; entries that are not valid (no manager, unknown operation, bad FieldsV1) are dropped. */
