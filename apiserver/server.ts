@@ -345,10 +345,15 @@ function unknownFieldsOf(r: ServedResource, body: unknown): string[] {
 
 /** /api/v1/<something> or /apis/<group>/<version>/<something>: not a discovery document. */
 function isResourcePath(url: string): boolean {
-  const path = url.split("?", 1)[0] ?? "";
-  const depth = path.split("/").filter((p) => p !== "").length;
-  return path.startsWith("/api/") ? depth >= 3 : depth >= 4;
+  const mark = url.indexOf("?");
+  const end = mark < 0 ? url.length : mark;
+  // The number of non-empty segments, counted without splitting (every request asks).
+  let depth = 0;
+  for (let i = 0; i < end; i++) if (url.charCodeAt(i) !== SLASH && (i === 0 || url.charCodeAt(i - 1) === SLASH)) depth++;
+  return url.startsWith("/api/") ? depth >= 3 : depth >= 4;
 }
+
+const SLASH = 0x2f;
 
 async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): Promise<void> {
   const started = process.hrtime.bigint();
