@@ -143,5 +143,6 @@ function decodeApplied(patch: unknown): Record<string, unknown> {
     }
   }
   if (!isRecord(body)) throw badRequest("error decoding YAML: an apply patch must be an object");
-  return structuredClone(dropNulls(body));
+  // dropNulls rebuilds every array and record: the result shares nothing with the patch (YAML aliases included).
+  return dropNulls(body);
 }
