@@ -77,8 +77,8 @@ export interface Lister<T> {
 /** A thread-unsafe (single-threaded JS) indexed store: client-go's cache.Indexer. */
 export class Indexer<T extends KubeObject> implements Lister<T> {
   private readonly items = new Map<string, Readonly<T>>();
-  private readonly indexers = new Map<string, IndexFunc<T>>();
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /** Per index name: its function and the keys of the objects under each value. */
+  private readonly indices = new Map<string, { fn: IndexFunc<T>; keysByValue: Map<string, Set<string>> }>();
 
   constructor(indexers: Readonly<Record<string, IndexFunc<T>>> = {}) {
     this.addIndexers({ [NAMESPACE_INDEX]: (obj) => [obj.metadata.namespace ?? ""], ...indexers });
@@ -87,11 +87,10 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   /** Adds indexes, indexing objects already stored. Redefining an index name throws. */
   addIndexers(fns: Readonly<Record<string, IndexFunc<T>>>): void {
     for (const [name, fn] of Object.entries(fns)) {
-      if (this.indexers.has(name)) throw new Error(`indexer "${name}" already exists`);
-      this.indexers.set(name, fn);
-      const index = new Map<string, Set<string>>();
-      this.indices.set(name, index);
-      for (const [key, obj] of this.items) addToIndex(index, fn(obj), key);
+      if (this.indices.has(name)) throw new Error(`indexer "${name}" already exists`);
+      const keysByValue = new Map<string, Set<string>>();
+      this.indices.set(name, { fn, keysByValue });
+      for (const [key, obj] of this.items) addToIndex(keysByValue, fn(obj), key);
     }
   }
 
@@ -114,7 +113,7 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   byIndex(indexName: string, value: string): Readonly<T>[] {
     const index = this.indices.get(indexName);
     if (!index) throw new Error(`index "${indexName}" does not exist`);
-    const keys = index.get(value);
+    const keys = index.keysByValue.get(value);
     if (!keys) return [];
     const out: Readonly<T>[] = [];
     for (const key of keys) {
@@ -135,51 +134,87 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   /** Stores `obj` under `key`, re-indexing it; returns the previous object. */
   upsert(key: string, obj: Readonly<T>): Readonly<T> | undefined {
     const previous = this.items.get(key);
-    if (previous) this.unindex(key, previous);
     this.items.set(key, obj);
-    for (const [name, fn] of this.indexers) addToIndex(this.indices.get(name)!, fn(obj), key);
+    for (const { fn, keysByValue } of this.indices.values()) {
+      const values = fn(obj);
+      if (previous) {
+        const oldValues = fn(previous);
+        // Most updates leave an object's index values alone (its namespace, its node): nothing to move then.
+        if (sameValues(oldValues, values)) continue;
+        removeFromIndex(keysByValue, oldValues, key);
+      }
+      addToIndex(keysByValue, values, key);
+    }
     return previous;
   }
 
   delete(key: string): Readonly<T> | undefined {
     const previous = this.items.get(key);
     if (!previous) return undefined;
-    this.unindex(key, previous);
+    for (const { fn, keysByValue } of this.indices.values()) removeFromIndex(keysByValue, fn(previous), key);
     this.items.delete(key);
     return previous;
   }
-
-  private unindex(key: string, obj: Readonly<T>): void {
-    for (const [name, fn] of this.indexers) {
-      const index = this.indices.get(name)!;
-      for (const value of fn(obj)) {
-        const keys = index.get(value);
-        if (!keys) continue;
-        keys.delete(key);
-        if (keys.size === 0) index.delete(value);
-      }
-    }
-  }
 }
 
-function addToIndex(index: Map<string, Set<string>>, values: readonly string[], key: string): void {
+function addToIndex(keysByValue: Map<string, Set<string>>, values: readonly string[], key: string): void {
   for (const value of values) {
-    let keys = index.get(value);
+    let keys = keysByValue.get(value);
     if (!keys) {
       keys = new Set();
-      index.set(value, keys);
+      keysByValue.set(value, keys);
     }
     keys.add(key);
   }
 }
 
-/** Freezes an object graph in place (cache entries are shared by every reader). */
-export function deepFreeze<T>(value: T): Readonly<T> {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+function removeFromIndex(keysByValue: Map<string, Set<string>>, values: readonly string[], key: string): void {
+  for (const value of values) {
+    const keys = keysByValue.get(value);
+    if (!keys) continue;
+    keys.delete(key);
+    if (keys.size === 0) keysByValue.delete(value);
   }
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Freezes an object graph in place (cache entries are shared by every reader): every object reachable through own
+ * enumerable properties and array elements; an object already frozen is taken as frozen throughout.
+ */
+export function deepFreeze<T>(value: T): Readonly<T> {
+  if (isUnfrozenObject(value)) freezeTree(value);
   return value;
+}
+
+function isUnfrozenObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null && !Object.isFrozen(value);
+}
+
+// Hot: every object an informer caches goes through here (a pod is ~100 nested objects). for...in is about 3x
+// faster in V8 than Object.values() or Object.keys() here, and primitives are skipped without a call.
+function freezeTree(obj: object): void {
+  Object.freeze(obj);
+  if (Array.isArray(obj)) {
+    const array: readonly unknown[] = obj;
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- for...of over a just-frozen array is 2x slower in V8
+    for (let i = 0; i < array.length; i++) {
+      const child = array[i];
+      if (isUnfrozenObject(child)) freezeTree(child);
+    }
+    return;
+  }
+  const record = obj as Record<string, unknown>;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const child = record[key];
+    if (isUnfrozenObject(child)) freezeTree(child);
+  }
 }
 
 /** Compares resourceVersions as integers (etcd revisions); unknown formats compare as "different, so newer". */
