@@ -77,8 +77,8 @@ export interface Lister<T> {
 /** A thread-unsafe (single-threaded JS) indexed store: client-go's cache.Indexer. */
 export class Indexer<T extends KubeObject> implements Lister<T> {
   private readonly items = new Map<string, Readonly<T>>();
-  /** Per index name: its function and the keys of the objects under each value. */
-  private readonly indices = new Map<string, { fn: IndexFunc<T>; keysByValue: Map<string, Set<string>> }>();
+  /** Per index name: its function and, under each value, the objects by key (byIndex reads no other map). */
+  private readonly indices = new Map<string, { fn: IndexFunc<T>; byValue: Map<string, Map<string, Readonly<T>>> }>();
 
   constructor(indexers: Readonly<Record<string, IndexFunc<T>>> = {}) {
     this.addIndexers({ [NAMESPACE_INDEX]: (obj) => [obj.metadata.namespace ?? ""], ...indexers });
@@ -88,9 +88,9 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   addIndexers(fns: Readonly<Record<string, IndexFunc<T>>>): void {
     for (const [name, fn] of Object.entries(fns)) {
       if (this.indices.has(name)) throw new Error(`indexer "${name}" already exists`);
-      const keysByValue = new Map<string, Set<string>>();
-      this.indices.set(name, { fn, keysByValue });
-      for (const [key, obj] of this.items) addToIndex(keysByValue, fn(obj), key);
+      const byValue = new Map<string, Map<string, Readonly<T>>>();
+      this.indices.set(name, { fn, byValue });
+      for (const [key, obj] of this.items) addToIndex(byValue, fn(obj), key, obj);
     }
   }
 
@@ -113,14 +113,8 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   byIndex(indexName: string, value: string): Readonly<T>[] {
     const index = this.indices.get(indexName);
     if (!index) throw new Error(`index "${indexName}" does not exist`);
-    const keys = index.keysByValue.get(value);
-    if (!keys) return [];
-    const out: Readonly<T>[] = [];
-    for (const key of keys) {
-      const obj = this.items.get(key);
-      if (obj) out.push(obj);
-    }
-    return out;
+    const objects = index.byValue.get(value);
+    return objects ? [...objects.values()] : [];
   }
 
   listNamespace(namespace: string): Readonly<T>[] {
@@ -135,15 +129,14 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   upsert(key: string, obj: Readonly<T>): Readonly<T> | undefined {
     const previous = this.items.get(key);
     this.items.set(key, obj);
-    for (const { fn, keysByValue } of this.indices.values()) {
+    for (const { fn, byValue } of this.indices.values()) {
       const values = fn(obj);
       if (previous) {
         const oldValues = fn(previous);
-        // Most updates leave an object's index values alone (its namespace, its node): nothing to move then.
-        if (sameValues(oldValues, values)) continue;
-        removeFromIndex(keysByValue, oldValues, key);
+        // Most updates leave an object's index values alone (its namespace, its node): it stays where it is.
+        if (!sameValues(oldValues, values)) removeFromIndex(byValue, oldValues, key);
       }
-      addToIndex(keysByValue, values, key);
+      addToIndex(byValue, values, key, obj);
     }
     return previous;
   }
@@ -151,29 +144,30 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   delete(key: string): Readonly<T> | undefined {
     const previous = this.items.get(key);
     if (!previous) return undefined;
-    for (const { fn, keysByValue } of this.indices.values()) removeFromIndex(keysByValue, fn(previous), key);
+    for (const { fn, byValue } of this.indices.values()) removeFromIndex(byValue, fn(previous), key);
     this.items.delete(key);
     return previous;
   }
 }
 
-function addToIndex(keysByValue: Map<string, Set<string>>, values: readonly string[], key: string): void {
+/** Files `obj` under each of `values` (replacing an older version of it in place: Map.set keeps the order). */
+function addToIndex<T>(byValue: Map<string, Map<string, T>>, values: readonly string[], key: string, obj: T): void {
   for (const value of values) {
-    let keys = keysByValue.get(value);
-    if (!keys) {
-      keys = new Set();
-      keysByValue.set(value, keys);
+    let objects = byValue.get(value);
+    if (!objects) {
+      objects = new Map();
+      byValue.set(value, objects);
     }
-    keys.add(key);
+    objects.set(key, obj);
   }
 }
 
-function removeFromIndex(keysByValue: Map<string, Set<string>>, values: readonly string[], key: string): void {
+function removeFromIndex<T>(byValue: Map<string, Map<string, T>>, values: readonly string[], key: string): void {
   for (const value of values) {
-    const keys = keysByValue.get(value);
-    if (!keys) continue;
-    keys.delete(key);
-    if (keys.size === 0) keysByValue.delete(value);
+    const objects = byValue.get(value);
+    if (!objects) continue;
+    objects.delete(key);
+    if (objects.size === 0) byValue.delete(value);
   }
 }
 
