@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubeList, KubeObject, WatchEvent } from "../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../api/resources.js";
 import { FakeClock, flushPromises } from "../component-base/testing/fake-clock.js";
-import { createInformer, deepFreeze, DeletedFinalStateUnknown, Indexer, InformerFactory, unwrapTombstone, type EventHandler, type Informer, type ListWatchClient, type WatchSource } from "./informer.js";
+import { createInformer, deepFreeze, DeletedFinalStateUnknown, Indexer, InformerFactory, isNewerResourceVersion, unwrapTombstone, type EventHandler, type Informer, type ListWatchClient, type WatchSource } from "./informer.js";
 import { RestClient, type WatchOptions } from "./rest.js";
 import { FakeApiserver } from "./testing/fake-apiserver.js";
 
@@ -418,5 +418,27 @@ describe("Indexer", () => {
     expect(store.byIndex("byNode", "n2")).toEqual([]);
     expect(store.byIndex("byLabel", "app=db")).toEqual([]);
     expect(names(store.listNamespace("default"))).toEqual(["b"]);
+  });
+});
+
+describe("isNewerResourceVersion", () => {
+  it("compares decimal resourceVersions as integers of any length, other formats as different-so-newer", () => {
+    const cases: [string | undefined, string | undefined, boolean][] = [
+      ["10", "9", true],
+      ["9", "10", false],
+      ["10", "10", false],
+      ["007", "7", false],
+      ["8", "007", true],
+      ["999999999999999", "1000000000000000", false], // 15 vs 16 digits
+      ["9007199254740993", "9007199254740992", true], // beyond Number's exact integers
+      ["9007199254740992", "9007199254740993", false],
+      ["123456789012345678901234567890", "123456789012345678901234567889", true],
+      ["12", "100000000000000000000", false],
+      ["abc", "abc", false],
+      ["abc", "abd", true],
+      ["5", "", true],
+      [undefined, "5", true],
+    ];
+    for (const [candidate, current, newer] of cases) expect(isNewerResourceVersion(candidate, current), `${candidate ?? "undefined"} vs ${current ?? "undefined"}`).toBe(newer);
   });
 });

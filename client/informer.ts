@@ -215,16 +215,20 @@ function freezeTree(obj: object): void {
 export function isNewerResourceVersion(candidate: string | undefined, current: string | undefined): boolean {
   if (candidate === undefined || current === undefined || candidate === "" || current === "") return true;
   if (!/^\d+$/.test(candidate) || !/^\d+$/.test(current)) return candidate !== current;
-  return BigInt(candidate) > BigInt(current);
+  return compareDecimal(candidate, current) > 0;
 }
 
 function compareResourceVersions(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x === y ? 0 : x > y ? 1 : -1;
-  }
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return compareDecimal(a, b);
   return a === b ? 0 : 1;
+}
+
+/** Compares two strings of decimal digits as integers: as Numbers while exact (15 digits), else as BigInts. */
+function compareDecimal(a: string, b: string): number {
+  if (a.length <= 15 && b.length <= 15) return Math.sign(Number(a) - Number(b));
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x === y ? 0 : x > y ? 1 : -1;
 }
 
 /** An open watch as the informer uses it; RestClient's WatchStream is one. */
