@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubeList, KubeObject, WatchEvent } from "../api/meta.js";
 import { RESOURCES, type ResourceInfo } from "../api/resources.js";
 import { FakeClock, flushPromises } from "../component-base/testing/fake-clock.js";
-import { createInformer, DeletedFinalStateUnknown, InformerFactory, unwrapTombstone, type EventHandler, type Informer, type ListWatchClient, type WatchSource } from "./informer.js";
+import { createInformer, deepFreeze, DeletedFinalStateUnknown, Indexer, InformerFactory, isNewerResourceVersion, unwrapTombstone, type EventHandler, type Informer, type ListWatchClient, type WatchSource } from "./informer.js";
 import { RestClient, type WatchOptions } from "./rest.js";
 import { FakeApiserver } from "./testing/fake-apiserver.js";
 
@@ -346,5 +346,99 @@ describe("informer with a scripted source", () => {
     expect(rec.log.sort()).toEqual(["update a 1->1", "update b 1->1"]);
     ac.abort();
     await done;
+  });
+});
+
+describe("deepFreeze", () => {
+  /** Every object reachable through own enumerable properties and array elements, with its path. */
+  function objects(value: unknown, path = "$"): [string, object][] {
+    if (typeof value !== "object" || value === null) return [];
+    return [[path, value], ...Object.entries(value).flatMap(([k, v]) => objects(v, `${path}.${k}`))];
+  }
+
+  it("freezes every nested object and array, through arrays of arrays, and leaves primitives alone", () => {
+    const obj = {
+      metadata: { name: "a", labels: { app: "web" }, ownerReferences: [{ uid: "1", controller: true }] },
+      spec: { containers: [{ name: "c", ports: [{ containerPort: 80 }], args: ["x", "y"] }], matrix: [[{ a: 1 }], [], [[null]]] },
+      status: { phase: "Running", conditions: [], empty: {}, nothing: null, count: 0, flag: false },
+    };
+    expect(deepFreeze(obj)).toBe(obj);
+    const all = objects(obj);
+    expect(all.length).toBeGreaterThan(15);
+    for (const [path, o] of all) expect(Object.isFrozen(o), path).toBe(true);
+    expect(() => {
+      (obj.spec.matrix[0]![0] as { a: number }).a = 2;
+    }).toThrow(TypeError);
+    expect(deepFreeze("text")).toBe("text");
+    expect(deepFreeze(null)).toBe(null);
+  });
+
+  it("takes an already-frozen subtree as it is and freezes what is around it", () => {
+    const shared = Object.freeze({ inner: { notFrozen: true } });
+    const obj = { a: shared, b: { c: [shared, { d: {} }] } };
+    deepFreeze(obj);
+    expect(Object.isFrozen(shared.inner)).toBe(false);
+    for (const [path, o] of objects(obj).filter(([path]) => !path.includes(".inner"))) expect(Object.isFrozen(o), path).toBe(true);
+  });
+
+  it("freezes own properties only, not what an object inherits", () => {
+    const inherited = { mutable: {} };
+    const obj = Object.create(inherited) as { own: object; mutable: object };
+    obj.own = {};
+    deepFreeze(obj);
+    expect(Object.isFrozen(obj.own)).toBe(true);
+    expect(Object.isFrozen(inherited.mutable)).toBe(false);
+  });
+});
+
+describe("Indexer", () => {
+  const byNode = (p: Readonly<Pod>): readonly string[] => (p.spec?.nodeName ? [p.spec.nodeName] : []);
+  const names = (objs: readonly Readonly<Pod>[]): string[] => objs.map((p) => p.metadata.name ?? "").sort();
+
+  it("moves an object between index values when they change, and keeps it when they do not", () => {
+    const store = new Indexer<Pod>({ byNode, byLabel: (p) => Object.entries(p.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`) });
+    store.upsert("default/a", pod("a", { app: "web" }, "n1"));
+    store.upsert("default/b", pod("b", { app: "web", tier: "fe" }, "n1"));
+    store.upsert("default/a", pod("a", { app: "web" }, "n1")); // nothing changes
+    expect(names(store.byIndex("byNode", "n1"))).toEqual(["a", "b"]);
+    store.upsert("default/a", pod("a", { app: "db" }, "n2"));
+    expect(names(store.byIndex("byNode", "n1"))).toEqual(["b"]);
+    expect(names(store.byIndex("byNode", "n2"))).toEqual(["a"]);
+    expect(names(store.byIndex("byLabel", "app=web"))).toEqual(["b"]);
+    expect(names(store.byIndex("byLabel", "app=db"))).toEqual(["a"]);
+    store.upsert("default/b", pod("b", { tier: "fe", app: "web" })); // same labels in another order, node gone
+    expect(names(store.byIndex("byLabel", "app=web"))).toEqual(["b"]);
+    expect(names(store.byIndex("byLabel", "tier=fe"))).toEqual(["b"]);
+    expect(names(store.byIndex("byNode", "n1"))).toEqual([]);
+    // The newest object is what the index returns, even when its values did not change.
+    const updated = { ...pod("a", { app: "db" }, "n2"), status: { phase: "Running" } };
+    store.upsert("default/a", updated);
+    expect(store.byIndex("byNode", "n2")[0]).toBe(updated);
+    expect(store.delete("default/a")).toBe(updated);
+    expect(store.byIndex("byNode", "n2")).toEqual([]);
+    expect(store.byIndex("byLabel", "app=db")).toEqual([]);
+    expect(names(store.listNamespace("default"))).toEqual(["b"]);
+  });
+});
+
+describe("isNewerResourceVersion", () => {
+  it("compares decimal resourceVersions as integers of any length, other formats as different-so-newer", () => {
+    const cases: [string | undefined, string | undefined, boolean][] = [
+      ["10", "9", true],
+      ["9", "10", false],
+      ["10", "10", false],
+      ["007", "7", false],
+      ["8", "007", true],
+      ["999999999999999", "1000000000000000", false], // 15 vs 16 digits
+      ["9007199254740993", "9007199254740992", true], // beyond Number's exact integers
+      ["9007199254740992", "9007199254740993", false],
+      ["123456789012345678901234567890", "123456789012345678901234567889", true],
+      ["12", "100000000000000000000", false],
+      ["abc", "abc", false],
+      ["abc", "abd", true],
+      ["5", "", true],
+      [undefined, "5", true],
+    ];
+    for (const [candidate, current, newer] of cases) expect(isNewerResourceVersion(candidate, current), `${candidate ?? "undefined"} vs ${current ?? "undefined"}`).toBe(newer);
   });
 });

@@ -77,8 +77,8 @@ export interface Lister<T> {
 /** A thread-unsafe (single-threaded JS) indexed store: client-go's cache.Indexer. */
 export class Indexer<T extends KubeObject> implements Lister<T> {
   private readonly items = new Map<string, Readonly<T>>();
-  private readonly indexers = new Map<string, IndexFunc<T>>();
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /** Per index name: its function and, under each value, the objects by key (byIndex reads no other map). */
+  private readonly indices = new Map<string, { fn: IndexFunc<T>; byValue: Map<string, Map<string, Readonly<T>>> }>();
 
   constructor(indexers: Readonly<Record<string, IndexFunc<T>>> = {}) {
     this.addIndexers({ [NAMESPACE_INDEX]: (obj) => [obj.metadata.namespace ?? ""], ...indexers });
@@ -87,11 +87,10 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   /** Adds indexes, indexing objects already stored. Redefining an index name throws. */
   addIndexers(fns: Readonly<Record<string, IndexFunc<T>>>): void {
     for (const [name, fn] of Object.entries(fns)) {
-      if (this.indexers.has(name)) throw new Error(`indexer "${name}" already exists`);
-      this.indexers.set(name, fn);
-      const index = new Map<string, Set<string>>();
-      this.indices.set(name, index);
-      for (const [key, obj] of this.items) addToIndex(index, fn(obj), key);
+      if (this.indices.has(name)) throw new Error(`indexer "${name}" already exists`);
+      const byValue = new Map<string, Map<string, Readonly<T>>>();
+      this.indices.set(name, { fn, byValue });
+      for (const [key, obj] of this.items) addToIndex(byValue, fn(obj), key, obj);
     }
   }
 
@@ -114,14 +113,8 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   byIndex(indexName: string, value: string): Readonly<T>[] {
     const index = this.indices.get(indexName);
     if (!index) throw new Error(`index "${indexName}" does not exist`);
-    const keys = index.get(value);
-    if (!keys) return [];
-    const out: Readonly<T>[] = [];
-    for (const key of keys) {
-      const obj = this.items.get(key);
-      if (obj) out.push(obj);
-    }
-    return out;
+    const objects = index.byValue.get(value);
+    return objects ? [...objects.values()] : [];
   }
 
   listNamespace(namespace: string): Readonly<T>[] {
@@ -135,67 +128,107 @@ export class Indexer<T extends KubeObject> implements Lister<T> {
   /** Stores `obj` under `key`, re-indexing it; returns the previous object. */
   upsert(key: string, obj: Readonly<T>): Readonly<T> | undefined {
     const previous = this.items.get(key);
-    if (previous) this.unindex(key, previous);
     this.items.set(key, obj);
-    for (const [name, fn] of this.indexers) addToIndex(this.indices.get(name)!, fn(obj), key);
+    for (const { fn, byValue } of this.indices.values()) {
+      const values = fn(obj);
+      if (previous) {
+        const oldValues = fn(previous);
+        // Most updates leave an object's index values alone (its namespace, its node): it stays where it is.
+        if (!sameValues(oldValues, values)) removeFromIndex(byValue, oldValues, key);
+      }
+      addToIndex(byValue, values, key, obj);
+    }
     return previous;
   }
 
   delete(key: string): Readonly<T> | undefined {
     const previous = this.items.get(key);
     if (!previous) return undefined;
-    this.unindex(key, previous);
+    for (const { fn, byValue } of this.indices.values()) removeFromIndex(byValue, fn(previous), key);
     this.items.delete(key);
     return previous;
   }
-
-  private unindex(key: string, obj: Readonly<T>): void {
-    for (const [name, fn] of this.indexers) {
-      const index = this.indices.get(name)!;
-      for (const value of fn(obj)) {
-        const keys = index.get(value);
-        if (!keys) continue;
-        keys.delete(key);
-        if (keys.size === 0) index.delete(value);
-      }
-    }
-  }
 }
 
-function addToIndex(index: Map<string, Set<string>>, values: readonly string[], key: string): void {
+/** Files `obj` under each of `values` (replacing an older version of it in place: Map.set keeps the order). */
+function addToIndex<T>(byValue: Map<string, Map<string, T>>, values: readonly string[], key: string, obj: T): void {
   for (const value of values) {
-    let keys = index.get(value);
-    if (!keys) {
-      keys = new Set();
-      index.set(value, keys);
+    let objects = byValue.get(value);
+    if (!objects) {
+      objects = new Map();
+      byValue.set(value, objects);
     }
-    keys.add(key);
+    objects.set(key, obj);
   }
 }
 
-/** Freezes an object graph in place (cache entries are shared by every reader). */
-export function deepFreeze<T>(value: T): Readonly<T> {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+function removeFromIndex<T>(byValue: Map<string, Map<string, T>>, values: readonly string[], key: string): void {
+  for (const value of values) {
+    const objects = byValue.get(value);
+    if (!objects) continue;
+    objects.delete(key);
+    if (objects.size === 0) byValue.delete(value);
   }
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Freezes an object graph in place (cache entries are shared by every reader): every object reachable through own
+ * enumerable properties and array elements; an object already frozen is taken as frozen throughout.
+ */
+export function deepFreeze<T>(value: T): Readonly<T> {
+  if (isUnfrozenObject(value)) freezeTree(value);
   return value;
+}
+
+function isUnfrozenObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null && !Object.isFrozen(value);
+}
+
+// Hot: every object an informer caches goes through here (a pod is ~100 nested objects). for...in is about 3x
+// faster in V8 than Object.values() or Object.keys() here, and primitives are skipped without a call.
+function freezeTree(obj: object): void {
+  Object.freeze(obj);
+  if (Array.isArray(obj)) {
+    const array: readonly unknown[] = obj;
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- for...of over a just-frozen array is 2x slower in V8
+    for (let i = 0; i < array.length; i++) {
+      const child = array[i];
+      if (isUnfrozenObject(child)) freezeTree(child);
+    }
+    return;
+  }
+  const record = obj as Record<string, unknown>;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const child = record[key];
+    if (isUnfrozenObject(child)) freezeTree(child);
+  }
 }
 
 /** Compares resourceVersions as integers (etcd revisions); unknown formats compare as "different, so newer". */
 export function isNewerResourceVersion(candidate: string | undefined, current: string | undefined): boolean {
   if (candidate === undefined || current === undefined || candidate === "" || current === "") return true;
   if (!/^\d+$/.test(candidate) || !/^\d+$/.test(current)) return candidate !== current;
-  return BigInt(candidate) > BigInt(current);
+  return compareDecimal(candidate, current) > 0;
 }
 
 function compareResourceVersions(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x === y ? 0 : x > y ? 1 : -1;
-  }
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return compareDecimal(a, b);
   return a === b ? 0 : 1;
+}
+
+/** Compares two strings of decimal digits as integers: as Numbers while exact (15 digits), else as BigInts. */
+function compareDecimal(a: string, b: string): number {
+  if (a.length <= 15 && b.length <= 15) return Math.sign(Number(a) - Number(b));
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x === y ? 0 : x > y ? 1 : -1;
 }
 
 /** An open watch as the informer uses it; RestClient's WatchStream is one. */

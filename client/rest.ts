@@ -476,8 +476,8 @@ export class RestClient {
   }
 
   private async send(method: string, path: string, opts: SendOptions): Promise<Reply> {
-    const { res, text } = await this.exchange(method, path, opts);
-    return { code: res.statusCode ?? 0, headers: res.headers, body: decodeBody(res.headers, text ?? "") };
+    const { res, body } = await this.exchange(method, path, opts);
+    return { code: res.statusCode ?? 0, headers: res.headers, body };
   }
 
   private async sendStream(method: string, path: string, opts: SendOptions): Promise<IncomingMessage> {
@@ -486,9 +486,9 @@ export class RestClient {
 
   /**
    * Rate limit, send, retry on Retry-After and on a reset of a reused keep-alive socket. Resolves with a 2xx
-   * response (its body read into `text`, unless streaming), or throws the error a non-2xx reply describes.
+   * response (its body read and decoded into `body`, unless streaming), or throws the error a non-2xx reply describes.
    */
-  private async exchange(method: string, path: string, opts: SendOptions): Promise<{ res: IncomingMessage; text?: string }> {
+  private async exchange(method: string, path: string, opts: SendOptions): Promise<{ res: IncomingMessage; body?: unknown }> {
     const query = opts.query?.toString() ?? "";
     const fullPath = `${this.base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`;
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body), "utf8");
@@ -514,10 +514,11 @@ export class RestClient {
       if (code >= 200 && code < 300 && opts.stream) return { res };
       const text = await readBody(res, method, fullPath);
       if (code >= 200 && code < 300) {
-        // A 2xx Status that is not Success is an error too (kubectl's rule).
-        const status = asStatus(decodeBody(res.headers, text));
+        // A 2xx Status that is not Success is an error too (kubectl's rule). The body is decoded once, here.
+        const body = decodeBody(res.headers, text);
+        const status = asStatus(body);
         if (status?.status === "Failure") throw statusErrorFrom(status, code);
-        return { res, text };
+        return { res, body };
       }
       const retryAfter = retryAfterMs(res.headers);
       if ((code === 429 || code >= 500) && retryAfter !== undefined && attempt < this.maxRetries) {
