@@ -242,9 +242,19 @@ export function everything(): Selector {
  * must check for that themselves.
  */
 export function selectorFromSet(set: Readonly<Record<string, string>> | undefined): Selector {
+  // A frozen set (an informer object's) always gives the same selector: parsed once (see selectorFromLabelSelector).
+  const frozen = set !== undefined && Object.isFrozen(set);
+  if (frozen) {
+    const cached = parsedSets.get(set);
+    if (cached) return cached;
+  }
   const reqs = Object.entries(set ?? {}).map(([key, value]) => newRequirement(key, "=", [value]));
-  return new RequirementSelector(reqs);
+  const parsed = new RequirementSelector(reqs);
+  if (frozen) parsedSets.set(set, parsed);
+  return parsed;
 }
+
+const parsedSets = new WeakMap<Readonly<Record<string, string>>, Selector>();
 
 /** True when `sel` is absent or has neither matchLabels nor matchExpressions entries. */
 export function isEmptySelector(sel: LabelSelector | undefined): boolean {
