@@ -96,8 +96,7 @@ export class NodeInfo {
   podsWithRequiredAntiAffinity = 0;
   /** status.images: every name of an image → its size in bytes, names normalized (":latest" added). */
   imageSizes = new Map<string, number>();
-  /** Bumped on every change. */
-  generation = 0;
+  /** podCount's counts by key, and how many reads it has served (the counters' clock). */
   private readonly counters = new Map<string, PodCounter>();
   private counterUses = 0;
 
@@ -113,7 +112,6 @@ export class NodeInfo {
       for (const name of image.names ?? []) images.set(normalizedImageName(name), image.sizeBytes ?? 0);
     }
     this.imageSizes = images;
-    this.generation++;
   }
 
   addPod(info: PodInfo): void {
@@ -192,7 +190,6 @@ export class NodeInfo {
       else this.ownerCounts.delete(info.owner);
     }
     for (const c of this.counters.values()) if (c.selects(info)) c.count += sign;
-    this.generation++;
   }
 }
 
