@@ -166,6 +166,25 @@ describe("selectorFromLabelSelector", () => {
     expect(err.message).toBe(message);
   });
 
+  it("parses a deep-frozen selector once, and an unfrozen or invalid one every time", () => {
+    // As an informer leaves it: every level frozen.
+    const frozen: LabelSelector = { matchLabels: { app: "web" }, matchExpressions: [{ key: "tier", operator: "In", values: ["fe"] }] };
+    for (const e of frozen.matchExpressions!) Object.freeze(Object.freeze(e).values);
+    Object.freeze(frozen.matchExpressions);
+    Object.freeze(frozen.matchLabels);
+    Object.freeze(frozen);
+    expect(selectorFromLabelSelector(frozen)).toBe(selectorFromLabelSelector(frozen));
+    expect(selectorFromLabelSelector(frozen).toString()).toBe("app=web,tier in (fe)");
+    // Frozen at the top but not below: it could change, so it is not kept.
+    const shallow: LabelSelector = Object.freeze({ matchLabels: { app: "web" } });
+    expect(selectorFromLabelSelector(shallow)).not.toBe(selectorFromLabelSelector(shallow));
+    shallow.matchLabels!.app = "db";
+    expect(selectorFromLabelSelector(shallow).toString()).toBe("app=db");
+    const invalid = Object.freeze({ matchLabels: Object.freeze({ "a b": "c" }) });
+    expect(() => selectorFromLabelSelector(invalid)).toThrow(StatusError);
+    expect(() => selectorFromLabelSelector(invalid)).toThrow(StatusError);
+  });
+
   it.each([
     [undefined, true],
     [{}, true],
@@ -181,6 +200,15 @@ describe("selectorFromLabelSelector", () => {
 describe("selectorFromSet and formatLabels", () => {
   it("builds an equality selector sorted by key", () => {
     expect(selectorFromSet({ tier: "fe", app: "web" }).toString()).toBe("app=web,tier=fe");
+  });
+
+  it("parses a frozen set once, and an unfrozen one every time", () => {
+    const frozen = Object.freeze({ app: "web" });
+    expect(selectorFromSet(frozen)).toBe(selectorFromSet(frozen));
+    const open: Record<string, string> = { app: "web" };
+    expect(selectorFromSet(open).matches({ app: "web" })).toBe(true);
+    open.app = "db";
+    expect(selectorFromSet(open).matches({ app: "web" })).toBe(false);
   });
 
   it("gives an empty selector for an empty set", () => {

@@ -148,12 +148,16 @@ function regexError(message: string, fmt: string, ...examples: string[]): string
 // ---------------------------------------------------------------------------------------------------------------
 // Selectors.
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 class RequirementSelector implements Selector {
   readonly requirements: readonly Requirement[];
+  /** toString's result, computed on first use (the requirements never change). */
+  private text: string | undefined;
 
   constructor(requirements: readonly Requirement[]) {
     // Stable sort keeps the order of requirements that share a key, so toString is deterministic.
-    this.requirements = [...requirements].sort((a, b) => compareStrings(a.key, b.key));
+    this.requirements = Object.freeze([...requirements].sort((a, b) => compareStrings(a.key, b.key)));
   }
 
   get empty(): boolean {
@@ -161,7 +165,10 @@ class RequirementSelector implements Selector {
   }
 
   matches(labels: Readonly<Record<string, string>> | undefined): boolean {
-    return this.requirements.every((r) => requirementMatches(r, labels ?? {}));
+    // A plain loop: controllers and the scheduler call this per pod, and per pod and node.
+    const set = labels ?? NO_LABELS;
+    for (const r of this.requirements) if (!requirementMatches(r, set)) return false;
+    return true;
   }
 
   requiresExactMatch(key: string): string | undefined {
@@ -173,7 +180,8 @@ class RequirementSelector implements Selector {
   }
 
   toString(): string {
-    return this.requirements.map(requirementString).join(",");
+    this.text ??= this.requirements.map(requirementString).join(",");
+    return this.text;
   }
 }
 
@@ -234,9 +242,19 @@ export function everything(): Selector {
  * must check for that themselves.
  */
 export function selectorFromSet(set: Readonly<Record<string, string>> | undefined): Selector {
+  // A frozen set (an informer object's) always gives the same selector: parsed once (see selectorFromLabelSelector).
+  const frozen = set !== undefined && Object.isFrozen(set);
+  if (frozen) {
+    const cached = parsedSets.get(set);
+    if (cached) return cached;
+  }
   const reqs = Object.entries(set ?? {}).map(([key, value]) => newRequirement(key, "=", [value]));
-  return new RequirementSelector(reqs);
+  const parsed = new RequirementSelector(reqs);
+  if (frozen) parsedSets.set(set, parsed);
+  return parsed;
 }
+
+const parsedSets = new WeakMap<Readonly<Record<string, string>>, Selector>();
 
 /** True when `sel` is absent or has neither matchLabels nor matchExpressions entries. */
 export function isEmptySelector(sel: LabelSelector | undefined): boolean {
@@ -251,6 +269,32 @@ export function isEmptySelector(sel: LabelSelector | undefined): boolean {
  */
 export function selectorFromLabelSelector(sel: LabelSelector | undefined): Selector {
   if (sel === undefined) return everything();
+  // Informer objects are deep-frozen, so a frozen selector parses to the same Selector every time: controllers and
+  // the scheduler parse their owners' selectors once per sync or per pod, and validating each key and value is the
+  // cost. Only successful parses are kept; an invalid selector throws every time.
+  const frozen = isDeepFrozen(sel);
+  if (frozen) {
+    const cached = parsedSelectors.get(sel);
+    if (cached) return cached;
+  }
+  const parsed = compileLabelSelector(sel);
+  if (frozen) parsedSelectors.set(sel, parsed);
+  return parsed;
+}
+
+const parsedSelectors = new WeakMap<LabelSelector, Selector>();
+
+function isDeepFrozen(sel: LabelSelector): boolean {
+  if (!Object.isFrozen(sel)) return false;
+  if (sel.matchLabels !== undefined && !Object.isFrozen(sel.matchLabels)) return false;
+  const exprs = sel.matchExpressions;
+  if (exprs === undefined) return true;
+  if (!Object.isFrozen(exprs)) return false;
+  for (const e of exprs) if (!Object.isFrozen(e) || (e.values !== undefined && !Object.isFrozen(e.values))) return false;
+  return true;
+}
+
+function compileLabelSelector(sel: LabelSelector): Selector {
   const reqs: Requirement[] = Object.entries(sel.matchLabels ?? {}).map(([key, value]) => newRequirement(key, "=", [value]));
   for (const expr of sel.matchExpressions ?? []) reqs.push(newRequirement(expr.key, operatorOf(expr), expr.values ?? []));
   return new RequirementSelector(reqs);

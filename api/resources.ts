@@ -250,7 +250,22 @@ export function findResource(group: string, version: string, resourceName: strin
 }
 
 export function findResourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+  return resourcesByKind().get(kind)?.find((r) => apiVersionOf(r) === apiVersion);
+}
+
+/** RESOURCES by kind, in RESOURCES' order: controllers resolve an ownerReference on every event. */
+let byKind: Map<string, ResourceInfo[]> | undefined;
+
+function resourcesByKind(): Map<string, ResourceInfo[]> {
+  if (byKind) return byKind;
+  const m = new Map<string, ResourceInfo[]>();
+  for (const r of RESOURCES) {
+    const list = m.get(r.kind);
+    if (list) list.push(r);
+    else m.set(r.kind, [r]);
+  }
+  byKind = m;
+  return m;
 }
 
 /** `pods`, or `deployments.apps`: the form Kubernetes uses in error messages ("deployments.apps \"x\" not found"). */

@@ -86,7 +86,6 @@ export class SchedulerCache {
     const info = this.nodes.get(name);
     if (!info) return;
     info.node = undefined;
-    info.generation++;
     this.list = undefined;
     if (info.pods.size === 0) this.nodes.delete(name);
   }

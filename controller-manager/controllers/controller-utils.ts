@@ -13,7 +13,11 @@ import type { Clock } from "../../component-base/clock.js";
 
 /** The ownerReference with controller: true, if any (metav1.GetControllerOf). */
 export function controllerRefOf(obj: Readonly<KubeObject>): Readonly<OwnerReference> | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+  const refs = obj.metadata.ownerReferences;
+  if (refs === undefined) return undefined;
+  // A plain loop: this runs for every pod event in several controllers and for every pod of every sync.
+  for (const r of refs) if (r.controller === true) return r;
+  return undefined;
 }
 
 /** metav1.NewControllerRef: controller and blockOwnerDeletion set, as every workload controller writes it. */
@@ -236,8 +240,9 @@ export function semanticEqual(a: unknown, b: unknown): boolean {
   if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
     const ra = a as Record<string, unknown>;
     const rb = b as Record<string, unknown>;
-    const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
-    for (const k of keys) if (!semanticEqual(ra[k], rb[k])) return false;
+    // Every key of either side once, without building their union.
+    for (const k of Object.keys(ra)) if (!semanticEqual(ra[k], rb[k])) return false;
+    for (const k of Object.keys(rb)) if (!Object.hasOwn(ra, k) && !semanticEqual(ra[k], rb[k])) return false;
     return true;
   }
   return false;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newNode, newPod } from "../../api/testing/builders.js";
 import type { Container } from "../../api/types/index.js";
-import { DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, podInfoOf } from "./node-info.js";
+import { DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, MAX_POD_COUNTERS, podInfoOf, type PodInfo } from "./node-info.js";
 import { nodeInfoOf } from "./testing.js";
 
 const c = (name: string, requests: Record<string, string>, extra: Partial<Container> = {}): Container => ({ name, image: "x", resources: { requests }, ...extra });
@@ -45,5 +45,22 @@ describe("NodeInfo", () => {
     expect(info.requested.milliCPU).toBe(250);
     expect(info.requested.memory).toBe(0);
     expect(info.pods.size).toBe(1);
+  });
+
+  it("keeps podCount current as pods come, go and change, for every key it still keeps", () => {
+    const web = (name: string, app = "web"): ReturnType<typeof newPod> => newPod(name, { labels: { app }, meta: { uid: name } });
+    const info = nodeInfoOf(newNode("n"), web("a"), web("b", "db"));
+    const isApp = (app: string) => (p: PodInfo): boolean => p.pod.metadata.labels?.app === app;
+    expect(info.podCount("web", isApp("web"))).toBe(1);
+    info.addPod(podInfoOf(web("c")));
+    info.addPod(podInfoOf(web("b"))); // b is replaced: db → web
+    expect(info.podCount("web", isApp("web"))).toBe(3);
+    info.removePod("a");
+    expect(info.podCount("web", isApp("web"))).toBe(2);
+    // More keys than are kept: the least recently read ones are dropped and counted afresh when read again.
+    for (let i = 0; i < MAX_POD_COUNTERS + 2; i++) expect(info.podCount(`other-${i}`, isApp(`other-${i}`))).toBe(0);
+    info.addPod(podInfoOf(web("d")));
+    expect(info.podCount("web", isApp("web"))).toBe(3);
+    expect(info.podCount("db", isApp("db"))).toBe(0);
   });
 });

@@ -30,6 +30,17 @@ export interface PodInfo {
 
 const podInfos = new WeakMap<object, PodInfo>();
 
+/** A count NodeInfo.podCount keeps current. */
+interface PodCounter {
+  readonly selects: (pod: PodInfo) => boolean;
+  count: number;
+  /** NodeInfo.counterUses when last read: the least recently read counter is dropped first. */
+  lastUsed: number;
+}
+
+/** How many podCount keys a node keeps current; each costs one predicate call per pod added or removed. */
+export const MAX_POD_COUNTERS = 8;
+
 export function podId(pod: Readonly<Pod>): string {
   return pod.metadata.uid ?? `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
 }
@@ -85,8 +96,9 @@ export class NodeInfo {
   podsWithRequiredAntiAffinity = 0;
   /** status.images: every name of an image → its size in bytes, names normalized (":latest" added). */
   imageSizes = new Map<string, number>();
-  /** Bumped on every change. */
-  generation = 0;
+  /** podCount's counts by key, and how many reads it has served (the counters' clock). */
+  private readonly counters = new Map<string, PodCounter>();
+  private counterUses = 0;
 
   constructor(readonly name: string) {}
 
@@ -100,7 +112,6 @@ export class NodeInfo {
       for (const name of image.names ?? []) images.set(normalizedImageName(name), image.sizeBytes ?? 0);
     }
     this.imageSizes = images;
-    this.generation++;
   }
 
   addPod(info: PodInfo): void {
@@ -116,6 +127,36 @@ export class NodeInfo {
     this.pods.delete(id);
     this.account(info, -1);
     return true;
+  }
+
+  /**
+   * The number of this node's pods that `selects` accepts. `key` names the predicate (equal keys must select the
+   * same pods). The counts of the MAX_POD_COUNTERS keys read last are kept current as pods come and go, so a count
+   * every scheduling cycle asks for (PodTopologySpread's, per node and pod) costs a look-up, not a pass over the pods.
+   */
+  podCount(key: string, selects: (pod: PodInfo) => boolean): number {
+    let counter = this.counters.get(key);
+    if (counter === undefined) {
+      let count = 0;
+      for (const p of this.pods.values()) if (selects(p)) count++;
+      counter = { selects, count, lastUsed: 0 };
+      if (this.counters.size >= MAX_POD_COUNTERS) this.dropLeastRecentlyUsedCounter();
+      this.counters.set(key, counter);
+    }
+    counter.lastUsed = ++this.counterUses;
+    return counter.count;
+  }
+
+  private dropLeastRecentlyUsedCounter(): void {
+    let oldest: string | undefined;
+    let oldestUse = Infinity;
+    for (const [key, c] of this.counters) {
+      if (c.lastUsed < oldestUse) {
+        oldest = key;
+        oldestUse = c.lastUsed;
+      }
+    }
+    if (oldest !== undefined) this.counters.delete(oldest);
   }
 
   /** A copy with the same node and pods, for simulating changes (preemption, nominated pods). */
@@ -148,7 +189,7 @@ export class NodeInfo {
       if (n > 0) this.ownerCounts.set(info.owner, n);
       else this.ownerCounts.delete(info.owner);
     }
-    this.generation++;
+    for (const c of this.counters.values()) if (c.selects(info)) c.count += sign;
   }
 }
 

@@ -125,6 +125,15 @@ describe("PodTopologySpread score", () => {
     expect(runScore(plugin, owned("new"), nodes)).toEqual([100, 100]);
   });
 
+  it("weighs the zone constraint by every feasible node's domain, and counts the domain \"\" for a node labelled zone=\"\"", () => {
+    // n1 has no zone label, n2 an empty one: both are in Kubernetes' topology pair (zone, ""), which holds n1's pods.
+    const nodes = [nodeInfoOf(newNode("n1"), owned("w1"), owned("w2")), nodeInfoOf(zoned("n2", "")), nodeInfoOf(zoned("n3", "a"))];
+    const plugin = create(undefined, handleFor({ nodes, replicaSets: [rs] }));
+    // hostname weight ln 5; zone weight ln 4 (domains "" and "a"). n1: round(2 · 1.609 + 2) = 5 (no zone label, no
+    // zone term); n2: 2 + (2 · 1.386 + 4) = round(8.77) = 9; n3: 2 + 4 = 6 → 100 · (9 + 5 − s) / 9.
+    expect(runScore(plugin, owned("new"), nodes)).toEqual([100, 55, 88]);
+  });
+
   it("uses the selector of a Service that selects the pod", () => {
     const nodes = [nodeInfoOf(newNode("n1"), app("w1")), nodeInfoOf(newNode("n2"))];
     const plugin = create(undefined, handleFor({ nodes, services: [newService("web", { selector: { app: "web" } })] }));

@@ -32,8 +32,13 @@ interface Constraint {
   maxSkew: number;
   topologyKey: string;
   matches: (labels: Readonly<Record<string, string>> | undefined) => boolean;
-  /** What `matches` selects, as text: constraints with equal keys select the same pods (the count cache's key). */
-  selectorKey: string;
+  /** Whether a pod on a node counts: in the incoming pod's namespace, not being deleted, and matching. */
+  counts: (pod: PodInfo) => boolean;
+  /**
+   * The pod's namespace and what `matches` selects, as text: constraints with equal keys count the same pods (the
+   * count cache's key). Built once per constraint, not per node: a fresh string would be hashed on every lookup.
+   */
+  countKey: string;
   minDomains: number;
   nodeAffinityPolicy: Policy;
   nodeTaintsPolicy: Policy;
@@ -60,11 +65,13 @@ interface PreFilterState {
 
 interface PreScoreState {
   constraints: Constraint[];
-  /** Per constraint (not hostname): topology value → matching pods; only domains of feasible nodes. */
+  /**
+   * Per constraint (not hostname): topology value → matching pods, for the domains Score reads: those of feasible
+   * nodes that carry the constraint's label. Undefined when there is none (hostname, or no such node).
+   */
   counts: (Map<string, number> | undefined)[];
   weights: number[];
   ignored: Set<string>;
-  namespace: string;
 }
 
 const PRE_FILTER = new StateKey<PreFilterState>(`${NAME}/prefilter`);
@@ -87,7 +94,6 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const constraints = this.constraintsOf(pod, "DoNotSchedule");
     if (constraints.length === 0) return Status.SKIP;
     const required = requiredMatcher(pod);
-    const ns = pod.metadata.namespace ?? "default";
     const counts = constraints.map(() => new Map<string, number>());
     for (const info of nodes) {
       const node = info.node;
@@ -97,7 +103,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         if (!includes(c, pod, node, required)) continue;
         const value = node.metadata.labels![c.topologyKey]!;
         const m = counts[i]!;
-        m.set(value, (m.get(value) ?? 0) + countMatchingOn(info, c, ns));
+        m.set(value, (m.get(value) ?? 0) + countMatchingOn(info, c));
       }
     }
     state.write(PRE_FILTER, { constraints, counts });
@@ -128,7 +134,12 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     if (constraints.length === 0) return Status.SKIP;
     const requireAll = (pod.spec?.topologySpreadConstraints?.length ?? 0) > 0 || !this.systemDefaulted;
     const ignored = new Set<string>();
-    const counts: (Map<string, number> | undefined)[] = constraints.map((c) => (c.topologyKey === LABEL_HOSTNAME ? undefined : new Map<string, number>()));
+    // Kubernetes registers a domain for every feasible node, a node without the label in the domain "" — those
+    // domains weigh the constraint (log(domains + 2)) — but Score reads only the domains of nodes that carry the
+    // label. Only those are counted: with the system defaults on nodes without a zone label, the zone constraint
+    // then needs no count at all, and the scores are the same.
+    const domains: Set<string>[] = constraints.map(() => new Set<string>());
+    const counts: (Map<string, number> | undefined)[] = constraints.map(() => undefined);
     for (const info of feasible) {
       const node = info.node;
       if (!node) continue;
@@ -136,12 +147,18 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         ignored.add(info.name);
         continue;
       }
-      for (let i = 0; i < constraints.length; i++) counts[i]?.set(node.metadata.labels?.[constraints[i]!.topologyKey] ?? "", 0);
+      const labels = node.metadata.labels;
+      for (let i = 0; i < constraints.length; i++) {
+        const key = constraints[i]!.topologyKey;
+        if (key === LABEL_HOSTNAME) continue;
+        const value = labels?.[key];
+        domains[i]!.add(value ?? "");
+        if (value !== undefined) (counts[i] ??= new Map()).set(value, 0);
+      }
     }
-    const weights = constraints.map((c, i) => Math.log((c.topologyKey === LABEL_HOSTNAME ? feasible.length - ignored.size : counts[i]!.size) + 2));
-    const required = requiredMatcher(pod);
-    const ns = pod.metadata.namespace ?? "default";
+    const weights = constraints.map((c, i) => Math.log((c.topologyKey === LABEL_HOSTNAME ? feasible.length - ignored.size : domains[i]!.size) + 2));
     if (counts.some((m) => m !== undefined)) {
+      const required = requiredMatcher(pod);
       for (const info of this.lister?.nodeInfos() ?? feasible) {
         const node = info.node;
         if (!node || (requireAll && !hasAllKeys(node, constraints))) continue;
@@ -152,25 +169,25 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
           const value = node.metadata.labels?.[c.topologyKey] ?? "";
           const n = m.get(value);
           if (n === undefined) continue;
-          m.set(value, n + countMatchingOn(info, c, ns));
+          m.set(value, n + countMatchingOn(info, c));
         }
       }
     }
-    state.write(PRE_SCORE, { constraints, counts, weights, ignored, namespace: ns });
+    state.write(PRE_SCORE, { constraints, counts, weights, ignored });
     return Status.SUCCESS;
   }
 
   /** Raw: Σ over the node's domains of matching pods · weight + maxSkew − 1 (more pods, higher). */
   score(state: CycleState, _pod: Readonly<Pod>, nodeInfo: NodeInfo): number {
     const s = state.read(PRE_SCORE);
-    if (!s || s.ignored.has(nodeInfo.name)) return 0;
+    if (!s || (s.ignored.size > 0 && s.ignored.has(nodeInfo.name))) return 0;
     const labels = nodeInfo.node?.metadata.labels ?? {};
     let score = 0;
     for (let i = 0; i < s.constraints.length; i++) {
       const c = s.constraints[i]!;
       const value = labels[c.topologyKey];
       if (value === undefined) continue;
-      const count = c.topologyKey === LABEL_HOSTNAME ? countMatchingOn(nodeInfo, c, s.namespace) : (s.counts[i]?.get(value) ?? 0);
+      const count = c.topologyKey === LABEL_HOSTNAME ? countMatchingOn(nodeInfo, c) : (s.counts[i]?.get(value) ?? 0);
       score += count * s.weights[i]! + (c.maxSkew - 1);
     }
     return Math.round(score);
@@ -178,17 +195,18 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
 
   /** Fewer matching pods → higher: MAX · (max + min − score) / max; ignored nodes score 0. */
   normalizeScores(state: CycleState, _pod: Readonly<Pod>, nodes: readonly NodeInfo[], scores: number[]): void {
-    const ignored = state.read(PRE_SCORE)?.ignored ?? new Set<string>();
+    const ignored = state.read(PRE_SCORE)?.ignored;
+    const isIgnored = (i: number): boolean => ignored !== undefined && ignored.size > 0 && ignored.has(nodes[i]!.name);
     let min = Infinity;
     let max = 0;
     for (let i = 0; i < scores.length; i++) {
-      if (ignored.has(nodes[i]!.name)) continue;
+      if (isIgnored(i)) continue;
       const s = scores[i]!;
       if (s < min) min = s;
       if (s > max) max = s;
     }
     for (let i = 0; i < scores.length; i++) {
-      if (ignored.has(nodes[i]!.name)) scores[i] = 0;
+      if (isIgnored(i)) scores[i] = 0;
       else if (max === 0) scores[i] = MAX_NODE_SCORE;
       else scores[i] = Math.trunc((MAX_NODE_SCORE * (max + min - scores[i]!)) / max);
     }
@@ -196,19 +214,21 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
 
   /** The pod's own constraints of one kind, or (when it has none at all) the defaults of that kind. */
   private constraintsOf(pod: Readonly<Pod>, when: "DoNotSchedule" | "ScheduleAnyway"): Constraint[] {
+    const ns = pod.metadata.namespace ?? "default";
     const own = pod.spec?.topologySpreadConstraints ?? [];
-    if (own.length > 0) return own.filter((c) => c.whenUnsatisfiable === when).map((c) => compileConstraint(c, pod));
+    if (own.length > 0) return own.filter((c) => c.whenUnsatisfiable === when).map((c) => compileConstraint(c, pod, ns));
     const defaults = this.defaults.filter((c) => c.whenUnsatisfiable === when);
     if (defaults.length === 0 || !this.lister) return [];
     const selector = defaultSelector(pod, this.lister);
     if (selector.length === 0) return [];
-    const matches = (labels: Readonly<Record<string, string>> | undefined): boolean => selector.every((s) => s.matches(labels));
-    const selectorKey = selector.map((s) => s.toString()).join(";");
-    return defaults.map((c) => ({ maxSkew: c.maxSkew, topologyKey: c.topologyKey, matches, selectorKey, minDomains: 1, nodeAffinityPolicy: "Honor", nodeTaintsPolicy: "Ignore" }));
+    const only = selector.length === 1 ? selector[0]! : undefined;
+    const matches: Constraint["matches"] = only ? (labels) => only.matches(labels) : (labels) => selector.every((s) => s.matches(labels));
+    const countKey = `${ns}\n${selector.map((s) => s.toString()).join(";")}`;
+    return defaults.map((c) => ({ maxSkew: c.maxSkew, topologyKey: c.topologyKey, matches, counts: countsFor(ns, matches), countKey, minDomains: 1, nodeAffinityPolicy: "Honor", nodeTaintsPolicy: "Ignore" }));
   }
 }
 
-function compileConstraint(c: Readonly<TopologySpreadConstraint>, pod: Readonly<Pod>): Constraint {
+function compileConstraint(c: Readonly<TopologySpreadConstraint>, pod: Readonly<Pod>, namespace: string): Constraint {
   let matches: Constraint["matches"] = () => false;
   // Selects nothing until a valid selector is compiled; no selector's text starts with "!" and ends the key.
   let selectorKey = "!nothing";
@@ -231,7 +251,8 @@ function compileConstraint(c: Readonly<TopologySpreadConstraint>, pod: Readonly<
     maxSkew: c.maxSkew,
     topologyKey: c.topologyKey,
     matches,
-    selectorKey,
+    counts: countsFor(namespace, matches),
+    countKey: `${namespace}\n${selectorKey}`,
     minDomains: c.minDomains ?? 1,
     nodeAffinityPolicy: c.nodeAffinityPolicy ?? "Honor",
     nodeTaintsPolicy: c.nodeTaintsPolicy ?? "Ignore",
@@ -292,37 +313,20 @@ function includes(c: Constraint, pod: Readonly<Pod>, node: Readonly<Node>, requi
 }
 
 /**
- * Per node: (namespace, selector) → countMatching, valid while the node's generation is unchanged. Every pod of a
- * ReplicaSet is scored against every node with the same default selector, and a binding changes one node, so
- * counting once per node change instead of once per pod and node turns the spreading's O(pods²) label matches into
- * O(pods). Clones (preemption's what-ifs) are new NodeInfos and get their own entries.
+ * The matching pods on a node: NodeInfo keeps this count current per Constraint.countKey as pods come and go. Every
+ * pod of a ReplicaSet is scored against every node with the same default selector, so counting on each pod change
+ * instead of once per pod and node turns the spreading's O(pods²) label matches into O(pods).
  */
-const matchCounts = new WeakMap<NodeInfo, { generation: number; counts: Map<string, number> }>();
-
-function countMatchingOn(info: NodeInfo, c: Constraint, namespace: string): number {
-  let entry = matchCounts.get(info);
-  if (entry?.generation !== info.generation) {
-    entry = { generation: info.generation, counts: new Map() };
-    matchCounts.set(info, entry);
-  }
-  const key = `${namespace}\n${c.selectorKey}`;
-  let n = entry.counts.get(key);
-  if (n === undefined) {
-    n = countMatching(info.pods.values(), c, namespace);
-    entry.counts.set(key, n);
-  }
-  return n;
+function countMatchingOn(info: NodeInfo, c: Constraint): number {
+  return info.podCount(c.countKey, c.counts);
 }
 
-/** Pods in `namespace`, not being deleted, whose labels the constraint selects. */
-function countMatching(pods: Iterable<PodInfo>, c: Constraint, namespace: string): number {
-  let n = 0;
-  for (const p of pods) {
+/** Constraint.counts: a pod in the constraint's namespace, not being deleted, whose labels it selects. */
+function countsFor(namespace: string, matches: Constraint["matches"]): Constraint["counts"] {
+  return (p) => {
     const m = p.pod.metadata;
-    if (m.deletionTimestamp || (m.namespace ?? "default") !== namespace) continue;
-    if (c.matches(m.labels)) n++;
-  }
-  return n;
+    return !m.deletionTimestamp && (m.namespace ?? "default") === namespace && matches(m.labels);
+  };
 }
 
 /** PodTopologySpreadArgs: defaultingType System (default) or List with defaultConstraints. */

@@ -335,30 +335,28 @@ export class GarbageCollector implements Controller {
     }
   }
 
-  /** An object appeared or changed: does it need a look now? */
+  /** An object appeared or changed: does it need a look now? (Every pod event comes here: no work when none.) */
   private observe(info: ResourceInfo, old: Readonly<KubeObject> | undefined, obj: Readonly<KubeObject>): void {
-    const key = refKey(info, obj);
-    const finalizers = obj.metadata.finalizers ?? [];
-    if (obj.metadata.deletionTimestamp !== undefined && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
-      this.queue.add(key);
+    const finalizers = obj.metadata.finalizers;
+    if (obj.metadata.deletionTimestamp !== undefined && finalizers !== undefined && (finalizers.includes(FINALIZER_ORPHAN) || finalizers.includes(FINALIZER_FOREGROUND))) {
+      this.queue.add(refKey(info, obj));
       return;
     }
-    for (const ref of obj.metadata.ownerReferences ?? []) {
+    const refs = obj.metadata.ownerReferences ?? [];
+    for (const ref of refs) {
       const owner = this.cachedOwner(ref, obj.metadata.namespace);
       if (owner === "unknown") continue;
       if (!owner || isDeletingDependents(owner)) {
-        this.queue.add(key);
+        this.queue.add(refKey(info, obj));
         break;
       }
     }
     // A reference dropped from a dependent, or one that stopped blocking, may be what an owner in foreground deletion
     // was waiting for.
-    if (old) {
-      const blocking = new Set((obj.metadata.ownerReferences ?? []).filter((r) => r.blockOwnerDeletion === true).map((r) => r.uid));
-      const now = new Set((obj.metadata.ownerReferences ?? []).map((r) => r.uid));
-      for (const ref of old.metadata.ownerReferences ?? []) {
-        if (!now.has(ref.uid) || (ref.blockOwnerDeletion === true && !blocking.has(ref.uid))) this.enqueueOwnerIfWaiting(ref, obj.metadata.namespace);
-      }
+    for (const ref of old?.metadata.ownerReferences ?? []) {
+      const kept = refs.some((r) => r.uid === ref.uid);
+      const stillBlocks = refs.some((r) => r.uid === ref.uid && r.blockOwnerDeletion === true);
+      if (!kept || (ref.blockOwnerDeletion === true && !stillBlocks)) this.enqueueOwnerIfWaiting(ref, obj.metadata.namespace);
     }
   }
 

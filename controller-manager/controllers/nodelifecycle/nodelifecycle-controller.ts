@@ -336,7 +336,7 @@ export class NodeLifecycleController implements Controller {
     const key = podKey(pod);
     const nodeName = pod.spec?.nodeName;
     const node = nodeName ? this.nodes.lister.getByName(undefined, nodeName) : undefined;
-    if ((node && noExecuteKey(node) !== "") || this.scheduled.has(key)) this.evictionQueue.add(key);
+    if ((node && hasNoExecuteTaint(node)) || this.scheduled.has(key)) this.evictionQueue.add(key);
   }
 
   private enqueuePodsOn(node: Readonly<Node>): void {
@@ -390,6 +390,11 @@ export function silencedConditions(node: Readonly<Node>, now: string): NodeCondi
 }
 
 /** A string that changes exactly when the node's NoExecute taints do ("" without any). */
+/** noExecuteKey(node) !== "", without building it: asked on every pod event. */
+function hasNoExecuteTaint(node: Readonly<Node>): boolean {
+  return node.spec?.taints?.some((t) => t.effect === "NoExecute") ?? false;
+}
+
 function noExecuteKey(node: Readonly<Node>): string {
   return (node.spec?.taints ?? [])
     .filter((t) => t.effect === "NoExecute")
