@@ -560,7 +560,9 @@ export class PodManager {
     const stored = await this.statuses.write(pod, status);
     if (stored && stored.metadata.uid === pod.metadata.uid) {
       const current = this.pods.get(pod.metadata.uid ?? "");
-      if (current && newerOrSame(stored, current)) this.pods.set(pod.metadata.uid ?? "", stored);
+      // The informer's copy of the same version (its watch event often comes first) is kept: it is frozen, so what is
+      // derived from its spec (requests, container hashes) is computed once.
+      if (current && newerOrSame(stored, current) && stored.metadata.resourceVersion !== current.metadata.resourceVersion) this.pods.set(pod.metadata.uid ?? "", stored);
     }
   }
 
