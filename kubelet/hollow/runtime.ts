@@ -77,13 +77,29 @@ function matches(labels: Readonly<Record<string, string>>, selector: Readonly<Re
   return true;
 }
 
+/** Image references already hashed: every list and status names its containers' (up to IMAGE_REFS_MAX images). */
+const imageRefs = new Map<string, string>();
+const IMAGE_REFS_MAX = 4096;
+
+/** The made-up digest reference of an image (`<image>@sha256:<sha256 of the name>`). */
 function imageRef(image: string): string {
-  return `${image}@sha256:${createHash("sha256").update(image).digest("hex")}`;
+  let ref = imageRefs.get(image);
+  if (ref === undefined) {
+    ref = `${image}@sha256:${createHash("sha256").update(image).digest("hex")}`;
+    if (imageRefs.size >= IMAGE_REFS_MAX) imageRefs.clear();
+    imageRefs.set(image, ref);
+  }
+  return ref;
 }
 
 export class HollowRuntime implements PodRuntime {
   private readonly sandboxes = new Map<string, Sandbox>();
   private readonly containers = new Map<string, FakeContainer>();
+  /**
+   * Sandbox and container ids by their pod uid label: the kubelet reads one pod's state by that label at every sync,
+   * which then looks at the pod's own entries, not the whole node's.
+   */
+  private readonly byPod = new Map<string, { sandboxes: Set<string>; containers: Set<string> }>();
   private readonly ips = new PodIPAllocator();
   private readonly createdAtMs: number;
   private podCIDR: CIDR | undefined;
@@ -109,6 +125,34 @@ export class HollowRuntime implements PodRuntime {
       const state = c.state.replace("CONTAINER_", "").toLowerCase();
       into.set(state, (into.get(state) ?? 0) + 1);
     }
+  }
+
+  private podEntries(uid: string): { sandboxes: Set<string>; containers: Set<string> } {
+    let entries = this.byPod.get(uid);
+    if (!entries) {
+      entries = { sandboxes: new Set(), containers: new Set() };
+      this.byPod.set(uid, entries);
+    }
+    return entries;
+  }
+
+  private forgetEntry(uid: string | undefined, kind: "sandboxes" | "containers", id: string): void {
+    const entries = this.byPod.get(uid ?? "");
+    if (!entries) return;
+    entries[kind].delete(id);
+    if (entries.sandboxes.size === 0 && entries.containers.size === 0) this.byPod.delete(uid ?? "");
+  }
+
+  /** The entries a label selector can match: only the pod's own when it names a pod uid. */
+  private candidates<T>(all: ReadonlyMap<string, T>, kind: "sandboxes" | "containers", selector: Readonly<Record<string, string>> | undefined): Iterable<T> {
+    const uid = selector?.[POD_UID_LABEL];
+    if (uid === undefined) return all.values();
+    const out: T[] = [];
+    for (const id of this.byPod.get(uid)?.[kind] ?? []) {
+      const entry = all.get(id);
+      if (entry) out.push(entry);
+    }
+    return out;
   }
 
   private ns(): bigint {
@@ -170,6 +214,7 @@ export class HollowRuntime implements PodRuntime {
     const id = `${config.metadata.uid}-${config.metadata.attempt}-${(this.seq++).toString(36)}`;
     const ip = range ? this.ips.allocate(this.opts.nodeName, id, range) : "";
     this.sandboxes.set(id, { id, config, state: "SANDBOX_READY", createdAt: this.ns(), ip });
+    this.podEntries(config.labels[POD_UID_LABEL] ?? "").sandboxes.add(id);
     return id;
   }
 
@@ -182,13 +227,16 @@ export class HollowRuntime implements PodRuntime {
   }
 
   removePodSandbox(id: string): Promise<void> {
+    const sandbox = this.sandboxes.get(id);
     this.sandboxes.delete(id);
     this.ips.release(id);
     for (const c of [...this.containers.values()]) {
       if (c.sandboxId !== id) continue;
       c.cancelTimer?.();
       this.containers.delete(c.id);
+      this.forgetEntry(c.config.labels[POD_UID_LABEL], "containers", c.id);
     }
+    if (sandbox) this.forgetEntry(sandbox.config.labels[POD_UID_LABEL], "sandboxes", id);
     return Promise.resolve();
   }
 
@@ -205,7 +253,7 @@ export class HollowRuntime implements PodRuntime {
 
   listPodSandbox(filter?: cri.PodSandboxFilter): Promise<cri.PodSandbox[]> {
     const out: cri.PodSandbox[] = [];
-    for (const s of this.sandboxes.values()) {
+    for (const s of this.candidates(this.sandboxes, "sandboxes", filter?.labelSelector)) {
       if ((filter?.id !== undefined && s.id !== filter.id) || (filter?.state !== undefined && s.state !== filter.state) || !matches(s.config.labels, filter?.labelSelector)) continue;
       out.push({ id: s.id, metadata: s.config.metadata, state: s.state, createdAt: s.createdAt, labels: s.config.labels, annotations: s.config.annotations, runtimeHandler: "" });
     }
@@ -217,6 +265,7 @@ export class HollowRuntime implements PodRuntime {
     if (sandbox?.state !== "SANDBOX_READY") return Promise.reject(new CriError(GrpcStatus.FAILED_PRECONDITION, `sandbox ${request.podSandboxId} is not ready`));
     const id = `${request.podSandboxId}-${request.config.metadata.name}-${request.config.metadata.attempt}`;
     this.containers.set(id, { id, sandboxId: request.podSandboxId, config: request.config, state: "CONTAINER_CREATED", createdAt: this.ns(), startedAt: 0n, finishedAt: 0n, exitCode: 0, reason: "" });
+    this.podEntries(request.config.labels[POD_UID_LABEL] ?? "").containers.add(id);
     return Promise.resolve(id);
   }
 
@@ -271,14 +320,18 @@ export class HollowRuntime implements PodRuntime {
   }
 
   removeContainer(id: string): Promise<void> {
-    this.containers.get(id)?.cancelTimer?.();
-    this.containers.delete(id);
+    const c = this.containers.get(id);
+    if (c) {
+      c.cancelTimer?.();
+      this.containers.delete(id);
+      this.forgetEntry(c.config.labels[POD_UID_LABEL], "containers", id);
+    }
     return Promise.resolve();
   }
 
   listContainers(filter?: cri.ContainerFilter): Promise<cri.Container[]> {
     const out: cri.Container[] = [];
-    for (const c of this.containers.values()) {
+    for (const c of this.candidates(this.containers, "containers", filter?.labelSelector)) {
       this.settle(c);
       if ((filter?.id !== undefined && c.id !== filter.id) || (filter?.podSandboxId !== undefined && c.sandboxId !== filter.podSandboxId) || (filter?.state !== undefined && c.state !== filter.state) || !matches(c.config.labels, filter?.labelSelector)) continue;
       const ref = imageRef(c.config.image.image);

@@ -86,8 +86,19 @@ function insufficientResources(pod: Readonly<Pod>, node: Readonly<Node>, admitte
   return failures;
 }
 
-function requestsOf(pod: Readonly<Pod>): Resource {
-  return podRequests(pod.spec?.containers ?? [], pod.spec?.initContainers ?? [], false);
+/**
+ * The requests of frozen pod specs (the informer's copies), computed once: each admission adds up those of every
+ * pod admitted before it. Callers only read the result.
+ */
+const specRequests = new WeakMap<object, Resource>();
+
+function requestsOf(pod: Readonly<Pod>): Readonly<Resource> {
+  const spec = pod.spec;
+  const cached = spec ? specRequests.get(spec) : undefined;
+  if (cached) return cached;
+  const requests = podRequests(spec?.containers ?? [], spec?.initContainers ?? [], false);
+  if (spec && Object.isFrozen(spec)) specRequests.set(spec, requests);
+  return requests;
 }
 
 /** A resource outside the kubernetes.io domain (Kubernetes' IsExtendedResourceName, without the quota prefix case). */

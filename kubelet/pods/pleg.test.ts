@@ -32,4 +32,20 @@ describe("Pleg", () => {
     expect(timings[1]?.interval).toBeGreaterThanOrEqual(0);
     for (const t of timings) expect(t.duration).toBeGreaterThanOrEqual(0);
   });
+
+  it("wakes no worker for the state it saw at the end of its sync, and wakes it for any change after", async () => {
+    const sandboxes = [{ id: "s1", state: "SANDBOX_READY", uid: "u1" }];
+    const changed: string[] = [];
+    const pleg = new Pleg({ runtime: runtimeWith(sandboxes), clock: new FakeClock(), logger: silentLogger(), periodMs: 1000, onPodChanged: (uid) => changed.push(uid) });
+    pleg.observed({ uid: "u1", sandboxes: [{ id: "s1", attempt: 0, ready: true, createdAtMs: 0, ip: "10.0.0.2", additionalIps: [] }], containers: [] });
+    await pleg.relist();
+    expect(changed).toEqual([]);
+    sandboxes[0] = { id: "s1", state: "SANDBOX_NOTREADY", uid: "u1" };
+    await pleg.relist();
+    expect(changed).toEqual(["u1"]);
+    // What the worker saw is older than what the runtime holds now: the relist still tells it.
+    pleg.observed({ uid: "u1", sandboxes: [{ id: "s1", attempt: 0, ready: true, createdAtMs: 0, ip: "10.0.0.2", additionalIps: [] }], containers: [] });
+    await pleg.relist();
+    expect(changed).toEqual(["u1", "u1"]);
+  });
 });

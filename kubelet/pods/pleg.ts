@@ -6,6 +6,7 @@ import type { Clock } from "../../component-base/clock.js";
 import type { Logger } from "../../component-base/logging.js";
 import { POD_UID_LABEL } from "../runtime-labels.js";
 import type { PodRuntime } from "./runtime.js";
+import type { PodRuntimeState } from "./runtime-state.js";
 
 export interface RelistResult {
   /** Every pod uid the runtime holds a sandbox or container for. */
@@ -53,6 +54,19 @@ export class Pleg {
     }
   }
 
+  /**
+   * The pod's worker read `state` at the end of its sync: a relist that finds the pod so has nothing new to tell it
+   * (the sandbox and containers the worker itself just started do not wake it for a sync that would change nothing).
+   * A relist that finds anything else wakes it as before.
+   */
+  observed(state: Readonly<PodRuntimeState>): void {
+    const parts: string[] = [];
+    for (const s of state.sandboxes) parts.push(`s:${s.id}:${s.ready ? "SANDBOX_READY" : "SANDBOX_NOTREADY"}`);
+    for (const c of state.containers) parts.push(`c:${c.id}:${c.state}`);
+    if (parts.length === 0) this.fingerprints.delete(state.uid);
+    else this.fingerprints.set(state.uid, fingerprint(parts));
+  }
+
   async relist(): Promise<RelistResult> {
     const started = performance.now();
     const [sandboxes, containers] = await Promise.all([this.opts.runtime.listPodSandbox(), this.opts.runtime.listContainers()]);
@@ -75,7 +89,7 @@ export class Pleg {
       containersByState.set(state, (containersByState.get(state) ?? 0) + 1);
     }
     const next = new Map<string, string>();
-    for (const [uid, list] of parts) next.set(uid, list.sort().join(","));
+    for (const [uid, list] of parts) next.set(uid, fingerprint(list));
     const changed: string[] = [];
     for (const [uid, fp] of next) if (this.fingerprints.get(uid) !== fp) changed.push(uid);
     for (const uid of this.fingerprints.keys()) if (!next.has(uid)) changed.push(uid);
@@ -89,4 +103,9 @@ export class Pleg {
     this.opts.onRelistTimed?.((performance.now() - started) / 1000, interval);
     return result;
   }
+}
+
+/** A pod's runtime state as one string: its sandboxes' and containers' "<s|c>:<id>:<state>", sorted. */
+function fingerprint(parts: string[]): string {
+  return parts.sort().join(",");
 }

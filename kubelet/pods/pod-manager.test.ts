@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { RESOURCES } from "../../api/resources.js";
 import type { Node, Pod } from "../../api/types/index.js";
 import { FakeClient } from "../../client/testing/fake-client.js";
@@ -132,6 +132,34 @@ describe("PodManager", () => {
     await h.clock.advance(61_000);
     await h.settle();
     expect(h.client.actionsFor("update", "pods", "status").length).toBe(writes);
+  });
+
+  it("syncs a started pod once: neither the watch echo of its own status (before the write's response) nor the next relist wakes it", async () => {
+    const h = harness();
+    const update = h.client.updateStatus.bind(h.client);
+    // The informer delivers the written status before the PUT's response comes back, as it often does.
+    vi.spyOn(h.client, "updateStatus").mockImplementation(async (info, namespace, obj) => {
+      const stored = await update(info, namespace, obj);
+      h.manager.upsert(stored);
+      return stored;
+    });
+    const lists = vi.spyOn(h.runtime, "listContainers");
+    const podReads = (): number => lists.mock.calls.filter(([filter]) => filter?.labelSelector !== undefined).length;
+    h.seed(testPod());
+    await h.settle();
+    expect(h.pod().status?.phase).toBe("Running");
+    // One sync reads the pod's state twice: before acting and after.
+    expect(podReads()).toBe(2);
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(lists.mock.calls.length).toBeGreaterThan(podReads());
+    expect(podReads()).toBe(2);
+    // A change the worker did not make still wakes it.
+    h.runtime.exit(h.runtime.running("app")[0]!.id, 1);
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(podReads()).toBeGreaterThan(2);
+    expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1 });
   });
 
   it("restarts a crashing container at once, then backs off (CrashLoopBackOff), then restarts after 10 s", async () => {

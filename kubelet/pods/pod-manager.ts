@@ -198,7 +198,7 @@ export class PodManager {
     const old = this.pods.get(uid);
     if (old && !newerOrSame(pod, old)) return;
     this.pods.set(uid, pod);
-    if (!old || relevantChange(old, pod)) this.wake(uid);
+    if (!old || relevantChange(old, pod, this.statuses.ownPhase(uid))) this.wake(uid);
   }
 
   /** From the pod informer: the pod left the API (deleted, or no longer bound here). */
@@ -337,6 +337,7 @@ export class PodManager {
     }
     const retry = await this.syncRunning(w, pod, state);
     const after = await this.readRuntimeState(w.uid);
+    this.pleg.observed(after);
     const status = generatePodStatus({ pod, state: after, runtimeName: this.runtimeName, hostIP: this.opts.nodeIP, nowMs: this.opts.clock.now(), waiting: w.waiting, probe: (kind, id) => this.opts.prober.result(kind, id) });
     this.syncProbes(pod, status, after);
     await this.writeStatus(pod, status);
@@ -559,7 +560,9 @@ export class PodManager {
     const stored = await this.statuses.write(pod, status);
     if (stored && stored.metadata.uid === pod.metadata.uid) {
       const current = this.pods.get(pod.metadata.uid ?? "");
-      if (current && newerOrSame(stored, current)) this.pods.set(pod.metadata.uid ?? "", stored);
+      // The informer's copy of the same version (its watch event often comes first) is kept: it is frozen, so what is
+      // derived from its spec (requests, container hashes) is computed once.
+      if (current && newerOrSame(stored, current) && stored.metadata.resourceVersion !== current.metadata.resourceVersion) this.pods.set(pod.metadata.uid ?? "", stored);
     }
   }
 
@@ -876,12 +879,15 @@ function newerOrSame(candidate: Readonly<Pod>, current: Readonly<Pod>): boolean 
   return !Number.isFinite(a) || !Number.isFinite(b) || a >= b;
 }
 
-/** Whether a pod update matters to its worker (a status the kubelet wrote itself does not). */
-function relevantChange(old: Readonly<Pod>, pod: Readonly<Pod>): boolean {
+/**
+ * Whether a pod update matters to its worker. A status the kubelet wrote itself does not: `ownPhase` is the phase of
+ * the status it is writing or last wrote, whose echo from the watch often arrives before the write's response.
+ */
+function relevantChange(old: Readonly<Pod>, pod: Readonly<Pod>, ownPhase: string | undefined): boolean {
   return (
     !deepEqual(old.spec, pod.spec) ||
     old.metadata.deletionTimestamp !== pod.metadata.deletionTimestamp ||
     old.metadata.deletionGracePeriodSeconds !== pod.metadata.deletionGracePeriodSeconds ||
-    old.status?.phase !== pod.status?.phase
+    (old.status?.phase !== pod.status?.phase && (ownPhase === undefined || pod.status?.phase !== ownPhase))
   );
 }

@@ -104,6 +104,13 @@ export function containerRecordFrom(status: cri.ContainerStatus, sandboxId: stri
  * as in Kubernetes, so they can change in place.
  */
 export function containerHash(container: Readonly<Container>): string {
+  const cached = containerHashes.get(container);
+  if (cached !== undefined) return cached;
   const { resources: _resources, ...rest } = container;
-  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 8);
+  const hash = createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 8);
+  if (Object.isFrozen(container)) containerHashes.set(container, hash);
+  return hash;
 }
+
+/** Hashes of frozen containers (the informer's copies, which never change), computed once: every sync compares them. */
+const containerHashes = new WeakMap<object, string>();

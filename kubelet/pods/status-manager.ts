@@ -15,8 +15,18 @@ export type StatusClient = Pick<RestClient, "updateStatus" | "get">;
 export class StatusManager {
   /** Per pod uid: the status last sent and what the server stored for it. */
   private readonly written = new Map<string, { sent: PodStatus; stored: PodStatus | undefined }>();
+  /** Per pod uid: the phase of the status being written, or last written. */
+  private readonly phases = new Map<string, string>();
 
   constructor(private readonly opts: { client: StatusClient; logger: Logger }) {}
+
+  /**
+   * The phase of the status this manager is writing or last wrote for the pod (undefined: none written): the pod
+   * informer's update carrying it is this kubelet's own write coming back, possibly before the write's response.
+   */
+  ownPhase(uid: string): string | undefined {
+    return this.phases.get(uid);
+  }
 
   /** Whether writing `status` for `pod` (as last seen) would change anything. */
   needsWrite(pod: Readonly<Pod>, status: Readonly<PodStatus>): boolean {
@@ -34,6 +44,7 @@ export class StatusManager {
     const uid = pod.metadata.uid ?? "";
     const ns = pod.metadata.namespace ?? "default";
     let base: Readonly<Pod> = pod;
+    if (status.phase !== undefined) this.phases.set(uid, status.phase);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         // A shallow copy: the client only serializes the object (base may be the informer's frozen copy).
@@ -57,5 +68,6 @@ export class StatusManager {
 
   forget(uid: string): void {
     this.written.delete(uid);
+    this.phases.delete(uid);
   }
 }
