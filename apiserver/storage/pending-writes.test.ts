@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
-import { decodeLenient } from "./etcd-storage.js";
+import { decodeLenient, encode } from "./etcd-storage.js";
 import { PendingWrites, isPlainJson } from "./pending-writes.js";
 
 const pod = (): KubeObject => ({
@@ -30,6 +30,20 @@ describe("PendingWrites", () => {
     // Taken once: the entry is gone.
     expect(writes.size).toBe(0);
     expect(writes.take("/registry/pods/default/web", value, 42)).toBeUndefined();
+  });
+
+  it("hands an update's event its object with resourceVersion last in metadata, as decoding the value puts it", () => {
+    const writes = new PendingWrites();
+    const base = pod();
+    // An update's object carries the revision it was made against, here in the middle of metadata.
+    const object: KubeObject = { ...base, metadata: { name: "web", namespace: "default", resourceVersion: "41", uid: "u-1", labels: { app: "web" } } };
+    const value = encode(object);
+    writes.record("/registry/pods/default/web", value, object);
+    const taken = writes.take("/registry/pods/default/web", Buffer.from(value), 42);
+    const decoded = decodeLenient(value, 42);
+    expect(JSON.stringify(taken)).toBe(JSON.stringify(decoded));
+    expect(Object.keys(taken?.metadata ?? {})).toEqual(["name", "namespace", "uid", "labels", "resourceVersion"]);
+    expect(object.metadata.resourceVersion).toBe("41");
   });
 
   it("leaves the entry for other bytes at the key (another write), and for other keys", () => {
