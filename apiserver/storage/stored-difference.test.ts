@@ -31,7 +31,7 @@ const edits: Record<string, (p: KubeObject) => void> = {
     p.metadata = { ...rest, labels: { b: "x", ...labels } };
   },
   "an undefined member (not written)": (p) => ((p.spec as Record<string, unknown>).extra = undefined),
-  "an undefined member in metadata": (p) => (p.metadata.generateName = undefined),
+  "an undefined member in metadata": (p) => ((p.metadata as Record<string, unknown>).generateName = undefined),
   "a function member (not written)": (p) => ((p.spec as Record<string, unknown>).f = () => 1),
   "a number as a string": (p) => ((p.spec as Record<string, unknown>).priority = "0"),
   "-0 for 0": (p) => ((p.spec as Record<string, unknown>).priority = -0),
