@@ -6,6 +6,7 @@ import type { KubeObject } from "../../api/meta.js";
 import { startEtcd, type EtcdHandle } from "../../test/support/etcd.js";
 import { EtcdStorage, decodeLenient, type RawWatchEvent } from "./etcd-storage.js";
 import { StorageError, isStorageError, type StorageErrorCode } from "./interfaces.js";
+import { replyJsonOf } from "./written-json.js";
 
 /** Polls `probe` until it returns something other than undefined/false. */
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
@@ -315,6 +316,58 @@ describe("EtcdStorage against a real etcd", () => {
     // Without a watch on the prefix, nothing is recorded (and nothing waits for an event that will not come).
     const unwatched = await storage.create(`${prefix}default/unwatched`, secret("unwatched"));
     expect(unwatched.metadata.resourceVersion).toBeDefined();
+  });
+
+  it("hands the watch events of its own updates the objects they wrote, as decoded, and replies with their JSON", async () => {
+    const prefix = "/registry/leases/";
+    const events: RawWatchEvent[] = [];
+    const start = (await storage.currentRevision()) + 1;
+    const watch = storage.watchPrefix(prefix, start, {
+      onEvents: (batch) => events.push(...batch),
+      onCompacted: () => undefined,
+      onBroken: () => undefined,
+    });
+    const key = `${prefix}default/upd`;
+    /** The reply the registry would have serialized: the returned object's JSON, resourceVersion where it has it. */
+    const expectReply = (returned: KubeObject): void => {
+      expect(replyJsonOf(returned)?.toString("utf8")).toBe(JSON.stringify(returned));
+    };
+    try {
+      const created = await storage.create(key, { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "upd", namespace: "default", uid: "u" }, spec: { holderIdentity: "a" } });
+      expectReply(created);
+      // An update's object carries the revision it was made against, here in the middle of metadata (its place in
+      // the reply).
+      const metadata: KubeObject["metadata"] = { name: "upd", namespace: "default", resourceVersion: created.metadata.resourceVersion ?? "", uid: "u", labels: { l: "1" } };
+      const updated = await storage.update(key, { ...created, metadata, spec: { holderIdentity: "b" } }, Number(created.metadata.resourceVersion));
+      expect(Object.keys(updated.metadata)[2]).toBe("resourceVersion");
+      expectReply(updated);
+      // A guaranteedUpdate from a cached guess, as a binding makes it: a new member at the end of spec.
+      const bound = await storage.guaranteedUpdate(key, (current) => ({ ...current, spec: { ...(current.spec as object), leaseDurationSeconds: 15 } }), updated);
+      expectReply(bound);
+      // One that changes nothing writes nothing and answers the stored object (decoded: resourceVersion last).
+      const revision = await storage.currentRevision();
+      const unchanged = await storage.guaranteedUpdate(key, (current) => ({ ...current, metadata: { ...current.metadata } }), bound);
+      expect(await storage.currentRevision()).toBe(revision);
+      expect(JSON.stringify(unchanged)).toBe(JSON.stringify(decodeLenient(Buffer.from(JSON.stringify({ ...bound, metadata: { ...bound.metadata, resourceVersion: undefined } })), revision)));
+      // A failed update forgets its bytes: the same bytes put by another writer are decoded.
+      const stale = { ...bound, spec: { holderIdentity: "c" } };
+      await expectCode(storage.update(key, stale, Number(created.metadata.resourceVersion)), "Conflict");
+      const { resourceVersion: _stale, ...staleMetadata } = stale.metadata;
+      await raw.put(key).value(JSON.stringify({ ...stale, metadata: staleMetadata }));
+      await waitFor("four events", () => events.length >= 4);
+      const [, ownUpdate, ownBinding, foreign] = events;
+      for (const event of [ownUpdate, ownBinding]) {
+        // Equal to the value decoded, member order included: resourceVersion last, wherever the write had it.
+        expect(event?.object).toBeDefined();
+        expect(JSON.stringify(event?.object)).toBe(JSON.stringify(decodeLenient(event!.value!, event!.revision)));
+      }
+      expect(ownUpdate?.object).toEqual(updated);
+      expect(Object.keys(ownUpdate?.object?.metadata ?? {}).at(-1)).toBe("resourceVersion");
+      expect(ownBinding?.object).toEqual(bound);
+      expect(foreign?.object).toBeUndefined();
+    } finally {
+      watch.cancel();
+    }
   });
 
   it("reports a corrupt value as Invalid instead of handing out garbage", async () => {

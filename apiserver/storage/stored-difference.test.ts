@@ -16,7 +16,7 @@ const storedDiffer = (a: KubeObject, b: KubeObject): boolean => !encode(a).equal
 
 /** Variants of a pod, each an edit of a fresh copy: some change its stored form, some only its objects. */
 const edits: Record<string, (p: KubeObject) => void> = {
-  none: () => {},
+  none: () => undefined,
   "another resourceVersion": (p) => (p.metadata.resourceVersion = "6"),
   "no resourceVersion": (p) => delete p.metadata.resourceVersion,
   "resourceVersion moved last": (p) => {
@@ -48,7 +48,7 @@ const edits: Record<string, (p: KubeObject) => void> = {
   "a null-prototype status": (p) => (p.status = Object.assign(Object.create(null) as object, p.status)),
   "an empty status": (p) => (p.status = {}),
   "no status": (p) => delete p.status,
-  "a string status": (p) => (p.status = "Running" as unknown as KubeObject["status"]),
+  "a string status": (p) => (p.status = "Running" as unknown),
 };
 
 const variant = (name: string): KubeObject => {

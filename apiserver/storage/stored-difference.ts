@@ -97,7 +97,10 @@ function jsonKind(value: unknown): JsonKind {
       if (prototype === Array.prototype) return "array";
       return prototype === Object.prototype ? "record" : "unknown";
     }
-    default:
+    case "bigint":
+    case "function":
+    case "symbol":
+    case "undefined":
       return "unknown";
   }
 }
