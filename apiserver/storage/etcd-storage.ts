@@ -287,7 +287,8 @@ export class EtcdStorage implements Storage {
         }
         return decodeStrict((state.value ??= encode(state.object)), state.revision, key);
       }
-      const pending = this.recordPending(key, value, next);
+      // The state's object is the watch cache's (plain JSON, parsed or checked) or parsed from etcd.
+      const pending = this.recordPending(key, value, next, state.object);
       let res: TxnResponse;
       try {
         res = await this.txn("update", this.typeOf(key), key, {
@@ -558,12 +559,12 @@ export class EtcdStorage implements Storage {
   }
 
   /**
-   * Records a write of `value`, serialized from `object`, for the watch event to take the object (pending-writes.ts);
-   * undefined when no watch stream covers the key. Recorded before the write is sent (the event may come before the
-   * reply); the caller forgets the entry when the write fails.
+   * Records a write of `value`, serialized from `object` (built from `plainBase`, plain JSON, when given), for the
+   * watch event to take the object (pending-writes.ts); undefined when no watch stream covers the key. Recorded
+   * before the write is sent (the event may come before the reply); the caller forgets the entry when the write fails.
    */
-  private recordPending(key: string, value: Buffer, object: KubeObject): PendingWrite | undefined {
-    return this.isWatched(key) ? this.pendingWrites.record(key, value, object) : undefined;
+  private recordPending(key: string, value: Buffer, object: KubeObject, plainBase?: KubeObject): PendingWrite | undefined {
+    return this.isWatched(key) ? this.pendingWrites.record(key, value, object, plainBase) : undefined;
   }
 
   /** Whether an open watch stream covers `key` (its prefix is one of the key's "/"-ended leading parts). */
@@ -823,7 +824,7 @@ export function decodeLenient(value: Buffer, revision: number): KubeObject | und
 function stamped(object: KubeObject, revision: number, written: WrittenJson | undefined): KubeObject {
   const resourceVersion = String(revision);
   const stored = { ...object, metadata: { ...object.metadata, resourceVersion } };
-  if (written !== undefined) rememberReplyJson(stored, written.replyJson(resourceVersion));
+  if (written !== undefined) rememberReplyJson(stored, written, resourceVersion);
   return stored;
 }
 

@@ -17,6 +17,12 @@ export interface PendingWrite {
   readonly key: string;
   readonly value: Buffer;
   readonly object: KubeObject;
+  /**
+   * An object known to be plain JSON (isPlainJson) that `object` was built from, sharing members with it: the
+   * object the update started from (the watch cache's, or one parsed from etcd), both read-only. The members they
+   * share are not walked again.
+   */
+  readonly plainBase: KubeObject | undefined;
 }
 
 /** Entries kept at most: writes whose event never comes (no watch reached them) go oldest first. */
@@ -35,9 +41,9 @@ export class PendingWrites {
     return this.entries.size;
   }
 
-  /** Records a write about to be sent. */
-  record(key: string, value: Buffer, object: KubeObject): PendingWrite {
-    const entry: PendingWrite = { key, value, object };
+  /** Records a write about to be sent; `plainBase`: see PendingWrite. */
+  record(key: string, value: Buffer, object: KubeObject, plainBase?: KubeObject): PendingWrite {
+    const entry: PendingWrite = { key, value, object, plainBase };
     this.entries.delete(key);
     this.entries.set(key, entry);
     if (this.entries.size > this.maxEntries) {
@@ -61,12 +67,39 @@ export class PendingWrites {
     const entry = this.entries.get(key);
     if (entry?.value.equals(value) !== true) return undefined;
     this.entries.delete(key);
-    if (!isPlainJson(entry.object, 0)) return undefined;
+    if (!isPlainJsonBeside(entry.object, entry.plainBase, 0)) return undefined;
     // The value has no resourceVersion (the storage drops an update's): parsing it and stamping the revision puts
     // the member last in metadata, wherever the written object had it.
     const { resourceVersion: _dropped, ...metadata } = entry.object.metadata;
     return { ...entry.object, metadata: { ...metadata, resourceVersion: String(revision) } };
   }
+}
+
+/**
+ * isPlainJson(value), for a value built from `known`, which is plain JSON: a member that is the very value `known`
+ * has at the same place is plain without a walk (a pods/binding's new pod shares all but a few members with the
+ * cached one).
+ */
+export function isPlainJsonBeside(value: unknown, known: unknown, depth: number): boolean {
+  if (value === known && known !== undefined) return true;
+  if (typeof value !== "object" || value === null || typeof known !== "object" || known === null) return isPlainJson(value, depth);
+  if (depth > MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    const knownItems: unknown[] = Array.isArray(known) ? known : [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return false; // a hole: JSON writes null
+      if (!isPlainJsonBeside(value[i], i < knownItems.length ? knownItems[i] : undefined, depth + 1)) return false;
+    }
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const record = value as Record<string, unknown>;
+  const knownRecord = known as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!isPlainJsonBeside(record[key], Object.hasOwn(knownRecord, key) ? knownRecord[key] : undefined, depth + 1)) return false;
+  }
+  return true;
 }
 
 /** Deeper than any object the apiserver accepts (request bodies are limited well below): such values are parsed. */

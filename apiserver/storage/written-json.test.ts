@@ -98,9 +98,10 @@ describe("metadataEnd", () => {
 describe("reply JSON by identity", () => {
   it("is found for the recorded object only", () => {
     const object: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" } };
-    const json = Buffer.from(JSON.stringify(object));
-    rememberReplyJson(object, json);
-    expect(replyJsonOf(object)).toBe(json);
+    const written = encodeWritten(object);
+    if (written === undefined) throw new Error("no splice point in a plain object");
+    rememberReplyJson(object, written, "7");
+    expect(replyJsonOf(object)?.toString("utf8")).toBe(JSON.stringify({ ...object, metadata: { name: "p", resourceVersion: "7" } }));
     expect(replyJsonOf({ ...object })).toBeUndefined();
   });
 });

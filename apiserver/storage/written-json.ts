@@ -178,13 +178,18 @@ function afterValue(json: Buffer, start: number): number {
  * the request that wrote it answers with it untouched (the registry's create, update and patch paths, then
  * respondObject). Entries go with their objects (a WeakMap).
  */
-const replies = new WeakMap<KubeObject, Buffer>();
+const replies = new WeakMap<KubeObject, { readonly written: WrittenJson; readonly resourceVersion: string }>();
 
-export function rememberReplyJson(object: KubeObject, json: Buffer): void {
-  replies.set(object, json);
+/**
+ * Records that `object` is the returned object of the write `written` serialized, at `resourceVersion`. The reply
+ * is spliced only when asked for (a pods/binding answers with a Status, not with the pod).
+ */
+export function rememberReplyJson(object: KubeObject, written: WrittenJson, resourceVersion: string): void {
+  replies.set(object, { written, resourceVersion });
 }
 
 /** JSON.stringify(object) as UTF-8, as recorded at its write, or undefined when none was recorded. */
 export function replyJsonOf(object: KubeObject): Buffer | undefined {
-  return replies.get(object);
+  const reply = replies.get(object);
+  return reply?.written.replyJson(reply.resourceVersion);
 }
