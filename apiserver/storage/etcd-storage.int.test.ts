@@ -341,9 +341,12 @@ describe("EtcdStorage against a real etcd", () => {
       const updated = await storage.update(key, { ...created, metadata, spec: { holderIdentity: "b" } }, Number(created.metadata.resourceVersion));
       expect(Object.keys(updated.metadata)[2]).toBe("resourceVersion");
       expectReply(updated);
+      // One recorded write per key: the next write of the key waits for this one's event (else it is decoded).
+      await waitFor("the update's event", () => events.length >= 2);
       // A guaranteedUpdate from a cached guess, as a binding makes it: a new member at the end of spec.
       const bound = await storage.guaranteedUpdate(key, (current) => ({ ...current, spec: { ...(current.spec as object), leaseDurationSeconds: 15 } }), updated);
       expectReply(bound);
+      await waitFor("the binding's event", () => events.length >= 3);
       // One that changes nothing writes nothing and answers the stored object (decoded: resourceVersion last).
       const revision = await storage.currentRevision();
       const unchanged = await storage.guaranteedUpdate(key, (current) => ({ ...current, metadata: { ...current.metadata } }), bound);
