@@ -32,7 +32,7 @@ import type { Aggregator } from "./aggregator/aggregator.js";
 import type { CustomResources } from "./registry/apiextensions/custom-resources.js";
 import type { ApiServerMetrics } from "./metrics.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
-import { replyJsonOf } from "./storage/written-json.js";
+import { createdJsonOf } from "./storage/created-json.js";
 import { insecureUser } from "./auth/identity.js";
 import type { RequestAuth } from "./auth/filters.js";
 import { requestUserOf } from "./auth/request-user.js";
@@ -911,8 +911,8 @@ function respondObject(req: IncomingMessage, res: ServerResponse, r: ServedResou
   const apiObject = object.kind === "Status" || options.asIs === true ? object : r.toApi(object);
   const form = replyForm(req, r, options.table ?? true);
   if (!("as" in form) || apiObject.kind === "Status") {
-    // An object a write has just stored comes with its JSON (the stored text plus resourceVersion): sent as is.
-    const json = form.encoding === "json" ? replyJsonOf(apiObject) : undefined;
+    // An object a create has just stored comes with its JSON (the stored text plus resourceVersion): sent as is.
+    const json = form.encoding === "json" ? createdJsonOf(apiObject) : undefined;
     if (json !== undefined) {
       sendJsonBytes(res, code, json);
       return;
