@@ -317,6 +317,53 @@ describe("EtcdStorage against a real etcd", () => {
     expect(unwatched.metadata.resourceVersion).toBeDefined();
   });
 
+  it("hands the watch events of its own updates the objects they wrote, equal to the values decoded", async () => {
+    const prefix = "/registry/leases/";
+    const events: RawWatchEvent[] = [];
+    const start = (await storage.currentRevision()) + 1;
+    const watch = storage.watchPrefix(prefix, start, {
+      onEvents: (batch) => events.push(...batch),
+      onCompacted: () => undefined,
+      onBroken: () => undefined,
+    });
+    const key = `${prefix}default/upd`;
+    try {
+      const created = await storage.create(key, { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "upd", namespace: "default", uid: "u" }, spec: { holderIdentity: "a" } });
+      // An update's object carries the revision it was made against, here in the middle of metadata.
+      const metadata: KubeObject["metadata"] = { name: "upd", namespace: "default", resourceVersion: created.metadata.resourceVersion ?? "", uid: "u", labels: { l: "1" } };
+      const updated = await storage.update(key, { ...created, metadata, spec: { holderIdentity: "b" } }, Number(created.metadata.resourceVersion));
+      expect(Object.keys(updated.metadata)[2]).toBe("resourceVersion");
+      // One recorded write per key: the next write of the key waits for this one's event (else it is decoded).
+      await waitFor("the update's event", () => events.length >= 2);
+      // A guaranteedUpdate from a cached guess, as a binding makes it: a new member at the end of spec.
+      const bound = await storage.guaranteedUpdate(key, (current) => ({ ...current, spec: { ...(current.spec as object), leaseDurationSeconds: 15 } }), updated);
+      await waitFor("the binding's event", () => events.length >= 3);
+      // One that changes nothing writes nothing and answers the stored object (decoded: resourceVersion last).
+      const revision = await storage.currentRevision();
+      const unchanged = await storage.guaranteedUpdate(key, (current) => ({ ...current, metadata: { ...current.metadata } }), bound);
+      expect(await storage.currentRevision()).toBe(revision);
+      expect(JSON.stringify(unchanged)).toBe(JSON.stringify(decodeLenient(Buffer.from(JSON.stringify({ ...bound, metadata: { ...bound.metadata, resourceVersion: undefined } })), revision)));
+      // A failed update forgets its bytes: the same bytes put by another writer are decoded.
+      const stale = { ...bound, spec: { holderIdentity: "c" } };
+      await expectCode(storage.update(key, stale, Number(created.metadata.resourceVersion)), "Conflict");
+      const { resourceVersion: _stale, ...staleMetadata } = stale.metadata;
+      await raw.put(key).value(JSON.stringify({ ...stale, metadata: staleMetadata }));
+      await waitFor("four events", () => events.length >= 4);
+      const [, ownUpdate, ownBinding, foreign] = events;
+      for (const event of [ownUpdate, ownBinding]) {
+        // Equal to the value decoded, member order included: resourceVersion last, wherever the write had it.
+        expect(event?.object).toBeDefined();
+        expect(JSON.stringify(event?.object)).toBe(JSON.stringify(decodeLenient(event!.value!, event!.revision)));
+      }
+      expect(ownUpdate?.object).toEqual(updated);
+      expect(Object.keys(ownUpdate?.object?.metadata ?? {}).at(-1)).toBe("resourceVersion");
+      expect(ownBinding?.object).toEqual(bound);
+      expect(foreign?.object).toBeUndefined();
+    } finally {
+      watch.cancel();
+    }
+  });
+
   it("reports a corrupt value as Invalid instead of handing out garbage", async () => {
     await raw.put("/registry/configmaps/default/corrupt").value("{not json");
     const err = await expectCode(storage.get("/registry/configmaps/default/corrupt"), "Invalid");

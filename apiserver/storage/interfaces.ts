@@ -59,7 +59,8 @@ export interface Storage {
   update(key: string, object: KubeObject, expectedRevision?: number): Promise<KubeObject>;
   /**
    * Read-modify-write with retries on Conflict; throws KeyNotFound when the key is absent. `guess`, a cached and
-   * maybe stale copy of the object, is tried first instead of a read (it is never changed).
+   * maybe stale copy of the object, is tried first instead of a read (it is never changed); it is plain JSON, as
+   * the watch cache holds objects (parsed, or checked as JSON.parse would give them back).
    */
   guaranteedUpdate(key: string, tryUpdate: TryUpdate, guess?: KubeObject): Promise<KubeObject>;
   /** Deletes the key, optionally only at `expectedRevision`; returns the last stored state. */

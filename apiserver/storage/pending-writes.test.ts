@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../api/meta.js";
-import { decodeLenient } from "./etcd-storage.js";
-import { PendingWrites, isPlainJson } from "./pending-writes.js";
+import { decodeLenient, encode } from "./etcd-storage.js";
+import { PendingWrites, isPlainJson, isPlainJsonBeside } from "./pending-writes.js";
 
 const pod = (): KubeObject => ({
   apiVersion: "v1",
@@ -30,6 +30,20 @@ describe("PendingWrites", () => {
     // Taken once: the entry is gone.
     expect(writes.size).toBe(0);
     expect(writes.take("/registry/pods/default/web", value, 42)).toBeUndefined();
+  });
+
+  it("hands an update's event its object with resourceVersion last in metadata, as decoding the value puts it", () => {
+    const writes = new PendingWrites();
+    const base = pod();
+    // An update's object carries the revision it was made against, here in the middle of metadata.
+    const object: KubeObject = { ...base, metadata: { name: "web", namespace: "default", resourceVersion: "41", uid: "u-1", labels: { app: "web" } } };
+    const value = encode(object);
+    writes.record("/registry/pods/default/web", value, object);
+    const taken = writes.take("/registry/pods/default/web", Buffer.from(value), 42);
+    const decoded = decodeLenient(value, 42);
+    expect(JSON.stringify(taken)).toBe(JSON.stringify(decoded));
+    expect(Object.keys(taken?.metadata ?? {})).toEqual(["name", "namespace", "uid", "labels", "resourceVersion"]);
+    expect(object.metadata.resourceVersion).toBe("41");
   });
 
   it("leaves the entry for other bytes at the key (another write), and for other keys", () => {
@@ -118,5 +132,29 @@ describe("isPlainJson", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 1100; i++) deep = [deep];
     expect(isPlainJson(deep, 0)).toBe(false);
+  });
+});
+
+describe("isPlainJsonBeside", () => {
+  it("answers as isPlainJson, walking only what the value does not share with a plain object it was built from", () => {
+    const base = pod();
+    const spec = base.spec as Record<string, unknown>;
+    const variants: Record<string, unknown> = {
+      "a binding's new pod": { ...base, metadata: { ...base.metadata }, spec: { ...spec, nodeName: "n" } },
+      "a new undefined member": { ...base, spec: { ...spec, nodeName: undefined } },
+      "a shared member replaced by NaN": { ...base, spec: { ...spec, priority: NaN } },
+      "a deeper replaced member": { ...base, spec: { ...spec, containers: [{ ...(spec.containers as object[])[0], ports: [-0] }] } },
+      "a hole in a new array": { ...base, status: { conditions: Object.assign(new Array<unknown>(2), { 1: 1 }) } },
+      "a longer array": { ...base, spec: { ...spec, containers: [...(spec.containers as object[]), { name: "d" }] } },
+      "a class instance": { ...base, status: new Date(0) },
+      "an object for an array": { ...base, spec: { ...spec, containers: { 0: (spec.containers as object[])[0] } } },
+      "undefined itself": undefined,
+    };
+    for (const [name, value] of Object.entries(variants)) {
+      expect(isPlainJsonBeside(value, base, 0), name).toBe(isPlainJson(value, 0));
+      expect(isPlainJsonBeside(value, undefined, 0), name).toBe(isPlainJson(value, 0));
+    }
+    expect(isPlainJsonBeside(variants["a binding's new pod"], base, 0)).toBe(true);
+    expect(isPlainJsonBeside(variants["a shared member replaced by NaN"], base, 0)).toBe(false);
   });
 });
