@@ -162,6 +162,23 @@ describe("PodManager", () => {
     expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1 });
   });
 
+  it("restarts a container that exits before its sync ends: the relist still wakes the worker", async () => {
+    const h = harness();
+    const start = h.runtime.startContainer.bind(h.runtime);
+    // The first container crashes at once, before the worker reads the pod's state after its sync.
+    let crashes = 1;
+    vi.spyOn(h.runtime, "startContainer").mockImplementation(async (id) => {
+      await start(id);
+      if (crashes-- > 0) h.runtime.exit(id, 1);
+    });
+    h.seed(testPod());
+    await h.settle();
+    expect(h.runtime.running("app")).toHaveLength(0);
+    await h.clock.advance(1000);
+    await h.settle();
+    expect(h.pod().status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 1 } } });
+  });
+
   it("restarts a crashing container at once, then backs off (CrashLoopBackOff), then restarts after 10 s", async () => {
     const h = harness();
     h.seed(testPod());

@@ -337,7 +337,9 @@ export class PodManager {
     }
     const retry = await this.syncRunning(w, pod, state);
     const after = await this.readRuntimeState(w.uid);
-    this.pleg.observed(after);
+    // Only a pod whose every sandbox is ready and container running is as this sync left it: a container that exited
+    // meanwhile (it may crash right after its start) is news the next relist must still bring to the worker.
+    if (after.sandboxes.every((s) => s.ready) && after.containers.every((c) => c.state === "CONTAINER_RUNNING")) this.pleg.observed(after);
     const status = generatePodStatus({ pod, state: after, runtimeName: this.runtimeName, hostIP: this.opts.nodeIP, nowMs: this.opts.clock.now(), waiting: w.waiting, probe: (kind, id) => this.opts.prober.result(kind, id) });
     this.syncProbes(pod, status, after);
     await this.writeStatus(pod, status);
