@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findUnknownFields, pruneUnknownFields } from "./unknown-fields.js";
 import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
+import { seededRandom } from "../test/support/random.js";
 
 describe("findUnknownFields", () => {
   const deployment = {
@@ -112,17 +113,6 @@ describe("pruneUnknownFields", () => {
 });
 
 describe("findUnknownFields on generated objects", () => {
-  /** A small deterministic PRNG (mulberry32): generated cases are the same on every run. */
-  function randomSource(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   /** A random value of schema type `type` at `path`; adds an unknown key now and then and records where it went. */
   function valueOf(type: string, next: () => number, depth: number, path: string, unknown: string[], topLevel = false): unknown {
@@ -147,7 +137,7 @@ describe("findUnknownFields on generated objects", () => {
   }
 
   it("reports exactly the unknown fields placed in random objects of every kind, and [] when there are none", () => {
-    const next = randomSource(21);
+    const next = seededRandom(21);
     let withUnknown = 0;
     for (const [gvk, root] of Object.entries(WIRE_ROOTS)) {
       const slash = gvk.lastIndexOf("/");

@@ -6,6 +6,7 @@ import { canonicalQuantity, isQuantity, QUANTITY_FORMAT_ERROR, QUANTITY_SUFFIX_E
 import { newConfigMap, newDaemonSet, newDeployment, newNamespace, newNode, newPod, newReplicaSet, newService, newStatefulSet } from "./testing/builders.js";
 import { canonicalizeQuantities, checkWireTypes, findWireTypeError, MAX_OBJECT_DEPTH, nestedDeeperThan } from "./wire-types.js";
 import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
+import { seededRandom } from "../test/support/random.js";
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
   try {
@@ -156,17 +157,6 @@ describe("canonicalizeQuantities", () => {
   });
 });
 
-/** A small deterministic PRNG (mulberry32): generated cases are the same on every run. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const QUANTITY_VALUES: readonly unknown[] = ["100m", "1000m", "64Mi", "1024Mi", 0.5, 2, "1e3", "bogus", "1kk", " 1", null, { a: 1 }];
 
@@ -207,7 +197,7 @@ function referenceCanonicalize(value: unknown, type: string, malformed: string[]
 
 describe("canonicalizeQuantities against its definition", () => {
   it("rewrites the same quantities and reports the same first error, for random objects of every kind", () => {
-    const next = randomSource(7);
+    const next = seededRandom(7);
     let rewritten = 0;
     let refused = 0;
     for (const [gvk, root] of Object.entries(WIRE_ROOTS)) {

@@ -10,6 +10,7 @@ import { deepEqual } from "../normalize.js";
 import { FieldSet, type FieldPath } from "./fieldset.js";
 import { decodeManagers, trackUpdate, type Manager, type Writer } from "./managers.js";
 import { compare, members, WHOLE_OBJECT, type Comparison, type Scope } from "./structure.js";
+import { seededRandom } from "../../test/support/random.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // References
@@ -114,16 +115,6 @@ function pod(): KubeObject {
   };
 }
 
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The object with a few random changes: values changed, members removed or added, maps and lists emptied. */
 function mutated(object: unknown, next: () => number, changes: number): unknown {
@@ -196,7 +187,7 @@ describe("compare skips unchanged maps and still gives the member-by-member comp
     });
 
     it(`${name}: 400 generated pairs`, () => {
-      const next = random(name.length);
+      const next = seededRandom(name.length);
       for (let i = 0; i < 400; i++) {
         const before = i % 4 === 0 ? pod() : mutated(pod(), next, 1 + Math.floor(next() * 3));
         const after = mutated(before, next, 1 + Math.floor(next() * 4));
@@ -208,7 +199,7 @@ describe("compare skips unchanged maps and still gives the member-by-member comp
 
 describe("members() keys each path by its JSON, built element by element", () => {
   it("for generated objects, with and without containers", () => {
-    const next = random(3);
+    const next = seededRandom(3);
     for (let i = 0; i < 100; i++) {
       const object = mutated(pod(), next, Math.floor(next() * 5));
       for (const containers of [true, false]) {
@@ -220,7 +211,7 @@ describe("members() keys each path by its JSON, built element by element", () =>
 
 describe("FieldSet.toFieldsV1 builds the same tree as sorting whole paths", () => {
   it("for the sets of generated objects, member order included", () => {
-    const next = random(7);
+    const next = seededRandom(7);
     for (let i = 0; i < 200; i++) {
       const object = mutated(pod(), next, Math.floor(next() * 5));
       for (const [, scope] of SCOPES) {
@@ -298,7 +289,7 @@ describe("trackUpdate keeps the fields of managers a write does not touch", () =
   const decodedAll = (entries: ManagedFieldsEntry[]): Manager[] => decodeManagers(entries).map((m) => ({ ...m, fields: new FieldSet(m.fields.list()) }));
 
   it("gives the same managedFields, sharing the untouched trees, as with every set decoded", () => {
-    const next = random(11);
+    const next = seededRandom(11);
     for (let i = 0; i < 150; i++) {
       const before = mutated(pod(), next, Math.floor(next() * 3)) as KubeObject;
       // Managers as a create, the scheduler and an earlier status write leave them.

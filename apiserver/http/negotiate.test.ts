@@ -22,6 +22,7 @@ import {
   wantsYaml,
   warningHeaderValue,
 } from "./negotiate.js";
+import { seededRandom } from "../../test/support/random.js";
 
 /** kubectl get's Accept header, asking for a Table. */
 const TBL = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
@@ -238,17 +239,6 @@ describe("duplicateFields", () => {
   });
 });
 
-/** A small deterministic PRNG (mulberry32): generated cases are the same on every run. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Key and string tokens as they appear in JSON text: plain, escaped spellings of the same key ("a" and "\u0061";
 // ":" and "\u003a"), colons, quotes, backslashes, non-ASCII, the empty key and __proto__.
@@ -281,7 +271,7 @@ describe("decodeBodyFields", () => {
   const JSON_TYPES = ["application/json", "application/merge-patch+json", "application/strategic-merge-patch+json", undefined];
 
   it("finds the same duplicate fields as the full scanner on thousands of generated bodies", () => {
-    const next = randomSource(13);
+    const next = seededRandom(13);
     let withDuplicates = 0;
     for (let i = 0; i < 3000; i++) {
       const text = jsonText(next, 4, true);
