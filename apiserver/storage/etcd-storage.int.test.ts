@@ -279,8 +279,8 @@ describe("EtcdStorage against a real etcd", () => {
     expect(await storage.listRawKeys("/registry/ranges/test/")).toEqual([]);
   });
 
-  it("hands the watch event of its own create the object it wrote, equal to the value decoded; other puts are decoded", async () => {
-    const prefix = "/registry/secrets/";
+  /** A watch of `prefix` from the next revision on, collecting its events. */
+  async function watchFromNow(prefix: string): Promise<{ events: RawWatchEvent[]; watch: { cancel(): void } }> {
     const events: RawWatchEvent[] = [];
     const start = (await storage.currentRevision()) + 1;
     const watch = storage.watchPrefix(prefix, start, {
@@ -288,6 +288,12 @@ describe("EtcdStorage against a real etcd", () => {
       onCompacted: () => undefined,
       onBroken: () => undefined,
     });
+    return { events, watch };
+  }
+
+  it("hands the watch event of its own create the object it wrote, equal to the value decoded; other puts are decoded", async () => {
+    const prefix = "/registry/secrets/";
+    const { events, watch } = await watchFromNow(prefix);
     const secret = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: "default", uid: `uid-${name}` }, data: { k: "dg==" }, ...extra });
     try {
       // Acknowledged or not yet, the stream gets the object with the create's event (recorded before it is sent).
@@ -319,13 +325,7 @@ describe("EtcdStorage against a real etcd", () => {
 
   it("hands the watch events of its own updates the objects they wrote, equal to the values decoded", async () => {
     const prefix = "/registry/leases/";
-    const events: RawWatchEvent[] = [];
-    const start = (await storage.currentRevision()) + 1;
-    const watch = storage.watchPrefix(prefix, start, {
-      onEvents: (batch) => events.push(...batch),
-      onCompacted: () => undefined,
-      onBroken: () => undefined,
-    });
+    const { events, watch } = await watchFromNow(prefix);
     const key = `${prefix}default/upd`;
     try {
       const created = await storage.create(key, { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "upd", namespace: "default", uid: "u" }, spec: { holderIdentity: "a" } });
