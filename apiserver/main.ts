@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // kube-apiserver: the Kubernetes API over etcd. The only process that opens etcd.
-import { growYoungGenerationUnderLoad } from "./v8-heap.js";
+import { boundOldGenerationGrowth, growYoungGenerationUnderLoad } from "./v8-heap.js";
 import cluster from "node:cluster";
 import { givenFlags, parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
@@ -30,6 +30,7 @@ if (options.workers > 1 && cluster.isPrimary) {
     worker?.onStop(() => { if (!signal.aborted) process.kill(process.pid, "SIGTERM"); });
     const apiserver = await startApiServer(options, log, givenFlags(process.argv.slice(2)), worker, opened);
     growYoungGenerationUnderLoad();
+    boundOldGenerationGrowth();
     if (!signal.aborted) await new Promise<void>((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
     await apiserver.stop();
   });
