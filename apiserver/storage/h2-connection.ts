@@ -143,7 +143,7 @@ export class H2Connection {
   /** A header block being received in HEADERS + CONTINUATION frames. */
   private headerStreamId = 0;
   private headerEndStream = false;
-  private headerFragments: Buffer[] = [];
+  private readonly headerFragments: Buffer[] = [];
 
   private readBuffer: Buffer = EMPTY;
   private out: Buffer[] = [];
@@ -445,7 +445,7 @@ export class H2Connection {
     const block = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments);
     const id = this.headerStreamId;
     const endStream = this.headerEndStream;
-    this.headerFragments = [];
+    fragments.length = 0;
     this.headerStreamId = 0;
     let headers: HeaderList;
     try {
@@ -560,7 +560,7 @@ export class H2Connection {
 
   private remove(stream: H2Stream): void {
     stream.closed = true;
-    stream.queue = [];
+    if (stream.queue.length > 0) stream.queue = [];
     this.streams.delete(stream.id);
     this.blocked.delete(stream);
     this.openWaiting();
