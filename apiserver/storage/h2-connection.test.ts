@@ -4,7 +4,7 @@
 import { constants, createServer, type Http2Server, type ServerOptions, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { H2_CANCEL, H2Connection, type H2ConnectionOwner, type H2StreamHandler } from "./h2-connection.js";
+import { H2_CANCEL, H2Connection, PING_ACK_DELAY_MS, type H2ConnectionOwner, type H2StreamHandler } from "./h2-connection.js";
 import { encodeLiteralHeaders, encodeStaticIndexed, type HeaderList } from "./hpack.js";
 
 /** What one stream received; `done` settles at onEnd or onFailed. */
@@ -404,5 +404,65 @@ describe("H2Connection against hand-written frames", () => {
       return undefined;
     };
     await expect.poll(goawayCode).toBe(1);
+  });
+  it("sends the ACK of the peer's PING at the end of the next requests' write, or alone within PING_ACK_DELAY_MS", async () => {
+    const pingPayload = Buffer.from("bdp-ping");
+    const idlePayload = Buffer.from("idleping");
+    let serverSocket: Socket | undefined;
+    const { port, received } = await rawServer((id) => {
+      serverSocket = serverSockets.at(-1);
+      const trailers = encodeLiteralHeaders([["grpc-status", "0"]]);
+      // As etcd does: a PING (gRPC's BDP estimate) ahead of the response to the request that prompted it.
+      return Buffer.concat([
+        rawFrame(0x4, 0, 0, Buffer.alloc(0)),
+        rawFrame(0x6, 0, 0, pingPayload),
+        rawFrame(0x1, 0x4, id, Buffer.from([0x88])),
+        rawFrame(0x0, 0, id, Buffer.from("a")),
+        rawFrame(0x1, 0x4 | 0x1, id, trailers),
+      ]);
+    });
+    const owner = new Owner();
+    const connection = connect(port, owner);
+    const second = new Recorder();
+    // A caller that sends its next request as soon as the first is answered, in the same tick.
+    const first = new (class extends Recorder {
+      override onEnd(): void {
+        super.onEnd();
+        connection.request(requestBlock("/second"), second, Buffer.from("next"), true);
+      }
+    })();
+    connection.request(requestBlock("/first"), first, Buffer.from("x"), true);
+    await first.done;
+    expect(first.body.toString()).toBe("a");
+
+    /** The frames the server read after the preface: type, flags, stream id, payload. */
+    const frames = (): { type: number; flags: number; id: number; payload: Buffer }[] => {
+      const bytes = received();
+      const out: { type: number; flags: number; id: number; payload: Buffer }[] = [];
+      for (let at = 24; bytes.length - at >= 9; ) {
+        const length = bytes.readUIntBE(at, 3);
+        if (bytes.length - at < 9 + length) break;
+        out.push({ type: bytes[at + 3]!, flags: bytes[at + 4]!, id: bytes.readUInt32BE(at + 5) & 0x7fffffff, payload: bytes.subarray(at + 9, at + 9 + length) });
+        at += 9 + length;
+      }
+      return out;
+    };
+    const isAck = (payload: Buffer) => (f: { type: number; flags: number; payload: Buffer }) => f.type === 0x6 && f.flags === 0x1 && f.payload.equals(payload);
+    await expect.poll(() => frames().findIndex(isAck(pingPayload))).toBeGreaterThan(0);
+    const all = frames();
+    const ackAt = all.findIndex(isAck(pingPayload));
+    const secondData = all.findIndex((f) => f.type === 0x0 && f.id === 3);
+    // The second request's HEADERS and DATA went first; the ACK followed them in the same write.
+    expect(all.findIndex((f) => f.type === 0x1 && f.id === 3)).toBeGreaterThan(0);
+    expect(secondData).toBeGreaterThan(0);
+    expect(ackAt).toBe(secondData + 1);
+    expect(all.filter(isAck(pingPayload))).toHaveLength(1);
+
+    // With nothing else to write, the ACK leaves alone once PING_ACK_DELAY_MS have passed.
+    const sentAt = Date.now();
+    serverSocket!.write(rawFrame(0x6, 0, 0, idlePayload));
+    await expect.poll(() => frames().some(isAck(idlePayload)), { timeout: 2000, interval: 2 }).toBe(true);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(PING_ACK_DELAY_MS - 2);
+    expect(owner.events).toEqual(["connected"]);
   });
 });

@@ -7,9 +7,10 @@
 // 16 MiB; the peer's MAX_FRAME_SIZE, INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS honoured — streams beyond the limit
 // wait for one to close — and ACKed); flow control both ways (a 16 MiB connection window, WINDOW_UPDATEs as data is
 // consumed, per stream for long-lived ones; DATA beyond the peer's windows queued until its WINDOW_UPDATE, and split
-// at its MAX_FRAME_SIZE); HEADERS with CONTINUATION, PADDED and PRIORITY flags; HPACK (hpack.ts); PING (answered, and
-// ours for keepalive); RST_STREAM both ways; GOAWAY (streams above its last stream id fail, the connection takes no
-// new streams and closes once the others end). A lost socket or a protocol error fails every open stream.
+// at its MAX_FRAME_SIZE); HEADERS with CONTINUATION, PADDED and PRIORITY flags; HPACK (hpack.ts); PING (answered
+// within PING_ACK_DELAY_MS, at the end of the next write of other frames; and ours for keepalive); RST_STREAM both
+// ways; GOAWAY (streams above its last stream id fail, the connection takes no new streams and closes once the others
+// end). A lost socket or a protocol error fails every open stream. Frames gathered in one tick leave in one write.
 //
 // Not implemented, because a gRPC client of etcd never needs it: server push (disabled by our SETTINGS, so a
 // PUSH_PROMISE is a protocol error), priorities (ignored), enforcing our receive windows on the peer (we consume as
@@ -65,6 +66,13 @@ const WINDOW_UPDATE_THRESHOLD = RECEIVE_WINDOW / 4;
 /** Frames written in one tick are joined into one socket write up to this size; larger batches are written as they are. */
 const JOIN_WRITES_UP_TO = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
+/**
+ * The ACK of the peer's PING waits at most this long for a write of other frames to leave with, at its end. etcd (gRPC's
+ * BDP estimator) PINGs on the first DATA after each ACK, i.e. about once per call: ACKed at once, every call cost a
+ * socket write (and a wakeup of etcd) of its own; riding at the end of the next requests, they cost nothing, and etcd
+ * PINGs only once per such write. A PING waits for no data: this only delays etcd's measure of the round trip.
+ */
+export const PING_ACK_DELAY_MS = 10;
 
 /** What receives one stream's events. After onEnd or onFailed nothing more comes, nor after the stream's reset(). */
 export interface H2StreamHandler {
@@ -143,12 +151,15 @@ export class H2Connection {
   /** A header block being received in HEADERS + CONTINUATION frames. */
   private headerStreamId = 0;
   private headerEndStream = false;
-  private headerFragments: Buffer[] = [];
+  private readonly headerFragments: Buffer[] = [];
 
   private readBuffer: Buffer = EMPTY;
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
+  /** ACKs of the peer's PINGs, written at the end of the next flush. */
+  private pingAcks: Buffer[] = [];
+  private pingAckTimer: NodeJS.Timeout | undefined;
 
   /** The peer's SETTINGS have come. */
   connected = false;
@@ -359,7 +370,7 @@ export class H2Connection {
           return;
         }
         if (flags & ACK) this.owner.h2PingAck(this);
-        else this.pushFrame(PING, ACK, 0, Buffer.from(buf.subarray(start, end)));
+        else this.queuePingAck(buf.subarray(start, end));
         return;
       case GOAWAY:
         if (id !== 0 || end - start < 8) {
@@ -445,7 +456,7 @@ export class H2Connection {
     const block = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments);
     const id = this.headerStreamId;
     const endStream = this.headerEndStream;
-    this.headerFragments = [];
+    fragments.length = 0;
     this.headerStreamId = 0;
     let headers: HeaderList;
     try {
@@ -560,7 +571,7 @@ export class H2Connection {
 
   private remove(stream: H2Stream): void {
     stream.closed = true;
-    stream.queue = [];
+    if (stream.queue.length > 0) stream.queue = [];
     this.streams.delete(stream.id);
     this.blocked.delete(stream);
     this.openWaiting();
@@ -598,6 +609,9 @@ export class H2Connection {
     this.closed = true;
     this.draining = true;
     this.out = [];
+    this.pingAcks = [];
+    clearTimeout(this.pingAckTimer);
+    this.pingAckTimer = undefined;
     this.failStreams();
     this.owner.h2Closed(this);
   }
@@ -644,9 +658,37 @@ export class H2Connection {
     }
   }
 
-  /** Writes what was gathered. */
+  /** Queues the ACK of the peer's PING (`payload`) for the next flush, which comes within PING_ACK_DELAY_MS. */
+  private queuePingAck(payload: Buffer): void {
+    if (this.closed) return;
+    const frame = Buffer.allocUnsafe(17);
+    frame[0] = 0;
+    frame[1] = 0;
+    frame[2] = 8;
+    frame[3] = PING;
+    frame[4] = ACK;
+    frame.writeUInt32BE(0, 5);
+    payload.copy(frame, 9);
+    this.pingAcks.push(frame);
+    this.pingAckTimer ??= setTimeout(flushPingAcks, PING_ACK_DELAY_MS, this);
+  }
+
+  /** The PING ACKs' deadline: they leave now, alone if nothing else is gathered. */
+  flushPingAcks(): void {
+    this.pingAckTimer = undefined;
+    this.flush();
+  }
+
+  /** Writes what was gathered, and the PING ACKs last. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.pingAcks.length > 0) {
+      for (const ack of this.pingAcks) this.out.push(ack);
+      this.outBytes += 17 * this.pingAcks.length;
+      this.pingAcks = [];
+      clearTimeout(this.pingAckTimer);
+      this.pingAckTimer = undefined;
+    }
     const out = this.out;
     if (out.length === 0 || this.socket.destroyed) return;
     this.out = [];
@@ -665,4 +707,8 @@ export class H2Connection {
 
 function flushConnection(connection: H2Connection): void {
   connection.flush();
+}
+
+function flushPingAcks(connection: H2Connection): void {
+  connection.flushPingAcks();
 }

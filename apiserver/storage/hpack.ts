@@ -163,6 +163,9 @@ export function decodeHuffman(buf: Buffer, start: number, end: number): string {
   return out;
 }
 
+/** What the decoder holds between blocks (so that it keeps no block alive). */
+const NO_BLOCK = Buffer.alloc(0);
+
 /** The header table size this client announces (the SETTINGS default): the most etcd's encoder may use. */
 export const HEADER_TABLE_SIZE = 4096;
 
@@ -174,7 +177,7 @@ export class HpackDecoder {
   private size = 0;
   private maxSize = HEADER_TABLE_SIZE;
   private pos = 0;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = NO_BLOCK;
 
   /** Decodes one complete header block (HEADERS and CONTINUATION fragments joined). Throws HpackError. */
   decode(block: Buffer): HeaderList {
@@ -213,7 +216,7 @@ export class HpackDecoder {
         fieldSeen = true;
       }
     }
-    this.buf = Buffer.alloc(0);
+    this.buf = NO_BLOCK;
     return out;
   }
 
