@@ -101,6 +101,26 @@ describe("event recorder", () => {
     expect(events()).toHaveLength(5);
   });
 
+  it("tells apart events whose fields only run together the same way, and an absent field from an empty one", async () => {
+    const r = recorder();
+    const ref = { kind: "Pod", namespace: "shop", name: "web", uid: "uid-1", apiVersion: "v1" };
+    r.event({ ...ref, fieldPath: "spec.containers{a}" }, "Warning", "Failed", "b");
+    r.event({ ...ref, fieldPath: "spec.containers{a}b" }, "Warning", "Failed", "");
+    r.event({ ...ref, fieldPath: "" }, "Warning", "Failed", "x");
+    r.event(ref, "Warning", "Failed", "x");
+    r.event({ ...ref, name: "we", namespace: "bshop" }, "Warning", "Failed", "x");
+    r.event({ ...ref, fieldPath: "spec.containers{a}" }, "Warning", "Failed", "b");
+    await r.flush();
+    // In the store's order: by namespace, then name.
+    expect(events().map((e) => [e.involvedObject.namespace, e.involvedObject.name, e.involvedObject.fieldPath, e.message, e.count])).toEqual([
+      ["bshop", "we", undefined, "x", 1],
+      ["shop", "web", "spec.containers{a}", "b", 2],
+      ["shop", "web", "spec.containers{a}b", "", 1],
+      ["shop", "web", "", "x", 1],
+      ["shop", "web", undefined, "x", 1],
+    ]);
+  });
+
   it("re-creates an aggregated event that expired on the server", async () => {
     const r = recorder();
     r.event(pod, "Normal", "Pulling", "Pulling image");

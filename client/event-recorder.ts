@@ -118,6 +118,15 @@ function referenceOf(object: KubeObject | ObjectReference): ObjectReference {
   return ref;
 }
 
+/**
+ * One field of a cache key: "-" for an absent field, else "<length>:<text>". Each part ends where its own text says,
+ * so a concatenation of parts is unambiguous — what JSON.stringify of the fields gave, without escaping every
+ * character of every event's message. (A combined event's key starts with "combined:", which no part does.)
+ */
+function keyPart(field: string | null | undefined): string {
+  return field === undefined || field === null ? "-" : `${field.length}:${field}`;
+}
+
 /** Drops the least recently used entries (the first keys) of an insertion-ordered map beyond `max`. */
 function trimLru(map: Map<string, unknown>, max: number): void {
   while (map.size > max) {
@@ -190,10 +199,11 @@ class QueuedEventRecorder implements EventRecorder {
     }
     const now = this.clock.now();
     this.logger.debug({ object: ref, type, reason, message }, "Event occurred");
-    const objectKey = JSON.stringify([ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion]);
-    let key = JSON.stringify([ref.kind, ref.namespace, ref.name, ref.uid, ref.apiVersion, ref.fieldPath, type, reason, message]);
+    // Keys are concatenations of self-delimiting parts (keyPart), so equal keys mean equal fields.
+    const objectKey = keyPart(ref.kind) + keyPart(ref.namespace) + keyPart(ref.name) + keyPart(ref.uid) + keyPart(ref.apiVersion);
+    const similarKey = objectKey + keyPart(type) + keyPart(reason);
+    let key = similarKey + keyPart(ref.fieldPath) + keyPart(message);
     // Aggregation comes first, then the repeat count, then the spam filter (client-go's EventCorrelate order).
-    const similarKey = JSON.stringify([objectKey, type, reason]);
     if (this.isOneTooMany(similarKey, message, now)) {
       key = `combined:${similarKey}`;
       message = COMBINED_PREFIX + message;

@@ -1,7 +1,7 @@
 // Writes pod statuses level-based (Kubernetes' status manager): a conditional PUT of pods/<name>/status, only when
 // the generated status differs from what the API holds, so an unchanged status costs no write. A status the
 // server normalized on the way in (what it stored differs from what was sent) is recognized as written.
-import { deepEqual } from "../../api/normalize.js";
+import { cloneJson, deepEqual } from "../../api/normalize.js";
 import { isConflict, isNotFound } from "../../api/errors.js";
 import { RESOURCES } from "../../api/resources.js";
 import type { Pod, PodStatus } from "../../api/types/index.js";
@@ -49,7 +49,8 @@ export class StatusManager {
       try {
         // A shallow copy: the client only serializes the object (base may be the informer's frozen copy).
         const stored = await this.opts.client.updateStatus<Pod>(PODS, ns, { ...base, status });
-        this.written.set(uid, { sent: structuredClone(status), stored: stored.status });
+        // A copy, in case the caller reuses the object; plain JSON data, so cloneJson (structuredClone cost 4-5x more).
+        this.written.set(uid, { sent: cloneJson(status), stored: stored.status });
         return stored;
       } catch (err) {
         if (isNotFound(err)) return undefined;
