@@ -14,12 +14,13 @@
 //
 // Cached objects are shared by every handler and lister reader: they are typed Readonly and, unless
 // freezeObjects is false, deep-frozen (default: on unless NODE_ENV=production), so a mutation throws in tests
-// instead of silently corrupting the cache. Consumers structuredClone() before editing.
+// instead of silently corrupting the cache; managedFields' field sets (fieldsV1) are frozen at their top only (see
+// freezeFieldSets). Consumers structuredClone() before editing.
 //
 // Handlers run synchronously, in registration order, after the store is updated; a throwing handler is logged and
 // does not affect the others. Handlers should only enqueue keys (see workqueue.ts).
 import { isExpired, isStatusError } from "../api/errors.js";
-import { objectKey, type KubeList, type KubeObject, type LabelSelector, type WatchEvent } from "../api/meta.js";
+import { isRecord, objectKey, type KubeList, type KubeObject, type LabelSelector, type WatchEvent } from "../api/meta.js";
 import { apiVersionOf, qualifiedResource, type ResourceInfo } from "../api/resources.js";
 import { realClock, type Clock, type Timer } from "../component-base/clock.js";
 import { silentLogger, type Logger } from "../component-base/logging.js";
@@ -208,6 +209,21 @@ function freezeTree(obj: object): void {
   for (const key in record) {
     const child = record[key];
     if (typeof child === "object" && child !== null && !Object.isFrozen(child) && Object.hasOwn(record, key)) freezeTree(child);
+  }
+}
+
+/**
+ * Freezes each metadata.managedFields[].fieldsV1 at its top only, so deepFreeze takes it as frozen throughout. A field
+ * set is about half the objects of a pod and walking it cost as much as freezing all the rest (8 of 16 µs per pod
+ * event); no client reads into it, and replacing or adding a key at its top still throws.
+ */
+function freezeFieldSets(obj: KubeObject): void {
+  const entries = obj.metadata.managedFields;
+  if (!Array.isArray(entries)) return;
+  for (const entry of entries as readonly unknown[]) {
+    if (!isRecord(entry)) continue;
+    const set = entry.fieldsV1;
+    if (typeof set === "object" && set !== null) Object.freeze(set);
   }
 }
 
@@ -557,7 +573,9 @@ class SharedInformer<T extends KubeObject> implements Informer<T> {
       obj.apiVersion ??= apiVersionOf(this.resource);
       obj.kind ??= this.resource.kind;
     }
-    return this.freeze ? deepFreeze(obj) : obj;
+    if (!this.freeze) return obj;
+    freezeFieldSets(obj);
+    return deepFreeze(obj);
   }
 
   private scheduleResync(signal: AbortSignal): void {
