@@ -209,6 +209,24 @@ describe("informer", () => {
     expect(copy.metadata.name).toBe("fine");
   });
 
+  it("freezes managedFields entries deeply but each fieldsV1 at its top only", async () => {
+    const fieldsV1 = { "f:metadata": { "f:labels": { "f:app": {} } } };
+    const withFields: Pod = { ...pod("a"), metadata: { ...pod("a").metadata, managedFields: [{ manager: "m", operation: "Update", fieldsType: "FieldsV1", fieldsV1 }] } };
+    server.put(PODS, withFields);
+    const { informer } = start<Pod>();
+    await informer.waitForSync(controller.signal);
+    const entry = informer.lister.get("default/a")!.metadata.managedFields![0]!;
+    expect(Object.isFrozen(entry)).toBe(true);
+    const set = entry.fieldsV1 as Record<string, Record<string, unknown>>;
+    expect(Object.isFrozen(set)).toBe(true);
+    expect(() => {
+      set["f:spec"] = {};
+    }).toThrow(TypeError);
+    // Not walked: the nested field set stays as decoded.
+    expect(Object.isFrozen(set["f:metadata"])).toBe(false);
+    expect(informer.lister.get("default/a")!.metadata.managedFields![0]!.fieldsV1).toEqual(fieldsV1);
+  });
+
   it("replays cached objects to a handler added after sync", async () => {
     server.put(PODS, pod("a"));
     const { informer } = start();

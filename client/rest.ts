@@ -226,6 +226,13 @@ interface Reply {
 export class RestClient {
   readonly config: ClientConfig;
   private readonly base: URL;
+  /** Per-request constants derived from `base` once (requests are hot: the scheduler binds every pod). */
+  private readonly basePath: string;
+  private readonly protocol: string;
+  private readonly hostname: string;
+  private readonly port: string;
+  private readonly origin: string;
+  private readonly request: typeof httpRequest;
   private readonly agent: HttpAgent;
   private readonly watchAgent: HttpAgent;
   private readonly limiter: RateLimiter;
@@ -240,6 +247,12 @@ export class RestClient {
   constructor(config: ClientConfig, opts: RestClientOptions = {}) {
     this.config = config;
     this.base = new URL(config.server);
+    this.basePath = this.base.pathname.replace(/\/+$/, "");
+    this.protocol = this.base.protocol;
+    this.hostname = this.base.hostname.replace(/^\[|\]$/g, "");
+    this.port = this.base.port;
+    this.origin = `${this.base.protocol}//${this.base.host}`;
+    this.request = this.base.protocol === "https:" ? httpsRequest : httpRequest;
     this.clock = opts.clock ?? realClock;
     const qps = opts.qps ?? 50;
     this.limiter = opts.rateLimiter ?? (qps > 0 ? new TokenBucket(qps, Math.max(1, opts.burst ?? 100), this.clock) : unlimited);
@@ -490,7 +503,7 @@ export class RestClient {
    */
   private async exchange(method: string, path: string, opts: SendOptions): Promise<{ res: IncomingMessage; body?: unknown }> {
     const query = opts.query?.toString() ?? "";
-    const fullPath = `${this.base.pathname.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`;
+    const fullPath = `${this.basePath}${path}${query ? `?${query}` : ""}`;
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body), "utf8");
     const host = this.base.host;
     for (let attempt = 0; ; attempt++) {
@@ -538,15 +551,15 @@ export class RestClient {
       headers["Content-Type"] = opts.contentType ?? "application/json";
       headers["Content-Length"] = payload.length;
     }
-    const signals = [opts.signal, !opts.stream && this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    const request = this.base.protocol === "https:" ? httpsRequest : httpRequest;
-    const url = `${this.base.protocol}//${this.base.host}${path}`;
+    const timeout = !opts.stream && this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
+    const signal = opts.signal && timeout ? AbortSignal.any([opts.signal, timeout]) : (opts.signal ?? timeout);
+    const request = this.request;
+    const url = `${this.origin}${path}`;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = request({
-        protocol: this.base.protocol,
-        hostname: this.base.hostname.replace(/^\[|\]$/g, ""),
-        port: this.base.port,
+        protocol: this.protocol,
+        hostname: this.hostname,
+        port: this.port,
         path,
         method,
         headers,
