@@ -56,11 +56,19 @@ export class FieldSet {
   intersects(other: FieldSet): boolean {
     if (this.decoded === undefined && this.source !== undefined) {
       const tree = this.source;
+      if (other.decoded === undefined && other.source !== undefined) return treesIntersect(tree, other.source);
       for (const path of other.paths.values()) if (inFieldsV1(tree, path)) return true;
       return false;
     }
     for (const key of other.paths.keys()) if (this.paths.has(key)) return true;
     return false;
+  }
+
+  /** Whether every path of `other` is in this set. */
+  covers(other: FieldSet): boolean {
+    if (this.decoded === undefined && this.source !== undefined && other.decoded === undefined && other.source !== undefined) return treeCovers(this.source, other.source);
+    for (const key of other.paths.keys()) if (!this.paths.has(key)) return false;
+    return true;
   }
 
   /** The paths, in the order structured-merge-diff sorts them (field names, then keys, values, indices). */
@@ -194,6 +202,39 @@ function isCanonicalFieldsV1(node: Record<string, unknown>, root: boolean): bool
   }
   // A lone "." is written as {}.
   return !(members === 1 && previous === undefined && !root);
+}
+
+/** Whether a node of a canonical FieldsV1 tree (not the root) is in its set: a leaf, or one carrying ".". */
+function nodeInSet(node: Record<string, unknown>): boolean {
+  const keys = Object.keys(node);
+  return keys.length === 0 || keys[0] === ".";
+}
+
+/**
+ * Whether two canonical FieldsV1 trees share a path of their sets: some node both have is in both sets. (In a
+ * canonical tree every node has a path of the set at or under it, and "." comes first.)
+ */
+function treesIntersect(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const key of Object.keys(b)) {
+    if (key === "." || !Object.hasOwn(a, key)) continue;
+    const childA = a[key] as Record<string, unknown>;
+    const childB = b[key] as Record<string, unknown>;
+    if ((nodeInSet(childA) && nodeInSet(childB)) || treesIntersect(childA, childB)) return true;
+  }
+  return false;
+}
+
+/** Whether every path of canonical `b`'s set is in canonical `a`'s. */
+function treeCovers(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const key of Object.keys(b)) {
+    if (key === ".") continue;
+    // A node of b, canonical, has a path of b's set at or under it: a must have the node.
+    if (!Object.hasOwn(a, key)) return false;
+    const childA = a[key] as Record<string, unknown>;
+    const childB = b[key] as Record<string, unknown>;
+    if ((nodeInSet(childB) && !nodeInSet(childA)) || !treeCovers(childA, childB)) return false;
+  }
+  return true;
 }
 
 /** Whether a path is in the set a FieldsV1 tree holds: its node is there, and is a leaf or carries ".". */
