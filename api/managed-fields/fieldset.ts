@@ -20,6 +20,7 @@ export class FieldSet {
    */
   private readonly source: Record<string, unknown> | undefined;
 
+  /** `source`: a canonical FieldsV1 tree (see fromFieldsV1) that the set is, and that nothing changes. */
   constructor(paths: Iterable<FieldPath> = [], source?: Record<string, unknown>) {
     this.source = source;
     if (source === undefined) this.decoded = new Map();
@@ -130,7 +131,11 @@ export class FieldSet {
       }
       node.inSet = true;
     }
-    if (simple) return fieldsV1Of(tree) ?? {};
+    if (simple) {
+      const fields = fieldsV1Of(tree) ?? {};
+      canonicalTrees.add(fields);
+      return fields;
+    }
     const root: Record<string, unknown> = {};
     for (const path of this.list()) {
       let node = root;
@@ -154,13 +159,30 @@ export class FieldSet {
    * (the one toFieldsV1 writes) is kept as it is and decoded only when a path is asked for.
    */
   static fromFieldsV1(fields: unknown): FieldSet {
-    if (isRecord(fields) && isCanonicalFieldsV1(fields, true)) return new FieldSet([], fields);
+    if (isRecord(fields) && canonicalTrees.has(fields)) return new FieldSet([], fields);
+    if (isRecord(fields) && isCanonicalFieldsV1(fields, true)) {
+      canonicalTrees.add(fields);
+      return new FieldSet([], fields);
+    }
     const set = new FieldSet();
     decodeFieldsV1(fields, (path) => {
       set.add(path);
     });
     return set;
   }
+}
+
+/**
+ * FieldsV1 trees known to be canonical: written by toFieldsV1 (or a walk that writes what it would), or checked. Every
+ * write decodes the managedFields of the object it changes, which are mostly trees this process wrote or checked
+ * before (the watch cache's objects share them with the writes they came from); checking one again walked every
+ * node. The trees are part of stored objects, which nothing changes.
+ */
+const canonicalTrees = new WeakSet<object>();
+
+/** Notes a FieldsV1 tree built as toFieldsV1 would build it (createdFieldsV1's, compareFieldsV1's), for fromFieldsV1. */
+export function knownCanonical(fields: Record<string, unknown>): void {
+  canonicalTrees.add(fields);
 }
 
 /** Walks a FieldsV1 tree, calling `add` with each path in the set; throws an Error naming what is not FieldsV1. */

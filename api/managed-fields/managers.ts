@@ -5,7 +5,7 @@ import { StatusError } from "../errors.js";
 import type { KubeObject, ManagedFieldsEntry } from "../meta.js";
 import { isRecord } from "../meta.js";
 import { deepEqual } from "../normalize.js";
-import { FieldSet, formatPath, type FieldPath } from "./fieldset.js";
+import { FieldSet, formatPath, knownCanonical, type FieldPath } from "./fieldset.js";
 import { compare, compareFieldsV1, createdFieldsV1, fieldSetOf, mergeApplied, removePaths, type Scope } from "./structure.js";
 
 /** The longest field manager name Kubernetes accepts. */
@@ -192,6 +192,8 @@ export function trackUpdate(managers: readonly Manager[], before: KubeObject | u
     const { added, modified, removed } = compare(before, after, scope);
     return trackChanges(managers, added.union(modified), removed, writer);
   }
+  // The changed tree is often the writer's new entry: the next write reads it back without checking it.
+  knownCanonical(trees.changed);
   return trackChanges(managers, new FieldSet([], trees.changed), new FieldSet([], trees.removed), writer);
 }
 
@@ -229,6 +231,7 @@ function trackChanges(managers: readonly Manager[], changed: FieldSet, removed: 
 function createdByUpdate(after: KubeObject, writer: Writer, scope: Scope): ManagedFieldsEntry[] {
   const fields = createdFieldsV1(after, scope);
   if (fields === undefined) return [];
+  knownCanonical(fields);
   const entry: ManagedFieldsEntry = { manager: writer.manager, operation: "Update", apiVersion: writer.apiVersion, time: writer.time, fieldsType: "FieldsV1", fieldsV1: fields };
   if (writer.subresource !== "") entry.subresource = writer.subresource;
   return [entry];
