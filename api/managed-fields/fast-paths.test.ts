@@ -8,8 +8,8 @@ import type { KubeObject, ManagedFieldsEntry } from "../meta.js";
 import { isRecord } from "../meta.js";
 import { deepEqual } from "../normalize.js";
 import { FieldSet, type FieldPath } from "./fieldset.js";
-import { decodeManagers, trackUpdate, type Manager, type Writer } from "./managers.js";
-import { compare, members, WHOLE_OBJECT, type Comparison, type Scope } from "./structure.js";
+import { decodeManagers, encodeManagers, trackUpdate, type Manager, type Writer } from "./managers.js";
+import { compare, compareFieldsV1, members, WHOLE_OBJECT, type Comparison, type Scope } from "./structure.js";
 import { seededRandom } from "../../test/support/random.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,6 +65,23 @@ function referenceCompare(before: unknown, after: unknown, scope: Scope): Compar
   }
   for (const [key, member] of old) if (!next.has(key) && !(member.container === true && alwaysPresent(member.path))) removed.add(member.path, key);
   return { added, modified, removed };
+}
+
+/** trackUpdate the plain way: referenceCompare, and every set decoded and operated on path by path. */
+function referenceTrackUpdate(entries: ManagedFieldsEntry[], before: KubeObject, after: KubeObject, writer: Writer, scope: Scope): ManagedFieldsEntry[] {
+  const { added, modified, removed } = referenceCompare(before, after, scope);
+  const changed = added.union(modified);
+  const out: Manager[] = [];
+  let own: Manager | undefined;
+  for (const decoded of decodeManagers(entries)) {
+    const m = { ...decoded, fields: new FieldSet(decoded.fields.list()) };
+    if (m.manager === writer.manager && m.operation === "Update" && m.subresource === writer.subresource && m.apiVersion === writer.apiVersion) own = m;
+    else out.push({ ...m, fields: m.fields.difference(removed).difference(changed) });
+  }
+  const touched = !changed.isEmpty() || !removed.isEmpty() || own === undefined;
+  const fields = (own?.fields ?? new FieldSet()).difference(removed).union(changed);
+  out.push({ manager: writer.manager, operation: "Update", apiVersion: writer.apiVersion, subresource: writer.subresource, time: touched ? writer.time : own?.time, fields });
+  return encodeManagers(out.map((m) => ({ ...m, fields: new FieldSet(m.fields.list()) })));
 }
 
 /** A set's paths as sorted JSON, to compare sets whatever their insertion order. */
@@ -197,6 +214,63 @@ describe("compare skips unchanged maps and still gives the member-by-member comp
   }
 });
 
+describe("compareFieldsV1 gives compare()'s sets as canonical FieldsV1 trees", () => {
+  const expectSame = (before: unknown, after: unknown, scope: Scope): void => {
+    const trees = compareFieldsV1(before, after, scope);
+    const plain = referenceCompare(before, after, scope);
+    if (trees === undefined) return;
+    expect(JSON.stringify(trees.changed)).toBe(JSON.stringify(referenceFieldsV1(plain.added.union(plain.modified))));
+    expect(JSON.stringify(trees.removed)).toBe(JSON.stringify(referenceFieldsV1(plain.removed)));
+  };
+
+  for (const [name, scope] of SCOPES) {
+    it(`${name}: hand-picked changes`, () => {
+      const base = pod();
+      // pod() has two env items keyed "A": the trees step aside when the walk reaches them, as compare merges them.
+      const envChanged = structuredClone(base);
+      (envChanged.spec as { containers: { env?: unknown[] }[] }).containers[0]!.env?.push({ name: "B" });
+      expect(compareFieldsV1(base, envChanged, WHOLE_OBJECT)).toBeUndefined();
+      expect(compareFieldsV1(base, structuredClone(base), scope)).toEqual({ changed: {}, removed: {} });
+      const unique = pod();
+      const spec = unique.spec as { containers: { env?: unknown[] }[] };
+      spec.containers[0]!.env = [{ name: "A", value: "1" }, { name: "B", value: "2" }, { value: "no key" }];
+      const status = structuredClone(unique);
+      status.status = { phase: "Running", conditions: [{ type: "Ready", status: "False" }, { type: "Initialized", status: "True" }], hostIP: "1.2.3.4", podIPs: [{ ip: "10.0.0.2" }] };
+      const labels = structuredClone(unique);
+      labels.metadata.labels = { app: "other" };
+      const emptied = structuredClone(unique);
+      emptied.spec = {};
+      const gone = structuredClone(unique);
+      delete gone.status;
+      const finalizers = structuredClone(unique);
+      finalizers.metadata.finalizers = ["b", "c", "c"];
+      const reshaped = structuredClone(unique);
+      reshaped.status = { phase: { nested: true }, conditions: { type: "x" }, podIPs: "none", empty: [1] };
+      for (const after of [unique, structuredClone(unique), status, labels, emptied, gone, finalizers, reshaped]) {
+        expect(compareFieldsV1(unique, after, scope)).toBeDefined();
+        expectSame(unique, after, scope);
+        expectSame(after, unique, scope);
+      }
+      // Where the trees step aside: a create, an empty object, something that is not an object.
+      for (const [before, after] of [[undefined, unique], [{}, unique], [unique, {}], ["x", unique]] as const) expect(compareFieldsV1(before, after, scope)).toBeUndefined();
+    });
+
+    it(`${name}: 600 generated pairs`, () => {
+      const next = seededRandom(name.length + 100);
+      let compared = 0;
+      for (let i = 0; i < 600; i++) {
+        const start = pod();
+        (start.spec as { containers: { env?: unknown[] }[] }).containers[0]!.env = i % 2 === 0 ? [{ name: "A" }, { name: "B", value: "x" }] : [];
+        const before = i % 4 === 0 ? start : mutated(start, next, 1 + Math.floor(next() * 3));
+        const after = mutated(before, next, 1 + Math.floor(next() * 4));
+        if (compareFieldsV1(before, after, scope) !== undefined) compared++;
+        expectSame(before, after, scope);
+      }
+      expect(compared).toBeGreaterThan(400);
+    });
+  }
+});
+
 describe("members() keys each path by its JSON, built element by element", () => {
   it("for generated objects, with and without containers", () => {
     const next = seededRandom(3);
@@ -303,6 +377,30 @@ describe("trackUpdate keeps the fields of managers a write does not touch", () =
         expect(JSON.stringify(fast)).toBe(JSON.stringify(plain));
       }
     }
+  });
+
+  it("gives what the plain algorithm gives, for first and repeated writes", () => {
+    const next = seededRandom(13);
+    let covered = 0;
+    for (let i = 0; i < 300; i++) {
+      const start = pod();
+      (start.spec as { containers: { env?: unknown[] }[] }).containers[0]!.env = i % 3 === 0 ? [{ name: "A" }, { name: "A" }] : [{ name: "A" }];
+      const before = mutated(start, next, Math.floor(next() * 3)) as KubeObject;
+      const created = trackUpdate([], undefined, before, { manager: "kcm", apiVersion: "v1", subresource: "", time: "2026-01-01T00:00:00Z" }, WHOLE_OBJECT);
+      const middle = mutated(before, next, 1 + Math.floor(next() * 2)) as KubeObject;
+      for (const scope of [statusScope, WHOLE_OBJECT]) {
+        const first = trackUpdate(decodeManagers(created), before, middle, W, scope);
+        expect(JSON.stringify(first)).toBe(JSON.stringify(referenceTrackUpdate(created, before, middle, W, scope)));
+        // The writer again: on a change of fields it owns (often), of others, or none.
+        const entries = JSON.parse(JSON.stringify(first)) as ManagedFieldsEntry[];
+        const again = i % 3 === 1 ? structuredClone(middle) : (mutated(middle, next, 1) as KubeObject);
+        const second = trackUpdate(decodeManagers(entries), middle, again, { ...W, time: "2026-01-01T00:09:00Z" }, scope);
+        expect(JSON.stringify(second)).toBe(JSON.stringify(referenceTrackUpdate(entries, middle, again, { ...W, time: "2026-01-01T00:09:00Z" }, scope)));
+        if (second.find((e) => e.manager === W.manager)?.fieldsV1 === entries.find((e) => e.manager === W.manager)?.fieldsV1) covered++;
+      }
+    }
+    // The own tree was kept as it was in some of the repeated writes.
+    expect(covered).toBeGreaterThan(20);
   });
 
   it("reuses an untouched manager's tree and re-encodes a touched one", () => {

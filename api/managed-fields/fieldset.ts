@@ -20,6 +20,7 @@ export class FieldSet {
    */
   private readonly source: Record<string, unknown> | undefined;
 
+  /** `source`: a canonical FieldsV1 tree (see fromFieldsV1) that the set is, and that nothing changes. */
   constructor(paths: Iterable<FieldPath> = [], source?: Record<string, unknown>) {
     this.source = source;
     if (source === undefined) this.decoded = new Map();
@@ -56,11 +57,19 @@ export class FieldSet {
   intersects(other: FieldSet): boolean {
     if (this.decoded === undefined && this.source !== undefined) {
       const tree = this.source;
+      if (other.decoded === undefined && other.source !== undefined) return treesIntersect(tree, other.source);
       for (const path of other.paths.values()) if (inFieldsV1(tree, path)) return true;
       return false;
     }
     for (const key of other.paths.keys()) if (this.paths.has(key)) return true;
     return false;
+  }
+
+  /** Whether every path of `other` is in this set. */
+  covers(other: FieldSet): boolean {
+    if (this.decoded === undefined && this.source !== undefined && other.decoded === undefined && other.source !== undefined) return treeCovers(this.source, other.source);
+    for (const key of other.paths.keys()) if (!this.paths.has(key)) return false;
+    return true;
   }
 
   /** The paths, in the order structured-merge-diff sorts them (field names, then keys, values, indices). */
@@ -122,7 +131,11 @@ export class FieldSet {
       }
       node.inSet = true;
     }
-    if (simple) return fieldsV1Of(tree) ?? {};
+    if (simple) {
+      const fields = fieldsV1Of(tree) ?? {};
+      canonicalTrees.add(fields);
+      return fields;
+    }
     const root: Record<string, unknown> = {};
     for (const path of this.list()) {
       let node = root;
@@ -146,13 +159,30 @@ export class FieldSet {
    * (the one toFieldsV1 writes) is kept as it is and decoded only when a path is asked for.
    */
   static fromFieldsV1(fields: unknown): FieldSet {
-    if (isRecord(fields) && isCanonicalFieldsV1(fields, true)) return new FieldSet([], fields);
+    if (isRecord(fields) && canonicalTrees.has(fields)) return new FieldSet([], fields);
+    if (isRecord(fields) && isCanonicalFieldsV1(fields, true)) {
+      canonicalTrees.add(fields);
+      return new FieldSet([], fields);
+    }
     const set = new FieldSet();
     decodeFieldsV1(fields, (path) => {
       set.add(path);
     });
     return set;
   }
+}
+
+/**
+ * FieldsV1 trees known to be canonical: written by toFieldsV1 (or a walk that writes what it would), or checked. Every
+ * write decodes the managedFields of the object it changes, which are mostly trees this process wrote or checked
+ * before (the watch cache's objects share them with the writes they came from); checking one again walked every
+ * node. The trees are part of stored objects, which nothing changes.
+ */
+const canonicalTrees = new WeakSet<object>();
+
+/** Notes a FieldsV1 tree built as toFieldsV1 would build it (createdFieldsV1's, compareFieldsV1's), for fromFieldsV1. */
+export function knownCanonical(fields: Record<string, unknown>): void {
+  canonicalTrees.add(fields);
 }
 
 /** Walks a FieldsV1 tree, calling `add` with each path in the set; throws an Error naming what is not FieldsV1. */
@@ -194,6 +224,39 @@ function isCanonicalFieldsV1(node: Record<string, unknown>, root: boolean): bool
   }
   // A lone "." is written as {}.
   return !(members === 1 && previous === undefined && !root);
+}
+
+/** Whether a node of a canonical FieldsV1 tree (not the root) is in its set: a leaf, or one carrying ".". */
+function nodeInSet(node: Record<string, unknown>): boolean {
+  const keys = Object.keys(node);
+  return keys.length === 0 || keys[0] === ".";
+}
+
+/**
+ * Whether two canonical FieldsV1 trees share a path of their sets: some node both have is in both sets. (In a
+ * canonical tree every node has a path of the set at or under it, and "." comes first.)
+ */
+function treesIntersect(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const key of Object.keys(b)) {
+    if (key === "." || !Object.hasOwn(a, key)) continue;
+    const childA = a[key] as Record<string, unknown>;
+    const childB = b[key] as Record<string, unknown>;
+    if ((nodeInSet(childA) && nodeInSet(childB)) || treesIntersect(childA, childB)) return true;
+  }
+  return false;
+}
+
+/** Whether every path of canonical `b`'s set is in canonical `a`'s. */
+function treeCovers(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const key of Object.keys(b)) {
+    if (key === ".") continue;
+    // A node of b, canonical, has a path of b's set at or under it: a must have the node.
+    if (!Object.hasOwn(a, key)) return false;
+    const childA = a[key] as Record<string, unknown>;
+    const childB = b[key] as Record<string, unknown>;
+    if ((nodeInSet(childB) && !nodeInSet(childA)) || !treeCovers(childA, childB)) return false;
+  }
+  return true;
 }
 
 /** Whether a path is in the set a FieldsV1 tree holds: its node is there, and is a leaf or carries ".". */

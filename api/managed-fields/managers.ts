@@ -5,8 +5,8 @@ import { StatusError } from "../errors.js";
 import type { KubeObject, ManagedFieldsEntry } from "../meta.js";
 import { isRecord } from "../meta.js";
 import { deepEqual } from "../normalize.js";
-import { FieldSet, formatPath, type FieldPath } from "./fieldset.js";
-import { compare, createdFieldsV1, fieldSetOf, mergeApplied, removePaths, type Scope } from "./structure.js";
+import { FieldSet, formatPath, knownCanonical, type FieldPath } from "./fieldset.js";
+import { compare, compareFieldsV1, createdFieldsV1, fieldSetOf, mergeApplied, removePaths, type Scope } from "./structure.js";
 
 /** The longest field manager name Kubernetes accepts. */
 export const FIELD_MANAGER_MAX_LENGTH = 128;
@@ -184,8 +184,21 @@ export function baseManagers(live: unknown, sent: unknown): Manager[] {
  */
 export function trackUpdate(managers: readonly Manager[], before: KubeObject | undefined, after: KubeObject, writer: Writer, scope: Scope): ManagedFieldsEntry[] {
   if (before === undefined && managers.length === 0) return createdByUpdate(after, writer, scope);
-  const { added, modified, removed } = compare(before, after, scope);
-  const changed = added.union(modified);
+  // The comparison as FieldsV1 trees, kept undecoded: the writer's new fields are often the changed tree itself (its
+  // first write) or its old tree (a write of fields it owns already), and the other managers' trees are checked
+  // against it tree to tree. compare() where the trees step aside.
+  const trees = compareFieldsV1(before, after, scope);
+  if (trees === undefined) {
+    const { added, modified, removed } = compare(before, after, scope);
+    return trackChanges(managers, added.union(modified), removed, writer);
+  }
+  // The changed tree is often the writer's new entry: the next write reads it back without checking it.
+  knownCanonical(trees.changed);
+  return trackChanges(managers, new FieldSet([], trees.changed), new FieldSet([], trees.removed), writer);
+}
+
+/** trackUpdate, from the paths the write added or modified (`changed`) and removed. */
+function trackChanges(managers: readonly Manager[], changed: FieldSet, removed: FieldSet, writer: Writer): ManagedFieldsEntry[] {
   const out: Manager[] = [];
   let own: Manager | undefined;
   for (const m of managers) {
@@ -193,7 +206,12 @@ export function trackUpdate(managers: readonly Manager[], before: KubeObject | u
     // Most managers own none of what changed: their fields stay the very set they are (not decoded, if read canonical).
     else out.push({ ...m, fields: m.fields.intersects(removed) || m.fields.intersects(changed) ? m.fields.difference(removed).difference(changed) : m.fields });
   }
-  const ownFields = (own?.fields ?? new FieldSet()).difference(removed).union(changed);
+  // Own fields: nothing before this write (none to remove), or all the write changed already owned and nothing removed:
+  // the same set, and the same tree when it is one.
+  let ownFields: FieldSet;
+  if (own === undefined) ownFields = changed;
+  else if (removed.isEmpty() && own.fields.covers(changed)) ownFields = own.fields;
+  else ownFields = own.fields.difference(removed).union(changed);
   const touched = !changed.isEmpty() || !removed.isEmpty() || own === undefined;
   out.push({
     manager: writer.manager,
@@ -213,6 +231,7 @@ export function trackUpdate(managers: readonly Manager[], before: KubeObject | u
 function createdByUpdate(after: KubeObject, writer: Writer, scope: Scope): ManagedFieldsEntry[] {
   const fields = createdFieldsV1(after, scope);
   if (fields === undefined) return [];
+  knownCanonical(fields);
   const entry: ManagedFieldsEntry = { manager: writer.manager, operation: "Update", apiVersion: writer.apiVersion, time: writer.time, fieldsType: "FieldsV1", fieldsV1: fields };
   if (writer.subresource !== "") entry.subresource = writer.subresource;
   return [entry];

@@ -128,6 +128,18 @@ describe("isPlainJson", () => {
     for (const value of cases) expect(isPlainJson(value, 0)).toBe(false);
   });
 
+  it("refuses everything while Object.prototype has an enumerable member, which its walk would take for own", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 1;
+    try {
+      expect(isPlainJson({ a: 1 }, 0)).toBe(false);
+      expect(isPlainJsonBeside({ a: 1 }, { a: 1 }, 0)).toBe(false);
+    } finally {
+      delete proto.polluted;
+    }
+    expect(isPlainJson({ a: 1 }, 0)).toBe(true);
+  });
+
   it("refuses values nested deeper than any accepted body", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 1100; i++) deep = [deep];

@@ -81,23 +81,27 @@ export class PendingWrites {
  * cached one).
  */
 export function isPlainJsonBeside(value: unknown, known: unknown, depth: number): boolean {
+  return !objectPrototypeEnumerates() && besideWalk(value, known, depth);
+}
+
+function besideWalk(value: unknown, known: unknown, depth: number): boolean {
   if (value === known && known !== undefined) return true;
-  if (typeof value !== "object" || value === null || typeof known !== "object" || known === null) return isPlainJson(value, depth);
+  if (typeof value !== "object" || value === null || typeof known !== "object" || known === null) return plainWalk(value, depth);
   if (depth > MAX_DEPTH) return false;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
     const knownItems: unknown[] = Array.isArray(known) ? known : [];
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) return false; // a hole: JSON writes null
-      if (!isPlainJsonBeside(value[i], i < knownItems.length ? knownItems[i] : undefined, depth + 1)) return false;
+      if (!besideWalk(value[i], i < knownItems.length ? knownItems[i] : undefined, depth + 1)) return false;
     }
     return true;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false;
   const record = value as Record<string, unknown>;
   const knownRecord = known as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!isPlainJsonBeside(record[key], Object.hasOwn(knownRecord, key) ? knownRecord[key] : undefined, depth + 1)) return false;
+  for (const key in record) {
+    if (!besideWalk(record[key], Object.hasOwn(knownRecord, key) ? knownRecord[key] : undefined, depth + 1)) return false;
   }
   return true;
 }
@@ -109,9 +113,14 @@ const MAX_DEPTH = 1000;
  * Whether JSON.parse(JSON.stringify(value)) gives back an equal value, member order included: strings, booleans,
  * null, finite numbers other than -0, arrays without holes and objects with Object's own prototype made of those.
  * Anything JSON would drop or change (undefined, functions, NaN, -0, a Date, a class instance) answers false.
- * Own members only: the registry builds its objects from plain literals.
+ * Own members only: the registry builds its objects from plain literals. False also, whatever the value, when
+ * Object.prototype has an enumerable member (never, unless something added one), which the walk would take for own.
  */
 export function isPlainJson(value: unknown, depth: number): boolean {
+  return !objectPrototypeEnumerates() && plainWalk(value, depth);
+}
+
+function plainWalk(value: unknown, depth: number): boolean {
   if (typeof value !== "object") {
     if (typeof value === "string" || typeof value === "boolean") return true;
     return typeof value === "number" && Number.isFinite(value) && !(value === 0 && 1 / value < 0);
@@ -120,11 +129,21 @@ export function isPlainJson(value: unknown, depth: number): boolean {
   if (depth > MAX_DEPTH) return false;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (const item of value) if (!isPlainJson(item, depth + 1)) return false;
+    for (const item of value) if (!plainWalk(item, depth + 1)) return false;
     return true;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false;
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) if (!isPlainJson(record[key], depth + 1)) return false;
+  // for...in, without an array of the keys (a quarter of the walk's time): with Object's own prototype, which has
+  // no enumerable member (the callers made sure), it visits exactly the own enumerable keys.
+  for (const key in record) if (!plainWalk(record[key], depth + 1)) return false;
   return true;
 }
+
+/** Whether Object.prototype has an enumerable member (something added one): for...in would then visit it. */
+function objectPrototypeEnumerates(): boolean {
+  for (const _ in EMPTY) return true;
+  return false;
+}
+
+const EMPTY = Object.freeze({});
