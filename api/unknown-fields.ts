@@ -34,33 +34,82 @@ export function findUnknownFields(apiVersion: string, kind: string, object: unkn
   if (root === undefined) return [];
   // Bodies rarely have unknown fields: a walk that builds no paths says so, and only a body that has some is walked
   // again for their paths.
-  if (!hasUnknown(root, object, true)) return [];
+  if (!hasUnknown(fieldTree(root), object, true)) return [];
   const found: string[] = [];
   walk(root, object, "", found, true);
   return found;
 }
 
+/**
+ * A schema type compiled for hasUnknown, which every create and update body goes through: its shape, a list's or
+ * map's item, and a model's fields (compiled on first use; models refer to each other, in cycles too).
+ */
+interface FieldTree {
+  readonly shape: typeof LEAF | typeof LIST | typeof MAP | typeof MODEL;
+  readonly type: string;
+  readonly item: FieldTree | undefined;
+  /** A model's fields by JSON name, NEWER_FIELDS among them (as "any"); undefined until first walked. */
+  fields: Map<string, FieldTree> | undefined;
+}
+
+/** FieldTree.shape: a scalar, "any" or a name the schema does not define (nothing below is checked), a list, a map, a model. */
+const LEAF = 0;
+const LIST = 1;
+const MAP = 2;
+const MODEL = 3;
+
+const fieldTrees = new Map<string, FieldTree>();
+
+function fieldTree(type: string): FieldTree {
+  let tree = fieldTrees.get(type);
+  if (tree === undefined) {
+    const shape = type.startsWith("[]") ? LIST : type.startsWith("{}") ? MAP : Object.hasOwn(WIRE_MODELS, type) ? MODEL : LEAF;
+    tree = { shape, type, item: shape === LIST || shape === MAP ? fieldTree(itemType(type)) : undefined, fields: undefined };
+    fieldTrees.set(type, tree);
+  }
+  return tree;
+}
+
+/** A model's fields, as fieldType answers them below the top level. */
+function modelFields(model: FieldTree): Map<string, FieldTree> {
+  if (model.fields === undefined) {
+    const fields = new Map<string, FieldTree>();
+    model.fields = fields;
+    for (const key of NEWER_FIELDS[model.type] ?? []) fields.set(key, fieldTree("any"));
+    for (const [key, type] of Object.entries(WIRE_MODELS[model.type]!)) fields.set(key, fieldTree(type));
+  }
+  return model.fields;
+}
+
 /** Whether walk would find an unknown field in `value`; the same walk, without paths or allocations. */
-function hasUnknown(type: string, value: unknown, topLevel = false): boolean {
+function hasUnknown(tree: FieldTree, value: unknown, topLevel = false): boolean {
   if (typeof value !== "object" || value === null) return false;
-  const list = type.startsWith("[]");
-  if (list || type.startsWith("{}")) {
-    const item = itemType(type);
-    if (list) {
+  switch (tree.shape) {
+    case LEAF:
+      return false;
+    case LIST: {
       if (!Array.isArray(value)) return false;
+      const item = tree.item!;
       for (const element of value) if (hasUnknown(item, element)) return true;
       return false;
     }
-    if (Array.isArray(value)) return false;
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) if (hasUnknown(item, record[key])) return true;
-    return false;
+    case MAP: {
+      if (Array.isArray(value)) return false;
+      const item = tree.item!;
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) if (hasUnknown(item, record[key])) return true;
+      return false;
+    }
+    case MODEL:
+      break;
   }
-  if (Array.isArray(value) || !Object.hasOwn(WIRE_MODELS, type)) return false;
+  if (Array.isArray(value)) return false;
+  const fields = modelFields(tree);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    const childType = fieldType(type, key, topLevel);
-    if (childType === undefined || hasUnknown(childType, record[key])) return true;
+    if (topLevel && UNCHECKED_TOP_LEVEL.has(key)) continue;
+    const child = fields.get(key);
+    if (child === undefined || hasUnknown(child, record[key])) return true;
   }
   return false;
 }

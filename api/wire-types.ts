@@ -28,7 +28,7 @@ export interface WireTypeError {
 export function findWireTypeError(apiVersion: string, kind: string, object: unknown): WireTypeError | undefined {
   const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
   if (root === undefined) return undefined;
-  return checkValue(object, root, structName(root), []);
+  return checkValue(object, wireType(root), structName(root), []);
 }
 
 /**
@@ -48,11 +48,13 @@ export function checkWireTypes(apiVersion: string, kind: string, object: unknown
 /** Whether `value` has arrays or objects nested more than `limit` levels; the walk stops at the limit. */
 export function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
   if (depth > limit) return true;
+  if (typeof value !== "object" || value === null) return false;
   if (Array.isArray(value)) {
-    for (const item of value) if (nestedDeeperThan(item, limit, depth + 1)) return true;
-  } else if (isRecord(value)) {
-    for (const key in value) if (Object.hasOwn(value, key) && nestedDeeperThan(value[key], limit, depth + 1)) return true;
+    for (const item of value as unknown[]) if (nestedDeeperThan(item, limit, depth + 1)) return true;
+    return false;
   }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (nestedDeeperThan(record[key], limit, depth + 1)) return true;
   return false;
 }
 
@@ -65,56 +67,128 @@ function wireTypeStatus(apiVersion: string, kind: string, err: WireTypeError): S
 }
 
 /**
+ * A schema type compiled once for the walks (wire-types.gen.ts names each type by a string; every walk of every
+ * written object would otherwise re-read prefixes and look names up per value): its shape, its list or map item, and
+ * a model's fields, compiled on first use (models refer to each other, in cycles too).
+ */
+interface WireType {
+  /** The schema's name of the type ("int32", "[]V1Container", "V1PodSpec"), which messages quote. */
+  readonly type: string;
+  readonly shape: Shape;
+  /** The item type of a list or map. */
+  readonly item: WireType | undefined;
+  /** A model's fields by JSON name (undefined until first walked; other shapes have none). */
+  fields: Map<string, WireType> | undefined;
+  /** Whether a value of this type can hold a quantity at any depth (mayHoldQuantity). */
+  readonly mayHoldQuantity: boolean;
+}
+
+/** WireType.shape: "any", a list, a map, one of the scalars, a model, or a name the schema does not define. */
+const ANY = 0;
+const LIST = 1;
+const MAP = 2;
+const STRING = 3;
+const BOOLEAN = 4;
+const NUMBER = 5;
+const INT32 = 6;
+const INT64 = 7;
+const INT_OR_STRING = 8;
+const QUANTITY = 9;
+const TIME = 10;
+const MODEL = 11;
+const UNDEFINED_TYPE = 12;
+type Shape = typeof ANY | typeof LIST | typeof MAP | typeof STRING | typeof BOOLEAN | typeof NUMBER | typeof INT32 | typeof INT64 | typeof INT_OR_STRING | typeof QUANTITY | typeof TIME | typeof MODEL | typeof UNDEFINED_TYPE;
+
+const SCALAR_SHAPES: Readonly<Record<string, Shape>> = {
+  any: ANY,
+  string: STRING,
+  boolean: BOOLEAN,
+  number: NUMBER,
+  int32: INT32,
+  int64: INT64,
+  intorstring: INT_OR_STRING,
+  quantity: QUANTITY,
+  time: TIME,
+};
+
+/** The compiled types by schema name; the schema's types are finitely many. */
+const wireTypes = new Map<string, WireType>();
+
+function wireType(type: string): WireType {
+  let compiled = wireTypes.get(type);
+  if (compiled === undefined) {
+    const list = type.startsWith("[]");
+    const shape: Shape = list ? LIST : type.startsWith("{}") ? MAP : Object.hasOwn(SCALAR_SHAPES, type) ? SCALAR_SHAPES[type]! : Object.hasOwn(WIRE_MODELS, type) ? MODEL : UNDEFINED_TYPE;
+    compiled = { type, shape, item: shape === LIST || shape === MAP ? wireType(elementType(type)) : undefined, fields: undefined, mayHoldQuantity: mayHoldQuantity(type) };
+    wireTypes.set(type, compiled);
+  }
+  return compiled;
+}
+
+/** A model's fields, compiled. */
+function fieldsOf(model: WireType): Map<string, WireType> {
+  if (model.fields === undefined) {
+    const fields = new Map<string, WireType>();
+    model.fields = fields;
+    for (const [name, type] of Object.entries(WIRE_MODELS[model.type]!)) fields.set(name, wireType(type));
+  }
+  return model.fields;
+}
+
+/**
  * `path`: the field names from `struct` down to `value`; the walk pushes and pops it (a mismatch copies it at once).
  */
-function checkValue(value: unknown, type: string, struct: string, path: string[]): WireTypeError | undefined {
-  if (value === null || value === undefined || type === "any") return undefined;
-  if (type.startsWith("[]")) {
-    if (!Array.isArray(value)) return mismatchOf(value, type, struct, path);
-    const item = elementType(type);
-    for (const element of value) {
-      const err = checkValue(element, item, struct, path);
-      if (err) return err;
+function checkValue(value: unknown, t: WireType, struct: string, path: string[]): WireTypeError | undefined {
+  if (value === null || value === undefined) return undefined;
+  switch (t.shape) {
+    case ANY:
+    case UNDEFINED_TYPE:
+      return undefined;
+    case LIST: {
+      if (!Array.isArray(value)) return mismatchOf(value, t.type, struct, path);
+      const item = t.item!;
+      for (const element of value) {
+        const err = checkValue(element, item, struct, path);
+        if (err) return err;
+      }
+      return undefined;
     }
-    return undefined;
-  }
-  if (type.startsWith("{}")) {
-    if (!isRecord(value)) return mismatchOf(value, type, struct, path);
-    const item = elementType(type);
-    for (const key of Object.keys(value)) {
-      const err = checkValue(value[key], item, struct, path);
-      if (err) return err;
+    case MAP: {
+      if (!isRecord(value)) return mismatchOf(value, t.type, struct, path);
+      const item = t.item!;
+      for (const key of Object.keys(value)) {
+        const err = checkValue(value[key], item, struct, path);
+        if (err) return err;
+      }
+      return undefined;
     }
-    return undefined;
-  }
-  switch (type) {
-    case "string":
-      return typeof value === "string" ? undefined : mismatchOf(value, type, struct, path);
-    case "boolean":
-      return typeof value === "boolean" ? undefined : mismatchOf(value, type, struct, path);
-    case "number":
-      return typeof value === "number" ? undefined : mismatchOf(value, type, struct, path);
-    case "int32":
-      return isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatchOf(value, type, struct, path);
-    case "int64":
-      return isInteger(value, -INT64_LIMIT, INT64_LIMIT - 1) ? undefined : mismatchOf(value, type, struct, path);
-    case "intorstring":
-      return typeof value === "string" || isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatchOf(value, type, struct, path);
-    case "quantity":
-      return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) ? undefined : mismatchOf(value, type, struct, path);
-    case "time":
-      return typeof value === "string" && RFC3339.test(value) ? undefined : mismatchOf(value, type, struct, path);
-    default:
+    case STRING:
+      return typeof value === "string" ? undefined : mismatchOf(value, t.type, struct, path);
+    case BOOLEAN:
+      return typeof value === "boolean" ? undefined : mismatchOf(value, t.type, struct, path);
+    case NUMBER:
+      return typeof value === "number" ? undefined : mismatchOf(value, t.type, struct, path);
+    case INT32:
+      return isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatchOf(value, t.type, struct, path);
+    case INT64:
+      return isInteger(value, -INT64_LIMIT, INT64_LIMIT - 1) ? undefined : mismatchOf(value, t.type, struct, path);
+    case INT_OR_STRING:
+      return typeof value === "string" || isInteger(value, INT32_MIN, INT32_MAX) ? undefined : mismatchOf(value, t.type, struct, path);
+    case QUANTITY:
+      return typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) ? undefined : mismatchOf(value, t.type, struct, path);
+    case TIME:
+      return typeof value === "string" && RFC3339.test(value) ? undefined : mismatchOf(value, t.type, struct, path);
+    case MODEL:
       break;
   }
-  const fields = WIRE_MODELS[type];
-  if (fields === undefined) return undefined;
-  if (!isRecord(value)) return mismatchOf(value, type, struct, path);
-  const inner = structName(type);
+  if (!isRecord(value)) return mismatchOf(value, t.type, struct, path);
+  const fields = fieldsOf(t);
+  const inner = structName(t.type);
   for (const key of Object.keys(value)) {
-    if (!Object.hasOwn(fields, key)) continue;
+    const field = fields.get(key);
+    if (field === undefined) continue;
     path.push(key);
-    const err = checkValue(value[key], fields[key]!, inner, path);
+    const err = checkValue(value[key], field, inner, path);
     path.pop();
     if (err) return err;
   }
@@ -199,7 +273,8 @@ export function canonicalizeQuantities(apiVersion: string, kind: string, object:
   const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
   if (root === undefined) return;
   const malformed: string[] = [];
-  if (mayHoldQuantity(root)) canonicalizeValue(object, root, malformed);
+  const compiled = wireType(root);
+  if (compiled.mayHoldQuantity) canonicalizeValue(object, compiled, malformed);
   if (malformed[0] !== undefined) throw badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: ${malformed[0]}`);
 }
 
@@ -207,13 +282,13 @@ export function canonicalizeQuantities(apiVersion: string, kind: string, object:
  * `value` in canonical form when `type` is "quantity"; else undefined, after rewriting the quantities nested in it.
  * The error of each quantity that does not parse is added to `malformed` (the value is kept).
  */
-function canonicalizeValue(value: unknown, type: string, malformed: string[]): string | undefined {
+function canonicalizeValue(value: unknown, t: WireType, malformed: string[]): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (type === "quantity") return canonicalOrUndefined(value, malformed);
-  if (type.startsWith("[]")) {
+  if (t.shape === QUANTITY) return canonicalOrUndefined(value, malformed);
+  if (t.shape === LIST) {
     if (!Array.isArray(value)) return undefined;
-    const item = elementType(type);
-    if (!mayHoldQuantity(item)) return undefined;
+    const item = t.item!;
+    if (!item.mayHoldQuantity) return undefined;
     for (let i = 0; i < value.length; i++) {
       const canonical = canonicalizeValue(value[i], item, malformed);
       if (canonical !== undefined) value[i] = canonical;
@@ -221,11 +296,11 @@ function canonicalizeValue(value: unknown, type: string, malformed: string[]): s
     return undefined;
   }
   if (!isRecord(value)) return undefined;
-  const mapItem = type.startsWith("{}") ? elementType(type) : undefined;
-  const fields = mapItem === undefined ? WIRE_MODELS[type] : undefined;
+  const mapItem = t.shape === MAP ? t.item : undefined;
+  const fields = t.shape === MODEL ? fieldsOf(t) : undefined;
   for (const key of Object.keys(value)) {
-    const member = mapItem ?? (fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined);
-    if (member === undefined || !mayHoldQuantity(member)) continue;
+    const member = mapItem ?? fields?.get(key);
+    if (member?.mayHoldQuantity !== true) continue;
     const canonical = canonicalizeValue(value[key], member, malformed);
     // Map keys come from request bodies: setOwn keeps a `__proto__` key an own member.
     if (canonical !== undefined) setOwn(value, key, canonical);

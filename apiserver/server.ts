@@ -355,12 +355,18 @@ function isResourcePath(url: string): boolean {
 
 const SLASH = 0x2f;
 
+/** apiserver_current_inflight_requests' two series (prom-client only reads the labels it is given). */
+const READ_ONLY_INFLIGHT = Object.freeze({ request_kind: "readOnly" });
+const MUTATING_INFLIGHT = Object.freeze({ request_kind: "mutating" });
+
 async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, deps: ApiServerDeps): Promise<void> {
   const started = process.hrtime.bigint();
   const url = requestTarget(req.url ?? "/");
   const method = req.method ?? "GET";
   const info = parseRequestInfo(method, url.pathname, url.searchParams);
-  const resolved = info ? await orRefreshed(deps, () => resolve(deps, info)) : undefined;
+  // A resource served already is found without a round through the event loop; only a miss refreshes the CRDs.
+  const served = info ? resolve(deps, info) : undefined;
+  const resolved = served ?? (info ? await orRefreshed(deps, () => resolve(deps, info)) : undefined);
   const labels = {
     verb: info ? metricVerb(info, method) : "",
     group: info?.group ?? "",
@@ -371,14 +377,17 @@ async function handleResourceRequest(req: IncomingMessage, res: ServerResponse, 
     component: "apiserver",
   };
   const readOnly = req.method === "GET" || req.method === "HEAD";
-  const inflightKind = readOnly ? "readOnly" : "mutating";
+  const inflightLabels = readOnly ? READ_ONLY_INFLIGHT : MUTATING_INFLIGHT;
   const longRunning = labels.verb === "WATCH" || labels.verb === "CONNECT";
-  deps.metrics.inflight.inc({ request_kind: inflightKind });
+  deps.metrics.inflight.inc(inflightLabels);
   if (longRunning) deps.metrics.longRunning.inc(labels);
-  res.once("close", () => {
-    deps.metrics.inflight.dec({ request_kind: inflightKind });
+  // "close" comes once per response: a plain listener, without once()'s wrapper.
+  res.on("close", () => {
+    deps.metrics.inflight.dec(inflightLabels);
     if (longRunning) deps.metrics.longRunning.dec(labels);
-    deps.metrics.requests.inc({ ...labels, code: String(res.statusCode) });
+    // The labels in the metric's order, written out rather than spread (every request counts).
+    const { verb, group, version, resource, subresource, scope, component } = labels;
+    deps.metrics.requests.inc({ verb, group, version, resource, subresource, scope, component, code: String(res.statusCode) });
     if (!longRunning) {
       deps.metrics.requestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }

@@ -99,16 +99,26 @@ export function mountApiAccess(pod: Pod, suffix: () => string): void {
   const volumeName = existing?.name ?? API_ACCESS_VOLUME_PREFIX + suffix();
   const mount: VolumeMount = { name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH };
   let needed = false;
-  const addTo = (containers: Container[] | undefined): void => {
-    for (const container of containers ?? []) {
-      if ((container.volumeMounts ?? []).some((m) => m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)) continue;
-      container.volumeMounts = [...(container.volumeMounts ?? []), { ...mount }];
-      needed = true;
-    }
-  };
-  addTo(spec.initContainers);
-  addTo(spec.containers);
+  needed = mountIn(spec.initContainers ?? [], mount) || needed;
+  needed = mountIn(spec.containers ?? [], mount) || needed;
   if (needed && !existing) spec.volumes = [...(spec.volumes ?? []), apiAccessVolume(volumeName)];
+}
+
+/** Adds a copy of `mount` to each container that mounts nothing at its path yet (new arrays); true when one needed it. */
+function mountIn(containers: Container[], mount: VolumeMount): boolean {
+  let added = false;
+  for (const container of containers) {
+    const mounts = container.volumeMounts ?? [];
+    if (mountsAt(mounts, mount.mountPath)) continue;
+    container.volumeMounts = [...mounts, { ...mount }];
+    added = true;
+  }
+  return added;
+}
+
+function mountsAt(mounts: readonly VolumeMount[], path: string): boolean {
+  for (const m of mounts) if (m.mountPath === path) return true;
+  return false;
 }
 
 /** The projected volume: token, CA bundle, namespace. */

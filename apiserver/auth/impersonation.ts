@@ -24,13 +24,19 @@ export interface ImpersonationRequest {
   extra: Record<string, string[]>;
 }
 
+const IMPERSONATE_PREFIX_LENGTH = "impersonate-".length;
+const LOWER_I = 0x69;
+
 /** The impersonation a request's headers ask for, or undefined when it has none. */
 export function impersonationRequest(req: IncomingMessage): ImpersonationRequest | undefined {
   // rawHeaders keeps repeated headers apart (a group name may hold a comma); most requests have no Impersonate-*.
   const raw = req.rawHeaders;
   let found: ImpersonationRequest | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
+    // Every request has a few headers and few are Impersonate-*: those that cannot be are skipped before lower-casing.
+    const header = raw[i]!;
+    if (header.length < IMPERSONATE_PREFIX_LENGTH || (header.charCodeAt(0) | 0x20) !== LOWER_I) continue;
+    const name = header.toLowerCase();
     if (!name.startsWith("impersonate-")) continue;
     const value = raw[i + 1]!;
     found ??= { username: undefined, groups: [], uid: undefined, extra: {} };

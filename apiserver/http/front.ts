@@ -49,10 +49,15 @@ export async function healthReply(req: IncomingMessage, res: ServerResponse, dep
  */
 export function recovered(req: IncomingMessage, res: ServerResponse, deps: Pick<ApiServerDeps, "logger">, work: Promise<unknown>): void {
   work.catch((err: unknown) => {
-    deps.logger.error({ err: String(err), path: req.url }, "request handler failed");
-    if (!res.headersSent) sendStatus(res, new StatusError(500, "InternalError", `Internal error occurred: ${errorMessage(err)}`));
-    else res.destroy();
+    handlerFailed(req, res, deps, err);
   });
+}
+
+/** recovered's answer to a handler's failure: logged, then a 500 (or the connection dropped once the reply began). */
+function handlerFailed(req: IncomingMessage, res: ServerResponse, deps: Pick<ApiServerDeps, "logger">, err: unknown): void {
+  deps.logger.error({ err: String(err), path: req.url }, "request handler failed");
+  if (!res.headersSent) sendStatus(res, new StatusError(500, "InternalError", `Internal error occurred: ${errorMessage(err)}`));
+  else res.destroy();
 }
 
 /** Runs the request pipeline; false when it refused the request (and the refusal has been sent). */
@@ -87,16 +92,33 @@ export interface DeferredApiHandlers {
 /** `create` imports server.ts and builds the handlers; it is called once, by the first of load() and a request. */
 export function deferredApiHandlers(deps: ApiServerDeps, create: () => Promise<ApiHandlers>): DeferredApiHandlers {
   let loading: Promise<ApiHandlers> | undefined;
+  // The handlers once loaded: requests then go to them at once, not a promise's turn later each.
+  let ready: ApiHandlers | undefined;
   let failed = false;
   const loaded = (): Promise<ApiHandlers> => {
-    loading ??= create().catch((err: unknown) => {
-      failed = true;
-      deps.logger.error({ err }, "loading the API request handlers failed: the apiserver cannot serve requests");
-      throw err;
-    });
+    loading ??= create().then(
+      (handlers) => {
+        ready = handlers;
+        return handlers;
+      },
+      (err: unknown) => {
+        failed = true;
+        deps.logger.error({ err }, "loading the API request handlers failed: the apiserver cannot serve requests");
+        throw err;
+      },
+    );
     return loading;
   };
   const request = (req: IncomingMessage, res: ServerResponse): void => {
+    if (ready !== undefined) {
+      // What a handler throws is answered as recovered() answers it (a 500), never thrown at the server.
+      try {
+        ready.request(req, res);
+      } catch (err) {
+        handlerFailed(req, res, deps, err);
+      }
+      return;
+    }
     const check = req.method === "GET" || req.method === "HEAD" ? healthCheckOf(req.url ?? "/") : undefined;
     if (check !== undefined && (loading === undefined || failed)) {
       // Before the handlers exist (and after they failed to load) the health checks are answered here.
