@@ -74,6 +74,16 @@ const EMPTY = Buffer.alloc(0);
  */
 export const PING_ACK_DELAY_MS = 10;
 
+/** Writes a frame's 9-byte header (RFC 9113 4.1) at the start of `target`. */
+function writeFrameHeader(target: Buffer, length: number, type: number, flags: number, id: number): void {
+  target[0] = length >>> 16;
+  target[1] = (length >>> 8) & 0xff;
+  target[2] = length & 0xff;
+  target[3] = type;
+  target[4] = flags;
+  target.writeUInt32BE(id, 5);
+}
+
 /** What receives one stream's events. After onEnd or onFailed nothing more comes, nor after the stream's reset(). */
 export interface H2StreamHandler {
   /** A header block: the response headers, then the trailers. The peer's END_STREAM, if on it, follows as onEnd. */
@@ -637,12 +647,7 @@ export class H2Connection {
   private pushFrame(type: number, flags: number, id: number, payload: Buffer): void {
     const header = Buffer.allocUnsafe(9);
     const length = payload.length;
-    header[0] = length >>> 16;
-    header[1] = (length >>> 8) & 0xff;
-    header[2] = length & 0xff;
-    header[3] = type;
-    header[4] = flags;
-    header.writeUInt32BE(id, 5);
+    writeFrameHeader(header, length, type, flags, id);
     this.push(header);
     if (length > 0) this.push(payload);
   }
@@ -662,12 +667,7 @@ export class H2Connection {
   private queuePingAck(payload: Buffer): void {
     if (this.closed) return;
     const frame = Buffer.allocUnsafe(17);
-    frame[0] = 0;
-    frame[1] = 0;
-    frame[2] = 8;
-    frame[3] = PING;
-    frame[4] = ACK;
-    frame.writeUInt32BE(0, 5);
+    writeFrameHeader(frame, 8, PING, ACK, 0);
     payload.copy(frame, 9);
     this.pingAcks.push(frame);
     this.pingAckTimer ??= setTimeout(flushPingAcks, PING_ACK_DELAY_MS, this);
