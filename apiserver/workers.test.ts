@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { Worker } from "node:cluster";
 import { createPrivateKey } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseFlags } from "../component-base/flags.js";
 import { createLogger } from "../component-base/logging.js";
 import { apiServerFlags } from "./options.js";
-import { sharedWorkerFlags } from "./workers.js";
+import { liveWorkers, sharedWorkerFlags } from "./workers.js";
 
 const logger = createLogger("test", { level: "silent" });
 const PARSE = { command: "kube-apiserver", summary: "" };
@@ -57,6 +59,22 @@ describe("sharedWorkerFlags", () => {
       expect(readFileSync(join(certDir, "apiserver.crt"), "utf8")).toBe(cert);
     } finally {
       first.cleanup();
+    }
+  });
+});
+
+describe("liveWorkers", () => {
+  it("leaves out a worker that has exited but is still listed (its exit seen before its IPC channel closed)", async () => {
+    const exited = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((resolve) => exited.once("exit", resolve));
+    const running: ChildProcess = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      const dead = Object.assign(new Worker(), { id: 1, process: exited });
+      const alive = Object.assign(new Worker(), { id: 2, process: running });
+      expect(liveWorkers({ 1: dead, 2: alive, 3: undefined }).map((w) => w.id)).toEqual([2]);
+      expect(liveWorkers(undefined)).toEqual([]);
+    } finally {
+      running.kill("SIGKILL");
     }
   });
 });

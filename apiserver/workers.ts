@@ -46,6 +46,15 @@ export interface SuperviseOptions {
   crashWindowMs?: number;
 }
 
+/**
+ * The workers whose process has not exited. `cluster.workers` keeps a worker until both its exit and the close of its
+ * IPC channel have been seen, in whichever order they come: when the exit comes first, the 'exit' event fires while
+ * the dead worker is still listed.
+ */
+export function liveWorkers(workers: NodeJS.Dict<Worker> | undefined): Worker[] {
+  return Object.values(workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+}
+
 /** The primary's side; resolves once every worker has exited after a stop, rejects on a crash loop. */
 export async function superviseWorkers(options: SuperviseOptions): Promise<void> {
   const { logger, signal } = options;
@@ -58,7 +67,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   const collecting = new Map<number, { pending: Set<number>; metrics: RegistryJson[]; done: (err?: Error) => void }>();
 
   const broadcast = (): void => {
-    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const live = liveWorkers(cluster.workers);
     const allReady = live.length === options.workers && live.every((w) => ready.has(w.id));
     for (const w of live) if (w.isConnected()) w.send({ type: "kubelab:workers", allReady } satisfies Message);
   };
@@ -66,7 +75,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   /** Every live worker's registry as JSON, aggregated into one Prometheus text (counters summed, and so on). */
   const collect = (): Promise<string> => {
     const id = collectId++;
-    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
+    const live = liveWorkers(cluster.workers).filter((w) => w.isConnected());
     return new Promise<string>((resolve, reject) => {
       const entry = {
         pending: new Set(live.map((w) => w.id)),
@@ -121,9 +130,8 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
         entry.pending.delete(worker.id);
         if (entry.pending.size === 0) entry.done();
       }
-      const live = Object.keys(cluster.workers ?? {}).length;
       if (stopping) {
-        if (live === 0) resolve();
+        if (liveWorkers(cluster.workers).length === 0) resolve();
         return;
       }
       logger.warn({ worker: worker.id, pid: worker.process.pid, code, signal: exitSignal }, "apiserver worker exited; starting another");
@@ -144,7 +152,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   signal.addEventListener("abort", () => {
     if (stopping) return;
     stopping = true;
-    const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const live = liveWorkers(cluster.workers);
     if (live.length === 0) return;
     for (const w of live) {
       if (w.isConnected()) w.send({ type: "kubelab:stop" } satisfies Message);
