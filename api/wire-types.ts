@@ -8,7 +8,8 @@ import { badRequest, type StatusError } from "./errors.js";
 import { isRecord } from "./meta.js";
 import { setOwn } from "./normalize.js";
 import { canonicalQuantity, isQuantity, quantityError } from "./quantity.js";
-import { WIRE_MODELS, WIRE_ROOTS } from "./wire-types.gen.js";
+import { ANY, BOOLEAN, INT32, INT64, INT_OR_STRING, LIST, MAP, MODEL, modelFields, NUMBER, QUANTITY, type SchemaType, schemaType, STRING, TIME, UNDEFINED_TYPE } from "./wire-schema.js";
+import { WIRE_ROOTS } from "./wire-types.gen.js";
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -28,7 +29,7 @@ export interface WireTypeError {
 export function findWireTypeError(apiVersion: string, kind: string, object: unknown): WireTypeError | undefined {
   const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
   if (root === undefined) return undefined;
-  return checkValue(object, wireType(root), structName(root), []);
+  return checkValue(object, schemaType(root), structName(root), []);
 }
 
 /**
@@ -67,78 +68,9 @@ function wireTypeStatus(apiVersion: string, kind: string, err: WireTypeError): S
 }
 
 /**
- * A schema type compiled once for the walks (wire-types.gen.ts names each type by a string; every walk of every
- * written object would otherwise re-read prefixes and look names up per value): its shape, its list or map item, and
- * a model's fields, compiled on first use (models refer to each other, in cycles too).
- */
-interface WireType {
-  /** The schema's name of the type ("int32", "[]V1Container", "V1PodSpec"), which messages quote. */
-  readonly type: string;
-  readonly shape: Shape;
-  /** The item type of a list or map. */
-  readonly item: WireType | undefined;
-  /** A model's fields by JSON name (undefined until first walked; other shapes have none). */
-  fields: Map<string, WireType> | undefined;
-  /** Whether a value of this type can hold a quantity at any depth (mayHoldQuantity). */
-  readonly mayHoldQuantity: boolean;
-}
-
-/** WireType.shape: "any", a list, a map, one of the scalars, a model, or a name the schema does not define. */
-const ANY = 0;
-const LIST = 1;
-const MAP = 2;
-const STRING = 3;
-const BOOLEAN = 4;
-const NUMBER = 5;
-const INT32 = 6;
-const INT64 = 7;
-const INT_OR_STRING = 8;
-const QUANTITY = 9;
-const TIME = 10;
-const MODEL = 11;
-const UNDEFINED_TYPE = 12;
-type Shape = typeof ANY | typeof LIST | typeof MAP | typeof STRING | typeof BOOLEAN | typeof NUMBER | typeof INT32 | typeof INT64 | typeof INT_OR_STRING | typeof QUANTITY | typeof TIME | typeof MODEL | typeof UNDEFINED_TYPE;
-
-const SCALAR_SHAPES: Readonly<Record<string, Shape>> = {
-  any: ANY,
-  string: STRING,
-  boolean: BOOLEAN,
-  number: NUMBER,
-  int32: INT32,
-  int64: INT64,
-  intorstring: INT_OR_STRING,
-  quantity: QUANTITY,
-  time: TIME,
-};
-
-/** The compiled types by schema name; the schema's types are finitely many. */
-const wireTypes = new Map<string, WireType>();
-
-function wireType(type: string): WireType {
-  let compiled = wireTypes.get(type);
-  if (compiled === undefined) {
-    const list = type.startsWith("[]");
-    const shape: Shape = list ? LIST : type.startsWith("{}") ? MAP : Object.hasOwn(SCALAR_SHAPES, type) ? SCALAR_SHAPES[type]! : Object.hasOwn(WIRE_MODELS, type) ? MODEL : UNDEFINED_TYPE;
-    compiled = { type, shape, item: shape === LIST || shape === MAP ? wireType(elementType(type)) : undefined, fields: undefined, mayHoldQuantity: mayHoldQuantity(type) };
-    wireTypes.set(type, compiled);
-  }
-  return compiled;
-}
-
-/** A model's fields, compiled. */
-function fieldsOf(model: WireType): Map<string, WireType> {
-  if (model.fields === undefined) {
-    const fields = new Map<string, WireType>();
-    model.fields = fields;
-    for (const [name, type] of Object.entries(WIRE_MODELS[model.type]!)) fields.set(name, wireType(type));
-  }
-  return model.fields;
-}
-
-/**
  * `path`: the field names from `struct` down to `value`; the walk pushes and pops it (a mismatch copies it at once).
  */
-function checkValue(value: unknown, t: WireType, struct: string, path: string[]): WireTypeError | undefined {
+function checkValue(value: unknown, t: SchemaType, struct: string, path: string[]): WireTypeError | undefined {
   if (value === null || value === undefined) return undefined;
   switch (t.shape) {
     case ANY:
@@ -182,7 +114,7 @@ function checkValue(value: unknown, t: WireType, struct: string, path: string[])
       break;
   }
   if (!isRecord(value)) return mismatchOf(value, t.type, struct, path);
-  const fields = fieldsOf(t);
+  const fields = modelFields(t);
   const inner = structName(t.type);
   for (const key of Object.keys(value)) {
     const field = fields.get(key);
@@ -195,18 +127,7 @@ function checkValue(value: unknown, t: WireType, struct: string, path: string[])
   return undefined;
 }
 
-/** The item type of a list ("[]T") or map ("{}T") type, remembered: every walk of every written object asks. */
-function elementType(type: string): string {
-  let item = elementTypes.get(type);
-  if (item === undefined) {
-    item = type.slice(2);
-    elementTypes.set(type, item);
-  }
-  return item;
-}
-
 /** By schema type; the schema's types are finitely many (wire-types.gen.ts). */
-const elementTypes = new Map<string, string>();
 const structNames = new Map<string, string>();
 
 function mismatchOf(value: unknown, type: string, struct: string, path: readonly string[]): WireTypeError {
@@ -273,7 +194,7 @@ export function canonicalizeQuantities(apiVersion: string, kind: string, object:
   const root = WIRE_ROOTS[`${apiVersion}/${kind}`];
   if (root === undefined) return;
   const malformed: string[] = [];
-  const compiled = wireType(root);
+  const compiled = schemaType(root);
   if (compiled.mayHoldQuantity) canonicalizeValue(object, compiled, malformed);
   if (malformed[0] !== undefined) throw badRequest(`${kind} in version "${versionOf(apiVersion)}" cannot be handled as a ${kind}: ${malformed[0]}`);
 }
@@ -282,7 +203,7 @@ export function canonicalizeQuantities(apiVersion: string, kind: string, object:
  * `value` in canonical form when `type` is "quantity"; else undefined, after rewriting the quantities nested in it.
  * The error of each quantity that does not parse is added to `malformed` (the value is kept).
  */
-function canonicalizeValue(value: unknown, t: WireType, malformed: string[]): string | undefined {
+function canonicalizeValue(value: unknown, t: SchemaType, malformed: string[]): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (t.shape === QUANTITY) return canonicalOrUndefined(value, malformed);
   if (t.shape === LIST) {
@@ -297,7 +218,7 @@ function canonicalizeValue(value: unknown, t: WireType, malformed: string[]): st
   }
   if (!isRecord(value)) return undefined;
   const mapItem = t.shape === MAP ? t.item : undefined;
-  const fields = t.shape === MODEL ? fieldsOf(t) : undefined;
+  const fields = t.shape === MODEL ? modelFields(t) : undefined;
   for (const key of Object.keys(value)) {
     const member = mapItem ?? fields?.get(key);
     if (member?.mayHoldQuantity !== true) continue;
@@ -331,46 +252,3 @@ function canonicalOrUndefined(value: unknown, malformed: string[]): string | und
  */
 const canonicalQuantities = new Map<string, string>();
 const CANONICAL_QUANTITIES_MAX = 1024;
-
-/**
- * Whether a value of `type` can hold a quantity at any depth: canonicalizeQuantities skips the rest (an ObjectMeta, a
- * PodStatus), which is most of an object.
- */
-function mayHoldQuantity(type: string): boolean {
-  let holds = quantityTypes.get(type);
-  if (holds === undefined) {
-    holds = holdsQuantity(type, quantityModels());
-    quantityTypes.set(type, holds);
-  }
-  return holds;
-}
-
-/** mayHoldQuantity's answers by schema type. */
-const quantityTypes = new Map<string, boolean>();
-let quantityModelNames: ReadonlySet<string> | undefined;
-
-/** `type` is a quantity, or a model of `models`, or a list or map of such, at any depth of lists and maps. */
-function holdsQuantity(type: string, models: ReadonlySet<string>): boolean {
-  let base = type;
-  while (base.startsWith("[]") || base.startsWith("{}")) base = base.slice(2);
-  return base === "quantity" || models.has(base);
-}
-
-/**
- * The models with a field that can hold a quantity, at any depth. Models refer to each other, in cycles too
- * (JSONSchemaProps), so the set grows until no model joins it.
- */
-function quantityModels(): ReadonlySet<string> {
-  if (quantityModelNames !== undefined) return quantityModelNames;
-  const models = new Set<string>();
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [model, fields] of Object.entries(WIRE_MODELS)) {
-      if (models.has(model) || !Object.values(fields).some((field) => holdsQuantity(field, models))) continue;
-      models.add(model);
-      grew = true;
-    }
-  }
-  quantityModelNames = models;
-  return models;
-}
