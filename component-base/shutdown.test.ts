@@ -59,4 +59,13 @@ describe("runUntilAborted", () => {
     const proc = fakeProcess();
     await expect(runUntilAborted(silentLogger(), () => Promise.reject(new Error("bad flags")), { process: proc })).rejects.toThrow(new Exit(1));
   });
+
+  it("exits 1 once the grace period is over when main has not returned", async () => {
+    const proc = fakeProcess();
+    // Not thrown like the others' exit: this one is called from the grace timer, where nothing would catch it.
+    const exited = new Promise<number>((resolve) => { proc.exit = (code) => { resolve(code); return undefined as never; }; });
+    void runUntilAborted(silentLogger(), () => new Promise<void>(() => { /* never settles */ }), { process: proc, gracePeriodMs: 20 });
+    proc.emitter.emit("SIGTERM", "SIGTERM");
+    expect(await exited).toBe(1);
+  });
 });

@@ -52,12 +52,14 @@ export async function runUntilAborted(logger: Logger, main: (signal: AbortSignal
   const signal = onShutdown(logger, opts);
   const grace = opts.gracePeriodMs ?? 30_000;
   let graceTimer: NodeJS.Timeout | undefined;
+  // The timer holds the event loop open: a shutdown waiting on something that can no longer happen (a promise no
+  // handle will settle) then ends here, with this message and exit 1, not as Node's bare exit 13 for a top-level
+  // await left unsettled.
   void whenAborted(signal).then(() => {
     graceTimer = setTimeout(() => {
       logger.error({ gracePeriodMs: grace }, "Shutdown took longer than the grace period, exiting");
       proc.exit(1);
     }, grace);
-    graceTimer.unref();
   });
   try {
     await main(signal);
