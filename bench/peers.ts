@@ -72,9 +72,18 @@ export async function startRealApiServer(peersDir: string, etcdEndpoint: string,
 }
 
 /** Starts another kubelab apiserver build (`main` is its dist/apiserver/main.js) on `etcdEndpoint`, plain HTTP. */
-export async function startBaselineApiServer(main: string, etcdEndpoint: string, timeoutMs = 30_000): Promise<PeerApiServer> {
+export function startBaselineApiServer(main: string, etcdEndpoint: string, timeoutMs = 30_000): Promise<PeerApiServer> {
+  return startPlainApiServer(etcdEndpoint, { main, name: "baseline-kube-apiserver", timeoutMs });
+}
+
+/**
+ * A kubelab apiserver on `etcdEndpoint`, plain HTTP as the bench's own: this build's, or the build whose
+ * dist/apiserver/main.js `main` is.
+ */
+export async function startPlainApiServer(etcdEndpoint: string, options: { main?: string; name?: string; timeoutMs?: number } = {}): Promise<PeerApiServer> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const port = await freePort();
-  const component = { ...apiserverComponent({ etcdServers: etcdEndpoint, port, entry: main }), name: "baseline-kube-apiserver" };
+  const component = { ...apiserverComponent({ etcdServers: etcdEndpoint, port, ...(options.main === undefined ? {} : { entry: options.main }) }), name: options.name ?? "plain-kube-apiserver" };
   const { process: proc, readyMs } = await benchProcesses.startReady(component, { timeoutMs, intervalMs: 20, logRingChars: 64 * 1024 });
   return { url: `http://127.0.0.1:${port}`, token: undefined, process: proc, startupMs: readyMs };
 }
