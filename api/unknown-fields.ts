@@ -35,9 +35,10 @@ export function findUnknownFields(apiVersion: string, kind: string, object: unkn
   if (root === undefined) return [];
   // Bodies rarely have unknown fields: a walk that builds no paths says so, and only a body that has some is walked
   // again for their paths.
-  if (!hasUnknown(schemaType(root), object, true)) return [];
+  const rootType = schemaType(root);
+  if (!hasUnknown(rootType, object, true)) return [];
   const found: string[] = [];
-  walk(schemaType(root), object, "", found, true);
+  walk(rootType, object, "", found, true);
   return found;
 }
 

@@ -891,9 +891,9 @@ export async function runApiServerBench(argv: readonly string[]): Promise<number
       });
       await phase(`ours / real kube-apiserver creates, ${config.rounds} alternated rounds`, async () => {
         const rounds: NonNullable<BenchResult["realRounds"]> = [];
+        const measureOurs = (): Promise<SideBySideResult> => measureSideBySide("kubelab, plain HTTP", config, (endpoint) => startPlainApiServer(endpoint));
         for (let i = 0; i < config.rounds; i++) {
           // Each starts first every other round, so that drift in the machine's speed weighs on both alike.
-          const measureOurs = (): Promise<SideBySideResult> => measureSideBySide("kubelab, plain HTTP", config, (endpoint) => startPlainApiServer(endpoint));
           let ours: SideBySideResult;
           let real: SideBySideResult;
           if (i % 2 === 0) {
